@@ -1,0 +1,366 @@
+/* dnssec.h -- DNS names, RRsets in wire and canonical form, RRSIG signed data,
+ * DNSKEY/DS/CDS/CDNSKEY, NSEC and NSEC3 chains, signature verification, and
+ * zone text through ldns.
+ *
+ * No I/O of its own, no HSM, no globals: every function works on memory the
+ * caller passes. Uses OpenSSL for digests and verification and ldns for the
+ * presentation format. Errors are signet_err; detail never leaks as foreign
+ * codes.
+ *
+ * References: RFC 1035, RFC 1982 (serial arithmetic), RFC 4034 (records,
+ * canonical form §6, key tag App. B), RFC 4035 §5.3.2, RFC 4509, RFC 5155,
+ * RFC 5702, RFC 6605, RFC 6840 §5.1, RFC 7344, RFC 8078, RFC 8080, RFC 9276.
+ */
+#ifndef SIGNET_DNSSEC_H
+#define SIGNET_DNSSEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "common/common.h"
+
+/* ---- constants ---------------------------------------------------------- */
+
+#define DNS_NAME_MAX 255          /* octets of a wire-form name, root included */
+#define DNS_LABEL_MAX 63
+#define DNS_NAME_STR_MAX 1010     /* presentation form: 4*253 escapes + dots + NUL */
+#define DNS_RDATA_MAX 65535
+#define DNS_SIG_MAX 512           /* RSA-4096 */
+#define DNS_NSEC3_HASH_MAX 64     /* SHA-1 uses 20 */
+
+enum dns_class { DNS_CLASS_IN = 1, DNS_CLASS_ANY = 255 };
+
+enum dns_type {
+	DNS_T_A = 1, DNS_T_NS = 2, DNS_T_MD = 3, DNS_T_MF = 4, DNS_T_CNAME = 5,
+	DNS_T_SOA = 6, DNS_T_MB = 7, DNS_T_MG = 8, DNS_T_MR = 9, DNS_T_NULL = 10,
+	DNS_T_PTR = 12, DNS_T_HINFO = 13, DNS_T_MINFO = 14, DNS_T_MX = 15,
+	DNS_T_TXT = 16, DNS_T_RP = 17, DNS_T_AFSDB = 18, DNS_T_RT = 21,
+	DNS_T_SIG = 24, DNS_T_PX = 26, DNS_T_AAAA = 28, DNS_T_NXT = 30,
+	DNS_T_SRV = 33, DNS_T_NAPTR = 35, DNS_T_KX = 36, DNS_T_A6 = 38,
+	DNS_T_DNAME = 39, DNS_T_OPT = 41, DNS_T_DS = 43, DNS_T_SSHFP = 44,
+	DNS_T_RRSIG = 46, DNS_T_NSEC = 47, DNS_T_DNSKEY = 48, DNS_T_NSEC3 = 50,
+	DNS_T_NSEC3PARAM = 51, DNS_T_TLSA = 52, DNS_T_CDS = 59, DNS_T_CDNSKEY = 60,
+	DNS_T_SVCB = 64, DNS_T_HTTPS = 65, DNS_T_CAA = 257,
+	DNS_T_TKEY = 249, DNS_T_TSIG = 250, DNS_T_IXFR = 251, DNS_T_AXFR = 252,
+	DNS_T_ANY = 255
+};
+
+/* DNSSEC algorithm numbers (IANA). */
+enum dns_alg {
+	DNS_ALG_RSASHA256 = 8,
+	DNS_ALG_ECDSAP256SHA256 = 13,
+	DNS_ALG_ECDSAP384SHA384 = 14,
+	DNS_ALG_ED25519 = 15
+};
+
+/* DS digest types (IANA). */
+enum dns_digest { DNS_DIGEST_SHA256 = 2, DNS_DIGEST_SHA384 = 4 };
+
+#define DNS_DNSKEY_FLAG_ZONE 0x0100
+#define DNS_DNSKEY_FLAG_REVOKE 0x0080
+#define DNS_DNSKEY_FLAG_SEP 0x0001
+#define DNS_DNSKEY_PROTOCOL 3
+
+/* True for the four algorithms signet signs with. */
+bool dns_alg_supported(uint8_t alg);
+
+/* ---- names -------------------------------------------------------------- */
+
+/* An uncompressed wire-form domain name, always absolute (ends with the root
+ * label). Fixed size, so names need no allocation. */
+typedef struct dns_name {
+	uint8_t len;                  /* octets used in wire, 1 for the root */
+	uint8_t wire[DNS_NAME_MAX];   /* length-prefixed labels, ending with 0 */
+} dns_name;
+
+/* Parse an uncompressed name at buf (at most buflen bytes). consumed (may be
+ * NULL) receives the octets read. SIGNET_EPARSE for compression pointers,
+ * labels over 63 octets, names over 255 octets or a name running past buflen. */
+signet_err dns_name_from_wire(dns_name *out, const uint8_t *buf, size_t buflen,
+			      size_t *consumed);
+
+/* Parse presentation form: labels separated by dots, "\X" and "\DDD" escapes,
+ * "." or "@"-free absolute names; a missing final dot is accepted and the name
+ * is taken as absolute. SIGNET_EPARSE on empty labels, bad escapes, overlong
+ * labels or names. */
+signet_err dns_name_from_str(dns_name *out, const char *text);
+
+/* Write presentation form with a trailing dot into out (outlen >=
+ * DNS_NAME_STR_MAX is always enough). Octets outside letters, digits, '-', '_'
+ * and '*' are escaped ("\." "\\" or "\DDD"). SIGNET_ERANGE if out is too short. */
+signet_err dns_name_to_str(const dns_name *n, char *out, size_t outlen);
+
+/* Lower-case the ASCII letters of every label in place (RFC 4034 §6.2). */
+void dns_name_lower(dns_name *n);
+
+/* Number of labels excluding the root; the root has 0. */
+unsigned dns_name_labels(const dns_name *n);
+
+/* The RRSIG Labels field for owner n: labels excluding the root and a
+ * leftmost "*" label (RFC 4034 §3.1.3). */
+unsigned dns_name_rrsig_labels(const dns_name *n);
+
+/* True if the leftmost label is exactly "*". */
+bool dns_name_is_wildcard(const dns_name *n);
+
+/* Canonical order of RFC 4034 §6.1 (case-insensitive, label by label from the
+ * right, octet-wise): <0, 0 or >0 like strcmp. */
+int dns_name_compare(const dns_name *a, const dns_name *b);
+
+/* Case-insensitive equality. */
+bool dns_name_equal(const dns_name *a, const dns_name *b);
+
+/* True if n equals apex or is below it. */
+bool dns_name_is_at_or_below(const dns_name *n, const dns_name *apex);
+
+/* Strip the leftmost label into out; SIGNET_EINVAL for the root. */
+signet_err dns_name_parent(const dns_name *n, dns_name *out);
+
+/* Keep the rightmost `labels` labels of n in out (labels <= dns_name_labels). */
+signet_err dns_name_suffix(const dns_name *n, unsigned labels, dns_name *out);
+
+/* ---- RDATA and RRsets --------------------------------------------------- */
+
+/* Check RDATA of a given type: fixed lengths (A 4, AAAA 16), every embedded
+ * domain name well formed and uncompressed, no trailing octets where the
+ * format is fully known, DNSKEY/DS/RRSIG/NSEC/NSEC3 structure. Unknown types
+ * are accepted as opaque (RFC 3597). */
+signet_err dns_rdata_check(uint16_t type, const uint8_t *rdata, size_t len);
+
+/* Append the canonical form of RDATA (RFC 4034 §6.2 item 3 as corrected by
+ * RFC 6840 §5.1 and RFC 4034 errata: names inside NS, MD, MF, CNAME, SOA, MB,
+ * MG, MR, PTR, MINFO, MX, RP, AFSDB, RT, SIG, PX, NXT, NAPTR, KX, SRV, DNAME,
+ * A6 and RRSIG are lower-cased; NSEC and HINFO are left as they are) to out. */
+signet_err dns_rdata_canonical(uint16_t type, const uint8_t *rdata, size_t len,
+			       sg_buf *out);
+
+/* One RR's RDATA, owned by its RRset. */
+typedef struct dns_rdata {
+	uint16_t len;   /* octets in data */
+	uint8_t *data;  /* owned; NULL when len is 0 */
+} dns_rdata;
+
+/* An RRset: RRs sharing owner, type and class (the TTL is the set's). */
+typedef struct dns_rrset {
+	dns_name owner;    /* owner name as given; canonicalize to lower */
+	uint16_t type;     /* RR type */
+	uint16_t rclass;   /* class, DNS_CLASS_IN for signing */
+	uint32_t ttl;      /* TTL of every RR in the set */
+	size_t count;      /* RRs in rr */
+	size_t cap;        /* slots allocated in rr */
+	dns_rdata *rr;     /* owned array of RDATA */
+} dns_rrset;
+
+/* Initialise an empty set; it owns nothing yet. */
+void dns_rrset_init(dns_rrset *s, const dns_name *owner, uint16_t type,
+		    uint16_t rclass, uint32_t ttl);
+/* Append a copy of rdata. */
+signet_err dns_rrset_add(dns_rrset *s, const uint8_t *rdata, size_t len);
+/* Free every RDATA; the set stays initialised and empty. */
+void dns_rrset_clear(dns_rrset *s);
+/* Deep copy of src into dst (dst is overwritten, not freed). */
+signet_err dns_rrset_copy(dns_rrset *dst, const dns_rrset *src);
+
+/* Put s into canonical form in place: owner lower-cased, every RDATA in
+ * canonical form, RRs sorted by RDATA as left-justified octet strings and
+ * duplicates removed (RFC 4034 §6.3). */
+signet_err dns_rrset_canonicalize(dns_rrset *s);
+
+/* Append s in wire form (owner, type, class, TTL, RDLENGTH, RDATA per RR) to
+ * out, with ttl instead of s->ttl. */
+signet_err dns_rrset_to_wire(const dns_rrset *s, uint32_t ttl, sg_buf *out);
+
+/* ---- serial arithmetic (RFC 1982) --------------------------------------- */
+
+/* -1 if a < b, 0 if equal, 1 if a > b in 32-bit serial arithmetic; when the
+ * comparison is undefined (distance exactly 2^31) returns 2. */
+int dns_serial_compare(uint32_t a, uint32_t b);
+
+/* ---- RRSIG -------------------------------------------------------------- */
+
+/* The RRSIG RDATA fields (RFC 4034 §3.1). */
+typedef struct dns_rrsig {
+	uint16_t type_covered;
+	uint8_t algorithm;
+	uint8_t labels;
+	uint32_t original_ttl;
+	uint32_t expiration;        /* serial-number seconds since the epoch */
+	uint32_t inception;
+	uint16_t key_tag;
+	dns_name signer;            /* lower case in the RDATA we emit */
+	uint16_t sig_len;
+	uint8_t sig[DNS_SIG_MAX];   /* DNSSEC encoding: RSA raw, ECDSA r||s, Ed25519 */
+} dns_rrsig;
+
+/* Fill sig's header for signing set: type covered, labels from the owner
+ * (wildcard rule), original TTL from set->ttl, the given algorithm, key tag,
+ * signer (lower-cased) and window. sig_len becomes 0. SIGNET_ETIME if
+ * expiration is not after inception in serial arithmetic. */
+signet_err dns_rrsig_prepare(dns_rrsig *sig, const dns_rrset *set, uint8_t alg,
+			     uint16_t key_tag, const dns_name *signer,
+			     uint32_t inception, uint32_t expiration);
+
+/* Append the data that is signed (RFC 4034 §3.1.8.1): the RRSIG RDATA without
+ * the signature, then every RR of set in canonical form and order with the
+ * original TTL; when sig->labels is less than the owner's label count the owner
+ * is replaced by "*." plus its rightmost labels (RFC 4035 §5.3.2). set need not
+ * be canonical: a canonical copy is made unless it already is. */
+signet_err dns_rrsig_signed_data(const dns_rrsig *sig, const dns_rrset *set,
+				 sg_buf *out);
+
+/* Append the full RRSIG RDATA (header, signer, signature) to out. */
+signet_err dns_rrsig_to_rdata(const dns_rrsig *sig, sg_buf *out);
+/* Parse RRSIG RDATA. */
+signet_err dns_rrsig_from_rdata(dns_rrsig *sig, const uint8_t *rdata, size_t len);
+
+/* ---- keys: DNSKEY, key tag, DS, CDS, CDNSKEY ---------------------------- */
+
+/* Append the DNSKEY public key field for alg built from pk (RFC 3110/5702:
+ * exponent length, exponent, modulus; RFC 6605: x||y; RFC 8080: the 32 raw
+ * octets). SIGNET_EUNSUPPORTED if pk does not fit alg. */
+signet_err dns_dnskey_pubkey_from_evp(uint8_t alg, const EVP_PKEY *pk, sg_buf *out);
+
+/* Append DNSKEY RDATA: flags, protocol 3, algorithm, public key. */
+signet_err dns_dnskey_rdata(uint16_t flags, uint8_t alg, const uint8_t *pub,
+			    size_t publen, sg_buf *out);
+
+/* Build an OpenSSL public key from DNSKEY RDATA. *out must be freed with
+ * EVP_PKEY_free by the caller. */
+signet_err dns_dnskey_to_evp(const uint8_t *rdata, size_t len, EVP_PKEY **out);
+
+/* Key tag of DNSKEY RDATA (RFC 4034 Appendix B; algorithm 1 is not used).
+ * SIGNET_EPARSE for RDATA shorter than 4 octets. */
+signet_err dns_key_tag(const uint8_t *rdata, size_t len, uint16_t *tag);
+
+/* Append DS RDATA for the DNSKEY (owner, rdata) with digest type SHA-256 (2)
+ * or SHA-384 (4): key tag, algorithm, digest type, digest over canonical
+ * owner || DNSKEY RDATA. CDS RDATA is identical. */
+signet_err dns_ds_rdata(const dns_name *owner, const uint8_t *dnskey, size_t len,
+			uint8_t digest_type, sg_buf *out);
+
+/* The RFC 8078 §4 delete forms: CDS "0 0 0 00" and CDNSKEY "0 3 0 AA==". */
+signet_err dns_cds_delete_rdata(sg_buf *out);
+signet_err dns_cdnskey_delete_rdata(sg_buf *out);
+
+/* ---- verification ------------------------------------------------------- */
+
+/* Verify a DNSSEC signature (DNSSEC encoding) over data with pk for alg. */
+signet_err dns_signature_verify(uint8_t alg, EVP_PKEY *pk, const uint8_t *data,
+				size_t len, const uint8_t *sig, size_t siglen);
+
+/* Verify sig over set with the DNSKEY RDATA: algorithm and key tag must match
+ * the key, signer must equal signer_zone (may be NULL to skip), and when now
+ * is non-zero the window must contain it (SIGNET_ETIME otherwise).
+ * SIGNET_EVERIFY when the signature is wrong. */
+signet_err dns_rrsig_verify(const dns_rrsig *sig, const dns_rrset *set,
+			    const uint8_t *dnskey, size_t dnskey_len,
+			    const dns_name *signer_zone, uint32_t now);
+
+/* ---- NSEC and NSEC3 ----------------------------------------------------- */
+
+/* Append the type bitmap (RFC 4034 §4.1.2) of the n types in types (any order,
+ * duplicates allowed) to out. */
+signet_err dns_type_bitmap(const uint16_t *types, size_t n, sg_buf *out);
+
+/* Append NSEC RDATA: next owner name (as given, not lower-cased: RFC 6840
+ * §5.1) and the type bitmap. */
+signet_err dns_nsec_rdata(const dns_name *next, const uint16_t *types, size_t n,
+			  sg_buf *out);
+
+/* NSEC3 parameters (RFC 5155 §3, RFC 9276 defaults: SHA-1, 0 iterations,
+ * empty salt). */
+typedef struct dns_nsec3_params {
+	uint8_t algorithm;     /* 1 = SHA-1, the only one defined */
+	uint8_t flags;         /* bit 0 = opt-out (NSEC3 only; NSEC3PARAM has 0) */
+	uint16_t iterations;   /* extra iterations, RFC 9276: 0 */
+	uint8_t salt_len;
+	uint8_t salt[255];
+} dns_nsec3_params;
+
+#define DNS_NSEC3_FLAG_OPTOUT 0x01
+
+/* Hash name (lower-cased first) per RFC 5155 §5 into out; *outlen = 20. */
+signet_err dns_nsec3_hash(const dns_name *name, const dns_nsec3_params *p,
+			  uint8_t out[DNS_NSEC3_HASH_MAX], size_t *outlen);
+
+/* Base32hex without padding (RFC 4648 §7), lower case, as NSEC3 owner labels. */
+signet_err dns_base32hex_encode(const uint8_t *p, size_t n, char *out, size_t outlen);
+signet_err dns_base32hex_decode(const char *s, size_t slen, uint8_t *out,
+				size_t outmax, size_t *outlen);
+
+/* Append NSEC3 RDATA and NSEC3PARAM RDATA. */
+signet_err dns_nsec3_rdata(const dns_nsec3_params *p, const uint8_t *next_hash,
+			   size_t hashlen, const uint16_t *types, size_t n, sg_buf *out);
+signet_err dns_nsec3param_rdata(const dns_nsec3_params *p, sg_buf *out);
+
+/* One owner name of a zone with the types present there. */
+typedef struct dns_owner {
+	dns_name name;      /* owner */
+	uint16_t *types;    /* types present at name, owned by the caller */
+	size_t ntypes;
+} dns_owner;
+
+/* A denial-of-existence chain built by the two functions below. */
+typedef struct dns_chain {
+	dns_rrset *sets;    /* NSEC or NSEC3 RRsets, owned, in canonical order */
+	size_t count;
+} dns_chain;
+
+/* Free every set of the chain and zero it. */
+void dns_chain_free(dns_chain *c);
+
+/* Build the NSEC chain of the zone apex from owners (any order; duplicates
+ * merged). Names outside the zone and names below a delegation point (an NS
+ * owner other than the apex: glue and occluded data) get no NSEC. Each NSEC
+ * lists the owner's types plus NSEC and RRSIG; it has class IN and the TTL ttl
+ * (RFC 9077: min(SOA MINIMUM, SOA TTL), the caller's to compute). */
+signet_err dns_nsec_chain(const dns_name *apex, const dns_owner *owners, size_t n,
+			  uint32_t ttl, dns_chain *out);
+
+/* Build the NSEC3 chain (RFC 5155 §7.1): every authoritative owner and every
+ * empty non-terminal between the apex and an owner is hashed; with the opt-out
+ * flag, delegations without DS get no NSEC3 of their own. Types listed are the
+ * owner's plus RRSIG where anything is signed there; the apex also lists
+ * NSEC3PARAM when the caller includes it in the apex's types. Owner names are
+ * base32hex(hash).apex. SIGNET_EEXIST on a hash collision. */
+signet_err dns_nsec3_chain(const dns_name *apex, const dns_owner *owners, size_t n,
+			   uint32_t ttl, const dns_nsec3_params *p, dns_chain *out);
+
+/* ---- zone text (ldns) --------------------------------------------------- */
+
+/* A zone read from text: RRsets grouped by owner, type and class. */
+typedef struct dns_zone {
+	dns_name apex;      /* origin of the zone (owner of the SOA) */
+	dns_rrset *sets;    /* owned */
+	size_t count;
+	size_t cap;
+} dns_zone;
+
+/* Parse zone-file text (text need not be NUL-terminated) with origin and
+ * default TTL, refusing more than max_rrs RRs (SIGNET_ERANGE). RRs of equal
+ * owner/type/class are merged into one RRset (the lowest TTL wins, as RFC 2181
+ * §5.2 asks). The zone must have exactly one SOA, at origin. Errors name the
+ * line through errline (may be NULL; 0 when not known). */
+signet_err dns_zone_parse(const char *text, size_t len, const dns_name *origin,
+			  uint32_t default_ttl, size_t max_rrs, dns_zone *out,
+			  unsigned *errline);
+/* Free every set and zero the zone. */
+void dns_zone_free(dns_zone *z);
+
+/* Append one RRset in presentation format, one RR per line, to out. */
+signet_err dns_rrset_to_text(const dns_rrset *s, sg_buf *out);
+
+/* Append presentation form of a single RR (no newline) to out. */
+signet_err dns_rr_to_text(const dns_name *owner, uint16_t type, uint16_t rclass,
+			  uint32_t ttl, const uint8_t *rdata, size_t len, sg_buf *out);
+
+/* Parse one RR in presentation form (absolute owner or relative to origin,
+ * origin may be NULL) into its parts; rdata is appended to out_rdata. */
+signet_err dns_rr_from_text(const char *line, const dns_name *origin,
+			    dns_name *owner, uint16_t *type, uint16_t *rclass,
+			    uint32_t *ttl, sg_buf *out_rdata);
+
+#endif /* SIGNET_DNSSEC_H */

@@ -1,0 +1,210 @@
+/* hsm.h -- the only place in signet that speaks PKCS#11.
+ *
+ * Loads any PKCS#11 module by path, finds a token by label or serial, logs in
+ * with a PIN held in locked memory, generates key pairs that can never leave
+ * the token, finds, lists, exports (public part only) and deletes keys, and
+ * signs on per-worker sessions. CK_RV codes are mapped to signet_err here and
+ * never leak upward; the PKCS#11 detail of the last failure of the calling
+ * thread is available from hsm_last_error() for logs.
+ *
+ * Knows nothing of DNS: algorithms are named by the DNSSEC numbers only because
+ * they are convenient integers; what is signed is opaque bytes.
+ *
+ * Why the PKCS#11 function list and not libp11: libp11 0.4.12 cannot generate
+ * EC or EdDSA keys, cannot set CKA_SENSITIVE/CKA_EXTRACTABLE, and its key
+ * enumeration fails outright when the token holds an Ed25519 key (see
+ * shared/HSM-NOTES.md). The whole layer therefore uses the function list from
+ * C_GetFunctionList of the dlopen()ed module.
+ *
+ * Key naming convention (written by hsm_key_generate, relied on by callers):
+ *   CKA_ID     16 random octets, unique in the token; the key's identity.
+ *              Public and private objects of a pair share it.
+ *   CKA_LABEL  "signet:<role>:<owner>:<alg>:<created>", e.g.
+ *              "signet:zsk:example.com.:13:20261127T234500Z" -- role is "zsk"
+ *              or "ksk" (any [a-z]+), owner is an opaque string without ':'
+ *              (the zone name for DNS keys), alg the number below, created
+ *              the UTC creation time. At most HSM_LABEL_MAX octets.
+ *
+ * Threads: hsm_ctx and hsm_token may be shared by threads; an hsm_session
+ * belongs to one thread at a time (a worker's own). Signing never takes a lock
+ * shared with other sessions, except a read lock that a module re-initialise
+ * after a device fault takes for writing.
+ */
+#ifndef SIGNET_HSM_H
+#define SIGNET_HSM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "common/common.h"
+
+#define HSM_ID_LEN 16          /* octets of the CKA_ID we generate */
+#define HSM_ID_MAX 64          /* longest CKA_ID accepted from a token */
+#define HSM_LABEL_MAX 200      /* longest CKA_LABEL we write or read */
+#define HSM_SIG_MAX 512        /* largest signature (RSA-4096) */
+#define HSM_SESSIONS_MAX 256   /* bound on a token's session pool */
+
+/* Key algorithms, numbered as DNSSEC numbers them. */
+typedef enum hsm_alg {
+	HSM_ALG_RSASHA256 = 8,     /* RSA, CKM_SHA256_RSA_PKCS */
+	HSM_ALG_ECDSAP256 = 13,    /* P-256, SHA-256 digest then CKM_ECDSA */
+	HSM_ALG_ECDSAP384 = 14,    /* P-384, SHA-384 digest then CKM_ECDSA */
+	HSM_ALG_ED25519 = 15       /* Ed25519, CKM_EDDSA (pure) */
+} hsm_alg;
+
+typedef struct hsm_ctx hsm_ctx;         /* a loaded, initialised module */
+typedef struct hsm_token hsm_token;     /* a logged-in token */
+typedef struct hsm_session hsm_session; /* one worker's session on a token */
+
+/* The message of the last failure in this thread, e.g.
+ * "C_Login: CKR_PIN_INCORRECT (0xa0)"; never NULL, never holds a secret. */
+const char *hsm_last_error(void);
+
+/* Name of a CK_RV value ("CKR_PIN_INCORRECT"), for logs and tests. */
+const char *hsm_rv_name(unsigned long rv);
+
+/* ---- module ------------------------------------------------------------- */
+
+/* dlopen the module at path and C_Initialize it with CKF_OS_LOCKING_OK.
+ * The caller frees *out with hsm_close. SIGNET_ENOTFOUND if the file cannot be
+ * loaded, SIGNET_EHSM if it is not a PKCS#11 module or initialisation fails. */
+signet_err hsm_open(const char *module_path, hsm_ctx **out);
+
+/* C_Finalize and dlclose. Every token and session must be closed first. */
+void hsm_close(hsm_ctx *ctx);
+
+/* A token as the module reports it. */
+typedef struct hsm_token_desc {
+	unsigned long slot;         /* slot ID */
+	char label[33];             /* CKA label, trailing blanks removed */
+	char serial[17];
+	char manufacturer[33];
+	char model[17];
+	bool initialized;           /* CKF_TOKEN_INITIALIZED */
+	bool user_pin_initialized;  /* CKF_USER_PIN_INITIALIZED */
+	bool pin_count_low;         /* a failed login was seen (CKF_USER_PIN_COUNT_LOW) */
+	bool pin_locked;            /* CKF_USER_PIN_LOCKED */
+} hsm_token_desc;
+
+/* List the tokens present. *out is allocated (free with free()). */
+signet_err hsm_list_tokens(hsm_ctx *ctx, hsm_token_desc **out, size_t *n);
+
+/* Initialise the first uninitialised token (C_InitToken with so_pin and label,
+ * then C_InitPIN with user_pin). For tests and ceremonies that own a whole
+ * token; SIGNET_ENOTFOUND if no uninitialised token is present. */
+signet_err hsm_token_initialize(hsm_ctx *ctx, const char *label,
+				const sg_secret *so_pin, const sg_secret *user_pin);
+
+/* ---- token -------------------------------------------------------------- */
+
+/* Find the token by label (or by serial when serial is not NULL; the label is
+ * then ignored and may be NULL) and log in as the user with pin. The token
+ * keeps a copy of the PIN in locked memory to log in again after a fault; the
+ * caller still owns and frees pin. SIGNET_ENOTFOUND for no such token,
+ * SIGNET_EHSM_PIN for a wrong PIN, SIGNET_EHSM_LOCKED for a locked PIN. Free
+ * with hsm_token_close. */
+signet_err hsm_token_open(hsm_ctx *ctx, const char *label, const char *serial,
+			  const sg_secret *pin, hsm_token **out);
+
+/* Log out, close every session and wipe the PIN. */
+void hsm_token_close(hsm_token *t);
+
+/* Describe the open token, refreshing its flags (for health checks): a token
+ * that is gone gives SIGNET_EHSM_DOWN. */
+signet_err hsm_token_describe(hsm_token *t, hsm_token_desc *out);
+
+/* Change the user PIN (C_SetPIN) from the current to new_pin; the token keeps
+ * new_pin for later re-logins. */
+signet_err hsm_token_set_pin(hsm_token *t, const sg_secret *new_pin);
+
+/* Tear the module down and bring it back (C_Finalize, C_Initialize, find the
+ * token again, log in), invalidating every session's cached handles; sessions
+ * reopen by themselves on their next use. Called by the layer itself after a
+ * device fault; public for health checks and tests. */
+signet_err hsm_token_reconnect(hsm_token *t);
+
+/* ---- keys --------------------------------------------------------------- */
+
+/* What the token says about a key pair (attributes of the private object). */
+typedef struct hsm_key_info {
+	uint8_t id[HSM_ID_MAX];        /* CKA_ID */
+	size_t id_len;
+	char label[HSM_LABEL_MAX + 1]; /* CKA_LABEL */
+	hsm_alg alg;                   /* derived from key type, curve and size */
+	unsigned bits;                 /* modulus or curve size */
+	bool has_private;              /* a private object with this ID exists */
+	bool has_public;               /* a public object with this ID exists */
+	bool sensitive;                /* CKA_SENSITIVE */
+	bool extractable;              /* CKA_EXTRACTABLE */
+	bool always_sensitive;         /* CKA_ALWAYS_SENSITIVE */
+	bool never_extractable;        /* CKA_NEVER_EXTRACTABLE */
+	bool can_sign;                 /* CKA_SIGN */
+	bool can_decrypt;              /* CKA_DECRYPT or CKA_UNWRAP */
+} hsm_key_info;
+
+/* True when info describes a private key signet may sign with: sensitive,
+ * not extractable, never extractable and always sensitive, able to sign. */
+bool hsm_key_is_safe(const hsm_key_info *info);
+
+/* Build the conventional label into out (HSM_LABEL_MAX + 1 octets).
+ * SIGNET_EINVAL if role or owner holds ':' or the result is too long. */
+signet_err hsm_key_label(const char *role, const char *owner, hsm_alg alg,
+			 int64_t created, char *out, size_t outlen);
+
+/* Generate a key pair inside the token with C_GenerateKeyPair: private object
+ * CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE true, CKA_EXTRACTABLE false, CKA_SIGN
+ * true, CKA_DECRYPT/CKA_UNWRAP/CKA_DERIVE false; public object CKA_VERIFY
+ * only. rsa_bits is used for RSA only (2048..4096, 0 for 2048). A random
+ * CKA_ID is assigned; label follows the convention. *out describes the key. */
+signet_err hsm_key_generate(hsm_token *t, hsm_alg alg, unsigned rsa_bits,
+			    const char *label, hsm_key_info *out);
+
+/* List every key pair of the token (grouped by CKA_ID; keys of other types
+ * are skipped, not fatal). *out is allocated (free with free()). */
+signet_err hsm_key_list(hsm_token *t, hsm_key_info **out, size_t *n);
+
+/* Describe the key with this CKA_ID. SIGNET_ENOTFOUND if there is none. */
+signet_err hsm_key_find(hsm_token *t, const uint8_t *id, size_t id_len,
+			hsm_key_info *out);
+
+/* The public key of the pair with this CKA_ID as an OpenSSL key (from the
+ * public object's CKA_MODULUS/CKA_PUBLIC_EXPONENT or CKA_EC_POINT).
+ * Free *out with EVP_PKEY_free. */
+signet_err hsm_key_public(hsm_token *t, const uint8_t *id, size_t id_len,
+			  EVP_PKEY **out);
+
+/* Destroy both objects of the pair. */
+signet_err hsm_key_delete(hsm_token *t, const uint8_t *id, size_t id_len);
+
+/* ---- sessions and signing ----------------------------------------------- */
+
+/* Open a session of the token for one worker's exclusive use (at most
+ * HSM_SESSIONS_MAX per token). Free with hsm_session_close. */
+signet_err hsm_session_open(hsm_token *t, hsm_session **out);
+void hsm_session_close(hsm_session *s);
+
+/* Sign data with the private key with this CKA_ID, writing the signature in
+ * the algorithm's raw encoding (RSA PKCS#1 v1.5 over SHA-256; ECDSA r||s of
+ * the SHA-256/384 digest, each half padded to the curve size; Ed25519's 64
+ * octets) into sig (sigmax octets) and its length into *siglen. The key is
+ * looked up once per session and its safety checked (SIGNET_EHSM_KEY if it is
+ * extractable or not sensitive); later calls reuse the handle. On
+ * CKR_SESSION_HANDLE_INVALID, CKR_SESSION_CLOSED, CKR_USER_NOT_LOGGED_IN,
+ * CKR_DEVICE_REMOVED, CKR_TOKEN_NOT_PRESENT, CKR_OBJECT_HANDLE_INVALID or
+ * CKR_DEVICE_ERROR the session reconnects (the module too where needed), logs
+ * in again and retries once; still failing gives SIGNET_EHSM_DOWN. */
+signet_err hsm_sign(hsm_session *s, const uint8_t *id, size_t id_len,
+		    const uint8_t *data, size_t len, uint8_t *sig, size_t sigmax,
+		    size_t *siglen);
+
+/* Whether hsm_sign copies a token key into a session object (C_CopyObject,
+ * still sensitive and non-extractable, never leaving the token) on first use
+ * and signs with the copy: SoftHSM2 signs markedly faster with session
+ * objects. Default on; the choice and its measurement are in
+ * docs/BENCHMARKS.md. Set before sessions are opened. */
+void hsm_token_set_session_copies(hsm_token *t, bool on);
+
+#endif /* SIGNET_HSM_H */
