@@ -363,4 +363,68 @@ signet_err dns_rr_from_text(const char *line, const dns_name *origin,
 			    dns_name *owner, uint16_t *type, uint16_t *rclass,
 			    uint32_t *ttl, sg_buf *out_rdata);
 
+
+/* ---- key-signing request and signed key bundle -------------------------- */
+
+/* The format where signetd and the ceremony meet (the root zone's KSR/SKR
+ * model). signetd writes a request (DNS_KEYSET_REQUEST): for each period the
+ * DNSKEY RRset it will publish (ZSKs and KSKs), the CDS and CDNSKEY RRsets
+ * (possibly empty) and, as proof of possession, an RRSIG over the DNSKEY RRset
+ * by every ZSK in it. The ceremony checks it, signs each RRset of each period
+ * with the KSK and writes a bundle (DNS_KEYSET_BUNDLE): the same periods with
+ * the KSK RRSIGs in `sigs`. The text form is zone-file lines between
+ * directives, so operators can read it:
+ *
+ *   ; comments and blank lines are ignored
+ *   $SIGNET-KEYSET 1 request|bundle
+ *   $ZONE example.com.
+ *   $SERIAL 42
+ *   $PERIOD 1767225600 1768435200      ; inception expiration (epoch seconds)
+ *   example.com. 3600 IN DNSKEY 256 3 13 ...
+ *   example.com. 3600 IN RRSIG DNSKEY 13 2 3600 ...
+ *   $END
+ *
+ * dns_keyset_write emits a canonical form (RRsets canonical, periods in
+ * order, fixed spacing), so equal content gives equal bytes and a hash of
+ * the text identifies the request. */
+typedef enum dns_keyset_kind {
+	DNS_KEYSET_REQUEST = 1,
+	DNS_KEYSET_BUNDLE = 2
+} dns_keyset_kind;
+
+#define DNS_KEYSET_PERIODS_MAX 512
+#define DNS_KEYSET_RRS_MAX 64      /* per RRset of a period */
+
+/* One period: the RRsets to publish from inception to expiration. */
+typedef struct dns_keyset_period {
+	uint32_t inception;   /* start of the period, epoch seconds */
+	uint32_t expiration;  /* end of the period */
+	dns_rrset dnskey;     /* owner = zone apex, type DNSKEY */
+	dns_rrset cds;        /* type CDS, may be empty */
+	dns_rrset cdnskey;    /* type CDNSKEY, may be empty */
+	dns_rrset sigs;       /* type RRSIG: proofs (request) or KSK RRSIGs (bundle) */
+} dns_keyset_period;
+
+typedef struct dns_keyset {
+	dns_keyset_kind kind;
+	dns_name zone;               /* the apex; every owner must equal it */
+	uint64_t serial;             /* increases with every request of a zone */
+	dns_keyset_period *periods;  /* owned, ordered by inception, not overlapping */
+	size_t count;
+} dns_keyset;
+
+/* Parse the text form, refusing more than DNS_KEYSET_PERIODS_MAX periods or
+ * DNS_KEYSET_RRS_MAX RRs per RRset (SIGNET_ERANGE), owners other than $ZONE,
+ * other types, class other than IN, overlapping or unordered periods and
+ * windows that end before they start (SIGNET_EPARSE). errline (may be NULL)
+ * gets the failing line. Free *out with dns_keyset_free. */
+signet_err dns_keyset_parse(const char *text, size_t len, dns_keyset *out,
+			    unsigned *errline);
+
+/* Append the canonical text form of ks to out. */
+signet_err dns_keyset_write(const dns_keyset *ks, sg_buf *out);
+
+/* Free every period and zero ks. */
+void dns_keyset_free(dns_keyset *ks);
+
 #endif /* SIGNET_DNSSEC_H */
