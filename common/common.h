@@ -156,6 +156,29 @@ signet_err sg_secret_from_spec(const char *spec, sg_secret **out);
  * memory cannot reach a core dump or be read through ptrace by the same uid. */
 signet_err sg_harden_process(void);
 
+/* ---- measuring ---------------------------------------------------------- */
+
+/* One thread of a throughput measurement: init makes the thread's state
+ * from (index, arg), op performs one operation on it, fini frees it. */
+typedef struct sg_bench_ops {
+	signet_err (*init)(unsigned index, void *arg, void **state);
+	signet_err (*op)(void *state);
+	void (*fini)(void *state);
+} sg_bench_ops;
+
+/* What a measurement saw. */
+typedef struct sg_bench_result {
+	uint64_t ops;          /* operations completed by all threads */
+	double seconds;        /* wall time of the timed phase */
+	double per_second;     /* ops / seconds */
+} sg_bench_result;
+
+/* Run threads threads (1..256), each calling ops->op in a loop for about
+ * seconds of wall time after a short warm-up, and report the total rate. The
+ * first failing op stops the run and its error is returned. */
+signet_err sg_bench_run(const sg_bench_ops *ops, void *arg, unsigned threads,
+			double seconds, sg_bench_result *out);
+
 /* ---- logging ------------------------------------------------------------ */
 
 typedef enum sg_log_level {

@@ -5,6 +5,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,6 +304,62 @@ static void test_harden(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+
+struct bench_counter {
+	atomic_uint calls;     /* op calls across threads */
+	unsigned fail_after;   /* op fails once calls exceed this; 0 never */
+	atomic_uint inits, finis;
+};
+
+static signet_err counter_init(unsigned index, void *arg, void **state)
+{
+	(void)index;
+	struct bench_counter *c = arg;
+	atomic_fetch_add(&c->inits, 1);
+	*state = c;
+	return SIGNET_OK;
+}
+
+static signet_err counter_op(void *state)
+{
+	struct bench_counter *c = state;
+	unsigned n = atomic_fetch_add(&c->calls, 1) + 1;
+	if (c->fail_after != 0 && n > c->fail_after)
+		return SIGNET_EHSM_DOWN;
+	return SIGNET_OK;
+}
+
+static void counter_fini(void *state)
+{
+	struct bench_counter *c = state;
+	atomic_fetch_add(&c->finis, 1);
+}
+
+static void test_bench_run(void **state)
+{
+	(void)state;
+	const sg_bench_ops ops = {counter_init, counter_op, counter_fini};
+	struct bench_counter c = {0};
+	sg_bench_result r;
+	assert_int_equal(sg_bench_run(&ops, &c, 2, 0.2, &r), SIGNET_OK);
+	assert_int_equal(atomic_load(&c.inits), 2);
+	assert_int_equal(atomic_load(&c.finis), 2);
+	assert_true(r.ops > 0);
+	assert_true(r.ops <= atomic_load(&c.calls));
+	assert_true(r.seconds >= 0.19 && r.seconds < 5);
+	assert_true(r.per_second > 0);
+
+	struct bench_counter f = {0};
+	f.fail_after = 1000;
+	assert_int_equal(sg_bench_run(&ops, &f, 2, 0.2, &r), SIGNET_EHSM_DOWN);
+	assert_int_equal(atomic_load(&f.finis), 2);
+
+	assert_int_equal(sg_bench_run(&ops, &c, 0, 0.2, &r), SIGNET_EINVAL);
+	assert_int_equal(sg_bench_run(&ops, &c, 257, 0.2, &r), SIGNET_EINVAL);
+	assert_int_equal(sg_bench_run(&ops, &c, 1, 0, &r), SIGNET_EINVAL);
+	assert_int_equal(sg_bench_run(NULL, &c, 1, 1, &r), SIGNET_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +373,7 @@ int main(void)
 		cmocka_unit_test(test_secret_fd_env),
 		cmocka_unit_test(test_secret_wiped),
 		cmocka_unit_test(test_harden),
+		cmocka_unit_test(test_bench_run),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
