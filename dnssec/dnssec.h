@@ -127,7 +127,9 @@ signet_err dns_name_suffix(const dns_name *n, unsigned labels, dns_name *out);
 /* Check RDATA of a given type: fixed lengths (A 4, AAAA 16), every embedded
  * domain name well formed and uncompressed, no trailing octets where the
  * format is fully known, DNSKEY/DS/RRSIG/NSEC/NSEC3 structure. Unknown types
- * are accepted as opaque (RFC 3597). */
+ * are accepted as opaque (RFC 3597). SIGNET_EPARSE for malformed RDATA,
+ * SIGNET_ERANGE over DNS_RDATA_MAX, SIGNET_EUNSUPPORTED for type 0, OPT and
+ * the meta and query types 128..255, which are never zone data. */
 signet_err dns_rdata_check(uint16_t type, const uint8_t *rdata, size_t len);
 
 /* Append the canonical form of RDATA (RFC 4034 §6.2 item 3 as corrected by
@@ -198,7 +200,8 @@ typedef struct dns_rrsig {
 /* Fill sig's header for signing set: type covered, labels from the owner
  * (wildcard rule), original TTL from set->ttl, the given algorithm, key tag,
  * signer (lower-cased) and window. sig_len becomes 0. SIGNET_ETIME if
- * expiration is not after inception in serial arithmetic. */
+ * expiration is not after inception in serial arithmetic, SIGNET_EINVAL if
+ * the owner is not at or below signer. */
 signet_err dns_rrsig_prepare(dns_rrsig *sig, const dns_rrset *set, uint8_t alg,
 			     uint16_t key_tag, const dns_name *signer,
 			     uint32_t inception, uint32_t expiration);
@@ -228,7 +231,10 @@ signet_err dns_dnskey_rdata(uint16_t flags, uint8_t alg, const uint8_t *pub,
 			    size_t publen, sg_buf *out);
 
 /* Build an OpenSSL public key from DNSKEY RDATA. *out must be freed with
- * EVP_PKEY_free by the caller. */
+ * EVP_PKEY_free by the caller. SIGNET_EPARSE for malformed keys (wrong
+ * lengths, leading zeros in RSA fields, an EC point off the curve),
+ * SIGNET_EUNSUPPORTED for other algorithms and RSA moduli outside 512..4096
+ * bits. */
 signet_err dns_dnskey_to_evp(const uint8_t *rdata, size_t len, EVP_PKEY **out);
 
 /* Key tag of DNSKEY RDATA (RFC 4034 Appendix B; algorithm 1 is not used).
@@ -237,7 +243,9 @@ signet_err dns_key_tag(const uint8_t *rdata, size_t len, uint16_t *tag);
 
 /* Append DS RDATA for the DNSKEY (owner, rdata) with digest type SHA-256 (2)
  * or SHA-384 (4): key tag, algorithm, digest type, digest over canonical
- * owner || DNSKEY RDATA. CDS RDATA is identical. */
+ * owner || DNSKEY RDATA. CDS RDATA is identical. SIGNET_EUNSUPPORTED for
+ * other digest types, SIGNET_EPARSE for malformed DNSKEY RDATA, SIGNET_EINVAL
+ * for a key without the zone flag (RFC 4034 §5.2). */
 signet_err dns_ds_rdata(const dns_name *owner, const uint8_t *dnskey, size_t len,
 			uint8_t digest_type, sg_buf *out);
 
@@ -247,14 +255,19 @@ signet_err dns_cdnskey_delete_rdata(sg_buf *out);
 
 /* ---- verification ------------------------------------------------------- */
 
-/* Verify a DNSSEC signature (DNSSEC encoding) over data with pk for alg. */
+/* Verify a DNSSEC signature (DNSSEC encoding) over data with pk for alg.
+ * SIGNET_EVERIFY for a wrong signature or one of the wrong length for alg,
+ * SIGNET_EINVAL when pk is not a key of alg's kind. */
 signet_err dns_signature_verify(uint8_t alg, EVP_PKEY *pk, const uint8_t *data,
 				size_t len, const uint8_t *sig, size_t siglen);
 
 /* Verify sig over set with the DNSKEY RDATA: algorithm and key tag must match
  * the key, signer must equal signer_zone (may be NULL to skip), and when now
  * is non-zero the window must contain it (SIGNET_ETIME otherwise).
- * SIGNET_EVERIFY when the signature is wrong. */
+ * SIGNET_EVERIFY when the signature is wrong and when the RRSIG does not fit
+ * the RRset or the key (type covered, labels, owner not below the signer,
+ * algorithm, key tag, zone flag clear); SIGNET_EUNSUPPORTED for algorithms
+ * other than 8/13/14/15; SIGNET_EPARSE for malformed DNSKEY RDATA. */
 signet_err dns_rrsig_verify(const dns_rrsig *sig, const dns_rrset *set,
 			    const uint8_t *dnskey, size_t dnskey_len,
 			    const dns_name *signer_zone, uint32_t now);
@@ -303,6 +316,17 @@ typedef struct dns_owner {
 	size_t ntypes;
 } dns_owner;
 
+/* True if type is among o's types. */
+bool dns_owner_has_type(const dns_owner *o, uint16_t type);
+
+/* The names a chain covers: owners at or below apex, in canonical order,
+ * duplicates merged (types united, sorted, without repeats; the first spelling
+ * given is kept), names below a delegation point (an NS owner other than the
+ * apex) dropped. *out gets *nout owners with newly allocated types; free it
+ * with dns_owners_free. SIGNET_EINVAL for an owner with ntypes but no types. */
+signet_err dns_owners_authoritative(const dns_name *apex, const dns_owner *owners,
+				    size_t n, dns_owner **out, size_t *nout);
+
 /* A denial-of-existence chain built by the two functions below. */
 typedef struct dns_chain {
 	dns_rrset *sets;    /* NSEC or NSEC3 RRsets, owned, in canonical order */
@@ -315,8 +339,11 @@ void dns_chain_free(dns_chain *c);
 /* Build the NSEC chain of the zone apex from owners (any order; duplicates
  * merged). Names outside the zone and names below a delegation point (an NS
  * owner other than the apex: glue and occluded data) get no NSEC. Each NSEC
- * lists the owner's types plus NSEC and RRSIG; it has class IN and the TTL ttl
- * (RFC 9077: min(SOA MINIMUM, SOA TTL), the caller's to compute). */
+ * lists the owner's types plus NSEC and RRSIG (at a delegation only NS and DS
+ * of the owner's types, RFC 4035 §2.3); owners with no types get none; it has
+ * class IN and the TTL ttl (RFC 9077: min(SOA MINIMUM, SOA TTL), the caller's
+ * to compute). SIGNET_EINVAL if the apex is not among the owners. Free *out
+ * with dns_chain_free. */
 signet_err dns_nsec_chain(const dns_name *apex, const dns_owner *owners, size_t n,
 			  uint32_t ttl, dns_chain *out);
 
@@ -325,7 +352,12 @@ signet_err dns_nsec_chain(const dns_name *apex, const dns_owner *owners, size_t 
  * flag, delegations without DS get no NSEC3 of their own. Types listed are the
  * owner's plus RRSIG where anything is signed there; the apex also lists
  * NSEC3PARAM when the caller includes it in the apex's types. Owner names are
- * base32hex(hash).apex. SIGNET_EEXIST on a hash collision. */
+ * base32hex(hash).apex. At a delegation only NS and DS are listed, with
+ * RRSIG only when DS is there; empty non-terminals list nothing, and under
+ * opt-out only those above an owner that has an NSEC3 are hashed.
+ * SIGNET_EINVAL if the apex is not among the owners, SIGNET_EUNSUPPORTED for
+ * an algorithm other than SHA-1, SIGNET_EEXIST on a hash collision. Free *out
+ * with dns_chain_free. */
 signet_err dns_nsec3_chain(const dns_name *apex, const dns_owner *owners, size_t n,
 			   uint32_t ttl, const dns_nsec3_params *p, dns_chain *out);
 
@@ -342,27 +374,61 @@ typedef struct dns_zone {
 /* Parse zone-file text (text need not be NUL-terminated) with origin and
  * default TTL, refusing more than max_rrs RRs (SIGNET_ERANGE). RRs of equal
  * owner/type/class are merged into one RRset (the lowest TTL wins, as RFC 2181
- * §5.2 asks). The zone must have exactly one SOA, at origin. Errors name the
- * line through errline (may be NULL; 0 when not known). */
+ * §5.2 asks); exact duplicates collapse; the owner keeps its first spelling;
+ * sets come in canonical order. The zone must have exactly one SOA, at origin
+ * (SIGNET_EPARSE otherwise, as for malformed text, names outside origin, NUL
+ * bytes, unbalanced quotes or parentheses and unknown directives). Only class
+ * IN, $TTL and $ORIGIN are accepted: other classes, $INCLUDE (this layer reads
+ * no files) and $GENERATE give SIGNET_EUNSUPPORTED. max_rrs 0 is
+ * SIGNET_EINVAL. Errors name the line through errline (may be NULL; 0 when not
+ * known). Free *out with dns_zone_free. */
 signet_err dns_zone_parse(const char *text, size_t len, const dns_name *origin,
 			  uint32_t default_ttl, size_t max_rrs, dns_zone *out,
 			  unsigned *errline);
 /* Free every set and zero the zone. */
 void dns_zone_free(dns_zone *z);
 
-/* Append one RRset in presentation format, one RR per line, to out. */
+/* Append one RRset in presentation format (ldns's, without comments), one RR
+ * per line, to out. */
 signet_err dns_rrset_to_text(const dns_rrset *s, sg_buf *out);
 
-/* Append presentation form of a single RR (no newline) to out. */
+/* Append presentation form of a single RR (no newline) to out; out->data
+ * stays NUL-terminated. SIGNET_EPARSE if rdata is malformed for type. */
 signet_err dns_rr_to_text(const dns_name *owner, uint16_t type, uint16_t rclass,
 			  uint32_t ttl, const uint8_t *rdata, size_t len, sg_buf *out);
 
 /* Parse one RR in presentation form (absolute owner or relative to origin,
- * origin may be NULL) into its parts; rdata is appended to out_rdata. */
+ * origin may be NULL: then names without a final dot are taken as absolute)
+ * into its parts; rdata is appended to out_rdata (nothing on failure). A
+ * missing TTL is 3600. Directives, blank lines and malformed RRs give
+ * SIGNET_EPARSE. */
 signet_err dns_rr_from_text(const char *line, const dns_name *origin,
 			    dns_name *owner, uint16_t *type, uint16_t *rclass,
 			    uint32_t *ttl, sg_buf *out_rdata);
 
+
+/* ---- zone structure ----------------------------------------------------- */
+
+/* What a zone's RRset is to a signer. */
+typedef enum dns_set_role {
+	DNS_SET_SIGN = 1,        /* authoritative data: sign it, it is in the chain */
+	DNS_SET_DELEGATION = 2,  /* NS of a zone cut: in the chain, not signed */
+	DNS_SET_GLUE = 3,        /* below a zone cut (glue or occluded): neither */
+	DNS_SET_OUTSIDE = 4      /* not at or below the apex: neither */
+} dns_set_role;
+
+/* Classify every set of z into roles (an array of z->count entries the caller
+ * provides). A DS set at a zone cut is DNS_SET_SIGN (the parent signs it);
+ * anything below a cut, including NS and DS there, is DNS_SET_GLUE. */
+signet_err dns_zone_roles(const dns_zone *z, dns_set_role *roles);
+
+/* The owners of z with the types present at each, for dns_nsec_chain and
+ * dns_nsec3_chain: every owner whose sets include a DNS_SET_SIGN or
+ * DNS_SET_DELEGATION set, with those sets' types. *out is allocated; free it
+ * with dns_owners_free. */
+signet_err dns_zone_owners(const dns_zone *z, const dns_set_role *roles,
+			   dns_owner **out, size_t *n);
+void dns_owners_free(dns_owner *owners, size_t n);
 
 /* ---- key-signing request and signed key bundle -------------------------- */
 
@@ -384,9 +450,18 @@ signet_err dns_rr_from_text(const char *line, const dns_name *origin,
  *   example.com. 3600 IN RRSIG DNSKEY 13 2 3600 ...
  *   $END
  *
+ * $SIGNET-KEYSET comes first, then $ZONE and $SERIAL once each; every
+ * $PERIOD starts a period, whose RRs follow one per line (no parentheses
+ * across lines; a line begins with an owner, "@" or a relative name being
+ * read against $ZONE); one $END closes the document, so a truncated file is
+ * refused. Every period needs a DNSKEY RRset. RRSIGs must be by $ZONE and
+ * cover DNSKEY (request) or DNSKEY, CDS or CDNSKEY (bundle). The RRs of a set
+ * share one TTL, except RRSIGs, whose set keeps the lowest.
+ *
  * dns_keyset_write emits a canonical form (RRsets canonical, periods in
  * order, fixed spacing), so equal content gives equal bytes and a hash of
- * the text identifies the request. */
+ * the text identifies the request. The RR lines are ldns's presentation
+ * form, so the bytes are stable for one ldns version. */
 typedef enum dns_keyset_kind {
 	DNS_KEYSET_REQUEST = 1,
 	DNS_KEYSET_BUNDLE = 2
@@ -413,15 +488,18 @@ typedef struct dns_keyset {
 	size_t count;
 } dns_keyset;
 
-/* Parse the text form, refusing more than DNS_KEYSET_PERIODS_MAX periods or
- * DNS_KEYSET_RRS_MAX RRs per RRset (SIGNET_ERANGE), owners other than $ZONE,
- * other types, class other than IN, overlapping or unordered periods and
- * windows that end before they start (SIGNET_EPARSE). errline (may be NULL)
- * gets the failing line. Free *out with dns_keyset_free. */
+/* Parse the text form, refusing more than DNS_KEYSET_PERIODS_MAX periods,
+ * DNS_KEYSET_RRS_MAX RRs per RRset or lines over 8192 octets (SIGNET_ERANGE),
+ * owners other than $ZONE, other types, class other than IN, overlapping or
+ * unordered periods, windows that do not end after they start, unknown or
+ * misplaced directives, a missing $END, anything after it and malformed RRs
+ * (SIGNET_EPARSE). errline (may be NULL) gets the failing line (for a missing
+ * $END, the last). Free *out with dns_keyset_free; on error it is empty. */
 signet_err dns_keyset_parse(const char *text, size_t len, dns_keyset *out,
 			    unsigned *errline);
 
-/* Append the canonical text form of ks to out. */
+/* Append the canonical text form of ks to out. SIGNET_EINVAL (nothing
+ * appended) for a keyset that dns_keyset_parse would refuse. */
 signet_err dns_keyset_write(const dns_keyset *ks, sg_buf *out);
 
 /* Free every period and zero ks. */

@@ -1,0 +1,252 @@
+/* nsec.c -- the authoritative owners of a zone and its NSEC chain (RFC 4034 §4, RFC 4035 §2.3). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dnssec/dnssec.h"
+
+void dns_chain_free(dns_chain *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->count; i++)
+		dns_rrset_clear(&c->sets[i]);
+	free(c->sets);
+	c->sets = NULL;
+	c->count = 0;
+}
+
+bool dns_owner_has_type(const dns_owner *o, uint16_t type)
+{
+	for (size_t i = 0; i < o->ntypes; i++)
+		if (o->types[i] == type)
+			return true;
+	return false;
+}
+
+/* Sort slot: the index keeps the sort stable, so the first spelling of a
+ * name the caller gave is the one kept (RFC 6840 §5.1 wants case preserved). */
+struct owner_ref {
+	const dns_owner *o;
+	size_t idx;
+};
+
+static int owner_ref_cmp(const void *pa, const void *pb)
+{
+	const struct owner_ref *a = pa, *b = pb;
+	int c = dns_name_compare(&a->o->name, &b->o->name);
+	if (c != 0)
+		return c;
+	return (a->idx > b->idx) - (a->idx < b->idx);
+}
+
+static int u16_cmp(const void *pa, const void *pb)
+{
+	uint16_t a = *(const uint16_t *)pa, b = *(const uint16_t *)pb;
+	return (a > b) - (a < b);
+}
+
+/* Union of the types of refs[0..k): sorted, without duplicates, in dst. */
+static signet_err merge_types(const struct owner_ref *refs, size_t k, dns_owner *dst)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < k; i++) {
+		if (refs[i].o->ntypes > 0 && refs[i].o->types == NULL)
+			return SIGNET_EINVAL;
+		if (refs[i].o->ntypes > SIZE_MAX / sizeof(uint16_t) - total)
+			return SIGNET_ERANGE;
+		total += refs[i].o->ntypes;
+	}
+	dst->types = NULL;
+	dst->ntypes = 0;
+	if (total == 0)
+		return SIGNET_OK;
+	uint16_t *t = malloc(total * sizeof(*t));
+	if (t == NULL)
+		return SIGNET_ENOMEM;
+	size_t m = 0;
+	for (size_t i = 0; i < k; i++) {
+		memcpy(t + m, refs[i].o->types, refs[i].o->ntypes * sizeof(*t));
+		m += refs[i].o->ntypes;
+	}
+	qsort(t, total, sizeof(*t), u16_cmp);
+	m = 0;
+	for (size_t i = 0; i < total; i++)
+		if (m == 0 || t[m - 1] != t[i])
+			t[m++] = t[i];
+	dst->types = t;
+	dst->ntypes = m;
+	return SIGNET_OK;
+}
+
+signet_err dns_owners_authoritative(const dns_name *apex, const dns_owner *owners,
+				    size_t n, dns_owner **out, size_t *nout)
+{
+	if (apex == NULL || out == NULL || nout == NULL || (n > 0 && owners == NULL))
+		return SIGNET_EINVAL;
+	*out = NULL;
+	*nout = 0;
+	if (n == 0)
+		return SIGNET_OK;
+	if (n > SIZE_MAX / sizeof(struct owner_ref))
+		return SIGNET_ERANGE;
+
+	struct owner_ref *refs = malloc(n * sizeof(*refs));
+	if (refs == NULL)
+		return SIGNET_ENOMEM;
+	size_t nref = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!dns_name_is_at_or_below(&owners[i].name, apex))
+			continue;
+		refs[nref].o = &owners[i];
+		refs[nref].idx = i;
+		nref++;
+	}
+	qsort(refs, nref, sizeof(*refs), owner_ref_cmp);
+
+	dns_owner *res = NULL;
+	if (nref > 0) {
+		res = calloc(nref, sizeof(*res));
+		if (res == NULL) {
+			free(refs);
+			return SIGNET_ENOMEM;
+		}
+	}
+	size_t m = 0;
+	const dns_name *cut = NULL;
+	signet_err err = SIGNET_OK;
+	for (size_t i = 0; i < nref;) {
+		size_t k = 1;
+		while (i + k < nref &&
+		       dns_name_compare(&refs[i].o->name, &refs[i + k].o->name) == 0)
+			k++;
+		const dns_name *name = &refs[i].o->name;
+		/* Canonical order keeps a subtree together right after its root,
+		 * so one remembered cut is enough to drop glue and occluded names. */
+		if (cut != NULL && !dns_name_is_at_or_below(name, cut))
+			cut = NULL;
+		if (cut == NULL) {
+			res[m].name = *name;
+			err = merge_types(&refs[i], k, &res[m]);
+			if (err != SIGNET_OK)
+				break;
+			if (!dns_name_equal(name, apex) &&
+			    dns_owner_has_type(&res[m], DNS_T_NS))
+				cut = &res[m].name;
+			m++;
+		}
+		i += k;
+	}
+	free(refs);
+	if (err != SIGNET_OK) {
+		dns_owners_free(res, m);
+		return err;
+	}
+	*out = res;
+	*nout = m;
+	return SIGNET_OK;
+}
+
+signet_err dns_nsec_rdata(const dns_name *next, const uint16_t *types, size_t n,
+			  sg_buf *out)
+{
+	if (next == NULL || out == NULL || (n > 0 && types == NULL))
+		return SIGNET_EINVAL;
+	if (next->len == 0)
+		return SIGNET_EINVAL;
+	signet_err err = sg_buf_append(out, next->wire, next->len);
+	if (err != SIGNET_OK)
+		return err;
+	return dns_type_bitmap(types, n, out);
+}
+
+/* The types an NSEC at o lists: at a delegation only what the parent is
+ * authoritative for (NS, DS), RFC 4035 §2.3; then NSEC and RRSIG. */
+static signet_err nsec_types(const dns_owner *o, bool delegation, uint16_t **out,
+			     size_t *nout)
+{
+	uint16_t *t = malloc((o->ntypes + 2) * sizeof(*t));
+	if (t == NULL)
+		return SIGNET_ENOMEM;
+	size_t m = 0;
+	for (size_t i = 0; i < o->ntypes; i++) {
+		uint16_t ty = o->types[i];
+		if (delegation && ty != DNS_T_NS && ty != DNS_T_DS)
+			continue;
+		t[m++] = ty;
+	}
+	t[m++] = DNS_T_NSEC;
+	t[m++] = DNS_T_RRSIG;
+	*out = t;
+	*nout = m;
+	return SIGNET_OK;
+}
+
+signet_err dns_nsec_chain(const dns_name *apex, const dns_owner *owners, size_t n,
+			  uint32_t ttl, dns_chain *out)
+{
+	if (apex == NULL || out == NULL || (n > 0 && owners == NULL))
+		return SIGNET_EINVAL;
+	out->sets = NULL;
+	out->count = 0;
+
+	dns_owner *auth = NULL;
+	size_t nauth = 0;
+	signet_err err = dns_owners_authoritative(apex, owners, n, &auth, &nauth);
+	if (err != SIGNET_OK)
+		return err;
+
+	/* Names without data do not exist for NSEC; the apex must. */
+	size_t m = 0;
+	for (size_t i = 0; i < nauth; i++) {
+		if (auth[i].ntypes == 0) {
+			free(auth[i].types);
+			continue;
+		}
+		auth[m++] = auth[i];
+	}
+	nauth = m;
+	if (nauth == 0 || !dns_name_equal(&auth[0].name, apex)) {
+		dns_owners_free(auth, nauth);
+		return SIGNET_EINVAL;
+	}
+
+	dns_rrset *sets = calloc(nauth, sizeof(*sets));
+	if (sets == NULL) {
+		dns_owners_free(auth, nauth);
+		return SIGNET_ENOMEM;
+	}
+	sg_buf rdata = SG_BUF_INIT;
+	size_t done = 0;
+	for (; done < nauth; done++) {
+		const dns_owner *o = &auth[done];
+		const dns_owner *next = &auth[(done + 1) % nauth];
+		bool deleg = done > 0 && dns_owner_has_type(o, DNS_T_NS);
+		uint16_t *types = NULL;
+		size_t ntypes = 0;
+
+		err = nsec_types(o, deleg, &types, &ntypes);
+		if (err != SIGNET_OK)
+			break;
+		sg_buf_reset(&rdata);
+		err = dns_nsec_rdata(&next->name, types, ntypes, &rdata);
+		free(types);
+		if (err != SIGNET_OK)
+			break;
+		dns_rrset_init(&sets[done], &o->name, DNS_T_NSEC, DNS_CLASS_IN, ttl);
+		err = dns_rrset_add(&sets[done], rdata.data, rdata.len);
+		if (err != SIGNET_OK) {
+			dns_rrset_clear(&sets[done]);
+			break;
+		}
+	}
+	sg_buf_free(&rdata);
+	dns_owners_free(auth, nauth);
+	if (err != SIGNET_OK) {
+		dns_chain c = {sets, done};
+		dns_chain_free(&c);
+		return err;
+	}
+	out->sets = sets;
+	out->count = nauth;
+	return SIGNET_OK;
+}
