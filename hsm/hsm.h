@@ -46,6 +46,14 @@
 #define HSM_LABEL_MAX 200      /* longest CKA_LABEL we write or read */
 #define HSM_SIG_MAX 512        /* largest signature (RSA-4096) */
 #define HSM_SESSIONS_MAX 256   /* bound on a token's session pool */
+#define HSM_DATA_MAX (4u << 20) /* largest input hsm_sign accepts */
+/* Failed logins to one token (by serial) after which this process refuses to
+ * try again (SIGNET_EHSM_LOCKED) until a new hsm_ctx: real HSMs lock the PIN
+ * after a few failures and a PIN is never guessed in a loop. */
+#define HSM_LOGIN_FAILURES_MAX 3
+/* Least time between two module re-initialisations after a device fault;
+ * calls in between fail fast with SIGNET_EHSM_DOWN. */
+#define HSM_RECONNECT_BACKOFF_MS 500
 
 /* Key algorithms, numbered as DNSSEC numbers them. */
 typedef enum hsm_alg {
@@ -70,7 +78,9 @@ const char *hsm_rv_name(unsigned long rv);
 
 /* dlopen the module at path and C_Initialize it with CKF_OS_LOCKING_OK.
  * The caller frees *out with hsm_close. SIGNET_ENOTFOUND if the file cannot be
- * loaded, SIGNET_EHSM if it is not a PKCS#11 module or initialisation fails. */
+ * loaded, SIGNET_EHSM if it is not a PKCS#11 module or initialisation fails,
+ * SIGNET_ESTATE if another hsm_ctx of this process has it initialised (one
+ * context per module and process: finalizing is process-wide). */
 signet_err hsm_open(const char *module_path, hsm_ctx **out);
 
 /* C_Finalize and dlclose. Every token and session must be closed first. */
@@ -104,16 +114,21 @@ signet_err hsm_token_initialize(hsm_ctx *ctx, const char *label,
  * then ignored and may be NULL) and log in as the user with pin. The token
  * keeps a copy of the PIN in locked memory to log in again after a fault; the
  * caller still owns and frees pin. SIGNET_ENOTFOUND for no such token,
- * SIGNET_EHSM_PIN for a wrong PIN, SIGNET_EHSM_LOCKED for a locked PIN. Free
- * with hsm_token_close. */
+ * SIGNET_EINVAL if the label names several tokens, SIGNET_EHSM_PIN for a
+ * wrong PIN, SIGNET_EHSM_LOCKED for a locked PIN or after
+ * HSM_LOGIN_FAILURES_MAX failed logins, SIGNET_ESTATE if the token is open in
+ * this context already (a second login would go unchecked). Free with
+ * hsm_token_close. */
 signet_err hsm_token_open(hsm_ctx *ctx, const char *label, const char *serial,
 			  const sg_secret *pin, hsm_token **out);
 
-/* Log out, close every session and wipe the PIN. */
+/* Log out, close every session and wipe the PIN. Every hsm_session of the
+ * token must be closed first. NULL is fine. */
 void hsm_token_close(hsm_token *t);
 
 /* Describe the open token, refreshing its flags (for health checks): a token
- * that is gone gives SIGNET_EHSM_DOWN. */
+ * that is gone gives SIGNET_EHSM_DOWN. Recovers like hsm_sign: a token that
+ * has come back is reconnected here. */
 signet_err hsm_token_describe(hsm_token *t, hsm_token_desc *out);
 
 /* Change the user PIN (C_SetPIN) from the current to new_pin; the token keeps
@@ -157,8 +172,10 @@ signet_err hsm_key_label(const char *role, const char *owner, hsm_alg alg,
 /* Generate a key pair inside the token with C_GenerateKeyPair: private object
  * CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE true, CKA_EXTRACTABLE false, CKA_SIGN
  * true, CKA_DECRYPT/CKA_UNWRAP/CKA_DERIVE false; public object CKA_VERIFY
- * only. rsa_bits is used for RSA only (2048..4096, 0 for 2048). A random
- * CKA_ID is assigned; label follows the convention. *out describes the key. */
+ * only. rsa_bits is used for RSA only (2048, 3072 or 4096; 0 for 2048). A
+ * random CKA_ID is assigned. SIGNET_EINVAL if label does not follow the
+ * convention for alg; SIGNET_EHSM_KEY (and the pair destroyed again) if the
+ * token did not honour the template. *out describes the key. */
 signet_err hsm_key_generate(hsm_token *t, hsm_alg alg, unsigned rsa_bits,
 			    const char *label, hsm_key_info *out);
 
@@ -186,16 +203,27 @@ signet_err hsm_key_delete(hsm_token *t, const uint8_t *id, size_t id_len);
 signet_err hsm_session_open(hsm_token *t, hsm_session **out);
 void hsm_session_close(hsm_session *s);
 
-/* Sign data with the private key with this CKA_ID, writing the signature in
- * the algorithm's raw encoding (RSA PKCS#1 v1.5 over SHA-256; ECDSA r||s of
- * the SHA-256/384 digest, each half padded to the curve size; Ed25519's 64
- * octets) into sig (sigmax octets) and its length into *siglen. The key is
- * looked up once per session and its safety checked (SIGNET_EHSM_KEY if it is
- * extractable or not sensitive); later calls reuse the handle. On
+/* The PKCS#11 session handle s uses now (0 while it has none), for logs and
+ * fault-injection tests; it changes whenever the session is reopened. */
+unsigned long hsm_session_handle(const hsm_session *s);
+
+/* Sign data (len <= HSM_DATA_MAX) with the private key with this CKA_ID,
+ * writing the signature in the algorithm's raw encoding (RSA PKCS#1 v1.5 over
+ * SHA-256; ECDSA r||s of the SHA-256/384 digest, each half padded to the
+ * curve size; Ed25519's 64 octets) into sig (sigmax octets, SIGNET_ERANGE if
+ * too small) and its length into *siglen. The key is looked up once per
+ * session and its safety checked (SIGNET_EHSM_KEY if it is extractable or not
+ * sensitive); later calls reuse the handle until a key of the token is
+ * deleted. SIGNET_ENOTFOUND for no such private key. On
  * CKR_SESSION_HANDLE_INVALID, CKR_SESSION_CLOSED, CKR_USER_NOT_LOGGED_IN,
- * CKR_DEVICE_REMOVED, CKR_TOKEN_NOT_PRESENT, CKR_OBJECT_HANDLE_INVALID or
- * CKR_DEVICE_ERROR the session reconnects (the module too where needed), logs
- * in again and retries once; still failing gives SIGNET_EHSM_DOWN. */
+ * CKR_DEVICE_REMOVED, CKR_TOKEN_NOT_PRESENT, CKR_OBJECT_HANDLE_INVALID,
+ * CKR_KEY_HANDLE_INVALID, CKR_DEVICE_ERROR or CKR_GENERAL_ERROR the session
+ * is reopened, the token logged in again and the signature retried once;
+ * when the token itself is gone (its C_GetTokenInfo fails) the module is
+ * finalized and initialised again first (at most once per
+ * HSM_RECONNECT_BACKOFF_MS). Still failing gives SIGNET_EHSM_DOWN, and a
+ * later call tries again by itself. A PIN the token stopped accepting gives
+ * SIGNET_EHSM_PIN once and SIGNET_EHSM_LOCKED after. */
 signet_err hsm_sign(hsm_session *s, const uint8_t *id, size_t id_len,
 		    const uint8_t *data, size_t len, uint8_t *sig, size_t sigmax,
 		    size_t *siglen);
@@ -206,5 +234,18 @@ signet_err hsm_sign(hsm_session *s, const uint8_t *id, size_t id_len,
  * objects. Default on; the choice and its measurement are in
  * docs/BENCHMARKS.md. Set before sessions are opened. */
 void hsm_token_set_session_copies(hsm_token *t, bool on);
+
+/* Whether hsm_sign accepts keys that are sensitive and non-extractable now but
+ * were not always so (CKA_ALWAYS_SENSITIVE or CKA_NEVER_EXTRACTABLE false):
+ * keys imported into the token, as in a migration from another signer. Such a
+ * key once existed outside an HSM, so the default is off and turning it on is
+ * the operator's explicit choice. Set before sessions are opened. */
+void hsm_token_set_allow_imported(hsm_token *t, bool on);
+
+/* SIGNET_OK when the token refuses to reveal the private key with this CKA_ID
+ * (reading CKA_VALUE, CKA_PRIVATE_EXPONENT, CKA_PRIME_1 gives
+ * CKR_ATTRIBUTE_SENSITIVE or no value); SIGNET_EHSM_KEY when any of them came
+ * out; SIGNET_ENOTFOUND when there is no such private key. For self-tests. */
+signet_err hsm_key_value_hidden(hsm_token *t, const uint8_t *id, size_t id_len);
 
 #endif /* SIGNET_HSM_H */

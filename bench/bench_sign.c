@@ -1,0 +1,320 @@
+/* bench_sign.c -- signatures per second per algorithm at 1 and 2 threads:
+ * OpenSSL in process (the machine's limit), raw C_Sign on a SoftHSM2 token
+ * with a token object and with a session-object copy (the HSM's limit), and
+ * signet's hsm/ layer with and without session copies. Prints a table with
+ * the ratios that docs/BENCHMARKS.md records.
+ *
+ * usage: bench_sign [seconds-per-cell] [alg,...]     (defaults 2, 13,15,8,14)
+ * Needs SIGNET_SOFTHSM_MODULE (the path of libsofthsm2.so).
+ */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <p11-kit/pkcs11.h>
+
+#include "common/common.h"
+#include "hsm/hsm.h"
+#include "tests/lib/softhsm_fixture.h"
+
+#define DATA_LEN 128   /* about the size of a small RRset's signed data */
+
+/* ---- OpenSSL in process -------------------------------------------------- */
+
+struct ossl_bench {
+	EVP_PKEY *key;
+	const EVP_MD *md;   /* NULL for Ed25519 */
+};
+
+struct ossl_thread {
+	const struct ossl_bench *b;
+	uint8_t data[DATA_LEN];
+};
+
+static signet_err ossl_init(unsigned index, void *arg, void **state)
+{
+	struct ossl_thread *t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return SIGNET_ENOMEM;
+	t->b = arg;
+	memset(t->data, (int)index, sizeof(t->data));
+	*state = t;
+	return SIGNET_OK;
+}
+
+static signet_err ossl_op(void *state)
+{
+	struct ossl_thread *t = state;
+	uint8_t sig[1024];
+	size_t siglen = sizeof(sig);
+	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+	if (mctx == NULL)
+		return SIGNET_ENOMEM;
+	t->data[0]++;
+	int ok = EVP_DigestSignInit(mctx, NULL, t->b->md, NULL, t->b->key) == 1 &&
+		 EVP_DigestSign(mctx, sig, &siglen, t->data, sizeof(t->data)) == 1;
+	EVP_MD_CTX_free(mctx);
+	return ok ? SIGNET_OK : SIGNET_ECRYPTO;
+}
+
+static const sg_bench_ops ossl_ops = {ossl_init, ossl_op, free};
+
+static EVP_PKEY *ossl_keygen(hsm_alg alg)
+{
+	switch (alg) {
+	case HSM_ALG_RSASHA256:
+		return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	case HSM_ALG_ECDSAP256:
+		return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	case HSM_ALG_ECDSAP384:
+		return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	case HSM_ALG_ED25519:
+		return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	}
+	return NULL;
+}
+
+/* ---- raw PKCS#11 --------------------------------------------------------- */
+
+struct raw_bench {
+	CK_FUNCTION_LIST *p11;
+	CK_SLOT_ID slot;
+	hsm_alg alg;
+	const uint8_t *id;
+	size_t id_len;
+	bool session_copy;   /* sign with a C_CopyObject session-object copy */
+};
+
+struct raw_thread {
+	const struct raw_bench *b;
+	CK_SESSION_HANDLE session;
+	CK_OBJECT_HANDLE key;
+	uint8_t data[DATA_LEN];
+};
+
+static void raw_fini(void *state)
+{
+	struct raw_thread *t = state;
+	if (t == NULL)
+		return;
+	if (t->session != CK_INVALID_HANDLE)
+		t->b->p11->C_CloseSession(t->session);
+	free(t);
+}
+
+static signet_err raw_init(unsigned index, void *arg, void **state)
+{
+	const struct raw_bench *b = arg;
+	struct raw_thread *t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return SIGNET_ENOMEM;
+	t->b = b;
+	t->session = CK_INVALID_HANDLE;
+	memset(t->data, (int)index, sizeof(t->data));
+	CK_FUNCTION_LIST *p = b->p11;
+	/* The process is logged in already (through hsm/): login state is per
+	 * application, so a new session sees private objects. */
+	if (p->C_OpenSession(b->slot, CKF_SERIAL_SESSION, NULL, NULL, &t->session) != CKR_OK)
+		goto fail;
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_ATTRIBUTE tmpl[] = {
+		{CKA_CLASS, &cls, sizeof(cls)},
+		{CKA_ID, (void *)b->id, b->id_len},
+	};
+	CK_ULONG n = 0;
+	if (p->C_FindObjectsInit(t->session, tmpl, 2) != CKR_OK)
+		goto fail;
+	CK_RV rv = p->C_FindObjects(t->session, &t->key, 1, &n);
+	p->C_FindObjectsFinal(t->session);
+	if (rv != CKR_OK || n != 1)
+		goto fail;
+	if (b->session_copy) {
+		CK_BBOOL no = CK_FALSE;
+		CK_ATTRIBUTE copy[] = {{CKA_TOKEN, &no, sizeof(no)}};
+		CK_OBJECT_HANDLE obj;
+		if (p->C_CopyObject(t->session, t->key, copy, 1, &obj) != CKR_OK)
+			goto fail;
+		t->key = obj;
+	}
+	*state = t;
+	return SIGNET_OK;
+fail:
+	raw_fini(t);
+	return SIGNET_EHSM;
+}
+
+static signet_err raw_op(void *state)
+{
+	struct raw_thread *t = state;
+	CK_FUNCTION_LIST *p = t->b->p11;
+	CK_MECHANISM mech = {CKM_ECDSA, NULL, 0};
+	uint8_t digest[EVP_MAX_MD_SIZE];
+	unsigned dlen = 0;
+	const uint8_t *in = t->data;
+	CK_ULONG inlen = sizeof(t->data);
+	t->data[0]++;
+	/* The same work hsm_sign does: digest in software for ECDSA. */
+	switch (t->b->alg) {
+	case HSM_ALG_RSASHA256:
+		mech.mechanism = CKM_SHA256_RSA_PKCS;
+		break;
+	case HSM_ALG_ED25519:
+		mech.mechanism = CKM_EDDSA;
+		break;
+	case HSM_ALG_ECDSAP256:
+	case HSM_ALG_ECDSAP384:
+		if (EVP_Digest(t->data, sizeof(t->data), digest, &dlen,
+			       t->b->alg == HSM_ALG_ECDSAP256 ? EVP_sha256() : EVP_sha384(),
+			       NULL) != 1)
+			return SIGNET_ECRYPTO;
+		in = digest;
+		inlen = dlen;
+		break;
+	}
+	uint8_t sig[1024];
+	CK_ULONG siglen = sizeof(sig);
+	if (p->C_SignInit(t->session, &mech, t->key) != CKR_OK)
+		return SIGNET_EHSM;
+	if (p->C_Sign(t->session, (CK_BYTE_PTR)in, inlen, sig, &siglen) != CKR_OK)
+		return SIGNET_EHSM;
+	return SIGNET_OK;
+}
+
+static const sg_bench_ops raw_ops = {raw_init, raw_op, raw_fini};
+
+/* ---- signet hsm/ ---------------------------------------------------------- */
+
+struct layer_bench {
+	hsm_token *token;
+	const hsm_key_info *key;
+};
+
+struct layer_thread {
+	const struct layer_bench *b;
+	hsm_session *session;
+	uint8_t data[DATA_LEN];
+};
+
+static signet_err layer_init(unsigned index, void *arg, void **state)
+{
+	struct layer_thread *t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return SIGNET_ENOMEM;
+	t->b = arg;
+	memset(t->data, (int)index, sizeof(t->data));
+	signet_err ret = hsm_session_open(t->b->token, &t->session);
+	if (ret != SIGNET_OK) {
+		free(t);
+		return ret;
+	}
+	*state = t;
+	return SIGNET_OK;
+}
+
+static signet_err layer_op(void *state)
+{
+	struct layer_thread *t = state;
+	uint8_t sig[HSM_SIG_MAX];
+	size_t siglen;
+	t->data[0]++;
+	return hsm_sign(t->session, t->b->key->id, t->b->key->id_len, t->data,
+			sizeof(t->data), sig, sizeof(sig), &siglen);
+}
+
+static void layer_fini(void *state)
+{
+	struct layer_thread *t = state;
+	if (t == NULL)
+		return;
+	hsm_session_close(t->session);
+	free(t);
+}
+
+static const sg_bench_ops layer_ops = {layer_init, layer_op, layer_fini};
+
+/* ---- table ---------------------------------------------------------------- */
+
+static double run(const sg_bench_ops *ops, void *arg, unsigned threads, double seconds)
+{
+	sg_bench_result r;
+	signet_err ret = sg_bench_run(ops, arg, threads, seconds, &r);
+	if (ret != SIGNET_OK) {
+		fprintf(stderr, "bench_sign: run failed: %s (%s)\n", signet_strerror(ret),
+			hsm_last_error());
+		return -1;
+	}
+	return r.per_second;
+}
+
+static int bench_alg(softhsm_fixture *f, hsm_alg alg, double seconds)
+{
+	char label[HSM_LABEL_MAX + 1];
+	hsm_key_info key;
+	if (hsm_key_label("bench", "bench.example.", alg, time(NULL), label,
+			  sizeof(label)) != SIGNET_OK ||
+	    hsm_key_generate(f->tok, alg, 0, label, &key) != SIGNET_OK) {
+		fprintf(stderr, "bench_sign: keygen alg %d: %s\n", (int)alg, hsm_last_error());
+		return -1;
+	}
+	struct ossl_bench ob = {ossl_keygen(alg), NULL};
+	if (alg == HSM_ALG_RSASHA256 || alg == HSM_ALG_ECDSAP256)
+		ob.md = EVP_sha256();
+	else if (alg == HSM_ALG_ECDSAP384)
+		ob.md = EVP_sha384();
+	struct raw_bench rt = {(CK_FUNCTION_LIST *)f->p11, f->slot, alg, key.id,
+			       key.id_len, false};
+	struct raw_bench rs = rt;
+	rs.session_copy = true;
+	struct layer_bench lb = {f->tok, &key};
+
+	for (unsigned threads = 1; threads <= 2; threads++) {
+		double ossl = run(&ossl_ops, &ob, threads, seconds);
+		double raw_tok = run(&raw_ops, &rt, threads, seconds);
+		double raw_ses = run(&raw_ops, &rs, threads, seconds);
+		hsm_token_set_session_copies(f->tok, false);
+		double hsm_tok = run(&layer_ops, &lb, threads, seconds);
+		hsm_token_set_session_copies(f->tok, true);
+		double hsm_ses = run(&layer_ops, &lb, threads, seconds);
+		printf("| %2d | %u | %9.0f | %9.0f | %9.0f | %9.0f | %9.0f | %5.1f%% | %5.1f%% | %5.1f%% |\n",
+		       (int)alg, threads, ossl, raw_tok, raw_ses, hsm_tok, hsm_ses,
+		       raw_tok > 0 ? 100 * hsm_tok / raw_tok : 0,
+		       raw_ses > 0 ? 100 * hsm_ses / raw_ses : 0,
+		       ossl > 0 ? 100 * hsm_ses / ossl : 0);
+		fflush(stdout);
+	}
+	EVP_PKEY_free(ob.key);
+	hsm_key_delete(f->tok, key.id, key.id_len);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	double seconds = argc > 1 ? strtod(argv[1], NULL) : 2.0;
+	const char *algs = argc > 2 ? argv[2] : "13,15,8,14";
+	if (!(seconds >= 0.1 && seconds <= 600)) {
+		fprintf(stderr, "usage: bench_sign [seconds 0.1..600] [alg,...]\n");
+		return 2;
+	}
+	softhsm_fixture *f = NULL;
+	if (softhsm_fixture_create(true, &f) != SIGNET_OK)
+		return 1;
+	printf("signatures/s, %.1f s per cell, %d-octet messages; raw = C_SignInit+C_Sign "
+	       "(plus the SHA digest for ECDSA, as hsm/ does)\n\n", seconds, DATA_LEN);
+	printf("| alg | threads | OpenSSL | raw C_Sign token obj | raw C_Sign session obj "
+	       "| hsm/ token obj | hsm/ session copy | hsm/raw (token) | hsm/raw (session) "
+	       "| hsm/OpenSSL |\n");
+	printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+	int rc = 0;
+	char list[64];
+	snprintf(list, sizeof(list), "%s", algs);
+	char *save = NULL;
+	for (char *a = strtok_r(list, ",", &save); a; a = strtok_r(NULL, ",", &save))
+		if (bench_alg(f, (hsm_alg)atoi(a), seconds) != 0)
+			rc = 1;
+	softhsm_fixture_destroy(f);
+	return rc;
+}

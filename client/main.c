@@ -1,0 +1,41 @@
+/* main.c -- the signet command: dispatch to subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "client/client.h"
+
+struct subcommand {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *help;
+};
+
+static const struct subcommand subcommands[] = {
+	{"hsm", signet_cmd_hsm, "hsm test|bench: qualify a PKCS#11 token and measure it"},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: signet <command> [options]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		fprintf(f, "  %-10s %s\n", subcommands[i].name, subcommands[i].help);
+	fprintf(f, "\n'signet <command> --help' describes a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return SIGNET_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return SIGNET_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		if (strcmp(argv[1], subcommands[i].name) == 0)
+			return subcommands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "signet: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return SIGNET_EXIT_USAGE;
+}

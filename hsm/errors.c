@@ -1,0 +1,222 @@
+/* errors.c -- CK_RV names, their mapping to signet_err, the per-thread last error. */
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hsm/internal.h"
+
+#define HSM_ERRMSG_MAX 512
+
+static _Thread_local char last_msg[HSM_ERRMSG_MAX];
+static _Thread_local CK_RV last_rv;
+
+struct rv_name {
+	CK_RV rv;
+	const char *name;
+};
+
+#define RV(x) {x, #x}
+static const struct rv_name rv_names[] = {
+	RV(CKR_OK), RV(CKR_CANCEL), RV(CKR_HOST_MEMORY), RV(CKR_SLOT_ID_INVALID),
+	RV(CKR_GENERAL_ERROR), RV(CKR_FUNCTION_FAILED), RV(CKR_ARGUMENTS_BAD),
+	RV(CKR_NO_EVENT), RV(CKR_NEED_TO_CREATE_THREADS), RV(CKR_CANT_LOCK),
+	RV(CKR_ATTRIBUTE_READ_ONLY), RV(CKR_ATTRIBUTE_SENSITIVE),
+	RV(CKR_ATTRIBUTE_TYPE_INVALID), RV(CKR_ATTRIBUTE_VALUE_INVALID),
+	RV(CKR_ACTION_PROHIBITED), RV(CKR_DATA_INVALID), RV(CKR_DATA_LEN_RANGE),
+	RV(CKR_DEVICE_ERROR), RV(CKR_DEVICE_MEMORY), RV(CKR_DEVICE_REMOVED),
+	RV(CKR_ENCRYPTED_DATA_INVALID), RV(CKR_ENCRYPTED_DATA_LEN_RANGE),
+	RV(CKR_FUNCTION_CANCELED), RV(CKR_FUNCTION_NOT_PARALLEL),
+	RV(CKR_FUNCTION_NOT_SUPPORTED), RV(CKR_KEY_HANDLE_INVALID),
+	RV(CKR_KEY_SIZE_RANGE), RV(CKR_KEY_TYPE_INCONSISTENT), RV(CKR_KEY_NOT_NEEDED),
+	RV(CKR_KEY_CHANGED), RV(CKR_KEY_NEEDED), RV(CKR_KEY_INDIGESTIBLE),
+	RV(CKR_KEY_FUNCTION_NOT_PERMITTED), RV(CKR_KEY_NOT_WRAPPABLE),
+	RV(CKR_KEY_UNEXTRACTABLE), RV(CKR_MECHANISM_INVALID),
+	RV(CKR_MECHANISM_PARAM_INVALID), RV(CKR_OBJECT_HANDLE_INVALID),
+	RV(CKR_OPERATION_ACTIVE), RV(CKR_OPERATION_NOT_INITIALIZED),
+	RV(CKR_PIN_INCORRECT), RV(CKR_PIN_INVALID), RV(CKR_PIN_LEN_RANGE),
+	RV(CKR_PIN_EXPIRED), RV(CKR_PIN_LOCKED), RV(CKR_SESSION_CLOSED),
+	RV(CKR_SESSION_COUNT), RV(CKR_SESSION_HANDLE_INVALID),
+	RV(CKR_SESSION_PARALLEL_NOT_SUPPORTED), RV(CKR_SESSION_READ_ONLY),
+	RV(CKR_SESSION_EXISTS), RV(CKR_SESSION_READ_ONLY_EXISTS),
+	RV(CKR_SESSION_READ_WRITE_SO_EXISTS), RV(CKR_SIGNATURE_INVALID),
+	RV(CKR_SIGNATURE_LEN_RANGE), RV(CKR_TEMPLATE_INCOMPLETE),
+	RV(CKR_TEMPLATE_INCONSISTENT), RV(CKR_TOKEN_NOT_PRESENT),
+	RV(CKR_TOKEN_NOT_RECOGNIZED), RV(CKR_TOKEN_WRITE_PROTECTED),
+	RV(CKR_UNWRAPPING_KEY_HANDLE_INVALID), RV(CKR_UNWRAPPING_KEY_SIZE_RANGE),
+	RV(CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT), RV(CKR_USER_ALREADY_LOGGED_IN),
+	RV(CKR_USER_NOT_LOGGED_IN), RV(CKR_USER_PIN_NOT_INITIALIZED),
+	RV(CKR_USER_TYPE_INVALID), RV(CKR_USER_ANOTHER_ALREADY_LOGGED_IN),
+	RV(CKR_USER_TOO_MANY_TYPES), RV(CKR_WRAPPED_KEY_INVALID),
+	RV(CKR_WRAPPED_KEY_LEN_RANGE), RV(CKR_WRAPPING_KEY_HANDLE_INVALID),
+	RV(CKR_WRAPPING_KEY_SIZE_RANGE), RV(CKR_WRAPPING_KEY_TYPE_INCONSISTENT),
+	RV(CKR_RANDOM_SEED_NOT_SUPPORTED), RV(CKR_RANDOM_NO_RNG),
+	RV(CKR_DOMAIN_PARAMS_INVALID), RV(CKR_CURVE_NOT_SUPPORTED),
+	RV(CKR_BUFFER_TOO_SMALL), RV(CKR_SAVED_STATE_INVALID),
+	RV(CKR_INFORMATION_SENSITIVE), RV(CKR_STATE_UNSAVEABLE),
+	RV(CKR_CRYPTOKI_NOT_INITIALIZED), RV(CKR_CRYPTOKI_ALREADY_INITIALIZED),
+	RV(CKR_MUTEX_BAD), RV(CKR_MUTEX_NOT_LOCKED), RV(CKR_NEW_PIN_MODE),
+	RV(CKR_NEXT_OTP), RV(CKR_EXCEEDED_MAX_ITERATIONS),
+	RV(CKR_FIPS_SELF_TEST_FAILED), RV(CKR_LIBRARY_LOAD_FAILED),
+	RV(CKR_PIN_TOO_WEAK), RV(CKR_PUBLIC_KEY_INVALID), RV(CKR_FUNCTION_REJECTED),
+};
+#undef RV
+
+const char *hsm_rv_name(unsigned long rv)
+{
+	for (size_t i = 0; i < sizeof(rv_names) / sizeof(rv_names[0]); i++)
+		if (rv_names[i].rv == rv)
+			return rv_names[i].name;
+	if (rv & CKR_VENDOR_DEFINED)
+		return "CKR_VENDOR_DEFINED";
+	return "CKR_UNKNOWN";
+}
+
+signet_err hsm_err_from_rv(CK_RV rv)
+{
+	switch (rv) {
+	case CKR_OK:
+		return SIGNET_OK;
+	case CKR_HOST_MEMORY:
+	case CKR_DEVICE_MEMORY:
+		return SIGNET_ENOMEM;
+	case CKR_PIN_INCORRECT:
+	case CKR_PIN_INVALID:
+	case CKR_PIN_LEN_RANGE:
+		return SIGNET_EHSM_PIN;
+	case CKR_PIN_LOCKED:
+	case CKR_PIN_EXPIRED:
+		return SIGNET_EHSM_LOCKED;
+	case CKR_SESSION_HANDLE_INVALID:
+	case CKR_SESSION_CLOSED:
+	case CKR_USER_NOT_LOGGED_IN:
+	case CKR_DEVICE_REMOVED:
+	case CKR_DEVICE_ERROR:
+	case CKR_TOKEN_NOT_PRESENT:
+	case CKR_TOKEN_NOT_RECOGNIZED:
+	case CKR_SLOT_ID_INVALID:
+	case CKR_OBJECT_HANDLE_INVALID:
+	case CKR_CRYPTOKI_NOT_INITIALIZED:
+	case CKR_USER_PIN_NOT_INITIALIZED:
+		return SIGNET_EHSM_DOWN;
+	case CKR_KEY_HANDLE_INVALID:
+	case CKR_KEY_TYPE_INCONSISTENT:
+	case CKR_KEY_FUNCTION_NOT_PERMITTED:
+	case CKR_KEY_UNEXTRACTABLE:
+	case CKR_ATTRIBUTE_SENSITIVE:
+		return SIGNET_EHSM_KEY;
+	case CKR_MECHANISM_INVALID:
+	case CKR_MECHANISM_PARAM_INVALID:
+	case CKR_FUNCTION_NOT_SUPPORTED:
+	case CKR_DOMAIN_PARAMS_INVALID:
+	case CKR_CURVE_NOT_SUPPORTED:
+	case CKR_KEY_SIZE_RANGE:
+	case CKR_ATTRIBUTE_TYPE_INVALID:
+		return SIGNET_EUNSUPPORTED;
+	case CKR_ARGUMENTS_BAD:
+	case CKR_DATA_INVALID:
+	case CKR_DATA_LEN_RANGE:
+	case CKR_ATTRIBUTE_VALUE_INVALID:
+	case CKR_TEMPLATE_INCOMPLETE:
+	case CKR_TEMPLATE_INCONSISTENT:
+		return SIGNET_EINVAL;
+	case CKR_BUFFER_TOO_SMALL:
+		return SIGNET_ERANGE;
+	case CKR_SESSION_COUNT:
+		return SIGNET_ELIMIT;
+	case CKR_TOKEN_WRITE_PROTECTED:
+	case CKR_ATTRIBUTE_READ_ONLY:
+	case CKR_ACTION_PROHIBITED:
+	case CKR_SESSION_READ_ONLY:
+		return SIGNET_EPERM;
+	case CKR_USER_ALREADY_LOGGED_IN:
+	case CKR_USER_ANOTHER_ALREADY_LOGGED_IN:
+	case CKR_USER_TYPE_INVALID:
+	case CKR_OPERATION_ACTIVE:
+	case CKR_OPERATION_NOT_INITIALIZED:
+	case CKR_CRYPTOKI_ALREADY_INITIALIZED:
+	case CKR_SESSION_READ_WRITE_SO_EXISTS:
+		return SIGNET_ESTATE;
+	default:
+		return SIGNET_EHSM;
+	}
+}
+
+bool hsm_rv_is_fault(CK_RV rv)
+{
+	switch (rv) {
+	case CKR_SESSION_HANDLE_INVALID:
+	case CKR_SESSION_CLOSED:
+	case CKR_USER_NOT_LOGGED_IN:
+	case CKR_DEVICE_REMOVED:
+	case CKR_TOKEN_NOT_PRESENT:
+	case CKR_DEVICE_ERROR:
+	case CKR_OBJECT_HANDLE_INVALID:
+	case CKR_KEY_HANDLE_INVALID:
+	case CKR_GENERAL_ERROR:
+	case CKR_SLOT_ID_INVALID:
+	case CKR_CRYPTOKI_NOT_INITIALIZED:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool hsm_rv_is_gone(CK_RV rv)
+{
+	switch (rv) {
+	case CKR_DEVICE_REMOVED:
+	case CKR_TOKEN_NOT_PRESENT:
+	case CKR_DEVICE_ERROR:
+	case CKR_GENERAL_ERROR:
+	case CKR_SLOT_ID_INVALID:
+	case CKR_CRYPTOKI_NOT_INITIALIZED:
+		return true;
+	default:
+		return false;
+	}
+}
+
+signet_err hsm_fail_rv(const char *fn, CK_RV rv, const char *detail_fmt, ...)
+{
+	int n = snprintf(last_msg, sizeof(last_msg), "%s: %s (0x%lx)", fn,
+			 hsm_rv_name(rv), (unsigned long)rv);
+	if (detail_fmt != NULL && n > 0 && (size_t)n + 2 < sizeof(last_msg)) {
+		last_msg[n] = ':';
+		last_msg[n + 1] = ' ';
+		va_list ap;
+		va_start(ap, detail_fmt);
+		vsnprintf(last_msg + n + 2, sizeof(last_msg) - (size_t)n - 2, detail_fmt, ap);
+		va_end(ap);
+	}
+	last_rv = rv;
+	signet_err err = hsm_err_from_rv(rv);
+	/* A failed call always fails the caller, whatever the module claims. */
+	return err == SIGNET_OK ? SIGNET_EHSM : err;
+}
+
+signet_err hsm_fail(signet_err err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(last_msg, sizeof(last_msg), fmt, ap);
+	va_end(ap);
+	/* Not a module fault: nothing for the retry logic to react to. */
+	last_rv = CKR_OK;
+	return err;
+}
+
+CK_RV hsm_last_rv(void)
+{
+	return last_rv;
+}
+
+void hsm_clear_rv(void)
+{
+	last_rv = CKR_OK;
+}
+
+const char *hsm_last_error(void)
+{
+	return last_msg[0] != '\0' ? last_msg : "no error";
+}

@@ -1,0 +1,125 @@
+/* sign.c -- signing on a worker's session, and the one transparent retry after a fault. */
+
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "hsm/internal.h"
+
+/* One signature on the session as it is now. Caller holds the read side. */
+static signet_err sign_once(hsm_session *s, const struct hsm_cached_key *k,
+			    const uint8_t *data, size_t len, uint8_t *out, size_t *outlen)
+{
+	CK_FUNCTION_LIST *fn = s->tok->ctx->fn;
+	CK_MECHANISM mech = {CKM_SHA256_RSA_PKCS, NULL, 0};
+	uint8_t digest[EVP_MAX_MD_SIZE];
+	unsigned dlen = 0;
+	const uint8_t *in = data;
+	size_t inlen = len;
+	switch (k->alg) {
+	case HSM_ALG_RSASHA256:
+		break;
+	case HSM_ALG_ECDSAP256:
+	case HSM_ALG_ECDSAP384:
+		/* SoftHSM2 has no CKM_ECDSA_SHA256: hash here, sign the digest. */
+		if (EVP_Digest(data, len, digest, &dlen,
+			       k->alg == HSM_ALG_ECDSAP256 ? EVP_sha256() : EVP_sha384(),
+			       NULL) != 1)
+			return hsm_fail(SIGNET_ECRYPTO, "hsm_sign: digest failed");
+		mech.mechanism = CKM_ECDSA;
+		in = digest;
+		inlen = dlen;
+		break;
+	case HSM_ALG_ED25519:
+		mech.mechanism = CKM_EDDSA;
+		break;
+	}
+	/* Modules take a NULL buffer for bad arguments even when it is empty. */
+	static const uint8_t nothing[1];
+	if (in == NULL)
+		in = nothing;
+	CK_RV rv = fn->C_SignInit(s->h, &mech, k->handle);
+	if (rv != CKR_OK)
+		return hsm_fail_rv("C_SignInit", rv, "token '%s'", s->tok->label);
+	CK_ULONG olen = HSM_SIG_MAX;
+	rv = fn->C_Sign(s->h, (CK_BYTE *)in, inlen, out, &olen);
+	if (rv != CKR_OK)
+		return hsm_fail_rv("C_Sign", rv, "token '%s'", s->tok->label);
+	if (olen != k->sig_len)
+		return hsm_fail(SIGNET_EHSM, "C_Sign: %lu octets from token '%s', expected %zu",
+				(unsigned long)olen, s->tok->label, k->sig_len);
+	*outlen = olen;
+	return SIGNET_OK;
+}
+
+signet_err hsm_sign(hsm_session *s, const uint8_t *id, size_t id_len,
+		    const uint8_t *data, size_t len, uint8_t *sig, size_t sigmax,
+		    size_t *siglen)
+{
+	if (siglen != NULL)
+		*siglen = 0;
+	if (s == NULL || sig == NULL || siglen == NULL || (data == NULL && len > 0))
+		return hsm_fail(SIGNET_EINVAL, "hsm_sign: missing argument");
+	if (id == NULL || id_len == 0)
+		return hsm_fail(SIGNET_EINVAL, "hsm_sign: no key ID");
+	if (id_len > HSM_ID_MAX)
+		return hsm_fail(SIGNET_ERANGE, "hsm_sign: key ID longer than %d octets", HSM_ID_MAX);
+	if (len > HSM_DATA_MAX)
+		return hsm_fail(SIGNET_ERANGE, "hsm_sign: %zu octets to sign, more than %u",
+				len, HSM_DATA_MAX);
+
+	hsm_token *t = s->tok;
+	hsm_ctx *ctx = t->ctx;
+	uint8_t buf[HSM_SIG_MAX];
+	size_t blen = 0;
+	signet_err err = SIGNET_OK;
+	bool fault = false;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		pthread_rwlock_rdlock(&ctx->rw);
+		uint64_t gen = ctx->gen;
+		hsm_clear_rv();
+		const struct hsm_cached_key *k = NULL;
+		err = hsm_session_ready(s);
+		if (err == SIGNET_OK)
+			err = hsm_session_key(s, id, id_len, &k);
+		if (err == SIGNET_OK && k->sig_len > sigmax)
+			err = hsm_fail(SIGNET_ERANGE, "hsm_sign: the signature has %zu octets, "
+				       "room for %zu", k->sig_len, sigmax);
+		if (err == SIGNET_OK)
+			err = sign_once(s, k, data, len, buf, &blen);
+		CK_RV rv = hsm_last_rv();
+		fault = err != SIGNET_OK && hsm_rv_is_fault(rv);
+		bool gone = !ctx->live || !t->up || hsm_rv_is_gone(rv);
+		if (fault && !gone) {
+			/* SoftHSM2 reports a vanished token directory as an invalid
+			 * object handle; the token info tells the two apart. */
+			CK_TOKEN_INFO ti;
+			gone = ctx->fn->C_GetTokenInfo(t->slot, &ti) != CKR_OK;
+		}
+		if (fault && !gone)
+			hsm_session_drop(s);
+		pthread_rwlock_unlock(&ctx->rw);
+		if (!fault || attempt == 1)
+			break;
+		if (gone) {
+			err = hsm_module_reconnect(ctx, t, gen);
+			if (err != SIGNET_OK)
+				return err;
+		}
+	}
+	if (fault) {
+		char why[256];
+		snprintf(why, sizeof(why), "%s", hsm_last_error());
+		return hsm_fail(SIGNET_EHSM_DOWN, "hsm_sign: token '%s' still failing after "
+				"reopening the session: %s", t->label, why);
+	}
+	if (err != SIGNET_OK)
+		return err;
+	if (blen > sigmax)
+		return hsm_fail(SIGNET_ERANGE, "hsm_sign: the signature has %zu octets, room "
+				"for %zu", blen, sigmax);
+	memcpy(sig, buf, blen);
+	*siglen = blen;
+	return SIGNET_OK;
+}

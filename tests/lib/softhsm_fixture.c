@@ -1,0 +1,226 @@
+/* softhsm_fixture.c -- a real SoftHSM2 token in a temporary directory, for tests. */
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+#include <p11-kit/pkcs11.h>
+
+#include "tests/lib/softhsm_fixture.h"
+
+#define PIN_OCTETS 12  /* random octets per PIN, hex encoded */
+
+#ifdef SIGNET_SANITIZE
+/* SoftHSM2 2.6.1 leaks two allocations (37 octets) in every C_SignInit with
+ * an Ed25519 key, token or session object alike (measured: 2000 leaks for
+ * 1000 signatures, none for P-256). Not ours to fix: keep LeakSanitizer to
+ * our own code. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+	return "leak:libsofthsm2.so\n";
+}
+
+/* SoftHSM2 and libcrypto have no frame pointers: without the slow unwinder
+ * a leak's stack stops inside libcrypto and never names the module. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "fast_unwind_on_malloc=0:malloc_context_size=12";
+}
+#endif
+
+static signet_err random_pin(sg_secret **out)
+{
+	uint8_t raw[PIN_OCTETS];
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		return SIGNET_ECRYPTO;
+	signet_err err = sg_secret_new(2 * sizeof(raw), out);
+	if (err != SIGNET_OK)
+		return err;
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < sizeof(raw); i++) {
+		(*out)->data[2 * i] = (uint8_t)hex[raw[i] >> 4];
+		(*out)->data[2 * i + 1] = (uint8_t)hex[raw[i] & 15];
+	}
+	(*out)->len = 2 * sizeof(raw);
+	(*out)->data[(*out)->len] = '\0';
+	sg_wipe(raw, sizeof(raw));
+	return SIGNET_OK;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		return rmdir(path) == 0 || errno == ENOENT ? 0 : -1;
+	return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+static void remove_tree(const char *dir)
+{
+	if (dir[0] == '\0')
+		return;
+	if (nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+		fprintf(stderr, "softhsm fixture: could not remove %s: %s\n", dir, strerror(errno));
+}
+
+static signet_err fail(softhsm_fixture *f, signet_err err, const char *what)
+{
+	fprintf(stderr, "softhsm fixture: %s: %s (%s)\n", what, signet_errname(err),
+		hsm_last_error());
+	softhsm_fixture_destroy(f);
+	return err;
+}
+
+signet_err softhsm_fixture_create(bool open_token, softhsm_fixture **out)
+{
+	if (out == NULL)
+		return SIGNET_EINVAL;
+	*out = NULL;
+	const char *module = getenv("SIGNET_SOFTHSM_MODULE");
+	if (module == NULL || module[0] == '\0') {
+		fprintf(stderr, "softhsm fixture: SIGNET_SOFTHSM_MODULE is not set "
+			"(run the test through ctest)\n");
+		return SIGNET_ENOTFOUND;
+	}
+	softhsm_fixture *f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		return SIGNET_ENOMEM;
+	const char *tmp = getenv("TMPDIR");
+	if (tmp == NULL || tmp[0] == '\0')
+		tmp = "/tmp";
+	snprintf(f->module, sizeof(f->module), "%s", module);
+	if ((size_t)snprintf(f->dir, sizeof(f->dir), "%s/signet-hsm-XXXXXX", tmp) >=
+	    sizeof(f->dir)) {
+		f->dir[0] = '\0';
+		return fail(f, SIGNET_ERANGE, "TMPDIR too long");
+	}
+	if (mkdtemp(f->dir) == NULL) {
+		f->dir[0] = '\0';
+		return fail(f, SIGNET_EIO, "mkdtemp");
+	}
+	snprintf(f->conf, sizeof(f->conf), "%s/softhsm2.conf", f->dir);
+	snprintf(f->tokendir, sizeof(f->tokendir), "%s/tokens", f->dir);
+	if (mkdir(f->tokendir, 0700) != 0)
+		return fail(f, SIGNET_EIO, "mkdir tokens");
+	sg_buf conf = SG_BUF_INIT;
+	signet_err err = sg_buf_printf(&conf, "directories.tokendir = %s\n"
+				       "objectstore.backend = file\n"
+				       "log.level = ERROR\n", f->tokendir);
+	if (err == SIGNET_OK)
+		err = sg_file_write_atomic(f->conf, conf.data, conf.len, 0600);
+	sg_buf_free(&conf);
+	if (err != SIGNET_OK)
+		return fail(f, err, "write softhsm2.conf");
+	if (setenv("SOFTHSM2_CONF", f->conf, 1) != 0)
+		return fail(f, SIGNET_EIO, "setenv SOFTHSM2_CONF");
+
+	err = random_pin(&f->so_pin);
+	if (err == SIGNET_OK)
+		err = random_pin(&f->user_pin);
+	if (err != SIGNET_OK)
+		return fail(f, err, "random PINs");
+	uint8_t r[4];
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		return fail(f, SIGNET_ECRYPTO, "random label");
+	snprintf(f->label, sizeof(f->label), "signet-test-%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
+
+	err = hsm_open(f->module, &f->ctx);
+	if (err != SIGNET_OK)
+		return fail(f, err, "hsm_open");
+	err = hsm_token_initialize(f->ctx, f->label, f->so_pin, f->user_pin);
+	if (err != SIGNET_OK)
+		return fail(f, err, "hsm_token_initialize");
+
+	/* Our own reference on the module, whose function list the tests use
+	 * for what signet must never do itself (extractable keys, reading a
+	 * private value, closing a session behind its back). */
+	/* NODELETE keeps the module mapped after hsm_close, so that leak
+	 * reports can still name it (see __lsan_default_suppressions). */
+	f->dl = dlopen(f->module, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+	if (f->dl == NULL)
+		return fail(f, SIGNET_EHSM, "dlopen RTLD_NOLOAD");
+	CK_C_GetFunctionList get = NULL;
+	*(void **)&get = dlsym(f->dl, "C_GetFunctionList");
+	if (get == NULL || get(&f->p11) != CKR_OK)
+		return fail(f, SIGNET_EHSM, "C_GetFunctionList");
+
+	hsm_token_desc *d = NULL;
+	size_t n = 0;
+	err = hsm_list_tokens(f->ctx, &d, &n);
+	if (err != SIGNET_OK)
+		return fail(f, err, "hsm_list_tokens");
+	for (size_t i = 0; i < n; i++) {
+		if (d[i].initialized && strcmp(d[i].label, f->label) == 0) {
+			snprintf(f->serial, sizeof(f->serial), "%s", d[i].serial);
+			f->slot = d[i].slot;
+		}
+	}
+	free(d);
+	if (f->serial[0] == '\0')
+		return fail(f, SIGNET_ENOTFOUND, "the new token is not listed");
+	if (open_token) {
+		err = hsm_token_open(f->ctx, f->label, NULL, f->user_pin, &f->tok);
+		if (err != SIGNET_OK)
+			return fail(f, err, "hsm_token_open");
+	}
+	*out = f;
+	return SIGNET_OK;
+}
+
+void softhsm_fixture_destroy(softhsm_fixture *f)
+{
+	if (f == NULL)
+		return;
+	hsm_token_close(f->tok);
+	if (f->dl != NULL)
+		dlclose(f->dl);
+	hsm_close(f->ctx);
+	sg_secret_free(f->so_pin);
+	sg_secret_free(f->user_pin);
+	remove_tree(f->dir);
+	free(f);
+}
+
+signet_err softhsm_fixture_pin_file(softhsm_fixture *f, const char *name, char *path,
+				    size_t pathlen)
+{
+	if (f == NULL || name == NULL || path == NULL || strchr(name, '/') != NULL)
+		return SIGNET_EINVAL;
+	if ((size_t)snprintf(path, pathlen, "%s/%s", f->dir, name) >= pathlen)
+		return SIGNET_ERANGE;
+	return sg_file_write_atomic(path, f->user_pin->data, f->user_pin->len, 0600);
+}
+
+int softhsm_setup(void **state)
+{
+	softhsm_fixture *f;
+	if (softhsm_fixture_create(true, &f) != SIGNET_OK)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+int softhsm_setup_closed(void **state)
+{
+	softhsm_fixture *f;
+	if (softhsm_fixture_create(false, &f) != SIGNET_OK)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+int softhsm_teardown(void **state)
+{
+	softhsm_fixture_destroy(*state);
+	*state = NULL;
+	return 0;
+}
