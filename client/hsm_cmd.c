@@ -169,6 +169,21 @@ static int parse_opts(int argc, char **argv, struct hsm_opts *o)
 	return 0;
 }
 
+/* Say why a PIN source was refused, in the terms an operator can act on. */
+static void pin_source_error(const char *what, signet_err err)
+{
+	const char *why = signet_strerror(err);
+	if (err == SIGNET_EPARSE)
+		why = "expected file:PATH, fd:N or env:NAME holding a non-empty PIN "
+		      "(a PIN is never taken from the command line)";
+	else if (err == SIGNET_EPERM)
+		why = "the PIN file must belong to this user and not be readable or "
+		      "writable by group or others (chmod 600)";
+	else if (err == SIGNET_ENOTFOUND)
+		why = "no such file or environment variable";
+	fprintf(stderr, "%s: %s\n", what, why);
+}
+
 /* One session and key per bench thread. */
 struct sign_bench {
 	hsm_token *token;
@@ -228,11 +243,11 @@ static signet_err measure(hsm_token *token, const hsm_key_info *key,
 	if (ret == SIGNET_OK)
 		ret = sg_bench_run(&sign_bench_ops, &b, o->sessions, o->seconds, &many);
 	if (ret != SIGNET_OK) {
-		printf("  bench            FAILED: %s (%s)\n", signet_strerror(ret),
+		printf("  bench              FAILED: %s (%s)\n", signet_strerror(ret),
 		       hsm_last_error());
 		return ret;
 	}
-	printf("  sign/s           %10.0f at 1 session, %10.0f at %u sessions (x%.2f)\n",
+	printf("  sign/s             %10.0f at 1 session, %10.0f at %u sessions (x%.2f)\n",
 	       one.per_second, many.per_second, o->sessions,
 	       one.per_second > 0 ? many.per_second / one.per_second : 0);
 	return SIGNET_OK;
@@ -240,7 +255,7 @@ static signet_err measure(hsm_token *token, const hsm_key_info *key,
 
 static bool check(bool ok, const char *what, const char *detail)
 {
-	printf("  %-16s %s%s%s\n", what, ok ? "ok" : "FAILED", detail ? ": " : "",
+	printf("  %-18s %s%s%s\n", what, ok ? "ok" : "FAILED", detail ? ": " : "",
 	       detail ? detail : "");
 	return ok;
 }
@@ -317,12 +332,12 @@ static bool bench_alg(hsm_token *token, hsm_alg alg, const struct hsm_opts *o)
 	if (ret == SIGNET_OK)
 		ret = hsm_key_generate(token, alg, 0, label, &key);
 	if (ret != SIGNET_OK) {
-		printf("  generate         FAILED: %s\n", hsm_last_error());
+		printf("  generate           FAILED: %s\n", hsm_last_error());
 		return false;
 	}
 	bool ok = measure(token, &key, o) == SIGNET_OK;
 	if (hsm_key_delete(token, key.id, key.id_len) != SIGNET_OK) {
-		printf("  delete           FAILED: %s\n", hsm_last_error());
+		printf("  delete             FAILED: %s\n", hsm_last_error());
 		ok = false;
 	}
 	return ok;
@@ -342,12 +357,12 @@ static int hsm_init(int argc, char **argv)
 	sg_secret *so = NULL, *user = NULL;
 	signet_err ret = sg_secret_from_spec(o.so_pin_spec, &so);
 	if (ret != SIGNET_OK) {
-		fprintf(stderr, "signet hsm init: --so-pin: %s\n", signet_strerror(ret));
+		pin_source_error("signet hsm init: --so-pin", ret);
 		return SIGNET_EXIT_USAGE;
 	}
 	ret = sg_secret_from_spec(o.pin_spec, &user);
 	if (ret != SIGNET_OK) {
-		fprintf(stderr, "signet hsm init: --pin: %s\n", signet_strerror(ret));
+		pin_source_error("signet hsm init: --pin", ret);
 		sg_secret_free(so);
 		return SIGNET_EXIT_USAGE;
 	}
@@ -388,7 +403,7 @@ int signet_cmd_hsm(int argc, char **argv)
 	sg_secret *pin = NULL;
 	signet_err ret = sg_secret_from_spec(o.pin_spec, &pin);
 	if (ret != SIGNET_OK) {
-		fprintf(stderr, "signet hsm: --pin: %s\n", signet_strerror(ret));
+		pin_source_error("signet hsm: --pin", ret);
 		return SIGNET_EXIT_USAGE;
 	}
 	hsm_ctx *ctx = NULL;

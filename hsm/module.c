@@ -61,7 +61,13 @@ signet_err hsm_open(const char *module_path, hsm_ctx **out)
 		return hsm_fail(SIGNET_ENOMEM, "hsm_open: out of memory");
 	}
 
-	ctx->dl = dlopen(module_path, RTLD_NOW | RTLD_LOCAL);
+	int flags = RTLD_NOW | RTLD_LOCAL;
+#ifdef SIGNET_SANITIZE
+	/* Keep the module mapped after dlclose so LeakSanitizer can name it in
+	 * its reports and the suppressions in common/sanitizer.c apply. */
+	flags |= RTLD_NODELETE;
+#endif
+	ctx->dl = dlopen(module_path, flags);
 	if (ctx->dl == NULL) {
 		const char *why = dlerror();
 		signet_err err = hsm_fail(SIGNET_ENOTFOUND, "hsm_open: cannot load %s: %s",

@@ -1,0 +1,226 @@
+/* audit.c -- the append-only, hash-chained audit log of administrative
+ * actions: one JSON object per line, each naming the SHA-256 of the line
+ * before it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "signer/signer.h"
+
+#define AUDIT_LINE_MAX 8192
+#define AUDIT_VERIFY_MAX (256u * 1024 * 1024)
+
+struct signer_audit {
+	pthread_mutex_t lock;
+	int fd;
+	char prev[65];  /* hex SHA-256 of the last line */
+};
+
+static void hash_hex(const uint8_t *p, size_t n, char out[65])
+{
+	uint8_t d[32];
+	unsigned int dl = 0;
+	EVP_Digest(p, n, d, &dl, EVP_sha256(), NULL);
+	static const char hex[] = "0123456789abcdef";
+	for (int i = 0; i < 32; i++) {
+		out[2 * i] = hex[d[i] >> 4];
+		out[2 * i + 1] = hex[d[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+/* Find the last complete line of an open log and hash it into prev. */
+static signet_err last_line_hash(int fd, char prev[65])
+{
+	memset(prev, '0', 64);
+	prev[64] = '\0';
+	struct stat sb;
+	if (fstat(fd, &sb) != 0)
+		return signet_err_from_errno(errno);
+	if (sb.st_size == 0)
+		return SIGNET_OK;
+	size_t want = sb.st_size > AUDIT_LINE_MAX + 1 ? AUDIT_LINE_MAX + 1 : (size_t)sb.st_size;
+	uint8_t *buf = malloc(want);
+	if (!buf)
+		return SIGNET_ENOMEM;
+	ssize_t got = pread(fd, buf, want, sb.st_size - (off_t)want);
+	signet_err ret = SIGNET_OK;
+	if (got != (ssize_t)want) {
+		ret = SIGNET_EIO;
+	} else if (buf[want - 1] != '\n') {
+		/* A torn last line: someone cut the log or a write failed. */
+		ret = SIGNET_EVERIFY;
+	} else {
+		size_t end = want - 1, start = end;
+		while (start > 0 && buf[start - 1] != '\n')
+			start--;
+		if (start == 0 && (size_t)sb.st_size > want)
+			ret = SIGNET_ERANGE;
+		else
+			hash_hex(buf + start, end - start, prev);
+	}
+	free(buf);
+	return ret;
+}
+
+signet_err signer_audit_open(const char *path, signer_audit **out)
+{
+	if (!path || !out)
+		return SIGNET_EINVAL;
+	int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return signet_err_from_errno(errno);
+	signer_audit *a = calloc(1, sizeof(*a));
+	if (!a) {
+		close(fd);
+		return SIGNET_ENOMEM;
+	}
+	signet_err ret = last_line_hash(fd, a->prev);
+	if (ret != SIGNET_OK) {
+		close(fd);
+		free(a);
+		return ret;
+	}
+	a->fd = fd;
+	pthread_mutex_init(&a->lock, NULL);
+	*out = a;
+	return SIGNET_OK;
+}
+
+void signer_audit_close(signer_audit *a)
+{
+	if (!a)
+		return;
+	close(a->fd);
+	pthread_mutex_destroy(&a->lock);
+	free(a);
+}
+
+/* Append s as a JSON string (quotes included). */
+static signet_err json_str(sg_buf *b, const char *s)
+{
+	signet_err ret = sg_buf_put_u8(b, '"');
+	for (const unsigned char *p = (const unsigned char *)(s ? s : "");
+	     ret == SIGNET_OK && *p; p++) {
+		if (*p == '"' || *p == '\\')
+			ret = sg_buf_printf(b, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			ret = sg_buf_printf(b, "\\u%04x", *p);
+		else
+			ret = sg_buf_put_u8(b, *p);
+	}
+	if (ret == SIGNET_OK)
+		ret = sg_buf_put_u8(b, '"');
+	return ret;
+}
+
+signet_err signer_audit_append(signer_audit *a, const char *client,
+			       const char *action, const char *zone,
+			       const char *detail, const char *result)
+{
+	if (!a || !client || !action || !result)
+		return SIGNET_EINVAL;
+	char ts[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+
+	sg_buf b = SG_BUF_INIT;
+	b.limit = AUDIT_LINE_MAX;
+	pthread_mutex_lock(&a->lock);
+	signet_err ret = sg_buf_printf(&b, "{\"time\":\"%s\",\"prev\":\"%s\",\"client\":", ts,
+				       a->prev);
+	if (ret == SIGNET_OK)
+		ret = json_str(&b, client);
+	if (ret == SIGNET_OK)
+		ret = sg_buf_printf(&b, ",\"action\":");
+	if (ret == SIGNET_OK)
+		ret = json_str(&b, action);
+	if (ret == SIGNET_OK)
+		ret = sg_buf_printf(&b, ",\"zone\":");
+	if (ret == SIGNET_OK)
+		ret = json_str(&b, zone);
+	if (ret == SIGNET_OK)
+		ret = sg_buf_printf(&b, ",\"detail\":");
+	if (ret == SIGNET_OK)
+		ret = json_str(&b, detail);
+	if (ret == SIGNET_OK)
+		ret = sg_buf_printf(&b, ",\"result\":");
+	if (ret == SIGNET_OK)
+		ret = json_str(&b, result);
+	if (ret == SIGNET_OK)
+		ret = sg_buf_put_u8(&b, '}');
+	char next[65];
+	if (ret == SIGNET_OK) {
+		hash_hex(b.data, b.len, next);
+		ret = sg_buf_put_u8(&b, '\n');
+	}
+	/* One write of the whole line: O_APPEND keeps lines whole; fsync makes
+	 * the record durable before the caller answers the client. */
+	if (ret == SIGNET_OK) {
+		ssize_t w = write(a->fd, b.data, b.len);
+		if (w != (ssize_t)b.len)
+			ret = SIGNET_EIO;
+		else if (fsync(a->fd) != 0)
+			ret = signet_err_from_errno(errno);
+	}
+	if (ret == SIGNET_OK)
+		memcpy(a->prev, next, sizeof(next));
+	pthread_mutex_unlock(&a->lock);
+	sg_buf_free(&b);
+	return ret;
+}
+
+signet_err signer_audit_verify(const char *path, size_t *lines, size_t *bad_line)
+{
+	if (!path)
+		return SIGNET_EINVAL;
+	if (lines)
+		*lines = 0;
+	if (bad_line)
+		*bad_line = 0;
+	sg_buf b = SG_BUF_INIT;
+	signet_err ret = sg_file_read(path, AUDIT_VERIFY_MAX, &b);
+	if (ret != SIGNET_OK)
+		return ret;
+	char prev[65];
+	memset(prev, '0', 64);
+	prev[64] = '\0';
+	size_t pos = 0, n = 0;
+	while (pos < b.len) {
+		const uint8_t *nl = memchr(b.data + pos, '\n', b.len - pos);
+		n++;
+		if (!nl) {
+			ret = SIGNET_EVERIFY;
+			break;
+		}
+		size_t len = (size_t)(nl - (b.data + pos));
+		char want[80];
+		snprintf(want, sizeof(want), "\"prev\":\"%s\"", prev);
+		/* The prev field sits at a fixed place after the time stamp. */
+		const char *line = (const char *)b.data + pos;
+		const char *at = memmem(line, len, "\"prev\":\"", 8);
+		if (!at || (size_t)(at - line) + strlen(want) > len ||
+		    memcmp(at, want, strlen(want)) != 0) {
+			ret = SIGNET_EVERIFY;
+			break;
+		}
+		hash_hex(b.data + pos, len, prev);
+		pos += len + 1;
+	}
+	if (ret != SIGNET_OK && bad_line)
+		*bad_line = n;
+	if (lines)
+		*lines = ret == SIGNET_OK ? n : n - 1;
+	sg_buf_free(&b);
+	return ret;
+}

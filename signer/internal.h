@@ -1,0 +1,130 @@
+/* internal.h -- what signetd's server and RPC handlers share; not part of
+ * the layer's API (tests use signer.h). */
+#ifndef SIGNET_SIGNER_INTERNAL_H
+#define SIGNET_SIGNER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+
+#include "proto/signet.pb-c.h"
+#include "signer/signer.h"
+
+typedef enum srv_method {
+	M_SIGN, M_KEYSET, M_HEALTH, M_ADDZONE, M_GENZSK, M_EXPORT, M_IMPORT,
+	M_LISTKEYS, M_COUNT,
+	M_UNKNOWN = M_COUNT   /* any other path: answered UNIMPLEMENTED */
+} srv_method;
+
+typedef struct signer_server signer_server;
+
+/* A completion-queue tag: what finished, and for which object. */
+typedef struct srv_tag {
+	int what;    /* TAG_* in server.c */
+	void *obj;
+} srv_tag;
+
+/* One gRPC call from its arrival to its last completion. */
+typedef struct srv_call {
+	srv_tag tag_new;                /* the requested call arrived */
+	srv_tag tag_sent;               /* the answer was sent */
+	signer_server *srv;
+	srv_method method;
+	grpc_call *call;
+	gpr_timespec deadline;
+	grpc_metadata_array md;
+	grpc_call_details call_details; /* M_UNKNOWN only */
+	grpc_byte_buffer *payload;      /* the request message, may be NULL */
+	char peer[128];                 /* peer address, for logs */
+	char identity[SIGNER_IDENTITY_MAX + 1]; /* matched identity, or the first seen */
+	bool known;                     /* identity matched a client line */
+	signer_client who;              /* deep copy of that line (zones owned) */
+	/* the answer */
+	grpc_status_code status;
+	char details[512];
+	grpc_slice details_slice;
+	grpc_byte_buffer *reply;
+	int cancelled;
+	bool counted;                   /* in signer_server.inflight */
+	void *batch;                    /* SignRRsets state, owned by rpc_sign.c */
+} srv_call;
+
+/* A worker: one thread with its own HSM session. */
+typedef struct srv_worker {
+	signer_server *srv;
+	unsigned index;
+	hsm_session *sess;
+	pthread_t thread;
+} srv_worker;
+
+typedef struct srv_job {
+	struct srv_job *next;
+	void (*run)(srv_worker *w, void *arg);
+	void *arg;
+} srv_job;
+
+struct signer_server {
+	signer_config cfg;              /* copy; clients swapped on reload */
+	pthread_rwlock_t acl_lock;      /* guards cfg.clients/nclients */
+	hsm_ctx *hsm;
+	hsm_token *token;
+	signer_state *state;
+	signer_audit *audit;
+	signer_cache *cache;
+	signer_limits limits;
+	grpc_server *server;
+	grpc_completion_queue *cq;
+	void *methods[M_COUNT];
+	pthread_t cq_thread;
+	bool cq_started;
+	bool grpc_inited;               /* grpc_init was called */
+	bool grpc_started;              /* grpc_server_start was called */
+	srv_tag tag_shutdown;
+	atomic_bool stopping;
+	pthread_mutex_t lock;           /* job queue and shutdown flags */
+	pthread_cond_t cond;            /* a job was queued, or quit */
+	pthread_cond_t done_cond;       /* shutdown_done or inflight changed */
+	srv_job *head, *tail;
+	bool workers_quit;
+	bool shutdown_done;
+	size_t inflight;                /* calls arrived and not yet answered */
+	srv_worker *workers;
+	unsigned nworkers;
+};
+
+/* Queue fn(w, arg) for the next free worker. */
+signet_err srv_enqueue(signer_server *srv, void (*fn)(srv_worker *, void *), void *arg);
+
+/* Send c's answer (status, details, reply) and let the server free it. */
+void srv_finish(srv_call *c);
+
+/* Set a failing status with details. */
+void srv_fail(srv_call *c, grpc_status_code code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Pack m as c's reply (status OK). */
+signet_err srv_reply(srv_call *c, const ProtobufCMessage *m);
+
+/* The request message as one contiguous buffer; *out is malloc'd. */
+signet_err srv_request_bytes(srv_call *c, uint8_t **out, size_t *len);
+
+/* A wire-form zone name from the API; false if malformed. Lower-cased. */
+bool srv_zone(const ProtobufCBinaryData *b, dns_name *out);
+
+/* Fill out (and n3, hung under it) from p; out points into p. */
+void srv_policy_to_proto(const signer_policy *p, Signet__V1__Policy *out,
+			 Signet__V1__Nsec3Parameters *n3);
+
+/* Point out at s (owner, type, class, TTL) with rd (s->count slots) as its
+ * RDATA; nothing is copied. */
+void srv_rrset_to_proto(const dns_rrset *s, Signet__V1__RRset *out, ProtobufCBinaryData *rd);
+
+/* Handlers: each ends by calling srv_finish(c), now or later. */
+void rpc_sign(srv_worker *w, srv_call *c);
+void rpc_get_keyset(srv_worker *w, srv_call *c);
+void rpc_health(srv_worker *w, srv_call *c);
+void rpc_admin(srv_worker *w, srv_call *c);
+
+#endif /* SIGNET_SIGNER_INTERNAL_H */

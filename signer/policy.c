@@ -1,0 +1,151 @@
+/* policy.c -- a zone's signing policy: defaults, bounds, and the validity
+ * window with its deterministic jitter. */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "signer/signer.h"
+
+#define HOUR 3600u
+#define DAY (24u * HOUR)
+
+void signer_policy_defaults(signer_policy *p)
+{
+	if (!p)
+		return;
+	memset(p, 0, sizeof(*p));
+	p->algorithm = DNS_ALG_ECDSAP256SHA256;
+	p->rsa_bits = 2048;
+	p->validity = 14 * DAY;
+	p->backdate = HOUR;
+	p->jitter = p->validity / 8;
+	p->min_validity = DAY;
+	p->max_validity = 90 * DAY;
+	p->denial = SIGNER_DENIAL_NSEC;
+	p->dnskey_ttl = HOUR;
+	p->keyset_period = 7 * DAY;
+	p->verify = SIGNER_VERIFY_DEFAULT;
+}
+
+static signet_err bad(char *msg, size_t msglen, const char *field, const char *why)
+{
+	if (msg && msglen)
+		snprintf(msg, msglen, "policy.%s: %s", field, why);
+	return SIGNET_EINVAL;
+}
+
+signet_err signer_policy_check(const signer_policy *p, char *msg, size_t msglen)
+{
+	if (!p)
+		return SIGNET_EINVAL;
+	if (!dns_alg_supported(p->algorithm))
+		return bad(msg, msglen, "algorithm", "must be 8, 13, 14 or 15");
+	if (p->algorithm == DNS_ALG_RSASHA256 && (p->rsa_bits < 2048 || p->rsa_bits > 4096))
+		return bad(msg, msglen, "rsa_bits", "must be 2048..4096");
+	if (p->validity < HOUR || p->validity > 365 * DAY)
+		return bad(msg, msglen, "validity", "must be 1 hour..365 days");
+	if (p->backdate > DAY)
+		return bad(msg, msglen, "backdate", "must be at most 1 day");
+	if (p->jitter > p->validity / 2)
+		return bad(msg, msglen, "jitter", "must be at most half the validity");
+	if (p->min_validity < HOUR || p->min_validity > p->max_validity)
+		return bad(msg, msglen, "min_validity", "must be 1 hour..max_validity");
+	if (p->max_validity > 365 * DAY)
+		return bad(msg, msglen, "max_validity", "must be at most 365 days");
+	if (p->denial != SIGNER_DENIAL_NSEC && p->denial != SIGNER_DENIAL_NSEC3)
+		return bad(msg, msglen, "denial", "must be NSEC or NSEC3");
+	/* RFC 9276 asks for 0; validators treat high counts as insecure. */
+	if (p->nsec3_iterations > 100)
+		return bad(msg, msglen, "nsec3.iterations", "must be at most 100 (RFC 9276: 0)");
+	if (p->dnskey_ttl == 0 || p->dnskey_ttl > 7 * DAY)
+		return bad(msg, msglen, "dnskey_ttl", "must be 1 second..7 days");
+	if (p->keyset_period < DAY || p->keyset_period > 90 * DAY)
+		return bad(msg, msglen, "keyset_period", "must be 1..90 days");
+	if (p->verify != SIGNER_VERIFY_DEFAULT && p->verify != SIGNER_VERIFY_ON &&
+	    p->verify != SIGNER_VERIFY_OFF)
+		return bad(msg, msglen, "verify_after_sign", "unknown value");
+	return SIGNET_OK;
+}
+
+bool signer_policy_verifies(const signer_policy *p)
+{
+	if (p->verify == SIGNER_VERIFY_ON)
+		return true;
+	if (p->verify == SIGNER_VERIFY_OFF)
+		return false;
+	/* A faulty RSA-CRT signature leaks the key (Boneh-DeMillo-Lipton), so
+	 * RSA output is checked unless the operator says otherwise. */
+	return p->algorithm == DNS_ALG_RSASHA256;
+}
+
+uint32_t signer_policy_bucket(const signer_policy *p)
+{
+	/* A quarter of the validity, whole hours: an RRSIG made at the end of a
+	 * bucket still has over a quarter of its life left (jitter is at most
+	 * half). */
+	uint32_t b = (p->validity / 4) / HOUR * HOUR;
+	return b < HOUR ? HOUR : b;
+}
+
+void signer_policy_window(const signer_policy *p, const uint8_t digest[32],
+			  int64_t now, uint32_t *inception, uint32_t *expiration)
+{
+	uint32_t bucket = signer_policy_bucket(p);
+	uint64_t start = now > 0 ? ((uint64_t)now / bucket) * bucket : 0;
+	uint64_t j = 0;
+	if (p->jitter > 0) {
+		uint64_t h = 0;
+		for (int i = 0; i < 8; i++)
+			h = (h << 8) | digest[i];
+		j = h % p->jitter;
+	}
+	/* Serial arithmetic (RFC 4034 section 3.1.5) makes the wrap harmless. */
+	*inception = (uint32_t)(start - p->backdate);
+	*expiration = (uint32_t)(start + p->validity - j);
+}
+
+signet_err signer_policy_check_window(const signer_policy *p, int64_t now,
+				      uint32_t inception, uint32_t expiration,
+				      char *msg, size_t msglen)
+{
+	const char *why = NULL;
+	uint32_t n = (uint32_t)now;
+	uint32_t len = expiration - inception;
+	if (dns_serial_compare(expiration, inception) != 1)
+		why = "expiration must be after inception";
+	else if (dns_serial_compare(expiration, n) != 1)
+		why = "expiration is in the past";
+	else if (len < p->min_validity || len > p->max_validity)
+		why = "length outside the policy's min_validity..max_validity";
+	else if (expiration - n > p->max_validity)
+		why = "expiration further ahead than max_validity";
+	else if (dns_serial_compare(inception, n) == -1 && n - inception > p->max_validity)
+		why = "inception further back than max_validity";
+	if (!why)
+		return SIGNET_OK;
+	if (msg && msglen)
+		snprintf(msg, msglen, "window: %s", why);
+	return SIGNET_ERANGE;
+}
+
+signet_err signer_rrset_digest(const dns_rrset *set, uint8_t digest[32])
+{
+	if (!set || !digest)
+		return SIGNET_EINVAL;
+	dns_rrset copy;
+	signet_err ret = dns_rrset_copy(&copy, set);
+	if (ret != SIGNET_OK)
+		return ret;
+	sg_buf wire = SG_BUF_INIT;
+	ret = dns_rrset_canonicalize(&copy);
+	if (ret == SIGNET_OK)
+		ret = dns_rrset_to_wire(&copy, copy.ttl, &wire);
+	unsigned int dlen = 0;
+	if (ret == SIGNET_OK &&
+	    EVP_Digest(wire.data, wire.len, digest, &dlen, EVP_sha256(), NULL) != 1)
+		ret = SIGNET_ECRYPTO;
+	sg_buf_free(&wire);
+	dns_rrset_clear(&copy);
+	return ret;
+}

@@ -1,0 +1,696 @@
+/* server.c -- signetd's transport: TLS credentials, the gRPC C core server,
+ * the completion-queue thread, worker threads with their HSM sessions, and
+ * the identity of each call. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
+#include <openssl/conf.h>
+#include <openssl/ssl.h>
+
+#include "signer/internal.h"
+
+enum { TAG_NEW = 1, TAG_SENT, TAG_SHUTDOWN };
+
+#define PEM_MAX (1024 * 1024)
+#define DRAIN_SECONDS 30
+
+static const char *const method_paths[M_COUNT + 1] = {
+	"/signet.v1.Signet/SignRRsets",
+	"/signet.v1.Signet/GetKeySet",
+	"/signet.v1.Signet/Health",
+	"/signet.v1.Signet/AddZone",
+	"/signet.v1.Signet/GenerateZsk",
+	"/signet.v1.Signet/ExportKeySigningRequest",
+	"/signet.v1.Signet/ImportKeyBundle",
+	"/signet.v1.Signet/ListKeys",
+	"(unknown method)",
+};
+
+/* ---- job queue and workers ----------------------------------------------- */
+
+signet_err srv_enqueue(signer_server *srv, void (*fn)(srv_worker *, void *), void *arg)
+{
+	srv_job *j = calloc(1, sizeof(*j));
+	if (!j)
+		return SIGNET_ENOMEM;
+	j->run = fn;
+	j->arg = arg;
+	pthread_mutex_lock(&srv->lock);
+	if (srv->tail)
+		srv->tail->next = j;
+	else
+		srv->head = j;
+	srv->tail = j;
+	pthread_cond_signal(&srv->cond);
+	pthread_mutex_unlock(&srv->lock);
+	return SIGNET_OK;
+}
+
+static void *worker_main(void *arg)
+{
+	srv_worker *w = arg;
+	signer_server *srv = w->srv;
+	for (;;) {
+		pthread_mutex_lock(&srv->lock);
+		while (!srv->head && !srv->workers_quit)
+			pthread_cond_wait(&srv->cond, &srv->lock);
+		srv_job *j = srv->head;
+		if (!j) {
+			pthread_mutex_unlock(&srv->lock);
+			break;
+		}
+		srv->head = j->next;
+		if (!srv->head)
+			srv->tail = NULL;
+		pthread_mutex_unlock(&srv->lock);
+		j->run(w, j->arg);
+		free(j);
+	}
+	return NULL;
+}
+
+/* ---- calls --------------------------------------------------------------- */
+
+static void call_free(srv_call *c)
+{
+	if (!c)
+		return;
+	if (c->counted) {
+		signer_server *srv = c->srv;
+		pthread_mutex_lock(&srv->lock);
+		srv->inflight--;
+		pthread_cond_broadcast(&srv->done_cond);
+		pthread_mutex_unlock(&srv->lock);
+	}
+	if (c->call)
+		grpc_call_unref(c->call);
+	grpc_metadata_array_destroy(&c->md);
+	if (c->method == M_UNKNOWN)
+		grpc_call_details_destroy(&c->call_details);
+	if (c->payload)
+		grpc_byte_buffer_destroy(c->payload);
+	if (c->reply)
+		grpc_byte_buffer_destroy(c->reply);
+	grpc_slice_unref(c->details_slice);
+	free(c->who.zones);
+	free(c);
+}
+
+static signet_err request_call(signer_server *srv, srv_method m)
+{
+	srv_call *c = calloc(1, sizeof(*c));
+	if (!c)
+		return SIGNET_ENOMEM;
+	c->srv = srv;
+	c->method = m;
+	c->tag_new.what = TAG_NEW;
+	c->tag_new.obj = c;
+	c->tag_sent.what = TAG_SENT;
+	c->tag_sent.obj = c;
+	c->details_slice = grpc_empty_slice();
+	grpc_metadata_array_init(&c->md);
+	grpc_call_error e;
+	if (m == M_UNKNOWN) {
+		/* Calls to unregistered paths wait for a generic request; without
+		 * one they would hang until their deadline. */
+		grpc_call_details_init(&c->call_details);
+		e = grpc_server_request_call(srv->server, &c->call, &c->call_details, &c->md,
+					     srv->cq, srv->cq, &c->tag_new);
+	} else {
+		e = grpc_server_request_registered_call(
+			srv->server, srv->methods[m], &c->call, &c->deadline, &c->md,
+			&c->payload, srv->cq, srv->cq, &c->tag_new);
+	}
+	if (e != GRPC_CALL_OK) {
+		call_free(c);
+		return SIGNET_EIO;
+	}
+	return SIGNET_OK;
+}
+
+void srv_fail(srv_call *c, grpc_status_code code, const char *fmt, ...)
+{
+	c->status = code;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->details, sizeof(c->details), fmt, ap);
+	va_end(ap);
+	if (c->reply) {
+		grpc_byte_buffer_destroy(c->reply);
+		c->reply = NULL;
+	}
+}
+
+signet_err srv_reply(srv_call *c, const ProtobufCMessage *m)
+{
+	size_t n = protobuf_c_message_get_packed_size(m);
+	grpc_slice s = grpc_slice_malloc(n);
+	protobuf_c_message_pack(m, GRPC_SLICE_START_PTR(s));
+	if (c->reply)
+		grpc_byte_buffer_destroy(c->reply);
+	c->reply = grpc_raw_byte_buffer_create(&s, 1);
+	grpc_slice_unref(s);
+	c->status = GRPC_STATUS_OK;
+	c->details[0] = '\0';
+	return c->reply ? SIGNET_OK : SIGNET_ENOMEM;
+}
+
+signet_err srv_request_bytes(srv_call *c, uint8_t **out, size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	if (!c->payload)
+		return SIGNET_EPARSE;
+	grpc_byte_buffer_reader r;
+	if (!grpc_byte_buffer_reader_init(&r, c->payload))
+		return SIGNET_EPARSE;
+	grpc_slice s = grpc_byte_buffer_reader_readall(&r);
+	grpc_byte_buffer_reader_destroy(&r);
+	size_t n = GRPC_SLICE_LENGTH(s);
+	uint8_t *p = malloc(n ? n : 1);
+	if (!p) {
+		grpc_slice_unref(s);
+		return SIGNET_ENOMEM;
+	}
+	memcpy(p, GRPC_SLICE_START_PTR(s), n);
+	grpc_slice_unref(s);
+	*out = p;
+	*len = n;
+	return SIGNET_OK;
+}
+
+bool srv_zone(const ProtobufCBinaryData *b, dns_name *out)
+{
+	size_t used = 0;
+	if (!b->data || b->len == 0 ||
+	    dns_name_from_wire(out, b->data, b->len, &used) != SIGNET_OK || used != b->len)
+		return false;
+	dns_name_lower(out);
+	return true;
+}
+
+void srv_finish(srv_call *c)
+{
+	grpc_op ops[4];
+	memset(ops, 0, sizeof(ops));
+	size_t n = 0;
+	ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+	n++;
+	if (c->status == GRPC_STATUS_OK && c->reply) {
+		ops[n].op = GRPC_OP_SEND_MESSAGE;
+		ops[n].data.send_message.send_message = c->reply;
+		n++;
+	}
+	grpc_slice_unref(c->details_slice);
+	c->details_slice = grpc_slice_from_copied_string(c->details);
+	ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+	ops[n].data.send_status_from_server.status = c->status;
+	ops[n].data.send_status_from_server.status_details = &c->details_slice;
+	n++;
+	ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+	ops[n].data.recv_close_on_server.cancelled = &c->cancelled;
+	n++;
+	if (c->status != GRPC_STATUS_OK)
+		sg_log(SG_LOG_INFO, "%s %s from %s: status %d: %s", method_paths[c->method],
+		       c->identity, c->peer, (int)c->status, c->details);
+	grpc_call_error e = grpc_call_start_batch(c->call, ops, n, &c->tag_sent, NULL);
+	if (e != GRPC_CALL_OK) {
+		sg_log(SG_LOG_ERROR, "answer to %s failed to start: %d", c->peer, (int)e);
+		call_free(c);
+	}
+}
+
+/* Copy the client line for id under the ACL lock, so a reload during the
+ * call cannot pull it away. */
+static bool admit_identity(signer_server *srv, srv_call *c, const char *id)
+{
+	bool found = false;
+	pthread_rwlock_rdlock(&srv->acl_lock);
+	const signer_client *cl = signer_config_client(&srv->cfg, id);
+	if (cl) {
+		c->who = *cl;
+		c->who.zones = NULL;
+		if (cl->nzones) {
+			c->who.zones = malloc(cl->nzones * sizeof(*cl->zones));
+			if (c->who.zones)
+				memcpy(c->who.zones, cl->zones, cl->nzones * sizeof(*cl->zones));
+			else
+				c->who.nzones = 0;
+		}
+		found = true;
+	}
+	pthread_rwlock_unlock(&srv->acl_lock);
+	return found;
+}
+
+/* The identity is a SAN matching a client line, else the CN. */
+static void identify(signer_server *srv, srv_call *c)
+{
+	char *peer = grpc_call_get_peer(c->call);
+	snprintf(c->peer, sizeof(c->peer), "%s", peer ? peer : "?");
+	gpr_free(peer);
+	grpc_auth_context *ctx = grpc_call_auth_context(c->call);
+	if (!ctx)
+		return;
+	static const char *const props[2] = {"x509_subject_alternative_name",
+					     "x509_common_name"};
+	for (int p = 0; p < 2 && !c->known; p++) {
+		grpc_auth_property_iterator it =
+			grpc_auth_context_find_properties_by_name(ctx, props[p]);
+		const grpc_auth_property *prop;
+		while (!c->known && (prop = grpc_auth_property_iterator_next(&it))) {
+			/* Embedded NULs or overlong values never match a line. */
+			if (prop->value_length == 0 || prop->value_length > SIGNER_IDENTITY_MAX ||
+			    memchr(prop->value, '\0', prop->value_length))
+				continue;
+			char id[SIGNER_IDENTITY_MAX + 1];
+			memcpy(id, prop->value, prop->value_length);
+			id[prop->value_length] = '\0';
+			if (!c->identity[0])
+				snprintf(c->identity, sizeof(c->identity), "%s", id);
+			if (admit_identity(srv, c, id)) {
+				snprintf(c->identity, sizeof(c->identity), "%s", id);
+				c->known = true;
+			}
+		}
+	}
+	grpc_auth_context_release(ctx);
+}
+
+static void run_call(srv_worker *w, void *arg)
+{
+	srv_call *c = arg;
+	switch (c->method) {
+	case M_SIGN: rpc_sign(w, c); return;
+	case M_KEYSET: rpc_get_keyset(w, c); return;
+	case M_HEALTH: rpc_health(w, c); return;
+	default: rpc_admin(w, c); return;
+	}
+}
+
+static void on_new_call(signer_server *srv, srv_call *c, bool ok)
+{
+	if (!ok) {
+		/* The server is shutting down: the requested call never came. */
+		call_free(c);
+		return;
+	}
+	pthread_mutex_lock(&srv->lock);
+	srv->inflight++;
+	c->counted = true;
+	pthread_mutex_unlock(&srv->lock);
+	if (!atomic_load(&srv->stopping) && request_call(srv, c->method) != SIGNET_OK)
+		sg_log(SG_LOG_ERROR, "cannot request more %s calls", method_paths[c->method]);
+	identify(srv, c);
+	if (c->method == M_UNKNOWN) {
+		srv_fail(c, GRPC_STATUS_UNIMPLEMENTED, "no such method");
+		srv_finish(c);
+		return;
+	}
+	if (!c->known) {
+		srv_fail(c, GRPC_STATUS_PERMISSION_DENIED,
+			 "identity '%s' is not a configured client", c->identity);
+		srv_finish(c);
+		return;
+	}
+	if (srv_enqueue(srv, run_call, c) != SIGNET_OK) {
+		srv_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+		srv_finish(c);
+	}
+}
+
+static void *cq_main(void *arg)
+{
+	signer_server *srv = arg;
+	for (;;) {
+		grpc_event ev = grpc_completion_queue_next(
+			srv->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+		if (ev.type == GRPC_QUEUE_SHUTDOWN)
+			break;
+		if (ev.type != GRPC_OP_COMPLETE)
+			continue;
+		srv_tag *t = ev.tag;
+		switch (t->what) {
+		case TAG_NEW:
+			on_new_call(srv, t->obj, ev.success != 0);
+			break;
+		case TAG_SENT:
+			call_free(t->obj);
+			break;
+		case TAG_SHUTDOWN:
+			pthread_mutex_lock(&srv->lock);
+			srv->shutdown_done = true;
+			pthread_cond_broadcast(&srv->done_cond);
+			pthread_mutex_unlock(&srv->lock);
+			grpc_completion_queue_shutdown(srv->cq);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* ---- TLS ----------------------------------------------------------------- */
+
+/* gRPC's C API has no TLS version knob, and it sets the minimum version of
+ * its OpenSSL contexts itself (TLS 1.2), overriding MinProtocol. Protocol
+ * options (SSL_OP_NO_TLSv1_2) survive that, and every context picks up the
+ * process's "system_default" SSL configuration when it is made, so set the
+ * option there. The default configuration is loaded first so ours replaces
+ * it instead of being replaced by it later. */
+static signet_err tls13_only(void)
+{
+	static const char conf[] =
+		"openssl_conf = signet_init\n"
+		"[signet_init]\nssl_conf = signet_ssl\n"
+		"[signet_ssl]\nsystem_default = signet_sys\n"
+		"[signet_sys]\nMinProtocol = TLSv1.3\n"
+		"Protocol = -SSLv3, -TLSv1, -TLSv1.1, -TLSv1.2\n";
+	if (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, NULL) != 1)
+		return SIGNET_ECRYPTO;
+	BIO *b = BIO_new_mem_buf(conf, -1);
+	CONF *cnf = NCONF_new(NULL);
+	long eline = 0;
+	signet_err ret = SIGNET_OK;
+	if (!b || !cnf || NCONF_load_bio(cnf, b, &eline) <= 0 ||
+	    CONF_modules_load(cnf, NULL, 0) <= 0)
+		ret = SIGNET_ECRYPTO;
+	NCONF_free(cnf);
+	BIO_free(b);
+	return ret;
+}
+
+static signet_err read_pem(const char *path, sg_buf *out)
+{
+	signet_err ret = sg_file_read(path, PEM_MAX, out);
+	if (ret == SIGNET_OK)
+		ret = sg_buf_put_u8(out, 0);
+	if (ret == SIGNET_OK && (out->len < 2 || !strstr((char *)out->data, "-----BEGIN ")))
+		ret = SIGNET_EPARSE;
+	if (ret != SIGNET_OK)
+		sg_log(SG_LOG_ERROR, "TLS: cannot read PEM %s: %s", path, signet_strerror(ret));
+	return ret;
+}
+
+static signet_err make_credentials(const signer_config *cfg, grpc_server_credentials **out)
+{
+	sg_buf cert = SG_BUF_INIT, key = SG_BUF_INIT, ca = SG_BUF_INIT;
+	signet_err ret = read_pem(cfg->tls_cert, &cert);
+	if (ret == SIGNET_OK)
+		ret = read_pem(cfg->tls_key, &key);
+	if (ret == SIGNET_OK)
+		ret = read_pem(cfg->tls_ca, &ca);
+	if (ret == SIGNET_OK) {
+		grpc_ssl_pem_key_cert_pair pair = {(const char *)key.data,
+						   (const char *)cert.data};
+		*out = grpc_ssl_server_credentials_create_ex(
+			(const char *)ca.data, &pair, 1,
+			GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY, NULL);
+		if (!*out)
+			ret = SIGNET_ECRYPTO;
+	}
+	sg_buf_free(&cert);
+	sg_buf_free_secure(&key);
+	sg_buf_free(&ca);
+	return ret;
+}
+
+/* ---- life cycle ---------------------------------------------------------- */
+
+static signet_err copy_clients(const signer_config *src, signer_client **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (src->nclients == 0)
+		return SIGNET_OK;
+	signer_client *cl = calloc(src->nclients, sizeof(*cl));
+	if (!cl)
+		return SIGNET_ENOMEM;
+	for (size_t i = 0; i < src->nclients; i++) {
+		cl[i] = src->clients[i];
+		cl[i].zones = NULL;
+		if (src->clients[i].nzones) {
+			cl[i].zones = malloc(src->clients[i].nzones * sizeof(dns_name));
+			if (!cl[i].zones) {
+				for (size_t j = 0; j < i; j++)
+					free(cl[j].zones);
+				free(cl);
+				return SIGNET_ENOMEM;
+			}
+			memcpy(cl[i].zones, src->clients[i].zones,
+			       src->clients[i].nzones * sizeof(dns_name));
+		}
+	}
+	*out = cl;
+	*n = src->nclients;
+	return SIGNET_OK;
+}
+
+/* Open the token, retrying briefly: several processes logging in to one
+ * SoftHSM2 token at the same instant fail now and then (HSM-NOTES.md). */
+static signet_err open_token(signer_server *srv, const sg_secret *pin)
+{
+	signet_err ret = SIGNET_EHSM;
+	for (int attempt = 0; attempt < 5; attempt++) {
+		ret = hsm_token_open(srv->hsm, srv->cfg.token_label, NULL, pin, &srv->token);
+		if (ret == SIGNET_OK || ret == SIGNET_EHSM_PIN || ret == SIGNET_EHSM_LOCKED)
+			break;
+		struct timespec ts = {0, 50000000L * (attempt + 1)};
+		nanosleep(&ts, NULL);
+	}
+	if (ret != SIGNET_OK)
+		sg_log(SG_LOG_ERROR, "token '%s': %s (%s)", srv->cfg.token_label,
+		       signet_strerror(ret), hsm_last_error());
+	return ret;
+}
+
+static signet_err start_grpc(signer_server *srv)
+{
+	grpc_server_credentials *creds = NULL;
+	signet_err ret = make_credentials(&srv->cfg, &creds);
+	if (ret != SIGNET_OK)
+		return ret;
+	grpc_arg args[3];
+	memset(args, 0, sizeof(args));
+	/* Without this a second signetd on the same port starts silently and
+	 * takes half the connections. */
+	args[0].type = GRPC_ARG_INTEGER;
+	args[0].key = (char *)GRPC_ARG_ALLOW_REUSEPORT;
+	args[0].value.integer = 0;
+	args[1].type = GRPC_ARG_INTEGER;
+	args[1].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+	args[1].value.integer = (int)srv->cfg.max_message;
+	args[2].type = GRPC_ARG_INTEGER;
+	args[2].key = (char *)GRPC_ARG_MAX_CONCURRENT_STREAMS;
+	args[2].value.integer = 256;
+	grpc_channel_args ca = {3, args};
+	srv->server = grpc_server_create(&ca, NULL);
+	srv->cq = grpc_completion_queue_create_for_next(NULL);
+	grpc_server_register_completion_queue(srv->server, srv->cq, NULL);
+	for (int m = 0; m < M_COUNT; m++) {
+		srv->methods[m] = grpc_server_register_method(
+			srv->server, method_paths[m], NULL,
+			GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+		if (!srv->methods[m])
+			ret = SIGNET_EIO;
+	}
+	if (ret == SIGNET_OK && grpc_server_add_http2_port(srv->server, srv->cfg.listen, creds) == 0) {
+		sg_log(SG_LOG_ERROR, "cannot listen on %s", srv->cfg.listen);
+		ret = SIGNET_EIO;
+	}
+	grpc_server_credentials_release(creds);
+	if (ret != SIGNET_OK)
+		return ret;
+	grpc_server_start(srv->server);
+	srv->grpc_started = true;
+	/* The queue's thread first, so every requested call has a reader. */
+	if (pthread_create(&srv->cq_thread, NULL, cq_main, srv) != 0)
+		return SIGNET_ENOMEM;
+	srv->cq_started = true;
+	/* A few calls of each method may wait to be picked up at once. */
+	for (int m = 0; m <= M_UNKNOWN && ret == SIGNET_OK; m++)
+		for (int k = 0; k < 4 && ret == SIGNET_OK; k++)
+			ret = request_call(srv, (srv_method)m);
+	return ret;
+}
+
+signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin,
+			       signer_server **out)
+{
+	if (!cfg || !pin || !out)
+		return SIGNET_EINVAL;
+	*out = NULL;
+	signer_server *srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return SIGNET_ENOMEM;
+	srv->cfg = *cfg;
+	srv->cfg.clients = NULL;
+	srv->cfg.nclients = 0;
+	pthread_rwlock_init(&srv->acl_lock, NULL);
+	pthread_mutex_init(&srv->lock, NULL);
+	pthread_cond_init(&srv->cond, NULL);
+	pthread_cond_init(&srv->done_cond, NULL);
+	atomic_init(&srv->stopping, false);
+	srv->tag_shutdown.what = TAG_SHUTDOWN;
+	srv->tag_shutdown.obj = srv;
+	srv->limits.max_rrsets = cfg->max_rrsets;
+	srv->limits.max_rrs = cfg->max_rrs;
+	srv->limits.max_rrset_octets = cfg->max_rrset_octets;
+
+	signet_err ret = copy_clients(cfg, &srv->cfg.clients, &srv->cfg.nclients);
+	char path[SIGNER_PATH_MAX + 32];
+	if (ret == SIGNET_OK && !cfg->tls12)
+		ret = tls13_only();
+	if (ret == SIGNET_OK)
+		ret = signer_state_open(cfg->state_dir, &srv->state);
+	if (ret == SIGNET_OK) {
+		snprintf(path, sizeof(path), "%s/audit.log", cfg->state_dir);
+		ret = signer_audit_open(path, &srv->audit);
+		if (ret != SIGNET_OK)
+			sg_log(SG_LOG_ERROR, "audit log %s: %s", path, signet_strerror(ret));
+	}
+	if (ret == SIGNET_OK)
+		ret = signer_cache_new(cfg->cache_size, &srv->cache);
+	if (ret == SIGNET_OK) {
+		ret = hsm_open(cfg->pkcs11_module, &srv->hsm);
+		if (ret != SIGNET_OK)
+			sg_log(SG_LOG_ERROR, "PKCS#11 module %s: %s (%s)", cfg->pkcs11_module,
+			       signet_strerror(ret), hsm_last_error());
+	}
+	if (ret == SIGNET_OK)
+		ret = open_token(srv, pin);
+	if (ret == SIGNET_OK) {
+		srv->workers = calloc(cfg->workers, sizeof(*srv->workers));
+		if (!srv->workers)
+			ret = SIGNET_ENOMEM;
+	}
+	for (unsigned i = 0; ret == SIGNET_OK && i < cfg->workers; i++) {
+		srv_worker *w = &srv->workers[i];
+		w->srv = srv;
+		w->index = i;
+		ret = hsm_session_open(srv->token, &w->sess);
+		if (ret != SIGNET_OK) {
+			sg_log(SG_LOG_ERROR, "HSM session %u: %s (%s)", i, signet_strerror(ret),
+			       hsm_last_error());
+			break;
+		}
+		if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+			hsm_session_close(w->sess);
+			w->sess = NULL;
+			ret = SIGNET_ENOMEM;
+			break;
+		}
+		srv->nworkers++;
+	}
+	if (ret == SIGNET_OK) {
+		grpc_init();
+		srv->grpc_inited = true;
+		ret = start_grpc(srv);
+	}
+	if (ret != SIGNET_OK) {
+		signer_server_stop(srv);
+		return ret;
+	}
+	sg_log(SG_LOG_NOTICE, "signetd listening on %s with %u workers (TLS 1.2 %s)",
+	       cfg->listen, srv->nworkers, cfg->tls12 ? "allowed" : "refused");
+	*out = srv;
+	return SIGNET_OK;
+}
+
+signet_err signer_server_reload(signer_server *srv, const signer_config *cfg)
+{
+	if (!srv || !cfg)
+		return SIGNET_EINVAL;
+	signer_client *cl = NULL;
+	size_t n = 0;
+	signet_err ret = copy_clients(cfg, &cl, &n);
+	if (ret != SIGNET_OK)
+		return ret;
+	pthread_rwlock_wrlock(&srv->acl_lock);
+	signer_config old = srv->cfg;
+	srv->cfg.clients = cl;
+	srv->cfg.nclients = n;
+	pthread_rwlock_unlock(&srv->acl_lock);
+	signer_config_free(&old);
+	sg_log(SG_LOG_NOTICE, "reloaded: %zu clients", n);
+	return SIGNET_OK;
+}
+
+void signer_server_stop(signer_server *srv)
+{
+	if (!srv)
+		return;
+	atomic_store(&srv->stopping, true);
+	if (srv->server && !srv->grpc_started) {
+		/* Start failed before serving: nothing is in flight. */
+		grpc_completion_queue_shutdown(srv->cq);
+		while (grpc_completion_queue_next(srv->cq, gpr_inf_future(GPR_CLOCK_REALTIME),
+						  NULL).type != GRPC_QUEUE_SHUTDOWN) {
+		}
+	} else if (srv->server) {
+		grpc_server_shutdown_and_notify(srv->server, srv->cq, &srv->tag_shutdown);
+		if (srv->cq_started) {
+			/* Let calls in flight finish, but not for ever; then drop the
+			 * idle connections, which would otherwise hold the shutdown
+			 * until their clients go away. */
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += DRAIN_SECONDS;
+			pthread_mutex_lock(&srv->lock);
+			while (srv->inflight > 0)
+				if (pthread_cond_timedwait(&srv->done_cond, &srv->lock,
+							   &until) != 0)
+					break;
+			size_t left = srv->inflight;
+			pthread_mutex_unlock(&srv->lock);
+			if (left)
+				sg_log(SG_LOG_WARNING, "drain timed out: cancelling %zu calls", left);
+			grpc_server_cancel_all_calls(srv->server);
+			pthread_mutex_lock(&srv->lock);
+			while (!srv->shutdown_done)
+				pthread_cond_wait(&srv->done_cond, &srv->lock);
+			pthread_mutex_unlock(&srv->lock);
+			pthread_join(srv->cq_thread, NULL);
+		} else {
+			/* No call was ever requested: only the shutdown tag comes. */
+			grpc_server_cancel_all_calls(srv->server);
+			grpc_completion_queue_shutdown(srv->cq);
+			while (grpc_completion_queue_next(srv->cq, gpr_inf_future(GPR_CLOCK_REALTIME),
+							  NULL).type != GRPC_QUEUE_SHUTDOWN) {
+			}
+		}
+	}
+	pthread_mutex_lock(&srv->lock);
+	srv->workers_quit = true;
+	pthread_cond_broadcast(&srv->cond);
+	pthread_mutex_unlock(&srv->lock);
+	for (unsigned i = 0; i < srv->nworkers; i++)
+		pthread_join(srv->workers[i].thread, NULL);
+	for (unsigned i = 0; i < srv->nworkers; i++)
+		hsm_session_close(srv->workers[i].sess);
+	if (srv->server)
+		grpc_server_destroy(srv->server);
+	if (srv->cq)
+		grpc_completion_queue_destroy(srv->cq);
+	if (srv->grpc_inited)
+		grpc_shutdown();
+	free(srv->workers);
+	if (srv->token)
+		hsm_token_close(srv->token);
+	if (srv->hsm)
+		hsm_close(srv->hsm);
+	signer_cache_free(srv->cache);
+	signer_audit_close(srv->audit);
+	signer_state_close(srv->state);
+	signer_config_free(&srv->cfg);
+	pthread_rwlock_destroy(&srv->acl_lock);
+	pthread_mutex_destroy(&srv->lock);
+	pthread_cond_destroy(&srv->cond);
+	pthread_cond_destroy(&srv->done_cond);
+	free(srv);
+}

@@ -1,0 +1,370 @@
+/* signer.h -- signetd's parts, public so tests can drive them one by one:
+ * configuration, content checks, signing policy, the RRSIG cache, the state
+ * store, the audit log, key-set requests and bundles, and the server.
+ *
+ * signetd's main (signetd_main.c) is a thin shell over signer_server_*.
+ * Uses common/, dnssec/ and hsm/; gRPC, protobuf-c and SQLite stay inside
+ * the .c files.
+ */
+#ifndef SIGNET_SIGNER_H
+#define SIGNET_SIGNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/common.h"
+#include "dnssec/dnssec.h"
+#include "hsm/hsm.h"
+
+/* ---- configuration ------------------------------------------------------- */
+
+#define SIGNER_PATH_MAX 1024        /* longest path value */
+#define SIGNER_IDENTITY_MAX 255     /* longest client identity (SAN or CN) */
+#define SIGNER_CLIENTS_MAX 1024     /* client lines in a config */
+#define SIGNER_CLIENT_ZONES_MAX 256 /* zones on one client line */
+#define SIGNER_CONFIG_MAX (1024 * 1024) /* bytes of a config file */
+#define SIGNER_WORKERS_MAX 64
+#define SIGNER_ERRMSG_MAX 256
+
+typedef enum signer_role {
+	SIGNER_ROLE_SIGNER = 1,  /* may sign and read key sets of its zones */
+	SIGNER_ROLE_ADMIN = 2    /* may also administer; every zone */
+} signer_role;
+
+/* One "client" line: who may do what. */
+typedef struct signer_client {
+	char identity[SIGNER_IDENTITY_MAX + 1]; /* SAN (or CN) to match exactly */
+	signer_role role;
+	bool all_zones;      /* "*" was given: every zone */
+	size_t nzones;       /* zones in zones */
+	dns_name *zones;     /* owned, lower-cased apexes */
+} signer_client;
+
+typedef struct signer_config {
+	char listen[256];                    /* host:port */
+	char tls_cert[SIGNER_PATH_MAX];      /* server certificate chain, PEM */
+	char tls_key[SIGNER_PATH_MAX];       /* its private key, PEM */
+	char tls_ca[SIGNER_PATH_MAX];        /* CA that issues client certificates */
+	bool tls12;                          /* also allow TLS 1.2 (default no) */
+	char pkcs11_module[SIGNER_PATH_MAX]; /* PKCS#11 module path */
+	char token_label[33];                /* token label (PKCS#11: 32 octets) */
+	char pin_spec[SIGNER_PATH_MAX];      /* file:PATH, fd:N or env:NAME */
+	char state_dir[SIGNER_PATH_MAX];     /* SQLite state and audit log */
+	unsigned workers;                    /* signing threads, 1..64, default 2 */
+	size_t cache_size;                   /* RRSIGs kept, 0..10^7, default 100000 */
+	size_t max_rrsets;                   /* RRsets per request, default 1000 */
+	size_t max_rrs;                      /* RRs per RRset, default 512 */
+	size_t max_rrset_octets;             /* RDATA octets per RRset, default 65535 */
+	size_t max_message;                  /* gRPC receive limit, default 1 MiB */
+	size_t nclients;
+	signer_client *clients;              /* owned */
+} signer_config;
+
+/* Parse config text (need not be NUL-terminated). One directive per line,
+ * "key value...", '#' starts a comment; see docs/SIGNETD.md for every key.
+ * Required: listen, tls-cert, tls-key, tls-ca, pkcs11-module, token-label,
+ * pin, state-dir and at least one client. On failure *errline (may be NULL)
+ * names the line (0: the file as a whole) and errmsg (may be NULL, errlen
+ * octets) says why; SIGNET_EPARSE for bad syntax or values, SIGNET_ERANGE for
+ * values out of bounds. Free *out with signer_config_free even on failure. */
+signet_err signer_config_parse(const char *text, size_t len, signer_config *out,
+			       unsigned *errline, char *errmsg, size_t errlen);
+
+/* Read path (at most SIGNER_CONFIG_MAX octets) and parse it. */
+signet_err signer_config_load(const char *path, signer_config *out,
+			      unsigned *errline, char *errmsg, size_t errlen);
+
+void signer_config_free(signer_config *cfg);
+
+/* The client whose identity equals id, or NULL. */
+const signer_client *signer_config_client(const signer_config *cfg, const char *id);
+
+/* True if c may sign in (and read the key set of) zone. */
+bool signer_client_has_zone(const signer_client *c, const dns_name *zone);
+
+/* ---- content checks ------------------------------------------------------ */
+
+/* Bounds on what a request may carry. */
+typedef struct signer_limits {
+	size_t max_rrsets;        /* RRsets per request */
+	size_t max_rrs;           /* RRs per RRset */
+	size_t max_rrset_octets;  /* RDATA octets per RRset */
+} signer_limits;
+
+typedef enum signer_verdict {
+	SIGNER_VERDICT_SIGN = 1,        /* sign it */
+	SIGNER_VERDICT_DELEGATION = 2,  /* NS below the apex: not signed */
+	SIGNER_VERDICT_REFUSE = 3       /* field and msg say why */
+} signer_verdict;
+
+/* One RRset as it came off the wire, before any check. */
+typedef struct signer_item {
+	const uint8_t *owner;         /* wire-form owner */
+	size_t owner_len;
+	uint32_t type;                /* unchecked: may exceed 16 bits */
+	uint32_t rclass;              /* 0 means IN */
+	uint32_t ttl;
+	size_t nrdata;
+	const uint8_t *const *rdata;  /* nrdata pointers */
+	const size_t *rdata_len;      /* nrdata lengths */
+} signer_item;
+
+/* Check item number index against apex and lim and, when it may be signed,
+ * build *set from it (initialised here; the caller clears it with
+ * dns_rrset_clear whatever the verdict). Refusals fill field ("rrsets[3].type")
+ * and msg (starting with the field) and are not errors: the return value is
+ * SIGNET_OK with *verdict REFUSE. Only allocation failure returns an error. */
+signet_err signer_item_check(const dns_name *apex, size_t index,
+			     const signer_item *item, const signer_limits *lim,
+			     dns_rrset *set, signer_verdict *verdict,
+			     char *field, size_t fieldlen, char *msg, size_t msglen);
+
+/* ---- policy -------------------------------------------------------------- */
+
+typedef enum signer_denial { SIGNER_DENIAL_NSEC = 1, SIGNER_DENIAL_NSEC3 = 2 } signer_denial;
+typedef enum signer_verify {
+	SIGNER_VERIFY_DEFAULT = 0, SIGNER_VERIFY_ON = 1, SIGNER_VERIFY_OFF = 2
+} signer_verify;
+
+/* A zone's signing policy; every duration in seconds. */
+typedef struct signer_policy {
+	uint8_t algorithm;        /* DNSSEC algorithm of new ZSKs */
+	unsigned rsa_bits;        /* RSA only */
+	uint32_t validity;        /* RRSIG lifetime from inception + backdate */
+	uint32_t backdate;        /* inception this far before the time bucket */
+	uint32_t jitter;          /* expirations spread over [0, jitter) */
+	uint32_t min_validity;    /* bounds of an explicit window */
+	uint32_t max_validity;
+	signer_denial denial;
+	uint16_t nsec3_iterations;
+	uint8_t nsec3_salt_len;
+	uint8_t nsec3_salt[255];
+	bool nsec3_opt_out;
+	uint32_t dnskey_ttl;
+	uint32_t keyset_period;   /* length of a key-set period */
+	signer_verify verify;     /* verify-after-sign */
+} signer_policy;
+
+/* The defaults: ECDSA P-256, 14 days validity, 1 h backdate, jitter
+ * validity/8, explicit windows 1..90 days, NSEC, DNSKEY TTL 3600, 7-day
+ * key-set periods, verify by algorithm. */
+void signer_policy_defaults(signer_policy *p);
+
+/* Check p's values against each other and their bounds; SIGNET_EINVAL with
+ * msg naming the field. */
+signet_err signer_policy_check(const signer_policy *p, char *msg, size_t msglen);
+
+/* Whether RRSIGs of p are verified after signing. */
+bool signer_policy_verifies(const signer_policy *p);
+
+/* The re-signing quantum: RRSIGs made within one bucket of this many seconds
+ * share their inception, so unchanged data signs to unchanged RRSIGs. */
+uint32_t signer_policy_bucket(const signer_policy *p);
+
+/* The window for an RRset whose canonical wire form hashes to digest (32
+ * octets of SHA-256): inception = start of now's bucket - backdate,
+ * expiration = inception + backdate + validity - (digest mod jitter). */
+void signer_policy_window(const signer_policy *p, const uint8_t digest[32],
+			  int64_t now, uint32_t *inception, uint32_t *expiration);
+
+/* Check a window a client asked for: expiration after now, length within
+ * [min_validity, max_validity], expiration at most now + max_validity,
+ * inception not before now - max_validity. SIGNET_ERANGE with msg. */
+signet_err signer_policy_check_window(const signer_policy *p, int64_t now,
+				      uint32_t inception, uint32_t expiration,
+				      char *msg, size_t msglen);
+
+/* SHA-256 of the canonical wire form of set (a canonical copy is made). */
+signet_err signer_rrset_digest(const dns_rrset *set, uint8_t digest[32]);
+
+/* ---- RRSIG cache --------------------------------------------------------- */
+
+typedef struct signer_cache signer_cache;
+
+/* A thread-safe LRU map from a 32-octet key (SHA-256 of key ID and signed
+ * data) to RRSIG RDATA, holding at most capacity entries (0 disables it:
+ * every lookup misses). Free with signer_cache_free. */
+signet_err signer_cache_new(size_t capacity, signer_cache **out);
+void signer_cache_free(signer_cache *c);
+
+/* Append the cached RDATA for key to out and mark it recently used;
+ * SIGNET_ENOTFOUND on a miss. */
+signet_err signer_cache_get(signer_cache *c, const uint8_t key[32], sg_buf *out);
+
+/* Store a copy of rdata under key, evicting the least recently used entry
+ * when full; an existing entry is replaced. */
+signet_err signer_cache_put(signer_cache *c, const uint8_t key[32],
+			    const uint8_t *rdata, size_t len);
+
+typedef struct signer_cache_stats {
+	size_t entries;
+	uint64_t hits, misses, evictions;
+} signer_cache_stats;
+void signer_cache_get_stats(signer_cache *c, signer_cache_stats *out);
+
+/* ---- signing ------------------------------------------------------------- */
+
+#define SIGNER_DNSKEY_MAX 1100  /* DNSKEY RDATA of RSA-4096 with room */
+
+/* One ZSK ready to sign: its token ID, DNSKEY and, for verify-after-sign,
+ * its public key. */
+typedef struct signer_zsk {
+	uint8_t id[HSM_ID_MAX];
+	size_t id_len;
+	uint8_t alg;
+	uint16_t key_tag;
+	EVP_PKEY *pub;       /* borrowed; NULL when not verifying */
+} signer_zsk;
+
+/* Sign set (checked, any order) with zsk over [inception, expiration] and
+ * append the RRSIG RDATA to out. The cache (may be NULL) is consulted first;
+ * *cached (may be NULL) says whether it answered. With zsk->pub the fresh
+ * signature is verified before it is returned (SIGNET_EVERIFY if wrong).
+ * HSM errors are passed through. */
+signet_err signer_sign_rrset(hsm_session *s, signer_cache *cache,
+			     const signer_zsk *zsk, const dns_name *apex,
+			     const dns_rrset *set, uint32_t inception,
+			     uint32_t expiration, sg_buf *out, bool *cached);
+
+/* ---- state --------------------------------------------------------------- */
+
+typedef enum signer_key_state {
+	SIGNER_KEY_GENERATED = 1,
+	SIGNER_KEY_PUBLISHED = 2,
+	SIGNER_KEY_ACTIVE = 3,
+	SIGNER_KEY_RETIRED = 4,
+	SIGNER_KEY_REMOVED = 5
+} signer_key_state;
+
+/* A key as the state store knows it. */
+typedef struct signer_key {
+	dns_name zone;
+	char role[4];                      /* "zsk" or "ksk" */
+	uint8_t id[HSM_ID_MAX];            /* CKA_ID; empty for KSKs */
+	size_t id_len;
+	uint8_t alg;
+	uint16_t key_tag;
+	signer_key_state state;
+	uint8_t dnskey[SIGNER_DNSKEY_MAX]; /* DNSKEY RDATA */
+	size_t dnskey_len;
+	int64_t created;
+} signer_key;
+
+typedef struct signer_state signer_state;
+
+/* Open (creating when absent) state.db in dir: SQLite in WAL mode, one
+ * transaction per change, safe for use by several threads. Free with
+ * signer_state_close. */
+signet_err signer_state_open(const char *dir, signer_state **out);
+void signer_state_close(signer_state *st);
+
+/* Add a zone with its policy and KSK DNSKEYs (stored as keys of role "ksk",
+ * state PUBLISHED). SIGNET_EEXIST if the zone is there already. */
+signet_err signer_state_add_zone(signer_state *st, const dns_name *zone,
+				 const signer_policy *p, const signer_key *ksks,
+				 size_t nksk);
+/* The policy of zone; SIGNET_ENOTFOUND for an unknown zone. */
+signet_err signer_state_zone_policy(signer_state *st, const dns_name *zone,
+				    signer_policy *out);
+/* Every zone (malloc'd array; free()). */
+signet_err signer_state_list_zones(signer_state *st, dns_name **out, size_t *n);
+
+signet_err signer_state_add_key(signer_state *st, const signer_key *k);
+/* Keys of zone (NULL: all zones), optionally only those in state (0: any).
+ * *out is malloc'd (free()). */
+signet_err signer_state_list_keys(signer_state *st, const dns_name *zone,
+				  signer_key_state state, signer_key **out,
+				  size_t *n);
+signet_err signer_state_set_key_state(signer_state *st, const dns_name *zone,
+				      const uint8_t *dnskey, size_t dnskey_len,
+				      signer_key_state state);
+
+/* The next request serial of zone (last + 1, from 1). */
+signet_err signer_state_next_serial(signer_state *st, const dns_name *zone,
+				    uint64_t *serial);
+/* Record the key-signing request text of zone under serial. */
+signet_err signer_state_save_request(signer_state *st, const dns_name *zone,
+				     uint64_t serial, const uint8_t *text, size_t len);
+/* The text of the last request of zone; SIGNET_ENOTFOUND if none. */
+signet_err signer_state_last_request(signer_state *st, const dns_name *zone,
+				     uint64_t *serial, sg_buf *text);
+/* Store an imported bundle and move keys: in one transaction. Every ZSK of
+ * zone whose DNSKEY appears in publish and is GENERATED becomes PUBLISHED;
+ * then, if no ZSK is ACTIVE, the first PUBLISHED one becomes ACTIVE. */
+signet_err signer_state_save_bundle(signer_state *st, const dns_name *zone,
+				    uint64_t serial, const uint8_t *text, size_t len,
+				    const dns_rrset *publish);
+/* The text of the last imported bundle of zone; SIGNET_ENOTFOUND if none. */
+signet_err signer_state_bundle(signer_state *st, const dns_name *zone,
+			       uint64_t *serial, sg_buf *text);
+
+/* Key state names as the API and logs spell them ("active"). */
+const char *signer_key_state_name(signer_key_state s);
+
+/* ---- audit log ----------------------------------------------------------- */
+
+typedef struct signer_audit signer_audit;
+
+/* Open path for appending (created 0600 when absent). The hash of its last
+ * line is read so the chain continues across restarts; SIGNET_EVERIFY if
+ * the last line is torn (no final newline). The whole chain is checked by
+ * signer_audit_verify. Free with signer_audit_close. */
+signet_err signer_audit_open(const char *path, signer_audit **out);
+void signer_audit_close(signer_audit *a);
+
+/* Append one JSON line {"time","prev","client","action","zone","detail",
+ * "result"} where prev is the hex SHA-256 of the previous line (64 zeros for
+ * the first), then fsync. Strings are JSON-escaped; zone and detail may be
+ * NULL. Thread safe. */
+signet_err signer_audit_append(signer_audit *a, const char *client,
+			       const char *action, const char *zone,
+			       const char *detail, const char *result);
+
+/* Check the hash chain of the log at path; *lines (may be NULL) gets the
+ * number of lines checked, *bad_line the first broken one. */
+signet_err signer_audit_verify(const char *path, size_t *lines, size_t *bad_line);
+
+/* ---- key-set request and bundle ------------------------------------------ */
+
+/* Build the key-signing request of zone: periods of p->keyset_period
+ * seconds covering [start, start + days days), each with the DNSKEY RRset
+ * of the KSKs and the ZSKs (keys not REMOVED), empty CDS/CDNSKEY, and one
+ * RRSIG over the DNSKEY RRset per ZSK made on s as proof of possession.
+ * Free *out with dns_keyset_free. */
+signet_err signer_keyset_build_request(signer_state *st, hsm_session *s,
+				       const dns_name *zone,
+				       uint32_t days, int64_t start,
+				       uint64_t serial, dns_keyset *out);
+
+/* Check a bundle against the request it answers: kind, zone and serial equal,
+ * the same periods with the same DNSKEY/CDS/CDNSKEY RRsets, and in every
+ * period, for every non-empty RRset, an RRSIG by a KSK of the DNSKEY RRset
+ * (SEP flag set and listed in ksks) that verifies over that period's window.
+ * SIGNET_EVERIFY / SIGNET_ESTATE / SIGNET_EPARSE with msg. */
+signet_err signer_keyset_check_bundle(const dns_keyset *request,
+				      const dns_keyset *bundle,
+				      const signer_key *ksks, size_t nksk,
+				      char *msg, size_t msglen);
+
+/* The period of ks covering now, or NULL. */
+const dns_keyset_period *signer_keyset_current(const dns_keyset *ks, uint32_t now);
+
+/* ---- server -------------------------------------------------------------- */
+
+typedef struct signer_server signer_server;
+
+/* Start serving with cfg (copied) and pin (used for login; the caller wipes
+ * it): opens the state, the token and one HSM session per worker, then the
+ * gRPC server. Free with signer_server_stop. */
+signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin,
+			       signer_server **out);
+
+/* Swap in a new client list (the ACL) from cfg; calls in flight keep the
+ * identity they were admitted with. Other keys need a restart. */
+signet_err signer_server_reload(signer_server *srv, const signer_config *cfg);
+
+/* Stop accepting calls, let calls in flight finish, then free everything. */
+void signer_server_stop(signer_server *srv);
+
+#endif /* SIGNET_SIGNER_H */

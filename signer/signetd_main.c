@@ -1,0 +1,114 @@
+/* signetd_main.c -- signetd's command line, signals and start-up order. */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "signer/signer.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: signetd -c CONFIG [-v] [-t]\n"
+		   "  -c CONFIG  configuration file (see docs/SIGNETD.md)\n"
+		   "  -t         check the configuration and exit\n"
+		   "  -v         verbose logging (repeat for debug)\n"
+		   "The token PIN comes from the config's 'pin' source, never argv.\n");
+}
+
+static signet_err load(const char *path, signer_config *cfg)
+{
+	unsigned line = 0;
+	char msg[SIGNER_ERRMSG_MAX];
+	signet_err ret = signer_config_load(path, cfg, &line, msg, sizeof(msg));
+	if (ret != SIGNET_OK) {
+		if (line)
+			sg_log(SG_LOG_ERROR, "%s:%u: %s", path, line, msg);
+		else
+			sg_log(SG_LOG_ERROR, "%s: %s", path, msg);
+	}
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = NULL;
+	bool check_only = false;
+	int verbose = 0, opt;
+	while ((opt = getopt(argc, argv, "c:tvh")) != -1) {
+		switch (opt) {
+		case 'c': path = optarg; break;
+		case 't': check_only = true; break;
+		case 'v': verbose++; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!path || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	sg_log_set_level(verbose >= 2 ? SG_LOG_DEBUG : verbose ? SG_LOG_INFO : SG_LOG_NOTICE);
+	if (sg_harden_process() != SIGNET_OK)
+		sg_log(SG_LOG_WARNING, "could not disable core dumps");
+
+	signer_config cfg;
+	if (load(path, &cfg) != SIGNET_OK) {
+		signer_config_free(&cfg);
+		return 1;
+	}
+	if (check_only) {
+		signer_config_free(&cfg);
+		printf("%s: ok\n", path);
+		return 0;
+	}
+
+	/* Signals are taken synchronously by this thread; every thread started
+	 * later inherits the mask. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	sg_secret *pin = NULL;
+	signet_err ret = sg_secret_from_spec(cfg.pin_spec, &pin);
+	if (ret != SIGNET_OK) {
+		sg_log(SG_LOG_ERROR, "PIN from %s: %s", cfg.pin_spec, signet_strerror(ret));
+		signer_config_free(&cfg);
+		return 1;
+	}
+	signer_server *srv = NULL;
+	ret = signer_server_start(&cfg, pin, &srv);
+	/* The token keeps its own locked copy for re-logins; ours goes now. */
+	sg_secret_free(pin);
+	if (ret != SIGNET_OK) {
+		sg_log(SG_LOG_ERROR, "start failed: %s", signet_strerror(ret));
+		signer_config_free(&cfg);
+		return 1;
+	}
+	for (;;) {
+		int sig = 0;
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			signer_config next;
+			if (load(path, &next) == SIGNET_OK &&
+			    signer_server_reload(srv, &next) == SIGNET_OK)
+				sg_log(SG_LOG_NOTICE, "SIGHUP: clients reloaded from %s", path);
+			else
+				sg_log(SG_LOG_ERROR, "SIGHUP: reload failed, keeping the old clients");
+			signer_config_free(&next);
+			continue;
+		}
+		sg_log(SG_LOG_NOTICE, "signal %d: draining calls and stopping", sig);
+		break;
+	}
+	signer_server_stop(srv);
+	signer_config_free(&cfg);
+	return 0;
+}

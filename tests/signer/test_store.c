@@ -1,0 +1,232 @@
+/* test_store.c -- the SQLite state (zones, policies, keys and their states,
+ * requests, bundles; surviving a reopen) and the hash-chained audit log. */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "signer/signer.h"
+
+static char dir[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/signet-store-XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static signer_key key(const char *zone, const char *role, uint8_t seed, signer_key_state s)
+{
+	signer_key k;
+	memset(&k, 0, sizeof(k));
+	assert_int_equal(dns_name_from_str(&k.zone, zone), SIGNET_OK);
+	snprintf(k.role, sizeof(k.role), "%s", role);
+	if (strcmp(role, "zsk") == 0) {
+		memset(k.id, seed, 16);
+		k.id_len = 16;
+	}
+	k.alg = 13;
+	k.key_tag = (uint16_t)(1000 + seed);
+	k.state = s;
+	k.dnskey[0] = 1;
+	k.dnskey[1] = strcmp(role, "ksk") == 0 ? 1 : 0;
+	k.dnskey[2] = 3;
+	k.dnskey[3] = 13;
+	memset(k.dnskey + 4, seed, 64);
+	k.dnskey_len = 68;
+	k.created = 1000 + seed;
+	return k;
+}
+
+static void test_state(void **state)
+{
+	(void)state;
+	signer_state *st = NULL;
+	assert_int_equal(signer_state_open(dir, &st), SIGNET_OK);
+	dns_name z, other;
+	assert_int_equal(dns_name_from_str(&z, "Example.COM."), SIGNET_OK);
+	assert_int_equal(dns_name_from_str(&other, "example.org."), SIGNET_OK);
+	signer_policy p, q;
+	signer_policy_defaults(&p);
+	p.denial = SIGNER_DENIAL_NSEC3;
+	p.nsec3_salt_len = 2;
+	p.nsec3_salt[0] = 0xab;
+	p.nsec3_salt[1] = 0xcd;
+	p.validity = 5 * 86400;
+	signer_key ksk = key("example.com.", "ksk", 1, SIGNER_KEY_PUBLISHED);
+	assert_int_equal(signer_state_add_zone(st, &z, &p, &ksk, 1), SIGNET_OK);
+	assert_int_equal(signer_state_add_zone(st, &z, &p, NULL, 0), SIGNET_EEXIST);
+	assert_int_equal(signer_state_zone_policy(st, &other, &q), SIGNET_ENOTFOUND);
+	assert_int_equal(signer_state_zone_policy(st, &z, &q), SIGNET_OK);
+	assert_int_equal(q.denial, SIGNER_DENIAL_NSEC3);
+	assert_int_equal(q.validity, 5 * 86400);
+	assert_int_equal(q.nsec3_salt_len, 2);
+	assert_int_equal(q.nsec3_salt[1], 0xcd);
+	assert_int_equal(q.keyset_period, p.keyset_period);
+
+	signer_key z1 = key("example.com.", "zsk", 2, SIGNER_KEY_GENERATED);
+	signer_key z2 = key("example.com.", "zsk", 3, SIGNER_KEY_GENERATED);
+	assert_int_equal(signer_state_add_key(st, &z1), SIGNET_OK);
+	assert_int_equal(signer_state_add_key(st, &z2), SIGNET_OK);
+	assert_int_equal(signer_state_add_key(st, &z2), SIGNET_EEXIST);
+
+	signer_key *keys = NULL;
+	size_t n = 0;
+	assert_int_equal(signer_state_list_keys(st, &z, 0, &keys, &n), SIGNET_OK);
+	assert_int_equal(n, 3);
+	free(keys);
+	assert_int_equal(signer_state_list_keys(st, &z, SIGNER_KEY_ACTIVE, &keys, &n), SIGNET_OK);
+	assert_int_equal(n, 0);
+	free(keys);
+
+	/* serials and requests */
+	uint64_t serial = 0;
+	assert_int_equal(signer_state_next_serial(st, &z, &serial), SIGNET_OK);
+	assert_int_equal(serial, 1);
+	sg_buf text = SG_BUF_INIT;
+	assert_int_equal(signer_state_last_request(st, &z, &serial, &text), SIGNET_ENOTFOUND);
+	assert_int_equal(signer_state_save_request(st, &z, 1, (const uint8_t *)"req1", 4),
+			 SIGNET_OK);
+	assert_int_equal(signer_state_save_request(st, &z, 1, (const uint8_t *)"again", 5),
+			 SIGNET_EEXIST);
+	assert_int_equal(signer_state_next_serial(st, &z, &serial), SIGNET_OK);
+	assert_int_equal(serial, 2);
+	assert_int_equal(signer_state_save_request(st, &z, 2, (const uint8_t *)"req2", 4),
+			 SIGNET_OK);
+	assert_int_equal(signer_state_last_request(st, &z, &serial, &text), SIGNET_OK);
+	assert_int_equal(serial, 2);
+	assert_int_equal(text.len, 4);
+	assert_memory_equal(text.data, "req2", 4);
+
+	/* a bundle publishing z2 only: z2 becomes the active ZSK */
+	dns_rrset pub;
+	dns_rrset_init(&pub, &z, DNS_T_DNSKEY, DNS_CLASS_IN, 3600);
+	assert_int_equal(dns_rrset_add(&pub, ksk.dnskey, ksk.dnskey_len), SIGNET_OK);
+	assert_int_equal(dns_rrset_add(&pub, z2.dnskey, z2.dnskey_len), SIGNET_OK);
+	assert_int_equal(signer_state_save_bundle(st, &z, 2, (const uint8_t *)"bundle2", 7, &pub),
+			 SIGNET_OK);
+	assert_int_equal(signer_state_list_keys(st, &z, SIGNER_KEY_ACTIVE, &keys, &n), SIGNET_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(keys[0].key_tag, z2.key_tag);
+	assert_memory_equal(keys[0].id, z2.id, 16);
+	free(keys);
+	/* a second bundle publishing z1 too: z2 stays the only active one */
+	assert_int_equal(dns_rrset_add(&pub, z1.dnskey, z1.dnskey_len), SIGNET_OK);
+	assert_int_equal(signer_state_save_bundle(st, &z, 3, (const uint8_t *)"bundle3", 7, &pub),
+			 SIGNET_OK);
+	assert_int_equal(signer_state_list_keys(st, &z, SIGNER_KEY_PUBLISHED, &keys, &n),
+			 SIGNET_OK);
+	assert_int_equal(n, 2);  /* the KSK and z1 */
+	free(keys);
+	/* the same serial twice is refused and changes nothing */
+	assert_int_equal(signer_state_save_bundle(st, &z, 3, (const uint8_t *)"x", 1, &pub),
+			 SIGNET_EEXIST);
+	dns_rrset_clear(&pub);
+
+	assert_int_equal(signer_state_set_key_state(st, &z, z2.dnskey, z2.dnskey_len,
+						    SIGNER_KEY_RETIRED), SIGNET_OK);
+	assert_int_equal(signer_state_set_key_state(st, &other, z2.dnskey, z2.dnskey_len,
+						    SIGNER_KEY_RETIRED), SIGNET_ENOTFOUND);
+	assert_int_equal(signer_state_set_key_state(st, &z, z2.dnskey, z2.dnskey_len, 9),
+			 SIGNET_EINVAL);
+	signer_state_close(st);
+
+	/* everything survives a reopen */
+	assert_int_equal(signer_state_open(dir, &st), SIGNET_OK);
+	sg_buf_reset(&text);
+	assert_int_equal(signer_state_bundle(st, &z, &serial, &text), SIGNET_OK);
+	assert_int_equal(serial, 3);
+	assert_memory_equal(text.data, "bundle3", 7);
+	assert_int_equal(signer_state_list_keys(st, &z, SIGNER_KEY_RETIRED, &keys, &n), SIGNET_OK);
+	assert_int_equal(n, 1);
+	free(keys);
+	dns_name *zones = NULL;
+	assert_int_equal(signer_state_list_zones(st, &zones, &n), SIGNET_OK);
+	assert_int_equal(n, 1);
+	assert_true(dns_name_equal(&zones[0], &z));
+	free(zones);
+	assert_int_equal(signer_state_bundle(st, &other, &serial, &text), SIGNET_ENOTFOUND);
+	sg_buf_free(&text);
+	signer_state_close(st);
+
+	assert_int_equal(signer_state_open("/nonexistent/dir", &st), SIGNET_EIO);
+	assert_string_equal(signer_key_state_name(SIGNER_KEY_ACTIVE), "active");
+}
+
+static void test_audit(void **state)
+{
+	(void)state;
+	char path[128];
+	snprintf(path, sizeof(path), "%s/audit.log", dir);
+	signer_audit *a = NULL;
+	assert_int_equal(signer_audit_open(path, &a), SIGNET_OK);
+	assert_int_equal(signer_audit_append(a, "admin@x", "AddZone", "example.com.",
+					     "ksk=15/123", "ok"), SIGNET_OK);
+	assert_int_equal(signer_audit_append(a, "evil\"\n\\", "ListKeys", NULL, NULL,
+					     "status 7: no"), SIGNET_OK);
+	signer_audit_close(a);
+	struct stat sb;
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+
+	/* the chain continues across a reopen */
+	assert_int_equal(signer_audit_open(path, &a), SIGNET_OK);
+	assert_int_equal(signer_audit_append(a, "admin@x", "GenerateZsk", "example.com.",
+					     "zsk=13/4", "ok"), SIGNET_OK);
+	signer_audit_close(a);
+	size_t lines = 0, bad = 0;
+	assert_int_equal(signer_audit_verify(path, &lines, &bad), SIGNET_OK);
+	assert_int_equal(lines, 3);
+
+	sg_buf b = SG_BUF_INIT;
+	assert_int_equal(sg_file_read(path, 1 << 20, &b), SIGNET_OK);
+	assert_int_equal(sg_buf_put_u8(&b, 0), SIGNET_OK);
+	const char *s = (const char *)b.data;
+	/* escaped, one object per line, the first chained to zeros */
+	assert_non_null(strstr(s, "\"client\":\"evil\\\"\\u000a\\\\\""));
+	assert_non_null(strstr(s, "\"prev\":\"0000000000000000000000000000000000000000000000000000000000000000\""));
+	assert_non_null(strstr(s, "\"zone\":\"\""));
+
+	/* change one octet of line 2: verification names line 3 */
+	char *second = strchr(s, '\n') + 1;
+	char *victim = strstr(second, "ListKeys");
+	assert_non_null(victim);
+	victim[0] = 'l';
+	assert_int_equal(sg_file_write_atomic(path, b.data, b.len - 1, 0600), SIGNET_OK);
+	assert_int_equal(signer_audit_verify(path, &lines, &bad), SIGNET_EVERIFY);
+	assert_int_equal(bad, 3);
+	assert_int_equal(lines, 2);
+
+	/* a torn last line is refused at open */
+	assert_int_equal(sg_file_write_atomic(path, b.data, b.len - 2, 0600), SIGNET_OK);
+	assert_int_equal(signer_audit_open(path, &a), SIGNET_EVERIFY);
+	assert_int_equal(signer_audit_verify(path, &lines, &bad), SIGNET_EVERIFY);
+	sg_buf_free(&b);
+	assert_int_equal(signer_audit_append(NULL, "a", "b", NULL, NULL, "c"), SIGNET_EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
