@@ -505,4 +505,18 @@ signet_err dns_keyset_write(const dns_keyset *ks, sg_buf *out);
 /* Free every period and zero ks. */
 void dns_keyset_free(dns_keyset *ks);
 
+/* ---- keyset digest ------------------------------------------------------ */
+
+/* SHA-256 over a canonical wire encoding of ks, which identifies a request or
+ * bundle independently of its text (ldns's presentation form may differ
+ * between the machine that wrote it and the one that checks it): a tag, the
+ * kind, the lower-cased zone in wire form, the serial (64 bits), the period
+ * count, then per period its window and the DNSKEY, CDS, CDNSKEY and RRSIG
+ * sets, each as its RR count and its canonical wire form (RFC 4034 §6; RRSIGs
+ * sorted like any RDATA, duplicates dropped). Equal content gives equal
+ * digests, whatever the order of RRs. SIGNET_EINVAL for a malformed keyset,
+ * SIGNET_ERANGE over DNS_KEYSET_PERIODS_MAX periods or DNS_KEYSET_RRS_MAX RRs
+ * in a set. */
+signet_err dns_keyset_digest(const dns_keyset *ks, uint8_t out[32]);
+
 #endif /* SIGNET_DNSSEC_H */

@@ -1,0 +1,361 @@
+/* ceremony_main.c -- the signet-ceremony command line. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ceremony/ceremony.h"
+
+#define LIST_MAX 256
+
+/* Options of every command; each command uses the ones it needs. */
+struct opts {
+	const char *name, *key, *pub, *passphrase, *out, *policy, *dir, *op, *zone,
+		*keyset, *request, *log, *module, *label, *shares_out, *so_pin, *current_pin;
+	const char *params[LIST_MAX], *operators[LIST_MAX], *approvals[LIST_MAX],
+		*shares[LIST_MAX], *passes[LIST_MAX], *algs[LIST_MAX];
+	size_t nparams, noperators, napprovals, nshares, npasses, nalgs;
+	unsigned long long serial, threshold, valid_for, max_period, max_span;
+	bool interactive;
+};
+
+static void usage(void)
+{
+	fputs("usage: signet-ceremony COMMAND [options]   (docs/CEREMONY.md has the whole guide)\n"
+	      "  enroll --name N --key FILE --pub FILE --passphrase SPEC\n"
+	      "  policy-new --out FILE --serial S --threshold M --operator PUB... --module PATH\n"
+	      "             --label LABEL --alg A... [--max-period SEC] [--max-span SEC]\n"
+	      "  policy-sign --policy FILE --key FILE --passphrase SPEC\n"
+	      "  policy-adopt --dir DIR --policy FILE\n"
+	      "  request --dir DIR --op OP [--zone Z] [--param K=V]... [--keyset FILE]\n"
+	      "          [--valid-for SEC] --out FILE\n"
+	      "  show --request FILE\n"
+	      "  approve --request FILE --key FILE --passphrase SPEC --out FILE [--interactive]\n"
+	      "  execute --dir DIR --request FILE --approval FILE... --share NAME=FILE...\n"
+	      "          --pass NAME=SPEC... [--keyset FILE] [--out FILE] [--shares-out DIR]\n"
+	      "          [--so-pin SPEC] [--current-pin SPEC] [--interactive]\n"
+	      "  verify-log (--dir DIR | --log FILE)\n"
+	      "SPEC is file:PATH, fd:N, env:NAME or tty (read without echo); never the secret.\n",
+	      stderr);
+}
+
+static int fail(signet_err err)
+{
+	fprintf(stderr, "signet-ceremony: %s (%s)\n", cer_last_error(), signet_errname(err));
+	return err == SIGNET_EQUORUM || err == SIGNET_EDENIED || err == SIGNET_EVERIFY ? 3 : 1;
+}
+
+static bool add(const char **list, size_t *n, const char *v)
+{
+	if (*n == LIST_MAX)
+		return false;
+	list[(*n)++] = v;
+	return true;
+}
+
+static bool number(const char *s, unsigned long long *out)
+{
+	char *end = NULL;
+	if (s == NULL || *s < '0' || *s > '9')
+		return false;
+	*out = strtoull(s, &end, 10);
+	return *end == '\0';
+}
+
+static bool parse(int argc, char **argv, struct opts *o)
+{
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		bool ok = true;
+		if (strcmp(a, "--interactive") == 0) {
+			o->interactive = true;
+			continue;
+		}
+		if (v == NULL)
+			return false;
+		i++;
+#define STR(flag, field) else if (strcmp(a, flag) == 0) o->field = v
+#define LST(flag, field) else if (strcmp(a, flag) == 0) ok = add(o->field, &o->n##field, v)
+#define NUM(flag, field) else if (strcmp(a, flag) == 0) ok = number(v, &o->field)
+		if (0) {
+		}
+		STR("--name", name); STR("--key", key); STR("--pub", pub);
+		STR("--passphrase", passphrase); STR("--out", out); STR("--policy", policy);
+		STR("--dir", dir); STR("--op", op); STR("--zone", zone); STR("--keyset", keyset);
+		STR("--request", request); STR("--log", log); STR("--module", module);
+		STR("--label", label); STR("--shares-out", shares_out); STR("--so-pin", so_pin);
+		STR("--current-pin", current_pin);
+		LST("--param", params); LST("--operator", operators); LST("--approval", approvals);
+		LST("--share", shares); LST("--pass", passes); LST("--alg", algs);
+		NUM("--serial", serial); NUM("--threshold", threshold);
+		NUM("--valid-for", valid_for); NUM("--max-period", max_period);
+		NUM("--max-span", max_span);
+		else
+			ok = false;
+		if (!ok) {
+			fprintf(stderr, "signet-ceremony: bad option %s\n", a);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* A secret from a spec; "tty" asks on the terminal. */
+static signet_err get_secret(const char *spec, const char *prompt, sg_secret **out)
+{
+	if (spec == NULL)
+		return SIGNET_EINVAL;
+	if (strcmp(spec, "tty") == 0)
+		return cer_read_passphrase_tty(prompt, out);
+	signet_err err = sg_secret_from_spec(spec, out);
+	if (err != SIGNET_OK)
+		fprintf(stderr, "signet-ceremony: cannot read the secret from %s: %s\n", spec,
+			signet_strerror(err));
+	return err;
+}
+
+static int show_request(const char *path)
+{
+	cer_request r;
+	signet_err err = cer_request_read(path, &r);
+	if (err != SIGNET_OK)
+		return fail(err);
+	sg_buf text = SG_BUF_INIT, hex = SG_BUF_INIT, words = SG_BUF_INIT;
+	err = cer_request_write(&r, &text);
+	if (err == SIGNET_OK)
+		err = sg_hex_encode(r.hash, CER_HASH_LEN, &hex);
+	if (err == SIGNET_OK)
+		err = cer_words(r.hash, &words);
+	if (err == SIGNET_OK)
+		printf("%.*s\nrequest hash %s\nread aloud:  %s\n", (int)text.len,
+		       (const char *)text.data, (const char *)hex.data, (const char *)words.data);
+	sg_buf_free(&text);
+	sg_buf_free(&hex);
+	sg_buf_free(&words);
+	return err == SIGNET_OK ? 0 : fail(err);
+}
+
+static int cmd_enroll(struct opts *o)
+{
+	sg_secret *pw = NULL;
+	signet_err err = get_secret(o->passphrase, "New passphrase: ", &pw);
+	if (err != SIGNET_OK)
+		return 1;
+	err = cer_enroll(o->name, pw, o->key, o->pub);
+	sg_secret_free(pw);
+	return err == SIGNET_OK ? 0 : fail(err);
+}
+
+static int cmd_policy_new(struct opts *o)
+{
+	cer_policy *p = calloc(1, sizeof(*p));
+	if (p == NULL || o->out == NULL || o->module == NULL || o->label == NULL ||
+	    strlen(o->module) >= sizeof(p->module) || strlen(o->label) >= sizeof(p->label) ||
+	    o->noperators > CER_OPERATORS_MAX || o->nalgs > CER_ALGS_MAX) {
+		free(p);
+		usage();
+		return 2;
+	}
+	p->serial = o->serial ? o->serial : 1;
+	p->threshold = (unsigned)o->threshold;
+	signet_err err = SIGNET_OK;
+	for (size_t i = 0; i < o->noperators && err == SIGNET_OK; i++)
+		err = cer_operator_read(o->operators[i], &p->ops[p->count++]);
+	memcpy(p->module, o->module, strlen(o->module) + 1);
+	memcpy(p->label, o->label, strlen(o->label) + 1);
+	for (size_t i = 0; i < o->nalgs; i++)
+		p->algs[p->nalgs++] = (uint8_t)atoi(o->algs[i]);
+	p->max_period = (uint32_t)(o->max_period ? o->max_period : 31 * 86400ull);
+	p->max_span = (uint32_t)(o->max_span ? o->max_span : 400 * 86400ull);
+	sg_buf b = SG_BUF_INIT;
+	if (err == SIGNET_OK)
+		err = cer_policy_write(p, &b);
+	if (err == SIGNET_OK)
+		err = sg_file_write_atomic(o->out, b.data, b.len, 0644);
+	sg_buf_free(&b);
+	free(p);
+	return err == SIGNET_OK ? 0 : fail(err);
+}
+
+static int cmd_request(struct opts *o)
+{
+	cer_policy *p = calloc(1, sizeof(*p));
+	if (p == NULL || o->op == NULL || o->out == NULL) {
+		free(p);
+		usage();
+		return 2;
+	}
+	signet_err err = cer_policy_load(o->dir, p);
+	int64_t now = (int64_t)time(NULL);
+	int64_t life = o->valid_for ? (int64_t)o->valid_for : 86400;
+	if (err == SIGNET_OK)
+		err = cer_request_create(o->op, o->zone, o->params, o->nparams, o->keyset, now,
+					 now + life, p, o->out, NULL);
+	free(p);
+	if (err != SIGNET_OK)
+		return fail(err);
+	return show_request(o->out);
+}
+
+static int cmd_approve(struct opts *o)
+{
+	if (o->interactive) {
+		if (show_request(o->request) != 0)
+			return 1;
+		fprintf(stderr, "Approve this request? Compare the words with the other "
+			"operators first. Type yes: ");
+		char line[16];
+		if (fgets(line, sizeof(line), stdin) == NULL || strcmp(line, "yes\n") != 0) {
+			fprintf(stderr, "signet-ceremony: not approved\n");
+			return 3;
+		}
+	}
+	sg_secret *pw = NULL;
+	if (get_secret(o->passphrase ? o->passphrase : "tty", "Passphrase: ", &pw) != SIGNET_OK)
+		return 1;
+	signet_err err = cer_approve(o->request, o->key, pw, o->out);
+	sg_secret_free(pw);
+	return err == SIGNET_OK ? 0 : fail(err);
+}
+
+static int cmd_execute(struct opts *o)
+{
+	cer_share_in shares[LIST_MAX];
+	cer_pass passes[LIST_MAX];
+	sg_secret *owned[LIST_MAX + 2] = {NULL};
+	size_t nowned = 0, npasses = 0;
+	int rc = 0;
+	if (o->interactive && show_request(o->request) != 0)
+		return 1;
+	for (size_t i = 0; i < o->nshares; i++) {
+		char *eq = strchr(o->shares[i], '=');
+		if (eq == NULL) {
+			usage();
+			return 2;
+		}
+		*eq = '\0';
+		shares[i].operator = o->shares[i];
+		shares[i].path = eq + 1;
+	}
+	for (size_t i = 0; i < o->npasses && rc == 0; i++) {
+		char *eq = strchr(o->passes[i], '=');
+		if (eq == NULL) {
+			rc = 2;
+			break;
+		}
+		*eq = '\0';
+		passes[npasses].operator = o->passes[i];
+		if (get_secret(eq + 1, "Passphrase: ", &owned[nowned]) != SIGNET_OK)
+			rc = 1;
+		else
+			passes[npasses++].pass = owned[nowned++];
+	}
+	/* Interactive: every operator who presents a share and gave no
+	 * passphrase source types it now, in turn. */
+	for (size_t i = 0; i < o->nshares && rc == 0 && o->interactive; i++) {
+		bool have = false;
+		for (size_t j = 0; j < npasses; j++)
+			have |= strcmp(passes[j].operator, shares[i].operator) == 0;
+		if (have)
+			continue;
+		char prompt[96];
+		snprintf(prompt, sizeof(prompt), "%s, your passphrase: ", shares[i].operator);
+		if (cer_read_passphrase_tty(prompt, &owned[nowned]) != SIGNET_OK) {
+			rc = fail(SIGNET_EIO);
+			break;
+		}
+		passes[npasses].operator = shares[i].operator;
+		passes[npasses++].pass = owned[nowned++];
+	}
+	sg_secret *so = NULL, *cur = NULL;
+	if (rc == 0 && o->so_pin && get_secret(o->so_pin, "SO PIN: ", &so) != SIGNET_OK)
+		rc = 1;
+	if (rc == 0 && o->current_pin &&
+	    get_secret(o->current_pin, "Current user PIN: ", &cur) != SIGNET_OK)
+		rc = 1;
+	if (rc == 0) {
+		cer_exec x = {.dir = o->dir, .request = o->request, .approvals = o->approvals,
+			      .napprovals = o->napprovals, .shares = shares,
+			      .nshares = o->nshares, .passes = passes, .npasses = npasses,
+			      .keyset = o->keyset, .out = o->out, .shares_out = o->shares_out,
+			      .so_pin = so, .current_pin = cur};
+		signet_err err = cer_execute(&x);
+		rc = err == SIGNET_OK ? 0 : fail(err);
+		if (err == SIGNET_OK)
+			fprintf(stderr, "signet-ceremony: done; the transcript has the entry\n");
+	}
+	for (size_t i = 0; i < nowned; i++)
+		sg_secret_free(owned[i]);
+	sg_secret_free(so);
+	sg_secret_free(cur);
+	return rc;
+}
+
+static int cmd_verify_log(struct opts *o)
+{
+	char path[4200];
+	if (o->log != NULL)
+		snprintf(path, sizeof(path), "%s", o->log);
+	else if (o->dir != NULL)
+		snprintf(path, sizeof(path), "%s/transcript.log", o->dir);
+	else {
+		usage();
+		return 2;
+	}
+	size_t n = 0, bad = 0;
+	signet_err err = cer_log_verify(path, &n, &bad);
+	if (err != SIGNET_OK) {
+		fprintf(stderr, "signet-ceremony: %s: first broken entry %zu (%zu good before "
+			"it)\n", path, bad, n);
+		return fail(err);
+	}
+	printf("%s: %zu entries, chain intact\n", path, n);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage();
+		return 2;
+	}
+	if (sg_harden_process() != SIGNET_OK)
+		fprintf(stderr, "signet-ceremony: warning: could not harden the process\n");
+	static struct opts o;
+	if (!parse(argc, argv, &o)) {
+		usage();
+		return 2;
+	}
+	const char *c = argv[1];
+	if (strcmp(c, "enroll") == 0)
+		return cmd_enroll(&o);
+	if (strcmp(c, "policy-new") == 0)
+		return cmd_policy_new(&o);
+	if (strcmp(c, "policy-sign") == 0) {
+		sg_secret *pw = NULL;
+		if (get_secret(o.passphrase ? o.passphrase : "tty", "Passphrase: ", &pw) !=
+		    SIGNET_OK)
+			return 1;
+		signet_err err = cer_policy_sign_file(o.policy, o.key, pw);
+		sg_secret_free(pw);
+		return err == SIGNET_OK ? 0 : fail(err);
+	}
+	if (strcmp(c, "policy-adopt") == 0) {
+		signet_err err = cer_policy_adopt(o.dir, o.policy);
+		return err == SIGNET_OK ? 0 : fail(err);
+	}
+	if (strcmp(c, "request") == 0)
+		return cmd_request(&o);
+	if (strcmp(c, "show") == 0)
+		return o.request ? show_request(o.request) : (usage(), 2);
+	if (strcmp(c, "approve") == 0)
+		return cmd_approve(&o);
+	if (strcmp(c, "execute") == 0)
+		return cmd_execute(&o);
+	if (strcmp(c, "verify-log") == 0)
+		return cmd_verify_log(&o);
+	usage();
+	return 2;
+}

@@ -1,0 +1,127 @@
+/* internal.h -- helpers shared by the files of the ceremony layer; not an API. */
+#ifndef SIGNET_CEREMONY_INTERNAL_H
+#define SIGNET_CEREMONY_INTERNAL_H
+
+#include "ceremony/ceremony.h"
+
+/* Record why err happened (for cer_last_error) and return err. */
+signet_err cer_fail(signet_err err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* A strict line document: a magic first line, then "key value" lines (one
+ * blank between, value may hold blanks), printable ASCII only, no blank or
+ * comment lines. Lines point into mem, which the document owns. */
+typedef struct cer_line {
+	const char *key;
+	const char *value;   /* "" when the line is a key alone */
+	unsigned lineno;     /* 1-based line in the file */
+} cer_line;
+
+typedef struct cer_doc {
+	char *mem;           /* a copy of the text, split in place */
+	cer_line *lines;     /* lines after the magic */
+	size_t n;
+} cer_doc;
+
+#define CER_DOC_LINES_MAX 1024
+#define CER_LINE_MAX 4096
+
+/* Parse text whose first line must be exactly magic. what names the file
+ * kind in errors. Free with cer_doc_free. */
+signet_err cer_doc_parse(const char *text, size_t len, const char *magic,
+			 const char *what, cer_doc *out);
+void cer_doc_free(cer_doc *d);
+
+/* Take line *i, which must have key key; advance *i. */
+signet_err cer_doc_take(const cer_doc *d, size_t *i, const char *key, const char *what,
+			const char **value);
+
+/* Decode exactly n octets of hex or base64 (whole string), or fail EPARSE. */
+signet_err cer_hex_exact(const char *s, uint8_t *out, size_t n);
+signet_err cer_b64_exact(const char *s, uint8_t *out, size_t n);
+/* Strict decimal within [min, max]. */
+signet_err cer_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* Append "key value\n" with value as hex or base64. */
+signet_err cer_put_hex(sg_buf *b, const char *key, const uint8_t *p, size_t n);
+signet_err cer_put_b64(sg_buf *b, const char *key, const uint8_t *p, size_t n);
+
+/* SHA-256 of p. */
+signet_err cer_sha256(const void *p, size_t n, uint8_t out[CER_HASH_LEN]);
+
+/* Read a small file (bounded by max) as text. */
+signet_err cer_read_text(const char *path, size_t max, const char *what, sg_buf *out);
+
+/* Write a new file that must not exist yet (O_EXCL), fsync'ed. */
+signet_err cer_write_new(const char *path, const void *data, size_t len, mode_t mode);
+
+/* Parse "scrypt N r p". */
+signet_err cer_kdf_parse(const char *s, cer_kdf *out);
+
+/* The passphrase of operator name among passes, or NULL. */
+const sg_secret *cer_pass_find(const cer_pass *passes, size_t n, const char *name);
+
+/* ---- shares (shares.c) ---- */
+
+/* Make a random PIN of CER_PIN_OCTETS octets as lower-case hex. */
+signet_err cer_pin_generate(sg_secret **out);
+
+/* Split pin among every operator of p (threshold p->threshold), seal each
+ * share with her passphrase (all N needed: SIGNET_EQUORUM if one is missing)
+ * and write <dir>/<name>.share for each (refused if one exists). The files
+ * bind token label and serial. */
+signet_err cer_shares_split(const cer_policy *p, const sg_secret *pin, const char *label,
+			    const char *serial, const cer_pass *passes, size_t npasses,
+			    const char *dir);
+
+/* Encoding of the signed message of an approval and of a policy signature. */
+signet_err cer_approval_message(const uint8_t hash[CER_HASH_LEN], sg_buf *out);
+signet_err cer_policy_message(const uint8_t hash[CER_HASH_LEN], sg_buf *out);
+
+/* ---- one execution (exec.c and the op_*.c files) ---- */
+
+/* What an operation works with while it runs. */
+typedef struct cer_run {
+	const cer_exec *x;          /* the caller's inputs */
+	const cer_policy *p;        /* the installed policy */
+	const cer_request *r;       /* the approved request */
+	int64_t now;                /* the time the checks use */
+	char zone[DNS_NAME_STR_MAX]; /* r->zone in presentation form, or "-" */
+	hsm_ctx *ctx;               /* the module */
+	hsm_token *tok;             /* the KSK token, logged in (not for init-token) */
+	sg_buf out;                 /* the output file's content, if any */
+	uint8_t outputs[CER_HASH_LEN]; /* hash of everything released, for the log */
+	sg_buf keyset_text;         /* sign-keyset: the request text */
+	dns_keyset keyset;          /* sign-keyset: the parsed request */
+} cer_run;
+
+/* An operation: check runs before shares are opened and any HSM call,
+ * perform with the token logged in (init-token: with the module only). */
+typedef struct cer_op {
+	const char *name;
+	bool needs_shares;          /* false only for init-token */
+	signet_err (*check)(cer_run *run);
+	signet_err (*perform)(cer_run *run);
+} cer_op;
+
+extern const cer_op cer_op_init_token, cer_op_reshare, cer_op_create_ksk,
+	cer_op_sign_keyset, cer_op_export_ds, cer_op_retire_ksk, cer_op_delete_ksk;
+
+/* The "key-id" parameter: 1..HSM_ID_MAX octets in hex. */
+signet_err cer_param_key_id(const cer_request *r, uint8_t *id, size_t *id_len);
+
+/* Find the zone's KSK with this ID in the token: it must exist, be a "ksk"
+ * of run->zone by its label, be safe to sign with and not be retired (unless
+ * retired_ok). info and its DNSKEY RDATA (flags 257) are filled. */
+signet_err cer_ksk_find(cer_run *run, const uint8_t *id, size_t id_len, bool retired_ok,
+			hsm_key_info *info, sg_buf *dnskey);
+
+/* Whether id is listed in <dir>/retired. */
+signet_err cer_retired(const char *dir, const uint8_t *id, size_t id_len, bool *yes);
+
+/* The owner part of a conventional label "signet:ROLE:OWNER:ALG:TIME" into
+ * owner (DNS_NAME_STR_MAX), and whether the role is ksk. */
+bool cer_label_parts(const char *label, char *role, size_t rolelen, char *owner,
+		     size_t ownerlen);
+
+#endif /* SIGNET_CEREMONY_INTERNAL_H */

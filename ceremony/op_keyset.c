@@ -1,0 +1,355 @@
+/* op_keyset.c -- sign-keyset: check signetd's key-signing request and sign it with the KSK. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ceremony/internal.h"
+
+static bool alg_allowed(const cer_policy *p, uint8_t alg)
+{
+	for (size_t i = 0; i < p->nalgs; i++)
+		if (p->algs[i] == alg)
+			return true;
+	return false;
+}
+
+/* Every ZSK of the period proves possession by an RRSIG over the DNSKEY set,
+ * and every RRSIG there must be such a proof. */
+static signet_err check_proofs(const dns_keyset *ks, size_t i)
+{
+	const dns_keyset_period *per = &ks->periods[i];
+	bool *proved = calloc(per->dnskey.count ? per->dnskey.count : 1, sizeof(bool));
+	if (proved == NULL)
+		return cer_fail(SIGNET_ENOMEM, "out of memory");
+	signet_err err = SIGNET_OK;
+	for (size_t s = 0; s < per->sigs.count && err == SIGNET_OK; s++) {
+		dns_rrsig sig;
+		if (dns_rrsig_from_rdata(&sig, per->sigs.rr[s].data, per->sigs.rr[s].len) !=
+		    SIGNET_OK) {
+			err = cer_fail(SIGNET_EPARSE, "period %zu: RRSIG %zu is malformed", i + 1,
+				       s + 1);
+			break;
+		}
+		bool ok = false;
+		for (size_t k = 0; k < per->dnskey.count && !ok; k++) {
+			const dns_rdata *rd = &per->dnskey.rr[k];
+			uint16_t flags = sg_get_u16(rd->data);
+			if (flags & DNS_DNSKEY_FLAG_SEP)
+				continue;  /* a proof is by a ZSK */
+			if (dns_rrsig_verify(&sig, &per->dnskey, rd->data, rd->len, &ks->zone, 0) ==
+			    SIGNET_OK) {
+				ok = true;
+				proved[k] = true;
+			}
+		}
+		if (!ok)
+			err = cer_fail(SIGNET_EVERIFY, "period %zu: proof RRSIG with key tag %u "
+				       "does not verify with a ZSK of the set", i + 1, sig.key_tag);
+	}
+	for (size_t k = 0; k < per->dnskey.count && err == SIGNET_OK; k++) {
+		uint16_t flags = sg_get_u16(per->dnskey.rr[k].data);
+		if (flags & DNS_DNSKEY_FLAG_SEP)
+			continue;
+		if (!proved[k]) {
+			uint16_t tag = 0;
+			(void)dns_key_tag(per->dnskey.rr[k].data, per->dnskey.rr[k].len, &tag);
+			err = cer_fail(SIGNET_EVERIFY, "period %zu: ZSK with key tag %u has no valid "
+				       "proof of possession", i + 1, tag);
+		}
+	}
+	free(proved);
+	return err;
+}
+
+/* Everything that needs no HSM: the keyset is the approved one, for this
+ * zone, within the policy's limits, with allowed algorithms and valid proofs. */
+static signet_err keyset_check(cer_run *run)
+{
+	const cer_exec *x = run->x;
+	uint8_t id[HSM_ID_MAX];
+	size_t idn;
+	signet_err err = cer_param_key_id(run->r, id, &idn);
+	if (err != SIGNET_OK)
+		return err;
+	if (x->keyset == NULL || x->out == NULL)
+		return cer_fail(SIGNET_EINVAL, "sign-keyset: the key-signing request and an "
+				"output file are needed");
+	const char *want = cer_request_param(run->r, "keyset-sha256");
+	uint8_t wanted[CER_HASH_LEN], got[CER_HASH_LEN];
+	if (want == NULL || cer_hex_exact(want, wanted, sizeof(wanted)) != SIGNET_OK)
+		return cer_fail(SIGNET_EINVAL, "sign-keyset: parameter keyset-sha256 is missing");
+	err = cer_read_text(x->keyset, CER_KEYSET_MAX, "key-signing request", &run->keyset_text);
+	if (err != SIGNET_OK)
+		return err;
+	unsigned line = 0;
+	err = dns_keyset_parse((const char *)run->keyset_text.data, run->keyset_text.len,
+			       &run->keyset, &line);
+	if (err != SIGNET_OK)
+		return cer_fail(err, "key-signing request %s: %s at line %u", x->keyset,
+				signet_strerror(err), line);
+	const dns_keyset *ks = &run->keyset;
+	if (ks->kind != DNS_KEYSET_REQUEST)
+		return cer_fail(SIGNET_EPARSE, "%s is a bundle, not a request", x->keyset);
+	if ((err = dns_keyset_digest(ks, got)) != SIGNET_OK)
+		return cer_fail(err, "key-signing request: cannot digest");
+	if (memcmp(got, wanted, CER_HASH_LEN) != 0)
+		return cer_fail(SIGNET_EVERIFY, "the key-signing request is not the one the "
+				"operators approved (keyset-sha256 differs)");
+	if (!dns_name_equal(&ks->zone, &run->r->zone))
+		return cer_fail(SIGNET_EDENIED, "the key-signing request is for another zone");
+	for (size_t i = 0; i < ks->count; i++) {
+		const dns_keyset_period *per = &ks->periods[i];
+		if (per->expiration - per->inception > run->p->max_period)
+			return cer_fail(SIGNET_EDENIED, "period %zu lasts %lu s, the policy allows "
+					"%lu", i + 1, (unsigned long)(per->expiration -
+					per->inception), (unsigned long)run->p->max_period);
+		if ((int64_t)per->expiration <= run->now)
+			return cer_fail(SIGNET_ETIME, "period %zu has ended already", i + 1);
+		if ((int64_t)per->expiration > run->now + (int64_t)run->p->max_span)
+			return cer_fail(SIGNET_EDENIED, "period %zu ends more than %lu s from now, "
+					"beyond the policy", i + 1,
+					(unsigned long)run->p->max_span);
+		for (size_t k = 0; k < per->dnskey.count; k++) {
+			const dns_rdata *rd = &per->dnskey.rr[k];
+			if (rd->len < 4)
+				return cer_fail(SIGNET_EPARSE, "period %zu: short DNSKEY", i + 1);
+			uint16_t flags = sg_get_u16(rd->data);
+			if (flags != DNS_DNSKEY_FLAG_ZONE &&
+			    flags != (DNS_DNSKEY_FLAG_ZONE | DNS_DNSKEY_FLAG_SEP))
+				return cer_fail(SIGNET_EDENIED, "period %zu: DNSKEY flags %u are "
+						"neither 256 nor 257", i + 1, flags);
+			if (!alg_allowed(run->p, rd->data[3]))
+				return cer_fail(SIGNET_EDENIED, "period %zu: algorithm %u is not "
+						"allowed by the policy", i + 1, rd->data[3]);
+		}
+		if ((err = check_proofs(ks, i)) != SIGNET_OK)
+			return err;
+	}
+	return SIGNET_OK;
+}
+
+/* One KSK of the token: its DNSKEY and owner. */
+typedef struct token_ksk {
+	sg_buf dnskey;
+	char owner[DNS_NAME_STR_MAX];
+} token_ksk;
+
+static signet_err list_ksks(cer_run *run, token_ksk **out, size_t *n)
+{
+	hsm_key_info *keys = NULL;
+	size_t nk = 0;
+	*out = NULL;
+	*n = 0;
+	signet_err err = hsm_key_list(run->tok, &keys, &nk);
+	if (err != SIGNET_OK)
+		return cer_fail(err, "cannot list the token's keys: %s", hsm_last_error());
+	token_ksk *t = calloc(nk ? nk : 1, sizeof(*t));
+	if (t == NULL)
+		err = cer_fail(SIGNET_ENOMEM, "out of memory");
+	for (size_t i = 0; i < nk && err == SIGNET_OK; i++) {
+		char role[16];
+		if (!keys[i].has_public ||
+		    !cer_label_parts(keys[i].label, role, sizeof(role), t[*n].owner,
+				     sizeof(t[*n].owner)))
+			continue;
+		EVP_PKEY *pk = NULL;
+		sg_buf pub = SG_BUF_INIT;
+		err = hsm_key_public(run->tok, keys[i].id, keys[i].id_len, &pk);
+		if (err == SIGNET_OK)
+			err = dns_dnskey_pubkey_from_evp((uint8_t)keys[i].alg, pk, &pub);
+		if (err == SIGNET_OK)
+			err = dns_dnskey_rdata(DNS_DNSKEY_FLAG_ZONE | DNS_DNSKEY_FLAG_SEP,
+					       (uint8_t)keys[i].alg, pub.data, pub.len,
+					       &t[*n].dnskey);
+		EVP_PKEY_free(pk);
+		sg_buf_free(&pub);
+		if (err == SIGNET_OK)
+			(*n)++;
+		else
+			cer_fail(err, "cannot read key %s", keys[i].label);
+	}
+	free(keys);
+	*out = t;
+	return err;
+}
+
+static void free_ksks(token_ksk *t, size_t n)
+{
+	for (size_t i = 0; t != NULL && i < n; i++)
+		sg_buf_free(&t[i].dnskey);
+	free(t);
+}
+
+/* Compare DNSKEY RDATA ignoring the flags (a key is the same key whatever
+ * flags a request gives it). */
+static bool same_key(const uint8_t *a, size_t alen, const sg_buf *b)
+{
+	return alen == b->len && alen >= 4 && memcmp(a + 2, b->data + 2, alen - 2) == 0;
+}
+
+/* The token's view: every key of the request that the token knows is this
+ * zone's KSK, every SEP key is one, our KSK is in every period, and CDS and
+ * CDNSKEY name only this zone's KSKs (or the delete forms). */
+static signet_err check_keys(cer_run *run, const sg_buf *ours)
+{
+	token_ksk *t = NULL;
+	size_t nt = 0;
+	signet_err err = list_ksks(run, &t, &nt);
+	const dns_keyset *ks = &run->keyset;
+	sg_buf cds0 = SG_BUF_INIT, cdnskey0 = SG_BUF_INIT, ds = SG_BUF_INIT;
+	if (err == SIGNET_OK)
+		err = dns_cds_delete_rdata(&cds0);
+	if (err == SIGNET_OK)
+		err = dns_cdnskey_delete_rdata(&cdnskey0);
+	for (size_t i = 0; i < ks->count && err == SIGNET_OK; i++) {
+		const dns_keyset_period *per = &ks->periods[i];
+		bool have_ours = false;
+		for (size_t k = 0; k < per->dnskey.count && err == SIGNET_OK; k++) {
+			const dns_rdata *rd = &per->dnskey.rr[k];
+			bool sep = sg_get_u16(rd->data) & DNS_DNSKEY_FLAG_SEP;
+			bool known_here = false;
+			for (size_t j = 0; j < nt; j++) {
+				if (!same_key(rd->data, rd->len, &t[j].dnskey))
+					continue;
+				if (strcasecmp(t[j].owner, run->zone) != 0)
+					err = cer_fail(SIGNET_EDENIED, "period %zu: the request holds "
+						       "a key of %s, a foreign zone", i + 1,
+						       t[j].owner);
+				known_here = true;
+			}
+			if (err == SIGNET_OK && sep && !known_here)
+				err = cer_fail(SIGNET_EDENIED, "period %zu: a SEP key that is not a "
+					       "KSK of %s in the KSK token", i + 1, run->zone);
+			if (rd->len == ours->len && memcmp(rd->data, ours->data, rd->len) == 0)
+				have_ours = true;
+		}
+		if (err == SIGNET_OK && !have_ours)
+			err = cer_fail(SIGNET_ESTATE, "period %zu: the DNSKEY set does not hold the "
+				       "KSK that is to sign it", i + 1);
+		for (size_t c = 0; c < per->cds.count && err == SIGNET_OK; c++) {
+			const dns_rdata *rd = &per->cds.rr[c];
+			bool ok = rd->len == cds0.len && memcmp(rd->data, cds0.data, rd->len) == 0;
+			for (size_t j = 0; j < nt && !ok && err == SIGNET_OK; j++) {
+				if (strcasecmp(t[j].owner, run->zone) != 0)
+					continue;
+				for (int d = 0; d < 2 && !ok; d++) {
+					sg_buf_reset(&ds);
+					err = dns_ds_rdata(&ks->zone, t[j].dnskey.data, t[j].dnskey.len,
+							   d ? DNS_DIGEST_SHA384 : DNS_DIGEST_SHA256,
+							   &ds);
+					ok = err == SIGNET_OK && ds.len == rd->len &&
+					     memcmp(ds.data, rd->data, rd->len) == 0;
+				}
+			}
+			if (err == SIGNET_OK && !ok)
+				err = cer_fail(SIGNET_EDENIED, "period %zu: a CDS that names no KSK "
+					       "of the zone", i + 1);
+		}
+		for (size_t c = 0; c < per->cdnskey.count && err == SIGNET_OK; c++) {
+			const dns_rdata *rd = &per->cdnskey.rr[c];
+			bool ok = rd->len == cdnskey0.len &&
+				  memcmp(rd->data, cdnskey0.data, rd->len) == 0;
+			for (size_t j = 0; j < nt && !ok; j++)
+				ok = strcasecmp(t[j].owner, run->zone) == 0 &&
+				     rd->len == t[j].dnskey.len &&
+				     memcmp(rd->data, t[j].dnskey.data, rd->len) == 0;
+			if (!ok)
+				err = cer_fail(SIGNET_EDENIED, "period %zu: a CDNSKEY that is no KSK "
+					       "of the zone", i + 1);
+		}
+	}
+	free_ksks(t, nt);
+	sg_buf_free(&cds0);
+	sg_buf_free(&cdnskey0);
+	sg_buf_free(&ds);
+	return err;
+}
+
+static signet_err sign_set(cer_run *run, hsm_session *s, const hsm_key_info *info,
+			   uint16_t tag, const dns_rrset *set, const dns_keyset_period *per,
+			   dns_rrset *sigs)
+{
+	if (set->count == 0)
+		return SIGNET_OK;
+	dns_rrsig sig;
+	sg_buf data = SG_BUF_INIT, rdata = SG_BUF_INIT;
+	signet_err err = dns_rrsig_prepare(&sig, set, (uint8_t)info->alg, tag,
+					   &run->keyset.zone, per->inception, per->expiration);
+	if (err == SIGNET_OK)
+		err = dns_rrsig_signed_data(&sig, set, &data);
+	size_t len = 0;
+	if (err == SIGNET_OK) {
+		err = hsm_sign(s, info->id, info->id_len, data.data, data.len, sig.sig,
+			       sizeof(sig.sig), &len);
+		if (err != SIGNET_OK)
+			cer_fail(err, "signing failed: %s", hsm_last_error());
+	}
+	if (err == SIGNET_OK) {
+		sig.sig_len = (uint16_t)len;
+		err = dns_rrsig_to_rdata(&sig, &rdata);
+	}
+	if (err == SIGNET_OK)
+		err = dns_rrset_add(sigs, rdata.data, rdata.len);
+	sg_buf_free(&data);
+	sg_buf_free(&rdata);
+	return err;
+}
+
+static signet_err keyset_perform(cer_run *run)
+{
+	uint8_t id[HSM_ID_MAX];
+	size_t idn;
+	hsm_key_info info;
+	sg_buf ours = SG_BUF_INIT;
+	signet_err err = cer_param_key_id(run->r, id, &idn);
+	if (err == SIGNET_OK)
+		err = cer_ksk_find(run, id, idn, false, &info, &ours);
+	if (err == SIGNET_OK && !alg_allowed(run->p, (uint8_t)info.alg))
+		err = cer_fail(SIGNET_EDENIED, "the KSK's algorithm is not allowed by the policy");
+	if (err == SIGNET_OK)
+		err = check_keys(run, &ours);
+	uint16_t tag = 0;
+	if (err == SIGNET_OK)
+		err = dns_key_tag(ours.data, ours.len, &tag);
+	hsm_session *s = NULL;
+	if (err == SIGNET_OK && (err = hsm_session_open(run->tok, &s)) != SIGNET_OK)
+		cer_fail(err, "cannot open a session: %s", hsm_last_error());
+
+	dns_keyset *ks = &run->keyset;
+	dns_keyset bundle;
+	memset(&bundle, 0, sizeof(bundle));
+	bundle.kind = DNS_KEYSET_BUNDLE;
+	bundle.zone = ks->zone;
+	bundle.serial = ks->serial;
+	bundle.periods = calloc(ks->count, sizeof(*bundle.periods));
+	if (err == SIGNET_OK && bundle.periods == NULL)
+		err = cer_fail(SIGNET_ENOMEM, "out of memory");
+	for (size_t i = 0; i < ks->count && err == SIGNET_OK; i++) {
+		const dns_keyset_period *per = &ks->periods[i];
+		dns_keyset_period *bp = &bundle.periods[i];
+		bundle.count++;
+		bp->inception = per->inception;
+		bp->expiration = per->expiration;
+		err = dns_rrset_copy(&bp->dnskey, &per->dnskey);
+		if (err == SIGNET_OK)
+			err = dns_rrset_copy(&bp->cds, &per->cds);
+		if (err == SIGNET_OK)
+			err = dns_rrset_copy(&bp->cdnskey, &per->cdnskey);
+		dns_rrset_init(&bp->sigs, &ks->zone, DNS_T_RRSIG, DNS_CLASS_IN, per->dnskey.ttl);
+		if (err == SIGNET_OK)
+			err = sign_set(run, s, &info, tag, &per->dnskey, per, &bp->sigs);
+		if (err == SIGNET_OK)
+			err = sign_set(run, s, &info, tag, &per->cds, per, &bp->sigs);
+		if (err == SIGNET_OK)
+			err = sign_set(run, s, &info, tag, &per->cdnskey, per, &bp->sigs);
+	}
+	hsm_session_close(s);
+	if (err == SIGNET_OK && (err = dns_keyset_write(&bundle, &run->out)) != SIGNET_OK)
+		cer_fail(err, "cannot write the bundle");
+	dns_keyset_free(&bundle);
+	sg_buf_free(&ours);
+	return err;
+}
+
+const cer_op cer_op_sign_keyset = {CER_OP_SIGN_KEYSET, true, keyset_check, keyset_perform};

@@ -1,0 +1,226 @@
+/* op_ksk.c -- the KSK's life: create-ksk, retire-ksk, delete-ksk, and finding a zone's KSK in the token. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ceremony/internal.h"
+
+#define RETIRED_MAGIC "signet-ceremony-retired 1"
+
+bool cer_label_parts(const char *label, char *role, size_t rolelen, char *owner,
+		     size_t ownerlen)
+{
+	if (strncmp(label, "signet:", 7) != 0)
+		return false;
+	const char *r = label + 7;
+	const char *c1 = strchr(r, ':');
+	if (c1 == NULL)
+		return false;
+	const char *c2 = strchr(c1 + 1, ':');
+	if (c2 == NULL || (size_t)(c1 - r) >= rolelen || (size_t)(c2 - c1 - 1) >= ownerlen)
+		return false;
+	memcpy(role, r, (size_t)(c1 - r));
+	role[c1 - r] = '\0';
+	memcpy(owner, c1 + 1, (size_t)(c2 - c1 - 1));
+	owner[c2 - c1 - 1] = '\0';
+	return true;
+}
+
+signet_err cer_retired(const char *dir, const uint8_t *id, size_t id_len, bool *yes)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/retired", dir);
+	*yes = false;
+	sg_buf b = SG_BUF_INIT, hex = SG_BUF_INIT;
+	if (sg_file_read(path, CER_FILE_MAX, &b) != SIGNET_OK) {
+		sg_buf_free(&b);
+		return SIGNET_OK;  /* no file: nothing retired */
+	}
+	cer_doc d;
+	signet_err err = cer_doc_parse((const char *)b.data, b.len, RETIRED_MAGIC,
+				       "retired list", &d);
+	sg_buf_free(&b);
+	if (err != SIGNET_OK)
+		return err;
+	err = sg_hex_encode(id, id_len, &hex);
+	for (size_t i = 0; i < d.n && err == SIGNET_OK; i++)
+		if (strcmp(d.lines[i].key, "key") == 0 &&
+		    strcmp(d.lines[i].value, (const char *)hex.data) == 0)
+			*yes = true;
+	cer_doc_free(&d);
+	sg_buf_free(&hex);
+	return err;
+}
+
+signet_err cer_ksk_find(cer_run *run, const uint8_t *id, size_t id_len, bool retired_ok,
+			hsm_key_info *info, sg_buf *dnskey)
+{
+	signet_err err = hsm_key_find(run->tok, id, id_len, info);
+	if (err == SIGNET_ENOTFOUND)
+		return cer_fail(err, "no key with that key-id in the KSK token");
+	if (err != SIGNET_OK)
+		return cer_fail(err, "key lookup failed: %s", hsm_last_error());
+	char role[16], owner[DNS_NAME_STR_MAX];
+	if (!cer_label_parts(info->label, role, sizeof(role), owner, sizeof(owner)) ||
+	    strcmp(role, "ksk") != 0 || strcasecmp(owner, run->zone) != 0)
+		return cer_fail(SIGNET_EDENIED, "key %s is not a KSK of %s", info->label,
+				run->zone);
+	if (!hsm_key_is_safe(info))
+		return cer_fail(SIGNET_EHSM_KEY, "key %s is extractable or not sensitive",
+				info->label);
+	bool retired = false;
+	err = cer_retired(run->x->dir, id, id_len, &retired);
+	if (err != SIGNET_OK)
+		return err;
+	if (retired && !retired_ok)
+		return cer_fail(SIGNET_ESTATE, "key %s is retired", info->label);
+	if (!retired && retired_ok)
+		return cer_fail(SIGNET_ESTATE, "key %s must be retired first", info->label);
+	if (dnskey == NULL)
+		return SIGNET_OK;
+	EVP_PKEY *pk = NULL;
+	err = hsm_key_public(run->tok, id, id_len, &pk);
+	if (err != SIGNET_OK)
+		return cer_fail(err, "cannot read the public key: %s", hsm_last_error());
+	sg_buf pub = SG_BUF_INIT;
+	err = dns_dnskey_pubkey_from_evp((uint8_t)info->alg, pk, &pub);
+	if (err == SIGNET_OK)
+		err = dns_dnskey_rdata(DNS_DNSKEY_FLAG_ZONE | DNS_DNSKEY_FLAG_SEP,
+				       (uint8_t)info->alg, pub.data, pub.len, dnskey);
+	EVP_PKEY_free(pk);
+	sg_buf_free(&pub);
+	if (err != SIGNET_OK)
+		return cer_fail(err, "cannot build the DNSKEY of %s", info->label);
+	return SIGNET_OK;
+}
+
+/* The "ttl" parameter, 3600 by default. */
+static signet_err param_ttl(const cer_request *r, uint32_t *ttl)
+{
+	const char *v = cer_request_param(r, "ttl");
+	uint64_t u = 3600;
+	if (v != NULL && cer_uint(v, 0, 604800, &u) != SIGNET_OK)
+		return cer_fail(SIGNET_EINVAL, "request: ttl must be 0..604800");
+	*ttl = (uint32_t)u;
+	return SIGNET_OK;
+}
+
+/* The key's DNSKEY as a zone-file line with a comment naming it. */
+static signet_err key_text(cer_run *run, const hsm_key_info *info, const sg_buf *dnskey,
+			   uint32_t ttl, sg_buf *out)
+{
+	uint16_t tag = 0;
+	signet_err err = dns_key_tag(dnskey->data, dnskey->len, &tag);
+	if (err == SIGNET_OK)
+		err = sg_buf_printf(out, "; key-id ");
+	if (err == SIGNET_OK)
+		err = sg_hex_encode(info->id, info->id_len, out);
+	if (err == SIGNET_OK)
+		err = sg_buf_printf(out, "\n; label %s\n; key-tag %u algorithm %u\n", info->label,
+				    tag, (unsigned)info->alg);
+	if (err == SIGNET_OK)
+		err = dns_rr_to_text(&run->r->zone, DNS_T_DNSKEY, DNS_CLASS_IN, ttl,
+				     dnskey->data, dnskey->len, out);
+	if (err == SIGNET_OK)
+		err = sg_buf_put_u8(out, '\n');
+	return err;
+}
+
+static signet_err create_check(cer_run *run)
+{
+	const char *v = cer_request_param(run->r, "algorithm");
+	uint64_t alg = 0;
+	if (v == NULL || cer_uint(v, 1, 255, &alg) != SIGNET_OK)
+		return cer_fail(SIGNET_EINVAL, "create-ksk: parameter algorithm is missing");
+	bool allowed = false;
+	for (size_t i = 0; i < run->p->nalgs; i++)
+		allowed |= run->p->algs[i] == alg;
+	if (!allowed)
+		return cer_fail(SIGNET_EDENIED, "create-ksk: algorithm %llu is not allowed by "
+				"the policy", (unsigned long long)alg);
+	uint32_t ttl;
+	signet_err err = param_ttl(run->r, &ttl);
+	if (err == SIGNET_OK && run->x->out == NULL)
+		err = cer_fail(SIGNET_EINVAL, "create-ksk: an output file is needed");
+	return err;
+}
+
+static signet_err create_perform(cer_run *run)
+{
+	uint64_t alg = 0;
+	uint32_t ttl = 0;
+	(void)cer_uint(cer_request_param(run->r, "algorithm"), 1, 255, &alg);
+	(void)param_ttl(run->r, &ttl);
+	char label[HSM_LABEL_MAX + 1];
+	signet_err err = hsm_key_label("ksk", run->zone, (hsm_alg)alg, run->now, label,
+				       sizeof(label));
+	if (err != SIGNET_OK)
+		return cer_fail(err, "create-ksk: cannot label the key: %s", hsm_last_error());
+	hsm_key_info info;
+	err = hsm_key_generate(run->tok, (hsm_alg)alg, 0, label, &info);
+	if (err != SIGNET_OK)
+		return cer_fail(err, "create-ksk: key generation failed: %s", hsm_last_error());
+	sg_buf dnskey = SG_BUF_INIT;
+	err = cer_ksk_find(run, info.id, info.id_len, false, &info, &dnskey);
+	if (err == SIGNET_OK)
+		err = sg_buf_printf(&run->out, "; signet-ceremony create-ksk %s\n", run->zone);
+	if (err == SIGNET_OK)
+		err = key_text(run, &info, &dnskey, ttl, &run->out);
+	sg_buf_free(&dnskey);
+	return err;
+}
+
+const cer_op cer_op_create_ksk = {CER_OP_CREATE_KSK, true, create_check, create_perform};
+
+static signet_err id_check(cer_run *run)
+{
+	uint8_t id[HSM_ID_MAX];
+	size_t n;
+	return cer_param_key_id(run->r, id, &n);
+}
+
+static signet_err retire_perform(cer_run *run)
+{
+	uint8_t id[HSM_ID_MAX];
+	size_t n;
+	hsm_key_info info;
+	signet_err err = cer_param_key_id(run->r, id, &n);
+	if (err == SIGNET_OK)
+		err = cer_ksk_find(run, id, n, false, &info, NULL);
+	if (err != SIGNET_OK)
+		return err;
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/retired", run->x->dir);
+	sg_buf b = SG_BUF_INIT;
+	if (sg_file_read(path, CER_FILE_MAX, &b) != SIGNET_OK) {
+		sg_buf_reset(&b);
+		err = sg_buf_printf(&b, "%s\n", RETIRED_MAGIC);
+	}
+	if (err == SIGNET_OK)
+		err = cer_put_hex(&b, "key", id, n);
+	if (err == SIGNET_OK)
+		err = cer_sha256(b.data, b.len, run->outputs);
+	if (err == SIGNET_OK && (err = sg_file_write_atomic(path, b.data, b.len, 0644)) !=
+	    SIGNET_OK)
+		cer_fail(err, "%s: cannot write", path);
+	sg_buf_free(&b);
+	return err;
+}
+
+const cer_op cer_op_retire_ksk = {CER_OP_RETIRE_KSK, true, id_check, retire_perform};
+
+static signet_err delete_perform(cer_run *run)
+{
+	uint8_t id[HSM_ID_MAX];
+	size_t n;
+	hsm_key_info info;
+	signet_err err = cer_param_key_id(run->r, id, &n);
+	if (err == SIGNET_OK)
+		err = cer_ksk_find(run, id, n, true, &info, NULL);
+	if (err == SIGNET_OK && (err = hsm_key_delete(run->tok, id, n)) != SIGNET_OK)
+		cer_fail(err, "delete-ksk: %s", hsm_last_error());
+	return err;
+}
+
+const cer_op cer_op_delete_ksk = {CER_OP_DELETE_KSK, true, id_check, delete_perform};
