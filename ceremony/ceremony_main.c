@@ -43,7 +43,8 @@ static void usage(void)
 static int fail(signet_err err)
 {
 	fprintf(stderr, "signet-ceremony: %s (%s)\n", cer_last_error(), signet_errname(err));
-	return err == SIGNET_EQUORUM || err == SIGNET_EDENIED || err == SIGNET_EVERIFY ? 3 : 1;
+	return err == SIGNET_EQUORUM || err == SIGNET_EDENIED || err == SIGNET_EVERIFY ||
+	       err == SIGNET_ETIME || err == SIGNET_EPERM ? 3 : 1;
 }
 
 static bool add(const char **list, size_t *n, const char *v)
@@ -102,18 +103,46 @@ static bool parse(int argc, char **argv, struct opts *o)
 	return true;
 }
 
-/* A secret from a spec; "tty" asks on the terminal. */
+/* Whether spec names a source rather than being the secret itself. */
+static bool spec_form_ok(const char *spec)
+{
+	return strcmp(spec, "tty") == 0 || strncmp(spec, "file:", 5) == 0 ||
+	       strncmp(spec, "fd:", 3) == 0 || strncmp(spec, "env:", 4) == 0;
+}
+
+/* A secret from a spec; "tty" asks on the terminal. Anything else than a
+ * source is refused without repeating it: it may be the passphrase itself,
+ * typed where a source was expected, and must not reach a log. */
 static signet_err get_secret(const char *spec, const char *prompt, sg_secret **out)
 {
 	if (spec == NULL)
 		return SIGNET_EINVAL;
-	if (strcmp(spec, "tty") == 0)
-		return cer_read_passphrase_tty(prompt, out);
+	if (!spec_form_ok(spec)) {
+		fprintf(stderr, "signet-ceremony: passphrases and PINs are never taken from the "
+			"command line; give file:PATH, fd:N, env:NAME or tty\n");
+		return SIGNET_EINVAL;
+	}
+	if (strcmp(spec, "tty") == 0) {
+		signet_err err = cer_read_passphrase_tty(prompt, out);
+		if (err != SIGNET_OK)
+			fprintf(stderr, "signet-ceremony: %s\n", cer_last_error());
+		return err;
+	}
 	signet_err err = sg_secret_from_spec(spec, out);
-	if (err != SIGNET_OK)
+	if (err == SIGNET_EPERM)
+		fprintf(stderr, "signet-ceremony: %s: group or others may read it, or it is "
+			"not yours; chmod 600 it\n", spec);
+	else if (err != SIGNET_OK)
 		fprintf(stderr, "signet-ceremony: cannot read the secret from %s: %s\n", spec,
 			signet_strerror(err));
 	return err;
+}
+
+/* Exit status for a secret that could not be had: a malformed spec is a
+ * usage error, a file others may read is refused. */
+static int secret_status(signet_err err)
+{
+	return err == SIGNET_EINVAL ? 2 : err == SIGNET_EPERM ? 3 : 1;
 }
 
 static int show_request(const char *path)
@@ -139,10 +168,30 @@ static int show_request(const char *path)
 
 static int cmd_enroll(struct opts *o)
 {
-	sg_secret *pw = NULL;
+	sg_secret *pw = NULL, *again = NULL;
+	if (o->name == NULL || o->key == NULL || o->pub == NULL || o->passphrase == NULL) {
+		usage();
+		return 2;
+	}
 	signet_err err = get_secret(o->passphrase, "New passphrase: ", &pw);
 	if (err != SIGNET_OK)
-		return 1;
+		return secret_status(err);
+	/* A typo here would lock the operator out of her key for good. */
+	if (strcmp(o->passphrase, "tty") == 0) {
+		err = get_secret("tty", "The same passphrase again: ", &again);
+		if (err != SIGNET_OK) {
+			sg_secret_free(pw);
+			return secret_status(err);
+		}
+		bool same = again->len == pw->len && memcmp(again->data, pw->data, pw->len) == 0;
+		sg_secret_free(again);
+		if (!same) {
+			sg_secret_free(pw);
+			fprintf(stderr, "signet-ceremony: the two passphrases differ; nothing "
+				"written\n");
+			return 3;
+		}
+	}
 	err = cer_enroll(o->name, pw, o->key, o->pub);
 	sg_secret_free(pw);
 	return err == SIGNET_OK ? 0 : fail(err);
@@ -212,10 +261,16 @@ static int cmd_approve(struct opts *o)
 			return 3;
 		}
 	}
+	if (o->request == NULL || o->key == NULL || o->out == NULL) {
+		usage();
+		return 2;
+	}
 	sg_secret *pw = NULL;
-	if (get_secret(o->passphrase ? o->passphrase : "tty", "Passphrase: ", &pw) != SIGNET_OK)
-		return 1;
-	signet_err err = cer_approve(o->request, o->key, pw, o->out);
+	signet_err err = get_secret(o->passphrase ? o->passphrase : "tty",
+				    "Passphrase of your approval key: ", &pw);
+	if (err != SIGNET_OK)
+		return secret_status(err);
+	err = cer_approve(o->request, o->key, pw, o->out);
 	sg_secret_free(pw);
 	return err == SIGNET_OK ? 0 : fail(err);
 }
@@ -247,8 +302,11 @@ static int cmd_execute(struct opts *o)
 		}
 		*eq = '\0';
 		passes[npasses].operator = o->passes[i];
-		if (get_secret(eq + 1, "Passphrase: ", &owned[nowned]) != SIGNET_OK)
-			rc = 1;
+		char prompt[96];
+		snprintf(prompt, sizeof(prompt), "%.40s, your passphrase: ", o->passes[i]);
+		signet_err err = get_secret(eq + 1, prompt, &owned[nowned]);
+		if (err != SIGNET_OK)
+			rc = secret_status(err);
 		else
 			passes[npasses++].pass = owned[nowned++];
 	}
@@ -261,20 +319,22 @@ static int cmd_execute(struct opts *o)
 		if (have)
 			continue;
 		char prompt[96];
-		snprintf(prompt, sizeof(prompt), "%s, your passphrase: ", shares[i].operator);
-		if (cer_read_passphrase_tty(prompt, &owned[nowned]) != SIGNET_OK) {
-			rc = fail(SIGNET_EIO);
+		snprintf(prompt, sizeof(prompt), "%.40s, your passphrase: ", shares[i].operator);
+		signet_err err = get_secret("tty", prompt, &owned[nowned]);
+		if (err != SIGNET_OK) {
+			rc = secret_status(err);
 			break;
 		}
 		passes[npasses].operator = shares[i].operator;
 		passes[npasses++].pass = owned[nowned++];
 	}
 	sg_secret *so = NULL, *cur = NULL;
-	if (rc == 0 && o->so_pin && get_secret(o->so_pin, "SO PIN: ", &so) != SIGNET_OK)
-		rc = 1;
+	signet_err serr = SIGNET_OK;
+	if (rc == 0 && o->so_pin && (serr = get_secret(o->so_pin, "SO PIN: ", &so)) != SIGNET_OK)
+		rc = secret_status(serr);
 	if (rc == 0 && o->current_pin &&
-	    get_secret(o->current_pin, "Current user PIN: ", &cur) != SIGNET_OK)
-		rc = 1;
+	    (serr = get_secret(o->current_pin, "Current user PIN: ", &cur)) != SIGNET_OK)
+		rc = secret_status(serr);
 	if (rc == 0) {
 		cer_exec x = {.dir = o->dir, .request = o->request, .approvals = o->approvals,
 			      .napprovals = o->napprovals, .shares = shares,
@@ -335,10 +395,11 @@ int main(int argc, char **argv)
 		return cmd_policy_new(&o);
 	if (strcmp(c, "policy-sign") == 0) {
 		sg_secret *pw = NULL;
-		if (get_secret(o.passphrase ? o.passphrase : "tty", "Passphrase: ", &pw) !=
-		    SIGNET_OK)
-			return 1;
-		signet_err err = cer_policy_sign_file(o.policy, o.key, pw);
+		signet_err err = get_secret(o.passphrase ? o.passphrase : "tty",
+					    "Passphrase of your approval key: ", &pw);
+		if (err != SIGNET_OK)
+			return secret_status(err);
+		err = cer_policy_sign_file(o.policy, o.key, pw);
 		sg_secret_free(pw);
 		return err == SIGNET_OK ? 0 : fail(err);
 	}

@@ -77,8 +77,9 @@ static signet_err open_token(cer_run *run, bool *own_ctx)
 	const cer_exec *x = run->x;
 	sg_secret *pin = NULL;
 	char label[33] = "", serial[17] = "";
-	signet_err err = cer_shares_combine(run->p, x->shares, x->nshares, x->passes,
-					    x->npasses, &pin, label, serial);
+	bool reshare = strcmp(run->r->op, CER_OP_RESHARE) == 0;
+	signet_err err = cer_shares_open(run->p, x->shares, x->nshares, x->passes, x->npasses,
+					 reshare, &pin, label, serial);
 	if (err != SIGNET_OK)
 		return err;
 	if (strcmp(label, run->p->label) != 0) {

@@ -74,6 +74,13 @@ signet_err cer_shares_split(const cer_policy *p, const sg_secret *pin, const cha
 			    const char *serial, const cer_pass *passes, size_t npasses,
 			    const char *dir);
 
+/* cer_shares_combine with a choice of quorum: split_quorum false needs as
+ * many shares as the stricter of the policy and the split; true (reshare
+ * only) as many as the split itself was made with. */
+signet_err cer_shares_open(const cer_policy *p, const cer_share_in *shares, size_t n,
+			   const cer_pass *passes, size_t npasses, bool split_quorum,
+			   sg_secret **pin, char *label, char *serial);
+
 /* Encoding of the signed message of an approval and of a policy signature. */
 signet_err cer_approval_message(const uint8_t hash[CER_HASH_LEN], sg_buf *out);
 signet_err cer_policy_message(const uint8_t hash[CER_HASH_LEN], sg_buf *out);

@@ -248,6 +248,13 @@ signet_err cer_shares_combine(const cer_policy *p, const cer_share_in *shares, s
 			      const cer_pass *passes, size_t npasses, sg_secret **pin,
 			      char *label, char *serial)
 {
+	return cer_shares_open(p, shares, n, passes, npasses, false, pin, label, serial);
+}
+
+signet_err cer_shares_open(const cer_policy *p, const cer_share_in *shares, size_t n,
+			   const cer_pass *passes, size_t npasses, bool split_quorum,
+			   sg_secret **pin, char *label, char *serial)
+{
 	if (p == NULL || (shares == NULL && n) || pin == NULL)
 		return cer_fail(SIGNET_EINVAL, "combine: bad argument");
 	*pin = NULL;
@@ -313,8 +320,12 @@ signet_err cer_shares_combine(const cer_policy *p, const cer_share_in *shares, s
 		sg_buf_free(&aad);
 		sg_buf_free(&ct);
 	}
+	/* Normally the stricter of the split's and the policy's threshold. A
+	 * reshare after a policy change that raised M (or let a holder go) may
+	 * have fewer holders of the old split than the new M: it needs what the
+	 * old split needs, while its approvals already meet the new quorum. */
 	unsigned need = used ? h[0].threshold : p->threshold;
-	if (need < p->threshold)
+	if (need < p->threshold && !(split_quorum && used))
 		need = p->threshold;
 	if (err == SIGNET_OK && used < need)
 		err = cer_fail(SIGNET_EQUORUM, "%zu valid share%s from distinct operators, %u "
@@ -323,6 +334,10 @@ signet_err cer_shares_combine(const cer_policy *p, const cer_share_in *shares, s
 	if (err == SIGNET_OK)
 		err = sg_secret_new(PIN_LEN, &out);
 	if (err == SIGNET_OK) {
+		/* libgfshare calls the hook when it frees a context too, to
+		 * overwrite it; left NULL in a process that never split, that
+		 * call jumps to address 0. */
+		gfshare_fill_rand = fill_rand;
 		gfshare_ctx *g = gfshare_ctx_init_dec(nrs, (unsigned)used, PIN_LEN);
 		if (g == NULL) {
 			err = cer_fail(SIGNET_ENOMEM, "libgfshare: cannot make a context");

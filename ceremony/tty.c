@@ -26,7 +26,10 @@ signet_err cer_read_passphrase_tty(const char *prompt, sg_secret **out)
 	quiet = old;
 	quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
 	quiet.c_lflag |= ICANON;
-	if (write(fd, prompt, strlen(prompt)) < 0 || tcsetattr(fd, TCSAFLUSH, &quiet) != 0) {
+	/* Echo goes off before the prompt shows: whoever types as soon as she
+	 * sees it must not have her first characters echoed or flushed. */
+	if (tcsetattr(fd, TCSAFLUSH, &quiet) != 0 || write(fd, prompt, strlen(prompt)) < 0) {
+		(void)tcsetattr(fd, TCSAFLUSH, &old);
 		close(fd);
 		return cer_fail(SIGNET_EIO, "cannot turn echo off");
 	}

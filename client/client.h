@@ -1,25 +1,235 @@
-/* client.h -- the signet command-line client: subcommands and what they share.
+/* client.h -- the signet client: a small library over signetd's gRPC API
+ * (mutual TLS channel, unary and pipelined calls, the client config file) and
+ * the `signet` command-line subcommands built on it.
  *
  * Each subcommand is a function taking its own argv (argv[0] is the
- * subcommand's name) and returning a process exit status: 0 success, 1 a check
- * failed, 2 usage or input error, 3 an operational failure (HSM, network).
- * Errors are printed to stderr with the field or option they concern.
+ * subcommand's name) and returning a process exit status (enum signet_exit).
+ * Errors are printed to stderr with the field, line or option they concern.
+ *
+ * The library uses the gRPC C core and protobuf-c; this header names neither
+ * (statuses are gRPC's numeric codes, messages are ProtobufCMessage
+ * pointers), so CLI tests need only the exit codes.
  */
 #ifndef SIGNET_CLIENT_H
 #define SIGNET_CLIENT_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #include "common/common.h"
 
-/* Exit statuses shared by every subcommand. */
+/* Exit statuses shared by every subcommand (docs/CLIENT.md lists them). */
 enum signet_exit {
 	SIGNET_EXIT_OK = 0,
-	SIGNET_EXIT_FAIL = 1,
-	SIGNET_EXIT_USAGE = 2,
-	SIGNET_EXIT_ERROR = 3
+	SIGNET_EXIT_FAIL = 1,      /* a check failed (self-test, health) */
+	SIGNET_EXIT_USAGE = 2,     /* bad command line (hsm: also bad input) */
+	SIGNET_EXIT_ERROR = 3,     /* an operational failure (HSM, files, internal) */
+	SIGNET_EXIT_CONNECT = 4,   /* signetd unreachable: connection refused, TLS
+	                            * handshake failed, deadline exceeded */
+	SIGNET_EXIT_REFUSED = 5,   /* signetd refused: permission denied, unknown
+	                            * zone, no active key, state conflict */
+	SIGNET_EXIT_DATA = 6       /* invalid input data: a zone file or RRset
+	                            * line, or RRsets signetd found invalid */
 };
+
+/* ---- client configuration ---------------------------------------------- */
+
+#define CLIENT_PATH_MAX 1024
+#define CLIENT_SERVER_MAX 256
+#define CLIENT_TIMEOUT_DEFAULT_MS 30000
+/* What the client accepts in one answer: a SignRRsets answer of a few
+ * thousand RRsets is well under this. */
+#define CLIENT_RECV_MAX (32 * 1024 * 1024)
+
+/* Where and how to reach signetd. Strings are NUL-terminated; empty means
+ * not set. */
+typedef struct client_config {
+	char server[CLIENT_SERVER_MAX];       /* HOST:PORT (gRPC target) */
+	char server_name[CLIENT_SERVER_MAX];  /* name to check in the server's
+	                                       * certificate; empty: the host */
+	char ca[CLIENT_PATH_MAX];             /* CA certificate(s) of the server, PEM */
+	char cert[CLIENT_PATH_MAX];           /* client certificate chain, PEM */
+	char key[CLIENT_PATH_MAX];            /* its private key, PEM */
+	unsigned timeout_ms;                  /* deadline of one call */
+} client_config;
+
+/* Empty configuration with the default timeout. */
+void client_config_init(client_config *cfg);
+
+/* Read a client config file (format in docs/CLIENT.md: `KEY VALUE` lines,
+ * keys server, server-name, ca, cert, key, timeout) over cfg; keys absent
+ * from the file keep their value. Files over 64 KiB, lines over 4096 octets,
+ * unknown or repeated keys, NUL or control octets and relative paths are
+ * refused with SIGNET_EPARSE (or the error reading the file) and a message
+ * naming the line in errmsg. */
+signet_err client_config_load(const char *path, client_config *cfg, char *errmsg,
+			      size_t errlen);
+
+/* Set one key (as in the file) from a command-line flag; the same checks.
+ * SIGNET_EINVAL for an unknown key. */
+signet_err client_config_set(client_config *cfg, const char *key, const char *value,
+			     char *errmsg, size_t errlen);
+
+/* SIGNET_EINVAL with a message when server, ca, cert or key is missing. */
+signet_err client_config_check(const client_config *cfg, char *errmsg, size_t errlen);
+
+/* ---- connection and calls ---------------------------------------------- */
+
+/* Method paths of the service signet.v1.Signet. */
+#define CLIENT_SVC "/signet.v1.Signet/"
+
+/* The outcome of one call: gRPC's status code (0 OK, 14 UNAVAILABLE, ...)
+ * and the details text the server (or gRPC) gave. */
+typedef struct client_status {
+	int code;
+	char details[512];
+} client_status;
+
+typedef struct client_conn client_conn;
+
+/* Open a channel to cfg->server with mutual TLS: the CA, certificate and key
+ * files are read (bounded) before any credentials are made; the key's buffer
+ * is wiped after use. cert and key both empty make a channel without a
+ * client certificate, which signetd refuses (for tests of that refusal). Nothing is sent yet: an unreachable server shows up as
+ * UNAVAILABLE on the first call. Initialises gRPC (reference counted).
+ * SIGNET_EINVAL for a configuration missing a part, the read error of a file
+ * (errmsg names it), SIGNET_ECRYPTO if gRPC refuses the credentials. Free
+ * with client_close. */
+signet_err client_open(const client_config *cfg, client_conn **out, char *errmsg,
+		       size_t errlen);
+
+/* Cancel calls in flight, destroy the channel, release gRPC. NULL is fine. */
+void client_close(client_conn *c);
+
+/* One unary call of method (a full path, CLIENT_SVC "Health") with the
+ * packed request req (len octets; copied). The answer's octets are appended
+ * to resp (may be NULL). SIGNET_OK means the call completed, whatever its
+ * status: read st. SIGNET_EIO if gRPC would not start it, SIGNET_ERANGE for
+ * an answer over CLIENT_RECV_MAX. Thread safe: several threads may call on
+ * one connection. */
+signet_err client_call(client_conn *c, const char *method, const uint8_t *req,
+		       size_t len, client_status *st, sg_buf *resp);
+
+struct ProtobufCMessage;
+struct ProtobufCMessageDescriptor;
+
+/* client_call with a message: req is packed, the answer is unpacked with
+ * rdesc into *resp (the caller frees it with protobuf_c_message_free_unpacked;
+ * NULL unless the status is OK). SIGNET_EPARSE for an OK answer that does not
+ * unpack. */
+signet_err client_call_msg(client_conn *c, const char *method,
+			   const struct ProtobufCMessage *req,
+			   const struct ProtobufCMessageDescriptor *rdesc,
+			   struct ProtobufCMessage **resp, client_status *st);
+
+/* Pipelined calls: start several, then collect them in completion order.
+ * Not thread safe: one thread drives the pipeline of a connection.
+ *
+ * client_start takes ownership of req (malloc'ed, len octets), which is sent
+ * without a copy and freed by gRPC; tag comes back from client_next. On
+ * failure req is freed too. */
+signet_err client_start(client_conn *c, const char *method, uint8_t *req, size_t len,
+			void *tag);
+
+/* Wait for the next started call to complete: its tag, status and answer
+ * (appended to resp). SIGNET_ENOTFOUND when no call is in flight, SIGNET_EIO
+ * if the queue fails. */
+signet_err client_next(client_conn *c, void **tag, client_status *st, sg_buf *resp);
+
+/* Calls started and not yet collected. */
+size_t client_inflight(const client_conn *c);
+
+/* The exit status (enum signet_exit) for a gRPC status code: 0 for OK,
+ * CONNECT for UNAVAILABLE, DEADLINE_EXCEEDED and CANCELLED, REFUSED for
+ * PERMISSION_DENIED, UNAUTHENTICATED, NOT_FOUND, ALREADY_EXISTS and
+ * FAILED_PRECONDITION, DATA for INVALID_ARGUMENT, OUT_OF_RANGE and
+ * RESOURCE_EXHAUSTED, ERROR otherwise. */
+int client_exit_for_status(int code);
+
+/* The name of a gRPC status code ("PERMISSION_DENIED"); never NULL. */
+const char *client_status_name(int code);
+
+/* ---- command-line plumbing shared by the subcommands ------------------- */
+
+/* The connection flags every networked subcommand accepts, as getopt_long
+ * entries (values CLIENT_OPT_*), and what they collected. */
+enum {
+	CLIENT_OPT_CONFIG = 0x1000,
+	CLIENT_OPT_SERVER,
+	CLIENT_OPT_SERVER_NAME,
+	CLIENT_OPT_CA,
+	CLIENT_OPT_CERT,
+	CLIENT_OPT_KEY,
+	CLIENT_OPT_TIMEOUT,
+	CLIENT_OPT_FIRST_FREE   /* subcommands number their own options from here */
+};
+
+#define CLIENT_CONN_LONGOPTS                                         \
+	{"config", 1, NULL, CLIENT_OPT_CONFIG},                      \
+	{"server", 1, NULL, CLIENT_OPT_SERVER},                      \
+	{"server-name", 1, NULL, CLIENT_OPT_SERVER_NAME},            \
+	{"ca", 1, NULL, CLIENT_OPT_CA},                              \
+	{"cert", 1, NULL, CLIENT_OPT_CERT},                          \
+	{"key", 1, NULL, CLIENT_OPT_KEY},                            \
+	{"timeout", 1, NULL, CLIENT_OPT_TIMEOUT}
+
+/* The usage text of those flags, for subcommands' --help. */
+#define CLIENT_CONN_USAGE                                                        \
+	"connection: [--config FILE] [--server HOST:PORT] [--server-name NAME]\n" \
+	"            [--ca FILE] [--cert FILE] [--key FILE] [--timeout SECONDS]\n"
+
+typedef struct client_flags {
+	const char *config;    /* --config, else $SIGNET_CLIENT_CONFIG, else none */
+	const char *values[6]; /* server, server-name, ca, cert, key, timeout */
+} client_flags;
+
+/* If opt is one of the connection flags, remember arg and return true. */
+bool client_flags_take(client_flags *f, int opt, const char *arg);
+
+/* Build the configuration (file, then flags over it), check it and connect.
+ * Returns an exit status; on SIGNET_EXIT_OK *out is open. Messages go to
+ * stderr prefixed with cmd. */
+int client_connect(const char *cmd, const client_flags *f, client_conn **out);
+
+/* Report a failed call on stderr ("cmd: METHOD: STATUS: details") and
+ * return its exit status. */
+int client_report(const char *cmd, const char *method, const client_status *st);
+
+/* ---- signing a zone ---------------------------------------------------- */
+
+/* How to derive the SOA serial of the signed zone. */
+typedef enum client_serial {
+	CLIENT_SERIAL_KEEP = 0,      /* as in the input */
+	CLIENT_SERIAL_INCREMENT,     /* previous + 1 */
+	CLIENT_SERIAL_UNIXTIME,      /* now, or previous + 1 if that is not newer */
+	CLIENT_SERIAL_DATECOUNTER    /* YYYYMMDDnn, or previous + 1 */
+} client_serial;
+
+/* Compute the new serial from the input's (in), the last published one
+ * (prev: the old signed zone's, or in when there is none) and now (epoch
+ * seconds). Whatever the policy, the result is never older than prev in
+ * serial arithmetic unless the policy is KEEP. */
+uint32_t client_serial_next(client_serial policy, uint32_t in, uint32_t prev, int64_t now);
+
+/* ---- subcommands -------------------------------------------------------- */
 
 /* `signet hsm test|bench ...`: qualify a PKCS#11 token (self-test) and measure
  * its signing rate per algorithm at 1 and N sessions. */
 int signet_cmd_hsm(int argc, char **argv);
+
+/* `signet sign-zone`: sign a zone file through signetd. */
+int signet_cmd_sign_zone(int argc, char **argv);
+/* `signet sign`: RRsets in presentation form from stdin, RRSIGs to stdout. */
+int signet_cmd_sign(int argc, char **argv);
+/* `signet keys [ZONE]`: keys and their states (admin). */
+int signet_cmd_keys(int argc, char **argv);
+/* `signet health`: token and key state; exit 1 when anything is unhealthy. */
+int signet_cmd_health(int argc, char **argv);
+/* Administration: add-zone, generate-zsk, export-ksr, import-bundle. */
+int signet_cmd_add_zone(int argc, char **argv);
+int signet_cmd_generate_zsk(int argc, char **argv);
+int signet_cmd_export_ksr(int argc, char **argv);
+int signet_cmd_import_bundle(int argc, char **argv);
 
 #endif /* SIGNET_CLIENT_H */

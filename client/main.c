@@ -11,6 +11,14 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
+	{"sign-zone", signet_cmd_sign_zone, "sign a zone file through signetd"},
+	{"sign", signet_cmd_sign, "sign RRsets from standard input, RRSIGs to standard output"},
+	{"keys", signet_cmd_keys, "list keys and their states (admin)"},
+	{"health", signet_cmd_health, "token and key-set state; exit 1 when unhealthy"},
+	{"add-zone", signet_cmd_add_zone, "add a zone with its policy and KSK(s) (admin)"},
+	{"generate-zsk", signet_cmd_generate_zsk, "generate a ZSK in signetd's token (admin)"},
+	{"export-ksr", signet_cmd_export_ksr, "write the key-signing request (admin)"},
+	{"import-bundle", signet_cmd_import_bundle, "import the signed key bundle (admin)"},
 	{"hsm", signet_cmd_hsm, "hsm test|bench: qualify a PKCS#11 token and measure it"},
 };
 
@@ -18,7 +26,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: signet <command> [options]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
-		fprintf(f, "  %-10s %s\n", subcommands[i].name, subcommands[i].help);
+		fprintf(f, "  %-14s %s\n", subcommands[i].name, subcommands[i].help);
 	fprintf(f, "\n'signet <command> --help' describes a command.\n");
 }
 

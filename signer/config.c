@@ -1,85 +1,254 @@
-/* config.c -- signetd's configuration file: parsing, bounds and lookups. */
+/* config.c -- signetd's configuration file: read with libconfig, then every
+ * value checked against its bounds; lookups. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <libconfig.h>
+
 #include "signer/signer.h"
 
 #define LINE_MAX_OCTETS 4096
-#define WORDS_MAX (SIGNER_CLIENT_ZONES_MAX + 3)
+#define LINES_MAX 65535  /* libconfig keeps source lines in an unsigned short */
 
-/* Parser state for one run; keeps which keys were seen to refuse repeats. */
-typedef struct parser {
+/* One run of the checks: where errors go and the text, for number literals. */
+typedef struct checker {
 	signer_config *cfg;
-	unsigned line;
+	const char *text;  /* NUL-terminated copy of the file */
+	unsigned line;     /* line of the setting being checked; 0: whole file */
 	char *errmsg;
 	size_t errlen;
-	unsigned seen;  /* bit per key of the table below */
-} parser;
+} checker;
 
-static signet_err fail(parser *p, signet_err err, const char *fmt, ...)
+static signet_err fail(checker *k, signet_err err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static signet_err fail(parser *p, signet_err err, const char *fmt, ...)
+static signet_err fail(checker *k, signet_err err, const char *fmt, ...)
 {
-	if (p->errmsg && p->errlen) {
+	if (k->errmsg && k->errlen) {
 		va_list ap;
 		va_start(ap, fmt);
-		vsnprintf(p->errmsg, p->errlen, fmt, ap);
+		vsnprintf(k->errmsg, k->errlen, fmt, ap);
 		va_end(ap);
 	}
 	return err;
 }
 
-static signet_err set_string(parser *p, const char *key, const char *val,
+static void at(checker *k, const config_setting_t *s)
+{
+	k->line = config_setting_source_line(s);
+}
+
+/* ---- the text before libconfig sees it ---------------------------------- */
+
+/* libconfig reads a C string and follows @include to other files, which
+ * would escape the size bound, so the raw text is bounded and screened
+ * first: no NUL, no control characters but tab/CR/LF, short lines, no
+ * directives. */
+static signet_err screen(checker *k, const char *text, size_t len)
+{
+	size_t pos = 0;
+	unsigned line = 0;
+	while (pos < len) {
+		line++;
+		k->line = line;
+		if (line > LINES_MAX)
+			return fail(k, SIGNET_ERANGE, "more than %d lines", LINES_MAX);
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+		size_t body = n;
+		if (body > 0 && text[pos + body - 1] == '\r')
+			body--;
+		if (body > LINE_MAX_OCTETS)
+			return fail(k, SIGNET_ERANGE, "line longer than %d octets", LINE_MAX_OCTETS);
+		size_t first = 0;
+		while (first < body && (text[pos + first] == ' ' || text[pos + first] == '\t'))
+			first++;
+		if (first < body && text[pos + first] == '@')
+			return fail(k, SIGNET_EPARSE, "directives (@include) are not allowed");
+		for (size_t i = 0; i < body; i++) {
+			unsigned char c = (unsigned char)text[pos + i];
+			if (c == 0)
+				return fail(k, SIGNET_EPARSE, "NUL octet");
+			if ((c < 0x20 && c != '\t') || c == 0x7f)
+				return fail(k, SIGNET_EPARSE, "control character 0x%02x", c);
+		}
+		pos += nl ? n + 1 : n;
+	}
+	k->line = 0;
+	return SIGNET_OK;
+}
+
+/* ---- values -------------------------------------------------------------- */
+
+/* A string value without control characters, 1..dstlen-1 octets. */
+static signet_err get_string(checker *k, const config_setting_t *s, const char *key,
 			     char *dst, size_t dstlen, bool absolute_path)
 {
-	size_t n = strlen(val);
+	at(k, s);
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return fail(k, SIGNET_EPARSE, "%s: expected a string in quotes", key);
+	const char *val = config_setting_get_string(s);
+	size_t n = val ? strlen(val) : 0;
 	if (n == 0 || n >= dstlen)
-		return fail(p, SIGNET_ERANGE, "%s: value must be 1..%zu octets", key,
-			    dstlen - 1);
+		return fail(k, SIGNET_ERANGE, "%s: value must be 1..%zu octets", key, dstlen - 1);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)val[i] < 0x20 || (unsigned char)val[i] == 0x7f)
+			return fail(k, SIGNET_EPARSE, "%s: control character 0x%02x", key,
+				    (unsigned char)val[i]);
 	if (absolute_path && val[0] != '/')
-		return fail(p, SIGNET_EPARSE, "%s: path must be absolute", key);
+		return fail(k, SIGNET_EPARSE, "%s: path must be absolute", key);
 	memcpy(dst, val, n + 1);
 	return SIGNET_OK;
 }
 
-/* A decimal in [lo, hi]; no sign, no suffix, no leading junk. */
-static signet_err set_number(parser *p, const char *key, const char *val,
-			     unsigned long long lo, unsigned long long hi,
-			     unsigned long long *out)
+/* libconfig 1.5 wraps integer literals that do not fit silently
+ * (3000000000 reads as -1294967296), so the literal on the setting's line
+ * is read again and must agree with what libconfig made of it. */
+static bool literal_agrees(checker *k, const char *key, long long v)
 {
-	if (!isdigit((unsigned char)val[0]))
-		return fail(p, SIGNET_EPARSE, "%s: not a number: %.40s", key, val);
-	errno = 0;
-	char *end = NULL;
-	unsigned long long v = strtoull(val, &end, 10);
-	if (*end != '\0')
-		return fail(p, SIGNET_EPARSE, "%s: not a number: %.40s", key, val);
-	if (errno == ERANGE || v < lo || v > hi)
-		return fail(p, SIGNET_ERANGE, "%s: %.40s is outside %llu..%llu", key,
-			    val, lo, hi);
+	const char *p = k->text;
+	for (unsigned l = 1; l < k->line && p; l++) {
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	if (!p)
+		return false;
+	const char *end = strchr(p, '\n');
+	size_t keylen = strlen(key);
+	for (const char *q = p; (q = strstr(q, key)) && (!end || q < end); q++) {
+		bool start_ok = q == p || strchr(" \t;{,", q[-1]);
+		const char *r = q + keylen;
+		while (*r == ' ' || *r == '\t')
+			r++;
+		if (!start_ok || (*r != '=' && *r != ':'))
+			continue;
+		r++;
+		while (*r == ' ' || *r == '\t')
+			r++;
+		if (*r == '-' || *r == '+')
+			return false;
+		errno = 0;
+		char *stop = NULL;
+		unsigned long long lit = strtoull(r, &stop, 0);
+		if (stop == r || errno == ERANGE || lit > (unsigned long long)INT64_MAX)
+			return false;
+		return v >= 0 && (unsigned long long)v == lit;
+	}
+	return false;
+}
+
+/* An integer in [lo, hi]. */
+static signet_err get_number(checker *k, const config_setting_t *s, const char *key,
+			     long long lo, long long hi, long long *out)
+{
+	at(k, s);
+	int t = config_setting_type(s);
+	if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64)
+		return fail(k, SIGNET_EPARSE, "%s: not a number", key);
+	long long v = config_setting_get_int64(s);
+	if (v < lo || v > hi || !literal_agrees(k, key, v))
+		return fail(k, SIGNET_ERANGE, "%s: value is outside %lld..%lld", key, lo, hi);
 	*out = v;
 	return SIGNET_OK;
 }
 
-static signet_err set_bool(parser *p, const char *key, const char *val, bool *out)
+static signet_err get_bool(checker *k, const config_setting_t *s, const char *key, bool *out)
 {
-	if (strcmp(val, "yes") == 0 || strcmp(val, "true") == 0) {
-		*out = true;
-		return SIGNET_OK;
+	at(k, s);
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return fail(k, SIGNET_EPARSE, "%s: expected true or false", key);
+	*out = config_setting_get_bool(s) != 0;
+	return SIGNET_OK;
+}
+
+/* ---- keys with structure ------------------------------------------------- */
+
+/* HOST:PORT with a numeric port in range; IPv6 as [ADDR]:PORT. */
+static signet_err address_ok(checker *k, const char *key, const char *v)
+{
+	const char *colon = strrchr(v, ':');
+	if (!colon || colon == v)
+		return fail(k, SIGNET_EPARSE, "%s: expected HOST:PORT", key);
+	if (v[0] == '[' && colon[-1] != ']')
+		return fail(k, SIGNET_EPARSE, "%s: IPv6 must be [ADDR]:PORT", key);
+	const char *port = colon + 1;
+	if (!isdigit((unsigned char)port[0]))
+		return fail(k, SIGNET_EPARSE, "%s: port is not a number", key);
+	errno = 0;
+	char *end = NULL;
+	unsigned long p = strtoul(port, &end, 10);
+	if (*end != '\0')
+		return fail(k, SIGNET_EPARSE, "%s: port is not a number", key);
+	if (errno == ERANGE || p < 1 || p > 65535)
+		return fail(k, SIGNET_ERANGE, "%s: port is outside 1..65535", key);
+	return SIGNET_OK;
+}
+
+signet_err signer_address_split(const char *addr, char *host, size_t hostlen,
+				uint16_t *port, bool *loopback)
+{
+	if (!addr || !host || hostlen == 0 || !port || !loopback)
+		return SIGNET_EINVAL;
+	const char *colon = strrchr(addr, ':');
+	if (!colon || colon == addr)
+		return SIGNET_EPARSE;
+	const char *h = addr;
+	size_t hl = (size_t)(colon - addr);
+	if (addr[0] == '[') {
+		if (hl < 2 || colon[-1] != ']')
+			return SIGNET_EPARSE;
+		h++;
+		hl -= 2;
 	}
-	if (strcmp(val, "no") == 0 || strcmp(val, "false") == 0) {
-		*out = false;
-		return SIGNET_OK;
+	if (hl == 0 || hl >= hostlen)
+		return SIGNET_ERANGE;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	char *end = NULL;
+	errno = 0;
+	unsigned long p = strtoul(colon + 1, &end, 10);
+	if (!isdigit((unsigned char)colon[1]) || *end || errno || p < 1 || p > 65535)
+		return SIGNET_ERANGE;
+	*port = (uint16_t)p;
+	struct in_addr a4;
+	struct in6_addr a6;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		*loopback = (ntohl(a4.s_addr) >> 24) == 127;
+	else if (inet_pton(AF_INET6, host, &a6) == 1)
+		*loopback = IN6_IS_ADDR_LOOPBACK(&a6);
+	else
+		return SIGNET_EPARSE;
+	return SIGNET_OK;
+}
+
+static signet_err pin_ok(checker *k, const char *v)
+{
+	if (strncmp(v, "file:/", 6) != 0 && strncmp(v, "fd:", 3) != 0 &&
+	    strncmp(v, "env:", 4) != 0)
+		return fail(k, SIGNET_EPARSE, "pin: expected file:/ABSOLUTE/PATH, fd:N or env:NAME");
+	if (strncmp(v, "fd:", 3) == 0) {
+		if (!isdigit((unsigned char)v[3]))
+			return fail(k, SIGNET_EPARSE, "pin: fd: not a number");
+		char *end = NULL;
+		errno = 0;
+		unsigned long fd = strtoul(v + 3, &end, 10);
+		if (*end != '\0')
+			return fail(k, SIGNET_EPARSE, "pin: fd: not a number");
+		if (errno == ERANGE || fd > 1023)
+			return fail(k, SIGNET_ERANGE, "pin: fd is outside 0..1023");
 	}
-	return fail(p, SIGNET_EPARSE, "%s: expected yes or no, not %.40s", key, val);
+	if (strncmp(v, "env:", 4) == 0 && v[4] == '\0')
+		return fail(k, SIGNET_EPARSE, "pin: env: needs a variable name");
+	return SIGNET_OK;
 }
 
 /* Identities are what certificates carry in a SAN or CN: printable ASCII
- * without blanks, so a config line cannot be ambiguous. */
+ * without blanks, so a log line or an ACL cannot be ambiguous. */
 static bool identity_ok(const char *s)
 {
 	size_t n = strlen(s);
@@ -91,186 +260,220 @@ static bool identity_ok(const char *s)
 	return true;
 }
 
-static signet_err add_client(parser *p, char **w, size_t nw)
+/* Unix user names as useradd accepts them, bounded. */
+static bool user_ok(const char *s)
 {
-	signer_config *cfg = p->cfg;
-	if (nw < 4)
-		return fail(p, SIGNET_EPARSE,
-			    "client: expected IDENTITY ROLE ZONE... (or *)");
-	if (cfg->nclients >= SIGNER_CLIENTS_MAX)
-		return fail(p, SIGNET_ERANGE, "client: more than %d clients",
-			    SIGNER_CLIENTS_MAX);
-	if (!identity_ok(w[1]))
-		return fail(p, SIGNET_EPARSE,
-			    "client: identity must be 1..%d printable octets",
-			    SIGNER_IDENTITY_MAX);
-	if (signer_config_client(cfg, w[1]))
-		return fail(p, SIGNET_EPARSE, "client: %s is listed twice", w[1]);
-	signer_role role;
-	if (strcmp(w[2], "signer") == 0)
-		role = SIGNER_ROLE_SIGNER;
-	else if (strcmp(w[2], "admin") == 0)
-		role = SIGNER_ROLE_ADMIN;
-	else
-		return fail(p, SIGNET_EPARSE, "client: role must be signer or admin, not %.40s",
-			    w[2]);
-	size_t nz = nw - 3;
-	if (nz > SIGNER_CLIENT_ZONES_MAX)
-		return fail(p, SIGNET_ERANGE, "client: more than %d zones",
-			    SIGNER_CLIENT_ZONES_MAX);
+	size_t n = strlen(s);
+	if (n == 0 || n > 32 || s[0] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
+			return false;
+	return true;
+}
 
-	signer_client *grown = realloc(cfg->clients, (cfg->nclients + 1) * sizeof(*grown));
-	if (!grown)
-		return SIGNET_ENOMEM;
-	cfg->clients = grown;
-	signer_client *c = &cfg->clients[cfg->nclients];
-	memset(c, 0, sizeof(*c));
-	memcpy(c->identity, w[1], strlen(w[1]) + 1);
-	c->role = role;
-	if (nz == 1 && strcmp(w[3], "*") == 0) {
-		c->all_zones = true;
-		cfg->nclients++;
-		return SIGNET_OK;
-	}
-	c->zones = calloc(nz, sizeof(*c->zones));
+static signet_err add_zones(checker *k, signer_client *c, const config_setting_t *zs,
+			    size_t idx)
+{
+	at(k, zs);
+	if (!config_setting_is_array(zs) && !config_setting_is_list(zs))
+		return fail(k, SIGNET_EPARSE, "clients[%zu].zones: expected [ \"zone\", ... ]", idx);
+	int nz = config_setting_length(zs);
+	if (nz < 1)
+		return fail(k, SIGNET_EPARSE, "clients[%zu].zones: empty", idx);
+	if (nz > SIGNER_CLIENT_ZONES_MAX)
+		return fail(k, SIGNET_ERANGE, "clients[%zu].zones: more than %d zones", idx,
+			    SIGNER_CLIENT_ZONES_MAX);
+	c->zones = calloc((size_t)nz, sizeof(*c->zones));
 	if (!c->zones)
 		return SIGNET_ENOMEM;
-	cfg->nclients++;  /* from here c is owned by cfg, freed with it */
-	for (size_t i = 0; i < nz; i++) {
-		if (strcmp(w[3 + i], "*") == 0)
-			return fail(p, SIGNET_EPARSE, "client: '*' must stand alone");
-		if (dns_name_from_str(&c->zones[i], w[3 + i]) != SIGNET_OK)
-			return fail(p, SIGNET_EPARSE, "client: bad zone name %.80s", w[3 + i]);
+	for (int i = 0; i < nz; i++) {
+		const config_setting_t *e = config_setting_get_elem(zs, (unsigned)i);
+		at(k, e);
+		const char *z = config_setting_type(e) == CONFIG_TYPE_STRING
+			? config_setting_get_string(e) : NULL;
+		if (!z)
+			return fail(k, SIGNET_EPARSE, "clients[%zu].zones[%d]: expected a string",
+				    idx, i);
+		if (strcmp(z, "*") == 0) {
+			if (nz != 1)
+				return fail(k, SIGNET_EPARSE, "clients[%zu].zones: '*' must stand alone",
+					    idx);
+			c->all_zones = true;
+			free(c->zones);
+			c->zones = NULL;
+			return SIGNET_OK;
+		}
+		if (dns_name_from_str(&c->zones[i], z) != SIGNET_OK)
+			return fail(k, SIGNET_EPARSE, "clients[%zu].zones[%d]: bad zone name %.80s",
+				    idx, i, z);
 		dns_name_lower(&c->zones[i]);
 		c->nzones++;
 	}
 	return SIGNET_OK;
 }
 
+static signet_err add_client(checker *k, const config_setting_t *g, size_t idx)
+{
+	signer_config *cfg = k->cfg;
+	at(k, g);
+	if (!config_setting_is_group(g))
+		return fail(k, SIGNET_EPARSE,
+			    "clients[%zu]: expected { identity = ...; role = ...; zones = [...]; }",
+			    idx);
+	for (int i = 0; i < config_setting_length(g); i++) {
+		const config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
+		const char *name = config_setting_name(m);
+		if (strcmp(name, "identity") && strcmp(name, "role") && strcmp(name, "zones")) {
+			at(k, m);
+			return fail(k, SIGNET_EPARSE, "clients[%zu]: unknown key %.60s", idx, name);
+		}
+	}
+	const config_setting_t *id = config_setting_get_member(g, "identity");
+	const config_setting_t *role = config_setting_get_member(g, "role");
+	const config_setting_t *zones = config_setting_get_member(g, "zones");
+	if (!id || !role || !zones)
+		return fail(k, SIGNET_EPARSE, "clients[%zu]: needs identity, role and zones", idx);
+
+	signer_client *c = &cfg->clients[cfg->nclients];
+	memset(c, 0, sizeof(*c));
+	cfg->nclients++;  /* from here c is owned by cfg, freed with it */
+	char field[32];
+	snprintf(field, sizeof(field), "clients[%zu].identity", idx);
+	signet_err ret = get_string(k, id, field, c->identity, sizeof(c->identity), false);
+	if (ret != SIGNET_OK)
+		return ret;
+	if (!identity_ok(c->identity))
+		return fail(k, SIGNET_EPARSE, "%s: must be 1..%d printable octets without blanks",
+			    field, SIGNER_IDENTITY_MAX);
+	for (size_t i = 0; i + 1 < cfg->nclients; i++)
+		if (strcmp(cfg->clients[i].identity, c->identity) == 0)
+			return fail(k, SIGNET_EPARSE, "%s: %s is listed twice", field, c->identity);
+	char rs[16];
+	snprintf(field, sizeof(field), "clients[%zu].role", idx);
+	at(k, role);
+	if (config_setting_type(role) != CONFIG_TYPE_STRING)
+		return fail(k, SIGNET_EPARSE, "%s: must be \"signer\" or \"admin\"", field);
+	snprintf(rs, sizeof(rs), "%s", config_setting_get_string(role));
+	if (strcmp(rs, "signer") == 0)
+		c->role = SIGNER_ROLE_SIGNER;
+	else if (strcmp(rs, "admin") == 0)
+		c->role = SIGNER_ROLE_ADMIN;
+	else
+		return fail(k, SIGNET_EPARSE, "%s: must be \"signer\" or \"admin\", not %.40s",
+			    field, config_setting_get_string(role));
+	return add_zones(k, c, zones, idx);
+}
+
+static signet_err read_clients(checker *k, const config_setting_t *list)
+{
+	at(k, list);
+	if (!config_setting_is_list(list))
+		return fail(k, SIGNET_EPARSE, "clients: expected ( { ... }, { ... } )");
+	int n = config_setting_length(list);
+	if (n > SIGNER_CLIENTS_MAX)
+		return fail(k, SIGNET_ERANGE, "clients: more than %d clients", SIGNER_CLIENTS_MAX);
+	if (n == 0)
+		return SIGNET_OK;
+	k->cfg->clients = calloc((size_t)n, sizeof(*k->cfg->clients));
+	if (!k->cfg->clients)
+		return SIGNET_ENOMEM;
+	for (int i = 0; i < n; i++) {
+		signet_err ret = add_client(k, config_setting_get_elem(list, (unsigned)i),
+					    (size_t)i);
+		if (ret != SIGNET_OK)
+			return ret;
+	}
+	return SIGNET_OK;
+}
+
+/* ---- the top level ------------------------------------------------------- */
+
 enum {
 	K_LISTEN, K_CERT, K_KEY, K_CA, K_TLS12, K_MODULE, K_LABEL, K_PIN, K_STATE,
-	K_WORKERS, K_CACHE, K_RRSETS, K_RRS, K_OCTETS, K_MESSAGE, K_COUNT
+	K_WORKERS, K_CACHE, K_RRSETS, K_RRS, K_OCTETS, K_MESSAGE, K_METRICS,
+	K_METRICS_REMOTE, K_USER, K_VERIFY, K_CLIENTS, K_COUNT
 };
 static const char *const key_names[K_COUNT] = {
 	"listen", "tls-cert", "tls-key", "tls-ca", "tls12", "pkcs11-module",
 	"token-label", "pin", "state-dir", "workers", "cache-size", "max-rrsets",
-	"max-rrs", "max-rrset-octets", "max-message"
+	"max-rrs", "max-rrset-octets", "max-message", "metrics",
+	"metrics-allow-remote", "user", "verify-after-sign", "clients"
 };
 
-static signet_err listen_ok(parser *p, const char *v)
+static signet_err setting(checker *k, int key, const config_setting_t *s)
 {
-	/* host:port with a port in range; IPv6 as [addr]:port. */
-	const char *colon = strrchr(v, ':');
-	if (!colon || colon == v)
-		return fail(p, SIGNET_EPARSE, "listen: expected HOST:PORT");
-	if (v[0] == '[' && colon[-1] != ']')
-		return fail(p, SIGNET_EPARSE, "listen: IPv6 must be [ADDR]:PORT");
-	unsigned long long port;
-	signet_err ret = set_number(p, "listen port", colon + 1, 1, 65535, &port);
-	if (ret != SIGNET_OK)
-		return ret;
-	return set_string(p, "listen", v, p->cfg->listen, sizeof(p->cfg->listen), false);
-}
-
-static signet_err pin_ok(parser *p, const char *v)
-{
-	if (strncmp(v, "file:/", 6) != 0 && strncmp(v, "fd:", 3) != 0 &&
-	    strncmp(v, "env:", 4) != 0)
-		return fail(p, SIGNET_EPARSE,
-			    "pin: expected file:/ABSOLUTE/PATH, fd:N or env:NAME");
-	if (strncmp(v, "fd:", 3) == 0) {
-		unsigned long long fd;
-		signet_err ret = set_number(p, "pin fd", v + 3, 0, 1023, &fd);
-		if (ret != SIGNET_OK)
-			return ret;
-	}
-	if (strncmp(v, "env:", 4) == 0 && v[4] == '\0')
-		return fail(p, SIGNET_EPARSE, "pin: env: needs a variable name");
-	return set_string(p, "pin", v, p->cfg->pin_spec, sizeof(p->cfg->pin_spec), false);
-}
-
-static signet_err directive(parser *p, char **w, size_t nw)
-{
-	signer_config *cfg = p->cfg;
-	if (strcmp(w[0], "client") == 0)
-		return add_client(p, w, nw);
-	int k = -1;
-	for (int i = 0; i < K_COUNT; i++)
-		if (strcmp(w[0], key_names[i]) == 0)
-			k = i;
-	if (k < 0)
-		return fail(p, SIGNET_EPARSE, "unknown key %.60s", w[0]);
-	if (nw != 2)
-		return fail(p, SIGNET_EPARSE, "%s: expected exactly one value", w[0]);
-	if (p->seen & (1u << k))
-		return fail(p, SIGNET_EPARSE, "%s: given twice", w[0]);
-	p->seen |= 1u << k;
-	const char *v = w[1];
-	unsigned long long n = 0;
+	signer_config *cfg = k->cfg;
+	const char *name = key_names[key];
+	long long n = 0;
 	signet_err ret = SIGNET_OK;
-	switch (k) {
-	case K_LISTEN: return listen_ok(p, v);
-	case K_CERT: return set_string(p, w[0], v, cfg->tls_cert, sizeof(cfg->tls_cert), true);
-	case K_KEY: return set_string(p, w[0], v, cfg->tls_key, sizeof(cfg->tls_key), true);
-	case K_CA: return set_string(p, w[0], v, cfg->tls_ca, sizeof(cfg->tls_ca), true);
-	case K_TLS12: return set_bool(p, w[0], v, &cfg->tls12);
+	switch (key) {
+	case K_LISTEN:
+		ret = get_string(k, s, name, cfg->listen, sizeof(cfg->listen), false);
+		return ret == SIGNET_OK ? address_ok(k, name, cfg->listen) : ret;
+	case K_CERT: return get_string(k, s, name, cfg->tls_cert, sizeof(cfg->tls_cert), true);
+	case K_KEY: return get_string(k, s, name, cfg->tls_key, sizeof(cfg->tls_key), true);
+	case K_CA: return get_string(k, s, name, cfg->tls_ca, sizeof(cfg->tls_ca), true);
+	case K_TLS12: return get_bool(k, s, name, &cfg->tls12);
 	case K_MODULE:
-		return set_string(p, w[0], v, cfg->pkcs11_module, sizeof(cfg->pkcs11_module), true);
+		return get_string(k, s, name, cfg->pkcs11_module, sizeof(cfg->pkcs11_module), true);
 	case K_LABEL:
-		return set_string(p, w[0], v, cfg->token_label, sizeof(cfg->token_label), false);
-	case K_PIN: return pin_ok(p, v);
+		return get_string(k, s, name, cfg->token_label, sizeof(cfg->token_label), false);
+	case K_PIN:
+		ret = get_string(k, s, name, cfg->pin_spec, sizeof(cfg->pin_spec), false);
+		return ret == SIGNET_OK ? pin_ok(k, cfg->pin_spec) : ret;
 	case K_STATE:
-		return set_string(p, w[0], v, cfg->state_dir, sizeof(cfg->state_dir), true);
+		return get_string(k, s, name, cfg->state_dir, sizeof(cfg->state_dir), true);
 	case K_WORKERS:
-		ret = set_number(p, w[0], v, 1, SIGNER_WORKERS_MAX, &n);
+		ret = get_number(k, s, name, 1, SIGNER_WORKERS_MAX, &n);
 		cfg->workers = (unsigned)n;
 		return ret;
 	case K_CACHE:
-		ret = set_number(p, w[0], v, 0, 10000000, &n);
+		ret = get_number(k, s, name, 0, 10000000, &n);
 		cfg->cache_size = (size_t)n;
 		return ret;
 	case K_RRSETS:
-		ret = set_number(p, w[0], v, 1, 100000, &n);
+		ret = get_number(k, s, name, 1, 100000, &n);
 		cfg->max_rrsets = (size_t)n;
 		return ret;
 	case K_RRS:
-		ret = set_number(p, w[0], v, 1, 65535, &n);
+		ret = get_number(k, s, name, 1, 65535, &n);
 		cfg->max_rrs = (size_t)n;
 		return ret;
 	case K_OCTETS:
-		ret = set_number(p, w[0], v, 1, 1024 * 1024, &n);
+		ret = get_number(k, s, name, 1, 1024 * 1024, &n);
 		cfg->max_rrset_octets = (size_t)n;
 		return ret;
 	case K_MESSAGE:
-		ret = set_number(p, w[0], v, 4096, 64 * 1024 * 1024, &n);
+		ret = get_number(k, s, name, 4096, 64 * 1024 * 1024, &n);
 		cfg->max_message = (size_t)n;
 		return ret;
+	case K_METRICS:
+		ret = get_string(k, s, name, cfg->metrics, sizeof(cfg->metrics), false);
+		return ret == SIGNET_OK ? address_ok(k, name, cfg->metrics) : ret;
+	case K_METRICS_REMOTE: return get_bool(k, s, name, &cfg->metrics_allow_remote);
+	case K_USER:
+		ret = get_string(k, s, name, cfg->user, sizeof(cfg->user), false);
+		if (ret == SIGNET_OK && !user_ok(cfg->user))
+			return fail(k, SIGNET_EPARSE, "user: not a user name: %.40s", cfg->user);
+		return ret;
+	case K_VERIFY: {
+		char v[16];
+		ret = get_string(k, s, name, v, sizeof(v), false);
+		if (ret != SIGNET_OK)
+			return ret;
+		if (strcmp(v, "rsa") == 0)
+			cfg->verify_all = false;
+		else if (strcmp(v, "all") == 0)
+			cfg->verify_all = true;
+		else
+			return fail(k, SIGNET_EPARSE, "%s: expected \"rsa\" or \"all\", not %.15s",
+				    name, v);
+		return SIGNET_OK;
 	}
-	return fail(p, SIGNET_EPARSE, "unknown key %.60s", w[0]);
-}
-
-/* Split line in place into blank-separated words; comments end the line. */
-static signet_err split(parser *p, char *line, char **w, size_t *nw)
-{
-	*nw = 0;
-	for (char *c = line; *c; c++) {
-		if (*c == '#') {
-			*c = '\0';
-			break;
-		}
-		if ((unsigned char)*c < 0x20 && *c != '\t')
-			return fail(p, SIGNET_EPARSE, "control character 0x%02x",
-				    (unsigned char)*c);
-		if ((unsigned char)*c == 0x7f)
-			return fail(p, SIGNET_EPARSE, "control character 0x7f");
+	case K_CLIENTS: return read_clients(k, s);
 	}
-	char *save = NULL;
-	for (char *t = strtok_r(line, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
-		if (*nw == WORDS_MAX)
-			return fail(p, SIGNET_ERANGE, "more than %d words", WORDS_MAX);
-		w[(*nw)++] = t;
-	}
-	return SIGNET_OK;
+	return fail(k, SIGNET_EPARSE, "unknown key %.60s", name);
 }
 
 static void set_defaults(signer_config *cfg)
@@ -284,73 +487,99 @@ static void set_defaults(signer_config *cfg)
 	cfg->max_message = 1024 * 1024;
 }
 
+/* Everything after libconfig has read the text. */
+static signet_err check_all(checker *k, config_t *lc)
+{
+	const config_setting_t *root = config_root_setting(lc);
+	int n = config_setting_length(root);
+	unsigned seen = 0;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
+		const char *name = config_setting_name(s);
+		int key = -1;
+		for (int j = 0; j < K_COUNT; j++)
+			if (strcmp(name, key_names[j]) == 0)
+				key = j;
+		at(k, s);
+		if (key < 0)
+			return fail(k, SIGNET_EPARSE, "unknown key %.60s", name);
+		/* libconfig refuses repeated names itself; this is belt and braces. */
+		if (seen & (1u << key))
+			return fail(k, SIGNET_EPARSE, "%s: given twice", name);
+		seen |= 1u << key;
+		signet_err ret = setting(k, key, s);
+		if (ret != SIGNET_OK)
+			return ret;
+	}
+	k->line = 0;
+	static const int required[] = {K_LISTEN, K_CERT, K_KEY, K_CA, K_MODULE,
+				       K_LABEL, K_PIN, K_STATE};
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+		if (!(seen & (1u << required[i])))
+			return fail(k, SIGNET_EPARSE, "missing required key %s",
+				    key_names[required[i]]);
+	if (k->cfg->nclients == 0)
+		return fail(k, SIGNET_EPARSE, "no clients: nobody could use the service");
+	if (k->cfg->metrics[0]) {
+		char host[64];
+		uint16_t port;
+		bool loopback = false;
+		const config_setting_t *m = config_setting_get_member(root, "metrics");
+		at(k, m);
+		if (signer_address_split(k->cfg->metrics, host, sizeof(host), &port,
+					 &loopback) != SIGNET_OK)
+			return fail(k, SIGNET_EPARSE,
+				    "metrics: expected a numeric IP address and port");
+		if (!loopback && !k->cfg->metrics_allow_remote)
+			return fail(k, SIGNET_EPERM,
+				    "metrics: %s is not a loopback address (set "
+				    "metrics-allow-remote = true to allow it)", host);
+	}
+	k->line = 0;
+	return SIGNET_OK;
+}
+
 signet_err signer_config_parse(const char *text, size_t len, signer_config *out,
 			       unsigned *errline, char *errmsg, size_t errlen)
 {
 	if (!out)
 		return SIGNET_EINVAL;
 	set_defaults(out);
-	parser p = {out, 0, errmsg, errlen, 0};
+	checker k = {out, NULL, 0, errmsg, errlen};
 	if (errline)
 		*errline = 0;
 	if (errmsg && errlen)
 		errmsg[0] = '\0';
 	if (!text)
-		return fail(&p, SIGNET_EINVAL, "no text");
+		return fail(&k, SIGNET_EINVAL, "no text");
 	if (len > SIGNER_CONFIG_MAX)
-		return fail(&p, SIGNET_ERANGE, "config larger than %d octets",
-			    SIGNER_CONFIG_MAX);
-
-	char *line = malloc(LINE_MAX_OCTETS + 1);
-	char **words = malloc(WORDS_MAX * sizeof(*words));
-	if (!line || !words) {
-		free(line);
-		free(words);
-		return SIGNET_ENOMEM;
-	}
-	signet_err ret = SIGNET_OK;
-	size_t pos = 0;
-	while (pos < len && ret == SIGNET_OK) {
-		p.line++;
-		const char *nl = memchr(text + pos, '\n', len - pos);
-		size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
-		if (n > 0 && text[pos + n - 1] == '\r')
-			n--;
-		if (n > LINE_MAX_OCTETS) {
-			ret = fail(&p, SIGNET_ERANGE, "line longer than %d octets",
-				   LINE_MAX_OCTETS);
-			break;
-		}
-		if (memchr(text + pos, '\0', n)) {
-			ret = fail(&p, SIGNET_EPARSE, "NUL octet");
-			break;
-		}
-		memcpy(line, text + pos, n);
-		line[n] = '\0';
-		pos += (nl ? (size_t)(nl - (text + pos)) + 1 : len - pos);
-		size_t nw = 0;
-		ret = split(&p, line, words, &nw);
-		if (ret == SIGNET_OK && nw > 0)
-			ret = directive(&p, words, nw);
-	}
-	free(line);
-	free(words);
+		return fail(&k, SIGNET_ERANGE, "config larger than %d octets", SIGNER_CONFIG_MAX);
+	signet_err ret = screen(&k, text, len);
 	if (ret != SIGNET_OK) {
 		if (errline)
-			*errline = p.line;
+			*errline = k.line;
 		return ret;
 	}
+	char *copy = malloc(len + 1);
+	if (!copy)
+		return SIGNET_ENOMEM;
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	k.text = copy;
 
-	/* Whole-file checks: no line to blame. */
-	static const int required[] = {K_LISTEN, K_CERT, K_KEY, K_CA, K_MODULE,
-				       K_LABEL, K_PIN, K_STATE};
-	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
-		if (!(p.seen & (1u << required[i])))
-			return fail(&p, SIGNET_EPARSE, "missing required key %s",
-				    key_names[required[i]]);
-	if (out->nclients == 0)
-		return fail(&p, SIGNET_EPARSE, "no client line: nobody could use the service");
-	return SIGNET_OK;
+	config_t lc;
+	config_init(&lc);
+	if (config_read_string(&lc, copy) != CONFIG_TRUE) {
+		k.line = (unsigned)config_error_line(&lc);
+		ret = fail(&k, SIGNET_EPARSE, "%s", config_error_text(&lc));
+	} else {
+		ret = check_all(&k, &lc);
+	}
+	config_destroy(&lc);
+	free(copy);
+	if (ret != SIGNET_OK && errline)
+		*errline = k.line;
+	return ret;
 }
 
 signet_err signer_config_load(const char *path, signer_config *out,

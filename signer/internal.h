@@ -48,6 +48,7 @@ typedef struct srv_call {
 	grpc_byte_buffer *reply;
 	int cancelled;
 	bool counted;                   /* in signer_server.inflight */
+	uint64_t arrived_ns;            /* monotonic time of arrival, for metrics */
 	void *batch;                    /* SignRRsets state, owned by rpc_sign.c */
 } srv_call;
 
@@ -90,6 +91,8 @@ struct signer_server {
 	bool workers_quit;
 	bool shutdown_done;
 	size_t inflight;                /* calls arrived and not yet answered */
+	signer_metrics *metrics;        /* counters for the metrics endpoint */
+	signer_http *http;              /* the metrics endpoint, or NULL */
 	srv_worker *workers;
 	unsigned nworkers;
 };
@@ -120,6 +123,13 @@ void srv_policy_to_proto(const signer_policy *p, Signet__V1__Policy *out,
 /* Point out at s (owner, type, class, TTL) with rd (s->count slots) as its
  * RDATA; nothing is copied. */
 void srv_rrset_to_proto(const dns_rrset *s, Signet__V1__RRset *out, ProtobufCBinaryData *rd);
+
+/* Monotonic nanoseconds, for latencies. */
+uint64_t srv_now_ns(void);
+
+/* Seconds until the last imported key-set period of zone ends (negative
+ * once over); *has (may be NULL) says whether a bundle was imported at all. */
+int64_t srv_keyset_left(signer_server *srv, const dns_name *zone, int64_t now, bool *has);
 
 /* Handlers: each ends by calling srv_finish(c), now or later. */
 void rpc_sign(srv_worker *w, srv_call *c);

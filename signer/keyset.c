@@ -14,12 +14,17 @@ static signet_err proof_rrsig(hsm_session *s, const signer_key *zsk,
 {
 	signer_zsk k = {.id_len = zsk->id_len, .alg = zsk->alg, .key_tag = zsk->key_tag};
 	memcpy(k.id, zsk->id, zsk->id_len);
+	/* Proofs are few and leave the host: each is checked against the
+	 * published DNSKEY, whatever the algorithm (and RSA ones must be). */
+	signet_err ret = dns_dnskey_to_evp(zsk->dnskey, zsk->dnskey_len, &k.pub);
 	sg_buf rdata = SG_BUF_INIT;
-	signet_err ret = signer_sign_rrset(s, NULL, &k, zone, dnskey, inception,
-					   expiration, &rdata, NULL);
+	if (ret == SIGNET_OK)
+		ret = signer_sign_rrset(s, NULL, &k, zone, dnskey, inception, expiration, &rdata,
+					NULL);
 	if (ret == SIGNET_OK)
 		ret = dns_rrset_add(sigs, rdata.data, rdata.len);
 	sg_buf_free(&rdata);
+	EVP_PKEY_free(k.pub);
 	return ret;
 }
 

@@ -79,6 +79,15 @@ bool signer_policy_verifies(const signer_policy *p)
 	return p->algorithm == DNS_ALG_RSASHA256;
 }
 
+bool signer_verify_needed(const signer_policy *p, uint8_t alg, bool verify_all)
+{
+	if (alg == DNS_ALG_RSASHA256)
+		return true;
+	if (!p || p->verify == SIGNER_VERIFY_DEFAULT)
+		return verify_all;
+	return p->verify == SIGNER_VERIFY_ON;
+}
+
 uint32_t signer_policy_bucket(const signer_policy *p)
 {
 	/* A quarter of the validity, whole hours: an RRSIG made at the end of a

@@ -132,9 +132,10 @@ void rpc_get_keyset(srv_worker *w, srv_call *c)
 	srv_finish(c);
 }
 
-/* Seconds until the last imported period of zone ends; negative if none. */
-static int64_t keyset_left(signer_server *srv, const dns_name *zone, int64_t now)
+int64_t srv_keyset_left(signer_server *srv, const dns_name *zone, int64_t now, bool *has)
 {
+	if (has)
+		*has = false;
 	uint64_t serial = 0;
 	sg_buf text = SG_BUF_INIT;
 	int64_t left = -1;
@@ -142,8 +143,11 @@ static int64_t keyset_left(signer_server *srv, const dns_name *zone, int64_t now
 	memset(&ks, 0, sizeof(ks));
 	if (signer_state_bundle(srv->state, zone, &serial, &text) == SIGNET_OK &&
 	    dns_keyset_parse((const char *)text.data, text.len, &ks, NULL) == SIGNET_OK &&
-	    ks.count > 0)
+	    ks.count > 0) {
 		left = (int64_t)ks.periods[ks.count - 1].expiration - now;
+		if (has)
+			*has = true;
+	}
 	dns_keyset_free(&ks);
 	sg_buf_free(&text);
 	return left;
@@ -190,7 +194,7 @@ static void health(srv_call *c)
 		    SIGNET_OK)
 			zh[n].active_zsk = nk > 0 && present;
 		free(keys);
-		zh[n].keyset_seconds_left = keyset_left(srv, &zones[i], now);
+		zh[n].keyset_seconds_left = srv_keyset_left(srv, &zones[i], now, NULL);
 		zp[n] = &zh[n];
 		n++;
 	}

@@ -27,6 +27,7 @@ typedef struct batch {
 	uint32_t inception, expiration;   /* explicit window */
 	int64_t now;
 	signer_zsk zsk[ZSK_MAX];
+	signer_sig_series *series[ZSK_MAX]; /* signature counters of each ZSK */
 	size_t nzsk;
 	item_result *res;
 	size_t n;
@@ -130,9 +131,19 @@ static void sign_one(srv_worker *w, batch *b, size_t i)
 		if (ret == SIGNET_OK)
 			signer_policy_window(&b->pol, digest, b->now, &inc, &exp);
 	}
-	for (size_t k = 0; ret == SIGNET_OK && k < b->nzsk; k++)
-		ret = signer_sign_rrset(w->sess, w->srv->cache, &b->zsk[k], &b->apex, &set,
-					inc, exp, &r->sigs[k], NULL);
+	signer_metrics *m = w->srv->metrics;
+	for (size_t k = 0; ret == SIGNET_OK && k < b->nzsk; k++) {
+		bool cached = false;
+		uint64_t ns = 0;
+		ret = signer_sign_rrset_timed(w->sess, w->srv->cache, &b->zsk[k], &b->apex, &set,
+					      inc, exp, &r->sigs[k], &cached, &ns);
+		/* A signature the HSM made but verify-after-sign refused is
+		 * still an HSM operation that completed. */
+		if (ns)
+			signer_metrics_hsm(m, ns, ret == SIGNET_OK || ret == SIGNET_EVERIFY);
+		if (ret == SIGNET_OK)
+			signer_metrics_sig(b->series[k], cached);
+	}
 	dns_rrset_clear(&set);
 	if (ret != SIGNET_OK) {
 		uint32_t code = ret == SIGNET_EHSM_DOWN ? GRPC_STATUS_UNAVAILABLE
@@ -164,6 +175,8 @@ static void answer(batch *b)
 			rs[i].code = r->code;
 			rs[i].field = r->field;
 			rs[i].message = r->msg;
+			if (r->status == SIGNET__V1__ITEM_STATUS__ITEM_FAILED)
+				signer_metrics_item_error(c->srv->metrics, r->code);
 			if (r->status == SIGNET__V1__ITEM_STATUS__ITEM_SIGNED) {
 				rs[i].rrsig = &sigs[i * ZSK_MAX];
 				rs[i].n_rrsig = b->nzsk;
@@ -258,7 +271,6 @@ static bool admit(srv_call *c, batch *b)
 	signer_key *keys = NULL;
 	size_t nkeys = 0;
 	ret = signer_state_list_keys(srv->state, &b->apex, SIGNER_KEY_ACTIVE, &keys, &nkeys);
-	bool verify = signer_policy_verifies(&b->pol);
 	for (size_t k = 0; ret == SIGNET_OK && k < nkeys && b->nzsk < ZSK_MAX; k++) {
 		if (strcmp(keys[k].role, "zsk") != 0 || keys[k].id_len == 0)
 			continue;
@@ -268,10 +280,15 @@ static bool admit(srv_call *c, batch *b)
 		z->alg = keys[k].alg;
 		z->key_tag = keys[k].key_tag;
 		z->pub = NULL;
-		if (verify)
+		/* By the key's own algorithm, not the policy's (which names the
+		 * algorithm of new keys): an RSA key is always checked. */
+		if (signer_verify_needed(&b->pol, z->alg, srv->cfg.verify_all))
 			ret = dns_dnskey_to_evp(keys[k].dnskey, keys[k].dnskey_len, &z->pub);
-		if (ret == SIGNET_OK)
+		if (ret == SIGNET_OK) {
+			b->series[b->nzsk] = signer_metrics_sig_series(srv->metrics, &b->apex,
+								       z->key_tag, z->alg);
 			b->nzsk++;
+		}
 	}
 	free(keys);
 	if (ret != SIGNET_OK) {

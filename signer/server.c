@@ -32,6 +32,13 @@ static const char *const method_paths[M_COUNT + 1] = {
 	"(unknown method)",
 };
 
+uint64_t srv_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* ---- job queue and workers ----------------------------------------------- */
 
 signet_err srv_enqueue(signer_server *srv, void (*fn)(srv_worker *, void *), void *arg)
@@ -219,6 +226,8 @@ void srv_finish(srv_call *c)
 	if (c->status != GRPC_STATUS_OK)
 		sg_log(SG_LOG_INFO, "%s %s from %s: status %d: %s", method_paths[c->method],
 		       c->identity, c->peer, (int)c->status, c->details);
+	signer_metrics_call(c->srv->metrics, (size_t)c->method, (unsigned)c->status,
+			    srv_now_ns() - c->arrived_ns);
 	grpc_call_error e = grpc_call_start_batch(c->call, ops, n, &c->tag_sent, NULL);
 	if (e != GRPC_CALL_OK) {
 		sg_log(SG_LOG_ERROR, "answer to %s failed to start: %d", c->peer, (int)e);
@@ -301,6 +310,7 @@ static void on_new_call(signer_server *srv, srv_call *c, bool ok)
 		call_free(c);
 		return;
 	}
+	c->arrived_ns = srv_now_ns();
 	pthread_mutex_lock(&srv->lock);
 	srv->inflight++;
 	c->counted = true;
@@ -519,6 +529,69 @@ static signet_err start_grpc(signer_server *srv)
 	return ret;
 }
 
+/* ---- metrics endpoint ---------------------------------------------------- */
+
+/* What a scrape reads rather than counts: the token (a describe, which also
+ * brings a returned token back), the cache, the calls in flight and each
+ * zone's key-set expiry from the state. */
+static signet_err metrics_body(void *arg, sg_buf *out)
+{
+	signer_server *srv = arg;
+	signer_metrics_snapshot snap;
+	memset(&snap, 0, sizeof(snap));
+	hsm_token_desc d;
+	snap.token_up = hsm_token_describe(srv->token, &d) == SIGNET_OK;
+	signer_cache_get_stats(srv->cache, &snap.cache);
+	pthread_mutex_lock(&srv->lock);
+	snap.inflight = srv->inflight;
+	pthread_mutex_unlock(&srv->lock);
+	snap.workers = srv->nworkers;
+	dns_name *zones = NULL;
+	size_t nz = 0;
+	signet_err ret = signer_state_list_zones(srv->state, &zones, &nz);
+	if (ret != SIGNET_OK)
+		return ret;
+	signer_metrics_zone *mz = calloc(nz ? nz : 1, sizeof(*mz));
+	if (!mz) {
+		free(zones);
+		return SIGNET_ENOMEM;
+	}
+	int64_t now = (int64_t)time(NULL);
+	for (size_t i = 0; i < nz; i++) {
+		mz[i].zone = zones[i];
+		mz[i].keyset_seconds = srv_keyset_left(srv, &zones[i], now, &mz[i].has_keyset);
+	}
+	snap.zones = mz;
+	snap.nzones = nz;
+	ret = signer_metrics_render(srv->metrics, &snap, out);
+	free(mz);
+	free(zones);
+	return ret;
+}
+
+static signet_err make_metrics(signer_server *srv)
+{
+	/* Label values are the methods' short names ("SignRRsets"). */
+	const char *names[M_COUNT + 1];
+	for (int m = 0; m <= M_COUNT; m++) {
+		const char *slash = strrchr(method_paths[m], '/');
+		names[m] = m == M_UNKNOWN ? "unknown" : slash ? slash + 1 : method_paths[m];
+	}
+	return signer_metrics_new(names, M_COUNT + 1, &srv->metrics);
+}
+
+static signet_err start_metrics_http(signer_server *srv)
+{
+	if (!srv->cfg.metrics[0])
+		return SIGNET_OK;
+	signet_err ret = signer_http_start(srv->cfg.metrics, metrics_body, srv, &srv->http);
+	if (ret == SIGNET_OK)
+		sg_log(SG_LOG_NOTICE, "metrics on http://%s/metrics", srv->cfg.metrics);
+	return ret;
+}
+
+/* ---- start and stop ------------------------------------------------------ */
+
 signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin,
 			       signer_server **out)
 {
@@ -556,6 +629,10 @@ signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin,
 	}
 	if (ret == SIGNET_OK)
 		ret = signer_cache_new(cfg->cache_size, &srv->cache);
+	/* Counters exist before any call can arrive; the endpoint starts last,
+	 * once the token and the state it reads are there. */
+	if (ret == SIGNET_OK)
+		ret = make_metrics(srv);
 	if (ret == SIGNET_OK) {
 		ret = hsm_open(cfg->pkcs11_module, &srv->hsm);
 		if (ret != SIGNET_OK)
@@ -592,6 +669,8 @@ signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin,
 		srv->grpc_inited = true;
 		ret = start_grpc(srv);
 	}
+	if (ret == SIGNET_OK)
+		ret = start_metrics_http(srv);
 	if (ret != SIGNET_OK) {
 		signer_server_stop(srv);
 		return ret;
@@ -626,6 +705,9 @@ void signer_server_stop(signer_server *srv)
 	if (!srv)
 		return;
 	atomic_store(&srv->stopping, true);
+	/* The endpoint reads the token and state: it goes before they do. */
+	signer_http_stop(srv->http);
+	srv->http = NULL;
 	if (srv->server && !srv->grpc_started) {
 		/* Start failed before serving: nothing is in flight. */
 		grpc_completion_queue_shutdown(srv->cq);
@@ -685,6 +767,7 @@ void signer_server_stop(signer_server *srv)
 	if (srv->hsm)
 		hsm_close(srv->hsm);
 	signer_cache_free(srv->cache);
+	signer_metrics_free(srv->metrics);
 	signer_audit_close(srv->audit);
 	signer_state_close(srv->state);
 	signer_config_free(&srv->cfg);

@@ -1,6 +1,7 @@
 /* sign.c -- one RRSIG for one RRset: signed data, cache, HSM, and the
  * optional verify-after-sign. */
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 
@@ -23,12 +24,35 @@ static signet_err cache_key(const signer_zsk *zsk, const sg_buf *data, uint8_t k
 	return ok ? SIGNET_OK : SIGNET_ECRYPTO;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 signet_err signer_sign_rrset(hsm_session *s, signer_cache *cache,
 			     const signer_zsk *zsk, const dns_name *apex,
 			     const dns_rrset *set, uint32_t inception,
 			     uint32_t expiration, sg_buf *out, bool *cached)
 {
+	return signer_sign_rrset_timed(s, cache, zsk, apex, set, inception, expiration, out,
+				       cached, NULL);
+}
+
+signet_err signer_sign_rrset_timed(hsm_session *s, signer_cache *cache,
+				   const signer_zsk *zsk, const dns_name *apex,
+				   const dns_rrset *set, uint32_t inception,
+				   uint32_t expiration, sg_buf *out, bool *cached,
+				   uint64_t *hsm_ns)
+{
+	if (hsm_ns)
+		*hsm_ns = 0;
 	if (!s || !zsk || !apex || !set || !out || zsk->id_len > HSM_ID_MAX)
+		return SIGNET_EINVAL;
+	/* A faulty RSA-CRT signature reveals the key (Boneh-DeMillo-Lipton):
+	 * without the public key to check it against, none is made. */
+	if (zsk->alg == DNS_ALG_RSASHA256 && !zsk->pub)
 		return SIGNET_EINVAL;
 	if (cached)
 		*cached = false;
@@ -53,9 +77,13 @@ signet_err signer_sign_rrset(hsm_session *s, signer_cache *cache,
 		out->len = before;
 	}
 	size_t siglen = 0;
-	if (ret == SIGNET_OK)
+	if (ret == SIGNET_OK) {
+		uint64_t t0 = now_ns();
 		ret = hsm_sign(s, zsk->id, zsk->id_len, data.data, data.len, sig.sig,
 			       sizeof(sig.sig), &siglen);
+		if (hsm_ns)
+			*hsm_ns = now_ns() - t0;
+	}
 	if (ret == SIGNET_OK) {
 		sig.sig_len = (uint16_t)siglen;
 		if (zsk->pub)

@@ -57,17 +57,23 @@ typedef struct signer_config {
 	size_t max_rrs;                      /* RRs per RRset, default 512 */
 	size_t max_rrset_octets;             /* RDATA octets per RRset, default 65535 */
 	size_t max_message;                  /* gRPC receive limit, default 1 MiB */
+	char metrics[64];                    /* Prometheus endpoint IP:PORT; "" = off */
+	bool metrics_allow_remote;           /* allow a non-loopback metrics address */
+	char user[33];                       /* run as this user after start; "" = stay */
+	bool verify_all;                     /* verify-after-sign for every algorithm */
 	size_t nclients;
 	signer_client *clients;              /* owned */
 } signer_config;
 
-/* Parse config text (need not be NUL-terminated). One directive per line,
- * "key value...", '#' starts a comment; see docs/SIGNETD.md for every key.
- * Required: listen, tls-cert, tls-key, tls-ca, pkcs11-module, token-label,
- * pin, state-dir and at least one client. On failure *errline (may be NULL)
- * names the line (0: the file as a whole) and errmsg (may be NULL, errlen
- * octets) says why; SIGNET_EPARSE for bad syntax or values, SIGNET_ERANGE for
- * values out of bounds. Free *out with signer_config_free even on failure. */
+/* Parse config text (need not be NUL-terminated) in libconfig syntax
+ * ("key = value;", clients as a list of groups); see docs/SIGNETD.md for
+ * every key. Required: listen, tls-cert, tls-key, tls-ca, pkcs11-module,
+ * token-label, pin, state-dir and at least one client. On failure *errline
+ * (may be NULL) names the line (0: the file as a whole) and errmsg (may be
+ * NULL, errlen octets) says why; SIGNET_EPARSE for bad syntax or values,
+ * SIGNET_ERANGE for values out of bounds, SIGNET_EPERM for a non-loopback
+ * metrics address without metrics-allow-remote. Free *out with
+ * signer_config_free even on failure. */
 signet_err signer_config_parse(const char *text, size_t len, signer_config *out,
 			       unsigned *errline, char *errmsg, size_t errlen);
 
@@ -82,6 +88,12 @@ const signer_client *signer_config_client(const signer_config *cfg, const char *
 
 /* True if c may sign in (and read the key set of) zone. */
 bool signer_client_has_zone(const signer_client *c, const dns_name *zone);
+
+/* Split "IP:PORT" or "[IPv6]:PORT" into host (hostlen octets) and port and
+ * say whether the address is loopback (127/8 or ::1). Host names are not
+ * accepted: SIGNET_EPARSE; a bad port or overlong host: SIGNET_ERANGE. */
+signet_err signer_address_split(const char *addr, char *host, size_t hostlen,
+				uint16_t *port, bool *loopback);
 
 /* ---- content checks ------------------------------------------------------ */
 
@@ -220,12 +232,109 @@ typedef struct signer_zsk {
 /* Sign set (checked, any order) with zsk over [inception, expiration] and
  * append the RRSIG RDATA to out. The cache (may be NULL) is consulted first;
  * *cached (may be NULL) says whether it answered. With zsk->pub the fresh
- * signature is verified before it is returned (SIGNET_EVERIFY if wrong).
+ * signature is verified before it is returned (SIGNET_EVERIFY if wrong, and
+ * nothing is cached); an RSA key without zsk->pub is refused (SIGNET_EINVAL).
  * HSM errors are passed through. */
 signet_err signer_sign_rrset(hsm_session *s, signer_cache *cache,
 			     const signer_zsk *zsk, const dns_name *apex,
 			     const dns_rrset *set, uint32_t inception,
 			     uint32_t expiration, sg_buf *out, bool *cached);
+
+/* As signer_sign_rrset; *hsm_ns (may be NULL) gets the nanoseconds spent in
+ * hsm_sign (0 when the cache answered or nothing reached the HSM). An RSA
+ * key without zsk->pub is refused (SIGNET_EINVAL): a faulty RSA signature
+ * leaks the key, so none leaves unverified. */
+signet_err signer_sign_rrset_timed(hsm_session *s, signer_cache *cache,
+				   const signer_zsk *zsk, const dns_name *apex,
+				   const dns_rrset *set, uint32_t inception,
+				   uint32_t expiration, sg_buf *out, bool *cached,
+				   uint64_t *hsm_ns);
+
+/* Whether fresh signatures of a key of algorithm alg in a zone with policy
+ * p are verified before they leave: always for RSA; otherwise as the zone's
+ * policy says (on/off), and by default only when verify_all (the global
+ * verify-after-sign = "all") is set. */
+bool signer_verify_needed(const signer_policy *p, uint8_t alg, bool verify_all);
+
+/* ---- metrics ------------------------------------------------------------- */
+
+typedef struct signer_metrics signer_metrics;
+typedef struct signer_sig_series signer_sig_series;
+
+/* Counters and histograms for the Prometheus endpoint; methods names the
+ * nmethods (1..64) call kinds for labels (copied). Every update is a relaxed
+ * atomic add: the hot path takes no lock. Free with signer_metrics_free. */
+signet_err signer_metrics_new(const char *const *methods, size_t nmethods,
+			      signer_metrics **out);
+void signer_metrics_free(signer_metrics *m);
+
+/* One answered call of method (index into methods) with gRPC status code,
+ * taking ns nanoseconds from arrival to answer. */
+void signer_metrics_call(signer_metrics *m, size_t method, unsigned code, uint64_t ns);
+/* One RRset of a batch that failed with gRPC status code. */
+void signer_metrics_item_error(signer_metrics *m, unsigned code);
+/* One HSM signature that took ns nanoseconds, or failed (ok false). */
+void signer_metrics_hsm(signer_metrics *m, uint64_t ns, bool ok);
+
+/* The signature counter of (zone, key tag, algorithm), found or added
+ * without a lock; lives as long as m. Past 4096 series one overflow series
+ * (zone "_other") takes the counts. Never NULL for a non-NULL m and zone. */
+signer_sig_series *signer_metrics_sig_series(signer_metrics *m, const dns_name *zone,
+					     uint16_t key_tag, uint8_t alg);
+/* Count one signature returned, made by the HSM or answered by the cache. */
+void signer_metrics_sig(signer_sig_series *s, bool cached);
+
+/* Key-set state of one zone, read at scrape time. */
+typedef struct signer_metrics_zone {
+	dns_name zone;
+	bool has_keyset;           /* a bundle was imported */
+	int64_t keyset_seconds;    /* until its last period ends; negative: over */
+} signer_metrics_zone;
+
+/* What the server reads at scrape time rather than counting. */
+typedef struct signer_metrics_snapshot {
+	bool token_up;                    /* the token answered a describe */
+	signer_cache_stats cache;
+	size_t inflight;                  /* calls arrived and not answered */
+	unsigned workers;
+	const signer_metrics_zone *zones; /* nzones entries, borrowed */
+	size_t nzones;
+} signer_metrics_snapshot;
+
+/* Append the Prometheus text exposition (format 0.0.4) of m and snap to out. */
+signet_err signer_metrics_render(signer_metrics *m, const signer_metrics_snapshot *snap,
+				 sg_buf *out);
+
+/* ---- metrics endpoint (HTTP) --------------------------------------------- */
+
+#define SIGNER_HTTP_HEADER_MAX 8192  /* request head, octets */
+#define SIGNER_HTTP_TIMEOUT_MS 2000  /* to read the request, and to send */
+
+typedef struct signer_http signer_http;
+
+/* Fills the body of a 200 answer; another return answers 500. */
+typedef signet_err (*signer_http_body_fn)(void *arg, sg_buf *out);
+
+/* Listen on addr ("IP:PORT", "[IPv6]:PORT"; the caller decided whether a
+ * non-loopback address is allowed) and serve from one thread: GET /metrics
+ * answers 200 with body()'s text; other paths 404, other methods 405, a
+ * malformed request line 400, a head over SIGNER_HTTP_HEADER_MAX 431, a
+ * request not complete within SIGNER_HTTP_TIMEOUT_MS 408. One request per
+ * connection. SIGNET_EIO (or the errno mapping) if the address cannot be
+ * bound. Free with signer_http_stop. */
+signet_err signer_http_start(const char *addr, signer_http_body_fn body, void *arg,
+			     signer_http **out);
+void signer_http_stop(signer_http *h);
+
+/* ---- process ------------------------------------------------------------- */
+
+/* Become user (by name) for good: supplementary groups of the user, its
+ * group and uid (real, effective and saved), every capability dropped from
+ * the bounding and ambient sets, and PR_SET_NO_NEW_PRIVS. Call after the
+ * token and the listeners are open. Checks afterwards that uid 0 cannot be
+ * regained. SIGNET_ENOTFOUND for an unknown user, SIGNET_EPERM if a step
+ * fails (msg, msglen say which). */
+signet_err signer_drop_privileges(const char *user, char *msg, size_t msglen);
 
 /* ---- state --------------------------------------------------------------- */
 

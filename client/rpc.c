@@ -1,0 +1,379 @@
+/* rpc.c -- the gRPC channel to signetd: mutual TLS from files, unary calls
+ * with deadlines, pipelined calls on one completion queue, statuses. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/time.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "client/client.h"
+
+#define PEM_MAX (1 << 20)
+
+/* One call in flight: everything its batch of operations writes into. */
+typedef struct pending {
+	grpc_call *call;
+	grpc_metadata_array md_init;    /* initial metadata received */
+	grpc_metadata_array md_trail;   /* trailing metadata received */
+	grpc_byte_buffer *send;         /* request, consumed by the send */
+	grpc_byte_buffer *recv;         /* answer, NULL when none came */
+	grpc_status_code status;
+	grpc_slice details;
+	void *tag;                      /* the caller's */
+	struct pending *next;           /* list of calls in flight */
+} pending;
+
+struct client_conn {
+	grpc_channel *ch;
+	grpc_completion_queue *cq;      /* the pipeline's queue (next-type) */
+	pending *inflight;              /* started, not yet collected */
+	size_t ninflight;
+	unsigned timeout_ms;
+};
+
+static void set_msg(char *errmsg, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_msg(char *errmsg, size_t errlen, const char *fmt, ...)
+{
+	if (!errmsg || !errlen)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(errmsg, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Read a PEM file into a NUL-terminated buffer; a file with no PEM block is
+ * refused here, because gRPC aborts the process on some unusable inputs. */
+static signet_err read_pem(const char *what, const char *path, sg_buf *out, char *errmsg,
+			   size_t errlen)
+{
+	signet_err ret = sg_file_read(path, PEM_MAX, out);
+	if (ret == SIGNET_OK)
+		ret = sg_buf_put_u8(out, 0);
+	if (ret != SIGNET_OK) {
+		set_msg(errmsg, errlen, "%s %s: %s", what, path, signet_strerror(ret));
+		return ret;
+	}
+	if (!strstr((const char *)out->data, "-----BEGIN ")) {
+		set_msg(errmsg, errlen, "%s %s: no PEM block", what, path);
+		return SIGNET_EPARSE;
+	}
+	return SIGNET_OK;
+}
+
+signet_err client_open(const client_config *cfg, client_conn **out, char *errmsg,
+		       size_t errlen)
+{
+	if (!cfg || !out)
+		return SIGNET_EINVAL;
+	*out = NULL;
+	/* Without a certificate signetd refuses the handshake; only tests of
+	 * that refusal leave both out. */
+	bool anonymous = !cfg->cert[0] && !cfg->key[0];
+	if (!cfg->server[0] || !cfg->ca[0] || (!anonymous && (!cfg->cert[0] || !cfg->key[0])))
+		return client_config_check(cfg, errmsg, errlen);
+	sg_buf ca = SG_BUF_INIT, cert = SG_BUF_INIT, key = SG_BUF_INIT;
+	signet_err ret = read_pem("CA", cfg->ca, &ca, errmsg, errlen);
+	if (ret == SIGNET_OK && !anonymous)
+		ret = read_pem("certificate", cfg->cert, &cert, errmsg, errlen);
+	if (ret == SIGNET_OK && !anonymous)
+		ret = read_pem("key", cfg->key, &key, errmsg, errlen);
+	if (ret != SIGNET_OK)
+		goto out;
+	client_conn *c = calloc(1, sizeof(*c));
+	if (!c) {
+		ret = SIGNET_ENOMEM;
+		goto out;
+	}
+	grpc_init();
+	/* Both PEMs were read and checked above: a NULL key would abort. */
+	grpc_ssl_pem_key_cert_pair pair = {(const char *)key.data, (const char *)cert.data};
+	grpc_channel_credentials *creds = grpc_ssl_credentials_create(
+		(const char *)ca.data, anonymous ? NULL : &pair, NULL, NULL);
+	if (!creds) {
+		set_msg(errmsg, errlen, "gRPC refused the TLS credentials");
+		free(c);
+		grpc_shutdown();
+		ret = SIGNET_ECRYPTO;
+		goto out;
+	}
+	grpc_arg args[2];
+	size_t nargs = 0;
+	memset(args, 0, sizeof(args));
+	args[nargs].type = GRPC_ARG_INTEGER;
+	args[nargs].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+	args[nargs++].value.integer = CLIENT_RECV_MAX;
+	if (cfg->server_name[0]) {
+		args[nargs].type = GRPC_ARG_STRING;
+		args[nargs].key = (char *)GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
+		args[nargs++].value.string = (char *)cfg->server_name;
+	}
+	grpc_channel_args chargs = {nargs, args};
+	c->ch = grpc_channel_create(cfg->server, creds, &chargs);
+	grpc_channel_credentials_release(creds);
+	c->cq = grpc_completion_queue_create_for_next(NULL);
+	c->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : CLIENT_TIMEOUT_DEFAULT_MS;
+	*out = c;
+out:
+	sg_buf_free(&ca);
+	sg_buf_free(&cert);
+	sg_buf_free_secure(&key);
+	return ret;
+}
+
+static void pending_free(pending *p)
+{
+	if (!p)
+		return;
+	if (p->send)
+		grpc_byte_buffer_destroy(p->send);
+	if (p->recv)
+		grpc_byte_buffer_destroy(p->recv);
+	grpc_slice_unref(p->details);
+	grpc_metadata_array_destroy(&p->md_init);
+	grpc_metadata_array_destroy(&p->md_trail);
+	if (p->call)
+		grpc_call_unref(p->call);
+	free(p);
+}
+
+void client_close(client_conn *c)
+{
+	if (!c)
+		return;
+	for (pending *p = c->inflight; p; p = p->next)
+		grpc_call_cancel(p->call, NULL);
+	while (c->ninflight) {
+		void *tag;
+		client_status st;
+		if (client_next(c, &tag, &st, NULL) != SIGNET_OK)
+			break;
+	}
+	grpc_completion_queue_shutdown(c->cq);
+	for (;;) {
+		grpc_event ev = grpc_completion_queue_next(c->cq, gpr_inf_future(GPR_CLOCK_REALTIME),
+							   NULL);
+		if (ev.type == GRPC_QUEUE_SHUTDOWN)
+			break;
+	}
+	grpc_completion_queue_destroy(c->cq);
+	grpc_channel_destroy(c->ch);
+	free(c);
+	grpc_shutdown();
+}
+
+/* Make a call of method on cq carrying slice (consumed) and start its one
+ * batch: send everything, receive everything. */
+static signet_err pending_start(client_conn *c, grpc_completion_queue *cq, const char *method,
+				grpc_slice body, void *tag, pending **out)
+{
+	pending *p = calloc(1, sizeof(*p));
+	if (!p) {
+		grpc_slice_unref(body);
+		return SIGNET_ENOMEM;
+	}
+	grpc_metadata_array_init(&p->md_init);
+	grpc_metadata_array_init(&p->md_trail);
+	p->details = grpc_empty_slice();
+	p->send = grpc_raw_byte_buffer_create(&body, 1);
+	grpc_slice_unref(body);
+	p->tag = tag;
+	gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_REALTIME),
+					     gpr_time_from_millis(c->timeout_ms, GPR_TIMESPAN));
+	grpc_slice m = grpc_slice_from_copied_string(method);
+	p->call = grpc_channel_create_call(c->ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq, m, NULL,
+					   deadline, NULL);
+	grpc_slice_unref(m);
+	if (!p->call) {
+		pending_free(p);
+		return SIGNET_EIO;
+	}
+	grpc_op ops[6];
+	memset(ops, 0, sizeof(ops));
+	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+	ops[1].op = GRPC_OP_SEND_MESSAGE;
+	ops[1].data.send_message.send_message = p->send;
+	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+	ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+	ops[3].data.recv_initial_metadata.recv_initial_metadata = &p->md_init;
+	ops[4].op = GRPC_OP_RECV_MESSAGE;
+	ops[4].data.recv_message.recv_message = &p->recv;
+	ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+	ops[5].data.recv_status_on_client.trailing_metadata = &p->md_trail;
+	ops[5].data.recv_status_on_client.status = &p->status;
+	ops[5].data.recv_status_on_client.status_details = &p->details;
+	if (grpc_call_start_batch(p->call, ops, 6, p, NULL) != GRPC_CALL_OK) {
+		pending_free(p);
+		return SIGNET_EIO;
+	}
+	*out = p;
+	return SIGNET_OK;
+}
+
+/* Copy the status out of a completed call (details made printable, since
+ * they come from the network and end up on a terminal) and append its
+ * answer to resp. */
+static signet_err pending_finish(pending *p, client_status *st, sg_buf *resp)
+{
+	st->code = (int)p->status;
+	size_t n = GRPC_SLICE_LENGTH(p->details);
+	if (n >= sizeof(st->details))
+		n = sizeof(st->details) - 1;
+	const uint8_t *d = GRPC_SLICE_START_PTR(p->details);
+	for (size_t i = 0; i < n; i++)
+		st->details[i] = (d[i] >= 0x20 && d[i] < 0x7f) ? (char)d[i] : '?';
+	st->details[n] = '\0';
+	if (!p->recv || !resp || p->status != GRPC_STATUS_OK)
+		return SIGNET_OK;
+	if (grpc_byte_buffer_length(p->recv) > CLIENT_RECV_MAX)
+		return SIGNET_ERANGE;
+	grpc_byte_buffer_reader r;
+	if (!grpc_byte_buffer_reader_init(&r, p->recv))
+		return SIGNET_EIO;
+	grpc_slice all = grpc_byte_buffer_reader_readall(&r);
+	signet_err ret = sg_buf_append(resp, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all));
+	grpc_slice_unref(all);
+	grpc_byte_buffer_reader_destroy(&r);
+	return ret;
+}
+
+signet_err client_call(client_conn *c, const char *method, const uint8_t *req,
+		       size_t len, client_status *st, sg_buf *resp)
+{
+	if (!c || !method || !st || (!req && len))
+		return SIGNET_EINVAL;
+	memset(st, 0, sizeof(*st));
+	/* A queue per call keeps concurrent callers apart. */
+	grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
+	/* A fresh buffer per call: a sent buffer is consumed. */
+	grpc_slice body = grpc_slice_from_copied_buffer((const char *)req, len);
+	pending *p = NULL;
+	signet_err ret = pending_start(c, cq, method, body, NULL, &p);
+	if (ret == SIGNET_OK) {
+		grpc_event ev = grpc_completion_queue_pluck(cq, p, gpr_inf_future(GPR_CLOCK_REALTIME),
+							    NULL);
+		/* success is 1 for failed RPCs too: the status says how it went. */
+		ret = ev.type == GRPC_OP_COMPLETE ? pending_finish(p, st, resp) : SIGNET_EIO;
+		pending_free(p);
+	}
+	grpc_completion_queue_shutdown(cq);
+	grpc_completion_queue_destroy(cq);
+	return ret;
+}
+
+signet_err client_call_msg(client_conn *c, const char *method,
+			   const struct ProtobufCMessage *req,
+			   const struct ProtobufCMessageDescriptor *rdesc,
+			   struct ProtobufCMessage **resp, client_status *st)
+{
+	if (!c || !req || !rdesc || !resp || !st)
+		return SIGNET_EINVAL;
+	*resp = NULL;
+	size_t n = protobuf_c_message_get_packed_size(req);
+	uint8_t *buf = malloc(n ? n : 1);
+	if (!buf)
+		return SIGNET_ENOMEM;
+	protobuf_c_message_pack(req, buf);
+	sg_buf ans = SG_BUF_INIT;
+	signet_err ret = client_call(c, method, buf, n, st, &ans);
+	free(buf);
+	if (ret == SIGNET_OK && st->code == GRPC_STATUS_OK) {
+		*resp = protobuf_c_message_unpack(rdesc, NULL, ans.len, ans.data);
+		if (!*resp)
+			ret = SIGNET_EPARSE;
+	}
+	sg_buf_free(&ans);
+	return ret;
+}
+
+signet_err client_start(client_conn *c, const char *method, uint8_t *req, size_t len,
+			void *tag)
+{
+	if (!c || !method || !req) {
+		free(req);
+		return SIGNET_EINVAL;
+	}
+	/* The slice takes req over: no copy of a batch on its way out. */
+	grpc_slice body = grpc_slice_new(req, len, free);
+	pending *p = NULL;
+	signet_err ret = pending_start(c, c->cq, method, body, tag, &p);
+	if (ret != SIGNET_OK)
+		return ret;
+	p->next = c->inflight;
+	c->inflight = p;
+	c->ninflight++;
+	return SIGNET_OK;
+}
+
+signet_err client_next(client_conn *c, void **tag, client_status *st, sg_buf *resp)
+{
+	if (!c || !tag || !st)
+		return SIGNET_EINVAL;
+	if (!c->ninflight)
+		return SIGNET_ENOTFOUND;
+	memset(st, 0, sizeof(*st));
+	grpc_event ev = grpc_completion_queue_next(c->cq, gpr_inf_future(GPR_CLOCK_REALTIME),
+						   NULL);
+	if (ev.type != GRPC_OP_COMPLETE)
+		return SIGNET_EIO;
+	pending *p = ev.tag, **pp = &c->inflight;
+	while (*pp && *pp != p)
+		pp = &(*pp)->next;
+	if (!*pp)
+		return SIGNET_EIO;
+	*pp = p->next;
+	c->ninflight--;
+	*tag = p->tag;
+	signet_err ret = pending_finish(p, st, resp);
+	pending_free(p);
+	return ret;
+}
+
+size_t client_inflight(const client_conn *c)
+{
+	return c ? c->ninflight : 0;
+}
+
+int client_exit_for_status(int code)
+{
+	switch ((grpc_status_code)code) {
+	case GRPC_STATUS_OK:
+		return SIGNET_EXIT_OK;
+	case GRPC_STATUS_UNAVAILABLE:
+	case GRPC_STATUS_DEADLINE_EXCEEDED:
+	case GRPC_STATUS_CANCELLED:
+		return SIGNET_EXIT_CONNECT;
+	case GRPC_STATUS_PERMISSION_DENIED:
+	case GRPC_STATUS_UNAUTHENTICATED:
+	case GRPC_STATUS_NOT_FOUND:
+	case GRPC_STATUS_ALREADY_EXISTS:
+	case GRPC_STATUS_FAILED_PRECONDITION:
+		return SIGNET_EXIT_REFUSED;
+	case GRPC_STATUS_INVALID_ARGUMENT:
+	case GRPC_STATUS_OUT_OF_RANGE:
+	case GRPC_STATUS_RESOURCE_EXHAUSTED:
+		return SIGNET_EXIT_DATA;
+	default:
+		return SIGNET_EXIT_ERROR;
+	}
+}
+
+const char *client_status_name(int code)
+{
+	static const char *const names[] = {
+		"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+		"NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+		"FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
+		"INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+	};
+	if (code < 0 || (size_t)code >= sizeof(names) / sizeof(names[0]))
+		return "UNKNOWN_STATUS";
+	return names[code];
+}

@@ -1,0 +1,347 @@
+/* test_metrics.c -- the Prometheus endpoint of a real signetd: scrapes
+ * before and after signing (ECDSA and RSA zones, cache hits, refused items
+ * and calls), and requests the endpoint must refuse. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "daemon.h"
+
+static daemon_env D;
+static daemon_zone ZEC, ZRSA;
+
+#define BODY_MAX (1 << 20)
+
+static int setup(void **state)
+{
+	(void)state;
+	if (daemon_start(&D, NULL, true, NULL) != 0)
+		return -1;
+	daemon_add_zone(&D, "example.com.", 13, &ZEC);
+	daemon_add_zone(&D, "rsa.example.", 8, &ZRSA);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return daemon_teardown(&D);
+}
+
+/* GET /metrics; returns the body (static storage) after checking the head. */
+static const char *scrape(void)
+{
+	static char buf[BODY_MAX];
+	static const char req[] = "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n";
+	long n = daemon_http(D.metrics_port, req, sizeof(req) - 1, buf, sizeof(buf));
+	assert_true(n > 0);
+	if (strncmp(buf, "HTTP/1.1 200 OK\r\n", 17) != 0)
+		fail_msg("scrape: %.200s", buf);
+	assert_non_null(strstr(buf, "Content-Type: text/plain; version=0.0.4"));
+	char *body = strstr(buf, "\r\n\r\n");
+	assert_non_null(body);
+	/* Content-Length matches what came */
+	const char *cl = strstr(buf, "Content-Length: ");
+	assert_non_null(cl);
+	assert_int_equal(strtoul(cl + 16, NULL, 10), strlen(body + 4));
+	return body + 4;
+}
+
+static double sigs(const daemon_zone *z, const char *source)
+{
+	char zs[DNS_NAME_STR_MAX], series[1200];
+	assert_int_equal(dns_name_to_str(&z->apex, zs, sizeof(zs)), SIGNET_OK);
+	snprintf(series, sizeof(series),
+		 "signet_signatures_total{zone=\"%s\",key_tag=\"%u\",algorithm=\"%u\",source=\"%s\"}",
+		 zs, z->key_tag, z->alg, source);
+	return metric_value(scrape(), series);
+}
+
+static double value(const char *series)
+{
+	return metric_value(scrape(), series);
+}
+
+static void sign_ok(const daemon_zone *z, const char *zone, unsigned first, unsigned n)
+{
+	grpc_status_code st;
+	Signet__V1__SignResponse *r = daemon_sign_a(D.signer, zone, first, n, &st);
+	assert_int_equal(st, GRPC_STATUS_OK);
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(r->results[i]->status, SIGNET__V1__ITEM_STATUS__ITEM_SIGNED);
+		assert_int_equal(r->results[i]->n_rrsig, 1);
+		daemon_check_rrsig(z, first + i, r->results[i]->rrsig[0].data,
+				   r->results[i]->rrsig[0].len);
+	}
+	signet__v1__sign_response__free_unpacked(r, NULL);
+}
+
+static void test_values_follow_signing(void **state)
+{
+	(void)state;
+	const char *body = scrape();
+	/* Every family is described. */
+	static const char *const families[] = {
+		"signet_signatures_total counter", "signet_requests_total counter",
+		"signet_item_errors_total counter", "signet_request_duration_seconds histogram",
+		"signet_hsm_sign_duration_seconds histogram", "signet_cache_hits_total counter",
+		"signet_cache_misses_total counter", "signet_keyset_expiry_seconds gauge",
+		"signet_token_up gauge",
+	};
+	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
+		char t[128];
+		snprintf(t, sizeof(t), "# TYPE %s\n", families[i]);
+		if (!strstr(body, t))
+			fail_msg("missing '%s'", t);
+	}
+	assert_true(metric_value(body, "signet_token_up") == 1);
+	assert_true(metric_value(body, "signet_workers") == 2);
+	/* The key sets run 14 days from the start of the hour they were made in. */
+	double left = metric_value(body, "signet_keyset_expiry_seconds{zone=\"example.com.\"}");
+	assert_true(left > 13.9 * 86400 && left <= 14 * 86400);
+	assert_true(metric_value(body, "signet_keyset_expiry_seconds{zone=\"rsa.example.\"}") > 0);
+	/* Nothing signed yet; set-up made the proof signatures outside the hot path. */
+	assert_true(sigs(&ZEC, "hsm") <= 0);
+	double hsm0 = value("signet_hsm_sign_duration_seconds_count");
+	double hits0 = value("signet_cache_hits_total");
+	double miss0 = value("signet_cache_misses_total");
+	assert_true(value("signet_requests_total{method=\"SignRRsets\",code=\"OK\"}") < 0);
+	assert_true(value("signet_requests_total{method=\"Health\",code=\"OK\"}") >= 1);
+	assert_true(value("signet_requests_total{method=\"AddZone\",code=\"OK\"}") == 2);
+
+	/* Ten fresh RRsets: ten HSM signatures, ten misses. */
+	sign_ok(&ZEC, "example.com.", 0, 10);
+	assert_true(sigs(&ZEC, "hsm") == 10);
+	assert_true(sigs(&ZEC, "cache") == 0);
+	assert_true(value("signet_hsm_sign_duration_seconds_count") == hsm0 + 10);
+	assert_true(value("signet_hsm_sign_duration_seconds_bucket{le=\"+Inf\"}") == hsm0 + 10);
+	assert_true(value("signet_hsm_sign_duration_seconds_sum") > 0);
+	assert_true(value("signet_cache_misses_total") == miss0 + 10);
+	assert_true(value("signet_requests_total{method=\"SignRRsets\",code=\"OK\"}") == 1);
+	assert_true(value("signet_request_duration_seconds_count{method=\"SignRRsets\"}") == 1);
+	/* The same ten again: the cache answers, the HSM is not asked. */
+	sign_ok(&ZEC, "example.com.", 0, 10);
+	assert_true(sigs(&ZEC, "hsm") == 10);
+	assert_true(sigs(&ZEC, "cache") == 10);
+	assert_true(value("signet_cache_hits_total") == hits0 + 10);
+	assert_true(value("signet_hsm_sign_duration_seconds_count") == hsm0 + 10);
+	assert_true(value("signet_requests_total{method=\"SignRRsets\",code=\"OK\"}") == 2);
+
+	/* The RSA zone has its own series, labelled with algorithm 8. */
+	sign_ok(&ZRSA, "rsa.example.", 0, 5);
+	assert_true(sigs(&ZRSA, "hsm") == 5);
+	assert_true(sigs(&ZEC, "hsm") == 10);
+	assert_true(value("signet_hsm_sign_duration_seconds_count") == hsm0 + 15);
+
+	/* Calls refused as a whole are counted by status. */
+	grpc_status_code st;
+	Signet__V1__SignResponse *r = daemon_sign_a(D.signer, "unknown.example.", 0, 1, &st);
+	assert_null(r);
+	assert_int_equal(st, GRPC_STATUS_NOT_FOUND);
+	assert_true(value("signet_requests_total{method=\"SignRRsets\",code=\"NOT_FOUND\"}") == 1);
+	assert_true(value("signet_requests_total{method=\"SignRRsets\",code=\"OK\"}") == 3);
+
+	/* Refused items of a successful call are counted by their code. */
+	assert_true(value("signet_item_errors_total{code=\"INVALID_ARGUMENT\"}") < 0);
+	Signet__V1__SignRequest sr = SIGNET__V1__SIGN_REQUEST__INIT;
+	Signet__V1__RRset rs[2] = {SIGNET__V1__RRSET__INIT, SIGNET__V1__RRSET__INIT};
+	Signet__V1__RRset *rp[2] = {&rs[0], &rs[1]};
+	dns_name own, out, apex;
+	uint8_t a[4] = {192, 0, 2, 7};
+	ProtobufCBinaryData rd = {4, a};
+	assert_int_equal(dns_name_from_str(&own, "x.example.com."), SIGNET_OK);
+	assert_int_equal(dns_name_from_str(&out, "x.example.net."), SIGNET_OK);
+	assert_int_equal(dns_name_from_str(&apex, "example.com."), SIGNET_OK);
+	for (int i = 0; i < 2; i++) {
+		rs[i].type = DNS_T_A;
+		rs[i].rclass = 1;
+		rs[i].ttl = 60;
+		rs[i].n_rdata = 1;
+		rs[i].rdata = &rd;
+	}
+	rs[0].owner = (ProtobufCBinaryData){own.len, own.wire};
+	rs[1].owner = (ProtobufCBinaryData){out.len, out.wire};
+	sr.zone = (ProtobufCBinaryData){apex.len, apex.wire};
+	sr.n_rrsets = 2;
+	sr.rrsets = rp;
+	char det[256];
+	assert_int_equal(daemon_call(D.signer, "SignRRsets", &sr.base, det, sizeof(det), NULL),
+			 GRPC_STATUS_OK);
+	assert_true(value("signet_item_errors_total{code=\"INVALID_ARGUMENT\"}") == 1);
+	assert_true(sigs(&ZEC, "hsm") == 11);
+	assert_true(value("signet_requests_total{method=\"SignRRsets\",code=\"OK\"}") == 4);
+}
+
+static void expect_status(const char *req, size_t len, const char *status_line)
+{
+	char buf[4096];
+	long n = daemon_http(D.metrics_port, req, len, buf, sizeof(buf));
+	assert_true(n > 0);
+	if (strncmp(buf, status_line, strlen(status_line)) != 0)
+		fail_msg("request '%.60s': got '%.80s', wanted '%s'", req, buf, status_line);
+	assert_non_null(strstr(buf, "Connection: close\r\n"));
+}
+
+static void test_bad_requests(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *req, *status;
+	} cases[] = {
+		{"POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n", "HTTP/1.1 405 "},
+		{"HEAD /metrics HTTP/1.1\r\n\r\n", "HTTP/1.1 405 "},
+		{"GET / HTTP/1.1\r\n\r\n", "HTTP/1.1 404 "},
+		{"GET /metrics/ HTTP/1.1\r\n\r\n", "HTTP/1.1 404 "},
+		{"GET /metrics?x=1 HTTP/1.1\r\n\r\n", "HTTP/1.1 404 "},
+		{"GET ../../etc/passwd HTTP/1.1\r\n\r\n", "HTTP/1.1 404 "},
+		{"GET /metrics HTTP/2.0\r\n\r\n", "HTTP/1.1 400 "},
+		{"GET /metrics\r\n\r\n", "HTTP/1.1 400 "},
+		{"GET  /metrics HTTP/1.1\r\n\r\n", "HTTP/1.1 400 "},
+		{"GET /metrics HTTP/1.1 x\r\n\r\n", "HTTP/1.1 400 "},
+		{"\r\n\r\n", "HTTP/1.1 400 "},
+		{"hello\r\n\r\n", "HTTP/1.1 400 "},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		expect_status(cases[i].req, strlen(cases[i].req), cases[i].status);
+	/* an embedded NUL */
+	static const char nul[] = "GET /metrics\0 HTTP/1.1\r\n\r\n";
+	expect_status(nul, sizeof(nul) - 1, "HTTP/1.1 400 ");
+	/* a head larger than the bound */
+	size_t big = SIGNER_HTTP_HEADER_MAX + 100;
+	char *huge = malloc(big);
+	assert_non_null(huge);
+	memcpy(huge, "GET /metrics HTTP/1.1\r\nX-Pad: ", 30);
+	memset(huge + 30, 'a', big - 30);
+	expect_status(huge, big, "HTTP/1.1 431 ");
+	free(huge);
+	/* a request that never finishes is cut off after the timeout */
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	static const char slow[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n";
+	expect_status(slow, sizeof(slow) - 1, "HTTP/1.1 408 ");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_true(took >= SIGNER_HTTP_TIMEOUT_MS / 1000.0 - 0.1 && took < 5);
+	/* and the endpoint still answers */
+	assert_true(value("signet_token_up") == 1);
+}
+
+/* The registry alone: exposition details a scrape of the daemon does not
+ * reach (escaping, cumulative buckets, the overflow series, bounds). */
+static void test_render(void **state)
+{
+	(void)state;
+	static const char *const names[] = {"A", "B"};
+	signer_metrics *m = NULL;
+	assert_int_equal(signer_metrics_new(names, 0, &m), SIGNET_EINVAL);
+	assert_int_equal(signer_metrics_new(NULL, 2, &m), SIGNET_EINVAL);
+	assert_int_equal(signer_metrics_new(names, 2, &m), SIGNET_OK);
+	dns_name z;
+	/* a label with a quote and a backslash in it, as zone names may have:
+	 * presentation form escapes them (\034, \\), the exposition escapes
+	 * every backslash again */
+	static const uint8_t odd[] = {3, 'a', '"', 'b', 2, 'x', '\\', 0};
+	memcpy(z.wire, odd, sizeof(odd));
+	z.len = sizeof(odd);
+	signer_sig_series *s = signer_metrics_sig_series(m, &z, 4242, 13);
+	assert_non_null(s);
+	assert_ptr_equal(signer_metrics_sig_series(m, &z, 4242, 13), s);
+	assert_ptr_not_equal(signer_metrics_sig_series(m, &z, 4243, 13), s);
+	signer_metrics_sig(s, false);
+	signer_metrics_sig(s, false);
+	signer_metrics_sig(s, true);
+	signer_metrics_call(m, 1, 0, 300000);        /* 0.3 ms */
+	signer_metrics_call(m, 1, 14, 3000000000ull); /* 3 s, UNAVAILABLE */
+	signer_metrics_call(m, 1, 99, 1);            /* unknown code */
+	signer_metrics_call(m, 7, 0, 1);             /* no such method: ignored */
+	signer_metrics_hsm(m, 30000, true);
+	signer_metrics_hsm(m, 5000000000ull, true);  /* above every bound */
+	signer_metrics_hsm(m, 1, false);
+	signer_metrics_item_error(m, 3);
+	signer_metrics_zone zones[1];
+	memset(zones, 0, sizeof(zones));
+	assert_int_equal(dns_name_from_str(&zones[0].zone, "example.com."), SIGNET_OK);
+	zones[0].has_keyset = true;
+	zones[0].keyset_seconds = -5;
+	signer_metrics_snapshot snap = {.token_up = false, .workers = 3, .inflight = 1,
+					.zones = zones, .nzones = 1};
+	snap.cache.hits = 7;
+	sg_buf out = SG_BUF_INIT;
+	assert_int_equal(signer_metrics_render(m, &snap, &out), SIGNET_OK);
+	assert_int_equal(sg_buf_put_u8(&out, 0), SIGNET_OK);
+	const char *b = (const char *)out.data;
+	if (getenv("SIGNET_TEST_VERBOSE"))
+		fputs(b, stderr);
+	assert_true(metric_value(b, "signet_signatures_total{zone=\"a\\\\034b.x\\\\\\\\.\","
+				 "key_tag=\"4242\",algorithm=\"13\",source=\"hsm\"}") == 2);
+	assert_true(metric_value(b, "signet_signatures_total{zone=\"a\\\\034b.x\\\\\\\\.\","
+				 "key_tag=\"4242\",algorithm=\"13\",source=\"cache\"}") == 1);
+	assert_true(metric_value(b, "signet_requests_total{method=\"B\",code=\"OK\"}") == 1);
+	assert_true(metric_value(b, "signet_requests_total{method=\"B\",code=\"UNAVAILABLE\"}") == 1);
+	assert_true(metric_value(b, "signet_requests_total{method=\"B\",code=\"UNKNOWN\"}") == 1);
+	assert_true(metric_value(b, "signet_request_duration_seconds_count{method=\"A\"}") < 0);
+	assert_true(metric_value(b, "signet_request_duration_seconds_bucket{method=\"B\",le=\"0.0001\"}") == 1);
+	assert_true(metric_value(b, "signet_request_duration_seconds_bucket{method=\"B\",le=\"0.0005\"}") == 2);
+	assert_true(metric_value(b, "signet_request_duration_seconds_bucket{method=\"B\",le=\"2.5\"}") == 2);
+	assert_true(metric_value(b, "signet_request_duration_seconds_bucket{method=\"B\",le=\"5\"}") == 3);
+	assert_true(metric_value(b, "signet_request_duration_seconds_bucket{method=\"B\",le=\"+Inf\"}") == 3);
+	assert_true(metric_value(b, "signet_request_duration_seconds_count{method=\"B\"}") == 3);
+	assert_true(metric_value(b, "signet_hsm_sign_duration_seconds_bucket{le=\"2.5e-05\"}") == 0);
+	assert_true(metric_value(b, "signet_hsm_sign_duration_seconds_bucket{le=\"5e-05\"}") == 1);
+	assert_true(metric_value(b, "signet_hsm_sign_duration_seconds_bucket{le=\"1\"}") == 1);
+	assert_true(metric_value(b, "signet_hsm_sign_duration_seconds_bucket{le=\"+Inf\"}") == 2);
+	assert_true(metric_value(b, "signet_hsm_sign_duration_seconds_sum") > 5.00002);
+	assert_true(metric_value(b, "signet_hsm_sign_errors_total") == 1);
+	assert_true(metric_value(b, "signet_item_errors_total{code=\"INVALID_ARGUMENT\"}") == 1);
+	assert_true(metric_value(b, "signet_cache_hits_total") == 7);
+	assert_true(metric_value(b, "signet_token_up") == 0);
+	assert_true(metric_value(b, "signet_workers") == 3);
+	assert_true(metric_value(b, "signet_keyset_expiry_seconds{zone=\"example.com.\"}") == -5);
+	/* the overflow series is shown only once it counted something */
+	assert_null(strstr(b, "_other"));
+	/* fill the table: the rest goes to the overflow series */
+	signer_sig_series *last = NULL;
+	for (unsigned i = 0; i < 4200; i++)
+		last = signer_metrics_sig_series(m, &zones[0].zone, (uint16_t)i, 8);
+	signer_metrics_sig(last, false);
+	sg_buf_reset(&out);
+	assert_int_equal(signer_metrics_render(m, &snap, &out), SIGNET_OK);
+	assert_int_equal(sg_buf_put_u8(&out, 0), SIGNET_OK);
+	assert_true(metric_value((const char *)out.data, "signet_signatures_total{zone=\"_other\","
+				 "key_tag=\"0\",algorithm=\"0\",source=\"hsm\"}") == 1);
+	assert_int_equal(signer_metrics_render(NULL, &snap, &out), SIGNET_EINVAL);
+	sg_buf_free(&out);
+	signer_metrics_free(m);
+}
+
+/* SIGTERM: the endpoint's thread and the counters go with the rest, and
+ * the exit is clean (under ASan this is also the leak check). */
+static void test_clean_stop(void **state)
+{
+	(void)state;
+	int status = daemon_stop(&D);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		daemon_sh("cat '%s' >&2", D.log);
+		fail_msg("signetd exit status %d", status);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_render),
+		cmocka_unit_test(test_values_follow_signing),
+		cmocka_unit_test(test_bad_requests),
+		cmocka_unit_test(test_clean_stop),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
