@@ -34,7 +34,9 @@
 #define CER_ALGS_MAX 4
 #define CER_PARAMS_MAX 8
 #define CER_PARAM_KEY_MAX 32
-#define CER_PARAM_VALUE_MAX 128
+#define CER_PARAM_VALUE_MAX 1024   /* room for lists: key-id and foreign-zsk */
+#define CER_KEYSET_KSKS_MAX 4       /* KSKs one sign-keyset may sign with */
+#define CER_FOREIGN_ZSKS_MAX 8      /* foreign ZSKs one sign-keyset may admit */
 #define CER_FILE_MAX (64u * 1024)     /* policy, request, approval, share, key */
 #define CER_KEYSET_MAX (16u << 20)    /* a key-signing request */
 #define CER_LOG_MAX (64u << 20)       /* a transcript */
@@ -193,7 +195,10 @@ typedef struct cer_request {
 } cer_request;
 
 /* Build a request: params given as "key=value" strings (sorted here), a
- * fresh nonce, the window [not_before, not_after]. For sign-keyset, keyset
+ * fresh nonce, the window [not_before, not_after]. The list parameters
+ * (key-id and foreign-zsk) may be given repeatedly or comma-separated: they
+ * become one value, items lower-cased, sorted and unique, so the hash does
+ * not depend on the order the operator typed them. For sign-keyset, keyset
  * (may be NULL otherwise) is the key-signing request file whose
  * dns_keyset_digest becomes the "keyset-sha256" parameter. Writes the file at
  * out_path and fills *out (may be NULL). */
@@ -204,8 +209,9 @@ signet_err cer_request_create(const char *op, const char *zone, const char *cons
 
 /* Append the canonical text of r and set r->hash. */
 signet_err cer_request_write(cer_request *r, sg_buf *out);
-/* Parse strictly (fields in canonical order, params sorted and unique,
- * window no longer than CER_REQUEST_LIFE_MAX); sets out->hash. */
+/* Parse strictly (fields in canonical order, params sorted and unique, list
+ * parameters with items sorted and unique, window no longer than
+ * CER_REQUEST_LIFE_MAX); sets out->hash. */
 signet_err cer_request_parse(const char *text, size_t len, cer_request *out);
 signet_err cer_request_read(const char *path, cer_request *out);
 

@@ -145,6 +145,48 @@ static int secret_status(signet_err err)
 	return err == SIGNET_EINVAL ? 2 : err == SIGNET_EPERM ? 3 : 1;
 }
 
+/* The item after p in a comma-separated list, or NULL. */
+static const char *next_item(const char *p)
+{
+	const char *c = strchr(p, ',');
+	return c != NULL ? c + 1 : NULL;
+}
+
+/* What an approver must not miss in a sign-keyset: how many KSKs sign, and
+ * every foreign ZSK (another provider's key, no proof of possession) that
+ * goes into the DNSKEY RRset on the operators' word alone. */
+static void show_keyset_notes(const cer_request *r)
+{
+	if (strcmp(r->op, CER_OP_SIGN_KEYSET) != 0)
+		return;
+	const char *ids = cer_request_param(r, "key-id");
+	if (ids != NULL && strchr(ids, ',') != NULL) {
+		size_t n = 0;
+		for (const char *p = ids; p != NULL; p = next_item(p))
+			n++;
+		printf("signs with %zu KSKs (each signs the periods whose DNSKEY set holds it):"
+		       "\n", n);
+		for (const char *p = ids; p != NULL; p = next_item(p))
+			printf("  KSK key-id %.*s\n", (int)strcspn(p, ","), p);
+	}
+	const char *f = cer_request_param(r, "foreign-zsk");
+	if (f == NULL)
+		return;
+	printf("!!! FOREIGN ZSKS: keys signetd does not hold, signed into the DNSKEY RRset "
+	       "on your approval !!!\n");
+	for (const char *p = f; p != NULL; p = next_item(p)) {
+		int len = (int)strcspn(p, ",");
+		int tag = (int)strcspn(p, "/");
+		const char *alg = tag < len ? p + tag + 1 : p + len;
+		int alen = (int)strcspn(alg, "/,");
+		const char *hash = alg[alen] == '/' ? alg + alen + 1 : alg + alen;
+		printf("!!! foreign ZSK: key tag %.*s, algorithm %.*s, SHA-256 of its DNSKEY "
+		       "RDATA %.*s\n", tag < len ? tag : len, p, alen, alg,
+		       (int)strcspn(hash, ","), hash);
+	}
+	printf("!!! compare each with the other provider's DNSKEY before you approve !!!\n");
+}
+
 static int show_request(const char *path)
 {
 	cer_request r;
@@ -157,9 +199,12 @@ static int show_request(const char *path)
 		err = sg_hex_encode(r.hash, CER_HASH_LEN, &hex);
 	if (err == SIGNET_OK)
 		err = cer_words(r.hash, &words);
-	if (err == SIGNET_OK)
-		printf("%.*s\nrequest hash %s\nread aloud:  %s\n", (int)text.len,
-		       (const char *)text.data, (const char *)hex.data, (const char *)words.data);
+	if (err == SIGNET_OK) {
+		printf("%.*s\n", (int)text.len, (const char *)text.data);
+		show_keyset_notes(&r);
+		printf("request hash %s\nread aloud:  %s\n", (const char *)hex.data,
+		       (const char *)words.data);
+	}
 	sg_buf_free(&text);
 	sg_buf_free(&hex);
 	sg_buf_free(&words);

@@ -117,6 +117,44 @@ extern const cer_op cer_op_init_token, cer_op_reshare, cer_op_create_ksk,
 /* The "key-id" parameter: 1..HSM_ID_MAX octets in hex. */
 signet_err cer_param_key_id(const cer_request *r, uint8_t *id, size_t *id_len);
 
+/* ---- list parameters (keylist.c) ---- */
+
+/* Whether key is a list parameter (key-id, foreign-zsk): comma-separated
+ * items, sorted and unique in a request. */
+bool cer_param_is_list(const char *key);
+
+/* Rewrite value in place as its canonical list: items lower-cased, sorted,
+ * duplicates dropped (never longer than before). SIGNET_EINVAL for an empty
+ * item, SIGNET_ERANGE for too many. */
+signet_err cer_list_canonical(char *value, size_t cap);
+
+/* Whether value's items are non-empty and strictly ascending. */
+bool cer_list_is_canonical(const char *value);
+
+/* The KSKs a sign-keyset names: the "key-id" list. */
+typedef struct cer_key_ids {
+	uint8_t id[CER_KEYSET_KSKS_MAX][HSM_ID_MAX];
+	size_t len[CER_KEYSET_KSKS_MAX];
+	size_t n;                         /* 1..CER_KEYSET_KSKS_MAX */
+} cer_key_ids;
+
+/* Parse the key-id list: 1..CER_KEYSET_KSKS_MAX distinct IDs of hex.
+ * SIGNET_EINVAL (missing, malformed, repeated), SIGNET_ERANGE (too many). */
+signet_err cer_param_key_ids(const cer_request *r, cer_key_ids *out);
+
+/* A foreign ZSK the operators admit into the DNSKEY RRset (RFC 8901 model 2):
+ * "KEYTAG/ALG/SHA256-OF-DNSKEY-RDATA". The hash binds the key; tag and
+ * algorithm are for the eye and must agree with it. */
+typedef struct cer_foreign_zsk {
+	uint16_t tag;
+	uint8_t alg;
+	uint8_t sha256[CER_HASH_LEN];
+} cer_foreign_zsk;
+
+/* Parse the foreign-zsk list into out (CER_FOREIGN_ZSKS_MAX entries); none
+ * is *n = 0. SIGNET_EINVAL (malformed, repeated), SIGNET_ERANGE. */
+signet_err cer_param_foreign_zsks(const cer_request *r, cer_foreign_zsk *out, size_t *n);
+
 /* Find the zone's KSK with this ID in the token: it must exist, be a "ksk"
  * of run->zone by its label, be safe to sign with and not be retired (unless
  * retired_ok). info and its DNSKEY RDATA (flags 257) are filled. */

@@ -1,4 +1,4 @@
-/* op_keyset.c -- sign-keyset: check signetd's key-signing request and sign it with the KSK. */
+/* op_keyset.c -- sign-keyset: check signetd's key-signing request and sign it with the named KSKs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +15,10 @@ static bool alg_allowed(const cer_policy *p, uint8_t alg)
 }
 
 /* Every ZSK of the period proves possession by an RRSIG over the DNSKEY set,
- * and every RRSIG there must be such a proof. */
-static signet_err check_proofs(const dns_keyset *ks, size_t i)
+ * unless foreign[k] says the operators admitted it by name (another
+ * provider's ZSK, whose private key signetd never holds); every RRSIG there
+ * must be such a proof. */
+static signet_err check_proofs(const dns_keyset *ks, size_t i, const bool *foreign)
 {
 	const dns_keyset_period *per = &ks->periods[i];
 	bool *proved = calloc(per->dnskey.count ? per->dnskey.count : 1, sizeof(bool));
@@ -51,25 +53,61 @@ static signet_err check_proofs(const dns_keyset *ks, size_t i)
 		uint16_t flags = sg_get_u16(per->dnskey.rr[k].data);
 		if (flags & DNS_DNSKEY_FLAG_SEP)
 			continue;
-		if (!proved[k]) {
+		if (!proved[k] && !foreign[k]) {
 			uint16_t tag = 0;
 			(void)dns_key_tag(per->dnskey.rr[k].data, per->dnskey.rr[k].len, &tag);
 			err = cer_fail(SIGNET_EVERIFY, "period %zu: ZSK with key tag %u has no valid "
-				       "proof of possession", i + 1, tag);
+				       "proof of possession and no foreign-zsk parameter names it",
+				       i + 1, tag);
 		}
 	}
 	free(proved);
 	return err;
 }
 
+/* Whether the DNSKEY rd is one of the foreign ZSKs the request names: by the
+ * SHA-256 of its RDATA. A named key must be a ZSK (no SEP: it would ask for a
+ * DS of a key the ceremony does not hold) whose tag and algorithm are the
+ * ones the operators read. */
+static signet_err foreign_match(const dns_rdata *rd, size_t i, const cer_foreign_zsk *f,
+				size_t nf, bool *seen, bool *is_foreign)
+{
+	uint8_t h[CER_HASH_LEN];
+	signet_err err = cer_sha256(rd->data, rd->len, h);
+	if (err != SIGNET_OK)
+		return cer_fail(err, "cannot hash a DNSKEY");
+	*is_foreign = false;
+	for (size_t j = 0; j < nf; j++) {
+		if (memcmp(h, f[j].sha256, CER_HASH_LEN) != 0)
+			continue;
+		uint16_t tag = 0;
+		(void)dns_key_tag(rd->data, rd->len, &tag);
+		if (sg_get_u16(rd->data) & DNS_DNSKEY_FLAG_SEP)
+			return cer_fail(SIGNET_EDENIED, "period %zu: foreign key %u/%u has the SEP "
+					"flag: only a ZSK may be foreign", i + 1, tag, rd->data[3]);
+		if (tag != f[j].tag || rd->data[3] != f[j].alg)
+			return cer_fail(SIGNET_EINVAL, "foreign-zsk %u/%u: the key with that hash "
+					"has key tag %u and algorithm %u", f[j].tag, f[j].alg, tag,
+					rd->data[3]);
+		seen[j] = true;
+		*is_foreign = true;
+	}
+	return SIGNET_OK;
+}
+
 /* Everything that needs no HSM: the keyset is the approved one, for this
- * zone, within the policy's limits, with allowed algorithms and valid proofs. */
+ * zone, within the policy's limits, with allowed algorithms and valid proofs
+ * or a foreign-zsk parameter for every ZSK, and every named foreign key in it. */
 static signet_err keyset_check(cer_run *run)
 {
 	const cer_exec *x = run->x;
-	uint8_t id[HSM_ID_MAX];
-	size_t idn;
-	signet_err err = cer_param_key_id(run->r, id, &idn);
+	cer_key_ids ids;
+	cer_foreign_zsk foreign[CER_FOREIGN_ZSKS_MAX];
+	bool foreign_seen[CER_FOREIGN_ZSKS_MAX] = {false};
+	size_t nforeign = 0;
+	signet_err err = cer_param_key_ids(run->r, &ids);
+	if (err == SIGNET_OK)
+		err = cer_param_foreign_zsks(run->r, foreign, &nforeign);
 	if (err != SIGNET_OK)
 		return err;
 	if (x->keyset == NULL || x->out == NULL)
@@ -110,6 +148,9 @@ static signet_err keyset_check(cer_run *run)
 			return cer_fail(SIGNET_EDENIED, "period %zu ends more than %lu s from now, "
 					"beyond the policy", i + 1,
 					(unsigned long)run->p->max_span);
+		bool is_foreign[DNS_KEYSET_RRS_MAX] = {false};
+		if (per->dnskey.count > DNS_KEYSET_RRS_MAX)
+			return cer_fail(SIGNET_ERANGE, "period %zu: too many DNSKEYs", i + 1);
 		for (size_t k = 0; k < per->dnskey.count; k++) {
 			const dns_rdata *rd = &per->dnskey.rr[k];
 			if (rd->len < 4)
@@ -122,10 +163,19 @@ static signet_err keyset_check(cer_run *run)
 			if (!alg_allowed(run->p, rd->data[3]))
 				return cer_fail(SIGNET_EDENIED, "period %zu: algorithm %u is not "
 						"allowed by the policy", i + 1, rd->data[3]);
+			if (nforeign > 0 && (err = foreign_match(rd, i, foreign, nforeign,
+							       foreign_seen, &is_foreign[k])) !=
+			    SIGNET_OK)
+				return err;
 		}
-		if ((err = check_proofs(ks, i)) != SIGNET_OK)
+		if ((err = check_proofs(ks, i, is_foreign)) != SIGNET_OK)
 			return err;
 	}
+	for (size_t f = 0; f < nforeign; f++)
+		if (!foreign_seen[f])
+			return cer_fail(SIGNET_EDENIED, "foreign-zsk %u/%u names a key that is in "
+					"no DNSKEY set of the request", foreign[f].tag,
+					foreign[f].alg);
 	return SIGNET_OK;
 }
 
@@ -188,15 +238,36 @@ static bool same_key(const uint8_t *a, size_t alen, const sg_buf *b)
 	return alen == b->len && alen >= 4 && memcmp(a + 2, b->data + 2, alen - 2) == 0;
 }
 
+/* The KSKs a request names, as the token holds them. */
+typedef struct named_ksks {
+	hsm_key_info info[CER_KEYSET_KSKS_MAX];
+	sg_buf dnskey[CER_KEYSET_KSKS_MAX];    /* RDATA with flags 257 */
+	uint16_t tag[CER_KEYSET_KSKS_MAX];
+	size_t n;
+} named_ksks;
+
+/* Index of the named KSK whose DNSKEY is exactly rd, or -1. */
+static int named_index(const named_ksks *nk, const dns_rdata *rd)
+{
+	for (size_t j = 0; j < nk->n; j++)
+		if (rd->len == nk->dnskey[j].len && memcmp(rd->data, nk->dnskey[j].data,
+							   rd->len) == 0)
+			return (int)j;
+	return -1;
+}
+
 /* The token's view: every key of the request that the token knows is this
- * zone's KSK, every SEP key is one, our KSK is in every period, and CDS and
- * CDNSKEY name only this zone's KSKs (or the delete forms). */
-static signet_err check_keys(cer_run *run, const sg_buf *ours)
+ * zone's KSK, every SEP key is one and is named to sign (signetd wants an
+ * RRSIG by each KSK of a DNSKEY set), each period holds a named KSK, each
+ * named KSK is in some period, and CDS and CDNSKEY name only this zone's
+ * KSKs (or the delete forms). */
+static signet_err check_keys(cer_run *run, const named_ksks *nk)
 {
 	token_ksk *t = NULL;
 	size_t nt = 0;
 	signet_err err = list_ksks(run, &t, &nt);
 	const dns_keyset *ks = &run->keyset;
+	bool present[CER_KEYSET_KSKS_MAX] = {false};
 	sg_buf cds0 = SG_BUF_INIT, cdnskey0 = SG_BUF_INIT, ds = SG_BUF_INIT;
 	if (err == SIGNET_OK)
 		err = dns_cds_delete_rdata(&cds0);
@@ -204,7 +275,7 @@ static signet_err check_keys(cer_run *run, const sg_buf *ours)
 		err = dns_cdnskey_delete_rdata(&cdnskey0);
 	for (size_t i = 0; i < ks->count && err == SIGNET_OK; i++) {
 		const dns_keyset_period *per = &ks->periods[i];
-		bool have_ours = false;
+		size_t signers = 0;
 		for (size_t k = 0; k < per->dnskey.count && err == SIGNET_OK; k++) {
 			const dns_rdata *rd = &per->dnskey.rr[k];
 			bool sep = sg_get_u16(rd->data) & DNS_DNSKEY_FLAG_SEP;
@@ -221,12 +292,21 @@ static signet_err check_keys(cer_run *run, const sg_buf *ours)
 			if (err == SIGNET_OK && sep && !known_here)
 				err = cer_fail(SIGNET_EDENIED, "period %zu: a SEP key that is not a "
 					       "KSK of %s in the KSK token", i + 1, run->zone);
-			if (rd->len == ours->len && memcmp(rd->data, ours->data, rd->len) == 0)
-				have_ours = true;
+			int j = named_index(nk, rd);
+			if (j >= 0) {
+				present[j] = true;
+				signers++;
+			} else if (err == SIGNET_OK && sep) {
+				uint16_t tag = 0;
+				(void)dns_key_tag(rd->data, rd->len, &tag);
+				err = cer_fail(SIGNET_ESTATE, "period %zu: KSK with key tag %u is in "
+					       "the DNSKEY set but key-id does not name it (every "
+					       "KSK of a set must sign it)", i + 1, tag);
+			}
 		}
-		if (err == SIGNET_OK && !have_ours)
-			err = cer_fail(SIGNET_ESTATE, "period %zu: the DNSKEY set does not hold the "
-				       "KSK that is to sign it", i + 1);
+		if (err == SIGNET_OK && signers == 0)
+			err = cer_fail(SIGNET_ESTATE, "period %zu: the DNSKEY set holds none of the "
+				       "KSKs that are to sign it", i + 1);
 		for (size_t c = 0; c < per->cds.count && err == SIGNET_OK; c++) {
 			const dns_rdata *rd = &per->cds.rr[c];
 			bool ok = rd->len == cds0.len && memcmp(rd->data, cds0.data, rd->len) == 0;
@@ -259,6 +339,10 @@ static signet_err check_keys(cer_run *run, const sg_buf *ours)
 					       "of the zone", i + 1);
 		}
 	}
+	for (size_t j = 0; j < nk->n && err == SIGNET_OK; j++)
+		if (!present[j])
+			err = cer_fail(SIGNET_ESTATE, "KSK %s (key tag %u) is in no period's DNSKEY "
+				       "set: nothing for it to sign", nk->info[j].label, nk->tag[j]);
 	free_ksks(t, nt);
 	sg_buf_free(&cds0);
 	sg_buf_free(&cdnskey0);
@@ -296,22 +380,31 @@ static signet_err sign_set(cer_run *run, hsm_session *s, const hsm_key_info *inf
 	return err;
 }
 
+/* Find every named KSK in the token (this zone's, safe, not retired, of an
+ * allowed algorithm) with its DNSKEY and tag. */
+static signet_err find_named(cer_run *run, named_ksks *nk)
+{
+	cer_key_ids ids;
+	signet_err err = cer_param_key_ids(run->r, &ids);
+	for (size_t i = 0; i < ids.n && err == SIGNET_OK; i++) {
+		err = cer_ksk_find(run, ids.id[i], ids.len[i], false, &nk->info[i], &nk->dnskey[i]);
+		nk->n = i + 1;  /* dnskey[i] may hold memory even on failure */
+		if (err == SIGNET_OK && !alg_allowed(run->p, (uint8_t)nk->info[i].alg))
+			err = cer_fail(SIGNET_EDENIED, "KSK %s: algorithm %u is not allowed by the "
+				       "policy", nk->info[i].label, (unsigned)nk->info[i].alg);
+		if (err == SIGNET_OK)
+			err = dns_key_tag(nk->dnskey[i].data, nk->dnskey[i].len, &nk->tag[i]);
+	}
+	return err;
+}
+
 static signet_err keyset_perform(cer_run *run)
 {
-	uint8_t id[HSM_ID_MAX];
-	size_t idn;
-	hsm_key_info info;
-	sg_buf ours = SG_BUF_INIT;
-	signet_err err = cer_param_key_id(run->r, id, &idn);
+	named_ksks nk;
+	memset(&nk, 0, sizeof(nk));  /* zeroed sg_bufs are empty ones */
+	signet_err err = find_named(run, &nk);
 	if (err == SIGNET_OK)
-		err = cer_ksk_find(run, id, idn, false, &info, &ours);
-	if (err == SIGNET_OK && !alg_allowed(run->p, (uint8_t)info.alg))
-		err = cer_fail(SIGNET_EDENIED, "the KSK's algorithm is not allowed by the policy");
-	if (err == SIGNET_OK)
-		err = check_keys(run, &ours);
-	uint16_t tag = 0;
-	if (err == SIGNET_OK)
-		err = dns_key_tag(ours.data, ours.len, &tag);
+		err = check_keys(run, &nk);
 	hsm_session *s = NULL;
 	if (err == SIGNET_OK && (err = hsm_session_open(run->tok, &s)) != SIGNET_OK)
 		cer_fail(err, "cannot open a session: %s", hsm_last_error());
@@ -322,7 +415,7 @@ static signet_err keyset_perform(cer_run *run)
 	bundle.kind = DNS_KEYSET_BUNDLE;
 	bundle.zone = ks->zone;
 	bundle.serial = ks->serial;
-	bundle.periods = calloc(ks->count, sizeof(*bundle.periods));
+	bundle.periods = calloc(ks->count ? ks->count : 1, sizeof(*bundle.periods));
 	if (err == SIGNET_OK && bundle.periods == NULL)
 		err = cer_fail(SIGNET_ENOMEM, "out of memory");
 	for (size_t i = 0; i < ks->count && err == SIGNET_OK; i++) {
@@ -337,18 +430,28 @@ static signet_err keyset_perform(cer_run *run)
 		if (err == SIGNET_OK)
 			err = dns_rrset_copy(&bp->cdnskey, &per->cdnskey);
 		dns_rrset_init(&bp->sigs, &ks->zone, DNS_T_RRSIG, DNS_CLASS_IN, per->dnskey.ttl);
-		if (err == SIGNET_OK)
-			err = sign_set(run, s, &info, tag, &per->dnskey, per, &bp->sigs);
-		if (err == SIGNET_OK)
-			err = sign_set(run, s, &info, tag, &per->cds, per, &bp->sigs);
-		if (err == SIGNET_OK)
-			err = sign_set(run, s, &info, tag, &per->cdnskey, per, &bp->sigs);
+		/* each named KSK signs the periods whose DNSKEY set holds it, once */
+		bool done[CER_KEYSET_KSKS_MAX] = {false};
+		for (size_t k = 0; k < per->dnskey.count && err == SIGNET_OK; k++) {
+			int j = named_index(&nk, &per->dnskey.rr[k]);
+			if (j < 0 || done[j])
+				continue;
+			done[j] = true;
+			err = sign_set(run, s, &nk.info[j], nk.tag[j], &per->dnskey, per, &bp->sigs);
+			if (err == SIGNET_OK)
+				err = sign_set(run, s, &nk.info[j], nk.tag[j], &per->cds, per,
+					       &bp->sigs);
+			if (err == SIGNET_OK)
+				err = sign_set(run, s, &nk.info[j], nk.tag[j], &per->cdnskey, per,
+					       &bp->sigs);
+		}
 	}
 	hsm_session_close(s);
 	if (err == SIGNET_OK && (err = dns_keyset_write(&bundle, &run->out)) != SIGNET_OK)
 		cer_fail(err, "cannot write the bundle");
 	dns_keyset_free(&bundle);
-	sg_buf_free(&ours);
+	for (size_t j = 0; j < CER_KEYSET_KSKS_MAX; j++)
+		sg_buf_free(&nk.dnskey[j]);
 	return err;
 }
 

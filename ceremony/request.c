@@ -67,6 +67,10 @@ static signet_err request_check(const cer_request *r)
 		if (i > 0 && strcmp(r->params[i - 1].key, r->params[i].key) >= 0)
 			return cer_fail(SIGNET_EINVAL, "request: parameters not sorted or "
 					"repeated (\"%s\")", r->params[i].key);
+		if (cer_param_is_list(r->params[i].key) &&
+		    !cer_list_is_canonical(r->params[i].value))
+			return cer_fail(SIGNET_EINVAL, "request: the items of %s are not sorted "
+					"or repeat", r->params[i].key);
 	}
 	if (r->not_before <= 0 || r->not_after <= r->not_before ||
 	    r->not_after - r->not_before > CER_REQUEST_LIFE_MAX)
@@ -246,6 +250,36 @@ static signet_err keyset_param(const char *path, cer_param *p)
 	return err;
 }
 
+/* Add "key=value" to r; a list parameter given again grows its list. */
+static signet_err param_add(cer_request *r, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	size_t kl = eq != NULL ? (size_t)(eq - kv) : 0;
+	if (eq == NULL || kl == 0 || kl > CER_PARAM_KEY_MAX || strlen(eq + 1) > CER_PARAM_VALUE_MAX)
+		return cer_fail(SIGNET_EINVAL, "request: parameter \"%.40s\" is not KEY=VALUE",
+				kv);
+	char key[CER_PARAM_KEY_MAX + 1];
+	memcpy(key, kv, kl);
+	key[kl] = '\0';
+	for (size_t i = 0; i < r->nparams; i++) {
+		if (strcmp(r->params[i].key, key) != 0 || !cer_param_is_list(key))
+			continue;
+		size_t have = strlen(r->params[i].value);
+		if (have + 1 + strlen(eq + 1) > CER_PARAM_VALUE_MAX)
+			return cer_fail(SIGNET_ERANGE, "request: parameter %s is longer than %d "
+					"characters", key, CER_PARAM_VALUE_MAX);
+		r->params[i].value[have] = ',';
+		memcpy(r->params[i].value + have + 1, eq + 1, strlen(eq + 1) + 1);
+		return SIGNET_OK;
+	}
+	if (r->nparams == CER_PARAMS_MAX)
+		return cer_fail(SIGNET_ERANGE, "request: more than %d parameters", CER_PARAMS_MAX);
+	cer_param *p = &r->params[r->nparams++];
+	memcpy(p->key, key, kl + 1);
+	memcpy(p->value, eq + 1, strlen(eq + 1) + 1);
+	return SIGNET_OK;
+}
+
 signet_err cer_request_create(const char *op, const char *zone, const char *const *params,
 			      size_t nparams, const char *keyset, int64_t not_before,
 			      int64_t not_after, const cer_policy *policy,
@@ -267,24 +301,17 @@ signet_err cer_request_create(const char *op, const char *zone, const char *cons
 		dns_name_lower(&r->zone);
 		r->has_zone = true;
 	}
-	size_t extra = keyset != NULL ? 1 : 0;
-	if (err == SIGNET_OK && nparams + extra > CER_PARAMS_MAX)
-		err = cer_fail(SIGNET_ERANGE, "request: more than %d parameters", CER_PARAMS_MAX);
-	for (size_t i = 0; i < nparams && err == SIGNET_OK; i++) {
-		const char *eq = strchr(params[i], '=');
-		if (eq == NULL || (size_t)(eq - params[i]) > CER_PARAM_KEY_MAX ||
-		    strlen(eq + 1) > CER_PARAM_VALUE_MAX) {
-			err = cer_fail(SIGNET_EINVAL, "request: parameter \"%.40s\" is not "
-				       "KEY=VALUE", params[i]);
-			break;
-		}
-		memcpy(r->params[i].key, params[i], (size_t)(eq - params[i]));
-		memcpy(r->params[i].value, eq + 1, strlen(eq + 1) + 1);
-	}
-	r->nparams = nparams;
+	for (size_t i = 0; i < nparams && err == SIGNET_OK; i++)
+		err = param_add(r, params[i]);
+	for (size_t i = 0; i < r->nparams && err == SIGNET_OK; i++)
+		if (cer_param_is_list(r->params[i].key))
+			err = cer_list_canonical(r->params[i].value, sizeof(r->params[i].value));
 	if (err == SIGNET_OK && keyset != NULL) {
 		if (strcmp(op, CER_OP_SIGN_KEYSET) != 0)
 			err = cer_fail(SIGNET_EINVAL, "request: a keyset goes with sign-keyset only");
+		else if (r->nparams == CER_PARAMS_MAX)
+			err = cer_fail(SIGNET_ERANGE, "request: more than %d parameters",
+				       CER_PARAMS_MAX);
 		else
 			err = keyset_param(keyset, &r->params[r->nparams++]);
 	}

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "common/common.h"
+#include "dnssec/dnssec.h"
 
 /* Exit statuses shared by every subcommand (docs/CLIENT.md lists them). */
 enum signet_exit {
@@ -212,6 +213,128 @@ typedef enum client_serial {
  * serial arithmetic unless the policy is KEEP. */
 uint32_t client_serial_next(client_serial policy, uint32_t in, uint32_t prev, int64_t now);
 
+/* ---- signet check: synthetic DNSSEC checks of a served zone ------------ */
+
+/* The outcome of one check, with Nagios/Icinga's exit codes as values. */
+typedef enum check_status {
+	CHECK_OK = 0,
+	CHECK_WARNING = 1,
+	CHECK_CRITICAL = 2,
+	CHECK_UNKNOWN = 3
+} check_status;
+
+/* "OK", "WARNING", "CRITICAL" or "UNKNOWN"; never NULL. */
+const char *check_status_name(check_status st);
+
+#define CHECK_TEXT_MAX 480
+#define CHECK_FINDINGS_MAX 400
+
+/* One line of a report. */
+typedef struct check_finding {
+	check_status status;        /* how bad */
+	char check[16];             /* which check: "rrsig", "dnskey", "ds", ... */
+	char text[CHECK_TEXT_MAX];  /* what was found, printable ASCII */
+} check_finding;
+
+/* Every finding of a run. Zero-initialise; free with check_report_free. */
+typedef struct check_report {
+	check_finding *items;  /* owned, in the order found */
+	size_t count;
+	size_t cap;
+	size_t dropped;        /* findings past CHECK_FINDINGS_MAX: counted in
+	                        * worst, not kept */
+	check_status worst;    /* the worst status added (UNKNOWN only when
+	                        * nothing is CRITICAL) */
+} check_report;
+
+/* Add a finding; the text is cut at CHECK_TEXT_MAX and non-printable octets
+ * become '?'. Never fails: when memory runs out the finding is counted as
+ * dropped. */
+void check_report_add(check_report *r, check_status st, const char *check,
+		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void check_report_free(check_report *r);
+
+/* The exit status of a report: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. */
+int check_report_exit(const check_report *r);
+
+/* Append the human form (a Nagios summary line, then one line per finding,
+ * worst first) or the JSON form of r to out. */
+signet_err check_report_text(const check_report *r, const char *zone,
+			     const char *server, sg_buf *out);
+signet_err check_report_json(const check_report *r, const char *zone,
+			     const char *server, int64_t now, sg_buf *out);
+
+/* A name server to ask: an IPv4 or IPv6 address and a port. */
+typedef struct check_server {
+	char addr[64];          /* numeric address, no brackets */
+	uint16_t port;          /* 53 unless given */
+	unsigned timeout_ms;    /* per try, 100..30000 */
+	unsigned tries;         /* 1..5 */
+} check_server;
+
+/* Parse "ADDR", "ADDR:PORT", "[V6]" or "[V6]:PORT" (a bare IPv6 address has
+ * no port). Timeout and tries get defaults (2000 ms, 2). SIGNET_EINVAL for
+ * host names, malformed addresses and ports outside 1..65535. */
+signet_err check_server_parse(const char *text, check_server *out);
+
+/* One RR of an answer, RDATA in uncompressed wire form and checked
+ * (dns_rdata_check). */
+typedef struct check_rr {
+	dns_name owner;
+	uint16_t type;
+	uint16_t rclass;
+	uint32_t ttl;
+	uint8_t section;        /* 1 answer, 2 authority */
+	uint16_t len;
+	uint8_t *rdata;         /* owned by the answer */
+} check_rr;
+
+#define CHECK_EDNS_SIZE 1232   /* the buffer we announce (DNS flag day 2020) */
+#define CHECK_RRS_MAX 4096     /* RRs kept from one answer */
+
+/* What one query got. */
+typedef struct check_answer {
+	int rcode;              /* RCODE */
+	bool aa;                /* authoritative answer */
+	bool udp_tc;            /* the UDP answer had TC set (then over TCP) */
+	size_t udp_size;        /* octets of the UDP answer */
+	size_t size;            /* octets of the answer used (TCP after TC) */
+	check_rr *rrs;          /* answer and authority RRs, owned */
+	size_t count;
+} check_answer;
+
+/* Ask s for (qname, qtype, IN) without recursion, EDNS0 buffer 1232 and DO
+ * over UDP; on TC ask again over TCP. The answer must match the query (ID,
+ * QR, opcode, question) and every RR must parse and be well formed, with at
+ * most CHECK_RRS_MAX RRs. SIGNET_EIO when no answer came (timeout, refused),
+ * SIGNET_EPARSE for an answer that is malformed or does not match, with the
+ * reason in err. Free out with check_answer_free. */
+signet_err check_query(const check_server *s, const dns_name *qname, uint16_t qtype,
+		       check_answer *out, char *err, size_t errlen);
+void check_answer_free(check_answer *a);
+
+#define CHECK_NAMES_MAX 16
+
+/* What to check and how. */
+typedef struct check_options {
+	dns_name zone;                     /* the apex */
+	check_server server;               /* an authoritative server of zone */
+	bool have_parent;                  /* ask parent for the DS */
+	check_server parent;
+	const char *ds_file;               /* or read DS RRs from here; NULL: none */
+	uint32_t refresh;                  /* warn for RRSIGs expiring sooner */
+	uint32_t now;                      /* epoch seconds the windows are judged at */
+	dns_name names[CHECK_NAMES_MAX];   /* extra names to sample (--name) */
+	size_t nnames;
+	unsigned walk_limit;               /* NSEC names to follow at most */
+	unsigned probes;                   /* random non-existent names to ask */
+} check_options;
+
+/* Run every check of docs/CLIENT.md against o->server and add the findings to
+ * r. Problems of the zone are findings, not errors: the return value is
+ * SIGNET_ENOMEM or SIGNET_EINVAL (bad options) only. */
+signet_err check_zone(const check_options *o, check_report *r);
+
 /* ---- subcommands -------------------------------------------------------- */
 
 /* `signet hsm test|bench ...`: qualify a PKCS#11 token (self-test) and measure
@@ -231,5 +354,13 @@ int signet_cmd_add_zone(int argc, char **argv);
 int signet_cmd_generate_zsk(int argc, char **argv);
 int signet_cmd_export_ksr(int argc, char **argv);
 int signet_cmd_import_bundle(int argc, char **argv);
+/* `signet rollover ZONE show|add-ksk FILE|ds-seen [FILE]|add-foreign-zsk FILE|
+ * remove-foreign-zsk TAG|FILE|go-insecure|stay-secure` (admin): the Rollover
+ * RPC; exit codes as docs/CLIENT.md (5 also when no key fits a TAG or no
+ * rollover waits for a DS). */
+int signet_cmd_rollover(int argc, char **argv);
+/* `signet check ZONE --server ADDR`: DNSSEC health of a served zone, exit
+ * codes per Nagios (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN). */
+int signet_cmd_check(int argc, char **argv);
 
 #endif /* SIGNET_CLIENT_H */

@@ -1,10 +1,11 @@
 /* cmd_admin.c -- the administration subcommands (admin role): add-zone,
- * generate-zsk, export-ksr and import-bundle, so operators need no other
- * tool between signetd and the ceremony. */
+ * generate-zsk, export-ksr, import-bundle and rollover, so operators need
+ * no other tool between signetd and the ceremony. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "client/client.h"
 #include "dnssec/dnssec.h"
@@ -24,15 +25,15 @@ enum {
 typedef struct admin_args {
 	const char *cmd;
 	client_flags flags;
-	const char *pos[2];
+	const char *pos[3];
 	int npos;
 } admin_args;
 
 /* Parse argv with the connection flags plus extra (handled by take, which
- * returns false for an option it does not know). Returns an exit status or
- * -1 to go on. */
+ * returns false for an option it does not know) and want_pos..max_pos
+ * positional arguments (at most 3). Returns an exit status or -1 to go on. */
 static int parse(int argc, char **argv, const struct option *extra, size_t nextra,
-		 int want_pos, const char *usage, admin_args *a,
+		 int want_pos, int max_pos, const char *usage, admin_args *a,
 		 bool (*take)(void *ctx, int opt, const char *arg), void *ctx)
 {
 	struct option longopts[32] = {
@@ -56,11 +57,12 @@ static int parse(int argc, char **argv, const struct option *extra, size_t nextr
 			return SIGNET_EXIT_USAGE;
 		}
 	}
-	if (argc - optind != want_pos) {
+	int npos = argc - optind;
+	if (npos < want_pos || npos > max_pos || npos > 3) {
 		fprintf(stderr, "%s", usage);
 		return SIGNET_EXIT_USAGE;
 	}
-	for (int i = 0; i < want_pos; i++)
+	for (int i = 0; i < npos; i++)
 		a->pos[a->npos++] = argv[optind + i];
 	return -1;
 }
@@ -161,7 +163,7 @@ static bool take_add_zone(void *ctx, int opt, const char *arg)
 
 /* The DNSKEY RDATA of the KSK file: DNSKEY RRs in presentation form, one per
  * line, owned by the zone. */
-static int read_ksks(const char *path, const dns_name *zone, sg_buf *rdata,
+static int read_ksks(const char *cmd, const char *path, const dns_name *zone, sg_buf *rdata,
 		     ProtobufCBinaryData *keys, size_t *nkeys)
 {
 	sg_buf text = SG_BUF_INIT;
@@ -169,7 +171,7 @@ static int read_ksks(const char *path, const dns_name *zone, sg_buf *rdata,
 	if (ret == SIGNET_OK)
 		ret = sg_buf_put_u8(&text, 0);
 	if (ret != SIGNET_OK) {
-		fprintf(stderr, "add-zone: %s: %s\n", path, signet_strerror(ret));
+		fprintf(stderr, "%s: %s: %s\n", cmd, path, signet_strerror(ret));
 		sg_buf_free(&text);
 		return SIGNET_EXIT_USAGE;
 	}
@@ -177,7 +179,7 @@ static int read_ksks(const char *path, const dns_name *zone, sg_buf *rdata,
 	size_t offs[KSKS_MAX];
 	unsigned lineno = 0;
 	if (memchr(text.data, 0, text.len - 1)) {
-		fprintf(stderr, "add-zone: %s: contains a NUL octet\n", path);
+		fprintf(stderr, "%s: %s: contains a NUL octet\n", cmd, path);
 		sg_buf_free(&text);
 		return SIGNET_EXIT_DATA;
 	}
@@ -194,12 +196,12 @@ static int read_ksks(const char *path, const dns_name *zone, sg_buf *rdata,
 			size_t before = rdata->len;
 			ret = dns_rr_from_text(line, zone, &owner, &type, &rclass, &ttl, rdata);
 			if (ret != SIGNET_OK || type != DNS_T_DNSKEY || !dns_name_equal(&owner, zone)) {
-				fprintf(stderr, "add-zone: %s:%u: %s\n", path, lineno,
+				fprintf(stderr, "%s: %s:%u: %s\n", cmd, path, lineno,
 					ret != SIGNET_OK ? signet_strerror(ret)
 							 : "not a DNSKEY RR of the zone");
 				rc = SIGNET_EXIT_DATA;
 			} else if (*nkeys == KSKS_MAX) {
-				fprintf(stderr, "add-zone: %s: more than %d keys\n", path, KSKS_MAX);
+				fprintf(stderr, "%s: %s: more than %d keys\n", cmd, path, KSKS_MAX);
 				rc = SIGNET_EXIT_DATA;
 			} else {
 				offs[*nkeys] = before;
@@ -211,7 +213,7 @@ static int read_ksks(const char *path, const dns_name *zone, sg_buf *rdata,
 	}
 	sg_buf_free(&text);
 	if (rc == SIGNET_EXIT_OK && *nkeys == 0) {
-		fprintf(stderr, "add-zone: %s: no DNSKEY RR\n", path);
+		fprintf(stderr, "%s: %s: no DNSKEY RR\n", cmd, path);
 		rc = SIGNET_EXIT_DATA;
 	}
 	/* rdata may have moved while growing: point at it only now. */
@@ -241,7 +243,7 @@ int signet_cmd_add_zone(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	signet__v1__policy__init(&o.policy);
 	signet__v1__nsec3_parameters__init(&o.nsec3);
-	int rc = parse(argc, argv, extra, sizeof(extra) / sizeof(extra[0]), 1, usage, &a,
+	int rc = parse(argc, argv, extra, sizeof(extra) / sizeof(extra[0]), 1, 1, usage, &a,
 		       take_add_zone, &o);
 	if (rc >= 0)
 		return rc;
@@ -261,7 +263,7 @@ int signet_cmd_add_zone(int argc, char **argv)
 	}
 	ProtobufCBinaryData keys[KSKS_MAX];
 	size_t nkeys = 0;
-	rc = read_ksks(o.ksk_file, &zone, &rdata, keys, &nkeys);
+	rc = read_ksks("add-zone", o.ksk_file, &zone, &rdata, keys, &nkeys);
 	if (rc == SIGNET_EXIT_OK) {
 		if (o.nsec3_given) {
 			o.policy.denial = SIGNET__V1__DENIAL__DENIAL_NSEC3;
@@ -294,7 +296,7 @@ int signet_cmd_generate_zsk(int argc, char **argv)
 	static const char usage[] = "usage: signet generate-zsk ZONE\n"
 				    "Generates a ZSK in signetd's token (state generated).\n";
 	admin_args a = {.cmd = "generate-zsk"};
-	int rc = parse(argc, argv, NULL, 0, 1, usage, &a, NULL, NULL);
+	int rc = parse(argc, argv, NULL, 0, 1, 1, usage, &a, NULL, NULL);
 	if (rc >= 0)
 		return rc;
 	dns_name zone;
@@ -337,7 +339,7 @@ int signet_cmd_export_ksr(int argc, char **argv)
 	static const struct option extra[] = {{"days", 1, NULL, OPT_DAYS}};
 	admin_args a = {.cmd = "export-ksr"};
 	uint32_t days = 14;
-	int rc = parse(argc, argv, extra, 1, 2, usage, &a, take_days, &days);
+	int rc = parse(argc, argv, extra, 1, 2, 2, usage, &a, take_days, &days);
 	if (rc >= 0)
 		return rc;
 	dns_name zone;
@@ -391,7 +393,7 @@ int signet_cmd_import_bundle(int argc, char **argv)
 		"Imports the ceremony's signed key bundle; signetd publishes and\n"
 		"activates the ZSKs it names.\n";
 	admin_args a = {.cmd = "import-bundle"};
-	int rc = parse(argc, argv, NULL, 0, 2, usage, &a, NULL, NULL);
+	int rc = parse(argc, argv, NULL, 0, 2, 2, usage, &a, NULL, NULL);
 	if (rc >= 0)
 		return rc;
 	dns_name zone;
@@ -439,5 +441,402 @@ int signet_cmd_import_bundle(int argc, char **argv)
 	}
 	protobuf_c_message_free_unpacked(m, NULL);
 	sg_buf_free(&text);
+	return rc;
+}
+
+/* ---- rollover ----------------------------------------------------------- */
+
+static const char *key_state(Signet__V1__KeyState s)
+{
+	switch (s) {
+	case SIGNET__V1__KEY_STATE__KEY_GENERATED: return "generated";
+	case SIGNET__V1__KEY_STATE__KEY_PUBLISHED: return "published";
+	case SIGNET__V1__KEY_STATE__KEY_ACTIVE: return "active";
+	case SIGNET__V1__KEY_STATE__KEY_RETIRED: return "retired";
+	case SIGNET__V1__KEY_STATE__KEY_REMOVED: return "removed";
+	default: return "unknown";
+	}
+}
+
+static bool is_role(const Signet__V1__KeyInfo *k, const char *role)
+{
+	return k->role && strcmp(k->role, role) == 0;
+}
+
+/* Epoch seconds as "2026-05-01T12:00:00Z"; "-" for unset. */
+static void fmt_when(int64_t t, char *out, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (t <= 0 || !gmtime_r(&tt, &tm) ||
+	    strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, len, "-");
+}
+
+/* A distance in time as "2d 3h" or "45m 10s". */
+static void fmt_span(int64_t s, char *out, size_t len)
+{
+	if (s < 0)
+		s = -s;
+	if (s >= 86400)
+		snprintf(out, len, "%lldd %lldh", (long long)(s / 86400), (long long)(s % 86400 / 3600));
+	else if (s >= 3600)
+		snprintf(out, len, "%lldh %lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
+	else
+		snprintf(out, len, "%lldm %llds", (long long)(s / 60), (long long)(s % 60));
+}
+
+/* The next change of k in force after now: what and when (0: none). */
+static int64_t key_next(const Signet__V1__KeyInfo *k, int64_t now, const char **what)
+{
+	bool ksk = is_role(k, "ksk");
+	const struct {
+		int64_t t;
+		const char *what;
+	} ev[4] = {
+		{k->publish, "published"},
+		{k->active, ksk ? "DS wanted" : "active"},
+		{k->retire, ksk ? "DS no longer wanted" : "retired"},
+		{k->remove, "removed"},
+	};
+	int64_t best = 0;
+	for (int i = 0; i < 4; i++)
+		if (ev[i].t > now && (!best || ev[i].t < best)) {
+			best = ev[i].t;
+			*what = ev[i].what;
+		}
+	return best;
+}
+
+static bool plan_pending(const Signet__V1__KeyInfo *k)
+{
+	return k->planned_publish != k->publish || k->planned_active != k->active ||
+	       k->planned_retire != k->retire || k->planned_remove != k->remove;
+}
+
+/* A KSK still in the DNSKEY RRset's future (not removed, no removal planned). */
+static bool ksk_staying(const Signet__V1__KeyInfo *k)
+{
+	return is_role(k, "ksk") && k->state != SIGNET__V1__KEY_STATE__KEY_REMOVED && !k->remove &&
+	       !k->planned_remove;
+}
+
+/* The KSK a double-KSK, double-DS or algorithm rollover waits on: of two or
+ * more staying KSKs the one whose DS is wanted last. NULL when no rollover
+ * runs. */
+static const Signet__V1__KeyInfo *rollover_ksk(const Signet__V1__RolloverResponse *r)
+{
+	const Signet__V1__KeyInfo *newest = NULL;
+	size_t staying = 0;
+	for (size_t i = 0; i < r->n_keys; i++) {
+		const Signet__V1__KeyInfo *k = r->keys[i];
+		if (!ksk_staying(k))
+			continue;
+		staying++;
+		/* The newest wants its DS last; one not yet planned is newest. */
+		int64_t ka = k->active ? k->active : k->planned_active;
+		int64_t na = newest ? (newest->active ? newest->active : newest->planned_active) : 0;
+		if (!newest || (ka == 0 && na != 0) || (ka && na && ka > na) ||
+		    ((ka == 0) == (na == 0) && ka == na && k->created > newest->created))
+			newest = k;
+	}
+	return staying >= 2 ? newest : NULL;
+}
+
+/* The schedule table and what needs the operator. */
+static void print_schedule(const char *zone, const Signet__V1__RolloverResponse *r,
+			   const Signet__V1__ZoneHealth *h)
+{
+	char when[32], a[32], b[32], c[32], d[32], span[32];
+	fmt_when(r->now, when, sizeof(when));
+	printf("zone %s at %s (signetd's clock)\n", zone, when);
+	printf("%-4s %3s %5s %-9s  %-20s %-20s %-20s %-20s %s\n", "ROLE", "ALG", "TAG", "STATE",
+	       "PUBLISH", "ACTIVE/DS", "RETIRE", "REMOVE", "NEXT CHANGE");
+	bool pending = false, active_zsk = false;
+	int64_t next = 0;
+	for (size_t i = 0; i < r->n_keys; i++) {
+		const Signet__V1__KeyInfo *k = r->keys[i];
+		fmt_when(k->publish, a, sizeof(a));
+		fmt_when(k->active, b, sizeof(b));
+		fmt_when(k->retire, c, sizeof(c));
+		fmt_when(k->remove, d, sizeof(d));
+		const char *what = NULL;
+		int64_t t = key_next(k, r->now, &what);
+		char nc[96] = "-";
+		if (t) {
+			fmt_when(t, when, sizeof(when));
+			fmt_span(t - r->now, span, sizeof(span));
+			snprintf(nc, sizeof(nc), "%s at %s (in %s)", what, when, span);
+			if (!next || t < next)
+				next = t;
+		}
+		printf("%-4s %3u %5u %-9s  %-20s %-20s %-20s %-20s %s\n",
+		       k->role && strlen(k->role) < 8 ? k->role : "?", k->algorithm, k->key_tag,
+		       key_state(k->state), a, b, c, d, nc);
+		if (k->foreign)
+			printf("%25s another signer's ZSK (RFC 8901): published, never signs here\n", "");
+		if (k->ds_seen) {
+			fmt_when(k->ds_seen, when, sizeof(when));
+			printf("%25s DS seen at the parent %s\n", "", when);
+		}
+		if (plan_pending(k)) {
+			pending = true;
+			fmt_when(k->planned_publish, a, sizeof(a));
+			fmt_when(k->planned_active, b, sizeof(b));
+			fmt_when(k->planned_retire, c, sizeof(c));
+			fmt_when(k->planned_remove, d, sizeof(d));
+			printf("%25s planned: %-20s %-20s %-20s %s\n", "", a, b, c, d);
+		}
+		if (is_role(k, "zsk") && k->state == SIGNET__V1__KEY_STATE__KEY_ACTIVE)
+			active_zsk = true;
+	}
+	if (next) {
+		fmt_when(next, when, sizeof(when));
+		fmt_span(next - r->now, span, sizeof(span));
+		printf("next change: %s (in %s)\n", when, span);
+	} else {
+		printf("next change: none planned\n");
+	}
+	size_t nwarn = 0;
+	if (!active_zsk) {
+		printf("warning: no active ZSK: the zone cannot be signed (export-ksr, ceremony,"
+		       " import-bundle)\n");
+		nwarn++;
+	}
+	if (pending) {
+		printf("warning: the last exported request plans changes not yet in force:"
+		       " run the ceremony and import its bundle\n");
+		nwarn++;
+	}
+	const Signet__V1__KeyInfo *nk = rollover_ksk(r);
+	if (nk && !nk->ds_seen) {
+		if (nk->active && nk->active <= r->now)
+			printf("warning: KSK %u waits for its DS at the parent: publish it, then"
+			       " `signet rollover %s ds-seen`\n", nk->key_tag, zone);
+		else if (nk->active) {
+			fmt_when(nk->active, when, sizeof(when));
+			printf("warning: KSK rollover running: the DS of KSK %u may go to the parent"
+			       " from %s, not before\n", nk->key_tag, when);
+		} else {
+			printf("warning: KSK %u is not in force yet: export-ksr, the ceremony (with"
+			       " every KSK), import-bundle\n", nk->key_tag);
+		}
+		nwarn++;
+	}
+	for (size_t i = 0; h && i < h->n_warnings; i++) {
+		printf("warning: %s\n", h->warnings[i]);
+		nwarn++;
+	}
+	if (!nwarn)
+		printf("no warnings\n");
+}
+
+/* The zone's health warnings, or NULL (nothing to add, or Health failed:
+ * the schedule is still worth printing). Free with free_unpacked. */
+static Signet__V1__HealthResponse *zone_health(client_conn *conn)
+{
+	Signet__V1__HealthRequest req = SIGNET__V1__HEALTH_REQUEST__INIT;
+	ProtobufCMessage *m = NULL;
+	client_status st;
+	if (client_call_msg(conn, CLIENT_SVC "Health", &req.base,
+			    &signet__v1__health_response__descriptor, &m, &st) != SIGNET_OK ||
+	    st.code != 0) {
+		protobuf_c_message_free_unpacked(m, NULL);
+		return NULL;
+	}
+	return (Signet__V1__HealthResponse *)m;
+}
+
+/* Rollover with req on an open connection; on success *out is the answer. */
+static int rollover_call(client_conn *conn, const Signet__V1__RolloverRequest *req,
+			 Signet__V1__RolloverResponse **out)
+{
+	ProtobufCMessage *m = NULL;
+	client_status st;
+	signet_err ret = client_call_msg(conn, CLIENT_SVC "Rollover", &req->base,
+					 &signet__v1__rollover_response__descriptor, &m, &st);
+	if (ret != SIGNET_OK) {
+		fprintf(stderr, "rollover: Rollover: %s\n", signet_strerror(ret));
+		return SIGNET_EXIT_ERROR;
+	}
+	if (st.code != 0)
+		return client_report("rollover", "Rollover", &st);
+	*out = (Signet__V1__RolloverResponse *)m;
+	return SIGNET_EXIT_OK;
+}
+
+/* The key of the answer whose DNSKEY is dk, or NULL. */
+static const Signet__V1__KeyInfo *find_dnskey(const Signet__V1__RolloverResponse *r,
+					      const uint8_t *dk, size_t len)
+{
+	for (size_t i = 0; r && i < r->n_keys; i++)
+		if (r->keys[i]->dnskey.len == len && memcmp(r->keys[i]->dnskey.data, dk, len) == 0)
+			return r->keys[i];
+	return NULL;
+}
+
+/* ds-seen without FILE, remove-foreign-zsk TAG: pick the key from the
+ * schedule. Returns an exit status; on success dk holds its DNSKEY. */
+static int pick_key(const char *zone, const Signet__V1__RolloverResponse *r, bool foreign,
+		    uint32_t tag, sg_buf *dk)
+{
+	const Signet__V1__KeyInfo *k = NULL;
+	if (!foreign) {
+		k = rollover_ksk(r);
+		if (!k) {
+			fprintf(stderr, "rollover: ds-seen: no KSK rollover of %s waits for a DS\n",
+				zone);
+			return SIGNET_EXIT_REFUSED;
+		}
+	} else {
+		size_t n = 0;
+		for (size_t i = 0; i < r->n_keys; i++)
+			if (r->keys[i]->foreign && r->keys[i]->key_tag == tag &&
+			    !r->keys[i]->planned_remove && !r->keys[i]->remove) {
+				k = r->keys[i];
+				n++;
+			}
+		if (n != 1) {
+			fprintf(stderr, "rollover: remove-foreign-zsk: %s\n",
+				n ? "several foreign ZSKs have this tag: give the DNSKEY FILE"
+				  : "no foreign ZSK of the zone has this tag (or its removal is"
+				    " already planned)");
+			return SIGNET_EXIT_REFUSED;
+		}
+	}
+	sg_buf_reset(dk);
+	if (sg_buf_append(dk, k->dnskey.data, k->dnskey.len) != SIGNET_OK) {
+		fprintf(stderr, "rollover: out of memory\n");
+		return SIGNET_EXIT_ERROR;
+	}
+	return SIGNET_EXIT_OK;
+}
+
+struct rollover_action {
+	const char *name;
+	Signet__V1__RolloverRequest__Action action;
+	int args;           /* 0: none, 1: FILE, 2: FILE optional, 3: TAG or FILE */
+	const char *done;   /* what to tell the operator afterwards */
+};
+
+static const struct rollover_action actions[] = {
+	{"show", SIGNET__V1__ROLLOVER_REQUEST__ACTION__SHOW, 0, NULL},
+	{"add-ksk", SIGNET__V1__ROLLOVER_REQUEST__ACTION__ADD_KSK, 1,
+	 "KSK added; next: export-ksr, the ceremony with every KSK, import-bundle"},
+	{"ds-seen", SIGNET__V1__ROLLOVER_REQUEST__ACTION__DS_SEEN, 2,
+	 "DS confirmed; next: export-ksr, the ceremony, import-bundle (the old KSK leaves)"},
+	{"add-foreign-zsk", SIGNET__V1__ROLLOVER_REQUEST__ACTION__ADD_FOREIGN_ZSK, 1,
+	 "foreign ZSK added; it is published from the next request on"},
+	{"remove-foreign-zsk", SIGNET__V1__ROLLOVER_REQUEST__ACTION__REMOVE_FOREIGN_ZSK, 3,
+	 "foreign ZSK removed from the next request on"},
+	{"go-insecure", SIGNET__V1__ROLLOVER_REQUEST__ACTION__GO_INSECURE, 0,
+	 "the next request publishes the RFC 8078 delete CDS/CDNSKEY"},
+	{"stay-secure", SIGNET__V1__ROLLOVER_REQUEST__ACTION__STAY_SECURE, 0,
+	 "the delete CDS/CDNSKEY are withdrawn from the next request on"},
+};
+
+static bool all_digits(const char *s)
+{
+	return *s && strspn(s, "0123456789") == strlen(s);
+}
+
+int signet_cmd_rollover(int argc, char **argv)
+{
+	static const char usage[] =
+		"usage: signet rollover ZONE show\n"
+		"       signet rollover ZONE add-ksk FILE\n"
+		"       signet rollover ZONE ds-seen [FILE]\n"
+		"       signet rollover ZONE add-foreign-zsk FILE\n"
+		"       signet rollover ZONE remove-foreign-zsk TAG|FILE\n"
+		"       signet rollover ZONE go-insecure|stay-secure\n"
+		"FILE holds one DNSKEY RR of the zone (as create-ksk writes it). ds-seen\n"
+		"without FILE confirms the DS of the KSK the running rollover waits on.\n"
+		"See docs/ROLLOVER.md.\n";
+	admin_args a = {.cmd = "rollover"};
+	int rc = parse(argc, argv, NULL, 0, 2, 3, usage, &a, NULL, NULL);
+	if (rc >= 0)
+		return rc;
+	dns_name zone;
+	if ((rc = zone_arg(&a, &zone)) != SIGNET_EXIT_OK)
+		return rc;
+	const struct rollover_action *act = NULL;
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+		if (strcmp(a.pos[1], actions[i].name) == 0)
+			act = &actions[i];
+	bool has_arg = a.npos == 3;
+	if (!act || (act->args == 0 && has_arg) ||
+	    ((act->args == 1 || act->args == 3) && !has_arg)) {
+		if (!act)
+			fprintf(stderr, "rollover: unknown action '%s'\n", a.pos[1]);
+		fprintf(stderr, "%s", usage);
+		return SIGNET_EXIT_USAGE;
+	}
+	uint32_t tag = 0;
+	bool by_tag = act->args == 3 && all_digits(a.pos[2]);
+	if (by_tag && !number(a.pos[2], 0, 65535, &tag)) {
+		fprintf(stderr, "rollover: remove-foreign-zsk: TAG is a key tag, 0..65535\n");
+		return SIGNET_EXIT_USAGE;
+	}
+	sg_buf rdata = SG_BUF_INIT;
+	if (has_arg && !by_tag) {
+		ProtobufCBinaryData keys[KSKS_MAX];
+		size_t nkeys = 0;
+		rc = read_ksks("rollover", a.pos[2], &zone, &rdata, keys, &nkeys);
+		if (rc == SIGNET_EXIT_OK && nkeys != 1) {
+			fprintf(stderr, "rollover: %s: %zu DNSKEY RRs; give one\n", a.pos[2], nkeys);
+			rc = SIGNET_EXIT_DATA;
+		}
+		if (rc != SIGNET_EXIT_OK) {
+			sg_buf_free(&rdata);
+			return rc;
+		}
+	}
+	client_conn *conn = NULL;
+	rc = client_connect(a.cmd, &a.flags, &conn);
+	if (rc != SIGNET_EXIT_OK) {
+		sg_buf_free(&rdata);
+		return rc;
+	}
+	Signet__V1__RolloverRequest req = SIGNET__V1__ROLLOVER_REQUEST__INIT;
+	req.zone.data = zone.wire;
+	req.zone.len = zone.len;
+	Signet__V1__RolloverResponse *before = NULL, *after = NULL;
+	bool pick = act->args != 0 && (by_tag || !has_arg);
+	if (act->action == SIGNET__V1__ROLLOVER_REQUEST__ACTION__SHOW || pick) {
+		req.action = SIGNET__V1__ROLLOVER_REQUEST__ACTION__SHOW;
+		rc = rollover_call(conn, &req, &before);
+		if (rc == SIGNET_EXIT_OK && pick)
+			rc = pick_key(a.pos[0], before, by_tag, tag, &rdata);
+	}
+	if (rc == SIGNET_EXIT_OK && act->action == SIGNET__V1__ROLLOVER_REQUEST__ACTION__SHOW) {
+		Signet__V1__HealthResponse *h = zone_health(conn);
+		const Signet__V1__ZoneHealth *zh = NULL;
+		for (size_t i = 0; h && i < h->n_zones; i++) {
+			dns_name n;
+			if (dns_name_from_wire(&n, h->zones[i]->zone.data, h->zones[i]->zone.len,
+					       NULL) == SIGNET_OK && dns_name_equal(&n, &zone))
+				zh = h->zones[i];
+		}
+		print_schedule(a.pos[0], before, zh);
+		if (h)
+			signet__v1__health_response__free_unpacked(h, NULL);
+	} else if (rc == SIGNET_EXIT_OK) {
+		req.action = act->action;
+		req.dnskey.data = rdata.data;
+		req.dnskey.len = rdata.len;
+		rc = rollover_call(conn, &req, &after);
+		if (rc == SIGNET_EXIT_OK) {
+			printf("%s %s: %s\n", a.pos[1], a.pos[0], act->done);
+			const Signet__V1__KeyInfo *k = find_dnskey(after, rdata.data, rdata.len);
+			if (k && rdata.len)
+				print_key("key", k);
+		}
+	}
+	client_close(conn);
+	if (before)
+		signet__v1__rollover_response__free_unpacked(before, NULL);
+	if (after)
+		signet__v1__rollover_response__free_unpacked(after, NULL);
+	sg_buf_free(&rdata);
 	return rc;
 }

@@ -19,6 +19,8 @@ static const struct subcommand subcommands[] = {
 	{"generate-zsk", signet_cmd_generate_zsk, "generate a ZSK in signetd's token (admin)"},
 	{"export-ksr", signet_cmd_export_ksr, "write the key-signing request (admin)"},
 	{"import-bundle", signet_cmd_import_bundle, "import the signed key bundle (admin)"},
+	{"rollover", signet_cmd_rollover, "key schedule; KSK, foreign ZSK and DS steps (admin)"},
+	{"check", signet_cmd_check, "DNSSEC health of a served zone (Nagios exit codes)"},
 	{"hsm", signet_cmd_hsm, "hsm test|bench: qualify a PKCS#11 token and measure it"},
 };
 

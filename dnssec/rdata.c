@@ -219,6 +219,12 @@ static signet_err rdata_walk(uint16_t type, const uint8_t *r, size_t len, sg_buf
 		return SIGNET_ERANGE;
 	if (r == NULL && len != 0)
 		return SIGNET_EINVAL;
+	/* Empty RDATA may come as a NULL pointer (protobuf-c's empty bytes);
+	 * the walk below forms r + off, which is undefined on NULL even for
+	 * offset 0 (found by fuzz_sign_request). */
+	static const uint8_t no_octets[1];
+	if (r == NULL)
+		r = no_octets;
 	/* Type 0, OPT and the meta and query types (RFC 6895 §3.1) are never
 	 * data in a zone. */
 	if (type == 0 || type == DNS_T_OPT || (type >= 128 && type <= 255))

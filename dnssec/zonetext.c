@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <ldns/ldns.h>
 
@@ -44,11 +45,21 @@ static signet_err rr_from_ldns(const ldns_rr *rr, dns_name *owner, uint16_t *typ
 		ldns_buffer_free(b);
 		return SIGNET_ERANGE;
 	}
+	/* ldns reads text into RDATA that our own check refuses (a DNSKEY key
+	 * of the wrong length for its algorithm, an NSEC3 hash whose base32
+	 * padding it mis-reads): such an RR would pass here and be refused by
+	 * every later step, so a keyset that parsed could not be written (found
+	 * by fuzz_keyset and fuzz_rdata). Refuse it where the text is read. */
+	uint16_t t = (uint16_t)ldns_rr_get_type(rr);
+	if (dns_rdata_check(t, ldns_buffer_begin(b), len) != SIGNET_OK) {
+		ldns_buffer_free(b);
+		return SIGNET_EPARSE;
+	}
 	err = sg_buf_append(rdata, ldns_buffer_begin(b), len);
 	ldns_buffer_free(b);
 	if (err != SIGNET_OK)
 		return err;
-	*type = (uint16_t)ldns_rr_get_type(rr);
+	*type = t;
 	*rclass = (uint16_t)ldns_rr_get_class(rr);
 	*ttl = ldns_rr_ttl(rr);
 	return SIGNET_OK;
@@ -383,6 +394,117 @@ signet_err dns_zone_parse(const char *text, size_t len, const dns_name *origin,
 	return err;
 }
 
+/* True when every label octet of n prints as itself: letters, digits, '-',
+ * '_' and '*' are the same in ldns's presentation form and ours. */
+static bool name_is_plain(const dns_name *n)
+{
+	for (unsigned off = 0; off < n->len && n->wire[off] != 0; off += 1u + n->wire[off])
+		for (unsigned j = 1; j <= n->wire[off] && off + j < n->len; j++) {
+			uint8_t c = n->wire[off + j];
+			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			      (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '*'))
+				return false;
+		}
+	return true;
+}
+
+/* A signature time as ldns prints it: serial arithmetic around now (RFC
+ * 4034 §3.1.5), then YYYYMMDDHHmmSS in UTC. */
+static bool rrsig_time(uint32_t t, char out[16])
+{
+	time_t now = time(NULL);
+	time_t abs = now + (int32_t)(t - (uint32_t)now);
+	struct tm tm;
+	return gmtime_r(&abs, &tm) != NULL && strftime(out, 16, "%Y%m%d%H%M%S", &tm) == 14;
+}
+
+/* RRSIGs are half of a signed zone's RRs and the longest to print; going
+ * through ldns (wire to ldns_rr, then a printf per field) was the largest
+ * cost of writing a signed zone in the sign-zone profile. Prints the same
+ * text ldns does, for the RRs whose names need no escapes; SIGNET_ENOTFOUND
+ * leaves any other RR to ldns. */
+static signet_err rrsig_to_text(const dns_name *owner, uint16_t rclass, uint32_t ttl,
+				const uint8_t *r, size_t len, sg_buf *out)
+{
+	dns_name signer;
+	size_t used = 0;
+	if (rclass != 1 || len < 18 + 1 ||
+	    dns_name_from_wire(&signer, r + 18, len - 18, &used) != SIGNET_OK ||
+	    len - 18 - used == 0 || !name_is_plain(owner) || !name_is_plain(&signer))
+		return SIGNET_ENOTFOUND;
+	const ldns_rr_descriptor *d = ldns_rr_descript(sg_get_u16(r));
+	const char *covered = d != NULL ? d->_name : NULL;
+	char exp[16], inc[16], on[DNS_NAME_STR_MAX], sn[DNS_NAME_STR_MAX];
+	if (covered == NULL || !rrsig_time(sg_get_u32(r + 8), exp) ||
+	    !rrsig_time(sg_get_u32(r + 12), inc) ||
+	    dns_name_to_str(owner, on, sizeof(on)) != SIGNET_OK ||
+	    dns_name_to_str(&signer, sn, sizeof(sn)) != SIGNET_OK)
+		return SIGNET_ENOTFOUND;
+	signet_err err = sg_buf_printf(out, "%s\t%u\tIN\tRRSIG\t%s %u %u %u %s %s %u %s ", on,
+				       ttl, covered, r[2], r[3], sg_get_u32(r + 4), exp, inc,
+				       sg_get_u16(r + 16), sn);
+	if (err == SIGNET_OK)
+		err = sg_base64_encode(r + 18 + used, len - 18 - used, out);
+	if (err == SIGNET_OK)
+		err = sg_buf_reserve(out, 1);
+	if (err == SIGNET_OK)
+		out->data[out->len] = '\0';
+	return err;
+}
+
+/* Types whose ldns presentation form is known to read back to the same
+ * RDATA (checked by the fuzz_rdata target); others are checked per RR. */
+static bool text_trusted(uint16_t type)
+{
+	switch (type) {
+	case DNS_T_A: case DNS_T_NS: case DNS_T_CNAME: case DNS_T_SOA: case DNS_T_PTR:
+	case DNS_T_MX: case DNS_T_TXT: case DNS_T_AAAA: case DNS_T_SRV: case DNS_T_DNAME:
+	case DNS_T_DS: case DNS_T_RRSIG: case DNS_T_NSEC: case DNS_T_DNSKEY:
+	case DNS_T_NSEC3: case DNS_T_NSEC3PARAM: case DNS_T_CDS: case DNS_T_CDNSKEY:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* True when text, read by ldns, gives rr's RDATA again octet for octet. */
+static bool text_reads_back(const char *text, const ldns_rr *rr)
+{
+	ldns_rr *back = NULL;
+	if (ldns_rr_new_frm_str(&back, text, 0, NULL, NULL) != LDNS_STATUS_OK)
+		return false;
+	bool same = ldns_rr_rd_count(back) == ldns_rr_rd_count(rr);
+	for (size_t i = 0; same && i < ldns_rr_rd_count(rr); i++) {
+		const ldns_rdf *a = ldns_rr_rdf(rr, i), *b = ldns_rr_rdf(back, i);
+		same = ldns_rdf_size(a) == ldns_rdf_size(b) &&
+		       memcmp(ldns_rdf_data(a), ldns_rdf_data(b), ldns_rdf_size(a)) == 0;
+	}
+	ldns_rr_free(back);
+	return same;
+}
+
+/* The RFC 3597 §5 generic form: "owner ttl class TYPEn \# len hex". */
+static signet_err rr_generic_text(const dns_name *owner, uint16_t type, uint16_t rclass,
+				  uint32_t ttl, const uint8_t *rdata, size_t len, sg_buf *out)
+{
+	char name[DNS_NAME_STR_MAX];
+	signet_err err = dns_name_to_str(owner, name, sizeof(name));
+	if (err != SIGNET_OK)
+		return err;
+	char cls[16];
+	if (rclass == DNS_CLASS_IN)
+		snprintf(cls, sizeof(cls), "IN");
+	else
+		snprintf(cls, sizeof(cls), "CLASS%u", (unsigned)rclass);
+	err = sg_buf_printf(out, "%s\t%u\t%s\tTYPE%u\t\\# %zu", name, (unsigned)ttl, cls,
+			    (unsigned)type, len);
+	if (err == SIGNET_OK && len > 0)
+		err = sg_buf_put_u8(out, ' ');
+	if (err == SIGNET_OK)
+		err = sg_hex_encode(rdata, len, out);
+	return err;
+}
+
 signet_err dns_rr_to_text(const dns_name *owner, uint16_t type, uint16_t rclass,
 			  uint32_t ttl, const uint8_t *rdata, size_t len, sg_buf *out)
 {
@@ -391,9 +513,16 @@ signet_err dns_rr_to_text(const dns_name *owner, uint16_t type, uint16_t rclass,
 	if (owner->len == 0 || len > DNS_RDATA_MAX)
 		return SIGNET_EINVAL;
 
+	signet_err err;
+	if (type == DNS_T_RRSIG) {
+		size_t mark = out->len;
+		err = rrsig_to_text(owner, rclass, ttl, rdata, len, out);
+		if (err != SIGNET_ENOTFOUND)
+			return err;
+		out->len = mark;
+	}
 	/* ldns formats what it reads from the wire, so build the RR's wire form. */
 	sg_buf w = SG_BUF_INIT;
-	signet_err err;
 	if ((err = sg_buf_append(&w, owner->wire, owner->len)) != SIGNET_OK ||
 	    (err = sg_buf_put_u16(&w, type)) != SIGNET_OK ||
 	    (err = sg_buf_put_u16(&w, rclass)) != SIGNET_OK ||
@@ -413,6 +542,14 @@ signet_err dns_rr_to_text(const dns_name *owner, uint16_t type, uint16_t rclass,
 		return SIGNET_EPARSE;
 	}
 	char *s = ldns_rr2str_fmt(ldns_output_format_nocomments, rr);
+	if (s != NULL && !text_trusted(type) && !text_reads_back(s, rr)) {
+		/* ldns's text for this type does not read back to the same RDATA
+		 * (WKS, for one): a signed zone written so would not validate, so
+		 * write the RFC 3597 form, which every parser reads exactly. */
+		free(s);
+		ldns_rr_free(rr);
+		return rr_generic_text(owner, type, rclass, ttl, rdata, len, out);
+	}
 	ldns_rr_free(rr);
 	if (s == NULL)
 		return SIGNET_ENOMEM;

@@ -5,7 +5,8 @@
  *                     while the module is torn down and brought back
  *                     (reconnect) and while tokens join or leave ctx->tokens.
  *   tok->admin_lock   serialises the token's admin session (find, list,
- *                     generate, delete, set PIN, log in).
+ *                     generate, delete, set PIN, log in), and the key copies
+ *                     and key lookups of worker sessions (session.c).
  *   ctx->fail_lock    the failed-login table; taken alone, innermost.
  * A worker's hsm_session takes only the read side of ctx->rw when it signs.
  */

@@ -528,7 +528,7 @@ static signet_err public_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
 		return hsm_fail(SIGNET_EHSM_KEY, "EC public key lacks CKA_EC_POINT");
 	if (err != SIGNET_OK)
 		return err;
-	const uint8_t *pt;
+	const uint8_t *pt = NULL;
 	switch (alg) {
 	case HSM_ALG_ECDSAP256:
 		err = unwrap_point(p, plen, 65, &pt);

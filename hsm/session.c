@@ -94,7 +94,14 @@ static signet_err copy_key(hsm_session *s, CK_OBJECT_HANDLE obj, CK_OBJECT_HANDL
 	CK_BBOOL no = CK_FALSE;
 	CK_ATTRIBUTE tmpl[] = {{CKA_TOKEN, &no, sizeof(no)}};
 	*copy = CK_INVALID_HANDLE;
+	/* SoftHSM2 2.6.1 makes a copy that, while C_CopyObject runs, another
+	 * session's C_FindObjects with CKA_TOKEN true still matches: a worker
+	 * looking its key up then saw "2 private keys share this CKA_ID" (found
+	 * under TSan, about one run in three of hsm_test_sign). Copies and
+	 * lookups of a token take admin_lock, so no search sees a copy half made. */
+	pthread_mutex_lock(&t->admin_lock);
 	CK_RV rv = fn->C_CopyObject(s->h, obj, tmpl, 1, copy);
+	pthread_mutex_unlock(&t->admin_lock);
 	if (rv != CKR_OK) {
 		if (hsm_rv_is_fault(rv))
 			return hsm_fail_rv("C_CopyObject", rv, "token '%s'", t->label);
@@ -129,7 +136,10 @@ signet_err hsm_session_key(hsm_session *s, const uint8_t *id, size_t id_len,
 	hsm_token *t = s->tok;
 	CK_OBJECT_HANDLE *objs = NULL;
 	size_t n = 0;
+	/* Not while another session copies a key: see copy_key. */
+	pthread_mutex_lock(&t->admin_lock);
 	signet_err err = hsm_find_objects(t, s->h, CKO_PRIVATE_KEY, id, id_len, &objs, &n);
+	pthread_mutex_unlock(&t->admin_lock);
 	if (err != SIGNET_OK)
 		return err;
 	CK_OBJECT_HANDLE obj = n == 1 ? objs[0] : CK_INVALID_HANDLE;

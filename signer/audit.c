@@ -1,6 +1,6 @@
 /* audit.c -- the append-only, hash-chained audit log of administrative
- * actions: one JSON object per line, each naming the SHA-256 of the line
- * before it. */
+ * actions and signing calls: one JSON object per line, each naming the
+ * SHA-256 of the line before it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -21,8 +21,17 @@
 struct signer_audit {
 	pthread_mutex_t lock;
 	int fd;
-	char prev[65];  /* hex SHA-256 of the last line */
+	char prev[65];      /* hex SHA-256 of the last line */
+	bool dirty;         /* lines written since the last fsync */
+	uint64_t synced_ns; /* monotonic time of the last fsync */
 };
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static void hash_hex(const uint8_t *p, size_t n, char out[65])
 {
@@ -99,6 +108,8 @@ void signer_audit_close(signer_audit *a)
 {
 	if (!a)
 		return;
+	if (a->dirty && fsync(a->fd) != 0)
+		sg_log(SG_LOG_ERROR, "audit log: final fsync failed: %s", strerror(errno));
 	close(a->fd);
 	pthread_mutex_destroy(&a->lock);
 	free(a);
@@ -122,9 +133,10 @@ static signet_err json_str(sg_buf *b, const char *s)
 	return ret;
 }
 
-signet_err signer_audit_append(signer_audit *a, const char *client,
-			       const char *action, const char *zone,
-			       const char *detail, const char *result)
+/* One line; sync says whether it must be on disk before this returns, or
+ * may wait for the next fsync (at most SIGNER_AUDIT_SYNC_MS later). */
+static signet_err append(signer_audit *a, const char *client, const char *action,
+			 const char *zone, const char *detail, const char *result, bool sync)
 {
 	if (!a || !client || !action || !result)
 		return SIGNET_EINVAL;
@@ -164,20 +176,54 @@ signet_err signer_audit_append(signer_audit *a, const char *client,
 		hash_hex(b.data, b.len, next);
 		ret = sg_buf_put_u8(&b, '\n');
 	}
-	/* One write of the whole line: O_APPEND keeps lines whole; fsync makes
-	 * the record durable before the caller answers the client. */
+	/* One write of the whole line: O_APPEND keeps lines whole. A short
+	 * write (a full disk) is cut off again, so the next line continues an
+	 * intact chain. fsync makes the record durable before the caller
+	 * answers; signing lines share one fsync per SIGNER_AUDIT_SYNC_MS. */
 	if (ret == SIGNET_OK) {
+		struct stat sb;
+		off_t before = fstat(a->fd, &sb) == 0 ? sb.st_size : -1;
 		ssize_t w = write(a->fd, b.data, b.len);
-		if (w != (ssize_t)b.len)
-			ret = SIGNET_EIO;
-		else if (fsync(a->fd) != 0)
-			ret = signet_err_from_errno(errno);
+		if (w != (ssize_t)b.len) {
+			ret = w < 0 ? signet_err_from_errno(errno) : SIGNET_EIO;
+			if (w > 0 && (before < 0 || ftruncate(a->fd, before) != 0))
+				sg_log(SG_LOG_ERROR, "audit log: cannot cut a torn line off: %s",
+				       strerror(errno));
+		}
 	}
+	/* Once the whole line is in the file it is the chain's last link,
+	 * even if the fsync below fails. */
 	if (ret == SIGNET_OK)
 		memcpy(a->prev, next, sizeof(next));
+	if (ret == SIGNET_OK) {
+		a->dirty = true;
+		uint64_t t = mono_ns();
+		if (sync || t - a->synced_ns >= (uint64_t)SIGNER_AUDIT_SYNC_MS * 1000000u) {
+			if (fsync(a->fd) != 0) {
+				ret = signet_err_from_errno(errno);
+			} else {
+				a->dirty = false;
+				a->synced_ns = t;
+			}
+		}
+	}
 	pthread_mutex_unlock(&a->lock);
 	sg_buf_free(&b);
 	return ret;
+}
+
+signet_err signer_audit_append(signer_audit *a, const char *client,
+			       const char *action, const char *zone,
+			       const char *detail, const char *result)
+{
+	return append(a, client, action, zone, detail, result, true);
+}
+
+signet_err signer_audit_append_grouped(signer_audit *a, const char *client,
+				       const char *action, const char *zone,
+				       const char *detail, const char *result)
+{
+	return append(a, client, action, zone, detail, result, false);
 }
 
 signet_err signer_audit_verify(const char *path, size_t *lines, size_t *bad_line)

@@ -14,7 +14,7 @@
 
 typedef enum srv_method {
 	M_SIGN, M_KEYSET, M_HEALTH, M_ADDZONE, M_GENZSK, M_EXPORT, M_IMPORT,
-	M_LISTKEYS, M_COUNT,
+	M_LISTKEYS, M_ROLLOVER, M_COUNT,
 	M_UNKNOWN = M_COUNT   /* any other path: answered UNIMPLEMENTED */
 } srv_method;
 
@@ -48,6 +48,7 @@ typedef struct srv_call {
 	grpc_byte_buffer *reply;
 	int cancelled;
 	bool counted;                   /* in signer_server.inflight */
+	bool admitted;                  /* holds a place in signer_server.admission */
 	uint64_t arrived_ns;            /* monotonic time of arrival, for metrics */
 	void *batch;                    /* SignRRsets state, owned by rpc_sign.c */
 } srv_call;
@@ -75,6 +76,7 @@ struct signer_server {
 	signer_audit *audit;
 	signer_cache *cache;
 	signer_limits limits;
+	signer_admission *admission;    /* per-client limits (limits.c) */
 	grpc_server *server;
 	grpc_completion_queue *cq;
 	void *methods[M_COUNT];
@@ -130,6 +132,12 @@ uint64_t srv_now_ns(void);
 /* Seconds until the last imported key-set period of zone ends (negative
  * once over); *has (may be NULL) says whether a bundle was imported at all. */
 int64_t srv_keyset_left(signer_server *srv, const dns_name *zone, int64_t now, bool *has);
+
+/* What Health says about zone at now besides its key set: warnings
+ * (appended, each malloc'd; the caller frees them and the array) and the
+ * next key state change in force (0: none). */
+signet_err srv_zone_rollover_health(signer_server *srv, const dns_name *zone, int64_t now,
+				    char ***warnings, size_t *nwarnings, int64_t *next_change);
 
 /* Handlers: each ends by calling srv_finish(c), now or later. */
 void rpc_sign(srv_worker *w, srv_call *c);

@@ -28,6 +28,15 @@ static signet_err proof_rrsig(hsm_session *s, const signer_key *zsk,
 	return ret;
 }
 
+static bool in_set(const dns_rrset *set, const signer_key *k)
+{
+	for (size_t i = 0; i < set->count; i++)
+		if (set->rr[i].len == k->dnskey_len &&
+		    memcmp(set->rr[i].data, k->dnskey, k->dnskey_len) == 0)
+			return true;
+	return false;
+}
+
 signet_err signer_keyset_build_request(signer_state *st, hsm_session *s,
 				       const dns_name *zone, uint32_t days,
 				       int64_t start, uint64_t serial, dns_keyset *out)
@@ -68,28 +77,31 @@ signet_err signer_keyset_build_request(signer_state *st, hsm_session *s,
 		dns_rrset_init(&per->cdnskey, &apex, DNS_T_CDNSKEY, DNS_CLASS_IN, p.dnskey_ttl);
 		dns_rrset_init(&per->sigs, &apex, DNS_T_RRSIG, DNS_CLASS_IN, p.dnskey_ttl);
 	}
-	size_t nzsk = 0, nksk = 0;
+	bool insecure = false;
+	ret = signer_state_zone_insecure(st, zone, &insecure);
 	for (size_t i = 0; ret == SIGNET_OK && i < n; i++) {
 		dns_keyset_period *per = &out->periods[i];
+		ret = signer_rollover_period(keys, nkeys, per->inception, per->expiration,
+					     insecure, &per->dnskey, &per->cds, &per->cdnskey);
+		/* Every period needs a KSK and a ZSK of ours, or nothing a
+		 * resolver could use. Foreign ZSKs (RFC 8901) are not ours
+		 * to prove. */
+		size_t nzsk = 0, nksk = 0;
 		for (size_t k = 0; ret == SIGNET_OK && k < nkeys; k++) {
-			if (keys[k].state == SIGNER_KEY_REMOVED)
+			if (!in_set(&per->dnskey, &keys[k]))
 				continue;
-			ret = dns_rrset_add(&per->dnskey, keys[k].dnskey, keys[k].dnskey_len);
-			if (i == 0 && strcmp(keys[k].role, "zsk") == 0)
-				nzsk++;
-			if (i == 0 && strcmp(keys[k].role, "ksk") == 0)
+			if (strcmp(keys[k].role, "ksk") == 0) {
 				nksk++;
-		}
-		if (ret == SIGNET_OK)
-			ret = dns_rrset_canonicalize(&per->dnskey);
-		for (size_t k = 0; ret == SIGNET_OK && k < nkeys; k++)
-			if (keys[k].state != SIGNER_KEY_REMOVED && strcmp(keys[k].role, "zsk") == 0)
+			} else if (!keys[k].foreign && keys[k].id_len > 0) {
+				nzsk++;
 				ret = proof_rrsig(s, &keys[k], &apex, &per->dnskey,
 						  per->inception, per->expiration, &per->sigs);
+			}
+		}
+		if (ret == SIGNET_OK && (nzsk == 0 || nksk == 0))
+			ret = SIGNET_ESTATE;
 	}
 	free(keys);
-	if (ret == SIGNET_OK && (nzsk == 0 || nksk == 0))
-		ret = SIGNET_ESTATE;  /* nothing a resolver could use */
 	if (ret != SIGNET_OK)
 		dns_keyset_free(out);
 	return ret;
@@ -150,8 +162,9 @@ static bool is_ksk(const uint8_t *rdata, size_t len, const signer_key *ksks, siz
 	return false;
 }
 
-/* Does sig verify over set with a KSK of the period's DNSKEY RRset? */
-static bool ksk_verifies(const dns_rrsig *sig, const dns_rrset *set,
+/* The index in the period's DNSKEY RRset of the KSK whose signature sig
+ * is (it verifies over set), or -1. */
+static long ksk_verifies(const dns_rrsig *sig, const dns_rrset *set,
 			 const dns_rrset *dnskey, const dns_name *zone,
 			 const signer_key *ksks, size_t nksk)
 {
@@ -160,9 +173,9 @@ static bool ksk_verifies(const dns_rrsig *sig, const dns_rrset *set,
 		if (!is_ksk(r->data, r->len, ksks, nksk))
 			continue;
 		if (dns_rrsig_verify(sig, set, r->data, r->len, zone, 0) == SIGNET_OK)
-			return true;
+			return (long)k;
 	}
-	return false;
+	return -1;
 }
 
 signet_err signer_keyset_check_bundle(const dns_keyset *request,
@@ -202,9 +215,11 @@ signet_err signer_keyset_check_bundle(const dns_keyset *request,
 					    i, bsets[t]->type);
 		}
 		/* Every RRSIG must be a KSK's and verify; every non-empty RRset
-		 * needs one that covers the whole period. */
-		bool covered[3] = {bd->dnskey.count == 0, bd->cds.count == 0,
-				   bd->cdnskey.count == 0};
+		 * needs one that covers the whole period by each KSK of the
+		 * period's DNSKEY RRset (a resolver may trust any of them). */
+		uint64_t covered[3] = {0, 0, 0};
+		if (bd->dnskey.count > 64)
+			return fail(msg, msglen, SIGNET_ERANGE, "period %zu: too many DNSKEYs", i);
 		for (size_t j = 0; j < bd->sigs.count; j++) {
 			dns_rrsig sig;
 			if (dns_rrsig_from_rdata(&sig, bd->sigs.rr[j].data, bd->sigs.rr[j].len) !=
@@ -218,19 +233,32 @@ signet_err signer_keyset_check_bundle(const dns_keyset *request,
 				return fail(msg, msglen, SIGNET_EVERIFY,
 					    "period %zu: RRSIG %zu covers type %u, not in the period",
 					    i, j, sig.type_covered);
-			if (!ksk_verifies(&sig, bsets[t], &bd->dnskey, &bundle->zone, ksks, nksk))
+			long by = ksk_verifies(&sig, bsets[t], &bd->dnskey, &bundle->zone, ksks,
+					       nksk);
+			if (by < 0)
 				return fail(msg, msglen, SIGNET_EVERIFY,
 					    "period %zu: RRSIG %zu (key tag %u) does not verify with"
 					    " a KSK of the zone", i, j, sig.key_tag);
 			if (dns_serial_compare(sig.inception, bd->inception) != 1 &&
 			    dns_serial_compare(sig.expiration, bd->expiration) != -1)
-				covered[t] = true;
+				covered[t] |= (uint64_t)1 << by;
 		}
-		for (int t = 0; t < 3; t++)
-			if (!covered[t])
-				return fail(msg, msglen, SIGNET_EVERIFY,
-					    "period %zu: no KSK RRSIG covers type %u over the period",
-					    i, bsets[t]->type);
+		for (size_t k = 0; k < bd->dnskey.count; k++) {
+			const dns_rdata *r = &bd->dnskey.rr[k];
+			if (!is_ksk(r->data, r->len, ksks, nksk))
+				continue;
+			uint16_t tag = 0;
+			(void)dns_key_tag(r->data, r->len, &tag);
+			for (int t = 0; t < 3; t++)
+				if (bsets[t]->count && !(covered[t] & ((uint64_t)1 << k)))
+					return fail(msg, msglen, SIGNET_EVERIFY,
+						    "period %zu: no RRSIG by KSK %u covers type %u"
+						    " over the period", i, tag, bsets[t]->type);
+		}
+		if (bd->dnskey.count && !covered[0])
+			return fail(msg, msglen, SIGNET_EVERIFY,
+				    "period %zu: no KSK RRSIG covers type %u over the period",
+				    i, bd->dnskey.type);
 	}
 	return SIGNET_OK;
 }

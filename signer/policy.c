@@ -26,6 +26,37 @@ void signer_policy_defaults(signer_policy *p)
 	p->dnskey_ttl = HOUR;
 	p->keyset_period = 7 * DAY;
 	p->verify = SIGNER_VERIFY_DEFAULT;
+	p->zsk_lifetime = 90 * DAY;
+	p->ksk_lifetime = 365 * DAY;
+	p->ds_ttl = DAY;
+	p->max_zone_ttl = DAY;
+	p->propagation = HOUR;
+	p->publish_margin = HOUR;
+	p->retire_margin = HOUR;
+	p->refresh = p->validity / 4;
+	p->ksk_roll = SIGNER_KSK_DOUBLE_KSK;
+}
+
+uint32_t signer_policy_ipub(const signer_policy *p)
+{
+	return p->dnskey_ttl + p->propagation + p->publish_margin;
+}
+
+uint32_t signer_policy_iret(const signer_policy *p)
+{
+	/* An RRSIG made just before retirement lives its validity; a resolver
+	 * that fetched it late keeps it up to the zone's longest TTL. */
+	return p->validity + p->max_zone_ttl + p->propagation + p->retire_margin;
+}
+
+uint32_t signer_policy_ids(const signer_policy *p)
+{
+	return p->ds_ttl + p->propagation + p->retire_margin;
+}
+
+uint32_t signer_policy_isig(const signer_policy *p)
+{
+	return p->max_zone_ttl + p->propagation + p->publish_margin;
 }
 
 static signet_err bad(char *msg, size_t msglen, const char *field, const char *why)
@@ -65,6 +96,43 @@ signet_err signer_policy_check(const signer_policy *p, char *msg, size_t msglen)
 	if (p->verify != SIGNER_VERIFY_DEFAULT && p->verify != SIGNER_VERIFY_ON &&
 	    p->verify != SIGNER_VERIFY_OFF)
 		return bad(msg, msglen, "verify_after_sign", "unknown value");
+	/* Timing: each value alone, then what rolling keys needs of them
+	 * together (RFC 7583). */
+	if (p->ds_ttl == 0 || p->ds_ttl > 7 * DAY)
+		return bad(msg, msglen, "ds_ttl", "must be 1 second..7 days");
+	if (p->max_zone_ttl == 0 || p->max_zone_ttl > 7 * DAY)
+		return bad(msg, msglen, "max_zone_ttl", "must be 1 second..7 days");
+	if (p->propagation > 7 * DAY)
+		return bad(msg, msglen, "propagation", "must be at most 7 days");
+	if (p->publish_margin > 30 * DAY || p->retire_margin > 30 * DAY)
+		return bad(msg, msglen, p->publish_margin > 30 * DAY ? "publish_margin"
+			   : "retire_margin", "must be at most 30 days");
+	if (p->zsk_lifetime < DAY || p->zsk_lifetime > 3650 * DAY)
+		return bad(msg, msglen, "zsk_lifetime", "must be 1 day..10 years");
+	if (p->ksk_lifetime > 3650 * DAY)
+		return bad(msg, msglen, "ksk_lifetime", "must be at most 10 years (0: never due)");
+	if (p->ksk_roll != SIGNER_KSK_DOUBLE_KSK && p->ksk_roll != SIGNER_KSK_DOUBLE_DS)
+		return bad(msg, msglen, "ksk_rollover", "must be double-KSK or double-DS");
+	if (p->max_zone_ttl >= p->validity)
+		return bad(msg, msglen, "max_zone_ttl",
+			   "must be shorter than the validity: a cached RRset would outlive its RRSIG");
+	if (p->dnskey_ttl >= p->keyset_period)
+		return bad(msg, msglen, "dnskey_ttl", "must be shorter than keyset_period");
+	if (p->keyset_period > p->validity)
+		return bad(msg, msglen, "keyset_period",
+			   "must not be longer than the validity");
+	/* Three ZSKs at most at any time: the successor of a successor must
+	 * not be due before the first one is gone. */
+	if ((uint64_t)p->zsk_lifetime <
+	    (uint64_t)signer_policy_ipub(p) + signer_policy_iret(p))
+		return bad(msg, msglen, "zsk_lifetime",
+			   "shorter than publication + retirement (dnskey_ttl + validity +"
+			   " max_zone_ttl + propagation + margins): cannot roll safely");
+	if (p->refresh == 0 || (uint64_t)p->refresh + p->jitter + signer_policy_bucket(p) >
+	    p->validity)
+		return bad(msg, msglen, "refresh",
+			   "must be 1 second..validity - jitter - validity/4: fresh RRSIGs"
+			   " would be due for refresh at once");
 	return SIGNET_OK;
 }
 

@@ -32,6 +32,17 @@ void srv_policy_to_proto(const signer_policy *p, Signet__V1__Policy *out,
 	out->dnskey_ttl = p->dnskey_ttl;
 	out->keyset_period = p->keyset_period;
 	out->verify_after_sign = (Signet__V1__Policy__Verify)p->verify;
+	out->zsk_lifetime = p->zsk_lifetime;
+	out->ksk_lifetime = p->ksk_lifetime;
+	out->ds_ttl = p->ds_ttl;
+	out->max_zone_ttl = p->max_zone_ttl;
+	out->propagation = p->propagation;
+	out->publish_margin = p->publish_margin;
+	out->retire_margin = p->retire_margin;
+	out->refresh = p->refresh;
+	out->ksk_rollover = p->ksk_roll == SIGNER_KSK_DOUBLE_DS
+		? SIGNET__V1__POLICY__KSK_ROLLOVER__DOUBLE_DS
+		: SIGNET__V1__POLICY__KSK_ROLLOVER__DOUBLE_KSK;
 }
 
 /* Policy from the API: 0 keeps the default; everything range-checked. */
@@ -88,6 +99,41 @@ static signet_err policy_from_proto(const Signet__V1__Policy *in, signer_policy 
 		return SIGNET_EINVAL;
 	}
 	p->verify = (signer_verify)in->verify_after_sign;
+	/* Timing not given follows what was: defaults that fit the validity. */
+	if (!in->refresh)
+		p->refresh = p->validity / 4;
+	if (!in->keyset_period && p->keyset_period > p->validity)
+		p->keyset_period = p->validity < 86400 ? 86400 : p->validity;
+	if (!in->max_zone_ttl && p->max_zone_ttl >= p->validity)
+		p->max_zone_ttl = p->validity / 2;
+	if (in->ds_ttl)
+		p->ds_ttl = in->ds_ttl;
+	if (in->max_zone_ttl)
+		p->max_zone_ttl = in->max_zone_ttl;
+	if (in->propagation)
+		p->propagation = in->propagation;
+	if (in->publish_margin)
+		p->publish_margin = in->publish_margin;
+	if (in->retire_margin)
+		p->retire_margin = in->retire_margin;
+	if (in->refresh)
+		p->refresh = in->refresh;
+	if (in->ksk_lifetime)
+		p->ksk_lifetime = in->ksk_lifetime;
+	if (in->zsk_lifetime) {
+		p->zsk_lifetime = in->zsk_lifetime;
+	} else {
+		uint64_t need = (uint64_t)signer_policy_ipub(p) + signer_policy_iret(p);
+		if (need > p->zsk_lifetime && need <= 3650ull * 86400)
+			p->zsk_lifetime = (uint32_t)need;
+	}
+	if (in->ksk_rollover == SIGNET__V1__POLICY__KSK_ROLLOVER__DOUBLE_DS)
+		p->ksk_roll = SIGNER_KSK_DOUBLE_DS;
+	else if (in->ksk_rollover != SIGNET__V1__POLICY__KSK_ROLLOVER__DOUBLE_KSK &&
+		 in->ksk_rollover != SIGNET__V1__POLICY__KSK_ROLLOVER__KSK_ROLLOVER_UNSPECIFIED) {
+		snprintf(msg, msglen, "policy.ksk_rollover: unknown value %d", (int)in->ksk_rollover);
+		return SIGNET_EINVAL;
+	}
 	return signer_policy_check(p, msg, msglen);
 }
 
@@ -105,6 +151,16 @@ static void key_to_proto(const signer_key *k, Signet__V1__KeyInfo *out)
 	out->dnskey.data = (uint8_t *)k->dnskey;
 	out->dnskey.len = k->dnskey_len;
 	out->created = k->created;
+	out->publish = k->t_publish;
+	out->active = k->t_active;
+	out->retire = k->t_retire;
+	out->remove = k->t_remove;
+	out->ds_seen = k->ds_seen;
+	out->foreign = k->foreign;
+	out->planned_publish = k->p_publish;
+	out->planned_active = k->p_active;
+	out->planned_retire = k->p_retire;
+	out->planned_remove = k->p_remove;
 }
 
 /* Reply to ListKeys with keys. */
@@ -224,7 +280,7 @@ static void add_zone(srv_call *c, const char **zone_out, char *detail, size_t dl
 		k->state = SIGNER_KEY_PUBLISHED;
 		memcpy(k->dnskey, d->data, d->len);
 		k->dnskey_len = d->len;
-		k->created = (int64_t)time(NULL);
+		k->created = signer_clock_now();
 		snprintf(detail + strlen(detail), dlen - strlen(detail), "%sksk=%u/%u",
 			 i ? " " : "", k->alg, k->key_tag);
 	}
@@ -238,6 +294,62 @@ static void add_zone(srv_call *c, const char **zone_out, char *detail, size_t dl
 out:
 	free(ksks);
 	protobuf_c_message_free_unpacked(&req->base, NULL);
+}
+
+/* What the planner and GenerateZsk need to make a ZSK. */
+typedef struct zsk_maker {
+	signer_server *srv;
+	unsigned rsa_bits;
+	unsigned made;        /* keys made */
+} zsk_maker;
+
+/* A signer_zsk_maker: a key pair in the token, its DNSKEY, stored GENERATED. */
+static signet_err make_zsk(void *arg, const dns_name *zone, uint8_t alg, signer_key *k)
+{
+	zsk_maker *m = arg;
+	char zs[DNS_NAME_STR_MAX];
+	dns_name_to_str(zone, zs, sizeof(zs));
+	int64_t now = signer_clock_now();
+	char label[HSM_LABEL_MAX + 1];
+	hsm_key_info info;
+	EVP_PKEY *pk = NULL;
+	sg_buf pub = SG_BUF_INIT, rd = SG_BUF_INIT;
+	memset(k, 0, sizeof(*k));
+	signet_err ret = hsm_key_label("zsk", zs, (hsm_alg)alg, now, label, sizeof(label));
+	if (ret == SIGNET_OK)
+		ret = hsm_key_generate(m->srv->token, (hsm_alg)alg,
+				       alg == DNS_ALG_RSASHA256 ? m->rsa_bits : 0, label, &info);
+	if (ret == SIGNET_OK)
+		ret = hsm_key_public(m->srv->token, info.id, info.id_len, &pk);
+	if (ret == SIGNET_OK)
+		ret = dns_dnskey_pubkey_from_evp(alg, pk, &pub);
+	if (ret == SIGNET_OK)
+		ret = dns_dnskey_rdata(DNS_DNSKEY_FLAG_ZONE, alg, pub.data, pub.len, &rd);
+	if (ret == SIGNET_OK && rd.len > SIGNER_DNSKEY_MAX)
+		ret = SIGNET_ERANGE;
+	if (ret == SIGNET_OK)
+		ret = dns_key_tag(rd.data, rd.len, &k->key_tag);
+	if (ret == SIGNET_OK) {
+		k->zone = *zone;
+		memcpy(k->role, "zsk", 4);
+		memcpy(k->id, info.id, info.id_len);
+		k->id_len = info.id_len;
+		k->alg = alg;
+		k->state = SIGNER_KEY_GENERATED;
+		memcpy(k->dnskey, rd.data, rd.len);
+		k->dnskey_len = rd.len;
+		k->created = now;
+		ret = signer_state_add_key(m->srv->state, k);
+	}
+	EVP_PKEY_free(pk);
+	sg_buf_free(&pub);
+	sg_buf_free(&rd);
+	if (ret != SIGNET_OK)
+		sg_log(SG_LOG_ERROR, "generate ZSK for %s: %s (%s)", zs, signet_strerror(ret),
+		       hsm_last_error());
+	else
+		m->made++;
+	return ret;
 }
 
 static void generate_zsk(srv_worker *w, srv_call *c, const char **zone_out,
@@ -262,46 +374,10 @@ static void generate_zsk(srv_worker *w, srv_call *c, const char **zone_out,
 		srv_fail(c, status_of(ret), "zone %s: %s", zs, signet_strerror(ret));
 		return;
 	}
-	int64_t now = (int64_t)time(NULL);
-	char label[HSM_LABEL_MAX + 1];
-	hsm_key_info info;
-	EVP_PKEY *pk = NULL;
-	sg_buf pub = SG_BUF_INIT, rd = SG_BUF_INIT;
+	zsk_maker m = {.srv = srv, .rsa_bits = pol.rsa_bits};
 	signer_key k;
-	memset(&k, 0, sizeof(k));
-	ret = hsm_key_label("zsk", zs, (hsm_alg)pol.algorithm, now, label, sizeof(label));
-	if (ret == SIGNET_OK)
-		ret = hsm_key_generate(srv->token, (hsm_alg)pol.algorithm,
-				       pol.algorithm == DNS_ALG_RSASHA256 ? pol.rsa_bits : 0,
-				       label, &info);
-	if (ret == SIGNET_OK)
-		ret = hsm_key_public(srv->token, info.id, info.id_len, &pk);
-	if (ret == SIGNET_OK)
-		ret = dns_dnskey_pubkey_from_evp(pol.algorithm, pk, &pub);
-	if (ret == SIGNET_OK)
-		ret = dns_dnskey_rdata(DNS_DNSKEY_FLAG_ZONE, pol.algorithm, pub.data, pub.len, &rd);
-	if (ret == SIGNET_OK && rd.len > SIGNER_DNSKEY_MAX)
-		ret = SIGNET_ERANGE;
-	if (ret == SIGNET_OK)
-		ret = dns_key_tag(rd.data, rd.len, &k.key_tag);
-	if (ret == SIGNET_OK) {
-		k.zone = zone;
-		memcpy(k.role, "zsk", 4);
-		memcpy(k.id, info.id, info.id_len);
-		k.id_len = info.id_len;
-		k.alg = pol.algorithm;
-		k.state = SIGNER_KEY_GENERATED;
-		memcpy(k.dnskey, rd.data, rd.len);
-		k.dnskey_len = rd.len;
-		k.created = now;
-		ret = signer_state_add_key(srv->state, &k);
-	}
-	EVP_PKEY_free(pk);
-	sg_buf_free(&pub);
-	sg_buf_free(&rd);
+	ret = make_zsk(&m, &zone, pol.algorithm, &k);
 	if (ret != SIGNET_OK) {
-		sg_log(SG_LOG_ERROR, "generate ZSK for %s: %s (%s)", zs, signet_strerror(ret),
-		       hsm_last_error());
 		srv_fail(c, status_of(ret), "generate ZSK: %s", signet_strerror(ret));
 		return;
 	}
@@ -338,16 +414,29 @@ static void export_request(srv_worker *w, srv_call *c, const char **zone_out,
 	dns_keyset ks;
 	memset(&ks, 0, sizeof(ks));
 	sg_buf text = SG_BUF_INIT;
-	signet_err ret = signer_state_next_serial(srv->state, &zone, &serial);
+	/* The request covers the schedule up to the next ceremony: ZSK
+	 * successors due before its end are made and planned now. */
+	int64_t now = signer_clock_now();
+	signer_policy pol;
+	zsk_maker m = {.srv = srv};
+	signet_err ret = signer_state_zone_policy(srv->state, &zone, &pol);
+	m.rsa_bits = pol.rsa_bits;
 	if (ret == SIGNET_OK)
-		ret = signer_keyset_build_request(srv->state, w->sess, &zone, days,
-						  (int64_t)time(NULL), serial, &ks);
+		ret = signer_state_next_serial(srv->state, &zone, &serial);
+	if (ret == SIGNET_OK)
+		ret = signer_rollover_plan(srv->state, &zone, now,
+					   now / 3600 * 3600 + (int64_t)days * 86400, make_zsk, &m);
+	if (ret == SIGNET_OK)
+		ret = signer_keyset_build_request(srv->state, w->sess, &zone, days, now, serial,
+						  &ks);
 	if (ret == SIGNET_OK)
 		ret = dns_keyset_write(&ks, &text);
 	if (ret == SIGNET_OK)
 		ret = signer_state_save_request(srv->state, &zone, serial, text.data, text.len);
 	size_t periods = ks.count;
 	dns_keyset_free(&ks);
+	if (ret != SIGNET_OK)
+		(void)signer_state_reset_plan(srv->state, &zone);  /* no request: no plan */
 	if (ret != SIGNET_OK) {
 		srv_fail(c, status_of(ret), "export request for %s: %s%s", zs,
 			 signet_strerror(ret),
@@ -355,7 +444,8 @@ static void export_request(srv_worker *w, srv_call *c, const char **zone_out,
 		sg_buf_free(&text);
 		return;
 	}
-	snprintf(detail, dlen, "serial=%llu periods=%zu", (unsigned long long)serial, periods);
+	snprintf(detail, dlen, "serial=%llu periods=%zu new_zsks=%u", (unsigned long long)serial,
+		 periods, m.made);
 	Signet__V1__ExportKeySigningRequestResponse resp =
 		SIGNET__V1__EXPORT_KEY_SIGNING_REQUEST_RESPONSE__INIT;
 	resp.request.data = text.data;
@@ -447,6 +537,14 @@ static void import_bundle(srv_call *c, const char **zone_out, char *detail, size
 		srv_fail(c, GRPC_STATUS_INTERNAL, "state: %s", signet_strerror(ret));
 		goto out;
 	}
+	{
+		/* The ZSKs that sign: KSKs are "active" while their DS is due. */
+		size_t m = 0;
+		for (size_t i = 0; i < nkeys; i++)
+			if (strcmp(keys[i].role, "zsk") == 0)
+				keys[m++] = keys[i];
+		nkeys = m;
+	}
 	snprintf(detail, dlen, "serial=%llu periods=%zu active=%zu",
 		 (unsigned long long)bundle.serial, bundle.count, nkeys);
 	{
@@ -510,6 +608,150 @@ static void list_keys(srv_call *c, const char **zone_out)
 	free(keys);
 }
 
+static const char *rollover_action(Signet__V1__RolloverRequest__Action a)
+{
+	switch (a) {
+	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__SHOW: return "show";
+	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__ADD_KSK: return "add-ksk";
+	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__DS_SEEN: return "ds-seen";
+	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__ADD_FOREIGN_ZSK: return "add-foreign-zsk";
+	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__REMOVE_FOREIGN_ZSK: return "remove-foreign-zsk";
+	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__GO_INSECURE: return "go-insecure";
+	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__STAY_SECURE: return "stay-secure";
+	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__SET_CLOCK: return "set-clock";
+	default: return NULL;
+	}
+}
+
+static void rollover(srv_call *c, const char **zone_out, char *detail, size_t dlen)
+{
+	signer_server *srv = c->srv;
+	Signet__V1__RolloverRequest *req = (Signet__V1__RolloverRequest *)unpack(
+		c, &signet__v1__rollover_request__descriptor);
+	if (!req)
+		return;
+	static __thread char zs[DNS_NAME_STR_MAX];
+	dns_name zone;
+	signer_key *keys = NULL;
+	size_t n = 0;
+	signet_err ret = SIGNET_OK;
+	const char *what = rollover_action(req->action);
+	if (!what) {
+		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "action: unknown value %d",
+			 (int)req->action);
+		goto out;
+	}
+	snprintf(detail, dlen, "%s", what);
+	if (req->action == SIGNET__V1__ROLLOVER_REQUEST__ACTION__SET_CLOCK) {
+		/* One clock for every zone: only an admin of every zone moves it. */
+		if (!c->who.all_zones) {
+			srv_fail(c, GRPC_STATUS_PERMISSION_DENIED, "set-clock needs an admin of \"*\"");
+			goto out;
+		}
+		ret = signer_clock_set(req->time);
+		if (ret == SIGNET_EPERM)
+			srv_fail(c, GRPC_STATUS_FAILED_PRECONDITION,
+				 "the clock is the system's (signetd was not started with"
+				 " SIGNETD_TEST_CLOCK=1)");
+		else if (ret != SIGNET_OK)
+			srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "time: %lld is not a time",
+				 (long long)req->time);
+		else {
+			snprintf(detail, dlen, "set-clock %lld", (long long)req->time);
+			Signet__V1__RolloverResponse r = SIGNET__V1__ROLLOVER_RESPONSE__INIT;
+			r.now = signer_clock_now();
+			srv_reply(c, &r.base);
+		}
+		goto out;
+	}
+	if (!admin_zone(c, &req->zone, &zone, zs, sizeof(zs)))
+		goto out;
+	*zone_out = zs;
+	signer_policy pol;
+	ret = signer_state_zone_policy(srv->state, &zone, &pol);
+	if (ret != SIGNET_OK) {
+		srv_fail(c, status_of(ret), "zone %s: %s", zs, signet_strerror(ret));
+		goto out;
+	}
+	int64_t now = signer_clock_now();
+	const uint8_t *dk = req->dnskey.data;
+	size_t dkl = req->dnskey.len;
+	bool needs_key = req->action == SIGNET__V1__ROLLOVER_REQUEST__ACTION__ADD_KSK ||
+		req->action == SIGNET__V1__ROLLOVER_REQUEST__ACTION__DS_SEEN ||
+		req->action == SIGNET__V1__ROLLOVER_REQUEST__ACTION__ADD_FOREIGN_ZSK ||
+		req->action == SIGNET__V1__ROLLOVER_REQUEST__ACTION__REMOVE_FOREIGN_ZSK;
+	if (needs_key && (dkl < 4 || dkl > SIGNER_DNSKEY_MAX)) {
+		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "dnskey: missing or longer than %d octets",
+			 SIGNER_DNSKEY_MAX);
+		goto out;
+	}
+	uint16_t tag = 0;
+	if (needs_key && dns_key_tag(dk, dkl, &tag) == SIGNET_OK)
+		snprintf(detail, dlen, "%s %u/%u", what, dk[3], tag);
+	switch (req->action) {
+	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__ADD_KSK:
+		ret = signer_rollover_add_ksk(srv->state, &zone, dk, dkl, now);
+		break;
+	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__DS_SEEN:
+		ret = signer_rollover_ds_seen(srv->state, &zone, dk, dkl, now);
+		break;
+	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__ADD_FOREIGN_ZSK:
+	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__REMOVE_FOREIGN_ZSK:
+		ret = signer_rollover_foreign_zsk(
+			srv->state, &zone, dk, dkl,
+			req->action == SIGNET__V1__ROLLOVER_REQUEST__ACTION__REMOVE_FOREIGN_ZSK, now);
+		break;
+	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__GO_INSECURE:
+	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__STAY_SECURE:
+		ret = signer_state_set_zone_insecure(
+			srv->state, &zone,
+			req->action == SIGNET__V1__ROLLOVER_REQUEST__ACTION__GO_INSECURE);
+		break;
+	default:
+		break;
+	}
+	if (ret != SIGNET_OK) {
+		const char *why = ret == SIGNET_EINVAL ? " (not a DNSKEY of the right kind:"
+			" SEP flag for a KSK, none for a ZSK, zone flag, a supported algorithm)"
+			: ret == SIGNET_ESTATE && req->action ==
+			  SIGNET__V1__ROLLOVER_REQUEST__ACTION__ADD_KSK
+			? " (a KSK rollover is in progress: finish it, and export a request"
+			  " after ds-seen)"
+			: ret == SIGNET_ESTATE
+			? " (no rollover waits for this DS, or the new KSK is not yet in force"
+			  " and in every cache: import its bundle and wait)" : "";
+		srv_fail(c, status_of(ret), "%s for %s: %s%s", what, zs, signet_strerror(ret), why);
+		goto out;
+	}
+	ret = signer_state_list_keys(srv->state, &zone, 0, &keys, &n);
+	if (ret != SIGNET_OK) {
+		srv_fail(c, GRPC_STATUS_INTERNAL, "state: %s", signet_strerror(ret));
+		goto out;
+	}
+	{
+		Signet__V1__KeyInfo *ki = calloc(n ? n : 1, sizeof(*ki));
+		Signet__V1__KeyInfo **kp = calloc(n ? n : 1, sizeof(*kp));
+		if (ki && kp) {
+			for (size_t i = 0; i < n; i++) {
+				key_to_proto(&keys[i], &ki[i]);
+				kp[i] = &ki[i];
+			}
+			Signet__V1__RolloverResponse r = SIGNET__V1__ROLLOVER_RESPONSE__INIT;
+			r.keys = kp;
+			r.n_keys = n;
+			r.now = now;
+			srv_reply(c, &r.base);
+		} else {
+			srv_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+		}
+		free(ki);
+		free(kp);
+	}
+out:
+	free(keys);
+	protobuf_c_message_free_unpacked(&req->base, NULL);
+}
+
 static const char *action_name(srv_method m)
 {
 	switch (m) {
@@ -518,6 +760,7 @@ static const char *action_name(srv_method m)
 	case M_EXPORT: return "ExportKeySigningRequest";
 	case M_IMPORT: return "ImportKeyBundle";
 	case M_LISTKEYS: return "ListKeys";
+	case M_ROLLOVER: return "Rollover";
 	default: return "unknown";
 	}
 }
@@ -535,6 +778,7 @@ void rpc_admin(srv_worker *w, srv_call *c)
 		case M_EXPORT: export_request(w, c, &zone, detail, sizeof(detail)); break;
 		case M_IMPORT: import_bundle(c, &zone, detail, sizeof(detail)); break;
 		case M_LISTKEYS: list_keys(c, &zone); break;
+		case M_ROLLOVER: rollover(c, &zone, detail, sizeof(detail)); break;
 		default: srv_fail(c, GRPC_STATUS_UNIMPLEMENTED, "unknown method"); break;
 		}
 	}

@@ -1,4 +1,5 @@
 /* rpc_keys.c -- GetKeySet and Health: what clients read about keys. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,7 +86,7 @@ static void get_keyset(srv_call *c)
 		srv_fail(c, GRPC_STATUS_INTERNAL, "key set: %s", signet_strerror(ret));
 		return;
 	}
-	const dns_keyset_period *per = signer_keyset_current(&ks, (uint32_t)time(NULL));
+	const dns_keyset_period *per = signer_keyset_current(&ks, (uint32_t)signer_clock_now());
 	if (!per) {
 		srv_fail(c, GRPC_STATUS_FAILED_PRECONDITION,
 			 "zone %s: no imported period covers now", zs);
@@ -180,8 +181,10 @@ static void health(srv_call *c)
 		free(zones);
 		return;
 	}
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = signer_clock_now();
 	size_t n = 0;
+	char **warn = NULL;
+	size_t nwarn = 0;
 	for (size_t i = 0; i < nz; i++) {
 		if (!signer_client_has_zone(&c->who, &zones[i]))
 			continue;
@@ -195,16 +198,113 @@ static void health(srv_call *c)
 			zh[n].active_zsk = nk > 0 && present;
 		free(keys);
 		zh[n].keyset_seconds_left = srv_keyset_left(srv, &zones[i], now, NULL);
+		size_t first = nwarn;
+		if (srv_zone_rollover_health(srv, &zones[i], now, &warn, &nwarn,
+					     &zh[n].next_change) == SIGNET_OK) {
+			zh[n].warnings = warn + first;
+			zh[n].n_warnings = nwarn - first;
+		}
 		zp[n] = &zh[n];
 		n++;
+	}
+	/* warn may have moved while growing: point the zones again. */
+	for (size_t i = 0, at = 0; i < n; i++) {
+		zh[i].warnings = zh[i].n_warnings ? warn + at : NULL;
+		at += zh[i].n_warnings;
 	}
 	resp.zones = zp;
 	resp.n_zones = n;
 	if (srv_reply(c, &resp.base) != SIGNET_OK)
 		srv_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+	for (size_t i = 0; i < nwarn; i++)
+		free(warn[i]);
+	free(warn);
 	free(zh);
 	free(zp);
 	free(zones);
+}
+
+/* Append one warning to *w. */
+static signet_err warn(char ***w, size_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static signet_err warn(char ***w, size_t *n, const char *fmt, ...)
+{
+	char buf[300];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	char **g = realloc(*w, (*n + 1) * sizeof(*g));
+	if (!g)
+		return SIGNET_ENOMEM;
+	*w = g;
+	if (!(g[*n] = strdup(buf)))
+		return SIGNET_ENOMEM;
+	(*n)++;
+	return SIGNET_OK;
+}
+
+static void next_after(int64_t *next, int64_t t, int64_t now)
+{
+	if (t > now && (*next == 0 || t < *next))
+		*next = t;
+}
+
+signet_err srv_zone_rollover_health(signer_server *srv, const dns_name *zone, int64_t now,
+				    char ***warnings, size_t *nwarnings, int64_t *next_change)
+{
+	*next_change = 0;
+	signer_policy p;
+	signet_err ret = signer_state_zone_policy(srv->state, zone, &p);
+	signer_key *keys = NULL;
+	size_t nk = 0;
+	if (ret == SIGNET_OK)
+		ret = signer_state_list_keys(srv->state, zone, 0, &keys, &nk);
+	if (ret != SIGNET_OK)
+		return ret;
+	bool has = false;
+	int64_t left = srv_keyset_left(srv, zone, now, &has);
+	/* A ceremony takes days to gather a quorum: warn a key-set period
+	 * ahead, as the metric alert (signet_keyset_expiry_seconds) does. */
+	if (!has)
+		ret = warn(warnings, nwarnings, "no key bundle imported: export a request for"
+			   " the ceremony");
+	else if (left < (int64_t)p.keyset_period)
+		ret = warn(warnings, nwarnings, "key bundle runs out in %lld s: export a request"
+			   " and hold a ceremony", (long long)left);
+	for (size_t i = 0; ret == SIGNET_OK && i < nk; i++) {
+		const signer_key *k = &keys[i];
+		if (k->committed) {
+			next_after(next_change, k->t_publish, now);
+			next_after(next_change, k->t_active, now);
+			next_after(next_change, k->t_retire, now);
+			next_after(next_change, k->t_remove, now);
+		}
+		if (strcmp(k->role, "ksk") != 0 || k->state == SIGNER_KEY_REMOVED)
+			continue;
+		bool newer = false, older = false;
+		for (size_t j = 0; j < nk; j++) {
+			if (j == i || strcmp(keys[j].role, "ksk") != 0 ||
+			    keys[j].state == SIGNER_KEY_REMOVED)
+				continue;
+			if (keys[j].created > k->created)
+				newer = true;
+			else if (!keys[j].t_remove)
+				older = true;
+		}
+		if (k->state == SIGNER_KEY_PUBLISHED && !newer && p.ksk_lifetime &&
+		    k->t_active && now - k->t_active > (int64_t)p.ksk_lifetime)
+			ret = warn(warnings, nwarnings, "KSK %u is older than ksk_lifetime: start a"
+				   " KSK rollover (create-ksk, add-ksk)", k->key_tag);
+		else if (older && !k->ds_seen && k->committed && k->t_active && now >= k->t_active)
+			ret = warn(warnings, nwarnings, "KSK rollover waits for the parent: publish"
+				   " the DS of KSK %u, then confirm with ds-seen", k->key_tag);
+		else if (older && k->ds_seen)
+			ret = warn(warnings, nwarnings, "KSK %u: DS seen; export a request and hold"
+				   " a ceremony to retire the old KSK", k->key_tag);
+	}
+	free(keys);
+	return ret;
 }
 
 void rpc_health(srv_worker *w, srv_call *c)

@@ -1,5 +1,6 @@
-/* rpc_sign.c -- SignRRsets: admission of the batch, then its RRsets spread
- * over the workers, each signing on its own HSM session. */
+/* rpc_sign.c -- SignRRsets: admission of the batch, its RRsets spread
+ * over the workers, each signing on its own HSM session, and the call's
+ * audit line before the answer. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@ typedef struct batch {
 	item_result *res;
 	size_t n;
 	atomic_size_t chunks_left;
+	char zone[DNS_NAME_STR_MAX];      /* for the audit line; "" until known */
 } batch;
 
 typedef struct chunk {
@@ -146,8 +148,10 @@ static void sign_one(srv_worker *w, batch *b, size_t i)
 	}
 	dns_rrset_clear(&set);
 	if (ret != SIGNET_OK) {
-		uint32_t code = ret == SIGNET_EHSM_DOWN ? GRPC_STATUS_UNAVAILABLE
-			: GRPC_STATUS_INTERNAL;
+		/* A signature that failed verify-after-sign is a fault of the HSM
+		 * like a device error: the client may try again later. */
+		uint32_t code = ret == SIGNET_EHSM_DOWN || ret == SIGNET_EVERIFY
+			? GRPC_STATUS_UNAVAILABLE : GRPC_STATUS_INTERNAL;
 		sg_log(SG_LOG_ERROR, "sign rrsets[%zu] for %s: %s (%s)", i, b->c->identity,
 		       signet_strerror(ret), hsm_last_error());
 		item_fail(r, code, "", "rrsets[%zu]: signing failed: %s", i, signet_strerror(ret));
@@ -156,10 +160,52 @@ static void sign_one(srv_worker *w, batch *b, size_t i)
 	r->status = SIGNET__V1__ITEM_STATUS__ITEM_SIGNED;
 }
 
+/* The call's audit line: who, which zone, how many RRsets came out how,
+ * with which keys, and the call's result. Written before the answer goes
+ * out; false (and c's status UNAVAILABLE) when it could not be, so nothing
+ * signed leaves signetd unaudited. */
+static bool audit(srv_call *c, const batch *b)
+{
+	size_t signed_n = 0, failed = 0, not_signed = 0;
+	for (size_t i = 0; b->res && i < b->n; i++) {
+		if (b->res[i].status == SIGNET__V1__ITEM_STATUS__ITEM_SIGNED)
+			signed_n++;
+		else if (b->res[i].status == SIGNET__V1__ITEM_STATUS__ITEM_FAILED)
+			failed++;
+		else
+			not_signed++;
+	}
+	char detail[200];
+	int len = snprintf(detail, sizeof(detail), "rrsets=%zu signed=%zu failed=%zu "
+			   "not_signed=%zu keys=", b->n, signed_n, failed, not_signed);
+	for (size_t k = 0; k < b->nzsk && len > 0 && (size_t)len < sizeof(detail); k++)
+		len += snprintf(detail + len, sizeof(detail) - (size_t)len, "%s%u",
+				k ? "," : "", b->zsk[k].key_tag);
+	char result[600];
+	if (c->status == GRPC_STATUS_OK)
+		snprintf(result, sizeof(result), "ok");
+	else
+		snprintf(result, sizeof(result), "status %d: %s", (int)c->status, c->details);
+	signet_err ret = signer_audit_append_grouped(c->srv->audit, c->identity, "SignRRsets",
+						     b->zone[0] ? b->zone : NULL, detail, result);
+	if (ret == SIGNET_OK)
+		return true;
+	sg_log(SG_LOG_ERROR, "audit log write failed, signing refused: %s",
+	       signet_strerror(ret));
+	srv_fail(c, GRPC_STATUS_UNAVAILABLE, "audit log unavailable: %s", signet_strerror(ret));
+	return false;
+}
+
 /* The last chunk to finish answers the call. */
 static void answer(batch *b)
 {
 	srv_call *c = b->c;
+	c->status = GRPC_STATUS_OK;
+	if (!audit(c, b)) {
+		batch_free(b);
+		srv_finish(c);
+		return;
+	}
 	Signet__V1__SignResponse resp = SIGNET__V1__SIGN_RESPONSE__INIT;
 	Signet__V1__SignResult *rs = calloc(b->n, sizeof(*rs));
 	Signet__V1__SignResult **rp = calloc(b->n, sizeof(*rp));
@@ -231,8 +277,8 @@ static bool admit(srv_call *c, batch *b)
 		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "zone: not a wire-form name");
 		return false;
 	}
-	char zs[DNS_NAME_STR_MAX];
-	dns_name_to_str(&b->apex, zs, sizeof(zs));
+	char *zs = b->zone;
+	dns_name_to_str(&b->apex, zs, sizeof(b->zone));
 	if (!signer_client_has_zone(&c->who, &b->apex)) {
 		srv_fail(c, GRPC_STATUS_PERMISSION_DENIED, "'%s' may not sign zone %s",
 			 c->identity, zs);
@@ -256,7 +302,7 @@ static bool admit(srv_call *c, batch *b)
 		srv_fail(c, GRPC_STATUS_INTERNAL, "state: %s", signet_strerror(ret));
 		return false;
 	}
-	b->now = (int64_t)time(NULL);
+	b->now = signer_clock_now();
 	if (b->req->window) {
 		char msg[200];
 		b->inception = b->req->window->inception;
@@ -318,6 +364,15 @@ void rpc_sign(srv_worker *w, srv_call *c)
 	}
 	b->c = c;
 	if (!admit(c, b)) {
+		/* Refused calls are recorded too; their status stands whatever
+		 * the log says. */
+		grpc_status_code st = c->status;
+		char det[sizeof(c->details)];
+		memcpy(det, c->details, sizeof(det));
+		if (!audit(c, b)) {
+			c->status = st;
+			memcpy(c->details, det, sizeof(det));
+		}
 		batch_free(b);
 		srv_finish(c);
 		return;

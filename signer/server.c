@@ -29,6 +29,7 @@ static const char *const method_paths[M_COUNT + 1] = {
 	"/signet.v1.Signet/ExportKeySigningRequest",
 	"/signet.v1.Signet/ImportKeyBundle",
 	"/signet.v1.Signet/ListKeys",
+	"/signet.v1.Signet/Rollover",
 	"(unknown method)",
 };
 
@@ -88,6 +89,8 @@ static void call_free(srv_call *c)
 {
 	if (!c)
 		return;
+	if (c->admitted)
+		signer_admission_leave(c->srv->admission, c->identity, c->peer, srv_now_ns());
 	if (c->counted) {
 		signer_server *srv = c->srv;
 		pthread_mutex_lock(&srv->lock);
@@ -329,6 +332,14 @@ static void on_new_call(signer_server *srv, srv_call *c, bool ok)
 		srv_finish(c);
 		return;
 	}
+	char why[200];
+	if (signer_admission_enter(srv->admission, c->identity, c->peer, c->arrived_ns, why,
+				   sizeof(why)) != SIGNET_OK) {
+		srv_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "%s", why);
+		srv_finish(c);
+		return;
+	}
+	c->admitted = true;
 	if (srv_enqueue(srv, run_call, c) != SIGNET_OK) {
 		srv_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
 		srv_finish(c);
@@ -485,7 +496,8 @@ static signet_err start_grpc(signer_server *srv)
 	signet_err ret = make_credentials(&srv->cfg, &creds);
 	if (ret != SIGNET_OK)
 		return ret;
-	grpc_arg args[3];
+	const signer_admission_limits *lim = &srv->cfg.admission;
+	grpc_arg args[5];
 	memset(args, 0, sizeof(args));
 	/* Without this a second signetd on the same port starts silently and
 	 * takes half the connections. */
@@ -497,8 +509,16 @@ static signet_err start_grpc(signer_server *srv)
 	args[1].value.integer = (int)srv->cfg.max_message;
 	args[2].type = GRPC_ARG_INTEGER;
 	args[2].key = (char *)GRPC_ARG_MAX_CONCURRENT_STREAMS;
-	args[2].value.integer = 256;
-	grpc_channel_args ca = {3, args};
+	args[2].value.integer = (int)lim->streams_per_connection;
+	/* A client that never finishes TLS and HTTP/2 set-up (slow-loris)
+	 * loses its connection after this; an idle one after the next. */
+	args[3].type = GRPC_ARG_INTEGER;
+	args[3].key = (char *)GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS;
+	args[3].value.integer = (int)lim->handshake_timeout_s * 1000;
+	args[4].type = GRPC_ARG_INTEGER;
+	args[4].key = (char *)GRPC_ARG_MAX_CONNECTION_IDLE_MS;
+	args[4].value.integer = (int)lim->idle_timeout_s * 1000;
+	grpc_channel_args ca = {5, args};
 	srv->server = grpc_server_create(&ca, NULL);
 	srv->cq = grpc_completion_queue_create_for_next(NULL);
 	grpc_server_register_completion_queue(srv->server, srv->cq, NULL);
@@ -556,7 +576,7 @@ static signet_err metrics_body(void *arg, sg_buf *out)
 		free(zones);
 		return SIGNET_ENOMEM;
 	}
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = signer_clock_now();
 	for (size_t i = 0; i < nz; i++) {
 		mz[i].zone = zones[i];
 		mz[i].keyset_seconds = srv_keyset_left(srv, &zones[i], now, &mz[i].has_keyset);
@@ -629,6 +649,8 @@ signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin,
 	}
 	if (ret == SIGNET_OK)
 		ret = signer_cache_new(cfg->cache_size, &srv->cache);
+	if (ret == SIGNET_OK)
+		ret = signer_admission_new(&cfg->admission, &srv->admission);
 	/* Counters exist before any call can arrive; the endpoint starts last,
 	 * once the token and the state it reads are there. */
 	if (ret == SIGNET_OK)
@@ -767,6 +789,7 @@ void signer_server_stop(signer_server *srv)
 	if (srv->hsm)
 		hsm_close(srv->hsm);
 	signer_cache_free(srv->cache);
+	signer_admission_free(srv->admission);
 	signer_metrics_free(srv->metrics);
 	signer_audit_close(srv->audit);
 	signer_state_close(srv->state);

@@ -41,6 +41,19 @@ typedef struct signer_client {
 	dns_name *zones;     /* owned, lower-cased apexes */
 } signer_client;
 
+/* What one client may take of the service, and what connections may hold;
+ * docs/SIGNETD.md gives the keys and their defaults. */
+typedef struct signer_admission_limits {
+	size_t max_connections;         /* live connections that made a call, in all */
+	size_t max_connections_client;  /* the same, per client identity */
+	size_t max_calls_client;        /* calls in flight per client identity */
+	unsigned rate;                  /* calls per second per identity; 0: no limit */
+	unsigned burst;                 /* token bucket depth (calls) */
+	unsigned idle_timeout_s;        /* connection idle this long is closed */
+	unsigned handshake_timeout_s;   /* TLS and HTTP/2 set-up must finish in it */
+	unsigned streams_per_connection; /* concurrent HTTP/2 streams per connection */
+} signer_admission_limits;
+
 typedef struct signer_config {
 	char listen[256];                    /* host:port */
 	char tls_cert[SIGNER_PATH_MAX];      /* server certificate chain, PEM */
@@ -61,6 +74,7 @@ typedef struct signer_config {
 	bool metrics_allow_remote;           /* allow a non-loopback metrics address */
 	char user[33];                       /* run as this user after start; "" = stay */
 	bool verify_all;                     /* verify-after-sign for every algorithm */
+	signer_admission_limits admission;   /* per-client limits (limits.c) */
 	size_t nclients;
 	signer_client *clients;              /* owned */
 } signer_config;
@@ -94,6 +108,28 @@ bool signer_client_has_zone(const signer_client *c, const dns_name *zone);
  * accepted: SIGNET_EPARSE; a bad port or overlong host: SIGNET_ERANGE. */
 signet_err signer_address_split(const char *addr, char *host, size_t hostlen,
 				uint16_t *port, bool *loopback);
+
+/* ---- admission (limits.c) ------------------------------------------------ */
+
+/* Per-client admission of calls: calls in flight, a token bucket of calls
+ * per second, and connections (a connection is a peer address; it is live
+ * while it has a call in flight or made one within idle_timeout_s, after
+ * which gRPC closes it). gRPC 1.51's C core cannot refuse a TCP connection,
+ * so the connection limits refuse the calls of a connection over the limit.
+ * Thread safe. */
+typedef struct signer_admission signer_admission;
+
+signet_err signer_admission_new(const signer_admission_limits *lim, signer_admission **out);
+void signer_admission_free(signer_admission *a);
+
+/* Admit a call of identity from peer at monotonic time now_ns: SIGNET_OK
+ * (then call signer_admission_leave once it ends), or SIGNET_ELIMIT with
+ * msg (msglen octets) naming the limit reached. SIGNET_EINVAL for missing
+ * arguments. */
+signet_err signer_admission_enter(signer_admission *a, const char *identity, const char *peer,
+				  uint64_t now_ns, char *msg, size_t msglen);
+void signer_admission_leave(signer_admission *a, const char *identity, const char *peer,
+			    uint64_t now_ns);
 
 /* ---- content checks ------------------------------------------------------ */
 
@@ -135,6 +171,10 @@ signet_err signer_item_check(const dns_name *apex, size_t index,
 /* ---- policy -------------------------------------------------------------- */
 
 typedef enum signer_denial { SIGNER_DENIAL_NSEC = 1, SIGNER_DENIAL_NSEC3 = 2 } signer_denial;
+typedef enum signer_ksk_roll {
+	SIGNER_KSK_DOUBLE_KSK = 1,  /* RFC 7583 3.3.1: new DNSKEY first, then DS */
+	SIGNER_KSK_DOUBLE_DS = 2    /* RFC 7583 3.3.2: new DS first, then DNSKEY */
+} signer_ksk_roll;
 typedef enum signer_verify {
 	SIGNER_VERIFY_DEFAULT = 0, SIGNER_VERIFY_ON = 1, SIGNER_VERIFY_OFF = 2
 } signer_verify;
@@ -156,6 +196,16 @@ typedef struct signer_policy {
 	uint32_t dnskey_ttl;
 	uint32_t keyset_period;   /* length of a key-set period */
 	signer_verify verify;     /* verify-after-sign */
+	/* Rollover timing (RFC 7583); see docs/ROLLOVER.md. */
+	uint32_t zsk_lifetime;    /* a ZSK signs this long before its successor */
+	uint32_t ksk_lifetime;    /* Health asks for a KSK rollover after this */
+	uint32_t ds_ttl;          /* TTL of the DS RRset at the parent */
+	uint32_t max_zone_ttl;    /* longest TTL of any RRset in the zone */
+	uint32_t propagation;     /* until every secondary serves a change */
+	uint32_t publish_margin;  /* added to every publication interval */
+	uint32_t retire_margin;   /* added to every retirement interval */
+	uint32_t refresh;         /* re-sign an RRSIG with less life than this */
+	signer_ksk_roll ksk_roll; /* double-KSK or double-DS */
 } signer_policy;
 
 /* The defaults: ECDSA P-256, 14 days validity, 1 h backdate, jitter
@@ -163,9 +213,24 @@ typedef struct signer_policy {
  * key-set periods, verify by algorithm. */
 void signer_policy_defaults(signer_policy *p);
 
-/* Check p's values against each other and their bounds; SIGNET_EINVAL with
- * msg naming the field. */
+/* Check p's values against each other and their bounds, and refuse
+ * timings that cannot roll keys safely (a ZSK lifetime shorter than its
+ * publication plus retirement intervals, key-set periods longer than the
+ * signature validity, a zone TTL the validity cannot cover); SIGNET_EINVAL
+ * with msg naming the field. */
 signet_err signer_policy_check(const signer_policy *p, char *msg, size_t msglen);
+
+/* The RFC 7583 intervals of p, in seconds.
+ * Publication of a DNSKEY until caches hold it: DNSKEY TTL + propagation
+ * + publish margin. Retirement of a ZSK until no cache holds an RRSIG it
+ * made: validity + max zone TTL + propagation + retire margin. Of a DS
+ * at the parent: DS TTL + propagation + retire margin. Of signatures of a
+ * new algorithm before its DNSKEY appears: max zone TTL + propagation +
+ * publish margin. */
+uint32_t signer_policy_ipub(const signer_policy *p);
+uint32_t signer_policy_iret(const signer_policy *p);
+uint32_t signer_policy_ids(const signer_policy *p);
+uint32_t signer_policy_isig(const signer_policy *p);
 
 /* Whether RRSIGs of p are verified after signing. */
 bool signer_policy_verifies(const signer_policy *p);
@@ -346,7 +411,14 @@ typedef enum signer_key_state {
 	SIGNER_KEY_REMOVED = 5
 } signer_key_state;
 
-/* A key as the state store knows it. */
+/* A key as the state store knows it. Keys with a schedule (committed by
+ * an imported bundle) take their state from the clock: a ZSK signs during
+ * [active, retire) and is in the DNSKEY RRset during [publish, remove); a
+ * KSK is in the DNSKEY RRset during [publish, remove) (state PUBLISHED, or
+ * RETIRED after retire) and wants its DS at the parent (CDS/CDNSKEY)
+ * during [active, retire); it is never ACTIVE. 0 means "not set"
+ * (for retire and remove: never). Keys without a schedule keep the state
+ * stored. */
 typedef struct signer_key {
 	dns_name zone;
 	char role[4];                      /* "zsk" or "ksk" */
@@ -358,6 +430,17 @@ typedef struct signer_key {
 	uint8_t dnskey[SIGNER_DNSKEY_MAX]; /* DNSKEY RDATA */
 	size_t dnskey_len;
 	int64_t created;
+	int64_t t_publish;                 /* schedule in force, epoch s; 0 unset */
+	int64_t t_active;
+	int64_t t_retire;
+	int64_t t_remove;
+	int64_t p_publish;                 /* schedule of the last request, in */
+	int64_t p_active;                  /* force once its bundle is imported */
+	int64_t p_retire;
+	int64_t p_remove;
+	int64_t ds_seen;                   /* KSK: the parent publishes its DS */
+	bool committed;                    /* the schedule is in an imported bundle */
+	bool foreign;                      /* another signer's ZSK (RFC 8901) */
 } signer_key;
 
 typedef struct signer_state signer_state;
@@ -380,8 +463,9 @@ signet_err signer_state_zone_policy(signer_state *st, const dns_name *zone,
 signet_err signer_state_list_zones(signer_state *st, dns_name **out, size_t *n);
 
 signet_err signer_state_add_key(signer_state *st, const signer_key *k);
-/* Keys of zone (NULL: all zones), optionally only those in state (0: any).
- * *out is malloc'd (free()). */
+/* Keys of zone (NULL: all zones), optionally only those in state (0: any),
+ * states as of signer_clock_now() (see signer_key). *out is malloc'd
+ * (free()). */
 signet_err signer_state_list_keys(signer_state *st, const dns_name *zone,
 				  signer_key_state state, signer_key **out,
 				  size_t *n);
@@ -398,15 +482,39 @@ signet_err signer_state_save_request(signer_state *st, const dns_name *zone,
 /* The text of the last request of zone; SIGNET_ENOTFOUND if none. */
 signet_err signer_state_last_request(signer_state *st, const dns_name *zone,
 				     uint64_t *serial, sg_buf *text);
-/* Store an imported bundle and move keys: in one transaction. Every ZSK of
- * zone whose DNSKEY appears in publish and is GENERATED becomes PUBLISHED;
- * then, if no ZSK is ACTIVE, the first PUBLISHED one becomes ACTIVE. */
+/* Store an imported bundle and move keys: in one transaction. Every key of
+ * zone with a planned schedule gets it in force and becomes committed (its
+ * state follows the clock from now on); every unscheduled ZSK whose DNSKEY appears in publish and is
+ * GENERATED becomes PUBLISHED; then, if no ZSK is ACTIVE, the first
+ * PUBLISHED unscheduled one becomes ACTIVE. */
 signet_err signer_state_save_bundle(signer_state *st, const dns_name *zone,
 				    uint64_t serial, const uint8_t *text, size_t len,
 				    const dns_rrset *publish);
 /* The text of the last imported bundle of zone; SIGNET_ENOTFOUND if none. */
 signet_err signer_state_bundle(signer_state *st, const dns_name *zone,
 			       uint64_t *serial, sg_buf *text);
+
+/* Store k's planned schedule (p_publish, p_active, p_retire, p_remove) and
+ * ds_seen for the key of k->zone with k's DNSKEY; the schedule in force
+ * changes only when a bundle is imported. SIGNET_ENOTFOUND if there is no
+ * such key. */
+signet_err signer_state_set_schedule(signer_state *st, const signer_key *k);
+
+/* Forget the plans of requests whose bundle never came: every key's
+ * planned schedule becomes the one in force. */
+signet_err signer_state_reset_plan(signer_state *st, const dns_name *zone);
+
+/* Set a zone's policy (after signer_policy_check). SIGNET_ENOTFOUND for an
+ * unknown zone. */
+signet_err signer_state_set_policy(signer_state *st, const dns_name *zone,
+				   const signer_policy *p);
+
+/* Whether the zone publishes the RFC 8078 delete form (going insecure). */
+signet_err signer_state_zone_insecure(signer_state *st, const dns_name *zone, bool *on);
+signet_err signer_state_set_zone_insecure(signer_state *st, const dns_name *zone, bool on);
+
+/* The state k is in at now (see signer_key). */
+signer_key_state signer_key_state_at(const signer_key *k, int64_t now);
 
 /* Key state names as the API and logs spell them ("active"). */
 const char *signer_key_state_name(signer_key_state s);
@@ -430,16 +538,98 @@ signet_err signer_audit_append(signer_audit *a, const char *client,
 			       const char *action, const char *zone,
 			       const char *detail, const char *result);
 
+/* Signing lines may wait this long for their fsync. */
+#define SIGNER_AUDIT_SYNC_MS 100
+
+/* signer_audit_append for a line per signing call: written (one write(2))
+ * before it returns, so a crash of signetd loses nothing, but fsync'ed
+ * together with the lines of up to SIGNER_AUDIT_SYNC_MS (a power loss may
+ * lose those). A failed or short write leaves the log as it was and gives
+ * the errno's error (SIGNET_EIO for a short write). */
+signet_err signer_audit_append_grouped(signer_audit *a, const char *client,
+				       const char *action, const char *zone,
+				       const char *detail, const char *result);
+
 /* Check the hash chain of the log at path; *lines (may be NULL) gets the
  * number of lines checked, *bad_line the first broken one. */
 signet_err signer_audit_verify(const char *path, size_t *lines, size_t *bad_line);
 
+/* ---- clock --------------------------------------------------------------- */
+
+/* The time every decision of signetd is made at (epoch seconds): the system
+ * clock, unless a test clock was set. The test clock exists only when the
+ * process was started with SIGNETD_TEST_CLOCK=1 in its environment (signetd
+ * logs a warning) or a test program called signer_clock_enable_test. */
+int64_t signer_clock_now(void);
+
+/* Whether the clock may be set (test clock enabled). */
+bool signer_clock_settable(void);
+
+/* Freeze the clock at t (> 0); 0 returns to the system clock.
+ * SIGNET_EPERM when the test clock is not enabled, SIGNET_EINVAL for t < 0. */
+signet_err signer_clock_set(int64_t t);
+
+/* Enable the test clock in this process (test programs only). */
+void signer_clock_enable_test(void);
+
+/* ---- rollover ------------------------------------------------------------ */
+
+/* Makes a ZSK of algorithm alg for zone in the token and stores it (state
+ * GENERATED, no schedule); fills *out. Used by the planner for successors. */
+typedef signet_err (*signer_zsk_maker)(void *arg, const dns_name *zone, uint8_t alg,
+				       signer_key *out);
+
+/* Plan the zone's keys from now until horizon (epoch seconds): give the
+ * first ZSK of the policy's algorithm a schedule, make (through make) and
+ * schedule every ZSK successor whose publication falls before horizon
+ * (pre-publication, RFC 6781 4.1.1.1, timed per RFC 7583 3.2), schedule
+ * KSK rollovers started with signer_rollover_add_ksk and the algorithm
+ * rollover (RFC 6781 4.1.4) when the policy's algorithm differs from the
+ * active ZSKs'. Only keys not yet committed, and times still unset, are
+ * changed: what an imported bundle promised stays. */
+signet_err signer_rollover_plan(signer_state *st, const dns_name *zone, int64_t now,
+				int64_t horizon, signer_zsk_maker make, void *arg);
+
+/* Start a KSK rollover: add the new KSK's DNSKEY (made by the ceremony; SEP
+ * flag, supported algorithm) to zone, to be published from now on (double-
+ * KSK), or listed in CDS/CDNSKEY only until the parent shows its DS
+ * (double-DS), as the policy says. A KSK of another algorithm than the
+ * current ones starts an algorithm rollover: the policy's algorithm becomes
+ * the new KSK's. SIGNET_EEXIST if the key is there, SIGNET_ESTATE if a KSK
+ * rollover is in progress already, SIGNET_EINVAL for a bad DNSKEY. */
+signet_err signer_rollover_add_ksk(signer_state *st, const dns_name *zone,
+				   const uint8_t *dnskey, size_t len, int64_t now);
+
+/* The parent publishes the DS of the KSK with this DNSKEY (the operator, or
+ * a check at the parent, saw it) at now: the rollover proceeds, and the old
+ * KSK leaves after the DS TTL and margins. SIGNET_ENOTFOUND for an unknown
+ * KSK, SIGNET_ESTATE when no rollover waits for it. */
+signet_err signer_rollover_ds_seen(signer_state *st, const dns_name *zone,
+				   const uint8_t *dnskey, size_t len, int64_t now);
+
+/* Multi-signer (RFC 8901 model 2): add another provider's ZSK DNSKEY to the
+ * DNSKEY RRset of every period from now on (never signs here), or with
+ * remove, take it out from now on. SIGNET_EEXIST / SIGNET_ENOTFOUND. */
+signet_err signer_rollover_foreign_zsk(signer_state *st, const dns_name *zone,
+				       const uint8_t *dnskey, size_t len, bool remove,
+				       int64_t now);
+
+/* What one key-set period of [start, end) publishes: the DNSKEY RRset
+ * (every key of keys whose publication overlaps the period, or, for keys
+ * without a schedule, that is not REMOVED) and the CDS and CDNSKEY RRsets
+ * (the KSKs whose DS is wanted at start, or the RFC 8078 delete forms when
+ * insecure). The RRsets must be initialised by the caller. */
+signet_err signer_rollover_period(const signer_key *keys, size_t nkeys, int64_t start,
+				  int64_t end, bool insecure, dns_rrset *dnskey,
+				  dns_rrset *cds, dns_rrset *cdnskey);
+
 /* ---- key-set request and bundle ------------------------------------------ */
 
 /* Build the key-signing request of zone: periods of p->keyset_period
- * seconds covering [start, start + days days), each with the DNSKEY RRset
- * of the KSKs and the ZSKs (keys not REMOVED), empty CDS/CDNSKEY, and one
- * RRSIG over the DNSKEY RRset per ZSK made on s as proof of possession.
+ * seconds covering [start, start + days days), each with what
+ * signer_rollover_period publishes for it (keys as planned by
+ * signer_rollover_plan), and one RRSIG over the DNSKEY RRset per ZSK of
+ * the token in it, made on s as proof of possession.
  * Free *out with dns_keyset_free. */
 signet_err signer_keyset_build_request(signer_state *st, hsm_session *s,
 				       const dns_name *zone,
@@ -448,9 +638,10 @@ signet_err signer_keyset_build_request(signer_state *st, hsm_session *s,
 
 /* Check a bundle against the request it answers: kind, zone and serial equal,
  * the same periods with the same DNSKEY/CDS/CDNSKEY RRsets, and in every
- * period, for every non-empty RRset, an RRSIG by a KSK of the DNSKEY RRset
- * (SEP flag set and listed in ksks) that verifies over that period's window.
- * SIGNET_EVERIFY / SIGNET_ESTATE / SIGNET_EPARSE with msg. */
+ * period, for every non-empty RRset, an RRSIG that verifies over that
+ * period's window by every KSK of ksks (SEP flag set) that the period's
+ * DNSKEY RRset holds: during a KSK or algorithm rollover a resolver may
+ * trust either KSK. SIGNET_EVERIFY / SIGNET_ESTATE / SIGNET_EPARSE with msg. */
 signet_err signer_keyset_check_bundle(const dns_keyset *request,
 				      const dns_keyset *bundle,
 				      const signer_key *ksks, size_t nksk,

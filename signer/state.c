@@ -32,10 +32,46 @@ static const char schema[] =
 	" zone BLOB NOT NULL, serial INTEGER NOT NULL, text BLOB NOT NULL,"
 	" imported INTEGER, PRIMARY KEY(zone, serial));";
 
+/* Columns added after the first schema: added to older files on open. */
+static const struct {
+	const char *table, *column;
+} added[] = {
+	{"zones", "zsk_lifetime"}, {"zones", "ksk_lifetime"}, {"zones", "ds_ttl"},
+	{"zones", "max_zone_ttl"}, {"zones", "propagation"}, {"zones", "publish_margin"},
+	{"zones", "retire_margin"}, {"zones", "refresh"}, {"zones", "ksk_roll"},
+	{"zones", "insecure"},
+	{"keys", "t_publish"}, {"keys", "t_active"}, {"keys", "t_retire"},
+	{"keys", "t_remove"}, {"keys", "ds_seen"}, {"keys", "committed"},
+	{"keys", "is_foreign"}, {"keys", "p_publish"}, {"keys", "p_active"},
+	{"keys", "p_retire"}, {"keys", "p_remove"},
+};
+
 static signet_err db_err(sqlite3 *db, const char *what)
 {
 	sg_log(SG_LOG_ERROR, "state: %s: %s", what, sqlite3_errmsg(db));
 	return SIGNET_EIO;
+}
+
+/* Add an INTEGER column (default 0) unless the table has it. */
+static signet_err add_column(sqlite3 *db, const char *table, const char *column)
+{
+	char sql[160];
+	snprintf(sql, sizeof(sql), "SELECT 1 FROM pragma_table_info('%s') WHERE name = '%s'",
+		 table, column);
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+		return db_err(db, "table info");
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW)
+		return SIGNET_OK;
+	if (rc != SQLITE_DONE)
+		return db_err(db, "table info");
+	snprintf(sql, sizeof(sql), "ALTER TABLE %s ADD COLUMN %s INTEGER NOT NULL DEFAULT 0",
+		 table, column);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return db_err(db, sql);
+	return SIGNET_OK;
 }
 
 signet_err signer_state_open(const char *dir, signer_state **out)
@@ -62,6 +98,8 @@ signet_err signer_state_open(const char *dir, signer_state **out)
 		ret = db_err(st->db, "pragmas");
 	if (ret == SIGNET_OK && sqlite3_exec(st->db, schema, NULL, NULL, NULL) != SQLITE_OK)
 		ret = db_err(st->db, "schema");
+	for (size_t i = 0; ret == SIGNET_OK && i < sizeof(added) / sizeof(added[0]); i++)
+		ret = add_column(st->db, added[i].table, added[i].column);
 	if (ret != SIGNET_OK) {
 		sqlite3_close(st->db);
 		free(st);
@@ -100,8 +138,10 @@ static signet_err insert_key(signer_state *st, const signer_key *k)
 {
 	sqlite3_stmt *s = NULL;
 	if (sqlite3_prepare_v2(st->db,
-			       "INSERT INTO keys(zone, role, id, alg, tag, state, dnskey, created)"
-			       " VALUES(?,?,?,?,?,?,?,?)", -1, &s, NULL) != SQLITE_OK)
+			       "INSERT INTO keys(zone, role, id, alg, tag, state, dnskey, created,"
+			       " t_publish, t_active, t_retire, t_remove, ds_seen, committed, is_foreign,"
+			       " p_publish, p_active, p_retire, p_remove)"
+			       " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &s, NULL) != SQLITE_OK)
 		return db_err(st->db, "prepare key insert");
 	dns_name z = lower(&k->zone);
 	sqlite3_bind_blob(s, 1, z.wire, z.len, SQLITE_TRANSIENT);
@@ -112,6 +152,17 @@ static signet_err insert_key(signer_state *st, const signer_key *k)
 	sqlite3_bind_int(s, 6, (int)k->state);
 	sqlite3_bind_blob(s, 7, k->dnskey, (int)k->dnskey_len, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 8, k->created);
+	sqlite3_bind_int64(s, 9, k->t_publish);
+	sqlite3_bind_int64(s, 10, k->t_active);
+	sqlite3_bind_int64(s, 11, k->t_retire);
+	sqlite3_bind_int64(s, 12, k->t_remove);
+	sqlite3_bind_int64(s, 13, k->ds_seen);
+	sqlite3_bind_int(s, 14, k->committed);
+	sqlite3_bind_int(s, 15, k->foreign);
+	sqlite3_bind_int64(s, 16, k->p_publish);
+	sqlite3_bind_int64(s, 17, k->p_active);
+	sqlite3_bind_int64(s, 18, k->p_retire);
+	sqlite3_bind_int64(s, 19, k->p_remove);
 	int rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	if (rc == SQLITE_CONSTRAINT)
@@ -119,6 +170,33 @@ static signet_err insert_key(signer_state *st, const signer_key *k)
 	if (rc != SQLITE_DONE)
 		return db_err(st->db, "key insert");
 	return SIGNET_OK;
+}
+
+/* The rollover fields of the policy (columns added after the first schema). */
+static signet_err update_timing(signer_state *st, const dns_name *z, const signer_policy *p)
+{
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(st->db,
+			       "UPDATE zones SET zsk_lifetime = ?, ksk_lifetime = ?, ds_ttl = ?,"
+			       " max_zone_ttl = ?, propagation = ?, publish_margin = ?,"
+			       " retire_margin = ?, refresh = ?, ksk_roll = ? WHERE name = ?",
+			       -1, &s, NULL) != SQLITE_OK)
+		return db_err(st->db, "prepare timing");
+	sqlite3_bind_int64(s, 1, p->zsk_lifetime);
+	sqlite3_bind_int64(s, 2, p->ksk_lifetime);
+	sqlite3_bind_int64(s, 3, p->ds_ttl);
+	sqlite3_bind_int64(s, 4, p->max_zone_ttl);
+	sqlite3_bind_int64(s, 5, p->propagation);
+	sqlite3_bind_int64(s, 6, p->publish_margin);
+	sqlite3_bind_int64(s, 7, p->retire_margin);
+	sqlite3_bind_int64(s, 8, p->refresh);
+	sqlite3_bind_int(s, 9, (int)p->ksk_roll);
+	sqlite3_bind_blob(s, 10, z->wire, z->len, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return db_err(st->db, "timing");
+	return sqlite3_changes(st->db) == 1 ? SIGNET_OK : SIGNET_ENOTFOUND;
 }
 
 signet_err signer_state_add_zone(signer_state *st, const dns_name *zone,
@@ -136,7 +214,10 @@ signet_err signer_state_add_zone(signer_state *st, const dns_name *zone,
 	}
 	sqlite3_stmt *s = NULL;
 	if (sqlite3_prepare_v2(st->db,
-			       "INSERT INTO zones VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			       "INSERT INTO zones(name, algorithm, rsa_bits, validity, backdate,"
+			       " jitter, min_validity, max_validity, denial, nsec3_iterations,"
+			       " nsec3_salt, nsec3_opt_out, dnskey_ttl, keyset_period, verify,"
+			       " created) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 			       -1, &s, NULL) != SQLITE_OK) {
 		ret = db_err(st->db, "prepare zone insert");
 	} else {
@@ -155,7 +236,7 @@ signet_err signer_state_add_zone(signer_state *st, const dns_name *zone,
 		sqlite3_bind_int64(s, 13, p->dnskey_ttl);
 		sqlite3_bind_int64(s, 14, p->keyset_period);
 		sqlite3_bind_int(s, 15, (int)p->verify);
-		sqlite3_bind_int64(s, 16, (int64_t)time(NULL));
+		sqlite3_bind_int64(s, 16, signer_clock_now());
 		int rc = sqlite3_step(s);
 		if (rc == SQLITE_CONSTRAINT)
 			ret = SIGNET_EEXIST;
@@ -163,6 +244,8 @@ signet_err signer_state_add_zone(signer_state *st, const dns_name *zone,
 			ret = db_err(st->db, "zone insert");
 		sqlite3_finalize(s);
 	}
+	if (ret == SIGNET_OK)
+		ret = update_timing(st, &z, p);
 	for (size_t i = 0; ret == SIGNET_OK && i < nksk; i++)
 		ret = insert_key(st, &ksks[i]);
 	if (ret == SIGNET_OK)
@@ -183,7 +266,9 @@ signet_err signer_state_zone_policy(signer_state *st, const dns_name *zone,
 	if (sqlite3_prepare_v2(st->db,
 			       "SELECT algorithm, rsa_bits, validity, backdate, jitter,"
 			       " min_validity, max_validity, denial, nsec3_iterations,"
-			       " nsec3_salt, nsec3_opt_out, dnskey_ttl, keyset_period, verify"
+			       " nsec3_salt, nsec3_opt_out, dnskey_ttl, keyset_period, verify,"
+			       " zsk_lifetime, ksk_lifetime, ds_ttl, max_zone_ttl, propagation,"
+			       " publish_margin, retire_margin, refresh, ksk_roll"
 			       " FROM zones WHERE name = ?", -1, &s, NULL) != SQLITE_OK)
 		return db_err(st->db, "prepare zone select");
 	sqlite3_bind_blob(s, 1, z.wire, z.len, SQLITE_TRANSIENT);
@@ -209,6 +294,22 @@ signet_err signer_state_zone_policy(signer_state *st, const dns_name *zone,
 		out->dnskey_ttl = (uint32_t)sqlite3_column_int64(s, 11);
 		out->keyset_period = (uint32_t)sqlite3_column_int64(s, 12);
 		out->verify = (signer_verify)sqlite3_column_int(s, 13);
+		/* Zones stored before these fields existed read 0: the default. */
+		signer_policy d;
+		signer_policy_defaults(&d);
+		uint32_t *f[] = {&out->zsk_lifetime, &out->ksk_lifetime, &out->ds_ttl,
+				 &out->max_zone_ttl, &out->propagation, &out->publish_margin,
+				 &out->retire_margin, &out->refresh};
+		const uint32_t dv[] = {d.zsk_lifetime, d.ksk_lifetime, d.ds_ttl, d.max_zone_ttl,
+				       d.propagation, d.publish_margin, d.retire_margin,
+				       out->validity / 4};
+		for (int i = 0; i < 8; i++) {
+			int64_t v = sqlite3_column_int64(s, 14 + i);
+			*f[i] = v > 0 && v <= UINT32_MAX ? (uint32_t)v : dv[i];
+		}
+		int kr = sqlite3_column_int(s, 22);
+		out->ksk_roll = kr == SIGNER_KSK_DOUBLE_DS ? SIGNER_KSK_DOUBLE_DS
+			: SIGNER_KSK_DOUBLE_KSK;
 	} else if (rc == SQLITE_DONE) {
 		ret = SIGNET_ENOTFOUND;
 	} else {
@@ -277,9 +378,11 @@ signet_err signer_state_list_keys(signer_state *st, const dns_name *zone,
 	*n = 0;
 	sqlite3_stmt *s = NULL;
 	if (sqlite3_prepare_v2(st->db,
-			       "SELECT zone, role, id, alg, tag, state, dnskey, created FROM keys"
-			       " WHERE (?1 IS NULL OR zone = ?1) AND (?2 = 0 OR state = ?2)"
-			       " ORDER BY zone, created, tag", -1, &s, NULL) != SQLITE_OK)
+			       "SELECT zone, role, id, alg, tag, state, dnskey, created, t_publish,"
+			       " t_active, t_retire, t_remove, ds_seen, committed, is_foreign,"
+			       " p_publish, p_active, p_retire, p_remove FROM keys"
+			       " WHERE (?1 IS NULL OR zone = ?1)"
+			       " ORDER BY zone, created, rowid", -1, &s, NULL) != SQLITE_OK)
 		return db_err(st->db, "prepare keys");
 	dns_name z;
 	if (zone) {
@@ -288,7 +391,7 @@ signet_err signer_state_list_keys(signer_state *st, const dns_name *zone,
 	} else {
 		sqlite3_bind_null(s, 1);
 	}
-	sqlite3_bind_int(s, 2, (int)state);
+	int64_t now = signer_clock_now();
 	signet_err ret = SIGNET_OK;
 	int rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -321,7 +424,20 @@ signet_err signer_state_list_keys(signer_state *st, const dns_name *zone,
 		memcpy(k->dnskey, sqlite3_column_blob(s, 6), (size_t)dl);
 		k->dnskey_len = (size_t)dl;
 		k->created = sqlite3_column_int64(s, 7);
-		(*n)++;
+		k->t_publish = sqlite3_column_int64(s, 8);
+		k->t_active = sqlite3_column_int64(s, 9);
+		k->t_retire = sqlite3_column_int64(s, 10);
+		k->t_remove = sqlite3_column_int64(s, 11);
+		k->ds_seen = sqlite3_column_int64(s, 12);
+		k->committed = sqlite3_column_int(s, 13) != 0;
+		k->foreign = sqlite3_column_int(s, 14) != 0;
+		k->p_publish = sqlite3_column_int64(s, 15);
+		k->p_active = sqlite3_column_int64(s, 16);
+		k->p_retire = sqlite3_column_int64(s, 17);
+		k->p_remove = sqlite3_column_int64(s, 18);
+		k->state = signer_key_state_at(k, now);
+		if (state == 0 || k->state == state)
+			(*n)++;
 	}
 	if (ret == SIGNET_OK && rc != SQLITE_DONE)
 		ret = db_err(st->db, "keys");
@@ -368,6 +484,190 @@ signet_err signer_state_set_key_state(signer_state *st, const dns_name *zone,
 	pthread_mutex_unlock(&st->lock);
 	if (ret == SIGNET_OK && changed == 0)
 		return SIGNET_ENOTFOUND;
+	return ret;
+}
+
+signer_key_state signer_key_state_at(const signer_key *k, int64_t now)
+{
+	if (!k->committed || (k->t_publish == 0 && k->t_active == 0))
+		return k->state;
+	bool acts = k->t_active && now >= k->t_active && (!k->t_retire || now < k->t_retire);
+	bool shown = k->t_publish && now >= k->t_publish && (!k->t_remove || now < k->t_remove);
+	if (strcmp(k->role, "ksk") == 0) {
+		/* A KSK signs only in the ceremony: it is published while in the
+		 * DNSKEY RRset, retired there once its DS is no longer wanted. */
+		if (shown)
+			return k->t_retire && now >= k->t_retire ? SIGNER_KEY_RETIRED
+				: SIGNER_KEY_PUBLISHED;
+		if (k->t_remove && now >= k->t_remove)
+			return SIGNER_KEY_REMOVED;
+		return SIGNER_KEY_GENERATED;
+	}
+	if (acts)
+		return SIGNER_KEY_ACTIVE;
+	if (shown)
+		return k->t_active && now >= k->t_active ? SIGNER_KEY_RETIRED : SIGNER_KEY_PUBLISHED;
+	if ((k->t_remove && now >= k->t_remove) || (k->t_retire && now >= k->t_retire))
+		return SIGNER_KEY_REMOVED;
+	return SIGNER_KEY_GENERATED;
+}
+
+signet_err signer_state_set_schedule(signer_state *st, const signer_key *k)
+{
+	if (!st || !k || k->dnskey_len == 0 || k->dnskey_len > SIGNER_DNSKEY_MAX)
+		return SIGNET_EINVAL;
+	dns_name z = lower(&k->zone);
+	sqlite3_stmt *s = NULL;
+	pthread_mutex_lock(&st->lock);
+	signet_err ret = SIGNET_OK;
+	if (sqlite3_prepare_v2(st->db,
+			       "UPDATE keys SET p_publish = ?, p_active = ?, p_retire = ?,"
+			       " p_remove = ?, ds_seen = ? WHERE zone = ? AND dnskey = ?",
+			       -1, &s, NULL) != SQLITE_OK) {
+		ret = db_err(st->db, "prepare schedule");
+	} else {
+		sqlite3_bind_int64(s, 1, k->p_publish);
+		sqlite3_bind_int64(s, 2, k->p_active);
+		sqlite3_bind_int64(s, 3, k->p_retire);
+		sqlite3_bind_int64(s, 4, k->p_remove);
+		sqlite3_bind_int64(s, 5, k->ds_seen);
+		sqlite3_bind_blob(s, 6, z.wire, z.len, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(s, 7, k->dnskey, (int)k->dnskey_len, SQLITE_TRANSIENT);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			ret = db_err(st->db, "schedule");
+		else if (sqlite3_changes(st->db) == 0)
+			ret = SIGNET_ENOTFOUND;
+		sqlite3_finalize(s);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+signet_err signer_state_reset_plan(signer_state *st, const dns_name *zone)
+{
+	if (!st || !zone)
+		return SIGNET_EINVAL;
+	dns_name z = lower(zone);
+	sqlite3_stmt *s = NULL;
+	pthread_mutex_lock(&st->lock);
+	signet_err ret = SIGNET_OK;
+	if (sqlite3_prepare_v2(st->db,
+			       /* A foreign ZSK's publication and removal are the
+			        * operator's decisions (add/remove-foreign-zsk), not
+			        * plans of an unanswered request: they survive. */
+			       "UPDATE keys SET"
+			       " p_publish = CASE WHEN is_foreign = 1 AND t_publish = 0"
+			       "   THEN p_publish ELSE t_publish END,"
+			       " p_active = t_active, p_retire = t_retire,"
+			       " p_remove = CASE WHEN is_foreign = 1 AND t_remove = 0"
+			       "   THEN p_remove ELSE t_remove END WHERE zone = ?",
+			       -1, &s, NULL) != SQLITE_OK) {
+		ret = db_err(st->db, "prepare reset plan");
+	} else {
+		sqlite3_bind_blob(s, 1, z.wire, z.len, SQLITE_TRANSIENT);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			ret = db_err(st->db, "reset plan");
+		sqlite3_finalize(s);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+signet_err signer_state_set_policy(signer_state *st, const dns_name *zone,
+				   const signer_policy *p)
+{
+	if (!st || !zone || !p)
+		return SIGNET_EINVAL;
+	dns_name z = lower(zone);
+	pthread_mutex_lock(&st->lock);
+	signet_err ret = exec(st, "BEGIN IMMEDIATE");
+	if (ret != SIGNET_OK) {
+		pthread_mutex_unlock(&st->lock);
+		return ret;
+	}
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(st->db,
+			       "UPDATE zones SET algorithm = ?, rsa_bits = ?, validity = ?,"
+			       " backdate = ?, jitter = ?, min_validity = ?, max_validity = ?,"
+			       " denial = ?, nsec3_iterations = ?, nsec3_salt = ?, nsec3_opt_out = ?,"
+			       " dnskey_ttl = ?, keyset_period = ?, verify = ? WHERE name = ?",
+			       -1, &s, NULL) != SQLITE_OK) {
+		ret = db_err(st->db, "prepare policy");
+	} else {
+		sqlite3_bind_int(s, 1, p->algorithm);
+		sqlite3_bind_int(s, 2, (int)p->rsa_bits);
+		sqlite3_bind_int64(s, 3, p->validity);
+		sqlite3_bind_int64(s, 4, p->backdate);
+		sqlite3_bind_int64(s, 5, p->jitter);
+		sqlite3_bind_int64(s, 6, p->min_validity);
+		sqlite3_bind_int64(s, 7, p->max_validity);
+		sqlite3_bind_int(s, 8, (int)p->denial);
+		sqlite3_bind_int(s, 9, p->nsec3_iterations);
+		sqlite3_bind_blob(s, 10, p->nsec3_salt, p->nsec3_salt_len, SQLITE_TRANSIENT);
+		sqlite3_bind_int(s, 11, p->nsec3_opt_out);
+		sqlite3_bind_int64(s, 12, p->dnskey_ttl);
+		sqlite3_bind_int64(s, 13, p->keyset_period);
+		sqlite3_bind_int(s, 14, (int)p->verify);
+		sqlite3_bind_blob(s, 15, z.wire, z.len, SQLITE_TRANSIENT);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			ret = db_err(st->db, "policy");
+		else if (sqlite3_changes(st->db) == 0)
+			ret = SIGNET_ENOTFOUND;
+		sqlite3_finalize(s);
+	}
+	if (ret == SIGNET_OK)
+		ret = update_timing(st, &z, p);
+	if (ret == SIGNET_OK)
+		ret = exec(st, "COMMIT");
+	if (ret != SIGNET_OK)
+		(void)exec(st, "ROLLBACK");
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+signet_err signer_state_zone_insecure(signer_state *st, const dns_name *zone, bool *on)
+{
+	if (!st || !zone || !on)
+		return SIGNET_EINVAL;
+	dns_name z = lower(zone);
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(st->db, "SELECT insecure FROM zones WHERE name = ?", -1, &s,
+			       NULL) != SQLITE_OK)
+		return db_err(st->db, "prepare insecure");
+	sqlite3_bind_blob(s, 1, z.wire, z.len, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(s);
+	signet_err ret = SIGNET_OK;
+	if (rc == SQLITE_ROW)
+		*on = sqlite3_column_int(s, 0) != 0;
+	else if (rc == SQLITE_DONE)
+		ret = SIGNET_ENOTFOUND;
+	else
+		ret = db_err(st->db, "insecure");
+	sqlite3_finalize(s);
+	return ret;
+}
+
+signet_err signer_state_set_zone_insecure(signer_state *st, const dns_name *zone, bool on)
+{
+	if (!st || !zone)
+		return SIGNET_EINVAL;
+	dns_name z = lower(zone);
+	sqlite3_stmt *s = NULL;
+	pthread_mutex_lock(&st->lock);
+	signet_err ret = SIGNET_OK;
+	if (sqlite3_prepare_v2(st->db, "UPDATE zones SET insecure = ? WHERE name = ?", -1, &s,
+			       NULL) != SQLITE_OK) {
+		ret = db_err(st->db, "prepare insecure");
+	} else {
+		sqlite3_bind_int(s, 1, on);
+		sqlite3_bind_blob(s, 2, z.wire, z.len, SQLITE_TRANSIENT);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			ret = db_err(st->db, "insecure");
+		else if (sqlite3_changes(st->db) == 0)
+			ret = SIGNET_ENOTFOUND;
+		sqlite3_finalize(s);
+	}
+	pthread_mutex_unlock(&st->lock);
 	return ret;
 }
 
@@ -421,7 +721,7 @@ static signet_err insert_text(signer_state *st, const char *sql, const dns_name 
 	sqlite3_bind_blob(s, 1, z.wire, z.len, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, (int64_t)serial);
 	sqlite3_bind_blob(s, 3, text, (int)len, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 4, (int64_t)time(NULL));
+	sqlite3_bind_int64(s, 4, signer_clock_now());
 	int rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	if (rc == SQLITE_CONSTRAINT)
@@ -466,11 +766,29 @@ signet_err signer_state_save_bundle(signer_state *st, const dns_name *zone,
 		return ret;
 	}
 	ret = insert_text(st, "INSERT INTO bundles VALUES(?,?,?,?)", zone, serial, text, len);
+	if (ret == SIGNET_OK) {
+		/* The ceremony signed the request these schedules were planned
+		 * for: from now on the clock moves these keys. */
+		sqlite3_stmt *s = NULL;
+		if (sqlite3_prepare_v2(st->db,
+				       "UPDATE keys SET committed = 1, t_publish = p_publish,"
+				       " t_active = p_active, t_retire = p_retire, t_remove = p_remove"
+				       " WHERE zone = ? AND (p_publish != 0 OR p_active != 0)",
+				       -1, &s, NULL) != SQLITE_OK) {
+			ret = db_err(st->db, "prepare commit");
+		} else {
+			sqlite3_bind_blob(s, 1, z.wire, z.len, SQLITE_TRANSIENT);
+			if (sqlite3_step(s) != SQLITE_DONE)
+				ret = db_err(st->db, "commit");
+			sqlite3_finalize(s);
+		}
+	}
 	for (size_t i = 0; ret == SIGNET_OK && i < publish->count; i++) {
 		sqlite3_stmt *s = NULL;
 		if (sqlite3_prepare_v2(st->db,
 				       "UPDATE keys SET state = ? WHERE zone = ? AND dnskey = ?"
-				       " AND role = 'zsk' AND state = ?", -1, &s, NULL) != SQLITE_OK) {
+				       " AND role = 'zsk' AND state = ? AND committed = 0",
+				       -1, &s, NULL) != SQLITE_OK) {
 			ret = db_err(st->db, "prepare publish");
 			break;
 		}
@@ -488,9 +806,10 @@ signet_err signer_state_save_bundle(signer_state *st, const dns_name *zone,
 		sqlite3_stmt *s = NULL;
 		if (sqlite3_prepare_v2(st->db,
 				       "UPDATE keys SET state = ?1 WHERE rowid = (SELECT rowid FROM keys"
-				       " WHERE zone = ?2 AND role = 'zsk' AND state = ?3"
-				       " ORDER BY created LIMIT 1) AND NOT EXISTS (SELECT 1 FROM keys"
-				       " WHERE zone = ?2 AND role = 'zsk' AND state = ?1)",
+				       " WHERE zone = ?2 AND role = 'zsk' AND state = ?3 AND committed = 0"
+				       " AND is_foreign = 0 ORDER BY created LIMIT 1) AND NOT EXISTS"
+				       " (SELECT 1 FROM keys WHERE zone = ?2 AND role = 'zsk' AND"
+				       " (state = ?1 OR committed = 1) AND is_foreign = 0)",
 				       -1, &s, NULL) != SQLITE_OK) {
 			ret = db_err(st->db, "prepare activate");
 		} else {

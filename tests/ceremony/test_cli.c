@@ -262,7 +262,7 @@ static void test_init_token(void **state)
 {
 	(void)state;
 	const char *init[] = {"--op", "init-token", NULL};
-	char req[700], a0[700], a1[700], sop[700], sospec[720], p[3][720], pass[3][740];
+	char req[700], a0[700], a1[700], sop[700], sospec[720], p[3][720], pass[3][2200];
 	request(init, req, sizeof(req));
 	approve(req, 0, a0, sizeof(a0));
 	approve(req, 1, a1, sizeof(a1));

@@ -23,18 +23,13 @@
 #include <unistd.h>
 
 #include "client/client.h"
-#include "helpers.h"
 #include "tests/lib/signetd_fixture.h"
 
 extern char **environ;
 
+static signetd_env D;                /* the daemon, its PKI, token and KSK */
 static struct {
-	softhsm_fixture *f;
-	char dir[128];
 	char ns1[300], admin[300];   /* client config files */
-	int port;
-	pid_t pid;
-	test_ksk ksk;
 } T;
 
 static const char *data_dir(void)
@@ -49,8 +44,8 @@ static const char *data_dir(void)
 static int cli(const char *in, sg_buf *out, sg_buf *err, const char *const *args)
 {
 	char opath[300], epath[300];
-	snprintf(opath, sizeof(opath), "%s/cli.out", T.dir);
-	snprintf(epath, sizeof(epath), "%s/cli.err", T.dir);
+	snprintf(opath, sizeof(opath), "%s/cli.out", D.dir);
+	snprintf(epath, sizeof(epath), "%s/cli.err", D.dir);
 	const char *argv[48];
 	size_t n = 0;
 	argv[n++] = SIGNET_CLI;
@@ -105,13 +100,23 @@ static void write_file(const char *path, const char *text)
 	assert_int_equal(sg_file_write_atomic(path, text, strlen(text), 0600), SIGNET_OK);
 }
 
+/* The deadline of one call, in seconds. A sanitized signetd signs about
+ * 20 times slower, and pipelined batches queue behind each other: on two
+ * shared cores busy with other sanitized tests, a batch of test_large_zone
+ * took over 20 s. */
+#ifdef SIGNET_SANITIZE
+#define CALL_TIMEOUT_S 120
+#else
+#define CALL_TIMEOUT_S 20
+#endif
+
 static void client_conf(const char *path, const char *who, const char *ca)
 {
 	char text[2048];
 	snprintf(text, sizeof(text),
 		 "# client config for %s\nserver 127.0.0.1:%d\nserver-name localhost\n"
-		 "ca %s/%s.pem\ncert %s/%s.pem\nkey %s/%s.key\ntimeout 20\n",
-		 who, T.port, T.dir, ca, T.dir, who, T.dir, who);
+		 "ca %s/%s.pem\ncert %s/%s.pem\nkey %s/%s.key\ntimeout %d\n",
+		 who, D.port, D.dir, ca, D.dir, who, D.dir, who, CALL_TIMEOUT_S);
 	write_file(path, text);
 }
 
@@ -119,14 +124,14 @@ static void client_conf(const char *path, const char *who, const char *ca)
 static void setup_zone(const char *zone, const char *denial_flag)
 {
 	char kskfile[300], req[300], bundle[300];
-	snprintf(kskfile, sizeof(kskfile), "%s/%sksk", T.dir, zone);
-	snprintf(req, sizeof(req), "%s/%sksr", T.dir, zone);
-	snprintf(bundle, sizeof(bundle), "%s/%sbundle", T.dir, zone);
+	snprintf(kskfile, sizeof(kskfile), "%s/%sksk", D.dir, zone);
+	snprintf(req, sizeof(req), "%s/%sksr", D.dir, zone);
+	snprintf(bundle, sizeof(bundle), "%s/%sbundle", D.dir, zone);
 	dns_name apex;
 	assert_int_equal(dns_name_from_str(&apex, zone), SIGNET_OK);
 	sg_buf text = SG_BUF_INIT;
-	assert_int_equal(dns_rr_to_text(&apex, DNS_T_DNSKEY, DNS_CLASS_IN, 3600, T.ksk.dnskey,
-					T.ksk.dnskey_len, &text), SIGNET_OK);
+	assert_int_equal(dns_rr_to_text(&apex, DNS_T_DNSKEY, DNS_CLASS_IN, 3600, D.ksk.dnskey,
+					D.ksk.dnskey_len, &text), SIGNET_OK);
 	assert_int_equal(sg_buf_printf(&text, "\n"), SIGNET_OK);
 	write_file(kskfile, (char *)text.data);
 	sg_buf_free(&text);
@@ -149,7 +154,7 @@ static void setup_zone(const char *zone, const char *denial_flag)
 	cli_ok(NULL, NULL, exp);
 	sg_buf r = SG_BUF_INIT, b = SG_BUF_INIT;
 	assert_int_equal(sg_file_read(req, 1 << 20, &r), SIGNET_OK);
-	test_ksk_make_bundle(&T.ksk, r.data, r.len, &b);
+	test_ksk_make_bundle(&D.ksk, r.data, r.len, &b);
 	assert_int_equal(sg_file_write_atomic(bundle, b.data, b.len, 0600), SIGNET_OK);
 	/* a request is not a bundle */
 	const char *imp_req[] = {"import-bundle", zone, req, "--config", T.admin, NULL};
@@ -166,49 +171,31 @@ static int setup(void **state)
 {
 	(void)state;
 	memset(&T, 0, sizeof(T));
-	snprintf(T.dir, sizeof(T.dir), "/tmp/signet-client-XXXXXX");
-	if (!mkdtemp(T.dir))
+	signetd_opts o = {
+		.clients = "  { identity = \"ns1.test\"; role = \"signer\";"
+			   " zones = [ \"example.test\", \"example.com\" ]; },\n"
+			   "  { identity = \"stranger.test\"; role = \"signer\";"
+			   " zones = [ \"example.org\" ]; },\n"
+			   "  { identity = \"admin.test\"; role = \"admin\"; zones = [ \"*\" ]; }\n",
+		.extra = "max-rrsets = 1000;\n",
+	};
+	if (signetd_start(&D, &o) != 0)
 		return -1;
-	signetd_fixture_make_pki(T.dir);
-	signetd_fixture_sh("mkdir -m 700 '%s/state'", T.dir);
-	if (softhsm_fixture_create(false, &T.f) != SIGNET_OK)
-		return -1;
-	T.port = signetd_fixture_free_port();
-	char conf[300], log[300];
-	snprintf(conf, sizeof(conf), "%s/signetd.conf", T.dir);
-	snprintf(log, sizeof(log), "%s/signetd.log", T.dir);
-	signetd_fixture_write_config(conf, T.f, T.dir, T.port,
-				     "max-rrsets = 1000;\nclients = (\n"
-				     " { identity = \"ns1.test\"; role = \"signer\";"
-				     " zones = [ \"example.test\", \"example.com\" ]; },\n"
-				     " { identity = \"stranger.test\"; role = \"signer\";"
-				     " zones = [ \"example.org\" ]; },\n"
-				     " { identity = \"admin.test\"; role = \"admin\";"
-				     " zones = [ \"*\" ]; }\n);\n");
-	T.pid = signetd_fixture_spawn(conf, log);
-	if (!signetd_fixture_wait_port(T.port)) {
-		signetd_fixture_sh("cat '%s' >&2", log);
-		return -1;
-	}
-	snprintf(T.ns1, sizeof(T.ns1), "%s/ns1.conf", T.dir);
-	snprintf(T.admin, sizeof(T.admin), "%s/admin.conf", T.dir);
+	snprintf(T.ns1, sizeof(T.ns1), "%s/ns1.conf", D.dir);
+	snprintf(T.admin, sizeof(T.admin), "%s/admin.conf", D.dir);
 	client_conf(T.ns1, "ns1", "ca");
 	client_conf(T.admin, "admin", "ca");
-	/* The first handshakes may race the daemon's start. */
+	/* signetd answers already (signetd_start waited for Health), so the
+	 * CLI must reach it at once. */
 	const char *health[] = {"health", "--config", T.admin, NULL};
-	int rc = SIGNET_EXIT_CONNECT;
-	for (int i = 0; i < 100 && rc == SIGNET_EXIT_CONNECT; i++) {
-		rc = cli(NULL, NULL, NULL, health);
-		if (rc == SIGNET_EXIT_CONNECT) {
-			struct timespec ts = {0, 100000000L};
-			nanosleep(&ts, NULL);
-		}
-	}
+	sg_buf err = SG_BUF_INIT;
+	int rc = cli(NULL, NULL, &err, health);
 	if (rc != SIGNET_EXIT_OK) {
-		signetd_fixture_sh("cat '%s' >&2", log);
+		fprintf(stderr, "signet health: exit %d: %s\n", rc, (char *)err.data);
+		sg_buf_free(&err);
 		return -1;
 	}
-	test_ksk_new(&T.ksk);
+	sg_buf_free(&err);
 	setup_zone("example.test.", "--validity=1209600");
 	setup_zone("example.com.", "--nsec3");
 	return 0;
@@ -217,19 +204,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	if (T.pid > 0) {
-		kill(T.pid, SIGTERM);
-		waitpid(T.pid, NULL, 0);
-	}
-	test_ksk_free(&T.ksk);
-	softhsm_fixture_destroy(T.f);
-	if (getenv("SIGNET_TEST_KEEP")) {
-		fprintf(stderr, "kept %s\n", T.dir);
-		return 0;
-	}
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", T.dir);
-	return system(cmd) == 0 ? 0 : -1;
+	signetd_stop(&D);
+	return signetd_teardown(&D);
 }
 
 /* ---- validators -------------------------------------------------------- */
@@ -237,14 +213,14 @@ static int teardown(void **state)
 static int tool(const char *cmd)
 {
 	char full[2048];
-	snprintf(full, sizeof(full), "%s > '%s/validator.log' 2>&1", cmd, T.dir);
+	snprintf(full, sizeof(full), "%s > '%s/validator.log' 2>&1", cmd, D.dir);
 	int st = system(full);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 255;
 }
 
 static void show_log(void)
 {
-	signetd_fixture_sh("cat '%s/validator.log' >&2", T.dir);
+	signetd_sh("cat '%s/validator.log' >&2", D.dir);
 }
 
 /* Judge file with the three validators (ldns-verify-zone not for opt-out:
@@ -344,8 +320,8 @@ static void test_nsec(void **state)
 	(void)state;
 	char in[512], out[300], bad[300];
 	data_zone("integration.zone", in, sizeof(in));
-	snprintf(out, sizeof(out), "%s/nsec.zone", T.dir);
-	snprintf(bad, sizeof(bad), "%s/nsec-flipped.zone", T.dir);
+	snprintf(out, sizeof(out), "%s/nsec.zone", D.dir);
+	snprintf(bad, sizeof(bad), "%s/nsec-flipped.zone", D.dir);
 	size_t reused = 1, sent = 0;
 	sign_zone("example.test.", in, out, NULL, &reused, &sent);
 	assert_int_equal(reused, 0);
@@ -368,8 +344,8 @@ static void test_nsec3_policy(void **state)
 	(void)state;
 	char in[512], out[300], bad[300];
 	data_zone("example.com.zone", in, sizeof(in));
-	snprintf(out, sizeof(out), "%s/nsec3.zone", T.dir);
-	snprintf(bad, sizeof(bad), "%s/nsec3-flipped.zone", T.dir);
+	snprintf(out, sizeof(out), "%s/nsec3.zone", D.dir);
+	snprintf(bad, sizeof(bad), "%s/nsec3-flipped.zone", D.dir);
 	/* no denial flag: the zone's policy (NSEC3) decides */
 	const char *extra[] = {"--batch", "5", "--inflight", "3", NULL};
 	size_t sent = 0;
@@ -390,8 +366,8 @@ static void test_nsec3_optout(void **state)
 	(void)state;
 	char in[512], out[300], bad[300];
 	data_zone("integration.zone", in, sizeof(in));
-	snprintf(out, sizeof(out), "%s/optout.zone", T.dir);
-	snprintf(bad, sizeof(bad), "%s/optout-flipped.zone", T.dir);
+	snprintf(out, sizeof(out), "%s/optout.zone", D.dir);
+	snprintf(bad, sizeof(bad), "%s/optout-flipped.zone", D.dir);
 	const char *extra[] = {"--nsec3", "--opt-out", "--salt", "aabbccdd", NULL};
 	sign_zone("example.test.", in, out, extra, NULL, NULL);
 	judge("example.test.", out, true, true);
@@ -424,12 +400,12 @@ static void test_incremental(void **state)
 	(void)state;
 	char in[512], in2[300], in3[300], out1[300], out2[300], out3[300], out4[300];
 	data_zone("integration.zone", in, sizeof(in));
-	snprintf(in2, sizeof(in2), "%s/changed.zone", T.dir);
-	snprintf(in3, sizeof(in3), "%s/added.zone", T.dir);
-	snprintf(out1, sizeof(out1), "%s/inc1.zone", T.dir);
-	snprintf(out2, sizeof(out2), "%s/inc2.zone", T.dir);
-	snprintf(out3, sizeof(out3), "%s/inc3.zone", T.dir);
-	snprintf(out4, sizeof(out4), "%s/inc4.zone", T.dir);
+	snprintf(in2, sizeof(in2), "%s/changed.zone", D.dir);
+	snprintf(in3, sizeof(in3), "%s/added.zone", D.dir);
+	snprintf(out1, sizeof(out1), "%s/inc1.zone", D.dir);
+	snprintf(out2, sizeof(out2), "%s/inc2.zone", D.dir);
+	snprintf(out3, sizeof(out3), "%s/inc3.zone", D.dir);
+	snprintf(out4, sizeof(out4), "%s/inc4.zone", D.dir);
 	size_t reused = 0, sent = 0, first = 0;
 	sign_zone("example.test.", in, out1, NULL, &reused, &first);
 
@@ -478,11 +454,11 @@ static void test_errors(void **state)
 	(void)state;
 	char in[512], bad[300], out[300], other[300], port[32], ca2[300];
 	data_zone("integration.zone", in, sizeof(in));
-	snprintf(bad, sizeof(bad), "%s/bad.zone", T.dir);
-	snprintf(out, sizeof(out), "%s/never.zone", T.dir);
-	snprintf(other, sizeof(other), "%s/other.zone", T.dir);
-	snprintf(port, sizeof(port), "127.0.0.1:%d", signetd_fixture_free_port());
-	snprintf(ca2, sizeof(ca2), "%s/ca2.pem", T.dir);
+	snprintf(bad, sizeof(bad), "%s/bad.zone", D.dir);
+	snprintf(out, sizeof(out), "%s/never.zone", D.dir);
+	snprintf(other, sizeof(other), "%s/other.zone", D.dir);
+	snprintf(port, sizeof(port), "127.0.0.1:%d", signetd_free_port());
+	snprintf(ca2, sizeof(ca2), "%s/ca2.pem", D.dir);
 	sg_buf err = SG_BUF_INIT;
 
 	/* a bad line: data error naming file and line (line 15: ns1's A) */
@@ -523,7 +499,7 @@ static void test_errors(void **state)
 	assert_non_null(strstr((char *)err.data, "PERMISSION_DENIED"));
 	/* allowed, but the zone does not exist in signetd */
 	char sconf[300];
-	snprintf(sconf, sizeof(sconf), "%s/stranger.conf", T.dir);
+	snprintf(sconf, sizeof(sconf), "%s/stranger.conf", D.dir);
 	client_conf(sconf, "stranger", "ca");
 	const char *a7[] = {"sign-zone", "--zone", "example.org.", "--in", other, "--out", out,
 			    "--config", sconf, NULL};
@@ -532,7 +508,7 @@ static void test_errors(void **state)
 
 	/* a broken client config names its line */
 	char cfg[300];
-	snprintf(cfg, sizeof(cfg), "%s/broken.conf", T.dir);
+	snprintf(cfg, sizeof(cfg), "%s/broken.conf", D.dir);
 	write_file(cfg, "server 127.0.0.1:1\nca relative.pem\n");
 	const char *a8[] = {"health", "--config", cfg, NULL};
 	assert_int_equal(cli(NULL, NULL, &err, a8), SIGNET_EXIT_USAGE);
@@ -572,7 +548,7 @@ static void test_sign_keys_health(void **state)
 {
 	(void)state;
 	char in[300];
-	snprintf(in, sizeof(in), "%s/rrs.txt", T.dir);
+	snprintf(in, sizeof(in), "%s/rrs.txt", D.dir);
 	write_file(in, "; two RRsets, one with two RRs out of order\n"
 		       "www 300 IN A 192.0.2.2\n"
 		       "txt.example.test. 600 IN TXT \"hello\"\n"
@@ -669,8 +645,8 @@ static void test_large_zone(void **state)
 	if (env && atol(env) > 0)
 		names = atol(env);
 	char in[300], out[300];
-	snprintf(in, sizeof(in), "%s/large.zone", T.dir);
-	snprintf(out, sizeof(out), "%s/large.signed", T.dir);
+	snprintf(in, sizeof(in), "%s/large.zone", D.dir);
+	snprintf(out, sizeof(out), "%s/large.signed", D.dir);
 	sg_buf z = SG_BUF_INIT;
 	assert_int_equal(sg_buf_printf(&z, "$ORIGIN example.test.\n$TTL 3600\n"
 				       "@ IN SOA ns1 hm 1 7200 3600 1209600 300\n@ IN NS ns1\n"

@@ -309,8 +309,10 @@ static void test_limits(void **state)
 	sg_buf_reset(&t);
 	assert_int_equal(sg_buf_printf(&t, HEAD P1), SIGNET_OK);
 	for (unsigned i = 0; i <= DNS_KEYSET_RRS_MAX; i++)
+		/* Distinct keys of the length P-256 needs: the counter
+		 * replaces the first 8 base64 characters (6 octets). */
 		assert_int_equal(sg_buf_printf(&t, "example.com. 3600 IN DNSKEY 256 3 13 %08u%s\n",
-					       i, KEY), SIGNET_OK);
+					       i, KEY + 8), SIGNET_OK);
 	assert_int_equal(sg_buf_printf(&t, "$END\n"), SIGNET_OK);
 	assert_int_equal(dns_keyset_parse((const char *)t.data, t.len, &ks, &line), SIGNET_ERANGE);
 	assert_int_equal(line, 4 + DNS_KEYSET_RRS_MAX + 1);

@@ -2,8 +2,6 @@
  * openssl command, a SoftHSM2 token, a software KSK in the ceremony's place,
  * and a gRPC client that signs, reads the key set, is refused where it
  * should be, reloads the ACL with SIGHUP and stops the daemon with SIGTERM. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <setjmp.h>
@@ -14,187 +12,43 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
-#include "helpers.h"
-#include "proto/signet.pb-c.h"
-#include "rpc_client.h"
-#include "tests/lib/softhsm_fixture.h"
+#include "tests/lib/signetd_fixture.h"
 
-#define SVC "/signet.v1.Signet/"
-
-typedef struct e2e {
-	softhsm_fixture *f;
-	char dir[128];
-	char conf[300];
-	char target[64];
-	int port;
-	pid_t pid;
-	bool grpc_up;
-	test_ksk ksk;
-	rpc_conn *signer, *admin, *cnonly, *stranger;
+/* The daemon, and what the tests learn on the way. */
+static signetd_env D;
+static struct {
+	rpc_conn *cnonly, *stranger;  /* more clients than D's admin and signer */
 	uint8_t zsk_dnskey[SIGNER_DNSKEY_MAX];
 	size_t zsk_dnskey_len;
-} e2e;
+} E;
 
-static e2e E;
-
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...)
+/* The configuration of every signetd here: ns1.test may sign the zones in
+ * ns1_zones (the inside of a libconfig list), cnonly.test example.com;
+ * small limits, so the tests can reach them. */
+static signetd_opts opts_for(const char *ns1_zones, bool tls12)
 {
-	char cmd[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (system(cmd) != 0)
-		fail_msg("command failed: %s", cmd);
-}
-
-/* CA, second CA, server and client certificates, all P-256. */
-static void make_pki(const char *d)
-{
-	sh("cd '%s' && for ca in ca ca2; do openssl req -x509 -newkey ec"
-	   " -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $ca.key -out $ca.pem -days 2"
-	   " -subj /CN=signet-test-$ca -addext basicConstraints=critical,CA:TRUE"
-	   " -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null || exit 1; done", d);
-	static const struct {
-		const char *name, *ca, *cn, *san, *eku;
-	} certs[] = {
-		{"server", "ca", "localhost", "DNS:localhost,IP:127.0.0.1", "serverAuth"},
-		{"ns1", "ca", "ignored-cn.test", "DNS:ns1.test", "clientAuth"},
-		{"admin", "ca", "admin", "DNS:admin.test", "clientAuth"},
-		{"cnonly", "ca", "cnonly.test", NULL, "clientAuth"},
-		{"stranger", "ca", "stranger.test", "DNS:stranger.test", "clientAuth"},
-		{"foreign", "ca2", "ns1.test", "DNS:ns1.test", "clientAuth"},
-	};
-	for (size_t i = 0; i < sizeof(certs) / sizeof(certs[0]); i++) {
-		sh("cd '%s' && printf 'extendedKeyUsage=%s\\n%s%s\\n' > %s.ext &&"
-		   " openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
-		   " -keyout %s.key -out %s.csr -subj /CN=%s 2>/dev/null &&"
-		   " openssl x509 -req -in %s.csr -CA %s.pem -CAkey %s.key -CAcreateserial"
-		   " -days 2 -extfile %s.ext -out %s.pem 2>/dev/null",
-		   d, certs[i].eku, certs[i].san ? "subjectAltName=" : "",
-		   certs[i].san ? certs[i].san : "", certs[i].name, certs[i].name,
-		   certs[i].name, certs[i].cn, certs[i].name, certs[i].ca, certs[i].ca,
-		   certs[i].name, certs[i].name);
-	}
-}
-
-static int free_port(void)
-{
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-	    getsockname(s, (struct sockaddr *)&a, &len) != 0)
-		return -1;
-	close(s);
-	return ntohs(a.sin_port);
-}
-
-static void write_config_at(const char *path, int port, const char *ns1_zones, bool tls12)
-{
-	char pin[400];
-	assert_int_equal(softhsm_fixture_pin_file(E.f, "pin", pin, sizeof(pin)), SIGNET_OK);
-	FILE *c = fopen(path, "w");
-	assert_non_null(c);
-	fprintf(c, "# written by test_e2e\n"
-		   "listen 127.0.0.1:%d\n"
-		   "tls-cert %s/server.pem\ntls-key %s/server.key\ntls-ca %s/ca.pem\n"
-		   "pkcs11-module %s\ntoken-label %s\npin file:%s\n"
-		   "state-dir %s/state\nworkers 2\nmax-rrsets 50\nmax-message 65536\n"
-		   "client ns1.test signer %s\n"
-		   "client cnonly.test signer example.com\n"
-		   "client admin.test admin *\n"
-		   "tls12 %s\n",
-		port, E.dir, E.dir, E.dir, E.f->module, E.f->label, pin, E.dir, ns1_zones,
-		tls12 ? "yes" : "no");
-	fclose(c);
-}
-
-static void write_config(const char *ns1_zones)
-{
-	write_config_at(E.conf, E.port, ns1_zones, false);
-}
-
-/* Start signetd with conf, its stderr going to log. */
-static pid_t spawn(const char *conf, const char *log)
-{
-	char bin[512];
-	snprintf(bin, sizeof(bin), "%s/signer/signetd", getenv("SIGNET_BUILD_DIR"));
-	pid_t pid = fork();
-	if (pid == 0) {
-		if (!freopen(log, "w", stderr))
-			_exit(126);
-		execl(bin, bin, "-c", conf, "-v", (char *)NULL);
-		_exit(127);
-	}
-	return pid;
-}
-
-static bool port_open(int port)
-{
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	bool up = s >= 0 && connect(s, (struct sockaddr *)&a, sizeof(a)) == 0;
-	if (s >= 0)
-		close(s);
-	return up;
-}
-
-static bool wait_port(int port)
-{
-	for (int i = 0; i < 200; i++) {
-		if (port_open(port))
-			return true;
-		struct timespec ts = {0, 50000000L};
-		nanosleep(&ts, NULL);
-	}
-	return false;
-}
-
-static bool log_has(const char *log, const char *needle)
-{
-	sg_buf b = SG_BUF_INIT;
-	bool found = sg_file_read(log, 1 << 22, &b) == SIGNET_OK &&
-		     sg_buf_put_u8(&b, 0) == SIGNET_OK && strstr((char *)b.data, needle);
-	sg_buf_free(&b);
-	return found;
+	static char clients[512];
+	snprintf(clients, sizeof(clients),
+		 "  { identity = \"ns1.test\"; role = \"signer\"; zones = [ %s ]; },\n"
+		 "  { identity = \"cnonly.test\"; role = \"signer\"; zones = [ \"example.com\" ]; },\n"
+		 "  { identity = \"admin.test\"; role = \"admin\"; zones = [ \"*\" ]; }\n",
+		 ns1_zones);
+	signetd_opts o = {.clients = clients, .tls12 = tls12,
+			  .extra = "max-rrsets = 50;\nmax-message = 65536;\n"};
+	return o;
 }
 
 static rpc_conn *conn(const char *who)
 {
-	char cert[256], key[256], ca[256];
-	snprintf(ca, sizeof(ca), "%s/ca.pem", E.dir);
-	snprintf(cert, sizeof(cert), "%s/%s.pem", E.dir, who);
-	snprintf(key, sizeof(key), "%s/%s.key", E.dir, who);
-	rpc_conn *c = NULL;
-	assert_int_equal(rpc_open(E.target, ca, who ? cert : NULL, who ? key : NULL, &c),
-			 SIGNET_OK);
+	rpc_conn *c = signetd_connect(&D, who);
+	assert_non_null(c);
 	return c;
-}
-
-/* Pack m, call, and return the status; the answer goes to resp. */
-static grpc_status_code call(rpc_conn *c, const char *method, const ProtobufCMessage *m,
-			     char *details, size_t dlen, sg_buf *resp)
-{
-	size_t n = protobuf_c_message_get_packed_size(m);
-	uint8_t *buf = malloc(n ? n : 1);
-	assert_non_null(buf);
-	protobuf_c_message_pack(m, buf);
-	grpc_status_code st = GRPC_STATUS_UNKNOWN;
-	char path[128];
-	snprintf(path, sizeof(path), SVC "%s", method);
-	assert_int_equal(rpc_call(c, path, buf, n, &st, details, dlen, resp), SIGNET_OK);
-	free(buf);
-	return st;
 }
 
 static ProtobufCBinaryData wire(const char *name, dns_name *store)
@@ -208,77 +62,20 @@ static int setup(void **state)
 {
 	(void)state;
 	memset(&E, 0, sizeof(E));
-	if (!getenv("SIGNET_BUILD_DIR"))
+	signetd_opts o = opts_for("\"example.com\"", false);
+	if (signetd_start(&D, &o) != 0)
 		return -1;
-	snprintf(E.dir, sizeof(E.dir), "/tmp/signet-e2e-XXXXXX");
-	if (!mkdtemp(E.dir))
-		return -1;
-	make_pki(E.dir);
-	sh("mkdir -m 700 '%s/state'", E.dir);
-	if (softhsm_fixture_create(false, &E.f) != SIGNET_OK)
-		return -1;
-	E.port = free_port();
-	snprintf(E.target, sizeof(E.target), "127.0.0.1:%d", E.port);
-	snprintf(E.conf, sizeof(E.conf), "%s/signetd.conf", E.dir);
-	write_config("example.com");
-	test_ksk_new(&E.ksk);
-
-	char log[300];
-	snprintf(log, sizeof(log), "%s/signetd.log", E.dir);
-	E.pid = spawn(E.conf, log);
-	/* Channels created before the port is open back off for seconds, so
-	 * wait for a plain TCP connect first. */
-	wait_port(E.port);
-	grpc_init();
-	E.grpc_up = true;
-	E.admin = conn("admin");
-	E.signer = conn("ns1");
-	E.cnonly = conn("cnonly");
-	E.stranger = conn("stranger");
-	/* Wait for the daemon: Health as admin until it answers. */
-	char det[256] = "";
-	grpc_status_code st = GRPC_STATUS_UNKNOWN;
-	for (int i = 0; i < 200; i++) {
-		Signet__V1__HealthRequest h = SIGNET__V1__HEALTH_REQUEST__INIT;
-		st = call(E.admin, "Health", &h.base, det, sizeof(det), NULL);
-		if (st == GRPC_STATUS_OK)
-			return 0;
-		int status;
-		if (waitpid(E.pid, &status, WNOHANG) == E.pid) {
-			fprintf(stderr, "signetd exited early; log:\n");
-			sh("cat '%s'", log);
-			return -1;
-		}
-		struct timespec ts = {0, 50000000L};
-		nanosleep(&ts, NULL);
-	}
-	fprintf(stderr, "signetd did not answer (%d: %s); log:\n", (int)st, det);
-	sh("cat '%s'", log);
-	return -1;
+	E.cnonly = signetd_connect(&D, "cnonly");
+	E.stranger = signetd_connect(&D, "stranger");
+	return E.cnonly && E.stranger ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	if (E.pid > 0) {
-		kill(E.pid, SIGKILL);
-		waitpid(E.pid, NULL, 0);
-	}
-	rpc_close(E.signer);
-	rpc_close(E.admin);
 	rpc_close(E.cnonly);
 	rpc_close(E.stranger);
-	if (E.grpc_up)
-		grpc_shutdown();
-	test_ksk_free(&E.ksk);
-	softhsm_fixture_destroy(E.f);
-	if (getenv("SIGNET_TEST_KEEP")) {
-		fprintf(stderr, "kept %s\n", E.dir);
-		return 0;
-	}
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", E.dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return signetd_teardown(&D);
 }
 
 /* ---- administration ---------------------------------------------------- */
@@ -290,43 +87,43 @@ static void admin_setup_zone(void)
 	/* example.com with the software KSK */
 	Signet__V1__AddZoneRequest az = SIGNET__V1__ADD_ZONE_REQUEST__INIT;
 	az.zone = wire("example.com.", &z);
-	ProtobufCBinaryData kd = {E.ksk.dnskey_len, E.ksk.dnskey};
+	ProtobufCBinaryData kd = {D.ksk.dnskey_len, D.ksk.dnskey};
 	az.n_ksk_dnskey = 1;
 	az.ksk_dnskey = &kd;
-	assert_int_equal(call(E.signer, "AddZone", &az.base, det, sizeof(det), NULL),
+	assert_int_equal(rpc_call_msg(D.signer, "AddZone", &az.base, det, sizeof(det), NULL),
 			 GRPC_STATUS_PERMISSION_DENIED);
 	assert_non_null(strstr(det, "not an admin"));
-	assert_int_equal(call(E.admin, "AddZone", &az.base, det, sizeof(det), NULL),
+	assert_int_equal(rpc_call_msg(D.admin, "AddZone", &az.base, det, sizeof(det), NULL),
 			 GRPC_STATUS_OK);
-	assert_int_equal(call(E.admin, "AddZone", &az.base, det, sizeof(det), NULL),
+	assert_int_equal(rpc_call_msg(D.admin, "AddZone", &az.base, det, sizeof(det), NULL),
 			 GRPC_STATUS_ALREADY_EXISTS);
 	/* a bad policy names its field */
 	Signet__V1__Policy pol = SIGNET__V1__POLICY__INIT;
 	pol.validity = 60;
 	az.zone = wire("example.org.", &z2);
 	az.policy = &pol;
-	assert_int_equal(call(E.admin, "AddZone", &az.base, det, sizeof(det), NULL),
+	assert_int_equal(rpc_call_msg(D.admin, "AddZone", &az.base, det, sizeof(det), NULL),
 			 GRPC_STATUS_INVALID_ARGUMENT);
 	assert_non_null(strstr(det, "policy.validity"));
 	/* a ZSK-flagged key is no KSK */
 	uint8_t notksk[64];
-	memcpy(notksk, E.ksk.dnskey, E.ksk.dnskey_len);
+	memcpy(notksk, D.ksk.dnskey, D.ksk.dnskey_len);
 	notksk[1] &= (uint8_t)~DNS_DNSKEY_FLAG_SEP;
-	ProtobufCBinaryData bad = {E.ksk.dnskey_len, notksk};
+	ProtobufCBinaryData bad = {D.ksk.dnskey_len, notksk};
 	az.policy = NULL;
 	az.ksk_dnskey = &bad;
-	assert_int_equal(call(E.admin, "AddZone", &az.base, det, sizeof(det), NULL),
+	assert_int_equal(rpc_call_msg(D.admin, "AddZone", &az.base, det, sizeof(det), NULL),
 			 GRPC_STATUS_INVALID_ARGUMENT);
 	assert_non_null(strstr(det, "ksk_dnskey[0]"));
 	az.ksk_dnskey = &kd;
-	assert_int_equal(call(E.admin, "AddZone", &az.base, det, sizeof(det), NULL),
+	assert_int_equal(rpc_call_msg(D.admin, "AddZone", &az.base, det, sizeof(det), NULL),
 			 GRPC_STATUS_OK);
 
 	/* no ZSK yet: nothing signs */
 	Signet__V1__GenerateZskRequest gz = SIGNET__V1__GENERATE_ZSK_REQUEST__INIT;
 	gz.zone = wire("example.com.", &z);
 	sg_buf resp = SG_BUF_INIT;
-	assert_int_equal(call(E.admin, "GenerateZsk", &gz.base, det, sizeof(det), &resp),
+	assert_int_equal(rpc_call_msg(D.admin, "GenerateZsk", &gz.base, det, sizeof(det), &resp),
 			 GRPC_STATUS_OK);
 	Signet__V1__GenerateZskResponse *gr =
 		signet__v1__generate_zsk_response__unpack(NULL, resp.len, resp.data);
@@ -356,7 +153,7 @@ static void admin_setup_zone(void)
 	sr.zone = wire("example.com.", &z);
 	sr.n_rrsets = 1;
 	sr.rrsets = &rsp;
-	assert_int_equal(call(E.signer, "SignRRsets", &sr.base, det, sizeof(det), NULL),
+	assert_int_equal(rpc_call_msg(D.signer, "SignRRsets", &sr.base, det, sizeof(det), NULL),
 			 GRPC_STATUS_FAILED_PRECONDITION);
 	assert_non_null(strstr(det, "no active ZSK"));
 
@@ -365,19 +162,19 @@ static void admin_setup_zone(void)
 		SIGNET__V1__EXPORT_KEY_SIGNING_REQUEST_REQUEST__INIT;
 	er.zone = wire("example.com.", &z);
 	er.days = 0;
-	assert_int_equal(call(E.admin, "ExportKeySigningRequest", &er.base, det, sizeof(det), NULL),
+	assert_int_equal(rpc_call_msg(D.admin, "ExportKeySigningRequest", &er.base, det, sizeof(det), NULL),
 			 GRPC_STATUS_INVALID_ARGUMENT);
 	assert_non_null(strstr(det, "days"));
 	er.days = 14;
 	sg_buf_reset(&resp);
-	assert_int_equal(call(E.admin, "ExportKeySigningRequest", &er.base, det, sizeof(det),
+	assert_int_equal(rpc_call_msg(D.admin, "ExportKeySigningRequest", &er.base, det, sizeof(det),
 			      &resp), GRPC_STATUS_OK);
 	Signet__V1__ExportKeySigningRequestResponse *ex =
 		signet__v1__export_key_signing_request_response__unpack(NULL, resp.len, resp.data);
 	assert_non_null(ex);
 	assert_int_equal(ex->serial, 1);
 	sg_buf bundle = SG_BUF_INIT;
-	test_ksk_make_bundle(&E.ksk, ex->request.data, ex->request.len, &bundle);
+	test_ksk_make_bundle(&D.ksk, ex->request.data, ex->request.len, &bundle);
 	signet__v1__export_key_signing_request_response__free_unpacked(ex, NULL);
 
 	Signet__V1__ImportKeyBundleRequest ib = SIGNET__V1__IMPORT_KEY_BUNDLE_REQUEST__INIT;
@@ -388,18 +185,18 @@ static void admin_setup_zone(void)
 	sg_buf rb = SG_BUF_INIT;
 	sg_buf_reset(&resp);
 	er.days = 14;
-	assert_int_equal(call(E.admin, "ExportKeySigningRequest", &er.base, det, sizeof(det),
+	assert_int_equal(rpc_call_msg(D.admin, "ExportKeySigningRequest", &er.base, det, sizeof(det),
 			      &resp), GRPC_STATUS_OK);
 	ex = signet__v1__export_key_signing_request_response__unpack(NULL, resp.len, resp.data);
 	assert_non_null(ex);
 	assert_int_equal(ex->serial, 2);
 	test_ksk_make_bundle(&rogue, ex->request.data, ex->request.len, &rb);
 	sg_buf_reset(&bundle);
-	test_ksk_make_bundle(&E.ksk, ex->request.data, ex->request.len, &bundle);
+	test_ksk_make_bundle(&D.ksk, ex->request.data, ex->request.len, &bundle);
 	signet__v1__export_key_signing_request_response__free_unpacked(ex, NULL);
 	ib.bundle.data = rb.data;
 	ib.bundle.len = rb.len;
-	assert_int_equal(call(E.admin, "ImportKeyBundle", &ib.base, det, sizeof(det), NULL),
+	assert_int_equal(rpc_call_msg(D.admin, "ImportKeyBundle", &ib.base, det, sizeof(det), NULL),
 			 GRPC_STATUS_FAILED_PRECONDITION);
 	assert_non_null(strstr(det, "does not verify"));
 	test_ksk_free(&rogue);
@@ -407,14 +204,14 @@ static void admin_setup_zone(void)
 	/* garbage is refused with the line */
 	ib.bundle.data = (uint8_t *)"$SIGNET-KEYSET 9 what\n";
 	ib.bundle.len = strlen("$SIGNET-KEYSET 9 what\n");
-	assert_int_equal(call(E.admin, "ImportKeyBundle", &ib.base, det, sizeof(det), NULL),
+	assert_int_equal(rpc_call_msg(D.admin, "ImportKeyBundle", &ib.base, det, sizeof(det), NULL),
 			 GRPC_STATUS_INVALID_ARGUMENT);
 	assert_non_null(strstr(det, "line"));
 	/* the good one */
 	ib.bundle.data = bundle.data;
 	ib.bundle.len = bundle.len;
 	sg_buf_reset(&resp);
-	assert_int_equal(call(E.admin, "ImportKeyBundle", &ib.base, det, sizeof(det), &resp),
+	assert_int_equal(rpc_call_msg(D.admin, "ImportKeyBundle", &ib.base, det, sizeof(det), &resp),
 			 GRPC_STATUS_OK);
 	Signet__V1__ImportKeyBundleResponse *ir =
 		signet__v1__import_key_bundle_response__unpack(NULL, resp.len, resp.data);
@@ -425,14 +222,14 @@ static void admin_setup_zone(void)
 	assert_int_equal(ir->activated[0]->state, SIGNET__V1__KEY_STATE__KEY_ACTIVE);
 	signet__v1__import_key_bundle_response__free_unpacked(ir, NULL);
 	/* importing it twice is refused by the store */
-	assert_int_equal(call(E.admin, "ImportKeyBundle", &ib.base, det, sizeof(det), NULL),
+	assert_int_equal(rpc_call_msg(D.admin, "ImportKeyBundle", &ib.base, det, sizeof(det), NULL),
 			 GRPC_STATUS_ALREADY_EXISTS);
 	sg_buf_free(&bundle);
 
 	/* ListKeys */
 	Signet__V1__ListKeysRequest lk = SIGNET__V1__LIST_KEYS_REQUEST__INIT;
 	sg_buf_reset(&resp);
-	assert_int_equal(call(E.admin, "ListKeys", &lk.base, det, sizeof(det), &resp),
+	assert_int_equal(rpc_call_msg(D.admin, "ListKeys", &lk.base, det, sizeof(det), &resp),
 			 GRPC_STATUS_OK);
 	Signet__V1__ListKeysResponse *lr =
 		signet__v1__list_keys_response__unpack(NULL, resp.len, resp.data);
@@ -446,7 +243,7 @@ static void admin_setup_zone(void)
 		}
 	assert_int_equal(active, 1);
 	signet__v1__list_keys_response__free_unpacked(lr, NULL);
-	assert_int_equal(call(E.signer, "ListKeys", &lk.base, det, sizeof(det), NULL),
+	assert_int_equal(rpc_call_msg(D.signer, "ListKeys", &lk.base, det, sizeof(det), NULL),
 			 GRPC_STATUS_PERMISSION_DENIED);
 	sg_buf_free(&resp);
 }
@@ -512,7 +309,7 @@ static Signet__V1__SignResponse *sign(rpc_conn *c, const Signet__V1__SignRequest
 				      grpc_status_code want, char *det, size_t dlen)
 {
 	sg_buf resp = SG_BUF_INIT;
-	grpc_status_code st = call(c, "SignRRsets", &sr->base, det, dlen, &resp);
+	grpc_status_code st = rpc_call_msg(c, "SignRRsets", &sr->base, det, dlen, &resp);
 	if (st != want)
 		fail_msg("SignRRsets: status %d (%s), wanted %d", (int)st, det, (int)want);
 	Signet__V1__SignResponse *r = NULL;
@@ -547,7 +344,7 @@ static void test_sign(void **state)
 	sr.n_rrsets = 9;
 	sr.rrsets = b.rp;
 	uint32_t now = (uint32_t)time(NULL);
-	Signet__V1__SignResponse *r = sign(E.signer, &sr, GRPC_STATUS_OK, det, sizeof(det));
+	Signet__V1__SignResponse *r = sign(D.signer, &sr, GRPC_STATUS_OK, det, sizeof(det));
 	assert_int_equal(r->n_results, 9);
 	for (int i = 0; i < 2; i++) {
 		const Signet__V1__SignResult *res = r->results[i];
@@ -575,7 +372,7 @@ static void test_sign(void **state)
 	check_failed(r->results[8], "rrsets[8].type");
 
 	/* the same batch again: identical RRSIGs (cache and deterministic window) */
-	Signet__V1__SignResponse *r2 = sign(E.signer, &sr, GRPC_STATUS_OK, det, sizeof(det));
+	Signet__V1__SignResponse *r2 = sign(D.signer, &sr, GRPC_STATUS_OK, det, sizeof(det));
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(r2->results[i]->rrsig[0].len, r->results[i]->rrsig[0].len);
 		assert_memory_equal(r2->results[i]->rrsig[0].data, r->results[i]->rrsig[0].data,
@@ -595,7 +392,7 @@ static void test_sign(void **state)
 	win.inception = now - 600;
 	win.expiration = now + 3 * 86400;
 	sr.window = &win;
-	r = sign(E.signer, &sr, GRPC_STATUS_OK, det, sizeof(det));
+	r = sign(D.signer, &sr, GRPC_STATUS_OK, det, sizeof(det));
 	dns_rrsig sig;
 	assert_int_equal(dns_rrsig_from_rdata(&sig, r->results[0]->rrsig[0].data,
 					      r->results[0]->rrsig[0].len), SIGNET_OK);
@@ -603,14 +400,14 @@ static void test_sign(void **state)
 	assert_int_equal(sig.expiration, win.expiration);
 	signet__v1__sign_response__free_unpacked(r, NULL);
 	win.expiration = now + 200 * 86400;
-	sign(E.signer, &sr, GRPC_STATUS_INVALID_ARGUMENT, det, sizeof(det));
+	sign(D.signer, &sr, GRPC_STATUS_INVALID_ARGUMENT, det, sizeof(det));
 	assert_non_null(strstr(det, "window:"));
 	sr.window = NULL;
 
 	/* zone the client may not sign; unknown identity; bad zone */
 	dns_name other;
 	sr.zone = wire("example.org.", &other);
-	sign(E.signer, &sr, GRPC_STATUS_PERMISSION_DENIED, det, sizeof(det));
+	sign(D.signer, &sr, GRPC_STATUS_PERMISSION_DENIED, det, sizeof(det));
 	assert_non_null(strstr(det, "may not sign zone example.org."));
 	sr.zone = wire("example.com.", &z);
 	sign(E.stranger, &sr, GRPC_STATUS_PERMISSION_DENIED, det, sizeof(det));
@@ -618,7 +415,7 @@ static void test_sign(void **state)
 	uint8_t badzone[3] = {5, 'a', 'b'};
 	sr.zone.data = badzone;
 	sr.zone.len = 3;
-	sign(E.signer, &sr, GRPC_STATUS_INVALID_ARGUMENT, det, sizeof(det));
+	sign(D.signer, &sr, GRPC_STATUS_INVALID_ARGUMENT, det, sizeof(det));
 	assert_non_null(strstr(det, "zone"));
 	sr.zone = wire("example.com.", &z);
 
@@ -628,10 +425,10 @@ static void test_sign(void **state)
 		many[i] = b.rp[0];
 	sr.rrsets = many;
 	sr.n_rrsets = 51;
-	sign(E.signer, &sr, GRPC_STATUS_INVALID_ARGUMENT, det, sizeof(det));
+	sign(D.signer, &sr, GRPC_STATUS_INVALID_ARGUMENT, det, sizeof(det));
 	assert_non_null(strstr(det, "rrsets: 51 RRsets, more than 50"));
 	sr.n_rrsets = 0;
-	sign(E.signer, &sr, GRPC_STATUS_INVALID_ARGUMENT, det, sizeof(det));
+	sign(D.signer, &sr, GRPC_STATUS_INVALID_ARGUMENT, det, sizeof(det));
 	assert_non_null(strstr(det, "empty"));
 
 	/* a message over max-message (64 KiB) never reaches the handler */
@@ -643,19 +440,19 @@ static void test_sign(void **state)
 	Signet__V1__RRset *bp = &bigset;
 	sr.rrsets = &bp;
 	sr.n_rrsets = 1;
-	sign(E.signer, &sr, GRPC_STATUS_RESOURCE_EXHAUSTED, det, sizeof(det));
+	sign(D.signer, &sr, GRPC_STATUS_RESOURCE_EXHAUSTED, det, sizeof(det));
 
 	/* malformed protobuf and a call with no message */
 	grpc_status_code st;
 	static const uint8_t junk[] = {0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f};
-	assert_int_equal(rpc_call(E.signer, SVC "SignRRsets", junk, sizeof(junk), &st, det,
+	assert_int_equal(rpc_call(D.signer, RPC_SVC "SignRRsets", junk, sizeof(junk), &st, det,
 				  sizeof(det), NULL), SIGNET_OK);
 	assert_int_equal(st, GRPC_STATUS_INVALID_ARGUMENT);
 	assert_non_null(strstr(det, "malformed"));
-	assert_int_equal(rpc_call(E.signer, SVC "SignRRsets", junk, 0, &st, det, sizeof(det),
+	assert_int_equal(rpc_call(D.signer, RPC_SVC "SignRRsets", junk, 0, &st, det, sizeof(det),
 				  NULL), SIGNET_OK);
 	assert_int_equal(st, GRPC_STATUS_INVALID_ARGUMENT);
-	assert_int_equal(rpc_call(E.signer, SVC "NoSuchMethod", junk, 0, &st, det, sizeof(det),
+	assert_int_equal(rpc_call(D.signer, RPC_SVC "NoSuchMethod", junk, 0, &st, det, sizeof(det),
 				  NULL), SIGNET_OK);
 	assert_int_equal(st, GRPC_STATUS_UNIMPLEMENTED);
 }
@@ -670,7 +467,7 @@ static void test_keyset_health(void **state)
 	Signet__V1__GetKeySetRequest kr = SIGNET__V1__GET_KEY_SET_REQUEST__INIT;
 	kr.zone = wire("example.com.", &z);
 	sg_buf resp = SG_BUF_INIT;
-	assert_int_equal(call(E.signer, "GetKeySet", &kr.base, det, sizeof(det), &resp),
+	assert_int_equal(rpc_call_msg(D.signer, "GetKeySet", &kr.base, det, sizeof(det), &resp),
 			 GRPC_STATUS_OK);
 	Signet__V1__GetKeySetResponse *ks =
 		signet__v1__get_key_set_response__unpack(NULL, resp.len, resp.data);
@@ -688,19 +485,19 @@ static void test_keyset_health(void **state)
 	dns_rrsig sig;
 	assert_int_equal(dns_rrsig_from_rdata(&sig, ks->rrsig->rdata[0].data,
 					      ks->rrsig->rdata[0].len), SIGNET_OK);
-	assert_int_equal(dns_rrsig_verify(&sig, &set, E.ksk.dnskey, E.ksk.dnskey_len, &z, now),
+	assert_int_equal(dns_rrsig_verify(&sig, &set, D.ksk.dnskey, D.ksk.dnskey_len, &z, now),
 			 SIGNET_OK);
 	dns_rrset_clear(&set);
 	signet__v1__get_key_set_response__free_unpacked(ks, NULL);
 	kr.zone = wire("example.org.", &other);
-	assert_int_equal(call(E.signer, "GetKeySet", &kr.base, det, sizeof(det), NULL),
+	assert_int_equal(rpc_call_msg(D.signer, "GetKeySet", &kr.base, det, sizeof(det), NULL),
 			 GRPC_STATUS_PERMISSION_DENIED);
-	assert_int_equal(call(E.admin, "GetKeySet", &kr.base, det, sizeof(det), NULL),
+	assert_int_equal(rpc_call_msg(D.admin, "GetKeySet", &kr.base, det, sizeof(det), NULL),
 			 GRPC_STATUS_FAILED_PRECONDITION);
 
 	Signet__V1__HealthRequest h = SIGNET__V1__HEALTH_REQUEST__INIT;
 	sg_buf_reset(&resp);
-	assert_int_equal(call(E.admin, "Health", &h.base, det, sizeof(det), &resp),
+	assert_int_equal(rpc_call_msg(D.admin, "Health", &h.base, det, sizeof(det), &resp),
 			 GRPC_STATUS_OK);
 	Signet__V1__HealthResponse *hr =
 		signet__v1__health_response__unpack(NULL, resp.len, resp.data);
@@ -725,7 +522,7 @@ static void test_keyset_health(void **state)
 	signet__v1__health_response__free_unpacked(hr, NULL);
 	/* a signer sees only its zones */
 	sg_buf_reset(&resp);
-	assert_int_equal(call(E.signer, "Health", &h.base, det, sizeof(det), &resp),
+	assert_int_equal(rpc_call_msg(D.signer, "Health", &h.base, det, sizeof(det), &resp),
 			 GRPC_STATUS_OK);
 	hr = signet__v1__health_response__unpack(NULL, resp.len, resp.data);
 	assert_non_null(hr);
@@ -743,50 +540,54 @@ static void test_tls(void **state)
 	Signet__V1__HealthRequest h = SIGNET__V1__HEALTH_REQUEST__INIT;
 	/* no client certificate: the handshake fails */
 	rpc_conn *anon = conn(NULL);
-	assert_int_equal(call(anon, "Health", &h.base, det, sizeof(det), NULL),
+	assert_int_equal(rpc_call_msg(anon, "Health", &h.base, det, sizeof(det), NULL),
 			 GRPC_STATUS_UNAVAILABLE);
 	rpc_close(anon);
 	/* a certificate from another CA, with an identity that is configured */
 	rpc_conn *foreign = conn("foreign");
-	assert_int_equal(call(foreign, "Health", &h.base, det, sizeof(det), NULL),
+	assert_int_equal(rpc_call_msg(foreign, "Health", &h.base, det, sizeof(det), NULL),
 			 GRPC_STATUS_UNAVAILABLE);
 	rpc_close(foreign);
 	/* TLS 1.2 is refused unless configured; 1.3 works */
 	char c12[1100], c13[1100];
 	snprintf(c12, sizeof(c12), "cd '%s' && openssl s_client -connect %s -servername localhost"
 		 " -CAfile ca.pem -cert ns1.pem -key ns1.key -alpn h2 %s < /dev/null > /dev/null 2>&1",
-		 E.dir, E.target, "-tls1_2");
+		 D.dir, D.target, "-tls1_2");
 	snprintf(c13, sizeof(c13), "cd '%s' && openssl s_client -connect %s -servername localhost"
 		 " -CAfile ca.pem -cert ns1.pem -key ns1.key -alpn h2 %s < /dev/null > /dev/null 2>&1",
-		 E.dir, E.target, "-tls1_3");
+		 D.dir, D.target, "-tls1_3");
 	assert_int_not_equal(system(c12), 0);
 	assert_int_equal(system(c13), 0);
 
 	/* A second signetd on the same port must not start (SO_REUSEPORT off) */
 	char log2[300], conf2[300];
-	snprintf(log2, sizeof(log2), "%s/second.log", E.dir);
-	pid_t p2 = spawn(E.conf, log2);
+	snprintf(log2, sizeof(log2), "%s/second.log", D.dir);
+	pid_t p2 = signetd_spawn(D.conf, log2);
 	int status = 0;
 	assert_int_equal(waitpid(p2, &status, 0), p2);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 1);
-	assert_true(log_has(log2, "cannot listen"));
+	assert_true(signetd_log_has(log2, "cannot listen"));
 
 	/* ... and one configured with tls12 yes accepts TLS 1.2 */
-	int port2 = free_port();
-	snprintf(conf2, sizeof(conf2), "%s/tls12.conf", E.dir);
-	write_config_at(conf2, port2, "example.com", true);
-	p2 = spawn(conf2, log2);
-	assert_true(wait_port(port2));
+	int port2 = signetd_free_port();
+	snprintf(conf2, sizeof(conf2), "%s/tls12.conf", D.dir);
+	signetd_opts o = opts_for("\"example.com\"", true);
+	signetd_write_config(&D, conf2, port2, 0, &o);
+	p2 = signetd_spawn(conf2, log2);
+	if (!signetd_wait_port(port2, p2, 30000, NULL)) {
+		signetd_sh("cat '%s' >&2", log2);
+		fail_msg("the TLS 1.2 signetd did not listen");
+	}
 	snprintf(c12, sizeof(c12), "cd '%s' && openssl s_client -connect 127.0.0.1:%d"
 		 " -servername localhost -CAfile ca.pem -cert ns1.pem -key ns1.key -alpn h2"
-		 " -tls1_2 < /dev/null > /dev/null 2>&1", E.dir, port2);
+		 " -tls1_2 < /dev/null > /dev/null 2>&1", D.dir, port2);
 	assert_int_equal(system(c12), 0);
 	assert_int_equal(kill(p2, SIGTERM), 0);
 	assert_int_equal(waitpid(p2, &status, 0), p2);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
-	assert_true(log_has(log2, "TLS 1.2 allowed"));
+	assert_true(signetd_log_has(log2, "TLS 1.2 allowed"));
 }
 
 /* ---- reload, audit, stop ----------------------------------------------- */
@@ -843,7 +644,7 @@ static void *load_main(void *arg)
 		grpc_status_code st = GRPC_STATUS_UNKNOWN;
 		char det[256];
 		sg_buf resp = SG_BUF_INIT;
-		signet_err ret = rpc_call(lt->c, SVC "SignRRsets", buf, n, &st, det, sizeof(det),
+		signet_err ret = rpc_call(lt->c, RPC_SVC "SignRRsets", buf, n, &st, det, sizeof(det),
 					  &resp);
 		free(buf);
 		if (ret != SIGNET_OK || st != GRPC_STATUS_OK) {
@@ -884,23 +685,24 @@ static void test_reload_audit_stop(void **state)
 	sr.zone = wire("example.org.", &other);
 	sr.n_rrsets = 1;
 	sr.rrsets = &rp;
-	assert_int_equal(call(E.signer, "SignRRsets", &sr.base, det, sizeof(det), NULL),
+	assert_int_equal(rpc_call_msg(D.signer, "SignRRsets", &sr.base, det, sizeof(det), NULL),
 			 GRPC_STATUS_PERMISSION_DENIED);
 	/* grant example.org and reload: now the zone is reached (and has no ZSK) */
-	write_config("example.com example.org");
-	assert_int_equal(kill(E.pid, SIGHUP), 0);
+	signetd_opts o = opts_for("\"example.com\", \"example.org\"", false);
+	signetd_write_config(&D, D.conf, D.port, 0, &o);
+	assert_int_equal(kill(D.pid, SIGHUP), 0);
 	grpc_status_code st = GRPC_STATUS_PERMISSION_DENIED;
-	for (int i = 0; i < 100 && st == GRPC_STATUS_PERMISSION_DENIED; i++) {
+	for (int i = 0; i < 500 && st == GRPC_STATUS_PERMISSION_DENIED; i++) {
 		struct timespec ts = {0, 20000000L};
 		nanosleep(&ts, NULL);
-		st = call(E.signer, "SignRRsets", &sr.base, det, sizeof(det), NULL);
+		st = rpc_call_msg(D.signer, "SignRRsets", &sr.base, det, sizeof(det), NULL);
 	}
 	assert_int_equal(st, GRPC_STATUS_FAILED_PRECONDITION);
 	assert_non_null(strstr(det, "no active ZSK"));
 
 	/* every admin call, refused ones included, is in the chained log */
 	char path[300];
-	snprintf(path, sizeof(path), "%s/state/audit.log", E.dir);
+	snprintf(path, sizeof(path), "%s/state/audit.log", D.dir);
 	size_t lines = 0, bad = 0;
 	assert_int_equal(signer_audit_verify(path, &lines, &bad), SIGNET_OK);
 	assert_true(lines >= 15);
@@ -933,7 +735,7 @@ static void test_reload_audit_stop(void **state)
 		struct timespec ts = {0, 25000000L};
 		nanosleep(&ts, NULL);
 	}
-	assert_int_equal(kill(E.pid, SIGTERM), 0);
+	assert_int_equal(kill(D.pid, SIGTERM), 0);
 	size_t signed_total = 0;
 	for (int i = 0; i < 2; i++) {
 		pthread_join(th[i], NULL);
@@ -948,14 +750,12 @@ static void test_reload_audit_stop(void **state)
 		" in %.2f s by 2 clients (%.0f/s)\n",
 		signed_total, secs, signed_total / secs);
 	int status = 0;
-	assert_int_equal(waitpid(E.pid, &status, 0), E.pid);
-	E.pid = 0;
+	assert_int_equal(waitpid(D.pid, &status, 0), D.pid);
+	D.pid = 0;
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 	/* the server logged the refused handshakes */
-	char logpath[300];
-	snprintf(logpath, sizeof(logpath), "%s/signetd.log", E.dir);
-	assert_int_equal(sg_file_read(logpath, 1 << 22, &log), SIGNET_OK);
+	assert_int_equal(sg_file_read(D.log, 1 << 22, &log), SIGNET_OK);
 	assert_int_equal(sg_buf_put_u8(&log, 0), SIGNET_OK);
 	assert_non_null(strstr((char *)log.data, "draining"));
 	sg_buf_free(&log);

@@ -19,24 +19,25 @@
 
 #include <cmocka.h>
 
-#include "daemon.h"
+#include "tests/lib/signetd_fixture.h"
 
-static daemon_env D;
-static daemon_zone Z;
+static signetd_env D;
+static signetd_zone Z;
 
 static int setup(void **state)
 {
 	(void)state;
-	if (daemon_start(&D, NULL, true, NULL) != 0)
+	signetd_opts o = {.metrics = true};
+	if (signetd_start(&D, &o) != 0)
 		return -1;
-	daemon_add_zone(&D, "example.com.", 13, &Z);
+	signetd_add_zone(&D, "example.com.", 13, &Z);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	return daemon_teardown(&D);
+	return signetd_teardown(&D);
 }
 
 static void sleep_ms(long ms)
@@ -60,7 +61,7 @@ static void health(rpc_conn *c, bool *present, bool *logged_in)
 	Signet__V1__HealthRequest h = SIGNET__V1__HEALTH_REQUEST__INIT;
 	char det[256];
 	sg_buf resp = SG_BUF_INIT;
-	assert_int_equal(daemon_call(c, "Health", &h.base, det, sizeof(det), &resp),
+	assert_int_equal(rpc_call_msg(c, "Health", &h.base, det, sizeof(det), &resp),
 			 GRPC_STATUS_OK);
 	Signet__V1__HealthResponse *r =
 		signet__v1__health_response__unpack(NULL, resp.len, resp.data);
@@ -77,11 +78,7 @@ static void health(rpc_conn *c, bool *present, bool *logged_in)
 static double scrape(const char *series)
 {
 	static char buf[1 << 18];
-	static const char req[] = "GET /metrics HTTP/1.1\r\n\r\n";
-	assert_true(daemon_http(D.metrics_port, req, sizeof(req) - 1, buf, sizeof(buf)) > 0);
-	const char *body = strstr(buf, "\r\n\r\n");
-	assert_non_null(body);
-	return metric_value(body + 4, series);
+	return signetd_metric(signetd_scrape(&D, buf, sizeof(buf)), series);
 }
 
 /* Sign n fresh RRsets; count the items by outcome; every RRSIG verifies. */
@@ -92,7 +89,7 @@ typedef struct tally {
 static void sign_and_tally(rpc_conn *c, unsigned first, unsigned n, tally *t)
 {
 	grpc_status_code st;
-	Signet__V1__SignResponse *r = daemon_sign_a(c, "example.com.", first, n, &st);
+	Signet__V1__SignResponse *r = signetd_sign_a(c, "example.com.", first, n, &st);
 	if (!r) {
 		t->calls_failed++;
 		return;
@@ -101,7 +98,7 @@ static void sign_and_tally(rpc_conn *c, unsigned first, unsigned n, tally *t)
 		const Signet__V1__SignResult *res = r->results[i];
 		if (res->status == SIGNET__V1__ITEM_STATUS__ITEM_SIGNED) {
 			assert_int_equal(res->n_rrsig, 1);
-			daemon_check_rrsig(&Z, first + i, res->rrsig[0].data, res->rrsig[0].len);
+			signetd_check_rrsig(&Z, first + i, res->rrsig[0].data, res->rrsig[0].len);
 			t->signed_ok++;
 		} else if (res->status == SIGNET__V1__ITEM_STATUS__ITEM_FAILED &&
 			   res->code == GRPC_STATUS_UNAVAILABLE) {
@@ -209,7 +206,7 @@ static void test_token_lost_and_back(void **state)
 	assert_true(bg.t.unavailable > 0);
 	/* The daemon is still the same process. */
 	assert_int_equal(kill(D.pid, 0), 0);
-	assert_true(daemon_log_has(&D, "signing failed") || daemon_log_has(&D, "sign rrsets"));
+	assert_true(signetd_log_has(D.log, "signing failed") || signetd_log_has(D.log, "sign rrsets"));
 }
 
 /* SIGTERM: the endpoint's thread and the counters go with the rest, and
@@ -217,11 +214,7 @@ static void test_token_lost_and_back(void **state)
 static void test_clean_stop(void **state)
 {
 	(void)state;
-	int status = daemon_stop(&D);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		daemon_sh("cat '%s' >&2", D.log);
-		fail_msg("signetd exit status %d", status);
-	}
+	signetd_stop_ok(&D);
 }
 
 int main(void)

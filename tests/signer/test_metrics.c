@@ -14,72 +14,67 @@
 
 #include <cmocka.h>
 
-#include "daemon.h"
+#include "tests/lib/signetd_fixture.h"
 
-static daemon_env D;
-static daemon_zone ZEC, ZRSA;
+static signetd_env D;
+static signetd_zone ZEC, ZRSA;
 
 #define BODY_MAX (1 << 20)
 
 static int setup(void **state)
 {
 	(void)state;
-	if (daemon_start(&D, NULL, true, NULL) != 0)
+	signetd_opts o = {.metrics = true};
+	if (signetd_start(&D, &o) != 0)
 		return -1;
-	daemon_add_zone(&D, "example.com.", 13, &ZEC);
-	daemon_add_zone(&D, "rsa.example.", 8, &ZRSA);
+	signetd_add_zone(&D, "example.com.", 13, &ZEC);
+	signetd_add_zone(&D, "rsa.example.", 8, &ZRSA);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	return daemon_teardown(&D);
+	return signetd_teardown(&D);
 }
 
 /* GET /metrics; returns the body (static storage) after checking the head. */
 static const char *scrape(void)
 {
 	static char buf[BODY_MAX];
-	static const char req[] = "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n";
-	long n = daemon_http(D.metrics_port, req, sizeof(req) - 1, buf, sizeof(buf));
-	assert_true(n > 0);
-	if (strncmp(buf, "HTTP/1.1 200 OK\r\n", 17) != 0)
-		fail_msg("scrape: %.200s", buf);
+	const char *body = signetd_scrape(&D, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "Content-Type: text/plain; version=0.0.4"));
-	char *body = strstr(buf, "\r\n\r\n");
-	assert_non_null(body);
 	/* Content-Length matches what came */
 	const char *cl = strstr(buf, "Content-Length: ");
 	assert_non_null(cl);
-	assert_int_equal(strtoul(cl + 16, NULL, 10), strlen(body + 4));
-	return body + 4;
+	assert_int_equal(strtoul(cl + 16, NULL, 10), strlen(body));
+	return body;
 }
 
-static double sigs(const daemon_zone *z, const char *source)
+static double sigs(const signetd_zone *z, const char *source)
 {
 	char zs[DNS_NAME_STR_MAX], series[1200];
 	assert_int_equal(dns_name_to_str(&z->apex, zs, sizeof(zs)), SIGNET_OK);
 	snprintf(series, sizeof(series),
 		 "signet_signatures_total{zone=\"%s\",key_tag=\"%u\",algorithm=\"%u\",source=\"%s\"}",
 		 zs, z->key_tag, z->alg, source);
-	return metric_value(scrape(), series);
+	return signetd_metric(scrape(), series);
 }
 
 static double value(const char *series)
 {
-	return metric_value(scrape(), series);
+	return signetd_metric(scrape(), series);
 }
 
-static void sign_ok(const daemon_zone *z, const char *zone, unsigned first, unsigned n)
+static void sign_ok(const signetd_zone *z, const char *zone, unsigned first, unsigned n)
 {
 	grpc_status_code st;
-	Signet__V1__SignResponse *r = daemon_sign_a(D.signer, zone, first, n, &st);
+	Signet__V1__SignResponse *r = signetd_sign_a(D.signer, zone, first, n, &st);
 	assert_int_equal(st, GRPC_STATUS_OK);
 	for (unsigned i = 0; i < n; i++) {
 		assert_int_equal(r->results[i]->status, SIGNET__V1__ITEM_STATUS__ITEM_SIGNED);
 		assert_int_equal(r->results[i]->n_rrsig, 1);
-		daemon_check_rrsig(z, first + i, r->results[i]->rrsig[0].data,
+		signetd_check_rrsig(z, first + i, r->results[i]->rrsig[0].data,
 				   r->results[i]->rrsig[0].len);
 	}
 	signet__v1__sign_response__free_unpacked(r, NULL);
@@ -103,12 +98,12 @@ static void test_values_follow_signing(void **state)
 		if (!strstr(body, t))
 			fail_msg("missing '%s'", t);
 	}
-	assert_true(metric_value(body, "signet_token_up") == 1);
-	assert_true(metric_value(body, "signet_workers") == 2);
+	assert_true(signetd_metric(body, "signet_token_up") == 1);
+	assert_true(signetd_metric(body, "signet_workers") == 2);
 	/* The key sets run 14 days from the start of the hour they were made in. */
-	double left = metric_value(body, "signet_keyset_expiry_seconds{zone=\"example.com.\"}");
+	double left = signetd_metric(body, "signet_keyset_expiry_seconds{zone=\"example.com.\"}");
 	assert_true(left > 13.9 * 86400 && left <= 14 * 86400);
-	assert_true(metric_value(body, "signet_keyset_expiry_seconds{zone=\"rsa.example.\"}") > 0);
+	assert_true(signetd_metric(body, "signet_keyset_expiry_seconds{zone=\"rsa.example.\"}") > 0);
 	/* Nothing signed yet; set-up made the proof signatures outside the hot path. */
 	assert_true(sigs(&ZEC, "hsm") <= 0);
 	double hsm0 = value("signet_hsm_sign_duration_seconds_count");
@@ -144,7 +139,7 @@ static void test_values_follow_signing(void **state)
 
 	/* Calls refused as a whole are counted by status. */
 	grpc_status_code st;
-	Signet__V1__SignResponse *r = daemon_sign_a(D.signer, "unknown.example.", 0, 1, &st);
+	Signet__V1__SignResponse *r = signetd_sign_a(D.signer, "unknown.example.", 0, 1, &st);
 	assert_null(r);
 	assert_int_equal(st, GRPC_STATUS_NOT_FOUND);
 	assert_true(value("signet_requests_total{method=\"SignRRsets\",code=\"NOT_FOUND\"}") == 1);
@@ -174,7 +169,7 @@ static void test_values_follow_signing(void **state)
 	sr.n_rrsets = 2;
 	sr.rrsets = rp;
 	char det[256];
-	assert_int_equal(daemon_call(D.signer, "SignRRsets", &sr.base, det, sizeof(det), NULL),
+	assert_int_equal(rpc_call_msg(D.signer, "SignRRsets", &sr.base, det, sizeof(det), NULL),
 			 GRPC_STATUS_OK);
 	assert_true(value("signet_item_errors_total{code=\"INVALID_ARGUMENT\"}") == 1);
 	assert_true(sigs(&ZEC, "hsm") == 11);
@@ -184,7 +179,7 @@ static void test_values_follow_signing(void **state)
 static void expect_status(const char *req, size_t len, const char *status_line)
 {
 	char buf[4096];
-	long n = daemon_http(D.metrics_port, req, len, buf, sizeof(buf));
+	long n = signetd_http(D.metrics_port, req, len, buf, sizeof(buf));
 	assert_true(n > 0);
 	if (strncmp(buf, status_line, strlen(status_line)) != 0)
 		fail_msg("request '%.60s': got '%.80s', wanted '%s'", req, buf, status_line);
@@ -281,31 +276,31 @@ static void test_render(void **state)
 	const char *b = (const char *)out.data;
 	if (getenv("SIGNET_TEST_VERBOSE"))
 		fputs(b, stderr);
-	assert_true(metric_value(b, "signet_signatures_total{zone=\"a\\\\034b.x\\\\\\\\.\","
+	assert_true(signetd_metric(b, "signet_signatures_total{zone=\"a\\\\034b.x\\\\\\\\.\","
 				 "key_tag=\"4242\",algorithm=\"13\",source=\"hsm\"}") == 2);
-	assert_true(metric_value(b, "signet_signatures_total{zone=\"a\\\\034b.x\\\\\\\\.\","
+	assert_true(signetd_metric(b, "signet_signatures_total{zone=\"a\\\\034b.x\\\\\\\\.\","
 				 "key_tag=\"4242\",algorithm=\"13\",source=\"cache\"}") == 1);
-	assert_true(metric_value(b, "signet_requests_total{method=\"B\",code=\"OK\"}") == 1);
-	assert_true(metric_value(b, "signet_requests_total{method=\"B\",code=\"UNAVAILABLE\"}") == 1);
-	assert_true(metric_value(b, "signet_requests_total{method=\"B\",code=\"UNKNOWN\"}") == 1);
-	assert_true(metric_value(b, "signet_request_duration_seconds_count{method=\"A\"}") < 0);
-	assert_true(metric_value(b, "signet_request_duration_seconds_bucket{method=\"B\",le=\"0.0001\"}") == 1);
-	assert_true(metric_value(b, "signet_request_duration_seconds_bucket{method=\"B\",le=\"0.0005\"}") == 2);
-	assert_true(metric_value(b, "signet_request_duration_seconds_bucket{method=\"B\",le=\"2.5\"}") == 2);
-	assert_true(metric_value(b, "signet_request_duration_seconds_bucket{method=\"B\",le=\"5\"}") == 3);
-	assert_true(metric_value(b, "signet_request_duration_seconds_bucket{method=\"B\",le=\"+Inf\"}") == 3);
-	assert_true(metric_value(b, "signet_request_duration_seconds_count{method=\"B\"}") == 3);
-	assert_true(metric_value(b, "signet_hsm_sign_duration_seconds_bucket{le=\"2.5e-05\"}") == 0);
-	assert_true(metric_value(b, "signet_hsm_sign_duration_seconds_bucket{le=\"5e-05\"}") == 1);
-	assert_true(metric_value(b, "signet_hsm_sign_duration_seconds_bucket{le=\"1\"}") == 1);
-	assert_true(metric_value(b, "signet_hsm_sign_duration_seconds_bucket{le=\"+Inf\"}") == 2);
-	assert_true(metric_value(b, "signet_hsm_sign_duration_seconds_sum") > 5.00002);
-	assert_true(metric_value(b, "signet_hsm_sign_errors_total") == 1);
-	assert_true(metric_value(b, "signet_item_errors_total{code=\"INVALID_ARGUMENT\"}") == 1);
-	assert_true(metric_value(b, "signet_cache_hits_total") == 7);
-	assert_true(metric_value(b, "signet_token_up") == 0);
-	assert_true(metric_value(b, "signet_workers") == 3);
-	assert_true(metric_value(b, "signet_keyset_expiry_seconds{zone=\"example.com.\"}") == -5);
+	assert_true(signetd_metric(b, "signet_requests_total{method=\"B\",code=\"OK\"}") == 1);
+	assert_true(signetd_metric(b, "signet_requests_total{method=\"B\",code=\"UNAVAILABLE\"}") == 1);
+	assert_true(signetd_metric(b, "signet_requests_total{method=\"B\",code=\"UNKNOWN\"}") == 1);
+	assert_true(signetd_metric(b, "signet_request_duration_seconds_count{method=\"A\"}") < 0);
+	assert_true(signetd_metric(b, "signet_request_duration_seconds_bucket{method=\"B\",le=\"0.0001\"}") == 1);
+	assert_true(signetd_metric(b, "signet_request_duration_seconds_bucket{method=\"B\",le=\"0.0005\"}") == 2);
+	assert_true(signetd_metric(b, "signet_request_duration_seconds_bucket{method=\"B\",le=\"2.5\"}") == 2);
+	assert_true(signetd_metric(b, "signet_request_duration_seconds_bucket{method=\"B\",le=\"5\"}") == 3);
+	assert_true(signetd_metric(b, "signet_request_duration_seconds_bucket{method=\"B\",le=\"+Inf\"}") == 3);
+	assert_true(signetd_metric(b, "signet_request_duration_seconds_count{method=\"B\"}") == 3);
+	assert_true(signetd_metric(b, "signet_hsm_sign_duration_seconds_bucket{le=\"2.5e-05\"}") == 0);
+	assert_true(signetd_metric(b, "signet_hsm_sign_duration_seconds_bucket{le=\"5e-05\"}") == 1);
+	assert_true(signetd_metric(b, "signet_hsm_sign_duration_seconds_bucket{le=\"1\"}") == 1);
+	assert_true(signetd_metric(b, "signet_hsm_sign_duration_seconds_bucket{le=\"+Inf\"}") == 2);
+	assert_true(signetd_metric(b, "signet_hsm_sign_duration_seconds_sum") > 5.00002);
+	assert_true(signetd_metric(b, "signet_hsm_sign_errors_total") == 1);
+	assert_true(signetd_metric(b, "signet_item_errors_total{code=\"INVALID_ARGUMENT\"}") == 1);
+	assert_true(signetd_metric(b, "signet_cache_hits_total") == 7);
+	assert_true(signetd_metric(b, "signet_token_up") == 0);
+	assert_true(signetd_metric(b, "signet_workers") == 3);
+	assert_true(signetd_metric(b, "signet_keyset_expiry_seconds{zone=\"example.com.\"}") == -5);
 	/* the overflow series is shown only once it counted something */
 	assert_null(strstr(b, "_other"));
 	/* fill the table: the rest goes to the overflow series */
@@ -316,7 +311,7 @@ static void test_render(void **state)
 	sg_buf_reset(&out);
 	assert_int_equal(signer_metrics_render(m, &snap, &out), SIGNET_OK);
 	assert_int_equal(sg_buf_put_u8(&out, 0), SIGNET_OK);
-	assert_true(metric_value((const char *)out.data, "signet_signatures_total{zone=\"_other\","
+	assert_true(signetd_metric((const char *)out.data, "signet_signatures_total{zone=\"_other\","
 				 "key_tag=\"0\",algorithm=\"0\",source=\"hsm\"}") == 1);
 	assert_int_equal(signer_metrics_render(NULL, &snap, &out), SIGNET_EINVAL);
 	sg_buf_free(&out);
@@ -328,11 +323,7 @@ static void test_render(void **state)
 static void test_clean_stop(void **state)
 {
 	(void)state;
-	int status = daemon_stop(&D);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		daemon_sh("cat '%s' >&2", D.log);
-		fail_msg("signetd exit status %d", status);
-	}
+	signetd_stop_ok(&D);
 }
 
 int main(void)

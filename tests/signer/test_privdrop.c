@@ -18,9 +18,9 @@
 
 #include <cmocka.h>
 
-#include "daemon.h"
+#include "tests/lib/signetd_fixture.h"
 
-static daemon_env D;
+static signetd_env D;
 
 static int setup(void **state)
 {
@@ -29,13 +29,14 @@ static int setup(void **state)
 		fprintf(stderr, "test_privdrop needs root (to start signetd as root)\n");
 		return -1;
 	}
-	return daemon_start(&D, NULL, true, "nobody");
+	signetd_opts o = {.metrics = true, .user = "nobody"};
+	return signetd_start(&D, &o);
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	return daemon_teardown(&D);
+	return signetd_teardown(&D);
 }
 
 /* The value of "Key:" in /proc/PID/status, e.g. "65534\t65534\t65534\t65534". */
@@ -105,7 +106,7 @@ static void test_runs_unprivileged(void **state)
 	}
 	status_field(D.pid, "NoNewPrivs", got, sizeof(got));
 	assert_string_equal(got, "1");
-	assert_true(daemon_log_has(&D, "running as nobody"));
+	assert_true(signetd_log_has(D.log, "running as nobody"));
 
 	/* Every thread, not only the main one: gRPC's and the workers'. */
 	char dir[64];
@@ -116,7 +117,7 @@ static void test_runs_unprivileged(void **state)
 		 " grep -q '^CapEff:\t0000000000000000$' $t/status || exit 1; done", dir,
 		 (unsigned)pw->pw_uid, (unsigned)pw->pw_uid, (unsigned)pw->pw_uid,
 		 (unsigned)pw->pw_uid);
-	daemon_sh("%s", cmd);
+	signetd_sh("%s", cmd);
 }
 
 static void test_still_works(void **state)
@@ -124,19 +125,19 @@ static void test_still_works(void **state)
 	(void)state;
 	/* Writes to the state and audit log go through descriptors opened
 	 * before the drop; signing goes through the open token. */
-	daemon_zone z;
-	daemon_add_zone(&D, "example.com.", 13, &z);
+	signetd_zone z;
+	signetd_add_zone(&D, "example.com.", 13, &z);
 	grpc_status_code st;
-	Signet__V1__SignResponse *r = daemon_sign_a(D.signer, "example.com.", 0, 20, &st);
+	Signet__V1__SignResponse *r = signetd_sign_a(D.signer, "example.com.", 0, 20, &st);
 	assert_int_equal(st, GRPC_STATUS_OK);
 	for (unsigned i = 0; i < 20; i++) {
 		assert_int_equal(r->results[i]->status, SIGNET__V1__ITEM_STATUS__ITEM_SIGNED);
-		daemon_check_rrsig(&z, i, r->results[i]->rrsig[0].data, r->results[i]->rrsig[0].len);
+		signetd_check_rrsig(&z, i, r->results[i]->rrsig[0].data, r->results[i]->rrsig[0].len);
 	}
 	signet__v1__sign_response__free_unpacked(r, NULL);
 	char buf[1 << 16];
 	static const char req[] = "GET /metrics HTTP/1.0\r\n\r\n";
-	assert_true(daemon_http(D.metrics_port, req, sizeof(req) - 1, buf, sizeof(buf)) > 0);
+	assert_true(signetd_http(D.metrics_port, req, sizeof(req) - 1, buf, sizeof(buf)) > 0);
 	assert_non_null(strstr(buf, "HTTP/1.1 200 OK"));
 	assert_non_null(strstr(buf, "\nsignet_token_up 1\n"));
 }
@@ -163,24 +164,16 @@ static void test_no_pin_anywhere(void **state)
 static void test_stops_cleanly_and_unknown_user(void **state)
 {
 	(void)state;
-	int status = daemon_stop(&D);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	signetd_stop_ok(&D);
+	int status = 0;
 
 	/* A user that does not exist: signetd refuses to go on as root. */
 	char conf[400], log[400], bin[512];
 	snprintf(conf, sizeof(conf), "%s/bad-user.conf", D.dir);
 	snprintf(log, sizeof(log), "%s/bad-user.log", D.dir);
-	daemon_write_config(&D, conf, D.port, 0, "user = \"no-such-user-signet\";\n");
-	snprintf(bin, sizeof(bin), "%s/signer/signetd", getenv("SIGNET_BUILD_DIR"));
-	pid_t pid = fork();
-	if (pid == 0) {
-		if (!freopen(log, "w", stderr))
-			_exit(126);
-		execl(bin, bin, "-c", conf, (char *)NULL);
-		_exit(127);
-	}
-	assert_true(pid > 0);
+	signetd_opts o = {.user = "no-such-user-signet"};
+	signetd_write_config(&D, conf, D.port, 0, &o);
+	pid_t pid = signetd_spawn(conf, log);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 1);
@@ -192,7 +185,9 @@ static void test_stops_cleanly_and_unknown_user(void **state)
 	sg_buf_free(&b);
 
 	/* `signetd -t` refuses a bad user name before anything starts. */
-	daemon_write_config(&D, conf, D.port, 0, "user = \"bad user\";\n");
+	o.user = "bad user";
+	signetd_write_config(&D, conf, D.port, 0, &o);
+	snprintf(bin, sizeof(bin), "%s/signer/signetd", getenv("SIGNET_BUILD_DIR"));
 	char cmd[1600];
 	snprintf(cmd, sizeof(cmd), "'%s' -c '%s' -t 2>'%s'", bin, conf, log);
 	assert_int_not_equal(system(cmd), 0);

@@ -13,7 +13,8 @@
 
 #include <cmocka.h>
 
-#include "helpers.h"
+#include "signer/signer.h"
+#include "tests/lib/software_ksk.h"
 #include "tests/lib/softhsm_fixture.h"
 
 typedef struct env {

@@ -14,7 +14,8 @@
 
 #include <openssl/rsa.h>
 
-#include "helpers.h"
+#include "signer/signer.h"
+#include "tests/lib/software_ksk.h"
 #include "tests/lib/softhsm_fixture.h"
 
 static void test_needed(void **state)

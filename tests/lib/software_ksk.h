@@ -1,11 +1,13 @@
-/* helpers.h -- test helpers for signetd: a software Ed25519 KSK that plays
- * the ceremony's part (turning a key-signing request into a bundle). */
-#ifndef SIGNET_TEST_SIGNER_HELPERS_H
-#define SIGNET_TEST_SIGNER_HELPERS_H
+/* software_ksk.h -- a software Ed25519 KSK that plays the ceremony's part in
+ * tests (turning a key-signing request into a bundle). Failures fail the
+ * cmocka test. */
+#ifndef SIGNET_TEST_SOFTWARE_KSK_H
+#define SIGNET_TEST_SOFTWARE_KSK_H
 
 #include <openssl/evp.h>
 
-#include "signer/signer.h"
+#include "common/common.h"
+#include "dnssec/dnssec.h"
 
 typedef struct test_ksk {
 	EVP_PKEY *key;             /* private Ed25519 key, in this process only */
@@ -28,4 +30,4 @@ void test_ksk_sign(const test_ksk *k, const dns_name *zone, const dns_rrset *set
 void test_ksk_make_bundle(const test_ksk *k, const uint8_t *request, size_t len,
 			  sg_buf *out);
 
-#endif
+#endif /* SIGNET_TEST_SOFTWARE_KSK_H */

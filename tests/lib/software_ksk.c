@@ -1,4 +1,4 @@
-/* helpers.c -- a software KSK for signetd's tests. */
+/* software_ksk.c -- a software KSK in the ceremony's place, for tests. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "helpers.h"
+#include "tests/lib/software_ksk.h"
 
 void test_ksk_new(test_ksk *k)
 {

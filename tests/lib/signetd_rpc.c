@@ -1,9 +1,15 @@
-/* rpc_client.c -- signetd's tests' raw gRPC calls over the client library. */
+/* signetd_rpc.c -- tests' gRPC calls to signetd over the client library. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "rpc_client.h"
+#include <cmocka.h>
+
+#include "tests/lib/signetd_rpc.h"
 
 struct rpc_conn {
 	client_conn *c;
@@ -63,4 +69,20 @@ signet_err rpc_call(rpc_conn *c, const char *method, const uint8_t *req, size_t 
 	if (details && detailslen)
 		snprintf(details, detailslen, "%s", st.details);
 	return SIGNET_OK;
+}
+
+grpc_status_code rpc_call_msg(rpc_conn *c, const char *method, const ProtobufCMessage *m,
+			      char *details, size_t dlen, sg_buf *resp)
+{
+	size_t n = protobuf_c_message_get_packed_size(m);
+	uint8_t *buf = malloc(n ? n : 1);
+	assert_non_null(buf);
+	protobuf_c_message_pack(m, buf);
+	grpc_status_code st = GRPC_STATUS_UNKNOWN;
+	char path[128];
+	snprintf(path, sizeof(path), RPC_SVC "%s", method);
+	signet_err ret = rpc_call(c, path, buf, n, &st, details, dlen, resp);
+	free(buf);
+	assert_int_equal(ret, SIGNET_OK);
+	return st;
 }

@@ -1,0 +1,202 @@
+/* limits.c -- per-client admission of calls: calls in flight, a token
+ * bucket of calls per second, and live connections per identity and in all,
+ * so one client cannot starve the others. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "signer/signer.h"
+
+#define PEER_MAX 128
+
+/* One client identity seen since start. Identities are only those of
+ * configured clients (unknown ones are refused before admission), so the
+ * table stays as small as the configuration. */
+typedef struct adm_client {
+	char identity[SIGNER_IDENTITY_MAX + 1];
+	size_t calls;         /* in flight */
+	double tokens;        /* the bucket */
+	uint64_t refilled_ns; /* when tokens was last brought up to date */
+} adm_client;
+
+/* One connection, known by its peer address ("ipv4:127.0.0.1:40000"). */
+typedef struct adm_conn {
+	char peer[PEER_MAX];
+	size_t client;        /* index into clients */
+	size_t calls;         /* in flight on it */
+	uint64_t last_ns;     /* its last call ended or began */
+} adm_conn;
+
+struct signer_admission {
+	pthread_mutex_t lock;
+	signer_admission_limits lim;
+	uint64_t idle_ns;
+	adm_client *clients;
+	size_t nclients;
+	adm_conn *conns;      /* lim.max_connections slots */
+	size_t nconns;
+};
+
+signet_err signer_admission_new(const signer_admission_limits *lim, signer_admission **out)
+{
+	if (!lim || !out || lim->max_connections == 0)
+		return SIGNET_EINVAL;
+	*out = NULL;
+	signer_admission *a = calloc(1, sizeof(*a));
+	if (!a)
+		return SIGNET_ENOMEM;
+	a->clients = calloc(SIGNER_CLIENTS_MAX, sizeof(*a->clients));
+	a->conns = calloc(lim->max_connections, sizeof(*a->conns));
+	if (!a->clients || !a->conns) {
+		free(a->clients);
+		free(a->conns);
+		free(a);
+		return SIGNET_ENOMEM;
+	}
+	a->lim = *lim;
+	a->idle_ns = (uint64_t)lim->idle_timeout_s * 1000000000u;
+	pthread_mutex_init(&a->lock, NULL);
+	*out = a;
+	return SIGNET_OK;
+}
+
+void signer_admission_free(signer_admission *a)
+{
+	if (!a)
+		return;
+	pthread_mutex_destroy(&a->lock);
+	free(a->clients);
+	free(a->conns);
+	free(a);
+}
+
+static adm_client *find_client(signer_admission *a, const char *identity, bool add,
+			       uint64_t now_ns)
+{
+	for (size_t i = 0; i < a->nclients; i++)
+		if (strcmp(a->clients[i].identity, identity) == 0)
+			return &a->clients[i];
+	if (!add || a->nclients == SIGNER_CLIENTS_MAX)
+		return NULL;
+	adm_client *c = &a->clients[a->nclients++];
+	snprintf(c->identity, sizeof(c->identity), "%s", identity);
+	c->tokens = a->lim.burst;
+	c->refilled_ns = now_ns;
+	return c;
+}
+
+static bool conn_live(const signer_admission *a, const adm_conn *c, uint64_t now_ns)
+{
+	return c->calls > 0 || now_ns - c->last_ns < a->idle_ns;
+}
+
+/* Drop the connections gRPC has closed for idleness by now. */
+static void expire(signer_admission *a, uint64_t now_ns)
+{
+	for (size_t i = 0; i < a->nconns;) {
+		if (conn_live(a, &a->conns[i], now_ns)) {
+			i++;
+			continue;
+		}
+		a->conns[i] = a->conns[--a->nconns];
+	}
+}
+
+static adm_conn *find_conn(signer_admission *a, const char *peer)
+{
+	for (size_t i = 0; i < a->nconns; i++)
+		if (strcmp(a->conns[i].peer, peer) == 0)
+			return &a->conns[i];
+	return NULL;
+}
+
+static void refill(const signer_admission *a, adm_client *c, uint64_t now_ns)
+{
+	if (now_ns > c->refilled_ns) {
+		c->tokens += (double)(now_ns - c->refilled_ns) * a->lim.rate / 1e9;
+		if (c->tokens > a->lim.burst)
+			c->tokens = a->lim.burst;
+	}
+	c->refilled_ns = now_ns;
+}
+
+signet_err signer_admission_enter(signer_admission *a, const char *identity, const char *peer,
+				  uint64_t now_ns, char *msg, size_t msglen)
+{
+	if (!a || !identity || !peer || !msg || msglen == 0)
+		return SIGNET_EINVAL;
+	msg[0] = '\0';
+	signet_err ret = SIGNET_OK;
+	pthread_mutex_lock(&a->lock);
+	adm_client *c = find_client(a, identity, true, now_ns);
+	adm_conn *k = find_conn(a, peer);
+	size_t ci = c ? (size_t)(c - a->clients) : 0;
+	if (!c) {
+		ret = SIGNET_ELIMIT;
+		snprintf(msg, msglen, "too many client identities");
+	} else if (c->calls >= a->lim.max_calls_client) {
+		ret = SIGNET_ELIMIT;
+		snprintf(msg, msglen, "client '%s' has %zu calls in flight (max-calls-per-client)",
+			 identity, c->calls);
+	} else if (k && k->client != ci) {
+		/* One connection, one certificate: never the case with gRPC, so
+		 * refuse rather than count it twice. */
+		ret = SIGNET_ELIMIT;
+		snprintf(msg, msglen, "connection %s changed identity", peer);
+	} else if (!k) {
+		expire(a, now_ns);
+		size_t mine = 0;
+		for (size_t i = 0; i < a->nconns; i++)
+			mine += a->conns[i].client == ci;
+		if (mine >= a->lim.max_connections_client) {
+			ret = SIGNET_ELIMIT;
+			snprintf(msg, msglen, "client '%s' has %zu connections "
+				 "(max-connections-per-client)", identity, mine);
+		} else if (a->nconns >= a->lim.max_connections) {
+			ret = SIGNET_ELIMIT;
+			snprintf(msg, msglen, "%zu connections in use (max-connections)", a->nconns);
+		}
+	}
+	if (ret == SIGNET_OK && a->lim.rate) {
+		refill(a, c, now_ns);
+		if (c->tokens < 1) {
+			ret = SIGNET_ELIMIT;
+			snprintf(msg, msglen, "client '%s' exceeds %u calls/s (rate-per-client)",
+				 identity, a->lim.rate);
+		} else {
+			c->tokens -= 1;
+		}
+	}
+	if (ret == SIGNET_OK) {
+		if (!k) {
+			k = &a->conns[a->nconns++];
+			memset(k, 0, sizeof(*k));
+			snprintf(k->peer, sizeof(k->peer), "%s", peer);
+			k->client = ci;
+		}
+		k->calls++;
+		k->last_ns = now_ns;
+		c->calls++;
+	}
+	pthread_mutex_unlock(&a->lock);
+	return ret;
+}
+
+void signer_admission_leave(signer_admission *a, const char *identity, const char *peer,
+			    uint64_t now_ns)
+{
+	if (!a || !identity || !peer)
+		return;
+	pthread_mutex_lock(&a->lock);
+	adm_client *c = find_client(a, identity, false, now_ns);
+	if (c && c->calls > 0)
+		c->calls--;
+	adm_conn *k = find_conn(a, peer);
+	if (k) {
+		if (k->calls > 0)
+			k->calls--;
+		k->last_ns = now_ns;
+	}
+	pthread_mutex_unlock(&a->lock);
+}

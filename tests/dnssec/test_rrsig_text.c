@@ -1,0 +1,158 @@
+/* test_rrsig_text.c -- dns_rr_to_text prints RRSIGs exactly as ldns does, through its fast path and the fallbacks. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <ldns/ldns.h>
+
+#include "common/common.h"
+#include "dnssec/dnssec.h"
+
+/* RRSIG RDATA: covered type, alg 13, labels, original TTL, expiration,
+ * inception, key tag, signer, then siglen octets of signature. */
+static void mkrrsig(sg_buf *r, uint16_t covered, uint32_t exp, uint32_t inc,
+		    const char *signer, size_t siglen)
+{
+	dns_name s;
+	assert_int_equal(dns_name_from_str(&s, signer), SIGNET_OK);
+	sg_buf_reset(r);
+	assert_int_equal(sg_buf_put_u16(r, covered), SIGNET_OK);
+	assert_int_equal(sg_buf_put_u8(r, 13), SIGNET_OK);
+	assert_int_equal(sg_buf_put_u8(r, 3), SIGNET_OK);
+	assert_int_equal(sg_buf_put_u32(r, 3600), SIGNET_OK);
+	assert_int_equal(sg_buf_put_u32(r, exp), SIGNET_OK);
+	assert_int_equal(sg_buf_put_u32(r, inc), SIGNET_OK);
+	assert_int_equal(sg_buf_put_u16(r, 46778), SIGNET_OK);
+	assert_int_equal(sg_buf_append(r, s.wire, s.len), SIGNET_OK);
+	for (size_t i = 0; i < siglen; i++)
+		assert_int_equal(sg_buf_put_u8(r, (uint8_t)(i * 37 + 11)), SIGNET_OK);
+}
+
+/* The text ldns makes of the same RR, trailing blanks removed. */
+static char *ldns_text(const dns_name *owner, uint16_t rclass, uint32_t ttl, const sg_buf *r)
+{
+	sg_buf w = SG_BUF_INIT;
+	assert_int_equal(sg_buf_append(&w, owner->wire, owner->len), SIGNET_OK);
+	assert_int_equal(sg_buf_put_u16(&w, DNS_T_RRSIG), SIGNET_OK);
+	assert_int_equal(sg_buf_put_u16(&w, rclass), SIGNET_OK);
+	assert_int_equal(sg_buf_put_u32(&w, ttl), SIGNET_OK);
+	assert_int_equal(sg_buf_put_u16(&w, (uint16_t)r->len), SIGNET_OK);
+	assert_int_equal(sg_buf_append(&w, r->data, r->len), SIGNET_OK);
+	ldns_rr *rr = NULL;
+	size_t pos = 0;
+	assert_int_equal(ldns_wire2rr(&rr, w.data, w.len, &pos, LDNS_SECTION_ANSWER),
+			 LDNS_STATUS_OK);
+	char *s = ldns_rr2str_fmt(ldns_output_format_nocomments, rr);
+	assert_non_null(s);
+	size_t n = strlen(s);
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+	ldns_rr_free(rr);
+	sg_buf_free(&w);
+	return s;
+}
+
+static void check_same(const char *owner_s, uint16_t rclass, uint32_t ttl, uint16_t covered,
+		       uint32_t exp, uint32_t inc, const char *signer, size_t siglen)
+{
+	dns_name owner;
+	assert_int_equal(dns_name_from_str(&owner, owner_s), SIGNET_OK);
+	sg_buf r = SG_BUF_INIT, out = SG_BUF_INIT;
+	mkrrsig(&r, covered, exp, inc, signer, siglen);
+	/* Text already in the buffer stays in front. */
+	assert_int_equal(sg_buf_printf(&out, "x"), SIGNET_OK);
+	assert_int_equal(dns_rr_to_text(&owner, DNS_T_RRSIG, rclass, ttl, r.data, r.len, &out),
+			 SIGNET_OK);
+	char *want = ldns_text(&owner, rclass, ttl, &r);
+	assert_int_equal(out.len, 1 + strlen(want));
+	assert_string_equal((const char *)out.data + 1, want);
+	free(want);
+	sg_buf_free(&r);
+	sg_buf_free(&out);
+}
+
+static void test_fast_path_matches_ldns(void **state)
+{
+	(void)state;
+	uint32_t now = (uint32_t)time(NULL);
+	/* Types signed zones hold, a wildcard owner, '_' labels, mixed case. */
+	static const uint16_t types[] = {DNS_T_A, DNS_T_AAAA, DNS_T_NSEC, DNS_T_NSEC3,
+					 DNS_T_SOA, DNS_T_DNSKEY, 33 /* SRV */, 16 /* TXT */};
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		check_same("www.Example.COM.", 1, 300, types[i], now + 86400 * 14, now - 3600,
+			   "example.com.", 64);
+	check_same("*.example.com.", 1, 0, DNS_T_A, now + 60, now - 60, "example.com.", 64);
+	check_same("_sip._tcp.h1.example.com.", 1, 2147483647u, 33, now, now, "example.com.", 1);
+	/* Times on both sides of the 2^32 wrap relative to now. */
+	check_same("a.example.", 1, 1, DNS_T_A, now + 0x7fff0000u, now - 0x7fff0000u,
+		   "example.", 256);
+	check_same("a.example.", 1, 1, DNS_T_A, 0, 0xffffffffu, "example.", 2);
+}
+
+static void test_fallbacks_match_ldns(void **state)
+{
+	(void)state;
+	uint32_t now = (uint32_t)time(NULL);
+	/* Names needing escapes, a type without a mnemonic, another class, and
+	 * an RRSIG with no signature octets all go the ldns way. */
+	check_same("a\\.b.example.", 1, 60, DNS_T_A, now + 100, now, "example.", 64);
+	check_same("a.example.", 1, 60, DNS_T_A, now + 100, now, "ex\\032ample.", 64);
+	check_same("a.example.", 1, 60, 65000, now + 100, now, "example.", 64);
+	check_same("a.example.", 3, 60, DNS_T_A, now + 100, now, "example.", 64);
+	check_same("a.example.", 1, 60, DNS_T_A, now + 100, now, "example.", 0);
+}
+
+static void test_short_rrsig_refused(void **state)
+{
+	(void)state;
+	dns_name owner;
+	assert_int_equal(dns_name_from_str(&owner, "a.example."), SIGNET_OK);
+	uint8_t r[10] = {0, 1, 13, 2};
+	sg_buf out = SG_BUF_INIT;
+	assert_int_equal(dns_rr_to_text(&owner, DNS_T_RRSIG, 1, 60, r, sizeof(r), &out),
+			 SIGNET_EPARSE);
+	sg_buf_free(&out);
+}
+
+static void test_round_trip(void **state)
+{
+	(void)state;
+	uint32_t now = (uint32_t)time(NULL);
+	dns_name owner, origin, back;
+	assert_int_equal(dns_name_from_str(&owner, "h7.bench.example."), SIGNET_OK);
+	assert_int_equal(dns_name_from_str(&origin, "bench.example."), SIGNET_OK);
+	sg_buf r = SG_BUF_INIT, out = SG_BUF_INIT, rd = SG_BUF_INIT;
+	mkrrsig(&r, DNS_T_AAAA, now + 1000, now - 1000, "bench.example.", 64);
+	assert_int_equal(dns_rr_to_text(&owner, DNS_T_RRSIG, 1, 300, r.data, r.len, &out),
+			 SIGNET_OK);
+	uint16_t type, rclass;
+	uint32_t ttl;
+	assert_int_equal(dns_rr_from_text((const char *)out.data, &origin, &back, &type, &rclass,
+					  &ttl, &rd),
+			 SIGNET_OK);
+	assert_true(dns_name_equal(&owner, &back));
+	assert_int_equal(type, DNS_T_RRSIG);
+	assert_int_equal(ttl, 300);
+	assert_int_equal(rd.len, r.len);
+	assert_memory_equal(rd.data, r.data, r.len);
+	sg_buf_free(&r);
+	sg_buf_free(&out);
+	sg_buf_free(&rd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fast_path_matches_ldns),
+		cmocka_unit_test(test_fallbacks_match_ldns),
+		cmocka_unit_test(test_short_rrsig_refused),
+		cmocka_unit_test(test_round_trip),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

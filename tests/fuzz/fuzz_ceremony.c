@@ -1,0 +1,154 @@
+/* fuzz_ceremony.c -- fuzz target for every file signet-ceremony reads:
+ * policy, request, approval, share, operator public file, operator key and
+ * transcript.
+ *
+ * Input: one selector octet (modulo 7, in the order above), then the file.
+ * Policy and request are parsed from memory; the others only have a reader
+ * by path, so the input goes to a temporary file first. No passphrase is
+ * ever given: parsing finishes before any scrypt run, which a fuzzer must
+ * not pay for (a key or share that parses stops at "empty passphrase" or
+ * "no passphrase given"). Properties: a policy or request that parses
+ * writes to text that parses again to the same hash. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ceremony/ceremony.h"
+#include "tests/fuzz/fuzz.h"
+
+enum { SEL_POLICY, SEL_REQUEST, SEL_APPROVAL, SEL_SHARE, SEL_OPERATOR, SEL_KEY,
+       SEL_TRANSCRIPT, SEL_COUNT };
+
+static char fuzz_dir[64];
+static char fuzz_path[96];
+
+static void fuzz_cleanup(void)
+{
+	unlink(fuzz_path);
+	rmdir(fuzz_dir);
+}
+
+/* Write the input to the target's own temporary file (made once); no
+ * fsync: the file is read back at once by the same process. */
+static const char *as_file(const uint8_t *p, size_t n)
+{
+	if (fuzz_dir[0] == '\0') {
+		const char *tmp = getenv("TMPDIR");
+		snprintf(fuzz_dir, sizeof(fuzz_dir), "%s/fuzzcer.XXXXXX",
+			 tmp && strlen(tmp) < 40 ? tmp : "/tmp");
+		FUZZ_CHECK(mkdtemp(fuzz_dir) != NULL);
+		snprintf(fuzz_path, sizeof(fuzz_path), "%s/input", fuzz_dir);
+		atexit(fuzz_cleanup);
+	}
+	int fd = open(fuzz_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	FUZZ_CHECK(fd >= 0);
+	FUZZ_CHECK(n == 0 || write(fd, p, n) == (ssize_t)n);
+	close(fd);
+	return fuzz_path;
+}
+
+static void fuzz_policy(const uint8_t *p, size_t n)
+{
+	static cer_policy pol, again;
+	if (cer_policy_parse((const char *)p, n, &pol) != SIGNET_OK)
+		return;
+	sg_buf t = SG_BUF_INIT;
+	FUZZ_CHECK(cer_policy_write(&pol, &t) == SIGNET_OK);
+	FUZZ_CHECK(cer_policy_parse((const char *)t.data, t.len, &again) == SIGNET_OK);
+	FUZZ_CHECK(memcmp(pol.hash, again.hash, CER_HASH_LEN) == 0);
+	FUZZ_CHECK(again.count == pol.count && again.nsigs == pol.nsigs);
+	(void)cer_policy_signers(&pol, &pol);
+	sg_buf_free(&t);
+}
+
+static void fuzz_request(const uint8_t *p, size_t n)
+{
+	cer_request r, again;
+	if (cer_request_parse((const char *)p, n, &r) != SIGNET_OK)
+		return;
+	sg_buf t = SG_BUF_INIT, words = SG_BUF_INIT;
+	FUZZ_CHECK(cer_request_write(&r, &t) == SIGNET_OK);
+	FUZZ_CHECK(cer_request_parse((const char *)t.data, t.len, &again) == SIGNET_OK);
+	FUZZ_CHECK(memcmp(r.hash, again.hash, CER_HASH_LEN) == 0);
+	FUZZ_CHECK(cer_words(r.hash, &words) == SIGNET_OK);
+	for (size_t i = 0; i < r.nparams; i++)
+		FUZZ_CHECK(cer_request_param(&r, r.params[i].key) != NULL);
+	sg_buf_free(&t);
+	sg_buf_free(&words);
+}
+
+/* A policy of three operators for the share reader, which checks who
+ * presents a share before it reads the file. */
+static void fuzz_share(const char *path)
+{
+	static cer_policy pol;
+	static const char *const names[] = {"alice", "bob", "carol"};
+	memset(&pol, 0, sizeof(pol));
+	pol.serial = 1;
+	pol.threshold = 2;
+	pol.count = 3;
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(pol.ops[i].name, sizeof(pol.ops[i].name), "%s", names[i]);
+		pol.ops[i].pub[0] = (uint8_t)(i + 1);
+	}
+	cer_share_in in = {.operator = "bob", .path = path};
+	sg_secret *pin = NULL;
+	char label[33], serial[17];
+	FUZZ_CHECK(cer_shares_combine(&pol, &in, 1, NULL, 0, &pin, label, serial) != SIGNET_OK);
+	FUZZ_CHECK(pin == NULL);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	unsigned sel = data[0] % SEL_COUNT;
+	const uint8_t *p = data + 1;
+	size_t n = size - 1;
+	switch (sel) {
+	case SEL_POLICY:
+		fuzz_policy(p, n);
+		break;
+	case SEL_REQUEST:
+		fuzz_request(p, n);
+		break;
+	case SEL_APPROVAL: {
+		cer_approval a;
+		if (cer_approval_read(as_file(p, n), &a) == SIGNET_OK)
+			FUZZ_CHECK(cer_name_ok(a.operator));
+		break;
+	}
+	case SEL_SHARE:
+		fuzz_share(as_file(p, n));
+		break;
+	case SEL_OPERATOR: {
+		cer_operator op;
+		if (cer_operator_read(as_file(p, n), &op) == SIGNET_OK)
+			FUZZ_CHECK(cer_name_ok(op.name));
+		break;
+	}
+	case SEL_KEY: {
+		/* An empty passphrase: the key file is parsed, then refused. */
+		sg_secret *pass = NULL;
+		FUZZ_CHECK(sg_secret_new(8, &pass) == SIGNET_OK);
+		uint8_t sig[CER_SIG_LEN];
+		static const uint8_t msg[] = "fuzz";
+		FUZZ_CHECK(cer_operator_sign(as_file(p, n), pass, msg, sizeof(msg), sig, NULL) !=
+			   SIGNET_OK);
+		sg_secret_free(pass);
+		break;
+	}
+	case SEL_TRANSCRIPT: {
+		size_t entries = 0, bad = 0;
+		if (cer_log_verify(as_file(p, n), &entries, &bad) == SIGNET_OK)
+			FUZZ_CHECK(bad == 0);
+		else
+			FUZZ_CHECK(bad == entries + 1);
+		break;
+	}
+	default:
+		break;
+	}
+	return 0;
+}

@@ -1,0 +1,241 @@
+/* p11fault.c -- a PKCS#11 module for fault-injection tests: it forwards
+ * every call to a real module and, on command, makes some of them fail,
+ * sleep or return a corrupted signature.
+ *
+ * P11FAULT_MODULE names the real module (SoftHSM2). P11FAULT_CONTROL names a
+ * control file, read again on every call that can be faulted, so a test
+ * changes the fault of a running process by rewriting the file (write a new
+ * file and rename it over the old one). Its words, separated by blanks:
+ *   error=device|session|removed  C_Sign (and, for removed, C_SignInit,
+ *                                 C_GetTokenInfo, C_OpenSession, C_Login)
+ *                                 return CKR_DEVICE_ERROR,
+ *                                 CKR_SESSION_HANDLE_INVALID or
+ *                                 CKR_DEVICE_REMOVED
+ *   count=N                       only the first N faulted calls after the
+ *                                 file changed fail (default: all of them)
+ *   sleep_ms=N                    C_Sign sleeps N ms (at most 10 s) first
+ *   corrupt                       C_Sign flips one bit of every signature
+ * An absent or empty file means no fault. Every faulted call is counted in
+ * the file P11FAULT_CONTROL.hits (one octet appended per call), so a test
+ * can tell that its fault was reached. */
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <p11-kit/pkcs11.h>
+
+#define CONTROL_MAX 512
+#define SLEEP_MAX_MS 10000
+
+typedef enum fault_error { F_NONE, F_DEVICE, F_SESSION, F_REMOVED } fault_error;
+
+typedef struct fault {
+	fault_error error;
+	long count;        /* faulted calls allowed after a change; -1: unbounded */
+	long sleep_ms;
+	bool corrupt;
+} fault;
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static void *real_dl;
+static CK_FUNCTION_LIST *real;         /* the real module's list */
+static CK_FUNCTION_LIST wrapped;       /* ours: real's, a few entries replaced */
+static char last_text[CONTROL_MAX];    /* control text the counter belongs to */
+static long used;                      /* faulted calls since it changed */
+
+static void parse(const char *text, fault *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->count = -1;
+	char buf[CONTROL_MAX];
+	snprintf(buf, sizeof(buf), "%s", text);
+	char *save = NULL;
+	for (char *w = strtok_r(buf, " \t\r\n", &save); w; w = strtok_r(NULL, " \t\r\n", &save)) {
+		if (strcmp(w, "error=device") == 0)
+			f->error = F_DEVICE;
+		else if (strcmp(w, "error=session") == 0)
+			f->error = F_SESSION;
+		else if (strcmp(w, "error=removed") == 0)
+			f->error = F_REMOVED;
+		else if (strncmp(w, "count=", 6) == 0)
+			f->count = strtol(w + 6, NULL, 10);
+		else if (strncmp(w, "sleep_ms=", 9) == 0)
+			f->sleep_ms = strtol(w + 9, NULL, 10);
+		else if (strcmp(w, "corrupt") == 0)
+			f->corrupt = true;
+	}
+	if (f->sleep_ms < 0 || f->sleep_ms > SLEEP_MAX_MS)
+		f->sleep_ms = f->sleep_ms < 0 ? 0 : SLEEP_MAX_MS;
+}
+
+static void note_hit(const char *ctl)
+{
+	char path[CONTROL_MAX + 8];
+	snprintf(path, sizeof(path), "%s.hits", ctl);
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		if (write(fd, "x", 1) != 1) {
+			/* a lost count only makes a test's check stricter */
+		}
+		close(fd);
+	}
+}
+
+/* The fault in force now. Takes one unit of count when the fault applies
+ * (as decided by wants), so "count=1" fails exactly one call. */
+static void current(fault *f, bool (*wants)(const fault *))
+{
+	memset(f, 0, sizeof(*f));
+	const char *ctl = getenv("P11FAULT_CONTROL");
+	if (!ctl)
+		return;
+	char text[CONTROL_MAX] = "";
+	int fd = open(ctl, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, text, sizeof(text) - 1);
+		text[n > 0 ? n : 0] = '\0';
+		close(fd);
+	}
+	parse(text, f);
+	if (!wants(f))
+		return;
+	pthread_mutex_lock(&lock);
+	if (strcmp(text, last_text) != 0) {
+		snprintf(last_text, sizeof(last_text), "%s", text);
+		used = 0;
+	}
+	bool allowed = f->count < 0 || used < f->count;
+	if (allowed)
+		used++;
+	pthread_mutex_unlock(&lock);
+	if (!allowed) {
+		memset(f, 0, sizeof(*f));
+		return;
+	}
+	note_hit(ctl);
+}
+
+static bool wants_sign(const fault *f)
+{
+	return f->error != F_NONE || f->sleep_ms > 0 || f->corrupt;
+}
+
+static bool wants_removed(const fault *f)
+{
+	return f->error == F_REMOVED;
+}
+
+static CK_RV error_rv(fault_error e)
+{
+	switch (e) {
+	case F_DEVICE: return CKR_DEVICE_ERROR;
+	case F_SESSION: return CKR_SESSION_HANDLE_INVALID;
+	case F_REMOVED: return CKR_DEVICE_REMOVED;
+	case F_NONE: break;
+	}
+	return CKR_OK;
+}
+
+static CK_RV w_sign(CK_SESSION_HANDLE h, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig,
+		    CK_ULONG_PTR siglen)
+{
+	fault f;
+	current(&f, wants_sign);
+	if (f.sleep_ms > 0) {
+		struct timespec ts = {f.sleep_ms / 1000, (f.sleep_ms % 1000) * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	if (f.error != F_NONE) {
+		/* The operation ends with the error, as a real token's would. */
+		CK_BYTE scratch[1024];
+		CK_ULONG n = sizeof(scratch);
+		real->C_Sign(h, data, len, scratch, &n);
+		return error_rv(f.error);
+	}
+	CK_RV rv = real->C_Sign(h, data, len, sig, siglen);
+	if (rv == CKR_OK && sig && f.corrupt && *siglen > 0)
+		sig[*siglen / 2] ^= 0x10;
+	return rv;
+}
+
+static CK_RV w_sign_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k)
+{
+	fault f;
+	current(&f, wants_removed);
+	if (f.error == F_REMOVED)
+		return CKR_DEVICE_REMOVED;
+	return real->C_SignInit(h, m, k);
+}
+
+static CK_RV w_get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info)
+{
+	fault f;
+	current(&f, wants_removed);
+	if (f.error == F_REMOVED)
+		return CKR_DEVICE_REMOVED;
+	return real->C_GetTokenInfo(slot, info);
+}
+
+static CK_RV w_open_session(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app, CK_NOTIFY notify,
+			    CK_SESSION_HANDLE_PTR h)
+{
+	fault f;
+	current(&f, wants_removed);
+	if (f.error == F_REMOVED)
+		return CKR_DEVICE_REMOVED;
+	return real->C_OpenSession(slot, flags, app, notify, h);
+}
+
+static CK_RV w_login(CK_SESSION_HANDLE h, CK_USER_TYPE type, CK_UTF8CHAR_PTR pin, CK_ULONG len)
+{
+	fault f;
+	current(&f, wants_removed);
+	if (f.error == F_REMOVED)
+		return CKR_DEVICE_REMOVED;
+	return real->C_Login(h, type, pin, len);
+}
+
+/* Load the real module once; its list is copied and our entries put in. */
+static CK_RV load_real(void)
+{
+	pthread_mutex_lock(&lock);
+	CK_RV rv = CKR_OK;
+	if (!real) {
+		const char *path = getenv("P11FAULT_MODULE");
+		CK_C_GetFunctionList get = NULL;
+		real_dl = path ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
+		if (real_dl)
+			*(void **)&get = dlsym(real_dl, "C_GetFunctionList");
+		if (!get || get(&real) != CKR_OK || !real) {
+			real = NULL;
+			rv = CKR_GENERAL_ERROR;
+		} else {
+			wrapped = *real;
+			wrapped.C_Sign = w_sign;
+			wrapped.C_SignInit = w_sign_init;
+			wrapped.C_GetTokenInfo = w_get_token_info;
+			wrapped.C_OpenSession = w_open_session;
+			wrapped.C_Login = w_login;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	return rv;
+}
+
+CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list)
+{
+	if (!list)
+		return CKR_ARGUMENTS_BAD;
+	CK_RV rv = load_real();
+	if (rv != CKR_OK)
+		return rv;
+	*list = &wrapped;
+	return CKR_OK;
+}

@@ -1,0 +1,445 @@
+/* test_disk.c -- signetd and its disk: every SignRRsets call leaves one
+ * audit line before its answer; with the state directory on a full file
+ * system signetd refuses to sign (UNAVAILABLE, "audit log unavailable")
+ * rather than sign unaudited, and resumes once there is space again, with
+ * the audit chain intact; and a daemon killed with SIGKILL again and again
+ * while it signs and administers reopens its state with every change it
+ * acknowledged; and its clock stepped backwards and forwards (with the
+ * signer's test clock). The full-disk test mounts a small tmpfs, so it
+ * needs root (and a kernel that lets us): otherwise it says so and skips. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tests/lib/signetd_fixture.h"
+
+static signetd_env D;
+static signetd_zone Z;
+static char state_dir[400];
+static char audit_path[420];
+static bool mounted;
+static unsigned next_owner = 1;
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void wait_healthy(void)
+{
+	assert_true(signetd_wait_port(D.port, D.pid, 30000, NULL));
+	long end = now_ms() + 30000;
+	char det[256];
+	for (;;) {
+		Signet__V1__HealthRequest h = SIGNET__V1__HEALTH_REQUEST__INIT;
+		if (rpc_call_msg(D.admin, "Health", &h.base, det, sizeof(det), NULL) ==
+		    GRPC_STATUS_OK)
+			return;
+		assert_true(now_ms() < end);
+		sleep_ms(50);
+	}
+}
+
+/* Start signetd again on the same files, with fresh channels: the old
+ * ones back off for longer after every kill. */
+static void respawn(void)
+{
+	D.pid = signetd_spawn(D.conf, D.log);
+	assert_true(signetd_wait_port(D.port, D.pid, 30000, NULL));
+	rpc_close(D.admin);
+	rpc_close(D.signer);
+	D.admin = signetd_connect(&D, "admin");
+	D.signer = signetd_connect(&D, "ns1");
+	assert_non_null(D.admin);
+	assert_non_null(D.signer);
+	wait_healthy();
+}
+
+static size_t audit_lines(void)
+{
+	size_t lines = 0, bad = 0;
+	signet_err ret = signer_audit_verify(audit_path, &lines, &bad);
+	if (ret != SIGNET_OK)
+		fail_msg("audit chain broken at line %zu: %s", bad, signet_strerror(ret));
+	return lines;
+}
+
+/* Sign 5 fresh RRsets: the call's status (and the RRSIGs checked if OK). */
+static grpc_status_code sign5(rpc_conn *c)
+{
+	grpc_status_code st;
+	unsigned first = next_owner;
+	next_owner += 5;
+	Signet__V1__SignResponse *r = signetd_sign_a(c, "example.com.", first, 5, &st);
+	if (!r)
+		return st;
+	for (unsigned i = 0; i < 5; i++) {
+		assert_int_equal(r->results[i]->status, SIGNET__V1__ITEM_STATUS__ITEM_SIGNED);
+		signetd_check_rrsig(&Z, first + i, r->results[i]->rrsig[0].data,
+				    r->results[i]->rrsig[0].len);
+	}
+	signet__v1__sign_response__free_unpacked(r, NULL);
+	return st;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (signetd_start(&D, NULL) != 0)
+		return -1;
+	signetd_add_zone(&D, "example.com.", 13, &Z);
+	snprintf(state_dir, sizeof(state_dir), "%s/state", D.dir);
+	snprintf(audit_path, sizeof(audit_path), "%s/audit.log", state_dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (D.pid > 0) {
+		kill(D.pid, SIGKILL);
+		waitpid(D.pid, NULL, 0);
+		D.pid = 0;
+	}
+	if (mounted && umount(state_dir) != 0)
+		fprintf(stderr, "umount %s failed\n", state_dir);
+	return signetd_teardown(&D);
+}
+
+/* One line per call, refused calls included, with the client, the zone,
+ * the counts, the key tag and the result. */
+static void test_signing_is_audited(void **state)
+{
+	(void)state;
+	size_t before = audit_lines();
+	assert_int_equal(sign5(D.signer), GRPC_STATUS_OK);
+	grpc_status_code st;
+	Signet__V1__SignResponse *r = signetd_sign_a(D.signer, "nosuch.test.", 1, 1, &st);
+	assert_null(r);
+	assert_int_equal(st, GRPC_STATUS_NOT_FOUND);
+	assert_int_equal(audit_lines(), before + 2);
+	char tag[32];
+	snprintf(tag, sizeof(tag), "keys=%u\"", Z.key_tag);
+	assert_true(signetd_log_has(audit_path, "\"client\":\"ns1.test\",\"action\":\"SignRRsets\","
+				    "\"zone\":\"example.com.\""));
+	assert_true(signetd_log_has(audit_path, "rrsets=5 signed=5 failed=0 not_signed=0"));
+	assert_true(signetd_log_has(audit_path, tag));
+	assert_true(signetd_log_has(audit_path, "\"zone\":\"nosuch.test.\""));
+	assert_true(signetd_log_has(audit_path, "is not configured"));
+}
+
+/* The state directory on a 2 MiB tmpfs, filled up: signing is refused
+ * with UNAVAILABLE once the audit log cannot grow, Health still answers,
+ * and signing resumes when the space is back. */
+static void test_disk_full(void **state)
+{
+	(void)state;
+	if (geteuid() != 0) {
+		print_message("SKIPPED: the full-disk test mounts a tmpfs and needs root\n");
+		skip();
+	}
+	signetd_stop_ok(&D);
+	signetd_sh("mv '%s' '%s.orig' && mkdir -m 700 '%s'", state_dir, state_dir, state_dir);
+	if (mount("tmpfs", state_dir, "tmpfs", 0, "size=2m,mode=0700") != 0) {
+		signetd_sh("rmdir '%s' && mv '%s.orig' '%s'", state_dir, state_dir, state_dir);
+		respawn();
+		print_message("SKIPPED: cannot mount a tmpfs here\n");
+		skip();
+	}
+	mounted = true;
+	signetd_sh("cp -a '%s.orig/.' '%s/'", state_dir, state_dir);
+	respawn();
+	assert_int_equal(sign5(D.signer), GRPC_STATUS_OK);
+	size_t before = audit_lines();
+
+	/* Fill it: the audit log's last page may still take a few lines. */
+	signetd_sh("dd if=/dev/zero of='%s/filler' bs=4k 2>/dev/null; true", state_dir);
+	int ok = 0, refused = 0;
+	for (int i = 0; i < 200 && refused < 5; i++) {
+		grpc_status_code st = sign5(D.signer);
+		if (st == GRPC_STATUS_OK) {
+			assert_int_equal(refused, 0);  /* once refused, refused until space */
+			ok++;
+		} else {
+			assert_int_equal(st, GRPC_STATUS_UNAVAILABLE);
+			refused++;
+		}
+	}
+	print_message("disk full: %d calls still fit, then %d refused\n", ok, refused);
+	assert_int_equal(refused, 5);
+	assert_true(signetd_log_has(D.log, "audit log unavailable"));
+	char det[256];
+	Signet__V1__HealthRequest h = SIGNET__V1__HEALTH_REQUEST__INIT;
+	assert_int_equal(rpc_call_msg(D.admin, "Health", &h.base, det, sizeof(det), NULL),
+			 GRPC_STATUS_OK);
+	/* refused calls left no line, and no torn one */
+	assert_int_equal(audit_lines(), before + (size_t)ok);
+
+	signetd_sh("rm -f '%s/filler'", state_dir);
+	assert_int_equal(sign5(D.signer), GRPC_STATUS_OK);
+	assert_int_equal(audit_lines(), before + (size_t)ok + 1);
+
+	/* A restart reads the chain's end and continues it. */
+	signetd_stop_ok(&D);
+	respawn();
+	assert_int_equal(sign5(D.signer), GRPC_STATUS_OK);
+	assert_int_equal(audit_lines(), before + (size_t)ok + 2);
+
+	/* Back to the real disk for the tests that follow. */
+	signetd_stop_ok(&D);
+	signetd_sh("cp -a '%s/.' '%s.orig/'", state_dir, state_dir);
+	assert_int_equal(umount(state_dir), 0);
+	mounted = false;
+	signetd_sh("rmdir '%s' && mv '%s.orig' '%s'", state_dir, state_dir, state_dir);
+	respawn();
+}
+
+/* ---- SIGKILL in a loop -------------------------------------------------- */
+
+typedef struct load {
+	atomic_bool stop;
+	unsigned calls;
+} load;
+
+static void *signing_load(void *arg)
+{
+	load *l = arg;
+	while (!atomic_load(&l->stop)) {
+		grpc_status_code st;
+		unsigned first = 100000 + l->calls * 10;
+		Signet__V1__SignResponse *r = signetd_sign_a(D.signer, "example.com.", first, 10, &st);
+		if (r)
+			signet__v1__sign_response__free_unpacked(r, NULL);
+		l->calls++;
+	}
+	return NULL;
+}
+
+static bool add_zone(const char *zone)
+{
+	dns_name apex;
+	assert_int_equal(dns_name_from_str(&apex, zone), SIGNET_OK);
+	Signet__V1__AddZoneRequest az = SIGNET__V1__ADD_ZONE_REQUEST__INIT;
+	Signet__V1__Policy pol = SIGNET__V1__POLICY__INIT;
+	pol.algorithm = 13;
+	az.zone.data = apex.wire;
+	az.zone.len = apex.len;
+	az.policy = &pol;
+	ProtobufCBinaryData kd = {D.ksk.dnskey_len, D.ksk.dnskey};
+	az.n_ksk_dnskey = 1;
+	az.ksk_dnskey = &kd;
+	char det[256];
+	return rpc_call_msg(D.admin, "AddZone", &az.base, det, sizeof(det), NULL) ==
+	       GRPC_STATUS_OK;
+}
+
+/* The zones signetd's Health lists. */
+static bool zone_listed(const Signet__V1__HealthResponse *r, const char *zone)
+{
+	dns_name want;
+	assert_int_equal(dns_name_from_str(&want, zone), SIGNET_OK);
+	for (size_t i = 0; i < r->n_zones; i++)
+		if (r->zones[i]->zone.len == want.len &&
+		    memcmp(r->zones[i]->zone.data, want.wire, want.len) == 0)
+			return true;
+	return false;
+}
+
+static void test_kill9_loop(void **state)
+{
+	(void)state;
+	enum { ROUNDS = 5, ZONES_MAX = 400 };
+	static bool acked[ZONES_MAX];
+	unsigned nz = 0;
+	for (int round = 0; round < ROUNDS; round++) {
+		load l;
+		memset(&l, 0, sizeof(l));
+		pthread_t th;
+		assert_int_equal(pthread_create(&th, NULL, signing_load, &l), 0);
+		/* administer until a kill lands at a time the test does not choose
+		 * exactly: 150..400 ms in */
+		long kill_at = now_ms() + 150 + (rand() % 250);
+		while (now_ms() < kill_at && nz < ZONES_MAX) {
+			char zone[64];
+			snprintf(zone, sizeof(zone), "k%u.test.", nz);
+			acked[nz] = add_zone(zone);
+			nz++;
+		}
+		assert_int_equal(kill(D.pid, SIGKILL), 0);
+		assert_int_equal(waitpid(D.pid, NULL, 0), D.pid);
+		D.pid = 0;
+		atomic_store(&l.stop, true);
+		pthread_join(th, NULL);
+		/* the call in flight at the kill may or may not have landed */
+		respawn();
+		/* the signer's channel may still be backing off from the kill */
+		grpc_status_code st = GRPC_STATUS_UNAVAILABLE;
+		for (long end = now_ms() + 15000; st == GRPC_STATUS_UNAVAILABLE && now_ms() < end;)
+			if ((st = sign5(D.signer)) == GRPC_STATUS_UNAVAILABLE)
+				sleep_ms(100);
+		assert_int_equal(st, GRPC_STATUS_OK);
+	}
+	Signet__V1__HealthRequest h = SIGNET__V1__HEALTH_REQUEST__INIT;
+	char det[256];
+	sg_buf resp = SG_BUF_INIT;
+	assert_int_equal(rpc_call_msg(D.admin, "Health", &h.base, det, sizeof(det), &resp),
+			 GRPC_STATUS_OK);
+	Signet__V1__HealthResponse *r =
+		signet__v1__health_response__unpack(NULL, resp.len, resp.data);
+	assert_non_null(r);
+	unsigned nacked = 0;
+	for (unsigned i = 0; i < nz; i++) {
+		char zone[64];
+		snprintf(zone, sizeof(zone), "k%u.test.", i);
+		if (acked[i]) {
+			nacked++;
+			if (!zone_listed(r, zone))
+				fail_msg("acknowledged zone %s lost after SIGKILL", zone);
+		}
+	}
+	signet__v1__health_response__free_unpacked(r, NULL);
+	sg_buf_free(&resp);
+	print_message("%u AddZone calls acknowledged over %d kills; all there\n", nacked, ROUNDS);
+	assert_true(nacked >= ROUNDS);
+	/* every line written survived the kills whole */
+	audit_lines();
+}
+
+/* ---- the clock stepped ------------------------------------------------- */
+
+static void set_clock(int64_t t)
+{
+	Signet__V1__RolloverRequest rr = SIGNET__V1__ROLLOVER_REQUEST__INIT;
+	rr.action = SIGNET__V1__ROLLOVER_REQUEST__ACTION__SET_CLOCK;
+	rr.time = t;
+	char det[256];
+	if (rpc_call_msg(D.admin, "Rollover", &rr.base, det, sizeof(det), NULL) != GRPC_STATUS_OK)
+		fail_msg("set-clock: %s", det);
+}
+
+/* Sign one fresh RRset with signetd's clock at t; the call's status, and
+ * for a signed RRset its inception and expiration. */
+static grpc_status_code sign_at(int64_t t, uint32_t *inc, uint32_t *exp, char *msg, size_t mlen)
+{
+	set_clock(t);
+	grpc_status_code st;
+	unsigned i = next_owner++;
+	Signet__V1__SignResponse *r = signetd_sign_a(D.signer, "example.com.", i, 1, &st);
+	*inc = *exp = 0;
+	msg[0] = '\0';
+	if (!r)
+		return st;
+	const Signet__V1__SignResult *res = r->results[0];
+	snprintf(msg, mlen, "%s", res->message);
+	if (res->status == SIGNET__V1__ITEM_STATUS__ITEM_SIGNED) {
+		dns_rrsig sig;
+		assert_int_equal(dns_rrsig_from_rdata(&sig, res->rrsig[0].data, res->rrsig[0].len),
+				 SIGNET_OK);
+		*inc = sig.inception;
+		*exp = sig.expiration;
+	} else {
+		st = (grpc_status_code)res->code;
+	}
+	signet__v1__sign_response__free_unpacked(r, NULL);
+	return st;
+}
+
+/* Seconds left on the zone's key set, as Health reports it. */
+static int64_t keyset_left(void)
+{
+	Signet__V1__HealthRequest h = SIGNET__V1__HEALTH_REQUEST__INIT;
+	char det[256];
+	sg_buf resp = SG_BUF_INIT;
+	assert_int_equal(rpc_call_msg(D.admin, "Health", &h.base, det, sizeof(det), &resp),
+			 GRPC_STATUS_OK);
+	Signet__V1__HealthResponse *r =
+		signet__v1__health_response__unpack(NULL, resp.len, resp.data);
+	assert_non_null(r);
+	int64_t left = INT64_MIN;
+	dns_name want;
+	assert_int_equal(dns_name_from_str(&want, "example.com."), SIGNET_OK);
+	for (size_t i = 0; i < r->n_zones; i++)
+		if (r->zones[i]->zone.len == want.len &&
+		    memcmp(r->zones[i]->zone.data, want.wire, want.len) == 0)
+			left = r->zones[i]->keyset_seconds_left;
+	signet__v1__health_response__free_unpacked(r, NULL);
+	sg_buf_free(&resp);
+	assert_true(left != INT64_MIN);
+	return left;
+}
+
+/* signetd's clock stepped (through the signer's test clock): forwards,
+ * every RRSIG window is built around the new time; backwards to before
+ * the ZSK became active, nothing is signed (FAILED_PRECONDITION), never a
+ * signature dated before its key; forwards past the imported key set's
+ * last period, signing goes on and Health reports the key set expired
+ * (the operator's alarm: the DNSKEY RRset's RRSIGs from the KSK lapse). */
+static void test_clock_steps(void **state)
+{
+	(void)state;
+	int64_t now = (int64_t)time(NULL);
+	uint32_t inc, exp;
+	char msg[400];
+	assert_true(keyset_left() > 0);
+	const int64_t forward[] = {0, 3600, 86400, 10 * 86400, 30 * 86400};
+	for (size_t k = 0; k < sizeof(forward) / sizeof(forward[0]); k++) {
+		int64_t t = now + forward[k];
+		assert_int_equal(sign_at(t, &inc, &exp, msg, sizeof(msg)), GRPC_STATUS_OK);
+		assert_true((int64_t)inc < t && t < (int64_t)exp);
+		/* the window starts no more than a few days before the clock */
+		assert_true(t - (int64_t)inc < 7 * 86400);
+	}
+	/* now + 30 days is past the 14-day key set */
+	assert_true(keyset_left() < 0);
+	const int64_t backward[] = {-3600, -86400, -30 * 86400};
+	for (size_t k = 0; k < sizeof(backward) / sizeof(backward[0]); k++)
+		assert_int_equal(sign_at(now + backward[k], &inc, &exp, msg, sizeof(msg)),
+				 GRPC_STATUS_FAILED_PRECONDITION);
+	/* back to the system clock: signing as before */
+	set_clock(0);
+	assert_int_equal(sign5(D.signer), GRPC_STATUS_OK);
+	assert_true(keyset_left() > 0);
+}
+
+static void test_clean_stop(void **state)
+{
+	(void)state;
+	signetd_stop_ok(&D);
+}
+
+int main(void)
+{
+	srand((unsigned)time(NULL));
+	/* signetd's clock may be set through the admin API (it logs a warning) */
+	setenv("SIGNETD_TEST_CLOCK", "1", 1);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_signing_is_audited),
+		cmocka_unit_test(test_disk_full),
+		cmocka_unit_test(test_kill9_loop),
+		cmocka_unit_test(test_clock_steps),
+		cmocka_unit_test(test_clean_stop),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
