@@ -526,8 +526,8 @@ static void set_defaults(signer_config *cfg)
 	 * near 15k small calls/s on 2 cores, under the rate), small
 	 * enough that one client cannot hold every worker's queue or every
 	 * file descriptor. With several clients, set the rate lower. */
-	cfg->admission.max_connections = 512;
-	cfg->admission.max_connections_client = 32;
+	cfg->admission.max_connections = 4096;
+	cfg->admission.max_connections_client = 1024;
 	cfg->admission.max_calls_client = 64;
 	cfg->admission.rate = 20000;
 	cfg->admission.burst = 40000;

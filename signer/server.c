@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <grpc/byte_buffer_reader.h>
@@ -534,8 +535,14 @@ static signet_err start_grpc(signer_server *srv)
 		ret = SIGNET_EIO;
 	}
 	grpc_server_credentials_release(creds);
-	if (ret != SIGNET_OK)
-		return ret;
+	return ret;
+}
+
+/* Start answering on the bound listener: the last step of start-up, after
+ * privileges are dropped, so no call is ever served as root. */
+static signet_err serve_grpc(signer_server *srv)
+{
+	signet_err ret = SIGNET_OK;
 	grpc_server_start(srv->server);
 	srv->grpc_started = true;
 	/* The queue's thread first, so every requested call has a reader. */
@@ -693,6 +700,23 @@ signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin,
 	}
 	if (ret == SIGNET_OK)
 		ret = start_metrics_http(srv);
+	/* The token, the state, the audit log and both listeners are open:
+	 * nothing later needs root, and no gRPC call has been served yet. */
+	if (ret == SIGNET_OK && cfg->user[0]) {
+		char msg[SIGNER_ERRMSG_MAX];
+		ret = signer_drop_privileges(cfg->user, msg, sizeof(msg));
+		if (ret != SIGNET_OK) {
+			sg_log(SG_LOG_ERROR, "cannot run as %s: %s", cfg->user, msg);
+			/* gRPC tears a server with a bound port down only once it
+			 * is started; with no call ever requested, none is served. */
+			grpc_server_start(srv->server);
+			srv->grpc_started = true;
+		} else
+			sg_log(SG_LOG_NOTICE, "running as %s (uid %u), no capabilities",
+			       cfg->user, (unsigned)getuid());
+	}
+	if (ret == SIGNET_OK)
+		ret = serve_grpc(srv);
 	if (ret != SIGNET_OK) {
 		signer_server_stop(srv);
 		return ret;

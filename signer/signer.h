@@ -655,8 +655,9 @@ const dns_keyset_period *signer_keyset_current(const dns_keyset *ks, uint32_t no
 typedef struct signer_server signer_server;
 
 /* Start serving with cfg (copied) and pin (used for login; the caller wipes
- * it): opens the state, the token and one HSM session per worker, then the
- * gRPC server. Free with signer_server_stop. */
+ * it): opens the state, the token and one HSM session per worker, binds the
+ * gRPC and metrics listeners, drops to cfg->user when it is set, and only
+ * then starts serving calls. Free with signer_server_stop. */
 signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin,
 			       signer_server **out);
 

@@ -92,20 +92,6 @@ int main(int argc, char **argv)
 		signer_config_free(&cfg);
 		return 1;
 	}
-	/* The token, the state, the audit log and every listener are open:
-	 * nothing later needs root. */
-	if (cfg.user[0]) {
-		char msg[SIGNER_ERRMSG_MAX];
-		ret = signer_drop_privileges(cfg.user, msg, sizeof(msg));
-		if (ret != SIGNET_OK) {
-			sg_log(SG_LOG_ERROR, "cannot run as %s: %s", cfg.user, msg);
-			signer_server_stop(srv);
-			signer_config_free(&cfg);
-			return 1;
-		}
-		sg_log(SG_LOG_NOTICE, "running as %s (uid %u), no capabilities", cfg.user,
-		       (unsigned)getuid());
-	}
 	for (;;) {
 		int sig = 0;
 		if (sigwait(&set, &sig) != 0)
