@@ -199,6 +199,27 @@ static signet_err update_timing(signer_state *st, const dns_name *z, const signe
 	return sqlite3_changes(st->db) == 1 ? SIGNET_OK : SIGNET_ENOTFOUND;
 }
 
+/* Bind the 14 policy columns, in the order zones' INSERT and UPDATE name
+ * them, starting at parameter first. */
+static void bind_policy(sqlite3_stmt *s, int first, const signer_policy *p)
+{
+	int i = first;
+	sqlite3_bind_int(s, i++, p->algorithm);
+	sqlite3_bind_int(s, i++, (int)p->rsa_bits);
+	sqlite3_bind_int64(s, i++, p->validity);
+	sqlite3_bind_int64(s, i++, p->backdate);
+	sqlite3_bind_int64(s, i++, p->jitter);
+	sqlite3_bind_int64(s, i++, p->min_validity);
+	sqlite3_bind_int64(s, i++, p->max_validity);
+	sqlite3_bind_int(s, i++, (int)p->denial);
+	sqlite3_bind_int(s, i++, p->nsec3_iterations);
+	sqlite3_bind_blob(s, i++, p->nsec3_salt, p->nsec3_salt_len, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, i++, p->nsec3_opt_out);
+	sqlite3_bind_int64(s, i++, p->dnskey_ttl);
+	sqlite3_bind_int64(s, i++, p->keyset_period);
+	sqlite3_bind_int(s, i, (int)p->verify);
+}
+
 signet_err signer_state_add_zone(signer_state *st, const dns_name *zone,
 				 const signer_policy *p, const signer_key *ksks,
 				 size_t nksk)
@@ -222,20 +243,7 @@ signet_err signer_state_add_zone(signer_state *st, const dns_name *zone,
 		ret = db_err(st->db, "prepare zone insert");
 	} else {
 		sqlite3_bind_blob(s, 1, z.wire, z.len, SQLITE_TRANSIENT);
-		sqlite3_bind_int(s, 2, p->algorithm);
-		sqlite3_bind_int(s, 3, (int)p->rsa_bits);
-		sqlite3_bind_int64(s, 4, p->validity);
-		sqlite3_bind_int64(s, 5, p->backdate);
-		sqlite3_bind_int64(s, 6, p->jitter);
-		sqlite3_bind_int64(s, 7, p->min_validity);
-		sqlite3_bind_int64(s, 8, p->max_validity);
-		sqlite3_bind_int(s, 9, (int)p->denial);
-		sqlite3_bind_int(s, 10, p->nsec3_iterations);
-		sqlite3_bind_blob(s, 11, p->nsec3_salt, p->nsec3_salt_len, SQLITE_TRANSIENT);
-		sqlite3_bind_int(s, 12, p->nsec3_opt_out);
-		sqlite3_bind_int64(s, 13, p->dnskey_ttl);
-		sqlite3_bind_int64(s, 14, p->keyset_period);
-		sqlite3_bind_int(s, 15, (int)p->verify);
+		bind_policy(s, 2, p);
 		sqlite3_bind_int64(s, 16, signer_clock_now());
 		int rc = sqlite3_step(s);
 		if (rc == SQLITE_CONSTRAINT)
@@ -594,20 +602,7 @@ signet_err signer_state_set_policy(signer_state *st, const dns_name *zone,
 			       -1, &s, NULL) != SQLITE_OK) {
 		ret = db_err(st->db, "prepare policy");
 	} else {
-		sqlite3_bind_int(s, 1, p->algorithm);
-		sqlite3_bind_int(s, 2, (int)p->rsa_bits);
-		sqlite3_bind_int64(s, 3, p->validity);
-		sqlite3_bind_int64(s, 4, p->backdate);
-		sqlite3_bind_int64(s, 5, p->jitter);
-		sqlite3_bind_int64(s, 6, p->min_validity);
-		sqlite3_bind_int64(s, 7, p->max_validity);
-		sqlite3_bind_int(s, 8, (int)p->denial);
-		sqlite3_bind_int(s, 9, p->nsec3_iterations);
-		sqlite3_bind_blob(s, 10, p->nsec3_salt, p->nsec3_salt_len, SQLITE_TRANSIENT);
-		sqlite3_bind_int(s, 11, p->nsec3_opt_out);
-		sqlite3_bind_int64(s, 12, p->dnskey_ttl);
-		sqlite3_bind_int64(s, 13, p->keyset_period);
-		sqlite3_bind_int(s, 14, (int)p->verify);
+		bind_policy(s, 1, p);
 		sqlite3_bind_blob(s, 15, z.wire, z.len, SQLITE_TRANSIENT);
 		if (sqlite3_step(s) != SQLITE_DONE)
 			ret = db_err(st->db, "policy");
