@@ -1,4 +1,5 @@
 /* zonetext.c -- the ldns bridge: zone-file text to RRsets, RRs to and from presentation form. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -394,55 +395,58 @@ signet_err dns_zone_parse(const char *text, size_t len, const dns_name *origin,
 	return err;
 }
 
-/* True when every label octet of n prints as itself: letters, digits, '-',
- * '_' and '*' are the same in ldns's presentation form and ours. */
-static bool name_is_plain(const dns_name *n)
-{
-	for (unsigned off = 0; off < n->len && n->wire[off] != 0; off += 1u + n->wire[off])
-		for (unsigned j = 1; j <= n->wire[off] && off + j < n->len; j++) {
-			uint8_t c = n->wire[off + j];
-			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			      (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '*'))
-				return false;
-		}
-	return true;
-}
-
-/* A signature time as ldns prints it: serial arithmetic around now (RFC
- * 4034 §3.1.5), then YYYYMMDDHHmmSS in UTC. */
-static bool rrsig_time(uint32_t t, char out[16])
+/* A signature time (RFC 4034 §3.2): YYYYMMDDHHmmSS in UTC, read by serial
+ * arithmetic around now (§3.1.5) as ldns prints it; but ldns does not read
+ * back a date before 1970 (which serial arithmetic gives for a value more than
+ * 68 years old), so such a time is written as the decimal number of seconds,
+ * the other form §3.2 allows, which every parser reads to the same value. */
+static void rrsig_time(uint32_t t, char out[16])
 {
 	time_t now = time(NULL);
 	time_t abs = now + (int32_t)(t - (uint32_t)now);
 	struct tm tm;
-	return gmtime_r(&abs, &tm) != NULL && strftime(out, 16, "%Y%m%d%H%M%S", &tm) == 14;
+	if (abs < 0 || gmtime_r(&abs, &tm) == NULL ||
+	    strftime(out, 16, "%Y%m%d%H%M%S", &tm) != 14)
+		snprintf(out, 16, "%" PRIu32, t);
 }
 
 /* RRSIGs are half of a signed zone's RRs and the longest to print; going
  * through ldns (wire to ldns_rr, then a printf per field) was the largest
- * cost of writing a signed zone in the sign-zone profile. Prints the same
- * text ldns does, for the RRs whose names need no escapes; SIGNET_ENOTFOUND
- * leaves any other RR to ldns. */
+ * cost of writing a signed zone in the sign-zone profile. Prints what ldns
+ * does, except for times ldns cannot read back (above); SIGNET_EPARSE for
+ * RDATA that is not an RRSIG's, SIGNET_ENOTFOUND leaves one without
+ * signature octets to ldns. */
 static signet_err rrsig_to_text(const dns_name *owner, uint16_t rclass, uint32_t ttl,
 				const uint8_t *r, size_t len, sg_buf *out)
 {
 	dns_name signer;
 	size_t used = 0;
-	if (rclass != 1 || len < 18 + 1 ||
-	    dns_name_from_wire(&signer, r + 18, len - 18, &used) != SIGNET_OK ||
-	    len - 18 - used == 0 || !name_is_plain(owner) || !name_is_plain(&signer))
-		return SIGNET_ENOTFOUND;
+	if (len < 18 + 1 || dns_name_from_wire(&signer, r + 18, len - 18, &used) != SIGNET_OK)
+		return SIGNET_EPARSE;
+	if (len - 18 - used == 0)
+		return SIGNET_ENOTFOUND;  /* no text form reads back; ldns prints one */
 	const ldns_rr_descriptor *d = ldns_rr_descript(sg_get_u16(r));
-	const char *covered = d != NULL ? d->_name : NULL;
+	char covered[16], cls[16];
+	if (d != NULL && d->_name != NULL)
+		snprintf(covered, sizeof(covered), "%s", d->_name);
+	else
+		snprintf(covered, sizeof(covered), "TYPE%u", (unsigned)sg_get_u16(r));
+	const ldns_lookup_table *c = ldns_lookup_by_id(ldns_rr_classes, rclass);
+	if (c != NULL && c->name != NULL)
+		snprintf(cls, sizeof(cls), "%s", c->name);
+	else
+		snprintf(cls, sizeof(cls), "CLASS%u", (unsigned)rclass);
 	char exp[16], inc[16], on[DNS_NAME_STR_MAX], sn[DNS_NAME_STR_MAX];
-	if (covered == NULL || !rrsig_time(sg_get_u32(r + 8), exp) ||
-	    !rrsig_time(sg_get_u32(r + 12), inc) ||
-	    dns_name_to_str(owner, on, sizeof(on)) != SIGNET_OK ||
-	    dns_name_to_str(&signer, sn, sizeof(sn)) != SIGNET_OK)
-		return SIGNET_ENOTFOUND;
-	signet_err err = sg_buf_printf(out, "%s\t%u\tIN\tRRSIG\t%s %u %u %u %s %s %u %s ", on,
-				       ttl, covered, r[2], r[3], sg_get_u32(r + 4), exp, inc,
-				       sg_get_u16(r + 16), sn);
+	rrsig_time(sg_get_u32(r + 8), exp);
+	rrsig_time(sg_get_u32(r + 12), inc);
+	signet_err err = dns_name_to_str(owner, on, sizeof(on));
+	if (err == SIGNET_OK)
+		err = dns_name_to_str(&signer, sn, sizeof(sn));
+	if (err != SIGNET_OK)
+		return err;
+	err = sg_buf_printf(out, "%s\t%u\t%s\tRRSIG\t%s %u %u %u %s %s %u %s ", on, ttl, cls,
+			    covered, r[2], r[3], sg_get_u32(r + 4), exp, inc,
+			    sg_get_u16(r + 16), sn);
 	if (err == SIGNET_OK)
 		err = sg_base64_encode(r + 18 + used, len - 18 - used, out);
 	if (err == SIGNET_OK)
@@ -517,8 +521,11 @@ signet_err dns_rr_to_text(const dns_name *owner, uint16_t type, uint16_t rclass,
 	if (type == DNS_T_RRSIG) {
 		size_t mark = out->len;
 		err = rrsig_to_text(owner, rclass, ttl, rdata, len, out);
-		if (err != SIGNET_ENOTFOUND)
+		if (err != SIGNET_ENOTFOUND) {
+			if (err != SIGNET_OK)
+				out->len = mark;
 			return err;
+		}
 		out->len = mark;
 	}
 	/* ldns formats what it reads from the wire, so build the RR's wire form. */
