@@ -1,5 +1,6 @@
 /* dnskey.c -- DNSKEY RDATA from and to OpenSSL public keys, and the key tag. */
 #include "dnssec/dnssec.h"
+#include "dnssec/internal.h"
 
 #include <string.h>
 
@@ -188,24 +189,11 @@ static signet_err rsa_from_dnskey(const uint8_t *k, size_t len, EVP_PKEY **out)
 	OSSL_PARAM_BLD *bld = NULL;
 	OSSL_PARAM *params = NULL;
 	BIGNUM *n = NULL, *e = NULL;
-	size_t elen, hdr;
-	signet_err err = SIGNET_EPARSE;
-
-	if (len < 1)
-		return SIGNET_EPARSE;
-	if (k[0] != 0) {
-		elen = k[0];
-		hdr = 1;
-	} else {
-		if (len < 3)
-			return SIGNET_EPARSE;
-		elen = sg_get_u16(k + 1);
-		hdr = 3;
-	}
-	if (elen == 0 || len < hdr + elen + 1)
-		return SIGNET_EPARSE;
-	const uint8_t *ep = k + hdr, *np = k + hdr + elen;
-	size_t nlen = len - hdr - elen;
+	const uint8_t *ep, *np;
+	size_t elen, nlen;
+	signet_err err = dns_rsa_key_split(k, len, &ep, &elen, &np, &nlen);
+	if (err != SIGNET_OK)
+		return err;
 	/* RFC 3110 §2: leading zero octets are prohibited. */
 	if (ep[0] == 0 || np[0] == 0)
 		return SIGNET_EPARSE;

@@ -1,5 +1,6 @@
 /* rdata.c -- RDATA structure checks and canonical form per RR type. */
 #include "dnssec/dnssec.h"
+#include "dnssec/internal.h"
 
 #include <string.h>
 
@@ -122,26 +123,38 @@ static signet_err name_field(const uint8_t *p, size_t avail, bool lower,
 	return sg_buf_append(out, n.wire, n.len);
 }
 
-/* RFC 3110 public key: exponent length in one octet, or zero and two octets,
- * then exponent and modulus, neither empty. */
-static signet_err rsa_key_check(const uint8_t *k, size_t len)
+signet_err dns_rsa_key_split(const uint8_t *k, size_t len, const uint8_t **exp, size_t *elen,
+			     const uint8_t **mod, size_t *mlen)
 {
-	size_t elen, hdr;
-
+	if (k == NULL || exp == NULL || elen == NULL || mod == NULL || mlen == NULL)
+		return SIGNET_EINVAL;
+	size_t el, hdr;
 	if (len < 1)
 		return SIGNET_EPARSE;
 	if (k[0] != 0) {
-		elen = k[0];
+		el = k[0];
 		hdr = 1;
 	} else {
 		if (len < 3)
 			return SIGNET_EPARSE;
-		elen = sg_get_u16(k + 1);
+		el = sg_get_u16(k + 1);
 		hdr = 3;
 	}
-	if (elen == 0 || len < hdr + elen + 1)
+	if (el == 0 || len < hdr + el + 1)
 		return SIGNET_EPARSE;
+	*exp = k + hdr;
+	*elen = el;
+	*mod = k + hdr + el;
+	*mlen = len - hdr - el;
 	return SIGNET_OK;
+}
+
+/* RFC 3110 public key: exponent and modulus, neither empty. */
+static signet_err rsa_key_check(const uint8_t *k, size_t len)
+{
+	const uint8_t *e, *n;
+	size_t elen, nlen;
+	return dns_rsa_key_split(k, len, &e, &elen, &n, &nlen);
 }
 
 /* DS and DNSKEY details the generic layout cannot express. */

@@ -415,6 +415,8 @@ static void test_to_evp_errors(void **state)
 	assert_to_evp("0101 03 08 09 010001", SIGNET_EPARSE);
 	assert_to_evp("0101 03 08 00 0003 0100", SIGNET_EPARSE);
 	assert_to_evp("0101 03 08 00 00", SIGNET_EPARSE);
+	assert_to_evp("0101 03 08 00 0000 c15c1ac6", SIGNET_EPARSE);
+	assert_to_evp("0101 03 08 00", SIGNET_EPARSE);
 	assert_to_evp("0101 03 08 03 010001 c15c1ac6b1c5d822", SIGNET_EUNSUPPORTED);
 
 	EVP_PKEY *pk;
