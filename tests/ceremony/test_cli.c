@@ -20,35 +20,29 @@
 #include <openssl/evp.h>
 
 #include "ceremony/ceremony.h"
-#include "tests/lib/softhsm_fixture.h"
+#include "tests/lib/ceremony_fixture.h"
 
 #define ZONE "example.com."
 #define LABEL "signet-ksk"
 
 extern char **environ;
 
-static softhsm_fixture *fx;
-static char dir[512];          /* operators' files, requests, approvals, outputs */
-static char cdir[600];         /* the ceremony directory */
-static char shares[600];       /* where init-token puts the shares */
+static cer_fixture cf;         /* operators' files, the ceremony directory, shares */
 static const char *const names[3] = {"alice", "bob", "carol"};
 static const char *const pws[3] = {"alice passphrase 1", "bob passphrase 22",
 				   "carol passphrase 333"};
 static const char so_pin[] = "so-pin-of-the-ksk-token";
 static char ksk_id[2 * HSM_ID_MAX + 1];
 static sg_buf said;            /* everything the tool printed, for the scan */
-static int seq;
 
-/* dir/name */
 static void in_dir(char *out, size_t len, const char *name)
 {
-	snprintf(out, len, "%s/%s", dir, name);
+	cfx_path(&cf, out, len, name);
 }
 
-/* A fresh file name per use: ceremony files are never overwritten. */
 static void fresh(char *out, size_t len, const char *stem)
 {
-	snprintf(out, len, "%s/%s-%d", dir, stem, ++seq);
+	cfx_fresh(&cf, out, len, stem);
 }
 
 /* Run signet-ceremony with args (NULL-terminated); stdout and stderr go to
@@ -56,15 +50,9 @@ static void fresh(char *out, size_t len, const char *stem)
 static int run_tool(sg_buf *out, const char *const *args)
 {
 	char log[700];
-	snprintf(log, sizeof(log), "%s/tool.out", fx->dir);
+	snprintf(log, sizeof(log), "%s/tool.out", cf.fx->dir);
 	const char *argv[48];
-	size_t n = 0;
-	argv[n++] = SIGNET_CEREMONY;
-	while (args[n - 1] != NULL && n < 47) {
-		argv[n] = args[n - 1];
-		n++;
-	}
-	argv[n] = NULL;
+	cfx_tool_argv(SIGNET_CEREMONY, args, argv, 48);
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -105,12 +93,12 @@ static void tool(int want, const char *needle, const char *const *args)
 
 static void spec_of(int who, char *out, size_t len)
 {
-	snprintf(out, len, "file:%s/%s.pw", dir, names[who]);
+	snprintf(out, len, "file:%s/%s.pw", cf.dir, names[who]);
 }
 
 static void keyfile(int who, char *out, size_t len)
 {
-	snprintf(out, len, "%s/%s.key", dir, names[who]);
+	snprintf(out, len, "%s", cf.keyfile[who]);
 }
 
 static void approve(const char *req, int who, char *out, size_t len)
@@ -127,16 +115,12 @@ static void approve(const char *req, int who, char *out, size_t len)
 static int setup(void **state)
 {
 	(void)state;
-	if (softhsm_fixture_create(false, &fx) != SIGNET_OK)
-		return -1;
-	snprintf(dir, sizeof(dir), "%s/files", fx->dir);
-	snprintf(cdir, sizeof(cdir), "%s/ceremony", fx->dir);
-	snprintf(shares, sizeof(shares), "%s/shares", dir);
-	if (mkdir(dir, 0700) != 0 || mkdir(cdir, 0700) != 0 || mkdir(shares, 0700) != 0)
+	cfx_opts o = {.nops = 3, .names = names, .pws = pws, .shares_dir = true};
+	if (cfx_create(&cf, &o) != SIGNET_OK)
 		return -1;
 	for (int i = 0; i < 3; i++) {
 		char f[700];
-		snprintf(f, sizeof(f), "%s/%s.pw", dir, names[i]);
+		snprintf(f, sizeof(f), "%s/%s.pw", cf.dir, names[i]);
 		if (sg_file_write_atomic(f, pws[i], strlen(pws[i]), 0600) != SIGNET_OK)
 			return -1;
 	}
@@ -149,7 +133,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	sg_buf_free(&said);
-	softhsm_fixture_destroy(fx);
+	cfx_destroy(&cf);
 	return 0;
 }
 
@@ -168,7 +152,7 @@ static void test_usage_and_enroll(void **state)
 	char key[700], pub[700], spec[700];
 	for (int i = 0; i < 3; i++) {
 		keyfile(i, key, sizeof(key));
-		snprintf(pub, sizeof(pub), "%s/%s.pub", dir, names[i]);
+		snprintf(pub, sizeof(pub), "%s", cf.pubfile[i]);
 		spec_of(i, spec, sizeof(spec));
 		const char *args[] = {"enroll", "--name", names[i], "--key", key, "--pub", pub,
 				      "--passphrase", spec, NULL};
@@ -222,17 +206,17 @@ static void test_policy(void **state)
 	char pol[700], pubs[3][700], key[700], spec[700];
 	in_dir(pol, sizeof(pol), "policy");
 	for (int i = 0; i < 3; i++)
-		snprintf(pubs[i], sizeof(pubs[i]), "%s/%s.pub", dir, names[i]);
+		snprintf(pubs[i], sizeof(pubs[i]), "%s", cf.pubfile[i]);
 	const char *bad[] = {"policy-new", "--out", pol, "--threshold", "4", "--operator",
 			     pubs[0], "--operator", pubs[1], "--operator", pubs[2], "--module",
-			     fx->module, "--label", LABEL, "--alg", "13", NULL};
+			     cf.fx->module, "--label", LABEL, "--alg", "13", NULL};
 	tool(1, "threshold 4", bad);
 	assert_int_not_equal(access(pol, F_OK), 0);
 	const char *mk[] = {"policy-new", "--out", pol, "--threshold", "2", "--operator",
 			    pubs[0], "--operator", pubs[1], "--operator", pubs[2], "--module",
-			    fx->module, "--label", LABEL, "--alg", "13", "--alg", "15", NULL};
+			    cf.fx->module, "--label", LABEL, "--alg", "13", "--alg", "15", NULL};
 	tool(0, NULL, mk);
-	const char *adopt[] = {"policy-adopt", "--dir", cdir, "--policy", pol, NULL};
+	const char *adopt[] = {"policy-adopt", "--dir", cf.cdir, "--policy", pol, NULL};
 	tool(3, "0 valid signatures", adopt);
 	for (int i = 0; i < 2; i++) {
 		keyfile(i, key, sizeof(key));
@@ -250,7 +234,7 @@ static void test_policy(void **state)
 static void request(const char *const *extra, char *out, size_t len)
 {
 	fresh(out, len, "request");
-	const char *args[24] = {"request", "--dir", cdir, "--out", out};
+	const char *args[24] = {"request", "--dir", cf.cdir, "--out", out};
 	size_t n = 5;
 	for (; *extra != NULL && n < 23; extra++)
 		args[n++] = *extra;
@@ -273,25 +257,25 @@ static void test_init_token(void **state)
 		snprintf(pass[i], sizeof(pass[i]), "%s=%s", names[i], p[i]);
 	}
 	/* one approval is not a quorum; nothing is written */
-	const char *one[] = {"execute", "--dir", cdir, "--request", req, "--approval", a0,
+	const char *one[] = {"execute", "--dir", cf.cdir, "--request", req, "--approval", a0,
 			     "--so-pin", sospec, "--pass", pass[0], "--pass", pass[1], "--pass",
-			     pass[2], "--shares-out", shares, NULL};
+			     pass[2], "--shares-out", cf.shares, NULL};
 	tool(3, "1 distinct valid approval", one);
 	char sf[700];
-	snprintf(sf, sizeof(sf), "%s/alice.share", shares);
+	snprintf(sf, sizeof(sf), "%s/alice.share", cf.shares);
 	assert_int_not_equal(access(sf, F_OK), 0);
 	/* carol absent: nobody seals her share for her */
-	const char *absent[] = {"execute", "--dir", cdir, "--request", req, "--approval", a0,
+	const char *absent[] = {"execute", "--dir", cf.cdir, "--request", req, "--approval", a0,
 				"--approval", a1, "--so-pin", sospec, "--pass", pass[0],
-				"--pass", pass[1], "--shares-out", shares, NULL};
+				"--pass", pass[1], "--shares-out", cf.shares, NULL};
 	tool(3, "no passphrase for carol", absent);
-	const char *all[] = {"execute", "--dir", cdir, "--request", req, "--approval", a0,
+	const char *all[] = {"execute", "--dir", cf.cdir, "--request", req, "--approval", a0,
 			     "--approval", a1, "--so-pin", sospec, "--pass", pass[0], "--pass",
-			     pass[1], "--pass", pass[2], "--shares-out", shares, NULL};
+			     pass[1], "--pass", pass[2], "--shares-out", cf.shares, NULL};
 	tool(0, "done", all);
 	for (int i = 0; i < 3; i++) {
 		struct stat st;
-		snprintf(sf, sizeof(sf), "%s/%s.share", shares, names[i]);
+		snprintf(sf, sizeof(sf), "%s/%s.share", cf.shares, names[i]);
 		assert_int_equal(stat(sf, &st), 0);
 		assert_int_equal(st.st_mode & 0777, 0600);
 	}
@@ -311,7 +295,7 @@ static void add_quorum(const char **args, size_t *n, const int *who, size_t nwho
 	for (size_t i = 0; i < nsh; i++) {
 		char spec[700];
 		spec_of(sh[i], spec, sizeof(spec));
-		snprintf(share[i], sizeof(share[i]), "%s=%s/%s.share", names[sh[i]], shares,
+		snprintf(share[i], sizeof(share[i]), "%s=%s/%s.share", names[sh[i]], cf.shares,
 			 names[sh[i]]);
 		snprintf(pass[i], sizeof(pass[i]), "%s=%s", names[sh[i]], spec);
 		args[(*n)++] = "--share";
@@ -324,7 +308,7 @@ static void add_quorum(const char **args, size_t *n, const int *who, size_t nwho
 static void execute(const char *req, const int *who, size_t nwho, const int *sh, size_t nsh,
 		    const char *keyset, const char *out, int want, const char *needle)
 {
-	const char *args[48] = {"execute", "--dir", cdir, "--request", req};
+	const char *args[48] = {"execute", "--dir", cf.cdir, "--request", req};
 	size_t n = 5;
 	char appr[4][700], share[4][760], pass[4][760];
 	add_quorum(args, &n, who, nwho, appr, req, sh, nsh, share, pass);
@@ -352,37 +336,7 @@ static void test_create_ksk(void **state)
 	execute(req, a, 1, ac, 2, NULL, out, 3, "1 distinct valid approval");
 	assert_int_not_equal(access(out, F_OK), 0);
 	execute(req, ac, 2, ac, 2, NULL, out, 0, "done");
-	sg_buf b = SG_BUF_INIT;
-	assert_int_equal(sg_file_read(out, 1 << 16, &b), SIGNET_OK);
-	assert_int_equal(sg_buf_put_u8(&b, 0), SIGNET_OK);
-	const char *k = strstr((const char *)b.data, "; key-id ");
-	assert_non_null(k);
-	assert_int_equal(sscanf(k, "; key-id %128s", ksk_id), 1);
-	sg_buf_free(&b);
-}
-
-/* The KSK's DNSKEY RDATA from a file the tool wrote (ksk.txt or ds.txt). */
-static void dnskey_of(const char *file, sg_buf *rdata)
-{
-	sg_buf b = SG_BUF_INIT;
-	assert_int_equal(sg_file_read(file, 1 << 16, &b), SIGNET_OK);
-	assert_int_equal(sg_buf_put_u8(&b, 0), SIGNET_OK);
-	for (char *line = (char *)b.data; line != NULL && *line != '\0';) {
-		char *nl = strchr(line, '\n');
-		if (nl != NULL)
-			*nl = '\0';
-		if (strncmp(line, ZONE, strlen(ZONE)) == 0 && strstr(line, "DNSKEY") != NULL) {
-			dns_name owner;
-			uint16_t type, cls;
-			uint32_t ttl;
-			assert_int_equal(dns_rr_from_text(line, NULL, &owner, &type, &cls, &ttl,
-							  rdata), SIGNET_OK);
-			sg_buf_free(&b);
-			return;
-		}
-		line = nl ? nl + 1 : NULL;
-	}
-	fail_msg("no DNSKEY of " ZONE " in %s", file);
+	cfx_key_id(out, ksk_id);
 }
 
 /* A key-signing request as signetd writes one: two periods, a ZSK (made
@@ -392,10 +346,8 @@ static void build_ksr(const sg_buf *ksk, const char *out)
 {
 	EVP_PKEY *zk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	assert_non_null(zk);
-	sg_buf pub = SG_BUF_INIT, zsk = SG_BUF_INIT;
-	assert_int_equal(dns_dnskey_pubkey_from_evp(15, zk, &pub), SIGNET_OK);
-	assert_int_equal(dns_dnskey_rdata(DNS_DNSKEY_FLAG_ZONE, 15, pub.data, pub.len, &zsk),
-			 SIGNET_OK);
+	sg_buf zsk = SG_BUF_INIT;
+	cfx_ed25519_dnskey(zk, DNS_DNSKEY_FLAG_ZONE, &zsk);
 	uint16_t ztag;
 	assert_int_equal(dns_key_tag(zsk.data, zsk.len, &ztag), SIGNET_OK);
 	dns_name zone;
@@ -406,45 +358,16 @@ static void build_ksr(const sg_buf *ksk, const char *out)
 	uint32_t start = (uint32_t)time(NULL) - 3600, len = 10 * 86400;
 	for (size_t i = 0; i < 2; i++) {
 		dns_keyset_period *p = &ks.periods[i];
-		p->inception = start + (uint32_t)i * len;
-		p->expiration = p->inception + len;
-		dns_rrset_init(&p->dnskey, &zone, DNS_T_DNSKEY, DNS_CLASS_IN, 3600);
-		dns_rrset_init(&p->cds, &zone, DNS_T_CDS, DNS_CLASS_IN, 3600);
-		dns_rrset_init(&p->cdnskey, &zone, DNS_T_CDNSKEY, DNS_CLASS_IN, 3600);
-		dns_rrset_init(&p->sigs, &zone, DNS_T_RRSIG, DNS_CLASS_IN, 3600);
+		cfx_period_init(p, &zone, start + (uint32_t)i * len, len);
 		assert_int_equal(dns_rrset_add(&p->dnskey, zsk.data, zsk.len), SIGNET_OK);
 		assert_int_equal(dns_rrset_add(&p->dnskey, ksk->data, ksk->len), SIGNET_OK);
-		if (i == 0) {
-			sg_buf ds = SG_BUF_INIT;
-			assert_int_equal(dns_ds_rdata(&zone, ksk->data, ksk->len, 2, &ds), SIGNET_OK);
-			assert_int_equal(dns_rrset_add(&p->cds, ds.data, ds.len), SIGNET_OK);
-			assert_int_equal(dns_rrset_add(&p->cdnskey, ksk->data, ksk->len), SIGNET_OK);
-			sg_buf_free(&ds);
-		}
+		if (i == 0)
+			cfx_period_add_cds(p, &zone, ksk);
 		assert_int_equal(dns_rrset_canonicalize(&p->dnskey), SIGNET_OK);
-		dns_rrsig sig;
-		sg_buf data = SG_BUF_INIT, rd = SG_BUF_INIT;
-		assert_int_equal(dns_rrsig_prepare(&sig, &p->dnskey, 15, ztag, &zone, p->inception,
-						   p->expiration), SIGNET_OK);
-		assert_int_equal(dns_rrsig_signed_data(&sig, &p->dnskey, &data), SIGNET_OK);
-		EVP_MD_CTX *md = EVP_MD_CTX_new();
-		size_t sl = sizeof(sig.sig);
-		assert_int_equal(EVP_DigestSignInit(md, NULL, NULL, NULL, zk), 1);
-		assert_int_equal(EVP_DigestSign(md, sig.sig, &sl, data.data, data.len), 1);
-		EVP_MD_CTX_free(md);
-		sig.sig_len = (uint16_t)sl;
-		assert_int_equal(dns_rrsig_to_rdata(&sig, &rd), SIGNET_OK);
-		assert_int_equal(dns_rrset_add(&p->sigs, rd.data, rd.len), SIGNET_OK);
-		sg_buf_free(&data);
-		sg_buf_free(&rd);
+		cfx_period_prove(p, &zone, zk, ztag, false);
 	}
-	sg_buf text = SG_BUF_INIT;
-	assert_int_equal(dns_keyset_write(&ks, &text), SIGNET_OK);
-	assert_int_equal(sg_file_write_atomic(out, text.data, text.len, 0644), SIGNET_OK);
-	sg_buf_free(&text);
-	dns_keyset_free(&ks);
+	cfx_keyset_write(&ks, out);
 	EVP_PKEY_free(zk);
-	sg_buf_free(&pub);
 	sg_buf_free(&zsk);
 }
 
@@ -456,7 +379,7 @@ static void test_sign_keyset(void **state)
 	in_dir(ksr, sizeof(ksr), "ksr.txt");
 	in_dir(out, sizeof(out), "bundle.txt");
 	sg_buf ksk = SG_BUF_INIT;
-	dnskey_of(kf, &ksk);
+	cfx_dnskey(kf, ZONE, &ksk);
 	build_ksr(&ksk, ksr);
 	snprintf(param, sizeof(param), "key-id=%s", ksk_id);
 	const char *op[] = {"--op", "sign-keyset", "--zone", ZONE, "--param", param,
@@ -468,12 +391,8 @@ static void test_sign_keyset(void **state)
 	execute(req, bc, 2, bc, 2, ksr, out, 0, "done");
 
 	/* the bundle: every KSK RRSIG verifies with the KSK */
-	sg_buf t = SG_BUF_INIT;
-	assert_int_equal(sg_file_read(out, 1 << 20, &t), SIGNET_OK);
 	dns_keyset bundle;
-	assert_int_equal(dns_keyset_parse((const char *)t.data, t.len, &bundle, NULL), SIGNET_OK);
-	assert_int_equal(bundle.kind, DNS_KEYSET_BUNDLE);
-	assert_int_equal(bundle.count, 2);
+	cfx_read_bundle(out, 2, &bundle);
 	size_t verified = 0;
 	for (size_t i = 0; i < bundle.count; i++) {
 		dns_keyset_period *p = &bundle.periods[i];
@@ -481,8 +400,7 @@ static void test_sign_keyset(void **state)
 			dns_rrsig sig;
 			assert_int_equal(dns_rrsig_from_rdata(&sig, p->sigs.rr[j].data,
 							      p->sigs.rr[j].len), SIGNET_OK);
-			dns_rrset *set = sig.type_covered == DNS_T_DNSKEY ? &p->dnskey
-					 : sig.type_covered == DNS_T_CDS ? &p->cds : &p->cdnskey;
+			dns_rrset *set = cfx_covered_set(p, sig.type_covered);
 			assert_int_equal(dns_rrsig_verify(&sig, set, ksk.data, ksk.len, &bundle.zone,
 							  p->inception + 60), SIGNET_OK);
 			verified++;
@@ -490,7 +408,6 @@ static void test_sign_keyset(void **state)
 	}
 	assert_int_equal(verified, 4);  /* DNSKEY twice, CDS and CDNSKEY once */
 	dns_keyset_free(&bundle);
-	sg_buf_free(&t);
 	sg_buf_free(&ksk);
 }
 
@@ -505,38 +422,21 @@ static void test_export_ds(void **state)
 	in_dir(out, sizeof(out), "ds.txt");
 	int ab[] = {0, 1};
 	execute(req, ab, 2, ab, 2, NULL, out, 0, "done");
-	sg_buf text = SG_BUF_INIT, ksk = SG_BUF_INIT, ds = SG_BUF_INIT, line = SG_BUF_INIT;
-	assert_int_equal(sg_file_read(out, 1 << 16, &text), SIGNET_OK);
-	assert_int_equal(sg_buf_put_u8(&text, 0), SIGNET_OK);
-	dnskey_of(out, &ksk);
-	dns_name zone;
-	assert_int_equal(dns_name_from_str(&zone, ZONE), SIGNET_OK);
-	for (uint8_t d = 2; d <= 4; d += 2) {
-		sg_buf_reset(&ds);
-		sg_buf_reset(&line);
-		assert_int_equal(dns_ds_rdata(&zone, ksk.data, ksk.len, d, &ds), SIGNET_OK);
-		assert_int_equal(dns_rr_to_text(&zone, DNS_T_DS, DNS_CLASS_IN, 3600, ds.data,
-						ds.len, &line), SIGNET_OK);
-		assert_non_null(strstr((const char *)text.data, (const char *)line.data));
-	}
-	assert_non_null(strstr((const char *)text.data, ";; operator alice"));
-	assert_non_null(strstr((const char *)text.data, ";; operator bob"));
-	sg_buf_free(&text);
+	sg_buf ksk = SG_BUF_INIT;
+	cfx_check_ds_export(out, ZONE, &ksk);
 	sg_buf_free(&ksk);
-	sg_buf_free(&ds);
-	sg_buf_free(&line);
 }
 
 static void test_verify_log(void **state)
 {
 	(void)state;
-	const char *ok[] = {"verify-log", "--dir", cdir, NULL};
+	const char *ok[] = {"verify-log", "--dir", cf.cdir, NULL};
 	tool(0, "chain intact", ok);
 	const char *nothing[] = {"verify-log", NULL};
 	tool(2, "usage", nothing);
 	/* one changed character in entry 2 of a copy: named, exit 3 */
 	char log[700], copy[700];
-	snprintf(log, sizeof(log), "%s/transcript.log", cdir);
+	snprintf(log, sizeof(log), "%s/transcript.log", cf.cdir);
 	sg_buf t = SG_BUF_INIT;
 	assert_int_equal(sg_file_read(log, CER_LOG_MAX, &t), SIGNET_OK);
 	assert_int_equal(sg_buf_put_u8(&t, 0), SIGNET_OK);
@@ -577,7 +477,7 @@ static void add_secret(secrets *s, const void *p, size_t n)
 static void add_share(secrets *s, int who)
 {
 	char f[700];
-	snprintf(f, sizeof(f), "%s/%s.share", shares, names[who]);
+	snprintf(f, sizeof(f), "%s/%s.share", cf.shares, names[who]);
 	sg_buf t = SG_BUF_INIT, salt = SG_BUF_INIT, nonce = SG_BUF_INIT, ct = SG_BUF_INIT;
 	assert_int_equal(sg_file_read(f, CER_FILE_MAX, &t), SIGNET_OK);
 	assert_int_equal(sg_buf_put_u8(&t, 0), SIGNET_OK);
@@ -590,12 +490,9 @@ static void add_share(secrets *s, int who)
 	assert_int_equal(sg_hex_decode(sa, strlen(sa), &salt), SIGNET_OK);
 	assert_int_equal(sg_hex_decode(no, strlen(no), &nonce), SIGNET_OK);
 	assert_int_equal(sg_base64_decode(se, strlen(se), &ct), SIGNET_OK);
-	sg_secret *pw = NULL, *piece = NULL;
-	assert_int_equal(sg_secret_new(64, &pw), SIGNET_OK);
-	memcpy(pw->data, pws[who], strlen(pws[who]));
-	pw->len = strlen(pws[who]);
-	assert_int_equal(cer_open(pw, &k, salt.data, nonce.data, t.data, aadlen, ct.data, ct.len,
-				  &piece), SIGNET_OK);
+	sg_secret *piece = NULL;
+	assert_int_equal(cer_open(cf.pass[who], &k, salt.data, nonce.data, t.data, aadlen, ct.data,
+				  ct.len, &piece), SIGNET_OK);
 	add_secret(s, piece->data, piece->len);
 	sg_buf enc = SG_BUF_INIT;
 	assert_int_equal(sg_hex_encode(piece->data, piece->len, &enc), SIGNET_OK);
@@ -605,7 +502,6 @@ static void add_share(secrets *s, int who)
 	add_secret(s, enc.data, enc.len);
 	sg_buf_free(&enc);
 	sg_secret_free(piece);
-	sg_secret_free(pw);
 	sg_buf_free(&t);
 	sg_buf_free(&salt);
 	sg_buf_free(&nonce);
@@ -650,34 +546,21 @@ static void test_no_secret_anywhere(void **state)
 	secrets s = {.n = 0};
 	cer_policy *p = calloc(1, sizeof(*p));
 	assert_non_null(p);
-	assert_int_equal(cer_policy_load(cdir, p), SIGNET_OK);
-	sg_secret *pw[3];
-	cer_pass passes[3];
-	for (int i = 0; i < 3; i++) {
-		assert_int_equal(sg_secret_new(64, &pw[i]), SIGNET_OK);
-		memcpy(pw[i]->data, pws[i], strlen(pws[i]));
-		pw[i]->len = strlen(pws[i]);
-		passes[i].operator = names[i];
-		passes[i].pass = pw[i];
+	assert_int_equal(cer_policy_load(cf.cdir, p), SIGNET_OK);
+	for (int i = 0; i < 3; i++)
 		add_secret(&s, pws[i], strlen(pws[i]));
-	}
-	char f0[700], f1[700];
-	snprintf(f0, sizeof(f0), "%s/alice.share", shares);
-	snprintf(f1, sizeof(f1), "%s/bob.share", shares);
-	cer_share_in in[2] = {{"alice", f0}, {"bob", f1}};
+	cer_share_in in[2] = {{"alice", cf.sharefile[0]}, {"bob", cf.sharefile[1]}};
 	sg_secret *pin = NULL;
-	assert_int_equal(cer_shares_combine(p, in, 2, passes, 3, &pin, NULL, NULL), SIGNET_OK);
+	assert_int_equal(cer_shares_combine(p, in, 2, cf.passes, 3, &pin, NULL, NULL), SIGNET_OK);
 	assert_int_equal(pin->len, 2 * CER_PIN_OCTETS);
 	add_secret(&s, pin->data, pin->len);
 	add_secret(&s, so_pin, strlen(so_pin));
 	sg_secret_free(pin);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 3; i++)
 		add_share(&s, i);
-		sg_secret_free(pw[i]);
-	}
 	free(p);
-	assert_true(scan(dir, &s) >= 20);
-	assert_true(scan(cdir, &s) >= 2);
+	assert_true(scan(cf.dir, &s) >= 20);
+	assert_true(scan(cf.cdir, &s) >= 2);
 	assert_true(said.len > 1000);
 	for (size_t i = 0; i < s.n; i++) {
 		if (holds(said.data, said.len, s.items[i].data, s.items[i].len))

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "ceremony/ceremony.h"
+#include "tests/lib/ceremony_fixture.h"
 
 /* The files in tests/data/ceremony were written by signet-ceremony in a
  * 2-of-3 ceremony (alice, bob, carol); these are alice's and bob's
@@ -31,15 +32,6 @@ static cer_approval approval;
 static void data_path(char *out, size_t len, const char *name)
 {
 	snprintf(out, len, "%s/%s", data, name);
-}
-
-static sg_secret *secret(const char *s)
-{
-	sg_secret *x = NULL;
-	assert_int_equal(sg_secret_new(64, &x), SIGNET_OK);
-	memcpy(x->data, s, strlen(s));
-	x->len = strlen(s);
-	return x;
 }
 
 /* ---- consumers: what the tool does with a file of each kind ------------- */
@@ -382,8 +374,8 @@ static int setup(void **state)
 	snprintf(cd, sizeof(cd), "%s/cdir", work);
 	if (mkdir(cd, 0700) != 0)
 		return -1;
-	alice = secret(ALICE_PASS);
-	bob = secret(BOB_PASS);
+	alice = cfx_secret(ALICE_PASS);
+	bob = cfx_secret(BOB_PASS);
 	policy = calloc(1, sizeof(*policy));
 	char f[1200];
 	data_path(f, sizeof(f), "policy");

@@ -18,25 +18,19 @@
 #include <unistd.h>
 
 #include "ceremony/ceremony.h"
-#include "tests/lib/softhsm_fixture.h"
+#include "tests/lib/ceremony_fixture.h"
 
 #define ZONE "example.com."
-#define LABEL "signet-ksk"
 
-static softhsm_fixture *fx;
-static char dir[512], cdir[600], shares[600];
 static const char *const names[3] = {"alice", "bob", "carol"};
 static const char *const pws[3] = {"Alice-Secret-Words-1", "Bob-Secret-Words-22",
 				   "Carol-Secret-Words-333"};
-static sg_secret *pass[3];
-static cer_pass passes[3];
-static char keyfile[3][700], pubfile[3][700];
+static cer_fixture cf;
 static char req[700];          /* a create-ksk request */
-static int seq;
 
 static void fresh(char *out, size_t len, const char *stem)
 {
-	snprintf(out, len, "%s/%s-%d", dir, stem, ++seq);
+	cfx_fresh(&cf, out, len, stem);
 }
 
 /* A child on a pseudo-terminal and what it has written so far. */
@@ -50,13 +44,7 @@ typedef struct term {
 static void term_start(term *t, const char *const *args)
 {
 	const char *argv[40];
-	size_t n = 0;
-	argv[n++] = SIGNET_CEREMONY;
-	while (args[n - 1] != NULL && n < 39) {
-		argv[n] = args[n - 1];
-		n++;
-	}
-	argv[n] = NULL;
+	cfx_tool_argv(SIGNET_CEREMONY, args, argv, 40);
 	t->seen = (sg_buf)SG_BUF_INIT;
 	t->mark = 0;
 	t->pid = forkpty(&t->master, NULL, NULL, NULL);
@@ -109,6 +97,13 @@ static void term_type(term *t, const char *line)
 	assert_int_equal(write(t->master, "\n", 1), 1);
 }
 
+/* Wait for prompt, then type line. */
+static void term_answer(term *t, const char *prompt, const char *line)
+{
+	term_wait(t, prompt);
+	term_type(t, line);
+}
+
 /* Wait for the child to end, check its status, and that no passphrase of
  * any operator ever showed on the terminal. */
 static void term_end(term *t, int want)
@@ -134,87 +129,20 @@ static void term_end(term *t, int want)
 static int setup(void **state)
 {
 	(void)state;
-	if (softhsm_fixture_create(false, &fx) != SIGNET_OK)
+	cfx_opts o = {.nops = 3, .names = names, .pws = pws, .shares_dir = true, .enroll = true};
+	static const uint8_t algs[] = {13};
+	if (cfx_create_ready(&cf, &o, algs, 1, "so-pin-ksk-token") != SIGNET_OK)
 		return -1;
-	snprintf(dir, sizeof(dir), "%s/files", fx->dir);
-	snprintf(cdir, sizeof(cdir), "%s/ceremony", fx->dir);
-	snprintf(shares, sizeof(shares), "%s/shares", dir);
-	if (mkdir(dir, 0700) != 0 || mkdir(cdir, 0700) != 0 || mkdir(shares, 0700) != 0)
-		return -1;
-	for (int i = 0; i < 3; i++) {
-		if (sg_secret_new(64, &pass[i]) != SIGNET_OK)
-			return -1;
-		memcpy(pass[i]->data, pws[i], strlen(pws[i]));
-		pass[i]->len = strlen(pws[i]);
-		passes[i].operator = names[i];
-		passes[i].pass = pass[i];
-		snprintf(keyfile[i], sizeof(keyfile[i]), "%s/%s.key", dir, names[i]);
-		snprintf(pubfile[i], sizeof(pubfile[i]), "%s/%s.pub", dir, names[i]);
-		if (cer_enroll(names[i], pass[i], keyfile[i], pubfile[i]) != SIGNET_OK)
-			return -1;
-	}
-	cer_policy *p = calloc(1, sizeof(*p));
-	char pol[700];
-	fresh(pol, sizeof(pol), "policy");
-	p->serial = 1;
-	p->threshold = 2;
-	for (int i = 0; i < 3; i++)
-		if (cer_operator_read(pubfile[i], &p->ops[p->count++]) != SIGNET_OK)
-			return -1;
-	if (strlen(fx->module) >= sizeof(p->module))
-		return -1;
-	memcpy(p->module, fx->module, strlen(fx->module) + 1);
-	snprintf(p->label, sizeof(p->label), LABEL);
-	p->algs[0] = 13;
-	p->nalgs = 1;
-	p->max_period = 30 * 86400;
-	p->max_span = 400 * 86400;
-	sg_buf b = SG_BUF_INIT;
-	signet_err err = cer_policy_write(p, &b);
-	if (err == SIGNET_OK)
-		err = sg_file_write_atomic(pol, b.data, b.len, 0644);
-	sg_buf_free(&b);
-	for (int i = 0; i < 2 && err == SIGNET_OK; i++)
-		err = cer_policy_sign_file(pol, keyfile[i], pass[i]);
-	if (err == SIGNET_OK)
-		err = cer_policy_adopt(cdir, pol);
-	char init[700], a[2][700];
-	fresh(init, sizeof(init), "request");
-	if (err == SIGNET_OK)
-		err = cer_request_create(CER_OP_INIT_TOKEN, NULL, NULL, 0, NULL, time(NULL) - 10,
-					 time(NULL) + 3600, p, init, NULL);
-	for (int i = 0; i < 2 && err == SIGNET_OK; i++) {
-		fresh(a[i], sizeof(a[i]), "approval");
-		err = cer_approve(init, keyfile[i], pass[i], a[i]);
-	}
-	sg_secret *so = NULL;
-	if (err == SIGNET_OK && (err = sg_secret_new(32, &so)) == SIGNET_OK) {
-		memcpy(so->data, "so-pin-ksk-token", 16);
-		so->len = 16;
-		const char *ap[2] = {a[0], a[1]};
-		cer_exec x = {.dir = cdir, .request = init, .approvals = ap, .napprovals = 2,
-			      .passes = passes, .npasses = 3, .hsm = fx->ctx, .so_pin = so,
-			      .shares_out = shares};
-		err = cer_execute(&x);
-	}
-	sg_secret_free(so);
 	const char *params[] = {"algorithm=13"};
-	fresh(req, sizeof(req), "request");
-	if (err == SIGNET_OK)
-		err = cer_request_create(CER_OP_CREATE_KSK, ZONE, params, 1, NULL, time(NULL) - 10,
-					 time(NULL) + 3600, p, req, NULL);
-	free(p);
-	if (err != SIGNET_OK)
-		fprintf(stderr, "setup: %s\n", cer_last_error());
-	return err == SIGNET_OK ? 0 : -1;
+	cfx_request(&cf, CER_OP_CREATE_KSK, ZONE, params, 1, NULL, time(NULL) - 10,
+		    time(NULL) + 3600, req, sizeof(req));
+	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	for (int i = 0; i < 3; i++)
-		sg_secret_free(pass[i]);
-	softhsm_fixture_destroy(fx);
+	cfx_destroy(&cf);
 	return 0;
 }
 
@@ -230,17 +158,15 @@ static void test_approve_at_terminal(void **state)
 	for (int k = 0; k < 2; k++) {
 		int who = k == 0 ? 0 : 2;
 		fresh(approvals[k], sizeof(approvals[k]), "approval");
-		const char *args[] = {"approve", "--request", req, "--key", keyfile[who], "--out",
-				      approvals[k], "--interactive", NULL};
+		const char *args[] = {"approve", "--request", req, "--key", cf.keyfile[who],
+				      "--out", approvals[k], "--interactive", NULL};
 		term t;
 		term_start(&t, args);
 		/* the request, its hash as words, then the question */
 		term_wait(&t, "operation create-ksk");
 		term_wait(&t, (const char *)words.data);
-		term_wait(&t, "Type yes:");
-		term_type(&t, "yes");
-		term_wait(&t, "Passphrase of your approval key:");
-		term_type(&t, pws[who]);
+		term_answer(&t, "Type yes:", "yes");
+		term_answer(&t, "Passphrase of your approval key:", pws[who]);
 		term_end(&t, 0);
 		assert_int_equal(access(approvals[k], F_OK), 0);
 	}
@@ -249,22 +175,19 @@ static void test_approve_at_terminal(void **state)
 	/* anything but yes approves nothing */
 	char out[700];
 	fresh(out, sizeof(out), "approval");
-	const char *no[] = {"approve", "--request", req, "--key", keyfile[1], "--out", out,
+	const char *no[] = {"approve", "--request", req, "--key", cf.keyfile[1], "--out", out,
 			    "--interactive", NULL};
 	term t;
 	term_start(&t, no);
-	term_wait(&t, "Type yes:");
-	term_type(&t, "no");
+	term_answer(&t, "Type yes:", "no");
 	term_wait(&t, "not approved");
 	term_end(&t, 3);
 	assert_int_not_equal(access(out, F_OK), 0);
 
 	/* a wrong passphrase: refused, said so */
 	term_start(&t, no);
-	term_wait(&t, "Type yes:");
-	term_type(&t, "yes");
-	term_wait(&t, "Passphrase of your approval key:");
-	term_type(&t, pws[0]);  /* alice's, for bob's key */
+	term_answer(&t, "Type yes:", "yes");
+	term_answer(&t, "Passphrase of your approval key:", pws[0]);  /* alice's, for bob's key */
 	term_wait(&t, "wrong passphrase");
 	term_end(&t, 3);
 	assert_int_not_equal(access(out, F_OK), 0);
@@ -274,20 +197,18 @@ static void test_execute_in_turn(void **state)
 {
 	(void)state;
 	char share_a[720], share_c[720], out[700];
-	snprintf(share_a, sizeof(share_a), "alice=%s/alice.share", shares);
-	snprintf(share_c, sizeof(share_c), "carol=%s/carol.share", shares);
+	snprintf(share_a, sizeof(share_a), "alice=%s/alice.share", cf.shares);
+	snprintf(share_c, sizeof(share_c), "carol=%s/carol.share", cf.shares);
 	fresh(out, sizeof(out), "ksk");
-	const char *args[] = {"execute", "--dir", cdir, "--request", req, "--approval",
+	const char *args[] = {"execute", "--dir", cf.cdir, "--request", req, "--approval",
 			      approvals[0], "--approval", approvals[1], "--share", share_a,
 			      "--share", share_c, "--out", out, "--interactive", NULL};
 	/* carol types a wrong passphrase: refused before the token is touched */
 	term t;
 	term_start(&t, args);
 	term_wait(&t, "read aloud:");
-	term_wait(&t, "alice, your passphrase:");
-	term_type(&t, pws[0]);
-	term_wait(&t, "carol, your passphrase:");
-	term_type(&t, pws[1]);
+	term_answer(&t, "alice, your passphrase:", pws[0]);
+	term_answer(&t, "carol, your passphrase:", pws[1]);
 	term_wait(&t, "wrong passphrase, or the share was altered");
 	term_end(&t, 3);
 	assert_int_not_equal(access(out, F_OK), 0);
@@ -295,40 +216,28 @@ static void test_execute_in_turn(void **state)
 	/* in turn, right: done */
 	term_start(&t, args);
 	term_wait(&t, "operation create-ksk");
-	term_wait(&t, "alice, your passphrase:");
-	term_type(&t, pws[0]);
-	term_wait(&t, "carol, your passphrase:");
-	term_type(&t, pws[2]);
+	term_answer(&t, "alice, your passphrase:", pws[0]);
+	term_answer(&t, "carol, your passphrase:", pws[2]);
 	term_wait(&t, "done");
 	term_end(&t, 0);
 	assert_int_equal(access(out, F_OK), 0);
 
 	/* a passphrase source of tty works the same way, without --interactive */
 	char pa[40], pc[40], out2[700], req2[700], a2[2][700];
-	cer_policy *p = calloc(1, sizeof(*p));
-	assert_non_null(p);
-	assert_int_equal(cer_policy_load(cdir, p), SIGNET_OK);
 	const char *params[] = {"algorithm=13"};
-	fresh(req2, sizeof(req2), "request");
-	assert_int_equal(cer_request_create(CER_OP_CREATE_KSK, ZONE, params, 1, NULL,
-					    time(NULL) - 10, time(NULL) + 3600, p, req2, NULL),
-			 SIGNET_OK);
-	free(p);
-	for (int i = 0; i < 2; i++) {
-		fresh(a2[i], sizeof(a2[i]), "approval");
-		assert_int_equal(cer_approve(req2, keyfile[i], pass[i], a2[i]), SIGNET_OK);
-	}
+	cfx_request(&cf, CER_OP_CREATE_KSK, ZONE, params, 1, NULL, time(NULL) - 10,
+		    time(NULL) + 3600, req2, sizeof(req2));
+	for (int i = 0; i < 2; i++)
+		cfx_approve(&cf, req2, i, a2[i], sizeof(a2[i]));
 	snprintf(pa, sizeof(pa), "alice=tty");
 	snprintf(pc, sizeof(pc), "carol=tty");
 	fresh(out2, sizeof(out2), "ksk");
-	const char *tty[] = {"execute", "--dir", cdir, "--request", req2, "--approval", a2[0],
+	const char *tty[] = {"execute", "--dir", cf.cdir, "--request", req2, "--approval", a2[0],
 			     "--approval", a2[1], "--share", share_a, "--share", share_c,
 			     "--pass", pa, "--pass", pc, "--out", out2, NULL};
 	term_start(&t, tty);
-	term_wait(&t, "alice, your passphrase:");
-	term_type(&t, pws[0]);
-	term_wait(&t, "carol, your passphrase:");
-	term_type(&t, pws[2]);
+	term_answer(&t, "alice, your passphrase:", pws[0]);
+	term_answer(&t, "carol, your passphrase:", pws[2]);
 	term_wait(&t, "done");
 	term_end(&t, 0);
 	assert_int_equal(access(out2, F_OK), 0);
@@ -345,24 +254,20 @@ static void test_enroll_at_terminal(void **state)
 	/* two different passphrases: nothing written */
 	term t;
 	term_start(&t, args);
-	term_wait(&t, "New passphrase:");
-	term_type(&t, pws[0]);
-	term_wait(&t, "The same passphrase again:");
-	term_type(&t, pws[1]);
+	term_answer(&t, "New passphrase:", pws[0]);
+	term_answer(&t, "The same passphrase again:", pws[1]);
 	term_wait(&t, "differ");
 	term_end(&t, 3);
 	assert_int_not_equal(access(k, F_OK), 0);
 	term_start(&t, args);
-	term_wait(&t, "New passphrase:");
-	term_type(&t, pws[2]);
-	term_wait(&t, "The same passphrase again:");
-	term_type(&t, pws[2]);
+	term_answer(&t, "New passphrase:", pws[2]);
+	term_answer(&t, "The same passphrase again:", pws[2]);
 	term_end(&t, 0);
 	assert_int_equal(access(k, F_OK), 0);
 	/* and the key opens with what was typed */
 	uint8_t sig[CER_SIG_LEN];
 	cer_operator who;
-	assert_int_equal(cer_operator_sign(k, pass[2], (const uint8_t *)"x", 1, sig, &who),
+	assert_int_equal(cer_operator_sign(k, cf.pass[2], (const uint8_t *)"x", 1, sig, &who),
 			 SIGNET_OK);
 	assert_string_equal(who.name, "dave");
 }

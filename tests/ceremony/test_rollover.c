@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,20 +13,16 @@
 #include <openssl/evp.h>
 
 #include "ceremony/ceremony.h"
-#include "tests/lib/softhsm_fixture.h"
+#include "tests/lib/ceremony_fixture.h"
 
 #define ZONE "example.com."
-#define LABEL "signet-ksk"
 #define PERIODS 3
 #define PERIOD_LEN (10 * 86400)
 
-static softhsm_fixture *fx;
-static char dir[400], cdir[600];
-static const char *names[3] = {"alice", "bob", "carol"};
-static sg_secret *pass[3];
-static cer_pass passes[3];
-static char keyfile[3][700], pubfile[3][700], sharefile[3][700];
-static int seq;
+static const char *const names[3] = {"alice", "bob", "carol"};
+static const char *const pws[3] = {"alice passphrase 1", "bob passphrase 22",
+				   "carol passphrase 333"};
+static cer_fixture cf;
 
 /* The KSKs the ceremony makes: two of algorithm 13 (old and new of a
  * double-KSK rollover), one of 15 (an algorithm rollover's new KSK), one
@@ -43,161 +38,34 @@ static sg_buf zsk, foreign, foreign_sep, other;
 
 static void fresh(char *out, size_t len, const char *stem)
 {
-	snprintf(out, len, "%s/%s-%d", dir, stem, ++seq);
+	cfx_fresh(&cf, out, len, stem);
 }
 
-static void expect(signet_err got, signet_err want, const char *needle)
-{
-	if (got != want || (needle != NULL && strstr(cer_last_error(), needle) == NULL))
-		fail_msg("got %s (%s), wanted %s with \"%s\"", signet_errname(got),
-			 cer_last_error(), signet_errname(want), needle ? needle : "");
-}
-
+/* A request of example.com. valid from now for an hour. */
 static void make_request(const char *op, const char *const *params, size_t n,
 			 const char *keyset, char *out, size_t outlen)
 {
-	cer_policy *p = calloc(1, sizeof(*p));
-	assert_non_null(p);
-	assert_int_equal(cer_policy_load(cdir, p), SIGNET_OK);
-	fresh(out, outlen, "request");
-	signet_err err = cer_request_create(op, strcmp(op, CER_OP_INIT_TOKEN) == 0 ? NULL : ZONE, params,
-					    n, keyset, time(NULL) - 10, time(NULL) + 3600, p, out,
-					    NULL);
-	free(p);
-	expect(err, SIGNET_OK, NULL);
+	cfx_request(&cf, op, ZONE, params, n, keyset, time(NULL) - 10, time(NULL) + 3600, out,
+		    outlen);
 }
 
 /* Approvals by alice and carol, shares of the same two. */
 static signet_err run(const char *req, const char *keyset, const char *out)
 {
 	static const int who[2] = {0, 2};
-	char appr[2][700];
-	const char *ap[2];
-	cer_share_in in[2];
-	for (size_t i = 0; i < 2; i++) {
-		fresh(appr[i], sizeof(appr[i]), "approval");
-		expect(cer_approve(req, keyfile[who[i]], pass[who[i]], appr[i]), SIGNET_OK, NULL);
-		ap[i] = appr[i];
-		in[i].operator = names[who[i]];
-		in[i].path = sharefile[who[i]];
-	}
-	cer_exec x = {.dir = cdir, .request = req, .approvals = ap, .napprovals = 2,
-		      .shares = in, .nshares = 2, .passes = passes, .npasses = 3,
-		      .hsm = fx->ctx, .keyset = keyset, .out = out};
-	return cer_execute(&x);
-}
-
-static void read_key_file(const char *file, char *id, sg_buf *rdata)
-{
-	sg_buf b = SG_BUF_INIT;
-	assert_int_equal(sg_file_read(file, 1 << 16, &b), SIGNET_OK);
-	assert_int_equal(sg_buf_put_u8(&b, 0), SIGNET_OK);
-	const char *p = strstr((const char *)b.data, "; key-id ");
-	assert_non_null(p);
-	assert_int_equal(sscanf(p, "; key-id %128s", id), 1);
-	char *line = strstr((char *)b.data, "\n" ZONE);
-	assert_non_null(line);
-	line++;
-	*strchr(line, '\n') = 0;
-	dns_name owner;
-	uint16_t type, cls;
-	uint32_t ttl;
-	assert_int_equal(dns_rr_from_text(line, NULL, &owner, &type, &cls, &ttl, rdata),
-			 SIGNET_OK);
-	assert_int_equal(type, DNS_T_DNSKEY);
-	sg_buf_free(&b);
-}
-
-static void write_policy(const char *out)
-{
-	cer_policy *p = calloc(1, sizeof(*p));
-	assert_non_null(p);
-	p->serial = 1;
-	p->threshold = 2;
-	for (int i = 0; i < 3; i++)
-		assert_int_equal(cer_operator_read(pubfile[i], &p->ops[p->count++]), SIGNET_OK);
-	assert_true(strlen(fx->module) < sizeof(p->module));
-	memcpy(p->module, fx->module, strlen(fx->module) + 1);
-	snprintf(p->label, sizeof(p->label), LABEL);
-	p->algs[0] = 13;
-	p->algs[1] = 15;
-	p->nalgs = 2;
-	p->max_period = 30 * 86400;
-	p->max_span = 400 * 86400;
-	sg_buf b = SG_BUF_INIT;
-	assert_int_equal(cer_policy_write(p, &b), SIGNET_OK);
-	assert_int_equal(sg_file_write_atomic(out, b.data, b.len, 0644), SIGNET_OK);
-	sg_buf_free(&b);
-	free(p);
-}
-
-static void ed25519_dnskey(EVP_PKEY *k, uint16_t flags, sg_buf *out)
-{
-	sg_buf pub = SG_BUF_INIT;
-	assert_int_equal(dns_dnskey_pubkey_from_evp(15, k, &pub), SIGNET_OK);
-	assert_int_equal(dns_dnskey_rdata(flags, 15, pub.data, pub.len, out), SIGNET_OK);
-	sg_buf_free(&pub);
+	return cfx_run(&cf, req, who, 2, who, 2, NULL, keyset, NULL, out);
 }
 
 /* Operators, policy, token, and the four KSKs, through the ceremony itself. */
 static int setup(void **state)
 {
 	(void)state;
-	if (softhsm_fixture_create(false, &fx) != SIGNET_OK)
-		return -1;
-	snprintf(dir, sizeof(dir), "%s/files", fx->dir);
-	snprintf(cdir, sizeof(cdir), "%s/ceremony", fx->dir);
-	char shares[500];
-	snprintf(shares, sizeof(shares), "%s/shares", dir);
-	if (mkdir(dir, 0700) != 0 || mkdir(cdir, 0700) != 0 || mkdir(shares, 0700) != 0)
-		return -1;
-	static const char *const pw[3] = {"alice passphrase 1", "bob passphrase 22",
-					  "carol passphrase 333"};
-	for (int i = 0; i < 3; i++) {
-		if (sg_secret_new(64, &pass[i]) != SIGNET_OK)
-			return -1;
-		memcpy(pass[i]->data, pw[i], strlen(pw[i]));
-		pass[i]->len = strlen(pw[i]);
-		passes[i].operator = names[i];
-		passes[i].pass = pass[i];
-		snprintf(keyfile[i], sizeof(keyfile[i]), "%s/%s.key", dir, names[i]);
-		snprintf(pubfile[i], sizeof(pubfile[i]), "%s/%s.pub", dir, names[i]);
-		snprintf(sharefile[i], sizeof(sharefile[i]), "%s/%s.share", shares, names[i]);
-		if (cer_enroll(names[i], pass[i], keyfile[i], pubfile[i]) != SIGNET_OK)
-			return -1;
-	}
-	char pol[700];
-	snprintf(pol, sizeof(pol), "%s/policy-1", dir);
-	write_policy(pol);
-	if (cer_policy_sign_file(pol, keyfile[0], pass[0]) != SIGNET_OK ||
-	    cer_policy_sign_file(pol, keyfile[1], pass[1]) != SIGNET_OK ||
-	    cer_policy_adopt(cdir, pol) != SIGNET_OK)
+	cfx_opts o = {.nops = 3, .names = names, .pws = pws, .shares_dir = true, .enroll = true};
+	static const uint8_t pol_algs[] = {13, 15};
+	if (cfx_create_ready(&cf, &o, pol_algs, 2, "so-pin-for-the-ksk-token") != SIGNET_OK)
 		return -1;
 
-	char req[700], a[2][700];
-	make_request(CER_OP_INIT_TOKEN, NULL, 0, NULL, req, sizeof(req));
-	const char *ap[2] = {a[0], a[1]};
-	for (int i = 0; i < 2; i++) {
-		fresh(a[i], sizeof(a[i]), "approval");
-		if (cer_approve(req, keyfile[i], pass[i], a[i]) != SIGNET_OK)
-			return -1;
-	}
-	sg_secret *so = NULL;
-	const char *sopin = "so-pin-for-the-ksk-token";
-	if (sg_secret_new(64, &so) != SIGNET_OK)
-		return -1;
-	memcpy(so->data, sopin, strlen(sopin));
-	so->len = strlen(sopin);
-	cer_exec x = {.dir = cdir, .request = req, .approvals = ap, .napprovals = 2,
-		      .passes = passes, .npasses = 3, .hsm = fx->ctx, .shares_out = shares,
-		      .so_pin = so};
-	signet_err err = cer_execute(&x);
-	sg_secret_free(so);
-	if (err != SIGNET_OK) {
-		fprintf(stderr, "init-token: %s\n", cer_last_error());
-		return -1;
-	}
-
+	char req[700];
 	static const char *const algs[NKSK] = {"algorithm=13", "algorithm=13", "algorithm=15",
 					       "algorithm=13"};
 	for (int k = 0; k < NKSK; k++) {
@@ -209,7 +77,8 @@ static int setup(void **state)
 			fprintf(stderr, "create-ksk: %s\n", cer_last_error());
 			return -1;
 		}
-		read_key_file(out, ksk_id[k], &ksk[k]);
+		cfx_key_id(out, ksk_id[k]);
+		cfx_dnskey(out, ZONE, &ksk[k]);
 	}
 
 	zsk_key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
@@ -217,10 +86,10 @@ static int setup(void **state)
 	EVP_PKEY *ok = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	if (zsk_key == NULL || fk == NULL || ok == NULL)
 		return -1;
-	ed25519_dnskey(zsk_key, DNS_DNSKEY_FLAG_ZONE, &zsk);
-	ed25519_dnskey(fk, DNS_DNSKEY_FLAG_ZONE, &foreign);
-	ed25519_dnskey(fk, DNS_DNSKEY_FLAG_ZONE | DNS_DNSKEY_FLAG_SEP, &foreign_sep);
-	ed25519_dnskey(ok, DNS_DNSKEY_FLAG_ZONE, &other);
+	cfx_ed25519_dnskey(zsk_key, DNS_DNSKEY_FLAG_ZONE, &zsk);
+	cfx_ed25519_dnskey(fk, DNS_DNSKEY_FLAG_ZONE, &foreign);
+	cfx_ed25519_dnskey(fk, DNS_DNSKEY_FLAG_ZONE | DNS_DNSKEY_FLAG_SEP, &foreign_sep);
+	cfx_ed25519_dnskey(ok, DNS_DNSKEY_FLAG_ZONE, &other);
 	EVP_PKEY_free(fk);
 	EVP_PKEY_free(ok);
 	return 0;
@@ -229,8 +98,6 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	for (int i = 0; i < 3; i++)
-		sg_secret_free(pass[i]);
 	for (int k = 0; k < NKSK; k++)
 		sg_buf_free(&ksk[k]);
 	sg_buf_free(&zsk);
@@ -238,7 +105,7 @@ static int teardown(void **state)
 	sg_buf_free(&foreign_sep);
 	sg_buf_free(&other);
 	EVP_PKEY_free(zsk_key);
-	softhsm_fixture_destroy(fx);
+	cfx_destroy(&cf);
 	return 0;
 }
 
@@ -265,12 +132,7 @@ static void build_keyset(const period_spec *spec, const char *out)
 	uint32_t start = (uint32_t)time(NULL) - 3600;
 	for (size_t i = 0; i < PERIODS; i++) {
 		dns_keyset_period *p = &ks.periods[i];
-		p->inception = start + (uint32_t)i * PERIOD_LEN;
-		p->expiration = p->inception + PERIOD_LEN;
-		dns_rrset_init(&p->dnskey, &zone, DNS_T_DNSKEY, DNS_CLASS_IN, 3600);
-		dns_rrset_init(&p->cds, &zone, DNS_T_CDS, DNS_CLASS_IN, 3600);
-		dns_rrset_init(&p->cdnskey, &zone, DNS_T_CDNSKEY, DNS_CLASS_IN, 3600);
-		dns_rrset_init(&p->sigs, &zone, DNS_T_RRSIG, DNS_CLASS_IN, 3600);
+		cfx_period_init(p, &zone, start + (uint32_t)i * PERIOD_LEN, PERIOD_LEN);
 		assert_int_equal(dns_rrset_add(&p->dnskey, zsk.data, zsk.len), SIGNET_OK);
 		int first = -1;
 		for (int k = 0; k < NKSK; k++) {
@@ -284,38 +146,13 @@ static void build_keyset(const period_spec *spec, const char *out)
 		if (spec[i].extra != NULL)
 			assert_int_equal(dns_rrset_add(&p->dnskey, spec[i].extra->data,
 						       spec[i].extra->len), SIGNET_OK);
-		if (i == 0 && first >= 0) {
-			sg_buf ds = SG_BUF_INIT;
-			assert_int_equal(dns_ds_rdata(&zone, ksk[first].data, ksk[first].len, 2, &ds),
-					 SIGNET_OK);
-			assert_int_equal(dns_rrset_add(&p->cds, ds.data, ds.len), SIGNET_OK);
-			assert_int_equal(dns_rrset_add(&p->cdnskey, ksk[first].data,
-						       ksk[first].len), SIGNET_OK);
-			sg_buf_free(&ds);
-		}
+		if (i == 0 && first >= 0)
+			cfx_period_add_cds(p, &zone, &ksk[first]);
 		assert_int_equal(dns_rrset_canonicalize(&p->dnskey), SIGNET_OK);
 		/* the proof of possession of our ZSK */
-		dns_rrsig sig;
-		sg_buf data = SG_BUF_INIT, rd = SG_BUF_INIT;
-		assert_int_equal(dns_rrsig_prepare(&sig, &p->dnskey, 15, ztag, &zone, p->inception,
-						   p->expiration), SIGNET_OK);
-		assert_int_equal(dns_rrsig_signed_data(&sig, &p->dnskey, &data), SIGNET_OK);
-		EVP_MD_CTX *md = EVP_MD_CTX_new();
-		size_t sl = sizeof(sig.sig);
-		assert_int_equal(EVP_DigestSignInit(md, NULL, NULL, NULL, zsk_key), 1);
-		assert_int_equal(EVP_DigestSign(md, sig.sig, &sl, data.data, data.len), 1);
-		EVP_MD_CTX_free(md);
-		sig.sig_len = (uint16_t)sl;
-		assert_int_equal(dns_rrsig_to_rdata(&sig, &rd), SIGNET_OK);
-		assert_int_equal(dns_rrset_add(&p->sigs, rd.data, rd.len), SIGNET_OK);
-		sg_buf_free(&data);
-		sg_buf_free(&rd);
+		cfx_period_prove(p, &zone, zsk_key, ztag, false);
 	}
-	sg_buf text = SG_BUF_INIT;
-	assert_int_equal(dns_keyset_write(&ks, &text), SIGNET_OK);
-	assert_int_equal(sg_file_write_atomic(out, text.data, text.len, 0644), SIGNET_OK);
-	sg_buf_free(&text);
-	dns_keyset_free(&ks);
+	cfx_keyset_write(&ks, out);
 }
 
 /* "key-id=ID" for KSK k, into buf. */
@@ -358,12 +195,8 @@ static signet_err sign(const period_spec *spec, const char *const *params, size_
  * set, with the period's window, and each verifies; nothing else is there. */
 static void check_bundle(const char *path, const period_spec *spec)
 {
-	sg_buf b = SG_BUF_INIT;
-	assert_int_equal(sg_file_read(path, 1 << 20, &b), SIGNET_OK);
 	dns_keyset bundle;
-	assert_int_equal(dns_keyset_parse((const char *)b.data, b.len, &bundle, NULL), SIGNET_OK);
-	assert_int_equal(bundle.kind, DNS_KEYSET_BUNDLE);
-	assert_int_equal(bundle.count, PERIODS);
+	cfx_read_bundle(path, PERIODS, &bundle);
 	for (size_t i = 0; i < PERIODS; i++) {
 		dns_keyset_period *p = &bundle.periods[i];
 		dns_rrset *sets[3] = {&p->dnskey, &p->cds, &p->cdnskey};
@@ -391,9 +224,10 @@ static void check_bundle(const char *path, const period_spec *spec)
 					found++;
 					assert_int_equal(sig.inception, p->inception);
 					assert_int_equal(sig.expiration, p->expiration);
-					expect(dns_rrsig_verify(&sig, sets[s], ksk[k].data, ksk[k].len,
-								&bundle.zone, p->inception + 60),
-					       SIGNET_OK, NULL);
+					signet_err v = dns_rrsig_verify(&sig, sets[s], ksk[k].data,
+									ksk[k].len, &bundle.zone,
+									p->inception + 60);
+					cfx_expect(v, SIGNET_OK, NULL);
 				}
 				assert_int_equal(found, 1);
 			}
@@ -411,7 +245,6 @@ static void check_bundle(const char *path, const period_spec *spec)
 		}
 	}
 	dns_keyset_free(&bundle);
-	sg_buf_free(&b);
 }
 
 #define OLD (1u << KSK_OLD)
@@ -428,7 +261,7 @@ static void test_double_ksk(void **state)
 	/* repeated, in the "wrong" order: the request lists them sorted */
 	const char *params[] = {key_param(KSK_NEW, p1, sizeof(p1)),
 				key_param(KSK_OLD, p2, sizeof(p2))};
-	expect(sign(spec, params, 2, out, sizeof(out)), SIGNET_OK, NULL);
+	cfx_expect(sign(spec, params, 2, out, sizeof(out)), SIGNET_OK, NULL);
 	check_bundle(out, spec);
 
 	/* the same KSKs comma-separated in either order give the same request text */
@@ -447,14 +280,14 @@ static void test_double_ksk(void **state)
 
 	/* one KSK alone leaves the other's sets without its RRSIG */
 	const char *only_new[] = {p1};
-	expect(sign(spec, only_new, 1, out, sizeof(out)), SIGNET_ESTATE, "does not name it");
+	cfx_expect(sign(spec, only_new, 1, out, sizeof(out)), SIGNET_ESTATE, "does not name it");
 	assert_int_not_equal(access(out, F_OK), 0);
 	const char *only_old[] = {p2};
-	expect(sign(spec, only_old, 1, out, sizeof(out)), SIGNET_ESTATE, "does not name it");
+	cfx_expect(sign(spec, only_old, 1, out, sizeof(out)), SIGNET_ESTATE, "does not name it");
 	assert_int_not_equal(access(out, F_OK), 0);
 	/* a period with no KSK at all would go unsigned */
 	const period_spec gap[PERIODS] = {{0, NULL}, {OLD | NEW, NULL}, {OLD | NEW, NULL}};
-	expect(sign(gap, params, 2, out, sizeof(out)), SIGNET_ESTATE, "none of the KSKs");
+	cfx_expect(sign(gap, params, 2, out, sizeof(out)), SIGNET_ESTATE, "none of the KSKs");
 	assert_int_not_equal(access(out, F_OK), 0);
 }
 
@@ -467,7 +300,7 @@ static void test_named_ksk_absent(void **state)
 	char p1[200], p2[200], out[700];
 	const char *params[] = {key_param(KSK_OLD, p1, sizeof(p1)),
 				key_param(KSK_NEW, p2, sizeof(p2))};
-	expect(sign(spec, params, 2, out, sizeof(out)), SIGNET_ESTATE, "in no period");
+	cfx_expect(sign(spec, params, 2, out, sizeof(out)), SIGNET_ESTATE, "in no period");
 	assert_int_not_equal(access(out, F_OK), 0);
 }
 
@@ -478,11 +311,11 @@ static void test_retired_ksk(void **state)
 	char p1[200], p2[200], req[700], out[700];
 	const char *retire[] = {key_param(KSK_GONE, p2, sizeof(p2))};
 	make_request(CER_OP_RETIRE_KSK, retire, 1, NULL, req, sizeof(req));
-	expect(run(req, NULL, NULL), SIGNET_OK, NULL);
+	cfx_expect(run(req, NULL, NULL), SIGNET_OK, NULL);
 	const period_spec spec[PERIODS] = {{OLD | GONE, NULL}, {OLD | GONE, NULL},
 					   {OLD, NULL}};
 	const char *params[] = {key_param(KSK_OLD, p1, sizeof(p1)), p2};
-	expect(sign(spec, params, 2, out, sizeof(out)), SIGNET_ESTATE, "retired");
+	cfx_expect(sign(spec, params, 2, out, sizeof(out)), SIGNET_ESTATE, "retired");
 	assert_int_not_equal(access(out, F_OK), 0);
 }
 
@@ -494,11 +327,11 @@ static void test_algorithm_rollover(void **state)
 	char p1[200], p2[200], out[700];
 	const char *params[] = {key_param(KSK_OLD, p1, sizeof(p1)),
 				key_param(KSK_ED, p2, sizeof(p2))};
-	expect(sign(spec, params, 2, out, sizeof(out)), SIGNET_OK, NULL);
+	cfx_expect(sign(spec, params, 2, out, sizeof(out)), SIGNET_OK, NULL);
 	check_bundle(out, spec);
 	/* and the end of it: the old KSK gone from the last period */
 	const period_spec end[PERIODS] = {{OLD | ED, NULL}, {OLD | ED, NULL}, {ED, NULL}};
-	expect(sign(end, params, 2, out, sizeof(out)), SIGNET_OK, NULL);
+	cfx_expect(sign(end, params, 2, out, sizeof(out)), SIGNET_OK, NULL);
 	check_bundle(out, end);
 }
 
@@ -510,28 +343,28 @@ static void test_foreign_zsk(void **state)
 	char p1[200], f[300], out[700];
 	const char *kp = key_param(KSK_OLD, p1, sizeof(p1));
 	const char *without[] = {kp};
-	expect(sign(spec, without, 1, out, sizeof(out)), SIGNET_EVERIFY, "no foreign-zsk");
+	cfx_expect(sign(spec, without, 1, out, sizeof(out)), SIGNET_EVERIFY, "no foreign-zsk");
 	assert_int_not_equal(access(out, F_OK), 0);
 
 	const char *with[] = {kp, foreign_param(&foreign, f, sizeof(f))};
-	expect(sign(spec, with, 2, out, sizeof(out)), SIGNET_OK, NULL);
+	cfx_expect(sign(spec, with, 2, out, sizeof(out)), SIGNET_OK, NULL);
 	check_bundle(out, spec);
 
 	/* the parameter names another key: the foreign one is unproven, unnamed */
 	char g[300];
 	const char *wrong[] = {kp, foreign_param(&other, g, sizeof(g))};
-	expect(sign(spec, wrong, 2, out, sizeof(out)), SIGNET_EVERIFY, "no foreign-zsk");
+	cfx_expect(sign(spec, wrong, 2, out, sizeof(out)), SIGNET_EVERIFY, "no foreign-zsk");
 	assert_int_not_equal(access(out, F_OK), 0);
 	/* both named, one absent: refused too */
 	const char *extra[] = {kp, f, g};
-	expect(sign(spec, extra, 3, out, sizeof(out)), SIGNET_EDENIED, "in no DNSKEY set");
+	cfx_expect(sign(spec, extra, 3, out, sizeof(out)), SIGNET_EDENIED, "in no DNSKEY set");
 
 	/* the foreign key with the SEP flag, named as it is */
 	const period_spec sep[PERIODS] = {{OLD, &foreign_sep}, {OLD, &foreign_sep},
 					  {OLD, &foreign_sep}};
 	char h[300];
 	const char *named_sep[] = {kp, foreign_param(&foreign_sep, h, sizeof(h))};
-	expect(sign(sep, named_sep, 2, out, sizeof(out)), SIGNET_EDENIED, "SEP");
+	cfx_expect(sign(sep, named_sep, 2, out, sizeof(out)), SIGNET_EDENIED, "SEP");
 	assert_int_not_equal(access(out, F_OK), 0);
 
 	/* the right hash under a wrong key tag: the operators read something else */
@@ -541,7 +374,7 @@ static void test_foreign_zsk(void **state)
 	assert_int_equal(dns_key_tag(foreign.data, foreign.len, &tag), SIGNET_OK);
 	snprintf(t, sizeof(t), "foreign-zsk=%u%s", (unsigned)(tag ^ 1), slash);
 	const char *bad_tag[] = {kp, t};
-	expect(sign(spec, bad_tag, 2, out, sizeof(out)), SIGNET_EINVAL, "key tag");
+	cfx_expect(sign(spec, bad_tag, 2, out, sizeof(out)), SIGNET_EINVAL, "key tag");
 	assert_int_not_equal(access(out, F_OK), 0);
 
 	/* malformed entries are refused before any share is opened */
@@ -550,7 +383,7 @@ static void test_foreign_zsk(void **state)
 			     "000000000000000000000"};
 	for (size_t i = 0; i < 3; i++) {
 		const char *ps[] = {kp, bad[i]};
-		expect(sign(spec, ps, 2, out, sizeof(out)), SIGNET_EINVAL, "foreign-zsk item");
+		cfx_expect(sign(spec, ps, 2, out, sizeof(out)), SIGNET_EINVAL, "foreign-zsk item");
 	}
 }
 
@@ -562,17 +395,17 @@ static void test_list_params(void **state)
 	const period_spec spec[PERIODS] = {{OLD, NULL}, {OLD, NULL}, {OLD, NULL}};
 	char out[700], p1[200];
 	const char *five[] = {"key-id=01,02,03,04,05"};
-	expect(sign(spec, five, 1, out, sizeof(out)), SIGNET_ERANGE, "more than");
+	cfx_expect(sign(spec, five, 1, out, sizeof(out)), SIGNET_ERANGE, "more than");
 	const char *odd[] = {"key-id=abc"};
-	expect(sign(spec, odd, 1, out, sizeof(out)), SIGNET_EINVAL, "key-id item");
+	cfx_expect(sign(spec, odd, 1, out, sizeof(out)), SIGNET_EINVAL, "key-id item");
 	const char *twice[] = {key_param(KSK_OLD, p1, sizeof(p1)), p1};
-	expect(sign(spec, twice, 2, out, sizeof(out)), SIGNET_OK, NULL);  /* merged */
+	cfx_expect(sign(spec, twice, 2, out, sizeof(out)), SIGNET_OK, NULL);  /* merged */
 	const char *empty[] = {"key-id=01,,02"};
 	cer_policy *p = calloc(1, sizeof(*p));
-	assert_int_equal(cer_policy_load(cdir, p), SIGNET_OK);
+	assert_int_equal(cer_policy_load(cf.cdir, p), SIGNET_OK);
 	char req[700];
 	fresh(req, sizeof(req), "request");
-	expect(cer_request_create(CER_OP_SIGN_KEYSET, ZONE, empty, 1, NULL, time(NULL),
+	cfx_expect(cer_request_create(CER_OP_SIGN_KEYSET, ZONE, empty, 1, NULL, time(NULL),
 				  time(NULL) + 60, p, req, NULL), SIGNET_EINVAL, "empty item");
 	free(p);
 
@@ -583,13 +416,13 @@ static void test_list_params(void **state)
 	sg_buf b = SG_BUF_INIT;
 	assert_int_equal(sg_file_read(ok, 1 << 16, &b), SIGNET_OK);
 	cer_request r;
-	expect(cer_request_parse((const char *)b.data, b.len, &r), SIGNET_OK, NULL);
+	cfx_expect(cer_request_parse((const char *)b.data, b.len, &r), SIGNET_OK, NULL);
 	char *at = memmem(b.data, b.len, "key-id 0a,0b", 12);
 	assert_non_null(at);
 	memcpy(at, "key-id 0b,0a", 12);
-	expect(cer_request_parse((const char *)b.data, b.len, &r), SIGNET_EPARSE, "not sorted");
+	cfx_expect(cer_request_parse((const char *)b.data, b.len, &r), SIGNET_EPARSE, "not sorted");
 	memcpy(at, "key-id 0a,0a", 12);
-	expect(cer_request_parse((const char *)b.data, b.len, &r), SIGNET_EPARSE, "not sorted");
+	cfx_expect(cer_request_parse((const char *)b.data, b.len, &r), SIGNET_EPARSE, "not sorted");
 	sg_buf_free(&b);
 }
 
@@ -634,7 +467,7 @@ static void test_show(void **state)
 	/* the request signs as shown */
 	char out[700];
 	fresh(out, sizeof(out), "bundle");
-	expect(run(req, ks, out), SIGNET_OK, NULL);
+	cfx_expect(run(req, ks, out), SIGNET_OK, NULL);
 	check_bundle(out, spec);
 }
 

@@ -15,6 +15,7 @@
 #include <openssl/param_build.h>
 
 #include "dnssec/dnssec.h"
+#include "tests/lib/dnssec_testutil.h"
 
 /* The DNSKEY of RFC 4034 §5.4 and RFC 4509 §2.3 (dskey.example.com.). */
 static const char rfc4034_key[] =
@@ -234,20 +235,6 @@ static void roundtrip_rdata(uint16_t flags, uint8_t alg, const char *b64)
 	sg_buf_free(&want);
 }
 
-static EVP_PKEY *generate(uint8_t alg)
-{
-	switch (alg) {
-	case DNS_ALG_RSASHA256:
-		return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-	case DNS_ALG_ECDSAP256SHA256:
-		return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	case DNS_ALG_ECDSAP384SHA384:
-		return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
-	default:
-		return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-	}
-}
-
 static void test_evp_roundtrip(void **state)
 {
 	(void)state;
@@ -259,7 +246,7 @@ static void test_evp_roundtrip(void **state)
 	static const uint8_t algs[] = {8, 13, 14, 15};
 	static const size_t sizes[] = {0, 64, 96, 32};
 	for (size_t i = 0; i < 4; i++) {
-		EVP_PKEY *pk = generate(algs[i]), *back = NULL;
+		EVP_PKEY *pk = dt_generate(algs[i]), *back = NULL;
 		sg_buf pub = SG_BUF_INIT, rd = SG_BUF_INIT;
 		assert_non_null(pk);
 		assert_int_equal(dns_dnskey_pubkey_from_evp(algs[i], pk, &pub), SIGNET_OK);

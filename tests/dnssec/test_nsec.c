@@ -12,60 +12,15 @@
 
 #include "common/common.h"
 #include "dnssec/dnssec.h"
+#include "tests/lib/dnssec_testutil.h"
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static dns_name mkname(const char *s)
-{
-	dns_name n;
-	assert_int_equal(dns_name_from_str(&n, s), SIGNET_OK);
-	return n;
-}
-
-static void load_file(const char *rel, sg_buf *out)
-{
-	const char *dir = getenv("SIGNET_TEST_DATA");
-	assert_non_null(dir);
-	char path[1024];
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	assert_int_equal(sg_file_read(path, 1 << 20, out), SIGNET_OK);
-}
-
-/* Owners with their types, straight from the zone's sets (glue included:
- * excluding it is the chain's job). */
-static void owners_of_zone(const dns_zone *z, dns_owner **out, size_t *n)
-{
-	dns_owner *o = calloc(z->count, sizeof(*o));
-	assert_non_null(o);
-	size_t m = 0;
-	for (size_t i = 0; i < z->count; i++) {
-		size_t j = 0;
-		while (j < m && !dns_name_equal(&o[j].name, &z->sets[i].owner))
-			j++;
-		if (j == m) {
-			o[m].name = z->sets[i].owner;
-			o[m].types = calloc(z->count, sizeof(uint16_t));
-			assert_non_null(o[m].types);
-			m++;
-		}
-		o[j].types[o[j].ntypes++] = z->sets[i].type;
-	}
-	*out = o;
-	*n = m;
-}
-
-static void free_owners(dns_owner *o, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(o[i].types);
-	free(o);
-}
 
 static void load_example(dns_zone *z)
 {
 	sg_buf text = SG_BUF_INIT;
-	load_file("zones/example.com.zone", &text);
-	dns_name origin = mkname("example.com.");
+	dt_load_file("zones/example.com.zone", &text);
+	dns_name origin = dt_name("example.com.");
 	unsigned line = 0;
 	assert_int_equal(dns_zone_parse((const char *)text.data, text.len, &origin, 3600,
 					10000, z, &line), SIGNET_OK);
@@ -75,7 +30,7 @@ static void load_example(dns_zone *z)
 /* Find the chain's set owned by name, or NULL. */
 static const dns_rrset *chain_find(const dns_chain *c, const char *name)
 {
-	dns_name n = mkname(name);
+	dns_name n = dt_name(name);
 	for (size_t i = 0; i < c->count; i++)
 		if (dns_name_equal(&c->sets[i].owner, &n))
 			return &c->sets[i];
@@ -110,7 +65,7 @@ static void test_bitmap_rfc4034_example(void **state)
 	assert_memory_equal(c.data, b.data, b.len);
 
 	/* And the whole NSEC RDATA is the next name followed by it. */
-	dns_name next = mkname("host.example.com.");
+	dns_name next = dt_name("host.example.com.");
 	sg_buf r = SG_BUF_INIT;
 	assert_int_equal(dns_nsec_rdata(&next, types, 5, &r), SIGNET_OK);
 	assert_int_equal(r.len, next.len + sizeof(want));
@@ -191,7 +146,7 @@ static void test_bitmap_vs_ldns(void **state)
 static void test_nsec_rdata_keeps_case(void **state)
 {
 	(void)state;
-	dns_name next = mkname("Host.EXAMPLE.com.");
+	dns_name next = dt_name("Host.EXAMPLE.com.");
 	uint16_t types[] = {DNS_T_A};
 	sg_buf r = SG_BUF_INIT;
 	assert_int_equal(dns_nsec_rdata(&next, types, 1, &r), SIGNET_OK);
@@ -221,24 +176,24 @@ static void test_nsec_chain_rules(void **state)
 	uint16_t deleg_t[] = {DNS_T_NS, DNS_T_DS, DNS_T_A};   /* A here is occluded */
 	uint16_t none_t[] = {0};
 	dns_owner o[] = {
-		{mkname("b.Example."), a_t, 1},
-		{mkname("sub.example."), deleg_t, 3},
-		{mkname("ns.sub.example."), a_t, 1},            /* glue */
-		{mkname("deep.ns.sub.example."), a_t, 1},       /* occluded */
-		{mkname("example."), apex_t, 3},
-		{mkname("B.example."), a_dup_t, 2},             /* merged into b */
-		{mkname("other.test."), a_t, 1},                /* outside */
-		{mkname("empty.example."), none_t, 0},          /* no data */
-		{mkname("z.example."), a_t, 1},
+		{dt_name("b.Example."), a_t, 1},
+		{dt_name("sub.example."), deleg_t, 3},
+		{dt_name("ns.sub.example."), a_t, 1},            /* glue */
+		{dt_name("deep.ns.sub.example."), a_t, 1},       /* occluded */
+		{dt_name("example."), apex_t, 3},
+		{dt_name("B.example."), a_dup_t, 2},             /* merged into b */
+		{dt_name("other.test."), a_t, 1},                /* outside */
+		{dt_name("empty.example."), none_t, 0},          /* no data */
+		{dt_name("z.example."), a_t, 1},
 	};
-	dns_name apex = mkname("example.");
+	dns_name apex = dt_name("example.");
 	dns_chain c = {NULL, 0};
 	assert_int_equal(dns_nsec_chain(&apex, o, 9, 300, &c), SIGNET_OK);
 	assert_int_equal(c.count, 4);
 
 	const char *order[] = {"example.", "b.example.", "sub.example.", "z.example."};
 	for (size_t i = 0; i < 4; i++) {
-		dns_name want = mkname(order[i]);
+		dns_name want = dt_name(order[i]);
 		assert_true(dns_name_equal(&c.sets[i].owner, &want));
 		assert_int_equal(c.sets[i].type, DNS_T_NSEC);
 		assert_int_equal(c.sets[i].rclass, DNS_CLASS_IN);
@@ -282,9 +237,9 @@ static void test_nsec_chain_errors(void **state)
 {
 	(void)state;
 	uint16_t a_t[] = {DNS_T_A};
-	dns_owner o[] = {{mkname("www.example."), a_t, 1}};
-	dns_owner broken[] = {{mkname("example."), NULL, 2}};
-	dns_name apex = mkname("example.");
+	dns_owner o[] = {{dt_name("www.example."), a_t, 1}};
+	dns_owner broken[] = {{dt_name("example."), NULL, 2}};
+	dns_name apex = dt_name("example.");
 	dns_chain c = {NULL, 0};
 	/* Without the apex there is no chain to close. */
 	assert_int_equal(dns_nsec_chain(&apex, o, 1, 300, &c), SIGNET_EINVAL);
@@ -313,12 +268,12 @@ static void test_nsec_chain_vs_ldns(void **state)
 	load_example(&z);
 	dns_owner *o = NULL;
 	size_t n = 0;
-	owners_of_zone(&z, &o, &n);
+	dt_zone_owners(&z, &o, &n);
 	dns_chain c = {NULL, 0};
 	assert_int_equal(dns_nsec_chain(&z.apex, o, n, 300, &c), SIGNET_OK);
 
 	sg_buf text = SG_BUF_INIT;
-	load_file("zones/example.com.zone", &text);
+	dt_load_file("zones/example.com.zone", &text);
 	FILE *fp = fmemopen(text.data, text.len, "r");
 	assert_non_null(fp);
 	ldns_dnssec_zone *lz = NULL;
@@ -365,7 +320,7 @@ static void test_nsec_chain_vs_ldns(void **state)
 	ldns_rdf_deep_free(origin);
 	sg_buf_free(&text);
 	dns_chain_free(&c);
-	free_owners(o, n);
+	dt_free_owners(o, n);
 	dns_zone_free(&z);
 }
 
@@ -376,12 +331,12 @@ static void test_owners_authoritative(void **state)
 	uint16_t ns_t[] = {DNS_T_NS, DNS_T_NS};
 	uint16_t a_t[] = {DNS_T_AAAA, DNS_T_A, DNS_T_A};
 	dns_owner o[] = {
-		{mkname("x.example."), a_t, 3},
-		{mkname("example."), ns_t, 2},      /* NS at the apex is no cut */
-		{mkname("X.example."), ns_t, 1},    /* x becomes a cut */
-		{mkname("a.x.example."), a_t, 1},
+		{dt_name("x.example."), a_t, 3},
+		{dt_name("example."), ns_t, 2},      /* NS at the apex is no cut */
+		{dt_name("X.example."), ns_t, 1},    /* x becomes a cut */
+		{dt_name("a.x.example."), a_t, 1},
 	};
-	dns_name apex = mkname("example.");
+	dns_name apex = dt_name("example.");
 	dns_owner *out = NULL;
 	size_t n = 0;
 	assert_int_equal(dns_owners_authoritative(&apex, o, 4, &out, &n), SIGNET_OK);

@@ -12,15 +12,9 @@
 
 #include "common/common.h"
 #include "dnssec/dnssec.h"
+#include "tests/lib/dnssec_testutil.h"
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static dns_name mkname(const char *s)
-{
-	dns_name n;
-	assert_int_equal(dns_name_from_str(&n, s), SIGNET_OK);
-	return n;
-}
 
 static dns_nsec3_params mkparams(uint8_t flags, uint16_t iter, const char *salt_hex)
 {
@@ -41,7 +35,7 @@ static dns_nsec3_params mkparams(uint8_t flags, uint16_t iter, const char *salt_
 
 static void hash_str(const char *name, const dns_nsec3_params *p, char *out, size_t outlen)
 {
-	dns_name n = mkname(name);
+	dns_name n = dt_name(name);
 	uint8_t h[DNS_NSEC3_HASH_MAX];
 	size_t hl = 0;
 	assert_int_equal(dns_nsec3_hash(&n, p, h, &hl), SIGNET_OK);
@@ -110,7 +104,7 @@ static void test_hash_rfc9276_vs_ldns(void **state)
 static void test_hash_errors(void **state)
 {
 	(void)state;
-	dns_name n = mkname("example.");
+	dns_name n = dt_name("example.");
 	dns_nsec3_params p = mkparams(0, 0, "");
 	uint8_t h[DNS_NSEC3_HASH_MAX];
 	size_t hl = 0;
@@ -242,57 +236,20 @@ static void test_nsec3_rdata_layout(void **state)
 
 /* ---- chains ------------------------------------------------------------- */
 
-static void owners_of_zone(const dns_zone *z, dns_owner **out, size_t *n)
-{
-	dns_owner *o = calloc(z->count, sizeof(*o));
-	assert_non_null(o);
-	size_t m = 0;
-	for (size_t i = 0; i < z->count; i++) {
-		size_t j = 0;
-		while (j < m && !dns_name_equal(&o[j].name, &z->sets[i].owner))
-			j++;
-		if (j == m) {
-			o[m].name = z->sets[i].owner;
-			o[m].types = calloc(z->count, sizeof(uint16_t));
-			assert_non_null(o[m].types);
-			m++;
-		}
-		o[j].types[o[j].ntypes++] = z->sets[i].type;
-	}
-	*out = o;
-	*n = m;
-}
-
-static void free_owners(dns_owner *o, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(o[i].types);
-	free(o);
-}
-
-static void load_file(const char *rel, sg_buf *out)
-{
-	const char *dir = getenv("SIGNET_TEST_DATA");
-	assert_non_null(dir);
-	char path[1024];
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	assert_int_equal(sg_file_read(path, 1 << 20, out), SIGNET_OK);
-}
-
 /* The NSEC3 chain of the example zone, ours against ldns's, for one set of
  * parameters: same owners, same RDATA, same order. */
 static void chain_vs_ldns(uint16_t iter, const char *salt_hex)
 {
 	sg_buf text = SG_BUF_INIT;
-	load_file("zones/example.com.zone", &text);
-	dns_name origin = mkname("example.com.");
+	dt_load_file("zones/example.com.zone", &text);
+	dns_name origin = dt_name("example.com.");
 	dns_zone z;
 	unsigned line = 0;
 	assert_int_equal(dns_zone_parse((const char *)text.data, text.len, &origin, 3600,
 					10000, &z, &line), SIGNET_OK);
 	dns_owner *o = NULL;
 	size_t n = 0;
-	owners_of_zone(&z, &o, &n);
+	dt_zone_owners(&z, &o, &n);
 	dns_nsec3_params p = mkparams(0, iter, salt_hex);
 	dns_chain c = {NULL, 0};
 	assert_int_equal(dns_nsec3_chain(&z.apex, o, n, 300, &p, &c), SIGNET_OK);
@@ -331,7 +288,7 @@ static void chain_vs_ldns(uint16_t iter, const char *salt_hex)
 	ldns_dnssec_zone_deep_free(lz);
 	ldns_rdf_deep_free(lorigin);
 	dns_chain_free(&c);
-	free_owners(o, n);
+	dt_free_owners(o, n);
 	dns_zone_free(&z);
 	sg_buf_free(&text);
 }
@@ -384,14 +341,14 @@ static void test_chain_rules_and_optout(void **state)
 	uint16_t ins_t[] = {DNS_T_NS, DNS_T_A};
 	uint16_t sec_t[] = {DNS_T_NS, DNS_T_DS};
 	dns_owner o[] = {
-		{mkname("example."), apex_t, 4},
-		{mkname("www.example."), a_t, 1},
-		{mkname("a.b.c.example."), a_t, 1},          /* b.c and c are ENTs */
-		{mkname("ins.x.example."), ins_t, 2},        /* x: ENT of an insecure cut */
-		{mkname("ns.ins.x.example."), a_t, 1},       /* glue */
-		{mkname("sec.example."), sec_t, 2},
+		{dt_name("example."), apex_t, 4},
+		{dt_name("www.example."), a_t, 1},
+		{dt_name("a.b.c.example."), a_t, 1},          /* b.c and c are ENTs */
+		{dt_name("ins.x.example."), ins_t, 2},        /* x: ENT of an insecure cut */
+		{dt_name("ns.ins.x.example."), a_t, 1},       /* glue */
+		{dt_name("sec.example."), sec_t, 2},
 	};
-	dns_name apex = mkname("example.");
+	dns_name apex = dt_name("example.");
 
 	/* Without opt-out every name is there, ENTs included. */
 	dns_nsec3_params p = mkparams(0, 0, "");
@@ -445,8 +402,8 @@ static void test_chain_errors(void **state)
 {
 	(void)state;
 	uint16_t a_t[] = {DNS_T_A};
-	dns_name apex = mkname("example.");
-	dns_owner no_apex[] = {{mkname("www.example."), a_t, 1}};
+	dns_name apex = dt_name("example.");
+	dns_owner no_apex[] = {{dt_name("www.example."), a_t, 1}};
 	dns_owner ok[] = {{apex, a_t, 1}};
 	dns_nsec3_params p = mkparams(0, 0, "");
 	dns_chain c = {NULL, 0};
@@ -463,7 +420,7 @@ static void test_chain_errors(void **state)
 	for (int i = 0; i < 3; i++)
 		strcat(longname, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.");
 	strcat(longname, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.");
-	dns_name big = mkname(longname);
+	dns_name big = dt_name(longname);
 	assert_true(big.len > 255 - 33);
 	dns_owner bo[] = {{big, a_t, 1}};
 	assert_int_equal(dns_nsec3_chain(&big, bo, 1, 60, &p, &c), SIGNET_ERANGE);

@@ -12,27 +12,7 @@
 #include <openssl/ec.h>
 
 #include "dnssec/dnssec.h"
-
-static dns_name name(const char *s)
-{
-	dns_name n;
-	assert_int_equal(dns_name_from_str(&n, s), SIGNET_OK);
-	return n;
-}
-
-static EVP_PKEY *generate(uint8_t alg)
-{
-	switch (alg) {
-	case DNS_ALG_RSASHA256:
-		return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-	case DNS_ALG_ECDSAP256SHA256:
-		return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	case DNS_ALG_ECDSAP384SHA384:
-		return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
-	default:
-		return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-	}
-}
+#include "tests/lib/dnssec_testutil.h"
 
 /* Sign data the way an HSM would, returning the DNSSEC encoding (ECDSA's
  * DER turned into r||s here, independently of the code under test). */
@@ -76,14 +56,14 @@ static void setup_fixture(struct fixture *f, uint8_t alg)
 	uint16_t tag;
 	memset(f, 0, sizeof(*f));
 	f->alg = alg;
-	f->pk = generate(alg);
+	f->pk = dt_generate(alg);
 	assert_non_null(f->pk);
 	assert_int_equal(dns_dnskey_pubkey_from_evp(alg, f->pk, &pub), SIGNET_OK);
 	assert_int_equal(dns_dnskey_rdata(DNS_DNSKEY_FLAG_ZONE, alg, pub.data, pub.len, &f->key),
 			 SIGNET_OK);
 	assert_int_equal(dns_key_tag(f->key.data, f->key.len, &tag), SIGNET_OK);
-	f->zone = name("Example.ORG.");
-	dns_name owner = name("WWW.example.org.");
+	f->zone = dt_name("Example.ORG.");
+	dns_name owner = dt_name("WWW.example.org.");
 	dns_rrset_init(&f->set, &owner, DNS_T_TXT, DNS_CLASS_IN, 300);
 	assert_int_equal(dns_rrset_add(&f->set, (const uint8_t *)"\x05hello", 6), SIGNET_OK);
 	assert_int_equal(dns_rrset_add(&f->set, (const uint8_t *)"\x05Hello", 6), SIGNET_OK);
@@ -205,7 +185,7 @@ static void round_trip(uint8_t alg)
 	f.sig.key_tag++;
 	assert_int_equal(verify(&f, 0), SIGNET_EVERIFY);
 	f.sig.key_tag--;
-	dns_name other = name("example.net.");
+	dns_name other = dt_name("example.net.");
 	assert_int_equal(dns_rrsig_verify(&f.sig, &f.set, f.key.data, f.key.len, &other, 0),
 			 SIGNET_EVERIFY);
 	f.sig.type_covered = DNS_T_A;

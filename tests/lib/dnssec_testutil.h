@@ -1,0 +1,30 @@
+/* dnssec_testutil.h -- small helpers the dnssec tests share. Failures fail
+ * the running cmocka test. */
+#ifndef SIGNET_TEST_DNSSEC_TESTUTIL_H
+#define SIGNET_TEST_DNSSEC_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "common/common.h"
+#include "dnssec/dnssec.h"
+
+/* The name s in wire form. */
+dns_name dt_name(const char *s);
+
+/* Append the file rel under $SIGNET_TEST_DATA (1 MiB at most) to out. */
+void dt_load_file(const char *rel, sg_buf *out);
+
+/* Owners with their types, straight from the zone's sets (glue included:
+ * excluding it is the chain's job). Free with dt_free_owners. */
+void dt_zone_owners(const dns_zone *z, dns_owner **out, size_t *n);
+void dt_free_owners(dns_owner *o, size_t n);
+
+/* A fresh OpenSSL key for a DNSSEC algorithm: RSA-2048 for 8, P-256 for 13,
+ * P-384 for 14, Ed25519 for anything else. NULL if OpenSSL fails; the
+ * caller frees it. */
+EVP_PKEY *dt_generate(uint8_t alg);
+
+#endif /* SIGNET_TEST_DNSSEC_TESTUTIL_H */
