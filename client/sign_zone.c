@@ -292,6 +292,44 @@ static dns_rrset *find_set(dns_zone *z, const dns_name *owner, uint16_t type)
 	return NULL;
 }
 
+/* find_set, first looking at the few sets from *hint on, where the set
+ * after the one found last usually is (items and old zone both come in
+ * canonical order); *hint moves past the set found. */
+static dns_rrset *find_set_near(dns_zone *z, const dns_name *owner, uint16_t type,
+				size_t *hint)
+{
+	for (size_t i = *hint; i < z->count && i < *hint + 4; i++)
+		if (z->sets[i].type == type && dns_name_equal(&z->sets[i].owner, owner)) {
+			*hint = i + 1;
+			return &z->sets[i];
+		}
+	dns_rrset *s = find_set(z, owner, type);
+	if (s)
+		*hint = (size_t)(s - z->sets) + 1;
+	return s;
+}
+
+/* The RRSIG set at the owner of set, a set of z: sets of one owner are
+ * neighbours, ordered by type. */
+static dns_rrset *owner_rrsigs(dns_zone *z, dns_rrset *set)
+{
+	size_t i = (size_t)(set - z->sets);
+	if (set->type == DNS_T_RRSIG)
+		return set;
+	if (set->type < DNS_T_RRSIG) {
+		for (size_t k = i + 1; k < z->count && z->sets[k].type <= DNS_T_RRSIG &&
+				       dns_name_equal(&z->sets[k].owner, &set->owner); k++)
+			if (z->sets[k].type == DNS_T_RRSIG)
+				return &z->sets[k];
+		return NULL;
+	}
+	for (size_t k = i; k-- > 0 && z->sets[k].type >= DNS_T_RRSIG &&
+			   dns_name_equal(&z->sets[k].owner, &set->owner);)
+		if (z->sets[k].type == DNS_T_RRSIG)
+			return &z->sets[k];
+	return NULL;
+}
+
 static signet_err zone_append(dns_zone *z, const dns_rrset *set)
 {
 	if (z->count == z->cap) {
@@ -581,6 +619,14 @@ static bool same_rrset(const dns_rrset *old, const dns_rrset *s)
 {
 	if (old->ttl != s->ttl || old->count > s->count)
 		return false;
+	/* Octet for octet equal: then s's canonical form is old's, which is
+	 * canonical already; no copy needed (the common case of a re-sign). */
+	bool equal = old->count == s->count;
+	for (size_t i = 0; equal && i < s->count; i++)
+		equal = s->rr[i].len == old->rr[i].len &&
+			(s->rr[i].len == 0 || memcmp(s->rr[i].data, old->rr[i].data, s->rr[i].len) == 0);
+	if (equal)
+		return true;
 	dns_rrset c;
 	if (dns_rrset_copy(&c, s) != SIGNET_OK)
 		return false;
@@ -597,11 +643,13 @@ static void plan(run *r)
 {
 	uint32_t now = (uint32_t)time(NULL);
 	uint32_t margin = r->o.refresh >= 0 ? (uint32_t)r->o.refresh : r->validity / 4;
+	size_t hint = 0;
 	for (size_t i = 0; i < r->nitems; i++) {
 		item *it = &r->items[i];
 		const dns_rrset *s = it->set;
-		dns_rrset *old = r->have_old ? find_set(&r->old, &s->owner, s->type) : NULL;
-		dns_rrset *osig = old ? find_set(&r->old, &s->owner, DNS_T_RRSIG) : NULL;
+		dns_rrset *old = r->have_old ? find_set_near(&r->old, &s->owner, s->type, &hint)
+					     : NULL;
+		dns_rrset *osig = old ? owner_rrsigs(&r->old, old) : NULL;
 		if (osig && same_rrset(old, s)) {
 			unsigned labels = dns_name_rrsig_labels(&s->owner);
 			for (size_t k = 0; k < osig->count; k++) {

@@ -519,4 +519,18 @@ void dns_keyset_free(dns_keyset *ks);
  * in a set. */
 signet_err dns_keyset_digest(const dns_keyset *ks, uint8_t out[32]);
 
+/* ---- fast zone text ----------------------------------------------------- */
+
+/* Read one RR line (len octets, no newline, need not be NUL-terminated) of
+ * the plain form signet writes, without ldns: an absolute owner of letters,
+ * digits, '-', '_' and '*', a decimal TTL, class IN, type A, AAAA, RRSIG,
+ * NSEC or NSEC3 with RDATA in ldns's presentation form (RRSIG times as
+ * YYYYMMDDHHmmSS), fields separated by blanks. SIGNET_OK fills the parts
+ * (the class is IN) and appends the RDATA to rdata; SIGNET_ENOTFOUND, with
+ * nothing appended, for every other line, which the caller reads with ldns:
+ * for the lines it takes the result is ldns's (checked by fuzz_zonetext).
+ * SIGNET_EINVAL for NULL arguments. */
+signet_err dns_rr_from_text_fast(const char *line, size_t len, dns_name *owner,
+				 uint16_t *type, uint32_t *ttl, sg_buf *rdata);
+
 #endif /* SIGNET_DNSSEC_H */

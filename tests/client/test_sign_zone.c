@@ -210,9 +210,9 @@ static int teardown(void **state)
 
 /* ---- validators -------------------------------------------------------- */
 
-static int tool(const char *cmd)
+static int tool_run(const char *cmd)
 {
-	char full[2048];
+	char full[4096];
 	snprintf(full, sizeof(full), "%s > '%s/validator.log' 2>&1", cmd, D.dir);
 	int st = system(full);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 255;
@@ -229,20 +229,20 @@ static void judge(const char *zone, const char *file, bool optout, bool expect_o
 {
 	char cmd[1024];
 	snprintf(cmd, sizeof(cmd), "%s -o %s '%s'", DNSSEC_VERIFY, zone, file);
-	if ((tool(cmd) == 0) != expect_ok) {
+	if ((tool_run(cmd) == 0) != expect_ok) {
 		show_log();
 		fail_msg("dnssec-verify %s %s", file, expect_ok ? "refused it" : "accepted it");
 	}
 	if (!optout) {
 		snprintf(cmd, sizeof(cmd), "%s '%s'", LDNS_VERIFY_ZONE, file);
-		if ((tool(cmd) == 0) != expect_ok) {
+		if ((tool_run(cmd) == 0) != expect_ok) {
 			show_log();
 			fail_msg("ldns-verify-zone %s %s", file,
 				 expect_ok ? "refused it" : "accepted it");
 		}
 	}
 	snprintf(cmd, sizeof(cmd), "%s -o %s -d on '%s'", KZONECHECK, zone, file);
-	if ((tool(cmd) == 0) != expect_ok) {
+	if ((tool_run(cmd) == 0) != expect_ok) {
 		show_log();
 		fail_msg("kzonecheck %s %s", file, expect_ok ? "refused it" : "accepted it");
 	}
@@ -447,6 +447,151 @@ static void test_incremental(void **state)
 	sign_zone("example.test.", in3, out4, inc4, &reused, &sent);
 	assert_int_equal(reused, 0);
 	assert_int_equal(sent, first + 1);
+}
+
+/* An ldnsutils program next to ldns-verify-zone. */
+static void ldns_tool(const char *name, char *path, size_t len)
+{
+	const char *slash = strrchr(LDNS_VERIFY_ZONE, '/');
+	int dir = slash ? (int)(slash - LDNS_VERIFY_ZONE + 1) : 0;
+	snprintf(path, len, "%.*s%s", dir, LDNS_VERIFY_ZONE, name);
+}
+
+/* dst: src edited by hand, as an operator might: a comment, blanks instead
+ * of tabs, the NSEC lines with a trailing comment and the first RRSIG over
+ * an A set spread over lines in parentheses (so ldns reads those). */
+static void hand_edit(const char *src, const char *dst)
+{
+	sg_buf z = SG_BUF_INIT, o = SG_BUF_INIT;
+	assert_int_equal(sg_file_read(src, 1 << 24, &z), SIGNET_OK);
+	assert_int_equal(sg_buf_put_u8(&z, 0), SIGNET_OK);
+	assert_int_equal(sg_buf_printf(&o, "; edited by hand\n\n"), SIGNET_OK);
+	bool split = false;
+	char *save = NULL;
+	for (char *l = strtok_r((char *)z.data, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		for (char *c = l; *c; c++)
+			if (*c == '\t')
+				*c = ' ';
+		if (strstr(l, " NSEC ")) {
+			assert_int_equal(sg_buf_printf(&o, "%s ; next name\n", l), SIGNET_OK);
+		} else if (!split && strstr(l, " RRSIG A ")) {
+			char *sig = strrchr(l, ' ');
+			*sig = '\0';
+			assert_int_equal(sg_buf_printf(&o, "%s (\n\t%s )\n", l, sig + 1), SIGNET_OK);
+			split = true;
+		} else {
+			assert_int_equal(sg_buf_printf(&o, "%s\n", l), SIGNET_OK);
+		}
+	}
+	assert_true(split);
+	assert_int_equal(sg_file_write_atomic(dst, o.data, o.len, 0600), SIGNET_OK);
+	sg_buf_free(&z);
+	sg_buf_free(&o);
+}
+
+static void assert_same_file(const char *a, const char *b)
+{
+	sg_buf x = SG_BUF_INIT, y = SG_BUF_INIT;
+	assert_int_equal(sg_file_read(a, 1 << 24, &x), SIGNET_OK);
+	assert_int_equal(sg_file_read(b, 1 << 24, &y), SIGNET_OK);
+	assert_int_equal(x.len, y.len);
+	assert_memory_equal(x.data, y.data, x.len);
+	sg_buf_free(&x);
+	sg_buf_free(&y);
+}
+
+/* The line number of the first line of file holding needle (1-based). */
+static unsigned line_of(const char *file, const char *needle)
+{
+	sg_buf z = SG_BUF_INIT;
+	assert_int_equal(sg_file_read(file, 1 << 24, &z), SIGNET_OK);
+	assert_int_equal(sg_buf_put_u8(&z, 0), SIGNET_OK);
+	char *at = strstr((char *)z.data, needle);
+	assert_non_null(at);
+	unsigned n = 1;
+	for (char *c = (char *)z.data; c < at; c++)
+		n += *c == '\n';
+	sg_buf_free(&z);
+	return n;
+}
+
+/* --incremental reads an OLD that signet did not write as it wrote it:
+ * edited by hand, reprinted by ldns-read-zone, signed by ldns-signzone;
+ * and refuses a malformed one naming its line. */
+static void test_incremental_old_forms(void **state)
+{
+	(void)state;
+	char in[512], out1[300], old[300], out2[300], tool[300], cmd[2048];
+	data_zone("integration.zone", in, sizeof(in));
+	snprintf(out1, sizeof(out1), "%s/forms1.zone", D.dir);
+	snprintf(old, sizeof(old), "%s/forms-old.zone", D.dir);
+	snprintf(out2, sizeof(out2), "%s/forms2.zone", D.dir);
+	const char *keep[] = {"--serial", "keep", NULL};
+	size_t reused = 0, sent = 0, first = 0;
+	sign_zone("example.test.", in, out1, keep, NULL, &first);
+	const char *inc[] = {"--incremental", old, "--serial", "keep", NULL};
+
+	/* edited by hand: every RRSIG is kept, the output is the same zone */
+	hand_edit(out1, old);
+	sign_zone("example.test.", in, out2, inc, &reused, &sent);
+	assert_int_equal(sent, 0);
+	assert_int_equal(reused, first);
+	assert_same_file(out1, out2);
+
+	/* reprinted by ldns */
+	ldns_tool("ldns-read-zone", tool, sizeof(tool));
+	snprintf(cmd, sizeof(cmd), "(%s '%s' > '%s')", tool, out1, old);
+	assert_int_equal(tool_run(cmd), 0);
+	sign_zone("example.test.", in, out2, inc, &reused, &sent);
+	assert_int_equal(sent, 0);
+	assert_same_file(out1, out2);
+
+	/* signed by ldns-signzone with keys of its own: nothing to reuse, all
+	 * signed again, and the result validates */
+	ldns_tool("ldns-keygen", tool, sizeof(tool));
+	char kname[400];
+	snprintf(cmd, sizeof(cmd), "(cd '%s' && %s -a ECDSAP256SHA256 example.test > ldnskey.name)",
+		 D.dir, tool);
+	assert_int_equal(tool_run(cmd), 0);
+	snprintf(kname, sizeof(kname), "%s/ldnskey.name", D.dir);
+	sg_buf kn = SG_BUF_INIT;
+	assert_int_equal(sg_file_read(kname, 4096, &kn), SIGNET_OK);
+	while (kn.len && (kn.data[kn.len - 1] == '\n' || kn.data[kn.len - 1] == ' '))
+		kn.len--;
+	ldns_tool("ldns-signzone", tool, sizeof(tool));
+	snprintf(cmd, sizeof(cmd), "cd '%s' && %s -o example.test. -f '%s' '%s' '%.*s'", D.dir,
+		 tool, old, in, (int)kn.len, (char *)kn.data);
+	sg_buf_free(&kn);
+	assert_int_equal(tool_run(cmd), 0);
+	sign_zone("example.test.", in, out2, inc, &reused, &sent);
+	assert_int_equal(reused, 0);
+	assert_int_equal(sent, first);
+	judge("example.test.", out2, false, true);
+
+	/* malformed: a broken RRSIG, a cut line, a bad address; each a data
+	 * error naming the file and line, nothing written */
+	static const struct {
+		const char *from, *to;
+	} bad[] = {
+		{"\tRRSIG\tSOA ", "\tRRSIG\tSOA 13 2 x"},
+		{"\tIN\tNSEC\t", "\tIN\tNSEC"},
+		{"\tIN\tA\t", "\tIN\tA\t300."},
+	};
+	const char *args[] = {"sign-zone", "--zone", "example.test.", "--in", in, "--out", out2,
+			      "--config", T.ns1, "--incremental", old, NULL};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		edit_zone(out1, old, bad[i].from, bad[i].to);
+		unsigned line = line_of(old, bad[i].to);
+		(void)unlink(out2);   /* written by the runs above */
+		sg_buf err = SG_BUF_INIT;
+		assert_int_equal(cli(NULL, NULL, &err, args), SIGNET_EXIT_DATA);
+		char want[400];
+		snprintf(want, sizeof(want), "%s:%u:", old, line);
+		if (!strstr((char *)err.data, want))
+			fail_msg("no '%s' in: %s", want, (char *)err.data);
+		assert_int_equal(access(out2, F_OK), -1);
+		sg_buf_free(&err);
+	}
 }
 
 static void test_errors(void **state)
@@ -669,7 +814,7 @@ static void test_large_zone(void **state)
 		" whole command\n", sent, secs, (double)sent / secs);
 	char cmd[700];
 	snprintf(cmd, sizeof(cmd), "%s -o example.test. '%s'", DNSSEC_VERIFY, out);
-	if (tool(cmd) != 0) {
+	if (tool_run(cmd) != 0) {
 		show_log();
 		fail_msg("dnssec-verify refused the large zone");
 	}
@@ -682,6 +827,7 @@ int main(void)
 		cmocka_unit_test(test_nsec3_policy),
 		cmocka_unit_test(test_nsec3_optout),
 		cmocka_unit_test(test_incremental),
+		cmocka_unit_test(test_incremental_old_forms),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_sign_keys_health),
 		cmocka_unit_test(test_large_zone),

@@ -1,0 +1,447 @@
+/* test_zonefast.c -- the reader of plain RR lines without ldns: it gives
+ * ldns's RDATA for every line it takes, leaves every other form to ldns, and
+ * dns_zone_parse reads zones that mix both as ldns alone would. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <ldns/ldns.h>
+
+#include "common/common.h"
+#include "dnssec/dnssec.h"
+
+static dns_name mkname(const char *s)
+{
+	dns_name n;
+	assert_int_equal(dns_name_from_str(&n, s), SIGNET_OK);
+	return n;
+}
+
+/* The fast reader takes line and gives exactly what ldns gives. */
+static void same_as_ldns(const char *line)
+{
+	dns_name o1, o2;
+	uint16_t t1 = 0, t2 = 0, c2 = 0;
+	uint32_t ttl1 = 0, ttl2 = 0;
+	sg_buf r1 = SG_BUF_INIT, r2 = SG_BUF_INIT;
+	signet_err err = dns_rr_from_text_fast(line, strlen(line), &o1, &t1, &ttl1, &r1);
+	if (err != SIGNET_OK)
+		fail_msg("fast reader refused: %s", line);
+	if (dns_rr_from_text(line, NULL, &o2, &t2, &c2, &ttl2, &r2) != SIGNET_OK)
+		fail_msg("ldns refused: %s", line);
+	assert_int_equal(o1.len, o2.len);
+	assert_memory_equal(o1.wire, o2.wire, o1.len);
+	assert_int_equal(t1, t2);
+	assert_int_equal(c2, DNS_CLASS_IN);
+	assert_int_equal(ttl1, ttl2);
+	if (r1.len != r2.len || memcmp(r1.data, r2.data, r1.len) != 0)
+		fail_msg("RDATA differs from ldns's: %s", line);
+	sg_buf_free(&r1);
+	sg_buf_free(&r2);
+}
+
+/* The fast reader leaves line alone (nothing appended). */
+static void not_taken(const char *line)
+{
+	dns_name o;
+	uint16_t t;
+	uint32_t ttl;
+	sg_buf r = SG_BUF_INIT;
+	assert_int_equal(sg_buf_append(&r, "x", 1), SIGNET_OK);
+	if (dns_rr_from_text_fast(line, strlen(line), &o, &t, &ttl, &r) != SIGNET_ENOTFOUND)
+		fail_msg("fast reader took: %s", line);
+	assert_int_equal(r.len, 1);
+	sg_buf_free(&r);
+}
+
+static void test_lines_match_ldns(void **state)
+{
+	(void)state;
+	static const char *const lines[] = {
+		"example.com.\t3600\tIN\tA\t192.0.2.1",
+		"Mixed-Case.Example.COM.\t0\tIN\tAAAA\t2001:db8::1",
+		"*.example.com.\t300\tIN\tAAAA\t::ffff:192.0.2.7",
+		"_sip._tcp.example.com. 60  IN  A 10.0.0.255   ",
+		"example.com.\t3600\tIN\tRRSIG\tA 13 2 3600 20261209230956 20261125230000 31889 "
+		"example.com. HCOgiKpETsDdI9UrHAbbispLrMq0gRZDMHh+xRmEBsUrTtvbO2Jdr/OfOeGYigK1"
+		"gSDu43q89hxXY4HUulbsvQ==",
+		"a.example.com.\t300\tIN\tRRSIG\tNSEC3PARAM 8 3 4294 20240229120000 19700101000000 "
+		"0 Example.COM. AAEC",
+		"a.example.com.\t300\tIN\tRRSIG\tTXT 15 2 300 20991231235959 20000301000000 65535 "
+		"example.com. AAE=",
+		"a.example.com.\t300\tIN\tRRSIG\tCAA 15 2 300 20960229000000 20000301000000 1 "
+		"example.com. AA==",
+		"example.com.\t300\tIN\tNSEC\t*.example.com. A NS SOA MX TXT AAAA RRSIG NSEC DNSKEY",
+		"z.example.com.\t300\tIN\tNSEC\texample.com. CAA HTTPS SVCB URI TLSA CDS CDNSKEY",
+		"003a03v3tb8942s0hbq2cu87h2b6qqmu.example.com.\t300\tIN\tNSEC3\t1 0 0 -  "
+		"003d3bdmb4caga5nnppek6qh330jpfvv",
+		"003a03v3tb8942s0hbq2cu87h2b6qqmu.example.com.\t300\tIN\tNSEC3\t1 1 10 aBcD01 "
+		"003d3bdmb4caga5nnppek6qh330jpfvv A RRSIG",
+	};
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		same_as_ldns(lines[i]);
+}
+
+/* Every mnemonic the reader knows names the type ldns gives it. */
+static void test_type_names_match_ldns(void **state)
+{
+	(void)state;
+	static const char *const names[] = {
+		"A", "NS", "CNAME", "SOA", "PTR", "HINFO", "MX", "TXT", "RP", "AFSDB",
+		"AAAA", "LOC", "SRV", "NAPTR", "KX", "CERT", "DNAME", "DS", "SSHFP",
+		"IPSECKEY", "RRSIG", "NSEC", "DNSKEY", "DHCID", "NSEC3", "NSEC3PARAM",
+		"TLSA", "SMIMEA", "CDS", "CDNSKEY", "OPENPGPKEY", "CSYNC", "ZONEMD", "SVCB",
+		"HTTPS", "URI", "CAA",
+	};
+	char line[300];
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(line, sizeof(line), "a.example. 1 IN NSEC b.example. %s", names[i]);
+		same_as_ldns(line);
+		snprintf(line, sizeof(line),
+			 "a.example. 1 IN RRSIG %s 13 2 1 20300101000000 20200101000000 7 "
+			 "example. AAAA", names[i]);
+		same_as_ldns(line);
+	}
+}
+
+static void test_other_forms_left_to_ldns(void **state)
+{
+	(void)state;
+	static const char *const lines[] = {
+		"",
+		"www 3600 IN A 192.0.2.1",                       /* relative owner */
+		"@ 3600 IN A 192.0.2.1",
+		"\tIN A 192.0.2.1",                               /* previous owner */
+		"www\\.x.example.com. 3600 IN A 192.0.2.1",      /* escape */
+		"www.example.com. IN A 192.0.2.1",               /* no TTL */
+		"www.example.com. 1h IN A 192.0.2.1",            /* TTL with a unit */
+		"www.example.com. 3600 A 192.0.2.1",             /* no class */
+		"www.example.com. 3600 in A 192.0.2.1",
+		"www.example.com. 3600 CH A 192.0.2.1",
+		"www.example.com. 3600 IN a 192.0.2.1",
+		"www.example.com. 3600 IN TYPE1 192.0.2.1",
+		"www.example.com. 3600 IN MX 10 mail.example.com.",  /* other types */
+		"www.example.com. 3600 IN A 192.0.2.1 ; comment",
+		"www.example.com. 3600 IN A ( 192.0.2.1 )",
+		"www.example.com. 3600 IN A 192.0.2.01",
+		"www.example.com. 3600 IN A 192.0.2.1 192.0.2.2",
+		"www.example.com. 3600 IN A",
+		"www.example.com. 1000000000 IN A 192.0.2.1",   /* 10 digits */
+		"www.example.com..\t1\tIN\tA\t192.0.2.1",
+		"a.example.com. 1 IN RRSIG A 13 2 1 1764000000 20200101000000 7 example. AAAA",
+		"a.example.com. 1 IN RRSIG A 13 2 1 19691231235959 20200101000000 7 example. AAAA",
+		"a.example.com. 1 IN RRSIG A 13 2 1 20250230000000 20200101000000 7 example. AAAA",
+		"a.example.com. 1 IN RRSIG A 13 2 1 20240101240000 20200101000000 7 example. AAAA",
+		"a.example.com. 1 IN RRSIG A 13 2 1 21000101000000 20200101000000 7 example. AAAA",
+		"a.example.com. 1 IN RRSIG A 13 2 1 20230229000000 20200101000000 7 example. AAAA",
+		"a.example.com. 1 IN RRSIG A 13 2 1 20300101000000 20200101000000 7 example. AAB=",
+		"a.example.com. 1 IN RRSIG A 13 2 1 20300101000000 20200101000000 7 example. AA=A",
+		"a.example.com. 1 IN RRSIG A 13 2 1 20300101000000 20200101000000 7 example. AAA",
+		"a.example.com. 1 IN RRSIG A 13 2 1 20300101000000 20200101000000 7 example. AA AA",
+		"a.example.com. 1 IN RRSIG A 13 2 1 20300101000000 20200101000000 7 example.",
+		"a.example.com. 1 IN RRSIG A 256 2 1 20300101000000 20200101000000 7 example. AAAA",
+		"a.example.com. 1 IN RRSIG A ECDSAP256SHA256 2 1 20300101000000 20200101000000 7 "
+		"example. AAAA",
+		"a.example.com. 1 IN RRSIG A 13 2 1 20300101000000 20200101000000 65536 example. AAAA",
+		"a.example.com. 1 IN NSEC b.example.com.",
+		"a.example.com. 1 IN NSEC b.example.com A",
+		"a.example.com. 1 IN NSEC b.example.com. A TYPE1234",
+		"a.example.com. 1 IN NSEC3 1 0 0 - 003D3BDMB4CAGA5NNPPEK6QH330JPFVV A",
+		"a.example.com. 1 IN NSEC3 1 0 0 - 003d3bdmb4caga5nnppek6qh330jpfv A",
+		"a.example.com. 1 IN NSEC3 1 0 0 abc 003d3bdmb4caga5nnppek6qh330jpfvv A",
+		"a.example.com. 1 IN NSEC3 1 0 0 zz 003d3bdmb4caga5nnppek6qh330jpfvv A",
+		"a.example.com. 1 IN NSEC3 1 0 0 -",
+	};
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		not_taken(lines[i]);
+	dns_name o;
+	uint16_t t;
+	uint32_t ttl;
+	sg_buf r = SG_BUF_INIT;
+	assert_int_equal(dns_rr_from_text_fast(NULL, 0, &o, &t, &ttl, &r), SIGNET_EINVAL);
+	assert_int_equal(dns_rr_from_text_fast("x", 1, &o, &t, &ttl, NULL), SIGNET_EINVAL);
+	/* a NUL inside a field: inet_pton would stop there */
+	static const char nul[] = "a.example. 1 IN A 192.0.2.1\0\0016";
+	assert_int_equal(dns_rr_from_text_fast(nul, sizeof(nul) - 1, &o, &t, &ttl, &r),
+			 SIGNET_ENOTFOUND);
+	assert_int_equal(r.len, 0);
+	/* the line ends at len, even inside a valid line */
+	const char *l = "a.example. 1 IN A 192.0.2.17";
+	assert_int_equal(dns_rr_from_text_fast(l, strlen(l) - 1, &o, &t, &ttl, &r), SIGNET_OK);
+	assert_int_equal(r.len, 4);
+	assert_int_equal(r.data[3], 1);
+	sg_buf_free(&r);
+}
+
+static signet_err parse(const char *text, dns_zone *z, unsigned *line)
+{
+	dns_name origin = mkname("example.com.");
+	*line = 12345;
+	return dns_zone_parse(text, strlen(text), &origin, 3600, 1000, z, line);
+}
+
+/* The same zone read with every line taken by ldns (each gets a comment,
+ * which the fast reader leaves alone) and with the fast reader. */
+static void test_zone_same_both_ways(void **state)
+{
+	(void)state;
+	const char *fast =
+		"example.com.\t3600\tIN\tSOA\tns.example.com. h.example.com. 1 2 3 4 5\n"
+		"example.com.\t3600\tIN\tRRSIG\tSOA 13 2 3600 20261209230956 20261125230000 "
+		"31889 example.com. HCOgiKpETsDdI9UrHAbbispLrMq0gRZDMHh+xRmEBsUrTtvbO2Jdr/OfOeGY"
+		"igK1gSDu43q89hxXY4HUulbsvQ==\n"
+		"example.com.\t300\tIN\tNSEC\twww.example.com. SOA RRSIG NSEC\n"
+		"www.example.com.\t3600\tIN\tA\t192.0.2.2\n"
+		"WWW.example.com.\t3600\tIN\tA\t192.0.2.1\n"
+		"www.example.com.\t3600\tIN\tAAAA\t2001:db8::2\n"
+		"www.example.com.\t300\tIN\tNSEC\texample.com. A AAAA RRSIG NSEC\n";
+	sg_buf slow = SG_BUF_INIT;
+	for (const char *p = fast; *p; p++) {
+		if (*p == '\n')
+			assert_int_equal(sg_buf_append(&slow, " ; ldns", 7), SIGNET_OK);
+		assert_int_equal(sg_buf_put_u8(&slow, (uint8_t)*p), SIGNET_OK);
+	}
+	assert_int_equal(sg_buf_put_u8(&slow, 0), SIGNET_OK);
+	dns_zone a, b;
+	unsigned line;
+	assert_int_equal(parse(fast, &a, &line), SIGNET_OK);
+	assert_int_equal(parse((const char *)slow.data, &b, &line), SIGNET_OK);
+	assert_int_equal(a.count, b.count);
+	assert_int_equal(a.count, 6);
+	for (size_t i = 0; i < a.count; i++) {
+		assert_true(dns_name_equal(&a.sets[i].owner, &b.sets[i].owner));
+		assert_memory_equal(a.sets[i].owner.wire, b.sets[i].owner.wire,
+				    a.sets[i].owner.len);   /* the same first spelling */
+		assert_int_equal(a.sets[i].type, b.sets[i].type);
+		assert_int_equal(a.sets[i].ttl, b.sets[i].ttl);
+		assert_int_equal(a.sets[i].count, b.sets[i].count);
+		for (size_t k = 0; k < a.sets[i].count; k++) {
+			assert_int_equal(a.sets[i].rr[k].len, b.sets[i].rr[k].len);
+			assert_memory_equal(a.sets[i].rr[k].data, b.sets[i].rr[k].data,
+					    a.sets[i].rr[k].len);
+		}
+	}
+	dns_zone_free(&a);
+	dns_zone_free(&b);
+	sg_buf_free(&slow);
+}
+
+/* Lines for ldns after fast lines: the previous owner, $ORIGIN and $TTL,
+ * parentheses over lines; errors name the right line either way. */
+static void test_zone_mixed(void **state)
+{
+	(void)state;
+	const char *text =
+		"example.com.\t3600\tIN\tSOA\tns.example.com. h.example.com. 1 2 3 4 5\n"
+		"a.example.com.\t60\tIN\tA\t192.0.2.1\n"
+		"\t\t70 IN TXT \"owner of the line before\"\n"
+		"$ORIGIN sub.example.com.\n"
+		"b.example.com.\t60\tIN\tA\t192.0.2.3\n"
+		"c 80 IN MX ( 10\n"
+		"   mail )\n"
+		"\t\t90 IN A 192.0.2.4\n"
+		"$TTL 99\n"
+		"d IN A 192.0.2.5\n";
+	dns_zone z;
+	unsigned line;
+	assert_int_equal(parse(text, &z, &line), SIGNET_OK);
+	dns_name a = mkname("a.example.com."), c = mkname("c.sub.example.com."),
+		 d = mkname("d.sub.example.com.");
+	bool txt = false, mx = false, a4 = false, d5 = false;
+	for (size_t i = 0; i < z.count; i++) {
+		const dns_rrset *s = &z.sets[i];
+		if (s->type == DNS_T_TXT && dns_name_equal(&s->owner, &a) && s->ttl == 70)
+			txt = true;
+		if (s->type == DNS_T_MX && dns_name_equal(&s->owner, &c) && s->ttl == 80)
+			mx = true;
+		if (s->type == DNS_T_A && dns_name_equal(&s->owner, &c) && s->ttl == 90)
+			a4 = true;
+		if (s->type == DNS_T_A && dns_name_equal(&s->owner, &d) && s->ttl == 99)
+			d5 = true;
+	}
+	assert_true(txt && mx && a4 && d5);
+	dns_zone_free(&z);
+
+	/* an ldns error after fast lines, a fast line out of the zone, a second
+	 * SOA: each at its line */
+	const char *bad1 = "example.com.\t3600\tIN\tSOA\tns.example.com. h.example.com. 1 2 3 4 5\n"
+			   "a.example.com.\t60\tIN\tA\t192.0.2.1\n"
+			   "a.example.com.\t60\tIN\tA\t192.0.2.300\n";
+	assert_int_equal(parse(bad1, &z, &line), SIGNET_EPARSE);
+	assert_int_equal(line, 3);
+	const char *bad2 = "example.com.\t3600\tIN\tSOA\tns.example.com. h.example.com. 1 2 3 4 5\n"
+			   "; a comment\n"
+			   "a.example.com.\t60\tIN\tA\t192.0.2.1\n"
+			   "a.example.org.\t60\tIN\tA\t192.0.2.1\n";
+	assert_int_equal(parse(bad2, &z, &line), SIGNET_EPARSE);
+	assert_int_equal(line, 4);
+	const char *bad3 = "a.example.com.\t60\tIN\tA\t192.0.2.1\n"
+			   "a.example.com.\t60\tIN\tRRSIG\tA 13 3 60 20300101000000 "
+			   "20200101000000 7 example.com. !!!!\n";
+	assert_int_equal(parse(bad3, &z, &line), SIGNET_EPARSE);
+	assert_int_equal(line, 2);
+	const char *nosoa = "a.example.com.\t60\tIN\tA\t192.0.2.1\n";
+	assert_int_equal(parse(nosoa, &z, &line), SIGNET_EPARSE);
+	assert_int_equal(line, 0);
+	/* max_rrs counts fast lines too */
+	dns_name origin = mkname("example.com.");
+	assert_int_equal(dns_zone_parse(bad2, strlen(bad2), &origin, 3600, 1, &z, &line),
+			 SIGNET_ERANGE);
+	assert_int_equal(line, 3);
+}
+
+/* Sets come in dns_name_compare's order, whatever octets the labels hold. */
+static void test_zone_canonical_order(void **state)
+{
+	(void)state;
+	const char *text =
+		"@ IN SOA ns hostmaster 1 7200 3600 1209600 300\n"
+		"\\001 IN A 192.0.2.1\n"
+		"\\000 IN A 192.0.2.1\n"
+		"\\000\\255 IN A 192.0.2.1\n"
+		"\\001\\000 IN A 192.0.2.1\n"
+		"\\002 IN A 192.0.2.1\n"
+		"a.\\000 IN A 192.0.2.1\n"
+		"Z IN A 192.0.2.1\n"
+		"yy IN A 192.0.2.1\n"
+		"y IN A 192.0.2.1\n"
+		"y.\\255 IN A 192.0.2.1\n"
+		"\\255 IN A 192.0.2.1\n"
+		"a.b.Y IN A 192.0.2.1\n"
+		"b.Y IN A 192.0.2.1\n"
+		"-.y IN A 192.0.2.1\n"
+		"_ IN A 192.0.2.1\n";
+	dns_zone z;
+	unsigned line;
+	assert_int_equal(parse(text, &z, &line), SIGNET_OK);
+	assert_int_equal(z.count, 16);
+	for (size_t i = 1; i < z.count; i++)
+		assert_true(dns_name_compare(&z.sets[i - 1].owner, &z.sets[i].owner) < 0);
+	dns_zone_free(&z);
+}
+
+/* ldns's text for one RR, as dns_rr_to_text printed it before it printed
+ * these types itself: without comments and trailing blanks. */
+static char *ldns_text(const dns_name *owner, uint16_t type, uint32_t ttl,
+		       const uint8_t *rdata, size_t len)
+{
+	sg_buf w = SG_BUF_INIT;
+	assert_int_equal(sg_buf_append(&w, owner->wire, owner->len), SIGNET_OK);
+	assert_int_equal(sg_buf_put_u16(&w, type), SIGNET_OK);
+	assert_int_equal(sg_buf_put_u16(&w, DNS_CLASS_IN), SIGNET_OK);
+	assert_int_equal(sg_buf_put_u32(&w, ttl), SIGNET_OK);
+	assert_int_equal(sg_buf_put_u16(&w, (uint16_t)len), SIGNET_OK);
+	assert_int_equal(sg_buf_append(&w, rdata, len), SIGNET_OK);
+	ldns_rr *rr = NULL;
+	size_t pos = 0;
+	assert_int_equal(ldns_wire2rr(&rr, w.data, w.len, &pos, LDNS_SECTION_ANSWER),
+			 LDNS_STATUS_OK);
+	char *s = ldns_rr2str_fmt(ldns_output_format_nocomments, rr);
+	assert_non_null(s);
+	size_t sl = strlen(s);
+	while (sl > 0 && (s[sl - 1] == '\n' || s[sl - 1] == ' ' || s[sl - 1] == '\t'))
+		s[--sl] = '\0';
+	ldns_rr_free(rr);
+	sg_buf_free(&w);
+	return s;
+}
+
+/* dns_rr_to_text prints A, AAAA, NSEC and NSEC3 itself: the text is ldns's. */
+static void test_plain_text_is_ldns(void **state)
+{
+	(void)state;
+	static const char *const lines[] = {
+		"a.example.com. 300 IN A 192.0.2.1",
+		"a.example.com. 300 IN A 0.0.0.0",
+		"A-b_c.*.example.com. 0 IN AAAA 2001:db8::1",
+		"a.example.com. 300 IN AAAA ::",
+		"a.example.com. 300 IN AAAA ::ffff:192.0.2.1",
+		"a.example.com. 300 IN AAAA 2001:db8:0:1:1:1:1:1",
+		"a.example.com. 300 IN NSEC b.Example.com. A NS SOA MX TXT AAAA RRSIG NSEC DNSKEY",
+		"a.example.com. 300 IN NSEC b.example.com. TYPE1234 TYPE65535 TYPE100 TYPE0 CAA",
+		"a.example.com. 300 IN NSEC example.com.",
+		"a.example.com. 300 IN NSEC b\\.x.example.com. A",
+		"a\\ b.example.com. 300 IN A 192.0.2.1",
+		"a.example.com. 300 IN NSEC3 1 0 0 - 003d3bdmb4caga5nnppek6qh330jpfvv",
+		"a.example.com. 300 IN NSEC3 1 1 12 aabbcc 003d3bdmb4caga5nnppek6qh330jpfvv A RRSIG",
+		"a.example.com. 300 IN NSEC3 1 0 65535 00 003d3bdmb4caga5nnppek6qh330jpfvv TYPE1234",
+		"example.com. 300 IN MX 10 mail.example.com.",
+	};
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		dns_name o;
+		uint16_t t, c;
+		uint32_t ttl;
+		sg_buf rd = SG_BUF_INIT, out = SG_BUF_INIT;
+		if (dns_rr_from_text(lines[i], NULL, &o, &t, &c, &ttl, &rd) != SIGNET_OK)
+			fail_msg("ldns refused %s", lines[i]);
+		assert_int_equal(dns_rr_to_text(&o, t, c, ttl, rd.data, rd.len, &out), SIGNET_OK);
+		char *want = ldns_text(&o, t, ttl, rd.data, rd.len);
+		if (out.len != strlen(want) || memcmp(out.data, want, out.len) != 0)
+			fail_msg("%s: printed '%s', ldns '%s'", lines[i], (char *)out.data, want);
+		assert_int_equal(out.data[out.len], '\0');
+		free(want);
+		sg_buf_free(&rd);
+		sg_buf_free(&out);
+	}
+}
+
+/* Every RR of a signed zone file named by SIGNET_ZONEFAST_FILE (origin
+ * SIGNET_ZONEFAST_ORIGIN) prints as ldns prints it; skipped without. */
+static void test_plain_text_file(void **state)
+{
+	(void)state;
+	const char *file = getenv("SIGNET_ZONEFAST_FILE");
+	const char *org = getenv("SIGNET_ZONEFAST_ORIGIN");
+	if (!file || !org)
+		skip();
+	sg_buf text = SG_BUF_INIT;
+	assert_int_equal(sg_file_read(file, 1u << 30, &text), SIGNET_OK);
+	dns_name origin = mkname(org);
+	dns_zone z;
+	unsigned line;
+	assert_int_equal(dns_zone_parse((const char *)text.data, text.len, &origin, 3600,
+					10000000, &z, &line), SIGNET_OK);
+	size_t n = 0;
+	sg_buf out = SG_BUF_INIT;
+	for (size_t i = 0; i < z.count; i++)
+		for (size_t k = 0; k < z.sets[i].count; k++) {
+			const dns_rrset *s = &z.sets[i];
+			sg_buf_reset(&out);
+			assert_int_equal(dns_rr_to_text(&s->owner, s->type, s->rclass, s->ttl,
+							s->rr[k].data, s->rr[k].len, &out),
+					 SIGNET_OK);
+			if (s->type == DNS_T_RRSIG)
+				continue;
+			char *want = ldns_text(&s->owner, s->type, s->ttl, s->rr[k].data,
+					       s->rr[k].len);
+			if (out.len != strlen(want) || memcmp(out.data, want, out.len) != 0)
+				fail_msg("printed '%s', ldns '%s'", (char *)out.data, want);
+			free(want);
+			n++;
+		}
+	fprintf(stderr, "%zu RRs compared\n", n);
+	sg_buf_free(&out);
+	sg_buf_free(&text);
+	dns_zone_free(&z);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lines_match_ldns),
+		cmocka_unit_test(test_type_names_match_ldns),
+		cmocka_unit_test(test_other_forms_left_to_ldns),
+		cmocka_unit_test(test_zone_same_both_ways),
+		cmocka_unit_test(test_zone_mixed),
+		cmocka_unit_test(test_zone_canonical_order),
+		cmocka_unit_test(test_plain_text_is_ldns),
+		cmocka_unit_test(test_plain_text_file),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
