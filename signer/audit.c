@@ -20,10 +20,14 @@
 
 struct signer_audit {
 	pthread_mutex_t lock;
+	pthread_cond_t wake;  /* the syncer: a line is dirty, or quit */
+	pthread_t syncer;
+	bool quit;
 	int fd;
 	char prev[65];      /* hex SHA-256 of the last line */
 	bool dirty;         /* lines written since the last fsync */
 	uint64_t synced_ns; /* monotonic time of the last fsync */
+	signet_err sync_err; /* the syncer's last fsync failed with this */
 };
 
 static uint64_t mono_ns(void)
@@ -80,6 +84,46 @@ static signet_err last_line_hash(int fd, char prev[65])
 	return ret;
 }
 
+/* The grouped fsync, off the signing path: a call's answer never waits for
+ * the disk, and no writer waits on the lock while the disk syncs. Lines
+ * written at most SIGNER_AUDIT_SYNC_MS after the last fsync share the next
+ * one. A failure stays in sync_err (and the lines stay dirty, to be tried
+ * again) until an fsync succeeds; grouped appends report it meanwhile. */
+static void *syncer_main(void *arg)
+{
+	signer_audit *a = arg;
+	pthread_mutex_lock(&a->lock);
+	while (!a->quit) {
+		if (!a->dirty) {
+			pthread_cond_wait(&a->wake, &a->lock);
+			continue;
+		}
+		uint64_t due = a->synced_ns + (uint64_t)SIGNER_AUDIT_SYNC_MS * 1000000u;
+		uint64_t t = mono_ns();
+		if (t < due) {
+			struct timespec until = {(time_t)(due / 1000000000u),
+						 (long)(due % 1000000000u)};
+			pthread_cond_timedwait(&a->wake, &a->lock, &until);
+			continue;
+		}
+		a->dirty = false;
+		pthread_mutex_unlock(&a->lock);
+		/* fsync covers every line written before it starts; lines
+		 * written meanwhile set dirty again for the next round. */
+		int rc = fsync(a->fd);
+		signet_err err = rc == 0 ? SIGNET_OK : signet_err_from_errno(errno);
+		pthread_mutex_lock(&a->lock);
+		a->synced_ns = mono_ns();
+		a->sync_err = err;
+		if (err != SIGNET_OK) {
+			a->dirty = true;
+			sg_log(SG_LOG_ERROR, "audit log: fsync failed: %s", signet_strerror(err));
+		}
+	}
+	pthread_mutex_unlock(&a->lock);
+	return NULL;
+}
+
 signet_err signer_audit_open(const char *path, signer_audit **out)
 {
 	if (!path || !out)
@@ -99,7 +143,23 @@ signet_err signer_audit_open(const char *path, signer_audit **out)
 		return ret;
 	}
 	a->fd = fd;
+	a->sync_err = SIGNET_OK;
 	pthread_mutex_init(&a->lock, NULL);
+	pthread_condattr_t ca;
+	bool cond_ok = pthread_condattr_init(&ca) == 0;
+	if (cond_ok) {
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		cond_ok = pthread_cond_init(&a->wake, &ca) == 0;
+		pthread_condattr_destroy(&ca);
+	}
+	if (!cond_ok || pthread_create(&a->syncer, NULL, syncer_main, a) != 0) {
+		if (cond_ok)
+			pthread_cond_destroy(&a->wake);
+		pthread_mutex_destroy(&a->lock);
+		close(fd);
+		free(a);
+		return SIGNET_ENOMEM;
+	}
 	*out = a;
 	return SIGNET_OK;
 }
@@ -108,6 +168,12 @@ void signer_audit_close(signer_audit *a)
 {
 	if (!a)
 		return;
+	pthread_mutex_lock(&a->lock);
+	a->quit = true;
+	pthread_cond_signal(&a->wake);
+	pthread_mutex_unlock(&a->lock);
+	pthread_join(a->syncer, NULL);
+	pthread_cond_destroy(&a->wake);
 	if (a->dirty && fsync(a->fd) != 0)
 		sg_log(SG_LOG_ERROR, "audit log: final fsync failed: %s", strerror(errno));
 	close(a->fd);
@@ -178,8 +244,8 @@ static signet_err append(signer_audit *a, const char *client, const char *action
 	}
 	/* One write of the whole line: O_APPEND keeps lines whole. A short
 	 * write (a full disk) is cut off again, so the next line continues an
-	 * intact chain. fsync makes the record durable before the caller
-	 * answers; signing lines share one fsync per SIGNER_AUDIT_SYNC_MS. */
+	 * intact chain. An administrative line is fsync'ed before the
+	 * caller answers; signing lines are left to the syncer. */
 	if (ret == SIGNET_OK) {
 		struct stat sb;
 		off_t before = fstat(a->fd, &sb) == 0 ? sb.st_size : -1;
@@ -192,19 +258,29 @@ static signet_err append(signer_audit *a, const char *client, const char *action
 		}
 	}
 	/* Once the whole line is in the file it is the chain's last link,
-	 * even if the fsync below fails. */
+	 * even if its fsync fails. */
 	if (ret == SIGNET_OK)
 		memcpy(a->prev, next, sizeof(next));
-	if (ret == SIGNET_OK) {
-		a->dirty = true;
-		uint64_t t = mono_ns();
-		if (sync || t - a->synced_ns >= (uint64_t)SIGNER_AUDIT_SYNC_MS * 1000000u) {
-			if (fsync(a->fd) != 0) {
-				ret = signet_err_from_errno(errno);
-			} else {
-				a->dirty = false;
-				a->synced_ns = t;
-			}
+	if (ret == SIGNET_OK && sync) {
+		/* An administrative line is on disk before its caller goes on,
+		 * and takes the grouped lines before it along. */
+		if (fsync(a->fd) != 0) {
+			ret = signet_err_from_errno(errno);
+			a->dirty = true;
+			pthread_cond_signal(&a->wake);
+		} else {
+			a->dirty = false;
+			a->synced_ns = mono_ns();
+			a->sync_err = SIGNET_OK;
+		}
+	} else if (ret == SIGNET_OK) {
+		/* The syncer makes it durable; while its fsync fails, signing
+		 * calls are refused as if this write had failed. Only a clean
+		 * log's first line wakes it: later ones ride on that round. */
+		ret = a->sync_err;
+		if (!a->dirty) {
+			a->dirty = true;
+			pthread_cond_signal(&a->wake);
 		}
 	}
 	pthread_mutex_unlock(&a->lock);

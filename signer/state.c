@@ -12,7 +12,22 @@
 struct signer_state {
 	sqlite3 *db;
 	pthread_mutex_t lock;  /* one change (transaction) at a time */
+	/* The two reads every SignRRsets call makes, prepared once: parsing
+	 * the SQL each time cost more than the rest of the call (bar C_Sign).
+	 * A statement is used by one thread at a time, under hot_lock. */
+	pthread_mutex_t hot_lock;
+	sqlite3_stmt *policy_stmt;
+	sqlite3_stmt *keys_stmt;
 };
+
+/* The cached statement *slot for sql, prepared on first use; call with
+ * hot_lock held, and sqlite3_reset it (under the lock) when done. */
+static int hot_stmt(signer_state *st, sqlite3_stmt **slot, const char *sql)
+{
+	if (*slot)
+		return SQLITE_OK;
+	return sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL);
+}
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS zones("
@@ -90,6 +105,13 @@ signet_err signer_state_open(const char *dir, signer_state **out)
 	signet_err ret = SIGNET_OK;
 	if (rc != SQLITE_OK)
 		ret = db_err(st->db, path);
+	/* SQLite opens a file it cannot write read-only without a word; every
+	 * administrative change would then fail later. Refuse now. */
+	if (ret == SIGNET_OK && sqlite3_db_readonly(st->db, "main") == 1) {
+		sg_log(SG_LOG_ERROR, "state: %s is read-only (read-only file system or file "
+		       "mode); signetd must be able to write it", path);
+		ret = SIGNET_EPERM;
+	}
 	/* WAL with synchronous FULL: a change the client saw acknowledged
 	 * survives a crash or power loss. */
 	if (ret == SIGNET_OK &&
@@ -107,6 +129,7 @@ signet_err signer_state_open(const char *dir, signer_state **out)
 	}
 	sqlite3_busy_timeout(st->db, 5000);
 	pthread_mutex_init(&st->lock, NULL);
+	pthread_mutex_init(&st->hot_lock, NULL);
 	*out = st;
 	return SIGNET_OK;
 }
@@ -115,8 +138,11 @@ void signer_state_close(signer_state *st)
 {
 	if (!st)
 		return;
+	sqlite3_finalize(st->policy_stmt);
+	sqlite3_finalize(st->keys_stmt);
 	sqlite3_close(st->db);
 	pthread_mutex_destroy(&st->lock);
+	pthread_mutex_destroy(&st->hot_lock);
 	free(st);
 }
 
@@ -270,15 +296,19 @@ signet_err signer_state_zone_policy(signer_state *st, const dns_name *zone,
 	if (!st || !zone || !out)
 		return SIGNET_EINVAL;
 	dns_name z = lower(zone);
-	sqlite3_stmt *s = NULL;
-	if (sqlite3_prepare_v2(st->db,
+	pthread_mutex_lock(&st->hot_lock);
+	if (hot_stmt(st, &st->policy_stmt,
 			       "SELECT algorithm, rsa_bits, validity, backdate, jitter,"
 			       " min_validity, max_validity, denial, nsec3_iterations,"
 			       " nsec3_salt, nsec3_opt_out, dnskey_ttl, keyset_period, verify,"
 			       " zsk_lifetime, ksk_lifetime, ds_ttl, max_zone_ttl, propagation,"
 			       " publish_margin, retire_margin, refresh, ksk_roll"
-			       " FROM zones WHERE name = ?", -1, &s, NULL) != SQLITE_OK)
-		return db_err(st->db, "prepare zone select");
+			       " FROM zones WHERE name = ?") != SQLITE_OK) {
+		signet_err e = db_err(st->db, "prepare zone select");
+		pthread_mutex_unlock(&st->hot_lock);
+		return e;
+	}
+	sqlite3_stmt *s = st->policy_stmt;
 	sqlite3_bind_blob(s, 1, z.wire, z.len, SQLITE_TRANSIENT);
 	int rc = sqlite3_step(s);
 	signet_err ret = SIGNET_OK;
@@ -323,7 +353,9 @@ signet_err signer_state_zone_policy(signer_state *st, const dns_name *zone,
 	} else {
 		ret = db_err(st->db, "zone select");
 	}
-	sqlite3_finalize(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	pthread_mutex_unlock(&st->hot_lock);
 	return ret;
 }
 
@@ -384,14 +416,18 @@ signet_err signer_state_list_keys(signer_state *st, const dns_name *zone,
 		return SIGNET_EINVAL;
 	*out = NULL;
 	*n = 0;
-	sqlite3_stmt *s = NULL;
-	if (sqlite3_prepare_v2(st->db,
+	pthread_mutex_lock(&st->hot_lock);
+	if (hot_stmt(st, &st->keys_stmt,
 			       "SELECT zone, role, id, alg, tag, state, dnskey, created, t_publish,"
 			       " t_active, t_retire, t_remove, ds_seen, committed, is_foreign,"
 			       " p_publish, p_active, p_retire, p_remove FROM keys"
 			       " WHERE (?1 IS NULL OR zone = ?1)"
-			       " ORDER BY zone, created, rowid", -1, &s, NULL) != SQLITE_OK)
-		return db_err(st->db, "prepare keys");
+			       " ORDER BY zone, created, rowid") != SQLITE_OK) {
+		signet_err e = db_err(st->db, "prepare keys");
+		pthread_mutex_unlock(&st->hot_lock);
+		return e;
+	}
+	sqlite3_stmt *s = st->keys_stmt;
 	dns_name z;
 	if (zone) {
 		z = lower(zone);
@@ -449,7 +485,9 @@ signet_err signer_state_list_keys(signer_state *st, const dns_name *zone,
 	}
 	if (ret == SIGNET_OK && rc != SQLITE_DONE)
 		ret = db_err(st->db, "keys");
-	sqlite3_finalize(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	pthread_mutex_unlock(&st->hot_lock);
 	if (ret != SIGNET_OK) {
 		free(*out);
 		*out = NULL;
