@@ -209,7 +209,11 @@ static signet_err pending_start(client_conn *c, grpc_completion_queue *cq, const
 	ops[5].data.recv_status_on_client.trailing_metadata = &p->md_trail;
 	ops[5].data.recv_status_on_client.status = &p->status;
 	ops[5].data.recv_status_on_client.status_details = &p->details;
-	if (grpc_call_start_batch(p->call, ops, 6, p, NULL) != GRPC_CALL_OK) {
+	/* The queue may hand p back on another thread (client_next): p is
+	 * not read between the release and the hand-off. */
+	grpc_call *call = p->call;
+	SG_TSAN_RELEASE(p);
+	if (grpc_call_start_batch(call, ops, 6, p, NULL) != GRPC_CALL_OK) {
 		pending_free(p);
 		return SIGNET_EIO;
 	}
@@ -259,6 +263,7 @@ signet_err client_call(client_conn *c, const char *method, const uint8_t *req,
 	if (ret == SIGNET_OK) {
 		grpc_event ev = grpc_completion_queue_pluck(cq, p, gpr_inf_future(GPR_CLOCK_REALTIME),
 							    NULL);
+		SG_TSAN_ACQUIRE(p);
 		/* success is 1 for failed RPCs too: the status says how it went. */
 		ret = ev.type == GRPC_OP_COMPLETE ? pending_finish(p, st, resp) : SIGNET_EIO;
 		pending_free(p);
@@ -323,6 +328,7 @@ signet_err client_next(client_conn *c, void **tag, client_status *st, sg_buf *re
 						   NULL);
 	if (ev.type != GRPC_OP_COMPLETE)
 		return SIGNET_EIO;
+	SG_TSAN_ACQUIRE(ev.tag);
 	pending *p = ev.tag, **pp = &c->inflight;
 	while (*pp && *pp != p)
 		pp = &(*pp)->next;

@@ -196,4 +196,22 @@ void sg_log_set_level(sg_log_level level);
 void sg_log(sg_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* ---- ThreadSanitizer hand-offs ------------------------------------------ */
+
+/* TSan cannot see synchronisation inside uninstrumented libraries, such as a
+ * tag going through gRPC's completion queue from the thread that started an
+ * operation to the one that collects it. SG_TSAN_RELEASE(tag) just before a
+ * call hands tag to such a library, SG_TSAN_ACQUIRE(tag) right after the
+ * tag comes back, tell it about that edge: writes before the release are
+ * seen by the thread that acquires, so read what the call needs from the
+ * tagged object before the release. Nothing unless SIGNET_TSAN. */
+#ifdef SIGNET_TSAN
+#include <sanitizer/tsan_interface.h>
+#define SG_TSAN_RELEASE(tag) __tsan_release((void *)(tag))
+#define SG_TSAN_ACQUIRE(tag) __tsan_acquire((void *)(tag))
+#else
+#define SG_TSAN_RELEASE(tag) ((void)(tag))
+#define SG_TSAN_ACQUIRE(tag) ((void)(tag))
+#endif
+
 #endif /* SIGNET_COMMON_H */

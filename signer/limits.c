@@ -1,6 +1,6 @@
 /* limits.c -- per-client admission of calls: calls in flight, a token
- * bucket of calls per second, and live connections per identity and in all,
- * so one client cannot starve the others. */
+ * bucket of calls per second, and recently used connections per identity
+ * and in all, so one client cannot starve the others. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,10 +31,11 @@ typedef struct adm_conn {
 struct signer_admission {
 	pthread_mutex_t lock;
 	signer_admission_limits lim;
-	uint64_t idle_ns;
+	uint64_t recent_ns;   /* a connection idle longer is not counted */
 	adm_client *clients;
 	size_t nclients;
-	adm_conn *conns;      /* lim.max_connections slots */
+	adm_conn *conns;      /* cap slots, cap >= lim.max_connections */
+	size_t cap;
 	size_t nconns;
 };
 
@@ -55,7 +56,23 @@ signet_err signer_admission_new(const signer_admission_limits *lim, signer_admis
 		return SIGNET_ENOMEM;
 	}
 	a->lim = *lim;
-	a->idle_ns = (uint64_t)lim->idle_timeout_s * 1000000000u;
+	a->cap = lim->max_connections;
+	uint64_t idle_ns = (uint64_t)lim->idle_timeout_s * 1000000000u;
+	/* gRPC 1.51's C core tells the application nothing when a connection
+	 * closes, so a table entry cannot follow the connection: one that has
+	 * been idle for a while is as likely closed as open. Counting it until
+	 * gRPC's idle timer would refuse a client that reconnects every few
+	 * seconds (each reconnect is a new peer port); counting it only for a
+	 * tenth of that still bounds the connections a client keeps busy,
+	 * and gRPC closes the idle ones on its own. The floor keeps a client
+	 * that calls every few seconds on many connections counted whole. */
+	a->recent_ns = idle_ns / 10;
+	if (a->recent_ns < SIGNER_CONN_RECENT_MIN_MS * 1000000ull)
+		a->recent_ns = SIGNER_CONN_RECENT_MIN_MS * 1000000ull;
+	if (a->recent_ns > SIGNER_CONN_RECENT_MAX_MS * 1000000ull)
+		a->recent_ns = SIGNER_CONN_RECENT_MAX_MS * 1000000ull;
+	if (a->recent_ns > idle_ns)
+		a->recent_ns = idle_ns;
 	pthread_mutex_init(&a->lock, NULL);
 	*out = a;
 	return SIGNET_OK;
@@ -71,27 +88,12 @@ void signer_admission_free(signer_admission *a)
 	free(a);
 }
 
-static adm_client *find_client(signer_admission *a, const char *identity, bool add,
-			       uint64_t now_ns)
-{
-	for (size_t i = 0; i < a->nclients; i++)
-		if (strcmp(a->clients[i].identity, identity) == 0)
-			return &a->clients[i];
-	if (!add || a->nclients == SIGNER_CLIENTS_MAX)
-		return NULL;
-	adm_client *c = &a->clients[a->nclients++];
-	snprintf(c->identity, sizeof(c->identity), "%s", identity);
-	c->tokens = a->lim.burst;
-	c->refilled_ns = now_ns;
-	return c;
-}
-
 static bool conn_live(const signer_admission *a, const adm_conn *c, uint64_t now_ns)
 {
-	return c->calls > 0 || now_ns - c->last_ns < a->idle_ns;
+	return c->calls > 0 || now_ns - c->last_ns < a->recent_ns;
 }
 
-/* Drop the connections gRPC has closed for idleness by now. */
+/* Forget the connections idle for longer than recent_ns. */
 static void expire(signer_admission *a, uint64_t now_ns)
 {
 	for (size_t i = 0; i < a->nconns;) {
@@ -101,6 +103,43 @@ static void expire(signer_admission *a, uint64_t now_ns)
 		}
 		a->conns[i] = a->conns[--a->nconns];
 	}
+}
+
+/* A slot of an identity with nothing in flight and no live connection.
+ * Reloads may rename clients, so identities seen since start can outgrow
+ * the table; a reused slot starts with a full bucket, as a new client. */
+static adm_client *unused_client(signer_admission *a, uint64_t now_ns)
+{
+	expire(a, now_ns);
+	for (size_t i = 0; i < a->nclients; i++) {
+		if (a->clients[i].calls)
+			continue;
+		bool held = false;
+		for (size_t k = 0; k < a->nconns && !held; k++)
+			held = a->conns[k].client == i;
+		if (!held)
+			return &a->clients[i];
+	}
+	return NULL;
+}
+
+static adm_client *find_client(signer_admission *a, const char *identity, bool add,
+			       uint64_t now_ns)
+{
+	for (size_t i = 0; i < a->nclients; i++)
+		if (strcmp(a->clients[i].identity, identity) == 0)
+			return &a->clients[i];
+	if (!add)
+		return NULL;
+	adm_client *c = a->nclients < SIGNER_CLIENTS_MAX ? &a->clients[a->nclients++]
+							  : unused_client(a, now_ns);
+	if (!c)
+		return NULL;
+	memset(c, 0, sizeof(*c));
+	snprintf(c->identity, sizeof(c->identity), "%s", identity);
+	c->tokens = a->lim.burst;
+	c->refilled_ns = now_ns;
+	return c;
 }
 
 static adm_conn *find_conn(signer_admission *a, const char *peer)
@@ -119,6 +158,38 @@ static void refill(const signer_admission *a, adm_client *c, uint64_t now_ns)
 			c->tokens = a->lim.burst;
 	}
 	c->refilled_ns = now_ns;
+}
+
+signet_err signer_admission_set_limits(signer_admission *a, const signer_admission_limits *lim,
+				       uint64_t now_ns)
+{
+	if (!a || !lim || lim->max_connections == 0)
+		return SIGNET_EINVAL;
+	pthread_mutex_lock(&a->lock);
+	if (lim->max_connections > a->cap) {
+		adm_conn *more = realloc(a->conns, lim->max_connections * sizeof(*more));
+		if (!more) {
+			pthread_mutex_unlock(&a->lock);
+			return SIGNET_ENOMEM;
+		}
+		a->conns = more;
+		a->cap = lim->max_connections;
+	}
+	/* Time up to now earns tokens at the old rate; a shallower bucket
+	 * loses what no longer fits. */
+	for (size_t i = 0; i < a->nclients; i++) {
+		adm_client *c = &a->clients[i];
+		refill(a, c, now_ns);
+		if (c->tokens > lim->burst)
+			c->tokens = lim->burst;
+	}
+	/* gRPC closes idle connections on the timer it was started with, and
+	 * recent_ns derives from it. */
+	unsigned idle_s = a->lim.idle_timeout_s;
+	a->lim = *lim;
+	a->lim.idle_timeout_s = idle_s;
+	pthread_mutex_unlock(&a->lock);
+	return SIGNET_OK;
 }
 
 signet_err signer_admission_enter(signer_admission *a, const char *identity, const char *peer,

@@ -127,6 +127,7 @@ static signet_err request_call(signer_server *srv, srv_method m)
 	c->details_slice = grpc_empty_slice();
 	grpc_metadata_array_init(&c->md);
 	grpc_call_error e;
+	SG_TSAN_RELEASE(&c->tag_new);
 	if (m == M_UNKNOWN) {
 		/* Calls to unregistered paths wait for a generic request; without
 		 * one they would hang until their deadline. */
@@ -232,7 +233,10 @@ void srv_finish(srv_call *c)
 		       c->identity, c->peer, (int)c->status, c->details);
 	signer_metrics_call(c->srv->metrics, (size_t)c->method, (unsigned)c->status,
 			    srv_now_ns() - c->arrived_ns);
-	grpc_call_error e = grpc_call_start_batch(c->call, ops, n, &c->tag_sent, NULL);
+	/* Once the batch starts the queue thread may free c: read it first. */
+	grpc_call *call = c->call;
+	SG_TSAN_RELEASE(&c->tag_sent);
+	grpc_call_error e = grpc_call_start_batch(call, ops, n, &c->tag_sent, NULL);
 	if (e != GRPC_CALL_OK) {
 		sg_log(SG_LOG_ERROR, "answer to %s failed to start: %d", c->peer, (int)e);
 		call_free(c);
@@ -357,6 +361,8 @@ static void *cq_main(void *arg)
 			break;
 		if (ev.type != GRPC_OP_COMPLETE)
 			continue;
+		/* Whatever thread handed the tag over wrote the call first. */
+		SG_TSAN_ACQUIRE(ev.tag);
 		srv_tag *t = ev.tag;
 		switch (t->what) {
 		case TAG_NEW:
@@ -736,13 +742,80 @@ signet_err signer_server_reload(signer_server *srv, const signer_config *cfg)
 	signet_err ret = copy_clients(cfg, &cl, &n);
 	if (ret != SIGNET_OK)
 		return ret;
+	/* The ACL and the limits change in one critical section, both or
+	 * neither: a client added with a new limit never runs under the old
+	 * one, and a failed reload leaves the running set whole. */
 	pthread_rwlock_wrlock(&srv->acl_lock);
-	signer_config old = srv->cfg;
-	srv->cfg.clients = cl;
-	srv->cfg.nclients = n;
+	ret = signer_admission_set_limits(srv->admission, &cfg->admission, srv_now_ns());
+	signer_config drop;  /* whichever client list lost */
+	memset(&drop, 0, sizeof(drop));
+	drop.clients = cl;
+	drop.nclients = n;
+	if (ret == SIGNET_OK) {
+		drop.clients = srv->cfg.clients;
+		drop.nclients = srv->cfg.nclients;
+		srv->cfg.clients = cl;
+		srv->cfg.nclients = n;
+		signer_admission_limits *now = &srv->cfg.admission;
+		now->max_connections = cfg->admission.max_connections;
+		now->max_connections_client = cfg->admission.max_connections_client;
+		now->max_calls_client = cfg->admission.max_calls_client;
+		now->rate = cfg->admission.rate;
+		now->burst = cfg->admission.burst;
+	}
 	pthread_rwlock_unlock(&srv->acl_lock);
-	signer_config_free(&old);
-	sg_log(SG_LOG_NOTICE, "reloaded: %zu clients", n);
+	signer_config_free(&drop);
+	if (ret != SIGNET_OK) {
+		sg_log(SG_LOG_ERROR, "reload: limits not applied (%s), keeping the old clients "
+		       "and limits", signet_strerror(ret));
+		return ret;
+	}
+	/* What gRPC, the token, the listeners and the workers were started
+	 * with stays until a restart: say so instead of pretending. Only the
+	 * fields above changed in srv->cfg, so these keep warning until then. */
+	const signer_config *was = &srv->cfg;
+	const signer_admission_limits *wl = &was->admission, *nl = &cfg->admission;
+	const struct {
+		bool differs;
+		const char *key;
+	} fixed[] = {
+		{strcmp(was->listen, cfg->listen) != 0, "listen"},
+		{strcmp(was->tls_cert, cfg->tls_cert) != 0 || strcmp(was->tls_key, cfg->tls_key) != 0 ||
+		 strcmp(was->tls_ca, cfg->tls_ca) != 0 || was->tls12 != cfg->tls12, "tls-*"},
+		{strcmp(was->pkcs11_module, cfg->pkcs11_module) != 0 ||
+		 strcmp(was->token_label, cfg->token_label) != 0 ||
+		 strcmp(was->pin_spec, cfg->pin_spec) != 0, "pkcs11-module/token-label/pin"},
+		{strcmp(was->state_dir, cfg->state_dir) != 0, "state-dir"},
+		{was->workers != cfg->workers, "workers"},
+		{was->cache_size != cfg->cache_size, "cache-size"},
+		{was->max_rrsets != cfg->max_rrsets || was->max_rrs != cfg->max_rrs ||
+		 was->max_rrset_octets != cfg->max_rrset_octets, "max-rrsets/rrs/octets"},
+		{was->max_message != cfg->max_message, "max-message"},
+		{strcmp(was->metrics, cfg->metrics) != 0 ||
+		 was->metrics_allow_remote != cfg->metrics_allow_remote, "metrics"},
+		{strcmp(was->user, cfg->user) != 0, "user"},
+		{was->verify_all != cfg->verify_all, "verify-after-sign"},
+		{wl->idle_timeout_s != nl->idle_timeout_s, "idle-timeout"},
+		{wl->handshake_timeout_s != nl->handshake_timeout_s, "handshake-timeout"},
+		{wl->streams_per_connection != nl->streams_per_connection,
+		 "max-streams-per-connection"},
+	};
+	char keys[400] = "";
+	size_t used = 0;
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		if (!fixed[i].differs || used >= sizeof(keys))
+			continue;
+		int w = snprintf(keys + used, sizeof(keys) - used, "%s%s", used ? ", " : "",
+				 fixed[i].key);
+		used += w > 0 ? (size_t)w : 0;
+	}
+	if (keys[0])
+		sg_log(SG_LOG_WARNING, "reload: changed keys keep their old values until a "
+		       "restart: %s", keys);
+	sg_log(SG_LOG_NOTICE, "reloaded: %zu clients; per client %zu calls, %u calls/s "
+	       "(burst %u), %zu connections; %zu connections in all", n,
+	       cfg->admission.max_calls_client, cfg->admission.rate, cfg->admission.burst,
+	       cfg->admission.max_connections_client, cfg->admission.max_connections);
 	return SIGNET_OK;
 }
 
@@ -761,6 +834,7 @@ void signer_server_stop(signer_server *srv)
 						  NULL).type != GRPC_QUEUE_SHUTDOWN) {
 		}
 	} else if (srv->server) {
+		SG_TSAN_RELEASE(&srv->tag_shutdown);
 		grpc_server_shutdown_and_notify(srv->server, srv->cq, &srv->tag_shutdown);
 		if (srv->cq_started) {
 			/* Let calls in flight finish, but not for ever; then drop the

@@ -44,7 +44,7 @@ typedef struct signer_client {
 /* What one client may take of the service, and what connections may hold;
  * docs/SIGNETD.md gives the keys and their defaults. */
 typedef struct signer_admission_limits {
-	size_t max_connections;         /* live connections that made a call, in all */
+	size_t max_connections;         /* recently used connections, in all */
 	size_t max_connections_client;  /* the same, per client identity */
 	size_t max_calls_client;        /* calls in flight per client identity */
 	unsigned rate;                  /* calls per second per identity; 0: no limit */
@@ -112,11 +112,14 @@ signet_err signer_address_split(const char *addr, char *host, size_t hostlen,
 /* ---- admission (limits.c) ------------------------------------------------ */
 
 /* Per-client admission of calls: calls in flight, a token bucket of calls
- * per second, and connections (a connection is a peer address; it is live
- * while it has a call in flight or made one within idle_timeout_s, after
- * which gRPC closes it). gRPC 1.51's C core cannot refuse a TCP connection,
- * so the connection limits refuse the calls of a connection over the limit.
- * Thread safe. */
+ * per second, and connections (a connection is a peer address; it counts
+ * while it has a call in flight and for a while after its last call: a
+ * tenth of idle_timeout_s, at least SIGNER_CONN_RECENT_MIN_MS and at most
+ * SIGNER_CONN_RECENT_MAX_MS, since gRPC does not say when it closed). gRPC
+ * 1.51's C core cannot refuse a TCP connection, so the connection limits
+ * refuse the calls of a connection over the limit. Thread safe. */
+#define SIGNER_CONN_RECENT_MIN_MS 5000u
+#define SIGNER_CONN_RECENT_MAX_MS 30000u
 typedef struct signer_admission signer_admission;
 
 signet_err signer_admission_new(const signer_admission_limits *lim, signer_admission **out);
@@ -130,6 +133,15 @@ signet_err signer_admission_enter(signer_admission *a, const char *identity, con
 				  uint64_t now_ns, char *msg, size_t msglen);
 void signer_admission_leave(signer_admission *a, const char *identity, const char *peer,
 			    uint64_t now_ns);
+
+/* Apply lim from now_ns on (a reload): calls in flight, rate, burst and the
+ * connection limits. Calls and connections already admitted stay, even
+ * over a lowered limit; each bucket keeps its tokens (at most the new
+ * burst). idle_timeout_s keeps its value from signer_admission_new, since
+ * gRPC's idle timer is fixed at start. SIGNET_EINVAL for a missing argument
+ * or max_connections 0, SIGNET_ENOMEM; on failure nothing changed. */
+signet_err signer_admission_set_limits(signer_admission *a, const signer_admission_limits *lim,
+				       uint64_t now_ns);
 
 /* ---- content checks ------------------------------------------------------ */
 
@@ -542,10 +554,12 @@ signet_err signer_audit_append(signer_audit *a, const char *client,
 #define SIGNER_AUDIT_SYNC_MS 100
 
 /* signer_audit_append for a line per signing call: written (one write(2))
- * before it returns, so a crash of signetd loses nothing, but fsync'ed
- * together with the lines of up to SIGNER_AUDIT_SYNC_MS (a power loss may
- * lose those). A failed or short write leaves the log as it was and gives
- * the errno's error (SIGNET_EIO for a short write). */
+ * before it returns, so a crash of signetd loses nothing, but fsync'ed by a
+ * background thread together with the lines of up to SIGNER_AUDIT_SYNC_MS (a
+ * power loss may lose those). A failed or short write leaves the log as it
+ * was and gives the errno's error (SIGNET_EIO for a short write); a failed
+ * fsync of the background thread is returned by the grouped appends after
+ * it, until an fsync succeeds. */
 signet_err signer_audit_append_grouped(signer_audit *a, const char *client,
 				       const char *action, const char *zone,
 				       const char *detail, const char *result);
@@ -661,8 +675,12 @@ typedef struct signer_server signer_server;
 signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin,
 			       signer_server **out);
 
-/* Swap in a new client list (the ACL) from cfg; calls in flight keep the
- * identity they were admitted with. Other keys need a restart. */
+/* Swap in a new client list (the ACL) and the admission limits that can
+ * change at run time (calls in flight, rate and burst, connections per
+ * client and in all) from cfg, both or neither; calls in flight keep the
+ * identity and place they were admitted with. Other keys need a restart:
+ * those that differ are logged as such. SIGNET_EINVAL, SIGNET_ENOMEM
+ * (nothing changed). */
 signet_err signer_server_reload(signer_server *srv, const signer_config *cfg);
 
 /* Stop accepting calls, let calls in flight finish, then free everything. */

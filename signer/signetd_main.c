@@ -100,9 +100,11 @@ int main(int argc, char **argv)
 			signer_config next;
 			if (load(path, &next) == SIGNET_OK &&
 			    signer_server_reload(srv, &next) == SIGNET_OK)
-				sg_log(SG_LOG_NOTICE, "SIGHUP: clients reloaded from %s", path);
+				sg_log(SG_LOG_NOTICE, "SIGHUP: clients and limits reloaded from %s",
+				       path);
 			else
-				sg_log(SG_LOG_ERROR, "SIGHUP: reload failed, keeping the old clients");
+				sg_log(SG_LOG_ERROR, "SIGHUP: reload of %s failed, keeping the old "
+				       "clients and limits", path);
 			signer_config_free(&next);
 			continue;
 		}

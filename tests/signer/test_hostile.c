@@ -40,8 +40,12 @@
 #define RATE 40
 #define BURST 40
 #define HANDSHAKE_S 1
-#define IDLE_S 4
+#define IDLE_S 12
 #define STREAMS 8
+/* a connection counts for a tenth of IDLE_S after its last call, at
+ * least SIGNER_CONN_RECENT_MIN_MS (limits.c) */
+#define RECENT_MS (IDLE_S * 100L > (long)SIGNER_CONN_RECENT_MIN_MS ? IDLE_S * 100L \
+								  : (long)SIGNER_CONN_RECENT_MIN_MS)
 #define MAX_MESSAGE 65536
 
 static signetd_env D;
@@ -50,7 +54,7 @@ static unsigned next_owner = 5000;
 
 static const char extra[] =
 	"max-calls-per-client = 4;\nmax-connections-per-client = 3;\nmax-connections = 6;\n"
-	"rate-per-client = 40;\nrate-burst = 40;\nhandshake-timeout = 1;\nidle-timeout = 4;\n"
+	"rate-per-client = 40;\nrate-burst = 40;\nhandshake-timeout = 1;\nidle-timeout = 12;\n"
 	"max-streams-per-connection = 8;\nmax-message = 65536;\n";
 
 static const char clients[] =
@@ -628,12 +632,13 @@ static void test_slow_loris_preface(void **state)
 }
 
 /* Connections per identity and in all: the calls of a connection over a
- * limit are refused; once the idle ones are gone new ones are admitted. */
+ * limit are refused; once the idle ones no longer count new ones are
+ * admitted. */
 static void test_connections(void **state)
 {
 	(void)state;
 	/* Let every connection of earlier tests go idle and be forgotten. */
-	sleep_ms((IDLE_S + 1) * 1000L);
+	sleep_ms(RECENT_MS + 1000);
 	served();  /* admin.test: one live connection */
 	char det[256];
 	raw mine[CONNS_PER_CLIENT + 1];
@@ -680,13 +685,48 @@ static void test_connections(void **state)
 		raw_close(&theirs[i]);
 	for (int i = 0; i <= CONNS_PER_CLIENT; i++)
 		raw_close(&mine[i]);
-	/* after the idle timeout they are gone, and a new one is admitted */
-	sleep_ms((IDLE_S + 1) * 1000L);
+	/* once they no longer count, a new one is admitted */
+	sleep_ms(RECENT_MS + 1000);
 	raw again;
 	raw_open(&again, "ns1");
 	assert_int_equal(raw_unary(&again, RPC_SVC "Health", NULL, 0, det, sizeof(det)),
 			 GRPC_STATUS_OK);
 	raw_close(&again);
+	served();
+}
+
+/* A client that reconnects for every few calls: its closed connections
+ * (gRPC does not tell signetd they closed) stop counting soon after their
+ * last call, long before the idle timeout, so it is not refused; the
+ * connections it uses at once are still bounded. */
+static void test_reconnects(void **state)
+{
+	(void)state;
+	char det[256];
+	/* right after test_connections: its connections are older than
+	 * RECENT_MS by now, but for admin.test's and one of ns1.test's */
+	for (int round = 0; round < 2; round++) {
+		raw r[CONNS_PER_CLIENT + 1];
+		for (int i = 0; i <= CONNS_PER_CLIENT; i++) {
+			raw_open(&r[i], "stranger");
+			grpc_status_code st = raw_unary(&r[i], RPC_SVC "Health", NULL, 0, det,
+							sizeof(det));
+			if (i < CONNS_PER_CLIENT) {
+				if (st != GRPC_STATUS_OK)
+					fail_msg("round %d, connection %d: status %d: %s", round, i,
+						 (int)st, det);
+			} else {
+				assert_int_equal(st, GRPC_STATUS_RESOURCE_EXHAUSTED);
+				assert_non_null(strstr(det, "max-connections-per-client"));
+			}
+		}
+		for (int i = 0; i <= CONNS_PER_CLIENT; i++)
+			raw_close(&r[i]);
+		/* well within IDLE_S: before, these were counted until then */
+		assert_true(RECENT_MS + 300 < IDLE_S * 1000L);
+		if (round == 0)
+			sleep_ms(RECENT_MS + 300);
+	}
 	served();
 }
 
@@ -899,6 +939,7 @@ int main(void)
 		cmocka_unit_test(test_idle_and_stalled_tls),
 		cmocka_unit_test(test_slow_loris_preface),
 		cmocka_unit_test(test_connections),
+		cmocka_unit_test(test_reconnects),
 		cmocka_unit_test(test_rate),
 		cmocka_unit_test(test_clean_stop),
 		cmocka_unit_test(test_admission_unit),
