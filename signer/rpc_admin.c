@@ -1,10 +1,12 @@
 /* rpc_admin.c -- the admin RPCs: zones, ZSK generation, key-signing request
- * export, key bundle import and key listing; each one audited before the
- * answer leaves. */
+ * export, key bundle import and key listing; each change audited before it
+ * is made and again before the answer leaves. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <openssl/evp.h>
 
 #include "signer/internal.h"
 
@@ -765,10 +767,51 @@ static const char *action_name(srv_method m)
 	}
 }
 
+/* Record that a change is about to be made, before anything is touched:
+ * an administrative change the audit log cannot hold is not made at all.
+ * The line names the request by its SHA-256; the line after the action
+ * names the zone and the result. A change whose result line then fails to
+ * write still has this one. */
+static signet_err audit_begin(srv_call *c)
+{
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+	signet_err ret = srv_request_bytes(c, &bytes, &len);
+	if (ret != SIGNET_OK)
+		return SIGNET_OK;  /* nothing to do: the action refuses it */
+	uint8_t d[32];
+	unsigned dl = 0;
+	int ok = EVP_Digest(bytes, len, d, &dl, EVP_sha256(), NULL);
+	free(bytes);
+	if (ok != 1)
+		return SIGNET_ECRYPTO;
+	sg_buf h = SG_BUF_INIT;
+	ret = sg_buf_printf(&h, "request sha256=");
+	if (ret == SIGNET_OK)
+		ret = sg_hex_encode(d, sizeof(d), &h);
+	if (ret == SIGNET_OK)
+		ret = sg_buf_put_u8(&h, '\0');
+	if (ret == SIGNET_OK)
+		ret = signer_audit_append(c->srv->audit, c->identity, action_name(c->method),
+					  NULL, (const char *)h.data, "begun");
+	sg_buf_free(&h);
+	return ret;
+}
+
 void rpc_admin(srv_worker *w, srv_call *c)
 {
 	const char *zone = NULL;
 	char detail[512] = "";
+	if (c->who.role == SIGNER_ROLE_ADMIN && c->method != M_LISTKEYS) {
+		signet_err ret = audit_begin(c);
+		if (ret != SIGNET_OK) {
+			sg_log(SG_LOG_ERROR, "audit log write failed: %s", signet_strerror(ret));
+			srv_fail(c, GRPC_STATUS_UNAVAILABLE,
+				 "audit log unavailable: %s not done", action_name(c->method));
+			srv_finish(c);
+			return;
+		}
+	}
 	if (c->who.role != SIGNER_ROLE_ADMIN) {
 		srv_fail(c, GRPC_STATUS_PERMISSION_DENIED, "'%s' is not an admin", c->identity);
 	} else {

@@ -5,8 +5,9 @@
  * the audit chain intact; and a daemon killed with SIGKILL again and again
  * while it signs and administers reopens its state with every change it
  * acknowledged; and its clock stepped backwards and forwards (with the
- * signer's test clock). The full-disk test mounts a small tmpfs, so it
- * needs root (and a kernel that lets us): otherwise it says so and skips. */
+ * signer's test clock); and the state on a read-only file system. The
+ * full-disk and read-only tests mount small tmpfs file systems, so they
+ * need root (and a kernel that lets us): otherwise they say so and skip. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -23,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <errno.h>
+
 #include <cmocka.h>
 
 #include "tests/lib/signetd_fixture.h"
@@ -32,6 +35,9 @@ static signetd_zone Z;
 static char state_dir[400];
 static char audit_path[420];
 static bool mounted;
+static char ro_dir[420];      /* a second tmpfs, one file of it bound in */
+static bool ro_mounted;
+static char ro_bound[440];    /* the path that file is bound on, or "" */
 static unsigned next_owner = 1;
 
 static void sleep_ms(long ms)
@@ -123,6 +129,10 @@ static int teardown(void **state)
 		waitpid(D.pid, NULL, 0);
 		D.pid = 0;
 	}
+	if (ro_bound[0] && umount(ro_bound) != 0)
+		fprintf(stderr, "umount %s failed\n", ro_bound);
+	if (ro_mounted && umount(ro_dir) != 0)
+		fprintf(stderr, "umount %s failed\n", ro_dir);
 	if (mounted && umount(state_dir) != 0)
 		fprintf(stderr, "umount %s failed\n", state_dir);
 	return signetd_teardown(&D);
@@ -149,6 +159,9 @@ static void test_signing_is_audited(void **state)
 	assert_true(signetd_log_has(audit_path, "\"zone\":\"nosuch.test.\""));
 	assert_true(signetd_log_has(audit_path, "is not configured"));
 }
+
+static bool add_zone(const char *zone);
+static bool zone_present(const char *zone);
 
 /* The state directory on a 2 MiB tmpfs, filled up: signing is refused
  * with UNAVAILABLE once the audit log cannot grow, Health still answers,
@@ -190,6 +203,8 @@ static void test_disk_full(void **state)
 	print_message("disk full: %d calls still fit, then %d refused\n", ok, refused);
 	assert_int_equal(refused, 5);
 	assert_true(signetd_log_has(D.log, "audit log unavailable"));
+	/* An administrative change that cannot be audited is not made. */
+	assert_false(add_zone("full.test."));
 	char det[256];
 	Signet__V1__HealthRequest h = SIGNET__V1__HEALTH_REQUEST__INIT;
 	assert_int_equal(rpc_call_msg(D.admin, "Health", &h.base, det, sizeof(det), NULL),
@@ -200,6 +215,7 @@ static void test_disk_full(void **state)
 	signetd_sh("rm -f '%s/filler'", state_dir);
 	assert_int_equal(sign5(D.signer), GRPC_STATUS_OK);
 	assert_int_equal(audit_lines(), before + (size_t)ok + 1);
+	assert_false(zone_present("full.test."));
 
 	/* A restart reads the chain's end and continues it. */
 	signetd_stop_ok(&D);
@@ -423,6 +439,170 @@ static void test_clock_steps(void **state)
 	assert_true(keyset_left() > 0);
 }
 
+/* ---- a read-only file system -------------------------------------------- */
+
+static bool zone_present(const char *zone)
+{
+	Signet__V1__HealthRequest h = SIGNET__V1__HEALTH_REQUEST__INIT;
+	char det[256];
+	sg_buf resp = SG_BUF_INIT;
+	assert_int_equal(rpc_call_msg(D.admin, "Health", &h.base, det, sizeof(det), &resp),
+			 GRPC_STATUS_OK);
+	Signet__V1__HealthResponse *r =
+		signet__v1__health_response__unpack(NULL, resp.len, resp.data);
+	assert_non_null(r);
+	bool there = zone_listed(r, zone);
+	signet__v1__health_response__free_unpacked(r, NULL);
+	sg_buf_free(&resp);
+	return there;
+}
+
+/* signetd on the files as they are must not start: it exits 1 (no crash,
+ * no serving) and its log says needle. */
+static void start_refused(const char *needle)
+{
+	pid_t pid = signetd_spawn(D.conf, D.log);
+	int status = 0;
+	if (signetd_wait_port(D.port, pid, 30000, &status)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		fail_msg("signetd serves with its state read-only (%s)", needle);
+	}
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+	if (!signetd_log_has(D.log, needle))
+		fail_msg("no '%s' in signetd's log", needle);
+}
+
+/* Bind the file at name in the state directory from a second tmpfs, then
+ * make that tmpfs read-only (no process has it open for writing). */
+static void bind_read_only(const char *name)
+{
+	snprintf(ro_dir, sizeof(ro_dir), "%s/ro", D.dir);
+	snprintf(ro_bound, sizeof(ro_bound), "%s/%s", state_dir, name);
+	signetd_sh("mkdir -p -m 700 '%s'", ro_dir);
+	assert_int_equal(mount("tmpfs", ro_dir, "tmpfs", 0, "size=2m,mode=0700"), 0);
+	ro_mounted = true;
+	signetd_sh("cp -a '%s' '%s/%s'", ro_bound, ro_dir, name);
+	char src[480];
+	snprintf(src, sizeof(src), "%s/%s", ro_dir, name);
+	if (mount(src, ro_bound, NULL, MS_BIND, NULL) != 0) {
+		ro_bound[0] = '\0';
+		fail_msg("bind %s: %s", src, strerror(errno));
+	}
+	assert_int_equal(mount("tmpfs", ro_dir, "tmpfs", MS_REMOUNT | MS_RDONLY, "size=2m"), 0);
+}
+
+/* Read-write again, signetd on it, then the file back in place. */
+static void unbind(const char *name)
+{
+	signetd_stop_ok(&D);
+	assert_int_equal(umount(ro_bound), 0);
+	ro_bound[0] = '\0';
+	signetd_sh("cp -a '%s/%s' '%s/%s'", ro_dir, name, state_dir, name);
+	assert_int_equal(umount(ro_dir), 0);
+	ro_mounted = false;
+}
+
+/* The state directory read-only, as a whole and file by file (the audit
+ * log, the database). Linux refuses to remount a file system read-only
+ * while a process holds a file on it open for writing (EBUSY), and
+ * signetd holds both, so a running signetd meets a read-only file system
+ * only through the kernel's error path, which the full-disk test stands
+ * in for (every write fails). What is left: signetd started on read-only
+ * state refuses to start (no serving unaudited, no administering into a
+ * database it cannot write) with a clear log line, and once writable it
+ * starts with every acknowledged change and an intact audit chain. */
+static void test_read_only(void **state)
+{
+	(void)state;
+	if (geteuid() != 0) {
+		print_message("SKIPPED: the read-only test mounts a tmpfs and needs root\n");
+		skip();
+	}
+	signetd_stop_ok(&D);
+	signetd_sh("mv '%s' '%s.orig' && mkdir -m 700 '%s'", state_dir, state_dir, state_dir);
+	if (mount("tmpfs", state_dir, "tmpfs", 0, "size=2m,mode=0700") != 0) {
+		signetd_sh("rmdir '%s' && mv '%s.orig' '%s'", state_dir, state_dir, state_dir);
+		respawn();
+		print_message("SKIPPED: cannot mount a tmpfs here\n");
+		skip();
+	}
+	mounted = true;
+	signetd_sh("cp -a '%s.orig/.' '%s/'", state_dir, state_dir);
+	respawn();
+	assert_int_equal(sign5(D.signer), GRPC_STATUS_OK);
+	assert_true(add_zone("ro0.test."));
+	size_t lines = audit_lines();
+
+	int rc = mount("tmpfs", state_dir, "tmpfs", MS_REMOUNT | MS_RDONLY, "size=2m,mode=0700");
+	if (rc == 0) {
+		/* a kernel that allows it after all: then signetd must refuse
+		 * and resume, like on a full disk */
+		print_message("live read-only remount allowed here\n");
+		assert_int_equal(sign5(D.signer), GRPC_STATUS_UNAVAILABLE);
+		assert_false(add_zone("ro-never.test."));
+		assert_int_equal(mount("tmpfs", state_dir, "tmpfs", MS_REMOUNT, "size=2m,mode=0700"),
+				 0);
+		assert_int_equal(sign5(D.signer), GRPC_STATUS_OK);
+		assert_false(zone_present("ro-never.test."));
+		lines = audit_lines();
+	} else {
+		assert_int_equal(errno, EBUSY);
+		print_message("live read-only remount refused by the kernel (EBUSY): signetd "
+			      "holds its files open for writing\n");
+	}
+
+	/* the whole directory */
+	signetd_stop_ok(&D);
+	assert_int_equal(mount("tmpfs", state_dir, "tmpfs", MS_REMOUNT | MS_RDONLY,
+			       "size=2m,mode=0700"), 0);
+	start_refused("is read-only");
+	assert_int_equal(mount("tmpfs", state_dir, "tmpfs", MS_REMOUNT, "size=2m,mode=0700"), 0);
+	respawn();
+	assert_true(zone_present("ro0.test."));
+	assert_int_equal(sign5(D.signer), GRPC_STATUS_OK);
+	assert_true(add_zone("ro1.test."));
+	/* a signing line, and two per change: "begun", then the result */
+	assert_int_equal(audit_lines(), lines + 3);
+
+	/* the audit log alone */
+	signetd_stop_ok(&D);
+	bind_read_only("audit.log");
+	start_refused("audit log ");
+	assert_int_equal(mount("tmpfs", ro_dir, "tmpfs", MS_REMOUNT, "size=2m"), 0);
+	respawn();
+	assert_int_equal(sign5(D.signer), GRPC_STATUS_OK);
+	assert_true(add_zone("ro2.test."));
+	unbind("audit.log");
+	assert_int_equal(audit_lines(), lines + 6);
+
+	/* the database alone (a clean stop leaves no WAL beside it) */
+	bind_read_only("state.db");
+	start_refused("is read-only");
+	assert_int_equal(mount("tmpfs", ro_dir, "tmpfs", MS_REMOUNT, "size=2m"), 0);
+	respawn();
+	assert_int_equal(sign5(D.signer), GRPC_STATUS_OK);
+	assert_true(add_zone("ro3.test."));
+	unbind("state.db");
+	respawn();
+	for (int i = 0; i <= 3; i++) {
+		char zone[32];
+		snprintf(zone, sizeof(zone), "ro%d.test.", i);
+		if (!zone_present(zone))
+			fail_msg("acknowledged zone %s lost", zone);
+	}
+	assert_int_equal(audit_lines(), lines + 9);
+
+	/* back to the real disk for the tests that follow */
+	signetd_stop_ok(&D);
+	signetd_sh("cp -a '%s/.' '%s.orig/'", state_dir, state_dir);
+	assert_int_equal(umount(state_dir), 0);
+	mounted = false;
+	signetd_sh("rmdir '%s' && mv '%s.orig' '%s'", state_dir, state_dir, state_dir);
+	respawn();
+}
+
 static void test_clean_stop(void **state)
 {
 	(void)state;
@@ -437,6 +617,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_signing_is_audited),
 		cmocka_unit_test(test_disk_full),
+		cmocka_unit_test(test_read_only),
 		cmocka_unit_test(test_kill9_loop),
 		cmocka_unit_test(test_clock_steps),
 		cmocka_unit_test(test_clean_stop),

@@ -712,6 +712,10 @@ static void test_reload_audit_stop(void **state)
 	assert_non_null(strstr((char *)log.data, "\"action\":\"ImportKeyBundle\""));
 	assert_non_null(strstr((char *)log.data, "\"client\":\"admin.test\""));
 	assert_non_null(strstr((char *)log.data, "does not verify"));
+	/* a change is recorded before it is made, then with its result */
+	assert_non_null(strstr((char *)log.data, "\"action\":\"ImportKeyBundle\",\"zone\":\"\",\"detail\":"
+						 "\"request sha256="));
+	assert_non_null(strstr((char *)log.data, "\"result\":\"begun\""));
 	/* the signer's refused AddZone is there too */
 	assert_non_null(strstr((char *)log.data, "\"client\":\"ns1.test\",\"action\":\"AddZone\""));
 	sg_buf_free(&log);
