@@ -71,7 +71,9 @@ signet_err client_config_set(client_config *cfg, const char *key, const char *va
 			return fail(errmsg, errlen, SIGNET_EPARSE,
 				    "timeout: '%s' is not a number of seconds in 0.001..%d",
 				    value, TIMEOUT_MAX_S);
-		cfg->timeout_ms = (unsigned)(s * 1000.0);
+		/* Rounded, not truncated: 1.005 is 1.00499... as a double, and
+		 * truncating would turn it into 1004 ms. */
+		cfg->timeout_ms = (unsigned)(s * 1000.0 + 0.5);
 		return SIGNET_OK;
 	}
 	return fail(errmsg, errlen, SIGNET_EINVAL, "unknown key '%s'", key);

@@ -1,0 +1,160 @@
+/* test_config.c -- the client configuration file: what it accepts, and every refusal naming its line. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "client/client.h"
+#include "common/common.h"
+
+static char dir[] = "/tmp/signet-cconf-XXXXXX";
+static char path[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/client.conf", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	unlink(path);
+	rmdir(dir);
+	return 0;
+}
+
+/* Load text as the config file over a fresh configuration. */
+static signet_err load(const char *text, client_config *cfg, char *msg, size_t msglen)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+	assert_int_equal(fclose(f), 0);
+	client_config_init(cfg);
+	msg[0] = '\0';
+	return client_config_load(path, cfg, msg, msglen);
+}
+
+static void test_accepts_the_documented_form(void **state)
+{
+	(void)state;
+	client_config c;
+	char msg[256];
+	assert_int_equal(load("# signetd of the lab\n"
+			      "server 127.0.0.1:8853\r\n"
+			      "server-name signetd.test   # ours\n"
+			      "ca /etc/signet/ca.pem\n"
+			      "cert /etc/signet/ns1.pem\n"
+			      "key /etc/signet/ns1.key\n"
+			      "\n"
+			      "timeout 1.005\n",
+			      &c, msg, sizeof(msg)),
+			 SIGNET_OK);
+	assert_string_equal(c.server, "127.0.0.1:8853");
+	assert_string_equal(c.ca, "/etc/signet/ca.pem");
+	assert_string_equal(c.key, "/etc/signet/ns1.key");
+	/* 1.005 is 1.00499... as a double: rounded, not cut to 1004 */
+	assert_int_equal(c.timeout_ms, 1005);
+	assert_int_equal(client_config_check(&c, msg, sizeof(msg)), SIGNET_OK);
+}
+
+static void test_defaults_and_missing_keys(void **state)
+{
+	(void)state;
+	client_config c;
+	char msg[256];
+	assert_int_equal(load("server h:1\nca /a\ncert /b\n", &c, msg, sizeof(msg)), SIGNET_OK);
+	assert_int_equal(c.timeout_ms, CLIENT_TIMEOUT_DEFAULT_MS);
+	assert_int_equal(client_config_check(&c, msg, sizeof(msg)), SIGNET_EINVAL);
+	assert_non_null(strstr(msg, "key"));
+	assert_int_equal(client_config_set(&c, "key", "/c", msg, sizeof(msg)), SIGNET_OK);
+	assert_int_equal(client_config_check(&c, msg, sizeof(msg)), SIGNET_OK);
+	assert_int_equal(client_config_set(&c, "colour", "red", msg, sizeof(msg)), SIGNET_EINVAL);
+	assert_non_null(strstr(msg, "colour"));
+	assert_int_equal(client_config_set(&c, "ca", "relative.pem", msg, sizeof(msg)),
+			 SIGNET_EPARSE);
+	assert_string_equal(c.ca, "/a");
+}
+
+/* Each refusal: SIGNET_EPARSE and a message naming the file and line. */
+static void refused(const char *text, const char *where, const char *why)
+{
+	client_config c;
+	char msg[256];
+	assert_int_equal(load(text, &c, msg, sizeof(msg)), SIGNET_EPARSE);
+	char want[128];
+	snprintf(want, sizeof(want), "%s:%s", path, where);
+	if (strstr(msg, want) == NULL || strstr(msg, why) == NULL)
+		fail_msg("'%s' does not name %s and '%s'", msg, want, why);
+}
+
+static void test_refusals_name_the_line(void **state)
+{
+	(void)state;
+	refused("server h:1\ncolour red\n", "2:", "colour");
+	refused("server h:1\nserver h:2\n", "2:", "server");
+	refused("\n\nca etc/ca.pem\n", "3:", "ca");
+	refused("server h\x01:1\n", "1:", "");
+	refused("server\n", "1:", "KEY VALUE");
+	refused("timeout 0\n", "1:", "timeout");
+	refused("timeout 3601\n", "1:", "timeout");
+	refused("timeout nan\n", "1:", "timeout");
+	refused("timeout 5s\n", "1:", "timeout");
+	static char longline[5000];
+	memset(longline, 'a', sizeof(longline) - 2);
+	memcpy(longline, "server ", 7);
+	longline[sizeof(longline) - 2] = '\n';
+	refused(longline, "1:", "");
+}
+
+static void test_bounds_on_the_file(void **state)
+{
+	(void)state;
+	client_config c;
+	char msg[256];
+	/* over 64 KiB of comments */
+	size_t n = 70 * 1024;
+	char *big = malloc(n + 1);
+	assert_non_null(big);
+	for (size_t i = 0; i < n; i += 64) {
+		memset(big + i, '#', 63);
+		big[i + 63] = '\n';
+	}
+	big[n] = '\0';
+	assert_int_not_equal(load(big, &c, msg, sizeof(msg)), SIGNET_OK);
+	assert_true(msg[0] != '\0');
+	free(big);
+	/* a NUL inside the file */
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite("server h:1\n\0ca /x\n", 1, 18, f), 18);
+	assert_int_equal(fclose(f), 0);
+	client_config_init(&c);
+	assert_int_equal(client_config_load(path, &c, msg, sizeof(msg)), SIGNET_EPARSE);
+	/* a file that is not there */
+	client_config_init(&c);
+	assert_int_not_equal(client_config_load("/nonexistent/signet.conf", &c, msg, sizeof(msg)),
+			     SIGNET_OK);
+	assert_non_null(strstr(msg, "/nonexistent/signet.conf"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_accepts_the_documented_form),
+		cmocka_unit_test(test_defaults_and_missing_keys),
+		cmocka_unit_test(test_refusals_name_the_line),
+		cmocka_unit_test(test_bounds_on_the_file),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
