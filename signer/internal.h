@@ -115,6 +115,11 @@ signet_err srv_reply(srv_call *c, const ProtobufCMessage *m);
 /* The request message as one contiguous buffer; *out is malloc'd. */
 signet_err srv_request_bytes(srv_call *c, uint8_t **out, size_t *len);
 
+/* c's request unpacked with desc (free with
+ * protobuf_c_message_free_unpacked); NULL after failing the call with
+ * INVALID_ARGUMENT when there is no message or it does not parse. */
+ProtobufCMessage *srv_unpack(srv_call *c, const ProtobufCMessageDescriptor *desc);
+
 /* A wire-form zone name from the API; false if malformed. Lower-cased. */
 bool srv_zone(const ProtobufCBinaryData *b, dns_name *out);
 

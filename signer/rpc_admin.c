@@ -186,21 +186,6 @@ static void reply_keys(srv_call *c, const signer_key *keys, size_t n)
 	free(kp);
 }
 
-static ProtobufCMessage *unpack(srv_call *c, const ProtobufCMessageDescriptor *desc)
-{
-	uint8_t *bytes = NULL;
-	size_t len = 0;
-	if (srv_request_bytes(c, &bytes, &len) != SIGNET_OK) {
-		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "no request message");
-		return NULL;
-	}
-	ProtobufCMessage *m = protobuf_c_message_unpack(desc, NULL, len, bytes);
-	free(bytes);
-	if (!m)
-		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "malformed %s", desc->short_name);
-	return m;
-}
-
 /* Zone of an admin request: well formed and granted to the caller. */
 static bool admin_zone(srv_call *c, const ProtobufCBinaryData *b, dns_name *zone,
 		       char *zs, size_t zslen)
@@ -237,7 +222,7 @@ static grpc_status_code status_of(signet_err e)
 static void add_zone(srv_call *c, const char **zone_out, char *detail, size_t dlen)
 {
 	signer_server *srv = c->srv;
-	Signet__V1__AddZoneRequest *req = (Signet__V1__AddZoneRequest *)unpack(
+	Signet__V1__AddZoneRequest *req = (Signet__V1__AddZoneRequest *)srv_unpack(
 		c, &signet__v1__add_zone_request__descriptor);
 	if (!req)
 		return;
@@ -359,7 +344,7 @@ static void generate_zsk(srv_worker *w, srv_call *c, const char **zone_out,
 {
 	(void)w;
 	signer_server *srv = c->srv;
-	Signet__V1__GenerateZskRequest *req = (Signet__V1__GenerateZskRequest *)unpack(
+	Signet__V1__GenerateZskRequest *req = (Signet__V1__GenerateZskRequest *)srv_unpack(
 		c, &signet__v1__generate_zsk_request__descriptor);
 	if (!req)
 		return;
@@ -396,7 +381,7 @@ static void export_request(srv_worker *w, srv_call *c, const char **zone_out,
 {
 	signer_server *srv = c->srv;
 	Signet__V1__ExportKeySigningRequestRequest *req =
-		(Signet__V1__ExportKeySigningRequestRequest *)unpack(
+		(Signet__V1__ExportKeySigningRequestRequest *)srv_unpack(
 			c, &signet__v1__export_key_signing_request_request__descriptor);
 	if (!req)
 		return;
@@ -460,7 +445,7 @@ static void export_request(srv_worker *w, srv_call *c, const char **zone_out,
 static void import_bundle(srv_call *c, const char **zone_out, char *detail, size_t dlen)
 {
 	signer_server *srv = c->srv;
-	Signet__V1__ImportKeyBundleRequest *req = (Signet__V1__ImportKeyBundleRequest *)unpack(
+	Signet__V1__ImportKeyBundleRequest *req = (Signet__V1__ImportKeyBundleRequest *)srv_unpack(
 		c, &signet__v1__import_key_bundle_request__descriptor);
 	if (!req)
 		return;
@@ -582,7 +567,7 @@ out:
 static void list_keys(srv_call *c, const char **zone_out)
 {
 	signer_server *srv = c->srv;
-	Signet__V1__ListKeysRequest *req = (Signet__V1__ListKeysRequest *)unpack(
+	Signet__V1__ListKeysRequest *req = (Signet__V1__ListKeysRequest *)srv_unpack(
 		c, &signet__v1__list_keys_request__descriptor);
 	if (!req)
 		return;
@@ -628,7 +613,7 @@ static const char *rollover_action(Signet__V1__RolloverRequest__Action a)
 static void rollover(srv_call *c, const char **zone_out, char *detail, size_t dlen)
 {
 	signer_server *srv = c->srv;
-	Signet__V1__RolloverRequest *req = (Signet__V1__RolloverRequest *)unpack(
+	Signet__V1__RolloverRequest *req = (Signet__V1__RolloverRequest *)srv_unpack(
 		c, &signet__v1__rollover_request__descriptor);
 	if (!req)
 		return;

@@ -25,26 +25,10 @@ void srv_rrset_to_proto(const dns_rrset *s, Signet__V1__RRset *out, ProtobufCBin
 	out->rdata = s->count ? rd : NULL;
 }
 
-/* Unpack c's request with desc; fails the call when it cannot. */
-static ProtobufCMessage *unpack(srv_call *c, const ProtobufCMessageDescriptor *desc)
-{
-	uint8_t *bytes = NULL;
-	size_t len = 0;
-	if (srv_request_bytes(c, &bytes, &len) != SIGNET_OK) {
-		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "no request message");
-		return NULL;
-	}
-	ProtobufCMessage *m = protobuf_c_message_unpack(desc, NULL, len, bytes);
-	free(bytes);
-	if (!m)
-		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "malformed %s", desc->short_name);
-	return m;
-}
-
 static void get_keyset(srv_call *c)
 {
 	signer_server *srv = c->srv;
-	Signet__V1__GetKeySetRequest *req = (Signet__V1__GetKeySetRequest *)unpack(
+	Signet__V1__GetKeySetRequest *req = (Signet__V1__GetKeySetRequest *)srv_unpack(
 		c, &signet__v1__get_key_set_request__descriptor);
 	if (!req)
 		return;

@@ -197,6 +197,21 @@ signet_err srv_request_bytes(srv_call *c, uint8_t **out, size_t *len)
 	return SIGNET_OK;
 }
 
+ProtobufCMessage *srv_unpack(srv_call *c, const ProtobufCMessageDescriptor *desc)
+{
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+	if (srv_request_bytes(c, &bytes, &len) != SIGNET_OK) {
+		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "no request message");
+		return NULL;
+	}
+	ProtobufCMessage *m = protobuf_c_message_unpack(desc, NULL, len, bytes);
+	free(bytes);
+	if (!m)
+		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "malformed %s", desc->short_name);
+	return m;
+}
+
 bool srv_zone(const ProtobufCBinaryData *b, dns_name *out)
 {
 	size_t used = 0;
