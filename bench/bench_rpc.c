@@ -28,12 +28,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/resource.h>
 
-#include <grpc/byte_buffer_reader.h>
-#include <grpc/grpc.h>
-#include <grpc/grpc_security.h>
-#include <grpc/support/time.h>
+#include <sys/resource.h>
 
 #include "client/client.h"
 #include "common/common.h"
@@ -399,187 +395,42 @@ out:
 
 /* ---- paced latency, asynchronous -------------------------------------------- */
 
-/* One call of the asynchronous run: what its batch of operations fills. */
-struct acall {
-	grpc_call *call;
-	grpc_byte_buffer *send, *recv;
-	grpc_metadata_array mi, mt;
-	grpc_status_code status;
-	grpc_slice details;
-	double due;
-};
-
-static void acall_free(struct acall *a)
-{
-	if (a->call)
-		grpc_call_unref(a->call);
-	if (a->send)
-		grpc_byte_buffer_destroy(a->send);
-	if (a->recv)
-		grpc_byte_buffer_destroy(a->recv);
-	grpc_metadata_array_destroy(&a->mi);
-	grpc_metadata_array_destroy(&a->mt);
-	grpc_slice_unref(a->details);
-	free(a);
-}
-
-/* A channel like client_open's (client.h keeps its own private and has no
- * call with a deadline on its queue): mutual TLS from the config's files. */
-static grpc_channel *achannel(const client_config *cfg)
-{
-	sg_buf ca = SG_BUF_INIT, cert = SG_BUF_INIT, key = SG_BUF_INIT;
-	grpc_channel *ch = NULL;
-	if (sg_file_read(cfg->ca, 1 << 20, &ca) != SIGNET_OK || sg_buf_put_u8(&ca, 0) != SIGNET_OK ||
-	    sg_file_read(cfg->cert, 1 << 20, &cert) != SIGNET_OK ||
-	    sg_buf_put_u8(&cert, 0) != SIGNET_OK ||
-	    sg_file_read(cfg->key, 1 << 20, &key) != SIGNET_OK || sg_buf_put_u8(&key, 0) != SIGNET_OK ||
-	    !strstr((char *)key.data, "-----BEGIN ") || !strstr((char *)cert.data, "-----BEGIN ")) {
-		fprintf(stderr, "bench_rpc: cannot read the config's PEM files\n");
-		goto out;
-	}
-	grpc_ssl_pem_key_cert_pair pair = {(const char *)key.data, (const char *)cert.data};
-	grpc_channel_credentials *creds =
-		grpc_ssl_credentials_create((const char *)ca.data, &pair, NULL, NULL);
-	if (!creds)
-		goto out;
-	grpc_arg arg;
-	memset(&arg, 0, sizeof(arg));
-	arg.type = GRPC_ARG_STRING;
-	arg.key = (char *)GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
-	arg.value.string = (char *)cfg->server_name;
-	grpc_channel_args args = {cfg->server_name[0] ? 1 : 0, &arg};
-	ch = grpc_channel_create(cfg->server, creds, &args);
-	grpc_channel_credentials_release(creds);
-out:
-	sg_buf_free(&ca);
-	sg_buf_free(&cert);
-	sg_buf_free_secure(&key);
-	return ch;
-}
-
-static struct acall *astart(grpc_channel *ch, grpc_completion_queue *cq, struct gen *g,
-			    double due)
-{
-	uint8_t *req;
-	size_t len;
-	struct acall *a = calloc(1, sizeof(*a));
-	if (!a)
-		return NULL;
-	a->due = due;
-	a->details = grpc_empty_slice();
-	grpc_metadata_array_init(&a->mi);
-	grpc_metadata_array_init(&a->mt);
-	if (build_request(g, 1, &req, &len) != SIGNET_OK) {
-		acall_free(a);
-		return NULL;
-	}
-	grpc_slice body = grpc_slice_new(req, len, free);
-	a->send = grpc_raw_byte_buffer_create(&body, 1);
-	grpc_slice_unref(body);
-	grpc_slice m = grpc_slice_from_static_string(CLIENT_SVC "SignRRsets");
-	a->call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq, m, NULL,
-					   gpr_time_add(gpr_now(GPR_CLOCK_REALTIME),
-							gpr_time_from_seconds(30, GPR_TIMESPAN)),
-					   NULL);
-	if (!a->call) {
-		acall_free(a);
-		return NULL;
-	}
-	grpc_op ops[6];
-	memset(ops, 0, sizeof(ops));
-	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-	ops[1].op = GRPC_OP_SEND_MESSAGE;
-	ops[1].data.send_message.send_message = a->send;
-	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-	ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
-	ops[3].data.recv_initial_metadata.recv_initial_metadata = &a->mi;
-	ops[4].op = GRPC_OP_RECV_MESSAGE;
-	ops[4].data.recv_message.recv_message = &a->recv;
-	ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-	ops[5].data.recv_status_on_client.trailing_metadata = &a->mt;
-	ops[5].data.recv_status_on_client.status = &a->status;
-	ops[5].data.recv_status_on_client.status_details = &a->details;
-	if (grpc_call_start_batch(a->call, ops, 6, a, NULL) != GRPC_CALL_OK) {
-		acall_free(a);
-		return NULL;
-	}
-	return a;
-}
-
-/* 1 if a finished call did not come back with one signed RRset. */
-static int afinish(struct acall *a)
-{
-	if (a->status != GRPC_STATUS_OK || !a->recv) {
-		fprintf(stderr, "bench_rpc: call failed: %s\n", client_status_name(a->status));
-		return 1;
-	}
-	grpc_byte_buffer_reader r;
-	if (!grpc_byte_buffer_reader_init(&r, a->recv))
-		return 1;
-	grpc_slice all = grpc_byte_buffer_reader_readall(&r);
-	grpc_byte_buffer_reader_destroy(&r);
-	sg_buf ans = {.data = (uint8_t *)GRPC_SLICE_START_PTR(all), .len = GRPC_SLICE_LENGTH(all)};
-	int bad = count_rrsigs(&ans, 1) < 1;
-	grpc_slice_unref(all);
-	return bad;
-}
-
-static int latency_async(const client_config *cfg, struct gen *g, double seconds, double rate)
+/* One thread on the client library's pipeline: each call starts when it is
+ * due (its tag is its slot number, so its due time is known when it comes
+ * back), and answers are collected while waiting for the next due time. */
+static int latency_async(client_conn *c, struct gen *g, double seconds, double rate)
 {
 	uint64_t slots = (uint64_t)(seconds * rate);
 	double *lat = calloc(slots + 1, sizeof(double));
-	grpc_channel *ch = achannel(cfg);
-	grpc_completion_queue *cq = grpc_completion_queue_create_for_next(NULL);
-	int rc = 1;
-	size_t n = 0, inflight = 0;
-	if (!lat || !ch || !cq)
-		goto out;
-	/* Connected (TLS and HTTP/2 set up) before the first call is due, as
-	 * the threaded run is by its client_open's first calls. */
-	if (grpc_channel_check_connectivity_state(ch, 1) != GRPC_CHANNEL_READY) {
-		grpc_connectivity_state st;
-		while ((st = grpc_channel_check_connectivity_state(ch, 1)) != GRPC_CHANNEL_READY) {
-			grpc_channel_watch_connectivity_state(
-				ch, st, gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-						     gpr_time_from_seconds(5, GPR_TIMESPAN)), cq, NULL);
-			grpc_event ev = grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_MONOTONIC),
-								   NULL);
-			if (ev.type != GRPC_OP_COMPLETE || !ev.success) {
-				fprintf(stderr, "bench_rpc: cannot connect\n");
-				goto out;
-			}
-		}
-	}
+	if (!lat)
+		return 1;
+	sg_buf ans = SG_BUF_INIT;
+	size_t n = 0;
 	double t0 = now_s() + 0.05;
 	uint64_t k = 0;
-	bool failed = false;
-	while (!failed && (k < slots || inflight > 0)) {
-		double t = now_s();
+	int rc = 0;
+	while (!rc && (k < slots || client_inflight(c) > 0)) {
 		/* Every call that is due starts now, late ones included: their
 		 * lateness is counted from their due time. Past the cap (under
 		 * signetd's calls-in-flight limit per client) a due call waits
 		 * for an answer, and that wait is counted too. */
-		while (k < slots && inflight < ASYNC_INFLIGHT_MAX && t0 + (double)k / rate <= t) {
-			struct acall *a = astart(ch, cq, g, t0 + (double)k / rate);
-			if (!a) {
+		while (k < slots && client_inflight(c) < ASYNC_INFLIGHT_MAX &&
+		       t0 + (double)k / rate <= now_s()) {
+			uint8_t *req;
+			size_t len;
+			if (build_request(g, 1, &req, &len) != SIGNET_OK ||
+			    client_start(c, CLIENT_SVC "SignRRsets", req, len,
+					 (void *)(uintptr_t)k) != SIGNET_OK) {
 				fprintf(stderr, "bench_rpc: cannot start a call\n");
-				failed = true;
+				rc = 1;
 				break;
 			}
 			k++;
-			inflight++;
 		}
-		if (failed)
+		if (rc)
 			break;
-		gpr_timespec until = gpr_inf_future(GPR_CLOCK_MONOTONIC);
-		if (k < slots && inflight < ASYNC_INFLIGHT_MAX) {
-			double wait = t0 + (double)k / rate - now_s();
-			until = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-					     gpr_time_from_nanos(wait > 0 ? (int64_t)(wait * 1e9) : 0,
-								 GPR_TIMESPAN));
-		}
-		if (inflight == 0 && k < slots) {
-			double wait = t0 + (double)k / rate - now_s();
+		double wait = k < slots ? t0 + (double)k / rate - now_s() : 0;
+		if (client_inflight(c) == 0) {
 			if (wait > 0) {
 				struct timespec ts = {(time_t)wait,
 						      (long)((wait - (time_t)wait) * 1e9)};
@@ -587,44 +438,36 @@ static int latency_async(const client_config *cfg, struct gen *g, double seconds
 			}
 			continue;
 		}
-		grpc_event ev = grpc_completion_queue_next(cq, until, NULL);
-		if (ev.type == GRPC_QUEUE_TIMEOUT)
+		/* Wait for an answer until the next call is due, or for as long
+		 * as it takes when none is (all sent, or the cap reached). */
+		long wait_ms = k < slots && client_inflight(c) < ASYNC_INFLIGHT_MAX
+				       ? (wait > 0 ? (long)(wait * 1e3) : 0)
+				       : 60000;
+		void *tag;
+		client_status st;
+		sg_buf_reset(&ans);
+		signet_err err = client_next_wait(c, wait_ms, &tag, &st, &ans);
+		if (err == SIGNET_ETIME)
 			continue;
-		if (ev.type != GRPC_OP_COMPLETE) {
-			failed = true;
+		double end = now_s();
+		if (err != SIGNET_OK || st.code != 0 || count_rrsigs(&ans, 1) < 1) {
+			fprintf(stderr, "bench_rpc: call failed: %s %s\n",
+				err != SIGNET_OK ? signet_errname(err) : client_status_name(st.code),
+				st.details);
+			rc = 1;
 			break;
 		}
-		struct acall *a = ev.tag;
-		double end = now_s();
-		inflight--;
-		if (afinish(a))
-			failed = true;
-		else
-			lat[n++] = end - a->due;
-		acall_free(a);
+		lat[n++] = end - (t0 + (double)(uintptr_t)tag / rate);
 	}
 	double span = now_s() - t0;
-	if (failed) {
-		/* Calls may still be in flight: the process ends with them. */
-		free(lat);
-		return 1;
-	}
-	if (n == 0)
-		goto out;
-	qsort(lat, n, sizeof(double), cmp_double);
-	printf("| %.0f | %.0f | %zu | %.2f | %.2f | %.2f | %.2f |\n", rate, (double)n / span, n,
-	       lat[n / 2] * 1e3, lat[(size_t)((double)n * 0.99)] * 1e3,
-	       lat[(size_t)((double)n * 0.999)] * 1e3, lat[n - 1] * 1e3);
-	rc = 0;
-out:
-	if (ch)
-		grpc_channel_destroy(ch);
-	if (cq) {
-		grpc_completion_queue_shutdown(cq);
-		while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
-		       GRPC_QUEUE_SHUTDOWN) {
-		}
-		grpc_completion_queue_destroy(cq);
+	sg_buf_free(&ans);
+	if (!rc && n > 0) {
+		qsort(lat, n, sizeof(double), cmp_double);
+		printf("| %.0f | %.0f | %zu | %.2f | %.2f | %.2f | %.2f |\n", rate,
+		       (double)n / span, n, lat[n / 2] * 1e3, lat[(size_t)((double)n * 0.99)] * 1e3,
+		       lat[(size_t)((double)n * 0.999)] * 1e3, lat[n - 1] * 1e3);
+	} else if (!rc) {
+		rc = 1;
 	}
 	free(lat);
 	return rc;
@@ -724,7 +567,7 @@ int main(int argc, char **argv)
 			client_close(c);
 			return usage();
 		}
-		rc = latency_async(&cfg, &g, seconds, rate);
+		rc = latency_async(c, &g, seconds, rate);
 	} else if (strcmp(mode, "count") == 0 && (argc == 7 || argc == 8)) {
 		unsigned long long rrsets = strtoull(argv[4], NULL, 10);
 		unsigned long batch = strtoul(argv[5], NULL, 10);

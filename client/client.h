@@ -138,6 +138,13 @@ signet_err client_start(client_conn *c, const char *method, uint8_t *req, size_t
  * if the queue fails. */
 signet_err client_next(client_conn *c, void **tag, client_status *st, sg_buf *resp);
 
+/* client_next waiting at most wait_ms milliseconds (0: only what has
+ * completed already): SIGNET_ETIME when no call completed by then, which
+ * leaves every call in flight. For a caller that must also act on time,
+ * such as a paced load generator. */
+signet_err client_next_wait(client_conn *c, long wait_ms, void **tag, client_status *st,
+			    sg_buf *resp);
+
 /* Calls started and not yet collected. */
 size_t client_inflight(const client_conn *c);
 

@@ -317,15 +317,18 @@ signet_err client_start(client_conn *c, const char *method, uint8_t *req, size_t
 	return SIGNET_OK;
 }
 
-signet_err client_next(client_conn *c, void **tag, client_status *st, sg_buf *resp)
+/* client_next until deadline. */
+static signet_err next_until(client_conn *c, gpr_timespec deadline, void **tag,
+			     client_status *st, sg_buf *resp)
 {
 	if (!c || !tag || !st)
 		return SIGNET_EINVAL;
 	if (!c->ninflight)
 		return SIGNET_ENOTFOUND;
 	memset(st, 0, sizeof(*st));
-	grpc_event ev = grpc_completion_queue_next(c->cq, gpr_inf_future(GPR_CLOCK_REALTIME),
-						   NULL);
+	grpc_event ev = grpc_completion_queue_next(c->cq, deadline, NULL);
+	if (ev.type == GRPC_QUEUE_TIMEOUT)
+		return SIGNET_ETIME;
 	if (ev.type != GRPC_OP_COMPLETE)
 		return SIGNET_EIO;
 	SG_TSAN_ACQUIRE(ev.tag);
@@ -340,6 +343,21 @@ signet_err client_next(client_conn *c, void **tag, client_status *st, sg_buf *re
 	signet_err ret = pending_finish(p, st, resp);
 	pending_free(p);
 	return ret;
+}
+
+signet_err client_next(client_conn *c, void **tag, client_status *st, sg_buf *resp)
+{
+	return next_until(c, gpr_inf_future(GPR_CLOCK_REALTIME), tag, st, resp);
+}
+
+signet_err client_next_wait(client_conn *c, long wait_ms, void **tag, client_status *st,
+			    sg_buf *resp)
+{
+	if (wait_ms < 0)
+		return SIGNET_EINVAL;
+	gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+					     gpr_time_from_millis(wait_ms, GPR_TIMESPAN));
+	return next_until(c, deadline, tag, st, resp);
 }
 
 size_t client_inflight(const client_conn *c)

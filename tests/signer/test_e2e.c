@@ -459,6 +459,56 @@ static void test_sign(void **state)
 
 /* ---- key set and health ------------------------------------------------ */
 
+/* The client library's pipeline with a bounded wait (client_next_wait, what
+ * a paced caller uses): nothing in flight, a wait that ends before the
+ * answer, then the answer. */
+static void test_pipeline_wait(void **state)
+{
+	(void)state;
+	client_config cfg;
+	client_config_init(&cfg);
+	char path[3][300], msg[256];
+	snprintf(path[0], sizeof(path[0]), "%s/ca.pem", D.dir);
+	snprintf(path[1], sizeof(path[1]), "%s/ns1.pem", D.dir);
+	snprintf(path[2], sizeof(path[2]), "%s/ns1.key", D.dir);
+	assert_int_equal(client_config_set(&cfg, "server", D.target, msg, sizeof(msg)), SIGNET_OK);
+	assert_int_equal(client_config_set(&cfg, "server-name", "localhost", msg, sizeof(msg)),
+			 SIGNET_OK);
+	assert_int_equal(client_config_set(&cfg, "ca", path[0], msg, sizeof(msg)), SIGNET_OK);
+	assert_int_equal(client_config_set(&cfg, "cert", path[1], msg, sizeof(msg)), SIGNET_OK);
+	assert_int_equal(client_config_set(&cfg, "key", path[2], msg, sizeof(msg)), SIGNET_OK);
+	client_conn *c = NULL;
+	assert_int_equal(client_open(&cfg, &c, msg, sizeof(msg)), SIGNET_OK);
+
+	void *tag = NULL;
+	client_status st;
+	sg_buf resp = SG_BUF_INIT;
+	assert_int_equal(client_next_wait(c, 0, &tag, &st, &resp), SIGNET_ENOTFOUND);
+	assert_int_equal(client_next_wait(c, -1, &tag, &st, &resp), SIGNET_EINVAL);
+	/* No answer crosses TLS to signetd and back in no time at all. */
+	for (int i = 0; i < 3; i++) {
+		uint8_t *req = malloc(1);
+		assert_non_null(req);
+		assert_int_equal(client_start(c, CLIENT_SVC "Health", req, 0,
+					      (void *)(uintptr_t)(i + 1)),
+				 SIGNET_OK);
+	}
+	assert_int_equal(client_next_wait(c, 0, &tag, &st, &resp), SIGNET_ETIME);
+	assert_int_equal(client_inflight(c), 3);
+	unsigned seen = 0;
+	while (client_inflight(c) > 0) {
+		sg_buf_reset(&resp);
+		signet_err err = client_next_wait(c, 10000, &tag, &st, &resp);
+		assert_int_equal(err, SIGNET_OK);
+		assert_int_equal(st.code, 0);
+		assert_true(resp.len > 0);
+		seen |= 1u << (uintptr_t)tag;
+	}
+	assert_int_equal(seen, 0xeu);
+	sg_buf_free(&resp);
+	client_close(c);
+}
+
 static void test_keyset_health(void **state)
 {
 	(void)state;
@@ -769,6 +819,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sign),
+		cmocka_unit_test(test_pipeline_wait),
 		cmocka_unit_test(test_keyset_health),
 		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_reload_audit_stop),
