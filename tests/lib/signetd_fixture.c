@@ -37,13 +37,13 @@ void signetd_sh(const char *fmt, ...)
 		fail_msg("command failed: %s", cmd);
 }
 
-static void sleep_ms(long ms)
+void signetd_sleep_ms(long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 	nanosleep(&ts, NULL);
 }
 
-static long now_ms(void)
+long signetd_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -153,13 +153,13 @@ static bool exited(pid_t pid, int *status)
 
 bool signetd_wait_port(int port, pid_t pid, int timeout_ms, int *status)
 {
-	long end = now_ms() + timeout_ms;
+	long end = signetd_now_ms() + timeout_ms;
 	for (;;) {
 		if (port_open(port))
 			return true;
-		if (exited(pid, status) || now_ms() >= end)
+		if (exited(pid, status) || signetd_now_ms() >= end)
 			return false;
-		sleep_ms(20);
+		signetd_sleep_ms(20);
 	}
 }
 
@@ -265,7 +265,7 @@ static int start_once(signetd_env *d)
 	snprintf(d->target, sizeof(d->target), "127.0.0.1:%d", d->port);
 	signetd_write_config(d, d->conf, d->port, d->metrics_port, &d->opts);
 	d->pid = signetd_spawn(d->conf, d->log);
-	long end = now_ms() + START_TIMEOUT_MS;
+	long end = signetd_now_ms() + START_TIMEOUT_MS;
 	/* A channel made before the port is open backs off for seconds, so
 	 * wait for a plain TCP connect first. */
 	if (signetd_wait_port(d->port, d->pid, START_TIMEOUT_MS, NULL)) {
@@ -282,9 +282,9 @@ static int start_once(signetd_env *d)
 		 * it says it runs as that user. */
 		if (st == GRPC_STATUS_OK && (!d->opts.user || signetd_log_has(d->log, "running as ")))
 			return 0;
-		if (gone(d->pid) || now_ms() >= end)
+		if (gone(d->pid) || signetd_now_ms() >= end)
 			break;
-		sleep_ms(50);
+		signetd_sleep_ms(50);
 	}
 	rpc_close(d->admin);
 	rpc_close(d->signer);
@@ -352,13 +352,13 @@ int signetd_stop(signetd_env *d)
 		return -1;
 	kill(d->pid, SIGTERM);
 	int status = 0;
-	long end = now_ms() + 10000;
-	while (now_ms() < end) {
+	long end = signetd_now_ms() + 10000;
+	while (signetd_now_ms() < end) {
 		if (exited(d->pid, &status)) {
 			d->pid = 0;
 			return status;
 		}
-		sleep_ms(20);
+		signetd_sleep_ms(20);
 	}
 	kill_daemon(d);
 	return -1;

@@ -70,6 +70,11 @@ typedef struct signetd_zone {
 	uint16_t key_tag;
 } signetd_zone;
 
+/* Sleep ms milliseconds; milliseconds on the monotonic clock, for deadlines
+ * in tests. */
+void signetd_sleep_ms(long ms);
+long signetd_now_ms(void);
+
 /* Make the PKI, the token, the state directory and the KSK, write the
  * configuration for o (NULL: all defaults) on free loopback ports, start
  * signetd and open d->admin and d->signer. Waits (bounded) until the daemon

@@ -40,31 +40,18 @@ static bool ro_mounted;
 static char ro_bound[440];    /* the path that file is bound on, or "" */
 static unsigned next_owner = 1;
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void wait_healthy(void)
 {
 	assert_true(signetd_wait_port(D.port, D.pid, 30000, NULL));
-	long end = now_ms() + 30000;
+	long end = signetd_now_ms() + 30000;
 	char det[256];
 	for (;;) {
 		Signet__V1__HealthRequest h = SIGNET__V1__HEALTH_REQUEST__INIT;
 		if (rpc_call_msg(D.admin, "Health", &h.base, det, sizeof(det), NULL) ==
 		    GRPC_STATUS_OK)
 			return;
-		assert_true(now_ms() < end);
-		sleep_ms(50);
+		assert_true(signetd_now_ms() < end);
+		signetd_sleep_ms(50);
 	}
 }
 
@@ -163,14 +150,13 @@ static void test_signing_is_audited(void **state)
 static bool add_zone(const char *zone);
 static bool zone_present(const char *zone);
 
-/* The state directory on a 2 MiB tmpfs, filled up: signing is refused
- * with UNAVAILABLE once the audit log cannot grow, Health still answers,
- * and signing resumes when the space is back. */
-static void test_disk_full(void **state)
+/* Restart signetd with its state directory copied onto a 2 MiB tmpfs
+ * (teardown puts the real one back); skips the test for what when not root
+ * or when the kernel refuses the mount. */
+static void state_on_tmpfs(const char *what)
 {
-	(void)state;
 	if (geteuid() != 0) {
-		print_message("SKIPPED: the full-disk test mounts a tmpfs and needs root\n");
+		print_message("SKIPPED: the %s test mounts a tmpfs and needs root\n", what);
 		skip();
 	}
 	signetd_stop_ok(&D);
@@ -184,6 +170,15 @@ static void test_disk_full(void **state)
 	mounted = true;
 	signetd_sh("cp -a '%s.orig/.' '%s/'", state_dir, state_dir);
 	respawn();
+}
+
+/* The state directory on a 2 MiB tmpfs, filled up: signing is refused
+ * with UNAVAILABLE once the audit log cannot grow, Health still answers,
+ * and signing resumes when the space is back. */
+static void test_disk_full(void **state)
+{
+	(void)state;
+	state_on_tmpfs("full-disk");
 	assert_int_equal(sign5(D.signer), GRPC_STATUS_OK);
 	size_t before = audit_lines();
 
@@ -296,8 +291,8 @@ static void test_kill9_loop(void **state)
 		assert_int_equal(pthread_create(&th, NULL, signing_load, &l), 0);
 		/* administer until a kill lands at a time the test does not choose
 		 * exactly: 150..400 ms in */
-		long kill_at = now_ms() + 150 + (rand() % 250);
-		while (now_ms() < kill_at && nz < ZONES_MAX) {
+		long kill_at = signetd_now_ms() + 150 + (rand() % 250);
+		while (signetd_now_ms() < kill_at && nz < ZONES_MAX) {
 			char zone[64];
 			snprintf(zone, sizeof(zone), "k%u.test.", nz);
 			acked[nz] = add_zone(zone);
@@ -312,9 +307,9 @@ static void test_kill9_loop(void **state)
 		respawn();
 		/* the signer's channel may still be backing off from the kill */
 		grpc_status_code st = GRPC_STATUS_UNAVAILABLE;
-		for (long end = now_ms() + 15000; st == GRPC_STATUS_UNAVAILABLE && now_ms() < end;)
+		for (long end = signetd_now_ms() + 15000; st == GRPC_STATUS_UNAVAILABLE && signetd_now_ms() < end;)
 			if ((st = sign5(D.signer)) == GRPC_STATUS_UNAVAILABLE)
-				sleep_ms(100);
+				signetd_sleep_ms(100);
 		assert_int_equal(st, GRPC_STATUS_OK);
 	}
 	Signet__V1__HealthRequest h = SIGNET__V1__HEALTH_REQUEST__INIT;
@@ -516,21 +511,7 @@ static void unbind(const char *name)
 static void test_read_only(void **state)
 {
 	(void)state;
-	if (geteuid() != 0) {
-		print_message("SKIPPED: the read-only test mounts a tmpfs and needs root\n");
-		skip();
-	}
-	signetd_stop_ok(&D);
-	signetd_sh("mv '%s' '%s.orig' && mkdir -m 700 '%s'", state_dir, state_dir, state_dir);
-	if (mount("tmpfs", state_dir, "tmpfs", 0, "size=2m,mode=0700") != 0) {
-		signetd_sh("rmdir '%s' && mv '%s.orig' '%s'", state_dir, state_dir, state_dir);
-		respawn();
-		print_message("SKIPPED: cannot mount a tmpfs here\n");
-		skip();
-	}
-	mounted = true;
-	signetd_sh("cp -a '%s.orig/.' '%s/'", state_dir, state_dir);
-	respawn();
+	state_on_tmpfs("read-only");
 	assert_int_equal(sign5(D.signer), GRPC_STATUS_OK);
 	assert_true(add_zone("ro0.test."));
 	size_t lines = audit_lines();

@@ -40,12 +40,6 @@ static int teardown(void **state)
 	return signetd_teardown(&D);
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
 static void move_tokens(bool away)
 {
 	char aside[400];
@@ -129,7 +123,7 @@ static void *signer_loop(void *arg)
 		unsigned first = atomic_fetch_add(&b->next, 10);
 		sign_and_tally(D.signer, first, 10, &b->t);
 		b->calls++;
-		sleep_ms(5);
+		signetd_sleep_ms(5);
 	}
 	return NULL;
 }
@@ -148,7 +142,7 @@ static void test_token_lost_and_back(void **state)
 	atomic_init(&bg.next, 1000);
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, signer_loop, &bg), 0);
-	sleep_ms(200);
+	signetd_sleep_ms(200);
 
 	/* The directory goes away under the running daemon. SoftHSM2 keeps
 	 * signing with session copies until the module is torn down; a
@@ -171,7 +165,7 @@ static void test_token_lost_and_back(void **state)
 	double errs1 = scrape("signet_item_errors_total{code=\"UNAVAILABLE\"}");
 	assert_true(errs1 >= (errs0 < 0 ? 0 : errs0) + 20);
 	/* Still down after the reconnect back-off has passed. */
-	sleep_ms(HSM_RECONNECT_BACKOFF_MS + 100);
+	signetd_sleep_ms(HSM_RECONNECT_BACKOFF_MS + 100);
 	memset(&down, 0, sizeof(down));
 	sign_and_tally(D.admin, 21, 5, &down);
 	assert_int_equal(down.unavailable, 5);
@@ -181,7 +175,7 @@ static void test_token_lost_and_back(void **state)
 	/* The directory comes back: after the back-off the daemon recovers by
 	 * itself, without a restart. */
 	move_tokens(false);
-	sleep_ms(HSM_RECONNECT_BACKOFF_MS + 100);
+	signetd_sleep_ms(HSM_RECONNECT_BACKOFF_MS + 100);
 	health(D.admin, &present, &logged_in);
 	assert_true(present);
 	assert_true(logged_in);
@@ -191,7 +185,7 @@ static void test_token_lost_and_back(void **state)
 	assert_int_equal(up.signed_ok, 20);
 	assert_int_equal(up.unavailable, 0);
 	assert_true(scrape("signet_token_up") == 1);
-	sleep_ms(200);
+	signetd_sleep_ms(200);
 
 	atomic_store(&bg.stop, true);
 	pthread_join(th, NULL);

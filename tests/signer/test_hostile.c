@@ -62,19 +62,6 @@ static const char clients[] =
 	"  { identity = \"ns1.test\"; role = \"signer\"; zones = [ \"*\" ]; },\n"
 	"  { identity = \"stranger.test\"; role = \"signer\"; zones = [ \"*\" ]; }\n";
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- the well-behaved client ----------------------------------------- */
 
 static grpc_status_code health(rpc_conn *c, char *det, size_t dlen)
@@ -210,11 +197,11 @@ static void raw_start(raw *r, raw_call *c, const char *method, const uint8_t *ms
  * number that did. */
 static size_t raw_wait(raw *r, raw_call *cs, size_t n, long timeout_ms)
 {
-	long end = now_ms() + timeout_ms;
+	long end = signetd_now_ms() + timeout_ms;
 	size_t done = 0;
 	for (size_t i = 0; i < n; i++)
 		done += cs[i].done;
-	while (done < n && now_ms() < end) {
+	while (done < n && signetd_now_ms() < end) {
 		gpr_timespec dl = gpr_time_add(gpr_now(GPR_CLOCK_REALTIME),
 					       gpr_time_from_millis(100, GPR_TIMESPAN));
 		grpc_event ev = grpc_completion_queue_next(r->cq, dl, NULL);
@@ -446,7 +433,7 @@ static void test_cancel_mid_batch(void **state)
 		next_owner += 400;
 		raw_call c;
 		raw_start(&r, &c, RPC_SVC "SignRRsets", req, len, true, 20000);
-		sleep_ms(20 + 10 * k);
+		signetd_sleep_ms(20 + 10 * k);
 		grpc_call_cancel(c.call, NULL);
 		assert_int_equal(raw_wait(&r, &c, 1, 20000), 1);
 		assert_int_equal(c.status, GRPC_STATUS_CANCELLED);
@@ -456,14 +443,14 @@ static void test_cancel_mid_batch(void **state)
 	raw_close(&r);
 	served();
 	static char buf[1 << 18];
-	long end = now_ms() + 20000;
+	long end = signetd_now_ms() + 20000;
 	double inflight = -1;
-	while (now_ms() < end) {
+	while (signetd_now_ms() < end) {
 		inflight = signetd_metric(signetd_scrape(&D, buf, sizeof(buf)),
 					  "signet_calls_in_flight");
 		if (inflight == 0)
 			break;
-		sleep_ms(50);
+		signetd_sleep_ms(50);
 	}
 	assert_true(inflight == 0);
 }
@@ -478,7 +465,7 @@ static void test_streams_never_sent(void **state)
 	raw_call cs[STREAMS];
 	for (int i = 0; i < STREAMS; i++)
 		raw_start(&r, &cs[i], RPC_SVC "SignRRsets", NULL, 0, false, 60000);
-	sleep_ms(300);
+	signetd_sleep_ms(300);
 	assert_int_equal(raw_wait(&r, cs, STREAMS, 200), 0);
 	served();
 	served();
@@ -541,8 +528,8 @@ static int tcp_connect(int port)
 /* Whether the server closed s within timeout_ms (EOF or reset). */
 static bool closed_by_server(int s, long timeout_ms)
 {
-	long end = now_ms() + timeout_ms;
-	while (now_ms() < end) {
+	long end = signetd_now_ms() + timeout_ms;
+	while (signetd_now_ms() < end) {
 		struct pollfd p = {s, POLLIN, 0};
 		if (poll(&p, 1, 100) <= 0)
 			continue;
@@ -581,7 +568,7 @@ static void test_idle_and_stalled_tls(void **state)
 	assert_int_equal(closed, N);
 	served();
 	int fds1 = 0;
-	for (long end = now_ms() + 5000; now_ms() < end; sleep_ms(100))
+	for (long end = signetd_now_ms() + 5000; signetd_now_ms() < end; signetd_sleep_ms(100))
 		if ((fds1 = open_fds(D.pid)) <= fds0 + 2)
 			break;
 	print_message("signetd fds: %d before, %d after\n", fds0, fds1);
@@ -638,7 +625,7 @@ static void test_connections(void **state)
 {
 	(void)state;
 	/* Let every connection of earlier tests go idle and be forgotten. */
-	sleep_ms(RECENT_MS + 1000);
+	signetd_sleep_ms(RECENT_MS + 1000);
 	served();  /* admin.test: one live connection */
 	char det[256];
 	raw mine[CONNS_PER_CLIENT + 1];
@@ -686,7 +673,7 @@ static void test_connections(void **state)
 	for (int i = 0; i <= CONNS_PER_CLIENT; i++)
 		raw_close(&mine[i]);
 	/* once they no longer count, a new one is admitted */
-	sleep_ms(RECENT_MS + 1000);
+	signetd_sleep_ms(RECENT_MS + 1000);
 	raw again;
 	raw_open(&again, "ns1");
 	assert_int_equal(raw_unary(&again, RPC_SVC "Health", NULL, 0, det, sizeof(det)),
@@ -725,7 +712,7 @@ static void test_reconnects(void **state)
 		/* well within IDLE_S: before, these were counted until then */
 		assert_true(RECENT_MS + 300 < IDLE_S * 1000L);
 		if (round == 0)
-			sleep_ms(RECENT_MS + 300);
+			signetd_sleep_ms(RECENT_MS + 300);
 	}
 	served();
 }
@@ -767,11 +754,11 @@ static void test_rate(void **state)
 {
 	(void)state;
 	enum { THREADS = 2 };
-	sleep_ms(1000 * BURST / RATE + 100);   /* a full bucket */
+	signetd_sleep_ms(1000 * BURST / RATE + 100);   /* a full bucket */
 	flood f[THREADS];
 	pthread_t th[THREADS];
 	memset(f, 0, sizeof(f));
-	long t0 = now_ms();
+	long t0 = signetd_now_ms();
 	for (int i = 0; i < THREADS; i++) {
 		f[i].c = i == 0 ? D.signer : signetd_connect(&D, "ns1");
 		assert_non_null(f[i].c);
@@ -780,7 +767,7 @@ static void test_rate(void **state)
 	served();
 	for (int i = 0; i < THREADS; i++)
 		pthread_join(th[i], NULL);
-	double secs = (double)(now_ms() - t0) / 1000;
+	double secs = (double)(signetd_now_ms() - t0) / 1000;
 	int ok = 0, limited = 0, other = 0;
 	for (int i = 0; i < THREADS; i++) {
 		ok += f[i].ok;
@@ -794,7 +781,7 @@ static void test_rate(void **state)
 	assert_true(limited > 0);
 	assert_true(ok >= BURST);
 	assert_true(ok <= BURST + (int)(RATE * secs) + 3);
-	sleep_ms(1000);
+	signetd_sleep_ms(1000);
 	char det[256];
 	assert_int_equal(health(D.signer, det, sizeof(det)), GRPC_STATUS_OK);
 	served();

@@ -32,19 +32,6 @@ static char ctl_dir[64];      /* holds the control file */
 static char ctl[128];         /* P11FAULT_CONTROL */
 static unsigned next_owner = 1000;
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Replace the fault in force (atomically: the module reads the file on
  * every call) and reset the hit counter. */
 static void set_fault(const char *text)
@@ -168,15 +155,15 @@ static void restart(const char *extra)
 	signetd_write_config(&D, D.conf, D.port, 0, &D.opts);
 	D.pid = signetd_spawn(D.conf, D.log);
 	assert_true(signetd_wait_port(D.port, D.pid, 30000, NULL));
-	long end = now_ms() + 30000;
+	long end = signetd_now_ms() + 30000;
 	char det[256];
 	for (;;) {
 		Signet__V1__HealthRequest h = SIGNET__V1__HEALTH_REQUEST__INIT;
 		if (rpc_call_msg(D.admin, "Health", &h.base, det, sizeof(det), NULL) ==
 		    GRPC_STATUS_OK)
 			break;
-		assert_true(now_ms() < end);
-		sleep_ms(50);
+		assert_true(signetd_now_ms() < end);
+		signetd_sleep_ms(50);
 	}
 }
 
@@ -224,7 +211,7 @@ static void persistent(const char *fault_text)
 	assert_true(hits() >= 15);
 	assert_int_equal(kill(D.pid, 0), 0);
 	set_fault("");
-	sleep_ms(HSM_RECONNECT_BACKOFF_MS + 100);
+	signetd_sleep_ms(HSM_RECONNECT_BACKOFF_MS + 100);
 	assert_all_valid(&ZEC, 12);
 	assert_all_valid(&ZRSA, 3);
 }
@@ -249,10 +236,10 @@ static void test_device_removed(void **state)
 	set_fault("error=removed");
 	assert_all_unavailable(&ZEC, 10);
 	assert_false(token_present());
-	sleep_ms(HSM_RECONNECT_BACKOFF_MS + 100);
+	signetd_sleep_ms(HSM_RECONNECT_BACKOFF_MS + 100);
 	assert_all_unavailable(&ZEC, 5);
 	set_fault("");
-	sleep_ms(HSM_RECONNECT_BACKOFF_MS + 100);
+	signetd_sleep_ms(HSM_RECONNECT_BACKOFF_MS + 100);
 	assert_true(token_present());
 	assert_all_valid(&ZEC, 10);
 	assert_all_valid(&ZRSA, 2);
@@ -266,9 +253,9 @@ typedef struct slow_call {
 static void *slow_signer(void *arg)
 {
 	slow_call *s = arg;
-	long t0 = now_ms();
+	long t0 = signetd_now_ms();
 	s->t = sign(&ZEC, 2);
-	s->ms = now_ms() - t0;
+	s->ms = signetd_now_ms() - t0;
 	return NULL;
 }
 
@@ -282,10 +269,10 @@ static void test_slow(void **state)
 	memset(&s, 0, sizeof(s));
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, slow_signer, &s), 0);
-	sleep_ms(150);
-	long t0 = now_ms();
+	signetd_sleep_ms(150);
+	long t0 = signetd_now_ms();
 	assert_true(token_present());
-	long health_ms = now_ms() - t0;
+	long health_ms = signetd_now_ms() - t0;
 	pthread_join(th, NULL);
 	print_message("slow sign: %ld ms; Health meanwhile: %ld ms\n", s.ms, health_ms);
 	assert_int_equal(s.t.valid, 2);

@@ -36,19 +36,6 @@ static const char three_clients[] =
 static const char slow[] = "rate-per-client = 5;\nrate-burst = 5;\n"
 			   "max-connections-per-client = 1;\n";
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static grpc_status_code health(rpc_conn *c, char *det, size_t dlen)
 {
 	Signet__V1__HealthRequest h = SIGNET__V1__HEALTH_REQUEST__INIT;
@@ -68,7 +55,7 @@ static void expect_ok(rpc_conn *c)
  * it took; every refusal must be the rate limit's. */
 static int probe(rpc_conn *c, int n, double *secs)
 {
-	long t0 = now_ms();
+	long t0 = signetd_now_ms();
 	int ok = 0;
 	char det[256];
 	for (int i = 0; i < n; i++) {
@@ -78,7 +65,7 @@ static int probe(rpc_conn *c, int n, double *secs)
 		else if (st != GRPC_STATUS_RESOURCE_EXHAUSTED || !strstr(det, "calls/s"))
 			fail_msg("call %d: status %d: %s", i, (int)st, det);
 	}
-	*secs = (double)(now_ms() - t0) / 1000;
+	*secs = (double)(signetd_now_ms() - t0) / 1000;
 	return ok;
 }
 
@@ -88,8 +75,8 @@ static void reload(const char *clients, const char *extra, const char *needle)
 	signetd_opts o = {.clients = clients, .extra = extra};
 	signetd_write_config(&D, D.conf, D.port, 0, &o);
 	assert_int_equal(kill(D.pid, SIGHUP), 0);
-	for (long end = now_ms() + 10000; !signetd_log_has(D.log, needle); sleep_ms(20))
-		if (now_ms() > end)
+	for (long end = signetd_now_ms() + 10000; !signetd_log_has(D.log, needle); signetd_sleep_ms(20))
+		if (signetd_now_ms() > end)
 			fail_msg("no '%s' in the log after SIGHUP", needle);
 }
 
@@ -125,7 +112,7 @@ static void test_reload_raises(void **state)
 	assert_int_equal(health(second, det, sizeof(det)), GRPC_STATUS_RESOURCE_EXHAUSTED);
 	assert_non_null(strstr(det, "max-connections-per-client"));
 
-	sleep_ms(1100);  /* a full bucket */
+	signetd_sleep_ms(1100);  /* a full bucket */
 	double secs;
 	int ok = probe(D.signer, 40, &secs);
 	print_message("at 5/s: %d of 40 answered in %.2f s\n", ok, secs);
@@ -139,7 +126,7 @@ static void test_reload_raises(void **state)
 	assert_true(signetd_log_has(D.log, "keep their old values until a restart: "
 				    "handshake-timeout"));
 	expect_ok(stranger);
-	sleep_ms(1100);  /* 100/s fills the new, deeper bucket */
+	signetd_sleep_ms(1100);  /* 100/s fills the new, deeper bucket */
 	expect_ok(second);
 	ok = probe(D.signer, 150, &secs);
 	print_message("at 100/s: %d of 150 answered in %.2f s\n", ok, secs);
@@ -160,7 +147,7 @@ static void test_reload_broken_keeps_old(void **state)
 	assert_true(signetd_log_has(D.log, want));
 	assert_true(signetd_log_has(D.log, "rate-per-client"));
 	expect_ok(stranger);
-	sleep_ms(1100);
+	signetd_sleep_ms(1100);
 	double secs;
 	int ok = probe(D.signer, 150, &secs);
 	print_message("after the broken reload: %d of 150 answered in %.2f s\n", ok, secs);
@@ -171,8 +158,8 @@ static void test_reload_broken_keeps_old(void **state)
 	signetd_opts o = {.clients = two_clients, .extra = "max-connections = 0;\n"};
 	signetd_write_config(&D, D.conf, D.port, 0, &o);
 	assert_int_equal(kill(D.pid, SIGHUP), 0);
-	for (long end = now_ms() + 10000; !signetd_log_has(D.log, "max-connections: "); sleep_ms(20))
-		if (now_ms() > end)
+	for (long end = signetd_now_ms() + 10000; !signetd_log_has(D.log, "max-connections: "); signetd_sleep_ms(20))
+		if (signetd_now_ms() > end)
 			fail_msg("no complaint about max-connections after SIGHUP");
 	expect_ok(stranger);
 }
@@ -182,7 +169,7 @@ static void test_reload_broken_keeps_old(void **state)
 static void test_reload_lowers(void **state)
 {
 	(void)state;
-	sleep_ms(1100);
+	signetd_sleep_ms(1100);
 	reload(two_clients, "rate-per-client = 2;\nrate-burst = 2;\n",
 	       "reloaded: 2 clients; per client 64 calls, 2 calls/s (burst 2)");
 	double secs;

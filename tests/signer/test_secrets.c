@@ -27,12 +27,6 @@ static signetd_env D;
 static signetd_zone Z;
 static sg_buf Pin;           /* the user PIN as the PIN file holds it */
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
 static bool file_has(const char *path, const uint8_t *needle, size_t n)
 {
 	sg_buf b = SG_BUF_INIT;
@@ -99,7 +93,7 @@ static void test_no_pin_in_outputs(void **state)
 			     GRPC_STATUS_OK);
 	/* SIGHUP logs the reload */
 	assert_int_equal(kill(D.pid, SIGHUP), 0);
-	sleep_ms(300);
+	signetd_sleep_ms(300);
 	static char buf[1 << 18];
 	const char *body = signetd_scrape(&D, buf, sizeof(buf));
 	assert_non_null(strstr(body, "signet_token_up 1"));
@@ -185,7 +179,7 @@ static int start_with_pin(const char *spec, const char *log)
 		int status = 0;
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-		sleep_ms(100);
+		signetd_sleep_ms(100);
 	}
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);

@@ -30,13 +30,6 @@ static signetd_env D;
 static signetd_zone Z;
 static char audit_path[400];
 
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static long rss_kib(pid_t pid)
 {
 	char path[64], line[256];
@@ -151,7 +144,7 @@ static void *signer_main(void *arg)
 {
 	worker *w = arg;
 	unsigned base = 1000000u * (w->id + 1), n = 0;
-	for (unsigned i = 0; now_ms() < w->until_ms && !w->failure[0]; i++) {
+	for (unsigned i = 0; signetd_now_ms() < w->until_ms && !w->failure[0]; i++) {
 		grpc_status_code st = GRPC_STATUS_UNKNOWN;
 		switch (i % 10) {
 		case 6: {
@@ -195,7 +188,7 @@ static void *signer_main(void *arg)
 static void *admin_main(void *arg)
 {
 	worker *w = arg;
-	while (now_ms() < w->until_ms && !w->failure[0]) {
+	while (signetd_now_ms() < w->until_ms && !w->failure[0]) {
 		Signet__V1__ListKeysRequest lk = SIGNET__V1__LIST_KEYS_REQUEST__INIT;
 		lk.zone.data = Z.apex.wire;
 		lk.zone.len = Z.apex.len;
@@ -239,7 +232,7 @@ static int teardown(void **state)
 static void run(worker *ws, size_t n, long ms, bool with_admin)
 {
 	pthread_t th[SIGNERS + 1];
-	long until = now_ms() + ms;
+	long until = signetd_now_ms() + ms;
 	for (size_t i = 0; i < n; i++) {
 		ws[i].until_ms = until;
 		bool admin = with_admin && i == n - 1;
