@@ -160,6 +160,29 @@ static signet_err exec(signer_state *st, const char *sql)
 	return SIGNET_OK;
 }
 
+/* One change at a time: the lock, then an immediate (writing) transaction.
+ * On failure nothing is held. */
+static signet_err txn_begin(signer_state *st)
+{
+	pthread_mutex_lock(&st->lock);
+	signet_err ret = exec(st, "BEGIN IMMEDIATE");
+	if (ret != SIGNET_OK)
+		pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+/* Commit when ret is SIGNET_OK, else (or if the commit fails) roll back;
+ * releases what txn_begin took and returns the outcome. */
+static signet_err txn_end(signer_state *st, signet_err ret)
+{
+	if (ret == SIGNET_OK)
+		ret = exec(st, "COMMIT");
+	if (ret != SIGNET_OK)
+		(void)exec(st, "ROLLBACK");
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
 static signet_err insert_key(signer_state *st, const signer_key *k)
 {
 	sqlite3_stmt *s = NULL;
@@ -253,12 +276,9 @@ signet_err signer_state_add_zone(signer_state *st, const dns_name *zone,
 	if (!st || !zone || !p || (nksk && !ksks))
 		return SIGNET_EINVAL;
 	dns_name z = lower(zone);
-	pthread_mutex_lock(&st->lock);
-	signet_err ret = exec(st, "BEGIN IMMEDIATE");
-	if (ret != SIGNET_OK) {
-		pthread_mutex_unlock(&st->lock);
+	signet_err ret = txn_begin(st);
+	if (ret != SIGNET_OK)
 		return ret;
-	}
 	sqlite3_stmt *s = NULL;
 	if (sqlite3_prepare_v2(st->db,
 			       "INSERT INTO zones(name, algorithm, rsa_bits, validity, backdate,"
@@ -282,12 +302,7 @@ signet_err signer_state_add_zone(signer_state *st, const dns_name *zone,
 		ret = update_timing(st, &z, p);
 	for (size_t i = 0; ret == SIGNET_OK && i < nksk; i++)
 		ret = insert_key(st, &ksks[i]);
-	if (ret == SIGNET_OK)
-		ret = exec(st, "COMMIT");
-	if (ret != SIGNET_OK)
-		(void)exec(st, "ROLLBACK");
-	pthread_mutex_unlock(&st->lock);
-	return ret;
+	return txn_end(st, ret);
 }
 
 signet_err signer_state_zone_policy(signer_state *st, const dns_name *zone,
@@ -625,12 +640,9 @@ signet_err signer_state_set_policy(signer_state *st, const dns_name *zone,
 	if (!st || !zone || !p)
 		return SIGNET_EINVAL;
 	dns_name z = lower(zone);
-	pthread_mutex_lock(&st->lock);
-	signet_err ret = exec(st, "BEGIN IMMEDIATE");
-	if (ret != SIGNET_OK) {
-		pthread_mutex_unlock(&st->lock);
+	signet_err ret = txn_begin(st);
+	if (ret != SIGNET_OK)
 		return ret;
-	}
 	sqlite3_stmt *s = NULL;
 	if (sqlite3_prepare_v2(st->db,
 			       "UPDATE zones SET algorithm = ?, rsa_bits = ?, validity = ?,"
@@ -650,12 +662,7 @@ signet_err signer_state_set_policy(signer_state *st, const dns_name *zone,
 	}
 	if (ret == SIGNET_OK)
 		ret = update_timing(st, &z, p);
-	if (ret == SIGNET_OK)
-		ret = exec(st, "COMMIT");
-	if (ret != SIGNET_OK)
-		(void)exec(st, "ROLLBACK");
-	pthread_mutex_unlock(&st->lock);
-	return ret;
+	return txn_end(st, ret);
 }
 
 signet_err signer_state_zone_insecure(signer_state *st, const dns_name *zone, bool *on)
@@ -792,12 +799,9 @@ signet_err signer_state_save_bundle(signer_state *st, const dns_name *zone,
 	if (!st || !zone || !text || !publish || len > INT32_MAX)
 		return SIGNET_EINVAL;
 	dns_name z = lower(zone);
-	pthread_mutex_lock(&st->lock);
-	signet_err ret = exec(st, "BEGIN IMMEDIATE");
-	if (ret != SIGNET_OK) {
-		pthread_mutex_unlock(&st->lock);
+	signet_err ret = txn_begin(st);
+	if (ret != SIGNET_OK)
 		return ret;
-	}
 	ret = insert_text(st, "INSERT INTO bundles VALUES(?,?,?,?)", zone, serial, text, len);
 	if (ret == SIGNET_OK) {
 		/* The ceremony signed the request these schedules were planned
@@ -854,12 +858,7 @@ signet_err signer_state_save_bundle(signer_state *st, const dns_name *zone,
 			sqlite3_finalize(s);
 		}
 	}
-	if (ret == SIGNET_OK)
-		ret = exec(st, "COMMIT");
-	if (ret != SIGNET_OK)
-		(void)exec(st, "ROLLBACK");
-	pthread_mutex_unlock(&st->lock);
-	return ret;
+	return txn_end(st, ret);
 }
 
 signet_err signer_state_bundle(signer_state *st, const dns_name *zone,
