@@ -37,7 +37,7 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void hash_hex(const uint8_t *p, size_t n, char out[65])
+void signer_audit_hash_hex(const uint8_t *p, size_t n, char out[65])
 {
 	uint8_t d[32];
 	unsigned int dl = 0;
@@ -78,7 +78,7 @@ static signet_err last_line_hash(int fd, char prev[65])
 		if (start == 0 && (size_t)sb.st_size > want)
 			ret = SIGNET_ERANGE;
 		else
-			hash_hex(buf + start, end - start, prev);
+			signer_audit_hash_hex(buf + start, end - start, prev);
 	}
 	free(buf);
 	return ret;
@@ -239,7 +239,7 @@ static signet_err append(signer_audit *a, const char *client, const char *action
 		ret = sg_buf_put_u8(&b, '}');
 	char next[65];
 	if (ret == SIGNET_OK) {
-		hash_hex(b.data, b.len, next);
+		signer_audit_hash_hex(b.data, b.len, next);
 		ret = sg_buf_put_u8(&b, '\n');
 	}
 	/* One write of the whole line: O_APPEND keeps lines whole. A short
@@ -336,7 +336,7 @@ signet_err signer_audit_verify(const char *path, size_t *lines, size_t *bad_line
 			ret = SIGNET_EVERIFY;
 			break;
 		}
-		hash_hex(b.data + pos, len, prev);
+		signer_audit_hash_hex(b.data + pos, len, prev);
 		pos += len + 1;
 	}
 	if (ret != SIGNET_OK && bad_line)

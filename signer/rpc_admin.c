@@ -6,8 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-
 #include "signer/internal.h"
 
 #define BUNDLE_MAX (4u * 1024 * 1024)
@@ -761,26 +759,13 @@ static signet_err audit_begin(srv_call *c)
 {
 	uint8_t *bytes = NULL;
 	size_t len = 0;
-	signet_err ret = srv_request_bytes(c, &bytes, &len);
-	if (ret != SIGNET_OK)
+	if (srv_request_bytes(c, &bytes, &len) != SIGNET_OK)
 		return SIGNET_OK;  /* nothing to do: the action refuses it */
-	uint8_t d[32];
-	unsigned dl = 0;
-	int ok = EVP_Digest(bytes, len, d, &dl, EVP_sha256(), NULL);
+	char detail[16 + 65] = "request sha256=";
+	signer_audit_hash_hex(bytes, len, detail + strlen(detail));
 	free(bytes);
-	if (ok != 1)
-		return SIGNET_ECRYPTO;
-	sg_buf h = SG_BUF_INIT;
-	ret = sg_buf_printf(&h, "request sha256=");
-	if (ret == SIGNET_OK)
-		ret = sg_hex_encode(d, sizeof(d), &h);
-	if (ret == SIGNET_OK)
-		ret = sg_buf_put_u8(&h, '\0');
-	if (ret == SIGNET_OK)
-		ret = signer_audit_append(c->srv->audit, c->identity, action_name(c->method),
-					  NULL, (const char *)h.data, "begun");
-	sg_buf_free(&h);
-	return ret;
+	return signer_audit_append(c->srv->audit, c->identity, action_name(c->method), NULL,
+				   detail, "begun");
 }
 
 void rpc_admin(srv_worker *w, srv_call *c)

@@ -535,6 +535,10 @@ const char *signer_key_state_name(signer_key_state s);
 
 typedef struct signer_audit signer_audit;
 
+/* The lower-case hex SHA-256 of n octets at p, NUL-terminated: how the
+ * audit chain links lines, and how a line names a request. */
+void signer_audit_hash_hex(const uint8_t *p, size_t n, char out[65]);
+
 /* Open path for appending (created 0600 when absent). The hash of its last
  * line is read so the chain continues across restarts; SIGNET_EVERIFY if
  * the last line is torn (no final newline). The whole chain is checked by
