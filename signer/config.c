@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -406,11 +407,53 @@ static const char *const key_names[K_COUNT] = {
 };
 _Static_assert(K_COUNT <= 32, "check_all keeps the keys seen in a 32-bit mask");
 
+/* The numeric settings: their bounds and the field each fills, a size_t
+ * or an unsigned one. */
+static const struct number_key {
+	int key;
+	long long lo, hi;
+	size_t off;
+	bool wide;
+} number_keys[] = {
+	{K_WORKERS, 1, SIGNER_WORKERS_MAX, offsetof(signer_config, workers), false},
+	{K_CACHE, 0, 10000000, offsetof(signer_config, cache_size), true},
+	{K_RRSETS, 1, 100000, offsetof(signer_config, max_rrsets), true},
+	{K_RRS, 1, 65535, offsetof(signer_config, max_rrs), true},
+	{K_OCTETS, 1, 1024 * 1024, offsetof(signer_config, max_rrset_octets), true},
+	{K_MESSAGE, 4096, 64 * 1024 * 1024, offsetof(signer_config, max_message), true},
+	{K_CONNS, 1, 100000, offsetof(signer_config, admission.max_connections), true},
+	{K_CONNS_CLIENT, 1, 100000,
+	 offsetof(signer_config, admission.max_connections_client), true},
+	{K_CALLS_CLIENT, 1, 100000, offsetof(signer_config, admission.max_calls_client), true},
+	{K_RATE, 0, 10000000, offsetof(signer_config, admission.rate), false},
+	{K_BURST, 1, 10000000, offsetof(signer_config, admission.burst), false},
+	{K_IDLE, 1, 86400, offsetof(signer_config, admission.idle_timeout_s), false},
+	{K_HANDSHAKE, 1, 300, offsetof(signer_config, admission.handshake_timeout_s), false},
+	{K_STREAMS, 1, 10000, offsetof(signer_config, admission.streams_per_connection), false},
+};
+
+static signet_err number_setting(checker *k, const struct number_key *nk,
+				 const config_setting_t *s)
+{
+	long long n = 0;
+	signet_err ret = get_number(k, s, key_names[nk->key], nk->lo, nk->hi, &n);
+	if (ret != SIGNET_OK)
+		return ret;
+	char *field = (char *)k->cfg + nk->off;
+	if (nk->wide)
+		*(size_t *)(void *)field = (size_t)n;
+	else
+		*(unsigned *)(void *)field = (unsigned)n;
+	return SIGNET_OK;
+}
+
 static signet_err setting(checker *k, int key, const config_setting_t *s)
 {
+	for (size_t i = 0; i < sizeof(number_keys) / sizeof(number_keys[0]); i++)
+		if (number_keys[i].key == key)
+			return number_setting(k, &number_keys[i], s);
 	signer_config *cfg = k->cfg;
 	const char *name = key_names[key];
-	long long n = 0;
 	signet_err ret = SIGNET_OK;
 	switch (key) {
 	case K_LISTEN:
@@ -429,30 +472,6 @@ static signet_err setting(checker *k, int key, const config_setting_t *s)
 		return ret == SIGNET_OK ? pin_ok(k, cfg->pin_spec) : ret;
 	case K_STATE:
 		return get_string(k, s, name, cfg->state_dir, sizeof(cfg->state_dir), true);
-	case K_WORKERS:
-		ret = get_number(k, s, name, 1, SIGNER_WORKERS_MAX, &n);
-		cfg->workers = (unsigned)n;
-		return ret;
-	case K_CACHE:
-		ret = get_number(k, s, name, 0, 10000000, &n);
-		cfg->cache_size = (size_t)n;
-		return ret;
-	case K_RRSETS:
-		ret = get_number(k, s, name, 1, 100000, &n);
-		cfg->max_rrsets = (size_t)n;
-		return ret;
-	case K_RRS:
-		ret = get_number(k, s, name, 1, 65535, &n);
-		cfg->max_rrs = (size_t)n;
-		return ret;
-	case K_OCTETS:
-		ret = get_number(k, s, name, 1, 1024 * 1024, &n);
-		cfg->max_rrset_octets = (size_t)n;
-		return ret;
-	case K_MESSAGE:
-		ret = get_number(k, s, name, 4096, 64 * 1024 * 1024, &n);
-		cfg->max_message = (size_t)n;
-		return ret;
 	case K_METRICS:
 		ret = get_string(k, s, name, cfg->metrics, sizeof(cfg->metrics), false);
 		return ret == SIGNET_OK ? address_ok(k, name, cfg->metrics) : ret;
@@ -476,38 +495,6 @@ static signet_err setting(checker *k, int key, const config_setting_t *s)
 				    name, v);
 		return SIGNET_OK;
 	}
-	case K_CONNS:
-		ret = get_number(k, s, name, 1, 100000, &n);
-		cfg->admission.max_connections = (size_t)n;
-		return ret;
-	case K_CONNS_CLIENT:
-		ret = get_number(k, s, name, 1, 100000, &n);
-		cfg->admission.max_connections_client = (size_t)n;
-		return ret;
-	case K_CALLS_CLIENT:
-		ret = get_number(k, s, name, 1, 100000, &n);
-		cfg->admission.max_calls_client = (size_t)n;
-		return ret;
-	case K_RATE:
-		ret = get_number(k, s, name, 0, 10000000, &n);
-		cfg->admission.rate = (unsigned)n;
-		return ret;
-	case K_BURST:
-		ret = get_number(k, s, name, 1, 10000000, &n);
-		cfg->admission.burst = (unsigned)n;
-		return ret;
-	case K_IDLE:
-		ret = get_number(k, s, name, 1, 86400, &n);
-		cfg->admission.idle_timeout_s = (unsigned)n;
-		return ret;
-	case K_HANDSHAKE:
-		ret = get_number(k, s, name, 1, 300, &n);
-		cfg->admission.handshake_timeout_s = (unsigned)n;
-		return ret;
-	case K_STREAMS:
-		ret = get_number(k, s, name, 1, 10000, &n);
-		cfg->admission.streams_per_connection = (unsigned)n;
-		return ret;
 	case K_CLIENTS: return read_clients(k, s);
 	}
 	return fail(k, SIGNET_EPARSE, "unknown key %.60s", name);

@@ -67,6 +67,32 @@ static signet_err db_err(sqlite3 *db, const char *what)
 	return SIGNET_EIO;
 }
 
+/* A statement prepared for one use; what names it in the log. */
+static signet_err prepare(sqlite3 *db, const char *sql, const char *what, sqlite3_stmt **s)
+{
+	if (sqlite3_prepare_v2(db, sql, -1, s, NULL) == SQLITE_OK)
+		return SIGNET_OK;
+	sg_log(SG_LOG_ERROR, "state: prepare %s: %s", what, sqlite3_errmsg(db));
+	return SIGNET_EIO;
+}
+
+/* Run an INSERT or UPDATE prepared by prepare() and finalize it: SIGNET_EEXIST
+ * when it breaks a constraint, SIGNET_EIO when it fails otherwise; *changed,
+ * if given, gets the number of rows it changed. */
+static signet_err change(sqlite3 *db, sqlite3_stmt *s, const char *what, int *changed)
+{
+	int rc = sqlite3_step(s);
+	signet_err ret = SIGNET_OK;
+	if (rc == SQLITE_CONSTRAINT)
+		ret = SIGNET_EEXIST;
+	else if (rc != SQLITE_DONE)
+		ret = db_err(db, what);
+	else if (changed)
+		*changed = sqlite3_changes(db);
+	sqlite3_finalize(s);
+	return ret;
+}
+
 /* Add an INTEGER column (default 0) unless the table has it. */
 static signet_err add_column(sqlite3 *db, const char *table, const char *column)
 {
@@ -186,12 +212,13 @@ static signet_err txn_end(signer_state *st, signet_err ret)
 static signet_err insert_key(signer_state *st, const signer_key *k)
 {
 	sqlite3_stmt *s = NULL;
-	if (sqlite3_prepare_v2(st->db,
-			       "INSERT INTO keys(zone, role, id, alg, tag, state, dnskey, created,"
-			       " t_publish, t_active, t_retire, t_remove, ds_seen, committed, is_foreign,"
-			       " p_publish, p_active, p_retire, p_remove)"
-			       " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &s, NULL) != SQLITE_OK)
-		return db_err(st->db, "prepare key insert");
+	signet_err ret = prepare(st->db,
+				 "INSERT INTO keys(zone, role, id, alg, tag, state, dnskey, created,"
+				 " t_publish, t_active, t_retire, t_remove, ds_seen, committed,"
+				 " is_foreign, p_publish, p_active, p_retire, p_remove)"
+				 " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", "key insert", &s);
+	if (ret != SIGNET_OK)
+		return ret;
 	dns_name z = lower(&k->zone);
 	sqlite3_bind_blob(s, 1, z.wire, z.len, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, k->role, -1, SQLITE_TRANSIENT);
@@ -212,25 +239,20 @@ static signet_err insert_key(signer_state *st, const signer_key *k)
 	sqlite3_bind_int64(s, 17, k->p_active);
 	sqlite3_bind_int64(s, 18, k->p_retire);
 	sqlite3_bind_int64(s, 19, k->p_remove);
-	int rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc == SQLITE_CONSTRAINT)
-		return SIGNET_EEXIST;
-	if (rc != SQLITE_DONE)
-		return db_err(st->db, "key insert");
-	return SIGNET_OK;
+	return change(st->db, s, "key insert", NULL);
 }
 
 /* The rollover fields of the policy (columns added after the first schema). */
 static signet_err update_timing(signer_state *st, const dns_name *z, const signer_policy *p)
 {
 	sqlite3_stmt *s = NULL;
-	if (sqlite3_prepare_v2(st->db,
-			       "UPDATE zones SET zsk_lifetime = ?, ksk_lifetime = ?, ds_ttl = ?,"
-			       " max_zone_ttl = ?, propagation = ?, publish_margin = ?,"
-			       " retire_margin = ?, refresh = ?, ksk_roll = ? WHERE name = ?",
-			       -1, &s, NULL) != SQLITE_OK)
-		return db_err(st->db, "prepare timing");
+	signet_err ret = prepare(st->db,
+				 "UPDATE zones SET zsk_lifetime = ?, ksk_lifetime = ?, ds_ttl = ?,"
+				 " max_zone_ttl = ?, propagation = ?, publish_margin = ?,"
+				 " retire_margin = ?, refresh = ?, ksk_roll = ? WHERE name = ?",
+				 "timing", &s);
+	if (ret != SIGNET_OK)
+		return ret;
 	sqlite3_bind_int64(s, 1, p->zsk_lifetime);
 	sqlite3_bind_int64(s, 2, p->ksk_lifetime);
 	sqlite3_bind_int64(s, 3, p->ds_ttl);
@@ -241,11 +263,9 @@ static signet_err update_timing(signer_state *st, const dns_name *z, const signe
 	sqlite3_bind_int64(s, 8, p->refresh);
 	sqlite3_bind_int(s, 9, (int)p->ksk_roll);
 	sqlite3_bind_blob(s, 10, z->wire, z->len, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return db_err(st->db, "timing");
-	return sqlite3_changes(st->db) == 1 ? SIGNET_OK : SIGNET_ENOTFOUND;
+	int changed = 0;
+	ret = change(st->db, s, "timing", &changed);
+	return ret == SIGNET_OK && changed != 1 ? SIGNET_ENOTFOUND : ret;
 }
 
 /* Bind the 14 policy columns, in the order zones' INSERT and UPDATE name
@@ -280,23 +300,16 @@ signet_err signer_state_add_zone(signer_state *st, const dns_name *zone,
 	if (ret != SIGNET_OK)
 		return ret;
 	sqlite3_stmt *s = NULL;
-	if (sqlite3_prepare_v2(st->db,
-			       "INSERT INTO zones(name, algorithm, rsa_bits, validity, backdate,"
-			       " jitter, min_validity, max_validity, denial, nsec3_iterations,"
-			       " nsec3_salt, nsec3_opt_out, dnskey_ttl, keyset_period, verify,"
-			       " created) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-			       -1, &s, NULL) != SQLITE_OK) {
-		ret = db_err(st->db, "prepare zone insert");
-	} else {
+	ret = prepare(st->db,
+		      "INSERT INTO zones(name, algorithm, rsa_bits, validity, backdate,"
+		      " jitter, min_validity, max_validity, denial, nsec3_iterations,"
+		      " nsec3_salt, nsec3_opt_out, dnskey_ttl, keyset_period, verify,"
+		      " created) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", "zone insert", &s);
+	if (ret == SIGNET_OK) {
 		sqlite3_bind_blob(s, 1, z.wire, z.len, SQLITE_TRANSIENT);
 		bind_policy(s, 2, p);
 		sqlite3_bind_int64(s, 16, signer_clock_now());
-		int rc = sqlite3_step(s);
-		if (rc == SQLITE_CONSTRAINT)
-			ret = SIGNET_EEXIST;
-		else if (rc != SQLITE_DONE)
-			ret = db_err(st->db, "zone insert");
-		sqlite3_finalize(s);
+		ret = change(st->db, s, "zone insert", NULL);
 	}
 	if (ret == SIGNET_OK)
 		ret = update_timing(st, &z, p);
@@ -381,10 +394,9 @@ signet_err signer_state_list_zones(signer_state *st, dns_name **out, size_t *n)
 	*out = NULL;
 	*n = 0;
 	sqlite3_stmt *s = NULL;
-	if (sqlite3_prepare_v2(st->db, "SELECT name FROM zones ORDER BY name", -1, &s,
-			       NULL) != SQLITE_OK)
-		return db_err(st->db, "prepare zones");
-	signet_err ret = SIGNET_OK;
+	signet_err ret = prepare(st->db, "SELECT name FROM zones ORDER BY name", "zones", &s);
+	if (ret != SIGNET_OK)
+		return ret;
 	int rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		dns_name *g = realloc(*out, (*n + 1) * sizeof(*g));
@@ -516,19 +528,14 @@ static signet_err update_state(signer_state *st, const dns_name *z,
 			       int *changed)
 {
 	sqlite3_stmt *s = NULL;
-	if (sqlite3_prepare_v2(st->db, "UPDATE keys SET state = ? WHERE zone = ? AND dnskey = ?",
-			       -1, &s, NULL) != SQLITE_OK)
-		return db_err(st->db, "prepare key update");
+	signet_err ret = prepare(st->db, "UPDATE keys SET state = ? WHERE zone = ? AND dnskey = ?",
+				 "key update", &s);
+	if (ret != SIGNET_OK)
+		return ret;
 	sqlite3_bind_int(s, 1, (int)state);
 	sqlite3_bind_blob(s, 2, z->wire, z->len, SQLITE_TRANSIENT);
 	sqlite3_bind_blob(s, 3, dnskey, (int)len, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return db_err(st->db, "key update");
-	if (changed)
-		*changed = sqlite3_changes(st->db);
-	return SIGNET_OK;
+	return change(st->db, s, "key update", changed);
 }
 
 signet_err signer_state_set_key_state(signer_state *st, const dns_name *zone,
@@ -580,13 +587,12 @@ signet_err signer_state_set_schedule(signer_state *st, const signer_key *k)
 	dns_name z = lower(&k->zone);
 	sqlite3_stmt *s = NULL;
 	pthread_mutex_lock(&st->lock);
-	signet_err ret = SIGNET_OK;
-	if (sqlite3_prepare_v2(st->db,
-			       "UPDATE keys SET p_publish = ?, p_active = ?, p_retire = ?,"
-			       " p_remove = ?, ds_seen = ? WHERE zone = ? AND dnskey = ?",
-			       -1, &s, NULL) != SQLITE_OK) {
-		ret = db_err(st->db, "prepare schedule");
-	} else {
+	int changed = 0;
+	signet_err ret = prepare(st->db,
+				 "UPDATE keys SET p_publish = ?, p_active = ?, p_retire = ?,"
+				 " p_remove = ?, ds_seen = ? WHERE zone = ? AND dnskey = ?",
+				 "schedule", &s);
+	if (ret == SIGNET_OK) {
 		sqlite3_bind_int64(s, 1, k->p_publish);
 		sqlite3_bind_int64(s, 2, k->p_active);
 		sqlite3_bind_int64(s, 3, k->p_retire);
@@ -594,12 +600,10 @@ signet_err signer_state_set_schedule(signer_state *st, const signer_key *k)
 		sqlite3_bind_int64(s, 5, k->ds_seen);
 		sqlite3_bind_blob(s, 6, z.wire, z.len, SQLITE_TRANSIENT);
 		sqlite3_bind_blob(s, 7, k->dnskey, (int)k->dnskey_len, SQLITE_TRANSIENT);
-		if (sqlite3_step(s) != SQLITE_DONE)
-			ret = db_err(st->db, "schedule");
-		else if (sqlite3_changes(st->db) == 0)
-			ret = SIGNET_ENOTFOUND;
-		sqlite3_finalize(s);
+		ret = change(st->db, s, "schedule", &changed);
 	}
+	if (ret == SIGNET_OK && changed == 0)
+		ret = SIGNET_ENOTFOUND;
 	pthread_mutex_unlock(&st->lock);
 	return ret;
 }
@@ -611,24 +615,20 @@ signet_err signer_state_reset_plan(signer_state *st, const dns_name *zone)
 	dns_name z = lower(zone);
 	sqlite3_stmt *s = NULL;
 	pthread_mutex_lock(&st->lock);
-	signet_err ret = SIGNET_OK;
-	if (sqlite3_prepare_v2(st->db,
-			       /* A foreign ZSK's publication and removal are the
-			        * operator's decisions (add/remove-foreign-zsk), not
-			        * plans of an unanswered request: they survive. */
-			       "UPDATE keys SET"
-			       " p_publish = CASE WHEN is_foreign = 1 AND t_publish = 0"
-			       "   THEN p_publish ELSE t_publish END,"
-			       " p_active = t_active, p_retire = t_retire,"
-			       " p_remove = CASE WHEN is_foreign = 1 AND t_remove = 0"
-			       "   THEN p_remove ELSE t_remove END WHERE zone = ?",
-			       -1, &s, NULL) != SQLITE_OK) {
-		ret = db_err(st->db, "prepare reset plan");
-	} else {
+	/* A foreign ZSK's publication and removal are the operator's decisions
+	 * (add/remove-foreign-zsk), not plans of an unanswered request: they
+	 * survive. */
+	signet_err ret = prepare(st->db,
+				 "UPDATE keys SET"
+				 " p_publish = CASE WHEN is_foreign = 1 AND t_publish = 0"
+				 "   THEN p_publish ELSE t_publish END,"
+				 " p_active = t_active, p_retire = t_retire,"
+				 " p_remove = CASE WHEN is_foreign = 1 AND t_remove = 0"
+				 "   THEN p_remove ELSE t_remove END WHERE zone = ?",
+				 "reset plan", &s);
+	if (ret == SIGNET_OK) {
 		sqlite3_bind_blob(s, 1, z.wire, z.len, SQLITE_TRANSIENT);
-		if (sqlite3_step(s) != SQLITE_DONE)
-			ret = db_err(st->db, "reset plan");
-		sqlite3_finalize(s);
+		ret = change(st->db, s, "reset plan", NULL);
 	}
 	pthread_mutex_unlock(&st->lock);
 	return ret;
@@ -644,22 +644,20 @@ signet_err signer_state_set_policy(signer_state *st, const dns_name *zone,
 	if (ret != SIGNET_OK)
 		return ret;
 	sqlite3_stmt *s = NULL;
-	if (sqlite3_prepare_v2(st->db,
-			       "UPDATE zones SET algorithm = ?, rsa_bits = ?, validity = ?,"
-			       " backdate = ?, jitter = ?, min_validity = ?, max_validity = ?,"
-			       " denial = ?, nsec3_iterations = ?, nsec3_salt = ?, nsec3_opt_out = ?,"
-			       " dnskey_ttl = ?, keyset_period = ?, verify = ? WHERE name = ?",
-			       -1, &s, NULL) != SQLITE_OK) {
-		ret = db_err(st->db, "prepare policy");
-	} else {
+	int changed = 0;
+	ret = prepare(st->db,
+		      "UPDATE zones SET algorithm = ?, rsa_bits = ?, validity = ?,"
+		      " backdate = ?, jitter = ?, min_validity = ?, max_validity = ?,"
+		      " denial = ?, nsec3_iterations = ?, nsec3_salt = ?, nsec3_opt_out = ?,"
+		      " dnskey_ttl = ?, keyset_period = ?, verify = ? WHERE name = ?",
+		      "policy", &s);
+	if (ret == SIGNET_OK) {
 		bind_policy(s, 1, p);
 		sqlite3_bind_blob(s, 15, z.wire, z.len, SQLITE_TRANSIENT);
-		if (sqlite3_step(s) != SQLITE_DONE)
-			ret = db_err(st->db, "policy");
-		else if (sqlite3_changes(st->db) == 0)
-			ret = SIGNET_ENOTFOUND;
-		sqlite3_finalize(s);
+		ret = change(st->db, s, "policy", &changed);
 	}
+	if (ret == SIGNET_OK && changed == 0)
+		ret = SIGNET_ENOTFOUND;
 	if (ret == SIGNET_OK)
 		ret = update_timing(st, &z, p);
 	return txn_end(st, ret);
@@ -671,12 +669,12 @@ signet_err signer_state_zone_insecure(signer_state *st, const dns_name *zone, bo
 		return SIGNET_EINVAL;
 	dns_name z = lower(zone);
 	sqlite3_stmt *s = NULL;
-	if (sqlite3_prepare_v2(st->db, "SELECT insecure FROM zones WHERE name = ?", -1, &s,
-			       NULL) != SQLITE_OK)
-		return db_err(st->db, "prepare insecure");
+	signet_err ret = prepare(st->db, "SELECT insecure FROM zones WHERE name = ?", "insecure",
+				 &s);
+	if (ret != SIGNET_OK)
+		return ret;
 	sqlite3_bind_blob(s, 1, z.wire, z.len, SQLITE_TRANSIENT);
 	int rc = sqlite3_step(s);
-	signet_err ret = SIGNET_OK;
 	if (rc == SQLITE_ROW)
 		*on = sqlite3_column_int(s, 0) != 0;
 	else if (rc == SQLITE_DONE)
@@ -694,19 +692,16 @@ signet_err signer_state_set_zone_insecure(signer_state *st, const dns_name *zone
 	dns_name z = lower(zone);
 	sqlite3_stmt *s = NULL;
 	pthread_mutex_lock(&st->lock);
-	signet_err ret = SIGNET_OK;
-	if (sqlite3_prepare_v2(st->db, "UPDATE zones SET insecure = ? WHERE name = ?", -1, &s,
-			       NULL) != SQLITE_OK) {
-		ret = db_err(st->db, "prepare insecure");
-	} else {
+	int changed = 0;
+	signet_err ret = prepare(st->db, "UPDATE zones SET insecure = ? WHERE name = ?",
+				 "insecure", &s);
+	if (ret == SIGNET_OK) {
 		sqlite3_bind_int(s, 1, on);
 		sqlite3_bind_blob(s, 2, z.wire, z.len, SQLITE_TRANSIENT);
-		if (sqlite3_step(s) != SQLITE_DONE)
-			ret = db_err(st->db, "insecure");
-		else if (sqlite3_changes(st->db) == 0)
-			ret = SIGNET_ENOTFOUND;
-		sqlite3_finalize(s);
+		ret = change(st->db, s, "insecure", &changed);
 	}
+	if (ret == SIGNET_OK && changed == 0)
+		ret = SIGNET_ENOTFOUND;
 	pthread_mutex_unlock(&st->lock);
 	return ret;
 }
@@ -717,11 +712,11 @@ static signet_err last_row(signer_state *st, const char *sql, const dns_name *zo
 {
 	dns_name z = lower(zone);
 	sqlite3_stmt *s = NULL;
-	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
-		return db_err(st->db, "prepare last row");
+	signet_err ret = prepare(st->db, sql, "last row", &s);
+	if (ret != SIGNET_OK)
+		return ret;
 	sqlite3_bind_blob(s, 1, z.wire, z.len, SQLITE_TRANSIENT);
 	int rc = sqlite3_step(s);
-	signet_err ret = SIGNET_OK;
 	if (rc == SQLITE_ROW) {
 		*serial = (uint64_t)sqlite3_column_int64(s, 0);
 		if (text) {
@@ -756,19 +751,14 @@ static signet_err insert_text(signer_state *st, const char *sql, const dns_name 
 {
 	dns_name z = lower(zone);
 	sqlite3_stmt *s = NULL;
-	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
-		return db_err(st->db, "prepare text insert");
+	signet_err ret = prepare(st->db, sql, "text insert", &s);
+	if (ret != SIGNET_OK)
+		return ret;
 	sqlite3_bind_blob(s, 1, z.wire, z.len, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, (int64_t)serial);
 	sqlite3_bind_blob(s, 3, text, (int)len, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 4, signer_clock_now());
-	int rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc == SQLITE_CONSTRAINT)
-		return SIGNET_EEXIST;
-	if (rc != SQLITE_DONE)
-		return db_err(st->db, "text insert");
-	return SIGNET_OK;
+	return change(st->db, s, "text insert", NULL);
 }
 
 signet_err signer_state_save_request(signer_state *st, const dns_name *zone,
@@ -807,55 +797,43 @@ signet_err signer_state_save_bundle(signer_state *st, const dns_name *zone,
 		/* The ceremony signed the request these schedules were planned
 		 * for: from now on the clock moves these keys. */
 		sqlite3_stmt *s = NULL;
-		if (sqlite3_prepare_v2(st->db,
-				       "UPDATE keys SET committed = 1, t_publish = p_publish,"
-				       " t_active = p_active, t_retire = p_retire, t_remove = p_remove"
-				       " WHERE zone = ? AND (p_publish != 0 OR p_active != 0)",
-				       -1, &s, NULL) != SQLITE_OK) {
-			ret = db_err(st->db, "prepare commit");
-		} else {
+		ret = prepare(st->db,
+			      "UPDATE keys SET committed = 1, t_publish = p_publish,"
+			      " t_active = p_active, t_retire = p_retire, t_remove = p_remove"
+			      " WHERE zone = ? AND (p_publish != 0 OR p_active != 0)", "commit", &s);
+		if (ret == SIGNET_OK) {
 			sqlite3_bind_blob(s, 1, z.wire, z.len, SQLITE_TRANSIENT);
-			if (sqlite3_step(s) != SQLITE_DONE)
-				ret = db_err(st->db, "commit");
-			sqlite3_finalize(s);
+			ret = change(st->db, s, "commit", NULL);
 		}
 	}
 	for (size_t i = 0; ret == SIGNET_OK && i < publish->count; i++) {
 		sqlite3_stmt *s = NULL;
-		if (sqlite3_prepare_v2(st->db,
-				       "UPDATE keys SET state = ? WHERE zone = ? AND dnskey = ?"
-				       " AND role = 'zsk' AND state = ? AND committed = 0",
-				       -1, &s, NULL) != SQLITE_OK) {
-			ret = db_err(st->db, "prepare publish");
+		ret = prepare(st->db,
+			      "UPDATE keys SET state = ? WHERE zone = ? AND dnskey = ?"
+			      " AND role = 'zsk' AND state = ? AND committed = 0", "publish", &s);
+		if (ret != SIGNET_OK)
 			break;
-		}
 		sqlite3_bind_int(s, 1, SIGNER_KEY_PUBLISHED);
 		sqlite3_bind_blob(s, 2, z.wire, z.len, SQLITE_TRANSIENT);
 		sqlite3_bind_blob(s, 3, publish->rr[i].data, publish->rr[i].len,
 				  SQLITE_TRANSIENT);
 		sqlite3_bind_int(s, 4, SIGNER_KEY_GENERATED);
-		if (sqlite3_step(s) != SQLITE_DONE)
-			ret = db_err(st->db, "publish");
-		sqlite3_finalize(s);
+		ret = change(st->db, s, "publish", NULL);
 	}
 	if (ret == SIGNET_OK) {
 		/* The first published ZSK takes over when none signs yet. */
 		sqlite3_stmt *s = NULL;
-		if (sqlite3_prepare_v2(st->db,
-				       "UPDATE keys SET state = ?1 WHERE rowid = (SELECT rowid FROM keys"
-				       " WHERE zone = ?2 AND role = 'zsk' AND state = ?3 AND committed = 0"
-				       " AND is_foreign = 0 ORDER BY created LIMIT 1) AND NOT EXISTS"
-				       " (SELECT 1 FROM keys WHERE zone = ?2 AND role = 'zsk' AND"
-				       " (state = ?1 OR committed = 1) AND is_foreign = 0)",
-				       -1, &s, NULL) != SQLITE_OK) {
-			ret = db_err(st->db, "prepare activate");
-		} else {
+		ret = prepare(st->db,
+			      "UPDATE keys SET state = ?1 WHERE rowid = (SELECT rowid FROM keys"
+			      " WHERE zone = ?2 AND role = 'zsk' AND state = ?3 AND committed = 0"
+			      " AND is_foreign = 0 ORDER BY created LIMIT 1) AND NOT EXISTS"
+			      " (SELECT 1 FROM keys WHERE zone = ?2 AND role = 'zsk' AND"
+			      " (state = ?1 OR committed = 1) AND is_foreign = 0)", "activate", &s);
+		if (ret == SIGNET_OK) {
 			sqlite3_bind_int(s, 1, SIGNER_KEY_ACTIVE);
 			sqlite3_bind_blob(s, 2, z.wire, z.len, SQLITE_TRANSIENT);
 			sqlite3_bind_int(s, 3, SIGNER_KEY_PUBLISHED);
-			if (sqlite3_step(s) != SQLITE_DONE)
-				ret = db_err(st->db, "activate");
-			sqlite3_finalize(s);
+			ret = change(st->db, s, "activate", NULL);
 		}
 	}
 	return txn_end(st, ret);
