@@ -90,36 +90,30 @@ static int rdata_cmp(const void *pa, const void *pb)
 
 signet_err dns_rrset_canonicalize(dns_rrset *s)
 {
-	sg_buf tmp = SG_BUF_INIT;
-	signet_err err = SIGNET_OK;
-
 	if (s == NULL || (s->rr == NULL && s->count != 0))
 		return SIGNET_EINVAL;
-	/* Canonicalise every RDATA into fresh copies first, so a malformed RR
+	/* Canonical form only lower-cases names inside the RDATA, so it has
+	 * the RDATA's length and replaces it in place, without an allocation
+	 * per RR. All of it is formed first, in one buffer, so a malformed RR
 	 * leaves the set exactly as it was. */
-	uint8_t **fresh = calloc(s->count ? s->count : 1, sizeof(*fresh));
-	if (fresh == NULL)
-		return SIGNET_ENOMEM;
+	sg_buf tmp = SG_BUF_INIT;
 	for (size_t i = 0; i < s->count; i++) {
-		sg_buf_reset(&tmp);
-		err = dns_rdata_canonical(s->type, s->rr[i].data, s->rr[i].len, &tmp);
-		if (err != SIGNET_OK)
-			goto out;
-		/* Canonical form only lower-cases, so the length is unchanged. */
-		if (tmp.len > 0) {
-			fresh[i] = malloc(tmp.len);
-			if (fresh[i] == NULL) {
-				err = SIGNET_ENOMEM;
-				goto out;
-			}
-			memcpy(fresh[i], tmp.data, tmp.len);
+		size_t mark = tmp.len;
+		signet_err err = dns_rdata_canonical(s->type, s->rr[i].data, s->rr[i].len, &tmp);
+		if (err == SIGNET_OK && tmp.len - mark != s->rr[i].len)
+			err = SIGNET_EPARSE;
+		if (err != SIGNET_OK) {
+			sg_buf_free(&tmp);
+			return err;
 		}
 	}
+	size_t off = 0;
 	for (size_t i = 0; i < s->count; i++) {
-		free(s->rr[i].data);
-		s->rr[i].data = fresh[i];
-		fresh[i] = NULL;
+		if (s->rr[i].len > 0)
+			memcpy(s->rr[i].data, tmp.data + off, s->rr[i].len);
+		off += s->rr[i].len;
 	}
+	sg_buf_free(&tmp);
 	dns_name_lower(&s->owner);
 	if (s->count > 1) {
 		qsort(s->rr, s->count, sizeof(s->rr[0]), rdata_cmp);
@@ -133,12 +127,7 @@ signet_err dns_rrset_canonicalize(dns_rrset *s)
 		}
 		s->count = w;
 	}
-out:
-	for (size_t i = 0; i < s->count; i++)
-		free(fresh[i]);
-	free(fresh);
-	sg_buf_free(&tmp);
-	return err;
+	return SIGNET_OK;
 }
 
 signet_err dns_rrset_to_wire(const dns_rrset *s, uint32_t ttl, sg_buf *out)
