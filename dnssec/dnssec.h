@@ -113,6 +113,14 @@ int dns_name_compare(const dns_name *a, const dns_name *b);
 /* Case-insensitive equality. */
 bool dns_name_equal(const dns_name *a, const dns_name *b);
 
+/* A sort key of n: memcmp of two keys (the shorter first on a common
+ * prefix) orders names as dns_name_compare does, equal keys mean equal
+ * names, so a sort compares keys instead of walking labels each time.
+ * Writes at most DNS_NAME_KEY_MAX octets to out and returns how many;
+ * 0 for a malformed name (the root's key is empty too: check n->len). */
+#define DNS_NAME_KEY_MAX 512
+size_t dns_name_canonical_key(const dns_name *n, uint8_t out[DNS_NAME_KEY_MAX]);
+
 /* True if n equals apex or is below it. */
 bool dns_name_is_at_or_below(const dns_name *n, const dns_name *apex);
 
@@ -524,8 +532,10 @@ signet_err dns_keyset_digest(const dns_keyset *ks, uint8_t out[32]);
 /* Read one RR line (len octets, no newline, need not be NUL-terminated) of
  * the plain form signet writes, without ldns: an absolute owner of letters,
  * digits, '-', '_' and '*', a decimal TTL, class IN, type A, AAAA, RRSIG,
- * NSEC or NSEC3 with RDATA in ldns's presentation form (RRSIG times as
- * YYYYMMDDHHmmSS), fields separated by blanks. SIGNET_OK fills the parts
+ * NSEC, NSEC3, NS, CNAME, PTR, DNAME, MX, SRV, SOA, DS, CDS, DNSKEY, CDNSKEY
+ * or TXT with RDATA in a plain form of ldns's presentation form (numbers as
+ * digits, RRSIG times as YYYYMMDDHHmmSS, TXT strings quoted without
+ * escapes), fields separated by blanks. SIGNET_OK fills the parts
  * (the class is IN) and appends the RDATA to rdata; SIGNET_ENOTFOUND, with
  * nothing appended, for every other line, which the caller reads with ldns:
  * for the lines it takes the result is ldns's (checked by fuzz_zonetext).

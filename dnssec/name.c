@@ -288,6 +288,30 @@ int dns_name_compare(const dns_name *a, const dns_name *b)
 	return 0;
 }
 
+/* Labels from the right, each lower-cased and ended by 0x00; octets 0x00 and
+ * 0x01 are written as 0x01 0x00 and 0x01 0x01, so the end of a label sorts
+ * before any octet and a label before its extensions (RFC 4034 §6.1). */
+size_t dns_name_canonical_key(const dns_name *n, uint8_t out[DNS_NAME_KEY_MAX])
+{
+	uint8_t offs[NAME_LABELS_MAX];
+	unsigned count;
+
+	if (n == NULL || out == NULL || !name_label_offsets(n, offs, &count))
+		return 0;
+	size_t o = 0;
+	while (count > 0) {
+		const uint8_t *l = &n->wire[offs[--count]];
+		for (unsigned i = 1; i <= l[0]; i++) {
+			uint8_t c = lower_octet(l[i]);
+			if (c <= 1)
+				out[o++] = 1;
+			out[o++] = c;
+		}
+		out[o++] = 0;
+	}
+	return o;
+}
+
 /* Case-insensitive comparison of wire octets. Length octets are at most 63,
  * below 'A', so lower-casing every octet cannot confuse them with letters. */
 static bool wire_equal_nocase(const uint8_t *a, const uint8_t *b, size_t n)

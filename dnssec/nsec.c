@@ -23,20 +23,34 @@ bool dns_owner_has_type(const dns_owner *o, uint16_t type)
 	return false;
 }
 
-/* Sort slot: the index keeps the sort stable, so the first spelling of a
- * name the caller gave is the one kept (RFC 6840 §5.1 wants case preserved). */
+/* Sort slot: the owner's sort key (dns_name_canonical_key; only names at
+ * or below the apex, well formed, get one), then the index, which keeps the
+ * sort stable, so the first spelling of a name the caller
+ * gave is the one kept (RFC 6840 §5.1 wants case preserved). */
 struct owner_ref {
 	const dns_owner *o;
 	size_t idx;
+	const uint8_t *key;
+	size_t klen;
 };
 
 static int owner_ref_cmp(const void *pa, const void *pb)
 {
 	const struct owner_ref *a = pa, *b = pb;
-	int c = dns_name_compare(&a->o->name, &b->o->name);
+	size_t n = a->klen < b->klen ? a->klen : b->klen;
+	int c = n ? memcmp(a->key, b->key, n) : 0;
+	if (c == 0 && a->klen != b->klen)
+		c = a->klen < b->klen ? -1 : 1;
 	if (c != 0)
 		return c;
 	return (a->idx > b->idx) - (a->idx < b->idx);
+}
+
+/* True if a's name is b's or below it: b's key starts a's (keys are
+ * prefix-free label by label, so a common prefix ends on a label's end). */
+static bool key_at_or_below(const struct owner_ref *a, const struct owner_ref *b)
+{
+	return a->klen >= b->klen && (b->klen == 0 || memcmp(a->key, b->key, b->klen) == 0);
 }
 
 static int u16_cmp(const void *pa, const void *pb)
@@ -68,7 +82,11 @@ static signet_err merge_types(const struct owner_ref *refs, size_t k, dns_owner 
 		memcpy(t + m, refs[i].o->types, refs[i].o->ntypes * sizeof(*t));
 		m += refs[i].o->ntypes;
 	}
-	qsort(t, total, sizeof(*t), u16_cmp);
+	bool sorted = true;
+	for (size_t i = 1; i < total && sorted; i++)
+		sorted = t[i - 1] < t[i];
+	if (!sorted)
+		qsort(t, total, sizeof(*t), u16_cmp);
 	m = 0;
 	for (size_t i = 0; i < total; i++)
 		if (m == 0 || t[m - 1] != t[i])
@@ -93,56 +111,103 @@ signet_err dns_owners_authoritative(const dns_name *apex, const dns_owner *owner
 	struct owner_ref *refs = malloc(n * sizeof(*refs));
 	if (refs == NULL)
 		return SIGNET_ENOMEM;
-	size_t nref = 0;
+	/* Keys are at most twice the wire length (name.c); one block holds all. */
+	size_t room = 0;
+	for (size_t i = 0; i < n; i++)
+		room += 2u * owners[i].name.len;
+	uint8_t *arena = malloc(room ? room : 1);
+	if (arena == NULL) {
+		free(refs);
+		return SIGNET_ENOMEM;
+	}
+	size_t nref = 0, used = 0;
+	bool sorted = true;
 	for (size_t i = 0; i < n; i++) {
-		if (!dns_name_is_at_or_below(&owners[i].name, apex))
+		const dns_name *name = &owners[i].name;
+		if (!dns_name_is_at_or_below(name, apex))
 			continue;
-		refs[nref].o = &owners[i];
-		refs[nref].idx = i;
+		uint8_t buf[DNS_NAME_KEY_MAX];
+		size_t kl = dns_name_canonical_key(name, buf);
+		if (kl > 2u * name->len)
+			kl = 0;  /* cannot happen; keeps the arena bound obvious */
+		memcpy(arena + used, buf, kl);
+		refs[nref] = (struct owner_ref){&owners[i], i, arena + used, kl};
+		used += kl;
+		if (nref > 0 && owner_ref_cmp(&refs[nref - 1], &refs[nref]) > 0)
+			sorted = false;
 		nref++;
 	}
-	qsort(refs, nref, sizeof(*refs), owner_ref_cmp);
+	/* Owners usually come in canonical order already (dns_zone_owners). */
+	if (!sorted)
+		qsort(refs, nref, sizeof(*refs), owner_ref_cmp);
 
 	dns_owner *res = NULL;
 	if (nref > 0) {
 		res = calloc(nref, sizeof(*res));
 		if (res == NULL) {
 			free(refs);
+			free(arena);
 			return SIGNET_ENOMEM;
 		}
 	}
 	size_t m = 0;
-	const dns_name *cut = NULL;
+	const struct owner_ref *cut = NULL;
 	signet_err err = SIGNET_OK;
 	for (size_t i = 0; i < nref;) {
 		size_t k = 1;
-		while (i + k < nref &&
-		       dns_name_compare(&refs[i].o->name, &refs[i + k].o->name) == 0)
+		while (i + k < nref && refs[i + k].klen == refs[i].klen &&
+		       key_at_or_below(&refs[i + k], &refs[i]))
 			k++;
 		const dns_name *name = &refs[i].o->name;
 		/* Canonical order keeps a subtree together right after its root,
 		 * so one remembered cut is enough to drop glue and occluded names. */
-		if (cut != NULL && !dns_name_is_at_or_below(name, cut))
+		if (cut != NULL && !key_at_or_below(&refs[i], cut))
 			cut = NULL;
 		if (cut == NULL) {
 			res[m].name = *name;
 			err = merge_types(&refs[i], k, &res[m]);
 			if (err != SIGNET_OK)
 				break;
-			if (!dns_name_equal(name, apex) &&
-			    dns_owner_has_type(&res[m], DNS_T_NS))
-				cut = &res[m].name;
+			/* at or below the apex: the apex itself when as long */
+			if (name->len != apex->len && dns_owner_has_type(&res[m], DNS_T_NS))
+				cut = &refs[i];
 			m++;
 		}
 		i += k;
 	}
 	free(refs);
+	free(arena);
 	if (err != SIGNET_OK) {
 		dns_owners_free(res, m);
 		return err;
 	}
 	*out = res;
 	*nout = m;
+	return SIGNET_OK;
+}
+
+/* dns_type_bitmap, without its table of all 65536 types when every type is
+ * below 256 (all but rare names): one window, made here. */
+static signet_err type_bitmap(const uint16_t *types, size_t n, sg_buf *out)
+{
+	uint8_t win[32] = {0};
+	for (size_t i = 0; i < n; i++) {
+		if (types[i] > 255)
+			return dns_type_bitmap(types, n, out);
+		win[types[i] >> 3] |= (uint8_t)(0x80 >> (types[i] & 7));
+	}
+	if (n == 0)
+		return SIGNET_OK;
+	unsigned len = 32;
+	while (win[len - 1] == 0)
+		len--;
+	signet_err err = sg_buf_reserve(out, 2 + len);
+	if (err != SIGNET_OK)
+		return err;
+	out->data[out->len++] = 0;
+	out->data[out->len++] = (uint8_t)len;
+	memcpy(out->data + out->len, win, len);
+	out->len += len;
 	return SIGNET_OK;
 }
 
@@ -156,17 +221,14 @@ signet_err dns_nsec_rdata(const dns_name *next, const uint16_t *types, size_t n,
 	signet_err err = sg_buf_append(out, next->wire, next->len);
 	if (err != SIGNET_OK)
 		return err;
-	return dns_type_bitmap(types, n, out);
+	return type_bitmap(types, n, out);
 }
 
-/* The types an NSEC at o lists: at a delegation only what the parent is
- * authoritative for (NS, DS), RFC 4035 §2.3; then NSEC and RRSIG. */
-static signet_err nsec_types(const dns_owner *o, bool delegation, uint16_t **out,
-			     size_t *nout)
+/* The types an NSEC at o lists into t (room for o->ntypes + 2): at a
+ * delegation only what the parent is authoritative for (NS, DS), RFC 4035
+ * §2.3; then NSEC and RRSIG. Returns how many. */
+static size_t nsec_types(const dns_owner *o, bool delegation, uint16_t *t)
 {
-	uint16_t *t = malloc((o->ntypes + 2) * sizeof(*t));
-	if (t == NULL)
-		return SIGNET_ENOMEM;
 	size_t m = 0;
 	for (size_t i = 0; i < o->ntypes; i++) {
 		uint16_t ty = o->types[i];
@@ -176,9 +238,7 @@ static signet_err nsec_types(const dns_owner *o, bool delegation, uint16_t **out
 	}
 	t[m++] = DNS_T_NSEC;
 	t[m++] = DNS_T_RRSIG;
-	*out = t;
-	*nout = m;
-	return SIGNET_OK;
+	return m;
 }
 
 signet_err dns_nsec_chain(const dns_name *apex, const dns_owner *owners, size_t n,
@@ -215,21 +275,26 @@ signet_err dns_nsec_chain(const dns_name *apex, const dns_owner *owners, size_t 
 		dns_owners_free(auth, nauth);
 		return SIGNET_ENOMEM;
 	}
+	/* One buffer for the types of every NSEC, as long as the longest. */
+	size_t most = 0;
+	for (size_t i = 0; i < nauth; i++)
+		if (auth[i].ntypes > most)
+			most = auth[i].ntypes;
+	uint16_t *types = malloc((most + 2) * sizeof(*types));
+	if (types == NULL) {
+		free(sets);
+		dns_owners_free(auth, nauth);
+		return SIGNET_ENOMEM;
+	}
 	sg_buf rdata = SG_BUF_INIT;
 	size_t done = 0;
 	for (; done < nauth; done++) {
 		const dns_owner *o = &auth[done];
 		const dns_owner *next = &auth[(done + 1) % nauth];
 		bool deleg = done > 0 && dns_owner_has_type(o, DNS_T_NS);
-		uint16_t *types = NULL;
-		size_t ntypes = 0;
-
-		err = nsec_types(o, deleg, &types, &ntypes);
-		if (err != SIGNET_OK)
-			break;
+		size_t ntypes = nsec_types(o, deleg, types);
 		sg_buf_reset(&rdata);
 		err = dns_nsec_rdata(&next->name, types, ntypes, &rdata);
-		free(types);
 		if (err != SIGNET_OK)
 			break;
 		dns_rrset_init(&sets[done], &o->name, DNS_T_NSEC, DNS_CLASS_IN, ttl);
@@ -240,6 +305,7 @@ signet_err dns_nsec_chain(const dns_name *apex, const dns_owner *owners, size_t 
 		}
 	}
 	sg_buf_free(&rdata);
+	free(types);
 	dns_owners_free(auth, nauth);
 	if (err != SIGNET_OK) {
 		dns_chain c = {sets, done};

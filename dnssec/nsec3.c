@@ -18,6 +18,36 @@ static signet_err check_params(const dns_nsec3_params *p)
 	return SIGNET_OK;
 }
 
+/* The hash of name with ctx and md, which the caller keeps for a whole
+ * chain: making a context and looking up SHA-1 for every name cost more
+ * than the hashing. p checked, name not empty. */
+static signet_err hash_with(EVP_MD_CTX *ctx, const EVP_MD *md, const dns_name *name,
+			    const dns_nsec3_params *p, uint8_t out[DNS_NSEC3_HASH_MAX],
+			    size_t *outlen)
+{
+	dns_name lower = *name;
+	dns_name_lower(&lower);
+
+	uint8_t h[SHA1_LEN];
+	const uint8_t *in = lower.wire;
+	size_t inlen = lower.len;
+	/* IH(salt, x, 0) = H(x || salt); each extra iteration hashes the
+	 * previous digest with the salt again (RFC 5155 §5). */
+	for (unsigned k = 0; k <= p->iterations; k++) {
+		unsigned int hl = 0;
+		if (EVP_DigestInit_ex(ctx, md, NULL) != 1 ||
+		    EVP_DigestUpdate(ctx, in, inlen) != 1 ||
+		    EVP_DigestUpdate(ctx, p->salt, p->salt_len) != 1 ||
+		    EVP_DigestFinal_ex(ctx, h, &hl) != 1 || hl != SHA1_LEN)
+			return SIGNET_ECRYPTO;
+		in = h;
+		inlen = SHA1_LEN;
+	}
+	memcpy(out, h, SHA1_LEN);
+	*outlen = SHA1_LEN;
+	return SIGNET_OK;
+}
+
 signet_err dns_nsec3_hash(const dns_name *name, const dns_nsec3_params *p,
 			  uint8_t out[DNS_NSEC3_HASH_MAX], size_t *outlen)
 {
@@ -29,32 +59,37 @@ signet_err dns_nsec3_hash(const dns_name *name, const dns_nsec3_params *p,
 	if (name->len == 0)
 		return SIGNET_EINVAL;
 
-	dns_name lower = *name;
-	dns_name_lower(&lower);
-
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	if (ctx == NULL)
 		return SIGNET_ENOMEM;
-	uint8_t h[SHA1_LEN];
-	const uint8_t *in = lower.wire;
-	size_t inlen = lower.len;
-	/* IH(salt, x, 0) = H(x || salt); each extra iteration hashes the
-	 * previous digest with the salt again (RFC 5155 §5). */
-	for (unsigned k = 0; k <= p->iterations; k++) {
-		unsigned int hl = 0;
-		if (EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) != 1 ||
-		    EVP_DigestUpdate(ctx, in, inlen) != 1 ||
-		    EVP_DigestUpdate(ctx, p->salt, p->salt_len) != 1 ||
-		    EVP_DigestFinal_ex(ctx, h, &hl) != 1 || hl != SHA1_LEN) {
-			EVP_MD_CTX_free(ctx);
-			return SIGNET_ECRYPTO;
-		}
-		in = h;
-		inlen = SHA1_LEN;
-	}
+	err = hash_with(ctx, EVP_sha1(), name, p, out, outlen);
 	EVP_MD_CTX_free(ctx);
-	memcpy(out, h, SHA1_LEN);
-	*outlen = SHA1_LEN;
+	return err;
+}
+
+/* dns_type_bitmap, without its table of all 65536 types when every type is
+ * below 256 (all but rare names): one window, made here. (nsec.c has the
+ * same for NSEC; it belongs in typebitmap.c, which this change left alone.) */
+static signet_err type_bitmap(const uint16_t *types, size_t n, sg_buf *out)
+{
+	uint8_t win[32] = {0};
+	for (size_t i = 0; i < n; i++) {
+		if (types[i] > 255)
+			return dns_type_bitmap(types, n, out);
+		win[types[i] >> 3] |= (uint8_t)(0x80 >> (types[i] & 7));
+	}
+	if (n == 0)
+		return SIGNET_OK;
+	unsigned len = 32;
+	while (win[len - 1] == 0)
+		len--;
+	signet_err err = sg_buf_reserve(out, 2 + len);
+	if (err != SIGNET_OK)
+		return err;
+	out->data[out->len++] = 0;
+	out->data[out->len++] = (uint8_t)len;
+	memcpy(out->data + out->len, win, len);
+	out->len += len;
 	return SIGNET_OK;
 }
 
@@ -76,7 +111,7 @@ signet_err dns_nsec3_rdata(const dns_nsec3_params *p, const uint8_t *next_hash,
 	    (err = sg_buf_put_u8(out, (uint8_t)hashlen)) != SIGNET_OK ||
 	    (err = sg_buf_append(out, next_hash, hashlen)) != SIGNET_OK)
 		return err;
-	return dns_type_bitmap(types, n, out);
+	return type_bitmap(types, n, out);
 }
 
 signet_err dns_nsec3param_rdata(const dns_nsec3_params *p, sg_buf *out)
@@ -154,9 +189,15 @@ static signet_err hashed_owner(const uint8_t *hash, const dns_name *apex, dns_na
 	return SIGNET_OK;
 }
 
+/* What hashing a chain's names keeps from one name to the next. */
+struct hasher {
+	EVP_MD_CTX *ctx;
+	EVP_MD *md;
+};
+
 static signet_err add_entry(struct nsec3_entry **arr, size_t *count, size_t *cap,
 			    const dns_name *name, const dns_owner *owner,
-			    bool delegation, const dns_nsec3_params *p)
+			    bool delegation, const dns_nsec3_params *p, const struct hasher *hs)
 {
 	if (*count == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 64;
@@ -171,7 +212,9 @@ static signet_err add_entry(struct nsec3_entry **arr, size_t *count, size_t *cap
 	struct nsec3_entry *e = &(*arr)[*count];
 	size_t hl = 0;
 	uint8_t h[DNS_NSEC3_HASH_MAX];
-	signet_err err = dns_nsec3_hash(name, p, h, &hl);
+	if (name->len == 0)
+		return SIGNET_EINVAL;
+	signet_err err = hash_with(hs->ctx, hs->md, name, p, h, &hl);
 	if (err != SIGNET_OK)
 		return err;
 	memcpy(e->hash, h, SHA1_LEN);
@@ -191,7 +234,9 @@ static signet_err collect_entries(const dns_name *apex, const dns_owner *auth,
 	size_t count = 0, cap = 0;
 	const dns_name *prev = NULL;
 	bool optout = (p->flags & DNS_NSEC3_FLAG_OPTOUT) != 0;
-	signet_err err = SIGNET_OK;
+	struct hasher hs = {EVP_MD_CTX_new(), EVP_MD_fetch(NULL, "SHA1", NULL)};
+	signet_err err = hs.ctx == NULL ? SIGNET_ENOMEM : hs.md == NULL ? SIGNET_ECRYPTO
+									   : SIGNET_OK;
 
 	for (size_t i = 0; i < nauth && err == SIGNET_OK; i++) {
 		const dns_owner *o = &auth[i];
@@ -214,12 +259,14 @@ static signet_err collect_entries(const dns_name *apex, const dns_owner *auth,
 				break;
 			if (prev != NULL && dns_name_is_at_or_below(prev, &anc))
 				break;
-			err = add_entry(&arr, &count, &cap, &anc, NULL, false, p);
+			err = add_entry(&arr, &count, &cap, &anc, NULL, false, p, &hs);
 		}
 		if (err == SIGNET_OK)
-			err = add_entry(&arr, &count, &cap, &o->name, o, deleg, p);
+			err = add_entry(&arr, &count, &cap, &o->name, o, deleg, p, &hs);
 		prev = &o->name;
 	}
+	EVP_MD_CTX_free(hs.ctx);
+	EVP_MD_free(hs.md);
 	if (err != SIGNET_OK) {
 		free(arr);
 		return err;

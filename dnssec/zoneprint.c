@@ -32,44 +32,60 @@ static signet_err put_uint(sg_buf *out, uint32_t v)
  * arithmetic around now (§3.1.5) as ldns prints it; but ldns does not read
  * back a date before 1970 (which serial arithmetic gives for a value more than
  * 68 years old), so such a time is written as the decimal number of seconds,
- * the other form §3.2 allows, which every parser reads to the same value. */
-static void rrsig_time(uint32_t t, char out[16])
+ * the other form §3.2 allows, which every parser reads to the same value.
+ * Returns the length of the text in out. */
+static size_t rrsig_time(uint32_t t, time_t now, char out[16])
 {
-	time_t now = time(NULL);
 	int64_t abs = (int64_t)now + (int32_t)(t - (uint32_t)now);
-	if (abs < 0) {
-		snprintf(out, 16, "%" PRIu32, t);
-		return;
-	}
-	/* The calendar date of a day count (days since 1970-01-01), by the
-	 * usual shift to years starting on 1 March, so that the leap day is
-	 * the last of its year; gmtime_r and strftime cost more than the rest
-	 * of the line. */
+	if (abs < 0)
+		return (size_t)snprintf(out, 16, "%" PRIu32, t);
+	/* The RRSIGs of a zone have their times within a few days: the dates
+	 * of the last two days seen (expiration and inception) are kept, per
+	 * thread; only the time of day is made for each. */
+	static _Thread_local struct {
+		int64_t days;
+		char date[8];
+	} seen[2] = {{-1, {0}}, {-1, {0}}};
+	static _Thread_local unsigned next;
 	int64_t days = abs / 86400, secs = abs % 86400;
-	int64_t z = days + 719468;                 /* days since 0000-03-01 */
-	int64_t era = z / 146097;                  /* 400-year cycles */
-	int64_t doe = z - era * 146097;            /* day of the cycle */
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;          /* month from March = 0 */
-	int64_t d = doy - (153 * mp + 2) / 5 + 1;
-	int64_t m = mp < 10 ? mp + 3 : mp - 9;
-	int64_t y = yoe + era * 400 + (m <= 2);
-	if (y > 9999) {
-		snprintf(out, 16, "%" PRIu32, t);
-		return;
-	}
-	int64_t v[6] = {y, m, d, secs / 3600, secs / 60 % 60, secs % 60};
-	char *o = out;
-	for (int f = 0; f < 6; f++) {
-		int width = f == 0 ? 4 : 2;
-		for (int i = width - 1; i >= 0; i--) {
-			o[i] = (char)('0' + v[f] % 10);
-			v[f] /= 10;
+	int k = seen[0].days == days ? 0 : seen[1].days == days ? 1 : -1;
+	if (k < 0) {
+		/* The calendar date of a day count (days since 1970-01-01), by
+		 * the usual shift to years starting on 1 March, so that the leap
+		 * day is the last of its year; gmtime_r and strftime cost more
+		 * than the rest of the line. */
+		int64_t z = days + 719468;                 /* days since 0000-03-01 */
+		int64_t era = z / 146097;                  /* 400-year cycles */
+		int64_t doe = z - era * 146097;            /* day of the cycle */
+		int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+		int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+		int64_t mp = (5 * doy + 2) / 153;          /* month from March = 0 */
+		int64_t d = doy - (153 * mp + 2) / 5 + 1;
+		int64_t m = mp < 10 ? mp + 3 : mp - 9;
+		int64_t y = yoe + era * 400 + (m <= 2);
+		if (y > 9999)
+			return (size_t)snprintf(out, 16, "%" PRIu32, t);
+		k = (int)(next++ & 1);
+		int64_t v[3] = {y, m, d};
+		char *o = seen[k].date;
+		for (int f = 0; f < 3; f++) {
+			int width = f == 0 ? 4 : 2;
+			for (int i = width - 1; i >= 0; i--) {
+				o[i] = (char)('0' + v[f] % 10);
+				v[f] /= 10;
+			}
+			o += width;
 		}
-		o += width;
+		seen[k].days = days;
 	}
-	*o = '\0';
+	memcpy(out, seen[k].date, 8);
+	int64_t v[3] = {secs / 3600, secs / 60 % 60, secs % 60};
+	for (int f = 0; f < 3; f++) {
+		out[8 + 2 * f] = (char)('0' + v[f] / 10);
+		out[9 + 2 * f] = (char)('0' + v[f] % 10);
+	}
+	out[14] = '\0';
+	return 14;
 }
 
 /* RRSIGs are half of a signed zone's RRs and the longest to print; going
@@ -100,8 +116,9 @@ static signet_err rrsig_to_text(const dns_name *owner, uint16_t rclass, uint32_t
 	else
 		snprintf(cls_buf, sizeof(cls_buf), "CLASS%u", (unsigned)rclass);
 	char exp[16], inc[16], on[DNS_NAME_STR_MAX], sn[DNS_NAME_STR_MAX];
-	rrsig_time(sg_get_u32(r + 8), exp);
-	rrsig_time(sg_get_u32(r + 12), inc);
+	time_t now = time(NULL);
+	rrsig_time(sg_get_u32(r + 8), now, exp);
+	rrsig_time(sg_get_u32(r + 12), now, inc);
 	signet_err err = dns_name_to_str(owner, on, sizeof(on));
 	if (err == SIGNET_OK)
 		err = dns_name_to_str(&signer, sn, sizeof(sn));
@@ -125,132 +142,358 @@ static signet_err rrsig_to_text(const dns_name *owner, uint16_t rclass, uint32_t
 
 /* ---- plain RRs printed without ldns ---- */
 
-/* Append a name whose octets are all letters, digits, '-', '_' or '*' (the
- * text ldns prints for it is then the labels and dots, nothing escaped);
- * false, nothing appended, for any other name. */
-static bool plain_name(const uint8_t *w, size_t len, sg_buf *out)
+/* The printers below write into room the caller reserved (rr_room), through
+ * a cursor, and return the cursor past what they wrote, or NULL when the
+ * RR is not in a form they print exactly as ldns does; the caller then
+ * forgets what was written and asks the general path. Appending field by
+ * field through sg_buf calls, and ldns's wire to ldns_rr to printf, were
+ * most of the cost of writing a signed zone. */
+
+/* Octets the printers may write for an RR of type with len octets of RDATA,
+ * owner, TTL, class and type included: a name prints in at most its wire
+ * length plus one, a number in 10, TXT octets in 4 each ("\DDD"), a type
+ * bitmap bit in " TYPE65535" (up to 80 per bitmap octet), base64 in 4/3. */
+static size_t rr_room(uint16_t type, size_t len)
 {
-	char buf[DNS_NAME_MAX + 1];
-	size_t o = 0, off = 0;
+	size_t per = (type == DNS_T_NSEC || type == DNS_T_NSEC3) ? 80 : 4;
+	return 2 * DNS_NAME_MAX + 128 + per * len;
+}
+
+static char *w_str(char *p, const char *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
+}
+
+static char *w_uint(char *p, uint32_t v)
+{
+	char buf[10];
+	size_t n = sizeof(buf);
+	do {
+		buf[--n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	return w_str(p, buf + n, sizeof(buf) - n);
+}
+
+/* Letters, digits, '-', '_' and '*': what ldns prints as it is in a name
+ * (by ranges, which the compiler turns into a few compares). */
+static bool plain_octet(uint8_t c)
+{
+	return (uint8_t)((c | 0x20) - 'a') < 26 || (uint8_t)(c - '0') < 10 || c == '-' ||
+	       c == '_' || c == '*';
+}
+
+/* A name at w (at most len octets, uncompressed) whose octets are all
+ * letters, digits, '-', '_' or '*': ldns prints it as its labels and dots,
+ * nothing escaped. *used gets its wire length; NULL for any other name. */
+static char *w_name(char *p, const uint8_t *w, size_t len, size_t *used)
+{
+	size_t off = 0;
+	char *start = p;
 	while (off < len && w[off] != 0) {
 		uint8_t l = w[off];
-		if (off + 1 + l > len)
-			return false;
+		if (l > 63 || off + 1 + l > len)
+			return NULL;
 		for (unsigned j = 1; j <= l; j++) {
 			uint8_t c = w[off + j];
-			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			      (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '*'))
-				return false;
-			buf[o++] = (char)c;
+			if (!plain_octet(c))
+				return NULL;
+			*p++ = (char)c;
 		}
-		buf[o++] = '.';
+		*p++ = '.';
 		off += 1u + l;
 	}
-	if (off >= len)
-		return false;
-	if (o == 0)
-		buf[o++] = '.';
-	return sg_buf_append(out, buf, o) == SIGNET_OK;
+	if (off >= len || off + 1 > DNS_NAME_MAX)
+		return NULL;
+	if (p == start)
+		*p++ = '.';
+	*used = off + 1;
+	return p;
 }
 
 /* A type's mnemonic as ldns prints it. */
-static signet_err put_type(sg_buf *out, uint16_t type)
+static char *w_type(char *p, uint16_t type)
 {
+	/* The types of nearly every line, without a look-up and a strlen;
+	 * the spellings are ldns's (the tests compare). */
+	switch (type) {
+	case DNS_T_A: return w_str(p, "A", 1);
+	case DNS_T_NS: return w_str(p, "NS", 2);
+	case DNS_T_CNAME: return w_str(p, "CNAME", 5);
+	case DNS_T_SOA: return w_str(p, "SOA", 3);
+	case DNS_T_MX: return w_str(p, "MX", 2);
+	case DNS_T_TXT: return w_str(p, "TXT", 3);
+	case DNS_T_AAAA: return w_str(p, "AAAA", 4);
+	case DNS_T_SRV: return w_str(p, "SRV", 3);
+	case DNS_T_DS: return w_str(p, "DS", 2);
+	case DNS_T_RRSIG: return w_str(p, "RRSIG", 5);
+	case DNS_T_NSEC: return w_str(p, "NSEC", 4);
+	case DNS_T_DNSKEY: return w_str(p, "DNSKEY", 6);
+	case DNS_T_NSEC3: return w_str(p, "NSEC3", 5);
+	default: break;
+	}
 	const ldns_rr_descriptor *d = ldns_rr_descript(type);
 	if (d != NULL && d->_name != NULL)
-		return put_str(out, d->_name);
-	signet_err err = put_str(out, "TYPE");
-	return err == SIGNET_OK ? put_uint(out, type) : err;
+		return w_str(p, d->_name, strlen(d->_name));
+	return w_uint(w_str(p, "TYPE", 4), type);
 }
 
-/* " TYPE TYPE ..." of an NSEC/NSEC3 bitmap (RFC 4034 §4.1.2); false for a
+/* Encoders that append to out sync out->len with the cursor first; the
+ * room is reserved, so out->data does not move. */
+static char *w_base64(sg_buf *out, char *p, const uint8_t *r, size_t n)
+{
+	out->len = (size_t)(p - (char *)out->data);
+	if (sg_base64_encode(r, n, out) != SIGNET_OK)
+		return NULL;
+	return (char *)out->data + out->len;
+}
+
+static char *w_hex(sg_buf *out, char *p, const uint8_t *r, size_t n)
+{
+	out->len = (size_t)(p - (char *)out->data);
+	if (sg_hex_encode(r, n, out) != SIGNET_OK)
+		return NULL;
+	return (char *)out->data + out->len;
+}
+
+/* " TYPE TYPE ..." of an NSEC/NSEC3 bitmap (RFC 4034 §4.1.2); NULL for a
  * malformed one. */
-static bool put_bitmap(const uint8_t *b, size_t len, sg_buf *out)
+static char *w_bitmap(char *p, const uint8_t *b, size_t len)
 {
 	size_t i = 0;
 	while (i < len) {
 		if (len - i < 2 || b[i + 1] == 0 || b[i + 1] > 32 || len - i - 2 < b[i + 1])
-			return false;
+			return NULL;
 		unsigned win = b[i], n = b[i + 1];
 		for (unsigned k = 0; k < n; k++)
 			for (unsigned bit = 0; bit < 8; bit++)
 				if (b[i + 2 + k] & (0x80 >> bit)) {
-					uint16_t t = (uint16_t)(win * 256 + k * 8 + bit);
-					if (sg_buf_put_u8(out, ' ') != SIGNET_OK ||
-					    put_type(out, t) != SIGNET_OK)
-						return false;
+					*p++ = ' ';
+					p = w_type(p, (uint16_t)(win * 256 + k * 8 + bit));
 				}
 		i += 2 + n;
 	}
-	return true;
+	return p;
 }
 
-/* The RDATA of A, AAAA, NSEC and NSEC3, which with RRSIG are nearly all of
- * a signed zone: printed here as ldns prints them (tests compare the two
- * octet for octet), since ldns's wire to ldns_rr to text was most of the
- * cost of writing one. false when the form is not one of these exactly. */
-static bool plain_rdata(uint16_t type, const uint8_t *r, size_t len, sg_buf *out)
+/* TXT character-strings as ldns prints them: each quoted, '"' and '\'
+ * escaped by a backslash, other octets outside printable ASCII but the
+ * tab as \DDD; separated by one blank. */
+static char *w_txt(char *p, const uint8_t *r, size_t len)
 {
-	char a[64];
+	if (len == 0)
+		return NULL;
+	size_t i = 0;
+	while (i < len) {
+		size_t n = r[i];
+		if (len - i - 1 < n)
+			return NULL;
+		if (i > 0)
+			*p++ = ' ';
+		*p++ = '"';
+		for (size_t k = i + 1; k <= i + n; k++) {
+			uint8_t c = r[k];
+			if (c == '"' || c == '\\') {
+				*p++ = '\\';
+				*p++ = (char)c;
+			} else if ((c >= 0x20 && c < 0x7f) || c == '\t') {
+				*p++ = (char)c;
+			} else {
+				*p++ = '\\';
+				*p++ = (char)('0' + c / 100);
+				*p++ = (char)('0' + c / 10 % 10);
+				*p++ = (char)('0' + c % 10);
+			}
+		}
+		*p++ = '"';
+		i += 1 + n;
+	}
+	return p;
+}
+
+static char *w_time(char *p, uint32_t t, time_t now)
+{
+	char text[16];
+	return w_str(p, text, rrsig_time(t, now, text));
+}
+
+/* RRSIG RDATA (RFC 4034 §3.2) with a plain signer and a signature. */
+static char *w_rrsig(sg_buf *out, char *p, const uint8_t *r, size_t len, time_t now)
+{
+	if (len < 18 + 1)
+		return NULL;
+	p = w_type(p, sg_get_u16(r));
+	*p++ = ' ';
+	p = w_uint(p, r[2]);
+	*p++ = ' ';
+	p = w_uint(p, r[3]);
+	*p++ = ' ';
+	p = w_uint(p, sg_get_u32(r + 4));
+	for (int f = 0; f < 2; f++) {
+		*p++ = ' ';
+		p = w_time(p, sg_get_u32(r + 8 + 4 * f), now);
+	}
+	*p++ = ' ';
+	p = w_uint(p, sg_get_u16(r + 16));
+	*p++ = ' ';
+	size_t used = 0;
+	p = w_name(p, r + 18, len - 18, &used);
+	if (p == NULL || len - 18 - used == 0)
+		return NULL;  /* no signature: ldns's text for it, see rrsig_to_text */
+	*p++ = ' ';
+	return w_base64(out, p, r + 18 + used, len - 18 - used);
+}
+
+/* The RDATA of the types a signed zone mostly holds, printed as ldns prints
+ * them (the tests compare the two octet for octet, for many inputs); NULL
+ * for any other type or form. now reads RRSIG times. */
+static char *w_rdata(sg_buf *out, char *p, uint16_t type, const uint8_t *r, size_t len,
+		     time_t now)
+{
+	size_t used = 0, u2 = 0;
 	switch (type) {
 	case DNS_T_A:
-	case DNS_T_AAAA:
-		if (len != (type == DNS_T_A ? 4u : 16u) ||
-		    inet_ntop(type == DNS_T_A ? AF_INET : AF_INET6, r, a, sizeof(a)) == NULL)
-			return false;
-		return put_str(out, a) == SIGNET_OK;
-	case DNS_T_NSEC: {
-		dns_name next;
-		size_t used = 0;
-		if (dns_name_from_wire(&next, r, len, &used) != SIGNET_OK ||
-		    !plain_name(next.wire, next.len, out))
-			return false;
-		return put_bitmap(r + used, len - used, out);
+		if (len != 4)
+			return NULL;
+		for (int i = 0; i < 4; i++) {
+			if (i > 0)
+				*p++ = '.';
+			p = w_uint(p, r[i]);
+		}
+		return p;
+	case DNS_T_AAAA: {
+		char a[64];
+		if (len != 16 || inet_ntop(AF_INET6, r, a, sizeof(a)) == NULL)
+			return NULL;
+		return w_str(p, a, strlen(a));
 	}
+	case DNS_T_NS: case DNS_T_CNAME: case DNS_T_PTR: case DNS_T_DNAME:
+		p = w_name(p, r, len, &used);
+		return p != NULL && used == len ? p : NULL;
+	case DNS_T_MX:
+		if (len < 3)
+			return NULL;
+		p = w_uint(p, sg_get_u16(r));
+		*p++ = ' ';
+		p = w_name(p, r + 2, len - 2, &used);
+		return p != NULL && used == len - 2 ? p : NULL;
+	case DNS_T_SRV:
+		if (len < 7)
+			return NULL;
+		for (int i = 0; i < 3; i++) {
+			p = w_uint(p, sg_get_u16(r + 2 * i));
+			*p++ = ' ';
+		}
+		p = w_name(p, r + 6, len - 6, &used);
+		return p != NULL && used == len - 6 ? p : NULL;
+	case DNS_T_SOA:
+		p = w_name(p, r, len, &used);
+		if (p == NULL)
+			return NULL;
+		*p++ = ' ';
+		p = w_name(p, r + used, len - used, &u2);
+		if (p == NULL || len - used - u2 != 20)
+			return NULL;
+		for (int i = 0; i < 5; i++) {
+			*p++ = ' ';
+			p = w_uint(p, sg_get_u32(r + used + u2 + 4 * i));
+		}
+		return p;
+	case DNS_T_TXT:
+		return w_txt(p, r, len);
+	case DNS_T_DS: case DNS_T_CDS:
+		if (len < 5)
+			return NULL;
+		p = w_uint(p, sg_get_u16(r));
+		*p++ = ' ';
+		p = w_uint(p, r[2]);
+		*p++ = ' ';
+		p = w_uint(p, r[3]);
+		*p++ = ' ';
+		return w_hex(out, p, r + 4, len - 4);
+	case DNS_T_DNSKEY: case DNS_T_CDNSKEY:
+		if (len < 5)
+			return NULL;
+		p = w_uint(p, sg_get_u16(r));
+		*p++ = ' ';
+		p = w_uint(p, r[2]);
+		*p++ = ' ';
+		p = w_uint(p, r[3]);
+		*p++ = ' ';
+		return w_base64(out, p, r + 4, len - 4);
+	case DNS_T_RRSIG:
+		return w_rrsig(out, p, r, len, now);
+	case DNS_T_NSEC:
+		p = w_name(p, r, len, &used);
+		return p != NULL ? w_bitmap(p, r + used, len - used) : NULL;
 	case DNS_T_NSEC3: {
 		/* alg flags iterations salt-len salt hash-len hash bitmap */
 		if (len < 5 || len < 5u + r[4] + 1u)
-			return false;
+			return NULL;
 		size_t salt = r[4], hl = r[5 + salt];
 		if (len < 6 + salt + hl || hl == 0 || hl > DNS_NSEC3_HASH_MAX)
-			return false;
-		if (put_uint(out, r[0]) != SIGNET_OK || sg_buf_put_u8(out, ' ') != SIGNET_OK ||
-		    put_uint(out, r[1]) != SIGNET_OK || sg_buf_put_u8(out, ' ') != SIGNET_OK ||
-		    put_uint(out, sg_get_u16(r + 2)) != SIGNET_OK ||
-		    sg_buf_put_u8(out, ' ') != SIGNET_OK)
-			return false;
-		if (salt == 0 ? put_str(out, "-") != SIGNET_OK
-			      : sg_hex_encode(r + 5, salt, out) != SIGNET_OK)
-			return false;
+			return NULL;
+		p = w_uint(p, r[0]);
+		*p++ = ' ';
+		p = w_uint(p, r[1]);
+		*p++ = ' ';
+		p = w_uint(p, sg_get_u16(r + 2));
+		*p++ = ' ';
+		p = salt == 0 ? w_str(p, "-", 1) : w_hex(out, p, r + 5, salt);
+		if (p == NULL)
+			return NULL;
 		/* ldns ends the salt with a blank, then separates fields by one */
-		char h[DNS_NSEC3_HASH_MAX * 8 / 5 + 2];
-		if (put_str(out, "  ") != SIGNET_OK ||
-		    dns_base32hex_encode(r + 6 + salt, hl, h, sizeof(h)) != SIGNET_OK ||
-		    put_str(out, h) != SIGNET_OK)
-			return false;
-		return put_bitmap(r + 6 + salt + hl, len - 6 - salt - hl, out);
+		p = w_str(p, "  ", 2);
+		if (dns_base32hex_encode(r + 6 + salt, hl, p, DNS_NSEC3_HASH_MAX * 8 / 5 + 2) !=
+		    SIGNET_OK)
+			return NULL;
+		p += strlen(p);
+		return w_bitmap(p, r + 6 + salt + hl, len - 6 - salt - hl);
 	}
 	default:
-		return false;
+		return NULL;
 	}
 }
 
-/* The whole line of an RR plain_rdata prints, with class IN and an owner
- * plain_name takes; SIGNET_ENOTFOUND (nothing appended) for any other. */
-static signet_err plain_to_text(const dns_name *owner, uint16_t type, uint16_t rclass,
-				uint32_t ttl, const uint8_t *rdata, size_t len, sg_buf *out)
+/* "owner\tTTL\tIN\tTYPE\t" of RRs of class IN whose owner w_name prints,
+ * into head (room for DNS_NAME_MAX + 40); 0 for any other. */
+static size_t rr_head(const dns_name *owner, uint16_t type, uint16_t rclass, uint32_t ttl,
+		      char *head)
+{
+	size_t used = 0;
+	char *p = rclass == DNS_CLASS_IN ? w_name(head, owner->wire, owner->len, &used) : NULL;
+	if (p == NULL || used != owner->len)
+		return 0;
+	*p++ = '\t';
+	p = w_uint(p, ttl);
+	p = w_str(p, "\tIN\t", 4);
+	p = w_type(p, type);
+	*p++ = '\t';
+	return (size_t)(p - head);
+}
+
+/* One line, head then RDATA, appended to out when w_rdata prints the RDATA
+ * (then ending in "\n" when nl); SIGNET_ENOTFOUND, nothing appended, when
+ * it does not. */
+static signet_err fast_line(const char *head, size_t hl, uint16_t type, const uint8_t *r,
+			    size_t len, time_t now, bool nl, sg_buf *out)
 {
 	size_t mark = out->len;
-	if (rclass == DNS_CLASS_IN && plain_name(owner->wire, owner->len, out) &&
-	    sg_buf_put_u8(out, '\t') == SIGNET_OK && put_uint(out, ttl) == SIGNET_OK &&
-	    put_str(out, "\tIN\t") == SIGNET_OK && put_type(out, type) == SIGNET_OK &&
-	    sg_buf_put_u8(out, '\t') == SIGNET_OK && plain_rdata(type, rdata, len, out) &&
-	    sg_buf_reserve(out, 1) == SIGNET_OK) {
-		out->data[out->len] = '\0';
-		return SIGNET_OK;
+	signet_err err = sg_buf_reserve(out, hl + rr_room(type, len) + 2);
+	if (err != SIGNET_OK)
+		return err;
+	char *p = w_str((char *)out->data + mark, head, hl);
+	p = w_rdata(out, p, type, r, len, now);
+	if (p == NULL) {
+		out->len = mark;
+		return SIGNET_ENOTFOUND;
 	}
-	out->len = mark;
-	return SIGNET_ENOTFOUND;
+	if (nl)
+		*p++ = '\n';
+	*p = '\0';
+	out->len = (size_t)(p - (char *)out->data);
+	return SIGNET_OK;
 }
 
 /* Types whose ldns presentation form is known to read back to the same
@@ -315,6 +558,13 @@ signet_err dns_rr_to_text(const dns_name *owner, uint16_t type, uint16_t rclass,
 		return SIGNET_EINVAL;
 
 	signet_err err;
+	char head[DNS_NAME_MAX + 40];
+	size_t hl = rr_head(owner, type, rclass, ttl, head);
+	if (hl > 0) {
+		err = fast_line(head, hl, type, rdata, len, time(NULL), false, out);
+		if (err != SIGNET_ENOTFOUND)
+			return err;
+	}
 	if (type == DNS_T_RRSIG) {
 		size_t mark = out->len;
 		err = rrsig_to_text(owner, rclass, ttl, rdata, len, out);
@@ -325,8 +575,6 @@ signet_err dns_rr_to_text(const dns_name *owner, uint16_t type, uint16_t rclass,
 		}
 		out->len = mark;
 	}
-	if (plain_to_text(owner, type, rclass, ttl, rdata, len, out) == SIGNET_OK)
-		return SIGNET_OK;
 	/* ldns formats what it reads from the wire, so build the RR's wire form. */
 	sg_buf w = SG_BUF_INIT;
 	if ((err = sg_buf_append(&w, owner->wire, owner->len)) != SIGNET_OK ||
@@ -377,17 +625,30 @@ signet_err dns_rrset_to_text(const dns_rrset *s, sg_buf *out)
 {
 	if (s == NULL || out == NULL || (s->count > 0 && s->rr == NULL))
 		return SIGNET_EINVAL;
+	if (s->count > 0 && s->owner.len == 0)
+		return SIGNET_EINVAL;
+	/* Owner, TTL, class and type are the same on every line: made once. */
+	char head[DNS_NAME_MAX + 40];
+	size_t hl = rr_head(&s->owner, s->type, s->rclass, s->ttl, head);
+	time_t now = s->type == DNS_T_RRSIG ? time(NULL) : 0;
 	for (size_t i = 0; i < s->count; i++) {
-		signet_err err = dns_rr_to_text(&s->owner, s->type, s->rclass, s->ttl,
-						s->rr[i].data, s->rr[i].len, out);
+		const dns_rdata *rd = &s->rr[i];
+		if (rd->len > 0 && rd->data == NULL)
+			return SIGNET_EINVAL;
+		signet_err err = hl > 0 ? fast_line(head, hl, s->type, rd->data, rd->len, now,
+						    true, out)
+					: SIGNET_ENOTFOUND;
+		if (err == SIGNET_OK)
+			continue;
+		if (err != SIGNET_ENOTFOUND)
+			return err;
+		err = dns_rr_to_text(&s->owner, s->type, s->rclass, s->ttl, rd->data, rd->len, out);
 		if (err == SIGNET_OK)
 			err = sg_buf_reserve(out, 2);
-		if (err == SIGNET_OK) {
-			out->data[out->len++] = '\n';
-			out->data[out->len] = '\0';
-		}
 		if (err != SIGNET_OK)
 			return err;
+		out->data[out->len++] = '\n';
+		out->data[out->len] = '\0';
 	}
 	return SIGNET_OK;
 }

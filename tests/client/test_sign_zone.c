@@ -594,6 +594,68 @@ static void test_incremental_old_forms(void **state)
 	}
 }
 
+/* Copy src to dst (which may be src), replacing in lines holding needle the
+ * first from by to; at most max lines, 0 for all; asserts one was changed. */
+static void edit_lines(const char *src, const char *dst, const char *needle, const char *from,
+		       const char *to, size_t max)
+{
+	sg_buf z = SG_BUF_INIT, o = SG_BUF_INIT;
+	assert_int_equal(sg_file_read(src, 1 << 24, &z), SIGNET_OK);
+	assert_int_equal(sg_buf_put_u8(&z, 0), SIGNET_OK);
+	size_t done = 0;
+	char *save = NULL;
+	for (char *l = strtok_r((char *)z.data, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char *at = strstr(l, needle) && (max == 0 || done < max) ? strstr(l, from) : NULL;
+		if (at == NULL) {
+			assert_int_equal(sg_buf_printf(&o, "%s\n", l), SIGNET_OK);
+			continue;
+		}
+		assert_int_equal(sg_buf_printf(&o, "%.*s%s%s\n", (int)(at - l), l, to,
+					       at + strlen(from)),
+				 SIGNET_OK);
+		done++;
+	}
+	if (done == 0)
+		fail_msg("no line of %s with '%s' holds '%s'", src, needle, from);
+	assert_int_equal(sg_file_write_atomic(dst, o.data, o.len, 0600), SIGNET_OK);
+	sg_buf_free(&z);
+	sg_buf_free(&o);
+}
+
+/* --incremental reads each old RRSIG's fields in place and makes an old
+ * RRset canonical only when it differs from the new one octet for octet:
+ * a signer in upper case is still the zone, a set spelled differently but
+ * equal in canonical form keeps its RRSIGs, while an RRSIG of another
+ * signer or original TTL is made again. */
+static void test_incremental_old_checks(void **state)
+{
+	(void)state;
+	char in[512], out1[300], old[300], out2[300];
+	data_zone("integration.zone", in, sizeof(in));
+	snprintf(out1, sizeof(out1), "%s/checks1.zone", D.dir);
+	snprintf(old, sizeof(old), "%s/checks-old.zone", D.dir);
+	snprintf(out2, sizeof(out2), "%s/checks2.zone", D.dir);
+	const char *keep[] = {"--serial", "keep", NULL};
+	const char *inc[] = {"--incremental", old, "--serial", "keep", NULL};
+	size_t reused = 0, sent = 0, first = 0;
+	sign_zone("example.test.", in, out1, keep, NULL, &first);
+
+	edit_lines(out1, old, "\tRRSIG\t", " example.test. ", " EXAMPLE.TEST. ", 0);
+	edit_lines(old, old, "\tMX\t", "Mail.Example.Test.", "mail.example.test.", 0);
+	sign_zone("example.test.", in, out2, inc, &reused, &sent);
+	assert_int_equal(sent, 0);
+	assert_int_equal(reused, first);
+	judge("example.test.", out2, false, true);
+
+	edit_lines(out1, old, "\tRRSIG\tA ", " example.test. ", " other.test. ", 1);
+	/* the apex AAAA: two labels; another original TTL */
+	edit_lines(old, old, "\tRRSIG\tAAAA ", " 2 3600 ", " 2 7200 ", 1);
+	sign_zone("example.test.", in, out2, inc, &reused, &sent);
+	assert_int_equal(sent, 2);
+	assert_int_equal(reused, first - 2);
+	judge("example.test.", out2, false, true);
+}
+
 static void test_errors(void **state)
 {
 	(void)state;
@@ -828,6 +890,7 @@ int main(void)
 		cmocka_unit_test(test_nsec3_optout),
 		cmocka_unit_test(test_incremental),
 		cmocka_unit_test(test_incremental_old_forms),
+		cmocka_unit_test(test_incremental_old_checks),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_sign_keys_health),
 		cmocka_unit_test(test_large_zone),
