@@ -7,6 +7,49 @@
 
 #include "hsm/internal.h"
 
+/* The digests fetched once: EVP_sha256() in OpenSSL 3 looks the
+ * implementation up in the provider store, under its lock, on every use,
+ * and two workers signing at once meet on that lock. */
+static EVP_MD *md_sha256, *md_sha384;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+/* Each signing thread keeps one digest context, so hashing the data costs
+ * no allocation per signature. */
+static pthread_key_t md_key;
+static bool md_key_ok;
+
+static void md_ctx_destroy(void *p)
+{
+	EVP_MD_CTX_free(p);
+}
+
+static void md_fetch(void)
+{
+	md_sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+	md_sha384 = EVP_MD_fetch(NULL, "SHA2-384", NULL);
+	md_key_ok = pthread_key_create(&md_key, md_ctx_destroy) == 0;
+}
+
+/* The digest of data for an ECDSA key of alg into out (EVP_MAX_MD_SIZE). */
+static bool ecdsa_digest(hsm_alg alg, const uint8_t *data, size_t len, uint8_t *out,
+			 unsigned *outlen)
+{
+	pthread_once(&md_once, md_fetch);
+	const EVP_MD *md = alg == HSM_ALG_ECDSAP256
+		? (md_sha256 ? md_sha256 : EVP_sha256())
+		: (md_sha384 ? md_sha384 : EVP_sha384());
+	EVP_MD_CTX *ctx = md_key_ok ? pthread_getspecific(md_key) : NULL;
+	if (!ctx && md_key_ok && (ctx = EVP_MD_CTX_new()) &&
+	    pthread_setspecific(md_key, ctx) != 0) {
+		EVP_MD_CTX_free(ctx);
+		ctx = NULL;
+	}
+	if (!ctx)
+		return EVP_Digest(data, len, out, outlen, md, NULL) == 1;
+	return EVP_DigestInit_ex(ctx, md, NULL) == 1 && EVP_DigestUpdate(ctx, data, len) == 1 &&
+	       EVP_DigestFinal_ex(ctx, out, outlen) == 1;
+}
+
 /* One signature on the session as it is now. Caller holds the read side. */
 static signet_err sign_once(hsm_session *s, const struct hsm_cached_key *k,
 			    const uint8_t *data, size_t len, uint8_t *out, size_t *outlen)
@@ -23,9 +66,7 @@ static signet_err sign_once(hsm_session *s, const struct hsm_cached_key *k,
 	case HSM_ALG_ECDSAP256:
 	case HSM_ALG_ECDSAP384:
 		/* SoftHSM2 has no CKM_ECDSA_SHA256: hash here, sign the digest. */
-		if (EVP_Digest(data, len, digest, &dlen,
-			       k->alg == HSM_ALG_ECDSAP256 ? EVP_sha256() : EVP_sha384(),
-			       NULL) != 1)
+		if (!ecdsa_digest(k->alg, data, len, digest, &dlen))
 			return hsm_fail(SIGNET_ECRYPTO, "hsm_sign: digest failed");
 		mech.mechanism = CKM_ECDSA;
 		in = digest;

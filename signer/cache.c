@@ -1,17 +1,27 @@
 /* cache.c -- the bounded LRU map from (key, signed data) digests to RRSIG
  * RDATA, so unchanged RRsets cost no HSM operation. */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "signer/signer.h"
 
+/* One allocation per entry, the RDATA after the links, its room rounded
+ * up to RDATA_ROUND octets. A full cache stores a new RRSIG in the entry it
+ * evicts when it fits, as it nearly always does (a zone's RRSIGs differ in
+ * length by a few octets at most): then a miss costs no malloc and no free,
+ * and the long-lived entries are not interleaved with the HSM library's
+ * short-lived allocations on the signing threads' heaps. */
+#define RDATA_ROUND 32
+
 typedef struct entry {
 	uint8_t key[32];
-	uint8_t *rdata;           /* owned */
 	size_t len;
+	size_t room;              /* octets allocated for rdata */
 	struct entry *hnext;      /* next in the hash bucket */
 	struct entry *prev, *next; /* LRU list: head is the most recent */
+	uint8_t rdata[];
 } entry;
 
 struct signer_cache {
@@ -53,7 +63,6 @@ void signer_cache_free(signer_cache *c)
 		return;
 	for (entry *e = c->head; e;) {
 		entry *n = e->next;
-		free(e->rdata);
 		free(e);
 		e = n;
 	}
@@ -128,48 +137,64 @@ signet_err signer_cache_put(signer_cache *c, const uint8_t key[32],
 		return SIGNET_EINVAL;
 	if (c->capacity == 0)
 		return SIGNET_OK;
-	uint8_t *copy = malloc(len ? len : 1);
-	if (!copy)
-		return SIGNET_ENOMEM;
-	if (len)
-		memcpy(copy, rdata, len);
+	if (len > SIZE_MAX - sizeof(entry) - RDATA_ROUND)
+		return SIGNET_ERANGE;
 	pthread_mutex_lock(&c->lock);
 	entry **slot = find_slot(c, key);
-	entry *e = *slot;
-	if (e) {
-		free(e->rdata);
-		e->rdata = copy;
-		e->len = len;
+	entry *e = c->tail;
+	if (!*slot && c->count >= c->capacity && e->room >= len) {
+		/* Full, and the least recently used entry has room: it becomes
+		 * the new one in place. */
 		lru_unlink(c, e);
+		entry **op = find_slot(c, e->key);
+		*op = e->hnext;
+		c->stats.evictions++;
+		slot = find_slot(c, key);  /* the bucket chain may have changed */
+		memcpy(e->key, key, 32);
+		e->len = len;
+		if (len)
+			memcpy(e->rdata, rdata, len);
+		e->hnext = *slot;
+		*slot = e;
 		lru_push_front(c, e);
 		pthread_mutex_unlock(&c->lock);
 		return SIGNET_OK;
 	}
-	if (c->count >= c->capacity) {
-		entry *old = c->tail;
-		lru_unlink(c, old);
-		entry **op = find_slot(c, old->key);
-		*op = old->hnext;
-		free(old->rdata);
-		free(old);
+	pthread_mutex_unlock(&c->lock);
+	/* Otherwise built outside the lock; what it replaces or evicts is
+	 * freed outside it too. */
+	size_t room = (len + RDATA_ROUND - 1) / RDATA_ROUND * RDATA_ROUND;
+	e = malloc(sizeof(*e) + room);
+	if (!e)
+		return SIGNET_ENOMEM;
+	memcpy(e->key, key, 32);
+	e->len = len;
+	e->room = room;
+	if (len)
+		memcpy(e->rdata, rdata, len);
+	entry *gone = NULL;
+	pthread_mutex_lock(&c->lock);
+	slot = find_slot(c, key);
+	if (*slot) {
+		gone = *slot;
+		*slot = gone->hnext;
+		lru_unlink(c, gone);
+		c->count--;
+	} else if (c->count >= c->capacity) {
+		gone = c->tail;
+		lru_unlink(c, gone);
+		entry **op = find_slot(c, gone->key);
+		*op = gone->hnext;
 		c->count--;
 		c->stats.evictions++;
 		slot = find_slot(c, key);  /* the bucket chain may have changed */
 	}
-	e = calloc(1, sizeof(*e));
-	if (!e) {
-		pthread_mutex_unlock(&c->lock);
-		free(copy);
-		return SIGNET_ENOMEM;
-	}
-	memcpy(e->key, key, 32);
-	e->rdata = copy;
-	e->len = len;
 	e->hnext = *slot;
 	*slot = e;
 	lru_push_front(c, e);
 	c->count++;
 	pthread_mutex_unlock(&c->lock);
+	free(gone);
 	return SIGNET_OK;
 }
 

@@ -93,18 +93,23 @@ signet_err signer_item_check(const dns_name *apex, size_t index,
 		return REFUSE(".rdata", "type %u allows one RR per RRset", type);
 
 	size_t total = 0;
+	/* The field's name is formatted only for a refusal: an RRset that
+	 * passes costs no printf. */
+	char sub[48];
 	for (size_t i = 0; i < item->nrdata; i++) {
-		char sub[48];
-		snprintf(sub, sizeof(sub), ".rdata[%zu]", i);
 		size_t n = item->rdata_len[i];
-		if (n > DNS_RDATA_MAX)
+		if (n > DNS_RDATA_MAX) {
+			snprintf(sub, sizeof(sub), ".rdata[%zu]", i);
 			return REFUSE(sub, "%zu octets, more than 65535", n);
+		}
 		total += n;
 		if (total > lim->max_rrset_octets)
 			return REFUSE(".rdata", "more than %zu RDATA octets in the RRset",
 				      lim->max_rrset_octets);
-		if (dns_rdata_check(type, item->rdata[i], n) != SIGNET_OK)
+		if (dns_rdata_check(type, item->rdata[i], n) != SIGNET_OK) {
+			snprintf(sub, sizeof(sub), ".rdata[%zu]", i);
 			return REFUSE(sub, "malformed RDATA for type %u", type);
+		}
 	}
 
 	/* A delegation's NS is the child's data: the parent does not sign it

@@ -150,4 +150,31 @@ void rpc_get_keyset(srv_worker *w, srv_call *c);
 void rpc_health(srv_worker *w, srv_call *c);
 void rpc_admin(srv_worker *w, srv_call *c);
 
+/* ---- sign.c: the signing path of SignRRsets --------------------------------- */
+
+/* What a signing thread keeps between RRsets so that the canonical form,
+ * the signed data and the digests cost no allocation once warm. Start it
+ * zeroed ({.md = NULL}); free with signer_scratch_free. */
+typedef struct signer_scratch {
+	sg_buf wire;        /* the canonical RRset in wire form (signer_canonical) */
+	sg_buf data;        /* key identity, then the signed data */
+	EVP_MD_CTX *md;     /* reused for SHA-256 */
+	sg_buf rdata;       /* the caller's: an RRSIG on its way out (rpc_sign.c) */
+} signer_scratch;
+void signer_scratch_free(signer_scratch *sc);
+
+/* Put set (checked) into canonical form in place, once for everything
+ * after it: its wire form goes to sc->wire and, when policy_digest is not
+ * NULL, the SHA-256 of that wire form (what signer_rrset_digest gives for
+ * the set) to policy_digest. dns_rrset_canonicalize's errors. */
+signet_err signer_canonical(dns_rrset *set, signer_scratch *sc, uint8_t policy_digest[32]);
+
+/* signer_sign_rrset_timed for a set that signer_canonical has just put into
+ * sc: no copy, no second canonical form. Same contract otherwise. */
+signet_err signer_sign_canonical(signer_scratch *sc, hsm_session *s, signer_cache *cache,
+				 const signer_zsk *zsk, const dns_name *apex,
+				 const dns_rrset *set, uint32_t inception,
+				 uint32_t expiration, sg_buf *out, bool *cached,
+				 uint64_t *hsm_ns);
+
 #endif /* SIGNET_SIGNER_INTERNAL_H */

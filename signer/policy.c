@@ -3,9 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
-#include "signer/signer.h"
+#include "signer/internal.h"
 
 #define HOUR 3600u
 #define DAY (24u * HOUR)
@@ -210,19 +208,15 @@ signet_err signer_rrset_digest(const dns_rrset *set, uint8_t digest[32])
 {
 	if (!set || !digest)
 		return SIGNET_EINVAL;
+	/* The same function that SignRRsets uses on its one canonical form, so
+	 * the window found here is the one signetd gives. */
 	dns_rrset copy;
 	signet_err ret = dns_rrset_copy(&copy, set);
 	if (ret != SIGNET_OK)
 		return ret;
-	sg_buf wire = SG_BUF_INIT;
-	ret = dns_rrset_canonicalize(&copy);
-	if (ret == SIGNET_OK)
-		ret = dns_rrset_to_wire(&copy, copy.ttl, &wire);
-	unsigned int dlen = 0;
-	if (ret == SIGNET_OK &&
-	    EVP_Digest(wire.data, wire.len, digest, &dlen, EVP_sha256(), NULL) != 1)
-		ret = SIGNET_ECRYPTO;
-	sg_buf_free(&wire);
+	signer_scratch sc = {.md = NULL};
+	ret = signer_canonical(&copy, &sc, digest);
+	signer_scratch_free(&sc);
 	dns_rrset_clear(&copy);
 	return ret;
 }

@@ -1,6 +1,8 @@
 /* rpc_sign.c -- SignRRsets: admission of the batch, its RRsets spread
  * over the workers, each signing on its own HSM session, and the call's
  * audit line before the answer. */
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,18 +12,95 @@
 
 #define ZSK_MAX 4          /* active ZSKs signing at once (rollovers) */
 #define CHUNK_MIN 8        /* RRsets per job: smaller is not worth a hand-off */
+#define RDATA_STACK 16     /* RRs per RRset whose pointers need no allocation */
+#define ARENA_BLOCK (32u * 1024) /* under glibc's 64 KiB free that consolidates */
+
+/* A batch's many small pieces -- the unpacked request (several per RRset)
+ * and the RRSIGs each chunk makes -- are freed together when the answer
+ * has gone, often by another thread than the one that made them, and a
+ * free into another thread's malloc arena takes that arena's lock, which
+ * the signing thread (and the HSM library's own allocations on it) wants
+ * too. So they come from a few bump-allocated blocks that go at once. */
+typedef struct arena_block {
+	struct arena_block *next;
+	size_t used, size;
+	max_align_t data[];
+} arena_block;
+
+static void *arena_alloc(void *ad, size_t n)
+{
+	arena_block **head = ad;
+	const size_t align = _Alignof(max_align_t);
+	if (n > SIZE_MAX - sizeof(arena_block) - align)
+		return NULL;
+	n = (n + align - 1) / align * align;
+	arena_block *b = *head;
+	if (!b || b->size - b->used < n) {
+		bool own = n > ARENA_BLOCK / 4;
+		size_t size = own ? n : ARENA_BLOCK;
+		b = malloc(sizeof(*b) + size);
+		if (!b)
+			return NULL;
+		b->used = 0;
+		b->size = size;
+		/* A piece too big to share a block goes behind the current one,
+		 * which keeps taking the small pieces. */
+		if (own && *head) {
+			b->next = (*head)->next;
+			(*head)->next = b;
+		} else {
+			b->next = *head;
+			*head = b;
+		}
+	}
+	void *p = (uint8_t *)b->data + b->used;
+	b->used += n;
+	return p;
+}
+
+static void arena_free_one(void *ad, void *p)
+{
+	(void)ad;
+	(void)p;   /* freed with the whole arena */
+}
+
+static void arena_destroy(arena_block *b)
+{
+	while (b) {
+		arena_block *n = b->next;
+		free(b);
+		b = n;
+	}
+}
+
+/* Why an item was not signed; only such items have one, so the array of
+ * results stays small for a batch that all signs. */
+typedef struct item_why {
+	char field[96];
+	char msg[352];
+} item_why;
 
 typedef struct item_result {
 	Signet__V1__ItemStatus status;
 	uint32_t code;             /* gRPC status code of a failed item */
-	char field[96];
-	char msg[352];
-	sg_buf sigs[ZSK_MAX];      /* one RRSIG RDATA per ZSK */
+	item_why *why;             /* owned; NULL if signed, or if out of memory */
+	ProtobufCBinaryData sigs[ZSK_MAX]; /* one RRSIG RDATA per ZSK, in its chunk's arena */
 } item_result;
 
-typedef struct batch {
+typedef struct batch batch;
+
+/* The RRsets one worker signs, and the memory of their RRSIGs: made by
+ * that worker in a few blocks, freed with the batch. */
+typedef struct chunk {
+	batch *b;
+	size_t from, to;
+	arena_block *arena;
+} chunk;
+
+struct batch {
 	srv_call *c;
-	Signet__V1__SignRequest *req;
+	Signet__V1__SignRequest *req;     /* in arena */
+	arena_block *arena;
 	dns_name apex;
 	signer_policy pol;
 	bool explicit_window;
@@ -32,27 +111,25 @@ typedef struct batch {
 	size_t nzsk;
 	item_result *res;
 	size_t n;
+	chunk *chunks;
+	size_t nchunks;
 	atomic_size_t chunks_left;
 	char zone[DNS_NAME_STR_MAX];      /* for the audit line; "" until known */
-} batch;
-
-typedef struct chunk {
-	batch *b;
-	size_t from, to;
-} chunk;
+};
 
 static void batch_free(batch *b)
 {
 	if (!b)
 		return;
 	for (size_t i = 0; b->res && i < b->n; i++)
-		for (size_t k = 0; k < ZSK_MAX; k++)
-			sg_buf_free(&b->res[i].sigs[k]);
+		free(b->res[i].why);
 	free(b->res);
+	for (size_t k = 0; b->chunks && k < b->nchunks; k++)
+		arena_destroy(b->chunks[k].arena);
+	free(b->chunks);
 	for (size_t k = 0; k < b->nzsk; k++)
 		EVP_PKEY_free(b->zsk[k].pub);
-	if (b->req)
-		signet__v1__sign_request__free_unpacked(b->req, NULL);
+	arena_destroy(b->arena);
 	free(b);
 }
 
@@ -62,15 +139,53 @@ static void item_fail(item_result *r, uint32_t code, const char *field, const ch
 {
 	r->status = SIGNET__V1__ITEM_STATUS__ITEM_FAILED;
 	r->code = code;
-	snprintf(r->field, sizeof(r->field), "%s", field);
+	/* Without memory for the text the item still fails, with its code. */
+	if (!r->why && !(r->why = malloc(sizeof(*r->why))))
+		return;
+	snprintf(r->why->field, sizeof(r->why->field), "%s", field);
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+	vsnprintf(r->why->msg, sizeof(r->why->msg), fmt, ap);
 	va_end(ap);
 }
 
-static void sign_one(srv_worker *w, batch *b, size_t i)
+/* A signing thread's scratch lives as long as the thread, so that signing
+ * an RRset allocates nothing for its canonical form and signed data. */
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static bool scratch_ok;
+
+static void scratch_destroy(void *p)
 {
+	signer_scratch_free(p);
+	free(p);
+}
+
+static void scratch_init(void)
+{
+	scratch_ok = pthread_key_create(&scratch_key, scratch_destroy) == 0;
+}
+
+/* The calling thread's scratch; NULL when out of memory. */
+static signer_scratch *scratch_get(void)
+{
+	pthread_once(&scratch_once, scratch_init);
+	if (!scratch_ok)
+		return NULL;
+	signer_scratch *sc = pthread_getspecific(scratch_key);
+	if (sc)
+		return sc;
+	sc = calloc(1, sizeof(*sc));
+	if (sc && pthread_setspecific(scratch_key, sc) != 0) {
+		free(sc);
+		sc = NULL;
+	}
+	return sc;
+}
+
+static void sign_one(srv_worker *w, chunk *ch, size_t i)
+{
+	batch *b = ch->b;
 	item_result *r = &b->res[i];
 	const Signet__V1__RRset *in = b->req->rrsets[i];
 	const signer_limits *lim = &w->srv->limits;
@@ -84,9 +199,14 @@ static void sign_one(srv_worker *w, batch *b, size_t i)
 	};
 	/* Past the bound the check refuses on the count alone, before it looks
 	 * at any RDATA, so no arrays are built for a hostile count. */
+	const uint8_t *ptrs_stack[RDATA_STACK];
+	size_t lens_stack[RDATA_STACK];
 	const uint8_t **ptrs = NULL;
 	size_t *lens = NULL;
-	if (in->n_rdata <= lim->max_rrs && in->n_rdata > 0) {
+	if (in->n_rdata <= RDATA_STACK) {
+		ptrs = ptrs_stack;
+		lens = lens_stack;
+	} else if (in->n_rdata <= lim->max_rrs) {
 		ptrs = calloc(in->n_rdata, sizeof(*ptrs));
 		lens = calloc(in->n_rdata, sizeof(*lens));
 		if (!ptrs || !lens) {
@@ -95,6 +215,8 @@ static void sign_one(srv_worker *w, batch *b, size_t i)
 			item_fail(r, GRPC_STATUS_RESOURCE_EXHAUSTED, "", "rrsets[%zu]: out of memory", i);
 			return;
 		}
+	}
+	if (ptrs) {
 		for (size_t k = 0; k < in->n_rdata; k++) {
 			ptrs[k] = in->rdata[k].data;
 			lens[k] = in->rdata[k].len;
@@ -104,45 +226,62 @@ static void sign_one(srv_worker *w, batch *b, size_t i)
 	item.rdata_len = lens;
 	dns_rrset set;
 	signer_verdict v;
-	signet_err ret = signer_item_check(&b->apex, i, &item, lim, &set, &v, r->field,
-					   sizeof(r->field), r->msg, sizeof(r->msg));
-	free(ptrs);
-	free(lens);
+	item_why why;
+	signet_err ret = signer_item_check(&b->apex, i, &item, lim, &set, &v, why.field,
+					   sizeof(why.field), why.msg, sizeof(why.msg));
+	if (ptrs != ptrs_stack) {
+		free(ptrs);
+		free(lens);
+	}
 	if (ret != SIGNET_OK) {
 		item_fail(r, GRPC_STATUS_INTERNAL, "", "rrsets[%zu]: %s", i, signet_strerror(ret));
 		dns_rrset_clear(&set);
 		return;
 	}
 	if (v == SIGNER_VERDICT_REFUSE) {
-		r->status = SIGNET__V1__ITEM_STATUS__ITEM_FAILED;
-		r->code = GRPC_STATUS_INVALID_ARGUMENT;
+		item_fail(r, GRPC_STATUS_INVALID_ARGUMENT, why.field, "%s", why.msg);
 		dns_rrset_clear(&set);
 		return;
 	}
 	if (v == SIGNER_VERDICT_DELEGATION) {
 		r->status = SIGNET__V1__ITEM_STATUS__ITEM_NOT_SIGNED;
-		snprintf(r->msg, sizeof(r->msg),
-			 "rrsets[%zu]: NS below the apex is a delegation: not signed", i);
+		if ((r->why = malloc(sizeof(*r->why)))) {
+			r->why->field[0] = '\0';
+			snprintf(r->why->msg, sizeof(r->why->msg),
+				 "rrsets[%zu]: NS below the apex is a delegation: not signed", i);
+		}
 		dns_rrset_clear(&set);
 		return;
 	}
+	/* One canonical form serves the policy's digest and every ZSK's
+	 * signed data. */
+	signer_scratch *sc = scratch_get();
 	uint32_t inc = b->inception, exp = b->expiration;
-	if (!b->explicit_window) {
-		uint8_t digest[32];
-		ret = signer_rrset_digest(&set, digest);
-		if (ret == SIGNET_OK)
-			signer_policy_window(&b->pol, digest, b->now, &inc, &exp);
-	}
+	uint8_t digest[32];
+	ret = sc ? signer_canonical(&set, sc, b->explicit_window ? NULL : digest) : SIGNET_ENOMEM;
+	if (ret == SIGNET_OK && !b->explicit_window)
+		signer_policy_window(&b->pol, digest, b->now, &inc, &exp);
 	signer_metrics *m = w->srv->metrics;
 	for (size_t k = 0; ret == SIGNET_OK && k < b->nzsk; k++) {
 		bool cached = false;
 		uint64_t ns = 0;
-		ret = signer_sign_rrset_timed(w->sess, w->srv->cache, &b->zsk[k], &b->apex, &set,
-					      inc, exp, &r->sigs[k], &cached, &ns);
+		sg_buf_reset(&sc->rdata);
+		ret = signer_sign_canonical(sc, w->sess, w->srv->cache, &b->zsk[k], &b->apex,
+					    &set, inc, exp, &sc->rdata, &cached, &ns);
 		/* A signature the HSM made but verify-after-sign refused is
 		 * still an HSM operation that completed. */
 		if (ns)
 			signer_metrics_hsm(m, ns, ret == SIGNET_OK || ret == SIGNET_EVERIFY);
+		if (ret == SIGNET_OK) {
+			uint8_t *p = arena_alloc(&ch->arena, sc->rdata.len);
+			if (p) {
+				memcpy(p, sc->rdata.data, sc->rdata.len);
+				r->sigs[k].data = p;
+				r->sigs[k].len = sc->rdata.len;
+			} else {
+				ret = SIGNET_ENOMEM;
+			}
+		}
 		if (ret == SIGNET_OK)
 			signer_metrics_sig(b->series[k], cached);
 	}
@@ -207,40 +346,37 @@ static void answer(batch *b)
 		return;
 	}
 	Signet__V1__SignResponse resp = SIGNET__V1__SIGN_RESPONSE__INIT;
-	Signet__V1__SignResult *rs = calloc(b->n, sizeof(*rs));
-	Signet__V1__SignResult **rp = calloc(b->n, sizeof(*rp));
-	ProtobufCBinaryData *sigs = calloc(b->n * ZSK_MAX, sizeof(*sigs));
-	if (!rs || !rp || !sigs) {
+	/* The results and the pointers to them in one block (n is bounded by
+	 * max_rrsets); the RRSIGs are not copied: the results point at them. */
+	Signet__V1__SignResult *all = malloc(b->n * (sizeof(*all) + sizeof(all)));
+	static char empty[1];
+	if (!all) {
 		srv_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
 	} else {
+		Signet__V1__SignResult **rp = (Signet__V1__SignResult **)(all + b->n);
 		for (size_t i = 0; i < b->n; i++) {
 			item_result *r = &b->res[i];
-			signet__v1__sign_result__init(&rs[i]);
-			rs[i].index = (uint32_t)i;
-			rs[i].status = r->status;
-			rs[i].code = r->code;
-			rs[i].field = r->field;
-			rs[i].message = r->msg;
+			Signet__V1__SignResult *rs = &all[i];
+			signet__v1__sign_result__init(rs);
+			rs->index = (uint32_t)i;
+			rs->status = r->status;
+			rs->code = r->code;
+			rs->field = r->why ? r->why->field : empty;
+			rs->message = r->why ? r->why->msg : empty;
 			if (r->status == SIGNET__V1__ITEM_STATUS__ITEM_FAILED)
 				signer_metrics_item_error(c->srv->metrics, r->code);
 			if (r->status == SIGNET__V1__ITEM_STATUS__ITEM_SIGNED) {
-				rs[i].rrsig = &sigs[i * ZSK_MAX];
-				rs[i].n_rrsig = b->nzsk;
-				for (size_t k = 0; k < b->nzsk; k++) {
-					sigs[i * ZSK_MAX + k].data = r->sigs[k].data;
-					sigs[i * ZSK_MAX + k].len = r->sigs[k].len;
-				}
+				rs->rrsig = r->sigs;
+				rs->n_rrsig = b->nzsk;
 			}
-			rp[i] = &rs[i];
+			rp[i] = rs;
 		}
 		resp.n_results = b->n;
 		resp.results = rp;
 		if (srv_reply(c, &resp.base) != SIGNET_OK)
 			srv_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
 	}
-	free(rs);
-	free(rp);
-	free(sigs);
+	free(all);
 	batch_free(b);
 	srv_finish(c);
 }
@@ -250,8 +386,7 @@ static void run_chunk(srv_worker *w, void *arg)
 	chunk *ch = arg;
 	batch *b = ch->b;
 	for (size_t i = ch->from; i < ch->to; i++)
-		sign_one(w, b, i);
-	free(ch);
+		sign_one(w, ch, i);
 	if (atomic_fetch_sub(&b->chunks_left, 1) == 1)
 		answer(b);
 }
@@ -267,7 +402,8 @@ static bool admit(srv_call *c, batch *b)
 		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "no request message");
 		return false;
 	}
-	b->req = signet__v1__sign_request__unpack(NULL, len, bytes);
+	ProtobufCAllocator alloc = {arena_alloc, arena_free_one, &b->arena};
+	b->req = signet__v1__sign_request__unpack(&alloc, len, bytes);
 	free(bytes);
 	if (!b->req) {
 		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "malformed SignRequest");
@@ -347,7 +483,19 @@ static bool admit(srv_call *c, batch *b)
 	}
 	b->n = b->req->n_rrsets;
 	b->res = calloc(b->n, sizeof(*b->res));
-	if (!b->res) {
+	/* As many chunks as workers, none smaller than CHUNK_MIN RRsets. */
+	size_t workers = srv->nworkers ? srv->nworkers : 1;
+	size_t per = (b->n + workers - 1) / workers;
+	if (per < CHUNK_MIN)
+		per = CHUNK_MIN;
+	b->nchunks = (b->n + per - 1) / per;
+	b->chunks = calloc(b->nchunks, sizeof(*b->chunks));
+	for (size_t k = 0; b->chunks && k < b->nchunks; k++) {
+		b->chunks[k].b = b;
+		b->chunks[k].from = k * per;
+		b->chunks[k].to = k * per + per > b->n ? b->n : k * per + per;
+	}
+	if (!b->res || !b->chunks) {
 		srv_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
 		return false;
 	}
@@ -377,26 +525,10 @@ void rpc_sign(srv_worker *w, srv_call *c)
 		srv_finish(c);
 		return;
 	}
-	size_t workers = w->srv->nworkers ? w->srv->nworkers : 1;
-	size_t per = (b->n + workers - 1) / workers;
-	if (per < CHUNK_MIN)
-		per = CHUNK_MIN;
-	size_t nchunks = (b->n + per - 1) / per;
+	size_t nchunks = b->nchunks;
 	atomic_init(&b->chunks_left, nchunks);
 	for (size_t k = 0; k < nchunks; k++) {
-		chunk *ch = malloc(sizeof(*ch));
-		size_t from = k * per, to = from + per > b->n ? b->n : from + per;
-		if (!ch) {
-			/* No memory for a hand-off: sign this part here. */
-			for (size_t i = from; i < to; i++)
-				sign_one(w, b, i);
-			if (atomic_fetch_sub(&b->chunks_left, 1) == 1)
-				answer(b);
-			continue;
-		}
-		ch->b = b;
-		ch->from = from;
-		ch->to = to;
+		chunk *ch = &b->chunks[k];
 		/* The last chunk runs here, the others go to the other workers;
 		 * a chunk that cannot be queued runs here too. */
 		if (k + 1 == nchunks || srv_enqueue(w->srv, run_chunk, ch) != SIGNET_OK)

@@ -85,6 +85,52 @@ static void test_disabled_and_args(void **state)
 	signer_cache_free(NULL);
 }
 
+/* A full cache stores new RDATA in the entry it evicts when that has room
+ * and allocates afresh when not: either way the least recently used entry
+ * goes, the others stay, and every key gives back exactly its own octets. */
+static void test_evict_reuse(void **state)
+{
+	(void)state;
+	signer_cache *c = NULL;
+	assert_int_equal(signer_cache_new(3, &c), SIGNET_OK);
+	uint8_t k[32], v[300];
+	sg_buf out = SG_BUF_INIT;
+	/* lengths: fits the victim's room, needs more, shrinks, empty */
+	const size_t lens[] = {100, 100, 100, 90, 250, 20, 0, 100, 299};
+	const size_t n = sizeof(lens) / sizeof(lens[0]);
+	for (unsigned i = 0; i < n; i++) {
+		key_of(i, k);
+		memset(v, (int)(i + 1), sizeof(v));
+		assert_int_equal(signer_cache_put(c, k, lens[i] ? v : NULL, lens[i]), SIGNET_OK);
+		for (unsigned j = 0; j <= i; j++) {
+			key_of(j, k);
+			sg_buf_reset(&out);
+			signet_err want = j + 3 > i ? SIGNET_OK : SIGNET_ENOTFOUND;
+			assert_int_equal(signer_cache_get(c, k, &out), want);
+			if (want != SIGNET_OK)
+				continue;
+			assert_int_equal(out.len, lens[j]);
+			for (size_t b = 0; b < out.len; b++)
+				assert_int_equal(out.data[b], j + 1);
+		}
+	}
+	signer_cache_stats st;
+	signer_cache_get_stats(c, &st);
+	assert_int_equal(st.entries, 3);
+	assert_int_equal(st.evictions, n - 3);
+	/* the lookups above touched the entries oldest first, so the order of
+	 * use is unchanged: the next put evicts key n-3 */
+	key_of(100, k);
+	assert_int_equal(signer_cache_put(c, k, v, 10), SIGNET_OK);
+	key_of((unsigned)n - 3, k);
+	sg_buf_reset(&out);
+	assert_int_equal(signer_cache_get(c, k, &out), SIGNET_ENOTFOUND);
+	key_of((unsigned)n - 1, k);
+	assert_int_equal(signer_cache_get(c, k, &out), SIGNET_OK);
+	sg_buf_free(&out);
+	signer_cache_free(c);
+}
+
 static void *hammer(void *arg)
 {
 	signer_cache *c = arg;
@@ -132,6 +178,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lru),
 		cmocka_unit_test(test_disabled_and_args),
+		cmocka_unit_test(test_evict_reuse),
 		cmocka_unit_test(test_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

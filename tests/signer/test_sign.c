@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "signer/signer.h"
+#include "signer/internal.h"
 #include "tests/lib/software_ksk.h"
 #include "tests/lib/softhsm_fixture.h"
 
@@ -160,6 +160,132 @@ static void test_sign_cache_verify(void **state)
 	sg_buf_free(&r3);
 	dns_rrset_clear(&set);
 	signer_cache_free(c);
+}
+
+static void add_mx(dns_rrset *s, uint16_t pref, const char *host)
+{
+	dns_name n;
+	assert_int_equal(dns_name_from_str(&n, host), SIGNET_OK);
+	uint8_t rd[2 + DNS_NAME_MAX];
+	rd[0] = (uint8_t)(pref >> 8);
+	rd[1] = (uint8_t)pref;
+	memcpy(rd + 2, n.wire, n.len);
+	assert_int_equal(dns_rrset_add(s, rd, 2 + (size_t)n.len), SIGNET_OK);
+}
+
+/* The canonical form made once (signer_canonical) gives the policy digest
+ * of a copy canonicalised on its own, and RRSIGs that verify against the
+ * signed data dnssec/ builds independently, a wildcard owner included;
+ * the public path and the canonical path share cache keys. */
+static void test_canonical_once(void **state)
+{
+	env *e = *state;
+	uint32_t now = (uint32_t)time(NULL);
+	signer_zsk z = e->zsk;
+	z.pub = e->pub;
+	const char *owners[] = {"*.Example.COM.", "Mail.example.com."};
+	for (size_t o = 0; o < 2; o++) {
+		dns_name n;
+		assert_int_equal(dns_name_from_str(&n, owners[o]), SIGNET_OK);
+		dns_rrset set;
+		dns_rrset_init(&set, &n, DNS_T_MX, DNS_CLASS_IN, 600);
+		/* unsorted, mixed case, and a duplicate once lower-cased */
+		add_mx(&set, 20, "MX2.Example.com.");
+		add_mx(&set, 10, "mx1.example.com.");
+		add_mx(&set, 10, "MX1.EXAMPLE.COM.");
+
+		dns_rrset ref;
+		assert_int_equal(dns_rrset_copy(&ref, &set), SIGNET_OK);
+		assert_int_equal(dns_rrset_canonicalize(&ref), SIGNET_OK);
+		assert_int_equal(ref.count, 2);
+		sg_buf wire = SG_BUF_INIT;
+		assert_int_equal(dns_rrset_to_wire(&ref, ref.ttl, &wire), SIGNET_OK);
+		uint8_t want[32];
+		unsigned int dl = 0;
+		assert_int_equal(EVP_Digest(wire.data, wire.len, want, &dl, EVP_sha256(), NULL), 1);
+
+		dns_rrset canon;
+		assert_int_equal(dns_rrset_copy(&canon, &set), SIGNET_OK);
+		signer_scratch sc = {.md = NULL};
+		uint8_t got[32], pd[32];
+		assert_int_equal(signer_canonical(&canon, &sc, got), SIGNET_OK);
+		assert_memory_equal(got, want, 32);
+		assert_int_equal(sc.wire.len, wire.len);
+		assert_memory_equal(sc.wire.data, wire.data, wire.len);
+		assert_int_equal(signer_rrset_digest(&set, pd), SIGNET_OK);
+		assert_memory_equal(pd, want, 32);
+
+		signer_cache *c = NULL;
+		assert_int_equal(signer_cache_new(4, &c), SIGNET_OK);
+		sg_buf r1 = SG_BUF_INIT, r2 = SG_BUF_INIT;
+		bool cached = true;
+		assert_int_equal(signer_sign_canonical(&sc, e->s, c, &z, &e->apex, &canon,
+						       now - 3600, now + 86400, &r1, &cached, NULL),
+				 SIGNET_OK);
+		assert_false(cached);
+		dns_rrsig sig;
+		assert_int_equal(dns_rrsig_from_rdata(&sig, r1.data, r1.len), SIGNET_OK);
+		assert_int_equal(sig.labels, o == 0 ? 2 : 3);
+		/* the caller's set, in its own order and case */
+		assert_int_equal(dns_rrsig_verify(&sig, &set, e->dnskey, e->dnskey_len, &e->apex,
+						  now), SIGNET_OK);
+		/* the public path finds what the canonical path stored */
+		assert_int_equal(signer_sign_rrset(e->s, c, &z, &e->apex, &set, now - 3600,
+						   now + 86400, &r2, &cached), SIGNET_OK);
+		assert_true(cached);
+		assert_int_equal(r2.len, r1.len);
+		assert_memory_equal(r2.data, r1.data, r1.len);
+		sg_buf_free(&r1);
+		sg_buf_free(&r2);
+		signer_cache_free(c);
+		signer_scratch_free(&sc);
+		sg_buf_free(&wire);
+		dns_rrset_clear(&ref);
+		dns_rrset_clear(&canon);
+		dns_rrset_clear(&set);
+	}
+}
+
+/* The canonical path's refusals: missing arguments, RDATA that has no
+ * canonical form, an RSA key that could not be checked. */
+static void test_canonical_errors(void **state)
+{
+	env *e = *state;
+	signer_scratch sc = {.md = NULL};
+	dns_rrset set;
+	make_set(&set, "www.example.com.", 1);
+	uint8_t d[32];
+	sg_buf out = SG_BUF_INIT;
+	uint32_t now = (uint32_t)time(NULL);
+	assert_int_equal(signer_canonical(NULL, &sc, d), SIGNET_EINVAL);
+	assert_int_equal(signer_canonical(&set, NULL, d), SIGNET_EINVAL);
+	assert_int_equal(signer_canonical(&set, &sc, NULL), SIGNET_OK);
+	assert_int_equal(signer_sign_canonical(NULL, e->s, NULL, &e->zsk, &e->apex, &set,
+					       now, now + 3600, &out, NULL, NULL), SIGNET_EINVAL);
+	assert_int_equal(signer_sign_canonical(&sc, NULL, NULL, &e->zsk, &e->apex, &set,
+					       now, now + 3600, &out, NULL, NULL), SIGNET_EINVAL);
+	signer_zsk rsa = e->zsk;
+	rsa.alg = DNS_ALG_RSASHA256;
+	uint64_t ns = 1;
+	assert_int_equal(signer_sign_canonical(&sc, e->s, NULL, &rsa, &e->apex, &set,
+					       now, now + 3600, &out, NULL, &ns), SIGNET_EINVAL);
+	assert_int_equal(ns, 0);
+	assert_int_equal(out.len, 0);
+	/* an MX whose name runs past its RDATA has no canonical form */
+	dns_rrset bad;
+	dns_name n;
+	assert_int_equal(dns_name_from_str(&n, "www.example.com."), SIGNET_OK);
+	dns_rrset_init(&bad, &n, DNS_T_MX, DNS_CLASS_IN, 300);
+	uint8_t rd[] = {0, 10, 5, 'a', 'b'};
+	assert_int_equal(dns_rrset_add(&bad, rd, sizeof(rd)), SIGNET_OK);
+	assert_int_not_equal(signer_canonical(&bad, &sc, d), SIGNET_OK);
+	assert_int_not_equal(signer_sign_rrset(e->s, NULL, &e->zsk, &e->apex, &bad, now,
+					       now + 3600, &out, NULL), SIGNET_OK);
+	assert_int_equal(out.len, 0);
+	dns_rrset_clear(&bad);
+	dns_rrset_clear(&set);
+	signer_scratch_free(&sc);
+	sg_buf_free(&out);
 }
 
 /* A zone in a fresh state store with e's ZSK and the software KSK k. */
@@ -321,6 +447,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sign_cache_verify),
+		cmocka_unit_test(test_canonical_once),
+		cmocka_unit_test(test_canonical_errors),
 		cmocka_unit_test(test_request_and_bundle),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
