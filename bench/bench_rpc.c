@@ -2,7 +2,7 @@
  * batch size and calls in flight, paced open-loop latency of single-RRset
  * calls, and a long run that watches signetd's RSS.
  *
- * usage: bench_rpc CONFIG ZONE peak SECONDS BATCH,... INFLIGHT,...
+ * usage: bench_rpc CONFIG ZONE peak SECONDS BATCH,... INFLIGHT,... [PID]
  *        bench_rpc CONFIG ZONE latency SECONDS RATE THREADS
  *        bench_rpc CONFIG ZONE latency-async SECONDS RATE
  *        bench_rpc CONFIG ZONE count RRSETS BATCH INFLIGHT [PID]
@@ -10,7 +10,10 @@
  * CONFIG is a client config file (docs/CLIENT.md). Every RRset has an owner
  * no earlier call used (a random 64-bit start, then a counter), so signetd's
  * RRSIG cache never answers: every RRSIG counted is a C_Sign in the token.
- * peak prints one markdown row per (batch, inflight) cell; latency paces
+ * peak prints one markdown row per (batch, inflight) cell, and given
+ * signetd's PID a last column with signetd's CPU microseconds per RRSIG
+ * (user + system over the counted phase), which other load on the machine
+ * moves far less than the rate; latency paces
  * calls at RATE per second over THREADS threads (each a blocking unary call,
  * as a nameserver signing at query time would make) and measures from the
  * time a call was due, so a late start counts against the service;
@@ -21,6 +24,7 @@
  * given signetd's PID, prints its RSS every tenth.
  */
 #include <inttypes.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -161,7 +165,30 @@ struct pipe_result {
 	uint64_t calls;     /* completed in the timed phase */
 	uint64_t rrsigs;
 	double cpu;         /* this process's user+system seconds in it */
+	double server_cpu;  /* signetd's, when its PID was given (timed runs) */
 };
+
+/* User plus system CPU seconds of process pid (from /proc/PID/stat); -1
+ * when it cannot be read. */
+static double proc_cpu_s(long pid)
+{
+	char path[64], line[1024];
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	size_t n = fread(line, 1, sizeof(line) - 1, f);
+	fclose(f);
+	line[n] = '\0';
+	/* The command name may hold spaces: the fields start after its ')'. */
+	char *p = strrchr(line, ')');
+	unsigned long long ut = 0, st = 0;
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+			 &ut, &st) != 2)
+		return -1;
+	long tck = sysconf(_SC_CLK_TCK);
+	return tck > 0 ? (double)(ut + st) / (double)tck : -1;
+}
 
 /* User plus system CPU seconds of this process so far: the client shares
  * the machine with signetd, and what it uses is not left for signing. */
@@ -188,6 +215,8 @@ static int pipe_run(client_conn *c, struct gen *g, size_t batch, unsigned inflig
 	uint64_t sent = 0, done = 0, next_report = rrsets / 10;
 	bool counting = seconds <= 0;
 	double t0 = counting ? start : 0, cpu0 = counting ? cpu_s() : 0;
+	bool timed_server = seconds > 0 && pid > 0;
+	double scpu0 = 0;
 	sg_buf ans = SG_BUF_INIT;
 	int rc = 0;
 	for (;;) {
@@ -242,6 +271,8 @@ static int pipe_run(client_conn *c, struct gen *g, size_t batch, unsigned inflig
 			counting = true;
 			t0 = t;
 			cpu0 = cpu_s();
+			if (timed_server)
+				scpu0 = proc_cpu_s(pid);
 			continue;   /* this one finished in the warm-up */
 		}
 		if (counting && !draining) {
@@ -249,6 +280,8 @@ static int pipe_run(client_conn *c, struct gen *g, size_t batch, unsigned inflig
 			res->rrsigs += (uint64_t)sigs;
 			res->seconds = t - t0;
 			res->cpu = cpu_s() - cpu0;
+			if (timed_server)
+				res->server_cpu = proc_cpu_s(pid) - scpu0;
 		}
 		if (pid > 0 && rrsets > 0 && done >= next_report) {
 			char path[64], line[256];
@@ -439,9 +472,14 @@ static int latency_async(client_conn *c, struct gen *g, double seconds, double r
 			continue;
 		}
 		/* Wait for an answer until the next call is due, or for as long
-		 * as it takes when none is (all sent, or the cap reached). */
+		 * as it takes when none is (all sent, or the cap reached). The
+		 * wait is whole milliseconds, as gRPC's poller sleeps: rounded
+		 * up, so that a wait under a millisecond sleeps (an answer ends
+		 * it early, and at high rates answers come more often than
+		 * calls fall due) rather than spinning a core that signetd
+		 * shares. */
 		long wait_ms = k < slots && client_inflight(c) < ASYNC_INFLIGHT_MAX
-				       ? (wait > 0 ? (long)(wait * 1e3) : 0)
+				       ? (wait > 0 ? (long)ceil(wait * 1e3) : 0)
 				       : 60000;
 		void *tag;
 		client_status st;
@@ -493,7 +531,7 @@ static size_t parse_list(const char *s, unsigned long max, unsigned long out[LIS
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: bench_rpc CONFIG ZONE peak SECONDS BATCH,... INFLIGHT,...\n"
+	fprintf(stderr, "usage: bench_rpc CONFIG ZONE peak SECONDS BATCH,... INFLIGHT,... [PID]\n"
 			"       bench_rpc CONFIG ZONE latency SECONDS RATE THREADS\n"
 			"       bench_rpc CONFIG ZONE latency-async SECONDS RATE\n"
 			"       bench_rpc CONFIG ZONE count RRSETS BATCH INFLIGHT [PID]\n");
@@ -529,12 +567,14 @@ int main(int argc, char **argv)
 		return 4;
 	}
 	int rc = 2;
-	if (strcmp(mode, "peak") == 0 && argc == 7) {
+	if (strcmp(mode, "peak") == 0 && (argc == 7 || argc == 8)) {
 		double seconds = strtod(argv[4], NULL);
 		unsigned long batches[LIST_MAX], inflights[LIST_MAX];
 		size_t nb = parse_list(argv[5], BATCH_MAX, batches);
 		size_t ni = parse_list(argv[6], INFLIGHT_MAX, inflights);
-		if (!(seconds >= 0.1 && seconds <= 600) || !nb || !ni) {
+		long pid = argc == 8 ? strtol(argv[7], NULL, 10) : 0;
+		if (!(seconds >= 0.1 && seconds <= 600) || !nb || !ni ||
+		    (argc == 8 && (pid <= 0 || proc_cpu_s(pid) < 0))) {
 			client_close(c);
 			return usage();
 		}
@@ -542,14 +582,19 @@ int main(int argc, char **argv)
 		for (size_t b = 0; b < nb && !rc; b++)
 			for (size_t i = 0; i < ni && !rc; i++) {
 				struct pipe_result r;
-				rc = pipe_run(c, &g, batches[b], (unsigned)inflights[i], seconds, 0, 0,
-					      &r);
+				rc = pipe_run(c, &g, batches[b], (unsigned)inflights[i], seconds, 0,
+					      pid, &r);
 				if (!rc)
-					printf("| %lu | %lu | %.0f | %.0f | %.2f |\n", batches[b],
+					printf("| %lu | %lu | %.0f | %.0f | %.2f |", batches[b],
 					       inflights[i],
 					       r.seconds > 0 ? (double)r.rrsigs / r.seconds : 0,
 					       r.seconds > 0 ? (double)r.calls / r.seconds : 0,
 					       r.seconds > 0 ? r.cpu / r.seconds : 0);
+				if (!rc && pid > 0)
+					printf(" %.1f |", r.rrsigs ? r.server_cpu * 1e6 / (double)r.rrsigs
+								   : 0);
+				if (!rc)
+					printf("\n");
 				fflush(stdout);
 			}
 	} else if (strcmp(mode, "latency") == 0 && argc == 7) {
