@@ -186,31 +186,6 @@ signet_err dns_owners_authoritative(const dns_name *apex, const dns_owner *owner
 	return SIGNET_OK;
 }
 
-/* dns_type_bitmap, without its table of all 65536 types when every type is
- * below 256 (all but rare names): one window, made here. */
-static signet_err type_bitmap(const uint16_t *types, size_t n, sg_buf *out)
-{
-	uint8_t win[32] = {0};
-	for (size_t i = 0; i < n; i++) {
-		if (types[i] > 255)
-			return dns_type_bitmap(types, n, out);
-		win[types[i] >> 3] |= (uint8_t)(0x80 >> (types[i] & 7));
-	}
-	if (n == 0)
-		return SIGNET_OK;
-	unsigned len = 32;
-	while (win[len - 1] == 0)
-		len--;
-	signet_err err = sg_buf_reserve(out, 2 + len);
-	if (err != SIGNET_OK)
-		return err;
-	out->data[out->len++] = 0;
-	out->data[out->len++] = (uint8_t)len;
-	memcpy(out->data + out->len, win, len);
-	out->len += len;
-	return SIGNET_OK;
-}
-
 signet_err dns_nsec_rdata(const dns_name *next, const uint16_t *types, size_t n,
 			  sg_buf *out)
 {
@@ -221,7 +196,7 @@ signet_err dns_nsec_rdata(const dns_name *next, const uint16_t *types, size_t n,
 	signet_err err = sg_buf_append(out, next->wire, next->len);
 	if (err != SIGNET_OK)
 		return err;
-	return type_bitmap(types, n, out);
+	return dns_type_bitmap(types, n, out);
 }
 
 /* The types an NSEC at o lists into t (room for o->ntypes + 2): at a

@@ -94,6 +94,20 @@ static void test_bitmap_edges(void **state)
 	assert_int_equal(b.data[4], 32);
 	assert_int_equal(b.data[5 + 31], 0x01);
 
+	/* Every type below 256, out of order and repeated: the one-window path
+	 * gives window 0 up to type 255, the last bit of its 32nd octet. */
+	uint16_t low[] = {255, 1, 1, 0};
+	sg_buf l = SG_BUF_INIT;
+	assert_int_equal(dns_type_bitmap(low, 4, &l), SIGNET_OK);
+	assert_int_equal(l.len, 2 + 32);
+	assert_int_equal(l.data[0], 0);
+	assert_int_equal(l.data[1], 32);
+	assert_int_equal(l.data[2], 0xc0);
+	assert_int_equal(l.data[2 + 31], 0x01);
+	for (size_t i = 3; i < 2 + 31; i++)
+		assert_int_equal(l.data[i], 0);
+	sg_buf_free(&l);
+
 	assert_int_equal(dns_type_bitmap(NULL, 1, &b), SIGNET_EINVAL);
 	assert_int_equal(dns_type_bitmap(last, 1, NULL), SIGNET_EINVAL);
 	sg_buf_free(&b);
