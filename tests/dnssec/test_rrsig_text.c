@@ -13,6 +13,7 @@
 
 #include "common/common.h"
 #include "dnssec/dnssec.h"
+#include "tests/lib/dnssec_testutil.h"
 
 /* RRSIG RDATA: covered type, alg 13, labels, original TTL, expiration,
  * inception, key tag, signer, then siglen octets of signature. */
@@ -34,30 +35,6 @@ static void mkrrsig(sg_buf *r, uint16_t covered, uint32_t exp, uint32_t inc,
 		assert_int_equal(sg_buf_put_u8(r, (uint8_t)(i * 37 + 11)), SIGNET_OK);
 }
 
-/* The text ldns makes of the same RR, trailing blanks removed. */
-static char *ldns_text(const dns_name *owner, uint16_t rclass, uint32_t ttl, const sg_buf *r)
-{
-	sg_buf w = SG_BUF_INIT;
-	assert_int_equal(sg_buf_append(&w, owner->wire, owner->len), SIGNET_OK);
-	assert_int_equal(sg_buf_put_u16(&w, DNS_T_RRSIG), SIGNET_OK);
-	assert_int_equal(sg_buf_put_u16(&w, rclass), SIGNET_OK);
-	assert_int_equal(sg_buf_put_u32(&w, ttl), SIGNET_OK);
-	assert_int_equal(sg_buf_put_u16(&w, (uint16_t)r->len), SIGNET_OK);
-	assert_int_equal(sg_buf_append(&w, r->data, r->len), SIGNET_OK);
-	ldns_rr *rr = NULL;
-	size_t pos = 0;
-	assert_int_equal(ldns_wire2rr(&rr, w.data, w.len, &pos, LDNS_SECTION_ANSWER),
-			 LDNS_STATUS_OK);
-	char *s = ldns_rr2str_fmt(ldns_output_format_nocomments, rr);
-	assert_non_null(s);
-	size_t n = strlen(s);
-	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' ' || s[n - 1] == '\t'))
-		s[--n] = '\0';
-	ldns_rr_free(rr);
-	sg_buf_free(&w);
-	return s;
-}
-
 static void check_same(const char *owner_s, uint16_t rclass, uint32_t ttl, uint16_t covered,
 		       uint32_t exp, uint32_t inc, const char *signer, size_t siglen)
 {
@@ -69,7 +46,8 @@ static void check_same(const char *owner_s, uint16_t rclass, uint32_t ttl, uint1
 	assert_int_equal(sg_buf_printf(&out, "x"), SIGNET_OK);
 	assert_int_equal(dns_rr_to_text(&owner, DNS_T_RRSIG, rclass, ttl, r.data, r.len, &out),
 			 SIGNET_OK);
-	char *want = ldns_text(&owner, rclass, ttl, &r);
+	char *want = dt_ldns_line(&owner, DNS_T_RRSIG, rclass, ttl, r.data, r.len);
+	assert_non_null(want);
 	assert_int_equal(out.len, 1 + strlen(want));
 	assert_string_equal((const char *)out.data + 1, want);
 	free(want);

@@ -15,6 +15,7 @@
 
 #include "common/common.h"
 #include "dnssec/dnssec.h"
+#include "tests/lib/dnssec_testutil.h"
 #include "dnssec/internal.h"
 
 static dns_name mkname(const char *s)
@@ -710,32 +711,6 @@ static void test_zone_canonical_order(void **state)
 	dns_zone_free(&z);
 }
 
-/* ldns's text for one RR, as dns_rr_to_text printed it before it printed
- * these types itself: without comments and trailing blanks. */
-static char *ldns_text(const dns_name *owner, uint16_t type, uint32_t ttl,
-		       const uint8_t *rdata, size_t len)
-{
-	sg_buf w = SG_BUF_INIT;
-	assert_int_equal(sg_buf_append(&w, owner->wire, owner->len), SIGNET_OK);
-	assert_int_equal(sg_buf_put_u16(&w, type), SIGNET_OK);
-	assert_int_equal(sg_buf_put_u16(&w, DNS_CLASS_IN), SIGNET_OK);
-	assert_int_equal(sg_buf_put_u32(&w, ttl), SIGNET_OK);
-	assert_int_equal(sg_buf_put_u16(&w, (uint16_t)len), SIGNET_OK);
-	assert_int_equal(sg_buf_append(&w, rdata, len), SIGNET_OK);
-	ldns_rr *rr = NULL;
-	size_t pos = 0;
-	assert_int_equal(ldns_wire2rr(&rr, w.data, w.len, &pos, LDNS_SECTION_ANSWER),
-			 LDNS_STATUS_OK);
-	char *s = ldns_rr2str_fmt(ldns_output_format_nocomments, rr);
-	assert_non_null(s);
-	size_t sl = strlen(s);
-	while (sl > 0 && (s[sl - 1] == '\n' || s[sl - 1] == ' ' || s[sl - 1] == '\t'))
-		s[--sl] = '\0';
-	ldns_rr_free(rr);
-	sg_buf_free(&w);
-	return s;
-}
-
 /* dns_rr_to_text prints A, AAAA, NSEC and NSEC3 itself: the text is ldns's. */
 static void test_plain_text_is_ldns(void **state)
 {
@@ -765,7 +740,8 @@ static void test_plain_text_is_ldns(void **state)
 		if (dns_rr_from_text(lines[i], NULL, &o, &t, &c, &ttl, &rd) != SIGNET_OK)
 			fail_msg("ldns refused %s", lines[i]);
 		assert_int_equal(dns_rr_to_text(&o, t, c, ttl, rd.data, rd.len, &out), SIGNET_OK);
-		char *want = ldns_text(&o, t, ttl, rd.data, rd.len);
+		char *want = dt_ldns_line(&o, t, DNS_CLASS_IN, ttl, rd.data, rd.len);
+		assert_non_null(want);
 		if (out.len != strlen(want) || memcmp(out.data, want, out.len) != 0)
 			fail_msg("%s: printed '%s', ldns '%s'", lines[i], (char *)out.data, want);
 		assert_int_equal(out.data[out.len], '\0');
@@ -802,8 +778,9 @@ static void test_plain_text_file(void **state)
 					 SIGNET_OK);
 			if (s->type == DNS_T_RRSIG)
 				continue;
-			char *want = ldns_text(&s->owner, s->type, s->ttl, s->rr[k].data,
-					       s->rr[k].len);
+			char *want = dt_ldns_line(&s->owner, s->type, DNS_CLASS_IN, s->ttl,
+						  s->rr[k].data, s->rr[k].len);
+			assert_non_null(want);
 			if (out.len != strlen(want) || memcmp(out.data, want, out.len) != 0)
 				fail_msg("printed '%s', ldns '%s'", (char *)out.data, want);
 			free(want);

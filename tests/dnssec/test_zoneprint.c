@@ -13,6 +13,7 @@
 
 #include "common/common.h"
 #include "dnssec/dnssec.h"
+#include "tests/lib/dnssec_testutil.h"
 
 /* A small deterministic generator, so a failure repeats. */
 static uint32_t rnd_state = 12345;
@@ -170,37 +171,6 @@ static void make_rdata(uint16_t type, sg_buf *r)
 		put_bytes(r, 1 + rnd() % 3);
 }
 
-/* ldns's line for the RR, trailing blanks removed; NULL when ldns does not
- * take the wire form. */
-static char *ldns_line(const dns_name *owner, uint16_t type, uint32_t ttl,
-		       const uint8_t *rd, size_t len)
-{
-	sg_buf w = SG_BUF_INIT;
-	assert_int_equal(sg_buf_append(&w, owner->wire, owner->len), SIGNET_OK);
-	assert_int_equal(sg_buf_put_u16(&w, type), SIGNET_OK);
-	assert_int_equal(sg_buf_put_u16(&w, DNS_CLASS_IN), SIGNET_OK);
-	assert_int_equal(sg_buf_put_u32(&w, ttl), SIGNET_OK);
-	assert_int_equal(sg_buf_put_u16(&w, (uint16_t)len), SIGNET_OK);
-	assert_int_equal(sg_buf_append(&w, rd, len), SIGNET_OK);
-	ldns_rr *rr = NULL;
-	size_t pos = 0;
-	ldns_status st = ldns_wire2rr(&rr, w.data, w.len, &pos, LDNS_SECTION_ANSWER);
-	bool whole = pos == w.len;
-	sg_buf_free(&w);
-	if (st != LDNS_STATUS_OK || !whole) {
-		ldns_rr_free(rr);
-		return NULL;
-	}
-	char *s = ldns_rr2str_fmt(ldns_output_format_nocomments, rr);
-	ldns_rr_free(rr);
-	if (s == NULL)
-		return NULL;  /* ldns takes the wire form but cannot print it */
-	size_t n = strlen(s);
-	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' ' || s[n - 1] == '\t'))
-		s[--n] = '\0';
-	return s;
-}
-
 static const uint16_t fast_types[] = {
 	DNS_T_A, DNS_T_AAAA, DNS_T_NS, DNS_T_CNAME, DNS_T_PTR, DNS_T_DNAME, DNS_T_MX,
 	DNS_T_SRV, DNS_T_SOA, DNS_T_TXT, DNS_T_DS, DNS_T_CDS, DNS_T_DNSKEY, DNS_T_CDNSKEY,
@@ -230,7 +200,8 @@ static void test_rr_matches_ldns(void **state)
 			make_rdata(fast_types[t], &rd);
 			sg_buf_reset(&out);
 			assert_int_equal(sg_buf_printf(&out, "x"), SIGNET_OK);
-			char *want = ldns_line(&owner, fast_types[t], ttl, rd.data, rd.len);
+			char *want = dt_ldns_line(&owner, fast_types[t], DNS_CLASS_IN, ttl, rd.data,
+						  rd.len);
 			signet_err err = dns_rr_to_text(&owner, fast_types[t], DNS_CLASS_IN, ttl,
 							rd.data, rd.len, &out);
 			if (want == NULL) {
@@ -271,7 +242,8 @@ static void test_rrset_matches_ldns(void **state)
 			for (unsigned k = 0; k < n; k++) {
 				make_rdata(fast_types[t], &rd);
 				assert_int_equal(dns_rrset_add(&s, rd.data, rd.len), SIGNET_OK);
-				char *line = ldns_line(&owner, s.type, s.ttl, rd.data, rd.len);
+				char *line = dt_ldns_line(&owner, s.type, DNS_CLASS_IN, s.ttl, rd.data,
+							  rd.len);
 				ok = ok && line != NULL;
 				if (line != NULL)
 					assert_int_equal(sg_buf_printf(&want, "%s\n", line), SIGNET_OK);

@@ -5,8 +5,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include <ldns/ldns.h>
 
 #include "tests/lib/dnssec_testutil.h"
 
@@ -66,4 +70,33 @@ EVP_PKEY *dt_generate(uint8_t alg)
 	default:
 		return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	}
+}
+
+char *dt_ldns_line(const dns_name *owner, uint16_t type, uint16_t rclass, uint32_t ttl,
+		   const uint8_t *rdata, size_t len)
+{
+	sg_buf w = SG_BUF_INIT;
+	assert_int_equal(sg_buf_append(&w, owner->wire, owner->len), SIGNET_OK);
+	assert_int_equal(sg_buf_put_u16(&w, type), SIGNET_OK);
+	assert_int_equal(sg_buf_put_u16(&w, rclass), SIGNET_OK);
+	assert_int_equal(sg_buf_put_u32(&w, ttl), SIGNET_OK);
+	assert_int_equal(sg_buf_put_u16(&w, (uint16_t)len), SIGNET_OK);
+	assert_int_equal(sg_buf_append(&w, rdata, len), SIGNET_OK);
+	ldns_rr *rr = NULL;
+	size_t pos = 0;
+	ldns_status st = ldns_wire2rr(&rr, w.data, w.len, &pos, LDNS_SECTION_ANSWER);
+	bool whole = pos == w.len;
+	sg_buf_free(&w);
+	if (st != LDNS_STATUS_OK || !whole) {
+		ldns_rr_free(rr);
+		return NULL;
+	}
+	char *s = ldns_rr2str_fmt(ldns_output_format_nocomments, rr);
+	ldns_rr_free(rr);
+	if (s == NULL)
+		return NULL;
+	size_t n = strlen(s);
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+	return s;
 }

@@ -22,6 +22,13 @@ void dt_load_file(const char *rel, sg_buf *out);
 void dt_zone_owners(const dns_zone *z, dns_owner **out, size_t *n);
 void dt_free_owners(dns_owner *o, size_t n);
 
+/* ldns's presentation line for the RR (no comments, trailing blanks
+ * removed), the reference signet's own printing must match; malloc'd, the
+ * caller frees it. NULL when ldns does not take the wire form whole or
+ * cannot print it. */
+char *dt_ldns_line(const dns_name *owner, uint16_t type, uint16_t rclass, uint32_t ttl,
+		   const uint8_t *rdata, size_t len);
+
 /* A fresh OpenSSL key for a DNSSEC algorithm: RSA-2048 for 8, P-256 for 13,
  * P-384 for 14, Ed25519 for anything else. NULL if OpenSSL fails; the
  * caller frees it. */
