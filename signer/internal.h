@@ -169,8 +169,10 @@ void signer_scratch_free(signer_scratch *sc);
  * the set) to policy_digest. dns_rrset_canonicalize's errors. */
 signet_err signer_canonical(dns_rrset *set, signer_scratch *sc, uint8_t policy_digest[32]);
 
-/* signer_sign_rrset_timed for a set that signer_canonical has just put into
- * sc: no copy, no second canonical form. Same contract otherwise. */
+/* signer_sign_rrset for a set that signer_canonical has just put into sc:
+ * no copy, no second canonical form. Same contract otherwise, and *hsm_ns
+ * (may be NULL) gets the nanoseconds spent in hsm_sign (0 when the cache
+ * answered or nothing reached the HSM). */
 signet_err signer_sign_canonical(signer_scratch *sc, hsm_session *s, signer_cache *cache,
 				 const signer_zsk *zsk, const dns_name *apex,
 				 const dns_rrset *set, uint32_t inception,

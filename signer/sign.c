@@ -73,18 +73,6 @@ signet_err signer_sign_rrset(hsm_session *s, signer_cache *cache,
 			     const dns_rrset *set, uint32_t inception,
 			     uint32_t expiration, sg_buf *out, bool *cached)
 {
-	return signer_sign_rrset_timed(s, cache, zsk, apex, set, inception, expiration, out,
-				       cached, NULL);
-}
-
-signet_err signer_sign_rrset_timed(hsm_session *s, signer_cache *cache,
-				   const signer_zsk *zsk, const dns_name *apex,
-				   const dns_rrset *set, uint32_t inception,
-				   uint32_t expiration, sg_buf *out, bool *cached,
-				   uint64_t *hsm_ns)
-{
-	if (hsm_ns)
-		*hsm_ns = 0;
 	if (cached)
 		*cached = false;
 	if (!set)
@@ -97,7 +85,7 @@ signet_err signer_sign_rrset_timed(hsm_session *s, signer_cache *cache,
 	ret = signer_canonical(&canon, &sc, NULL);
 	if (ret == SIGNET_OK)
 		ret = signer_sign_canonical(&sc, s, cache, zsk, apex, &canon, inception,
-					    expiration, out, cached, hsm_ns);
+					    expiration, out, cached, NULL);
 	signer_scratch_free(&sc);
 	dns_rrset_clear(&canon);
 	return ret;

@@ -317,16 +317,6 @@ signet_err signer_sign_rrset(hsm_session *s, signer_cache *cache,
 			     const dns_rrset *set, uint32_t inception,
 			     uint32_t expiration, sg_buf *out, bool *cached);
 
-/* As signer_sign_rrset; *hsm_ns (may be NULL) gets the nanoseconds spent in
- * hsm_sign (0 when the cache answered or nothing reached the HSM). An RSA
- * key without zsk->pub is refused (SIGNET_EINVAL): a faulty RSA signature
- * leaks the key, so none leaves unverified. */
-signet_err signer_sign_rrset_timed(hsm_session *s, signer_cache *cache,
-				   const signer_zsk *zsk, const dns_name *apex,
-				   const dns_rrset *set, uint32_t inception,
-				   uint32_t expiration, sg_buf *out, bool *cached,
-				   uint64_t *hsm_ns);
-
 /* Whether fresh signatures of a key of algorithm alg in a zone with policy
  * p are verified before they leave: always for RSA; otherwise as the zone's
  * policy says (on/off), and by default only when verify_all (the global
