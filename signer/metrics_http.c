@@ -1,201 +1,137 @@
-/* metrics_http.c -- the metrics endpoint: a small, bounded HTTP/1.1 server
- * on one thread that answers GET /metrics and refuses everything else. */
+/* metrics_http.c -- the metrics endpoint: GET /metrics served by
+ * libmicrohttpd from one event-driven thread, with bounds on connections
+ * in all, per address, per connection's memory and idle time. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
+
+#include <microhttpd.h>
 
 #include "signer/signer.h"
 
 struct signer_http {
-	int listen_fd;
-	int wake[2];                 /* a byte on wake[1] stops the thread */
-	pthread_t thread;
-	bool started;
+	struct MHD_Daemon *daemon;   /* owns the listening socket once started */
 	signer_http_body_fn body;
 	void *arg;
+	unsigned open;               /* connections open; only the daemon's thread */
 };
 
-static int64_t now_ms(void)
+/* libmicrohttpd's own messages (a refused connection, a malformed request)
+ * are the peer's doing: debug level, so a flood cannot fill the log. */
+static void http_log(void *cls, const char *fmt, va_list ap)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	(void)cls;
+	char msg[256];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	sg_log(SG_LOG_DEBUG, "metrics: %s", msg);
 }
 
-/* Wait until fd is ready for events or the deadline passes. */
-static bool wait_fd(int fd, short events, int64_t deadline)
+static enum MHD_Result answer(struct MHD_Connection *conn, unsigned status, const char *ctype,
+			      const void *data, size_t len, bool allow_get)
 {
-	for (;;) {
-		int64_t left = deadline - now_ms();
-		if (left <= 0)
-			return false;
-		struct pollfd p = {fd, events, 0};
-		int r = poll(&p, 1, (int)left);
-		if (r > 0)
-			return true;
-		if (r < 0 && errno != EINTR)
-			return false;
-	}
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+	if (!r)
+		return MHD_NO;
+	/* One request per connection: a scraper holds no connection between
+	 * scrapes, and an idle one is not worth a slot. */
+	enum MHD_Result ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	if (ok == MHD_YES)
+		ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (ok == MHD_YES)
+		ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	if (ok == MHD_YES && allow_get)
+		ok = MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET");
+	if (ok == MHD_YES)
+		ok = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ok;
 }
 
-static void send_all(int fd, const void *data, size_t len, int64_t deadline)
-{
-	const uint8_t *p = data;
-	while (len > 0) {
-		if (!wait_fd(fd, POLLOUT, deadline))
-			return;
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			return;
-		p += n;
-		len -= (size_t)n;
-	}
-}
-
-static void respond(int fd, int status, const char *reason, const char *extra,
-		    const uint8_t *body, size_t len, int64_t deadline)
-{
-	char head[512];
-	int n = snprintf(head, sizeof(head),
-			 "HTTP/1.1 %d %s\r\n"
-			 "Content-Type: %s\r\n"
-			 "Content-Length: %zu\r\n"
-			 "Cache-Control: no-store\r\n"
-			 "%s"
-			 "Connection: close\r\n\r\n",
-			 status, reason,
-			 status == 200 ? "text/plain; version=0.0.4; charset=utf-8"
-				       : "text/plain; charset=utf-8",
-			 len, extra ? extra : "");
-	if (n <= 0 || (size_t)n >= sizeof(head))
-		return;
-	send_all(fd, head, (size_t)n, deadline);
-	if (len)
-		send_all(fd, body, len, deadline);
-}
-
-static void refuse(int fd, int status, const char *reason, const char *extra,
-		   int64_t deadline)
+static enum MHD_Result refuse(struct MHD_Connection *conn, unsigned status, const char *reason,
+			      bool allow_get)
 {
 	char body[96];
-	int n = snprintf(body, sizeof(body), "%d %s\n", status, reason);
-	respond(fd, status, reason, extra, (const uint8_t *)body, (size_t)n, deadline);
+	int n = snprintf(body, sizeof(body), "%u %s\n", status, reason);
+	return answer(conn, status, "text/plain; charset=utf-8", body, (size_t)n, allow_get);
 }
 
-/* Read the request head (up to the blank line), answer it, close. */
-static void serve(signer_http *h, int fd)
+static enum MHD_Result count_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+				 const char *value)
 {
-	int64_t deadline = now_ms() + SIGNER_HTTP_TIMEOUT_MS;
-	char req[SIGNER_HTTP_HEADER_MAX + 1];
-	size_t len = 0;
-	char *end = NULL;
-	while (!end) {
-		if (len == SIGNER_HTTP_HEADER_MAX) {
-			refuse(fd, 431, "Request Header Fields Too Large", NULL, deadline);
-			return;
-		}
-		if (!wait_fd(fd, POLLIN, deadline)) {
-			refuse(fd, 408, "Request Timeout", NULL, now_ms() + 200);
-			return;
-		}
-		ssize_t n = recv(fd, req + len, SIGNER_HTTP_HEADER_MAX - len, 0);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			return;  /* the peer went away */
-		len += (size_t)n;
-		req[len] = '\0';
-		if (memchr(req, '\0', len)) {
-			refuse(fd, 400, "Bad Request", NULL, deadline);
-			return;
-		}
-		end = strstr(req, "\r\n\r\n");
-	}
-	/* The request line: METHOD SP TARGET SP HTTP/1.x */
-	char *eol = strstr(req, "\r\n");
-	*eol = '\0';
-	char *sp1 = strchr(req, ' ');
-	char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
-	if (!sp1 || !sp2 || sp1 == req || sp2 == sp1 + 1 || strchr(sp2 + 1, ' ') ||
-	    (strcmp(sp2 + 1, "HTTP/1.1") != 0 && strcmp(sp2 + 1, "HTTP/1.0") != 0)) {
-		refuse(fd, 400, "Bad Request", NULL, deadline);
-		return;
-	}
-	*sp1 = '\0';
-	*sp2 = '\0';
-	const char *method = req, *target = sp1 + 1;
-	if (strcmp(target, "/metrics") != 0) {
-		refuse(fd, 404, "Not Found", NULL, deadline);
-		return;
-	}
-	if (strcmp(method, "GET") != 0) {
-		refuse(fd, 405, "Method Not Allowed", "Allow: GET\r\n", deadline);
-		return;
-	}
+	(void)kind;
+	(void)key;
+	(void)value;
+	(*(unsigned *)cls)++;
+	return MHD_YES;
+}
+
+/* Every request is answered on its first call, before any body is read:
+ * only GET of the exact path has an answer worth waiting for. */
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+			      const char *method, const char *version, const char *upload,
+			      size_t *upload_size, void **con_cls)
+{
+	(void)version;
+	(void)upload;
+	(void)upload_size;
+	(void)con_cls;
+	signer_http *h = cls;
+	unsigned args = 0;
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, count_arg, &args);
+	if (strcmp(url, "/metrics") != 0 || args != 0)
+		return refuse(conn, MHD_HTTP_NOT_FOUND, "Not Found", false);
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0)
+		return refuse(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed", true);
 	sg_buf body = SG_BUF_INIT;
 	signet_err ret = h->body(h->arg, &body);
+	enum MHD_Result r;
 	if (ret == SIGNET_OK)
-		respond(fd, 200, "OK", NULL, body.data, body.len, deadline);
+		r = answer(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
+			   body.data ? (const void *)body.data : "", body.len, false);
 	else
-		refuse(fd, 500, "Internal Server Error", NULL, deadline);
+		r = refuse(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "Internal Server Error", false);
 	sg_buf_free(&body);
+	return r;
 }
 
-/* Closing with unread input makes the kernel send a reset, which can make
- * the client lose the answer it was sent: read what has arrived (bounded,
- * without waiting) first. */
-static void drain(int fd)
+/* libmicrohttpd at its own connection limit stops accepting, so that new
+ * connections wait in the kernel's queue until one times out; counting
+ * here and refusing at the limit closes them at once instead, and its own
+ * limit (higher) is never reached. Both callbacks run on its one thread. */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t len)
 {
-	char junk[4096];
-	for (int i = 0; i < 16; i++) {
-		ssize_t n = recv(fd, junk, sizeof(junk), MSG_DONTWAIT);
-		if (n <= 0)
-			break;
-	}
+	(void)addr;
+	(void)len;
+	const signer_http *h = cls;
+	return h->open < SIGNER_HTTP_CONNECTIONS_MAX ? MHD_YES : MHD_NO;
 }
 
-static void *http_main(void *arg)
+static void count_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			     enum MHD_ConnectionNotificationCode code)
 {
-	signer_http *h = arg;
-	for (;;) {
-		struct pollfd p[2] = {{h->listen_fd, POLLIN, 0}, {h->wake[0], POLLIN, 0}};
-		int r = poll(p, 2, -1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 || p[1].revents)
-			break;
-		if (!(p[0].revents & POLLIN))
-			continue;
-		int fd = accept4(h->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
-			continue;
-		/* One connection at a time and one request per connection: the
-		 * timeout bounds how long a slow client can hold the endpoint. */
-		serve(h, fd);
-		shutdown(fd, SHUT_WR);
-		drain(fd);
-		close(fd);
-	}
-	return NULL;
+	(void)conn;
+	(void)socket_context;
+	signer_http *h = cls;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+		h->open++;
+	else if (code == MHD_CONNECTION_NOTIFY_CLOSED && h->open > 0)
+		h->open--;
 }
 
-signet_err signer_http_start(const char *addr, signer_http_body_fn body, void *arg,
-			     signer_http **out)
+/* The listening socket is made here rather than by libmicrohttpd, so a
+ * failure to bind keeps its errno for the caller and the log. */
+static signet_err listen_on(const char *addr, int *fd_out, bool *v6)
 {
-	if (!addr || !body || !out)
-		return SIGNET_EINVAL;
-	*out = NULL;
 	char host[64];
 	uint16_t port = 0;
 	bool loopback = false;
@@ -205,44 +141,76 @@ signet_err signer_http_start(const char *addr, signer_http_body_fn body, void *a
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof(ss));
 	socklen_t sl;
-	int family;
 	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
 	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-		family = AF_INET;
 		a4->sin_family = AF_INET;
 		a4->sin_port = htons(port);
 		sl = sizeof(*a4);
+		*v6 = false;
 	} else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-		family = AF_INET6;
 		a6->sin6_family = AF_INET6;
 		a6->sin6_port = htons(port);
 		sl = sizeof(*a6);
+		*v6 = true;
 	} else {
 		return SIGNET_EPARSE;
 	}
-	signer_http *h = calloc(1, sizeof(*h));
-	if (!h)
-		return SIGNET_ENOMEM;
-	h->wake[0] = h->wake[1] = -1;
-	h->body = body;
-	h->arg = arg;
-	h->listen_fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	int one = 1;
-	if (h->listen_fd < 0 ||
-	    setsockopt(h->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-	    bind(h->listen_fd, (struct sockaddr *)&ss, sl) != 0 || listen(h->listen_fd, 16) != 0 ||
-	    pipe2(h->wake, O_CLOEXEC) != 0) {
-		ret = signet_err_from_errno(errno);
-		sg_log(SG_LOG_ERROR, "metrics: cannot listen on %s: %s", addr, strerror(errno));
-		signer_http_stop(h);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, (struct sockaddr *)&ss, sl) != 0 ||
+	    listen(fd, SIGNER_HTTP_CONNECTIONS_MAX) != 0) {
+		int e = errno;
+		sg_log(SG_LOG_ERROR, "metrics: cannot listen on %s: %s", addr, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		ret = signet_err_from_errno(e);
 		return ret == SIGNET_OK ? SIGNET_EIO : ret;
 	}
-	if (pthread_create(&h->thread, NULL, http_main, h) != 0) {
-		signer_http_stop(h);
+	*fd_out = fd;
+	return SIGNET_OK;
+}
+
+signet_err signer_http_start(const char *addr, signer_http_body_fn body, void *arg,
+			     signer_http **out)
+{
+	if (!addr || !body || !out)
+		return SIGNET_EINVAL;
+	*out = NULL;
+	int fd = -1;
+	bool v6 = false;
+	signet_err ret = listen_on(addr, &fd, &v6);
+	if (ret != SIGNET_OK)
+		return ret;
+	signer_http *h = calloc(1, sizeof(*h));
+	if (!h) {
+		close(fd);
 		return SIGNET_ENOMEM;
 	}
-	h->started = true;
+	h->body = body;
+	h->arg = arg;
+	/* One epoll thread serves every connection without blocking on any:
+	 * an idle or slow peer holds a slot, never the thread. */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	if (v6)
+		flags |= MHD_USE_IPv6;
+	h->daemon = MHD_start_daemon(
+		flags, 0, accept_policy, h, handle, h,
+		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+		MHD_OPTION_NOTIFY_CONNECTION, count_connection, h,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)SIGNER_HTTP_CONNECTIONS_MAX + 8,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)SIGNER_HTTP_PER_IP_MAX,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SIGNER_HTTP_TIMEOUT_S,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SIGNER_HTTP_MEMORY_MAX,
+		MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,
+		MHD_OPTION_END);
+	if (!h->daemon) {
+		sg_log(SG_LOG_ERROR, "metrics: libmicrohttpd did not start on %s", addr);
+		close(fd);
+		free(h);
+		return SIGNET_EIO;
+	}
 	*out = h;
 	return SIGNET_OK;
 }
@@ -251,18 +219,8 @@ void signer_http_stop(signer_http *h)
 {
 	if (!h)
 		return;
-	if (h->started) {
-		ssize_t n;
-		do
-			n = write(h->wake[1], "x", 1);
-		while (n < 0 && errno == EINTR);
-		pthread_join(h->thread, NULL);
-	}
-	if (h->listen_fd >= 0)
-		close(h->listen_fd);
-	if (h->wake[0] >= 0)
-		close(h->wake[0]);
-	if (h->wake[1] >= 0)
-		close(h->wake[1]);
+	/* Joins the thread and closes the listener and every connection. */
+	if (h->daemon)
+		MHD_stop_daemon(h->daemon);
 	free(h);
 }

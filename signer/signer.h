@@ -374,8 +374,10 @@ signet_err signer_metrics_render(signer_metrics *m, const signer_metrics_snapsho
 
 /* ---- metrics endpoint (HTTP) --------------------------------------------- */
 
-#define SIGNER_HTTP_HEADER_MAX 8192  /* request head, octets */
-#define SIGNER_HTTP_TIMEOUT_MS 2000  /* to read the request, and to send */
+#define SIGNER_HTTP_CONNECTIONS_MAX 64  /* open connections in all */
+#define SIGNER_HTTP_PER_IP_MAX 8        /* open connections from one address */
+#define SIGNER_HTTP_TIMEOUT_S 3         /* a connection idle this long is closed */
+#define SIGNER_HTTP_MEMORY_MAX 16384    /* per connection: bounds the request head */
 
 typedef struct signer_http signer_http;
 
@@ -383,12 +385,15 @@ typedef struct signer_http signer_http;
 typedef signet_err (*signer_http_body_fn)(void *arg, sg_buf *out);
 
 /* Listen on addr ("IP:PORT", "[IPv6]:PORT"; the caller decided whether a
- * non-loopback address is allowed) and serve from one thread: GET /metrics
- * answers 200 with body()'s text; other paths 404, other methods 405, a
- * malformed request line 400, a head over SIGNER_HTTP_HEADER_MAX 431, a
- * request not complete within SIGNER_HTTP_TIMEOUT_MS 408. One request per
- * connection. SIGNET_EIO (or the errno mapping) if the address cannot be
- * bound. Free with signer_http_stop. */
+ * non-loopback address is allowed) and serve with libmicrohttpd from one
+ * event-driven thread, which no connection can hold: GET /metrics answers
+ * 200 with body()'s text (body runs on that thread); other paths or a query
+ * 404, other methods 405, malformed requests libmicrohttpd's 4xx. Past
+ * SIGNER_HTTP_CONNECTIONS_MAX connections, or SIGNER_HTTP_PER_IP_MAX from
+ * one address, a new connection is closed at once; one idle for
+ * SIGNER_HTTP_TIMEOUT_S is closed. One request per connection. SIGNET_EIO
+ * (or the errno mapping) if the address cannot be bound. Free with
+ * signer_http_stop. */
 signet_err signer_http_start(const char *addr, signer_http_body_fn body, void *arg,
 			     signer_http **out);
 void signer_http_stop(signer_http *h);

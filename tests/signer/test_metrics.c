@@ -1,6 +1,7 @@
 /* test_metrics.c -- the Prometheus endpoint of a real signetd: scrapes
  * before and after signing (ECDSA and RSA zones, cache hits, refused items
- * and calls), and requests the endpoint must refuse. */
+ * and calls), requests the endpoint must refuse, and idle or surplus
+ * connections that must not stop a scrape. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -176,14 +183,27 @@ static void test_values_follow_signing(void **state)
 	assert_true(value("signet_requests_total{method=\"SignRRsets\",code=\"OK\"}") == 4);
 }
 
+/* status_line NULL: the connection is closed without an answer. */
 static void expect_status(const char *req, size_t len, const char *status_line)
 {
 	char buf[4096];
 	long n = signetd_http(D.metrics_port, req, len, buf, sizeof(buf));
+	assert_true(n >= 0);
+	if (!status_line) {
+		if (n != 0)
+			fail_msg("request '%.60s': got '%.80s', wanted no answer", req, buf);
+		return;
+	}
 	assert_true(n > 0);
 	if (strncmp(buf, status_line, strlen(status_line)) != 0)
 		fail_msg("request '%.60s': got '%.80s', wanted '%s'", req, buf, status_line);
-	assert_non_null(strstr(buf, "Connection: close\r\n"));
+	assert_non_null(strstr(buf, "\r\nConnection: close\r\n"));
+	assert_null(strstr(buf, "signet_"));
+}
+
+static double since(long t0_ms)
+{
+	return (double)(signetd_now_ms() - t0_ms) / 1000.0;
 }
 
 static void test_bad_requests(void **state)
@@ -193,41 +213,172 @@ static void test_bad_requests(void **state)
 		const char *req, *status;
 	} cases[] = {
 		{"POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n", "HTTP/1.1 405 "},
+		/* answered before the body it announces, which is never read */
+		{"POST /metrics HTTP/1.1\r\nContent-Length: 100000\r\n\r\nabc", "HTTP/1.1 405 "},
 		{"HEAD /metrics HTTP/1.1\r\n\r\n", "HTTP/1.1 405 "},
 		{"GET / HTTP/1.1\r\n\r\n", "HTTP/1.1 404 "},
 		{"GET /metrics/ HTTP/1.1\r\n\r\n", "HTTP/1.1 404 "},
 		{"GET /metrics?x=1 HTTP/1.1\r\n\r\n", "HTTP/1.1 404 "},
 		{"GET ../../etc/passwd HTTP/1.1\r\n\r\n", "HTTP/1.1 404 "},
-		{"GET /metrics HTTP/2.0\r\n\r\n", "HTTP/1.1 400 "},
+		{"GET /metrics HTTP/2.0\r\n\r\n", "HTTP/1.1 505 "},
 		{"GET /metrics\r\n\r\n", "HTTP/1.1 400 "},
-		{"GET  /metrics HTTP/1.1\r\n\r\n", "HTTP/1.1 400 "},
 		{"GET /metrics HTTP/1.1 x\r\n\r\n", "HTTP/1.1 400 "},
-		{"\r\n\r\n", "HTTP/1.1 400 "},
-		{"hello\r\n\r\n", "HTTP/1.1 400 "},
+		{"\r\n\r\n", NULL},
+		{"hello\r\n\r\n", NULL},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		expect_status(cases[i].req, strlen(cases[i].req), cases[i].status);
-	/* an embedded NUL */
-	static const char nul[] = "GET /metrics\0 HTTP/1.1\r\n\r\n";
-	expect_status(nul, sizeof(nul) - 1, "HTTP/1.1 400 ");
-	/* a head larger than the bound */
-	size_t big = SIGNER_HTTP_HEADER_MAX + 100;
+	/* a head larger than a connection's memory, in a header or the path */
+	size_t big = SIGNER_HTTP_MEMORY_MAX * 2;
 	char *huge = malloc(big);
 	assert_non_null(huge);
 	memcpy(huge, "GET /metrics HTTP/1.1\r\nX-Pad: ", 30);
 	memset(huge + 30, 'a', big - 30);
 	expect_status(huge, big, "HTTP/1.1 431 ");
+	memset(huge, 'a', big);
+	memcpy(huge, "GET /", 5);
+	expect_status(huge, big, "HTTP/1.1 414 ");
 	free(huge);
 	/* a request that never finishes is cut off after the timeout */
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	long t0 = signetd_now_ms();
 	static const char slow[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n";
-	expect_status(slow, sizeof(slow) - 1, "HTTP/1.1 408 ");
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	assert_true(took >= SIGNER_HTTP_TIMEOUT_MS / 1000.0 - 0.1 && took < 5);
+	expect_status(slow, sizeof(slow) - 1, NULL);
+	double took = since(t0);
+	assert_true(took >= SIGNER_HTTP_TIMEOUT_S - 0.2 && took < SIGNER_HTTP_TIMEOUT_S + 2);
 	/* and the endpoint still answers */
 	assert_true(value("signet_token_up") == 1);
+}
+
+/* A TCP connection to the metrics port from source address src (any
+ * 127/8 address works on loopback), non-blocking once connected; -1 when
+ * the connect fails. */
+static int connect_from(const char *src)
+{
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(s >= 0);
+	struct sockaddr_in me = {.sin_family = AF_INET};
+	struct sockaddr_in to = {.sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)D.metrics_port)};
+	assert_int_equal(inet_pton(AF_INET, src, &me.sin_addr), 1);
+	assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &to.sin_addr), 1);
+	if (bind(s, (struct sockaddr *)&me, sizeof(me)) != 0 ||
+	    connect(s, (struct sockaddr *)&to, sizeof(to)) != 0) {
+		close(s);
+		return -1;
+	}
+	assert_int_equal(fcntl(s, F_SETFL, O_NONBLOCK), 0);
+	return s;
+}
+
+/* Whether the server closed s (end of file or reset) within ms. */
+static bool closed_within(int s, int ms)
+{
+	long end = signetd_now_ms() + ms;
+	for (;;) {
+		char b[256];
+		ssize_t n = recv(s, b, sizeof(b), 0);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return true;
+		long left = end - signetd_now_ms();
+		if (left <= 0)
+			return false;
+		struct pollfd p = {s, POLLIN, 0};
+		poll(&p, 1, (int)left);
+	}
+}
+
+/* A scrape from 127.0.0.1 that must answer within bound_s seconds. */
+static void scrape_within(double bound_s)
+{
+	long t0 = signetd_now_ms();
+	assert_true(value("signet_token_up") == 1);
+	double took = since(t0);
+	if (took > bound_s)
+		fail_msg("a scrape took %.2f s (bound %.2f s)", took, bound_s);
+}
+
+#define IDLE_SOCKETS 64
+
+/* The old endpoint served one connection at a time: 16 idle sockets made a
+ * scrape wait 32 s. Now 64 idle sockets and 16 half-sent requests from
+ * other addresses leave a scrape as fast as ever, and the sockets one
+ * address opens past its limit are closed at once, not queued. */
+static void test_idle_sockets(void **state)
+{
+	(void)state;
+	int idle[IDLE_SOCKETS], partial[16];
+	for (int i = 0; i < IDLE_SOCKETS; i++)
+		idle[i] = connect_from("127.0.0.2");
+	for (int i = 0; i < 16; i++) {
+		char src[32];
+		snprintf(src, sizeof(src), "127.0.0.%d", 3 + i % 2);
+		partial[i] = connect_from(src);
+		static const char part[] = "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+		if (partial[i] >= 0)
+			assert_true(send(partial[i], part, sizeof(part) - 1, MSG_NOSIGNAL) > 0);
+	}
+	scrape_within(1.0);
+	/* 127.0.0.2 keeps SIGNER_HTTP_PER_IP_MAX; the rest were refused. */
+	int kept = 0, refused = 0;
+	signetd_sleep_ms(300);
+	for (int i = 0; i < IDLE_SOCKETS; i++) {
+		if (idle[i] < 0 || closed_within(idle[i], 0))
+			refused++;
+		else
+			kept++;
+	}
+	assert_int_equal(kept, SIGNER_HTTP_PER_IP_MAX);
+	assert_int_equal(refused, IDLE_SOCKETS - SIGNER_HTTP_PER_IP_MAX);
+	for (int i = 0; i < 10; i++)
+		scrape_within(1.0);
+	/* Idle and half-sent connections go after the timeout. */
+	for (int i = 0; i < IDLE_SOCKETS; i++)
+		if (idle[i] >= 0) {
+			assert_true(closed_within(idle[i], SIGNER_HTTP_TIMEOUT_S * 1000 + 2000));
+			close(idle[i]);
+		}
+	for (int i = 0; i < 16; i++)
+		if (partial[i] >= 0) {
+			assert_true(closed_within(partial[i], 2000));
+			close(partial[i]);
+		}
+	scrape_within(1.0);
+}
+
+/* With every slot taken (SIGNER_HTTP_CONNECTIONS_MAX connections from
+ * enough addresses), a new connection is closed at once rather than
+ * waiting, a scrape among them; once the idle ones time out, scrapes
+ * answer again. */
+static void test_connection_limit(void **state)
+{
+	(void)state;
+	int n = SIGNER_HTTP_CONNECTIONS_MAX;
+	int *held = calloc((size_t)n, sizeof(int));
+	assert_non_null(held);
+	for (int i = 0; i < n; i++) {
+		char src[32];
+		snprintf(src, sizeof(src), "127.0.1.%d", 1 + i / SIGNER_HTTP_PER_IP_MAX);
+		held[i] = connect_from(src);
+		assert_true(held[i] >= 0);
+	}
+	signetd_sleep_ms(300);
+	for (int i = 0; i < n; i++)
+		assert_false(closed_within(held[i], 0));
+	long t0 = signetd_now_ms();
+	int extra = connect_from("127.0.2.1");
+	assert_true(extra < 0 || closed_within(extra, 1000));
+	if (extra >= 0)
+		close(extra);
+	char buf[4096];
+	static const char req[] = "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n";
+	assert_true(signetd_http(D.metrics_port, req, sizeof(req) - 1, buf, sizeof(buf)) <= 0);
+	assert_true(since(t0) < 1.5);
+	for (int i = 0; i < n; i++) {
+		assert_true(closed_within(held[i], SIGNER_HTTP_TIMEOUT_S * 1000 + 2000));
+		close(held[i]);
+	}
+	free(held);
+	scrape_within(1.0);
 }
 
 /* The registry alone: exposition details a scrape of the daemon does not
@@ -332,6 +483,8 @@ int main(void)
 		cmocka_unit_test(test_render),
 		cmocka_unit_test(test_values_follow_signing),
 		cmocka_unit_test(test_bad_requests),
+		cmocka_unit_test(test_idle_sockets),
+		cmocka_unit_test(test_connection_limit),
 		cmocka_unit_test(test_clean_stop),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
