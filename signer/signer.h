@@ -374,8 +374,8 @@ signet_err signer_metrics_render(signer_metrics *m, const signer_metrics_snapsho
 
 /* ---- metrics endpoint (HTTP) --------------------------------------------- */
 
-#define SIGNER_HTTP_CONNECTIONS_MAX 64  /* open connections in all */
-#define SIGNER_HTTP_PER_IP_MAX 8        /* open connections from one address */
+#define SIGNER_HTTP_CONNECTIONS_MAX 256 /* open connections in all */
+#define SIGNER_HTTP_PER_IP_MAX 32       /* open connections from one address */
 #define SIGNER_HTTP_TIMEOUT_S 3         /* a connection idle this long is closed */
 #define SIGNER_HTTP_MEMORY_MAX 16384    /* per connection: bounds the request head */
 
