@@ -130,6 +130,19 @@ signet_err dns_name_parent(const dns_name *n, dns_name *out);
 /* Keep the rightmost `labels` labels of n in out (labels <= dns_name_labels). */
 signet_err dns_name_suffix(const dns_name *n, unsigned labels, dns_name *out);
 
+/* ---- RR types ----------------------------------------------------------- */
+
+#define DNS_TYPE_STR_MAX 16  /* "TYPE65535" and every mnemonic, with the NUL */
+
+/* An RR type from presentation form: a mnemonic in any case ("TXT",
+ * "aaaa") or RFC 3597's TYPEnnn (1..65535, no leading zeros).
+ * SIGNET_EPARSE for anything else. */
+signet_err dns_type_from_str(const char *text, uint16_t *out);
+
+/* type's mnemonic, or TYPEnnn for a type without one, into out (outlen >=
+ * DNS_TYPE_STR_MAX is always enough); SIGNET_ERANGE if out is too short. */
+signet_err dns_type_to_str(uint16_t type, char *out, size_t outlen);
+
 /* ---- RDATA and RRsets --------------------------------------------------- */
 
 /* Check RDATA of a given type: fixed lengths (A 4, AAAA 16), every embedded

@@ -314,6 +314,40 @@ static signet_err add_zones(checker *k, signer_client *c, const config_setting_t
 	return SIGNET_OK;
 }
 
+/* names = [ "rule", ... ] or types = [ "TYPE", ... ] of client idx, into
+ * its acl (made on the first). */
+static signet_err add_rules(checker *k, signer_client *c, const config_setting_t *list,
+			    const char *key, size_t idx)
+{
+	at(k, list);
+	if (!config_setting_is_array(list) && !config_setting_is_list(list))
+		return fail(k, SIGNET_EPARSE, "clients[%zu].%s: expected [ \"...\", ... ]", idx, key);
+	int n = config_setting_length(list);
+	if (n < 1)
+		return fail(k, SIGNET_EPARSE, "clients[%zu].%s: empty (leave it out to allow all)",
+			    idx, key);
+	if (!c->acl && signer_acl_new(&c->acl) != SIGNET_OK)
+		return SIGNET_ENOMEM;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+		at(k, e);
+		const char *v = config_setting_type(e) == CONFIG_TYPE_STRING
+			? config_setting_get_string(e) : NULL;
+		if (!v)
+			return fail(k, SIGNET_EPARSE, "clients[%zu].%s[%d]: expected a string", idx,
+				    key, i);
+		char why[160];
+		signet_err ret = key[0] == 'n'
+			? signer_acl_add_name(c->acl, v, c->zones, c->nzones, why, sizeof(why))
+			: signer_acl_add_type(c->acl, v, why, sizeof(why));
+		if (ret == SIGNET_ENOMEM)
+			return ret;
+		if (ret != SIGNET_OK)
+			return fail(k, ret, "clients[%zu].%s[%d]: %s", idx, key, i, why);
+	}
+	return SIGNET_OK;
+}
+
 static signet_err add_client(checker *k, const config_setting_t *g, size_t idx)
 {
 	signer_config *cfg = k->cfg;
@@ -325,7 +359,8 @@ static signet_err add_client(checker *k, const config_setting_t *g, size_t idx)
 	for (int i = 0; i < config_setting_length(g); i++) {
 		const config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
 		const char *name = config_setting_name(m);
-		if (strcmp(name, "identity") && strcmp(name, "role") && strcmp(name, "zones")) {
+		if (strcmp(name, "identity") && strcmp(name, "role") && strcmp(name, "zones") &&
+		    strcmp(name, "names") && strcmp(name, "types")) {
 			at(k, m);
 			return fail(k, SIGNET_EPARSE, "clients[%zu]: unknown key %.60s", idx, name);
 		}
@@ -363,7 +398,14 @@ static signet_err add_client(checker *k, const config_setting_t *g, size_t idx)
 	else
 		return fail(k, SIGNET_EPARSE, "%s: must be \"signer\" or \"admin\", not %.40s",
 			    field, config_setting_get_string(role));
-	return add_zones(k, c, zones, idx);
+	ret = add_zones(k, c, zones, idx);
+	for (int r = 0; r < 2 && ret == SIGNET_OK; r++) {
+		const char *key = r ? "types" : "names";
+		const config_setting_t *list = config_setting_get_member(g, key);
+		if (list)
+			ret = add_rules(k, c, list, key, idx);
+	}
+	return ret;
 }
 
 static signet_err read_clients(checker *k, const config_setting_t *list)
@@ -642,8 +684,10 @@ void signer_config_free(signer_config *cfg)
 {
 	if (!cfg)
 		return;
-	for (size_t i = 0; i < cfg->nclients; i++)
+	for (size_t i = 0; i < cfg->nclients; i++) {
 		free(cfg->clients[i].zones);
+		signer_acl_unref(cfg->clients[i].acl);
+	}
 	free(cfg->clients);
 	cfg->clients = NULL;
 	cfg->nclients = 0;

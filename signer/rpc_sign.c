@@ -391,6 +391,35 @@ static void run_chunk(srv_worker *w, void *arg)
 		answer(b);
 }
 
+/* The client's name and type rules (acl.c) over every RRset before any is
+ * signed: one RRset refused refuses the whole call, as a zone the client
+ * may not sign does, so a batch is never half-signed by a client's rights.
+ * An RRset whose owner or type is malformed is left to signer_item_check,
+ * which refuses it (the same parse). Returns false after setting c's
+ * status. */
+static bool names_and_types_allowed(srv_call *c, const batch *b)
+{
+	if (signer_acl_empty(c->who.acl))
+		return true;
+	for (size_t i = 0; i < b->req->n_rrsets; i++) {
+		const Signet__V1__RRset *in = b->req->rrsets[i];
+		dns_name owner;
+		size_t used = 0;
+		if (!in || in->type == 0 || in->type > 0xffff || in->owner.len == 0 ||
+		    dns_name_from_wire(&owner, in->owner.data, in->owner.len, &used) != SIGNET_OK ||
+		    used != in->owner.len)
+			continue;
+		char why[400];
+		if (signer_acl_allows(c->who.acl, &b->apex, &owner, (uint16_t)in->type, why,
+				      sizeof(why)) != SIGNET_OK) {
+			srv_fail(c, GRPC_STATUS_PERMISSION_DENIED, "rrsets[%zu]: '%s' may not sign it: %s",
+				 i, c->identity, why);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Request-level admission: everything that fails the whole call. Returns
  * false after setting c's status. */
 static bool admit(srv_call *c, batch *b)
@@ -429,6 +458,8 @@ static bool admit(srv_call *c, batch *b)
 			 b->req->n_rrsets, srv->limits.max_rrsets);
 		return false;
 	}
+	if (!names_and_types_allowed(c, b))
+		return false;
 	signet_err ret = signer_state_zone_policy(srv->state, &b->apex, &b->pol);
 	if (ret == SIGNET_ENOTFOUND) {
 		srv_fail(c, GRPC_STATUS_NOT_FOUND, "zone %s is not configured", zs);

@@ -110,6 +110,7 @@ static void call_free(srv_call *c)
 		grpc_byte_buffer_destroy(c->reply);
 	grpc_slice_unref(c->details_slice);
 	free(c->who.zones);
+	signer_acl_unref(c->who.acl);
 	free(c);
 }
 
@@ -267,6 +268,7 @@ static bool admit_identity(signer_server *srv, srv_call *c, const char *id)
 	const signer_client *cl = signer_config_client(&srv->cfg, id);
 	if (cl) {
 		c->who = *cl;
+		c->who.acl = signer_acl_ref(cl->acl);
 		c->who.zones = NULL;
 		if (cl->nzones) {
 			c->who.zones = malloc(cl->nzones * sizeof(*cl->zones));
@@ -489,6 +491,8 @@ static signet_err copy_clients(const signer_config *src, signer_client **out, si
 			       src->clients[i].nzones * sizeof(dns_name));
 		}
 	}
+	for (size_t i = 0; i < src->nclients; i++)
+		signer_acl_ref(cl[i].acl);
 	*out = cl;
 	*n = src->nclients;
 	return SIGNET_OK;

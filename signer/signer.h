@@ -32,6 +32,54 @@ typedef enum signer_role {
 	SIGNER_ROLE_ADMIN = 2    /* may also administer; every zone */
 } signer_role;
 
+/* ---- a client's rules on owner names and RR types (acl.c) ---------------- */
+
+#define SIGNER_ACL_NAMES_MAX 64    /* owner-name rules of one client */
+#define SIGNER_ACL_TYPES_MAX 64    /* RR types of one client */
+#define SIGNER_ACL_RULE_MAX 1009   /* octets of one rule's text */
+
+/* What a client may sign within its zones, beyond the zones themselves: a
+ * list of owner-name rules and a list of RR types, each optional (an empty
+ * list allows everything). A name rule is "@" (the apex of the zone of the
+ * request), a name ("www.example.com": that name only), or a name with one
+ * bare "*" label standing for one or more whole labels ("*.hosts.example.com":
+ * strictly below hosts.example.com; "_acme-challenge.*.example.com"); "\*"
+ * is a literal asterisk. Names compare case-insensitively (ASCII letters
+ * only), label by label on the wire form, so escaped dots and binary octets
+ * are what they are. Built once, then read-only and shared by reference:
+ * safe to read from any thread. */
+typedef struct signer_acl signer_acl;
+
+/* An empty rule set with one reference; free with signer_acl_unref. */
+signet_err signer_acl_new(signer_acl **out);
+
+/* Add the name rule rule (text as in the configuration). With nzones > 0
+ * a rule must be able to match inside one of zones. SIGNET_EPARSE for a
+ * bad rule, a second "*", the root or a rule outside zones, SIGNET_ERANGE
+ * past SIGNER_ACL_NAMES_MAX rules or SIGNER_ACL_RULE_MAX octets; msg
+ * (msglen octets, may be NULL) says which. Only before sharing. */
+signet_err signer_acl_add_name(signer_acl *a, const char *rule, const dns_name *zones,
+			       size_t nzones, char *msg, size_t msglen);
+
+/* Add an RR type ("TXT", "aaaa", "TYPE65280"). SIGNET_EPARSE for a bad
+ * type, SIGNET_ERANGE past SIGNER_ACL_TYPES_MAX. Only before sharing. */
+signet_err signer_acl_add_type(signer_acl *a, const char *type, char *msg, size_t msglen);
+
+/* Take a reference (a may be NULL); returns a. */
+signer_acl *signer_acl_ref(signer_acl *a);
+/* Drop a reference (a may be NULL); the last one frees. */
+void signer_acl_unref(signer_acl *a);
+
+/* True when a (may be NULL) allows every owner and type. */
+bool signer_acl_empty(const signer_acl *a);
+
+/* Whether a (NULL: no rules) lets a client sign type at owner in the zone
+ * whose apex is apex: SIGNET_OK, or SIGNET_EPERM with msg naming the list
+ * that refused and its rules ("type MX is not in the client's types [TXT]").
+ * SIGNET_EINVAL for a missing name. */
+signet_err signer_acl_allows(const signer_acl *a, const dns_name *apex, const dns_name *owner,
+			     uint16_t type, char *msg, size_t msglen);
+
 /* One "client" line: who may do what. */
 typedef struct signer_client {
 	char identity[SIGNER_IDENTITY_MAX + 1]; /* SAN (or CN) to match exactly */
@@ -39,6 +87,7 @@ typedef struct signer_client {
 	bool all_zones;      /* "*" was given: every zone */
 	size_t nzones;       /* zones in zones */
 	dns_name *zones;     /* owned, lower-cased apexes */
+	signer_acl *acl;     /* one reference; NULL: every name and type */
 } signer_client;
 
 /* What one client may take of the service, and what connections may hold;
