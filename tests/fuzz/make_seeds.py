@@ -137,6 +137,20 @@ put('fuzz_config', 'badworkers', base + 'workers = 65;\n' + clients)
 put('fuzz_config', 'noclients', base)
 put('fuzz_config', 'syntax', 'listen = ;\n')
 put('fuzz_config', 'unknownkey', base + 'frobnicate = 1;\n' + clients)
+put('fuzz_config', 'rules', base + '''clients = (
+  { identity = "acme"; role = "signer"; zones = [ "example.com" ];
+    names = [ "_acme-challenge.example.com", "_acme-challenge.*.example.com" ];
+    types = [ "TXT" ]; },
+  { identity = "edge"; role = "signer"; zones = [ "*" ];
+    names = [ "@", "\\\\*.lit.example.com", "\\\\195x.example.com", "_x.*" ];
+    types = [ "a", "AAAA", "TYPE65280" ]; },
+  { identity = "prov"; role = "signer"; zones = [ "example.com" ];
+    names = [ "*.hosts.example.com" ]; } );
+''')
+put('fuzz_config', 'badrule', base + '''clients = (
+  { identity = "a"; role = "signer"; zones = [ "example.com" ];
+    names = [ "*.*.example.com" ]; types = [ "TYPE0" ]; } );
+''')
 
 # --- fuzz_sign_request: protobuf SignRequest ----------------------------
 
