@@ -272,7 +272,7 @@ static void test_config_good(void **state)
 		"  { identity = \"alias\"; role = \"signer\"; zones = [ \"*\" ];\n"
 		"    names = [ \"@\" ]; types = [ \"A\", \"AAAA\" ]; },\n"
 		"  { identity = \"prov\"; role = \"signer\"; zones = [ \"example.com\" ];\n"
-		"    names = [ \"*.hosts.example.com\" ]; },\n"
+		"    names = [ \"*.hosts.example.com\", \"\\\\*.lit.example.com\" ]; },\n"
 		"  { identity = \"ns1\"; role = \"signer\"; zones = [ \"*\" ]; }\n"
 		");\n";
 	signer_config cfg;
@@ -295,6 +295,14 @@ static void test_config_good(void **state)
 	assert_int_equal(signer_acl_allows(cfg.clients[1].acl, &apex, &apex, DNS_T_AAAA, NULL, 0),
 			 SIGNET_OK);
 	assert_int_equal(signer_acl_allows(cfg.clients[2].acl, &apex, &owner, DNS_T_TXT, NULL, 0),
+			 SIGNET_EPERM);
+	/* "\\*" in the file is libconfig's "\*": a literal asterisk label */
+	dns_name lit;
+	assert_int_equal(dns_name_from_str(&lit, "*.lit.example.com"), SIGNET_OK);
+	assert_int_equal(signer_acl_allows(cfg.clients[2].acl, &apex, &lit, DNS_T_A, NULL, 0),
+			 SIGNET_OK);
+	assert_int_equal(dns_name_from_str(&lit, "x.lit.example.com"), SIGNET_OK);
+	assert_int_equal(signer_acl_allows(cfg.clients[2].acl, &apex, &lit, DNS_T_A, NULL, 0),
 			 SIGNET_EPERM);
 	signer_config_free(&cfg);
 }
