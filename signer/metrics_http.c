@@ -24,6 +24,7 @@ struct signer_http {
 
 /* libmicrohttpd's own messages (a refused connection, a malformed request)
  * are the peer's doing: debug level, so a flood cannot fill the log. */
+static void http_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void http_log(void *cls, const char *fmt, va_list ap)
 {
 	(void)cls;
