@@ -16,9 +16,12 @@ signet_err dns_type_from_str(const char *text, uint16_t *out)
 	if (n == 0 || n > 16)
 		return SIGNET_EPARSE;
 	/* TYPEnnn is read here, strictly: ldns takes it with atoi, which
-	 * accepts trailing junk and wraps large numbers. */
-	if (n > 4 && strncasecmp(text, "TYPE", 4) == 0 && text[4] >= '0' && text[4] <= '9') {
+	 * accepts signs and trailing junk and wraps large numbers. No
+	 * mnemonic starts with TYPE. */
+	if (strncasecmp(text, "TYPE", 4) == 0) {
 		unsigned long v = 0;
+		if (n == 4)
+			return SIGNET_EPARSE;
 		for (size_t i = 4; i < n; i++) {
 			if (text[i] < '0' || text[i] > '9' || (i == 4 && text[i] == '0' && n > 5))
 				return SIGNET_EPARSE;
