@@ -270,6 +270,15 @@ signet_err dns_key_tag(const uint8_t *rdata, size_t len, uint16_t *tag);
 signet_err dns_ds_rdata(const dns_name *owner, const uint8_t *dnskey, size_t len,
 			uint8_t digest_type, sg_buf *out);
 
+/* Whether DS (or CDS) RDATA ds is the digest of the DNSKEY (owner, dnskey):
+ * key tag, algorithm and digest, for digest types 1 (SHA-1, still found at
+ * parents; never made here), 2 and 4. SIGNET_OK when it is, SIGNET_EVERIFY
+ * when not, SIGNET_EUNSUPPORTED for other digest types, SIGNET_EPARSE for a
+ * DS under 5 octets or malformed DNSKEY RDATA, SIGNET_EINVAL for a key
+ * without the zone flag. */
+signet_err dns_ds_match(const dns_name *owner, const uint8_t *ds, size_t dslen,
+			const uint8_t *dnskey, size_t keylen);
+
 /* The RFC 8078 §4 delete forms: CDS "0 0 0 00" and CDNSKEY "0 3 0 AA==". */
 signet_err dns_cds_delete_rdata(sg_buf *out);
 signet_err dns_cdnskey_delete_rdata(sg_buf *out);
@@ -381,6 +390,117 @@ signet_err dns_nsec_chain(const dns_name *apex, const dns_owner *owners, size_t 
  * with dns_chain_free. */
 signet_err dns_nsec3_chain(const dns_name *apex, const dns_owner *owners, size_t n,
 			   uint32_t ttl, const dns_nsec3_params *p, dns_chain *out);
+
+/* ---- denial of existence: NSEC and NSEC3 read back, what they prove ----- */
+
+/* True if type is set in an NSEC/NSEC3 type bitmap (false for a malformed
+ * one). */
+bool dns_bitmap_has(const uint8_t *bitmap, size_t len, uint16_t type);
+
+/* An NSEC record read back (RFC 4034 §4.1). */
+typedef struct dns_nsec_rec {
+	dns_name owner;          /* the record's owner */
+	dns_name next;           /* next owner name */
+	const uint8_t *bitmap;   /* type bitmap, inside the caller's RDATA */
+	size_t bitmap_len;
+} dns_nsec_rec;
+
+/* Read NSEC RDATA (checked with dns_rdata_check) of owner into out; out
+ * points into rdata, which must outlive it. SIGNET_EPARSE for malformed
+ * RDATA. */
+signet_err dns_nsec_read(const dns_name *owner, const uint8_t *rdata, size_t len,
+			 dns_nsec_rec *out);
+
+/* An NSEC3 record read back (RFC 5155 §3). */
+typedef struct dns_nsec3_rec {
+	dns_name owner;                     /* base32hex(hash).zone */
+	dns_nsec3_params p;                 /* flags carry opt-out */
+	uint8_t hash[DNS_NSEC3_HASH_MAX];   /* the owner's hash, from its first label */
+	size_t hash_len;
+	uint8_t next[DNS_NSEC3_HASH_MAX];   /* next hashed owner */
+	size_t next_len;
+	const uint8_t *bitmap;              /* inside the caller's RDATA */
+	size_t bitmap_len;
+} dns_nsec3_rec;
+
+/* Read NSEC3 RDATA of owner into out (points into rdata). SIGNET_EPARSE for
+ * malformed RDATA, an owner whose first label is not base32hex, or an owner
+ * hash of another length than the next hash. */
+signet_err dns_nsec3_read(const dns_name *owner, const uint8_t *rdata, size_t len,
+			  dns_nsec3_rec *out);
+
+/* True if name falls strictly between the NSEC's owner and next name in
+ * canonical order, the last NSEC (next at or before owner) covering every
+ * name after its owner. */
+bool dns_nsec_covers(const dns_nsec_rec *n, const dns_name *name);
+/* True if the NSEC3's owner hash is hash / if hash falls strictly between
+ * owner hash and next hash (the last NSEC3 wraps round). Hashes of another
+ * length never match or fall between. */
+bool dns_nsec3_matches(const dns_nsec3_rec *n, const uint8_t *hash, size_t len);
+bool dns_nsec3_covers(const dns_nsec3_rec *n, const uint8_t *hash, size_t len);
+
+/* Labels a and b share from the right (the root not counted). */
+unsigned dns_name_common_labels(const dns_name *a, const dns_name *b);
+/* "*." + n into out (out may be n). SIGNET_ERANGE when it would exceed
+ * DNS_NAME_MAX. */
+signet_err dns_name_wildcard(const dns_name *n, dns_name *out);
+
+/* What a set of NSEC or NSEC3 records proves about a question. */
+typedef enum dns_proof {
+	DNS_PROOF_OK = 0,       /* proven as a validator wants it */
+	DNS_PROOF_NONE,         /* no record to judge */
+	DNS_PROOF_NAME,         /* the name (NSEC3: the next closer) is not covered,
+				 * or exists */
+	DNS_PROOF_ENCLOSER,     /* NSEC3: no record matches a closest encloser */
+	DNS_PROOF_WILDCARD,     /* the wildcard at the closest encloser is not denied */
+	DNS_PROOF_TYPE,         /* the record at the name lists the type or CNAME */
+	DNS_PROOF_CUT,          /* the record is from the wrong side of a zone cut:
+				 * a delegation's (or DNAME's) NSEC for a name or type
+				 * below it, or no NS (or an SOA) where no DS is proven */
+	DNS_PROOF_PARAMS        /* NSEC3 hash algorithm not SHA-1 */
+} dns_proof;
+
+/* A judgement, with the names it rests on. */
+typedef struct dns_denial {
+	dns_proof result;
+	dns_name closest_encloser;  /* when found */
+	dns_name next_closer;       /* the child of the encloser towards qname */
+	dns_name wildcard;          /* "*." + closest encloser */
+	bool opt_out;               /* NSEC3: the next closer lies in an opt-out span:
+				     * an unsigned delegation may be there */
+} dns_denial;
+
+/* Name error (RFC 4035 §5.4): an NSEC covers qname (not one at a cut or
+ * DNAME above it) and one covers the wildcard at the closest encloser. With
+ * expanded non-zero the answer came from a wildcard and expanded is its
+ * RRSIG's Labels (the closest encloser's label count, above the apex and
+ * below qname's): then only qname must be covered (RFC 4035 §5.3.4).
+ * Findings are in out->result; SIGNET_EINVAL for bad arguments only. */
+signet_err dns_nsec_deny_name(const dns_name *apex, const dns_nsec_rec *set, size_t n,
+			      const dns_name *qname, unsigned expanded, dns_denial *out);
+
+/* No data (RFC 4035 §5.4): the NSEC at qname lists neither qtype nor CNAME.
+ * For DS it must be the parent side of a cut (NS, no SOA); for other types
+ * it must not be a cut's. */
+signet_err dns_nsec_deny_type(const dns_nsec_rec *set, size_t n, const dns_name *qname,
+			      uint16_t qtype, dns_denial *out);
+
+/* Name error by NSEC3 (RFC 5155 §8.4): the closest encloser proof (§8.3)
+ * and the wildcard covered; with expanded (as above) only the next closer
+ * under the encloser Labels name (§8.8). Only records with the first one's
+ * parameters count (at most 64). qname must be at or below apex. */
+signet_err dns_nsec3_deny_name(const dns_name *apex, const dns_nsec3_rec *set, size_t n,
+			       const dns_name *qname, unsigned expanded, dns_denial *out);
+
+/* No data by NSEC3 (RFC 5155 §8.5, §8.6): the NSEC3 matching qname lists
+ * neither qtype nor CNAME, with the cut rules of dns_nsec_deny_type; for
+ * DS without a matching NSEC3, a closest encloser proof whose next closer
+ * lies in an opt-out span (out->opt_out). */
+signet_err dns_nsec3_deny_type(const dns_name *apex, const dns_nsec3_rec *set, size_t n,
+			       const dns_name *qname, uint16_t qtype, dns_denial *out);
+
+/* A short English phrase for p; never NULL. */
+const char *dns_proof_text(dns_proof p);
 
 /* ---- zone text (ldns) --------------------------------------------------- */
 

@@ -1,11 +1,14 @@
 /* ds.c -- DS and CDS RDATA from a DNSKEY, and the RFC 8078 delete forms. */
 #include "dnssec/dnssec.h"
 
+#include <string.h>
+
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
-signet_err dns_ds_rdata(const dns_name *owner, const uint8_t *dnskey, size_t len,
-			uint8_t digest_type, sg_buf *out)
+/* DS RDATA for digest md; SHA-1 is taken only to check a DS that exists. */
+static signet_err ds_build(const dns_name *owner, const uint8_t *dnskey, size_t len,
+			   uint8_t digest_type, bool sha1, sg_buf *out)
 {
 	const EVP_MD *md;
 	uint8_t digest[EVP_MAX_MD_SIZE];
@@ -19,6 +22,8 @@ signet_err dns_ds_rdata(const dns_name *owner, const uint8_t *dnskey, size_t len
 		md = EVP_sha256();
 	else if (digest_type == DNS_DIGEST_SHA384)
 		md = EVP_sha384();
+	else if (digest_type == 1 && sha1)
+		md = EVP_sha1();
 	else
 		return SIGNET_EUNSUPPORTED;
 	err = dns_rdata_check(DNS_T_DNSKEY, dnskey, len);
@@ -54,6 +59,27 @@ signet_err dns_ds_rdata(const dns_name *owner, const uint8_t *dnskey, size_t len
 	    (err = sg_buf_put_u8(out, digest_type)) != SIGNET_OK ||
 	    (err = sg_buf_append(out, digest, dlen)) != SIGNET_OK)
 		out->len = mark;
+	return err;
+}
+
+signet_err dns_ds_rdata(const dns_name *owner, const uint8_t *dnskey, size_t len,
+			uint8_t digest_type, sg_buf *out)
+{
+	return ds_build(owner, dnskey, len, digest_type, false, out);
+}
+
+signet_err dns_ds_match(const dns_name *owner, const uint8_t *ds, size_t dslen,
+			const uint8_t *dnskey, size_t keylen)
+{
+	if (owner == NULL || ds == NULL || dnskey == NULL)
+		return SIGNET_EINVAL;
+	if (dslen < 5)
+		return SIGNET_EPARSE;
+	sg_buf mine = SG_BUF_INIT;
+	signet_err err = ds_build(owner, dnskey, keylen, ds[3], true, &mine);
+	if (err == SIGNET_OK && (mine.len != dslen || memcmp(mine.data, ds, dslen) != 0))
+		err = SIGNET_EVERIFY;
+	sg_buf_free(&mine);
 	return err;
 }
 
