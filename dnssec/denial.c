@@ -104,6 +104,38 @@ signet_err dns_name_wildcard(const dns_name *n, dns_name *out)
 	return SIGNET_OK;
 }
 
+signet_err dns_name_sibling_after(const dns_name *n, dns_name *out)
+{
+	if (!n || !out || n->len < 2 || n->wire[0] == 0 || n->wire[0] > DNS_LABEL_MAX ||
+	    (size_t)n->wire[0] + 1 >= n->len)
+		return SIGNET_EINVAL;
+	unsigned l = n->wire[0];
+	dns_name t = *n;
+	if (l < DNS_LABEL_MAX && n->len < DNS_NAME_MAX) {
+		/* The label with a zero octet appended: nothing sorts between
+		 * n's subtree and it (RFC 4034 §6.1). */
+		memmove(t.wire + l + 2, n->wire + l + 1, n->len - l - 1);
+		t.wire[0] = (uint8_t)(l + 1);
+		t.wire[l + 1] = 0;
+		t.len = (uint8_t)(n->len + 1);
+	} else {
+		/* No room to grow: the last octet, compared lower-cased, one
+		 * up; upper-case letters sort as lower-case ones, so after '@'
+		 * comes '['. */
+		uint8_t c = n->wire[l];
+		if (c >= 'A' && c <= 'Z')
+			c = (uint8_t)(c - 'A' + 'a');
+		if (c == 0xff)
+			return SIGNET_ERANGE;
+		c++;
+		if (c >= 'A' && c <= 'Z')
+			c = '[';
+		t.wire[l] = c;
+	}
+	*out = t;
+	return SIGNET_OK;
+}
+
 bool dns_nsec_covers(const dns_nsec_rec *n, const dns_name *name)
 {
 	if (!n || !name)

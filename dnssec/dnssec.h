@@ -445,6 +445,14 @@ unsigned dns_name_common_labels(const dns_name *a, const dns_name *b);
  * DNS_NAME_MAX. */
 signet_err dns_name_wildcard(const dns_name *n, dns_name *out);
 
+/* A name right after n's subtree in canonical order, at n's level: n's
+ * first label with a zero octet appended, or when that does not fit (a
+ * 63-octet label, a 255-octet name) its last octet raised by one. Asked for
+ * at a zone's server it draws the NSEC whose owner is n (the NSEC of a
+ * secure delegation, which no query for n itself returns). SIGNET_ERANGE
+ * when no such name can be made, SIGNET_EINVAL for the root. */
+signet_err dns_name_sibling_after(const dns_name *n, dns_name *out);
+
 /* What a set of NSEC or NSEC3 records proves about a question. */
 typedef enum dns_proof {
 	DNS_PROOF_OK = 0,       /* proven as a validator wants it */

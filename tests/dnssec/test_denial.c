@@ -305,6 +305,32 @@ static void test_reading(void **state)
 	dns_name big = dt_name(longest);
 	assert_int_equal(big.len, 255);
 	assert_int_equal(dns_name_wildcard(&big, &w), SIGNET_ERANGE);
+
+	/* The sibling after a name sorts after its whole subtree and before
+	 * the next name; with no room, the last octet moves up. */
+	dns_name s;
+	assert_int_equal(dns_name_sibling_after(&b, &s), SIGNET_OK);
+	assert_int_equal(s.len, b.len + 1);
+	assert_true(dns_name_compare(&b, &s) < 0);
+	dns_name below = dt_name("zzz.z.y.example."), after = dt_name("z-.y.example.");
+	assert_true(dns_name_compare(&below, &s) < 0);
+	assert_true(dns_name_compare(&s, &after) < 0);
+	assert_int_equal(dns_name_sibling_after(&big, &s), SIGNET_OK);
+	assert_int_equal(s.len, 255);
+	assert_true(dns_name_compare(&big, &s) < 0);
+	dns_name at = dt_name("a@.example."), atu;
+	at.len = 0;
+	assert_int_equal(dns_name_sibling_after(&at, &s), SIGNET_EINVAL);
+	char l63[80];
+	memset(l63, 'Q', 62);
+	l63[62] = '@';
+	strcpy(l63 + 63, ".example.");
+	at = dt_name(l63);
+	assert_int_equal(dns_name_sibling_after(&at, &atu), SIGNET_OK);
+	assert_int_equal(atu.wire[63], '[');
+	assert_true(dns_name_compare(&at, &atu) < 0);
+	dns_name root = dt_name(".");
+	assert_int_equal(dns_name_sibling_after(&root, &s), SIGNET_EINVAL);
 }
 
 static void test_ds_match(void **state)
