@@ -161,7 +161,14 @@ void chk_ds(check_ctx *c)
 		chk_ds_file(c, &ds);
 		char source[CLIENT_PATH_MAX + 8];
 		snprintf(source, sizeof(source), "in %.1000s", c->o->ds_file);
-		judge_ds(c, &ds, source);
+		/* A file without one DS of the zone is the wrong file, not an
+		 * insecure zone: the caller's mistake. */
+		if (ds.count == 0)
+			check_report_add(c->r, CHECK_UNKNOWN, "ds",
+					 "%s holds no DS RR of %s (CDS and other records are "
+					 "not taken for DS)", c->o->ds_file, c->zone);
+		else
+			judge_ds(c, &ds, source);
 	} else if (c->o->have_parent) {
 		char err[256];
 		check_answer a;

@@ -505,7 +505,157 @@ static void test_ds_mismatch(void **state)
 	const char *other[] = {"healthy.check.test", "--server", server_arg(), "--ds",
 			       fx.other_ds, NULL};
 	assert_int_equal(run_check(&out, other), 3);
-	assert_non_null(strstr(text(&out), "not a DS RR of healthy.check.test."));
+	assert_non_null(strstr(text(&out), "holds no DS RR of healthy.check.test."));
+	assert_non_null(strstr(text(&out), "ignored 1 DS of another owner"));
+	sg_buf_free(&out);
+}
+
+/* The one DS RR of the healthy zone's KSK file, its presentation parts:
+ * owner, and the RDATA text after "DS". */
+static void healthy_ds_parts(char *rdata, size_t len)
+{
+	sg_buf ds = SG_BUF_INIT;
+	read_file(fx.healthy_ds, &ds);
+	const char *p = strstr(text(&ds), "DS\t");
+	assert_non_null(p);
+	snprintf(rdata, len, "%s", p + 3);
+	char *nl = strchr(rdata, '\n');
+	if (nl)
+		*nl = '\0';
+	sg_buf_free(&ds);
+}
+
+/* Write text to dir/name and return the path (static storage, one at a
+ * time). */
+static const char *ds_file(const char *name, const char *body)
+{
+	static char path[400];
+	snprintf(path, sizeof(path), "%s/%s", fx.dir, name);
+	write_file(path, body);
+	return path;
+}
+
+/* --ds takes every DS source an operator has: the ceremony's export-ds
+ * file (DNSKEY, CDS, CDNSKEY and approvals around the DS), BIND's dsset-
+ * and dnssec-dsfromkey output, ldns's .ds, and dig output with comments,
+ * RRSIGs and a record split over lines; what is not a DS of the zone is
+ * ignored and said once, CDS is never taken for DS, and broken files are
+ * UNKNOWN with the line. */
+static void test_ds_sources(void **state)
+{
+	(void)state;
+	char rd[400], key[1200], body[6000];
+	healthy_ds_parts(rd, sizeof(rd));
+	char keyfile[700];
+	snprintf(keyfile, sizeof(keyfile), "%.*skey", (int)(strlen(fx.healthy_ds) - 2),
+		 fx.healthy_ds);
+	sg_buf k = SG_BUF_INIT, out = SG_BUF_INIT;
+	read_file(keyfile, &k);
+	const char *kr = strstr(text(&k), "DNSKEY\t");
+	assert_non_null(kr);
+	snprintf(key, sizeof(key), "%s", kr + 7);
+	char *nl = strchr(key, '\n');
+	if (nl)
+		*nl = '\0';
+
+	snprintf(body, sizeof(body),
+		 "; signet-ceremony export-ds healthy.check.test.\n; key-tag 1 algorithm 13 "
+		 "label x\n; request 00\n; words a b c\n"
+		 "healthy.check.test.\t3600\tIN\tDNSKEY\t%s\n"
+		 "healthy.check.test.\t3600\tIN\tDS\t%s\n"
+		 "healthy.check.test.\t3600\tIN\tCDS\t%s\n"
+		 "healthy.check.test.\t3600\tIN\tCDNSKEY\t%s\n"
+		 "; approvals:\n;; approval 1 (\n;; \"quoted\" ; text\n",
+		 key, rd, rd, key);
+	const char *cer[] = {"healthy.check.test", "--server", server_arg(), "--ds",
+			     ds_file("ceremony.ds", body), NULL};
+	int rc = run_check(&out, cer);
+	if (rc != 0)
+		print_message("%s", text(&out));
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(text(&out), "only DS RRs of healthy.check.test. count; "
+					   "ignored 1 DNSKEY, 1 CDS, 1 CDNSKEY"));
+	assert_non_null(strstr(text(&out), "which signs the DNSKEY RRset"));
+
+	/* BIND: dnssec-dsfromkey on the key, SHA-1 and SHA-256, no TTL. */
+	char bind_out[500], keyzone[500];
+	snprintf(bind_out, sizeof(bind_out), "%s/dsset-healthy.check.test.", fx.dir);
+	snprintf(body, sizeof(body), "$TTL 300\n%s", text(&k));
+	snprintf(keyzone, sizeof(keyzone), "%s", ds_file("key.zone", body));
+	const char *dsfromkey[] = {"dnssec-dsfromkey", "-1", "-2", "-f", keyzone,
+				   "healthy.check.test.", NULL};
+	assert_int_equal(run_in(fx.dir, bind_out, dsfromkey), 0);
+	const char *bind[] = {"healthy.check.test", "--server", server_arg(), "--ds", bind_out,
+			      NULL};
+	assert_int_equal(run_check(&out, bind), 0);
+	assert_non_null(strstr(text(&out), "digest type 1 in "));
+	assert_non_null(strstr(text(&out), "digest type 2 in "));
+	assert_null(strstr(text(&out), "ignored"));
+
+	/* dig, +multi: comments, the question, an RRSIG, a DS split over
+	 * lines with a comment inside, another owner's DS. */
+	char hex[200];
+	unsigned tag, alg, dt;
+	assert_int_equal(sscanf(rd, "%u %u %u %199s", &tag, &alg, &dt, hex), 4);
+	snprintf(body, sizeof(body),
+		 "\n; <<>> DiG 9.18 <<>> +dnssec +multi DS healthy.check.test\n"
+		 ";; QUESTION SECTION:\n;healthy.check.test.\t\tIN DS\n\n"
+		 ";; ANSWER SECTION:\nhealthy.check.test. 300 IN DS %u %u %u (\n"
+		 "\t\t\t\t%.20s ; first part\n\t\t\t\t%s )\n"
+		 "healthy.check.test. 300 IN RRSIG DS 13 3 300 (\n\t\t\t\t20300101000000 "
+		 "20200101000000 1 check.test.\n\t\t\t\tAAAA )\n"
+		 "other.check.test. 300 IN DS %s\n\n;; Query time: 1 msec\n",
+		 tag, alg, dt, hex, hex + 20, rd);
+	const char *dig[] = {"healthy.check.test", "--server", server_arg(), "--ds",
+			     ds_file("dig.out", body), NULL};
+	rc = run_check(&out, dig);
+	if (rc != 0)
+		print_message("%s", text(&out));
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(text(&out), "ignored 1 RRSIG, 1 DS of another owner"));
+
+	/* CDS alone is not a DS. */
+	snprintf(body, sizeof(body), "healthy.check.test. 300 IN CDS %s\n", rd);
+	const char *cds[] = {"healthy.check.test", "--server", server_arg(), "--ds",
+			     ds_file("cds.only", body), NULL};
+	assert_int_equal(run_check(&out, cds), 3);
+	assert_non_null(strstr(text(&out), "holds no DS RR of healthy.check.test. (CDS"));
+
+	/* Broken files: the line and the reason, UNKNOWN. */
+	static const struct {
+		const char *body, *why;
+	} broken[] = {
+		{"healthy.check.test. 300 IN DS 1 13 2 (\n 00\n", "line 1: '(' not closed"},
+		{"healthy.check.test. 300 IN DS 1 13 2 00 )\n", "line 1: ')' without '('"},
+		{"\n\nhealthy.check.test. 300 IN DS x y z\n", "line 3: not a resource record"},
+		{"$INCLUDE /etc/passwd\n", "line 1: directive not understood"},
+		{"   300 IN DS 1 13 2 00\n", "line 1: a record without an owner"},
+	};
+	for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {
+		const char *args[] = {"healthy.check.test", "--server", server_arg(), "--ds",
+				      ds_file("broken.ds", broken[i].body), NULL};
+		assert_int_equal(run_check(&out, args), 3);
+		if (!strstr(text(&out), broken[i].why))
+			fail_msg("case %zu: no '%s' in\n%s", i, broken[i].why, text(&out));
+	}
+	/* A NUL octet, and a file over 1 MiB. */
+	char path[400];
+	snprintf(path, sizeof(path), "%s/nul.ds", fx.dir);
+	assert_int_equal(sg_file_write_atomic(path, "a\0b\n", 4, 0600), SIGNET_OK);
+	const char *nul[] = {"healthy.check.test", "--server", server_arg(), "--ds", path, NULL};
+	assert_int_equal(run_check(&out, nul), 3);
+	assert_non_null(strstr(text(&out), "line 1: a NUL octet"));
+	sg_buf big = SG_BUF_INIT;
+	for (int i = 0; i < 50000; i++)
+		assert_int_equal(sg_buf_printf(&big, "; padding padding padding\n"), SIGNET_OK);
+	snprintf(path, sizeof(path), "%s/big.ds", fx.dir);
+	assert_int_equal(sg_file_write_atomic(path, big.data, big.len, 0600), SIGNET_OK);
+	const char *large[] = {"healthy.check.test", "--server", server_arg(), "--ds", path,
+			       NULL};
+	assert_int_equal(run_check(&out, large), 3);
+	assert_non_null(strstr(text(&out), "(over 1 MiB)"));
+	sg_buf_free(&big);
+	sg_buf_free(&k);
 	sg_buf_free(&out);
 }
 
@@ -813,6 +963,7 @@ int main(void)
 		cmocka_unit_test(test_refresh_warning),
 		cmocka_unit_test(test_expired),
 		cmocka_unit_test(test_ds_mismatch),
+		cmocka_unit_test(test_ds_sources),
 		cmocka_unit_test(test_broken_nsec_chain),
 		cmocka_unit_test(test_oversize_dnskey),
 		cmocka_unit_test(test_server_down),
