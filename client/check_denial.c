@@ -114,7 +114,7 @@ static dns_proof deny_type(const check_ctx *c, const proof_set *ps, const dns_na
 	*optout = false;
 	*how = "NSEC";
 	if (ps->nnsec) {
-		if (dns_nsec_deny_type(ps->nsec, ps->nnsec, qname, qtype, &d) != SIGNET_OK)
+		if (dns_nsec_deny_type(&c->o->zone, ps->nsec, ps->nnsec, qname, qtype, &d) != SIGNET_OK)
 			return DNS_PROOF_NONE;
 		return d.result;
 	}
@@ -210,7 +210,7 @@ static enum shape shape_of(const check_ctx *c, const check_answer *a, const dns_
  * fewer than qname's: the answer was expanded from a wildcard. 0 if not. */
 static unsigned expansion(const check_answer *a, const dns_name *qname, uint16_t qtype)
 {
-	unsigned ql = dns_name_labels(qname);
+	unsigned ql = dns_name_rrsig_labels(qname);
 	for (size_t i = 0; i < a->count; i++) {
 		const check_rr *rr = &a->rrs[i];
 		dns_rrsig sig;
@@ -538,7 +538,7 @@ void chk_denial(check_ctx *c)
 				 t.failed - CUT_FINDINGS_MAX);
 	if (t.secure + t.insecure)
 		check_report_add(c->r, CHECK_OK, "nsec",
-				 "%u delegations: %u secure (DS signed), %u insecure (no DS "
+				 "%u referrals judged: %u secure (DS signed), %u insecure (no DS "
 				 "proven%s)", t.secure + t.insecure, t.secure, t.insecure,
 				 t.optout ? ", some by opt-out" : "");
 }

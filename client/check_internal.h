@@ -11,7 +11,7 @@
 
 /* Findings that can repeat once per RRSIG, capped per kind. */
 enum chk_kind { CHK_NOSIG, CHK_BADSIG, CHK_EXPIRED, CHK_FUTURE, CHK_EXPIRING, CHK_ALGS,
-		CHK_COUNT };
+		CHK_TTL, CHK_COUNT };
 
 /* State of one run. */
 typedef struct check_ctx {

@@ -131,9 +131,20 @@ static void judge_ds(check_ctx *c, const dns_rrset *ds, const char *source)
 		}
 		const dns_rdata *k = chk_ds_key(c, d->data, d->len);
 		if (!k) {
+			/* A key with the DS's tag and algorithm whose digest
+			 * differs is a wrong digest, not another key. */
+			bool named = false;
+			for (size_t j = 0; j < c->dnskey.count && !named; j++) {
+				uint16_t kt;
+				const dns_rdata *kk = &c->dnskey.rr[j];
+				named = kk->len >= 4 && kk->data[3] == alg &&
+					dns_key_tag(kk->data, kk->len, &kt) == SIGNET_OK && kt == tag;
+			}
 			check_report_add(c->r, CHECK_WARNING, "ds",
-					 "DS %u alg %u digest type %u %s matches no DNSKEY", tag,
-					 alg, dt, source);
+					 named ? "DS %u alg %u digest type %u %s names a DNSKEY "
+						 "but its digest is wrong"
+					       : "DS %u alg %u digest type %u %s matches no DNSKEY",
+					 tag, alg, dt, source);
 			continue;
 		}
 		if (!chk_is_ksk(c, tag, alg)) {

@@ -164,6 +164,13 @@ bool chk_verify_set(check_ctx *c, const check_answer *a, uint8_t section,
 			continue;
 		}
 		nsig++;
+		/* An authoritative server serves the TTL the zone has, which
+		 * the signer put in Original TTL (RFC 4034 §3.1.4). */
+		if (set.ttl != sig.original_ttl && chk_repeat_ok(c, CHK_TTL))
+			check_report_add(c->r, CHECK_WARNING, "rrsig",
+					 "%s: RRSIG by key %u has Original TTL %u, but the set is "
+					 "served with TTL %u: the signature was made for other data",
+					 what, sig.key_tag, sig.original_ttl, set.ttl);
 		signet_err vr = SIGNET_ENOTFOUND;
 		size_t from = 0;
 		const dns_rdata *k;
@@ -242,7 +249,13 @@ void chk_verify_answer(check_ctx *c, const check_answer *a)
 		if (rr->section == 2 && rr->type != DNS_T_SOA && rr->type != DNS_T_NSEC &&
 		    rr->type != DNS_T_NSEC3 && rr->type != DNS_T_DS)
 			continue;
+		/* A CNAME synthesized from a DNAME in the answer is unsigned
+		 * by design (RFC 6672 §5.3.1): the DNAME's RRSIG covers it. */
 		bool seen = false;
+		for (size_t j = 0; j < a->count && !seen && rr->type == DNS_T_CNAME; j++)
+			seen = a->rrs[j].section == 1 && a->rrs[j].type == DNS_T_DNAME &&
+			       !dns_name_equal(&a->rrs[j].owner, &rr->owner) &&
+			       dns_name_is_at_or_below(&rr->owner, &a->rrs[j].owner);
 		for (size_t j = 0; j < i && !seen; j++)
 			seen = a->rrs[j].section == rr->section && a->rrs[j].type == rr->type &&
 			       dns_name_equal(&a->rrs[j].owner, &rr->owner);

@@ -59,11 +59,13 @@ signet_err check_zone(const check_options *o, check_report *r)
 	static const char *const kind_names[CHK_COUNT] = {
 		"RRsets without a valid RRSIG", "RRSIGs that do not verify",
 		"expired RRSIGs", "RRSIGs not yet valid", "RRSIGs within the refresh time",
-		"RRsets missing an algorithm"};
+		"RRsets missing an algorithm", "RRSIGs with another Original TTL"};
 	for (int k = 0; k < CHK_COUNT; k++)
 		if (c->repeats[k] > CHK_REPEAT_MAX)
-			check_report_add(r, k == CHK_EXPIRING || k == CHK_ALGS ? CHECK_WARNING
-									 : CHECK_CRITICAL,
+			check_report_add(r,
+					 k == CHK_EXPIRING || k == CHK_ALGS || k == CHK_TTL
+						 ? CHECK_WARNING
+						 : CHECK_CRITICAL,
 					 "rrsig", "%zu more %s not listed",
 					 c->repeats[k] - CHK_REPEAT_MAX, kind_names[k]);
 	if (c->min_left >= 0) {

@@ -239,36 +239,62 @@ signet_err dns_nsec_deny_name(const dns_name *apex, const dns_nsec_rec *set, siz
 	return SIGNET_OK;
 }
 
-signet_err dns_nsec_deny_type(const dns_nsec_rec *set, size_t n, const dns_name *qname,
-			      uint16_t qtype, dns_denial *out)
+/* DNS_PROOF_OK when the bitmap of a record at qname (or at the wildcard
+ * answering for it) denies qtype, with the cut rules. */
+static dns_proof judge_bitmap(const uint8_t *b, size_t bl, uint16_t qtype)
 {
-	if ((n && !set) || !qname || !out)
-		return SIGNET_EINVAL;
-	denial_init(out);
-	const dns_nsec_rec *m = NULL;
-	for (size_t i = 0; i < n && !m; i++)
-		if (dns_name_equal(&set[i].owner, qname))
-			m = &set[i];
-	if (!m) {
-		out->result = n ? DNS_PROOF_NAME : DNS_PROOF_NONE;
-		return SIGNET_OK;
-	}
-	out->closest_encloser = *qname;
-	const uint8_t *b = m->bitmap;
-	size_t bl = m->bitmap_len;
 	bool ns = dns_bitmap_has(b, bl, DNS_T_NS), soa = dns_bitmap_has(b, bl, DNS_T_SOA);
 	if (dns_bitmap_has(b, bl, qtype) || dns_bitmap_has(b, bl, DNS_T_CNAME))
-		out->result = DNS_PROOF_TYPE;
-	else if (qtype == DNS_T_DS && (soa || !ns))
-		/* No DS is proven by the parent side of a cut: NS there, no SOA
-		 * (RFC 4035 §5.2); a child apex's NSEC says nothing of the DS. */
-		out->result = DNS_PROOF_CUT;
-	else if (qtype != DNS_T_DS && ns && !soa)
-		/* The NSEC at a cut is the parent's: it lists only NS and DS
-		 * and cannot deny the child's types (RFC 6840 §4.4). */
-		out->result = DNS_PROOF_CUT;
-	else
-		out->result = DNS_PROOF_OK;
+		return DNS_PROOF_TYPE;
+	/* No DS is proven by the parent side of a cut: NS there, no SOA
+	 * (RFC 4035 §5.2); a child apex's record says nothing of the DS. */
+	if (qtype == DNS_T_DS && (soa || !ns))
+		return DNS_PROOF_CUT;
+	/* The record at a cut is the parent's: it lists only NS and DS and
+	 * cannot deny the child's types (RFC 6840 §4.4). */
+	if (qtype != DNS_T_DS && ns && !soa)
+		return DNS_PROOF_CUT;
+	return DNS_PROOF_OK;
+}
+
+signet_err dns_nsec_deny_type(const dns_name *apex, const dns_nsec_rec *set, size_t n,
+			      const dns_name *qname, uint16_t qtype, dns_denial *out)
+{
+	if (!apex || (n && !set) || !qname || !out)
+		return SIGNET_EINVAL;
+	denial_init(out);
+	if (n == 0)
+		return SIGNET_OK;
+	for (size_t i = 0; i < n; i++)
+		if (dns_name_equal(&set[i].owner, qname)) {
+			out->closest_encloser = *qname;
+			out->result = judge_bitmap(set[i].bitmap, set[i].bitmap_len, qtype);
+			return SIGNET_OK;
+		}
+	out->result = DNS_PROOF_NAME;
+	/* An empty non-terminal has no NSEC: the one before it leads to a
+	 * name below it (RFC 4035 §3.1.3.2). */
+	for (size_t i = 0; i < n; i++)
+		if (dns_nsec_covers(&set[i], qname) && !ancestor_cut(&set[i], qname) &&
+		    dns_name_is_at_or_below(&set[i].next, qname)) {
+			out->closest_encloser = *qname;
+			out->result = DNS_PROOF_OK;
+			return SIGNET_OK;
+		}
+	if (qtype == DNS_T_DS || !dns_name_is_at_or_below(qname, apex))
+		return SIGNET_OK;
+	/* Wildcard no data (RFC 4035 §3.1.3.4): qname denied, and the NSEC of
+	 * the wildcard at its closest encloser lacks the type. */
+	dns_denial d;
+	signet_err err = dns_nsec_deny_name(apex, set, n, qname, 0, &d);
+	if (err != SIGNET_OK || d.result != DNS_PROOF_WILDCARD)
+		return err;
+	for (size_t i = 0; i < n; i++)
+		if (dns_name_equal(&set[i].owner, &d.wildcard)) {
+			*out = d;
+			out->result = judge_bitmap(set[i].bitmap, set[i].bitmap_len, qtype);
+			return SIGNET_OK;
+		}
 	return SIGNET_OK;
 }
 
@@ -409,31 +435,35 @@ signet_err dns_nsec3_deny_type(const dns_name *apex, const dns_nsec3_rec *set, s
 	signet_err err = dns_nsec3_hash(qname, &use[0]->p, h, &hl);
 	if (err != SIGNET_OK)
 		return err;
-	for (size_t i = 0; i < k; i++) {
-		if (!dns_nsec3_matches(use[i], h, hl))
-			continue;
-		const uint8_t *b = use[i]->bitmap;
-		size_t bl = use[i]->bitmap_len;
-		bool ns = dns_bitmap_has(b, bl, DNS_T_NS), soa = dns_bitmap_has(b, bl, DNS_T_SOA);
-		out->closest_encloser = *qname;
-		if (dns_bitmap_has(b, bl, qtype) || dns_bitmap_has(b, bl, DNS_T_CNAME))
-			out->result = DNS_PROOF_TYPE;
-		else if (qtype == DNS_T_DS && (soa || !ns))
-			out->result = DNS_PROOF_CUT;
-		else if (qtype != DNS_T_DS && ns && !soa)
-			out->result = DNS_PROOF_CUT;
-		else
-			out->result = DNS_PROOF_OK;
-		return SIGNET_OK;
-	}
-	/* No NSEC3 at qname: only a DS query may be answered by an opt-out
-	 * span covering the next closer name (RFC 5155 §8.6). */
-	if (qtype != DNS_T_DS) {
-		out->result = DNS_PROOF_NAME;
-		return SIGNET_OK;
-	}
+	for (size_t i = 0; i < k; i++)
+		if (dns_nsec3_matches(use[i], h, hl)) {
+			out->closest_encloser = *qname;
+			out->result = judge_bitmap(use[i]->bitmap, use[i]->bitmap_len, qtype);
+			return SIGNET_OK;
+		}
+	/* No NSEC3 at qname: the closest encloser proof, then for DS an
+	 * opt-out span over the next closer (§8.6), for other types the
+	 * wildcard's NSEC3 without the type (§8.7) or, in an opt-out span,
+	 * an empty non-terminal that opt-out left unhashed (RFC 5155 §7.2.3
+	 * errata 3441: insecure, not bogus). */
 	err = closest_encloser(apex, use, k, qname, out);
 	if (err != SIGNET_OK || out->result != DNS_PROOF_OK)
+		return err;
+	if (qtype == DNS_T_DS) {
+		if (!out->opt_out)
+			out->result = DNS_PROOF_NAME;
+		return SIGNET_OK;
+	}
+	if (dns_name_wildcard(&out->closest_encloser, &out->wildcard) == SIGNET_OK &&
+	    (err = dns_nsec3_hash(&out->wildcard, &use[0]->p, h, &hl)) == SIGNET_OK) {
+		for (size_t i = 0; i < k; i++)
+			if (dns_nsec3_matches(use[i], h, hl)) {
+				out->result = judge_bitmap(use[i]->bitmap, use[i]->bitmap_len,
+							   qtype);
+				return SIGNET_OK;
+			}
+	}
+	if (err != SIGNET_OK)
 		return err;
 	if (!out->opt_out)
 		out->result = DNS_PROOF_NAME;

@@ -489,9 +489,12 @@ signet_err dns_nsec_deny_name(const dns_name *apex, const dns_nsec_rec *set, siz
 
 /* No data (RFC 4035 §5.4): the NSEC at qname lists neither qtype nor CNAME.
  * For DS it must be the parent side of a cut (NS, no SOA); for other types
- * it must not be a cut's. */
-signet_err dns_nsec_deny_type(const dns_nsec_rec *set, size_t n, const dns_name *qname,
-			      uint16_t qtype, dns_denial *out);
+ * it must not be a cut's. Without an NSEC at qname: an empty non-terminal
+ * (an NSEC covering qname whose next name is below it, §3.1.3.2) or, for
+ * types other than DS, a wildcard without the type (qname denied and the
+ * wildcard's NSEC lacking it, §3.1.3.4). */
+signet_err dns_nsec_deny_type(const dns_name *apex, const dns_nsec_rec *set, size_t n,
+			      const dns_name *qname, uint16_t qtype, dns_denial *out);
 
 /* Name error by NSEC3 (RFC 5155 §8.4): the closest encloser proof (§8.3)
  * and the wildcard covered; with expanded (as above) only the next closer
@@ -500,10 +503,12 @@ signet_err dns_nsec_deny_type(const dns_nsec_rec *set, size_t n, const dns_name 
 signet_err dns_nsec3_deny_name(const dns_name *apex, const dns_nsec3_rec *set, size_t n,
 			       const dns_name *qname, unsigned expanded, dns_denial *out);
 
-/* No data by NSEC3 (RFC 5155 §8.5, §8.6): the NSEC3 matching qname lists
- * neither qtype nor CNAME, with the cut rules of dns_nsec_deny_type; for
- * DS without a matching NSEC3, a closest encloser proof whose next closer
- * lies in an opt-out span (out->opt_out). */
+/* No data by NSEC3 (RFC 5155 §8.5, §8.6, §8.7): the NSEC3 matching qname
+ * lists neither qtype nor CNAME, with the cut rules of dns_nsec_deny_type;
+ * without one, a closest encloser proof and then, for DS, a next closer in
+ * an opt-out span (out->opt_out); for other types the wildcard's NSEC3
+ * without the type, or else an opt-out span (an empty non-terminal opt-out
+ * left unhashed: insecure, out->opt_out). */
 signet_err dns_nsec3_deny_type(const dns_name *apex, const dns_nsec3_rec *set, size_t n,
 			       const dns_name *qname, uint16_t qtype, dns_denial *out);
 

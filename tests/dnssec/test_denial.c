@@ -123,9 +123,9 @@ static dns_proof nsec_name(const struct chain *ch, const char *q, unsigned expan
 
 static dns_proof nsec_type(const struct chain *ch, const char *q, uint16_t t)
 {
-	dns_name n = dt_name(q);
+	dns_name apex = dt_name("example."), n = dt_name(q);
 	dns_denial d;
-	assert_int_equal(dns_nsec_deny_type(ch->nsec, ch->n, &n, t, &d), SIGNET_OK);
+	assert_int_equal(dns_nsec_deny_type(&apex, ch->nsec, ch->n, &n, t, &d), SIGNET_OK);
 	return d.result;
 }
 
@@ -187,7 +187,7 @@ static void test_nsec_proofs(void **state)
 	assert_int_equal(nsec_type(&ch, "insecure.example.", DNS_T_TXT), DNS_PROOF_CUT);
 	assert_int_equal(nsec_type(&ch, "nothere.example.", DNS_T_A), DNS_PROOF_NAME);
 	dns_name x = dt_name("x.");
-	assert_int_equal(dns_nsec_deny_type(NULL, 0, &x, DNS_T_A, &d), SIGNET_OK);
+	assert_int_equal(dns_nsec_deny_type(&apex, NULL, 0, &x, DNS_T_A, &d), SIGNET_OK);
 	assert_int_equal(d.result, DNS_PROOF_NONE);
 	/* Glue and occluded names are in no NSEC. */
 	assert_int_equal(nsec_type(&ch, "ns.insecure.example.", DNS_T_AAAA), DNS_PROOF_NAME);
