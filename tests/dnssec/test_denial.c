@@ -189,6 +189,13 @@ static void test_nsec_proofs(void **state)
 	dns_name x = dt_name("x.");
 	assert_int_equal(dns_nsec_deny_type(&apex, NULL, 0, &x, DNS_T_A, &d), SIGNET_OK);
 	assert_int_equal(d.result, DNS_PROOF_NONE);
+	/* Empty non-terminals: the NSEC before leads below them. */
+	assert_int_equal(nsec_type(&ch, "b.ent.example.", DNS_T_A), DNS_PROOF_OK);
+	assert_int_equal(nsec_type(&ch, "ent.example.", DNS_T_TXT), DNS_PROOF_OK);
+	/* Wildcard no data: the name denied, the wildcard without the type. */
+	assert_int_equal(nsec_type(&ch, "q.wild.example.", DNS_T_TXT), DNS_PROOF_OK);
+	assert_int_equal(nsec_type(&ch, "q.wild.example.", DNS_T_A), DNS_PROOF_TYPE);
+	assert_int_equal(nsec_type(&ch, "q.wild.example.", DNS_T_DS), DNS_PROOF_NAME);
 	/* Glue and occluded names are in no NSEC. */
 	assert_int_equal(nsec_type(&ch, "ns.insecure.example.", DNS_T_AAAA), DNS_PROOF_NAME);
 	assert_int_equal(nsec_type(&ch, "occluded.secure.example.", DNS_T_AAAA),
@@ -236,6 +243,12 @@ static void test_nsec3_proofs(void **state)
 	assert_int_equal(nsec3_type(&ch, "example.", DNS_T_DS, &d), DNS_PROOF_CUT);
 	assert_int_equal(nsec3_type(&ch, "insecure.example.", DNS_T_A, &d), DNS_PROOF_CUT);
 	assert_int_equal(nsec3_type(&ch, "nothere.example.", DNS_T_DS, &d), DNS_PROOF_NAME);
+	/* Wildcard no data (§8.7) and a name that simply does not exist. */
+	assert_int_equal(nsec3_type(&ch, "q.wild.example.", DNS_T_TXT, &d), DNS_PROOF_OK);
+	assert_int_equal(dns_name_to_str(&d.wildcard, ce, sizeof(ce)), SIGNET_OK);
+	assert_string_equal(ce, "*.wild.example.");
+	assert_int_equal(nsec3_type(&ch, "q.wild.example.", DNS_T_A, &d), DNS_PROOF_TYPE);
+	assert_int_equal(nsec3_type(&ch, "nothere.example.", DNS_T_A, &d), DNS_PROOF_NAME);
 	dns_chain_free(&ch.c);
 }
 
@@ -255,6 +268,9 @@ static void test_nsec3_optout(void **state)
 	/* The secure one keeps its NSEC3, with DS. */
 	assert_int_equal(nsec3_type(&ch, "secure.example.", DNS_T_DS, &d), DNS_PROOF_TYPE);
 	assert_int_equal(nsec3_name(&ch, "nothere.example.", 0, &d), DNS_PROOF_OK);
+	assert_true(d.opt_out);
+	/* No data below the apex in an opt-out span: insecure, not bogus. */
+	assert_int_equal(nsec3_type(&ch, "nothere.example.", DNS_T_A, &d), DNS_PROOF_OK);
 	assert_true(d.opt_out);
 	/* The same span without the flag proves nothing for DS. */
 	size_t i = covering(&ch, DNS_T_NSEC3, "insecure.example.");
