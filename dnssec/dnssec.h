@@ -1,6 +1,6 @@
 /* dnssec.h -- DNS names, RRsets in wire and canonical form, RRSIG signed data,
- * DNSKEY/DS/CDS/CDNSKEY, NSEC and NSEC3 chains, signature verification, and
- * zone text through ldns.
+ * DNSKEY/DS/CDS/CDNSKEY, NSEC and NSEC3 chains and what their records prove,
+ * signature verification, and zone text through ldns.
  *
  * No I/O of its own, no HSM, no globals: every function works on memory the
  * caller passes. Uses OpenSSL for digests and verification and ldns for the

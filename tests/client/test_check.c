@@ -3,8 +3,9 @@
  * (a healthy one, one near expiry, an expired one, one whose parent DS names
  * another key, one with an NSEC removed, one with an oversize DNSKEY RRset,
  * an NSEC3 one), and the CLI runs as a child process as a monitoring system
- * would run it. A fake server that answers garbage and a port nobody serves
- * cover the failures. */
+ * would run it; --ds is fed every DS source an operator has and broken
+ * ones. A fake server that answers garbage and a port nobody serves cover
+ * the failures. The zone shapes and defects are test_check_corpus.c's. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -27,7 +27,9 @@
  *                            valid over the fields as changed (expiration
  *                            SECONDS from now, Labels, Original TTL)
  *     next OWNER NAME        the NSEC's next name becomes NAME, re-signed
+ *     unset OWNER TYPE       the NSEC at OWNER loses TYPE's bit, re-signed
  *     drop-nsec3 NAME        the NSEC3 of NAME's hash and its RRSIG go
+ *     drop-nsec3-covering NAME   the NSEC3 whose span holds NAME's hash goes
  *     ds other-key|flip-digest   the --ds file names another key, or the
  *                            right key with a wrong digest
  *   args: ...                more check arguments ({zone} is the apex)
@@ -376,6 +378,32 @@ static void apply_edit(struct zone *z, struct zonefile *zf, char *line)
 		write_ds(z, argv[1]);
 		return;
 	}
+	if (strcmp(argv[0], "drop-nsec3-covering") == 0) {
+		dns_name n = rel_name(argv[1], z->apex);
+		dns_nsec3_params p = zf_params(zf);
+		uint8_t h[DNS_NSEC3_HASH_MAX];
+		size_t hl;
+		assert_int_equal(dns_nsec3_hash(&n, &p, h, &hl), SIGNET_OK);
+		dns_name owner;
+		bool found = false;
+		for (size_t i = 0; i < zf->n && !found; i++) {
+			dns_nsec3_rec r;
+			if (zf->rr[i].type == DNS_T_NSEC3 &&
+			    dns_nsec3_read(&zf->rr[i].owner, zf->rr[i].rdata.data,
+					   zf->rr[i].rdata.len, &r) == SIGNET_OK &&
+			    dns_nsec3_covers(&r, h, hl)) {
+				owner = zf->rr[i].owner;
+				found = true;
+			}
+		}
+		if (!found)
+			fail_msg("drop-nsec3-covering %s: no NSEC3 covers it", argv[1]);
+		for (size_t i = 0; i < zf->n; i++)
+			if (dns_name_equal(&zf->rr[i].owner, &owner) &&
+			    (zf->rr[i].type == DNS_T_NSEC3 || covers(&zf->rr[i], DNS_T_NSEC3)))
+				zf->rr[i].gone = true;
+		return;
+	}
 	if (strcmp(argv[0], "drop-nsec3") == 0) {
 		dns_name n = rel_name(argv[1], z->apex);
 		dns_nsec3_params p = zf_params(zf);
@@ -421,6 +449,31 @@ static void apply_edit(struct zone *z, struct zonefile *zf, char *line)
 	}
 	uint16_t type = type_of(argv[2]);
 	size_t hits = 0;
+	if (strcmp(argv[0], "unset") == 0) {
+		for (size_t i = 0; i < zf->n; i++) {
+			struct rr *r = &zf->rr[i];
+			if (r->type != DNS_T_NSEC || !dns_name_equal(&r->owner, &owner))
+				continue;
+			dns_nsec_rec nr;
+			assert_int_equal(dns_nsec_read(&r->owner, r->rdata.data, r->rdata.len, &nr),
+					 SIGNET_OK);
+			uint16_t *types = calloc(65536, sizeof(*types));
+			assert_non_null(types);
+			size_t nt = 0;
+			for (unsigned t = 0; t < 65536; t++)
+				if (t != type && dns_bitmap_has(nr.bitmap, nr.bitmap_len, (uint16_t)t))
+					types[nt++] = (uint16_t)t;
+			sg_buf rd = SG_BUF_INIT;
+			assert_int_equal(dns_nsec_rdata(&nr.next, types, nt, &rd), SIGNET_OK);
+			free(types);
+			sg_buf_free(&r->rdata);
+			r->rdata = rd;
+			hits++;
+		}
+		assert_int_equal(hits, 1);
+		resign(zf, &apex, &owner, DNS_T_NSEC, 0, -1, -1);
+		return;
+	}
 	if (strcmp(argv[0], "drop") == 0 || strcmp(argv[0], "drop-rrsig") == 0 ||
 	    strcmp(argv[0], "flip") == 0) {
 		for (size_t i = 0; i < zf->n; i++) {
