@@ -616,7 +616,7 @@ static size_t list_dir(const char *dir, const char *ext, char names[][128], size
 	while ((e = readdir(d)) != NULL && n < max) {
 		size_t l = strlen(e->d_name);
 		if (l > el && l < 128 && strcmp(e->d_name + l - el, ext) == 0)
-			snprintf(names[n++], 128, "%s", e->d_name);
+			snprintf(names[n++], 128, "%.127s", e->d_name);
 	}
 	closedir(d);
 	qsort(names, n, 128, (int (*)(const void *, const void *))strcmp);
@@ -778,6 +778,9 @@ static int setup(void **state)
 	EVP_PKEY_CTX_free(kc);
 
 	char dir[600], names[64][128];
+	const char *only = getenv("SIGNET_CHECK_SHAPES");
+	if (only && *only)
+		print_message("corpus limited to the shapes %s (SIGNET_CHECK_SHAPES)\n", only);
 	snprintf(dir, sizeof(dir), "%s/check/shapes", data_dir());
 	size_t n = list_dir(dir, ".zone", names, 64);
 	assert_true(n > 0);
@@ -788,8 +791,8 @@ static int setup(void **state)
 		for (size_t m = 0; m < 3; m++) {
 			assert_true(T.nz < ZONES_MAX);
 			struct zone *z = &T.z[T.nz++];
-			char path[700];
-			snprintf(path, sizeof(path), "%s/%s.zone", dir, names[i]);
+			char path[800];
+			snprintf(path, sizeof(path), "%.599s/%.127s.zone", dir, names[i]);
 			char apex[300];
 			snprintf(apex, sizeof(apex), "%.100s.%s.corpus.test.", names[i], modes[m]);
 			zone_paths(z, apex);
@@ -811,8 +814,8 @@ static int setup(void **state)
 	snprintf(knot_conf, sizeof(knot_conf), "%s/knot.conf", D.dir);
 	snprintf(nsd_log, sizeof(nsd_log), "%s/nsd.out", D.dir);
 	snprintf(knot_log, sizeof(knot_log), "%s/knot.log", D.dir);
-	const char *nsd[] = {"/usr/sbin/nsd", "-d", "-c", nsd_conf, NULL};
-	const char *knot[] = {"/usr/sbin/knotd", "-c", knot_conf, NULL};
+	const char *nsd[] = {NSD_BIN, "-d", "-c", nsd_conf, NULL};
+	const char *knot[] = {KNOTD_BIN, "-c", knot_conf, NULL};
 	T.nsd = start(nsd, nsd_log);
 	T.knot = start(knot, knot_log);
 	wait_serving(T.nsd_port, T.nsd, false, nsd_log);
