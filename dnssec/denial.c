@@ -373,7 +373,9 @@ signet_err dns_nsec3_deny_name(const dns_name *apex, const dns_nsec3_rec *set, s
 	size_t k = same_params(set, n, use, NSEC3_SET_MAX);
 	if (k == 0)
 		return SIGNET_OK;
-	if (use[0]->p.algorithm != 1) {
+	/* RFC 9276 §3.2: validators give up on many iterations, and
+	 * hashing them would let a server make the judge spend seconds. */
+	if (use[0]->p.algorithm != 1 || use[0]->p.iterations > DNS_NSEC3_ITERATIONS_JUDGED) {
 		out->result = DNS_PROOF_PARAMS;
 		return SIGNET_OK;
 	}
@@ -426,7 +428,9 @@ signet_err dns_nsec3_deny_type(const dns_name *apex, const dns_nsec3_rec *set, s
 	size_t k = same_params(set, n, use, NSEC3_SET_MAX);
 	if (k == 0)
 		return SIGNET_OK;
-	if (use[0]->p.algorithm != 1) {
+	/* RFC 9276 §3.2: validators give up on many iterations, and
+	 * hashing them would let a server make the judge spend seconds. */
+	if (use[0]->p.algorithm != 1 || use[0]->p.iterations > DNS_NSEC3_ITERATIONS_JUDGED) {
 		out->result = DNS_PROOF_PARAMS;
 		return SIGNET_OK;
 	}
@@ -480,7 +484,9 @@ const char *dns_proof_text(dns_proof p)
 	case DNS_PROOF_WILDCARD: return "the wildcard at the closest encloser is not denied";
 	case DNS_PROOF_TYPE: return "the record at the name lists the type or a CNAME";
 	case DNS_PROOF_CUT: return "the record belongs to the wrong side of a zone cut";
-	case DNS_PROOF_PARAMS: return "unknown NSEC3 hash algorithm";
+	case DNS_PROOF_PARAMS:
+		return "NSEC3 with a hash other than SHA-1 or over 150 iterations, which validators "
+		       "do not use";
 	}
 	return "?";
 }

@@ -453,6 +453,12 @@ signet_err dns_name_wildcard(const dns_name *n, dns_name *out);
  * when no such name can be made, SIGNET_EINVAL for the root. */
 signet_err dns_name_sibling_after(const dns_name *n, dns_name *out);
 
+/* NSEC3 with more extra iterations prove nothing here (RFC 9276 §3.2:
+ * validators treat them as insecure or bogus; BIND and Unbound stop at 150),
+ * and they are not hashed, so a hostile server cannot make a judge spend
+ * seconds per answer. */
+#define DNS_NSEC3_ITERATIONS_JUDGED 150
+
 /* What a set of NSEC or NSEC3 records proves about a question. */
 typedef enum dns_proof {
 	DNS_PROOF_OK = 0,       /* proven as a validator wants it */
@@ -465,7 +471,8 @@ typedef enum dns_proof {
 	DNS_PROOF_CUT,          /* the record is from the wrong side of a zone cut:
 				 * a delegation's (or DNAME's) NSEC for a name or type
 				 * below it, or no NS (or an SOA) where no DS is proven */
-	DNS_PROOF_PARAMS        /* NSEC3 hash algorithm not SHA-1 */
+	DNS_PROOF_PARAMS        /* NSEC3 hash algorithm not SHA-1, or more than
+				 * DNS_NSEC3_ITERATIONS_JUDGED iterations */
 } dns_proof;
 
 /* A judgement, with the names it rests on. */
