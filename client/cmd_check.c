@@ -155,9 +155,11 @@ int signet_cmd_check(int argc, char **argv)
 			printf("%s"
 			       "Checks the DNSSEC of ZONE as served by the authoritative server\n"
 			       "ADDR: RRSIGs and their lifetimes, the DNSKEY RRset, the DS at the\n"
-			       "parent (or in FILE) and CDS/CDNSKEY against the KSKs, the NSEC\n"
-			       "chain or NSEC3 proofs, and answer sizes against a 1232-octet EDNS\n"
-			       "buffer. Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n",
+			       "parent (or in FILE: export-ds, dsset-, .ds or dig output; only its\n"
+			       "DS RRs of ZONE count) and CDS/CDNSKEY against the KSKs, the NSEC\n"
+			       "chain across zone cuts or NSEC3 proofs, referrals, and answer\n"
+			       "sizes against a 1232-octet EDNS buffer. Exit 0 OK, 1 WARNING,\n"
+			       "2 CRITICAL, 3 UNKNOWN (also for a bad command line).\n",
 			       usage_text);
 			rc = CHECK_OK;
 			break;
