@@ -253,6 +253,29 @@ static void judge_expansion(check_ctx *c, const proof_set *ps, const dns_name *q
 					 : "the proof that the name does not exist fails");
 }
 
+/* The name an answer's CNAME chain from qname ends at (qname itself without
+ * one); at most 8 links are followed. */
+static dns_name chain_end(const check_answer *a, const dns_name *qname)
+{
+	dns_name cur = *qname;
+	for (unsigned hop = 0; hop < 8; hop++) {
+		bool moved = false;
+		for (size_t i = 0; i < a->count && !moved; i++) {
+			const check_rr *rr = &a->rrs[i];
+			dns_name target;
+			if (rr->section == 1 && rr->type == DNS_T_CNAME &&
+			    dns_name_equal(&rr->owner, &cur) &&
+			    dns_name_from_wire(&target, rr->rdata, rr->len, NULL) == SIGNET_OK) {
+				cur = target;
+				moved = true;
+			}
+		}
+		if (!moved)
+			break;
+	}
+	return cur;
+}
+
 /* Judge an answer to (qname, qtype) as a validator would: the RRSIGs of
  * every set, then the proof its shape needs. */
 static void judge_answer(check_ctx *c, const check_answer *a, const dns_name *qname,
@@ -273,9 +296,18 @@ static void judge_answer(check_ctx *c, const check_answer *a, const dns_name *qn
 	dns_name cut;
 	unsigned labels;
 	switch (shape_of(c, a, qname, qtype, &cut)) {
-	case S_NXDOMAIN:
-		judge_name_error(c, ps, qname, qn);
+	case S_NXDOMAIN: {
+		/* After a CNAME the name error is the target's (RFC 6604). */
+		dns_name end = chain_end(a, qname);
+		char en[DNS_NAME_STR_MAX];
+		chk_name_text(&end, en, sizeof(en));
+		if (dns_name_is_at_or_below(&end, &c->o->zone))
+			judge_name_error(c, ps, &end, en);
+		else
+			check_report_add(c->r, CHECK_OK, "nsec",
+					 "%s: the CNAME chain leaves the zone at %s", what, en);
 		break;
+	}
 	case S_ANSWER:
 		labels = expansion(a, qname, qtype);
 		if (labels)
