@@ -101,8 +101,10 @@ static void judge_name_error(check_ctx *c, const proof_set *ps, const dns_name *
 		check_report_add(c->r, CHECK_CRITICAL, "nsec3",
 				 "NXDOMAIN for %s: no NSEC3 covers %s (closest encloser %s): "
 				 "validators reject the proof", qn,
-				 d.result == DNS_PROOF_WILDCARD ? "the wildcard at the closest encloser"
-								: "the next closer name", cn);
+				 d.result == DNS_PROOF_WILDCARD
+					 ? "the wildcard at the closest encloser"
+					 : "the next closer name",
+				 cn);
 }
 
 /* The proof that qname has no qtype (NSEC, or NSEC3 with opt-out for DS):
@@ -114,7 +116,8 @@ static dns_proof deny_type(const check_ctx *c, const proof_set *ps, const dns_na
 	*optout = false;
 	*how = "NSEC";
 	if (ps->nnsec) {
-		if (dns_nsec_deny_type(&c->o->zone, ps->nsec, ps->nnsec, qname, qtype, &d) != SIGNET_OK)
+		if (dns_nsec_deny_type(&c->o->zone, ps->nsec, ps->nnsec, qname, qtype, &d) !=
+		    SIGNET_OK)
 			return DNS_PROOF_NONE;
 		return d.result;
 	}

@@ -138,7 +138,8 @@ static void judge_ds(check_ctx *c, const dns_rrset *ds, const char *source)
 				uint16_t kt;
 				const dns_rdata *kk = &c->dnskey.rr[j];
 				named = kk->len >= 4 && kk->data[3] == alg &&
-					dns_key_tag(kk->data, kk->len, &kt) == SIGNET_OK && kt == tag;
+					dns_key_tag(kk->data, kk->len, &kt) == SIGNET_OK &&
+					kt == tag;
 			}
 			check_report_add(c->r, CHECK_WARNING, "ds",
 					 named ? "DS %u alg %u digest type %u %s names a DNSKEY "

@@ -169,7 +169,8 @@ bool chk_verify_set(check_ctx *c, const check_answer *a, uint8_t section,
 		if (set.ttl != sig.original_ttl && chk_repeat_ok(c, CHK_TTL))
 			check_report_add(c->r, CHECK_WARNING, "rrsig",
 					 "%s: RRSIG by key %u has Original TTL %u, but the set is "
-					 "served with TTL %u: the signature was made for other data",
+					 "served with TTL %u: the signature was made for other "
+					 "data",
 					 what, sig.key_tag, sig.original_ttl, set.ttl);
 		signet_err vr = SIGNET_ENOTFOUND;
 		size_t from = 0;

@@ -201,7 +201,8 @@ signet_err dns_nsec_deny_name(const dns_name *apex, const dns_nsec_rec *set, siz
 	if (!cover) {
 		bool cut = false;
 		for (size_t i = 0; i < n; i++)
-			cut = cut || (dns_nsec_covers(&set[i], qname) && ancestor_cut(&set[i], qname));
+			cut = cut ||
+			      (dns_nsec_covers(&set[i], qname) && ancestor_cut(&set[i], qname));
 		out->result = cut ? DNS_PROOF_CUT : DNS_PROOF_NAME;
 		return SIGNET_OK;
 	}
@@ -485,8 +486,8 @@ const char *dns_proof_text(dns_proof p)
 	case DNS_PROOF_TYPE: return "the record at the name lists the type or a CNAME";
 	case DNS_PROOF_CUT: return "the record belongs to the wrong side of a zone cut";
 	case DNS_PROOF_PARAMS:
-		return "NSEC3 with a hash other than SHA-1 or over 150 iterations, which validators "
-		       "do not use";
+		return "NSEC3 with a hash other than SHA-1 or over 150 iterations, which "
+		       "validators do not use";
 	}
 	return "?";
 }
