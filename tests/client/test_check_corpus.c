@@ -4,7 +4,8 @@
  * with NSEC, NSEC3 and NSEC3 opt-out, served by one NSD and one knotd on
  * loopback, and must be OK from both. Then every tests/data/check/defects/
  * <name>.defect names a shape, a denial mode and edits to a signed copy (or to
- * its DS file) that a validator rejects; each must give its finding.
+ * its DS file) that a validator rejects; each, served by both, must give
+ * its finding.
  *
  * A shape is an unsigned zone with relative names; it is signed as
  * <shape>.<mode>.corpus.test. with mode nsec, nse3 or opt3 (four letters, so
@@ -35,6 +36,8 @@
  *   args: ...                more check arguments ({zone} is the apex)
  *   exit: N                  the exit status wanted
  *   expect: TEXT             a text the output must hold ({zone} as above)
+ *   expect-nsd: TEXT, expect-knotd: TEXT   the same from that server only
+ *                            (where the two send different proofs)
  *
  * SIGNET_CHECK_CLI runs another signet binary (an older build, to show
  * what it got wrong); SIGNET_CHECK_SHAPES limits the shapes (a
@@ -76,7 +79,7 @@ struct zone {
 	char ds[400];              /* its DS file */
 	char names[NAMES_MAX][1100]; /* --name arguments (escapes make them long) */
 	size_t nnames;
-	bool defect;               /* served by NSD only */
+	bool defect;               /* a defect, not a corpus zone */
 	bool off[2];               /* not served by NSD [0] / knotd [1] */
 	char defect_path[600];     /* the .defect file */
 };
@@ -696,7 +699,7 @@ static void write_servers_conf(void)
 			assert_int_equal(sg_buf_printf(&nsd,
 						       "zone:\n  name: \"%s\"\n  zonefile: \"%s\"\n",
 						       T.z[i].apex, T.z[i].file), SIGNET_OK);
-		if (!T.z[i].defect && !T.z[i].off[1])
+		if (!T.z[i].off[1])
 			assert_int_equal(sg_buf_printf(&knot, "  - domain: \"%s\"\n    file: \"%s\"\n",
 						       T.z[i].apex, T.z[i].file), SIGNET_OK);
 	}
@@ -736,7 +739,7 @@ static void wait_serving(unsigned port, pid_t pid, bool knot, const char *log)
 	s.timeout_ms = 300;
 	s.tries = 1;
 	for (size_t i = 0; i < T.nz; i++) {
-		if ((knot && T.z[i].defect) || T.z[i].off[knot])
+		if (T.z[i].off[knot])
 			continue;
 		dns_name apex = rel_name("@", T.z[i].apex);
 		bool ok = false;
@@ -900,9 +903,8 @@ static void test_corpus_knot(void **state)
 	corpus_on(T.knot_port, "knotd", 1);
 }
 
-static void test_defects(void **state)
+static void defects_on(unsigned port, const char *server, const char *key)
 {
-	(void)state;
 	sg_buf out = SG_BUF_INIT, b = SG_BUF_INIT, t = SG_BUF_INIT;
 	size_t bad = 0, seen = 0;
 	for (size_t i = 0; i < T.nz; i++) {
@@ -924,23 +926,27 @@ static void test_defects(void **state)
 				extra[k++] = w;
 		}
 		(void)defect_value((char *)t.data, "exit", 0, exitv, sizeof(exitv));
-		int rc = check(z, T.nsd_port, extra, &out);
+		int rc = check(z, port, extra, &out);
 		bool ok = rc == atoi(exitv);
-		for (unsigned k = 0; ok && defect_value((char *)t.data, "expect", k, want,
-							sizeof(want)); k++) {
-			subst(want, z->apex, wantsub, sizeof(wantsub));
-			if (!strstr((char *)out.data, wantsub)) {
-				print_error("%s: no \"%s\"\n", z->defect_path, wantsub);
-				ok = false;
+		const char *keys[] = {"expect", key};
+		for (size_t j = 0; j < 2; j++)
+			for (unsigned k = 0; ok && defect_value((char *)t.data, keys[j], k, want,
+								sizeof(want)); k++) {
+				subst(want, z->apex, wantsub, sizeof(wantsub));
+				if (!strstr((char *)out.data, wantsub)) {
+					print_error("%s on %s: no \"%s\"\n", z->defect_path,
+						    server, wantsub);
+					ok = false;
+				}
 			}
-		}
 		if (!ok) {
 			bad++;
-			print_error("%s: exit %d (wanted %s)\n%s\n", z->defect_path, rc, exitv,
-				    (char *)out.data);
+			print_error("%s on %s: exit %d (wanted %s)\n%s\n", z->defect_path, server,
+				    rc, exitv, (char *)out.data);
 		}
 	}
-	print_message("%zu defects checked, %zu not found as they should be\n", seen, bad);
+	print_message("%zu defects checked on %s, %zu not found as they should be\n", seen,
+		      server, bad);
 	assert_true(seen > 0);
 	assert_int_equal(bad, 0);
 	sg_buf_free(&out);
@@ -948,12 +954,25 @@ static void test_defects(void **state)
 	sg_buf_free(&t);
 }
 
+static void test_defects_nsd(void **state)
+{
+	(void)state;
+	defects_on(T.nsd_port, "NSD", "expect-nsd");
+}
+
+static void test_defects_knot(void **state)
+{
+	(void)state;
+	defects_on(T.knot_port, "knotd", "expect-knotd");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_corpus_nsd),
 		cmocka_unit_test(test_corpus_knot),
-		cmocka_unit_test(test_defects),
+		cmocka_unit_test(test_defects_nsd),
+		cmocka_unit_test(test_defects_knot),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
