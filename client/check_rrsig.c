@@ -164,9 +164,13 @@ bool chk_verify_set(check_ctx *c, const check_answer *a, uint8_t section,
 			continue;
 		}
 		nsig++;
-		/* An authoritative server serves the TTL the zone has, which
-		 * the signer put in Original TTL (RFC 4034 §3.1.4). */
-		if (set.ttl != sig.original_ttl && chk_repeat_ok(c, CHK_TTL))
+		/* An authoritative server answers with the TTL the zone has,
+		 * which the signer put in Original TTL (RFC 4034 §3.1.4); in
+		 * a denial the SOA comes with the lower negative TTL (RFC 2308
+		 * §3), so there only a TTL above Original TTL is wrong (RFC
+		 * 4035 §5.3.3: validators cut it down). */
+		if ((section == 1 ? set.ttl != sig.original_ttl : set.ttl > sig.original_ttl) &&
+		    chk_repeat_ok(c, CHK_TTL))
 			check_report_add(c->r, CHECK_WARNING, "rrsig",
 					 "%s: RRSIG by key %u has Original TTL %u, but the set is "
 					 "served with TTL %u: the signature was made for other "
