@@ -179,6 +179,10 @@ void chk_ds_file(check_ctx *c, dns_rrset *out)
 	rd->out = out;
 	size_t pos = 0;
 	unsigned line = 0;
+	/* Files saved by Windows editors may start with a UTF-8 byte order
+	 * mark and end lines with CR LF (take_line blanks the CR). */
+	if (text.len >= 3 && memcmp(text.data, "\xef\xbb\xbf", 3) == 0)
+		pos = 3;
 	while (pos < text.len) {
 		size_t end = pos;
 		while (end < text.len && text.data[end] != '\n')

@@ -615,6 +615,16 @@ static void test_ds_sources(void **state)
 	assert_int_equal(rc, 0);
 	assert_non_null(strstr(text(&out), "ignored 1 RRSIG, 1 DS of another owner"));
 
+	/* Saved by a Windows editor: a byte order mark and CR LF. */
+	snprintf(body, sizeof(body), "\xef\xbb\xbf; from the registrar\r\n"
+		 "healthy.check.test. 300 IN DS %s\r\n", rd);
+	const char *crlf[] = {"healthy.check.test", "--server", server_arg(), "--ds",
+			      ds_file("windows.ds", body), NULL};
+	rc = run_check(&out, crlf);
+	if (rc != 0)
+		print_message("%s", text(&out));
+	assert_int_equal(rc, 0);
+
 	/* CDS alone is not a DS. */
 	snprintf(body, sizeof(body), "healthy.check.test. 300 IN CDS %s\n", rd);
 	const char *cds[] = {"healthy.check.test", "--server", server_arg(), "--ds",
