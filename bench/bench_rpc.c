@@ -38,7 +38,6 @@
 #include "client/client.h"
 #include "common/common.h"
 #include "dnssec/dnssec.h"
-#include "proto/signet.pb-c.h"
 
 #define BATCH_MAX 100000
 #define INFLIGHT_MAX 256
@@ -70,61 +69,52 @@ static uint64_t gen_take(struct gen *g, size_t n)
 }
 
 /* A packed SignRequest of n fresh A RRsets (owner x<16 hex>.ZONE, one RR
- * each, TTL 300): malloc'ed into *out, length in *len. */
+ * each, TTL 300): malloc'ed into *out, length in *len. The sets are views
+ * on local arrays (nothing of theirs is freed), so building a request costs
+ * what packing costs. */
 static signet_err build_request(struct gen *g, size_t n, uint8_t **out, size_t *len)
 {
 	signet_err ret = SIGNET_ENOMEM;
-	Signet__V1__RRset *rr = calloc(n, sizeof(*rr));
-	Signet__V1__RRset **ptr = calloc(n, sizeof(*ptr));
-	ProtobufCBinaryData *rd = calloc(n, sizeof(*rd));
-	uint8_t *owners = malloc(n * (18 + (size_t)g->zone.len));
+	dns_rrset *sets = calloc(n, sizeof(*sets));
+	const dns_rrset **ptr = calloc(n, sizeof(*ptr));
+	dns_rdata *rd = calloc(n, sizeof(*rd));
 	uint8_t *addrs = malloc(n * 4);
 	*out = NULL;
-	if (!rr || !ptr || !rd || !owners || !addrs)
+	if (g->zone.len > DNS_NAME_MAX - 18) {
+		ret = SIGNET_ERANGE;
+		goto done;
+	}
+	if (!sets || !ptr || !rd || !addrs)
 		goto done;
 	uint64_t first = gen_take(g, n);
-	size_t olen = 18 + (size_t)g->zone.len;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t id = first + i;
-		uint8_t *o = owners + i * olen;
+		dns_rrset *s = &sets[i];
 		char label[18];
 		snprintf(label, sizeof(label), "x%016" PRIx64, id);
-		o[0] = 17;
-		memcpy(o + 1, label, 17);
-		memcpy(o + 18, g->zone.wire, g->zone.len);
+		s->owner.wire[0] = 17;
+		memcpy(s->owner.wire + 1, label, 17);
+		memcpy(s->owner.wire + 18, g->zone.wire, g->zone.len);
+		s->owner.len = (uint8_t)(18 + g->zone.len);
 		uint8_t *a = addrs + i * 4;
 		a[0] = 192;
 		a[1] = 0;
 		a[2] = (uint8_t)(id >> 8);
 		a[3] = (uint8_t)id;
-		signet__v1__rrset__init(&rr[i]);
-		rr[i].owner.data = o;
-		rr[i].owner.len = olen;
-		rr[i].type = 1;
-		rr[i].rclass = 1;
-		rr[i].ttl = 300;
 		rd[i].data = a;
 		rd[i].len = 4;
-		rr[i].n_rdata = 1;
-		rr[i].rdata = &rd[i];
-		ptr[i] = &rr[i];
+		s->type = DNS_T_A;
+		s->rclass = DNS_CLASS_IN;
+		s->ttl = 300;
+		s->count = 1;
+		s->rr = &rd[i];
+		ptr[i] = s;
 	}
-	Signet__V1__SignRequest req = SIGNET__V1__SIGN_REQUEST__INIT;
-	req.zone.data = g->zone.wire;
-	req.zone.len = g->zone.len;
-	req.n_rrsets = n;
-	req.rrsets = ptr;
-	*len = signet__v1__sign_request__get_packed_size(&req);
-	*out = malloc(*len ? *len : 1);
-	if (!*out)
-		goto done;
-	signet__v1__sign_request__pack(&req, *out);
-	ret = SIGNET_OK;
+	ret = client_sign_request_pack(&g->zone, ptr, n, out, len);
 done:
-	free(rr);
+	free(sets);
 	free(ptr);
 	free(rd);
-	free(owners);
 	free(addrs);
 	return ret;
 }
@@ -133,28 +123,28 @@ done:
  * answer does not parse or any RRset was not signed. */
 static long count_rrsigs(const sg_buf *ans, size_t n)
 {
-	Signet__V1__SignResponse *r =
-		signet__v1__sign_response__unpack(NULL, ans->len, ans->data);
-	if (!r) {
+	client_sign_answer r;
+	if (client_sign_answer_unpack(ans->data, ans->len, &r) != SIGNET_OK) {
 		fprintf(stderr, "bench_rpc: answer does not parse\n");
+		client_sign_answer_free(&r);
 		return -1;
 	}
 	long sigs = 0;
-	if (r->n_results != n) {
-		fprintf(stderr, "bench_rpc: %zu results for %zu RRsets\n", r->n_results, n);
+	if (r.count != n) {
+		fprintf(stderr, "bench_rpc: %zu results for %zu RRsets\n", r.count, n);
 		sigs = -1;
 	}
-	for (size_t i = 0; sigs >= 0 && i < r->n_results; i++) {
-		const Signet__V1__SignResult *it = r->results[i];
-		if (it->status != SIGNET__V1__ITEM_STATUS__ITEM_SIGNED || it->n_rrsig == 0) {
+	for (size_t i = 0; sigs >= 0 && i < r.count; i++) {
+		const client_sign_item *it = &r.items[i];
+		if (it->status != CLIENT_ITEM_SIGNED || it->nrrsig == 0) {
 			fprintf(stderr, "bench_rpc: RRset %u not signed: %s\n", it->index,
-				it->message ? it->message : "");
+				it->message);
 			sigs = -1;
 			break;
 		}
-		sigs += (long)it->n_rrsig;
+		sigs += (long)it->nrrsig;
 	}
-	signet__v1__sign_response__free_unpacked(r, NULL);
+	client_sign_answer_free(&r);
 	return sigs;
 }
 

@@ -34,7 +34,6 @@ typedef struct check_ctx {
 void chk_name_text(const dns_name *n, char *out, size_t len);
 void chk_type_text(uint16_t type, char *out, size_t len);
 void chk_when_text(uint32_t t, char *out, size_t len);
-void chk_span_text(int64_t s, char *out, size_t len);
 
 /* True while findings of kind k are below CHK_REPEAT_MAX (counts them). */
 bool chk_repeat_ok(check_ctx *c, enum chk_kind k);

@@ -31,18 +31,6 @@ void chk_when_text(uint32_t t, char *out, size_t len)
 		snprintf(out, len, "%u", t);
 }
 
-void chk_span_text(int64_t s, char *out, size_t len)
-{
-	if (s >= 86400)
-		snprintf(out, len, "%lldd %lldh", (long long)(s / 86400),
-			 (long long)(s % 86400 / 3600));
-	else if (s >= 3600)
-		snprintf(out, len, "%lldh %lldm", (long long)(s / 3600),
-			 (long long)(s % 3600 / 60));
-	else
-		snprintf(out, len, "%llds", (long long)s);
-}
-
 /* Report a finding of a kind that can repeat once per RRSIG; past CHK_REPEAT_MAX
  * they are only counted (and summed up at the end). */
 bool chk_repeat_ok(check_ctx *c, enum chk_kind k)
@@ -119,8 +107,8 @@ static void judge_window(check_ctx *c, const dns_rrsig *sig, const char *what)
 	if (left < (int64_t)c->o->refresh && chk_repeat_ok(c, CHK_EXPIRING)) {
 		char span[40], refresh[40];
 		chk_when_text(sig->expiration, when, sizeof(when));
-		chk_span_text(left, span, sizeof(span));
-		chk_span_text(c->o->refresh, refresh, sizeof(refresh));
+		client_span_text(left, span, sizeof(span));
+		client_span_text(c->o->refresh, refresh, sizeof(refresh));
 		check_report_add(c->r, CHECK_WARNING, "rrsig",
 				 "%s: RRSIG by key %u expires in %s (%s), within the refresh "
 				 "time of %s: the signer is not re-signing",

@@ -70,7 +70,7 @@ signet_err check_zone(const check_options *o, check_report *r)
 					 c->repeats[k] - CHK_REPEAT_MAX, kind_names[k]);
 	if (c->min_left >= 0) {
 		char span[40];
-		chk_span_text(c->min_left, span, sizeof(span));
+		client_span_text(c->min_left, span, sizeof(span));
 		check_report_add(r, CHECK_OK, "rrsig",
 				 "%zu RRSIGs verify over %zu RRsets; the first to expire is "
 				 "on %s in %s", c->sigs_ok, c->sets_ok, c->min_what, span);

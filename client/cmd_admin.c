@@ -5,11 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "client/client.h"
 #include "dnssec/dnssec.h"
-#include "proto/signet.pb-c.h"
 
 #define KSK_FILE_MAX (1 << 20)
 #define KSKS_MAX 8
@@ -76,49 +74,24 @@ static int zone_arg(const admin_args *a, dns_name *zone)
 	return SIGNET_EXIT_OK;
 }
 
-/* Connect, call, report; on success *resp is the answer to free. */
-static int admin_call(const admin_args *a, const char *method, const ProtobufCMessage *req,
-		      const ProtobufCMessageDescriptor *desc, ProtobufCMessage **resp)
+/* The exit status of a typed call, reported on stderr when it failed. */
+static int admin_result(const admin_args *a, const char *method, signet_err ret,
+			const client_status *st)
 {
-	client_conn *conn = NULL;
-	int rc = client_connect(a->cmd, &a->flags, &conn);
-	if (rc != SIGNET_EXIT_OK)
-		return rc;
-	char path[128];
-	snprintf(path, sizeof(path), CLIENT_SVC "%s", method);
-	client_status st;
-	signet_err ret = client_call_msg(conn, path, req, desc, resp, &st);
-	client_close(conn);
 	if (ret != SIGNET_OK) {
 		fprintf(stderr, "%s: %s: %s\n", a->cmd, method, signet_strerror(ret));
 		return SIGNET_EXIT_ERROR;
 	}
-	if (st.code != 0)
-		return client_report(a->cmd, method, &st);
+	if (st->code != 0)
+		return client_report(a->cmd, method, st);
 	return SIGNET_EXIT_OK;
-}
-
-static void print_key(const char *what, const Signet__V1__KeyInfo *k)
-{
-	static const char *const states[] = {"unknown", "generated", "published", "active",
-					     "retired", "removed"};
-	unsigned s = (unsigned)k->state < 6 ? (unsigned)k->state : 0;
-	sg_buf id = SG_BUF_INIT;
-	if (k->id.len && k->id.len <= 64)
-		(void)sg_hex_encode(k->id.data, k->id.len, &id);
-	printf("%s: %s algorithm %u tag %u state %s id %s\n", what,
-	       k->role && strlen(k->role) < 8 ? k->role : "?", k->algorithm, k->key_tag,
-	       states[s], id.len ? (const char *)id.data : "-");
-	sg_buf_free(&id);
 }
 
 /* ---- add-zone ----------------------------------------------------------- */
 
 struct add_zone_opts {
 	const char *ksk_file;
-	Signet__V1__Policy policy;
-	Signet__V1__Nsec3Parameters nsec3;
-	bool nsec3_given;
+	client_policy policy;
 	const char *salt;
 	bool bad;
 };
@@ -136,7 +109,7 @@ static bool number(const char *s, unsigned long lo, unsigned long hi, uint32_t *
 static bool take_add_zone(void *ctx, int opt, const char *arg)
 {
 	struct add_zone_opts *o = ctx;
-	Signet__V1__Policy *p = &o->policy;
+	client_policy *p = &o->policy;
 	uint32_t v = 0;
 	bool ok = true;
 	switch (opt) {
@@ -146,13 +119,13 @@ static bool take_add_zone(void *ctx, int opt, const char *arg)
 	case OPT_VALIDITY: ok = number(arg, 1, 0xffffffffUL, &p->validity); break;
 	case OPT_DNSKEY_TTL: ok = number(arg, 1, 0x7fffffffUL, &p->dnskey_ttl); break;
 	case OPT_KEYSET_PERIOD: ok = number(arg, 1, 0xffffffffUL, &p->keyset_period); break;
-	case OPT_NSEC3: o->nsec3_given = true; break;
-	case OPT_OPT_OUT: o->nsec3.opt_out = true; o->nsec3_given = true; break;
-	case OPT_SALT: o->salt = arg; o->nsec3_given = true; break;
+	case OPT_NSEC3: p->nsec3 = true; break;
+	case OPT_OPT_OUT: p->opt_out = true; p->nsec3 = true; break;
+	case OPT_SALT: o->salt = arg; p->nsec3 = true; break;
 	case OPT_ITERATIONS:
 		ok = number(arg, 0, 65535, &v);
-		o->nsec3.iterations = v;
-		o->nsec3_given = true;
+		p->iterations = v;
+		p->nsec3 = true;
 		break;
 	default: return false;
 	}
@@ -164,7 +137,7 @@ static bool take_add_zone(void *ctx, int opt, const char *arg)
 /* The DNSKEY RDATA of the KSK file: DNSKEY RRs in presentation form, one per
  * line, owned by the zone. */
 static int read_ksks(const char *cmd, const char *path, const dns_name *zone, sg_buf *rdata,
-		     ProtobufCBinaryData *keys, size_t *nkeys)
+		     dns_rdata *keys, size_t *nkeys)
 {
 	sg_buf text = SG_BUF_INIT;
 	signet_err ret = sg_file_read(path, KSK_FILE_MAX, &text);
@@ -205,7 +178,7 @@ static int read_ksks(const char *cmd, const char *path, const dns_name *zone, sg
 				rc = SIGNET_EXIT_DATA;
 			} else {
 				offs[*nkeys] = before;
-				keys[*nkeys].len = rdata->len - before;
+				keys[*nkeys].len = (uint16_t)(rdata->len - before);
 				(*nkeys)++;
 			}
 		}
@@ -241,8 +214,6 @@ int signet_cmd_add_zone(int argc, char **argv)
 	admin_args a = {.cmd = "add-zone"};
 	struct add_zone_opts o;
 	memset(&o, 0, sizeof(o));
-	signet__v1__policy__init(&o.policy);
-	signet__v1__nsec3_parameters__init(&o.nsec3);
 	int rc = parse(argc, argv, extra, sizeof(extra) / sizeof(extra[0]), 1, 1, usage, &a,
 		       take_add_zone, &o);
 	if (rc >= 0)
@@ -261,29 +232,23 @@ int signet_cmd_add_zone(int argc, char **argv)
 		sg_buf_free(&salt);
 		return SIGNET_EXIT_USAGE;
 	}
-	ProtobufCBinaryData keys[KSKS_MAX];
+	if (salt.len)
+		memcpy(o.policy.salt, salt.data, salt.len);
+	o.policy.salt_len = (uint8_t)salt.len;
+	dns_rdata keys[KSKS_MAX];
 	size_t nkeys = 0;
 	rc = read_ksks("add-zone", o.ksk_file, &zone, &rdata, keys, &nkeys);
+	client_conn *conn = NULL;
+	if (rc == SIGNET_EXIT_OK)
+		rc = client_connect(a.cmd, &a.flags, &conn);
 	if (rc == SIGNET_EXIT_OK) {
-		if (o.nsec3_given) {
-			o.policy.denial = SIGNET__V1__DENIAL__DENIAL_NSEC3;
-			o.nsec3.salt.data = salt.data;
-			o.nsec3.salt.len = salt.len;
-			o.policy.nsec3 = &o.nsec3;
-		}
-		Signet__V1__AddZoneRequest req = SIGNET__V1__ADD_ZONE_REQUEST__INIT;
-		req.zone.data = zone.wire;
-		req.zone.len = zone.len;
-		req.policy = &o.policy;
-		req.ksk_dnskey = keys;
-		req.n_ksk_dnskey = nkeys;
-		ProtobufCMessage *m = NULL;
-		rc = admin_call(&a, "AddZone", &req.base, &signet__v1__add_zone_response__descriptor,
-				&m);
-		protobuf_c_message_free_unpacked(m, NULL);
+		client_status st;
+		signet_err ret = client_add_zone(conn, &zone, &o.policy, keys, nkeys, &st);
+		rc = admin_result(&a, "AddZone", ret, &st);
 		if (rc == SIGNET_EXIT_OK)
 			printf("zone %s added with %zu KSK(s)\n", a.pos[0], nkeys);
 	}
+	client_close(conn);
 	sg_buf_free(&salt);
 	sg_buf_free(&rdata);
 	return rc;
@@ -302,18 +267,17 @@ int signet_cmd_generate_zsk(int argc, char **argv)
 	dns_name zone;
 	if ((rc = zone_arg(&a, &zone)) != SIGNET_EXIT_OK)
 		return rc;
-	Signet__V1__GenerateZskRequest req = SIGNET__V1__GENERATE_ZSK_REQUEST__INIT;
-	req.zone.data = zone.wire;
-	req.zone.len = zone.len;
-	ProtobufCMessage *m = NULL;
-	rc = admin_call(&a, "GenerateZsk", &req.base,
-			&signet__v1__generate_zsk_response__descriptor, &m);
-	if (rc == SIGNET_EXIT_OK) {
-		Signet__V1__GenerateZskResponse *r = (Signet__V1__GenerateZskResponse *)m;
-		if (r->key)
-			print_key("generated", r->key);
-	}
-	protobuf_c_message_free_unpacked(m, NULL);
+	client_conn *conn = NULL;
+	if ((rc = client_connect(a.cmd, &a.flags, &conn)) != SIGNET_EXIT_OK)
+		return rc;
+	client_key_list keys;
+	client_status st;
+	signet_err ret = client_generate_zsk(conn, &zone, &st, &keys);
+	client_close(conn);
+	rc = admin_result(&a, "GenerateZsk", ret, &st);
+	for (size_t i = 0; rc == SIGNET_EXIT_OK && i < keys.count; i++)
+		client_print_key(stdout, &keys.keys[i], CLIENT_KEY_AS_LINE, "generated");
+	client_key_list_free(&keys);
 	return rc;
 }
 
@@ -345,24 +309,22 @@ int signet_cmd_export_ksr(int argc, char **argv)
 	dns_name zone;
 	if ((rc = zone_arg(&a, &zone)) != SIGNET_EXIT_OK)
 		return rc;
-	Signet__V1__ExportKeySigningRequestRequest req =
-		SIGNET__V1__EXPORT_KEY_SIGNING_REQUEST_REQUEST__INIT;
-	req.zone.data = zone.wire;
-	req.zone.len = zone.len;
-	req.days = days;
-	ProtobufCMessage *m = NULL;
-	rc = admin_call(&a, "ExportKeySigningRequest", &req.base,
-			&signet__v1__export_key_signing_request_response__descriptor, &m);
+	client_conn *conn = NULL;
+	if ((rc = client_connect(a.cmd, &a.flags, &conn)) != SIGNET_EXIT_OK)
+		return rc;
+	sg_buf request = SG_BUF_INIT;
+	uint64_t serial = 0;
+	client_status st;
+	signet_err ret = client_export_ksr(conn, &zone, days, &st, &request, &serial);
+	client_close(conn);
+	rc = admin_result(&a, "ExportKeySigningRequest", ret, &st);
 	if (rc == SIGNET_EXIT_OK) {
-		Signet__V1__ExportKeySigningRequestResponse *r =
-			(Signet__V1__ExportKeySigningRequestResponse *)m;
 		/* Check it is a request before anyone carries it to a ceremony. */
 		dns_keyset ks;
 		unsigned line = 0;
-		signet_err ret = r->request.len > KEYSET_FILE_MAX
-					 ? SIGNET_ERANGE
-					 : dns_keyset_parse((const char *)r->request.data,
-							    r->request.len, &ks, &line);
+		ret = request.len > KEYSET_FILE_MAX
+			      ? SIGNET_ERANGE
+			      : dns_keyset_parse((const char *)request.data, request.len, &ks, &line);
 		if (ret == SIGNET_OK && ks.kind != DNS_KEYSET_REQUEST)
 			ret = SIGNET_EPARSE;
 		if (ret == SIGNET_OK)
@@ -371,16 +333,16 @@ int signet_cmd_export_ksr(int argc, char **argv)
 			fprintf(stderr, "export-ksr: the answer is not a key-signing request"
 				" (line %u: %s)\n", line, signet_strerror(ret));
 			rc = SIGNET_EXIT_ERROR;
-		} else if ((ret = sg_file_write_atomic(a.pos[1], r->request.data, r->request.len,
+		} else if ((ret = sg_file_write_atomic(a.pos[1], request.data, request.len,
 						       0644)) != SIGNET_OK) {
 			fprintf(stderr, "export-ksr: %s: %s\n", a.pos[1], signet_strerror(ret));
 			rc = SIGNET_EXIT_ERROR;
 		} else {
 			printf("key-signing request serial %llu written to %s\n",
-			       (unsigned long long)r->serial, a.pos[1]);
+			       (unsigned long long)serial, a.pos[1]);
 		}
 	}
-	protobuf_c_message_free_unpacked(m, NULL);
+	sg_buf_free(&request);
 	return rc;
 }
 
@@ -424,70 +386,36 @@ int signet_cmd_import_bundle(int argc, char **argv)
 		sg_buf_free(&text);
 		return SIGNET_EXIT_DATA;
 	}
-	Signet__V1__ImportKeyBundleRequest req = SIGNET__V1__IMPORT_KEY_BUNDLE_REQUEST__INIT;
-	req.zone.data = zone.wire;
-	req.zone.len = zone.len;
-	req.bundle.data = text.data;
-	req.bundle.len = text.len;
-	ProtobufCMessage *m = NULL;
-	rc = admin_call(&a, "ImportKeyBundle", &req.base,
-			&signet__v1__import_key_bundle_response__descriptor, &m);
-	if (rc == SIGNET_EXIT_OK) {
-		Signet__V1__ImportKeyBundleResponse *r = (Signet__V1__ImportKeyBundleResponse *)m;
-		printf("bundle serial %llu imported: %u periods\n", (unsigned long long)r->serial,
-		       r->periods);
-		for (size_t i = 0; i < r->n_activated; i++)
-			print_key("changed", r->activated[i]);
+	client_conn *conn = NULL;
+	if ((rc = client_connect(a.cmd, &a.flags, &conn)) != SIGNET_EXIT_OK) {
+		sg_buf_free(&text);
+		return rc;
 	}
-	protobuf_c_message_free_unpacked(m, NULL);
+	client_import_result r;
+	client_status st;
+	ret = client_import_bundle(conn, &zone, text.data, text.len, &st, &r);
+	client_close(conn);
+	rc = admin_result(&a, "ImportKeyBundle", ret, &st);
+	if (rc == SIGNET_EXIT_OK) {
+		printf("bundle serial %llu imported: %u periods\n", (unsigned long long)r.serial,
+		       r.periods);
+		for (size_t i = 0; i < r.activated.count; i++)
+			client_print_key(stdout, &r.activated.keys[i], CLIENT_KEY_AS_LINE, "changed");
+	}
+	client_key_list_free(&r.activated);
 	sg_buf_free(&text);
 	return rc;
 }
 
 /* ---- rollover ----------------------------------------------------------- */
 
-static const char *key_state(Signet__V1__KeyState s)
+static bool is_role(const client_key *k, const char *role)
 {
-	switch (s) {
-	case SIGNET__V1__KEY_STATE__KEY_GENERATED: return "generated";
-	case SIGNET__V1__KEY_STATE__KEY_PUBLISHED: return "published";
-	case SIGNET__V1__KEY_STATE__KEY_ACTIVE: return "active";
-	case SIGNET__V1__KEY_STATE__KEY_RETIRED: return "retired";
-	case SIGNET__V1__KEY_STATE__KEY_REMOVED: return "removed";
-	default: return "unknown";
-	}
-}
-
-static bool is_role(const Signet__V1__KeyInfo *k, const char *role)
-{
-	return k->role && strcmp(k->role, role) == 0;
-}
-
-/* Epoch seconds as "2026-05-01T12:00:00Z"; "-" for unset. */
-static void fmt_when(int64_t t, char *out, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (t <= 0 || !gmtime_r(&tt, &tm) ||
-	    strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, len, "-");
-}
-
-/* A distance in time as "2d 3h" or "45m 10s". */
-static void fmt_span(int64_t s, char *out, size_t len)
-{
-	if (s < 0)
-		s = -s;
-	if (s >= 86400)
-		snprintf(out, len, "%lldd %lldh", (long long)(s / 86400), (long long)(s % 86400 / 3600));
-	else if (s >= 3600)
-		snprintf(out, len, "%lldh %lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
-	else
-		snprintf(out, len, "%lldm %llds", (long long)(s / 60), (long long)(s % 60));
+	return strcmp(k->role, role) == 0;
 }
 
 /* The next change of k in force after now: what and when (0: none). */
-static int64_t key_next(const Signet__V1__KeyInfo *k, int64_t now, const char **what)
+static int64_t key_next(const client_key *k, int64_t now, const char **what)
 {
 	bool ksk = is_role(k, "ksk");
 	const struct {
@@ -508,28 +436,28 @@ static int64_t key_next(const Signet__V1__KeyInfo *k, int64_t now, const char **
 	return best;
 }
 
-static bool plan_pending(const Signet__V1__KeyInfo *k)
+static bool plan_pending(const client_key *k)
 {
 	return k->planned_publish != k->publish || k->planned_active != k->active ||
 	       k->planned_retire != k->retire || k->planned_remove != k->remove;
 }
 
 /* A KSK still in the DNSKEY RRset's future (not removed, no removal planned). */
-static bool ksk_staying(const Signet__V1__KeyInfo *k)
+static bool ksk_staying(const client_key *k)
 {
-	return is_role(k, "ksk") && k->state != SIGNET__V1__KEY_STATE__KEY_REMOVED && !k->remove &&
+	return is_role(k, "ksk") && k->state != CLIENT_KEY_REMOVED && !k->remove &&
 	       !k->planned_remove;
 }
 
 /* The KSK a double-KSK, double-DS or algorithm rollover waits on: of two or
  * more staying KSKs the one whose DS is wanted last. NULL when no rollover
  * runs. */
-static const Signet__V1__KeyInfo *rollover_ksk(const Signet__V1__RolloverResponse *r)
+static const client_key *rollover_ksk(const client_key_list *r)
 {
-	const Signet__V1__KeyInfo *newest = NULL;
+	const client_key *newest = NULL;
 	size_t staying = 0;
-	for (size_t i = 0; i < r->n_keys; i++) {
-		const Signet__V1__KeyInfo *k = r->keys[i];
+	for (size_t i = 0; i < r->count; i++) {
+		const client_key *k = &r->keys[i];
 		if (!ksk_staying(k))
 			continue;
 		staying++;
@@ -544,55 +472,54 @@ static const Signet__V1__KeyInfo *rollover_ksk(const Signet__V1__RolloverRespons
 }
 
 /* The schedule table and what needs the operator. */
-static void print_schedule(const char *zone, const Signet__V1__RolloverResponse *r,
-			   const Signet__V1__ZoneHealth *h)
+static void print_schedule(const char *zone, const client_key_list *r, int64_t now,
+			   const client_zone_health *h)
 {
 	char when[32], a[32], b[32], c[32], d[32], span[32];
-	fmt_when(r->now, when, sizeof(when));
+	client_time_text(now, when, sizeof(when));
 	printf("zone %s at %s (signetd's clock)\n", zone, when);
 	printf("%-4s %3s %5s %-9s  %-20s %-20s %-20s %-20s %s\n", "ROLE", "ALG", "TAG", "STATE",
 	       "PUBLISH", "ACTIVE/DS", "RETIRE", "REMOVE", "NEXT CHANGE");
 	bool pending = false, active_zsk = false;
 	int64_t next = 0;
-	for (size_t i = 0; i < r->n_keys; i++) {
-		const Signet__V1__KeyInfo *k = r->keys[i];
-		fmt_when(k->publish, a, sizeof(a));
-		fmt_when(k->active, b, sizeof(b));
-		fmt_when(k->retire, c, sizeof(c));
-		fmt_when(k->remove, d, sizeof(d));
+	for (size_t i = 0; i < r->count; i++) {
+		const client_key *k = &r->keys[i];
+		client_time_text(k->publish, a, sizeof(a));
+		client_time_text(k->active, b, sizeof(b));
+		client_time_text(k->retire, c, sizeof(c));
+		client_time_text(k->remove, d, sizeof(d));
 		const char *what = NULL;
-		int64_t t = key_next(k, r->now, &what);
+		int64_t t = key_next(k, now, &what);
 		char nc[96] = "-";
 		if (t) {
-			fmt_when(t, when, sizeof(when));
-			fmt_span(t - r->now, span, sizeof(span));
+			client_time_text(t, when, sizeof(when));
+			client_span_text(t - now, span, sizeof(span));
 			snprintf(nc, sizeof(nc), "%s at %s (in %s)", what, when, span);
 			if (!next || t < next)
 				next = t;
 		}
-		printf("%-4s %3u %5u %-9s  %-20s %-20s %-20s %-20s %s\n",
-		       k->role && strlen(k->role) < 8 ? k->role : "?", k->algorithm, k->key_tag,
-		       key_state(k->state), a, b, c, d, nc);
+		printf("%-4s %3u %5u %-9s  %-20s %-20s %-20s %-20s %s\n", k->role, k->algorithm,
+		       k->key_tag, client_key_state_name(k->state), a, b, c, d, nc);
 		if (k->foreign)
 			printf("%25s another signer's ZSK (RFC 8901): published, never signs here\n", "");
 		if (k->ds_seen) {
-			fmt_when(k->ds_seen, when, sizeof(when));
+			client_time_text(k->ds_seen, when, sizeof(when));
 			printf("%25s DS seen at the parent %s\n", "", when);
 		}
 		if (plan_pending(k)) {
 			pending = true;
-			fmt_when(k->planned_publish, a, sizeof(a));
-			fmt_when(k->planned_active, b, sizeof(b));
-			fmt_when(k->planned_retire, c, sizeof(c));
-			fmt_when(k->planned_remove, d, sizeof(d));
+			client_time_text(k->planned_publish, a, sizeof(a));
+			client_time_text(k->planned_active, b, sizeof(b));
+			client_time_text(k->planned_retire, c, sizeof(c));
+			client_time_text(k->planned_remove, d, sizeof(d));
 			printf("%25s planned: %-20s %-20s %-20s %s\n", "", a, b, c, d);
 		}
-		if (is_role(k, "zsk") && k->state == SIGNET__V1__KEY_STATE__KEY_ACTIVE)
+		if (is_role(k, "zsk") && k->state == CLIENT_KEY_ACTIVE)
 			active_zsk = true;
 	}
 	if (next) {
-		fmt_when(next, when, sizeof(when));
-		fmt_span(next - r->now, span, sizeof(span));
+		client_time_text(next, when, sizeof(when));
+		client_span_text(next - now, span, sizeof(span));
 		printf("next change: %s (in %s)\n", when, span);
 	} else {
 		printf("next change: none planned\n");
@@ -608,13 +535,13 @@ static void print_schedule(const char *zone, const Signet__V1__RolloverResponse 
 		       " run the ceremony and import its bundle\n");
 		nwarn++;
 	}
-	const Signet__V1__KeyInfo *nk = rollover_ksk(r);
+	const client_key *nk = rollover_ksk(r);
 	if (nk && !nk->ds_seen) {
-		if (nk->active && nk->active <= r->now)
+		if (nk->active && nk->active <= now)
 			printf("warning: KSK %u waits for its DS at the parent: publish it, then"
 			       " `signet rollover %s ds-seen`\n", nk->key_tag, zone);
 		else if (nk->active) {
-			fmt_when(nk->active, when, sizeof(when));
+			client_time_text(nk->active, when, sizeof(when));
 			printf("warning: KSK rollover running: the DS of KSK %u may go to the parent"
 			       " from %s, not before\n", nk->key_tag, when);
 		} else {
@@ -623,7 +550,7 @@ static void print_schedule(const char *zone, const Signet__V1__RolloverResponse 
 		}
 		nwarn++;
 	}
-	for (size_t i = 0; h && i < h->n_warnings; i++) {
+	for (size_t i = 0; h && i < h->nwarnings; i++) {
 		printf("warning: %s\n", h->warnings[i]);
 		nwarn++;
 	}
@@ -631,56 +558,38 @@ static void print_schedule(const char *zone, const Signet__V1__RolloverResponse 
 		printf("no warnings\n");
 }
 
-/* The zone's health warnings, or NULL (nothing to add, or Health failed:
- * the schedule is still worth printing). Free with free_unpacked. */
-static Signet__V1__HealthResponse *zone_health(client_conn *conn)
+/* Rollover on an open connection; on success keys and *now are the answer. */
+static int rollover_call(client_conn *conn, const dns_name *zone,
+			 client_rollover_action action, const sg_buf *dnskey,
+			 client_key_list *keys, int64_t *now)
 {
-	Signet__V1__HealthRequest req = SIGNET__V1__HEALTH_REQUEST__INIT;
-	ProtobufCMessage *m = NULL;
 	client_status st;
-	if (client_call_msg(conn, CLIENT_SVC "Health", &req.base,
-			    &signet__v1__health_response__descriptor, &m, &st) != SIGNET_OK ||
-	    st.code != 0) {
-		protobuf_c_message_free_unpacked(m, NULL);
-		return NULL;
-	}
-	return (Signet__V1__HealthResponse *)m;
-}
-
-/* Rollover with req on an open connection; on success *out is the answer. */
-static int rollover_call(client_conn *conn, const Signet__V1__RolloverRequest *req,
-			 Signet__V1__RolloverResponse **out)
-{
-	ProtobufCMessage *m = NULL;
-	client_status st;
-	signet_err ret = client_call_msg(conn, CLIENT_SVC "Rollover", &req->base,
-					 &signet__v1__rollover_response__descriptor, &m, &st);
+	signet_err ret = client_rollover(conn, zone, action, dnskey->data, dnskey->len, &st,
+					 keys, now);
 	if (ret != SIGNET_OK) {
 		fprintf(stderr, "rollover: Rollover: %s\n", signet_strerror(ret));
 		return SIGNET_EXIT_ERROR;
 	}
 	if (st.code != 0)
 		return client_report("rollover", "Rollover", &st);
-	*out = (Signet__V1__RolloverResponse *)m;
 	return SIGNET_EXIT_OK;
 }
 
 /* The key of the answer whose DNSKEY is dk, or NULL. */
-static const Signet__V1__KeyInfo *find_dnskey(const Signet__V1__RolloverResponse *r,
-					      const uint8_t *dk, size_t len)
+static const client_key *find_dnskey(const client_key_list *r, const uint8_t *dk, size_t len)
 {
-	for (size_t i = 0; r && i < r->n_keys; i++)
-		if (r->keys[i]->dnskey.len == len && memcmp(r->keys[i]->dnskey.data, dk, len) == 0)
-			return r->keys[i];
+	for (size_t i = 0; i < r->count; i++)
+		if (r->keys[i].dnskey_len == len && len && memcmp(r->keys[i].dnskey, dk, len) == 0)
+			return &r->keys[i];
 	return NULL;
 }
 
 /* ds-seen without FILE, remove-foreign-zsk TAG: pick the key from the
  * schedule. Returns an exit status; on success dk holds its DNSKEY. */
-static int pick_key(const char *zone, const Signet__V1__RolloverResponse *r, bool foreign,
+static int pick_key(const char *zone, const client_key_list *r, bool foreign,
 		    uint32_t tag, sg_buf *dk)
 {
-	const Signet__V1__KeyInfo *k = NULL;
+	const client_key *k = NULL;
 	if (!foreign) {
 		k = rollover_ksk(r);
 		if (!k) {
@@ -690,10 +599,10 @@ static int pick_key(const char *zone, const Signet__V1__RolloverResponse *r, boo
 		}
 	} else {
 		size_t n = 0;
-		for (size_t i = 0; i < r->n_keys; i++)
-			if (r->keys[i]->foreign && r->keys[i]->key_tag == tag &&
-			    !r->keys[i]->planned_remove && !r->keys[i]->remove) {
-				k = r->keys[i];
+		for (size_t i = 0; i < r->count; i++)
+			if (r->keys[i].foreign && r->keys[i].key_tag == tag &&
+			    !r->keys[i].planned_remove && !r->keys[i].remove) {
+				k = &r->keys[i];
 				n++;
 			}
 		if (n != 1) {
@@ -705,7 +614,7 @@ static int pick_key(const char *zone, const Signet__V1__RolloverResponse *r, boo
 		}
 	}
 	sg_buf_reset(dk);
-	if (sg_buf_append(dk, k->dnskey.data, k->dnskey.len) != SIGNET_OK) {
+	if (sg_buf_append(dk, k->dnskey, k->dnskey_len) != SIGNET_OK) {
 		fprintf(stderr, "rollover: out of memory\n");
 		return SIGNET_EXIT_ERROR;
 	}
@@ -714,24 +623,24 @@ static int pick_key(const char *zone, const Signet__V1__RolloverResponse *r, boo
 
 struct rollover_action {
 	const char *name;
-	Signet__V1__RolloverRequest__Action action;
+	client_rollover_action action;
 	int args;           /* 0: none, 1: FILE, 2: FILE optional, 3: TAG or FILE */
 	const char *done;   /* what to tell the operator afterwards */
 };
 
 static const struct rollover_action actions[] = {
-	{"show", SIGNET__V1__ROLLOVER_REQUEST__ACTION__SHOW, 0, NULL},
-	{"add-ksk", SIGNET__V1__ROLLOVER_REQUEST__ACTION__ADD_KSK, 1,
+	{"show", CLIENT_ROLLOVER_SHOW, 0, NULL},
+	{"add-ksk", CLIENT_ROLLOVER_ADD_KSK, 1,
 	 "KSK added; next: export-ksr, the ceremony with every KSK, import-bundle"},
-	{"ds-seen", SIGNET__V1__ROLLOVER_REQUEST__ACTION__DS_SEEN, 2,
+	{"ds-seen", CLIENT_ROLLOVER_DS_SEEN, 2,
 	 "DS confirmed; next: export-ksr, the ceremony, import-bundle (the old KSK leaves)"},
-	{"add-foreign-zsk", SIGNET__V1__ROLLOVER_REQUEST__ACTION__ADD_FOREIGN_ZSK, 1,
+	{"add-foreign-zsk", CLIENT_ROLLOVER_ADD_FOREIGN_ZSK, 1,
 	 "foreign ZSK added; it is published from the next request on"},
-	{"remove-foreign-zsk", SIGNET__V1__ROLLOVER_REQUEST__ACTION__REMOVE_FOREIGN_ZSK, 3,
+	{"remove-foreign-zsk", CLIENT_ROLLOVER_REMOVE_FOREIGN_ZSK, 3,
 	 "foreign ZSK removed from the next request on"},
-	{"go-insecure", SIGNET__V1__ROLLOVER_REQUEST__ACTION__GO_INSECURE, 0,
+	{"go-insecure", CLIENT_ROLLOVER_GO_INSECURE, 0,
 	 "the next request publishes the RFC 8078 delete CDS/CDNSKEY"},
-	{"stay-secure", SIGNET__V1__ROLLOVER_REQUEST__ACTION__STAY_SECURE, 0,
+	{"stay-secure", CLIENT_ROLLOVER_STAY_SECURE, 0,
 	 "the delete CDS/CDNSKEY are withdrawn from the next request on"},
 };
 
@@ -779,7 +688,7 @@ int signet_cmd_rollover(int argc, char **argv)
 	}
 	sg_buf rdata = SG_BUF_INIT;
 	if (has_arg && !by_tag) {
-		ProtobufCBinaryData keys[KSKS_MAX];
+		dns_rdata keys[KSKS_MAX];
 		size_t nkeys = 0;
 		rc = read_ksks("rollover", a.pos[2], &zone, &rdata, keys, &nkeys);
 		if (rc == SIGNET_EXIT_OK && nkeys != 1) {
@@ -797,46 +706,39 @@ int signet_cmd_rollover(int argc, char **argv)
 		sg_buf_free(&rdata);
 		return rc;
 	}
-	Signet__V1__RolloverRequest req = SIGNET__V1__ROLLOVER_REQUEST__INIT;
-	req.zone.data = zone.wire;
-	req.zone.len = zone.len;
-	Signet__V1__RolloverResponse *before = NULL, *after = NULL;
+	client_key_list before = {0}, after = {0};
+	int64_t now = 0;
 	bool pick = act->args != 0 && (by_tag || !has_arg);
-	if (act->action == SIGNET__V1__ROLLOVER_REQUEST__ACTION__SHOW || pick) {
-		req.action = SIGNET__V1__ROLLOVER_REQUEST__ACTION__SHOW;
-		rc = rollover_call(conn, &req, &before);
+	if (act->action == CLIENT_ROLLOVER_SHOW || pick) {
+		sg_buf none = SG_BUF_INIT;
+		rc = rollover_call(conn, &zone, CLIENT_ROLLOVER_SHOW, &none, &before, &now);
 		if (rc == SIGNET_EXIT_OK && pick)
-			rc = pick_key(a.pos[0], before, by_tag, tag, &rdata);
+			rc = pick_key(a.pos[0], &before, by_tag, tag, &rdata);
 	}
-	if (rc == SIGNET_EXIT_OK && act->action == SIGNET__V1__ROLLOVER_REQUEST__ACTION__SHOW) {
-		Signet__V1__HealthResponse *h = zone_health(conn);
-		const Signet__V1__ZoneHealth *zh = NULL;
-		for (size_t i = 0; h && i < h->n_zones; i++) {
-			dns_name n;
-			if (dns_name_from_wire(&n, h->zones[i]->zone.data, h->zones[i]->zone.len,
-					       NULL) == SIGNET_OK && dns_name_equal(&n, &zone))
-				zh = h->zones[i];
-		}
-		print_schedule(a.pos[0], before, zh);
-		if (h)
-			signet__v1__health_response__free_unpacked(h, NULL);
+	if (rc == SIGNET_EXIT_OK && act->action == CLIENT_ROLLOVER_SHOW) {
+		/* The zone's health warnings: if Health fails, the schedule is
+		 * still worth printing. */
+		client_health_info h;
+		client_status st;
+		const client_zone_health *zh = NULL;
+		if (client_health(conn, &st, &h) == SIGNET_OK && st.code == 0)
+			for (size_t i = 0; i < h.nzones; i++)
+				if (h.zones[i].zone_ok && dns_name_equal(&h.zones[i].zone, &zone))
+					zh = &h.zones[i];
+		print_schedule(a.pos[0], &before, now, zh);
+		client_health_free(&h);
 	} else if (rc == SIGNET_EXIT_OK) {
-		req.action = act->action;
-		req.dnskey.data = rdata.data;
-		req.dnskey.len = rdata.len;
-		rc = rollover_call(conn, &req, &after);
+		rc = rollover_call(conn, &zone, act->action, &rdata, &after, &now);
 		if (rc == SIGNET_EXIT_OK) {
 			printf("%s %s: %s\n", a.pos[1], a.pos[0], act->done);
-			const Signet__V1__KeyInfo *k = find_dnskey(after, rdata.data, rdata.len);
+			const client_key *k = find_dnskey(&after, rdata.data, rdata.len);
 			if (k && rdata.len)
-				print_key("key", k);
+				client_print_key(stdout, k, CLIENT_KEY_AS_LINE, "key");
 		}
 	}
 	client_close(conn);
-	if (before)
-		signet__v1__rollover_response__free_unpacked(before, NULL);
-	if (after)
-		signet__v1__rollover_response__free_unpacked(after, NULL);
+	client_key_list_free(&before);
+	client_key_list_free(&after);
 	sg_buf_free(&rdata);
 	return rc;
 }

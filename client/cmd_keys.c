@@ -4,66 +4,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "client/client.h"
 #include "dnssec/dnssec.h"
-#include "proto/signet.pb-c.h"
 
 enum { OPT_DNSKEY = CLIENT_OPT_FIRST_FREE, OPT_WARN };
 
 #define WARN_DEFAULT 86400
 
-static const char *state_name(Signet__V1__KeyState s)
+/* A name from the server as text, "?" when it was malformed. */
+static void name_text(const dns_name *n, bool ok, char *out, size_t len)
 {
-	switch (s) {
-	case SIGNET__V1__KEY_STATE__KEY_GENERATED: return "generated";
-	case SIGNET__V1__KEY_STATE__KEY_PUBLISHED: return "published";
-	case SIGNET__V1__KEY_STATE__KEY_ACTIVE: return "active";
-	case SIGNET__V1__KEY_STATE__KEY_RETIRED: return "retired";
-	case SIGNET__V1__KEY_STATE__KEY_REMOVED: return "removed";
-	default: return "unknown";
-	}
-}
-
-/* A wire-form name from the server as text, "?" when malformed. */
-static void wire_name(const ProtobufCBinaryData *b, char *out, size_t len)
-{
-	dns_name n;
-	if (dns_name_from_wire(&n, b->data, b->len, NULL) != SIGNET_OK ||
-	    dns_name_to_str(&n, out, len) != SIGNET_OK)
+	if (!ok || dns_name_to_str(n, out, len) != SIGNET_OK)
 		snprintf(out, len, "?");
-}
-
-/* Print one KeyInfo as a table row, or as a DNSKEY RR with a comment. */
-static void print_key(const Signet__V1__KeyInfo *k, bool as_dnskey)
-{
-	char zone[DNS_NAME_STR_MAX];
-	wire_name(&k->zone, zone, sizeof(zone));
-	const char *role = k->role && strlen(k->role) < 8 ? k->role : "?";
-	if (as_dnskey) {
-		dns_name owner;
-		sg_buf text = SG_BUF_INIT;
-		if (dns_name_from_wire(&owner, k->zone.data, k->zone.len, NULL) == SIGNET_OK &&
-		    k->dnskey.len <= DNS_RDATA_MAX &&
-		    dns_rr_to_text(&owner, DNS_T_DNSKEY, DNS_CLASS_IN, 3600, k->dnskey.data,
-				   k->dnskey.len, &text) == SIGNET_OK)
-			printf("%s ; %s %s tag %u\n", (const char *)text.data, role,
-			       state_name(k->state), k->key_tag);
-		sg_buf_free(&text);
-		return;
-	}
-	char created[32] = "-";
-	time_t t = (time_t)k->created;
-	struct tm tm;
-	if (k->created > 0 && gmtime_r(&t, &tm))
-		strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	sg_buf id = SG_BUF_INIT;
-	if (k->id.len && k->id.len <= 64)
-		(void)sg_hex_encode(k->id.data, k->id.len, &id);
-	printf("%-24s %-4s %3u %5u %-9s %-20s %s\n", zone, role, k->algorithm, k->key_tag,
-	       state_name(k->state), created, id.len ? (const char *)id.data : "-");
-	sg_buf_free(&id);
 }
 
 int signet_cmd_keys(int argc, char **argv)
@@ -92,7 +45,7 @@ int signet_cmd_keys(int argc, char **argv)
 		}
 	}
 	dns_name zone;
-	Signet__V1__ListKeysRequest req = SIGNET__V1__LIST_KEYS_REQUEST__INIT;
+	bool one_zone = false;
 	if (argc - optind > 1) {
 		fprintf(stderr, "keys: at most one zone\n");
 		return SIGNET_EXIT_USAGE;
@@ -102,31 +55,29 @@ int signet_cmd_keys(int argc, char **argv)
 			fprintf(stderr, "keys: '%s' is not a domain name\n", argv[optind]);
 			return SIGNET_EXIT_USAGE;
 		}
-		req.zone.data = zone.wire;
-		req.zone.len = zone.len;
+		one_zone = true;
 	}
 	client_conn *conn = NULL;
 	int rc = client_connect("keys", &flags, &conn);
 	if (rc != SIGNET_EXIT_OK)
 		return rc;
-	ProtobufCMessage *m = NULL;
+	client_key_list keys;
 	client_status st;
-	signet_err ret = client_call_msg(conn, CLIENT_SVC "ListKeys", &req.base,
-					 &signet__v1__list_keys_response__descriptor, &m, &st);
+	signet_err ret = client_list_keys(conn, one_zone ? &zone : NULL, &st, &keys);
 	if (ret != SIGNET_OK) {
 		fprintf(stderr, "keys: ListKeys: %s\n", signet_strerror(ret));
 		rc = SIGNET_EXIT_ERROR;
 	} else if (st.code != 0) {
 		rc = client_report("keys", "ListKeys", &st);
 	} else {
-		Signet__V1__ListKeysResponse *r = (Signet__V1__ListKeysResponse *)m;
 		if (!as_dnskey)
 			printf("%-24s %-4s %3s %5s %-9s %-20s %s\n", "ZONE", "ROLE", "ALG", "TAG",
 			       "STATE", "CREATED", "ID");
-		for (size_t i = 0; i < r->n_keys; i++)
-			print_key(r->keys[i], as_dnskey);
+		for (size_t i = 0; i < keys.count; i++)
+			client_print_key(stdout, &keys.keys[i],
+					 as_dnskey ? CLIENT_KEY_AS_DNSKEY : CLIENT_KEY_AS_ROW, NULL);
 	}
-	protobuf_c_message_free_unpacked(m, NULL);
+	client_key_list_free(&keys);
 	client_close(conn);
 	return rc;
 }
@@ -169,27 +120,23 @@ int signet_cmd_health(int argc, char **argv)
 	int rc = client_connect("health", &flags, &conn);
 	if (rc != SIGNET_EXIT_OK)
 		return rc;
-	Signet__V1__HealthRequest req = SIGNET__V1__HEALTH_REQUEST__INIT;
-	ProtobufCMessage *m = NULL;
+	client_health_info h;
 	client_status st;
-	signet_err ret = client_call_msg(conn, CLIENT_SVC "Health", &req.base,
-					 &signet__v1__health_response__descriptor, &m, &st);
+	signet_err ret = client_health(conn, &st, &h);
 	if (ret != SIGNET_OK) {
 		fprintf(stderr, "health: Health: %s\n", signet_strerror(ret));
 		rc = SIGNET_EXIT_ERROR;
 	} else if (st.code != 0) {
 		rc = client_report("health", "Health", &st);
 	} else {
-		Signet__V1__HealthResponse *h = (Signet__V1__HealthResponse *)m;
-		bool ok = h->token_present && h->logged_in;
-		printf("signetd %s\ntoken: %s, %s\n",
-		       h->version && strlen(h->version) < 64 ? h->version : "?",
-		       h->token_present ? "present" : "ABSENT",
-		       h->logged_in ? "logged in" : "NOT LOGGED IN");
-		for (size_t i = 0; i < h->n_zones; i++) {
-			const Signet__V1__ZoneHealth *z = h->zones[i];
+		bool ok = h.token_present && h.logged_in;
+		printf("signetd %s\ntoken: %s, %s\n", h.version,
+		       h.token_present ? "present" : "ABSENT",
+		       h.logged_in ? "logged in" : "NOT LOGGED IN");
+		for (size_t i = 0; i < h.nzones; i++) {
+			const client_zone_health *z = &h.zones[i];
 			char name[DNS_NAME_STR_MAX];
-			wire_name(&z->zone, name, sizeof(name));
+			name_text(&z->zone, z->zone_ok, name, sizeof(name));
 			bool zok = z->active_zsk && z->keyset_seconds_left > warn;
 			ok = ok && zok;
 			if (z->keyset_seconds_left > 0)
@@ -205,7 +152,7 @@ int signet_cmd_health(int argc, char **argv)
 		printf("status: %s\n", ok ? "ok" : "UNHEALTHY");
 		rc = ok ? SIGNET_EXIT_OK : SIGNET_EXIT_FAIL;
 	}
-	protobuf_c_message_free_unpacked(m, NULL);
+	client_health_free(&h);
 	client_close(conn);
 	return rc;
 }

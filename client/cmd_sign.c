@@ -9,7 +9,6 @@
 
 #include "client/client.h"
 #include "dnssec/dnssec.h"
-#include "proto/signet.pb-c.h"
 
 #define INPUT_MAX (16 * 1024 * 1024)
 #define LINE_MAX_OCTETS 65536
@@ -165,41 +164,22 @@ static int make_sets(in_rr *rrs, size_t n, const sg_buf *rdata, dns_rrset **out,
 static int sign_batch(client_conn *c, const dns_name *zone, const dns_rrset *sets, size_t n,
 		      size_t *failed)
 {
-	size_t nrr = 0;
-	for (size_t i = 0; i < n; i++)
-		nrr += sets[i].count;
-	Signet__V1__RRset *rs = calloc(n, sizeof(*rs));
-	Signet__V1__RRset **rp = calloc(n, sizeof(*rp));
-	ProtobufCBinaryData *rd = calloc(nrr ? nrr : 1, sizeof(*rd));
+	const dns_rrset **sp = calloc(n ? n : 1, sizeof(*sp));
 	int rc = SIGNET_EXIT_ERROR;
-	ProtobufCMessage *m = NULL;
-	sg_buf text = SG_BUF_INIT;
-	if (!rs || !rp || !rd)
+	uint8_t *req = NULL;
+	size_t len = 0;
+	sg_buf text = SG_BUF_INIT, resp = SG_BUF_INIT;
+	client_sign_answer a = {0};
+	if (!sp)
 		goto out;
-	size_t used = 0;
-	for (size_t i = 0; i < n; i++) {
-		signet__v1__rrset__init(&rs[i]);
-		rs[i].owner.data = (uint8_t *)sets[i].owner.wire;
-		rs[i].owner.len = sets[i].owner.len;
-		rs[i].type = sets[i].type;
-		rs[i].rclass = DNS_CLASS_IN;
-		rs[i].ttl = sets[i].ttl;
-		rs[i].n_rdata = sets[i].count;
-		rs[i].rdata = rd + used;
-		for (size_t k = 0; k < sets[i].count; k++) {
-			rd[used].data = sets[i].rr[k].data;
-			rd[used++].len = sets[i].rr[k].len;
-		}
-		rp[i] = &rs[i];
-	}
-	Signet__V1__SignRequest req = SIGNET__V1__SIGN_REQUEST__INIT;
-	req.zone.data = (uint8_t *)zone->wire;
-	req.zone.len = zone->len;
-	req.n_rrsets = n;
-	req.rrsets = rp;
+	for (size_t i = 0; i < n; i++)
+		sp[i] = &sets[i];
+	if (client_sign_request_pack(zone, sp, n, &req, &len) != SIGNET_OK)
+		goto out;
 	client_status st;
-	signet_err ret = client_call_msg(c, CLIENT_SVC "SignRRsets", &req.base,
-					 &signet__v1__sign_response__descriptor, &m, &st);
+	signet_err ret = client_call(c, CLIENT_SVC "SignRRsets", req, len, &st, &resp);
+	if (ret == SIGNET_OK && st.code == 0)
+		ret = client_sign_answer_unpack(resp.data, resp.len, &a);
 	if (ret != SIGNET_OK) {
 		fprintf(stderr, "sign: SignRRsets: %s\n", signet_strerror(ret));
 		goto out;
@@ -208,34 +188,32 @@ static int sign_batch(client_conn *c, const dns_name *zone, const dns_rrset *set
 		rc = client_report("sign", "SignRRsets", &st);
 		goto out;
 	}
-	Signet__V1__SignResponse *a = (Signet__V1__SignResponse *)m;
-	if (a->n_results != n) {
-		fprintf(stderr, "sign: SignRRsets: %zu results for %zu RRsets\n", a->n_results, n);
+	if (a.count != n) {
+		fprintf(stderr, "sign: SignRRsets: %zu results for %zu RRsets\n", a.count, n);
 		goto out;
 	}
 	rc = SIGNET_EXIT_OK;
 	for (size_t i = 0; i < n; i++) {
-		const Signet__V1__SignResult *res = a->results[i];
+		const client_sign_item *res = &a.items[i];
 		char owner[DNS_NAME_STR_MAX];
 		if (dns_name_to_str(&sets[i].owner, owner, sizeof(owner)) != SIGNET_OK)
 			snprintf(owner, sizeof(owner), "?");
-		if (res->status == SIGNET__V1__ITEM_STATUS__ITEM_NOT_SIGNED) {
+		if (res->status == CLIENT_ITEM_NOT_SIGNED) {
 			fprintf(stderr, "sign: %s type %u: not signed (a delegation)\n", owner,
 				sets[i].type);
 			continue;
 		}
-		if (res->status != SIGNET__V1__ITEM_STATUS__ITEM_SIGNED) {
+		if (res->status != CLIENT_ITEM_SIGNED) {
 			fprintf(stderr, "sign: %s type %u: %s: %s\n", owner, sets[i].type,
-				client_status_name((int)res->code), res->message ? res->message : "");
+				client_status_name(res->code), res->message);
 			if (rc == SIGNET_EXIT_OK)
-				rc = client_exit_for_status((int)res->code);
+				rc = client_exit_for_status(res->code);
 			(*failed)++;
 			continue;
 		}
-		for (size_t k = 0; k < res->n_rrsig; k++) {
+		for (size_t k = 0; k < res->nrrsig; k++) {
 			sg_buf_reset(&text);
-			if (res->rrsig[k].len > DNS_RDATA_MAX ||
-			    dns_rr_to_text(&sets[i].owner, DNS_T_RRSIG, DNS_CLASS_IN, sets[i].ttl,
+			if (dns_rr_to_text(&sets[i].owner, DNS_T_RRSIG, DNS_CLASS_IN, sets[i].ttl,
 					   res->rrsig[k].data, res->rrsig[k].len, &text) != SIGNET_OK) {
 				fprintf(stderr, "sign: %s: malformed RRSIG in the answer\n", owner);
 				rc = SIGNET_EXIT_ERROR;
@@ -246,10 +224,10 @@ static int sign_batch(client_conn *c, const dns_name *zone, const dns_rrset *set
 	}
 out:
 	sg_buf_free(&text);
-	protobuf_c_message_free_unpacked(m, NULL);
-	free(rs);
-	free(rp);
-	free(rd);
+	sg_buf_free(&resp);
+	client_sign_answer_free(&a);
+	free(req);
+	free(sp);
 	return rc;
 }
 

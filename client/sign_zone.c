@@ -15,7 +15,6 @@
 
 #include "client/client.h"
 #include "dnssec/dnssec.h"
-#include "proto/signet.pb-c.h"
 
 #define ZONE_FILE_MAX ((size_t)1 << 30)
 #define MAX_RRS_DEFAULT 10000000
@@ -378,81 +377,38 @@ static void strip_dnssec(dns_zone *z, bool quiet)
 			"NSEC3PARAM RRsets of the input replaced\n", dropped);
 }
 
-/* A key-set RRset from GetKeySet into out, checked as outside input: owner
- * the apex, the expected type, well-formed RDATA. */
-static signet_err keyset_rrset(const Signet__V1__RRset *r, const dns_name *apex,
-			       uint16_t type, dns_rrset *out, const char *field)
-{
-	dns_rrset_init(out, apex, type, DNS_CLASS_IN, 0);
-	if (!r)
-		return SIGNET_OK;
-	dns_name owner;
-	if (r->n_rdata == 0)
-		return SIGNET_OK;
-	if (dns_name_from_wire(&owner, r->owner.data, r->owner.len, NULL) != SIGNET_OK ||
-	    !dns_name_equal(&owner, apex) || r->type != type || r->ttl > 0x7fffffffu ||
-	    r->n_rdata > 1024) {
-		fprintf(stderr, "sign-zone: GetKeySet: %s: not a %u RRset at the apex\n", field,
-			type);
-		return SIGNET_EPARSE;
-	}
-	out->ttl = r->ttl;
-	for (size_t i = 0; i < r->n_rdata; i++) {
-		signet_err ret = r->rdata[i].len > DNS_RDATA_MAX
-					 ? SIGNET_ERANGE
-					 : dns_rdata_check(type, r->rdata[i].data, r->rdata[i].len);
-		if (ret == SIGNET_OK)
-			ret = dns_rrset_add(out, r->rdata[i].data, r->rdata[i].len);
-		if (ret != SIGNET_OK) {
-			fprintf(stderr, "sign-zone: GetKeySet: %s.rdata[%zu]: %s\n", field, i,
-				signet_strerror(ret));
-			dns_rrset_clear(out);
-			return ret;
-		}
-	}
-	return SIGNET_OK;
-}
-
 /* Ask for the key set and fold it and the policy into the run. */
 static int get_keyset(run *r, client_conn *c)
 {
-	Signet__V1__GetKeySetRequest req = SIGNET__V1__GET_KEY_SET_REQUEST__INIT;
-	req.zone.data = r->zone.apex.wire;
-	req.zone.len = r->zone.apex.len;
-	ProtobufCMessage *m = NULL;
+	client_keyset ks;
 	client_status st;
-	signet_err ret = client_call_msg(c, CLIENT_SVC "GetKeySet", &req.base,
-					 &signet__v1__get_key_set_response__descriptor, &m, &st);
+	char why[256];
+	signet_err ret = client_get_keyset(c, &r->zone.apex, &st, &ks, why, sizeof(why));
 	if (ret != SIGNET_OK) {
-		fprintf(stderr, "sign-zone: GetKeySet: %s\n", signet_strerror(ret));
-		return SIGNET_EXIT_ERROR;
+		fprintf(stderr, "sign-zone: GetKeySet: %s\n", why[0] ? why : signet_strerror(ret));
+		client_keyset_free(&ks);
+		return why[0] ? SIGNET_EXIT_DATA : SIGNET_EXIT_ERROR;
 	}
-	if (st.code != 0)
+	if (st.code != 0) {
+		client_keyset_free(&ks);
 		return client_report("sign-zone", "GetKeySet", &st);
-	Signet__V1__GetKeySetResponse *ks = (Signet__V1__GetKeySetResponse *)m;
+	}
 	int rc = SIGNET_EXIT_DATA;
-	dns_rrset sets[3];
-	static const uint16_t types[3] = {DNS_T_DNSKEY, DNS_T_CDS, DNS_T_CDNSKEY};
-	const Signet__V1__RRset *src[3] = {ks->dnskey, ks->cds, ks->cdnskey};
-	static const char *const names[3] = {"dnskey", "cds", "cdnskey"};
-	size_t made = 0;
-	for (; made < 3; made++)
-		if (keyset_rrset(src[made], &r->zone.apex, types[made], &sets[made],
-				 names[made]) != SIGNET_OK)
-			goto out;
-	if (keyset_rrset(ks->rrsig, &r->zone.apex, DNS_T_RRSIG, &r->ks_sigs, "rrsig") !=
-	    SIGNET_OK)
-		goto out;
-	if (sets[0].count == 0 || r->ks_sigs.count == 0) {
+	dns_rrset *sets[3] = {&ks.dnskey, &ks.cds, &ks.cdnskey};
+	/* The KSK RRSIGs are the run's from here on. */
+	dns_rrset_clear(&r->ks_sigs);
+	r->ks_sigs = ks.rrsig;
+	dns_rrset_init(&ks.rrsig, &r->zone.apex, DNS_T_RRSIG, DNS_CLASS_IN, 0);
+	if (ks.dnskey.count == 0 || r->ks_sigs.count == 0) {
 		fprintf(stderr, "sign-zone: GetKeySet: no DNSKEY RRset or no KSK RRSIG\n");
 		goto out;
 	}
-	const Signet__V1__Policy *p = ks->policy;
-	r->alg = p && p->algorithm ? (uint8_t)p->algorithm : DNS_ALG_ECDSAP256SHA256;
-	r->validity = p && p->validity ? p->validity : VALIDITY_DEFAULT;
+	const client_policy *p = &ks.policy;
+	r->alg = p->algorithm ? (uint8_t)p->algorithm : DNS_ALG_ECDSAP256SHA256;
+	r->validity = p->validity ? p->validity : VALIDITY_DEFAULT;
 	/* The ZSKs: zone keys of the zone's algorithm without the SEP flag. */
-	for (size_t i = 0; i < sets[0].count; i++) {
-		const dns_rdata *k = &sets[0].rr[i];
+	for (size_t i = 0; i < ks.dnskey.count; i++) {
+		const dns_rdata *k = &ks.dnskey.rr[i];
 		uint16_t tag;
 		if (k->len < 4 || dns_key_tag(k->data, k->len, &tag) != SIGNET_OK)
 			continue;
@@ -462,21 +418,16 @@ static int get_keyset(run *r, client_conn *c)
 			r->zsk_tags[r->nzsk++] = tag;
 	}
 	/* Denial: the command line wins over the policy. */
-	bool policy_nsec3 = p && p->denial == SIGNET__V1__DENIAL__DENIAL_NSEC3;
 	r->use_nsec3 = r->o.denial == DENIAL_USE_NSEC3 ||
-		       (r->o.denial == DENIAL_POLICY && policy_nsec3);
+		       (r->o.denial == DENIAL_POLICY && p->nsec3);
 	memset(&r->nsec3, 0, sizeof(r->nsec3));
 	r->nsec3.algorithm = 1;
-	if (policy_nsec3 && p->nsec3) {
-		if (p->nsec3->iterations > NSEC3_ITERATIONS_MAX || p->nsec3->salt.len > 255) {
-			fprintf(stderr, "sign-zone: GetKeySet: policy.nsec3 out of bounds\n");
-			goto out;
-		}
-		r->nsec3.iterations = (uint16_t)p->nsec3->iterations;
-		r->nsec3.salt_len = (uint8_t)p->nsec3->salt.len;
-		if (p->nsec3->salt.len)
-			memcpy(r->nsec3.salt, p->nsec3->salt.data, p->nsec3->salt.len);
-		if (p->nsec3->opt_out)
+	if (p->nsec3) {
+		r->nsec3.iterations = (uint16_t)p->iterations;
+		r->nsec3.salt_len = p->salt_len;
+		if (p->salt_len)
+			memcpy(r->nsec3.salt, p->salt, p->salt_len);
+		if (p->opt_out)
 			r->nsec3.flags = DNS_NSEC3_FLAG_OPTOUT;
 	}
 	if (r->o.opt_out)
@@ -500,26 +451,19 @@ static int get_keyset(run *r, client_conn *c)
 	}
 	/* The key set joins the zone; the zone owns the sets from here on. */
 	for (size_t i = 0; i < 3; i++) {
-		if (sets[i].count == 0) {
-			dns_rrset_clear(&sets[i]);
+		if (sets[i]->count == 0)
 			continue;
-		}
 		if (i == 0)
 			r->ks_dnskey = r->zone.count;
-		if (zone_append(&r->zone, &sets[i]) != SIGNET_OK) {
-			for (size_t j = i; j < 3; j++)
-				dns_rrset_clear(&sets[j]);
-			made = 0;
+		if (zone_append(&r->zone, sets[i]) != SIGNET_OK) {
 			rc = SIGNET_EXIT_ERROR;
 			goto out;
 		}
+		dns_rrset_init(sets[i], &r->zone.apex, sets[i]->type, DNS_CLASS_IN, 0);
 	}
-	made = 0;
 	rc = SIGNET_EXIT_OK;
 out:
-	for (size_t i = 0; i < made; i++)
-		dns_rrset_clear(&sets[i]);
-	protobuf_c_message_free_unpacked(m, NULL);
+	client_keyset_free(&ks);
 	return rc;
 }
 
@@ -732,47 +676,13 @@ static void plan(run *r)
  * referenced, not copied, until the one copy that packing makes. */
 static signet_err pack_job(const run *r, const job *j, uint8_t **out, size_t *outlen)
 {
-	size_t nrr = 0;
+	const dns_rrset **sets = calloc(j->count ? j->count : 1, sizeof(*sets));
+	if (!sets)
+		return SIGNET_ENOMEM;
 	for (size_t k = 0; k < j->count; k++)
-		nrr += r->items[r->todo[j->first + k]].set->count;
-	Signet__V1__RRset *rs = calloc(j->count, sizeof(*rs));
-	Signet__V1__RRset **rp = calloc(j->count, sizeof(*rp));
-	ProtobufCBinaryData *rd = calloc(nrr ? nrr : 1, sizeof(*rd));
-	signet_err ret = SIGNET_ENOMEM;
-	if (!rs || !rp || !rd)
-		goto out;
-	size_t used = 0;
-	for (size_t k = 0; k < j->count; k++) {
-		const dns_rrset *s = r->items[r->todo[j->first + k]].set;
-		signet__v1__rrset__init(&rs[k]);
-		rs[k].owner.data = (uint8_t *)s->owner.wire;
-		rs[k].owner.len = s->owner.len;
-		rs[k].type = s->type;
-		rs[k].rclass = DNS_CLASS_IN;
-		rs[k].ttl = s->ttl;
-		rs[k].n_rdata = s->count;
-		rs[k].rdata = rd + used;
-		for (size_t i = 0; i < s->count; i++) {
-			rd[used].data = s->rr[i].data;
-			rd[used++].len = s->rr[i].len;
-		}
-		rp[k] = &rs[k];
-	}
-	Signet__V1__SignRequest req = SIGNET__V1__SIGN_REQUEST__INIT;
-	req.zone.data = (uint8_t *)r->zone.apex.wire;
-	req.zone.len = r->zone.apex.len;
-	req.n_rrsets = j->count;
-	req.rrsets = rp;
-	*outlen = protobuf_c_message_get_packed_size(&req.base);
-	*out = malloc(*outlen ? *outlen : 1);
-	if (!*out)
-		goto out;
-	protobuf_c_message_pack(&req.base, *out);
-	ret = SIGNET_OK;
-out:
-	free(rs);
-	free(rp);
-	free(rd);
+		sets[k] = r->items[r->todo[j->first + k]].set;
+	signet_err ret = client_sign_request_pack(&r->zone.apex, sets, j->count, out, outlen);
+	free(sets);
 	return ret;
 }
 
@@ -790,54 +700,52 @@ static void item_failed(run *r, const item *it, int rc, const char *why)
 /* Take the RRSIGs of one answered batch. */
 static int take_answer(run *r, const job *j, const sg_buf *resp)
 {
-	Signet__V1__SignResponse *a = signet__v1__sign_response__unpack(NULL, resp->len,
-									 resp->data);
-	if (!a || a->n_results != j->count) {
+	client_sign_answer a;
+	signet_err ret = client_sign_answer_unpack(resp->data, resp->len, &a);
+	if (ret != SIGNET_OK || a.count != j->count) {
 		fprintf(stderr, "sign-zone: SignRRsets: answer %s\n",
-			a ? "with the wrong number of results" : "does not unpack");
-		if (a)
-			signet__v1__sign_response__free_unpacked(a, NULL);
+			ret == SIGNET_OK ? "with the wrong number of results" : "does not unpack");
+		client_sign_answer_free(&a);
 		return SIGNET_EXIT_ERROR;
 	}
-	for (size_t k = 0; k < a->n_results; k++) {
-		const Signet__V1__SignResult *res = a->results[k];
+	for (size_t k = 0; k < a.count; k++) {
+		const client_sign_item *res = &a.items[k];
 		item *it = &r->items[r->todo[j->first + k]];
 		if (res->index != k) {
 			item_failed(r, it, SIGNET_EXIT_ERROR, "answer out of order");
 			continue;
 		}
-		if (res->status == SIGNET__V1__ITEM_STATUS__ITEM_FAILED) {
+		if (res->status == CLIENT_ITEM_FAILED) {
 			char why[600];
-			snprintf(why, sizeof(why), "%s: %s", client_status_name((int)res->code),
-				 res->message ? res->message : "");
-			item_failed(r, it, client_exit_for_status((int)res->code), why);
+			snprintf(why, sizeof(why), "%s: %s", client_status_name(res->code),
+				 res->message);
+			item_failed(r, it, client_exit_for_status(res->code), why);
 			continue;
 		}
-		if (res->status != SIGNET__V1__ITEM_STATUS__ITEM_SIGNED || res->n_rrsig == 0) {
+		if (res->status != CLIENT_ITEM_SIGNED || res->nrrsig == 0) {
 			item_failed(r, it, SIGNET_EXIT_ERROR, "signetd did not sign it");
 			continue;
 		}
-		for (size_t i = 0; i < res->n_rrsig; i++) {
+		for (size_t i = 0; i < res->nrrsig; i++) {
 			dns_rrsig sig;
-			if (res->rrsig[i].len > DNS_RDATA_MAX ||
-			    dns_rrsig_from_rdata(&sig, res->rrsig[i].data, res->rrsig[i].len) !=
+			if (dns_rrsig_from_rdata(&sig, res->rrsig[i].data, res->rrsig[i].len) !=
 				    SIGNET_OK ||
 			    sig.type_covered != it->set->type) {
 				item_failed(r, it, SIGNET_EXIT_ERROR, "malformed RRSIG in the answer");
 				break;
 			}
-			dns_rdata d = {(uint16_t)res->rrsig[i].len, malloc(res->rrsig[i].len)};
+			dns_rdata d = {res->rrsig[i].len, malloc(res->rrsig[i].len)};
 			if (d.data != NULL)
 				memcpy(d.data, res->rrsig[i].data, d.len);
 			if (d.data == NULL || item_add_sig(it, d) != SIGNET_OK) {
 				free(d.data);
-				signet__v1__sign_response__free_unpacked(a, NULL);
+				client_sign_answer_free(&a);
 				return SIGNET_EXIT_ERROR;
 			}
 		}
 		r->signed_sets++;
 	}
-	signet__v1__sign_response__free_unpacked(a, NULL);
+	client_sign_answer_free(&a);
 	return SIGNET_EXIT_OK;
 }
 
