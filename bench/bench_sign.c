@@ -26,7 +26,7 @@
 
 #include "common/common.h"
 #include "hsm/hsm.h"
-#include "tests/lib/softhsm_fixture.h"
+#include "bench/bench_token.h"
 
 #define DATA_LEN 128   /* about the size of a small RRset's signed data */
 
@@ -273,7 +273,7 @@ static double median(double v[ROUNDS])
 	return c[ROUNDS / 2];
 }
 
-static int bench_alg(softhsm_fixture *f, hsm_alg alg, double seconds)
+static int bench_alg(bench_token *f, hsm_alg alg, double seconds)
 {
 	char label[HSM_LABEL_MAX + 1];
 	hsm_key_info key;
@@ -288,7 +288,7 @@ static int bench_alg(softhsm_fixture *f, hsm_alg alg, double seconds)
 		ob.md = EVP_sha256();
 	else if (alg == HSM_ALG_ECDSAP384)
 		ob.md = EVP_sha384();
-	struct raw_bench rt = {(CK_FUNCTION_LIST *)f->p11, f->slot, alg, key.id,
+	struct raw_bench rt = {f->p11, f->slot, alg, key.id,
 			       key.id_len, false};
 	struct raw_bench rs = rt;
 	rs.session_copy = true;
@@ -330,8 +330,8 @@ static double tv_s(const struct timeval *t)
 /* One raw cell: P-256, session object, the given threads. */
 static int raw_only(double seconds, unsigned threads)
 {
-	softhsm_fixture *f = NULL;
-	if (softhsm_fixture_create(true, &f) != SIGNET_OK)
+	bench_token *f = NULL;
+	if (bench_token_create(&f) != SIGNET_OK)
 		return 1;
 	char label[HSM_LABEL_MAX + 1];
 	hsm_key_info key;
@@ -341,7 +341,7 @@ static int raw_only(double seconds, unsigned threads)
 	    hsm_key_generate(f->tok, HSM_ALG_ECDSAP256, 0, label, &key) != SIGNET_OK) {
 		fprintf(stderr, "bench_sign: keygen: %s\n", hsm_last_error());
 	} else {
-		struct raw_bench rs = {(CK_FUNCTION_LIST *)f->p11, f->slot, HSM_ALG_ECDSAP256,
+		struct raw_bench rs = {f->p11, f->slot, HSM_ALG_ECDSAP256,
 				       key.id, key.id_len, true};
 		struct rusage u0, u1;
 		sg_bench_result r;
@@ -363,7 +363,7 @@ static int raw_only(double seconds, unsigned threads)
 		}
 		hsm_key_delete(f->tok, key.id, key.id_len);
 	}
-	softhsm_fixture_destroy(f);
+	bench_token_destroy(f);
 	return rc;
 }
 
@@ -384,8 +384,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench_sign [seconds 0.1..600] [alg,...]\n");
 		return 2;
 	}
-	softhsm_fixture *f = NULL;
-	if (softhsm_fixture_create(true, &f) != SIGNET_OK)
+	bench_token *f = NULL;
+	if (bench_token_create(&f) != SIGNET_OK)
 		return 1;
 	printf("signatures/s, median of %d interleaved rounds of %.1f s, %d-octet messages; raw = C_SignInit+C_Sign "
 	       "(plus the SHA digest for ECDSA, as hsm/ does)\n\n", ROUNDS, seconds, DATA_LEN);
@@ -400,6 +400,6 @@ int main(int argc, char **argv)
 	for (char *a = strtok_r(list, ",", &save); a; a = strtok_r(NULL, ",", &save))
 		if (bench_alg(f, (hsm_alg)atoi(a), seconds) != 0)
 			rc = 1;
-	softhsm_fixture_destroy(f);
+	bench_token_destroy(f);
 	return rc;
 }
