@@ -15,12 +15,12 @@
 #include "hsm/hsm.h"
 
 typedef struct bench_token {
-	char dir[256];            /* the temporary directory, removed at the end */
-	hsm_ctx *ctx;             /* the loaded module */
-	hsm_token *tok;           /* the token, logged in */
-	CK_FUNCTION_LIST *p11;    /* the module's own function list */
-	CK_SLOT_ID slot;          /* the token's slot */
-	void *dl;                 /* our reference on the module, for p11 */
+	char dir[256];         /* the temporary directory, removed at the end */
+	hsm_ctx *ctx;          /* the loaded module */
+	hsm_token *tok;        /* the token, logged in */
+	CK_FUNCTION_LIST *p11; /* the module's own function list */
+	CK_SLOT_ID slot;       /* the token's slot */
+	void *dl;              /* our reference on the module, for p11 */
 } bench_token;
 
 /* Make, initialise and log in to a fresh token. On failure everything made

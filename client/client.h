@@ -171,33 +171,33 @@ const char *client_status_name(int code);
 /* Pack a SignRequest of n RRsets (class IN, each set's owner, type, TTL and
  * RDATA) for zone into *out (malloc'ed, the caller frees it or hands it to
  * client_start), its length in *len. The sets are only read. SIGNET_ENOMEM. */
-signet_err client_sign_request_pack(const dns_name *zone, const dns_rrset *const *sets,
-				    size_t n, uint8_t **out, size_t *len);
+signet_err client_sign_request_pack(const dns_name *zone, const dns_rrset *const *sets, size_t n,
+				    uint8_t **out, size_t *len);
 
 /* What signetd did with one RRset of a SignRequest. */
 typedef enum client_item_status {
-	CLIENT_ITEM_UNSPECIFIED = 0,   /* missing or a status this client does not know */
-	CLIENT_ITEM_SIGNED = 1,        /* rrsig holds one RRSIG per active ZSK */
-	CLIENT_ITEM_NOT_SIGNED = 2,    /* by design: NS at a delegation point */
-	CLIENT_ITEM_FAILED = 3         /* code and message say why */
+	CLIENT_ITEM_UNSPECIFIED = 0, /* missing or a status this client does not know */
+	CLIENT_ITEM_SIGNED = 1,      /* rrsig holds one RRSIG per active ZSK */
+	CLIENT_ITEM_NOT_SIGNED = 2,  /* by design: NS at a delegation point */
+	CLIENT_ITEM_FAILED = 3       /* code and message say why */
 } client_item_status;
 
 typedef struct client_sign_item {
-	uint32_t index;               /* position of the RRset in the request, as sent */
+	uint32_t index; /* position of the RRset in the request, as sent */
 	client_item_status status;
-	int code;                     /* gRPC status code of a failed item */
-	const char *message;          /* the server's reason; "" when none; owned by the answer */
-	const dns_rdata *rrsig;       /* RRSIG RDATA (owner, class, TTL: the RRset's),
-	                               * owned by the answer */
+	int code;               /* gRPC status code of a failed item */
+	const char *message;    /* the server's reason; "" when none; owned by the answer */
+	const dns_rdata *rrsig; /* RRSIG RDATA (owner, class, TTL: the RRset's),
+	                         * owned by the answer */
 	size_t nrrsig;
 } client_sign_item;
 
 /* A SignResponse. Free with client_sign_answer_free. */
 typedef struct client_sign_answer {
-	client_sign_item *items;      /* one per result, in the server's order */
+	client_sign_item *items; /* one per result, in the server's order */
 	size_t count;
-	dns_rdata *rdata;             /* every item's rrsig, one array */
-	void *msg;                    /* the unpacked message they point into */
+	dns_rdata *rdata; /* every item's rrsig, one array */
+	void *msg;        /* the unpacked message they point into */
 } client_sign_answer;
 
 /* Unpack the len octets of a SignResponse into *out. SIGNET_EPARSE when it
@@ -209,29 +209,29 @@ void client_sign_answer_free(client_sign_answer *a);
 /* A key's state in signetd. */
 typedef enum client_key_state {
 	CLIENT_KEY_UNKNOWN = 0,
-	CLIENT_KEY_GENERATED,    /* in the token, not yet in an imported bundle */
-	CLIENT_KEY_PUBLISHED,    /* in the DNSKEY RRset of an imported bundle */
-	CLIENT_KEY_ACTIVE,       /* signs */
-	CLIENT_KEY_RETIRED,      /* published, no longer signs */
+	CLIENT_KEY_GENERATED, /* in the token, not yet in an imported bundle */
+	CLIENT_KEY_PUBLISHED, /* in the DNSKEY RRset of an imported bundle */
+	CLIENT_KEY_ACTIVE,    /* signs */
+	CLIENT_KEY_RETIRED,   /* published, no longer signs */
 	CLIENT_KEY_REMOVED
 } client_key_state;
 
 /* One key as signetd describes it (KeyInfo). Times are epoch seconds, 0 for
  * unset. */
 typedef struct client_key {
-	dns_name zone;           /* the root when zone_ok is false */
-	bool zone_ok;            /* the server's name was well formed */
-	char role[8];            /* "zsk", "ksk"; "?" when absent or longer */
-	uint8_t id[64];          /* CKA_ID in the token */
-	size_t id_len;           /* 0: none, or longer than id */
+	dns_name zone;  /* the root when zone_ok is false */
+	bool zone_ok;   /* the server's name was well formed */
+	char role[8];   /* "zsk", "ksk"; "?" when absent or longer */
+	uint8_t id[64]; /* CKA_ID in the token */
+	size_t id_len;  /* 0: none, or longer than id */
 	uint32_t algorithm;
 	uint32_t key_tag;
 	client_key_state state;
-	uint8_t *dnskey;         /* DNSKEY RDATA, owned; NULL when none */
+	uint8_t *dnskey; /* DNSKEY RDATA, owned; NULL when none */
 	size_t dnskey_len;
 	int64_t created, publish, active, retire, remove;
-	int64_t ds_seen;         /* KSK: when the parent's DS was confirmed */
-	bool foreign;            /* another signer's ZSK (RFC 8901) */
+	int64_t ds_seen; /* KSK: when the parent's DS was confirmed */
+	bool foreign;    /* another signer's ZSK (RFC 8901) */
 	int64_t planned_publish, planned_active, planned_retire, planned_remove;
 } client_key;
 
@@ -255,14 +255,14 @@ signet_err client_generate_zsk(client_conn *c, const dns_name *zone, client_stat
 /* ExportKeySigningRequest for the next days days: the request's text is
  * appended to request, its serial put in *serial. SIGNET_ERANGE when the
  * text exceeds request's limit. */
-signet_err client_export_ksr(client_conn *c, const dns_name *zone, uint32_t days,
-			     client_status *st, sg_buf *request, uint64_t *serial);
+signet_err client_export_ksr(client_conn *c, const dns_name *zone, uint32_t days, client_status *st,
+			     sg_buf *request, uint64_t *serial);
 
 /* What ImportKeyBundle did. Free activated with client_key_list_free. */
 typedef struct client_import_result {
 	uint64_t serial;
 	uint32_t periods;
-	client_key_list activated;   /* keys whose state changed */
+	client_key_list activated; /* keys whose state changed */
 } client_import_result;
 
 /* ImportKeyBundle with the bundle's text (len octets). */
@@ -289,7 +289,7 @@ signet_err client_rollover(client_conn *c, const dns_name *zone, client_rollover
 
 /* One zone of a Health answer. */
 typedef struct client_zone_health {
-	dns_name zone;               /* the root when zone_ok is false */
+	dns_name zone; /* the root when zone_ok is false */
 	bool zone_ok;
 	bool active_zsk;             /* a ZSK is active and usable */
 	int64_t keyset_seconds_left; /* until the last imported period ends */
@@ -302,7 +302,7 @@ typedef struct client_zone_health {
 typedef struct client_health_info {
 	bool token_present;
 	bool logged_in;
-	char version[64];            /* "?" when absent or longer */
+	char version[64]; /* "?" when absent or longer */
 	client_zone_health *zones;
 	size_t nzones;
 } client_health_info;
@@ -318,7 +318,7 @@ typedef struct client_policy {
 	uint32_t validity;
 	uint32_t dnskey_ttl;
 	uint32_t keyset_period;
-	bool nsec3;                  /* denial by NSEC3 with the parameters below */
+	bool nsec3; /* denial by NSEC3 with the parameters below */
 	uint32_t iterations;
 	uint8_t salt[255];
 	uint8_t salt_len;
@@ -332,9 +332,9 @@ signet_err client_add_zone(client_conn *c, const dns_name *zone, const client_po
 /* The key set of a zone (GetKeySet), checked as outside input. Free with
  * client_keyset_free. */
 typedef struct client_keyset {
-	dns_rrset dnskey, cds, cdnskey;  /* at the apex; cds, cdnskey may be empty */
-	dns_rrset rrsig;                 /* the KSK RRSIGs over them */
-	client_policy policy;            /* NSEC3 iterations at most 100 */
+	dns_rrset dnskey, cds, cdnskey; /* at the apex; cds, cdnskey may be empty */
+	dns_rrset rrsig;                /* the KSK RRSIGs over them */
+	client_policy policy;           /* NSEC3 iterations at most 100 */
 } client_keyset;
 
 /* GetKeySet for zone. An answer whose sets are not at the apex, of the
@@ -358,10 +358,10 @@ void client_time_text(int64_t t, char *out, size_t len);
 void client_span_text(int64_t s, char *out, size_t len);
 
 typedef enum client_key_style {
-	CLIENT_KEY_AS_ROW,      /* `signet keys`: zone role alg tag state created id */
-	CLIENT_KEY_AS_DNSKEY,   /* a DNSKEY RR, role, state and tag in a comment;
-	                         * nothing for a key without a usable DNSKEY */
-	CLIENT_KEY_AS_LINE      /* "WHAT: role algorithm A tag T state S id ID" */
+	CLIENT_KEY_AS_ROW,    /* `signet keys`: zone role alg tag state created id */
+	CLIENT_KEY_AS_DNSKEY, /* a DNSKEY RR, role, state and tag in a comment;
+	                       * nothing for a key without a usable DNSKEY */
+	CLIENT_KEY_AS_LINE    /* "WHAT: role algorithm A tag T state S id ID" */
 } client_key_style;
 
 /* Print k on f in style; what names the key in CLIENT_KEY_AS_LINE. */
