@@ -12,9 +12,11 @@
  *
  * Why the PKCS#11 function list and not libp11: libp11 0.4.12 cannot generate
  * EC or EdDSA keys, cannot set CKA_SENSITIVE/CKA_EXTRACTABLE, and its key
- * enumeration fails outright when the token holds an Ed25519 key (see
- * shared/HSM-NOTES.md). The whole layer therefore uses the function list from
- * C_GetFunctionList of the dlopen()ed module.
+ * enumeration fails outright when the token holds an Ed25519 key. The whole
+ * layer therefore uses the function list from C_GetFunctionList of the
+ * dlopen()ed module. What this layer relies on in PKCS#11 and SoftHSM2
+ * (attributes, mechanisms, sessions, login, faults, wrapping) and what another
+ * module must do is in docs/HSM.md.
  *
  * Key naming convention (written by hsm_key_generate, relied on by callers):
  *   CKA_ID     16 random octets, unique in the token; the key's identity.
