@@ -288,7 +288,7 @@ static int bench_alg(bench_token *f, hsm_alg alg, double seconds)
 		ob.md = EVP_sha256();
 	else if (alg == HSM_ALG_ECDSAP384)
 		ob.md = EVP_sha384();
-	struct raw_bench rt = {f->p11, f->slot, alg, key.id,
+	struct raw_bench rt = {(CK_FUNCTION_LIST *)f->p11, f->slot, alg, key.id,
 			       key.id_len, false};
 	struct raw_bench rs = rt;
 	rs.session_copy = true;
@@ -341,7 +341,7 @@ static int raw_only(double seconds, unsigned threads)
 	    hsm_key_generate(f->tok, HSM_ALG_ECDSAP256, 0, label, &key) != SIGNET_OK) {
 		fprintf(stderr, "bench_sign: keygen: %s\n", hsm_last_error());
 	} else {
-		struct raw_bench rs = {f->p11, f->slot, HSM_ALG_ECDSAP256,
+		struct raw_bench rs = {(CK_FUNCTION_LIST *)f->p11, f->slot, HSM_ALG_ECDSAP256,
 				       key.id, key.id_len, true};
 		struct rusage u0, u1;
 		sg_bench_result r;

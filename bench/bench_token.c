@@ -67,8 +67,10 @@ signet_err bench_token_create(bench_token **out)
 	if (mkdir(path, 0700) != 0)
 		goto fail;
 	step = "softhsm2.conf";
-	ret = sg_buf_printf(&conf, "directories.tokendir = %s\nobjectstore.backend = file\n"
-			    "log.level = ERROR\n", path);
+	ret = sg_buf_printf(&conf,
+			    "directories.tokendir = %s\nobjectstore.backend = file\n"
+			    "log.level = ERROR\n",
+			    path);
 	snprintf(path, sizeof(path), "%s/softhsm2.conf", t->dir);
 	if (ret == SIGNET_OK)
 		ret = sg_file_write_atomic(path, conf.data, conf.len, 0600);

@@ -92,6 +92,11 @@ static int admin_result(const admin_args *a, const char *method, signet_err ret,
 struct add_zone_opts {
 	const char *ksk_file;
 	client_policy policy;
+	struct {
+		bool opt_out;
+		uint32_t iterations;
+	} nsec3;
+	bool nsec3_given;
 	const char *salt;
 	bool bad;
 };
@@ -119,13 +124,13 @@ static bool take_add_zone(void *ctx, int opt, const char *arg)
 	case OPT_VALIDITY: ok = number(arg, 1, 0xffffffffUL, &p->validity); break;
 	case OPT_DNSKEY_TTL: ok = number(arg, 1, 0x7fffffffUL, &p->dnskey_ttl); break;
 	case OPT_KEYSET_PERIOD: ok = number(arg, 1, 0xffffffffUL, &p->keyset_period); break;
-	case OPT_NSEC3: p->nsec3 = true; break;
-	case OPT_OPT_OUT: p->opt_out = true; p->nsec3 = true; break;
-	case OPT_SALT: o->salt = arg; p->nsec3 = true; break;
+	case OPT_NSEC3: o->nsec3_given = true; break;
+	case OPT_OPT_OUT: o->nsec3.opt_out = true; o->nsec3_given = true; break;
+	case OPT_SALT: o->salt = arg; o->nsec3_given = true; break;
 	case OPT_ITERATIONS:
 		ok = number(arg, 0, 65535, &v);
-		p->iterations = v;
-		p->nsec3 = true;
+		o->nsec3.iterations = v;
+		o->nsec3_given = true;
 		break;
 	default: return false;
 	}
@@ -232,6 +237,9 @@ int signet_cmd_add_zone(int argc, char **argv)
 		sg_buf_free(&salt);
 		return SIGNET_EXIT_USAGE;
 	}
+	o.policy.nsec3 = o.nsec3_given;
+	o.policy.opt_out = o.nsec3.opt_out;
+	o.policy.iterations = o.nsec3.iterations;
 	if (salt.len)
 		memcpy(o.policy.salt, salt.data, salt.len);
 	o.policy.salt_len = (uint8_t)salt.len;
@@ -322,9 +330,9 @@ int signet_cmd_export_ksr(int argc, char **argv)
 		/* Check it is a request before anyone carries it to a ceremony. */
 		dns_keyset ks;
 		unsigned line = 0;
-		ret = request.len > KEYSET_FILE_MAX
-			      ? SIGNET_ERANGE
-			      : dns_keyset_parse((const char *)request.data, request.len, &ks, &line);
+		ret = request.len > KEYSET_FILE_MAX ? SIGNET_ERANGE
+						    : dns_keyset_parse((const char *)request.data,
+								       request.len, &ks, &line);
 		if (ret == SIGNET_OK && ks.kind != DNS_KEYSET_REQUEST)
 			ret = SIGNET_EPARSE;
 		if (ret == SIGNET_OK)
@@ -400,7 +408,8 @@ int signet_cmd_import_bundle(int argc, char **argv)
 		printf("bundle serial %llu imported: %u periods\n", (unsigned long long)r.serial,
 		       r.periods);
 		for (size_t i = 0; i < r.activated.count; i++)
-			client_print_key(stdout, &r.activated.keys[i], CLIENT_KEY_AS_LINE, "changed");
+			client_print_key(stdout, &r.activated.keys[i], CLIENT_KEY_AS_LINE,
+					 "changed");
 	}
 	client_key_list_free(&r.activated);
 	sg_buf_free(&text);
@@ -559,13 +568,12 @@ static void print_schedule(const char *zone, const client_key_list *r, int64_t n
 }
 
 /* Rollover on an open connection; on success keys and *now are the answer. */
-static int rollover_call(client_conn *conn, const dns_name *zone,
-			 client_rollover_action action, const sg_buf *dnskey,
-			 client_key_list *keys, int64_t *now)
+static int rollover_call(client_conn *conn, const dns_name *zone, client_rollover_action action,
+			 const sg_buf *dnskey, client_key_list *keys, int64_t *now)
 {
 	client_status st;
-	signet_err ret = client_rollover(conn, zone, action, dnskey->data, dnskey->len, &st,
-					 keys, now);
+	signet_err ret = client_rollover(conn, zone, action, dnskey->data, dnskey->len, &st, keys,
+					 now);
 	if (ret != SIGNET_OK) {
 		fprintf(stderr, "rollover: Rollover: %s\n", signet_strerror(ret));
 		return SIGNET_EXIT_ERROR;
@@ -586,8 +594,8 @@ static const client_key *find_dnskey(const client_key_list *r, const uint8_t *dk
 
 /* ds-seen without FILE, remove-foreign-zsk TAG: pick the key from the
  * schedule. Returns an exit status; on success dk holds its DNSKEY. */
-static int pick_key(const char *zone, const client_key_list *r, bool foreign,
-		    uint32_t tag, sg_buf *dk)
+static int pick_key(const char *zone, const client_key_list *r, bool foreign, uint32_t tag,
+		    sg_buf *dk)
 {
 	const client_key *k = NULL;
 	if (!foreign) {

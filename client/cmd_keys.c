@@ -75,7 +75,8 @@ int signet_cmd_keys(int argc, char **argv)
 			       "STATE", "CREATED", "ID");
 		for (size_t i = 0; i < keys.count; i++)
 			client_print_key(stdout, &keys.keys[i],
-					 as_dnskey ? CLIENT_KEY_AS_DNSKEY : CLIENT_KEY_AS_ROW, NULL);
+					 as_dnskey ? CLIENT_KEY_AS_DNSKEY : CLIENT_KEY_AS_ROW,
+					 NULL);
 	}
 	client_key_list_free(&keys);
 	client_close(conn);

@@ -214,7 +214,8 @@ static int sign_batch(client_conn *c, const dns_name *zone, const dns_rrset *set
 		for (size_t k = 0; k < res->nrrsig; k++) {
 			sg_buf_reset(&text);
 			if (dns_rr_to_text(&sets[i].owner, DNS_T_RRSIG, DNS_CLASS_IN, sets[i].ttl,
-					   res->rrsig[k].data, res->rrsig[k].len, &text) != SIGNET_OK) {
+					   res->rrsig[k].data, res->rrsig[k].len,
+					   &text) != SIGNET_OK) {
 				fprintf(stderr, "sign: %s: malformed RRSIG in the answer\n", owner);
 				rc = SIGNET_EXIT_ERROR;
 				continue;

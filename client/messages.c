@@ -17,8 +17,8 @@
 
 /* ---- SignRRsets ---------------------------------------------------------- */
 
-signet_err client_sign_request_pack(const dns_name *zone, const dns_rrset *const *sets,
-				    size_t n, uint8_t **out, size_t *len)
+signet_err client_sign_request_pack(const dns_name *zone, const dns_rrset *const *sets, size_t n,
+				    uint8_t **out, size_t *len)
 {
 	if (!zone || (n && !sets) || !out || !len)
 		return SIGNET_EINVAL;
@@ -74,10 +74,14 @@ out:
 static client_item_status item_status(Signet__V1__ItemStatus s)
 {
 	switch (s) {
-	case SIGNET__V1__ITEM_STATUS__ITEM_SIGNED: return CLIENT_ITEM_SIGNED;
-	case SIGNET__V1__ITEM_STATUS__ITEM_NOT_SIGNED: return CLIENT_ITEM_NOT_SIGNED;
-	case SIGNET__V1__ITEM_STATUS__ITEM_FAILED: return CLIENT_ITEM_FAILED;
-	default: return CLIENT_ITEM_UNSPECIFIED;
+	case SIGNET__V1__ITEM_STATUS__ITEM_SIGNED:
+		return CLIENT_ITEM_SIGNED;
+	case SIGNET__V1__ITEM_STATUS__ITEM_NOT_SIGNED:
+		return CLIENT_ITEM_NOT_SIGNED;
+	case SIGNET__V1__ITEM_STATUS__ITEM_FAILED:
+		return CLIENT_ITEM_FAILED;
+	default:
+		return CLIENT_ITEM_UNSPECIFIED;
 	}
 }
 
@@ -146,12 +150,18 @@ void client_sign_answer_free(client_sign_answer *a)
 static client_key_state key_state(Signet__V1__KeyState s)
 {
 	switch (s) {
-	case SIGNET__V1__KEY_STATE__KEY_GENERATED: return CLIENT_KEY_GENERATED;
-	case SIGNET__V1__KEY_STATE__KEY_PUBLISHED: return CLIENT_KEY_PUBLISHED;
-	case SIGNET__V1__KEY_STATE__KEY_ACTIVE: return CLIENT_KEY_ACTIVE;
-	case SIGNET__V1__KEY_STATE__KEY_RETIRED: return CLIENT_KEY_RETIRED;
-	case SIGNET__V1__KEY_STATE__KEY_REMOVED: return CLIENT_KEY_REMOVED;
-	default: return CLIENT_KEY_UNKNOWN;
+	case SIGNET__V1__KEY_STATE__KEY_GENERATED:
+		return CLIENT_KEY_GENERATED;
+	case SIGNET__V1__KEY_STATE__KEY_PUBLISHED:
+		return CLIENT_KEY_PUBLISHED;
+	case SIGNET__V1__KEY_STATE__KEY_ACTIVE:
+		return CLIENT_KEY_ACTIVE;
+	case SIGNET__V1__KEY_STATE__KEY_RETIRED:
+		return CLIENT_KEY_RETIRED;
+	case SIGNET__V1__KEY_STATE__KEY_REMOVED:
+		return CLIENT_KEY_REMOVED;
+	default:
+		return CLIENT_KEY_UNKNOWN;
 	}
 }
 
@@ -247,8 +257,8 @@ signet_err client_list_keys(client_conn *c, const dns_name *zone, client_status 
 		req.zone.len = zone->len;
 	}
 	ProtobufCMessage *m = NULL;
-	signet_err ret = call(c, "ListKeys", &req.base,
-			      &signet__v1__list_keys_response__descriptor, &m, st);
+	signet_err ret = call(c, "ListKeys", &req.base, &signet__v1__list_keys_response__descriptor,
+			      &m, st);
 	if (ret == SIGNET_OK && m) {
 		Signet__V1__ListKeysResponse *r = (Signet__V1__ListKeysResponse *)m;
 		ret = keys_from(r->keys, r->n_keys, out);
@@ -277,8 +287,8 @@ signet_err client_generate_zsk(client_conn *c, const dns_name *zone, client_stat
 	return ret;
 }
 
-signet_err client_export_ksr(client_conn *c, const dns_name *zone, uint32_t days,
-			     client_status *st, sg_buf *request, uint64_t *serial)
+signet_err client_export_ksr(client_conn *c, const dns_name *zone, uint32_t days, client_status *st,
+			     sg_buf *request, uint64_t *serial)
 {
 	if (!c || !zone || !st || !request || !serial)
 		return SIGNET_EINVAL;
@@ -327,15 +337,20 @@ signet_err client_import_bundle(client_conn *c, const dns_name *zone, const uint
 static Signet__V1__RolloverRequest__Action rollover_action(client_rollover_action a)
 {
 	switch (a) {
-	case CLIENT_ROLLOVER_SHOW: return SIGNET__V1__ROLLOVER_REQUEST__ACTION__SHOW;
-	case CLIENT_ROLLOVER_ADD_KSK: return SIGNET__V1__ROLLOVER_REQUEST__ACTION__ADD_KSK;
-	case CLIENT_ROLLOVER_DS_SEEN: return SIGNET__V1__ROLLOVER_REQUEST__ACTION__DS_SEEN;
+	case CLIENT_ROLLOVER_SHOW:
+		return SIGNET__V1__ROLLOVER_REQUEST__ACTION__SHOW;
+	case CLIENT_ROLLOVER_ADD_KSK:
+		return SIGNET__V1__ROLLOVER_REQUEST__ACTION__ADD_KSK;
+	case CLIENT_ROLLOVER_DS_SEEN:
+		return SIGNET__V1__ROLLOVER_REQUEST__ACTION__DS_SEEN;
 	case CLIENT_ROLLOVER_ADD_FOREIGN_ZSK:
 		return SIGNET__V1__ROLLOVER_REQUEST__ACTION__ADD_FOREIGN_ZSK;
 	case CLIENT_ROLLOVER_REMOVE_FOREIGN_ZSK:
 		return SIGNET__V1__ROLLOVER_REQUEST__ACTION__REMOVE_FOREIGN_ZSK;
-	case CLIENT_ROLLOVER_GO_INSECURE: return SIGNET__V1__ROLLOVER_REQUEST__ACTION__GO_INSECURE;
-	case CLIENT_ROLLOVER_STAY_SECURE: return SIGNET__V1__ROLLOVER_REQUEST__ACTION__STAY_SECURE;
+	case CLIENT_ROLLOVER_GO_INSECURE:
+		return SIGNET__V1__ROLLOVER_REQUEST__ACTION__GO_INSECURE;
+	case CLIENT_ROLLOVER_STAY_SECURE:
+		return SIGNET__V1__ROLLOVER_REQUEST__ACTION__STAY_SECURE;
 	}
 	return SIGNET__V1__ROLLOVER_REQUEST__ACTION__ACTION_UNSPECIFIED;
 }
@@ -374,8 +389,8 @@ signet_err client_health(client_conn *c, client_status *st, client_health_info *
 	memset(out, 0, sizeof(*out));
 	Signet__V1__HealthRequest req = SIGNET__V1__HEALTH_REQUEST__INIT;
 	ProtobufCMessage *m = NULL;
-	signet_err ret = call(c, "Health", &req.base, &signet__v1__health_response__descriptor,
-			      &m, st);
+	signet_err ret = call(c, "Health", &req.base, &signet__v1__health_response__descriptor, &m,
+			      st);
 	if (ret != SIGNET_OK || !m)
 		return ret;
 	Signet__V1__HealthResponse *h = (Signet__V1__HealthResponse *)m;
@@ -548,8 +563,7 @@ signet_err client_get_keyset(client_conn *c, const dns_name *zone, client_status
 	if (ret != SIGNET_OK || !m)
 		return ret;
 	Signet__V1__GetKeySetResponse *ks = (Signet__V1__GetKeySetResponse *)m;
-	ret = keyset_rrset(ks->dnskey, zone, DNS_T_DNSKEY, &out->dnskey, "dnskey", errmsg,
-			   errlen);
+	ret = keyset_rrset(ks->dnskey, zone, DNS_T_DNSKEY, &out->dnskey, "dnskey", errmsg, errlen);
 	if (ret == SIGNET_OK)
 		ret = keyset_rrset(ks->cds, zone, DNS_T_CDS, &out->cds, "cds", errmsg, errlen);
 	if (ret == SIGNET_OK)

@@ -11,12 +11,18 @@
 const char *client_key_state_name(client_key_state s)
 {
 	switch (s) {
-	case CLIENT_KEY_GENERATED: return "generated";
-	case CLIENT_KEY_PUBLISHED: return "published";
-	case CLIENT_KEY_ACTIVE: return "active";
-	case CLIENT_KEY_RETIRED: return "retired";
-	case CLIENT_KEY_REMOVED: return "removed";
-	case CLIENT_KEY_UNKNOWN: break;
+	case CLIENT_KEY_GENERATED:
+		return "generated";
+	case CLIENT_KEY_PUBLISHED:
+		return "published";
+	case CLIENT_KEY_ACTIVE:
+		return "active";
+	case CLIENT_KEY_RETIRED:
+		return "retired";
+	case CLIENT_KEY_REMOVED:
+		return "removed";
+	case CLIENT_KEY_UNKNOWN:
+		break;
 	}
 	return "unknown";
 }
@@ -37,7 +43,8 @@ void client_span_text(int64_t s, char *out, size_t len)
 		snprintf(out, len, "%lldd %lldh", (long long)(s / 86400),
 			 (long long)(s % 86400 / 3600));
 	else if (s >= 3600)
-		snprintf(out, len, "%lldh %lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
+		snprintf(out, len, "%lldh %lldm", (long long)(s / 3600),
+			 (long long)(s % 3600 / 60));
 	else if (s >= 60)
 		snprintf(out, len, "%lldm %llds", (long long)(s / 60), (long long)(s % 60));
 	else
