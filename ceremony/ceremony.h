@@ -122,7 +122,10 @@ typedef struct cer_policy {
 	unsigned threshold;              /* M */
 	size_t count;                    /* N */
 	cer_operator ops[CER_OPERATORS_MAX];
-	char module[1024];               /* PKCS#11 module of the KSK token */
+	char module[1024];               /* PKCS#11 module the policy was written for: must be
+					  * the one the machine's configuration names */
+	bool has_module_sha256;          /* the policy records the module's digest */
+	uint8_t module_sha256[CER_HASH_LEN]; /* SHA-256 of the module file */
 	char label[33];                  /* the KSK token's label */
 	uint8_t algs[CER_ALGS_MAX];      /* DNSSEC algorithms a KSK may use */
 	size_t nalgs;
@@ -165,6 +168,29 @@ signet_err cer_policy_load(const char *dir, cer_policy *out);
 /* The operator named name, or NULL. */
 const cer_operator *cer_policy_find(const cer_policy *p, const char *name);
 
+/* ---- the ceremony machine's configuration ------------------------------- */
+
+#define CER_CONFIG_DEFAULT "/etc/signet/ceremony.conf"
+#define CER_CONFIG_ENV "SIGNET_CEREMONY_CONF"
+
+/* What the ceremony machine itself says, never the ceremony directory. */
+typedef struct cer_config {
+	char path[1024];                 /* the file it came from */
+	char module[1024];               /* the PKCS#11 module of the KSK token */
+	uint8_t module_sha256[CER_HASH_LEN]; /* SHA-256 of that module file */
+} cer_config;
+
+/* Read the configuration at path (NULL: $SIGNET_CEREMONY_CONF, else
+ * CER_CONFIG_DEFAULT): "signet-ceremony-config 1", then "module PATH". The
+ * file (not a symbolic link), its directory and the module must belong to
+ * root or to the effective user and not be writable by group or others
+ * (SIGNET_EPERM otherwise); the module is hashed. SIGNET_ENOTFOUND when the
+ * file is missing. */
+signet_err cer_config_load(const char *path, cer_config *out);
+
+/* SHA-256 of the module file at path, with the same ownership rules. */
+signet_err cer_module_sha256(const char *path, uint8_t out[CER_HASH_LEN]);
+
 /* ---- requests and approvals --------------------------------------------- */
 
 typedef struct cer_param {
@@ -180,6 +206,7 @@ typedef struct cer_param {
 #define CER_OP_EXPORT_DS "export-ds"
 #define CER_OP_RETIRE_KSK "retire-ksk"
 #define CER_OP_DELETE_KSK "delete-ksk"
+#define CER_OP_RESET_PIN "reset-user-pin"
 
 typedef struct cer_request {
 	char op[32];                  /* one of CER_OP_* */
@@ -257,7 +284,22 @@ typedef struct cer_log_entry {
 	char approvers[CER_OPERATORS_MAX * (CER_NAME_MAX + 1) + 2]; /* comma-separated, "-" */
 	char result[64];                 /* "ok" or the error name */
 	uint8_t outputs[CER_HASH_LEN];   /* SHA-256 of the outputs released */
+	uint8_t prev[CER_HASH_LEN];      /* set by cer_log_append: the entry before's hash */
+	uint8_t hash[CER_HASH_LEN];      /* set by cer_log_append: this entry's hash */
 } cer_log_entry;
+
+/* What the anchor needs of each entry. */
+typedef struct cer_log_brief {
+	char op[32];
+	char result[64];                 /* "ok", "started" or an error name */
+	uint8_t request[CER_HASH_LEN];
+	uint8_t hash[CER_HASH_LEN];
+} cer_log_brief;
+
+/* Verify the chain at path and list its entries: *out (free()) gets n
+ * briefs; *exists says whether the file is there at all (a missing file is
+ * no entries). SIGNET_EVERIFY or SIGNET_EPARSE for a broken chain. */
+signet_err cer_log_load(const char *path, bool *exists, cer_log_brief **out, size_t *n);
 
 /* Verify the chain at path, then append e (seq, previous hash filled in here)
  * and fsync. SIGNET_EVERIFY if the existing log is broken: nothing appended. */
@@ -293,13 +335,15 @@ typedef struct cer_exec {
 	size_t nshares;
 	const cer_pass *passes;         /* operators' passphrases */
 	size_t npasses;
-	hsm_ctx *hsm;                   /* a loaded module to use, or NULL: load the policy's */
+	hsm_ctx *hsm;                   /* a loaded module to use (tests), or NULL: load the
+					 * one the machine's configuration names */
+	const char *config;             /* the machine's configuration, NULL for the default */
 	int64_t now;                    /* 0 for the clock */
 	const char *keyset;             /* sign-keyset: signetd's request */
 	const char *out;                /* create-ksk, sign-keyset, export-ds: output file */
-	const char *shares_out;         /* init-token, reshare: directory for new shares */
-	const sg_secret *so_pin;        /* init-token on a fresh token */
-	const sg_secret *current_pin;   /* init-token on a token whose user PIN is set */
+	const char *shares_out;         /* init-token, reshare, reset-user-pin: new shares */
+	const cer_share_in *so_shares;  /* reset-user-pin: shares of the SO PIN */
+	size_t nso_shares;
 } cer_exec;
 
 /* Run the request: checks the policy, the request (policy hash, window), the
@@ -311,6 +355,18 @@ typedef struct cer_exec {
  * SIGNET_EPARSE, SIGNET_ESTATE, SIGNET_EHSM*; the reason in cer_last_error(). */
 signet_err cer_execute(const cer_exec *x);
 
+/* What cer_execute checks before it asks for any share, without the PIN:
+ * the machine's configuration and module, the policy, the request (window,
+ * policy), the public copy of the token anchor (the request not executed
+ * yet, the policy and transcript as anchored). Changes nothing. For the tool,
+ * so that a replay is refused before anyone types a passphrase. */
+signet_err cer_execute_precheck(const cer_exec *x);
+
+/* Verify the transcript of dir against the public copy of the anchor in the
+ * KSK token that the directory's policy names (module from the machine's
+ * configuration at config, NULL for the default). entries gets the count. */
+signet_err cer_log_verify_token(const char *dir, const char *config, size_t *entries);
+
 /* Combine shares into the PIN without touching any HSM (what cer_execute does
  * first): for tests and for a dry run. *pin is freed by the caller; token
  * label and serial of the split are written to label/serial (33 and 17
@@ -318,6 +374,12 @@ signet_err cer_execute(const cer_exec *x);
 signet_err cer_shares_combine(const cer_policy *p, const cer_share_in *shares, size_t n,
 			      const cer_pass *passes, size_t npasses, sg_secret **pin,
 			      char *label, char *serial);
+
+/* The same for shares of the SO PIN (files NAME.so-share, whose check value
+ * is tagged for the SO PIN, so the two kinds never mix). */
+signet_err cer_so_shares_combine(const cer_policy *p, const cer_share_in *shares, size_t n,
+				 const cer_pass *passes, size_t npasses, sg_secret **pin,
+				 char *label, char *serial);
 
 /* Read a passphrase from the terminal without echo (prompt on /dev/tty).
  * SIGNET_EIO when there is no terminal. */

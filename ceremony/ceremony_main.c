@@ -12,15 +12,15 @@
 /* Options of every command; each command uses the ones it needs. */
 struct opts {
 	const char *name, *key, *pub, *passphrase, *out, *policy, *dir, *op, *zone,
-		*keyset, *request, *log, *module, *label, *shares_out, *so_pin, *current_pin;
+		*keyset, *request, *log, *module, *label, *shares_out, *config;
 	const char *params[LIST_MAX], *operators[LIST_MAX], *approvals[LIST_MAX],
-		*shares[LIST_MAX], *passes[LIST_MAX], *algs[LIST_MAX];
-	size_t nparams, noperators, napprovals, nshares, npasses, nalgs;
+		*shares[LIST_MAX], *passes[LIST_MAX], *algs[LIST_MAX], *so_shares[LIST_MAX];
+	size_t nparams, noperators, napprovals, nshares, npasses, nalgs, nso_shares;
 	unsigned long long serial, threshold, valid_for, max_period, max_span;
-	bool interactive;
+	bool interactive, token, help;
 };
 
-static void usage(void)
+static void usage_to(FILE *f)
 {
 	fputs("usage: signet-ceremony COMMAND [options]   (docs/CEREMONY.md has the whole guide)\n"
 	      "  enroll --name N --key FILE --pub FILE --passphrase SPEC\n"
@@ -34,10 +34,18 @@ static void usage(void)
 	      "  approve --request FILE --key FILE --passphrase SPEC --out FILE [--interactive]\n"
 	      "  execute --dir DIR --request FILE --approval FILE... --share NAME=FILE...\n"
 	      "          --pass NAME=SPEC... [--keyset FILE] [--out FILE] [--shares-out DIR]\n"
-	      "          [--so-pin SPEC] [--current-pin SPEC] [--interactive]\n"
-	      "  verify-log (--dir DIR | --log FILE)\n"
-	      "SPEC is file:PATH, fd:N, env:NAME or tty (read without echo); never the secret.\n",
-	      stderr);
+	      "          [--so-share NAME=FILE...] [--config FILE] [--interactive]\n"
+	      "  verify-log (--dir DIR [--token [--config FILE]] | --log FILE)\n"
+	      "  --help     this text\n"
+	      "SPEC is file:PATH, fd:N, env:NAME or tty (read without echo); never the secret.\n"
+	      "The PKCS#11 module comes from the machine's configuration (--config, else\n"
+	      "$" CER_CONFIG_ENV ", else " CER_CONFIG_DEFAULT "), never from the ceremony directory.\n",
+	      f);
+}
+
+static void usage(void)
+{
+	usage_to(stderr);
 }
 
 static int fail(signet_err err)
@@ -74,6 +82,14 @@ static bool parse(int argc, char **argv, struct opts *o)
 			o->interactive = true;
 			continue;
 		}
+		if (strcmp(a, "--token") == 0) {
+			o->token = true;
+			continue;
+		}
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			o->help = true;
+			continue;
+		}
 		if (v == NULL)
 			return false;
 		i++;
@@ -86,8 +102,8 @@ static bool parse(int argc, char **argv, struct opts *o)
 		STR("--passphrase", passphrase); STR("--out", out); STR("--policy", policy);
 		STR("--dir", dir); STR("--op", op); STR("--zone", zone); STR("--keyset", keyset);
 		STR("--request", request); STR("--log", log); STR("--module", module);
-		STR("--label", label); STR("--shares-out", shares_out); STR("--so-pin", so_pin);
-		STR("--current-pin", current_pin);
+		STR("--label", label); STR("--shares-out", shares_out); STR("--config", config);
+		LST("--so-share", so_shares);
 		LST("--param", params); LST("--operator", operators); LST("--approval", approvals);
 		LST("--share", shares); LST("--pass", passes); LST("--alg", algs);
 		NUM("--serial", serial); NUM("--threshold", threshold);
@@ -258,6 +274,10 @@ static int cmd_policy_new(struct opts *o)
 	for (size_t i = 0; i < o->noperators && err == SIGNET_OK; i++)
 		err = cer_operator_read(o->operators[i], &p->ops[p->count++]);
 	memcpy(p->module, o->module, strlen(o->module) + 1);
+	/* So that a replaced module is noticed at every execution. */
+	if (err == SIGNET_OK && (err = cer_module_sha256(o->module, p->module_sha256)) ==
+	    SIGNET_OK)
+		p->has_module_sha256 = true;
 	memcpy(p->label, o->label, strlen(o->label) + 1);
 	for (size_t i = 0; i < o->nalgs; i++)
 		p->algs[p->nalgs++] = (uint8_t)atoi(o->algs[i]);
@@ -320,25 +340,44 @@ static int cmd_approve(struct opts *o)
 	return err == SIGNET_OK ? 0 : fail(err);
 }
 
+/* "NAME=FILE" options into share inputs; false for a malformed one. */
+static bool share_list(const char **opt, size_t n, cer_share_in *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *eq = strchr(opt[i], '=');
+		if (eq == NULL)
+			return false;
+		*eq = '\0';
+		out[i].operator = opt[i];
+		out[i].path = eq + 1;
+	}
+	return true;
+}
+
 static int cmd_execute(struct opts *o)
 {
-	cer_share_in shares[LIST_MAX];
+	cer_share_in shares[LIST_MAX], so_shares[LIST_MAX];
 	cer_pass passes[LIST_MAX];
 	sg_secret *owned[LIST_MAX + 2] = {NULL};
 	size_t nowned = 0, npasses = 0;
 	int rc = 0;
+	if (o->dir == NULL || o->request == NULL) {
+		usage();
+		return 2;
+	}
+	if (!share_list(o->shares, o->nshares, shares) ||
+	    !share_list(o->so_shares, o->nso_shares, so_shares)) {
+		usage();
+		return 2;
+	}
+	/* A replay, a copied-in policy or a damaged transcript is refused
+	 * before anyone is asked for a passphrase. */
+	cer_exec pre = {.dir = o->dir, .request = o->request, .config = o->config};
+	signet_err perr = cer_execute_precheck(&pre);
+	if (perr != SIGNET_OK)
+		return fail(perr);
 	if (o->interactive && show_request(o->request) != 0)
 		return 1;
-	for (size_t i = 0; i < o->nshares; i++) {
-		char *eq = strchr(o->shares[i], '=');
-		if (eq == NULL) {
-			usage();
-			return 2;
-		}
-		*eq = '\0';
-		shares[i].operator = o->shares[i];
-		shares[i].path = eq + 1;
-	}
 	for (size_t i = 0; i < o->npasses && rc == 0; i++) {
 		char *eq = strchr(o->passes[i], '=');
 		if (eq == NULL) {
@@ -373,19 +412,13 @@ static int cmd_execute(struct opts *o)
 		passes[npasses].operator = shares[i].operator;
 		passes[npasses++].pass = owned[nowned++];
 	}
-	sg_secret *so = NULL, *cur = NULL;
-	signet_err serr = SIGNET_OK;
-	if (rc == 0 && o->so_pin && (serr = get_secret(o->so_pin, "SO PIN: ", &so)) != SIGNET_OK)
-		rc = secret_status(serr);
-	if (rc == 0 && o->current_pin &&
-	    (serr = get_secret(o->current_pin, "Current user PIN: ", &cur)) != SIGNET_OK)
-		rc = secret_status(serr);
 	if (rc == 0) {
 		cer_exec x = {.dir = o->dir, .request = o->request, .approvals = o->approvals,
 			      .napprovals = o->napprovals, .shares = shares,
 			      .nshares = o->nshares, .passes = passes, .npasses = npasses,
 			      .keyset = o->keyset, .out = o->out, .shares_out = o->shares_out,
-			      .so_pin = so, .current_pin = cur};
+			      .so_shares = so_shares, .nso_shares = o->nso_shares,
+			      .config = o->config};
 		signet_err err = cer_execute(&x);
 		rc = err == SIGNET_OK ? 0 : fail(err);
 		if (err == SIGNET_OK)
@@ -393,8 +426,6 @@ static int cmd_execute(struct opts *o)
 	}
 	for (size_t i = 0; i < nowned; i++)
 		sg_secret_free(owned[i]);
-	sg_secret_free(so);
-	sg_secret_free(cur);
 	return rc;
 }
 
@@ -409,12 +440,23 @@ static int cmd_verify_log(struct opts *o)
 		usage();
 		return 2;
 	}
+	if (o->token && o->dir == NULL) {
+		usage();
+		return 2;
+	}
 	size_t n = 0, bad = 0;
 	signet_err err = cer_log_verify(path, &n, &bad);
 	if (err != SIGNET_OK) {
 		fprintf(stderr, "signet-ceremony: %s: first broken entry %zu (%zu good before "
 			"it)\n", path, bad, n);
 		return fail(err);
+	}
+	if (o->token) {
+		err = cer_log_verify_token(o->dir, o->config, &n);
+		if (err != SIGNET_OK)
+			return fail(err);
+		printf("%s: %zu entries, chain intact, matches the KSK token's anchor\n", path, n);
+		return 0;
 	}
 	printf("%s: %zu entries, chain intact\n", path, n);
 	return 0;
@@ -429,9 +471,18 @@ int main(int argc, char **argv)
 	if (sg_harden_process() != SIGNET_OK)
 		fprintf(stderr, "signet-ceremony: warning: could not harden the process\n");
 	static struct opts o;
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage_to(stdout);
+		return 0;
+	}
 	if (!parse(argc, argv, &o)) {
 		usage();
 		return 2;
+	}
+	if (o.help) {
+		usage_to(stdout);
+		return 0;
 	}
 	const char *c = argv[1];
 	if (strcmp(c, "enroll") == 0)

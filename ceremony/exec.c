@@ -1,4 +1,4 @@
-/* exec.c -- running an approved request: the checks every operation shares, the PIN, the transcript. */
+/* exec.c -- running an approved request: the checks every operation shares, the token anchor, the PIN, the transcript. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +8,7 @@
 
 static const cer_op *const OPS[] = {
 	&cer_op_init_token, &cer_op_reshare, &cer_op_create_ksk, &cer_op_sign_keyset,
-	&cer_op_export_ds, &cer_op_retire_ksk, &cer_op_delete_ksk,
+	&cer_op_export_ds, &cer_op_retire_ksk, &cer_op_delete_ksk, &cer_op_reset_pin,
 };
 
 static const cer_op *op_find(const char *name)
@@ -30,9 +30,10 @@ signet_err cer_param_key_id(const cer_request *r, uint8_t *id, size_t *id_len)
 	return SIGNET_OK;
 }
 
-static signet_err log_result(cer_run *run, const char *approvers, signet_err result)
+/* Append an entry for run with this result; e (may be NULL) gets it with
+ * its hash. The reason of a refusal survives a failing write. */
+static signet_err log_entry(cer_run *run, const char *result, cer_log_entry *out)
 {
-	char path[4200];
 	cer_log_entry e;
 	memset(&e, 0, sizeof(e));
 	e.time = run->now;
@@ -40,19 +41,62 @@ static signet_err log_result(cer_run *run, const char *approvers, signet_err res
 	snprintf(e.zone, sizeof(e.zone), "%s", run->zone);
 	memcpy(e.request, run->r->hash, CER_HASH_LEN);
 	snprintf(e.approvers, sizeof(e.approvers), "%s",
-		 approvers != NULL && approvers[0] != '\0' ? approvers : "-");
-	snprintf(e.result, sizeof(e.result), "%s",
-		 result == SIGNET_OK ? "ok" : signet_errname(result));
+		 run->approvers != NULL && run->approvers[0] != '\0' ? run->approvers : "-");
+	snprintf(e.result, sizeof(e.result), "%s", result);
 	memcpy(e.outputs, run->outputs, CER_HASH_LEN);
-	snprintf(path, sizeof(path), "%s/transcript.log", run->x->dir);
-	/* A refusal's own message must survive a failing log write. */
 	char saved[512];
 	snprintf(saved, sizeof(saved), "%s", cer_last_error());
-	signet_err err = cer_log_append(path, &e);
+	signet_err err = cer_log_append(run->log, &e);
 	if (err != SIGNET_OK)
 		sg_log(SG_LOG_ERROR, "transcript: %s", cer_last_error());
-	if (result != SIGNET_OK)
-		cer_fail(result, "%s", saved);
+	else
+		cer_fail(SIGNET_OK, "%s", saved);
+	if (out != NULL)
+		*out = e;
+	return err;
+}
+
+/* A refusal before anything was done: on record, not anchored (the next
+ * execution that opens the token anchors it). */
+static void log_refusal(cer_run *run, signet_err result)
+{
+	char saved[512];
+	snprintf(saved, sizeof(saved), "%s", cer_last_error());
+	(void)log_entry(run, signet_errname(result), NULL);
+	cer_fail(result, "%s", saved);
+}
+
+/* The anchor follows an entry just appended (number expect): entries and
+ * head. */
+static signet_err anchor_follow(cer_run *run, const cer_log_entry *e, uint64_t expect)
+{
+	if (e->seq != expect)
+		return cer_fail(SIGNET_EVERIFY, "transcript mismatch: the entry was appended as "
+				"number %llu, %llu was expected (someone else wrote the "
+				"transcript meanwhile)", (unsigned long long)e->seq,
+				(unsigned long long)expect);
+	run->anchor->entries = e->seq;
+	memcpy(run->anchor->head, e->hash, CER_HASH_LEN);
+	return cer_anchor_store(run->tok, run->anchor);
+}
+
+signet_err cer_run_intent(cer_run *run)
+{
+	cer_log_entry e;
+	uint8_t none[CER_HASH_LEN] = {0};
+	memcpy(run->outputs, none, CER_HASH_LEN);
+	signet_err err = log_entry(run, "started", &e);
+	if (err != SIGNET_OK)
+		return cer_fail(err, "the transcript could not be written: nothing done (%s)",
+				cer_last_error());
+	run->started = true;
+	run->intent_seq = e.seq;
+	memcpy(run->intent_hash, e.hash, CER_HASH_LEN);
+	if (run->tok == NULL)
+		return SIGNET_OK;  /* init-token anchors once the token exists */
+	err = cer_anchor_add_executed(run->anchor, run->r->nonce, run->r->not_after, run->now);
+	if (err == SIGNET_OK)
+		err = anchor_follow(run, &e, run->log_entries + 1);
 	return err;
 }
 
@@ -71,31 +115,35 @@ static signet_err load_approvals(const cer_exec *x, cer_approval **out)
 	return SIGNET_OK;
 }
 
+/* The module comes from the machine; the policy only says which it expects. */
+static signet_err module_check(const cer_policy *p, const cer_config *c)
+{
+	if (strcmp(p->module, c->module) != 0)
+		return cer_fail(SIGNET_EDENIED, "module mismatch: the policy names the PKCS#11 "
+				"module %s, this machine's configuration (%s) names %s", p->module,
+				c->path, c->module);
+	if (p->has_module_sha256 && memcmp(p->module_sha256, c->module_sha256, CER_HASH_LEN) != 0)
+		return cer_fail(SIGNET_EDENIED, "module mismatch: the PKCS#11 module %s is not the "
+				"file whose SHA-256 the policy records (changed or replaced)",
+				c->module);
+	return SIGNET_OK;
+}
+
 /* Open the module and the KSK token with the PIN the shares give. */
-static signet_err open_token(cer_run *run, bool *own_ctx)
+static signet_err open_token(cer_run *run)
 {
 	const cer_exec *x = run->x;
 	sg_secret *pin = NULL;
 	char label[33] = "", serial[17] = "";
 	bool reshare = strcmp(run->r->op, CER_OP_RESHARE) == 0;
 	signet_err err = cer_shares_open(run->p, x->shares, x->nshares, x->passes, x->npasses,
-					 reshare, &pin, label, serial);
+					 reshare, false, &pin, label, serial);
 	if (err != SIGNET_OK)
 		return err;
 	if (strcmp(label, run->p->label) != 0) {
 		sg_secret_free(pin);
 		return cer_fail(SIGNET_EVERIFY, "the shares are for token \"%s\", the policy "
 				"names \"%s\"", label, run->p->label);
-	}
-	run->ctx = x->hsm;
-	if (run->ctx == NULL) {
-		err = hsm_open(run->p->module, &run->ctx);
-		if (err != SIGNET_OK) {
-			sg_secret_free(pin);
-			return cer_fail(err, "cannot load the PKCS#11 module %s: %s",
-					run->p->module, hsm_last_error());
-		}
-		*own_ctx = true;
 	}
 	err = hsm_token_open(run->ctx, NULL, serial, pin, &run->tok);
 	sg_secret_free(pin);
@@ -110,92 +158,248 @@ static signet_err open_token(cer_run *run, bool *own_ctx)
 	return err;
 }
 
+/* The directory against an anchor: the policy (or an adopted change of it)
+ * and the transcript. */
+static signet_err state_check(cer_run *run, const cer_anchor *a, bool *changed)
+{
+	signet_err err = cer_anchor_check_policy(a, run->p, changed);
+	if (err == SIGNET_OK)
+		err = cer_anchor_check_log(a, run->log, run->p, &run->log_entries, NULL);
+	return err;
+}
+
+static signet_err replay_check(cer_run *run, const cer_anchor *a)
+{
+	if (cer_anchor_executed(a, run->r->nonce))
+		return cer_fail(SIGNET_ESTATE, "replay: this request (nonce recorded in the token "
+				"anchor) was executed already; a request runs once");
+	return SIGNET_OK;
+}
+
+/* Everything that needs neither share nor PIN, against the public copy of
+ * the anchor. *mismatch says the directory disagrees with the token. */
+static signet_err precheck(cer_run *run, bool *mismatch)
+{
+	*mismatch = false;
+	cer_anchor *a = calloc(1, sizeof(*a));
+	if (a == NULL)
+		return cer_fail(SIGNET_ENOMEM, "out of memory");
+	char serial[17];
+	/* init-token makes the token: it refuses a label in use itself. */
+	if (strcmp(run->r->op, CER_OP_INIT_TOKEN) == 0) {
+		free(a);
+		return SIGNET_OK;
+	}
+	signet_err err = cer_anchor_load_public(run->ctx, run->p->label, a, serial);
+	if (err == SIGNET_ENOTFOUND)
+		err = cer_fail(SIGNET_ESTATE, "the KSK token \"%s\" has no ceremony anchor (%s): "
+			       "initialise it with init-token", run->p->label, cer_last_error());
+	bool changed = false;
+	if (err == SIGNET_OK) {
+		err = state_check(run, a, &changed);
+		*mismatch = err != SIGNET_OK;
+	}
+	if (err == SIGNET_OK)
+		err = replay_check(run, a);
+	free(a);
+	return err;
+}
+
+/* Load config, policy and request; check the request, approvals and the
+ * operation's own inputs. Sets run and, after the request is known,
+ * *logged (from then on a refusal goes on record). */
+static signet_err prepare(cer_run *run, const cer_exec *x, cer_config *cfg, cer_policy *p,
+			  cer_request *r, sg_buf *approvers, const cer_op **op, bool *logged)
+{
+	cer_approval *appr = NULL;
+	signet_err err = cer_config_load(x->config, cfg);
+	if (err == SIGNET_OK)
+		err = cer_policy_load(x->dir, p);
+	if (err == SIGNET_OK)
+		err = cer_request_read(x->request, r);
+	if (err != SIGNET_OK)
+		return err;
+	run->x = x;
+	run->p = p;
+	run->r = r;
+	run->now = x->now != 0 ? x->now : (int64_t)time(NULL);
+	snprintf(run->zone, sizeof(run->zone), "-");
+	if (r->has_zone && dns_name_to_str(&r->zone, run->zone, sizeof(run->zone)) != SIGNET_OK)
+		snprintf(run->zone, sizeof(run->zone), "-");
+	if ((size_t)snprintf(run->log, sizeof(run->log), "%s/transcript.log", x->dir) >=
+	    sizeof(run->log))
+		return cer_fail(SIGNET_ERANGE, "ceremony directory path too long");
+	*logged = true;
+	*op = op_find(r->op);
+	if (*op == NULL)
+		return cer_fail(SIGNET_EPARSE, "unknown operation %s", r->op);
+	if (memcmp(r->policy, p->hash, CER_HASH_LEN) != 0)
+		return cer_fail(SIGNET_ESTATE, "the request was made under another policy than "
+				"the installed one");
+	if (run->now < r->not_before || run->now > r->not_after)
+		return cer_fail(SIGNET_ETIME, "the request is valid from %lld to %lld; now is %lld "
+				"(%s)", (long long)r->not_before, (long long)r->not_after,
+				(long long)run->now, run->now > r->not_after ? "expired" :
+				"not yet valid");
+	err = load_approvals(x, &appr);
+	if (err == SIGNET_OK)
+		err = cer_approvals_check(p, r, appr, x->napprovals, approvers);
+	free(appr);
+	run->approvers = (const char *)approvers->data;
+	if (err == SIGNET_OK && (*op)->check != NULL)
+		err = (*op)->check(run);
+	if (err == SIGNET_OK)
+		err = module_check(p, cfg);
+	return err;
+}
+
+static signet_err open_module(cer_run *run, const cer_config *cfg, bool *own)
+{
+	run->ctx = run->x->hsm;
+	if (run->ctx != NULL)
+		return SIGNET_OK;
+	signet_err err = hsm_open(cfg->module, &run->ctx);
+	if (err != SIGNET_OK)
+		return cer_fail(err, "cannot load the PKCS#11 module %s: %s", cfg->module,
+				hsm_last_error());
+	*own = true;
+	return SIGNET_OK;
+}
+
+signet_err cer_execute_precheck(const cer_exec *x)
+{
+	if (x == NULL || x->dir == NULL || x->request == NULL)
+		return cer_fail(SIGNET_EINVAL, "execute: ceremony directory and request needed");
+	cer_config *cfg = calloc(1, sizeof(*cfg));
+	cer_policy *p = calloc(1, sizeof(*p));
+	cer_request *r = calloc(1, sizeof(*r));
+	cer_run run;
+	memset(&run, 0, sizeof(run));
+	bool own = false, mismatch = false;
+	signet_err err = SIGNET_OK;
+	if (cfg == NULL || p == NULL || r == NULL)
+		err = cer_fail(SIGNET_ENOMEM, "out of memory");
+	run.x = x;
+	if (err == SIGNET_OK)
+		err = cer_config_load(x->config, cfg);
+	if (err == SIGNET_OK)
+		err = cer_policy_load(x->dir, p);
+	if (err == SIGNET_OK)
+		err = cer_request_read(x->request, r);
+	if (err == SIGNET_OK) {
+		run.p = p;
+		run.r = r;
+		run.now = x->now != 0 ? x->now : (int64_t)time(NULL);
+		snprintf(run.log, sizeof(run.log), "%s/transcript.log", x->dir);
+		if (memcmp(r->policy, p->hash, CER_HASH_LEN) != 0)
+			err = cer_fail(SIGNET_ESTATE, "the request was made under another policy "
+				       "than the installed one");
+		else if (run.now < r->not_before || run.now > r->not_after)
+			err = cer_fail(SIGNET_ETIME, "the request is not valid now (%s)",
+				       run.now > r->not_after ? "expired" : "not yet valid");
+	}
+	if (err == SIGNET_OK)
+		err = module_check(p, cfg);
+	if (err == SIGNET_OK)
+		err = open_module(&run, cfg, &own);
+	if (err == SIGNET_OK)
+		err = precheck(&run, &mismatch);
+	if (own)
+		hsm_close(run.ctx);
+	free(cfg);
+	free(p);
+	free(r);
+	return err;
+}
+
+/* After the operation: its outcome on record, then in the anchor. */
+static signet_err outcome(cer_run *run, signet_err result)
+{
+	char saved[512];
+	snprintf(saved, sizeof(saved), "%s", cer_last_error());
+	cer_log_entry e;
+	signet_err err = log_entry(run, result == SIGNET_OK ? "ok" : signet_errname(result), &e);
+	if (err != SIGNET_OK) {
+		cer_fail(err, "the transcript could not be written: %s (its intent is on record)",
+			 result == SIGNET_OK ? "output withheld" : saved);
+		return result != SIGNET_OK ? result : err;
+	}
+	if (run->tok != NULL && run->anchored) {
+		signet_err aerr = anchor_follow(run, &e, run->intent_seq + 1);
+		if (aerr != SIGNET_OK) {
+			cer_fail(aerr, "the outcome is on record but the token anchor could not "
+				 "be updated (the next execution anchors it): %s",
+				 result == SIGNET_OK ? "output withheld" : saved);
+			return result != SIGNET_OK ? result : aerr;
+		}
+	}
+	if (result != SIGNET_OK)
+		cer_fail(result, "%s", saved);
+	return result;
+}
+
 signet_err cer_execute(const cer_exec *x)
 {
 	if (x == NULL || x->dir == NULL || x->request == NULL || (x->approvals == NULL &&
 	    x->napprovals) || (x->shares == NULL && x->nshares) || (x->passes == NULL &&
-	    x->npasses))
+	    x->npasses) || (x->so_shares == NULL && x->nso_shares))
 		return cer_fail(SIGNET_EINVAL, "execute: ceremony directory and request needed");
+	cer_config *cfg = calloc(1, sizeof(*cfg));
 	cer_policy *p = calloc(1, sizeof(*p));
 	cer_request *r = calloc(1, sizeof(*r));
-	cer_approval *appr = NULL;
+	cer_anchor *anchor = calloc(1, sizeof(*anchor));
 	sg_buf approvers = SG_BUF_INIT;
 	cer_run run;
 	memset(&run, 0, sizeof(run));
-	bool own_ctx = false, logged = false;
-	signet_err err = (p == NULL || r == NULL) ? cer_fail(SIGNET_ENOMEM, "out of memory")
-						  : cer_policy_load(x->dir, p);
+	run.anchor = anchor;
+	bool own_ctx = false, logged = false, mismatch = false;
+	const cer_op *op = NULL;
+	signet_err err = (cfg == NULL || p == NULL || r == NULL || anchor == NULL)
+				 ? cer_fail(SIGNET_ENOMEM, "out of memory")
+				 : prepare(&run, x, cfg, p, r, &approvers, &op, &logged);
 	if (err == SIGNET_OK)
-		err = cer_request_read(x->request, r);
-	if (err != SIGNET_OK)
-		goto out;
-	run.x = x;
-	run.p = p;
-	run.r = r;
-	run.now = x->now != 0 ? x->now : (int64_t)time(NULL);
-	snprintf(run.zone, sizeof(run.zone), "-");
-	if (r->has_zone && dns_name_to_str(&r->zone, run.zone, sizeof(run.zone)) != SIGNET_OK)
-		snprintf(run.zone, sizeof(run.zone), "-");
-	logged = true;  /* from here on every outcome is in the transcript */
-
-	const cer_op *op = op_find(r->op);
-	if (op == NULL) {
-		err = cer_fail(SIGNET_EPARSE, "unknown operation %s", r->op);
-		goto out;
-	}
-	if (memcmp(r->policy, p->hash, CER_HASH_LEN) != 0) {
-		err = cer_fail(SIGNET_ESTATE, "the request was made under another policy than "
-			       "the installed one");
-		goto out;
-	}
-	if (run.now < r->not_before || run.now > r->not_after) {
-		err = cer_fail(SIGNET_ETIME, "the request is valid from %lld to %lld; now is %lld "
-			       "(%s)", (long long)r->not_before, (long long)r->not_after,
-			       (long long)run.now, run.now > r->not_after ? "expired" :
-			       "not yet valid");
-		goto out;
-	}
-	err = load_approvals(x, &appr);
+		err = open_module(&run, cfg, &own_ctx);
+	/* A replay, a copied-in policy or a damaged transcript is refused here,
+	 * before any share is opened. */
 	if (err == SIGNET_OK)
-		err = cer_approvals_check(p, r, appr, x->napprovals, &approvers);
-	if (err == SIGNET_OK && op->check != NULL)
-		err = op->check(&run);
-	if (err != SIGNET_OK)
-		goto out;
-	if (op->needs_shares) {
-		err = open_token(&run, &own_ctx);
-	} else {
-		run.ctx = x->hsm;
-		if (run.ctx == NULL) {
-			err = hsm_open(p->module, &run.ctx);
-			if (err != SIGNET_OK)
-				cer_fail(err, "cannot load the PKCS#11 module %s: %s", p->module,
-					 hsm_last_error());
-			else
-				own_ctx = true;
+		err = precheck(&run, &mismatch);
+	if (err == SIGNET_OK && op->needs_shares) {
+		bool changed = false;
+		err = open_token(&run);
+		if (err == SIGNET_OK)
+			err = cer_anchor_load(run.tok, anchor);
+		if (err == SIGNET_OK) {
+			err = state_check(&run, anchor, &changed);
+			mismatch = err != SIGNET_OK;
 		}
+		if (err == SIGNET_OK)
+			err = replay_check(&run, anchor);
+		if (err == SIGNET_OK) {
+			run.anchored = true;
+			if (changed)
+				cer_anchor_set_policy(anchor, p);
+			err = cer_run_intent(&run);
+		}
+	} else if (err == SIGNET_OK) {
+		/* init-token records its intent itself, before the token exists. */
+		run.anchored = false;
 	}
-	if (err == SIGNET_OK)
+	if (err == SIGNET_OK) {
 		err = op->perform(&run);
-	if (err == SIGNET_OK && run.out.len > 0 &&
-	    (err = cer_sha256(run.out.data, run.out.len, run.outputs)) == SIGNET_OK) {
-		/* The transcript is on disk before the output is released. */
-		logged = false;
-		err = log_result(&run, (const char *)approvers.data, SIGNET_OK);
-		if (err != SIGNET_OK)
-			cer_fail(err, "the transcript could not be written: output withheld");
-		else if (x->out == NULL)
-			err = cer_fail(SIGNET_EINVAL, "no output file given");
-		else if ((err = sg_file_write_atomic(x->out, run.out.data, run.out.len, 0644)) !=
-			 SIGNET_OK)
-			cer_fail(err, "%s: cannot write the output", x->out);
-	}
-out:
-	if (logged) {
-		signet_err lerr = log_result(&run, (const char *)approvers.data, err);
-		if (err == SIGNET_OK && lerr != SIGNET_OK)
-			err = cer_fail(lerr, "the operation was done but its transcript entry "
-				       "could not be written");
+		if (err == SIGNET_OK && run.out.len > 0)
+			err = cer_sha256(run.out.data, run.out.len, run.outputs);
+		err = outcome(&run, err);
+		if (err == SIGNET_OK && run.out.len > 0) {
+			if (x->out == NULL)
+				err = cer_fail(SIGNET_EINVAL, "no output file given");
+			else if ((err = sg_file_write_atomic(x->out, run.out.data, run.out.len,
+							     0644)) != SIGNET_OK)
+				cer_fail(err, "%s: cannot write the output", x->out);
+		}
+	} else if (run.started) {
+		err = outcome(&run, err);
+	} else if (logged && !mismatch) {
+		log_refusal(&run, err);
 	}
 	hsm_token_close(run.tok);
 	if (own_ctx)
@@ -204,8 +408,9 @@ out:
 	sg_buf_free(&run.keyset_text);
 	sg_buf_free(&run.out);
 	sg_buf_free(&approvers);
-	free(appr);
+	free(cfg);
 	free(p);
 	free(r);
+	free(anchor);
 	return err;
 }

@@ -68,22 +68,75 @@ signet_err cer_pin_generate(sg_secret **out);
 
 /* Split pin among every operator of p (threshold p->threshold), seal each
  * share with her passphrase (all N needed: SIGNET_EQUORUM if one is missing)
- * and write <dir>/<name>.share for each (refused if one exists). The files
- * bind token label and serial. */
+ * and write <dir>/<name>.share (so: <name>.so-share, for the SO PIN) for
+ * each (refused if one exists). The files bind token label and serial. */
 signet_err cer_shares_split(const cer_policy *p, const sg_secret *pin, const char *label,
 			    const char *serial, const cer_pass *passes, size_t npasses,
-			    const char *dir);
+			    const char *dir, bool so);
 
 /* cer_shares_combine with a choice of quorum: split_quorum false needs as
  * many shares as the stricter of the policy and the split; true (reshare
  * only) as many as the split itself was made with. */
 signet_err cer_shares_open(const cer_policy *p, const cer_share_in *shares, size_t n,
-			   const cer_pass *passes, size_t npasses, bool split_quorum,
+			   const cer_pass *passes, size_t npasses, bool split_quorum, bool so,
 			   sg_secret **pin, char *label, char *serial);
 
 /* Encoding of the signed message of an approval and of a policy signature. */
 signet_err cer_approval_message(const uint8_t hash[CER_HASH_LEN], sg_buf *out);
 signet_err cer_policy_message(const uint8_t hash[CER_HASH_LEN], sg_buf *out);
+
+/* ---- the token anchor (anchor.c) ---- */
+
+#define CER_ANCHOR_LABEL "signet-ceremony-anchor"
+#define CER_RETIRED_MAX 64     /* retired, not yet deleted KSKs */
+#define CER_EXECUTED_MAX 512   /* executed requests not yet expired */
+
+/* The ceremony state the KSK token holds: a private data object (the
+ * truth, readable only with the quorum's PIN) and a public copy of it
+ * (for verify-log and early refusals; anyone at the token could write it). */
+typedef struct cer_anchor {
+	uint64_t policy_serial;                       /* the adopted policy */
+	uint8_t policy[CER_HASH_LEN];
+	unsigned threshold;                           /* its M and operators' keys, */
+	size_t nops;                                  /* to check a policy change */
+	uint8_t ops[CER_OPERATORS_MAX][CER_PUB_LEN];
+	uint64_t entries;                             /* transcript entries anchored */
+	uint8_t head[CER_HASH_LEN];                   /* hash of the last of them */
+	size_t nretired;                              /* retired KSKs by CKA_ID */
+	uint8_t retired[CER_RETIRED_MAX][HSM_ID_MAX];
+	size_t retired_len[CER_RETIRED_MAX];
+	size_t nexecuted;                             /* nonces of executed requests */
+	uint8_t executed[CER_EXECUTED_MAX][16];
+	int64_t executed_until[CER_EXECUTED_MAX];     /* and when each expires */
+} cer_anchor;
+
+signet_err cer_anchor_write(const cer_anchor *a, sg_buf *out);
+signet_err cer_anchor_parse(const char *text, size_t len, cer_anchor *a);
+/* The private anchor of the logged-in token (SIGNET_ESTATE if none). */
+signet_err cer_anchor_load(hsm_token *t, cer_anchor *a);
+/* The public copy, without a login, from the token labelled label. */
+signet_err cer_anchor_load_public(hsm_ctx *ctx, const char *label, cer_anchor *a,
+				  char serial[17]);
+/* Write the private anchor, then its public copy. */
+signet_err cer_anchor_store(hsm_token *t, const cer_anchor *a);
+void cer_anchor_set_policy(cer_anchor *a, const cer_policy *p);
+bool cer_anchor_executed(const cer_anchor *a, const uint8_t nonce[16]);
+/* Record a nonce; when the list is full, nonces of expired requests go. */
+signet_err cer_anchor_add_executed(cer_anchor *a, const uint8_t nonce[16], int64_t until,
+				   int64_t now);
+bool cer_anchor_retired(const cer_anchor *a, const uint8_t *id, size_t len);
+/* Add (add true) or remove a retired key. */
+signet_err cer_anchor_retire(cer_anchor *a, const uint8_t *id, size_t len, bool add);
+/* The directory's policy p against the anchored one: equal, or a change
+ * (*changed) with a higher serial signed by the anchored quorum. */
+signet_err cer_anchor_check_policy(const cer_anchor *a, const cer_policy *p, bool *changed);
+/* The transcript at path against the anchor: every anchored entry there,
+ * unchanged, and beyond them only entries that changed nothing (refusals,
+ * intents without outcome), policy adoptions, or the outcome of the
+ * anchored intent; when p differs from the anchored policy, its adoption
+ * must be recorded. entries and head (may be NULL) get the transcript's. */
+signet_err cer_anchor_check_log(const cer_anchor *a, const char *path, const cer_policy *p,
+				uint64_t *entries, uint8_t head[CER_HASH_LEN]);
 
 /* ---- one execution (exec.c and the op_*.c files) ---- */
 
@@ -96,6 +149,14 @@ typedef struct cer_run {
 	char zone[DNS_NAME_STR_MAX]; /* r->zone in presentation form, or "-" */
 	hsm_ctx *ctx;               /* the module */
 	hsm_token *tok;             /* the KSK token, logged in (not for init-token) */
+	cer_anchor *anchor;         /* the token's anchor, as it will be written next */
+	bool anchored;              /* anchor holds what the token holds */
+	char log[4200];             /* <dir>/transcript.log */
+	const char *approvers;      /* for the transcript */
+	bool started;               /* the intent is on record: an outcome must follow */
+	uint64_t log_entries;       /* transcript entries when the anchor was checked */
+	uint64_t intent_seq;        /* its entry number and hash */
+	uint8_t intent_hash[CER_HASH_LEN];
 	sg_buf out;                 /* the output file's content, if any */
 	uint8_t outputs[CER_HASH_LEN]; /* hash of everything released, for the log */
 	sg_buf keyset_text;         /* sign-keyset: the request text */
@@ -103,16 +164,19 @@ typedef struct cer_run {
 } cer_run;
 
 /* An operation: check runs before shares are opened and any HSM call,
- * perform with the token logged in (init-token: with the module only). */
+ * perform with the token logged in, the anchor checked and the intent on
+ * record; an operation without user shares (init-token, reset-user-pin)
+ * gets the module only and records its intent (cer_run_intent) itself. */
 typedef struct cer_op {
 	const char *name;
-	bool needs_shares;          /* false only for init-token */
+	bool needs_shares;          /* the user PIN's shares open the token */
 	signet_err (*check)(cer_run *run);
 	signet_err (*perform)(cer_run *run);
 } cer_op;
 
 extern const cer_op cer_op_init_token, cer_op_reshare, cer_op_create_ksk,
-	cer_op_sign_keyset, cer_op_export_ds, cer_op_retire_ksk, cer_op_delete_ksk;
+	cer_op_sign_keyset, cer_op_export_ds, cer_op_retire_ksk, cer_op_delete_ksk,
+	cer_op_reset_pin;
 
 /* The "key-id" parameter: 1..HSM_ID_MAX octets in hex. */
 signet_err cer_param_key_id(const cer_request *r, uint8_t *id, size_t *id_len);
@@ -161,8 +225,9 @@ signet_err cer_param_foreign_zsks(const cer_request *r, cer_foreign_zsk *out, si
 signet_err cer_ksk_find(cer_run *run, const uint8_t *id, size_t id_len, bool retired_ok,
 			hsm_key_info *info, sg_buf *dnskey);
 
-/* Whether id is listed in <dir>/retired. */
-signet_err cer_retired(const char *dir, const uint8_t *id, size_t id_len, bool *yes);
+/* Record the intent of run (a "started" entry, then the anchor with the
+ * request's nonce) before its HSM operation. init-token calls it itself. */
+signet_err cer_run_intent(cer_run *run);
 
 /* The owner part of a conventional label "signet:ROLE:OWNER:ALG:TIME" into
  * owner (DNS_NAME_STR_MAX), and whether the role is ksk. */

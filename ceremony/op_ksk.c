@@ -6,8 +6,6 @@
 
 #include "ceremony/internal.h"
 
-#define RETIRED_MAGIC "signet-ceremony-retired 1"
-
 bool cer_label_parts(const char *label, char *role, size_t rolelen, char *owner,
 		     size_t ownerlen)
 {
@@ -27,32 +25,6 @@ bool cer_label_parts(const char *label, char *role, size_t rolelen, char *owner,
 	return true;
 }
 
-signet_err cer_retired(const char *dir, const uint8_t *id, size_t id_len, bool *yes)
-{
-	char path[4200];
-	snprintf(path, sizeof(path), "%s/retired", dir);
-	*yes = false;
-	sg_buf b = SG_BUF_INIT, hex = SG_BUF_INIT;
-	if (sg_file_read(path, CER_FILE_MAX, &b) != SIGNET_OK) {
-		sg_buf_free(&b);
-		return SIGNET_OK;  /* no file: nothing retired */
-	}
-	cer_doc d;
-	signet_err err = cer_doc_parse((const char *)b.data, b.len, RETIRED_MAGIC,
-				       "retired list", &d);
-	sg_buf_free(&b);
-	if (err != SIGNET_OK)
-		return err;
-	err = sg_hex_encode(id, id_len, &hex);
-	for (size_t i = 0; i < d.n && err == SIGNET_OK; i++)
-		if (strcmp(d.lines[i].key, "key") == 0 &&
-		    strcmp(d.lines[i].value, (const char *)hex.data) == 0)
-			*yes = true;
-	cer_doc_free(&d);
-	sg_buf_free(&hex);
-	return err;
-}
-
 signet_err cer_ksk_find(cer_run *run, const uint8_t *id, size_t id_len, bool retired_ok,
 			hsm_key_info *info, sg_buf *dnskey)
 {
@@ -69,10 +41,8 @@ signet_err cer_ksk_find(cer_run *run, const uint8_t *id, size_t id_len, bool ret
 	if (!hsm_key_is_safe(info))
 		return cer_fail(SIGNET_EHSM_KEY, "key %s is extractable or not sensitive",
 				info->label);
-	bool retired = false;
-	err = cer_retired(run->x->dir, id, id_len, &retired);
-	if (err != SIGNET_OK)
-		return err;
+	/* The anchor, not any file of the directory, says what is retired. */
+	bool retired = cer_anchor_retired(run->anchor, id, id_len);
 	if (retired && !retired_ok)
 		return cer_fail(SIGNET_ESTATE, "key %s is retired", info->label);
 	if (!retired && retired_ok)
@@ -190,21 +160,10 @@ static signet_err retire_perform(cer_run *run)
 		err = cer_ksk_find(run, id, n, false, &info, NULL);
 	if (err != SIGNET_OK)
 		return err;
-	char path[4200];
-	snprintf(path, sizeof(path), "%s/retired", run->x->dir);
-	sg_buf b = SG_BUF_INIT;
-	if (sg_file_read(path, CER_FILE_MAX, &b) != SIGNET_OK) {
-		sg_buf_reset(&b);
-		err = sg_buf_printf(&b, "%s\n", RETIRED_MAGIC);
-	}
+	/* Done by the anchor update that records the outcome. */
+	err = cer_anchor_retire(run->anchor, id, n, true);
 	if (err == SIGNET_OK)
-		err = cer_put_hex(&b, "key", id, n);
-	if (err == SIGNET_OK)
-		err = cer_sha256(b.data, b.len, run->outputs);
-	if (err == SIGNET_OK && (err = sg_file_write_atomic(path, b.data, b.len, 0644)) !=
-	    SIGNET_OK)
-		cer_fail(err, "%s: cannot write", path);
-	sg_buf_free(&b);
+		err = cer_sha256(id, n, run->outputs);
 	return err;
 }
 
@@ -220,6 +179,8 @@ static signet_err delete_perform(cer_run *run)
 		err = cer_ksk_find(run, id, n, true, &info, NULL);
 	if (err == SIGNET_OK && (err = hsm_key_delete(run->tok, id, n)) != SIGNET_OK)
 		cer_fail(err, "delete-ksk: %s", hsm_last_error());
+	if (err == SIGNET_OK)
+		err = cer_anchor_retire(run->anchor, id, n, false);
 	return err;
 }
 

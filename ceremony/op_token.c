@@ -1,33 +1,34 @@
-/* op_token.c -- the KSK token PIN: init-token (first split) and reshare (new PIN, new split). */
+/* op_token.c -- the KSK token's PINs: init-token (first splits of the user and SO PINs), reshare (new user PIN, new split) and reset-user-pin (the SO sets a new user PIN). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ceremony/internal.h"
 
-/* The outputs of a split for the log: the hash over every share file. */
-static signet_err shares_hash(cer_run *run)
+/* The outputs of a split for the log: the hash over every new share file. */
+static signet_err shares_hash(cer_run *run, bool with_so)
 {
 	sg_buf all = SG_BUF_INIT;
 	signet_err err = SIGNET_OK;
-	for (size_t i = 0; i < run->p->count && err == SIGNET_OK; i++) {
-		char path[4200];
-		snprintf(path, sizeof(path), "%s/%s.share", run->x->shares_out,
-			 run->p->ops[i].name);
-		err = sg_file_read(path, CER_FILE_MAX, &all);
-	}
+	for (int so = 0; so <= (with_so ? 1 : 0); so++)
+		for (size_t i = 0; i < run->p->count && err == SIGNET_OK; i++) {
+			char path[4200];
+			snprintf(path, sizeof(path), "%s/%s.%s", run->x->shares_out,
+				 run->p->ops[i].name, so ? "so-share" : "share");
+			err = sg_file_read(path, CER_FILE_MAX, &all);
+		}
 	if (err == SIGNET_OK)
 		err = cer_sha256(all.data, all.len, run->outputs);
 	sg_buf_free(&all);
 	return err;
 }
 
-static void shares_remove(cer_run *run)
+static void shares_remove(cer_run *run, bool so)
 {
 	for (size_t i = 0; i < run->p->count; i++) {
 		char path[4200];
-		snprintf(path, sizeof(path), "%s/%s.share", run->x->shares_out,
-			 run->p->ops[i].name);
+		snprintf(path, sizeof(path), "%s/%s.%s", run->x->shares_out, run->p->ops[i].name,
+			 so ? "so-share" : "share");
 		(void)remove(path);
 	}
 }
@@ -43,14 +44,6 @@ static signet_err split_check(cer_run *run)
 			return cer_fail(SIGNET_EQUORUM, "%s: every operator seals her own share; "
 					"no passphrase for %s", run->r->op, run->p->ops[i].name);
 	return SIGNET_OK;
-}
-
-static signet_err init_check(cer_run *run)
-{
-	if ((run->x->so_pin == NULL) == (run->x->current_pin == NULL))
-		return cer_fail(SIGNET_EINVAL, "init-token: give either the SO PIN (a fresh "
-				"token) or the current user PIN (a token set up already)");
-	return split_check(run);
 }
 
 static signet_err find_serial(hsm_ctx *ctx, const char *label, char serial[17], size_t *n)
@@ -70,60 +63,73 @@ static signet_err find_serial(hsm_ctx *ctx, const char *label, char serial[17], 
 	return SIGNET_OK;
 }
 
+/* The token's first anchor: the policy, the transcript up to the intent,
+ * the request's nonce. */
+static signet_err first_anchor(cer_run *run)
+{
+	cer_anchor *a = run->anchor;
+	memset(a, 0, sizeof(*a));
+	cer_anchor_set_policy(a, run->p);
+	a->entries = run->intent_seq;
+	memcpy(a->head, run->intent_hash, CER_HASH_LEN);
+	signet_err err = cer_anchor_add_executed(a, run->r->nonce, run->r->not_after, run->now);
+	if (err == SIGNET_OK)
+		err = cer_anchor_store(run->tok, a);
+	if (err == SIGNET_OK)
+		run->anchored = true;
+	return err;
+}
+
 static signet_err init_perform(cer_run *run)
 {
 	const cer_exec *x = run->x;
-	sg_secret *pin = NULL;
+	sg_secret *pin = NULL, *so = NULL;
 	char serial[17] = "";
 	size_t found = 0;
 	signet_err err = find_serial(run->ctx, run->p->label, serial, &found);
 	if (err != SIGNET_OK)
 		return err;
-	if (x->so_pin != NULL && found != 0)
+	if (found != 0)
 		return cer_fail(SIGNET_EEXIST, "init-token: a token labelled \"%s\" exists already",
 				run->p->label);
-	if (x->current_pin != NULL && found != 1)
-		return cer_fail(SIGNET_ENOTFOUND, "init-token: %zu tokens labelled \"%s\", one "
-				"needed", found, run->p->label);
-	err = cer_pin_generate(&pin);
-	if (err != SIGNET_OK)
-		return err;
-	if (x->so_pin != NULL) {
-		/* A fresh token gets its serial only now; if the shares cannot
-		 * be written after this, the token holds nothing and can be
-		 * initialised again. */
-		err = hsm_token_initialize(run->ctx, run->p->label, x->so_pin, pin);
-		if (err != SIGNET_OK)
-			cer_fail(err, "init-token: %s", hsm_last_error());
-		if (err == SIGNET_OK)
-			err = find_serial(run->ctx, run->p->label, serial, &found);
-		if (err == SIGNET_OK)
-			err = cer_shares_split(run->p, pin, run->p->label, serial, x->passes,
-					       x->npasses, x->shares_out);
-	} else {
-		/* The shares exist before the PIN changes, so no moment leaves
-		 * the token with a PIN nobody holds. */
-		hsm_token *t = NULL;
-		err = hsm_token_open(run->ctx, NULL, serial, x->current_pin, &t);
-		if (err != SIGNET_OK)
-			cer_fail(err, "init-token: cannot log in with the current PIN: %s",
-				 hsm_last_error());
-		if (err == SIGNET_OK)
-			err = cer_shares_split(run->p, pin, run->p->label, serial, x->passes,
-					       x->npasses, x->shares_out);
-		if (err == SIGNET_OK && (err = hsm_token_set_pin(t, pin)) != SIGNET_OK) {
-			cer_fail(err, "init-token: setting the PIN failed: %s", hsm_last_error());
-			shares_remove(run);
-		}
-		hsm_token_close(t);
-	}
-	sg_secret_free(pin);
+	err = cer_run_intent(run);
 	if (err == SIGNET_OK)
-		err = shares_hash(run);
+		err = cer_pin_generate(&pin);
+	if (err == SIGNET_OK)
+		err = cer_pin_generate(&so);
+	/* Both PINs are random and exist whole only here: nobody ever holds
+	 * the SO PIN, M operators can rebuild it. A fresh token gets its
+	 * serial only now; if the shares cannot be written after this, the
+	 * token holds nothing and must be deleted at the HSM (docs). */
+	if (err == SIGNET_OK && (err = hsm_token_initialize(run->ctx, run->p->label, so, pin)) !=
+	    SIGNET_OK)
+		cer_fail(err, "init-token: %s", hsm_last_error());
+	if (err == SIGNET_OK)
+		err = find_serial(run->ctx, run->p->label, serial, &found);
+	if (err == SIGNET_OK && found != 1)
+		err = cer_fail(SIGNET_EHSM, "init-token: the new token is not found by its label");
+	if (err == SIGNET_OK)
+		err = cer_shares_split(run->p, pin, run->p->label, serial, x->passes, x->npasses,
+				       x->shares_out, false);
+	if (err == SIGNET_OK) {
+		err = cer_shares_split(run->p, so, run->p->label, serial, x->passes, x->npasses,
+				       x->shares_out, true);
+		if (err != SIGNET_OK)
+			shares_remove(run, false);
+	}
+	if (err == SIGNET_OK && (err = hsm_token_open(run->ctx, NULL, serial, pin, &run->tok)) !=
+	    SIGNET_OK)
+		cer_fail(err, "init-token: cannot log in to the new token: %s", hsm_last_error());
+	sg_secret_free(pin);
+	sg_secret_free(so);
+	if (err == SIGNET_OK)
+		err = first_anchor(run);
+	if (err == SIGNET_OK)
+		err = shares_hash(run, true);
 	return err;
 }
 
-const cer_op cer_op_init_token = {CER_OP_INIT_TOKEN, false, init_check, init_perform};
+const cer_op cer_op_init_token = {CER_OP_INIT_TOKEN, false, split_check, init_perform};
 
 static signet_err reshare_perform(cer_run *run)
 {
@@ -135,16 +141,81 @@ static signet_err reshare_perform(cer_run *run)
 	err = cer_pin_generate(&pin);
 	if (err == SIGNET_OK)
 		err = cer_shares_split(run->p, pin, run->p->label, d.serial, run->x->passes,
-				       run->x->npasses, run->x->shares_out);
+				       run->x->npasses, run->x->shares_out, false);
 	if (err == SIGNET_OK && (err = hsm_token_set_pin(run->tok, pin)) != SIGNET_OK) {
 		cer_fail(err, "reshare: setting the new PIN failed (the old shares still "
 			 "hold): %s", hsm_last_error());
-		shares_remove(run);
+		shares_remove(run, false);
 	}
 	sg_secret_free(pin);
 	if (err == SIGNET_OK)
-		err = shares_hash(run);
+		err = shares_hash(run, false);
 	return err;
 }
 
 const cer_op cer_op_reshare = {CER_OP_RESHARE, true, split_check, reshare_perform};
+
+static signet_err reset_check(cer_run *run)
+{
+	if (run->x->nso_shares == 0)
+		return cer_fail(SIGNET_EQUORUM, "reset-user-pin: shares of the SO PIN are needed");
+	return split_check(run);
+}
+
+/* The security officer sets a new user PIN: for a lost user split. The SO
+ * sees no private object, so the anchor is read with the new PIN right
+ * after; the public copy was checked before anything was asked. */
+static signet_err reset_perform(cer_run *run)
+{
+	const cer_exec *x = run->x;
+	sg_secret *so = NULL, *pin = NULL;
+	char label[33] = "", serial[17] = "";
+	signet_err err = cer_shares_open(run->p, x->so_shares, x->nso_shares, x->passes,
+					 x->npasses, false, true, &so, label, serial);
+	if (err == SIGNET_OK && strcmp(label, run->p->label) != 0)
+		err = cer_fail(SIGNET_EVERIFY, "the SO shares are for token \"%s\", the policy "
+			       "names \"%s\"", label, run->p->label);
+	if (err == SIGNET_OK)
+		err = cer_run_intent(run);
+	if (err == SIGNET_OK)
+		err = cer_pin_generate(&pin);
+	if (err == SIGNET_OK)
+		err = cer_shares_split(run->p, pin, run->p->label, serial, x->passes, x->npasses,
+				       x->shares_out, false);
+	if (err == SIGNET_OK && (err = hsm_so_init_pin(run->ctx, serial, so, pin)) != SIGNET_OK) {
+		cer_fail(err, "reset-user-pin: %s", hsm_last_error());
+		shares_remove(run, false);
+	}
+	sg_secret_free(so);
+	if (err == SIGNET_OK && (err = hsm_token_open(run->ctx, NULL, serial, pin, &run->tok)) !=
+	    SIGNET_OK)
+		cer_fail(err, "reset-user-pin: cannot log in with the new PIN: %s",
+			 hsm_last_error());
+	sg_secret_free(pin);
+	bool changed = false;
+	if (err == SIGNET_OK)
+		err = cer_anchor_load(run->tok, run->anchor);
+	if (err == SIGNET_OK)
+		err = cer_anchor_check_policy(run->anchor, run->p, &changed);
+	if (err == SIGNET_OK)
+		err = cer_anchor_check_log(run->anchor, run->log, run->p, NULL, NULL);
+	if (err == SIGNET_OK && cer_anchor_executed(run->anchor, run->r->nonce))
+		err = cer_fail(SIGNET_ESTATE, "replay: this request was executed already");
+	if (err == SIGNET_OK) {
+		if (changed)
+			cer_anchor_set_policy(run->anchor, run->p);
+		run->anchor->entries = run->intent_seq;
+		memcpy(run->anchor->head, run->intent_hash, CER_HASH_LEN);
+		err = cer_anchor_add_executed(run->anchor, run->r->nonce, run->r->not_after,
+					      run->now);
+	}
+	if (err == SIGNET_OK)
+		err = cer_anchor_store(run->tok, run->anchor);
+	if (err == SIGNET_OK) {
+		run->anchored = true;
+		err = shares_hash(run, false);
+	}
+	return err;
+}
+
+const cer_op cer_op_reset_pin = {CER_OP_RESET_PIN, false, reset_check, reset_perform};

@@ -83,8 +83,11 @@ static signet_err policy_body(const cer_policy *p, sg_buf *out)
 			err = sg_buf_put_u8(out, '\n');
 	}
 	if (err == SIGNET_OK)
-		err = sg_buf_printf(out, "token-module %s\ntoken-label %s\nalgorithms",
-				    p->module, p->label);
+		err = sg_buf_printf(out, "token-module %s\n", p->module);
+	if (err == SIGNET_OK && p->has_module_sha256)
+		err = cer_put_hex(out, "token-module-sha256", p->module_sha256, CER_HASH_LEN);
+	if (err == SIGNET_OK)
+		err = sg_buf_printf(out, "token-label %s\nalgorithms", p->label);
 	for (size_t i = 0; i < p->nalgs && err == SIGNET_OK; i++)
 		err = sg_buf_printf(out, " %u", p->algs[i]);
 	if (err == SIGNET_OK)
@@ -174,6 +177,13 @@ static signet_err parse_lines(const cer_doc *d, cer_policy *p)
 	if (strlen(v) >= sizeof(p->module))
 		return cer_fail(SIGNET_ERANGE, "policy: module path too long");
 	memcpy(p->module, v, strlen(v) + 1);
+	if (i < d->n && strcmp(d->lines[i].key, "token-module-sha256") == 0) {
+		if (cer_hex_exact(d->lines[i].value, p->module_sha256, CER_HASH_LEN) != SIGNET_OK)
+			return cer_fail(SIGNET_EPARSE, "policy line %u: token-module-sha256 is not "
+					"64 hex digits", d->lines[i].lineno);
+		p->has_module_sha256 = true;
+		i++;
+	}
 	if ((err = cer_doc_take(d, &i, "token-label", WHAT, &v)) != SIGNET_OK)
 		return err;
 	if (strlen(v) >= sizeof(p->label))

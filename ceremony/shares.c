@@ -10,6 +10,7 @@
 
 #define SHARE_MAGIC "signet-ceremony-share 1"
 #define CHECK_TAG "signet-ceremony pin check v1"
+#define SO_CHECK_TAG "signet-ceremony so pin check v1"
 #define PIN_LEN (2 * CER_PIN_OCTETS)   /* the PIN is hex text; shares are as long */
 #define SPLIT_ID_LEN 16
 #define WHAT "share"
@@ -72,11 +73,14 @@ static signet_err head_text(const share_head *h, sg_buf *out)
 	return err;
 }
 
-static signet_err pin_check(const uint8_t split[SPLIT_ID_LEN], const sg_secret *pin,
+/* The tags differ so that shares of the SO PIN never pass for shares of the
+ * user PIN, nor the other way round. */
+static signet_err pin_check(const uint8_t split[SPLIT_ID_LEN], const sg_secret *pin, bool so,
 			    uint8_t out[CER_HASH_LEN])
 {
 	sg_buf b = SG_BUF_INIT;
-	signet_err err = sg_buf_append(&b, CHECK_TAG, sizeof(CHECK_TAG));
+	signet_err err = so ? sg_buf_append(&b, SO_CHECK_TAG, sizeof(SO_CHECK_TAG))
+			    : sg_buf_append(&b, CHECK_TAG, sizeof(CHECK_TAG));
 	if (err == SIGNET_OK)
 		err = sg_buf_append(&b, split, SPLIT_ID_LEN);
 	if (err == SIGNET_OK)
@@ -100,7 +104,7 @@ static bool token_field_ok(const char *s, size_t max)
 
 signet_err cer_shares_split(const cer_policy *p, const sg_secret *pin, const char *label,
 			    const char *serial, const cer_pass *passes, size_t npasses,
-			    const char *dir)
+			    const char *dir, bool so)
 {
 	if (p == NULL || pin == NULL || pin->len != PIN_LEN || label == NULL ||
 	    serial == NULL || dir == NULL || !token_field_ok(label, 32) ||
@@ -118,7 +122,7 @@ signet_err cer_shares_split(const cer_policy *p, const sg_secret *pin, const cha
 	memcpy(h.serial, serial, strlen(serial) + 1);
 	if (RAND_bytes(h.split, SPLIT_ID_LEN) != 1)
 		return cer_fail(SIGNET_ECRYPTO, "no randomness");
-	signet_err err = pin_check(h.split, pin, h.check);
+	signet_err err = pin_check(h.split, pin, so, h.check);
 	if (err != SIGNET_OK)
 		return err;
 
@@ -164,8 +168,8 @@ signet_err cer_shares_split(const cer_policy *p, const sg_secret *pin, const cha
 		if (err == SIGNET_OK)
 			err = cer_put_b64(&text, "sealed", ct.data, ct.len);
 		if (err == SIGNET_OK &&
-		    (size_t)snprintf(paths[i], sizeof(paths[i]), "%s/%s.share", dir,
-				     h.operator) >= sizeof(paths[i]))
+		    (size_t)snprintf(paths[i], sizeof(paths[i]), "%s/%s.%s", dir,
+				     h.operator, so ? "so-share" : "share") >= sizeof(paths[i]))
 			err = cer_fail(SIGNET_ERANGE, "share directory path too long");
 		if (err == SIGNET_OK)
 			err = cer_write_new(paths[i], text.data, text.len, 0600);
@@ -248,11 +252,18 @@ signet_err cer_shares_combine(const cer_policy *p, const cer_share_in *shares, s
 			      const cer_pass *passes, size_t npasses, sg_secret **pin,
 			      char *label, char *serial)
 {
-	return cer_shares_open(p, shares, n, passes, npasses, false, pin, label, serial);
+	return cer_shares_open(p, shares, n, passes, npasses, false, false, pin, label, serial);
+}
+
+signet_err cer_so_shares_combine(const cer_policy *p, const cer_share_in *shares, size_t n,
+				 const cer_pass *passes, size_t npasses, sg_secret **pin,
+				 char *label, char *serial)
+{
+	return cer_shares_open(p, shares, n, passes, npasses, false, true, pin, label, serial);
 }
 
 signet_err cer_shares_open(const cer_policy *p, const cer_share_in *shares, size_t n,
-			   const cer_pass *passes, size_t npasses, bool split_quorum,
+			   const cer_pass *passes, size_t npasses, bool split_quorum, bool so,
 			   sg_secret **pin, char *label, char *serial)
 {
 	if (p == NULL || (shares == NULL && n) || pin == NULL)
@@ -351,10 +362,11 @@ signet_err cer_shares_open(const cer_policy *p, const cer_share_in *shares, size
 		}
 	}
 	uint8_t check[CER_HASH_LEN];
-	if (err == SIGNET_OK && (err = pin_check(h[0].split, out, check)) == SIGNET_OK &&
+	if (err == SIGNET_OK && (err = pin_check(h[0].split, out, so, check)) == SIGNET_OK &&
 	    memcmp(check, h[0].check, CER_HASH_LEN) != 0)
-		err = cer_fail(SIGNET_EVERIFY, "the shares do not combine to the PIN of the "
-			       "split: refusing to try it on the token");
+		err = cer_fail(SIGNET_EVERIFY, "the shares do not combine to the %s of the "
+			       "split (shares of the other PIN?): refusing to try it on the "
+			       "token", so ? "SO PIN" : "user PIN");
 	if (err == SIGNET_OK) {
 		if (label != NULL)
 			memcpy(label, h[0].label, strlen(h[0].label) + 1);

@@ -43,7 +43,7 @@ static bool field_ok(const char *s)
 }
 
 /* Check one line against the chain so far; on success prev becomes its hash. */
-static bool line_ok(char *line, uint64_t seq, uint8_t prev[CER_HASH_LEN])
+static bool line_ok(char *line, uint64_t seq, uint8_t prev[CER_HASH_LEN], cer_log_brief *brief)
 {
 	char *f[FIELDS];
 	size_t n = 0;
@@ -88,12 +88,19 @@ static bool line_ok(char *line, uint64_t seq, uint8_t prev[CER_HASH_LEN])
 	sg_buf_free(&t);
 	if (ok)
 		memcpy(prev, h, CER_HASH_LEN);
+	if (ok && brief != NULL) {
+		memset(brief, 0, sizeof(*brief));
+		memcpy(brief->op, e.op, sizeof(brief->op));
+		memcpy(brief->result, e.result, sizeof(brief->result));
+		memcpy(brief->request, e.request, CER_HASH_LEN);
+		memcpy(brief->hash, h, CER_HASH_LEN);
+	}
 	return ok;
 }
 
 /* Walk the log text: entries good, the first bad one (0 if none), the last hash. */
 static signet_err chain_check(const sg_buf *text, size_t *entries, size_t *bad,
-			      uint8_t last[CER_HASH_LEN])
+			      uint8_t last[CER_HASH_LEN], sg_buf *briefs)
 {
 	memset(last, 0, CER_HASH_LEN);
 	*entries = 0;
@@ -112,8 +119,11 @@ static signet_err chain_check(const sg_buf *text, size_t *entries, size_t *bad,
 			return cer_fail(SIGNET_ENOMEM, "out of memory");
 		memcpy(line, text->data + pos, ll);
 		line[ll] = '\0';
-		bool ok = line_ok(line, *entries + 1, last);
+		cer_log_brief b;
+		bool ok = line_ok(line, *entries + 1, last, briefs != NULL ? &b : NULL);
 		free(line);
+		if (ok && briefs != NULL && sg_buf_append(briefs, &b, sizeof(b)) != SIGNET_OK)
+			return cer_fail(SIGNET_ENOMEM, "out of memory");
 		if (!ok)
 			return cer_fail(SIGNET_EVERIFY, "transcript entry %zu is broken: its "
 					"hash, its link to the entry before or its fields do not "
@@ -138,9 +148,35 @@ signet_err cer_log_verify(const char *path, size_t *entries, size_t *bad)
 	signet_err err = cer_read_text(path, CER_LOG_MAX, "transcript", &text);
 	uint8_t last[CER_HASH_LEN];
 	if (err == SIGNET_OK)
-		err = chain_check(&text, entries, bad, last);
+		err = chain_check(&text, entries, bad, last, NULL);
 	sg_buf_free(&text);
 	return err;
+}
+
+signet_err cer_log_load(const char *path, bool *exists, cer_log_brief **out, size_t *n)
+{
+	if (path == NULL || exists == NULL || out == NULL || n == NULL)
+		return cer_fail(SIGNET_EINVAL, "cer_log_load: bad argument");
+	*out = NULL;
+	*n = 0;
+	struct stat st;
+	*exists = !(lstat(path, &st) != 0 && errno == ENOENT);
+	if (!*exists)
+		return SIGNET_OK;
+	sg_buf text = SG_BUF_INIT, briefs = SG_BUF_INIT;
+	size_t bad = 0;
+	uint8_t last[CER_HASH_LEN];
+	signet_err err = cer_read_text(path, CER_LOG_MAX, "transcript", &text);
+	if (err == SIGNET_OK)
+		err = chain_check(&text, n, &bad, last, &briefs);
+	sg_buf_free(&text);
+	if (err != SIGNET_OK) {
+		sg_buf_free(&briefs);
+		*n = 0;
+		return err;
+	}
+	*out = (cer_log_brief *)briefs.data;  /* sg_buf storage is malloc'ed */
+	return SIGNET_OK;
 }
 
 signet_err cer_log_append(const char *path, cer_log_entry *e)
@@ -183,7 +219,7 @@ signet_err cer_log_append(const char *path, cer_log_entry *e)
 	size_t entries = 0, bad = 0;
 	uint8_t prev[CER_HASH_LEN], h[CER_HASH_LEN];
 	if (err == SIGNET_OK) {
-		err = chain_check(&text, &entries, &bad, prev);
+		err = chain_check(&text, &entries, &bad, prev, NULL);
 		if (err == SIGNET_EVERIFY)
 			cer_fail(err, "transcript %s is broken at entry %zu: refusing to append",
 				 path, bad);
@@ -194,6 +230,10 @@ signet_err cer_log_append(const char *path, cer_log_entry *e)
 	}
 	if (err == SIGNET_OK)
 		err = cer_sha256(line.data, line.len, h);
+	if (err == SIGNET_OK) {
+		memcpy(e->prev, prev, CER_HASH_LEN);
+		memcpy(e->hash, h, CER_HASH_LEN);
+	}
 	if (err == SIGNET_OK)
 		err = sg_buf_put_u8(&line, ' ');
 	if (err == SIGNET_OK)

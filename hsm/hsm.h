@@ -250,4 +250,40 @@ void hsm_token_set_allow_imported(hsm_token *t, bool on);
  * out; SIGNET_ENOTFOUND when there is no such private key. For self-tests. */
 signet_err hsm_key_value_hidden(hsm_token *t, const uint8_t *id, size_t id_len);
 
+/* ---- data objects and the security officer (objects.c) ------------------ */
+
+/* The CKA_VALUE of the one token data object (CKO_DATA) with this CKA_LABEL
+ * and CKA_PRIVATE, appended to out (at most max octets, else SIGNET_ERANGE).
+ * SIGNET_ENOTFOUND if there is none, SIGNET_ESTATE if there are several. A
+ * private object needs the user's login, which t carries. */
+signet_err hsm_data_read(hsm_token *t, const char *label, bool private_obj, size_t max,
+			 sg_buf *out);
+
+/* Set the value of the data object with this label and privacy: a new
+ * object (CKA_TOKEN, CKA_APPLICATION "signet") is created, then the old one
+ * destroyed (modules need not let CKA_VALUE change), so the token never holds
+ * none; an interruption in between leaves two, which hsm_data_read refuses
+ * (SIGNET_ESTATE). SIGNET_ESTATE too if several exist already. */
+signet_err hsm_data_write(hsm_token *t, const char *label, bool private_obj,
+			  const uint8_t *value, size_t len);
+
+/* Read the public data object with this label from the token labelled
+ * token_label without logging in (a read-only public session), as
+ * hsm_data_read; serial (may be NULL, 17 octets) gets the token's serial.
+ * SIGNET_ENOTFOUND for no such token or object. */
+signet_err hsm_data_read_public(hsm_ctx *ctx, const char *token_label, const char *label,
+				size_t max, sg_buf *out, char serial[17]);
+
+/* Count every token object the logged-in user sees (keys, data, public and
+ * private), for tests and audits that must show a token unchanged. */
+signet_err hsm_object_count(hsm_token *t, size_t *n);
+
+/* Log in to the token with this serial as the security officer with so_pin,
+ * set the user PIN to user_pin (C_InitPIN) and log out. SIGNET_EHSM_PIN for
+ * a wrong SO PIN, SIGNET_ESTATE if the token is open for its user in ctx
+ * (PKCS#11 allows one login type per application). Nothing else is done as
+ * the SO: no object is touched. */
+signet_err hsm_so_init_pin(hsm_ctx *ctx, const char *serial, const sg_secret *so_pin,
+			   const sg_secret *user_pin);
+
 #endif /* SIGNET_HSM_H */

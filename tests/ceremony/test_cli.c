@@ -31,7 +31,6 @@ static cer_fixture cf;         /* operators' files, the ceremony directory, shar
 static const char *const names[3] = {"alice", "bob", "carol"};
 static const char *const pws[3] = {"alice passphrase 1", "bob passphrase 22",
 				   "carol passphrase 333"};
-static const char so_pin[] = "so-pin-of-the-ksk-token";
 static char ksk_id[2 * HSM_ID_MAX + 1];
 static sg_buf said;            /* everything the tool printed, for the scan */
 
@@ -124,9 +123,7 @@ static int setup(void **state)
 		if (sg_file_write_atomic(f, pws[i], strlen(pws[i]), 0600) != SIGNET_OK)
 			return -1;
 	}
-	char f[700];
-	in_dir(f, sizeof(f), "so.pin");
-	return sg_file_write_atomic(f, so_pin, strlen(so_pin), 0600) == SIGNET_OK ? 0 : -1;
+	return 0;
 }
 
 static int teardown(void **state)
@@ -142,6 +139,13 @@ static void test_usage_and_enroll(void **state)
 	(void)state;
 	const char *none[] = {NULL};
 	tool(2, "usage", none);
+	/* --help is asked for: usage on stdout, status 0 */
+	const char *help[] = {"--help", NULL};
+	tool(0, "usage: signet-ceremony", help);
+	const char *cmdhelp[] = {"execute", "--help", NULL};
+	tool(0, "verify-log", cmdhelp);
+	const char *unknown_opt[] = {"--frobnicate", NULL};
+	tool(2, "usage", unknown_opt);
 	const char *unknown[] = {"frobnicate", NULL};
 	tool(2, "usage", unknown);
 	const char *badopt[] = {"show", "--bogus", "x", NULL};
@@ -246,19 +250,17 @@ static void test_init_token(void **state)
 {
 	(void)state;
 	const char *init[] = {"--op", "init-token", NULL};
-	char req[700], a0[700], a1[700], sop[700], sospec[720], p[3][720], pass[3][2200];
+	char req[700], a0[700], a1[700], p[3][720], pass[3][2200];
 	request(init, req, sizeof(req));
 	approve(req, 0, a0, sizeof(a0));
 	approve(req, 1, a1, sizeof(a1));
-	in_dir(sop, sizeof(sop), "so.pin");
-	snprintf(sospec, sizeof(sospec), "file:%s", sop);
 	for (int i = 0; i < 3; i++) {
 		spec_of(i, p[i], sizeof(p[i]));
 		snprintf(pass[i], sizeof(pass[i]), "%s=%s", names[i], p[i]);
 	}
 	/* one approval is not a quorum; nothing is written */
 	const char *one[] = {"execute", "--dir", cf.cdir, "--request", req, "--approval", a0,
-			     "--so-pin", sospec, "--pass", pass[0], "--pass", pass[1], "--pass",
+			     "--pass", pass[0], "--pass", pass[1], "--pass",
 			     pass[2], "--shares-out", cf.shares, NULL};
 	tool(3, "1 distinct valid approval", one);
 	char sf[700];
@@ -266,11 +268,11 @@ static void test_init_token(void **state)
 	assert_int_not_equal(access(sf, F_OK), 0);
 	/* carol absent: nobody seals her share for her */
 	const char *absent[] = {"execute", "--dir", cf.cdir, "--request", req, "--approval", a0,
-				"--approval", a1, "--so-pin", sospec, "--pass", pass[0],
+				"--approval", a1, "--pass", pass[0],
 				"--pass", pass[1], "--shares-out", cf.shares, NULL};
 	tool(3, "no passphrase for carol", absent);
 	const char *all[] = {"execute", "--dir", cf.cdir, "--request", req, "--approval", a0,
-			     "--approval", a1, "--so-pin", sospec, "--pass", pass[0], "--pass",
+			     "--approval", a1, "--pass", pass[0], "--pass",
 			     pass[1], "--pass", pass[2], "--shares-out", cf.shares, NULL};
 	tool(0, "done", all);
 	for (int i = 0; i < 3; i++) {
@@ -432,6 +434,25 @@ static void test_verify_log(void **state)
 	(void)state;
 	const char *ok[] = {"verify-log", "--dir", cf.cdir, NULL};
 	tool(0, "chain intact", ok);
+	/* against the token's anchor (its public copy: no PIN needed) */
+	const char *tok[] = {"verify-log", "--dir", cf.cdir, "--token", NULL};
+	tool(0, "matches the KSK token's anchor", tok);
+	/* the last entry cut: the chain alone is intact, the token says no */
+	char log0[700], saved[700];
+	snprintf(log0, sizeof(log0), "%s/transcript.log", cf.cdir);
+	fresh(saved, sizeof(saved), "log-saved");
+	sg_buf whole = SG_BUF_INIT;
+	assert_int_equal(sg_file_read(log0, CER_LOG_MAX, &whole), SIGNET_OK);
+	assert_int_equal(sg_file_write_atomic(saved, whole.data, whole.len, 0644), SIGNET_OK);
+	size_t cut = whole.len - 1;
+	while (cut > 0 && whole.data[cut - 1] != '\n')
+		cut--;
+	assert_int_equal(sg_file_write_atomic(log0, whole.data, cut, 0644), SIGNET_OK);
+	tool(0, "chain intact", ok);
+	tool(3, "entries were cut", tok);
+	assert_int_equal(sg_file_write_atomic(log0, whole.data, whole.len, 0644), SIGNET_OK);
+	sg_buf_free(&whole);
+	tool(0, "matches", tok);
 	const char *nothing[] = {"verify-log", NULL};
 	tool(2, "usage", nothing);
 	/* one changed character in entry 2 of a copy: named, exit 3 */
@@ -517,8 +538,7 @@ static size_t scan(const char *d, const secrets *s)
 	while ((e = readdir(dh)) != NULL) {
 		size_t nl = strlen(e->d_name);
 		/* the passphrase files are the test's, not the tool's */
-		if (e->d_name[0] == '.' || (nl > 3 && strcmp(e->d_name + nl - 3, ".pw") == 0) ||
-		    strcmp(e->d_name, "so.pin") == 0)
+		if (e->d_name[0] == '.' || (nl > 3 && strcmp(e->d_name + nl - 3, ".pw") == 0))
 			continue;
 		char f[1200];
 		snprintf(f, sizeof(f), "%s/%s", d, e->d_name);
@@ -554,7 +574,12 @@ static void test_no_secret_anywhere(void **state)
 	assert_int_equal(cer_shares_combine(p, in, 2, cf.passes, 3, &pin, NULL, NULL), SIGNET_OK);
 	assert_int_equal(pin->len, 2 * CER_PIN_OCTETS);
 	add_secret(&s, pin->data, pin->len);
-	add_secret(&s, so_pin, strlen(so_pin));
+	sg_secret_free(pin);
+	/* the SO PIN, which nobody was ever given */
+	cer_share_in so_in[2] = {{"alice", cf.sosharefile[0]}, {"carol", cf.sosharefile[2]}};
+	assert_int_equal(cer_so_shares_combine(p, so_in, 2, cf.passes, 3, &pin, NULL, NULL),
+			 SIGNET_OK);
+	add_secret(&s, pin->data, pin->len);
 	sg_secret_free(pin);
 	for (int i = 0; i < 3; i++)
 		add_share(&s, i);

@@ -131,7 +131,7 @@ static int setup(void **state)
 	(void)state;
 	cfx_opts o = {.nops = 3, .names = names, .pws = pws, .shares_dir = true, .enroll = true};
 	static const uint8_t algs[] = {13};
-	if (cfx_create_ready(&cf, &o, algs, 1, "so-pin-ksk-token") != SIGNET_OK)
+	if (cfx_create_ready(&cf, &o, algs, 1) != SIGNET_OK)
 		return -1;
 	const char *params[] = {"algorithm=13"};
 	cfx_request(&cf, CER_OP_CREATE_KSK, ZONE, params, 1, NULL, time(NULL) - 10,

@@ -91,7 +91,7 @@ static void test_first_split(void **state)
 	fresh(pol, sizeof(pol), "policy");
 	int ab[] = {0, 1};
 	policy(pol, 1, 3, 2, ab, 2);
-	cfx_init_token(&cf, "so-pin-of-the-ksk", 3, old_shares);
+	cfx_init_token(&cf, 3, old_shares);
 
 	char out[700];
 	fresh(out, sizeof(out), "ksk");

@@ -62,7 +62,7 @@ static int setup(void **state)
 	(void)state;
 	cfx_opts o = {.nops = 3, .names = names, .pws = pws, .shares_dir = true, .enroll = true};
 	static const uint8_t pol_algs[] = {13, 15};
-	if (cfx_create_ready(&cf, &o, pol_algs, 2, "so-pin-for-the-ksk-token") != SIGNET_OK)
+	if (cfx_create_ready(&cf, &o, pol_algs, 2) != SIGNET_OK)
 		return -1;
 
 	char req[700];

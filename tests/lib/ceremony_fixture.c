@@ -38,6 +38,14 @@ signet_err cfx_create(cer_fixture *c, const cfx_opts *o)
 	if (mkdir(c->dir, 0700) != 0 || mkdir(c->cdir, 0700) != 0 ||
 	    (o->shares_dir && mkdir(c->shares, 0700) != 0))
 		return setup_fail(c, SIGNET_EIO, "mkdir");
+	snprintf(c->conf, sizeof(c->conf), "%s/ceremony.conf", c->fx->dir);
+	sg_buf conf = SG_BUF_INIT;
+	err = sg_buf_printf(&conf, "signet-ceremony-config 1\nmodule %s\n", c->fx->module);
+	if (err == SIGNET_OK)
+		err = sg_file_write_atomic(c->conf, conf.data, conf.len, 0600);
+	sg_buf_free(&conf);
+	if (err != SIGNET_OK || setenv(CER_CONFIG_ENV, c->conf, 1) != 0)
+		return setup_fail(c, SIGNET_EIO, "ceremony.conf");
 	c->nops = o->nops;
 	for (size_t i = 0; i < o->nops; i++) {
 		size_t len = strlen(o->pws[i]);
@@ -52,6 +60,7 @@ signet_err cfx_create(cer_fixture *c, const cfx_opts *o)
 		snprintf(c->keyfile[i], CFX_PATH, "%s/%s.key", c->dir, o->names[i]);
 		snprintf(c->pubfile[i], CFX_PATH, "%s/%s.pub", c->dir, o->names[i]);
 		snprintf(c->sharefile[i], CFX_PATH, "%s/%s.share", c->shares, o->names[i]);
+		snprintf(c->sosharefile[i], CFX_PATH, "%s/%s.so-share", c->shares, o->names[i]);
 		if (o->enroll) {
 			err = cer_enroll(o->names[i], c->pass[i], c->keyfile[i], c->pubfile[i]);
 			if (err != SIGNET_OK)
@@ -62,7 +71,7 @@ signet_err cfx_create(cer_fixture *c, const cfx_opts *o)
 }
 
 signet_err cfx_create_ready(cer_fixture *c, const cfx_opts *o, const uint8_t *algs,
-			    size_t nalgs, const char *so_pin)
+			    size_t nalgs)
 {
 	if (o == NULL || !o->enroll || !o->shares_dir || o->nops < 3)
 		return SIGNET_EINVAL;
@@ -73,7 +82,7 @@ signet_err cfx_create_ready(cer_fixture *c, const cfx_opts *o, const uint8_t *al
 	char pol[CFX_PATH];
 	cfx_fresh(c, pol, sizeof(pol), "policy");
 	cfx_adopt_policy(c, pol, 1, 3, 2, algs, nalgs, ab, 2);
-	cfx_init_token(c, so_pin, 3, c->shares);
+	cfx_init_token(c, 3, c->shares);
 	return SIGNET_OK;
 }
 
@@ -128,6 +137,8 @@ void cfx_write_policy(const cer_fixture *c, const char *out, uint64_t serial, si
 		assert_int_equal(cer_operator_read(c->pubfile[i], &p->ops[p->count++]), SIGNET_OK);
 	assert_true(strlen(c->fx->module) < sizeof(p->module));
 	memcpy(p->module, c->fx->module, strlen(c->fx->module) + 1);
+	assert_int_equal(cer_module_sha256(p->module, p->module_sha256), SIGNET_OK);
+	p->has_module_sha256 = true;
 	snprintf(p->label, sizeof(p->label), LABEL);
 	for (size_t i = 0; i < nalgs; i++)
 		p->algs[i] = algs[i];
@@ -208,8 +219,7 @@ signet_err cfx_run(cer_fixture *c, const char *req, const int *who, size_t nwho,
 	return cer_execute(&x);
 }
 
-void cfx_init_token(cer_fixture *c, const char *so_pin, size_t npasses,
-		    const char *shares_out)
+void cfx_init_token(cer_fixture *c, size_t npasses, const char *shares_out)
 {
 	assert_true(npasses <= c->nops);
 	char req[CFX_PATH], a[2][CFX_PATH];
@@ -218,13 +228,10 @@ void cfx_init_token(cer_fixture *c, const char *so_pin, size_t npasses,
 	for (int i = 0; i < 2; i++)
 		cfx_approve(c, req, i, a[i], sizeof(a[i]));
 	const char *ap[2] = {a[0], a[1]};
-	sg_secret *so = cfx_secret(so_pin);
 	cer_exec x = {.dir = c->cdir, .request = req, .approvals = ap, .napprovals = 2,
 		      .passes = c->passes, .npasses = npasses, .hsm = c->fx->ctx,
-		      .shares_out = shares_out, .so_pin = so};
-	signet_err err = cer_execute(&x);
-	sg_secret_free(so);
-	cfx_expect(err, SIGNET_OK, NULL);
+		      .shares_out = shares_out};
+	cfx_expect(cer_execute(&x), SIGNET_OK, NULL);
 }
 
 signet_err cfx_token_keys(cer_fixture *c, const char *share_dir, const int *sh, size_t nsh,
@@ -253,6 +260,39 @@ signet_err cfx_token_keys(cer_fixture *c, const char *share_dir, const int *sh, 
 	hsm_key_info *k = NULL;
 	assert_int_equal(hsm_key_list(t, &k, keys), SIGNET_OK);
 	free(k);
+	hsm_token_close(t);
+	return SIGNET_OK;
+}
+
+signet_err cfx_token_state(cer_fixture *c, const char *share_dir, const int *sh, size_t nsh,
+			   size_t *objects, sg_buf *anchor)
+{
+	assert_true(nsh <= CFX_OPS_MAX);
+	cer_policy *p = calloc(1, sizeof(*p));
+	assert_non_null(p);
+	assert_int_equal(cer_policy_load(c->cdir, p), SIGNET_OK);
+	char sp[CFX_OPS_MAX][CFX_PATH];
+	cer_share_in in[CFX_OPS_MAX];
+	share_list(c, share_dir, sh, nsh, sp, in);
+	p->threshold = 1;  /* the split's own quorum */
+	sg_secret *pin = NULL;
+	char serial[17], label[33];
+	assert_int_equal(cer_shares_combine(p, in, nsh, c->passes, c->nops, &pin, label, serial),
+			 SIGNET_OK);
+	free(p);
+	if (anchor != NULL) {
+		sg_buf_reset(anchor);
+		signet_err aerr = hsm_data_read_public(c->fx->ctx, label, "signet-ceremony-anchor",
+						       1 << 20, anchor, NULL);
+		if (aerr != SIGNET_OK)
+			fail_msg("the token has no public anchor: %s", hsm_last_error());
+	}
+	hsm_token *t = NULL;
+	signet_err err = hsm_token_open(c->fx->ctx, NULL, serial, pin, &t);
+	sg_secret_free(pin);
+	if (err != SIGNET_OK)
+		return err;
+	assert_int_equal(hsm_object_count(t, objects), SIGNET_OK);
 	hsm_token_close(t);
 	return SIGNET_OK;
 }

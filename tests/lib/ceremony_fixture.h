@@ -34,6 +34,7 @@ typedef struct cer_fixture {
 	char dir[512];                              /* <fx->dir>/files */
 	char cdir[600];                             /* <fx->dir>/ceremony */
 	char shares[600];                           /* <dir>/shares, the default share directory */
+	char conf[600];                             /* <fx->dir>/ceremony.conf, the machine's */
 	size_t nops;                                /* operators below */
 	const char *names[CFX_OPS_MAX];             /* operator names, not owned */
 	sg_secret *pass[CFX_OPS_MAX];               /* passphrases, owned */
@@ -41,6 +42,7 @@ typedef struct cer_fixture {
 	char keyfile[CFX_OPS_MAX][CFX_PATH];        /* <dir>/<name>.key */
 	char pubfile[CFX_OPS_MAX][CFX_PATH];        /* <dir>/<name>.pub */
 	char sharefile[CFX_OPS_MAX][CFX_PATH];      /* <shares>/<name>.share */
+	char sosharefile[CFX_OPS_MAX][CFX_PATH];    /* <shares>/<name>.so-share */
 	int seq;                                    /* counter of cfx_fresh */
 } cer_fixture;
 
@@ -53,7 +55,9 @@ typedef struct cfx_opts {
 	bool enroll;                 /* enroll every operator (key and pub files) */
 } cfx_opts;
 
-/* Build c as described at the top. On failure the reason goes to stderr,
+/* Build c as described at the top, with the ceremony machine's
+ * configuration naming the fixture's module (c->conf, mode 0600, put in
+ * $SIGNET_CEREMONY_CONF for the library and the tool). On failure the reason goes to stderr,
  * what was made is removed and an error is returned (SIGNET_EINVAL for bad
  * options, SIGNET_EIO for a directory, or what the failing call returned).
  * Free with cfx_destroy. */
@@ -62,10 +66,11 @@ signet_err cfx_create(cer_fixture *c, const cfx_opts *o);
 /* cfx_create (o must ask for enrollment and the shares directory), then a
  * 2-of-3 ceremony ready for operations: a policy of the first three
  * operators with algorithms algs, signed by operators 0 and 1 and adopted,
- * and the token initialised with so_pin, its shares in c->shares. Returns
- * what cfx_create returned; later failures fail the test. */
+ * and a fresh token initialised by init-token, its shares (user and SO PIN)
+ * in c->shares. Returns what cfx_create returned; later failures fail the
+ * test. */
 signet_err cfx_create_ready(cer_fixture *c, const cfx_opts *o, const uint8_t *algs,
-			    size_t nalgs, const char *so_pin);
+			    size_t nalgs);
 
 /* Free the passphrases and remove the token and every file. */
 void cfx_destroy(cer_fixture *c);
@@ -84,8 +89,8 @@ void cfx_expect(signet_err got, signet_err want, const char *needle);
 sg_secret *cfx_secret(const char *s);
 
 /* Write a policy of the first count operators with threshold m, the
- * fixture's module, label "signet-ksk", algorithms algs (nalgs), 30-day
- * periods and a 400-day span, to out (not signed). */
+ * fixture's module (and its SHA-256), label "signet-ksk", algorithms algs
+ * (nalgs), 30-day periods and a 400-day span, to out (not signed). */
 void cfx_write_policy(const cer_fixture *c, const char *out, uint64_t serial, size_t count,
 		      unsigned m, const uint8_t *algs, size_t nalgs);
 
@@ -113,11 +118,10 @@ signet_err cfx_run(cer_fixture *c, const char *req, const int *who, size_t nwho,
 		   size_t nsh, const char *share_dir, const char *keyset, const char *shares_out,
 		   const char *out);
 
-/* Initialise the token: an init-token request approved by operators 0 and
- * 1, executed with the first npasses passphrases and so_pin; the shares go
- * to shares_out. Fails the test unless it succeeds. */
-void cfx_init_token(cer_fixture *c, const char *so_pin, size_t npasses,
-		    const char *shares_out);
+/* Initialise a fresh token: an init-token request approved by operators 0
+ * and 1, executed with the first npasses passphrases; the shares of both
+ * PINs go to shares_out. Fails the test unless it succeeds. */
+void cfx_init_token(cer_fixture *c, size_t npasses, const char *shares_out);
 
 /* Combine the shares of sh (from share_dir, NULL: c->shares) into the PIN
  * -- with the split's own quorum if any_threshold, else the policy's --,
@@ -125,6 +129,12 @@ void cfx_init_token(cer_fixture *c, const char *so_pin, size_t npasses,
  * hsm_token_open returned; every other failure fails the test. */
 signet_err cfx_token_keys(cer_fixture *c, const char *share_dir, const int *sh, size_t nsh,
 			  bool any_threshold, size_t *keys);
+
+/* As cfx_token_keys, but every object the user sees (keys and the anchor's
+ * data objects) and the anchor's public copy as text (anchor may be NULL):
+ * what must not change when an execution is refused. */
+signet_err cfx_token_state(cer_fixture *c, const char *share_dir, const int *sh, size_t nsh,
+			   size_t *objects, sg_buf *anchor);
 
 /* The "; key-id HEX" of a create-ksk output file into id (2*HSM_ID_MAX+1). */
 void cfx_key_id(const char *file, char *id);
