@@ -77,7 +77,7 @@ grep -E '^[^;]*[[:space:]]DS[[:space:]]' "$out/example.com.ds" > "$stack/trusted
 ldns-verify-zone -k "$stack/trusted.ds" "$signed" || fail "ldns-verify-zone refused the signed zone"
 kzonecheck -o "$zone" -d on "$signed" || fail "kzonecheck found errors"
 echo "kzonecheck: no errors"
-"$ceremony" verify-log --dir "$cer/state" || fail "the ceremony transcript does not verify"
+"$ceremony" verify-log --dir "$cer/state" --token || fail "the ceremony transcript does not verify against the KSK token"
 curl -sf "http://127.0.0.1:$mport/metrics" 2>/dev/null | grep -E '^signet_signatures_total' | head -3 || true
 
 echo "== 12. NSD serves the zone; Unbound validates from the exported DS alone"

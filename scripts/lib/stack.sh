@@ -60,7 +60,13 @@ stack_zsk_token() {
 stack_operators() {
   ops=(alice bob carol)
   cer=$stack/ceremony
-  mkdir -p "$cer/state" "$cer/ops" "$cer/shares" "$cer/work"
+  mkdir -p "$cer/state" "$cer/ops" "$cer/shares" "$cer/work" "$cer/machine"
+  # The ceremony machine's own configuration names the module (in
+  # production /etc/signet/ceremony.conf, root's): never the directory.
+  chmod 755 "$cer/machine"
+  printf 'signet-ceremony-config 1\nmodule %s\n' "$module" > "$cer/machine/ceremony.conf"
+  chmod 644 "$cer/machine/ceremony.conf"
+  export SIGNET_CEREMONY_CONF=$cer/machine/ceremony.conf
   for op in "${ops[@]}"; do
     newsecret "$cer/ops/$op.pass"
     "$ceremony" enroll --name "$op" --key "$cer/ops/$op.key" --pub "$cer/ops/$op.pub" \
@@ -100,11 +106,10 @@ step() {
   "${exe[@]}"
 }
 
-# The KSK token: its PIN is random, split 2-of-3 and sealed per operator.
+# The KSK token: the ceremony initialises it; its user and SO PINs are
+# random, split 2-of-3 and sealed per operator.
 stack_ksk_token() {
-  newsecret "$stack/ksk-token.so-pin"
-  step init init-token "alice bob" "" \
-    --so-pin "file:$stack/ksk-token.so-pin" --shares-out "$cer/shares" \
+  step init init-token "alice bob" "" --shares-out "$cer/shares" \
     --pass "alice=file:$cer/ops/alice.pass" --pass "bob=file:$cer/ops/bob.pass" \
     --pass "carol=file:$cer/ops/carol.pass"
 }
