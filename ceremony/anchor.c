@@ -345,7 +345,8 @@ signet_err cer_anchor_check_log(const cer_anchor *a, const char *path, const cer
 	return err;
 }
 
-signet_err cer_log_verify_token(const char *dir, const char *config, size_t *entries)
+signet_err cer_log_verify_token(const char *dir, const char *config, hsm_ctx *hsm,
+				size_t *entries)
 {
 	if (dir == NULL || entries == NULL)
 		return cer_fail(SIGNET_EINVAL, "cer_log_verify_token: bad argument");
@@ -353,14 +354,14 @@ signet_err cer_log_verify_token(const char *dir, const char *config, size_t *ent
 	cer_config *cfg = calloc(1, sizeof(*cfg));
 	cer_policy *p = calloc(1, sizeof(*p));
 	cer_anchor *a = calloc(1, sizeof(*a));
-	hsm_ctx *ctx = NULL;
+	hsm_ctx *ctx = hsm;
 	char log[4200], serial[17];
 	signet_err err = (cfg == NULL || p == NULL || a == NULL)
 				 ? cer_fail(SIGNET_ENOMEM, "out of memory")
 				 : cer_config_load(config, cfg);
 	if (err == SIGNET_OK)
 		err = cer_policy_load(dir, p);
-	if (err == SIGNET_OK && (err = hsm_open(cfg->module, &ctx)) != SIGNET_OK)
+	if (err == SIGNET_OK && hsm == NULL && (err = hsm_open(cfg->module, &ctx)) != SIGNET_OK)
 		cer_fail(err, "cannot load the PKCS#11 module %s: %s", cfg->module,
 			 hsm_last_error());
 	if (err == SIGNET_OK && (err = cer_anchor_load_public(ctx, p->label, a, serial)) !=
@@ -375,7 +376,7 @@ signet_err cer_log_verify_token(const char *dir, const char *config, size_t *ent
 		err = cer_anchor_check_log(a, log, p, &n, NULL);
 	if (err == SIGNET_OK)
 		*entries = (size_t)n;
-	if (ctx != NULL)
+	if (ctx != NULL && hsm == NULL)
 		hsm_close(ctx);
 	free(cfg);
 	free(p);

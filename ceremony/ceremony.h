@@ -363,9 +363,11 @@ signet_err cer_execute(const cer_exec *x);
 signet_err cer_execute_precheck(const cer_exec *x);
 
 /* Verify the transcript of dir against the public copy of the anchor in the
- * KSK token that the directory's policy names (module from the machine's
- * configuration at config, NULL for the default). entries gets the count. */
-signet_err cer_log_verify_token(const char *dir, const char *config, size_t *entries);
+ * KSK token that the directory's policy names, through hsm (a loaded module,
+ * or NULL: the one the machine's configuration at config names, NULL for
+ * the default). entries gets the count. */
+signet_err cer_log_verify_token(const char *dir, const char *config, hsm_ctx *hsm,
+				size_t *entries);
 
 /* Combine shares into the PIN without touching any HSM (what cer_execute does
  * first): for tests and for a dry run. *pin is freed by the caller; token

@@ -452,7 +452,7 @@ static int cmd_verify_log(struct opts *o)
 		return fail(err);
 	}
 	if (o->token) {
-		err = cer_log_verify_token(o->dir, o->config, &n);
+		err = cer_log_verify_token(o->dir, o->config, NULL, &n);
 		if (err != SIGNET_OK)
 			return fail(err);
 		printf("%s: %zu entries, chain intact, matches the KSK token's anchor\n", path, n);

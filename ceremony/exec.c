@@ -374,6 +374,8 @@ signet_err cer_execute(const cer_exec *x)
 		}
 		if (err == SIGNET_OK)
 			err = replay_check(&run, anchor);
+		if (err == SIGNET_OK && op->ready != NULL)
+			err = op->ready(&run);
 		if (err == SIGNET_OK) {
 			run.anchored = true;
 			if (changed)

@@ -172,6 +172,10 @@ typedef struct cer_op {
 	bool needs_shares;          /* the user PIN's shares open the token */
 	signet_err (*check)(cer_run *run);
 	signet_err (*perform)(cer_run *run);
+	/* Checks that need the token, after its anchor matched and before the
+	 * intent is recorded: a refusal here leaves the token as it was and the
+	 * request unspent (NULL: none). */
+	signet_err (*ready)(cer_run *run);
 } cer_op;
 
 extern const cer_op cer_op_init_token, cer_op_reshare, cer_op_create_ksk,

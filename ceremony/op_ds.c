@@ -114,4 +114,16 @@ static signet_err ds_perform(cer_run *run)
 	return err;
 }
 
-const cer_op cer_op_export_ds = {CER_OP_EXPORT_DS, true, ds_check, ds_perform};
+/* The KSK exists in the token for this zone and is not retired. */
+static signet_err ds_ready(cer_run *run)
+{
+	uint8_t id[HSM_ID_MAX];
+	size_t n;
+	hsm_key_info info;
+	signet_err err = cer_param_key_id(run->r, id, &n);
+	if (err == SIGNET_OK)
+		err = cer_ksk_find(run, id, n, false, &info, NULL);
+	return err;
+}
+
+const cer_op cer_op_export_ds = {CER_OP_EXPORT_DS, true, ds_check, ds_perform, ds_ready};

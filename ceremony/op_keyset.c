@@ -455,4 +455,5 @@ static signet_err keyset_perform(cer_run *run)
 	return err;
 }
 
-const cer_op cer_op_sign_keyset = {CER_OP_SIGN_KEYSET, true, keyset_check, keyset_perform};
+const cer_op cer_op_sign_keyset = {CER_OP_SIGN_KEYSET, true, keyset_check, keyset_perform,
+				   NULL};

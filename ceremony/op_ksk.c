@@ -141,7 +141,8 @@ static signet_err create_perform(cer_run *run)
 	return err;
 }
 
-const cer_op cer_op_create_ksk = {CER_OP_CREATE_KSK, true, create_check, create_perform};
+const cer_op cer_op_create_ksk = {CER_OP_CREATE_KSK, true, create_check, create_perform,
+				  NULL};
 
 static signet_err id_check(cer_run *run)
 {
@@ -167,7 +168,30 @@ static signet_err retire_perform(cer_run *run)
 	return err;
 }
 
-const cer_op cer_op_retire_ksk = {CER_OP_RETIRE_KSK, true, id_check, retire_perform};
+/* The key is this zone's KSK and (retiring) not retired or (deleting) retired. */
+static signet_err id_ready(cer_run *run, bool retired)
+{
+	uint8_t id[HSM_ID_MAX];
+	size_t n;
+	hsm_key_info info;
+	signet_err err = cer_param_key_id(run->r, id, &n);
+	if (err == SIGNET_OK)
+		err = cer_ksk_find(run, id, n, retired, &info, NULL);
+	return err;
+}
+
+static signet_err retire_ready(cer_run *run)
+{
+	return id_ready(run, false);
+}
+
+static signet_err delete_ready(cer_run *run)
+{
+	return id_ready(run, true);
+}
+
+const cer_op cer_op_retire_ksk = {CER_OP_RETIRE_KSK, true, id_check, retire_perform,
+				  retire_ready};
 
 static signet_err delete_perform(cer_run *run)
 {
@@ -184,4 +208,5 @@ static signet_err delete_perform(cer_run *run)
 	return err;
 }
 
-const cer_op cer_op_delete_ksk = {CER_OP_DELETE_KSK, true, id_check, delete_perform};
+const cer_op cer_op_delete_ksk = {CER_OP_DELETE_KSK, true, id_check, delete_perform,
+				  delete_ready};

@@ -129,7 +129,8 @@ static signet_err init_perform(cer_run *run)
 	return err;
 }
 
-const cer_op cer_op_init_token = {CER_OP_INIT_TOKEN, false, split_check, init_perform};
+const cer_op cer_op_init_token = {CER_OP_INIT_TOKEN, false, split_check, init_perform,
+				  NULL};
 
 static signet_err reshare_perform(cer_run *run)
 {
@@ -153,7 +154,7 @@ static signet_err reshare_perform(cer_run *run)
 	return err;
 }
 
-const cer_op cer_op_reshare = {CER_OP_RESHARE, true, split_check, reshare_perform};
+const cer_op cer_op_reshare = {CER_OP_RESHARE, true, split_check, reshare_perform, NULL};
 
 static signet_err reset_check(cer_run *run)
 {
@@ -218,4 +219,4 @@ static signet_err reset_perform(cer_run *run)
 	return err;
 }
 
-const cer_op cer_op_reset_pin = {CER_OP_RESET_PIN, false, reset_check, reset_perform};
+const cer_op cer_op_reset_pin = {CER_OP_RESET_PIN, false, reset_check, reset_perform, NULL};

@@ -341,38 +341,6 @@ static void test_create_ksk(void **state)
 	cfx_key_id(out, ksk_id);
 }
 
-/* A key-signing request as signetd writes one: two periods, a ZSK (made
- * here with OpenSSL) whose RRSIG proves possession, the KSK, CDS and
- * CDNSKEY in the first period. */
-static void build_ksr(const sg_buf *ksk, const char *out)
-{
-	EVP_PKEY *zk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-	assert_non_null(zk);
-	sg_buf zsk = SG_BUF_INIT;
-	cfx_ed25519_dnskey(zk, DNS_DNSKEY_FLAG_ZONE, &zsk);
-	uint16_t ztag;
-	assert_int_equal(dns_key_tag(zsk.data, zsk.len, &ztag), SIGNET_OK);
-	dns_name zone;
-	assert_int_equal(dns_name_from_str(&zone, ZONE), SIGNET_OK);
-	dns_keyset ks = {.kind = DNS_KEYSET_REQUEST, .zone = zone, .serial = 1, .count = 2};
-	ks.periods = calloc(2, sizeof(*ks.periods));
-	assert_non_null(ks.periods);
-	uint32_t start = (uint32_t)time(NULL) - 3600, len = 10 * 86400;
-	for (size_t i = 0; i < 2; i++) {
-		dns_keyset_period *p = &ks.periods[i];
-		cfx_period_init(p, &zone, start + (uint32_t)i * len, len);
-		assert_int_equal(dns_rrset_add(&p->dnskey, zsk.data, zsk.len), SIGNET_OK);
-		assert_int_equal(dns_rrset_add(&p->dnskey, ksk->data, ksk->len), SIGNET_OK);
-		if (i == 0)
-			cfx_period_add_cds(p, &zone, ksk);
-		assert_int_equal(dns_rrset_canonicalize(&p->dnskey), SIGNET_OK);
-		cfx_period_prove(p, &zone, zk, ztag, false);
-	}
-	cfx_keyset_write(&ks, out);
-	EVP_PKEY_free(zk);
-	sg_buf_free(&zsk);
-}
-
 static void test_sign_keyset(void **state)
 {
 	(void)state;
@@ -382,7 +350,7 @@ static void test_sign_keyset(void **state)
 	in_dir(out, sizeof(out), "bundle.txt");
 	sg_buf ksk = SG_BUF_INIT;
 	cfx_dnskey(kf, ZONE, &ksk);
-	build_ksr(&ksk, ksr);
+	cfx_build_ksr(&ksk, ZONE, ksr);
 	snprintf(param, sizeof(param), "key-id=%s", ksk_id);
 	const char *op[] = {"--op", "sign-keyset", "--zone", ZONE, "--param", param,
 			    "--keyset", ksr, NULL};

@@ -432,6 +432,38 @@ void cfx_check_ds_export(const char *out, const char *zone, sg_buf *ksk)
 	sg_buf_free(&line);
 }
 
+/* A key-signing request as signetd writes one: two periods, a ZSK (made
+ * here with OpenSSL) whose RRSIG proves possession, the KSK, CDS and
+ * CDNSKEY in the first period. */
+void cfx_build_ksr(const sg_buf *ksk, const char *zone_name, const char *out)
+{
+	EVP_PKEY *zk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	assert_non_null(zk);
+	sg_buf zsk = SG_BUF_INIT;
+	cfx_ed25519_dnskey(zk, DNS_DNSKEY_FLAG_ZONE, &zsk);
+	uint16_t ztag;
+	assert_int_equal(dns_key_tag(zsk.data, zsk.len, &ztag), SIGNET_OK);
+	dns_name zone;
+	assert_int_equal(dns_name_from_str(&zone, zone_name), SIGNET_OK);
+	dns_keyset ks = {.kind = DNS_KEYSET_REQUEST, .zone = zone, .serial = 1, .count = 2};
+	ks.periods = calloc(2, sizeof(*ks.periods));
+	assert_non_null(ks.periods);
+	uint32_t start = (uint32_t)time(NULL) - 3600, len = 10 * 86400;
+	for (size_t i = 0; i < 2; i++) {
+		dns_keyset_period *p = &ks.periods[i];
+		cfx_period_init(p, &zone, start + (uint32_t)i * len, len);
+		assert_int_equal(dns_rrset_add(&p->dnskey, zsk.data, zsk.len), SIGNET_OK);
+		assert_int_equal(dns_rrset_add(&p->dnskey, ksk->data, ksk->len), SIGNET_OK);
+		if (i == 0)
+			cfx_period_add_cds(p, &zone, ksk);
+		assert_int_equal(dns_rrset_canonicalize(&p->dnskey), SIGNET_OK);
+		cfx_period_prove(p, &zone, zk, ztag, false);
+	}
+	cfx_keyset_write(&ks, out);
+	EVP_PKEY_free(zk);
+	sg_buf_free(&zsk);
+}
+
 void cfx_tool_argv(const char *tool, const char *const *args, const char **argv, size_t max)
 {
 	size_t n = 0;

@@ -175,6 +175,12 @@ dns_rrset *cfx_covered_set(dns_keyset_period *p, uint16_t type);
  * to ksk. */
 void cfx_check_ds_export(const char *out, const char *zone, sg_buf *ksk);
 
+/* A key-signing request as signetd writes one for zone_name (presentation
+ * form) to out: two 10-day periods from an hour ago, a fresh Ed25519 ZSK
+ * (made with OpenSSL) proving possession, the KSK (DNSKEY RDATA), CDS and
+ * CDNSKEY in the first period. */
+void cfx_build_ksr(const sg_buf *ksk, const char *zone_name, const char *out);
+
 /* argv for the tool: tool, then args up to their NULL, at most max - 1 in
  * all, then NULL. */
 void cfx_tool_argv(const char *tool, const char *const *args, const char **argv, size_t max);
