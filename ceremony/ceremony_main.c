@@ -451,6 +451,22 @@ static int cmd_verify_log(struct opts *o)
 			"it)\n", path, bad, n);
 		return fail(err);
 	}
+	/* An intent with no outcome after it: the operation was interrupted
+	 * (a crash, or a transcript that could not be written). */
+	bool exists = false;
+	cer_log_brief *b = NULL;
+	size_t nb = 0;
+	if (cer_log_load(path, &exists, &b, &nb) == SIGNET_OK)
+		for (size_t i = 0; i < nb; i++) {
+			if (strcmp(b[i].result, "started") != 0)
+				continue;
+			bool done = i + 1 < nb && strcmp(b[i + 1].result, "started") != 0 &&
+				    memcmp(b[i + 1].request, b[i].request, CER_HASH_LEN) == 0;
+			if (!done)
+				printf("%s: entry %zu: %s started, no outcome recorded "
+				       "(interrupted)\n", path, i + 1, b[i].op);
+		}
+	free(b);
 	if (o->token) {
 		err = cer_log_verify_token(o->dir, o->config, NULL, &n);
 		if (err != SIGNET_OK)

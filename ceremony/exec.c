@@ -191,9 +191,15 @@ static signet_err precheck(cer_run *run, bool *mismatch)
 		return SIGNET_OK;
 	}
 	signet_err err = cer_anchor_load_public(run->ctx, run->p->label, a, serial);
-	if (err == SIGNET_ENOTFOUND)
-		err = cer_fail(SIGNET_ESTATE, "the KSK token \"%s\" has no ceremony anchor (%s): "
-			       "initialise it with init-token", run->p->label, cer_last_error());
+	if (err == SIGNET_ENOTFOUND) {
+		/* No public copy (or no such token): the private anchor, read
+		 * after the login, decides; the copy is written again then. */
+		sg_log(SG_LOG_WARNING, "no public copy of the ceremony anchor in token \"%s\" "
+		       "(%s): the token is checked after the login", run->p->label,
+		       cer_last_error());
+		free(a);
+		return SIGNET_OK;
+	}
 	bool changed = false;
 	if (err == SIGNET_OK) {
 		err = state_check(run, a, &changed);

@@ -651,6 +651,15 @@ static void test_transcript_unwritable(void **st)
 	tstate now;
 	snap(&now);
 	assert_int_equal(now.objects, before.objects + 2);  /* the KSK, on record as started */
+	/* verify-log says so */
+	char cmd[2 * CFX_PATH], said[4096] = "";
+	snprintf(cmd, sizeof(cmd), "%s verify-log --dir '%s' 2>&1", SIGNET_CEREMONY, cf.cdir);
+	FILE *f = popen(cmd, "r");
+	assert_non_null(f);
+	size_t got = fread(said, 1, sizeof(said) - 1, f);
+	said[got] = 0;
+	assert_int_equal(pclose(f), 0);
+	assert_non_null(strstr(said, "create-ksk started, no outcome recorded (interrupted)"));
 	sg_buf_free(&now.anchor);
 	sg_buf_free(&before.anchor);
 	sg_buf_free(&t);
