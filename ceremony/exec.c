@@ -211,9 +211,9 @@ static signet_err precheck(cer_run *run, bool *mismatch)
 	return err;
 }
 
-/* Load config, policy and request; check the request, approvals and the
- * operation's own inputs. Sets run and, after the request is known,
- * *logged (from then on a refusal goes on record). */
+/* Load config, policy and request; check the request, the approvals and
+ * the module. Sets run and, after the request is known, *logged (from then
+ * on a refusal goes on record). */
 static signet_err prepare(cer_run *run, const cer_exec *x, cer_config *cfg, cer_policy *p,
 			  cer_request *r, sg_buf *approvers, const cer_op **op, bool *logged)
 {
@@ -252,8 +252,6 @@ static signet_err prepare(cer_run *run, const cer_exec *x, cer_config *cfg, cer_
 		err = cer_approvals_check(p, r, appr, x->napprovals, approvers);
 	free(appr);
 	run->approvers = (const char *)approvers->data;
-	if (err == SIGNET_OK && (*op)->check != NULL)
-		err = (*op)->check(run);
 	if (err == SIGNET_OK)
 		err = module_check(p, cfg);
 	return err;
@@ -369,6 +367,8 @@ signet_err cer_execute(const cer_exec *x)
 	 * before any share is opened. */
 	if (err == SIGNET_OK)
 		err = precheck(&run, &mismatch);
+	if (err == SIGNET_OK && op->check != NULL)
+		err = op->check(&run);
 	if (err == SIGNET_OK && op->needs_shares) {
 		bool changed = false;
 		err = open_token(&run);
@@ -410,6 +410,7 @@ signet_err cer_execute(const cer_exec *x)
 		log_refusal(&run, err);
 	}
 	hsm_token_close(run.tok);
+	sg_secret_free(run.so_pin);
 	if (own_ctx)
 		hsm_close(run.ctx);
 	dns_keyset_free(&run.keyset);

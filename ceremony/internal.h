@@ -155,6 +155,7 @@ typedef struct cer_run {
 	const char *approvers;      /* for the transcript */
 	bool started;               /* the intent is on record: an outcome must follow */
 	uint64_t log_entries;       /* transcript entries when the anchor was checked */
+	sg_secret *so_pin;          /* reshare: the current SO PIN, from its shares */
 	uint64_t intent_seq;        /* its entry number and hash */
 	uint8_t intent_hash[CER_HASH_LEN];
 	sg_buf out;                 /* the output file's content, if any */

@@ -132,29 +132,88 @@ static signet_err init_perform(cer_run *run)
 const cer_op cer_op_init_token = {CER_OP_INIT_TOKEN, false, split_check, init_perform,
 				  NULL};
 
+/* Both PINs anew: the user PIN under the old split's shares, the SO PIN
+ * under the old SO split's, so that operators who leave keep nothing that
+ * opens the token either way. The SO session cannot share the process with
+ * the user's login: the token is closed for it and opened again with the
+ * new PIN to record the outcome. */
 static signet_err reshare_perform(cer_run *run)
 {
+	const cer_exec *x = run->x;
 	hsm_token_desc d;
 	signet_err err = hsm_token_describe(run->tok, &d);
 	if (err != SIGNET_OK)
 		return cer_fail(err, "reshare: %s", hsm_last_error());
-	sg_secret *pin = NULL;
+	sg_secret *pin = NULL, *so = NULL;
 	err = cer_pin_generate(&pin);
 	if (err == SIGNET_OK)
-		err = cer_shares_split(run->p, pin, run->p->label, d.serial, run->x->passes,
-				       run->x->npasses, run->x->shares_out, false);
-	if (err == SIGNET_OK && (err = hsm_token_set_pin(run->tok, pin)) != SIGNET_OK) {
-		cer_fail(err, "reshare: setting the new PIN failed (the old shares still "
-			 "hold): %s", hsm_last_error());
+		err = cer_pin_generate(&so);
+	if (err == SIGNET_OK)
+		err = cer_shares_split(run->p, pin, run->p->label, d.serial, x->passes, x->npasses,
+				       x->shares_out, false);
+	if (err == SIGNET_OK && (err = cer_shares_split(run->p, so, run->p->label, d.serial,
+							x->passes, x->npasses, x->shares_out,
+							true)) != SIGNET_OK)
 		shares_remove(run, false);
+	if (err == SIGNET_OK) {
+		hsm_token_close(run->tok);
+		run->tok = NULL;
+		err = hsm_so_init_pin(run->ctx, d.serial, run->so_pin, so, pin);
+		if (err != SIGNET_OK) {
+			bool user_set = strstr(hsm_last_error(), "user PIN was set") != NULL;
+			cer_fail(err, "reshare: %s (%s)", hsm_last_error(), user_set ?
+				 "the new user shares hold, the old SO shares still hold" :
+				 "the old shares still hold");
+			shares_remove(run, true);
+			if (!user_set)
+				shares_remove(run, false);
+		}
+		/* Open again with the new PIN to record the outcome in the
+		 * anchor; after a failure the outcome goes on record only
+		 * (the next execution anchors it). */
+		if (err == SIGNET_OK &&
+		    (err = hsm_token_open(run->ctx, NULL, d.serial, pin, &run->tok)) != SIGNET_OK)
+			cer_fail(err, "reshare: both PINs were replaced (the new shares hold) but "
+				 "the token does not open with the new one: %s", hsm_last_error());
+		if (err != SIGNET_OK)
+			run->anchored = false;
 	}
 	sg_secret_free(pin);
+	sg_secret_free(so);
 	if (err == SIGNET_OK)
-		err = shares_hash(run, false);
+		err = shares_hash(run, true);
 	return err;
 }
 
-const cer_op cer_op_reshare = {CER_OP_RESHARE, true, split_check, reshare_perform, NULL};
+static signet_err reshare_check(cer_run *run)
+{
+	if (run->x->nso_shares == 0)
+		return cer_fail(SIGNET_EQUORUM, "reshare: shares of the SO PIN (--so-share) are "
+				"needed too: both PINs are replaced");
+	return split_check(run);
+}
+
+/* The old SO split opens before the intent: a wrong passphrase spends
+ * nothing. Like the user shares of a reshare, it needs what that split
+ * itself was made with. */
+static signet_err reshare_ready(cer_run *run)
+{
+	const cer_exec *x = run->x;
+	char label[33] = "", serial[17] = "";
+	hsm_token_desc d;
+	signet_err err = hsm_token_describe(run->tok, &d);
+	if (err != SIGNET_OK)
+		return cer_fail(err, "reshare: %s", hsm_last_error());
+	err = cer_shares_open(run->p, x->so_shares, x->nso_shares, x->passes, x->npasses, true,
+			      true, &run->so_pin, label, serial);
+	if (err == SIGNET_OK && strcmp(serial, d.serial) != 0)
+		err = cer_fail(SIGNET_EVERIFY, "reshare: the SO shares are for token %s, not %s",
+			       serial, d.serial);
+	return err;
+}
+
+const cer_op cer_op_reshare = {CER_OP_RESHARE, true, reshare_check, reshare_perform,
+			       reshare_ready};
 
 static signet_err reset_check(cer_run *run)
 {
@@ -183,7 +242,8 @@ static signet_err reset_perform(cer_run *run)
 	if (err == SIGNET_OK)
 		err = cer_shares_split(run->p, pin, run->p->label, serial, x->passes, x->npasses,
 				       x->shares_out, false);
-	if (err == SIGNET_OK && (err = hsm_so_init_pin(run->ctx, serial, so, pin)) != SIGNET_OK) {
+	if (err == SIGNET_OK && (err = hsm_so_init_pin(run->ctx, serial, so, NULL, pin)) !=
+	    SIGNET_OK) {
 		cer_fail(err, "reset-user-pin: %s", hsm_last_error());
 		shares_remove(run, false);
 	}

@@ -279,11 +279,12 @@ signet_err hsm_data_read_public(hsm_ctx *ctx, const char *token_label, const cha
 signet_err hsm_object_count(hsm_token *t, size_t *n);
 
 /* Log in to the token with this serial as the security officer with so_pin,
- * set the user PIN to user_pin (C_InitPIN) and log out. SIGNET_EHSM_PIN for
- * a wrong SO PIN, SIGNET_ESTATE if the token is open for its user in ctx
- * (PKCS#11 allows one login type per application). Nothing else is done as
- * the SO: no object is touched. */
+ * set the user PIN to user_pin (C_InitPIN), then, if new_so_pin is not NULL,
+ * the SO PIN to new_so_pin (C_SetPIN), and log out. SIGNET_EHSM_PIN for a
+ * wrong SO PIN, SIGNET_ESTATE if the token is open for its user in ctx
+ * (PKCS#11 allows one login type per application); a failing C_SetPIN
+ * leaves the new user PIN set (the message says so). No object is touched. */
 signet_err hsm_so_init_pin(hsm_ctx *ctx, const char *serial, const sg_secret *so_pin,
-			   const sg_secret *user_pin);
+			   const sg_secret *new_so_pin, const sg_secret *user_pin);
 
 #endif /* SIGNET_HSM_H */

@@ -205,10 +205,11 @@ signet_err hsm_object_count(hsm_token *t, size_t *n)
 }
 
 signet_err hsm_so_init_pin(hsm_ctx *ctx, const char *serial, const sg_secret *so_pin,
-			   const sg_secret *user_pin)
+			   const sg_secret *new_so_pin, const sg_secret *user_pin)
 {
 	if (ctx == NULL || serial == NULL || so_pin == NULL || so_pin->len == 0 ||
-	    user_pin == NULL || user_pin->len == 0 || so_pin->len > 255 || user_pin->len > 255)
+	    user_pin == NULL || user_pin->len == 0 || so_pin->len > 255 || user_pin->len > 255 ||
+	    (new_so_pin != NULL && (new_so_pin->len == 0 || new_so_pin->len > 255)))
 		return hsm_fail(SIGNET_EINVAL, "hsm_so_init_pin: bad argument");
 	pthread_rwlock_rdlock(&ctx->rw);
 	CK_SLOT_ID slot;
@@ -231,9 +232,18 @@ signet_err hsm_so_init_pin(hsm_ctx *ctx, const char *serial, const sg_secret *so
 		if (rv != CKR_OK) {
 			err = hsm_fail_rv("C_Login", rv, "as security officer of token %s", serial);
 		} else {
+			/* The user PIN first: should the SO PIN change fail, the
+			 * old SO PIN still holds and the caller knows which did. */
 			rv = ctx->fn->C_InitPIN(h, user_pin->data, user_pin->len);
 			if (rv != CKR_OK)
 				err = hsm_fail_rv("C_InitPIN", rv, "token %s", serial);
+			if (err == SIGNET_OK && new_so_pin != NULL) {
+				rv = ctx->fn->C_SetPIN(h, so_pin->data, so_pin->len,
+						       new_so_pin->data, new_so_pin->len);
+				if (rv != CKR_OK)
+					err = hsm_fail_rv("C_SetPIN", rv, "SO PIN of token %s "
+							  "(the user PIN was set)", serial);
+			}
 			(void)ctx->fn->C_Logout(h);
 		}
 	}

@@ -356,7 +356,7 @@ static void test_so_pin_not_one_operators(void **st)
 			 SIGNET_OK);
 	sg_secret *piece = raw_piece(cf.sosharefile[0], 0);
 	sg_secret *newpin = cfx_secret("0123456789abcdef0123456789abcdef");
-	assert_int_equal(hsm_so_init_pin(cf.fx->ctx, serial_no, piece, newpin), SIGNET_EHSM_PIN);
+	assert_int_equal(hsm_so_init_pin(cf.fx->ctx, serial_no, piece, NULL, newpin), SIGNET_EHSM_PIN);
 	sg_secret_free(piece);
 	/* no file anywhere holds the SO PIN the two shares give */
 	const char *dirs[] = {cf.dir, cf.cdir, sdir};
@@ -460,6 +460,20 @@ static void test_replay_every_operation(void **st)
 	char sf[2 * CFX_PATH];
 	snprintf(sf, sizeof(sf), "%s/alice.share", s3);
 	assert_int_not_equal(access(sf, F_OK), 0);
+	/* the reshare replaced the SO PIN too: the old SO shares still combine,
+	 * to a PIN the token refuses */
+	cer_policy *p = calloc(1, sizeof(*p));
+	assert_non_null(p);
+	assert_int_equal(cer_policy_load(cf.cdir, p), SIGNET_OK);
+	cer_share_in old_so[2] = {{"alice", cf.sosharefile[0]}, {"bob", cf.sosharefile[1]}};
+	sg_secret *so = NULL, *dummy = cfx_secret("0123456789abcdef0123456789abcdef");
+	char serial_no[17];
+	assert_int_equal(cer_so_shares_combine(p, old_so, 2, cf.passes, 3, &so, NULL, serial_no),
+			 SIGNET_OK);
+	assert_int_equal(hsm_so_init_pin(cf.fx->ctx, serial_no, so, NULL, dummy), SIGNET_EHSM_PIN);
+	sg_secret_free(so);
+	sg_secret_free(dummy);
+	free(p);
 	honest();
 }
 
@@ -680,7 +694,10 @@ static void test_reset_user_pin(void **st)
 	cfx_approve(&cf, req, 0, ap[0], sizeof(ap[0]));
 	cfx_approve(&cf, req, 1, ap[1], sizeof(ap[1]));
 	const char *apv[2] = {ap[0], ap[1]};
-	cer_share_in so[2] = {{"bob", cf.sosharefile[1]}, {"carol", cf.sosharefile[2]}};
+	char sop[2][2 * CFX_PATH];
+	snprintf(sop[0], sizeof(sop[0]), "%s/bob.so-share", sdir);
+	snprintf(sop[1], sizeof(sop[1]), "%s/carol.so-share", sdir);
+	cer_share_in so[2] = {{"bob", sop[0]}, {"carol", sop[1]}};
 	cer_exec x = {.dir = cf.cdir, .request = req, .approvals = apv, .napprovals = 2,
 		      .passes = cf.passes, .npasses = 3, .hsm = cf.fx->ctx, .shares_out = s2,
 		      .so_shares = so, .nso_shares = 2};

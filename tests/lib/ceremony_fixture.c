@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tests/lib/ceremony_fixture.h"
 
@@ -211,11 +212,24 @@ signet_err cfx_run(cer_fixture *c, const char *req, const int *who, size_t nwho,
 		cfx_approve(c, req, who[i], appr[i], sizeof(appr[i]));
 		ap[i] = appr[i];
 	}
-	cer_share_in in[MAX];
+	cer_share_in in[MAX], so[MAX];
 	share_list(c, share_dir, sh, nsh, sp, in);
+	/* the same operators' SO shares, for the operations that take them */
+	char sop[MAX][CFX_PATH];
+	size_t nso = 0;
+	for (size_t i = 0; i < nsh; i++) {
+		snprintf(sop[nso], CFX_PATH, "%s/%s.so-share", share_dir ? share_dir : c->shares,
+			 c->names[sh[i]]);
+		if (access(sop[nso], F_OK) != 0)
+			continue;
+		so[nso].operator = c->names[sh[i]];
+		so[nso].path = sop[nso];
+		nso++;
+	}
 	cer_exec x = {.dir = c->cdir, .request = req, .approvals = ap, .napprovals = nwho,
 		      .shares = in, .nshares = nsh, .passes = c->passes, .npasses = c->nops,
-		      .hsm = c->fx->ctx, .keyset = keyset, .shares_out = shares_out, .out = out};
+		      .hsm = c->fx->ctx, .keyset = keyset, .shares_out = shares_out, .out = out,
+		      .so_shares = so, .nso_shares = nso};
 	return cer_execute(&x);
 }
 
