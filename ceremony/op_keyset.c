@@ -455,5 +455,19 @@ static signet_err keyset_perform(cer_run *run)
 	return err;
 }
 
+/* The token's view of the keys, before the intent: a refusal here spends
+ * nothing (perform checks again: it runs on the same token a moment later). */
+static signet_err keyset_ready(cer_run *run)
+{
+	named_ksks nk;
+	memset(&nk, 0, sizeof(nk));
+	signet_err err = find_named(run, &nk);
+	if (err == SIGNET_OK)
+		err = check_keys(run, &nk);
+	for (size_t j = 0; j < CER_KEYSET_KSKS_MAX; j++)
+		sg_buf_free(&nk.dnskey[j]);
+	return err;
+}
+
 const cer_op cer_op_sign_keyset = {CER_OP_SIGN_KEYSET, true, keyset_check, keyset_perform,
-				   NULL};
+				   keyset_ready};
