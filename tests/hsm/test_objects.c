@@ -1,0 +1,113 @@
+/* test_objects.c -- token data objects by label, public reads without a login, object counts and the SO's C_InitPIN on a real SoftHSM2 token. */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hsm/hsm.h"
+#include "tests/lib/softhsm_fixture.h"
+
+static sg_secret *secret_of(const char *s)
+{
+	sg_secret *p = NULL;
+	assert_int_equal(sg_secret_new(strlen(s) + 1, &p), SIGNET_OK);
+	memcpy(p->data, s, strlen(s));
+	p->len = strlen(s);
+	p->data[p->len] = '\0';
+	return p;
+}
+
+static void read_expect(hsm_token *t, const char *label, bool priv, const char *want)
+{
+	sg_buf b = SG_BUF_INIT;
+	assert_int_equal(hsm_data_read(t, label, priv, 1 << 16, &b), SIGNET_OK);
+	assert_int_equal(b.len, strlen(want));
+	assert_memory_equal(b.data, want, b.len);
+	sg_buf_free(&b);
+}
+
+static void test_data_objects(void **state)
+{
+	softhsm_fixture *f = *state;
+	size_t before = 0, after = 0;
+	assert_int_equal(hsm_object_count(f->tok, &before), SIGNET_OK);
+	sg_buf b = SG_BUF_INIT;
+	assert_int_equal(hsm_data_read(f->tok, "state", true, 1 << 16, &b), SIGNET_ENOTFOUND);
+	/* written, read back, replaced: one object per label and privacy */
+	assert_int_equal(hsm_data_write(f->tok, "state", true, (const uint8_t *)"one", 3),
+			 SIGNET_OK);
+	assert_int_equal(hsm_data_write(f->tok, "state", false, (const uint8_t *)"pub", 3),
+			 SIGNET_OK);
+	read_expect(f->tok, "state", true, "one");
+	read_expect(f->tok, "state", false, "pub");
+	assert_int_equal(hsm_data_write(f->tok, "state", true, (const uint8_t *)"second", 6),
+			 SIGNET_OK);
+	read_expect(f->tok, "state", true, "second");
+	assert_int_equal(hsm_object_count(f->tok, &after), SIGNET_OK);
+	assert_int_equal(after, before + 2);
+	/* a value larger than the reader allows */
+	assert_int_equal(hsm_data_read(f->tok, "state", true, 3, &b), SIGNET_ERANGE);
+	/* the public one without a login; the private one is not found so */
+	char serial[17];
+	sg_buf_reset(&b);
+	assert_int_equal(hsm_data_read_public(f->ctx, f->label, "state", 1 << 16, &b, serial),
+			 SIGNET_OK);
+	assert_int_equal(b.len, 3);
+	assert_memory_equal(b.data, "pub", 3);
+	assert_string_equal(serial, f->serial);
+	assert_int_equal(hsm_data_read_public(f->ctx, f->label, "nothing", 1 << 16, &b, NULL),
+			 SIGNET_ENOTFOUND);
+	assert_int_equal(hsm_data_read_public(f->ctx, "no-such-token", "state", 1 << 16, &b,
+					      NULL), SIGNET_ENOTFOUND);
+	/* bad arguments */
+	assert_int_equal(hsm_data_write(f->tok, "", true, (const uint8_t *)"x", 1), SIGNET_EINVAL);
+	assert_int_equal(hsm_data_write(NULL, "state", true, (const uint8_t *)"x", 1),
+			 SIGNET_EINVAL);
+	assert_int_equal(hsm_data_read(f->tok, "bad\nlabel", true, 10, &b), SIGNET_EINVAL);
+	sg_buf_free(&b);
+}
+
+static void test_so_init_pin(void **state)
+{
+	softhsm_fixture *f = *state;
+	sg_secret *wrong = secret_of("not the SO PIN");
+	sg_secret *next = secret_of("a-new-user-pin-1234");
+	/* the user is logged in in this context: one login type at a time */
+	assert_int_equal(hsm_so_init_pin(f->ctx, f->serial, f->so_pin, NULL, next), SIGNET_ESTATE);
+	hsm_token_close(f->tok);
+	f->tok = NULL;
+	assert_int_equal(hsm_so_init_pin(f->ctx, f->serial, wrong, NULL, next), SIGNET_EHSM_PIN);
+	assert_int_equal(hsm_so_init_pin(f->ctx, "nosuchserial", f->so_pin, NULL, next),
+			 SIGNET_ENOTFOUND);
+	/* the SO sets a new user PIN and a new SO PIN */
+	sg_secret *so2 = secret_of("a-new-so-pin-5678");
+	assert_int_equal(hsm_so_init_pin(f->ctx, f->serial, f->so_pin, so2, next), SIGNET_OK);
+	hsm_token *t = NULL;
+	assert_int_equal(hsm_token_open(f->ctx, NULL, f->serial, f->user_pin, &t),
+			 SIGNET_EHSM_PIN);
+	assert_int_equal(hsm_token_open(f->ctx, NULL, f->serial, next, &t), SIGNET_OK);
+	hsm_token_close(t);
+	assert_int_equal(hsm_so_init_pin(f->ctx, f->serial, f->so_pin, NULL, next),
+			 SIGNET_EHSM_PIN);
+	assert_int_equal(hsm_so_init_pin(f->ctx, f->serial, so2, NULL, f->user_pin), SIGNET_OK);
+	assert_int_equal(hsm_token_open(f->ctx, NULL, f->serial, f->user_pin, &f->tok),
+			 SIGNET_OK);
+	sg_secret_free(wrong);
+	sg_secret_free(next);
+	sg_secret_free(so2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_data_objects, softhsm_setup, softhsm_teardown),
+		cmocka_unit_test_setup_teardown(test_so_init_pin, softhsm_setup, softhsm_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
