@@ -8,7 +8,8 @@
  * ever given: parsing finishes before any scrypt run, which a fuzzer must
  * not pay for (a key or share that parses stops at "empty passphrase" or
  * "no passphrase given"). Properties: a policy or request that parses
- * writes to text that parses again to the same hash. */
+ * writes to text that parses again to the same hash; a transcript's entries
+ * as the anchor check lists them agree with verify-log's count. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,10 +142,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	case SEL_TRANSCRIPT: {
 		size_t entries = 0, bad = 0;
-		if (cer_log_verify(as_file(p, n), &entries, &bad) == SIGNET_OK)
+		const char *path = as_file(p, n);
+		signet_err verr = cer_log_verify(path, &entries, &bad);
+		if (verr == SIGNET_OK)
 			FUZZ_CHECK(bad == 0);
 		else
 			FUZZ_CHECK(bad == entries + 1);
+		/* what the token anchor is checked against agrees with verify */
+		bool exists = false;
+		cer_log_brief *b = NULL;
+		size_t nb = 0;
+		signet_err lerr = cer_log_load(path, &exists, &b, &nb);
+		FUZZ_CHECK((lerr == SIGNET_OK) == (verr == SIGNET_OK));
+		FUZZ_CHECK(lerr != SIGNET_OK || (exists && nb == entries));
+		for (size_t i = 0; i < nb; i++)
+			FUZZ_CHECK(b[i].op[0] != '\0' && b[i].result[0] != '\0');
+		free(b);
 		break;
 	}
 	default:
