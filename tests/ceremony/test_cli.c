@@ -395,6 +395,18 @@ static void test_export_ds(void **state)
 	sg_buf ksk = SG_BUF_INIT;
 	cfx_check_ds_export(out, ZONE, &ksk);
 	sg_buf_free(&ksk);
+	/* run again: refused as a replay before any passphrase is asked for
+	 * (tty without a terminal would fail with "no terminal" otherwise) */
+	char again[700], a0[700], a1[700], sh0[760];
+	in_dir(again, sizeof(again), "ds-again.txt");
+	approve(req, 0, a0, sizeof(a0));
+	approve(req, 1, a1, sizeof(a1));
+	snprintf(sh0, sizeof(sh0), "alice=%s/alice.share", cf.shares);
+	const char *replay[] = {"execute", "--dir", cf.cdir, "--request", req, "--approval", a0,
+				"--approval", a1, "--share", sh0, "--pass", "alice=tty",
+				"--out", again, NULL};
+	tool(1, "replay", replay);
+	assert_int_not_equal(access(again, F_OK), 0);
 }
 
 static void test_verify_log(void **state)
