@@ -10,9 +10,16 @@
  * refuses and changes nothing. The PIN exists whole only in an sg_secret while
  * an operation runs.
  *
+ * What the ceremony directory must not change without the quorum -- the
+ * adopted policy, the transcript's head and length, retired keys, executed
+ * requests -- is anchored in the KSK token (a private data object, and a
+ * public copy for checks without the PIN); the PKCS#11 module comes from the
+ * ceremony machine's own configuration. An operation's intent is on record
+ * (transcript and anchor) before the HSM acts, its outcome after.
+ *
  * Files (formats in docs/CEREMONY.md): operator key (private, sealed),
  * operator public file, policy (body plus signatures), request, approval,
- * share (sealed), transcript. Every file read is bounded by CER_FILE_MAX
+ * share (sealed; user and SO PIN), transcript, machine configuration. Every file read is bounded by CER_FILE_MAX
  * (keysets by CER_KEYSET_MAX) and parsed strictly.
  *
  * Errors are signet_err; the reason of the last failure of the calling thread,

@@ -3,7 +3,9 @@
  * Loads any PKCS#11 module by path, finds a token by label or serial, logs in
  * with a PIN held in locked memory, generates key pairs that can never leave
  * the token, finds, lists, exports (public part only) and deletes keys, and
- * signs on per-worker sessions. CK_RV codes are mapped to signet_err here and
+ * signs on per-worker sessions. It also keeps small data objects (CKO_DATA,
+ * private or public) by label, and runs the one SO operation signet needs
+ * (C_InitPIN, C_SetPIN of the SO). CK_RV codes are mapped to signet_err here and
  * never leak upward; the PKCS#11 detail of the last failure of the calling
  * thread is available from hsm_last_error() for logs.
  *
