@@ -97,6 +97,11 @@ signet_err cer_run_intent(cer_run *run)
 	err = cer_anchor_add_executed(run->anchor, run->r->nonce, run->r->not_after, run->now);
 	if (err == SIGNET_OK)
 		err = anchor_follow(run, &e, run->log_entries + 1);
+	/* Not anchored (someone wrote the transcript meanwhile, or the token
+	 * write failed): the outcome goes on record only, so the anchor never
+	 * vouches for entries it did not check. */
+	if (err != SIGNET_OK)
+		run->anchored = false;
 	return err;
 }
 

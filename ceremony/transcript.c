@@ -187,7 +187,9 @@ signet_err cer_log_append(const char *path, cer_log_entry *e)
 	    !field_ok(e->result))
 		return cer_fail(SIGNET_EINVAL, "transcript: entry fields must be non-empty "
 				"and without blanks");
-	int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	/* The directory is shared: a link there must not make us append
+	 * elsewhere on the ceremony machine. */
+	int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return cer_fail(signet_err_from_errno(errno), "transcript %s: cannot open (%s)",
 				path, strerror(errno));

@@ -570,6 +570,24 @@ static void test_transcript_attacks(void **st)
 	honest_refused(SIGNET_EVERIFY, "is missing");
 	assert_int_not_equal(access(log, F_OK), 0);
 
+	/* a link to a file elsewhere on the ceremony machine: never appended to */
+	char elsewhere[CFX_PATH];
+	snprintf(elsewhere, sizeof(elsewhere), "%s/elsewhere.log", cf.fx->dir);
+	write_file(elsewhere, &keep);
+	assert_int_equal(symlink(elsewhere, log), 0);
+	char req[CFX_PATH], out[CFX_PATH], param[200];
+	snprintf(param, sizeof(param), "key-id=%s", ksk_id);
+	const char *params[] = {param};
+	request(CER_OP_EXPORT_DS, ZONE, params, 1, NULL, req, sizeof(req));
+	fresh(out, sizeof(out), "ds");
+	signet_err err = run(req, ab, ab, 2, NULL, NULL, out);
+	assert_int_not_equal(err, SIGNET_OK);
+	assert_non_null(strstr(cer_last_error(), "cannot open"));
+	assert_int_not_equal(access(out, F_OK), 0);
+	read_file(elsewhere, &after);
+	assert_int_equal(after.len, keep.len);
+	assert_int_equal(unlink(log), 0);
+
 	write_file(log, &keep);
 	unchanged(&before);
 	honest();
