@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <p11-kit/pkcs11.h>
+
 #include "hsm/hsm.h"
 #include "tests/lib/softhsm_fixture.h"
 
@@ -73,6 +75,37 @@ static void test_data_objects(void **state)
 	sg_buf_free(&b);
 }
 
+/* Two objects of one label (an update interrupted between creating the new
+ * object and destroying the old): refused, never one picked at random. */
+static void test_two_of_a_label(void **state)
+{
+	softhsm_fixture *f = *state;
+	assert_int_equal(hsm_data_write(f->tok, "twice", true, (const uint8_t *)"a", 1), SIGNET_OK);
+	hsm_token_desc d;
+	assert_int_equal(hsm_token_describe(f->tok, &d), SIGNET_OK);
+	CK_SESSION_HANDLE h;
+	assert_int_equal(f->p11->C_OpenSession(d.slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL,
+					       NULL, &h), CKR_OK);
+	CK_OBJECT_CLASS cls = CKO_DATA;
+	CK_BBOOL yes = CK_TRUE;
+	CK_ATTRIBUTE tmpl[] = {
+		{CKA_CLASS, &cls, sizeof(cls)},
+		{CKA_TOKEN, &yes, sizeof(yes)},
+		{CKA_PRIVATE, &yes, sizeof(yes)},
+		{CKA_LABEL, "twice", 5},
+		{CKA_VALUE, "b", 1},
+	};
+	CK_OBJECT_HANDLE o;
+	assert_int_equal(f->p11->C_CreateObject(h, tmpl, 5, &o), CKR_OK);
+	f->p11->C_CloseSession(h);
+	sg_buf b = SG_BUF_INIT;
+	assert_int_equal(hsm_data_read(f->tok, "twice", true, 100, &b), SIGNET_ESTATE);
+	assert_non_null(strstr(hsm_last_error(), "more than one"));
+	assert_int_equal(hsm_data_write(f->tok, "twice", true, (const uint8_t *)"c", 1),
+			 SIGNET_ESTATE);
+	sg_buf_free(&b);
+}
+
 static void test_so_init_pin(void **state)
 {
 	softhsm_fixture *f = *state;
@@ -107,6 +140,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_data_objects, softhsm_setup, softhsm_teardown),
+		cmocka_unit_test_setup_teardown(test_two_of_a_label, softhsm_setup, softhsm_teardown),
 		cmocka_unit_test_setup_teardown(test_so_init_pin, softhsm_setup, softhsm_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
