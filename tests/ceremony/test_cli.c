@@ -409,6 +409,62 @@ static void test_export_ds(void **state)
 	assert_int_not_equal(access(again, F_OK), 0);
 }
 
+/* Issue 11: carol alone copies in a threshold-1 policy naming a module of
+ * her own. The next honest execution refuses it before it loads any module
+ * or asks for a passphrase; the policy put back, it works again. */
+static void test_copied_policy(void **state)
+{
+	(void)state;
+	char evil[700], pol[700], cur[700], key[700], spec[700], pubs[3][700];
+	in_dir(evil, sizeof(evil), "evil-pkcs11.so");
+	assert_int_equal(sg_file_write_atomic(evil, "not a module", 12, 0755), SIGNET_OK);
+	in_dir(pol, sizeof(pol), "policy-evil");
+	for (int i = 0; i < 3; i++)
+		snprintf(pubs[i], sizeof(pubs[i]), "%s", cf.pubfile[i]);
+	const char *mk[] = {"policy-new", "--out", pol, "--serial", "9", "--threshold", "1",
+			    "--operator", pubs[0], "--operator", pubs[1], "--operator", pubs[2],
+			    "--module", evil, "--label", LABEL, "--alg", "13", NULL};
+	tool(0, NULL, mk);
+	keyfile(2, key, sizeof(key));
+	spec_of(2, spec, sizeof(spec));
+	const char *sign[] = {"policy-sign", "--policy", pol, "--key", key, "--passphrase", spec,
+			      NULL};
+	tool(0, NULL, sign);
+	const char *adopt[] = {"policy-adopt", "--dir", cf.cdir, "--policy", pol, NULL};
+	tool(3, "current quorum", adopt);
+	snprintf(cur, sizeof(cur), "%s/policy", cf.cdir);
+	sg_buf keep = SG_BUF_INIT, evilpol = SG_BUF_INIT;
+	assert_int_equal(sg_file_read(cur, CER_FILE_MAX, &keep), SIGNET_OK);
+	assert_int_equal(sg_file_read(pol, CER_FILE_MAX, &evilpol), SIGNET_OK);
+	assert_int_equal(sg_file_write_atomic(cur, evilpol.data, evilpol.len, 0644), SIGNET_OK);
+	char req[700], out[700], param[200];
+	snprintf(param, sizeof(param), "key-id=%s", ksk_id);
+	const char *op[] = {"--op", "export-ds", "--zone", ZONE, "--param", param, NULL};
+	request(op, req, sizeof(req));
+	in_dir(out, sizeof(out), "ds-evil.txt");
+	int ab[] = {0, 1};
+	execute(req, ab, 2, ab, 2, NULL, out, 3, "module mismatch");
+	assert_int_not_equal(access(out, F_OK), 0);
+	/* the module named the machine's way, the policy is still not the anchored one */
+	const char *mk2[] = {"policy-new", "--out", pol, "--serial", "9", "--threshold", "1",
+			     "--operator", pubs[0], "--operator", pubs[1], "--operator", pubs[2],
+			     "--module", cf.fx->module, "--label", LABEL, "--alg", "13", NULL};
+	assert_int_equal(unlink(pol), 0);
+	tool(0, NULL, mk2);
+	tool(0, NULL, sign);
+	sg_buf_reset(&evilpol);
+	assert_int_equal(sg_file_read(pol, CER_FILE_MAX, &evilpol), SIGNET_OK);
+	assert_int_equal(sg_file_write_atomic(cur, evilpol.data, evilpol.len, 0644), SIGNET_OK);
+	request(op, req, sizeof(req));
+	execute(req, ab, 2, ab, 2, NULL, out, 3, "policy mismatch");
+	assert_int_not_equal(access(out, F_OK), 0);
+	assert_int_equal(sg_file_write_atomic(cur, keep.data, keep.len, 0644), SIGNET_OK);
+	request(op, req, sizeof(req));
+	execute(req, ab, 2, ab, 2, NULL, out, 0, "done");
+	sg_buf_free(&keep);
+	sg_buf_free(&evilpol);
+}
+
 static void test_verify_log(void **state)
 {
 	(void)state;
@@ -583,6 +639,7 @@ int main(void)
 		cmocka_unit_test(test_create_ksk),
 		cmocka_unit_test(test_sign_keyset),
 		cmocka_unit_test(test_export_ds),
+		cmocka_unit_test(test_copied_policy),
 		cmocka_unit_test(test_verify_log),
 		cmocka_unit_test(test_no_secret_anywhere),
 	};
