@@ -1,4 +1,4 @@
-/* anchor.c -- the ceremony's state anchored in the KSK token: adopted policy, transcript head, retired keys, executed requests. */
+/* anchor.c -- the ceremony's state anchored in the KSK token. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

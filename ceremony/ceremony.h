@@ -19,8 +19,9 @@
  *
  * Files (formats in docs/CEREMONY.md): operator key (private, sealed),
  * operator public file, policy (body plus signatures), request, approval,
- * share (sealed; user and SO PIN), transcript, machine configuration. Every file read is bounded by CER_FILE_MAX
- * (keysets by CER_KEYSET_MAX) and parsed strictly.
+ * share (sealed; user and SO PIN), transcript, machine configuration. Every
+ * file read is bounded by CER_FILE_MAX (keysets by CER_KEYSET_MAX) and parsed
+ * strictly.
  *
  * Errors are signet_err; the reason of the last failure of the calling thread,
  * phrased for operators and never holding a secret, is cer_last_error().

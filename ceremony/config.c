@@ -1,4 +1,4 @@
-/* config.c -- the ceremony machine's own configuration: which PKCS#11 module holds the KSK token. */
+/* config.c -- the ceremony machine's own configuration: the KSK token's module. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>

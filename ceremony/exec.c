@@ -1,4 +1,4 @@
-/* exec.c -- running an approved request: the checks every operation shares, the token anchor, the PIN, the transcript. */
+/* exec.c -- running an approved request: shared checks, anchor, PIN, transcript. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

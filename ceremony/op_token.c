@@ -1,4 +1,4 @@
-/* op_token.c -- the KSK token's PINs: init-token (first splits of the user and SO PINs), reshare (new user PIN, new split) and reset-user-pin (the SO sets a new user PIN). */
+/* op_token.c -- the KSK token's PINs: init-token, reshare, reset-user-pin. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* objects.c -- token data objects (CKO_DATA) by label, counting objects, and the security officer's C_InitPIN. */
+/* objects.c -- token data objects by label, object counts, the SO's C_InitPIN. */
 
 #include <stdlib.h>
 #include <string.h>

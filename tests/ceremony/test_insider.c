@@ -1,4 +1,7 @@
-/* test_insider.c -- an insider with one operator's key and passphrase and write access to the ceremony directory (issue 11): every attack refused with a message naming the mismatch, the token unchanged, an honest ceremony afterwards still working. */
+/* test_insider.c -- issue 11: an insider with one operator's key and
+ * passphrase and write access to the ceremony directory. Every attack is
+ * refused with a message naming the mismatch, the token unchanged, and an
+ * honest ceremony afterwards still works. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

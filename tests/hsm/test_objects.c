@@ -1,4 +1,4 @@
-/* test_objects.c -- token data objects by label, public reads without a login, object counts and the SO's C_InitPIN on a real SoftHSM2 token. */
+/* test_objects.c -- data objects, public reads, object counts, SO PINs on SoftHSM2. */
 
 #include <stdarg.h>
 #include <stddef.h>

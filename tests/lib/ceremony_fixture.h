@@ -112,8 +112,9 @@ void cfx_approve(cer_fixture *c, const char *req, int who, char *out, size_t out
 
 /* Execute req with approvals by the operators in who (made here) and the
  * shares of those in sh, read from share_dir (NULL: c->shares), with their
- * SO shares there too when they exist; every passphrase is given. keyset, shares_out and out as in cer_exec (may be
- * NULL). Returns what cer_execute returned. */
+ * SO shares there too when they exist; every passphrase is given. keyset,
+ * shares_out and out as in cer_exec (may be NULL). Returns what cer_execute
+ * returned. */
 signet_err cfx_run(cer_fixture *c, const char *req, const int *who, size_t nwho, const int *sh,
 		   size_t nsh, const char *share_dir, const char *keyset, const char *shares_out,
 		   const char *out);
