@@ -350,8 +350,11 @@ typedef struct cer_exec {
 	const char *keyset;             /* sign-keyset: signetd's request */
 	const char *out;                /* create-ksk, sign-keyset, export-ds: output file */
 	const char *shares_out;         /* init-token, reshare, reset-user-pin: new shares */
-	const cer_share_in *so_shares;  /* reset-user-pin: shares of the SO PIN */
+	const cer_share_in *so_shares;  /* reshare, reset-user-pin: shares of the SO PIN */
 	size_t nso_shares;
+	const sg_secret *adopt_so_pin;  /* init-token on a token initialised elsewhere: its
+					 * current SO PIN, replaced at once (NULL: a fresh
+					 * token, initialised by the ceremony) */
 } cer_exec;
 
 /* Run the request: checks the policy, the request (policy hash, window), the

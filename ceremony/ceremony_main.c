@@ -12,7 +12,7 @@
 /* Options of every command; each command uses the ones it needs. */
 struct opts {
 	const char *name, *key, *pub, *passphrase, *out, *policy, *dir, *op, *zone,
-		*keyset, *request, *log, *module, *label, *shares_out, *config;
+		*keyset, *request, *log, *module, *label, *shares_out, *config, *so_pin;
 	const char *params[LIST_MAX], *operators[LIST_MAX], *approvals[LIST_MAX],
 		*shares[LIST_MAX], *passes[LIST_MAX], *algs[LIST_MAX], *so_shares[LIST_MAX];
 	size_t nparams, noperators, napprovals, nshares, npasses, nalgs, nso_shares;
@@ -34,7 +34,7 @@ static void usage_to(FILE *f)
 	      "  approve --request FILE --key FILE --passphrase SPEC --out FILE [--interactive]\n"
 	      "  execute --dir DIR --request FILE --approval FILE... --share NAME=FILE...\n"
 	      "          --pass NAME=SPEC... [--keyset FILE] [--out FILE] [--shares-out DIR]\n"
-	      "          [--so-share NAME=FILE...] [--config FILE] [--interactive]\n"
+	      "          [--so-share NAME=FILE...] [--so-pin SPEC] [--config FILE] [--interactive]\n"
 	      "  verify-log (--dir DIR [--token [--config FILE]] | --log FILE)\n"
 	      "  --help     this text\n"
 	      "SPEC is file:PATH, fd:N, env:NAME or tty (read without echo); never the secret.\n"
@@ -103,6 +103,7 @@ static bool parse(int argc, char **argv, struct opts *o)
 		STR("--dir", dir); STR("--op", op); STR("--zone", zone); STR("--keyset", keyset);
 		STR("--request", request); STR("--log", log); STR("--module", module);
 		STR("--label", label); STR("--shares-out", shares_out); STR("--config", config);
+		STR("--so-pin", so_pin);
 		LST("--so-share", so_shares);
 		LST("--param", params); LST("--operator", operators); LST("--approval", approvals);
 		LST("--share", shares); LST("--pass", passes); LST("--alg", algs);
@@ -412,13 +413,20 @@ static int cmd_execute(struct opts *o)
 		passes[npasses].operator = shares[i].operator;
 		passes[npasses++].pass = owned[nowned++];
 	}
+	/* init-token taking over a token initialised elsewhere: its SO PIN,
+	 * replaced at once by a random one nobody sees. */
+	sg_secret *so = NULL;
+	signet_err serr = SIGNET_OK;
+	if (rc == 0 && o->so_pin != NULL &&
+	    (serr = get_secret(o->so_pin, "Current SO PIN of the token: ", &so)) != SIGNET_OK)
+		rc = secret_status(serr);
 	if (rc == 0) {
 		cer_exec x = {.dir = o->dir, .request = o->request, .approvals = o->approvals,
 			      .napprovals = o->napprovals, .shares = shares,
 			      .nshares = o->nshares, .passes = passes, .npasses = npasses,
 			      .keyset = o->keyset, .out = o->out, .shares_out = o->shares_out,
 			      .so_shares = so_shares, .nso_shares = o->nso_shares,
-			      .config = o->config};
+			      .config = o->config, .adopt_so_pin = so};
 		signet_err err = cer_execute(&x);
 		rc = err == SIGNET_OK ? 0 : fail(err);
 		if (err == SIGNET_OK)
@@ -426,6 +434,7 @@ static int cmd_execute(struct opts *o)
 	}
 	for (size_t i = 0; i < nowned; i++)
 		sg_secret_free(owned[i]);
+	sg_secret_free(so);
 	return rc;
 }
 

@@ -80,6 +80,64 @@ static signet_err first_anchor(cer_run *run)
 	return err;
 }
 
+/* A token initialised elsewhere (a vendor's tool made it, someone knows its
+ * SO PIN): both PINs are replaced by random ones at once, split like a fresh
+ * token's, and the given SO PIN opens nothing any more. It must hold no
+ * object: keys planted before the ceremony owned it would pass for its own. */
+static signet_err adopt_perform(cer_run *run, const char *serial, size_t found)
+{
+	const cer_exec *x = run->x;
+	if (found != 1)
+		return cer_fail(SIGNET_ENOTFOUND, "init-token: %zu tokens labelled \"%s\", one "
+				"needed to take over", found, run->p->label);
+	cer_anchor *a = calloc(1, sizeof(*a));
+	if (a == NULL)
+		return cer_fail(SIGNET_ENOMEM, "out of memory");
+	char ser[17];
+	signet_err err = cer_anchor_load_public(run->ctx, run->p->label, a, ser);
+	free(a);
+	if (err != SIGNET_ENOTFOUND)
+		return cer_fail(SIGNET_EEXIST, "init-token: token \"%s\" has a ceremony anchor "
+				"already", run->p->label);
+	sg_secret *pin = NULL, *so = NULL;
+	err = cer_run_intent(run);
+	if (err == SIGNET_OK)
+		err = cer_pin_generate(&pin);
+	if (err == SIGNET_OK)
+		err = cer_pin_generate(&so);
+	if (err == SIGNET_OK)
+		err = cer_shares_split(run->p, pin, run->p->label, serial, x->passes, x->npasses,
+				       x->shares_out, false);
+	if (err == SIGNET_OK && (err = cer_shares_split(run->p, so, run->p->label, serial,
+							x->passes, x->npasses, x->shares_out,
+							true)) != SIGNET_OK)
+		shares_remove(run, false);
+	if (err == SIGNET_OK &&
+	    (err = hsm_so_init_pin(run->ctx, serial, x->adopt_so_pin, so, pin)) != SIGNET_OK) {
+		cer_fail(err, "init-token: taking over the token: %s", hsm_last_error());
+		if (strstr(hsm_last_error(), "user PIN was set") == NULL)
+			shares_remove(run, false);
+		shares_remove(run, true);
+	}
+	if (err == SIGNET_OK && (err = hsm_token_open(run->ctx, NULL, serial, pin, &run->tok)) !=
+	    SIGNET_OK)
+		cer_fail(err, "init-token: cannot log in with the new PIN: %s", hsm_last_error());
+	sg_secret_free(pin);
+	sg_secret_free(so);
+	size_t objects = 0;
+	if (err == SIGNET_OK && (err = hsm_object_count(run->tok, &objects)) != SIGNET_OK)
+		cer_fail(err, "init-token: %s", hsm_last_error());
+	if (err == SIGNET_OK && objects != 0)
+		err = cer_fail(SIGNET_ESTATE, "init-token: the token holds %zu objects: not an "
+			       "empty token (its PINs were replaced and the new shares hold, but "
+			       "it is not anchored: delete it at the HSM)", objects);
+	if (err == SIGNET_OK)
+		err = first_anchor(run);
+	if (err == SIGNET_OK)
+		err = shares_hash(run, true);
+	return err;
+}
+
 static signet_err init_perform(cer_run *run)
 {
 	const cer_exec *x = run->x;
@@ -89,6 +147,8 @@ static signet_err init_perform(cer_run *run)
 	signet_err err = find_serial(run->ctx, run->p->label, serial, &found);
 	if (err != SIGNET_OK)
 		return err;
+	if (x->adopt_so_pin != NULL)
+		return adopt_perform(run, serial, found);
 	if (found != 0)
 		return cer_fail(SIGNET_EEXIST, "init-token: a token labelled \"%s\" exists already",
 				run->p->label);

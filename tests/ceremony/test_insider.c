@@ -731,6 +731,84 @@ static void test_transcript_unwritable(void **st)
 	honest();
 }
 
+/* A token initialised elsewhere, whose SO PIN someone knows (the fixture's
+ * own token): init-token takes it over, and that SO PIN, like the old user
+ * PIN, opens nothing afterwards. */
+static void test_take_over_token(void **st)
+{
+	(void)st;
+	char cdir2[CFX_PATH], shares2[CFX_PATH], pol[CFX_PATH], req[CFX_PATH], ap[2][CFX_PATH];
+	snprintf(cdir2, sizeof(cdir2), "%s/ceremony-2", cf.fx->dir);
+	fresh(shares2, sizeof(shares2), "shares-takeover");
+	assert_int_equal(mkdir(cdir2, 0700), 0);
+	assert_int_equal(mkdir(shares2, 0700), 0);
+	fresh(pol, sizeof(pol), "policy-takeover");
+	cfx_write_policy(&cf, pol, 1, 3, 2, algs, 2);
+	cer_policy *p = calloc(1, sizeof(*p));
+	assert_non_null(p);
+	assert_int_equal(cer_policy_read(pol, p), SIGNET_OK);
+	snprintf(p->label, sizeof(p->label), "%s", cf.fx->label);
+	sg_buf b = SG_BUF_INIT;
+	assert_int_equal(cer_policy_write(p, &b), SIGNET_OK);
+	write_file(pol, &b);
+	sg_buf_free(&b);
+	cfx_sign_policy(&cf, pol, ab, 2);
+	cfx_expect(cer_policy_adopt(cdir2, pol), SIGNET_OK, NULL);
+	assert_int_equal(cer_policy_load(cdir2, p), SIGNET_OK);
+	fresh(req, sizeof(req), "request");
+	cfx_expect(cer_request_create(CER_OP_INIT_TOKEN, NULL, NULL, 0, NULL, time(NULL) - 10,
+				      time(NULL) + 3600, p, req, NULL), SIGNET_OK, NULL);
+	cfx_approve(&cf, req, 0, ap[0], sizeof(ap[0]));
+	cfx_approve(&cf, req, 1, ap[1], sizeof(ap[1]));
+	const char *apv[2] = {ap[0], ap[1]};
+	sg_secret *wrong = cfx_secret("not the SO PIN of it");
+	cer_exec x = {.dir = cdir2, .request = req, .approvals = apv, .napprovals = 2,
+		      .passes = cf.passes, .npasses = 3, .hsm = cf.fx->ctx, .shares_out = shares2,
+		      .adopt_so_pin = wrong};
+	/* without the SO PIN it is not fresh; with a wrong one nothing changes */
+	x.adopt_so_pin = NULL;
+	cfx_expect(cer_execute(&x), SIGNET_EEXIST, "exists already");
+	x.adopt_so_pin = wrong;
+	cfx_expect(cer_execute(&x), SIGNET_EHSM_PIN, "taking over");
+	char sf[2 * CFX_PATH];
+	snprintf(sf, sizeof(sf), "%s/alice.share", shares2);
+	assert_int_not_equal(access(sf, F_OK), 0);
+	hsm_token *t = NULL;
+	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, cf.fx->serial, cf.fx->user_pin, &t),
+			 SIGNET_OK);
+	hsm_token_close(t);
+	/* with the right one: taken over */
+	x.adopt_so_pin = cf.fx->so_pin;
+	cfx_expect(cer_execute(&x), SIGNET_OK, NULL);
+	sg_secret *dummy = cfx_secret("0123456789abcdef0123456789abcdef");
+	assert_int_equal(hsm_so_init_pin(cf.fx->ctx, cf.fx->serial, cf.fx->so_pin, NULL, dummy),
+			 SIGNET_EHSM_PIN);
+	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, cf.fx->serial, cf.fx->user_pin, &t),
+			 SIGNET_EHSM_PIN);
+	char sp[2][2 * CFX_PATH];
+	snprintf(sp[0], sizeof(sp[0]), "%s/alice.share", shares2);
+	snprintf(sp[1], sizeof(sp[1]), "%s/bob.share", shares2);
+	cer_share_in in[2] = {{"alice", sp[0]}, {"bob", sp[1]}};
+	sg_secret *pin = NULL;
+	assert_int_equal(cer_shares_combine(p, in, 2, cf.passes, 3, &pin, NULL, NULL), SIGNET_OK);
+	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, cf.fx->serial, pin, &t), SIGNET_OK);
+	size_t objects = 0;
+	assert_int_equal(hsm_object_count(t, &objects), SIGNET_OK);
+	assert_int_equal(objects, 2);  /* the anchor and its public copy */
+	hsm_token_close(t);
+	/* and only once */
+	fresh(req, sizeof(req), "request");
+	cfx_expect(cer_request_create(CER_OP_INIT_TOKEN, NULL, NULL, 0, NULL, time(NULL) - 10,
+				      time(NULL) + 3600, p, req, NULL), SIGNET_OK, NULL);
+	cfx_approve(&cf, req, 0, ap[0], sizeof(ap[0]));
+	cfx_approve(&cf, req, 1, ap[1], sizeof(ap[1]));
+	cfx_expect(cer_execute(&x), SIGNET_EEXIST, "anchor already");
+	sg_secret_free(pin);
+	sg_secret_free(dummy);
+	sg_secret_free(wrong);
+	free(p);
+}
+
 /* Last: the SO resets the user PIN with quorum, for a lost user split. */
 static void test_reset_user_pin(void **st)
 {
@@ -779,6 +857,7 @@ int main(void)
 		cmocka_unit_test(test_transcript_attacks),
 		cmocka_unit_test(test_retired_is_the_anchors),
 		cmocka_unit_test(test_transcript_unwritable),
+		cmocka_unit_test(test_take_over_token),
 		cmocka_unit_test(test_reset_user_pin),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
