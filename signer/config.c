@@ -389,14 +389,18 @@ static signet_err add_client(checker *k, const config_setting_t *g, size_t idx)
 	snprintf(field, sizeof(field), "clients[%zu].role", idx);
 	at(k, role);
 	if (config_setting_type(role) != CONFIG_TYPE_STRING)
-		return fail(k, SIGNET_EPARSE, "%s: must be \"signer\" or \"admin\"", field);
+		return fail(k, SIGNET_EPARSE, "%s: must be \"signer\", \"admin\" or"
+			    " \"parent-agent\"", field);
 	snprintf(rs, sizeof(rs), "%s", config_setting_get_string(role));
 	if (strcmp(rs, "signer") == 0)
 		c->role = SIGNER_ROLE_SIGNER;
 	else if (strcmp(rs, "admin") == 0)
 		c->role = SIGNER_ROLE_ADMIN;
+	else if (strcmp(rs, "parent-agent") == 0)
+		c->role = SIGNER_ROLE_PARENT_AGENT;
 	else
-		return fail(k, SIGNET_EPARSE, "%s: must be \"signer\" or \"admin\", not %.40s",
+		return fail(k, SIGNET_EPARSE, "%s: must be \"signer\", \"admin\" or"
+			    " \"parent-agent\", not %.40s",
 			    field, config_setting_get_string(role));
 	ret = add_zones(k, c, zones, idx);
 	for (int r = 0; r < 2 && ret == SIGNET_OK; r++) {

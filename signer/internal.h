@@ -14,7 +14,7 @@
 
 typedef enum srv_method {
 	M_SIGN, M_KEYSET, M_HEALTH, M_ADDZONE, M_GENZSK, M_EXPORT, M_IMPORT,
-	M_LISTKEYS, M_ROLLOVER, M_COUNT,
+	M_LISTKEYS, M_ROLLOVER, M_CONFIRMDS, M_COUNT,
 	M_UNKNOWN = M_COUNT   /* any other path: answered UNIMPLEMENTED */
 } srv_method;
 
@@ -144,11 +144,19 @@ int64_t srv_keyset_left(signer_server *srv, const dns_name *zone, int64_t now, b
 signet_err srv_zone_rollover_health(signer_server *srv, const dns_name *zone, int64_t now,
 				    char ***warnings, size_t *nwarnings, int64_t *next_change);
 
+/* What zone's rollover waits for at the parent at now (out may be NULL;
+ * filled with malloc'd DNSKEYs that free_unpacked must not free: release
+ * with srv_ds_wait_free). SIGNET_ENOTFOUND when nothing waits. */
+signet_err srv_ds_wait(signer_server *srv, const dns_name *zone, int64_t now,
+		       Signet__V1__DsWait *out);
+void srv_ds_wait_free(Signet__V1__DsWait *w);
+
 /* Handlers: each ends by calling srv_finish(c), now or later. */
 void rpc_sign(srv_worker *w, srv_call *c);
 void rpc_get_keyset(srv_worker *w, srv_call *c);
 void rpc_health(srv_worker *w, srv_call *c);
 void rpc_admin(srv_worker *w, srv_call *c);
+void rpc_confirm_ds(srv_worker *w, srv_call *c);
 
 /* ---- sign.c: the signing path of SignRRsets --------------------------------- */
 

@@ -1,5 +1,6 @@
 /* metrics.c -- signetd's Prometheus counters and histograms, updated with
  * atomics on the hot path, and their text exposition. */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,8 @@ static const uint64_t hsm_bounds[] = {
 #define REQ_BUCKETS (sizeof(request_bounds) / sizeof(request_bounds[0]))
 #define HSM_BUCKETS (sizeof(hsm_bounds) / sizeof(hsm_bounds[0]))
 #define MAX_BUCKETS 16
+
+#define DS_ZONES 256  /* zones whose DS confirmations are counted */
 
 #define GRPC_CODES 17  /* OK .. UNAUTHENTICATED */
 static const char *const code_names[GRPC_CODES] = {
@@ -61,6 +64,12 @@ struct signer_metrics {
 	atomic_uint_fast64_t hsm_errors;
 	_Atomic(signer_sig_series *) slots[SERIES_SLOTS];
 	signer_sig_series overflow;
+	pthread_mutex_t ds_lock;       /* guards the DS confirmation counts */
+	size_t nds;
+	struct {
+		dns_name zone;
+		uint64_t count[2];     /* by hand, by agent */
+	} ds[DS_ZONES];
 };
 
 signet_err signer_metrics_new(const char *const *methods, size_t nmethods,
@@ -84,6 +93,7 @@ signet_err signer_metrics_new(const char *const *methods, size_t nmethods,
 		snprintf(m->methods[i], sizeof(m->methods[i]), "%s", methods[i] ? methods[i] : "?");
 	m->overflow.overflow = true;
 	m->overflow.zone.len = 1;
+	pthread_mutex_init(&m->ds_lock, NULL);
 	*out = m;
 	return SIGNET_OK;
 }
@@ -97,7 +107,26 @@ void signer_metrics_free(signer_metrics *m)
 	free(m->methods);
 	free(m->calls);
 	free(m->latency);
+	pthread_mutex_destroy(&m->ds_lock);
 	free(m);
+}
+
+void signer_metrics_ds_confirmed(signer_metrics *m, const dns_name *zone, bool agent)
+{
+	if (!m || !zone)
+		return;
+	pthread_mutex_lock(&m->ds_lock);
+	size_t i = 0;
+	while (i < m->nds && !dns_name_equal(&m->ds[i].zone, zone))
+		i++;
+	if (i == m->nds && m->nds < DS_ZONES) {
+		m->ds[i].zone = *zone;
+		dns_name_lower(&m->ds[i].zone);
+		m->nds++;
+	}
+	if (i < m->nds)
+		m->ds[i].count[agent ? 1 : 0]++;
+	pthread_mutex_unlock(&m->ds_lock);
 }
 
 static void observe(histogram *h, const uint64_t *bounds, size_t nb, uint64_t ns)
@@ -373,5 +402,34 @@ signet_err signer_metrics_render(signer_metrics *m, const signer_metrics_snapsho
 		if (ret == SIGNET_OK)
 			ret = sg_buf_printf(out, "\"} %lld\n", (long long)snap->zones[i].keyset_seconds);
 	}
+	if (ret == SIGNET_OK)
+		ret = sg_buf_printf(out,
+			"# HELP signet_rollover_waiting_ds Whether a KSK or algorithm rollover of the zone waits for the parent's DS (1) or not (0).\n"
+			"# TYPE signet_rollover_waiting_ds gauge\n");
+	for (size_t i = 0; i < snap->nzones && ret == SIGNET_OK; i++) {
+		ret = sg_buf_printf(out, "signet_rollover_waiting_ds{zone=\"");
+		if (ret == SIGNET_OK)
+			ret = put_zone(out, &snap->zones[i].zone);
+		if (ret == SIGNET_OK)
+			ret = sg_buf_printf(out, "\"} %d\n", snap->zones[i].waiting_ds ? 1 : 0);
+	}
+	if (ret == SIGNET_OK)
+		ret = sg_buf_printf(out,
+			"# HELP signet_rollover_ds_confirmed_total DS confirmations that moved a rollover on, by a parental agent or by hand.\n"
+			"# TYPE signet_rollover_ds_confirmed_total counter\n");
+	pthread_mutex_lock(&m->ds_lock);
+	for (size_t i = 0; i < m->nds && ret == SIGNET_OK; i++)
+		for (int a = 0; a < 2 && ret == SIGNET_OK; a++) {
+			if (!m->ds[i].count[a])
+				continue;
+			ret = sg_buf_printf(out, "signet_rollover_ds_confirmed_total{zone=\"");
+			if (ret == SIGNET_OK)
+				ret = put_zone(out, &m->ds[i].zone);
+			if (ret == SIGNET_OK)
+				ret = sg_buf_printf(out, "\",source=\"%s\"} %llu\n",
+						    a ? "agent" : "manual",
+						    (unsigned long long)m->ds[i].count[a]);
+		}
+	pthread_mutex_unlock(&m->ds_lock);
 	return ret;
 }

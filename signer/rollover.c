@@ -309,25 +309,55 @@ signet_err signer_rollover_add_ksk(signer_state *st, const dns_name *zone,
 	return ret;
 }
 
+signet_err signer_rollover_ds_wait(const signer_key *keys, size_t n, int64_t now,
+				   size_t *wanted, int64_t *since, bool *gone)
+{
+	if ((n && !keys) || !wanted || !since)
+		return SIGNET_EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		const signer_key *k = &keys[i];
+		/* The parent may show the new DS only once resolvers can match
+		 * it: the new KSK committed, and (double-KSK) its DNSKEY in
+		 * every cache; and only while an older KSK is still there. */
+		if (!is_ksk(k) || k->ds_seen || !k->committed || !k->t_active ||
+		    now < k->t_active)
+			continue;
+		bool older = false;
+		for (size_t j = 0; j < n; j++) {
+			const signer_key *o = &keys[j];
+			bool old = j != i && is_ksk(o) && o->t_active && o->t_active < k->t_active &&
+				   !o->t_remove;
+			older = older || old;
+			if (gone)
+				gone[j] = old && o->t_retire && o->t_retire <= now;
+		}
+		if (!older)
+			continue;
+		*wanted = i;
+		*since = k->t_active;
+		return SIGNET_OK;
+	}
+	if (gone)
+		for (size_t j = 0; j < n; j++)
+			gone[j] = false;
+	return SIGNET_ENOTFOUND;
+}
+
 signet_err signer_rollover_ds_seen(signer_state *st, const dns_name *zone,
 				   const uint8_t *dnskey, size_t len, int64_t now)
 {
 	if (!st || !zone || !dnskey || now <= 0)
 		return SIGNET_EINVAL;
 	signer_key *keys = NULL, *k = NULL;
-	size_t n = 0;
+	size_t n = 0, w = 0;
+	int64_t since = 0;
 	signet_err ret = find_key(st, zone, dnskey, len, &keys, &n, &k);
 	if (ret == SIGNET_OK && !is_ksk(k))
 		ret = SIGNET_ENOTFOUND;
-	bool older = false;
-	for (size_t i = 0; ret == SIGNET_OK && i < n; i++)
-		if (&keys[i] != k && is_ksk(&keys[i]) && keys[i].t_active &&
-		    keys[i].t_active < k->t_active && !keys[i].t_remove)
-			older = true;
-	/* The parent may show the new DS only once resolvers can match it:
-	 * the new KSK committed, and (double-KSK) its DNSKEY in every cache. */
-	if (ret == SIGNET_OK && (!older || k->ds_seen || !k->committed || !k->t_active ||
-				 now < k->t_active))
+	/* Only the KSK the rollover waits for (what Health and ConfirmDs
+	 * name, too). */
+	if (ret == SIGNET_OK && (signer_rollover_ds_wait(keys, n, now, &w, &since, NULL) !=
+				 SIGNET_OK || &keys[w] != k))
 		ret = SIGNET_ESTATE;
 	if (ret == SIGNET_OK) {
 		k->ds_seen = now;

@@ -672,13 +672,17 @@ static void rollover(srv_call *c, const char **zone_out, char *detail, size_t dl
 	}
 	uint16_t tag = 0;
 	if (needs_key && dns_key_tag(dk, dkl, &tag) == SIGNET_OK)
-		snprintf(detail, dlen, "%s %u/%u", what, dk[3], tag);
+		snprintf(detail, dlen, "%s%s %u/%u", what,
+			 req->action == SIGNET__V1__ROLLOVER_REQUEST__ACTION__DS_SEEN ? " by hand" : "",
+			 dk[3], tag);
 	switch (req->action) {
 	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__ADD_KSK:
 		ret = signer_rollover_add_ksk(srv->state, &zone, dk, dkl, now);
 		break;
 	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__DS_SEEN:
 		ret = signer_rollover_ds_seen(srv->state, &zone, dk, dkl, now);
+		if (ret == SIGNET_OK)
+			signer_metrics_ds_confirmed(srv->metrics, &zone, false);
 		break;
 	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__ADD_FOREIGN_ZSK:
 	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__REMOVE_FOREIGN_ZSK:

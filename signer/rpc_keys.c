@@ -138,6 +138,71 @@ int64_t srv_keyset_left(signer_server *srv, const dns_name *zone, int64_t now, b
 	return left;
 }
 
+signet_err srv_ds_wait(signer_server *srv, const dns_name *zone, int64_t now,
+		       Signet__V1__DsWait *out)
+{
+	signer_policy p;
+	signer_key *keys = NULL;
+	size_t n = 0, w = 0;
+	int64_t since = 0;
+	bool *gone = NULL;
+	if (out)
+		signet__v1__ds_wait__init(out);
+	signet_err ret = signer_state_zone_policy(srv->state, zone, &p);
+	if (ret == SIGNET_OK)
+		ret = signer_state_list_keys(srv->state, zone, 0, &keys, &n);
+	if (ret == SIGNET_OK && !(gone = calloc(n ? n : 1, sizeof(*gone))))
+		ret = SIGNET_ENOMEM;
+	if (ret == SIGNET_OK)
+		ret = signer_rollover_ds_wait(keys, n, now, &w, &since, gone);
+	if (ret == SIGNET_OK && out) {
+		const signer_key *k = &keys[w];
+		out->key_tag = k->key_tag;
+		out->algorithm = k->alg;
+		out->since = since;
+		out->ds_ttl = p.ds_ttl;
+		size_t ng = 0;
+		for (size_t i = 0; i < n; i++)
+			ng += gone[i];
+		out->dnskey.data = malloc(k->dnskey_len);
+		out->gone_dnskey = calloc(ng ? ng : 1, sizeof(*out->gone_dnskey));
+		if (!out->dnskey.data || !out->gone_dnskey)
+			ret = SIGNET_ENOMEM;
+		for (size_t i = 0; ret == SIGNET_OK && i < n; i++) {
+			if (!gone[i])
+				continue;
+			ProtobufCBinaryData *g = &out->gone_dnskey[out->n_gone_dnskey];
+			if (!(g->data = malloc(keys[i].dnskey_len))) {
+				ret = SIGNET_ENOMEM;
+				break;
+			}
+			memcpy(g->data, keys[i].dnskey, keys[i].dnskey_len);
+			g->len = keys[i].dnskey_len;
+			out->n_gone_dnskey++;
+		}
+		if (out->dnskey.data) {
+			memcpy(out->dnskey.data, k->dnskey, k->dnskey_len);
+			out->dnskey.len = k->dnskey_len;
+		}
+		if (ret != SIGNET_OK)
+			srv_ds_wait_free(out);
+	}
+	free(gone);
+	free(keys);
+	return ret;
+}
+
+void srv_ds_wait_free(Signet__V1__DsWait *w)
+{
+	if (!w)
+		return;
+	free(w->dnskey.data);
+	for (size_t i = 0; i < w->n_gone_dnskey; i++)
+		free(w->gone_dnskey[i].data);
+	free(w->gone_dnskey);
+	signet__v1__ds_wait__init(w);
+}
+
 static void health(srv_call *c)
 {
 	signer_server *srv = c->srv;
@@ -158,8 +223,10 @@ static void health(srv_call *c)
 	}
 	Signet__V1__ZoneHealth *zh = calloc(nz ? nz : 1, sizeof(*zh));
 	Signet__V1__ZoneHealth **zp = calloc(nz ? nz : 1, sizeof(*zp));
-	if (!zh || !zp) {
+	Signet__V1__DsWait *dw = calloc(nz ? nz : 1, sizeof(*dw));
+	if (!zh || !zp || !dw) {
 		srv_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+		free(dw);
 		free(zh);
 		free(zp);
 		free(zones);
@@ -188,6 +255,8 @@ static void health(srv_call *c)
 			zh[n].warnings = warn + first;
 			zh[n].n_warnings = nwarn - first;
 		}
+		if (srv_ds_wait(srv, &zones[i], now, &dw[n]) == SIGNET_OK)
+			zh[n].ds_wait = &dw[n];
 		zp[n] = &zh[n];
 		n++;
 	}
@@ -198,8 +267,12 @@ static void health(srv_call *c)
 	}
 	resp.zones = zp;
 	resp.n_zones = n;
+	resp.now = now;
 	if (srv_reply(c, &resp.base) != SIGNET_OK)
 		srv_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		srv_ds_wait_free(&dw[i]);
+	free(dw);
 	for (size_t i = 0; i < nwarn; i++)
 		free(warn[i]);
 	free(warn);

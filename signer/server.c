@@ -31,6 +31,7 @@ static const char *const method_paths[M_COUNT + 1] = {
 	"/signet.v1.Signet/ImportKeyBundle",
 	"/signet.v1.Signet/ListKeys",
 	"/signet.v1.Signet/Rollover",
+	"/signet.v1.Signet/ConfirmDs",
 	"(unknown method)",
 };
 
@@ -320,8 +321,17 @@ static void identify(signer_server *srv, srv_call *c)
 static void run_call(srv_worker *w, void *arg)
 {
 	srv_call *c = arg;
+	/* A parental agent reads what a rollover waits for and says what the
+	 * parent serves; it neither signs nor reads key sets. */
+	if (c->who.role == SIGNER_ROLE_PARENT_AGENT && c->method != M_HEALTH &&
+	    c->method != M_CONFIRMDS) {
+		srv_fail(c, GRPC_STATUS_PERMISSION_DENIED, "'%s' is a parent-agent", c->identity);
+		srv_finish(c);
+		return;
+	}
 	switch (c->method) {
 	case M_SIGN: rpc_sign(w, c); return;
+	case M_CONFIRMDS: rpc_confirm_ds(w, c); return;
 	case M_KEYSET: rpc_get_keyset(w, c); return;
 	case M_HEALTH: rpc_health(w, c); return;
 	default: rpc_admin(w, c); return;
@@ -612,6 +622,7 @@ static signet_err metrics_body(void *arg, sg_buf *out)
 	for (size_t i = 0; i < nz; i++) {
 		mz[i].zone = zones[i];
 		mz[i].keyset_seconds = srv_keyset_left(srv, &zones[i], now, &mz[i].has_keyset);
+		mz[i].waiting_ds = srv_ds_wait(srv, &zones[i], now, NULL) == SIGNET_OK;
 	}
 	snap.zones = mz;
 	snap.nzones = nz;

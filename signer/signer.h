@@ -29,7 +29,9 @@
 
 typedef enum signer_role {
 	SIGNER_ROLE_SIGNER = 1,  /* may sign and read key sets of its zones */
-	SIGNER_ROLE_ADMIN = 2    /* may also administer; every zone */
+	SIGNER_ROLE_ADMIN = 2,   /* may also administer; every zone */
+	SIGNER_ROLE_PARENT_AGENT = 3 /* may only read Health and confirm the
+				      * parent's DS (ConfirmDs) of its zones */
 } signer_role;
 
 /* ---- a client's rules on owner names and RR types (acl.c) ---------------- */
@@ -400,11 +402,17 @@ signer_sig_series *signer_metrics_sig_series(signer_metrics *m, const dns_name *
 /* Count one signature returned, made by the HSM or answered by the cache. */
 void signer_metrics_sig(signer_sig_series *s, bool cached);
 
+/* Count one DS confirmed for a rollover of zone: by a parental agent
+ * (ConfirmDs) or by hand (Rollover DS_SEEN). Counts of the first 256 zones
+ * are kept (DS confirmations are rare); later zones are not counted. */
+void signer_metrics_ds_confirmed(signer_metrics *m, const dns_name *zone, bool agent);
+
 /* Key-set state of one zone, read at scrape time. */
 typedef struct signer_metrics_zone {
 	dns_name zone;
 	bool has_keyset;           /* a bundle was imported */
 	int64_t keyset_seconds;    /* until its last period ends; negative: over */
+	bool waiting_ds;           /* a rollover waits for the parent's DS */
 } signer_metrics_zone;
 
 /* What the server reads at scrape time rather than counting. */
@@ -668,6 +676,15 @@ signet_err signer_rollover_add_ksk(signer_state *st, const dns_name *zone,
  * KSK, SIGNET_ESTATE when no rollover waits for it. */
 signet_err signer_rollover_ds_seen(signer_state *st, const dns_name *zone,
 				   const uint8_t *dnskey, size_t len, int64_t now);
+
+/* What a zone's KSK or algorithm rollover waits for at the parent at now,
+ * from its keys (signer_state_list_keys): *wanted is the index of the KSK
+ * whose DS must appear (what signer_rollover_ds_seen accepts), *since the
+ * time from which it may be there; gone (n entries, may be NULL) is set
+ * true for each older KSK whose DS must no longer be served (its DS is no
+ * longer wanted: retired). SIGNET_ENOTFOUND when nothing waits. */
+signet_err signer_rollover_ds_wait(const signer_key *keys, size_t n, int64_t now,
+				   size_t *wanted, int64_t *since, bool *gone);
 
 /* Multi-signer (RFC 8901 model 2): add another provider's ZSK DNSKEY to the
  * DNSKEY RRset of every period from now on (never signs here), or with
