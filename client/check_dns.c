@@ -224,7 +224,7 @@ signet_err check_query(const check_server *s, const dns_name *qname, uint16_t qt
 		return SIGNET_ENOMEM;
 	}
 	ldns_pkt_set_random_id(q);
-	ldns_pkt_set_rd(q, false);
+	ldns_pkt_set_rd(q, s->recurse);
 	ldns_pkt_set_edns_udp_size(q, CHECK_EDNS_SIZE);
 	ldns_pkt_set_edns_do(q, true);
 
@@ -262,6 +262,7 @@ signet_err check_query(const check_server *s, const dns_name *qname, uint16_t qt
 	ldns_pkt_free(q);
 	out->rcode = (int)ldns_pkt_get_rcode(a);
 	out->aa = ldns_pkt_aa(a);
+	out->ad = ldns_pkt_ad(a);
 	size_t total = ldns_rr_list_rr_count(ldns_pkt_answer(a)) +
 		       ldns_rr_list_rr_count(ldns_pkt_authority(a));
 	signet_err ret = SIGNET_OK;

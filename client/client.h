@@ -486,6 +486,7 @@ typedef struct check_server {
 	uint16_t port;          /* 53 unless given */
 	unsigned timeout_ms;    /* per try, 100..30000 */
 	unsigned tries;         /* 1..5 */
+	bool recurse;           /* ask for recursion (RD): a resolver */
 } check_server;
 
 /* Parse "ADDR", "ADDR:PORT", "[V6]" or "[V6]:PORT" (a bare IPv6 address has
@@ -512,6 +513,7 @@ typedef struct check_rr {
 typedef struct check_answer {
 	int rcode;              /* RCODE */
 	bool aa;                /* authoritative answer */
+	bool ad;                /* authentic data: a validating resolver's word */
 	bool udp_tc;            /* the UDP answer had TC set (then over TCP) */
 	size_t udp_size;        /* octets of the UDP answer */
 	size_t size;            /* octets of the answer used (TCP after TC) */
@@ -519,8 +521,8 @@ typedef struct check_answer {
 	size_t count;
 } check_answer;
 
-/* Ask s for (qname, qtype, IN) without recursion, EDNS0 buffer 1232 and DO
- * over UDP; on TC ask again over TCP. The answer must match the query (ID,
+/* Ask s for (qname, qtype, IN) without recursion (with it when s->recurse),
+ * EDNS0 buffer 1232 and DO over UDP; on TC ask again over TCP. The answer must match the query (ID,
  * QR, opcode, question) and every RR must parse and be well formed, with at
  * most CHECK_RRS_MAX RRs. SIGNET_EIO when no answer came (timeout, refused),
  * SIGNET_EPARSE for an answer that is malformed or does not match, with the
@@ -578,5 +580,10 @@ int signet_cmd_rollover(int argc, char **argv);
 /* `signet check ZONE --server ADDR`: DNSSEC health of a served zone, exit
  * codes per Nagios (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN). */
 int signet_cmd_check(int argc, char **argv);
+/* `signet parent-watch --agents FILE --state FILE [--interval S]`: ask each
+ * zone's parental agents for the DS a rollover waits for (Health's DsWait)
+ * and confirm it to signetd (ConfirmDs) once every agent has served it for
+ * the DS TTL. docs/ROLLOVER.md. */
+int signet_cmd_parent_watch(int argc, char **argv);
 
 #endif /* SIGNET_CLIENT_H */

@@ -21,6 +21,8 @@ static const struct subcommand subcommands[] = {
 	{"import-bundle", signet_cmd_import_bundle, "import the signed key bundle (admin)"},
 	{"rollover", signet_cmd_rollover, "key schedule; KSK, foreign ZSK and DS steps (admin)"},
 	{"check", signet_cmd_check, "DNSSEC health of a served zone (Nagios exit codes)"},
+	{"parent-watch", signet_cmd_parent_watch,
+	 "confirm the parent's DS of a rollover from its parental agents"},
 	{"hsm", signet_cmd_hsm, "hsm test|bench: qualify a PKCS#11 token and measure it"},
 };
 

@@ -1,0 +1,257 @@
+/* cmd_parent_watch.c -- `signet parent-watch`: one pass (or one every
+ * --interval seconds) over the zones of the agents file. For a zone whose
+ * rollover waits for a DS (Health's DsWait), each parental agent is asked;
+ * an agent that serves the wanted DS (and none of the old ones) keeps its
+ * first-seen time in the state file, one that does not loses it; once every
+ * agent has served it for the DS TTL, signetd hears it (ConfirmDs). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client/parent_watch.h"
+
+enum { OPT_AGENTS = CLIENT_OPT_FIRST_FREE, OPT_STATE, OPT_INTERVAL };
+
+#define USAGE \
+	"usage: signet parent-watch --agents FILE --state FILE [--interval SECONDS]\n"
+#define INTERVAL_MAX 86400
+
+static void when_text(int64_t t, char *out, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!gmtime_r(&tt, &tm) || !strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, len, "%lld", (long long)t);
+}
+
+/* The zone's entry in a Health answer, or NULL. */
+static const Signet__V1__ZoneHealth *zone_of(const Signet__V1__HealthResponse *h,
+					     const dns_name *zone)
+{
+	for (size_t i = 0; i < h->n_zones; i++) {
+		dns_name n;
+		if (dns_name_from_wire(&n, h->zones[i]->zone.data, h->zones[i]->zone.len, NULL) ==
+			    SIGNET_OK &&
+		    dns_name_equal(&n, zone))
+			return h->zones[i];
+	}
+	return NULL;
+}
+
+/* Tell signetd; an exit status. */
+static int confirm(client_conn *conn, const pw_zone *z, const Signet__V1__DsWait *dw,
+		   int64_t since)
+{
+	Signet__V1__ConfirmDsRequest req = SIGNET__V1__CONFIRM_DS_REQUEST__INIT;
+	char *agents[PW_AGENTS_MAX];
+	for (size_t i = 0; i < z->nagents; i++)
+		agents[i] = (char *)z->agents[i].id;
+	req.zone.data = (uint8_t *)z->zone.wire;
+	req.zone.len = z->zone.len;
+	req.dnskey = dw->dnskey;
+	req.since = since;
+	req.agents = agents;
+	req.n_agents = z->nagents;
+	ProtobufCMessage *m = NULL;
+	client_status st;
+	signet_err ret = client_call_msg(conn, CLIENT_SVC "ConfirmDs", &req.base,
+					 &signet__v1__confirm_ds_response__descriptor, &m, &st);
+	if (ret != SIGNET_OK) {
+		fprintf(stderr, "parent-watch: ConfirmDs: %s\n", signet_strerror(ret));
+		return SIGNET_EXIT_ERROR;
+	}
+	if (st.code != 0)
+		return client_report("parent-watch", "ConfirmDs", &st);
+	char when[32];
+	when_text(((Signet__V1__ConfirmDsResponse *)m)->ds_seen, when, sizeof(when));
+	printf("%s: DS of KSK %u confirmed to signetd (ds-seen at %s): the rollover"
+	       " proceeds\n", z->name, dw->key_tag, when);
+	protobuf_c_message_free_unpacked(m, NULL);
+	return SIGNET_EXIT_OK;
+}
+
+/* One zone of one pass: ask its agents, keep or drop their first-seen
+ * times, confirm when the condition holds. An exit status. */
+static int watch_zone(client_conn *conn, const pw_zone *z, const Signet__V1__HealthResponse *h,
+		      int64_t now, pw_state *st)
+{
+	const Signet__V1__ZoneHealth *zh = zone_of(h, &z->zone);
+	if (!zh) {
+		printf("%s: not in signetd's Health (an unknown zone, or not one of this"
+		       " identity's zones)\n", z->name);
+		pw_state_drop(st, &z->zone, false, 0, 0);
+		return SIGNET_EXIT_FAIL;
+	}
+	const Signet__V1__DsWait *dw = zh->ds_wait;
+	if (!dw || dw->dnskey.len < 4) {
+		printf("%s: no rollover waits for a DS\n", z->name);
+		pw_state_drop(st, &z->zone, false, 0, 0);
+		return SIGNET_EXIT_OK;
+	}
+	uint16_t tag = (uint16_t)dw->key_tag;
+	uint8_t alg = (uint8_t)dw->algorithm;
+	/* Times of another KSK (an earlier rollover) mean nothing now. */
+	pw_state_drop(st, &z->zone, true, tag, alg);
+	pw_want want = {&z->zone, dw->dnskey.data, dw->dnskey.len, tag, alg, dw->gone_dnskey,
+			dw->n_gone_dnskey};
+	char when[32];
+	when_text(dw->since, when, sizeof(when));
+	printf("%s: the rollover waits for the DS of KSK %u (algorithm %u) since %s, %zu old"
+	       " DS to go, DS TTL %u s\n", z->name, tag, alg, when, dw->n_gone_dnskey, dw->ds_ttl);
+	size_t good = 0;
+	int64_t since = 0;
+	uint32_t real_now = (uint32_t)time(NULL);
+	for (size_t i = 0; i < z->nagents; i++) {
+		const pw_agent *a = &z->agents[i];
+		char why[400];
+		pw_seen *e = pw_state_find(st, &z->zone, tag, alg, a->id);
+		/* The parent's signatures are judged at the real time: they are
+		 * the parent's, and validators judge them so. */
+		if (!pw_observe(a, &want, real_now, why, sizeof(why))) {
+			printf("%s:   %s %s\n", z->name, a->id, why);
+			if (e)
+				pw_state_forget(st, e);
+			continue;
+		}
+		if (!e) {
+			if (pw_state_add(st, &z->zone, tag, alg, a->id, now) != SIGNET_OK)
+				return SIGNET_EXIT_ERROR;
+			e = pw_state_find(st, &z->zone, tag, alg, a->id);
+		}
+		when_text(e->first, when, sizeof(when));
+		printf("%s:   %s serves the DS of KSK %u since %s\n", z->name, a->id, tag, when);
+		good++;
+		if (e->first > since)
+			since = e->first;
+	}
+	if (good < z->nagents) {
+		printf("%s: waits: %zu of %zu agents serve the DS\n", z->name, good, z->nagents);
+		return SIGNET_EXIT_OK;
+	}
+	if (now - since < (int64_t)dw->ds_ttl) {
+		printf("%s: waits: every agent serves the DS, for %lld s of the DS TTL (%u s)\n",
+		       z->name, (long long)(now - since), dw->ds_ttl);
+		return SIGNET_EXIT_OK;
+	}
+	int rc = confirm(conn, z, dw, since);
+	if (rc == SIGNET_EXIT_OK)
+		pw_state_drop(st, &z->zone, false, 0, 0);
+	return rc;
+}
+
+/* One pass over every zone; the worst exit status. */
+static int pass(const client_flags *flags, const pw_config *cfg, const char *state_path)
+{
+	pw_state st;
+	char err[1200];
+	if (pw_state_load(state_path, &st, err, sizeof(err)) != SIGNET_OK) {
+		/* Forgetting first-seen times only delays a confirmation. */
+		fprintf(stderr, "parent-watch: state: %s: starting afresh\n", err);
+		memset(&st, 0, sizeof(st));
+	}
+	client_conn *conn = NULL;
+	int rc = client_connect("parent-watch", flags, &conn);
+	if (rc != SIGNET_EXIT_OK) {
+		pw_state_free(&st);
+		return rc;
+	}
+	Signet__V1__HealthRequest req = SIGNET__V1__HEALTH_REQUEST__INIT;
+	ProtobufCMessage *m = NULL;
+	client_status cs;
+	signet_err ret = client_call_msg(conn, CLIENT_SVC "Health", &req.base,
+					 &signet__v1__health_response__descriptor, &m, &cs);
+	if (ret != SIGNET_OK) {
+		fprintf(stderr, "parent-watch: Health: %s\n", signet_strerror(ret));
+		rc = SIGNET_EXIT_ERROR;
+	} else if (cs.code != 0) {
+		rc = client_report("parent-watch", "Health", &cs);
+	} else {
+		const Signet__V1__HealthResponse *h = (const Signet__V1__HealthResponse *)m;
+		/* First-seen times are on signetd's clock, which judges them. */
+		int64_t now = h->now > 0 ? h->now : (int64_t)time(NULL);
+		for (size_t i = 0; i < cfg->nzones; i++) {
+			int zr = watch_zone(conn, &cfg->zones[i], h, now, &st);
+			if (zr > rc)
+				rc = zr;
+		}
+		if (pw_state_save(state_path, &st) != SIGNET_OK) {
+			fprintf(stderr, "parent-watch: cannot write %s\n", state_path);
+			rc = SIGNET_EXIT_ERROR;
+		}
+	}
+	protobuf_c_message_free_unpacked(m, NULL);
+	client_close(conn);
+	pw_state_free(&st);
+	fflush(stdout);
+	return rc;
+}
+
+int signet_cmd_parent_watch(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"agents", 1, NULL, OPT_AGENTS}, {"state", 1, NULL, OPT_STATE},
+		{"interval", 1, NULL, OPT_INTERVAL}, {"help", 0, NULL, 'h'},
+		CLIENT_CONN_LONGOPTS, {NULL, 0, NULL, 0},
+	};
+	client_flags flags;
+	memset(&flags, 0, sizeof(flags));
+	const char *agents = NULL, *state = NULL;
+	long interval = 0;
+	optind = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (c == OPT_AGENTS) {
+			agents = optarg;
+		} else if (c == OPT_STATE) {
+			state = optarg;
+		} else if (c == OPT_INTERVAL) {
+			char *end = NULL;
+			interval = strtol(optarg, &end, 10);
+			if (!*optarg || *end || interval < 1 || interval > INTERVAL_MAX) {
+				fprintf(stderr, "parent-watch: --interval: 1..%d seconds\n",
+					INTERVAL_MAX);
+				return SIGNET_EXIT_USAGE;
+			}
+		} else if (c == 'h') {
+			printf(USAGE CLIENT_CONN_USAGE
+			       "For each zone of the agents file (lines `parental-agent ZONE\n"
+			       "ADDR[:PORT] [auth|resolver]`) whose KSK or algorithm rollover waits\n"
+			       "for its DS, asks every agent for the DS: an auth agent (a server of\n"
+			       "the parent) without recursion, its DS RRSIG verified with the\n"
+			       "parent's DNSKEY; a resolver agent with recursion, its answer with\n"
+			       "AD. When every agent has served the wanted DS (and none of the old\n"
+			       "ones) for the DS TTL, confirms it to signetd (ConfirmDs), as\n"
+			       "`signet rollover ZONE ds-seen` would. First-seen times are kept in\n"
+			       "the state file. One pass, or one every --interval seconds. Needs\n"
+			       "the parent-agent role (or admin) for the zones.\n"
+			       "Exit: 0 a pass done, 1 a zone unknown to signetd, 2 usage,\n"
+			       "3 state file, 4 signetd unreachable, 5 refused.\n");
+			return SIGNET_EXIT_OK;
+		} else if (!client_flags_take(&flags, c, optarg)) {
+			fprintf(stderr, USAGE);
+			return SIGNET_EXIT_USAGE;
+		}
+	}
+	if (optind != argc || !agents || !state) {
+		fprintf(stderr, USAGE);
+		return SIGNET_EXIT_USAGE;
+	}
+	pw_config cfg;
+	char err[1200];
+	if (pw_config_load(agents, &cfg, err, sizeof(err)) != SIGNET_OK) {
+		fprintf(stderr, "parent-watch: agents: %s\n", err);
+		return SIGNET_EXIT_USAGE;
+	}
+	int rc;
+	for (;;) {
+		rc = pass(&flags, &cfg, state);
+		if (!interval || rc == SIGNET_EXIT_USAGE)
+			break;
+		sleep((unsigned)interval);
+	}
+	pw_config_free(&cfg);
+	return rc;
+}
