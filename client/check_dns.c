@@ -197,8 +197,11 @@ static signet_err take_section(const ldns_rr_list *list, uint8_t section,
 static signet_err no_answer(ldns_status st, const char *how, const check_server *s,
 			    char *err, size_t errlen)
 {
+	/* A refused UDP port makes ldns mark its only server unusable: it
+	 * then says "no (valid) nameservers", which is no answer too. */
 	if (st == LDNS_STATUS_ERR || st == LDNS_STATUS_NETWORK_ERR ||
-	    st == LDNS_STATUS_SOCKET_ERROR || st == LDNS_STATUS_MEM_ERR) {
+	    st == LDNS_STATUS_SOCKET_ERROR || st == LDNS_STATUS_MEM_ERR ||
+	    st == LDNS_STATUS_RES_NO_NS) {
 		snprintf(err, errlen, "no answer over %s from %s port %u", how, s->addr,
 			 s->port);
 		return SIGNET_EIO;
