@@ -1,8 +1,9 @@
 /* test_parent_watch.c -- `signet parent-watch` drives a KSK rollover to its
  * ds-seen step: a real signetd on the test clock with a parent-agent
  * client, and a parent zone (test.) signed with its own key and served by
- * two NSD processes on loopback, whose DS sets the test rewrites (each
- * change restarts that NSD). The rollover waits, saying why, while an agent
+ * two NSD processes on loopback (auth agents) and through a validating
+ * Unbound (a resolver agent), whose DS sets the test rewrites (each change
+ * restarts that NSD, and Unbound with the first). The rollover waits, saying why, while an agent
  * is unreachable, serves a DS with a wrong digest or a bogus RRSIG, serves
  * only the old DS or still the old one next to the new, or while both have
  * served the new one for less than the DS TTL; then it completes with the
@@ -39,8 +40,8 @@ static test_ksk parent_key, new_ksk;
 static dns_name parent, child;
 static signetd_zone Z;
 static char agent_conf[300], other_conf[300], agents_file[300], state_file[300];
-static unsigned nsd_port[2];
-static pid_t nsd_pid[2];
+static unsigned nsd_port[2], unbound_port;
+static pid_t nsd_pid[2], unbound_pid;
 static unsigned serial = 1;
 static sg_buf out;
 
@@ -159,11 +160,51 @@ static void nsd_start(int which)
 	fail_msg("nsd does not serve test.; see %s", log);
 }
 
-/* Both agents serve these DS sets (NULL: leave that one as it is). */
+static void unbound_stop(void)
+{
+	if (unbound_pid > 0) {
+		kill(unbound_pid, SIGTERM);
+		waitpid(unbound_pid, NULL, 0);
+		unbound_pid = 0;
+	}
+}
+
+/* (Re)start the validating Unbound (test.'s key as its trust anchor, NSD 0
+ * as the stub for test.): a new one forgets what it cached. */
+static void unbound_start(void)
+{
+	unbound_stop();
+	char conf[400], log[400];
+	snprintf(conf, sizeof(conf), "%s/unbound/unbound.conf", D.dir);
+	snprintf(log, sizeof(log), "%s/unbound/unbound.log", D.dir);
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	const char *argv[] = {UNBOUND_BIN, "-d", "-c", conf, NULL};
+	if (posix_spawn(&unbound_pid, UNBOUND_BIN, &fa, NULL, (char *const *)argv, environ) != 0)
+		fail_msg("cannot start %s (scripts/deps: unbound)", UNBOUND_BIN);
+	posix_spawn_file_actions_destroy(&fa);
+	for (int i = 0; i < 500; i++) {
+		if (signetd_log_has(log, "start of service"))
+			return;
+		if (waitpid(unbound_pid, NULL, WNOHANG) == unbound_pid) {
+			unbound_pid = 0;
+			fail_msg("unbound exited at start; see %s", log);
+		}
+		signetd_sleep_ms(10);
+	}
+	fail_msg("unbound did not start within 5 s; see %s", log);
+}
+
+/* Agent which serves these DS RDATAs; the resolver follows agent 0. */
 static void serve(int which, const sg_buf *const *ds, size_t n, bool bogus)
 {
 	parent_zone(which, ds, n, bogus);
 	nsd_start(which);
+	if (which == 0)
+		unbound_start();
 }
 
 /* ---- signetd --------------------------------------------------------- */
@@ -336,9 +377,10 @@ static grpc_status_code confirm_as(rpc_conn *c, const dns_name *zone, int64_t si
 static void test_rollover_waits_then_confirms(void **state)
 {
 	(void)state;
-	char det[512], agent0[64], agent1[64], metrics[65536];
+	char det[512], agent0[64], agent1[64], agent2[64], metrics[65536];
 	snprintf(agent0, sizeof(agent0), "127.0.0.1:%u(auth)", nsd_port[0]);
 	snprintf(agent1, sizeof(agent1), "127.0.0.1:%u(auth)", nsd_port[1]);
+	snprintf(agent2, sizeof(agent2), "127.0.0.1:%u(resolver)", unbound_port);
 	const sg_buf *old1[] = {&ds_old}, *new1[] = {&ds_new}, *both[] = {&ds_old, &ds_new},
 		     *wrong[] = {&ds_wrong};
 
@@ -371,19 +413,31 @@ static void test_rollover_waits_then_confirms(void **state)
 	char tag[16];
 	snprintf(tag, sizeof(tag), "KSK %u", new_ksk.tag);
 	expect_watch(agent_conf, 0, "waits for the DS of", tag, "does not serve the DS of",
-		     "waits: 0 of 2 agents", NULL);
+		     "waits: 0 of 3 agents", NULL);
+	/* a server of the parent is no validating resolver */
+	pw_agent nv;
+	memset(&nv, 0, sizeof(nv));
+	char addr[32], why[400];
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", nsd_port[0]);
+	assert_int_equal(check_server_parse(addr, &nv.server), SIGNET_OK);
+	nv.kind = PW_RESOLVER;
+	nv.server.recurse = true;
+	pw_want want = {&child, new_ksk.dnskey, new_ksk.dnskey_len, new_ksk.tag, 15, NULL, 0};
+	assert_false(pw_observe(&nv, &want, (uint32_t)time(NULL), why, sizeof(why)));
+	assert_non_null(strstr(why, "without AD"));
 	/* one agent unreachable, the other with a wrong digest */
 	nsd_stop(1);
 	serve(0, wrong, 1, false);
-	expect_watch(agent_conf, 0, "unreachable", "with a wrong digest", "0 of 2", NULL);
+	expect_watch(agent_conf, 0, "unreachable", "with a wrong digest", "0 of 3", NULL);
 	/* a bogus RRSIG over the new DS */
 	serve(0, new1, 1, true);
 	serve(1, new1, 1, false);
+	/* (the validating resolver says SERVFAIL) */
 	expect_watch(agent_conf, 0, "does not verify with the parent's DNSKEY (bogus)",
-		     "1 of 2", NULL);
+		     "(resolver) answers the DS query with rcode 2", "1 of 3", NULL);
 	/* the old DS still next to the new one: its removal is pending */
 	serve(0, both, 2, false);
-	expect_watch(agent_conf, 0, "still serves the DS of the old KSK", "1 of 2", NULL);
+	expect_watch(agent_conf, 0, "still serves the DS of the old KSK", "1 of 3", NULL);
 	assert_int_equal(ds_seen(), 0);
 
 	/* both serve the new DS alone: for too short a time */
@@ -392,7 +446,7 @@ static void test_rollover_waits_then_confirms(void **state)
 	set_clock(t + 100);
 	/* a break at one agent starts its time again */
 	serve(1, old1, 1, false);
-	expect_watch(agent_conf, 0, "1 of 2", NULL);
+	expect_watch(agent_conf, 0, "2 of 3", NULL);
 	set_clock(t + 200);
 	serve(1, new1, 1, false);
 	expect_watch(agent_conf, 0, "for 0 s of the DS TTL", NULL);
@@ -414,8 +468,8 @@ static void test_rollover_waits_then_confirms(void **state)
 	assert_int_equal(ds_seen(), t + DS_TTL + 200);
 	char audit[400], line[600];
 	snprintf(audit, sizeof(audit), "%s/state/audit.log", D.dir);
-	snprintf(line, sizeof(line), "ds-seen by agent stranger.test: agents %s, %s since %lld",
-		 agent0, agent1, (long long)(t + 200));
+	snprintf(line, sizeof(line), "ds-seen by agent stranger.test: agents %s, %s, %s since %lld",
+		 agent0, agent1, agent2, (long long)(t + 200));
 	assert_true(signetd_log_has(audit, line));
 	body = signetd_scrape(&D, metrics, sizeof(metrics));
 	assert_true(signetd_metric(body, "signet_rollover_waiting_ds{zone=\"roll.test.\"}") == 0);
@@ -624,6 +678,35 @@ static int setup(void **state)
 		assert_int_equal(sg_buf_printf(&agents, "parental-agent roll.test. 127.0.0.1:%u%s\n",
 					       nsd_port[i], i ? " auth" : ""), SIGNET_OK);
 	}
+	/* the resolver: Unbound validating from test.'s key */
+	unbound_port = (unsigned)signetd_free_port();
+	{
+		char dir[200], text[4096], path[400];
+		snprintf(dir, sizeof(dir), "%.150s/unbound", D.dir);
+		assert_int_equal(mkdir(dir, 0700), 0);
+		sg_buf ta = SG_BUF_INIT;
+		rr_line(&ta, &parent, DNS_T_DNSKEY, parent_key.dnskey, parent_key.dnskey_len);
+		snprintf(path, sizeof(path), "%s/test.key", dir);
+		assert_int_equal(sg_file_write_atomic(path, ta.data, ta.len, 0600), SIGNET_OK);
+		sg_buf_free(&ta);
+		snprintf(text, sizeof(text),
+			 "server:\n  interface: 127.0.0.1\n  port: %u\n  do-ip6: no\n"
+			 "  username: \"\"\n  chroot: \"\"\n  directory: \"%s\"\n  pidfile: \"\"\n"
+			 "  do-daemonize: no\n  use-syslog: no\n  logfile: \"\"\n  verbosity: 1\n"
+			 "  module-config: \"validator iterator\"\n"
+			 /* test. is one of Unbound's default local zones (RFC 6761) */
+			 "  local-zone: \"test.\" nodefault\n  trust-anchor-file: \"%s\"\n"
+			 "  trust-anchor-signaling: no\n  num-threads: 1\n"
+			 "  do-not-query-localhost: no\n"
+			 "stub-zone:\n  name: \"test.\"\n  stub-addr: 127.0.0.1@%u\n",
+			 unbound_port, dir, path, nsd_port[0]);
+		snprintf(path, sizeof(path), "%s/unbound.conf", dir);
+		write_text(path, text);
+		unbound_start();
+		assert_int_equal(sg_buf_printf(&agents,
+					       "parental-agent roll.test. 127.0.0.1:%u resolver\n",
+					       unbound_port), SIGNET_OK);
+	}
 	assert_int_equal(sg_buf_put_u8(&agents, 0), SIGNET_OK);
 	snprintf(agents_file, sizeof(agents_file), "%s/agents", D.dir);
 	snprintf(state_file, sizeof(state_file), "%s/parent-watch.state", D.dir);
@@ -635,6 +718,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
+	unbound_stop();
 	nsd_stop(0);
 	nsd_stop(1);
 	test_ksk_free(&parent_key);
