@@ -355,7 +355,8 @@ signet_err srv_zone_rollover_health(signer_server *srv, const dns_name *zone, in
 				   " KSK rollover (create-ksk, add-ksk)", k->key_tag);
 		else if (older && !k->ds_seen && k->committed && k->t_active && now >= k->t_active)
 			ret = warn(warnings, nwarnings, "KSK rollover waits for the parent: publish"
-				   " the DS of KSK %u, then confirm with ds-seen", k->key_tag);
+				   " the DS of KSK %u, then confirm with ds-seen (or let"
+				   " signet parent-watch confirm it)", k->key_tag);
 		else if (older && k->ds_seen)
 			ret = warn(warnings, nwarnings, "KSK %u: DS seen; export a request and hold"
 				   " a ceremony to retire the old KSK", k->key_tag);

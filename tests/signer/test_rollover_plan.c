@@ -330,6 +330,53 @@ static void test_plan_and_actions(void **state)
 	assert_int_equal(signer_clock_set(0), SIGNET_OK);
 }
 
+/* What a rollover waits for at the parent: the KSK ds-seen accepts, and
+ * the older KSKs whose DS must be gone (retired ones only). */
+static void test_ds_wait(void **state)
+{
+	(void)state;
+	signer_key k[3];
+	memset(k, 0, sizeof(k));
+	for (int i = 0; i < 3; i++) {
+		memcpy(k[i].role, i == 2 ? "zsk" : "ksk", 4);
+		k[i].committed = true;
+		k[i].key_tag = (uint16_t)(100 + i);
+	}
+	k[0].t_publish = k[0].t_active = 1000;          /* the old KSK */
+	k[1].t_publish = 5000;                          /* double-KSK: new */
+	k[1].t_active = 9000;
+	k[0].t_retire = 9000;                           /* its DS no longer wanted */
+	k[2].t_publish = k[2].t_active = 1000;          /* a ZSK never counts */
+	size_t w = 99;
+	int64_t since = 0;
+	bool gone[3] = {true, true, true};
+	/* before the new KSK is in every cache: nothing */
+	assert_int_equal(signer_rollover_ds_wait(k, 3, 8999, &w, &since, gone), SIGNET_ENOTFOUND);
+	assert_false(gone[0] || gone[1] || gone[2]);
+	assert_int_equal(signer_rollover_ds_wait(k, 3, 9000, &w, &since, gone), SIGNET_OK);
+	assert_int_equal(w, 1);
+	assert_int_equal(since, 9000);
+	assert_true(gone[0]);
+	assert_false(gone[1] || gone[2]);
+	/* double-DS: the old DS stays wanted until after ds-seen */
+	k[0].t_retire = 0;
+	assert_int_equal(signer_rollover_ds_wait(k, 3, 9000, &w, &since, gone), SIGNET_OK);
+	assert_false(gone[0]);
+	/* not committed (its bundle not imported), or already seen: nothing */
+	k[1].committed = false;
+	assert_int_equal(signer_rollover_ds_wait(k, 3, 9000, &w, &since, NULL), SIGNET_ENOTFOUND);
+	k[1].committed = true;
+	k[1].ds_seen = 9500;
+	assert_int_equal(signer_rollover_ds_wait(k, 3, 9600, &w, &since, NULL), SIGNET_ENOTFOUND);
+	k[1].ds_seen = 0;
+	/* no older KSK left (the old one removed): nothing */
+	k[0].t_remove = 9100;
+	assert_int_equal(signer_rollover_ds_wait(k, 3, 9200, &w, &since, NULL), SIGNET_ENOTFOUND);
+	/* a zone's only KSK never waits */
+	assert_int_equal(signer_rollover_ds_wait(k, 1, 9200, &w, &since, NULL), SIGNET_ENOTFOUND);
+	assert_int_equal(signer_rollover_ds_wait(NULL, 1, 9200, &w, &since, NULL), SIGNET_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -338,6 +385,7 @@ int main(void)
 		cmocka_unit_test(test_state_at),
 		cmocka_unit_test(test_period),
 		cmocka_unit_test(test_plan_and_actions),
+		cmocka_unit_test(test_ds_wait),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
