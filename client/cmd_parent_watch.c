@@ -73,6 +73,27 @@ static int confirm(client_conn *conn, const pw_zone *z, const Signet__V1__DsWait
 	return SIGNET_EXIT_OK;
 }
 
+/* Tell signetd what each agent served, for Health; a failure is said and
+ * changes nothing else (the next pass tells again). */
+static void report(client_conn *conn, const pw_zone *z, uint16_t tag, char **lines, size_t n)
+{
+	Signet__V1__DsObservation req = SIGNET__V1__DS_OBSERVATION__INIT;
+	req.zone.data = (uint8_t *)z->zone.wire;
+	req.zone.len = z->zone.len;
+	req.key_tag = tag;
+	req.lines = lines;
+	req.n_lines = n;
+	ProtobufCMessage *m = NULL;
+	client_status st;
+	if (client_call_msg(conn, CLIENT_SVC "ReportDsObservation", &req.base,
+			    &signet__v1__ds_observation_response__descriptor, &m, &st) != SIGNET_OK)
+		fprintf(stderr, "parent-watch: %s: ReportDsObservation failed\n", z->name);
+	else if (st.code != 0)
+		fprintf(stderr, "parent-watch: %s: ReportDsObservation: %s: %s\n", z->name,
+			client_status_name(st.code), st.details);
+	protobuf_c_message_free_unpacked(m, NULL);
+}
+
 /* One zone of one pass: ask its agents, keep or drop their first-seen
  * times, confirm when the condition holds. An exit status. */
 static int watch_zone(client_conn *conn, const pw_zone *z, const Signet__V1__HealthResponse *h,
@@ -104,14 +125,20 @@ static int watch_zone(client_conn *conn, const pw_zone *z, const Signet__V1__Hea
 	size_t good = 0;
 	int64_t since = 0;
 	uint32_t real_now = (uint32_t)time(NULL);
+	/* One line per agent for Health: the agent and what it serves, cut to
+	 * what signetd keeps (300 octets). */
+	char lines[PW_AGENTS_MAX][301];
+	char *lp[PW_AGENTS_MAX];
 	for (size_t i = 0; i < z->nagents; i++) {
 		const pw_agent *a = &z->agents[i];
 		char why[400];
+		lp[i] = lines[i];
 		pw_seen *e = pw_state_find(st, &z->zone, tag, alg, a->id);
 		/* The parent's signatures are judged at the real time: they are
 		 * the parent's, and validators judge them so. */
 		if (!pw_observe(a, &want, real_now, why, sizeof(why))) {
 			printf("%s:   %s %s\n", z->name, a->id, why);
+			snprintf(lines[i], sizeof(lines[i]), "%s %.200s", a->id, why);
 			if (e)
 				pw_state_forget(st, e);
 			continue;
@@ -123,10 +150,12 @@ static int watch_zone(client_conn *conn, const pw_zone *z, const Signet__V1__Hea
 		}
 		when_text(e->first, when, sizeof(when));
 		printf("%s:   %s serves the DS of KSK %u since %s\n", z->name, a->id, tag, when);
+		snprintf(lines[i], sizeof(lines[i]), "%s serves the DS since %s", a->id, when);
 		good++;
 		if (e->first > since)
 			since = e->first;
 	}
+	report(conn, z, tag, lp, z->nagents);
 	if (good < z->nagents) {
 		printf("%s: waits: %zu of %zu agents serve the DS\n", z->name, good, z->nagents);
 		return SIGNET_EXIT_OK;

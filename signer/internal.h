@@ -14,7 +14,7 @@
 
 typedef enum srv_method {
 	M_SIGN, M_KEYSET, M_HEALTH, M_ADDZONE, M_GENZSK, M_EXPORT, M_IMPORT,
-	M_LISTKEYS, M_ROLLOVER, M_CONFIRMDS, M_COUNT,
+	M_LISTKEYS, M_ROLLOVER, M_CONFIRMDS, M_REPORTDS, M_COUNT,
 	M_UNKNOWN = M_COUNT   /* any other path: answered UNIMPLEMENTED */
 } srv_method;
 
@@ -95,6 +95,7 @@ struct signer_server {
 	size_t inflight;                /* calls arrived and not yet answered */
 	signer_metrics *metrics;        /* counters for the metrics endpoint */
 	signer_http *http;              /* the metrics endpoint, or NULL */
+	signer_ds_reports *ds_reports;  /* parent-watch's last reports */
 	srv_worker *workers;
 	unsigned nworkers;
 };
@@ -157,6 +158,7 @@ void rpc_get_keyset(srv_worker *w, srv_call *c);
 void rpc_health(srv_worker *w, srv_call *c);
 void rpc_admin(srv_worker *w, srv_call *c);
 void rpc_confirm_ds(srv_worker *w, srv_call *c);
+void rpc_report_ds(srv_worker *w, srv_call *c);
 
 /* ---- sign.c: the signing path of SignRRsets --------------------------------- */
 

@@ -286,7 +286,7 @@ static signet_err warn(char ***w, size_t *n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static signet_err warn(char ***w, size_t *n, const char *fmt, ...)
 {
-	char buf[300];
+	char buf[400];  /* a parental agent's line (300) and its prefix */
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
@@ -305,6 +305,34 @@ static void next_after(int64_t *next, int64_t t, int64_t now)
 {
 	if (t > now && (*next == 0 || t < *next))
 		*next = t;
+}
+
+/* A rollover waits for the DS of KSK tag: say so, and what parent-watch
+ * saw at each parental agent in its last pass, if it spoke. */
+static signet_err ds_wait_warnings(signer_server *srv, const dns_name *zone, uint16_t tag,
+				   char ***warnings, size_t *nwarnings)
+{
+	signet_err ret = warn(warnings, nwarnings, "KSK rollover waits for the parent: publish"
+			      " the DS of KSK %u, then confirm with ds-seen (or let signet"
+			      " parent-watch confirm it)", tag);
+	char **lines = NULL;
+	size_t nl = 0;
+	int64_t when = 0;
+	if (ret != SIGNET_OK ||
+	    signer_ds_reports_lines(srv->ds_reports, zone, tag, &when, &lines, &nl) != SIGNET_OK)
+		return ret;
+	char ts[32];
+	time_t tt = (time_t)when;
+	struct tm tm;
+	if (!gmtime_r(&tt, &tm) || !strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(ts, sizeof(ts), "%lld", (long long)when);
+	for (size_t l = 0; l < nl; l++) {
+		if (ret == SIGNET_OK)
+			ret = warn(warnings, nwarnings, "parental agent at %s: %s", ts, lines[l]);
+		free(lines[l]);
+	}
+	free(lines);
+	return ret;
 }
 
 signet_err srv_zone_rollover_health(signer_server *srv, const dns_name *zone, int64_t now,
@@ -353,10 +381,9 @@ signet_err srv_zone_rollover_health(signer_server *srv, const dns_name *zone, in
 		    k->t_active && now - k->t_active > (int64_t)p.ksk_lifetime)
 			ret = warn(warnings, nwarnings, "KSK %u is older than ksk_lifetime: start a"
 				   " KSK rollover (create-ksk, add-ksk)", k->key_tag);
-		else if (older && !k->ds_seen && k->committed && k->t_active && now >= k->t_active)
-			ret = warn(warnings, nwarnings, "KSK rollover waits for the parent: publish"
-				   " the DS of KSK %u, then confirm with ds-seen (or let"
-				   " signet parent-watch confirm it)", k->key_tag);
+		else if (older && !k->ds_seen && k->committed && k->t_active &&
+			 now >= k->t_active)
+			ret = ds_wait_warnings(srv, zone, k->key_tag, warnings, nwarnings);
 		else if (older && k->ds_seen)
 			ret = warn(warnings, nwarnings, "KSK %u: DS seen; export a request and hold"
 				   " a ceremony to retire the old KSK", k->key_tag);

@@ -32,6 +32,7 @@ static const char *const method_paths[M_COUNT + 1] = {
 	"/signet.v1.Signet/ListKeys",
 	"/signet.v1.Signet/Rollover",
 	"/signet.v1.Signet/ConfirmDs",
+	"/signet.v1.Signet/ReportDsObservation",
 	"(unknown method)",
 };
 
@@ -324,7 +325,7 @@ static void run_call(srv_worker *w, void *arg)
 	/* A parental agent reads what a rollover waits for and says what the
 	 * parent serves; it neither signs nor reads key sets. */
 	if (c->who.role == SIGNER_ROLE_PARENT_AGENT && c->method != M_HEALTH &&
-	    c->method != M_CONFIRMDS) {
+	    c->method != M_CONFIRMDS && c->method != M_REPORTDS) {
 		srv_fail(c, GRPC_STATUS_PERMISSION_DENIED, "'%s' is a parent-agent", c->identity);
 		srv_finish(c);
 		return;
@@ -332,6 +333,7 @@ static void run_call(srv_worker *w, void *arg)
 	switch (c->method) {
 	case M_SIGN: rpc_sign(w, c); return;
 	case M_CONFIRMDS: rpc_confirm_ds(w, c); return;
+	case M_REPORTDS: rpc_report_ds(w, c); return;
 	case M_KEYSET: rpc_get_keyset(w, c); return;
 	case M_HEALTH: rpc_health(w, c); return;
 	default: rpc_admin(w, c); return;
@@ -698,6 +700,8 @@ signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin,
 	 * once the token and the state it reads are there. */
 	if (ret == SIGNET_OK)
 		ret = make_metrics(srv);
+	if (ret == SIGNET_OK)
+		ret = signer_ds_reports_new(&srv->ds_reports);
 	if (ret == SIGNET_OK) {
 		ret = hsm_open(cfg->pkcs11_module, &srv->hsm);
 		if (ret != SIGNET_OK)
@@ -919,6 +923,7 @@ void signer_server_stop(signer_server *srv)
 	signer_cache_free(srv->cache);
 	signer_admission_free(srv->admission);
 	signer_metrics_free(srv->metrics);
+	signer_ds_reports_free(srv->ds_reports);
 	signer_audit_close(srv->audit);
 	signer_state_close(srv->state);
 	signer_config_free(&srv->cfg);

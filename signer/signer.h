@@ -677,6 +677,28 @@ signet_err signer_rollover_add_ksk(signer_state *st, const dns_name *zone,
 signet_err signer_rollover_ds_seen(signer_state *st, const dns_name *zone,
 				   const uint8_t *dnskey, size_t len, int64_t now);
 
+/* ---- what parental agents served (ds_reports.c) ---------------------------- */
+
+#define SIGNER_DS_REPORT_ZONES 1024    /* zones with a report kept */
+#define SIGNER_DS_REPORT_LINES 16      /* lines of one report (one per agent) */
+#define SIGNER_DS_REPORT_LINE_MAX 300  /* octets of one line */
+
+/* The last report of each zone (ReportDsObservation), in memory. Safe to
+ * use from any thread. Free with signer_ds_reports_free. */
+typedef struct signer_ds_reports signer_ds_reports;
+signet_err signer_ds_reports_new(signer_ds_reports **out);
+void signer_ds_reports_free(signer_ds_reports *d);
+/* Replace zone's report: the KSK tag looked for, when (signetd's clock),
+ * n lines (copied). SIGNET_EINVAL past the bounds above, SIGNET_ELIMIT
+ * when SIGNER_DS_REPORT_ZONES other zones have one. */
+signet_err signer_ds_reports_put(signer_ds_reports *d, const dns_name *zone, uint16_t tag,
+				 int64_t when, const char *const *lines, size_t n);
+/* zone's report if it is about KSK tag: its time and a malloc'd copy of its
+ * lines (each malloc'd; the caller frees them and the array).
+ * SIGNET_ENOTFOUND when there is none. */
+signet_err signer_ds_reports_lines(signer_ds_reports *d, const dns_name *zone, uint16_t tag,
+				   int64_t *when, char ***out, size_t *n);
+
 /* What a zone's KSK or algorithm rollover waits for at the parent at now,
  * from its keys (signer_state_list_keys): *wanted is the index of the KSK
  * whose DS must appear (what signer_rollover_ds_seen accepts), *since the

@@ -361,6 +361,40 @@ static int64_t ds_seen(void)
 
 static sg_buf ds_old, ds_new, ds_wrong;
 
+/* Does Health (as admin) carry a warning of roll.test. with needle? */
+static bool health_has(const char *needle)
+{
+	Signet__V1__HealthRequest r = SIGNET__V1__HEALTH_REQUEST__INIT;
+	char det[512] = "";
+	sg_buf resp = SG_BUF_INIT;
+	if (rpc_call_msg(D.admin, "Health", &r.base, det, sizeof(det), &resp) != GRPC_STATUS_OK)
+		fail_msg("Health: %s", det);
+	Signet__V1__HealthResponse *h =
+		signet__v1__health_response__unpack(NULL, resp.len, resp.data);
+	assert_non_null(h);
+	bool found = false;
+	for (size_t i = 0; i < h->n_zones; i++)
+		for (size_t w = 0; w < h->zones[i]->n_warnings; w++)
+			found = found || strstr(h->zones[i]->warnings[w], needle) != NULL;
+	signet__v1__health_response__free_unpacked(h, NULL);
+	sg_buf_free(&resp);
+	return found;
+}
+
+static grpc_status_code report_as(rpc_conn *c, uint32_t tag, size_t nlines, const char *line,
+				  char *det, size_t dlen)
+{
+	Signet__V1__DsObservation r = SIGNET__V1__DS_OBSERVATION__INIT;
+	r.zone = bin(Z.apex.wire, Z.apex.len);
+	r.key_tag = tag;
+	char *lines[20];
+	for (size_t i = 0; i < nlines && i < 20; i++)
+		lines[i] = (char *)line;
+	r.lines = lines;
+	r.n_lines = nlines;
+	return rpc_call_msg(c, "ReportDsObservation", &r.base, det, dlen, NULL);
+}
+
 static grpc_status_code confirm_as(rpc_conn *c, const dns_name *zone, int64_t since,
 				   char *det, size_t dlen)
 {
@@ -404,6 +438,7 @@ static void test_rollover_waits_then_confirms(void **state)
 	assert_int_equal(confirm_as(agent, &Z.apex, k.active, det, sizeof(det)),
 			 GRPC_STATUS_FAILED_PRECONDITION);
 	assert_non_null(strstr(det, "no rollover waits"));
+	rpc_close(agent);
 	int64_t t = k.active + HOUR;
 	set_clock(t);
 	body = signetd_scrape(&D, metrics, sizeof(metrics));
@@ -429,6 +464,26 @@ static void test_rollover_waits_then_confirms(void **state)
 	nsd_stop(1);
 	serve(0, wrong, 1, false);
 	expect_watch(agent_conf, 0, "unreachable", "with a wrong digest", "0 of 3", NULL);
+	/* Health (and so `rollover show`) says what each agent served */
+	assert_true(health_has("KSK rollover waits for the parent"));
+	assert_true(health_has("parental agent at "));
+	char seen[128];
+	snprintf(seen, sizeof(seen), "%s unreachable", agent1);
+	assert_true(health_has(seen));
+	snprintf(seen, sizeof(seen), "%s serves DS %u with a wrong digest", agent0, new_ksk.tag);
+	assert_true(health_has(seen));
+	/* reports about another KSK, too many lines, or not printable: refused */
+	agent = signetd_connect(&D, "stranger");
+	assert_non_null(agent);
+	assert_int_equal(report_as(agent, (new_ksk.tag + 1) % 65536, 1, "x", det, sizeof(det)),
+			 GRPC_STATUS_FAILED_PRECONDITION);
+	assert_int_equal(report_as(agent, new_ksk.tag, 17, "x", det, sizeof(det)),
+			 GRPC_STATUS_INVALID_ARGUMENT);
+	assert_int_equal(report_as(agent, new_ksk.tag, 1, "a\x1b[2Jb", det, sizeof(det)),
+			 GRPC_STATUS_INVALID_ARGUMENT);
+	assert_int_equal(report_as(D.signer, new_ksk.tag, 1, "x", det, sizeof(det)),
+			 GRPC_STATUS_PERMISSION_DENIED);
+	rpc_close(agent);
 	/* a bogus RRSIG over the new DS */
 	serve(0, new1, 1, true);
 	serve(1, new1, 1, false);
@@ -454,6 +509,8 @@ static void test_rollover_waits_then_confirms(void **state)
 	expect_watch(agent_conf, 0, "for 86300 s of the DS TTL", NULL);
 	/* a claim that the state contradicts: seen from before it was wanted,
 	 * or for less than the DS TTL */
+	agent = signetd_connect(&D, "stranger");
+	assert_non_null(agent);
 	assert_int_equal(confirm_as(agent, &Z.apex, k.active - 1, det, sizeof(det)),
 			 GRPC_STATUS_FAILED_PRECONDITION);
 	assert_non_null(strstr(det, "for the DS TTL"));
@@ -473,6 +530,7 @@ static void test_rollover_waits_then_confirms(void **state)
 	assert_true(signetd_log_has(audit, line));
 	body = signetd_scrape(&D, metrics, sizeof(metrics));
 	assert_true(signetd_metric(body, "signet_rollover_waiting_ds{zone=\"roll.test.\"}") == 0);
+	assert_false(health_has("parental agent at "));
 	assert_true(signetd_metric(body, "signet_rollover_ds_confirmed_total{zone=\"roll.test.\","
 					 "source=\"agent\"}") == 1);
 	/* and then nothing more to wait for; the state file is emptied */
