@@ -247,15 +247,17 @@ int signet_cmd_parent_watch(int argc, char **argv)
 		} else if (c == 'h') {
 			printf(USAGE CLIENT_CONN_USAGE
 			       "For each zone of the agents file (lines `parental-agent ZONE\n"
-			       "ADDR[:PORT] [auth|resolver]`) whose KSK or algorithm rollover waits\n"
-			       "for its DS, asks every agent for the DS: an auth agent (a server of\n"
-			       "the parent) without recursion, its DS RRSIG verified with the\n"
-			       "parent's DNSKEY; a resolver agent with recursion, its answer with\n"
-			       "AD. When every agent has served the wanted DS (and none of the old\n"
-			       "ones) for the DS TTL, confirms it to signetd (ConfirmDs), as\n"
-			       "`signet rollover ZONE ds-seen` would. First-seen times are kept in\n"
-			       "the state file. One pass, or one every --interval seconds. Needs\n"
-			       "the parent-agent role (or admin) for the zones.\n"
+			       "ADDR[:PORT] [auth|resolver]`) whose KSK or algorithm rollover\n"
+			       "waits for its DS, asks every agent for the DS: an auth agent (a\n"
+			       "server of the parent) without recursion, its DS RRSIG verified\n"
+			       "with the parent's DNSKEY; a resolver agent with recursion, its\n"
+			       "answer with AD. When every agent has served the wanted DS (and\n"
+			       "none of the old ones) for the DS TTL, confirms it to signetd\n"
+			       "(ConfirmDs), as `signet rollover ZONE ds-seen` would, and tells\n"
+			       "signetd what each agent serves (ReportDsObservation, shown by\n"
+			       "Health). First-seen times are kept in the state file. One pass,\n"
+			       "or one every --interval seconds. Needs the parent-agent role (or\n"
+			       "admin) for the zones.\n"
 			       "Exit: 0 a pass done, 1 a zone unknown to signetd, 2 usage,\n"
 			       "3 state file, 4 signetd unreachable, 5 refused.\n");
 			return SIGNET_EXIT_OK;

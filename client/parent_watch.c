@@ -120,7 +120,8 @@ signet_err pw_config_load(const char *path, pw_config *cfg, char *err, size_t er
 		memset(&a, 0, sizeof(a));
 		dns_name zone;
 		if (dns_name_from_str(&zone, w[1]) != SIGNET_OK || zone.len <= 1) {
-			ret = fail(err, errlen, "%s:%u: not a zone name: '%.80s'", path, lineno, w[1]);
+			ret = fail(err, errlen, "%s:%u: not a zone name: '%.80s'", path, lineno,
+				   w[1]);
 			break;
 		}
 		dns_name_lower(&zone);
@@ -253,7 +254,8 @@ signet_err pw_state_save(const char *path, const pw_state *st)
 		ret = dns_name_to_str(&st->e[i].zone, zn, sizeof(zn));
 		if (ret == SIGNET_OK)
 			ret = sg_buf_printf(&out, "%s %u %u %s %lld\n", zn, st->e[i].tag,
-					    st->e[i].alg, st->e[i].agent, (long long)st->e[i].first);
+					    st->e[i].alg, st->e[i].agent,
+					    (long long)st->e[i].first);
 	}
 	if (ret == SIGNET_OK && out.len > PW_STATE_MAX)
 		ret = SIGNET_ERANGE;
@@ -307,8 +309,9 @@ signet_err pw_state_load(const char *path, pw_state *st, char *err, size_t errle
 			ok = *w[4] && !*end && first > 0 && strlen(w[3]) < PW_AGENT_ID_MAX;
 		}
 		if (!ok) {
-			ret = fail(err, errlen, "%s:%u: not a state line (ZONE TAG ALG AGENT FIRST)",
-				   path, lineno);
+			ret = fail(err, errlen,
+				   "%s:%u: not a state line (ZONE TAG ALG AGENT FIRST)", path,
+				   lineno);
 			break;
 		}
 		ret = pw_state_add(st, &zone, (uint16_t)tag, (uint8_t)alg, w[3], first);
@@ -425,6 +428,32 @@ static void ds_tags(const dns_rrset *ds, char *out, size_t len)
 						 sg_get_u16(ds->rr[i].data));
 }
 
+/* Does a (a denial) carry the child's own SOA? The DS query reached a
+ * server of the child, which answers for its apex. */
+static bool child_soa(const check_answer *a, const dns_name *zone)
+{
+	for (size_t i = 0; i < a->count; i++)
+		if (a->rrs[i].section == 2 && a->rrs[i].type == DNS_T_SOA &&
+		    dns_name_equal(&a->rrs[i].owner, zone))
+			return true;
+	return false;
+}
+
+/* Does ds still hold a DS of the old KSK gone? Then why says so. */
+static bool still_served(const dns_rrset *ds, const dns_name *zone,
+			 const ProtobufCBinaryData *gone, char *why, size_t whylen)
+{
+	for (size_t i = 0; i < ds->count; i++)
+		if (dns_ds_match(zone, ds->rr[i].data, ds->rr[i].len, gone->data, gone->len) ==
+		    SIGNET_OK) {
+			uint16_t tag = 0;
+			(void)dns_key_tag(gone->data, gone->len, &tag);
+			snprintf(why, whylen, "still serves the DS of the old KSK %u", tag);
+			return true;
+		}
+	return false;
+}
+
 bool pw_observe(const pw_agent *a, const pw_want *w, uint32_t now, char *why, size_t whylen)
 {
 	if (!a || !w || !why || whylen == 0)
@@ -448,6 +477,9 @@ bool pw_observe(const pw_agent *a, const pw_want *w, uint32_t now, char *why, si
 		snprintf(why, whylen, "answers without AD: the DS is not validated");
 	else if (collect(&ans, w->zone, DNS_T_DS, &ds) != SIGNET_OK)
 		snprintf(why, whylen, "out of memory");
+	else if (ds.count == 0 && child_soa(&ans, w->zone))
+		snprintf(why, whylen, "answers from the child zone (its SOA): not a server of"
+			 " the parent");
 	else if (ds.count == 0)
 		snprintf(why, whylen, "serves no DS");
 	else if (a->kind == PW_AUTH && !parent_signed(a, &ans, &ds, now, why, whylen))
@@ -461,7 +493,8 @@ bool pw_observe(const pw_agent *a, const pw_want *w, uint32_t now, char *why, si
 			if (dns_ds_match(w->zone, d->data, d->len, w->dnskey, w->dnskey_len) ==
 			    SIGNET_OK)
 				found = true;
-			else if (d->len >= 4 && sg_get_u16(d->data) == w->tag && d->data[2] == w->alg)
+			else if (d->len >= 4 && sg_get_u16(d->data) == w->tag &&
+				 d->data[2] == w->alg)
 				named = true;
 		}
 		char tags[200];
@@ -471,17 +504,8 @@ bool pw_observe(const pw_agent *a, const pw_want *w, uint32_t now, char *why, si
 		else if (!found)
 			snprintf(why, whylen, "does not serve the DS of KSK %u yet (serves DS %s)",
 				 w->tag, tags);
-		for (size_t g = 0; found && g < w->ngone; g++) {
-			uint16_t gt = 0;
-			(void)dns_key_tag(w->gone[g].data, w->gone[g].len, &gt);
-			for (size_t i = 0; found && i < ds.count; i++)
-				if (dns_ds_match(w->zone, ds.rr[i].data, ds.rr[i].len, w->gone[g].data,
-						 w->gone[g].len) == SIGNET_OK) {
-					snprintf(why, whylen, "still serves the DS of the old KSK %u",
-						 gt);
-					found = false;
-				}
-		}
+		for (size_t g = 0; found && g < w->ngone; g++)
+			found = !still_served(&ds, w->zone, &w->gone[g], why, whylen);
 		ok = found;
 	}
 	dns_rrset_clear(&ds);

@@ -77,8 +77,8 @@ static void confirm(srv_call *c, const char **zone_out, char *detail, size_t dle
 			goto out;
 		}
 	if (req->dnskey.len < 4 || req->dnskey.len > SIGNER_DNSKEY_MAX) {
-		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "dnskey: missing or longer than %d octets",
-			 SIGNER_DNSKEY_MAX);
+		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT,
+			 "dnskey: missing or longer than %d octets", SIGNER_DNSKEY_MAX);
 		goto out;
 	}
 	{
@@ -153,7 +153,8 @@ void rpc_confirm_ds(srv_worker *w, srv_call *c)
 		free(bytes);
 		if (signer_audit_append(c->srv->audit, c->identity, "ConfirmDs", NULL, begun,
 					"begun") != SIGNET_OK) {
-			srv_fail(c, GRPC_STATUS_UNAVAILABLE, "audit log unavailable: ConfirmDs not done");
+			srv_fail(c, GRPC_STATUS_UNAVAILABLE,
+				 "audit log unavailable: ConfirmDs not done");
 			srv_finish(c);
 			return;
 		}
@@ -196,7 +197,8 @@ static void report(srv_call *c)
 	for (size_t i = 0; i < req->n_lines; i++)
 		if (!agent_ok(req->lines[i], SIGNER_DS_REPORT_LINE_MAX)) {
 			srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT,
-				 "lines[%zu]: 1..%d printable octets", i, SIGNER_DS_REPORT_LINE_MAX);
+				 "lines[%zu]: 1..%d printable octets", i,
+				 SIGNER_DS_REPORT_LINE_MAX);
 			goto out;
 		}
 	signet_err ret = signer_state_list_keys(srv->state, &zone, 0, &keys, &n);
