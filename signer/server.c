@@ -323,9 +323,10 @@ static void run_call(srv_worker *w, void *arg)
 {
 	srv_call *c = arg;
 	/* A parental agent reads what a rollover waits for and says what the
-	 * parent serves; it neither signs nor reads key sets. */
-	if (c->who.role == SIGNER_ROLE_PARENT_AGENT && c->method != M_HEALTH &&
-	    c->method != M_CONFIRMDS && c->method != M_REPORTDS) {
+	 * parent serves; it neither signs nor reads key sets (the admin calls
+	 * refuse it themselves, and audit the refusal). */
+	if (c->who.role == SIGNER_ROLE_PARENT_AGENT &&
+	    (c->method == M_SIGN || c->method == M_KEYSET)) {
 		srv_fail(c, GRPC_STATUS_PERMISSION_DENIED, "'%s' is a parent-agent", c->identity);
 		srv_finish(c);
 		return;

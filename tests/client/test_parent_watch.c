@@ -569,6 +569,16 @@ static void test_refusals(void **state)
 	gk.zone = bin(Z.apex.wire, Z.apex.len);
 	assert_int_equal(rpc_call_msg(agent, "GetKeySet", &gk.base, det, sizeof(det), NULL),
 			 GRPC_STATUS_PERMISSION_DENIED);
+	/* nor administers: refused, and the refusal audited */
+	Signet__V1__RolloverRequest rr = SIGNET__V1__ROLLOVER_REQUEST__INIT;
+	rr.zone = bin(Z.apex.wire, Z.apex.len);
+	rr.action = SIGNET__V1__ROLLOVER_REQUEST__ACTION__DS_SEEN;
+	rr.dnskey = bin(new_ksk.dnskey, new_ksk.dnskey_len);
+	assert_int_equal(rpc_call_msg(agent, "Rollover", &rr.base, det, sizeof(det), NULL),
+			 GRPC_STATUS_PERMISSION_DENIED);
+	char audit[400];
+	snprintf(audit, sizeof(audit), "%s/state/audit.log", D.dir);
+	assert_true(signetd_log_has(audit, "\"client\":\"stranger.test\",\"action\":\"Rollover\""));
 	/* malformed claims */
 	Signet__V1__ConfirmDsRequest r = SIGNET__V1__CONFIRM_DS_REQUEST__INIT;
 	r.zone = bin(Z.apex.wire, Z.apex.len);
