@@ -301,6 +301,11 @@ static void test_ksk_rollover(void **state)
 	expect(0, "DS confirmed", admin_conf, (const char *[]){"rollover", zs, "ds-seen", NULL});
 	assert_true(find_key(&z.apex, nk.dnskey, nk.dnskey_len, &k));
 	assert_int_equal(k.ds_seen, t);
+	/* audited as the operator's word (parent-watch's is "by agent") */
+	char audit[400], line[64];
+	snprintf(audit, sizeof(audit), "%s/state/audit.log", D.dir);
+	snprintf(line, sizeof(line), "ds-seen by hand %u/%u", nk.dnskey[3], nk.tag);
+	assert_true(signetd_log_has(audit, line));
 	expect(0, "DS seen at the parent", admin_conf,
 	       (const char *[]){"rollover", zs, "show", NULL});
 	expect(5, "FAILED_PRECONDITION", admin_conf,
