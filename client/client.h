@@ -287,6 +287,25 @@ signet_err client_rollover(client_conn *c, const dns_name *zone, client_rollover
 			   const uint8_t *dnskey, size_t len, client_status *st,
 			   client_key_list *keys, int64_t *now);
 
+/* A DNSKEY RDATA, owned. */
+typedef struct client_dnskey {
+	uint8_t *data;
+	size_t len;
+} client_dnskey;
+
+#define CLIENT_DS_GONE_MAX 16 /* old KSKs of one DsWait taken */
+
+/* What a KSK or algorithm rollover waits for at the parent (DsWait). */
+typedef struct client_ds_wait {
+	client_dnskey dnskey;  /* the KSK whose DS the parent must serve */
+	uint32_t key_tag;
+	uint32_t algorithm;
+	int64_t since;         /* the DS may be at the parent from then on */
+	uint32_t ds_ttl;       /* seen this long (seconds) before it counts */
+	client_dnskey *gone;   /* KSKs whose DS must no longer be served, owned */
+	size_t ngone;
+} client_ds_wait;
+
 /* One zone of a Health answer. */
 typedef struct client_zone_health {
 	dns_name zone; /* the root when zone_ok is false */
@@ -296,6 +315,7 @@ typedef struct client_zone_health {
 	int64_t next_change;         /* epoch seconds of the next key state */
 	char **warnings;             /* what needs the operator, owned */
 	size_t nwarnings;
+	client_ds_wait *ds_wait;     /* NULL: no rollover waits for a DS; owned */
 } client_zone_health;
 
 /* A Health answer. Free with client_health_free. */
@@ -305,10 +325,26 @@ typedef struct client_health_info {
 	char version[64]; /* "?" when absent or longer */
 	client_zone_health *zones;
 	size_t nzones;
+	int64_t now; /* signetd's clock; 0 from a signetd that does not say */
 } client_health_info;
 
+/* Health. A DsWait whose DNSKEYs are empty or longer than 4096 octets, or
+ * that names more than CLIENT_DS_GONE_MAX old KSKs, is refused
+ * (SIGNET_EPARSE). */
 signet_err client_health(client_conn *c, client_status *st, client_health_info *out);
 void client_health_free(client_health_info *h);
+
+/* ConfirmDs: every one of the nagents agents (their "ADDR:PORT(kind)" ids)
+ * has served the DS of the KSK dnskey for zone since since (signetd's
+ * clock); *ds_seen gets the time signetd recorded. */
+signet_err client_confirm_ds(client_conn *c, const dns_name *zone, const uint8_t *dnskey,
+			     size_t len, int64_t since, const char *const *agents, size_t nagents,
+			     client_status *st, int64_t *ds_seen);
+
+/* ReportDsObservation: what each agent served (n lines) while the rollover
+ * of zone waits for the DS of KSK key_tag. */
+signet_err client_report_ds(client_conn *c, const dns_name *zone, uint32_t key_tag,
+			    const char *const *lines, size_t n, client_status *st);
 
 /* A zone's signing policy, as far as the CLI sets or reads it; 0 means the
  * server's default (docs/SIGNETD.md). */

@@ -28,37 +28,24 @@ static void when_text(int64_t t, char *out, size_t len)
 }
 
 /* The zone's entry in a Health answer, or NULL. */
-static const Signet__V1__ZoneHealth *zone_of(const Signet__V1__HealthResponse *h,
-					     const dns_name *zone)
+static const client_zone_health *zone_of(const client_health_info *h, const dns_name *zone)
 {
-	for (size_t i = 0; i < h->n_zones; i++) {
-		dns_name n;
-		if (dns_name_from_wire(&n, h->zones[i]->zone.data, h->zones[i]->zone.len, NULL) ==
-			    SIGNET_OK &&
-		    dns_name_equal(&n, zone))
-			return h->zones[i];
-	}
+	for (size_t i = 0; i < h->nzones; i++)
+		if (h->zones[i].zone_ok && dns_name_equal(&h->zones[i].zone, zone))
+			return &h->zones[i];
 	return NULL;
 }
 
 /* Tell signetd; an exit status. */
-static int confirm(client_conn *conn, const pw_zone *z, const Signet__V1__DsWait *dw,
-		   int64_t since)
+static int confirm(client_conn *conn, const pw_zone *z, const client_ds_wait *dw, int64_t since)
 {
-	Signet__V1__ConfirmDsRequest req = SIGNET__V1__CONFIRM_DS_REQUEST__INIT;
-	char *agents[PW_AGENTS_MAX];
+	const char *agents[PW_AGENTS_MAX];
 	for (size_t i = 0; i < z->nagents; i++)
-		agents[i] = (char *)z->agents[i].id;
-	req.zone.data = (uint8_t *)z->zone.wire;
-	req.zone.len = z->zone.len;
-	req.dnskey = dw->dnskey;
-	req.since = since;
-	req.agents = agents;
-	req.n_agents = z->nagents;
-	ProtobufCMessage *m = NULL;
+		agents[i] = z->agents[i].id;
 	client_status st;
-	signet_err ret = client_call_msg(conn, CLIENT_SVC "ConfirmDs", &req.base,
-					 &signet__v1__confirm_ds_response__descriptor, &m, &st);
+	int64_t seen = 0;
+	signet_err ret = client_confirm_ds(conn, &z->zone, dw->dnskey.data, dw->dnskey.len, since,
+					   agents, z->nagents, &st, &seen);
 	if (ret != SIGNET_OK) {
 		fprintf(stderr, "parent-watch: ConfirmDs: %s\n", signet_strerror(ret));
 		return SIGNET_EXIT_ERROR;
@@ -66,47 +53,40 @@ static int confirm(client_conn *conn, const pw_zone *z, const Signet__V1__DsWait
 	if (st.code != 0)
 		return client_report("parent-watch", "ConfirmDs", &st);
 	char when[32];
-	when_text(((Signet__V1__ConfirmDsResponse *)m)->ds_seen, when, sizeof(when));
+	when_text(seen, when, sizeof(when));
 	printf("%s: DS of KSK %u confirmed to signetd (ds-seen at %s): the rollover"
 	       " proceeds\n", z->name, dw->key_tag, when);
-	protobuf_c_message_free_unpacked(m, NULL);
 	return SIGNET_EXIT_OK;
 }
 
 /* Tell signetd what each agent served, for Health; a failure is said and
  * changes nothing else (the next pass tells again). */
-static void report(client_conn *conn, const pw_zone *z, uint16_t tag, char **lines, size_t n)
+static void report(client_conn *conn, const pw_zone *z, uint32_t tag, const char *const *lines,
+		   size_t n)
 {
-	Signet__V1__DsObservation req = SIGNET__V1__DS_OBSERVATION__INIT;
-	req.zone.data = (uint8_t *)z->zone.wire;
-	req.zone.len = z->zone.len;
-	req.key_tag = tag;
-	req.lines = lines;
-	req.n_lines = n;
-	ProtobufCMessage *m = NULL;
 	client_status st;
-	if (client_call_msg(conn, CLIENT_SVC "ReportDsObservation", &req.base,
-			    &signet__v1__ds_observation_response__descriptor, &m, &st) != SIGNET_OK)
-		fprintf(stderr, "parent-watch: %s: ReportDsObservation failed\n", z->name);
+	signet_err ret = client_report_ds(conn, &z->zone, tag, lines, n, &st);
+	if (ret != SIGNET_OK)
+		fprintf(stderr, "parent-watch: %s: ReportDsObservation: %s\n", z->name,
+			signet_strerror(ret));
 	else if (st.code != 0)
 		fprintf(stderr, "parent-watch: %s: ReportDsObservation: %s: %s\n", z->name,
 			client_status_name(st.code), st.details);
-	protobuf_c_message_free_unpacked(m, NULL);
 }
 
 /* One zone of one pass: ask its agents, keep or drop their first-seen
  * times, confirm when the condition holds. An exit status. */
-static int watch_zone(client_conn *conn, const pw_zone *z, const Signet__V1__HealthResponse *h,
+static int watch_zone(client_conn *conn, const pw_zone *z, const client_health_info *h,
 		      int64_t now, pw_state *st)
 {
-	const Signet__V1__ZoneHealth *zh = zone_of(h, &z->zone);
+	const client_zone_health *zh = zone_of(h, &z->zone);
 	if (!zh) {
 		printf("%s: not in signetd's Health (an unknown zone, or not one of this"
 		       " identity's zones)\n", z->name);
 		pw_state_drop(st, &z->zone, false, 0, 0);
 		return SIGNET_EXIT_FAIL;
 	}
-	const Signet__V1__DsWait *dw = zh->ds_wait;
+	const client_ds_wait *dw = zh->ds_wait;
 	if (!dw || dw->dnskey.len < 4) {
 		printf("%s: no rollover waits for a DS\n", z->name);
 		pw_state_drop(st, &z->zone, false, 0, 0);
@@ -116,19 +96,18 @@ static int watch_zone(client_conn *conn, const pw_zone *z, const Signet__V1__Hea
 	uint8_t alg = (uint8_t)dw->algorithm;
 	/* Times of another KSK (an earlier rollover) mean nothing now. */
 	pw_state_drop(st, &z->zone, true, tag, alg);
-	pw_want want = {&z->zone, dw->dnskey.data, dw->dnskey.len, tag, alg, dw->gone_dnskey,
-			dw->n_gone_dnskey};
+	pw_want want = {&z->zone, dw->dnskey.data, dw->dnskey.len, tag, alg, dw->gone, dw->ngone};
 	char when[32];
 	when_text(dw->since, when, sizeof(when));
 	printf("%s: the rollover waits for the DS of KSK %u (algorithm %u) since %s, %zu old"
-	       " DS to go, DS TTL %u s\n", z->name, tag, alg, when, dw->n_gone_dnskey, dw->ds_ttl);
+	       " DS to go, DS TTL %u s\n", z->name, tag, alg, when, dw->ngone, dw->ds_ttl);
 	size_t good = 0;
 	int64_t since = 0;
 	uint32_t real_now = (uint32_t)time(NULL);
 	/* One line per agent for Health: the agent and what it serves, cut to
 	 * what signetd keeps (300 octets). */
 	char lines[PW_AGENTS_MAX][301];
-	char *lp[PW_AGENTS_MAX];
+	const char *lp[PW_AGENTS_MAX];
 	for (size_t i = 0; i < z->nagents; i++) {
 		const pw_agent *a = &z->agents[i];
 		char why[400];
@@ -187,22 +166,19 @@ static int pass(const client_flags *flags, const pw_config *cfg, const char *sta
 		pw_state_free(&st);
 		return rc;
 	}
-	Signet__V1__HealthRequest req = SIGNET__V1__HEALTH_REQUEST__INIT;
-	ProtobufCMessage *m = NULL;
+	client_health_info h;
 	client_status cs;
-	signet_err ret = client_call_msg(conn, CLIENT_SVC "Health", &req.base,
-					 &signet__v1__health_response__descriptor, &m, &cs);
+	signet_err ret = client_health(conn, &cs, &h);
 	if (ret != SIGNET_OK) {
 		fprintf(stderr, "parent-watch: Health: %s\n", signet_strerror(ret));
 		rc = SIGNET_EXIT_ERROR;
 	} else if (cs.code != 0) {
 		rc = client_report("parent-watch", "Health", &cs);
 	} else {
-		const Signet__V1__HealthResponse *h = (const Signet__V1__HealthResponse *)m;
 		/* First-seen times are on signetd's clock, which judges them. */
-		int64_t now = h->now > 0 ? h->now : (int64_t)time(NULL);
+		int64_t now = h.now > 0 ? h.now : (int64_t)time(NULL);
 		for (size_t i = 0; i < cfg->nzones; i++) {
-			int zr = watch_zone(conn, &cfg->zones[i], h, now, &st);
+			int zr = watch_zone(conn, &cfg->zones[i], &h, now, &st);
 			if (zr > rc)
 				rc = zr;
 		}
@@ -211,7 +187,7 @@ static int pass(const client_flags *flags, const pw_config *cfg, const char *sta
 			rc = SIGNET_EXIT_ERROR;
 		}
 	}
-	protobuf_c_message_free_unpacked(m, NULL);
+	client_health_free(&h);
 	client_close(conn);
 	pw_state_free(&st);
 	fflush(stdout);

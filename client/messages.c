@@ -382,6 +382,102 @@ signet_err client_rollover(client_conn *c, const dns_name *zone, client_rollover
 
 /* ---- Health ---------------------------------------------------------------- */
 
+#define DNSKEY_MAX 4096  /* octets of a DNSKEY RDATA taken from a DsWait */
+
+static signet_err dnskey_from(const ProtobufCBinaryData *b, client_dnskey *out)
+{
+	if (b->len == 0 || b->len > DNSKEY_MAX)
+		return SIGNET_EPARSE;
+	out->data = malloc(b->len);
+	if (!out->data)
+		return SIGNET_ENOMEM;
+	memcpy(out->data, b->data, b->len);
+	out->len = b->len;
+	return SIGNET_OK;
+}
+
+static void ds_wait_free(client_ds_wait *w)
+{
+	if (!w)
+		return;
+	free(w->dnskey.data);
+	for (size_t i = 0; i < w->ngone; i++)
+		free(w->gone[i].data);
+	free(w->gone);
+	free(w);
+}
+
+/* A DsWait, checked and copied into *out (malloc'd). */
+static signet_err ds_wait_from(const Signet__V1__DsWait *d, client_ds_wait **out)
+{
+	if (d->n_gone_dnskey > CLIENT_DS_GONE_MAX)
+		return SIGNET_EPARSE;
+	client_ds_wait *w = calloc(1, sizeof(*w));
+	if (!w)
+		return SIGNET_ENOMEM;
+	w->key_tag = d->key_tag;
+	w->algorithm = d->algorithm;
+	w->since = d->since;
+	w->ds_ttl = d->ds_ttl;
+	signet_err ret = dnskey_from(&d->dnskey, &w->dnskey);
+	if (ret == SIGNET_OK && d->n_gone_dnskey &&
+	    !(w->gone = calloc(d->n_gone_dnskey, sizeof(*w->gone))))
+		ret = SIGNET_ENOMEM;
+	for (size_t i = 0; ret == SIGNET_OK && i < d->n_gone_dnskey; i++) {
+		ret = dnskey_from(&d->gone_dnskey[i], &w->gone[i]);
+		if (ret == SIGNET_OK)
+			w->ngone++;
+	}
+	if (ret != SIGNET_OK) {
+		ds_wait_free(w);
+		return ret;
+	}
+	*out = w;
+	return SIGNET_OK;
+}
+
+signet_err client_confirm_ds(client_conn *c, const dns_name *zone, const uint8_t *dnskey,
+			     size_t len, int64_t since, const char *const *agents, size_t nagents,
+			     client_status *st, int64_t *ds_seen)
+{
+	if (!c || !zone || !dnskey || !st || !ds_seen || (nagents && !agents))
+		return SIGNET_EINVAL;
+	*ds_seen = 0;
+	Signet__V1__ConfirmDsRequest req = SIGNET__V1__CONFIRM_DS_REQUEST__INIT;
+	req.zone.data = (uint8_t *)zone->wire;
+	req.zone.len = zone->len;
+	req.dnskey.data = (uint8_t *)dnskey;
+	req.dnskey.len = len;
+	req.since = since;
+	req.agents = (char **)agents;
+	req.n_agents = nagents;
+	ProtobufCMessage *m = NULL;
+	signet_err ret = call(c, "ConfirmDs", &req.base,
+			      &signet__v1__confirm_ds_response__descriptor, &m, st);
+	if (ret == SIGNET_OK && m)
+		*ds_seen = ((Signet__V1__ConfirmDsResponse *)m)->ds_seen;
+	protobuf_c_message_free_unpacked(m, NULL);
+	return ret;
+}
+
+signet_err client_report_ds(client_conn *c, const dns_name *zone, uint32_t key_tag,
+			    const char *const *lines, size_t n, client_status *st)
+{
+	if (!c || !zone || !st || (n && !lines))
+		return SIGNET_EINVAL;
+	Signet__V1__DsObservation req = SIGNET__V1__DS_OBSERVATION__INIT;
+	req.zone.data = (uint8_t *)zone->wire;
+	req.zone.len = zone->len;
+	req.key_tag = key_tag;
+	req.lines = (char **)lines;
+	req.n_lines = n;
+	ProtobufCMessage *m = NULL;
+	signet_err ret = call(c, "ReportDsObservation", &req.base,
+			      &signet__v1__ds_observation_response__descriptor, &m, st);
+	protobuf_c_message_free_unpacked(m, NULL);
+	return ret;
+}
+
 signet_err client_health(client_conn *c, client_status *st, client_health_info *out)
 {
 	if (!c || !st || !out)
@@ -394,6 +490,7 @@ signet_err client_health(client_conn *c, client_status *st, client_health_info *
 	if (ret != SIGNET_OK || !m)
 		return ret;
 	Signet__V1__HealthResponse *h = (Signet__V1__HealthResponse *)m;
+	out->now = h->now;
 	out->token_present = h->token_present;
 	out->logged_in = h->logged_in;
 	snprintf(out->version, sizeof(out->version), "%s",
@@ -407,6 +504,10 @@ signet_err client_health(client_conn *c, client_status *st, client_health_info *
 		o->active_zsk = z->active_zsk;
 		o->keyset_seconds_left = z->keyset_seconds_left;
 		o->next_change = z->next_change;
+		if (z->ds_wait)
+			ret = ds_wait_from(z->ds_wait, &o->ds_wait);
+		if (ret != SIGNET_OK)
+			break;
 		o->warnings = calloc(z->n_warnings ? z->n_warnings : 1, sizeof(*o->warnings));
 		if (!o->warnings) {
 			ret = SIGNET_ENOMEM;
@@ -435,6 +536,7 @@ void client_health_free(client_health_info *h)
 		for (size_t k = 0; k < h->zones[i].nwarnings; k++)
 			free(h->zones[i].warnings[k]);
 		free(h->zones[i].warnings);
+		ds_wait_free(h->zones[i].ds_wait);
 	}
 	free(h->zones);
 	h->zones = NULL;

@@ -441,7 +441,7 @@ static bool child_soa(const check_answer *a, const dns_name *zone)
 
 /* Does ds still hold a DS of the old KSK gone? Then why says so. */
 static bool still_served(const dns_rrset *ds, const dns_name *zone,
-			 const ProtobufCBinaryData *gone, char *why, size_t whylen)
+			 const client_dnskey *gone, char *why, size_t whylen)
 {
 	for (size_t i = 0; i < ds->count; i++)
 		if (dns_ds_match(zone, ds->rr[i].data, ds->rr[i].len, gone->data, gone->len) ==

@@ -7,7 +7,6 @@
 #define SIGNET_CLIENT_PARENT_WATCH_H
 
 #include "client/client.h"
-#include "proto/signet.pb-c.h"
 
 #define PW_AGENTS_MAX 16          /* agents of one zone (ConfirmDs takes 16) */
 #define PW_ZONES_MAX 1024         /* zones of one agents file */
@@ -89,7 +88,7 @@ typedef struct pw_want {
 	size_t dnskey_len;
 	uint16_t tag;
 	uint8_t alg;
-	const ProtobufCBinaryData *gone;
+	const client_dnskey *gone;
 	size_t ngone;
 } pw_want;
 
