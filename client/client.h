@@ -297,12 +297,12 @@ typedef struct client_dnskey {
 
 /* What a KSK or algorithm rollover waits for at the parent (DsWait). */
 typedef struct client_ds_wait {
-	client_dnskey dnskey;  /* the KSK whose DS the parent must serve */
+	client_dnskey dnskey; /* the KSK whose DS the parent must serve */
 	uint32_t key_tag;
 	uint32_t algorithm;
-	int64_t since;         /* the DS may be at the parent from then on */
-	uint32_t ds_ttl;       /* seen this long (seconds) before it counts */
-	client_dnskey *gone;   /* KSKs whose DS must no longer be served, owned */
+	int64_t since;       /* the DS may be at the parent from then on */
+	uint32_t ds_ttl;     /* seen this long (seconds) before it counts */
+	client_dnskey *gone; /* KSKs whose DS must no longer be served, owned */
 	size_t ngone;
 } client_ds_wait;
 
@@ -315,7 +315,7 @@ typedef struct client_zone_health {
 	int64_t next_change;         /* epoch seconds of the next key state */
 	char **warnings;             /* what needs the operator, owned */
 	size_t nwarnings;
-	client_ds_wait *ds_wait;     /* NULL: no rollover waits for a DS; owned */
+	client_ds_wait *ds_wait; /* NULL: no rollover waits for a DS; owned */
 } client_zone_health;
 
 /* A Health answer. Free with client_health_free. */

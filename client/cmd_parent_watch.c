@@ -15,8 +15,7 @@
 
 enum { OPT_AGENTS = CLIENT_OPT_FIRST_FREE, OPT_STATE, OPT_INTERVAL };
 
-#define USAGE \
-	"usage: signet parent-watch --agents FILE --state FILE [--interval SECONDS]\n"
+#define USAGE "usage: signet parent-watch --agents FILE --state FILE [--interval SECONDS]\n"
 #define INTERVAL_MAX 86400
 
 static void when_text(int64_t t, char *out, size_t len)
@@ -55,7 +54,8 @@ static int confirm(client_conn *conn, const pw_zone *z, const client_ds_wait *dw
 	char when[32];
 	when_text(seen, when, sizeof(when));
 	printf("%s: DS of KSK %u confirmed to signetd (ds-seen at %s): the rollover"
-	       " proceeds\n", z->name, dw->key_tag, when);
+	       " proceeds\n",
+	       z->name, dw->key_tag, when);
 	return SIGNET_EXIT_OK;
 }
 
@@ -76,13 +76,14 @@ static void report(client_conn *conn, const pw_zone *z, uint32_t tag, const char
 
 /* One zone of one pass: ask its agents, keep or drop their first-seen
  * times, confirm when the condition holds. An exit status. */
-static int watch_zone(client_conn *conn, const pw_zone *z, const client_health_info *h,
-		      int64_t now, pw_state *st)
+static int watch_zone(client_conn *conn, const pw_zone *z, const client_health_info *h, int64_t now,
+		      pw_state *st)
 {
 	const client_zone_health *zh = zone_of(h, &z->zone);
 	if (!zh) {
 		printf("%s: not in signetd's Health (an unknown zone, or not one of this"
-		       " identity's zones)\n", z->name);
+		       " identity's zones)\n",
+		       z->name);
 		pw_state_drop(st, &z->zone, false, 0, 0);
 		return SIGNET_EXIT_FAIL;
 	}
@@ -100,7 +101,8 @@ static int watch_zone(client_conn *conn, const pw_zone *z, const client_health_i
 	char when[32];
 	when_text(dw->since, when, sizeof(when));
 	printf("%s: the rollover waits for the DS of KSK %u (algorithm %u) since %s, %zu old"
-	       " DS to go, DS TTL %u s\n", z->name, tag, alg, when, dw->ngone, dw->ds_ttl);
+	       " DS to go, DS TTL %u s\n",
+	       z->name, tag, alg, when, dw->ngone, dw->ds_ttl);
 	size_t good = 0;
 	int64_t since = 0;
 	uint32_t real_now = (uint32_t)time(NULL);
@@ -197,9 +199,12 @@ static int pass(const client_flags *flags, const pw_config *cfg, const char *sta
 int signet_cmd_parent_watch(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"agents", 1, NULL, OPT_AGENTS}, {"state", 1, NULL, OPT_STATE},
-		{"interval", 1, NULL, OPT_INTERVAL}, {"help", 0, NULL, 'h'},
-		CLIENT_CONN_LONGOPTS, {NULL, 0, NULL, 0},
+		{"agents", 1, NULL, OPT_AGENTS},
+		{"state", 1, NULL, OPT_STATE},
+		{"interval", 1, NULL, OPT_INTERVAL},
+		{"help", 0, NULL, 'h'},
+		CLIENT_CONN_LONGOPTS,
+		{NULL, 0, NULL, 0},
 	};
 	client_flags flags;
 	memset(&flags, 0, sizeof(flags));

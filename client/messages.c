@@ -382,7 +382,7 @@ signet_err client_rollover(client_conn *c, const dns_name *zone, client_rollover
 
 /* ---- Health ---------------------------------------------------------------- */
 
-#define DNSKEY_MAX 4096  /* octets of a DNSKEY RDATA taken from a DsWait */
+#define DNSKEY_MAX 4096 /* octets of a DNSKEY RDATA taken from a DsWait */
 
 static signet_err dnskey_from(const ProtobufCBinaryData *b, client_dnskey *out)
 {

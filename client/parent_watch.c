@@ -107,13 +107,17 @@ signet_err pw_config_load(const char *path, pw_config *cfg, char *err, size_t er
 		if (n == 0)
 			continue;
 		if (strcmp(w[0], "parental-agent") != 0) {
-			ret = fail(err, errlen, "%s:%u: unknown key '%.40s' (parental-agent ZONE"
-				   " ADDR[:PORT] [auth|resolver])", path, lineno, w[0]);
+			ret = fail(err, errlen,
+				   "%s:%u: unknown key '%.40s' (parental-agent ZONE"
+				   " ADDR[:PORT] [auth|resolver])",
+				   path, lineno, w[0]);
 			break;
 		}
 		if (n < 3 || n > 4) {
-			ret = fail(err, errlen, "%s:%u: expected parental-agent ZONE ADDR[:PORT]"
-				   " [auth|resolver]", path, lineno);
+			ret = fail(err, errlen,
+				   "%s:%u: expected parental-agent ZONE ADDR[:PORT]"
+				   " [auth|resolver]",
+				   path, lineno);
 			break;
 		}
 		pw_agent a;
@@ -126,8 +130,10 @@ signet_err pw_config_load(const char *path, pw_config *cfg, char *err, size_t er
 		}
 		dns_name_lower(&zone);
 		if (check_server_parse(w[2], &a.server) != SIGNET_OK) {
-			ret = fail(err, errlen, "%s:%u: not an IP address with an optional port:"
-				   " '%.80s'", path, lineno, w[2]);
+			ret = fail(err, errlen,
+				   "%s:%u: not an IP address with an optional port:"
+				   " '%.80s'",
+				   path, lineno, w[2]);
 			break;
 		}
 		if (n == 3 || strcmp(w[3], "auth") == 0) {
@@ -389,7 +395,8 @@ static bool parent_signed(const pw_agent *ag, const check_answer *ans, const dns
 	}
 	/* The DS is the parent's data: signed by a zone above the child. */
 	if (dns_name_equal(&signer, &ds->owner) || !dns_name_is_at_or_below(&ds->owner, &signer)) {
-		snprintf(why, whylen, "serves the DS RRset signed by a zone that is not the"
+		snprintf(why, whylen,
+			 "serves the DS RRset signed by a zone that is not the"
 			 " parent's");
 		return false;
 	}
@@ -405,10 +412,12 @@ static bool parent_signed(const pw_agent *ag, const check_answer *ans, const dns
 	if (collect(&ka, &signer, DNS_T_DNSKEY, &keys) != SIGNET_OK || keys.count == 0)
 		snprintf(why, whylen, "serves no DNSKEY RRset of the parent");
 	else if (!verifies(&ka, &keys, &keys, &signer, now))
-		snprintf(why, whylen, "serves a DNSKEY RRset of the parent that no key of it"
+		snprintf(why, whylen,
+			 "serves a DNSKEY RRset of the parent that no key of it"
 			 " signs validly");
 	else if (!verifies(ans, ds, &keys, &signer, now))
-		snprintf(why, whylen, "serves a DS RRset whose RRSIG does not verify with the"
+		snprintf(why, whylen,
+			 "serves a DS RRset whose RRSIG does not verify with the"
 			 " parent's DNSKEY (bogus)");
 	else
 		ok = true;
@@ -440,8 +449,8 @@ static bool child_soa(const check_answer *a, const dns_name *zone)
 }
 
 /* Does ds still hold a DS of the old KSK gone? Then why says so. */
-static bool still_served(const dns_rrset *ds, const dns_name *zone,
-			 const client_dnskey *gone, char *why, size_t whylen)
+static bool still_served(const dns_rrset *ds, const dns_name *zone, const client_dnskey *gone,
+			 char *why, size_t whylen)
 {
 	for (size_t i = 0; i < ds->count; i++)
 		if (dns_ds_match(zone, ds->rr[i].data, ds->rr[i].len, gone->data, gone->len) ==
@@ -478,7 +487,8 @@ bool pw_observe(const pw_agent *a, const pw_want *w, uint32_t now, char *why, si
 	else if (collect(&ans, w->zone, DNS_T_DS, &ds) != SIGNET_OK)
 		snprintf(why, whylen, "out of memory");
 	else if (ds.count == 0 && child_soa(&ans, w->zone))
-		snprintf(why, whylen, "answers from the child zone (its SOA): not a server of"
+		snprintf(why, whylen,
+			 "answers from the child zone (its SOA): not a server of"
 			 " the parent");
 	else if (ds.count == 0)
 		snprintf(why, whylen, "serves no DS");

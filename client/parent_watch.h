@@ -8,24 +8,24 @@
 
 #include "client/client.h"
 
-#define PW_AGENTS_MAX 16          /* agents of one zone (ConfirmDs takes 16) */
-#define PW_ZONES_MAX 1024         /* zones of one agents file */
-#define PW_FILE_MAX (256 * 1024)  /* octets of an agents file */
+#define PW_AGENTS_MAX 16           /* agents of one zone (ConfirmDs takes 16) */
+#define PW_ZONES_MAX 1024          /* zones of one agents file */
+#define PW_FILE_MAX (256 * 1024)   /* octets of an agents file */
 #define PW_STATE_MAX (1024 * 1024) /* octets of a state file */
-#define PW_LINE_MAX 1024          /* octets of one line of either */
-#define PW_AGENT_ID_MAX 80        /* "ADDR:PORT(kind)", for state and audit */
+#define PW_LINE_MAX 1024           /* octets of one line of either */
+#define PW_AGENT_ID_MAX 80         /* "ADDR:PORT(kind)", for state and audit */
 
 /* How an agent is asked and what makes its answer count. */
 typedef enum pw_kind {
-	PW_AUTH = 1,      /* a server of the parent: no recursion, AA, the DS RRset's
+	PW_AUTH = 1,    /* a server of the parent: no recursion, AA, the DS RRset's
 			   * RRSIG verified with the parent's DNSKEY RRset */
-	PW_RESOLVER = 2   /* a validating resolver: recursion, AD */
+	PW_RESOLVER = 2 /* a validating resolver: recursion, AD */
 } pw_kind;
 
 typedef struct pw_agent {
 	check_server server;
 	pw_kind kind;
-	char id[PW_AGENT_ID_MAX];   /* "192.0.2.1:53(auth)", "[2001:db8::1]:53(resolver)" */
+	char id[PW_AGENT_ID_MAX]; /* "192.0.2.1:53(auth)", "[2001:db8::1]:53(resolver)" */
 } pw_agent;
 
 typedef struct pw_zone {
@@ -36,7 +36,7 @@ typedef struct pw_zone {
 } pw_zone;
 
 typedef struct pw_config {
-	pw_zone *zones;              /* owned */
+	pw_zone *zones; /* owned */
 	size_t nzones;
 } pw_config;
 
@@ -51,14 +51,14 @@ void pw_config_free(pw_config *cfg);
 /* Since when an agent has served the wanted DS without a break. */
 typedef struct pw_seen {
 	dns_name zone;
-	uint16_t tag;                /* the KSK waited for */
+	uint16_t tag; /* the KSK waited for */
 	uint8_t alg;
 	char agent[PW_AGENT_ID_MAX]; /* pw_agent.id */
 	int64_t first;               /* signetd's clock */
 } pw_seen;
 
 typedef struct pw_state {
-	pw_seen *e;                  /* owned */
+	pw_seen *e; /* owned */
 	size_t n;
 } pw_state;
 

@@ -10,9 +10,9 @@
 #include "signer/signer.h"
 
 typedef struct ds_report {
-	dns_name zone;                                  /* lower-cased */
-	uint16_t tag;                                   /* the KSK looked for */
-	int64_t when;                                   /* signetd's clock */
+	dns_name zone; /* lower-cased */
+	uint16_t tag;  /* the KSK looked for */
+	int64_t when;  /* signetd's clock */
 	size_t n;
 	char lines[SIGNER_DS_REPORT_LINES][SIGNER_DS_REPORT_LINE_MAX + 1];
 } ds_report;
@@ -20,7 +20,7 @@ typedef struct ds_report {
 struct signer_ds_reports {
 	pthread_mutex_t lock;
 	size_t n;
-	ds_report *r;                                   /* SIGNER_DS_REPORT_ZONES slots */
+	ds_report *r; /* SIGNER_DS_REPORT_ZONES slots */
 };
 
 signet_err signer_ds_reports_new(signer_ds_reports **out)

@@ -309,8 +309,8 @@ signet_err signer_rollover_add_ksk(signer_state *st, const dns_name *zone,
 	return ret;
 }
 
-signet_err signer_rollover_ds_wait(const signer_key *keys, size_t n, int64_t now,
-				   size_t *wanted, int64_t *since, bool *gone)
+signet_err signer_rollover_ds_wait(const signer_key *keys, size_t n, int64_t now, size_t *wanted,
+				   int64_t *since, bool *gone)
 {
 	if ((n && !keys) || !wanted || !since)
 		return SIGNET_EINVAL;
@@ -319,14 +319,13 @@ signet_err signer_rollover_ds_wait(const signer_key *keys, size_t n, int64_t now
 		/* The parent may show the new DS only once resolvers can match
 		 * it: the new KSK committed, and (double-KSK) its DNSKEY in
 		 * every cache; and only while an older KSK is still there. */
-		if (!is_ksk(k) || k->ds_seen || !k->committed || !k->t_active ||
-		    now < k->t_active)
+		if (!is_ksk(k) || k->ds_seen || !k->committed || !k->t_active || now < k->t_active)
 			continue;
 		bool older = false;
 		for (size_t j = 0; j < n; j++) {
 			const signer_key *o = &keys[j];
-			bool old = j != i && is_ksk(o) && o->t_active && o->t_active < k->t_active &&
-				   !o->t_remove;
+			bool old = j != i && is_ksk(o) && o->t_active &&
+				   o->t_active < k->t_active && !o->t_remove;
 			older = older || old;
 			if (gone)
 				gone[j] = old && o->t_retire && o->t_retire <= now;
@@ -356,8 +355,8 @@ signet_err signer_rollover_ds_seen(signer_state *st, const dns_name *zone,
 		ret = SIGNET_ENOTFOUND;
 	/* Only the KSK the rollover waits for (what Health and ConfirmDs
 	 * name, too). */
-	if (ret == SIGNET_OK && (signer_rollover_ds_wait(keys, n, now, &w, &since, NULL) !=
-				 SIGNET_OK || &keys[w] != k))
+	if (ret == SIGNET_OK &&
+	    (signer_rollover_ds_wait(keys, n, now, &w, &since, NULL) != SIGNET_OK || &keys[w] != k))
 		ret = SIGNET_ESTATE;
 	if (ret == SIGNET_OK) {
 		k->ds_seen = now;

@@ -673,7 +673,8 @@ static void rollover(srv_call *c, const char **zone_out, char *detail, size_t dl
 	uint16_t tag = 0;
 	if (needs_key && dns_key_tag(dk, dkl, &tag) == SIGNET_OK)
 		snprintf(detail, dlen, "%s%s %u/%u", what,
-			 req->action == SIGNET__V1__ROLLOVER_REQUEST__ACTION__DS_SEEN ? " by hand" : "",
+			 req->action == SIGNET__V1__ROLLOVER_REQUEST__ACTION__DS_SEEN ? " by hand"
+										      : "",
 			 dk[3], tag);
 	switch (req->action) {
 	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__ADD_KSK:

@@ -11,8 +11,8 @@
 
 #include "signer/internal.h"
 
-#define AGENTS_MAX 16       /* agents named in one claim */
-#define AGENT_TEXT_MAX 80   /* octets of one agent's description */
+#define AGENTS_MAX 16     /* agents named in one claim */
+#define AGENT_TEXT_MAX 80 /* octets of one agent's description */
 
 /* A description of an agent fit for the audit log: printable, no blanks at
  * the ends, bounded. */
@@ -117,18 +117,20 @@ static void confirm(srv_call *c, const char **zone_out, char *detail, size_t dle
 	/* The agent's word is checked against what only signetd knows: the DS
 	 * was not wanted before since, and it has been served for the DS TTL
 	 * (caches holding the old DS set have let it go). */
-	if (req->since < since || req->since > now ||
-	    now - req->since < (int64_t)pol.ds_ttl) {
+	if (req->since < since || req->since > now || now - req->since < (int64_t)pol.ds_ttl) {
 		srv_fail(c, GRPC_STATUS_FAILED_PRECONDITION,
 			 "zone %s: DS of KSK %u seen since %lld: it must be seen from %lld on"
-			 " for the DS TTL (%u s) before now (%lld)", zs, k->key_tag,
-			 (long long)req->since, (long long)since, pol.ds_ttl, (long long)now);
+			 " for the DS TTL (%u s) before now (%lld)",
+			 zs, k->key_tag, (long long)req->since, (long long)since, pol.ds_ttl,
+			 (long long)now);
 		goto out;
 	}
 	ret = signer_rollover_ds_seen(srv->state, &zone, k->dnskey, k->dnskey_len, now);
 	if (ret != SIGNET_OK) {
-		srv_fail(c, ret == SIGNET_ESTATE ? GRPC_STATUS_FAILED_PRECONDITION
-			 : GRPC_STATUS_INTERNAL, "ds-seen for %s: %s", zs, signet_strerror(ret));
+		srv_fail(c,
+			 ret == SIGNET_ESTATE ? GRPC_STATUS_FAILED_PRECONDITION
+					      : GRPC_STATUS_INTERNAL,
+			 "ds-seen for %s: %s", zs, signet_strerror(ret));
 		goto out;
 	}
 	signer_metrics_ds_confirmed(srv->metrics, &zone, true);

@@ -286,7 +286,7 @@ static signet_err warn(char ***w, size_t *n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static signet_err warn(char ***w, size_t *n, const char *fmt, ...)
 {
-	char buf[400];  /* a parental agent's line (300) and its prefix */
+	char buf[400]; /* a parental agent's line (300) and its prefix */
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
@@ -312,9 +312,11 @@ static void next_after(int64_t *next, int64_t t, int64_t now)
 static signet_err ds_wait_warnings(signer_server *srv, const dns_name *zone, uint16_t tag,
 				   char ***warnings, size_t *nwarnings)
 {
-	signet_err ret = warn(warnings, nwarnings, "KSK rollover waits for the parent: publish"
+	signet_err ret = warn(warnings, nwarnings,
+			      "KSK rollover waits for the parent: publish"
 			      " the DS of KSK %u, then confirm with ds-seen (or let signet"
-			      " parent-watch confirm it)", tag);
+			      " parent-watch confirm it)",
+			      tag);
 	char **lines = NULL;
 	size_t nl = 0;
 	int64_t when = 0;
@@ -381,8 +383,7 @@ signet_err srv_zone_rollover_health(signer_server *srv, const dns_name *zone, in
 		    k->t_active && now - k->t_active > (int64_t)p.ksk_lifetime)
 			ret = warn(warnings, nwarnings, "KSK %u is older than ksk_lifetime: start a"
 				   " KSK rollover (create-ksk, add-ksk)", k->key_tag);
-		else if (older && !k->ds_seen && k->committed && k->t_active &&
-			 now >= k->t_active)
+		else if (older && !k->ds_seen && k->committed && k->t_active && now >= k->t_active)
 			ret = ds_wait_warnings(srv, zone, k->key_tag, warnings, nwarnings);
 		else if (older && k->ds_seen)
 			ret = warn(warnings, nwarnings, "KSK %u: DS seen; export a request and hold"

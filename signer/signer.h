@@ -28,8 +28,8 @@
 #define SIGNER_ERRMSG_MAX 256
 
 typedef enum signer_role {
-	SIGNER_ROLE_SIGNER = 1,  /* may sign and read key sets of its zones */
-	SIGNER_ROLE_ADMIN = 2,   /* may also administer; every zone */
+	SIGNER_ROLE_SIGNER = 1,      /* may sign and read key sets of its zones */
+	SIGNER_ROLE_ADMIN = 2,       /* may also administer; every zone */
 	SIGNER_ROLE_PARENT_AGENT = 3 /* may only read Health and confirm the
 				      * parent's DS (ConfirmDs) of its zones */
 } signer_role;
@@ -679,9 +679,9 @@ signet_err signer_rollover_ds_seen(signer_state *st, const dns_name *zone,
 
 /* ---- what parental agents served (ds_reports.c) ---------------------------- */
 
-#define SIGNER_DS_REPORT_ZONES 1024    /* zones with a report kept */
-#define SIGNER_DS_REPORT_LINES 16      /* lines of one report (one per agent) */
-#define SIGNER_DS_REPORT_LINE_MAX 300  /* octets of one line */
+#define SIGNER_DS_REPORT_ZONES 1024   /* zones with a report kept */
+#define SIGNER_DS_REPORT_LINES 16     /* lines of one report (one per agent) */
+#define SIGNER_DS_REPORT_LINE_MAX 300 /* octets of one line */
 
 /* The last report of each zone (ReportDsObservation), in memory. Safe to
  * use from any thread. Free with signer_ds_reports_free. */
@@ -705,8 +705,8 @@ signet_err signer_ds_reports_lines(signer_ds_reports *d, const dns_name *zone, u
  * time from which it may be there; gone (n entries, may be NULL) is set
  * true for each older KSK whose DS must no longer be served (its DS is no
  * longer wanted: retired). SIGNET_ENOTFOUND when nothing waits. */
-signet_err signer_rollover_ds_wait(const signer_key *keys, size_t n, int64_t now,
-				   size_t *wanted, int64_t *since, bool *gone);
+signet_err signer_rollover_ds_wait(const signer_key *keys, size_t n, int64_t now, size_t *wanted,
+				   int64_t *since, bool *gone);
 
 /* Multi-signer (RFC 8901 model 2): add another provider's ZSK DNSKEY to the
  * DNSKEY RRset of every period from now on (never signs here), or with
