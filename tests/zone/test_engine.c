@@ -1,0 +1,430 @@
+/* test_engine.c -- the zone engine: a full sign verified by ldns-verify-zone,
+ * a difference re-signing only what changed and giving the same zone as a
+ * full sign of the new version, failures that keep the last version, RRSIG
+ * refresh, and differences applied and computed.
+ *
+ * The backend signs with a software Ed25519 ZSK (deterministic signatures:
+ * equal windows give equal zones); signetd's own path is tested in the
+ * zoned integration tests. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tests/lib/dnssec_testutil.h"
+#include "tests/lib/software_ksk.h"
+#include "zone/zone.h"
+
+#define NOW 1767225600u
+#define VALIDITY (14 * 86400)
+
+static const char *const ZONE_V1 =
+	"$ORIGIN example.com.\n$TTL 3600\n"
+	"@ IN SOA ns1 hostmaster 100 7200 3600 1209600 300\n"
+	"@ IN NS ns1\n@ IN NS ns2\n@ IN MX 10 mail\n"
+	"ns1 IN A 192.0.2.1\nns2 IN A 192.0.2.2\nmail IN A 192.0.2.3\n"
+	"www IN A 192.0.2.4\nwww IN AAAA 2001:db8::4\n*.wild IN TXT \"wildcard\"\n"
+	"sub IN NS ns.sub\nns.sub IN A 192.0.2.5\nsecure IN NS ns.secure\n"
+	"secure IN DS 12345 13 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+	"ns.secure IN A 192.0.2.6\na.b.c IN A 192.0.2.7\n";
+
+typedef struct backend {
+	test_ksk zsk;
+	uint32_t inception, expiration;
+	void *done[128];         /* tags of completed batches */
+	size_t ndone;
+	size_t signed_sets;
+	const char *fail_owner;  /* leave sets of this owner unsigned */
+	bool fail_wait;          /* wait fails */
+} backend;
+
+static signet_err be_start(void *ctx, const dns_name *apex, const dns_rrset *const *sets,
+			   dns_rrset *const *sigs, size_t n, void *tag)
+{
+	backend *b = ctx;
+	dns_name fail;
+	if (b->fail_owner)
+		fail = dt_name(b->fail_owner);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(sigs[i]->count, 0);
+		if (b->fail_owner && dns_name_equal(&sets[i]->owner, &fail))
+			continue;
+		test_ksk_sign(&b->zsk, apex, sets[i], b->inception, b->expiration, sigs[i]);
+		b->signed_sets++;
+	}
+	assert_true(b->ndone < 128);
+	b->done[b->ndone++] = tag;
+	return SIGNET_OK;
+}
+
+static signet_err be_wait(void *ctx, void **tag)
+{
+	backend *b = ctx;
+	if (b->fail_wait) {
+		b->ndone = 0;
+		return SIGNET_EIO;
+	}
+	if (b->ndone == 0)
+		return SIGNET_ENOTFOUND;
+	/* Completion out of order: the last started first. */
+	*tag = b->done[--b->ndone];
+	return SIGNET_OK;
+}
+
+typedef struct fixture {
+	backend be;
+	zone_backend zb;
+	test_ksk ksk;
+	zone_keys keys;
+	dns_name apex;
+} fixture;
+
+static void keys_make(fixture *f, bool nsec3, bool optout)
+{
+	zone_keys_init(&f->keys, &f->apex);
+	f->keys.dnskey.ttl = 3600;
+	assert_int_equal(dns_rrset_add(&f->keys.dnskey, f->be.zsk.dnskey, f->be.zsk.dnskey_len),
+			 SIGNET_OK);
+	assert_int_equal(dns_rrset_add(&f->keys.dnskey, f->ksk.dnskey, f->ksk.dnskey_len),
+			 SIGNET_OK);
+	f->keys.ksk_sigs.ttl = 3600;
+	test_ksk_sign(&f->ksk, &f->apex, &f->keys.dnskey, NOW - 3600, NOW + 30 * 86400,
+		      &f->keys.ksk_sigs);
+	f->keys.alg = DNS_ALG_ED25519;
+	f->keys.validity = VALIDITY;
+	f->keys.nsec3 = nsec3;
+	f->keys.nsec3p.algorithm = 1;
+	f->keys.nsec3p.flags = optout ? DNS_NSEC3_FLAG_OPTOUT : 0;
+}
+
+static int setup(void **state)
+{
+	fixture *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	test_ksk_new(&f->ksk);
+	test_ksk_new(&f->be.zsk);
+	/* The second key is the ZSK: flags 256, so its tag changes too. */
+	f->be.zsk.dnskey[1] = 0;
+	assert_int_equal(dns_key_tag(f->be.zsk.dnskey, f->be.zsk.dnskey_len, &f->be.zsk.tag),
+			 SIGNET_OK);
+	f->be.inception = NOW - 3600;
+	f->be.expiration = NOW + VALIDITY;
+	f->zb = (zone_backend){&f->be, be_start, be_wait};
+	f->apex = dt_name("example.com.");
+	keys_make(f, false, false);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	zone_keys_clear(&f->keys);
+	test_ksk_free(&f->ksk);
+	test_ksk_free(&f->be.zsk);
+	free(f);
+	return 0;
+}
+
+static void parse(const char *text, dns_zone *z)
+{
+	dns_name origin = dt_name("example.com.");
+	unsigned line = 0;
+	assert_int_equal(dns_zone_parse(text, strlen(text), &origin, 3600, 100000, z, &line),
+			 SIGNET_OK);
+}
+
+static zone_engine *engine(zone_serial policy)
+{
+	zone_options o;
+	zone_options_init(&o);
+	o.serial = policy;
+	o.inflight = 3;
+	zone_engine *e = NULL;
+	dns_name apex = dt_name("example.com.");
+	assert_int_equal(zone_engine_new(&apex, &o, &e), SIGNET_OK);
+	return e;
+}
+
+static void sign_text(fixture *f, zone_engine *e, const char *text, zone_sign_stats *st)
+{
+	dns_zone z;
+	parse(text, &z);
+	assert_int_equal(zone_engine_sign(e, &z, &f->keys, &f->zb, NOW, st), SIGNET_OK);
+	assert_int_equal(z.count, 0);
+}
+
+static char *engine_text(zone_engine *e)
+{
+	sg_buf b = SG_BUF_INIT;
+	assert_int_equal(zone_engine_text(e, &b), SIGNET_OK);
+	assert_int_equal(sg_buf_put_u8(&b, 0), SIGNET_OK);
+	return (char *)b.data;
+}
+
+/* ldns-verify-zone, a validator of its own, accepts the text at the time of
+ * the test's windows. */
+static void verify_with_ldns(const char *text)
+{
+	char path[] = "/tmp/signet-test-engine-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	size_t len = strlen(text);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "ldns-verify-zone -t 20260101000100 %s >/dev/null 2>&1 || ldns-verify-zone -t 20260101000100 %s", path, path);
+	int rc = system(cmd);
+	unlink(path);
+	if (rc != 0)
+		fail_msg("ldns-verify-zone refused the signed zone (its output above; exit 127: ldnsutils missing)");
+}
+
+static void test_full_sign(void **state)
+{
+	fixture *f = *state;
+	zone_engine *e = engine(ZONE_SERIAL_INCREMENT);
+	zone_sign_stats st;
+	assert_false(zone_engine_has_version(e));
+	sign_text(f, e, ZONE_V1, &st);
+	assert_int_equal(st.reused, 0);
+	assert_int_equal(st.sent, st.sets);
+	assert_int_equal(st.failed, 0);
+	assert_int_equal(st.serial, 101);
+	assert_true(st.calls >= 1);
+	assert_int_equal(st.earliest_expiry, NOW + VALIDITY);
+	uint32_t out = 0, in = 0;
+	assert_int_equal(zone_engine_serials(e, &out, &in), SIGNET_OK);
+	assert_int_equal(out, 101);
+	assert_int_equal(in, 100);
+	char *text = engine_text(e);
+	verify_with_ldns(text);
+	/* Glue and occluded data are served unsigned; the DS is signed. */
+	assert_null(strstr(text, "ns.sub.example.com.\t3600\tIN\tRRSIG"));
+	assert_non_null(strstr(text, "secure.example.com.\t3600\tIN\tRRSIG\tDS"));
+	free(text);
+	zone_engine_free(e);
+}
+
+/* A change re-signs the changed sets, the SOA and the NSECs whose content
+ * changed, and gives the zone a full sign of the new version gives. */
+static void check_change(fixture *f, bool nsec3, bool optout)
+{
+	keys_make(f, nsec3, optout);
+	zone_engine *e = engine(ZONE_SERIAL_INCREMENT);
+	zone_sign_stats st;
+	sign_text(f, e, ZONE_V1, &st);
+	size_t full = st.sets;
+	/* v2: www's AAAA removed, a new name, a changed apex MX, a new delegation. */
+	zone_diff d = {0};
+	dns_zone cur, v2;
+	assert_int_equal(zone_engine_unsigned(e, &cur), SIGNET_OK);
+	char v2text[2048];
+	snprintf(v2text, sizeof(v2text), "%s",
+		 "$ORIGIN example.com.\n$TTL 3600\n"
+		 "@ IN SOA ns1 hostmaster 101 7200 3600 1209600 300\n"
+		 "@ IN NS ns1\n@ IN NS ns2\n@ IN MX 20 mail\n"
+		 "ns1 IN A 192.0.2.1\nns2 IN A 192.0.2.2\nmail IN A 192.0.2.3\n"
+		 "www IN A 192.0.2.4\n*.wild IN TXT \"wildcard\"\n"
+		 "sub IN NS ns.sub\nns.sub IN A 192.0.2.5\nsecure IN NS ns.secure\n"
+		 "secure IN DS 12345 13 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+		 "ns.secure IN A 192.0.2.6\na.b.c IN A 192.0.2.7\nnew IN A 192.0.2.8\n"
+		 "dlg IN NS ns.other.net.\n");
+	parse(v2text, &v2);
+	assert_int_equal(zone_diff_between(&cur, &v2, &d), SIGNET_OK);
+	assert_int_equal(zone_diff_apply(&cur, &d, 100000), SIGNET_OK);
+	zone_diff_free(&d);
+	size_t before = f->be.signed_sets;
+	assert_int_equal(zone_engine_sign(e, &cur, &f->keys, &f->zb, NOW, &st), SIGNET_OK);
+	assert_int_equal(st.serial, 102);
+	/* A handful, not the zone: SOA, MX, new A, www's NSEC(3)s and neighbours. */
+	assert_true(st.sent > 0);
+	assert_true(st.sent <= 8);
+	assert_int_equal(f->be.signed_sets - before, st.sent);
+	assert_int_equal(st.reused + st.sent, st.sets);
+	assert_true(st.sets > full - 3);
+	char *inc = engine_text(e);
+	verify_with_ldns(inc);
+	/* The same version signed from nothing, serial made equal. */
+	zone_engine *e2 = engine(ZONE_SERIAL_KEEP);
+	v2text[strlen("$ORIGIN example.com.\n$TTL 3600\n@ IN SOA ns1 hostmaster 10")] = '2';
+	sign_text(f, e2, v2text, &st);
+	char *fresh = engine_text(e2);
+	assert_string_equal(inc, fresh);
+	free(inc);
+	free(fresh);
+	dns_zone_free(&v2);
+	zone_engine_free(e2);
+	zone_engine_free(e);
+	zone_keys_clear(&f->keys);
+	keys_make(f, false, false);
+}
+
+static void test_change_nsec(void **state)
+{
+	fixture *f = *state;
+	zone_keys_clear(&f->keys);
+	check_change(f, false, false);
+}
+
+static void test_change_nsec3_optout(void **state)
+{
+	fixture *f = *state;
+	zone_keys_clear(&f->keys);
+	check_change(f, true, true);
+}
+
+/* Nothing changed: only the SOA (new serial) and the apex's NSEC are
+ * signed again; under KEEP nothing at all. */
+static void test_no_change(void **state)
+{
+	fixture *f = *state;
+	zone_engine *e = engine(ZONE_SERIAL_KEEP);
+	zone_sign_stats st;
+	sign_text(f, e, ZONE_V1, &st);
+	dns_zone cur;
+	assert_int_equal(zone_engine_unsigned(e, &cur), SIGNET_OK);
+	assert_int_equal(zone_engine_sign(e, &cur, &f->keys, &f->zb, NOW, &st), SIGNET_OK);
+	assert_int_equal(st.sent, 0);
+	assert_int_equal(st.calls, 0);
+	assert_int_equal(st.reused, st.sets);
+	zone_engine_free(e);
+}
+
+/* The backend leaves a set unsigned, or fails: the last version stays. */
+static void test_failure_keeps_version(void **state)
+{
+	fixture *f = *state;
+	zone_engine *e = engine(ZONE_SERIAL_INCREMENT);
+	zone_sign_stats st;
+	sign_text(f, e, ZONE_V1, &st);
+	char *before = engine_text(e);
+	dns_zone cur;
+	assert_int_equal(zone_engine_unsigned(e, &cur), SIGNET_OK);
+	f->be.fail_owner = "example.com.";
+	assert_int_equal(zone_engine_sign(e, &cur, &f->keys, &f->zb, NOW, &st), SIGNET_EVERIFY);
+	assert_true(st.failed >= 1);
+	f->be.fail_owner = NULL;
+	char *after = engine_text(e);
+	assert_string_equal(before, after);
+	free(after);
+	assert_int_equal(zone_engine_unsigned(e, &cur), SIGNET_OK);
+	f->be.fail_wait = true;
+	assert_int_equal(zone_engine_sign(e, &cur, &f->keys, &f->zb, NOW, &st), SIGNET_EIO);
+	f->be.fail_wait = false;
+	after = engine_text(e);
+	assert_string_equal(before, after);
+	uint32_t out = 0;
+	assert_int_equal(zone_engine_serials(e, &out, NULL), SIGNET_OK);
+	assert_int_equal(out, 101);
+	/* A zone of another apex, or without SOA, is refused the same way. */
+	dns_zone other;
+	dns_name o = dt_name("example.net.");
+	const char *t = "@ 3600 IN SOA a b 1 2 3 4 5\n";
+	assert_int_equal(dns_zone_parse(t, strlen(t), &o, 3600, 10, &other, NULL), SIGNET_OK);
+	assert_int_equal(zone_engine_sign(e, &other, &f->keys, &f->zb, NOW, &st), SIGNET_EPARSE);
+	free(after);
+	after = engine_text(e);
+	assert_string_equal(before, after);
+	free(after);
+	free(before);
+	zone_engine_free(e);
+}
+
+/* Past the refresh margin every RRSIG is made again; a new ZSK alone
+ * (another tag) has nothing reused either. */
+static void test_refresh_and_new_zsk(void **state)
+{
+	fixture *f = *state;
+	zone_engine *e = engine(ZONE_SERIAL_KEEP);
+	zone_sign_stats st;
+	sign_text(f, e, ZONE_V1, &st);
+	size_t all = st.sets;
+	dns_zone cur;
+	assert_int_equal(zone_engine_unsigned(e, &cur), SIGNET_OK);
+	uint32_t later = NOW + VALIDITY - VALIDITY / 4 + 1;
+	f->be.inception = later - 3600;
+	f->be.expiration = later + VALIDITY;
+	assert_int_equal(zone_engine_sign(e, &cur, &f->keys, &f->zb, later, &st), SIGNET_OK);
+	assert_int_equal(st.sent, all);
+	assert_int_equal(st.earliest_expiry, later + VALIDITY);
+	/* Just inside the margin: all kept. */
+	assert_int_equal(zone_engine_unsigned(e, &cur), SIGNET_OK);
+	assert_int_equal(zone_engine_sign(e, &cur, &f->keys, &f->zb, later + 60, &st), SIGNET_OK);
+	assert_int_equal(st.sent, 0);
+	/* Another ZSK in the key set instead: everything is signed again. */
+	test_ksk_free(&f->be.zsk);
+	test_ksk_new(&f->be.zsk);
+	f->be.zsk.dnskey[1] = 0;
+	assert_int_equal(dns_key_tag(f->be.zsk.dnskey, f->be.zsk.dnskey_len, &f->be.zsk.tag),
+			 SIGNET_OK);
+	zone_keys_clear(&f->keys);
+	keys_make(f, false, false);
+	assert_int_equal(zone_engine_unsigned(e, &cur), SIGNET_OK);
+	assert_int_equal(zone_engine_sign(e, &cur, &f->keys, &f->zb, later + 60, &st), SIGNET_OK);
+	assert_int_equal(st.sent, all);
+	f->be.inception = NOW - 3600;
+	f->be.expiration = NOW + VALIDITY;
+	zone_engine_free(e);
+}
+
+static void test_diff_apply_errors(void **state)
+{
+	(void)state;
+	dns_zone z;
+	parse(ZONE_V1, &z);
+	dns_name www = dt_name("www.example.com."), out = dt_name("www.example.net.");
+	uint8_t a[4] = {192, 0, 2, 4}, b[4] = {192, 0, 2, 99};
+	zone_diff d = {0};
+	/* Removing what is not there. */
+	assert_int_equal(zone_diff_push(&d, false, &www, DNS_T_A, 3600, b, 4), SIGNET_OK);
+	assert_int_equal(zone_diff_apply(&z, &d, 1000), SIGNET_ENOTFOUND);
+	zone_diff_free(&d);
+	/* Adding what is there. */
+	assert_int_equal(zone_diff_push(&d, true, &www, DNS_T_A, 3600, a, 4), SIGNET_OK);
+	assert_int_equal(zone_diff_apply(&z, &d, 1000), SIGNET_EEXIST);
+	zone_diff_free(&d);
+	/* Outside the zone, malformed RDATA, too many RRs. */
+	assert_int_equal(zone_diff_push(&d, true, &out, DNS_T_A, 3600, b, 4), SIGNET_OK);
+	assert_int_equal(zone_diff_apply(&z, &d, 1000), SIGNET_EPARSE);
+	zone_diff_free(&d);
+	assert_int_equal(zone_diff_push(&d, true, &www, DNS_T_A, 3600, b, 3), SIGNET_OK);
+	assert_int_equal(zone_diff_apply(&z, &d, 1000), SIGNET_EPARSE);
+	zone_diff_free(&d);
+	assert_int_equal(zone_diff_push(&d, true, &www, DNS_T_A, 3600, b, 4), SIGNET_OK);
+	assert_int_equal(zone_diff_apply(&z, &d, 16), SIGNET_ERANGE);
+	zone_diff_free(&d);
+	dns_zone_free(&z);
+	/* Removal of a whole set and a new owner keep the order. */
+	parse(ZONE_V1, &z);
+	dns_name n = dt_name("aaa.example.com.");
+	assert_int_equal(zone_diff_push(&d, false, &www, DNS_T_A, 3600, a, 4), SIGNET_OK);
+	assert_int_equal(zone_diff_push(&d, true, &n, DNS_T_A, 3600, a, 4), SIGNET_OK);
+	assert_int_equal(zone_diff_apply(&z, &d, 1000), SIGNET_OK);
+	for (size_t i = 1; i < z.count; i++) {
+		int c = dns_name_compare(&z.sets[i - 1].owner, &z.sets[i].owner);
+		assert_true(c < 0 || (c == 0 && z.sets[i - 1].type < z.sets[i].type));
+	}
+	zone_diff_free(&d);
+	dns_zone_free(&z);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_full_sign, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_change_nsec, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_change_nsec3_optout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failure_keeps_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refresh_and_new_zsk, setup, teardown),
+		cmocka_unit_test(test_diff_apply_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,706 @@
+/* engine.c -- a zone kept signed in memory: a new unsigned version is signed
+ * against the last signed one, reusing the RRSIGs of every RRset whose
+ * content did not change, and replaces it only when complete. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "zone/zone.h"
+
+#define BATCH_MIN 16
+#define BATCH_MAX 10000
+#define INFLIGHT_MAX 64
+#define NONE ((size_t)-1)
+
+/* One RRset of a signed version with its RRSIGs. */
+typedef struct entry {
+	dns_rrset set;         /* owned */
+	dns_rrset sigs;        /* owned; RRSIG set, owner and TTL the set's */
+	dns_set_role role;     /* for the zone's own sets; SIGN for the rest */
+	bool item;             /* gets RRSIGs by a ZSK (not DNSKEY/CDS/CDNSKEY) */
+} entry;
+
+/* A signed version: entries [0, nzone) are the zone's sets in canonical
+ * order, [nzone, nzone + nextra) the key set and NSEC3PARAM, the rest the
+ * chain in canonical order. */
+typedef struct version {
+	entry *e;
+	size_t n, nzone, nextra;
+	size_t soa;            /* index of the apex SOA */
+	size_t dnskey;         /* index of the DNSKEY set, NONE if absent */
+	dns_rrset ksk_sigs;    /* the key set's RRSIGs, written after DNSKEY */
+	uint32_t serial;       /* outbound */
+	uint32_t serial_in;    /* of the unsigned input */
+	uint32_t earliest;     /* earliest RRSIG expiration */
+} version;
+
+struct zone_engine {
+	dns_name apex;
+	zone_options o;
+	version *cur;          /* NULL before the first version */
+};
+
+static void version_free(version *v)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < v->n; i++) {
+		dns_rrset_clear(&v->e[i].set);
+		dns_rrset_clear(&v->e[i].sigs);
+	}
+	free(v->e);
+	dns_rrset_clear(&v->ksk_sigs);
+	free(v);
+}
+
+static signet_err check_options(const zone_options *o)
+{
+	if (o == NULL || o->batch < 1 || o->batch > BATCH_MAX || o->inflight < 1 ||
+	    o->inflight > INFLIGHT_MAX || o->refresh < -1 || o->refresh > 365LL * 86400 ||
+	    o->serial > ZONE_SERIAL_DATECOUNTER)
+		return SIGNET_EINVAL;
+	return SIGNET_OK;
+}
+
+signet_err zone_engine_new(const dns_name *apex, const zone_options *o, zone_engine **out)
+{
+	if (apex == NULL || out == NULL || check_options(o) != SIGNET_OK)
+		return SIGNET_EINVAL;
+	zone_engine *e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return SIGNET_ENOMEM;
+	e->apex = *apex;
+	e->o = *o;
+	*out = e;
+	return SIGNET_OK;
+}
+
+void zone_engine_free(zone_engine *e)
+{
+	if (e == NULL)
+		return;
+	version_free(e->cur);
+	free(e);
+}
+
+signet_err zone_engine_set_options(zone_engine *e, const zone_options *o)
+{
+	if (e == NULL || check_options(o) != SIGNET_OK)
+		return SIGNET_EINVAL;
+	e->o = *o;
+	return SIGNET_OK;
+}
+
+bool zone_engine_has_version(const zone_engine *e)
+{
+	return e != NULL && e->cur != NULL;
+}
+
+signet_err zone_engine_serials(const zone_engine *e, uint32_t *out_serial, uint32_t *in_serial)
+{
+	if (e == NULL || e->cur == NULL)
+		return SIGNET_ENOTFOUND;
+	if (out_serial)
+		*out_serial = e->cur->serial;
+	if (in_serial)
+		*in_serial = e->cur->serial_in;
+	return SIGNET_OK;
+}
+
+uint32_t zone_engine_earliest_expiry(const zone_engine *e)
+{
+	return e && e->cur ? e->cur->earliest : 0;
+}
+
+/* dns_name_equal, trying the exact octets first: versions spell their names
+ * alike, and this runs for every set. */
+static bool name_eq(const dns_name *a, const dns_name *b)
+{
+	return a->len == b->len && a->len != 0 &&
+	       (memcmp(a->wire, b->wire, a->len) == 0 || dns_name_equal(a, b));
+}
+
+static int set_cmp(const dns_rrset *s, const dns_name *owner, uint16_t type)
+{
+	int c = dns_name_compare(&s->owner, owner);
+	if (c == 0)
+		c = s->type < type ? -1 : s->type > type ? 1 : 0;
+	return c;
+}
+
+/* The entry of owner/type among e[lo, hi), sorted; *hint (the entry after
+ * the one found last) is tried first, as both versions come in order. */
+static entry *find_sorted(entry *e, size_t lo, size_t hi, const dns_name *owner, uint16_t type,
+			  size_t *hint)
+{
+	for (size_t i = *hint < lo ? lo : *hint; i < hi && i < *hint + 4; i++)
+		if (e[i].set.type == type && name_eq(&e[i].set.owner, owner)) {
+			*hint = i + 1;
+			return &e[i];
+		}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = set_cmp(&e[mid].set, owner, type);
+		if (c == 0) {
+			*hint = mid + 1;
+			return &e[mid];
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* The entry of v for a set of the same owner and type as s, which sits in
+ * range `range` (0 zone, 1 extra, 2 chain) of its own version. */
+static entry *find_old(version *v, int range, const dns_rrset *s, size_t *hint)
+{
+	if (v == NULL)
+		return NULL;
+	if (range == 1) {
+		for (size_t i = v->nzone; i < v->nzone + v->nextra; i++)
+			if (v->e[i].set.type == s->type && name_eq(&v->e[i].set.owner, &s->owner))
+				return &v->e[i];
+		return NULL;
+	}
+	if (range == 0)
+		return find_sorted(v->e, 0, v->nzone, &s->owner, s->type, &hint[0]);
+	return find_sorted(v->e, v->nzone + v->nextra, v->n, &s->owner, s->type, &hint[1]);
+}
+
+/* True if the RRs of a and b are the same set (TTL included). */
+static bool same_rrset(const dns_rrset *a, const dns_rrset *b)
+{
+	if (a->ttl != b->ttl)
+		return false;
+	bool equal = a->count == b->count;
+	for (size_t i = 0; equal && i < a->count; i++)
+		equal = a->rr[i].len == b->rr[i].len &&
+			(a->rr[i].len == 0 || memcmp(a->rr[i].data, b->rr[i].data, a->rr[i].len) == 0);
+	if (equal)
+		return true;
+	/* A set that does not canonicalize is just not reused: it gets signed. */
+	dns_rrset ca, cb;
+	dns_rrset_init(&ca, NULL, 0, 0, 0);
+	dns_rrset_init(&cb, NULL, 0, 0, 0);
+	bool same = dns_rrset_copy(&ca, a) == SIGNET_OK && dns_rrset_copy(&cb, b) == SIGNET_OK &&
+		    dns_rrset_canonicalize(&ca) == SIGNET_OK &&
+		    dns_rrset_canonicalize(&cb) == SIGNET_OK && ca.count == cb.count;
+	for (size_t i = 0; same && i < ca.count; i++)
+		same = ca.rr[i].len == cb.rr[i].len &&
+		       (ca.rr[i].len == 0 || memcmp(ca.rr[i].data, cb.rr[i].data, ca.rr[i].len) == 0);
+	dns_rrset_clear(&ca);
+	dns_rrset_clear(&cb);
+	return same;
+}
+
+/* What an old RRSIG must be to be kept. */
+typedef struct reuse_rule {
+	const dns_name *apex;
+	uint8_t alg;
+	uint16_t zsk[ZONE_ZSK_MAX];
+	size_t nzsk;
+	uint32_t now, margin;
+} reuse_rule;
+
+/* True if the old RRSIG RDATA d still serves set s: covers it, made by one
+ * of the ZSKs with the zone as signer, valid from now to past now + margin.
+ * Read in place: the RDATA was checked when it came in. */
+static bool old_sig_fits(const reuse_rule *r, const dns_rrset *s, const uint8_t *d, size_t len)
+{
+	const dns_name *apex = r->apex;
+	if (d == NULL || len < 18 + (size_t)apex->len + 1 || len - 18 - apex->len > DNS_SIG_MAX)
+		return false;
+	for (size_t i = 0; i < apex->len; i++) {
+		uint8_t a = d[18 + i], b = apex->wire[i];
+		if (a != b && ((a | 0x20) != (b | 0x20) || (a | 0x20) < 'a' || (a | 0x20) > 'z'))
+			return false;
+	}
+	bool zsk = false;
+	for (size_t i = 0; i < r->nzsk && !zsk; i++)
+		zsk = r->zsk[i] == sg_get_u16(d + 16);
+	return zsk && sg_get_u16(d) == s->type && d[2] == r->alg &&
+	       d[3] == dns_name_rrsig_labels(&s->owner) && sg_get_u32(d + 4) == s->ttl &&
+	       dns_serial_compare(sg_get_u32(d + 12), r->now) != 1 &&
+	       dns_serial_compare(sg_get_u32(d + 8), r->now + r->margin) == 1;
+}
+
+static bool dnssec_type(uint16_t t)
+{
+	return t == DNS_T_DNSKEY || t == DNS_T_CDS || t == DNS_T_CDNSKEY || t == DNS_T_RRSIG ||
+	       t == DNS_T_NSEC || t == DNS_T_NSEC3 || t == DNS_T_NSEC3PARAM;
+}
+
+static signet_err zone_append(dns_zone *z, const dns_rrset *set)
+{
+	if (z->count == z->cap) {
+		size_t cap = z->cap ? 2 * z->cap : 16;
+		dns_rrset *s = realloc(z->sets, cap * sizeof(*s));
+		if (!s)
+			return SIGNET_ENOMEM;
+		z->sets = s;
+		z->cap = cap;
+	}
+	z->sets[z->count++] = *set;
+	return SIGNET_OK;
+}
+
+static dns_rrset *find_apex_soa(dns_zone *z)
+{
+	size_t lo = 0, hi = z->count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = set_cmp(&z->sets[mid], &z->apex, DNS_T_SOA);
+		if (c == 0)
+			return &z->sets[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* The sign in progress. */
+typedef struct work {
+	zone_engine *e;
+	const zone_keys *k;
+	dns_zone z;            /* input plus key set and NSEC3PARAM */
+	size_t nzone;          /* input sets in z */
+	size_t dnskey;         /* z index of DNSKEY, NONE */
+	dns_set_role *roles;
+	dns_chain chain;
+	version *v;            /* being built */
+	size_t *todo;          /* entries of v to send */
+	size_t ntodo;
+	const dns_rrset **sendsets;
+	dns_rrset **sendsigs;
+	uint32_t serial, serial_in, neg_ttl;
+} work;
+
+static void work_free(work *w)
+{
+	dns_zone_free(&w->z);
+	free(w->roles);
+	dns_chain_free(&w->chain);
+	version_free(w->v);
+	free(w->todo);
+	free(w->sendsets);
+	free(w->sendsigs);
+}
+
+/* Drop the DNSSEC sets of the input, check its apex and SOA, apply the
+ * serial policy. */
+static signet_err prepare(work *w, uint32_t now)
+{
+	dns_zone *z = &w->z;
+	if (!dns_name_equal(&z->apex, &w->e->apex))
+		return SIGNET_EPARSE;
+	size_t kept = 0;
+	for (size_t i = 0; i < z->count; i++) {
+		if (dnssec_type(z->sets[i].type)) {
+			dns_rrset_clear(&z->sets[i]);
+			continue;
+		}
+		z->sets[kept++] = z->sets[i];
+	}
+	z->count = kept;
+	w->nzone = kept;
+	dns_rrset *soa = find_apex_soa(z);
+	if (!soa || soa->count != 1 || soa->rr[0].len < 22)
+		return SIGNET_EPARSE;
+	uint8_t *rd = soa->rr[0].data;
+	size_t len = soa->rr[0].len;
+	w->serial_in = sg_get_u32(rd + len - 20);
+	uint32_t prev = w->e->cur ? w->e->cur->serial : w->serial_in;
+	w->serial = zone_serial_next(w->e->o.serial, w->serial_in, prev, (int64_t)now);
+	rd[len - 20] = (uint8_t)(w->serial >> 24);
+	rd[len - 19] = (uint8_t)(w->serial >> 16);
+	rd[len - 18] = (uint8_t)(w->serial >> 8);
+	rd[len - 17] = (uint8_t)w->serial;
+	uint32_t minimum = sg_get_u32(rd + len - 4);
+	w->neg_ttl = minimum < soa->ttl ? minimum : soa->ttl;
+	return SIGNET_OK;
+}
+
+/* The key set and NSEC3PARAM join the zone, then roles and the chain. */
+static signet_err build(work *w)
+{
+	const zone_keys *k = w->k;
+	const dns_rrset *ks[3] = {&k->dnskey, &k->cds, &k->cdnskey};
+	w->dnskey = NONE;
+	for (size_t i = 0; i < 3; i++) {
+		if (ks[i]->count == 0)
+			continue;
+		dns_rrset c;
+		signet_err ret = dns_rrset_copy(&c, ks[i]);
+		if (ret == SIGNET_OK) {
+			c.owner = w->z.apex;
+			ret = zone_append(&w->z, &c);
+			if (ret != SIGNET_OK)
+				dns_rrset_clear(&c);
+		}
+		if (ret != SIGNET_OK)
+			return ret;
+		if (i == 0)
+			w->dnskey = w->z.count - 1;
+	}
+	if (k->nsec3) {
+		dns_nsec3_params param = k->nsec3p;
+		param.flags = 0;  /* NSEC3PARAM never carries opt-out (RFC 5155 §4.1.2) */
+		sg_buf rd = SG_BUF_INIT;
+		dns_rrset s;
+		dns_rrset_init(&s, &w->z.apex, DNS_T_NSEC3PARAM, DNS_CLASS_IN, 0);
+		signet_err ret = dns_nsec3param_rdata(&param, &rd);
+		if (ret == SIGNET_OK)
+			ret = dns_rrset_add(&s, rd.data, rd.len);
+		if (ret == SIGNET_OK)
+			ret = zone_append(&w->z, &s);
+		sg_buf_free(&rd);
+		if (ret != SIGNET_OK) {
+			dns_rrset_clear(&s);
+			return ret;
+		}
+	}
+	dns_zone *z = &w->z;
+	w->roles = calloc(z->count ? z->count : 1, sizeof(*w->roles));
+	if (!w->roles)
+		return SIGNET_ENOMEM;
+	signet_err ret = dns_zone_roles(z, w->roles);
+	dns_owner *owners = NULL;
+	size_t nowners = 0;
+	if (ret == SIGNET_OK)
+		ret = dns_zone_owners(z, w->roles, &owners, &nowners);
+	if (ret == SIGNET_OK)
+		ret = k->nsec3 ? dns_nsec3_chain(&z->apex, owners, nowners, w->neg_ttl, &k->nsec3p,
+						 &w->chain)
+			       : dns_nsec_chain(&z->apex, owners, nowners, w->neg_ttl, &w->chain);
+	dns_owners_free(owners, nowners);
+	return ret;
+}
+
+/* Move the sets of the work into a new version's entries. */
+static signet_err make_version(work *w)
+{
+	dns_zone *z = &w->z;
+	size_t n = z->count + w->chain.count;
+	version *v = calloc(1, sizeof(*v));
+	if (!v)
+		return SIGNET_ENOMEM;
+	w->v = v;
+	dns_rrset_init(&v->ksk_sigs, &z->apex, DNS_T_RRSIG, DNS_CLASS_IN, 0);
+	v->e = calloc(n ? n : 1, sizeof(*v->e));
+	w->todo = malloc((n ? n : 1) * sizeof(*w->todo));
+	if (!v->e || !w->todo)
+		return SIGNET_ENOMEM;
+	signet_err ret = dns_rrset_copy(&v->ksk_sigs, &w->k->ksk_sigs);
+	if (ret != SIGNET_OK)
+		return ret;
+	v->ksk_sigs.owner = z->apex;
+	v->nzone = w->nzone;
+	v->nextra = z->count - w->nzone;
+	v->soa = NONE;
+	v->dnskey = w->dnskey;
+	v->serial = w->serial;
+	v->serial_in = w->serial_in;
+	for (size_t i = 0; i < z->count; i++) {
+		entry *en = &v->e[v->n++];
+		en->set = z->sets[i];
+		en->role = w->roles[i];
+		uint16_t t = en->set.type;
+		en->item = en->role == DNS_SET_SIGN && t != DNS_T_DNSKEY && t != DNS_T_CDS &&
+			   t != DNS_T_CDNSKEY;
+		dns_rrset_init(&en->sigs, &en->set.owner, DNS_T_RRSIG, DNS_CLASS_IN, en->set.ttl);
+		if (v->soa == NONE && t == DNS_T_SOA && dns_name_equal(&en->set.owner, &z->apex))
+			v->soa = i;
+	}
+	z->count = 0;  /* the version owns the sets now */
+	for (size_t i = 0; i < w->chain.count; i++) {
+		entry *en = &v->e[v->n++];
+		en->set = w->chain.sets[i];
+		en->role = DNS_SET_SIGN;
+		en->item = true;
+		dns_rrset_init(&en->sigs, &en->set.owner, DNS_T_RRSIG, DNS_CLASS_IN, en->set.ttl);
+	}
+	w->chain.count = 0;
+	return SIGNET_OK;
+}
+
+/* Keep the RRSIGs of sets that did not change; the rest go into todo. */
+static signet_err plan(work *w, uint32_t now)
+{
+	version *v = w->v, *old = w->e->cur;
+	reuse_rule r = {.apex = &w->e->apex, .alg = w->k->alg, .now = now};
+	r.margin = w->e->o.refresh >= 0 ? (uint32_t)w->e->o.refresh : w->k->validity / 4;
+	for (size_t i = 0; i < w->k->dnskey.count && r.nzsk < ZONE_ZSK_MAX; i++) {
+		const dns_rdata *key = &w->k->dnskey.rr[i];
+		uint16_t tag;
+		if (key->len < 4 || dns_key_tag(key->data, key->len, &tag) != SIGNET_OK)
+			continue;
+		uint16_t flags = sg_get_u16(key->data);
+		if ((flags & DNS_DNSKEY_FLAG_ZONE) && !(flags & DNS_DNSKEY_FLAG_SEP) &&
+		    key->data[3] == r.alg)
+			r.zsk[r.nzsk++] = tag;
+	}
+	size_t hint[2] = {0, old ? old->nzone + old->nextra : 0};
+	for (size_t i = 0; i < v->n; i++) {
+		entry *en = &v->e[i];
+		if (!en->item)
+			continue;
+		int range = i < v->nzone ? 0 : i < v->nzone + v->nextra ? 1 : 2;
+		entry *o = find_old(old, range, &en->set, hint);
+		if (o && o->sigs.count && same_rrset(&o->set, &en->set)) {
+			for (size_t k = 0; k < o->sigs.count; k++) {
+				const dns_rdata *d = &o->sigs.rr[k];
+				if (!old_sig_fits(&r, &en->set, d->data, d->len))
+					continue;
+				signet_err ret = dns_rrset_add(&en->sigs, d->data, d->len);
+				if (ret != SIGNET_OK)
+					return ret;
+			}
+		}
+		if (en->sigs.count == 0)
+			w->todo[w->ntodo++] = i;
+	}
+	return SIGNET_OK;
+}
+
+/* Send todo in batches, keeping up to inflight open. */
+static signet_err sign_all(work *w, const zone_backend *b, zone_sign_stats *st)
+{
+	if (w->ntodo == 0)
+		return SIGNET_OK;
+	w->sendsets = malloc(w->ntodo * sizeof(*w->sendsets));
+	w->sendsigs = malloc(w->ntodo * sizeof(*w->sendsigs));
+	if (!w->sendsets || !w->sendsigs)
+		return SIGNET_ENOMEM;
+	for (size_t i = 0; i < w->ntodo; i++) {
+		w->sendsets[i] = &w->v->e[w->todo[i]].set;
+		w->sendsigs[i] = &w->v->e[w->todo[i]].sigs;
+	}
+	const zone_options *o = &w->e->o;
+	/* Small zones: smaller batches, so every call in flight has work. */
+	size_t batch = (w->ntodo + o->inflight - 1) / o->inflight;
+	if (batch < BATCH_MIN)
+		batch = BATCH_MIN;
+	if (batch > o->batch)
+		batch = o->batch;
+	size_t njobs = (w->ntodo + batch - 1) / batch, next = 0, open = 0;
+	signet_err ret = SIGNET_OK;
+	while (next < njobs || open) {
+		while (ret == SIGNET_OK && next < njobs && open < o->inflight) {
+			size_t first = next * batch;
+			size_t count = w->ntodo - first < batch ? w->ntodo - first : batch;
+			ret = b->start(b->ctx, &w->e->apex, w->sendsets + first, w->sendsigs + first,
+				       count, (void *)(uintptr_t)next);
+			if (ret != SIGNET_OK)
+				break;
+			st->calls++;
+			st->sent += count;
+			next++;
+			open++;
+		}
+		if (!open)
+			break;
+		void *tag = NULL;
+		signet_err r = b->wait(b->ctx, &tag);
+		if (r != SIGNET_OK) {
+			/* The backend lost its batches: nothing is open any more. */
+			if (ret == SIGNET_OK)
+				ret = r;
+			break;
+		}
+		open--;
+		if (ret != SIGNET_OK)
+			continue;  /* draining after an error */
+	}
+	if (ret != SIGNET_OK)
+		return ret;
+	for (size_t i = 0; i < w->ntodo; i++)
+		if (w->sendsigs[i]->count == 0)
+			st->failed++;
+	return st->failed ? SIGNET_EVERIFY : SIGNET_OK;
+}
+
+/* Check what the backend returned: RRSIGs that parse and cover their set. */
+static signet_err check_answers(work *w, zone_sign_stats *st)
+{
+	for (size_t i = 0; i < w->ntodo; i++) {
+		dns_rrset *sigs = w->sendsigs[i];
+		for (size_t k = 0; k < sigs->count; k++) {
+			dns_rrsig sig;
+			if (dns_rrsig_from_rdata(&sig, sigs->rr[k].data, sigs->rr[k].len) != SIGNET_OK ||
+			    sig.type_covered != w->sendsets[i]->type) {
+				st->failed++;
+				break;
+			}
+		}
+	}
+	return st->failed ? SIGNET_EVERIFY : SIGNET_OK;
+}
+
+static uint32_t earliest_expiry(const version *v)
+{
+	bool any = false;
+	uint32_t min = 0;
+	for (size_t i = 0; i <= v->n; i++) {
+		const dns_rrset *s = i < v->n ? &v->e[i].sigs : &v->ksk_sigs;
+		for (size_t k = 0; k < s->count; k++) {
+			if (s->rr[k].len < 12)
+				continue;
+			uint32_t exp = sg_get_u32(s->rr[k].data + 8);
+			if (!any || dns_serial_compare(exp, min) == -1)
+				min = exp;
+			any = true;
+		}
+	}
+	return min;
+}
+
+signet_err zone_engine_sign(zone_engine *e, dns_zone *in, const zone_keys *k,
+			    const zone_backend *b, uint32_t now, zone_sign_stats *st)
+{
+	zone_sign_stats dummy;
+	if (st == NULL)
+		st = &dummy;
+	memset(st, 0, sizeof(*st));
+	if (in == NULL)
+		return SIGNET_EINVAL;
+	work w;
+	memset(&w, 0, sizeof(w));
+	w.z = *in;
+	memset(in, 0, sizeof(*in));
+	w.e = e;
+	w.k = k;
+	if (e == NULL || k == NULL || b == NULL || b->start == NULL || b->wait == NULL) {
+		work_free(&w);
+		return SIGNET_EINVAL;
+	}
+	if (k->dnskey.count == 0 || k->ksk_sigs.count == 0 ||
+	    (k->nsec3 && k->nsec3p.algorithm != 1)) {
+		work_free(&w);
+		return SIGNET_EINVAL;
+	}
+	signet_err ret = prepare(&w, now);
+	if (ret == SIGNET_OK)
+		ret = build(&w);
+	if (ret == SIGNET_OK)
+		ret = make_version(&w);
+	if (ret == SIGNET_OK)
+		ret = plan(&w, now);
+	if (ret == SIGNET_OK)
+		ret = sign_all(&w, b, st);
+	if (ret == SIGNET_OK)
+		ret = check_answers(&w, st);
+	if (w.v) {
+		for (size_t i = 0; i < w.v->n; i++)
+			st->sets += w.v->e[i].item;
+		st->reused = st->sets - w.ntodo;
+	}
+	st->serial = w.serial;
+	if (ret == SIGNET_OK) {
+		w.v->earliest = earliest_expiry(w.v);
+		st->earliest_expiry = w.v->earliest;
+		version_free(e->cur);
+		e->cur = w.v;
+		w.v = NULL;
+	}
+	work_free(&w);
+	return ret;
+}
+
+signet_err zone_engine_unsigned(const zone_engine *e, dns_zone *out)
+{
+	if (e == NULL || out == NULL)
+		return SIGNET_EINVAL;
+	memset(out, 0, sizeof(*out));
+	if (e->cur == NULL)
+		return SIGNET_ENOTFOUND;
+	const version *v = e->cur;
+	out->apex = e->apex;
+	out->sets = calloc(v->nzone ? v->nzone : 1, sizeof(*out->sets));
+	if (out->sets == NULL)
+		return SIGNET_ENOMEM;
+	out->cap = v->nzone ? v->nzone : 1;
+	for (size_t i = 0; i < v->nzone; i++) {
+		signet_err ret = dns_rrset_copy(&out->sets[i], &v->e[i].set);
+		if (ret != SIGNET_OK) {
+			dns_zone_free(out);
+			return ret;
+		}
+		out->count++;
+		if (i == v->soa) {
+			dns_rdata *rd = &out->sets[i].rr[0];
+			uint8_t *p = rd->data + rd->len - 20;
+			p[0] = (uint8_t)(v->serial_in >> 24);
+			p[1] = (uint8_t)(v->serial_in >> 16);
+			p[2] = (uint8_t)(v->serial_in >> 8);
+			p[3] = (uint8_t)v->serial_in;
+		}
+	}
+	return SIGNET_OK;
+}
+
+/* Every set of v in the order of the text form, through fn. */
+static signet_err walk(const version *v, signet_err (*fn)(void *arg, const dns_rrset *set),
+		       void *arg)
+{
+	signet_err ret = SIGNET_OK;
+	for (size_t pass = 0; pass < 2 && ret == SIGNET_OK; pass++)
+		for (size_t i = 0; i < v->nzone + v->nextra && ret == SIGNET_OK; i++) {
+			const entry *en = &v->e[i];
+			if ((pass == 0) != (i == v->soa) || en->role == DNS_SET_OUTSIDE)
+				continue;
+			if (en->set.count)
+				ret = fn(arg, &en->set);
+			if (ret == SIGNET_OK && en->sigs.count)
+				ret = fn(arg, &en->sigs);
+			if (ret == SIGNET_OK && i == v->dnskey && v->ksk_sigs.count)
+				ret = fn(arg, &v->ksk_sigs);
+		}
+	for (size_t i = v->nzone + v->nextra; i < v->n && ret == SIGNET_OK; i++) {
+		ret = fn(arg, &v->e[i].set);
+		if (ret == SIGNET_OK && v->e[i].sigs.count)
+			ret = fn(arg, &v->e[i].sigs);
+	}
+	return ret;
+}
+
+signet_err zone_engine_walk(const zone_engine *e,
+			    signet_err (*fn)(void *arg, const dns_rrset *set), void *arg)
+{
+	if (e == NULL || fn == NULL)
+		return SIGNET_EINVAL;
+	if (e->cur == NULL)
+		return SIGNET_ENOTFOUND;
+	return walk(e->cur, fn, arg);
+}
+
+static signet_err add_size(void *arg, const dns_rrset *s)
+{
+	size_t *n = arg;
+	for (size_t i = 0; i < s->count; i++)
+		*n += s->owner.len + 48 + 4u * s->rr[i].len;
+	return SIGNET_OK;
+}
+
+static signet_err add_text(void *arg, const dns_rrset *s)
+{
+	return dns_rrset_to_text(s, arg);
+}
+
+signet_err zone_engine_text(const zone_engine *e, sg_buf *out)
+{
+	if (e == NULL || out == NULL)
+		return SIGNET_EINVAL;
+	if (e->cur == NULL)
+		return SIGNET_ENOTFOUND;
+	/* One buffer, sized once: growing by doubling copies it again and again. */
+	size_t est = 0;
+	walk(e->cur, add_size, &est);
+	signet_err ret = sg_buf_reserve(out, est);
+	if (ret == SIGNET_OK)
+		ret = walk(e->cur, add_text, out);
+	return ret;
+}

@@ -1,0 +1,198 @@
+/* zone.h -- the zone engine: one zone kept signed in memory.
+ *
+ * The engine holds the last signed version of a zone: its RRsets in the
+ * order a signed zone file lists them (the SOA first, the zone's sets in
+ * canonical order, the key set and NSEC3PARAM, then the NSEC or NSEC3
+ * chain), each with its RRSIGs. A new unsigned version (a whole zone, or
+ * the current one with a difference applied) is signed against it: the
+ * serial policy gives the SOA its serial, roles and the chain are worked
+ * out afresh, and only the RRsets whose content changed, the SOA, and
+ * the chain records whose content changed go to the signing backend;
+ * every other RRset keeps its RRSIGs while they are valid for longer than
+ * the refresh margin. The new version replaces the old one only when every
+ * RRset got its RRSIGs: a failed sign leaves the last version as it was.
+ *
+ * Signing is asynchronous through a backend (zone_backend): the engine
+ * starts batches, keeps up to `inflight` of them open, and collects them in
+ * completion order. The engine knows no network, protobuf or HSM.
+ *
+ * Not thread safe: one thread drives an engine.
+ *
+ * Uses dnssec/ only.
+ */
+#ifndef SIGNET_ZONE_H
+#define SIGNET_ZONE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/common.h"
+#include "dnssec/dnssec.h"
+
+/* ---- serial policy ------------------------------------------------------ */
+
+/* How the outbound SOA serial follows the inbound one. */
+typedef enum zone_serial {
+	ZONE_SERIAL_KEEP = 0,      /* as in the input */
+	ZONE_SERIAL_INCREMENT,     /* previous + 1 */
+	ZONE_SERIAL_UNIXTIME,      /* now, or previous + 1 if that is not newer */
+	ZONE_SERIAL_DATECOUNTER    /* YYYYMMDDnn, or previous + 1 */
+} zone_serial;
+
+/* The new serial from the input's (in), the last published one (prev: in
+ * when nothing was published) and now (epoch seconds). Never older than
+ * prev in RFC 1982 arithmetic unless the policy is KEEP. */
+uint32_t zone_serial_next(zone_serial policy, uint32_t in, uint32_t prev, int64_t now);
+
+/* ---- keys and options --------------------------------------------------- */
+
+#define ZONE_ZSK_MAX 16
+
+/* What the engine signs with, from the signing service's key set. */
+typedef struct zone_keys {
+	dns_rrset dnskey;          /* at the apex; at least one RR */
+	dns_rrset cds;             /* may be empty */
+	dns_rrset cdnskey;         /* may be empty */
+	dns_rrset ksk_sigs;        /* RRSIGs over the three, at least one */
+	uint8_t alg;               /* the zone's algorithm */
+	uint32_t validity;         /* RRSIG validity of the policy, seconds */
+	bool nsec3;                /* NSEC3 rather than NSEC */
+	dns_nsec3_params nsec3p;   /* when nsec3; flags may carry opt-out */
+} zone_keys;
+
+/* Initialise every set of k empty at apex. */
+void zone_keys_init(zone_keys *k, const dns_name *apex);
+/* Free every set of k; k stays initialised. */
+void zone_keys_clear(zone_keys *k);
+/* Deep copy (dst is overwritten, not freed). */
+signet_err zone_keys_copy(zone_keys *dst, const zone_keys *src);
+
+typedef struct zone_options {
+	zone_serial serial;        /* serial policy */
+	int64_t refresh;           /* keep an RRSIG only if valid for longer
+	                            * than this many seconds; -1: a quarter of
+	                            * the validity */
+	size_t batch;              /* RRsets per batch at most (1..10000) */
+	unsigned inflight;         /* batches open at once (1..64) */
+} zone_options;
+
+/* Defaults of `signet sign-zone`: keep, refresh -1, batch 200, inflight 6. */
+void zone_options_init(zone_options *o);
+
+/* ---- the signing backend ------------------------------------------------ */
+
+/* How the engine gets RRSIGs. start begins signing sets[0..n) of the zone
+ * apex; sets and sigs stay valid until wait returns tag. For each i the
+ * backend appends the RRSIG RDATA for sets[i] to sigs[i] (initialised and
+ * empty, type RRSIG), leaving it empty for a set it could not sign. wait
+ * blocks for the next started batch to complete and returns its tag;
+ * SIGNET_ENOTFOUND when none is open. An error of start or wait fails the
+ * whole sign (the engine waits for batches still open before it returns). */
+typedef struct zone_backend {
+	void *ctx;
+	signet_err (*start)(void *ctx, const dns_name *apex, const dns_rrset *const *sets,
+			    dns_rrset *const *sigs, size_t n, void *tag);
+	signet_err (*wait)(void *ctx, void **tag);
+} zone_backend;
+
+/* ---- the engine --------------------------------------------------------- */
+
+typedef struct zone_engine zone_engine;
+
+/* What one zone_engine_sign did. */
+typedef struct zone_sign_stats {
+	size_t sets;               /* RRsets with RRSIGs in the new version */
+	size_t reused;             /* of them, with RRSIGs kept */
+	size_t sent;               /* sent to the backend */
+	size_t calls;              /* batches */
+	size_t failed;             /* sets the backend did not sign */
+	uint32_t serial;           /* outbound serial of the new version */
+	uint32_t earliest_expiry;  /* the earliest RRSIG expiration in it */
+} zone_sign_stats;
+
+/* A new engine for apex with options o (copied), holding no version yet.
+ * SIGNET_EINVAL for options out of range. Free with zone_engine_free. */
+signet_err zone_engine_new(const dns_name *apex, const zone_options *o, zone_engine **out);
+void zone_engine_free(zone_engine *e);
+
+/* Change the options of e (as zone_engine_new checks them); the next sign
+ * uses them. */
+signet_err zone_engine_set_options(zone_engine *e, const zone_options *o);
+
+/* Sign the unsigned zone *in (its DNSKEY, CDS, CDNSKEY, RRSIG, NSEC, NSEC3
+ * and NSEC3PARAM sets are dropped: the engine makes them) with keys k at
+ * time now (epoch seconds). *in is taken in every case and left empty. On
+ * SIGNET_OK the new version is e's; on any error e keeps the version it had.
+ * SIGNET_EPARSE for a zone without one SOA at the apex or whose apex is not
+ * e's, SIGNET_EINVAL for keys without DNSKEY or KSK RRSIGs, SIGNET_EEXIST
+ * for an NSEC3 hash collision, SIGNET_EVERIFY when the backend left sets
+ * unsigned (st->failed says how many), the backend's error otherwise.
+ * st (may be NULL) is filled either way. */
+signet_err zone_engine_sign(zone_engine *e, dns_zone *in, const zone_keys *k,
+			    const zone_backend *b, uint32_t now, zone_sign_stats *st);
+
+/* True once a version was signed (or loaded). */
+bool zone_engine_has_version(const zone_engine *e);
+
+/* The outbound SOA serial of the current version, and the serial of the
+ * unsigned input it came from. SIGNET_ENOTFOUND before the first version. */
+signet_err zone_engine_serials(const zone_engine *e, uint32_t *out_serial, uint32_t *in_serial);
+
+/* The earliest RRSIG expiration of the current version (0 before one). */
+uint32_t zone_engine_earliest_expiry(const zone_engine *e);
+
+/* A deep copy of the current version's unsigned content (its SOA with the
+ * inbound serial), to apply a difference to. SIGNET_ENOTFOUND before the
+ * first version. Free *out with dns_zone_free. */
+signet_err zone_engine_unsigned(const zone_engine *e, dns_zone *out);
+
+/* Append the current version in presentation form to out: exactly what
+ * `signet sign-zone` writes. SIGNET_ENOTFOUND before the first version. */
+signet_err zone_engine_text(const zone_engine *e, sg_buf *out);
+
+/* Call fn for every RRset of the current version in the order of the text
+ * form, each set followed by its RRSIGs (as an RRSIG set; the key set's
+ * after DNSKEY), stopping at the first error fn returns. For AXFR out. */
+signet_err zone_engine_walk(const zone_engine *e,
+			    signet_err (*fn)(void *arg, const dns_rrset *set), void *arg);
+
+/* ---- differences -------------------------------------------------------- */
+
+/* One RR of a difference. */
+typedef struct zone_rr {
+	dns_name owner;
+	uint16_t type;
+	uint32_t ttl;
+	dns_rdata rdata;           /* owned by the difference */
+} zone_rr;
+
+/* A difference between two versions of an unsigned zone (one IXFR
+ * sequence, or two files compared): RRs removed, then RRs added. */
+typedef struct zone_diff {
+	zone_rr *del;
+	size_t ndel, capdel;
+	zone_rr *add;
+	size_t nadd, capadd;
+} zone_diff;
+
+/* Append a copy of an RR to the removed (add false) or added RRs. */
+signet_err zone_diff_push(zone_diff *d, bool add, const dns_name *owner, uint16_t type,
+			  uint32_t ttl, const uint8_t *rdata, size_t len);
+void zone_diff_free(zone_diff *d);
+
+/* Apply d to the unsigned zone z in place, keeping canonical order: every
+ * removed RR must be there (RDATA compared in canonical form), every added
+ * one must not; an added RR takes the set's TTL from the RR. The SOA is
+ * replaced as a removal and an addition. SIGNET_ENOTFOUND for a removal of
+ * an RR that is not there, SIGNET_EEXIST for an addition of one that is,
+ * SIGNET_EPARSE for RRs outside the apex or of malformed RDATA, SIGNET_ERANGE
+ * when the zone would pass max_rrs RRs. On error z may be partly changed:
+ * apply to a copy. */
+signet_err zone_diff_apply(dns_zone *z, const zone_diff *d, size_t max_rrs);
+
+/* The difference that turns zone a into zone b (both in canonical order,
+ * as dns_zone_parse gives them), RDATA compared in canonical form. */
+signet_err zone_diff_between(const dns_zone *a, const dns_zone *b, zone_diff *out);
+
+#endif /* SIGNET_ZONE_H */
