@@ -210,6 +210,63 @@ signet_err zone_diff_apply(dns_zone *z, const zone_diff *d, size_t max_rrs)
 	return ret;
 }
 
+static int rr_cmp(const void *pa, const void *pb, void *arg)
+{
+	const zone_rr *base = arg;
+	const zone_rr *a = &base[*(const size_t *)pa], *b = &base[*(const size_t *)pb];
+	int c = dns_name_compare(&a->owner, &b->owner);
+	if (c == 0)
+		c = a->type < b->type ? -1 : a->type > b->type ? 1 : 0;
+	if (c == 0)
+		c = (*(const size_t *)pa > *(const size_t *)pb) -
+		    (*(const size_t *)pa < *(const size_t *)pb);
+	return c;
+}
+
+signet_err zone_from_rrs(const dns_name *apex, const zone_diff *d, size_t max_rrs,
+			 dns_zone *out)
+{
+	if (apex == NULL || d == NULL || out == NULL)
+		return SIGNET_EINVAL;
+	memset(out, 0, sizeof(*out));
+	out->apex = *apex;
+	if (d->nadd > max_rrs)
+		return SIGNET_ERANGE;
+	for (size_t i = 0; i < d->nadd; i++)
+		if (check_rr(apex, &d->add[i]) != SIGNET_OK)
+			return SIGNET_EPARSE;
+	size_t *idx = malloc((d->nadd ? d->nadd : 1) * sizeof(*idx));
+	out->sets = calloc(d->nadd ? d->nadd : 1, sizeof(*out->sets));
+	if (idx == NULL || out->sets == NULL) {
+		free(idx);
+		dns_zone_free(out);
+		return SIGNET_ENOMEM;
+	}
+	out->cap = d->nadd ? d->nadd : 1;
+	for (size_t i = 0; i < d->nadd; i++)
+		idx[i] = i;
+	qsort_r(idx, d->nadd, sizeof(*idx), rr_cmp, d->add);
+	signet_err ret = SIGNET_OK;
+	for (size_t i = 0; i < d->nadd && ret == SIGNET_OK; i++) {
+		const zone_rr *r = &d->add[idx[i]];
+		dns_rrset *s = out->count ? &out->sets[out->count - 1] : NULL;
+		if (s == NULL || s->type != r->type || !dns_name_equal(&s->owner, &r->owner)) {
+			s = &out->sets[out->count++];
+			dns_rrset_init(s, &r->owner, r->type, DNS_CLASS_IN, r->ttl);
+		}
+		long dup = -1;
+		ret = find_rr(s, r->rdata.data, r->rdata.len, &dup);
+		if (ret == SIGNET_OK && dup < 0)
+			ret = dns_rrset_add(s, r->rdata.data, r->rdata.len);
+		if (r->ttl < s->ttl)
+			s->ttl = r->ttl;
+	}
+	free(idx);
+	if (ret != SIGNET_OK)
+		dns_zone_free(out);
+	return ret;
+}
+
 /* Canonical copy of s (owner kept as spelled). */
 static signet_err canon(const dns_rrset *s, dns_rrset *out)
 {

@@ -191,6 +191,14 @@ void zone_diff_free(zone_diff *d);
  * apply to a copy. */
 signet_err zone_diff_apply(dns_zone *z, const zone_diff *d, size_t max_rrs);
 
+/* The zone of apex made of d's added RRs (a whole transfer): sets in
+ * canonical order, RRs of one owner and type merged into a set with the
+ * lowest TTL (RFC 2181 §5.2), exact duplicates dropped. The same checks as
+ * zone_diff_apply: SIGNET_EPARSE for RRs outside apex or malformed RDATA,
+ * SIGNET_ERANGE over max_rrs RRs. Free *out with dns_zone_free. */
+signet_err zone_from_rrs(const dns_name *apex, const zone_diff *d, size_t max_rrs,
+			 dns_zone *out);
+
 /* The difference that turns zone a into zone b (both in canonical order,
  * as dns_zone_parse gives them), RDATA compared in canonical form. */
 signet_err zone_diff_between(const dns_zone *a, const dns_zone *b, zone_diff *out);

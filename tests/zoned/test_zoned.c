@@ -1,0 +1,394 @@
+/* test_zoned.c -- signet-zoned in the transfer path, on loopback with real
+ * servers: Knot as the hidden primary (unsigned zone, TSIG, NOTIFY to
+ * zoned), a real signetd on a SoftHSM2 token signing, NSD as a secondary
+ * transferring from zoned with TSIG, kdig and ldns-verify-zone judging.
+ *
+ * One environment for the whole program; the tests run in order and each
+ * leaves the zone served. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tests/lib/signetd_fixture.h"
+
+#define KEY_IN "c2lnbmV0LXpvbmVkLXRlc3Qta2V5LWluLTAxMjM0NTY3"   /* 32 octets */
+#define KEY_OUT "c2lnbmV0LXpvbmVkLXRlc3Qta2V5LW91dC0wMTIzNDU2"  /* 32 octets */
+#define KEY_BAD "c2lnbmV0LXpvbmVkLXRlc3Qta2V5LWJhZC0wMTIzNDU2"
+
+typedef struct env {
+	signetd_env sd;
+	char dir[300];
+	int pport, zport, sport;   /* primary (Knot), zoned, secondary (NSD) */
+	pid_t knot, zoned, nsd;
+	unsigned serial;           /* the primary's current serial */
+} env;
+
+static env E;
+
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	int rc = system(cmd);
+	if (rc != 0)
+		fail_msg("command failed (%d): %s", rc, cmd);
+}
+
+/* The first line a command prints, in buf. */
+static const char *out1(char *buf, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static const char *out1(char *buf, size_t cap, const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	buf[0] = 0;
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	if (!fgets(buf, (int)cap, p))
+		buf[0] = 0;
+	while (fgetc(p) != EOF) {
+	}
+	pclose(p);
+	buf[strcspn(buf, "\n")] = 0;
+	return buf;
+}
+
+static pid_t spawn(const char *log, char *const argv[])
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (!freopen(log, "a", stderr) || !freopen(log, "a", stdout))
+			_exit(126);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	assert_true(pid > 0);
+	return pid;
+}
+
+static void stop(pid_t *pid, int sig)
+{
+	if (*pid > 0) {
+		kill(*pid, sig);
+		waitpid(*pid, NULL, 0);
+	}
+	*pid = 0;
+}
+
+/* The SOA serial a server gives (kdig over UDP, from 127.0.0.1 with the
+ * outbound key), 0 when none. */
+static unsigned soa_serial(int port, const char *zone)
+{
+	char buf[512];
+	out1(buf, sizeof(buf),
+	     "kdig -p %d @127.0.0.1 -y hmac-sha256:xfr-out:%s %s SOA +short +timeout=2 +retry=0"
+	     " 2>/dev/null | awk '{print $3}'", port, KEY_OUT, zone);
+	return (unsigned)strtoul(buf, NULL, 10);
+}
+
+static bool wait_for(bool (*cond)(void *), void *arg, int seconds)
+{
+	for (int i = 0; i < seconds * 10; i++) {
+		if (cond(arg))
+			return true;
+		signetd_sleep_ms(100);
+	}
+	return false;
+}
+
+typedef struct want {
+	int port;
+	unsigned serial;
+} want;
+
+static bool serial_is(void *arg)
+{
+	want *w = arg;
+	return soa_serial(w->port, "example.com") == w->serial;
+}
+
+static bool zoned_logged(void *arg)
+{
+	char log[400];
+	snprintf(log, sizeof(log), "%s/zoned.log", E.dir);
+	return signetd_log_has(log, arg);
+}
+
+/* The primary's zone, serial s, with extra lines. */
+static void write_primary(unsigned s, const char *extra)
+{
+	char path[400];
+	snprintf(path, sizeof(path), "%s/example.com.zone", E.dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "$ORIGIN example.com.\n$TTL 3600\n"
+		   "@ SOA ns1 hostmaster %u 3600 5 1209600 300\n"
+		   "@ NS ns1\n@ NS ns2\nns1 A 192.0.2.1\nns2 A 192.0.2.2\n"
+		   "www A 192.0.2.4\nmail A 192.0.2.5\n%s", s, extra);
+	fclose(f);
+	E.serial = s;
+}
+
+static void reload_primary(void)
+{
+	sh("knotc -s %s/knot.sock zone-reload example.com >/dev/null", E.dir);
+}
+
+static void write_configs(void)
+{
+	char p[400];
+	sh("printf '%%s' '%s' > %s/in.key && printf '%%s' '%s' > %s/out.key && chmod 600 %s/*.key",
+	   KEY_IN, E.dir, KEY_OUT, E.dir, E.dir);
+	/* big.example: more RRs than zoned takes. */
+	snprintf(p, sizeof(p), "%s/big.example.zone", E.dir);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fprintf(f, "$ORIGIN big.example.\n$TTL 3600\n@ SOA ns1 h 1 3600 5 1209600 300\n@ NS ns1\n");
+	for (int i = 0; i < 20; i++)
+		fprintf(f, "h%d A 192.0.2.%d\n", i, i + 1);
+	fclose(f);
+	snprintf(p, sizeof(p), "%s/knot.conf", E.dir);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fprintf(f,
+		"server:\n  listen: 127.0.0.1@%d\n  rundir: %s\n"
+		"control:\n  listen: %s/knot.sock\n"
+		"database:\n  storage: %s/knotdb\n"
+		"log:\n  - target: stderr\n    any: info\n"
+		"key:\n  - id: xfr-in\n    algorithm: hmac-sha256\n    secret: %s\n"
+		"remote:\n  - id: zoned\n    address: 127.0.0.1@%d\n    key: xfr-in\n"
+		"acl:\n  - id: xfr\n    address: 127.0.0.1\n    key: xfr-in\n    action: transfer\n"
+		"template:\n  - id: default\n    storage: %s\n    file: \"%%s.zone\"\n"
+		"    zonefile-sync: -1\n    journal-content: none\n"
+		"zone:\n  - domain: example.com\n    notify: zoned\n    acl: xfr\n"
+		"  - domain: big.example\n    acl: xfr\n",
+		E.pport, E.dir, E.dir, E.dir, KEY_IN, E.zport, E.dir);
+	fclose(f);
+	snprintf(p, sizeof(p), "%s/client.conf", E.dir);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fprintf(f, "server %s\nserver-name localhost\nca %s/ca.pem\ncert %s/ns1.pem\nkey %s/ns1.key\n",
+		E.sd.target, E.sd.dir, E.sd.dir, E.sd.dir);
+	fclose(f);
+	snprintf(p, sizeof(p), "%s/zoned.conf", E.dir);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fprintf(f,
+		"listen = \"127.0.0.1:%d\";\nstate-dir = \"%s/state\";\n"
+		"signetd = \"%s/client.conf\";\nkeyset-poll = 2;\n"
+		"keys = ( { name = \"xfr-in\"; algorithm = \"hmac-sha256\"; secret-file = \"%s/in.key\"; },\n"
+		"         { name = \"xfr-out\"; algorithm = \"hmac-sha256\"; secret-file = \"%s/out.key\"; } );\n"
+		"zones = (\n"
+		"  { name = \"example.com\"; serial = \"increment\";\n"
+		"    primaries = ( { address = \"127.0.0.1:%d\"; key = \"xfr-in\"; } );\n"
+		"    secondaries = ( { range = \"127.0.0.1/32\"; key = \"xfr-out\"; notify = \"127.0.0.1:%d\"; } ); },\n"
+		"  { name = \"big.example\"; max-rrs = 10;\n"
+		"    primaries = ( { address = \"127.0.0.1:%d\"; key = \"xfr-in\"; } );\n"
+		"    secondaries = ( { range = \"127.0.0.1/32\"; key = \"xfr-out\"; } ); } );\n",
+		E.zport, E.dir, E.dir, E.dir, E.dir, E.pport, E.sport, E.pport);
+	fclose(f);
+	snprintf(p, sizeof(p), "%s/nsd.conf", E.dir);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fprintf(f,
+		"server:\n  ip-address: 127.0.0.1@%d\n  zonesdir: \"%s\"\n  pidfile: \"%s/nsd.pid\"\n"
+		"  username: \"\"\n  chroot: \"\"\n  database: \"\"\n  xfrdfile: \"%s/xfrd.state\"\n"
+		"  xfrdir: \"%s\"\n  zonelistfile: \"%s/zone.list\"\n  verbosity: 2\n"
+		"remote-control:\n  control-enable: no\n"
+		"key:\n  name: xfr-out\n  algorithm: hmac-sha256\n  secret: \"%s\"\n"
+		"zone:\n  name: example.com\n  zonefile: \"%s/secondary.example.com.zone\"\n"
+		"  request-xfr: 127.0.0.1@%d xfr-out\n  allow-notify: 127.0.0.1 xfr-out\n",
+		E.sport, E.dir, E.dir, E.dir, E.dir, E.dir, KEY_OUT, E.dir, E.zport);
+	fclose(f);
+}
+
+static void start_zoned(void)
+{
+	char conf[400], log[400], bin[400];
+	snprintf(conf, sizeof(conf), "%s/zoned.conf", E.dir);
+	snprintf(log, sizeof(log), "%s/zoned.log", E.dir);
+	snprintf(bin, sizeof(bin), "%s/zoned/signet-zoned", getenv("SIGNET_BUILD_DIR"));
+	char *argv[] = {bin, "-c", conf, "-v", NULL};
+	E.zoned = spawn(log, argv);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (signetd_start(&E.sd, NULL) != 0)
+		return -1;
+	signetd_zone z;
+	signetd_add_zone(&E.sd, "example.com", DNS_ALG_ECDSAP256SHA256, &z);
+	signetd_add_zone(&E.sd, "big.example", DNS_ALG_ECDSAP256SHA256, &z);
+	snprintf(E.dir, sizeof(E.dir), "%s/zoned", E.sd.dir);
+	sh("mkdir -p %s/state %s/knotdb", E.dir, E.dir);
+	E.pport = signetd_free_port();
+	E.zport = signetd_free_port();
+	E.sport = signetd_free_port();
+	write_primary(100, "");
+	write_configs();
+	char conf[400], log[400];
+	snprintf(conf, sizeof(conf), "%s/knot.conf", E.dir);
+	snprintf(log, sizeof(log), "%s/knot.log", E.dir);
+	char *kargv[] = {"/usr/sbin/knotd", "-c", conf, NULL};
+	E.knot = spawn(log, kargv);
+	if (!signetd_wait_port(E.pport, E.knot, 10000, NULL))
+		return -1;
+	start_zoned();
+	if (!signetd_wait_port(E.zport, E.zoned, 10000, NULL))
+		return -1;
+	snprintf(conf, sizeof(conf), "%s/nsd.conf", E.dir);
+	snprintf(log, sizeof(log), "%s/nsd.log", E.dir);
+	char *nargv[] = {"/usr/sbin/nsd", "-d", "-c", conf, NULL};
+	E.nsd = spawn(log, nargv);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	stop(&E.nsd, SIGTERM);
+	stop(&E.zoned, SIGTERM);
+	stop(&E.knot, SIGTERM);
+	return signetd_teardown(&E.sd) == 0 ? 0 : -1;
+}
+
+/* The zone as zoned serves it, by AXFR with the outbound key, accepted by
+ * ldns-verify-zone. */
+static void check_axfr_validates(void)
+{
+	sh("kdig -p %d @127.0.0.1 -y hmac-sha256:xfr-out:%s example.com AXFR +nocomments"
+	   " +nostats +noquestion 2>&1 | grep -v -E '^;|TSIG' > %s/axfr.zone && grep -q RRSIG %s/axfr.zone"
+	   " && ldns-verify-zone %s/axfr.zone >/dev/null",
+	   E.zport, KEY_OUT, E.dir, E.dir, E.dir);
+}
+
+static void test_first_transfer(void **state)
+{
+	(void)state;
+	want w = {E.zport, 101};
+	assert_true(wait_for(serial_is, &w, 20));
+	check_axfr_validates();
+	/* NSD, a secondary of another make, got it by transfer from zoned. */
+	want s = {E.sport, 101};
+	assert_true(wait_for(serial_is, &s, 20));
+}
+
+static void test_change_travels(void **state)
+{
+	(void)state;
+	write_primary(101, "new A 192.0.2.9\n*.wild TXT \"w\"\nsub NS ns.sub\nns.sub A 192.0.2.10\n");
+	reload_primary();
+	want w = {E.zport, 102};
+	assert_true(wait_for(serial_is, &w, 20));
+	assert_true(zoned_logged("zoned: example.com.: NOTIFY from 127.0.0.1"));
+	check_axfr_validates();
+	/* Only what changed was signed again. */
+	assert_true(zoned_logged("serial 102 signed (transfer)"));
+	want s = {E.sport, 102};
+	assert_true(wait_for(serial_is, &s, 20));
+}
+
+static void test_refused(void **state)
+{
+	(void)state;
+	char buf[512];
+	/* No TSIG, the wrong key, an address outside the range. */
+	out1(buf, sizeof(buf), "kdig -p %d @127.0.0.1 example.com AXFR 2>&1 | grep -o REFUSED",
+	     E.zport);
+	assert_string_equal(buf, "REFUSED");
+	out1(buf, sizeof(buf),
+	     "kdig -p %d @127.0.0.1 -y hmac-sha256:xfr-out:%s example.com AXFR 2>&1"
+	     " | grep -o -E 'NOTAUTH|BADSIG|failed'", E.zport, KEY_BAD);
+	assert_true(buf[0] != 0);
+	out1(buf, sizeof(buf),
+	     "kdig -b 127.0.0.2 -p %d @127.0.0.1 -y hmac-sha256:xfr-out:%s example.com AXFR 2>&1"
+	     " | grep -o REFUSED", E.zport, KEY_OUT);
+	assert_string_equal(buf, "REFUSED");
+	/* Another zone, another type. */
+	out1(buf, sizeof(buf), "kdig -p %d @127.0.0.1 example.org SOA 2>&1 | grep -o REFUSED",
+	     E.zport);
+	assert_string_equal(buf, "REFUSED");
+	out1(buf, sizeof(buf), "kdig -p %d @127.0.0.1 www.example.com A 2>&1 | grep -o REFUSED",
+	     E.zport);
+	assert_string_equal(buf, "REFUSED");
+	/* A NOTIFY flood from an address that is not a primary, and unsigned
+	 * ones from the primary's: refused, and zoned still answers. */
+	sh("for i in $(seq 1 200); do kdig -b 127.0.0.3 -p %d @127.0.0.1 example.com NOTIFY"
+	   " +timeout=1 +retry=0 >/dev/null 2>&1 & done; wait", E.zport);
+	assert_true(zoned_logged("NOTIFY from an address that is not a primary"));
+	assert_int_equal(soa_serial(E.zport, "example.com"), 102);
+	check_axfr_validates();
+}
+
+static void test_oversized_transfer(void **state)
+{
+	(void)state;
+	assert_true(wait_for(zoned_logged, "big.example.: AXFR from primary 1 refused: more RRs"
+					   " than max-rrs", 20));
+	char buf[512];
+	out1(buf, sizeof(buf), "kdig -p %d @127.0.0.1 big.example SOA 2>&1 | grep -o SERVFAIL",
+	     E.zport);
+	assert_string_equal(buf, "SERVFAIL");
+}
+
+static void test_serial_backwards(void **state)
+{
+	(void)state;
+	write_primary(50, "old A 192.0.2.50\n");
+	reload_primary();
+	assert_true(wait_for(zoned_logged, "the primary's serial 50 is behind 101", 20));
+	assert_int_equal(soa_serial(E.zport, "example.com"), 102);
+	/* Forward again for the next tests. */
+	write_primary(103, "new A 192.0.2.9\n");
+	reload_primary();
+	want w = {E.zport, 104};
+	assert_true(wait_for(serial_is, &w, 20));
+}
+
+static void test_signetd_down(void **state)
+{
+	(void)state;
+	int st = signetd_stop(&E.sd);
+	assert_int_equal(st, 0);
+	write_primary(104, "while-down A 192.0.2.11\n");
+	reload_primary();
+	assert_true(wait_for(zoned_logged, "the last signed version stays served", 20));
+	assert_int_equal(soa_serial(E.zport, "example.com"), 104);
+	check_axfr_validates();
+	E.sd.pid = signetd_spawn(E.sd.conf, E.sd.log);
+	assert_true(signetd_wait_port(E.sd.port, E.sd.pid, 10000, NULL));
+	/* The retry (the SOA's 5 s) transfers and signs again. */
+	want w = {E.zport, 105};
+	assert_true(wait_for(serial_is, &w, 30));
+	check_axfr_validates();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_first_transfer),
+		cmocka_unit_test(test_change_travels),
+		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_oversized_transfer),
+		cmocka_unit_test(test_serial_backwards),
+		cmocka_unit_test(test_signetd_down),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

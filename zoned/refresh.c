@@ -1,0 +1,223 @@
+/* refresh.c -- the zone's timed events: poll the primary's SOA at refresh
+ * (retry after a failure, stop serving at expire), transfer and sign a
+ * newer version, store it, NOTIFY; sign again when the key set changes or
+ * RRSIGs near their refresh time. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "zoned/daemon.h"
+
+#define SOA_TIMEOUT 5
+#define RETRY_MIN 5
+
+static void arm(zoned_zone *z, uint32_t seconds)
+{
+	struct timeval tv = {(time_t)seconds, 0};
+	evtimer_add(z->refresh, &tv);
+}
+
+/* The signed zone in the state directory, written atomically: what the
+ * secondaries were offered. */
+static void store(zoned_zone *z)
+{
+	char path[ZONED_PATH_MAX + DNS_NAME_STR_MAX + 16];
+	snprintf(path, sizeof(path), "%s/%szone.signed", z->d->cfg.state_dir, z->conf.name);
+	sg_buf text = SG_BUF_INIT;
+	signet_err ret = zone_engine_text(z->eng, &text);
+	if (ret == SIGNET_OK)
+		ret = sg_file_write_atomic(path, text.data, text.len, 0600);
+	sg_buf_free(&text);
+	if (ret != SIGNET_OK)
+		sg_log(SG_LOG_ERROR, "zoned: %s: storing %s: %s", z->conf.name, path,
+		       signet_strerror(ret));
+}
+
+/* Sign unsigned zone u (taken) with the key set from signetd. */
+static signet_err sign(zoned_zone *z, dns_zone *u, const char *why)
+{
+	char err[256] = "";
+	zone_keys k;
+	zone_keys_init(&k, &z->conf.apex);
+	signet_err ret = zoned_signetd_keyset(&z->d->sd, &z->conf.apex, &k, err, sizeof(err));
+	if (ret != SIGNET_OK) {
+		sg_log(SG_LOG_ERROR, "zoned: %s: %s; the last signed version stays served",
+		       z->conf.name, err);
+		z->n.sign_failed++;
+		dns_zone_free(u);
+		zone_keys_clear(&k);
+		return ret;
+	}
+	zone_backend b;
+	zoned_signetd_backend(&z->d->sd, &b);
+	zone_sign_stats st;
+	ret = zone_engine_sign(z->eng, u, &k, &b, (uint32_t)time(NULL), &st);
+	if (ret != SIGNET_OK) {
+		sg_log(SG_LOG_ERROR, "zoned: %s: signing (%s): %s (%zu RRsets not signed); the last"
+		       " signed version stays served", z->conf.name, why, signet_strerror(ret),
+		       st.failed);
+		z->n.sign_failed++;
+		zone_keys_clear(&k);
+		return ret;
+	}
+	z->n.rrsigs_made += st.sent;
+	z->n.rrsigs_reused += st.reused;
+	zone_keys_clear(&z->keys);
+	z->keys = k;
+	z->have_keys = true;
+	sg_log(SG_LOG_NOTICE, "zoned: %s: serial %u signed (%s): %zu RRsets, %zu reused, %zu sent"
+	       " in %zu calls", z->conf.name, st.serial, why, st.sets, st.reused, st.sent,
+	       st.calls);
+	store(z);
+	zoned_notify_all(z);
+	return SIGNET_OK;
+}
+
+/* The timers of the primary's SOA (RFC 1035 §3.3.13), bounded. */
+static void take_timers(zoned_zone *z)
+{
+	dns_zone u;
+	if (zone_engine_unsigned(z->eng, &u) != SIGNET_OK)
+		return;
+	for (size_t i = 0; i < u.count; i++) {
+		dns_rrset *s = &u.sets[i];
+		if (s->type != DNS_T_SOA || !dns_name_equal(&s->owner, &u.apex) || s->count != 1)
+			continue;
+		const uint8_t *p = s->rr[0].data + s->rr[0].len - 16;
+		z->refresh_s = sg_get_u32(p);
+		z->retry_s = sg_get_u32(p + 4);
+		z->expire_s = sg_get_u32(p + 8);
+	}
+	dns_zone_free(&u);
+	if (z->refresh_s < RETRY_MIN)
+		z->refresh_s = RETRY_MIN;
+	if (z->retry_s < RETRY_MIN)
+		z->retry_s = RETRY_MIN;
+	if (z->expire_s < z->refresh_s)
+		z->expire_s = z->refresh_s;
+}
+
+void zoned_refresh_now(zoned_zone *z)
+{
+	int64_t now = (int64_t)time(NULL);
+	uint32_t have = 0;
+	bool versioned = zone_engine_serials(z->eng, NULL, &have) == SIGNET_OK;
+	signet_err ret = SIGNET_EIO;
+	char err[256] = "";
+	for (size_t i = 0; i < z->conf.nprimaries; i++) {
+		const zoned_peer *p = &z->conf.primaries[i];
+		uint32_t serial = 0;
+		ret = zoned_soa_query(p, &z->conf.apex, SOA_TIMEOUT, &serial);
+		if (ret != SIGNET_OK) {
+			snprintf(err, sizeof(err), "SOA query: %s", signet_strerror(ret));
+			continue;
+		}
+		if (versioned && dns_serial_compare(serial, have) != 1) {
+			if (serial != have)
+				sg_log(SG_LOG_WARNING, "zoned: %s: the primary's serial %u is behind %u;"
+				       " ignored", z->conf.name, serial, have);
+			break;  /* up to date */
+		}
+		dns_zone u;
+		ret = zoned_axfr_in(p, &z->conf, &u, err, sizeof(err));
+		if (ret != SIGNET_OK) {
+			z->n.xfr_in_failed++;
+			sg_log(SG_LOG_ERROR, "zoned: %s: AXFR from primary %zu refused: %s; nothing"
+			       " changed", z->conf.name, i + 1, err);
+			continue;
+		}
+		z->n.xfr_in_ok++;
+		ret = sign(z, &u, "transfer");
+		if (ret == SIGNET_OK)
+			take_timers(z);
+		break;
+	}
+	if (ret == SIGNET_OK) {
+		z->last_ok = now;
+		z->expired = false;
+		arm(z, z->refresh_s ? z->refresh_s : 3600);
+		return;
+	}
+	if (err[0])
+		sg_log(SG_LOG_WARNING, "zoned: %s: refresh failed: %s", z->conf.name, err);
+	if (z->last_ok && z->expire_s && now - z->last_ok > (int64_t)z->expire_s && !z->expired) {
+		z->expired = true;
+		sg_log(SG_LOG_ERROR, "zoned: %s: expired: no refresh for %u s; not served",
+		       z->conf.name, z->expire_s);
+	}
+	arm(z, z->retry_s ? z->retry_s : RETRY_MIN);
+}
+
+static void on_refresh(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	zoned_refresh_now(arg);
+}
+
+signet_err zoned_zone_start(zoned_zone *z)
+{
+	zone_options o;
+	zone_options_init(&o);
+	o.serial = z->conf.serial;
+	signet_err ret = zone_engine_new(&z->conf.apex, &o, &z->eng);
+	if (ret != SIGNET_OK)
+		return ret;
+	zone_keys_init(&z->keys, &z->conf.apex);
+	z->refresh = evtimer_new(z->d->base, on_refresh, z);
+	if (z->refresh == NULL)
+		return SIGNET_ENOMEM;
+	arm(z, 0);
+	return SIGNET_OK;
+}
+
+void zoned_zone_stop(zoned_zone *z)
+{
+	if (z->refresh)
+		event_free(z->refresh);
+	for (size_t i = 0; i < ZONED_PEERS_MAX; i++)
+		if (z->notify[i].timer)
+			event_free(z->notify[i].timer);
+	zone_engine_free(z->eng);
+	zone_keys_clear(&z->keys);
+	memset(z, 0, sizeof(*z));
+}
+
+static bool same_set(const dns_rrset *a, const dns_rrset *b)
+{
+	if (a->count != b->count || a->ttl != b->ttl)
+		return false;
+	for (size_t i = 0; i < a->count; i++)
+		if (a->rr[i].len != b->rr[i].len ||
+		    (a->rr[i].len && memcmp(a->rr[i].data, b->rr[i].data, a->rr[i].len) != 0))
+			return false;
+	return true;
+}
+
+void zoned_keyset_check(zoned_zone *z)
+{
+	if (!zone_engine_has_version(z->eng) || z->expired)
+		return;
+	char err[256] = "";
+	zone_keys k;
+	zone_keys_init(&k, &z->conf.apex);
+	if (zoned_signetd_keyset(&z->d->sd, &z->conf.apex, &k, err, sizeof(err)) != SIGNET_OK) {
+		sg_log(SG_LOG_WARNING, "zoned: %s: %s; retrying at the next poll", z->conf.name, err);
+		zone_keys_clear(&k);
+		return;
+	}
+	bool changed = !z->have_keys || !same_set(&k.dnskey, &z->keys.dnskey) ||
+		       !same_set(&k.cds, &z->keys.cds) || !same_set(&k.cdnskey, &z->keys.cdnskey) ||
+		       !same_set(&k.ksk_sigs, &z->keys.ksk_sigs) || k.nsec3 != z->keys.nsec3;
+	uint32_t now = (uint32_t)time(NULL);
+	uint32_t exp = zone_engine_earliest_expiry(z->eng);
+	bool stale = dns_serial_compare(exp, now + k.validity / 4) != 1;
+	zone_keys_clear(&k);
+	if (!changed && !stale)
+		return;
+	dns_zone u;
+	if (zone_engine_unsigned(z->eng, &u) != SIGNET_OK)
+		return;
+	sign(z, &u, changed ? "key set changed" : "RRSIGs near refresh");
+}

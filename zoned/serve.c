@@ -1,0 +1,512 @@
+/* serve.c -- serving the signed zones: SOA over UDP and TCP, AXFR over TCP
+ * (an IXFR is answered with the whole zone, RFC 1995 §4), NOTIFY in from
+ * the primaries, NOTIFY out with retries and back-off; REFUSED for every
+ * other question and every unknown peer. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <openssl/rand.h>
+
+#include "zoned/daemon.h"
+
+#define RCODE_FORMERR 1
+#define RCODE_SERVFAIL 2
+#define RCODE_NOTAUTH 9
+#define RCODE_REFUSED 5
+#define FLAG_QR 0x8000
+#define FLAG_AA 0x0400
+#define OPCODE_NOTIFY 4
+#define AXFR_CHUNK 16000           /* octets of RRs per AXFR message */
+#define TCP_IDLE 10                /* seconds a TCP client may be silent */
+#define TCP_OUT_MAX (1u << 30)     /* queued answer octets per connection */
+#define NOTIFY_TRIES 6
+
+zoned_zone *zoned_find(zoned *d, const dns_name *apex)
+{
+	for (size_t i = 0; i < d->nzones; i++)
+		if (dns_name_equal(&d->zones[i].conf.apex, apex))
+			return &d->zones[i];
+	return NULL;
+}
+
+/* An answer being built: messages appended to out (with 2-octet lengths
+ * over TCP), each TSIG-signed when the query was. */
+typedef struct answer {
+	sg_buf out;
+	bool tcp;
+	zoned_tsig tsig;
+	bool sign;
+} answer;
+
+static signet_err finish(answer *a, zoned_msg *m)
+{
+	size_t len = m->b.len, cap = len + 1024;
+	signet_err ret = sg_buf_reserve(&m->b, 1024);
+	if (ret == SIGNET_OK && a->sign)
+		ret = zoned_tsig_sign(&a->tsig, m->b.data, &len, cap);
+	if (ret == SIGNET_OK && a->tcp)
+		ret = sg_buf_put_u16(&a->out, (uint16_t)len);
+	if (ret == SIGNET_OK)
+		ret = sg_buf_append(&a->out, m->b.data, len);
+	return ret;
+}
+
+static signet_err reply_rcode(answer *a, const zoned_query *q, int rcode)
+{
+	zoned_msg m;
+	uint16_t flags = (uint16_t)(FLAG_QR | (q->flags & 0x7900) | rcode);
+	signet_err ret = zoned_msg_start(&m, q->id, flags, &q->qname, q->qtype);
+	if (ret == SIGNET_OK)
+		ret = finish(a, &m);
+	zoned_msg_free(&m);
+	return ret;
+}
+
+/* The apex SOA of the served version, as its first set in walk order. */
+typedef struct soa_find {
+	dns_rrset soa;
+	bool found;
+} soa_find;
+
+static signet_err take_soa(void *arg, const dns_rrset *s)
+{
+	soa_find *f = arg;
+	if (s->type == DNS_T_SOA && !f->found) {
+		f->found = true;
+		return dns_rrset_copy(&f->soa, s);
+	}
+	return SIGNET_ENOTFOUND;  /* stop: the SOA comes first */
+}
+
+static signet_err reply_soa(answer *a, const zoned_query *q, zoned_zone *z)
+{
+	soa_find f = {0};
+	zone_engine_walk(z->eng, take_soa, &f);
+	if (!f.found)
+		return reply_rcode(a, q, RCODE_SERVFAIL);
+	zoned_msg m;
+	signet_err ret = zoned_msg_start(&m, q->id, FLAG_QR | FLAG_AA, &q->qname, DNS_T_SOA);
+	if (ret == SIGNET_OK)
+		ret = zoned_msg_rr(&m, &f.soa.owner, DNS_T_SOA, f.soa.ttl, f.soa.rr[0].data,
+				   f.soa.rr[0].len);
+	if (ret == SIGNET_OK)
+		ret = finish(a, &m);
+	zoned_msg_free(&m);
+	dns_rrset_clear(&f.soa);
+	return ret;
+}
+
+/* AXFR out: RRs packed into messages of about AXFR_CHUNK octets. */
+typedef struct axfr_out {
+	answer *a;
+	const zoned_query *q;
+	zoned_msg m;
+	bool open;
+	dns_rrset soa;             /* to close the transfer with */
+} axfr_out;
+
+static signet_err axfr_flush(axfr_out *x)
+{
+	if (!x->open)
+		return SIGNET_OK;
+	signet_err ret = finish(x->a, &x->m);
+	zoned_msg_free(&x->m);
+	x->open = false;
+	return ret;
+}
+
+static signet_err axfr_rr(axfr_out *x, const dns_name *owner, uint16_t type, uint32_t ttl,
+			  const dns_rdata *rd)
+{
+	signet_err ret = SIGNET_OK;
+	if (x->open && x->m.b.len + owner->len + 10 + rd->len > AXFR_CHUNK)
+		ret = axfr_flush(x);
+	if (ret == SIGNET_OK && !x->open) {
+		ret = zoned_msg_start(&x->m, x->q->id, FLAG_QR | FLAG_AA, &x->q->qname, x->q->qtype);
+		x->open = ret == SIGNET_OK;
+	}
+	if (ret == SIGNET_OK)
+		ret = zoned_msg_rr(&x->m, owner, type, ttl, rd->data, rd->len);
+	return ret;
+}
+
+static signet_err axfr_set(void *arg, const dns_rrset *s)
+{
+	axfr_out *x = arg;
+	if (s->type == DNS_T_SOA && x->soa.count == 0) {
+		signet_err ret = dns_rrset_copy(&x->soa, s);
+		if (ret != SIGNET_OK)
+			return ret;
+	}
+	for (size_t i = 0; i < s->count; i++) {
+		signet_err ret = axfr_rr(x, &s->owner, s->type, s->ttl, &s->rr[i]);
+		if (ret != SIGNET_OK)
+			return ret;
+	}
+	return SIGNET_OK;
+}
+
+static signet_err reply_axfr(answer *a, const zoned_query *q, zoned_zone *z)
+{
+	axfr_out x = {.a = a, .q = q};
+	dns_rrset_init(&x.soa, NULL, 0, 0, 0);
+	signet_err ret = zone_engine_walk(z->eng, axfr_set, &x);
+	if (ret == SIGNET_OK && x.soa.count == 1)
+		ret = axfr_rr(&x, &x.soa.owner, DNS_T_SOA, x.soa.ttl, &x.soa.rr[0]);
+	if (ret == SIGNET_OK)
+		ret = axfr_flush(&x);
+	if (x.open)
+		zoned_msg_free(&x.m);
+	dns_rrset_clear(&x.soa);
+	return ret;
+}
+
+/* The secondary entry of z that sa falls in, or NULL. */
+static const zoned_peer *secondary_of(zoned_zone *z, const struct sockaddr *sa)
+{
+	for (size_t i = 0; i < z->conf.nsecondaries; i++)
+		if (zoned_addr_match(&z->conf.secondaries[i].addr, sa))
+			return &z->conf.secondaries[i];
+	return NULL;
+}
+
+static const zoned_peer *primary_of(zoned_zone *z, const struct sockaddr *sa)
+{
+	for (size_t i = 0; i < z->conf.nprimaries; i++)
+		if (zoned_addr_same_host(&z->conf.primaries[i].addr, sa))
+			return &z->conf.primaries[i];
+	return NULL;
+}
+
+static char *addr_str(const struct sockaddr *sa, char *buf, size_t len)
+{
+	char h[64] = "?";
+	uint16_t port = 0;
+	if (sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, h, sizeof(h));
+		port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, h, sizeof(h));
+		port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	}
+	snprintf(buf, len, "%s#%u", h, port);
+	return buf;
+}
+
+/* Answer one message from sa into a->out; nothing for garbage. */
+static void handle(zoned *d, const uint8_t *msg, size_t len, const struct sockaddr *sa,
+		   answer *a)
+{
+	char who[96];
+	zoned_query q;
+	if (zoned_query_parse(msg, len, &q) != SIGNET_OK) {
+		sg_log(SG_LOG_INFO, "zoned: %s: malformed query dropped",
+		       addr_str(sa, who, sizeof(who)));
+		return;
+	}
+	zoned_zone *z = q.qclass == DNS_CLASS_IN ? zoned_find(d, &q.qname) : NULL;
+	bool notify = q.opcode == OPCODE_NOTIFY && q.qtype == DNS_T_SOA;
+	const zoned_peer *peer = z == NULL ? NULL : notify ? primary_of(z, sa) : secondary_of(z, sa);
+	bool xfr = q.qtype == DNS_T_AXFR || q.qtype == DNS_T_IXFR;
+	const char *why = NULL;
+	if (z == NULL)
+		why = "not a zone of ours";
+	else if (peer == NULL)
+		why = notify ? "NOTIFY from an address that is not a primary"
+			     : "an address that is not a secondary";
+	else if (q.opcode != 0 && !notify)
+		why = "opcode";
+	else if (!notify && q.qtype != DNS_T_SOA && !xfr)
+		why = "only SOA, AXFR and IXFR are answered";
+	else if (xfr && !a->tcp)
+		why = "transfers over TCP only";
+	else if ((xfr || notify) && !q.has_tsig)
+		why = "no TSIG";
+	if (why == NULL && q.has_tsig) {
+		a->tsig = (zoned_tsig){.key = peer->key, .first = true};
+		if (peer->key == NULL || zoned_tsig_verify(&a->tsig, msg, len) != SIGNET_OK)
+			why = "TSIG does not verify";
+		a->tsig.first = true;
+		a->sign = why == NULL;
+	}
+	if (why != NULL) {
+		if (z)
+			z->n.refused++;
+		sg_log(SG_LOG_NOTICE, "zoned: %s: refused %s: %s", addr_str(sa, who, sizeof(who)),
+		       z ? z->conf.name : "query", why);
+		/* A failed TSIG gets NOTAUTH, unsigned (RFC 8945 §5.2). */
+		reply_rcode(a, &q, strcmp(why, "TSIG does not verify") == 0 ? RCODE_NOTAUTH
+									    : RCODE_REFUSED);
+		return;
+	}
+	if (notify) {
+		z->n.notify_in++;
+		zoned_msg m;
+		if (zoned_msg_start(&m, q.id, FLAG_QR | FLAG_AA | (OPCODE_NOTIFY << 11), &q.qname,
+				    DNS_T_SOA) == SIGNET_OK)
+			finish(a, &m);
+		zoned_msg_free(&m);
+		sg_log(SG_LOG_INFO, "zoned: %s: NOTIFY from %s", z->conf.name,
+		       addr_str(sa, who, sizeof(who)));
+		/* A flood of them re-arms one timer: one refresh runs. */
+		struct timeval now = {0, 0};
+		evtimer_add(z->refresh, &now);
+		return;
+	}
+	if (z->expired || !zone_engine_has_version(z->eng)) {
+		reply_rcode(a, &q, RCODE_SERVFAIL);
+		return;
+	}
+	if (xfr) {
+		z->n.xfr_out++;
+		sg_log(SG_LOG_NOTICE, "zoned: %s: AXFR to %s%s", z->conf.name,
+		       addr_str(sa, who, sizeof(who)), q.qtype == DNS_T_IXFR ? " (IXFR asked)" : "");
+		if (reply_axfr(a, &q, z) != SIGNET_OK) {
+			sg_buf_reset(&a->out);
+			reply_rcode(a, &q, RCODE_SERVFAIL);
+		}
+		return;
+	}
+	reply_soa(a, &q, z);
+}
+
+/* ---- UDP ------------------------------------------------------------------ */
+
+static void on_udp(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	zoned *d = arg;
+	for (int n = 0; n < 64; n++) {
+		uint8_t buf[4096];
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		ssize_t r = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&ss, &sl);
+		if (r < 0)
+			return;
+		answer a = {.out = SG_BUF_INIT};
+		handle(d, buf, (size_t)r, (struct sockaddr *)&ss, &a);
+		/* Answers that do not fit a UDP message are not sent: an SOA
+		 * always fits in 512. */
+		if (a.out.len && a.out.len <= 512)
+			sendto(fd, a.out.data, a.out.len, 0, (struct sockaddr *)&ss, sl);
+		sg_buf_free(&a.out);
+	}
+}
+
+/* ---- TCP ------------------------------------------------------------------ */
+
+typedef struct tcp_conn {
+	zoned *d;
+	struct sockaddr_storage peer;
+} tcp_conn;
+
+static void tcp_close(struct bufferevent *bev, tcp_conn *c)
+{
+	c->d->tcp_open--;
+	bufferevent_free(bev);
+	free(c);
+}
+
+static void on_tcp_read(struct bufferevent *bev, void *arg)
+{
+	tcp_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	while (evbuffer_get_length(in) >= 2) {
+		uint8_t l[2];
+		evbuffer_copyout(in, l, 2);
+		size_t len = sg_get_u16(l);
+		if (evbuffer_get_length(in) < len + 2)
+			return;
+		if (evbuffer_get_length(bufferevent_get_output(bev)) > TCP_OUT_MAX) {
+			tcp_close(bev, c);
+			return;
+		}
+		uint8_t *msg = malloc(len ? len : 1);
+		if (msg == NULL) {
+			tcp_close(bev, c);
+			return;
+		}
+		evbuffer_drain(in, 2);
+		evbuffer_remove(in, msg, len);
+		answer a = {.out = SG_BUF_INIT, .tcp = true};
+		handle(c->d, msg, len, (struct sockaddr *)&c->peer, &a);
+		free(msg);
+		if (a.out.len)
+			bufferevent_write(bev, a.out.data, a.out.len);
+		sg_buf_free(&a.out);
+	}
+}
+
+static void on_tcp_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)what;
+	tcp_close(bev, arg);
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+		      int salen, void *arg)
+{
+	(void)l;
+	zoned *d = arg;
+	if (d->tcp_open >= d->cfg.tcp_clients || (size_t)salen > sizeof(struct sockaddr_storage)) {
+		close(fd);
+		return;
+	}
+	tcp_conn *c = calloc(1, sizeof(*c));
+	struct bufferevent *bev = c ? bufferevent_socket_new(d->base, fd, BEV_OPT_CLOSE_ON_FREE)
+				    : NULL;
+	if (bev == NULL) {
+		free(c);
+		close(fd);
+		return;
+	}
+	c->d = d;
+	memcpy(&c->peer, sa, (size_t)salen);
+	d->tcp_open++;
+	struct timeval idle = {TCP_IDLE, 0};
+	bufferevent_set_timeouts(bev, &idle, &idle);
+	bufferevent_setcb(bev, on_tcp_read, NULL, on_tcp_event, c);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+/* ---- NOTIFY out ------------------------------------------------------------ */
+
+static void notify_send(notify_out *n)
+{
+	zoned_zone *z = n->zone;
+	uint8_t id[2];
+	if (RAND_bytes(id, 2) != 1)
+		return;
+	n->id = sg_get_u16(id);
+	zoned_msg m;
+	answer a = {.out = SG_BUF_INIT, .sign = n->peer->key != NULL};
+	a.tsig = (zoned_tsig){.key = n->peer->key, .first = true};
+	if (zoned_msg_start(&m, n->id, FLAG_AA | (OPCODE_NOTIFY << 11), &z->conf.apex,
+			    DNS_T_SOA) == SIGNET_OK &&
+	    finish(&a, &m) == SIGNET_OK)
+		sendto(z->d->notify_fd, a.out.data, a.out.len, 0,
+		       (const struct sockaddr *)&n->peer->addr.sa, n->peer->addr.len);
+	zoned_msg_free(&m);
+	sg_buf_free(&a.out);
+	/* Back-off: 1, 2, 4, 8, 16 s, then give up until the next serial. */
+	struct timeval tv = {(time_t)1 << n->tries, 0};
+	n->tries++;
+	evtimer_add(n->timer, &tv);
+}
+
+static void on_notify_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	notify_out *n = arg;
+	if (!n->pending)
+		return;
+	if (n->tries >= NOTIFY_TRIES) {
+		char who[96];
+		n->pending = false;
+		n->zone->n.notify_out_failed++;
+		sg_log(SG_LOG_WARNING, "zoned: %s: NOTIFY to %s unanswered after %u tries",
+		       n->zone->conf.name,
+		       addr_str((const struct sockaddr *)&n->peer->addr.sa, who, sizeof(who)),
+		       n->tries);
+		return;
+	}
+	notify_send(n);
+}
+
+void zoned_notify_all(zoned_zone *z)
+{
+	for (size_t i = 0; i < z->conf.nsecondaries; i++) {
+		notify_out *n = &z->notify[i];
+		if (!z->conf.secondaries[i].notify)
+			continue;
+		if (n->timer == NULL) {
+			n->zone = z;
+			n->peer = &z->conf.secondaries[i];
+			n->timer = evtimer_new(z->d->base, on_notify_timer, n);
+			if (n->timer == NULL)
+				continue;
+		}
+		n->tries = 0;
+		n->pending = true;
+		notify_send(n);
+	}
+}
+
+static void on_notify_answer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	zoned *d = arg;
+	for (int k = 0; k < 64; k++) {
+		uint8_t buf[1024];
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		ssize_t r = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&ss, &sl);
+		if (r < 12)
+			return;
+		uint16_t id = sg_get_u16(buf);
+		if (!(buf[2] & 0x80))
+			continue;
+		for (size_t i = 0; i < d->nzones; i++)
+			for (size_t s = 0; s < ZONED_PEERS_MAX; s++) {
+				notify_out *n = &d->zones[i].notify[s];
+				if (n->pending && n->id == id &&
+				    zoned_addr_same_host(&n->peer->addr, (struct sockaddr *)&ss))
+					n->pending = false;
+			}
+	}
+}
+
+/* ---- start and stop -------------------------------------------------------- */
+
+signet_err zoned_serve_start(zoned *d)
+{
+	zoned_addr a;
+	if (zoned_addr_parse(d->cfg.listen, 53, false, &a) != SIGNET_OK)
+		return SIGNET_EINVAL;
+	d->udp = socket(a.sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (d->udp < 0 || setsockopt(d->udp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(d->udp, (struct sockaddr *)&a.sa, a.len) != 0) {
+		sg_log(SG_LOG_ERROR, "zoned: UDP %s: %s", d->cfg.listen, strerror(errno));
+		return SIGNET_EIO;
+	}
+	d->udp_ev = event_new(d->base, d->udp, EV_READ | EV_PERSIST, on_udp, d);
+	d->tcp = evconnlistener_new_bind(d->base, on_accept, d,
+					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+						 LEV_OPT_CLOSE_ON_EXEC,
+					 128, (struct sockaddr *)&a.sa, (int)a.len);
+	if (d->udp_ev == NULL || d->tcp == NULL) {
+		sg_log(SG_LOG_ERROR, "zoned: TCP %s: %s", d->cfg.listen, strerror(errno));
+		return SIGNET_EIO;
+	}
+	event_add(d->udp_ev, NULL);
+	d->notify_fd = socket(a.sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (d->notify_fd < 0)
+		return SIGNET_EIO;
+	d->notify_ev = event_new(d->base, d->notify_fd, EV_READ | EV_PERSIST, on_notify_answer, d);
+	if (d->notify_ev == NULL)
+		return SIGNET_ENOMEM;
+	event_add(d->notify_ev, NULL);
+	return SIGNET_OK;
+}
+
+void zoned_serve_stop(zoned *d)
+{
+	if (d->udp_ev)
+		event_free(d->udp_ev);
+	if (d->udp >= 0)
+		close(d->udp);
+	if (d->tcp)
+		evconnlistener_free(d->tcp);
+	if (d->notify_ev)
+		event_free(d->notify_ev);
+	if (d->notify_fd >= 0)
+		close(d->notify_fd);
+}

@@ -1,0 +1,179 @@
+/* zoned.h -- signet-zoned: zones in from a hidden primary (NOTIFY, SOA
+ * polling, AXFR with TSIG), kept signed through signetd with the zone
+ * engine, served out (SOA, AXFR with TSIG, NOTIFY) to the secondaries.
+ *
+ * One thread and one libevent loop. The parts: the configuration
+ * (config.c), TSIG keys and message signing (tsig.c), DNS messages in wire
+ * form (wire.c), transfers in (xfr_in.c), signetd as the engine's signing
+ * backend (signetd.c), serving and NOTIFY out (serve.c), and the daemon
+ * (main.c). Functions return signet_err; messages that concern a peer go to
+ * the log.
+ */
+#ifndef SIGNET_ZONED_H
+#define SIGNET_ZONED_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "client/client.h"
+#include "common/common.h"
+#include "dnssec/dnssec.h"
+#include "zone/zone.h"
+
+#define ZONED_PATH_MAX 1024
+#define ZONED_KEYS_MAX 64
+#define ZONED_ZONES_MAX 1024
+#define ZONED_PEERS_MAX 16
+#define ZONED_MSG_MAX 65535
+
+/* ---- configuration ------------------------------------------------------ */
+
+/* A TSIG key (RFC 8945). The secret is base64 as ldns wants it. */
+typedef struct zoned_key {
+	char name[256];            /* presentation form, with the final dot */
+	char algorithm[32];        /* "hmac-sha256." or "hmac-sha512." */
+	char secret[128];          /* base64 of 16..64 octets */
+} zoned_key;
+
+/* An address with a port, or a range (prefix) of addresses. */
+typedef struct zoned_addr {
+	struct sockaddr_storage sa;
+	socklen_t len;
+	unsigned prefix;           /* ranges: bits that must match */
+} zoned_addr;
+
+/* A primary the zone comes from, or a secondary it goes to. */
+typedef struct zoned_peer {
+	zoned_addr addr;           /* primary: address and port; secondary: a
+	                            * range, port ignored */
+	bool notify;               /* secondary: NOTIFY it (at addr, notify_port) */
+	uint16_t notify_port;
+	const zoned_key *key;      /* NULL: none (refused for transfers) */
+} zoned_peer;
+
+typedef struct zoned_zone_conf {
+	dns_name apex;
+	char name[DNS_NAME_STR_MAX];
+	zoned_peer primaries[ZONED_PEERS_MAX];
+	size_t nprimaries;
+	zoned_peer secondaries[ZONED_PEERS_MAX];
+	size_t nsecondaries;
+	zone_serial serial;        /* outbound serial policy */
+	size_t max_rrs;            /* bound of a transfer in */
+	size_t max_octets;         /* bound of a transfer in */
+	unsigned xfr_timeout;      /* seconds for a transfer in */
+} zoned_zone_conf;
+
+typedef struct zoned_config {
+	char listen[64];           /* ADDR:PORT for UDP and TCP */
+	char state_dir[ZONED_PATH_MAX];
+	char client_config[ZONED_PATH_MAX];  /* signetd: the client config file */
+	unsigned keyset_poll;      /* seconds between GetKeySet calls */
+	unsigned tcp_clients;      /* TCP connections at once */
+	zoned_key keys[ZONED_KEYS_MAX];
+	size_t nkeys;
+	zoned_zone_conf *zones;    /* owned */
+	size_t nzones;
+} zoned_config;
+
+/* Read and check the configuration file (format in docs/ZONED.md); errmsg
+ * gets the line and reason. SIGNET_EPARSE/ERANGE for bad values, the
+ * file's read error otherwise. Free with zoned_config_free. */
+signet_err zoned_config_load(const char *path, zoned_config *out, char *errmsg,
+			     size_t errlen);
+void zoned_config_free(zoned_config *c);
+
+/* Parse "ADDR", "ADDR:PORT", "[V6]:PORT" (port default def) or, with
+ * allow_prefix, "ADDR/BITS". */
+signet_err zoned_addr_parse(const char *text, uint16_t def, bool allow_prefix,
+			    zoned_addr *out);
+/* True if sa is inside range r (family and prefix bits). */
+bool zoned_addr_match(const zoned_addr *r, const struct sockaddr *sa);
+/* True if sa is exactly a's address (port ignored). */
+bool zoned_addr_same_host(const zoned_addr *a, const struct sockaddr *sa);
+
+/* ---- messages ----------------------------------------------------------- */
+
+/* A DNS message being written: header, question, RRs uncompressed. */
+typedef struct zoned_msg {
+	sg_buf b;
+	uint16_t ancount;
+} zoned_msg;
+
+/* Start a message: id, flags (QR, opcode, AA, rcode as in the header) and
+ * one question. */
+signet_err zoned_msg_start(zoned_msg *m, uint16_t id, uint16_t flags, const dns_name *qname,
+			   uint16_t qtype);
+/* Append one RR to the answer section. */
+signet_err zoned_msg_rr(zoned_msg *m, const dns_name *owner, uint16_t type, uint32_t ttl,
+			const uint8_t *rdata, size_t len);
+void zoned_msg_free(zoned_msg *m);
+
+/* What zoned needs of a query or NOTIFY: header, the one question. */
+typedef struct zoned_query {
+	uint16_t id, flags;
+	uint16_t opcode;
+	dns_name qname;
+	uint16_t qtype, qclass;
+	bool has_tsig;
+	uint32_t ixfr_serial;      /* IXFR: the serial of its authority SOA */
+	bool has_ixfr_serial;
+} zoned_query;
+
+/* Read a query: a header with QR clear, exactly one question, at most one
+ * RR in authority (an IXFR's SOA), a TSIG as the last additional RR.
+ * SIGNET_EPARSE for anything malformed. Bounded by len; fuzzed. */
+signet_err zoned_query_parse(const uint8_t *msg, size_t len, zoned_query *out);
+
+/* ---- TSIG --------------------------------------------------------------- */
+
+/* A TSIG context of one exchange: the MAC of the last message. */
+typedef struct zoned_tsig {
+	const zoned_key *key;
+	uint8_t mac[64];
+	size_t maclen;
+	bool first;                /* no message signed or verified yet */
+} zoned_tsig;
+
+/* Sign wire message *msg (len octets, in a buffer of at least len + 512)
+ * with key: the first message of an answer covers the request MAC; later
+ * ones the previous MAC and timers only. *len grows by the TSIG RR. */
+signet_err zoned_tsig_sign(zoned_tsig *t, uint8_t *msg, size_t *len, size_t cap);
+
+/* Verify the TSIG of message msg with t->key (first: against t's request
+ * MAC if any; later: previous MAC, timers only) and the time within fudge.
+ * SIGNET_EVERIFY for a missing, wrong or stale TSIG or another key. */
+signet_err zoned_tsig_verify(zoned_tsig *t, const uint8_t *msg, size_t len);
+
+/* ---- signetd ------------------------------------------------------------ */
+
+/* The zone engine's backend over a client connection (SignRRsets with
+ * calls in flight). */
+typedef struct zoned_signetd {
+	client_conn *conn;
+} zoned_signetd;
+
+void zoned_signetd_backend(zoned_signetd *s, zone_backend *out);
+
+/* GetKeySet for apex into keys (initialised by the caller). SIGNET_EIO when
+ * signetd cannot be reached or refuses, SIGNET_EPARSE for an answer that
+ * does not check. */
+signet_err zoned_signetd_keyset(zoned_signetd *s, const dns_name *apex, zone_keys *keys,
+				char *errmsg, size_t errlen);
+
+/* ---- transfers in ------------------------------------------------------- */
+
+/* Ask primary p for apex's SOA serial over TCP (TSIG if p has a key). */
+signet_err zoned_soa_query(const zoned_peer *p, const dns_name *apex, unsigned timeout,
+			   uint32_t *serial);
+
+/* AXFR of apex from p into *out (a zone in canonical order), checked
+ * against the zone's bounds; every message's TSIG is verified. On error
+ * nothing is returned. errmsg says why. */
+signet_err zoned_axfr_in(const zoned_peer *p, const zoned_zone_conf *zc, dns_zone *out,
+			 char *errmsg, size_t errlen);
+
+#endif /* SIGNET_ZONED_H */
