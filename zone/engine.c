@@ -610,6 +610,173 @@ signet_err zone_engine_sign(zone_engine *e, dns_zone *in, const zone_keys *k,
 	return ret;
 }
 
+/* Where a set of a signed zone goes back to. */
+static int load_range(uint16_t t)
+{
+	if (t == DNS_T_DNSKEY || t == DNS_T_CDS || t == DNS_T_CDNSKEY || t == DNS_T_NSEC3PARAM)
+		return 1;
+	if (t == DNS_T_NSEC || t == DNS_T_NSEC3)
+		return 2;
+	return 0;
+}
+
+static entry *find_any(version *v, const dns_name *owner, uint16_t type)
+{
+	size_t hint[2] = {0, v->nzone + v->nextra};
+	dns_rrset probe;
+	dns_rrset_init(&probe, owner, type, DNS_CLASS_IN, 0);
+	return find_old(v, load_range(type), &probe, hint);
+}
+
+signet_err zone_engine_load(zone_engine *e, dns_zone *in, uint32_t serial_in)
+{
+	if (in == NULL)
+		return SIGNET_EINVAL;
+	dns_zone z = *in;
+	memset(in, 0, sizeof(*in));
+	if (e == NULL || !dns_name_equal(&z.apex, &e->apex)) {
+		dns_zone_free(&z);
+		return e == NULL ? SIGNET_EINVAL : SIGNET_EPARSE;
+	}
+	version *v = calloc(1, sizeof(*v));
+	signet_err ret = v ? SIGNET_OK : SIGNET_ENOMEM;
+	if (v) {
+		dns_rrset_init(&v->ksk_sigs, &z.apex, DNS_T_RRSIG, DNS_CLASS_IN, 0);
+		v->e = calloc(z.count ? z.count : 1, sizeof(*v->e));
+		if (v->e == NULL)
+			ret = SIGNET_ENOMEM;
+	}
+	/* Three passes keep the ranges in the order a sign makes them: the
+	 * zone's sets, the key set and NSEC3PARAM in that order, the chain. */
+	static const uint16_t extra[4] = {DNS_T_DNSKEY, DNS_T_CDS, DNS_T_CDNSKEY, DNS_T_NSEC3PARAM};
+	for (int range = 0; range < 3 && ret == SIGNET_OK; range++)
+		for (size_t x = 0; x < (range == 1 ? 4u : 1u) && ret == SIGNET_OK; x++)
+			for (size_t i = 0; i < z.count; i++) {
+				dns_rrset *s = &z.sets[i];
+				if (s->type == DNS_T_RRSIG || s->count == 0 || load_range(s->type) != range ||
+				    (range == 1 && s->type != extra[x]))
+					continue;
+				entry *en = &v->e[v->n++];
+				en->set = *s;
+				s->count = 0;
+				s->rr = NULL;
+				s->cap = 0;
+				en->role = DNS_SET_SIGN;
+				en->item = s->type != DNS_T_DNSKEY && s->type != DNS_T_CDS &&
+					   s->type != DNS_T_CDNSKEY;
+				dns_rrset_init(&en->sigs, &en->set.owner, DNS_T_RRSIG, DNS_CLASS_IN,
+					       en->set.ttl);
+				if (range == 0)
+					v->nzone++;
+				else if (range == 1)
+					v->nextra++;
+			}
+	/* Roles of the zone's own sets, as a sign gives them. */
+	if (ret == SIGNET_OK) {
+		dns_zone view = {.apex = z.apex, .count = v->nzone};
+		dns_set_role *roles = calloc(v->nzone ? v->nzone : 1, sizeof(*roles));
+		view.sets = calloc(v->nzone ? v->nzone : 1, sizeof(*view.sets));
+		ret = roles && view.sets ? SIGNET_OK : SIGNET_ENOMEM;
+		for (size_t i = 0; ret == SIGNET_OK && i < v->nzone; i++)
+			view.sets[i] = v->e[i].set;
+		if (ret == SIGNET_OK)
+			ret = dns_zone_roles(&view, roles);
+		for (size_t i = 0; ret == SIGNET_OK && i < v->nzone; i++) {
+			uint16_t t = v->e[i].set.type;
+			v->e[i].role = roles[i];
+			v->e[i].item = roles[i] == DNS_SET_SIGN && t != DNS_T_DNSKEY &&
+				       t != DNS_T_CDS && t != DNS_T_CDNSKEY;
+		}
+		free(roles);
+		free(view.sets);
+	}
+	/* Every RRSIG back to the set it covers. */
+	for (size_t i = 0; ret == SIGNET_OK && i < z.count; i++) {
+		dns_rrset *s = &z.sets[i];
+		if (s->type != DNS_T_RRSIG)
+			continue;
+		for (size_t k = 0; ret == SIGNET_OK && k < s->count; k++) {
+			const dns_rdata *d = &s->rr[k];
+			if (d->len < 18) {
+				ret = SIGNET_EPARSE;
+				break;
+			}
+			uint16_t covered = sg_get_u16(d->data);
+			dns_rrset *to = NULL;
+			if (covered == DNS_T_DNSKEY || covered == DNS_T_CDS || covered == DNS_T_CDNSKEY) {
+				to = &v->ksk_sigs;
+				/* The key set's RRSIGs keep the TTL they came with: the
+				 * Original TTL of what they cover. */
+				to->ttl = sg_get_u32(d->data + 4);
+			} else {
+				entry *en = find_any(v, &s->owner, covered);
+				to = en && en->item ? &en->sigs : NULL;
+			}
+			if (to == NULL)
+				ret = SIGNET_EPARSE;
+			else
+				ret = dns_rrset_add(to, d->data, d->len);
+		}
+	}
+	if (ret == SIGNET_OK) {
+		v->soa = NONE;
+		v->dnskey = NONE;
+		for (size_t i = 0; i < v->nzone + v->nextra; i++) {
+			const dns_rrset *s = &v->e[i].set;
+			if (s->type == DNS_T_SOA && v->soa == NONE && dns_name_equal(&s->owner, &z.apex))
+				v->soa = i;
+			if (s->type == DNS_T_DNSKEY && dns_name_equal(&s->owner, &z.apex))
+				v->dnskey = i;
+		}
+		if (v->soa == NONE || v->dnskey == NONE || v->ksk_sigs.count == 0 ||
+		    v->e[v->soa].set.count != 1 || v->e[v->soa].set.rr[0].len < 22)
+			ret = SIGNET_EPARSE;
+	}
+	if (ret == SIGNET_OK) {
+		const dns_rdata *soa = &v->e[v->soa].set.rr[0];
+		v->serial = sg_get_u32(soa->data + soa->len - 20);
+		v->serial_in = serial_in;
+		v->earliest = earliest_expiry(v);
+		version_free(e->cur);
+		e->cur = v;
+		v = NULL;
+	}
+	version_free(v);
+	dns_zone_free(&z);
+	return ret;
+}
+
+signet_err zone_engine_keys(const zone_engine *e, zone_keys *out)
+{
+	if (e == NULL || out == NULL)
+		return SIGNET_EINVAL;
+	if (e->cur == NULL)
+		return SIGNET_ENOTFOUND;
+	zone_keys k;
+	zone_keys_init(&k, &e->apex);
+	const version *v = e->cur;
+	signet_err ret = SIGNET_OK;
+	for (size_t i = v->nzone; ret == SIGNET_OK && i < v->nzone + v->nextra; i++) {
+		const dns_rrset *s = &v->e[i].set;
+		dns_rrset *to = s->type == DNS_T_DNSKEY ? &k.dnskey
+				: s->type == DNS_T_CDS	 ? &k.cds
+				: s->type == DNS_T_CDNSKEY ? &k.cdnskey
+							   : NULL;
+		if (to)
+			ret = dns_rrset_copy(to, s);
+		if (s->type == DNS_T_NSEC3PARAM)
+			k.nsec3 = true;
+	}
+	if (ret == SIGNET_OK)
+		ret = dns_rrset_copy(&k.ksk_sigs, &v->ksk_sigs);
+	if (ret != SIGNET_OK) {
+		zone_keys_clear(&k);
+		return ret;
+	}
+	*out = k;
+	return SIGNET_OK;
+}
+
 signet_err zone_engine_unsigned(const zone_engine *e, dns_zone *out)
 {
 	if (e == NULL || out == NULL)

@@ -142,6 +142,20 @@ signet_err zone_engine_serials(const zone_engine *e, uint32_t *out_serial, uint3
 /* The earliest RRSIG expiration of the current version (0 before one). */
 uint32_t zone_engine_earliest_expiry(const zone_engine *e);
 
+/* Make *in, a signed zone as zone_engine_text writes it (read back with
+ * dns_zone_parse), e's current version without signing anything: RRSIGs
+ * go back to the sets they cover, the key set's to the key set, NSEC and
+ * NSEC3 form the chain. serial_in is the serial of the unsigned version it
+ * was made from. *in is taken in every case. SIGNET_EPARSE for a zone
+ * without one apex SOA, without DNSKEY and its RRSIGs, of another apex, or
+ * with RRSIGs covering nothing there. A restart serves this at once. */
+signet_err zone_engine_load(zone_engine *e, dns_zone *in, uint32_t serial_in);
+
+/* A copy of the key set of the current version (its DNSKEY, CDS, CDNSKEY
+ * and KSK RRSIGs; alg, validity and NSEC3 parameters are not kept).
+ * SIGNET_ENOTFOUND before the first version. Free with zone_keys_clear. */
+signet_err zone_engine_keys(const zone_engine *e, zone_keys *out);
+
 /* A deep copy of the current version's unsigned content (its SOA with the
  * inbound serial), to apply a difference to. SIGNET_ENOTFOUND before the
  * first version. Free *out with dns_zone_free. */

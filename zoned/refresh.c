@@ -18,14 +18,26 @@ static void arm(zoned_zone *z, uint32_t seconds)
 	evtimer_add(z->refresh, &tv);
 }
 
-/* The signed zone in the state directory, written atomically: what the
- * secondaries were offered. */
+#define STATE_HEAD "; signet-zoned serial-in "
+
+static void state_path(const zoned_zone *z, char *path, size_t len)
+{
+	snprintf(path, len, "%s/%szone.signed", z->d->cfg.state_dir, z->conf.name);
+}
+
+/* The signed zone in the state directory, written atomically before any
+ * secondary is told of it: a restart serves what they may have. The first
+ * line, a comment, keeps the serial of the unsigned version. */
 static void store(zoned_zone *z)
 {
 	char path[ZONED_PATH_MAX + DNS_NAME_STR_MAX + 16];
-	snprintf(path, sizeof(path), "%s/%szone.signed", z->d->cfg.state_dir, z->conf.name);
+	state_path(z, path, sizeof(path));
 	sg_buf text = SG_BUF_INIT;
-	signet_err ret = zone_engine_text(z->eng, &text);
+	uint32_t in = 0;
+	zone_engine_serials(z->eng, NULL, &in);
+	signet_err ret = sg_buf_printf(&text, STATE_HEAD "%u\n", in);
+	if (ret == SIGNET_OK)
+		ret = zone_engine_text(z->eng, &text);
 	if (ret == SIGNET_OK)
 		ret = sg_file_write_atomic(path, text.data, text.len, 0600);
 	sg_buf_free(&text);
@@ -156,6 +168,47 @@ static void on_refresh(evutil_socket_t fd, short what, void *arg)
 	zoned_refresh_now(arg);
 }
 
+/* The version stored before a restart, served at once. A missing file is
+ * a first start; a broken one is logged and left for the next transfer. */
+static void load_state(zoned_zone *z)
+{
+	char path[ZONED_PATH_MAX + DNS_NAME_STR_MAX + 16];
+	state_path(z, path, sizeof(path));
+	sg_buf text = SG_BUF_INIT;
+	signet_err ret = sg_file_read(path, z->conf.max_octets * 4, &text);
+	if (ret == SIGNET_ENOTFOUND)
+		return;
+	const size_t head = strlen(STATE_HEAD);
+	char *end = NULL;
+	unsigned long in = 0;
+	if (ret == SIGNET_OK && (text.len < head + 2 || memcmp(text.data, STATE_HEAD, head) != 0 ||
+				 sg_buf_put_u8(&text, 0) != SIGNET_OK))
+		ret = SIGNET_EPARSE;
+	if (ret == SIGNET_OK) {
+		in = strtoul((const char *)text.data + head, &end, 10);
+		if (end == (char *)text.data + head || *end != '\n' || in > 0xffffffffUL)
+			ret = SIGNET_EPARSE;
+	}
+	dns_zone zone;
+	unsigned line = 0;
+	if (ret == SIGNET_OK)
+		ret = dns_zone_parse((const char *)text.data, text.len - 1, &z->conf.apex, 3600,
+				     z->conf.max_rrs * 4, &zone, &line);
+	if (ret == SIGNET_OK)
+		ret = zone_engine_load(z->eng, &zone, (uint32_t)in);
+	sg_buf_free(&text);
+	if (ret != SIGNET_OK) {
+		sg_log(SG_LOG_ERROR, "zoned: %s: %s (line %u): %s; starting without it",
+		       z->conf.name, path, line, signet_strerror(ret));
+		return;
+	}
+	uint32_t out = 0;
+	zone_engine_serials(z->eng, &out, NULL);
+	take_timers(z);
+	z->last_ok = (int64_t)time(NULL);
+	sg_log(SG_LOG_NOTICE, "zoned: %s: serving serial %u from %s", z->conf.name, out, path);
+}
+
 signet_err zoned_zone_start(zoned_zone *z)
 {
 	zone_options o;
@@ -165,6 +218,7 @@ signet_err zoned_zone_start(zoned_zone *z)
 	if (ret != SIGNET_OK)
 		return ret;
 	zone_keys_init(&z->keys, &z->conf.apex);
+	load_state(z);
 	z->refresh = evtimer_new(z->d->base, on_refresh, z);
 	if (z->refresh == NULL)
 		return SIGNET_ENOMEM;
@@ -207,6 +261,8 @@ void zoned_keyset_check(zoned_zone *z)
 		zone_keys_clear(&k);
 		return;
 	}
+	if (!z->have_keys && zone_engine_keys(z->eng, &z->keys) == SIGNET_OK)
+		z->have_keys = true;  /* the version read back at start */
 	bool changed = !z->have_keys || !same_set(&k.dnskey, &z->keys.dnskey) ||
 		       !same_set(&k.cds, &z->keys.cds) || !same_set(&k.cdnskey, &z->keys.cdnskey) ||
 		       !same_set(&k.ksk_sigs, &z->keys.ksk_sigs) || k.nsec3 != z->keys.nsec3;

@@ -374,6 +374,70 @@ static void test_refresh_and_new_zsk(void **state)
 	zone_engine_free(e);
 }
 
+/* What a restart reads back is the same version: the same text, the same
+ * serials, every RRSIG kept by the next sign; broken state is refused. */
+static void check_load(fixture *f, bool nsec3)
+{
+	keys_make(f, nsec3, nsec3);
+	zone_engine *e = engine(ZONE_SERIAL_INCREMENT);
+	zone_sign_stats st;
+	sign_text(f, e, ZONE_V1, &st);
+	char *text = engine_text(e);
+	dns_zone z;
+	parse(text, &z);
+	zone_engine *back = engine(ZONE_SERIAL_INCREMENT);
+	assert_int_equal(zone_engine_load(back, &z, 100), SIGNET_OK);
+	char *again = engine_text(back);
+	assert_string_equal(text, again);
+	uint32_t out = 0, in = 0;
+	assert_int_equal(zone_engine_serials(back, &out, &in), SIGNET_OK);
+	assert_int_equal(out, 101);
+	assert_int_equal(in, 100);
+	assert_int_equal(zone_engine_earliest_expiry(back), zone_engine_earliest_expiry(e));
+	zone_keys k;
+	assert_int_equal(zone_engine_keys(back, &k), SIGNET_OK);
+	assert_int_equal(k.dnskey.count, 2);
+	assert_int_equal(k.ksk_sigs.count, 1);
+	assert_int_equal(k.nsec3, nsec3);
+	zone_keys_clear(&k);
+	/* The next sign of the same input: only the SOA, its serial moved on. */
+	dns_zone u;
+	assert_int_equal(zone_engine_unsigned(back, &u), SIGNET_OK);
+	assert_int_equal(zone_engine_sign(back, &u, &f->keys, &f->zb, NOW, &st), SIGNET_OK);
+	assert_int_equal(st.serial, 102);
+	assert_int_equal(st.sent, 1);
+	/* An RRSIG whose set is not there, a zone without its key set. */
+	char *bad = malloc(strlen(text) + 200);
+	assert_non_null(bad);
+	sprintf(bad, "%sghost.example.com. 3600 IN RRSIG A 15 3 3600 20260115000000 "
+		"20251231230000 1 example.com. AAAA\n", text);
+	parse(bad, &z);
+	assert_int_equal(zone_engine_load(back, &z, 100), SIGNET_EPARSE);
+	parse(ZONE_V1, &z);
+	assert_int_equal(zone_engine_load(back, &z, 100), SIGNET_EPARSE);
+	free(bad);
+	free(again);
+	free(text);
+	zone_engine_free(back);
+	zone_engine_free(e);
+	zone_keys_clear(&f->keys);
+	keys_make(f, false, false);
+}
+
+static void test_load_nsec(void **state)
+{
+	fixture *f = *state;
+	zone_keys_clear(&f->keys);
+	check_load(f, false);
+}
+
+static void test_load_nsec3(void **state)
+{
+	fixture *f = *state;
+	zone_keys_clear(&f->keys);
+	check_load(f, true);
+}
+
 static void test_diff_apply_errors(void **state)
 {
 	(void)state;
@@ -424,6 +488,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_keeps_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refresh_and_new_zsk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_nsec, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_nsec3, setup, teardown),
 		cmocka_unit_test(test_diff_apply_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

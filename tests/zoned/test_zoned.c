@@ -362,20 +362,40 @@ static void test_serial_backwards(void **state)
 	assert_true(wait_for(serial_is, &w, 20));
 }
 
+/* kill -9, then a restart serves the stored version at once, and the
+ * serial continues from it. */
+static void test_kill9_restart(void **state)
+{
+	(void)state;
+	assert_int_equal(soa_serial(E.zport, "example.com"), 104);
+	stop(&E.zoned, SIGKILL);
+	start_zoned();
+	assert_true(signetd_wait_port(E.zport, E.zoned, 10000, NULL));
+	want w = {E.zport, 104};
+	assert_true(wait_for(serial_is, &w, 2));
+	assert_true(zoned_logged("example.com.: serving serial 104 from"));
+	check_axfr_validates();
+	write_primary(104, "after-restart A 192.0.2.12\n");
+	reload_primary();
+	w.serial = 105;
+	assert_true(wait_for(serial_is, &w, 20));
+	check_axfr_validates();
+}
+
 static void test_signetd_down(void **state)
 {
 	(void)state;
 	int st = signetd_stop(&E.sd);
 	assert_int_equal(st, 0);
-	write_primary(104, "while-down A 192.0.2.11\n");
+	write_primary(105, "while-down A 192.0.2.11\n");
 	reload_primary();
 	assert_true(wait_for(zoned_logged, "the last signed version stays served", 20));
-	assert_int_equal(soa_serial(E.zport, "example.com"), 104);
+	assert_int_equal(soa_serial(E.zport, "example.com"), 105);
 	check_axfr_validates();
 	E.sd.pid = signetd_spawn(E.sd.conf, E.sd.log);
 	assert_true(signetd_wait_port(E.sd.port, E.sd.pid, 10000, NULL));
 	/* The retry (the SOA's 5 s) transfers and signs again. */
-	want w = {E.zport, 105};
+	want w = {E.zport, 106};
 	assert_true(wait_for(serial_is, &w, 30));
 	check_axfr_validates();
 }
@@ -388,6 +408,7 @@ int main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_oversized_transfer),
 		cmocka_unit_test(test_serial_backwards),
+		cmocka_unit_test(test_kill9_restart),
 		cmocka_unit_test(test_signetd_down),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
