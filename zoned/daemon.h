@@ -35,6 +35,7 @@ typedef struct zoned_zone {
 	int64_t last_ok;           /* time of the last good refresh, 0: never */
 	bool expired;              /* past expire without a refresh: not served */
 	notify_out notify[ZONED_PEERS_MAX];
+	zoned_journal journal;     /* signed differences for IXFR out */
 	zone_counters n;
 } zoned_zone;
 

@@ -81,6 +81,9 @@ static signet_err sign(zoned_zone *z, dns_zone *u, const char *why)
 	sg_log(SG_LOG_NOTICE, "zoned: %s: serial %u signed (%s): %zu RRsets, %zu reused, %zu sent"
 	       " in %zu calls", z->conf.name, st.serial, why, st.sets, st.reused, st.sent,
 	       st.calls);
+	if (zoned_journal_add(&z->journal, z->eng) != SIGNET_OK)
+		sg_log(SG_LOG_WARNING, "zoned: %s: journal: the step to serial %u is not kept;"
+		       " secondaries behind it get the whole zone", z->conf.name, st.serial);
 	store(z);
 	zoned_notify_all(z);
 	return SIGNET_OK;
@@ -206,6 +209,7 @@ static void load_state(zoned_zone *z)
 	zone_engine_serials(z->eng, &out, NULL);
 	take_timers(z);
 	z->last_ok = (int64_t)time(NULL);
+	zoned_journal_add(&z->journal, z->eng);
 	sg_log(SG_LOG_NOTICE, "zoned: %s: serving serial %u from %s", z->conf.name, out, path);
 }
 
@@ -218,6 +222,8 @@ signet_err zoned_zone_start(zoned_zone *z)
 	if (ret != SIGNET_OK)
 		return ret;
 	zone_keys_init(&z->keys, &z->conf.apex);
+	/* A journal as deep as the zone is large: past that an AXFR is cheaper. */
+	zoned_journal_init(&z->journal, 64, z->conf.max_rrs);
 	load_state(z);
 	z->refresh = evtimer_new(z->d->base, on_refresh, z);
 	if (z->refresh == NULL)
@@ -235,6 +241,7 @@ void zoned_zone_stop(zoned_zone *z)
 			event_free(z->notify[i].timer);
 	zone_engine_free(z->eng);
 	zone_keys_clear(&z->keys);
+	zoned_journal_free(&z->journal);
 	memset(z, 0, sizeof(*z));
 }
 

@@ -91,7 +91,7 @@ static signet_err reply_soa(answer *a, const zoned_query *q, zoned_zone *z)
 	if (!f.found)
 		return reply_rcode(a, q, RCODE_SERVFAIL);
 	zoned_msg m;
-	signet_err ret = zoned_msg_start(&m, q->id, FLAG_QR | FLAG_AA, &q->qname, DNS_T_SOA);
+	signet_err ret = zoned_msg_start(&m, q->id, FLAG_QR | FLAG_AA, &q->qname, q->qtype);
 	if (ret == SIGNET_OK)
 		ret = zoned_msg_rr(&m, &f.soa.owner, DNS_T_SOA, f.soa.ttl, f.soa.rr[0].data,
 				   f.soa.rr[0].len);
@@ -164,6 +164,40 @@ static signet_err reply_axfr(answer *a, const zoned_query *q, zoned_zone *z)
 	if (x.open)
 		zoned_msg_free(&x.m);
 	dns_rrset_clear(&x.soa);
+	return ret;
+}
+
+static signet_err ixfr_set(axfr_out *x, const dns_rrset *s)
+{
+	return axfr_rr(x, &s->owner, DNS_T_SOA, s->ttl, &s->rr[0]);
+}
+
+/* IXFR (RFC 1995 §4): the newest SOA, each step as the old SOA, what went,
+ * the new SOA, what came; the newest SOA again. */
+static signet_err reply_ixfr(answer *a, const zoned_query *q, zoned_zone *z, size_t first)
+{
+	const zoned_journal *j = &z->journal;
+	axfr_out x = {.a = a, .q = q};
+	const dns_rrset *newest = &j->steps[j->count - 1].soa_to;
+	signet_err ret = ixfr_set(&x, newest);
+	for (size_t i = first; ret == SIGNET_OK && i < j->count; i++) {
+		const zoned_step *s = &j->steps[i];
+		ret = ixfr_set(&x, &s->soa_from);
+		for (size_t k = 0; ret == SIGNET_OK && k < s->d.ndel; k++)
+			ret = axfr_rr(&x, &s->d.del[k].owner, s->d.del[k].type, s->d.del[k].ttl,
+				      &s->d.del[k].rdata);
+		if (ret == SIGNET_OK)
+			ret = ixfr_set(&x, &s->soa_to);
+		for (size_t k = 0; ret == SIGNET_OK && k < s->d.nadd; k++)
+			ret = axfr_rr(&x, &s->d.add[k].owner, s->d.add[k].type, s->d.add[k].ttl,
+				      &s->d.add[k].rdata);
+	}
+	if (ret == SIGNET_OK)
+		ret = ixfr_set(&x, newest);
+	if (ret == SIGNET_OK)
+		ret = axfr_flush(&x);
+	if (x.open)
+		zoned_msg_free(&x.m);
 	return ret;
 }
 
@@ -265,6 +299,26 @@ static void handle(zoned *d, const uint8_t *msg, size_t len, const struct sockad
 	}
 	if (xfr) {
 		z->n.xfr_out++;
+		uint32_t cur = 0;
+		zone_engine_serials(z->eng, &cur, NULL);
+		size_t first = 0;
+		if (q.qtype == DNS_T_IXFR && q.ixfr_serial == cur) {
+			sg_log(SG_LOG_INFO, "zoned: %s: IXFR to %s: serial %u is current",
+			       z->conf.name, addr_str(sa, who, sizeof(who)), cur);
+			reply_soa(a, &q, z);
+			return;
+		}
+		if (q.qtype == DNS_T_IXFR &&
+		    zoned_journal_find(&z->journal, q.ixfr_serial, &first) == SIGNET_OK &&
+		    z->journal.steps[z->journal.count - 1].to == cur) {
+			sg_log(SG_LOG_NOTICE, "zoned: %s: IXFR to %s from serial %u to %u",
+			       z->conf.name, addr_str(sa, who, sizeof(who)), q.ixfr_serial, cur);
+			if (reply_ixfr(a, &q, z, first) != SIGNET_OK) {
+				sg_buf_reset(&a->out);
+				reply_rcode(a, &q, RCODE_SERVFAIL);
+			}
+			return;
+		}
 		sg_log(SG_LOG_NOTICE, "zoned: %s: AXFR to %s%s", z->conf.name,
 		       addr_str(sa, who, sizeof(who)), q.qtype == DNS_T_IXFR ? " (IXFR asked)" : "");
 		if (reply_axfr(a, &q, z) != SIGNET_OK) {

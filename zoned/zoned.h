@@ -176,4 +176,43 @@ signet_err zoned_soa_query(const zoned_peer *p, const dns_name *apex, unsigned t
 signet_err zoned_axfr_in(const zoned_peer *p, const zoned_zone_conf *zc, dns_zone *out,
 			 char *errmsg, size_t errlen);
 
+/* ---- journal of signed differences ------------------------------------- */
+
+/* One step from serial `from` to serial `to` of the signed zone: RRs
+ * removed and added, the SOAs apart (they delimit the step in an IXFR). */
+typedef struct zoned_step {
+	uint32_t from, to;
+	dns_rrset soa_from, soa_to;  /* one RR each */
+	zone_diff d;                 /* without SOA RRs */
+	size_t rrs;                  /* RRs in d */
+} zoned_step;
+
+/* The steps a secondary may ask for by IXFR, oldest first, bounded in
+ * steps and RRs (the oldest go first), and the signed zone they lead to
+ * in canonical order (to compute the next step). */
+typedef struct zoned_journal {
+	zoned_step *steps;
+	size_t count, cap;
+	size_t rrs, max_rrs, max_steps;
+	dns_zone last;               /* the signed zone of the newest serial */
+	bool have_last;
+} zoned_journal;
+
+void zoned_journal_init(zoned_journal *j, size_t max_steps, size_t max_rrs);
+void zoned_journal_free(zoned_journal *j);
+
+/* The signed zone of e's current version in canonical order (RRSIGs of an
+ * owner in one set). Free with dns_zone_free. */
+signet_err zoned_signed_zone(const zone_engine *e, dns_zone *out);
+
+/* Record e's current version: the step from the last recorded one (none
+ * for the first, or when the serials do not follow), then drop the oldest
+ * steps past the bounds. */
+signet_err zoned_journal_add(zoned_journal *j, const zone_engine *e);
+
+/* The steps from serial `from` to the newest, in order: *first is the
+ * index of the first, SIGNET_ENOTFOUND when the journal does not reach
+ * back to from (answer with the whole zone then). */
+signet_err zoned_journal_find(const zoned_journal *j, uint32_t from, size_t *first);
+
 #endif /* SIGNET_ZONED_H */

@@ -27,8 +27,8 @@
 typedef struct env {
 	signetd_env sd;
 	char dir[300];
-	int pport, zport, sport;   /* primary (Knot), zoned, secondary (NSD) */
-	pid_t knot, zoned, nsd;
+	int pport, zport, sport, kport;  /* primary (Knot), zoned, secondaries NSD and Knot */
+	pid_t knot, zoned, nsd, knot2;
 	unsigned serial;           /* the primary's current serial */
 } env;
 
@@ -197,11 +197,26 @@ static void write_configs(void)
 		"zones = (\n"
 		"  { name = \"example.com\"; serial = \"increment\";\n"
 		"    primaries = ( { address = \"127.0.0.1:%d\"; key = \"xfr-in\"; } );\n"
-		"    secondaries = ( { range = \"127.0.0.1/32\"; key = \"xfr-out\"; notify = \"127.0.0.1:%d\"; } ); },\n"
+		"    secondaries = ( { range = \"127.0.0.1/32\"; key = \"xfr-out\"; notify = \"127.0.0.1:%d\"; },\n"
+		"                    { range = \"127.0.0.1/32\"; key = \"xfr-out\"; notify = \"127.0.0.1:%d\"; } ); },\n"
 		"  { name = \"big.example\"; max-rrs = 10;\n"
 		"    primaries = ( { address = \"127.0.0.1:%d\"; key = \"xfr-in\"; } );\n"
 		"    secondaries = ( { range = \"127.0.0.1/32\"; key = \"xfr-out\"; } ); } );\n",
-		E.zport, E.dir, E.dir, E.dir, E.dir, E.pport, E.sport, E.pport);
+		E.zport, E.dir, E.dir, E.dir, E.dir, E.pport, E.sport, E.kport, E.pport);
+	fclose(f);
+	snprintf(p, sizeof(p), "%s/knot2.conf", E.dir);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fprintf(f,
+		"server:\n  listen: 127.0.0.1@%d\n  rundir: %s/k2\n"
+		"database:\n  storage: %s/k2/db\n"
+		"log:\n  - target: stderr\n    any: info\n"
+		"key:\n  - id: xfr-out\n    algorithm: hmac-sha256\n    secret: %s\n"
+		"remote:\n  - id: zoned\n    address: 127.0.0.1@%d\n    key: xfr-out\n"
+		"acl:\n  - id: notify\n    address: 127.0.0.1\n    key: xfr-out\n    action: [notify, transfer]\n"
+		"zone:\n  - domain: example.com\n    storage: %s/k2\n    master: zoned\n"
+		"    acl: notify\n    zonefile-sync: -1\n",
+		E.kport, E.dir, E.dir, KEY_OUT, E.zport, E.dir);
 	fclose(f);
 	snprintf(p, sizeof(p), "%s/nsd.conf", E.dir);
 	f = fopen(p, "w");
@@ -237,10 +252,11 @@ static int setup(void **state)
 	signetd_add_zone(&E.sd, "example.com", DNS_ALG_ECDSAP256SHA256, &z);
 	signetd_add_zone(&E.sd, "big.example", DNS_ALG_ECDSAP256SHA256, &z);
 	snprintf(E.dir, sizeof(E.dir), "%s/zoned", E.sd.dir);
-	sh("mkdir -p %s/state %s/knotdb", E.dir, E.dir);
+	sh("mkdir -p %s/state %s/knotdb %s/k2/db", E.dir, E.dir, E.dir);
 	E.pport = signetd_free_port();
 	E.zport = signetd_free_port();
 	E.sport = signetd_free_port();
+	E.kport = signetd_free_port();
 	write_primary(100, "");
 	write_configs();
 	char conf[400], log[400];
@@ -257,6 +273,10 @@ static int setup(void **state)
 	snprintf(log, sizeof(log), "%s/nsd.log", E.dir);
 	char *nargv[] = {"/usr/sbin/nsd", "-d", "-c", conf, NULL};
 	E.nsd = spawn(log, nargv);
+	snprintf(conf, sizeof(conf), "%s/knot2.conf", E.dir);
+	snprintf(log, sizeof(log), "%s/knot2.log", E.dir);
+	char *k2argv[] = {"/usr/sbin/knotd", "-c", conf, NULL};
+	E.knot2 = spawn(log, k2argv);
 	return 0;
 }
 
@@ -264,6 +284,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	stop(&E.nsd, SIGTERM);
+	stop(&E.knot2, SIGTERM);
 	stop(&E.zoned, SIGTERM);
 	stop(&E.knot, SIGTERM);
 	return signetd_teardown(&E.sd) == 0 ? 0 : -1;
@@ -288,6 +309,8 @@ static void test_first_transfer(void **state)
 	/* NSD, a secondary of another make, got it by transfer from zoned. */
 	want s = {E.sport, 101};
 	assert_true(wait_for(serial_is, &s, 20));
+	want k = {E.kport, 101};
+	assert_true(wait_for(serial_is, &k, 20));
 }
 
 static void test_change_travels(void **state)
@@ -303,6 +326,19 @@ static void test_change_travels(void **state)
 	assert_true(zoned_logged("serial 102 signed (transfer)"));
 	want s = {E.sport, 102};
 	assert_true(wait_for(serial_is, &s, 20));
+	want k = {E.kport, 102};
+	assert_true(wait_for(serial_is, &k, 20));
+	/* Both came by IXFR, from the journal. */
+	assert_true(zoned_logged("IXFR to 127.0.0.1"));
+	assert_true(zoned_logged("from serial 101 to 102"));
+	char log[400];
+	snprintf(log, sizeof(log), "%s/knot2.log", E.dir);
+	assert_true(signetd_log_has(log, "IXFR, incoming"));
+	/* What an IXFR from 101 gives, applied by kdig's reader, validates:
+	 * checked by the secondary's copy, which Knot verified as it went. */
+	sh("kdig -p %d @127.0.0.1 -y hmac-sha256:xfr-out:%s example.com AXFR +nocomments +nostats"
+	   " +noquestion 2>&1 | grep -v -E '^;|TSIG' > %s/k2axfr.zone && ldns-verify-zone"
+	   " %s/k2axfr.zone >/dev/null", E.kport, KEY_OUT, E.dir, E.dir);
 }
 
 static void test_refused(void **state)
