@@ -134,8 +134,29 @@ void zoned_refresh_now(zoned_zone *z)
 				       " ignored", z->conf.name, serial, have);
 			break;  /* up to date */
 		}
-		dns_zone u;
-		ret = zoned_axfr_in(p, &z->conf, &u, err, sizeof(err));
+		dns_zone u, cur;
+		bool incremental = false;
+		const char *how = "AXFR";
+		ret = versioned ? zone_engine_unsigned(z->eng, &cur) : SIGNET_ENOTFOUND;
+		if (ret == SIGNET_OK) {
+			ret = zoned_ixfr_in(p, &z->conf, have, &cur, &u, &incremental, err,
+					    sizeof(err));
+			dns_zone_free(&cur);
+			how = incremental ? "IXFR" : "IXFR answered in full";
+			if (ret == SIGNET_ENOTFOUND) {
+				ret = SIGNET_OK;
+				break;  /* nothing newer after all */
+			}
+			if (ret != SIGNET_OK) {
+				z->n.xfr_in_failed++;
+				sg_log(SG_LOG_WARNING, "zoned: %s: IXFR from primary %zu: %s; trying"
+				       " AXFR", z->conf.name, i + 1, err);
+			}
+		}
+		if (ret != SIGNET_OK) {
+			how = "AXFR";
+			ret = zoned_axfr_in(p, &z->conf, &u, err, sizeof(err));
+		}
 		if (ret != SIGNET_OK) {
 			z->n.xfr_in_failed++;
 			sg_log(SG_LOG_ERROR, "zoned: %s: AXFR from primary %zu refused: %s; nothing"
@@ -143,7 +164,7 @@ void zoned_refresh_now(zoned_zone *z)
 			continue;
 		}
 		z->n.xfr_in_ok++;
-		ret = sign(z, &u, "transfer");
+		ret = sign(z, &u, how);
 		if (ret == SIGNET_OK)
 			take_timers(z);
 		break;

@@ -101,13 +101,28 @@ static signet_err recv_all(int fd, uint8_t *p, size_t n, int64_t deadline)
 typedef signet_err (*msg_cb)(void *arg, const uint8_t *msg, size_t len, bool *done);
 
 static signet_err exchange(const zoned_peer *p, const dns_name *apex, uint16_t qtype,
-			   int64_t deadline, size_t max_octets, msg_cb cb, void *arg)
+			   uint32_t ixfr_serial, int64_t deadline, size_t max_octets, msg_cb cb,
+			   void *arg)
 {
 	uint8_t id[2];
 	if (RAND_bytes(id, sizeof(id)) != 1)
 		return SIGNET_ECRYPTO;
 	zoned_msg m;
 	signet_err ret = zoned_msg_start(&m, sg_get_u16(id), 0, apex, qtype);
+	if (ret == SIGNET_OK && qtype == DNS_T_IXFR) {
+		/* RFC 1995 §3: the version we have, as an SOA in authority; only
+		 * its serial matters. */
+		uint8_t rd[22] = {0};
+		rd[2] = (uint8_t)(ixfr_serial >> 24);
+		rd[3] = (uint8_t)(ixfr_serial >> 16);
+		rd[4] = (uint8_t)(ixfr_serial >> 8);
+		rd[5] = (uint8_t)ixfr_serial;
+		ret = zoned_msg_rr(&m, apex, DNS_T_SOA, 0, rd, sizeof(rd));
+		if (ret == SIGNET_OK) {
+			m.b.data[7] = 0;  /* the RR goes in authority, not answer */
+			m.b.data[9] = 1;
+		}
+	}
 	zoned_tsig t = {.key = p->key, .first = true};
 	uint8_t *q = NULL;
 	size_t qlen = 0;
@@ -253,7 +268,8 @@ signet_err zoned_axfr_in(const zoned_peer *p, const zoned_zone_conf *zc, dns_zon
 	errmsg[0] = 0;
 	memset(out, 0, sizeof(*out));
 	int64_t deadline = now_ms() + (int64_t)zc->xfr_timeout * 1000;
-	signet_err ret = exchange(p, &zc->apex, DNS_T_AXFR, deadline, zc->max_octets, axfr_msg, &x);
+	signet_err ret = exchange(p, &zc->apex, DNS_T_AXFR, 0, deadline, zc->max_octets, axfr_msg,
+				  &x);
 	if (ret == SIGNET_OK)
 		ret = zone_from_rrs(&zc->apex, &x.rrs, zc->max_rrs, out);
 	if (ret != SIGNET_OK && !errmsg[0])
@@ -301,9 +317,209 @@ signet_err zoned_soa_query(const zoned_peer *p, const dns_name *apex, unsigned t
 			   uint32_t *serial)
 {
 	soa_ans s = {.apex = apex};
-	signet_err ret = exchange(p, apex, DNS_T_SOA, now_ms() + (int64_t)timeout * 1000, 65535,
+	signet_err ret = exchange(p, apex, DNS_T_SOA, 0, now_ms() + (int64_t)timeout * 1000, 65535,
 				  soa_msg, &s);
 	if (ret == SIGNET_OK)
 		*serial = s.serial;
+	return ret;
+}
+
+/* What one IXFR collects: every RR in order (SOAs included), and where
+ * the stream stands (RFC 1995 §4). */
+typedef struct ixfr {
+	const zoned_zone_conf *zc;
+	zone_diff rrs;             /* all RRs in order, in rrs.add */
+	uint32_t have;             /* the serial asked from */
+	uint32_t newest;           /* serial of the first SOA */
+	uint32_t step_to;          /* serial of the last "new" SOA seen */
+	int state;                 /* 0 start, 1 after first SOA, 2 deletions, 3 additions, 4 AXFR */
+	bool rcode_refused;        /* the primary does not do IXFR */
+	char *errmsg;
+	size_t errlen;
+} ixfr;
+
+static signet_err ixfr_rr(ixfr *x, ldns_rr *rr, bool *done)
+{
+	ldns_rdf *o = ldns_rr_owner(rr);
+	dns_name owner;
+	if (dns_name_from_wire(&owner, ldns_rdf_data(o), ldns_rdf_size(o), NULL) != SIGNET_OK ||
+	    ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN)
+		return SIGNET_EPARSE;
+	ldns_buffer *b = ldns_buffer_new(512);
+	if (b == NULL)
+		return SIGNET_ENOMEM;
+	signet_err ret = ldns_rr_rdata2buffer_wire(b, rr) == LDNS_STATUS_OK &&
+					 ldns_buffer_position(b) <= DNS_RDATA_MAX
+				 ? SIGNET_OK
+				 : SIGNET_EPARSE;
+	const uint8_t *rd = ldns_buffer_begin(b);
+	size_t rdlen = ldns_buffer_position(b);
+	uint16_t type = (uint16_t)ldns_rr_get_type(rr);
+	bool soa = type == DNS_T_SOA && dns_name_equal(&owner, &x->zc->apex);
+	if (ret == SIGNET_OK && soa && rdlen < 22)
+		ret = SIGNET_EPARSE;
+	uint32_t serial = soa && ret == SIGNET_OK ? sg_get_u32(rd + rdlen - 20) : 0;
+	if (ret == SIGNET_OK) {
+		switch (x->state) {
+		case 0:
+			if (!soa)
+				ret = SIGNET_EPARSE;
+			x->newest = serial;
+			x->state = 1;
+			break;
+		case 1:
+			x->state = soa ? 2 : 4;
+			if (soa && serial == x->newest) {
+				*done = true;  /* SOA, SOA: nothing newer (an empty IXFR) */
+				break;
+			}
+			break;
+		case 2:
+			if (soa) {
+				x->step_to = serial;
+				x->state = 3;
+			}
+			break;
+		case 3:
+			if (soa && serial == x->newest && x->step_to == x->newest)
+				*done = true;
+			else if (soa)
+				x->state = 2;
+			break;
+		case 4:
+			if (soa) {
+				if (serial != x->newest)
+					ret = SIGNET_EPARSE;
+				*done = true;
+			}
+			break;
+		}
+	}
+	if (ret == SIGNET_OK && x->rrs.nadd >= 2 * x->zc->max_rrs + 4)
+		ret = SIGNET_ERANGE;
+	if (ret == SIGNET_OK)
+		ret = zone_diff_push(&x->rrs, true, &owner, type, ldns_rr_ttl(rr), rd, rdlen);
+	ldns_buffer_free(b);
+	return ret;
+}
+
+static signet_err ixfr_msg(void *arg, const uint8_t *msg, size_t len, bool *done)
+{
+	ixfr *x = arg;
+	ldns_pkt *pkt = NULL;
+	if (ldns_wire2pkt(&pkt, msg, len) != LDNS_STATUS_OK) {
+		snprintf(x->errmsg, x->errlen, "a message does not parse");
+		return SIGNET_EPARSE;
+	}
+	signet_err ret = SIGNET_OK;
+	ldns_pkt_rcode rc = ldns_pkt_get_rcode(pkt);
+	if (rc != LDNS_RCODE_NOERROR) {
+		x->rcode_refused = rc == LDNS_RCODE_NOTIMPL || rc == LDNS_RCODE_REFUSED ||
+				   rc == LDNS_RCODE_FORMERR;
+		snprintf(x->errmsg, x->errlen, "the primary answered rcode %d", (int)rc);
+		ret = SIGNET_EDENIED;
+	}
+	ldns_rr_list *an = ldns_pkt_answer(pkt);
+	size_t n = an ? ldns_rr_list_rr_count(an) : 0;
+	for (size_t i = 0; i < n && ret == SIGNET_OK; i++) {
+		if (*done) {
+			ret = SIGNET_EPARSE;
+			break;
+		}
+		ret = ixfr_rr(x, ldns_rr_list_rr(an, i), done);
+	}
+	/* One SOA alone: the primary has nothing newer than we asked for. */
+	if (ret == SIGNET_OK && x->state == 1 && n == 1 && x->rrs.nadd == 1 &&
+	    dns_serial_compare(x->newest, x->have) != 1)
+		*done = true;
+	if (ret == SIGNET_OK && n == 0)
+		ret = SIGNET_EPARSE;
+	if (ret != SIGNET_OK && !x->errmsg[0])
+		snprintf(x->errmsg, x->errlen, "%s", ret == SIGNET_ERANGE ? "more RRs than max-rrs"
+							: "malformed transfer");
+	ldns_pkt_free(pkt);
+	return ret;
+}
+
+/* The incremental steps of x applied in order to *z. */
+static signet_err apply_steps(const ixfr *x, dns_zone *z, size_t max_rrs)
+{
+	const zone_diff *all = &x->rrs;
+	signet_err ret = SIGNET_OK;
+	size_t i = 1;  /* past the first SOA */
+	/* The last RR is the closing SOA. */
+	while (ret == SIGNET_OK && i + 1 < all->nadd) {
+		zone_diff step = {0};
+		bool adding = false;
+		size_t soas = 0;
+		for (; ret == SIGNET_OK && i + 1 < all->nadd; i++) {
+			const zone_rr *r = &all->add[i];
+			bool soa = r->type == DNS_T_SOA && dns_name_equal(&r->owner, &z->apex);
+			if (soa && ++soas == 3)
+				break;  /* the next step begins */
+			if (soa && soas == 2)
+				adding = true;
+			ret = zone_diff_push(&step, adding, &r->owner, r->type, r->ttl, r->rdata.data,
+					     r->rdata.len);
+		}
+		if (ret == SIGNET_OK)
+			ret = zone_diff_apply(z, &step, max_rrs);
+		zone_diff_free(&step);
+	}
+	return ret;
+}
+
+signet_err zoned_ixfr_in(const zoned_peer *p, const zoned_zone_conf *zc, uint32_t have,
+			 const dns_zone *cur, dns_zone *out, bool *incremental, char *errmsg,
+			 size_t errlen)
+{
+	ixfr x = {.zc = zc, .have = have, .errmsg = errmsg, .errlen = errlen};
+	errmsg[0] = 0;
+	*incremental = false;
+	memset(out, 0, sizeof(*out));
+	int64_t deadline = now_ms() + (int64_t)zc->xfr_timeout * 1000;
+	signet_err ret = exchange(p, &zc->apex, DNS_T_IXFR, have, deadline, zc->max_octets, ixfr_msg,
+				  &x);
+	if (ret != SIGNET_OK && x.rcode_refused) {
+		zone_diff_free(&x.rrs);
+		sg_log(SG_LOG_INFO, "zoned: %s: IXFR refused by the primary; AXFR", zc->name);
+		return zoned_axfr_in(p, zc, out, errmsg, errlen);
+	}
+	if (ret == SIGNET_OK && x.rrs.nadd == 1)
+		ret = SIGNET_ENOTFOUND;  /* nothing newer */
+	else if (ret == SIGNET_OK && (x.state < 2 || (x.state == 2 && x.rrs.nadd > 2) ||
+				      dns_serial_compare(x.newest, have) != 1))
+		ret = SIGNET_EPARSE;  /* torn, or not newer than what we have */
+	if (ret == SIGNET_OK && x.state == 4) {
+		/* A whole zone in AXFR form: every RR but the closing SOA. */
+		x.rrs.nadd--;
+		free(x.rrs.add[x.rrs.nadd].rdata.data);
+		ret = zone_from_rrs(&zc->apex, &x.rrs, zc->max_rrs, out);
+	} else if (ret == SIGNET_OK) {
+		out->apex = cur->apex;
+		out->sets = calloc(cur->count ? cur->count : 1, sizeof(*out->sets));
+		ret = out->sets ? SIGNET_OK : SIGNET_ENOMEM;
+		out->cap = cur->count ? cur->count : 1;
+		for (size_t i = 0; ret == SIGNET_OK && i < cur->count; i++) {
+			ret = dns_rrset_copy(&out->sets[i], &cur->sets[i]);
+			if (ret == SIGNET_OK)
+				out->count++;
+		}
+		if (ret == SIGNET_OK)
+			ret = apply_steps(&x, out, zc->max_rrs);
+		if (ret == SIGNET_OK)
+			*incremental = true;
+		else if (ret == SIGNET_ENOTFOUND || ret == SIGNET_EEXIST)
+			snprintf(errmsg, errlen, "the difference does not apply to serial %u", have);
+	}
+	zone_diff_free(&x.rrs);
+	if (ret != SIGNET_OK && ret != SIGNET_ENOTFOUND)
+		dns_zone_free(out);
+	if (ret != SIGNET_OK && !errmsg[0])
+		snprintf(errmsg, errlen, "%s", ret == SIGNET_ETIME    ? "took longer than the bound"
+					     : ret == SIGNET_ERANGE   ? "larger than the bound"
+					     : ret == SIGNET_EVERIFY  ? "TSIG does not verify"
+					     : ret == SIGNET_EIO      ? "connection failed"
+								      : signet_strerror(ret));
 	return ret;
 }

@@ -176,6 +176,16 @@ signet_err zoned_soa_query(const zoned_peer *p, const dns_name *apex, unsigned t
 signet_err zoned_axfr_in(const zoned_peer *p, const zoned_zone_conf *zc, dns_zone *out,
 			 char *errmsg, size_t errlen);
 
+/* IXFR of apex from p from serial `have` (RFC 1995), whose unsigned zone
+ * is cur: the steps applied to a copy of cur (*incremental true), or the
+ * whole zone when the primary answers in AXFR form; AXFR when it refuses
+ * IXFR. SIGNET_ENOTFOUND (nothing in *out) when it has nothing newer. A
+ * difference that does not apply (an RR to remove that is not there) is an
+ * error: the caller transfers by AXFR then. */
+signet_err zoned_ixfr_in(const zoned_peer *p, const zoned_zone_conf *zc, uint32_t have,
+			 const dns_zone *cur, dns_zone *out, bool *incremental, char *errmsg,
+			 size_t errlen);
+
 /* ---- journal of signed differences ------------------------------------- */
 
 /* One step from serial `from` to serial `to` of the signed zone: RRs

@@ -145,6 +145,19 @@ static void write_primary(unsigned s, const char *extra)
 	E.serial = s;
 }
 
+/* back.example: a zone whose primary keeps no journal, so its serial can
+ * be made to go backwards. */
+static void write_back(unsigned serial)
+{
+	char p[400];
+	snprintf(p, sizeof(p), "%s/back.example.zone", E.dir);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fprintf(f, "$ORIGIN back.example.\n$TTL 3600\n@ SOA ns1 h %u 3600 5 1209600 300\n"
+		   "@ NS ns1\nns1 A 192.0.2.1\n", serial);
+	fclose(f);
+}
+
 static void reload_primary(void)
 {
 	sh("knotc -s %s/knot.sock zone-reload example.com >/dev/null", E.dir);
@@ -163,6 +176,7 @@ static void write_configs(void)
 	for (int i = 0; i < 20; i++)
 		fprintf(f, "h%d A 192.0.2.%d\n", i, i + 1);
 	fclose(f);
+	write_back(10);
 	snprintf(p, sizeof(p), "%s/knot.conf", E.dir);
 	f = fopen(p, "w");
 	assert_non_null(f);
@@ -175,9 +189,11 @@ static void write_configs(void)
 		"remote:\n  - id: zoned\n    address: 127.0.0.1@%d\n    key: xfr-in\n"
 		"acl:\n  - id: xfr\n    address: 127.0.0.1\n    key: xfr-in\n    action: transfer\n"
 		"template:\n  - id: default\n    storage: %s\n    file: \"%%s.zone\"\n"
-		"    zonefile-sync: -1\n    journal-content: none\n"
+		"    zonefile-sync: -1\n    zonefile-load: difference\n    journal-content: changes\n"
 		"zone:\n  - domain: example.com\n    notify: zoned\n    acl: xfr\n"
-		"  - domain: big.example\n    acl: xfr\n",
+		"  - domain: big.example\n    acl: xfr\n"
+		"  - domain: back.example\n    acl: xfr\n    notify: zoned\n"
+		"    journal-content: none\n    zonefile-load: whole\n",
 		E.pport, E.dir, E.dir, E.dir, KEY_IN, E.zport, E.dir);
 	fclose(f);
 	snprintf(p, sizeof(p), "%s/client.conf", E.dir);
@@ -199,10 +215,13 @@ static void write_configs(void)
 		"    primaries = ( { address = \"127.0.0.1:%d\"; key = \"xfr-in\"; } );\n"
 		"    secondaries = ( { range = \"127.0.0.1/32\"; key = \"xfr-out\"; notify = \"127.0.0.1:%d\"; },\n"
 		"                    { range = \"127.0.0.1/32\"; key = \"xfr-out\"; notify = \"127.0.0.1:%d\"; } ); },\n"
+		"  { name = \"back.example\";\n"
+		"    primaries = ( { address = \"127.0.0.1:%d\"; key = \"xfr-in\"; } );\n"
+		"    secondaries = ( { range = \"127.0.0.1/32\"; key = \"xfr-out\"; } ); },\n"
 		"  { name = \"big.example\"; max-rrs = 10;\n"
 		"    primaries = ( { address = \"127.0.0.1:%d\"; key = \"xfr-in\"; } );\n"
 		"    secondaries = ( { range = \"127.0.0.1/32\"; key = \"xfr-out\"; } ); } );\n",
-		E.zport, E.dir, E.dir, E.dir, E.dir, E.pport, E.sport, E.kport, E.pport);
+		E.zport, E.dir, E.dir, E.dir, E.dir, E.pport, E.sport, E.kport, E.pport, E.pport);
 	fclose(f);
 	snprintf(p, sizeof(p), "%s/knot2.conf", E.dir);
 	f = fopen(p, "w");
@@ -251,6 +270,7 @@ static int setup(void **state)
 	signetd_zone z;
 	signetd_add_zone(&E.sd, "example.com", DNS_ALG_ECDSAP256SHA256, &z);
 	signetd_add_zone(&E.sd, "big.example", DNS_ALG_ECDSAP256SHA256, &z);
+	signetd_add_zone(&E.sd, "back.example", DNS_ALG_ED25519, &z);
 	snprintf(E.dir, sizeof(E.dir), "%s/zoned", E.sd.dir);
 	sh("mkdir -p %s/state %s/knotdb %s/k2/db", E.dir, E.dir, E.dir);
 	E.pport = signetd_free_port();
@@ -323,7 +343,8 @@ static void test_change_travels(void **state)
 	assert_true(zoned_logged("zoned: example.com.: NOTIFY from 127.0.0.1"));
 	check_axfr_validates();
 	/* Only what changed was signed again. */
-	assert_true(zoned_logged("serial 102 signed (transfer)"));
+	assert_true(zoned_logged("serial 101 signed (AXFR)"));
+	assert_true(zoned_logged("serial 102 signed (IXFR)"));
 	want s = {E.sport, 102};
 	assert_true(wait_for(serial_is, &s, 20));
 	want k = {E.kport, 102};
@@ -387,15 +408,15 @@ static void test_oversized_transfer(void **state)
 static void test_serial_backwards(void **state)
 {
 	(void)state;
-	write_primary(50, "old A 192.0.2.50\n");
-	reload_primary();
-	assert_true(wait_for(zoned_logged, "the primary's serial 50 is behind 101", 20));
-	assert_int_equal(soa_serial(E.zport, "example.com"), 102);
-	/* Forward again for the next tests. */
-	write_primary(103, "new A 192.0.2.9\n");
-	reload_primary();
-	want w = {E.zport, 104};
-	assert_true(wait_for(serial_is, &w, 20));
+	char buf[512];
+	assert_true(wait_for(zoned_logged, "back.example.: serial 11 signed (AXFR)", 20));
+	write_back(5);
+	sh("knotc -s %s/knot.sock zone-reload back.example >/dev/null", E.dir);
+	assert_true(wait_for(zoned_logged, "back.example.: the primary's serial 5 is behind 10", 20));
+	out1(buf, sizeof(buf),
+	     "kdig -p %d @127.0.0.1 -y hmac-sha256:xfr-out:%s back.example SOA +short"
+	     " | awk '{print $3}'", E.zport, KEY_OUT);
+	assert_string_equal(buf, "11");
 }
 
 /* kill -9, then a restart serves the stored version at once, and the
@@ -403,17 +424,17 @@ static void test_serial_backwards(void **state)
 static void test_kill9_restart(void **state)
 {
 	(void)state;
-	assert_int_equal(soa_serial(E.zport, "example.com"), 104);
+	assert_int_equal(soa_serial(E.zport, "example.com"), 102);
 	stop(&E.zoned, SIGKILL);
 	start_zoned();
 	assert_true(signetd_wait_port(E.zport, E.zoned, 10000, NULL));
-	want w = {E.zport, 104};
+	want w = {E.zport, 102};
 	assert_true(wait_for(serial_is, &w, 2));
-	assert_true(zoned_logged("example.com.: serving serial 104 from"));
+	assert_true(zoned_logged("example.com.: serving serial 102 from"));
 	check_axfr_validates();
-	write_primary(104, "after-restart A 192.0.2.12\n");
+	write_primary(102, "after-restart A 192.0.2.12\n");
 	reload_primary();
-	w.serial = 105;
+	w.serial = 103;
 	assert_true(wait_for(serial_is, &w, 20));
 	check_axfr_validates();
 }
@@ -423,15 +444,15 @@ static void test_signetd_down(void **state)
 	(void)state;
 	int st = signetd_stop(&E.sd);
 	assert_int_equal(st, 0);
-	write_primary(105, "while-down A 192.0.2.11\n");
+	write_primary(103, "while-down A 192.0.2.11\n");
 	reload_primary();
 	assert_true(wait_for(zoned_logged, "the last signed version stays served", 20));
-	assert_int_equal(soa_serial(E.zport, "example.com"), 105);
+	assert_int_equal(soa_serial(E.zport, "example.com"), 103);
 	check_axfr_validates();
 	E.sd.pid = signetd_spawn(E.sd.conf, E.sd.log);
 	assert_true(signetd_wait_port(E.sd.port, E.sd.pid, 10000, NULL));
 	/* The retry (the SOA's 5 s) transfers and signs again. */
-	want w = {E.zport, 106};
+	want w = {E.zport, 104};
 	assert_true(wait_for(serial_is, &w, 30));
 	check_axfr_validates();
 }
