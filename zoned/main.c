@@ -59,6 +59,11 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* TSIG secrets live in this process: no core dumps, no ptrace. */
+	if (sg_harden_process() != SIGNET_OK) {
+		fprintf(stderr, "signet-zoned: cannot disable core dumps\n");
+		return 3;
+	}
 	zoned d;
 	memset(&d, 0, sizeof(d));
 	d.udp = d.notify_fd = -1;
