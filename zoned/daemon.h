@@ -51,8 +51,9 @@ typedef struct zoned {
 	struct event *keyset_ev;   /* GetKeySet poll */
 	struct event *sig_ev[3];   /* SIGHUP, SIGTERM, SIGINT */
 	zoned_signetd sd;
-	zoned_zone *zones;
+	zoned_zone **zones;        /* each allocated alone: timers point at them */
 	size_t nzones;
+	const char *config_path;
 } zoned;
 
 /* The zone of apex, or NULL. */
@@ -67,6 +68,11 @@ void zoned_notify_all(zoned_zone *z);
 
 /* Refresh z now: SOA, AXFR if newer, sign, store, NOTIFY. */
 void zoned_refresh_now(zoned_zone *z);
+/* Re-read the configuration (SIGHUP): zones added are started, zones gone
+ * are stopped, zones kept take their new primaries, secondaries, keys and
+ * serial policy. A file that does not load changes nothing. */
+void zoned_reload(zoned *d);
+
 /* Arm z's timers (refresh now). */
 signet_err zoned_zone_start(zoned_zone *z);
 void zoned_zone_stop(zoned_zone *z);

@@ -23,9 +23,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	zoned *d = arg;
 	if (sig == SIGHUP) {
-		/* Changing zones at run time is not built yet: say so. */
-		sg_log(SG_LOG_WARNING, "zoned: SIGHUP: reloading zones is not supported yet;"
-		       " restart to apply a new configuration");
+		zoned_reload(d);
 		return;
 	}
 	sg_log(SG_LOG_NOTICE, "zoned: stopping");
@@ -38,7 +36,7 @@ static void on_keyset(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	zoned *d = arg;
 	for (size_t i = 0; i < d->nzones; i++)
-		zoned_keyset_check(&d->zones[i]);
+		zoned_keyset_check(d->zones[i]);
 }
 
 int main(int argc, char **argv)
@@ -98,11 +96,15 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	d.base = event_base_new();
-	d.zones = calloc(d.cfg.nzones ? d.cfg.nzones : 1, sizeof(*d.zones));
+	d.config_path = path;
+	d.zones = calloc(ZONED_ZONES_MAX, sizeof(*d.zones));
 	if (d.base == NULL || d.zones == NULL || zoned_serve_start(&d) != SIGNET_OK)
 		goto out;
 	for (size_t i = 0; i < d.cfg.nzones; i++) {
-		zoned_zone *z = &d.zones[d.nzones++];
+		zoned_zone *z = calloc(1, sizeof(*z));
+		if (z == NULL)
+			goto out;
+		d.zones[d.nzones++] = z;
 		z->d = &d;
 		z->conf = d.cfg.zones[i];
 		if (zoned_zone_start(z) != SIGNET_OK)
@@ -122,8 +124,10 @@ int main(int argc, char **argv)
 	event_base_dispatch(d.base);
 	rc = 0;
 out:
-	for (size_t i = 0; i < d.nzones; i++)
-		zoned_zone_stop(&d.zones[i]);
+	for (size_t i = 0; i < d.nzones; i++) {
+		zoned_zone_stop(d.zones[i]);
+		free(d.zones[i]);
+	}
 	free(d.zones);
 	for (int i = 0; i < 3; i++)
 		if (d.sig_ev[i])

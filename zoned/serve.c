@@ -30,8 +30,8 @@
 zoned_zone *zoned_find(zoned *d, const dns_name *apex)
 {
 	for (size_t i = 0; i < d->nzones; i++)
-		if (dns_name_equal(&d->zones[i].conf.apex, apex))
-			return &d->zones[i];
+		if (dns_name_equal(&d->zones[i]->conf.apex, apex))
+			return d->zones[i];
 	return NULL;
 }
 
@@ -509,7 +509,7 @@ static void on_notify_answer(evutil_socket_t fd, short what, void *arg)
 			continue;
 		for (size_t i = 0; i < d->nzones; i++)
 			for (size_t s = 0; s < ZONED_PEERS_MAX; s++) {
-				notify_out *n = &d->zones[i].notify[s];
+				notify_out *n = &d->zones[i]->notify[s];
 				if (n->pending && n->id == id &&
 				    zoned_addr_same_host(&n->peer->addr, (struct sockaddr *)&ss))
 					n->pending = false;

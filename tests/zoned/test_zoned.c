@@ -147,15 +147,20 @@ static void write_primary(unsigned s, const char *extra)
 
 /* back.example: a zone whose primary keeps no journal, so its serial can
  * be made to go backwards. */
-static void write_back(unsigned serial)
+static void write_small(const char *zone, unsigned serial)
 {
 	char p[400];
-	snprintf(p, sizeof(p), "%s/back.example.zone", E.dir);
+	snprintf(p, sizeof(p), "%s/%s.zone", E.dir, zone);
 	FILE *f = fopen(p, "w");
 	assert_non_null(f);
-	fprintf(f, "$ORIGIN back.example.\n$TTL 3600\n@ SOA ns1 h %u 3600 5 1209600 300\n"
-		   "@ NS ns1\nns1 A 192.0.2.1\n", serial);
+	fprintf(f, "$ORIGIN %s.\n$TTL 3600\n@ SOA ns1 h %u 3600 5 1209600 300\n"
+		   "@ NS ns1\nns1 A 192.0.2.1\n", zone, serial);
 	fclose(f);
+}
+
+static void write_back(unsigned serial)
+{
+	write_small("back.example", serial);
 }
 
 static void reload_primary(void)
@@ -163,45 +168,11 @@ static void reload_primary(void)
 	sh("knotc -s %s/knot.sock zone-reload example.com >/dev/null", E.dir);
 }
 
-static void write_configs(void)
+/* zoned's configuration; the third zone changes on SIGHUP. */
+static void write_zoned_conf(const char *third, const char *limits)
 {
 	char p[400];
-	sh("printf '%%s' '%s' > %s/in.key && printf '%%s' '%s' > %s/out.key && chmod 600 %s/*.key",
-	   KEY_IN, E.dir, KEY_OUT, E.dir, E.dir);
-	/* big.example: more RRs than zoned takes. */
-	snprintf(p, sizeof(p), "%s/big.example.zone", E.dir);
-	FILE *f = fopen(p, "w");
-	assert_non_null(f);
-	fprintf(f, "$ORIGIN big.example.\n$TTL 3600\n@ SOA ns1 h 1 3600 5 1209600 300\n@ NS ns1\n");
-	for (int i = 0; i < 20; i++)
-		fprintf(f, "h%d A 192.0.2.%d\n", i, i + 1);
-	fclose(f);
-	write_back(10);
-	snprintf(p, sizeof(p), "%s/knot.conf", E.dir);
-	f = fopen(p, "w");
-	assert_non_null(f);
-	fprintf(f,
-		"server:\n  listen: 127.0.0.1@%d\n  rundir: %s\n"
-		"control:\n  listen: %s/knot.sock\n"
-		"database:\n  storage: %s/knotdb\n"
-		"log:\n  - target: stderr\n    any: info\n"
-		"key:\n  - id: xfr-in\n    algorithm: hmac-sha256\n    secret: %s\n"
-		"remote:\n  - id: zoned\n    address: 127.0.0.1@%d\n    key: xfr-in\n"
-		"acl:\n  - id: xfr\n    address: 127.0.0.1\n    key: xfr-in\n    action: transfer\n"
-		"template:\n  - id: default\n    storage: %s\n    file: \"%%s.zone\"\n"
-		"    zonefile-sync: -1\n    zonefile-load: difference\n    journal-content: changes\n"
-		"zone:\n  - domain: example.com\n    notify: zoned\n    acl: xfr\n"
-		"  - domain: big.example\n    acl: xfr\n"
-		"  - domain: back.example\n    acl: xfr\n    notify: zoned\n"
-		"    journal-content: none\n    zonefile-load: whole\n",
-		E.pport, E.dir, E.dir, E.dir, KEY_IN, E.zport, E.dir);
-	fclose(f);
-	snprintf(p, sizeof(p), "%s/client.conf", E.dir);
-	f = fopen(p, "w");
-	assert_non_null(f);
-	fprintf(f, "server %s\nserver-name localhost\nca %s/ca.pem\ncert %s/ns1.pem\nkey %s/ns1.key\n",
-		E.sd.target, E.sd.dir, E.sd.dir, E.sd.dir);
-	fclose(f);
+	FILE *f;
 	snprintf(p, sizeof(p), "%s/zoned.conf", E.dir);
 	f = fopen(p, "w");
 	assert_non_null(f);
@@ -218,11 +189,56 @@ static void write_configs(void)
 		"  { name = \"back.example\";\n"
 		"    primaries = ( { address = \"127.0.0.1:%d\"; key = \"xfr-in\"; } );\n"
 		"    secondaries = ( { range = \"127.0.0.1/32\"; key = \"xfr-out\"; } ); },\n"
-		"  { name = \"big.example\"; max-rrs = 10;\n"
+		"  { name = \"%s\"; %s\n"
 		"    primaries = ( { address = \"127.0.0.1:%d\"; key = \"xfr-in\"; } );\n"
 		"    secondaries = ( { range = \"127.0.0.1/32\"; key = \"xfr-out\"; } ); } );\n",
-		E.zport, E.dir, E.dir, E.dir, E.dir, E.pport, E.sport, E.kport, E.pport, E.pport);
+		E.zport, E.dir, E.dir, E.dir, E.dir, E.pport, E.sport, E.kport, E.pport, third, limits, E.pport);
 	fclose(f);
+}
+
+static void write_configs(void)
+{
+	char p[400];
+	sh("printf '%%s' '%s' > %s/in.key && printf '%%s' '%s' > %s/out.key && chmod 600 %s/*.key",
+	   KEY_IN, E.dir, KEY_OUT, E.dir, E.dir);
+	/* big.example: more RRs than zoned takes. */
+	snprintf(p, sizeof(p), "%s/big.example.zone", E.dir);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fprintf(f, "$ORIGIN big.example.\n$TTL 3600\n@ SOA ns1 h 1 3600 5 1209600 300\n@ NS ns1\n");
+	for (int i = 0; i < 20; i++)
+		fprintf(f, "h%d A 192.0.2.%d\n", i, i + 1);
+	fclose(f);
+	write_back(10);
+	write_small("late.example", 7);
+	snprintf(p, sizeof(p), "%s/knot.conf", E.dir);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fprintf(f,
+		"server:\n  listen: 127.0.0.1@%d\n  rundir: %s\n"
+		"control:\n  listen: %s/knot.sock\n"
+		"database:\n  storage: %s/knotdb\n"
+		"log:\n  - target: stderr\n    any: info\n"
+		"key:\n  - id: xfr-in\n    algorithm: hmac-sha256\n    secret: %s\n"
+		"remote:\n  - id: zoned\n    address: 127.0.0.1@%d\n    key: xfr-in\n"
+		"acl:\n  - id: xfr\n    address: 127.0.0.1\n    key: xfr-in\n    action: transfer\n"
+		"template:\n  - id: default\n    storage: %s\n    file: \"%%s.zone\"\n"
+		"    zonefile-sync: -1\n    zonefile-load: difference\n    journal-content: changes\n"
+		"zone:\n  - domain: example.com\n    notify: zoned\n    acl: xfr\n"
+		"  - domain: big.example\n    acl: xfr\n"
+		"  - domain: late.example\n    acl: xfr\n"
+		"    journal-content: none\n"
+		"  - domain: back.example\n    acl: xfr\n    notify: zoned\n"
+		"    journal-content: none\n    zonefile-load: whole\n",
+		E.pport, E.dir, E.dir, E.dir, KEY_IN, E.zport, E.dir);
+	fclose(f);
+	snprintf(p, sizeof(p), "%s/client.conf", E.dir);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fprintf(f, "server %s\nserver-name localhost\nca %s/ca.pem\ncert %s/ns1.pem\nkey %s/ns1.key\n",
+		E.sd.target, E.sd.dir, E.sd.dir, E.sd.dir);
+	fclose(f);
+	write_zoned_conf("big.example", "max-rrs = 10;");
 	snprintf(p, sizeof(p), "%s/knot2.conf", E.dir);
 	f = fopen(p, "w");
 	assert_non_null(f);
@@ -271,6 +287,7 @@ static int setup(void **state)
 	signetd_add_zone(&E.sd, "example.com", DNS_ALG_ECDSAP256SHA256, &z);
 	signetd_add_zone(&E.sd, "big.example", DNS_ALG_ECDSAP256SHA256, &z);
 	signetd_add_zone(&E.sd, "back.example", DNS_ALG_ED25519, &z);
+	signetd_add_zone(&E.sd, "late.example", DNS_ALG_ECDSAP256SHA256, &z);
 	snprintf(E.dir, sizeof(E.dir), "%s/zoned", E.sd.dir);
 	sh("mkdir -p %s/state %s/knotdb %s/k2/db", E.dir, E.dir, E.dir);
 	E.pport = signetd_free_port();
@@ -457,6 +474,37 @@ static void test_signetd_down(void **state)
 	check_axfr_validates();
 }
 
+/* SIGHUP: a zone removed is no longer answered, one added is transferred
+ * and signed, the others go on; a broken file changes nothing. */
+static void test_sighup(void **state)
+{
+	(void)state;
+	char buf[512];
+	write_zoned_conf("late.example", "");
+	kill(E.zoned, SIGHUP);
+	assert_true(wait_for(zoned_logged, "SIGHUP: big.example. removed", 10));
+	assert_true(wait_for(zoned_logged, "late.example.: serial", 20));
+	out1(buf, sizeof(buf), "kdig -p %d @127.0.0.1 big.example SOA 2>&1 | grep -o REFUSED",
+	     E.zport);
+	assert_string_equal(buf, "REFUSED");
+	out1(buf, sizeof(buf),
+	     "kdig -p %d @127.0.0.1 -y hmac-sha256:xfr-out:%s late.example AXFR +nocomments"
+	     " 2>&1 | grep -c RRSIG", E.zport, KEY_OUT);
+	assert_true(atoi(buf) > 0);
+	assert_int_equal(soa_serial(E.zport, "example.com"), 104);
+	char p[400];
+	snprintf(p, sizeof(p), "%s/zoned.conf", E.dir);
+	FILE *f = fopen(p, "a");
+	assert_non_null(f);
+	fputs("colour = \"blue\";\n", f);
+	fclose(f);
+	kill(E.zoned, SIGHUP);
+	assert_true(wait_for(zoned_logged, "keeping the running configuration", 10));
+	assert_int_equal(soa_serial(E.zport, "late.example"), 8);
+	/* The new keys are the ones in use (the key names are the same). */
+	check_axfr_validates();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -467,6 +515,7 @@ int main(void)
 		cmocka_unit_test(test_serial_backwards),
 		cmocka_unit_test(test_kill9_restart),
 		cmocka_unit_test(test_signetd_down),
+		cmocka_unit_test(test_sighup),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
