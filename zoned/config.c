@@ -338,7 +338,7 @@ static signet_err load_zone(zoned_config *c, const config_setting_t *s, char *er
 static signet_err check(zoned_config *c, config_t *cf, char *errmsg, size_t errlen)
 {
 	const config_setting_t *root = config_root_setting(cf);
-	static const char *const known[] = {"listen", "state-dir", "signetd", "keyset-poll",
+	static const char *const known[] = {"listen", "metrics", "state-dir", "signetd", "keyset-poll",
 					    "tcp-clients", "keys", "zones", NULL};
 	for (int i = 0; i < config_setting_length(root); i++) {
 		const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
@@ -353,6 +353,11 @@ static signet_err check(zoned_config *c, config_t *cf, char *errmsg, size_t errl
 	zoned_addr a;
 	if (ret == SIGNET_OK && zoned_addr_parse(c->listen, 53, false, &a) != SIGNET_OK)
 		ret = fail(errmsg, errlen, NULL, SIGNET_EPARSE, "listen: ADDR:PORT");
+	if (ret == SIGNET_OK)
+		ret = get_str(root, "metrics", false, c->metrics, sizeof(c->metrics), errmsg, errlen);
+	if (ret == SIGNET_OK && c->metrics[0] &&
+	    zoned_addr_parse(c->metrics, 9154, false, &a) != SIGNET_OK)
+		ret = fail(errmsg, errlen, NULL, SIGNET_EPARSE, "metrics: ADDR:PORT");
 	if (ret == SIGNET_OK)
 		ret = get_str(root, "state-dir", true, c->state_dir, sizeof(c->state_dir), errmsg,
 			      errlen);

@@ -22,6 +22,8 @@ typedef struct notify_out {
 typedef struct zone_counters {
 	uint64_t xfr_in_ok, xfr_in_failed, xfr_out, refused, notify_in, notify_out_failed;
 	uint64_t rrsigs_made, rrsigs_reused, sign_failed;
+	int64_t last_xfr_in, last_xfr_out;  /* epoch seconds, 0: never */
+	bool last_xfr_in_ok;
 } zone_counters;
 
 typedef struct zoned_zone {
@@ -51,6 +53,7 @@ typedef struct zoned {
 	struct event *keyset_ev;   /* GetKeySet poll */
 	struct event *sig_ev[3];   /* SIGHUP, SIGTERM, SIGINT */
 	zoned_signetd sd;
+	struct evhttp *http;       /* metrics, NULL when not configured */
 	zoned_zone **zones;        /* each allocated alone: timers point at them */
 	size_t nzones;
 	const char *config_path;
@@ -58,6 +61,10 @@ typedef struct zoned {
 
 /* The zone of apex, or NULL. */
 zoned_zone *zoned_find(zoned *d, const dns_name *apex);
+
+/* The metrics endpoint on cfg.metrics (nothing when empty). */
+signet_err zoned_metrics_start(zoned *d);
+void zoned_metrics_stop(zoned *d);
 
 /* Start serving: UDP and TCP on cfg.listen, NOTIFY out. */
 signet_err zoned_serve_start(zoned *d);

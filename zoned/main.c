@@ -98,7 +98,8 @@ int main(int argc, char **argv)
 	d.base = event_base_new();
 	d.config_path = path;
 	d.zones = calloc(ZONED_ZONES_MAX, sizeof(*d.zones));
-	if (d.base == NULL || d.zones == NULL || zoned_serve_start(&d) != SIGNET_OK)
+	if (d.base == NULL || d.zones == NULL || zoned_serve_start(&d) != SIGNET_OK ||
+	    zoned_metrics_start(&d) != SIGNET_OK)
 		goto out;
 	for (size_t i = 0; i < d.cfg.nzones; i++) {
 		zoned_zone *z = calloc(1, sizeof(*z));
@@ -134,6 +135,7 @@ out:
 			event_free(d.sig_ev[i]);
 	if (d.keyset_ev)
 		event_free(d.keyset_ev);
+	zoned_metrics_stop(&d);
 	zoned_serve_stop(&d);
 	if (d.base)
 		event_base_free(d.base);

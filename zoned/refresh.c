@@ -157,6 +157,8 @@ void zoned_refresh_now(zoned_zone *z)
 			how = "AXFR";
 			ret = zoned_axfr_in(p, &z->conf, &u, err, sizeof(err));
 		}
+		z->n.last_xfr_in = now;
+		z->n.last_xfr_in_ok = ret == SIGNET_OK;
 		if (ret != SIGNET_OK) {
 			z->n.xfr_in_failed++;
 			sg_log(SG_LOG_ERROR, "zoned: %s: AXFR from primary %zu refused: %s; nothing"

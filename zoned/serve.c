@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -299,6 +300,7 @@ static void handle(zoned *d, const uint8_t *msg, size_t len, const struct sockad
 	}
 	if (xfr) {
 		z->n.xfr_out++;
+		z->n.last_xfr_out = (int64_t)time(NULL);
 		uint32_t cur = 0;
 		zone_engine_serials(z->eng, &cur, NULL);
 		size_t first = 0;

@@ -69,6 +69,7 @@ typedef struct zoned_zone_conf {
 
 typedef struct zoned_config {
 	char listen[64];           /* ADDR:PORT for UDP and TCP */
+	char metrics[64];          /* ADDR:PORT of GET /metrics; empty: none */
 	char state_dir[ZONED_PATH_MAX];
 	char client_config[ZONED_PATH_MAX];  /* signetd: the client config file */
 	unsigned keyset_poll;      /* seconds between GetKeySet calls */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -28,6 +29,7 @@ typedef struct env {
 	signetd_env sd;
 	char dir[300];
 	int pport, zport, sport, kport;  /* primary (Knot), zoned, secondaries NSD and Knot */
+	int mport;                 /* zoned's metrics */
 	pid_t knot, zoned, nsd, knot2;
 	unsigned serial;           /* the primary's current serial */
 } env;
@@ -180,7 +182,7 @@ static void write_zoned_conf(const char *third, const char *limits)
 	f = fopen(p, "w");
 	assert_non_null(f);
 	fprintf(f,
-		"listen = \"127.0.0.1:%d\";\nstate-dir = \"%s/state\";\n"
+		"listen = \"127.0.0.1:%d\";\nmetrics = \"127.0.0.1:%d\";\nstate-dir = \"%s/state\";\n"
 		"signetd = \"%s/client.conf\";\nkeyset-poll = 2;\n"
 		"keys = ( { name = \"xfr-in\"; algorithm = \"hmac-sha256\"; secret-file = \"%s/in.key\"; },\n"
 		"         { name = \"xfr-out\"; algorithm = \"hmac-sha256\"; secret-file = \"%s/out.key\"; } );\n"
@@ -195,7 +197,8 @@ static void write_zoned_conf(const char *third, const char *limits)
 		"  { name = \"%s\"; %s\n"
 		"    primaries = ( { address = \"127.0.0.1:%d\"; key = \"xfr-in\"; } );\n"
 		"    secondaries = ( { range = \"127.0.0.1/32\"; key = \"xfr-out\"; } ); } );\n",
-		E.zport, E.dir, E.dir, E.dir, E.dir, E.pport, E.sport, E.kport, E.pport, third, limits, E.pport);
+		E.zport, E.mport, E.dir, E.dir, E.dir, E.dir, E.pport, E.sport, E.kport, E.pport, third,
+		limits, E.pport);
 	fclose(f);
 }
 
@@ -297,6 +300,7 @@ static int setup(void **state)
 	E.zport = signetd_free_port();
 	E.sport = signetd_free_port();
 	E.kport = signetd_free_port();
+	E.mport = signetd_free_port();
 	write_primary(100, "");
 	write_configs();
 	char conf[400], log[400];
@@ -412,6 +416,32 @@ static void test_refused(void **state)
 	assert_true(zoned_logged("NOTIFY from an address that is not a primary"));
 	assert_int_equal(soa_serial(E.zport, "example.com"), 102);
 	check_axfr_validates();
+}
+
+/* The metrics say what happened so far, per zone. */
+static void test_metrics(void **state)
+{
+	(void)state;
+	static char resp[65536];
+	const char req[] = "GET /metrics HTTP/1.0\r\n\r\n";
+	assert_true(signetd_http(E.mport, req, sizeof(req) - 1, resp, sizeof(resp)) > 0);
+	assert_non_null(strstr(resp, "200 OK"));
+	const char *body = strstr(resp, "\r\n\r\n");
+	assert_non_null(body);
+	assert_true(signetd_metric(body, "signet_zoned_serial_out{zone=\"example.com.\"}") == 102);
+	assert_true(signetd_metric(body, "signet_zoned_serial_in{zone=\"example.com.\"}") == 101);
+	assert_true(signetd_metric(body, "signet_zoned_served{zone=\"example.com.\"}") == 1);
+	assert_true(signetd_metric(body, "signet_zoned_served{zone=\"big.example.\"}") == 0);
+	assert_true(signetd_metric(body, "signet_zoned_transfers_in_failed_total{zone=\"big.example.\"}")
+		    >= 1);
+	assert_true(signetd_metric(body, "signet_zoned_refused_total{zone=\"example.com.\"}") >= 3);
+	assert_true(signetd_metric(body, "signet_zoned_rrsigs_reused_total{zone=\"example.com.\"}") > 0);
+	assert_true(signetd_metric(body, "signet_zoned_earliest_rrsig_expiry_seconds{zone=\"example.com.\"}")
+		    > (double)time(NULL));
+	/* Anything but GET /metrics is refused. */
+	const char post[] = "POST /metrics HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc";
+	assert_true(signetd_http(E.mport, post, sizeof(post) - 1, resp, sizeof(resp)) > 0);
+	assert_null(strstr(resp, "200 OK"));
 }
 
 static void test_oversized_transfer(void **state)
@@ -531,6 +561,7 @@ int main(void)
 		cmocka_unit_test(test_change_travels),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_oversized_transfer),
+		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_serial_backwards),
 		cmocka_unit_test(test_kill9_restart),
 		cmocka_unit_test(test_signetd_down),
