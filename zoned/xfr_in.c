@@ -277,6 +277,7 @@ signet_err zoned_axfr_in(const zoned_peer *p, const zoned_zone_conf *zc, dns_zon
 					     : ret == SIGNET_ERANGE   ? "larger than the bound"
 					     : ret == SIGNET_EVERIFY  ? "TSIG does not verify"
 					     : ret == SIGNET_EIO      ? "connection failed"
+					     : ret == SIGNET_EPARSE   ? "malformed or cut short"
 								      : signet_strerror(ret));
 	zone_diff_free(&x.rrs);
 	return ret;
@@ -520,6 +521,7 @@ signet_err zoned_ixfr_in(const zoned_peer *p, const zoned_zone_conf *zc, uint32_
 					     : ret == SIGNET_ERANGE   ? "larger than the bound"
 					     : ret == SIGNET_EVERIFY  ? "TSIG does not verify"
 					     : ret == SIGNET_EIO      ? "connection failed"
+					     : ret == SIGNET_EPARSE   ? "malformed or cut short"
 								      : signet_strerror(ret));
 	return ret;
 }

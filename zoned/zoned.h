@@ -146,7 +146,8 @@ signet_err zoned_tsig_sign(zoned_tsig *t, uint8_t *msg, size_t *len, size_t cap)
 
 /* Verify the TSIG of message msg with t->key (first: against t's request
  * MAC if any; later: previous MAC, timers only) and the time within fudge.
- * SIGNET_EVERIFY for a missing, wrong or stale TSIG or another key. */
+ * SIGNET_EVERIFY for a missing, wrong or stale TSIG or another key,
+ * SIGNET_EPARSE for a message that does not parse. */
 signet_err zoned_tsig_verify(zoned_tsig *t, const uint8_t *msg, size_t len);
 
 /* ---- signetd ------------------------------------------------------------ */

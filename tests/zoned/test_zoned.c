@@ -30,6 +30,8 @@ typedef struct env {
 	char dir[300];
 	int pport, zport, sport, kport;  /* primary (Knot), zoned, secondaries NSD and Knot */
 	int mport;                 /* zoned's metrics */
+	int fport;                 /* the fake primary of fake.example */
+	pid_t fake;
 	pid_t knot, zoned, nsd, knot2;
 	unsigned serial;           /* the primary's current serial */
 } env;
@@ -168,6 +170,35 @@ static void write_back(unsigned serial)
 	write_small("back.example", serial);
 }
 
+static void set_fake_mode(const char *mode)
+{
+	char p[400];
+	snprintf(p, sizeof(p), "%s/fake.mode", E.dir);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fprintf(f, "%s\n", mode);
+	fclose(f);
+}
+
+/* How many lines of zoned's log contain needle. */
+static int log_count(const char *needle)
+{
+	char buf[64];
+	out1(buf, sizeof(buf), "grep -c -F '%s' %s/zoned.log", needle, E.dir);
+	return atoi(buf);
+}
+
+typedef struct more {
+	const char *needle;
+	int than;
+} more;
+
+static bool log_grew(void *arg)
+{
+	more *m = arg;
+	return log_count(m->needle) > m->than;
+}
+
 static void reload_primary(void)
 {
 	sh("knotc -s %s/knot.sock zone-reload example.com >/dev/null", E.dir);
@@ -194,11 +225,14 @@ static void write_zoned_conf(const char *third, const char *limits)
 		"  { name = \"back.example\";\n"
 		"    primaries = ( { address = \"127.0.0.1:%d\"; key = \"xfr-in\"; } );\n"
 		"    secondaries = ( { range = \"127.0.0.1/32\"; key = \"xfr-out\"; } ); },\n"
+		"  { name = \"fake.example\";\n"
+		"    primaries = ( { address = \"127.0.0.1:%d\"; key = \"xfr-in\"; } );\n"
+		"    secondaries = ( { range = \"127.0.0.1/32\"; key = \"xfr-out\"; } ); },\n"
 		"  { name = \"%s\"; %s\n"
 		"    primaries = ( { address = \"127.0.0.1:%d\"; key = \"xfr-in\"; } );\n"
 		"    secondaries = ( { range = \"127.0.0.1/32\"; key = \"xfr-out\"; } ); } );\n",
-		E.zport, E.mport, E.dir, E.dir, E.dir, E.dir, E.pport, E.sport, E.kport, E.pport, third,
-		limits, E.pport);
+		E.zport, E.mport, E.dir, E.dir, E.dir, E.dir, E.pport, E.sport, E.kport, E.pport,
+		E.fport, third, limits, E.pport);
 	fclose(f);
 }
 
@@ -294,6 +328,7 @@ static int setup(void **state)
 	signetd_add_zone(&E.sd, "big.example", DNS_ALG_ECDSAP256SHA256, &z);
 	signetd_add_zone(&E.sd, "back.example", DNS_ALG_ED25519, &z);
 	signetd_add_zone(&E.sd, "late.example", DNS_ALG_ECDSAP256SHA256, &z);
+	signetd_add_zone(&E.sd, "fake.example", DNS_ALG_ECDSAP256SHA256, &z);
 	snprintf(E.dir, sizeof(E.dir), "%s/zoned", E.sd.dir);
 	sh("mkdir -p %s/state %s/knotdb %s/k2/db", E.dir, E.dir, E.dir);
 	E.pport = signetd_free_port();
@@ -301,6 +336,7 @@ static int setup(void **state)
 	E.sport = signetd_free_port();
 	E.kport = signetd_free_port();
 	E.mport = signetd_free_port();
+	E.fport = signetd_free_port();
 	write_primary(100, "");
 	write_configs();
 	char conf[400], log[400];
@@ -309,6 +345,16 @@ static int setup(void **state)
 	char *kargv[] = {"/usr/sbin/knotd", "-c", conf, NULL};
 	E.knot = spawn(log, kargv);
 	if (!signetd_wait_port(E.pport, E.knot, 10000, NULL))
+		return -1;
+	set_fake_mode("good");
+	char fport[16], fmode[400], script[400];
+	snprintf(fport, sizeof(fport), "%d", E.fport);
+	snprintf(fmode, sizeof(fmode), "%s/fake.mode", E.dir);
+	snprintf(script, sizeof(script), "%s/fake_primary.py", getenv("SIGNET_ZONED_TESTS"));
+	snprintf(log, sizeof(log), "%s/fake.log", E.dir);
+	char *fargv[] = {"/usr/bin/python3", script, fport, "xfr-in", KEY_IN, fmode, NULL};
+	E.fake = spawn(log, fargv);
+	if (!signetd_wait_port(E.fport, E.fake, 10000, NULL))
 		return -1;
 	start_zoned();
 	if (!signetd_wait_port(E.zport, E.zoned, 10000, NULL))
@@ -330,6 +376,7 @@ static int teardown(void **state)
 	stop(&E.nsd, SIGTERM);
 	stop(&E.knot2, SIGTERM);
 	stop(&E.zoned, SIGKILL);
+	stop(&E.fake, SIGTERM);
 	stop(&E.knot, SIGTERM);
 	return signetd_teardown(&E.sd) == 0 ? 0 : -1;
 }
@@ -416,6 +463,45 @@ static void test_refused(void **state)
 	assert_true(zoned_logged("NOTIFY from an address that is not a primary"));
 	assert_int_equal(soa_serial(E.zport, "example.com"), 102);
 	check_axfr_validates();
+}
+
+/* Transfers that are cut short, carry a malformed RR, end with another
+ * serial, or whose TSIG is wrong or missing change nothing: the version
+ * served stays, and each reason is logged. */
+static void test_bad_transfers(void **state)
+{
+	(void)state;
+	assert_true(wait_for(zoned_logged, "fake.example.: serial", 20));
+	unsigned served = soa_serial(E.zport, "fake.example");
+	assert_true(served > 0);
+	static const struct {
+		const char *mode, *says;
+	} bad[] = {
+		{"truncated", "malformed or cut short"}, {"malformed", "malformed"},
+		{"mismatch", "malformed transfer"}, {"badsig", "TSIG does not verify"},
+		{"nosig", "TSIG does not verify"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		set_fake_mode(bad[i].mode);
+		more m = {"fake.example.: AXFR from primary 1 refused", 0};
+		m.than = log_count(m.needle);
+		int says = log_count(bad[i].says);
+		sh("kdig -p %d @127.0.0.1 -y hmac-sha256:xfr-in:%s fake.example NOTIFY +timeout=2"
+		   " >/dev/null", E.zport, KEY_IN);
+		if (!wait_for(log_grew, &m, 20))
+			fail_msg("%s: no refusal logged", bad[i].mode);
+		assert_true(log_count(bad[i].says) > says);
+		assert_int_equal(soa_serial(E.zport, "fake.example"), served);
+	}
+	/* A good transfer after all that is taken. */
+	set_fake_mode("good");
+	sh("kdig -p %d @127.0.0.1 -y hmac-sha256:xfr-in:%s fake.example NOTIFY +timeout=2"
+	   " >/dev/null", E.zport, KEY_IN);
+	want w = {E.zport, 0};
+	for (int i = 0; i < 100 && soa_serial(E.zport, "fake.example") == served; i++)
+		signetd_sleep_ms(100);
+	w.serial = soa_serial(E.zport, "fake.example");
+	assert_true(dns_serial_compare(w.serial, served) == 1);
 }
 
 /* The metrics say what happened so far, per zone. */
@@ -562,6 +648,7 @@ int main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_oversized_transfer),
 		cmocka_unit_test(test_metrics),
+		cmocka_unit_test(test_bad_transfers),
 		cmocka_unit_test(test_serial_backwards),
 		cmocka_unit_test(test_kill9_restart),
 		cmocka_unit_test(test_signetd_down),
