@@ -32,6 +32,8 @@ typedef struct env {
 	int mport;                 /* zoned's metrics */
 	int fport;                 /* the fake primary of fake.example */
 	pid_t fake;
+	int uport;                 /* Unbound, validating through NSD */
+	pid_t unbound;
 	pid_t knot, zoned, nsd, knot2;
 	unsigned serial;           /* the primary's current serial */
 } env;
@@ -337,6 +339,7 @@ static int setup(void **state)
 	E.kport = signetd_free_port();
 	E.mport = signetd_free_port();
 	E.fport = signetd_free_port();
+	E.uport = signetd_free_port();
 	write_primary(100, "");
 	write_configs();
 	char conf[400], log[400];
@@ -377,6 +380,7 @@ static int teardown(void **state)
 	stop(&E.knot2, SIGTERM);
 	stop(&E.zoned, SIGKILL);
 	stop(&E.fake, SIGTERM);
+	stop(&E.unbound, SIGTERM);
 	stop(&E.knot, SIGTERM);
 	return signetd_teardown(&E.sd) == 0 ? 0 : -1;
 }
@@ -431,6 +435,56 @@ static void test_change_travels(void **state)
 	sh("kdig -p %d @127.0.0.1 -y hmac-sha256:xfr-out:%s example.com AXFR +nocomments +nostats"
 	   " +noquestion 2>&1 | grep -v -E '^;|TSIG' > %s/k2axfr.zone && ldns-verify-zone"
 	   " %s/k2axfr.zone >/dev/null", E.kport, KEY_OUT, E.dir, E.dir);
+}
+
+/* The status and whether AD is set, as Unbound answers name/type. */
+static void resolve(const char *qname, const char *type, char *buf, size_t len)
+{
+	out1(buf, len,
+	     "kdig -p %d @127.0.0.1 %s %s +dnssec +timeout=3 2>&1 | awk '/status:/ {s=$6; gsub(/[;,]/, \"\", s)}"
+	     " /^;; Flags:/ {f=$0} END {ad = (f ~ / ad/) ? \"AD\" : \"noAD\"; print s ad}'",
+	     E.uport, qname, type);
+}
+
+/* Unbound, whose only trust anchor is the DS of the zone's KSK, validates
+ * what NSD got from zoned: answers, the wildcard, the delegation, and
+ * NXDOMAIN all carry AD. */
+static void test_unbound_validates(void **state)
+{
+	(void)state;
+	check_axfr_validates();
+	sh("awk '$4 == \"DNSKEY\" && $5 == 257' %s/axfr.zone > %s/ksk.key && test -s %s/ksk.key"
+	   " && ldns-key2ds -n -2 %s/ksk.key > %s/trust.ds", E.dir, E.dir, E.dir, E.dir, E.dir);
+	char p[400], log[400];
+	snprintf(p, sizeof(p), "%s/unbound.conf", E.dir);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fprintf(f,
+		"server:\n  interface: 127.0.0.1@%d\n  port: %d\n  do-daemonize: no\n"
+		"  username: \"\"\n  chroot: \"\"\n  directory: \"%s\"\n  pidfile: \"%s/unbound.pid\"\n"
+		"  use-syslog: no\n  verbosity: 1\n  val-log-level: 2\n  do-not-query-localhost: no\n"
+		"  module-config: \"validator iterator\"\n  trust-anchor-file: \"%s/trust.ds\"\n"
+		"  access-control: 127.0.0.0/8 allow\n"
+		"remote-control:\n  control-enable: no\n"
+		"stub-zone:\n  name: \"example.com\"\n  stub-addr: 127.0.0.1@%d\n",
+		E.uport, E.uport, E.dir, E.dir, E.dir, E.sport);
+	fclose(f);
+	snprintf(log, sizeof(log), "%s/unbound.log", E.dir);
+	char *argv[] = {"/usr/sbin/unbound", "-d", "-c", p, NULL};
+	E.unbound = spawn(log, argv);
+	assert_true(signetd_wait_port(E.uport, E.unbound, 10000, NULL));
+	char buf[128];
+	resolve("new.example.com", "A", buf, sizeof(buf));
+	assert_string_equal(buf, "NOERRORAD");
+	resolve("x.wild.example.com", "TXT", buf, sizeof(buf));
+	assert_string_equal(buf, "NOERRORAD");
+	resolve("nothere.example.com", "A", buf, sizeof(buf));
+	assert_string_equal(buf, "NXDOMAINAD");
+	resolve("www.example.com", "AAAA", buf, sizeof(buf));
+	assert_string_equal(buf, "NOERRORAD");  /* NODATA, proven */
+	/* The delegation is proven unsigned: no DS, with AD. */
+	resolve("sub.example.com", "DS", buf, sizeof(buf));
+	assert_string_equal(buf, "NOERRORAD");
 }
 
 static void test_refused(void **state)
@@ -645,6 +699,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_first_transfer),
 		cmocka_unit_test(test_change_travels),
+		cmocka_unit_test(test_unbound_validates),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_oversized_transfer),
 		cmocka_unit_test(test_metrics),
