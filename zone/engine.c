@@ -558,8 +558,108 @@ static uint32_t earliest_expiry(const version *v)
 	return min;
 }
 
+/* Octet for octet the same RRs and TTL. */
+static bool octets_equal(const dns_rrset *a, const dns_rrset *b)
+{
+	if (a->ttl != b->ttl || a->count != b->count)
+		return false;
+	for (size_t i = 0; i < a->count; i++)
+		if (a->rr[i].len != b->rr[i].len ||
+		    (a->rr[i].len && memcmp(a->rr[i].data, b->rr[i].data, a->rr[i].len) != 0))
+			return false;
+	return true;
+}
+
+static signet_err push_set(zone_diff *d, bool add, const dns_rrset *s)
+{
+	signet_err ret = SIGNET_OK;
+	for (size_t i = 0; i < s->count && ret == SIGNET_OK; i++)
+		ret = zone_diff_push(d, add, &s->owner, s->type, s->ttl, s->rr[i].data, s->rr[i].len);
+	return ret;
+}
+
+/* Entry o (old, may be NULL) against n (new, may be NULL): what differs. */
+static signet_err diff_entry(zone_diff *d, const entry *o, const entry *n)
+{
+	signet_err ret = SIGNET_OK;
+	bool served_o = o && o->role != DNS_SET_OUTSIDE, served_n = n && n->role != DNS_SET_OUTSIDE;
+	bool same_set = served_o && served_n && octets_equal(&o->set, &n->set);
+	if (!same_set) {
+		if (served_o)
+			ret = push_set(d, false, &o->set);
+		if (ret == SIGNET_OK && served_n)
+			ret = push_set(d, true, &n->set);
+	}
+	if (ret == SIGNET_OK && !(o && n && octets_equal(&o->sigs, &n->sigs))) {
+		if (o)
+			ret = push_set(d, false, &o->sigs);
+		if (ret == SIGNET_OK && n)
+			ret = push_set(d, true, &n->sigs);
+	}
+	return ret;
+}
+
+/* Merge two sorted ranges of entries. */
+static signet_err diff_range(zone_diff *d, const entry *a, size_t na, const entry *b, size_t nb,
+			     bool sorted)
+{
+	signet_err ret = SIGNET_OK;
+	if (!sorted) {
+		/* The key set and NSEC3PARAM: a few sets at the apex, by type. */
+		for (size_t i = 0; i < na && ret == SIGNET_OK; i++) {
+			const entry *m = NULL;
+			for (size_t k = 0; k < nb && !m; k++)
+				if (b[k].set.type == a[i].set.type)
+					m = &b[k];
+			ret = diff_entry(d, &a[i], m);
+		}
+		for (size_t k = 0; k < nb && ret == SIGNET_OK; k++) {
+			bool found = false;
+			for (size_t i = 0; i < na && !found; i++)
+				found = a[i].set.type == b[k].set.type;
+			if (!found)
+				ret = diff_entry(d, NULL, &b[k]);
+		}
+		return ret;
+	}
+	size_t i = 0, k = 0;
+	while (ret == SIGNET_OK && (i < na || k < nb)) {
+		int c = i == na ? 1 : k == nb ? -1 : set_cmp(&a[i].set, &b[k].set.owner, b[k].set.type);
+		if (c < 0)
+			ret = diff_entry(d, &a[i++], NULL);
+		else if (c > 0)
+			ret = diff_entry(d, NULL, &b[k++]);
+		else
+			ret = diff_entry(d, &a[i++], &b[k++]);
+	}
+	return ret;
+}
+
+static signet_err version_diff(const version *a, const version *b, zone_diff *d)
+{
+	signet_err ret = diff_range(d, a->e, a->nzone, b->e, b->nzone, true);
+	if (ret == SIGNET_OK)
+		ret = diff_range(d, a->e + a->nzone, a->nextra, b->e + b->nzone, b->nextra, false);
+	if (ret == SIGNET_OK)
+		ret = diff_range(d, a->e + a->nzone + a->nextra, a->n - a->nzone - a->nextra,
+				 b->e + b->nzone + b->nextra, b->n - b->nzone - b->nextra, true);
+	if (ret == SIGNET_OK && !octets_equal(&a->ksk_sigs, &b->ksk_sigs)) {
+		ret = push_set(d, false, &a->ksk_sigs);
+		if (ret == SIGNET_OK)
+			ret = push_set(d, true, &b->ksk_sigs);
+	}
+	return ret;
+}
+
 signet_err zone_engine_sign(zone_engine *e, dns_zone *in, const zone_keys *k,
 			    const zone_backend *b, uint32_t now, zone_sign_stats *st)
+{
+	return zone_engine_sign_diff(e, in, k, b, now, st, NULL);
+}
+
+signet_err zone_engine_sign_diff(zone_engine *e, dns_zone *in, const zone_keys *k,
+				 const zone_backend *b, uint32_t now, zone_sign_stats *st,
+				 zone_diff *changes)
 {
 	zone_sign_stats dummy;
 	if (st == NULL)
@@ -599,6 +699,11 @@ signet_err zone_engine_sign(zone_engine *e, dns_zone *in, const zone_keys *k,
 		st->reused = st->sets - w.ntodo;
 	}
 	st->serial = w.serial;
+	if (ret == SIGNET_OK && changes && e->cur) {
+		ret = version_diff(e->cur, w.v, changes);
+		if (ret != SIGNET_OK)
+			zone_diff_free(changes);
+	}
 	if (ret == SIGNET_OK) {
 		w.v->earliest = earliest_expiry(w.v);
 		st->earliest_expiry = w.v->earliest;

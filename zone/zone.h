@@ -132,6 +132,17 @@ signet_err zone_engine_set_options(zone_engine *e, const zone_options *o);
 signet_err zone_engine_sign(zone_engine *e, dns_zone *in, const zone_keys *k,
 			    const zone_backend *b, uint32_t now, zone_sign_stats *st);
 
+struct zone_diff;
+
+/* zone_engine_sign that also fills *changes (zero it first) with the
+ * difference between the version replaced and the new one, RRSIGs, chain
+ * and SOA included: RRs removed, then RRs added, as an IXFR sends them.
+ * A changed RRset goes out whole and comes in whole. Empty when there was
+ * no version before. Costs a pass over both versions comparing octets. */
+signet_err zone_engine_sign_diff(zone_engine *e, dns_zone *in, const zone_keys *k,
+				 const zone_backend *b, uint32_t now, zone_sign_stats *st,
+				 struct zone_diff *changes);
+
 /* True once a version was signed (or loaded). */
 bool zone_engine_has_version(const zone_engine *e);
 

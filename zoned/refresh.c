@@ -64,7 +64,8 @@ static signet_err sign(zoned_zone *z, dns_zone *u, const char *why)
 	zone_backend b;
 	zoned_signetd_backend(&z->d->sd, &b);
 	zone_sign_stats st;
-	ret = zone_engine_sign(z->eng, u, &k, &b, (uint32_t)time(NULL), &st);
+	zone_diff changes = {0};
+	ret = zone_engine_sign_diff(z->eng, u, &k, &b, (uint32_t)time(NULL), &st, &changes);
 	if (ret != SIGNET_OK) {
 		sg_log(SG_LOG_ERROR, "zoned: %s: signing (%s): %s (%zu RRsets not signed); the last"
 		       " signed version stays served", z->conf.name, why, signet_strerror(ret),
@@ -81,9 +82,10 @@ static signet_err sign(zoned_zone *z, dns_zone *u, const char *why)
 	sg_log(SG_LOG_NOTICE, "zoned: %s: serial %u signed (%s): %zu RRsets, %zu reused, %zu sent"
 	       " in %zu calls", z->conf.name, st.serial, why, st.sets, st.reused, st.sent,
 	       st.calls);
-	if (zoned_journal_add(&z->journal, z->eng) != SIGNET_OK)
+	if (zoned_journal_add(&z->journal, &z->conf.apex, &changes) != SIGNET_OK)
 		sg_log(SG_LOG_WARNING, "zoned: %s: journal: the step to serial %u is not kept;"
 		       " secondaries behind it get the whole zone", z->conf.name, st.serial);
+	zone_diff_free(&changes);
 	store(z);
 	zoned_notify_all(z);
 	return SIGNET_OK;
@@ -232,7 +234,6 @@ static void load_state(zoned_zone *z)
 	zone_engine_serials(z->eng, &out, NULL);
 	take_timers(z);
 	z->last_ok = (int64_t)time(NULL);
-	zoned_journal_add(&z->journal, z->eng);
 	sg_log(SG_LOG_NOTICE, "zoned: %s: serving serial %u from %s", z->conf.name, out, path);
 }
 

@@ -200,27 +200,21 @@ typedef struct zoned_step {
 } zoned_step;
 
 /* The steps a secondary may ask for by IXFR, oldest first, bounded in
- * steps and RRs (the oldest go first), and the signed zone they lead to
- * in canonical order (to compute the next step). */
+ * steps and RRs (the oldest go first). */
 typedef struct zoned_journal {
 	zoned_step *steps;
 	size_t count, cap;
 	size_t rrs, max_rrs, max_steps;
-	dns_zone last;               /* the signed zone of the newest serial */
-	bool have_last;
 } zoned_journal;
 
 void zoned_journal_init(zoned_journal *j, size_t max_steps, size_t max_rrs);
 void zoned_journal_free(zoned_journal *j);
 
-/* The signed zone of e's current version in canonical order (RRSIGs of an
- * owner in one set). Free with dns_zone_free. */
-signet_err zoned_signed_zone(const zone_engine *e, dns_zone *out);
-
-/* Record e's current version: the step from the last recorded one (none
- * for the first, or when the serials do not follow), then drop the oldest
- * steps past the bounds. */
-signet_err zoned_journal_add(zoned_journal *j, const zone_engine *e);
+/* Record the step zone_engine_sign_diff reported (changes; nothing for an
+ * empty one), then drop the oldest steps past the bounds. SIGNET_ENOTFOUND
+ * when it lacks the apex SOA on either side, SIGNET_EINVAL when its serial
+ * does not go forward: no step is kept then. */
+signet_err zoned_journal_add(zoned_journal *j, const dns_name *apex, const zone_diff *changes);
 
 /* The steps from serial `from` to the newest, in order: *first is the
  * index of the first, SIGNET_ENOTFOUND when the journal does not reach

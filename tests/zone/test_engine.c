@@ -241,7 +241,10 @@ static void check_change(fixture *f, bool nsec3, bool optout)
 	assert_int_equal(zone_diff_apply(&cur, &d, 100000), SIGNET_OK);
 	zone_diff_free(&d);
 	size_t before = f->be.signed_sets;
-	assert_int_equal(zone_engine_sign(e, &cur, &f->keys, &f->zb, NOW, &st), SIGNET_OK);
+	char *old_text = engine_text(e);
+	zone_diff changes = {0};
+	assert_int_equal(zone_engine_sign_diff(e, &cur, &f->keys, &f->zb, NOW, &st, &changes),
+			 SIGNET_OK);
 	assert_int_equal(st.serial, 102);
 	/* A handful, not the zone: SOA, MX, new A, www's NSEC(3)s and neighbours. */
 	assert_true(st.sent > 0);
@@ -251,6 +254,30 @@ static void check_change(fixture *f, bool nsec3, bool optout)
 	assert_true(st.sets > full - 3);
 	char *inc = engine_text(e);
 	verify_with_ldns(inc);
+	/* The reported difference turns the old signed zone into the new one,
+	 * as an IXFR would on a secondary. */
+	dns_zone old_signed, new_signed;
+	zone_diff rest;
+	parse(old_text, &old_signed);
+	parse(inc, &new_signed);
+	assert_true(changes.ndel > 0 && changes.nadd > 0);
+	assert_true(changes.nadd < 60);
+	assert_int_equal(zone_diff_apply(&old_signed, &changes, 100000), SIGNET_OK);
+	/* A parsed zone keeps one TTL per owner's RRSIGs (the lowest): not
+	 * what is compared here. */
+	for (size_t i = 0; i < old_signed.count; i++)
+		if (old_signed.sets[i].type == DNS_T_RRSIG)
+			old_signed.sets[i].ttl = 0;
+	for (size_t i = 0; i < new_signed.count; i++)
+		if (new_signed.sets[i].type == DNS_T_RRSIG)
+			new_signed.sets[i].ttl = 0;
+	assert_int_equal(zone_diff_between(&old_signed, &new_signed, &rest), SIGNET_OK);
+	assert_int_equal(rest.ndel + rest.nadd, 0);
+	zone_diff_free(&rest);
+	zone_diff_free(&changes);
+	dns_zone_free(&old_signed);
+	dns_zone_free(&new_signed);
+	free(old_text);
 	/* The same version signed from nothing, serial made equal. */
 	zone_engine *e2 = engine(ZONE_SERIAL_KEEP);
 	v2text[strlen("$ORIGIN example.com.\n$TTL 3600\n@ IN SOA ns1 hostmaster 10")] = '2';
