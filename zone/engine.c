@@ -31,6 +31,7 @@ typedef struct version {
 	uint32_t serial;       /* outbound */
 	uint32_t serial_in;    /* of the unsigned input */
 	uint32_t earliest;     /* earliest RRSIG expiration */
+	uint32_t earliest_zsk; /* the same without the key set's RRSIGs */
 } version;
 
 struct zone_engine {
@@ -109,6 +110,11 @@ signet_err zone_engine_serials(const zone_engine *e, uint32_t *out_serial, uint3
 uint32_t zone_engine_earliest_expiry(const zone_engine *e)
 {
 	return e && e->cur ? e->cur->earliest : 0;
+}
+
+uint32_t zone_engine_earliest_zsk_expiry(const zone_engine *e)
+{
+	return e && e->cur ? e->cur->earliest_zsk : 0;
 }
 
 /* dns_name_equal, trying the exact octets first: versions spell their names
@@ -540,11 +546,11 @@ static signet_err check_answers(work *w, zone_sign_stats *st)
 	return st->failed ? SIGNET_EVERIFY : SIGNET_OK;
 }
 
-static uint32_t earliest_expiry(const version *v)
+static uint32_t earliest_of(const version *v, bool with_ksk)
 {
 	bool any = false;
 	uint32_t min = 0;
-	for (size_t i = 0; i <= v->n; i++) {
+	for (size_t i = 0; i < v->n + (with_ksk ? 1 : 0); i++) {
 		const dns_rrset *s = i < v->n ? &v->e[i].sigs : &v->ksk_sigs;
 		for (size_t k = 0; k < s->count; k++) {
 			if (s->rr[k].len < 12)
@@ -556,6 +562,12 @@ static uint32_t earliest_expiry(const version *v)
 		}
 	}
 	return min;
+}
+
+static void set_earliest(version *v)
+{
+	v->earliest = earliest_of(v, true);
+	v->earliest_zsk = earliest_of(v, false);
 }
 
 /* Octet for octet the same RRs and TTL. */
@@ -705,7 +717,7 @@ signet_err zone_engine_sign_diff(zone_engine *e, dns_zone *in, const zone_keys *
 			zone_diff_free(changes);
 	}
 	if (ret == SIGNET_OK) {
-		w.v->earliest = earliest_expiry(w.v);
+		set_earliest(w.v);
 		st->earliest_expiry = w.v->earliest;
 		version_free(e->cur);
 		e->cur = w.v;
@@ -841,7 +853,7 @@ signet_err zone_engine_load(zone_engine *e, dns_zone *in, uint32_t serial_in)
 		const dns_rdata *soa = &v->e[v->soa].set.rr[0];
 		v->serial = sg_get_u32(soa->data + soa->len - 20);
 		v->serial_in = serial_in;
-		v->earliest = earliest_expiry(v);
+		set_earliest(v);
 		version_free(e->cur);
 		e->cur = v;
 		v = NULL;

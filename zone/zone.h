@@ -150,8 +150,13 @@ bool zone_engine_has_version(const zone_engine *e);
  * unsigned input it came from. SIGNET_ENOTFOUND before the first version. */
 signet_err zone_engine_serials(const zone_engine *e, uint32_t *out_serial, uint32_t *in_serial);
 
-/* The earliest RRSIG expiration of the current version (0 before one). */
+/* The earliest RRSIG expiration of the current version (0 before one),
+ * the key set's KSK RRSIGs included. */
 uint32_t zone_engine_earliest_expiry(const zone_engine *e);
+
+/* The same without the key set's RRSIGs: the earliest of the RRSIGs a sign
+ * can renew (the KSK's come with the key set). 0 before a version. */
+uint32_t zone_engine_earliest_zsk_expiry(const zone_engine *e);
 
 /* Make *in, a signed zone as zone_engine_text writes it (read back with
  * dns_zone_parse), e's current version without signing anything: RRSIGs

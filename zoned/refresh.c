@@ -298,7 +298,9 @@ void zoned_keyset_check(zoned_zone *z)
 		       !same_set(&k.cds, &z->keys.cds) || !same_set(&k.cdnskey, &z->keys.cdnskey) ||
 		       !same_set(&k.ksk_sigs, &z->keys.ksk_sigs) || k.nsec3 != z->keys.nsec3;
 	uint32_t now = (uint32_t)time(NULL);
-	uint32_t exp = zone_engine_earliest_expiry(z->eng);
+	/* The KSK's RRSIGs come with the key set: signing again cannot renew
+	 * them, so they do not count here. */
+	uint32_t exp = zone_engine_earliest_zsk_expiry(z->eng);
 	bool stale = dns_serial_compare(exp, now + k.validity / 4) != 1;
 	zone_keys_clear(&k);
 	if (!changed && !stale)

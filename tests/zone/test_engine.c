@@ -199,6 +199,7 @@ static void test_full_sign(void **state)
 	assert_int_equal(st.serial, 101);
 	assert_true(st.calls >= 1);
 	assert_int_equal(st.earliest_expiry, NOW + VALIDITY);
+	assert_int_equal(zone_engine_earliest_zsk_expiry(e), NOW + VALIDITY);
 	uint32_t out = 0, in = 0;
 	assert_int_equal(zone_engine_serials(e, &out, &in), SIGNET_OK);
 	assert_int_equal(out, 101);
@@ -381,6 +382,8 @@ static void test_refresh_and_new_zsk(void **state)
 	assert_int_equal(zone_engine_sign(e, &cur, &f->keys, &f->zb, later, &st), SIGNET_OK);
 	assert_int_equal(st.sent, all);
 	assert_int_equal(st.earliest_expiry, later + VALIDITY);
+	assert_int_equal(zone_engine_earliest_zsk_expiry(e), later + VALIDITY);
+	/* Before: the KSK's RRSIG (NOW + 30 days) was later than every ZSK's. */
 	/* Just inside the margin: all kept. */
 	assert_int_equal(zone_engine_unsigned(e, &cur), SIGNET_OK);
 	assert_int_equal(zone_engine_sign(e, &cur, &f->keys, &f->zb, later + 60, &st), SIGNET_OK);
