@@ -275,6 +275,9 @@ static signet_err load_peers(const zoned_config *c, const config_setting_t *zs, 
 				    !zoned_addr_match(&p->addr, (struct sockaddr *)&na.sa))
 					ret = fail(errmsg, errlen, s, SIGNET_EPARSE,
 						   "notify: an address inside the range");
+				/* The NOTIFY address replaces the range's base address:
+				 * it is inside the range, so the prefix still matches
+				 * the same addresses. */
 				p->notify = true;
 				p->notify_port = ntohs(na.sa.ss_family == AF_INET
 							      ? ((struct sockaddr_in *)&na.sa)->sin_port
