@@ -1,6 +1,7 @@
 /* journal.c -- the journal of signed differences IXFR out answers from:
  * the difference the engine reports for each new signed version, kept as a
  * step between two serials, oldest dropped first past the bounds. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,4 +106,140 @@ signet_err zoned_journal_find(const zoned_journal *j, uint32_t from, size_t *fir
 			return SIGNET_OK;
 		}
 	return SIGNET_ENOTFOUND;
+}
+
+static signet_err write_rr(sg_buf *out, char sign, const dns_name *owner, uint16_t type,
+			   uint32_t ttl, const dns_rdata *rd)
+{
+	signet_err ret = sg_buf_put_u8(out, (uint8_t)sign);
+	if (ret == SIGNET_OK)
+		ret = dns_rr_to_text(owner, type, DNS_CLASS_IN, ttl, rd->data, rd->len, out);
+	if (ret == SIGNET_OK)
+		ret = sg_buf_put_u8(out, '\n');
+	return ret;
+}
+
+signet_err zoned_journal_write(const zoned_journal *j, sg_buf *out)
+{
+	signet_err ret = sg_buf_printf(out, "; signet-zoned journal\n");
+	for (size_t i = 0; ret == SIGNET_OK && i < j->count; i++) {
+		const zoned_step *s = &j->steps[i];
+		ret = sg_buf_printf(out, "$STEP %u %u\n", s->from, s->to);
+		if (ret == SIGNET_OK)
+			ret = write_rr(out, '<', &s->soa_from.owner, DNS_T_SOA, s->soa_from.ttl,
+				       &s->soa_from.rr[0]);
+		if (ret == SIGNET_OK)
+			ret = write_rr(out, '>', &s->soa_to.owner, DNS_T_SOA, s->soa_to.ttl,
+				       &s->soa_to.rr[0]);
+		for (size_t k = 0; ret == SIGNET_OK && k < s->d.ndel; k++)
+			ret = write_rr(out, '-', &s->d.del[k].owner, s->d.del[k].type,
+				       s->d.del[k].ttl, &s->d.del[k].rdata);
+		for (size_t k = 0; ret == SIGNET_OK && k < s->d.nadd; k++)
+			ret = write_rr(out, '+', &s->d.add[k].owner, s->d.add[k].type,
+				       s->d.add[k].ttl, &s->d.add[k].rdata);
+		if (ret == SIGNET_OK)
+			ret = sg_buf_printf(out, "$END\n");
+	}
+	return ret;
+}
+
+/* One RR line of a step into s. */
+static signet_err read_rr(zoned_step *s, const dns_name *apex, const char *line)
+{
+	char sign = line[0];
+	dns_name owner;
+	uint16_t type = 0, rclass = 0;
+	uint32_t ttl = 0;
+	sg_buf rd = SG_BUF_INIT;
+	signet_err ret = dns_rr_from_text(line + 1, NULL, &owner, &type, &rclass, &ttl, &rd);
+	if (ret == SIGNET_OK && (rclass != DNS_CLASS_IN || !dns_name_is_at_or_below(&owner, apex)))
+		ret = SIGNET_EPARSE;
+	if (ret == SIGNET_OK && (sign == '<' || sign == '>')) {
+		dns_rrset *soa = sign == '<' ? &s->soa_from : &s->soa_to;
+		if (type != DNS_T_SOA || soa->count || rd.len < 22 || !dns_name_equal(&owner, apex))
+			ret = SIGNET_EPARSE;
+		else {
+			dns_rrset_init(soa, &owner, DNS_T_SOA, DNS_CLASS_IN, ttl);
+			ret = dns_rrset_add(soa, rd.data, rd.len);
+		}
+	} else if (ret == SIGNET_OK && (sign == '-' || sign == '+')) {
+		ret = zone_diff_push(&s->d, sign == '+', &owner, type, ttl, rd.data, rd.len);
+		s->rrs++;
+	} else if (ret == SIGNET_OK) {
+		ret = SIGNET_EPARSE;
+	}
+	sg_buf_free(&rd);
+	return ret;
+}
+
+signet_err zoned_journal_read(zoned_journal *j, const dns_name *apex, const char *text,
+			      size_t len, uint32_t newest)
+{
+	signet_err ret = SIGNET_OK;
+	zoned_step s;
+	bool open = false;
+	size_t pos = 0;
+	char *line = NULL;
+	memset(&s, 0, sizeof(s));
+	while (ret == SIGNET_OK && pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+		free(line);
+		line = strndup(text + pos, n);
+		pos += n + (nl ? 1 : 0);
+		if (line == NULL) {
+			ret = SIGNET_ENOMEM;
+			break;
+		}
+		if (n == 0 || line[0] == ';')
+			continue;
+		unsigned long from = 0, to = 0;
+		char tail = 0;
+		if (!open && sscanf(line, "$STEP %lu %lu%c", &from, &to, &tail) == 2 &&
+		    from <= 0xffffffffUL && to <= 0xffffffffUL) {
+			memset(&s, 0, sizeof(s));
+			s.from = (uint32_t)from;
+			s.to = (uint32_t)to;
+			open = true;
+		} else if (open && strcmp(line, "$END") == 0) {
+			open = false;
+			uint32_t sf = 0, st = 0;
+			if (s.soa_from.count != 1 || s.soa_to.count != 1 ||
+			    (sf = sg_get_u32(s.soa_from.rr[0].data + s.soa_from.rr[0].len - 20)) != s.from ||
+			    (st = sg_get_u32(s.soa_to.rr[0].data + s.soa_to.rr[0].len - 20)) != s.to ||
+			    (j->count && j->steps[j->count - 1].to != s.from) ||
+			    j->rrs + s.rrs > j->max_rrs || j->count >= j->max_steps) {
+				ret = SIGNET_EPARSE;
+				break;
+			}
+			if (j->count == j->cap) {
+				size_t cap = j->cap ? 2 * j->cap : 8;
+				zoned_step *p = realloc(j->steps, cap * sizeof(*p));
+				if (p == NULL) {
+					ret = SIGNET_ENOMEM;
+					break;
+				}
+				j->steps = p;
+				j->cap = cap;
+			}
+			j->steps[j->count++] = s;
+			j->rrs += s.rrs;
+			memset(&s, 0, sizeof(s));
+		} else if (open) {
+			ret = read_rr(&s, apex, line);
+		} else {
+			ret = SIGNET_EPARSE;
+		}
+	}
+	free(line);
+	if (open || (ret == SIGNET_OK && j->count && j->steps[j->count - 1].to != newest))
+		ret = SIGNET_EPARSE;
+	step_free(&s);
+	if (ret != SIGNET_OK) {
+		for (size_t i = 0; i < j->count; i++)
+			step_free(&j->steps[i]);
+		j->count = 0;
+		j->rrs = 0;
+	}
+	return ret;
 }

@@ -216,6 +216,17 @@ void zoned_journal_free(zoned_journal *j);
  * does not go forward: no step is kept then. */
 signet_err zoned_journal_add(zoned_journal *j, const dns_name *apex, const zone_diff *changes);
 
+/* The journal in text form (one line per RR, steps between "$STEP FROM TO"
+ * and "$END"), appended to out, for the state directory. */
+signet_err zoned_journal_write(const zoned_journal *j, sg_buf *out);
+
+/* Read back what zoned_journal_write wrote into an empty journal (its
+ * bounds set), keeping it only if its newest step ends at serial `newest`
+ * (the stored zone's). SIGNET_EPARSE for anything else, with j left
+ * empty: secondaries behind then get the whole zone, nothing worse. */
+signet_err zoned_journal_read(zoned_journal *j, const dns_name *apex, const char *text,
+			      size_t len, uint32_t newest);
+
 /* The steps from serial `from` to the newest, in order: *first is the
  * index of the first, SIGNET_ENOTFOUND when the journal does not reach
  * back to from (answer with the whole zone then). */

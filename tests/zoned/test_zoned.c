@@ -621,7 +621,13 @@ static void test_kill9_restart(void **state)
 	want w = {E.zport, 102};
 	assert_true(wait_for(serial_is, &w, 2));
 	assert_true(zoned_logged("example.com.: serving serial 102 from"));
+	assert_true(zoned_logged("example.com.: journal of 1 steps read"));
 	check_axfr_validates();
+	/* The stored journal still answers a secondary behind by IXFR. */
+	sh("kdig -p %d @127.0.0.1 -y hmac-sha256:xfr-out:%s example.com IXFR=101 >/dev/null 2>&1",
+	   E.zport, KEY_OUT);
+	assert_true(wait_for(zoned_logged, "from serial 101 to 102", 5));
+	assert_int_equal(log_count("from serial 101 to 102"), 3);  /* NSD, Knot, now kdig */
 	write_primary(102, "after-restart A 192.0.2.12\n");
 	reload_primary();
 	w.serial = 103;
