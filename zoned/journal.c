@@ -147,6 +147,8 @@ signet_err zoned_journal_write(const zoned_journal *j, sg_buf *out)
 static signet_err read_rr(zoned_step *s, const dns_name *apex, const char *line)
 {
 	char sign = line[0];
+	if (sign == '\0' || line[1] == '\0')
+		return SIGNET_EPARSE;
 	dns_name owner;
 	uint16_t type = 0, rclass = 0;
 	uint32_t ttl = 0;
@@ -184,6 +186,10 @@ signet_err zoned_journal_read(zoned_journal *j, const dns_name *apex, const char
 	while (ret == SIGNET_OK && pos < len) {
 		const char *nl = memchr(text + pos, '\n', len - pos);
 		size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+		if (memchr(text + pos, '\0', n) != NULL) {
+			ret = SIGNET_EPARSE;  /* a NUL would end the line early */
+			break;
+		}
 		free(line);
 		line = strndup(text + pos, n);
 		pos += n + (nl ? 1 : 0);
