@@ -745,7 +745,19 @@ static entry *find_any(version *v, const dns_name *owner, uint16_t type)
 	return find_old(v, load_range(type), &probe, hint);
 }
 
+static signet_err load_version(zone_engine *e, dns_zone *in, uint32_t serial_in, bool strict);
+
 signet_err zone_engine_load(zone_engine *e, dns_zone *in, uint32_t serial_in)
+{
+	return load_version(e, in, serial_in, true);
+}
+
+signet_err zone_engine_adopt(zone_engine *e, dns_zone *in)
+{
+	return load_version(e, in, 0, false);
+}
+
+static signet_err load_version(zone_engine *e, dns_zone *in, uint32_t serial_in, bool strict)
 {
 	if (in == NULL)
 		return SIGNET_EINVAL;
@@ -830,7 +842,7 @@ signet_err zone_engine_load(zone_engine *e, dns_zone *in, uint32_t serial_in)
 				to = en && en->item ? &en->sigs : NULL;
 			}
 			if (to == NULL)
-				ret = SIGNET_EPARSE;
+				ret = strict ? SIGNET_EPARSE : SIGNET_OK;  /* adopt: dropped */
 			else
 				ret = dns_rrset_add(to, d->data, d->len);
 		}
@@ -845,14 +857,15 @@ signet_err zone_engine_load(zone_engine *e, dns_zone *in, uint32_t serial_in)
 			if (s->type == DNS_T_DNSKEY && dns_name_equal(&s->owner, &z.apex))
 				v->dnskey = i;
 		}
-		if (v->soa == NONE || v->dnskey == NONE || v->ksk_sigs.count == 0 ||
-		    v->e[v->soa].set.count != 1 || v->e[v->soa].set.rr[0].len < 22)
+		if (v->soa == NONE || v->e[v->soa].set.count != 1 ||
+		    v->e[v->soa].set.rr[0].len < 22 ||
+		    (strict && (v->dnskey == NONE || v->ksk_sigs.count == 0)))
 			ret = SIGNET_EPARSE;
 	}
 	if (ret == SIGNET_OK) {
 		const dns_rdata *soa = &v->e[v->soa].set.rr[0];
 		v->serial = sg_get_u32(soa->data + soa->len - 20);
-		v->serial_in = serial_in;
+		v->serial_in = strict ? serial_in : v->serial;
 		set_earliest(v);
 		version_free(e->cur);
 		e->cur = v;

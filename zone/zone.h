@@ -167,6 +167,14 @@ uint32_t zone_engine_earliest_zsk_expiry(const zone_engine *e);
  * with RRSIGs covering nothing there. A restart serves this at once. */
 signet_err zone_engine_load(zone_engine *e, dns_zone *in, uint32_t serial_in);
 
+/* zone_engine_load for a signed zone of any origin (an old output of
+ * `signet sign-zone --incremental`, another signer's): RRSIGs that cover
+ * nothing there are dropped instead of refused, and the key set may be
+ * missing. Only the SOA is required (SIGNET_EPARSE). Its RRSIGs are then
+ * kept by the next sign where they still fit; its serial is the one the
+ * serial policy counts from. */
+signet_err zone_engine_adopt(zone_engine *e, dns_zone *in);
+
 /* A copy of the key set of the current version (its DNSKEY, CDS, CDNSKEY
  * and KSK RRSIGs; alg, validity and NSEC3 parameters are not kept).
  * SIGNET_ENOTFOUND before the first version. Free with zone_keys_clear. */
