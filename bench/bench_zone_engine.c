@@ -155,8 +155,8 @@ int main(int argc, char **argv)
 	printf("unsigned copy  %8.3f s\n", copy);
 	printf("diff apply     %8.3f s  %zu RRs\n", apply, nd);
 	printf("change sign    %8.3f s  %zu RRsets signed, %zu reused (%.3f of full; with the"
-	       " signed difference)\n", inc,
-	       st.sent, st.reused, inc / full);
+	       " signed difference)\n",
+	       inc, st.sent, st.reused, inc / full);
 	printf("journal step   %8.3f s  %zu RRs\n", jstep, j.count ? j.steps[0].rrs : 0);
 	zone_diff_free(&d);
 	zoned_journal_free(&j);

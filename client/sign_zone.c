@@ -53,10 +53,10 @@ struct opts {
  * in flight, every refusal reported on stderr with the RRset it concerns. */
 typedef struct backend {
 	client_conn *c;
-	int fail_rc;               /* exit status of the first failure */
-	size_t failed;             /* RRsets reported as not signed */
+	int fail_rc;   /* exit status of the first failure */
+	size_t failed; /* RRsets reported as not signed */
 	size_t signed_sets;
-	bool progress;             /* show a counter on a terminal */
+	bool progress; /* show a counter on a terminal */
 	struct timespec last_progress;
 } backend;
 
@@ -65,7 +65,7 @@ typedef struct job {
 	const dns_rrset *const *sets;
 	dns_rrset *const *sigs;
 	size_t n;
-	void *tag;                 /* the engine's */
+	void *tag; /* the engine's */
 } job;
 
 static void usage(FILE *f)
@@ -322,7 +322,8 @@ static int get_keys(const struct opts *o, client_conn *c, const dns_name *apex, 
 	if (o->salt) {
 		sg_buf salt = SG_BUF_INIT;
 		if (strcmp(o->salt, "-") != 0 &&
-		    (sg_hex_decode(o->salt, strlen(o->salt), &salt) != SIGNET_OK || salt.len > 255)) {
+		    (sg_hex_decode(o->salt, strlen(o->salt), &salt) != SIGNET_OK ||
+		     salt.len > 255)) {
 			sg_buf_free(&salt);
 			fprintf(stderr, "sign-zone: --salt: hex, at most 255 octets, or '-'\n");
 			return SIGNET_EXIT_USAGE;
@@ -412,7 +413,8 @@ static signet_err take_answer(backend *b, const job *j, const sg_buf *resp)
 				    SIGNET_OK ||
 			    sig.type_covered != set->type) {
 				dns_rrset_clear(j->sigs[k]);
-				item_failed(b, set, SIGNET_EXIT_ERROR, "malformed RRSIG in the answer");
+				item_failed(b, set, SIGNET_EXIT_ERROR,
+					    "malformed RRSIG in the answer");
 				break;
 			}
 			if (dns_rrset_add(j->sigs[k], res->rrsig[i].data, res->rrsig[i].len) !=
@@ -518,7 +520,8 @@ int signet_cmd_sign_zone(int argc, char **argv)
 		if (rc != SIGNET_EXIT_OK)
 			goto out;
 		if (zone_engine_adopt(e, &old) != SIGNET_OK) {
-			fprintf(stderr, "sign-zone: %s: no usable SOA at the apex\n", o.incremental);
+			fprintf(stderr, "sign-zone: %s: no usable SOA at the apex\n",
+				o.incremental);
 			rc = SIGNET_EXIT_DATA;
 			goto out;
 		}
@@ -538,7 +541,8 @@ int signet_cmd_sign_zone(int argc, char **argv)
 	signet_err ret = zone_engine_sign(e, &in, &k, &zb, (uint32_t)time(NULL), &st);
 	show_progress(&b, true);
 	if (ret == SIGNET_EVERIFY && st.failed) {
-		fprintf(stderr, "sign-zone: %zu RRsets not signed; %s not written\n", st.failed, o.out);
+		fprintf(stderr, "sign-zone: %zu RRsets not signed; %s not written\n", st.failed,
+			o.out);
 		rc = b.fail_rc ? b.fail_rc : SIGNET_EXIT_ERROR;
 		goto out;
 	}
@@ -569,10 +573,12 @@ int signet_cmd_sign_zone(int argc, char **argv)
 		char apex[DNS_NAME_STR_MAX];
 		if (dns_name_to_str(&origin, apex, sizeof(apex)) != SIGNET_OK)
 			snprintf(apex, sizeof(apex), "?");
-		fprintf(stderr, "sign-zone: %s: %zu RRsets with RRSIGs: %zu reused, %zu sent in"
-			" %zu calls; %s; serial %u; %.2f s; wrote %s\n", apex, st.sets, st.reused,
-			st.sent, st.calls,
-			k.nsec3 ? (k.nsec3p.flags & DNS_NSEC3_FLAG_OPTOUT ? "NSEC3 opt-out" : "NSEC3")
+		fprintf(stderr,
+			"sign-zone: %s: %zu RRsets with RRSIGs: %zu reused, %zu sent in"
+			" %zu calls; %s; serial %u; %.2f s; wrote %s\n",
+			apex, st.sets, st.reused, st.sent, st.calls,
+			k.nsec3 ? (k.nsec3p.flags & DNS_NSEC3_FLAG_OPTOUT ? "NSEC3 opt-out"
+									  : "NSEC3")
 				: "NSEC",
 			st.serial, elapsed(&t0), o.out);
 	}

@@ -5,8 +5,8 @@
 
 #include "zone/zone.h"
 
-static signet_err push(zone_rr **v, size_t *n, size_t *cap, const dns_name *owner,
-		       uint16_t type, uint32_t ttl, const uint8_t *rdata, size_t len)
+static signet_err push(zone_rr **v, size_t *n, size_t *cap, const dns_name *owner, uint16_t type,
+		       uint32_t ttl, const uint8_t *rdata, size_t len)
 {
 	if (len > DNS_RDATA_MAX || (rdata == NULL && len))
 		return SIGNET_ERANGE;
@@ -123,13 +123,14 @@ signet_err zone_diff_apply(dns_zone *z, const zone_diff *d, size_t max_rrs)
 			break;
 		dns_rrset *s = find(z->sets, z->count, &r->owner, r->type);
 		long idx = -1;
-		if (s == NULL || (ret = find_rr(s, r->rdata.data, r->rdata.len, &idx)) != SIGNET_OK ||
-		    idx < 0) {
+		if (s == NULL ||
+		    (ret = find_rr(s, r->rdata.data, r->rdata.len, &idx)) != SIGNET_OK || idx < 0) {
 			ret = ret == SIGNET_OK ? SIGNET_ENOTFOUND : ret;
 			break;
 		}
 		free(s->rr[idx].data);
-		memmove(&s->rr[idx], &s->rr[idx + 1], (s->count - (size_t)idx - 1) * sizeof(*s->rr));
+		memmove(&s->rr[idx], &s->rr[idx + 1],
+			(s->count - (size_t)idx - 1) * sizeof(*s->rr));
 		s->count--;
 	}
 	/* New sets wait apart and are merged in once: inserting each into the
@@ -194,8 +195,8 @@ signet_err zone_diff_apply(dns_zone *z, const zone_diff *d, size_t max_rrs)
 			size_t i = 0, j = 0, o = 0;
 			while (i < z->count || j < fresh.count) {
 				if (j == fresh.count ||
-				    (i < z->count &&
-				     set_cmp(&z->sets[i], &fresh.sets[j].owner, fresh.sets[j].type) < 0))
+				    (i < z->count && set_cmp(&z->sets[i], &fresh.sets[j].owner,
+							     fresh.sets[j].type) < 0))
 					m[o++] = z->sets[i++];
 				else
 					m[o++] = fresh.sets[j++];
@@ -223,8 +224,7 @@ static int rr_cmp(const void *pa, const void *pb, void *arg)
 	return c;
 }
 
-signet_err zone_from_rrs(const dns_name *apex, const zone_diff *d, size_t max_rrs,
-			 dns_zone *out)
+signet_err zone_from_rrs(const dns_name *apex, const zone_diff *d, size_t max_rrs, dns_zone *out)
 {
 	if (apex == NULL || d == NULL || out == NULL)
 		return SIGNET_EINVAL;
@@ -285,7 +285,8 @@ static signet_err push_set(zone_diff *d, bool add, const dns_rrset *s)
 {
 	signet_err ret = SIGNET_OK;
 	for (size_t i = 0; i < s->count && ret == SIGNET_OK; i++)
-		ret = zone_diff_push(d, add, &s->owner, s->type, s->ttl, s->rr[i].data, s->rr[i].len);
+		ret = zone_diff_push(d, add, &s->owner, s->type, s->ttl, s->rr[i].data,
+				     s->rr[i].len);
 	return ret;
 }
 
@@ -314,14 +315,16 @@ static signet_err diff_set(zone_diff *d, const dns_rrset *a, const dns_rrset *b)
 	} else {
 		size_t i = 0, j = 0;
 		while (ret == SIGNET_OK && (i < ca.count || j < cb.count)) {
-			int c = i == ca.count ? 1 : j == cb.count ? -1 : rd_cmp(&ca.rr[i], &cb.rr[j]);
+			int c = i == ca.count   ? 1
+				: j == cb.count ? -1
+						: rd_cmp(&ca.rr[i], &cb.rr[j]);
 			if (c < 0) {
-				ret = zone_diff_push(d, false, &a->owner, a->type, a->ttl, ca.rr[i].data,
-						     ca.rr[i].len);
+				ret = zone_diff_push(d, false, &a->owner, a->type, a->ttl,
+						     ca.rr[i].data, ca.rr[i].len);
 				i++;
 			} else if (c > 0) {
-				ret = zone_diff_push(d, true, &b->owner, b->type, b->ttl, cb.rr[j].data,
-						     cb.rr[j].len);
+				ret = zone_diff_push(d, true, &b->owner, b->type, b->ttl,
+						     cb.rr[j].data, cb.rr[j].len);
 				j++;
 			} else {
 				i++;
@@ -342,7 +345,7 @@ signet_err zone_diff_between(const dns_zone *a, const dns_zone *b, zone_diff *ou
 	size_t i = 0, j = 0;
 	signet_err ret = SIGNET_OK;
 	while (ret == SIGNET_OK && (i < a->count || j < b->count)) {
-		int c = i == a->count ? 1
+		int c = i == a->count   ? 1
 			: j == b->count ? -1
 					: set_cmp(&a->sets[i], &b->sets[j].owner, b->sets[j].type);
 		if (c < 0)

@@ -13,10 +13,10 @@
 
 /* One RRset of a signed version with its RRSIGs. */
 typedef struct entry {
-	dns_rrset set;         /* owned */
-	dns_rrset sigs;        /* owned; RRSIG set, owner and TTL the set's */
-	dns_set_role role;     /* for the zone's own sets; SIGN for the rest */
-	bool item;             /* gets RRSIGs by a ZSK (not DNSKEY/CDS/CDNSKEY) */
+	dns_rrset set;     /* owned */
+	dns_rrset sigs;    /* owned; RRSIG set, owner and TTL the set's */
+	dns_set_role role; /* for the zone's own sets; SIGN for the rest */
+	bool item;         /* gets RRSIGs by a ZSK (not DNSKEY/CDS/CDNSKEY) */
 } entry;
 
 /* A signed version: entries [0, nzone) are the zone's sets in canonical
@@ -37,7 +37,7 @@ typedef struct version {
 struct zone_engine {
 	dns_name apex;
 	zone_options o;
-	version *cur;          /* NULL before the first version */
+	version *cur; /* NULL before the first version */
 };
 
 static void version_free(version *v)
@@ -183,7 +183,8 @@ static bool same_rrset(const dns_rrset *a, const dns_rrset *b)
 	bool equal = a->count == b->count;
 	for (size_t i = 0; equal && i < a->count; i++)
 		equal = a->rr[i].len == b->rr[i].len &&
-			(a->rr[i].len == 0 || memcmp(a->rr[i].data, b->rr[i].data, a->rr[i].len) == 0);
+			(a->rr[i].len == 0 ||
+			 memcmp(a->rr[i].data, b->rr[i].data, a->rr[i].len) == 0);
 	if (equal)
 		return true;
 	/* A set that does not canonicalize is just not reused: it gets signed. */
@@ -195,7 +196,8 @@ static bool same_rrset(const dns_rrset *a, const dns_rrset *b)
 		    dns_rrset_canonicalize(&cb) == SIGNET_OK && ca.count == cb.count;
 	for (size_t i = 0; same && i < ca.count; i++)
 		same = ca.rr[i].len == cb.rr[i].len &&
-		       (ca.rr[i].len == 0 || memcmp(ca.rr[i].data, cb.rr[i].data, ca.rr[i].len) == 0);
+		       (ca.rr[i].len == 0 ||
+			memcmp(ca.rr[i].data, cb.rr[i].data, ca.rr[i].len) == 0);
 	dns_rrset_clear(&ca);
 	dns_rrset_clear(&cb);
 	return same;
@@ -272,13 +274,13 @@ static dns_rrset *find_apex_soa(dns_zone *z)
 typedef struct work {
 	zone_engine *e;
 	const zone_keys *k;
-	dns_zone z;            /* input plus key set and NSEC3PARAM */
-	size_t nzone;          /* input sets in z */
-	size_t dnskey;         /* z index of DNSKEY, NONE */
+	dns_zone z;    /* input plus key set and NSEC3PARAM */
+	size_t nzone;  /* input sets in z */
+	size_t dnskey; /* z index of DNSKEY, NONE */
 	dns_set_role *roles;
 	dns_chain chain;
-	version *v;            /* being built */
-	size_t *todo;          /* entries of v to send */
+	version *v;   /* being built */
+	size_t *todo; /* entries of v to send */
 	size_t ntodo;
 	const dns_rrset **sendsets;
 	dns_rrset **sendsigs;
@@ -354,7 +356,7 @@ static signet_err build(work *w)
 	}
 	if (k->nsec3) {
 		dns_nsec3_params param = k->nsec3p;
-		param.flags = 0;  /* NSEC3PARAM never carries opt-out (RFC 5155 §4.1.2) */
+		param.flags = 0; /* NSEC3PARAM never carries opt-out (RFC 5155 §4.1.2) */
 		sg_buf rd = SG_BUF_INIT;
 		dns_rrset s;
 		dns_rrset_init(&s, &w->z.apex, DNS_T_NSEC3PARAM, DNS_CLASS_IN, 0);
@@ -421,7 +423,7 @@ static signet_err make_version(work *w)
 		if (v->soa == NONE && t == DNS_T_SOA && dns_name_equal(&en->set.owner, &z->apex))
 			v->soa = i;
 	}
-	z->count = 0;  /* the version owns the sets now */
+	z->count = 0; /* the version owns the sets now */
 	for (size_t i = 0; i < w->chain.count; i++) {
 		entry *en = &v->e[v->n++];
 		en->set = w->chain.sets[i];
@@ -498,8 +500,8 @@ static signet_err sign_all(work *w, const zone_backend *b, zone_sign_stats *st)
 		while (ret == SIGNET_OK && next < njobs && open < o->inflight) {
 			size_t first = next * batch;
 			size_t count = w->ntodo - first < batch ? w->ntodo - first : batch;
-			ret = b->start(b->ctx, &w->e->apex, w->sendsets + first, w->sendsigs + first,
-				       count, (void *)(uintptr_t)next);
+			ret = b->start(b->ctx, &w->e->apex, w->sendsets + first,
+				       w->sendsigs + first, count, (void *)(uintptr_t)next);
 			if (ret != SIGNET_OK)
 				break;
 			st->calls++;
@@ -519,7 +521,7 @@ static signet_err sign_all(work *w, const zone_backend *b, zone_sign_stats *st)
 		}
 		open--;
 		if (ret != SIGNET_OK)
-			continue;  /* draining after an error */
+			continue; /* draining after an error */
 	}
 	if (ret != SIGNET_OK)
 		return ret;
@@ -536,7 +538,8 @@ static signet_err check_answers(work *w, zone_sign_stats *st)
 		dns_rrset *sigs = w->sendsigs[i];
 		for (size_t k = 0; k < sigs->count; k++) {
 			dns_rrsig sig;
-			if (dns_rrsig_from_rdata(&sig, sigs->rr[k].data, sigs->rr[k].len) != SIGNET_OK ||
+			if (dns_rrsig_from_rdata(&sig, sigs->rr[k].data, sigs->rr[k].len) !=
+				    SIGNET_OK ||
 			    sig.type_covered != w->sendsets[i]->type) {
 				st->failed++;
 				break;
@@ -586,7 +589,8 @@ static signet_err push_set(zone_diff *d, bool add, const dns_rrset *s)
 {
 	signet_err ret = SIGNET_OK;
 	for (size_t i = 0; i < s->count && ret == SIGNET_OK; i++)
-		ret = zone_diff_push(d, add, &s->owner, s->type, s->ttl, s->rr[i].data, s->rr[i].len);
+		ret = zone_diff_push(d, add, &s->owner, s->type, s->ttl, s->rr[i].data,
+				     s->rr[i].len);
 	return ret;
 }
 
@@ -636,7 +640,9 @@ static signet_err diff_range(zone_diff *d, const entry *a, size_t na, const entr
 	}
 	size_t i = 0, k = 0;
 	while (ret == SIGNET_OK && (i < na || k < nb)) {
-		int c = i == na ? 1 : k == nb ? -1 : set_cmp(&a[i].set, &b[k].set.owner, b[k].set.type);
+		int c = i == na   ? 1
+			: k == nb ? -1
+				  : set_cmp(&a[i].set, &b[k].set.owner, b[k].set.type);
 		if (c < 0)
 			ret = diff_entry(d, &a[i++], NULL);
 		else if (c > 0)
@@ -663,8 +669,8 @@ static signet_err version_diff(const version *a, const version *b, zone_diff *d)
 	return ret;
 }
 
-signet_err zone_engine_sign(zone_engine *e, dns_zone *in, const zone_keys *k,
-			    const zone_backend *b, uint32_t now, zone_sign_stats *st)
+signet_err zone_engine_sign(zone_engine *e, dns_zone *in, const zone_keys *k, const zone_backend *b,
+			    uint32_t now, zone_sign_stats *st)
 {
 	return zone_engine_sign_diff(e, in, k, b, now, st, NULL);
 }
@@ -782,7 +788,8 @@ static signet_err load_version(zone_engine *e, dns_zone *in, uint32_t serial_in,
 		for (size_t x = 0; x < (range == 1 ? 4u : 1u) && ret == SIGNET_OK; x++)
 			for (size_t i = 0; i < z.count; i++) {
 				dns_rrset *s = &z.sets[i];
-				if (s->type == DNS_T_RRSIG || s->count == 0 || load_range(s->type) != range ||
+				if (s->type == DNS_T_RRSIG || s->count == 0 ||
+				    load_range(s->type) != range ||
 				    (range == 1 && s->type != extra[x]))
 					continue;
 				entry *en = &v->e[v->n++];
@@ -832,7 +839,8 @@ static signet_err load_version(zone_engine *e, dns_zone *in, uint32_t serial_in,
 			}
 			uint16_t covered = sg_get_u16(d->data);
 			dns_rrset *to = NULL;
-			if (covered == DNS_T_DNSKEY || covered == DNS_T_CDS || covered == DNS_T_CDNSKEY) {
+			if (covered == DNS_T_DNSKEY || covered == DNS_T_CDS ||
+			    covered == DNS_T_CDNSKEY) {
 				to = &v->ksk_sigs;
 				/* The key set's RRSIGs keep the TTL they came with: the
 				 * Original TTL of what they cover. */
@@ -842,7 +850,7 @@ static signet_err load_version(zone_engine *e, dns_zone *in, uint32_t serial_in,
 				to = en && en->item ? &en->sigs : NULL;
 			}
 			if (to == NULL)
-				ret = strict ? SIGNET_EPARSE : SIGNET_OK;  /* adopt: dropped */
+				ret = strict ? SIGNET_EPARSE : SIGNET_OK; /* adopt: dropped */
 			else
 				ret = dns_rrset_add(to, d->data, d->len);
 		}
@@ -852,7 +860,8 @@ static signet_err load_version(zone_engine *e, dns_zone *in, uint32_t serial_in,
 		v->dnskey = NONE;
 		for (size_t i = 0; i < v->nzone + v->nextra; i++) {
 			const dns_rrset *s = &v->e[i].set;
-			if (s->type == DNS_T_SOA && v->soa == NONE && dns_name_equal(&s->owner, &z.apex))
+			if (s->type == DNS_T_SOA && v->soa == NONE &&
+			    dns_name_equal(&s->owner, &z.apex))
 				v->soa = i;
 			if (s->type == DNS_T_DNSKEY && dns_name_equal(&s->owner, &z.apex))
 				v->dnskey = i;
@@ -888,8 +897,8 @@ signet_err zone_engine_keys(const zone_engine *e, zone_keys *out)
 	signet_err ret = SIGNET_OK;
 	for (size_t i = v->nzone; ret == SIGNET_OK && i < v->nzone + v->nextra; i++) {
 		const dns_rrset *s = &v->e[i].set;
-		dns_rrset *to = s->type == DNS_T_DNSKEY ? &k.dnskey
-				: s->type == DNS_T_CDS	 ? &k.cds
+		dns_rrset *to = s->type == DNS_T_DNSKEY    ? &k.dnskey
+				: s->type == DNS_T_CDS     ? &k.cds
 				: s->type == DNS_T_CDNSKEY ? &k.cdnskey
 							   : NULL;
 		if (to)
@@ -964,8 +973,8 @@ static signet_err walk(const version *v, signet_err (*fn)(void *arg, const dns_r
 	return ret;
 }
 
-signet_err zone_engine_walk(const zone_engine *e,
-			    signet_err (*fn)(void *arg, const dns_rrset *set), void *arg)
+signet_err zone_engine_walk(const zone_engine *e, signet_err (*fn)(void *arg, const dns_rrset *set),
+			    void *arg)
 {
 	if (e == NULL || fn == NULL)
 		return SIGNET_EINVAL;

@@ -19,7 +19,8 @@ uint32_t zone_serial_next(zone_serial policy, uint32_t in, uint32_t prev, int64_
 		struct tm tm;
 		if (gmtime_r(&t, &tm))
 			want = (uint32_t)((tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 +
-					  tm.tm_mday) * 100u;
+					  tm.tm_mday) *
+			       100u;
 	}
 	return dns_serial_compare(want, base) == 1 ? want : base + 1;
 }

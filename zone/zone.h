@@ -34,10 +34,10 @@
 
 /* How the outbound SOA serial follows the inbound one. */
 typedef enum zone_serial {
-	ZONE_SERIAL_KEEP = 0,      /* as in the input */
-	ZONE_SERIAL_INCREMENT,     /* previous + 1 */
-	ZONE_SERIAL_UNIXTIME,      /* now, or previous + 1 if that is not newer */
-	ZONE_SERIAL_DATECOUNTER    /* YYYYMMDDnn, or previous + 1 */
+	ZONE_SERIAL_KEEP = 0,   /* as in the input */
+	ZONE_SERIAL_INCREMENT,  /* previous + 1 */
+	ZONE_SERIAL_UNIXTIME,   /* now, or previous + 1 if that is not newer */
+	ZONE_SERIAL_DATECOUNTER /* YYYYMMDDnn, or previous + 1 */
 } zone_serial;
 
 /* The new serial from the input's (in), the last published one (prev: in
@@ -51,14 +51,14 @@ uint32_t zone_serial_next(zone_serial policy, uint32_t in, uint32_t prev, int64_
 
 /* What the engine signs with, from the signing service's key set. */
 typedef struct zone_keys {
-	dns_rrset dnskey;          /* at the apex; at least one RR */
-	dns_rrset cds;             /* may be empty */
-	dns_rrset cdnskey;         /* may be empty */
-	dns_rrset ksk_sigs;        /* RRSIGs over the three, at least one */
-	uint8_t alg;               /* the zone's algorithm */
-	uint32_t validity;         /* RRSIG validity of the policy, seconds */
-	bool nsec3;                /* NSEC3 rather than NSEC */
-	dns_nsec3_params nsec3p;   /* when nsec3; flags may carry opt-out */
+	dns_rrset dnskey;        /* at the apex; at least one RR */
+	dns_rrset cds;           /* may be empty */
+	dns_rrset cdnskey;       /* may be empty */
+	dns_rrset ksk_sigs;      /* RRSIGs over the three, at least one */
+	uint8_t alg;             /* the zone's algorithm */
+	uint32_t validity;       /* RRSIG validity of the policy, seconds */
+	bool nsec3;              /* NSEC3 rather than NSEC */
+	dns_nsec3_params nsec3p; /* when nsec3; flags may carry opt-out */
 } zone_keys;
 
 /* Initialise every set of k empty at apex. */
@@ -69,12 +69,12 @@ void zone_keys_clear(zone_keys *k);
 signet_err zone_keys_copy(zone_keys *dst, const zone_keys *src);
 
 typedef struct zone_options {
-	zone_serial serial;        /* serial policy */
-	int64_t refresh;           /* keep an RRSIG only if valid for longer
+	zone_serial serial; /* serial policy */
+	int64_t refresh;    /* keep an RRSIG only if valid for longer
 	                            * than this many seconds; -1: a quarter of
 	                            * the validity */
-	size_t batch;              /* RRsets per batch at most (1..10000) */
-	unsigned inflight;         /* batches open at once (1..64) */
+	size_t batch;       /* RRsets per batch at most (1..10000) */
+	unsigned inflight;  /* batches open at once (1..64) */
 } zone_options;
 
 /* Defaults of `signet sign-zone`: keep, refresh -1, batch 200, inflight 6. */
@@ -102,13 +102,13 @@ typedef struct zone_engine zone_engine;
 
 /* What one zone_engine_sign did. */
 typedef struct zone_sign_stats {
-	size_t sets;               /* RRsets with RRSIGs in the new version */
-	size_t reused;             /* of them, with RRSIGs kept */
-	size_t sent;               /* sent to the backend */
-	size_t calls;              /* batches */
-	size_t failed;             /* sets the backend did not sign */
-	uint32_t serial;           /* outbound serial of the new version */
-	uint32_t earliest_expiry;  /* the earliest RRSIG expiration in it */
+	size_t sets;              /* RRsets with RRSIGs in the new version */
+	size_t reused;            /* of them, with RRSIGs kept */
+	size_t sent;              /* sent to the backend */
+	size_t calls;             /* batches */
+	size_t failed;            /* sets the backend did not sign */
+	uint32_t serial;          /* outbound serial of the new version */
+	uint32_t earliest_expiry; /* the earliest RRSIG expiration in it */
 } zone_sign_stats;
 
 /* A new engine for apex with options o (copied), holding no version yet.
@@ -129,8 +129,8 @@ signet_err zone_engine_set_options(zone_engine *e, const zone_options *o);
  * for an NSEC3 hash collision, SIGNET_EVERIFY when the backend left sets
  * unsigned (st->failed says how many), the backend's error otherwise.
  * st (may be NULL) is filled either way. */
-signet_err zone_engine_sign(zone_engine *e, dns_zone *in, const zone_keys *k,
-			    const zone_backend *b, uint32_t now, zone_sign_stats *st);
+signet_err zone_engine_sign(zone_engine *e, dns_zone *in, const zone_keys *k, const zone_backend *b,
+			    uint32_t now, zone_sign_stats *st);
 
 struct zone_diff;
 
@@ -192,8 +192,8 @@ signet_err zone_engine_text(const zone_engine *e, sg_buf *out);
 /* Call fn for every RRset of the current version in the order of the text
  * form, each set followed by its RRSIGs (as an RRSIG set; the key set's
  * after DNSKEY), stopping at the first error fn returns. For AXFR out. */
-signet_err zone_engine_walk(const zone_engine *e,
-			    signet_err (*fn)(void *arg, const dns_rrset *set), void *arg);
+signet_err zone_engine_walk(const zone_engine *e, signet_err (*fn)(void *arg, const dns_rrset *set),
+			    void *arg);
 
 /* ---- differences -------------------------------------------------------- */
 
@@ -202,7 +202,7 @@ typedef struct zone_rr {
 	dns_name owner;
 	uint16_t type;
 	uint32_t ttl;
-	dns_rdata rdata;           /* owned by the difference */
+	dns_rdata rdata; /* owned by the difference */
 } zone_rr;
 
 /* A difference between two versions of an unsigned zone (one IXFR
@@ -234,8 +234,7 @@ signet_err zone_diff_apply(dns_zone *z, const zone_diff *d, size_t max_rrs);
  * lowest TTL (RFC 2181 §5.2), exact duplicates dropped. The same checks as
  * zone_diff_apply: SIGNET_EPARSE for RRs outside apex or malformed RDATA,
  * SIGNET_ERANGE over max_rrs RRs. Free *out with dns_zone_free. */
-signet_err zone_from_rrs(const dns_name *apex, const zone_diff *d, size_t max_rrs,
-			 dns_zone *out);
+signet_err zone_from_rrs(const dns_name *apex, const zone_diff *d, size_t max_rrs, dns_zone *out);
 
 /* The difference that turns zone a into zone b (both in canonical order,
  * as dns_zone_parse gives them), RDATA compared in canonical form. */

@@ -113,9 +113,9 @@ bool zoned_addr_match(const zoned_addr *r, const struct sockaddr *sa)
 				  (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr,
 				  r->prefix);
 	if (sa->sa_family == AF_INET6)
-		return bits_match((const uint8_t *)&((const struct sockaddr_in6 *)&r->sa)->sin6_addr,
-				  (const uint8_t *)&((const struct sockaddr_in6 *)sa)->sin6_addr,
-				  r->prefix);
+		return bits_match(
+			(const uint8_t *)&((const struct sockaddr_in6 *)&r->sa)->sin6_addr,
+			(const uint8_t *)&((const struct sockaddr_in6 *)sa)->sin6_addr, r->prefix);
 	return false;
 }
 
@@ -127,8 +127,8 @@ bool zoned_addr_same_host(const zoned_addr *a, const struct sockaddr *sa)
 }
 
 /* A string setting: 1..cap-1 octets, no control characters. */
-static signet_err get_str(const config_setting_t *parent, const char *key, bool required,
-			  char *dst, size_t cap, char *errmsg, size_t errlen)
+static signet_err get_str(const config_setting_t *parent, const char *key, bool required, char *dst,
+			  size_t cap, char *errmsg, size_t errlen)
 {
 	const config_setting_t *s = config_setting_get_member(parent, key);
 	if (s == NULL) {
@@ -169,8 +169,7 @@ static signet_err get_uint(const config_setting_t *parent, const char *key, long
 	return SIGNET_OK;
 }
 
-static signet_err load_key(zoned_config *c, const config_setting_t *s, char *errmsg,
-			   size_t errlen)
+static signet_err load_key(zoned_config *c, const config_setting_t *s, char *errmsg, size_t errlen)
 {
 	if (c->nkeys == ZONED_KEYS_MAX)
 		return fail(errmsg, errlen, s, SIGNET_ERANGE, "more than %d keys", ZONED_KEYS_MAX);
@@ -201,10 +200,12 @@ static signet_err load_key(zoned_config *c, const config_setting_t *s, char *err
 	sg_secret *sec = NULL;
 	ret = sg_secret_from_file(file, &sec);
 	if (ret != SIGNET_OK)
-		return fail(errmsg, errlen, s, ret, "secret-file %s: %s", file, signet_strerror(ret));
+		return fail(errmsg, errlen, s, ret, "secret-file %s: %s", file,
+			    signet_strerror(ret));
 	sg_buf raw = SG_BUF_INIT;
-	ret = sec->len < sizeof(k->secret) ? sg_base64_decode((const char *)sec->data, sec->len, &raw)
-					   : SIGNET_ERANGE;
+	ret = sec->len < sizeof(k->secret)
+		      ? sg_base64_decode((const char *)sec->data, sec->len, &raw)
+		      : SIGNET_ERANGE;
 	if (ret == SIGNET_OK && (raw.len < 16 || raw.len > 64))
 		ret = SIGNET_ERANGE;
 	if (ret == SIGNET_OK) {
@@ -249,7 +250,8 @@ static signet_err load_peers(const zoned_config *c, const config_setting_t *zs, 
 	if (l == NULL || config_setting_type(l) != CONFIG_TYPE_LIST || config_setting_length(l) < 1)
 		return fail(errmsg, errlen, zs, SIGNET_EPARSE, "%s: a list of at least one", key);
 	if (config_setting_length(l) > ZONED_PEERS_MAX)
-		return fail(errmsg, errlen, l, SIGNET_ERANGE, "%s: at most %d", key, ZONED_PEERS_MAX);
+		return fail(errmsg, errlen, l, SIGNET_ERANGE, "%s: at most %d", key,
+			    ZONED_PEERS_MAX);
 	for (int i = 0; i < config_setting_length(l); i++) {
 		const config_setting_t *s = config_setting_get_elem(l, (unsigned)i);
 		zoned_peer *p = &out[(*n)++];
@@ -257,8 +259,8 @@ static signet_err load_peers(const zoned_config *c, const config_setting_t *zs, 
 		if (config_setting_type(s) != CONFIG_TYPE_GROUP)
 			return fail(errmsg, errlen, s, SIGNET_EPARSE, "%s: groups { ... }", key);
 		char a[64];
-		signet_err ret = get_str(s, primary ? "address" : "range", true, a, sizeof(a), errmsg,
-					 errlen);
+		signet_err ret = get_str(s, primary ? "address" : "range", true, a, sizeof(a),
+					 errmsg, errlen);
 		if (ret == SIGNET_OK && zoned_addr_parse(a, 53, !primary, &p->addr) != SIGNET_OK)
 			ret = fail(errmsg, errlen, s, SIGNET_EPARSE, "%s: not an address", a);
 		if (ret == SIGNET_OK)
@@ -279,9 +281,10 @@ static signet_err load_peers(const zoned_config *c, const config_setting_t *zs, 
 				 * it is inside the range, so the prefix still matches
 				 * the same addresses. */
 				p->notify = true;
-				p->notify_port = ntohs(na.sa.ss_family == AF_INET
-							      ? ((struct sockaddr_in *)&na.sa)->sin_port
-							      : ((struct sockaddr_in6 *)&na.sa)->sin6_port);
+				p->notify_port = ntohs(
+					na.sa.ss_family == AF_INET
+						? ((struct sockaddr_in *)&na.sa)->sin_port
+						: ((struct sockaddr_in6 *)&na.sa)->sin6_port);
 				memcpy(&p->addr.sa, &na.sa, sizeof(na.sa));
 			}
 		}
@@ -291,8 +294,7 @@ static signet_err load_peers(const zoned_config *c, const config_setting_t *zs, 
 	return SIGNET_OK;
 }
 
-static signet_err load_zone(zoned_config *c, const config_setting_t *s, char *errmsg,
-			    size_t errlen)
+static signet_err load_zone(zoned_config *c, const config_setting_t *s, char *errmsg, size_t errlen)
 {
 	zoned_zone_conf *z = &c->zones[c->nzones];
 	memset(z, 0, sizeof(*z));
@@ -320,14 +322,14 @@ static signet_err load_zone(zoned_config *c, const config_setting_t *s, char *er
 				   "serial: keep, increment, unixtime or datecounter");
 	}
 	long long v = 0;
-	if (ret == SIGNET_OK && (ret = get_uint(s, "max-rrs", 1, 100000000, 10000000, &v, errmsg,
-						errlen)) == SIGNET_OK)
+	if (ret == SIGNET_OK &&
+	    (ret = get_uint(s, "max-rrs", 1, 100000000, 10000000, &v, errmsg, errlen)) == SIGNET_OK)
 		z->max_rrs = (size_t)v;
 	if (ret == SIGNET_OK && (ret = get_uint(s, "max-size", 1024, 1LL << 32, 1LL << 30, &v,
 						errmsg, errlen)) == SIGNET_OK)
 		z->max_octets = (size_t)v;
-	if (ret == SIGNET_OK && (ret = get_uint(s, "transfer-timeout", 1, 3600, 120, &v, errmsg,
-						errlen)) == SIGNET_OK)
+	if (ret == SIGNET_OK &&
+	    (ret = get_uint(s, "transfer-timeout", 1, 3600, 120, &v, errmsg, errlen)) == SIGNET_OK)
 		z->xfr_timeout = (unsigned)v;
 	if (ret == SIGNET_OK)
 		ret = load_peers(c, s, true, z->primaries, &z->nprimaries, errmsg, errlen);
@@ -341,8 +343,9 @@ static signet_err load_zone(zoned_config *c, const config_setting_t *s, char *er
 static signet_err check(zoned_config *c, config_t *cf, char *errmsg, size_t errlen)
 {
 	const config_setting_t *root = config_root_setting(cf);
-	static const char *const known[] = {"listen", "metrics", "state-dir", "signetd", "keyset-poll",
-					    "tcp-clients", "keys", "zones", NULL};
+	static const char *const known[] = {"listen",  "metrics",     "state-dir",
+					    "signetd", "keyset-poll", "tcp-clients",
+					    "keys",    "zones",       NULL};
 	for (int i = 0; i < config_setting_length(root); i++) {
 		const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
 		bool ok = false;
@@ -352,12 +355,14 @@ static signet_err check(zoned_config *c, config_t *cf, char *errmsg, size_t errl
 			return fail(errmsg, errlen, s, SIGNET_EPARSE, "unknown setting %s",
 				    config_setting_name(s));
 	}
-	signet_err ret = get_str(root, "listen", true, c->listen, sizeof(c->listen), errmsg, errlen);
+	signet_err ret = get_str(root, "listen", true, c->listen, sizeof(c->listen), errmsg,
+				 errlen);
 	zoned_addr a;
 	if (ret == SIGNET_OK && zoned_addr_parse(c->listen, 53, false, &a) != SIGNET_OK)
 		ret = fail(errmsg, errlen, NULL, SIGNET_EPARSE, "listen: ADDR:PORT");
 	if (ret == SIGNET_OK)
-		ret = get_str(root, "metrics", false, c->metrics, sizeof(c->metrics), errmsg, errlen);
+		ret = get_str(root, "metrics", false, c->metrics, sizeof(c->metrics), errmsg,
+			      errlen);
 	if (ret == SIGNET_OK && c->metrics[0] &&
 	    zoned_addr_parse(c->metrics, 9154, false, &a) != SIGNET_OK)
 		ret = fail(errmsg, errlen, NULL, SIGNET_EPARSE, "metrics: ADDR:PORT");
@@ -385,7 +390,8 @@ static signet_err check(zoned_config *c, config_t *cf, char *errmsg, size_t errl
 	if (ret == SIGNET_OK && (zones == NULL || config_setting_type(zones) != CONFIG_TYPE_LIST))
 		ret = fail(errmsg, errlen, zones, SIGNET_EPARSE, "zones: a list ( { ... }, ... )");
 	if (ret == SIGNET_OK && config_setting_length(zones) > ZONED_ZONES_MAX)
-		ret = fail(errmsg, errlen, zones, SIGNET_ERANGE, "more than %d zones", ZONED_ZONES_MAX);
+		ret = fail(errmsg, errlen, zones, SIGNET_ERANGE, "more than %d zones",
+			   ZONED_ZONES_MAX);
 	if (ret == SIGNET_OK) {
 		c->zones = calloc((size_t)config_setting_length(zones) + 1, sizeof(*c->zones));
 		if (c->zones == NULL)

@@ -22,7 +22,7 @@ typedef struct notify_out {
 typedef struct zone_counters {
 	uint64_t xfr_in_ok, xfr_in_failed, xfr_out, refused, notify_in, notify_out_failed;
 	uint64_t rrsigs_made, rrsigs_reused, sign_failed;
-	int64_t last_xfr_in, last_xfr_out;  /* epoch seconds, 0: never */
+	int64_t last_xfr_in, last_xfr_out; /* epoch seconds, 0: never */
 	bool last_xfr_in_ok;
 } zone_counters;
 
@@ -30,31 +30,31 @@ typedef struct zoned_zone {
 	struct zoned *d;
 	zoned_zone_conf conf;
 	zone_engine *eng;
-	zone_keys keys;            /* the key set the current version has */
+	zone_keys keys; /* the key set the current version has */
 	bool have_keys;
-	struct event *refresh;     /* SOA poll and transfer */
-	uint32_t refresh_s, retry_s, expire_s;  /* from the primary's SOA */
-	int64_t last_ok;           /* time of the last good refresh, 0: never */
-	bool expired;              /* past expire without a refresh: not served */
+	struct event *refresh;                 /* SOA poll and transfer */
+	uint32_t refresh_s, retry_s, expire_s; /* from the primary's SOA */
+	int64_t last_ok;                       /* time of the last good refresh, 0: never */
+	bool expired;                          /* past expire without a refresh: not served */
 	notify_out notify[ZONED_PEERS_MAX];
-	zoned_journal journal;     /* signed differences for IXFR out */
+	zoned_journal journal; /* signed differences for IXFR out */
 	zone_counters n;
 } zoned_zone;
 
 typedef struct zoned {
 	zoned_config cfg;
 	struct event_base *base;
-	int udp;                   /* the listening UDP socket */
+	int udp; /* the listening UDP socket */
 	struct event *udp_ev;
 	struct evconnlistener *tcp;
 	unsigned tcp_open;
-	int notify_fd;             /* UDP socket for NOTIFY out */
+	int notify_fd; /* UDP socket for NOTIFY out */
 	struct event *notify_ev;
-	struct event *keyset_ev;   /* GetKeySet poll */
-	struct event *sig_ev[3];   /* SIGHUP, SIGTERM, SIGINT */
+	struct event *keyset_ev; /* GetKeySet poll */
+	struct event *sig_ev[3]; /* SIGHUP, SIGTERM, SIGINT */
 	zoned_signetd sd;
-	struct evhttp *http;       /* metrics, NULL when not configured */
-	zoned_zone **zones;        /* each allocated alone: timers point at them */
+	struct evhttp *http; /* metrics, NULL when not configured */
+	zoned_zone **zones;  /* each allocated alone: timers point at them */
 	size_t nzones;
 	const char *config_path;
 } zoned;

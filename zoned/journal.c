@@ -46,14 +46,14 @@ static signet_err take_soa(const zone_rr *v, size_t n, const dns_name *apex, dns
 signet_err zoned_journal_add(zoned_journal *j, const dns_name *apex, const zone_diff *changes)
 {
 	if (changes->ndel == 0 && changes->nadd == 0)
-		return SIGNET_OK;  /* a first version: nothing to step from */
+		return SIGNET_OK; /* a first version: nothing to step from */
 	zoned_step s;
 	memset(&s, 0, sizeof(s));
 	signet_err ret = take_soa(changes->del, changes->ndel, apex, &s.soa_from, &s.from);
 	if (ret == SIGNET_OK)
 		ret = take_soa(changes->add, changes->nadd, apex, &s.soa_to, &s.to);
 	if (ret == SIGNET_OK && dns_serial_compare(s.to, s.from) != 1)
-		ret = SIGNET_EINVAL;  /* not forward: no step a secondary could ask for */
+		ret = SIGNET_EINVAL; /* not forward: no step a secondary could ask for */
 	for (int add = 0; ret == SIGNET_OK && add < 2; add++) {
 		const zone_rr *v = add ? changes->add : changes->del;
 		size_t n = add ? changes->nadd : changes->ndel;
@@ -174,8 +174,8 @@ static signet_err read_rr(zoned_step *s, const dns_name *apex, const char *line)
 	return ret;
 }
 
-signet_err zoned_journal_read(zoned_journal *j, const dns_name *apex, const char *text,
-			      size_t len, uint32_t newest)
+signet_err zoned_journal_read(zoned_journal *j, const dns_name *apex, const char *text, size_t len,
+			      uint32_t newest)
 {
 	signet_err ret = SIGNET_OK;
 	zoned_step s;
@@ -187,7 +187,7 @@ signet_err zoned_journal_read(zoned_journal *j, const dns_name *apex, const char
 		const char *nl = memchr(text + pos, '\n', len - pos);
 		size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
 		if (memchr(text + pos, '\0', n) != NULL) {
-			ret = SIGNET_EPARSE;  /* a NUL would end the line early */
+			ret = SIGNET_EPARSE; /* a NUL would end the line early */
 			break;
 		}
 		free(line);
@@ -211,8 +211,10 @@ signet_err zoned_journal_read(zoned_journal *j, const dns_name *apex, const char
 			open = false;
 			uint32_t sf = 0, st = 0;
 			if (s.soa_from.count != 1 || s.soa_to.count != 1 ||
-			    (sf = sg_get_u32(s.soa_from.rr[0].data + s.soa_from.rr[0].len - 20)) != s.from ||
-			    (st = sg_get_u32(s.soa_to.rr[0].data + s.soa_to.rr[0].len - 20)) != s.to ||
+			    (sf = sg_get_u32(s.soa_from.rr[0].data + s.soa_from.rr[0].len - 20)) !=
+				    s.from ||
+			    (st = sg_get_u32(s.soa_to.rr[0].data + s.soa_to.rr[0].len - 20)) !=
+				    s.to ||
 			    (j->count && j->steps[j->count - 1].to != s.from) ||
 			    j->rrs + s.rrs > j->max_rrs || j->count >= j->max_steps) {
 				ret = SIGNET_EPARSE;

@@ -12,10 +12,11 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: signet-zoned -c CONFIG [-t] [-v]\n"
-		   "  -c CONFIG  the configuration file (docs/ZONED.md)\n"
-		   "  -t         check the configuration and exit\n"
-		   "  -v         log more (info)\n");
+	fprintf(f,
+		"usage: signet-zoned -c CONFIG [-t] [-v]\n"
+		"  -c CONFIG  the configuration file (docs/ZONED.md)\n"
+		"  -t         check the configuration and exit\n"
+		"  -v         log more (info)\n");
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -46,11 +47,21 @@ int main(int argc, char **argv)
 	int c;
 	while ((c = getopt(argc, argv, "c:tvh")) != -1) {
 		switch (c) {
-		case 'c': path = optarg; break;
-		case 't': test = true; break;
-		case 'v': sg_log_set_level(SG_LOG_INFO); break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			test = true;
+			break;
+		case 'v':
+			sg_log_set_level(SG_LOG_INFO);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (!path || optind != argc) {

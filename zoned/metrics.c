@@ -49,13 +49,20 @@ static void on_metrics(struct evhttp_request *req, void *arg)
 		"# TYPE signet_zoned_served gauge\n",
 	};
 	static const char *const names[] = {
-		"signet_zoned_serial_in", "signet_zoned_serial_out",
-		"signet_zoned_transfers_in_total", "signet_zoned_transfers_in_failed_total",
-		"signet_zoned_last_transfer_in_seconds", "signet_zoned_last_transfer_in_ok",
-		"signet_zoned_transfers_out_total", "signet_zoned_last_transfer_out_seconds",
-		"signet_zoned_rrsigs_made_total", "signet_zoned_rrsigs_reused_total",
-		"signet_zoned_sign_failed_total", "signet_zoned_earliest_rrsig_expiry_seconds",
-		"signet_zoned_notify_out_failed_total", "signet_zoned_refused_total",
+		"signet_zoned_serial_in",
+		"signet_zoned_serial_out",
+		"signet_zoned_transfers_in_total",
+		"signet_zoned_transfers_in_failed_total",
+		"signet_zoned_last_transfer_in_seconds",
+		"signet_zoned_last_transfer_in_ok",
+		"signet_zoned_transfers_out_total",
+		"signet_zoned_last_transfer_out_seconds",
+		"signet_zoned_rrsigs_made_total",
+		"signet_zoned_rrsigs_reused_total",
+		"signet_zoned_sign_failed_total",
+		"signet_zoned_earliest_rrsig_expiry_seconds",
+		"signet_zoned_notify_out_failed_total",
+		"signet_zoned_refused_total",
 		"signet_zoned_served",
 	};
 	for (size_t m = 0; m < sizeof(names) / sizeof(names[0]); m++) {
@@ -65,13 +72,20 @@ static void on_metrics(struct evhttp_request *req, void *arg)
 			uint32_t out = 0, in = 0;
 			bool have = zone_engine_serials(z->eng, &out, &in) == SIGNET_OK;
 			double v[] = {
-				have ? in : 0, have ? out : 0, (double)z->n.xfr_in_ok,
-				(double)z->n.xfr_in_failed, (double)z->n.last_xfr_in,
-				z->n.last_xfr_in_ok ? 1 : 0, (double)z->n.xfr_out,
-				(double)z->n.last_xfr_out, (double)z->n.rrsigs_made,
-				(double)z->n.rrsigs_reused, (double)z->n.sign_failed,
+				have ? in : 0,
+				have ? out : 0,
+				(double)z->n.xfr_in_ok,
+				(double)z->n.xfr_in_failed,
+				(double)z->n.last_xfr_in,
+				z->n.last_xfr_in_ok ? 1 : 0,
+				(double)z->n.xfr_out,
+				(double)z->n.last_xfr_out,
+				(double)z->n.rrsigs_made,
+				(double)z->n.rrsigs_reused,
+				(double)z->n.sign_failed,
 				(double)zone_engine_earliest_expiry(z->eng),
-				(double)z->n.notify_out_failed, (double)z->n.refused,
+				(double)z->n.notify_out_failed,
+				(double)z->n.refused,
 				have && !z->expired ? 1 : 0,
 			};
 			line(b, names[m], z, v[m]);

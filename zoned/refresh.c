@@ -80,9 +80,10 @@ static signet_err sign(zoned_zone *z, dns_zone *u, const char *why)
 	zone_diff changes = {0};
 	ret = zone_engine_sign_diff(z->eng, u, &k, &b, (uint32_t)time(NULL), &st, &changes);
 	if (ret != SIGNET_OK) {
-		sg_log(SG_LOG_ERROR, "zoned: %s: signing (%s): %s (%zu RRsets not signed); the last"
-		       " signed version stays served", z->conf.name, why, signet_strerror(ret),
-		       st.failed);
+		sg_log(SG_LOG_ERROR,
+		       "zoned: %s: signing (%s): %s (%zu RRsets not signed); the last"
+		       " signed version stays served",
+		       z->conf.name, why, signet_strerror(ret), st.failed);
 		z->n.sign_failed++;
 		zone_keys_clear(&k);
 		return ret;
@@ -92,12 +93,15 @@ static signet_err sign(zoned_zone *z, dns_zone *u, const char *why)
 	zone_keys_clear(&z->keys);
 	z->keys = k;
 	z->have_keys = true;
-	sg_log(SG_LOG_NOTICE, "zoned: %s: serial %u signed (%s): %zu RRsets, %zu reused, %zu sent"
-	       " in %zu calls", z->conf.name, st.serial, why, st.sets, st.reused, st.sent,
-	       st.calls);
+	sg_log(SG_LOG_NOTICE,
+	       "zoned: %s: serial %u signed (%s): %zu RRsets, %zu reused, %zu sent"
+	       " in %zu calls",
+	       z->conf.name, st.serial, why, st.sets, st.reused, st.sent, st.calls);
 	if (zoned_journal_add(&z->journal, &z->conf.apex, &changes) != SIGNET_OK)
-		sg_log(SG_LOG_WARNING, "zoned: %s: journal: the step to serial %u is not kept;"
-		       " secondaries behind it get the whole zone", z->conf.name, st.serial);
+		sg_log(SG_LOG_WARNING,
+		       "zoned: %s: journal: the step to serial %u is not kept;"
+		       " secondaries behind it get the whole zone",
+		       z->conf.name, st.serial);
 	zone_diff_free(&changes);
 	store(z);
 	zoned_notify_all(z);
@@ -145,9 +149,11 @@ void zoned_refresh_now(zoned_zone *z)
 		}
 		if (versioned && dns_serial_compare(serial, have) != 1) {
 			if (serial != have)
-				sg_log(SG_LOG_WARNING, "zoned: %s: the primary's serial %u is behind %u;"
-				       " ignored", z->conf.name, serial, have);
-			break;  /* up to date */
+				sg_log(SG_LOG_WARNING,
+				       "zoned: %s: the primary's serial %u is behind %u;"
+				       " ignored",
+				       z->conf.name, serial, have);
+			break; /* up to date */
 		}
 		dns_zone u, cur;
 		bool incremental = false;
@@ -160,12 +166,14 @@ void zoned_refresh_now(zoned_zone *z)
 			how = incremental ? "IXFR" : "IXFR answered in full";
 			if (ret == SIGNET_ENOTFOUND) {
 				ret = SIGNET_OK;
-				break;  /* nothing newer after all */
+				break; /* nothing newer after all */
 			}
 			if (ret != SIGNET_OK) {
 				z->n.xfr_in_failed++;
-				sg_log(SG_LOG_WARNING, "zoned: %s: IXFR from primary %zu: %s; trying"
-				       " AXFR", z->conf.name, i + 1, err);
+				sg_log(SG_LOG_WARNING,
+				       "zoned: %s: IXFR from primary %zu: %s; trying"
+				       " AXFR",
+				       z->conf.name, i + 1, err);
 			}
 		}
 		if (ret != SIGNET_OK) {
@@ -176,8 +184,10 @@ void zoned_refresh_now(zoned_zone *z)
 		z->n.last_xfr_in_ok = ret == SIGNET_OK;
 		if (ret != SIGNET_OK) {
 			z->n.xfr_in_failed++;
-			sg_log(SG_LOG_ERROR, "zoned: %s: AXFR from primary %zu refused: %s; nothing"
-			       " changed", z->conf.name, i + 1, err);
+			sg_log(SG_LOG_ERROR,
+			       "zoned: %s: AXFR from primary %zu refused: %s; nothing"
+			       " changed",
+			       z->conf.name, i + 1, err);
 			continue;
 		}
 		z->n.xfr_in_ok++;
@@ -256,9 +266,10 @@ static void load_state(zoned_zone *z)
 			sg_log(SG_LOG_NOTICE, "zoned: %s: journal of %zu steps read", z->conf.name,
 			       z->journal.count);
 		else
-			sg_log(SG_LOG_WARNING, "zoned: %s: %s does not lead to serial %u (%s);"
-			       " secondaries behind it get the whole zone", z->conf.name, jpath, out,
-			       signet_strerror(ret));
+			sg_log(SG_LOG_WARNING,
+			       "zoned: %s: %s does not lead to serial %u (%s);"
+			       " secondaries behind it get the whole zone",
+			       z->conf.name, jpath, out, signet_strerror(ret));
 	}
 	sg_buf_free(&text);
 	take_timers(z);
@@ -317,12 +328,13 @@ void zoned_keyset_check(zoned_zone *z)
 	zone_keys k;
 	zone_keys_init(&k, &z->conf.apex);
 	if (zoned_signetd_keyset(&z->d->sd, &z->conf.apex, &k, err, sizeof(err)) != SIGNET_OK) {
-		sg_log(SG_LOG_WARNING, "zoned: %s: %s; retrying at the next poll", z->conf.name, err);
+		sg_log(SG_LOG_WARNING, "zoned: %s: %s; retrying at the next poll", z->conf.name,
+		       err);
 		zone_keys_clear(&k);
 		return;
 	}
 	if (!z->have_keys && zone_engine_keys(z->eng, &z->keys) == SIGNET_OK)
-		z->have_keys = true;  /* the version read back at start */
+		z->have_keys = true; /* the version read back at start */
 	bool changed = !z->have_keys || !same_set(&k.dnskey, &z->keys.dnskey) ||
 		       !same_set(&k.cds, &z->keys.cds) || !same_set(&k.cdnskey, &z->keys.cdnskey) ||
 		       !same_set(&k.ksk_sigs, &z->keys.ksk_sigs) || k.nsec3 != z->keys.nsec3;

@@ -47,7 +47,8 @@ void zoned_reload(zoned *d)
 	if (strcmp(nc.listen, d->cfg.listen) != 0 || strcmp(nc.state_dir, d->cfg.state_dir) != 0 ||
 	    strcmp(nc.client_config, d->cfg.client_config) != 0 ||
 	    nc.tcp_clients != d->cfg.tcp_clients)
-		sg_log(SG_LOG_WARNING, "zoned: SIGHUP: listen, state-dir, signetd and tcp-clients"
+		sg_log(SG_LOG_WARNING,
+		       "zoned: SIGHUP: listen, state-dir, signetd and tcp-clients"
 		       " keep their old values until a restart");
 	/* Gone: stopped. */
 	size_t kept = 0;
@@ -88,7 +89,8 @@ void zoned_reload(zoned *d)
 		sg_log(SG_LOG_NOTICE, "zoned: SIGHUP: %s added", z->conf.name);
 	}
 	/* The keys move to the new configuration, which every zone points into. */
-	char listen[sizeof(nc.listen)], state[sizeof(nc.state_dir)], client[sizeof(nc.client_config)];
+	char listen[sizeof(nc.listen)], state[sizeof(nc.state_dir)],
+		client[sizeof(nc.client_config)];
 	memcpy(listen, d->cfg.listen, sizeof(listen));
 	memcpy(state, d->cfg.state_dir, sizeof(state));
 	memcpy(client, d->cfg.client_config, sizeof(client));

@@ -23,9 +23,9 @@
 #define FLAG_QR 0x8000
 #define FLAG_AA 0x0400
 #define OPCODE_NOTIFY 4
-#define AXFR_CHUNK 16000           /* octets of RRs per AXFR message */
-#define TCP_IDLE 10                /* seconds a TCP client may be silent */
-#define TCP_OUT_MAX (1u << 30)     /* queued answer octets per connection */
+#define AXFR_CHUNK 16000       /* octets of RRs per AXFR message */
+#define TCP_IDLE 10            /* seconds a TCP client may be silent */
+#define TCP_OUT_MAX (1u << 30) /* queued answer octets per connection */
 #define NOTIFY_TRIES 6
 
 zoned_zone *zoned_find(zoned *d, const dns_name *apex)
@@ -82,7 +82,7 @@ static signet_err take_soa(void *arg, const dns_rrset *s)
 		f->found = true;
 		return dns_rrset_copy(&f->soa, s);
 	}
-	return SIGNET_ENOTFOUND;  /* stop: the SOA comes first */
+	return SIGNET_ENOTFOUND; /* stop: the SOA comes first */
 }
 
 static signet_err reply_soa(answer *a, const zoned_query *q, zoned_zone *z)
@@ -109,7 +109,7 @@ typedef struct axfr_out {
 	const zoned_query *q;
 	zoned_msg m;
 	bool open;
-	dns_rrset soa;             /* to close the transfer with */
+	dns_rrset soa; /* to close the transfer with */
 } axfr_out;
 
 static signet_err axfr_flush(axfr_out *x)
@@ -129,7 +129,8 @@ static signet_err axfr_rr(axfr_out *x, const dns_name *owner, uint16_t type, uin
 	if (x->open && x->m.b.len + owner->len + 10 + rd->len > AXFR_CHUNK)
 		ret = axfr_flush(x);
 	if (ret == SIGNET_OK && !x->open) {
-		ret = zoned_msg_start(&x->m, x->q->id, FLAG_QR | FLAG_AA, &x->q->qname, x->q->qtype);
+		ret = zoned_msg_start(&x->m, x->q->id, FLAG_QR | FLAG_AA, &x->q->qname,
+				      x->q->qtype);
 		x->open = ret == SIGNET_OK;
 	}
 	if (ret == SIGNET_OK)
@@ -235,8 +236,7 @@ static char *addr_str(const struct sockaddr *sa, char *buf, size_t len)
 }
 
 /* Answer one message from sa into a->out; nothing for garbage. */
-static void handle(zoned *d, const uint8_t *msg, size_t len, const struct sockaddr *sa,
-		   answer *a)
+static void handle(zoned *d, const uint8_t *msg, size_t len, const struct sockaddr *sa, answer *a)
 {
 	char who[96];
 	zoned_query q;
@@ -247,7 +247,9 @@ static void handle(zoned *d, const uint8_t *msg, size_t len, const struct sockad
 	}
 	zoned_zone *z = q.qclass == DNS_CLASS_IN ? zoned_find(d, &q.qname) : NULL;
 	bool notify = q.opcode == OPCODE_NOTIFY && q.qtype == DNS_T_SOA;
-	const zoned_peer *peer = z == NULL ? NULL : notify ? primary_of(z, sa) : secondary_of(z, sa);
+	const zoned_peer *peer = z == NULL ? NULL
+				 : notify  ? primary_of(z, sa)
+					   : secondary_of(z, sa);
 	bool xfr = q.qtype == DNS_T_AXFR || q.qtype == DNS_T_IXFR;
 	const char *why = NULL;
 	if (z == NULL)
@@ -276,8 +278,9 @@ static void handle(zoned *d, const uint8_t *msg, size_t len, const struct sockad
 		sg_log(SG_LOG_NOTICE, "zoned: %s: refused %s: %s", addr_str(sa, who, sizeof(who)),
 		       z ? z->conf.name : "query", why);
 		/* A failed TSIG gets NOTAUTH, unsigned (RFC 8945 §5.2). */
-		reply_rcode(a, &q, strcmp(why, "TSIG does not verify") == 0 ? RCODE_NOTAUTH
-									    : RCODE_REFUSED);
+		reply_rcode(a, &q,
+			    strcmp(why, "TSIG does not verify") == 0 ? RCODE_NOTAUTH
+								     : RCODE_REFUSED);
 		return;
 	}
 	if (notify) {
@@ -322,7 +325,8 @@ static void handle(zoned *d, const uint8_t *msg, size_t len, const struct sockad
 			return;
 		}
 		sg_log(SG_LOG_NOTICE, "zoned: %s: AXFR to %s%s", z->conf.name,
-		       addr_str(sa, who, sizeof(who)), q.qtype == DNS_T_IXFR ? " (IXFR asked)" : "");
+		       addr_str(sa, who, sizeof(who)),
+		       q.qtype == DNS_T_IXFR ? " (IXFR asked)" : "");
 		if (reply_axfr(a, &q, z) != SIGNET_OK) {
 			sg_buf_reset(&a->out);
 			reply_rcode(a, &q, RCODE_SERVFAIL);
@@ -405,8 +409,8 @@ static void on_tcp_event(struct bufferevent *bev, short what, void *arg)
 	tcp_close(bev, arg);
 }
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-		      int salen, void *arg)
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+		      void *arg)
 {
 	(void)l;
 	zoned *d = arg;
@@ -443,8 +447,8 @@ static void notify_send(notify_out *n)
 	zoned_msg m;
 	answer a = {.out = SG_BUF_INIT, .sign = n->peer->key != NULL};
 	a.tsig = (zoned_tsig){.key = n->peer->key, .first = true};
-	if (zoned_msg_start(&m, n->id, FLAG_AA | (OPCODE_NOTIFY << 11), &z->conf.apex,
-			    DNS_T_SOA) == SIGNET_OK &&
+	if (zoned_msg_start(&m, n->id, FLAG_AA | (OPCODE_NOTIFY << 11), &z->conf.apex, DNS_T_SOA) ==
+		    SIGNET_OK &&
 	    finish(&a, &m) == SIGNET_OK)
 		sendto(z->d->notify_fd, a.out.data, a.out.len, 0,
 		       (const struct sockaddr *)&n->peer->addr.sa, n->peer->addr.len);

@@ -12,7 +12,7 @@ typedef struct job {
 	dns_rrset *const *sigs;
 	const dns_rrset *const *sets;
 	size_t n;
-	void *tag;                 /* the engine's */
+	void *tag; /* the engine's */
 } job;
 
 static signet_err be_start(void *ctx, const dns_name *apex, const dns_rrset *const *sets,
@@ -83,8 +83,8 @@ static signet_err be_wait(void *ctx, void **tag)
 		job *j = t;
 		*tag = j->tag;
 		if (st.code != 0) {
-			sg_log(SG_LOG_WARNING, "zoned: SignRRsets: %s: %s", client_status_name(st.code),
-			       st.details);
+			sg_log(SG_LOG_WARNING, "zoned: SignRRsets: %s: %s",
+			       client_status_name(st.code), st.details);
 			ret = SIGNET_EIO;
 		} else {
 			take(j, &resp);

@@ -94,7 +94,7 @@ signet_err zoned_tsig_verify(zoned_tsig *t, const uint8_t *msg, size_t len)
 		return SIGNET_EINVAL;
 	ldns_pkt *pkt = NULL;
 	if (ldns_wire2pkt(&pkt, msg, len) != LDNS_STATUS_OK)
-		return SIGNET_EPARSE;  /* a message that does not parse has no TSIG to check */
+		return SIGNET_EPARSE; /* a message that does not parse has no TSIG to check */
 	ldns_rdf *mac = prior_mac(t);
 	signet_err ret = SIGNET_EVERIFY;
 	if (tsig_fits(t->key, ldns_pkt_tsig(pkt)) &&

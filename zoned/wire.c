@@ -47,7 +47,7 @@ signet_err zoned_msg_rr(zoned_msg *m, const dns_name *owner, uint16_t type, uint
 	if (ret == SIGNET_OK && len)
 		ret = sg_buf_append(&m->b, rdata, len);
 	if (ret != SIGNET_OK) {
-		m->b.len = mark;  /* the message stays whole without this RR */
+		m->b.len = mark; /* the message stays whole without this RR */
 		return ret;
 	}
 	m->ancount++;

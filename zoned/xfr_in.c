@@ -86,7 +86,7 @@ static signet_err recv_all(int fd, uint8_t *p, size_t n, int64_t deadline)
 			continue;
 		}
 		if (r == 0)
-			return SIGNET_EPARSE;  /* closed in the middle: truncated */
+			return SIGNET_EPARSE; /* closed in the middle: truncated */
 		if (errno != EAGAIN && errno != EINTR)
 			return SIGNET_EIO;
 		signet_err ret = wait_fd(fd, POLLIN, deadline);
@@ -119,7 +119,7 @@ static signet_err exchange(const zoned_peer *p, const dns_name *apex, uint16_t q
 		rd[5] = (uint8_t)ixfr_serial;
 		ret = zoned_msg_rr(&m, apex, DNS_T_SOA, 0, rd, sizeof(rd));
 		if (ret == SIGNET_OK) {
-			m.b.data[7] = 0;  /* the RR goes in authority, not answer */
+			m.b.data[7] = 0; /* the RR goes in authority, not answer */
 			m.b.data[9] = 1;
 		}
 	}
@@ -180,9 +180,9 @@ static signet_err exchange(const zoned_peer *p, const dns_name *apex, uint16_t q
 /* What one AXFR collects. */
 typedef struct axfr {
 	const zoned_zone_conf *zc;
-	zone_diff rrs;             /* the zone's RRs in rrs.add */
+	zone_diff rrs; /* the zone's RRs in rrs.add */
 	uint32_t serial;
-	size_t soas;               /* SOAs seen: 2 ends the transfer */
+	size_t soas; /* SOAs seen: 2 ends the transfer */
 	char *errmsg;
 	size_t errlen;
 } axfr;
@@ -219,7 +219,7 @@ static signet_err take_rr(axfr *x, ldns_rr *rr, bool *done)
 			return ret;
 		}
 	} else if (ret == SIGNET_OK && x->soas == 0) {
-		ret = SIGNET_EPARSE;  /* must begin with the SOA */
+		ret = SIGNET_EPARSE; /* must begin with the SOA */
 	}
 	if (ret == SIGNET_OK && x->rrs.nadd >= x->zc->max_rrs)
 		ret = SIGNET_ERANGE;
@@ -247,7 +247,7 @@ static signet_err axfr_msg(void *arg, const uint8_t *msg, size_t len, bool *done
 	size_t n = an ? ldns_rr_list_rr_count(an) : 0;
 	for (size_t i = 0; i < n && ret == SIGNET_OK; i++) {
 		if (*done) {
-			ret = SIGNET_EPARSE;  /* RRs after the closing SOA */
+			ret = SIGNET_EPARSE; /* RRs after the closing SOA */
 			break;
 		}
 		ret = take_rr(x, ldns_rr_list_rr(an, i), done);
@@ -255,8 +255,8 @@ static signet_err axfr_msg(void *arg, const uint8_t *msg, size_t len, bool *done
 	if (ret == SIGNET_OK && n == 0)
 		ret = SIGNET_EPARSE;
 	if (ret != SIGNET_OK && !x->errmsg[0])
-		snprintf(x->errmsg, x->errlen, "%s", ret == SIGNET_ERANGE ? "more RRs than max-rrs"
-							: "malformed transfer");
+		snprintf(x->errmsg, x->errlen, "%s",
+			 ret == SIGNET_ERANGE ? "more RRs than max-rrs" : "malformed transfer");
 	ldns_pkt_free(pkt);
 	return ret;
 }
@@ -273,12 +273,13 @@ signet_err zoned_axfr_in(const zoned_peer *p, const zoned_zone_conf *zc, dns_zon
 	if (ret == SIGNET_OK)
 		ret = zone_from_rrs(&zc->apex, &x.rrs, zc->max_rrs, out);
 	if (ret != SIGNET_OK && !errmsg[0])
-		snprintf(errmsg, errlen, "%s", ret == SIGNET_ETIME    ? "took longer than the bound"
-					     : ret == SIGNET_ERANGE   ? "larger than the bound"
-					     : ret == SIGNET_EVERIFY  ? "TSIG does not verify"
-					     : ret == SIGNET_EIO      ? "connection failed"
-					     : ret == SIGNET_EPARSE   ? "malformed or cut short"
-								      : signet_strerror(ret));
+		snprintf(errmsg, errlen, "%s",
+			 ret == SIGNET_ETIME     ? "took longer than the bound"
+			 : ret == SIGNET_ERANGE  ? "larger than the bound"
+			 : ret == SIGNET_EVERIFY ? "TSIG does not verify"
+			 : ret == SIGNET_EIO     ? "connection failed"
+			 : ret == SIGNET_EPARSE  ? "malformed or cut short"
+						 : signet_strerror(ret));
 	zone_diff_free(&x.rrs);
 	return ret;
 }
@@ -329,12 +330,12 @@ signet_err zoned_soa_query(const zoned_peer *p, const dns_name *apex, unsigned t
  * the stream stands (RFC 1995 §4). */
 typedef struct ixfr {
 	const zoned_zone_conf *zc;
-	zone_diff rrs;             /* all RRs in order, in rrs.add */
-	uint32_t have;             /* the serial asked from */
-	uint32_t newest;           /* serial of the first SOA */
-	uint32_t step_to;          /* serial of the last "new" SOA seen */
-	int state;                 /* 0 start, 1 after first SOA, 2 deletions, 3 additions, 4 AXFR */
-	bool rcode_refused;        /* the primary does not do IXFR */
+	zone_diff rrs;      /* all RRs in order, in rrs.add */
+	uint32_t have;      /* the serial asked from */
+	uint32_t newest;    /* serial of the first SOA */
+	uint32_t step_to;   /* serial of the last "new" SOA seen */
+	int state;          /* 0 start, 1 after first SOA, 2 deletions, 3 additions, 4 AXFR */
+	bool rcode_refused; /* the primary does not do IXFR */
 	char *errmsg;
 	size_t errlen;
 } ixfr;
@@ -371,7 +372,7 @@ static signet_err ixfr_rr(ixfr *x, ldns_rr *rr, bool *done)
 		case 1:
 			x->state = soa ? 2 : 4;
 			if (soa && serial == x->newest) {
-				*done = true;  /* SOA, SOA: nothing newer (an empty IXFR) */
+				*done = true; /* SOA, SOA: nothing newer (an empty IXFR) */
 				break;
 			}
 			break;
@@ -436,8 +437,8 @@ static signet_err ixfr_msg(void *arg, const uint8_t *msg, size_t len, bool *done
 	if (ret == SIGNET_OK && n == 0)
 		ret = SIGNET_EPARSE;
 	if (ret != SIGNET_OK && !x->errmsg[0])
-		snprintf(x->errmsg, x->errlen, "%s", ret == SIGNET_ERANGE ? "more RRs than max-rrs"
-							: "malformed transfer");
+		snprintf(x->errmsg, x->errlen, "%s",
+			 ret == SIGNET_ERANGE ? "more RRs than max-rrs" : "malformed transfer");
 	ldns_pkt_free(pkt);
 	return ret;
 }
@@ -447,7 +448,7 @@ static signet_err apply_steps(const ixfr *x, dns_zone *z, size_t max_rrs)
 {
 	const zone_diff *all = &x->rrs;
 	signet_err ret = SIGNET_OK;
-	size_t i = 1;  /* past the first SOA */
+	size_t i = 1; /* past the first SOA */
 	/* The last RR is the closing SOA. */
 	while (ret == SIGNET_OK && i + 1 < all->nadd) {
 		zone_diff step = {0};
@@ -457,11 +458,11 @@ static signet_err apply_steps(const ixfr *x, dns_zone *z, size_t max_rrs)
 			const zone_rr *r = &all->add[i];
 			bool soa = r->type == DNS_T_SOA && dns_name_equal(&r->owner, &z->apex);
 			if (soa && ++soas == 3)
-				break;  /* the next step begins */
+				break; /* the next step begins */
 			if (soa && soas == 2)
 				adding = true;
-			ret = zone_diff_push(&step, adding, &r->owner, r->type, r->ttl, r->rdata.data,
-					     r->rdata.len);
+			ret = zone_diff_push(&step, adding, &r->owner, r->type, r->ttl,
+					     r->rdata.data, r->rdata.len);
 		}
 		if (ret == SIGNET_OK)
 			ret = zone_diff_apply(z, &step, max_rrs);
@@ -479,18 +480,18 @@ signet_err zoned_ixfr_in(const zoned_peer *p, const zoned_zone_conf *zc, uint32_
 	*incremental = false;
 	memset(out, 0, sizeof(*out));
 	int64_t deadline = now_ms() + (int64_t)zc->xfr_timeout * 1000;
-	signet_err ret = exchange(p, &zc->apex, DNS_T_IXFR, have, deadline, zc->max_octets, ixfr_msg,
-				  &x);
+	signet_err ret = exchange(p, &zc->apex, DNS_T_IXFR, have, deadline, zc->max_octets,
+				  ixfr_msg, &x);
 	if (ret != SIGNET_OK && x.rcode_refused) {
 		zone_diff_free(&x.rrs);
 		sg_log(SG_LOG_INFO, "zoned: %s: IXFR refused by the primary; AXFR", zc->name);
 		return zoned_axfr_in(p, zc, out, errmsg, errlen);
 	}
 	if (ret == SIGNET_OK && x.rrs.nadd == 1)
-		ret = SIGNET_ENOTFOUND;  /* nothing newer */
+		ret = SIGNET_ENOTFOUND; /* nothing newer */
 	else if (ret == SIGNET_OK && (x.state < 2 || (x.state == 2 && x.rrs.nadd > 2) ||
 				      dns_serial_compare(x.newest, have) != 1))
-		ret = SIGNET_EPARSE;  /* torn, or not newer than what we have */
+		ret = SIGNET_EPARSE; /* torn, or not newer than what we have */
 	if (ret == SIGNET_OK && x.state == 4) {
 		/* A whole zone in AXFR form: every RR but the closing SOA. */
 		x.rrs.nadd--;
@@ -511,17 +512,19 @@ signet_err zoned_ixfr_in(const zoned_peer *p, const zoned_zone_conf *zc, uint32_
 		if (ret == SIGNET_OK)
 			*incremental = true;
 		else if (ret == SIGNET_ENOTFOUND || ret == SIGNET_EEXIST)
-			snprintf(errmsg, errlen, "the difference does not apply to serial %u", have);
+			snprintf(errmsg, errlen, "the difference does not apply to serial %u",
+				 have);
 	}
 	zone_diff_free(&x.rrs);
 	if (ret != SIGNET_OK && ret != SIGNET_ENOTFOUND)
 		dns_zone_free(out);
 	if (ret != SIGNET_OK && !errmsg[0])
-		snprintf(errmsg, errlen, "%s", ret == SIGNET_ETIME    ? "took longer than the bound"
-					     : ret == SIGNET_ERANGE   ? "larger than the bound"
-					     : ret == SIGNET_EVERIFY  ? "TSIG does not verify"
-					     : ret == SIGNET_EIO      ? "connection failed"
-					     : ret == SIGNET_EPARSE   ? "malformed or cut short"
-								      : signet_strerror(ret));
+		snprintf(errmsg, errlen, "%s",
+			 ret == SIGNET_ETIME     ? "took longer than the bound"
+			 : ret == SIGNET_ERANGE  ? "larger than the bound"
+			 : ret == SIGNET_EVERIFY ? "TSIG does not verify"
+			 : ret == SIGNET_EIO     ? "connection failed"
+			 : ret == SIGNET_EPARSE  ? "malformed or cut short"
+						 : signet_strerror(ret));
 	return ret;
 }

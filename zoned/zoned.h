@@ -33,25 +33,25 @@
 
 /* A TSIG key (RFC 8945). The secret is base64 as ldns wants it. */
 typedef struct zoned_key {
-	char name[256];            /* presentation form, with the final dot */
-	char algorithm[32];        /* "hmac-sha256." or "hmac-sha512." */
-	char secret[128];          /* base64 of 16..64 octets */
+	char name[256];     /* presentation form, with the final dot */
+	char algorithm[32]; /* "hmac-sha256." or "hmac-sha512." */
+	char secret[128];   /* base64 of 16..64 octets */
 } zoned_key;
 
 /* An address with a port, or a range (prefix) of addresses. */
 typedef struct zoned_addr {
 	struct sockaddr_storage sa;
 	socklen_t len;
-	unsigned prefix;           /* ranges: bits that must match */
+	unsigned prefix; /* ranges: bits that must match */
 } zoned_addr;
 
 /* A primary the zone comes from, or a secondary it goes to. */
 typedef struct zoned_peer {
-	zoned_addr addr;           /* primary: address and port; secondary: a
+	zoned_addr addr; /* primary: address and port; secondary: a
 	                            * range, port ignored */
-	bool notify;               /* secondary: NOTIFY it (at addr, notify_port) */
+	bool notify;     /* secondary: NOTIFY it (at addr, notify_port) */
 	uint16_t notify_port;
-	const zoned_key *key;      /* NULL: none (refused for transfers) */
+	const zoned_key *key; /* NULL: none (refused for transfers) */
 } zoned_peer;
 
 typedef struct zoned_zone_conf {
@@ -61,36 +61,34 @@ typedef struct zoned_zone_conf {
 	size_t nprimaries;
 	zoned_peer secondaries[ZONED_PEERS_MAX];
 	size_t nsecondaries;
-	zone_serial serial;        /* outbound serial policy */
-	size_t max_rrs;            /* bound of a transfer in */
-	size_t max_octets;         /* bound of a transfer in */
-	unsigned xfr_timeout;      /* seconds for a transfer in */
+	zone_serial serial;   /* outbound serial policy */
+	size_t max_rrs;       /* bound of a transfer in */
+	size_t max_octets;    /* bound of a transfer in */
+	unsigned xfr_timeout; /* seconds for a transfer in */
 } zoned_zone_conf;
 
 typedef struct zoned_config {
-	char listen[64];           /* ADDR:PORT for UDP and TCP */
-	char metrics[64];          /* ADDR:PORT of GET /metrics; empty: none */
+	char listen[64];  /* ADDR:PORT for UDP and TCP */
+	char metrics[64]; /* ADDR:PORT of GET /metrics; empty: none */
 	char state_dir[ZONED_PATH_MAX];
-	char client_config[ZONED_PATH_MAX];  /* signetd: the client config file */
-	unsigned keyset_poll;      /* seconds between GetKeySet calls */
-	unsigned tcp_clients;      /* TCP connections at once */
+	char client_config[ZONED_PATH_MAX]; /* signetd: the client config file */
+	unsigned keyset_poll;               /* seconds between GetKeySet calls */
+	unsigned tcp_clients;               /* TCP connections at once */
 	zoned_key keys[ZONED_KEYS_MAX];
 	size_t nkeys;
-	zoned_zone_conf *zones;    /* owned */
+	zoned_zone_conf *zones; /* owned */
 	size_t nzones;
 } zoned_config;
 
 /* Read and check the configuration file (format in docs/ZONED.md); errmsg
  * gets the line and reason. SIGNET_EPARSE/ERANGE for bad values, the
  * file's read error otherwise. Free with zoned_config_free. */
-signet_err zoned_config_load(const char *path, zoned_config *out, char *errmsg,
-			     size_t errlen);
+signet_err zoned_config_load(const char *path, zoned_config *out, char *errmsg, size_t errlen);
 void zoned_config_free(zoned_config *c);
 
 /* Parse "ADDR", "ADDR:PORT", "[V6]:PORT" (port default def) or, with
  * allow_prefix, "ADDR/BITS". */
-signet_err zoned_addr_parse(const char *text, uint16_t def, bool allow_prefix,
-			    zoned_addr *out);
+signet_err zoned_addr_parse(const char *text, uint16_t def, bool allow_prefix, zoned_addr *out);
 /* True if sa is inside range r (family and prefix bits). */
 bool zoned_addr_match(const zoned_addr *r, const struct sockaddr *sa);
 /* True if sa is exactly a's address (port ignored). */
@@ -120,7 +118,7 @@ typedef struct zoned_query {
 	dns_name qname;
 	uint16_t qtype, qclass;
 	bool has_tsig;
-	uint32_t ixfr_serial;      /* IXFR: the serial of its authority SOA */
+	uint32_t ixfr_serial; /* IXFR: the serial of its authority SOA */
 	bool has_ixfr_serial;
 } zoned_query;
 
@@ -136,7 +134,7 @@ typedef struct zoned_tsig {
 	const zoned_key *key;
 	uint8_t mac[64];
 	size_t maclen;
-	bool first;                /* no message signed or verified yet */
+	bool first; /* no message signed or verified yet */
 } zoned_tsig;
 
 /* Sign wire message *msg (len octets, in a buffer of at least len + 512)
@@ -194,9 +192,9 @@ signet_err zoned_ixfr_in(const zoned_peer *p, const zoned_zone_conf *zc, uint32_
  * removed and added, the SOAs apart (they delimit the step in an IXFR). */
 typedef struct zoned_step {
 	uint32_t from, to;
-	dns_rrset soa_from, soa_to;  /* one RR each */
-	zone_diff d;                 /* without SOA RRs */
-	size_t rrs;                  /* RRs in d */
+	dns_rrset soa_from, soa_to; /* one RR each */
+	zone_diff d;                /* without SOA RRs */
+	size_t rrs;                 /* RRs in d */
 } zoned_step;
 
 /* The steps a secondary may ask for by IXFR, oldest first, bounded in
@@ -224,8 +222,8 @@ signet_err zoned_journal_write(const zoned_journal *j, sg_buf *out);
  * bounds set), keeping it only if its newest step ends at serial `newest`
  * (the stored zone's). SIGNET_EPARSE for anything else, with j left
  * empty: secondaries behind then get the whole zone, nothing worse. */
-signet_err zoned_journal_read(zoned_journal *j, const dns_name *apex, const char *text,
-			      size_t len, uint32_t newest);
+signet_err zoned_journal_read(zoned_journal *j, const dns_name *apex, const char *text, size_t len,
+			      uint32_t newest);
 
 /* The steps from serial `from` to the newest, in order: *first is the
  * index of the first, SIGNET_ENOTFOUND when the journal does not reach
