@@ -203,18 +203,47 @@ void signetd_write_config(const signetd_env *d, const char *path, int port, int 
 
 pid_t signetd_spawn(const char *conf, const char *log)
 {
+	return signetd_spawn_env(conf, log, NULL);
+}
+
+extern char **environ;
+
+pid_t signetd_spawn_env(const char *conf, const char *log, const char *const *env)
+{
 	const char *build = getenv("SIGNET_BUILD_DIR");
 	if (!build)
 		fail_msg("SIGNET_BUILD_DIR is not set");
 	char bin[512];
 	snprintf(bin, sizeof(bin), "%s/signer/signetd", build);
+	/* The child's environment, made before the fork. */
+	size_t n = 0, extra = 0;
+	while (environ[n])
+		n++;
+	while (env && env[extra])
+		extra++;
+	char **envp = calloc(n + extra + 1, sizeof(*envp));
+	assert_non_null(envp);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t name = strcspn(environ[i], "=");
+		bool replaced = false;
+		for (size_t j = 0; j < extra && !replaced; j++)
+			replaced = strncmp(env[j], environ[i], name + 1) == 0;
+		if (!replaced)
+			envp[k++] = environ[i];
+	}
+	for (size_t j = 0; j < extra; j++)
+		envp[k++] = (char *)env[j];
+	envp[k] = NULL;
+	char *argv[] = {bin, "-c", (char *)conf, "-v", NULL};
 	pid_t pid = fork();
 	if (pid == 0) {
 		if (!freopen(log, "w", stderr))
 			_exit(126);
-		execl(bin, bin, "-c", conf, "-v", (char *)NULL);
+		execve(bin, argv, envp);
 		_exit(127);
 	}
+	free(envp);
 	assert_true(pid > 0);
 	return pid;
 }

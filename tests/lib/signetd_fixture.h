@@ -106,6 +106,11 @@ void signetd_write_config(const signetd_env *d, const char *path, int port, int 
 /* Start signetd -c conf -v with its stderr going to log; the pid. */
 pid_t signetd_spawn(const char *conf, const char *log);
 
+/* signetd_spawn with env ("NAME=VALUE" strings, NULL-terminated) added to
+ * (or replacing in) this process's environment for signetd alone: a test
+ * preloads a fault library this way without its own commands getting it. */
+pid_t signetd_spawn_env(const char *conf, const char *log, const char *const *env);
+
 /* A channel to d as the client certificate who ("ns1", "foreign", ...), or
  * without one (NULL). Free with rpc_close; NULL when it cannot be made. */
 rpc_conn *signetd_connect(const signetd_env *d, const char *who);

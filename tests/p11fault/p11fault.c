@@ -15,9 +15,23 @@
  *                                 file changed fail (default: all of them)
  *   sleep_ms=N                    C_Sign sleeps N ms (at most 10 s) first
  *   corrupt                       C_Sign flips one bit of every signature
+ *   hold                          C_Sign waits, before it signs, until the
+ *                                 file P11FAULT_CONTROL.release exists or
+ *                                 the control file no longer says hold (at
+ *                                 most 60 s); each call appends one octet to
+ *                                 P11FAULT_CONTROL.held as it starts to
+ *                                 wait, so a test knows which calls are in
+ *                                 flight and releases them when it chooses
  * An absent or empty file means no fault. Every faulted call is counted in
  * the file P11FAULT_CONTROL.hits (one octet appended per call), so a test
- * can tell that its fault was reached. */
+ * can tell that its fault was reached.
+ *
+ * Sessions are counted too, whatever the fault: at every C_Finalize and at
+ * the process's exit a line "pid=P comm=NAME at=finalize|exit opened=N
+ * closed=N open=N" is appended to P11FAULT_CONTROL.sessions, where closed
+ * counts C_CloseSession and the sessions C_CloseAllSessions closed, and
+ * open those neither closed (C_Finalize then closes them for the caller:
+ * a test calls that a leak). */
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -33,6 +47,8 @@
 
 #define CONTROL_MAX 512
 #define SLEEP_MAX_MS 10000
+#define HOLD_MAX_MS 60000
+#define SESSIONS_MAX 4096
 
 typedef enum fault_error { F_NONE, F_DEVICE, F_SESSION, F_REMOVED } fault_error;
 
@@ -41,6 +57,7 @@ typedef struct fault {
 	long count;        /* faulted calls allowed after a change; -1: unbounded */
 	long sleep_ms;
 	bool corrupt;
+	bool hold;
 } fault;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -49,6 +66,10 @@ static CK_FUNCTION_LIST *real;         /* the real module's list */
 static CK_FUNCTION_LIST wrapped;       /* ours: real's, a few entries replaced */
 static char last_text[CONTROL_MAX];    /* control text the counter belongs to */
 static long used;                      /* faulted calls since it changed */
+/* Sessions open now (handle and slot), and the totals since C_Initialize. */
+static struct { CK_SESSION_HANDLE h; CK_SLOT_ID slot; } open_sessions[SESSIONS_MAX];
+static size_t nopen;
+static unsigned long opened, closed;
 
 static void parse(const char *text, fault *f)
 {
@@ -70,21 +91,59 @@ static void parse(const char *text, fault *f)
 			f->sleep_ms = strtol(w + 9, NULL, 10);
 		else if (strcmp(w, "corrupt") == 0)
 			f->corrupt = true;
+		else if (strcmp(w, "hold") == 0)
+			f->hold = true;
 	}
 	if (f->sleep_ms < 0 || f->sleep_ms > SLEEP_MAX_MS)
 		f->sleep_ms = f->sleep_ms < 0 ? 0 : SLEEP_MAX_MS;
 }
 
-static void note_hit(const char *ctl)
+/* Append text to the file P11FAULT_CONTROL<suffix>, in one write. */
+static void append(const char *suffix, const char *text)
 {
-	char path[CONTROL_MAX + 8];
-	snprintf(path, sizeof(path), "%s.hits", ctl);
+	const char *ctl = getenv("P11FAULT_CONTROL");
+	if (!ctl)
+		return;
+	char path[CONTROL_MAX + 16];
+	snprintf(path, sizeof(path), "%s%s", ctl, suffix);
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd >= 0) {
-		if (write(fd, "x", 1) != 1) {
+		size_t n = strlen(text);
+		if (write(fd, text, n) != (ssize_t)n) {
 			/* a lost count only makes a test's check stricter */
 		}
 		close(fd);
+	}
+}
+
+/* Whether the control file still says hold and no release file exists. */
+static bool still_held(void)
+{
+	const char *ctl = getenv("P11FAULT_CONTROL");
+	char path[CONTROL_MAX + 16];
+	snprintf(path, sizeof(path), "%s.release", ctl);
+	if (access(path, F_OK) == 0)
+		return false;
+	char text[CONTROL_MAX] = "";
+	int fd = open(ctl, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, text, sizeof(text) - 1);
+		text[n > 0 ? n : 0] = '\0';
+		close(fd);
+	}
+	fault f;
+	parse(text, &f);
+	return f.hold;
+}
+
+/* Wait until the test releases held calls (bounded: a test that forgot
+ * must not hang its daemon for ever). */
+static void hold_here(void)
+{
+	append(".held", "x");
+	for (long waited = 0; waited < HOLD_MAX_MS && still_held(); waited += 2) {
+		struct timespec ts = {0, 2000000L};
+		nanosleep(&ts, NULL);
 	}
 }
 
@@ -119,12 +178,12 @@ static void current(fault *f, bool (*wants)(const fault *))
 		memset(f, 0, sizeof(*f));
 		return;
 	}
-	note_hit(ctl);
+	append(".hits", "x");
 }
 
 static bool wants_sign(const fault *f)
 {
-	return f->error != F_NONE || f->sleep_ms > 0 || f->corrupt;
+	return f->error != F_NONE || f->sleep_ms > 0 || f->corrupt || f->hold;
 }
 
 static bool wants_removed(const fault *f)
@@ -148,6 +207,8 @@ static CK_RV w_sign(CK_SESSION_HANDLE h, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE
 {
 	fault f;
 	current(&f, wants_sign);
+	if (f.hold)
+		hold_here();
 	if (f.sleep_ms > 0) {
 		struct timespec ts = {f.sleep_ms / 1000, (f.sleep_ms % 1000) * 1000000L};
 		nanosleep(&ts, NULL);
@@ -190,7 +251,86 @@ static CK_RV w_open_session(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app, CK
 	current(&f, wants_removed);
 	if (f.error == F_REMOVED)
 		return CKR_DEVICE_REMOVED;
-	return real->C_OpenSession(slot, flags, app, notify, h);
+	CK_RV rv = real->C_OpenSession(slot, flags, app, notify, h);
+	if (rv == CKR_OK && h) {
+		pthread_mutex_lock(&lock);
+		opened++;
+		if (nopen < SESSIONS_MAX) {
+			open_sessions[nopen].h = *h;
+			open_sessions[nopen].slot = slot;
+			nopen++;
+		}
+		pthread_mutex_unlock(&lock);
+	}
+	return rv;
+}
+
+static CK_RV w_close_session(CK_SESSION_HANDLE h)
+{
+	CK_RV rv = real->C_CloseSession(h);
+	if (rv == CKR_OK) {
+		pthread_mutex_lock(&lock);
+		for (size_t i = 0; i < nopen; i++)
+			if (open_sessions[i].h == h) {
+				open_sessions[i] = open_sessions[--nopen];
+				closed++;
+				break;
+			}
+		pthread_mutex_unlock(&lock);
+	}
+	return rv;
+}
+
+static CK_RV w_close_all_sessions(CK_SLOT_ID slot)
+{
+	CK_RV rv = real->C_CloseAllSessions(slot);
+	if (rv == CKR_OK) {
+		pthread_mutex_lock(&lock);
+		for (size_t i = 0; i < nopen;)
+			if (open_sessions[i].slot == slot) {
+				open_sessions[i] = open_sessions[--nopen];
+				closed++;
+			} else {
+				i++;
+			}
+		pthread_mutex_unlock(&lock);
+	}
+	return rv;
+}
+
+/* One line of session counts to P11FAULT_CONTROL.sessions; at a
+ * finalize the counts start again (the module may be initialized anew). */
+static void report_sessions(const char *at, bool reset)
+{
+	char comm[64] = "?";
+	int fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, comm, sizeof(comm) - 1);
+		comm[n > 0 ? n : 1] = '\0';
+		comm[strcspn(comm, "\n")] = '\0';
+		close(fd);
+	}
+	char line[256];
+	pthread_mutex_lock(&lock);
+	snprintf(line, sizeof(line), "pid=%ld comm=%s at=%s opened=%lu closed=%lu open=%zu\n",
+		 (long)getpid(), comm, at, opened, closed, nopen);
+	if (reset)
+		opened = closed = nopen = 0;
+	pthread_mutex_unlock(&lock);
+	append(".sessions", line);
+}
+
+static CK_RV w_finalize(CK_VOID_PTR reserved)
+{
+	report_sessions("finalize", true);
+	return real->C_Finalize(reserved);
+}
+
+/* A process that never finalizes still says what it left open. */
+__attribute__((destructor)) static void at_exit_report(void)
+{
+	if (real && (opened || nopen))
+		report_sessions("exit", false);
 }
 
 static CK_RV w_login(CK_SESSION_HANDLE h, CK_USER_TYPE type, CK_UTF8CHAR_PTR pin, CK_ULONG len)
@@ -223,6 +363,9 @@ static CK_RV load_real(void)
 			wrapped.C_GetTokenInfo = w_get_token_info;
 			wrapped.C_OpenSession = w_open_session;
 			wrapped.C_Login = w_login;
+			wrapped.C_CloseSession = w_close_session;
+			wrapped.C_CloseAllSessions = w_close_all_sessions;
+			wrapped.C_Finalize = w_finalize;
 		}
 	}
 	pthread_mutex_unlock(&lock);
