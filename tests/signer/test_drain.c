@@ -1,0 +1,271 @@
+/* test_drain.c -- SIGTERM and SIGINT with calls in flight. signetd's
+ * module is tests/p11fault holding every C_Sign until the test releases
+ * it, so the calls are provably inside the HSM when the signal comes: each
+ * of them must still get its RRSIGs, and they must verify; a call made
+ * after the signal (on a new connection, or on a connection opened before
+ * it) is refused at once with UNAVAILABLE while the held calls are still
+ * held; and once they are released the daemon exits 0. */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tests/lib/signetd_fixture.h"
+
+#define WORKERS 4          /* every worker holds one call in C_Sign */
+#define PER_CALL 5         /* RRsets per call */
+#define WAIT_MS 30000      /* bound on waiting for an event (not a timing) */
+
+static signetd_env D;
+static signetd_zone Z;
+static char ctl_dir[64];
+static char ctl[128];      /* P11FAULT_CONTROL */
+static unsigned next_owner = 1;
+
+static void ctl_path(char *out, size_t cap, const char *suffix)
+{
+	snprintf(out, cap, "%s%s", ctl, suffix);
+}
+
+/* The fault in force (rename over the control file), the held-call count
+ * and the release file cleared. */
+static void set_fault(const char *text)
+{
+	char tmp[160], p[160];
+	ctl_path(tmp, sizeof(tmp), ".tmp");
+	FILE *f = fopen(tmp, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+	ctl_path(p, sizeof(p), ".held");
+	unlink(p);
+	ctl_path(p, sizeof(p), ".release");
+	unlink(p);
+	assert_int_equal(rename(tmp, ctl), 0);
+}
+
+static long held(void)
+{
+	char p[160];
+	ctl_path(p, sizeof(p), ".held");
+	struct stat sb;
+	return stat(p, &sb) == 0 ? (long)sb.st_size : 0;
+}
+
+static void release(void)
+{
+	char p[160];
+	ctl_path(p, sizeof(p), ".release");
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Poll for an event the test caused; WAIT_MS only bounds a broken run. */
+static bool wait_for(bool (*cond)(void))
+{
+	for (long end = signetd_now_ms() + WAIT_MS; !cond(); signetd_sleep_ms(5))
+		if (signetd_now_ms() > end)
+			return false;
+	return true;
+}
+
+static bool all_held(void)
+{
+	return held() >= WORKERS;
+}
+
+static bool said_draining(void)
+{
+	return signetd_log_has(D.log, "draining");
+}
+
+typedef struct call {
+	rpc_conn *c;
+	unsigned first;
+	grpc_status_code st;
+	Signet__V1__SignResponse *r;
+} call;
+
+static void *one_call(void *arg)
+{
+	call *k = arg;
+	k->r = signetd_sign_a(k->c, "example.com.", k->first, PER_CALL, &k->st);
+	return NULL;
+}
+
+static void wait_healthy(void)
+{
+	assert_true(signetd_wait_port(D.port, D.pid, WAIT_MS, NULL));
+	rpc_close(D.admin);
+	rpc_close(D.signer);
+	D.admin = signetd_connect(&D, "admin");
+	D.signer = signetd_connect(&D, "ns1");
+	assert_non_null(D.admin);
+	assert_non_null(D.signer);
+	long end = signetd_now_ms() + WAIT_MS;
+	char det[256];
+	for (;;) {
+		Signet__V1__HealthRequest h = SIGNET__V1__HEALTH_REQUEST__INIT;
+		if (rpc_call_msg(D.admin, "Health", &h.base, det, sizeof(det), NULL) ==
+		    GRPC_STATUS_OK)
+			return;
+		assert_true(signetd_now_ms() < end);
+		signetd_sleep_ms(20);
+	}
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (signetd_start(&D, NULL) != 0)
+		return -1;
+	signetd_add_zone(&D, "example.com.", 13, &Z);
+	/* WORKERS workers, so that many calls are inside C_Sign at once */
+	signetd_stop_ok(&D);
+	signetd_sh("sed -i 's/^workers = 2;/workers = %d;/' '%s'", WORKERS, D.conf);
+	D.pid = signetd_spawn(D.conf, D.log);
+	wait_healthy();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return signetd_teardown(&D);
+}
+
+/* One round: WORKERS calls held in the HSM, the signal, calls after it
+ * refused while the first are still held, then the release. */
+static void drain(int sig)
+{
+	/* a call before the fault: the channel is up and signing works */
+	grpc_status_code st;
+	Signet__V1__SignResponse *r = signetd_sign_a(D.signer, "example.com.", next_owner, 1, &st);
+	assert_non_null(r);
+	signet__v1__sign_response__free_unpacked(r, NULL);
+	next_owner++;
+
+	set_fault("hold");
+	call calls[WORKERS];
+	pthread_t th[WORKERS];
+	for (int i = 0; i < WORKERS; i++) {
+		memset(&calls[i], 0, sizeof(calls[i]));
+		calls[i].c = signetd_connect(&D, "ns1");
+		assert_non_null(calls[i].c);
+		calls[i].first = next_owner;
+		next_owner += PER_CALL;
+		assert_int_equal(pthread_create(&th[i], NULL, one_call, &calls[i]), 0);
+	}
+	if (!wait_for(all_held))
+		fail_msg("only %ld of %d calls reached C_Sign", held(), WORKERS);
+
+	assert_int_equal(kill(D.pid, sig), 0);
+	if (!wait_for(said_draining))
+		fail_msg("signetd did not start draining on signal %d", sig);
+
+	/* After the signal, while every earlier call is still held: a call on
+	 * a connection made before the signal, and one on a new connection,
+	 * are refused cleanly, not queued behind the drain. */
+	char det[256];
+	Signet__V1__HealthRequest h = SIGNET__V1__HEALTH_REQUEST__INIT;
+	grpc_status_code late = rpc_call_msg(D.signer, "Health", &h.base, det, sizeof(det), NULL);
+	if (late != GRPC_STATUS_UNAVAILABLE)
+		fail_msg("a call after the signal on an open connection: status %d (%s)",
+			 (int)late, det);
+	rpc_conn *fresh = signetd_connect(&D, "ns1");
+	assert_non_null(fresh);
+	late = rpc_call_msg(fresh, "Health", &h.base, det, sizeof(det), NULL);
+	rpc_close(fresh);
+	if (late != GRPC_STATUS_UNAVAILABLE)
+		fail_msg("a call after the signal on a new connection: status %d (%s)",
+			 (int)late, det);
+	/* nothing was answered yet: the held calls are still inside C_Sign */
+	for (int i = 0; i < WORKERS; i++)
+		assert_null(calls[i].r);
+	assert_int_equal(kill(D.pid, 0), 0);
+
+	release();
+	for (int i = 0; i < WORKERS; i++) {
+		pthread_join(th[i], NULL);
+		rpc_close(calls[i].c);
+		if (!calls[i].r)
+			fail_msg("call %d in flight at signal %d lost: status %d", i, sig,
+				 (int)calls[i].st);
+		assert_int_equal(calls[i].r->n_results, PER_CALL);
+		for (unsigned k = 0; k < PER_CALL; k++) {
+			const Signet__V1__SignResult *res = calls[i].r->results[k];
+			assert_int_equal(res->status, SIGNET__V1__ITEM_STATUS__ITEM_SIGNED);
+			assert_int_equal(res->n_rrsig, 1);
+			signetd_check_rrsig(&Z, calls[i].first + k, res->rrsig[0].data,
+					    res->rrsig[0].len);
+		}
+		signet__v1__sign_response__free_unpacked(calls[i].r, NULL);
+	}
+	int status = 0;
+	assert_int_equal(waitpid(D.pid, &status, 0), D.pid);
+	D.pid = 0;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("signetd after signal %d: status 0x%x", sig, status);
+	assert_false(signetd_log_has(D.log, "drain timed out"));
+	set_fault("");
+}
+
+static void test_sigterm(void **state)
+{
+	(void)state;
+	drain(SIGTERM);
+}
+
+static void test_sigint(void **state)
+{
+	(void)state;
+	D.pid = signetd_spawn(D.conf, D.log);
+	wait_healthy();
+	drain(SIGINT);
+}
+
+int main(void)
+{
+	const char *real = getenv("SIGNET_SOFTHSM_MODULE");
+	const char *build = getenv("SIGNET_BUILD_DIR");
+	if (!real || !build) {
+		fprintf(stderr, "SIGNET_SOFTHSM_MODULE and SIGNET_BUILD_DIR must be set\n");
+		return 1;
+	}
+	char wrapper[600];
+	snprintf(wrapper, sizeof(wrapper), "%s/tests/p11fault/libp11fault.so", build);
+	if (access(wrapper, R_OK) != 0) {
+		fprintf(stderr, "%s: %s\n", wrapper, strerror(errno));
+		return 1;
+	}
+	snprintf(ctl_dir, sizeof(ctl_dir), "/tmp/signet-drain-XXXXXX");
+	if (!mkdtemp(ctl_dir))
+		return 1;
+	snprintf(ctl, sizeof(ctl), "%s/control", ctl_dir);
+	setenv("P11FAULT_MODULE", real, 1);
+	setenv("P11FAULT_CONTROL", ctl, 1);
+	setenv("SIGNET_SOFTHSM_MODULE", wrapper, 1);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sigterm),
+		cmocka_unit_test(test_sigint),
+	};
+	int rc = cmocka_run_group_tests(tests, setup, teardown);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", ctl_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", ctl_dir);
+	return rc;
+}
