@@ -112,6 +112,7 @@ static void sign_and_tally(rpc_conn *c, unsigned first, unsigned n, tally *t)
 typedef struct background {
 	atomic_bool stop;
 	atomic_uint next;
+	atomic_uint signed_seen; /* RRsets signed so far, for the test to wait on */
 	tally t;
 	unsigned calls;
 } background;
@@ -122,10 +123,33 @@ static void *signer_loop(void *arg)
 	while (!atomic_load(&b->stop)) {
 		unsigned first = atomic_fetch_add(&b->next, 10);
 		sign_and_tally(D.signer, first, 10, &b->t);
+		atomic_store(&b->signed_seen, b->t.signed_ok);
 		b->calls++;
 		signetd_sleep_ms(5);
 	}
 	return NULL;
+}
+
+/* Wait until the background client has signed at least n RRsets. */
+static void wait_signed(background *b, unsigned n)
+{
+	for (long end = signetd_now_ms() + 30000; atomic_load(&b->signed_seen) < n;
+	     signetd_sleep_ms(5))
+		if (signetd_now_ms() > end)
+			fail_msg("the background client signed %u RRsets, not %u",
+				 atomic_load(&b->signed_seen), n);
+}
+
+/* How many times needle occurs in signetd's log. */
+static int log_count(const char *needle)
+{
+	sg_buf b = SG_BUF_INIT;
+	int n = 0;
+	if (sg_file_read(D.log, 1 << 24, &b) == SIGNET_OK && sg_buf_put_u8(&b, 0) == SIGNET_OK)
+		for (const char *p = (char *)b.data; (p = strstr(p, needle)) != NULL; p++)
+			n++;
+	sg_buf_free(&b);
+	return n;
 }
 
 static void test_token_lost_and_back(void **state)
@@ -142,7 +166,7 @@ static void test_token_lost_and_back(void **state)
 	atomic_init(&bg.next, 1000);
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, signer_loop, &bg), 0);
-	signetd_sleep_ms(200);
+	wait_signed(&bg, 1);
 
 	/* The directory goes away under the running daemon. SoftHSM2 keeps
 	 * signing with session copies until the module is torn down; a
@@ -164,8 +188,15 @@ static void test_token_lost_and_back(void **state)
 	assert_int_equal(down.unavailable, 20);
 	double errs1 = scrape("signet_item_errors_total{code=\"UNAVAILABLE\"}");
 	assert_true(errs1 >= (errs0 < 0 ? 0 : errs0) + 20);
-	/* Still down after the reconnect back-off has passed. */
-	signetd_sleep_ms(HSM_RECONNECT_BACKOFF_MS + 100);
+	/* Still down after the module was re-initialised again (its
+	 * back-off passed): wait for that attempt, not for a time. */
+	int tried = log_count("C_Initialize: ");
+	for (long end = signetd_now_ms() + 30000;
+	     log_count("C_Initialize: ") == tried; signetd_sleep_ms(20))
+		if (signetd_now_ms() > end) {
+			signetd_sh("grep -v 'sign rrsets' %s | tail -5 >&2; true", D.log);
+			fail_msg("signetd never tried to re-initialise the module again");
+		}
 	memset(&down, 0, sizeof(down));
 	sign_and_tally(D.admin, 21, 5, &down);
 	assert_int_equal(down.unavailable, 5);
@@ -175,8 +206,13 @@ static void test_token_lost_and_back(void **state)
 	/* The directory comes back: after the back-off the daemon recovers by
 	 * itself, without a restart. */
 	move_tokens(false);
-	signetd_sleep_ms(HSM_RECONNECT_BACKOFF_MS + 100);
-	health(D.admin, &present, &logged_in);
+	for (long end = signetd_now_ms() + 30000;; signetd_sleep_ms(20)) {
+		health(D.admin, &present, &logged_in);
+		if (present)
+			break;
+		if (signetd_now_ms() > end)
+			fail_msg("the token did not come back");
+	}
 	assert_true(present);
 	assert_true(logged_in);
 	tally up;
@@ -185,7 +221,8 @@ static void test_token_lost_and_back(void **state)
 	assert_int_equal(up.signed_ok, 20);
 	assert_int_equal(up.unavailable, 0);
 	assert_true(scrape("signet_token_up") == 1);
-	signetd_sleep_ms(200);
+	/* the background client signs again too */
+	wait_signed(&bg, atomic_load(&bg.signed_seen) + 1);
 
 	atomic_store(&bg.stop, true);
 	pthread_join(th, NULL);

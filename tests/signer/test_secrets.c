@@ -93,7 +93,9 @@ static void test_no_pin_in_outputs(void **state)
 			     GRPC_STATUS_OK);
 	/* SIGHUP logs the reload */
 	assert_int_equal(kill(D.pid, SIGHUP), 0);
-	signetd_sleep_ms(300);
+	for (long end = signetd_now_ms() + 30000; !signetd_log_has(D.log, "SIGHUP: "); signetd_sleep_ms(20))
+		if (signetd_now_ms() > end)
+			fail_msg("signetd did not log the SIGHUP");
 	static char buf[1 << 18];
 	const char *body = signetd_scrape(&D, buf, sizeof(buf));
 	assert_non_null(strstr(body, "signet_token_up 1"));
