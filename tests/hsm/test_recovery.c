@@ -266,7 +266,7 @@ struct worker {
 	struct env *e;
 	atomic_bool *stop;
 	atomic_int *bad;
-	int ok;
+	atomic_int ok;
 };
 
 static void *worker_main(void *arg)
@@ -279,12 +279,27 @@ static void *worker_main(void *arg)
 	}
 	while (!atomic_load(w->stop)) {
 		if (sign(w->e, s) == SIGNET_OK)
-			w->ok++;
+			atomic_fetch_add(&w->ok, 1);
 		else
 			atomic_fetch_add(w->bad, 1);
 	}
 	hsm_session_close(s);
 	return NULL;
+}
+
+/* Wait until each worker has signed once more than now (bounded only to
+ * end a broken run). */
+static void wait_both_signed(struct worker *w)
+{
+	int was[2] = {atomic_load(&w[0].ok), atomic_load(&w[1].ok)};
+	for (int i = 0; i < 30000; i++) {
+		if (atomic_load(&w[0].ok) > was[0] && atomic_load(&w[1].ok) > was[1])
+			return;
+		if (atomic_load(w[0].bad) > 0)
+			fail_msg("a worker's signature failed");
+		sleep_ms(1);
+	}
+	fail_msg("the workers did not sign");
 }
 
 static void test_reconnect_under_load(void **state)
@@ -296,11 +311,15 @@ static void test_reconnect_under_load(void **state)
 	pthread_t th[2];
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(pthread_create(&th[i], NULL, worker_main, &w[i]), 0);
-	sleep_ms(100);
+	/* both sign before, between and after the reconnects: wait for each
+	 * worker's count to move, not for a time */
+	wait_both_signed(w);
 	assert_int_equal(hsm_token_reconnect(e->f->tok), SIGNET_OK);
+	wait_both_signed(w);
+	/* the back-off is a time by design: sleeping past it is a lower bound */
 	sleep_ms(HSM_RECONNECT_BACKOFF_MS + 20);
 	assert_int_equal(hsm_token_reconnect(e->f->tok), SIGNET_OK);
-	sleep_ms(100);
+	wait_both_signed(w);
 	atomic_store(&stop, true);
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(pthread_join(th[i], NULL), 0);
