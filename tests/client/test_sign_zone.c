@@ -120,8 +120,10 @@ static void client_conf(const char *path, const char *who, const char *ca)
 	write_file(path, text);
 }
 
-/* add-zone, generate-zsk, export-ksr, the software ceremony, import-bundle. */
-static void setup_zone(const char *zone, const char *denial_flag)
+/* add-zone with policy algorithm alg and ksk, generate-zsk, export-ksr,
+ * the software ceremony, import-bundle. */
+static void setup_zone_ksk(const char *zone, const char *denial_flag, uint8_t alg,
+			   const test_ksk *ksk)
 {
 	char kskfile[300], req[300], bundle[300];
 	snprintf(kskfile, sizeof(kskfile), "%s/%sksk", D.dir, zone);
@@ -130,8 +132,8 @@ static void setup_zone(const char *zone, const char *denial_flag)
 	dns_name apex;
 	assert_int_equal(dns_name_from_str(&apex, zone), SIGNET_OK);
 	sg_buf text = SG_BUF_INIT;
-	assert_int_equal(dns_rr_to_text(&apex, DNS_T_DNSKEY, DNS_CLASS_IN, 3600, D.ksk.dnskey,
-					D.ksk.dnskey_len, &text), SIGNET_OK);
+	assert_int_equal(dns_rr_to_text(&apex, DNS_T_DNSKEY, DNS_CLASS_IN, 3600, ksk->dnskey,
+					ksk->dnskey_len, &text), SIGNET_OK);
 	assert_int_equal(sg_buf_printf(&text, "\n"), SIGNET_OK);
 	write_file(kskfile, (char *)text.data);
 	sg_buf_free(&text);
@@ -143,7 +145,9 @@ static void setup_zone(const char *zone, const char *denial_flag)
 	assert_non_null(strstr((char *)err.data, "PERMISSION_DENIED"));
 	sg_buf_free(&err);
 
-	const char *add[] = {"add-zone", zone, "--ksk", kskfile, "--algorithm", "15",
+	char algtext[8];
+	snprintf(algtext, sizeof(algtext), "%u", alg);
+	const char *add[] = {"add-zone", zone, "--ksk", kskfile, "--algorithm", algtext,
 			     "--config", T.admin, denial_flag, NULL};
 	cli_ok(NULL, NULL, add);
 	sg_buf out = SG_BUF_INIT;
@@ -154,7 +158,7 @@ static void setup_zone(const char *zone, const char *denial_flag)
 	cli_ok(NULL, NULL, exp);
 	sg_buf r = SG_BUF_INIT, b = SG_BUF_INIT;
 	assert_int_equal(sg_file_read(req, 1 << 20, &r), SIGNET_OK);
-	test_ksk_make_bundle(&D.ksk, r.data, r.len, &b);
+	test_ksk_make_bundle(ksk, r.data, r.len, &b);
 	assert_int_equal(sg_file_write_atomic(bundle, b.data, b.len, 0600), SIGNET_OK);
 	/* a request is not a bundle */
 	const char *imp_req[] = {"import-bundle", zone, req, "--config", T.admin, NULL};
@@ -167,13 +171,20 @@ static void setup_zone(const char *zone, const char *denial_flag)
 	sg_buf_free(&b);
 }
 
+/* setup_zone_ksk with algorithm 15 and the fixture's KSK. */
+static void setup_zone(const char *zone, const char *denial_flag)
+{
+	setup_zone_ksk(zone, denial_flag, DNS_ALG_ED25519, &D.ksk);
+}
+
 static int setup(void **state)
 {
 	(void)state;
 	memset(&T, 0, sizeof(T));
 	signetd_opts o = {
 		.clients = "  { identity = \"ns1.test\"; role = \"signer\";"
-			   " zones = [ \"example.test\", \"example.com\" ]; },\n"
+			   " zones = [ \"example.test\", \"example.com\", \"alg8.test\","
+			   " \"alg13.test\", \"alg14.test\", \"alg15.test\" ]; },\n"
 			   "  { identity = \"stranger.test\"; role = \"signer\";"
 			   " zones = [ \"example.org\" ]; },\n"
 			   "  { identity = \"admin.test\"; role = \"admin\"; zones = [ \"*\" ]; }\n",
@@ -447,6 +458,52 @@ static void test_incremental(void **state)
 	sign_zone("example.test.", in3, out4, inc4, &reused, &sent);
 	assert_int_equal(reused, 0);
 	assert_int_equal(sent, first + 1);
+}
+
+/* Every algorithm signet offers, signed through signetd (a ZSK of that
+ * algorithm made in SoftHSM2, a KSK of the same algorithm in software),
+ * judged by dnssec-verify, ldns-verify-zone and kzonecheck, each of which
+ * also refuses a copy with one signature changed. */
+static void test_algorithms(void **state)
+{
+	(void)state;
+	const uint8_t algs[] = {DNS_ALG_RSASHA256, DNS_ALG_ECDSAP256SHA256,
+				DNS_ALG_ECDSAP384SHA384, DNS_ALG_ED25519};
+	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+		unsigned alg = algs[i];
+		char zone[32], in[300], out[300], bad[300], www[64], want[64];
+		snprintf(zone, sizeof(zone), "alg%u.test.", alg);
+		snprintf(in, sizeof(in), "%s/alg%u.zone", D.dir, alg);
+		snprintf(out, sizeof(out), "%s/alg%u.signed", D.dir, alg);
+		snprintf(bad, sizeof(bad), "%s/alg%u.flipped", D.dir, alg);
+		snprintf(www, sizeof(www), "www.%s", zone);
+		test_ksk ksk;
+		test_ksk_new_alg(&ksk, (uint8_t)alg);
+		setup_zone_ksk(zone, NULL, (uint8_t)alg, &ksk);
+		test_ksk_free(&ksk);
+		char text[600];
+		snprintf(text, sizeof(text),
+			 "$ORIGIN %s\n$TTL 3600\n"
+			 "@ SOA ns1 hostmaster 1 7200 3600 1209600 3600\n@ NS ns1\n@ MX 10 mail\n"
+			 "ns1 A 192.0.2.1\nwww A 192.0.2.2\nwww AAAA 2001:db8::2\n"
+			 "mail A 192.0.2.3\n_x._tcp SRV 0 0 80 www\n", zone);
+		write_file(in, text);
+		sign_zone(zone, in, out, NULL, NULL, NULL);
+		sg_buf z = SG_BUF_INIT;
+		assert_int_equal(sg_file_read(out, 1 << 24, &z), SIGNET_OK);
+		assert_int_equal(sg_buf_put_u8(&z, 0), SIGNET_OK);
+		snprintf(want, sizeof(want), "\tDNSKEY\t256 3 %u ", alg);
+		if (!strstr((char *)z.data, want))
+			fail_msg("%s: no ZSK of algorithm %u", zone, alg);
+		snprintf(want, sizeof(want), "\tDNSKEY\t257 3 %u ", alg);
+		assert_non_null(strstr((char *)z.data, want));
+		snprintf(want, sizeof(want), "\tRRSIG\tA %u ", alg);
+		assert_non_null(strstr((char *)z.data, want));
+		sg_buf_free(&z);
+		judge(zone, out, false, true);
+		flip_signature(out, www, bad);
+		judge(zone, bad, false, false);
+	}
 }
 
 /* An ldnsutils program next to ldns-verify-zone. */
@@ -888,6 +945,7 @@ int main(void)
 		cmocka_unit_test(test_nsec),
 		cmocka_unit_test(test_nsec3_policy),
 		cmocka_unit_test(test_nsec3_optout),
+		cmocka_unit_test(test_algorithms),
 		cmocka_unit_test(test_incremental),
 		cmocka_unit_test(test_incremental_old_forms),
 		cmocka_unit_test(test_incremental_old_checks),

@@ -1,6 +1,6 @@
-/* software_ksk.h -- a software Ed25519 KSK that plays the ceremony's part in
- * tests (turning a key-signing request into a bundle). Failures fail the
- * cmocka test. */
+/* software_ksk.h -- a software KSK (Ed25519 unless asked otherwise) that
+ * plays the ceremony's part in tests (turning a key-signing request into a
+ * bundle). Failures fail the cmocka test. */
 #ifndef SIGNET_TEST_SOFTWARE_KSK_H
 #define SIGNET_TEST_SOFTWARE_KSK_H
 
@@ -10,14 +10,19 @@
 #include "dnssec/dnssec.h"
 
 typedef struct test_ksk {
-	EVP_PKEY *key;             /* private Ed25519 key, in this process only */
-	uint8_t dnskey[64];        /* DNSKEY RDATA, flags 257 */
+	EVP_PKEY *key;             /* private key, in this process only */
+	uint8_t alg;               /* DNSSEC algorithm: 8, 13, 14 or 15 */
+	uint8_t dnskey[300];       /* DNSKEY RDATA, flags 257 */
 	size_t dnskey_len;
 	uint16_t tag;
 } test_ksk;
 
-/* Make a KSK; free with test_ksk_free. */
+/* Make an Ed25519 KSK; free with test_ksk_free. */
 void test_ksk_new(test_ksk *k);
+
+/* Make a KSK of algorithm alg (8: RSA-2048, 13, 14, 15); free with
+ * test_ksk_free. */
+void test_ksk_new_alg(test_ksk *k, uint8_t alg);
 void test_ksk_free(test_ksk *k);
 
 /* Sign set with k over [inc, exp] and append the RRSIG RDATA to sigs. */
