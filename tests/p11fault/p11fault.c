@@ -13,6 +13,9 @@
  *                                 CKR_DEVICE_REMOVED
  *   count=N                       only the first N faulted calls after the
  *                                 file changed fail (default: all of them)
+ *   skip=N                        the first N calls the fault would apply
+ *                                 to after the file changed go through
+ *                                 untouched (a fault that starts mid-run)
  *   sleep_ms=N                    C_Sign sleeps N ms (at most 10 s) first
  *   corrupt                       C_Sign flips one bit of every signature
  *   hold                          C_Sign waits, before it signs, until the
@@ -55,6 +58,7 @@ typedef enum fault_error { F_NONE, F_DEVICE, F_SESSION, F_REMOVED } fault_error;
 typedef struct fault {
 	fault_error error;
 	long count;        /* faulted calls allowed after a change; -1: unbounded */
+	long skip;         /* calls let through first */
 	long sleep_ms;
 	bool corrupt;
 	bool hold;
@@ -87,6 +91,8 @@ static void parse(const char *text, fault *f)
 			f->error = F_REMOVED;
 		else if (strncmp(w, "count=", 6) == 0)
 			f->count = strtol(w + 6, NULL, 10);
+		else if (strncmp(w, "skip=", 5) == 0)
+			f->skip = strtol(w + 5, NULL, 10);
 		else if (strncmp(w, "sleep_ms=", 9) == 0)
 			f->sleep_ms = strtol(w + 9, NULL, 10);
 		else if (strcmp(w, "corrupt") == 0)
@@ -170,9 +176,8 @@ static void current(fault *f, bool (*wants)(const fault *))
 		snprintf(last_text, sizeof(last_text), "%s", text);
 		used = 0;
 	}
-	bool allowed = f->count < 0 || used < f->count;
-	if (allowed)
-		used++;
+	long n = used++;
+	bool allowed = n >= f->skip && (f->count < 0 || n - f->skip < f->count);
 	pthread_mutex_unlock(&lock);
 	if (!allowed) {
 		memset(f, 0, sizeof(*f));

@@ -1,0 +1,314 @@
+/* test_cli_faults.c -- the signet CLI against a real signetd whose PKCS#11
+ * module is tests/p11fault (SoftHSM2 behind a fault injector), for what
+ * docs/CLIENT.md and docs/ROLLOVER.md promise when things go wrong:
+ * sign-zone writes nothing when some RRsets fail mid-run (UNAVAILABLE
+ * while the HSM fails), the old output file stays as it was and no
+ * temporary file is left; a call past its deadline (held inside C_Sign)
+ * ends with exit 4 and DEADLINE_EXCEEDED; and the test clock is refused
+ * over RPC to a signetd started without SIGNETD_TEST_CLOCK. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "client/client.h"
+#include "tests/lib/signetd_fixture.h"
+
+extern char **environ;
+
+#define OWNERS 60  /* A RRsets in the zone: several batches' worth */
+
+static signetd_env D;
+static signetd_zone Z;
+static char ctl_dir[64];
+static char ctl[128];          /* P11FAULT_CONTROL */
+static char conf_ns1[300];     /* client config, 20 s deadline */
+static char conf_short[300];   /* client config, 0.3 s deadline */
+static char zonefile[300];
+
+static void ctl_file(char *out, size_t cap, const char *suffix)
+{
+	snprintf(out, cap, "%s%s", ctl, suffix);
+}
+
+/* The fault in force; the module's counters and release file cleared. */
+static void set_fault(const char *text)
+{
+	char tmp[160], p[160];
+	ctl_file(tmp, sizeof(tmp), ".tmp");
+	FILE *f = fopen(tmp, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+	const char *sfx[] = {".hits", ".held", ".release"};
+	for (size_t i = 0; i < 3; i++) {
+		ctl_file(p, sizeof(p), sfx[i]);
+		unlink(p);
+	}
+	assert_int_equal(rename(tmp, ctl), 0);
+}
+
+static long counted(const char *suffix)
+{
+	char p[160];
+	ctl_file(p, sizeof(p), suffix);
+	struct stat sb;
+	return stat(p, &sb) == 0 ? (long)sb.st_size : 0;
+}
+
+/* Run the CLI with args (NULL-terminated); its stderr into err. The exit
+ * status. */
+static int cli(sg_buf *err, const char *const *args)
+{
+	char epath[300];
+	snprintf(epath, sizeof(epath), "%s/cli.err", D.dir);
+	const char *argv[32];
+	size_t n = 0;
+	argv[n++] = SIGNET_CLI;
+	for (; args[n - 1] != NULL && n < 31; n++)
+		argv[n] = args[n - 1];
+	argv[n] = NULL;
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, epath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	pid_t pid;
+	assert_int_equal(posix_spawn(&pid, SIGNET_CLI, &fa, NULL, (char *const *)argv, environ),
+			 0);
+	posix_spawn_file_actions_destroy(&fa);
+	int st = 0;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	sg_buf_reset(err);
+	assert_int_equal(sg_file_read(epath, 1 << 20, err), SIGNET_OK);
+	assert_int_equal(sg_buf_put_u8(err, 0), SIGNET_OK);
+	if (!WIFEXITED(st))
+		fail_msg("signet died: %s", (char *)err->data);
+	return WEXITSTATUS(st);
+}
+
+static void client_conf(const char *path, const char *timeout)
+{
+	char text[2048];
+	snprintf(text, sizeof(text),
+		 "server 127.0.0.1:%d\nserver-name localhost\nca %s/ca.pem\n"
+		 "cert %s/ns1.pem\nkey %s/ns1.key\ntimeout %s\n",
+		 D.port, D.dir, D.dir, D.dir, timeout);
+	assert_int_equal(sg_file_write_atomic(path, text, strlen(text), 0600), SIGNET_OK);
+}
+
+/* Names in D.dir that start with prefix, other than prefix itself. */
+static int leftovers(const char *prefix)
+{
+	DIR *d = opendir(D.dir);
+	assert_non_null(d);
+	int n = 0;
+	size_t len = strlen(prefix);
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		if (strncmp(e->d_name, prefix, len) == 0 && e->d_name[len] != '\0')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	/* the test clock stays off: SET_CLOCK must be refused */
+	unsetenv("SIGNETD_TEST_CLOCK");
+	if (signetd_start(&D, NULL) != 0)
+		return -1;
+	signetd_add_zone(&D, "example.com.", 13, &Z);
+	snprintf(conf_ns1, sizeof(conf_ns1), "%s/ns1.conf", D.dir);
+	snprintf(conf_short, sizeof(conf_short), "%s/short.conf", D.dir);
+	client_conf(conf_ns1, "20");
+	client_conf(conf_short, "0.3");
+	snprintf(zonefile, sizeof(zonefile), "%s/example.com.zone", D.dir);
+	sg_buf z = SG_BUF_INIT;
+	assert_int_equal(sg_buf_printf(&z, "$ORIGIN example.com.\n$TTL 3600\n"
+				       "@ SOA ns1 hostmaster 1 7200 3600 1209600 3600\n"
+				       "@ NS ns1\nns1 A 192.0.2.1\n"), SIGNET_OK);
+	for (int i = 0; i < OWNERS; i++)
+		assert_int_equal(sg_buf_printf(&z, "h%d A 192.0.2.%d\n", i, 10 + i), SIGNET_OK);
+	assert_int_equal(sg_file_write_atomic(zonefile, z.data, z.len, 0600), SIGNET_OK);
+	sg_buf_free(&z);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return signetd_teardown(&D);
+}
+
+static int no_fault(void **state)
+{
+	(void)state;
+	set_fault("");
+	return 0;
+}
+
+/* The HSM fails after the first few signatures: sign-zone fails, names
+ * the failures, and writes nothing: an old output stays byte for byte, a
+ * new one is not made, no temporary file is left. Without the fault the
+ * same command writes the zone (the check above is not vacuous). */
+static void test_sign_zone_fault_writes_nothing(void **state)
+{
+	(void)state;
+	char out[300], fresh[300];
+	snprintf(out, sizeof(out), "%s/out.zone", D.dir);
+	snprintf(fresh, sizeof(fresh), "%s/fresh.zone", D.dir);
+	const char *old = "; the previous signed zone\n";
+	assert_int_equal(sg_file_write_atomic(out, old, strlen(old), 0600), SIGNET_OK);
+	unlink(fresh);
+
+	sg_buf err = SG_BUF_INIT;
+	set_fault("error=device skip=10");
+	const char *a1[] = {"sign-zone", "--zone", "example.com.", "--in", zonefile, "--out", out,
+			    "--config", conf_ns1, NULL};
+	int rc = cli(&err, a1);
+	long hits = counted(".hits");
+	if (rc == SIGNET_EXIT_OK)
+		fail_msg("sign-zone succeeded with the HSM failing (%ld faults)", hits);
+	assert_true(hits >= 1);
+	assert_non_null(strstr((char *)err.data, "UNAVAILABLE"));
+	sg_buf o = SG_BUF_INIT;
+	assert_int_equal(sg_file_read(out, 1 << 20, &o), SIGNET_OK);
+	if (o.len != strlen(old) || memcmp(o.data, old, o.len) != 0)
+		fail_msg("sign-zone changed %s although RRsets failed", out);
+	sg_buf_free(&o);
+	assert_int_equal(leftovers("out.zone"), 0);
+
+	set_fault("error=device skip=10");
+	const char *a2[] = {"sign-zone", "--zone", "example.com.", "--in", zonefile, "--out", fresh,
+			    "--config", conf_ns1, NULL};
+	assert_int_not_equal(cli(&err, a2), SIGNET_EXIT_OK);
+	assert_true(counted(".hits") >= 1);
+	assert_int_equal(access(fresh, F_OK), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(leftovers("fresh.zone"), 0);
+
+	set_fault("");
+	rc = cli(&err, a1);
+	if (rc != SIGNET_EXIT_OK)
+		fail_msg("sign-zone without a fault: exit %d: %s", rc, (char *)err.data);
+	assert_int_equal(sg_file_read(out, 1 << 24, &o), SIGNET_OK);
+	assert_true(o.len > strlen(old));
+	assert_non_null(memmem(o.data, o.len, "RRSIG", 5));
+	sg_buf_free(&o);
+	sg_buf_free(&err);
+}
+
+/* A call held inside C_Sign past the client's deadline: exit 4 and
+ * DEADLINE_EXCEEDED, while the call is still held (it reached the HSM,
+ * and nothing but the deadline could have ended it). */
+static void test_deadline_exit_4(void **state)
+{
+	(void)state;
+	char out[300], in[300];
+	snprintf(out, sizeof(out), "%s/deadline.zone", D.dir);
+	snprintf(in, sizeof(in), "%s/deadline.in", D.dir);
+	unlink(out);
+	/* RRsets signetd has not signed before: its cache cannot answer */
+	const char *text = "$ORIGIN example.com.\n$TTL 3600\n"
+			   "@ SOA ns1 hostmaster 2 7200 3600 1209600 3600\n"
+			   "@ NS ns1\nns1 A 192.0.2.1\nlate A 198.51.100.1\n";
+	assert_int_equal(sg_file_write_atomic(in, text, strlen(text), 0600), SIGNET_OK);
+	set_fault("hold");
+	sg_buf err = SG_BUF_INIT;
+	const char *args[] = {"sign-zone", "--zone", "example.com.", "--in", in, "--out",
+			      out, "--config", conf_short, NULL};
+	int rc = cli(&err, args);
+	long held = counted(".held");
+	char rel[160];
+	ctl_file(rel, sizeof(rel), ".release");
+	FILE *f = fopen(rel, "w");
+	assert_non_null(f);
+	assert_int_equal(fclose(f), 0);
+	if (rc != SIGNET_EXIT_CONNECT)
+		fail_msg("sign-zone past its deadline: exit %d, not 4: %s", rc, (char *)err.data);
+	assert_non_null(strstr((char *)err.data, "DEADLINE_EXCEEDED"));
+	assert_true(held >= 1);
+	assert_int_equal(access(out, F_OK), -1);
+	sg_buf_free(&err);
+}
+
+/* SET_CLOCK to a signetd started without SIGNETD_TEST_CLOCK=1:
+ * FAILED_PRECONDITION, and the clock stays the system's (an RRSIG made
+ * afterwards is dated around now, not at the time asked for). */
+static void test_set_clock_refused(void **state)
+{
+	(void)state;
+	Signet__V1__RolloverRequest rr = SIGNET__V1__ROLLOVER_REQUEST__INIT;
+	rr.action = SIGNET__V1__ROLLOVER_REQUEST__ACTION__SET_CLOCK;
+	int64_t asked = (int64_t)time(NULL) + 400 * 86400;
+	rr.time = asked;
+	char det[256];
+	grpc_status_code st = rpc_call_msg(D.admin, "Rollover", &rr.base, det, sizeof(det), NULL);
+	if (st != GRPC_STATUS_FAILED_PRECONDITION)
+		fail_msg("SET_CLOCK without the test switch: status %d (%s)", (int)st, det);
+	assert_non_null(strstr(det, "SIGNETD_TEST_CLOCK"));
+	Signet__V1__SignResponse *r = signetd_sign_a(D.signer, "example.com.", 7, 1, &st);
+	assert_non_null(r);
+	dns_rrsig sig;
+	assert_int_equal(dns_rrsig_from_rdata(&sig, r->results[0]->rrsig[0].data,
+					      r->results[0]->rrsig[0].len), SIGNET_OK);
+	int64_t now = (int64_t)time(NULL);
+	assert_true((int64_t)sig.inception <= now && now < (int64_t)sig.expiration);
+	assert_true((int64_t)sig.expiration < asked);
+	signet__v1__sign_response__free_unpacked(r, NULL);
+}
+
+static void test_clean_stop(void **state)
+{
+	(void)state;
+	signetd_stop_ok(&D);
+}
+
+int main(void)
+{
+	const char *real = getenv("SIGNET_SOFTHSM_MODULE");
+	const char *build = getenv("SIGNET_BUILD_DIR");
+	if (!real || !build) {
+		fprintf(stderr, "SIGNET_SOFTHSM_MODULE and SIGNET_BUILD_DIR must be set\n");
+		return 1;
+	}
+	char wrapper[600];
+	snprintf(wrapper, sizeof(wrapper), "%s/tests/p11fault/libp11fault.so", build);
+	if (access(wrapper, R_OK) != 0) {
+		fprintf(stderr, "%s: %s\n", wrapper, strerror(errno));
+		return 1;
+	}
+	snprintf(ctl_dir, sizeof(ctl_dir), "/tmp/signet-clifault-XXXXXX");
+	if (!mkdtemp(ctl_dir))
+		return 1;
+	snprintf(ctl, sizeof(ctl), "%s/control", ctl_dir);
+	setenv("P11FAULT_MODULE", real, 1);
+	setenv("P11FAULT_CONTROL", ctl, 1);
+	setenv("SIGNET_SOFTHSM_MODULE", wrapper, 1);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_sign_zone_fault_writes_nothing, no_fault),
+		cmocka_unit_test_setup(test_deadline_exit_4, no_fault),
+		cmocka_unit_test_setup(test_set_clock_refused, no_fault),
+		cmocka_unit_test(test_clean_stop),
+	};
+	int rc = cmocka_run_group_tests(tests, setup, teardown);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", ctl_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", ctl_dir);
+	return rc;
+}
