@@ -103,15 +103,64 @@ static void test_first_split(void **state)
 	assert_int_equal(keys, 1);
 }
 
+/* The policy in force: its serial, threshold and operator count. */
+static void expect_policy(uint64_t serial, unsigned m, size_t n)
+{
+	cer_policy p;
+	assert_int_equal(cer_policy_load(cf.cdir, &p), SIGNET_OK);
+	assert_int_equal(p.serial, serial);
+	assert_int_equal(p.threshold, m);
+	assert_int_equal(p.count, n);
+}
+
+/* Changing the operators takes the old quorum: a new policy signed by the
+ * newcomer alone, or by one old operator, is refused and changes nothing;
+ * signed by the old quorum it is adopted; the old policy cannot come back;
+ * and from then on the new threshold counts, before any reshare. */
 static void test_change_operators(void **state)
 {
 	(void)state;
-	char pol[700];
+	static const uint8_t algs[] = {13};
+	char pol[700], weak[700], old[700];
+	expect_policy(1, 2, 3);
+	/* 4 operators, M 3, signed by dave (not yet an operator), then by alice
+	 * alone: not the old quorum */
+	int d[] = {3}, a[] = {0};
+	fresh(weak, sizeof(weak), "policy-weak");
+	cfx_write_policy(&cf, weak, 2, 4, 3, algs, 1);
+	cfx_sign_policy(&cf, weak, d, 1);
+	assert_int_not_equal(cer_policy_adopt(cf.cdir, weak), SIGNET_OK);
+	expect_policy(1, 2, 3);
+	fresh(weak, sizeof(weak), "policy-weak");
+	cfx_write_policy(&cf, weak, 2, 4, 3, algs, 1);
+	cfx_sign_policy(&cf, weak, a, 1);
+	assert_int_not_equal(cer_policy_adopt(cf.cdir, weak), SIGNET_OK);
+	expect_policy(1, 2, 3);
+
+	/* alice and bob are the old quorum, alice, bob and dave the new one */
 	fresh(pol, sizeof(pol), "policy");
-	/* 4 operators, M 3: alice and bob are the old quorum, alice, bob and
-	 * dave the new one */
 	int abd[] = {0, 1, 3};
 	policy(pol, 2, 4, 3, abd, 3);
+	expect_policy(2, 3, 4);
+
+	/* the old policy, even signed by its whole quorum again, is a rollback */
+	int ab[] = {0, 1};
+	fresh(old, sizeof(old), "policy-old");
+	cfx_write_policy(&cf, old, 1, 3, 2, algs, 1);
+	cfx_sign_policy(&cf, old, ab, 2);
+	assert_int_not_equal(cer_policy_adopt(cf.cdir, old), SIGNET_OK);
+	expect_policy(2, 3, 4);
+
+	/* two approvals were enough before; now they are not, and nothing is
+	 * made */
+	char req[700], out[700];
+	fresh(out, sizeof(out), "ksk");
+	request(CER_OP_CREATE_KSK, ZONE, "algorithm=13", req, sizeof(req));
+	cfx_expect(run(req, ab, 2, ab, 2, old_shares, NULL, out), SIGNET_EQUORUM, "3 needed");
+	assert_int_not_equal(access(out, F_OK), 0);
+	size_t keys = 0;
+	assert_int_equal(login_with(old_shares, ab, 2, &keys), SIGNET_OK);
+	assert_int_equal(keys, 1);
 }
 
 static void test_reshare_refusals(void **state)
