@@ -142,11 +142,11 @@ static int setup(void **state)
 	signetd_add_zone(&D, "example.com.", 13, &Z);
 	/* fsfault matches the paths /proc/self/fd shows: no symlinks */
 	char real[PATH_MAX];
-	if (!realpath(D.dir, real) || strlen(real) + 16 > sizeof(state_dir))
+	if (!realpath(D.dir, real) ||
+	    snprintf(state_dir, sizeof(state_dir), "%s/state", real) >= (int)sizeof(state_dir) ||
+	    snprintf(fs_ctl, sizeof(fs_ctl), "%s/fsfault.control", real) >= (int)sizeof(fs_ctl))
 		return -1;
-	snprintf(state_dir, sizeof(state_dir), "%s/state", real);
 	snprintf(audit_path, sizeof(audit_path), "%s/audit.log", state_dir);
-	snprintf(fs_ctl, sizeof(fs_ctl), "%s/fsfault.control", real);
 	snprintf(fs_control_env, sizeof(fs_control_env), "FSFAULT_CONTROL=%s", fs_ctl);
 	const char *build = getenv("SIGNET_BUILD_DIR");
 	char lib[560];
