@@ -53,13 +53,19 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static char room_text[CONTROL_MAX]; /* the control text room_used belongs to */
 static long long room_used;         /* octets written under an enospc rule */
 
+/* The next definition of each wrapped function, looked up on first use
+ * (which may come before this library's constructors run); any thread
+ * may be first, so the pointer is published atomically. */
 #define REAL(ret, name, ...)                                                      \
 	static ret (*real_##name)(__VA_ARGS__);                                   \
 	static ret (*get_##name(void))(__VA_ARGS__)                               \
 	{                                                                         \
-		if (!real_##name)                                                 \
-			*(void **)&real_##name = dlsym(RTLD_NEXT, #name);         \
-		return real_##name;                                               \
+		ret (*f)(__VA_ARGS__) = __atomic_load_n(&real_##name, __ATOMIC_ACQUIRE); \
+		if (!f) {                                                         \
+			*(void **)&f = dlsym(RTLD_NEXT, #name);                   \
+			__atomic_store_n(&real_##name, f, __ATOMIC_RELEASE);      \
+		}                                                                 \
+		return f;                                                         \
 	}
 
 REAL(int, open, const char *, int, ...)

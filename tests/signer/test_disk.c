@@ -37,9 +37,8 @@ static signetd_zone Z;
 static char state_dir[400];
 static char audit_path[420];
 static char fs_ctl[420];      /* tests/fsfault's control file */
-static char fs_preload[600];  /* LD_PRELOAD=.../libfsfault.so */
+static char fs_preload[1100]; /* LD_PRELOAD=[sanitizer runtime:].../libfsfault.so */
 static char fs_control_env[440];
-static char fs_asan_env[600]; /* ASAN_OPTIONS allowing the preload first */
 static unsigned next_owner = 1;
 
 /* Replace the file-system fault in force (fsfault reads the file on every
@@ -70,10 +69,29 @@ static long fs_hits(void)
 	return stat(path, &sb) == 0 ? (long)sb.st_size : 0;
 }
 
+/* The path of the ASan or TSan runtime this process has loaded, if any. */
+static bool sanitizer_runtime(char *out, size_t cap)
+{
+	FILE *m = fopen("/proc/self/maps", "r");
+	if (!m)
+		return false;
+	char line[1024];
+	bool found = false;
+	while (!found && fgets(line, sizeof(line), m)) {
+		char *path = strchr(line, '/');
+		if (path && (strstr(path, "/libasan.so") || strstr(path, "/libtsan.so"))) {
+			path[strcspn(path, "\n")] = '\0';
+			found = (size_t)snprintf(out, cap, "%s", path) < cap;
+		}
+	}
+	fclose(m);
+	return found;
+}
+
 /* signetd with tests/fsfault preloaded, on D's files. */
 static pid_t spawn_faultable(void)
 {
-	const char *env[] = {fs_preload, fs_control_env, fs_asan_env, NULL};
+	const char *env[] = {fs_preload, fs_control_env, NULL};
 	return signetd_spawn_env(D.conf, D.log, env);
 }
 
@@ -155,12 +173,14 @@ static int setup(void **state)
 		fprintf(stderr, "tests/fsfault is missing: %s\n", lib);
 		return -1;
 	}
-	snprintf(fs_preload, sizeof(fs_preload), "LD_PRELOAD=%s", lib);
-	/* Under ASan the preloaded library comes before the sanitizer's
-	 * runtime, which ASan refuses unless told that is meant. */
-	const char *asan = getenv("ASAN_OPTIONS");
-	snprintf(fs_asan_env, sizeof(fs_asan_env), "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
-		 asan ? asan : "", asan && asan[0] ? ":" : "");
+	/* In a sanitizer build the sanitizer's runtime must come first (ASan
+	 * refuses to start otherwise, and TSan crashes when fsfault's wrappers
+	 * run before it is set up): preload the one this process runs with. */
+	char runtime[400];
+	if (sanitizer_runtime(runtime, sizeof(runtime)))
+		snprintf(fs_preload, sizeof(fs_preload), "LD_PRELOAD=%s:%s", runtime, lib);
+	else
+		snprintf(fs_preload, sizeof(fs_preload), "LD_PRELOAD=%s", lib);
 	/* from here on every signetd of this test carries the seam */
 	signetd_stop(&D);
 	respawn();

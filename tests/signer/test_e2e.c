@@ -667,7 +667,7 @@ typedef struct load_thread {
 	atomic_bool stop;
 	atomic_size_t ok;   /* complete answers */
 	size_t broken;      /* OK answers that were not whole */
-	size_t refused;     /* UNAVAILABLE or CANCELLED: the server gone or going */
+	atomic_size_t refused; /* UNAVAILABLE or CANCELLED: the server gone or going */
 	size_t cancelled_before; /* of them, CANCELLED and begun before the signal */
 	size_t other;       /* any other status: a call dropped mid-way */
 	grpc_status_code other_st;
