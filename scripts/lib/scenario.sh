@@ -9,7 +9,9 @@
 # flipped. Any failed check exits non-zero.
 #
 # Run by scripts/demo (after it builds) and by ctest (tests/e2e). Needs:
-#   SIGNET_BIN    the build directory holding client/, signer/, ceremony/
+#   SIGNET_BIN    the build directory holding client/, signer/, ceremony/,
+#                 or an installed prefix holding bin/ and sbin/ (/usr for the
+#                 Debian package: scripts/package-test)
 #   SIGNET_OUT    where example.com.zone.signed and example.com.ds go
 #   SIGNET_STACK  a directory for everything else (created if missing)
 #   SIGNET_ZONE_FILE  the zone to sign (default: demo/example.com.zone)
@@ -23,9 +25,15 @@ out=${SIGNET_OUT:?SIGNET_OUT must name a directory}
 bin=${SIGNET_BIN:?SIGNET_BIN must name the build directory}
 zonefile=${SIGNET_ZONE_FILE:-$root/demo/example.com.zone}
 mkdir -p "$stack" "$out"
-signet=$bin/client/signet
-signetd=$bin/signer/signetd
-ceremony=$bin/ceremony/signet-ceremony
+if [ -x "$bin/sbin/signetd" ]; then
+  signet=$bin/bin/signet
+  signetd=$bin/sbin/signetd
+  ceremony=$bin/bin/signet-ceremony
+else
+  signet=$bin/client/signet
+  signetd=$bin/signer/signetd
+  ceremony=$bin/ceremony/signet-ceremony
+fi
 zone=example.com
 fail() { echo "FAILED: $*" >&2; exit 1; }
 
