@@ -86,5 +86,14 @@ keys=$(grep -A2 'static const char \*const keys\[\]' "$src/client/config.c" | gr
 text=$(render signet-client.conf.5)
 for k in $keys; do word_in "$text" "$k" || fail "signet-client.conf.5 lacks the key $k"; done
 
+# signet-ceremony.conf(5): the machine configuration's first line and keys
+# (ceremony/config.c takes each with cer_doc_take).
+text=$(render signet-ceremony.conf.5)
+keys=$(grep -oE 'cer_doc_take\([^,]+, [^,]+, "[a-z-]+"' "$src/ceremony/config.c" | grep -oE '"[a-z-]+"' | tr -d '"')
+[ -n "$keys" ] || fail "could not read the keys of ceremony/config.c"
+for k in signet-ceremony-config $keys; do
+  word_in "$text" "$k" || fail "signet-ceremony.conf.5 lacks $k"
+done
+
 [ "$fails" -eq 0 ] || { echo "$fails man-page omissions" >&2; exit 1; }
 echo "man pages: every option, command and key present"
