@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# units_verify.sh BUILD SOURCE -- every systemd unit in deploy/ passes
-# `systemd-analyze verify` with nothing to say (an unknown or misspelt key is
-# only a warning to systemd, so any output fails here), and its confinement
-# scores at most 2.0 in `systemd-analyze security --offline` (the unit's
-# hardening options, docs/DEPLOY.md). The installed paths (/usr/sbin/NAME,
+# units_verify.sh BUILD SOURCE -- every systemd unit (services, timers) in
+# deploy/ passes `systemd-analyze verify` with nothing to say (an unknown or
+# misspelt key is only a warning to systemd, so any output fails here), and
+# each service's confinement scores at most 2.0 in `systemd-analyze security
+# --offline` (the units' hardening options, docs/DEPLOY.md). The installed paths (/usr/sbin/NAME,
 # /usr/bin/NAME) are pointed at the built programs, which systemd checks exist.
 set -uo pipefail
 build=$(cd "${1:?build directory}" && pwd)
@@ -12,11 +12,12 @@ command -v systemd-analyze >/dev/null || { echo "FAIL: systemd-analyze missing (
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fails=0 n=0
-for unit in "$src"/deploy/*.service; do
+# All units side by side first: a timer is verified with its service.
+cp "$src"/deploy/*.service "$src"/deploy/*.timer "$work/" 2>/dev/null || true
+for unit in "$src"/deploy/*.service "$src"/deploy/*.timer; do
   [ -e "$unit" ] || continue
   n=$((n + 1))
   name=$(basename "$unit")
-  cp "$unit" "$work/$name"
   for exe in $(grep -E '^Exec[A-Za-z]*=' "$unit" | grep -oE '/usr/s?bin/[A-Za-z0-9_-]+' | sort -u); do
     built=$(find "$build" -maxdepth 2 -type f -name "$(basename "$exe")" -perm -u+x | head -1)
     [ -n "$built" ] || { echo "FAIL: $name runs $exe, which the build did not make" >&2; fails=$((fails + 1)); continue; }
@@ -30,6 +31,7 @@ for unit in "$src"/deploy/*.service; do
   else
     echo "$name: systemd-analyze verify clean"
   fi
+  case $name in *.service) ;; *) continue ;; esac
   sec=$(systemd-analyze security --offline=yes --threshold=20 "$work/$name" 2>&1)
   rc=$?
   score=$(grep -oE 'Overall exposure level for [^:]+: [0-9.]+' <<<"$sec" | awk '{print $NF}')
