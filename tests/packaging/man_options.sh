@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # man_options.sh BUILD SOURCE -- every option and command a program's --help
 # prints is in its man page, and every key signetd's configuration accepts is
-# in signetd.conf(5). The help texts are read from the built programs at test
+# in signetd.conf(5) (and signet-zoned's in signet-zoned.conf(5)). The help texts are read from the built programs at test
 # time, so a new option without a man-page line fails here.
 #
 # Checked against the rendered page (man -l ... | col -b), so a misspelt
@@ -97,6 +97,34 @@ keys=$(grep -oE 'cer_doc_take\([^,]+, [^,]+, "[a-z-]+"' "$src/ceremony/config.c"
 for k in signet-ceremony-config $keys; do
   word_in "$text" "$k" || fail "signet-ceremony.conf.5 lacks $k"
 done
+
+# signet-zoned: getopt's short options as for signetd (--help is refused
+# with the usage).
+zoned_help=$("$build/zoned/signet-zoned" --help 2>&1)
+text=$(render signet-zoned.8)
+n=0
+for opt in $(grep -oE -- '(^| |\[)-[a-zA-Z]( |\]|$)' <<<"$zoned_help" | grep -oE -- '-[a-zA-Z]' | sort -u); do
+  n=$((n + 1))
+  word_in "$text" "$opt" || fail "signet-zoned.8 lacks $opt, which signet-zoned --help prints"
+done
+[ "$n" -ge 3 ] || fail "could not read signet-zoned's options from its --help"
+check_help signet-zoned.8 "$zoned_help" "signet-zoned --help"
+
+# signet-zoned.conf(5): the top-level keys of zoned/config.c's list, every
+# key it reads inside keys/zones/primaries/secondaries, the serial policies
+# and the TSIG algorithms.
+zc=$src/zoned/config.c
+keys=$(sed -n '/static const char \*const known\[\] = {/,/};/p' "$zc" | grep -oE '"[a-z0-9-]+"' | tr -d '"')
+[ "$(wc -w <<<"$keys")" -ge 8 ] || fail "could not read the key list of zoned/config.c"
+inner=$(grep -oE '(get_str|get_uint)\([a-z]+, (primary \? )?"[a-z-]+"( : "[a-z-]+")?' "$zc" | grep -oE '"[a-z-]+"' | tr -d '"')
+inner="$inner $(grep -oE 'primary \? "[a-z-]+" : "[a-z-]+"' "$zc" | grep -oE '"[a-z-]+"' | tr -d '"')"
+[ "$(wc -w <<<"$inner")" -ge 12 ] || fail "could not read the group keys of zoned/config.c"
+values=$(grep -oE 'strcmp\((serial|alg), "[a-z0-9-]+"\)' "$zc" | grep -oE '"[a-z0-9-]+"' | tr -d '"')
+[ "$(wc -w <<<"$values")" -ge 6 ] || fail "could not read the serial policies and algorithms of zoned/config.c"
+text=$(render signet-zoned.conf.5)
+all=$(printf '%s\n' $keys $inner $values | sort -u)
+for k in $all; do word_in "$text" "$k" || fail "signet-zoned.conf.5 lacks $k"; done
+echo "signet-zoned.conf.5: $(wc -w <<<"$all") keys and values checked"
 
 [ "$fails" -eq 0 ] || { echo "$fails man-page omissions" >&2; exit 1; }
 echo "man pages: every option, command and key present"
