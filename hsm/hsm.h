@@ -1,11 +1,13 @@
 /* hsm.h -- the only place in signet that speaks PKCS#11.
  *
  * Loads any PKCS#11 module by path, finds a token by label or serial, logs in
- * with a PIN held in locked memory, generates key pairs that can never leave
- * the token, finds, lists, exports (public part only) and deletes keys, and
- * signs on per-worker sessions. It also keeps small data objects (CKO_DATA,
- * private or public) by label, and runs the one SO operation signet needs
- * (C_InitPIN, C_SetPIN of the SO). CK_RV codes are mapped to signet_err here and
+ * with a PIN held in locked memory, generates key pairs that never leave the
+ * token except wrapped to the trusted backup-domain key, finds, lists,
+ * exports (public part only) and deletes keys, and signs on per-worker
+ * sessions. It also keeps small data objects (CKO_DATA, private or public) by
+ * label, runs the SO operations signet needs (C_InitPIN, C_SetPIN of the SO,
+ * installing the backup domain), and wraps and unwraps keys to that domain.
+ * CK_RV codes are mapped to signet_err here and
  * never leak upward; the PKCS#11 detail of the last failure of the calling
  * thread is available from hsm_last_error() for logs.
  *
@@ -162,10 +164,13 @@ typedef struct hsm_key_info {
 	bool never_extractable;        /* CKA_NEVER_EXTRACTABLE */
 	bool can_sign;                 /* CKA_SIGN */
 	bool can_decrypt;              /* CKA_DECRYPT or CKA_UNWRAP */
+	bool wrap_with_trusted;        /* CKA_WRAP_WITH_TRUSTED */
 } hsm_key_info;
 
-/* True when info describes a private key signet may sign with: sensitive,
- * not extractable, never extractable and always sensitive, able to sign. */
+/* True when info describes a private key signet may sign with: sensitive and
+ * always sensitive, able to sign, and either not extractable and never
+ * extractable, or extractable only wrapped by a trusted key
+ * (CKA_WRAP_WITH_TRUSTED: the backup domain, see hsm_key_wrap). */
 bool hsm_key_is_safe(const hsm_key_info *info);
 
 /* Build the conventional label into out (HSM_LABEL_MAX + 1 octets).
@@ -174,7 +179,9 @@ signet_err hsm_key_label(const char *role, const char *owner, hsm_alg alg,
 			 int64_t created, char *out, size_t outlen);
 
 /* Generate a key pair inside the token with C_GenerateKeyPair: private object
- * CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE true, CKA_EXTRACTABLE false, CKA_SIGN
+ * CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE true, CKA_EXTRACTABLE false (or, when
+ * hsm_token_set_wrappable_keys is on, CKA_EXTRACTABLE and
+ * CKA_WRAP_WITH_TRUSTED true), CKA_SIGN
  * true, CKA_DECRYPT/CKA_UNWRAP/CKA_DERIVE false; public object CKA_VERIFY
  * only. rsa_bits is used for RSA only (2048, 3072 or 4096; 0 for 2048). A
  * random CKA_ID is assigned. SIGNET_EINVAL if label does not follow the
@@ -216,8 +223,8 @@ unsigned long hsm_session_handle(const hsm_session *s);
  * SHA-256; ECDSA r||s of the SHA-256/384 digest, each half padded to the
  * curve size; Ed25519's 64 octets) into sig (sigmax octets, SIGNET_ERANGE if
  * too small) and its length into *siglen. The key is looked up once per
- * session and its safety checked (SIGNET_EHSM_KEY if it is extractable or not
- * sensitive); later calls reuse the handle until a key of the token is
+ * session and its safety checked (SIGNET_EHSM_KEY if it fails
+ * hsm_key_is_safe); later calls reuse the handle until a key of the token is
  * deleted. SIGNET_ENOTFOUND for no such private key. On
  * CKR_SESSION_HANDLE_INVALID, CKR_SESSION_CLOSED, CKR_USER_NOT_LOGGED_IN,
  * CKR_DEVICE_REMOVED, CKR_TOKEN_NOT_PRESENT, CKR_OBJECT_HANDLE_INVALID,
@@ -245,6 +252,13 @@ void hsm_token_set_session_copies(hsm_token *t, bool on);
  * key once existed outside an HSM, so the default is off and turning it on is
  * the operator's explicit choice. Set before sessions are opened. */
 void hsm_token_set_allow_imported(hsm_token *t, bool on);
+
+/* Whether hsm_key_generate makes keys that the token lets out wrapped by a
+ * trusted key only (CKA_EXTRACTABLE and CKA_WRAP_WITH_TRUSTED true), so that
+ * they can be backed up to the backup domain; default off (never
+ * extractable). Turn it on only for a token whose module enforces
+ * CKA_WRAP_WITH_TRUSTED and lets only its SO set CKA_TRUSTED (docs/HSM.md). */
+void hsm_token_set_wrappable_keys(hsm_token *t, bool on);
 
 /* SIGNET_OK when the token refuses to reveal the private key with this CKA_ID
  * (reading CKA_VALUE, CKA_PRIVATE_EXPONENT, CKA_PRIME_1 gives
@@ -288,5 +302,83 @@ signet_err hsm_object_count(hsm_token *t, size_t *n);
  * leaves the new user PIN set (the message says so). No object is touched. */
 signet_err hsm_so_init_pin(hsm_ctx *ctx, const char *serial, const sg_secret *so_pin,
 			   const sg_secret *new_so_pin, const sg_secret *user_pin);
+
+/* ---- the backup domain (domain.c, backup.c) ---------------------------- *
+ *
+ * The backup domain is one AES-256 key, the same in every token that holds
+ * signet keys, marked CKA_TRUSTED by each token's SO: the only key that keys
+ * made with CKA_WRAP_WITH_TRUSTED can be wrapped to. In the token it is a
+ * public object (an SO session can make no other) labelled
+ * HSM_DOMAIN_LABEL, sensitive, never extractable, neither modifiable nor
+ * copyable, allowed CKM_AES_KEY_WRAP_PAD only, able to wrap and unwrap and
+ * nothing else, with a CKA_WRAP_TEMPLATE that admits only keys with
+ * CKA_WRAP_WITH_TRUSTED and a CKA_UNWRAP_TEMPLATE that forces every key it
+ * unwraps to be a private, sensitive, sign-only key with
+ * CKA_WRAP_WITH_TRUSTED: what a backup holds can never come back out of a
+ * token readable. Its CKA_ID is hsm_domain_id of its value. */
+
+#define HSM_DOMAIN_KEY_LEN 32            /* AES-256 */
+#define HSM_DOMAIN_LABEL "signet:domain"
+#define HSM_WRAPPED_MAX 8192             /* largest wrapped key we make or accept */
+
+/* The domain's identity: the first HSM_ID_LEN octets of
+ * SHA-256("signet backup domain v1" || key). Reveals nothing usable about
+ * the key; lets a recovered key be matched to tokens and backup files. */
+signet_err hsm_domain_id(const sg_secret *key, uint8_t id[HSM_ID_LEN]);
+
+/* Log in as the SO of the token with this serial and create the domain key
+ * (key: HSM_DOMAIN_KEY_LEN octets from locked memory) as described above,
+ * marked CKA_TRUSTED; log out. SIGNET_EEXIST if the token holds this domain
+ * already (nothing changed), SIGNET_ESTATE if it holds another domain or the
+ * token is open for its user in ctx, SIGNET_EHSM_PIN for a wrong SO PIN,
+ * SIGNET_EHSM_KEY if the token did not honour the template (the object is
+ * destroyed again). */
+signet_err hsm_domain_install(hsm_ctx *ctx, const char *serial, const sg_secret *so_pin,
+			      const sg_secret *key);
+
+/* The ID of the one domain key of the open token, after checking every
+ * attribute above. SIGNET_ENOTFOUND if there is none, SIGNET_ESTATE if there
+ * are several, SIGNET_EHSM_KEY if it is not trusted or not protected as
+ * described. */
+signet_err hsm_domain_find(hsm_token *t, uint8_t id[HSM_ID_LEN]);
+
+/* Wrap the private key with this CKA_ID to the domain key domain_id of the
+ * same token with CKM_AES_KEY_WRAP_PAD (RFC 5649), appending the result to
+ * out (at most HSM_WRAPPED_MAX octets). Both keys are checked first: the
+ * private key must pass hsm_key_is_safe and have CKA_WRAP_WITH_TRUSTED
+ * (SIGNET_EHSM_KEY otherwise, as for a never-extractable key), the domain key
+ * as in hsm_domain_find. Nothing else can be wrapped to; nothing signet does
+ * wraps to any other key. */
+signet_err hsm_key_wrap(hsm_token *t, const uint8_t *id, size_t id_len,
+			const uint8_t domain_id[HSM_ID_LEN], sg_buf *out);
+
+/* What an unwrapped key becomes. */
+typedef struct hsm_unwrap_spec {
+	hsm_alg alg;                   /* the algorithm the backup says it is */
+	const uint8_t *id;             /* CKA_ID to give it (the original's) */
+	size_t id_len;
+	const char *label;             /* CKA_LABEL (the convention of hsm_key_label) */
+} hsm_unwrap_spec;
+
+/* Unwrap a key wrapped by hsm_key_wrap with the domain key domain_id into a
+ * private token object (CKA_PRIVATE, CKA_SENSITIVE, CKA_EXTRACTABLE and
+ * CKA_WRAP_WITH_TRUSTED true, CKA_SIGN only) with spec's ID and label; *out
+ * describes it. SIGNET_EEXIST if the token holds a key of this ID already,
+ * SIGNET_EVERIFY if the wrapped octets do not unwrap with this domain key
+ * (tampered, or another domain's), SIGNET_EHSM_KEY (and the object destroyed)
+ * if it is not a key of spec->alg or not protected as asked. The public half
+ * is not made here: a restore must bring it from the backup. */
+signet_err hsm_key_unwrap(hsm_token *t, const uint8_t domain_id[HSM_ID_LEN],
+			  const uint8_t *wrapped, size_t len, const hsm_unwrap_spec *spec,
+			  hsm_key_info *out);
+
+/* The proof of a backup: unwrap it as hsm_key_unwrap does but into a session
+ * object, sign data with it as hsm_sign would, and destroy it. The caller
+ * checks the signature with the original public key. Errors as
+ * hsm_key_unwrap and hsm_sign. */
+signet_err hsm_backup_sign(hsm_token *t, const uint8_t domain_id[HSM_ID_LEN],
+			   const uint8_t *wrapped, size_t len, hsm_alg alg,
+			   const uint8_t *data, size_t dlen, uint8_t *sig, size_t sigmax,
+			   size_t *siglen);
 
 #endif /* SIGNET_HSM_H */

@@ -57,6 +57,7 @@ struct hsm_token {
 	sg_secret *pin;                   /* user PIN for re-logins, owned */
 	bool session_copies;              /* copy keys into session objects */
 	bool allow_imported;              /* accept keys not always sensitive */
+	bool wrappable_keys;              /* generate keys with CKA_WRAP_WITH_TRUSTED */
 	atomic_uint nsessions;            /* open hsm_sessions */
 	atomic_uint_fast64_t key_epoch;   /* bumped when a key is deleted */
 };
@@ -168,7 +169,29 @@ signet_err hsm_find_objects(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_CLASS c
  * sets only the public facts). */
 signet_err hsm_describe_object(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
 			       hsm_key_info *info);
+/* A boolean attribute (absent counts as false) and an unsigned long one
+ * (absent is SIGNET_EHSM_KEY) of obj. */
+signet_err hsm_attr_bool(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
+			 CK_ATTRIBUTE_TYPE type, bool *out);
+signet_err hsm_attr_ulong(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
+			  CK_ATTRIBUTE_TYPE type, CK_ULONG *out);
 /* The signature size of a key described by info. */
 size_t hsm_sig_len(const hsm_key_info *info);
+
+/* ---- sign.c ---- */
+
+/* One signature with the private key object obj of algorithm alg on session
+ * h, sig_len octets expected, into out (HSM_SIG_MAX octets). Caller holds the
+ * read side of ctx->rw. */
+signet_err hsm_sign_object(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
+			   hsm_alg alg, size_t sig_len, const uint8_t *data, size_t len,
+			   uint8_t *out, size_t *outlen);
+
+/* ---- domain.c ---- */
+
+/* The handle of the domain key domain_id on session h, every attribute
+ * checked (see hsm_domain_find). */
+signet_err hsm_domain_handle(hsm_token *t, CK_SESSION_HANDLE h,
+			     const uint8_t domain_id[HSM_ID_LEN], CK_OBJECT_HANDLE *out);
 
 #endif /* SIGNET_HSM_INTERNAL_H */

@@ -141,7 +141,7 @@ static signet_err gen_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
 	CK_ULONG bits = a->bits;
 	CK_ULONG label_len = strlen(a->label);
 	CK_MECHANISM mech = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
-	CK_ATTRIBUTE pub[9], priv[10];
+	CK_ATTRIBUTE pub[9], priv[11];
 	CK_ULONG np = 0, nv = 0;
 	pub[np++] = (CK_ATTRIBUTE){CKA_TOKEN, &yes, sizeof(yes)};
 	pub[np++] = (CK_ATTRIBUTE){CKA_PRIVATE, &no, sizeof(no)};
@@ -171,7 +171,11 @@ static signet_err gen_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
 	priv[nv++] = (CK_ATTRIBUTE){CKA_TOKEN, &yes, sizeof(yes)};
 	priv[nv++] = (CK_ATTRIBUTE){CKA_PRIVATE, &yes, sizeof(yes)};
 	priv[nv++] = (CK_ATTRIBUTE){CKA_SENSITIVE, &yes, sizeof(yes)};
-	priv[nv++] = (CK_ATTRIBUTE){CKA_EXTRACTABLE, &no, sizeof(no)};
+	/* Extractable only together with wrap-with-trusted: the token then lets
+	 * the key out only wrapped by a key its SO marked trusted. */
+	priv[nv++] = (CK_ATTRIBUTE){CKA_EXTRACTABLE, t->wrappable_keys ? &yes : &no, sizeof(no)};
+	if (t->wrappable_keys)
+		priv[nv++] = (CK_ATTRIBUTE){CKA_WRAP_WITH_TRUSTED, &yes, sizeof(yes)};
 	priv[nv++] = (CK_ATTRIBUTE){CKA_SIGN, &yes, sizeof(yes)};
 	/* SoftHSM2 turns these on unless told otherwise. */
 	priv[nv++] = (CK_ATTRIBUTE){CKA_DECRYPT, &no, sizeof(no)};
@@ -187,7 +191,8 @@ static signet_err gen_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
 				   (int)a->alg, t->label);
 	signet_err err = hsm_describe_object(t, h, hpriv, a->info);
 	if (err == SIGNET_OK && (!hsm_key_is_safe(a->info) || a->info->can_decrypt ||
-				 a->info->alg != a->alg))
+				 a->info->alg != a->alg ||
+				 a->info->wrap_with_trusted != t->wrappable_keys))
 		err = hsm_fail(SIGNET_EHSM_KEY, "C_GenerateKeyPair: token '%s' did not honour "
 			       "the private key template (sensitive %d, extractable %d, "
 			       "decrypt %d)", t->label, a->info->sensitive,

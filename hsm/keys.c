@@ -23,8 +23,12 @@ static const uint8_t name_ed25519[] = {0x13, 0x0c, 'e', 'd', 'w', 'a', 'r', 'd',
 
 bool hsm_key_is_safe(const hsm_key_info *info)
 {
-	return info != NULL && info->has_private && info->sensitive && !info->extractable &&
-	       info->always_sensitive && info->never_extractable && info->can_sign;
+	if (info == NULL || !info->has_private || !info->sensitive || !info->always_sensitive ||
+	    !info->can_sign)
+		return false;
+	/* Extractable is acceptable only when the token lets the key out
+	 * wrapped by a key its SO marked trusted, i.e. the backup domain. */
+	return (!info->extractable && info->never_extractable) || info->wrap_with_trusted;
 }
 
 size_t hsm_sig_len(const hsm_key_info *info)
@@ -139,6 +143,12 @@ static signet_err get_bool(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o
 	return SIGNET_OK;
 }
 
+signet_err hsm_attr_bool(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
+			 CK_ATTRIBUTE_TYPE type, bool *out)
+{
+	return get_bool(t, h, obj, type, out);
+}
+
 static signet_err get_ulong(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
 			    CK_ATTRIBUTE_TYPE type, CK_ULONG *out)
 {
@@ -150,6 +160,12 @@ static signet_err get_ulong(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE 
 		return hsm_fail(SIGNET_EHSM_KEY, "attribute 0x%lx has %zu octets",
 				(unsigned long)type, len);
 	return err;
+}
+
+signet_err hsm_attr_ulong(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
+			  CK_ATTRIBUTE_TYPE type, CK_ULONG *out)
+{
+	return get_ulong(t, h, obj, type, out);
 }
 
 static bool same(const uint8_t *p, size_t n, const uint8_t *q, size_t m)
@@ -251,6 +267,7 @@ signet_err hsm_describe_object(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HAND
 		{CKA_SIGN, &info->can_sign},
 		{CKA_DECRYPT, &decrypt},
 		{CKA_UNWRAP, &unwrap},
+		{CKA_WRAP_WITH_TRUSTED, &info->wrap_with_trusted},
 	};
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
 		err = get_bool(t, h, obj, flags[i].type, flags[i].out);

@@ -11,6 +11,15 @@ void hsm_token_set_allow_imported(hsm_token *t, bool on)
 		t->allow_imported = on;
 }
 
+void hsm_token_set_wrappable_keys(hsm_token *t, bool on)
+{
+	if (t == NULL)
+		return;
+	pthread_mutex_lock(&t->admin_lock);
+	t->wrappable_keys = on;
+	pthread_mutex_unlock(&t->admin_lock);
+}
+
 void hsm_token_set_session_copies(hsm_token *t, bool on)
 {
 	if (t == NULL)

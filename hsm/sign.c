@@ -50,23 +50,23 @@ static bool ecdsa_digest(hsm_alg alg, const uint8_t *data, size_t len, uint8_t *
 	       EVP_DigestFinal_ex(ctx, out, outlen) == 1;
 }
 
-/* One signature on the session as it is now. Caller holds the read side. */
-static signet_err sign_once(hsm_session *s, const struct hsm_cached_key *k,
-			    const uint8_t *data, size_t len, uint8_t *out, size_t *outlen)
+signet_err hsm_sign_object(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
+			   hsm_alg alg, size_t sig_len, const uint8_t *data, size_t len,
+			   uint8_t *out, size_t *outlen)
 {
-	CK_FUNCTION_LIST *fn = s->tok->ctx->fn;
+	CK_FUNCTION_LIST *fn = t->ctx->fn;
 	CK_MECHANISM mech = {CKM_SHA256_RSA_PKCS, NULL, 0};
 	uint8_t digest[EVP_MAX_MD_SIZE];
 	unsigned dlen = 0;
 	const uint8_t *in = data;
 	size_t inlen = len;
-	switch (k->alg) {
+	switch (alg) {
 	case HSM_ALG_RSASHA256:
 		break;
 	case HSM_ALG_ECDSAP256:
 	case HSM_ALG_ECDSAP384:
 		/* SoftHSM2 has no CKM_ECDSA_SHA256: hash here, sign the digest. */
-		if (!ecdsa_digest(k->alg, data, len, digest, &dlen))
+		if (!ecdsa_digest(alg, data, len, digest, &dlen))
 			return hsm_fail(SIGNET_ECRYPTO, "hsm_sign: digest failed");
 		mech.mechanism = CKM_ECDSA;
 		in = digest;
@@ -80,18 +80,26 @@ static signet_err sign_once(hsm_session *s, const struct hsm_cached_key *k,
 	static const uint8_t nothing[1];
 	if (in == NULL)
 		in = nothing;
-	CK_RV rv = fn->C_SignInit(s->h, &mech, k->handle);
+	CK_RV rv = fn->C_SignInit(h, &mech, obj);
 	if (rv != CKR_OK)
-		return hsm_fail_rv("C_SignInit", rv, "token '%s'", s->tok->label);
+		return hsm_fail_rv("C_SignInit", rv, "token '%s'", t->label);
 	CK_ULONG olen = HSM_SIG_MAX;
-	rv = fn->C_Sign(s->h, (CK_BYTE *)in, inlen, out, &olen);
+	rv = fn->C_Sign(h, (CK_BYTE *)in, inlen, out, &olen);
 	if (rv != CKR_OK)
-		return hsm_fail_rv("C_Sign", rv, "token '%s'", s->tok->label);
-	if (olen != k->sig_len)
+		return hsm_fail_rv("C_Sign", rv, "token '%s'", t->label);
+	if (olen != sig_len)
 		return hsm_fail(SIGNET_EHSM, "C_Sign: %lu octets from token '%s', expected %zu",
-				(unsigned long)olen, s->tok->label, k->sig_len);
+				(unsigned long)olen, t->label, sig_len);
 	*outlen = olen;
 	return SIGNET_OK;
+}
+
+/* One signature on the session as it is now. Caller holds the read side. */
+static signet_err sign_once(hsm_session *s, const struct hsm_cached_key *k,
+			    const uint8_t *data, size_t len, uint8_t *out, size_t *outlen)
+{
+	return hsm_sign_object(s->tok, s->h, k->handle, k->alg, k->sig_len, data, len, out,
+			       outlen);
 }
 
 signet_err hsm_sign(hsm_session *s, const uint8_t *id, size_t id_len,

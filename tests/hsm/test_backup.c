@@ -1,0 +1,514 @@
+/* test_backup.c -- the backup domain on real SoftHSM2 tokens: installing it as SO, keys
+ * extractable only to it, wrapping, unwrapping, the proof signature, and the attacks the
+ * token must refuse. */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <p11-kit/pkcs11.h>
+
+#include "hsm/hsm.h"
+#include "tests/lib/softhsm_fixture.h"
+
+static sg_secret *domain_key(void)
+{
+	sg_secret *k = NULL;
+	assert_int_equal(sg_secret_new(HSM_DOMAIN_KEY_LEN, &k), SIGNET_OK);
+	assert_int_equal(RAND_priv_bytes(k->data, HSM_DOMAIN_KEY_LEN), 1);
+	k->len = HSM_DOMAIN_KEY_LEN;
+	return k;
+}
+
+static sg_secret *secret_of(const char *s)
+{
+	sg_secret *p = NULL;
+	assert_int_equal(sg_secret_new(strlen(s) + 1, &p), SIGNET_OK);
+	memcpy(p->data, s, strlen(s));
+	p->len = strlen(s);
+	return p;
+}
+
+/* Close the fixture's token, install the domain as SO, open it again. */
+static void install(softhsm_fixture *f, const sg_secret *key)
+{
+	hsm_token_close(f->tok);
+	f->tok = NULL;
+	assert_int_equal(hsm_domain_install(f->ctx, f->serial, f->so_pin, key), SIGNET_OK);
+	assert_int_equal(hsm_token_open(f->ctx, NULL, f->serial, f->user_pin, &f->tok),
+			 SIGNET_OK);
+}
+
+/* A second token in the fixture's module, with the same PINs; *serial gets
+ * its serial. */
+static hsm_token *second_token(softhsm_fixture *f, const char *label, const sg_secret *key,
+			       char serial[17])
+{
+	assert_int_equal(hsm_token_initialize(f->ctx, label, f->so_pin, f->user_pin), SIGNET_OK);
+	hsm_token_desc *d = NULL;
+	size_t n = 0;
+	assert_int_equal(hsm_list_tokens(f->ctx, &d, &n), SIGNET_OK);
+	serial[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(d[i].label, label) == 0)
+			memcpy(serial, d[i].serial, 17);
+	free(d);
+	assert_true(serial[0] != '\0');
+	if (key != NULL)
+		assert_int_equal(hsm_domain_install(f->ctx, serial, f->so_pin, key), SIGNET_OK);
+	hsm_token *t = NULL;
+	assert_int_equal(hsm_token_open(f->ctx, NULL, serial, f->user_pin, &t), SIGNET_OK);
+	return t;
+}
+
+static void gen(hsm_token *t, hsm_alg alg, hsm_key_info *k)
+{
+	char label[HSM_LABEL_MAX + 1];
+	assert_int_equal(hsm_key_label("zsk", "example.com.", alg, (int64_t)time(NULL), label,
+				       sizeof(label)), SIGNET_OK);
+	assert_int_equal(hsm_key_generate(t, alg, 0, label, k), SIGNET_OK);
+}
+
+/* OpenSSL's verdict on a raw DNSSEC-form signature; 1 for good. */
+static int verify(EVP_PKEY *pk, hsm_alg alg, const uint8_t *data, size_t len,
+		  const uint8_t *sig, size_t siglen)
+{
+	const EVP_MD *md = NULL;
+	uint8_t *der = NULL;
+	const uint8_t *vsig = sig;
+	size_t vlen = siglen;
+	if (alg == HSM_ALG_RSASHA256 || alg == HSM_ALG_ECDSAP256)
+		md = EVP_sha256();
+	else if (alg == HSM_ALG_ECDSAP384)
+		md = EVP_sha384();
+	if (alg == HSM_ALG_ECDSAP256 || alg == HSM_ALG_ECDSAP384) {
+		size_t half = siglen / 2;
+		ECDSA_SIG *es = ECDSA_SIG_new();
+		BIGNUM *r = BN_bin2bn(sig, (int)half, NULL);
+		BIGNUM *s = BN_bin2bn(sig + half, (int)half, NULL);
+		if (es == NULL || r == NULL || s == NULL || ECDSA_SIG_set0(es, r, s) != 1) {
+			BN_free(r);
+			BN_free(s);
+			ECDSA_SIG_free(es);
+			return -1;
+		}
+		int n = i2d_ECDSA_SIG(es, &der);
+		ECDSA_SIG_free(es);
+		if (n <= 0)
+			return -1;
+		vsig = der;
+		vlen = (size_t)n;
+	}
+	int ok = -1;
+	EVP_MD_CTX *mc = EVP_MD_CTX_new();
+	if (mc != NULL && EVP_DigestVerifyInit(mc, NULL, md, NULL, pk) == 1)
+		ok = EVP_DigestVerify(mc, vsig, vlen, data, len);
+	EVP_MD_CTX_free(mc);
+	OPENSSL_free(der);
+	return ok;
+}
+
+static CK_SESSION_HANDLE raw_session(softhsm_fixture *f, hsm_token *t)
+{
+	hsm_token_desc d;
+	assert_int_equal(hsm_token_describe(t, &d), SIGNET_OK);
+	CK_SESSION_HANDLE h;
+	assert_int_equal(f->p11->C_OpenSession(d.slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
+					       NULL, NULL, &h), CKR_OK);
+	return h;
+}
+
+static CK_OBJECT_HANDLE raw_find(softhsm_fixture *f, CK_SESSION_HANDLE h, CK_OBJECT_CLASS cls,
+				 const uint8_t *id, size_t id_len)
+{
+	CK_BBOOL yes = CK_TRUE;
+	CK_ATTRIBUTE tmpl[] = {
+		{CKA_CLASS, &cls, sizeof(cls)},
+		{CKA_TOKEN, &yes, sizeof(yes)},
+		{CKA_ID, (void *)id, id_len},
+	};
+	CK_OBJECT_HANDLE objs[2];
+	CK_ULONG n = 0;
+	assert_int_equal(f->p11->C_FindObjectsInit(h, tmpl, 3), CKR_OK);
+	assert_int_equal(f->p11->C_FindObjects(h, objs, 2, &n), CKR_OK);
+	assert_int_equal(f->p11->C_FindObjectsFinal(h), CKR_OK);
+	assert_int_equal(n, 1);
+	return objs[0];
+}
+
+/* The domain installs once, is found with its ID, and is refused twice. */
+static void test_install_and_find(void **state)
+{
+	softhsm_fixture *f = *state;
+	uint8_t id[HSM_ID_LEN], want[HSM_ID_LEN];
+	assert_int_equal(hsm_domain_find(f->tok, id), SIGNET_ENOTFOUND);
+	sg_secret *key = domain_key();
+	/* the user is logged in in this context: one login type at a time */
+	assert_int_equal(hsm_domain_install(f->ctx, f->serial, f->so_pin, key), SIGNET_ESTATE);
+	hsm_token_close(f->tok);
+	f->tok = NULL;
+	sg_secret *wrong = secret_of("not the SO PIN");
+	assert_int_equal(hsm_domain_install(f->ctx, f->serial, wrong, key), SIGNET_EHSM_PIN);
+	/* the user PIN is not the SO PIN */
+	assert_int_equal(hsm_domain_install(f->ctx, f->serial, f->user_pin, key), SIGNET_EHSM_PIN);
+	assert_int_equal(hsm_domain_install(f->ctx, f->serial, f->so_pin, key), SIGNET_OK);
+	assert_int_equal(hsm_domain_install(f->ctx, f->serial, f->so_pin, key), SIGNET_EEXIST);
+	sg_secret *other = domain_key();
+	assert_int_equal(hsm_domain_install(f->ctx, f->serial, f->so_pin, other), SIGNET_ESTATE);
+	assert_int_equal(hsm_token_open(f->ctx, NULL, f->serial, f->user_pin, &f->tok),
+			 SIGNET_OK);
+	assert_int_equal(hsm_domain_find(f->tok, id), SIGNET_OK);
+	assert_int_equal(hsm_domain_id(key, want), SIGNET_OK);
+	assert_memory_equal(id, want, HSM_ID_LEN);
+	sg_secret_free(key);
+	sg_secret_free(other);
+	sg_secret_free(wrong);
+}
+
+/* The user can make no trusted key, and cannot change or copy the domain. */
+static void test_domain_locked(void **state)
+{
+	softhsm_fixture *f = *state;
+	sg_secret *key = domain_key();
+	install(f, key);
+	uint8_t id[HSM_ID_LEN];
+	assert_int_equal(hsm_domain_find(f->tok, id), SIGNET_OK);
+	CK_SESSION_HANDLE h = raw_session(f, f->tok);
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE kt = CKK_AES;
+	uint8_t val[32] = {1, 2, 3};
+	CK_ATTRIBUTE mine[] = {
+		{CKA_CLASS, &cls, sizeof(cls)},
+		{CKA_KEY_TYPE, &kt, sizeof(kt)},
+		{CKA_TOKEN, &no, sizeof(no)},
+		{CKA_WRAP, &yes, sizeof(yes)},
+		{CKA_TRUSTED, &yes, sizeof(yes)},
+		{CKA_VALUE, val, sizeof(val)},
+	};
+	CK_OBJECT_HANDLE o;
+	assert_int_equal(f->p11->C_CreateObject(h, mine, 6, &o), CKR_ATTRIBUTE_READ_ONLY);
+
+	CK_OBJECT_HANDLE dom = raw_find(f, h, CKO_SECRET_KEY, id, HSM_ID_LEN);
+	CK_ATTRIBUTE untrust = {CKA_TRUSTED, &no, sizeof(no)};
+	assert_int_not_equal(f->p11->C_SetAttributeValue(h, dom, &untrust, 1), CKR_OK);
+	CK_ATTRIBUTE empty = {CKA_UNWRAP_TEMPLATE, NULL, 0};
+	assert_int_not_equal(f->p11->C_SetAttributeValue(h, dom, &empty, 1), CKR_OK);
+	CK_ATTRIBUTE decrypt = {CKA_DECRYPT, &yes, sizeof(yes)};
+	assert_int_not_equal(f->p11->C_SetAttributeValue(h, dom, &decrypt, 1), CKR_OK);
+	CK_ATTRIBUTE session = {CKA_TOKEN, &no, sizeof(no)};
+	assert_int_not_equal(f->p11->C_CopyObject(h, dom, &session, 1, &o), CKR_OK);
+	/* the value is not readable, and the key decrypts nothing */
+	uint8_t buf[64];
+	CK_ATTRIBUTE value = {CKA_VALUE, buf, sizeof(buf)};
+	assert_int_equal(f->p11->C_GetAttributeValue(h, dom, &value, 1), CKR_ATTRIBUTE_SENSITIVE);
+	CK_MECHANISM ecb = {CKM_AES_ECB, NULL, 0};
+	assert_int_not_equal(f->p11->C_DecryptInit(h, &ecb, dom), CKR_OK);
+	CK_MECHANISM kw = {CKM_AES_KEY_WRAP, NULL, 0};
+	CK_ULONG wl = 0;
+	hsm_key_info k;
+	hsm_token_set_wrappable_keys(f->tok, true);
+	gen(f->tok, HSM_ALG_ECDSAP256, &k);
+	CK_OBJECT_HANDLE priv = raw_find(f, h, CKO_PRIVATE_KEY, k.id, k.id_len);
+	/* only the one mechanism */
+	assert_int_not_equal(f->p11->C_WrapKey(h, &kw, dom, priv, NULL, &wl), CKR_OK);
+	f->p11->C_CloseSession(h);
+	assert_int_equal(hsm_domain_find(f->tok, id), SIGNET_OK);
+	sg_secret_free(key);
+}
+
+/* Keys made for backup: the token's own word on their attributes, and they
+ * cannot be loosened afterwards. */
+static void test_wrappable_keys(void **state)
+{
+	softhsm_fixture *f = *state;
+	hsm_key_info k;
+	gen(f->tok, HSM_ALG_ECDSAP256, &k);
+	assert_false(k.extractable);
+	assert_false(k.wrap_with_trusted);
+	hsm_token_set_wrappable_keys(f->tok, true);
+	static const hsm_alg algs[] = {HSM_ALG_RSASHA256, HSM_ALG_ECDSAP256, HSM_ALG_ECDSAP384,
+				       HSM_ALG_ED25519};
+	CK_SESSION_HANDLE h = raw_session(f, f->tok);
+	for (size_t i = 0; i < 4; i++) {
+		gen(f->tok, algs[i], &k);
+		assert_true(k.sensitive && k.always_sensitive && k.extractable &&
+			    k.wrap_with_trusted && !k.never_extractable && !k.can_decrypt);
+		assert_true(hsm_key_is_safe(&k));
+		assert_int_equal(hsm_key_value_hidden(f->tok, k.id, k.id_len), SIGNET_OK);
+		CK_OBJECT_HANDLE priv = raw_find(f, h, CKO_PRIVATE_KEY, k.id, k.id_len);
+		CK_BBOOL no = CK_FALSE;
+		CK_ATTRIBUTE wwt = {CKA_WRAP_WITH_TRUSTED, &no, sizeof(no)};
+		assert_int_equal(f->p11->C_SetAttributeValue(h, priv, &wwt, 1),
+				 CKR_ATTRIBUTE_READ_ONLY);
+		CK_ATTRIBUTE sens = {CKA_SENSITIVE, &no, sizeof(no)};
+		assert_int_equal(f->p11->C_SetAttributeValue(h, priv, &sens, 1),
+				 CKR_ATTRIBUTE_READ_ONLY);
+		CK_ATTRIBUTE copy[] = {{CKA_TOKEN, &no, sizeof(no)},
+				       {CKA_WRAP_WITH_TRUSTED, &no, sizeof(no)}};
+		CK_OBJECT_HANDLE o;
+		assert_int_equal(f->p11->C_CopyObject(h, priv, copy, 2, &o),
+				 CKR_ATTRIBUTE_READ_ONLY);
+		/* it signs through hsm_sign like any key */
+		hsm_session *s = NULL;
+		assert_int_equal(hsm_session_open(f->tok, &s), SIGNET_OK);
+		uint8_t sig[HSM_SIG_MAX];
+		size_t siglen = 0;
+		assert_int_equal(hsm_sign(s, k.id, k.id_len, (const uint8_t *)"m", 1, sig,
+					  sizeof(sig), &siglen), SIGNET_OK);
+		hsm_session_close(s);
+	}
+	f->p11->C_CloseSession(h);
+	/* extractable without wrap-with-trusted is never safe */
+	k.wrap_with_trusted = false;
+	assert_false(hsm_key_is_safe(&k));
+	k.wrap_with_trusted = true;
+	k.always_sensitive = false;
+	assert_false(hsm_key_is_safe(&k));
+}
+
+/* Wrapping works to the domain only. */
+static void test_wrap_refusals(void **state)
+{
+	softhsm_fixture *f = *state;
+	sg_secret *key = domain_key();
+	hsm_key_info fixed, k;
+	gen(f->tok, HSM_ALG_ECDSAP256, &fixed);  /* never extractable */
+	hsm_token_set_wrappable_keys(f->tok, true);
+	gen(f->tok, HSM_ALG_ECDSAP256, &k);
+	uint8_t nodomain[HSM_ID_LEN] = {0};
+	sg_buf w = SG_BUF_INIT;
+	/* no domain in the token yet */
+	assert_int_equal(hsm_key_wrap(f->tok, k.id, k.id_len, nodomain, &w), SIGNET_ENOTFOUND);
+	install(f, key);
+	uint8_t id[HSM_ID_LEN];
+	assert_int_equal(hsm_domain_find(f->tok, id), SIGNET_OK);
+	assert_int_equal(hsm_key_wrap(f->tok, k.id, k.id_len, nodomain, &w), SIGNET_ENOTFOUND);
+	assert_int_equal(hsm_key_wrap(f->tok, fixed.id, fixed.id_len, id, &w), SIGNET_EHSM_KEY);
+	assert_int_equal(w.len, 0);
+
+	/* A key the user makes, not trusted: the token refuses it as a wrapper. */
+	CK_SESSION_HANDLE h = raw_session(f, f->tok);
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE kt = CKK_AES;
+	CK_ULONG vlen = 32;
+	CK_ATTRIBUTE aes[] = {
+		{CKA_CLASS, &cls, sizeof(cls)},
+		{CKA_KEY_TYPE, &kt, sizeof(kt)},
+		{CKA_TOKEN, &no, sizeof(no)},
+		{CKA_WRAP, &yes, sizeof(yes)},
+		{CKA_UNWRAP, &yes, sizeof(yes)},
+		{CKA_VALUE_LEN, &vlen, sizeof(vlen)},
+	};
+	CK_MECHANISM gen_mech = {CKM_AES_KEY_GEN, NULL, 0};
+	CK_OBJECT_HANDLE mine;
+	assert_int_equal(f->p11->C_GenerateKey(h, &gen_mech, aes, 6, &mine), CKR_OK);
+	CK_OBJECT_HANDLE priv = raw_find(f, h, CKO_PRIVATE_KEY, k.id, k.id_len);
+	CK_MECHANISM pad = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
+	CK_ULONG wl = 0;
+	assert_int_equal(f->p11->C_WrapKey(h, &pad, mine, priv, NULL, &wl), CKR_KEY_NOT_WRAPPABLE);
+	CK_MECHANISM kw = {CKM_AES_KEY_WRAP, NULL, 0};
+	assert_int_equal(f->p11->C_WrapKey(h, &kw, mine, priv, NULL, &wl), CKR_KEY_NOT_WRAPPABLE);
+	/* The never-extractable key does not leave either. */
+	CK_OBJECT_HANDLE fpriv = raw_find(f, h, CKO_PRIVATE_KEY, fixed.id, fixed.id_len);
+	CK_OBJECT_HANDLE dom = raw_find(f, h, CKO_SECRET_KEY, id, HSM_ID_LEN);
+	assert_int_equal(f->p11->C_WrapKey(h, &pad, dom, fpriv, NULL, &wl), CKR_KEY_UNEXTRACTABLE);
+	/* Reading the private value fails. */
+	uint8_t buf[512];
+	CK_ATTRIBUTE value = {CKA_VALUE, buf, sizeof(buf)};
+	assert_int_equal(f->p11->C_GetAttributeValue(h, priv, &value, 1), CKR_ATTRIBUTE_SENSITIVE);
+	f->p11->C_CloseSession(h);
+
+	assert_int_equal(hsm_key_wrap(f->tok, k.id, k.id_len, id, &w), SIGNET_OK);
+	assert_true(w.len > 0 && w.len <= HSM_WRAPPED_MAX);
+	sg_buf_free(&w);
+	sg_secret_free(key);
+}
+
+/* Each algorithm: wrapped, the proof signature verifies with the original
+ * public key; a tampered backup does not unwrap. */
+static void test_wrap_and_prove(void **state)
+{
+	softhsm_fixture *f = *state;
+	sg_secret *key = domain_key();
+	install(f, key);
+	hsm_token_set_wrappable_keys(f->tok, true);
+	uint8_t id[HSM_ID_LEN];
+	assert_int_equal(hsm_domain_find(f->tok, id), SIGNET_OK);
+	static const hsm_alg algs[] = {HSM_ALG_RSASHA256, HSM_ALG_ECDSAP256, HSM_ALG_ECDSAP384,
+				       HSM_ALG_ED25519};
+	for (size_t i = 0; i < 4; i++) {
+		hsm_key_info k;
+		gen(f->tok, algs[i], &k);
+		sg_buf w = SG_BUF_INIT;
+		if (algs[i] == HSM_ALG_ED25519) {
+			/* SoftHSM2 2.6.1 wraps no EdDSA key ("Not yet" in its source) */
+			assert_int_equal(hsm_key_wrap(f->tok, k.id, k.id_len, id, &w),
+					 SIGNET_EUNSUPPORTED);
+			assert_int_equal(w.len, 0);
+			continue;
+		}
+		assert_int_equal(hsm_key_wrap(f->tok, k.id, k.id_len, id, &w), SIGNET_OK);
+		EVP_PKEY *pk = NULL;
+		assert_int_equal(hsm_key_public(f->tok, k.id, k.id_len, &pk), SIGNET_OK);
+		uint8_t msg[32], sig[HSM_SIG_MAX];
+		size_t siglen = 0;
+		assert_int_equal(RAND_bytes(msg, sizeof(msg)), 1);
+		size_t before = 0, after = 0;
+		assert_int_equal(hsm_object_count(f->tok, &before), SIGNET_OK);
+		assert_int_equal(hsm_backup_sign(f->tok, id, w.data, w.len, algs[i], msg,
+						 sizeof(msg), sig, sizeof(sig), &siglen), SIGNET_OK);
+		assert_int_equal(verify(pk, algs[i], msg, sizeof(msg), sig, siglen), 1);
+		assert_int_equal(hsm_object_count(f->tok, &after), SIGNET_OK);
+		assert_int_equal(before, after);
+		/* a wrong algorithm claimed */
+		hsm_alg wrong = algs[i] == HSM_ALG_ED25519 ? HSM_ALG_ECDSAP256 : HSM_ALG_ED25519;
+		assert_int_not_equal(hsm_backup_sign(f->tok, id, w.data, w.len, wrong, msg,
+						     sizeof(msg), sig, sizeof(sig), &siglen),
+				     SIGNET_OK);
+		/* tampered: one bit anywhere */
+		for (size_t pos = 0; pos < w.len; pos += w.len / 7 + 1) {
+			w.data[pos] ^= 0x10;
+			assert_int_equal(hsm_backup_sign(f->tok, id, w.data, w.len, algs[i], msg,
+							 sizeof(msg), sig, sizeof(sig), &siglen),
+					 SIGNET_EVERIFY);
+			w.data[pos] ^= 0x10;
+		}
+		assert_int_equal(hsm_backup_sign(f->tok, id, w.data, w.len - 8, algs[i], msg,
+						 sizeof(msg), sig, sizeof(sig), &siglen),
+				 SIGNET_EVERIFY);
+		assert_int_equal(hsm_object_count(f->tok, &after), SIGNET_OK);
+		assert_int_equal(before, after);
+		EVP_PKEY_free(pk);
+		sg_buf_free(&w);
+	}
+	sg_secret_free(key);
+}
+
+/* Clone to a second token of the same domain; refused by a token of another
+ * domain; the backup cannot be unwrapped into anything readable. */
+static void test_clone_and_attacks(void **state)
+{
+	softhsm_fixture *f = *state;
+	sg_secret *key = domain_key(), *other = domain_key();
+	install(f, key);
+	hsm_token_set_wrappable_keys(f->tok, true);
+	uint8_t id[HSM_ID_LEN], oid[HSM_ID_LEN];
+	assert_int_equal(hsm_domain_find(f->tok, id), SIGNET_OK);
+	hsm_key_info k;
+	gen(f->tok, HSM_ALG_ECDSAP256, &k);
+	sg_buf w = SG_BUF_INIT;
+	assert_int_equal(hsm_key_wrap(f->tok, k.id, k.id_len, id, &w), SIGNET_OK);
+	EVP_PKEY *pk = NULL;
+	assert_int_equal(hsm_key_public(f->tok, k.id, k.id_len, &pk), SIGNET_OK);
+
+	char s2[17], s3[17];
+	hsm_token *same = second_token(f, "same-domain", key, s2);
+	hsm_token *another = second_token(f, "other-domain", other, s3);
+	assert_int_equal(hsm_domain_find(another, oid), SIGNET_OK);
+	assert_memory_not_equal(id, oid, HSM_ID_LEN);
+
+	hsm_unwrap_spec spec = {HSM_ALG_ECDSAP256, k.id, k.id_len, k.label};
+	hsm_key_info r;
+	/* the other domain's token: the ID does not match, and neither does its key */
+	assert_int_equal(hsm_key_unwrap(another, id, w.data, w.len, &spec, &r), SIGNET_ENOTFOUND);
+	assert_int_equal(hsm_key_unwrap(another, oid, w.data, w.len, &spec, &r), SIGNET_EVERIFY);
+	size_t n = 0;
+	assert_int_equal(hsm_object_count(another, &n), SIGNET_OK);
+	assert_int_equal(n, 1);  /* the domain alone */
+
+	assert_int_equal(hsm_key_unwrap(same, id, w.data, w.len, &spec, &r), SIGNET_OK);
+	assert_memory_equal(r.id, k.id, k.id_len);
+	assert_string_equal(r.label, k.label);
+	assert_true(r.sensitive && r.wrap_with_trusted && r.can_sign && !r.can_decrypt);
+	assert_int_equal(hsm_key_value_hidden(same, r.id, r.id_len), SIGNET_OK);
+	assert_int_equal(hsm_key_unwrap(same, id, w.data, w.len, &spec, &r), SIGNET_EEXIST);
+	/* the restored key goes on to a third token through the same path */
+	sg_buf w2 = SG_BUF_INIT;
+	assert_int_equal(hsm_key_wrap(same, k.id, k.id_len, id, &w2), SIGNET_EHSM_KEY);
+	sg_buf_free(&w2);
+
+	/* The attacker holds the user PIN of a domain token and the backup: the
+	 * domain's unwrap template lets nothing readable out. */
+	CK_SESSION_HANDLE h = raw_session(f, same);
+	CK_OBJECT_HANDLE dom = raw_find(f, h, CKO_SECRET_KEY, id, HSM_ID_LEN);
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_OBJECT_CLASS sec = CKO_SECRET_KEY, prv = CKO_PRIVATE_KEY;
+	CK_KEY_TYPE gen_kt = CKK_GENERIC_SECRET, ec = CKK_EC;
+	CK_MECHANISM pad = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
+	CK_OBJECT_HANDLE got = CK_INVALID_HANDLE;
+	CK_ATTRIBUTE as_secret[] = {
+		{CKA_CLASS, &sec, sizeof(sec)},
+		{CKA_KEY_TYPE, &gen_kt, sizeof(gen_kt)},
+		{CKA_TOKEN, &no, sizeof(no)},
+		{CKA_SENSITIVE, &no, sizeof(no)},
+		{CKA_EXTRACTABLE, &yes, sizeof(yes)},
+	};
+	assert_int_not_equal(f->p11->C_UnwrapKey(h, &pad, dom, w.data, w.len, as_secret, 5, &got),
+			     CKR_OK);
+	CK_ATTRIBUTE open_priv[] = {
+		{CKA_CLASS, &prv, sizeof(prv)},
+		{CKA_KEY_TYPE, &ec, sizeof(ec)},
+		{CKA_TOKEN, &no, sizeof(no)},
+		{CKA_PRIVATE, &yes, sizeof(yes)},
+		{CKA_SENSITIVE, &no, sizeof(no)},
+		{CKA_EXTRACTABLE, &yes, sizeof(yes)},
+		{CKA_WRAP_WITH_TRUSTED, &yes, sizeof(yes)},
+		{CKA_DECRYPT, &no, sizeof(no)},
+		{CKA_UNWRAP, &no, sizeof(no)},
+		{CKA_DERIVE, &no, sizeof(no)},
+	};
+	assert_int_not_equal(f->p11->C_UnwrapKey(h, &pad, dom, w.data, w.len, open_priv, 10, &got),
+			     CKR_OK);
+	/* and without wrap-with-trusted, to wrap it again with a key of one's own */
+	open_priv[4].pValue = &yes;
+	open_priv[6].pValue = &no;
+	assert_int_not_equal(f->p11->C_UnwrapKey(h, &pad, dom, w.data, w.len, open_priv, 10, &got),
+			     CKR_OK);
+	/* the template signet uses is the one that works */
+	open_priv[6].pValue = &yes;
+	assert_int_equal(f->p11->C_UnwrapKey(h, &pad, dom, w.data, w.len, open_priv, 10, &got),
+			 CKR_OK);
+	uint8_t buf[256];
+	CK_ATTRIBUTE value = {CKA_VALUE, buf, sizeof(buf)};
+	assert_int_equal(f->p11->C_GetAttributeValue(h, got, &value, 1), CKR_ATTRIBUTE_SENSITIVE);
+	f->p11->C_CloseSession(h);
+
+	EVP_PKEY_free(pk);
+	sg_buf_free(&w);
+	hsm_token_close(same);
+	hsm_token_close(another);
+	sg_secret_free(key);
+	sg_secret_free(other);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_install_and_find, softhsm_setup,
+						softhsm_teardown),
+		cmocka_unit_test_setup_teardown(test_domain_locked, softhsm_setup,
+						softhsm_teardown),
+		cmocka_unit_test_setup_teardown(test_wrappable_keys, softhsm_setup,
+						softhsm_teardown),
+		cmocka_unit_test_setup_teardown(test_wrap_refusals, softhsm_setup,
+						softhsm_teardown),
+		cmocka_unit_test_setup_teardown(test_wrap_and_prove, softhsm_setup,
+						softhsm_teardown),
+		cmocka_unit_test_setup_teardown(test_clone_and_attacks, softhsm_setup,
+						softhsm_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
