@@ -215,6 +215,7 @@ typedef struct cer_param {
 #define CER_OP_RETIRE_KSK "retire-ksk"
 #define CER_OP_DELETE_KSK "delete-ksk"
 #define CER_OP_RESET_PIN "reset-user-pin"
+#define CER_OP_CREATE_DOMAIN "create-domain"
 
 typedef struct cer_request {
 	char op[32];                  /* one of CER_OP_* */
@@ -355,6 +356,8 @@ typedef struct cer_exec {
 	const sg_secret *adopt_so_pin;  /* init-token on a token initialised elsewhere: its
 					 * current SO PIN, replaced at once (NULL: a fresh
 					 * token, initialised by the ceremony) */
+	const char *backup_dir;         /* create-ksk when the KSK token holds a backup
+					 * domain: where the new key's backup goes */
 } cer_exec;
 
 /* Run the request: checks the policy, the request (policy hash, window), the
@@ -393,6 +396,14 @@ signet_err cer_shares_combine(const cer_policy *p, const cer_share_in *shares, s
 signet_err cer_so_shares_combine(const cer_policy *p, const cer_share_in *shares, size_t n,
 				 const cer_pass *passes, size_t npasses, sg_secret **pin,
 				 char *label, char *serial);
+
+/* The same for shares of the backup-domain key (files NAME.domain-share, made
+ * by create-domain): *key gets the HSM_DOMAIN_KEY_LEN key octets in locked
+ * memory (freed by the caller), id its hsm_domain_id. SIGNET_EQUORUM for too
+ * few shares, SIGNET_EVERIFY for shares of another kind or domain. */
+signet_err cer_domain_shares_combine(const cer_policy *p, const cer_share_in *shares, size_t n,
+				     const cer_pass *passes, size_t npasses, sg_secret **key,
+				     uint8_t id[HSM_ID_LEN]);
 
 /* Read a passphrase from the terminal without echo (prompt on /dev/tty).
  * SIGNET_EIO when there is no terminal. */

@@ -12,7 +12,8 @@
 /* Options of every command; each command uses the ones it needs. */
 struct opts {
 	const char *name, *key, *pub, *passphrase, *out, *policy, *dir, *op, *zone,
-		*keyset, *request, *log, *module, *label, *shares_out, *config, *so_pin;
+		*keyset, *request, *log, *module, *label, *shares_out, *config, *so_pin,
+		*backup_dir;
 	const char *params[LIST_MAX], *operators[LIST_MAX], *approvals[LIST_MAX],
 		*shares[LIST_MAX], *passes[LIST_MAX], *algs[LIST_MAX], *so_shares[LIST_MAX];
 	size_t nparams, noperators, napprovals, nshares, npasses, nalgs, nso_shares;
@@ -34,6 +35,7 @@ static void usage_to(FILE *f)
 	      "  approve --request FILE --key FILE --passphrase SPEC --out FILE [--interactive]\n"
 	      "  execute --dir DIR --request FILE --approval FILE... --share NAME=FILE...\n"
 	      "          --pass NAME=SPEC... [--keyset FILE] [--out FILE] [--shares-out DIR]\n"
+	      "          [--backup-dir DIR]\n"
 	      "          [--so-share NAME=FILE...] [--so-pin SPEC] [--config FILE] [--interactive]\n"
 	      "  verify-log (--dir DIR [--token [--config FILE]] | --log FILE)\n"
 	      "  --help     this text\n"
@@ -102,7 +104,8 @@ static bool parse(int argc, char **argv, struct opts *o)
 		STR("--passphrase", passphrase); STR("--out", out); STR("--policy", policy);
 		STR("--dir", dir); STR("--op", op); STR("--zone", zone); STR("--keyset", keyset);
 		STR("--request", request); STR("--log", log); STR("--module", module);
-		STR("--label", label); STR("--shares-out", shares_out); STR("--config", config);
+		STR("--label", label); STR("--shares-out", shares_out);
+		STR("--backup-dir", backup_dir); STR("--config", config);
 		STR("--so-pin", so_pin);
 		LST("--so-share", so_shares);
 		LST("--param", params); LST("--operator", operators); LST("--approval", approvals);
@@ -425,6 +428,7 @@ static int cmd_execute(struct opts *o)
 			      .napprovals = o->napprovals, .shares = shares,
 			      .nshares = o->nshares, .passes = passes, .npasses = npasses,
 			      .keyset = o->keyset, .out = o->out, .shares_out = o->shares_out,
+			      .backup_dir = o->backup_dir,
 			      .so_shares = so_shares, .nso_shares = o->nso_shares,
 			      .config = o->config, .adopt_so_pin = so};
 		signet_err err = cer_execute(&x);

@@ -9,6 +9,7 @@
 static const cer_op *const OPS[] = {
 	&cer_op_init_token, &cer_op_reshare, &cer_op_create_ksk, &cer_op_sign_keyset,
 	&cer_op_export_ds, &cer_op_retire_ksk, &cer_op_delete_ksk, &cer_op_reset_pin,
+	&cer_op_create_domain,
 };
 
 static const cer_op *op_find(const char *name)
@@ -151,7 +152,11 @@ static signet_err open_token(cer_run *run)
 				"names \"%s\"", label, run->p->label);
 	}
 	err = hsm_token_open(run->ctx, NULL, serial, pin, &run->tok);
-	sg_secret_free(pin);
+	/* create-domain logs out for the SO and must log in again. */
+	if (err == SIGNET_OK && strcmp(run->r->op, CER_OP_CREATE_DOMAIN) == 0)
+		run->user_pin = pin;
+	else
+		sg_secret_free(pin);
 	if (err != SIGNET_OK)
 		return cer_fail(err, "cannot open the KSK token (serial %s): %s", serial,
 				hsm_last_error());
@@ -416,6 +421,7 @@ signet_err cer_execute(const cer_exec *x)
 	}
 	hsm_token_close(run.tok);
 	sg_secret_free(run.so_pin);
+	sg_secret_free(run.user_pin);
 	if (own_ctx)
 		hsm_close(run.ctx);
 	dns_keyset_free(&run.keyset);

@@ -63,6 +63,28 @@ const sg_secret *cer_pass_find(const cer_pass *passes, size_t n, const char *nam
 
 /* ---- shares (shares.c) ---- */
 
+/* What a split holds: the user PIN, the SO PIN, or the backup-domain key
+ * (HSM_DOMAIN_KEY_LEN octets as hex). Each kind has its own check tag and
+ * share file suffix, so shares of one kind never pass for another's. */
+#define CER_SECRET_USER 0
+#define CER_SECRET_SO 1
+#define CER_SECRET_DOMAIN 2
+/* "share", "so-share" or "domain-share". */
+const char *cer_share_suffix(int kind);
+
+/* A domain split names no token: its label is this and its serial the
+ * first 8 octets of the domain's ID in hex, so that the shares say which
+ * domain they rebuild. */
+#define CER_DOMAIN_SPLIT_LABEL "signet-backup-domain"
+void cer_domain_serial(const uint8_t id[HSM_ID_LEN], char serial[17]);
+/* A new random domain key: *hex (its shares' secret, 2 * HSM_DOMAIN_KEY_LEN
+ * hex characters) and *key (the octets for the token); both locked memory,
+ * freed by the caller. */
+signet_err cer_domain_generate(sg_secret **hex, sg_secret **key, uint8_t id[HSM_ID_LEN]);
+/* The key octets and ID of a domain secret in hex. */
+signet_err cer_domain_key_from_hex(const sg_secret *hex, sg_secret **key,
+				   uint8_t id[HSM_ID_LEN]);
+
 /* Make a random PIN of CER_PIN_OCTETS octets as lower-case hex. */
 signet_err cer_pin_generate(sg_secret **out);
 
@@ -72,13 +94,13 @@ signet_err cer_pin_generate(sg_secret **out);
  * each (refused if one exists). The files bind token label and serial. */
 signet_err cer_shares_split(const cer_policy *p, const sg_secret *pin, const char *label,
 			    const char *serial, const cer_pass *passes, size_t npasses,
-			    const char *dir, bool so);
+			    const char *dir, int kind);
 
 /* cer_shares_combine with a choice of quorum: split_quorum false needs as
  * many shares as the stricter of the policy and the split; true (reshare
  * only) as many as the split itself was made with. */
 signet_err cer_shares_open(const cer_policy *p, const cer_share_in *shares, size_t n,
-			   const cer_pass *passes, size_t npasses, bool split_quorum, bool so,
+			   const cer_pass *passes, size_t npasses, bool split_quorum, int kind,
 			   sg_secret **pin, char *label, char *serial);
 
 /* Encoding of the signed message of an approval and of a policy signature. */
@@ -156,6 +178,7 @@ typedef struct cer_run {
 	bool started;               /* the intent is on record: an outcome must follow */
 	uint64_t log_entries;       /* transcript entries when the anchor was checked */
 	sg_secret *so_pin;          /* reshare: the current SO PIN, from its shares */
+	sg_secret *user_pin;        /* create-domain: the user PIN, to log in again */
 	uint64_t intent_seq;        /* its entry number and hash */
 	uint8_t intent_hash[CER_HASH_LEN];
 	sg_buf out;                 /* the output file's content, if any */
@@ -181,7 +204,7 @@ typedef struct cer_op {
 
 extern const cer_op cer_op_init_token, cer_op_reshare, cer_op_create_ksk,
 	cer_op_sign_keyset, cer_op_export_ds, cer_op_retire_ksk, cer_op_delete_ksk,
-	cer_op_reset_pin;
+	cer_op_reset_pin, cer_op_create_domain;
 
 /* The "key-id" parameter: 1..HSM_ID_MAX octets in hex. */
 signet_err cer_param_key_id(const cer_request *r, uint8_t *id, size_t *id_len);

@@ -116,6 +116,49 @@ static signet_err create_check(cer_run *run)
 	return err;
 }
 
+/* When the KSK token holds a backup domain, a KSK is made extractable only
+ * to it, backed up into x->backup_dir and the backup proven (unwrapped into a
+ * session object, a signature checked against the public key) before the
+ * key is reported at all; a key whose backup fails is destroyed again. */
+static signet_err backup_ksk(cer_run *run, const uint8_t domain[HSM_ID_LEN],
+			     const hsm_key_info *info, const sg_buf *dnskey, sg_buf *path)
+{
+	uint16_t tag = 0;
+	signet_err err = dns_key_tag(dnskey->data, dnskey->len, &tag);
+	hsm_backup b;
+	memset(&b, 0, sizeof(b));
+	if (err == SIGNET_OK &&
+	    (err = hsm_backup_make(run->tok, domain, info->id, info->id_len, tag, &b)) != SIGNET_OK)
+		cer_fail(err, "create-ksk: backing up the key: %s", hsm_last_error());
+	sg_buf text = SG_BUF_INIT, disk = SG_BUF_INIT;
+	if (err == SIGNET_OK)
+		err = hsm_backup_encode(&b, &text);
+	hsm_backup_free(&b);
+	if (err == SIGNET_OK)
+		err = sg_buf_printf(path, "%s/ksk-", run->x->backup_dir);
+	if (err == SIGNET_OK)
+		err = sg_hex_encode(info->id, info->id_len, path);
+	if (err == SIGNET_OK)
+		err = sg_buf_printf(path, ".backup");
+	if (err == SIGNET_OK &&
+	    (err = sg_file_write_atomic((const char *)path->data, text.data, text.len, 0600)) !=
+		    SIGNET_OK)
+		cer_fail(err, "create-ksk: cannot write the backup %s", (const char *)path->data);
+	/* What is proven is what the file holds, read back. */
+	if (err == SIGNET_OK)
+		err = sg_file_read((const char *)path->data, 65536, &disk);
+	if (err == SIGNET_OK && (err = hsm_backup_decode(disk.data, disk.len, &b)) == SIGNET_OK) {
+		if ((err = hsm_backup_prove(run->tok, &b)) != SIGNET_OK)
+			cer_fail(err, "create-ksk: the backup does not prove: %s", hsm_last_error());
+		hsm_backup_free(&b);
+	}
+	if (err != SIGNET_OK && path->len > 0)
+		(void)remove((const char *)path->data);
+	sg_buf_free(&text);
+	sg_buf_free(&disk);
+	return err;
+}
+
 static signet_err create_perform(cer_run *run)
 {
 	uint64_t alg = 0;
@@ -127,17 +170,37 @@ static signet_err create_perform(cer_run *run)
 				       sizeof(label));
 	if (err != SIGNET_OK)
 		return cer_fail(err, "create-ksk: cannot label the key: %s", hsm_last_error());
+	uint8_t domain[HSM_ID_LEN];
+	signet_err derr = hsm_domain_find(run->tok, domain);
+	if (derr != SIGNET_OK && derr != SIGNET_ENOTFOUND)
+		return cer_fail(derr, "create-ksk: the token's backup domain is unusable: %s",
+				hsm_last_error());
+	bool backup = derr == SIGNET_OK;
+	if (backup && run->x->backup_dir == NULL)
+		return cer_fail(SIGNET_EINVAL, "create-ksk: the KSK token holds a backup domain: "
+				"a backup directory (--backup-dir) is needed");
+	hsm_token_set_wrappable_keys(run->tok, backup);
 	hsm_key_info info;
 	err = hsm_key_generate(run->tok, (hsm_alg)alg, 0, label, &info);
+	hsm_token_set_wrappable_keys(run->tok, false);
 	if (err != SIGNET_OK)
 		return cer_fail(err, "create-ksk: key generation failed: %s", hsm_last_error());
-	sg_buf dnskey = SG_BUF_INIT;
+	sg_buf dnskey = SG_BUF_INIT, path = SG_BUF_INIT;
 	err = cer_ksk_find(run, info.id, info.id_len, false, &info, &dnskey);
+	if (err == SIGNET_OK && backup &&
+	    (err = backup_ksk(run, domain, &info, &dnskey, &path)) != SIGNET_OK)
+		(void)hsm_key_delete(run->tok, info.id, info.id_len);
 	if (err == SIGNET_OK)
 		err = sg_buf_printf(&run->out, "; signet-ceremony create-ksk %s\n", run->zone);
 	if (err == SIGNET_OK)
 		err = key_text(run, &info, &dnskey, ttl, &run->out);
+	if (err == SIGNET_OK)
+		err = backup ? sg_buf_printf(&run->out, "; backup %s (proven)\n",
+					     (const char *)path.data)
+			     : sg_buf_printf(&run->out, "; backup none: the KSK token holds no "
+					     "backup domain, the key is never extractable\n");
 	sg_buf_free(&dnskey);
+	sg_buf_free(&path);
 	return err;
 }
 

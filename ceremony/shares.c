@@ -11,6 +11,8 @@
 #define SHARE_MAGIC "signet-ceremony-share 1"
 #define CHECK_TAG "signet-ceremony pin check v1"
 #define SO_CHECK_TAG "signet-ceremony so pin check v1"
+#define DOMAIN_CHECK_TAG "signet-ceremony backup domain check v1"
+#define DOMAIN_LEN (2 * HSM_DOMAIN_KEY_LEN)  /* the domain key as hex text */
 #define PIN_LEN (2 * CER_PIN_OCTETS)   /* the PIN is hex text; shares are as long */
 #define SPLIT_ID_LEN 16
 #define WHAT "share"
@@ -73,14 +75,28 @@ static signet_err head_text(const share_head *h, sg_buf *out)
 	return err;
 }
 
-/* The tags differ so that shares of the SO PIN never pass for shares of the
- * user PIN, nor the other way round. */
-static signet_err pin_check(const uint8_t split[SPLIT_ID_LEN], const sg_secret *pin, bool so,
+/* Octets of the secret of a kind of split, and its share files' suffix. */
+static size_t kind_len(int kind)
+{
+	return kind == CER_SECRET_DOMAIN ? DOMAIN_LEN : PIN_LEN;
+}
+
+const char *cer_share_suffix(int kind)
+{
+	return kind == CER_SECRET_DOMAIN ? "domain-share" : kind == CER_SECRET_SO ? "so-share"
+										   : "share";
+}
+
+/* The tags differ so that shares of one kind (user PIN, SO PIN, backup
+ * domain) never pass for shares of another. */
+static signet_err pin_check(const uint8_t split[SPLIT_ID_LEN], const sg_secret *pin, int kind,
 			    uint8_t out[CER_HASH_LEN])
 {
 	sg_buf b = SG_BUF_INIT;
-	signet_err err = so ? sg_buf_append(&b, SO_CHECK_TAG, sizeof(SO_CHECK_TAG))
-			    : sg_buf_append(&b, CHECK_TAG, sizeof(CHECK_TAG));
+	signet_err err = kind == CER_SECRET_DOMAIN
+				 ? sg_buf_append(&b, DOMAIN_CHECK_TAG, sizeof(DOMAIN_CHECK_TAG))
+			 : kind == CER_SECRET_SO ? sg_buf_append(&b, SO_CHECK_TAG, sizeof(SO_CHECK_TAG))
+						 : sg_buf_append(&b, CHECK_TAG, sizeof(CHECK_TAG));
 	if (err == SIGNET_OK)
 		err = sg_buf_append(&b, split, SPLIT_ID_LEN);
 	if (err == SIGNET_OK)
@@ -104,9 +120,10 @@ static bool token_field_ok(const char *s, size_t max)
 
 signet_err cer_shares_split(const cer_policy *p, const sg_secret *pin, const char *label,
 			    const char *serial, const cer_pass *passes, size_t npasses,
-			    const char *dir, bool so)
+			    const char *dir, int kind)
 {
-	if (p == NULL || pin == NULL || pin->len != PIN_LEN || label == NULL ||
+	const size_t slen = kind_len(kind);
+	if (p == NULL || pin == NULL || pin->len != slen || label == NULL ||
 	    serial == NULL || dir == NULL || !token_field_ok(label, 32) ||
 	    !token_field_ok(serial, 16))
 		return cer_fail(SIGNET_EINVAL, "split: bad argument");
@@ -122,7 +139,7 @@ signet_err cer_shares_split(const cer_policy *p, const sg_secret *pin, const cha
 	memcpy(h.serial, serial, strlen(serial) + 1);
 	if (RAND_bytes(h.split, SPLIT_ID_LEN) != 1)
 		return cer_fail(SIGNET_ECRYPTO, "no randomness");
-	signet_err err = pin_check(h.split, pin, so, h.check);
+	signet_err err = pin_check(h.split, pin, kind, h.check);
 	if (err != SIGNET_OK)
 		return err;
 
@@ -132,7 +149,7 @@ signet_err cer_shares_split(const cer_policy *p, const sg_secret *pin, const cha
 	rand_failed = false;
 	gfshare_fill_rand = fill_rand;
 	gfshare_ctx *g = gfshare_ctx_init_enc(nrs, (unsigned)p->count,
-					      (unsigned char)p->threshold, PIN_LEN);
+					      (unsigned char)p->threshold, (unsigned)slen);
 	if (g == NULL)
 		return cer_fail(SIGNET_ENOMEM, "libgfshare: cannot make a split context");
 	gfshare_ctx_enc_setsecret(g, pin->data);
@@ -141,14 +158,14 @@ signet_err cer_shares_split(const cer_policy *p, const sg_secret *pin, const cha
 		return cer_fail(SIGNET_ECRYPTO, "no randomness for the split");
 	}
 	sg_secret *share = NULL;
-	err = sg_secret_new(PIN_LEN, &share);
+	err = sg_secret_new(slen, &share);
 	char (*paths)[4200] = calloc(p->count, sizeof(*paths));
 	if (err == SIGNET_OK && paths == NULL)
 		err = cer_fail(SIGNET_ENOMEM, "out of memory");
 	size_t written = 0;
 	for (size_t i = 0; i < p->count && err == SIGNET_OK; i++) {
 		gfshare_ctx_enc_getshare(g, (unsigned char)i, share->data);  /* an index */
-		share->len = PIN_LEN;
+		share->len = slen;
 		memcpy(h.operator, p->ops[i].name, sizeof(h.operator));
 		h.number = nrs[i];
 		sg_buf text = SG_BUF_INIT, ct = SG_BUF_INIT;
@@ -169,7 +186,7 @@ signet_err cer_shares_split(const cer_policy *p, const sg_secret *pin, const cha
 			err = cer_put_b64(&text, "sealed", ct.data, ct.len);
 		if (err == SIGNET_OK &&
 		    (size_t)snprintf(paths[i], sizeof(paths[i]), "%s/%s.%s", dir,
-				     h.operator, so ? "so-share" : "share") >= sizeof(paths[i]))
+				     h.operator, cer_share_suffix(kind)) >= sizeof(paths[i]))
 			err = cer_fail(SIGNET_ERANGE, "share directory path too long");
 		if (err == SIGNET_OK)
 			err = cer_write_new(paths[i], text.data, text.len, 0600);
@@ -190,7 +207,7 @@ signet_err cer_shares_split(const cer_policy *p, const sg_secret *pin, const cha
 
 /* Read and parse a share file; the sealed part goes to ct, its text before
  * the seal to aad. */
-static signet_err share_read(const char *path, share_head *h, cer_kdf *kdf,
+static signet_err share_read(const char *path, size_t slen, share_head *h, cer_kdf *kdf,
 			     uint8_t salt[CER_SALT_LEN], uint8_t nonce[CER_NONCE_LEN],
 			     sg_buf *aad, sg_buf *ct)
 {
@@ -223,7 +240,7 @@ static signet_err share_read(const char *path, share_head *h, cer_kdf *kdf,
 	     cer_hex_exact(v[9], salt, CER_SALT_LEN) != SIGNET_OK ||
 	     cer_hex_exact(v[10], nonce, CER_NONCE_LEN) != SIGNET_OK ||
 	     sg_base64_decode(v[11], strlen(v[11]), ct) != SIGNET_OK ||
-	     ct->len != PIN_LEN + CER_TAG_LEN))
+	     ct->len != slen + CER_TAG_LEN))
 		err = cer_fail(SIGNET_EPARSE, "share %s: malformed header or sealed part", path);
 	if (err == SIGNET_OK)
 		err = cer_kdf_parse(v[8], kdf);
@@ -252,20 +269,50 @@ signet_err cer_shares_combine(const cer_policy *p, const cer_share_in *shares, s
 			      const cer_pass *passes, size_t npasses, sg_secret **pin,
 			      char *label, char *serial)
 {
-	return cer_shares_open(p, shares, n, passes, npasses, false, false, pin, label, serial);
+	return cer_shares_open(p, shares, n, passes, npasses, false, CER_SECRET_USER, pin, label,
+			       serial);
 }
 
 signet_err cer_so_shares_combine(const cer_policy *p, const cer_share_in *shares, size_t n,
 				 const cer_pass *passes, size_t npasses, sg_secret **pin,
 				 char *label, char *serial)
 {
-	return cer_shares_open(p, shares, n, passes, npasses, false, true, pin, label, serial);
+	return cer_shares_open(p, shares, n, passes, npasses, false, CER_SECRET_SO, pin, label,
+			       serial);
+}
+
+signet_err cer_domain_shares_combine(const cer_policy *p, const cer_share_in *shares, size_t n,
+				     const cer_pass *passes, size_t npasses, sg_secret **key,
+				     uint8_t id[HSM_ID_LEN])
+{
+	if (key == NULL || id == NULL)
+		return cer_fail(SIGNET_EINVAL, "combine: bad argument");
+	*key = NULL;
+	sg_secret *hex = NULL;
+	char label[33] = "", serial[17] = "";
+	signet_err err = cer_shares_open(p, shares, n, passes, npasses, false, CER_SECRET_DOMAIN,
+					 &hex, label, serial);
+	if (err == SIGNET_OK)
+		err = cer_domain_key_from_hex(hex, key, id);
+	sg_secret_free(hex);
+	if (err == SIGNET_OK) {
+		char want[17];
+		cer_domain_serial(id, want);
+		if (strcmp(label, CER_DOMAIN_SPLIT_LABEL) != 0 || strcmp(serial, want) != 0) {
+			sg_secret_free(*key);
+			*key = NULL;
+			err = cer_fail(SIGNET_EVERIFY, "the domain shares name domain %s, but combine "
+				       "to domain %s", serial, want);
+		}
+	}
+	return err;
 }
 
 signet_err cer_shares_open(const cer_policy *p, const cer_share_in *shares, size_t n,
-			   const cer_pass *passes, size_t npasses, bool split_quorum, bool so,
+			   const cer_pass *passes, size_t npasses, bool split_quorum, int kind,
 			   sg_secret **pin, char *label, char *serial)
 {
+	const size_t slen = kind_len(kind);
 	if (p == NULL || (shares == NULL && n) || pin == NULL)
 		return cer_fail(SIGNET_EINVAL, "combine: bad argument");
 	*pin = NULL;
@@ -275,7 +322,7 @@ signet_err cer_shares_open(const cer_policy *p, const cer_share_in *shares, size
 	unsigned char *nrs = calloc(n ? n : 1, 1);
 	sg_secret *all = NULL;
 	signet_err err = (h == NULL || nrs == NULL) ? cer_fail(SIGNET_ENOMEM, "out of memory")
-						    : sg_secret_new(PIN_LEN * (n ? n : 1), &all);
+						    : sg_secret_new(slen * (n ? n : 1), &all);
 	size_t used = 0;
 	/* Every check that needs no HSM happens here, share by share. */
 	for (size_t i = 0; i < n && err == SIGNET_OK; i++) {
@@ -290,7 +337,7 @@ signet_err cer_shares_open(const cer_policy *p, const cer_share_in *shares, size
 		cer_kdf kdf;
 		uint8_t salt[CER_SALT_LEN], nonce[CER_NONCE_LEN];
 		sg_buf aad = SG_BUF_INIT, ct = SG_BUF_INIT;
-		err = share_read(in->path, &cur, &kdf, salt, nonce, &aad, &ct);
+		err = share_read(in->path, slen, &cur, &kdf, salt, nonce, &aad, &ct);
 		if (err == SIGNET_OK && strcmp(cur.operator, in->operator) != 0)
 			err = cer_fail(SIGNET_EVERIFY, "share %s belongs to %s, not to %s who "
 				       "presents it", in->path, cur.operator, in->operator);
@@ -319,10 +366,10 @@ signet_err cer_shares_open(const cer_policy *p, const cer_share_in *shares, size
 					 cur.operator);
 		}
 		if (err == SIGNET_OK && !dup) {
-			if (piece->len != PIN_LEN) {
+			if (piece->len != slen) {
 				err = cer_fail(SIGNET_EVERIFY, "share %s: wrong length", in->path);
 			} else {
-				memcpy(all->data + used * PIN_LEN, piece->data, PIN_LEN);
+				memcpy(all->data + used * slen, piece->data, slen);
 				nrs[used] = (unsigned char)cur.number;
 				h[used++] = cur;
 			}
@@ -343,30 +390,33 @@ signet_err cer_shares_open(const cer_policy *p, const cer_share_in *shares, size
 			       "needed", used, used == 1 ? "" : "s", need);
 	sg_secret *out = NULL;
 	if (err == SIGNET_OK)
-		err = sg_secret_new(PIN_LEN, &out);
+		err = sg_secret_new(slen, &out);
 	if (err == SIGNET_OK) {
 		/* libgfshare calls the hook when it frees a context too, to
 		 * overwrite it; left NULL in a process that never split, that
 		 * call jumps to address 0. */
 		gfshare_fill_rand = fill_rand;
-		gfshare_ctx *g = gfshare_ctx_init_dec(nrs, (unsigned)used, PIN_LEN);
+		gfshare_ctx *g = gfshare_ctx_init_dec(nrs, (unsigned)used, (unsigned)slen);
 		if (g == NULL) {
 			err = cer_fail(SIGNET_ENOMEM, "libgfshare: cannot make a context");
 		} else {
 			for (size_t i = 0; i < used; i++)
-				gfshare_ctx_dec_giveshare(g, (unsigned char)i, all->data + i * PIN_LEN);
+				gfshare_ctx_dec_giveshare(g, (unsigned char)i, all->data + i * slen);
 			gfshare_ctx_dec_extract(g, out->data);
 			gfshare_ctx_free(g);
-			out->len = PIN_LEN;
-			out->data[PIN_LEN] = '\0';
+			out->len = slen;
+			out->data[slen] = '\0';
 		}
 	}
 	uint8_t check[CER_HASH_LEN];
-	if (err == SIGNET_OK && (err = pin_check(h[0].split, out, so, check)) == SIGNET_OK &&
+	if (err == SIGNET_OK && (err = pin_check(h[0].split, out, kind, check)) == SIGNET_OK &&
 	    memcmp(check, h[0].check, CER_HASH_LEN) != 0)
 		err = cer_fail(SIGNET_EVERIFY, "the shares do not combine to the %s of the "
-			       "split (shares of the other PIN?): refusing to try it on the "
-			       "token", so ? "SO PIN" : "user PIN");
+			       "split (%s): refusing to use it",
+			       kind == CER_SECRET_DOMAIN ? "backup domain"
+			       : kind == CER_SECRET_SO ? "SO PIN" : "user PIN",
+			       kind == CER_SECRET_DOMAIN ? "shares of a PIN?"
+							 : "shares of the other PIN?");
 	if (err == SIGNET_OK) {
 		if (label != NULL)
 			memcpy(label, h[0].label, strlen(h[0].label) + 1);

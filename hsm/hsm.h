@@ -381,4 +381,46 @@ signet_err hsm_backup_sign(hsm_token *t, const uint8_t domain_id[HSM_ID_LEN],
 			   const uint8_t *data, size_t dlen, uint8_t *sig, size_t sigmax,
 			   size_t *siglen);
 
+/* ---- backup files (backup_file.c) --------------------------------------- */
+
+/* One key's backup: the wrapped private key and what identifies it. */
+typedef struct hsm_backup {
+	uint8_t domain_id[HSM_ID_LEN];   /* the domain it is wrapped to */
+	uint8_t id[HSM_ID_MAX];          /* the key's CKA_ID */
+	size_t id_len;
+	char label[HSM_LABEL_MAX + 1];   /* its CKA_LABEL: role, owner, algorithm, time */
+	hsm_alg alg;
+	uint16_t key_tag;                /* the caller's tag for the key (opaque here) */
+	sg_buf pub;                      /* public key, DER SubjectPublicKeyInfo */
+	sg_buf wrapped;                  /* hsm_key_wrap's output */
+} hsm_backup;
+
+/* Fill out for the key with this CKA_ID: public key, label, algorithm, and
+ * the key wrapped to domain_id (errors as hsm_key_wrap). Free with
+ * hsm_backup_free. */
+signet_err hsm_backup_make(hsm_token *t, const uint8_t domain_id[HSM_ID_LEN], const uint8_t *id,
+			   size_t id_len, uint16_t key_tag, hsm_backup *out);
+
+/* Append b as text ("signet-key-backup 1", one "key value" line per field,
+ * binary fields in hex or base64, a last "sha256" line over everything
+ * before it) to out. */
+signet_err hsm_backup_encode(const hsm_backup *b, sg_buf *out);
+
+/* Parse a file made by hsm_backup_encode, strictly: every line in order,
+ * sizes bounded, printable text only. SIGNET_EPARSE for a malformed file,
+ * SIGNET_EVERIFY when the digest does not match. The digest catches damage,
+ * not an adversary: what stops a forged or swapped file is that the wrapped
+ * key must unwrap with the domain and sign for the public key
+ * (hsm_backup_prove), and that the caller compares ID, label, public key
+ * and key tag with what it expects. Free out with hsm_backup_free. */
+signet_err hsm_backup_decode(const uint8_t *text, size_t len, hsm_backup *out);
+
+/* Prove b: unwrap it into a session object of t (which must hold b's
+ * domain), sign random data, verify with b's public key, destroy the copy.
+ * SIGNET_EVERIFY when it does not unwrap or the signature does not verify. */
+signet_err hsm_backup_prove(hsm_token *t, const hsm_backup *b);
+
+/* Free b's buffers; NULL is fine. */
+void hsm_backup_free(hsm_backup *b);
+
 #endif /* SIGNET_HSM_H */

@@ -229,6 +229,7 @@ signet_err cfx_run(cer_fixture *c, const char *req, const int *who, size_t nwho,
 	cer_exec x = {.dir = c->cdir, .request = req, .approvals = ap, .napprovals = nwho,
 		      .shares = in, .nshares = nsh, .passes = c->passes, .npasses = c->nops,
 		      .hsm = c->fx->ctx, .keyset = keyset, .shares_out = shares_out, .out = out,
+		      .backup_dir = c->backup_dir,
 		      .so_shares = so, .nso_shares = nso};
 	return cer_execute(&x);
 }

@@ -44,6 +44,7 @@ typedef struct cer_fixture {
 	char sharefile[CFX_OPS_MAX][CFX_PATH];      /* <shares>/<name>.share */
 	char sosharefile[CFX_OPS_MAX][CFX_PATH];    /* <shares>/<name>.so-share */
 	int seq;                                    /* counter of cfx_fresh */
+	const char *backup_dir;                     /* cfx_run's cer_exec.backup_dir, or NULL */
 } cer_fixture;
 
 /* What cfx_create makes. names and pws (nops each) must outlive the fixture. */

@@ -1,0 +1,201 @@
+/* op_domain.c -- the backup domain: create-domain makes its key in locked memory, splits it
+ * M-of-N into recovery shares sealed per operator, and installs it, trusted, in the KSK
+ * token as the SO. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "ceremony/internal.h"
+
+void cer_domain_serial(const uint8_t id[HSM_ID_LEN], char serial[17])
+{
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < 8; i++) {
+		serial[2 * i] = hex[id[i] >> 4];
+		serial[2 * i + 1] = hex[id[i] & 15];
+	}
+	serial[16] = '\0';
+}
+
+static int hexval(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+signet_err cer_domain_key_from_hex(const sg_secret *hex, sg_secret **key, uint8_t id[HSM_ID_LEN])
+{
+	*key = NULL;
+	if (hex == NULL || hex->len != 2 * HSM_DOMAIN_KEY_LEN)
+		return cer_fail(SIGNET_EVERIFY, "the domain secret has the wrong length");
+	sg_secret *k = NULL;
+	signet_err err = sg_secret_new(HSM_DOMAIN_KEY_LEN, &k);
+	if (err != SIGNET_OK)
+		return cer_fail(err, "out of locked memory");
+	for (size_t i = 0; i < HSM_DOMAIN_KEY_LEN; i++) {
+		int hi = hexval(hex->data[2 * i]), lo = hexval(hex->data[2 * i + 1]);
+		if (hi < 0 || lo < 0) {
+			sg_secret_free(k);
+			return cer_fail(SIGNET_EVERIFY, "the domain secret is not hex");
+		}
+		k->data[i] = (uint8_t)(hi << 4 | lo);
+	}
+	k->len = HSM_DOMAIN_KEY_LEN;
+	err = hsm_domain_id(k, id);
+	if (err != SIGNET_OK) {
+		sg_secret_free(k);
+		return cer_fail(err, "%s", hsm_last_error());
+	}
+	*key = k;
+	return SIGNET_OK;
+}
+
+signet_err cer_domain_generate(sg_secret **hex, sg_secret **key, uint8_t id[HSM_ID_LEN])
+{
+	static const char digits[] = "0123456789abcdef";
+	*hex = NULL;
+	*key = NULL;
+	uint8_t raw[HSM_DOMAIN_KEY_LEN];
+	if (RAND_priv_bytes(raw, sizeof(raw)) != 1)
+		return cer_fail(SIGNET_ECRYPTO, "no randomness for the domain key");
+	sg_secret *h = NULL;
+	signet_err err = sg_secret_new(2 * HSM_DOMAIN_KEY_LEN, &h);
+	if (err == SIGNET_OK) {
+		for (size_t i = 0; i < sizeof(raw); i++) {
+			h->data[2 * i] = (uint8_t)digits[raw[i] >> 4];
+			h->data[2 * i + 1] = (uint8_t)digits[raw[i] & 15];
+		}
+		h->len = 2 * HSM_DOMAIN_KEY_LEN;
+		h->data[h->len] = '\0';
+		err = cer_domain_key_from_hex(h, key, id);
+	}
+	sg_wipe(raw, sizeof(raw));
+	if (err != SIGNET_OK) {
+		sg_secret_free(h);
+		return err;
+	}
+	*hex = h;
+	return SIGNET_OK;
+}
+
+static void domain_shares_remove(cer_run *run)
+{
+	for (size_t i = 0; i < run->p->count; i++) {
+		char path[4200];
+		snprintf(path, sizeof(path), "%s/%s.%s", run->x->shares_out, run->p->ops[i].name,
+			 cer_share_suffix(CER_SECRET_DOMAIN));
+		(void)remove(path);
+	}
+}
+
+static signet_err create_check(cer_run *run)
+{
+	if (run->x->nso_shares == 0)
+		return cer_fail(SIGNET_EQUORUM, "create-domain: shares of the SO PIN (--so-share) "
+				"are needed: only the SO marks a key trusted");
+	if (run->x->shares_out == NULL)
+		return cer_fail(SIGNET_EINVAL, "create-domain: a directory for the recovery "
+				"shares is needed");
+	if (run->x->out == NULL)
+		return cer_fail(SIGNET_EINVAL, "create-domain: an output file (--out) for the "
+				"domain's ID is needed");
+	/* Everyone seals her own recovery share: checked before the token. */
+	for (size_t i = 0; i < run->p->count; i++)
+		if (cer_pass_find(run->x->passes, run->x->npasses, run->p->ops[i].name) == NULL)
+			return cer_fail(SIGNET_EQUORUM, "create-domain: every operator seals her "
+					"own recovery share; no passphrase for %s",
+					run->p->ops[i].name);
+	return SIGNET_OK;
+}
+
+/* The SO split opens before the intent, and the token must hold no domain:
+ * a refusal here spends nothing. */
+static signet_err create_ready(cer_run *run)
+{
+	const cer_exec *x = run->x;
+	char label[33] = "", serial[17] = "";
+	hsm_token_desc d;
+	signet_err err = hsm_token_describe(run->tok, &d);
+	if (err != SIGNET_OK)
+		return cer_fail(err, "create-domain: %s", hsm_last_error());
+	uint8_t have[HSM_ID_LEN];
+	err = hsm_domain_find(run->tok, have);
+	if (err == SIGNET_OK || err == SIGNET_ESTATE || err == SIGNET_EHSM_KEY)
+		return cer_fail(SIGNET_EEXIST, "create-domain: the KSK token holds a backup "
+				"domain already");
+	if (err != SIGNET_ENOTFOUND)
+		return cer_fail(err, "create-domain: %s", hsm_last_error());
+	err = cer_shares_open(run->p, x->so_shares, x->nso_shares, x->passes, x->npasses, false,
+			      CER_SECRET_SO, &run->so_pin, label, serial);
+	if (err == SIGNET_OK && strcmp(serial, d.serial) != 0)
+		err = cer_fail(SIGNET_EVERIFY, "create-domain: the SO shares are for token %s, "
+			       "not %s", serial, d.serial);
+	return err;
+}
+
+/* The key exists whole only here, in locked memory: split first (if the
+ * shares cannot be written, the token is left without a domain), then
+ * installed by the SO. The user's login must be dropped for the SO's and
+ * taken again to record the outcome. */
+static signet_err create_perform(cer_run *run)
+{
+	const cer_exec *x = run->x;
+	hsm_token_desc d;
+	signet_err err = hsm_token_describe(run->tok, &d);
+	if (err != SIGNET_OK)
+		return cer_fail(err, "create-domain: %s", hsm_last_error());
+	if (run->user_pin == NULL)
+		return cer_fail(SIGNET_ESTATE, "create-domain: the user PIN was not kept");
+	sg_secret *hex = NULL, *key = NULL;
+	uint8_t id[HSM_ID_LEN];
+	char dserial[17];
+	err = cer_domain_generate(&hex, &key, id);
+	if (err == SIGNET_OK) {
+		cer_domain_serial(id, dserial);
+		err = cer_shares_split(run->p, hex, CER_DOMAIN_SPLIT_LABEL, dserial, x->passes,
+				       x->npasses, x->shares_out, CER_SECRET_DOMAIN);
+	}
+	sg_secret_free(hex);
+	if (err == SIGNET_OK) {
+		hsm_token_close(run->tok);
+		run->tok = NULL;
+		err = hsm_domain_install(run->ctx, d.serial, run->so_pin, key);
+		if (err != SIGNET_OK) {
+			cer_fail(err, "create-domain: installing the domain: %s", hsm_last_error());
+			domain_shares_remove(run);
+		}
+		signet_err oerr = hsm_token_open(run->ctx, NULL, d.serial, run->user_pin, &run->tok);
+		if (oerr != SIGNET_OK) {
+			run->anchored = false;
+			if (err == SIGNET_OK)
+				err = cer_fail(oerr, "create-domain: the domain is installed but the "
+					       "token does not open again: %s", hsm_last_error());
+		}
+	}
+	sg_secret_free(key);
+	uint8_t found[HSM_ID_LEN];
+	if (err == SIGNET_OK && (err = hsm_domain_find(run->tok, found)) != SIGNET_OK)
+		cer_fail(err, "create-domain: the installed domain is not usable: %s",
+			 hsm_last_error());
+	if (err == SIGNET_OK && memcmp(found, id, HSM_ID_LEN) != 0)
+		err = cer_fail(SIGNET_EHSM_KEY, "create-domain: the token holds another domain");
+	/* The output names the domain (its ID), for the operators' records and
+	 * for signetd's configuration; it holds nothing secret. */
+	if (err == SIGNET_OK) {
+		err = sg_buf_printf(&run->out, "signet-backup-domain 1\n");
+		if (err == SIGNET_OK)
+			err = cer_put_hex(&run->out, "domain-id", id, HSM_ID_LEN);
+		if (err == SIGNET_OK)
+			err = sg_buf_printf(&run->out, "threshold %u\ncount %zu\n", run->p->threshold,
+					    run->p->count);
+	}
+	return err;
+}
+
+const cer_op cer_op_create_domain = {CER_OP_CREATE_DOMAIN, true, create_check, create_perform,
+				     create_ready};
