@@ -253,6 +253,11 @@ signet_err cer_param_foreign_zsks(const cer_request *r, cer_foreign_zsk *out, si
 signet_err cer_ksk_find(cer_run *run, const uint8_t *id, size_t id_len, bool retired_ok,
 			hsm_key_info *info, sg_buf *dnskey);
 
+/* When the KSK token holds a backup domain: the key's backup file in
+ * x->backup_dir must be this key's (ID, label, key tag, domain, public key)
+ * and prove (hsm_backup_prove). SIGNET_OK at once when there is no domain. */
+signet_err cer_ksk_backup_proven(cer_run *run, const uint8_t *id, size_t id_len);
+
 /* Record the intent of run (a "started" entry, then the anchor with the
  * request's nonce) before its HSM operation. init-token calls it itself. */
 signet_err cer_run_intent(cer_run *run);

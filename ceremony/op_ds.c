@@ -114,7 +114,9 @@ static signet_err ds_perform(cer_run *run)
 	return err;
 }
 
-/* The KSK exists in the token for this zone and is not retired. */
+/* The KSK exists in the token for this zone and is not retired, and its
+ * backup is proven when the token holds a backup domain: a DS is never
+ * published for a key that could not be restored. */
 static signet_err ds_ready(cer_run *run)
 {
 	uint8_t id[HSM_ID_MAX];
@@ -123,6 +125,8 @@ static signet_err ds_ready(cer_run *run)
 	signet_err err = cer_param_key_id(run->r, id, &n);
 	if (err == SIGNET_OK)
 		err = cer_ksk_find(run, id, n, false, &info, NULL);
+	if (err == SIGNET_OK)
+		err = cer_ksk_backup_proven(run, id, n);
 	return err;
 }
 

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/x509.h>
+
 #include "ceremony/internal.h"
 
 bool cer_label_parts(const char *label, char *role, size_t rolelen, char *owner,
@@ -156,6 +158,63 @@ static signet_err backup_ksk(cer_run *run, const uint8_t domain[HSM_ID_LEN],
 		(void)remove((const char *)path->data);
 	sg_buf_free(&text);
 	sg_buf_free(&disk);
+	return err;
+}
+
+signet_err cer_ksk_backup_proven(cer_run *run, const uint8_t *id, size_t id_len)
+{
+	uint8_t domain[HSM_ID_LEN];
+	signet_err err = hsm_domain_find(run->tok, domain);
+	if (err == SIGNET_ENOTFOUND)
+		return SIGNET_OK;
+	if (err != SIGNET_OK)
+		return cer_fail(err, "the KSK token's backup domain is unusable: %s",
+				hsm_last_error());
+	if (run->x->backup_dir == NULL)
+		return cer_fail(SIGNET_EINVAL, "the KSK token holds a backup domain: the key's "
+				"backup must be proven first (--backup-dir)");
+	hsm_key_info info;
+	sg_buf dnskey = SG_BUF_INIT, path = SG_BUF_INIT, text = SG_BUF_INIT;
+	hsm_backup b;
+	memset(&b, 0, sizeof(b));
+	uint16_t tag = 0;
+	err = cer_ksk_find(run, id, id_len, false, &info, &dnskey);
+	if (err == SIGNET_OK)
+		err = dns_key_tag(dnskey.data, dnskey.len, &tag);
+	if (err == SIGNET_OK)
+		err = sg_buf_printf(&path, "%s/ksk-", run->x->backup_dir);
+	if (err == SIGNET_OK)
+		err = sg_hex_encode(id, id_len, &path);
+	if (err == SIGNET_OK)
+		err = sg_buf_printf(&path, ".backup");
+	if (err == SIGNET_OK && (err = sg_file_read((const char *)path.data, 65536, &text)) !=
+	    SIGNET_OK)
+		cer_fail(err, "no backup of key %s at %s: a key without a proven backup is not "
+			 "used", info.label, (const char *)path.data);
+	if (err == SIGNET_OK && (err = hsm_backup_decode(text.data, text.len, &b)) != SIGNET_OK)
+		cer_fail(err, "backup %s: %s", (const char *)path.data, hsm_last_error());
+	/* The file must be this key's: ID, label, key tag, domain and public key. */
+	EVP_PKEY *pk = NULL;
+	unsigned char *der = NULL;
+	int dlen = 0;
+	if (err == SIGNET_OK && (err = hsm_key_public(run->tok, id, id_len, &pk)) == SIGNET_OK)
+		dlen = i2d_PUBKEY(pk, &der);
+	EVP_PKEY_free(pk);
+	if (err == SIGNET_OK &&
+	    (b.id_len != id_len || memcmp(b.id, id, id_len) != 0 ||
+	     strcmp(b.label, info.label) != 0 || b.key_tag != tag ||
+	     memcmp(b.domain_id, domain, HSM_ID_LEN) != 0 || dlen <= 0 ||
+	     (size_t)dlen != b.pub.len || memcmp(der, b.pub.data, b.pub.len) != 0))
+		err = cer_fail(SIGNET_EVERIFY, "backup %s is not a backup of key %s in this "
+			       "domain", (const char *)path.data, info.label);
+	OPENSSL_free(der);
+	if (err == SIGNET_OK && (err = hsm_backup_prove(run->tok, &b)) != SIGNET_OK)
+		cer_fail(err, "backup %s does not prove: %s", (const char *)path.data,
+			 hsm_last_error());
+	hsm_backup_free(&b);
+	sg_buf_free(&dnskey);
+	sg_buf_free(&path);
+	sg_buf_free(&text);
 	return err;
 }
 

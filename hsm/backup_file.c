@@ -142,6 +142,10 @@ static bool hex_exact(const char *v, size_t vlen, uint8_t *out, size_t n)
 {
 	if (vlen != 2 * n)
 		return false;
+	/* Lower case only: one text per backup, so that no edit goes unseen. */
+	for (size_t i = 0; i < vlen; i++)
+		if (!((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f')))
+			return false;
 	sg_buf b = SG_BUF_INIT;
 	bool ok = sg_hex_decode(v, vlen, &b) == SIGNET_OK && b.len == n;
 	if (ok)

@@ -269,6 +269,41 @@ static void test_ksk_backup(void **state)
 	assert_int_equal(hsm_backup_prove(t, &b), SIGNET_OK);
 	hsm_token_close(t);
 
+	/* export-ds only with the key's backup proven */
+	char kparam[2 * HSM_ID_MAX + 16];
+	snprintf(kparam, sizeof(kparam), "key-id=%s", idhex);
+	const char *dparams[] = {"digests=2", kparam};
+	char ds[CFX_PATH], empty[CFX_PATH], bad[CFX_PATH];
+	cfx_fresh(&cf, empty, sizeof(empty), "nobackups");
+	assert_int_equal(mkdir(empty, 0700), 0);
+	cfx_fresh(&cf, bad, sizeof(bad), "badbackups");
+	assert_int_equal(mkdir(bad, 0700), 0);
+	char badfile[PATHLEN];
+	snprintf(badfile, sizeof(badfile), "%s/ksk-%s.backup", bad, idhex);
+	/* one bit of the wrapped key flipped, the digest recomputed: still refused */
+	b.wrapped.data[b.wrapped.len / 2] ^= 1;
+	sg_buf forged = SG_BUF_INIT;
+	assert_int_equal(hsm_backup_encode(&b, &forged), SIGNET_OK);
+	b.wrapped.data[b.wrapped.len / 2] ^= 1;
+	assert_int_equal(sg_file_write_atomic(badfile, forged.data, forged.len, 0600), SIGNET_OK);
+	sg_buf_free(&forged);
+	const char *dirs[] = {NULL, empty, bad, dir};
+	const signet_err want[] = {SIGNET_EINVAL, SIGNET_EIO, SIGNET_EVERIFY, SIGNET_OK};
+	for (int i = 0; i < 4; i++) {
+		char dreq[CFX_PATH];
+		cfx_request(&cf, CER_OP_EXPORT_DS, "example.com.", dparams, 2, NULL,
+			    time(NULL) - 10, time(NULL) + 3600, dreq, sizeof(dreq));
+		cfx_fresh(&cf, ds, sizeof(ds), "ds.out");
+		cf.backup_dir = dirs[i];
+		signet_err got = cfx_run(&cf, dreq, two, 2, two, 2, NULL, NULL, NULL, ds);
+		cf.backup_dir = NULL;
+		if (want[i] == SIGNET_OK)
+			cfx_expect(got, SIGNET_OK, NULL);
+		else
+			assert_int_not_equal(got, SIGNET_OK);
+		assert_int_equal(access(ds, F_OK) == 0, want[i] == SIGNET_OK);
+	}
+
 	/* a token of the same domain, rebuilt from two recovery shares */
 	cer_policy *p = calloc(1, sizeof(*p));
 	assert_non_null(p);
