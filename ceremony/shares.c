@@ -1,4 +1,4 @@
-/* shares.c -- the KSK token PIN: generation, M-of-N split, shares sealed to operators, combination. */
+/* shares.c -- M-of-N splits of the KSK token PINs and the backup-domain key, sealed to operators. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
