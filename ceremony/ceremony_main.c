@@ -11,9 +11,8 @@
 
 /* Options of every command; each command uses the ones it needs. */
 struct opts {
-	const char *name, *key, *pub, *passphrase, *out, *policy, *dir, *op, *zone,
-		*keyset, *request, *log, *module, *label, *shares_out, *config, *so_pin,
-		*backup_dir;
+	const char *name, *key, *pub, *passphrase, *out, *policy, *dir, *op, *zone, *keyset,
+		*request, *log, *module, *label, *shares_out, *config, *so_pin, *backup_dir;
 	const char *params[LIST_MAX], *operators[LIST_MAX], *approvals[LIST_MAX],
 		*shares[LIST_MAX], *passes[LIST_MAX], *algs[LIST_MAX], *so_shares[LIST_MAX];
 	size_t nparams, noperators, napprovals, nshares, npasses, nalgs, nso_shares;
@@ -41,7 +40,8 @@ static void usage_to(FILE *f)
 	      "  --help     this text\n"
 	      "SPEC is file:PATH, fd:N, env:NAME or tty (read without echo); never the secret.\n"
 	      "The PKCS#11 module comes from the machine's configuration (--config, else\n"
-	      "$" CER_CONFIG_ENV ", else " CER_CONFIG_DEFAULT "), never from the ceremony directory.\n",
+	      "$" CER_CONFIG_ENV ", else " CER_CONFIG_DEFAULT
+	      "), never from the ceremony directory.\n",
 	      f);
 }
 
@@ -104,8 +104,10 @@ static bool parse(int argc, char **argv, struct opts *o)
 		STR("--passphrase", passphrase); STR("--out", out); STR("--policy", policy);
 		STR("--dir", dir); STR("--op", op); STR("--zone", zone); STR("--keyset", keyset);
 		STR("--request", request); STR("--log", log); STR("--module", module);
-		STR("--label", label); STR("--shares-out", shares_out);
-		STR("--backup-dir", backup_dir); STR("--config", config);
+		STR("--label", label);
+		STR("--shares-out", shares_out);
+		STR("--backup-dir", backup_dir);
+		STR("--config", config);
 		STR("--so-pin", so_pin);
 		LST("--so-share", so_shares);
 		LST("--param", params); LST("--operator", operators); LST("--approval", approvals);
@@ -424,13 +426,22 @@ static int cmd_execute(struct opts *o)
 	    (serr = get_secret(o->so_pin, "Current SO PIN of the token: ", &so)) != SIGNET_OK)
 		rc = secret_status(serr);
 	if (rc == 0) {
-		cer_exec x = {.dir = o->dir, .request = o->request, .approvals = o->approvals,
-			      .napprovals = o->napprovals, .shares = shares,
-			      .nshares = o->nshares, .passes = passes, .npasses = npasses,
-			      .keyset = o->keyset, .out = o->out, .shares_out = o->shares_out,
+		cer_exec x = {.dir = o->dir,
+			      .request = o->request,
+			      .approvals = o->approvals,
+			      .napprovals = o->napprovals,
+			      .shares = shares,
+			      .nshares = o->nshares,
+			      .passes = passes,
+			      .npasses = npasses,
+			      .keyset = o->keyset,
+			      .out = o->out,
+			      .shares_out = o->shares_out,
 			      .backup_dir = o->backup_dir,
-			      .so_shares = so_shares, .nso_shares = o->nso_shares,
-			      .config = o->config, .adopt_so_pin = so};
+			      .so_shares = so_shares,
+			      .nso_shares = o->nso_shares,
+			      .config = o->config,
+			      .adopt_so_pin = so};
 		signet_err err = cer_execute(&x);
 		rc = err == SIGNET_OK ? 0 : fail(err);
 		if (err == SIGNET_OK)

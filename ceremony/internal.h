@@ -82,8 +82,7 @@ void cer_domain_serial(const uint8_t id[HSM_ID_LEN], char serial[17]);
  * freed by the caller. */
 signet_err cer_domain_generate(sg_secret **hex, sg_secret **key, uint8_t id[HSM_ID_LEN]);
 /* The key octets and ID of a domain secret in hex. */
-signet_err cer_domain_key_from_hex(const sg_secret *hex, sg_secret **key,
-				   uint8_t id[HSM_ID_LEN]);
+signet_err cer_domain_key_from_hex(const sg_secret *hex, sg_secret **key, uint8_t id[HSM_ID_LEN]);
 
 /* Make a random PIN of CER_PIN_OCTETS octets as lower-case hex. */
 signet_err cer_pin_generate(sg_secret **out);
@@ -202,9 +201,9 @@ typedef struct cer_op {
 	signet_err (*ready)(cer_run *run);
 } cer_op;
 
-extern const cer_op cer_op_init_token, cer_op_reshare, cer_op_create_ksk,
-	cer_op_sign_keyset, cer_op_export_ds, cer_op_retire_ksk, cer_op_delete_ksk,
-	cer_op_reset_pin, cer_op_create_domain;
+extern const cer_op cer_op_init_token, cer_op_reshare, cer_op_create_ksk, cer_op_sign_keyset,
+	cer_op_export_ds, cer_op_retire_ksk, cer_op_delete_ksk, cer_op_reset_pin,
+	cer_op_create_domain;
 
 /* The "key-id" parameter: 1..HSM_ID_MAX octets in hex. */
 signet_err cer_param_key_id(const cer_request *r, uint8_t *id, size_t *id_len);

@@ -96,18 +96,22 @@ static void domain_shares_remove(cer_run *run)
 static signet_err create_check(cer_run *run)
 {
 	if (run->x->nso_shares == 0)
-		return cer_fail(SIGNET_EQUORUM, "create-domain: shares of the SO PIN (--so-share) "
+		return cer_fail(SIGNET_EQUORUM,
+				"create-domain: shares of the SO PIN (--so-share) "
 				"are needed: only the SO marks a key trusted");
 	if (run->x->shares_out == NULL)
-		return cer_fail(SIGNET_EINVAL, "create-domain: a directory for the recovery "
+		return cer_fail(SIGNET_EINVAL,
+				"create-domain: a directory for the recovery "
 				"shares is needed");
 	if (run->x->out == NULL)
-		return cer_fail(SIGNET_EINVAL, "create-domain: an output file (--out) for the "
+		return cer_fail(SIGNET_EINVAL,
+				"create-domain: an output file (--out) for the "
 				"domain's ID is needed");
 	/* Everyone seals her own recovery share: checked before the token. */
 	for (size_t i = 0; i < run->p->count; i++)
 		if (cer_pass_find(run->x->passes, run->x->npasses, run->p->ops[i].name) == NULL)
-			return cer_fail(SIGNET_EQUORUM, "create-domain: every operator seals her "
+			return cer_fail(SIGNET_EQUORUM,
+					"create-domain: every operator seals her "
 					"own recovery share; no passphrase for %s",
 					run->p->ops[i].name);
 	return SIGNET_OK;
@@ -126,15 +130,18 @@ static signet_err create_ready(cer_run *run)
 	uint8_t have[HSM_ID_LEN];
 	err = hsm_domain_find(run->tok, have);
 	if (err == SIGNET_OK || err == SIGNET_ESTATE || err == SIGNET_EHSM_KEY)
-		return cer_fail(SIGNET_EEXIST, "create-domain: the KSK token holds a backup "
+		return cer_fail(SIGNET_EEXIST,
+				"create-domain: the KSK token holds a backup "
 				"domain already");
 	if (err != SIGNET_ENOTFOUND)
 		return cer_fail(err, "create-domain: %s", hsm_last_error());
 	err = cer_shares_open(run->p, x->so_shares, x->nso_shares, x->passes, x->npasses, false,
 			      CER_SECRET_SO, &run->so_pin, label, serial);
 	if (err == SIGNET_OK && strcmp(serial, d.serial) != 0)
-		err = cer_fail(SIGNET_EVERIFY, "create-domain: the SO shares are for token %s, "
-			       "not %s", serial, d.serial);
+		err = cer_fail(SIGNET_EVERIFY,
+			       "create-domain: the SO shares are for token %s, "
+			       "not %s",
+			       serial, d.serial);
 	return err;
 }
 
@@ -169,12 +176,15 @@ static signet_err create_perform(cer_run *run)
 			cer_fail(err, "create-domain: installing the domain: %s", hsm_last_error());
 			domain_shares_remove(run);
 		}
-		signet_err oerr = hsm_token_open(run->ctx, NULL, d.serial, run->user_pin, &run->tok);
+		signet_err oerr = hsm_token_open(run->ctx, NULL, d.serial, run->user_pin,
+						 &run->tok);
 		if (oerr != SIGNET_OK) {
 			run->anchored = false;
 			if (err == SIGNET_OK)
-				err = cer_fail(oerr, "create-domain: the domain is installed but the "
-					       "token does not open again: %s", hsm_last_error());
+				err = cer_fail(oerr,
+					       "create-domain: the domain is installed but the "
+					       "token does not open again: %s",
+					       hsm_last_error());
 		}
 	}
 	sg_secret_free(key);
@@ -191,8 +201,8 @@ static signet_err create_perform(cer_run *run)
 		if (err == SIGNET_OK)
 			err = cer_put_hex(&run->out, "domain-id", id, HSM_ID_LEN);
 		if (err == SIGNET_OK)
-			err = sg_buf_printf(&run->out, "threshold %u\ncount %zu\n", run->p->threshold,
-					    run->p->count);
+			err = sg_buf_printf(&run->out, "threshold %u\ncount %zu\n",
+					    run->p->threshold, run->p->count);
 	}
 	return err;
 }

@@ -142,16 +142,16 @@ static signet_err backup_ksk(cer_run *run, const uint8_t domain[HSM_ID_LEN],
 		err = sg_hex_encode(info->id, info->id_len, path);
 	if (err == SIGNET_OK)
 		err = sg_buf_printf(path, ".backup");
-	if (err == SIGNET_OK &&
-	    (err = sg_file_write_atomic((const char *)path->data, text.data, text.len, 0600)) !=
-		    SIGNET_OK)
+	if (err == SIGNET_OK && (err = sg_file_write_atomic((const char *)path->data, text.data,
+							    text.len, 0600)) != SIGNET_OK)
 		cer_fail(err, "create-ksk: cannot write the backup %s", (const char *)path->data);
 	/* What is proven is what the file holds, read back. */
 	if (err == SIGNET_OK)
 		err = sg_file_read((const char *)path->data, 65536, &disk);
 	if (err == SIGNET_OK && (err = hsm_backup_decode(disk.data, disk.len, &b)) == SIGNET_OK) {
 		if ((err = hsm_backup_prove(run->tok, &b)) != SIGNET_OK)
-			cer_fail(err, "create-ksk: the backup does not prove: %s", hsm_last_error());
+			cer_fail(err, "create-ksk: the backup does not prove: %s",
+				 hsm_last_error());
 		hsm_backup_free(&b);
 	}
 	if (err != SIGNET_OK && path->len > 0)
@@ -171,7 +171,8 @@ signet_err cer_ksk_backup_proven(cer_run *run, const uint8_t *id, size_t id_len)
 		return cer_fail(err, "the KSK token's backup domain is unusable: %s",
 				hsm_last_error());
 	if (run->x->backup_dir == NULL)
-		return cer_fail(SIGNET_EINVAL, "the KSK token holds a backup domain: the key's "
+		return cer_fail(SIGNET_EINVAL,
+				"the KSK token holds a backup domain: the key's "
 				"backup must be proven first (--backup-dir)");
 	hsm_key_info info;
 	sg_buf dnskey = SG_BUF_INIT, path = SG_BUF_INIT, text = SG_BUF_INIT;
@@ -187,10 +188,12 @@ signet_err cer_ksk_backup_proven(cer_run *run, const uint8_t *id, size_t id_len)
 		err = sg_hex_encode(id, id_len, &path);
 	if (err == SIGNET_OK)
 		err = sg_buf_printf(&path, ".backup");
-	if (err == SIGNET_OK && (err = sg_file_read((const char *)path.data, 65536, &text)) !=
-	    SIGNET_OK)
-		cer_fail(err, "no backup of key %s at %s: a key without a proven backup is not "
-			 "used", info.label, (const char *)path.data);
+	if (err == SIGNET_OK &&
+	    (err = sg_file_read((const char *)path.data, 65536, &text)) != SIGNET_OK)
+		cer_fail(err,
+			 "no backup of key %s at %s: a key without a proven backup is not "
+			 "used",
+			 info.label, (const char *)path.data);
 	if (err == SIGNET_OK && (err = hsm_backup_decode(text.data, text.len, &b)) != SIGNET_OK)
 		cer_fail(err, "backup %s: %s", (const char *)path.data, hsm_last_error());
 	/* The file must be this key's: ID, label, key tag, domain and public key. */
@@ -205,8 +208,10 @@ signet_err cer_ksk_backup_proven(cer_run *run, const uint8_t *id, size_t id_len)
 	     strcmp(b.label, info.label) != 0 || b.key_tag != tag ||
 	     memcmp(b.domain_id, domain, HSM_ID_LEN) != 0 || dlen <= 0 ||
 	     (size_t)dlen != b.pub.len || memcmp(der, b.pub.data, b.pub.len) != 0))
-		err = cer_fail(SIGNET_EVERIFY, "backup %s is not a backup of key %s in this "
-			       "domain", (const char *)path.data, info.label);
+		err = cer_fail(SIGNET_EVERIFY,
+			       "backup %s is not a backup of key %s in this "
+			       "domain",
+			       (const char *)path.data, info.label);
 	OPENSSL_free(der);
 	if (err == SIGNET_OK && (err = hsm_backup_prove(run->tok, &b)) != SIGNET_OK)
 		cer_fail(err, "backup %s does not prove: %s", (const char *)path.data,
@@ -236,7 +241,8 @@ static signet_err create_perform(cer_run *run)
 				hsm_last_error());
 	bool backup = derr == SIGNET_OK;
 	if (backup && run->x->backup_dir == NULL)
-		return cer_fail(SIGNET_EINVAL, "create-ksk: the KSK token holds a backup domain: "
+		return cer_fail(SIGNET_EINVAL,
+				"create-ksk: the KSK token holds a backup domain: "
 				"a backup directory (--backup-dir) is needed");
 	hsm_token_set_wrappable_keys(run->tok, backup);
 	hsm_key_info info;
@@ -256,7 +262,8 @@ static signet_err create_perform(cer_run *run)
 	if (err == SIGNET_OK)
 		err = backup ? sg_buf_printf(&run->out, "; backup %s (proven)\n",
 					     (const char *)path.data)
-			     : sg_buf_printf(&run->out, "; backup none: the KSK token holds no "
+			     : sg_buf_printf(&run->out,
+					     "; backup none: the KSK token holds no "
 					     "backup domain, the key is never extractable\n");
 	sg_buf_free(&dnskey);
 	sg_buf_free(&path);

@@ -1,4 +1,4 @@
-/* shares.c -- M-of-N splits of the KSK token PINs and the backup-domain key, sealed to operators. */
+/* shares.c -- M-of-N splits (KSK token PINs, backup-domain key), sealed per operator. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +12,7 @@
 #define CHECK_TAG "signet-ceremony pin check v1"
 #define SO_CHECK_TAG "signet-ceremony so pin check v1"
 #define DOMAIN_CHECK_TAG "signet-ceremony backup domain check v1"
-#define DOMAIN_LEN (2 * HSM_DOMAIN_KEY_LEN)  /* the domain key as hex text */
+#define DOMAIN_LEN (2 * HSM_DOMAIN_KEY_LEN) /* the domain key as hex text */
 #define PIN_LEN (2 * CER_PIN_OCTETS)   /* the PIN is hex text; shares are as long */
 #define SPLIT_ID_LEN 16
 #define WHAT "share"
@@ -83,8 +83,9 @@ static size_t kind_len(int kind)
 
 const char *cer_share_suffix(int kind)
 {
-	return kind == CER_SECRET_DOMAIN ? "domain-share" : kind == CER_SECRET_SO ? "so-share"
-										   : "share";
+	return kind == CER_SECRET_DOMAIN ? "domain-share"
+	       : kind == CER_SECRET_SO   ? "so-share"
+					 : "share";
 }
 
 /* The tags differ so that shares of one kind (user PIN, SO PIN, backup
@@ -95,8 +96,9 @@ static signet_err pin_check(const uint8_t split[SPLIT_ID_LEN], const sg_secret *
 	sg_buf b = SG_BUF_INIT;
 	signet_err err = kind == CER_SECRET_DOMAIN
 				 ? sg_buf_append(&b, DOMAIN_CHECK_TAG, sizeof(DOMAIN_CHECK_TAG))
-			 : kind == CER_SECRET_SO ? sg_buf_append(&b, SO_CHECK_TAG, sizeof(SO_CHECK_TAG))
-						 : sg_buf_append(&b, CHECK_TAG, sizeof(CHECK_TAG));
+			 : kind == CER_SECRET_SO
+				 ? sg_buf_append(&b, SO_CHECK_TAG, sizeof(SO_CHECK_TAG))
+				 : sg_buf_append(&b, CHECK_TAG, sizeof(CHECK_TAG));
 	if (err == SIGNET_OK)
 		err = sg_buf_append(&b, split, SPLIT_ID_LEN);
 	if (err == SIGNET_OK)
@@ -123,9 +125,8 @@ signet_err cer_shares_split(const cer_policy *p, const sg_secret *pin, const cha
 			    const char *dir, int kind)
 {
 	const size_t slen = kind_len(kind);
-	if (p == NULL || pin == NULL || pin->len != slen || label == NULL ||
-	    serial == NULL || dir == NULL || !token_field_ok(label, 32) ||
-	    !token_field_ok(serial, 16))
+	if (p == NULL || pin == NULL || pin->len != slen || label == NULL || serial == NULL ||
+	    dir == NULL || !token_field_ok(label, 32) || !token_field_ok(serial, 16))
 		return cer_fail(SIGNET_EINVAL, "split: bad argument");
 	for (size_t i = 0; i < p->count; i++)
 		if (cer_pass_find(passes, npasses, p->ops[i].name) == NULL)
@@ -148,8 +149,8 @@ signet_err cer_shares_split(const cer_policy *p, const sg_secret *pin, const cha
 		nrs[i] = (unsigned char)(i + 1);
 	rand_failed = false;
 	gfshare_fill_rand = fill_rand;
-	gfshare_ctx *g = gfshare_ctx_init_enc(nrs, (unsigned)p->count,
-					      (unsigned char)p->threshold, (unsigned)slen);
+	gfshare_ctx *g = gfshare_ctx_init_enc(nrs, (unsigned)p->count, (unsigned char)p->threshold,
+					      (unsigned)slen);
 	if (g == NULL)
 		return cer_fail(SIGNET_ENOMEM, "libgfshare: cannot make a split context");
 	gfshare_ctx_enc_setsecret(g, pin->data);
@@ -185,8 +186,8 @@ signet_err cer_shares_split(const cer_policy *p, const sg_secret *pin, const cha
 		if (err == SIGNET_OK)
 			err = cer_put_b64(&text, "sealed", ct.data, ct.len);
 		if (err == SIGNET_OK &&
-		    (size_t)snprintf(paths[i], sizeof(paths[i]), "%s/%s.%s", dir,
-				     h.operator, cer_share_suffix(kind)) >= sizeof(paths[i]))
+		    (size_t)snprintf(paths[i], sizeof(paths[i]), "%s/%s.%s", dir, h.operator,
+				     cer_share_suffix(kind)) >= sizeof(paths[i]))
 			err = cer_fail(SIGNET_ERANGE, "share directory path too long");
 		if (err == SIGNET_OK)
 			err = cer_write_new(paths[i], text.data, text.len, 0600);
@@ -208,8 +209,8 @@ signet_err cer_shares_split(const cer_policy *p, const sg_secret *pin, const cha
 /* Read and parse a share file; the sealed part goes to ct, its text before
  * the seal to aad. */
 static signet_err share_read(const char *path, size_t slen, share_head *h, cer_kdf *kdf,
-			     uint8_t salt[CER_SALT_LEN], uint8_t nonce[CER_NONCE_LEN],
-			     sg_buf *aad, sg_buf *ct)
+			     uint8_t salt[CER_SALT_LEN], uint8_t nonce[CER_NONCE_LEN], sg_buf *aad,
+			     sg_buf *ct)
 {
 	sg_buf b = SG_BUF_INIT;
 	signet_err err = cer_read_text(path, CER_FILE_MAX, WHAT, &b);
@@ -301,8 +302,10 @@ signet_err cer_domain_shares_combine(const cer_policy *p, const cer_share_in *sh
 		if (strcmp(label, CER_DOMAIN_SPLIT_LABEL) != 0 || strcmp(serial, want) != 0) {
 			sg_secret_free(*key);
 			*key = NULL;
-			err = cer_fail(SIGNET_EVERIFY, "the domain shares name domain %s, but combine "
-				       "to domain %s", serial, want);
+			err = cer_fail(SIGNET_EVERIFY,
+				       "the domain shares name domain %s, but combine "
+				       "to domain %s",
+				       serial, want);
 		}
 	}
 	return err;
@@ -401,7 +404,8 @@ signet_err cer_shares_open(const cer_policy *p, const cer_share_in *shares, size
 			err = cer_fail(SIGNET_ENOMEM, "libgfshare: cannot make a context");
 		} else {
 			for (size_t i = 0; i < used; i++)
-				gfshare_ctx_dec_giveshare(g, (unsigned char)i, all->data + i * slen);
+				gfshare_ctx_dec_giveshare(g, (unsigned char)i,
+							  all->data + i * slen);
 			gfshare_ctx_dec_extract(g, out->data);
 			gfshare_ctx_free(g);
 			out->len = slen;
@@ -411,10 +415,12 @@ signet_err cer_shares_open(const cer_policy *p, const cer_share_in *shares, size
 	uint8_t check[CER_HASH_LEN];
 	if (err == SIGNET_OK && (err = pin_check(h[0].split, out, kind, check)) == SIGNET_OK &&
 	    memcmp(check, h[0].check, CER_HASH_LEN) != 0)
-		err = cer_fail(SIGNET_EVERIFY, "the shares do not combine to the %s of the "
+		err = cer_fail(SIGNET_EVERIFY,
+			       "the shares do not combine to the %s of the "
 			       "split (%s): refusing to use it",
 			       kind == CER_SECRET_DOMAIN ? "backup domain"
-			       : kind == CER_SECRET_SO ? "SO PIN" : "user PIN",
+			       : kind == CER_SECRET_SO   ? "SO PIN"
+							 : "user PIN",
 			       kind == CER_SECRET_DOMAIN ? "shares of a PIN?"
 							 : "shares of the other PIN?");
 	if (err == SIGNET_OK) {

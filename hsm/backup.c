@@ -7,8 +7,8 @@
 #include "hsm/internal.h"
 
 /* The one private token object with this CKA_ID, described. */
-static signet_err one_private(hsm_token *t, CK_SESSION_HANDLE h, const uint8_t *id,
-			      size_t id_len, CK_OBJECT_HANDLE *obj, hsm_key_info *info)
+static signet_err one_private(hsm_token *t, CK_SESSION_HANDLE h, const uint8_t *id, size_t id_len,
+			      CK_OBJECT_HANDLE *obj, hsm_key_info *info)
 {
 	CK_OBJECT_HANDLE *objs = NULL;
 	size_t n = 0;
@@ -45,10 +45,12 @@ static signet_err wrap_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
 	if (err != SIGNET_OK)
 		return err;
 	if (!hsm_key_is_safe(&info) || !info.wrap_with_trusted || !info.extractable)
-		return hsm_fail(SIGNET_EHSM_KEY, "key '%s' of token '%s' cannot be backed up: "
+		return hsm_fail(SIGNET_EHSM_KEY,
+				"key '%s' of token '%s' cannot be backed up: "
 				"sensitive %d, always sensitive %d, extractable %d, wrap with "
-				"trusted %d", info.label, t->label, info.sensitive,
-				info.always_sensitive, info.extractable, info.wrap_with_trusted);
+				"trusted %d",
+				info.label, t->label, info.sensitive, info.always_sensitive,
+				info.extractable, info.wrap_with_trusted);
 	CK_MECHANISM mech = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
 	CK_ULONG len = 0;
 	CK_RV rv = t->ctx->fn->C_WrapKey(h, &mech, dom, key, NULL, &len);
@@ -56,9 +58,10 @@ static signet_err wrap_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
 		/* The wrapping key is trusted (checked above), so the token cannot
 		 * wrap this kind of key at all: SoftHSM2 2.6 wraps no EdDSA key. */
 		(void)hsm_fail_rv("C_WrapKey", rv, "key '%s'", info.label);
-		return hsm_fail(SIGNET_EUNSUPPORTED, "token '%s' cannot wrap key '%s' of algorithm "
-				"%d (CKR_KEY_NOT_WRAPPABLE with a trusted wrapping key)", t->label,
-				info.label, (int)info.alg);
+		return hsm_fail(SIGNET_EUNSUPPORTED,
+				"token '%s' cannot wrap key '%s' of algorithm "
+				"%d (CKR_KEY_NOT_WRAPPABLE with a trusted wrapping key)",
+				t->label, info.label, (int)info.alg);
 	}
 	if (rv != CKR_OK)
 		return hsm_fail_rv("C_WrapKey", rv, "key '%s' of token '%s'", info.label, t->label);
@@ -89,7 +92,7 @@ struct unwrap_arg {
 	const uint8_t *wrapped;
 	size_t len;
 	const hsm_unwrap_spec *spec;
-	bool token;                    /* a token object, else a session object */
+	bool token; /* a token object, else a session object */
 	hsm_key_info *info;
 	/* for the proof */
 	const uint8_t *data;
@@ -115,14 +118,17 @@ static signet_err unwrap_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
 		if (err != SIGNET_OK)
 			return err;
 		if (n > 0)
-			return hsm_fail(SIGNET_EEXIST, "token '%s' holds a key with this CKA_ID "
-					"already", t->label);
+			return hsm_fail(SIGNET_EEXIST,
+					"token '%s' holds a key with this CKA_ID "
+					"already",
+					t->label);
 	}
 	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 	CK_BBOOL on_token = a->token ? CK_TRUE : CK_FALSE;
 	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
 	CK_KEY_TYPE kt = a->spec->alg == HSM_ALG_RSASHA256 ? CKK_RSA
-			 : a->spec->alg == HSM_ALG_ED25519 ? CKK_EC_EDWARDS : CKK_EC;
+			 : a->spec->alg == HSM_ALG_ED25519 ? CKK_EC_EDWARDS
+							   : CKK_EC;
 	const char *label = a->spec->label != NULL ? a->spec->label : "";
 	CK_ATTRIBUTE tmpl[] = {
 		{CKA_CLASS, &cls, sizeof(cls)},
@@ -155,8 +161,10 @@ static signet_err unwrap_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
 	}
 	if (bad_data) {
 		(void)hsm_fail_rv("C_UnwrapKey", rv, "token '%s'", t->label);
-		return hsm_fail(SIGNET_EVERIFY, "the wrapped key does not unwrap with the backup "
-				"domain of token '%s' (%s)", t->label, hsm_rv_name(rv));
+		return hsm_fail(SIGNET_EVERIFY,
+				"the wrapped key does not unwrap with the backup "
+				"domain of token '%s' (%s)",
+				t->label, hsm_rv_name(rv));
 	}
 	if (rv != CKR_OK)
 		return hsm_fail_rv("C_UnwrapKey", rv, "token '%s'", t->label);
@@ -164,8 +172,10 @@ static signet_err unwrap_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
 	err = hsm_describe_object(t, h, obj, &info);
 	if (err == SIGNET_OK && (info.alg != a->spec->alg || !info.sensitive ||
 				 !info.wrap_with_trusted || !info.can_sign || info.can_decrypt))
-		err = hsm_fail(SIGNET_EHSM_KEY, "the unwrapped key of token '%s' is not a "
-			       "protected key of algorithm %d", t->label, (int)a->spec->alg);
+		err = hsm_fail(SIGNET_EHSM_KEY,
+			       "the unwrapped key of token '%s' is not a "
+			       "protected key of algorithm %d",
+			       t->label, (int)a->spec->alg);
 	if (err == SIGNET_OK && a->sig != NULL)
 		err = hsm_sign_object(t, h, obj, info.alg, hsm_sig_len(&info), a->data, a->dlen,
 				      a->sig, a->siglen);
@@ -177,8 +187,8 @@ static signet_err unwrap_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
 	return SIGNET_OK;
 }
 
-static signet_err check_unwrap_args(const uint8_t *domain_id, const uint8_t *wrapped,
-				    size_t len, const hsm_unwrap_spec *spec)
+static signet_err check_unwrap_args(const uint8_t *domain_id, const uint8_t *wrapped, size_t len,
+				    const hsm_unwrap_spec *spec)
 {
 	if (domain_id == NULL || wrapped == NULL || spec == NULL || spec->id == NULL ||
 	    spec->id_len == 0 || spec->id_len > HSM_ID_MAX)
@@ -194,9 +204,8 @@ static signet_err check_unwrap_args(const uint8_t *domain_id, const uint8_t *wra
 	return SIGNET_OK;
 }
 
-signet_err hsm_key_unwrap(hsm_token *t, const uint8_t domain_id[HSM_ID_LEN],
-			  const uint8_t *wrapped, size_t len, const hsm_unwrap_spec *spec,
-			  hsm_key_info *out)
+signet_err hsm_key_unwrap(hsm_token *t, const uint8_t domain_id[HSM_ID_LEN], const uint8_t *wrapped,
+			  size_t len, const hsm_unwrap_spec *spec, hsm_key_info *out)
 {
 	if (t == NULL || out == NULL)
 		return hsm_fail(SIGNET_EINVAL, "hsm_key_unwrap: missing argument");
@@ -207,14 +216,13 @@ signet_err hsm_key_unwrap(hsm_token *t, const uint8_t domain_id[HSM_ID_LEN],
 	struct unwrap_arg a = {domain_id, wrapped, len, spec, true, out, NULL, 0, NULL, NULL};
 	err = hsm_admin_run(t, unwrap_op, &a);
 	if (err == SIGNET_OK)
-		atomic_fetch_add(&t->key_epoch, 1);  /* sessions look keys up again */
+		atomic_fetch_add(&t->key_epoch, 1); /* sessions look keys up again */
 	return err;
 }
 
 signet_err hsm_backup_sign(hsm_token *t, const uint8_t domain_id[HSM_ID_LEN],
-			   const uint8_t *wrapped, size_t len, hsm_alg alg,
-			   const uint8_t *data, size_t dlen, uint8_t *sig, size_t sigmax,
-			   size_t *siglen)
+			   const uint8_t *wrapped, size_t len, hsm_alg alg, const uint8_t *data,
+			   size_t dlen, uint8_t *sig, size_t sigmax, size_t *siglen)
 {
 	if (siglen != NULL)
 		*siglen = 0;
@@ -234,8 +242,10 @@ signet_err hsm_backup_sign(hsm_token *t, const uint8_t domain_id[HSM_ID_LEN],
 	if (err != SIGNET_OK)
 		return err;
 	if (blen > sigmax)
-		return hsm_fail(SIGNET_ERANGE, "hsm_backup_sign: signature of %zu octets, room "
-				"for %zu", blen, sigmax);
+		return hsm_fail(SIGNET_ERANGE,
+				"hsm_backup_sign: signature of %zu octets, room "
+				"for %zu",
+				blen, sigmax);
 	memcpy(sig, buf, blen);
 	*siglen = blen;
 	return SIGNET_OK;

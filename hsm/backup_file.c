@@ -14,7 +14,7 @@
 #include "hsm/internal.h"
 
 #define MAGIC "signet-key-backup 1"
-#define PUB_MAX 1024          /* DER SubjectPublicKeyInfo, RSA-4096 fits */
+#define PUB_MAX 1024 /* DER SubjectPublicKeyInfo, RSA-4096 fits */
 #define FILE_MAX (3 * HSM_WRAPPED_MAX + 3 * PUB_MAX)
 
 void hsm_backup_free(hsm_backup *b)
@@ -114,8 +114,8 @@ signet_err hsm_backup_encode(const hsm_backup *b, sg_buf *out)
 	if (err == SIGNET_OK)
 		err = put_b64(out, "wrapped-key", b->wrapped.data, b->wrapped.len);
 	uint8_t md[32];
-	if (err == SIGNET_OK && EVP_Digest(out->data + start, out->len - start, md, NULL,
-					   EVP_sha256(), NULL) != 1)
+	if (err == SIGNET_OK &&
+	    EVP_Digest(out->data + start, out->len - start, md, NULL, EVP_sha256(), NULL) != 1)
 		err = hsm_fail(SIGNET_ECRYPTO, "hsm_backup_encode: SHA-256 failed");
 	if (err == SIGNET_OK)
 		err = put_hex(out, "sha256", md, sizeof(md));
@@ -228,7 +228,8 @@ signet_err hsm_backup_decode(const uint8_t *text, size_t len, hsm_backup *out)
 		goto fail;
 	}
 	if (memcmp(md, want, sizeof(md)) != 0) {
-		err = hsm_fail(SIGNET_EVERIFY, "backup file: the digest does not match its content");
+		err = hsm_fail(SIGNET_EVERIFY,
+			       "backup file: the digest does not match its content");
 		goto fail;
 	}
 	const unsigned char *dp = out->pub.data;
@@ -304,8 +305,10 @@ signet_err hsm_backup_prove(hsm_token *t, const hsm_backup *b)
 		err = hsm_backup_sign(t, b->domain_id, b->wrapped.data, b->wrapped.len, b->alg, msg,
 				      sizeof(msg), sig, sizeof(sig), &siglen);
 	if (err == SIGNET_OK && !verify_raw(pk, b->alg, msg, sizeof(msg), sig, siglen))
-		err = hsm_fail(SIGNET_EVERIFY, "backup of key '%s': the restored copy's signature "
-			       "does not verify with the key's public key", b->label);
+		err = hsm_fail(SIGNET_EVERIFY,
+			       "backup of key '%s': the restored copy's signature "
+			       "does not verify with the key's public key",
+			       b->label);
 	EVP_PKEY_free(pk);
 	return err;
 }

@@ -72,18 +72,12 @@ static signet_err check_domain(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HAND
 		bool want;
 		const char *name;
 	} rules[] = {
-		{CKA_TOKEN, true, "token"},
-		{CKA_TRUSTED, true, "trusted"},
-		{CKA_WRAP, true, "wrap"},
-		{CKA_UNWRAP, true, "unwrap"},
-		{CKA_SENSITIVE, true, "sensitive"},
-		{CKA_EXTRACTABLE, false, "extractable"},
-		{CKA_ENCRYPT, false, "encrypt"},
-		{CKA_DECRYPT, false, "decrypt"},
-		{CKA_SIGN, false, "sign"},
-		{CKA_VERIFY, false, "verify"},
-		{CKA_DERIVE, false, "derive"},
-		{CKA_MODIFIABLE, false, "modifiable"},
+		{CKA_TOKEN, true, "token"},         {CKA_TRUSTED, true, "trusted"},
+		{CKA_WRAP, true, "wrap"},           {CKA_UNWRAP, true, "unwrap"},
+		{CKA_SENSITIVE, true, "sensitive"}, {CKA_EXTRACTABLE, false, "extractable"},
+		{CKA_ENCRYPT, false, "encrypt"},    {CKA_DECRYPT, false, "decrypt"},
+		{CKA_SIGN, false, "sign"},          {CKA_VERIFY, false, "verify"},
+		{CKA_DERIVE, false, "derive"},      {CKA_MODIFIABLE, false, "modifiable"},
 		{CKA_COPYABLE, false, "copyable"},
 	};
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
@@ -101,8 +95,10 @@ static signet_err check_domain(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HAND
 	CK_RV rv = t->ctx->fn->C_GetAttributeValue(h, obj, &ut, 1);
 	if (rv != CKR_OK || ut.ulValueLen == CK_UNAVAILABLE_INFORMATION ||
 	    ut.ulValueLen < 5 * sizeof(CK_ATTRIBUTE))
-		return hsm_fail(SIGNET_EHSM_KEY, "domain key of token '%s' has no unwrap "
-				"template", t->label);
+		return hsm_fail(SIGNET_EHSM_KEY,
+				"domain key of token '%s' has no unwrap "
+				"template",
+				t->label);
 	uint8_t buf[HSM_ID_MAX];
 	CK_ATTRIBUTE a = {CKA_ID, buf, sizeof(buf)};
 	rv = t->ctx->fn->C_GetAttributeValue(h, obj, &a, 1);
@@ -115,8 +111,8 @@ static signet_err check_domain(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HAND
 	return SIGNET_OK;
 }
 
-signet_err hsm_domain_handle(hsm_token *t, CK_SESSION_HANDLE h,
-			     const uint8_t domain_id[HSM_ID_LEN], CK_OBJECT_HANDLE *out)
+signet_err hsm_domain_handle(hsm_token *t, CK_SESSION_HANDLE h, const uint8_t domain_id[HSM_ID_LEN],
+			     CK_OBJECT_HANDLE *out)
 {
 	CK_OBJECT_HANDLE objs[2];
 	size_t n = 0;
@@ -250,8 +246,10 @@ signet_err hsm_domain_install(hsm_ctx *ctx, const char *serial, const sg_secret 
 			: hsm_fail(SIGNET_EHSM_DOWN, "module not initialised");
 	for (hsm_token *o = ctx->tokens; err == SIGNET_OK && o != NULL; o = o->next)
 		if (strcmp(o->serial, serial) == 0)
-			err = hsm_fail(SIGNET_ESTATE, "hsm_domain_install: token %s is open for "
-				       "its user in this context", serial);
+			err = hsm_fail(SIGNET_ESTATE,
+				       "hsm_domain_install: token %s is open for "
+				       "its user in this context",
+				       serial);
 	if (err == SIGNET_OK) {
 		CK_RV rv = ctx->fn->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL,
 						  NULL, &h);
@@ -272,10 +270,14 @@ signet_err hsm_domain_install(hsm_ctx *ctx, const char *serial, const sg_secret 
 				CK_RV grv = ctx->fn->C_GetAttributeValue(h, objs[0], &a, 1);
 				err = n == 1 && grv == CKR_OK && a.ulValueLen == HSM_ID_LEN &&
 						      memcmp(have, id, HSM_ID_LEN) == 0
-					      ? hsm_fail(SIGNET_EEXIST, "token %s holds this backup "
-							 "domain already", serial)
-					      : hsm_fail(SIGNET_ESTATE, "token %s holds another "
-							 "backup domain", serial);
+					      ? hsm_fail(SIGNET_EEXIST,
+							 "token %s holds this backup "
+							 "domain already",
+							 serial)
+					      : hsm_fail(SIGNET_ESTATE,
+							 "token %s holds another "
+							 "backup domain",
+							 serial);
 			}
 			if (err == SIGNET_OK)
 				err = create_domain(ctx, h, serial, key, id);

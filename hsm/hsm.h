@@ -317,9 +317,9 @@ signet_err hsm_so_init_pin(hsm_ctx *ctx, const char *serial, const sg_secret *so
  * CKA_WRAP_WITH_TRUSTED: what a backup holds can never come back out of a
  * token readable. Its CKA_ID is hsm_domain_id of its value. */
 
-#define HSM_DOMAIN_KEY_LEN 32            /* AES-256 */
+#define HSM_DOMAIN_KEY_LEN 32 /* AES-256 */
 #define HSM_DOMAIN_LABEL "signet:domain"
-#define HSM_WRAPPED_MAX 8192             /* largest wrapped key we make or accept */
+#define HSM_WRAPPED_MAX 8192 /* largest wrapped key we make or accept */
 
 /* The domain's identity: the first HSM_ID_LEN octets of
  * SHA-256("signet backup domain v1" || key). Reveals nothing usable about
@@ -354,10 +354,10 @@ signet_err hsm_key_wrap(hsm_token *t, const uint8_t *id, size_t id_len,
 
 /* What an unwrapped key becomes. */
 typedef struct hsm_unwrap_spec {
-	hsm_alg alg;                   /* the algorithm the backup says it is */
-	const uint8_t *id;             /* CKA_ID to give it (the original's) */
+	hsm_alg alg;       /* the algorithm the backup says it is */
+	const uint8_t *id; /* CKA_ID to give it (the original's) */
 	size_t id_len;
-	const char *label;             /* CKA_LABEL (the convention of hsm_key_label) */
+	const char *label; /* CKA_LABEL (the convention of hsm_key_label) */
 } hsm_unwrap_spec;
 
 /* Unwrap a key wrapped by hsm_key_wrap with the domain key domain_id into a
@@ -368,31 +368,29 @@ typedef struct hsm_unwrap_spec {
  * (tampered, or another domain's), SIGNET_EHSM_KEY (and the object destroyed)
  * if it is not a key of spec->alg or not protected as asked. The public half
  * is not made here: a restore must bring it from the backup. */
-signet_err hsm_key_unwrap(hsm_token *t, const uint8_t domain_id[HSM_ID_LEN],
-			  const uint8_t *wrapped, size_t len, const hsm_unwrap_spec *spec,
-			  hsm_key_info *out);
+signet_err hsm_key_unwrap(hsm_token *t, const uint8_t domain_id[HSM_ID_LEN], const uint8_t *wrapped,
+			  size_t len, const hsm_unwrap_spec *spec, hsm_key_info *out);
 
 /* The proof of a backup: unwrap it as hsm_key_unwrap does but into a session
  * object, sign data with it as hsm_sign would, and destroy it. The caller
  * checks the signature with the original public key. Errors as
  * hsm_key_unwrap and hsm_sign. */
 signet_err hsm_backup_sign(hsm_token *t, const uint8_t domain_id[HSM_ID_LEN],
-			   const uint8_t *wrapped, size_t len, hsm_alg alg,
-			   const uint8_t *data, size_t dlen, uint8_t *sig, size_t sigmax,
-			   size_t *siglen);
+			   const uint8_t *wrapped, size_t len, hsm_alg alg, const uint8_t *data,
+			   size_t dlen, uint8_t *sig, size_t sigmax, size_t *siglen);
 
 /* ---- backup files (backup_file.c) --------------------------------------- */
 
 /* One key's backup: the wrapped private key and what identifies it. */
 typedef struct hsm_backup {
-	uint8_t domain_id[HSM_ID_LEN];   /* the domain it is wrapped to */
-	uint8_t id[HSM_ID_MAX];          /* the key's CKA_ID */
+	uint8_t domain_id[HSM_ID_LEN]; /* the domain it is wrapped to */
+	uint8_t id[HSM_ID_MAX];        /* the key's CKA_ID */
 	size_t id_len;
-	char label[HSM_LABEL_MAX + 1];   /* its CKA_LABEL: role, owner, algorithm, time */
+	char label[HSM_LABEL_MAX + 1]; /* its CKA_LABEL: role, owner, algorithm, time */
 	hsm_alg alg;
-	uint16_t key_tag;                /* the caller's tag for the key (opaque here) */
-	sg_buf pub;                      /* public key, DER SubjectPublicKeyInfo */
-	sg_buf wrapped;                  /* hsm_key_wrap's output */
+	uint16_t key_tag; /* the caller's tag for the key (opaque here) */
+	sg_buf pub;       /* public key, DER SubjectPublicKeyInfo */
+	sg_buf wrapped;   /* hsm_key_wrap's output */
 } hsm_backup;
 
 /* Fill out for the key with this CKA_ID: public key, label, algorithm, and

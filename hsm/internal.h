@@ -183,15 +183,15 @@ size_t hsm_sig_len(const hsm_key_info *info);
 /* One signature with the private key object obj of algorithm alg on session
  * h, sig_len octets expected, into out (HSM_SIG_MAX octets). Caller holds the
  * read side of ctx->rw. */
-signet_err hsm_sign_object(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
-			   hsm_alg alg, size_t sig_len, const uint8_t *data, size_t len,
-			   uint8_t *out, size_t *outlen);
+signet_err hsm_sign_object(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj, hsm_alg alg,
+			   size_t sig_len, const uint8_t *data, size_t len, uint8_t *out,
+			   size_t *outlen);
 
 /* ---- domain.c ---- */
 
 /* The handle of the domain key domain_id on session h, every attribute
  * checked (see hsm_domain_find). */
-signet_err hsm_domain_handle(hsm_token *t, CK_SESSION_HANDLE h,
-			     const uint8_t domain_id[HSM_ID_LEN], CK_OBJECT_HANDLE *out);
+signet_err hsm_domain_handle(hsm_token *t, CK_SESSION_HANDLE h, const uint8_t domain_id[HSM_ID_LEN],
+			     CK_OBJECT_HANDLE *out);
 
 #endif /* SIGNET_HSM_INTERNAL_H */

@@ -190,9 +190,9 @@ static signet_err gen_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
 		return hsm_fail_rv("C_GenerateKeyPair", rv, "algorithm %d in token '%s'",
 				   (int)a->alg, t->label);
 	signet_err err = hsm_describe_object(t, h, hpriv, a->info);
-	if (err == SIGNET_OK && (!hsm_key_is_safe(a->info) || a->info->can_decrypt ||
-				 a->info->alg != a->alg ||
-				 a->info->wrap_with_trusted != t->wrappable_keys))
+	if (err == SIGNET_OK &&
+	    (!hsm_key_is_safe(a->info) || a->info->can_decrypt || a->info->alg != a->alg ||
+	     a->info->wrap_with_trusted != t->wrappable_keys))
 		err = hsm_fail(SIGNET_EHSM_KEY, "C_GenerateKeyPair: token '%s' did not honour "
 			       "the private key template (sensitive %d, extractable %d, "
 			       "decrypt %d)", t->label, a->info->sensitive,

@@ -50,9 +50,9 @@ static bool ecdsa_digest(hsm_alg alg, const uint8_t *data, size_t len, uint8_t *
 	       EVP_DigestFinal_ex(ctx, out, outlen) == 1;
 }
 
-signet_err hsm_sign_object(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
-			   hsm_alg alg, size_t sig_len, const uint8_t *data, size_t len,
-			   uint8_t *out, size_t *outlen)
+signet_err hsm_sign_object(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj, hsm_alg alg,
+			   size_t sig_len, const uint8_t *data, size_t len, uint8_t *out,
+			   size_t *outlen)
 {
 	CK_FUNCTION_LIST *fn = t->ctx->fn;
 	CK_MECHANISM mech = {CKM_SHA256_RSA_PKCS, NULL, 0};
@@ -95,11 +95,10 @@ signet_err hsm_sign_object(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o
 }
 
 /* One signature on the session as it is now. Caller holds the read side. */
-static signet_err sign_once(hsm_session *s, const struct hsm_cached_key *k,
-			    const uint8_t *data, size_t len, uint8_t *out, size_t *outlen)
+static signet_err sign_once(hsm_session *s, const struct hsm_cached_key *k, const uint8_t *data,
+			    size_t len, uint8_t *out, size_t *outlen)
 {
-	return hsm_sign_object(s->tok, s->h, k->handle, k->alg, k->sig_len, data, len, out,
-			       outlen);
+	return hsm_sign_object(s->tok, s->h, k->handle, k->alg, k->sig_len, data, len, out, outlen);
 }
 
 signet_err hsm_sign(hsm_session *s, const uint8_t *id, size_t id_len,
