@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+
 #include "hsm/internal.h"
 
 /* The one private token object with this CKA_ID, described. */
@@ -44,7 +47,7 @@ static signet_err wrap_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
 		err = one_private(t, h, a->id, a->id_len, &key, &info);
 	if (err != SIGNET_OK)
 		return err;
-	if (!hsm_key_is_safe(&info) || !info.wrap_with_trusted || !info.extractable)
+	if (!hsm_key_usable(t, &info) || !info.wrap_with_trusted || !info.extractable)
 		return hsm_fail(SIGNET_EHSM_KEY,
 				"key '%s' of token '%s' cannot be backed up: "
 				"sensitive %d, always sensitive %d, extractable %d, wrap with "
@@ -249,4 +252,144 @@ signet_err hsm_backup_sign(hsm_token *t, const uint8_t domain_id[HSM_ID_LEN],
 	memcpy(sig, buf, blen);
 	*siglen = blen;
 	return SIGNET_OK;
+}
+
+/* ---- the public half of a restored pair ---- */
+
+struct pub_arg {
+	const uint8_t *id;
+	size_t id_len;
+	const char *label;
+	hsm_alg alg;
+	const uint8_t *params; /* CKA_EC_PARAMS, EC keys */
+	size_t params_len;
+	uint8_t point[140]; /* CKA_EC_POINT as a DER OCTET STRING */
+	size_t point_len;
+	uint8_t n[HSM_SIG_MAX], e[8]; /* RSA modulus and exponent */
+	size_t n_len, e_len;
+};
+
+static signet_err pub_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
+{
+	struct pub_arg *a = arg;
+	CK_OBJECT_HANDLE *objs = NULL;
+	size_t n = 0;
+	signet_err err = hsm_find_objects(t, h, CKO_PUBLIC_KEY, a->id, a->id_len, &objs, &n);
+	free(objs);
+	if (err != SIGNET_OK)
+		return err;
+	if (n > 0)
+		return hsm_fail(SIGNET_EEXIST, "token '%s' holds a public key with this CKA_ID",
+				t->label);
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
+	CK_KEY_TYPE kt = a->alg == HSM_ALG_RSASHA256 ? CKK_RSA
+			 : a->alg == HSM_ALG_ED25519 ? CKK_EC_EDWARDS
+						     : CKK_EC;
+	CK_ATTRIBUTE tmpl[12] = {
+		{CKA_CLASS, &cls, sizeof(cls)},
+		{CKA_KEY_TYPE, &kt, sizeof(kt)},
+		{CKA_TOKEN, &yes, sizeof(yes)},
+		{CKA_PRIVATE, &no, sizeof(no)},
+		{CKA_VERIFY, &yes, sizeof(yes)},
+		{CKA_ENCRYPT, &no, sizeof(no)},
+		{CKA_WRAP, &no, sizeof(no)},
+		{CKA_ID, (void *)a->id, a->id_len},
+		{CKA_LABEL, (void *)a->label, strlen(a->label)},
+	};
+	CK_ULONG k = 9;
+	if (kt == CKK_RSA) {
+		tmpl[k++] = (CK_ATTRIBUTE){CKA_MODULUS, a->n, a->n_len};
+		tmpl[k++] = (CK_ATTRIBUTE){CKA_PUBLIC_EXPONENT, a->e, a->e_len};
+	} else {
+		tmpl[k++] = (CK_ATTRIBUTE){CKA_EC_PARAMS, (void *)a->params, a->params_len};
+		tmpl[k++] = (CK_ATTRIBUTE){CKA_EC_POINT, a->point, a->point_len};
+	}
+	CK_OBJECT_HANDLE obj;
+	CK_RV rv = t->ctx->fn->C_CreateObject(h, tmpl, k, &obj);
+	if (rv != CKR_OK)
+		return hsm_fail_rv("C_CreateObject", rv, "public key in token '%s'", t->label);
+	return SIGNET_OK;
+}
+
+static const uint8_t der_p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+static const uint8_t der_p384[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
+static const uint8_t der_ed25519[] = {0x06, 0x03, 0x2b, 0x65, 0x70};
+
+/* The key's point (EC, Ed25519) wrapped as a DER OCTET STRING, or its RSA
+ * modulus and exponent, and its algorithm, from pk. */
+static signet_err pub_parts(EVP_PKEY *pk, struct pub_arg *a)
+{
+	uint8_t raw[133];
+	size_t rlen = 0;
+	if (EVP_PKEY_is_a(pk, "ED25519")) {
+		rlen = sizeof(raw);
+		if (EVP_PKEY_get_raw_public_key(pk, raw, &rlen) != 1 || rlen != 32)
+			return hsm_fail(SIGNET_ECRYPTO, "Ed25519 public key unreadable");
+		a->alg = HSM_ALG_ED25519;
+		a->params = der_ed25519;
+		a->params_len = sizeof(der_ed25519);
+	} else if (EVP_PKEY_is_a(pk, "EC")) {
+		int bits = EVP_PKEY_get_bits(pk);
+		if (bits != 256 && bits != 384)
+			return hsm_fail(SIGNET_EUNSUPPORTED, "EC key of %d bits", bits);
+		if (EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, raw,
+						    sizeof(raw), &rlen) != 1 ||
+		    rlen != (bits == 256 ? 65u : 97u))
+			return hsm_fail(SIGNET_ECRYPTO, "EC public point unreadable");
+		a->alg = bits == 256 ? HSM_ALG_ECDSAP256 : HSM_ALG_ECDSAP384;
+		a->params = bits == 256 ? der_p256 : der_p384;
+		a->params_len = bits == 256 ? sizeof(der_p256) : sizeof(der_p384);
+	} else if (EVP_PKEY_is_a(pk, "RSA")) {
+		BIGNUM *n = NULL, *e = NULL;
+		bool ok = EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &n) == 1 &&
+			  EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &e) == 1 &&
+			  BN_num_bytes(n) > 0 && (size_t)BN_num_bytes(n) <= sizeof(a->n) &&
+			  BN_num_bytes(e) > 0 && (size_t)BN_num_bytes(e) <= sizeof(a->e);
+		if (ok) {
+			a->n_len = (size_t)BN_bn2bin(n, a->n);
+			a->e_len = (size_t)BN_bn2bin(e, a->e);
+		}
+		BN_free(n);
+		BN_free(e);
+		if (!ok)
+			return hsm_fail(SIGNET_ECRYPTO, "RSA public key unreadable");
+		a->alg = HSM_ALG_RSASHA256;
+		return SIGNET_OK;
+	} else {
+		return hsm_fail(SIGNET_EUNSUPPORTED, "public key of a type signet does not use");
+	}
+	a->point[0] = 0x04; /* OCTET STRING, short length: the point is under 128 octets */
+	a->point[1] = (uint8_t)rlen;
+	memcpy(a->point + 2, raw, rlen);
+	a->point_len = rlen + 2;
+	return SIGNET_OK;
+}
+
+signet_err hsm_key_import_public(hsm_token *t, const uint8_t *id, size_t id_len, const char *label,
+				 EVP_PKEY *pub)
+{
+	if (t == NULL || id == NULL || id_len == 0 || id_len > HSM_ID_MAX || label == NULL ||
+	    strlen(label) > HSM_LABEL_MAX || pub == NULL)
+		return hsm_fail(SIGNET_EINVAL, "hsm_key_import_public: bad argument");
+	struct pub_arg a;
+	memset(&a, 0, sizeof(a));
+	a.id = id;
+	a.id_len = id_len;
+	a.label = label;
+	signet_err err = pub_parts(pub, &a);
+	if (err == SIGNET_OK)
+		err = hsm_admin_run(t, pub_op, &a);
+	if (err != SIGNET_OK)
+		return err;
+	/* What the token now gives back must be the very key. */
+	EVP_PKEY *back = NULL;
+	err = hsm_key_public(t, id, id_len, &back);
+	if (err == SIGNET_OK && EVP_PKEY_eq(back, pub) != 1)
+		err = hsm_fail(SIGNET_EHSM_KEY,
+			       "hsm_key_import_public: token '%s' gives back "
+			       "another public key",
+			       t->label);
+	EVP_PKEY_free(back);
+	return err;
 }

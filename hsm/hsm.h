@@ -260,6 +260,14 @@ void hsm_token_set_allow_imported(hsm_token *t, bool on);
  * CKA_WRAP_WITH_TRUSTED and lets only its SO set CKA_TRUSTED (docs/HSM.md). */
 void hsm_token_set_wrappable_keys(hsm_token *t, bool on);
 
+/* Whether hsm_sign and hsm_key_wrap accept keys restored from the backup
+ * domain (hsm_key_unwrap): sensitive, CKA_WRAP_WITH_TRUSTED, sign only, but
+ * CKA_ALWAYS_SENSITIVE false as for every unwrapped key. The token cannot
+ * tell such a key from one a holder of the user PIN created in the clear
+ * with the same attributes, so the default is off; turn it on for a token
+ * whose keys were restored or cloned by signet. Set before sessions open. */
+void hsm_token_set_allow_restored(hsm_token *t, bool on);
+
 /* SIGNET_OK when the token refuses to reveal the private key with this CKA_ID
  * (reading CKA_VALUE, CKA_PRIVATE_EXPONENT, CKA_PRIME_1 gives
  * CKR_ATTRIBUTE_SENSITIVE or no value); SIGNET_EHSM_KEY when any of them came
@@ -345,7 +353,8 @@ signet_err hsm_domain_find(hsm_token *t, uint8_t id[HSM_ID_LEN]);
 /* Wrap the private key with this CKA_ID to the domain key domain_id of the
  * same token with CKM_AES_KEY_WRAP_PAD (RFC 5649), appending the result to
  * out (at most HSM_WRAPPED_MAX octets). Both keys are checked first: the
- * private key must pass hsm_key_is_safe and have CKA_WRAP_WITH_TRUSTED
+ * private key must pass hsm_key_is_safe (or be a restored key the token
+ * allows, hsm_token_set_allow_restored) and have CKA_WRAP_WITH_TRUSTED
  * (SIGNET_EHSM_KEY otherwise, as for a never-extractable key), the domain key
  * as in hsm_domain_find. Nothing else can be wrapped to; nothing signet does
  * wraps to any other key. */
@@ -370,6 +379,13 @@ typedef struct hsm_unwrap_spec {
  * is not made here: a restore must bring it from the backup. */
 signet_err hsm_key_unwrap(hsm_token *t, const uint8_t domain_id[HSM_ID_LEN], const uint8_t *wrapped,
 			  size_t len, const hsm_unwrap_spec *spec, hsm_key_info *out);
+
+/* Create the public object of a restored pair: CKA_TOKEN, not private,
+ * CKA_VERIFY only, with this ID and label, from pub (P-256, P-384, Ed25519
+ * or RSA). Read back and compared with pub. SIGNET_EEXIST if the token has a
+ * public key with this ID already. */
+signet_err hsm_key_import_public(hsm_token *t, const uint8_t *id, size_t id_len, const char *label,
+				 EVP_PKEY *pub);
 
 /* The proof of a backup: unwrap it as hsm_key_unwrap does but into a session
  * object, sign data with it as hsm_sign would, and destroy it. The caller

@@ -58,6 +58,7 @@ struct hsm_token {
 	bool session_copies;              /* copy keys into session objects */
 	bool allow_imported;              /* accept keys not always sensitive */
 	bool wrappable_keys;              /* generate keys with CKA_WRAP_WITH_TRUSTED */
+	bool allow_restored;              /* accept keys unwrapped from the domain */
 	atomic_uint nsessions;            /* open hsm_sessions */
 	atomic_uint_fast64_t key_epoch;   /* bumped when a key is deleted */
 };
@@ -86,7 +87,8 @@ struct hsm_session {
 /* ---- keys.c ---- */
 
 /* hsm_key_is_safe, relaxed to sensitive + non-extractable + sign when the
- * token allows imported keys. */
+ * token allows imported keys, and to sensitive + wrap-with-trusted + sign
+ * only when it allows restored keys. */
 bool hsm_key_usable(const hsm_token *t, const hsm_key_info *info);
 
 /* ---- errors.c ---- */

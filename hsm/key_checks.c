@@ -8,6 +8,11 @@ bool hsm_key_usable(const hsm_token *t, const hsm_key_info *info)
 {
 	if (info == NULL)
 		return false;
+	/* A key restored from the domain reports CKA_ALWAYS_SENSITIVE false (as
+	 * every unwrapped key does) but came out of a token only wrapped. */
+	if (t != NULL && t->allow_restored && info->has_private && info->sensitive &&
+	    info->wrap_with_trusted && info->can_sign && !info->can_decrypt)
+		return true;
 	if (t != NULL && t->allow_imported)
 		return info->has_private && info->sensitive && !info->extractable &&
 		       info->can_sign;

@@ -11,6 +11,12 @@ void hsm_token_set_allow_imported(hsm_token *t, bool on)
 		t->allow_imported = on;
 }
 
+void hsm_token_set_allow_restored(hsm_token *t, bool on)
+{
+	if (t != NULL)
+		t->allow_restored = on;
+}
+
 void hsm_token_set_wrappable_keys(hsm_token *t, bool on)
 {
 	if (t == NULL)

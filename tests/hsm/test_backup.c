@@ -435,9 +435,37 @@ static void test_clone_and_attacks(void **state)
 	assert_true(r.sensitive && r.wrap_with_trusted && r.can_sign && !r.can_decrypt);
 	assert_int_equal(hsm_key_value_hidden(same, r.id, r.id_len), SIGNET_OK);
 	assert_int_equal(hsm_key_unwrap(same, id, w.data, w.len, &spec, &r), SIGNET_EEXIST);
-	/* the restored key goes on to a third token through the same path */
+	/* unwrapped keys are not always sensitive: refused until the token is
+	 * told it holds restored keys */
 	sg_buf w2 = SG_BUF_INIT;
+	assert_false(r.always_sensitive);
+	assert_false(hsm_key_is_safe(&r));
 	assert_int_equal(hsm_key_wrap(same, k.id, k.id_len, id, &w2), SIGNET_EHSM_KEY);
+	hsm_session *s = NULL;
+	uint8_t sig[HSM_SIG_MAX];
+	size_t siglen = 0;
+	assert_int_equal(hsm_session_open(same, &s), SIGNET_OK);
+	assert_int_equal(hsm_sign(s, k.id, k.id_len, (const uint8_t *)"m", 1, sig, sizeof(sig),
+				  &siglen), SIGNET_EHSM_KEY);
+	hsm_session_close(s);
+	/* the public half from the backup; a second one is refused */
+	assert_int_equal(hsm_key_import_public(same, k.id, k.id_len, k.label, pk), SIGNET_OK);
+	assert_int_equal(hsm_key_import_public(same, k.id, k.id_len, k.label, pk), SIGNET_EEXIST);
+	hsm_token_set_allow_restored(same, true);
+	assert_int_equal(hsm_session_open(same, &s), SIGNET_OK);
+	assert_int_equal(hsm_sign(s, k.id, k.id_len, (const uint8_t *)"m", 1, sig, sizeof(sig),
+				  &siglen), SIGNET_OK);
+	assert_int_equal(verify(pk, HSM_ALG_ECDSAP256, (const uint8_t *)"m", 1, sig, siglen), 1);
+	hsm_session_close(s);
+	hsm_key_info listed;
+	assert_int_equal(hsm_key_find(same, k.id, k.id_len, &listed), SIGNET_OK);
+	assert_true(listed.has_public && listed.has_private);
+	/* and goes on to another token of the domain through the same path */
+	assert_int_equal(hsm_key_wrap(same, k.id, k.id_len, id, &w2), SIGNET_OK);
+	assert_int_equal(hsm_backup_sign(f->tok, id, w2.data, w2.len, HSM_ALG_ECDSAP256,
+					 (const uint8_t *)"m", 1, sig, sizeof(sig), &siglen),
+			 SIGNET_OK);
+	assert_int_equal(verify(pk, HSM_ALG_ECDSAP256, (const uint8_t *)"m", 1, sig, siglen), 1);
 	sg_buf_free(&w2);
 
 	/* The attacker holds the user PIN of a domain token and the backup: the
@@ -555,6 +583,32 @@ static void test_backup_file(void **state)
 	sg_secret_free(key);
 }
 
+/* The public half of every algorithm goes into another token unchanged. */
+static void test_import_public(void **state)
+{
+	softhsm_fixture *f = *state;
+	char s2[17];
+	hsm_token *other = second_token(f, "public-only", NULL, s2);
+	static const hsm_alg algs[] = {HSM_ALG_RSASHA256, HSM_ALG_ECDSAP256, HSM_ALG_ECDSAP384,
+				       HSM_ALG_ED25519};
+	for (size_t i = 0; i < 4; i++) {
+		hsm_key_info k, got;
+		gen(f->tok, algs[i], &k);
+		EVP_PKEY *pk = NULL, *back = NULL;
+		assert_int_equal(hsm_key_public(f->tok, k.id, k.id_len, &pk), SIGNET_OK);
+		assert_int_equal(hsm_key_import_public(other, k.id, k.id_len, k.label, pk),
+				 SIGNET_OK);
+		assert_int_equal(hsm_key_public(other, k.id, k.id_len, &back), SIGNET_OK);
+		assert_int_equal(EVP_PKEY_eq(pk, back), 1);
+		assert_int_equal(hsm_key_find(other, k.id, k.id_len, &got), SIGNET_OK);
+		assert_true(got.has_public && !got.has_private);
+		assert_int_equal(got.alg, algs[i]);
+		EVP_PKEY_free(pk);
+		EVP_PKEY_free(back);
+	}
+	hsm_token_close(other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -571,6 +625,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_clone_and_attacks, softhsm_setup,
 						softhsm_teardown),
 		cmocka_unit_test_setup_teardown(test_backup_file, softhsm_setup,
+						softhsm_teardown),
+		cmocka_unit_test_setup_teardown(test_import_public, softhsm_setup,
 						softhsm_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
