@@ -216,6 +216,7 @@ typedef struct cer_param {
 #define CER_OP_DELETE_KSK "delete-ksk"
 #define CER_OP_RESET_PIN "reset-user-pin"
 #define CER_OP_CREATE_DOMAIN "create-domain"
+#define CER_OP_RESTORE_KSK "restore-ksk"
 
 typedef struct cer_request {
 	char op[32];                  /* one of CER_OP_* */

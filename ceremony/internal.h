@@ -203,7 +203,7 @@ typedef struct cer_op {
 
 extern const cer_op cer_op_init_token, cer_op_reshare, cer_op_create_ksk, cer_op_sign_keyset,
 	cer_op_export_ds, cer_op_retire_ksk, cer_op_delete_ksk, cer_op_reset_pin,
-	cer_op_create_domain;
+	cer_op_create_domain, cer_op_restore_ksk;
 
 /* The "key-id" parameter: 1..HSM_ID_MAX octets in hex. */
 signet_err cer_param_key_id(const cer_request *r, uint8_t *id, size_t *id_len);

@@ -40,7 +40,9 @@ signet_err cer_ksk_find(cer_run *run, const uint8_t *id, size_t id_len, bool ret
 	    strcmp(role, "ksk") != 0 || strcasecmp(owner, run->zone) != 0)
 		return cer_fail(SIGNET_EDENIED, "key %s is not a KSK of %s", info->label,
 				run->zone);
-	if (!hsm_key_is_safe(info))
+	/* The KSK token's user PIN exists only under quorum: a restored KSK
+	 * (restore-ksk) is as trustworthy there as one made in it. */
+	if (!hsm_key_is_safe(info) && !hsm_key_is_restored(info))
 		return cer_fail(SIGNET_EHSM_KEY, "key %s is extractable or not sensitive",
 				info->label);
 	/* The anchor, not any file of the directory, says what is retired. */
@@ -269,6 +271,120 @@ static signet_err create_perform(cer_run *run)
 	sg_buf_free(&path);
 	return err;
 }
+
+/* restore-ksk: the KSK of backup-dir/ksk-KEYID.backup into a token that
+ * holds the backup's domain, with its ID, label and public key; the backup
+ * is proven first and must be a KSK of the request's zone. */
+static signet_err restore_check(cer_run *run)
+{
+	uint8_t id[HSM_ID_MAX];
+	size_t n;
+	signet_err err = cer_param_key_id(run->r, id, &n);
+	if (err == SIGNET_OK && run->x->backup_dir == NULL)
+		err = cer_fail(SIGNET_EINVAL,
+			       "restore-ksk: the backup directory (--backup-dir) "
+			       "is needed");
+	return err;
+}
+
+static signet_err restore_read(cer_run *run, hsm_backup *b)
+{
+	uint8_t id[HSM_ID_MAX];
+	size_t n;
+	sg_buf path = SG_BUF_INIT, text = SG_BUF_INIT;
+	signet_err err = cer_param_key_id(run->r, id, &n);
+	if (err == SIGNET_OK)
+		err = sg_buf_printf(&path, "%s/ksk-", run->x->backup_dir);
+	if (err == SIGNET_OK)
+		err = sg_hex_encode(id, n, &path);
+	if (err == SIGNET_OK)
+		err = sg_buf_printf(&path, ".backup");
+	if (err == SIGNET_OK &&
+	    (err = sg_file_read((const char *)path.data, 65536, &text)) != SIGNET_OK)
+		cer_fail(err, "restore-ksk: cannot read %s", (const char *)path.data);
+	if (err == SIGNET_OK && (err = hsm_backup_decode(text.data, text.len, b)) != SIGNET_OK)
+		cer_fail(err, "restore-ksk: %s: %s", (const char *)path.data, hsm_last_error());
+	char role[16], owner[DNS_NAME_STR_MAX];
+	if (err == SIGNET_OK &&
+	    (b->id_len != n || memcmp(b->id, id, n) != 0 ||
+	     !cer_label_parts(b->label, role, sizeof(role), owner, sizeof(owner)) ||
+	     strcmp(role, "ksk") != 0 || strcasecmp(owner, run->zone) != 0)) {
+		err = cer_fail(SIGNET_EVERIFY,
+			       "restore-ksk: %s is not a backup of a KSK of %s "
+			       "with this key-id",
+			       (const char *)path.data, run->zone);
+		hsm_backup_free(b);
+	}
+	sg_buf_free(&path);
+	sg_buf_free(&text);
+	return err;
+}
+
+/* Everything but the unwrap, before the intent: a refusal spends nothing. */
+static signet_err restore_ready(cer_run *run)
+{
+	hsm_backup b;
+	signet_err err = restore_read(run, &b);
+	if (err != SIGNET_OK)
+		return err;
+	hsm_key_info have;
+	uint8_t domain[HSM_ID_LEN];
+	if ((err = hsm_domain_find(run->tok, domain)) != SIGNET_OK)
+		cer_fail(err, "restore-ksk: the KSK token holds no usable backup domain: %s",
+			 hsm_last_error());
+	else if (memcmp(domain, b.domain_id, HSM_ID_LEN) != 0)
+		err = cer_fail(SIGNET_EVERIFY, "restore-ksk: the backup is of another domain");
+	else if (hsm_key_find(run->tok, b.id, b.id_len, &have) != SIGNET_ENOTFOUND)
+		err = cer_fail(SIGNET_EEXIST, "restore-ksk: the token holds a key of this ID");
+	else if ((err = hsm_backup_prove(run->tok, &b)) != SIGNET_OK)
+		cer_fail(err, "restore-ksk: the backup does not prove: %s", hsm_last_error());
+	hsm_backup_free(&b);
+	return err;
+}
+
+static signet_err restore_perform(cer_run *run)
+{
+	hsm_backup b;
+	signet_err err = restore_read(run, &b);
+	if (err != SIGNET_OK)
+		return err;
+	hsm_unwrap_spec spec = {b.alg, b.id, b.id_len, b.label};
+	hsm_key_info info;
+	const unsigned char *dp = b.pub.data;
+	EVP_PKEY *pk = d2i_PUBKEY(NULL, &dp, (long)b.pub.len);
+	if (pk == NULL)
+		err = cer_fail(SIGNET_EPARSE, "restore-ksk: the backup's public key");
+	if (err == SIGNET_OK && (err = hsm_key_unwrap(run->tok, b.domain_id, b.wrapped.data,
+						      b.wrapped.len, &spec, &info)) != SIGNET_OK)
+		cer_fail(err, "restore-ksk: %s", hsm_last_error());
+	else if (err == SIGNET_OK && (err = hsm_key_import_public(run->tok, b.id, b.id_len, b.label,
+								  pk)) != SIGNET_OK) {
+		cer_fail(err, "restore-ksk: the public key: %s", hsm_last_error());
+		(void)hsm_key_delete(run->tok, b.id, b.id_len);
+	}
+	EVP_PKEY_free(pk);
+	sg_buf dnskey = SG_BUF_INIT;
+	uint16_t tag = 0;
+	if (err == SIGNET_OK)
+		err = cer_ksk_find(run, b.id, b.id_len, false, &info, &dnskey);
+	if (err == SIGNET_OK)
+		err = dns_key_tag(dnskey.data, dnskey.len, &tag);
+	if (err == SIGNET_OK && tag != b.key_tag)
+		err = cer_fail(SIGNET_EVERIFY,
+			       "restore-ksk: the restored key's tag %u is not the "
+			       "backup's %u",
+			       tag, b.key_tag);
+	if (err == SIGNET_OK)
+		err = sg_buf_printf(&run->out, "; signet-ceremony restore-ksk %s\n", run->zone);
+	if (err == SIGNET_OK)
+		err = key_text(run, &info, &dnskey, 3600, &run->out);
+	sg_buf_free(&dnskey);
+	hsm_backup_free(&b);
+	return err;
+}
+
+const cer_op cer_op_restore_ksk = {CER_OP_RESTORE_KSK, true, restore_check, restore_perform,
+				   restore_ready};
 
 const cer_op cer_op_create_ksk = {CER_OP_CREATE_KSK, true, create_check, create_perform,
 				  NULL};

@@ -173,6 +173,11 @@ typedef struct hsm_key_info {
  * (CKA_WRAP_WITH_TRUSTED: the backup domain, see hsm_key_wrap). */
 bool hsm_key_is_safe(const hsm_key_info *info);
 
+/* True when info describes a key restored from the backup domain (see
+ * hsm_token_set_allow_restored): sensitive, CKA_WRAP_WITH_TRUSTED, able to
+ * sign and nothing else. */
+bool hsm_key_is_restored(const hsm_key_info *info);
+
 /* Build the conventional label into out (HSM_LABEL_MAX + 1 octets).
  * SIGNET_EINVAL if role or owner holds ':' or the result is too long. */
 signet_err hsm_key_label(const char *role, const char *owner, hsm_alg alg,

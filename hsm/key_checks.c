@@ -4,14 +4,19 @@
 
 #include "hsm/internal.h"
 
+bool hsm_key_is_restored(const hsm_key_info *info)
+{
+	return info != NULL && info->has_private && info->sensitive && info->wrap_with_trusted &&
+	       info->can_sign && !info->can_decrypt;
+}
+
 bool hsm_key_usable(const hsm_token *t, const hsm_key_info *info)
 {
 	if (info == NULL)
 		return false;
 	/* A key restored from the domain reports CKA_ALWAYS_SENSITIVE false (as
 	 * every unwrapped key does) but came out of a token only wrapped. */
-	if (t != NULL && t->allow_restored && info->has_private && info->sensitive &&
-	    info->wrap_with_trusted && info->can_sign && !info->can_decrypt)
+	if (t != NULL && t->allow_restored && hsm_key_is_restored(info))
 		return true;
 	if (t != NULL && t->allow_imported)
 		return info->has_private && info->sensitive && !info->extractable &&

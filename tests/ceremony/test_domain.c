@@ -304,6 +304,69 @@ static void test_ksk_backup(void **state)
 		assert_int_equal(access(ds, F_OK) == 0, want[i] == SIGNET_OK);
 	}
 
+	/* The key is lost (retired, deleted) and restored from its backup with
+	 * quorum: same ID, same key tag; the refusals change nothing. */
+	const char *kp[] = {kparam};
+	char r1[CFX_PATH], o1[CFX_PATH];
+	cfx_request(&cf, CER_OP_RESTORE_KSK, "example.com.", kp, 1, NULL, time(NULL) - 10,
+		    time(NULL) + 3600, r1, sizeof(r1));
+	cfx_fresh(&cf, o1, sizeof(o1), "restore.out");
+	cf.backup_dir = dir;
+	cfx_expect(cfx_run(&cf, r1, two, 2, two, 2, NULL, NULL, NULL, o1), SIGNET_EEXIST,
+		   "holds a key of this ID");
+	cf.backup_dir = NULL;
+	const char *ops[] = {CER_OP_RETIRE_KSK, CER_OP_DELETE_KSK};
+	for (int i = 0; i < 2; i++) {
+		cfx_request(&cf, ops[i], "example.com.", kp, 1, NULL, time(NULL) - 10,
+			    time(NULL) + 3600, r1, sizeof(r1));
+		cfx_expect(cfx_run(&cf, r1, two, 2, two, 2, NULL, NULL, NULL, NULL), SIGNET_OK,
+			   NULL);
+	}
+	size_t lost = ksk_token_keys();
+	struct {
+		const char *zone, *bdir;
+		int approvals;
+		signet_err want;
+	} cases[] = {
+		{"example.com.", dir, 1, SIGNET_EQUORUM},   /* one approval */
+		{"example.net.", dir, 2, SIGNET_EVERIFY},   /* another zone's key */
+		{"example.com.", bad, 2, SIGNET_EVERIFY},   /* tampered */
+		{"example.com.", empty, 2, SIGNET_EIO},     /* no backup */
+		{"example.com.", dir, 2, SIGNET_OK},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cfx_request(&cf, CER_OP_RESTORE_KSK, cases[i].zone, kp, 1, NULL, time(NULL) - 10,
+			    time(NULL) + 3600, r1, sizeof(r1));
+		cfx_fresh(&cf, o1, sizeof(o1), "restore.out");
+		cf.backup_dir = cases[i].bdir;
+		signet_err got = cfx_run(&cf, r1, two, (size_t)cases[i].approvals, two, 2, NULL,
+					 NULL, NULL, o1);
+		cf.backup_dir = NULL;
+		if (cases[i].want == SIGNET_OK)
+			cfx_expect(got, SIGNET_OK, NULL);
+		else
+			assert_int_not_equal(got, SIGNET_OK);
+		assert_int_equal(ksk_token_keys(), lost + (cases[i].want == SIGNET_OK));
+	}
+	char rid[2 * HSM_ID_MAX + 1];
+	cfx_key_id(o1, rid);
+	assert_string_equal(rid, idhex);
+	sg_buf rtext = SG_BUF_INIT;
+	assert_int_equal(sg_file_read(o1, 65536, &rtext), SIGNET_OK);
+	assert_int_equal(sg_buf_append(&rtext, "", 1), SIGNET_OK);
+	char tagline[64];
+	snprintf(tagline, sizeof(tagline), "; key-tag %u ", (unsigned)b.key_tag);
+	assert_non_null(strstr((const char *)rtext.data, tagline));
+	sg_buf_free(&rtext);
+	/* the restored KSK is used: its DS exports (its backup still proves) */
+	char dreq[CFX_PATH];
+	cfx_request(&cf, CER_OP_EXPORT_DS, "example.com.", dparams, 2, NULL, time(NULL) - 10,
+		    time(NULL) + 3600, dreq, sizeof(dreq));
+	cfx_fresh(&cf, ds, sizeof(ds), "ds.out");
+	cf.backup_dir = dir;
+	cfx_expect(cfx_run(&cf, dreq, two, 2, two, 2, NULL, NULL, NULL, ds), SIGNET_OK, NULL);
+	cf.backup_dir = NULL;
+
 	/* a token of the same domain, rebuilt from two recovery shares */
 	cer_policy *p = calloc(1, sizeof(*p));
 	assert_non_null(p);
