@@ -217,6 +217,7 @@ typedef struct cer_param {
 #define CER_OP_RESET_PIN "reset-user-pin"
 #define CER_OP_CREATE_DOMAIN "create-domain"
 #define CER_OP_RESTORE_KSK "restore-ksk"
+#define CER_OP_INSTALL_DOMAIN "install-domain"
 
 typedef struct cer_request {
 	char op[32];                  /* one of CER_OP_* */
@@ -354,10 +355,13 @@ typedef struct cer_exec {
 	const char *shares_out;         /* init-token, reshare, reset-user-pin: new shares */
 	const cer_share_in *so_shares;  /* reshare, reset-user-pin: shares of the SO PIN */
 	size_t nso_shares;
-	const sg_secret *adopt_so_pin;  /* init-token on a token initialised elsewhere: its
+	const sg_secret *adopt_so_pin;     /* install-domain: the SO PIN of the receiving token;
+					 * init-token on a token initialised elsewhere: its
 					 * current SO PIN, replaced at once (NULL: a fresh
 					 * token, initialised by the ceremony) */
-	const char *backup_dir;         /* create-ksk when the KSK token holds a backup
+	const cer_share_in *domain_shares; /* install-domain: recovery shares of the domain */
+	size_t ndomain_shares;
+	const char *backup_dir; /* create-ksk when the KSK token holds a backup
 					 * domain: where the new key's backup goes */
 } cer_exec;
 

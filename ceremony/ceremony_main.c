@@ -13,9 +13,9 @@
 struct opts {
 	const char *name, *key, *pub, *passphrase, *out, *policy, *dir, *op, *zone, *keyset,
 		*request, *log, *module, *label, *shares_out, *config, *so_pin, *backup_dir;
-	const char *params[LIST_MAX], *operators[LIST_MAX], *approvals[LIST_MAX],
-		*shares[LIST_MAX], *passes[LIST_MAX], *algs[LIST_MAX], *so_shares[LIST_MAX];
-	size_t nparams, noperators, napprovals, nshares, npasses, nalgs, nso_shares;
+	const char *params[LIST_MAX], *operators[LIST_MAX], *approvals[LIST_MAX], *shares[LIST_MAX],
+		*passes[LIST_MAX], *algs[LIST_MAX], *so_shares[LIST_MAX], *domain_shares[LIST_MAX];
+	size_t nparams, noperators, napprovals, nshares, npasses, nalgs, nso_shares, ndomain_shares;
 	unsigned long long serial, threshold, valid_for, max_period, max_span;
 	bool interactive, token, help;
 };
@@ -34,7 +34,7 @@ static void usage_to(FILE *f)
 	      "  approve --request FILE --key FILE --passphrase SPEC --out FILE [--interactive]\n"
 	      "  execute --dir DIR --request FILE --approval FILE... --share NAME=FILE...\n"
 	      "          --pass NAME=SPEC... [--keyset FILE] [--out FILE] [--shares-out DIR]\n"
-	      "          [--backup-dir DIR]\n"
+	      "          [--backup-dir DIR] [--domain-share NAME=FILE...]\n"
 	      "          [--so-share NAME=FILE...] [--so-pin SPEC] [--config FILE] [--interactive]\n"
 	      "  verify-log (--dir DIR [--token [--config FILE]] | --log FILE)\n"
 	      "  --help     this text\n"
@@ -110,6 +110,7 @@ static bool parse(int argc, char **argv, struct opts *o)
 		STR("--config", config);
 		STR("--so-pin", so_pin);
 		LST("--so-share", so_shares);
+		LST("--domain-share", domain_shares);
 		LST("--param", params); LST("--operator", operators); LST("--approval", approvals);
 		LST("--share", shares); LST("--pass", passes); LST("--alg", algs);
 		NUM("--serial", serial); NUM("--threshold", threshold);
@@ -362,7 +363,7 @@ static bool share_list(const char **opt, size_t n, cer_share_in *out)
 
 static int cmd_execute(struct opts *o)
 {
-	cer_share_in shares[LIST_MAX], so_shares[LIST_MAX];
+	cer_share_in shares[LIST_MAX], so_shares[LIST_MAX], domain_shares[LIST_MAX];
 	cer_pass passes[LIST_MAX];
 	sg_secret *owned[LIST_MAX + 2] = {NULL};
 	size_t nowned = 0, npasses = 0;
@@ -372,7 +373,8 @@ static int cmd_execute(struct opts *o)
 		return 2;
 	}
 	if (!share_list(o->shares, o->nshares, shares) ||
-	    !share_list(o->so_shares, o->nso_shares, so_shares)) {
+	    !share_list(o->so_shares, o->nso_shares, so_shares) ||
+	    !share_list(o->domain_shares, o->ndomain_shares, domain_shares)) {
 		usage();
 		return 2;
 	}
@@ -440,6 +442,8 @@ static int cmd_execute(struct opts *o)
 			      .backup_dir = o->backup_dir,
 			      .so_shares = so_shares,
 			      .nso_shares = o->nso_shares,
+			      .domain_shares = domain_shares,
+			      .ndomain_shares = o->ndomain_shares,
 			      .config = o->config,
 			      .adopt_so_pin = so};
 		signet_err err = cer_execute(&x);

@@ -7,9 +7,9 @@
 #include "ceremony/internal.h"
 
 static const cer_op *const OPS[] = {
-	&cer_op_init_token,    &cer_op_reshare,     &cer_op_create_ksk, &cer_op_sign_keyset,
-	&cer_op_export_ds,     &cer_op_retire_ksk,  &cer_op_delete_ksk, &cer_op_reset_pin,
-	&cer_op_create_domain, &cer_op_restore_ksk,
+	&cer_op_init_token,    &cer_op_reshare,     &cer_op_create_ksk,     &cer_op_sign_keyset,
+	&cer_op_export_ds,     &cer_op_retire_ksk,  &cer_op_delete_ksk,     &cer_op_reset_pin,
+	&cer_op_create_domain, &cer_op_restore_ksk, &cer_op_install_domain,
 };
 
 static const cer_op *op_find(const char *name)
@@ -422,6 +422,7 @@ signet_err cer_execute(const cer_exec *x)
 	hsm_token_close(run.tok);
 	sg_secret_free(run.so_pin);
 	sg_secret_free(run.user_pin);
+	sg_secret_free(run.domain_key);
 	if (own_ctx)
 		hsm_close(run.ctx);
 	dns_keyset_free(&run.keyset);

@@ -178,6 +178,7 @@ typedef struct cer_run {
 	uint64_t log_entries;       /* transcript entries when the anchor was checked */
 	sg_secret *so_pin;          /* reshare: the current SO PIN, from its shares */
 	sg_secret *user_pin;        /* create-domain: the user PIN, to log in again */
+	sg_secret *domain_key;      /* install-domain: the key from its recovery shares */
 	uint64_t intent_seq;        /* its entry number and hash */
 	uint8_t intent_hash[CER_HASH_LEN];
 	sg_buf out;                 /* the output file's content, if any */
@@ -203,7 +204,7 @@ typedef struct cer_op {
 
 extern const cer_op cer_op_init_token, cer_op_reshare, cer_op_create_ksk, cer_op_sign_keyset,
 	cer_op_export_ds, cer_op_retire_ksk, cer_op_delete_ksk, cer_op_reset_pin,
-	cer_op_create_domain, cer_op_restore_ksk;
+	cer_op_create_domain, cer_op_restore_ksk, cer_op_install_domain;
 
 /* The "key-id" parameter: 1..HSM_ID_MAX octets in hex. */
 signet_err cer_param_key_id(const cer_request *r, uint8_t *id, size_t *id_len);

@@ -209,3 +209,90 @@ static signet_err create_perform(cer_run *run)
 
 const cer_op cer_op_create_domain = {CER_OP_CREATE_DOMAIN, true, create_check, create_perform,
 				     create_ready};
+
+/* install-domain: the domain, rebuilt from M recovery shares in locked
+ * memory, installed trusted by the SO of another token of the same module
+ * (a signetd's ZSK token, a standby's KSK token), named by the request's
+ * "token-label" so that the approvals name it too. The KSK token must hold
+ * the same domain: shares of another domain are refused. */
+static signet_err install_check(cer_run *run)
+{
+	const char *label = cer_request_param(run->r, "token-label");
+	if (label == NULL || strlen(label) == 0 || strlen(label) > 32)
+		return cer_fail(SIGNET_EINVAL,
+				"install-domain: parameter token-label (the "
+				"receiving token) is missing");
+	if (strcmp(label, run->p->label) == 0)
+		return cer_fail(SIGNET_EINVAL,
+				"install-domain: the KSK token holds its domain "
+				"already");
+	if (run->x->ndomain_shares == 0)
+		return cer_fail(SIGNET_EQUORUM,
+				"install-domain: recovery shares of the domain "
+				"(--domain-share) are needed");
+	if (run->x->adopt_so_pin == NULL)
+		return cer_fail(SIGNET_EINVAL,
+				"install-domain: the receiving token's SO PIN "
+				"(--so-pin) is needed");
+	if (run->x->out == NULL)
+		return cer_fail(SIGNET_EINVAL, "install-domain: an output file (--out) is needed");
+	return SIGNET_OK;
+}
+
+static signet_err install_ready(cer_run *run)
+{
+	const cer_exec *x = run->x;
+	uint8_t have[HSM_ID_LEN], id[HSM_ID_LEN];
+	signet_err err = hsm_domain_find(run->tok, have);
+	if (err != SIGNET_OK)
+		return cer_fail(err,
+				"install-domain: the KSK token holds no usable backup domain: "
+				"%s",
+				hsm_last_error());
+	err = cer_domain_shares_combine(run->p, x->domain_shares, x->ndomain_shares, x->passes,
+					x->npasses, &run->domain_key, id);
+	if (err != SIGNET_OK)
+		return err;
+	if (memcmp(have, id, HSM_ID_LEN) != 0)
+		return cer_fail(SIGNET_EVERIFY,
+				"install-domain: the shares rebuild another domain "
+				"than the KSK token's");
+	return SIGNET_OK;
+}
+
+static signet_err install_perform(cer_run *run)
+{
+	const char *label = cer_request_param(run->r, "token-label");
+	hsm_token_desc *d = NULL;
+	size_t n = 0, found = 0;
+	char serial[17] = "";
+	signet_err err = hsm_list_tokens(run->ctx, &d, &n);
+	if (err != SIGNET_OK)
+		return cer_fail(err, "install-domain: %s", hsm_last_error());
+	for (size_t i = 0; i < n; i++)
+		if (d[i].initialized && strcmp(d[i].label, label) == 0) {
+			memcpy(serial, d[i].serial, sizeof(serial));
+			found++;
+		}
+	free(d);
+	if (found != 1)
+		return cer_fail(SIGNET_ENOTFOUND,
+				"install-domain: %zu tokens labelled \"%s\", one "
+				"needed",
+				found, label);
+	err = hsm_domain_install(run->ctx, serial, run->x->adopt_so_pin, run->domain_key);
+	if (err != SIGNET_OK)
+		return cer_fail(err, "install-domain: token \"%s\": %s", label, hsm_last_error());
+	uint8_t id[HSM_ID_LEN];
+	err = hsm_domain_id(run->domain_key, id);
+	if (err == SIGNET_OK)
+		err = sg_buf_printf(&run->out, "signet-backup-domain 1\n");
+	if (err == SIGNET_OK)
+		err = cer_put_hex(&run->out, "domain-id", id, HSM_ID_LEN);
+	if (err == SIGNET_OK)
+		err = sg_buf_printf(&run->out, "installed-in %s %s\n", label, serial);
+	return err;
+}
+
+const cer_op cer_op_install_domain = {CER_OP_INSTALL_DOMAIN, true, install_check, install_perform,
+				      install_ready};

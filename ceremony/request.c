@@ -11,9 +11,9 @@
 #define WHAT "request"
 
 static const char *const OPS[] = {
-	CER_OP_INIT_TOKEN,    CER_OP_RESHARE,     CER_OP_CREATE_KSK, CER_OP_SIGN_KEYSET,
-	CER_OP_EXPORT_DS,     CER_OP_RETIRE_KSK,  CER_OP_DELETE_KSK, CER_OP_RESET_PIN,
-	CER_OP_CREATE_DOMAIN, CER_OP_RESTORE_KSK,
+	CER_OP_INIT_TOKEN,    CER_OP_RESHARE,     CER_OP_CREATE_KSK,     CER_OP_SIGN_KEYSET,
+	CER_OP_EXPORT_DS,     CER_OP_RETIRE_KSK,  CER_OP_DELETE_KSK,     CER_OP_RESET_PIN,
+	CER_OP_CREATE_DOMAIN, CER_OP_RESTORE_KSK, CER_OP_INSTALL_DOMAIN,
 };
 
 static bool op_known(const char *op)
@@ -28,7 +28,8 @@ static bool op_known(const char *op)
 static bool op_has_zone(const char *op)
 {
 	return strcmp(op, CER_OP_INIT_TOKEN) != 0 && strcmp(op, CER_OP_RESHARE) != 0 &&
-	       strcmp(op, CER_OP_RESET_PIN) != 0 && strcmp(op, CER_OP_CREATE_DOMAIN) != 0;
+	       strcmp(op, CER_OP_RESET_PIN) != 0 && strcmp(op, CER_OP_CREATE_DOMAIN) != 0 &&
+	       strcmp(op, CER_OP_INSTALL_DOMAIN) != 0;
 }
 
 static bool key_ok(const char *k)

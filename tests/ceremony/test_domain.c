@@ -408,11 +408,78 @@ static void test_ksk_backup(void **state)
 	free(p);
 }
 
+/* install-domain: the domain from two recovery shares into another token,
+ * by its SO, with quorum. */
+static void test_install_domain(void **state)
+{
+	(void)state;
+	uint8_t id[HSM_ID_LEN], got[HSM_ID_LEN];
+	assert_int_equal(token_domain(id), SIGNET_OK);
+	sg_secret *so = cfx_secret("standby-so-pin"), *user = cfx_secret("standby-user-pin");
+	sg_secret *wrong = cfx_secret("not-the-so-pin");
+	assert_int_equal(hsm_token_initialize(cf.fx->ctx, "standby", so, user), SIGNET_OK);
+	static const char *const params[] = {"token-label=standby"};
+	const int two[] = {0, 1}, pair[] = {1, 2};
+	cer_share_in in[2];
+	char paths[2][PATHLEN];
+	domain_shares(recovery_dir, pair, 2, in, paths);
+	struct {
+		size_t nshares;
+		const sg_secret *pin;
+		signet_err want;
+	} cases[] = {
+		{1, so, SIGNET_EQUORUM},    /* one recovery share */
+		{2, NULL, SIGNET_EINVAL},   /* no SO PIN of the receiving token */
+		{2, wrong, SIGNET_EHSM_PIN},
+		{2, so, SIGNET_OK},
+		{2, so, SIGNET_EEXIST},     /* installed already */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char req[CFX_PATH], out[CFX_PATH];
+		cfx_request(&cf, CER_OP_INSTALL_DOMAIN, NULL, params, 1, NULL, time(NULL) - 10,
+			    time(NULL) + 3600, req, sizeof(req));
+		cfx_fresh(&cf, out, sizeof(out), "install.out");
+		cf.domain_shares = in;
+		cf.ndomain_shares = cases[i].nshares;
+		cf.so_pin = cases[i].pin;
+		signet_err err = cfx_run(&cf, req, two, 2, two, 2, NULL, NULL, NULL, out);
+		cf.domain_shares = NULL;
+		cf.ndomain_shares = 0;
+		cf.so_pin = NULL;
+		if (cases[i].want == SIGNET_OK)
+			cfx_expect(err, SIGNET_OK, NULL);
+		else
+			assert_int_equal(err, cases[i].want);
+		hsm_token *t = NULL;
+		char serial[17] = "";
+		hsm_token_desc *d = NULL;
+		size_t n = 0;
+		assert_int_equal(hsm_list_tokens(cf.fx->ctx, &d, &n), SIGNET_OK);
+		for (size_t k = 0; k < n; k++)
+			if (strcmp(d[k].label, "standby") == 0)
+				memcpy(serial, d[k].serial, sizeof(serial));
+		free(d);
+		assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, serial, user, &t), SIGNET_OK);
+		signet_err f = hsm_domain_find(t, got);
+		hsm_token_close(t);
+		if (i < 3) {
+			assert_int_equal(f, SIGNET_ENOTFOUND);
+		} else {
+			assert_int_equal(f, SIGNET_OK);
+			assert_memory_equal(got, id, HSM_ID_LEN);
+		}
+	}
+	sg_secret_free(so);
+	sg_secret_free(user);
+	sg_secret_free(wrong);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_domain),
 		cmocka_unit_test(test_ksk_backup),
+		cmocka_unit_test(test_install_domain),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

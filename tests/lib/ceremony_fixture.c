@@ -229,7 +229,8 @@ signet_err cfx_run(cer_fixture *c, const char *req, const int *who, size_t nwho,
 	cer_exec x = {.dir = c->cdir, .request = req, .approvals = ap, .napprovals = nwho,
 		      .shares = in, .nshares = nsh, .passes = c->passes, .npasses = c->nops,
 		      .hsm = c->fx->ctx, .keyset = keyset, .shares_out = shares_out, .out = out,
-		      .backup_dir = c->backup_dir,
+		      .backup_dir = c->backup_dir, .domain_shares = c->domain_shares,
+		      .ndomain_shares = c->ndomain_shares, .adopt_so_pin = c->so_pin,
 		      .so_shares = so, .nso_shares = nso};
 	return cer_execute(&x);
 }

@@ -45,6 +45,9 @@ typedef struct cer_fixture {
 	char sosharefile[CFX_OPS_MAX][CFX_PATH];    /* <shares>/<name>.so-share */
 	int seq;                                    /* counter of cfx_fresh */
 	const char *backup_dir;                     /* cfx_run's cer_exec.backup_dir, or NULL */
+	const cer_share_in *domain_shares;          /* cfx_run's cer_exec.domain_shares */
+	size_t ndomain_shares;
+	const sg_secret *so_pin;                    /* cfx_run's cer_exec.adopt_so_pin */
 } cer_fixture;
 
 /* What cfx_create makes. names and pws (nops each) must outlive the fixture. */
