@@ -141,8 +141,7 @@ signet_err hsm_module_reconnect(hsm_ctx *ctx, hsm_token *mine, uint64_t seen_gen
 		/* read under the lock: another thread may re-initialise next */
 		unsigned long long ago = (unsigned long long)(now - ctx->last_reinit_ms);
 		pthread_rwlock_unlock(&ctx->rw);
-		return hsm_fail(SIGNET_EHSM_DOWN,
-				"reconnect: %s was re-initialised %llu ms ago "
+		return hsm_fail(SIGNET_EHSM_DOWN, "reconnect: %s was re-initialised %llu ms ago "
 				"and the token '%s' is still not usable; next attempt after %u ms",
 				ctx->path, ago,
 				mine != NULL ? mine->label : "", HSM_RECONNECT_BACKOFF_MS);
