@@ -149,7 +149,8 @@ freeport() {
 }
 
 # signetd on loopback with mutual TLS; extra configuration lines (e.g.
-# "cache-size = 1000;") may be given as arguments. Sets port, mport,
+# "cache-size = 1000;") may be given as arguments; admin_zones (default
+# "$zone", quoted) is the admin's zones list ("*" for the test clock). Sets port, mport,
 # daemon_pid; writes a client config per identity ($stack/WHO.client.conf).
 stack_signetd() {
   port=$(freeport)
@@ -172,7 +173,7 @@ CONF
     for line in "$@"; do printf '%s\n' "$line"; done
     cat <<CONF
 clients = (
-  { identity = "admin.demo"; role = "admin";  zones = [ "$zone" ]; },
+  { identity = "admin.demo"; role = "admin";  zones = [ ${admin_zones:-"\"$zone\""} ]; },
   { identity = "ns1.demo";   role = "signer"; zones = [ "$zone" ]; }
 );
 CONF
