@@ -150,7 +150,8 @@ freeport() {
 
 # signetd on loopback with mutual TLS; extra configuration lines (e.g.
 # "cache-size = 1000;") may be given as arguments; admin_zones (default
-# "$zone", quoted) is the admin's zones list ("*" for the test clock). Sets port, mport,
+# "$zone", quoted) is the admin's zones list ("*" for the test clock);
+# extra_clients, more entries of the clients list (each ending in a comma). Sets port, mport,
 # daemon_pid; writes a client config per identity ($stack/WHO.client.conf).
 stack_signetd() {
   port=$(freeport)
@@ -172,7 +173,7 @@ CONF
     local line
     for line in "$@"; do printf '%s\n' "$line"; done
     cat <<CONF
-clients = (
+clients = (${extra_clients:-}
   { identity = "admin.demo"; role = "admin";  zones = [ ${admin_zones:-"\"$zone\""} ]; },
   { identity = "ns1.demo";   role = "signer"; zones = [ "$zone" ]; }
 );

@@ -238,8 +238,12 @@ stack_operators >/dev/null
 stack_ksk_token >/dev/null
 new_ksk k1 13
 stack_pki
+stack_cert watch.demo "DNS:watch.demo"
+extra_clients='
+  { identity = "watch.demo"; role = "parent-agent"; zones = [ "'$zone'" ]; },'
 export SIGNETD_TEST_CLOCK=1
 stack_signetd
+sed "s|$pki/ns1.demo|$pki/watch.demo|" "$stack/ns1.demo.client.conf" > "$stack/watch.demo.client.conf"
 clock $(( $(date +%s) / HOUR * HOUR ))
 start=$now
 admin add-zone "$zone" --ksk "$stack/k1.dnskey" --algorithm 13 >/dev/null
@@ -281,7 +285,8 @@ admin rollover "$zone" add-ksk "$stack/k2.dnskey" >/dev/null
 ksr 30 "$k1_id" "$k2_id"
 sign_and_check "new KSK published"
 expect_keys "256/13/$z2 257/13/$k1 257/13/$k2" "new KSK published"
-admin rollover "$zone" ds-seen >/dev/null 2>&1 && fail "ds-seen was taken before the new DNSKEY is in every cache"
+refused=$(admin rollover "$zone" ds-seen 2>&1) && fail "ds-seen was taken before the new DNSKEY is in every cache"
+case $refused in *"not allowed in this state"*) ;; *) fail "early ds-seen: $refused";; esac
 export_ds k2 "$k2_id"
 # The new DS alone while the old KSK's DNSKEY still signs: fine, both KSKs
 # sign the DNSKEY RRset. But a DS for a key not in the DNSKEY RRset yet
@@ -289,7 +294,22 @@ export_ds k2 "$k2_id"
 advance $((4 * HOUR))
 parent_zone "$stack/k2.ds"
 sign_and_check "parent serves the new DS"
-admin rollover "$zone" ds-seen >/dev/null
+# signet parent-watch asks NSD (the parent's server) and Unbound; it confirms
+# once both have served the new DS, and not the old, for the DS TTL (1 d).
+printf 'parental-agent %s. 127.0.0.1:%s auth\nparental-agent %s. 127.0.0.1:%s resolver\n' \
+  "$zone" "$nsd_port" "$zone" "$resolver_port" > "$stack/agents"
+watch() {
+  "$signet" parent-watch --config "$stack/watch.demo.client.conf" --agents "$stack/agents" \
+    --state "$stack/watch.state" > "$stack/watch.out" 2>&1 || { cat "$stack/watch.out"; fail "parent-watch: exit $?"; }
+}
+watch
+admin rollover "$zone" show | grep -q "waits for its DS" || fail "the rollover does not wait for the DS after the first pass"
+advance $((DAY + HOUR))
+watch
+sed 's/^/  parent-watch: /' "$stack/watch.out"
+admin rollover "$zone" show | grep -q "waits for its DS" && fail "parent-watch did not confirm the DS"
+grep -q '"ds-seen by agent watch.demo' "$stack/state/audit.log" ||
+  fail "the audit log does not show the agent's confirmation"
 # Ids: DS TTL 1 d + 2 h; then a request without the old KSK.
 advance $((DAY + 3 * HOUR))
 ksr 30 "$k2_id"
