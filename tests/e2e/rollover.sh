@@ -29,7 +29,14 @@ zone=roll.test
 parent=test
 admin_zones='"*"'
 DAY=86400 HOUR=3600
-fail() { echo "FAILED: $*" >&2; exit 1; }
+fail() {
+  echo "FAILED: $*" >&2
+  if [ -f "$stack/last-answer" ]; then
+    echo "-- the resolver's last answer:" >&2; cat "$stack/last-answer" >&2
+    echo "-- unbound.log:" >&2; tail -20 "$stack/resolver/unbound.log" >&2
+  fi
+  exit 1
+}
 for t in nsd unbound drill ldns-signzone dnssec-keygen ldns-verify-zone dnssec-verify ldns-read-zone; do
   command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || fail "$t not found (scripts/deps)"
 done
@@ -160,9 +167,12 @@ CONF
   cat "$resdir/nsd.log" "$resdir/unbound.log" >&2
   fail "resolver did not come up"
 }
+# ask NAME TYPE: "RCODE AD" or "RCODE -"; drill's whole answer stays in
+# $stack/last-answer for the failure message.
 ask() {
   local out rcode ad
   out=$(drill -p "$resolver_port" @127.0.0.1 -D "$1" "$2" 2>&1) || true
+  printf '%s\n' "$out" > "$stack/last-answer"
   rcode=$(printf '%s\n' "$out" | sed -n 's/.*rcode: \([A-Z]*\).*/\1/p' | head -1)
   ad=-
   printf '%s\n' "$out" | grep -q '^;; flags:.* ad[ ;]' && ad=AD
