@@ -147,6 +147,7 @@ server:
   val-override-date: "$(date -u -d "@$now" +%Y%m%d%H%M%S)"
   access-control: 127.0.0.0/8 allow
   local-zone: "test." nodefault
+  so-reuseport: no
 remote-control:
   control-enable: no
 stub-zone:
@@ -161,6 +162,8 @@ CONF
   unbound_pid=$!
   local _
   for _ in $(seq 100); do
+    kill -0 "$unbound_pid" 2>/dev/null && kill -0 "$nsd_pid" 2>/dev/null ||
+      { cat "$resdir/nsd.log" "$resdir/unbound.log" >&2; fail "nsd or unbound exited"; }
     drill -p "$resolver_port" @127.0.0.1 test SOA >/dev/null 2>&1 && return 0
     sleep 0.1
   done
