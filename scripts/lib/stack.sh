@@ -264,6 +264,9 @@ server:
   module-config: "validator iterator"
   trust-anchor-file: "$dir/trust.ds"
   access-control: 127.0.0.0/8 allow
+  # Alone on its port: with SO_REUSEPORT another test's Unbound on the same
+  # port would answer some of our queries (without AD).
+  so-reuseport: no
 remote-control:
   control-enable: no
 stub-zone:
