@@ -151,8 +151,9 @@ freeport() {
 # signetd on loopback with mutual TLS; extra configuration lines (e.g.
 # "cache-size = 1000;") may be given as arguments; admin_zones (default
 # "$zone", quoted) is the admin's zones list ("*" for the test clock);
-# extra_clients, more entries of the clients list (each ending in a comma). Sets port, mport,
-# daemon_pid; writes a client config per identity ($stack/WHO.client.conf).
+# extra_clients, more entries of the clients list (each ending in a comma).
+# Sets port, mport, daemon_pid; writes a client config per identity
+# ($stack/WHO.client.conf).
 stack_signetd() {
   port=$(freeport)
   mport=$(freeport)
