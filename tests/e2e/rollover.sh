@@ -161,7 +161,8 @@ CONF
   unbound -c "$resdir/unbound.conf" 2>> "$resdir/unbound.log" &
   unbound_pid=$!
   local _
-  for _ in $(seq 100); do
+  # Up to 30 s: a loaded machine (ASan builds beside us) starts them slowly.
+  for _ in $(seq 300); do
     kill -0 "$unbound_pid" 2>/dev/null && kill -0 "$nsd_pid" 2>/dev/null ||
       { cat "$resdir/nsd.log" "$resdir/unbound.log" >&2; fail "nsd or unbound exited"; }
     drill -p "$resolver_port" @127.0.0.1 test SOA >/dev/null 2>&1 && return 0
