@@ -203,6 +203,13 @@ signet_err signer_admission_enter(signer_admission *a, const char *identity, con
 	adm_client *c = find_client(a, identity, true, now_ns);
 	adm_conn *k = find_conn(a, peer);
 	size_t ci = c ? (size_t)(c - a->clients) : 0;
+	if (c && k && k->client != ci && k->calls == 0) {
+		/* Nothing in flight: that connection closed and the kernel gave
+		 * its address and port to a new one (short-lived clients on one
+		 * host do this), which counts as new. */
+		*k = a->conns[--a->nconns];
+		k = NULL;
+	}
 	if (!c) {
 		ret = SIGNET_ELIMIT;
 		snprintf(msg, msglen, "too many client identities");
@@ -211,8 +218,8 @@ signet_err signer_admission_enter(signer_admission *a, const char *identity, con
 		snprintf(msg, msglen, "client '%s' has %zu calls in flight (max-calls-per-client)",
 			 identity, c->calls);
 	} else if (k && k->client != ci) {
-		/* One connection, one certificate: never the case with gRPC, so
-		 * refuse rather than count it twice. */
+		/* Calls in flight under another certificate on this address:
+		 * never the case with gRPC, so refuse rather than count it twice. */
 		ret = SIGNET_ELIMIT;
 		snprintf(msg, msglen, "connection %s changed identity", peer);
 	} else if (!k) {

@@ -837,9 +837,14 @@ static void test_admission_unit(void **state)
 	signer_admission_leave(a, "y", "c4", t);
 	assert_int_equal(signer_admission_enter(a, "z", "c5", t, msg, sizeof(msg)), SIGNET_ELIMIT);
 	assert_non_null(strstr(msg, "(max-connections)"));
-	/* a known connection under another identity is refused */
+	/* a known connection under another identity is refused while it has
+	 * calls in flight; idle, its address was reused by a new connection */
+	assert_int_equal(signer_admission_enter(a, "x", "c1", t, msg, sizeof(msg)), SIGNET_OK);
 	assert_int_equal(signer_admission_enter(a, "y", "c1", t, msg, sizeof(msg)), SIGNET_ELIMIT);
 	assert_non_null(strstr(msg, "changed identity"));
+	signer_admission_leave(a, "x", "c1", t);
+	assert_int_equal(signer_admission_enter(a, "y", "c1", t, msg, sizeof(msg)), SIGNET_OK);
+	signer_admission_leave(a, "y", "c1", t);
 	/* idle connections are forgotten */
 	t += 6 * SEC;
 	assert_int_equal(signer_admission_enter(a, "z", "c5", t, msg, sizeof(msg)), SIGNET_OK);
