@@ -128,7 +128,8 @@ void sg_secret_free(sg_secret *s);
 /* ---- files -------------------------------------------------------------- */
 
 /* Read the whole of path into out, refusing files larger than max bytes
- * (SIGNET_ERANGE) and anything that is not a regular file (SIGNET_EINVAL). */
+ * (SIGNET_ERANGE) and anything that is not a regular file (SIGNET_EINVAL);
+ * the open never blocks (a FIFO is refused at once). */
 signet_err sg_file_read(const char *path, size_t max, sg_buf *out);
 
 /* Write data to path atomically: a temporary file in the same directory,

@@ -15,7 +15,10 @@ signet_err sg_file_read(const char *path, size_t max, sg_buf *out)
 {
 	if (path == NULL || out == NULL)
 		return SIGNET_EINVAL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO put in a file's place must not hold the caller
+	 * in open() until a writer comes; it is refused below like any other
+	 * file that is not regular. Reads of a regular file ignore the flag. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return signet_err_from_errno(errno);
 	struct stat st;

@@ -64,7 +64,8 @@ signet_err sg_secret_from_file(const char *path, sg_secret **out)
 	if (path == NULL || out == NULL)
 		return SIGNET_EINVAL;
 	*out = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO in the file's place is refused, not waited on. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return signet_err_from_errno(errno);
 	struct stat st;

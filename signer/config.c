@@ -360,7 +360,7 @@ static signet_err add_client(checker *k, const config_setting_t *g, size_t idx)
 		const config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
 		const char *name = config_setting_name(m);
 		if (strcmp(name, "identity") && strcmp(name, "role") && strcmp(name, "zones") &&
-		    strcmp(name, "names") && strcmp(name, "types")) {
+		    strcmp(name, "names") && strcmp(name, "types") && strcmp(name, "allow-cn")) {
 			at(k, m);
 			return fail(k, SIGNET_EPARSE, "clients[%zu]: unknown key %.60s", idx, name);
 		}
@@ -402,6 +402,13 @@ static signet_err add_client(checker *k, const config_setting_t *g, size_t idx)
 		return fail(k, SIGNET_EPARSE, "%s: must be \"signer\", \"admin\" or"
 			    " \"parent-agent\", not %.40s",
 			    field, config_setting_get_string(role));
+	const config_setting_t *cn = config_setting_get_member(g, "allow-cn");
+	if (cn) {
+		snprintf(field, sizeof(field), "clients[%zu].allow-cn", idx);
+		ret = get_bool(k, cn, field, &c->allow_cn);
+		if (ret != SIGNET_OK)
+			return ret;
+	}
 	ret = add_zones(k, c, zones, idx);
 	for (int r = 0; r < 2 && ret == SIGNET_OK; r++) {
 		const char *key = r ? "types" : "names";
@@ -437,21 +444,83 @@ static signet_err read_clients(checker *k, const config_setting_t *list)
 /* ---- the top level ------------------------------------------------------- */
 
 enum {
-	K_LISTEN, K_CERT, K_KEY, K_CA, K_TLS12, K_MODULE, K_LABEL, K_PIN, K_STATE,
-	K_WORKERS, K_CACHE, K_RRSETS, K_RRS, K_OCTETS, K_MESSAGE, K_METRICS,
-	K_METRICS_REMOTE, K_USER, K_VERIFY, K_CONNS, K_CONNS_CLIENT, K_CALLS_CLIENT,
-	K_RATE, K_BURST, K_IDLE, K_HANDSHAKE, K_STREAMS, K_CLIENTS, K_COUNT
+	K_LISTEN,
+	K_CERT,
+	K_KEY,
+	K_CA,
+	K_TLS12,
+	K_MODULE,
+	K_LABEL,
+	K_PIN,
+	K_STATE,
+	K_WORKERS,
+	K_CACHE,
+	K_RRSETS,
+	K_RRS,
+	K_OCTETS,
+	K_MESSAGE,
+	K_METRICS,
+	K_METRICS_REMOTE,
+	K_USER,
+	K_VERIFY,
+	K_CONNS,
+	K_CONNS_CLIENT,
+	K_CALLS_CLIENT,
+	K_RATE,
+	K_BURST,
+	K_IDLE,
+	K_HANDSHAKE,
+	K_STREAMS,
+	K_CLIENTS,
+	K_ALLOW_ROOT,
+	K_MSG_TIMEOUT,
+	K_CALLS,
+	K_RESETS,
+	K_CONNS_PEER,
+	K_OPEN_CONNS,
+	K_CONN_RATE,
+	K_REFUSAL_IVL,
+	K_GRPC_MEM,
+	K_COUNT
 };
-static const char *const key_names[K_COUNT] = {
-	"listen", "tls-cert", "tls-key", "tls-ca", "tls12", "pkcs11-module",
-	"token-label", "pin", "state-dir", "workers", "cache-size", "max-rrsets",
-	"max-rrs", "max-rrset-octets", "max-message", "metrics",
-	"metrics-allow-remote", "user", "verify-after-sign", "max-connections",
-	"max-connections-per-client", "max-calls-per-client", "rate-per-client",
-	"rate-burst", "idle-timeout", "handshake-timeout", "max-streams-per-connection",
-	"clients"
-};
-_Static_assert(K_COUNT <= 32, "check_all keeps the keys seen in a 32-bit mask");
+static const char *const key_names[K_COUNT] = {"listen",
+					       "tls-cert",
+					       "tls-key",
+					       "tls-ca",
+					       "tls12",
+					       "pkcs11-module",
+					       "token-label",
+					       "pin",
+					       "state-dir",
+					       "workers",
+					       "cache-size",
+					       "max-rrsets",
+					       "max-rrs",
+					       "max-rrset-octets",
+					       "max-message",
+					       "metrics",
+					       "metrics-allow-remote",
+					       "user",
+					       "verify-after-sign",
+					       "max-connections",
+					       "max-connections-per-client",
+					       "max-calls-per-client",
+					       "rate-per-client",
+					       "rate-burst",
+					       "idle-timeout",
+					       "handshake-timeout",
+					       "max-streams-per-connection",
+					       "clients",
+					       "allow-root",
+					       "message-timeout",
+					       "max-calls",
+					       "max-resets-per-second",
+					       "max-open-connections-per-address",
+					       "max-open-connections",
+					       "connection-rate-per-address",
+					       "refusal-interval",
+					       "grpc-memory"};
+_Static_assert(K_COUNT <= 64, "check_all keeps the keys seen in a 64-bit mask");
 
 /* The numeric settings: their bounds and the field each fills, a size_t
  * or an unsigned one. */
@@ -468,14 +537,22 @@ static const struct number_key {
 	{K_OCTETS, 1, 1024 * 1024, offsetof(signer_config, max_rrset_octets), true},
 	{K_MESSAGE, 4096, 64 * 1024 * 1024, offsetof(signer_config, max_message), true},
 	{K_CONNS, 1, 100000, offsetof(signer_config, admission.max_connections), true},
-	{K_CONNS_CLIENT, 1, 100000,
-	 offsetof(signer_config, admission.max_connections_client), true},
+	{K_CONNS_CLIENT, 1, 100000, offsetof(signer_config, admission.max_connections_client),
+	 true},
 	{K_CALLS_CLIENT, 1, 100000, offsetof(signer_config, admission.max_calls_client), true},
 	{K_RATE, 0, 10000000, offsetof(signer_config, admission.rate), false},
 	{K_BURST, 1, 10000000, offsetof(signer_config, admission.burst), false},
 	{K_IDLE, 1, 86400, offsetof(signer_config, admission.idle_timeout_s), false},
 	{K_HANDSHAKE, 1, 300, offsetof(signer_config, admission.handshake_timeout_s), false},
 	{K_STREAMS, 1, 10000, offsetof(signer_config, admission.streams_per_connection), false},
+	{K_MSG_TIMEOUT, 1, 300, offsetof(signer_config, admission.message_timeout_s), false},
+	{K_CALLS, 1, 1000000, offsetof(signer_config, admission.max_calls), true},
+	{K_RESETS, 1, 1000000, offsetof(signer_config, admission.resets_per_second), false},
+	{K_CONNS_PEER, 1, 100000, offsetof(signer_config, admission.max_connections_address), true},
+	{K_OPEN_CONNS, 1, 100000, offsetof(signer_config, admission.max_open_connections), true},
+	{K_CONN_RATE, 1, 100000, offsetof(signer_config, admission.connection_rate), false},
+	{K_REFUSAL_IVL, 1, 3600, offsetof(signer_config, refusal_interval_s), false},
+	{K_GRPC_MEM, 16, 1024 * 1024, offsetof(signer_config, grpc_memory_mib), true},
 };
 
 static signet_err number_setting(checker *k, const struct number_key *nk,
@@ -522,6 +599,8 @@ static signet_err setting(checker *k, int key, const config_setting_t *s)
 		ret = get_string(k, s, name, cfg->metrics, sizeof(cfg->metrics), false);
 		return ret == SIGNET_OK ? address_ok(k, name, cfg->metrics) : ret;
 	case K_METRICS_REMOTE: return get_bool(k, s, name, &cfg->metrics_allow_remote);
+	case K_ALLOW_ROOT:
+		return get_bool(k, s, name, &cfg->allow_root);
 	case K_USER:
 		ret = get_string(k, s, name, cfg->user, sizeof(cfg->user), false);
 		if (ret == SIGNET_OK && !user_ok(cfg->user))
@@ -567,6 +646,16 @@ static void set_defaults(signer_config *cfg)
 	cfg->admission.idle_timeout_s = 300;
 	cfg->admission.handshake_timeout_s = 10;
 	cfg->admission.streams_per_connection = 64;
+	/* A request is one small message: a stream that has not sent it
+	 * within seconds is holding memory, not working. */
+	cfg->admission.message_timeout_s = 5;
+	cfg->admission.max_calls = 4096;
+	cfg->admission.resets_per_second = 200;
+	cfg->admission.max_open_connections = 8192;
+	cfg->admission.max_connections_address = 512;
+	cfg->admission.connection_rate = 50;
+	cfg->refusal_interval_s = 60;
+	cfg->grpc_memory_mib = 256;
 }
 
 /* Everything after libconfig has read the text. */
@@ -574,7 +663,7 @@ static signet_err check_all(checker *k, config_t *lc)
 {
 	const config_setting_t *root = config_root_setting(lc);
 	int n = config_setting_length(root);
-	unsigned seen = 0;
+	uint64_t seen = 0;
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
 		const char *name = config_setting_name(s);
@@ -586,9 +675,9 @@ static signet_err check_all(checker *k, config_t *lc)
 		if (key < 0)
 			return fail(k, SIGNET_EPARSE, "unknown key %.60s", name);
 		/* libconfig refuses repeated names itself; this is belt and braces. */
-		if (seen & (1u << key))
+		if (seen & (1ull << key))
 			return fail(k, SIGNET_EPARSE, "%s: given twice", name);
-		seen |= 1u << key;
+		seen |= 1ull << key;
 		signet_err ret = setting(k, key, s);
 		if (ret != SIGNET_OK)
 			return ret;
@@ -597,7 +686,7 @@ static signet_err check_all(checker *k, config_t *lc)
 	static const int required[] = {K_LISTEN, K_CERT, K_KEY, K_CA, K_MODULE,
 				       K_LABEL, K_PIN, K_STATE};
 	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
-		if (!(seen & (1u << required[i])))
+		if (!(seen & (1ull << required[i])))
 			return fail(k, SIGNET_EPARSE, "missing required key %s",
 				    key_names[required[i]]);
 	if (k->cfg->nclients == 0)

@@ -20,6 +20,41 @@ typedef enum srv_method {
 
 typedef struct signer_server signer_server;
 
+#define SRV_PEER_MAX 128
+#define SRV_CQ_THREADS \
+	2 /* threads taking calls from gRPC (and doing its reads) */ /* a peer as gRPC names it, "ipv6:[...]:PORT" */
+
+/* ---- conns.c: TCP connections as gRPC accepts them ------------------------ */
+
+typedef struct srv_conns srv_conns;
+
+/* A table for lim's max-connections, max-connections-per-address and
+ * max-resets-per-second; refusals and metrics (borrowed, may be NULL)
+ * count what it refuses. Free with srv_conns_free after the gRPC server. */
+signet_err srv_conns_new(const signer_admission_limits *lim, signer_refusals *refusals,
+			 signer_metrics *metrics, srv_conns **out);
+void srv_conns_free(srv_conns *t);
+/* The channel argument that makes gRPC report its sockets to t. */
+grpc_arg srv_conns_arg(srv_conns *t);
+/* Whether gRPC reported its listener: the mutator works in this build. */
+bool srv_conns_active(srv_conns *t);
+/* New limits (a reload); max-connections is capped at the start's. */
+void srv_conns_set_limits(srv_conns *t, const signer_admission_limits *lim);
+/* Forget closed connections; the number still open. */
+size_t srv_conns_sweep(srv_conns *t);
+/* A stream of peer waits for its message: false (not counted) when its
+ * connection has max waiting already or was shut down. */
+bool srv_conns_wait_enter(srv_conns *t, const char *peer, size_t max);
+void srv_conns_wait_leave(srv_conns *t, const char *peer);
+/* Note the octets each connection has received so far (TCP_INFO). */
+void srv_conns_mark(srv_conns *t);
+/* Shut down the connection that received the most octets since the mark,
+ * if at least min: true, its peer in peer (plen octets). */
+bool srv_conns_shed(srv_conns *t, uint64_t min, char *peer, size_t plen);
+/* A stream of peer ended before its message at now_ns; true when this one
+ * took the connection over max-resets-per-second and it was shut down. */
+bool srv_conns_reset(srv_conns *t, const char *peer, uint64_t now_ns);
+
 /* A completion-queue tag: what finished, and for which object. */
 typedef struct srv_tag {
 	int what;    /* TAG_* in server.c */
@@ -30,6 +65,14 @@ typedef struct srv_tag {
 typedef struct srv_call {
 	srv_tag tag_new;                /* the requested call arrived */
 	srv_tag tag_sent;               /* the answer was sent */
+	srv_tag tag_msg;                /* the request message arrived, or never will */
+	struct srv_call *wprev, *wnext; /* in signer_server's waiting list */
+	uint64_t msg_deadline_ns;       /* the message must have come by then */
+	bool waiting;                   /* in the waiting list (signer_server.lock) */
+	bool timed_out;                 /* cancelled for want of a message (lock) */
+	bool conn_counted;              /* counted in its connection's waiting streams */
+	bool quiet;                     /* a refusal counted in aggregate: no log line */
+	bool held;                      /* counted in signer_server.held_calls */
 	signer_server *srv;
 	srv_method method;
 	grpc_call *call;
@@ -37,7 +80,7 @@ typedef struct srv_call {
 	grpc_metadata_array md;
 	grpc_call_details call_details; /* M_UNKNOWN only */
 	grpc_byte_buffer *payload;      /* the request message, may be NULL */
-	char peer[128];                 /* peer address, for logs */
+	char peer[SRV_PEER_MAX];        /* peer address, for logs */
 	char identity[SIGNER_IDENTITY_MAX + 1]; /* matched identity, or the first seen */
 	bool known;                     /* identity matched a client line */
 	signer_client who;              /* deep copy of that line (zones owned) */
@@ -80,7 +123,8 @@ struct signer_server {
 	grpc_server *server;
 	grpc_completion_queue *cq;
 	void *methods[M_COUNT];
-	pthread_t cq_thread;
+	pthread_t cq_threads[SRV_CQ_THREADS]; /* read the completion queue */
+	unsigned ncq_threads;                 /* started */
 	bool cq_started;
 	bool grpc_inited;               /* grpc_init was called */
 	bool grpc_started;              /* grpc_server_start was called */
@@ -96,6 +140,19 @@ struct signer_server {
 	signer_metrics *metrics;        /* counters for the metrics endpoint */
 	signer_http *http;              /* the metrics endpoint, or NULL */
 	signer_ds_reports *ds_reports;  /* parent-watch's last reports */
+	signer_refusals *refusals;      /* refusals, audited in aggregate */
+	srv_conns *conns;               /* TCP connections (conns.c) */
+	grpc_resource_quota *quota;     /* gRPC's memory, grpc-memory */
+	srv_call *wait_head, *wait_tail; /* calls waiting for their message (lock) */
+	pthread_t reaper;                /* expires them, sweeps conns */
+	pthread_cond_t reaper_cond;      /* reaper_quit (monotonic clock) */
+	bool reaper_started, reaper_quit;
+	atomic_uint_fast64_t msg_timeout_ns;   /* message-timeout, reloadable */
+	atomic_size_t max_calls;               /* max-calls, reloadable */
+	atomic_size_t held_calls;              /* calls past identity, held for max-calls */
+	atomic_uint_fast64_t cq_return_ns;     /* the queue thread last came back from gRPC */
+	uint64_t watch_cpu_ns[SRV_CQ_THREADS]; /* reaper only: queue threads' CPU */
+	unsigned watch_stalled;                /* reaper only: ticks busy without returning */
 	srv_worker *workers;
 	unsigned nworkers;
 };
@@ -120,6 +177,13 @@ signet_err srv_request_bytes(srv_call *c, uint8_t **out, size_t *len);
  * protobuf_c_message_free_unpacked); NULL after failing the call with
  * INVALID_ARGUMENT when there is no message or it does not parse. */
 ProtobufCMessage *srv_unpack(srv_call *c, const ProtobufCMessageDescriptor *desc);
+
+/* Check the wire form of a desc message (len octets at p) before protobuf-c
+ * narrows it: SIGNET_ERANGE when a varint does not fit its 32-bit field
+ * (field gets its path, "rrsets[0].type", *value the value), SIGNET_EPARSE
+ * for a malformed wire form, SIGNET_OK otherwise (rpc_wire.c). */
+signet_err srv_wire_check(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t len,
+			  char *field, size_t fieldlen, uint64_t *value);
 
 /* A wire-form zone name from the API; false if malformed. Lower-cased. */
 bool srv_zone(const ProtobufCBinaryData *b, dns_name *out);

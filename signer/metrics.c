@@ -60,6 +60,7 @@ struct signer_metrics {
 	atomic_uint_fast64_t *calls;                 /* [method][code] */
 	histogram *latency;                          /* [method] */
 	atomic_uint_fast64_t item_errors[GRPC_CODES];
+	atomic_uint_fast64_t refusals[SIGNER_REFUSAL_COUNT]; /* by signer_refusal */
 	histogram hsm;
 	atomic_uint_fast64_t hsm_errors;
 	_Atomic(signer_sig_series *) slots[SERIES_SLOTS];
@@ -157,6 +158,13 @@ void signer_metrics_item_error(signer_metrics *m, unsigned code)
 	if (code >= GRPC_CODES)
 		code = 2;
 	atomic_fetch_add_explicit(&m->item_errors[code], 1, memory_order_relaxed);
+}
+
+void signer_metrics_refusal(signer_metrics *m, signer_refusal why)
+{
+	if (!m || (unsigned)why >= SIGNER_REFUSAL_COUNT)
+		return;
+	atomic_fetch_add_explicit(&m->refusals[why], 1, memory_order_relaxed);
 }
 
 void signer_metrics_hsm(signer_metrics *m, uint64_t ns, bool ok)
@@ -342,6 +350,16 @@ signet_err signer_metrics_render(signer_metrics *m, const signer_metrics_snapsho
 			ret = sg_buf_printf(out, "signet_item_errors_total{code=\"%s\"} %llu\n",
 					    code_names[c], (unsigned long long)v);
 	}
+	if (ret == SIGNET_OK)
+		ret = sg_buf_printf(
+			out,
+			"# HELP signet_refusals_total Calls, streams and connections refused, by reason.\n"
+			"# TYPE signet_refusals_total counter\n");
+	for (unsigned r = 0; r < SIGNER_REFUSAL_COUNT && ret == SIGNET_OK; r++)
+		ret = sg_buf_printf(out, "signet_refusals_total{reason=\"%s\"} %llu\n",
+				    signer_refusal_name((signer_refusal)r),
+				    (unsigned long long)atomic_load_explicit(&m->refusals[r],
+									     memory_order_relaxed));
 	if (ret == SIGNET_OK)
 		ret = sg_buf_printf(out,
 			"# HELP signet_request_duration_seconds Time from a call's arrival to its answer.\n"

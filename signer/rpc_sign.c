@@ -1,6 +1,7 @@
 /* rpc_sign.c -- SignRRsets: admission of the batch, its RRsets spread
  * over the workers, each signing on its own HSM session, and the call's
  * audit line before the answer. */
+#include <inttypes.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -429,6 +430,15 @@ static bool admit(srv_call *c, batch *b)
 	size_t len = 0;
 	if (srv_request_bytes(c, &bytes, &len) != SIGNET_OK) {
 		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "no request message");
+		return false;
+	}
+	char field[160];
+	uint64_t v = 0;
+	if (srv_wire_check(&signet__v1__sign_request__descriptor, bytes, len, field, sizeof(field),
+			   &v) == SIGNET_ERANGE) {
+		free(bytes);
+		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "%s: %" PRIu64 " is out of range", field,
+			 v);
 		return false;
 	}
 	ProtobufCAllocator alloc = {arena_alloc, arena_free_one, &b->arena};

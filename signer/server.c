@@ -1,6 +1,7 @@
 /* server.c -- signetd's transport: TLS credentials, the gRPC C core server,
  * the completion-queue thread, worker threads with their HSM sessions, and
  * the identity of each call. */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,16 +11,25 @@
 
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/support/alloc.h>
+#include <grpc/support/log.h>
 #include <grpc/support/time.h>
 #include <openssl/conf.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 #include <openssl/ssl.h>
 
 #include "signer/internal.h"
 
-enum { TAG_NEW = 1, TAG_SENT, TAG_SHUTDOWN };
+enum { TAG_NEW = 1, TAG_SENT, TAG_SHUTDOWN, TAG_MSG };
 
 #define PEM_MAX (1024 * 1024)
 #define DRAIN_SECONDS 30
+#define REQUESTED_PER_METHOD 16      /* calls asked of gRPC ahead, per method */
+#define REAPER_TICK_MS 1000          /* connections are swept this often */
+#define READ_CHUNK (16 * 1024)       /* most octets gRPC reads from a socket at once */
+#define WATCH_TICK_MS 100            /* the watchdog looks at the queue thread this often */
+#define WATCH_STALL_TICKS 3          /* busy and not returning this many ticks: shed */
+#define WATCH_MIN_OCTETS (64 * 1024) /* a connection sending less is not shed */
 
 static const char *const method_paths[M_COUNT + 1] = {
 	"/signet.v1.Signet/SignRRsets",
@@ -94,6 +104,10 @@ static void call_free(srv_call *c)
 		return;
 	if (c->admitted)
 		signer_admission_leave(c->srv->admission, c->identity, c->peer, srv_now_ns());
+	if (c->conn_counted)
+		srv_conns_wait_leave(c->srv->conns, c->peer);
+	if (c->held)
+		atomic_fetch_sub(&c->srv->held_calls, 1);
 	if (c->counted) {
 		signer_server *srv = c->srv;
 		pthread_mutex_lock(&srv->lock);
@@ -127,6 +141,8 @@ static signet_err request_call(signer_server *srv, srv_method m)
 	c->tag_new.obj = c;
 	c->tag_sent.what = TAG_SENT;
 	c->tag_sent.obj = c;
+	c->tag_msg.what = TAG_MSG;
+	c->tag_msg.obj = c;
 	c->details_slice = grpc_empty_slice();
 	grpc_metadata_array_init(&c->md);
 	grpc_call_error e;
@@ -138,9 +154,12 @@ static signet_err request_call(signer_server *srv, srv_method m)
 		e = grpc_server_request_call(srv->server, &c->call, &c->call_details, &c->md,
 					     srv->cq, srv->cq, &c->tag_new);
 	} else {
-		e = grpc_server_request_registered_call(
-			srv->server, srv->methods[m], &c->call, &c->deadline, &c->md,
-			&c->payload, srv->cq, srv->cq, &c->tag_new);
+		/* No payload: the call comes at its HEADERS, so identity, limits
+		 * and a deadline for its message apply before gRPC holds a
+		 * message for it. */
+		e = grpc_server_request_registered_call(srv->server, srv->methods[m], &c->call,
+							&c->deadline, &c->md, NULL, srv->cq,
+							srv->cq, &c->tag_new);
 	}
 	if (e != GRPC_CALL_OK) {
 		call_free(c);
@@ -208,6 +227,14 @@ ProtobufCMessage *srv_unpack(srv_call *c, const ProtobufCMessageDescriptor *desc
 		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "no request message");
 		return NULL;
 	}
+	char field[160];
+	uint64_t v = 0;
+	if (srv_wire_check(desc, bytes, len, field, sizeof(field), &v) == SIGNET_ERANGE) {
+		free(bytes);
+		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "%s: %" PRIu64 " is out of range", field,
+			 v);
+		return NULL;
+	}
 	ProtobufCMessage *m = protobuf_c_message_unpack(desc, NULL, len, bytes);
 	free(bytes);
 	if (!m)
@@ -246,7 +273,7 @@ void srv_finish(srv_call *c)
 	ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
 	ops[n].data.recv_close_on_server.cancelled = &c->cancelled;
 	n++;
-	if (c->status != GRPC_STATUS_OK)
+	if (c->status != GRPC_STATUS_OK && !c->quiet)
 		sg_log(SG_LOG_INFO, "%s %s from %s: status %d: %s", method_paths[c->method],
 		       c->identity, c->peer, (int)c->status, c->details);
 	signer_metrics_call(c->srv->metrics, (size_t)c->method, (unsigned)c->status,
@@ -262,13 +289,13 @@ void srv_finish(srv_call *c)
 }
 
 /* Copy the client line for id under the ACL lock, so a reload during the
- * call cannot pull it away. */
-static bool admit_identity(signer_server *srv, srv_call *c, const char *id)
+ * call cannot pull it away. A CN finds only a line that allows it. */
+static bool admit_identity(signer_server *srv, srv_call *c, const char *id, bool by_cn)
 {
 	bool found = false;
 	pthread_rwlock_rdlock(&srv->acl_lock);
 	const signer_client *cl = signer_config_client(&srv->cfg, id);
-	if (cl) {
+	if (cl && (!by_cn || cl->allow_cn)) {
 		c->who = *cl;
 		c->who.acl = signer_acl_ref(cl->acl);
 		c->who.zones = NULL;
@@ -285,7 +312,43 @@ static bool admit_identity(signer_server *srv, srv_call *c, const char *id)
 	return found;
 }
 
-/* The identity is a SAN matching a client line, else the CN. */
+/* One property value as a C string; false for an empty, overlong or
+ * NUL-carrying value, which never names a client. */
+static bool prop_value(const grpc_auth_property *prop, char id[SIGNER_IDENTITY_MAX + 1])
+{
+	if (prop->value_length == 0 || prop->value_length > SIGNER_IDENTITY_MAX ||
+	    memchr(prop->value, '\0', prop->value_length))
+		return false;
+	memcpy(id, prop->value, prop->value_length);
+	id[prop->value_length] = '\0';
+	return true;
+}
+
+/* Whether the leaf certificate in ctx carries a subjectAltName extension of
+ * any kind: gRPC lists only DNS, URI, e-mail and IP names, and RFC 6125
+ * 6.4.4 lets a CN count only when there is no SAN at all. Unreadable: true,
+ * so a certificate we cannot read never falls back to its CN. */
+static bool cert_has_san(grpc_auth_context *ctx)
+{
+	grpc_auth_property_iterator it = grpc_auth_context_find_properties_by_name(
+		ctx, GRPC_X509_PEM_CERT_PROPERTY_NAME);
+	const grpc_auth_property *prop = grpc_auth_property_iterator_next(&it);
+	if (!prop || prop->value_length == 0 || prop->value_length > PEM_MAX)
+		return true;
+	BIO *b = BIO_new_mem_buf(prop->value, (int)prop->value_length);
+	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+	BIO_free(b);
+	if (!x)
+		return true;
+	bool has = X509_get_ext_by_NID(x, NID_subject_alt_name, -1) >= 0;
+	X509_free(x);
+	return has;
+}
+
+/* The identity is a DNS name (or URI) of the certificate's SAN matching a
+ * client line; the CN only for a certificate without any SAN and only for
+ * a line with allow-cn. RFC 6125 6.4.4: a certificate from our CA with SAN
+ * evil.example and CN admin.example is evil.example, nothing else. */
 static void identify(signer_server *srv, srv_call *c)
 {
 	char *peer = grpc_call_get_peer(c->call);
@@ -294,23 +357,41 @@ static void identify(signer_server *srv, srv_call *c)
 	grpc_auth_context *ctx = grpc_call_auth_context(c->call);
 	if (!ctx)
 		return;
-	static const char *const props[2] = {"x509_subject_alternative_name",
-					     "x509_common_name"};
+	static const char *const sans[2] = {GRPC_PEER_DNS_PROPERTY_NAME,
+					    GRPC_PEER_URI_PROPERTY_NAME};
+	bool any_san = false;
+	char id[SIGNER_IDENTITY_MAX + 1];
 	for (int p = 0; p < 2 && !c->known; p++) {
-		grpc_auth_property_iterator it =
-			grpc_auth_context_find_properties_by_name(ctx, props[p]);
+		grpc_auth_property_iterator it = grpc_auth_context_find_properties_by_name(ctx,
+											   sans[p]);
 		const grpc_auth_property *prop;
 		while (!c->known && (prop = grpc_auth_property_iterator_next(&it))) {
-			/* Embedded NULs or overlong values never match a line. */
-			if (prop->value_length == 0 || prop->value_length > SIGNER_IDENTITY_MAX ||
-			    memchr(prop->value, '\0', prop->value_length))
+			any_san = true;
+			if (!prop_value(prop, id))
 				continue;
-			char id[SIGNER_IDENTITY_MAX + 1];
-			memcpy(id, prop->value, prop->value_length);
-			id[prop->value_length] = '\0';
 			if (!c->identity[0])
 				snprintf(c->identity, sizeof(c->identity), "%s", id);
-			if (admit_identity(srv, c, id)) {
+			if (admit_identity(srv, c, id, false)) {
+				snprintf(c->identity, sizeof(c->identity), "%s", id);
+				c->known = true;
+			}
+		}
+	}
+	if (!c->known && !any_san) {
+		grpc_auth_property_iterator it = grpc_auth_context_find_properties_by_name(
+			ctx, GRPC_X509_SAN_PROPERTY_NAME);
+		any_san = grpc_auth_property_iterator_next(&it) != NULL || cert_has_san(ctx);
+	}
+	if (!c->known && !any_san) {
+		grpc_auth_property_iterator it = grpc_auth_context_find_properties_by_name(
+			ctx, GRPC_X509_CN_PROPERTY_NAME);
+		const grpc_auth_property *prop = grpc_auth_property_iterator_next(&it);
+		if (prop && prop_value(prop, id)) {
+			/* Named as a CN in logs, cut to fit. */
+			memcpy(c->identity, "CN=", 3);
+			snprintf(c->identity + 3, sizeof(c->identity) - 3, "%.*s",
+				 (int)(sizeof(c->identity) - 4), id);
+			if (admit_identity(srv, c, id, true)) {
 				snprintf(c->identity, sizeof(c->identity), "%s", id);
 				c->known = true;
 			}
@@ -341,6 +422,78 @@ static void run_call(srv_worker *w, void *arg)
 	}
 }
 
+/* Turn c away for why: counted for the aggregated audit line and the
+ * metrics, answered with code, and no log line of its own. */
+static void refuse(signer_server *srv, srv_call *c, signer_refusal why, grpc_status_code code,
+		   const char *msg)
+{
+	signer_refusals_note(srv->refusals, why, c->peer, c->identity);
+	signer_metrics_refusal(srv->metrics, why);
+	if (c->conn_counted) {
+		/* It waits no longer. */
+		srv_conns_wait_leave(srv->conns, c->peer);
+		c->conn_counted = false;
+	}
+	/* A refused stream costs the client one frame and us a call: a
+	 * connection that makes them faster than max-resets-per-second,
+	 * abandoned or refused alike, is closed. */
+	if (srv_conns_reset(srv->conns, c->peer, srv_now_ns())) {
+		signer_refusals_note(srv->refusals, SIGNER_REFUSAL_RESET_FLOOD, c->peer,
+				     c->identity);
+		signer_metrics_refusal(srv->metrics, SIGNER_REFUSAL_RESET_FLOOD);
+	}
+	c->quiet = true;
+	srv_fail(c, code, "%s", msg);
+	srv_finish(c);
+}
+
+static void wait_unlink(signer_server *srv, srv_call *c)
+{
+	if (c->wprev)
+		c->wprev->wnext = c->wnext;
+	else
+		srv->wait_head = c->wnext;
+	if (c->wnext)
+		c->wnext->wprev = c->wprev;
+	else
+		srv->wait_tail = c->wprev;
+	c->wprev = c->wnext = NULL;
+	c->waiting = false;
+}
+
+/* Ask gRPC for c's request message, to come within message-timeout. */
+static void await_message(signer_server *srv, srv_call *c)
+{
+	grpc_op op;
+	memset(&op, 0, sizeof(op));
+	op.op = GRPC_OP_RECV_MESSAGE;
+	op.data.recv_message.recv_message = &c->payload;
+	pthread_mutex_lock(&srv->lock);
+	c->msg_deadline_ns = srv_now_ns() + atomic_load(&srv->msg_timeout_ns);
+	c->waiting = true;
+	c->wprev = srv->wait_tail;
+	c->wnext = NULL;
+	if (srv->wait_tail)
+		srv->wait_tail->wnext = c;
+	else
+		srv->wait_head = c;
+	srv->wait_tail = c;
+	if (c == srv->wait_head)
+		pthread_cond_signal(&srv->reaper_cond);
+	pthread_mutex_unlock(&srv->lock);
+	SG_TSAN_RELEASE(&c->tag_msg);
+	grpc_call_error e = grpc_call_start_batch(c->call, &op, 1, &c->tag_msg, NULL);
+	if (e != GRPC_CALL_OK) {
+		pthread_mutex_lock(&srv->lock);
+		if (c->waiting)
+			wait_unlink(srv, c);
+		pthread_mutex_unlock(&srv->lock);
+		sg_log(SG_LOG_ERROR, "call from %s: cannot read its message: %d", c->peer, (int)e);
+		srv_fail(c, GRPC_STATUS_INTERNAL, "cannot read the request");
+		srv_finish(c);
+	}
+}
+
 static void on_new_call(signer_server *srv, srv_call *c, bool ok)
 {
 	if (!ok) {
@@ -361,24 +514,169 @@ static void on_new_call(signer_server *srv, srv_call *c, bool ok)
 		srv_finish(c);
 		return;
 	}
+	char why[320];
 	if (!c->known) {
-		srv_fail(c, GRPC_STATUS_PERMISSION_DENIED,
-			 "identity '%s' is not a configured client", c->identity);
-		srv_finish(c);
+		snprintf(why, sizeof(why), "identity '%s' is not a configured client", c->identity);
+		refuse(srv, c, SIGNER_REFUSAL_IDENTITY, GRPC_STATUS_PERMISSION_DENIED, why);
 		return;
 	}
-	char why[200];
+	/* gRPC enforces its stream limit only once the client has
+	 * acknowledged the setting; this one holds from the first stream. */
+	if (!srv_conns_wait_enter(srv->conns, c->peer, srv->cfg.admission.streams_per_connection)) {
+		snprintf(why, sizeof(why),
+			 "connection has %u streams waiting for their message "
+			 "(max-streams-per-connection)",
+			 srv->cfg.admission.streams_per_connection);
+		refuse(srv, c, SIGNER_REFUSAL_STREAMS, GRPC_STATUS_RESOURCE_EXHAUSTED, why);
+		return;
+	}
+	c->conn_counted = true;
 	if (signer_admission_enter(srv->admission, c->identity, c->peer, c->arrived_ns, why,
 				   sizeof(why)) != SIGNET_OK) {
-		srv_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "%s", why);
-		srv_finish(c);
+		refuse(srv, c, SIGNER_REFUSAL_LIMIT, GRPC_STATUS_RESOURCE_EXHAUSTED, why);
 		return;
 	}
 	c->admitted = true;
+	/* Calls refused on arrival are answered at once and do not count:
+	 * a flood of them must not crowd out the clients' calls. */
+	size_t max_calls = atomic_load(&srv->max_calls);
+	if (atomic_fetch_add(&srv->held_calls, 1) >= max_calls) {
+		atomic_fetch_sub(&srv->held_calls, 1);
+		snprintf(why, sizeof(why), "%zu calls in flight (max-calls)", max_calls);
+		refuse(srv, c, SIGNER_REFUSAL_MAX_CALLS, GRPC_STATUS_RESOURCE_EXHAUSTED, why);
+		return;
+	}
+	c->held = true;
+	await_message(srv, c);
+}
+
+/* The message came, or the stream ended without one, or the reaper
+ * cancelled it. */
+static void on_message(signer_server *srv, srv_call *c)
+{
+	pthread_mutex_lock(&srv->lock);
+	if (c->waiting)
+		wait_unlink(srv, c);
+	bool timed_out = c->timed_out;
+	pthread_mutex_unlock(&srv->lock);
+	if (c->conn_counted) {
+		srv_conns_wait_leave(srv->conns, c->peer);
+		c->conn_counted = false;
+	}
+	char why[160];
+	if (timed_out) {
+		snprintf(why, sizeof(why), "no request message within %llu s (message-timeout)",
+			 (unsigned long long)(atomic_load(&srv->msg_timeout_ns) / 1000000000u));
+		refuse(srv, c, SIGNER_REFUSAL_MSG_TIMEOUT, GRPC_STATUS_DEADLINE_EXCEEDED, why);
+		return;
+	}
+	if (!c->payload) {
+		/* Reset or half-closed before its message: cheap for the client,
+		 * not for us; refuse() counts it against the connection. */
+		refuse(srv, c, SIGNER_REFUSAL_RESET, GRPC_STATUS_CANCELLED,
+		       "stream ended before its request message");
+		return;
+	}
 	if (srv_enqueue(srv, run_call, c) != SIGNET_OK) {
 		srv_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
 		srv_finish(c);
 	}
+}
+
+/* CPU nanoseconds the least busy queue thread has used since the last
+ * look; UINT64_MAX if unknown. */
+static uint64_t cq_cpu_ns(signer_server *srv)
+{
+	uint64_t least = UINT64_MAX;
+	for (unsigned i = 0; i < srv->ncq_threads; i++) {
+		clockid_t cid;
+		struct timespec ts;
+		if (pthread_getcpuclockid(srv->cq_threads[i], &cid) != 0 ||
+		    clock_gettime(cid, &ts) != 0)
+			return UINT64_MAX;
+		uint64_t t = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+		uint64_t d = t - srv->watch_cpu_ns[i];
+		srv->watch_cpu_ns[i] = t;
+		if (d < least)
+			least = d;
+	}
+	return least;
+}
+
+/* One look of the watchdog. The queue thread does gRPC's reading and
+ * parsing inside grpc_completion_queue_next, and gRPC 1.51 hands it no call
+ * while one connection keeps it parsing frames: a HEADERS and RST_STREAM
+ * flood (CVE-2023-44487) holds it, and with it every other client, for as
+ * long as the flood lasts, and costs memory per stream. Busy for
+ * WATCH_STALL_TICKS ticks in a row without returning once, it sheds the
+ * connection that sent the most since: nothing else holds it that long. */
+static void watch_queue_thread(signer_server *srv, uint64_t tick_start, uint64_t now)
+{
+	uint64_t cpu = cq_cpu_ns(srv);
+	bool busy = cpu != UINT64_MAX && cpu >= (now - tick_start) / 2;
+	bool returned = atomic_load(&srv->cq_return_ns) >= tick_start;
+	if (!busy || returned) {
+		srv->watch_stalled = 0;
+		return;
+	}
+	if (srv->watch_stalled++ == 0) {
+		srv_conns_mark(srv->conns);
+		return;
+	}
+	if (srv->watch_stalled < WATCH_STALL_TICKS)
+		return;
+	char peer[SRV_PEER_MAX];
+	if (srv_conns_shed(srv->conns, WATCH_MIN_OCTETS, peer, sizeof(peer))) {
+		signer_refusals_note(srv->refusals, SIGNER_REFUSAL_RESET_FLOOD, peer, NULL);
+		signer_metrics_refusal(srv->metrics, SIGNER_REFUSAL_RESET_FLOOD);
+	}
+	srv->watch_stalled = 0;
+}
+
+/* Cancels calls whose message is overdue, watches the queue thread, and
+ * forgets closed connections. */
+static void *reaper_main(void *arg)
+{
+	signer_server *srv = arg;
+	uint64_t start = srv_now_ns();
+	uint64_t next_sweep = start + REAPER_TICK_MS * 1000000ull;
+	uint64_t tick_start = start, next_tick = start + WATCH_TICK_MS * 1000000ull;
+	pthread_mutex_lock(&srv->lock);
+	while (!srv->reaper_quit) {
+		uint64_t now = srv_now_ns();
+		while (srv->wait_head && srv->wait_head->msg_deadline_ns <= now) {
+			srv_call *c = srv->wait_head;
+			wait_unlink(srv, c);
+			c->timed_out = true;
+			/* c lives until its message op completes, which the
+			 * queue thread handles under this lock after us. */
+			grpc_call_cancel_with_status(c->call, GRPC_STATUS_DEADLINE_EXCEEDED,
+						     "no request message in time", NULL);
+		}
+		if (now >= next_tick) {
+			pthread_mutex_unlock(&srv->lock);
+			if (srv->cq_started)
+				watch_queue_thread(srv, tick_start, now);
+			pthread_mutex_lock(&srv->lock);
+			tick_start = now;
+			next_tick = now + WATCH_TICK_MS * 1000000ull;
+		}
+		if (now >= next_sweep) {
+			pthread_mutex_unlock(&srv->lock);
+			srv_conns_sweep(srv->conns);
+			pthread_mutex_lock(&srv->lock);
+			next_sweep = now + REAPER_TICK_MS * 1000000ull;
+		}
+		uint64_t until_ns = next_tick < next_sweep ? next_tick : next_sweep;
+		if (srv->wait_head && srv->wait_head->msg_deadline_ns < until_ns)
+			until_ns = srv->wait_head->msg_deadline_ns;
+		struct timespec until = {(time_t)(until_ns / 1000000000u),
+					 (long)(until_ns % 1000000000u)};
+		if (!srv->reaper_quit)
+			pthread_cond_timedwait(&srv->reaper_cond, &srv->lock, &until);
+	}
+	pthread_mutex_unlock(&srv->lock);
+	return NULL;
 }
 
 static void *cq_main(void *arg)
@@ -387,6 +685,7 @@ static void *cq_main(void *arg)
 	for (;;) {
 		grpc_event ev = grpc_completion_queue_next(
 			srv->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+		atomic_store(&srv->cq_return_ns, srv_now_ns());
 		if (ev.type == GRPC_QUEUE_SHUTDOWN)
 			break;
 		if (ev.type != GRPC_OP_COMPLETE)
@@ -401,6 +700,9 @@ static void *cq_main(void *arg)
 		case TAG_SENT:
 			call_free(t->obj);
 			break;
+		case TAG_MSG:
+			on_message(srv, t->obj);
+			break;
 		case TAG_SHUTDOWN:
 			pthread_mutex_lock(&srv->lock);
 			srv->shutdown_done = true;
@@ -411,6 +713,36 @@ static void *cq_main(void *arg)
 		}
 	}
 	return NULL;
+}
+
+/* ---- gRPC's own log ------------------------------------------------------- */
+
+/* gRPC writes one ERROR line per failed TLS handshake, so an anonymous
+ * client could fill the log: those are counted as refusals (aggregated,
+ * under peer "?": gRPC does not name it) and the lines dropped unless
+ * debugging; the rest go to signetd's log. One server per process. */
+static _Atomic(signer_refusals *) log_refusals;
+static _Atomic(signer_metrics *) log_metrics;
+
+static void grpc_log(gpr_log_func_args *a)
+{
+	const char *file = a->file ? a->file : "";
+	const char *msg = a->message ? a->message : "";
+	bool tls = strstr(file, "ssl_transport_security") || strstr(file, "security_handshaker") ||
+		   strstr(file, "secure_endpoint") || strstr(file, "handshaker.cc");
+	if (tls) {
+		if (strstr(msg, "andshake failed")) {
+			signer_refusals_note(atomic_load(&log_refusals), SIGNER_REFUSAL_TLS, "?",
+					     NULL);
+			signer_metrics_refusal(atomic_load(&log_metrics), SIGNER_REFUSAL_TLS);
+		}
+		sg_log(SG_LOG_DEBUG, "grpc %s:%d: %s", file, a->line, msg);
+		return;
+	}
+	sg_log_level lvl = a->severity == GPR_LOG_SEVERITY_ERROR  ? SG_LOG_ERROR
+			   : a->severity == GPR_LOG_SEVERITY_INFO ? SG_LOG_INFO
+								  : SG_LOG_DEBUG;
+	sg_log(lvl, "grpc %s:%d: %s", file, a->line, msg);
 }
 
 /* ---- TLS ----------------------------------------------------------------- */
@@ -536,7 +868,7 @@ static signet_err start_grpc(signer_server *srv)
 	if (ret != SIGNET_OK)
 		return ret;
 	const signer_admission_limits *lim = &srv->cfg.admission;
-	grpc_arg args[5];
+	grpc_arg args[10];
 	memset(args, 0, sizeof(args));
 	/* Without this a second signetd on the same port starts silently and
 	 * takes half the connections. */
@@ -557,14 +889,39 @@ static signet_err start_grpc(signer_server *srv)
 	args[4].type = GRPC_ARG_INTEGER;
 	args[4].key = (char *)GRPC_ARG_MAX_CONNECTION_IDLE_MS;
 	args[4].value.integer = (int)lim->idle_timeout_s * 1000;
-	grpc_channel_args ca = {5, args};
+	/* Every socket gRPC accepts is reported to conns.c, which may refuse
+	 * it before the TLS handshake. */
+	args[5] = srv_conns_arg(srv->conns);
+	/* gRPC's own memory, read buffers and calls included: under pressure
+	 * it shrinks buffers and closes connections rather than grow. */
+	srv->quota = grpc_resource_quota_create("signetd");
+	grpc_resource_quota_resize(srv->quota, srv->cfg.grpc_memory_mib * 1024 * 1024);
+	args[6].type = GRPC_ARG_POINTER;
+	args[6].key = (char *)GRPC_ARG_RESOURCE_QUOTA;
+	args[6].value.pointer.p = srv->quota;
+	args[6].value.pointer.vtable = grpc_resource_quota_arg_vtable();
+	/* Headers are small in this API; a client cannot make gRPC hold
+	 * more than this per stream in metadata. */
+	args[7].type = GRPC_ARG_INTEGER;
+	args[7].key = (char *)GRPC_ARG_MAX_METADATA_SIZE;
+	args[7].value.integer = 16 * 1024;
+	/* gRPC parses every frame of one read before a call created by them
+	 * reaches us; small reads let signetd see a flood of streams (and
+	 * close its connection) after a few hundred streams, not after
+	 * megabytes of them. A signing request still arrives in a few reads. */
+	args[8].type = GRPC_ARG_INTEGER;
+	args[8].key = (char *)GRPC_ARG_TCP_MAX_READ_CHUNK_SIZE;
+	args[8].value.integer = READ_CHUNK;
+	args[9].type = GRPC_ARG_INTEGER;
+	args[9].key = (char *)GRPC_ARG_TCP_READ_CHUNK_SIZE;
+	args[9].value.integer = READ_CHUNK;
+	grpc_channel_args ca = {10, args};
 	srv->server = grpc_server_create(&ca, NULL);
 	srv->cq = grpc_completion_queue_create_for_next(NULL);
 	grpc_server_register_completion_queue(srv->server, srv->cq, NULL);
 	for (int m = 0; m < M_COUNT; m++) {
-		srv->methods[m] = grpc_server_register_method(
-			srv->server, method_paths[m], NULL,
-			GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+		srv->methods[m] = grpc_server_register_method(srv->server, method_paths[m], NULL,
+							      GRPC_SRM_PAYLOAD_NONE, 0);
 		if (!srv->methods[m])
 			ret = SIGNET_EIO;
 	}
@@ -572,6 +929,11 @@ static signet_err start_grpc(signer_server *srv)
 		sg_log(SG_LOG_ERROR, "cannot listen on %s", srv->cfg.listen);
 		ret = SIGNET_EIO;
 	}
+	if (ret == SIGNET_OK && !srv_conns_active(srv->conns))
+		sg_log(SG_LOG_WARNING,
+		       "this gRPC did not report its listening socket: "
+		       "max-connections, max-connections-per-address and "
+		       "max-resets-per-second cannot be enforced (docs/SIGNETD.md)");
 	grpc_server_credentials_release(creds);
 	return ret;
 }
@@ -584,12 +946,19 @@ static signet_err serve_grpc(signer_server *srv)
 	grpc_server_start(srv->server);
 	srv->grpc_started = true;
 	/* The queue's thread first, so every requested call has a reader. */
-	if (pthread_create(&srv->cq_thread, NULL, cq_main, srv) != 0)
+	/* More than one: while gRPC has one parsing a connection's frames,
+	 * another hands out the calls already made. */
+	for (unsigned i = 0; i < SRV_CQ_THREADS; i++) {
+		if (pthread_create(&srv->cq_threads[i], NULL, cq_main, srv) != 0)
+			break;
+		srv->ncq_threads++;
+	}
+	if (!srv->ncq_threads)
 		return SIGNET_ENOMEM;
 	srv->cq_started = true;
 	/* A few calls of each method may wait to be picked up at once. */
 	for (int m = 0; m <= M_UNKNOWN && ret == SIGNET_OK; m++)
-		for (int k = 0; k < 4 && ret == SIGNET_OK; k++)
+		for (int k = 0; k < REQUESTED_PER_METHOD && ret == SIGNET_OK; k++)
 			ret = request_call(srv, (srv_method)m);
 	return ret;
 }
@@ -675,6 +1044,15 @@ signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin,
 	pthread_cond_init(&srv->cond, NULL);
 	pthread_cond_init(&srv->done_cond, NULL);
 	atomic_init(&srv->stopping, false);
+	atomic_init(&srv->msg_timeout_ns,
+		    (uint_fast64_t)cfg->admission.message_timeout_s * 1000000000u);
+	atomic_init(&srv->max_calls, cfg->admission.max_calls);
+	atomic_init(&srv->held_calls, 0);
+	pthread_condattr_t rca;
+	pthread_condattr_init(&rca);
+	pthread_condattr_setclock(&rca, CLOCK_MONOTONIC);
+	pthread_cond_init(&srv->reaper_cond, &rca);
+	pthread_condattr_destroy(&rca);
 	srv->tag_shutdown.what = TAG_SHUTDOWN;
 	srv->tag_shutdown.obj = srv;
 	srv->limits.max_rrsets = cfg->max_rrsets;
@@ -703,6 +1081,10 @@ signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin,
 		ret = make_metrics(srv);
 	if (ret == SIGNET_OK)
 		ret = signer_ds_reports_new(&srv->ds_reports);
+	if (ret == SIGNET_OK)
+		ret = signer_refusals_new(srv->audit, cfg->refusal_interval_s, &srv->refusals);
+	if (ret == SIGNET_OK)
+		ret = srv_conns_new(&cfg->admission, srv->refusals, srv->metrics, &srv->conns);
 	if (ret == SIGNET_OK) {
 		ret = hsm_open(cfg->pkcs11_module, &srv->hsm);
 		if (ret != SIGNET_OK)
@@ -735,6 +1117,9 @@ signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin,
 		srv->nworkers++;
 	}
 	if (ret == SIGNET_OK) {
+		atomic_store(&log_refusals, srv->refusals);
+		atomic_store(&log_metrics, srv->metrics);
+		gpr_set_log_function(grpc_log);
 		grpc_init();
 		srv->grpc_inited = true;
 		ret = start_grpc(srv);
@@ -758,6 +1143,12 @@ signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin,
 	}
 	if (ret == SIGNET_OK)
 		ret = serve_grpc(srv);
+	if (ret == SIGNET_OK) {
+		if (pthread_create(&srv->reaper, NULL, reaper_main, srv) == 0)
+			srv->reaper_started = true;
+		else
+			ret = SIGNET_ENOMEM;
+	}
 	if (ret != SIGNET_OK) {
 		signer_server_stop(srv);
 		return ret;
@@ -797,6 +1188,16 @@ signet_err signer_server_reload(signer_server *srv, const signer_config *cfg)
 		now->max_calls_client = cfg->admission.max_calls_client;
 		now->rate = cfg->admission.rate;
 		now->burst = cfg->admission.burst;
+		now->max_connections_address = cfg->admission.max_connections_address;
+		now->max_open_connections = cfg->admission.max_open_connections;
+		now->connection_rate = cfg->admission.connection_rate;
+		now->resets_per_second = cfg->admission.resets_per_second;
+		now->message_timeout_s = cfg->admission.message_timeout_s;
+		now->max_calls = cfg->admission.max_calls;
+		srv_conns_set_limits(srv->conns, now);
+		atomic_store(&srv->msg_timeout_ns,
+			     (uint_fast64_t)now->message_timeout_s * 1000000000u);
+		atomic_store(&srv->max_calls, now->max_calls);
 	}
 	pthread_rwlock_unlock(&srv->acl_lock);
 	signer_config_free(&drop);
@@ -815,20 +1216,28 @@ signet_err signer_server_reload(signer_server *srv, const signer_config *cfg)
 		const char *key;
 	} fixed[] = {
 		{strcmp(was->listen, cfg->listen) != 0, "listen"},
-		{strcmp(was->tls_cert, cfg->tls_cert) != 0 || strcmp(was->tls_key, cfg->tls_key) != 0 ||
-		 strcmp(was->tls_ca, cfg->tls_ca) != 0 || was->tls12 != cfg->tls12, "tls-*"},
+		{strcmp(was->tls_cert, cfg->tls_cert) != 0 ||
+			 strcmp(was->tls_key, cfg->tls_key) != 0 ||
+			 strcmp(was->tls_ca, cfg->tls_ca) != 0 || was->tls12 != cfg->tls12,
+		 "tls-*"},
 		{strcmp(was->pkcs11_module, cfg->pkcs11_module) != 0 ||
-		 strcmp(was->token_label, cfg->token_label) != 0 ||
-		 strcmp(was->pin_spec, cfg->pin_spec) != 0, "pkcs11-module/token-label/pin"},
+			 strcmp(was->token_label, cfg->token_label) != 0 ||
+			 strcmp(was->pin_spec, cfg->pin_spec) != 0,
+		 "pkcs11-module/token-label/pin"},
 		{strcmp(was->state_dir, cfg->state_dir) != 0, "state-dir"},
 		{was->workers != cfg->workers, "workers"},
 		{was->cache_size != cfg->cache_size, "cache-size"},
 		{was->max_rrsets != cfg->max_rrsets || was->max_rrs != cfg->max_rrs ||
-		 was->max_rrset_octets != cfg->max_rrset_octets, "max-rrsets/rrs/octets"},
+			 was->max_rrset_octets != cfg->max_rrset_octets,
+		 "max-rrsets/rrs/octets"},
 		{was->max_message != cfg->max_message, "max-message"},
 		{strcmp(was->metrics, cfg->metrics) != 0 ||
-		 was->metrics_allow_remote != cfg->metrics_allow_remote, "metrics"},
-		{strcmp(was->user, cfg->user) != 0, "user"},
+			 was->metrics_allow_remote != cfg->metrics_allow_remote,
+		 "metrics"},
+		{strcmp(was->user, cfg->user) != 0 || was->allow_root != cfg->allow_root,
+		 "user/allow-root"},
+		{was->refusal_interval_s != cfg->refusal_interval_s, "refusal-interval"},
+		{was->grpc_memory_mib != cfg->grpc_memory_mib, "grpc-memory"},
 		{was->verify_all != cfg->verify_all, "verify-after-sign"},
 		{wl->idle_timeout_s != nl->idle_timeout_s, "idle-timeout"},
 		{wl->handshake_timeout_s != nl->handshake_timeout_s, "handshake-timeout"},
@@ -871,6 +1280,13 @@ void signer_server_stop(signer_server *srv)
 	} else if (srv->server) {
 		SG_TSAN_RELEASE(&srv->tag_shutdown);
 		grpc_server_shutdown_and_notify(srv->server, srv->cq, &srv->tag_shutdown);
+		/* A call still waiting for its message has nothing to finish:
+		 * the reaper cancels it now rather than at its deadline. */
+		pthread_mutex_lock(&srv->lock);
+		for (srv_call *c = srv->wait_head; c; c = c->wnext)
+			c->msg_deadline_ns = 0;
+		pthread_cond_signal(&srv->reaper_cond);
+		pthread_mutex_unlock(&srv->lock);
 		if (srv->cq_started) {
 			/* Let calls in flight finish, but not for ever; then drop the
 			 * idle connections, which would otherwise hold the shutdown
@@ -892,7 +1308,8 @@ void signer_server_stop(signer_server *srv)
 			while (!srv->shutdown_done)
 				pthread_cond_wait(&srv->done_cond, &srv->lock);
 			pthread_mutex_unlock(&srv->lock);
-			pthread_join(srv->cq_thread, NULL);
+			for (unsigned i = 0; i < srv->ncq_threads; i++)
+				pthread_join(srv->cq_threads[i], NULL);
 		} else {
 			/* No call was ever requested: only the shutdown tag comes. */
 			grpc_server_cancel_all_calls(srv->server);
@@ -904,8 +1321,12 @@ void signer_server_stop(signer_server *srv)
 	}
 	pthread_mutex_lock(&srv->lock);
 	srv->workers_quit = true;
+	srv->reaper_quit = true;
 	pthread_cond_broadcast(&srv->cond);
+	pthread_cond_signal(&srv->reaper_cond);
 	pthread_mutex_unlock(&srv->lock);
+	if (srv->reaper_started)
+		pthread_join(srv->reaper, NULL);
 	for (unsigned i = 0; i < srv->nworkers; i++)
 		pthread_join(srv->workers[i].thread, NULL);
 	for (unsigned i = 0; i < srv->nworkers; i++)
@@ -914,8 +1335,12 @@ void signer_server_stop(signer_server *srv)
 		grpc_server_destroy(srv->server);
 	if (srv->cq)
 		grpc_completion_queue_destroy(srv->cq);
+	if (srv->quota)
+		grpc_resource_quota_unref(srv->quota);
 	if (srv->grpc_inited)
 		grpc_shutdown();
+	atomic_store(&log_refusals, NULL);
+	atomic_store(&log_metrics, NULL);
 	free(srv->workers);
 	if (srv->token)
 		hsm_token_close(srv->token);
@@ -923,6 +1348,9 @@ void signer_server_stop(signer_server *srv)
 		hsm_close(srv->hsm);
 	signer_cache_free(srv->cache);
 	signer_admission_free(srv->admission);
+	srv_conns_free(srv->conns);
+	/* The last counts go to the audit log before it closes. */
+	signer_refusals_free(srv->refusals);
 	signer_metrics_free(srv->metrics);
 	signer_ds_reports_free(srv->ds_reports);
 	signer_audit_close(srv->audit);
@@ -932,5 +1360,6 @@ void signer_server_stop(signer_server *srv)
 	pthread_mutex_destroy(&srv->lock);
 	pthread_cond_destroy(&srv->cond);
 	pthread_cond_destroy(&srv->done_cond);
+	pthread_cond_destroy(&srv->reaper_cond);
 	free(srv);
 }

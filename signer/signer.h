@@ -90,6 +90,7 @@ typedef struct signer_client {
 	size_t nzones;       /* zones in zones */
 	dns_name *zones;     /* owned, lower-cased apexes */
 	signer_acl *acl;     /* one reference; NULL: every name and type */
+	bool allow_cn;       /* may be known by its CN, if its certificate has no SAN */
 } signer_client;
 
 /* What one client may take of the service, and what connections may hold;
@@ -103,6 +104,12 @@ typedef struct signer_admission_limits {
 	unsigned idle_timeout_s;        /* connection idle this long is closed */
 	unsigned handshake_timeout_s;   /* TLS and HTTP/2 set-up must finish in it */
 	unsigned streams_per_connection; /* concurrent HTTP/2 streams per connection */
+	unsigned message_timeout_s;      /* a call's request message must come in it */
+	size_t max_calls;                /* calls in flight in all (waiting included) */
+	unsigned resets_per_second;      /* streams a connection may abandon per second */
+	size_t max_open_connections;     /* open TCP connections in all */
+	size_t max_connections_address;  /* open TCP connections per client address */
+	unsigned connection_rate;        /* new TCP connections per address per second */
 } signer_admission_limits;
 
 typedef struct signer_config {
@@ -124,6 +131,9 @@ typedef struct signer_config {
 	char metrics[64];                    /* Prometheus endpoint IP:PORT; "" = off */
 	bool metrics_allow_remote;           /* allow a non-loopback metrics address */
 	char user[33];                       /* run as this user after start; "" = stay */
+	bool allow_root;                     /* run as root without user (refused otherwise) */
+	unsigned refusal_interval_s;         /* refusals are audited per this interval */
+	size_t grpc_memory_mib;              /* gRPC's resource quota, MiB */
 	bool verify_all;                     /* verify-after-sign for every algorithm */
 	signer_admission_limits admission;   /* per-client limits (limits.c) */
 	size_t nclients;
@@ -374,6 +384,46 @@ signet_err signer_sign_rrset(hsm_session *s, signer_cache *cache,
  * verify-after-sign = "all") is set. */
 bool signer_verify_needed(const signer_policy *p, uint8_t alg, bool verify_all);
 
+/* ---- refusals ------------------------------------------------------------ */
+
+/* Why signetd turned a client, a connection or a stream away. */
+typedef enum signer_refusal {
+	SIGNER_REFUSAL_IDENTITY,    /* certificate names no configured client */
+	SIGNER_REFUSAL_LIMIT,       /* a per-client admission limit (limits.c) */
+	SIGNER_REFUSAL_MAX_CALLS,   /* max-calls in flight in all */
+	SIGNER_REFUSAL_STREAMS,     /* max-streams-per-connection waiting streams */
+	SIGNER_REFUSAL_MSG_TIMEOUT, /* no request message within message-timeout */
+	SIGNER_REFUSAL_RESET,       /* stream abandoned by the client before its message */
+	SIGNER_REFUSAL_RESET_FLOOD, /* connection closed: too many abandoned streams */
+	SIGNER_REFUSAL_CONNECTIONS, /* TCP connection over max-connections(-per-address) */
+	SIGNER_REFUSAL_TLS,         /* TLS or HTTP/2 handshake failed */
+	SIGNER_REFUSAL_COUNT
+} signer_refusal;
+
+/* Its name in the audit log, the log and metrics ("unknown-identity"). */
+const char *signer_refusal_name(signer_refusal why);
+
+/* Refusals are written to the audit log aggregated, so that a flood can
+ * neither fill the disk nor pass unseen: per interval, one line per (peer
+ * address, identity, reason) with a count, at most SIGNER_REFUSAL_KEYS
+ * distinct ones (more are counted under peer "*"), and the same line at
+ * NOTICE in the log. Flushed by its own thread every interval_s seconds and
+ * by signer_refusals_free. Thread safe. */
+#define SIGNER_REFUSAL_KEYS 256
+typedef struct signer_refusals signer_refusals;
+typedef struct signer_audit signer_audit;
+
+/* a (borrowed; outlives r) receives the lines. */
+signet_err signer_refusals_new(signer_audit *a, unsigned interval_s, signer_refusals **out);
+/* Flush what is counted, stop the thread, free. NULL is fine. */
+void signer_refusals_free(signer_refusals *r);
+/* Count one refusal of why for peer (gRPC's "ipv4:ADDR:PORT" form or a
+ * bare address; the port is dropped) and identity (NULL or "": none). */
+void signer_refusals_note(signer_refusals *r, signer_refusal why, const char *peer,
+			  const char *identity);
+/* Write out what is counted now (also done by the thread). */
+signet_err signer_refusals_flush(signer_refusals *r);
+
 /* ---- metrics ------------------------------------------------------------- */
 
 typedef struct signer_metrics signer_metrics;
@@ -391,6 +441,8 @@ void signer_metrics_free(signer_metrics *m);
 void signer_metrics_call(signer_metrics *m, size_t method, unsigned code, uint64_t ns);
 /* One RRset of a batch that failed with gRPC status code. */
 void signer_metrics_item_error(signer_metrics *m, unsigned code);
+/* One refusal (signet_refusals_total{reason}). */
+void signer_metrics_refusal(signer_metrics *m, signer_refusal why);
 /* One HSM signature that took ns nanoseconds, or failed (ok false). */
 void signer_metrics_hsm(signer_metrics *m, uint64_t ns, bool ok);
 

@@ -60,6 +60,21 @@ int main(int argc, char **argv)
 		signer_config_free(&cfg);
 		return 1;
 	}
+	/* Everything signetd does after start-up -- TLS, HTTP/2, protobuf from
+	 * any holder of a certificate of the CA -- is exposed to the network;
+	 * as root, a flaw there is the machine's. */
+	if (geteuid() == 0 && !cfg.user[0]) {
+		if (!cfg.allow_root) {
+			sg_log(SG_LOG_ERROR,
+			       "%s: refusing to run as root: set 'user' to the account "
+			       "signetd should become once the token and listeners are open, or "
+			       "'allow-root = true;' to run as root anyway",
+			       path);
+			signer_config_free(&cfg);
+			return 1;
+		}
+		sg_log(SG_LOG_WARNING, "running as root with all privileges (allow-root is set)");
+	}
 	if (check_only) {
 		signer_config_free(&cfg);
 		printf("%s: ok\n", path);

@@ -158,6 +158,26 @@ stack_signetd() {
   port=$(freeport)
   mport=$(freeport)
   mkdir -p "$stack/state"
+  # signetd refuses to stay root: as root, it runs as nobody, which gets the
+  # state directory and the online token (not the KSK token); the PIN and
+  # the TLS key stay root's, read before the drop.
+  signetd_user=
+  if [ "$(id -u)" = 0 ]; then
+    signetd_user=nobody
+    local zsk
+    zsk=$(grep -l 'signet-zsk' "$stack"/tokens/*/token.object)
+    chown -R "$signetd_user": "$stack/state" "$(dirname "$zsk")"
+    # it must reach them: search (not read) permission on the way there,
+    # given where it is missing (mktemp makes 0700 directories)
+    local d=$stack/tokens
+    while [ "$d" != / ]; do
+      case $(stat -c %A "$d") in
+        *x) ;;
+        *) echo "stack: o+x on $d so that $signetd_user reaches its files"; chmod o+x "$d" ;;
+      esac
+      d=$(dirname "$d")
+    done
+  fi
   {
     cat <<CONF
 listen = "127.0.0.1:$port";
@@ -173,6 +193,7 @@ metrics = "127.0.0.1:$mport";
 CONF
     local line
     for line in "$@"; do printf '%s\n' "$line"; done
+    [ -n "$signetd_user" ] && printf 'user = "%s";\n' "$signetd_user"
     cat <<CONF
 clients = (${extra_clients:-}
   { identity = "admin.demo"; role = "admin";  zones = [ ${admin_zones:-"\"$zone\""} ]; },

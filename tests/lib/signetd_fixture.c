@@ -69,6 +69,7 @@ static int make_pki(const char *d)
 		{"admin", "ca", "admin", "DNS:admin.test", "clientAuth"},
 		{"cnonly", "ca", "cnonly.test", NULL, "clientAuth"},
 		{"stranger", "ca", "stranger.test", "DNS:stranger.test", "clientAuth"},
+		{"evil", "ca", "admin.test", "DNS:evil.test", "clientAuth"},
 		{"foreign", "ca2", "ns1.test", "DNS:ns1.test", "clientAuth"},
 	};
 	for (size_t i = 0; i < sizeof(certs) / sizeof(certs[0]); i++) {
@@ -190,8 +191,12 @@ void signetd_write_config(const signetd_env *d, const char *path, int port, int 
 		d->f->label, d->pin_path, d->dir);
 	if (metrics_port)
 		fprintf(c, "metrics = \"127.0.0.1:%d\";\n", metrics_port);
-	if (o->user)
-		fprintf(c, "user = \"%s\";\n", o->user);
+	/* signetd refuses to stay root unless told to. */
+	const char *user = o->user ? o->user : !o->allow_root && geteuid() == 0 ? "nobody" : NULL;
+	if (user && user[0])
+		fprintf(c, "user = \"%s\";\n", user);
+	if (o->allow_root)
+		fprintf(c, "allow-root = true;\n");
 	fprintf(c, "clients = (\n%s);\n",
 		o->clients ? o->clients
 			   : "  { identity = \"admin.test\"; role = \"admin\"; zones = [ \"*\" ]; },\n"
@@ -336,6 +341,8 @@ int signetd_start(signetd_env *d, const signetd_opts *o)
 	memset(d, 0, sizeof(*d));
 	if (o)
 		d->opts = *o;
+	if (!d->opts.user && !d->opts.allow_root && geteuid() == 0)
+		d->opts.user = "nobody";
 	if (!getenv("SIGNET_BUILD_DIR")) {
 		fprintf(stderr, "SIGNET_BUILD_DIR is not set\n");
 		return -1;
@@ -357,10 +364,13 @@ int signetd_start(signetd_env *d, const signetd_opts *o)
 		return -1;
 	if (d->opts.user) {
 		/* What an operator does: the state and the token's files belong
-		 * to the service user; the PIN file stays root's, read before
-		 * the drop. */
-		snprintf(cmd, sizeof(cmd), "chown -R '%s:' '%s' '%s' && chown root: '%s'",
-			 d->opts.user, d->dir, d->f->dir, d->pin_path);
+		 * to the service user; the PIN file and the TLS key stay root's,
+		 * read before the drop; the configuration (read again at SIGHUP)
+		 * is readable, on a path it may search. Other programs a test
+		 * runs in dir keep it as theirs. */
+		snprintf(cmd, sizeof(cmd),
+			 "chown -R '%s:' '%s/state' '%s' && chown root: '%s' && chmod o+x '%s'",
+			 d->opts.user, d->dir, d->f->dir, d->pin_path, d->dir);
 		if (system(cmd) != 0)
 			return -1;
 	}

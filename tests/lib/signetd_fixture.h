@@ -10,7 +10,8 @@
  * server certificate for localhost and 127.0.0.1 (server.pem/.key), and
  * client certificates (clientAuth) ns1 (SAN DNS:ns1.test), admin
  * (DNS:admin.test), cnonly (CN cnonly.test, no SAN), stranger
- * (DNS:stranger.test), all from ca, and foreign (DNS:ns1.test) from ca2.
+ * (DNS:stranger.test), evil (SAN DNS:evil.test, CN admin.test), all from
+ * ca, and foreign (DNS:ns1.test) from ca2.
  *
  * Failures fail the cmocka test (fail_msg/assert_*), except in
  * signetd_start, which returns -1 so that a group setup can fail cleanly.
@@ -41,7 +42,9 @@ typedef struct signetd_opts {
 	bool tls12;           /* tls12 = true */
 	const char *user;     /* user = "..."; signetd_start hands the state and
 			       * token directories to it (the PIN file stays
-			       * root's) */
+			       * root's). NULL under root: "nobody", since
+			       * signetd refuses to run as root; "": none */
+	bool allow_root;      /* instead: stay root (allow-root = true;) */
 	const char *extra;    /* more libconfig lines (limits), or NULL */
 } signetd_opts;
 

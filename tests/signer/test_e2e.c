@@ -36,7 +36,8 @@ static signetd_opts opts_for(const char *ns1_zones, bool tls12)
 	static char clients[512];
 	snprintf(clients, sizeof(clients),
 		 "  { identity = \"ns1.test\"; role = \"signer\"; zones = [ %s ]; },\n"
-		 "  { identity = \"cnonly.test\"; role = \"signer\"; zones = [ \"example.com\" ]; },\n"
+		 "  { identity = \"cnonly.test\"; role = \"signer\"; zones = [ \"example.com\" ];\n"
+		 "    allow-cn = true; },\n"
 		 "  { identity = \"admin.test\"; role = \"admin\"; zones = [ \"*\" ]; }\n",
 		 ns1_zones);
 	signetd_opts o = {.clients = clients, .tls12 = tls12,

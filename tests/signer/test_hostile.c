@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
 #include <openssl/err.h>
@@ -42,6 +43,7 @@
 #define HANDSHAKE_S 1
 #define IDLE_S 12
 #define STREAMS 8
+#define MSG_TIMEOUT_S 2
 /* a connection counts for a tenth of IDLE_S after its last call, at
  * least SIGNER_CONN_RECENT_MIN_MS (limits.c) */
 #define RECENT_MS (IDLE_S * 100L > (long)SIGNER_CONN_RECENT_MIN_MS ? IDLE_S * 100L \
@@ -55,7 +57,7 @@ static unsigned next_owner = 5000;
 static const char extra[] =
 	"max-calls-per-client = 4;\nmax-connections-per-client = 3;\nmax-connections = 6;\n"
 	"rate-per-client = 40;\nrate-burst = 40;\nhandshake-timeout = 1;\nidle-timeout = 12;\n"
-	"max-streams-per-connection = 8;\nmax-message = 65536;\n";
+	"max-streams-per-connection = 8;\nmax-message = 65536;\nmessage-timeout = 2;\n";
 
 static const char clients[] =
 	"  { identity = \"admin.test\"; role = \"admin\"; zones = [ \"*\" ]; },\n"
@@ -319,6 +321,60 @@ static int open_fds(pid_t pid)
 	return n - 2;
 }
 
+/* Signatures signetd has returned, in all (signet_signatures_total). */
+static double signatures(void)
+{
+	static char buf[1 << 18];
+	const char *body = signetd_scrape(&D, buf, sizeof(buf));
+	double sum = 0;
+	for (const char *p = body; (p = strstr(p, "\nsignet_signatures_total{")); p++) {
+		const char *sp = strchr(p + 1, ' ');
+		assert_non_null(sp);
+		sum += strtod(sp + 1, NULL);
+	}
+	return sum;
+}
+
+/* SignRRsets lines of the audit log that say something was signed. */
+static size_t signed_lines(void)
+{
+	char path[400];
+	snprintf(path, sizeof(path), "%s/state/audit.log", D.dir);
+	sg_buf b = SG_BUF_INIT;
+	assert_int_equal(sg_file_read(path, 64 << 20, &b), SIGNET_OK);
+	assert_int_equal(sg_buf_put_u8(&b, 0), SIGNET_OK);
+	size_t n = 0;
+	for (char *line = (char *)b.data; line && *line;) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		if (strstr(line, "\"action\":\"SignRRsets\"") && !strstr(line, " signed=0 "))
+			n++;
+		line = nl ? nl + 1 : NULL;
+	}
+	sg_buf_free(&b);
+	return n;
+}
+
+/* What refused input must not have done: no signature counted, no audit
+ * line saying something was signed, since before. */
+typedef struct nothing_signed {
+	double sigs;
+	size_t lines;
+} nothing_signed;
+
+static nothing_signed nothing_signed_begin(void)
+{
+	nothing_signed n = {signatures(), signed_lines()};
+	return n;
+}
+
+static void nothing_signed_end(const nothing_signed *n)
+{
+	assert_true(signatures() == n->sigs);
+	assert_int_equal(signed_lines(), n->lines);
+}
+
 /* ---- set-up ----------------------------------------------------------- */
 
 static int setup(void **state)
@@ -346,6 +402,9 @@ static int teardown(void **state)
 static void test_oversized_and_malformed(void **state)
 {
 	(void)state;
+	served();  /* something is signed and counted before */
+	nothing_signed before = nothing_signed_begin();
+	assert_true(before.sigs > 0 && before.lines > 0);
 	raw r;
 	raw_open(&r, "stranger");
 	char det[256];
@@ -416,6 +475,162 @@ static void test_oversized_and_malformed(void **state)
 	assert_int_equal(raw_unary(&r, RPC_SVC "NoSuchMethod", NULL, 0, det, sizeof(det)),
 			 GRPC_STATUS_UNIMPLEMENTED);
 	raw_close(&r);
+	nothing_signed_end(&before);
+	served();
+}
+
+/* Append a protobuf varint. */
+static void put_varint(sg_buf *b, uint64_t v)
+{
+	do {
+		assert_int_equal(sg_buf_put_u8(b, (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0))),
+				 SIGNET_OK);
+		v >>= 7;
+	} while (v);
+}
+
+/* A SignRequest for rsa.test. by hand: one RRset h1.rsa.test. with the
+ * given type, class and TTL as raw varints (A RDATA), and, when inception
+ * is not 0, a window. */
+static void hand_request(sg_buf *b, uint64_t type, uint64_t rclass, uint64_t ttl,
+			 uint64_t inception)
+{
+	static const uint8_t zone[] = {3, 'r', 's', 'a', 4, 't', 'e', 's', 't', 0};
+	static const uint8_t owner[] = {2, 'h', '1', 3, 'r', 's', 'a', 4, 't', 'e', 's', 't', 0};
+	static const uint8_t rdata[] = {192, 0, 2, 1};
+	sg_buf rr = SG_BUF_INIT;
+	assert_int_equal(sg_buf_put_u8(&rr, 0x0a), SIGNET_OK);
+	put_varint(&rr, sizeof(owner));
+	assert_int_equal(sg_buf_append(&rr, owner, sizeof(owner)), SIGNET_OK);
+	assert_int_equal(sg_buf_put_u8(&rr, 0x10), SIGNET_OK);
+	put_varint(&rr, type);
+	assert_int_equal(sg_buf_put_u8(&rr, 0x18), SIGNET_OK);
+	put_varint(&rr, rclass);
+	assert_int_equal(sg_buf_put_u8(&rr, 0x20), SIGNET_OK);
+	put_varint(&rr, ttl);
+	assert_int_equal(sg_buf_put_u8(&rr, 0x2a), SIGNET_OK);
+	put_varint(&rr, sizeof(rdata));
+	assert_int_equal(sg_buf_append(&rr, rdata, sizeof(rdata)), SIGNET_OK);
+	b->len = 0;
+	assert_int_equal(sg_buf_put_u8(b, 0x0a), SIGNET_OK);
+	put_varint(b, sizeof(zone));
+	assert_int_equal(sg_buf_append(b, zone, sizeof(zone)), SIGNET_OK);
+	assert_int_equal(sg_buf_put_u8(b, 0x12), SIGNET_OK);
+	put_varint(b, rr.len);
+	assert_int_equal(sg_buf_append(b, rr.data, rr.len), SIGNET_OK);
+	if (inception) {
+		sg_buf w = SG_BUF_INIT;
+		assert_int_equal(sg_buf_put_u8(&w, 0x08), SIGNET_OK);
+		put_varint(&w, inception);
+		assert_int_equal(sg_buf_put_u8(&w, 0x10), SIGNET_OK);
+		put_varint(&w, inception + 86400 * 7);
+		assert_int_equal(sg_buf_put_u8(b, 0x1a), SIGNET_OK);
+		put_varint(b, w.len);
+		assert_int_equal(sg_buf_append(b, w.data, w.len), SIGNET_OK);
+		sg_buf_free(&w);
+	}
+	sg_buf_free(&rr);
+}
+
+/* Numbers past their field's 32 bits arrive as varints protobuf-c would
+ * narrow: a type of 2^32+1 was signed as type 1 (A). Each is refused with
+ * INVALID_ARGUMENT naming the field, nothing is signed; the same request
+ * with the type in range is signed. */
+static void test_varint_out_of_range(void **state)
+{
+	(void)state;
+	nothing_signed before = nothing_signed_begin();
+	raw r;
+	raw_open(&r, "ns1");
+	char det[256];
+	sg_buf b = SG_BUF_INIT;
+	static const struct {
+		uint64_t type, rclass, ttl, inception;
+		const char *field;
+	} cases[] = {
+		{(1ull << 32) + 1, 1, 300, 0, "rrsets[0].type: 4294967297"},
+		{65536 + 1, 1, 300, 0, "rrsets[0].type"},
+		{1, (1ull << 32) + 1, 300, 0, "rrsets[0].rclass: 4294967297"},
+		{1, 1, (1ull << 32) + 300, 0, "rrsets[0].ttl: 4294967596"},
+		{1, 1, 0x80000000u, 0, "rrsets[0].ttl"},
+		{1, 1, 300, (1ull << 32) + 1000, "window.inception: 4294968296"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		hand_request(&b, cases[i].type, cases[i].rclass, cases[i].ttl, cases[i].inception);
+		grpc_status_code st = raw_unary(&r, RPC_SVC "SignRRsets", b.data, b.len, det,
+						sizeof(det));
+		if (st == GRPC_STATUS_OK) {
+			/* a batch answers per item: the refusal is in the result */
+			raw_call c;
+			raw_start(&r, &c, RPC_SVC "SignRRsets", b.data, b.len, true, 20000);
+			assert_int_equal(raw_wait(&r, &c, 1, 25000), 1);
+			assert_non_null(c.recv);
+			grpc_byte_buffer_reader rd;
+			assert_true(grpc_byte_buffer_reader_init(&rd, c.recv));
+			grpc_slice sl = grpc_byte_buffer_reader_readall(&rd);
+			grpc_byte_buffer_reader_destroy(&rd);
+			Signet__V1__SignResponse *resp = signet__v1__sign_response__unpack(
+				NULL, GRPC_SLICE_LENGTH(sl), GRPC_SLICE_START_PTR(sl));
+			grpc_slice_unref(sl);
+			assert_non_null(resp);
+			assert_int_equal(resp->n_results, 1);
+			assert_int_equal(resp->results[0]->status,
+					 SIGNET__V1__ITEM_STATUS__ITEM_FAILED);
+			assert_int_equal(resp->results[0]->code, GRPC_STATUS_INVALID_ARGUMENT);
+			snprintf(det, sizeof(det), "%s", resp->results[0]->message);
+			signet__v1__sign_response__free_unpacked(resp, NULL);
+			raw_free(&c);
+		} else {
+			assert_int_equal(st, GRPC_STATUS_INVALID_ARGUMENT);
+		}
+		if (!strstr(det, cases[i].field))
+			fail_msg("case %zu: '%s' does not name %s", i, det, cases[i].field);
+	}
+	raw_close(&r);
+	nothing_signed_end(&before);
+	/* in range, the same request signs */
+	raw_open(&r, "ns1");
+	hand_request(&b, 1, 1, 300, 0);
+	assert_int_equal(raw_unary(&r, RPC_SVC "SignRRsets", b.data, b.len, det, sizeof(det)),
+			 GRPC_STATUS_OK);
+	raw_close(&r);
+	sg_buf_free(&b);
+	assert_true(signatures() > before.sigs);
+}
+
+/* A certificate whose SAN names an unconfigured identity (evil.test) and
+ * whose CN names the admin (admin.test) is evil.test: refused, audited as
+ * such; a certificate with only a CN is refused for a line without
+ * allow-cn. */
+static void test_identity_san_only(void **state)
+{
+	(void)state;
+	char det[256];
+	nothing_signed before = nothing_signed_begin();
+	raw r;
+	raw_open(&r, "evil");
+	Signet__V1__HealthRequest h = SIGNET__V1__HEALTH_REQUEST__INIT;
+	uint8_t buf[16];
+	size_t n = signet__v1__health_request__pack(&h, buf);
+	assert_int_equal(raw_unary(&r, RPC_SVC "Health", buf, n, det, sizeof(det)),
+			 GRPC_STATUS_PERMISSION_DENIED);
+	assert_non_null(strstr(det, "'evil.test'"));
+	/* an admin call and a signing call alike */
+	assert_int_equal(raw_unary(&r, RPC_SVC "AddZone", NULL, 0, det, sizeof(det)),
+			 GRPC_STATUS_PERMISSION_DENIED);
+	size_t len = 0;
+	uint8_t *req = sign_request("rsa.test.", next_owner, 2, &len);
+	next_owner += 2;
+	assert_int_equal(raw_unary(&r, RPC_SVC "SignRRsets", req, len, det, sizeof(det)),
+			 GRPC_STATUS_PERMISSION_DENIED);
+	raw_close(&r);
+	raw_open(&r, "cnonly");
+	assert_int_equal(raw_unary(&r, RPC_SVC "SignRRsets", req, len, det, sizeof(det)),
+			 GRPC_STATUS_PERMISSION_DENIED);
+	assert_non_null(strstr(det, "CN=cnonly.test"));
+	raw_close(&r);
+	free(req);
+	nothing_signed_end(&before);
 	served();
 }
 
@@ -455,23 +670,46 @@ static void test_cancel_mid_batch(void **state)
 	assert_true(inflight == 0);
 }
 
-/* Streams with headers and no message, up to the per-connection stream
- * limit: they never reach a worker, and the others are served. */
+/* Streams with headers and no message: they count as calls in flight of
+ * their client from their HEADERS on, so past max-calls-per-client they
+ * are refused at once, and the others are cancelled once message-timeout
+ * has passed (they used to be held for ever); the others are served. */
 static void test_streams_never_sent(void **state)
 {
 	(void)state;
 	raw r;
 	raw_open(&r, "stranger");
 	raw_call cs[STREAMS];
+	long t0 = signetd_now_ms();
 	for (int i = 0; i < STREAMS; i++)
 		raw_start(&r, &cs[i], RPC_SVC "SignRRsets", NULL, 0, false, 60000);
-	signetd_sleep_ms(300);
-	assert_int_equal(raw_wait(&r, cs, STREAMS, 200), 0);
-	served();
-	served();
+	assert_int_equal(raw_wait(&r, cs, STREAMS, 500), STREAMS - CALLS_PER_CLIENT);
+	int refused = 0;
 	for (int i = 0; i < STREAMS; i++)
-		grpc_call_cancel(cs[i].call, NULL);
-	assert_int_equal(raw_wait(&r, cs, STREAMS, 10000), STREAMS);
+		if (cs[i].done) {
+			assert_int_equal(cs[i].status, GRPC_STATUS_RESOURCE_EXHAUSTED);
+			assert_true(details_have(&cs[i], "max-calls-per-client"));
+			refused++;
+		}
+	assert_int_equal(refused, STREAMS - CALLS_PER_CLIENT);
+	served();
+	served();
+	/* The held ones end at message-timeout, not before. */
+	bool held[STREAMS];
+	for (int i = 0; i < STREAMS; i++)
+		held[i] = !cs[i].done;
+	assert_int_equal(raw_wait(&r, cs, STREAMS, (MSG_TIMEOUT_S + 5) * 1000L), STREAMS);
+	int expired = 0;
+	for (int i = 0; i < STREAMS; i++) {
+		if (!held[i])
+			continue;
+		assert_int_equal(cs[i].status, GRPC_STATUS_DEADLINE_EXCEEDED);
+		expired++;
+	}
+	long took = signetd_now_ms() - t0;
+	print_message("%d streams expired after %ld ms\n", expired, took);
+	assert_int_equal(expired, CALLS_PER_CLIENT);
+	assert_true(took >= MSG_TIMEOUT_S * 1000L - 100);
 	for (int i = 0; i < STREAMS; i++)
 		raw_free(&cs[i]);
 	raw_close(&r);
@@ -887,6 +1125,15 @@ static void test_limits_config(void **state)
 	assert_int_equal(cfg.admission.max_calls_client, 64);
 	assert_true(cfg.admission.rate > 0 && cfg.admission.burst >= cfg.admission.rate);
 	assert_int_equal(cfg.admission.handshake_timeout_s, 10);
+	assert_int_equal(cfg.admission.message_timeout_s, 5);
+	assert_int_equal(cfg.admission.max_calls, 4096);
+	assert_int_equal(cfg.admission.resets_per_second, 200);
+	assert_int_equal(cfg.admission.max_open_connections, 8192);
+	assert_int_equal(cfg.admission.max_connections_address, 512);
+	assert_int_equal(cfg.admission.connection_rate, 50);
+	assert_int_equal(cfg.refusal_interval_s, 60);
+	assert_int_equal(cfg.grpc_memory_mib, 256);
+	assert_false(cfg.allow_root);
 	signer_config_free(&cfg);
 	assert_int_equal(parse_with(extra, &cfg, msg, sizeof(msg)), SIGNET_OK);
 	assert_int_equal(cfg.admission.max_calls_client, CALLS_PER_CLIENT);
@@ -902,7 +1149,11 @@ static void test_limits_config(void **state)
 		"max-connections = 0;\n", "max-connections-per-client = 0;\n",
 		"max-calls-per-client = 100001;\n", "rate-per-client = -1;\n",
 		"rate-burst = 0;\n", "idle-timeout = 0;\n", "handshake-timeout = 301;\n",
-		"max-streams-per-connection = 0;\n",
+		"max-streams-per-connection = 0;\n", "message-timeout = 0;\n",
+		"message-timeout = 301;\n", "max-calls = 0;\n", "max-resets-per-second = 0;\n",
+		"max-open-connections = 100001;\n", "max-open-connections-per-address = 0;\n",
+		"connection-rate-per-address = 0;\n", "refusal-interval = 3601;\n",
+		"grpc-memory = 15;\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(parse_with(bad[i], &cfg, msg, sizeof(msg)), SIGNET_ERANGE);
@@ -912,19 +1163,35 @@ static void test_limits_config(void **state)
 	assert_int_equal(parse_with("rate-per-client = \"fast\";\n", &cfg, msg, sizeof(msg)),
 			 SIGNET_EPARSE);
 	signer_config_free(&cfg);
+	assert_int_equal(parse_with("allow-root = 1;\n", &cfg, msg, sizeof(msg)), SIGNET_EPARSE);
+	signer_config_free(&cfg);
+	assert_int_equal(parse_with("allow-root = true;\n", &cfg, msg, sizeof(msg)), SIGNET_OK);
+	assert_true(cfg.allow_root);
+	signer_config_free(&cfg);
 }
 
+/* Refusals are not a log line each: at the stop their aggregated counts go
+ * to the log and the audit log, whose chain stays whole. */
 static void test_clean_stop(void **state)
 {
 	(void)state;
-	assert_true(signetd_log_has(D.log, "RESOURCE") || signetd_log_has(D.log, "status 8"));
 	signetd_stop_ok(&D);
+	assert_true(signetd_log_has(D.log, "refused: reason=limit peer=127.0.0.1"));
+	char path[400];
+	snprintf(path, sizeof(path), "%s/state/audit.log", D.dir);
+	assert_true(signetd_log_has(path, "reason=limit peer=127.0.0.1"));
+	assert_true(signetd_log_has(path, "\"client\":\"evil.test\",\"action\":\"refused\""));
+	assert_true(signetd_log_has(path, "reason=unknown-identity"));
+	assert_true(signetd_log_has(path, "\"client\":\"CN=cnonly.test\""));
+	assert_int_equal(signer_audit_verify(path, NULL, NULL), SIGNET_OK);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_oversized_and_malformed),
+		cmocka_unit_test(test_varint_out_of_range),
+		cmocka_unit_test(test_identity_san_only),
 		cmocka_unit_test(test_cancel_mid_batch),
 		cmocka_unit_test(test_streams_never_sent),
 		cmocka_unit_test(test_calls_per_client),

@@ -195,6 +195,30 @@ static void test_stops_cleanly_and_unknown_user(void **state)
 	assert_int_equal(sg_buf_put_u8(&b, 0), SIGNET_OK);
 	assert_non_null(strstr((char *)b.data, "not a user name"));
 	sg_buf_free(&b);
+
+	/* Root without a user: refused, saying why, unless allow-root. */
+	o.user = "";
+	signetd_write_config(&D, conf, D.port, 0, &o);
+	pid = signetd_spawn(conf, log);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+	assert_true(signetd_log_has(log, "refusing to run as root"));
+	assert_true(signetd_log_has(log, "allow-root = true"));
+	snprintf(cmd, sizeof(cmd), "'%s' -c '%s' -t 2>'%s'", bin, conf, log);
+	assert_int_not_equal(system(cmd), 0);
+	o.allow_root = true;
+	signetd_write_config(&D, conf, D.port, 0, &o);
+	pid = signetd_spawn(conf, log);
+	long end = signetd_now_ms() + 20000;
+	while (!signetd_log_has(log, "listening on") && signetd_now_ms() < end &&
+	       waitpid(pid, &status, WNOHANG) == 0)
+		signetd_sleep_ms(50);
+	assert_true(signetd_log_has(log, "allow-root is set"));
+	assert_true(signetd_log_has(log, "listening on"));
+	kill(pid, SIGTERM);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 int main(void)
