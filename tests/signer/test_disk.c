@@ -164,7 +164,13 @@ static int setup(void **state)
 	char real[PATH_MAX];
 	if (!realpath(D.dir, real) ||
 	    snprintf(state_dir, sizeof(state_dir), "%s/state", real) >= (int)sizeof(state_dir) ||
-	    snprintf(fs_ctl, sizeof(fs_ctl), "%s/fsfault.control", real) >= (int)sizeof(fs_ctl))
+	    snprintf(fs_ctl, sizeof(fs_ctl), "%s/fsfault/control", real) >= (int)sizeof(fs_ctl))
+		return -1;
+	/* signetd runs as nobody under root (the fixture): the library in it
+	 * writes its hit counter next to the control file */
+	char ctl_dir[PATH_MAX + 16];
+	snprintf(ctl_dir, sizeof(ctl_dir), "%s/fsfault", real);
+	if (mkdir(ctl_dir, 0700) != 0 || chmod(ctl_dir, 01777) != 0)
 		return -1;
 	snprintf(audit_path, sizeof(audit_path), "%s/audit.log", state_dir);
 	snprintf(fs_control_env, sizeof(fs_control_env), "FSFAULT_CONTROL=%s", fs_ctl);
