@@ -701,7 +701,7 @@ static int setup(void **state)
 			   "  { identity = \"stranger.test\"; role = \"parent-agent\";"
 			   " zones = [ \"roll.test.\" ]; },\n"
 			   "  { identity = \"cnonly.test\"; role = \"parent-agent\";"
-			   " zones = [ \"other.test.\" ]; }\n",
+			   " zones = [ \"other.test.\" ]; allow-cn = true; }\n",
 		.extra = "max-connections = 10000;\nmax-connections-per-client = 10000;\n",
 	};
 	if (signetd_start(&D, &o) != 0)
