@@ -324,9 +324,13 @@ static void test_silent_streams(void **state)
 	legit l;
 	legit_start(&l, 50000);
 	h2raw *h[CONNS];
+	/* The client never acknowledges the server's SETTINGS, so gRPC does
+	 * not hold it to max-streams-per-connection (with the setting
+	 * acknowledged, gRPC 1.51 closes a connection that opens more); the
+	 * cap on streams waiting for their message is signetd's. */
 	for (int c = 0; c < CONNS; c++) {
 		signetd_sleep_ms(1000 / CONN_RATE + 50);  /* under connection-rate-per-address */
-		h[c] = h2raw_open(D.port, ca, cert, key, true);
+		h[c] = h2raw_open(D.port, ca, cert, key, false);
 		assert_non_null(h[c]);
 		for (uint32_t s = 0; s < PER; s++)
 			assert_int_equal(h2raw_headers(h[c], 2 * s + 1, "/signet.v1.Signet/SignRRsets",
