@@ -481,8 +481,11 @@ static void await_message(signer_server *srv, srv_call *c)
 	if (c == srv->wait_head)
 		pthread_cond_signal(&srv->reaper_cond);
 	pthread_mutex_unlock(&srv->lock);
+	/* Once the batch starts the other queue thread may finish and free c:
+	 * read it first. */
+	grpc_call *call = c->call;
 	SG_TSAN_RELEASE(&c->tag_msg);
-	grpc_call_error e = grpc_call_start_batch(c->call, &op, 1, &c->tag_msg, NULL);
+	grpc_call_error e = grpc_call_start_batch(call, &op, 1, &c->tag_msg, NULL);
 	if (e != GRPC_CALL_OK) {
 		pthread_mutex_lock(&srv->lock);
 		if (c->waiting)
