@@ -24,6 +24,8 @@ enum { TAG_NEW = 1, TAG_SENT, TAG_SHUTDOWN, TAG_MSG };
 
 #define PEM_MAX (1024 * 1024)
 #define DRAIN_SECONDS 30
+/* How long a stopping server still waits for a call's request message. */
+#define STOP_MESSAGE_GRACE_MS 2000
 #define REQUESTED_PER_METHOD 16      /* calls asked of gRPC ahead, per method */
 #define REAPER_TICK_MS 1000          /* connections are swept this often */
 #define READ_CHUNK (16 * 1024)       /* most octets gRPC reads from a socket at once */
@@ -567,6 +569,13 @@ static void on_message(signer_server *srv, srv_call *c)
 		c->conn_counted = false;
 	}
 	char why[160];
+	if (timed_out && atomic_load(&srv->stopping)) {
+		/* Turned away by the stop, not by the client's fault. */
+		c->quiet = true;
+		srv_fail(c, GRPC_STATUS_UNAVAILABLE, "server is stopping");
+		srv_finish(c);
+		return;
+	}
 	if (timed_out) {
 		snprintf(why, sizeof(why), "no request message within %llu s (message-timeout)",
 			 (unsigned long long)(atomic_load(&srv->msg_timeout_ns) / 1000000000u));
@@ -652,9 +661,16 @@ static void *reaper_main(void *arg)
 			wait_unlink(srv, c);
 			c->timed_out = true;
 			/* c lives until its message op completes, which the
-			 * queue thread handles under this lock after us. */
-			grpc_call_cancel_with_status(c->call, GRPC_STATUS_DEADLINE_EXCEEDED,
-						     "no request message in time", NULL);
+			 * queue thread handles under this lock after us. A
+			 * stopping server's refusal is UNAVAILABLE: the client
+			 * may take the call to another signer. */
+			if (atomic_load(&srv->stopping))
+				grpc_call_cancel_with_status(c->call, GRPC_STATUS_UNAVAILABLE,
+							     "server is stopping", NULL);
+			else
+				grpc_call_cancel_with_status(c->call,
+							     GRPC_STATUS_DEADLINE_EXCEEDED,
+							     "no request message in time", NULL);
 		}
 		if (now >= next_tick) {
 			pthread_mutex_unlock(&srv->lock);
@@ -1283,11 +1299,16 @@ void signer_server_stop(signer_server *srv)
 	} else if (srv->server) {
 		SG_TSAN_RELEASE(&srv->tag_shutdown);
 		grpc_server_shutdown_and_notify(srv->server, srv->cq, &srv->tag_shutdown);
-		/* A call still waiting for its message has nothing to finish:
-		 * the reaper cancels it now rather than at its deadline. */
+		/* A call still waiting for its message may have it on the wire
+		 * (a slow machine takes a while to hand it over): it gets a short
+		 * grace, not its whole message-timeout, so silent streams cannot
+		 * hold the drain. The list stays ordered: a capped deadline is
+		 * never later than the ones behind it. */
 		pthread_mutex_lock(&srv->lock);
+		uint64_t cap = srv_now_ns() + STOP_MESSAGE_GRACE_MS * 1000000ull;
 		for (srv_call *c = srv->wait_head; c; c = c->wnext)
-			c->msg_deadline_ns = 0;
+			if (c->msg_deadline_ns > cap)
+				c->msg_deadline_ns = cap;
 		pthread_cond_signal(&srv->reaper_cond);
 		pthread_mutex_unlock(&srv->lock);
 		if (srv->cq_started) {

@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "tests/lib/signetd_fixture.h"
+#include "tests/lib/signetd_h2raw.h"
 
 #define WORKERS 4          /* every worker holds one call in C_Sign */
 #define PER_CALL 5         /* RRsets per call */
@@ -246,6 +247,49 @@ static void test_sigint(void **state)
 	drain(SIGINT);
 }
 
+/* A stream that sent its HEADERS and never its message, open when the
+ * signal comes, must not hold the drain for its message-timeout (60 s
+ * here): a stopping signetd gives such a stream a short grace (time for a
+ * message already on the wire), then turns it away and exits. */
+static void test_silent_stream_at_stop(void **state)
+{
+	(void)state;
+	signetd_sh("printf 'message-timeout = 60;\\n' >> '%s'", D.conf);
+	D.pid = signetd_spawn(D.conf, D.log);
+	wait_healthy();
+	char ca[300], cert[300], key[300];
+	snprintf(ca, sizeof(ca), "%s/ca.pem", D.dir);
+	snprintf(cert, sizeof(cert), "%s/ns1.pem", D.dir);
+	snprintf(key, sizeof(key), "%s/ns1.key", D.dir);
+	h2raw *h = h2raw_open(D.port, ca, cert, key, true);
+	assert_non_null(h);
+	assert_int_equal(h2raw_headers(h, 1, "/signet.v1.Signet/SignRRsets", false), 0);
+	assert_int_equal(h2raw_flush(h), 0);
+	/* the stream is registered (a call waiting for its message counts as
+	 * in flight), then the signal */
+	h2raw_pump(h, 300);
+	long t0 = signetd_now_ms();
+	assert_int_equal(kill(D.pid, SIGTERM), 0);
+	int status = 0;
+	pid_t got = 0;
+	for (long end = t0 + WAIT_MS; got == 0 && signetd_now_ms() < end;) {
+		h2raw_pump(h, 20);
+		got = waitpid(D.pid, &status, WNOHANG);
+	}
+	long took = signetd_now_ms() - t0;
+	h2raw_close(h);
+	if (got != D.pid)
+		fail_msg("signetd still draining %ld ms after SIGTERM with a silent stream", took);
+	D.pid = 0;
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	print_message("signetd exited %ld ms after SIGTERM with a silent stream open\n", took);
+	/* bounded by the grace, not by message-timeout or the drain limit */
+	if (took > 20000)
+		fail_msg("the silent stream held the drain for %ld ms", took);
+	assert_false(signetd_log_has(D.log, "drain timed out"));
+}
+
 int main(void)
 {
 	const char *real = getenv("SIGNET_SOFTHSM_MODULE");
@@ -274,6 +318,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sigterm),
 		cmocka_unit_test(test_sigint),
+		cmocka_unit_test(test_silent_stream_at_stop),
 	};
 	int rc = cmocka_run_group_tests(tests, setup, teardown);
 	char cmd[128];

@@ -837,14 +837,22 @@ static void test_reload_audit_stop(void **state)
 	D.pid = 0;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	size_t signed_total = 0;
+	/* the server is gone: one more call each, refused; both threads are
+	 * joined before any check, so a failed one cannot leave the other
+	 * running into teardown */
+	size_t refused_at_stop[2];
 	for (int i = 0; i < 2; i++) {
-		/* the server is gone: one more call each, refused */
-		size_t refused = lt[i].refused;
-		for (int k = 0; k < 4000 && lt[i].refused == refused; k++)
+		refused_at_stop[i] = lt[i].refused;
+		for (int k = 0; k < 4000 && lt[i].refused == refused_at_stop[i]; k++)
 			signetd_sleep_ms(5);
 		atomic_store(&lt[i].stop, true);
+	}
+	for (int i = 0; i < 2; i++) {
 		pthread_join(th[i], NULL);
 		rpc_close(lt[i].c);
+	}
+	for (int i = 0; i < 2; i++) {
+		size_t refused = refused_at_stop[i];
 		assert_int_equal(lt[i].broken, 0);
 		if (lt[i].other)
 			fail_msg("client %d: %zu calls ended %d (%s), neither answered nor refused",
