@@ -514,6 +514,14 @@ static void on_new_call(signer_server *srv, srv_call *c, bool ok)
 	if (!atomic_load(&srv->stopping) && request_call(srv, c->method) != SIGNET_OK)
 		sg_log(SG_LOG_ERROR, "cannot request more %s calls", method_paths[c->method]);
 	identify(srv, c);
+	if (atomic_load(&srv->stopping)) {
+		/* Came after the stop began: not in flight, so not drained. A
+		 * clean UNAVAILABLE lets the client take it elsewhere. */
+		c->quiet = true;
+		srv_fail(c, GRPC_STATUS_UNAVAILABLE, "server is stopping");
+		srv_finish(c);
+		return;
+	}
 	if (c->method == M_UNKNOWN) {
 		srv_fail(c, GRPC_STATUS_UNIMPLEMENTED, "no such method");
 		srv_finish(c);
@@ -1287,6 +1295,10 @@ void signer_server_stop(signer_server *srv)
 	if (!srv)
 		return;
 	atomic_store(&srv->stopping, true);
+	/* Said only once a call that arrives is turned away: a client that
+	 * reads it and calls again must not be served behind the drain. */
+	if (srv->grpc_started)
+		sg_log(SG_LOG_NOTICE, "draining calls in flight");
 	/* The endpoint reads the token and state: it goes before they do. */
 	signer_http_stop(srv->http);
 	srv->http = NULL;

@@ -123,7 +123,7 @@ int main(int argc, char **argv)
 			signer_config_free(&next);
 			continue;
 		}
-		sg_log(SG_LOG_NOTICE, "signal %d: draining calls and stopping", sig);
+		sg_log(SG_LOG_NOTICE, "signal %d: stopping", sig);
 		break;
 	}
 	signer_server_stop(srv);
