@@ -13,13 +13,12 @@
 #include <grpc/support/alloc.h>
 #include <grpc/support/log.h>
 #include <grpc/support/time.h>
-#include <openssl/conf.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
-#include <openssl/ssl.h>
 
 #include "signer/call.h"
 #include "signer/internal.h"
+#include "signer/tls.h"
 
 enum { TAG_NEW = 1, TAG_SENT, TAG_SHUTDOWN, TAG_MSG };
 
@@ -574,71 +573,6 @@ static void grpc_log(gpr_log_func_args *a)
 	sg_log(lvl, "grpc %s:%d: %s", file, a->line, msg);
 }
 
-/* ---- TLS ----------------------------------------------------------------- */
-
-/* gRPC's C API has no TLS version knob, and it sets the minimum version of
- * its OpenSSL contexts itself (TLS 1.2), overriding MinProtocol. Protocol
- * options (SSL_OP_NO_TLSv1_2) survive that, and every context picks up the
- * process's "system_default" SSL configuration when it is made, so set the
- * option there. The default configuration is loaded first so ours replaces
- * it instead of being replaced by it later. */
-static signet_err tls13_only(void)
-{
-	static const char conf[] =
-		"openssl_conf = signet_init\n"
-		"[signet_init]\nssl_conf = signet_ssl\n"
-		"[signet_ssl]\nsystem_default = signet_sys\n"
-		"[signet_sys]\nMinProtocol = TLSv1.3\n"
-		"Protocol = -SSLv3, -TLSv1, -TLSv1.1, -TLSv1.2\n";
-	if (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, NULL) != 1)
-		return SIGNET_ECRYPTO;
-	BIO *b = BIO_new_mem_buf(conf, -1);
-	CONF *cnf = NCONF_new(NULL);
-	long eline = 0;
-	signet_err ret = SIGNET_OK;
-	if (!b || !cnf || NCONF_load_bio(cnf, b, &eline) <= 0 ||
-	    CONF_modules_load(cnf, NULL, 0) <= 0)
-		ret = SIGNET_ECRYPTO;
-	NCONF_free(cnf);
-	BIO_free(b);
-	return ret;
-}
-
-static signet_err read_pem(const char *path, sg_buf *out)
-{
-	signet_err ret = sg_file_read(path, PEM_MAX, out);
-	if (ret == SIGNET_OK)
-		ret = sg_buf_put_u8(out, 0);
-	if (ret == SIGNET_OK && (out->len < 2 || !strstr((char *)out->data, "-----BEGIN ")))
-		ret = SIGNET_EPARSE;
-	if (ret != SIGNET_OK)
-		sg_log(SG_LOG_ERROR, "TLS: cannot read PEM %s: %s", path, signet_strerror(ret));
-	return ret;
-}
-
-static signet_err make_credentials(const signer_config *cfg, grpc_server_credentials **out)
-{
-	sg_buf cert = SG_BUF_INIT, key = SG_BUF_INIT, ca = SG_BUF_INIT;
-	signet_err ret = read_pem(cfg->tls_cert, &cert);
-	if (ret == SIGNET_OK)
-		ret = read_pem(cfg->tls_key, &key);
-	if (ret == SIGNET_OK)
-		ret = read_pem(cfg->tls_ca, &ca);
-	if (ret == SIGNET_OK) {
-		grpc_ssl_pem_key_cert_pair pair = {(const char *)key.data,
-						   (const char *)cert.data};
-		*out = grpc_ssl_server_credentials_create_ex(
-			(const char *)ca.data, &pair, 1,
-			GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY, NULL);
-		if (!*out)
-			ret = SIGNET_ECRYPTO;
-	}
-	sg_buf_free(&cert);
-	sg_buf_free_secure(&key);
-	sg_buf_free(&ca);
-	return ret;
-}
-
 /* ---- life cycle ---------------------------------------------------------- */
 
 static signet_err copy_clients(const signer_config *src, signer_client **out, size_t *n)
@@ -693,7 +627,7 @@ static signet_err open_token(signer_server *srv, const sg_secret *pin)
 static signet_err start_grpc(signer_server *srv)
 {
 	grpc_server_credentials *creds = NULL;
-	signet_err ret = make_credentials(&srv->cfg, &creds);
+	signet_err ret = srv_tls_credentials(&srv->cfg, &creds);
 	if (ret != SIGNET_OK)
 		return ret;
 	const signer_admission_limits *lim = &srv->cfg.admission;
@@ -890,7 +824,7 @@ signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin,
 	signet_err ret = copy_clients(cfg, &srv->cfg.clients, &srv->cfg.nclients);
 	char path[SIGNER_PATH_MAX + 32];
 	if (ret == SIGNET_OK && !cfg->tls12)
-		ret = tls13_only();
+		ret = srv_tls13_only();
 	if (ret == SIGNET_OK)
 		ret = signer_state_open(cfg->state_dir, &srv->state);
 	if (ret == SIGNET_OK) {
