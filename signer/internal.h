@@ -116,17 +116,6 @@ signet_err srv_enqueue(signer_server *srv, void (*fn)(srv_worker *, void *), voi
  * workers_quit and the queue is empty. */
 void *srv_worker_main(void *arg);
 
-/* A wire-form zone name from the API; false if malformed. Lower-cased. */
-bool srv_zone(const ProtobufCBinaryData *b, dns_name *out);
-
-/* Fill out (and n3, hung under it) from p; out points into p. */
-void srv_policy_to_proto(const signer_policy *p, Signet__V1__Policy *out,
-			 Signet__V1__Nsec3Parameters *n3);
-
-/* Point out at s (owner, type, class, TTL) with rd (s->count slots) as its
- * RDATA; nothing is copied. */
-void srv_rrset_to_proto(const dns_rrset *s, Signet__V1__RRset *out, ProtobufCBinaryData *rd);
-
 /* Seconds until the last imported key-set period of zone ends (negative
  * once over); *has (may be NULL) says whether a bundle was imported at all. */
 int64_t srv_keyset_left(signer_server *srv, const dns_name *zone, int64_t now, bool *has);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "signer/convert.h"
 #include "signer/internal.h"
 
 #define AGENTS_MAX 16     /* agents named in one claim */

@@ -5,25 +5,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "signer/convert.h"
 #include "signer/internal.h"
 
 #define VERSION "signetd 0.1.0"
-
-void srv_rrset_to_proto(const dns_rrset *s, Signet__V1__RRset *out, ProtobufCBinaryData *rd)
-{
-	signet__v1__rrset__init(out);
-	out->owner.data = (uint8_t *)s->owner.wire;
-	out->owner.len = s->owner.len;
-	out->type = s->type;
-	out->rclass = s->rclass;
-	out->ttl = s->ttl;
-	for (size_t i = 0; i < s->count; i++) {
-		rd[i].data = s->rr[i].data;
-		rd[i].len = s->rr[i].len;
-	}
-	out->n_rdata = s->count;
-	out->rdata = s->count ? rd : NULL;
-}
 
 static void get_keyset(srv_call *c)
 {

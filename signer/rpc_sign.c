@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "signer/convert.h"
 #include "signer/internal.h"
 
 #define ZSK_MAX 4          /* active ZSKs signing at once (rollovers) */

@@ -80,17 +80,6 @@ static signet_err request_call(signer_server *srv, srv_method m)
 
 
 
-bool srv_zone(const ProtobufCBinaryData *b, dns_name *out)
-{
-	size_t used = 0;
-	if (!b->data || b->len == 0 ||
-	    dns_name_from_wire(out, b->data, b->len, &used) != SIGNET_OK || used != b->len)
-		return false;
-	dns_name_lower(out);
-	return true;
-}
-
-
 /* Copy the client line for id under the ACL lock, so a reload during the
  * call cannot pull it away. A CN finds only a line that allows it. */
 static bool admit_identity(signer_server *srv, srv_call *c, const char *id, bool by_cn)

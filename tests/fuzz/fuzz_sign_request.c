@@ -9,6 +9,7 @@
  * window that ends after it starts; a refusal names a field. */
 #include <string.h>
 
+#include "signer/convert.h"
 #include "signer/internal.h"
 #include "tests/fuzz/fuzz.h"
 
