@@ -116,6 +116,8 @@ signet_err srv_enqueue(signer_server *srv, void (*fn)(srv_worker *, void *), voi
  * workers_quit and the queue is empty. */
 void *srv_worker_main(void *arg);
 
+/* ---- zone_status.c: what Health, ConfirmDs and the metrics read ---------- */
+
 /* Seconds until the last imported key-set period of zone ends (negative
  * once over); *has (may be NULL) says whether a bundle was imported at all. */
 int64_t srv_keyset_left(signer_server *srv, const dns_name *zone, int64_t now, bool *has);
