@@ -12,6 +12,7 @@
 #include <grpc/byte_buffer_reader.h>
 
 #include "signer/call.h"
+#include "signer/convert.h"
 #include "signer/internal.h"
 
 static const char *const method_paths[M_COUNT + 1] = {
@@ -191,3 +192,35 @@ void srv_finish(srv_call *c)
 	}
 }
 
+grpc_status_code srv_status_of(signet_err e)
+{
+	switch (e) {
+	case SIGNET_OK: return GRPC_STATUS_OK;
+	case SIGNET_EINVAL: case SIGNET_EPARSE: case SIGNET_ERANGE:
+	case SIGNET_EUNSUPPORTED: return GRPC_STATUS_INVALID_ARGUMENT;
+	case SIGNET_ENOTFOUND: return GRPC_STATUS_NOT_FOUND;
+	case SIGNET_EEXIST: return GRPC_STATUS_ALREADY_EXISTS;
+	case SIGNET_EDENIED: case SIGNET_EPERM: return GRPC_STATUS_PERMISSION_DENIED;
+	case SIGNET_ESTATE: case SIGNET_EVERIFY: return GRPC_STATUS_FAILED_PRECONDITION;
+	case SIGNET_EHSM_DOWN: return GRPC_STATUS_UNAVAILABLE;
+	case SIGNET_ELIMIT: return GRPC_STATUS_RESOURCE_EXHAUSTED;
+	default: return GRPC_STATUS_INTERNAL;
+	}
+}
+
+/* Zone of an admin request: well formed and granted to the caller. */
+bool srv_admin_zone(srv_call *c, const ProtobufCBinaryData *b, dns_name *zone, char *zs,
+		    size_t zslen)
+{
+	if (!srv_zone(b, zone)) {
+		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "zone: not a wire-form name");
+		return false;
+	}
+	dns_name_to_str(zone, zs, zslen);
+	if (!signer_client_has_zone(&c->who, zone)) {
+		srv_fail(c, GRPC_STATUS_PERMISSION_DENIED, "'%s' may not administer zone %s",
+			 c->identity, zs);
+		return false;
+	}
+	return true;
+}

@@ -93,10 +93,19 @@ signet_err srv_request_bytes(srv_call *c, uint8_t **out, size_t *len);
  * INVALID_ARGUMENT when there is no message or it does not parse. */
 ProtobufCMessage *srv_unpack(srv_call *c, const ProtobufCMessageDescriptor *desc);
 
+/* The gRPC status for a failure e of the layers below. */
+grpc_status_code srv_status_of(signet_err e);
+
+/* The zone b of an admin request (wire form) into *zone and, as text, zs
+ * (zslen octets): true when it is well formed and granted to c's caller;
+ * otherwise false with c failed (INVALID_ARGUMENT, PERMISSION_DENIED). */
+bool srv_admin_zone(srv_call *c, const ProtobufCBinaryData *b, dns_name *zone, char *zs,
+		    size_t zslen);
+
 /* Check the wire form of a desc message (len octets at p) before protobuf-c
  * narrows it: SIGNET_ERANGE when a varint does not fit its 32-bit field
  * (field gets its path, "rrsets[0].type", *value the value), SIGNET_EPARSE
- * for a malformed wire form, SIGNET_OK otherwise (rpc_wire.c). */
+ * for a malformed wire form, SIGNET_OK otherwise (wire_check.c). */
 signet_err srv_wire_check(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t len,
 			  char *field, size_t fieldlen, uint64_t *value);
 

@@ -1,5 +1,7 @@
-/* internal.h -- what signetd's server and RPC handlers share; not part of
- * the layer's API (tests use signer.h). */
+/* internal.h -- signetd's running state (signer_server, its workers and
+ * job queue), what the transport and the handlers read of it, the
+ * connection table and the signing path; not part of the layer's API
+ * (tests use signer.h). The call is in call.h, the handlers in rpc.h. */
 #ifndef SIGNET_SIGNER_INTERNAL_H
 #define SIGNET_SIGNER_INTERNAL_H
 
@@ -134,14 +136,6 @@ signet_err srv_zone_rollover_health(signer_server *srv, const dns_name *zone, in
 signet_err srv_ds_wait(signer_server *srv, const dns_name *zone, int64_t now,
 		       Signet__V1__DsWait *out);
 void srv_ds_wait_free(Signet__V1__DsWait *w);
-
-/* Handlers: each ends by calling srv_finish(c), now or later. */
-void rpc_sign(srv_worker *w, srv_call *c);
-void rpc_get_keyset(srv_worker *w, srv_call *c);
-void rpc_health(srv_worker *w, srv_call *c);
-void rpc_admin(srv_worker *w, srv_call *c);
-void rpc_confirm_ds(srv_worker *w, srv_call *c);
-void rpc_report_ds(srv_worker *w, srv_call *c);
 
 /* ---- sign.c: the signing path of SignRRsets --------------------------------- */
 

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "signer/convert.h"
-#include "signer/internal.h"
+#include "signer/rpc.h"
 
 #define AGENTS_MAX 16     /* agents named in one claim */
 #define AGENT_TEXT_MAX 80 /* octets of one agent's description */

@@ -5,7 +5,7 @@
 #include <time.h>
 
 #include "signer/convert.h"
-#include "signer/internal.h"
+#include "signer/rpc.h"
 
 #define VERSION "signetd 0.1.0"
 

@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "signer/convert.h"
-#include "signer/internal.h"
+#include "signer/rpc.h"
 
 #define ZSK_MAX 4          /* active ZSKs signing at once (rollovers) */
 #define CHUNK_MIN 8        /* RRsets per job: smaller is not worth a hand-off */

@@ -18,6 +18,7 @@
 
 #include "signer/call.h"
 #include "signer/internal.h"
+#include "signer/rpc.h"
 #include "signer/tls.h"
 
 enum { TAG_NEW = 1, TAG_SENT, TAG_SHUTDOWN, TAG_MSG };
@@ -210,9 +211,18 @@ static void run_call(srv_worker *w, void *arg)
 	case M_REPORTDS: rpc_report_ds(w, c); return;
 	case M_KEYSET: rpc_get_keyset(w, c); return;
 	case M_HEALTH: rpc_health(w, c); return;
-	default: rpc_admin(w, c); return;
+	case M_ADDZONE: rpc_admin(w, c, rpc_add_zone, true); return;
+	case M_GENZSK: rpc_admin(w, c, rpc_generate_zsk, true); return;
+	case M_EXPORT: rpc_admin(w, c, rpc_export_request, true); return;
+	case M_IMPORT: rpc_admin(w, c, rpc_import_bundle, true); return;
+	case M_LISTKEYS: rpc_admin(w, c, rpc_list_keys, false); return;
+	case M_ROLLOVER: rpc_admin(w, c, rpc_rollover, true); return;
+	case M_UNKNOWN: break; /* answered on arrival */
 	}
+	srv_fail(c, GRPC_STATUS_UNIMPLEMENTED, "unknown method");
+	srv_finish(c);
 }
+
 
 /* Turn c away for why: counted for the aggregated audit line and the
  * metrics, answered with code, and no log line of its own. */

@@ -1,4 +1,4 @@
-/* rpc_wire.c -- a request's protobuf wire form checked against its message
+/* wire_check.c -- a request's protobuf wire form checked against its message
  * descriptor before protobuf-c reads it: protobuf-c keeps the low 32 bits
  * of a varint for a uint32 field, so a `type` of 2^32+1 would arrive as 1
  * (A). Here such a value is refused, naming the field. */
@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "signer/internal.h"
+#include "signer/call.h"
 
 #define WIRE_DEPTH_MAX 8   /* the API nests messages three deep */
 #define WIRE_FIELDS_MAX 64 /* repeated-field counters kept per message */

@@ -1,0 +1,35 @@
+/* rpc.h -- signetd's RPC handlers (rpc_*.c), as the transport's one
+ * dispatch on the method (server.c) calls them. Each ends by calling
+ * srv_finish(c), now or later. */
+#ifndef SIGNET_SIGNER_RPC_H
+#define SIGNET_SIGNER_RPC_H
+
+#include "signer/call.h"
+#include "signer/internal.h"
+
+void rpc_sign(srv_worker *w, srv_call *c);          /* rpc_sign.c */
+void rpc_get_keyset(srv_worker *w, srv_call *c);    /* rpc_keys.c */
+void rpc_health(srv_worker *w, srv_call *c);        /* rpc_keys.c */
+void rpc_confirm_ds(srv_worker *w, srv_call *c);    /* rpc_confirm.c */
+void rpc_report_ds(srv_worker *w, srv_call *c);     /* rpc_confirm.c */
+
+/* An admin action: answers c with srv_reply or srv_fail (never
+ * srv_finish), points *zone at the zone it acted on (thread-local storage;
+ * left NULL when none) and writes what the audit line should say it did
+ * into detail (dlen octets, starts empty). */
+typedef void rpc_admin_action(srv_worker *w, srv_call *c, const char **zone, char *detail,
+			      size_t dlen);
+
+/* Run action for c if its caller is an admin, audited: before it when it
+ * changes anything (no audit line: not done, UNAVAILABLE), after it in
+ * every case, refusals included. Finishes c. */
+void rpc_admin(srv_worker *w, srv_call *c, rpc_admin_action *action, bool changes);
+
+rpc_admin_action rpc_add_zone;        /* AddZone (rpc_zones.c) */
+rpc_admin_action rpc_generate_zsk;    /* GenerateZsk (rpc_keyset.c) */
+rpc_admin_action rpc_export_request;  /* ExportKeySigningRequest (rpc_keyset.c) */
+rpc_admin_action rpc_import_bundle;   /* ImportKeyBundle (rpc_keyset.c) */
+rpc_admin_action rpc_list_keys;       /* ListKeys (rpc_keyset.c) */
+rpc_admin_action rpc_rollover;        /* Rollover (rpc_rollover.c) */
+
+#endif /* SIGNET_SIGNER_RPC_H */
