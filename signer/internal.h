@@ -118,6 +118,25 @@ signet_err srv_enqueue(signer_server *srv, void (*fn)(srv_worker *, void *), voi
  * workers_quit and the queue is empty. */
 void *srv_worker_main(void *arg);
 
+/* ---- identity.c ----------------------------------------------------------- */
+
+/* Name c's peer and find its identity in the client certificate: a SAN (DNS
+ * or URI) that names a client line, or the CN for a certificate without any
+ * SAN when that line has allow-cn (RFC 6125 6.4.4). Known: c->known set and
+ * the line deep-copied into c->who; c->identity names what was seen, for
+ * logs, either way. */
+void srv_identify(signer_server *srv, srv_call *c);
+
+/* ---- reaper.c: calls waiting for their message ------------------------------ */
+
+/* Take c out of srv's waiting list; call with srv->lock held. */
+void srv_wait_unlink(signer_server *srv, srv_call *c);
+
+/* The reaper thread's body (arg: the signer_server): until reaper_quit,
+ * cancels calls whose message is overdue (UNAVAILABLE once stopping),
+ * watches the queue threads and sweeps closed connections. */
+void *srv_reaper_main(void *arg);
+
 /* ---- zone_status.c: what Health, ConfirmDs and the metrics read ---------- */
 
 /* Seconds until the last imported key-set period of zone ends (negative

@@ -1,20 +1,20 @@
-/* server.c -- signetd's transport: TLS credentials, the gRPC C core server,
- * the completion-queue thread, worker threads with their HSM sessions, and
- * the identity of each call. */
+/* server.c -- signetd's transport and life cycle: the gRPC C core server
+ * and its completion-queue threads, each call from arrival through
+ * admission to its message and the one dispatch on its method, gRPC's log,
+ * the metrics endpoint's body, and start, reload and stop. Near 900 lines
+ * because start and stop must be read together: each step of one undoes a
+ * step of the other. The call itself is call.c, TLS tls.c, identity
+ * identity.c, the reaper reaper.c, the workers workers.c. */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <time.h>
 
-#include <grpc/byte_buffer_reader.h>
 #include <grpc/support/alloc.h>
 #include <grpc/support/log.h>
 #include <grpc/support/time.h>
-#include <openssl/pem.h>
-#include <openssl/x509v3.h>
 
 #include "signer/call.h"
 #include "signer/internal.h"
@@ -23,18 +23,11 @@
 
 enum { TAG_NEW = 1, TAG_SENT, TAG_SHUTDOWN, TAG_MSG };
 
-#define PEM_MAX (1024 * 1024)
 #define DRAIN_SECONDS 30
 /* How long a stopping server still waits for a call's request message. */
 #define STOP_MESSAGE_GRACE_MS 2000
 #define REQUESTED_PER_METHOD 16      /* calls asked of gRPC ahead, per method */
-#define REAPER_TICK_MS 1000          /* connections are swept this often */
 #define READ_CHUNK (16 * 1024)       /* most octets gRPC reads from a socket at once */
-#define WATCH_TICK_MS 100            /* the watchdog looks at the queue thread this often */
-#define WATCH_STALL_TICKS 3          /* busy and not returning this many ticks: shed */
-#define WATCH_MIN_OCTETS (64 * 1024) /* a connection sending less is not shed */
-
-
 
 /* ---- calls --------------------------------------------------------------- */
 
@@ -80,118 +73,6 @@ static signet_err request_call(signer_server *srv, srv_method m)
 
 
 
-
-/* Copy the client line for id under the ACL lock, so a reload during the
- * call cannot pull it away. A CN finds only a line that allows it. */
-static bool admit_identity(signer_server *srv, srv_call *c, const char *id, bool by_cn)
-{
-	bool found = false;
-	pthread_rwlock_rdlock(&srv->acl_lock);
-	const signer_client *cl = signer_config_client(&srv->cfg, id);
-	if (cl && (!by_cn || cl->allow_cn)) {
-		c->who = *cl;
-		c->who.acl = signer_acl_ref(cl->acl);
-		c->who.zones = NULL;
-		if (cl->nzones) {
-			c->who.zones = malloc(cl->nzones * sizeof(*cl->zones));
-			if (c->who.zones)
-				memcpy(c->who.zones, cl->zones, cl->nzones * sizeof(*cl->zones));
-			else
-				c->who.nzones = 0;
-		}
-		found = true;
-	}
-	pthread_rwlock_unlock(&srv->acl_lock);
-	return found;
-}
-
-/* One property value as a C string; false for an empty, overlong or
- * NUL-carrying value, which never names a client. */
-static bool prop_value(const grpc_auth_property *prop, char id[SIGNER_IDENTITY_MAX + 1])
-{
-	if (prop->value_length == 0 || prop->value_length > SIGNER_IDENTITY_MAX ||
-	    memchr(prop->value, '\0', prop->value_length))
-		return false;
-	memcpy(id, prop->value, prop->value_length);
-	id[prop->value_length] = '\0';
-	return true;
-}
-
-/* Whether the leaf certificate in ctx carries a subjectAltName extension of
- * any kind: gRPC lists only DNS, URI, e-mail and IP names, and RFC 6125
- * 6.4.4 lets a CN count only when there is no SAN at all. Unreadable: true,
- * so a certificate we cannot read never falls back to its CN. */
-static bool cert_has_san(grpc_auth_context *ctx)
-{
-	grpc_auth_property_iterator it = grpc_auth_context_find_properties_by_name(
-		ctx, GRPC_X509_PEM_CERT_PROPERTY_NAME);
-	const grpc_auth_property *prop = grpc_auth_property_iterator_next(&it);
-	if (!prop || prop->value_length == 0 || prop->value_length > PEM_MAX)
-		return true;
-	BIO *b = BIO_new_mem_buf(prop->value, (int)prop->value_length);
-	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-	BIO_free(b);
-	if (!x)
-		return true;
-	bool has = X509_get_ext_by_NID(x, NID_subject_alt_name, -1) >= 0;
-	X509_free(x);
-	return has;
-}
-
-/* The identity is a DNS name (or URI) of the certificate's SAN matching a
- * client line; the CN only for a certificate without any SAN and only for
- * a line with allow-cn. RFC 6125 6.4.4: a certificate from our CA with SAN
- * evil.example and CN admin.example is evil.example, nothing else. */
-static void identify(signer_server *srv, srv_call *c)
-{
-	char *peer = grpc_call_get_peer(c->call);
-	snprintf(c->peer, sizeof(c->peer), "%s", peer ? peer : "?");
-	gpr_free(peer);
-	grpc_auth_context *ctx = grpc_call_auth_context(c->call);
-	if (!ctx)
-		return;
-	static const char *const sans[2] = {GRPC_PEER_DNS_PROPERTY_NAME,
-					    GRPC_PEER_URI_PROPERTY_NAME};
-	bool any_san = false;
-	char id[SIGNER_IDENTITY_MAX + 1];
-	for (int p = 0; p < 2 && !c->known; p++) {
-		grpc_auth_property_iterator it = grpc_auth_context_find_properties_by_name(ctx,
-											   sans[p]);
-		const grpc_auth_property *prop;
-		while (!c->known && (prop = grpc_auth_property_iterator_next(&it))) {
-			any_san = true;
-			if (!prop_value(prop, id))
-				continue;
-			if (!c->identity[0])
-				snprintf(c->identity, sizeof(c->identity), "%s", id);
-			if (admit_identity(srv, c, id, false)) {
-				snprintf(c->identity, sizeof(c->identity), "%s", id);
-				c->known = true;
-			}
-		}
-	}
-	if (!c->known && !any_san) {
-		grpc_auth_property_iterator it = grpc_auth_context_find_properties_by_name(
-			ctx, GRPC_X509_SAN_PROPERTY_NAME);
-		any_san = grpc_auth_property_iterator_next(&it) != NULL || cert_has_san(ctx);
-	}
-	if (!c->known && !any_san) {
-		grpc_auth_property_iterator it = grpc_auth_context_find_properties_by_name(
-			ctx, GRPC_X509_CN_PROPERTY_NAME);
-		const grpc_auth_property *prop = grpc_auth_property_iterator_next(&it);
-		if (prop && prop_value(prop, id)) {
-			/* Named as a CN in logs, cut to fit. */
-			memcpy(c->identity, "CN=", 3);
-			snprintf(c->identity + 3, sizeof(c->identity) - 3, "%.*s",
-				 (int)(sizeof(c->identity) - 4), id);
-			if (admit_identity(srv, c, id, true)) {
-				snprintf(c->identity, sizeof(c->identity), "%s", id);
-				c->known = true;
-			}
-		}
-	}
-	grpc_auth_context_release(ctx);
-}
 
 static void run_call(srv_worker *w, void *arg)
 {
@@ -249,20 +130,6 @@ static void refuse(signer_server *srv, srv_call *c, signer_refusal why, grpc_sta
 	srv_finish(c);
 }
 
-static void wait_unlink(signer_server *srv, srv_call *c)
-{
-	if (c->wprev)
-		c->wprev->wnext = c->wnext;
-	else
-		srv->wait_head = c->wnext;
-	if (c->wnext)
-		c->wnext->wprev = c->wprev;
-	else
-		srv->wait_tail = c->wprev;
-	c->wprev = c->wnext = NULL;
-	c->waiting = false;
-}
-
 /* Ask gRPC for c's request message, to come within message-timeout. */
 static void await_message(signer_server *srv, srv_call *c)
 {
@@ -291,7 +158,7 @@ static void await_message(signer_server *srv, srv_call *c)
 	if (e != GRPC_CALL_OK) {
 		pthread_mutex_lock(&srv->lock);
 		if (c->waiting)
-			wait_unlink(srv, c);
+			srv_wait_unlink(srv, c);
 		pthread_mutex_unlock(&srv->lock);
 		sg_log(SG_LOG_ERROR, "call from %s: cannot read its message: %d", c->peer, (int)e);
 		srv_fail(c, GRPC_STATUS_INTERNAL, "cannot read the request");
@@ -313,7 +180,7 @@ static void on_new_call(signer_server *srv, srv_call *c, bool ok)
 	pthread_mutex_unlock(&srv->lock);
 	if (!atomic_load(&srv->stopping) && request_call(srv, c->method) != SIGNET_OK)
 		sg_log(SG_LOG_ERROR, "cannot request more %s calls", srv_method_path(c->method));
-	identify(srv, c);
+	srv_identify(srv, c);
 	if (atomic_load(&srv->stopping)) {
 		/* Came after the stop began: not in flight, so not drained. A
 		 * clean UNAVAILABLE lets the client take it elsewhere. */
@@ -369,7 +236,7 @@ static void on_message(signer_server *srv, srv_call *c)
 {
 	pthread_mutex_lock(&srv->lock);
 	if (c->waiting)
-		wait_unlink(srv, c);
+		srv_wait_unlink(srv, c);
 	bool timed_out = c->timed_out;
 	pthread_mutex_unlock(&srv->lock);
 	if (c->conn_counted) {
@@ -401,109 +268,6 @@ static void on_message(signer_server *srv, srv_call *c)
 		srv_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
 		srv_finish(c);
 	}
-}
-
-/* CPU nanoseconds the least busy queue thread has used since the last
- * look; UINT64_MAX if unknown. */
-static uint64_t cq_cpu_ns(signer_server *srv)
-{
-	uint64_t least = UINT64_MAX;
-	for (unsigned i = 0; i < srv->ncq_threads; i++) {
-		clockid_t cid;
-		struct timespec ts;
-		if (pthread_getcpuclockid(srv->cq_threads[i], &cid) != 0 ||
-		    clock_gettime(cid, &ts) != 0)
-			return UINT64_MAX;
-		uint64_t t = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-		uint64_t d = t - srv->watch_cpu_ns[i];
-		srv->watch_cpu_ns[i] = t;
-		if (d < least)
-			least = d;
-	}
-	return least;
-}
-
-/* One look of the watchdog. The queue thread does gRPC's reading and
- * parsing inside grpc_completion_queue_next, and gRPC 1.51 hands it no call
- * while one connection keeps it parsing frames: a HEADERS and RST_STREAM
- * flood (CVE-2023-44487) holds it, and with it every other client, for as
- * long as the flood lasts, and costs memory per stream. Busy for
- * WATCH_STALL_TICKS ticks in a row without returning once, it sheds the
- * connection that sent the most since: nothing else holds it that long. */
-static void watch_queue_thread(signer_server *srv, uint64_t tick_start, uint64_t now)
-{
-	uint64_t cpu = cq_cpu_ns(srv);
-	bool busy = cpu != UINT64_MAX && cpu >= (now - tick_start) / 2;
-	bool returned = atomic_load(&srv->cq_return_ns) >= tick_start;
-	if (!busy || returned) {
-		srv->watch_stalled = 0;
-		return;
-	}
-	if (srv->watch_stalled++ == 0) {
-		srv_conns_mark(srv->conns);
-		return;
-	}
-	if (srv->watch_stalled < WATCH_STALL_TICKS)
-		return;
-	char peer[SRV_PEER_MAX];
-	if (srv_conns_shed(srv->conns, WATCH_MIN_OCTETS, peer, sizeof(peer))) {
-		signer_refusals_note(srv->refusals, SIGNER_REFUSAL_RESET_FLOOD, peer, NULL);
-		signer_metrics_refusal(srv->metrics, SIGNER_REFUSAL_RESET_FLOOD);
-	}
-	srv->watch_stalled = 0;
-}
-
-/* Cancels calls whose message is overdue, watches the queue thread, and
- * forgets closed connections. */
-static void *reaper_main(void *arg)
-{
-	signer_server *srv = arg;
-	uint64_t start = srv_now_ns();
-	uint64_t next_sweep = start + REAPER_TICK_MS * 1000000ull;
-	uint64_t tick_start = start, next_tick = start + WATCH_TICK_MS * 1000000ull;
-	pthread_mutex_lock(&srv->lock);
-	while (!srv->reaper_quit) {
-		uint64_t now = srv_now_ns();
-		while (srv->wait_head && srv->wait_head->msg_deadline_ns <= now) {
-			srv_call *c = srv->wait_head;
-			wait_unlink(srv, c);
-			c->timed_out = true;
-			/* c lives until its message op completes, which the
-			 * queue thread handles under this lock after us. A
-			 * stopping server's refusal is UNAVAILABLE: the client
-			 * may take the call to another signer. */
-			if (atomic_load(&srv->stopping))
-				grpc_call_cancel_with_status(c->call, GRPC_STATUS_UNAVAILABLE,
-							     "server is stopping", NULL);
-			else
-				grpc_call_cancel_with_status(c->call,
-							     GRPC_STATUS_DEADLINE_EXCEEDED,
-							     "no request message in time", NULL);
-		}
-		if (now >= next_tick) {
-			pthread_mutex_unlock(&srv->lock);
-			if (srv->cq_started)
-				watch_queue_thread(srv, tick_start, now);
-			pthread_mutex_lock(&srv->lock);
-			tick_start = now;
-			next_tick = now + WATCH_TICK_MS * 1000000ull;
-		}
-		if (now >= next_sweep) {
-			pthread_mutex_unlock(&srv->lock);
-			srv_conns_sweep(srv->conns);
-			pthread_mutex_lock(&srv->lock);
-			next_sweep = now + REAPER_TICK_MS * 1000000ull;
-		}
-		uint64_t until_ns = next_tick < next_sweep ? next_tick : next_sweep;
-		if (srv->wait_head && srv->wait_head->msg_deadline_ns < until_ns)
-			until_ns = srv->wait_head->msg_deadline_ns;
-		struct timespec until = {(time_t)(until_ns / 1000000000u),
-					 (long)(until_ns % 1000000000u)};
-		if (!srv->reaper_quit)
-			pthread_cond_timedwait(&srv->reaper_cond, &srv->lock, &until);
-	}
-	pthread_mutex_unlock(&srv->lock);
-	return NULL;
 }
 
 static void *cq_main(void *arg)
@@ -905,7 +669,7 @@ signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin,
 	if (ret == SIGNET_OK)
 		ret = serve_grpc(srv);
 	if (ret == SIGNET_OK) {
-		if (pthread_create(&srv->reaper, NULL, reaper_main, srv) == 0)
+		if (pthread_create(&srv->reaper, NULL, srv_reaper_main, srv) == 0)
 			srv->reaper_started = true;
 		else
 			ret = SIGNET_ENOMEM;
