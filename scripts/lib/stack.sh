@@ -324,6 +324,6 @@ stack_ask() {
   out=$(drill -p "$resolver_port" @127.0.0.1 -D "$1" "$2" 2>&1) || true
   rcode=$(printf '%s\n' "$out" | sed -n 's/.*rcode: \([A-Z]*\).*/\1/p' | head -1)
   ad=-
-  printf '%s\n' "$out" | grep -q '^;; flags:.* ad[ ;]' && ad=AD
+  grep -q '^;; flags:.* ad[ ;]' <<<"$out" && ad=AD
   echo "${rcode:-NONE} $ad"
 }

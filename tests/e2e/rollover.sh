@@ -179,7 +179,7 @@ ask() {
   printf '%s\n' "$out" > "$stack/last-answer"
   rcode=$(printf '%s\n' "$out" | sed -n 's/.*rcode: \([A-Z]*\).*/\1/p' | head -1)
   ad=-
-  printf '%s\n' "$out" | grep -q '^;; flags:.* ad[ ;]' && ad=AD
+  grep -q '^;; flags:.* ad[ ;]' <<<"$out" && ad=AD
   echo "${rcode:-NONE} $ad"
 }
 
