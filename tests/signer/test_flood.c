@@ -36,6 +36,7 @@
 #define PER_ADDRESS 48       /* max-open-connections-per-address */
 #define CONN_RATE 5           /* connection-rate-per-address */
 #define ATTACK_MS 3000       /* each flood lasts this long */
+#define ATTACK_MS_MAX_EXTRA 15000 /* or longer, until a connection is closed */
 #define RSS_MAX_KB (640 * 1024)  /* signetd's peak RSS stays under this */
 #define LEGIT_MAX_MS 10000   /* no call of the well-behaved client takes longer */
 #define LEGIT_MEAN_MS 1000   /* nor longer than this on average */
@@ -227,9 +228,13 @@ static flood_result rapid_reset(const char *who, int max_conns)
 	snprintf(key, sizeof(key), "%s/%s.key", D.dir, who);
 	flood_result fr = {0, 0, 0, 0};
 	long end = signetd_now_ms() + ATTACK_MS;
+	/* A loaded machine slows signetd's count of the resets: the attack
+	 * goes on past ATTACK_MS until the server closed a connection, within
+	 * a generous bound (the check is that it closes one, not how soon). */
+	long hard_end = end + ATTACK_MS_MAX_EXTRA;
 	h2raw *h = NULL;
 	uint32_t sid = 1;
-	while (signetd_now_ms() < end) {
+	while (signetd_now_ms() < end || (fr.closed == 0 && signetd_now_ms() < hard_end)) {
 		if (!h) {
 			if (fr.connections >= max_conns)
 				break;
@@ -447,7 +452,7 @@ static void test_fifo_reload_then_stop(void **state)
 	unlink(D.conf);
 	assert_int_equal(rename(saved, D.conf), 0);
 	assert_true(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	assert_true(took < 5000);
+	assert_true(took < 5000 * slow);
 
 	char path[400];
 	snprintf(path, sizeof(path), "%s/state/audit.log", D.dir);
