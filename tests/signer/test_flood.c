@@ -30,7 +30,6 @@
 #include "tests/lib/signetd_fixture.h"
 #include "tests/lib/signetd_h2raw.h"
 
-#define RESETS_PER_S 100     /* max-resets-per-second */
 #define STREAMS 16           /* max-streams-per-connection */
 #define MSG_TIMEOUT_S 2      /* message-timeout */
 #define PER_ADDRESS 48       /* max-open-connections-per-address */
@@ -41,6 +40,14 @@
 #define LEGIT_MAX_MS 10000   /* no call of the well-behaved client takes longer */
 #define LEGIT_MEAN_MS 1000   /* nor longer than this on average */
 
+/* A sanitizer build of signetd, on a loaded machine, takes fewer than 100
+ * of the flood's streams a second through to its own count (gRPC drops
+ * the rest before they are calls): its threshold is lower, the attack the
+ * same. */
+static const char extra_sanitized[] =
+	"max-resets-per-second = 20;\nmax-streams-per-connection = 16;\nmessage-timeout = 2;\n"
+	"max-open-connections-per-address = 48;\nmax-calls-per-client = 64;\n"
+	"refusal-interval = 3600;\nconnection-rate-per-address = 5;\n";
 static const char extra_default[] =
 	"max-resets-per-second = 100;\nmax-streams-per-connection = 16;\nmessage-timeout = 2;\n"
 	"max-open-connections-per-address = 48;\nmax-calls-per-client = 64;\n"
@@ -482,7 +489,9 @@ static int setup(void **state)
 	const char *extra = getenv("SIGNET_FLOOD_EXTRA");
 	if (sanitized())
 		slow = 4;
-	signetd_opts o = {.clients = clients, .extra = extra ? extra : extra_default,
+	if (!extra)
+		extra = slow > 1 ? extra_sanitized : extra_default;
+	signetd_opts o = {.clients = clients, .extra = extra,
 			  .metrics = true};
 	if (signetd_start(&D, &o) != 0)
 		return -1;
