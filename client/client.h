@@ -52,7 +52,11 @@ typedef struct client_config {
 	                                       * certificate; empty: the host */
 	char ca[CLIENT_PATH_MAX];             /* CA certificate(s) of the server, PEM */
 	char cert[CLIENT_PATH_MAX];           /* client certificate chain, PEM */
-	char key[CLIENT_PATH_MAX];            /* its private key, PEM */
+	char key[CLIENT_PATH_MAX];            /* its private key: a PEM file, or a
+	                                       * PKCS#11 URI (pkcs11:...) of a key
+	                                       * in a token */
+	char key_module[CLIENT_PATH_MAX];     /* PKCS#11 module of that token */
+	char key_pin[CLIENT_PATH_MAX];        /* file holding the token's PIN */
 	unsigned timeout_ms;                  /* deadline of one call */
 } client_config;
 
@@ -60,7 +64,8 @@ typedef struct client_config {
 void client_config_init(client_config *cfg);
 
 /* Read a client config file (format in docs/CLIENT.md: `KEY VALUE` lines,
- * keys server, server-name, ca, cert, key, timeout) over cfg; keys absent
+ * keys server, server-name, ca, cert, key, key-module, key-pin, timeout)
+ * over cfg; keys absent
  * from the file keep their value. Files over 64 KiB, lines over 4096 octets,
  * unknown or repeated keys, NUL or control octets and relative paths are
  * refused with SIGNET_EPARSE (or the error reading the file) and a message
@@ -73,7 +78,8 @@ signet_err client_config_load(const char *path, client_config *cfg, char *errmsg
 signet_err client_config_set(client_config *cfg, const char *key, const char *value,
 			     char *errmsg, size_t errlen);
 
-/* SIGNET_EINVAL with a message when server, ca, cert or key is missing. */
+/* SIGNET_EINVAL with a message when server, ca, cert or key is missing, or
+ * key is a PKCS#11 URI without key-module and key-pin. */
 signet_err client_config_check(const client_config *cfg, char *errmsg, size_t errlen);
 
 /* ---- connection and calls ---------------------------------------------- */
@@ -92,7 +98,12 @@ typedef struct client_conn client_conn;
 
 /* Open a channel to cfg->server with mutual TLS: the CA, certificate and key
  * files are read (bounded) before any credentials are made; the key's buffer
- * is wiped after use. cert and key both empty make a channel without a
+ * is wiped after use. A key given as a PKCS#11 URI stays in its token: the
+ * token (module key-module) is logged in with the PIN read from the file
+ * key-pin, the key checked against the certificate and used through libp11's
+ * engine (hsm_tls_key_open; one such key per process, shared by its
+ * connections and kept logged in until the process ends: see
+ * client_tls_key_acquire). cert and key both empty make a channel without a
  * client certificate, which signetd refuses (for tests of that refusal). Nothing is sent yet: an unreachable server shows up as
  * UNAVAILABLE on the first call. Initialises gRPC (reference counted).
  * SIGNET_EINVAL for a configuration missing a part, the read error of a file
@@ -103,6 +114,16 @@ signet_err client_open(const client_config *cfg, client_conn **out, char *errmsg
 
 /* Cancel calls in flight, destroy the channel, release gRPC. NULL is fine. */
 void client_close(client_conn *c);
+
+/* The key of cfg (a PKCS#11 URI) made ready in its token, written as gRPC's
+ * key string "engine:pkcs11:<URI>" into engine_key (keylen octets): the
+ * first call reads the PIN file key-pin (owner-only, wiped after), opens
+ * key-module and runs hsm_tls_key_open against the certificate cert; later
+ * calls with the same key reuse it (another key: SIGNET_ESTATE). The token
+ * stays logged in until the process ends, since closing the module would
+ * leave libp11's engine with stale handles. errmsg names the part at fault. */
+signet_err client_tls_key_acquire(const client_config *cfg, const uint8_t *cert, size_t certlen,
+				  char *engine_key, size_t keylen, char *errmsg, size_t errlen);
 
 /* One unary call of method (a full path, CLIENT_SVC "Health") with the
  * packed request req (len octets; copied). The answer's octets are appended
@@ -594,6 +615,8 @@ signet_err check_zone(const check_options *o, check_report *r);
 /* `signet hsm test|bench ...`: qualify a PKCS#11 token (self-test) and measure
  * its signing rate per algorithm at 1 and N sessions. */
 int signet_cmd_hsm(int argc, char **argv);
+/* `signet hsm tls-key|tls-csr` (hsm_tls.c); argv[0] is the action. */
+int signet_hsm_tls(int argc, char **argv);
 
 /* `signet sign-zone`: sign a zone file through signetd. */
 int signet_cmd_sign_zone(int argc, char **argv);

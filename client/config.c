@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "client/client.h"
+#include "hsm/hsm.h"
 
 #define CONFIG_FILE_MAX (64 * 1024)
 #define CONFIG_LINE_MAX 4096
@@ -62,8 +63,25 @@ signet_err client_config_set(client_config *cfg, const char *key, const char *va
 		return set_str(cfg->ca, sizeof(cfg->ca), key, value, true, errmsg, errlen);
 	if (strcmp(key, "cert") == 0)
 		return set_str(cfg->cert, sizeof(cfg->cert), key, value, true, errmsg, errlen);
-	if (strcmp(key, "key") == 0)
+	if (strcmp(key, "key") == 0) {
+		/* A key in a token: checked here so that a bad URI is named with
+		 * its line, not at connect time. */
+		if (hsm_uri_is(value)) {
+			hsm_uri u;
+			char why[256];
+			if (hsm_uri_parse(value, &u, why, sizeof(why)) != SIGNET_OK)
+				return fail(errmsg, errlen, SIGNET_EPARSE, "key: %s", why);
+			return set_str(cfg->key, sizeof(cfg->key), key, value, false, errmsg,
+				       errlen);
+		}
 		return set_str(cfg->key, sizeof(cfg->key), key, value, true, errmsg, errlen);
+	}
+	if (strcmp(key, "key-module") == 0)
+		return set_str(cfg->key_module, sizeof(cfg->key_module), key, value, true, errmsg,
+			       errlen);
+	if (strcmp(key, "key-pin") == 0)
+		return set_str(cfg->key_pin, sizeof(cfg->key_pin), key, value, true, errmsg,
+			       errlen);
 	if (strcmp(key, "timeout") == 0) {
 		char *end = NULL;
 		double s = strtod(value, &end);
@@ -110,7 +128,7 @@ signet_err client_config_load(const char *path, client_config *cfg, char *errmsg
 	if (ret != SIGNET_OK)
 		return fail(errmsg, errlen, ret, "%s: %s", path, signet_strerror(ret));
 	static const char *const keys[] = {"server", "server-name", "ca", "cert", "key",
-					   "timeout"};
+					   "key-module", "key-pin", "timeout"};
 	bool seen[sizeof(keys) / sizeof(keys[0])] = {false};
 	char line[CONFIG_LINE_MAX + 1];
 	unsigned lineno = 0;
@@ -184,5 +202,9 @@ signet_err client_config_check(const client_config *cfg, char *errmsg, size_t er
 	if (missing)
 		return fail(errmsg, errlen, SIGNET_EINVAL,
 			    "no %s given (flag --%s or the client config file)", missing, missing);
+	if (hsm_uri_is(cfg->key) && (!cfg->key_module[0] || !cfg->key_pin[0]))
+		return fail(errmsg, errlen, SIGNET_EINVAL,
+			    "key is a PKCS#11 URI: the client config file must give key-module"
+			    " (the PKCS#11 module) and key-pin (the file holding the token's PIN)");
 	return SIGNET_OK;
 }

@@ -55,6 +55,8 @@ static void hsm_usage(FILE *f)
 		"  bench  only the measurement\n"
 		"  init   initialise the first uninitialised token with a label, an SO PIN\n"
 		"         and a user PIN (SPEC is file:PATH, fd:N or env:NAME)\n"
+		"  tls-key, tls-csr  a TLS key pair in the token and its certificate\n"
+		"         request (signet hsm tls-key --help)\n"
 		"The PIN is never taken from the command line.\n");
 }
 
@@ -389,6 +391,8 @@ int signet_cmd_hsm(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "init") == 0)
 		return hsm_init(argc - 1, argv + 1);
+	if (strcmp(argv[1], "tls-key") == 0 || strcmp(argv[1], "tls-csr") == 0)
+		return signet_hsm_tls(argc - 1, argv + 1);
 	bool is_test = strcmp(argv[1], "test") == 0;
 	if (!is_test && strcmp(argv[1], "bench") != 0) {
 		fprintf(stderr, "signet hsm: unknown action '%s'\n", argv[1]);

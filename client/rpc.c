@@ -1,4 +1,5 @@
-/* rpc.c -- the gRPC channel to signetd: mutual TLS from files, unary calls
+/* rpc.c -- the gRPC channel to signetd: mutual TLS from files (or a key in a
+ * token, tls_key.c), unary calls
  * with deadlines, pipelined calls on one completion queue, statuses. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "client/client.h"
+#include "hsm/hsm.h"
 
 #define PEM_MAX (1 << 20)
 
@@ -83,8 +85,18 @@ signet_err client_open(const client_config *cfg, client_conn **out, char *errmsg
 	signet_err ret = read_pem("CA", cfg->ca, &ca, errmsg, errlen);
 	if (ret == SIGNET_OK && !anonymous)
 		ret = read_pem("certificate", cfg->cert, &cert, errmsg, errlen);
-	if (ret == SIGNET_OK && !anonymous)
+	if (ret == SIGNET_OK && !anonymous && hsm_uri_is(cfg->key)) {
+		char engine_key[CLIENT_PATH_MAX * 3 + 32];
+		ret = client_config_check(cfg, errmsg, errlen);
+		if (ret == SIGNET_OK)
+			ret = client_tls_key_acquire(cfg, cert.data, cert.len, engine_key,
+						     sizeof(engine_key), errmsg, errlen);
+		if (ret == SIGNET_OK)
+			ret = sg_buf_append(&key, (const uint8_t *)engine_key,
+					    strlen(engine_key) + 1);
+	} else if (ret == SIGNET_OK && !anonymous) {
 		ret = read_pem("key", cfg->key, &key, errmsg, errlen);
+	}
 	if (ret != SIGNET_OK)
 		goto out;
 	client_conn *c = calloc(1, sizeof(*c));

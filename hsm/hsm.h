@@ -442,4 +442,69 @@ signet_err hsm_backup_prove(hsm_token *t, const hsm_backup *b);
 /* Free b's buffers; NULL is fine. */
 void hsm_backup_free(hsm_backup *b);
 
+/* ---- TLS keys in a token (uri.c, tls_key.c, engine.c) ------------------ *
+ *
+ * A TLS private key (signetd's or a client's) may live in a token, named by
+ * a PKCS#11 URI (RFC 7512); gRPC's TLS layer uses it through libp11's OpenSSL
+ * engine (package libengine-pkcs11-openssl) as "engine:pkcs11:<URI>". The
+ * engine never sees a PIN: hsm/ logs the token in first, and since a PKCS#11
+ * login belongs to the application, the engine (sharing the module) finds it
+ * logged in. What was measured is in docs/HSM.md. */
+
+#define HSM_URI_MAX 1024 /* longest PKCS#11 URI accepted */
+
+/* What a URI names: a token (label or serial) and a private key in it
+ * (CKA_LABEL, CKA_ID or both). Strings NUL-terminated, empty when absent. */
+typedef struct hsm_uri {
+	char token[33];                 /* token= */
+	char serial[17];                /* serial= */
+	char object[HSM_LABEL_MAX + 1]; /* object= (CKA_LABEL) */
+	uint8_t id[HSM_ID_MAX];         /* id= (CKA_ID) */
+	size_t id_len;
+} hsm_uri;
+
+/* True when text begins with "pkcs11:" (any case). */
+bool hsm_uri_is(const char *text);
+
+/* Parse a URI naming a private key, strictly: at most HSM_URI_MAX octets,
+ * path attributes token, serial, object, id and type (which must be
+ * "private"), each once, values percent-encoded where RFC 7512 says so
+ * (a literal '&' too, which libp11 would split at), text values printable;
+ * a token and a key must be named. Query attributes (module-path,
+ * pin-source, pin-value) and pin-value in the path are refused: the module
+ * is the configured one and a PIN never sits in a configuration.
+ * SIGNET_EPARSE or SIGNET_ERANGE with the reason in errmsg. */
+signet_err hsm_uri_parse(const char *text, hsm_uri *out, char *errmsg, size_t errlen);
+
+/* Write u canonically (every octet but [A-Za-z0-9-._~:] percent-encoded,
+ * type=private last) into out. SIGNET_ERANGE if outlen is too small. */
+signet_err hsm_uri_format(const hsm_uri *u, char *out, size_t outlen);
+
+typedef struct hsm_tls_key hsm_tls_key;
+
+/* Make the key uri names usable by gRPC's TLS layer in this process: parse
+ * the URI; use the open token have (may be NULL) when the URI names it, else
+ * log in to the named token of ctx's module with pin; find exactly one
+ * private key matching the URI, safe as hsm_key_is_safe says and not
+ * Ed25519, in a token without Ed25519 keys (libp11's engine fails on a token
+ * holding any); check its public key equals the certificate's (first PEM
+ * certificate of cert_pem); set up libp11's engine for ctx's module and load
+ * the key through it once, as gRPC will. The token stays logged in until
+ * hsm_tls_key_close: TLS handshakes sign through that login. Errors: the
+ * parse error, SIGNET_EINVAL (no PIN for another token, several keys match),
+ * the login's errors, SIGNET_ENOTFOUND (no such private key, or no engine
+ * installed), SIGNET_EUNSUPPORTED, SIGNET_EHSM_KEY, SIGNET_EVERIFY (key and
+ * certificate differ); errmsg says which token and key. Free with
+ * hsm_tls_key_close, before have and ctx are closed. */
+signet_err hsm_tls_key_open(hsm_ctx *ctx, hsm_token *have, const char *uri, const sg_secret *pin,
+			    const uint8_t *cert_pem, size_t cert_len, hsm_tls_key **out,
+			    char *errmsg, size_t errlen);
+
+/* The canonical URI to hand the engine (gRPC: "engine:pkcs11:" before it). */
+const char *hsm_tls_key_engine_uri(const hsm_tls_key *k);
+
+/* Log out of and close the token hsm_tls_key_open opened (not the caller's).
+ * NULL is fine. */
+void hsm_tls_key_close(hsm_tls_key *k);
+
 #endif /* SIGNET_HSM_H */

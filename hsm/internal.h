@@ -196,4 +196,13 @@ signet_err hsm_sign_object(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o
 signet_err hsm_domain_handle(hsm_token *t, CK_SESSION_HANDLE h, const uint8_t domain_id[HSM_ID_LEN],
 			     CK_OBJECT_HANDLE *out);
 
+/* ---- engine.c ---- */
+
+/* Make libp11's OpenSSL engine ("pkcs11") ready for keys of module_path in
+ * this process (once; SIGNET_ESTATE for another module later). */
+signet_err hsm_engine_ready(const char *module_path);
+/* Load the private key uri names through the engine, as gRPC's TLS layer
+ * does, and give its public half (free with EVP_PKEY_free). */
+signet_err hsm_engine_load_public(const char *uri, EVP_PKEY **pub);
+
 #endif /* SIGNET_HSM_INTERNAL_H */

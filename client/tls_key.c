@@ -1,0 +1,88 @@
+/* tls_key.c -- the client's TLS key in a token: one logged-in token per
+ * process, shared by every connection that names the same key. One, because
+ * a PKCS#11 module is initialised once per process (hsm_open) and libp11's
+ * engine is set up for one module. It stays logged in until the process
+ * ends: closing it would C_Finalize the module under libp11's engine, which
+ * keeps its sessions and object handles and would use them stale on the
+ * next connection. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "client/client.h"
+#include "hsm/hsm.h"
+
+static pthread_mutex_t tk_lock = PTHREAD_MUTEX_INITIALIZER;
+static hsm_ctx *tk_ctx;
+static hsm_tls_key *tk_key;
+static char tk_module[CLIENT_PATH_MAX];
+static char tk_uri[CLIENT_PATH_MAX];
+
+static signet_err tk_fail(char *errmsg, size_t errlen, signet_err err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static signet_err tk_fail(char *errmsg, size_t errlen, signet_err err, const char *fmt, ...)
+{
+	if (errmsg && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(errmsg, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return err;
+}
+
+signet_err client_tls_key_acquire(const client_config *cfg, const uint8_t *cert, size_t certlen,
+				  char *engine_key, size_t keylen, char *errmsg, size_t errlen)
+{
+	if (!cfg || !cert || !engine_key)
+		return SIGNET_EINVAL;
+	signet_err ret = SIGNET_OK;
+	pthread_mutex_lock(&tk_lock);
+	if (tk_key) {
+		if (strcmp(tk_module, cfg->key_module) != 0 || strcmp(tk_uri, cfg->key) != 0)
+			ret = tk_fail(errmsg, errlen, SIGNET_ESTATE,
+				      "key: this process uses %s already; one key in a token per "
+				      "process", tk_uri);
+		goto done;
+	}
+	sg_secret *pin = NULL;
+	ret = sg_secret_from_file(cfg->key_pin, &pin);
+	if (ret != SIGNET_OK) {
+		ret = tk_fail(errmsg, errlen, ret, "key-pin %s: %s%s", cfg->key_pin,
+			      signet_strerror(ret),
+			      ret == SIGNET_EPERM ? " (the PIN file must be this user's and "
+						    "not readable by group or others)"
+						  : "");
+		goto out;
+	}
+	ret = hsm_open(cfg->key_module, &tk_ctx);
+	if (ret != SIGNET_OK) {
+		ret = tk_fail(errmsg, errlen, ret, "key-module %s: %s (%s)", cfg->key_module,
+			      signet_strerror(ret), hsm_last_error());
+		goto out;
+	}
+	char sub[768];
+	ret = hsm_tls_key_open(tk_ctx, NULL, cfg->key, pin, cert, certlen, &tk_key, sub,
+			       sizeof(sub));
+	if (ret != SIGNET_OK) {
+		ret = tk_fail(errmsg, errlen, ret, "key: %s", sub);
+		hsm_close(tk_ctx);
+		tk_ctx = NULL;
+		goto out;
+	}
+	snprintf(tk_module, sizeof(tk_module), "%s", cfg->key_module);
+	snprintf(tk_uri, sizeof(tk_uri), "%s", cfg->key);
+out:
+	sg_secret_free(pin);
+done:
+	if (ret == SIGNET_OK) {
+		int n = snprintf(engine_key, keylen, "engine:pkcs11:%s",
+				 hsm_tls_key_engine_uri(tk_key));
+		if (n < 0 || (size_t)n >= keylen)
+			ret = SIGNET_ERANGE;
+	}
+	pthread_mutex_unlock(&tk_lock);
+	return ret;
+}
