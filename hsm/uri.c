@@ -35,7 +35,7 @@ bool hsm_uri_is(const char *text)
  * so a literal one is refused and must be written %26. */
 static bool pchar_literal(unsigned char c)
 {
-	return isalnum(c) || strchr("-._~:[]@!$'()*+,=", c) != NULL;
+	return c && (isalnum(c) || strchr("-._~:[]@!$'()*+,=", c) != NULL);
 }
 
 static int hexval(unsigned char c)
@@ -195,7 +195,7 @@ static bool put_attr(char *out, size_t outlen, size_t *pos, const char *name, co
 		return false;
 	*pos += (size_t)w;
 	for (size_t i = 0; i < n; i++) {
-		bool plain = isalnum(v[i]) || strchr("-._~:", v[i]) != NULL;
+		bool plain = v[i] && (isalnum(v[i]) || strchr("-._~:", v[i]) != NULL);
 		if (!plain && *pos + 3 >= outlen)
 			return false;
 		if (plain && *pos + 1 >= outlen)
