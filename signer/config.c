@@ -10,6 +10,7 @@
 
 #include <libconfig.h>
 
+#include "hsm/hsm.h"
 #include "signer/signer.h"
 
 #define LINE_MAX_OCTETS 4096
@@ -481,6 +482,7 @@ enum {
 	K_CONN_RATE,
 	K_REFUSAL_IVL,
 	K_GRPC_MEM,
+	K_KEY_PIN,
 	K_COUNT
 };
 static const char *const key_names[K_COUNT] = {"listen",
@@ -519,7 +521,8 @@ static const char *const key_names[K_COUNT] = {"listen",
 					       "max-open-connections",
 					       "connection-rate-per-address",
 					       "refusal-interval",
-					       "grpc-memory"};
+					       "grpc-memory",
+					       "tls-key-pin"};
 _Static_assert(K_COUNT <= 64, "check_all keeps the keys seen in a 64-bit mask");
 
 /* The numeric settings: their bounds and the field each fills, a size_t
@@ -583,7 +586,25 @@ static signet_err setting(checker *k, int key, const config_setting_t *s)
 		ret = get_string(k, s, name, cfg->listen, sizeof(cfg->listen), false);
 		return ret == SIGNET_OK ? address_ok(k, name, cfg->listen) : ret;
 	case K_CERT: return get_string(k, s, name, cfg->tls_cert, sizeof(cfg->tls_cert), true);
-	case K_KEY: return get_string(k, s, name, cfg->tls_key, sizeof(cfg->tls_key), true);
+	case K_KEY: {
+		/* A key in a token: its URI is checked here, with the line. */
+		const char *v = config_setting_type(s) == CONFIG_TYPE_STRING
+					? config_setting_get_string(s)
+					: NULL;
+		bool uri = hsm_uri_is(v);
+		ret = get_string(k, s, name, cfg->tls_key, sizeof(cfg->tls_key), !uri);
+		if (ret == SIGNET_OK && uri) {
+			hsm_uri u;
+			char why[256];
+			if (hsm_uri_parse(cfg->tls_key, &u, why, sizeof(why)) != SIGNET_OK)
+				return fail(k, SIGNET_EPARSE, "%s: %s", name, why);
+		}
+		return ret;
+	}
+	case K_KEY_PIN:
+		ret = get_string(k, s, name, cfg->tls_key_pin_spec, sizeof(cfg->tls_key_pin_spec),
+				 false);
+		return ret == SIGNET_OK ? pin_ok(k, cfg->tls_key_pin_spec) : ret;
 	case K_CA: return get_string(k, s, name, cfg->tls_ca, sizeof(cfg->tls_ca), true);
 	case K_TLS12: return get_bool(k, s, name, &cfg->tls12);
 	case K_MODULE:
@@ -658,6 +679,32 @@ static void set_defaults(signer_config *cfg)
 	cfg->grpc_memory_mib = 256;
 }
 
+/* A TLS key in the token signetd logs in to needs no PIN of its own; one in
+ * another token does (its own PIN source, read like pin). */
+static signet_err tls_key_pin_check(checker *k)
+{
+	const signer_config *cfg = k->cfg;
+	bool uri = hsm_uri_is(cfg->tls_key);
+	if (!uri)
+		return cfg->tls_key_pin_spec[0]
+			       ? fail(k, SIGNET_EPARSE, "tls-key-pin is only for a tls-key in a "
+							"token (a pkcs11: URI)")
+			       : SIGNET_OK;
+	hsm_uri u;
+	if (hsm_uri_parse(cfg->tls_key, &u, NULL, 0) != SIGNET_OK)
+		return fail(k, SIGNET_EPARSE, "tls-key: not a valid PKCS#11 URI");
+	bool same = !u.serial[0] && strcmp(u.token, cfg->token_label) == 0;
+	if (same && cfg->tls_key_pin_spec[0])
+		return fail(k, SIGNET_EPARSE, "tls-key-pin: the key is in token-label's token "
+					      "'%s', which pin logs in to; remove tls-key-pin",
+			    cfg->token_label);
+	if (!same && !cfg->tls_key_pin_spec[0])
+		return fail(k, SIGNET_EPARSE, "tls-key names token '%s', not token-label '%s': "
+					      "give that token's PIN source in tls-key-pin",
+			    u.token[0] ? u.token : u.serial, cfg->token_label);
+	return SIGNET_OK;
+}
+
 /* Everything after libconfig has read the text. */
 static signet_err check_all(checker *k, config_t *lc)
 {
@@ -691,6 +738,9 @@ static signet_err check_all(checker *k, config_t *lc)
 				    key_names[required[i]]);
 	if (k->cfg->nclients == 0)
 		return fail(k, SIGNET_EPARSE, "no clients: nobody could use the service");
+	signet_err kret = tls_key_pin_check(k);
+	if (kret != SIGNET_OK)
+		return kret;
 	if (k->cfg->metrics[0]) {
 		char host[64];
 		uint16_t port;

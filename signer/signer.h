@@ -115,7 +115,10 @@ typedef struct signer_admission_limits {
 typedef struct signer_config {
 	char listen[256];                    /* host:port */
 	char tls_cert[SIGNER_PATH_MAX];      /* server certificate chain, PEM */
-	char tls_key[SIGNER_PATH_MAX];       /* its private key, PEM */
+	char tls_key[SIGNER_PATH_MAX];       /* its private key: a PEM file or a
+	                                      * PKCS#11 URI of a key in a token */
+	char tls_key_pin_spec[SIGNER_PATH_MAX]; /* PIN source of that token when it
+	                                      * is not token-label's, else empty */
 	char tls_ca[SIGNER_PATH_MAX];        /* CA that issues client certificates */
 	bool tls12;                          /* also allow TLS 1.2 (default no) */
 	char pkcs11_module[SIGNER_PATH_MAX]; /* PKCS#11 module path */
