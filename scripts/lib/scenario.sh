@@ -53,8 +53,9 @@ echo "== 4. create the KSK of $zone (alice and carol approve and bring shares)"
 stack_create_ksk 13
 echo "KSK key-id $ksk_id: $(cat "$stack/ksk.dnskey")"
 
-echo "== 5. a demo PKI: CA, signetd's certificate, an admin and a nameserver client"
+echo "== 5. a demo PKI: CA, an admin and a nameserver client; signetd's TLS key in a token"
 stack_pki
+stack_tls_token
 
 echo "== 6. signetd on loopback with mutual TLS"
 stack_signetd

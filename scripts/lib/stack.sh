@@ -144,6 +144,26 @@ stack_pki() {
   stack_cert ns1.demo "DNS:ns1.demo"
 }
 
+# signetd's TLS key in a token of its own (docs/HSM.md, "Which token"):
+# `signet hsm tls-key` generates it there (never extractable) with a
+# certificate request signed in the token, which the demo CA signs in place
+# of $pki/signetd.pem. Call after stack_pki; stack_signetd then names the key
+# by its PKCS#11 URI, with its PIN source in tls-key-pin. Sets tls_key_uri.
+stack_tls_token() {
+  newsecret "$stack/tls-token.so-pin"
+  newsecret "$stack/tls-token.pin"
+  "$signet" hsm init --token signet-tls --so-pin "file:$stack/tls-token.so-pin" \
+    --pin "file:$stack/tls-token.pin"
+  tls_key_uri=$("$signet" hsm tls-key --token signet-tls --pin "file:$stack/tls-token.pin" \
+    --name signetd --cn localhost --san DNS:localhost,IP:127.0.0.1 --csr "$pki/signetd.csr")
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > "$pki/signetd.ext"
+  openssl x509 -req -in "$pki/signetd.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" \
+    -CAcreateserial -days 30 -extfile "$pki/signetd.ext" -out "$pki/signetd.pem" 2>/dev/null
+  # The PEM key made by stack_pki is not signetd's any more.
+  rm -f "$pki/signetd.key"
+  echo "signetd's TLS key: $tls_key_uri"
+}
+
 freeport() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -164,9 +184,13 @@ stack_signetd() {
   signetd_user=
   if [ "$(id -u)" = 0 ]; then
     signetd_user=nobody
-    local zsk
+    local zsk tok
     zsk=$(grep -l 'signet-zsk' "$stack"/tokens/*/token.object)
     chown -R "$signetd_user": "$stack/state" "$(dirname "$zsk")"
+    if [ -n "${tls_key_uri:-}" ]; then
+      tok=$(grep -l 'signet-tls' "$stack"/tokens/*/token.object)
+      chown -R "$signetd_user": "$(dirname "$tok")"
+    fi
     # it must reach them: search (not read) permission on the way there,
     # given where it is missing (mktemp makes 0700 directories)
     local d=$stack/tokens
@@ -182,7 +206,7 @@ stack_signetd() {
     cat <<CONF
 listen = "127.0.0.1:$port";
 tls-cert = "$pki/signetd.pem";
-tls-key = "$pki/signetd.key";
+tls-key = "${tls_key_uri:-$pki/signetd.key}";
 tls-ca = "$pki/ca.pem";
 pkcs11-module = "$module";
 token-label = "signet-zsk";
@@ -191,6 +215,7 @@ state-dir = "$stack/state";
 workers = 2;
 metrics = "127.0.0.1:$mport";
 CONF
+    [ -n "${tls_key_uri:-}" ] && printf 'tls-key-pin = "file:%s";\n' "$stack/tls-token.pin"
     local line
     for line in "$@"; do printf '%s\n' "$line"; done
     [ -n "$signetd_user" ] && printf 'user = "%s";\n' "$signetd_user"
