@@ -117,6 +117,34 @@ static void test_refusals_name_the_line(void **state)
 	refused(longline, "1:", "");
 }
 
+/* A key in a token: its URI is checked when read, and a URI needs the
+ * module and the PIN file. */
+static void test_key_in_a_token(void **state)
+{
+	(void)state;
+	client_config c;
+	char msg[256];
+	assert_int_equal(load("server h:1\nca /a\ncert /b\n"
+			      "key pkcs11:token=ns1-tls;object=signet:tls:ns1:13:1;type=private\n"
+			      "key-module /usr/lib/softhsm/libsofthsm2.so\nkey-pin /etc/ns1.pin\n",
+			      &c, msg, sizeof(msg)),
+			 SIGNET_OK);
+	assert_string_equal(c.key, "pkcs11:token=ns1-tls;object=signet:tls:ns1:13:1;type=private");
+	assert_string_equal(c.key_module, "/usr/lib/softhsm/libsofthsm2.so");
+	assert_string_equal(c.key_pin, "/etc/ns1.pin");
+	assert_int_equal(client_config_check(&c, msg, sizeof(msg)), SIGNET_OK);
+	c.key_pin[0] = '\0';
+	assert_int_equal(client_config_check(&c, msg, sizeof(msg)), SIGNET_EINVAL);
+	assert_non_null(strstr(msg, "key-pin"));
+
+	refused("key pkcs11:token=t;object=k;type=public\n", "1:", "type=private");
+	refused("key pkcs11:token=t;object=k;pin-value=1\n", "1:", "never sits");
+	refused("key pkcs11:object=k\n", "1:", "token");
+	refused("key-pin pin.txt\n", "1:", "absolute");
+	refused("key-module softhsm.so\n", "1:", "absolute");
+	refused("key-pin /a\nkey-pin /b\n", "2:", "key-pin");
+}
+
 static void test_bounds_on_the_file(void **state)
 {
 	(void)state;
@@ -155,6 +183,7 @@ int main(void)
 		cmocka_unit_test(test_defaults_and_missing_keys),
 		cmocka_unit_test(test_refusals_name_the_line),
 		cmocka_unit_test(test_bounds_on_the_file),
+		cmocka_unit_test(test_key_in_a_token),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

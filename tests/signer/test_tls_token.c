@@ -9,6 +9,7 @@
  * certificate's and a token libp11 cannot enumerate each stop signetd at start
  * with a message that names the problem. */
 #include <fcntl.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,7 +35,8 @@ static bool zone_added;
 /* The tokens the test adds next to signetd's (label, PIN file). */
 #define CLI_TOKEN "tls-client"
 #define SRV_TOKEN "tls-server"
-static char cli_pin[400], wrong_pin[400];
+static char cli_pin[400], srv_pin[400], wrong_pin[400];
+static char srv_uri[HSM_URI_MAX + 1];
 static char cli_uri[HSM_URI_MAX + 1];
 static char cli_conf[400];
 
@@ -105,7 +107,7 @@ static void pin_file(const char *name, char *path, size_t len)
 static void token_files_to_daemon(void)
 {
 	if (D.opts.user && D.opts.user[0])
-		signetd_sh("chown -R '%s:' '%s'", D.opts.user, D.f->dir);
+		signetd_sh("chown -R '%s:' '%s'", D.opts.user, D.f->tokendir);
 }
 
 /* A new token with a random SO PIN and user PIN (file pin_path). */
@@ -241,11 +243,305 @@ static void test_client_key_in_token(void **state)
 	assert_non_null(strstr(out, "key-pin"));
 }
 
+/* ---- signetd's key in a token ------------------------------------------------- */
+
+/* signetd's configuration as the fixture writes it, with tls-cert and
+ * tls-key replaced (and tls-key-pin added when key_pin is not NULL). */
+static void write_conf(const char *path, const char *cert, const char *key, const char *key_pin)
+{
+	signetd_write_config(&D, path, D.port, 0, &D.opts);
+	sg_buf b = SG_BUF_INIT;
+	assert_int_equal(sg_file_read(path, 1 << 20, &b), SIGNET_OK);
+	assert_int_equal(sg_buf_put_u8(&b, 0), SIGNET_OK);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	char *save = NULL;
+	for (char *line = strtok_r((char *)b.data, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "tls-cert = ", 11) == 0)
+			fprintf(f, "tls-cert = \"%s\";\n", cert);
+		else if (strncmp(line, "tls-key = ", 10) == 0)
+			fprintf(f, "tls-key = \"%s\";\n", key);
+		else
+			fprintf(f, "%s\n", line);
+	}
+	if (key_pin)
+		fprintf(f, "tls-key-pin = \"file:%s\";\n", key_pin);
+	fclose(f);
+	sg_buf_free(&b);
+}
+
+/* Stop the running signetd (the state and the zone stay) and start one on
+ * conf, logging to log; wait (bounded) until it answers on its port. */
+static void restart_with(const char *conf, const char *log)
+{
+	if (D.pid > 0)
+		signetd_stop_ok(&D);
+	D.pid = signetd_spawn(conf, log);
+	int status = -1;
+	if (!signetd_wait_port(D.port, D.pid, 30000, &status)) {
+		if (status != -1)
+			D.pid = 0; /* reaped */
+		signetd_sh("cat '%s' >&2", log);
+		fail_msg("signetd with its key in a token did not start (status %d)", status);
+	}
+	/* The port opens before the daemon drops privileges and serves. */
+	for (int i = 0; i < 300; i++) {
+		grpc_status_code st = GRPC_STATUS_UNKNOWN;
+		Signet__V1__SignResponse *r = signetd_sign_a(D.signer, "example.com", 1, 1, &st);
+		if (r) {
+			assert_int_equal(r->n_results, 1);
+			signet__v1__sign_response__free_unpacked(r, NULL);
+			return;
+		}
+		signetd_sleep_ms(100);
+	}
+	signetd_sh("cat '%s' >&2", log);
+	fail_msg("signetd with its key in a token signs nothing");
+}
+
+/* A secret's octets anywhere in the file at path. */
+static bool file_holds(const char *path, const sg_secret *pin)
+{
+	sg_buf b = SG_BUF_INIT;
+	bool found = sg_file_read(path, 1 << 24, &b) == SIGNET_OK &&
+		     memmem(b.data, b.len, pin->data, pin->len) != NULL;
+	sg_buf_free(&b);
+	return found;
+}
+
+static bool cmdline_holds(pid_t pid, const sg_secret *pin)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	/* /proc files report size 0: read it by hand. */
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	uint8_t buf[8192];
+	size_t n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	assert_true(n > 0);
+	return memmem(buf, n, pin->data, pin->len) != NULL;
+}
+
+/* The PIN in none of signetd's command line, log and configuration. */
+static void pin_nowhere(const char *pin_path, const char *conf, const char *log)
+{
+	sg_secret *pin = NULL;
+	assert_int_equal(sg_secret_from_file(pin_path, &pin), SIGNET_OK);
+	assert_false(cmdline_holds(D.pid, pin));
+	assert_false(file_holds(log, pin));
+	assert_false(file_holds(conf, pin));
+	assert_true(file_holds(pin_path, pin)); /* the check can see it */
+	sg_secret_free(pin);
+}
+
+/* The public key signetd serves in its handshake, as PEM, into out. */
+static void served_key(char *out, size_t cap)
+{
+	int rc = run(out, cap,
+		     "cd '%s' && openssl s_client -connect 127.0.0.1:%d -CAfile ca.pem"
+		     " -cert ns1.pem -key ns1.key -servername localhost -alpn h2 </dev/null"
+		     " 2>/dev/null | openssl x509 -pubkey -noout",
+		     D.dir, D.port);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "-----BEGIN PUBLIC KEY-----"));
+}
+
+/* The token's public key of the private key uri names, as PEM, and that
+ * its private value cannot be read. */
+static void token_key(const char *label, const char *pin_path, const char *uri, char *out,
+		      size_t cap)
+{
+	hsm_uri u;
+	char why[256];
+	assert_int_equal(hsm_uri_parse(uri, &u, why, sizeof(why)), SIGNET_OK);
+	sg_secret *pin = NULL;
+	assert_int_equal(sg_secret_from_file(pin_path, &pin), SIGNET_OK);
+	hsm_token *t = NULL;
+	assert_int_equal(hsm_token_open(D.f->ctx, label, NULL, pin, &t), SIGNET_OK);
+	sg_secret_free(pin);
+	EVP_PKEY *pub = NULL;
+	assert_int_equal(hsm_key_public(t, u.id, u.id_len, &pub), SIGNET_OK);
+	assert_int_equal(hsm_key_value_hidden(t, u.id, u.id_len), SIGNET_OK);
+	hsm_key_info info;
+	assert_int_equal(hsm_key_find(t, u.id, u.id_len, &info), SIGNET_OK);
+	assert_true(info.sensitive && info.never_extractable && !info.extractable);
+	BIO *b = BIO_new(BIO_s_mem());
+	assert_int_equal(PEM_write_bio_PUBKEY(b, pub), 1);
+	char *data = NULL;
+	long n = BIO_get_mem_data(b, &data);
+	assert_true(n > 0 && (size_t)n < cap);
+	memcpy(out, data, (size_t)n);
+	out[n] = '\0';
+	BIO_free(b);
+	EVP_PKEY_free(pub);
+	hsm_token_close(t);
+	token_files_to_daemon();
+}
+
+static void test_server_key_in_zsk_token(void **state)
+{
+	(void)state;
+	ensure_zone();
+	char uri[HSM_URI_MAX + 1], cert[400], conf[400], log[400];
+	tls_key(D.f->label, D.pin_path, "srvzsk", "localhost", "DNS:localhost,IP:127.0.0.1",
+		"serverAuth", uri, sizeof(uri));
+	snprintf(cert, sizeof(cert), "%s/srvzsk.pem", D.dir);
+	snprintf(conf, sizeof(conf), "%s/zsk-token.conf", D.dir);
+	snprintf(log, sizeof(log), "%s/zsk-token.log", D.dir);
+	write_conf(conf, cert, uri, NULL);
+	restart_with(conf, log);
+
+	/* A PEM client and a client whose key is in its own token. */
+	grpc_status_code st = GRPC_STATUS_UNKNOWN;
+	Signet__V1__SignResponse *r = signetd_sign_a(D.signer, "example.com", 10, 3, &st);
+	assert_non_null(r);
+	assert_int_equal(r->n_results, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(r->results[i]->n_rrsig, 1);
+		signetd_check_rrsig(&Z, 10 + (unsigned)i, r->results[i]->rrsig[0].data,
+				    r->results[i]->rrsig[0].len);
+	}
+	signet__v1__sign_response__free_unpacked(r, NULL);
+	char out[4096];
+	int rc = sign_with_token_client(D.target, out, sizeof(out));
+	if (rc != 0 || !strstr(out, "RRSIG\tA 13"))
+		fail_msg("both keys in tokens: exit %d: %s", rc, out);
+
+	char served[1024], held[1024];
+	served_key(served, sizeof(served));
+	pin_nowhere(D.pin_path, conf, log);
+	/* No private key in PEM anywhere signetd keeps its files. */
+	assert_int_not_equal(run(NULL, 0, "grep -rl 'PRIVATE KEY' '%s/state'", D.dir), 0);
+	token_key(D.f->label, D.pin_path, uri, held, sizeof(held));
+	assert_string_equal(served, held);
+}
+
+static void test_server_key_in_own_token(void **state)
+{
+	(void)state;
+	ensure_zone();
+	new_token(SRV_TOKEN, srv_pin, sizeof(srv_pin));
+	char cert[400], conf[400], log[400];
+	tls_key(SRV_TOKEN, srv_pin, "srvsep", "localhost", "DNS:localhost,IP:127.0.0.1",
+		"serverAuth", srv_uri, sizeof(srv_uri));
+	snprintf(cert, sizeof(cert), "%s/srvsep.pem", D.dir);
+	snprintf(conf, sizeof(conf), "%s/own-token.conf", D.dir);
+	snprintf(log, sizeof(log), "%s/own-token.log", D.dir);
+	write_conf(conf, cert, srv_uri, srv_pin);
+	restart_with(conf, log);
+	char out[4096];
+	int rc = sign_with_token_client(D.target, out, sizeof(out));
+	if (rc != 0 || !strstr(out, "RRSIG\tA 13"))
+		fail_msg("server key in its own token: exit %d: %s", rc, out);
+	char served[1024], held[1024];
+	served_key(served, sizeof(served));
+	pin_nowhere(srv_pin, conf, log);
+	pin_nowhere(D.pin_path, conf, log);
+	token_key(SRV_TOKEN, srv_pin, srv_uri, held, sizeof(held));
+	assert_string_equal(served, held);
+}
+
+/* signetd on conf must stop at start, exit status 1 (no crash, no hang),
+ * with needle in its log. */
+static void refused_at_start(const char *name, const char *conf, const char *needle)
+{
+	char log[400];
+	snprintf(log, sizeof(log), "%s/refused-%s.log", D.dir, name);
+	pid_t pid = signetd_spawn(conf, log);
+	int status = -1;
+	bool up = signetd_wait_port(D.port, pid, 30000, &status);
+	if (up) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		fail_msg("%s: signetd started", name);
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 1 || !signetd_log_has(log, needle)) {
+		signetd_sh("cat '%s' >&2", log);
+		fail_msg("%s: status %d, wanted exit 1 and '%s' in the log", name, status, needle);
+	}
+}
+
+static void test_start_refusals(void **state)
+{
+	(void)state;
+	assert_true(srv_uri[0]); /* test_server_key_in_own_token made it */
+	if (D.pid > 0)
+		signetd_stop_ok(&D);
+	char conf[400], cert[400], uri[HSM_URI_MAX + 64];
+	snprintf(conf, sizeof(conf), "%s/refused.conf", D.dir);
+	snprintf(cert, sizeof(cert), "%s/srvsep.pem", D.dir);
+
+	write_conf(conf, cert, srv_uri, wrong_pin);
+	refused_at_start("wrong-pin", conf, "wrong PIN");
+
+	snprintf(uri, sizeof(uri), "pkcs11:token=%s;object=no-such-key;type=private", SRV_TOKEN);
+	write_conf(conf, cert, uri, srv_pin);
+	refused_at_start("missing-object", conf, "holds no private key object=no-such-key");
+
+	snprintf(uri, sizeof(uri), "pkcs11:token=%s;object=nothing-here;type=private", "no-token");
+	write_conf(conf, cert, uri, srv_pin);
+	refused_at_start("missing-token", conf, "token 'no-token'");
+
+	/* The public half of the very key signetd would use. */
+	snprintf(uri, sizeof(uri), "%s", srv_uri);
+	char *type = strstr(uri, "type=private");
+	assert_non_null(type);
+	strcpy(type, "type=public");
+	write_conf(conf, cert, uri, srv_pin);
+	refused_at_start("public-key", conf, "must name the private key");
+
+	write_conf(conf, cert, "pkcs11:token=tls-server;object", srv_pin);
+	refused_at_start("malformed", conf, "NAME=VALUE");
+	write_conf(conf, cert, "pkcs11:token=tls-server;object=k;pin-value=1234", srv_pin);
+	refused_at_start("pin-in-uri", conf, "never sits");
+
+	/* Another key's certificate. */
+	snprintf(cert, sizeof(cert), "%s/server.pem", D.dir);
+	write_conf(conf, cert, srv_uri, srv_pin);
+	refused_at_start("mismatch", conf, "does not match the certificate");
+
+	/* A key in the ZSK token without its own PIN source is fine; one in
+	 * another token without one is a configuration error. */
+	snprintf(cert, sizeof(cert), "%s/srvsep.pem", D.dir);
+	write_conf(conf, cert, srv_uri, NULL);
+	refused_at_start("no-key-pin", conf, "tls-key-pin");
+
+	/* An Ed25519 key beside the TLS key: libp11's engine would load none. */
+	sg_secret *pin = NULL;
+	assert_int_equal(sg_secret_from_file(srv_pin, &pin), SIGNET_OK);
+	hsm_token *t = NULL;
+	assert_int_equal(hsm_token_open(D.f->ctx, SRV_TOKEN, NULL, pin, &t), SIGNET_OK);
+	sg_secret_free(pin);
+	char label[HSM_LABEL_MAX + 1];
+	hsm_key_info ed;
+	assert_int_equal(hsm_key_label("zsk", "example.com.", HSM_ALG_ED25519, 1, label,
+				       sizeof(label)),
+			 SIGNET_OK);
+	assert_int_equal(hsm_key_generate(t, HSM_ALG_ED25519, 0, label, &ed), SIGNET_OK);
+	token_files_to_daemon();
+	write_conf(conf, cert, srv_uri, srv_pin);
+	refused_at_start("ed25519", conf, "Ed25519");
+	assert_int_equal(hsm_key_delete(t, ed.id, ed.id_len), SIGNET_OK);
+	hsm_token_close(t);
+	token_files_to_daemon();
+
+	/* And with the token as it was, it starts again. */
+	snprintf(conf, sizeof(conf), "%s/own-token.conf", D.dir);
+	char log[400];
+	snprintf(log, sizeof(log), "%s/own-token-again.log", D.dir);
+	restart_with(conf, log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tls_key_command_refuses),
 		cmocka_unit_test(test_client_key_in_token),
+		cmocka_unit_test(test_server_key_in_zsk_token),
+		cmocka_unit_test(test_server_key_in_own_token),
+		cmocka_unit_test(test_start_refusals),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
