@@ -64,8 +64,9 @@ signet_err client_tls_key_acquire(const client_config *cfg, const uint8_t *cert,
 		goto out;
 	}
 	char sub[768];
-	ret = hsm_tls_key_open(tk_ctx, NULL, cfg->key, pin, cert, certlen, &tk_key, sub,
-			       sizeof(sub));
+	hsm_tls_key_params p = {.ctx = tk_ctx, .uri = cfg->key, .pin = pin, .cert_pem = cert,
+				.cert_len = certlen};
+	ret = hsm_tls_key_open(&p, &tk_key, sub, sizeof(sub));
 	if (ret != SIGNET_OK) {
 		ret = tk_fail(errmsg, errlen, ret, "key: %s", sub);
 		hsm_close(tk_ctx);

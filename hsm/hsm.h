@@ -482,8 +482,19 @@ signet_err hsm_uri_format(const hsm_uri *u, char *out, size_t outlen);
 
 typedef struct hsm_tls_key hsm_tls_key;
 
-/* Make the key uri names usable by gRPC's TLS layer in this process: parse
- * the URI; use the open token have (may be NULL) when the URI names it, else
+/* What hsm_tls_key_open works from. */
+typedef struct hsm_tls_key_params {
+	hsm_ctx *ctx;            /* the module; the engine is set up for it */
+	hsm_token *have;         /* an open token of ctx the URI may name, or NULL */
+	const char *uri;         /* the key's PKCS#11 URI */
+	const sg_secret *pin;    /* PIN of the token the URI names when it is not
+	                          * have; NULL when it is */
+	const uint8_t *cert_pem; /* the certificate (chain) the key must match, PEM */
+	size_t cert_len;
+} hsm_tls_key_params;
+
+/* Make the key p->uri names usable by gRPC's TLS layer in this process: parse
+ * the URI; use the open token have when the URI names it, else
  * log in to the named token of ctx's module with pin; find exactly one
  * private key matching the URI, safe as hsm_key_is_safe says and not
  * Ed25519, in a token without Ed25519 keys (libp11's engine fails on a token
@@ -496,9 +507,8 @@ typedef struct hsm_tls_key hsm_tls_key;
  * installed), SIGNET_EUNSUPPORTED, SIGNET_EHSM_KEY, SIGNET_EVERIFY (key and
  * certificate differ); errmsg says which token and key. Free with
  * hsm_tls_key_close, before have and ctx are closed. */
-signet_err hsm_tls_key_open(hsm_ctx *ctx, hsm_token *have, const char *uri, const sg_secret *pin,
-			    const uint8_t *cert_pem, size_t cert_len, hsm_tls_key **out,
-			    char *errmsg, size_t errlen);
+signet_err hsm_tls_key_open(const hsm_tls_key_params *p, hsm_tls_key **out, char *errmsg,
+			    size_t errlen);
 
 /* The canonical URI to hand the engine (gRPC: "engine:pkcs11:" before it). */
 const char *hsm_tls_key_engine_uri(const hsm_tls_key *k);

@@ -119,16 +119,18 @@ static signet_err cert_public(const uint8_t *pem, size_t len, EVP_PKEY **out, ch
 	return SIGNET_OK;
 }
 
-signet_err hsm_tls_key_open(hsm_ctx *ctx, hsm_token *have, const char *uri, const sg_secret *pin,
-			    const uint8_t *cert_pem, size_t cert_len, hsm_tls_key **out,
-			    char *errmsg, size_t errlen)
+signet_err hsm_tls_key_open(const hsm_tls_key_params *p, hsm_tls_key **out, char *errmsg,
+			    size_t errlen)
 {
-	if (!ctx || !uri || !cert_pem || !out)
+	if (!p || !p->ctx || !p->uri || !p->cert_pem || !out)
 		return SIGNET_EINVAL;
+	hsm_ctx *ctx = p->ctx;
+	hsm_token *have = p->have;
+	const sg_secret *pin = p->pin;
 	*out = NULL;
 	hsm_uri u;
 	char sub[256];
-	signet_err ret = hsm_uri_parse(uri, &u, sub, sizeof(sub));
+	signet_err ret = hsm_uri_parse(p->uri, &u, sub, sizeof(sub));
 	if (ret != SIGNET_OK)
 		return tk_fail(errmsg, errlen, ret, "PKCS#11 URI: %s", sub);
 	hsm_tls_key *k = calloc(1, sizeof(*k));
@@ -160,7 +162,7 @@ signet_err hsm_tls_key_open(hsm_ctx *ctx, hsm_token *have, const char *uri, cons
 	EVP_PKEY *want = NULL, *have_pub = NULL, *loaded = NULL;
 	ret = find_key(t, &u, tname, &info, errmsg, errlen);
 	if (ret == SIGNET_OK)
-		ret = cert_public(cert_pem, cert_len, &want, errmsg, errlen);
+		ret = cert_public(p->cert_pem, p->cert_len, &want, errmsg, errlen);
 	if (ret == SIGNET_OK) {
 		ret = hsm_key_public(t, info.id, info.id_len, &have_pub);
 		if (ret != SIGNET_OK)
