@@ -25,6 +25,24 @@
 static pthread_mutex_t engine_lock = PTHREAD_MUTEX_INITIALIZER;
 static ENGINE *engine;        /* functional reference, kept for the process */
 static char *engine_module;   /* the module it was pointed at */
+static ENGINE_PKEY_METHS_PTR libp11_pkey_meths; /* the engine's own */
+
+/* gRPC calls ENGINE_set_default(e, ENGINE_METHOD_ALL) when it loads a key,
+ * which makes the engine's EVP_PKEY methods those of every RSA and EC key of
+ * the process; they are legacy methods that fail on OpenSSL 3's provider
+ * keys (measured: signetd's next GenerateZsk failed, and a client's EC key
+ * generation after it connected). Setting the defaults asks the engine for
+ * the list of key types it serves: this answers with none, while a key the
+ * engine loaded still gets libp11's method by its type (EVP_PKEY_set1_engine
+ * and every operation on that key ask so). */
+static int pkey_meths_unlisted(ENGINE *e, EVP_PKEY_METHOD **pmeth, const int **nids, int nid)
+{
+	if (!pmeth) {
+		*nids = NULL;
+		return 0;
+	}
+	return libp11_pkey_meths(e, pmeth, nids, nid);
+}
 
 /* The most recent OpenSSL error as text (the engine's own reasons). */
 static void openssl_reason(char *out, size_t outlen)
@@ -77,6 +95,9 @@ signet_err hsm_engine_ready(const char *module_path)
 		goto out;
 	}
 	ENGINE_free(e); /* the structural reference; ENGINE_init's stays */
+	libp11_pkey_meths = ENGINE_get_pkey_meths(e);
+	if (libp11_pkey_meths)
+		ENGINE_set_pkey_meths(e, pkey_meths_unlisted);
 	engine_module = strdup(module_path);
 	if (!engine_module) {
 		ENGINE_finish(e);

@@ -428,6 +428,12 @@ static void test_server_key_in_zsk_token(void **state)
 	if (rc != 0 || !strstr(out, "RRSIG\tA 13"))
 		fail_msg("both keys in tokens: exit %d: %s", rc, out);
 
+	/* OpenSSL still works for everything else in the daemon once gRPC has
+	 * loaded the key through the engine (it makes the engine the default
+	 * for every RSA and EC operation): a new zone's ZSK, its key set. */
+	signetd_zone z2;
+	signetd_add_zone(&D, "example.org", 13, &z2);
+
 	char served[1024], held[1024];
 	served_key(served, sizeof(served));
 	pin_nowhere(D.pin_path, conf, log);
