@@ -390,7 +390,7 @@ static signet_err open_token(signer_server *srv, const sg_secret *pin)
 static signet_err start_grpc(signer_server *srv)
 {
 	grpc_server_credentials *creds = NULL;
-	signet_err ret = srv_tls_credentials(&srv->cfg, &creds);
+	signet_err ret = srv_tls_credentials(&srv->cfg, srv->hsm, srv->token, &srv->tls_key, &creds);
 	if (ret != SIGNET_OK)
 		return ret;
 	const signer_admission_limits *lim = &srv->cfg.admission;
@@ -743,7 +743,8 @@ signet_err signer_server_reload(signer_server *srv, const signer_config *cfg)
 		{strcmp(was->listen, cfg->listen) != 0, "listen"},
 		{strcmp(was->tls_cert, cfg->tls_cert) != 0 ||
 			 strcmp(was->tls_key, cfg->tls_key) != 0 ||
-			 strcmp(was->tls_ca, cfg->tls_ca) != 0 || was->tls12 != cfg->tls12,
+			 strcmp(was->tls_ca, cfg->tls_ca) != 0 || was->tls12 != cfg->tls12 ||
+			 strcmp(was->tls_key_pin_spec, cfg->tls_key_pin_spec) != 0,
 		 "tls-*"},
 		{strcmp(was->pkcs11_module, cfg->pkcs11_module) != 0 ||
 			 strcmp(was->token_label, cfg->token_label) != 0 ||
@@ -876,6 +877,8 @@ void signer_server_stop(signer_server *srv)
 	atomic_store(&log_refusals, NULL);
 	atomic_store(&log_metrics, NULL);
 	free(srv->workers);
+	/* After the server: its handshakes sign through this login. */
+	hsm_tls_key_close(srv->tls_key);
 	if (srv->token)
 		hsm_token_close(srv->token);
 	if (srv->hsm)
