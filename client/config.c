@@ -127,8 +127,8 @@ signet_err client_config_load(const char *path, client_config *cfg, char *errmsg
 	signet_err ret = sg_file_read(path, CONFIG_FILE_MAX, &text);
 	if (ret != SIGNET_OK)
 		return fail(errmsg, errlen, ret, "%s: %s", path, signet_strerror(ret));
-	static const char *const keys[] = {"server", "server-name", "ca", "cert", "key",
-					   "key-module", "key-pin", "timeout"};
+	static const char *const keys[] = {"server", "server-name", "ca",      "cert",
+					   "key",    "key-module",  "key-pin", "timeout"};
 	bool seen[sizeof(keys) / sizeof(keys[0])] = {false};
 	char line[CONFIG_LINE_MAX + 1];
 	unsigned lineno = 0;

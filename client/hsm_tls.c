@@ -18,13 +18,13 @@
 #include "client/client.h"
 #include "hsm/hsm.h"
 
-#define CSR_SUBJECT_MAX 64   /* a CN's upper bound (RFC 5280 ub-common-name) */
+#define CSR_SUBJECT_MAX 64 /* a CN's upper bound (RFC 5280 ub-common-name) */
 #define CSR_SAN_MAX 1024
 
 struct tls_opts {
 	const char *module;
-	const char *label;   /* token label (tls-key) */
-	const char *serial;  /* or serial */
+	const char *label;  /* token label (tls-key) */
+	const char *serial; /* or serial */
 	const char *pin_spec;
 	const char *name;    /* tls-key: the owner part of the key's label */
 	const char *key_uri; /* tls-csr: the key */
@@ -52,11 +52,16 @@ static void tls_usage(FILE *f)
 static int parse_tls_opts(int argc, char **argv, bool generate, struct tls_opts *o)
 {
 	static const struct option longopts[] = {
-		{"module", required_argument, NULL, 'm'}, {"token", required_argument, NULL, 't'},
-		{"serial", required_argument, NULL, 's'}, {"pin", required_argument, NULL, 'p'},
-		{"name", required_argument, NULL, 'n'},   {"key", required_argument, NULL, 'k'},
-		{"cn", required_argument, NULL, 'c'},     {"san", required_argument, NULL, 'a'},
-		{"csr", required_argument, NULL, 'o'},    {"help", no_argument, NULL, 'h'},
+		{"module", required_argument, NULL, 'm'},
+		{"token", required_argument, NULL, 't'},
+		{"serial", required_argument, NULL, 's'},
+		{"pin", required_argument, NULL, 'p'},
+		{"name", required_argument, NULL, 'n'},
+		{"key", required_argument, NULL, 'k'},
+		{"cn", required_argument, NULL, 'c'},
+		{"san", required_argument, NULL, 'a'},
+		{"csr", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	memset(o, 0, sizeof(*o));
@@ -65,15 +70,33 @@ static int parse_tls_opts(int argc, char **argv, bool generate, struct tls_opts 
 	int c;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'm': o->module = optarg; break;
-		case 't': o->label = optarg; break;
-		case 's': o->serial = optarg; break;
-		case 'p': o->pin_spec = optarg; break;
-		case 'n': o->name = optarg; break;
-		case 'k': o->key_uri = optarg; break;
-		case 'c': o->subject = optarg; break;
-		case 'a': o->san = optarg; break;
-		case 'o': o->csr = optarg; break;
+		case 'm':
+			o->module = optarg;
+			break;
+		case 't':
+			o->label = optarg;
+			break;
+		case 's':
+			o->serial = optarg;
+			break;
+		case 'p':
+			o->pin_spec = optarg;
+			break;
+		case 'n':
+			o->name = optarg;
+			break;
+		case 'k':
+			o->key_uri = optarg;
+			break;
+		case 'c':
+			o->subject = optarg;
+			break;
+		case 'a':
+			o->san = optarg;
+			break;
+		case 'o':
+			o->csr = optarg;
+			break;
 		case 'h':
 			tls_usage(stdout);
 			exit(SIGNET_EXIT_OK);
@@ -82,14 +105,14 @@ static int parse_tls_opts(int argc, char **argv, bool generate, struct tls_opts 
 		}
 	}
 	const char *cmd = generate ? "signet hsm tls-key" : "signet hsm tls-csr";
-	const char *missing = !o->module	       ? "--module (or SIGNET_PKCS11_MODULE)"
-			      : !o->pin_spec	       ? "--pin"
-			      : !o->subject	       ? "--cn"
-			      : !o->csr		       ? "--csr"
-			      : generate && !o->name    ? "--name"
+	const char *missing = !o->module                 ? "--module (or SIGNET_PKCS11_MODULE)"
+			      : !o->pin_spec             ? "--pin"
+			      : !o->subject              ? "--cn"
+			      : !o->csr                  ? "--csr"
+			      : generate && !o->name     ? "--name"
 			      : !generate && !o->key_uri ? "--key"
 			      : generate && !o->label && !o->serial ? "--token or --serial"
-								   : NULL;
+								    : NULL;
 	if (missing) {
 		fprintf(stderr, "%s: %s is required\n", cmd, missing);
 		return -1;
@@ -301,8 +324,10 @@ int signet_hsm_tls(int argc, char **argv)
 		ret = hsm_key_label("tls", o.name, HSM_ALG_ECDSAP256, time(NULL), label,
 				    sizeof(label));
 		if (ret != SIGNET_OK) {
-			fprintf(stderr, "signet hsm tls-key: --name: no ':' and at most %d "
-					"characters\n", HSM_LABEL_MAX - 40);
+			fprintf(stderr,
+				"signet hsm tls-key: --name: no ':' and at most %d "
+				"characters\n",
+				HSM_LABEL_MAX - 40);
 			hsm_token_close(t);
 			hsm_close(ctx);
 			return SIGNET_EXIT_USAGE;
@@ -332,8 +357,8 @@ int signet_hsm_tls(int argc, char **argv)
 			ret = SIGNET_EHSM_KEY;
 		if (ret != SIGNET_OK)
 			fprintf(stderr, "signet hsm tls-csr: --key: %s\n",
-				ret == SIGNET_ENOTFOUND ? "no private key in the token matches"
-				: ret == SIGNET_EINVAL	 ? "several private keys match; add id="
+				ret == SIGNET_ENOTFOUND  ? "no private key in the token matches"
+				: ret == SIGNET_EINVAL   ? "several private keys match; add id="
 				: ret == SIGNET_EHSM_KEY ? "not a protected P-256 key"
 							 : signet_strerror(ret));
 	}

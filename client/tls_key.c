@@ -44,7 +44,8 @@ signet_err client_tls_key_acquire(const client_config *cfg, const uint8_t *cert,
 		if (strcmp(tk_module, cfg->key_module) != 0 || strcmp(tk_uri, cfg->key) != 0)
 			ret = tk_fail(errmsg, errlen, SIGNET_ESTATE,
 				      "key: this process uses %s already; one key in a token per "
-				      "process", tk_uri);
+				      "process",
+				      tk_uri);
 		goto done;
 	}
 	sg_secret *pin = NULL;
@@ -64,8 +65,8 @@ signet_err client_tls_key_acquire(const client_config *cfg, const uint8_t *cert,
 		goto out;
 	}
 	char sub[768];
-	hsm_tls_key_params p = {.ctx = tk_ctx, .uri = cfg->key, .pin = pin, .cert_pem = cert,
-				.cert_len = certlen};
+	hsm_tls_key_params p = {
+		.ctx = tk_ctx, .uri = cfg->key, .pin = pin, .cert_pem = cert, .cert_len = certlen};
 	ret = hsm_tls_key_open(&p, &tk_key, sub, sizeof(sub));
 	if (ret != SIGNET_OK) {
 		ret = tk_fail(errmsg, errlen, ret, "key: %s", sub);

@@ -23,8 +23,8 @@
 #include "hsm/internal.h"
 
 static pthread_mutex_t engine_lock = PTHREAD_MUTEX_INITIALIZER;
-static ENGINE *engine;        /* functional reference, kept for the process */
-static char *engine_module;   /* the module it was pointed at */
+static ENGINE *engine;                          /* functional reference, kept for the process */
+static char *engine_module;                     /* the module it was pointed at */
 static ENGINE_PKEY_METHS_PTR libp11_pkey_meths; /* the engine's own */
 
 /* gRPC calls ENGINE_set_default(e, ENGINE_METHOD_ALL) when it loads a key,

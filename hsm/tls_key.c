@@ -13,7 +13,7 @@
 #include "hsm/internal.h"
 
 struct hsm_tls_key {
-	hsm_token *own;                 /* the token we logged in, NULL if the caller's */
+	hsm_token *own;                   /* the token we logged in, NULL if the caller's */
 	char engine_uri[HSM_URI_MAX + 1]; /* canonical URI for the engine */
 };
 
@@ -59,8 +59,8 @@ static signet_err find_key(hsm_token *t, const hsm_uri *u, const char *tname, hs
 	for (size_t i = 0; i < n; i++) {
 		if (keys[i].has_private && keys[i].alg == HSM_ALG_ED25519)
 			eddsa = true;
-		bool id_ok = !u->id_len ||
-			     (keys[i].id_len == u->id_len && memcmp(keys[i].id, u->id, u->id_len) == 0);
+		bool id_ok = !u->id_len || (keys[i].id_len == u->id_len &&
+					    memcmp(keys[i].id, u->id, u->id_len) == 0);
 		bool label_ok = !u->object[0] || strcmp(keys[i].label, u->object) == 0;
 		if (!id_ok || !label_ok)
 			continue;
@@ -75,14 +75,17 @@ static signet_err find_key(hsm_token *t, const hsm_uri *u, const char *tname, hs
 	if (found == 0) {
 		char what[HSM_LABEL_MAX + 32];
 		snprintf(what, sizeof(what), "%s%s%s", u->object[0] ? "object=" : "", u->object,
-			 !u->id_len ? "" : u->object[0] ? " with that id" : "with that id");
-		return tk_fail(errmsg, errlen, SIGNET_ENOTFOUND, "token '%s' holds no private key %s%s",
-			       tname, what, public_only ? " (only a public key matches)" : "");
+			 !u->id_len     ? ""
+			 : u->object[0] ? " with that id"
+					: "with that id");
+		return tk_fail(errmsg, errlen, SIGNET_ENOTFOUND,
+			       "token '%s' holds no private key %s%s", tname, what,
+			       public_only ? " (only a public key matches)" : "");
 	}
 	if (found > 1)
 		return tk_fail(errmsg, errlen, SIGNET_EINVAL,
-			       "token '%s': the URI matches %zu private keys; name one (id=)", tname,
-			       found);
+			       "token '%s': the URI matches %zu private keys; name one (id=)",
+			       tname, found);
 	/* Measured with libp11 0.4.12: an Ed25519 key anywhere in the token
 	 * makes the engine's key enumeration fail, and so every TLS key of the
 	 * token with it. */
@@ -149,8 +152,8 @@ signet_err hsm_tls_key_open(const hsm_tls_key_params *p, hsm_tls_key **out, char
 			return tk_fail(errmsg, errlen, SIGNET_EINVAL,
 				       "token '%s': no PIN given for it", tname);
 		}
-		ret = hsm_token_open(ctx, u.token[0] ? u.token : NULL, u.serial[0] ? u.serial : NULL,
-				     pin, &k->own);
+		ret = hsm_token_open(ctx, u.token[0] ? u.token : NULL,
+				     u.serial[0] ? u.serial : NULL, pin, &k->own);
 		if (ret != SIGNET_OK) {
 			free(k);
 			return tk_fail(errmsg, errlen, ret, "token '%s': %s (%s)", tname,

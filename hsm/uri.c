@@ -50,8 +50,8 @@ static int hexval(unsigned char c)
 
 /* Decode the value v (n octets) into out (max octets). Text attributes
  * (text true) must decode to printable ASCII without NUL. */
-static signet_err decode_value(const char *name, const char *v, size_t n, uint8_t *out,
-			       size_t max, size_t *outlen, bool text, char *errmsg, size_t errlen)
+static signet_err decode_value(const char *name, const char *v, size_t n, uint8_t *out, size_t max,
+			       size_t *outlen, bool text, char *errmsg, size_t errlen)
 {
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -60,11 +60,14 @@ static signet_err decode_value(const char *name, const char *v, size_t n, uint8_
 		if (c == '%') {
 			if (i + 2 >= n)
 				return uri_fail(errmsg, errlen, SIGNET_EPARSE,
-						"%s: '%%' must be followed by two hex digits", name);
-			int a = hexval((unsigned char)v[i + 1]), b = hexval((unsigned char)v[i + 2]);
+						"%s: '%%' must be followed by two hex digits",
+						name);
+			int a = hexval((unsigned char)v[i + 1]),
+			    b = hexval((unsigned char)v[i + 2]);
 			if (a < 0 || b < 0)
 				return uri_fail(errmsg, errlen, SIGNET_EPARSE,
-						"%s: '%%' must be followed by two hex digits", name);
+						"%s: '%%' must be followed by two hex digits",
+						name);
 			octet = a * 16 + b;
 			i += 2;
 		} else if (pchar_literal(c)) {
@@ -146,8 +149,8 @@ signet_err hsm_uri_parse(const char *text, hsm_uri *out, char *errmsg, size_t er
 			if (have_id)
 				return uri_fail(errmsg, errlen, SIGNET_EPARSE, "id given twice");
 			have_id = true;
-			ret = decode_value("id", v, vn, out->id, sizeof(out->id), &out->id_len, false,
-					   errmsg, errlen);
+			ret = decode_value("id", v, vn, out->id, sizeof(out->id), &out->id_len,
+					   false, errmsg, errlen);
 		} else if (IS("type") || IS("object-type")) {
 			if (have_type)
 				return uri_fail(errmsg, errlen, SIGNET_EPARSE, "type given twice");
@@ -160,11 +163,13 @@ signet_err hsm_uri_parse(const char *text, hsm_uri *out, char *errmsg, size_t er
 		} else if (IS("pin-value") || IS("pin-source")) {
 			return uri_fail(errmsg, errlen, SIGNET_EPARSE,
 					"%.*s is not accepted: a PIN never sits in a configuration;"
-					" give it through the PIN file", (int)nl, p);
+					" give it through the PIN file",
+					(int)nl, p);
 		} else {
 			return uri_fail(errmsg, errlen, SIGNET_EPARSE,
 					"unknown or unsupported attribute '%.*s' (token, serial,"
-					" object, id, type)", (int)(nl > 32 ? 32 : nl), p);
+					" object, id, type)",
+					(int)(nl > 32 ? 32 : nl), p);
 		}
 #undef IS
 		if (ret != SIGNET_OK)
@@ -173,7 +178,8 @@ signet_err hsm_uri_parse(const char *text, hsm_uri *out, char *errmsg, size_t er
 		if (*p == ';') {
 			p++;
 			if (!*p)
-				return uri_fail(errmsg, errlen, SIGNET_EPARSE, "empty attribute at the end");
+				return uri_fail(errmsg, errlen, SIGNET_EPARSE,
+						"empty attribute at the end");
 		}
 	}
 	if (!out->token[0] && !out->serial[0])

@@ -686,21 +686,23 @@ static signet_err tls_key_pin_check(checker *k)
 	const signer_config *cfg = k->cfg;
 	bool uri = hsm_uri_is(cfg->tls_key);
 	if (!uri)
-		return cfg->tls_key_pin_spec[0]
-			       ? fail(k, SIGNET_EPARSE, "tls-key-pin is only for a tls-key in a "
-							"token (a pkcs11: URI)")
-			       : SIGNET_OK;
+		return cfg->tls_key_pin_spec[0] ? fail(k, SIGNET_EPARSE,
+						       "tls-key-pin is only for a tls-key in a "
+						       "token (a pkcs11: URI)")
+						: SIGNET_OK;
 	hsm_uri u;
 	if (hsm_uri_parse(cfg->tls_key, &u, NULL, 0) != SIGNET_OK)
 		return fail(k, SIGNET_EPARSE, "tls-key: not a valid PKCS#11 URI");
 	bool same = !u.serial[0] && strcmp(u.token, cfg->token_label) == 0;
 	if (same && cfg->tls_key_pin_spec[0])
-		return fail(k, SIGNET_EPARSE, "tls-key-pin: the key is in token-label's token "
-					      "'%s', which pin logs in to; remove tls-key-pin",
+		return fail(k, SIGNET_EPARSE,
+			    "tls-key-pin: the key is in token-label's token "
+			    "'%s', which pin logs in to; remove tls-key-pin",
 			    cfg->token_label);
 	if (!same && !cfg->tls_key_pin_spec[0])
-		return fail(k, SIGNET_EPARSE, "tls-key names token '%s', not token-label '%s': "
-					      "give that token's PIN source in tls-key-pin",
+		return fail(k, SIGNET_EPARSE,
+			    "tls-key names token '%s', not token-label '%s': "
+			    "give that token's PIN source in tls-key-pin",
 			    u.token[0] ? u.token : u.serial, cfg->token_label);
 	return SIGNET_OK;
 }

@@ -67,7 +67,7 @@ struct signer_server {
 	pthread_rwlock_t acl_lock;      /* guards cfg.clients/nclients */
 	hsm_ctx *hsm;
 	hsm_token *token;
-	hsm_tls_key *tls_key;           /* tls-key kept in a token, else NULL */
+	hsm_tls_key *tls_key; /* tls-key kept in a token, else NULL */
 	signer_state *state;
 	signer_audit *audit;
 	signer_cache *cache;

@@ -69,8 +69,12 @@ static signet_err token_key(const signer_config *cfg, hsm_ctx *hsm, hsm_token *t
 		}
 	}
 	char msg[1024];
-	hsm_tls_key_params p = {.ctx = hsm, .have = token, .uri = cfg->tls_key, .pin = pin,
-				.cert_pem = cert->data, .cert_len = cert->len};
+	hsm_tls_key_params p = {.ctx = hsm,
+				.have = token,
+				.uri = cfg->tls_key,
+				.pin = pin,
+				.cert_pem = cert->data,
+				.cert_len = cert->len};
 	ret = hsm_tls_key_open(&p, key, msg, sizeof(msg));
 	sg_secret_free(pin);
 	if (ret != SIGNET_OK) {
