@@ -164,6 +164,8 @@ static void tls_key(const char *label, const char *pin_path, const char *name, c
 	token_files_to_daemon();
 }
 
+static bool file_holds(const char *path, const sg_secret *pin);
+
 static void ensure_zone(void)
 {
 	if (zone_added)
@@ -234,6 +236,12 @@ static void test_client_key_in_token(void **state)
 	int rc = sign_with_token_client(D.target, out, sizeof(out));
 	if (rc != 0 || !strstr(out, "RRSIG\tA 13"))
 		fail_msg("signet sign with its key in a token: exit %d: %s", rc, out);
+	/* Its PIN is in neither what it printed nor its configuration. */
+	sg_secret *pin = NULL;
+	assert_int_equal(sg_secret_from_file(cli_pin, &pin), SIGNET_OK);
+	assert_null(memmem(out, strlen(out), pin->data, pin->len));
+	assert_false(file_holds(cli_conf, pin));
+	sg_secret_free(pin);
 
 	/* The same key with a certificate of another key: refused before any
 	 * connection, naming the mismatch. */
@@ -460,6 +468,17 @@ static void test_server_key_in_own_token(void **state)
 	int rc = sign_with_token_client(D.target, out, sizeof(out));
 	if (rc != 0 || !strstr(out, "RRSIG\tA 13"))
 		fail_msg("server key in its own token: exit %d: %s", rc, out);
+	/* Handshakes at once, on gRPC's threads, all signed in the token. */
+	char ok[64];
+	assert_int_equal(run(ok, sizeof(ok),
+			     "cd '%s' && rm -f hs.*; for i in 1 2 3 4 5 6; do openssl s_client"
+			     " -connect 127.0.0.1:%d -CAfile ca.pem -cert ns1.pem -key ns1.key"
+			     " -servername localhost -alpn h2 </dev/null >hs.$i 2>/dev/null & done;"
+			     " wait; grep -l '^Verification: OK' hs.* | wc -l",
+			     D.dir, D.port),
+			 0);
+	assert_int_equal(atoi(ok), 6);
+
 	char served[1024], held[1024];
 	served_key(served, sizeof(served));
 	pin_nowhere(srv_pin, conf, log);
