@@ -483,6 +483,7 @@ enum {
 	K_REFUSAL_IVL,
 	K_GRPC_MEM,
 	K_KEY_PIN,
+	K_REQUIRE_BACKUP,
 	K_COUNT
 };
 static const char *const key_names[K_COUNT] = {"listen",
@@ -522,7 +523,8 @@ static const char *const key_names[K_COUNT] = {"listen",
 					       "connection-rate-per-address",
 					       "refusal-interval",
 					       "grpc-memory",
-					       "tls-key-pin"};
+					       "tls-key-pin",
+					       "require-backup"};
 _Static_assert(K_COUNT <= 64, "check_all keeps the keys seen in a 64-bit mask");
 
 /* The numeric settings: their bounds and the field each fills, a size_t
@@ -622,6 +624,12 @@ static signet_err setting(checker *k, int key, const config_setting_t *s)
 	case K_METRICS_REMOTE: return get_bool(k, s, name, &cfg->metrics_allow_remote);
 	case K_ALLOW_ROOT:
 		return get_bool(k, s, name, &cfg->allow_root);
+	case K_REQUIRE_BACKUP: {
+		bool on = false;
+		ret = get_bool(k, s, name, &on);
+		cfg->require_backup = on ? 1 : 0;
+		return ret;
+	}
 	case K_USER:
 		ret = get_string(k, s, name, cfg->user, sizeof(cfg->user), false);
 		if (ret == SIGNET_OK && !user_ok(cfg->user))
@@ -677,6 +685,7 @@ static void set_defaults(signer_config *cfg)
 	cfg->admission.connection_rate = 50;
 	cfg->refusal_interval_s = 60;
 	cfg->grpc_memory_mib = 256;
+	cfg->require_backup = -1; /* on when the token holds a backup domain */
 }
 
 /* A TLS key in the token signetd logs in to needs no PIN of its own; one in

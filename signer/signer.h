@@ -135,6 +135,7 @@ typedef struct signer_config {
 	bool metrics_allow_remote;           /* allow a non-loopback metrics address */
 	char user[33];                       /* run as this user after start; "" = stay */
 	bool allow_root;                     /* run as root without user (refused otherwise) */
+	int require_backup;                  /* 1, 0, or -1 (default): on iff the token holds a backup domain */
 	unsigned refusal_interval_s;         /* refusals are audited per this interval */
 	size_t grpc_memory_mib;              /* gRPC's resource quota, MiB */
 	bool verify_all;                     /* verify-after-sign for every algorithm */
@@ -637,6 +638,107 @@ signer_key_state signer_key_state_at(const signer_key *k, int64_t now);
 
 /* Key state names as the API and logs spell them ("active"). */
 const char *signer_key_state_name(signer_key_state s);
+
+/* ---- ZSK backups in the state (state.c, schema version 1) ------------------ */
+
+#define SIGNER_BACKUP_TEXT_MAX 65536 /* one backup file (hsm_backup_encode) */
+
+/* One stored backup: the file text of hsm_backup_encode for the ZSK with
+ * this CKA_ID, wrapped to domain_id; proven is when its last proof passed
+ * (0: never). text is malloc'd when listed. */
+typedef struct signer_backup_row {
+	dns_name zone;
+	uint8_t id[HSM_ID_MAX];
+	size_t id_len;
+	uint8_t domain_id[HSM_ID_LEN];
+	const uint8_t *text;
+	size_t text_len;
+	int64_t created;
+	int64_t proven;
+} signer_backup_row;
+
+/* Store b (text copied). SIGNET_EEXIST if a backup of this ID is there. */
+signet_err signer_state_put_backup(signer_state *st, const signer_backup_row *b);
+/* Record that the backup of this ID proved at when. SIGNET_ENOTFOUND. */
+signet_err signer_state_set_backup_proven(signer_state *st, const uint8_t *id, size_t id_len,
+					  int64_t when);
+/* The backup of this ID (id NULL: every backup). Free *out with
+ * signer_backup_rows_free. */
+signet_err signer_state_list_backups(signer_state *st, const uint8_t *id, size_t id_len,
+				     signer_backup_row **out, size_t *n);
+void signer_backup_rows_free(signer_backup_row *rows, size_t n);
+
+/* ---- ZSK backups (backup.c) ----------------------------------------------- *
+ *
+ * When signetd's token holds the backup domain (signet-ceremony
+ * install-domain), a ZSK is made extractable only to it, wrapped to it right
+ * after generation, the backup stored in the state and proven: the text read
+ * back from the state, parsed, checked to be this key's (ID, zone, key tag,
+ * DNSKEY, domain), unwrapped into a session object of the token, a
+ * signature of that copy checked with the key's public key, the copy
+ * destroyed. With require-backup (on by default when the token holds a
+ * domain) a key whose backup does not prove is destroyed again, and no
+ * key-signing request is exported while a ZSK of the zone has no proven
+ * backup (each is proven again then). */
+
+typedef enum signer_backup_status {
+	SIGNER_BACKUP_NONE = 0,     /* the token holds no domain: never extractable */
+	SIGNER_BACKUP_MISSING = 1,  /* a domain, but no backup of this key stored */
+	SIGNER_BACKUP_UNPROVEN = 2, /* stored, its proof has not passed */
+	SIGNER_BACKUP_PROVEN = 3    /* stored and proven */
+} signer_backup_status;
+
+/* "none", "missing", "unproven", "proven". */
+const char *signer_backup_status_name(signer_backup_status s);
+
+typedef struct signer_backups signer_backups;
+
+/* Look for the backup domain of tok. require: 1 on, 0 off, -1 as the token
+ * says (on when it holds a domain). With a domain, tok generates keys
+ * extractable only to it and signs with keys restored from it (both set
+ * here: call before sessions open). SIGNET_ESTATE when require is 1 and the
+ * token holds no domain; SIGNET_EHSM_KEY when the domain is unusable. tok
+ * and st are borrowed. Free with signer_backups_free. */
+signet_err signer_backups_new(hsm_token *tok, signer_state *st, int require,
+			      signer_backups **out);
+void signer_backups_free(signer_backups *b);
+/* Whether the token holds a domain (its ID into id, may be NULL). */
+bool signer_backups_domain(const signer_backups *b, uint8_t id[HSM_ID_LEN]);
+/* Whether a ZSK needs a proven backup before it is used. */
+bool signer_backups_required(const signer_backups *b);
+
+/* Back up the ZSK k just generated (k's zone, id, key_tag, DNSKEY): wrap,
+ * store, read back, prove, record the proof, as described above. Without a
+ * domain SIGNET_OK and nothing done. SIGNET_EUNSUPPORTED when the token
+ * cannot wrap the key's algorithm; SIGNET_EVERIFY when the proof fails. */
+signet_err signer_backups_zsk(signer_backups *b, const signer_key *k);
+
+/* What is known of k's backup (k a ZSK of the state). */
+signer_backup_status signer_backups_status(signer_backups *b, const signer_key *k);
+
+/* With require-backup, prove again the backup of every ZSK of zone that
+ * this signetd holds (not foreign, not removed): SIGNET_ESTATE (msg says
+ * which key and why) when one has none or it fails. SIGNET_OK when backups
+ * are not required. */
+signet_err signer_backups_check_zone(signer_backups *b, const dns_name *zone, char *msg,
+				     size_t msglen);
+
+/* Write every backup of st into dir as zsk-KEYID.backup (atomically, mode
+ * 0600); *n gets the count. */
+signet_err signer_backups_export(signer_state *st, const char *dir, size_t *n);
+
+/* Restore the ZSK backups dir holds (zsk-*.backup; other files ignored)
+ * into the token: every file is first parsed, checked to be wrapped to the
+ * token's domain, to be a ZSK of the state with the same zone, ID, key tag
+ * and DNSKEY, to have no key of its ID in the token already, and proven;
+ * any refusal restores nothing (SIGNET_EPARSE, SIGNET_EVERIFY,
+ * SIGNET_ENOTFOUND, SIGNET_EEXIST; msg names the file and the reason).
+ * Then each key is unwrapped with its CKA_ID and label, its public half
+ * made from the backup, and checked to give the state's DNSKEY; an audit
+ * line (client "local", action "restore-zsk") per key when audit is not
+ * NULL. *restored gets the count. */
+signet_err signer_backups_restore(signer_backups *b, const char *dir, signer_audit *audit,
+				  size_t *restored, char *msg, size_t msglen);
 
 /* ---- audit log ----------------------------------------------------------- */
 

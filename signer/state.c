@@ -47,6 +47,14 @@ static const char schema[] =
 	" zone BLOB NOT NULL, serial INTEGER NOT NULL, text BLOB NOT NULL,"
 	" imported INTEGER, PRIMARY KEY(zone, serial));";
 
+/* Version 1 added key_backups (ZSK backups, backup.c). A file of a later
+ * version is refused: an older signetd would not know what it holds. */
+#define STATE_SCHEMA_VERSION 1
+static const char backup_schema[] =
+	"CREATE TABLE IF NOT EXISTS key_backups("
+	" id BLOB PRIMARY KEY, zone BLOB NOT NULL, domain BLOB NOT NULL,"
+	" text BLOB NOT NULL, created INTEGER NOT NULL, proven INTEGER NOT NULL);";
+
 /* Columns added after the first schema: added to older files on open. */
 static const struct {
 	const char *table, *column;
@@ -115,6 +123,30 @@ static signet_err add_column(sqlite3 *db, const char *table, const char *column)
 	return SIGNET_OK;
 }
 
+/* Bring the file to STATE_SCHEMA_VERSION; refuse a newer one. */
+static signet_err schema_version(sqlite3 *db)
+{
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+		return db_err(db, "user_version");
+	int v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+	sqlite3_finalize(s);
+	if (v < 0)
+		return db_err(db, "user_version");
+	if (v > STATE_SCHEMA_VERSION) {
+		sg_log(SG_LOG_ERROR, "state: schema version %d is newer than this signetd's %d",
+		       v, STATE_SCHEMA_VERSION);
+		return SIGNET_ESTATE;
+	}
+	if (sqlite3_exec(db, backup_schema, NULL, NULL, NULL) != SQLITE_OK)
+		return db_err(db, "key_backups");
+	char sql[64];
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STATE_SCHEMA_VERSION);
+	if (v != STATE_SCHEMA_VERSION && sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return db_err(db, "user_version");
+	return SIGNET_OK;
+}
+
 signet_err signer_state_open(const char *dir, signer_state **out)
 {
 	if (!dir || !out)
@@ -148,6 +180,8 @@ signet_err signer_state_open(const char *dir, signer_state **out)
 		ret = db_err(st->db, "schema");
 	for (size_t i = 0; ret == SIGNET_OK && i < sizeof(added) / sizeof(added[0]); i++)
 		ret = add_column(st->db, added[i].table, added[i].column);
+	if (ret == SIGNET_OK)
+		ret = schema_version(st->db);
 	if (ret != SIGNET_OK) {
 		sqlite3_close(st->db);
 		free(st);
@@ -858,4 +892,123 @@ const char *signer_key_state_name(signer_key_state s)
 	case SIGNER_KEY_REMOVED: return "removed";
 	}
 	return "unknown";
+}
+
+/* ---- ZSK backups (schema version 1) -------------------------------------- */
+
+signet_err signer_state_put_backup(signer_state *st, const signer_backup_row *b)
+{
+	if (!st || !b || b->id_len == 0 || b->id_len > HSM_ID_MAX || !b->text ||
+	    b->text_len == 0 || b->text_len > SIGNER_BACKUP_TEXT_MAX)
+		return SIGNET_EINVAL;
+	dns_name z = lower(&b->zone);
+	sqlite3_stmt *s = NULL;
+	pthread_mutex_lock(&st->lock);
+	signet_err ret = prepare(st->db, "INSERT INTO key_backups VALUES(?,?,?,?,?,?)",
+				 "backup insert", &s);
+	if (ret == SIGNET_OK) {
+		sqlite3_bind_blob(s, 1, b->id, (int)b->id_len, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(s, 2, z.wire, z.len, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(s, 3, b->domain_id, HSM_ID_LEN, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(s, 4, b->text, (int)b->text_len, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, 5, b->created);
+		sqlite3_bind_int64(s, 6, b->proven);
+		ret = change(st->db, s, "backup insert", NULL);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+signet_err signer_state_set_backup_proven(signer_state *st, const uint8_t *id, size_t id_len,
+					  int64_t when)
+{
+	if (!st || !id || id_len == 0 || id_len > HSM_ID_MAX)
+		return SIGNET_EINVAL;
+	sqlite3_stmt *s = NULL;
+	int changed = 0;
+	pthread_mutex_lock(&st->lock);
+	signet_err ret = prepare(st->db, "UPDATE key_backups SET proven = ? WHERE id = ?",
+				 "backup proven", &s);
+	if (ret == SIGNET_OK) {
+		sqlite3_bind_int64(s, 1, when);
+		sqlite3_bind_blob(s, 2, id, (int)id_len, SQLITE_TRANSIENT);
+		ret = change(st->db, s, "backup proven", &changed);
+	}
+	pthread_mutex_unlock(&st->lock);
+	if (ret == SIGNET_OK && changed == 0)
+		ret = SIGNET_ENOTFOUND;
+	return ret;
+}
+
+signet_err signer_state_list_backups(signer_state *st, const uint8_t *id, size_t id_len,
+				     signer_backup_row **out, size_t *n)
+{
+	if (!st || !out || !n || id_len > HSM_ID_MAX || (id && id_len == 0))
+		return SIGNET_EINVAL;
+	*out = NULL;
+	*n = 0;
+	sqlite3_stmt *s = NULL;
+	signet_err ret = prepare(st->db,
+				 "SELECT id, zone, domain, text, created, proven FROM key_backups"
+				 " WHERE (?1 IS NULL OR id = ?1) ORDER BY zone, created, id",
+				 "backups", &s);
+	if (ret != SIGNET_OK)
+		return ret;
+	if (id)
+		sqlite3_bind_blob(s, 1, id, (int)id_len, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, 1);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int il = sqlite3_column_bytes(s, 0), zl = sqlite3_column_bytes(s, 1);
+		int dl = sqlite3_column_bytes(s, 2), tl = sqlite3_column_bytes(s, 3);
+		if (il <= 0 || il > HSM_ID_MAX || dl != HSM_ID_LEN || tl <= 0 ||
+		    tl > SIGNER_BACKUP_TEXT_MAX) {
+			ret = SIGNET_EPARSE;
+			break;
+		}
+		signer_backup_row *g = realloc(*out, (*n + 1) * sizeof(*g));
+		uint8_t *text = malloc((size_t)tl);
+		if (!g || !text) {
+			if (g)
+				*out = g;
+			free(text);
+			ret = SIGNET_ENOMEM;
+			break;
+		}
+		*out = g;
+		signer_backup_row *b = &g[*n];
+		memset(b, 0, sizeof(*b));
+		if (dns_name_from_wire(&b->zone, sqlite3_column_blob(s, 1), (size_t)zl, NULL) !=
+		    SIGNET_OK) {
+			free(text);
+			ret = SIGNET_EPARSE;
+			break;
+		}
+		memcpy(b->id, sqlite3_column_blob(s, 0), (size_t)il);
+		b->id_len = (size_t)il;
+		memcpy(b->domain_id, sqlite3_column_blob(s, 2), HSM_ID_LEN);
+		memcpy(text, sqlite3_column_blob(s, 3), (size_t)tl);
+		b->text = text;
+		b->text_len = (size_t)tl;
+		b->created = sqlite3_column_int64(s, 4);
+		b->proven = sqlite3_column_int64(s, 5);
+		(*n)++;
+	}
+	if (ret == SIGNET_OK && rc != SQLITE_DONE)
+		ret = db_err(st->db, "backups");
+	sqlite3_finalize(s);
+	if (ret != SIGNET_OK) {
+		signer_backup_rows_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return ret;
+}
+
+void signer_backup_rows_free(signer_backup_row *rows, size_t n)
+{
+	for (size_t i = 0; rows && i < n; i++)
+		free((void *)rows[i].text);
+	free(rows);
 }
