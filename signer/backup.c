@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <openssl/x509.h>
 
@@ -202,11 +203,19 @@ signet_err signer_backups_zsk(signer_backups *b, const signer_key *k)
 	signer_backup_rows_free(rows, n);
 	if (ret == SIGNET_OK)
 		ret = signer_state_set_backup_proven(b->st, k->id, k->id_len, signer_clock_now());
-	if (ret == SIGNET_OK)
+	if (ret == SIGNET_OK) {
 		sg_log(SG_LOG_NOTICE, "ZSK %u of %s: backup stored and proven", k->key_tag, zs);
-	else
-		sg_log(SG_LOG_ERROR, "ZSK %u of %s: backup failed: %s (%s)", k->key_tag, zs, msg,
-		       signet_strerror(ret));
+	} else if (b->require) {
+		sg_log(SG_LOG_ERROR,
+		       "ZSK %u of %s: backup failed: %s (%s); the key is destroyed "
+		       "(require-backup)",
+		       k->key_tag, zs, msg, signet_strerror(ret));
+		(void)hsm_key_delete(b->tok, k->id, k->id_len);
+	} else {
+		sg_log(SG_LOG_WARNING, "ZSK %u of %s: backup failed: %s (%s); kept without one "
+		       "(require-backup is off)", k->key_tag, zs, msg, signet_strerror(ret));
+		ret = SIGNET_OK;
+	}
 	return ret;
 }
 
@@ -489,5 +498,89 @@ signet_err signer_backups_restore(signer_backups *b, const char *dir, signer_aud
 	for (size_t i = 0; i < n; i++)
 		hsm_backup_free(&items[i].hb);
 	free(items);
+	return ret;
+}
+
+/* The token of cfg opened with pin, retrying briefly as signetd does. */
+static signet_err open_token(hsm_ctx *ctx, const signer_config *cfg, const sg_secret *pin,
+			     hsm_token **tok)
+{
+	signet_err ret = SIGNET_EHSM;
+	for (int attempt = 0; attempt < 5; attempt++) {
+		ret = hsm_token_open(ctx, cfg->token_label, NULL, pin, tok);
+		if (ret == SIGNET_OK || ret == SIGNET_EHSM_PIN || ret == SIGNET_EHSM_LOCKED)
+			break;
+		struct timespec ts = {0, 50000000L * (attempt + 1)};
+		nanosleep(&ts, NULL);
+	}
+	if (ret != SIGNET_OK)
+		sg_log(SG_LOG_ERROR, "token '%s': %s (%s)", cfg->token_label,
+		       signet_strerror(ret), hsm_last_error());
+	return ret;
+}
+
+signet_err signer_backups_offline(const signer_config *cfg, const sg_secret *pin,
+				  const char *export_dir, const char *restore_dir)
+{
+	if (!cfg || (!export_dir) == (!restore_dir) || (restore_dir && !pin))
+		return SIGNET_EINVAL;
+	signer_state *st = NULL;
+	signet_err ret;
+	if (export_dir) {
+		size_t n = 0;
+		ret = signer_state_open(cfg->state_dir, &st);
+		if (ret == SIGNET_OK)
+			ret = signer_backups_export(st, export_dir, &n);
+		if (ret == SIGNET_OK)
+			printf("exported %zu ZSK backup%s to %s\n", n, n == 1 ? "" : "s",
+			       export_dir);
+		signer_state_close(st);
+		return ret;
+	}
+	/* Token objects the restore makes must belong to the account signetd
+	 * runs as, and so must any file of the state dir it creates. */
+	ret = SIGNET_OK;
+	if (cfg->user[0]) {
+		char msg[SIGNER_ERRMSG_MAX];
+		ret = signer_drop_privileges(cfg->user, msg, sizeof(msg));
+		if (ret != SIGNET_OK)
+			sg_log(SG_LOG_ERROR, "cannot run as %s: %s", cfg->user, msg);
+	}
+	hsm_ctx *ctx = NULL;
+	hsm_token *tok = NULL;
+	signer_audit *audit = NULL;
+	signer_backups *b = NULL;
+	char path[SIGNER_PATH_MAX + 32];
+	if (ret == SIGNET_OK)
+		ret = signer_state_open(cfg->state_dir, &st);
+	if (ret == SIGNET_OK) {
+		snprintf(path, sizeof(path), "%s/audit.log", cfg->state_dir);
+		ret = signer_audit_open(path, &audit);
+		if (ret != SIGNET_OK)
+			sg_log(SG_LOG_ERROR, "audit log %s: %s", path, signet_strerror(ret));
+	}
+	if (ret == SIGNET_OK && (ret = hsm_open(cfg->pkcs11_module, &ctx)) != SIGNET_OK)
+		sg_log(SG_LOG_ERROR, "PKCS#11 module %s: %s (%s)", cfg->pkcs11_module,
+		       signet_strerror(ret), hsm_last_error());
+	if (ret == SIGNET_OK)
+		ret = open_token(ctx, cfg, pin, &tok);
+	if (ret == SIGNET_OK)
+		ret = signer_backups_new(tok, st, cfg->require_backup, &b);
+	if (ret == SIGNET_OK) {
+		char msg[400];
+		size_t n = 0;
+		ret = signer_backups_restore(b, restore_dir, audit, &n, msg, sizeof(msg));
+		if (ret == SIGNET_OK)
+			printf("restored %zu ZSK%s into token '%s'\n", n, n == 1 ? "" : "s",
+			       cfg->token_label);
+		else
+			sg_log(SG_LOG_ERROR, "restore refused: %s (%s)", msg,
+			       signet_strerror(ret));
+	}
+	signer_backups_free(b);
+	hsm_token_close(tok);
+	hsm_close(ctx);
+	signer_audit_close(audit);
+	signer_state_close(st);
 	return ret;
 }

@@ -68,6 +68,7 @@ struct signer_server {
 	hsm_ctx *hsm;
 	hsm_token *token;
 	hsm_tls_key *tls_key; /* tls-key kept in a token, else NULL */
+	signer_backups *backups;        /* ZSK backups to the token's domain (backup.c) */
 	signer_state *state;
 	signer_audit *audit;
 	signer_cache *cache;

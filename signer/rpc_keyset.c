@@ -53,8 +53,10 @@ static signet_err make_zsk(void *arg, const dns_name *zone, uint8_t alg, signer_
 		memcpy(k->dnskey, rd.data, rd.len);
 		k->dnskey_len = rd.len;
 		k->created = now;
-		ret = signer_state_add_key(m->srv->state, k);
+		ret = signer_backups_zsk(m->srv->backups, k);
 	}
+	if (ret == SIGNET_OK)
+		ret = signer_state_add_key(m->srv->state, k);
 	EVP_PKEY_free(pk);
 	sg_buf_free(&pub);
 	sg_buf_free(&rd);
@@ -138,6 +140,14 @@ void rpc_export_request(srv_worker *w, srv_call *c, const char **zone_out, char 
 	if (ret == SIGNET_OK)
 		ret = signer_rollover_plan(srv->state, &zone, now,
 					   now / 3600 * 3600 + (int64_t)days * 86400, make_zsk, &m);
+	char why[400] = "";
+	if (ret == SIGNET_OK &&
+	    signer_backups_check_zone(srv->backups, &zone, why, sizeof(why)) != SIGNET_OK) {
+		(void)signer_state_reset_plan(srv->state, &zone);
+		srv_fail(c, GRPC_STATUS_FAILED_PRECONDITION, "export request for %s: %s", zs,
+			 why[0] ? why : "the backups cannot be checked");
+		return;
+	}
 	if (ret == SIGNET_OK)
 		ret = signer_keyset_build_request(srv->state, w->sess, &zone, days, now, serial,
 						  &ks);

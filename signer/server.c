@@ -619,6 +619,10 @@ signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin,
 	}
 	if (ret == SIGNET_OK)
 		ret = open_token(srv, pin);
+	/* Before the sessions: it sets how the token treats keys. */
+	if (ret == SIGNET_OK)
+		ret = signer_backups_new(srv->token, srv->state, cfg->require_backup,
+					 &srv->backups);
 	if (ret == SIGNET_OK) {
 		srv->workers = calloc(cfg->workers, sizeof(*srv->workers));
 		if (!srv->workers)
@@ -880,6 +884,7 @@ void signer_server_stop(signer_server *srv)
 	free(srv->workers);
 	/* After the server: its handshakes sign through this login. */
 	hsm_tls_key_close(srv->tls_key);
+	signer_backups_free(srv->backups);
 	if (srv->token)
 		hsm_token_close(srv->token);
 	if (srv->hsm)

@@ -709,8 +709,11 @@ bool signer_backups_required(const signer_backups *b);
 
 /* Back up the ZSK k just generated (k's zone, id, key_tag, DNSKEY): wrap,
  * store, read back, prove, record the proof, as described above. Without a
- * domain SIGNET_OK and nothing done. SIGNET_EUNSUPPORTED when the token
- * cannot wrap the key's algorithm; SIGNET_EVERIFY when the proof fails. */
+ * domain SIGNET_OK and nothing done. When it fails and backups are
+ * required, the key is destroyed in the token and the error returned
+ * (SIGNET_EUNSUPPORTED when the token cannot wrap the key's algorithm,
+ * SIGNET_EVERIFY when the proof fails); when they are not, it is logged
+ * and SIGNET_OK returned (the key's status stays missing or unproven). */
 signet_err signer_backups_zsk(signer_backups *b, const signer_key *k);
 
 /* What is known of k's backup (k a ZSK of the state). */
@@ -739,6 +742,14 @@ signet_err signer_backups_export(signer_state *st, const char *dir, size_t *n);
  * NULL. *restored gets the count. */
 signet_err signer_backups_restore(signer_backups *b, const char *dir, signer_audit *audit,
 				  size_t *restored, char *msg, size_t msglen);
+
+/* What `signetd -c CONFIG --export-backups DIR` and `--restore-backups DIR`
+ * do, with signetd running or not: export reads cfg's state only; restore
+ * becomes cfg->user first (the token objects it makes must be signetd's),
+ * opens the state, the audit log and the token with pin, and runs
+ * signer_backups_restore. Exactly one of export_dir, restore_dir. */
+signet_err signer_backups_offline(const signer_config *cfg, const sg_secret *pin,
+				  const char *export_dir, const char *restore_dir);
 
 /* ---- audit log ----------------------------------------------------------- */
 

@@ -12,10 +12,13 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: signetd -c CONFIG [-v] [-t]\n"
+	fprintf(f, "usage: signetd -c CONFIG [-v] [-t] [--export-backups DIR | --restore-backups DIR]\n"
 		   "  -c CONFIG  configuration file (see docs/SIGNETD.md)\n"
 		   "  -t         check the configuration and exit\n"
 		   "  -v         verbose logging (repeat for debug)\n"
+		   "  --export-backups DIR   write the stored ZSK backups to DIR and exit\n"
+		   "  --restore-backups DIR  restore the ZSK backups of DIR into the token "
+		   "and exit\n"
 		   "The token PIN comes from the config's 'pin' source, never argv.\n");
 }
 
@@ -36,18 +39,26 @@ static signet_err load(const char *path, signer_config *cfg)
 int main(int argc, char **argv)
 {
 	const char *path = NULL;
+	const char *export_dir = NULL, *restore_dir = NULL;
 	bool check_only = false;
 	int verbose = 0, opt;
-	while ((opt = getopt(argc, argv, "c:tvh")) != -1) {
+	static const struct option longopts[] = {
+		{"export-backups", required_argument, NULL, 'E'},
+		{"restore-backups", required_argument, NULL, 'R'},
+		{NULL, 0, NULL, 0},
+	};
+	while ((opt = getopt_long(argc, argv, "c:tvh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': path = optarg; break;
+		case 'E': export_dir = optarg; break;
+		case 'R': restore_dir = optarg; break;
 		case 't': check_only = true; break;
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!path || optind != argc) {
+	if (!path || optind != argc || (export_dir && restore_dir)) {
 		usage(stderr);
 		return 2;
 	}
@@ -92,11 +103,17 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	sg_secret *pin = NULL;
-	signet_err ret = sg_secret_from_spec(cfg.pin_spec, &pin);
+	signet_err ret = export_dir ? SIGNET_OK : sg_secret_from_spec(cfg.pin_spec, &pin);
 	if (ret != SIGNET_OK) {
 		sg_log(SG_LOG_ERROR, "PIN from %s: %s", cfg.pin_spec, signet_strerror(ret));
 		signer_config_free(&cfg);
 		return 1;
+	}
+	if (export_dir || restore_dir) {
+		ret = signer_backups_offline(&cfg, pin, export_dir, restore_dir);
+		sg_secret_free(pin);
+		signer_config_free(&cfg);
+		return ret == SIGNET_OK ? 0 : 1;
 	}
 	signer_server *srv = NULL;
 	ret = signer_server_start(&cfg, pin, &srv);
