@@ -93,13 +93,21 @@ static void domain_shares_remove(cer_run *run)
 	}
 }
 
+/* create-domain with recovery shares (--domain-share) recovers the domain
+ * into a new KSK token -- the old one lost -- instead of making a new one:
+ * the key is rebuilt from M shares and no new shares are written. */
+static bool recovering(const cer_run *run)
+{
+	return run->x->ndomain_shares > 0;
+}
+
 static signet_err create_check(cer_run *run)
 {
 	if (run->x->nso_shares == 0)
 		return cer_fail(SIGNET_EQUORUM,
 				"create-domain: shares of the SO PIN (--so-share) "
 				"are needed: only the SO marks a key trusted");
-	if (run->x->shares_out == NULL)
+	if (run->x->shares_out == NULL && !recovering(run))
 		return cer_fail(SIGNET_EINVAL,
 				"create-domain: a directory for the recovery "
 				"shares is needed");
@@ -108,7 +116,7 @@ static signet_err create_check(cer_run *run)
 				"create-domain: an output file (--out) for the "
 				"domain's ID is needed");
 	/* Everyone seals her own recovery share: checked before the token. */
-	for (size_t i = 0; i < run->p->count; i++)
+	for (size_t i = 0; !recovering(run) && i < run->p->count; i++)
 		if (cer_pass_find(run->x->passes, run->x->npasses, run->p->ops[i].name) == NULL)
 			return cer_fail(SIGNET_EQUORUM,
 					"create-domain: every operator seals her "
@@ -142,6 +150,10 @@ static signet_err create_ready(cer_run *run)
 			       "create-domain: the SO shares are for token %s, "
 			       "not %s",
 			       serial, d.serial);
+	uint8_t id[HSM_ID_LEN];
+	if (err == SIGNET_OK && recovering(run))
+		err = cer_domain_shares_combine(run->p, x->domain_shares, x->ndomain_shares,
+						x->passes, x->npasses, &run->domain_key, id);
 	return err;
 }
 
@@ -161,8 +173,16 @@ static signet_err create_perform(cer_run *run)
 	sg_secret *hex = NULL, *key = NULL;
 	uint8_t id[HSM_ID_LEN];
 	char dserial[17];
-	err = cer_domain_generate(&hex, &key, id);
-	if (err == SIGNET_OK) {
+	if (recovering(run)) {
+		/* Rebuilt in create_ready; the shares the operators hold stay. */
+		key = run->domain_key;
+		run->domain_key = NULL;
+		err = key != NULL ? hsm_domain_id(key, id)
+				  : cer_fail(SIGNET_ESTATE, "create-domain: no recovered key");
+	} else {
+		err = cer_domain_generate(&hex, &key, id);
+	}
+	if (err == SIGNET_OK && !recovering(run)) {
 		cer_domain_serial(id, dserial);
 		err = cer_shares_split(run->p, hex, CER_DOMAIN_SPLIT_LABEL, dserial, x->passes,
 				       x->npasses, x->shares_out, CER_SECRET_DOMAIN);
@@ -174,7 +194,8 @@ static signet_err create_perform(cer_run *run)
 		err = hsm_domain_install(run->ctx, d.serial, run->so_pin, key);
 		if (err != SIGNET_OK) {
 			cer_fail(err, "create-domain: installing the domain: %s", hsm_last_error());
-			domain_shares_remove(run);
+			if (!recovering(run))
+				domain_shares_remove(run);
 		}
 		signet_err oerr = hsm_token_open(run->ctx, NULL, d.serial, run->user_pin,
 						 &run->tok);
@@ -203,6 +224,9 @@ static signet_err create_perform(cer_run *run)
 		if (err == SIGNET_OK)
 			err = sg_buf_printf(&run->out, "threshold %u\ncount %zu\n",
 					    run->p->threshold, run->p->count);
+		if (err == SIGNET_OK && recovering(run))
+			err = sg_buf_printf(&run->out, "recovered-from-shares %zu\n",
+					    run->x->ndomain_shares);
 	}
 	return err;
 }

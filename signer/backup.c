@@ -320,57 +320,88 @@ typedef struct restore_item {
 	signer_key key;
 } restore_item;
 
-/* Read, parse and check every zsk-*.backup of dir into *items. */
-static signet_err restore_collect(signer_backups *b, const char *dir, restore_item **items,
-				  size_t *n, char *msg, size_t msglen)
+void signer_backup_files_free(signer_backup_file *files, size_t n)
 {
-	*items = NULL;
+	for (size_t i = 0; files && i < n; i++)
+		sg_buf_free(&files[i].text);
+	free(files);
+}
+
+signet_err signer_backup_files_read(const char *dir, signer_backup_file **out, size_t *n,
+				    char *msg, size_t msglen)
+{
+	if (!dir || !out || !n || !msg || msglen == 0)
+		return SIGNET_EINVAL;
+	*out = NULL;
 	*n = 0;
 	DIR *d = opendir(dir);
 	if (!d) {
 		snprintf(msg, msglen, "cannot open %s", dir);
 		return SIGNET_ENOTFOUND;
 	}
+	signet_err ret = SIGNET_OK;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		size_t nl = strlen(e->d_name);
+		if (nl < 11 || strncmp(e->d_name, "zsk-", 4) != 0 ||
+		    strcmp(e->d_name + nl - 7, ".backup") != 0)
+			continue;
+		if (*n >= RESTORE_FILES_MAX || nl >= sizeof((*out)->name)) {
+			snprintf(msg, msglen, "%s: too many backup files or too long a name", dir);
+			ret = SIGNET_ERANGE;
+			break;
+		}
+		signer_backup_file *g = realloc(*out, (*n + 1) * sizeof(*g));
+		if (!g) {
+			ret = SIGNET_ENOMEM;
+			break;
+		}
+		*out = g;
+		signer_backup_file *f = &g[*n];
+		memset(f, 0, sizeof(*f));
+		memcpy(f->name, e->d_name, nl + 1);
+		(*n)++;
+		sg_buf path = SG_BUF_INIT;
+		ret = sg_buf_printf(&path, "%s/%s", dir, f->name);
+		if (ret == SIGNET_OK &&
+		    (ret = sg_file_read((const char *)path.data, SIGNER_BACKUP_TEXT_MAX,
+					&f->text)) != SIGNET_OK)
+			snprintf(msg, msglen, "%s: cannot read it (%s)", f->name,
+				 signet_strerror(ret));
+		sg_buf_free(&path);
+		if (ret != SIGNET_OK)
+			break;
+	}
+	closedir(d);
+	if (ret == SIGNET_OK && *n == 0) {
+		snprintf(msg, msglen, "%s holds no zsk-*.backup file", dir);
+		ret = SIGNET_ENOTFOUND;
+	}
+	if (ret != SIGNET_OK) {
+		signer_backup_files_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return ret;
+}
+
+/* Parse and check every file into items (n of them). */
+static signet_err restore_collect(signer_backups *b, const signer_backup_file *files, size_t n,
+				  restore_item *items, char *msg, size_t msglen)
+{
 	signer_key *keys = NULL;
 	size_t nk = 0;
 	signet_err ret = signer_state_list_keys(b->st, NULL, 0, &keys, &nk);
 	if (ret != SIGNET_OK)
 		snprintf(msg, msglen, "cannot read the state's keys");
-	struct dirent *e;
-	while (ret == SIGNET_OK && (e = readdir(d)) != NULL) {
-		size_t nl = strlen(e->d_name);
-		if (nl < 11 || strncmp(e->d_name, "zsk-", 4) != 0 ||
-		    strcmp(e->d_name + nl - 7, ".backup") != 0)
-			continue;
-		if (*n >= RESTORE_FILES_MAX || nl >= sizeof((*items)->name)) {
-			snprintf(msg, msglen, "%s: too many backup files or too long a name", dir);
-			ret = SIGNET_ERANGE;
-			break;
-		}
-		restore_item *g = realloc(*items, (*n + 1) * sizeof(*g));
-		if (!g) {
-			ret = SIGNET_ENOMEM;
-			break;
-		}
-		*items = g;
-		restore_item *it = &g[*n];
-		memset(it, 0, sizeof(*it));
-		memcpy(it->name, e->d_name, nl + 1);
-		sg_buf path = SG_BUF_INIT, text = SG_BUF_INIT;
-		ret = sg_buf_printf(&path, "%s/%s", dir, it->name);
-		if (ret == SIGNET_OK &&
-		    (ret = sg_file_read((const char *)path.data, SIGNER_BACKUP_TEXT_MAX, &text)) !=
-			    SIGNET_OK)
-			snprintf(msg, msglen, "%s: cannot read it (%s)", it->name,
-				 signet_strerror(ret));
-		if (ret == SIGNET_OK &&
-		    (ret = hsm_backup_decode(text.data, text.len, &it->hb)) != SIGNET_OK)
+	for (size_t j = 0; ret == SIGNET_OK && j < n; j++) {
+		restore_item *it = &items[j];
+		memcpy(it->name, files[j].name, sizeof(it->name));
+		if ((ret = hsm_backup_decode(files[j].text.data, files[j].text.len, &it->hb)) !=
+		    SIGNET_OK) {
 			snprintf(msg, msglen, "%s: %s", it->name, hsm_last_error());
-		sg_buf_free(&path);
-		sg_buf_free(&text);
-		if (ret != SIGNET_OK)
 			break;
-		(*n)++;
+		}
 		if (memcmp(it->hb.domain_id, b->domain_id, HSM_ID_LEN) != 0) {
 			snprintf(msg, msglen,
 				 "%s: wrapped to another backup domain than the token's",
@@ -414,12 +445,7 @@ static signet_err restore_collect(signer_backups *b, const char *dir, restore_it
 			break;
 		}
 	}
-	closedir(d);
 	free(keys);
-	if (ret == SIGNET_OK && *n == 0) {
-		snprintf(msg, msglen, "%s holds no zsk-*.backup file", dir);
-		ret = SIGNET_ENOTFOUND;
-	}
 	return ret;
 }
 
@@ -463,10 +489,10 @@ static signet_err restore_one(signer_backups *b, restore_item *it, char *msg, si
 	return ret;
 }
 
-signet_err signer_backups_restore(signer_backups *b, const char *dir, signer_audit *audit,
-				  size_t *restored, char *msg, size_t msglen)
+signet_err signer_backups_restore(signer_backups *b, const signer_backup_file *files, size_t n,
+				  signer_audit *audit, size_t *restored, char *msg, size_t msglen)
 {
-	if (!b || !dir || !restored || !msg || msglen == 0)
+	if (!b || (!files && n) || !restored || !msg || msglen == 0)
 		return SIGNET_EINVAL;
 	*restored = 0;
 	msg[0] = '\0';
@@ -476,9 +502,14 @@ signet_err signer_backups_restore(signer_backups *b, const char *dir, signer_aud
 			 "(signet-ceremony install-domain)");
 		return SIGNET_ESTATE;
 	}
-	restore_item *items = NULL;
-	size_t n = 0;
-	signet_err ret = restore_collect(b, dir, &items, &n, msg, msglen);
+	if (n == 0) {
+		snprintf(msg, msglen, "no backup file to restore");
+		return SIGNET_ENOTFOUND;
+	}
+	restore_item *items = calloc(n, sizeof(*items));
+	if (!items)
+		return SIGNET_ENOMEM;
+	signet_err ret = restore_collect(b, files, n, items, msg, msglen);
 	for (size_t i = 0; ret == SIGNET_OK && i < n; i++) {
 		restore_item *it = &items[i];
 		ret = restore_one(b, it, msg, msglen);
@@ -537,39 +568,44 @@ signet_err signer_backups_offline(const signer_config *cfg, const sg_secret *pin
 		signer_state_close(st);
 		return ret;
 	}
-	/* Token objects the restore makes must belong to the account signetd
-	 * runs as, and so must any file of the state dir it creates. */
-	ret = SIGNET_OK;
-	if (cfg->user[0]) {
-		char msg[SIGNER_ERRMSG_MAX];
-		ret = signer_drop_privileges(cfg->user, msg, sizeof(msg));
-		if (ret != SIGNET_OK)
-			sg_log(SG_LOG_ERROR, "cannot run as %s: %s", cfg->user, msg);
-	}
+	/* In signetd's order: state, audit log, module and token opened, then
+	 * the account signetd runs as, whose the restored token objects must be. */
 	hsm_ctx *ctx = NULL;
 	hsm_token *tok = NULL;
 	signer_audit *audit = NULL;
 	signer_backups *b = NULL;
 	char path[SIGNER_PATH_MAX + 32];
-	if (ret == SIGNET_OK)
-		ret = signer_state_open(cfg->state_dir, &st);
+	ret = signer_state_open(cfg->state_dir, &st);
 	if (ret == SIGNET_OK) {
 		snprintf(path, sizeof(path), "%s/audit.log", cfg->state_dir);
 		ret = signer_audit_open(path, &audit);
 		if (ret != SIGNET_OK)
 			sg_log(SG_LOG_ERROR, "audit log %s: %s", path, signet_strerror(ret));
 	}
+	/* Read as the operator who runs this: the files may be hers only. */
+	signer_backup_file *files = NULL;
+	size_t nfiles = 0;
+	char msg[400] = "";
+	if (ret == SIGNET_OK &&
+	    (ret = signer_backup_files_read(restore_dir, &files, &nfiles, msg, sizeof(msg))) !=
+		    SIGNET_OK)
+		sg_log(SG_LOG_ERROR, "restore refused: %s (%s)", msg, signet_strerror(ret));
 	if (ret == SIGNET_OK && (ret = hsm_open(cfg->pkcs11_module, &ctx)) != SIGNET_OK)
 		sg_log(SG_LOG_ERROR, "PKCS#11 module %s: %s (%s)", cfg->pkcs11_module,
 		       signet_strerror(ret), hsm_last_error());
 	if (ret == SIGNET_OK)
 		ret = open_token(ctx, cfg, pin, &tok);
+	if (ret == SIGNET_OK && cfg->user[0]) {
+		char why[SIGNER_ERRMSG_MAX];
+		ret = signer_drop_privileges(cfg->user, why, sizeof(why));
+		if (ret != SIGNET_OK)
+			sg_log(SG_LOG_ERROR, "cannot run as %s: %s", cfg->user, why);
+	}
 	if (ret == SIGNET_OK)
 		ret = signer_backups_new(tok, st, cfg->require_backup, &b);
 	if (ret == SIGNET_OK) {
-		char msg[400];
 		size_t n = 0;
-		ret = signer_backups_restore(b, restore_dir, audit, &n, msg, sizeof(msg));
+		ret = signer_backups_restore(b, files, nfiles, audit, &n, msg, sizeof(msg));
 		if (ret == SIGNET_OK)
 			printf("restored %zu ZSK%s into token '%s'\n", n, n == 1 ? "" : "s",
 			       cfg->token_label);
@@ -577,6 +613,7 @@ signet_err signer_backups_offline(const signer_config *cfg, const sg_secret *pin
 			sg_log(SG_LOG_ERROR, "restore refused: %s (%s)", msg,
 			       signet_strerror(ret));
 	}
+	signer_backup_files_free(files, nfiles);
 	signer_backups_free(b);
 	hsm_token_close(tok);
 	hsm_close(ctx);

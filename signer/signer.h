@@ -730,23 +730,38 @@ signet_err signer_backups_check_zone(signer_backups *b, const dns_name *zone, ch
  * 0600); *n gets the count. */
 signet_err signer_backups_export(signer_state *st, const char *dir, size_t *n);
 
-/* Restore the ZSK backups dir holds (zsk-*.backup; other files ignored)
- * into the token: every file is first parsed, checked to be wrapped to the
- * token's domain, to be a ZSK of the state with the same zone, ID, key tag
- * and DNSKEY, to have no key of its ID in the token already, and proven;
- * any refusal restores nothing (SIGNET_EPARSE, SIGNET_EVERIFY,
- * SIGNET_ENOTFOUND, SIGNET_EEXIST; msg names the file and the reason).
- * Then each key is unwrapped with its CKA_ID and label, its public half
- * made from the backup, and checked to give the state's DNSKEY; an audit
- * line (client "local", action "restore-zsk") per key when audit is not
- * NULL. *restored gets the count. */
-signet_err signer_backups_restore(signer_backups *b, const char *dir, signer_audit *audit,
-				  size_t *restored, char *msg, size_t msglen);
+/* A backup file as read from a directory. */
+typedef struct signer_backup_file {
+	char name[256]; /* zsk-KEYID.backup */
+	sg_buf text;
+} signer_backup_file;
+
+/* Read every zsk-*.backup of dir (other files ignored; at most 4096, each
+ * at most SIGNER_BACKUP_TEXT_MAX octets). SIGNET_ENOTFOUND when dir cannot
+ * be opened or holds none; msg says what failed. Free with
+ * signer_backup_files_free. */
+signet_err signer_backup_files_read(const char *dir, signer_backup_file **out, size_t *n,
+				    char *msg, size_t msglen);
+void signer_backup_files_free(signer_backup_file *files, size_t n);
+
+/* Restore the n backup files into the token: every file is first parsed,
+ * checked to be wrapped to the token's domain, to be a ZSK of the state
+ * with the same zone, ID, key tag and DNSKEY, to have no key of its ID in
+ * the token already, and proven; any refusal restores nothing
+ * (SIGNET_ESTATE for a token without a domain, SIGNET_EPARSE,
+ * SIGNET_EVERIFY, SIGNET_ENOTFOUND, SIGNET_EEXIST; msg names the file and
+ * the reason). Then each key is unwrapped with its CKA_ID and label, its
+ * public half made from the backup, and checked to give the state's
+ * DNSKEY; an audit line (client "local", action "restore-zsk") per key
+ * when audit is not NULL. *restored gets the count. */
+signet_err signer_backups_restore(signer_backups *b, const signer_backup_file *files, size_t n,
+				  signer_audit *audit, size_t *restored, char *msg, size_t msglen);
 
 /* What `signetd -c CONFIG --export-backups DIR` and `--restore-backups DIR`
  * do, with signetd running or not: export reads cfg's state only; restore
- * becomes cfg->user first (the token objects it makes must be signetd's),
- * opens the state, the audit log and the token with pin, and runs
+ * opens the state and the audit log, reads the files, opens the token with
+ * pin, becomes cfg->user
+ * (the token objects it makes must be signetd's), and runs
  * signer_backups_restore. Exactly one of export_dir, restore_dir. */
 signet_err signer_backups_offline(const signer_config *cfg, const sg_secret *pin,
 				  const char *export_dir, const char *restore_dir);
