@@ -45,6 +45,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"export-backups", required_argument, NULL, 'E'},
 		{"restore-backups", required_argument, NULL, 'R'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	while ((opt = getopt_long(argc, argv, "c:tvh", longopts, NULL)) != -1) {
