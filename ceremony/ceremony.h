@@ -139,6 +139,7 @@ typedef struct cer_policy {
 	size_t nalgs;
 	uint32_t max_period;             /* longest keyset period, seconds */
 	uint32_t max_span;               /* latest keyset expiration, seconds from now */
+	bool require_zsk_backup;         /* sign-keyset wants each ZSK's proven backup */
 	uint8_t hash[CER_HASH_LEN];      /* SHA-256 of the body text (set by parse/write) */
 	cer_policy_sig sigs[CER_OPERATORS_MAX]; /* signatures over hash */
 	size_t nsigs;

@@ -17,7 +17,7 @@ struct opts {
 		*passes[LIST_MAX], *algs[LIST_MAX], *so_shares[LIST_MAX], *domain_shares[LIST_MAX];
 	size_t nparams, noperators, napprovals, nshares, npasses, nalgs, nso_shares, ndomain_shares;
 	unsigned long long serial, threshold, valid_for, max_period, max_span;
-	bool interactive, token, help;
+	bool interactive, token, help, require_zsk_backup;
 };
 
 static void usage_to(FILE *f)
@@ -26,6 +26,7 @@ static void usage_to(FILE *f)
 	      "  enroll --name N --key FILE --pub FILE --passphrase SPEC\n"
 	      "  policy-new --out FILE --serial S --threshold M --operator PUB... --module PATH\n"
 	      "             --label LABEL --alg A... [--max-period SEC] [--max-span SEC]\n"
+	      "             [--require-zsk-backup]\n"
 	      "  policy-sign --policy FILE --key FILE --passphrase SPEC\n"
 	      "  policy-adopt --dir DIR --policy FILE\n"
 	      "  request --dir DIR --op OP [--zone Z] [--param K=V]... [--keyset FILE]\n"
@@ -80,6 +81,10 @@ static bool parse(int argc, char **argv, struct opts *o)
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		bool ok = true;
+		if (strcmp(a, "--require-zsk-backup") == 0) {
+			o->require_zsk_backup = true;
+			continue;
+		}
 		if (strcmp(a, "--interactive") == 0) {
 			o->interactive = true;
 			continue;
@@ -290,6 +295,7 @@ static int cmd_policy_new(struct opts *o)
 		p->algs[p->nalgs++] = (uint8_t)atoi(o->algs[i]);
 	p->max_period = (uint32_t)(o->max_period ? o->max_period : 31 * 86400ull);
 	p->max_span = (uint32_t)(o->max_span ? o->max_span : 400 * 86400ull);
+	p->require_zsk_backup = o->require_zsk_backup;
 	sg_buf b = SG_BUF_INIT;
 	if (err == SIGNET_OK)
 		err = cer_policy_write(p, &b);

@@ -3,8 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <dirent.h>
+
+#include <openssl/x509.h>
 
 #include "ceremony/internal.h"
+
+#define ZSK_BACKUPS_MAX 4096 /* backup files sign-keyset reads */
 
 static bool alg_allowed(const cer_policy *p, uint8_t alg)
 {
@@ -455,6 +460,162 @@ static signet_err keyset_perform(cer_run *run)
 	return err;
 }
 
+/* Whether the period's RRSIGs hold a proof of possession by ZSK rd: the key
+ * is signetd's own (a foreign ZSK has none). */
+static bool proven_own(const dns_keyset *ks, const dns_keyset_period *per, const dns_rdata *rd)
+{
+	for (size_t s = 0; s < per->sigs.count; s++) {
+		dns_rrsig sig;
+		if (dns_rrsig_from_rdata(&sig, per->sigs.rr[s].data, per->sigs.rr[s].len) ==
+			    SIGNET_OK &&
+		    dns_rrsig_verify(&sig, &per->dnskey, rd->data, rd->len, &ks->zone, 0) ==
+			    SIGNET_OK)
+			return true;
+	}
+	return false;
+}
+
+/* The ZSK DNSKEY RDATA of a backup's public key. */
+static signet_err backup_dnskey(const hsm_backup *b, sg_buf *out)
+{
+	const unsigned char *p = b->pub.data;
+	EVP_PKEY *pk = d2i_PUBKEY(NULL, &p, (long)b->pub.len);
+	if (pk == NULL)
+		return SIGNET_EPARSE;
+	sg_buf pub = SG_BUF_INIT;
+	signet_err err = dns_dnskey_pubkey_from_evp((uint8_t)b->alg, pk, &pub);
+	if (err == SIGNET_OK)
+		err = dns_dnskey_rdata(DNS_DNSKEY_FLAG_ZONE, (uint8_t)b->alg, pub.data, pub.len,
+				       out);
+	EVP_PKEY_free(pk);
+	sg_buf_free(&pub);
+	return err;
+}
+
+/* Every zsk-*.backup of dir that parses and is a ZSK backup of zone. */
+static signet_err read_zsk_backups(const char *dir, const char *zone, hsm_backup **out,
+				   sg_buf **dnskeys, size_t *n)
+{
+	*out = NULL;
+	*dnskeys = NULL;
+	*n = 0;
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return cer_fail(SIGNET_ENOTFOUND, "sign-keyset: cannot open the backup directory %s",
+				dir);
+	char owner[DNS_NAME_STR_MAX + 16];
+	snprintf(owner, sizeof(owner), "signet:zsk:%s:", zone);
+	signet_err err = SIGNET_OK;
+	struct dirent *e;
+	size_t seen = 0;
+	while (err == SIGNET_OK && (e = readdir(d)) != NULL) {
+		size_t nl = strlen(e->d_name);
+		if (nl < 11 || strncmp(e->d_name, "zsk-", 4) != 0 ||
+		    strcmp(e->d_name + nl - 7, ".backup") != 0)
+			continue;
+		if (++seen > ZSK_BACKUPS_MAX) {
+			err = cer_fail(SIGNET_ERANGE, "sign-keyset: over %d backup files in %s",
+				       ZSK_BACKUPS_MAX, dir);
+			break;
+		}
+		sg_buf path = SG_BUF_INIT, text = SG_BUF_INIT, rd = SG_BUF_INIT;
+		hsm_backup b;
+		memset(&b, 0, sizeof(b));
+		/* A file that cannot be read or parsed proves nothing: skipped,
+		 * so that the key it should have been stays without a backup. */
+		bool ok = sg_buf_printf(&path, "%s/%s", dir, e->d_name) == SIGNET_OK &&
+			  sg_file_read((const char *)path.data, 65536, &text) == SIGNET_OK &&
+			  hsm_backup_decode(text.data, text.len, &b) == SIGNET_OK &&
+			  strncasecmp(b.label, owner, strlen(owner)) == 0 &&
+			  backup_dnskey(&b, &rd) == SIGNET_OK;
+		sg_buf_free(&path);
+		sg_buf_free(&text);
+		hsm_backup *g = ok ? realloc(*out, (*n + 1) * sizeof(*g)) : NULL;
+		sg_buf *gd = ok && g ? realloc(*dnskeys, (*n + 1) * sizeof(*gd)) : NULL;
+		if (g)
+			*out = g;
+		if (gd)
+			*dnskeys = gd;
+		if (ok && (g == NULL || gd == NULL))
+			err = cer_fail(SIGNET_ENOMEM, "out of memory");
+		if (!ok || err != SIGNET_OK) {
+			hsm_backup_free(&b);
+			sg_buf_free(&rd);
+			continue;
+		}
+		g[*n] = b;
+		gd[*n] = rd;
+		(*n)++;
+	}
+	closedir(d);
+	return err;
+}
+
+/* With the policy's require-zsk-backup: every ZSK of the request that
+ * signetd holds (with a proof of possession, not a foreign key) needs a
+ * backup in --backup-dir: of this zone, of that DNSKEY, wrapped to the KSK
+ * token's domain, and proven here, in the KSK token -- the ceremony's own
+ * proof, not signetd's word. */
+static signet_err check_zsk_backups(cer_run *run)
+{
+	if (!run->p->require_zsk_backup)
+		return SIGNET_OK;
+	uint8_t domain[HSM_ID_LEN];
+	signet_err err = hsm_domain_find(run->tok, domain);
+	if (err != SIGNET_OK)
+		return cer_fail(err,
+				"sign-keyset: the policy requires ZSK backups, but the KSK "
+				"token holds no usable backup domain: %s",
+				hsm_last_error());
+	if (run->x->backup_dir == NULL)
+		return cer_fail(SIGNET_EINVAL,
+				"sign-keyset: the policy requires ZSK backups: "
+				"--backup-dir must hold signetd's exported ZSK backups");
+	hsm_backup *bs = NULL;
+	sg_buf *rds = NULL;
+	size_t nb = 0;
+	err = read_zsk_backups(run->x->backup_dir, run->zone, &bs, &rds, &nb);
+	bool *proven = calloc(nb ? nb : 1, sizeof(bool));
+	if (err == SIGNET_OK && proven == NULL)
+		err = cer_fail(SIGNET_ENOMEM, "out of memory");
+	const dns_keyset *ks = &run->keyset;
+	for (size_t i = 0; err == SIGNET_OK && i < ks->count; i++) {
+		const dns_keyset_period *per = &ks->periods[i];
+		for (size_t k = 0; err == SIGNET_OK && k < per->dnskey.count; k++) {
+			const dns_rdata *rd = &per->dnskey.rr[k];
+			if ((sg_get_u16(rd->data) & DNS_DNSKEY_FLAG_SEP) || !proven_own(ks, per, rd))
+				continue;
+			size_t j = 0;
+			while (j < nb && (rds[j].len != rd->len ||
+					  memcmp(rds[j].data, rd->data, rd->len) != 0 ||
+					  memcmp(bs[j].domain_id, domain, HSM_ID_LEN) != 0))
+				j++;
+			uint16_t tag = 0;
+			(void)dns_key_tag(rd->data, rd->len, &tag);
+			if (j == nb) {
+				err = cer_fail(SIGNET_ESTATE,
+					       "sign-keyset: ZSK %u of period %zu has no backup "
+					       "in %s wrapped to this domain; the policy requires "
+					       "a proven backup (signetd --export-backups)",
+					       tag, i + 1, run->x->backup_dir);
+			} else if (!proven[j]) {
+				if ((err = hsm_backup_prove(run->tok, &bs[j])) != SIGNET_OK)
+					cer_fail(err, "sign-keyset: the backup of ZSK %u does not "
+						 "prove: %s", tag, hsm_last_error());
+				proven[j] = err == SIGNET_OK;
+			}
+		}
+	}
+	for (size_t j = 0; j < nb; j++) {
+		hsm_backup_free(&bs[j]);
+		sg_buf_free(&rds[j]);
+	}
+	free(bs);
+	free(rds);
+	free(proven);
+	return err;
+}
+
 /* The token's view of the keys, before the intent: a refusal here spends
  * nothing (perform checks again: it runs on the same token a moment later). */
 static signet_err keyset_ready(cer_run *run)
@@ -464,6 +625,8 @@ static signet_err keyset_ready(cer_run *run)
 	signet_err err = find_named(run, &nk);
 	if (err == SIGNET_OK)
 		err = check_keys(run, &nk);
+	if (err == SIGNET_OK)
+		err = check_zsk_backups(run);
 	for (size_t j = 0; j < CER_KEYSET_KSKS_MAX; j++)
 		sg_buf_free(&nk.dnskey[j]);
 	return err;

@@ -91,8 +91,13 @@ static signet_err policy_body(const cer_policy *p, sg_buf *out)
 	for (size_t i = 0; i < p->nalgs && err == SIGNET_OK; i++)
 		err = sg_buf_printf(out, " %u", p->algs[i]);
 	if (err == SIGNET_OK)
-		err = sg_buf_printf(out, "\nmax-period %lu\nmax-span %lu\nend\n",
+		err = sg_buf_printf(out, "\nmax-period %lu\nmax-span %lu\n",
 				    (unsigned long)p->max_period, (unsigned long)p->max_span);
+	/* Written only when set, so that older policies keep their text. */
+	if (err == SIGNET_OK && p->require_zsk_backup)
+		err = sg_buf_printf(out, "require-zsk-backup yes\n");
+	if (err == SIGNET_OK)
+		err = sg_buf_printf(out, "end\n");
 	return err;
 }
 
@@ -211,6 +216,14 @@ static signet_err parse_lines(const cer_doc *d, cer_policy *p)
 	if (cer_uint(v, 1, UINT32_MAX, &u) != SIGNET_OK)
 		return cer_fail(SIGNET_EPARSE, "policy: bad max-span");
 	p->max_span = (uint32_t)u;
+	if (i < d->n && strcmp(d->lines[i].key, "require-zsk-backup") == 0) {
+		if (strcmp(d->lines[i].value, "yes") != 0)
+			return cer_fail(SIGNET_EPARSE, "policy line %u: require-zsk-backup takes "
+					"\"yes\" only (leave the line out for no)",
+					d->lines[i].lineno);
+		p->require_zsk_backup = true;
+		i++;
+	}
 	if ((err = cer_doc_take(d, &i, "end", WHAT, &v)) != SIGNET_OK)
 		return err;
 	if (v[0] != '\0')

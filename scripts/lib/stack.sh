@@ -56,7 +56,8 @@ stack_zsk_token() {
   "$signet" hsm test --token signet-zsk --pin "file:$stack/zsk-token.pin" --seconds "$1"
 }
 
-# Three operators enroll; a 2-of-3 policy for the KSK token. Sets cer.
+# Three operators enroll; a 2-of-3 policy for the KSK token (policy_extra:
+# more policy-new options, unquoted). Sets cer.
 stack_operators() {
   ops=(alice bob carol)
   cer=$stack/ceremony
@@ -74,7 +75,7 @@ stack_operators() {
   done
   "$ceremony" policy-new --out "$cer/work/policy" --serial 1 --threshold 2 \
     --operator "$cer/ops/alice.pub" --operator "$cer/ops/bob.pub" --operator "$cer/ops/carol.pub" \
-    --module "$module" --label signet-ksk --alg 13 --alg 15
+    --module "$module" --label signet-ksk --alg 13 --alg 15 ${policy_extra:-}
   for op in alice bob; do
     "$ceremony" policy-sign --policy "$cer/work/policy" --key "$cer/ops/$op.key" \
       --passphrase "file:$cer/ops/$op.pass"

@@ -49,7 +49,8 @@ trap stack_cleanup EXIT
 stack_softhsm
 echo "== 1. the online (ZSK) token, operators, the KSK token"
 stack_zsk_token 0.1 >/dev/null
-stack_operators
+policy_extra=--require-zsk-backup stack_operators
+grep -q '^require-zsk-backup yes$' "$cer/work/policy" || fail "the policy does not require ZSK backups"
 stack_ksk_token >/dev/null
 bk=$stack/backup            # where the operators keep the backup files (off-site)
 mkdir -p "$bk"
@@ -83,7 +84,17 @@ stack_pki
 stack_signetd
 stack_zone 13
 grep -q "backup stored and proven" "$stack/signetd.log" || fail "signetd did not prove the ZSK backup"
-stack_bundle
+# The policy requires a proven ZSK backup: without the exported backups the
+# ceremony refuses to sign, spending nothing; with them it proves each itself.
+if step sign0 sign-keyset "bob carol" "bob carol" --zone "$zone" --param "key-id=$ksk_id" \
+    --keyset "$stack/ksr.txt" --out "$stack/bundle0.txt" 2> "$stack/sign0.err"; then
+  fail "sign-keyset signed without the ZSK backups"
+fi
+grep -q "the policy requires ZSK backups" "$stack/sign0.err" || { cat "$stack/sign0.err"; fail "refusal unclear"; }
+"$signetd" -c "$stack/signetd.conf" --export-backups "$bk"
+step sign sign-keyset "bob carol" "bob carol" --zone "$zone" --param "key-id=$ksk_id" \
+  --keyset "$stack/ksr.txt" --backup-dir "$bk" --out "$stack/bundle.txt"
+admin import-bundle "$zone" "$stack/bundle.txt"
 step ds export-ds "alice bob" "alice bob" --zone "$zone" --param "key-id=$ksk_id" \
   --param digests=2 --backup-dir "$bk" --out "$stack/ds.before"
 ns1 sign-zone --zone "$zone" --in "$zonefile" --out "$stack/before.signed" --serial keep
