@@ -254,6 +254,7 @@ typedef struct client_key {
 	int64_t ds_seen; /* KSK: when the parent's DS was confirmed */
 	bool foreign;    /* another signer's ZSK (RFC 8901) */
 	int64_t planned_publish, planned_active, planned_retire, planned_remove;
+	unsigned backup; /* BackupState: 0 unreported, 1 none, 2 missing, 3 unproven, 4 proven */
 } client_key;
 
 /* Keys of an answer, owned. Free with client_key_list_free. */
@@ -406,6 +407,10 @@ void client_keyset_free(client_keyset *ks);
 
 /* "generated", "published", "active", "retired", "removed" or "unknown". */
 const char *client_key_state_name(client_key_state s);
+
+/* A key's backup state as `signet keys` prints it ("proven", "-" when the
+ * server reported none). */
+const char *client_backup_name(unsigned backup);
 
 /* Epoch seconds as "2026-05-01T12:00:00Z"; "-" for 0 or less. */
 void client_time_text(int64_t t, char *out, size_t len);

@@ -71,8 +71,8 @@ int signet_cmd_keys(int argc, char **argv)
 		rc = client_report("keys", "ListKeys", &st);
 	} else {
 		if (!as_dnskey)
-			printf("%-24s %-4s %3s %5s %-9s %-20s %s\n", "ZONE", "ROLE", "ALG", "TAG",
-			       "STATE", "CREATED", "ID");
+			printf("%-24s %-4s %3s %5s %-9s %-20s %-32s %s\n", "ZONE", "ROLE", "ALG",
+			       "TAG", "STATE", "CREATED", "ID", "BACKUP");
 		for (size_t i = 0; i < keys.count; i++)
 			client_print_key(stdout, &keys.keys[i],
 					 as_dnskey ? CLIENT_KEY_AS_DNSKEY : CLIENT_KEY_AS_ROW,
@@ -149,6 +149,8 @@ int signet_cmd_health(int argc, char **argv)
 			else
 				printf("zone %s: active ZSK %s, NO VALID KEY SET\n", name,
 				       z->active_zsk ? "yes" : "NO");
+			for (size_t w = 0; w < z->nwarnings; w++)
+				printf("  warning: %s\n", z->warnings[w]);
 		}
 		printf("status: %s\n", ok ? "ok" : "UNHEALTHY");
 		rc = ok ? SIGNET_EXIT_OK : SIGNET_EXIT_FAIL;

@@ -204,6 +204,7 @@ static signet_err key_from(const Signet__V1__KeyInfo *k, client_key *out)
 	out->planned_active = k->planned_active;
 	out->planned_retire = k->planned_retire;
 	out->planned_remove = k->planned_remove;
+	out->backup = k->backup <= SIGNET__V1__BACKUP_STATE__BACKUP_PROVEN ? (unsigned)k->backup : 0;
 	return SIGNET_OK;
 }
 

@@ -237,6 +237,23 @@ signer_backup_status signer_backups_status(signer_backups *b, const signer_key *
 	return s;
 }
 
+size_t signer_backups_zone_missing(signer_backups *b, const dns_name *zone)
+{
+	if (!b || !zone || !b->has_domain)
+		return 0;
+	signer_key *keys = NULL;
+	size_t nk = 0, missing = 0;
+	if (signer_state_list_keys(b->st, zone, 0, &keys, &nk) != SIGNET_OK)
+		return 0;
+	for (size_t i = 0; i < nk; i++)
+		if (strcmp(keys[i].role, "zsk") == 0 && !keys[i].foreign &&
+		    keys[i].state != SIGNER_KEY_REMOVED &&
+		    signer_backups_status(b, &keys[i]) != SIGNER_BACKUP_PROVEN)
+			missing++;
+	free(keys);
+	return missing;
+}
+
 signet_err signer_backups_check_zone(signer_backups *b, const dns_name *zone, char *msg,
 				     size_t msglen)
 {

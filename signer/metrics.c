@@ -431,6 +431,17 @@ signet_err signer_metrics_render(signer_metrics *m, const signer_metrics_snapsho
 		if (ret == SIGNET_OK)
 			ret = sg_buf_printf(out, "\"} %d\n", snap->zones[i].waiting_ds ? 1 : 0);
 	}
+	if (ret == SIGNET_OK && snap->backup_domain)
+		ret = sg_buf_printf(out,
+			"# HELP signet_zsk_backup_missing ZSKs of the zone without a proven backup to the backup domain.\n"
+			"# TYPE signet_zsk_backup_missing gauge\n");
+	for (size_t i = 0; snap->backup_domain && i < snap->nzones && ret == SIGNET_OK; i++) {
+		ret = sg_buf_printf(out, "signet_zsk_backup_missing{zone=\"");
+		if (ret == SIGNET_OK)
+			ret = put_zone(out, &snap->zones[i].zone);
+		if (ret == SIGNET_OK)
+			ret = sg_buf_printf(out, "\"} %zu\n", snap->zones[i].zsk_unbacked);
+	}
 	if (ret == SIGNET_OK)
 		ret = sg_buf_printf(out,
 			"# HELP signet_rollover_ds_confirmed_total DS confirmations that moved a rollover on, by a parental agent or by hand.\n"

@@ -523,7 +523,9 @@ static signet_err metrics_body(void *arg, sg_buf *out)
 		mz[i].zone = zones[i];
 		mz[i].keyset_seconds = srv_keyset_left(srv, &zones[i], now, &mz[i].has_keyset);
 		mz[i].waiting_ds = srv_ds_wait(srv, &zones[i], now, NULL) == SIGNET_OK;
+		mz[i].zsk_unbacked = signer_backups_zone_missing(srv->backups, &zones[i]);
 	}
+	snap.backup_domain = signer_backups_domain(srv->backups, NULL);
 	snap.zones = mz;
 	snap.nzones = nz;
 	ret = signer_metrics_render(srv->metrics, &snap, out);

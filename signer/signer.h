@@ -469,11 +469,13 @@ typedef struct signer_metrics_zone {
 	bool has_keyset;           /* a bundle was imported */
 	int64_t keyset_seconds;    /* until its last period ends; negative: over */
 	bool waiting_ds;           /* a rollover waits for the parent's DS */
+	size_t zsk_unbacked;       /* ZSKs without a proven backup (backup.c) */
 } signer_metrics_zone;
 
 /* What the server reads at scrape time rather than counting. */
 typedef struct signer_metrics_snapshot {
 	bool token_up;                    /* the token answered a describe */
+	bool backup_domain;               /* the token holds a backup domain */
 	signer_cache_stats cache;
 	size_t inflight;                  /* calls arrived and not answered */
 	unsigned workers;
@@ -718,6 +720,10 @@ signet_err signer_backups_zsk(signer_backups *b, const signer_key *k);
 
 /* What is known of k's backup (k a ZSK of the state). */
 signer_backup_status signer_backups_status(signer_backups *b, const signer_key *k);
+
+/* How many ZSKs of zone this signetd holds (not foreign, not removed) lack
+ * a proven backup; 0 when the token holds no domain. */
+size_t signer_backups_zone_missing(signer_backups *b, const dns_name *zone);
 
 /* With require-backup, prove again the backup of every ZSK of zone that
  * this signetd holds (not foreign, not removed): SIGNET_ESTATE (msg says

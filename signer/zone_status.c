@@ -173,6 +173,12 @@ signet_err srv_zone_rollover_health(signer_server *srv, const dns_name *zone, in
 	else if (left < (int64_t)p.keyset_period)
 		ret = warn(warnings, nwarnings, "key bundle runs out in %lld s: export a request"
 			   " and hold a ceremony", (long long)left);
+	size_t unbacked = signer_backups_zone_missing(srv->backups, zone);
+	if (ret == SIGNET_OK && unbacked > 0)
+		ret = warn(warnings, nwarnings, "%zu ZSK(s) without a proven backup%s", unbacked,
+			   signer_backups_required(srv->backups)
+				   ? ": no key-signing request until each has one (require-backup)"
+				   : "");
 	for (size_t i = 0; ret == SIGNET_OK && i < nk; i++) {
 		const signer_key *k = &keys[i];
 		if (k->committed) {

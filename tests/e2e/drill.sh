@@ -84,6 +84,14 @@ stack_pki
 stack_signetd
 stack_zone 13
 grep -q "backup stored and proven" "$stack/signetd.log" || fail "signetd did not prove the ZSK backup"
+# signet keys, Health and the metrics say so
+backup_shown() {
+  admin keys "$zone" | awk '$2 == "zsk" {print $NF}' | grep -qx proven || fail "signet keys: ZSK backup not proven"
+  curl -sf "http://127.0.0.1:$mport/metrics" | grep -qx "signet_zsk_backup_missing{zone=\"$zone.\"} 0" \
+    || fail "metrics: signet_zsk_backup_missing is not 0"
+  if admin health | grep -q "without a proven backup"; then fail "health warns of a missing backup"; fi
+}
+backup_shown
 # The policy requires a proven ZSK backup: without the exported backups the
 # ceremony refuses to sign, spending nothing; with them it proves each itself.
 if step sign0 sign-keyset "bob carol" "bob carol" --zone "$zone" --param "key-id=$ksk_id" \
@@ -187,7 +195,7 @@ grep -q '"restore-zsk"' "$stack/state/audit.log" || fail "the restore is not in 
 
 echo "== 13. signetd signs again: the same key tags, the same DS, validators agree"
 stack_signetd
-admin keys "$zone"
+backup_shown
 ns1 sign-zone --zone "$zone" --in "$zonefile" --out "$stack/after.signed" --serial keep
 tags "$stack/after.signed" > "$stack/tags.after"
 cmp "$stack/tags.before" "$stack/tags.after" || fail "the key tags changed: $(cat "$stack/tags.after")"
