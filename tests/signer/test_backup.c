@@ -183,13 +183,18 @@ static void set_line(signer_backup_file *file, const char *key, const char *valu
 	file->text = out;
 }
 
+/* The lowest bit of the value of one base64 digit of the wrapped key. */
 static void flip_wrapped_bit(signer_backup_file *file)
 {
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	char *t = (char *)file->text.data;
-	char *w = strstr(t, "\nwrapped-key ");
+	char *w = memmem(t, file->text.len, "\nwrapped-key ", 13);
 	assert_non_null(w);
-	char *c = w + strlen("\nwrapped-key ") + 20;
-	*c = *c == 'A' ? 'B' : 'A'; /* one bit of the base64 digit's value */
+	char *c = w + 13 + 20;
+	const char *at = strchr(b64, *c);
+	assert_non_null(at);
+	*c = b64[(at - b64) ^ 1];
 }
 
 /* A new ZSK is backed up, its backup is proven from the state, and a
