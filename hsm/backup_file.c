@@ -242,8 +242,14 @@ signet_err hsm_backup_decode(const uint8_t *text, size_t len, hsm_backup *out)
 	}
 	return SIGNET_OK;
 bad:
-	err = hsm_fail(SIGNET_EPARSE, "backup file: malformed or missing line after \"%.40s\"",
-		       (const char *)text);
+	/* Named by its number: the text is not NUL-terminated (printing it
+	 * with %.40s read past a short file: found by fuzz_backup_file). */
+	{
+		unsigned line = 1;
+		for (const char *q = (const char *)text; q < p; q++)
+			line += *q == '\n';
+		err = hsm_fail(SIGNET_EPARSE, "backup file: malformed or missing line %u", line);
+	}
 fail:
 	hsm_backup_free(out);
 	return err;
