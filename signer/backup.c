@@ -413,7 +413,7 @@ static signet_err restore_collect(signer_backups *b, const signer_backup_file *f
 		snprintf(msg, msglen, "cannot read the state's keys");
 	for (size_t j = 0; ret == SIGNET_OK && j < n; j++) {
 		restore_item *it = &items[j];
-		memcpy(it->name, files[j].name, sizeof(it->name));
+		snprintf(it->name, sizeof(it->name), "%s", files[j].name);
 		if ((ret = hsm_backup_decode(files[j].text.data, files[j].text.len, &it->hb)) !=
 		    SIGNET_OK) {
 			snprintf(msg, msglen, "%s: %s", it->name, hsm_last_error());
