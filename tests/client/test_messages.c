@@ -226,6 +226,7 @@ static void test_print_key(void **state)
 	client_print_key(f, &k, CLIENT_KEY_AS_DNSKEY, NULL);
 	k.zone_ok = false;
 	k.id_len = 0;
+	k.backup = 4; /* BACKUP_PROVEN */
 	client_print_key(f, &k, CLIENT_KEY_AS_ROW, NULL);
 	client_print_key(f, &k, CLIENT_KEY_AS_DNSKEY, NULL);   /* prints nothing */
 	rewind(f);
@@ -234,14 +235,14 @@ static void test_print_key(void **state)
 	assert_string_equal(line, "generated: zsk algorithm 13 tag 4711 state active id ab01\n");
 	assert_non_null(fgets(line, sizeof(line), f));
 	assert_string_equal(line, "example.test.            zsk   13  4711 active    "
-				  "2026-05-01T12:00:00Z ab01\n");
+				  "2026-05-01T12:00:00Z ab01                             -\n");
 	assert_non_null(fgets(line, sizeof(line), f));
 	assert_non_null(strstr(line, "example.test."));
 	assert_non_null(strstr(line, "\tDNSKEY\t256 3 13 "));
 	assert_non_null(strstr(line, " ; zsk active tag 4711\n"));
 	assert_non_null(fgets(line, sizeof(line), f));
 	assert_string_equal(line, "?                        zsk   13  4711 active    "
-				  "2026-05-01T12:00:00Z -\n");
+				  "2026-05-01T12:00:00Z -                                proven\n");
 	assert_null(fgets(line, sizeof(line), f));
 	fclose(f);
 }
