@@ -4,43 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "zone/zone.h"
+#include "zone/internal.h"
 
-#define BATCH_MIN 16
-#define BATCH_MAX 10000
-#define INFLIGHT_MAX 64
-#define NONE ((size_t)-1)
-
-/* One RRset of a signed version with its RRSIGs. */
-typedef struct entry {
-	dns_rrset set;     /* owned */
-	dns_rrset sigs;    /* owned; RRSIG set, owner and TTL the set's */
-	dns_set_role role; /* for the zone's own sets; SIGN for the rest */
-	bool item;         /* gets RRSIGs by a ZSK (not DNSKEY/CDS/CDNSKEY) */
-} entry;
-
-/* A signed version: entries [0, nzone) are the zone's sets in canonical
- * order, [nzone, nzone + nextra) the key set and NSEC3PARAM, the rest the
- * chain in canonical order. */
-typedef struct version {
-	entry *e;
-	size_t n, nzone, nextra;
-	size_t soa;            /* index of the apex SOA */
-	size_t dnskey;         /* index of the DNSKEY set, NONE if absent */
-	dns_rrset ksk_sigs;    /* the key set's RRSIGs, written after DNSKEY */
-	uint32_t serial;       /* outbound */
-	uint32_t serial_in;    /* of the unsigned input */
-	uint32_t earliest;     /* earliest RRSIG expiration */
-	uint32_t earliest_zsk; /* the same without the key set's RRSIGs */
-} version;
-
-struct zone_engine {
-	dns_name apex;
-	zone_options o;
-	version *cur; /* NULL before the first version */
-};
-
-static void version_free(version *v)
+void zi_version_free(version *v)
 {
 	if (v == NULL)
 		return;
@@ -79,7 +45,7 @@ void zone_engine_free(zone_engine *e)
 {
 	if (e == NULL)
 		return;
-	version_free(e->cur);
+	zi_version_free(e->cur);
 	free(e);
 }
 
@@ -119,13 +85,13 @@ uint32_t zone_engine_earliest_zsk_expiry(const zone_engine *e)
 
 /* dns_name_equal, trying the exact octets first: versions spell their names
  * alike, and this runs for every set. */
-static bool name_eq(const dns_name *a, const dns_name *b)
+bool zi_name_eq(const dns_name *a, const dns_name *b)
 {
 	return a->len == b->len && a->len != 0 &&
 	       (memcmp(a->wire, b->wire, a->len) == 0 || dns_name_equal(a, b));
 }
 
-static int set_cmp(const dns_rrset *s, const dns_name *owner, uint16_t type)
+int zi_set_cmp(const dns_rrset *s, const dns_name *owner, uint16_t type)
 {
 	int c = dns_name_compare(&s->owner, owner);
 	if (c == 0)
@@ -135,17 +101,17 @@ static int set_cmp(const dns_rrset *s, const dns_name *owner, uint16_t type)
 
 /* The entry of owner/type among e[lo, hi), sorted; *hint (the entry after
  * the one found last) is tried first, as both versions come in order. */
-static entry *find_sorted(entry *e, size_t lo, size_t hi, const dns_name *owner, uint16_t type,
+entry *zi_find_sorted(entry *e, size_t lo, size_t hi, const dns_name *owner, uint16_t type,
 			  size_t *hint)
 {
 	for (size_t i = *hint < lo ? lo : *hint; i < hi && i < *hint + 4; i++)
-		if (e[i].set.type == type && name_eq(&e[i].set.owner, owner)) {
+		if (e[i].set.type == type && zi_name_eq(&e[i].set.owner, owner)) {
 			*hint = i + 1;
 			return &e[i];
 		}
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = set_cmp(&e[mid].set, owner, type);
+		int c = zi_set_cmp(&e[mid].set, owner, type);
 		if (c == 0) {
 			*hint = mid + 1;
 			return &e[mid];
@@ -166,17 +132,17 @@ static entry *find_old(version *v, int range, const dns_rrset *s, size_t *hint)
 		return NULL;
 	if (range == 1) {
 		for (size_t i = v->nzone; i < v->nzone + v->nextra; i++)
-			if (v->e[i].set.type == s->type && name_eq(&v->e[i].set.owner, &s->owner))
+			if (v->e[i].set.type == s->type && zi_name_eq(&v->e[i].set.owner, &s->owner))
 				return &v->e[i];
 		return NULL;
 	}
 	if (range == 0)
-		return find_sorted(v->e, 0, v->nzone, &s->owner, s->type, &hint[0]);
-	return find_sorted(v->e, v->nzone + v->nextra, v->n, &s->owner, s->type, &hint[1]);
+		return zi_find_sorted(v->e, 0, v->nzone, &s->owner, s->type, &hint[0]);
+	return zi_find_sorted(v->e, v->nzone + v->nextra, v->n, &s->owner, s->type, &hint[1]);
 }
 
 /* True if the RRs of a and b are the same set (TTL included). */
-static bool same_rrset(const dns_rrset *a, const dns_rrset *b)
+bool zi_same_rrset(const dns_rrset *a, const dns_rrset *b)
 {
 	if (a->ttl != b->ttl)
 		return false;
@@ -203,19 +169,11 @@ static bool same_rrset(const dns_rrset *a, const dns_rrset *b)
 	return same;
 }
 
-/* What an old RRSIG must be to be kept. */
-typedef struct reuse_rule {
-	const dns_name *apex;
-	uint8_t alg;
-	uint16_t zsk[ZONE_ZSK_MAX];
-	size_t nzsk;
-	uint32_t now, margin;
-} reuse_rule;
 
 /* True if the old RRSIG RDATA d still serves set s: covers it, made by one
  * of the ZSKs with the zone as signer, valid from now to past now + margin.
  * Read in place: the RDATA was checked when it came in. */
-static bool old_sig_fits(const reuse_rule *r, const dns_rrset *s, const uint8_t *d, size_t len)
+bool zi_old_sig_fits(const reuse_rule *r, const dns_rrset *s, const uint8_t *d, size_t len)
 {
 	const dns_name *apex = r->apex;
 	if (d == NULL || len < 18 + (size_t)apex->len + 1 || len - 18 - apex->len > DNS_SIG_MAX)
@@ -234,7 +192,7 @@ static bool old_sig_fits(const reuse_rule *r, const dns_rrset *s, const uint8_t 
 	       dns_serial_compare(sg_get_u32(d + 8), r->now + r->margin) == 1;
 }
 
-static bool dnssec_type(uint16_t t)
+bool zi_dnssec_type(uint16_t t)
 {
 	return t == DNS_T_DNSKEY || t == DNS_T_CDS || t == DNS_T_CDNSKEY || t == DNS_T_RRSIG ||
 	       t == DNS_T_NSEC || t == DNS_T_NSEC3 || t == DNS_T_NSEC3PARAM;
@@ -259,7 +217,7 @@ static dns_rrset *find_apex_soa(dns_zone *z)
 	size_t lo = 0, hi = z->count;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = set_cmp(&z->sets[mid], &z->apex, DNS_T_SOA);
+		int c = zi_set_cmp(&z->sets[mid], &z->apex, DNS_T_SOA);
 		if (c == 0)
 			return &z->sets[mid];
 		if (c < 0)
@@ -270,29 +228,13 @@ static dns_rrset *find_apex_soa(dns_zone *z)
 	return NULL;
 }
 
-/* The sign in progress. */
-typedef struct work {
-	zone_engine *e;
-	const zone_keys *k;
-	dns_zone z;    /* input plus key set and NSEC3PARAM */
-	size_t nzone;  /* input sets in z */
-	size_t dnskey; /* z index of DNSKEY, NONE */
-	dns_set_role *roles;
-	dns_chain chain;
-	version *v;   /* being built */
-	size_t *todo; /* entries of v to send */
-	size_t ntodo;
-	const dns_rrset **sendsets;
-	dns_rrset **sendsigs;
-	uint32_t serial, serial_in, neg_ttl;
-} work;
 
-static void work_free(work *w)
+void zi_work_free(work *w)
 {
 	dns_zone_free(&w->z);
 	free(w->roles);
 	dns_chain_free(&w->chain);
-	version_free(w->v);
+	zi_version_free(w->v);
 	free(w->todo);
 	free(w->sendsets);
 	free(w->sendsigs);
@@ -307,7 +249,7 @@ static signet_err prepare(work *w, uint32_t now)
 		return SIGNET_EPARSE;
 	size_t kept = 0;
 	for (size_t i = 0; i < z->count; i++) {
-		if (dnssec_type(z->sets[i].type)) {
+		if (zi_dnssec_type(z->sets[i].type)) {
 			dns_rrset_clear(&z->sets[i]);
 			continue;
 		}
@@ -412,6 +354,14 @@ static signet_err make_version(work *w)
 	v->dnskey = w->dnskey;
 	v->serial = w->serial;
 	v->serial_in = w->serial_in;
+	v->signed_here = true;
+	v->alg = w->k->alg;
+	v->validity = w->k->validity;
+	v->neg_ttl = w->neg_ttl;
+	v->nsec3 = w->k->nsec3;
+	v->nsec3p = w->k->nsec3p;
+	for (size_t i = 0; i < w->nzone; i++)
+		v->rrs += z->sets[i].count;
 	for (size_t i = 0; i < z->count; i++) {
 		entry *en = &v->e[v->n++];
 		en->set = z->sets[i];
@@ -435,22 +385,32 @@ static signet_err make_version(work *w)
 	return SIGNET_OK;
 }
 
-/* Keep the RRSIGs of sets that did not change; the rest go into todo. */
-static signet_err plan(work *w, uint32_t now)
+/* The rule for keeping old RRSIGs when signing with k at now. */
+void zi_reuse_rule(reuse_rule *r, const zone_engine *e, const zone_keys *k, uint32_t now)
 {
-	version *v = w->v, *old = w->e->cur;
-	reuse_rule r = {.apex = &w->e->apex, .alg = w->k->alg, .now = now};
-	r.margin = w->e->o.refresh >= 0 ? (uint32_t)w->e->o.refresh : w->k->validity / 4;
-	for (size_t i = 0; i < w->k->dnskey.count && r.nzsk < ZONE_ZSK_MAX; i++) {
-		const dns_rdata *key = &w->k->dnskey.rr[i];
+	memset(r, 0, sizeof(*r));
+	r->apex = &e->apex;
+	r->alg = k->alg;
+	r->now = now;
+	r->margin = e->o.refresh >= 0 ? (uint32_t)e->o.refresh : k->validity / 4;
+	for (size_t i = 0; i < k->dnskey.count && r->nzsk < ZONE_ZSK_MAX; i++) {
+		const dns_rdata *key = &k->dnskey.rr[i];
 		uint16_t tag;
 		if (key->len < 4 || dns_key_tag(key->data, key->len, &tag) != SIGNET_OK)
 			continue;
 		uint16_t flags = sg_get_u16(key->data);
 		if ((flags & DNS_DNSKEY_FLAG_ZONE) && !(flags & DNS_DNSKEY_FLAG_SEP) &&
-		    key->data[3] == r.alg)
-			r.zsk[r.nzsk++] = tag;
+		    key->data[3] == r->alg)
+			r->zsk[r->nzsk++] = tag;
 	}
+}
+
+/* Keep the RRSIGs of sets that did not change; the rest go into todo. */
+static signet_err plan(work *w, uint32_t now)
+{
+	version *v = w->v, *old = w->e->cur;
+	reuse_rule r;
+	zi_reuse_rule(&r, w->e, w->k, now);
 	size_t hint[2] = {0, old ? old->nzone + old->nextra : 0};
 	for (size_t i = 0; i < v->n; i++) {
 		entry *en = &v->e[i];
@@ -458,10 +418,10 @@ static signet_err plan(work *w, uint32_t now)
 			continue;
 		int range = i < v->nzone ? 0 : i < v->nzone + v->nextra ? 1 : 2;
 		entry *o = find_old(old, range, &en->set, hint);
-		if (o && o->sigs.count && same_rrset(&o->set, &en->set)) {
+		if (o && o->sigs.count && zi_same_rrset(&o->set, &en->set)) {
 			for (size_t k = 0; k < o->sigs.count; k++) {
 				const dns_rdata *d = &o->sigs.rr[k];
-				if (!old_sig_fits(&r, &en->set, d->data, d->len))
+				if (!zi_old_sig_fits(&r, &en->set, d->data, d->len))
 					continue;
 				signet_err ret = dns_rrset_add(&en->sigs, d->data, d->len);
 				if (ret != SIGNET_OK)
@@ -475,17 +435,19 @@ static signet_err plan(work *w, uint32_t now)
 }
 
 /* Send todo in batches, keeping up to inflight open. */
-static signet_err sign_all(work *w, const zone_backend *b, zone_sign_stats *st)
+signet_err zi_sign_all(work *w, const zone_backend *b, zone_sign_stats *st)
 {
 	if (w->ntodo == 0)
 		return SIGNET_OK;
-	w->sendsets = malloc(w->ntodo * sizeof(*w->sendsets));
-	w->sendsigs = malloc(w->ntodo * sizeof(*w->sendsigs));
-	if (!w->sendsets || !w->sendsigs)
-		return SIGNET_ENOMEM;
-	for (size_t i = 0; i < w->ntodo; i++) {
-		w->sendsets[i] = &w->v->e[w->todo[i]].set;
-		w->sendsigs[i] = &w->v->e[w->todo[i]].sigs;
+	if (w->sendsets == NULL) { /* apply.c fills them itself */
+		w->sendsets = malloc(w->ntodo * sizeof(*w->sendsets));
+		w->sendsigs = malloc(w->ntodo * sizeof(*w->sendsigs));
+		if (!w->sendsets || !w->sendsigs)
+			return SIGNET_ENOMEM;
+		for (size_t i = 0; i < w->ntodo; i++) {
+			w->sendsets[i] = &w->v->e[w->todo[i]].set;
+			w->sendsigs[i] = &w->v->e[w->todo[i]].sigs;
+		}
 	}
 	const zone_options *o = &w->e->o;
 	/* Small zones: smaller batches, so every call in flight has work. */
@@ -532,7 +494,7 @@ static signet_err sign_all(work *w, const zone_backend *b, zone_sign_stats *st)
 }
 
 /* Check what the backend returned: RRSIGs that parse and cover their set. */
-static signet_err check_answers(work *w, zone_sign_stats *st)
+signet_err zi_check_answers(work *w, zone_sign_stats *st)
 {
 	for (size_t i = 0; i < w->ntodo; i++) {
 		dns_rrset *sigs = w->sendsigs[i];
@@ -567,7 +529,7 @@ static uint32_t earliest_of(const version *v, bool with_ksk)
 	return min;
 }
 
-static void set_earliest(version *v)
+void zi_set_earliest(version *v)
 {
 	v->earliest = earliest_of(v, true);
 	v->earliest_zsk = earliest_of(v, false);
@@ -595,7 +557,7 @@ static signet_err push_set(zone_diff *d, bool add, const dns_rrset *s)
 }
 
 /* Entry o (old, may be NULL) against n (new, may be NULL): what differs. */
-static signet_err diff_entry(zone_diff *d, const entry *o, const entry *n)
+signet_err zi_diff_entry(zone_diff *d, const entry *o, const entry *n)
 {
 	signet_err ret = SIGNET_OK;
 	bool served_o = o && o->role != DNS_SET_OUTSIDE, served_n = n && n->role != DNS_SET_OUTSIDE;
@@ -627,14 +589,14 @@ static signet_err diff_range(zone_diff *d, const entry *a, size_t na, const entr
 			for (size_t k = 0; k < nb && !m; k++)
 				if (b[k].set.type == a[i].set.type)
 					m = &b[k];
-			ret = diff_entry(d, &a[i], m);
+			ret = zi_diff_entry(d, &a[i], m);
 		}
 		for (size_t k = 0; k < nb && ret == SIGNET_OK; k++) {
 			bool found = false;
 			for (size_t i = 0; i < na && !found; i++)
 				found = a[i].set.type == b[k].set.type;
 			if (!found)
-				ret = diff_entry(d, NULL, &b[k]);
+				ret = zi_diff_entry(d, NULL, &b[k]);
 		}
 		return ret;
 	}
@@ -642,13 +604,13 @@ static signet_err diff_range(zone_diff *d, const entry *a, size_t na, const entr
 	while (ret == SIGNET_OK && (i < na || k < nb)) {
 		int c = i == na   ? 1
 			: k == nb ? -1
-				  : set_cmp(&a[i].set, &b[k].set.owner, b[k].set.type);
+				  : zi_set_cmp(&a[i].set, &b[k].set.owner, b[k].set.type);
 		if (c < 0)
-			ret = diff_entry(d, &a[i++], NULL);
+			ret = zi_diff_entry(d, &a[i++], NULL);
 		else if (c > 0)
-			ret = diff_entry(d, NULL, &b[k++]);
+			ret = zi_diff_entry(d, NULL, &b[k++]);
 		else
-			ret = diff_entry(d, &a[i++], &b[k++]);
+			ret = zi_diff_entry(d, &a[i++], &b[k++]);
 	}
 	return ret;
 }
@@ -692,12 +654,12 @@ signet_err zone_engine_sign_diff(zone_engine *e, dns_zone *in, const zone_keys *
 	w.e = e;
 	w.k = k;
 	if (e == NULL || k == NULL || b == NULL || b->start == NULL || b->wait == NULL) {
-		work_free(&w);
+		zi_work_free(&w);
 		return SIGNET_EINVAL;
 	}
 	if (k->dnskey.count == 0 || k->ksk_sigs.count == 0 ||
 	    (k->nsec3 && k->nsec3p.algorithm != 1)) {
-		work_free(&w);
+		zi_work_free(&w);
 		return SIGNET_EINVAL;
 	}
 	signet_err ret = prepare(&w, now);
@@ -708,13 +670,14 @@ signet_err zone_engine_sign_diff(zone_engine *e, dns_zone *in, const zone_keys *
 	if (ret == SIGNET_OK)
 		ret = plan(&w, now);
 	if (ret == SIGNET_OK)
-		ret = sign_all(&w, b, st);
+		ret = zi_sign_all(&w, b, st);
 	if (ret == SIGNET_OK)
-		ret = check_answers(&w, st);
+		ret = zi_check_answers(&w, st);
 	if (w.v) {
 		for (size_t i = 0; i < w.v->n; i++)
 			st->sets += w.v->e[i].item;
 		st->reused = st->sets - w.ntodo;
+		w.v->items = st->sets;
 	}
 	st->serial = w.serial;
 	if (ret == SIGNET_OK && changes && e->cur) {
@@ -723,13 +686,13 @@ signet_err zone_engine_sign_diff(zone_engine *e, dns_zone *in, const zone_keys *
 			zone_diff_free(changes);
 	}
 	if (ret == SIGNET_OK) {
-		set_earliest(w.v);
+		zi_set_earliest(w.v);
 		st->earliest_expiry = w.v->earliest;
-		version_free(e->cur);
+		zi_version_free(e->cur);
 		e->cur = w.v;
 		w.v = NULL;
 	}
-	work_free(&w);
+	zi_work_free(&w);
 	return ret;
 }
 
@@ -875,12 +838,16 @@ static signet_err load_version(zone_engine *e, dns_zone *in, uint32_t serial_in,
 		const dns_rdata *soa = &v->e[v->soa].set.rr[0];
 		v->serial = sg_get_u32(soa->data + soa->len - 20);
 		v->serial_in = strict ? serial_in : v->serial;
-		set_earliest(v);
-		version_free(e->cur);
+		for (size_t i = 0; i < v->nzone; i++)
+			v->rrs += v->e[i].set.count;
+		for (size_t i = 0; i < v->n; i++)
+			v->items += v->e[i].item;
+		zi_set_earliest(v);
+		zi_version_free(e->cur);
 		e->cur = v;
 		v = NULL;
 	}
-	version_free(v);
+	zi_version_free(v);
 	dns_zone_free(&z);
 	return ret;
 }

@@ -143,6 +143,27 @@ signet_err zone_engine_sign_diff(zone_engine *e, dns_zone *in, const zone_keys *
 				 const zone_backend *b, uint32_t now, zone_sign_stats *st,
 				 struct zone_diff *changes);
 
+/* zone_engine_sign_diff of the current version changed by steps[0..nsteps)
+ * (IXFR sequences, each RRs removed then added, the SOA replaced; applied in
+ * order as zone_diff_apply does, bounded by max_rrs RRs), at the cost of
+ * the change: only the sets the steps name (and every set at and below a
+ * name where a delegation appears or goes), their NSEC or NSEC3 records
+ * (empty non-terminals above them included) and the chain neighbours whose
+ * next field moves are looked at and, if their content changed, signed,
+ * with the SOA. RRSIGs of the other sets are kept as they are (renewing
+ * them is a whole sign's work: zone_engine_sign_diff from
+ * zone_engine_unsigned). When k is not what the current version was
+ * signed with (key set, algorithm, validity, chain parameters), when the
+ * SOA's TTL or minimum moves the chain's TTL, and for a version read back
+ * by zone_engine_load, the steps are applied to the whole unsigned zone
+ * and signed as zone_engine_sign_diff does. The result is the same either
+ * way. SIGNET_ENOTFOUND before the first version; the errors of
+ * zone_diff_apply (nothing signed) and of zone_engine_sign_diff. On any
+ * error e keeps its version. */
+signet_err zone_engine_apply(zone_engine *e, const struct zone_diff *steps, size_t nsteps,
+			     size_t max_rrs, const zone_keys *k, const zone_backend *b,
+			     uint32_t now, zone_sign_stats *st, struct zone_diff *changes);
+
 /* True once a version was signed (or loaded). */
 bool zone_engine_has_version(const zone_engine *e);
 

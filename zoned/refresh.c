@@ -59,8 +59,18 @@ static void store(zoned_zone *z)
 		       signet_strerror(ret));
 }
 
-/* Sign unsigned zone u (taken) with the key set from signetd. */
-static signet_err sign(zoned_zone *z, dns_zone *u, const char *why)
+/* Errors of zone_engine_apply that mean the steps do not fit the version
+ * held (nothing was signed): the caller transfers the whole zone. */
+static bool not_applicable(signet_err e)
+{
+	return e == SIGNET_ENOTFOUND || e == SIGNET_EEXIST || e == SIGNET_EPARSE ||
+	       e == SIGNET_ERANGE;
+}
+
+/* Sign unsigned zone u (taken), or with u NULL the IXFR steps applied to
+ * the version held, with the key set from signetd. */
+static signet_err sign(zoned_zone *z, dns_zone *u, const zone_diff *steps, size_t nsteps,
+		       const char *why)
 {
 	char err[256] = "";
 	zone_keys k;
@@ -70,7 +80,8 @@ static signet_err sign(zoned_zone *z, dns_zone *u, const char *why)
 		sg_log(SG_LOG_ERROR, "zoned: %s: %s; the last signed version stays served",
 		       z->conf.name, err);
 		z->n.sign_failed++;
-		dns_zone_free(u);
+		if (u)
+			dns_zone_free(u);
 		zone_keys_clear(&k);
 		return ret;
 	}
@@ -78,7 +89,16 @@ static signet_err sign(zoned_zone *z, dns_zone *u, const char *why)
 	zoned_signetd_backend(&z->d->sd, &b);
 	zone_sign_stats st;
 	zone_diff changes = {0};
-	ret = zone_engine_sign_diff(z->eng, u, &k, &b, (uint32_t)time(NULL), &st, &changes);
+	if (u)
+		ret = zone_engine_sign_diff(z->eng, u, &k, &b, (uint32_t)time(NULL), &st,
+					    &changes);
+	else
+		ret = zone_engine_apply(z->eng, steps, nsteps, z->conf.max_rrs, &k, &b,
+					(uint32_t)time(NULL), &st, &changes);
+	if (ret != SIGNET_OK && u == NULL && not_applicable(ret)) {
+		zone_keys_clear(&k);
+		return ret;
+	}
 	if (ret != SIGNET_OK) {
 		sg_log(SG_LOG_ERROR,
 		       "zoned: %s: signing (%s): %s (%zu RRsets not signed); the last"
@@ -108,22 +128,22 @@ static signet_err sign(zoned_zone *z, dns_zone *u, const char *why)
 	return SIGNET_OK;
 }
 
-/* The timers of the primary's SOA (RFC 1035 §3.3.13), bounded. */
-static void take_timers(zoned_zone *z)
+static signet_err take_soa(void *arg, const dns_rrset *set)
 {
-	dns_zone u;
-	if (zone_engine_unsigned(z->eng, &u) != SIGNET_OK)
-		return;
-	for (size_t i = 0; i < u.count; i++) {
-		dns_rrset *s = &u.sets[i];
-		if (s->type != DNS_T_SOA || !dns_name_equal(&s->owner, &u.apex) || s->count != 1)
-			continue;
-		const uint8_t *p = s->rr[0].data + s->rr[0].len - 16;
+	zoned_zone *z = arg;
+	if (set->type == DNS_T_SOA && set->count == 1 && set->rr[0].len >= 22) {
+		const uint8_t *p = set->rr[0].data + set->rr[0].len - 16;
 		z->refresh_s = sg_get_u32(p);
 		z->retry_s = sg_get_u32(p + 4);
 		z->expire_s = sg_get_u32(p + 8);
 	}
-	dns_zone_free(&u);
+	return SIGNET_EEXIST; /* the SOA comes first: stop there */
+}
+
+/* The timers of the primary's SOA (RFC 1035 §3.3.13), bounded. */
+static void take_timers(zoned_zone *z)
+{
+	zone_engine_walk(z->eng, take_soa, z);
 	if (z->refresh_s < RETRY_MIN)
 		z->refresh_s = RETRY_MIN;
 	if (z->retry_s < RETRY_MIN)
@@ -155,19 +175,42 @@ void zoned_refresh_now(zoned_zone *z)
 				       z->conf.name, serial, have);
 			break; /* up to date */
 		}
-		dns_zone u, cur;
-		bool incremental = false;
+		dns_zone u = {0};
+		zone_diff *steps = NULL;
+		size_t nsteps = 0;
 		const char *how = "AXFR";
-		ret = versioned ? zone_engine_unsigned(z->eng, &cur) : SIGNET_ENOTFOUND;
+		bool have_u = false;
+		ret = versioned ? SIGNET_OK : SIGNET_ENOTFOUND;
 		if (ret == SIGNET_OK) {
-			ret = zoned_ixfr_in(p, &z->conf, have, &cur, &u, &incremental, err,
+			ret = zoned_ixfr_in(p, &z->conf, have, &u, &steps, &nsteps, err,
 					    sizeof(err));
-			dns_zone_free(&cur);
-			how = incremental ? "IXFR" : "IXFR answered in full";
+			how = nsteps ? "IXFR" : "IXFR answered in full";
 			if (ret == SIGNET_ENOTFOUND) {
 				ret = SIGNET_OK;
 				break; /* nothing newer after all */
 			}
+			if (ret == SIGNET_OK && nsteps) {
+				/* Signed at the cost of the change; a difference
+				 * that does not fit the version held falls back to
+				 * AXFR. */
+				z->n.last_xfr_in = now;
+				z->n.last_xfr_in_ok = true;
+				z->n.xfr_in_ok++;
+				ret = sign(z, NULL, steps, nsteps, how);
+				zoned_steps_free(steps, nsteps);
+				if (ret == SIGNET_OK) {
+					take_timers(z);
+					break;
+				}
+				if (!not_applicable(ret))
+					break; /* signing failed: logged, retried */
+				snprintf(err, sizeof(err),
+					 "the difference does not apply to serial %u (%s)", have,
+					 signet_strerror(ret));
+				z->n.xfr_in_ok--;
+				ret = SIGNET_EPARSE;
+			}
+			have_u = ret == SIGNET_OK;
 			if (ret != SIGNET_OK) {
 				z->n.xfr_in_failed++;
 				sg_log(SG_LOG_WARNING,
@@ -176,7 +219,7 @@ void zoned_refresh_now(zoned_zone *z)
 				       z->conf.name, i + 1, err);
 			}
 		}
-		if (ret != SIGNET_OK) {
+		if (!have_u) {
 			how = "AXFR";
 			ret = zoned_axfr_in(p, &z->conf, &u, err, sizeof(err));
 		}
@@ -191,7 +234,7 @@ void zoned_refresh_now(zoned_zone *z)
 			continue;
 		}
 		z->n.xfr_in_ok++;
-		ret = sign(z, &u, how);
+		ret = sign(z, &u, NULL, 0, how);
 		if (ret == SIGNET_OK)
 			take_timers(z);
 		break;
@@ -349,5 +392,5 @@ void zoned_keyset_check(zoned_zone *z)
 	dns_zone u;
 	if (zone_engine_unsigned(z->eng, &u) != SIGNET_OK)
 		return;
-	sign(z, &u, changed ? "key set changed" : "RRSIGs near refresh");
+	sign(z, &u, NULL, 0, changed ? "key set changed" : "RRSIGs near refresh");
 }

@@ -443,41 +443,66 @@ static signet_err ixfr_msg(void *arg, const uint8_t *msg, size_t len, bool *done
 	return ret;
 }
 
-/* The incremental steps of x applied in order to *z. */
-static signet_err apply_steps(const ixfr *x, dns_zone *z, size_t max_rrs)
+/* The incremental steps of x, split at their SOAs: each one RRs removed
+ * (the old SOA first), then added (the new SOA first). */
+static signet_err split_steps(const ixfr *x, const dns_name *apex, zone_diff **out, size_t *nout)
 {
 	const zone_diff *all = &x->rrs;
 	signet_err ret = SIGNET_OK;
+	zone_diff *v = NULL;
+	size_t n = 0, cap = 0;
 	size_t i = 1; /* past the first SOA */
 	/* The last RR is the closing SOA. */
 	while (ret == SIGNET_OK && i + 1 < all->nadd) {
-		zone_diff step = {0};
+		if (n == cap) {
+			size_t c = cap ? 2 * cap : 4;
+			zone_diff *p = realloc(v, c * sizeof(*p));
+			if (p == NULL) {
+				ret = SIGNET_ENOMEM;
+				break;
+			}
+			v = p;
+			cap = c;
+		}
+		zone_diff *step = &v[n++];
+		memset(step, 0, sizeof(*step));
 		bool adding = false;
 		size_t soas = 0;
 		for (; ret == SIGNET_OK && i + 1 < all->nadd; i++) {
 			const zone_rr *r = &all->add[i];
-			bool soa = r->type == DNS_T_SOA && dns_name_equal(&r->owner, &z->apex);
+			bool soa = r->type == DNS_T_SOA && dns_name_equal(&r->owner, apex);
 			if (soa && ++soas == 3)
 				break; /* the next step begins */
 			if (soa && soas == 2)
 				adding = true;
-			ret = zone_diff_push(&step, adding, &r->owner, r->type, r->ttl,
+			ret = zone_diff_push(step, adding, &r->owner, r->type, r->ttl,
 					     r->rdata.data, r->rdata.len);
 		}
-		if (ret == SIGNET_OK)
-			ret = zone_diff_apply(z, &step, max_rrs);
-		zone_diff_free(&step);
 	}
-	return ret;
+	if (ret != SIGNET_OK) {
+		zoned_steps_free(v, n);
+		return ret;
+	}
+	*out = v;
+	*nout = n;
+	return SIGNET_OK;
+}
+
+void zoned_steps_free(zone_diff *steps, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		zone_diff_free(&steps[i]);
+	free(steps);
 }
 
 signet_err zoned_ixfr_in(const zoned_peer *p, const zoned_zone_conf *zc, uint32_t have,
-			 const dns_zone *cur, dns_zone *out, bool *incremental, char *errmsg,
+			 dns_zone *out, zone_diff **steps, size_t *nsteps, char *errmsg,
 			 size_t errlen)
 {
 	ixfr x = {.zc = zc, .have = have, .errmsg = errmsg, .errlen = errlen};
 	errmsg[0] = 0;
-	*incremental = false;
+	*steps = NULL;
+	*nsteps = 0;
 	memset(out, 0, sizeof(*out));
 	int64_t deadline = now_ms() + (int64_t)zc->xfr_timeout * 1000;
 	signet_err ret = exchange(p, &zc->apex, DNS_T_IXFR, have, deadline, zc->max_octets,
@@ -498,22 +523,7 @@ signet_err zoned_ixfr_in(const zoned_peer *p, const zoned_zone_conf *zc, uint32_
 		free(x.rrs.add[x.rrs.nadd].rdata.data);
 		ret = zone_from_rrs(&zc->apex, &x.rrs, zc->max_rrs, out);
 	} else if (ret == SIGNET_OK) {
-		out->apex = cur->apex;
-		out->sets = calloc(cur->count ? cur->count : 1, sizeof(*out->sets));
-		ret = out->sets ? SIGNET_OK : SIGNET_ENOMEM;
-		out->cap = cur->count ? cur->count : 1;
-		for (size_t i = 0; ret == SIGNET_OK && i < cur->count; i++) {
-			ret = dns_rrset_copy(&out->sets[i], &cur->sets[i]);
-			if (ret == SIGNET_OK)
-				out->count++;
-		}
-		if (ret == SIGNET_OK)
-			ret = apply_steps(&x, out, zc->max_rrs);
-		if (ret == SIGNET_OK)
-			*incremental = true;
-		else if (ret == SIGNET_ENOTFOUND || ret == SIGNET_EEXIST)
-			snprintf(errmsg, errlen, "the difference does not apply to serial %u",
-				 have);
+		ret = split_steps(&x, &zc->apex, steps, nsteps);
 	}
 	zone_diff_free(&x.rrs);
 	if (ret != SIGNET_OK && ret != SIGNET_ENOTFOUND)

@@ -176,15 +176,17 @@ signet_err zoned_soa_query(const zoned_peer *p, const dns_name *apex, unsigned t
 signet_err zoned_axfr_in(const zoned_peer *p, const zoned_zone_conf *zc, dns_zone *out,
 			 char *errmsg, size_t errlen);
 
-/* IXFR of apex from p from serial `have` (RFC 1995), whose unsigned zone
- * is cur: the steps applied to a copy of cur (*incremental true), or the
- * whole zone when the primary answers in AXFR form; AXFR when it refuses
- * IXFR. SIGNET_ENOTFOUND (nothing in *out) when it has nothing newer. A
- * difference that does not apply (an RR to remove that is not there) is an
- * error: the caller transfers by AXFR then. */
+/* IXFR of apex from p from serial `have` (RFC 1995): its steps in
+ * *steps (*nsteps of them, each RRs removed then added with the SOAs, as
+ * zone_engine_apply takes them; free with zoned_steps_free), or, when the
+ * primary answers in AXFR form, the whole zone in *out (*nsteps 0); AXFR
+ * when it refuses IXFR. SIGNET_ENOTFOUND (nothing returned) when it has
+ * nothing newer. Whether the steps apply to the version held is for the
+ * engine to find (the caller transfers by AXFR when they do not). */
 signet_err zoned_ixfr_in(const zoned_peer *p, const zoned_zone_conf *zc, uint32_t have,
-			 const dns_zone *cur, dns_zone *out, bool *incremental, char *errmsg,
+			 dns_zone *out, zone_diff **steps, size_t *nsteps, char *errmsg,
 			 size_t errlen);
+void zoned_steps_free(zone_diff *steps, size_t n);
 
 /* ---- journal of signed differences ------------------------------------- */
 

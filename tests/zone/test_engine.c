@@ -509,6 +509,272 @@ static void test_diff_apply_errors(void **state)
 	dns_zone_free(&z);
 }
 
+/* ---- zone_engine_apply: the change's cost, a full sign's result --------- */
+
+/* Owners the random steps use: ENTs come and go (d.x.y, m.n.o.p), names
+ * fall under delegations that appear (ns.sub, in.dlg, z.in.dlg), the
+ * wildcard and the apex change. */
+static const char *const POOL[] = {
+	"@",  "a", "b", "c", "x.y", "d.x.y", "e.d.x.y", "sub", "ns.sub", "deep.ns.sub",
+	"m.n.o.p", "*.w", "dlg", "in.dlg", "z.in.dlg", "h1", "h2", "secure", "www", "a.b.c",
+};
+
+static uint32_t rnd(uint32_t *s)
+{
+	*s = *s * 1103515245u + 12345u;
+	return (*s >> 8) & 0xffffff;
+}
+
+static void push_line(zone_diff *d, bool add, const char *line)
+{
+	dns_name origin = dt_name("example.com."), owner;
+	uint16_t type = 0, cls = 0;
+	uint32_t ttl = 0;
+	sg_buf rd = SG_BUF_INIT;
+	assert_int_equal(dns_rr_from_text(line, &origin, &owner, &type, &cls, &ttl, &rd),
+			 SIGNET_OK);
+	assert_int_equal(zone_diff_push(d, add, &owner, type, ttl, rd.data, rd.len), SIGNET_OK);
+	sg_buf_free(&rd);
+}
+
+/* A random IXFR step against the unsigned zone u (serial to serial + 1):
+ * RRs removed that are there, RRs added that are not. */
+static void random_step(uint32_t *seed, const dns_zone *u, uint32_t serial, zone_diff *d)
+{
+	char line[512];
+	snprintf(line, sizeof(line), "@ 3600 IN SOA ns1 hostmaster %u 7200 3600 1209600 300",
+		 serial);
+	push_line(d, false, line);
+	snprintf(line, sizeof(line), "@ 3600 IN SOA ns1 hostmaster %u 7200 3600 1209600 300",
+		 serial + 1);
+	push_line(d, true, line);
+	unsigned n = 1 + rnd(seed) % 4;
+	for (unsigned i = 0; i < n; i++) {
+		if (rnd(seed) % 3 == 0 && u->count > 1) {
+			/* Remove one RR of a set that is not the apex SOA or NS. */
+			const dns_rrset *s = &u->sets[rnd(seed) % u->count];
+			if (s->type == DNS_T_SOA || (s->type == DNS_T_NS && s->owner.len == 13))
+				continue;
+			bool dup = false;
+			for (size_t k = 0; k < d->ndel && !dup; k++)
+				dup = d->del[k].type == s->type &&
+				      dns_name_equal(&d->del[k].owner, &s->owner);
+			if (dup)
+				continue;
+			const dns_rdata *r = &s->rr[rnd(seed) % s->count];
+			assert_int_equal(zone_diff_push(d, false, &s->owner, s->type, s->ttl,
+							r->data, r->len),
+					 SIGNET_OK);
+			continue;
+		}
+		const char *owner = POOL[rnd(seed) % (sizeof(POOL) / sizeof(POOL[0]))];
+		unsigned v = rnd(seed) % 3;
+		switch (rnd(seed) % 6) {
+		case 0:
+		case 1:
+			snprintf(line, sizeof(line), "%s 3600 IN A 192.0.2.%u", owner, 10 + v);
+			break;
+		case 2:
+			snprintf(line, sizeof(line), "%s 3600 IN TXT \"t%u\"", owner, v);
+			break;
+		case 3:
+			if (strcmp(owner, "@") == 0)
+				continue;
+			snprintf(line, sizeof(line), "%s 3600 IN NS ns%u.other.net.", owner, v);
+			break;
+		case 4:
+			if (strcmp(owner, "@") == 0)
+				continue;
+			snprintf(line, sizeof(line),
+				 "%s 3600 IN DS %u 13 2 0123456789abcdef0123456789abcdef"
+				 "0123456789abcdef0123456789abcdef",
+				 owner, 1000 + v);
+			break;
+		default:
+			snprintf(line, sizeof(line), "%s 3600 IN AAAA 2001:db8::%u", owner, v + 1);
+			break;
+		}
+		/* Only what is not there yet, once. */
+		zone_diff probe = {0};
+		push_line(&probe, true, line);
+		const zone_rr *r = &probe.add[0];
+		bool there = false;
+		for (size_t k = 0; k < u->count && !there; k++) {
+			const dns_rrset *s = &u->sets[k];
+			if (s->type != r->type || !dns_name_equal(&s->owner, &r->owner))
+				continue;
+			for (size_t j = 0; j < s->count && !there; j++)
+				there = s->rr[j].len == r->rdata.len &&
+					memcmp(s->rr[j].data, r->rdata.data, r->rdata.len) == 0;
+			/* One TTL per set: an added RR would move the set's TTL. */
+			there |= s->ttl != r->ttl;
+		}
+		for (size_t k = 0; k < d->nadd && !there; k++)
+			there = d->add[k].type == r->type &&
+				dns_name_equal(&d->add[k].owner, &r->owner) &&
+				d->add[k].rdata.len == r->rdata.len &&
+				memcmp(d->add[k].rdata.data, r->rdata.data, r->rdata.len) == 0;
+		if (!there)
+			assert_int_equal(zone_diff_push(d, true, &r->owner, r->type, r->ttl,
+							r->rdata.data, r->rdata.len),
+					 SIGNET_OK);
+		zone_diff_free(&probe);
+	}
+}
+
+static char *diff_text(const zone_diff *d)
+{
+	sg_buf b = SG_BUF_INIT;
+	for (int add = 0; add < 2; add++) {
+		const zone_rr *v = add ? d->add : d->del;
+		size_t n = add ? d->nadd : d->ndel;
+		for (size_t i = 0; i < n; i++) {
+			dns_rrset s;
+			dns_rrset_init(&s, &v[i].owner, v[i].type, DNS_CLASS_IN, v[i].ttl);
+			assert_int_equal(dns_rrset_add(&s, v[i].rdata.data, v[i].rdata.len),
+					 SIGNET_OK);
+			assert_int_equal(sg_buf_printf(&b, "%c", add ? '+' : '-'), SIGNET_OK);
+			assert_int_equal(dns_rrset_to_text(&s, &b), SIGNET_OK);
+			dns_rrset_clear(&s);
+		}
+	}
+	assert_int_equal(sg_buf_put_u8(&b, 0), SIGNET_OK);
+	return (char *)b.data;
+}
+
+/* Random steps, applied by zone_engine_apply to one engine and by the
+ * whole way (unsigned copy, zone_diff_apply, zone_engine_sign_diff) to
+ * another: the same signed zone and the same reported difference every
+ * time, and only a few sets sent for each step. */
+static void check_apply(fixture *f, bool nsec3, bool optout, uint32_t seed)
+{
+	keys_make(f, nsec3, optout);
+	zone_engine *inc = engine(ZONE_SERIAL_INCREMENT), *whole = engine(ZONE_SERIAL_INCREMENT);
+	zone_sign_stats st;
+	sign_text(f, inc, ZONE_V1, &st);
+	sign_text(f, whole, ZONE_V1, &st);
+	uint32_t serial = 100;
+	for (int round = 0; round < 60; round++) {
+		dns_zone u;
+		assert_int_equal(zone_engine_unsigned(inc, &u), SIGNET_OK);
+		zone_diff step = {0};
+		random_step(&seed, &u, serial, &step);
+		size_t named = step.ndel + step.nadd;
+		zone_diff ci = {0}, cw = {0};
+		zone_sign_stats si, sw;
+		size_t before = f->be.signed_sets;
+		assert_int_equal(zone_engine_apply(inc, &step, 1, 100000, &f->keys, &f->zb, NOW,
+						   &si, &ci),
+				 SIGNET_OK);
+		assert_int_equal(f->be.signed_sets - before, si.sent);
+		assert_int_equal(zone_diff_apply(&u, &step, 100000), SIGNET_OK);
+		assert_int_equal(zone_engine_sign_diff(whole, &u, &f->keys, &f->zb, NOW, &sw, &cw),
+				 SIGNET_OK);
+		char *ti = engine_text(inc), *tw = engine_text(whole);
+		if (strcmp(ti, tw) != 0)
+			fail_msg("round %d (seed %u): apply gave\n%s\nthe whole sign\n%s", round,
+				 seed, ti, tw);
+		char *di = diff_text(&ci), *dw = diff_text(&cw);
+		assert_string_equal(di, dw);
+		assert_int_equal(si.serial, sw.serial);
+		assert_int_equal(si.sets, sw.sets);
+		assert_int_equal(si.sent, sw.sent);
+		assert_int_equal(zone_engine_earliest_expiry(inc), zone_engine_earliest_expiry(whole));
+		/* The cost of the change: each RR named touches its set, its
+		 * chain record and a neighbour's (and under a delegation's change
+		 * the few names below it). */
+		assert_true(si.sent <= 4 * named + 8);
+		if (round % 20 == 19)
+			verify_with_ldns(ti);
+		free(ti);
+		free(tw);
+		free(di);
+		free(dw);
+		zone_diff_free(&ci);
+		zone_diff_free(&cw);
+		zone_diff_free(&step);
+		serial++;
+	}
+	zone_engine_free(inc);
+	zone_engine_free(whole);
+	zone_keys_clear(&f->keys);
+	keys_make(f, false, false);
+}
+
+static void test_apply_nsec(void **state)
+{
+	fixture *f = *state;
+	zone_keys_clear(&f->keys);
+	check_apply(f, false, false, 1);
+	zone_keys_clear(&f->keys);
+	check_apply(f, false, false, 77);
+}
+
+static void test_apply_nsec3(void **state)
+{
+	fixture *f = *state;
+	zone_keys_clear(&f->keys);
+	check_apply(f, true, false, 5);
+}
+
+static void test_apply_nsec3_optout(void **state)
+{
+	fixture *f = *state;
+	zone_keys_clear(&f->keys);
+	check_apply(f, true, true, 9);
+	zone_keys_clear(&f->keys);
+	check_apply(f, true, true, 1234);
+}
+
+/* A step that does not apply changes nothing; one under other keys, or on
+ * a version read back, is signed the whole way with the same result. */
+static void test_apply_errors_and_whole(void **state)
+{
+	fixture *f = *state;
+	zone_engine *e = engine(ZONE_SERIAL_INCREMENT);
+	zone_sign_stats st;
+	zone_diff d = {0};
+	assert_int_equal(zone_engine_apply(e, &d, 1, 1000, &f->keys, &f->zb, NOW, &st, NULL),
+			 SIGNET_ENOTFOUND);
+	sign_text(f, e, ZONE_V1, &st);
+	char *before = engine_text(e);
+	push_line(&d, false, "www 3600 IN A 192.0.2.99");
+	assert_int_equal(zone_engine_apply(e, &d, 1, 1000, &f->keys, &f->zb, NOW, &st, NULL),
+			 SIGNET_ENOTFOUND);
+	zone_diff_free(&d);
+	push_line(&d, true, "www 3600 IN A 192.0.2.4");
+	assert_int_equal(zone_engine_apply(e, &d, 1, 1000, &f->keys, &f->zb, NOW, &st, NULL),
+			 SIGNET_EEXIST);
+	zone_diff_free(&d);
+	push_line(&d, true, "www 3600 IN A 192.0.2.77");
+	assert_int_equal(zone_engine_apply(e, &d, 1, 16, &f->keys, &f->zb, NOW, &st, NULL),
+			 SIGNET_ERANGE);
+	f->be.fail_owner = "www.example.com.";
+	assert_int_equal(zone_engine_apply(e, &d, 1, 1000, &f->keys, &f->zb, NOW, &st, NULL),
+			 SIGNET_EVERIFY);
+	f->be.fail_owner = NULL;
+	char *after = engine_text(e);
+	assert_string_equal(before, after);
+	free(after);
+	/* Read back after a restart: the first change goes the whole way. */
+	dns_zone z;
+	parse(before, &z);
+	zone_engine *back = engine(ZONE_SERIAL_INCREMENT);
+	assert_int_equal(zone_engine_load(back, &z, 100), SIGNET_OK);
+	assert_int_equal(zone_engine_apply(back, &d, 1, 1000, &f->keys, &f->zb, NOW, &st, NULL),
+			 SIGNET_OK);
+	assert_int_equal(zone_engine_apply(e, &d, 1, 1000, &f->keys, &f->zb, NOW, &st, NULL),
+			 SIGNET_OK);
+	char *a = engine_text(e), *b = engine_text(back);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	zone_diff_free(&d);
+	free(before);
+	zone_engine_free(back);
+	zone_engine_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -521,6 +787,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_load_nsec, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_nsec3, setup, teardown),
 		cmocka_unit_test(test_diff_apply_errors),
+		cmocka_unit_test_setup_teardown(test_apply_nsec, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apply_nsec3, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apply_nsec3_optout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apply_errors_and_whole, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

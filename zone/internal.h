@@ -1,0 +1,104 @@
+/* internal.h -- what engine.c and apply.c share: the signed version in
+ * memory and the steps of a sign (private to zone/, not a layer's header). */
+#ifndef SIGNET_ZONE_INTERNAL_H
+#define SIGNET_ZONE_INTERNAL_H
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "zone/zone.h"
+
+#define BATCH_MIN 16
+#define BATCH_MAX 10000
+#define INFLIGHT_MAX 64
+#define NONE ((size_t)-1)
+
+/* One RRset of a signed version with its RRSIGs. */
+typedef struct entry {
+	dns_rrset set;     /* owned */
+	dns_rrset sigs;    /* owned; RRSIG set, owner and TTL the set's */
+	dns_set_role role; /* for the zone's own sets; SIGN for the rest */
+	bool item;         /* gets RRSIGs by a ZSK (not DNSKEY/CDS/CDNSKEY) */
+} entry;
+
+/* A signed version: entries [0, nzone) are the zone's sets in canonical
+ * order, [nzone, nzone + nextra) the key set and NSEC3PARAM, the rest the
+ * chain in canonical order. */
+typedef struct version {
+	entry *e;
+	size_t n, nzone, nextra;
+	size_t soa;            /* index of the apex SOA */
+	size_t dnskey;         /* index of the DNSKEY set, NONE if absent */
+	dns_rrset ksk_sigs;    /* the key set's RRSIGs, written after DNSKEY */
+	uint32_t serial;       /* outbound */
+	uint32_t serial_in;    /* of the unsigned input */
+	uint32_t earliest;     /* earliest RRSIG expiration */
+	uint32_t earliest_zsk; /* the same without the key set's RRSIGs */
+	size_t rrs;            /* RRs of the zone's own sets */
+	size_t items;          /* entries with item set */
+	/* What it was signed with, for zone_engine_apply; a version read back
+	 * by zone_engine_load does not know (signed: false). */
+	bool signed_here;
+	uint8_t alg;
+	uint32_t validity;
+	uint32_t neg_ttl; /* TTL of the chain */
+	bool nsec3;
+	dns_nsec3_params nsec3p;
+} version;
+
+struct zone_engine {
+	dns_name apex;
+	zone_options o;
+	version *cur; /* NULL before the first version */
+};
+
+/* What an old RRSIG must be to be kept. */
+typedef struct reuse_rule {
+	const dns_name *apex;
+	uint8_t alg;
+	uint16_t zsk[ZONE_ZSK_MAX];
+	size_t nzsk;
+	uint32_t now, margin;
+} reuse_rule;
+
+/* The sign in progress. */
+typedef struct work {
+	zone_engine *e;
+	const zone_keys *k;
+	dns_zone z;    /* input plus key set and NSEC3PARAM */
+	size_t nzone;  /* input sets in z */
+	size_t dnskey; /* z index of DNSKEY, NONE */
+	dns_set_role *roles;
+	dns_chain chain;
+	version *v;   /* being built */
+	size_t *todo; /* entries of v to send */
+	size_t ntodo;
+	const dns_rrset **sendsets;
+	dns_rrset **sendsigs;
+	uint32_t serial, serial_in, neg_ttl;
+} work;
+
+void zi_version_free(version *v);
+void zi_work_free(work *w);
+/* dns_name_equal, exact octets tried first. */
+bool zi_name_eq(const dns_name *a, const dns_name *b);
+/* Canonical order of set s against owner/type. */
+int zi_set_cmp(const dns_rrset *s, const dns_name *owner, uint16_t type);
+/* The entry of owner/type among e[lo, hi) (sorted), *hint tried first. */
+entry *zi_find_sorted(entry *e, size_t lo, size_t hi, const dns_name *owner, uint16_t type,
+		      size_t *hint);
+/* Same RRs and TTL, in canonical form. */
+bool zi_same_rrset(const dns_rrset *a, const dns_rrset *b);
+void zi_reuse_rule(reuse_rule *r, const zone_engine *e, const zone_keys *k, uint32_t now);
+bool zi_old_sig_fits(const reuse_rule *r, const dns_rrset *s, const uint8_t *d, size_t len);
+/* Types the engine makes itself and drops from an input. */
+bool zi_dnssec_type(uint16_t t);
+/* Send w->sendsets/sendsigs (w->ntodo of them) in batches; then check. */
+signet_err zi_sign_all(work *w, const zone_backend *b, zone_sign_stats *st);
+signet_err zi_check_answers(work *w, zone_sign_stats *st);
+void zi_set_earliest(version *v);
+/* What differs between entry o and n (either may be NULL), as an IXFR
+ * sends it. */
+signet_err zi_diff_entry(zone_diff *d, const entry *o, const entry *n);
+
+#endif /* SIGNET_ZONE_INTERNAL_H */
