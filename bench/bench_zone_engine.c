@@ -3,8 +3,10 @@
  * with a backend that answers at once with RRSIGs of the right shape (a
  * signature of zeros), and zoned's journal step between the two signed
  * versions. Shows whether a change costs in proportion to the change or
- * to the zone; signetd's time per RRSIG is measured by bench_rpc. Not run
- * by scripts/bench yet; docs/ZONED.md quotes a run.
+ * to the zone; signetd's time per RRSIG is measured by bench_rpc. Then the
+ * same change as zoned takes an IXFR (zone_engine_apply on the version in
+ * memory), one RR changed, and one name added. Not run by scripts/bench
+ * yet; docs/BENCHMARKS.md quotes runs.
  *
  * usage: bench_zone_engine ORIGIN OLD-ZONE NEW-ZONE [nsec|nsec3]
  */
@@ -173,18 +175,36 @@ int main(int argc, char **argv)
 	zone_diff_free(&changes);
 	/* One RR changed. */
 	zone_diff one = {0};
-	if (d.nadd == 0 || d.ndel == 0)
+	/* A name of its own (hN), not glue under a delegation. */
+	size_t x = 0;
+	while (x < d.ndel && x < d.nadd && d.del[x].owner.wire[1] != 'h')
+		x++;
+	if (x == d.ndel || x == d.nadd)
 		return 3;
-	zone_diff_push(&one, false, &d.del[0].owner, d.del[0].type, d.del[0].ttl,
-		       d.del[0].rdata.data, d.del[0].rdata.len);
-	zone_diff_push(&one, true, &d.add[0].owner, d.add[0].type, d.add[0].ttl,
-		       d.add[0].rdata.data, d.add[0].rdata.len);
+	zone_diff_push(&one, false, &d.del[x].owner, d.del[x].type, d.del[x].ttl,
+		       d.del[x].rdata.data, d.del[x].rdata.len);
+	zone_diff_push(&one, true, &d.add[x].owner, d.add[x].type, d.add[x].ttl,
+		       d.add[x].rdata.data, d.add[x].rdata.len);
 	zone_sign_stats s1;
 	t0 = now_s();
 	if (zone_engine_apply(e, &one, 1, 50000000, &k, &b, NOW, &s1, &changes) != SIGNET_OK)
 		return 3;
 	double app1 = now_s() - t0;
 	zone_diff_free(&changes);
+	/* One name added: the version's entries move to make room. */
+	zone_diff name = {0};
+	dns_name fresh;
+	uint8_t addr[4] = {192, 0, 2, 99};
+	if (dns_name_from_str(&fresh, "h5000x.bench.example.") != SIGNET_OK ||
+	    zone_diff_push(&name, true, &fresh, DNS_T_A, 3600, addr, 4) != SIGNET_OK)
+		return 3;
+	zone_sign_stats s2;
+	t0 = now_s();
+	if (zone_engine_apply(e, &name, 1, 50000000, &k, &b, NOW, &s2, &changes) != SIGNET_OK)
+		return 3;
+	double app2 = now_s() - t0;
+	zone_diff_free(&changes);
+	zone_diff_free(&name);
 	zone_diff_free(&back);
 	zone_diff_free(&one);
 	printf("unsigned copy  %8.3f s\n", copy);
@@ -197,6 +217,8 @@ int main(int argc, char **argv)
 	       sa.sent, sa.sets, app / full);
 	printf("apply 1 RR     %8.3f s  %zu RRsets signed (%.4f of full)\n", app1, s1.sent,
 	       app1 / full);
+	printf("apply 1 name   %8.3f s  %zu RRsets signed (%.4f of full)\n", app2, s2.sent,
+	       app2 / full);
 	zone_diff_free(&d);
 	zoned_journal_free(&j);
 	zone_engine_free(e);

@@ -638,13 +638,25 @@ static signet_err slots(ap *a)
 	size_t i = c0, j = 0;
 	bool head = false; /* something came or went before the first slot */
 	while (i < v->n || j < a->nr) {
-		int c = i == v->n   ? 1
-			: j == a->nr ? -1
-				     : dns_name_compare(&v->e[i].set.owner, &a->r[j].owner);
-		if (c < 0) {
-			a->s[a->ns++] = (slot){&v->e[i++], NULL, false, NONE};
-			continue;
+		/* The records up to the next recomputed one's place go as they
+		 * are: found by binary search, not compared one by one. */
+		size_t upto = v->n;
+		if (j < a->nr) {
+			size_t lo = i, hi = v->n;
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+				if (dns_name_compare(&v->e[mid].set.owner, &a->r[j].owner) < 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			upto = lo;
 		}
+		while (i < upto)
+			a->s[a->ns++] = (slot){&v->e[i++], NULL, false, NONE};
+		if (j == a->nr)
+			break;
+		int c = i < v->n && dns_name_compare(&v->e[i].set.owner, &a->r[j].owner) == 0 ? 0 : 1;
 		rec *r = &a->r[j++];
 		entry *old = c == 0 ? &v->e[i++] : NULL;
 		if (!r->in && old == NULL)
@@ -822,8 +834,7 @@ static uint32_t min_exp(uint32_t min, bool *any, const dns_rrset *s)
 	return min;
 }
 
-static signet_err finish(ap *a, zone_sign_stats *st, bool anyg, uint32_t gmin, bool anyn,
-			 uint32_t nmin, size_t items);
+static signet_err finish(ap *a, zone_sign_stats *st, bool anyn, uint32_t nmin, size_t items);
 
 /* Make the new version e's: one new entry array, the replaced entries
  * freed. Cannot fail once the array is there. */
@@ -838,10 +849,9 @@ static signet_err commit(ap *a, zone_sign_stats *st)
 	}
 	items = items + a->ns - (v->n - v->nzone - v->nextra);
 	size_t n = nzone + v->nextra + a->ns;
-	/* What goes, for the earliest expiry: a rescan only if the earliest
-	 * RRSIG may have gone with it. */
-	bool anyg = false, anyn = false;
-	uint32_t gmin = 0, nmin = 0;
+	/* The earliest expiry of what comes in. */
+	bool anyn = false;
+	uint32_t nmin = 0;
 	/* No set or record comes or goes (RRs changed in place, the usual
 	 * IXFR): the new entries take the old ones' places, and nothing else
 	 * of the version is touched. */
@@ -855,7 +865,6 @@ static signet_err commit(ap *a, zone_sign_stats *st)
 			change *ch = &a->ch[i];
 			if (!ch->has)
 				continue;
-			gmin = min_exp(gmin, &anyg, &ch->old->sigs);
 			nmin = min_exp(nmin, &anyn, &ch->neu.sigs);
 			dns_rrset_clear(&ch->old->set);
 			dns_rrset_clear(&ch->old->sigs);
@@ -866,14 +875,13 @@ static signet_err commit(ap *a, zone_sign_stats *st)
 			slot *s = &a->s[i];
 			if (s->nidx == NONE)
 				continue;
-			gmin = min_exp(gmin, &anyg, &s->old->sigs);
 			nmin = min_exp(nmin, &anyn, &a->cnew[s->nidx].sigs);
 			dns_rrset_clear(&s->old->set);
 			dns_rrset_clear(&s->old->sigs);
 			*s->old = a->cnew[s->nidx];
 			memset(&a->cnew[s->nidx], 0, sizeof(a->cnew[s->nidx]));
 		}
-		return finish(a, st, anyg, gmin, anyn, nmin, items);
+		return finish(a, st, anyn, nmin, items);
 	}
 	entry *ne = malloc((n ? n : 1) * sizeof(*ne));
 	if (ne == NULL)
@@ -891,7 +899,6 @@ static signet_err commit(ap *a, zone_sign_stats *st)
 			i++;
 		change *ch = &a->ch[j++];
 		if (ch->old) {
-			gmin = min_exp(gmin, &anyg, &ch->old->sigs);
 			dns_rrset_clear(&ch->old->set);
 			dns_rrset_clear(&ch->old->sigs);
 		}
@@ -914,7 +921,6 @@ static signet_err commit(ap *a, zone_sign_stats *st)
 			continue;
 		}
 		if (s->old) {
-			gmin = min_exp(gmin, &anyg, &s->old->sigs);
 			dns_rrset_clear(&s->old->set);
 			dns_rrset_clear(&s->old->sigs);
 		}
@@ -923,7 +929,6 @@ static signet_err commit(ap *a, zone_sign_stats *st)
 		memset(&a->cnew[s->nidx], 0, sizeof(a->cnew[s->nidx]));
 	}
 	for (size_t k = 0; k < a->ng; k++) {
-		gmin = min_exp(gmin, &anyg, &a->g[k].old->sigs);
 		dns_rrset_clear(&a->g[k].old->set);
 		dns_rrset_clear(&a->g[k].old->sigs);
 	}
@@ -934,21 +939,22 @@ static signet_err commit(ap *a, zone_sign_stats *st)
 	v->nzone = nzone;
 	v->n = n;
 	v->soa = soa;
-	return finish(a, st, anyg, gmin, anyn, nmin, items);
+	return finish(a, st, anyn, nmin, items);
 }
 
 /* The version's serials, counts and earliest expiry after a commit. */
-static signet_err finish(ap *a, zone_sign_stats *st, bool anyg, uint32_t gmin, bool anyn,
-			 uint32_t nmin, size_t items)
+static signet_err finish(ap *a, zone_sign_stats *st, bool anyn, uint32_t nmin, size_t items)
 {
 	version *v = a->cur;
 	v->serial = a->serial;
 	v->serial_in = a->serial_in;
 	v->items = items;
 	v->rrs = a->rrs;
-	if (anyg && dns_serial_compare(gmin, v->earliest_zsk) != 1) {
-		zi_set_earliest(v);
-	} else if (anyn) {
+	/* The earliest expiry stays a lower bound: a rescan when the RRSIG
+	 * that set it goes would cost a pass over the zone (after a whole
+	 * sign most RRSIGs share that expiry). A lower bound errs on the safe
+	 * side: the freshness check's whole sign makes it exact again. */
+	if (anyn) {
 		if (dns_serial_compare(nmin, v->earliest) == -1)
 			v->earliest = nmin;
 		if (dns_serial_compare(nmin, v->earliest_zsk) == -1)

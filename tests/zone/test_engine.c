@@ -679,7 +679,9 @@ static void check_apply(fixture *f, bool nsec3, bool optout, uint32_t seed)
 		assert_int_equal(si.serial, sw.serial);
 		assert_int_equal(si.sets, sw.sets);
 		assert_int_equal(si.sent, sw.sent);
-		assert_int_equal(zone_engine_earliest_expiry(inc), zone_engine_earliest_expiry(whole));
+		/* A lower bound after an apply (exact after a whole sign). */
+		assert_true(dns_serial_compare(zone_engine_earliest_expiry(inc),
+					       zone_engine_earliest_expiry(whole)) != 1);
 		/* The cost of the change: each RR named touches its set, its
 		 * chain record and a neighbour's (and under a delegation's change
 		 * the few names below it). */
