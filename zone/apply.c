@@ -148,7 +148,7 @@ static size_t old_lower(const version *v, const dns_name *owner, uint16_t type)
 	size_t lo = 0, hi = v->nzone;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (zi_set_cmp(&v->e[mid].set, owner, type) < 0)
+		if (zi_set_cmp(&v->e[mid]->set, owner, type) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -159,8 +159,8 @@ static size_t old_lower(const version *v, const dns_name *owner, uint16_t type)
 static entry *old_find(const version *v, const dns_name *owner, uint16_t type)
 {
 	size_t i = old_lower(v, owner, type);
-	if (i < v->nzone && v->e[i].set.type == type && zi_name_eq(&v->e[i].set.owner, owner))
-		return &v->e[i];
+	if (i < v->nzone && v->e[i]->set.type == type && zi_name_eq(&v->e[i]->set.owner, owner))
+		return v->e[i];
 	return NULL;
 }
 
@@ -252,7 +252,7 @@ static void put_serial(dns_rrset *soa, uint32_t serial)
 static signet_err gather(ap *a, const zone_diff *steps, size_t nsteps)
 {
 	const version *v = a->cur;
-	signet_err ret = tkey_push(a, &v->e[v->soa].set.owner, DNS_T_SOA);
+	signet_err ret = tkey_push(a, &v->e[v->soa]->set.owner, DNS_T_SOA);
 	for (size_t s = 0; s < nsteps && ret == SIGNET_OK; s++) {
 		for (size_t i = 0; i < steps[s].ndel && ret == SIGNET_OK; i++)
 			ret = tkey_push(a, &steps[s].del[i].owner, steps[s].del[i].type);
@@ -268,7 +268,7 @@ static signet_err gather(ap *a, const zone_diff *steps, size_t nsteps)
 		if (o == NULL)
 			continue;
 		ret = m_append(&a->m, &o->set);
-		if (ret == SIGNET_OK && o == &v->e[v->soa])
+		if (ret == SIGNET_OK && o == v->e[v->soa])
 			put_serial(&a->m.sets[a->m.count - 1], v->serial_in);
 	}
 	return ret;
@@ -292,10 +292,10 @@ static signet_err cuts(ap *a)
 			continue;
 		const dns_name *cut = t->owner;
 		for (size_t k = old_lower(v, cut, 0);
-		     k < v->nzone && dns_name_is_at_or_below(&v->e[k].set.owner, cut) &&
+		     k < v->nzone && dns_name_is_at_or_below(&v->e[k]->set.owner, cut) &&
 		     ret == SIGNET_OK;
 		     k++) {
-			const dns_rrset *s = &v->e[k].set;
+			const dns_rrset *s = &v->e[k]->set;
 			/* The first nt keys are still sorted: look there. */
 			size_t keep = a->nt;
 			a->nt = nt;
@@ -379,9 +379,9 @@ static const entry *cursor_next(const ap *a, cursor *c)
 			return NULL;
 		int cmp = !ho   ? 1
 			  : !hc ? -1
-				: zi_set_cmp(&v->e[c->oi].set, a->t[c->ci].owner, a->t[c->ci].type);
+				: zi_set_cmp(&v->e[c->oi]->set, a->t[c->ci].owner, a->t[c->ci].type);
 		if (cmp < 0)
-			return &v->e[c->oi++];
+			return v->e[c->oi++];
 		if (cmp == 0)
 			c->oi++;
 		const change *ch = &a->ch[c->ci++];
@@ -439,7 +439,7 @@ static signet_err owner_next(ap *a, cursor *c, owner_view *ov)
 	const version *v = a->cur;
 	if (ov->name->len == a->e->apex.len && dns_name_equal(ov->name, &a->e->apex))
 		for (size_t i = v->nzone; i < v->nzone + v->nextra && ret == SIGNET_OK; i++)
-			ret = types_push(a, &ov->ntypes, v->e[i].set.type);
+			ret = types_push(a, &ov->ntypes, v->e[i]->set.type);
 	return ret;
 }
 
@@ -645,7 +645,7 @@ static signet_err slots(ap *a)
 			size_t lo = i, hi = v->n;
 			while (lo < hi) {
 				size_t mid = lo + (hi - lo) / 2;
-				if (dns_name_compare(&v->e[mid].set.owner, &a->r[j].owner) < 0)
+				if (dns_name_compare(&v->e[mid]->set.owner, &a->r[j].owner) < 0)
 					lo = mid + 1;
 				else
 					hi = mid;
@@ -653,12 +653,12 @@ static signet_err slots(ap *a)
 			upto = lo;
 		}
 		while (i < upto)
-			a->s[a->ns++] = (slot){&v->e[i++], NULL, false, NONE};
+			a->s[a->ns++] = (slot){v->e[i++], NULL, false, NONE};
 		if (j == a->nr)
 			break;
-		int c = i < v->n && dns_name_compare(&v->e[i].set.owner, &a->r[j].owner) == 0 ? 0 : 1;
+		int c = i < v->n && dns_name_compare(&v->e[i]->set.owner, &a->r[j].owner) == 0 ? 0 : 1;
 		rec *r = &a->r[j++];
-		entry *old = c == 0 ? &v->e[i++] : NULL;
+		entry *old = c == 0 ? v->e[i++] : NULL;
 		if (!r->in && old == NULL)
 			continue;
 		/* The record before this place points at it, or past it. */
@@ -883,57 +883,92 @@ static signet_err commit(ap *a, zone_sign_stats *st)
 		}
 		return finish(a, st, anyn, nmin, items);
 	}
-	entry *ne = malloc((n ? n : 1) * sizeof(*ne));
-	if (ne == NULL)
+	/* Sets and records that come: an entry each, made before anything is
+	 * changed, so that nothing can fail half-way. */
+	size_t fresh = 0;
+	for (size_t i = 0; i < a->nt; i++)
+		fresh += a->ch[i].has && a->ch[i].old == NULL;
+	for (size_t i = 0; i < a->ns; i++)
+		fresh += a->s[i].old == NULL;
+	entry **pool = malloc((fresh ? fresh : 1) * sizeof(*pool));
+	entry **ne = malloc((n ? n : 1) * sizeof(*ne));
+	size_t made = 0;
+	bool ok = pool && ne;
+	for (; ok && made < fresh; made++)
+		ok = (pool[made] = malloc(sizeof(**pool))) != NULL;
+	if (!ok) {
+		for (size_t i = 0; pool && i < made; i++)
+			free(pool[i]);
+		free(pool);
+		free(ne);
 		return SIGNET_ENOMEM;
-	size_t o = 0, i = 0, j = 0;
-	while (i < v->nzone || j < a->nt) {
-		int c = i == v->nzone ? 1
-			: j == a->nt  ? -1
-				      : zi_set_cmp(&v->e[i].set, a->t[j].owner, a->t[j].type);
-		if (c < 0) {
-			ne[o++] = v->e[i++];
+	}
+	size_t used = 0;
+	/* The version's entries are moved as pointers: a name added costs the
+	 * pointer array, not the zone. */
+	size_t o = 0, i = 0;
+	for (size_t j = 0; j < a->nt; j++) {
+		/* The entries before the change's place go as a block. */
+		size_t upto = old_lower(v, a->t[j].owner, a->t[j].type);
+		if (upto > i) {
+			memcpy(ne + o, v->e + i, (upto - i) * sizeof(*ne));
+			o += upto - i;
+			i = upto;
+		}
+		change *ch = &a->ch[j];
+		if (ch->old)
+			i++; /* ch->old is v->e[i] */
+		entry *place = ch->old;
+		if (place) {
+			dns_rrset_clear(&place->set);
+			dns_rrset_clear(&place->sigs);
+		}
+		if (!ch->has) {
+			free(place);
 			continue;
 		}
-		if (c == 0)
-			i++;
-		change *ch = &a->ch[j++];
-		if (ch->old) {
-			dns_rrset_clear(&ch->old->set);
-			dns_rrset_clear(&ch->old->sigs);
-		}
-		if (ch->has) {
-			nmin = min_exp(nmin, &anyn, &ch->neu.sigs);
-			ne[o++] = ch->neu;
-			ch->has = false; /* the version owns it now */
-		}
+		if (place == NULL)
+			place = pool[used++];
+		nmin = min_exp(nmin, &anyn, &ch->neu.sigs);
+		*place = ch->neu;
+		ch->has = false; /* the version owns it now */
+		ne[o++] = place;
 	}
+	memcpy(ne + o, v->e + i, (v->nzone - i) * sizeof(*ne));
+	o += v->nzone - i;
 	size_t soa = NONE;
-	for (size_t k = 0; k < o && soa == NONE && zi_name_eq(&ne[k].set.owner, &a->e->apex); k++)
-		if (ne[k].set.type == DNS_T_SOA)
+	for (size_t k = 0; k < o && soa == NONE && zi_name_eq(&ne[k]->set.owner, &a->e->apex); k++)
+		if (ne[k]->set.type == DNS_T_SOA)
 			soa = k;
 	for (size_t k = 0; k < v->nextra; k++)
 		ne[o++] = v->e[v->nzone + k];
 	for (size_t k = 0; k < a->ns; k++) {
 		slot *s = &a->s[k];
 		if (s->nidx == NONE) {
-			ne[o++] = *s->old;
+			ne[o++] = s->old;
 			continue;
 		}
-		if (s->old) {
-			dns_rrset_clear(&s->old->set);
-			dns_rrset_clear(&s->old->sigs);
+		entry *place = s->old;
+		if (place) {
+			dns_rrset_clear(&place->set);
+			dns_rrset_clear(&place->sigs);
+		} else {
+			place = pool[used++];
 		}
 		nmin = min_exp(nmin, &anyn, &a->cnew[s->nidx].sigs);
-		ne[o++] = a->cnew[s->nidx];
+		*place = a->cnew[s->nidx];
 		memset(&a->cnew[s->nidx], 0, sizeof(a->cnew[s->nidx]));
+		ne[o++] = place;
 	}
 	for (size_t k = 0; k < a->ng; k++) {
 		dns_rrset_clear(&a->g[k].old->set);
 		dns_rrset_clear(&a->g[k].old->sigs);
+		free(a->g[k].old);
 	}
+	free(pool);
 	free(v->e);
 	v->e = ne;
+	v->cap = n;
 	if (v->dnskey != NONE)
 		v->dnskey = v->dnskey - v->nzone + nzone;
 	v->nzone = nzone;
@@ -995,8 +1030,8 @@ static bool same_keys(const version *v, const zone_keys *k)
 	for (size_t t = 0; t < 3; t++) {
 		const dns_rrset *have = NULL;
 		for (size_t i = v->nzone; i < v->nzone + v->nextra && !have; i++)
-			if (v->e[i].set.type == types[t])
-				have = &v->e[i].set;
+			if (v->e[i]->set.type == types[t])
+				have = &v->e[i]->set;
 		if (have ? !same_octets(have, want[t]) : want[t]->count != 0)
 			return false;
 	}

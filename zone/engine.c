@@ -11,12 +11,28 @@ void zi_version_free(version *v)
 	if (v == NULL)
 		return;
 	for (size_t i = 0; i < v->n; i++) {
-		dns_rrset_clear(&v->e[i].set);
-		dns_rrset_clear(&v->e[i].sigs);
+		dns_rrset_clear(&v->e[i]->set);
+		dns_rrset_clear(&v->e[i]->sigs);
 	}
 	free(v->e);
 	dns_rrset_clear(&v->ksk_sigs);
 	free(v);
+}
+
+/* n entries for v, each allocated alone (so a change moves pointers, not
+ * entries): v->e[0..n) zeroed, v->cap n. */
+static signet_err entries_alloc(version *v, size_t n)
+{
+	v->e = calloc(n ? n : 1, sizeof(*v->e));
+	if (v->e == NULL)
+		return SIGNET_ENOMEM;
+	v->cap = n;
+	for (size_t i = 0; i < n; i++) {
+		v->e[i] = calloc(1, sizeof(*v->e[i]));
+		if (v->e[i] == NULL)
+			return SIGNET_ENOMEM; /* zi_version_free frees the rest */
+	}
+	return SIGNET_OK;
 }
 
 static signet_err check_options(const zone_options *o)
@@ -101,20 +117,20 @@ int zi_set_cmp(const dns_rrset *s, const dns_name *owner, uint16_t type)
 
 /* The entry of owner/type among e[lo, hi), sorted; *hint (the entry after
  * the one found last) is tried first, as both versions come in order. */
-entry *zi_find_sorted(entry *e, size_t lo, size_t hi, const dns_name *owner, uint16_t type,
+entry *zi_find_sorted(entry *const *e, size_t lo, size_t hi, const dns_name *owner, uint16_t type,
 			  size_t *hint)
 {
 	for (size_t i = *hint < lo ? lo : *hint; i < hi && i < *hint + 4; i++)
-		if (e[i].set.type == type && zi_name_eq(&e[i].set.owner, owner)) {
+		if (e[i]->set.type == type && zi_name_eq(&e[i]->set.owner, owner)) {
 			*hint = i + 1;
-			return &e[i];
+			return e[i];
 		}
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = zi_set_cmp(&e[mid].set, owner, type);
+		int c = zi_set_cmp(&e[mid]->set, owner, type);
 		if (c == 0) {
 			*hint = mid + 1;
-			return &e[mid];
+			return e[mid];
 		}
 		if (c < 0)
 			lo = mid + 1;
@@ -132,8 +148,8 @@ static entry *find_old(version *v, int range, const dns_rrset *s, size_t *hint)
 		return NULL;
 	if (range == 1) {
 		for (size_t i = v->nzone; i < v->nzone + v->nextra; i++)
-			if (v->e[i].set.type == s->type && zi_name_eq(&v->e[i].set.owner, &s->owner))
-				return &v->e[i];
+			if (v->e[i]->set.type == s->type && zi_name_eq(&v->e[i]->set.owner, &s->owner))
+				return v->e[i];
 		return NULL;
 	}
 	if (range == 0)
@@ -340,9 +356,8 @@ static signet_err make_version(work *w)
 		return SIGNET_ENOMEM;
 	w->v = v;
 	dns_rrset_init(&v->ksk_sigs, &z->apex, DNS_T_RRSIG, DNS_CLASS_IN, 0);
-	v->e = calloc(n ? n : 1, sizeof(*v->e));
 	w->todo = malloc((n ? n : 1) * sizeof(*w->todo));
-	if (!v->e || !w->todo)
+	if (!w->todo || entries_alloc(v, n) != SIGNET_OK)
 		return SIGNET_ENOMEM;
 	signet_err ret = dns_rrset_copy(&v->ksk_sigs, &w->k->ksk_sigs);
 	if (ret != SIGNET_OK)
@@ -363,7 +378,7 @@ static signet_err make_version(work *w)
 	for (size_t i = 0; i < w->nzone; i++)
 		v->rrs += z->sets[i].count;
 	for (size_t i = 0; i < z->count; i++) {
-		entry *en = &v->e[v->n++];
+		entry *en = v->e[v->n++];
 		en->set = z->sets[i];
 		en->role = w->roles[i];
 		uint16_t t = en->set.type;
@@ -375,7 +390,7 @@ static signet_err make_version(work *w)
 	}
 	z->count = 0; /* the version owns the sets now */
 	for (size_t i = 0; i < w->chain.count; i++) {
-		entry *en = &v->e[v->n++];
+		entry *en = v->e[v->n++];
 		en->set = w->chain.sets[i];
 		en->role = DNS_SET_SIGN;
 		en->item = true;
@@ -413,7 +428,7 @@ static signet_err plan(work *w, uint32_t now)
 	zi_reuse_rule(&r, w->e, w->k, now);
 	size_t hint[2] = {0, old ? old->nzone + old->nextra : 0};
 	for (size_t i = 0; i < v->n; i++) {
-		entry *en = &v->e[i];
+		entry *en = v->e[i];
 		if (!en->item)
 			continue;
 		int range = i < v->nzone ? 0 : i < v->nzone + v->nextra ? 1 : 2;
@@ -445,8 +460,8 @@ signet_err zi_sign_all(work *w, const zone_backend *b, zone_sign_stats *st)
 		if (!w->sendsets || !w->sendsigs)
 			return SIGNET_ENOMEM;
 		for (size_t i = 0; i < w->ntodo; i++) {
-			w->sendsets[i] = &w->v->e[w->todo[i]].set;
-			w->sendsigs[i] = &w->v->e[w->todo[i]].sigs;
+			w->sendsets[i] = &w->v->e[w->todo[i]]->set;
+			w->sendsigs[i] = &w->v->e[w->todo[i]]->sigs;
 		}
 	}
 	const zone_options *o = &w->e->o;
@@ -516,7 +531,7 @@ static uint32_t earliest_of(const version *v, bool with_ksk)
 	bool any = false;
 	uint32_t min = 0;
 	for (size_t i = 0; i < v->n + (with_ksk ? 1 : 0); i++) {
-		const dns_rrset *s = i < v->n ? &v->e[i].sigs : &v->ksk_sigs;
+		const dns_rrset *s = i < v->n ? &v->e[i]->sigs : &v->ksk_sigs;
 		for (size_t k = 0; k < s->count; k++) {
 			if (s->rr[k].len < 12)
 				continue;
@@ -578,7 +593,7 @@ signet_err zi_diff_entry(zone_diff *d, const entry *o, const entry *n)
 }
 
 /* Merge two sorted ranges of entries. */
-static signet_err diff_range(zone_diff *d, const entry *a, size_t na, const entry *b, size_t nb,
+static signet_err diff_range(zone_diff *d, entry *const *a, size_t na, entry *const *b, size_t nb,
 			     bool sorted)
 {
 	signet_err ret = SIGNET_OK;
@@ -587,16 +602,16 @@ static signet_err diff_range(zone_diff *d, const entry *a, size_t na, const entr
 		for (size_t i = 0; i < na && ret == SIGNET_OK; i++) {
 			const entry *m = NULL;
 			for (size_t k = 0; k < nb && !m; k++)
-				if (b[k].set.type == a[i].set.type)
-					m = &b[k];
-			ret = zi_diff_entry(d, &a[i], m);
+				if (b[k]->set.type == a[i]->set.type)
+					m = b[k];
+			ret = zi_diff_entry(d, a[i], m);
 		}
 		for (size_t k = 0; k < nb && ret == SIGNET_OK; k++) {
 			bool found = false;
 			for (size_t i = 0; i < na && !found; i++)
-				found = a[i].set.type == b[k].set.type;
+				found = a[i]->set.type == b[k]->set.type;
 			if (!found)
-				ret = zi_diff_entry(d, NULL, &b[k]);
+				ret = zi_diff_entry(d, NULL, b[k]);
 		}
 		return ret;
 	}
@@ -604,13 +619,13 @@ static signet_err diff_range(zone_diff *d, const entry *a, size_t na, const entr
 	while (ret == SIGNET_OK && (i < na || k < nb)) {
 		int c = i == na   ? 1
 			: k == nb ? -1
-				  : zi_set_cmp(&a[i].set, &b[k].set.owner, b[k].set.type);
+				  : zi_set_cmp(&a[i]->set, &b[k]->set.owner, b[k]->set.type);
 		if (c < 0)
-			ret = zi_diff_entry(d, &a[i++], NULL);
+			ret = zi_diff_entry(d, a[i++], NULL);
 		else if (c > 0)
-			ret = zi_diff_entry(d, NULL, &b[k++]);
+			ret = zi_diff_entry(d, NULL, b[k++]);
 		else
-			ret = zi_diff_entry(d, &a[i++], &b[k++]);
+			ret = zi_diff_entry(d, a[i++], b[k++]);
 	}
 	return ret;
 }
@@ -675,7 +690,7 @@ signet_err zone_engine_sign_diff(zone_engine *e, dns_zone *in, const zone_keys *
 		ret = zi_check_answers(&w, st);
 	if (w.v) {
 		for (size_t i = 0; i < w.v->n; i++)
-			st->sets += w.v->e[i].item;
+			st->sets += w.v->e[i]->item;
 		st->reused = st->sets - w.ntodo;
 		w.v->items = st->sets;
 	}
@@ -740,9 +755,7 @@ static signet_err load_version(zone_engine *e, dns_zone *in, uint32_t serial_in,
 	signet_err ret = v ? SIGNET_OK : SIGNET_ENOMEM;
 	if (v) {
 		dns_rrset_init(&v->ksk_sigs, &z.apex, DNS_T_RRSIG, DNS_CLASS_IN, 0);
-		v->e = calloc(z.count ? z.count : 1, sizeof(*v->e));
-		if (v->e == NULL)
-			ret = SIGNET_ENOMEM;
+		ret = entries_alloc(v, z.count);
 	}
 	/* Three passes keep the ranges in the order a sign makes them: the
 	 * zone's sets, the key set and NSEC3PARAM in that order, the chain. */
@@ -755,7 +768,7 @@ static signet_err load_version(zone_engine *e, dns_zone *in, uint32_t serial_in,
 				    load_range(s->type) != range ||
 				    (range == 1 && s->type != extra[x]))
 					continue;
-				entry *en = &v->e[v->n++];
+				entry *en = v->e[v->n++];
 				en->set = *s;
 				s->count = 0;
 				s->rr = NULL;
@@ -777,13 +790,13 @@ static signet_err load_version(zone_engine *e, dns_zone *in, uint32_t serial_in,
 		view.sets = calloc(v->nzone ? v->nzone : 1, sizeof(*view.sets));
 		ret = roles && view.sets ? SIGNET_OK : SIGNET_ENOMEM;
 		for (size_t i = 0; ret == SIGNET_OK && i < v->nzone; i++)
-			view.sets[i] = v->e[i].set;
+			view.sets[i] = v->e[i]->set;
 		if (ret == SIGNET_OK)
 			ret = dns_zone_roles(&view, roles);
 		for (size_t i = 0; ret == SIGNET_OK && i < v->nzone; i++) {
-			uint16_t t = v->e[i].set.type;
-			v->e[i].role = roles[i];
-			v->e[i].item = roles[i] == DNS_SET_SIGN && t != DNS_T_DNSKEY &&
+			uint16_t t = v->e[i]->set.type;
+			v->e[i]->role = roles[i];
+			v->e[i]->item = roles[i] == DNS_SET_SIGN && t != DNS_T_DNSKEY &&
 				       t != DNS_T_CDS && t != DNS_T_CDNSKEY;
 		}
 		free(roles);
@@ -822,26 +835,30 @@ static signet_err load_version(zone_engine *e, dns_zone *in, uint32_t serial_in,
 		v->soa = NONE;
 		v->dnskey = NONE;
 		for (size_t i = 0; i < v->nzone + v->nextra; i++) {
-			const dns_rrset *s = &v->e[i].set;
+			const dns_rrset *s = &v->e[i]->set;
 			if (s->type == DNS_T_SOA && v->soa == NONE &&
 			    dns_name_equal(&s->owner, &z.apex))
 				v->soa = i;
 			if (s->type == DNS_T_DNSKEY && dns_name_equal(&s->owner, &z.apex))
 				v->dnskey = i;
 		}
-		if (v->soa == NONE || v->e[v->soa].set.count != 1 ||
-		    v->e[v->soa].set.rr[0].len < 22 ||
+		if (v->soa == NONE || v->e[v->soa]->set.count != 1 ||
+		    v->e[v->soa]->set.rr[0].len < 22 ||
 		    (strict && (v->dnskey == NONE || v->ksk_sigs.count == 0)))
 			ret = SIGNET_EPARSE;
 	}
 	if (ret == SIGNET_OK) {
-		const dns_rdata *soa = &v->e[v->soa].set.rr[0];
+		const dns_rdata *soa = &v->e[v->soa]->set.rr[0];
 		v->serial = sg_get_u32(soa->data + soa->len - 20);
 		v->serial_in = strict ? serial_in : v->serial;
+		/* The RRSIG sets took no entry: those go. */
+		for (size_t i = v->n; i < v->cap; i++)
+			free(v->e[i]);
+		v->cap = v->n;
 		for (size_t i = 0; i < v->nzone; i++)
-			v->rrs += v->e[i].set.count;
+			v->rrs += v->e[i]->set.count;
 		for (size_t i = 0; i < v->n; i++)
-			v->items += v->e[i].item;
+			v->items += v->e[i]->item;
 		zi_set_earliest(v);
 		zi_version_free(e->cur);
 		e->cur = v;
@@ -863,7 +880,7 @@ signet_err zone_engine_keys(const zone_engine *e, zone_keys *out)
 	const version *v = e->cur;
 	signet_err ret = SIGNET_OK;
 	for (size_t i = v->nzone; ret == SIGNET_OK && i < v->nzone + v->nextra; i++) {
-		const dns_rrset *s = &v->e[i].set;
+		const dns_rrset *s = &v->e[i]->set;
 		dns_rrset *to = s->type == DNS_T_DNSKEY    ? &k.dnskey
 				: s->type == DNS_T_CDS     ? &k.cds
 				: s->type == DNS_T_CDNSKEY ? &k.cdnskey
@@ -897,7 +914,7 @@ signet_err zone_engine_unsigned(const zone_engine *e, dns_zone *out)
 		return SIGNET_ENOMEM;
 	out->cap = v->nzone ? v->nzone : 1;
 	for (size_t i = 0; i < v->nzone; i++) {
-		signet_err ret = dns_rrset_copy(&out->sets[i], &v->e[i].set);
+		signet_err ret = dns_rrset_copy(&out->sets[i], &v->e[i]->set);
 		if (ret != SIGNET_OK) {
 			dns_zone_free(out);
 			return ret;
@@ -922,7 +939,7 @@ static signet_err walk(const version *v, signet_err (*fn)(void *arg, const dns_r
 	signet_err ret = SIGNET_OK;
 	for (size_t pass = 0; pass < 2 && ret == SIGNET_OK; pass++)
 		for (size_t i = 0; i < v->nzone + v->nextra && ret == SIGNET_OK; i++) {
-			const entry *en = &v->e[i];
+			const entry *en = v->e[i];
 			if ((pass == 0) != (i == v->soa) || en->role == DNS_SET_OUTSIDE)
 				continue;
 			if (en->set.count)
@@ -933,9 +950,9 @@ static signet_err walk(const version *v, signet_err (*fn)(void *arg, const dns_r
 				ret = fn(arg, &v->ksk_sigs);
 		}
 	for (size_t i = v->nzone + v->nextra; i < v->n && ret == SIGNET_OK; i++) {
-		ret = fn(arg, &v->e[i].set);
-		if (ret == SIGNET_OK && v->e[i].sigs.count)
-			ret = fn(arg, &v->e[i].sigs);
+		ret = fn(arg, &v->e[i]->set);
+		if (ret == SIGNET_OK && v->e[i]->sigs.count)
+			ret = fn(arg, &v->e[i]->sigs);
 	}
 	return ret;
 }

@@ -25,8 +25,9 @@ typedef struct entry {
  * order, [nzone, nzone + nextra) the key set and NSEC3PARAM, the rest the
  * chain in canonical order. */
 typedef struct version {
-	entry *e;
+	entry **e;   /* each allocated alone */
 	size_t n, nzone, nextra;
+	size_t cap;  /* entries e owns: n, or more while a version is built */
 	size_t soa;            /* index of the apex SOA */
 	size_t dnskey;         /* index of the DNSKEY set, NONE if absent */
 	dns_rrset ksk_sigs;    /* the key set's RRSIGs, written after DNSKEY */
@@ -85,7 +86,7 @@ bool zi_name_eq(const dns_name *a, const dns_name *b);
 /* Canonical order of set s against owner/type. */
 int zi_set_cmp(const dns_rrset *s, const dns_name *owner, uint16_t type);
 /* The entry of owner/type among e[lo, hi) (sorted), *hint tried first. */
-entry *zi_find_sorted(entry *e, size_t lo, size_t hi, const dns_name *owner, uint16_t type,
+entry *zi_find_sorted(entry *const *e, size_t lo, size_t hi, const dns_name *owner, uint16_t type,
 		      size_t *hint);
 /* Same RRs and TTL, in canonical form. */
 bool zi_same_rrset(const dns_rrset *a, const dns_rrset *b);
