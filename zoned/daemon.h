@@ -38,6 +38,8 @@ typedef struct zoned_zone {
 	bool expired;                          /* past expire without a refresh: not served */
 	notify_out notify[ZONED_PEERS_MAX];
 	zoned_journal journal; /* signed differences for IXFR out */
+	bool stored;           /* a zone file is in the state directory */
+	uint32_t stored_serial; /* its serial: the journal leads on from it */
 	zone_counters n;
 } zoned_zone;
 

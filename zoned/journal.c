@@ -43,12 +43,15 @@ static signet_err take_soa(const zone_rr *v, size_t n, const dns_name *apex, dns
 	return SIGNET_ENOTFOUND;
 }
 
-signet_err zoned_journal_add(zoned_journal *j, const dns_name *apex, const zone_diff *changes)
+signet_err zoned_journal_add(zoned_journal *j, const dns_name *apex, const zone_diff *changes,
+			     uint32_t serial_in)
 {
 	if (changes->ndel == 0 && changes->nadd == 0)
 		return SIGNET_OK; /* a first version: nothing to step from */
 	zoned_step s;
 	memset(&s, 0, sizeof(s));
+	s.in = serial_in;
+	s.has_in = true;
 	signet_err ret = take_soa(changes->del, changes->ndel, apex, &s.soa_from, &s.from);
 	if (ret == SIGNET_OK)
 		ret = take_soa(changes->add, changes->nadd, apex, &s.soa_to, &s.to);
@@ -124,7 +127,8 @@ signet_err zoned_journal_write(const zoned_journal *j, sg_buf *out)
 	signet_err ret = sg_buf_printf(out, "; signet-zoned journal\n");
 	for (size_t i = 0; ret == SIGNET_OK && i < j->count; i++) {
 		const zoned_step *s = &j->steps[i];
-		ret = sg_buf_printf(out, "$STEP %u %u\n", s->from, s->to);
+		ret = s->has_in ? sg_buf_printf(out, "$STEP %u %u %u\n", s->from, s->to, s->in)
+				: sg_buf_printf(out, "$STEP %u %u\n", s->from, s->to);
 		if (ret == SIGNET_OK)
 			ret = write_rr(out, '<', &s->soa_from.owner, DNS_T_SOA, s->soa_from.ttl,
 				       &s->soa_from.rr[0]);
@@ -199,13 +203,21 @@ signet_err zoned_journal_read(zoned_journal *j, const dns_name *apex, const char
 		}
 		if (n == 0 || line[0] == ';')
 			continue;
-		unsigned long from = 0, to = 0;
+		unsigned long from = 0, to = 0, in = 0;
 		char tail = 0;
-		if (!open && sscanf(line, "$STEP %lu %lu%c", &from, &to, &tail) == 2 &&
-		    from <= 0xffffffffUL && to <= 0xffffffffUL) {
+		/* "$STEP FROM TO IN", or "$STEP FROM TO" as older files have it;
+		 * nothing after either. */
+		int got = 0;
+		if (!open && sscanf(line, "$STEP %lu %lu %lu%c", &from, &to, &in, &tail) == 3)
+			got = 3;
+		else if (!open && sscanf(line, "$STEP %lu %lu%c", &from, &to, &tail) == 2)
+			got = 2;
+		if (got && from <= 0xffffffffUL && to <= 0xffffffffUL && in <= 0xffffffffUL) {
 			memset(&s, 0, sizeof(s));
 			s.from = (uint32_t)from;
 			s.to = (uint32_t)to;
+			s.in = (uint32_t)in;
+			s.has_in = got == 3;
 			open = true;
 		} else if (open && strcmp(line, "$END") == 0) {
 			open = false;
@@ -240,7 +252,9 @@ signet_err zoned_journal_read(zoned_journal *j, const dns_name *apex, const char
 		}
 	}
 	free(line);
-	if (open || (ret == SIGNET_OK && j->count && j->steps[j->count - 1].to != newest))
+	size_t first = 0;
+	if (open || (ret == SIGNET_OK && j->count && j->steps[j->count - 1].to != newest &&
+		     zoned_journal_find(j, newest, &first) != SIGNET_OK))
 		ret = SIGNET_EPARSE;
 	step_free(&s);
 	if (ret != SIGNET_OK) {
@@ -248,6 +262,34 @@ signet_err zoned_journal_read(zoned_journal *j, const dns_name *apex, const char
 			step_free(&j->steps[i]);
 		j->count = 0;
 		j->rrs = 0;
+	}
+	return ret;
+}
+
+signet_err zoned_journal_replay(const zoned_journal *j, size_t first, dns_zone *z,
+				size_t max_rrs)
+{
+	signet_err ret = SIGNET_OK;
+	for (size_t i = first; ret == SIGNET_OK && i < j->count; i++) {
+		const zoned_step *s = &j->steps[i];
+		/* The step as an IXFR sends it: the SOAs with the rest. */
+		zone_diff d = {0};
+		ret = zone_diff_push(&d, false, &s->soa_from.owner, DNS_T_SOA, s->soa_from.ttl,
+				     s->soa_from.rr[0].data, s->soa_from.rr[0].len);
+		for (size_t k = 0; ret == SIGNET_OK && k < s->d.ndel; k++)
+			ret = zone_diff_push(&d, false, &s->d.del[k].owner, s->d.del[k].type,
+					     s->d.del[k].ttl, s->d.del[k].rdata.data,
+					     s->d.del[k].rdata.len);
+		if (ret == SIGNET_OK)
+			ret = zone_diff_push(&d, true, &s->soa_to.owner, DNS_T_SOA, s->soa_to.ttl,
+					     s->soa_to.rr[0].data, s->soa_to.rr[0].len);
+		for (size_t k = 0; ret == SIGNET_OK && k < s->d.nadd; k++)
+			ret = zone_diff_push(&d, true, &s->d.add[k].owner, s->d.add[k].type,
+					     s->d.add[k].ttl, s->d.add[k].rdata.data,
+					     s->d.add[k].rdata.len);
+		if (ret == SIGNET_OK)
+			ret = zone_diff_apply(z, &d, max_rrs);
+		zone_diff_free(&d);
 	}
 	return ret;
 }

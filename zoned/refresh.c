@@ -25,30 +25,62 @@ static void state_path(const zoned_zone *z, char *path, size_t len)
 	snprintf(path, len, "%s/%szone.signed", z->d->cfg.state_dir, z->conf.name);
 }
 
-/* The signed zone in the state directory, written atomically before any
- * secondary is told of it: a restart serves what they may have. The first
+static void journal_path(const zoned_zone *z, char *path, size_t len)
+{
+	snprintf(path, len, "%s/%sjournal", z->d->cfg.state_dir, z->conf.name);
+}
+
+/* Whether the journal alone can bring the stored zone to the current
+ * version at a restart, cheaply: it leads on from the stored serial to
+ * the current one, and what it holds since is small beside the zone
+ * (sets: the RRsets of the current version). */
+static bool journal_enough(const zoned_zone *z, size_t sets)
+{
+	uint32_t out = 0;
+	size_t first = 0;
+	const zoned_journal *j = &z->journal;
+	if (!z->stored || zone_engine_serials(z->eng, &out, NULL) != SIGNET_OK || j->count == 0 ||
+	    j->steps[j->count - 1].to != out || !j->steps[j->count - 1].has_in ||
+	    zoned_journal_find(j, z->stored_serial, &first) != SIGNET_OK)
+		return false;
+	size_t rrs = 0;
+	for (size_t i = first; i < j->count; i++)
+		rrs += j->steps[i].rrs;
+	return rrs <= sets / 4 + 64;
+}
+
+/* The signed version in the state directory, written atomically before
+ * any secondary is told of it: a restart serves what they may have. A
+ * change goes to the journal only (its cost is the change's); the whole
+ * zone is written when the journal since the stored zone grows past a
+ * quarter of it, or no longer leads on from it. The zone file's first
  * line, a comment, keeps the serial of the unsigned version. */
-static void store(zoned_zone *z)
+static void store(zoned_zone *z, size_t sets)
 {
 	char path[ZONED_PATH_MAX + DNS_NAME_STR_MAX + 16];
-	state_path(z, path, sizeof(path));
-	sg_buf text = SG_BUF_INIT;
-	uint32_t in = 0;
-	zone_engine_serials(z->eng, NULL, &in);
-	signet_err ret = sg_buf_printf(&text, STATE_HEAD "%u\n", in);
-	if (ret == SIGNET_OK)
-		ret = zone_engine_text(z->eng, &text);
-	if (ret == SIGNET_OK)
-		ret = sg_file_write_atomic(path, text.data, text.len, 0600);
-	sg_buf_free(&text);
-	if (ret != SIGNET_OK) {
-		sg_log(SG_LOG_ERROR, "zoned: %s: storing %s: %s", z->conf.name, path,
-		       signet_strerror(ret));
-		return;
+	signet_err ret = SIGNET_OK;
+	if (!journal_enough(z, sets)) {
+		state_path(z, path, sizeof(path));
+		sg_buf text = SG_BUF_INIT;
+		uint32_t in = 0, out = 0;
+		zone_engine_serials(z->eng, &out, &in);
+		ret = sg_buf_printf(&text, STATE_HEAD "%u\n", in);
+		if (ret == SIGNET_OK)
+			ret = zone_engine_text(z->eng, &text);
+		if (ret == SIGNET_OK)
+			ret = sg_file_write_atomic(path, text.data, text.len, 0600);
+		sg_buf_free(&text);
+		if (ret != SIGNET_OK) {
+			sg_log(SG_LOG_ERROR, "zoned: %s: storing %s: %s", z->conf.name, path,
+			       signet_strerror(ret));
+			return;
+		}
+		z->stored = true;
+		z->stored_serial = out;
 	}
 	/* The journal after the zone: a crash between the two leaves a journal
 	 * that ends before the stored serial, which a restart discards. */
-	snprintf(path, sizeof(path), "%s/%sjournal", z->d->cfg.state_dir, z->conf.name);
+	journal_path(z, path, sizeof(path));
 	sg_buf j = SG_BUF_INIT;
 	ret = zoned_journal_write(&z->journal, &j);
 	if (ret == SIGNET_OK)
@@ -117,13 +149,15 @@ static signet_err sign(zoned_zone *z, dns_zone *u, const zone_diff *steps, size_
 	       "zoned: %s: serial %u signed (%s): %zu RRsets, %zu reused, %zu sent"
 	       " in %zu calls",
 	       z->conf.name, st.serial, why, st.sets, st.reused, st.sent, st.calls);
-	if (zoned_journal_add(&z->journal, &z->conf.apex, &changes) != SIGNET_OK)
+	uint32_t in = 0;
+	zone_engine_serials(z->eng, NULL, &in);
+	if (zoned_journal_add(&z->journal, &z->conf.apex, &changes, in) != SIGNET_OK)
 		sg_log(SG_LOG_WARNING,
 		       "zoned: %s: journal: the step to serial %u is not kept;"
 		       " secondaries behind it get the whole zone",
 		       z->conf.name, st.serial);
 	zone_diff_free(&changes);
-	store(z);
+	store(z, st.sets);
 	zoned_notify_all(z);
 	return SIGNET_OK;
 }
@@ -284,40 +318,95 @@ static void load_state(zoned_zone *z)
 			ret = SIGNET_EPARSE;
 	}
 	dns_zone zone;
+	memset(&zone, 0, sizeof(zone));
 	unsigned line = 0;
 	if (ret == SIGNET_OK)
 		ret = dns_zone_parse((const char *)text.data, text.len - 1, &z->conf.apex, 3600,
 				     z->conf.max_rrs * 4, &zone, &line);
-	if (ret == SIGNET_OK)
-		ret = zone_engine_load(z->eng, &zone, (uint32_t)in);
-	sg_buf_free(&text);
+	/* The stored zone's serial, which the journal leads up to or on from. */
+	uint32_t stored = 0;
+	bool found = false;
+	for (size_t i = 0; ret == SIGNET_OK && i < zone.count && !found; i++) {
+		const dns_rrset *so = &zone.sets[i];
+		if (so->type == DNS_T_SOA && so->count == 1 && so->rr[0].len >= 22 &&
+		    dns_name_equal(&so->owner, &z->conf.apex)) {
+			stored = sg_get_u32(so->rr[0].data + so->rr[0].len - 20);
+			found = true;
+		}
+	}
+	if (ret == SIGNET_OK && !found)
+		ret = SIGNET_EPARSE;
 	if (ret != SIGNET_OK) {
+		dns_zone_free(&zone);
+		sg_buf_free(&text);
 		sg_log(SG_LOG_ERROR, "zoned: %s: %s (line %u): %s; starting without it",
 		       z->conf.name, path, line, signet_strerror(ret));
 		return;
 	}
+	/* The journal, if it leads up to the stored version or on from it: the
+	 * changes since the zone was last written whole are replayed. */
+	char jpath[ZONED_PATH_MAX + DNS_NAME_STR_MAX + 16];
+	journal_path(z, jpath, sizeof(jpath));
+	sg_buf jt = SG_BUF_INIT;
+	size_t replayed = 0;
+	bool touched = false; /* the parsed zone was changed by a replay */
+	uint32_t in_now = (uint32_t)in;
+	if (sg_file_read(jpath, z->conf.max_octets * 4, &jt) == SIGNET_OK) {
+		zoned_journal *j = &z->journal;
+		ret = zoned_journal_read(j, &z->conf.apex, (const char *)jt.data, jt.len, stored);
+		size_t first = 0;
+		if (ret == SIGNET_OK && j->count && j->steps[j->count - 1].to != stored) {
+			touched = true;
+			ret = j->steps[j->count - 1].has_in &&
+					      zoned_journal_find(j, stored, &first) == SIGNET_OK
+				      ? zoned_journal_replay(j, first, &zone, z->conf.max_rrs * 4)
+				      : SIGNET_EPARSE;
+			if (ret == SIGNET_OK) {
+				replayed = j->count - first;
+				in_now = j->steps[j->count - 1].in;
+			}
+		}
+		if (ret == SIGNET_OK) {
+			sg_log(SG_LOG_NOTICE, "zoned: %s: journal of %zu steps read", z->conf.name,
+			       j->count);
+		} else {
+			sg_log(SG_LOG_WARNING,
+			       "zoned: %s: %s does not lead to or on from serial %u (%s);"
+			       " secondaries behind it get the whole zone",
+			       z->conf.name, jpath, stored, signet_strerror(ret));
+			zoned_journal_free(j);
+			zoned_journal_init(j, 64, z->conf.max_rrs);
+		}
+		if (ret != SIGNET_OK && !touched) {
+			ret = SIGNET_OK;
+		} else if (ret != SIGNET_OK) {
+			/* A replay that failed half-way: the stored zone again. */
+			dns_zone_free(&zone);
+			ret = dns_zone_parse((const char *)text.data, text.len - 1, &z->conf.apex,
+					     3600, z->conf.max_rrs * 4, &zone, &line);
+		}
+	}
+	sg_buf_free(&jt);
+	if (ret == SIGNET_OK)
+		ret = zone_engine_load(z->eng, &zone, in_now);
+	else
+		dns_zone_free(&zone);
+	sg_buf_free(&text);
+	if (ret != SIGNET_OK) {
+		zoned_journal_free(&z->journal);
+		zoned_journal_init(&z->journal, 64, z->conf.max_rrs);
+		sg_log(SG_LOG_ERROR, "zoned: %s: %s: %s; starting without it", z->conf.name, path,
+		       signet_strerror(ret));
+		return;
+	}
+	z->stored = true;
+	z->stored_serial = stored;
 	uint32_t out = 0;
 	zone_engine_serials(z->eng, &out, NULL);
-	/* The journal, if it leads up to the stored version. */
-	char jpath[ZONED_PATH_MAX + DNS_NAME_STR_MAX + 16];
-	snprintf(jpath, sizeof(jpath), "%s/%sjournal", z->d->cfg.state_dir, z->conf.name);
-	ret = sg_file_read(jpath, z->conf.max_octets * 4, &text);
-	if (ret == SIGNET_OK) {
-		ret = zoned_journal_read(&z->journal, &z->conf.apex, (const char *)text.data,
-					 text.len, out);
-		if (ret == SIGNET_OK)
-			sg_log(SG_LOG_NOTICE, "zoned: %s: journal of %zu steps read", z->conf.name,
-			       z->journal.count);
-		else
-			sg_log(SG_LOG_WARNING,
-			       "zoned: %s: %s does not lead to serial %u (%s);"
-			       " secondaries behind it get the whole zone",
-			       z->conf.name, jpath, out, signet_strerror(ret));
-	}
-	sg_buf_free(&text);
 	take_timers(z);
 	z->last_ok = (int64_t)time(NULL);
-	sg_log(SG_LOG_NOTICE, "zoned: %s: serving serial %u from %s", z->conf.name, out, path);
+	sg_log(SG_LOG_NOTICE, "zoned: %s: serving serial %u from %s and %zu journal steps after it",
+	       z->conf.name, out, path, replayed);
 }
 
 signet_err zoned_zone_start(zoned_zone *z)

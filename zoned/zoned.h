@@ -194,6 +194,8 @@ void zoned_steps_free(zone_diff *steps, size_t n);
  * removed and added, the SOAs apart (they delimit the step in an IXFR). */
 typedef struct zoned_step {
 	uint32_t from, to;
+	uint32_t in;                /* the inbound serial `to` was signed from */
+	bool has_in;                /* in is known (not in older state files) */
 	dns_rrset soa_from, soa_to; /* one RR each */
 	zone_diff d;                /* without SOA RRs */
 	size_t rrs;                 /* RRs in d */
@@ -214,7 +216,8 @@ void zoned_journal_free(zoned_journal *j);
  * empty one), then drop the oldest steps past the bounds. SIGNET_ENOTFOUND
  * when it lacks the apex SOA on either side, SIGNET_EINVAL when its serial
  * does not go forward: no step is kept then. */
-signet_err zoned_journal_add(zoned_journal *j, const dns_name *apex, const zone_diff *changes);
+signet_err zoned_journal_add(zoned_journal *j, const dns_name *apex, const zone_diff *changes,
+			     uint32_t serial_in);
 
 /* The journal in text form (one line per RR, steps between "$STEP FROM TO"
  * and "$END"), appended to out, for the state directory. */
@@ -222,10 +225,19 @@ signet_err zoned_journal_write(const zoned_journal *j, sg_buf *out);
 
 /* Read back what zoned_journal_write wrote into an empty journal (its
  * bounds set), keeping it only if its newest step ends at serial `newest`
- * (the stored zone's). SIGNET_EPARSE for anything else, with j left
- * empty: secondaries behind then get the whole zone, nothing worse. */
+ * (the stored zone's) or one of its steps starts there (the journal leads
+ * on from the stored zone: zoned_journal_replay). SIGNET_EPARSE for
+ * anything else, with j left empty: secondaries behind then get the whole
+ * zone, nothing worse. */
 signet_err zoned_journal_read(zoned_journal *j, const dns_name *apex, const char *text, size_t len,
 			      uint32_t newest);
+
+/* Apply steps [first, count) of j to z, a signed zone as the state
+ * directory keeps it (RRSIGs, NSEC/NSEC3 and the key set included): z
+ * then is the version the newest step leads to. The errors of
+ * zone_diff_apply (z partly changed then: apply to a copy). */
+signet_err zoned_journal_replay(const zoned_journal *j, size_t first, dns_zone *z,
+				size_t max_rrs);
 
 /* The steps from serial `from` to the newest, in order: *first is the
  * index of the first, SIGNET_ENOTFOUND when the journal does not reach

@@ -623,6 +623,9 @@ static void test_kill9_restart(void **state)
 	want w = {E.zport, 102};
 	assert_true(wait_for(serial_is, &w, 2));
 	assert_true(zoned_logged("example.com.: serving serial 102 from"));
+	/* The change to 102 was stored as a journal step only (its cost is
+	 * the change's): the restart replays it onto the zone file of 101. */
+	assert_true(zoned_logged("and 1 journal steps after it"));
 	assert_true(zoned_logged("example.com.: journal of 1 steps read"));
 	check_axfr_validates();
 	/* The stored journal still answers a secondary behind by IXFR. */
