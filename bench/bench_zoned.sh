@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# bench_zoned.sh -- signet-zoned in the transfer path on the 100k bench zone:
+# Knot as the hidden primary (TSIG, NOTIFY, IXFR from its journal), zoned
+# signing through a real signetd (ZSK in SoftHSM2), NSD as the secondary.
+# Times, for NSEC and NSEC3: the first transfer and whole sign (zoned's
+# start to zoned serving the signed serial, then to NSD having it), and a
+# 1% change (knotc zone-reload, which NOTIFYs zoned, to zoned serving the
+# new serial and to NSD having it by IXFR), with zoned's CPU seconds and
+# peak RSS. Not run by ctest (minutes); results in docs/BENCHMARKS.md.
+#
+# usage: bench/bench_zoned.sh [NAMES] (default 100000), from the source tree.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+names=${1:-100000}
+build=${SIGNET_BUILD_DIR:-$root/build-bench}
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" -j2 --target gen_zone signet signetd signet-ceremony signet-zoned >/dev/null
+signet=$build/client/signet
+signetd=$build/signer/signetd
+ceremony=$build/ceremony/signet-ceremony
+zoned=$build/zoned/signet-zoned
+for tool in knotd knotc nsd kdig; do
+  command -v "$tool" >/dev/null || { echo "bench_zoned: $tool is missing (apt-get install knot nsd knot-dnsutils)" >&2; exit 1; }
+done
+# shellcheck source=../scripts/lib/stack.sh
+. "$root/scripts/lib/stack.sh"
+
+say() { printf '%s\n' "$*"; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+hwm_of() { awk '$1 == "VmHWM:" { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
+serial_at() {
+  kdig -p "$1" @127.0.0.1 -y "hmac-sha256:xfr:$secret" "$zone" SOA +short \
+    +timeout=2 +retry=0 2>/dev/null | awk 'NR == 1 {print $3}'
+}
+# Wait (up to $3 s) until the server on port $1 serves the zone at serial $2.
+wait_serial() {
+  local end=$((SECONDS + $3))
+  while [ "$(serial_at "$1")" != "$2" ]; do
+    if [ $SECONDS -ge $end ]; then
+      echo "bench_zoned: port $1 never served $zone at $2" >&2
+      for f in "$stack"/*.log; do echo "== $f" >&2; tail -n 5 "$f" >&2; done
+      exit 1
+    fi
+    sleep 0.05
+  done
+}
+pids=()
+stack=
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  pids=()
+  stack_cleanup
+  daemon_pid=
+  [ -n "$stack" ] && [ -z "${KEEP:-}" ] && rm -rf "$stack"
+  stack=
+}
+trap cleanup EXIT
+stack_module
+
+# One run: $1 is nsec or nsec3.
+run() {
+  local mode=$1
+  zone=$mode.bench
+  stack=$(mktemp -d /tmp/signet-bench-zoned-XXXXXX)
+  local nsec3=
+  [ "$mode" = nsec3 ] && nsec3=--nsec3
+  {
+    stack_softhsm
+    stack_zsk_token 0.1
+    stack_operators
+    stack_ksk_token
+    stack_create_ksk 13
+    stack_pki
+    stack_signetd
+    admin add-zone "$zone" --ksk "$stack/ksk.dnskey" --algorithm 13 $nsec3
+    admin generate-zsk "$zone"
+    admin export-ksr "$zone" "$stack/ksr.txt" --days 14
+    stack_bundle
+  } > "$stack/setup.log" 2>&1 || { cat "$stack/setup.log"; exit 1; }
+  local kport zport zmport nport
+  kport=$(freeport); zport=$(freeport); zmport=$(freeport); nport=$(freeport)
+  secret=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n' | xxd -r -p | base64)
+  printf '%s' "$secret" > "$stack/xfr.key"
+  mkdir -p "$stack/knot/db" "$stack/zstate" "$stack/nsd"
+  cat > "$stack/knot.conf" <<CONF
+server:
+  listen: 127.0.0.1@$kport
+  rundir: $stack/knot
+control:
+  listen: $stack/knot/knot.sock
+database:
+  storage: $stack/knot/db
+log:
+  - target: stderr
+    any: warning
+key:
+  - id: xfr
+    algorithm: hmac-sha256
+    secret: $secret
+remote:
+  - id: zoned
+    address: 127.0.0.1@$zport
+    key: xfr
+acl:
+  - id: xfr
+    address: 127.0.0.1
+    key: xfr
+    action: transfer
+zone:
+  - domain: $zone
+    storage: $stack/knot
+    file: "$zone.zone"
+    zonefile-sync: -1
+    zonefile-load: difference
+    journal-content: changes
+    notify: zoned
+    acl: xfr
+CONF
+  "$build/bench/gen_zone" "$zone." "$names" | sed 's/ 2026112701 / 1000 /' > "$stack/knot/$zone.zone"
+  "$build/bench/gen_zone" --change 1 "$zone." "$names" | sed 's/ 2026112701 / 1001 /' \
+    > "$stack/v2.zone"
+  knotd -c "$stack/knot.conf" 2> "$stack/knot.log" &
+  pids+=($!)
+  cat > "$stack/zoned.conf" <<CONF
+listen = "127.0.0.1:$zport";
+metrics = "127.0.0.1:$zmport";
+state-dir = "$stack/zstate";
+signetd = "$stack/ns1.demo.client.conf";
+keys = ( { name = "xfr"; algorithm = "hmac-sha256"; secret-file = "$stack/xfr.key"; } );
+zones = (
+  { name = "$zone"; serial = "increment"; max-rrs = 10000000; transfer-timeout = 600;
+    primaries = ( { address = "127.0.0.1:$kport"; key = "xfr"; } );
+    secondaries = ( { range = "127.0.0.0/8"; key = "xfr"; notify = "127.0.0.1:$nport"; } ); }
+);
+CONF
+  cat > "$stack/nsd.conf" <<CONF
+server:
+  ip-address: 127.0.0.1@$nport
+  zonesdir: "$stack/nsd"
+  pidfile: "$stack/nsd/nsd.pid"
+  username: ""
+  chroot: ""
+  database: ""
+  xfrdfile: "$stack/nsd/xfrd.state"
+  xfrdir: "$stack/nsd"
+  zonelistfile: "$stack/nsd/zone.list"
+  verbosity: 1
+remote-control:
+  control-enable: no
+key:
+  name: xfr
+  algorithm: hmac-sha256
+  secret: "$secret"
+zone:
+  name: $zone
+  zonefile: "$stack/nsd/$zone.zone"
+  request-xfr: 127.0.0.1@$zport xfr
+  allow-notify: 127.0.0.1 xfr
+CONF
+  for _ in $(seq 100); do [ -n "$(serial_at "$kport")" ] && break; sleep 0.1; done
+  local t0 zpid
+  t0=$(now)
+  "$zoned" -c "$stack/zoned.conf" 2> "$stack/zoned.log" &
+  zpid=$!
+  pids+=($zpid)
+  wait_serial "$zport" 1001 900
+  local t_full c_full
+  t_full=$(since "$t0")
+  c_full=$(cpu_of "$zpid")
+  nsd -d -c "$stack/nsd.conf" 2> "$stack/nsd.log" &
+  pids+=($!)
+  wait_serial "$nport" 1001 900
+  local t_full_sec
+  t_full_sec=$(since "$t0")
+  say "| $mode | first transfer and whole sign | $t_full | $t_full_sec | $c_full | $(hwm_of "$zpid") |"
+  # The 1% change: Knot loads the difference and NOTIFYs zoned.
+  cp "$stack/v2.zone" "$stack/knot/$zone.zone"
+  local c0 t1
+  c0=$(cpu_of "$zpid")
+  t1=$(now)
+  knotc -s "$stack/knot/knot.sock" zone-reload "$zone" >/dev/null
+  wait_serial "$zport" 1002 ${WAIT:-900}
+  local t_inc c_inc
+  t_inc=$(since "$t1")
+  c_inc=$(minus "$(cpu_of "$zpid")" "$c0")
+  wait_serial "$nport" 1002 900
+  say "| $mode | 1% change (IXFR) | $t_inc | $(since "$t1") | $c_inc | $(hwm_of "$zpid") |"
+  grep -E "signed \(|IXFR to" "$stack/zoned.log" | sed 's/^/    /' | tail -4
+  grep -c "IXFR" "$stack/nsd.log" >/dev/null && say "    (NSD: $(grep -m1 -o 'IXFR[^,]*' "$stack/nsd.log" || true))"
+  cleanup
+}
+
+say "# bench_zoned $(date -u +%Y-%m-%dT%H:%MZ), $names names, $(nproc) cores, load at start $(cut -d' ' -f1-3 /proc/loadavg)"
+say ""
+say "| chain | what | s to zoned's new serial | s to NSD's new serial | zoned CPU s | zoned peak RSS MiB |"
+say "| --- | --- | --- | --- | --- | --- |"
+run nsec
+run nsec3
