@@ -908,8 +908,16 @@ static signet_err commit(ap *a, zone_sign_stats *st)
 	 * pointer array, not the zone. */
 	size_t o = 0, i = 0;
 	for (size_t j = 0; j < a->nt; j++) {
-		/* The entries before the change's place go as a block. */
-		size_t upto = old_lower(v, a->t[j].owner, a->t[j].type);
+		/* The entries before the change's place go as a block (searched
+		 * from i: those before it may be freed already). */
+		size_t upto = i, hi = v->nzone;
+		while (upto < hi) {
+			size_t mid = upto + (hi - upto) / 2;
+			if (zi_set_cmp(&v->e[mid]->set, a->t[j].owner, a->t[j].type) < 0)
+				upto = mid + 1;
+			else
+				hi = mid;
+		}
 		if (upto > i) {
 			memcpy(ne + o, v->e + i, (upto - i) * sizeof(*ne));
 			o += upto - i;

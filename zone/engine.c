@@ -10,9 +10,13 @@ void zi_version_free(version *v)
 {
 	if (v == NULL)
 		return;
-	for (size_t i = 0; i < v->n; i++) {
+	/* Entries past n: made for a version being built, or left by a load. */
+	for (size_t i = 0; v->e && i < v->cap; i++) {
+		if (v->e[i] == NULL)
+			continue;
 		dns_rrset_clear(&v->e[i]->set);
 		dns_rrset_clear(&v->e[i]->sigs);
+		free(v->e[i]);
 	}
 	free(v->e);
 	dns_rrset_clear(&v->ksk_sigs);
