@@ -251,10 +251,12 @@ static bool on_accept(srv_conns *t, int fd)
 	if (old)
 		erase(t, old); /* that connection is gone: its address is back */
 	size_t total = 0;
-	bool full = !rate_ok(t, c.addr, mono_ns());
-	if (!full)
-		full = per_addr(t, c.addr, &total) >= t->max_per_addr || total >= t->max_total;
-	if (full && t->n < t->cap / 2) {
+	/* Over the rate stays refused: sweeping closed connections frees
+	 * slots, not this second's count. */
+	bool too_fast = !rate_ok(t, c.addr, mono_ns());
+	bool full = too_fast ||
+		    per_addr(t, c.addr, &total) >= t->max_per_addr || total >= t->max_total;
+	if (full && !too_fast && t->n < t->cap / 2) {
 		sweep_locked(t);
 		full = per_addr(t, c.addr, &total) >= t->max_per_addr || total >= t->max_total;
 	}

@@ -11,7 +11,10 @@
  *
  * SIGNET_FLOOD_EXTRA replaces the limits written to the configuration, to
  * measure a signetd build that does not know them. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -21,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -435,6 +439,88 @@ static void test_connections_per_address(void **state)
 	legit_check(&l, "connections per address");
 }
 
+/* More new connections a second from 127.0.0.1 than
+ * connection-rate-per-address, none of them over the open-connection caps:
+ * the excess is shut down at accept, before the TLS handshake, and counted
+ * as max-connections; the client connected already is served throughout;
+ * a second later a new connection is taken again. Plain TCP connects are
+ * enough (signetd counts at accept) and take microseconds each, so the
+ * burst falls into one or two of signetd's one-second windows even on a
+ * loaded machine. */
+static double rate_refused; /* what this test saw counted, for the audit */
+
+/* One signing call on c; 1 if it was served, its owner numbers advanced. */
+static long sign_ok(rpc_conn *c, unsigned *owner)
+{
+	grpc_status_code st = GRPC_STATUS_UNKNOWN;
+	Signet__V1__SignResponse *r = signetd_sign_a(c, "flood.test.", *owner, 1, &st);
+	*owner += 1;
+	bool ok = r && r->n_results == 1 &&
+		  r->results[0]->status == SIGNET__V1__ITEM_STATUS__ITEM_SIGNED;
+	if (r)
+		signet__v1__sign_response__free_unpacked(r, NULL);
+	return ok ? 1 : 0;
+}
+
+static void test_connection_rate(void **state)
+{
+	(void)state;
+	enum { BURST = 4 * CONN_RATE };
+	_Static_assert(BURST + 4 < PER_ADDRESS, "the burst must stay under the per-address cap");
+	double before = refusals("max-connections");
+	/* the client connected (and served) before the burst */
+	rpc_conn *est = signetd_connect(&D, "admin");
+	assert_non_null(est);
+	unsigned owner = 90000;
+	long served = 0, calls = 0;
+	served += sign_ok(est, &owner);
+	calls++;
+	assert_int_equal(served, 1);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)D.port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int fds[BURST];
+	for (int i = 0; i < BURST; i++) {
+		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		assert_true(fds[i] >= 0);
+		assert_int_equal(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+	}
+	/* At most two windows' worth are taken: the rest are refused. */
+	double got = 0;
+	for (long end = signetd_now_ms() + 20000 * slow; signetd_now_ms() < end;
+	     signetd_sleep_ms(100))
+	{
+		served += sign_ok(est, &owner);
+		calls++;
+		if ((got = refusals("max-connections") - before) >= BURST - 2 * CONN_RATE)
+			break;
+	}
+	/* A refused socket is shut down by signetd: the client reads EOF at
+	 * once, with no TLS record before it. */
+	int eof = 0;
+	for (int i = 0; i < BURST; i++) {
+		struct pollfd pfd = {.fd = fds[i], .events = POLLIN};
+		char b;
+		if (poll(&pfd, 1, 0) == 1 && recv(fds[i], &b, 1, MSG_DONTWAIT) == 0)
+			eof++;
+	}
+	for (int i = 0; i < BURST; i++)
+		close(fds[i]);
+	served += sign_ok(est, &owner);
+	calls++;
+	rpc_close(est);
+	print_message("connection rate: %.0f of %d new connections refused (%d saw EOF); the "
+		      "connected client: %ld of %ld calls served\n", got, BURST, eof, served, calls);
+	assert_true(got >= BURST - 2 * CONN_RATE);
+	assert_true(got <= BURST);
+	assert_true(eof >= BURST - 2 * CONN_RATE);
+	/* the connected client was served throughout (one call in twenty may
+	 * miss its deadline on a loaded machine, as in legit_check) */
+	assert_true(served * 20 >= calls * 19);
+	rate_refused = got;
+	/* after the window a new connection is taken (TLS handshake and all) */
+	wait_connectable();
+}
+
 /* SIGHUP with a FIFO where the configuration was: the reload fails at once
  * instead of blocking the signal thread in open(), and SIGTERM then stops
  * signetd promptly. Last: it stops the daemon; then the audit log holds the
@@ -447,6 +533,8 @@ static void test_fifo_reload_then_stop(void **state)
 	assert_int_equal(rename(D.conf, saved), 0);
 	/* readable by signetd's user: open() would wait for a writer */
 	assert_int_equal(mkfifo(D.conf, 0644), 0);
+	/* every refusal is counted by now: the audit's totals must match */
+	double conns_refused = refusals("max-connections");
 	assert_int_equal(kill(D.pid, SIGHUP), 0);
 	long end = signetd_now_ms() + 5000;
 	while (!signetd_log_has(D.log, "SIGHUP: reload of") && signetd_now_ms() < end)
@@ -478,6 +566,19 @@ static void test_fifo_reload_then_stop(void **state)
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		if (!strstr((char *)b.data, want[i]))
 			fail_msg("audit log lacks %s", want[i]);
+	/* The connection refusals, rate ones included, are all in the
+	 * aggregated lines' counts. */
+	unsigned long long audited = 0;
+	for (const char *p = (char *)b.data; (p = strstr(p, "reason=max-connections peer="));
+	     p++) {
+		const char *c = strstr(p, " count=");
+		assert_non_null(c);
+		audited += strtoull(c + 7, NULL, 10);
+	}
+	print_message("audit log: %llu connection refusals (metrics: %.0f; the rate test's %.0f)\n",
+		      audited, conns_refused, rate_refused);
+	assert_true((double)audited == conns_refused);
+	assert_true(rate_refused > 0 && (double)audited >= rate_refused);
 	sg_buf_free(&b);
 	size_t lines = 0, bad = 0;
 	assert_int_equal(signer_audit_verify(path, &lines, &bad), SIGNET_OK);
@@ -509,6 +610,7 @@ int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_connection_rate),
 		cmocka_unit_test(test_silent_streams),
 		cmocka_unit_test(test_rapid_reset),
 		cmocka_unit_test(test_connections_per_address),
