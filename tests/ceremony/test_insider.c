@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ceremony/ceremony.h"
+#include "ceremony/internal.h" /* the anchor's nonce list, filled as execute fills it */
 #include "tests/lib/ceremony_fixture.h"
 
 #define ZONE "example.com."
@@ -431,6 +432,121 @@ static void replayed(const char *req, const int *sh, const char *keyset,
 	cfx_expect(run(req, ab, sh, 0, keyset, shares_out, out), SIGNET_ESTATE, "replay");
 	cfx_expect(run(req, bc, sh, 2, keyset, shares_out, out), SIGNET_ESTATE, "replay");
 	unchanged(&before);
+}
+
+/* The anchor's list of executed nonces when full (CER_EXECUTED_MAX), without
+ * that many ceremonies: the list is filled in the real token, with the
+ * quorum's PIN, through cer_anchor_add_executed (what execute records a
+ * nonce with), and then real executions meet it. */
+static void fill_executed(int64_t until)
+{
+	tstate s;
+	snap(&s);  /* the PIN of the current shares */
+	sg_buf_free(&s.anchor);
+	hsm_token *t = NULL;
+	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, cached_serial, cached_pin, &t),
+			 SIGNET_OK);
+	cer_anchor *a = calloc(1, sizeof(*a));
+	assert_non_null(a);
+	assert_int_equal(cer_anchor_load(t, a), SIGNET_OK);
+	int64_t now = time(NULL);
+	/* after the real requests' nonces, as later executions would add them */
+	for (uint32_t i = 0; a->nexecuted < CER_EXECUTED_MAX; i++) {
+		uint8_t nonce[16] = {0xfe, 0xed};
+		memcpy(nonce + 12, &i, sizeof(i));
+		assert_int_equal(cer_anchor_add_executed(a, nonce, until, now), SIGNET_OK);
+	}
+	assert_int_equal(cer_anchor_store(t, a), SIGNET_OK);
+	free(a);
+	hsm_token_close(t);
+}
+
+static void anchor_now(cer_anchor *a)
+{
+	hsm_token *t = NULL;
+	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, cached_serial, cached_pin, &t),
+			 SIGNET_OK);
+	assert_int_equal(cer_anchor_load(t, a), SIGNET_OK);
+	hsm_token_close(t);
+}
+
+static void test_executed_list_full(void **st)
+{
+	(void)st;
+	/* a request executed before the list fills */
+	char req0[CFX_PATH], req1[CFX_PATH], out[CFX_PATH], param[200];
+	snprintf(param, sizeof(param), "key-id=%s", ksk_id);
+	const char *params[] = {param};
+	request(CER_OP_EXPORT_DS, ZONE, params, 1, NULL, req0, sizeof(req0));
+	fresh(out, sizeof(out), "ds");
+	cfx_expect(run(req0, ab, ab, 2, NULL, NULL, out), SIGNET_OK, NULL);
+
+	/* Full, none expired: execute is refused, saying so, and the token
+	 * (objects, anchor) is as it was. */
+	int64_t now = time(NULL);
+	fill_executed(now + 3600);
+	tstate before;
+	snap(&before);
+	honest_refused(SIGNET_ERANGE, "512 requests executed and not yet expired");
+	unchanged(&before);
+
+	/* Full, the oldest three expired: they go, the new nonce is taken,
+	 * every request not expired stays recorded. */
+	cer_anchor *a = calloc(1, sizeof(*a));
+	assert_non_null(a);
+	anchor_now(a);
+	assert_int_equal(a->nexecuted, CER_EXECUTED_MAX);
+	/* make the three oldest synthetic entries expired, in the token */
+	size_t first = 0;
+	while (a->executed[first][0] != 0xfe || a->executed[first][1] != 0xed)
+		first++;
+	for (size_t i = first; i < first + 3; i++)
+		a->executed_until[i] = now - 60;
+	uint8_t gone[3][16], kept[16];
+	for (size_t i = 0; i < 3; i++)
+		memcpy(gone[i], a->executed[first + i], 16);
+	memcpy(kept, a->executed[first + 3], 16);
+	hsm_token *t = NULL;
+	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, cached_serial, cached_pin, &t),
+			 SIGNET_OK);
+	assert_int_equal(cer_anchor_store(t, a), SIGNET_OK);
+	hsm_token_close(t);
+	request(CER_OP_EXPORT_DS, ZONE, params, 1, NULL, req1, sizeof(req1));
+	fresh(out, sizeof(out), "ds");
+	cfx_expect(run(req1, ab, ab, 2, NULL, NULL, out), SIGNET_OK, NULL);
+	anchor_now(a);
+	assert_int_equal(a->nexecuted, CER_EXECUTED_MAX - 3 + 1);
+	for (size_t i = 0; i < 3; i++)
+		assert_false(cer_anchor_executed(a, gone[i]));
+	assert_true(cer_anchor_executed(a, kept));
+	free(a);
+
+	/* After the pruning, both real requests are still refused as replays
+	 * (the one executed before the list filled and the one that pruned it),
+	 * before any share, the token unchanged. */
+	fresh(out, sizeof(out), "ds");
+	replayed(req0, ab, NULL, NULL, out);
+	replayed(req1, ab, NULL, NULL, out);
+	assert_int_not_equal(access(out, F_OK), 0);
+
+	/* The synthetic nonces go again, for the tests after this one. */
+	a = calloc(1, sizeof(*a));
+	assert_non_null(a);
+	anchor_now(a);
+	size_t k = 0;
+	for (size_t i = 0; i < a->nexecuted; i++) {
+		if (a->executed[i][0] == 0xfe && a->executed[i][1] == 0xed)
+			continue;
+		memmove(a->executed[k], a->executed[i], 16);
+		a->executed_until[k++] = a->executed_until[i];
+	}
+	a->nexecuted = k;
+	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, cached_serial, cached_pin, &t),
+			 SIGNET_OK);
+	assert_int_equal(cer_anchor_store(t, a), SIGNET_OK);
+	hsm_token_close(t);
+	free(a);
+	honest();
 }
 
 static void test_replay_every_operation(void **st)
@@ -854,6 +970,7 @@ int main(void)
 		cmocka_unit_test(test_copied_policy_other_module),
 		cmocka_unit_test(test_so_pin_not_one_operators),
 		cmocka_unit_test(test_replay_every_operation),
+		cmocka_unit_test(test_executed_list_full),
 		cmocka_unit_test(test_transcript_attacks),
 		cmocka_unit_test(test_retired_is_the_anchors),
 		cmocka_unit_test(test_transcript_unwritable),
