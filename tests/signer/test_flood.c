@@ -513,9 +513,10 @@ static void test_connection_rate(void **state)
 	assert_true(got >= BURST - 2 * CONN_RATE);
 	assert_true(got <= BURST);
 	assert_true(eof >= BURST - 2 * CONN_RATE);
-	/* the connected client was served throughout (one call in twenty may
-	 * miss its deadline on a loaded machine, as in legit_check) */
-	assert_true(served * 20 >= calls * 19);
+	/* the connected client was served throughout: on a loaded machine one
+	 * call may miss its deadline (legit_check allows one in twenty), so
+	 * at most one of these few */
+	assert_true(served >= 2 && served + 1 >= calls);
 	rate_refused = got;
 	/* after the window a new connection is taken (TLS handshake and all) */
 	wait_connectable();
