@@ -170,16 +170,42 @@ static void drop_nsec(const char *file, const char *owner)
 	sg_buf_free(&out);
 }
 
+/* A UDP and a TCP socket (listening, SO_REUSEADDR) bound to the same
+ * port on 127.0.0.1, which the TCP socket's bind to port 0 chose: a port
+ * free for UDP alone may be another test's TCP listener. Returns it. */
+static unsigned bind_pair(int *u_out, int *t_out)
+{
+	for (int attempt = 0; attempt < 100; attempt++) {
+		int t = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		assert_true(t >= 0 && u >= 0);
+		int one = 1;
+		assert_int_equal(setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+		struct sockaddr_in a = {.sin_family = AF_INET,
+					.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		socklen_t l = sizeof(a);
+		assert_int_equal(bind(t, (struct sockaddr *)&a, sizeof(a)), 0);
+		assert_int_equal(getsockname(t, (struct sockaddr *)&a, &l), 0);
+		if (bind(u, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(t, 8) == 0) {
+			*u_out = u;
+			*t_out = t;
+			return ntohs(a.sin_port);
+		}
+		close(t);
+		close(u);
+	}
+	fail_msg("no port free for both UDP and TCP on 127.0.0.1");
+	return 0;
+}
+
+/* A port free for UDP and TCP at the time of asking. */
 static unsigned free_port(void)
 {
-	int s = socket(AF_INET, SOCK_DGRAM, 0);
-	assert_true(s >= 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
-	socklen_t l = sizeof(a);
-	assert_int_equal(getsockname(s, (struct sockaddr *)&a, &l), 0);
-	close(s);
-	return ntohs(a.sin_port);
+	int u, t;
+	unsigned port = bind_pair(&u, &t);
+	close(u);
+	close(t);
+	return port;
 }
 
 /* Run the CLI with args (NULL-terminated); stdout into out, stderr appended
@@ -233,6 +259,81 @@ static int group_teardown(void **state)
 	if (fx.dir[0] && !getenv("SIGNET_KEEP_TMP"))
 		nftw(fx.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return 0;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *const children[] = {"healthy", "mismatch", "refresh", "expired",
+				       "broken", "big", "nsec3"};
+
+/* NSD on a new free port serving check.test and its children; true once it
+ * answers the parent's SOA, false if it exited at start (its port taken). */
+static bool start_nsd(void)
+{
+	char f[1024];
+	fx.port = free_port();
+	sg_buf conf = SG_BUF_INIT;
+	assert_int_equal(sg_buf_printf(&conf,
+		"server:\n  ip-address: 127.0.0.1\n  port: %u\n  username: \"\"\n"
+		"  chroot: \"\"\n  zonesdir: \"%s\"\n  database: \"\"\n"
+		"  pidfile: \"%s/nsd.pid\"\n  xfrdfile: \"%s/xfrd.state\"\n"
+		"  zonelistfile: \"%s/zone.list\"\n  xfrdir: \"%s\"\n"
+		"  logfile: \"%s/nsd.log\"\n  server-count: 1\n  do-ip6: no\n"
+		"  verbosity: 1\nremote-control:\n  control-enable: no\n"
+		"zone:\n  name: check.test\n  zonefile: check.test.signed\n",
+		fx.port, fx.dir, fx.dir, fx.dir, fx.dir, fx.dir, fx.dir), SIGNET_OK);
+	for (size_t i = 0; i < sizeof(children) / sizeof(children[0]); i++)
+		assert_int_equal(sg_buf_printf(&conf,
+			"zone:\n  name: %s.check.test\n  zonefile: %s.check.test.signed\n",
+			children[i], children[i]), SIGNET_OK);
+	snprintf(f, sizeof(f), "%s/nsd.conf", fx.dir);
+	write_file(f, (char *)conf.data);
+	sg_buf_free(&conf);
+
+	fx.nsd = fork();
+	assert_true(fx.nsd >= 0);
+	if (fx.nsd == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+		if (devnull >= 0) {
+			dup2(devnull, 1);
+			dup2(devnull, 2);
+		}
+		execlp("nsd", "nsd", "-d", "-c", f, (char *)NULL);
+		_exit(127);
+	}
+	/* Ready when it answers the parent's SOA. */
+	check_server s;
+	char addr[64];
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", fx.port);
+	assert_int_equal(check_server_parse(addr, &s), SIGNET_OK);
+	s.timeout_ms = 200;
+	s.tries = 1;
+	dns_name apex;
+	assert_int_equal(dns_name_from_str(&apex, "check.test."), SIGNET_OK);
+	for (long end = now_ms() + 60000; now_ms() < end;) {
+		check_answer a;
+		char err[256];
+		if (check_query(&s, &apex, DNS_T_SOA, &a, err, sizeof(err)) == SIGNET_OK) {
+			bool ok = a.rcode == 0 && a.count > 0;
+			check_answer_free(&a);
+			if (ok)
+				return true;
+		}
+		int st;
+		if (waitpid(fx.nsd, &st, WNOHANG) == fx.nsd) {
+			fx.nsd = 0;
+			return false;
+		}
+		struct timespec ts = {0, 50000000L};
+		nanosleep(&ts, NULL);
+	}
+	fail_msg("nsd did not answer on port %u within 60 s", fx.port);
+	return false;
 }
 
 static int group_setup(void **state)
@@ -296,8 +397,6 @@ static int group_setup(void **state)
 		"$ORIGIN check.test.\n$TTL 300\n"
 		"@ IN SOA ns1 hostmaster 1 3600 900 604800 300\n@ IN NS ns1\n"
 		"ns1 IN A 127.0.0.1\n"), SIGNET_OK);
-	static const char *const children[] = {"healthy", "mismatch", "refresh", "expired",
-					       "broken", "big", "nsec3"};
 	for (size_t i = 0; i < sizeof(children) / sizeof(children[0]); i++)
 		assert_int_equal(sg_buf_printf(&parent, "%s IN NS ns1\n", children[i]),
 				 SIGNET_OK);
@@ -316,62 +415,12 @@ static int group_setup(void **state)
 			    "check.test.zone", pk, pz, NULL};
 	assert_int_equal(run_in(fx.dir, NULL, sp), 0);
 
-	fx.port = free_port();
-	sg_buf conf = SG_BUF_INIT;
-	assert_int_equal(sg_buf_printf(&conf,
-		"server:\n  ip-address: 127.0.0.1\n  port: %u\n  username: \"\"\n"
-		"  chroot: \"\"\n  zonesdir: \"%s\"\n  database: \"\"\n"
-		"  pidfile: \"%s/nsd.pid\"\n  xfrdfile: \"%s/xfrd.state\"\n"
-		"  zonelistfile: \"%s/zone.list\"\n  xfrdir: \"%s\"\n"
-		"  logfile: \"%s/nsd.log\"\n  server-count: 1\n  do-ip6: no\n"
-		"  verbosity: 1\nremote-control:\n  control-enable: no\n"
-		"zone:\n  name: check.test\n  zonefile: check.test.signed\n",
-		fx.port, fx.dir, fx.dir, fx.dir, fx.dir, fx.dir, fx.dir), SIGNET_OK);
-	for (size_t i = 0; i < sizeof(children) / sizeof(children[0]); i++)
-		assert_int_equal(sg_buf_printf(&conf,
-			"zone:\n  name: %s.check.test\n  zonefile: %s.check.test.signed\n",
-			children[i], children[i]), SIGNET_OK);
-	snprintf(f, sizeof(f), "%s/nsd.conf", fx.dir);
-	write_file(f, (char *)conf.data);
-	sg_buf_free(&conf);
-
-	fx.nsd = fork();
-	assert_true(fx.nsd >= 0);
-	if (fx.nsd == 0) {
-		int devnull = open("/dev/null", O_WRONLY);
-		if (devnull >= 0) {
-			dup2(devnull, 1);
-			dup2(devnull, 2);
-		}
-		execlp("nsd", "nsd", "-d", "-c", f, (char *)NULL);
-		_exit(127);
-	}
-	/* Ready when it answers the parent's SOA. */
-	check_server s;
-	char addr[64];
-	snprintf(addr, sizeof(addr), "127.0.0.1:%u", fx.port);
-	assert_int_equal(check_server_parse(addr, &s), SIGNET_OK);
-	s.timeout_ms = 200;
-	s.tries = 1;
-	dns_name apex;
-	assert_int_equal(dns_name_from_str(&apex, "check.test."), SIGNET_OK);
-	for (int i = 0; i < 50; i++) {
-		check_answer a;
-		char err[256];
-		if (check_query(&s, &apex, DNS_T_SOA, &a, err, sizeof(err)) == SIGNET_OK) {
-			bool ok = a.rcode == 0 && a.count > 0;
-			check_answer_free(&a);
-			if (ok)
-				return 0;
-		}
-		int st;
-		if (waitpid(fx.nsd, &st, WNOHANG) == fx.nsd) {
-			fx.nsd = 0;
-			fail_msg("nsd exited; see %s/nsd.log", fx.dir);
-		}
-		usleep(100000);
-	}
-	fail_msg("nsd did not answer on port %u", fx.port);
+	/* Another process may take the port between free_port and NSD's
+	 * bind: NSD then exits at start, and starts again on a new port. */
+	for (int attempt = 0; attempt < 5; attempt++)
+		if (start_nsd())
+			return 0;
+	fail_msg("nsd did not start on a free port in 5 attempts; see %s/nsd.log", fx.dir);
 	return -1;
 }
 
@@ -799,17 +848,12 @@ static size_t garbage(enum garbage mode, const uint8_t *q, size_t qlen, uint8_t 
 	return n;
 }
 
-static pid_t start_garbage(enum garbage mode, unsigned port)
+/* Its port in *port: bound here, before the fork, so nothing can take it
+ * between choosing and serving. */
+static pid_t start_garbage(enum garbage mode, unsigned *port)
 {
-	int u = socket(AF_INET, SOCK_DGRAM, 0), t = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(u >= 0 && t >= 0);
-	int one = 1;
-	setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	assert_int_equal(bind(u, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(bind(t, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(t, 8), 0);
+	int u, t;
+	*port = bind_pair(&u, &t);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid > 0) {
@@ -862,8 +906,8 @@ static void test_garbage_answers(void **state)
 	(void)state;
 	sg_buf out = SG_BUF_INIT;
 	for (int mode = 0; mode < G_COUNT; mode++) {
-		unsigned port = free_port();
-		pid_t g = start_garbage((enum garbage)mode, port);
+		unsigned port = 0;
+		pid_t g = start_garbage((enum garbage)mode, &port);
 		char addr[32];
 		snprintf(addr, sizeof(addr), "127.0.0.1:%u", port);
 		const char *args[] = {"healthy.check.test", "--server", addr, "--timeout", "1",
