@@ -279,10 +279,19 @@ static void start_zone(zone_run *z, const char *name, uint8_t zsk_alg, uint8_t k
 	write_file(z->conf, text);
 }
 
+/* Under ASan every program takes a malloc's stack with the slow unwinder
+ * (common/sanitizer.c: the leak suppressions must see through SoftHSM2 and
+ * libcrypto), which makes one `signet sign-zone` here ten times slower
+ * (0.3 s against 0.03 s; 64 of them ran this test near its time limit on a
+ * loaded machine). The CLI's own leaks are checked by the client tests; here
+ * it runs with the fast unwinder and no leak check. Other builds ignore
+ * the variable. */
 static int run(const char *cmd)
 {
 	char full[4096];
-	snprintf(full, sizeof(full), "%s > '%s/tool.log' 2>&1", cmd, D.dir);
+	snprintf(full, sizeof(full),
+		 "ASAN_OPTIONS=\"${ASAN_OPTIONS:-}:fast_unwind_on_malloc=1:detect_leaks=0\" "
+		 "%s > '%s/tool.log' 2>&1", cmd, D.dir);
 	int st = system(full);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 255;
 }
@@ -339,7 +348,7 @@ static bool ask(int port, const char *name, const char *type, char rcode[16], bo
 		sg_buf *text)
 {
 	char cmd[512];
-	snprintf(cmd, sizeof(cmd), "timeout 5 drill -p %d @127.0.0.1 -D %s %s 2>&1", port, name,
+	snprintf(cmd, sizeof(cmd), "timeout 20 drill -p %d @127.0.0.1 -D %s %s 2>&1", port, name,
 		 type);
 	FILE *p = popen(cmd, "r");
 	assert_non_null(p);
@@ -396,19 +405,17 @@ static void resolve(const zone_run *z, int64_t t, const char *dsf, bool want_sec
 	assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ), 0);
 	posix_spawn_file_actions_destroy(&fa);
 	bool up = false;
-	for (int i = 0; i < 500 && !up; i++) {
+	for (long end = signetd_now_ms() + 30000; !up; usleep(10000)) {
 		up = signetd_log_has(log, "start of service");
 		if (!up && waitpid(pid, NULL, WNOHANG) == pid) {
 			signetd_sh("cat '%s' >&2", log);
 			fail_msg("unbound exited at start");
 		}
-		if (!up)
-			usleep(10000);
-	}
-	if (!up) {
-		stop_child(pid);
-		signetd_sh("cat '%s' >&2", log);
-		fail_msg("unbound did not start within 5 s");
+		if (!up && signetd_now_ms() > end) {
+			stop_child(pid);
+			signetd_sh("cat '%s' >&2", log);
+			fail_msg("unbound did not start within 30 s");
+		}
 	}
 	char www[300], nx[300], rcode[16] = "";
 	snprintf(www, sizeof(www), "www.%s", z->name);
