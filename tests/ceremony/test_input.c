@@ -6,7 +6,6 @@
 #include <cmocka.h>
 
 #include <dirent.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 
 #include "ceremony/ceremony.h"
 #include "tests/lib/ceremony_fixture.h"
+#include "tests/lib/tmpdir.h"
 
 /* The files in tests/data/ceremony were written by signet-ceremony in a
  * 2-of-3 ceremony (alice, bob, carol); these are alice's and bob's
@@ -363,12 +363,10 @@ static int setup(void **state)
 {
 	(void)state;
 	const char *d = getenv("SIGNET_TEST_DATA");
-	const char *tmp = getenv("TMPDIR");
 	if (d == NULL)
 		return -1;
 	snprintf(data, sizeof(data), "%s/ceremony", d);
-	snprintf(work, sizeof(work), "%s/signet-input-XXXXXX", tmp ? tmp : "/tmp");
-	if (mkdtemp(work) == NULL)
+	if (test_tmpdir_make("signet-input", work, sizeof(work)) != 0)
 		return -1;
 	char cd[300];
 	snprintf(cd, sizeof(cd), "%s/cdir", work);
@@ -389,21 +387,13 @@ static int setup(void **state)
 	return cer_approval_read(f, &approval) == SIGNET_OK ? 0 : -1;
 }
 
-static int rm(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(p) : unlink(p);
-}
-
 static int teardown(void **state)
 {
 	(void)state;
 	sg_secret_free(alice);
 	sg_secret_free(bob);
 	free(policy);
-	nftw(work, rm, 8, FTW_DEPTH | FTW_PHYS);
-	return 0;
+	return test_tmpdir_remove(work);
 }
 
 int main(void)

@@ -14,7 +14,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +27,7 @@
 #include <unistd.h>
 
 #include "client/client.h"
+#include "tests/lib/tmpdir.h"
 
 /* Everything the group shares. */
 struct fixture {
@@ -241,14 +241,6 @@ static int run_check(sg_buf *out, const char *const *args)
 	return WEXITSTATUS(st);
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int group_teardown(void **state)
 {
 	(void)state;
@@ -256,9 +248,7 @@ static int group_teardown(void **state)
 		kill(fx.nsd, SIGTERM);
 		waitpid(fx.nsd, NULL, 0);
 	}
-	if (fx.dir[0] && !getenv("SIGNET_KEEP_TMP"))
-		nftw(fx.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	return 0;
+	return test_tmpdir_remove(fx.dir);
 }
 
 static long now_ms(void)
@@ -340,9 +330,7 @@ static int group_setup(void **state)
 {
 	(void)state;
 	memset(&fx, 0, sizeof(fx));
-	const char *tmp = getenv("TMPDIR");
-	snprintf(fx.dir, sizeof(fx.dir), "%s/signet-check-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	assert_non_null(mkdtemp(fx.dir));
+	assert_int_equal(test_tmpdir_make("signet-check", fx.dir, sizeof(fx.dir)), 0);
 	const char *path = getenv("PATH");
 	char newpath[4096];
 	snprintf(newpath, sizeof(newpath), "%s:/usr/sbin:/usr/bin", path ? path : "");

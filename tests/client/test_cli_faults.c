@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "client/client.h"
+#include "tests/lib/p11fault_ctl.h"
 #include "tests/lib/signetd_fixture.h"
 
 extern char **environ;
@@ -33,41 +34,9 @@ extern char **environ;
 
 static signetd_env D;
 static signetd_zone Z;
-static char ctl_dir[64];
-static char ctl[128];          /* P11FAULT_CONTROL */
 static char conf_ns1[300];     /* client config, 20 s deadline */
 static char conf_short[300];   /* client config, 0.3 s deadline */
 static char zonefile[300];
-
-static void ctl_file(char *out, size_t cap, const char *suffix)
-{
-	snprintf(out, cap, "%s%s", ctl, suffix);
-}
-
-/* The fault in force; the module's counters and release file cleared. */
-static void set_fault(const char *text)
-{
-	char tmp[160], p[160];
-	ctl_file(tmp, sizeof(tmp), ".tmp");
-	FILE *f = fopen(tmp, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
-	const char *sfx[] = {".hits", ".held", ".release"};
-	for (size_t i = 0; i < 3; i++) {
-		ctl_file(p, sizeof(p), sfx[i]);
-		unlink(p);
-	}
-	assert_int_equal(rename(tmp, ctl), 0);
-}
-
-static long counted(const char *suffix)
-{
-	char p[160];
-	ctl_file(p, sizeof(p), suffix);
-	struct stat sb;
-	return stat(p, &sb) == 0 ? (long)sb.st_size : 0;
-}
 
 /* Run the CLI with args (NULL-terminated); its stderr into err. The exit
  * status. */
@@ -167,7 +136,7 @@ static int teardown(void **state)
 static int no_fault(void **state)
 {
 	(void)state;
-	set_fault("");
+	p11fault_set("");
 	return 0;
 }
 
@@ -186,11 +155,11 @@ static void test_sign_zone_fault_writes_nothing(void **state)
 	unlink(fresh);
 
 	sg_buf err = SG_BUF_INIT;
-	set_fault("error=device skip=10");
+	p11fault_set("error=device skip=10");
 	const char *a1[] = {"sign-zone", "--zone", "example.com.", "--in", zonefile, "--out", out,
 			    "--config", conf_ns1, NULL};
 	int rc = cli(&err, a1);
-	long hits = counted(".hits");
+	long hits = p11fault_count(".hits");
 	if (rc == SIGNET_EXIT_OK)
 		fail_msg("sign-zone succeeded with the HSM failing (%ld faults)", hits);
 	assert_true(hits >= 1);
@@ -202,16 +171,16 @@ static void test_sign_zone_fault_writes_nothing(void **state)
 	sg_buf_free(&o);
 	assert_int_equal(leftovers("out.zone"), 0);
 
-	set_fault("error=device skip=10");
+	p11fault_set("error=device skip=10");
 	const char *a2[] = {"sign-zone", "--zone", "example.com.", "--in", zonefile, "--out", fresh,
 			    "--config", conf_ns1, NULL};
 	assert_int_not_equal(cli(&err, a2), SIGNET_EXIT_OK);
-	assert_true(counted(".hits") >= 1);
+	assert_true(p11fault_count(".hits") >= 1);
 	assert_int_equal(access(fresh, F_OK), -1);
 	assert_int_equal(errno, ENOENT);
 	assert_int_equal(leftovers("fresh.zone"), 0);
 
-	set_fault("");
+	p11fault_set("");
 	rc = cli(&err, a1);
 	if (rc != SIGNET_EXIT_OK)
 		fail_msg("sign-zone without a fault: exit %d: %s", rc, (char *)err.data);
@@ -239,16 +208,12 @@ static void test_deadline_exit_4(void **state)
 			   "@ SOA ns1 hostmaster 2 7200 3600 1209600 3600\n"
 			   "@ NS ns1\nns1 A 192.0.2.1\nlate A 198.51.100.1\n";
 	assert_int_equal(sg_file_write_atomic(in, text, strlen(text), 0600), SIGNET_OK);
-	set_fault("hold");
+	p11fault_set("hold");
 	sg_buf err = SG_BUF_INIT;
 	const char *args[] = {"sign-zone", "--zone", "example.com.", "--in", in, "--out",
 			      out, "--config", conf_short, NULL};
 	int rc = cli(&err, args);
-	char rel[160];
-	ctl_file(rel, sizeof(rel), ".release");
-	FILE *f = fopen(rel, "w");
-	assert_non_null(f);
-	assert_int_equal(fclose(f), 0);
+	p11fault_release();
 	if (rc != SIGNET_EXIT_CONNECT)
 		fail_msg("sign-zone past its deadline: exit %d, not 4: %s", rc, (char *)err.data);
 	assert_non_null(strstr((char *)err.data, "DEADLINE_EXCEEDED"));
@@ -290,7 +255,7 @@ static void test_set_clock_refused(void **state)
 static void check_sessions(pid_t pid, const char *what)
 {
 	char path[160];
-	ctl_file(path, sizeof(path), ".sessions");
+	p11fault_path(path, sizeof(path), ".sessions");
 	sg_buf b = SG_BUF_INIT;
 	assert_int_equal(sg_file_read(path, 1 << 20, &b), SIGNET_OK);
 	assert_int_equal(sg_buf_put_u8(&b, 0), SIGNET_OK);
@@ -351,29 +316,8 @@ static void test_sessions_closed(void **state)
 
 int main(void)
 {
-	const char *real = getenv("SIGNET_SOFTHSM_MODULE");
-	const char *build = getenv("SIGNET_BUILD_DIR");
-	if (!real || !build) {
-		fprintf(stderr, "SIGNET_SOFTHSM_MODULE and SIGNET_BUILD_DIR must be set\n");
+	if (p11fault_setup("signet-clifault") != 0)
 		return 1;
-	}
-	char wrapper[600];
-	snprintf(wrapper, sizeof(wrapper), "%s/tests/p11fault/libp11fault.so", build);
-	if (access(wrapper, R_OK) != 0) {
-		fprintf(stderr, "%s: %s\n", wrapper, strerror(errno));
-		return 1;
-	}
-	snprintf(ctl_dir, sizeof(ctl_dir), "/tmp/signet-clifault-XXXXXX");
-	if (!mkdtemp(ctl_dir))
-		return 1;
-	/* signetd runs as nobody under root (the fixture): the module it
-	 * loads writes its counters next to the control file. */
-	if (geteuid() == 0 && chmod(ctl_dir, 01777) != 0)
-		return 1;
-	snprintf(ctl, sizeof(ctl), "%s/control", ctl_dir);
-	setenv("P11FAULT_MODULE", real, 1);
-	setenv("P11FAULT_CONTROL", ctl, 1);
-	setenv("SIGNET_SOFTHSM_MODULE", wrapper, 1);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_sign_zone_fault_writes_nothing, no_fault),
 		cmocka_unit_test_setup(test_deadline_exit_4, no_fault),
@@ -381,9 +325,6 @@ int main(void)
 		cmocka_unit_test(test_sessions_closed),
 	};
 	int rc = cmocka_run_group_tests(tests, setup, teardown);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", ctl_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", ctl_dir);
+	p11fault_cleanup();
 	return rc;
 }

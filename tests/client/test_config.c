@@ -12,14 +12,15 @@
 
 #include "client/client.h"
 #include "common/common.h"
+#include "tests/lib/tmpdir.h"
 
-static char dir[] = "/tmp/signet-cconf-XXXXXX";
-static char path[64];
+static char dir[64];
+static char path[128];
 
 static int setup(void **state)
 {
 	(void)state;
-	if (mkdtemp(dir) == NULL)
+	if (test_tmpdir_make("signet-cconf", dir, sizeof(dir)) != 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/client.conf", dir);
 	return 0;
@@ -28,9 +29,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	unlink(path);
-	rmdir(dir);
-	return 0;
+	return test_tmpdir_remove(dir);
 }
 
 /* Load text as the config file over a fresh configuration. */
@@ -92,7 +91,7 @@ static void refused(const char *text, const char *where, const char *why)
 	client_config c;
 	char msg[256];
 	assert_int_equal(load(text, &c, msg, sizeof(msg)), SIGNET_EPARSE);
-	char want[128];
+	char want[256];
 	snprintf(want, sizeof(want), "%s:%s", path, where);
 	if (strstr(msg, want) == NULL || strstr(msg, why) == NULL)
 		fail_msg("'%s' does not name %s and '%s'", msg, want, why);

@@ -18,22 +18,20 @@
 #include <unistd.h>
 
 #include "common/common.h"
+#include "tests/lib/tmpdir.h"
 
 static char tmpdir[64];
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/signet-common-XXXXXX");
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
+	return test_tmpdir_make("signet-common", tmpdir, sizeof(tmpdir));
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return test_tmpdir_remove(tmpdir);
 }
 
 static void path_in_tmp(char *out, size_t len, const char *name)

@@ -16,6 +16,7 @@
 
 #include "dnssec/dnssec.h"
 #include "tests/lib/dnssec_testutil.h"
+#include "tests/lib/tmpdir.h"
 
 /* The DNSKEY of RFC 4034 §5.4 and RFC 4509 §2.3 (dskey.example.com.). */
 static const char rfc4034_key[] =
@@ -135,8 +136,8 @@ static void test_ds_against_tools(void **state)
 	/* RFC 4034 §5.4 prints a SHA-1 DS; we make SHA-256 and SHA-384 DS
 	 * for the same key and compare them with BIND's and ldns's tools, run
 	 * now on the same DNSKEY, so the expected value is not ours. */
-	char dir[] = "/tmp/signet-ds-XXXXXX";
-	assert_non_null(mkdtemp(dir));
+	char dir[64];
+	assert_int_equal(test_tmpdir_make("signet-ds", dir, sizeof(dir)), 0);
 	char path[256], cmd[1024], line[1024];
 	snprintf(path, sizeof(path), "%s/Kdskey.example.com.+005+60485.key", dir);
 	FILE *f = fopen(path, "w");
@@ -173,8 +174,7 @@ static void test_ds_against_tools(void **state)
 		if (strncasecmp(at, (char *)hx.data, hx.len) != 0 || strlen(at) != hx.len)
 			fail_msg("DS digest %.*s, tool says %s", (int)hx.len, (char *)hx.data, at);
 	}
-	unlink(path);
-	rmdir(dir);
+	assert_int_equal(test_tmpdir_remove(dir), 0);
 	sg_buf_free(&k);
 	sg_buf_free(&ds);
 	sg_buf_free(&hx);

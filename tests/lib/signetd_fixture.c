@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "tests/lib/signetd_fixture.h"
+#include "tests/lib/tmpdir.h"
 
 /* A sanitizer build under a loaded machine takes seconds to start. */
 #define START_TIMEOUT_MS 30000
@@ -347,11 +348,8 @@ int signetd_start(signetd_env *d, const signetd_opts *o)
 		fprintf(stderr, "SIGNET_BUILD_DIR is not set\n");
 		return -1;
 	}
-	snprintf(d->dir, sizeof(d->dir), "/tmp/signet-daemon-XXXXXX");
-	if (!mkdtemp(d->dir)) {
-		d->dir[0] = '\0';
+	if (test_tmpdir_make("signet-daemon", d->dir, sizeof(d->dir)) != 0)
 		return -1;
-	}
 	if (make_pki(d->dir) != 0)
 		return -1;
 	snprintf(d->conf, sizeof(d->conf), "%s/signetd.conf", d->dir);
@@ -426,13 +424,7 @@ int signetd_teardown(signetd_env *d)
 	d->f = NULL;
 	if (!d->dir[0])
 		return 0;
-	if (getenv("SIGNET_TEST_KEEP")) {
-		fprintf(stderr, "kept %s\n", d->dir);
-		return 0;
-	}
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d->dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return test_tmpdir_remove(d->dir);
 }
 
 /* ---- zones and signing -------------------------------------------------- */

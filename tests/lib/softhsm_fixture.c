@@ -2,7 +2,6 @@
 
 #include <dlfcn.h>
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include <p11-kit/pkcs11.h>
 
 #include "tests/lib/softhsm_fixture.h"
+#include "tests/lib/tmpdir.h"
 
 #define PIN_OCTETS 12  /* random octets per PIN, hex encoded */
 
@@ -34,23 +34,6 @@ static signet_err random_pin(sg_secret **out)
 	(*out)->data[(*out)->len] = '\0';
 	sg_wipe(raw, sizeof(raw));
 	return SIGNET_OK;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP)
-		return rmdir(path) == 0 || errno == ENOENT ? 0 : -1;
-	return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
-}
-
-static void remove_tree(const char *dir)
-{
-	if (dir[0] == '\0')
-		return;
-	if (nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-		fprintf(stderr, "softhsm fixture: could not remove %s: %s\n", dir, strerror(errno));
 }
 
 static signet_err fail(softhsm_fixture *f, signet_err err, const char *what)
@@ -75,19 +58,9 @@ signet_err softhsm_fixture_create(bool open_token, softhsm_fixture **out)
 	softhsm_fixture *f = calloc(1, sizeof(*f));
 	if (f == NULL)
 		return SIGNET_ENOMEM;
-	const char *tmp = getenv("TMPDIR");
-	if (tmp == NULL || tmp[0] == '\0')
-		tmp = "/tmp";
 	snprintf(f->module, sizeof(f->module), "%s", module);
-	if ((size_t)snprintf(f->dir, sizeof(f->dir), "%s/signet-hsm-XXXXXX", tmp) >=
-	    sizeof(f->dir)) {
-		f->dir[0] = '\0';
-		return fail(f, SIGNET_ERANGE, "TMPDIR too long");
-	}
-	if (mkdtemp(f->dir) == NULL) {
-		f->dir[0] = '\0';
-		return fail(f, SIGNET_EIO, "mkdtemp");
-	}
+	if (test_tmpdir_make("signet-hsm", f->dir, sizeof(f->dir)) != 0)
+		return fail(f, errno == ENAMETOOLONG ? SIGNET_ERANGE : SIGNET_EIO, "mkdtemp");
 	snprintf(f->conf, sizeof(f->conf), "%s/softhsm2.conf", f->dir);
 	snprintf(f->tokendir, sizeof(f->tokendir), "%s/tokens", f->dir);
 	if (mkdir(f->tokendir, 0700) != 0)
@@ -167,7 +140,8 @@ void softhsm_fixture_destroy(softhsm_fixture *f)
 	hsm_close(f->ctx);
 	sg_secret_free(f->so_pin);
 	sg_secret_free(f->user_pin);
-	remove_tree(f->dir);
+	if (test_tmpdir_remove(f->dir) != 0)
+		fprintf(stderr, "softhsm fixture: could not remove %s\n", f->dir);
 	free(f);
 }
 

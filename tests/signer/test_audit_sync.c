@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "signer/signer.h"
+#include "tests/lib/tmpdir.h"
 
 #define THREADS 4
 #define LINES 200
@@ -25,16 +26,13 @@ static char dir[64];
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/signet-audit-XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
+	return test_tmpdir_make("signet-audit", dir, sizeof(dir));
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return test_tmpdir_remove(dir);
 }
 
 static void *writer(void *arg)

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "signer/signer.h"
+#include "tests/lib/tmpdir.h"
 
 #define BASE \
 	"listen = \"127.0.0.1:8443\";\n" \
@@ -369,8 +370,8 @@ static void test_example(void **state)
 static void test_load(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/signet-cfg-XXXXXX";
-	assert_non_null(mkdtemp(dir));
+	char dir[64];
+	assert_int_equal(test_tmpdir_make("signet-cfg", dir, sizeof(dir)), 0);
 	char path[256];
 	snprintf(path, sizeof(path), "%s/signetd.conf", dir);
 	signer_config cfg;
@@ -388,8 +389,7 @@ static void test_load(void **state)
 	assert_int_equal(signer_config_load(path, &cfg, &line, msg, sizeof(msg)), SIGNET_OK);
 	assert_int_equal(cfg.nclients, 1);
 	signer_config_free(&cfg);
-	unlink(path);
-	rmdir(dir);
+	assert_int_equal(test_tmpdir_remove(dir), 0);
 }
 
 int main(void)

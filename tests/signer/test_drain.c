@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "tests/lib/signetd_fixture.h"
+#include "tests/lib/p11fault_ctl.h"
 #include "tests/lib/signetd_h2raw.h"
 
 #define WORKERS 4          /* every worker holds one call in C_Sign */
@@ -33,48 +34,7 @@
 
 static signetd_env D;
 static signetd_zone Z;
-static char ctl_dir[64];
-static char ctl[128];      /* P11FAULT_CONTROL */
 static unsigned next_owner = 1;
-
-static void ctl_path(char *out, size_t cap, const char *suffix)
-{
-	snprintf(out, cap, "%s%s", ctl, suffix);
-}
-
-/* The fault in force (rename over the control file), the held-call count
- * and the release file cleared. */
-static void set_fault(const char *text)
-{
-	char tmp[160], p[160];
-	ctl_path(tmp, sizeof(tmp), ".tmp");
-	FILE *f = fopen(tmp, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
-	ctl_path(p, sizeof(p), ".held");
-	unlink(p);
-	ctl_path(p, sizeof(p), ".release");
-	unlink(p);
-	assert_int_equal(rename(tmp, ctl), 0);
-}
-
-static long held(void)
-{
-	char p[160];
-	ctl_path(p, sizeof(p), ".held");
-	struct stat sb;
-	return stat(p, &sb) == 0 ? (long)sb.st_size : 0;
-}
-
-static void release(void)
-{
-	char p[160];
-	ctl_path(p, sizeof(p), ".release");
-	FILE *f = fopen(p, "w");
-	assert_non_null(f);
-	assert_int_equal(fclose(f), 0);
-}
 
 /* Poll for an event the test caused; WAIT_MS only bounds a broken run. */
 static bool wait_for(bool (*cond)(void))
@@ -83,11 +43,6 @@ static bool wait_for(bool (*cond)(void))
 		if (signetd_now_ms() > end)
 			return false;
 	return true;
-}
-
-static bool all_held(void)
-{
-	return held() >= WORKERS;
 }
 
 static bool said_draining(void)
@@ -163,7 +118,7 @@ static void drain(int sig)
 	signet__v1__sign_response__free_unpacked(r, NULL);
 	next_owner++;
 
-	set_fault("hold");
+	p11fault_set("hold");
 	call calls[WORKERS];
 	pthread_t th[WORKERS];
 	for (int i = 0; i < WORKERS; i++) {
@@ -175,8 +130,8 @@ static void drain(int sig)
 		next_owner += PER_CALL;
 		assert_int_equal(pthread_create(&th[i], NULL, one_call, &calls[i]), 0);
 	}
-	if (!wait_for(all_held))
-		fail_msg("only %ld of %d calls reached C_Sign", held(), WORKERS);
+	if (!p11fault_wait_held(WORKERS, WAIT_MS))
+		fail_msg("only %ld of %d calls reached C_Sign", p11fault_count(".held"), WORKERS);
 
 	assert_int_equal(kill(D.pid, sig), 0);
 	if (!wait_for(said_draining))
@@ -207,7 +162,7 @@ static void drain(int sig)
 		assert_false(atomic_load(&calls[i].done));
 	assert_int_equal(kill(D.pid, 0), 0);
 
-	release();
+	p11fault_release();
 	for (int i = 0; i < WORKERS; i++) {
 		pthread_join(th[i], NULL);
 		rpc_close(calls[i].c);
@@ -230,7 +185,7 @@ static void drain(int sig)
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		fail_msg("signetd after signal %d: status 0x%x", sig, status);
 	assert_false(signetd_log_has(D.log, "drain timed out"));
-	set_fault("");
+	p11fault_set("");
 }
 
 static void test_sigterm(void **state)
@@ -292,38 +247,14 @@ static void test_silent_stream_at_stop(void **state)
 
 int main(void)
 {
-	const char *real = getenv("SIGNET_SOFTHSM_MODULE");
-	const char *build = getenv("SIGNET_BUILD_DIR");
-	if (!real || !build) {
-		fprintf(stderr, "SIGNET_SOFTHSM_MODULE and SIGNET_BUILD_DIR must be set\n");
+	if (p11fault_setup("signet-drain") != 0)
 		return 1;
-	}
-	char wrapper[600];
-	snprintf(wrapper, sizeof(wrapper), "%s/tests/p11fault/libp11fault.so", build);
-	if (access(wrapper, R_OK) != 0) {
-		fprintf(stderr, "%s: %s\n", wrapper, strerror(errno));
-		return 1;
-	}
-	snprintf(ctl_dir, sizeof(ctl_dir), "/tmp/signet-drain-XXXXXX");
-	if (!mkdtemp(ctl_dir))
-		return 1;
-	/* signetd runs as nobody under root (the fixture): the module it
-	 * loads writes its counters next to the control file. */
-	if (geteuid() == 0 && chmod(ctl_dir, 01777) != 0)
-		return 1;
-	snprintf(ctl, sizeof(ctl), "%s/control", ctl_dir);
-	setenv("P11FAULT_MODULE", real, 1);
-	setenv("P11FAULT_CONTROL", ctl, 1);
-	setenv("SIGNET_SOFTHSM_MODULE", wrapper, 1);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sigterm),
 		cmocka_unit_test(test_sigint),
 		cmocka_unit_test(test_silent_stream_at_stop),
 	};
 	int rc = cmocka_run_group_tests(tests, setup, teardown);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", ctl_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", ctl_dir);
+	p11fault_cleanup();
 	return rc;
 }

@@ -25,27 +25,11 @@
 #include <cmocka.h>
 
 #include "tests/lib/signetd_fixture.h"
+#include "tests/lib/p11fault_ctl.h"
 
 static signetd_env D;
 static signetd_zone ZEC, ZRSA;
-static char ctl_dir[64];      /* holds the control file */
-static char ctl[128];         /* P11FAULT_CONTROL */
 static unsigned next_owner = 1000;
-
-/* Replace the fault in force (atomically: the module reads the file on
- * every call) and reset the hit counter. */
-static void set_fault(const char *text)
-{
-	char tmp[160], hits[160];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", ctl);
-	snprintf(hits, sizeof(hits), "%s.hits", ctl);
-	FILE *f = fopen(tmp, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
-	unlink(hits);
-	assert_int_equal(rename(tmp, ctl), 0);
-}
 
 /* How many times needle occurs in signetd's log. */
 static int log_count(const char *needle)
@@ -57,23 +41,6 @@ static int log_count(const char *needle)
 			n++;
 	sg_buf_free(&b);
 	return n;
-}
-
-/* The file P11FAULT_CONTROL<suffix>'s size: the octets p11fault appended. */
-static long counted(const char *suffix)
-{
-	char path[160];
-	snprintf(path, sizeof(path), "%s%s", ctl, suffix);
-	struct stat sb;
-	return stat(path, &sb) == 0 ? (long)sb.st_size : 0;
-}
-
-static long hits(void)
-{
-	char path[160];
-	snprintf(path, sizeof(path), "%s.hits", ctl);
-	struct stat sb;
-	return stat(path, &sb) == 0 ? (long)sb.st_size : 0;
 }
 
 /* The A RRset signetd_sign_a makes for owner i under z, and whether rdata
@@ -223,7 +190,7 @@ static int teardown(void **state)
 static int reset(void **state)
 {
 	(void)state;
-	set_fault("");
+	p11fault_set("");
 	return 0;
 }
 
@@ -233,21 +200,21 @@ static void test_device_error_once(void **state)
 {
 	(void)state;
 	assert_all_valid(&ZEC, 4);
-	set_fault("error=device count=1");
+	p11fault_set("error=device count=1");
 	assert_all_valid(&ZEC, 4);
-	assert_int_equal(hits(), 1);
+	assert_int_equal(p11fault_count(".hits"), 1);
 }
 
 /* A fault that lasts: UNAVAILABLE per RRset while it lasts, the daemon
  * still answers, and signing resumes by itself when it clears. */
 static void persistent(const char *fault_text)
 {
-	set_fault(fault_text);
+	p11fault_set(fault_text);
 	assert_all_unavailable(&ZEC, 12);
 	assert_all_unavailable(&ZRSA, 3);
-	assert_true(hits() >= 15);
+	assert_true(p11fault_count(".hits") >= 15);
 	assert_int_equal(kill(D.pid, 0), 0);
-	set_fault("");
+	p11fault_set("");
 	wait_recovered(&ZEC);
 	assert_all_valid(&ZEC, 12);
 	assert_all_valid(&ZRSA, 3);
@@ -272,7 +239,7 @@ static void test_device_removed(void **state)
 {
 	(void)state;
 	const char *again = "not back after re-initialise";
-	set_fault("error=removed");
+	p11fault_set("error=removed");
 	assert_all_unavailable(&ZEC, 10);
 	assert_false(token_present());
 	int tried = log_count(again);
@@ -285,7 +252,7 @@ static void test_device_removed(void **state)
 	assert_all_unavailable(&ZEC, 5);
 	assert_false(token_present());
 	int reconnected = log_count("reconnected");
-	set_fault("");
+	p11fault_set("");
 	wait_recovered(&ZEC);
 	assert_true(log_count("reconnected") > reconnected);
 	assert_true(token_present());
@@ -313,30 +280,22 @@ static void *held_signer(void *arg)
 static void test_slow(void **state)
 {
 	(void)state;
-	char rel[160];
-	snprintf(rel, sizeof(rel), "%s.release", ctl);
-	unlink(rel);
-	long before = counted(".held");
-	set_fault("hold");
+	p11fault_set("hold");
 	held_call s;
 	memset(&s, 0, sizeof(s));
 	atomic_init(&s.done, false);
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, held_signer, &s), 0);
-	for (long end = signetd_now_ms() + 30000; counted(".held") == before; signetd_sleep_ms(5))
-		if (signetd_now_ms() > end)
-			fail_msg("the signing call never reached C_Sign");
+	if (!p11fault_wait_held(1, 30000))
+		fail_msg("the signing call never reached C_Sign");
 	assert_true(token_present());
 	/* Health came back while the signing call is still inside the HSM */
 	assert_false(atomic_load(&s.done));
-	FILE *f = fopen(rel, "w");
-	assert_non_null(f);
-	assert_int_equal(fclose(f), 0);
+	p11fault_release();
 	pthread_join(th, NULL);
 	assert_true(atomic_load(&s.done));
 	assert_int_equal(s.t.valid, 2);
-	assert_true(hits() >= 1);
-	unlink(rel);
+	assert_true(p11fault_count(".hits") >= 1);
 }
 
 /* RSA is always verified after signing (a faulty RSA-CRT signature can
@@ -344,11 +303,11 @@ static void test_slow(void **state)
 static void test_corrupt_rsa(void **state)
 {
 	(void)state;
-	set_fault("corrupt");
+	p11fault_set("corrupt");
 	assert_all_unavailable(&ZRSA, 6);
-	assert_true(hits() >= 6);
+	assert_true(p11fault_count(".hits") >= 6);
 	assert_true(signetd_log_has(D.log, "sign rrsets"));
-	set_fault("");
+	p11fault_set("");
 	assert_all_valid(&ZRSA, 6);
 }
 
@@ -358,11 +317,11 @@ static void test_corrupt_rsa(void **state)
 static void test_corrupt_ecdsa_unverified(void **state)
 {
 	(void)state;
-	set_fault("corrupt");
+	p11fault_set("corrupt");
 	tally t = sign(&ZEC, 8);
 	assert_int_equal(t.valid, 0);
 	assert_int_equal(t.invalid, 8);
-	set_fault("");
+	p11fault_set("");
 	assert_all_valid(&ZEC, 8);
 }
 
@@ -371,16 +330,16 @@ static void test_corrupt_ecdsa_verify_all(void **state)
 {
 	(void)state;
 	restart("verify-after-sign = \"all\";\n");
-	set_fault("corrupt");
+	p11fault_set("corrupt");
 	assert_all_unavailable(&ZEC, 8);
-	assert_true(hits() >= 8);
-	set_fault("corrupt count=1");
+	assert_true(p11fault_count(".hits") >= 8);
+	p11fault_set("corrupt count=1");
 	/* One bad signature in a batch costs that one RRset only. */
 	tally t = sign(&ZEC, 8);
 	assert_int_equal(t.invalid, 0);
 	assert_int_equal(t.unavailable, 1);
 	assert_int_equal(t.valid, 7);
-	set_fault("");
+	p11fault_set("");
 	assert_all_valid(&ZEC, 8);
 }
 
@@ -394,29 +353,8 @@ int main(void)
 {
 	/* signetd (and this process's token fixture) load p11fault, which
 	 * forwards to the real SoftHSM2 module. */
-	const char *real = getenv("SIGNET_SOFTHSM_MODULE");
-	const char *build = getenv("SIGNET_BUILD_DIR");
-	if (!real || !build) {
-		fprintf(stderr, "SIGNET_SOFTHSM_MODULE and SIGNET_BUILD_DIR must be set\n");
+	if (p11fault_setup("signet-p11fault") != 0)
 		return 1;
-	}
-	char wrapper[600];
-	snprintf(wrapper, sizeof(wrapper), "%s/tests/p11fault/libp11fault.so", build);
-	if (access(wrapper, R_OK) != 0) {
-		fprintf(stderr, "%s: %s\n", wrapper, strerror(errno));
-		return 1;
-	}
-	snprintf(ctl_dir, sizeof(ctl_dir), "/tmp/signet-p11fault-XXXXXX");
-	if (!mkdtemp(ctl_dir))
-		return 1;
-	/* signetd runs as nobody under root (the fixture): the module it
-	 * loads writes the hit counter next to the control file. */
-	if (geteuid() == 0 && chmod(ctl_dir, 01777) != 0)
-		return 1;
-	snprintf(ctl, sizeof(ctl), "%s/control", ctl_dir);
-	setenv("P11FAULT_MODULE", real, 1);
-	setenv("P11FAULT_CONTROL", ctl, 1);
-	setenv("SIGNET_SOFTHSM_MODULE", wrapper, 1);
 
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_device_error_once, reset),
@@ -430,9 +368,6 @@ int main(void)
 		cmocka_unit_test(test_clean_stop),
 	};
 	int rc = cmocka_run_group_tests(tests, setup, teardown);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", ctl_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", ctl_dir);
+	p11fault_cleanup();
 	return rc;
 }

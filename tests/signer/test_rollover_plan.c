@@ -14,6 +14,7 @@
 
 #include "signer/signer.h"
 #include "tests/lib/software_ksk.h"
+#include "tests/lib/tmpdir.h"
 
 #define DAY 86400
 
@@ -22,16 +23,13 @@ static char dir[64];
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/signet-roll-XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
+	return test_tmpdir_make("signet-roll", dir, sizeof(dir));
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return test_tmpdir_remove(dir);
 }
 
 #define BAD(stmt, field)                                                         \

@@ -16,6 +16,7 @@
 #include "signer/internal.h"
 #include "tests/lib/software_ksk.h"
 #include "tests/lib/softhsm_fixture.h"
+#include "tests/lib/tmpdir.h"
 
 typedef struct env {
 	softhsm_fixture *f;
@@ -56,8 +57,7 @@ static int setup(void **state)
 	sg_buf_free(&rd);
 	if (dns_name_from_str(&e->apex, "example.com."))
 		return -1;
-	snprintf(e->dir, sizeof(e->dir), "/tmp/signet-sign-XXXXXX");
-	if (!mkdtemp(e->dir))
+	if (test_tmpdir_make("signet-sign", e->dir, sizeof(e->dir)) != 0)
 		return -1;
 	*state = e;
 	return 0;
@@ -69,11 +69,9 @@ static int teardown(void **state)
 	EVP_PKEY_free(e->pub);
 	hsm_session_close(e->s);
 	softhsm_fixture_destroy(e->f);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
-	int rc = system(cmd);
+	int rc = test_tmpdir_remove(e->dir);
 	free(e);
-	return rc == 0 ? 0 : -1;
+	return rc;
 }
 
 static void make_set(dns_rrset *s, const char *owner, uint8_t last)

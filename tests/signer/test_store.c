@@ -14,22 +14,20 @@
 #include <cmocka.h>
 
 #include "signer/signer.h"
+#include "tests/lib/tmpdir.h"
 
 static char dir[64];
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/signet-store-XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
+	return test_tmpdir_make("signet-store", dir, sizeof(dir));
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return test_tmpdir_remove(dir);
 }
 
 static signer_key key(const char *zone, const char *role, uint8_t seed, signer_key_state s)

@@ -13,14 +13,14 @@
 #include <cmocka.h>
 
 #include "zoned/zoned.h"
+#include "tests/lib/tmpdir.h"
 
 static char dir[64];
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/zoned-config-XXXXXX");
-	if (!mkdtemp(dir))
+	if (test_tmpdir_make("zoned-config", dir, sizeof(dir)) != 0)
 		return -1;
 	char p[128];
 	snprintf(p, sizeof(p), "%s/k.key", dir);
@@ -41,9 +41,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return test_tmpdir_remove(dir);
 }
 
 /* Load text as a config: the result, the message in err. */
