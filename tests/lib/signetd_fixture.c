@@ -165,6 +165,30 @@ bool signetd_wait_port(int port, pid_t pid, int timeout_ms, int *status)
 	}
 }
 
+void signetd_wait_restarted(signetd_env *d)
+{
+	if (!signetd_wait_port(d->port, d->pid, 30000, NULL)) {
+		signetd_sh("tail -20 '%s' >&2", d->log);
+		fail_msg("signetd (pid %ld) did not listen on port %d within 30 s", (long)d->pid,
+			 d->port);
+	}
+	rpc_close(d->admin);
+	rpc_close(d->signer);
+	d->admin = signetd_connect(d, "admin");
+	d->signer = signetd_connect(d, "ns1");
+	assert_non_null(d->admin);
+	assert_non_null(d->signer);
+	char det[256];
+	for (long end = signetd_now_ms() + 30000;; signetd_sleep_ms(20)) {
+		Signet__V1__HealthRequest h = SIGNET__V1__HEALTH_REQUEST__INIT;
+		if (rpc_call_msg(d->admin, "Health", &h.base, det, sizeof(det), NULL) ==
+		    GRPC_STATUS_OK)
+			return;
+		if (signetd_now_ms() > end)
+			fail_msg("signetd did not answer Health within 30 s: %s", det);
+	}
+}
+
 bool signetd_log_has(const char *path, const char *needle)
 {
 	sg_buf b = SG_BUF_INIT;

@@ -126,6 +126,13 @@ int signetd_free_port(void);
  * *status when not NULL). */
 bool signetd_wait_port(int port, pid_t pid, int timeout_ms, int *status);
 
+/* After the test started signetd again on d's files (d->pid): wait until
+ * it listens, replace d->admin and d->signer by fresh channels (the old
+ * ones back off for longer after every stop, and a slow machine may hit
+ * the longer waits), and wait until it answers Health. Each wait is
+ * bounded by 30 s, which only ends a broken run; the test fails then. */
+void signetd_wait_restarted(signetd_env *d);
+
 /* True if the file at path (a log) contains needle. */
 bool signetd_log_has(const char *path, const char *needle);
 

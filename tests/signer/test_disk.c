@@ -97,34 +97,12 @@ static pid_t spawn_faultable(void)
 	return signetd_spawn_env(D.conf, D.log, env);
 }
 
-static void wait_healthy(void)
-{
-	assert_true(signetd_wait_port(D.port, D.pid, 30000, NULL));
-	long end = signetd_now_ms() + 30000;
-	char det[256];
-	for (;;) {
-		Signet__V1__HealthRequest h = SIGNET__V1__HEALTH_REQUEST__INIT;
-		if (rpc_call_msg(D.admin, "Health", &h.base, det, sizeof(det), NULL) ==
-		    GRPC_STATUS_OK)
-			return;
-		assert_true(signetd_now_ms() < end);
-		signetd_sleep_ms(50);
-	}
-}
-
 /* Start signetd again on the same files, with fresh channels: the old
  * ones back off for longer after every kill. */
 static void respawn(void)
 {
 	D.pid = spawn_faultable();
-	assert_true(signetd_wait_port(D.port, D.pid, 30000, NULL));
-	rpc_close(D.admin);
-	rpc_close(D.signer);
-	D.admin = signetd_connect(&D, "admin");
-	D.signer = signetd_connect(&D, "ns1");
-	assert_non_null(D.admin);
-	assert_non_null(D.signer);
-	wait_healthy();
+	signetd_wait_restarted(&D);
 }
 
 static size_t audit_lines(void)

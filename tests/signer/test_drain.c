@@ -66,27 +66,6 @@ static void *one_call(void *arg)
 	return NULL;
 }
 
-static void wait_healthy(void)
-{
-	assert_true(signetd_wait_port(D.port, D.pid, WAIT_MS, NULL));
-	rpc_close(D.admin);
-	rpc_close(D.signer);
-	D.admin = signetd_connect(&D, "admin");
-	D.signer = signetd_connect(&D, "ns1");
-	assert_non_null(D.admin);
-	assert_non_null(D.signer);
-	long end = signetd_now_ms() + WAIT_MS;
-	char det[256];
-	for (;;) {
-		Signet__V1__HealthRequest h = SIGNET__V1__HEALTH_REQUEST__INIT;
-		if (rpc_call_msg(D.admin, "Health", &h.base, det, sizeof(det), NULL) ==
-		    GRPC_STATUS_OK)
-			return;
-		assert_true(signetd_now_ms() < end);
-		signetd_sleep_ms(20);
-	}
-}
-
 static int setup(void **state)
 {
 	(void)state;
@@ -97,7 +76,7 @@ static int setup(void **state)
 	signetd_stop_ok(&D);
 	signetd_sh("sed -i 's/^workers = 2;/workers = %d;/' '%s'", WORKERS, D.conf);
 	D.pid = signetd_spawn(D.conf, D.log);
-	wait_healthy();
+	signetd_wait_restarted(&D);
 	return 0;
 }
 
@@ -198,7 +177,7 @@ static void test_sigint(void **state)
 {
 	(void)state;
 	D.pid = signetd_spawn(D.conf, D.log);
-	wait_healthy();
+	signetd_wait_restarted(&D);
 	drain(SIGINT);
 }
 
@@ -211,7 +190,7 @@ static void test_silent_stream_at_stop(void **state)
 	(void)state;
 	signetd_sh("printf 'message-timeout = 60;\\n' >> '%s'", D.conf);
 	D.pid = signetd_spawn(D.conf, D.log);
-	wait_healthy();
+	signetd_wait_restarted(&D);
 	char ca[300], cert[300], key[300];
 	snprintf(ca, sizeof(ca), "%s/ca.pem", D.dir);
 	snprintf(cert, sizeof(cert), "%s/ns1.pem", D.dir);

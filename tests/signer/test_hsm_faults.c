@@ -158,17 +158,7 @@ static void restart(const char *extra)
 	D.opts.extra = extra;
 	signetd_write_config(&D, D.conf, D.port, 0, &D.opts);
 	D.pid = signetd_spawn(D.conf, D.log);
-	assert_true(signetd_wait_port(D.port, D.pid, 30000, NULL));
-	long end = signetd_now_ms() + 30000;
-	char det[256];
-	for (;;) {
-		Signet__V1__HealthRequest h = SIGNET__V1__HEALTH_REQUEST__INIT;
-		if (rpc_call_msg(D.admin, "Health", &h.base, det, sizeof(det), NULL) ==
-		    GRPC_STATUS_OK)
-			break;
-		assert_true(signetd_now_ms() < end);
-		signetd_sleep_ms(50);
-	}
+	signetd_wait_restarted(&D);
 }
 
 static int setup(void **state)
