@@ -9,11 +9,20 @@
  * not pay for (a key or share that parses stops at "empty passphrase" or
  * "no passphrase given"). Properties: a policy or request that parses
  * writes to text that parses again to the same hash; a transcript's entries
- * as the anchor check lists them agree with verify-log's count. */
+ * as the anchor check lists them agree with verify-log's count; an
+ * approval that parses is never accepted by the quorum check against real
+ * operator keys (the fuzzer cannot sign), even for the request it names;
+ * no share ever yields a PIN, no key opens without its passphrase; and no
+ * reader writes anything: after each, accepted or refused, the input file
+ * is as it was and nothing else is in its directory. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "ceremony/ceremony.h"
 #include "tests/fuzz/fuzz.h"
@@ -47,6 +56,76 @@ static const char *as_file(const uint8_t *p, size_t n)
 	FUZZ_CHECK(n == 0 || write(fd, p, n) == (ssize_t)n);
 	close(fd);
 	return fuzz_path;
+}
+
+/* The property every reader shares: the input as written, alone in its
+ * directory. */
+static void unchanged(const uint8_t *p, size_t n)
+{
+	struct stat st;
+	FUZZ_CHECK(stat(fuzz_path, &st) == 0 && (size_t)st.st_size == n);
+	if (n > 0) {
+		uint8_t *back = malloc(n);
+		FUZZ_CHECK(back != NULL);
+		int fd = open(fuzz_path, O_RDONLY | O_CLOEXEC);
+		FUZZ_CHECK(fd >= 0);
+		FUZZ_CHECK(read(fd, back, n) == (ssize_t)n);
+		close(fd);
+		FUZZ_CHECK(memcmp(back, p, n) == 0);
+		free(back);
+	}
+	DIR *d = opendir(fuzz_dir);
+	FUZZ_CHECK(d != NULL);
+	size_t entries = 0;
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+			FUZZ_CHECK(strcmp(e->d_name, "input") == 0);
+			entries++;
+		}
+	closedir(d);
+	FUZZ_CHECK(entries == 1);
+}
+
+/* Three operators with real Ed25519 keys made once (their private halves
+ * are dropped): what the fuzzer writes cannot be their signature. */
+static const cer_policy *real_policy(void)
+{
+	static cer_policy pol;
+	static bool made;
+	static const char *const names[] = {"alice", "bob", "carol"};
+	if (made)
+		return &pol;
+	memset(&pol, 0, sizeof(pol));
+	pol.serial = 1;
+	pol.threshold = 1;
+	pol.count = 3;
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(pol.ops[i].name, sizeof(pol.ops[i].name), "%s", names[i]);
+		EVP_PKEY *k = NULL;
+		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
+		FUZZ_CHECK(ctx != NULL && EVP_PKEY_keygen_init(ctx) == 1 &&
+			   EVP_PKEY_keygen(ctx, &k) == 1);
+		size_t len = CER_PUB_LEN;
+		FUZZ_CHECK(EVP_PKEY_get_raw_public_key(k, pol.ops[i].pub, &len) == 1 &&
+			   len == CER_PUB_LEN);
+		EVP_PKEY_free(k);
+		EVP_PKEY_CTX_free(ctx);
+	}
+	made = true;
+	return &pol;
+}
+
+static void fuzz_approval(const char *path)
+{
+	cer_approval a;
+	if (cer_approval_read(path, &a) != SIGNET_OK)
+		return;
+	FUZZ_CHECK(cer_name_ok(a.operator));
+	/* the request it names, so only the signature can refuse it */
+	cer_request r;
+	memset(&r, 0, sizeof(r));
+	memcpy(r.hash, a.request, CER_HASH_LEN);
+	FUZZ_CHECK(cer_approvals_check(real_policy(), &r, &a, 1, NULL) != SIGNET_OK);
 }
 
 static void fuzz_policy(const uint8_t *p, size_t n)
@@ -114,12 +193,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case SEL_REQUEST:
 		fuzz_request(p, n);
 		break;
-	case SEL_APPROVAL: {
-		cer_approval a;
-		if (cer_approval_read(as_file(p, n), &a) == SIGNET_OK)
-			FUZZ_CHECK(cer_name_ok(a.operator));
+	case SEL_APPROVAL:
+		fuzz_approval(as_file(p, n));
 		break;
-	}
 	case SEL_SHARE:
 		fuzz_share(as_file(p, n));
 		break;
@@ -163,5 +239,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	default:
 		break;
 	}
+	if (sel != SEL_POLICY && sel != SEL_REQUEST)
+		unchanged(p, n);
 	return 0;
 }
