@@ -778,12 +778,13 @@ static void test_reload_audit_stop(void **state)
 	signetd_opts o = opts_for("\"example.com\", \"example.org\"", false);
 	signetd_write_config(&D, D.conf, D.port, 0, &o);
 	assert_int_equal(kill(D.pid, SIGHUP), 0);
-	grpc_status_code st = GRPC_STATUS_PERMISSION_DENIED;
-	for (int i = 0; i < 500 && st == GRPC_STATUS_PERMISSION_DENIED; i++) {
-		struct timespec ts = {0, 20000000L};
-		nanosleep(&ts, NULL);
-		st = rpc_call_msg(D.signer, "SignRRsets", &sr.base, det, sizeof(det), NULL);
-	}
+	/* the reload is an event signetd logs; the call after it is reached */
+	for (long end = signetd_now_ms() + 30000; !signetd_log_has(D.log, "SIGHUP: clients and limits reloaded");
+	     signetd_sleep_ms(20))
+		if (signetd_now_ms() > end)
+			fail_msg("signetd did not log the reload within 30 s");
+	grpc_status_code st = rpc_call_msg(D.signer, "SignRRsets", &sr.base, det, sizeof(det),
+					   NULL);
 	assert_int_equal(st, GRPC_STATUS_FAILED_PRECONDITION);
 	assert_non_null(strstr(det, "no active ZSK"));
 
@@ -826,10 +827,18 @@ static void test_reload_audit_stop(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* both clients are signing (a slow sanitizer build takes a while to
 	 * handshake), then stop the daemon under them */
-	for (int i = 0; i < 400 && (atomic_load(&lt[0].ok) < 2 || atomic_load(&lt[1].ok) < 2); i++) {
-		struct timespec ts = {0, 25000000L};
-		nanosleep(&ts, NULL);
-	}
+	for (long end = signetd_now_ms() + 60000;
+	     atomic_load(&lt[0].ok) < 2 || atomic_load(&lt[1].ok) < 2; signetd_sleep_ms(20))
+		if (signetd_now_ms() > end) {
+			for (int i = 0; i < 2; i++)
+				atomic_store(&lt[i].stop, true);
+			for (int i = 0; i < 2; i++) {
+				pthread_join(th[i], NULL);
+				rpc_close(lt[i].c);
+			}
+			fail_msg("the load clients signed %zu and %zu batches in 60 s, not 2 each",
+				 atomic_load(&lt[0].ok), atomic_load(&lt[1].ok));
+		}
 	atomic_store(&signal_sent, true);
 	assert_int_equal(kill(D.pid, SIGTERM), 0);
 	int status = 0;
@@ -843,7 +852,8 @@ static void test_reload_audit_stop(void **state)
 	size_t refused_at_stop[2];
 	for (int i = 0; i < 2; i++) {
 		refused_at_stop[i] = lt[i].refused;
-		for (int k = 0; k < 4000 && lt[i].refused == refused_at_stop[i]; k++)
+		for (long end = signetd_now_ms() + 30000;
+		     lt[i].refused == refused_at_stop[i] && signetd_now_ms() < end;)
 			signetd_sleep_ms(5);
 		atomic_store(&lt[i].stop, true);
 	}
