@@ -141,7 +141,7 @@ static void nsd_start(int which)
 	assert_int_equal(check_server_parse(addr, &s), SIGNET_OK);
 	s.timeout_ms = 200;
 	s.tries = 1;
-	for (int k = 0; k < 100; k++) {
+	for (long end = signetd_now_ms() + 60000; signetd_now_ms() < end;) {
 		check_answer a;
 		char err[256];
 		if (check_query(&s, &parent, DNS_T_SOA, &a, err, sizeof(err)) == SIGNET_OK) {
@@ -157,7 +157,7 @@ static void nsd_start(int which)
 		}
 		signetd_sleep_ms(50);
 	}
-	fail_msg("nsd does not serve test.; see %s", log);
+	fail_msg("nsd does not serve test. within 60 s; see %s", log);
 }
 
 static void unbound_stop(void)
@@ -186,7 +186,7 @@ static void unbound_start(void)
 	if (posix_spawn(&unbound_pid, UNBOUND_BIN, &fa, NULL, (char *const *)argv, environ) != 0)
 		fail_msg("cannot start %s (scripts/deps: unbound)", UNBOUND_BIN);
 	posix_spawn_file_actions_destroy(&fa);
-	for (int i = 0; i < 500; i++) {
+	for (long end = signetd_now_ms() + 30000; signetd_now_ms() < end;) {
 		if (signetd_log_has(log, "start of service"))
 			return;
 		if (waitpid(unbound_pid, NULL, WNOHANG) == unbound_pid) {
@@ -195,7 +195,7 @@ static void unbound_start(void)
 		}
 		signetd_sleep_ms(10);
 	}
-	fail_msg("unbound did not start within 5 s; see %s", log);
+	fail_msg("unbound did not start within 30 s; see %s", log);
 }
 
 /* Agent which serves these DS RDATAs; the resolver follows agent 0. */

@@ -108,12 +108,24 @@ static int bound_socket(int *port)
 
 int signetd_free_port(void)
 {
-	int port = -1;
-	int s = bound_socket(&port);
-	if (s < 0)
-		return -1;
-	close(s);
-	return port;
+	/* Free for UDP as well: NSD and Unbound bind both, and resolvers'
+	 * queries take random UDP ports from the same range. */
+	for (int attempt = 0; attempt < 100; attempt++) {
+		int port = -1;
+		int s = bound_socket(&port);
+		if (s < 0)
+			return -1;
+		int u = socket(AF_INET, SOCK_DGRAM, 0);
+		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+					.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		bool both = u >= 0 && bind(u, (struct sockaddr *)&a, sizeof(a)) == 0;
+		if (u >= 0)
+			close(u);
+		close(s);
+		if (both)
+			return port;
+	}
+	return -1;
 }
 
 /* Two different free ports: the first stays bound while the second is

@@ -118,7 +118,7 @@ pid_t signetd_spawn_env(const char *conf, const char *log, const char *const *en
  * without one (NULL). Free with rpc_close; NULL when it cannot be made. */
 rpc_conn *signetd_connect(const signetd_env *d, const char *who);
 
-/* A TCP port on 127.0.0.1 free at the time of asking, or -1. */
+/* A port on 127.0.0.1 free for TCP and UDP at the time of asking, or -1. */
 int signetd_free_port(void);
 
 /* True once a TCP connect to 127.0.0.1:port succeeds within timeout_ms;
