@@ -69,13 +69,24 @@ static int probe(rpc_conn *c, int n, double *secs)
 	return ok;
 }
 
+/* Let the client's token bucket fill: burst calls at rate per second need
+ * burst/rate seconds with no call. Time is the only event a bucket has,
+ * and this wait is a lower bound, not a guess at the machine's speed: a
+ * loaded machine that sleeps longer leaves the bucket no less full (it is
+ * capped at burst), so what the probes after it count does not depend on
+ * how fast the machine is. */
+static void bucket_fills(unsigned burst, unsigned rate)
+{
+	signetd_sleep_ms((long)burst * 1000 / rate + 100);
+}
+
 /* Rewrite the configuration, send SIGHUP and wait for needle in the log. */
 static void reload(const char *clients, const char *extra, const char *needle)
 {
 	signetd_opts o = {.clients = clients, .extra = extra};
 	signetd_write_config(&D, D.conf, D.port, 0, &o);
 	assert_int_equal(kill(D.pid, SIGHUP), 0);
-	for (long end = signetd_now_ms() + 10000; !signetd_log_has(D.log, needle); signetd_sleep_ms(20))
+	for (long end = signetd_now_ms() + 30000; !signetd_log_has(D.log, needle); signetd_sleep_ms(20))
 		if (signetd_now_ms() > end)
 			fail_msg("no '%s' in the log after SIGHUP", needle);
 }
@@ -112,7 +123,7 @@ static void test_reload_raises(void **state)
 	assert_int_equal(health(second, det, sizeof(det)), GRPC_STATUS_RESOURCE_EXHAUSTED);
 	assert_non_null(strstr(det, "max-connections-per-client"));
 
-	signetd_sleep_ms(1100);  /* a full bucket */
+	bucket_fills(5, 5);
 	double secs;
 	int ok = probe(D.signer, 40, &secs);
 	print_message("at 5/s: %d of 40 answered in %.2f s\n", ok, secs);
@@ -126,7 +137,7 @@ static void test_reload_raises(void **state)
 	assert_true(signetd_log_has(D.log, "keep their old values until a restart: "
 				    "handshake-timeout"));
 	expect_ok(stranger);
-	signetd_sleep_ms(1100);  /* 100/s fills the new, deeper bucket */
+	bucket_fills(100, 100);  /* the new, deeper bucket */
 	expect_ok(second);
 	ok = probe(D.signer, 150, &secs);
 	print_message("at 100/s: %d of 150 answered in %.2f s\n", ok, secs);
@@ -147,7 +158,7 @@ static void test_reload_broken_keeps_old(void **state)
 	assert_true(signetd_log_has(D.log, want));
 	assert_true(signetd_log_has(D.log, "rate-per-client"));
 	expect_ok(stranger);
-	signetd_sleep_ms(1100);
+	bucket_fills(100, 100);
 	double secs;
 	int ok = probe(D.signer, 150, &secs);
 	print_message("after the broken reload: %d of 150 answered in %.2f s\n", ok, secs);
@@ -158,7 +169,7 @@ static void test_reload_broken_keeps_old(void **state)
 	signetd_opts o = {.clients = two_clients, .extra = "max-connections = 0;\n"};
 	signetd_write_config(&D, D.conf, D.port, 0, &o);
 	assert_int_equal(kill(D.pid, SIGHUP), 0);
-	for (long end = signetd_now_ms() + 10000; !signetd_log_has(D.log, "max-connections: "); signetd_sleep_ms(20))
+	for (long end = signetd_now_ms() + 30000; !signetd_log_has(D.log, "max-connections: "); signetd_sleep_ms(20))
 		if (signetd_now_ms() > end)
 			fail_msg("no complaint about max-connections after SIGHUP");
 	expect_ok(stranger);
@@ -169,7 +180,7 @@ static void test_reload_broken_keeps_old(void **state)
 static void test_reload_lowers(void **state)
 {
 	(void)state;
-	signetd_sleep_ms(1100);
+	bucket_fills(100, 100);  /* full before it is lowered */
 	reload(two_clients, "rate-per-client = 2;\nrate-burst = 2;\n",
 	       "reloaded: 2 clients; per client 64 calls, 2 calls/s (burst 2)");
 	double secs;
