@@ -21,6 +21,7 @@
 
 #include "hsm/hsm.h"
 #include "tests/lib/softhsm_fixture.h"
+#include "tests/lib/hsm_verify.h"
 
 static sg_secret *domain_key(void)
 {
@@ -78,45 +79,6 @@ static void gen(hsm_token *t, hsm_alg alg, hsm_key_info *k)
 	assert_int_equal(hsm_key_label("zsk", "example.com.", alg, (int64_t)time(NULL), label,
 				       sizeof(label)), SIGNET_OK);
 	assert_int_equal(hsm_key_generate(t, alg, 0, label, k), SIGNET_OK);
-}
-
-/* OpenSSL's verdict on a raw DNSSEC-form signature; 1 for good. */
-static int verify(EVP_PKEY *pk, hsm_alg alg, const uint8_t *data, size_t len,
-		  const uint8_t *sig, size_t siglen)
-{
-	const EVP_MD *md = NULL;
-	uint8_t *der = NULL;
-	const uint8_t *vsig = sig;
-	size_t vlen = siglen;
-	if (alg == HSM_ALG_RSASHA256 || alg == HSM_ALG_ECDSAP256)
-		md = EVP_sha256();
-	else if (alg == HSM_ALG_ECDSAP384)
-		md = EVP_sha384();
-	if (alg == HSM_ALG_ECDSAP256 || alg == HSM_ALG_ECDSAP384) {
-		size_t half = siglen / 2;
-		ECDSA_SIG *es = ECDSA_SIG_new();
-		BIGNUM *r = BN_bin2bn(sig, (int)half, NULL);
-		BIGNUM *s = BN_bin2bn(sig + half, (int)half, NULL);
-		if (es == NULL || r == NULL || s == NULL || ECDSA_SIG_set0(es, r, s) != 1) {
-			BN_free(r);
-			BN_free(s);
-			ECDSA_SIG_free(es);
-			return -1;
-		}
-		int n = i2d_ECDSA_SIG(es, &der);
-		ECDSA_SIG_free(es);
-		if (n <= 0)
-			return -1;
-		vsig = der;
-		vlen = (size_t)n;
-	}
-	int ok = -1;
-	EVP_MD_CTX *mc = EVP_MD_CTX_new();
-	if (mc != NULL && EVP_DigestVerifyInit(mc, NULL, md, NULL, pk) == 1)
-		ok = EVP_DigestVerify(mc, vsig, vlen, data, len);
-	EVP_MD_CTX_free(mc);
-	OPENSSL_free(der);
-	return ok;
 }
 
 static CK_SESSION_HANDLE raw_session(softhsm_fixture *f, hsm_token *t)
@@ -370,7 +332,7 @@ static void test_wrap_and_prove(void **state)
 		assert_int_equal(hsm_object_count(f->tok, &before), SIGNET_OK);
 		assert_int_equal(hsm_backup_sign(f->tok, id, w.data, w.len, algs[i], msg,
 						 sizeof(msg), sig, sizeof(sig), &siglen), SIGNET_OK);
-		assert_int_equal(verify(pk, algs[i], msg, sizeof(msg), sig, siglen), 1);
+		assert_int_equal(test_verify_raw(pk, algs[i], msg, sizeof(msg), sig, siglen), 1);
 		assert_int_equal(hsm_object_count(f->tok, &after), SIGNET_OK);
 		assert_int_equal(before, after);
 		/* a wrong algorithm claimed */
@@ -455,7 +417,7 @@ static void test_clone_and_attacks(void **state)
 	assert_int_equal(hsm_session_open(same, &s), SIGNET_OK);
 	assert_int_equal(hsm_sign(s, k.id, k.id_len, (const uint8_t *)"m", 1, sig, sizeof(sig),
 				  &siglen), SIGNET_OK);
-	assert_int_equal(verify(pk, HSM_ALG_ECDSAP256, (const uint8_t *)"m", 1, sig, siglen), 1);
+	assert_int_equal(test_verify_raw(pk, HSM_ALG_ECDSAP256, (const uint8_t *)"m", 1, sig, siglen), 1);
 	hsm_session_close(s);
 	hsm_key_info listed;
 	assert_int_equal(hsm_key_find(same, k.id, k.id_len, &listed), SIGNET_OK);
@@ -465,7 +427,7 @@ static void test_clone_and_attacks(void **state)
 	assert_int_equal(hsm_backup_sign(f->tok, id, w2.data, w2.len, HSM_ALG_ECDSAP256,
 					 (const uint8_t *)"m", 1, sig, sizeof(sig), &siglen),
 			 SIGNET_OK);
-	assert_int_equal(verify(pk, HSM_ALG_ECDSAP256, (const uint8_t *)"m", 1, sig, siglen), 1);
+	assert_int_equal(test_verify_raw(pk, HSM_ALG_ECDSAP256, (const uint8_t *)"m", 1, sig, siglen), 1);
 	sg_buf_free(&w2);
 
 	/* The attacker holds the user PIN of a domain token and the backup: the

@@ -20,6 +20,7 @@
 
 #include "hsm/hsm.h"
 #include "tests/lib/softhsm_fixture.h"
+#include "tests/lib/hsm_verify.h"
 
 static const uint8_t msg[] = "example.com. 3600 IN A 192.0.2.1, in canonical form";
 
@@ -29,47 +30,6 @@ static void gen(softhsm_fixture *f, hsm_alg alg, hsm_key_info *k)
 	assert_int_equal(hsm_key_label("zsk", "example.com.", alg, (int64_t)time(NULL), label,
 				       sizeof(label)), SIGNET_OK);
 	assert_int_equal(hsm_key_generate(f->tok, alg, 0, label, k), SIGNET_OK);
-}
-
-/* OpenSSL's verdict on sig over data; ECDSA r||s is turned into the DER
- * that OpenSSL verifies. 1 for a good signature, anything else for not.
- * No cmocka asserts: worker threads call it too. */
-static int verify(EVP_PKEY *pk, hsm_alg alg, const uint8_t *data, size_t len,
-		  const uint8_t *sig, size_t siglen)
-{
-	const EVP_MD *md = NULL;
-	uint8_t *der = NULL;
-	const uint8_t *vsig = sig;
-	size_t vlen = siglen;
-	if (alg == HSM_ALG_RSASHA256 || alg == HSM_ALG_ECDSAP256)
-		md = EVP_sha256();
-	else if (alg == HSM_ALG_ECDSAP384)
-		md = EVP_sha384();
-	if (alg == HSM_ALG_ECDSAP256 || alg == HSM_ALG_ECDSAP384) {
-		size_t half = siglen / 2;
-		ECDSA_SIG *es = ECDSA_SIG_new();
-		BIGNUM *r = BN_bin2bn(sig, (int)half, NULL);
-		BIGNUM *s = BN_bin2bn(sig + half, (int)half, NULL);
-		if (es == NULL || r == NULL || s == NULL || ECDSA_SIG_set0(es, r, s) != 1) {
-			BN_free(r);
-			BN_free(s);
-			ECDSA_SIG_free(es);
-			return -1;
-		}
-		int n = i2d_ECDSA_SIG(es, &der);
-		ECDSA_SIG_free(es);
-		if (n <= 0)
-			return -1;
-		vsig = der;
-		vlen = (size_t)n;
-	}
-	int ok = -1;
-	EVP_MD_CTX *mc = EVP_MD_CTX_new();
-	if (mc != NULL && EVP_DigestVerifyInit(mc, NULL, md, NULL, pk) == 1)
-		ok = EVP_DigestVerify(mc, vsig, vlen, data, len);
-	EVP_MD_CTX_free(mc);
-	OPENSSL_free(der);
-	return ok;
 }
 
 static size_t expected_len(const hsm_key_info *k)
@@ -99,20 +59,20 @@ static void sign_and_verify(softhsm_fixture *f, hsm_alg alg, bool copies)
 	assert_int_equal(hsm_sign(s, k.id, k.id_len, msg, sizeof(msg), sig, sizeof(sig), &siglen),
 			 SIGNET_OK);
 	assert_int_equal(siglen, expected_len(&k));
-	assert_int_equal(verify(pk, alg, msg, sizeof(msg), sig, siglen), 1);
+	assert_int_equal(test_verify_raw(pk, alg, msg, sizeof(msg), sig, siglen), 1);
 	/* Another message does not verify with this signature. */
 	uint8_t other[sizeof(msg)];
 	memcpy(other, msg, sizeof(msg));
 	other[0] ^= 1;
-	assert_int_not_equal(verify(pk, alg, other, sizeof(other), sig, siglen), 1);
+	assert_int_not_equal(test_verify_raw(pk, alg, other, sizeof(other), sig, siglen), 1);
 	/* The second signature uses the cached handle and verifies as well. */
 	assert_int_equal(hsm_sign(s, k.id, k.id_len, other, sizeof(other), sig2, sizeof(sig2),
 				  &siglen2), SIGNET_OK);
-	assert_int_equal(verify(pk, alg, other, sizeof(other), sig2, siglen2), 1);
+	assert_int_equal(test_verify_raw(pk, alg, other, sizeof(other), sig2, siglen2), 1);
 	/* An empty message is a message too. */
 	assert_int_equal(hsm_sign(s, k.id, k.id_len, NULL, 0, sig, sizeof(sig), &siglen),
 			 SIGNET_OK);
-	assert_int_equal(verify(pk, alg, (const uint8_t *)"", 0, sig, siglen), 1);
+	assert_int_equal(test_verify_raw(pk, alg, (const uint8_t *)"", 0, sig, siglen), 1);
 	hsm_session_close(s);
 	EVP_PKEY_free(pk);
 }
@@ -365,7 +325,7 @@ static void *worker_main(void *arg)
 		uint8_t sig[HSM_SIG_MAX];
 		size_t siglen = 0;
 		if (hsm_sign(s, k->id, k->id_len, data, len, sig, sizeof(sig), &siglen) != SIGNET_OK ||
-		    verify(w->pks[i % 2], k->alg, data, len, sig, siglen) != 1)
+		    test_verify_raw(w->pks[i % 2], k->alg, data, len, sig, siglen) != 1)
 			atomic_fetch_add(w->bad, 1);
 		else
 			w->signed_ok++;
@@ -466,7 +426,7 @@ static void test_session_copies(void **state)
 		for (int round = 0; round < 3; round++) {
 			assert_int_equal(hsm_sign(s, k.id, k.id_len, msg, sizeof(msg), sig,
 						  sizeof(sig), &siglen), SIGNET_OK);
-			assert_int_equal(verify(pk, algs[i], msg, sizeof(msg), sig, siglen), 1);
+			assert_int_equal(test_verify_raw(pk, algs[i], msg, sizeof(msg), sig, siglen), 1);
 			assert_int_equal(session_copies(f, &k), 1);
 		}
 		hsm_session_close(s);
@@ -476,7 +436,7 @@ static void test_session_copies(void **state)
 		assert_int_equal(hsm_session_open(f->tok, &s), SIGNET_OK);
 		assert_int_equal(hsm_sign(s, k.id, k.id_len, msg, sizeof(msg), sig, sizeof(sig),
 					  &siglen), SIGNET_OK);
-		assert_int_equal(verify(pk, algs[i], msg, sizeof(msg), sig, siglen), 1);
+		assert_int_equal(test_verify_raw(pk, algs[i], msg, sizeof(msg), sig, siglen), 1);
 		assert_int_equal(session_copies(f, &k), 0);
 		hsm_session_close(s);
 		EVP_PKEY_free(pk);
