@@ -670,6 +670,7 @@ typedef struct load_thread {
 	size_t broken;      /* OK answers that were not whole */
 	atomic_size_t refused; /* UNAVAILABLE or CANCELLED: the server gone or going */
 	size_t cancelled_before; /* of them, CANCELLED and begun before the signal */
+	size_t unavailable_before; /* of them, UNAVAILABLE and begun before the signal */
 	size_t other;       /* any other status: a call dropped mid-way */
 	grpc_status_code other_st;
 	char other_det[256];
@@ -723,6 +724,8 @@ static void *load_main(void *arg)
 		free(buf);
 		if (ret == SIGNET_OK && !after && st == GRPC_STATUS_CANCELLED)
 			lt->cancelled_before++;
+		if (ret == SIGNET_OK && !after && st == GRPC_STATUS_UNAVAILABLE)
+			lt->unavailable_before++;
 		if (ret == SIGNET_OK &&
 		    (st == GRPC_STATUS_UNAVAILABLE || st == GRPC_STATUS_CANCELLED)) {
 			lt->refused++;
@@ -868,9 +871,10 @@ static void test_reload_audit_stop(void **state)
 			fail_msg("client %d: %zu calls ended %d (%s), neither answered nor refused",
 				 i, lt[i].other, (int)lt[i].other_st, lt[i].other_det);
 		assert_true(lt[i].refused > refused);
-		if (lt[i].cancelled_before)
-			print_message("client %d: %zu calls begun before the signal were "
-				      "cancelled by the stop\n", i, lt[i].cancelled_before);
+		if (lt[i].cancelled_before || lt[i].unavailable_before)
+			print_message("client %d: of the calls begun before the signal, %zu were "
+				      "cancelled and %zu refused (UNAVAILABLE) by the stop\n", i,
+				      lt[i].cancelled_before, lt[i].unavailable_before);
 		assert_true(atomic_load(&lt[i].ok) > 0);
 		signed_total += atomic_load(&lt[i].ok) * LOAD_BATCH;
 	}
