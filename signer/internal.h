@@ -91,6 +91,9 @@ struct signer_server {
 	bool workers_quit;
 	bool shutdown_done;
 	size_t inflight;                /* calls arrived and not yet answered */
+	size_t requested;               /* call slots asked of gRPC whose TAG_NEW is
+					 * not handled yet: a call gRPC matched to
+					 * one is in flight before it is counted */
 	signer_metrics *metrics;        /* counters for the metrics endpoint */
 	signer_http *http;              /* the metrics endpoint, or NULL */
 	signer_ds_reports *ds_reports;  /* parent-watch's last reports */

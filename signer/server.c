@@ -48,6 +48,11 @@ static signet_err request_call(signer_server *srv, srv_method m)
 	c->details_slice = grpc_empty_slice();
 	grpc_metadata_array_init(&c->md);
 	grpc_call_error e;
+	/* Counted before gRPC has it: another queue thread may take its
+	 * TAG_NEW before this one returns. */
+	pthread_mutex_lock(&srv->lock);
+	srv->requested++;
+	pthread_mutex_unlock(&srv->lock);
 	SG_TSAN_RELEASE(&c->tag_new);
 	if (m == M_UNKNOWN) {
 		/* Calls to unregistered paths wait for a generic request; without
@@ -64,6 +69,10 @@ static signet_err request_call(signer_server *srv, srv_method m)
 							srv->cq, &c->tag_new);
 	}
 	if (e != GRPC_CALL_OK) {
+		pthread_mutex_lock(&srv->lock);
+		srv->requested--;
+		pthread_cond_broadcast(&srv->done_cond);
+		pthread_mutex_unlock(&srv->lock);
 		srv_call_free(c);
 		return SIGNET_EIO;
 	}
@@ -138,7 +147,14 @@ static void await_message(signer_server *srv, srv_call *c)
 	op.op = GRPC_OP_RECV_MESSAGE;
 	op.data.recv_message.recv_message = &c->payload;
 	pthread_mutex_lock(&srv->lock);
-	c->msg_deadline_ns = srv_now_ns() + atomic_load(&srv->msg_timeout_ns);
+	uint64_t now = srv_now_ns(), grace = STOP_MESSAGE_GRACE_MS * 1000000ull;
+	c->msg_deadline_ns = now + atomic_load(&srv->msg_timeout_ns);
+	/* A call gRPC matched before the stop and a queue thread takes only
+	 * now is drained too: it gets the stop's grace for its message, not
+	 * its whole message-timeout (see signer_server_stop). The list stays
+	 * ordered: the deadlines capped there are no later than this one. */
+	if (atomic_load(&srv->stopping) && c->msg_deadline_ns > now + grace)
+		c->msg_deadline_ns = now + grace;
 	c->waiting = true;
 	c->wprev = srv->wait_tail;
 	c->wnext = NULL;
@@ -168,27 +184,25 @@ static void await_message(signer_server *srv, srv_call *c)
 
 static void on_new_call(signer_server *srv, srv_call *c, bool ok)
 {
+	/* One step under the lock: the drain never sees the slot gone and
+	 * its call not yet in flight. */
+	pthread_mutex_lock(&srv->lock);
+	srv->requested--;
+	if (ok) {
+		srv->inflight++;
+		c->counted = true;
+	}
+	pthread_cond_broadcast(&srv->done_cond);
+	pthread_mutex_unlock(&srv->lock);
 	if (!ok) {
 		/* The server is shutting down: the requested call never came. */
 		srv_call_free(c);
 		return;
 	}
 	c->arrived_ns = srv_now_ns();
-	pthread_mutex_lock(&srv->lock);
-	srv->inflight++;
-	c->counted = true;
-	pthread_mutex_unlock(&srv->lock);
 	if (!atomic_load(&srv->stopping) && request_call(srv, c->method) != SIGNET_OK)
 		sg_log(SG_LOG_ERROR, "cannot request more %s calls", srv_method_path(c->method));
 	srv_identify(srv, c);
-	if (atomic_load(&srv->stopping)) {
-		/* Came after the stop began: not in flight, so not drained. A
-		 * clean UNAVAILABLE lets the client take it elsewhere. */
-		c->quiet = true;
-		srv_fail(c, GRPC_STATUS_UNAVAILABLE, "server is stopping");
-		srv_finish(c);
-		return;
-	}
 	if (c->method == M_UNKNOWN) {
 		srv_fail(c, GRPC_STATUS_UNIMPLEMENTED, "no such method");
 		srv_finish(c);
@@ -801,10 +815,6 @@ void signer_server_stop(signer_server *srv)
 	if (!srv)
 		return;
 	atomic_store(&srv->stopping, true);
-	/* Said only once a call that arrives is turned away: a client that
-	 * reads it and calls again must not be served behind the drain. */
-	if (srv->grpc_started)
-		sg_log(SG_LOG_NOTICE, "draining calls in flight");
 	/* The endpoint reads the token and state: it goes before they do. */
 	signer_http_stop(srv->http);
 	srv->http = NULL;
@@ -817,6 +827,13 @@ void signer_server_stop(signer_server *srv)
 	} else if (srv->server) {
 		SG_TSAN_RELEASE(&srv->tag_shutdown);
 		grpc_server_shutdown_and_notify(srv->server, srv->cq, &srv->tag_shutdown);
+		/* From here gRPC matches no new call (the slots it still held are
+		 * failed back to us, and a new stream is refused by gRPC itself):
+		 * a call that arrives now is turned away, so a client that reads
+		 * this line and calls again is not served behind the drain. Every
+		 * call matched before it is drained, even one whose arrival a
+		 * queue thread has not handled yet. */
+		sg_log(SG_LOG_NOTICE, "draining calls in flight");
 		/* A call still waiting for its message may have it on the wire
 		 * (a slow machine takes a while to hand it over): it gets a short
 		 * grace, not its whole message-timeout, so silent streams cannot
@@ -837,7 +854,7 @@ void signer_server_stop(signer_server *srv)
 			clock_gettime(CLOCK_REALTIME, &until);
 			until.tv_sec += DRAIN_SECONDS;
 			pthread_mutex_lock(&srv->lock);
-			while (srv->inflight > 0)
+			while (srv->inflight > 0 || srv->requested > 0)
 				if (pthread_cond_timedwait(&srv->done_cond, &srv->lock,
 							   &until) != 0)
 					break;
