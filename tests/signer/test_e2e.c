@@ -655,11 +655,11 @@ static atomic_bool signal_sent;
  * call's stream raced the server's shutdown (gRPC core cancels a stream
  * that reaches a server shutting down; a call begun just before the signal
  * may still reach it after). Anything else fails. Calls begun before the
- * signal and cancelled are counted and printed, not failed: besides that
- * race, signetd's drain waits only for the calls its queue thread has
- * counted, so a call gRPC has matched but the thread not yet picked up is
- * cancelled too (seen in about 4 runs of 10; counting the requested call
- * slots in the drain takes it to about 1 in 12, the race that is left).
+ * signal and refused are counted and printed, not failed: "begun" is when
+ * the client decided to call, and its stream may reach the server after
+ * the shutdown began (seen in about half the runs on a loaded machine),
+ * where gRPC core cancels it; every call signetd's gRPC matched before the
+ * stop is drained, counted or not yet picked up by a queue thread.
  * test_drain.c proves, call by call, that calls inside the HSM at the
  * signal are answered. */
 typedef struct load_thread {
