@@ -87,8 +87,9 @@ long signetd_now_ms(void);
  * otherwise (its log is printed). Call signetd_teardown in either case. */
 int signetd_start(signetd_env *d, const signetd_opts *o);
 
-/* SIGTERM, then wait (at most 10 s). The exit status as waitpid gives it,
- * or -1 if it had to be killed or was not running. */
+/* SIGTERM, then wait (at most 60 s, past signetd's own drain bound). The
+ * exit status as waitpid gives it, or -1 if it had to be killed or was not
+ * running. */
 int signetd_stop(signetd_env *d);
 
 /* signetd_stop, and fail the test (with the log) unless signetd exited 0;
