@@ -131,11 +131,11 @@ static bool matches(const ldns_pkt *q, const ldns_pkt *a)
 
 /* Copy the RRs of one section into out, checking each. */
 static signet_err take_section(const ldns_rr_list *list, uint8_t section,
-			       check_answer *out, char *err, size_t errlen)
+			       check_answer *out, char *errmsg, size_t errlen)
 {
 	size_t n = ldns_rr_list_rr_count(list);
 	if (n > CHECK_RRS_MAX - out->count) {
-		snprintf(err, errlen, "answer holds more than %d RRs", CHECK_RRS_MAX);
+		snprintf(errmsg, errlen, "answer holds more than %d RRs", CHECK_RRS_MAX);
 		return SIGNET_EPARSE;
 	}
 	ldns_buffer *b = ldns_buffer_new(512);
@@ -150,7 +150,7 @@ static signet_err take_section(const ldns_rr_list *list, uint8_t section,
 		if (!owner || ldns_rdf_get_type(owner) != LDNS_RDF_TYPE_DNAME ||
 		    dns_name_from_wire(&c->owner, ldns_rdf_data(owner), ldns_rdf_size(owner),
 				       NULL) != SIGNET_OK) {
-			snprintf(err, errlen, "malformed owner name in section %u", section);
+			snprintf(errmsg, errlen, "malformed owner name in section %u", section);
 			ret = SIGNET_EPARSE;
 			break;
 		}
@@ -161,7 +161,7 @@ static signet_err take_section(const ldns_rr_list *list, uint8_t section,
 		ldns_buffer_clear(b);
 		if (ldns_rr_rdata2buffer_wire(b, rr) != LDNS_STATUS_OK ||
 		    ldns_buffer_position(b) > DNS_RDATA_MAX) {
-			snprintf(err, errlen, "RDATA of type %u does not encode", c->type);
+			snprintf(errmsg, errlen, "RDATA of type %u does not encode", c->type);
 			ret = SIGNET_EPARSE;
 			break;
 		}
@@ -171,7 +171,7 @@ static signet_err take_section(const ldns_rr_list *list, uint8_t section,
 			char owner_text[DNS_NAME_STR_MAX];
 			if (dns_name_to_str(&c->owner, owner_text, sizeof(owner_text)) != SIGNET_OK)
 				snprintf(owner_text, sizeof(owner_text), "?");
-			snprintf(err, errlen, "malformed RDATA of type %u at %s (%s)", c->type,
+			snprintf(errmsg, errlen, "malformed RDATA of type %u at %s (%s)", c->type,
 				 owner_text, signet_strerror(cr));
 			ret = SIGNET_EPARSE;
 			break;
@@ -195,29 +195,29 @@ static signet_err take_section(const ldns_rr_list *list, uint8_t section,
  * refused, reset) as a general or network error, and an answer that does not
  * parse with the parser's own status. */
 static signet_err no_answer(ldns_status st, const char *how, const check_server *s,
-			    char *err, size_t errlen)
+			    char *errmsg, size_t errlen)
 {
 	/* A refused UDP port makes ldns mark its only server unusable: it
 	 * then says "no (valid) nameservers", which is no answer too. */
 	if (st == LDNS_STATUS_ERR || st == LDNS_STATUS_NETWORK_ERR ||
 	    st == LDNS_STATUS_SOCKET_ERROR || st == LDNS_STATUS_MEM_ERR ||
 	    st == LDNS_STATUS_RES_NO_NS) {
-		snprintf(err, errlen, "no answer over %s from %s port %u", how, s->addr,
+		snprintf(errmsg, errlen, "no answer over %s from %s port %u", how, s->addr,
 			 s->port);
 		return SIGNET_EIO;
 	}
-	snprintf(err, errlen, "malformed answer over %s from %s port %u: %s", how, s->addr,
+	snprintf(errmsg, errlen, "malformed answer over %s from %s port %u: %s", how, s->addr,
 		 s->port, ldns_get_errorstr_by_id(st));
 	return SIGNET_EPARSE;
 }
 
 signet_err check_query(const check_server *s, const dns_name *qname, uint16_t qtype,
-		       check_answer *out, char *err, size_t errlen)
+		       check_answer *out, char *errmsg, size_t errlen)
 {
-	if (!s || !qname || !out || !err || errlen == 0)
+	if (!s || !qname || !out || !errmsg || errlen == 0)
 		return SIGNET_EINVAL;
 	memset(out, 0, sizeof(*out));
-	err[0] = '\0';
+	errmsg[0] = '\0';
 	ldns_rdf *name = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, qname->len, qname->wire);
 	if (!name)
 		return SIGNET_ENOMEM;
@@ -236,10 +236,10 @@ signet_err check_query(const check_server *s, const dns_name *qname, uint16_t qt
 	exchange(s, q, false, &a, &st);
 	if (!a) {
 		ldns_pkt_free(q);
-		return no_answer(st, "UDP", s, err, errlen);
+		return no_answer(st, "UDP", s, errmsg, errlen);
 	}
 	if (!matches(q, a)) {
-		snprintf(err, errlen, "answer over UDP does not match the query");
+		snprintf(errmsg, errlen, "answer over UDP does not match the query");
 		ldns_pkt_free(a);
 		ldns_pkt_free(q);
 		return SIGNET_EPARSE;
@@ -252,10 +252,10 @@ signet_err check_query(const check_server *s, const dns_name *qname, uint16_t qt
 		exchange(s, q, true, &a, &st);
 		if (!a) {
 			ldns_pkt_free(q);
-			return no_answer(st, "TCP after TC", s, err, errlen);
+			return no_answer(st, "TCP after TC", s, errmsg, errlen);
 		}
 		if (!matches(q, a)) {
-			snprintf(err, errlen, "answer over TCP does not match the query");
+			snprintf(errmsg, errlen, "answer over TCP does not match the query");
 			ldns_pkt_free(a);
 			ldns_pkt_free(q);
 			return SIGNET_EPARSE;
@@ -270,7 +270,7 @@ signet_err check_query(const check_server *s, const dns_name *qname, uint16_t qt
 		       ldns_rr_list_rr_count(ldns_pkt_authority(a));
 	signet_err ret = SIGNET_OK;
 	if (total > CHECK_RRS_MAX) {
-		snprintf(err, errlen, "answer holds more than %d RRs", CHECK_RRS_MAX);
+		snprintf(errmsg, errlen, "answer holds more than %d RRs", CHECK_RRS_MAX);
 		ret = SIGNET_EPARSE;
 	} else if (total) {
 		out->rrs = calloc(total, sizeof(*out->rrs));
@@ -278,9 +278,9 @@ signet_err check_query(const check_server *s, const dns_name *qname, uint16_t qt
 			ret = SIGNET_ENOMEM;
 	}
 	if (ret == SIGNET_OK)
-		ret = take_section(ldns_pkt_answer(a), 1, out, err, errlen);
+		ret = take_section(ldns_pkt_answer(a), 1, out, errmsg, errlen);
 	if (ret == SIGNET_OK)
-		ret = take_section(ldns_pkt_authority(a), 2, out, err, errlen);
+		ret = take_section(ldns_pkt_authority(a), 2, out, errmsg, errlen);
 	ldns_pkt_free(a);
 	if (ret != SIGNET_OK)
 		check_answer_free(out);

@@ -590,7 +590,7 @@ typedef struct check_answer {
  * SIGNET_EPARSE for an answer that is malformed or does not match, with the
  * reason in err. Free out with check_answer_free. */
 signet_err check_query(const check_server *s, const dns_name *qname, uint16_t qtype,
-		       check_answer *out, char *err, size_t errlen);
+		       check_answer *out, char *errmsg, size_t errlen);
 void check_answer_free(check_answer *a);
 
 #define CHECK_NAMES_MAX 16

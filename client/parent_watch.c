@@ -8,14 +8,14 @@
 
 #include "client/parent_watch.h"
 
-static signet_err fail(char *err, size_t errlen, const char *fmt, ...)
+static signet_err fail(char *errmsg, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-static signet_err fail(char *err, size_t errlen, const char *fmt, ...)
+static signet_err fail(char *errmsg, size_t errlen, const char *fmt, ...)
 {
-	if (err && errlen) {
+	if (errmsg && errlen) {
 		va_list ap;
 		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
+		vsnprintf(errmsg, errlen, fmt, ap);
 		va_end(ap);
 	}
 	return SIGNET_EPARSE;
@@ -80,7 +80,7 @@ void pw_config_free(pw_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
-signet_err pw_config_load(const char *path, pw_config *cfg, char *err, size_t errlen)
+signet_err pw_config_load(const char *path, pw_config *cfg, char *errmsg, size_t errlen)
 {
 	if (!path || !cfg)
 		return SIGNET_EINVAL;
@@ -88,7 +88,7 @@ signet_err pw_config_load(const char *path, pw_config *cfg, char *err, size_t er
 	sg_buf text = SG_BUF_INIT;
 	signet_err ret = sg_file_read(path, PW_FILE_MAX, &text);
 	if (ret != SIGNET_OK) {
-		fail(err, errlen, "%s: %s", path, signet_strerror(ret));
+		fail(errmsg, errlen, "%s: %s", path, signet_strerror(ret));
 		return ret;
 	}
 	char line[PW_LINE_MAX + 1];
@@ -98,7 +98,7 @@ signet_err pw_config_load(const char *path, pw_config *cfg, char *err, size_t er
 	while (ret == SIGNET_OK && next_line(&text, &pos, line, &bad)) {
 		lineno++;
 		if (bad) {
-			ret = fail(err, errlen, "%s:%u: control character or longer than %d octets",
+			ret = fail(errmsg, errlen, "%s:%u: control character or longer than %d octets",
 				   path, lineno, PW_LINE_MAX);
 			break;
 		}
@@ -107,14 +107,14 @@ signet_err pw_config_load(const char *path, pw_config *cfg, char *err, size_t er
 		if (n == 0)
 			continue;
 		if (strcmp(w[0], "parental-agent") != 0) {
-			ret = fail(err, errlen,
+			ret = fail(errmsg, errlen,
 				   "%s:%u: unknown key '%.40s' (parental-agent ZONE"
 				   " ADDR[:PORT] [auth|resolver])",
 				   path, lineno, w[0]);
 			break;
 		}
 		if (n < 3 || n > 4) {
-			ret = fail(err, errlen,
+			ret = fail(errmsg, errlen,
 				   "%s:%u: expected parental-agent ZONE ADDR[:PORT]"
 				   " [auth|resolver]",
 				   path, lineno);
@@ -124,13 +124,13 @@ signet_err pw_config_load(const char *path, pw_config *cfg, char *err, size_t er
 		memset(&a, 0, sizeof(a));
 		dns_name zone;
 		if (dns_name_from_str(&zone, w[1]) != SIGNET_OK || zone.len <= 1) {
-			ret = fail(err, errlen, "%s:%u: not a zone name: '%.80s'", path, lineno,
+			ret = fail(errmsg, errlen, "%s:%u: not a zone name: '%.80s'", path, lineno,
 				   w[1]);
 			break;
 		}
 		dns_name_lower(&zone);
 		if (check_server_parse(w[2], &a.server) != SIGNET_OK) {
-			ret = fail(err, errlen,
+			ret = fail(errmsg, errlen,
 				   "%s:%u: not an IP address with an optional port:"
 				   " '%.80s'",
 				   path, lineno, w[2]);
@@ -142,7 +142,7 @@ signet_err pw_config_load(const char *path, pw_config *cfg, char *err, size_t er
 			a.kind = PW_RESOLVER;
 			a.server.recurse = true;
 		} else {
-			ret = fail(err, errlen, "%s:%u: '%.40s': auth or resolver", path, lineno,
+			ret = fail(errmsg, errlen, "%s:%u: '%.40s': auth or resolver", path, lineno,
 				   w[3]);
 			break;
 		}
@@ -152,7 +152,7 @@ signet_err pw_config_load(const char *path, pw_config *cfg, char *err, size_t er
 			z++;
 		if (z == cfg->nzones) {
 			if (cfg->nzones == PW_ZONES_MAX) {
-				ret = fail(err, errlen, "%s:%u: more than %d zones", path, lineno,
+				ret = fail(errmsg, errlen, "%s:%u: more than %d zones", path, lineno,
 					   PW_ZONES_MAX);
 				break;
 			}
@@ -172,16 +172,16 @@ signet_err pw_config_load(const char *path, pw_config *cfg, char *err, size_t er
 		for (size_t i = 0; i < pz->nagents; i++)
 			if (strcmp(pz->agents[i].server.addr, a.server.addr) == 0 &&
 			    pz->agents[i].server.port == a.server.port)
-				ret = fail(err, errlen, "%s:%u: agent %s of %s given twice", path,
+				ret = fail(errmsg, errlen, "%s:%u: agent %s of %s given twice", path,
 					   lineno, w[2], pz->name);
 		if (ret == SIGNET_OK && pz->nagents == PW_AGENTS_MAX)
-			ret = fail(err, errlen, "%s:%u: more than %d agents for %s", path, lineno,
+			ret = fail(errmsg, errlen, "%s:%u: more than %d agents for %s", path, lineno,
 				   PW_AGENTS_MAX, pz->name);
 		if (ret == SIGNET_OK)
 			pz->agents[pz->nagents++] = a;
 	}
 	if (ret == SIGNET_OK && cfg->nzones == 0)
-		ret = fail(err, errlen, "%s: no parental-agent line", path);
+		ret = fail(errmsg, errlen, "%s: no parental-agent line", path);
 	sg_buf_free(&text);
 	if (ret != SIGNET_OK)
 		pw_config_free(cfg);
@@ -271,7 +271,7 @@ signet_err pw_state_save(const char *path, const pw_state *st)
 	return ret;
 }
 
-signet_err pw_state_load(const char *path, pw_state *st, char *err, size_t errlen)
+signet_err pw_state_load(const char *path, pw_state *st, char *errmsg, size_t errlen)
 {
 	if (!path || !st)
 		return SIGNET_EINVAL;
@@ -283,7 +283,7 @@ signet_err pw_state_load(const char *path, pw_state *st, char *err, size_t errle
 		return SIGNET_OK;
 	}
 	if (ret != SIGNET_OK) {
-		fail(err, errlen, "%s: %s", path, signet_strerror(ret));
+		fail(errmsg, errlen, "%s: %s", path, signet_strerror(ret));
 		sg_buf_free(&text);
 		return ret;
 	}
@@ -315,7 +315,7 @@ signet_err pw_state_load(const char *path, pw_state *st, char *err, size_t errle
 			ok = *w[4] && !*end && first > 0 && strlen(w[3]) < PW_AGENT_ID_MAX;
 		}
 		if (!ok) {
-			ret = fail(err, errlen,
+			ret = fail(errmsg, errlen,
 				   "%s:%u: not a state line (ZONE TAG ALG AGENT FIRST)", path,
 				   lineno);
 			break;

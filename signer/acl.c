@@ -96,30 +96,30 @@ static int star_label(const char *text)
 	return star;
 }
 
-static void msg_put(char *msg, size_t msglen, const char *fmt, ...)
+static void msg_put(char *errmsg, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-static void msg_put(char *msg, size_t msglen, const char *fmt, ...)
+static void msg_put(char *errmsg, size_t errlen, const char *fmt, ...)
 {
-	if (!msg || msglen == 0)
+	if (!errmsg || errlen == 0)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, msglen, fmt, ap);
+	vsnprintf(errmsg, errlen, fmt, ap);
 	va_end(ap);
 }
 
 signet_err signer_acl_add_name(signer_acl *a, const char *rule, const dns_name *zones,
-			       size_t nzones, char *msg, size_t msglen)
+			       size_t nzones, char *errmsg, size_t errlen)
 {
 	if (!a || !rule)
 		return SIGNET_EINVAL;
 	if (a->nnames >= SIGNER_ACL_NAMES_MAX) {
-		msg_put(msg, msglen, "more than %d name rules", SIGNER_ACL_NAMES_MAX);
+		msg_put(errmsg, errlen, "more than %d name rules", SIGNER_ACL_NAMES_MAX);
 		return SIGNET_ERANGE;
 	}
 	size_t len = strlen(rule);
 	if (len == 0 || len > SIGNER_ACL_RULE_MAX) {
-		msg_put(msg, msglen, "a rule is 1..%d octets", SIGNER_ACL_RULE_MAX);
+		msg_put(errmsg, errlen, "a rule is 1..%d octets", SIGNER_ACL_RULE_MAX);
 		return SIGNET_ERANGE;
 	}
 	acl_rule r;
@@ -129,7 +129,7 @@ signet_err signer_acl_add_name(signer_acl *a, const char *rule, const dns_name *
 		r.apex = true;
 	} else {
 		if (rule[0] == '@' || dns_name_from_str(&r.name, rule) != SIGNET_OK) {
-			msg_put(msg, msglen, "not a name, a pattern or @: %.80s", rule);
+			msg_put(errmsg, errlen, "not a name, a pattern or @: %.80s", rule);
 			return SIGNET_EPARSE;
 		}
 		dns_name_lower(&r.name);
@@ -137,11 +137,11 @@ signet_err signer_acl_add_name(signer_acl *a, const char *rule, const dns_name *
 		r.nlabels = label_offsets(&r.name, off);
 		r.star = star_label(rule);
 		if (r.star == -2) {
-			msg_put(msg, msglen, "more than one '*' label in %.80s", rule);
+			msg_put(errmsg, errlen, "more than one '*' label in %.80s", rule);
 			return SIGNET_EPARSE;
 		}
 		if (r.nlabels == 0) {
-			msg_put(msg, msglen, "the root is no owner a client signs: %.80s", rule);
+			msg_put(errmsg, errlen, "the root is no owner a client signs: %.80s", rule);
 			return SIGNET_EPARSE;
 		}
 		/* A rule that cannot match inside any of the client's zones is a
@@ -156,7 +156,7 @@ signet_err signer_acl_add_name(signer_acl *a, const char *rule, const dns_name *
 			inside = dns_name_is_at_or_below(&fixed, &zones[i]) ||
 				 (r.star >= 0 && dns_name_is_at_or_below(&zones[i], &fixed));
 		if (!inside) {
-			msg_put(msg, msglen, "%.80s is in none of the client's zones", rule);
+			msg_put(errmsg, errlen, "%.80s is in none of the client's zones", rule);
 			return SIGNET_EPARSE;
 		}
 	}
@@ -168,17 +168,17 @@ signet_err signer_acl_add_name(signer_acl *a, const char *rule, const dns_name *
 	return SIGNET_OK;
 }
 
-signet_err signer_acl_add_type(signer_acl *a, const char *type, char *msg, size_t msglen)
+signet_err signer_acl_add_type(signer_acl *a, const char *type, char *errmsg, size_t errlen)
 {
 	if (!a || !type)
 		return SIGNET_EINVAL;
 	if (a->ntypes >= SIGNER_ACL_TYPES_MAX) {
-		msg_put(msg, msglen, "more than %d types", SIGNER_ACL_TYPES_MAX);
+		msg_put(errmsg, errlen, "more than %d types", SIGNER_ACL_TYPES_MAX);
 		return SIGNET_ERANGE;
 	}
 	uint16_t t;
 	if (dns_type_from_str(type, &t) != SIGNET_OK) {
-		msg_put(msg, msglen, "not an RR type: %.40s", type);
+		msg_put(errmsg, errlen, "not an RR type: %.40s", type);
 		return SIGNET_EPARSE;
 	}
 	a->types[a->ntypes++] = t;
@@ -225,7 +225,7 @@ static void rule_text(const acl_rule *r, char *out, size_t outlen)
 }
 
 signet_err signer_acl_allows(const signer_acl *a, const dns_name *apex, const dns_name *owner,
-			     uint16_t type, char *msg, size_t msglen)
+			     uint16_t type, char *errmsg, size_t errlen)
 {
 	if (!apex || !owner)
 		return SIGNET_EINVAL;
@@ -246,7 +246,7 @@ signet_err signer_acl_allows(const signer_acl *a, const dns_name *apex, const dn
 							 i ? " " : "", ts);
 			}
 			dns_type_to_str(type, ts, sizeof(ts));
-			msg_put(msg, msglen, "type %s is not in the client's types [%s]", ts, list);
+			msg_put(errmsg, errlen, "type %s is not in the client's types [%s]", ts, list);
 			return SIGNET_EPERM;
 		}
 	}
@@ -273,7 +273,7 @@ signet_err signer_acl_allows(const signer_acl *a, const dns_name *apex, const dn
 		}
 		if (dns_name_to_str(owner, os, sizeof(os)) != SIGNET_OK)
 			snprintf(os, sizeof(os), "?");
-		msg_put(msg, msglen, "owner %.300s matches none of the client's names [%s]", os, list);
+		msg_put(errmsg, errlen, "owner %.300s matches none of the client's names [%s]", os, list);
 		return SIGNET_EPERM;
 	}
 	return SIGNET_OK;

@@ -7,25 +7,25 @@
 #include "signer/signer.h"
 
 static signet_err refuse(signer_verdict *v, char *field, size_t fieldlen,
-			 char *msg, size_t msglen, const char *fieldfmt, size_t index,
+			 char *errmsg, size_t errlen, const char *fieldfmt, size_t index,
 			 const char *fmt, ...) __attribute__((format(printf, 8, 9)));
 
 /* Fill field with "rrsets[i]<suffix>" and msg with "field: reason". */
 static signet_err refuse(signer_verdict *v, char *field, size_t fieldlen,
-			 char *msg, size_t msglen, const char *suffix, size_t index,
+			 char *errmsg, size_t errlen, const char *suffix, size_t index,
 			 const char *fmt, ...)
 {
 	char f[96];
 	snprintf(f, sizeof(f), "rrsets[%zu]%s", index, suffix);
 	if (field && fieldlen)
 		snprintf(field, fieldlen, "%s", f);
-	if (msg && msglen) {
+	if (errmsg && errlen) {
 		char why[256];
 		va_list ap;
 		va_start(ap, fmt);
 		vsnprintf(why, sizeof(why), fmt, ap);
 		va_end(ap);
-		snprintf(msg, msglen, "%s: %s", f, why);
+		snprintf(errmsg, errlen, "%s: %s", f, why);
 	}
 	*v = SIGNER_VERDICT_REFUSE;
 	return SIGNET_OK;
@@ -51,14 +51,14 @@ static const char *forbidden_type(uint16_t t)
 signet_err signer_item_check(const dns_name *apex, size_t index,
 			     const signer_item *item, const signer_limits *lim,
 			     dns_rrset *set, signer_verdict *verdict,
-			     char *field, size_t fieldlen, char *msg, size_t msglen)
+			     char *field, size_t fieldlen, char *errmsg, size_t errlen)
 {
 	if (!apex || !item || !lim || !set || !verdict)
 		return SIGNET_EINVAL;
 	dns_rrset_init(set, apex, 0, DNS_CLASS_IN, 0);
 	*verdict = SIGNER_VERDICT_REFUSE;
 #define REFUSE(suffix, ...) \
-	refuse(verdict, field, fieldlen, msg, msglen, suffix, index, __VA_ARGS__)
+	refuse(verdict, field, fieldlen, errmsg, errlen, suffix, index, __VA_ARGS__)
 
 	dns_name owner;
 	size_t used = 0;

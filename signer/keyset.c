@@ -107,14 +107,14 @@ signet_err signer_keyset_build_request(signer_state *st, hsm_session *s,
 	return ret;
 }
 
-static signet_err fail(char *msg, size_t msglen, signet_err err, const char *fmt, ...)
+static signet_err fail(char *errmsg, size_t errlen, signet_err err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-static signet_err fail(char *msg, size_t msglen, signet_err err, const char *fmt, ...)
+static signet_err fail(char *errmsg, size_t errlen, signet_err err, const char *fmt, ...)
 {
-	if (msg && msglen) {
+	if (errmsg && errlen) {
 		va_list ap;
 		va_start(ap, fmt);
-		vsnprintf(msg, msglen, fmt, ap);
+		vsnprintf(errmsg, errlen, fmt, ap);
 		va_end(ap);
 	}
 	return err;
@@ -181,27 +181,27 @@ static long ksk_verifies(const dns_rrsig *sig, const dns_rrset *set,
 signet_err signer_keyset_check_bundle(const dns_keyset *request,
 				      const dns_keyset *bundle,
 				      const signer_key *ksks, size_t nksk,
-				      char *msg, size_t msglen)
+				      char *errmsg, size_t errlen)
 {
 	if (!request || !bundle || (nksk && !ksks))
 		return SIGNET_EINVAL;
 	if (request->kind != DNS_KEYSET_REQUEST || bundle->kind != DNS_KEYSET_BUNDLE)
-		return fail(msg, msglen, SIGNET_EPARSE, "not a bundle answering a request");
+		return fail(errmsg, errlen, SIGNET_EPARSE, "not a bundle answering a request");
 	if (!dns_name_equal(&request->zone, &bundle->zone))
-		return fail(msg, msglen, SIGNET_ESTATE, "bundle is for another zone");
+		return fail(errmsg, errlen, SIGNET_ESTATE, "bundle is for another zone");
 	if (request->serial != bundle->serial)
-		return fail(msg, msglen, SIGNET_ESTATE,
+		return fail(errmsg, errlen, SIGNET_ESTATE,
 			    "bundle serial %llu does not answer the last request (%llu)",
 			    (unsigned long long)bundle->serial,
 			    (unsigned long long)request->serial);
 	if (request->count != bundle->count)
-		return fail(msg, msglen, SIGNET_ESTATE, "bundle has %zu periods, request %zu",
+		return fail(errmsg, errlen, SIGNET_ESTATE, "bundle has %zu periods, request %zu",
 			    bundle->count, request->count);
 	for (size_t i = 0; i < bundle->count; i++) {
 		const dns_keyset_period *rq = &request->periods[i];
 		const dns_keyset_period *bd = &bundle->periods[i];
 		if (rq->inception != bd->inception || rq->expiration != bd->expiration)
-			return fail(msg, msglen, SIGNET_ESTATE, "period %zu: window differs", i);
+			return fail(errmsg, errlen, SIGNET_ESTATE, "period %zu: window differs", i);
 		const dns_rrset *rsets[3] = {&rq->dnskey, &rq->cds, &rq->cdnskey};
 		const dns_rrset *bsets[3] = {&bd->dnskey, &bd->cds, &bd->cdnskey};
 		for (int t = 0; t < 3; t++) {
@@ -210,7 +210,7 @@ signet_err signer_keyset_check_bundle(const dns_keyset *request,
 			if (ret != SIGNET_OK)
 				return ret;
 			if (!same)
-				return fail(msg, msglen, SIGNET_ESTATE,
+				return fail(errmsg, errlen, SIGNET_ESTATE,
 					    "period %zu: RRset of type %u differs from the request",
 					    i, bsets[t]->type);
 		}
@@ -219,24 +219,24 @@ signet_err signer_keyset_check_bundle(const dns_keyset *request,
 		 * period's DNSKEY RRset (a resolver may trust any of them). */
 		uint64_t covered[3] = {0, 0, 0};
 		if (bd->dnskey.count > 64)
-			return fail(msg, msglen, SIGNET_ERANGE, "period %zu: too many DNSKEYs", i);
+			return fail(errmsg, errlen, SIGNET_ERANGE, "period %zu: too many DNSKEYs", i);
 		for (size_t j = 0; j < bd->sigs.count; j++) {
 			dns_rrsig sig;
 			if (dns_rrsig_from_rdata(&sig, bd->sigs.rr[j].data, bd->sigs.rr[j].len) !=
 			    SIGNET_OK)
-				return fail(msg, msglen, SIGNET_EPARSE,
+				return fail(errmsg, errlen, SIGNET_EPARSE,
 					    "period %zu: RRSIG %zu is malformed", i, j);
 			int t = sig.type_covered == DNS_T_DNSKEY ? 0
 				: sig.type_covered == DNS_T_CDS ? 1
 				: sig.type_covered == DNS_T_CDNSKEY ? 2 : -1;
 			if (t < 0 || bsets[t]->count == 0)
-				return fail(msg, msglen, SIGNET_EVERIFY,
+				return fail(errmsg, errlen, SIGNET_EVERIFY,
 					    "period %zu: RRSIG %zu covers type %u, not in the period",
 					    i, j, sig.type_covered);
 			long by = ksk_verifies(&sig, bsets[t], &bd->dnskey, &bundle->zone, ksks,
 					       nksk);
 			if (by < 0)
-				return fail(msg, msglen, SIGNET_EVERIFY,
+				return fail(errmsg, errlen, SIGNET_EVERIFY,
 					    "period %zu: RRSIG %zu (key tag %u) does not verify with"
 					    " a KSK of the zone", i, j, sig.key_tag);
 			if (dns_serial_compare(sig.inception, bd->inception) != 1 &&
@@ -251,12 +251,12 @@ signet_err signer_keyset_check_bundle(const dns_keyset *request,
 			(void)dns_key_tag(r->data, r->len, &tag);
 			for (int t = 0; t < 3; t++)
 				if (bsets[t]->count && !(covered[t] & ((uint64_t)1 << k)))
-					return fail(msg, msglen, SIGNET_EVERIFY,
+					return fail(errmsg, errlen, SIGNET_EVERIFY,
 						    "period %zu: no RRSIG by KSK %u covers type %u"
 						    " over the period", i, tag, bsets[t]->type);
 		}
 		if (bd->dnskey.count && !covered[0])
-			return fail(msg, msglen, SIGNET_EVERIFY,
+			return fail(errmsg, errlen, SIGNET_EVERIFY,
 				    "period %zu: no KSK RRSIG covers type %u over the period",
 				    i, bd->dnskey.type);
 	}

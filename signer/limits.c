@@ -193,11 +193,11 @@ signet_err signer_admission_set_limits(signer_admission *a, const signer_admissi
 }
 
 signet_err signer_admission_enter(signer_admission *a, const char *identity, const char *peer,
-				  uint64_t now_ns, char *msg, size_t msglen)
+				  uint64_t now_ns, char *errmsg, size_t errlen)
 {
-	if (!a || !identity || !peer || !msg || msglen == 0)
+	if (!a || !identity || !peer || !errmsg || errlen == 0)
 		return SIGNET_EINVAL;
-	msg[0] = '\0';
+	errmsg[0] = '\0';
 	signet_err ret = SIGNET_OK;
 	pthread_mutex_lock(&a->lock);
 	adm_client *c = find_client(a, identity, true, now_ns);
@@ -212,16 +212,16 @@ signet_err signer_admission_enter(signer_admission *a, const char *identity, con
 	}
 	if (!c) {
 		ret = SIGNET_ELIMIT;
-		snprintf(msg, msglen, "too many client identities");
+		snprintf(errmsg, errlen, "too many client identities");
 	} else if (c->calls >= a->lim.max_calls_client) {
 		ret = SIGNET_ELIMIT;
-		snprintf(msg, msglen, "client '%s' has %zu calls in flight (max-calls-per-client)",
+		snprintf(errmsg, errlen, "client '%s' has %zu calls in flight (max-calls-per-client)",
 			 identity, c->calls);
 	} else if (k && k->client != ci) {
 		/* Calls in flight under another certificate on this address:
 		 * never the case with gRPC, so refuse rather than count it twice. */
 		ret = SIGNET_ELIMIT;
-		snprintf(msg, msglen, "connection %s changed identity", peer);
+		snprintf(errmsg, errlen, "connection %s changed identity", peer);
 	} else if (!k) {
 		expire(a, now_ns);
 		size_t mine = 0;
@@ -229,18 +229,18 @@ signet_err signer_admission_enter(signer_admission *a, const char *identity, con
 			mine += a->conns[i].client == ci;
 		if (mine >= a->lim.max_connections_client) {
 			ret = SIGNET_ELIMIT;
-			snprintf(msg, msglen, "client '%s' has %zu connections "
+			snprintf(errmsg, errlen, "client '%s' has %zu connections "
 				 "(max-connections-per-client)", identity, mine);
 		} else if (a->nconns >= a->lim.max_connections) {
 			ret = SIGNET_ELIMIT;
-			snprintf(msg, msglen, "%zu connections in use (max-connections)", a->nconns);
+			snprintf(errmsg, errlen, "%zu connections in use (max-connections)", a->nconns);
 		}
 	}
 	if (ret == SIGNET_OK && a->lim.rate) {
 		refill(a, c, now_ns);
 		if (c->tokens < 1) {
 			ret = SIGNET_ELIMIT;
-			snprintf(msg, msglen, "client '%s' exceeds %u calls/s (rate-per-client)",
+			snprintf(errmsg, errlen, "client '%s' exceeds %u calls/s (rate-per-client)",
 				 identity, a->lim.rate);
 		} else {
 			c->tokens -= 1;

@@ -57,78 +57,78 @@ uint32_t signer_policy_isig(const signer_policy *p)
 	return p->max_zone_ttl + p->propagation + p->publish_margin;
 }
 
-static signet_err bad(char *msg, size_t msglen, const char *field, const char *why)
+static signet_err bad(char *errmsg, size_t errlen, const char *field, const char *why)
 {
-	if (msg && msglen)
-		snprintf(msg, msglen, "policy.%s: %s", field, why);
+	if (errmsg && errlen)
+		snprintf(errmsg, errlen, "policy.%s: %s", field, why);
 	return SIGNET_EINVAL;
 }
 
-signet_err signer_policy_check(const signer_policy *p, char *msg, size_t msglen)
+signet_err signer_policy_check(const signer_policy *p, char *errmsg, size_t errlen)
 {
 	if (!p)
 		return SIGNET_EINVAL;
 	if (!dns_alg_supported(p->algorithm))
-		return bad(msg, msglen, "algorithm", "must be 8, 13, 14 or 15");
+		return bad(errmsg, errlen, "algorithm", "must be 8, 13, 14 or 15");
 	if (p->algorithm == DNS_ALG_RSASHA256 && (p->rsa_bits < 2048 || p->rsa_bits > 4096))
-		return bad(msg, msglen, "rsa_bits", "must be 2048..4096");
+		return bad(errmsg, errlen, "rsa_bits", "must be 2048..4096");
 	if (p->validity < HOUR || p->validity > 365 * DAY)
-		return bad(msg, msglen, "validity", "must be 1 hour..365 days");
+		return bad(errmsg, errlen, "validity", "must be 1 hour..365 days");
 	if (p->backdate > DAY)
-		return bad(msg, msglen, "backdate", "must be at most 1 day");
+		return bad(errmsg, errlen, "backdate", "must be at most 1 day");
 	if (p->jitter > p->validity / 2)
-		return bad(msg, msglen, "jitter", "must be at most half the validity");
+		return bad(errmsg, errlen, "jitter", "must be at most half the validity");
 	if (p->min_validity < HOUR || p->min_validity > p->max_validity)
-		return bad(msg, msglen, "min_validity", "must be 1 hour..max_validity");
+		return bad(errmsg, errlen, "min_validity", "must be 1 hour..max_validity");
 	if (p->max_validity > 365 * DAY)
-		return bad(msg, msglen, "max_validity", "must be at most 365 days");
+		return bad(errmsg, errlen, "max_validity", "must be at most 365 days");
 	if (p->denial != SIGNER_DENIAL_NSEC && p->denial != SIGNER_DENIAL_NSEC3)
-		return bad(msg, msglen, "denial", "must be NSEC or NSEC3");
+		return bad(errmsg, errlen, "denial", "must be NSEC or NSEC3");
 	/* RFC 9276 asks for 0; validators treat high counts as insecure. */
 	if (p->nsec3_iterations > 100)
-		return bad(msg, msglen, "nsec3.iterations", "must be at most 100 (RFC 9276: 0)");
+		return bad(errmsg, errlen, "nsec3.iterations", "must be at most 100 (RFC 9276: 0)");
 	if (p->dnskey_ttl == 0 || p->dnskey_ttl > 7 * DAY)
-		return bad(msg, msglen, "dnskey_ttl", "must be 1 second..7 days");
+		return bad(errmsg, errlen, "dnskey_ttl", "must be 1 second..7 days");
 	if (p->keyset_period < DAY || p->keyset_period > 90 * DAY)
-		return bad(msg, msglen, "keyset_period", "must be 1..90 days");
+		return bad(errmsg, errlen, "keyset_period", "must be 1..90 days");
 	if (p->verify != SIGNER_VERIFY_DEFAULT && p->verify != SIGNER_VERIFY_ON &&
 	    p->verify != SIGNER_VERIFY_OFF)
-		return bad(msg, msglen, "verify_after_sign", "unknown value");
+		return bad(errmsg, errlen, "verify_after_sign", "unknown value");
 	/* Timing: each value alone, then what rolling keys needs of them
 	 * together (RFC 7583). */
 	if (p->ds_ttl == 0 || p->ds_ttl > 7 * DAY)
-		return bad(msg, msglen, "ds_ttl", "must be 1 second..7 days");
+		return bad(errmsg, errlen, "ds_ttl", "must be 1 second..7 days");
 	if (p->max_zone_ttl == 0 || p->max_zone_ttl > 7 * DAY)
-		return bad(msg, msglen, "max_zone_ttl", "must be 1 second..7 days");
+		return bad(errmsg, errlen, "max_zone_ttl", "must be 1 second..7 days");
 	if (p->propagation > 7 * DAY)
-		return bad(msg, msglen, "propagation", "must be at most 7 days");
+		return bad(errmsg, errlen, "propagation", "must be at most 7 days");
 	if (p->publish_margin > 30 * DAY || p->retire_margin > 30 * DAY)
-		return bad(msg, msglen, p->publish_margin > 30 * DAY ? "publish_margin"
+		return bad(errmsg, errlen, p->publish_margin > 30 * DAY ? "publish_margin"
 			   : "retire_margin", "must be at most 30 days");
 	if (p->zsk_lifetime < DAY || p->zsk_lifetime > 3650 * DAY)
-		return bad(msg, msglen, "zsk_lifetime", "must be 1 day..10 years");
+		return bad(errmsg, errlen, "zsk_lifetime", "must be 1 day..10 years");
 	if (p->ksk_lifetime > 3650 * DAY)
-		return bad(msg, msglen, "ksk_lifetime", "must be at most 10 years (0: never due)");
+		return bad(errmsg, errlen, "ksk_lifetime", "must be at most 10 years (0: never due)");
 	if (p->ksk_roll != SIGNER_KSK_DOUBLE_KSK && p->ksk_roll != SIGNER_KSK_DOUBLE_DS)
-		return bad(msg, msglen, "ksk_rollover", "must be double-KSK or double-DS");
+		return bad(errmsg, errlen, "ksk_rollover", "must be double-KSK or double-DS");
 	if (p->max_zone_ttl >= p->validity)
-		return bad(msg, msglen, "max_zone_ttl",
+		return bad(errmsg, errlen, "max_zone_ttl",
 			   "must be shorter than the validity: a cached RRset would outlive its RRSIG");
 	if (p->dnskey_ttl >= p->keyset_period)
-		return bad(msg, msglen, "dnskey_ttl", "must be shorter than keyset_period");
+		return bad(errmsg, errlen, "dnskey_ttl", "must be shorter than keyset_period");
 	if (p->keyset_period > p->validity)
-		return bad(msg, msglen, "keyset_period",
+		return bad(errmsg, errlen, "keyset_period",
 			   "must not be longer than the validity");
 	/* Three ZSKs at most at any time: the successor of a successor must
 	 * not be due before the first one is gone. */
 	if ((uint64_t)p->zsk_lifetime <
 	    (uint64_t)signer_policy_ipub(p) + signer_policy_iret(p))
-		return bad(msg, msglen, "zsk_lifetime",
+		return bad(errmsg, errlen, "zsk_lifetime",
 			   "shorter than publication + retirement (dnskey_ttl + validity +"
 			   " max_zone_ttl + propagation + margins): cannot roll safely");
 	if (p->refresh == 0 || (uint64_t)p->refresh + p->jitter + signer_policy_bucket(p) >
 	    p->validity)
-		return bad(msg, msglen, "refresh",
+		return bad(errmsg, errlen, "refresh",
 			   "must be 1 second..validity - jitter - validity/4: fresh RRSIGs"
 			   " would be due for refresh at once");
 	return SIGNET_OK;
@@ -182,7 +182,7 @@ void signer_policy_window(const signer_policy *p, const uint8_t digest[32],
 
 signet_err signer_policy_check_window(const signer_policy *p, int64_t now,
 				      uint32_t inception, uint32_t expiration,
-				      char *msg, size_t msglen)
+				      char *errmsg, size_t errlen)
 {
 	const char *why = NULL;
 	uint32_t n = (uint32_t)now;
@@ -199,8 +199,8 @@ signet_err signer_policy_check_window(const signer_policy *p, int64_t now,
 		why = "inception further back than max_validity";
 	if (!why)
 		return SIGNET_OK;
-	if (msg && msglen)
-		snprintf(msg, msglen, "window: %s", why);
+	if (errmsg && errlen)
+		snprintf(errmsg, errlen, "window: %s", why);
 	return SIGNET_ERANGE;
 }
 

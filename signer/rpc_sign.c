@@ -75,17 +75,18 @@ static void arena_destroy(arena_block *b)
 	}
 }
 
-/* Why an item was not signed; only such items have one, so the array of
+/* Why an item was not signed (the field at fault and the error detail, as
+ * signer_item_check gives them); only such items have one, so the array of
  * results stays small for a batch that all signs. */
-typedef struct item_why {
+typedef struct item_error {
 	char field[96];
-	char msg[352];
-} item_why;
+	char errmsg[352];
+} item_error;
 
 typedef struct item_result {
 	Signet__V1__ItemStatus status;
 	uint32_t code;             /* gRPC status code of a failed item */
-	item_why *why;             /* owned; NULL if signed, or if out of memory */
+	item_error *error;         /* owned; NULL if signed, or if out of memory */
 	ProtobufCBinaryData sigs[ZSK_MAX]; /* one RRSIG RDATA per ZSK, in its chunk's arena */
 } item_result;
 
@@ -124,7 +125,7 @@ static void batch_free(batch *b)
 	if (!b)
 		return;
 	for (size_t i = 0; b->res && i < b->n; i++)
-		free(b->res[i].why);
+		free(b->res[i].error);
 	free(b->res);
 	for (size_t k = 0; b->chunks && k < b->nchunks; k++)
 		arena_destroy(b->chunks[k].arena);
@@ -142,12 +143,12 @@ static void item_fail(item_result *r, uint32_t code, const char *field, const ch
 	r->status = SIGNET__V1__ITEM_STATUS__ITEM_FAILED;
 	r->code = code;
 	/* Without memory for the text the item still fails, with its code. */
-	if (!r->why && !(r->why = malloc(sizeof(*r->why))))
+	if (!r->error && !(r->error = malloc(sizeof(*r->error))))
 		return;
-	snprintf(r->why->field, sizeof(r->why->field), "%s", field);
+	snprintf(r->error->field, sizeof(r->error->field), "%s", field);
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(r->why->msg, sizeof(r->why->msg), fmt, ap);
+	vsnprintf(r->error->errmsg, sizeof(r->error->errmsg), fmt, ap);
 	va_end(ap);
 }
 
@@ -228,9 +229,9 @@ static void sign_one(srv_worker *w, chunk *ch, size_t i)
 	item.rdata_len = lens;
 	dns_rrset set;
 	signer_verdict v;
-	item_why why;
+	item_error why;
 	signet_err ret = signer_item_check(&b->apex, i, &item, lim, &set, &v, why.field,
-					   sizeof(why.field), why.msg, sizeof(why.msg));
+					   sizeof(why.field), why.errmsg, sizeof(why.errmsg));
 	if (ptrs != ptrs_stack) {
 		free(ptrs);
 		free(lens);
@@ -241,15 +242,15 @@ static void sign_one(srv_worker *w, chunk *ch, size_t i)
 		return;
 	}
 	if (v == SIGNER_VERDICT_REFUSE) {
-		item_fail(r, GRPC_STATUS_INVALID_ARGUMENT, why.field, "%s", why.msg);
+		item_fail(r, GRPC_STATUS_INVALID_ARGUMENT, why.field, "%s", why.errmsg);
 		dns_rrset_clear(&set);
 		return;
 	}
 	if (v == SIGNER_VERDICT_DELEGATION) {
 		r->status = SIGNET__V1__ITEM_STATUS__ITEM_NOT_SIGNED;
-		if ((r->why = malloc(sizeof(*r->why)))) {
-			r->why->field[0] = '\0';
-			snprintf(r->why->msg, sizeof(r->why->msg),
+		if ((r->error = malloc(sizeof(*r->error)))) {
+			r->error->field[0] = '\0';
+			snprintf(r->error->errmsg, sizeof(r->error->errmsg),
 				 "rrsets[%zu]: NS below the apex is a delegation: not signed", i);
 		}
 		dns_rrset_clear(&set);
@@ -363,8 +364,8 @@ static void answer(batch *b)
 			rs->index = (uint32_t)i;
 			rs->status = r->status;
 			rs->code = r->code;
-			rs->field = r->why ? r->why->field : empty;
-			rs->message = r->why ? r->why->msg : empty;
+			rs->field = r->error ? r->error->field : empty;
+			rs->message = r->error ? r->error->errmsg : empty;
 			if (r->status == SIGNET__V1__ITEM_STATUS__ITEM_FAILED)
 				signer_metrics_item_error(c->srv->metrics, r->code);
 			if (r->status == SIGNET__V1__ITEM_STATUS__ITEM_SIGNED) {

@@ -61,11 +61,11 @@ signet_err signer_acl_new(signer_acl **out);
  * past SIGNER_ACL_NAMES_MAX rules or SIGNER_ACL_RULE_MAX octets; msg
  * (msglen octets, may be NULL) says which. Only before sharing. */
 signet_err signer_acl_add_name(signer_acl *a, const char *rule, const dns_name *zones,
-			       size_t nzones, char *msg, size_t msglen);
+			       size_t nzones, char *errmsg, size_t errlen);
 
 /* Add an RR type ("TXT", "aaaa", "TYPE65280"). SIGNET_EPARSE for a bad
  * type, SIGNET_ERANGE past SIGNER_ACL_TYPES_MAX. Only before sharing. */
-signet_err signer_acl_add_type(signer_acl *a, const char *type, char *msg, size_t msglen);
+signet_err signer_acl_add_type(signer_acl *a, const char *type, char *errmsg, size_t errlen);
 
 /* Take a reference (a may be NULL); returns a. */
 signer_acl *signer_acl_ref(signer_acl *a);
@@ -80,7 +80,7 @@ bool signer_acl_empty(const signer_acl *a);
  * that refused and its rules ("type MX is not in the client's types [TXT]").
  * SIGNET_EINVAL for a missing name. */
 signet_err signer_acl_allows(const signer_acl *a, const dns_name *apex, const dns_name *owner,
-			     uint16_t type, char *msg, size_t msglen);
+			     uint16_t type, char *errmsg, size_t errlen);
 
 /* One "client" line: who may do what. */
 typedef struct signer_client {
@@ -195,7 +195,7 @@ void signer_admission_free(signer_admission *a);
  * msg (msglen octets) naming the limit reached. SIGNET_EINVAL for missing
  * arguments. */
 signet_err signer_admission_enter(signer_admission *a, const char *identity, const char *peer,
-				  uint64_t now_ns, char *msg, size_t msglen);
+				  uint64_t now_ns, char *errmsg, size_t errlen);
 void signer_admission_leave(signer_admission *a, const char *identity, const char *peer,
 			    uint64_t now_ns);
 
@@ -243,7 +243,7 @@ typedef struct signer_item {
 signet_err signer_item_check(const dns_name *apex, size_t index,
 			     const signer_item *item, const signer_limits *lim,
 			     dns_rrset *set, signer_verdict *verdict,
-			     char *field, size_t fieldlen, char *msg, size_t msglen);
+			     char *field, size_t fieldlen, char *errmsg, size_t errlen);
 
 /* ---- policy -------------------------------------------------------------- */
 
@@ -295,7 +295,7 @@ void signer_policy_defaults(signer_policy *p);
  * publication plus retirement intervals, key-set periods longer than the
  * signature validity, a zone TTL the validity cannot cover); SIGNET_EINVAL
  * with msg naming the field. */
-signet_err signer_policy_check(const signer_policy *p, char *msg, size_t msglen);
+signet_err signer_policy_check(const signer_policy *p, char *errmsg, size_t errlen);
 
 /* The RFC 7583 intervals of p, in seconds.
  * Publication of a DNSKEY until caches hold it: DNSKEY TTL + propagation
@@ -327,7 +327,7 @@ void signer_policy_window(const signer_policy *p, const uint8_t digest[32],
  * inception not before now - max_validity. SIGNET_ERANGE with msg. */
 signet_err signer_policy_check_window(const signer_policy *p, int64_t now,
 				      uint32_t inception, uint32_t expiration,
-				      char *msg, size_t msglen);
+				      char *errmsg, size_t errlen);
 
 /* SHA-256 of the canonical wire form of set (a canonical copy is made). */
 signet_err signer_rrset_digest(const dns_rrset *set, uint8_t digest[32]);
@@ -521,7 +521,7 @@ void signer_http_stop(signer_http *h);
  * token and the listeners are open. Checks afterwards that uid 0 cannot be
  * regained. SIGNET_ENOTFOUND for an unknown user, SIGNET_EPERM if a step
  * fails (msg, msglen say which). */
-signet_err signer_drop_privileges(const char *user, char *msg, size_t msglen);
+signet_err signer_drop_privileges(const char *user, char *errmsg, size_t errlen);
 
 /* ---- state --------------------------------------------------------------- */
 
@@ -935,7 +935,7 @@ signet_err signer_keyset_build_request(signer_state *st, hsm_session *s,
 signet_err signer_keyset_check_bundle(const dns_keyset *request,
 				      const dns_keyset *bundle,
 				      const signer_key *ksks, size_t nksk,
-				      char *msg, size_t msglen);
+				      char *errmsg, size_t errlen);
 
 /* The period of ks covering now, or NULL. */
 const dns_keyset_period *signer_keyset_current(const dns_keyset *ks, uint32_t now);
