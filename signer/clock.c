@@ -1,4 +1,5 @@
-/* clock.c -- the time signetd decides by: the system clock, or a clock a
+/* clock.c -- the time signetd decides by: the system clock, or, in a build
+ * with SIGNET_TEST_CLOCK (the test builds; never the package), a clock a
  * test may freeze and move, so months of rollovers pass in seconds. */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -7,6 +8,8 @@
 #include <time.h>
 
 #include "signer/signer.h"
+
+#ifdef SIGNET_TEST_CLOCK
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static atomic_bool settable;
@@ -47,8 +50,33 @@ signet_err signer_clock_set(int64_t t)
 	return SIGNET_OK;
 }
 
-void signer_clock_enable_test(void)
+signet_err signer_clock_enable_test(void)
 {
 	pthread_once(&once, init);
 	atomic_store(&settable, true);
+	return SIGNET_OK;
 }
+
+#else /* the product: the system clock, and nothing can change that */
+
+int64_t signer_clock_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+bool signer_clock_settable(void)
+{
+	return false;
+}
+
+signet_err signer_clock_set(int64_t t)
+{
+	return t < 0 ? SIGNET_EINVAL : SIGNET_EUNSUPPORTED;
+}
+
+signet_err signer_clock_enable_test(void)
+{
+	return SIGNET_EUNSUPPORTED;
+}
+
+#endif

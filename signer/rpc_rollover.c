@@ -50,10 +50,14 @@ void rpc_rollover(srv_worker *w, srv_call *c, const char **zone_out, char *detai
 			goto out;
 		}
 		ret = signer_clock_set(req->time);
-		if (ret == SIGNET_EPERM)
-			srv_fail(c, GRPC_STATUS_FAILED_PRECONDITION,
-				 "the clock is the system's (signetd was not started with"
-				 " SIGNETD_TEST_CLOCK=1)");
+		if (ret == SIGNET_EPERM || ret == SIGNET_EUNSUPPORTED)
+			srv_fail(c, GRPC_STATUS_FAILED_PRECONDITION, "the clock is the system's (%s)",
+#ifdef SIGNET_TEST_CLOCK
+				 "signetd was not started with SIGNETD_TEST_CLOCK=1"
+#else
+				 "this signetd is built without the test clock"
+#endif
+			);
 		else if (ret != SIGNET_OK)
 			srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "time: %lld is not a time",
 				 (long long)req->time);

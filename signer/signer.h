@@ -816,20 +816,24 @@ signet_err signer_audit_verify(const char *path, size_t *lines, size_t *bad_line
 /* ---- clock --------------------------------------------------------------- */
 
 /* The time every decision of signetd is made at (epoch seconds): the system
- * clock, unless a test clock was set. The test clock exists only when the
- * process was started with SIGNETD_TEST_CLOCK=1 in its environment (signetd
- * logs a warning) or a test program called signer_clock_enable_test. */
+ * clock, unless a test clock was set. The test clock exists only in a build
+ * with SIGNET_TEST_CLOCK (CMake option, on for the tests, off in the
+ * package), and there only when the process was started with
+ * SIGNETD_TEST_CLOCK=1 in its environment (signetd logs a warning) or a test
+ * program called signer_clock_enable_test. */
 int64_t signer_clock_now(void);
 
 /* Whether the clock may be set (test clock enabled). */
 bool signer_clock_settable(void);
 
 /* Freeze the clock at t (> 0); 0 returns to the system clock.
- * SIGNET_EPERM when the test clock is not enabled, SIGNET_EINVAL for t < 0. */
+ * SIGNET_EPERM when the test clock is not enabled, SIGNET_EUNSUPPORTED in a
+ * build without it, SIGNET_EINVAL for t < 0. */
 signet_err signer_clock_set(int64_t t);
 
-/* Enable the test clock in this process (test programs only). */
-void signer_clock_enable_test(void);
+/* Enable the test clock in this process (test programs only);
+ * SIGNET_EUNSUPPORTED in a build without SIGNET_TEST_CLOCK. */
+signet_err signer_clock_enable_test(void);
 
 /* ---- rollover ------------------------------------------------------------ */
 
