@@ -588,7 +588,7 @@ typedef struct check_answer {
  * QR, opcode, question) and every RR must parse and be well formed, with at
  * most CHECK_RRS_MAX RRs. SIGNET_EIO when no answer came (timeout, refused),
  * SIGNET_EPARSE for an answer that is malformed or does not match, with the
- * reason in err. Free out with check_answer_free. */
+ * reason in errmsg. Free out with check_answer_free. */
 signet_err check_query(const check_server *s, const dns_name *qname, uint16_t qtype,
 		       check_answer *out, char *errmsg, size_t errlen);
 void check_answer_free(check_answer *a);

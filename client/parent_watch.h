@@ -42,7 +42,7 @@ typedef struct pw_config {
 
 /* Read an agents file: `parental-agent ZONE ADDR[:PORT] [auth|resolver]`
  * lines (auth when not said), `#` comments and blank lines. SIGNET_EPARSE
- * with the line in err for anything else: unknown keys, a host name, a
+ * with the line in errmsg for anything else: unknown keys, a host name, a
  * zone repeated agent, more than PW_AGENTS_MAX agents of a zone, control
  * octets, an overlong line or file. Free with pw_config_free. */
 signet_err pw_config_load(const char *path, pw_config *cfg, char *errmsg, size_t errlen);
@@ -63,7 +63,7 @@ typedef struct pw_state {
 } pw_state;
 
 /* Read the state file; a missing file is an empty state. SIGNET_EPARSE with
- * the line in err for a file not written by pw_state_save. */
+ * the line in errmsg for a file not written by pw_state_save. */
 signet_err pw_state_load(const char *path, pw_state *st, char *errmsg, size_t errlen);
 /* Write st to path atomically (0600). */
 signet_err pw_state_save(const char *path, const pw_state *st);

@@ -58,7 +58,7 @@ signet_err signer_acl_new(signer_acl **out);
 /* Add the name rule rule (text as in the configuration). With nzones > 0
  * a rule must be able to match inside one of zones. SIGNET_EPARSE for a
  * bad rule, a second "*", the root or a rule outside zones, SIGNET_ERANGE
- * past SIGNER_ACL_NAMES_MAX rules or SIGNER_ACL_RULE_MAX octets; msg
+ * past SIGNER_ACL_NAMES_MAX rules or SIGNER_ACL_RULE_MAX octets; errmsg
  * (msglen octets, may be NULL) says which. Only before sharing. */
 signet_err signer_acl_add_name(signer_acl *a, const char *rule, const dns_name *zones,
 			       size_t nzones, char *errmsg, size_t errlen);
@@ -76,7 +76,7 @@ void signer_acl_unref(signer_acl *a);
 bool signer_acl_empty(const signer_acl *a);
 
 /* Whether a (NULL: no rules) lets a client sign type at owner in the zone
- * whose apex is apex: SIGNET_OK, or SIGNET_EPERM with msg naming the list
+ * whose apex is apex: SIGNET_OK, or SIGNET_EPERM with errmsg naming the list
  * that refused and its rules ("type MX is not in the client's types [TXT]").
  * SIGNET_EINVAL for a missing name. */
 signet_err signer_acl_allows(const signer_acl *a, const dns_name *apex, const dns_name *owner,
@@ -192,7 +192,7 @@ void signer_admission_free(signer_admission *a);
 
 /* Admit a call of identity from peer at monotonic time now_ns: SIGNET_OK
  * (then call signer_admission_leave once it ends), or SIGNET_ELIMIT with
- * msg (msglen octets) naming the limit reached. SIGNET_EINVAL for missing
+ * errmsg (errlen octets) naming the limit reached. SIGNET_EINVAL for missing
  * arguments. */
 signet_err signer_admission_enter(signer_admission *a, const char *identity, const char *peer,
 				  uint64_t now_ns, char *errmsg, size_t errlen);
@@ -220,7 +220,7 @@ typedef struct signer_limits {
 typedef enum signer_verdict {
 	SIGNER_VERDICT_SIGN = 1,        /* sign it */
 	SIGNER_VERDICT_DELEGATION = 2,  /* NS below the apex: not signed */
-	SIGNER_VERDICT_REFUSE = 3       /* field and msg say why */
+	SIGNER_VERDICT_REFUSE = 3       /* field and errmsg say why */
 } signer_verdict;
 
 /* One RRset as it came off the wire, before any check. */
@@ -238,7 +238,7 @@ typedef struct signer_item {
 /* Check item number index against apex and lim and, when it may be signed,
  * build *set from it (initialised here; the caller clears it with
  * dns_rrset_clear whatever the verdict). Refusals fill field ("rrsets[3].type")
- * and msg (starting with the field) and are not errors: the return value is
+ * and errmsg (starting with the field) and are not errors: the return value is
  * SIGNET_OK with *verdict REFUSE. Only allocation failure returns an error. */
 signet_err signer_item_check(const dns_name *apex, size_t index,
 			     const signer_item *item, const signer_limits *lim,
@@ -294,7 +294,7 @@ void signer_policy_defaults(signer_policy *p);
  * timings that cannot roll keys safely (a ZSK lifetime shorter than its
  * publication plus retirement intervals, key-set periods longer than the
  * signature validity, a zone TTL the validity cannot cover); SIGNET_EINVAL
- * with msg naming the field. */
+ * with errmsg naming the field. */
 signet_err signer_policy_check(const signer_policy *p, char *errmsg, size_t errlen);
 
 /* The RFC 7583 intervals of p, in seconds.
@@ -324,7 +324,7 @@ void signer_policy_window(const signer_policy *p, const uint8_t digest[32],
 
 /* Check a window a client asked for: expiration after now, length within
  * [min_validity, max_validity], expiration at most now + max_validity,
- * inception not before now - max_validity. SIGNET_ERANGE with msg. */
+ * inception not before now - max_validity. SIGNET_ERANGE with errmsg. */
 signet_err signer_policy_check_window(const signer_policy *p, int64_t now,
 				      uint32_t inception, uint32_t expiration,
 				      char *errmsg, size_t errlen);
@@ -520,7 +520,7 @@ void signer_http_stop(signer_http *h);
  * the bounding and ambient sets, and PR_SET_NO_NEW_PRIVS. Call after the
  * token and the listeners are open. Checks afterwards that uid 0 cannot be
  * regained. SIGNET_ENOTFOUND for an unknown user, SIGNET_EPERM if a step
- * fails (msg, msglen say which). */
+ * fails (errmsg, errlen say which). */
 signet_err signer_drop_privileges(const char *user, char *errmsg, size_t errlen);
 
 /* ---- state --------------------------------------------------------------- */
@@ -935,7 +935,7 @@ signet_err signer_keyset_build_request(signer_state *st, hsm_session *s,
  * period, for every non-empty RRset, an RRSIG that verifies over that
  * period's window by every KSK of ksks (SEP flag set) that the period's
  * DNSKEY RRset holds: during a KSK or algorithm rollover a resolver may
- * trust either KSK. SIGNET_EVERIFY / SIGNET_ESTATE / SIGNET_EPARSE with msg. */
+ * trust either KSK. SIGNET_EVERIFY / SIGNET_ESTATE / SIGNET_EPARSE with errmsg. */
 signet_err signer_keyset_check_bundle(const dns_keyset *request,
 				      const dns_keyset *bundle,
 				      const signer_key *ksks, size_t nksk,
