@@ -184,10 +184,7 @@ signet_err signer_canonical(dns_rrset *set, signer_scratch *sc, uint8_t policy_d
  * no copy, no second canonical form. Same contract otherwise, and *hsm_ns
  * (may be NULL) gets the nanoseconds spent in hsm_sign (0 when the cache
  * answered or nothing reached the HSM). */
-signet_err signer_sign_canonical(signer_scratch *sc, hsm_session *s, signer_cache *cache,
-				 const signer_zsk *zsk, const dns_name *apex,
-				 const dns_rrset *set, uint32_t inception,
-				 uint32_t expiration, sg_buf *out, bool *cached,
-				 uint64_t *hsm_ns);
+signet_err signer_sign_canonical(signer_scratch *sc, const signer_signing *how,
+				 const dns_rrset *set, sg_buf *out, bool *cached, uint64_t *hsm_ns);
 
 #endif /* SIGNET_SIGNER_INTERNAL_H */

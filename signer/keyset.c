@@ -19,8 +19,8 @@ static signet_err proof_rrsig(hsm_session *s, const signer_key *zsk,
 	signet_err ret = dns_dnskey_to_evp(zsk->dnskey, zsk->dnskey_len, &k.pub);
 	sg_buf rdata = SG_BUF_INIT;
 	if (ret == SIGNET_OK)
-		ret = signer_sign_rrset(s, NULL, &k, zone, dnskey, inception, expiration, &rdata,
-					NULL);
+		ret = signer_sign_rrset(&(signer_signing){s, NULL, &k, zone, inception, expiration},
+					dnskey, &rdata, NULL);
 	if (ret == SIGNET_OK)
 		ret = dns_rrset_add(sigs, rdata.data, rdata.len);
 	sg_buf_free(&rdata);

@@ -265,12 +265,17 @@ static void sign_one(srv_worker *w, chunk *ch, size_t i)
 	if (ret == SIGNET_OK && !b->explicit_window)
 		signer_policy_window(&b->pol, digest, b->now, &inc, &exp);
 	signer_metrics *m = w->srv->metrics;
+	signer_signing how = {.session = w->sess,
+			      .cache = w->srv->cache,
+			      .apex = &b->apex,
+			      .inception = inc,
+			      .expiration = exp};
 	for (size_t k = 0; ret == SIGNET_OK && k < b->nzsk; k++) {
 		bool cached = false;
 		uint64_t ns = 0;
 		sg_buf_reset(&sc->rdata);
-		ret = signer_sign_canonical(sc, w->sess, w->srv->cache, &b->zsk[k], &b->apex,
-					    &set, inc, exp, &sc->rdata, &cached, &ns);
+		how.zsk = &b->zsk[k];
+		ret = signer_sign_canonical(sc, &how, &set, &sc->rdata, &cached, &ns);
 		/* A signature the HSM made but verify-after-sign refused is
 		 * still an HSM operation that completed. */
 		if (ns)

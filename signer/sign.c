@@ -68,10 +68,8 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-signet_err signer_sign_rrset(hsm_session *s, signer_cache *cache,
-			     const signer_zsk *zsk, const dns_name *apex,
-			     const dns_rrset *set, uint32_t inception,
-			     uint32_t expiration, sg_buf *out, bool *cached)
+signet_err signer_sign_rrset(const signer_signing *how, const dns_rrset *set, sg_buf *out,
+			     bool *cached)
 {
 	if (cached)
 		*cached = false;
@@ -84,32 +82,32 @@ signet_err signer_sign_rrset(hsm_session *s, signer_cache *cache,
 	signer_scratch sc = {.md = NULL};
 	ret = signer_canonical(&canon, &sc, NULL);
 	if (ret == SIGNET_OK)
-		ret = signer_sign_canonical(&sc, s, cache, zsk, apex, &canon, inception,
-					    expiration, out, cached, NULL);
+		ret = signer_sign_canonical(&sc, how, &canon, out, cached, NULL);
 	signer_scratch_free(&sc);
 	dns_rrset_clear(&canon);
 	return ret;
 }
 
-signet_err signer_sign_canonical(signer_scratch *sc, hsm_session *s, signer_cache *cache,
-				 const signer_zsk *zsk, const dns_name *apex,
-				 const dns_rrset *set, uint32_t inception,
-				 uint32_t expiration, sg_buf *out, bool *cached,
-				 uint64_t *hsm_ns)
+signet_err signer_sign_canonical(signer_scratch *sc, const signer_signing *how,
+				 const dns_rrset *set, sg_buf *out, bool *cached, uint64_t *hsm_ns)
 {
 	if (hsm_ns)
 		*hsm_ns = 0;
 	if (cached)
 		*cached = false;
-	if (!sc || !s || !zsk || !apex || !set || !out || zsk->id_len > HSM_ID_MAX)
+	if (!sc || !how || !how->session || !how->zsk || !how->apex || !set || !out ||
+	    how->zsk->id_len > HSM_ID_MAX)
 		return SIGNET_EINVAL;
+	hsm_session *s = how->session;
+	signer_cache *cache = how->cache;
+	const signer_zsk *zsk = how->zsk;
 	/* A faulty RSA-CRT signature reveals the key (Boneh-DeMillo-Lipton):
 	 * without the public key to check it against, none is made. */
 	if (zsk->alg == DNS_ALG_RSASHA256 && !zsk->pub)
 		return SIGNET_EINVAL;
 	dns_rrsig sig;
-	signet_err ret = dns_rrsig_prepare(&sig, set, zsk->alg, zsk->key_tag, apex,
-					   inception, expiration);
+	signet_err ret = dns_rrsig_prepare(&sig, set, zsk->alg, zsk->key_tag, how->apex,
+					   how->inception, how->expiration);
 	if (ret != SIGNET_OK)
 		return ret;
 	/* sc->data is the cache key's input: the key's identity (length, ID),

@@ -95,8 +95,10 @@ static void test_sign_cache_verify(void **state)
 	bool cached = true;
 	signer_zsk z = e->zsk;
 	z.pub = e->pub;  /* verify after sign */
-	assert_int_equal(signer_sign_rrset(e->s, c, &z, &e->apex, &set, now - 3600,
-					   now + 86400, &r1, &cached), SIGNET_OK);
+	assert_int_equal(
+		signer_sign_rrset(&(signer_signing){e->s, c, &z, &e->apex, now - 3600, now + 86400},
+				  &set, &r1, &cached),
+		SIGNET_OK);
 	assert_false(cached);
 	dns_rrsig sig;
 	assert_int_equal(dns_rrsig_from_rdata(&sig, r1.data, r1.len), SIGNET_OK);
@@ -108,21 +110,27 @@ static void test_sign_cache_verify(void **state)
 
 	/* the same request again: the cache answers with the same octets
 	 * (ECDSA would otherwise give a new signature) */
-	assert_int_equal(signer_sign_rrset(e->s, c, &z, &e->apex, &set, now - 3600,
-					   now + 86400, &r2, &cached), SIGNET_OK);
+	assert_int_equal(
+		signer_sign_rrset(&(signer_signing){e->s, c, &z, &e->apex, now - 3600, now + 86400},
+				  &set, &r2, &cached),
+		SIGNET_OK);
 	assert_true(cached);
 	assert_int_equal(r1.len, r2.len);
 	assert_memory_equal(r1.data, r2.data, r1.len);
 	/* other window: a new signature */
 	sg_buf_reset(&r2);
-	assert_int_equal(signer_sign_rrset(e->s, c, &z, &e->apex, &set, now - 3600,
-					   now + 86401, &r2, &cached), SIGNET_OK);
+	assert_int_equal(
+		signer_sign_rrset(&(signer_signing){e->s, c, &z, &e->apex, now - 3600, now + 86401},
+				  &set, &r2, &cached),
+		SIGNET_OK);
 	assert_false(cached);
 	/* without a cache ECDSA signatures differ: the cache is what makes
 	 * re-signing stable */
 	sg_buf r3 = SG_BUF_INIT;
-	assert_int_equal(signer_sign_rrset(e->s, NULL, &z, &e->apex, &set, now - 3600,
-					   now + 86400, &r3, &cached), SIGNET_OK);
+	assert_int_equal(signer_sign_rrset(&(signer_signing){e->s, NULL, &z, &e->apex, now - 3600,
+							     now + 86400},
+					   &set, &r3, &cached),
+			 SIGNET_OK);
 	assert_false(cached);
 	assert_memory_not_equal(r1.data, r3.data, r1.len);
 	signer_cache_stats st;
@@ -140,19 +148,25 @@ static void test_sign_cache_verify(void **state)
 	EVP_PKEY_CTX_free(pc);
 	z.pub = other;
 	sg_buf_reset(&r3);
-	assert_int_equal(signer_sign_rrset(e->s, NULL, &z, &e->apex, &set, now - 3600,
-					   now + 86400, &r3, NULL), SIGNET_EVERIFY);
+	assert_int_equal(signer_sign_rrset(&(signer_signing){e->s, NULL, &z, &e->apex, now - 3600,
+							     now + 86400},
+					   &set, &r3, NULL),
+			 SIGNET_EVERIFY);
 	assert_int_equal(r3.len, 0);
 	EVP_PKEY_free(other);
 
 	/* an unknown key ID is an HSM error, not a crash */
 	z.pub = NULL;
 	z.id[0] ^= 0xff;
-	assert_int_not_equal(signer_sign_rrset(e->s, NULL, &z, &e->apex, &set, now - 3600,
-					       now + 86400, &r3, NULL), SIGNET_OK);
+	assert_int_not_equal(signer_sign_rrset(&(signer_signing){e->s, NULL, &z, &e->apex,
+								 now - 3600, now + 86400},
+					       &set, &r3, NULL),
+			     SIGNET_OK);
 	/* a window ending before it starts */
-	assert_int_equal(signer_sign_rrset(e->s, NULL, &e->zsk, &e->apex, &set, now,
-					   now - 10, &r3, NULL), SIGNET_ETIME);
+	assert_int_equal(
+		signer_sign_rrset(&(signer_signing){e->s, NULL, &e->zsk, &e->apex, now, now - 10},
+				  &set, &r3, NULL),
+		SIGNET_ETIME);
 	sg_buf_free(&r1);
 	sg_buf_free(&r2);
 	sg_buf_free(&r3);
@@ -217,8 +231,10 @@ static void test_canonical_once(void **state)
 		assert_int_equal(signer_cache_new(4, &c), SIGNET_OK);
 		sg_buf r1 = SG_BUF_INIT, r2 = SG_BUF_INIT;
 		bool cached = true;
-		assert_int_equal(signer_sign_canonical(&sc, e->s, c, &z, &e->apex, &canon,
-						       now - 3600, now + 86400, &r1, &cached, NULL),
+		assert_int_equal(signer_sign_canonical(&sc,
+						       &(signer_signing){e->s, c, &z, &e->apex,
+									 now - 3600, now + 86400},
+						       &canon, &r1, &cached, NULL),
 				 SIGNET_OK);
 		assert_false(cached);
 		dns_rrsig sig;
@@ -228,8 +244,10 @@ static void test_canonical_once(void **state)
 		assert_int_equal(dns_rrsig_verify(&sig, &set, e->dnskey, e->dnskey_len, &e->apex,
 						  now), SIGNET_OK);
 		/* the public path finds what the canonical path stored */
-		assert_int_equal(signer_sign_rrset(e->s, c, &z, &e->apex, &set, now - 3600,
-						   now + 86400, &r2, &cached), SIGNET_OK);
+		assert_int_equal(signer_sign_rrset(&(signer_signing){e->s, c, &z, &e->apex,
+								     now - 3600, now + 86400},
+						   &set, &r2, &cached),
+				 SIGNET_OK);
 		assert_true(cached);
 		assert_int_equal(r2.len, r1.len);
 		assert_memory_equal(r2.data, r1.data, r1.len);
@@ -258,15 +276,24 @@ static void test_canonical_errors(void **state)
 	assert_int_equal(signer_canonical(NULL, &sc, d), SIGNET_EINVAL);
 	assert_int_equal(signer_canonical(&set, NULL, d), SIGNET_EINVAL);
 	assert_int_equal(signer_canonical(&set, &sc, NULL), SIGNET_OK);
-	assert_int_equal(signer_sign_canonical(NULL, e->s, NULL, &e->zsk, &e->apex, &set,
-					       now, now + 3600, &out, NULL, NULL), SIGNET_EINVAL);
-	assert_int_equal(signer_sign_canonical(&sc, NULL, NULL, &e->zsk, &e->apex, &set,
-					       now, now + 3600, &out, NULL, NULL), SIGNET_EINVAL);
+	assert_int_equal(signer_sign_canonical(
+				 NULL,
+				 &(signer_signing){e->s, NULL, &e->zsk, &e->apex, now, now + 3600},
+				 &set, &out, NULL, NULL),
+			 SIGNET_EINVAL);
+	assert_int_equal(signer_sign_canonical(
+				 &sc,
+				 &(signer_signing){NULL, NULL, &e->zsk, &e->apex, now, now + 3600},
+				 &set, &out, NULL, NULL),
+			 SIGNET_EINVAL);
 	signer_zsk rsa = e->zsk;
 	rsa.alg = DNS_ALG_RSASHA256;
 	uint64_t ns = 1;
-	assert_int_equal(signer_sign_canonical(&sc, e->s, NULL, &rsa, &e->apex, &set,
-					       now, now + 3600, &out, NULL, &ns), SIGNET_EINVAL);
+	assert_int_equal(signer_sign_canonical(
+				 &sc,
+				 &(signer_signing){e->s, NULL, &rsa, &e->apex, now, now + 3600},
+				 &set, &out, NULL, &ns),
+			 SIGNET_EINVAL);
 	assert_int_equal(ns, 0);
 	assert_int_equal(out.len, 0);
 	/* an MX whose name runs past its RDATA has no canonical form */
@@ -277,8 +304,10 @@ static void test_canonical_errors(void **state)
 	uint8_t rd[] = {0, 10, 5, 'a', 'b'};
 	assert_int_equal(dns_rrset_add(&bad, rd, sizeof(rd)), SIGNET_OK);
 	assert_int_not_equal(signer_canonical(&bad, &sc, d), SIGNET_OK);
-	assert_int_not_equal(signer_sign_rrset(e->s, NULL, &e->zsk, &e->apex, &bad, now,
-					       now + 3600, &out, NULL), SIGNET_OK);
+	assert_int_not_equal(
+		signer_sign_rrset(&(signer_signing){e->s, NULL, &e->zsk, &e->apex, now, now + 3600},
+				  &bad, &out, NULL),
+		SIGNET_OK);
 	assert_int_equal(out.len, 0);
 	dns_rrset_clear(&bad);
 	dns_rrset_clear(&set);

@@ -113,8 +113,9 @@ static signet_err sign_timed(hsm_session *s, signer_cache *c, const signer_zsk *
 	signer_scratch sc = {.md = NULL};
 	ret = signer_canonical(&canon, &sc, NULL);
 	if (ret == SIGNET_OK)
-		ret = signer_sign_canonical(&sc, s, c, z, apex, &canon, inception, expiration,
-					    out, cached, hsm_ns);
+		ret = signer_sign_canonical(&sc,
+					    &(signer_signing){s, c, z, apex, inception, expiration},
+					    &canon, out, cached, hsm_ns);
 	signer_scratch_free(&sc);
 	dns_rrset_clear(&canon);
 	return ret;
@@ -140,8 +141,10 @@ static void test_rsa_never_unverified(void **state)
 			 SIGNET_EINVAL);
 	assert_int_equal(out.len, 0);
 	assert_int_equal(ns, 0);
-	assert_int_equal(signer_sign_rrset(e->s, NULL, &z, &e->apex, &set, now - 3600,
-					   now + 86400, &out, NULL), SIGNET_EINVAL);
+	assert_int_equal(signer_sign_rrset(&(signer_signing){e->s, NULL, &z, &e->apex, now - 3600,
+							     now + 86400},
+					   &set, &out, NULL),
+			 SIGNET_EINVAL);
 	assert_int_equal(out.len, 0);
 
 	/* the wrong public key (another RSA key): the HSM signs, the check
@@ -191,9 +194,9 @@ static void test_rsa_never_unverified(void **state)
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		for (int i = 0; i < n; i++) {
 			sg_buf_reset(&again);
-			signet_err r = signer_sign_rrset(e->s, NULL, &z, &e->apex, &set,
-							 now - 3600, now + 86400 + (uint32_t)i,
-							 &again, NULL);
+			signer_signing how = {e->s,     NULL,       &z,
+					      &e->apex, now - 3600, now + 86400 + (uint32_t)i};
+			signet_err r = signer_sign_rrset(&how, &set, &again, NULL);
 			/* with alg 0 the RDATA carries a bogus algorithm but the
 			 * HSM still signs with the RSA key: same HSM work */
 			assert_int_equal(r, SIGNET_OK);
