@@ -6,28 +6,21 @@
 
 #include "signer/signer.h"
 
-static signet_err refuse(signer_verdict *v, char *field, size_t fieldlen,
-			 char *errmsg, size_t errlen, const char *fieldfmt, size_t index,
-			 const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+static signet_err refuse(signer_item_result *out, const char *suffix, size_t index, const char *fmt,
+			 ...) __attribute__((format(printf, 4, 5)));
 
-/* Fill field with "rrsets[i]<suffix>" and msg with "field: reason". */
-static signet_err refuse(signer_verdict *v, char *field, size_t fieldlen,
-			 char *errmsg, size_t errlen, const char *suffix, size_t index,
-			 const char *fmt, ...)
+/* Fill out's field with "rrsets[i]<suffix>" and errmsg with "field: reason". */
+static signet_err refuse(signer_item_result *out, const char *suffix, size_t index, const char *fmt,
+			 ...)
 {
-	char f[96];
-	snprintf(f, sizeof(f), "rrsets[%zu]%s", index, suffix);
-	if (field && fieldlen)
-		snprintf(field, fieldlen, "%s", f);
-	if (errmsg && errlen) {
-		char why[256];
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(why, sizeof(why), fmt, ap);
-		va_end(ap);
-		snprintf(errmsg, errlen, "%s: %s", f, why);
-	}
-	*v = SIGNER_VERDICT_REFUSE;
+	snprintf(out->field, sizeof(out->field), "rrsets[%zu]%s", index, suffix);
+	char why[sizeof(out->errmsg) - sizeof(out->field) - 2]; /* "field: why" fits */
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	snprintf(out->errmsg, sizeof(out->errmsg), "%s: %s", out->field, why);
+	out->verdict = SIGNER_VERDICT_REFUSE;
 	return SIGNET_OK;
 }
 
@@ -48,17 +41,16 @@ static const char *forbidden_type(uint16_t t)
 	}
 }
 
-signet_err signer_item_check(const dns_name *apex, size_t index,
-			     const signer_item *item, const signer_limits *lim,
-			     dns_rrset *set, signer_verdict *verdict,
-			     char *field, size_t fieldlen, char *errmsg, size_t errlen)
+signet_err signer_item_check(const dns_name *apex, const signer_limits *lim, size_t index,
+			     const signer_item *item, signer_item_result *out)
 {
-	if (!apex || !item || !lim || !set || !verdict)
+	if (!apex || !item || !lim || !out)
 		return SIGNET_EINVAL;
+	dns_rrset *set = &out->set;
 	dns_rrset_init(set, apex, 0, DNS_CLASS_IN, 0);
-	*verdict = SIGNER_VERDICT_REFUSE;
-#define REFUSE(suffix, ...) \
-	refuse(verdict, field, fieldlen, errmsg, errlen, suffix, index, __VA_ARGS__)
+	out->verdict = SIGNER_VERDICT_REFUSE;
+	out->field[0] = out->errmsg[0] = '\0';
+#define REFUSE(suffix, ...) refuse(out, suffix, index, __VA_ARGS__)
 
 	dns_name owner;
 	size_t used = 0;
@@ -115,7 +107,7 @@ signet_err signer_item_check(const dns_name *apex, size_t index,
 	/* A delegation's NS is the child's data: the parent does not sign it
 	 * (RFC 4035 section 2.2). */
 	if (type == DNS_T_NS && !at_apex) {
-		*verdict = SIGNER_VERDICT_DELEGATION;
+		out->verdict = SIGNER_VERDICT_DELEGATION;
 		return SIGNET_OK;
 	}
 
@@ -127,7 +119,7 @@ signet_err signer_item_check(const dns_name *apex, size_t index,
 			return ret;
 		}
 	}
-	*verdict = SIGNER_VERDICT_SIGN;
+	out->verdict = SIGNER_VERDICT_SIGN;
 	return SIGNET_OK;
 #undef REFUSE
 }

@@ -227,33 +227,30 @@ static void sign_one(srv_worker *w, chunk *ch, size_t i)
 	}
 	item.rdata = ptrs;
 	item.rdata_len = lens;
-	dns_rrset set;
-	signer_verdict v;
-	item_error why;
-	signet_err ret = signer_item_check(&b->apex, i, &item, lim, &set, &v, why.field,
-					   sizeof(why.field), why.errmsg, sizeof(why.errmsg));
+	signer_item_result chk;
+	signet_err ret = signer_item_check(&b->apex, lim, i, &item, &chk);
 	if (ptrs != ptrs_stack) {
 		free(ptrs);
 		free(lens);
 	}
 	if (ret != SIGNET_OK) {
 		item_fail(r, GRPC_STATUS_INTERNAL, "", "rrsets[%zu]: %s", i, signet_strerror(ret));
-		dns_rrset_clear(&set);
+		dns_rrset_clear(&chk.set);
 		return;
 	}
-	if (v == SIGNER_VERDICT_REFUSE) {
-		item_fail(r, GRPC_STATUS_INVALID_ARGUMENT, why.field, "%s", why.errmsg);
-		dns_rrset_clear(&set);
+	if (chk.verdict == SIGNER_VERDICT_REFUSE) {
+		item_fail(r, GRPC_STATUS_INVALID_ARGUMENT, chk.field, "%s", chk.errmsg);
+		dns_rrset_clear(&chk.set);
 		return;
 	}
-	if (v == SIGNER_VERDICT_DELEGATION) {
+	if (chk.verdict == SIGNER_VERDICT_DELEGATION) {
 		r->status = SIGNET__V1__ITEM_STATUS__ITEM_NOT_SIGNED;
 		if ((r->error = malloc(sizeof(*r->error)))) {
 			r->error->field[0] = '\0';
 			snprintf(r->error->errmsg, sizeof(r->error->errmsg),
 				 "rrsets[%zu]: NS below the apex is a delegation: not signed", i);
 		}
-		dns_rrset_clear(&set);
+		dns_rrset_clear(&chk.set);
 		return;
 	}
 	/* One canonical form serves the policy's digest and every ZSK's
@@ -261,7 +258,8 @@ static void sign_one(srv_worker *w, chunk *ch, size_t i)
 	signer_scratch *sc = scratch_get();
 	uint32_t inc = b->inception, exp = b->expiration;
 	uint8_t digest[32];
-	ret = sc ? signer_canonical(&set, sc, b->explicit_window ? NULL : digest) : SIGNET_ENOMEM;
+	ret = sc ? signer_canonical(&chk.set, sc, b->explicit_window ? NULL : digest)
+		 : SIGNET_ENOMEM;
 	if (ret == SIGNET_OK && !b->explicit_window)
 		signer_policy_window(&b->pol, digest, b->now, &inc, &exp);
 	signer_metrics *m = w->srv->metrics;
@@ -275,7 +273,7 @@ static void sign_one(srv_worker *w, chunk *ch, size_t i)
 		uint64_t ns = 0;
 		sg_buf_reset(&sc->rdata);
 		how.zsk = &b->zsk[k];
-		ret = signer_sign_canonical(sc, &how, &set, &sc->rdata, &cached, &ns);
+		ret = signer_sign_canonical(sc, &how, &chk.set, &sc->rdata, &cached, &ns);
 		/* A signature the HSM made but verify-after-sign refused is
 		 * still an HSM operation that completed. */
 		if (ns)
@@ -293,7 +291,7 @@ static void sign_one(srv_worker *w, chunk *ch, size_t i)
 		if (ret == SIGNET_OK)
 			signer_metrics_sig(b->series[k], cached);
 	}
-	dns_rrset_clear(&set);
+	dns_rrset_clear(&chk.set);
 	if (ret != SIGNET_OK) {
 		/* A signature that failed verify-after-sign is a fault of the HSM
 		 * like a device error: the client may try again later. */

@@ -235,15 +235,22 @@ typedef struct signer_item {
 	const size_t *rdata_len;      /* nrdata lengths */
 } signer_item;
 
-/* Check item number index against apex and lim and, when it may be signed,
- * build *set from it (initialised here; the caller clears it with
- * dns_rrset_clear whatever the verdict). Refusals fill field ("rrsets[3].type")
- * and errmsg (starting with the field) and are not errors: the return value is
- * SIGNET_OK with *verdict REFUSE. Only allocation failure returns an error. */
-signet_err signer_item_check(const dns_name *apex, size_t index,
-			     const signer_item *item, const signer_limits *lim,
-			     dns_rrset *set, signer_verdict *verdict,
-			     char *field, size_t fieldlen, char *errmsg, size_t errlen);
+/* What signer_item_check finds of one item. */
+typedef struct signer_item_result {
+	signer_verdict verdict;
+	dns_rrset set;    /* SIGN: the RRset to sign; the caller clears it whatever the verdict */
+	char field[96];   /* REFUSE: the field at fault, "rrsets[3].type" */
+	char errmsg[352]; /* REFUSE: why, starting with the field */
+} signer_item_result;
+
+/* Check item number index of a request for zone apex against lim and,
+ * when it may be signed, build out->set from it (initialised here; the
+ * caller clears it with dns_rrset_clear whatever the verdict). Refusals
+ * (out->verdict REFUSE, with field and errmsg) are not errors: the return
+ * value is SIGNET_OK. Only a missing argument or allocation failure returns
+ * an error. */
+signet_err signer_item_check(const dns_name *apex, const signer_limits *lim, size_t index,
+			     const signer_item *item, signer_item_result *out);
 
 /* ---- policy -------------------------------------------------------------- */
 

@@ -41,35 +41,33 @@ static void fuzz_item(const dns_name *apex, const signer_policy *pol, size_t i,
 	}
 	item.rdata = ptrs;
 	item.rdata_len = lens;
-	dns_rrset set;
-	signer_verdict v;
-	char field[96] = "", msg[352] = "";
-	FUZZ_CHECK(signer_item_check(apex, i, &item, &fuzz_limits, &set, &v, field,
-				     sizeof(field), msg, sizeof(msg)) == SIGNET_OK);
+	signer_item_result chk;
+	FUZZ_CHECK(signer_item_check(apex, &fuzz_limits, i, &item, &chk) == SIGNET_OK);
+	dns_rrset *set = &chk.set;
 	free(ptrs);
 	free(lens);
-	if (v == SIGNER_VERDICT_REFUSE)
-		FUZZ_CHECK(strncmp(field, "rrsets[", 7) == 0 && msg[0] != '\0');
-	if (v != SIGNER_VERDICT_SIGN) {
-		dns_rrset_clear(&set);
+	if (chk.verdict == SIGNER_VERDICT_REFUSE)
+		FUZZ_CHECK(strncmp(chk.field, "rrsets[", 7) == 0 && chk.errmsg[0] != '\0');
+	if (chk.verdict != SIGNER_VERDICT_SIGN) {
+		dns_rrset_clear(set);
 		return;
 	}
-	FUZZ_CHECK(dns_name_is_at_or_below(&set.owner, apex));
-	FUZZ_CHECK(set.count == in->n_rdata && set.count > 0);
-	for (size_t k = 0; k < set.count; k++)
-		FUZZ_CHECK(dns_rdata_check(set.type, set.rr[k].data, set.rr[k].len) == SIGNET_OK);
+	FUZZ_CHECK(dns_name_is_at_or_below(&set->owner, apex));
+	FUZZ_CHECK(set->count == in->n_rdata && set->count > 0);
+	for (size_t k = 0; k < set->count; k++)
+		FUZZ_CHECK(dns_rdata_check(set->type, set->rr[k].data, set->rr[k].len) == SIGNET_OK);
 	uint8_t digest[32];
 	uint32_t inc = 0, exp = 0;
-	FUZZ_CHECK(signer_rrset_digest(&set, digest) == SIGNET_OK);
+	FUZZ_CHECK(signer_rrset_digest(set, digest) == SIGNET_OK);
 	signer_policy_window(pol, digest, 1700000000, &inc, &exp);
 	FUZZ_CHECK(dns_serial_compare(exp, inc) == 1);
 	dns_rrsig sig;
 	sg_buf signed_data = SG_BUF_INIT;
-	FUZZ_CHECK(dns_rrsig_prepare(&sig, &set, pol->algorithm, 4711, apex, inc, exp) ==
+	FUZZ_CHECK(dns_rrsig_prepare(&sig, set, pol->algorithm, 4711, apex, inc, exp) ==
 		   SIGNET_OK);
-	FUZZ_CHECK(dns_rrsig_signed_data(&sig, &set, &signed_data) == SIGNET_OK);
+	FUZZ_CHECK(dns_rrsig_signed_data(&sig, set, &signed_data) == SIGNET_OK);
 	sg_buf_free(&signed_data);
-	dns_rrset_clear(&set);
+	dns_rrset_clear(set);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

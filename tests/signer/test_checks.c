@@ -16,10 +16,7 @@ static const signer_limits lim = {.max_rrsets = 10, .max_rrs = 3, .max_rrset_oct
 
 typedef struct check_out {
 	signet_err ret;
-	signer_verdict v;
-	char field[96];
-	char msg[256];
-	dns_rrset set;
+	signer_item_result r;
 } check_out;
 
 static void run(const char *owner, uint32_t type, uint32_t rclass, uint32_t ttl,
@@ -29,9 +26,8 @@ static void run(const char *owner, uint32_t type, uint32_t rclass, uint32_t ttl,
 	assert_int_equal(dns_name_from_str(&apex, "Example.COM."), SIGNET_OK);
 	assert_int_equal(dns_name_from_str(&own, owner), SIGNET_OK);
 	signer_item it = {own.wire, own.len, type, rclass, ttl, n, rd, len};
-	o->field[0] = o->msg[0] = '\0';
-	o->ret = signer_item_check(&apex, 7, &it, &lim, &o->set, &o->v, o->field,
-				   sizeof(o->field), o->msg, sizeof(o->msg));
+	o->r.field[0] = o->r.errmsg[0] = '\0';
+	o->ret = signer_item_check(&apex, &lim, 7, &it, &o->r);
 }
 
 static const uint8_t a1[4] = {192, 0, 2, 1}, a2[4] = {192, 0, 2, 2};
@@ -41,11 +37,11 @@ static const size_t a_len[2] = {4, 4};
 static void expect_refused(check_out *o, const char *field, const char *needle)
 {
 	assert_int_equal(o->ret, SIGNET_OK);
-	assert_int_equal(o->v, SIGNER_VERDICT_REFUSE);
-	if (strcmp(o->field, field) != 0 || !strstr(o->msg, needle) ||
-	    strncmp(o->msg, field, strlen(field)) != 0)
-		fail_msg("expected %s/%s, got %s/%s", field, needle, o->field, o->msg);
-	dns_rrset_clear(&o->set);
+	assert_int_equal(o->r.verdict, SIGNER_VERDICT_REFUSE);
+	if (strcmp(o->r.field, field) != 0 || !strstr(o->r.errmsg, needle) ||
+	    strncmp(o->r.errmsg, field, strlen(field)) != 0)
+		fail_msg("expected %s/%s, got %s/%s", field, needle, o->r.field, o->r.errmsg);
+	dns_rrset_clear(&o->r.set);
 }
 
 static void test_signable(void **state)
@@ -54,25 +50,25 @@ static void test_signable(void **state)
 	check_out o;
 	run("www.example.com.", DNS_T_A, 1, 300, a_rd, a_len, 2, &o);
 	assert_int_equal(o.ret, SIGNET_OK);
-	assert_int_equal(o.v, SIGNER_VERDICT_SIGN);
-	assert_int_equal(o.set.type, DNS_T_A);
-	assert_int_equal(o.set.count, 2);
-	assert_int_equal(o.set.ttl, 300);
-	dns_rrset_clear(&o.set);
+	assert_int_equal(o.r.verdict, SIGNER_VERDICT_SIGN);
+	assert_int_equal(o.r.set.type, DNS_T_A);
+	assert_int_equal(o.r.set.count, 2);
+	assert_int_equal(o.r.set.ttl, 300);
+	dns_rrset_clear(&o.r.set);
 
 	/* class 0 stands for IN; the apex itself and case differences are fine */
 	run("EXAMPLE.com.", DNS_T_A, 0, 0, a_rd, a_len, 1, &o);
-	assert_int_equal(o.v, SIGNER_VERDICT_SIGN);
-	assert_int_equal(o.set.rclass, DNS_CLASS_IN);
-	dns_rrset_clear(&o.set);
+	assert_int_equal(o.r.verdict, SIGNER_VERDICT_SIGN);
+	assert_int_equal(o.r.set.rclass, DNS_CLASS_IN);
+	dns_rrset_clear(&o.r.set);
 
 	/* DS below the apex (at a delegation) is signed by the parent: us */
 	static const uint8_t ds[36] = {0x30, 0x39, 13, 2};
 	const uint8_t *ds_rd[1] = {ds};
 	size_t ds_len[1] = {sizeof(ds)};
 	run("child.example.com.", DNS_T_DS, 1, 300, ds_rd, ds_len, 1, &o);
-	assert_int_equal(o.v, SIGNER_VERDICT_SIGN);
-	dns_rrset_clear(&o.set);
+	assert_int_equal(o.r.verdict, SIGNER_VERDICT_SIGN);
+	dns_rrset_clear(&o.r.set);
 }
 
 static void test_refused_types(void **state)
@@ -133,13 +129,11 @@ static void test_owner_class_ttl(void **state)
 	size_t olen[3] = {sizeof(compressed), sizeof(unterminated), sizeof(trailing)};
 	for (int i = 0; i < 3; i++) {
 		signer_item it = {owners[i], olen[i], DNS_T_A, 1, 300, 1, a_rd, a_len};
-		o.ret = signer_item_check(&apex, 7, &it, &lim, &o.set, &o.v, o.field,
-					  sizeof(o.field), o.msg, sizeof(o.msg));
+		o.ret = signer_item_check(&apex, &lim, 7, &it, &o.r);
 		expect_refused(&o, "rrsets[7].owner", "wire-form");
 	}
 	signer_item empty = {NULL, 0, DNS_T_A, 1, 300, 1, a_rd, a_len};
-	o.ret = signer_item_check(&apex, 7, &empty, &lim, &o.set, &o.v, o.field,
-				  sizeof(o.field), o.msg, sizeof(o.msg));
+	o.ret = signer_item_check(&apex, &lim, 7, &empty, &o.r);
 	expect_refused(&o, "rrsets[7].owner", "missing");
 }
 
@@ -184,11 +178,11 @@ static void test_delegation(void **state)
 	check_out o;
 	run("child.example.com.", DNS_T_NS, 1, 300, rd, len, 1, &o);
 	assert_int_equal(o.ret, SIGNET_OK);
-	assert_int_equal(o.v, SIGNER_VERDICT_DELEGATION);
-	dns_rrset_clear(&o.set);
+	assert_int_equal(o.r.verdict, SIGNER_VERDICT_DELEGATION);
+	dns_rrset_clear(&o.r.set);
 	run("example.com.", DNS_T_NS, 1, 300, rd, len, 1, &o);
-	assert_int_equal(o.v, SIGNER_VERDICT_SIGN);
-	dns_rrset_clear(&o.set);
+	assert_int_equal(o.r.verdict, SIGNER_VERDICT_SIGN);
+	dns_rrset_clear(&o.r.set);
 }
 
 int main(void)
