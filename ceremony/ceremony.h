@@ -233,17 +233,25 @@ typedef struct cer_request {
 	uint8_t hash[CER_HASH_LEN];   /* SHA-256 of the canonical text */
 } cer_request;
 
-/* Build a request: params given as "key=value" strings (sorted here), a
- * fresh nonce, the window [not_before, not_after]. The list parameters
- * (key-id and foreign-zsk) may be given repeatedly or comma-separated: they
- * become one value, items lower-cased, sorted and unique, so the hash does
- * not depend on the order the operator typed them. For sign-keyset, keyset
- * (may be NULL otherwise) is the key-signing request file whose
- * dns_keyset_digest becomes the "keyset-sha256" parameter. Writes the file at
- * out_path and fills *out (may be NULL). */
-signet_err cer_request_create(const char *op, const char *zone, const char *const *params,
-			      size_t nparams, const char *keyset, int64_t not_before,
-			      int64_t not_after, const cer_policy *policy,
+/* What a request is made of (cer_request_create). */
+typedef struct cer_request_params {
+	const char *op;            /* CER_OP_* */
+	const char *zone;          /* the zone it is for; NULL for an operation without one */
+	const char *const *params; /* nparams "key=value" strings */
+	size_t nparams;
+	const char *keyset; /* sign-keyset: the key-signing request file; else NULL */
+	int64_t not_before; /* the window it may be executed in */
+	int64_t not_after;
+} cer_request_params;
+
+/* Build the request rp describes: params sorted, a fresh nonce, the window
+ * [not_before, not_after]. The list parameters (key-id and foreign-zsk) may
+ * be given repeatedly or comma-separated: they become one value, items
+ * lower-cased, sorted and unique, so the hash does not depend on the order
+ * the operator typed them. For sign-keyset, keyset is the key-signing
+ * request file whose dns_keyset_digest becomes the "keyset-sha256"
+ * parameter. Writes the file at out_path and fills *out (may be NULL). */
+signet_err cer_request_create(const cer_request_params *rp, const cer_policy *policy,
 			      const char *out_path, cer_request *out);
 
 /* Append the canonical text of r and set r->hash. */

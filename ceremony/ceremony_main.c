@@ -318,8 +318,14 @@ static int cmd_request(struct opts *o)
 	int64_t now = (int64_t)time(NULL);
 	int64_t life = o->valid_for ? (int64_t)o->valid_for : 86400;
 	if (err == SIGNET_OK)
-		err = cer_request_create(o->op, o->zone, o->params, o->nparams, o->keyset, now,
-					 now + life, p, o->out, NULL);
+		err = cer_request_create(&(cer_request_params){.op = o->op,
+							       .zone = o->zone,
+							       .params = o->params,
+							       .nparams = o->nparams,
+							       .keyset = o->keyset,
+							       .not_before = now,
+							       .not_after = now + life},
+					 p, o->out, NULL);
 	free(p);
 	if (err != SIGNET_OK)
 		return fail(err);

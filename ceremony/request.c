@@ -283,13 +283,16 @@ static signet_err param_add(cer_request *r, const char *kv)
 	return SIGNET_OK;
 }
 
-signet_err cer_request_create(const char *op, const char *zone, const char *const *params,
-			      size_t nparams, const char *keyset, int64_t not_before,
-			      int64_t not_after, const cer_policy *policy,
+signet_err cer_request_create(const cer_request_params *rp, const cer_policy *policy,
 			      const char *out_path, cer_request *out)
 {
-	if (op == NULL || policy == NULL || out_path == NULL || (params == NULL && nparams))
+	if (rp == NULL || rp->op == NULL || policy == NULL || out_path == NULL ||
+	    (rp->params == NULL && rp->nparams))
 		return cer_fail(SIGNET_EINVAL, "request: operation, policy and output needed");
+	const char *op = rp->op, *zone = rp->zone, *keyset = rp->keyset;
+	const char *const *params = rp->params;
+	size_t nparams = rp->nparams;
+	int64_t not_before = rp->not_before, not_after = rp->not_after;
 	cer_request *r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return cer_fail(SIGNET_ENOMEM, "out of memory");

@@ -102,8 +102,8 @@ static signet_err use_keyset(const char *path)
 	char out[300];
 	snprintf(out, sizeof(out), "%s/sign-request", work);
 	const char *params[] = {"key-id=0102"};
-	signet_err err = cer_request_create(CER_OP_SIGN_KEYSET, "example.com.", params, 1, path,
-					    1, 2, policy, out, NULL);
+	cer_request_params rp = {CER_OP_SIGN_KEYSET, "example.com.", params, 1, path, 1, 2};
+	signet_err err = cer_request_create(&rp, policy, out, NULL);
 	if (err == SIGNET_OK)
 		unlink(out);
 	return err;

@@ -872,8 +872,10 @@ static void test_take_over_token(void **st)
 	cfx_expect(cer_policy_adopt(cdir2, pol), SIGNET_OK, NULL);
 	assert_int_equal(cer_policy_load(cdir2, p), SIGNET_OK);
 	fresh(req, sizeof(req), "request");
-	cfx_expect(cer_request_create(CER_OP_INIT_TOKEN, NULL, NULL, 0, NULL, time(NULL) - 10,
-				      time(NULL) + 3600, p, req, NULL), SIGNET_OK, NULL);
+	cfx_expect(cer_request_create(&(cer_request_params){CER_OP_INIT_TOKEN, NULL, NULL, 0, NULL,
+							    time(NULL) - 10, time(NULL) + 3600},
+				      p, req, NULL),
+		   SIGNET_OK, NULL);
 	cfx_approve(&cf, req, 0, ap[0], sizeof(ap[0]));
 	cfx_approve(&cf, req, 1, ap[1], sizeof(ap[1]));
 	const char *apv[2] = {ap[0], ap[1]};
@@ -914,8 +916,10 @@ static void test_take_over_token(void **st)
 	hsm_token_close(t);
 	/* and only once */
 	fresh(req, sizeof(req), "request");
-	cfx_expect(cer_request_create(CER_OP_INIT_TOKEN, NULL, NULL, 0, NULL, time(NULL) - 10,
-				      time(NULL) + 3600, p, req, NULL), SIGNET_OK, NULL);
+	cfx_expect(cer_request_create(&(cer_request_params){CER_OP_INIT_TOKEN, NULL, NULL, 0, NULL,
+							    time(NULL) - 10, time(NULL) + 3600},
+				      p, req, NULL),
+		   SIGNET_OK, NULL);
 	cfx_approve(&cf, req, 0, ap[0], sizeof(ap[0]));
 	cfx_approve(&cf, req, 1, ap[1], sizeof(ap[1]));
 	cfx_expect(cer_execute(&x), SIGNET_EEXIST, "anchor already");

@@ -405,8 +405,10 @@ static void test_list_params(void **state)
 	assert_int_equal(cer_policy_load(cf.cdir, p), SIGNET_OK);
 	char req[700];
 	fresh(req, sizeof(req), "request");
-	cfx_expect(cer_request_create(CER_OP_SIGN_KEYSET, ZONE, empty, 1, NULL, time(NULL),
-				  time(NULL) + 60, p, req, NULL), SIGNET_EINVAL, "empty item");
+	cfx_expect(cer_request_create(&(cer_request_params){CER_OP_SIGN_KEYSET, ZONE, empty, 1,
+							    NULL, time(NULL), time(NULL) + 60},
+				      p, req, NULL),
+		   SIGNET_EINVAL, "empty item");
 	free(p);
 
 	/* a hand-edited request with its items out of order does not parse */

@@ -176,7 +176,8 @@ void cfx_request(cer_fixture *c, const char *op, const char *zone, const char *c
 	assert_non_null(p);
 	assert_int_equal(cer_policy_load(c->cdir, p), SIGNET_OK);
 	cfx_fresh(c, out, outlen, "request");
-	signet_err err = cer_request_create(op, zone, params, n, keyset, nb, na, p, out, NULL);
+	cer_request_params rp = {op, zone, params, n, keyset, nb, na};
+	signet_err err = cer_request_create(&rp, p, out, NULL);
 	free(p);
 	cfx_expect(err, SIGNET_OK, NULL);
 }
