@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "signer/signer.h"
+#include "signer/internal.h"
 
 #define DAY 86400u
 

@@ -378,26 +378,6 @@ typedef struct signer_zsk {
 	EVP_PKEY *pub;       /* borrowed; NULL when not verifying */
 } signer_zsk;
 
-/* How RRsets are signed: on which session, with which key, for which zone,
- * over which validity window. Everything is borrowed. */
-typedef struct signer_signing {
-	hsm_session *session;  /* the calling thread's own session */
-	signer_cache *cache;   /* consulted first, then filled; may be NULL */
-	const signer_zsk *zsk; /* the key */
-	const dns_name *apex;  /* the zone: the RRSIG's signer name */
-	uint32_t inception;    /* the RRSIG's validity window */
-	uint32_t expiration;
-} signer_signing;
-
-/* Sign set (checked, any order) as how says and append the RRSIG RDATA to
- * out. The cache is consulted first; *cached (may be NULL) says whether it
- * answered. With zsk->pub the fresh signature is verified before it is
- * returned (SIGNET_EVERIFY if wrong, and nothing is cached); an RSA key
- * without zsk->pub is refused (SIGNET_EINVAL). HSM errors are passed
- * through. */
-signet_err signer_sign_rrset(const signer_signing *how, const dns_rrset *set, sg_buf *out,
-			     bool *cached);
-
 /* Whether fresh signatures of a key of algorithm alg in a zone with policy
  * p are verified before they leave: always for RSA; otherwise as the zone's
  * policy says (on/off), and by default only when verify_all (the global
