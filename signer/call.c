@@ -133,7 +133,8 @@ signet_err srv_request_bytes(srv_call *c, uint8_t **out, size_t *len)
 	return SIGNET_OK;
 }
 
-ProtobufCMessage *srv_unpack(srv_call *c, const ProtobufCMessageDescriptor *desc)
+ProtobufCMessage *srv_unpack_with(srv_call *c, const ProtobufCMessageDescriptor *desc,
+				  ProtobufCAllocator *alloc)
 {
 	uint8_t *bytes = NULL;
 	size_t len = 0;
@@ -149,11 +150,16 @@ ProtobufCMessage *srv_unpack(srv_call *c, const ProtobufCMessageDescriptor *desc
 			 v);
 		return NULL;
 	}
-	ProtobufCMessage *m = protobuf_c_message_unpack(desc, NULL, len, bytes);
+	ProtobufCMessage *m = protobuf_c_message_unpack(desc, alloc, len, bytes);
 	free(bytes);
 	if (!m)
 		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "malformed %s", desc->short_name);
 	return m;
+}
+
+ProtobufCMessage *srv_unpack(srv_call *c, const ProtobufCMessageDescriptor *desc)
+{
+	return srv_unpack_with(c, desc, NULL);
 }
 
 void srv_finish(srv_call *c)

@@ -93,6 +93,10 @@ signet_err srv_request_bytes(srv_call *c, uint8_t **out, size_t *len);
  * INVALID_ARGUMENT when there is no message or it does not parse. */
 ProtobufCMessage *srv_unpack(srv_call *c, const ProtobufCMessageDescriptor *desc);
 
+/* srv_unpack with alloc (NULL: malloc) for the message's memory. */
+ProtobufCMessage *srv_unpack_with(srv_call *c, const ProtobufCMessageDescriptor *desc,
+				  ProtobufCAllocator *alloc);
+
 /* The gRPC status for a failure e of the layers below. */
 grpc_status_code srv_status_of(signet_err e);
 

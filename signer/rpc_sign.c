@@ -431,28 +431,11 @@ static bool names_and_types_allowed(srv_call *c, const batch *b)
 static bool admit(srv_call *c, batch *b)
 {
 	signer_server *srv = c->srv;
-	uint8_t *bytes = NULL;
-	size_t len = 0;
-	if (srv_request_bytes(c, &bytes, &len) != SIGNET_OK) {
-		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "no request message");
-		return false;
-	}
-	char field[160];
-	uint64_t v = 0;
-	if (srv_wire_check(&signet__v1__sign_request__descriptor, bytes, len, field, sizeof(field),
-			   &v) == SIGNET_ERANGE) {
-		free(bytes);
-		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "%s: %" PRIu64 " is out of range", field,
-			 v);
-		return false;
-	}
 	ProtobufCAllocator alloc = {arena_alloc, arena_free_one, &b->arena};
-	b->req = signet__v1__sign_request__unpack(&alloc, len, bytes);
-	free(bytes);
-	if (!b->req) {
-		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "malformed SignRequest");
+	b->req = (Signet__V1__SignRequest *)srv_unpack_with(
+		c, &signet__v1__sign_request__descriptor, &alloc);
+	if (!b->req)
 		return false;
-	}
 	if (!srv_zone(&b->req->zone, &b->apex)) {
 		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "zone: not a wire-form name");
 		return false;
