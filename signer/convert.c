@@ -2,6 +2,7 @@
  * types to and from signer_policy, signer_key, dns_rrset and dns_name. The
  * handlers build and read no such field by hand. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "signer/convert.h"
@@ -166,6 +167,27 @@ void srv_key_to_proto(const signer_key *k, Signet__V1__KeyInfo *out)
 	out->planned_active = k->p_active;
 	out->planned_retire = k->p_retire;
 	out->planned_remove = k->p_remove;
+}
+
+signet_err srv_keys_to_proto(const signer_key *keys, size_t n, Signet__V1__KeyInfo **infos,
+			     Signet__V1__KeyInfo ***list)
+{
+	Signet__V1__KeyInfo *ki = calloc(n ? n : 1, sizeof(*ki));
+	Signet__V1__KeyInfo **kp = calloc(n ? n : 1, sizeof(*kp));
+	if (!ki || !kp) {
+		free(ki);
+		free(kp);
+		*infos = NULL;
+		*list = NULL;
+		return SIGNET_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		srv_key_to_proto(&keys[i], &ki[i]);
+		kp[i] = &ki[i];
+	}
+	*infos = ki;
+	*list = kp;
+	return SIGNET_OK;
 }
 
 void srv_rrset_to_proto(const dns_rrset *s, Signet__V1__RRset *out, ProtobufCBinaryData *rd)

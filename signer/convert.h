@@ -24,6 +24,12 @@ signet_err srv_policy_from_proto(const Signet__V1__Policy *in, signer_policy *p,
 /* Fill out from k; out points into k. */
 void srv_key_to_proto(const signer_key *k, Signet__V1__KeyInfo *out);
 
+/* The n keys as a repeated KeyInfo field: *list (n pointers into *infos),
+ * both malloc'd for the caller to free, pointing into keys. SIGNET_ENOMEM
+ * (both NULL). */
+signet_err srv_keys_to_proto(const signer_key *keys, size_t n, Signet__V1__KeyInfo **infos,
+			     Signet__V1__KeyInfo ***list);
+
 /* Point out at s (owner, type, class, TTL) with rd (s->count slots) as its
  * RDATA; nothing is copied. */
 void srv_rrset_to_proto(const dns_rrset *s, Signet__V1__RRset *out, ProtobufCBinaryData *rd);

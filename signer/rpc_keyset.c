@@ -67,6 +67,7 @@ static signet_err make_zsk(void *arg, const dns_name *zone, uint8_t alg, signer_
 		m->made++;
 	return ret;
 }
+
 void rpc_generate_zsk(srv_worker *w, srv_call *c, const char **zone_out, char *detail,
 		      size_t dlen)
 {
@@ -103,6 +104,7 @@ void rpc_generate_zsk(srv_worker *w, srv_call *c, const char **zone_out, char *d
 	resp.key = &ki;
 	srv_reply(c, &resp.base);
 }
+
 void rpc_export_request(srv_worker *w, srv_call *c, const char **zone_out, char *detail,
 			size_t dlen)
 {
@@ -176,6 +178,7 @@ void rpc_export_request(srv_worker *w, srv_call *c, const char **zone_out, char 
 	srv_reply(c, &resp.base);
 	sg_buf_free(&text);
 }
+
 void rpc_import_bundle(srv_worker *w, srv_call *c, const char **zone_out, char *detail,
 		       size_t dlen)
 {
@@ -270,27 +273,20 @@ void rpc_import_bundle(srv_worker *w, srv_call *c, const char **zone_out, char *
 	}
 	snprintf(detail, dlen, "serial=%llu periods=%zu active=%zu",
 		 (unsigned long long)bundle.serial, bundle.count, nkeys);
-	{
-		Signet__V1__KeyInfo *ki = calloc(nkeys ? nkeys : 1, sizeof(*ki));
-		Signet__V1__KeyInfo **kp = calloc(nkeys ? nkeys : 1, sizeof(*kp));
-		if (ki && kp) {
-			for (size_t i = 0; i < nkeys; i++) {
-				srv_key_to_proto(&keys[i], &ki[i]);
-				kp[i] = &ki[i];
-			}
-			Signet__V1__ImportKeyBundleResponse r =
-				SIGNET__V1__IMPORT_KEY_BUNDLE_RESPONSE__INIT;
-			r.serial = bundle.serial;
-			r.periods = (uint32_t)bundle.count;
-			r.activated = kp;
-			r.n_activated = nkeys;
-			srv_reply(c, &r.base);
-		}
-		else
-			srv_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
-		free(ki);
-		free(kp);
+	Signet__V1__KeyInfo *ki, **kp;
+	if (srv_keys_to_proto(keys, nkeys, &ki, &kp) == SIGNET_OK) {
+		Signet__V1__ImportKeyBundleResponse r =
+			SIGNET__V1__IMPORT_KEY_BUNDLE_RESPONSE__INIT;
+		r.serial = bundle.serial;
+		r.periods = (uint32_t)bundle.count;
+		r.activated = kp;
+		r.n_activated = nkeys;
+		srv_reply(c, &r.base);
+	} else {
+		srv_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
 	}
+	free(ki);
+	free(kp);
 out:
 	free(keys);
 	dns_rrset_clear(&publish);
@@ -299,29 +295,27 @@ out:
 	dns_keyset_free(&request);
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 }
+
 /* Reply to ListKeys with keys. */
 static void reply_keys(srv_call *c, const signer_key *keys, size_t n)
 {
-	Signet__V1__KeyInfo *ki = calloc(n ? n : 1, sizeof(*ki));
-	Signet__V1__KeyInfo **kp = calloc(n ? n : 1, sizeof(*kp));
-	if (!ki || !kp) {
+	Signet__V1__KeyInfo *ki, **kp;
+	if (srv_keys_to_proto(keys, n, &ki, &kp) != SIGNET_OK) {
 		srv_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
-	} else {
-		for (size_t i = 0; i < n; i++) {
-			srv_key_to_proto(&keys[i], &ki[i]);
-			if (strcmp(keys[i].role, "zsk") == 0 && !keys[i].foreign)
-				ki[i].backup = (Signet__V1__BackupState)(
-					signer_backups_status(c->srv->backups, &keys[i]) + 1);
-			kp[i] = &ki[i];
-		}
-		Signet__V1__ListKeysResponse r = SIGNET__V1__LIST_KEYS_RESPONSE__INIT;
-		r.keys = kp;
-		r.n_keys = n;
-		srv_reply(c, &r.base);
+		return;
 	}
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(keys[i].role, "zsk") == 0 && !keys[i].foreign)
+			ki[i].backup = (Signet__V1__BackupState)(
+				signer_backups_status(c->srv->backups, &keys[i]) + 1);
+	Signet__V1__ListKeysResponse r = SIGNET__V1__LIST_KEYS_RESPONSE__INIT;
+	r.keys = kp;
+	r.n_keys = n;
+	srv_reply(c, &r.base);
 	free(ki);
 	free(kp);
 }
+
 void rpc_list_keys(srv_worker *w, srv_call *c, const char **zone_out, char *detail,
 		   size_t dlen)
 {

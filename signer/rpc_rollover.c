@@ -22,6 +22,7 @@ static const char *rollover_action(Signet__V1__RolloverRequest__Action a)
 	default: return NULL;
 	}
 }
+
 void rpc_rollover(srv_worker *w, srv_call *c, const char **zone_out, char *detail,
 		  size_t dlen)
 {
@@ -138,25 +139,18 @@ void rpc_rollover(srv_worker *w, srv_call *c, const char **zone_out, char *detai
 		srv_fail(c, GRPC_STATUS_INTERNAL, "state: %s", signet_strerror(ret));
 		goto out;
 	}
-	{
-		Signet__V1__KeyInfo *ki = calloc(n ? n : 1, sizeof(*ki));
-		Signet__V1__KeyInfo **kp = calloc(n ? n : 1, sizeof(*kp));
-		if (ki && kp) {
-			for (size_t i = 0; i < n; i++) {
-				srv_key_to_proto(&keys[i], &ki[i]);
-				kp[i] = &ki[i];
-			}
-			Signet__V1__RolloverResponse r = SIGNET__V1__ROLLOVER_RESPONSE__INIT;
-			r.keys = kp;
-			r.n_keys = n;
-			r.now = now;
-			srv_reply(c, &r.base);
-		} else {
-			srv_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
-		}
-		free(ki);
-		free(kp);
+	Signet__V1__KeyInfo *ki, **kp;
+	if (srv_keys_to_proto(keys, n, &ki, &kp) == SIGNET_OK) {
+		Signet__V1__RolloverResponse r = SIGNET__V1__ROLLOVER_RESPONSE__INIT;
+		r.keys = kp;
+		r.n_keys = n;
+		r.now = now;
+		srv_reply(c, &r.base);
+	} else {
+		srv_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
 	}
+	free(ki);
+	free(kp);
 out:
 	free(keys);
 	protobuf_c_message_free_unpacked(&req->base, NULL);
