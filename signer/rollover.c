@@ -239,8 +239,7 @@ static signet_err find_key(signer_state *st, const dns_name *zone, const uint8_t
 	return *found ? SIGNET_OK : SIGNET_ENOTFOUND;
 }
 
-/* A DNSKEY RDATA we can publish: well formed, zone key, supported algorithm. */
-static signet_err check_dnskey(const uint8_t *d, size_t len, bool sep, uint16_t *tag)
+signet_err signer_dnskey_check(const uint8_t *d, size_t len, bool sep, uint16_t *tag)
 {
 	if (!d || len < 4 || len > SIGNER_DNSKEY_MAX ||
 	    dns_rdata_check(DNS_T_DNSKEY, d, len) != SIGNET_OK ||
@@ -258,7 +257,7 @@ signet_err signer_rollover_add_ksk(signer_state *st, const dns_name *zone,
 		return SIGNET_EINVAL;
 	signer_key k;
 	memset(&k, 0, sizeof(k));
-	signet_err ret = check_dnskey(dnskey, len, true, &k.key_tag);
+	signet_err ret = signer_dnskey_check(dnskey, len, true, &k.key_tag);
 	if (ret != SIGNET_OK)
 		return ret;
 	signer_policy p;
@@ -374,7 +373,7 @@ signet_err signer_rollover_foreign_zsk(signer_state *st, const dns_name *zone,
 		return SIGNET_EINVAL;
 	signer_key k;
 	memset(&k, 0, sizeof(k));
-	signet_err ret = check_dnskey(dnskey, len, false, &k.key_tag);
+	signet_err ret = signer_dnskey_check(dnskey, len, false, &k.key_tag);
 	if (ret != SIGNET_OK)
 		return ret;
 	signer_policy p;

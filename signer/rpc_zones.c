@@ -41,12 +41,7 @@ void rpc_add_zone(srv_worker *w, srv_call *c, const char **zone_out, char *detai
 	for (size_t i = 0; i < req->n_ksk_dnskey; i++) {
 		const ProtobufCBinaryData *d = &req->ksk_dnskey[i];
 		signer_key *k = &ksks[i];
-		if (d->len < 4 || d->len > SIGNER_DNSKEY_MAX ||
-		    dns_rdata_check(DNS_T_DNSKEY, d->data, d->len) != SIGNET_OK ||
-		    !(sg_get_u16(d->data) & DNS_DNSKEY_FLAG_SEP) ||
-		    !(sg_get_u16(d->data) & DNS_DNSKEY_FLAG_ZONE) ||
-		    !dns_alg_supported(d->data[3]) ||
-		    dns_key_tag(d->data, d->len, &k->key_tag) != SIGNET_OK) {
+		if (signer_dnskey_check(d->data, d->len, true, &k->key_tag) != SIGNET_OK) {
 			srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT,
 				 "ksk_dnskey[%zu]: not a supported DNSKEY with the SEP flag", i);
 			goto out;

@@ -833,6 +833,11 @@ signet_err signer_clock_enable_test(void);
 
 /* ---- rollover ------------------------------------------------------------ */
 
+/* Whether d (len octets) is a DNSKEY a zone of signetd can use: well formed,
+ * the zone flag, the SEP flag if and only if sep (a KSK), a supported
+ * algorithm; *tag gets its key tag. SIGNET_EINVAL otherwise. */
+signet_err signer_dnskey_check(const uint8_t *d, size_t len, bool sep, uint16_t *tag);
+
 /* Makes a ZSK of algorithm alg for zone in the token and stores it (state
  * GENERATED, no schedule); fills *out. Used by the planner for successors. */
 typedef signet_err (*signer_zsk_maker)(void *arg, const dns_name *zone, uint8_t alg,
