@@ -25,6 +25,11 @@ typedef void rpc_admin_action(srv_worker *w, srv_call *c, const char **zone, cha
  * every case, refusals included. Finishes c. */
 void rpc_admin(srv_worker *w, srv_call *c, rpc_admin_action *action, bool changes);
 
+/* Run action audited, whoever calls: a "begun" line naming the request's
+ * SHA-256 before it when it changes anything (no line written: not done,
+ * UNAVAILABLE), the result line after it in every case. Finishes c. */
+void rpc_audited(srv_worker *w, srv_call *c, rpc_admin_action *action, bool changes);
+
 rpc_admin_action rpc_add_zone;        /* AddZone (rpc_zones.c) */
 rpc_admin_action rpc_generate_zsk;    /* GenerateZsk (rpc_keyset.c) */
 rpc_admin_action rpc_export_request;  /* ExportKeySigningRequest (rpc_keyset.c) */

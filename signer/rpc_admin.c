@@ -1,7 +1,7 @@
-/* rpc_admin.c -- what every admin RPC goes through: the caller must be an
- * admin, and each change is audited before it is made and again, with its
- * result, before the answer leaves. The actions themselves are in
- * rpc_zones.c, rpc_keyset.c and rpc_rollover.c. */
+/* rpc_admin.c -- what every admin RPC (and ConfirmDs) goes through: the
+ * caller must be an admin, and each change is audited before it is made and
+ * again, with its result, before the answer leaves. The actions themselves
+ * are in rpc_zones.c, rpc_keyset.c, rpc_rollover.c and rpc_confirm.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,11 +26,11 @@ static signet_err audit_begin(srv_call *c)
 				   detail, "begun");
 }
 
-void rpc_admin(srv_worker *w, srv_call *c, rpc_admin_action *action, bool changes)
+void rpc_audited(srv_worker *w, srv_call *c, rpc_admin_action *action, bool changes)
 {
 	const char *zone = NULL;
-	char detail[512] = "";
-	if (c->who.role == SIGNER_ROLE_ADMIN && changes) {
+	char detail[1800] = "";
+	if (changes) {
 		signet_err ret = audit_begin(c);
 		if (ret != SIGNET_OK) {
 			sg_log(SG_LOG_ERROR, "audit log write failed: %s", signet_strerror(ret));
@@ -40,10 +40,7 @@ void rpc_admin(srv_worker *w, srv_call *c, rpc_admin_action *action, bool change
 			return;
 		}
 	}
-	if (c->who.role != SIGNER_ROLE_ADMIN)
-		srv_fail(c, GRPC_STATUS_PERMISSION_DENIED, "'%s' is not an admin", c->identity);
-	else
-		action(w, c, &zone, detail, sizeof(detail));
+	action(w, c, &zone, detail, sizeof(detail));
 	/* Refusals are recorded too: an admin call from a signer identity is
 	 * worth knowing about. The record exists before the client hears. */
 	char result[600];
@@ -58,4 +55,20 @@ void rpc_admin(srv_worker *w, srv_call *c, rpc_admin_action *action, bool change
 		srv_fail(c, GRPC_STATUS_INTERNAL, "audit log write failed");
 	}
 	srv_finish(c);
+}
+
+/* The action of an admin call from a caller who is not an admin. */
+static void not_admin(srv_worker *w, srv_call *c, const char **zone, char *detail, size_t dlen)
+{
+	(void)w;
+	(void)zone;
+	(void)detail;
+	(void)dlen;
+	srv_fail(c, GRPC_STATUS_PERMISSION_DENIED, "'%s' is not an admin", c->identity);
+}
+
+void rpc_admin(srv_worker *w, srv_call *c, rpc_admin_action *action, bool changes)
+{
+	bool admin = c->who.role == SIGNER_ROLE_ADMIN;
+	rpc_audited(w, c, admin ? action : not_admin, admin && changes);
 }

@@ -51,8 +51,10 @@ static bool agent_zone(srv_call *c, const ProtobufCBinaryData *b, dns_name *zone
 	return true;
 }
 
-static void confirm(srv_call *c, const char **zone_out, char *detail, size_t dlen)
+static void confirm(srv_worker *worker, srv_call *c, const char **zone_out, char *detail,
+		    size_t dlen)
 {
+	(void)worker;
 	signer_server *srv = c->srv;
 	Signet__V1__ConfirmDsRequest *req = (Signet__V1__ConfirmDsRequest *)srv_unpack(
 		c, &signet__v1__confirm_ds_request__descriptor);
@@ -146,36 +148,8 @@ out:
 
 void rpc_confirm_ds(srv_worker *w, srv_call *c)
 {
-	(void)w;
 	/* As for admin calls: no change without its audit line first. */
-	uint8_t *bytes = NULL;
-	size_t len = 0;
-	if (srv_request_bytes(c, &bytes, &len) == SIGNET_OK) {
-		char begun[16 + 65] = "request sha256=";
-		signer_audit_hash_hex(bytes, len, begun + strlen(begun));
-		free(bytes);
-		if (signer_audit_append(c->srv->audit, c->identity, "ConfirmDs", NULL, begun,
-					"begun") != SIGNET_OK) {
-			srv_fail(c, GRPC_STATUS_UNAVAILABLE,
-				 "audit log unavailable: ConfirmDs not done");
-			srv_finish(c);
-			return;
-		}
-	}
-	const char *zone = NULL;
-	char detail[1800] = "";
-	confirm(c, &zone, detail, sizeof(detail));
-	char result[600];
-	if (c->status == GRPC_STATUS_OK)
-		snprintf(result, sizeof(result), "ok");
-	else
-		snprintf(result, sizeof(result), "status %d: %s", (int)c->status, c->details);
-	if (signer_audit_append(c->srv->audit, c->identity, "ConfirmDs", zone, detail, result) !=
-	    SIGNET_OK) {
-		sg_log(SG_LOG_ERROR, "audit log write failed");
-		srv_fail(c, GRPC_STATUS_INTERNAL, "audit log write failed");
-	}
-	srv_finish(c);
+	rpc_audited(w, c, confirm, true);
 }
 
 static void report(srv_call *c)
