@@ -130,8 +130,8 @@ static bool matches(const ldns_pkt *q, const ldns_pkt *a)
 }
 
 /* Copy the RRs of one section into out, checking each. */
-static signet_err take_section(const ldns_rr_list *list, uint8_t section,
-			       check_answer *out, char *errmsg, size_t errlen)
+static signet_err take_section(const ldns_rr_list *list, uint8_t section, check_answer *out,
+			       char *errmsg, size_t errlen)
 {
 	size_t n = ldns_rr_list_rr_count(list);
 	if (n > CHECK_RRS_MAX - out->count) {
@@ -194,8 +194,8 @@ static signet_err take_section(const ldns_rr_list *list, uint8_t section,
 /* Why an exchange gave nothing: ldns reports a transport failure (timeout,
  * refused, reset) as a general or network error, and an answer that does not
  * parse with the parser's own status. */
-static signet_err no_answer(ldns_status st, const char *how, const check_server *s,
-			    char *errmsg, size_t errlen)
+static signet_err no_answer(ldns_status st, const char *how, const check_server *s, char *errmsg,
+			    size_t errlen)
 {
 	/* A refused UDP port makes ldns mark its only server unusable: it
 	 * then says "no (valid) nameservers", which is no answer too. */

@@ -98,8 +98,9 @@ signet_err pw_config_load(const char *path, pw_config *cfg, char *errmsg, size_t
 	while (ret == SIGNET_OK && next_line(&text, &pos, line, &bad)) {
 		lineno++;
 		if (bad) {
-			ret = fail(errmsg, errlen, "%s:%u: control character or longer than %d octets",
-				   path, lineno, PW_LINE_MAX);
+			ret = fail(errmsg, errlen,
+				   "%s:%u: control character or longer than %d octets", path,
+				   lineno, PW_LINE_MAX);
 			break;
 		}
 		char *w[5];
@@ -152,8 +153,8 @@ signet_err pw_config_load(const char *path, pw_config *cfg, char *errmsg, size_t
 			z++;
 		if (z == cfg->nzones) {
 			if (cfg->nzones == PW_ZONES_MAX) {
-				ret = fail(errmsg, errlen, "%s:%u: more than %d zones", path, lineno,
-					   PW_ZONES_MAX);
+				ret = fail(errmsg, errlen, "%s:%u: more than %d zones", path,
+					   lineno, PW_ZONES_MAX);
 				break;
 			}
 			pw_zone *g = realloc(cfg->zones, (cfg->nzones + 1) * sizeof(*g));
@@ -172,11 +173,11 @@ signet_err pw_config_load(const char *path, pw_config *cfg, char *errmsg, size_t
 		for (size_t i = 0; i < pz->nagents; i++)
 			if (strcmp(pz->agents[i].server.addr, a.server.addr) == 0 &&
 			    pz->agents[i].server.port == a.server.port)
-				ret = fail(errmsg, errlen, "%s:%u: agent %s of %s given twice", path,
-					   lineno, w[2], pz->name);
+				ret = fail(errmsg, errlen, "%s:%u: agent %s of %s given twice",
+					   path, lineno, w[2], pz->name);
 		if (ret == SIGNET_OK && pz->nagents == PW_AGENTS_MAX)
-			ret = fail(errmsg, errlen, "%s:%u: more than %d agents for %s", path, lineno,
-				   PW_AGENTS_MAX, pz->name);
+			ret = fail(errmsg, errlen, "%s:%u: more than %d agents for %s", path,
+				   lineno, PW_AGENTS_MAX, pz->name);
 		if (ret == SIGNET_OK)
 			pz->agents[pz->nagents++] = a;
 	}

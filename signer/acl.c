@@ -246,7 +246,8 @@ signet_err signer_acl_allows(const signer_acl *a, const dns_name *apex, const dn
 							 i ? " " : "", ts);
 			}
 			dns_type_to_str(type, ts, sizeof(ts));
-			msg_put(errmsg, errlen, "type %s is not in the client's types [%s]", ts, list);
+			msg_put(errmsg, errlen, "type %s is not in the client's types [%s]", ts,
+				list);
 			return SIGNET_EPERM;
 		}
 	}
@@ -273,7 +274,8 @@ signet_err signer_acl_allows(const signer_acl *a, const dns_name *apex, const dn
 		}
 		if (dns_name_to_str(owner, os, sizeof(os)) != SIGNET_OK)
 			snprintf(os, sizeof(os), "?");
-		msg_put(errmsg, errlen, "owner %.300s matches none of the client's names [%s]", os, list);
+		msg_put(errmsg, errlen, "owner %.300s matches none of the client's names [%s]", os,
+			list);
 		return SIGNET_EPERM;
 	}
 	return SIGNET_OK;

@@ -178,10 +178,9 @@ static long ksk_verifies(const dns_rrsig *sig, const dns_rrset *set,
 	return -1;
 }
 
-signet_err signer_keyset_check_bundle(const dns_keyset *request,
-				      const dns_keyset *bundle,
-				      const signer_key *ksks, size_t nksk,
-				      char *errmsg, size_t errlen)
+signet_err signer_keyset_check_bundle(const dns_keyset *request, const dns_keyset *bundle,
+				      const signer_key *ksks, size_t nksk, char *errmsg,
+				      size_t errlen)
 {
 	if (!request || !bundle || (nksk && !ksks))
 		return SIGNET_EINVAL;
@@ -219,7 +218,8 @@ signet_err signer_keyset_check_bundle(const dns_keyset *request,
 		 * period's DNSKEY RRset (a resolver may trust any of them). */
 		uint64_t covered[3] = {0, 0, 0};
 		if (bd->dnskey.count > 64)
-			return fail(errmsg, errlen, SIGNET_ERANGE, "period %zu: too many DNSKEYs", i);
+			return fail(errmsg, errlen, SIGNET_ERANGE, "period %zu: too many DNSKEYs",
+				    i);
 		for (size_t j = 0; j < bd->sigs.count; j++) {
 			dns_rrsig sig;
 			if (dns_rrsig_from_rdata(&sig, bd->sigs.rr[j].data, bd->sigs.rr[j].len) !=
@@ -230,15 +230,18 @@ signet_err signer_keyset_check_bundle(const dns_keyset *request,
 				: sig.type_covered == DNS_T_CDS ? 1
 				: sig.type_covered == DNS_T_CDNSKEY ? 2 : -1;
 			if (t < 0 || bsets[t]->count == 0)
-				return fail(errmsg, errlen, SIGNET_EVERIFY,
-					    "period %zu: RRSIG %zu covers type %u, not in the period",
-					    i, j, sig.type_covered);
+				return fail(
+					errmsg, errlen, SIGNET_EVERIFY,
+					"period %zu: RRSIG %zu covers type %u, not in the period",
+					i, j, sig.type_covered);
 			long by = ksk_verifies(&sig, bsets[t], &bd->dnskey, &bundle->zone, ksks,
 					       nksk);
 			if (by < 0)
-				return fail(errmsg, errlen, SIGNET_EVERIFY,
-					    "period %zu: RRSIG %zu (key tag %u) does not verify with"
-					    " a KSK of the zone", i, j, sig.key_tag);
+				return fail(
+					errmsg, errlen, SIGNET_EVERIFY,
+					"period %zu: RRSIG %zu (key tag %u) does not verify with"
+					" a KSK of the zone",
+					i, j, sig.key_tag);
 			if (dns_serial_compare(sig.inception, bd->inception) != 1 &&
 			    dns_serial_compare(sig.expiration, bd->expiration) != -1)
 				covered[t] |= (uint64_t)1 << by;
@@ -253,12 +256,13 @@ signet_err signer_keyset_check_bundle(const dns_keyset *request,
 				if (bsets[t]->count && !(covered[t] & ((uint64_t)1 << k)))
 					return fail(errmsg, errlen, SIGNET_EVERIFY,
 						    "period %zu: no RRSIG by KSK %u covers type %u"
-						    " over the period", i, tag, bsets[t]->type);
+						    " over the period",
+						    i, tag, bsets[t]->type);
 		}
 		if (bd->dnskey.count && !covered[0])
 			return fail(errmsg, errlen, SIGNET_EVERIFY,
-				    "period %zu: no KSK RRSIG covers type %u over the period",
-				    i, bd->dnskey.type);
+				    "period %zu: no KSK RRSIG covers type %u over the period", i,
+				    bd->dnskey.type);
 	}
 	return SIGNET_OK;
 }

@@ -215,8 +215,9 @@ signet_err signer_admission_enter(signer_admission *a, const char *identity, con
 		snprintf(errmsg, errlen, "too many client identities");
 	} else if (c->calls >= a->lim.max_calls_client) {
 		ret = SIGNET_ELIMIT;
-		snprintf(errmsg, errlen, "client '%s' has %zu calls in flight (max-calls-per-client)",
-			 identity, c->calls);
+		snprintf(errmsg, errlen,
+			 "client '%s' has %zu calls in flight (max-calls-per-client)", identity,
+			 c->calls);
 	} else if (k && k->client != ci) {
 		/* Calls in flight under another certificate on this address:
 		 * never the case with gRPC, so refuse rather than count it twice. */
@@ -229,11 +230,14 @@ signet_err signer_admission_enter(signer_admission *a, const char *identity, con
 			mine += a->conns[i].client == ci;
 		if (mine >= a->lim.max_connections_client) {
 			ret = SIGNET_ELIMIT;
-			snprintf(errmsg, errlen, "client '%s' has %zu connections "
-				 "(max-connections-per-client)", identity, mine);
+			snprintf(errmsg, errlen,
+				 "client '%s' has %zu connections "
+				 "(max-connections-per-client)",
+				 identity, mine);
 		} else if (a->nconns >= a->lim.max_connections) {
 			ret = SIGNET_ELIMIT;
-			snprintf(errmsg, errlen, "%zu connections in use (max-connections)", a->nconns);
+			snprintf(errmsg, errlen, "%zu connections in use (max-connections)",
+				 a->nconns);
 		}
 	}
 	if (ret == SIGNET_OK && a->lim.rate) {

@@ -103,22 +103,24 @@ signet_err signer_policy_check(const signer_policy *p, char *errmsg, size_t errl
 	if (p->propagation > 7 * DAY)
 		return bad(errmsg, errlen, "propagation", "must be at most 7 days");
 	if (p->publish_margin > 30 * DAY || p->retire_margin > 30 * DAY)
-		return bad(errmsg, errlen, p->publish_margin > 30 * DAY ? "publish_margin"
-			   : "retire_margin", "must be at most 30 days");
+		return bad(errmsg, errlen,
+			   p->publish_margin > 30 * DAY ? "publish_margin" : "retire_margin",
+			   "must be at most 30 days");
 	if (p->zsk_lifetime < DAY || p->zsk_lifetime > 3650 * DAY)
 		return bad(errmsg, errlen, "zsk_lifetime", "must be 1 day..10 years");
 	if (p->ksk_lifetime > 3650 * DAY)
-		return bad(errmsg, errlen, "ksk_lifetime", "must be at most 10 years (0: never due)");
+		return bad(errmsg, errlen, "ksk_lifetime",
+			   "must be at most 10 years (0: never due)");
 	if (p->ksk_roll != SIGNER_KSK_DOUBLE_KSK && p->ksk_roll != SIGNER_KSK_DOUBLE_DS)
 		return bad(errmsg, errlen, "ksk_rollover", "must be double-KSK or double-DS");
 	if (p->max_zone_ttl >= p->validity)
-		return bad(errmsg, errlen, "max_zone_ttl",
-			   "must be shorter than the validity: a cached RRset would outlive its RRSIG");
+		return bad(
+			errmsg, errlen, "max_zone_ttl",
+			"must be shorter than the validity: a cached RRset would outlive its RRSIG");
 	if (p->dnskey_ttl >= p->keyset_period)
 		return bad(errmsg, errlen, "dnskey_ttl", "must be shorter than keyset_period");
 	if (p->keyset_period > p->validity)
-		return bad(errmsg, errlen, "keyset_period",
-			   "must not be longer than the validity");
+		return bad(errmsg, errlen, "keyset_period", "must not be longer than the validity");
 	/* Three ZSKs at most at any time: the successor of a successor must
 	 * not be due before the first one is gone. */
 	if ((uint64_t)p->zsk_lifetime <
@@ -180,9 +182,8 @@ void signer_policy_window(const signer_policy *p, const uint8_t digest[32],
 	*expiration = (uint32_t)(start + p->validity - j);
 }
 
-signet_err signer_policy_check_window(const signer_policy *p, int64_t now,
-				      uint32_t inception, uint32_t expiration,
-				      char *errmsg, size_t errlen)
+signet_err signer_policy_check_window(const signer_policy *p, int64_t now, uint32_t inception,
+				      uint32_t expiration, char *errmsg, size_t errlen)
 {
 	const char *why = NULL;
 	uint32_t n = (uint32_t)now;

@@ -52,7 +52,8 @@ void rpc_rollover(srv_worker *w, srv_call *c, const char **zone_out, char *detai
 		}
 		ret = signer_clock_set(req->time);
 		if (ret == SIGNET_EPERM || ret == SIGNET_EUNSUPPORTED)
-			srv_fail(c, GRPC_STATUS_FAILED_PRECONDITION, "the clock is the system's (%s)",
+			srv_fail(c, GRPC_STATUS_FAILED_PRECONDITION,
+				 "the clock is the system's (%s)",
 #ifdef SIGNET_TEST_CLOCK
 				 "signetd was not started with SIGNETD_TEST_CLOCK=1"
 #else

@@ -218,9 +218,9 @@ typedef struct signer_limits {
 } signer_limits;
 
 typedef enum signer_verdict {
-	SIGNER_VERDICT_SIGN = 1,        /* sign it */
-	SIGNER_VERDICT_DELEGATION = 2,  /* NS below the apex: not signed */
-	SIGNER_VERDICT_REFUSE = 3       /* field and errmsg say why */
+	SIGNER_VERDICT_SIGN = 1,       /* sign it */
+	SIGNER_VERDICT_DELEGATION = 2, /* NS below the apex: not signed */
+	SIGNER_VERDICT_REFUSE = 3      /* field and errmsg say why */
 } signer_verdict;
 
 /* One RRset as it came off the wire, before any check. */
@@ -332,9 +332,8 @@ void signer_policy_window(const signer_policy *p, const uint8_t digest[32],
 /* Check a window a client asked for: expiration after now, length within
  * [min_validity, max_validity], expiration at most now + max_validity,
  * inception not before now - max_validity. SIGNET_ERANGE with errmsg. */
-signet_err signer_policy_check_window(const signer_policy *p, int64_t now,
-				      uint32_t inception, uint32_t expiration,
-				      char *errmsg, size_t errlen);
+signet_err signer_policy_check_window(const signer_policy *p, int64_t now, uint32_t inception,
+				      uint32_t expiration, char *errmsg, size_t errlen);
 
 /* SHA-256 of the canonical wire form of set (a canonical copy is made). */
 signet_err signer_rrset_digest(const dns_rrset *set, uint8_t digest[32]);
@@ -937,10 +936,9 @@ signet_err signer_keyset_build_request(signer_state *st, hsm_session *s,
  * period's window by every KSK of ksks (SEP flag set) that the period's
  * DNSKEY RRset holds: during a KSK or algorithm rollover a resolver may
  * trust either KSK. SIGNET_EVERIFY / SIGNET_ESTATE / SIGNET_EPARSE with errmsg. */
-signet_err signer_keyset_check_bundle(const dns_keyset *request,
-				      const dns_keyset *bundle,
-				      const signer_key *ksks, size_t nksk,
-				      char *errmsg, size_t errlen);
+signet_err signer_keyset_check_bundle(const dns_keyset *request, const dns_keyset *bundle,
+				      const signer_key *ksks, size_t nksk, char *errmsg,
+				      size_t errlen);
 
 /* The period of ks covering now, or NULL. */
 const dns_keyset_period *signer_keyset_current(const dns_keyset *ks, uint32_t now);
