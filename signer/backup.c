@@ -135,23 +135,23 @@ static bool backup_is_of(const hsm_backup *hb, const signer_key *k, const char *
 
 /* Parse text, check it is k's backup in this domain, and prove it. */
 static signet_err prove_text(signer_backups *b, const signer_key *k, const uint8_t *text,
-			     size_t len, char *msg, size_t msglen)
+			     size_t len, char *errmsg, size_t errlen)
 {
 	hsm_backup hb;
 	const char *why = NULL;
 	signet_err ret = hsm_backup_decode(text, len, &hb);
 	if (ret != SIGNET_OK) {
-		snprintf(msg, msglen, "the stored backup does not parse: %s", hsm_last_error());
+		snprintf(errmsg, errlen, "the stored backup does not parse: %s", hsm_last_error());
 		return ret;
 	}
 	if (memcmp(hb.domain_id, b->domain_id, HSM_ID_LEN) != 0) {
-		snprintf(msg, msglen, "the stored backup is wrapped to another backup domain");
+		snprintf(errmsg, errlen, "the stored backup is wrapped to another backup domain");
 		ret = SIGNET_EVERIFY;
 	} else if (!backup_is_of(&hb, k, &why)) {
-		snprintf(msg, msglen, "the stored backup is not this key's: %s", why);
+		snprintf(errmsg, errlen, "the stored backup is not this key's: %s", why);
 		ret = SIGNET_EVERIFY;
 	} else if ((ret = hsm_backup_prove(b->tok, &hb)) != SIGNET_OK) {
-		snprintf(msg, msglen, "the backup does not prove: %s", hsm_last_error());
+		snprintf(errmsg, errlen, "the backup does not prove: %s", hsm_last_error());
 	}
 	hsm_backup_free(&hb);
 	return ret;
@@ -345,15 +345,15 @@ void signer_backup_files_free(signer_backup_file *files, size_t n)
 }
 
 signet_err signer_backup_files_read(const char *dir, signer_backup_file **out, size_t *n,
-				    char *msg, size_t msglen)
+				    char *errmsg, size_t errlen)
 {
-	if (!dir || !out || !n || !msg || msglen == 0)
+	if (!dir || !out || !n || !errmsg || errlen == 0)
 		return SIGNET_EINVAL;
 	*out = NULL;
 	*n = 0;
 	DIR *d = opendir(dir);
 	if (!d) {
-		snprintf(msg, msglen, "cannot open %s", dir);
+		snprintf(errmsg, errlen, "cannot open %s", dir);
 		return SIGNET_ENOTFOUND;
 	}
 	signet_err ret = SIGNET_OK;
@@ -364,7 +364,8 @@ signet_err signer_backup_files_read(const char *dir, signer_backup_file **out, s
 		    strcmp(e->d_name + nl - 7, ".backup") != 0)
 			continue;
 		if (*n >= RESTORE_FILES_MAX || nl >= sizeof((*out)->name)) {
-			snprintf(msg, msglen, "%s: too many backup files or too long a name", dir);
+			snprintf(errmsg, errlen, "%s: too many backup files or too long a name",
+				 dir);
 			ret = SIGNET_ERANGE;
 			break;
 		}
@@ -383,7 +384,7 @@ signet_err signer_backup_files_read(const char *dir, signer_backup_file **out, s
 		if (ret == SIGNET_OK &&
 		    (ret = sg_file_read((const char *)path.data, SIGNER_BACKUP_TEXT_MAX,
 					&f->text)) != SIGNET_OK)
-			snprintf(msg, msglen, "%s: cannot read it (%s)", f->name,
+			snprintf(errmsg, errlen, "%s: cannot read it (%s)", f->name,
 				 signet_strerror(ret));
 		sg_buf_free(&path);
 		if (ret != SIGNET_OK)
@@ -391,7 +392,7 @@ signet_err signer_backup_files_read(const char *dir, signer_backup_file **out, s
 	}
 	closedir(d);
 	if (ret == SIGNET_OK && *n == 0) {
-		snprintf(msg, msglen, "%s holds no zsk-*.backup file", dir);
+		snprintf(errmsg, errlen, "%s holds no zsk-*.backup file", dir);
 		ret = SIGNET_ENOTFOUND;
 	}
 	if (ret != SIGNET_OK) {
@@ -404,25 +405,24 @@ signet_err signer_backup_files_read(const char *dir, signer_backup_file **out, s
 
 /* Parse and check every file into items (n of them). */
 static signet_err restore_collect(signer_backups *b, const signer_backup_file *files, size_t n,
-				  restore_item *items, char *msg, size_t msglen)
+				  restore_item *items, char *errmsg, size_t errlen)
 {
 	signer_key *keys = NULL;
 	size_t nk = 0;
 	signet_err ret = signer_state_list_keys(b->st, NULL, 0, &keys, &nk);
 	if (ret != SIGNET_OK)
-		snprintf(msg, msglen, "cannot read the state's keys");
+		snprintf(errmsg, errlen, "cannot read the state's keys");
 	for (size_t j = 0; ret == SIGNET_OK && j < n; j++) {
 		restore_item *it = &items[j];
 		snprintf(it->name, sizeof(it->name), "%s", files[j].name);
 		if ((ret = hsm_backup_decode(files[j].text.data, files[j].text.len, &it->hb)) !=
 		    SIGNET_OK) {
-			snprintf(msg, msglen, "%s: %s", it->name, hsm_last_error());
+			snprintf(errmsg, errlen, "%s: %s", it->name, hsm_last_error());
 			break;
 		}
 		if (memcmp(it->hb.domain_id, b->domain_id, HSM_ID_LEN) != 0) {
-			snprintf(msg, msglen,
-				 "%s: wrapped to another backup domain than the token's",
-				 it->name);
+			snprintf(errmsg, errlen,
+				 "%s: wrapped to another backup domain than the token's", it->name);
 			ret = SIGNET_EVERIFY;
 			break;
 		}
@@ -434,13 +434,13 @@ static signet_err restore_collect(signer_backups *b, const signer_backup_file *f
 				k = &keys[i];
 		const char *why = NULL;
 		if (!k) {
-			snprintf(msg, msglen, "%s: no ZSK of this signetd's state has its key ID",
-				 it->name);
+			snprintf(errmsg, errlen,
+				 "%s: no ZSK of this signetd's state has its key ID", it->name);
 			ret = SIGNET_ENOTFOUND;
 			break;
 		}
 		if (!backup_is_of(&it->hb, k, &why)) {
-			snprintf(msg, msglen, "%s: not the backup of the state's key: %s",
+			snprintf(errmsg, errlen, "%s: not the backup of the state's key: %s",
 				 it->name, why);
 			ret = SIGNET_EVERIFY;
 			break;
@@ -449,7 +449,7 @@ static signet_err restore_collect(signer_backups *b, const signer_backup_file *f
 		hsm_key_info have;
 		signet_err f = hsm_key_find(b->tok, it->hb.id, it->hb.id_len, &have);
 		if (f != SIGNET_ENOTFOUND) {
-			snprintf(msg, msglen,
+			snprintf(errmsg, errlen,
 				 "%s: the token holds a key with this ID already; nothing is "
 				 "overwritten",
 				 it->name);
@@ -457,7 +457,7 @@ static signet_err restore_collect(signer_backups *b, const signer_backup_file *f
 			break;
 		}
 		if ((ret = hsm_backup_prove(b->tok, &it->hb)) != SIGNET_OK) {
-			snprintf(msg, msglen, "%s: does not prove: %s", it->name,
+			snprintf(errmsg, errlen, "%s: does not prove: %s", it->name,
 				 hsm_last_error());
 			break;
 		}
@@ -467,7 +467,7 @@ static signet_err restore_collect(signer_backups *b, const signer_backup_file *f
 }
 
 /* Unwrap it into the token with its public half; check the DNSKEY. */
-static signet_err restore_one(signer_backups *b, restore_item *it, char *msg, size_t msglen)
+static signet_err restore_one(signer_backups *b, restore_item *it, char *errmsg, size_t errlen)
 {
 	hsm_unwrap_spec spec = {it->hb.alg, it->hb.id, it->hb.id_len, it->hb.label};
 	hsm_key_info info;
@@ -477,11 +477,11 @@ static signet_err restore_one(signer_backups *b, restore_item *it, char *msg, si
 	if (ret == SIGNET_OK &&
 	    (ret = hsm_key_unwrap(b->tok, b->domain_id, it->hb.wrapped.data, it->hb.wrapped.len,
 				  &spec, &info)) != SIGNET_OK) {
-		snprintf(msg, msglen, "%s: unwrap: %s", it->name, hsm_last_error());
+		snprintf(errmsg, errlen, "%s: unwrap: %s", it->name, hsm_last_error());
 	} else if (ret == SIGNET_OK &&
 		   (ret = hsm_key_import_public(b->tok, it->hb.id, it->hb.id_len, it->hb.label,
 						pk)) != SIGNET_OK) {
-		snprintf(msg, msglen, "%s: public key: %s", it->name, hsm_last_error());
+		snprintf(errmsg, errlen, "%s: public key: %s", it->name, hsm_last_error());
 		(void)hsm_key_delete(b->tok, it->hb.id, it->hb.id_len);
 	}
 	EVP_PKEY_free(pk);
@@ -496,7 +496,8 @@ static signet_err restore_one(signer_backups *b, restore_item *it, char *msg, si
 		ret = dns_dnskey_rdata(DNS_DNSKEY_FLAG_ZONE, it->key.alg, pub.data, pub.len, &rd);
 	if (ret == SIGNET_OK &&
 	    (rd.len != it->key.dnskey_len || memcmp(rd.data, it->key.dnskey, rd.len) != 0)) {
-		snprintf(msg, msglen, "%s: the restored key is not the state's DNSKEY", it->name);
+		snprintf(errmsg, errlen, "%s: the restored key is not the state's DNSKEY",
+			 it->name);
 		(void)hsm_key_delete(b->tok, it->hb.id, it->hb.id_len);
 		ret = SIGNET_EVERIFY;
 	}
@@ -507,29 +508,30 @@ static signet_err restore_one(signer_backups *b, restore_item *it, char *msg, si
 }
 
 signet_err signer_backups_restore(signer_backups *b, const signer_backup_file *files, size_t n,
-				  signer_audit *audit, size_t *restored, char *msg, size_t msglen)
+				  signer_audit *audit, size_t *restored, char *errmsg,
+				  size_t errlen)
 {
-	if (!b || (!files && n) || !restored || !msg || msglen == 0)
+	if (!b || (!files && n) || !restored || !errmsg || errlen == 0)
 		return SIGNET_EINVAL;
 	*restored = 0;
-	msg[0] = '\0';
+	errmsg[0] = '\0';
 	if (!b->has_domain) {
-		snprintf(msg, msglen,
+		snprintf(errmsg, errlen,
 			 "the token holds no backup domain: install it first "
 			 "(signet-ceremony install-domain)");
 		return SIGNET_ESTATE;
 	}
 	if (n == 0) {
-		snprintf(msg, msglen, "no backup file to restore");
+		snprintf(errmsg, errlen, "no backup file to restore");
 		return SIGNET_ENOTFOUND;
 	}
 	restore_item *items = calloc(n, sizeof(*items));
 	if (!items)
 		return SIGNET_ENOMEM;
-	signet_err ret = restore_collect(b, files, n, items, msg, msglen);
+	signet_err ret = restore_collect(b, files, n, items, errmsg, errlen);
 	for (size_t i = 0; ret == SIGNET_OK && i < n; i++) {
 		restore_item *it = &items[i];
-		ret = restore_one(b, it, msg, msglen);
+		ret = restore_one(b, it, errmsg, errlen);
 		char zs[DNS_NAME_STR_MAX], detail[128];
 		(void)dns_name_to_str(&it->key.zone, zs, sizeof(zs));
 		snprintf(detail, sizeof(detail), "zsk=%u/%u file=%.60s", it->key.alg,

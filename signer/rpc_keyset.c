@@ -306,8 +306,10 @@ static void reply_keys(srv_call *c, const signer_key *keys, size_t n)
 	}
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(keys[i].role, "zsk") == 0 && !keys[i].foreign)
-			ki[i].backup = (Signet__V1__BackupState)(
-				signer_backups_status(c->srv->backups, &keys[i]) + 1);
+			ki[i].backup = (Signet__V1__BackupState)(signer_backups_status(
+									 c->srv->backups,
+									 &keys[i]) +
+								 1);
 	Signet__V1__ListKeysResponse r = SIGNET__V1__LIST_KEYS_RESPONSE__INIT;
 	r.keys = kp;
 	r.n_keys = n;

@@ -742,7 +742,7 @@ typedef struct signer_backup_file {
  * be opened or holds none; msg says what failed. Free with
  * signer_backup_files_free. */
 signet_err signer_backup_files_read(const char *dir, signer_backup_file **out, size_t *n,
-				    char *msg, size_t msglen);
+				    char *errmsg, size_t errlen);
 void signer_backup_files_free(signer_backup_file *files, size_t n);
 
 /* Restore the n backup files into the token: every file is first parsed,
@@ -756,7 +756,8 @@ void signer_backup_files_free(signer_backup_file *files, size_t n);
  * DNSKEY; an audit line (client "local", action "restore-zsk") per key
  * when audit is not NULL. *restored gets the count. */
 signet_err signer_backups_restore(signer_backups *b, const signer_backup_file *files, size_t n,
-				  signer_audit *audit, size_t *restored, char *msg, size_t msglen);
+				  signer_audit *audit, size_t *restored, char *errmsg,
+				  size_t errlen);
 
 /* What `signetd -c CONFIG --export-backups DIR` and `--restore-backups DIR`
  * do, with signetd running or not: export reads cfg's state only; restore
