@@ -254,10 +254,10 @@ size_t signer_backups_zone_missing(signer_backups *b, const dns_name *zone)
 	return missing;
 }
 
-signet_err signer_backups_check_zone(signer_backups *b, const dns_name *zone, char *msg,
-				     size_t msglen)
+signet_err signer_backups_check_zone(signer_backups *b, const dns_name *zone, char *errmsg,
+				     size_t errlen)
 {
-	if (!b || !zone || !msg)
+	if (!b || !zone || !errmsg)
 		return SIGNET_EINVAL;
 	if (!b->require)
 		return SIGNET_OK;
@@ -285,7 +285,7 @@ signet_err signer_backups_check_zone(signer_backups *b, const dns_name *zone, ch
 		}
 		signer_backup_rows_free(rows, n);
 		if (ret != SIGNET_OK && why[0])
-			snprintf(msg, msglen,
+			snprintf(errmsg, errlen,
 				 "ZSK %u has no proven backup (%s); require-backup keeps it out "
 				 "of key-signing requests",
 				 k->key_tag, why);

@@ -721,11 +721,11 @@ signer_backup_status signer_backups_status(signer_backups *b, const signer_key *
 size_t signer_backups_zone_missing(signer_backups *b, const dns_name *zone);
 
 /* With require-backup, prove again the backup of every ZSK of zone that
- * this signetd holds (not foreign, not removed): SIGNET_ESTATE (msg says
+ * this signetd holds (not foreign, not removed): SIGNET_ESTATE (errmsg says
  * which key and why) when one has none or it fails. SIGNET_OK when backups
  * are not required. */
-signet_err signer_backups_check_zone(signer_backups *b, const dns_name *zone, char *msg,
-				     size_t msglen);
+signet_err signer_backups_check_zone(signer_backups *b, const dns_name *zone, char *errmsg,
+				     size_t errlen);
 
 /* Write every backup of st into dir as zsk-KEYID.backup (atomically, mode
  * 0600); *n gets the count. */
@@ -739,7 +739,7 @@ typedef struct signer_backup_file {
 
 /* Read every zsk-*.backup of dir (other files ignored; at most 4096, each
  * at most SIGNER_BACKUP_TEXT_MAX octets). SIGNET_ENOTFOUND when dir cannot
- * be opened or holds none; msg says what failed. Free with
+ * be opened or holds none; errmsg says what failed. Free with
  * signer_backup_files_free. */
 signet_err signer_backup_files_read(const char *dir, signer_backup_file **out, size_t *n,
 				    char *errmsg, size_t errlen);
@@ -750,7 +750,7 @@ void signer_backup_files_free(signer_backup_file *files, size_t n);
  * with the same zone, ID, key tag and DNSKEY, to have no key of its ID in
  * the token already, and proven; any refusal restores nothing
  * (SIGNET_ESTATE for a token without a domain, SIGNET_EPARSE,
- * SIGNET_EVERIFY, SIGNET_ENOTFOUND, SIGNET_EEXIST; msg names the file and
+ * SIGNET_EVERIFY, SIGNET_ENOTFOUND, SIGNET_EEXIST; errmsg names the file and
  * the reason). Then each key is unwrapped with its CKA_ID and label, its
  * public half made from the backup, and checked to give the state's
  * DNSKEY; an audit line (client "local", action "restore-zsk") per key
