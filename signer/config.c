@@ -484,6 +484,7 @@ enum {
 	K_GRPC_MEM,
 	K_KEY_PIN,
 	K_REQUIRE_BACKUP,
+	K_STATE_SECTION,
 	K_COUNT
 };
 static const char *const key_names[K_COUNT] = {"listen",
@@ -524,7 +525,8 @@ static const char *const key_names[K_COUNT] = {"listen",
 					       "refusal-interval",
 					       "grpc-memory",
 					       "tls-key-pin",
-					       "require-backup"};
+					       "require-backup",
+					       "state"};
 _Static_assert(K_COUNT <= 64, "check_all keeps the keys seen in a 64-bit mask");
 
 /* The numeric settings: their bounds and the field each fills, a size_t
@@ -572,6 +574,59 @@ static signet_err number_setting(checker *k, const struct number_key *nk,
 		*(size_t *)(void *)field = (size_t)n;
 	else
 		*(unsigned *)(void *)field = (unsigned)n;
+	return SIGNET_OK;
+}
+
+/* state = { backend = "sqlite" | "postgresql"; conninfo-file = "/PATH";
+ * cache-ms = N; lock-timeout-ms = N; }: the connection itself is never in
+ * this text (it may hold a password), only the file that has it. */
+static signet_err read_state(checker *k, const config_setting_t *s)
+{
+	at(k, s);
+	if (!config_setting_is_group(s))
+		return fail(k, SIGNET_EPARSE, "state: expected a group { backend = ...; }");
+	signer_state_options *o = &k->cfg->state;
+	bool backend = false;
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *name = config_setting_name(e);
+		signet_err ret = SIGNET_OK;
+		long long n = 0;
+		at(k, e);
+		if (strcmp(name, "backend") == 0) {
+			char v[16];
+			ret = get_string(k, e, "state.backend", v, sizeof(v), false);
+			if (ret == SIGNET_OK && strcmp(v, "sqlite") == 0)
+				o->backend = SIGNER_STATE_SQLITE;
+			else if (ret == SIGNET_OK && strcmp(v, "postgresql") == 0)
+				o->backend = SIGNER_STATE_POSTGRESQL;
+			else if (ret == SIGNET_OK)
+				return fail(k, SIGNET_EPARSE, "state.backend: expected \"sqlite\" or "
+					    "\"postgresql\", not %.15s", v);
+			backend = true;
+		} else if (strcmp(name, "conninfo-file") == 0) {
+			ret = get_string(k, e, "state.conninfo-file", o->conninfo_file,
+					 sizeof(o->conninfo_file), true);
+		} else if (strcmp(name, "cache-ms") == 0) {
+			ret = get_number(k, e, "cache-ms", 10, 60000, &n);
+			o->cache_ms = (unsigned)n;
+		} else if (strcmp(name, "lock-timeout-ms") == 0) {
+			ret = get_number(k, e, "lock-timeout-ms", 10, 600000, &n);
+			o->lock_timeout_ms = (unsigned)n;
+		} else {
+			return fail(k, SIGNET_EPARSE, "state: unknown key %.60s (the connection "
+				    "goes in conninfo-file)", name);
+		}
+		if (ret != SIGNET_OK)
+			return ret;
+	}
+	at(k, s);
+	if (!backend)
+		return fail(k, SIGNET_EPARSE, "state: missing backend");
+	if (o->backend == SIGNER_STATE_POSTGRESQL && !o->conninfo_file[0])
+		return fail(k, SIGNET_EPARSE, "state: postgresql needs conninfo-file");
+	if (o->backend == SIGNER_STATE_SQLITE && o->conninfo_file[0])
+		return fail(k, SIGNET_EPARSE, "state: conninfo-file is for postgresql");
 	return SIGNET_OK;
 }
 
@@ -650,6 +705,7 @@ static signet_err setting(checker *k, int key, const config_setting_t *s)
 		return SIGNET_OK;
 	}
 	case K_CLIENTS: return read_clients(k, s);
+	case K_STATE_SECTION: return read_state(k, s);
 	}
 	return fail(k, SIGNET_EPARSE, "unknown key %.60s", name);
 }

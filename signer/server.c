@@ -606,7 +606,7 @@ signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin,
 	if (ret == SIGNET_OK && !cfg->tls12)
 		ret = srv_tls13_only();
 	if (ret == SIGNET_OK)
-		ret = signer_state_open(cfg->state_dir, &srv->state);
+		ret = signer_state_open_options(cfg->state_dir, &cfg->state, &srv->state);
 	if (ret == SIGNET_OK) {
 		snprintf(path, sizeof(path), "%s/audit.log", cfg->state_dir);
 		ret = signer_audit_open(path, &srv->audit);

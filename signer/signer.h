@@ -112,6 +112,23 @@ typedef struct signer_admission_limits {
 	unsigned connection_rate;        /* new TCP connections per address per second */
 } signer_admission_limits;
 
+/* Where the state lives: SQLite in state-dir (one machine), or PostgreSQL
+ * shared by several signetd replicas (docs/REPLICAS.md). */
+typedef enum signer_state_backend {
+	SIGNER_STATE_SQLITE = 0,
+	SIGNER_STATE_POSTGRESQL = 1
+} signer_state_backend;
+
+typedef struct signer_state_options {
+	signer_state_backend backend;
+	char conninfo_file[SIGNER_PATH_MAX]; /* PostgreSQL: an owner-only file holding
+					      * a libpq conninfo string */
+	unsigned cache_ms;        /* PostgreSQL: reads of zones and keys are at most
+				   * this old (default 500) */
+	unsigned lock_timeout_ms; /* PostgreSQL: how long a change waits for
+				   * another replica's change of the same zone */
+} signer_state_options;
+
 typedef struct signer_config {
 	char listen[256];                    /* host:port */
 	char tls_cert[SIGNER_PATH_MAX];      /* server certificate chain, PEM */
@@ -125,6 +142,7 @@ typedef struct signer_config {
 	char token_label[33];                /* token label (PKCS#11: 32 octets) */
 	char pin_spec[SIGNER_PATH_MAX];      /* file:PATH, fd:N or env:NAME */
 	char state_dir[SIGNER_PATH_MAX];     /* SQLite state and audit log */
+	signer_state_options state;          /* the state section: which store */
 	unsigned workers;                    /* signing threads, 1..64, default 2 */
 	size_t cache_size;                   /* RRSIGs kept, 0..10^7, default 100000 */
 	size_t max_rrsets;                   /* RRsets per request, default 1000 */
@@ -566,7 +584,26 @@ typedef struct signer_state signer_state;
  * transaction per change, safe for use by several threads. Free with
  * signer_state_close. */
 signet_err signer_state_open(const char *dir, signer_state **out);
+/* Open the store o names (NULL: SQLite in dir), creating or upgrading its
+ * schema in place; a schema newer than this build is refused
+ * (SIGNET_ESTATE). PostgreSQL: the conninfo file is read once (it
+ * must be owner-only: SIGNET_EPERM) and kept in locked memory for
+ * reconnects; SIGNET_EIO when the database cannot be reached. */
+signet_err signer_state_open_options(const char *dir, const signer_state_options *o,
+				     signer_state **out);
 void signer_state_close(signer_state *st);
+/* "sqlite" or "postgresql". */
+const char *signer_state_backend_name(const signer_state *st);
+/* SIGNET_OK when the store answers now; SIGNET_EIO when it does not (a
+ * PostgreSQL replica then keeps signing with the zones and keys it read
+ * last, and refuses changes). */
+signet_err signer_state_ping(signer_state *st);
+/* Exclusive use of zone's multi-step changes (plan a rollover, then store
+ * the request) among every signetd using the store; waits at most the
+ * store's lock timeout, then SIGNET_ELIMIT. Release with
+ * signer_state_zone_unlock. */
+signet_err signer_state_zone_lock(signer_state *st, const dns_name *zone);
+void signer_state_zone_unlock(signer_state *st, const dns_name *zone);
 
 /* Add a zone with its policy and KSK DNSKEYs (stored as keys of role "ksk",
  * state PUBLISHED). SIGNET_EEXIST if the zone is there already. */
