@@ -564,7 +564,7 @@ static signet_err snap_get(pg_state *st, pg_snap **out)
 			PQclear(r);
 		}
 		pg_snap *fresh_snap = NULL;
-		if (ret == SIGNET_OK && gen != have)
+		if (ret == SIGNET_OK && (have < 0 || gen != have))
 			ret = snap_read(st, &fresh_snap);
 		pthread_mutex_unlock(&st->mu);
 		pthread_mutex_lock(&st->snap_mu);
@@ -579,9 +579,9 @@ static signet_err snap_get(pg_state *st, pg_snap **out)
 		st->snap_ms = mono_ms();
 		bool have_any = st->snap != NULL;
 		pthread_mutex_unlock(&st->refresh_mu);
-		if (ret != SIGNET_OK && !have_any) {
+		if (!have_any) {
 			pthread_mutex_unlock(&st->snap_mu);
-			return ret;
+			return ret != SIGNET_OK ? ret : SIGNET_EIO;
 		}
 		if (ret != SIGNET_OK && !mine && st->snap_writes != writes) {
 			/* Our own change cannot be read back: say so rather than

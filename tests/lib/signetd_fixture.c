@@ -52,7 +52,7 @@ long signetd_now_ms(void)
 }
 
 /* The PKI of the header comment; -1 if a command failed. */
-static int make_pki(const char *d)
+int signetd_make_pki(const char *d)
 {
 	char cmd[2048];
 	snprintf(cmd, sizeof(cmd),
@@ -386,7 +386,7 @@ int signetd_start(signetd_env *d, const signetd_opts *o)
 	}
 	if (test_tmpdir_make("signet-daemon", d->dir, sizeof(d->dir)) != 0)
 		return -1;
-	if (make_pki(d->dir) != 0)
+	if (signetd_make_pki(d->dir) != 0)
 		return -1;
 	snprintf(d->conf, sizeof(d->conf), "%s/signetd.conf", d->dir);
 	snprintf(d->log, sizeof(d->log), "%s/signetd.log", d->dir);

@@ -167,6 +167,10 @@ const char *signetd_scrape(const signetd_env *d, char *buf, size_t cap);
  * in a text exposition; -1 when absent. */
 double signetd_metric(const char *body, const char *series);
 
+/* Make the PKI of the header comment in directory d (openssl); 0, or -1
+ * if a command failed. */
+int signetd_make_pki(const char *d);
+
 /* Run a shell command built from fmt; fail the test if it exits non-zero. */
 void signetd_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

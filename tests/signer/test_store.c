@@ -1,5 +1,7 @@
-/* test_store.c -- the SQLite state (zones, policies, keys and their states,
- * requests, bundles; surviving a reopen) and the hash-chained audit log. */
+/* test_store.c -- the state (zones, policies, keys and their states,
+ * requests, bundles; surviving a reopen), the same cases on both engines:
+ * SQLite and a real PostgreSQL (one cluster for the program, TLS with
+ * verify-full); and the hash-chained audit log. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,9 +16,20 @@
 #include <cmocka.h>
 
 #include "signer/signer.h"
+#include "tests/lib/signetd_pg.h"
 #include "tests/lib/tmpdir.h"
 
 static char dir[64];
+static pg_cluster pg;
+/* The engine the state cases run on: SQLite in dir, or PostgreSQL. */
+static signer_state_options opts;
+
+static signer_state *open_store(void)
+{
+	signer_state *st = NULL;
+	assert_int_equal(signer_state_open_options(dir, &opts, &st), SIGNET_OK);
+	return st;
+}
 
 static int setup(void **state)
 {
@@ -53,11 +66,9 @@ static signer_key key(const char *zone, const char *role, uint8_t seed, signer_k
 	return k;
 }
 
-static void test_state(void **state)
+static void state_cases(void)
 {
-	(void)state;
-	signer_state *st = NULL;
-	assert_int_equal(signer_state_open(dir, &st), SIGNET_OK);
+	signer_state *st = open_store();
 	dns_name z, other;
 	assert_int_equal(dns_name_from_str(&z, "Example.COM."), SIGNET_OK);
 	assert_int_equal(dns_name_from_str(&other, "example.org."), SIGNET_OK);
@@ -147,7 +158,7 @@ static void test_state(void **state)
 	signer_state_close(st);
 
 	/* everything survives a reopen */
-	assert_int_equal(signer_state_open(dir, &st), SIGNET_OK);
+	st = open_store();
 	sg_buf_reset(&text);
 	assert_int_equal(signer_state_bundle(st, &z, &serial, &text), SIGNET_OK);
 	assert_int_equal(serial, 3);
@@ -163,9 +174,48 @@ static void test_state(void **state)
 	assert_int_equal(signer_state_bundle(st, &other, &serial, &text), SIGNET_ENOTFOUND);
 	sg_buf_free(&text);
 	signer_state_close(st);
-
-	assert_int_equal(signer_state_open("/nonexistent/dir", &st), SIGNET_EIO);
 	assert_string_equal(signer_key_state_name(SIGNER_KEY_ACTIVE), "active");
+}
+
+static void test_state_sqlite(void **state)
+{
+	(void)state;
+	memset(&opts, 0, sizeof(opts));
+	opts.backend = SIGNER_STATE_SQLITE;
+	state_cases();
+	signer_state *st = NULL;
+	assert_int_equal(signer_state_open("/nonexistent/dir", &st), SIGNET_EIO);
+}
+
+static void test_state_pg(void **state)
+{
+	(void)state;
+	static int n;
+	char db[32];
+	snprintf(db, sizeof(db), "store%d", n++);
+	pg_cluster_createdb(&pg, db);
+	memset(&opts, 0, sizeof(opts));
+	opts.backend = SIGNER_STATE_POSTGRESQL;
+	snprintf(opts.conninfo_file, sizeof(opts.conninfo_file), "%s/pg.conninfo", dir);
+	pg_cluster_conninfo(&pg, db, opts.conninfo_file, NULL);
+	state_cases();
+	char out[64];
+	assert_true(pg_cluster_sql(&pg, db, "SELECT value FROM meta WHERE name = "
+				   "'schema_version'", out, sizeof(out)));
+	assert_string_equal(out, "1");
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	return pg_cluster_start(&pg);
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	pg_cluster_destroy(&pg);
+	return 0;
 }
 
 static void test_audit(void **state)
@@ -223,8 +273,9 @@ static void test_audit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_sqlite, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_pg, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1,0 +1,193 @@
+/* signetd_pg.c -- a real PostgreSQL cluster for tests (see signetd_pg.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tests/lib/signetd_fixture.h"
+#include "tests/lib/signetd_pg.h"
+
+#define PG_BIN "/usr/lib/postgresql/15/bin"
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	int rc = system(cmd);
+	if (rc != 0)
+		fprintf(stderr, "pg fixture: failed (%d): %s\n", rc, cmd);
+	return rc == 0 ? 0 : -1;
+}
+
+static int start_server(pg_cluster *c)
+{
+	/* -w: returns once the server accepts connections; a loaded machine
+	 * under a sanitizer gets a minute. */
+	if (sh("runuser -u nobody -- " PG_BIN "/pg_ctl -D '%s/data' -l '%s/pg.log' -w -t 120"
+	       " start >/dev/null", c->dir, c->dir) != 0) {
+		sh("cat '%s/pg.log' >&2", c->dir);
+		return -1;
+	}
+	c->running = true;
+	return 0;
+}
+
+int pg_cluster_start(pg_cluster *c)
+{
+	memset(c, 0, sizeof(*c));
+	const char *need[] = {PG_BIN "/initdb", PG_BIN "/pg_ctl", PG_BIN "/psql",
+			      "/usr/sbin/runuser"};
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+		if (access(need[i], X_OK) != 0) {
+			fprintf(stderr, "pg fixture: %s is missing (scripts/deps installs "
+				"postgresql-15)\n", need[i]);
+			return -1;
+		}
+	snprintf(c->dir, sizeof(c->dir), "/tmp/signet-pg-XXXXXX");
+	if (!mkdtemp(c->dir) || chmod(c->dir, 0755) != 0)
+		return -1;
+	snprintf(c->pki, sizeof(c->pki), "%s/pki", c->dir);
+	snprintf(c->sock, sizeof(c->sock), "%s/sock", c->dir);
+	if (mkdir(c->pki, 0755) != 0 || signetd_make_pki(c->pki) != 0 ||
+	    chmod(c->pki, 0755) != 0)
+		return -1;
+	/* The CA is read by signetd after it dropped to nobody (reconnects). */
+	char ca[300];
+	snprintf(ca, sizeof(ca), "%s/ca.pem", c->pki);
+	if (chmod(ca, 0644) != 0)
+		return -1;
+	uint8_t rnd[16];
+	FILE *u = fopen("/dev/urandom", "rb");
+	if (!u || fread(rnd, 1, sizeof(rnd), u) != sizeof(rnd)) {
+		if (u)
+			fclose(u);
+		return -1;
+	}
+	fclose(u);
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(c->password + 2 * i, 3, "%02x", rnd[i]);
+	c->port = signetd_free_port();
+	if (c->port <= 0)
+		return -1;
+	char pw[300];
+	snprintf(pw, sizeof(pw), "%s/pw", c->dir);
+	int fd = open(pw, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (fd < 0 || write(fd, c->password, strlen(c->password)) != (ssize_t)strlen(c->password) ||
+	    close(fd) != 0)
+		return -1;
+	if (sh("mkdir -m 0700 '%s' && chown nobody '%s' '%s' && chown -R nobody '%s' &&"
+	       " runuser -u nobody -- " PG_BIN "/initdb -D '%s/data' -U signet --pwfile='%s'"
+	       " -A scram-sha-256 -E UTF8 --locale=C --no-sync >'%s/initdb.log' 2>&1",
+	       c->sock, c->sock, pw, c->dir, c->dir, pw, c->dir) != 0) {
+		sh("cat '%s/initdb.log' >&2", c->dir);
+		return -1;
+	}
+	unlink(pw);
+	/* TLS with the test CA's server certificate (localhost, 127.0.0.1);
+	 * on TCP only TLS with the password; the socket is for the test. */
+	if (sh("cd '%s' && install -o nobody -m 0600 pki/server.pem data/server.pem &&"
+	       " install -o nobody -m 0600 pki/server.key data/server.key &&"
+	       " printf 'local all all trust\\nhostssl all signet 127.0.0.1/32 scram-sha-256\\n'"
+	       " > data/pg_hba.conf && chown nobody data/pg_hba.conf &&"
+	       " printf \"listen_addresses = '127.0.0.1'\\nport = %d\\n"
+	       "unix_socket_directories = '%s'\\nssl = on\\nssl_cert_file = 'server.pem'\\n"
+	       "ssl_key_file = 'server.key'\\nmax_connections = 40\\nshared_buffers = 16MB\\n"
+	       "log_min_messages = warning\\n\" >> data/postgresql.conf",
+	       c->dir, c->port, c->sock) != 0)
+		return -1;
+	return start_server(c);
+}
+
+void pg_cluster_stop(pg_cluster *c)
+{
+	if (!c->running)
+		return;
+	assert_int_equal(sh("runuser -u nobody -- " PG_BIN "/pg_ctl -D '%s/data' -m fast -w"
+			    " -t 120 stop >/dev/null", c->dir), 0);
+	c->running = false;
+}
+
+void pg_cluster_restart(pg_cluster *c)
+{
+	assert_false(c->running);
+	assert_int_equal(start_server(c), 0);
+}
+
+void pg_cluster_destroy(pg_cluster *c)
+{
+	if (!c->dir[0])
+		return;
+	if (c->running)
+		(void)sh("runuser -u nobody -- " PG_BIN "/pg_ctl -D '%s/data' -m immediate -w"
+			 " -t 60 stop >/dev/null 2>&1", c->dir);
+	c->running = false;
+	if (!getenv("SIGNET_TEST_KEEP"))
+		(void)sh("rm -rf '%s'", c->dir);
+	c->dir[0] = '\0';
+}
+
+bool pg_cluster_sql(const pg_cluster *c, const char *db, const char *sql, char *out,
+		    size_t cap)
+{
+	char q[300], o[300];
+	snprintf(q, sizeof(q), "%s/q.sql", c->dir);
+	snprintf(o, sizeof(o), "%s/q.out", c->dir);
+	FILE *f = fopen(q, "w");
+	if (!f)
+		return false;
+	fputs(sql, f);
+	if (fclose(f) != 0)
+		return false;
+	int rc = sh(PG_BIN "/psql -X -q -At -v ON_ERROR_STOP=1 -h '%s' -p %d -U signet -d '%s'"
+		    " -f '%s' > '%s' 2>&1", c->sock, c->port, db, q, o);
+	if (out && cap) {
+		out[0] = '\0';
+		f = fopen(o, "r");
+		if (f) {
+			size_t n = fread(out, 1, cap - 1, f);
+			out[n] = '\0';
+			while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
+				out[--n] = '\0';
+			fclose(f);
+		}
+	}
+	if (rc != 0)
+		sh("cat '%s' >&2", o);
+	return rc == 0;
+}
+
+void pg_cluster_createdb(const pg_cluster *c, const char *name)
+{
+	char sql[200];
+	snprintf(sql, sizeof(sql), "CREATE DATABASE \"%s\";", name);
+	assert_true(pg_cluster_sql(c, "postgres", sql, NULL, 0));
+}
+
+void pg_cluster_conninfo(const pg_cluster *c, const char *db, const char *path,
+			 const char *extra)
+{
+	unlink(path);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	char ci[1024];
+	int n = snprintf(ci, sizeof(ci),
+			 "host=localhost port=%d dbname=%s user=signet password=%s"
+			 " sslmode=verify-full sslrootcert=%s/ca.pem%s%s\n",
+			 c->port, db, c->password, c->pki, extra ? " " : "", extra ? extra : "");
+	assert_true(n > 0 && (size_t)n < sizeof(ci));
+	assert_int_equal(write(fd, ci, (size_t)n), n);
+	assert_int_equal(close(fd), 0);
+}

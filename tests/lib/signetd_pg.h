@@ -1,0 +1,47 @@
+/* signetd_pg.h -- a real PostgreSQL 15 cluster for tests: initdb into a
+ * temporary directory as the unprivileged user nobody (tests run as root,
+ * and postgres refuses root), TLS on with a server certificate from a
+ * test CA, only TLS connections with a password accepted on 127.0.0.1,
+ * and a Unix socket (trust, directory owned by nobody) for the test's own
+ * SQL. One cluster per test program: starting one costs seconds.
+ *
+ * Needs /usr/lib/postgresql/15/bin (postgresql-15) and runuser; a missing
+ * one fails the test naming it. Failures fail the cmocka test, except in
+ * pg_cluster_start, which returns -1 so that a group setup fails cleanly.
+ */
+#ifndef SIGNET_TEST_SIGNETD_PG_H
+#define SIGNET_TEST_SIGNETD_PG_H
+
+#include <stdbool.h>
+
+typedef struct pg_cluster {
+	char dir[128];       /* everything; removed by pg_cluster_destroy */
+	char pki[200];       /* dir/pki: ca.pem, server.pem/.key (signetd_make_pki) */
+	char sock[200];      /* dir/sock: the Unix socket directory */
+	char password[40];   /* the role signet's password (random) */
+	int port;            /* 127.0.0.1:port, TLS only */
+	bool running;
+} pg_cluster;
+
+/* initdb, configure and start; 0 when it accepts connections, -1 (with
+ * the reason on stderr) otherwise. Call pg_cluster_destroy in either case. */
+int pg_cluster_start(pg_cluster *c);
+/* pg_ctl stop -m fast (clients are cut off at once); start again on the
+ * same data and port. Both wait until done. */
+void pg_cluster_stop(pg_cluster *c);
+void pg_cluster_restart(pg_cluster *c);
+/* Stop if running and remove the directory (kept with SIGNET_TEST_KEEP). */
+void pg_cluster_destroy(pg_cluster *c);
+/* Run SQL as the superuser over the socket (psql); false if it failed.
+ * With out (cap octets), the unaligned tuples-only output (trimmed). */
+bool pg_cluster_sql(const pg_cluster *c, const char *db, const char *sql, char *out,
+		    size_t cap);
+/* CREATE DATABASE name (asserted). */
+void pg_cluster_createdb(const pg_cluster *c, const char *name);
+/* Write an owner-only (0600) conninfo file at path for database db over
+ * TCP with TLS (sslmode=verify-full, the test CA) and the password;
+ * extra (may be NULL) is appended to the conninfo. */
+void pg_cluster_conninfo(const pg_cluster *c, const char *db, const char *path,
+			 const char *extra);
+
+#endif /* SIGNET_TEST_SIGNETD_PG_H */
