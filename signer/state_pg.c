@@ -247,6 +247,9 @@ static signet_err connect_db(pg_state *st)
 
 /* ---- transactions -------------------------------------------------------- */
 
+static signet_err snap_read(pg_state *st, pg_snap **out);
+static void snap_install(pg_state *st, pg_snap *s, uint64_t writes);
+
 /* One change: its statements, given the connection in a transaction. */
 typedef signet_err (*pg_change_fn)(pg_state *st, void *arg);
 
@@ -298,12 +301,18 @@ static signet_err in_txn(pg_state *st, const dns_name *z, pg_change_fn fn, void 
 		ret = SIGNET_OK;
 		sleep_ms(5u << attempt);
 	}
-	pthread_mutex_unlock(&st->mu);
 	if (ret == SIGNET_OK) {
+		/* Read the state back at once: this replica's next call sees
+		 * its change, and so does its snapshot should the database go
+		 * away now. Changes are rare; reads are many. */
 		pthread_mutex_lock(&st->snap_mu);
-		st->writes++;
+		uint64_t writes = ++st->writes;
 		pthread_mutex_unlock(&st->snap_mu);
+		pg_snap *s = NULL;
+		if (snap_read(st, &s) == SIGNET_OK)
+			snap_install(st, s, writes);
 	}
+	pthread_mutex_unlock(&st->mu);
 	return ret;
 }
 
@@ -512,6 +521,23 @@ static signet_err snap_read(pg_state *st, pg_snap **out)
 	return SIGNET_OK;
 }
 
+/* Make s the snapshot unless a newer one is in place (a reader that was
+ * slower to install); it holds the changes up to writes. */
+static void snap_install(pg_state *st, pg_snap *s, uint64_t writes)
+{
+	pthread_mutex_lock(&st->snap_mu);
+	if (!st->snap || s->generation >= st->snap->generation) {
+		snap_free(st->snap);
+		st->snap = s;
+		if (writes > st->snap_writes)
+			st->snap_writes = writes;
+		st->snap_ms = mono_ms();
+	} else {
+		snap_free(s);
+	}
+	pthread_mutex_unlock(&st->snap_mu);
+}
+
 /* A snapshot at most cache_ms old that holds every change this process
  * made; *out is the caller's reference under snap_mu, which the caller
  * holds on SIGNET_OK and must release. When the database does not answer,
@@ -567,12 +593,10 @@ static signet_err snap_get(pg_state *st, pg_snap **out)
 		if (ret == SIGNET_OK && (have < 0 || gen != have))
 			ret = snap_read(st, &fresh_snap);
 		pthread_mutex_unlock(&st->mu);
+		if (fresh_snap)
+			snap_install(st, fresh_snap, writes);
 		pthread_mutex_lock(&st->snap_mu);
-		if (fresh_snap) {
-			snap_free(st->snap);
-			st->snap = fresh_snap;
-		}
-		if (ret == SIGNET_OK)
+		if (ret == SIGNET_OK && writes > st->snap_writes)
 			st->snap_writes = writes;
 		/* Failed or not, ask again only after cache_ms: a database that
 		 * is down is not asked on every call. */
@@ -583,12 +607,9 @@ static signet_err snap_get(pg_state *st, pg_snap **out)
 			pthread_mutex_unlock(&st->snap_mu);
 			return ret != SIGNET_OK ? ret : SIGNET_EIO;
 		}
-		if (ret != SIGNET_OK && !mine && st->snap_writes != writes) {
-			/* Our own change cannot be read back: say so rather than
-			 * answer from before it. */
-			pthread_mutex_unlock(&st->snap_mu);
-			return ret;
-		}
+		/* The database is away: the last snapshot stands, even one from
+		 * before a change of ours (a consistent earlier state; the
+		 * changes that would build on it are refused meanwhile). */
 		*out = st->snap;
 		return SIGNET_OK;
 	}
