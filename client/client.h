@@ -96,6 +96,21 @@ typedef struct client_status {
 
 typedef struct client_conn client_conn;
 
+/* The gRPC target for a server setting (client/target.c). */
+typedef struct client_target_info {
+	char target[CLIENT_SERVER_MAX + 8]; /* as gRPC takes it */
+	char host[64];     /* a list: its first address, the name TLS checks
+			    * unless server-name is given; else empty */
+	bool several;      /* a list, or a dns: name: balance and retry */
+} client_target_info;
+
+/* server as HOST:PORT, a gRPC target (dns:///NAME:PORT), or a list of
+ * replicas "ADDR:PORT,ADDR:PORT" (numeric, one family, at most 16),
+ * which becomes one ipv4:/ipv6: target. SIGNET_EPARSE (errmsg says why)
+ * for a list that is not that, SIGNET_EINVAL for an empty one. */
+signet_err client_target(const char *server, client_target_info *out, char *errmsg,
+			 size_t errlen);
+
 /* Open a channel to cfg->server with mutual TLS: the CA, certificate and key
  * files are read (bounded) before any credentials are made; the key's buffer
  * is wiped after use. A key given as a PKCS#11 URI stays in its token: the

@@ -17,6 +17,15 @@
 
 #define PEM_MAX (1 << 20)
 
+/* Round robin over the replicas; UNAVAILABLE is retried on another, at
+ * most 4 attempts in all, 0.1 s backoff doubling to 1 s. */
+#define CLIENT_REPLICAS_SERVICE_CONFIG                                               \
+	"{\"loadBalancingConfig\":[{\"round_robin\":{}}],"                           \
+	"\"methodConfig\":[{\"name\":[{\"service\":\"signet.v1.Signet\"}],"        \
+	"\"retryPolicy\":{\"maxAttempts\":4,\"initialBackoff\":\"0.1s\","          \
+	"\"maxBackoff\":\"1s\",\"backoffMultiplier\":2,"                             \
+	"\"retryableStatusCodes\":[\"UNAVAILABLE\"]}}]}"
+
 /* One call in flight: everything its batch of operations writes into. */
 typedef struct pending {
 	grpc_call *call;
@@ -81,8 +90,14 @@ signet_err client_open(const client_config *cfg, client_conn **out, char *errmsg
 	bool anonymous = !cfg->cert[0] && !cfg->key[0];
 	if (!cfg->server[0] || !cfg->ca[0] || (!anonymous && (!cfg->cert[0] || !cfg->key[0])))
 		return client_config_check(cfg, errmsg, errlen);
+	/* The target first: a bad server list is refused before any file or
+	 * token is touched. */
+	client_target_info ti;
+	signet_err ret = client_target(cfg->server, &ti, errmsg, errlen);
+	if (ret != SIGNET_OK)
+		return ret;
 	sg_buf ca = SG_BUF_INIT, cert = SG_BUF_INIT, key = SG_BUF_INIT;
-	signet_err ret = read_pem("CA", cfg->ca, &ca, errmsg, errlen);
+	ret = read_pem("CA", cfg->ca, &ca, errmsg, errlen);
 	if (ret == SIGNET_OK && !anonymous)
 		ret = read_pem("certificate", cfg->cert, &cert, errmsg, errlen);
 	if (ret == SIGNET_OK && !anonymous && hsm_uri_is(cfg->key)) {
@@ -116,19 +131,39 @@ signet_err client_open(const client_config *cfg, client_conn **out, char *errmsg
 		ret = SIGNET_ECRYPTO;
 		goto out;
 	}
-	grpc_arg args[2];
+	grpc_arg args[6];
 	size_t nargs = 0;
 	memset(args, 0, sizeof(args));
 	args[nargs].type = GRPC_ARG_INTEGER;
 	args[nargs].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
 	args[nargs++].value.integer = CLIENT_RECV_MAX;
-	if (cfg->server_name[0]) {
+	/* A list's TLS name is its first address unless server-name says. */
+	const char *name = cfg->server_name[0] ? cfg->server_name : ti.host[0] ? ti.host : NULL;
+	if (name) {
 		args[nargs].type = GRPC_ARG_STRING;
 		args[nargs].key = (char *)GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
-		args[nargs++].value.string = (char *)cfg->server_name;
+		args[nargs++].value.string = (char *)name;
+	}
+	if (ti.host[0]) {
+		args[nargs].type = GRPC_ARG_STRING;
+		args[nargs].key = (char *)GRPC_ARG_DEFAULT_AUTHORITY;
+		args[nargs++].value.string = (char *)name;
+	}
+	if (ti.several) {
+		/* Replicas: calls spread over those that answer, and a call a
+		 * replica could not take (it died, or refused it UNAVAILABLE) is
+		 * made again on another. Signing twice is harmless; a change
+		 * made twice is refused the second time (ALREADY_EXISTS). */
+		args[nargs].type = GRPC_ARG_STRING;
+		args[nargs].key = (char *)GRPC_ARG_SERVICE_CONFIG;
+		args[nargs++].value.string = (char *)CLIENT_REPLICAS_SERVICE_CONFIG;
+		/* Batches up to the server's receive limit stay retryable. */
+		args[nargs].type = GRPC_ARG_INTEGER;
+		args[nargs].key = (char *)GRPC_ARG_PER_RPC_RETRY_BUFFER_SIZE;
+		args[nargs++].value.integer = 8 * 1024 * 1024;
 	}
 	grpc_channel_args chargs = {nargs, args};
-	c->ch = grpc_channel_create(cfg->server, creds, &chargs);
+	c->ch = grpc_channel_create(ti.target, creds, &chargs);
 	grpc_channel_credentials_release(creds);
 	c->cq = grpc_completion_queue_create_for_next(NULL);
 	c->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : CLIENT_TIMEOUT_DEFAULT_MS;

@@ -40,7 +40,13 @@ void rpc_audited(srv_worker *w, srv_call *c, rpc_admin_action *action, bool chan
 			return;
 		}
 	}
-	action(w, c, &zone, detail, sizeof(detail));
+	if (changes && signer_state_ping(c->srv->state) != SIGNET_OK)
+		/* Replicas: another may reach the database; the client retries
+		 * UNAVAILABLE elsewhere. Nothing was changed. */
+		srv_fail(c, GRPC_STATUS_UNAVAILABLE, "state database (%s) unavailable: %s not done",
+			 signer_state_backend_name(c->srv->state), srv_method_name(c->method));
+	else
+		action(w, c, &zone, detail, sizeof(detail));
 	/* Refusals are recorded too: an admin call from a signer identity is
 	 * worth knowing about. The record exists before the client hears. */
 	char result[600];

@@ -216,10 +216,15 @@ static signet_err connect_db(pg_state *st)
 		return SIGNET_OK;
 	if (st->conn)
 		PQfinish(st->conn);
-	/* The conninfo's own connect_timeout wins over ours (expand_dbname
-	 * applies it after). */
-	const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+	/* The conninfo's own settings win over these (expand_dbname applies
+	 * it after). Without sslcert libpq would look for a client
+	 * certificate in $HOME/.postgresql: for a signetd started as root and
+	 * running as its user that is root's home, which it may not read, and
+	 * libpq then gives up. No sslcert given: no client certificate. */
+	const char *const keys[] = {"connect_timeout", "application_name", "sslcert", "dbname",
+				    NULL};
 	const char *const vals[] = {PG_CONNECT_TIMEOUT, "signetd",
+				    "/dev/null/no-client-certificate",
 				    (const char *)st->conninfo->data, NULL};
 	st->conn = PQconnectdbParams(keys, vals, 1);
 	if (!st->conn) {
