@@ -175,6 +175,55 @@ static void test_bounds_on_the_file(void **state)
 	assert_non_null(strstr(msg, "/nonexistent/signet.conf"));
 }
 
+/* server: one address as gRPC takes it; a list of replicas as one ipv4: or
+ * ipv6: target; anything else in a list refused with a reason. */
+static void test_server_lists(void **state)
+{
+	(void)state;
+	client_target_info t;
+	char msg[256];
+	assert_int_equal(client_target("127.0.0.1:8443", &t, msg, sizeof(msg)), SIGNET_OK);
+	assert_string_equal(t.target, "127.0.0.1:8443");
+	assert_false(t.several);
+	assert_string_equal(t.host, "");
+	assert_int_equal(client_target("dns:///signet.example:443", &t, msg, sizeof(msg)),
+			 SIGNET_OK);
+	assert_true(t.several);
+	assert_int_equal(client_target("192.0.2.1:1,192.0.2.2:2", &t, msg, sizeof(msg)),
+			 SIGNET_OK);
+	assert_string_equal(t.target, "ipv4:192.0.2.1:1,192.0.2.2:2");
+	assert_string_equal(t.host, "192.0.2.1");
+	assert_true(t.several);
+	assert_int_equal(client_target("[2001:db8::1]:443,[::1]:8443", &t, msg, sizeof(msg)),
+			 SIGNET_OK);
+	assert_string_equal(t.target, "ipv6:[2001:db8::1]:443,[::1]:8443");
+	assert_string_equal(t.host, "2001:db8::1");
+	const char *bad[] = {
+		"192.0.2.1:1,localhost:2",      /* a name in a list */
+		"192.0.2.1:1,[::1]:2",          /* two families */
+		"192.0.2.1:1,",                 /* empty element */
+		",192.0.2.1:1",
+		"192.0.2.1:1,192.0.2.2",        /* no port */
+		"192.0.2.1:1,192.0.2.2:0",
+		"192.0.2.1:1,192.0.2.2:65536",
+		"192.0.2.1:1,192.0.2.2:8x",
+		"192.0.2.1:1,::1:2",            /* IPv6 without brackets */
+		"1.1.1.1:1,1.1.1.1:1,1.1.1.1:1,1.1.1.1:1,1.1.1.1:1,1.1.1.1:1,1.1.1.1:1,1.1.1.1:1,"
+		"1.1.1.1:1,1.1.1.1:1,1.1.1.1:1,1.1.1.1:1,1.1.1.1:1,1.1.1.1:1,1.1.1.1:1,1.1.1.1:1,"
+		"1.1.1.1:1",                    /* 17 */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		msg[0] = '\0';
+		signet_err ret = client_target(bad[i], &t, msg, sizeof(msg));
+		if (ret == SIGNET_OK)
+			fail_msg("accepted %s", bad[i]);
+	}
+	assert_int_equal(client_target("192.0.2.1:1,localhost:2", &t, msg, sizeof(msg)),
+			 SIGNET_EPARSE);
+	assert_non_null(strstr(msg, "numeric"));
+	assert_int_equal(client_target("", &t, msg, sizeof(msg)), SIGNET_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -183,6 +232,7 @@ int main(void)
 		cmocka_unit_test(test_refusals_name_the_line),
 		cmocka_unit_test(test_bounds_on_the_file),
 		cmocka_unit_test(test_key_in_a_token),
+		cmocka_unit_test(test_server_lists),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -108,6 +108,16 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg.metrics, "");
 	assert_string_equal(cfg.user, "");
 	assert_false(cfg.verify_all);
+	assert_int_equal(cfg.state.backend, SIGNER_STATE_SQLITE);
+	signer_config_free(&cfg);
+	const char *pg = BASE ONE_CLIENT "state = { backend = \"postgresql\";"
+		" conninfo-file = \"/etc/signet/pg.conninfo\"; cache-ms = 250;"
+		" lock-timeout-ms = 2000; };\n";
+	assert_int_equal(signer_config_parse(pg, strlen(pg), &cfg, NULL, NULL, 0), SIGNET_OK);
+	assert_int_equal(cfg.state.backend, SIGNER_STATE_POSTGRESQL);
+	assert_string_equal(cfg.state.conninfo_file, "/etc/signet/pg.conninfo");
+	assert_int_equal(cfg.state.cache_ms, 250);
+	assert_int_equal(cfg.state.lock_timeout_ms, 2000);
 	signer_config_free(&cfg);
 }
 
@@ -241,6 +251,21 @@ static const bad_case bad[] = {
 	{"pin = \"fd:5000\";\n", false, SIGNET_ERANGE, 1, "outside"},
 	{"pin = \"env:\";\n", false, SIGNET_EPARSE, 1, "variable name"},
 	{"\n\nlisten = = \"127.0.0.1:1\";\n", false, SIGNET_EPARSE, 3, "syntax error"},
+	/* the state section: the connection itself never in this text */
+	{"state = { backend = \"mysql\"; };\n", true, SIGNET_EPARSE, 9, "\"sqlite\" or"},
+	{"state = { backend = \"postgresql\"; };\n", true, SIGNET_EPARSE, 9, "needs conninfo-file"},
+	{"state = { backend = \"postgresql\"; conninfo = \"password=x\"; };\n", true,
+	 SIGNET_EPARSE, 9, "unknown key conninfo"},
+	{"state = { backend = \"postgresql\"; conninfo-file = \"pg.conninfo\"; };\n", true,
+	 SIGNET_EPARSE, 9, "absolute"},
+	{"state = { backend = \"sqlite\"; conninfo-file = \"/x\"; };\n", true, SIGNET_EPARSE, 9,
+	 "for postgresql"},
+	{"state = { conninfo-file = \"/x\"; };\n", true, SIGNET_EPARSE, 9, "missing backend"},
+	{"state = \"postgresql\";\n", true, SIGNET_EPARSE, 9, "expected a group"},
+	{"state = { backend = \"postgresql\"; conninfo-file = \"/x\"; cache-ms = 0; };\n",
+	 true, SIGNET_ERANGE, 9, "cache-ms"},
+	{"state = { backend = \"postgresql\"; conninfo-file = \"/x\"; lock-timeout-ms = -1; };\n",
+	 true, SIGNET_ERANGE, 9, "lock-timeout-ms"},
 	/* whole-file problems name no line */
 	{"", true, SIGNET_EPARSE, 0, "no clients"},
 	{"clients = ();\n", true, SIGNET_EPARSE, 0, "no clients"},
