@@ -363,6 +363,8 @@ typedef struct client_health_info {
 	client_zone_health *zones;
 	size_t nzones;
 	int64_t now; /* signetd's clock; 0 from a signetd that does not say */
+	bool state_unavailable; /* its state database does not answer */
+	char state_backend[16]; /* "sqlite", "postgresql"; "" when not said */
 } client_health_info;
 
 /* Health. A DsWait whose DNSKEYs are empty or longer than 4096 octets, or

@@ -130,10 +130,14 @@ int signet_cmd_health(int argc, char **argv)
 	} else if (st.code != 0) {
 		rc = client_report("health", "Health", &st);
 	} else {
-		bool ok = h.token_present && h.logged_in;
+		bool ok = h.token_present && h.logged_in && !h.state_unavailable;
 		printf("signetd %s\ntoken: %s, %s\n", h.version,
 		       h.token_present ? "present" : "ABSENT",
 		       h.logged_in ? "logged in" : "NOT LOGGED IN");
+		if (h.state_backend[0] || h.state_unavailable)
+			printf("state: %s, %s\n", h.state_backend[0] ? h.state_backend : "?",
+			       h.state_unavailable ? "UNAVAILABLE (changes refused; signing with "
+			       "the keys read last)" : "available");
 		for (size_t i = 0; i < h.nzones; i++) {
 			const client_zone_health *z = &h.zones[i];
 			char name[DNS_NAME_STR_MAX];

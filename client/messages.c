@@ -494,6 +494,10 @@ signet_err client_health(client_conn *c, client_status *st, client_health_info *
 	out->now = h->now;
 	out->token_present = h->token_present;
 	out->logged_in = h->logged_in;
+	out->state_unavailable = h->state_unavailable;
+	snprintf(out->state_backend, sizeof(out->state_backend), "%s",
+		 h->state_backend && strlen(h->state_backend) < sizeof(out->state_backend)
+			 ? h->state_backend : "");
 	snprintf(out->version, sizeof(out->version), "%s",
 		 h->version && strlen(h->version) < sizeof(out->version) ? h->version : "?");
 	out->zones = calloc(h->n_zones ? h->n_zones : 1, sizeof(*out->zones));

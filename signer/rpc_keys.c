@@ -112,6 +112,8 @@ static void health(srv_call *c)
 	 * after a fault before it reports success. */
 	resp.logged_in = present;
 	resp.version = (char *)VERSION;
+	resp.state_backend = (char *)signer_state_backend_name(srv->state);
+	resp.state_unavailable = signer_state_ping(srv->state) != SIGNET_OK;
 	dns_name *zones = NULL;
 	size_t nz = 0;
 	signet_err ret = signer_state_list_zones(srv->state, &zones, &nz);

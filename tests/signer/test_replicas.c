@@ -302,6 +302,30 @@ static void test_kill9_loses_nothing_acknowledged(void **state)
 	}
 }
 
+/* Health of replica 1 names its state backend and whether it answers;
+ * `signet health` says so and exits non-zero when it does not. */
+static bool health_says(bool unavailable)
+{
+	Signet__V1__HealthRequest hr = SIGNET__V1__HEALTH_REQUEST__INIT;
+	char det[256];
+	sg_buf resp = SG_BUF_INIT;
+	assert_int_equal(rpc_call_msg(r1.signer, "Health", &hr.base, det, sizeof(det), &resp),
+			 GRPC_STATUS_OK);
+	Signet__V1__HealthResponse *h =
+		signet__v1__health_response__unpack(NULL, resp.len, resp.data);
+	assert_non_null(h);
+	bool ok = h->state_unavailable == unavailable &&
+		  strcmp(h->state_backend, "postgresql") == 0;
+	signet__v1__health_response__free_unpacked(h, NULL);
+	sg_buf_free(&resp);
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd), "'%s/client/signet' health --server '%s' --server-name localhost"
+		 " --ca '%s/ca.pem' --cert '%s/ns1.pem' --key '%s/ns1.key' | grep -q"
+		 " '^state: postgresql, %s'", getenv("SIGNET_BUILD_DIR"), r1.target, r1.dir,
+		 r1.dir, r1.dir, unavailable ? "UNAVAILABLE" : "available");
+	return ok && system(cmd) == 0;
+}
+
 /* PostgreSQL down: signing goes on with the keys replica 1 has, changes are
  * refused with UNAVAILABLE and a clear reason, Health says the state is
  * unavailable; once it is back, changes work again. */
@@ -320,6 +344,7 @@ static void test_database_down(void **state)
 	st = add_zone(r1.admin, "during.example.", det, sizeof(det));
 	assert_int_equal(st, GRPC_STATUS_UNAVAILABLE);
 	assert_non_null(strstr(det, "state"));
+	assert_true(health_says(true));
 	pg_cluster_restart(&pg);
 	long until = signetd_now_ms() + 30000;
 	while ((st = add_zone(r1.admin, "during.example.", det, sizeof(det))) != GRPC_STATUS_OK) {
@@ -330,6 +355,7 @@ static void test_database_down(void **state)
 	r = signetd_sign_a(r1.signer, "down.example.", 20, 1, &st);
 	assert_int_equal(st, GRPC_STATUS_OK);
 	signet__v1__sign_response__free_unpacked(r, NULL);
+	assert_true(health_says(false));
 }
 
 static void r3_start(void)
