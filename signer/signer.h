@@ -601,7 +601,8 @@ signet_err signer_state_ping(signer_state *st);
 /* Exclusive use of zone's multi-step changes (plan a rollover, then store
  * the request) among every signetd using the store; waits at most the
  * store's lock timeout, then SIGNET_ELIMIT. Release with
- * signer_state_zone_unlock. */
+ * signer_state_zone_unlock (or signer_state_close, from the same thread);
+ * on PostgreSQL a replica that dies releases it with its connection. */
 signet_err signer_state_zone_lock(signer_state *st, const dns_name *zone);
 void signer_state_zone_unlock(signer_state *st, const dns_name *zone);
 

@@ -55,6 +55,7 @@ typedef struct pg_state {
 	pthread_mutex_t refresh_mu; /* one thread reads a new snapshot */
 	pthread_mutex_t zone_mu;  /* zone_lock within this process */
 	int64_t zone_key;         /* the advisory lock held under zone_mu */
+	bool zone_held;           /* zone_mu is held (by the closing thread, if at all) */
 	char sqlstate[6];         /* of the last failed statement, under mu */
 } pg_state;
 
@@ -1137,6 +1138,7 @@ static signet_err pg_zone_lock(void *b, const dns_name *z)
 			break;
 		if (got) {
 			st->zone_key = key;
+			st->zone_held = true;
 			return SIGNET_OK;
 		}
 		if (mono_ms() >= until) {
@@ -1164,6 +1166,7 @@ static void pg_zone_unlock(void *b, const dns_name *z)
 	if (st->conn && PQstatus(st->conn) == CONNECTION_OK)
 		(void)run(st, "SELECT pg_advisory_unlock($1)", &p, "zone unlock", NULL);
 	pthread_mutex_unlock(&st->mu);
+	st->zone_held = false;
 	pthread_mutex_unlock(&st->zone_mu);
 }
 
@@ -1183,6 +1186,10 @@ static void pg_close(void *b)
 	pg_state *st = b;
 	if (!st)
 		return;
+	/* Closed while holding a zone's lock: the connection's end releases
+	 * the advisory lock, and ours goes with it. */
+	if (st->zone_held)
+		pthread_mutex_unlock(&st->zone_mu);
 	if (st->conn)
 		PQfinish(st->conn);
 	sg_secret_free(st->conninfo);

@@ -21,6 +21,7 @@ typedef struct sqlite_state {
 	sqlite3_stmt *policy_stmt;
 	sqlite3_stmt *keys_stmt;
 	pthread_mutex_t zone_mu; /* signer_state_zone_lock: one process uses the file */
+	bool zone_held;          /* zone_mu is held (by the closing thread, if at all) */
 } sqlite_state;
 
 /* The cached statement *slot for sql, prepared on first use; call with
@@ -216,6 +217,8 @@ static void sqlite_close(void *b)
 	sqlite_state *st = b;
 	if (!st)
 		return;
+	if (st->zone_held)
+		pthread_mutex_unlock(&st->zone_mu);
 	sqlite3_finalize(st->policy_stmt);
 	sqlite3_finalize(st->keys_stmt);
 	sqlite3_close(st->db);
@@ -684,6 +687,7 @@ static signet_err sq_zone_lock(void *b, const dns_name *z)
 	(void)z;
 	sqlite_state *st = b;
 	pthread_mutex_lock(&st->zone_mu);
+	st->zone_held = true;
 	return SIGNET_OK;
 }
 
@@ -691,6 +695,7 @@ static void sq_zone_unlock(void *b, const dns_name *z)
 {
 	(void)z;
 	sqlite_state *st = b;
+	st->zone_held = false;
 	pthread_mutex_unlock(&st->zone_mu);
 }
 

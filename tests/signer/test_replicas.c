@@ -238,15 +238,15 @@ static void test_same_change_on_both(void **state)
 }
 
 typedef struct adder {
-	volatile int acked;      /* zones acknowledged so far */
-	volatile bool stop;
+	int acked;               /* zones acknowledged so far (atomic) */
+	bool stop;               /* (atomic) */
 } adder;
 
 static void *add_many(void *arg)
 {
 	adder *a = arg;
 	char det[256];
-	for (int i = 0; i < 500 && !a->stop; i++) {
+	for (int i = 0; i < 500 && !__atomic_load_n(&a->stop, __ATOMIC_SEQ_CST); i++) {
 		char zone[64];
 		snprintf(zone, sizeof(zone), "k%03d.example.", i);
 		if (add_zone(r2.admin, zone, det, sizeof(det)) != GRPC_STATUS_OK)
@@ -272,7 +272,7 @@ static void test_kill9_loses_nothing_acknowledged(void **state)
 	kill(r2.pid, SIGKILL);
 	waitpid(r2.pid, NULL, 0);
 	r2.pid = 0;
-	a.stop = true;
+	__atomic_store_n(&a.stop, true, __ATOMIC_SEQ_CST);
 	pthread_join(t, NULL);
 	int acked = __atomic_load_n(&a.acked, __ATOMIC_SEQ_CST);
 	assert_true(acked >= 5);
