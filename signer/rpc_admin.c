@@ -26,6 +26,32 @@ static signet_err audit_begin(srv_call *c)
 				   detail, "begun");
 }
 
+/* One administrative change at a time among every signetd sharing the
+ * state (the lock of the root name): a change is several steps (plan a
+ * schedule, store the request; check a bundle against the last request,
+ * commit it), and two replicas interleaving them would store one replica's
+ * request with the other's plan. Changes are rare; signing never waits for
+ * this. take: lock, else unlock. False (the call failed with its reason)
+ * when the lock was not had within the store's lock timeout. */
+static bool admin_lock(srv_call *c, bool take)
+{
+	dns_name root;
+	dns_name_from_str(&root, ".");
+	if (!take) {
+		signer_state_zone_unlock(c->srv->state, &root);
+		return true;
+	}
+	signet_err ret = signer_state_zone_lock(c->srv->state, &root);
+	if (ret == SIGNET_ELIMIT)
+		srv_fail(c, GRPC_STATUS_ABORTED, "another signetd is making an administrative "
+			 "change: %s not done, try again", srv_method_name(c->method));
+	else if (ret != SIGNET_OK)
+		srv_fail(c, GRPC_STATUS_UNAVAILABLE, "state database (%s): %s: %s not done",
+			 signer_state_backend_name(c->srv->state), signet_strerror(ret),
+			 srv_method_name(c->method));
+	return ret == SIGNET_OK;
+}
+
 void rpc_audited(srv_worker *w, srv_call *c, rpc_admin_action *action, bool changes)
 {
 	const char *zone = NULL;
@@ -45,8 +71,13 @@ void rpc_audited(srv_worker *w, srv_call *c, rpc_admin_action *action, bool chan
 		 * UNAVAILABLE elsewhere. Nothing was changed. */
 		srv_fail(c, GRPC_STATUS_UNAVAILABLE, "state database (%s) unavailable: %s not done",
 			 signer_state_backend_name(c->srv->state), srv_method_name(c->method));
-	else
+	else if (changes && !admin_lock(c, true))
+		; /* refused with its reason */
+	else {
 		action(w, c, &zone, detail, sizeof(detail));
+		if (changes)
+			(void)admin_lock(c, false);
+	}
 	/* Refusals are recorded too: an admin call from a signer identity is
 	 * worth knowing about. The record exists before the client hears. */
 	char result[600];

@@ -48,6 +48,31 @@ static void r2_spawn(void)
 	}
 }
 
+static void r3_start(void)
+{
+	r3 = r1;
+	r3.pid = 0;
+	r3.admin = r3.signer = NULL;
+	snprintf(r3.dir, sizeof(r3.dir), "/tmp/signet-replica3-XXXXXX");
+	assert_non_null(mkdtemp(r3.dir));
+	snprintf(r3.conf, sizeof(r3.conf), "%s/signetd.conf", r3.dir);
+	snprintf(r3.log, sizeof(r3.log), "%s/signetd.log", r3.dir);
+	signetd_sh("cd '%s' && cp '%s'/*.pem '%s'/*.key . && mkdir -m 700 state &&"
+		   " chown nobody: state && chmod o+x .", r3.dir, r1.dir, r1.dir);
+	r3.port = signetd_free_port();
+	snprintf(r3.target, sizeof(r3.target), "127.0.0.1:%d", r3.port);
+	signetd_write_config(&r3, r3.conf, r3.port, 0, &opts);
+	/* Two processes logging in to one SoftHSM2 token at once is racy
+	 * (docs/HSM.md): r1 is long up. */
+	r3.pid = signetd_spawn(r3.conf, r3.log);
+	assert_true(signetd_wait_port(r3.port, r3.pid, 60000, NULL));
+	long until = signetd_now_ms() + 60000;
+	while (!signetd_log_has(r3.log, "running as")) {
+		assert_true(signetd_now_ms() < until);
+		signetd_sleep_ms(20);
+	}
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -99,7 +124,11 @@ static int group_setup(void **state)
 	r2_spawn();
 	r2.admin = signetd_connect(&r2, "admin");
 	r2.signer = signetd_connect(&r2, "ns1");
-	return r2.admin && r2.signer ? 0 : -1;
+	/* Replica 3 shares replica 1's token: the keys one makes the other
+	 * has, as with a network HSM (docs/REPLICAS.md). */
+	r3_start();
+	r3.admin = signetd_connect(&r3, "admin");
+	return r2.admin && r2.signer && r3.admin ? 0 : -1;
 }
 
 static int group_teardown(void **state)
@@ -115,6 +144,9 @@ static int group_teardown(void **state)
 	}
 	rpc_close(r2.admin);
 	rpc_close(r2.signer);
+	rpc_close(r3.admin);
+	if (r3.dir[0] && !getenv("SIGNET_TEST_KEEP"))
+		signetd_sh("rm -rf '%s'", r3.dir);
 	if (r2.dir[0] && !getenv("SIGNET_TEST_KEEP"))
 		signetd_sh("rm -rf '%s'", r2.dir);
 	signetd_teardown(&r1);
@@ -234,6 +266,87 @@ static void test_same_change_on_both(void **state)
 		if (!one)
 			fail_msg("%s: replica 1 %d (%s), replica 2 %d (%s)", zones[i], a.st, a.det,
 				 b.st, b.det);
+	}
+}
+
+typedef struct exporter {
+	rpc_conn *c;
+	pthread_barrier_t *go;
+	grpc_status_code st;
+	uint64_t serial;
+	sg_buf request;
+	char det[256];
+} exporter;
+
+static void *export_ksr(void *arg)
+{
+	exporter *e = arg;
+	dns_name apex;
+	dns_name_from_str(&apex, "one.example.");
+	Signet__V1__ExportKeySigningRequestRequest er =
+		SIGNET__V1__EXPORT_KEY_SIGNING_REQUEST_REQUEST__INIT;
+	er.zone = wire(&apex);
+	er.days = 14;
+	sg_buf resp = SG_BUF_INIT;
+	pthread_barrier_wait(e->go);
+	e->st = rpc_call_msg(e->c, "ExportKeySigningRequest", &er.base, e->det, sizeof(e->det),
+			     &resp);
+	if (e->st == GRPC_STATUS_OK) {
+		Signet__V1__ExportKeySigningRequestResponse *x =
+			signet__v1__export_key_signing_request_response__unpack(NULL, resp.len,
+										 resp.data);
+		if (x) {
+			e->serial = x->serial;
+			sg_buf_append(&e->request, x->request.data, x->request.len);
+			signet__v1__export_key_signing_request_response__free_unpacked(x, NULL);
+		}
+	}
+	sg_buf_free(&resp);
+	return NULL;
+}
+
+/* Replicas 1 and 3 (one token: exporting needs the ZSKs) export a request
+ * for one zone at once: one administrative change at a time, so both are
+ * made, one after the other (serials n and n+1), and the bundle of the last
+ * one imports on either replica. */
+static void test_exports_one_at_a_time(void **state)
+{
+	(void)state;
+	for (int round = 0; round < 3; round++) {
+		pthread_barrier_t go;
+		pthread_barrier_init(&go, NULL, 2);
+		exporter a = {r1.admin, &go, GRPC_STATUS_UNKNOWN, 0, SG_BUF_INIT, ""};
+		exporter b = {r3.admin, &go, GRPC_STATUS_UNKNOWN, 0, SG_BUF_INIT, ""};
+		pthread_t ta, tb;
+		assert_int_equal(pthread_create(&ta, NULL, export_ksr, &a), 0);
+		assert_int_equal(pthread_create(&tb, NULL, export_ksr, &b), 0);
+		pthread_join(ta, NULL);
+		pthread_join(tb, NULL);
+		pthread_barrier_destroy(&go);
+		if (a.st != GRPC_STATUS_OK || b.st != GRPC_STATUS_OK)
+			fail_msg("round %d: replica 1 %d (%s), replica 2 %d (%s)", round, a.st, a.det,
+				 b.st, b.det);
+		assert_true(a.serial != b.serial && (a.serial == b.serial + 1 ||
+						     b.serial == a.serial + 1));
+		exporter *last = a.serial > b.serial ? &a : &b;
+		sg_buf bundle = SG_BUF_INIT;
+		test_ksk_make_bundle(&r1.ksk, last->request.data, last->request.len, &bundle);
+		dns_name apex;
+		assert_int_equal(dns_name_from_str(&apex, "one.example."), SIGNET_OK);
+		Signet__V1__ImportKeyBundleRequest ib = SIGNET__V1__IMPORT_KEY_BUNDLE_REQUEST__INIT;
+		ib.zone = wire(&apex);
+		ib.bundle.data = bundle.data;
+		ib.bundle.len = bundle.len;
+		char det[256];
+		grpc_status_code st = rpc_call_msg(round % 2 ? r1.admin : r3.admin,
+						   "ImportKeyBundle", &ib.base, det, sizeof(det),
+						   NULL);
+		if (st != GRPC_STATUS_OK)
+			fail_msg("round %d: import of serial %llu: %d %s", round,
+				 (unsigned long long)last->serial, st, det);
+		sg_buf_free(&bundle);
+		sg_buf_free(&a.request);
+		sg_buf_free(&b.request);
 	}
 }
 
@@ -358,31 +471,6 @@ static void test_database_down(void **state)
 	assert_true(health_says(false));
 }
 
-static void r3_start(void)
-{
-	r3 = r1;
-	r3.pid = 0;
-	r3.admin = r3.signer = NULL;
-	snprintf(r3.dir, sizeof(r3.dir), "/tmp/signet-replica3-XXXXXX");
-	assert_non_null(mkdtemp(r3.dir));
-	snprintf(r3.conf, sizeof(r3.conf), "%s/signetd.conf", r3.dir);
-	snprintf(r3.log, sizeof(r3.log), "%s/signetd.log", r3.dir);
-	signetd_sh("cd '%s' && cp '%s'/*.pem '%s'/*.key . && mkdir -m 700 state &&"
-		   " chown nobody: state && chmod o+x .", r3.dir, r1.dir, r1.dir);
-	r3.port = signetd_free_port();
-	snprintf(r3.target, sizeof(r3.target), "127.0.0.1:%d", r3.port);
-	signetd_write_config(&r3, r3.conf, r3.port, 0, &opts);
-	/* Two processes logging in to one SoftHSM2 token at once is racy
-	 * (docs/HSM.md): r1 is long up. */
-	r3.pid = signetd_spawn(r3.conf, r3.log);
-	assert_true(signetd_wait_port(r3.port, r3.pid, 60000, NULL));
-	long until = signetd_now_ms() + 60000;
-	while (!signetd_log_has(r3.log, "running as")) {
-		assert_true(signetd_now_ms() < until);
-		signetd_sleep_ms(20);
-	}
-}
-
 /* A client given replicas 1 and 3 (one token: both hold the zone's ZSK)
  * keeps signing while replica 3 is killed with SIGKILL: every batch is
  * answered, every RRSIG verifies. Then the CLI with a list does too. */
@@ -391,7 +479,6 @@ static void test_client_fails_over(void **state)
 	(void)state;
 	signetd_zone z;
 	signetd_add_zone(&r1, "fo.example.", 13, &z);
-	r3_start();
 	char list[128], ca[300], cert[300], key[300];
 	/* replica 3 first: a client that only took the first address (gRPC's
 	 * pick_first, no retries) loses batches when it dies */
@@ -444,8 +531,6 @@ static void test_client_fails_over(void **state)
 		 " '%s/admin.key' 2>/dev/null", getenv("SIGNET_BUILD_DIR"), r1.port, r3.port,
 		 ca, r1.dir, r1.dir);
 	assert_int_not_equal(system(bad), 0);
-	if (!getenv("SIGNET_TEST_KEEP"))
-		signetd_sh("rm -rf '%s'", r3.dir);
 }
 
 int main(void)
@@ -453,6 +538,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_zone_seen_by_other),
 		cmocka_unit_test(test_same_change_on_both),
+		cmocka_unit_test(test_exports_one_at_a_time),
 		cmocka_unit_test(test_kill9_loses_nothing_acknowledged),
 		cmocka_unit_test(test_database_down),
 		cmocka_unit_test(test_client_fails_over),
