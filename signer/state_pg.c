@@ -57,6 +57,11 @@ typedef struct pg_state {
 	int64_t zone_key;         /* the advisory lock held under zone_mu */
 	bool zone_held;           /* zone_mu is held (by the closing thread, if at all) */
 	char sqlstate[6];         /* of the last failed statement, under mu */
+	pthread_mutex_t stop_mu;  /* stop, for the refresher */
+	pthread_cond_t stop_cond;
+	bool stop;
+	bool refreshing;          /* the refresher thread runs */
+	pthread_t refresh_thread;
 } pg_state;
 
 static uint64_t mono_ms(void)
@@ -222,10 +227,14 @@ static signet_err connect_db(pg_state *st)
 	 * certificate in $HOME/.postgresql: for a signetd started as root and
 	 * running as its user that is root's home, which it may not read, and
 	 * libpq then gives up. No sslcert given: no client certificate. */
-	const char *const keys[] = {"connect_timeout", "application_name", "sslcert", "dbname",
-				    NULL};
+	/* A server that stops answering (host gone, process stalled) must
+	 * not hold a connection for ever: TCP keepalives and a user timeout
+	 * end it within about 15 s. */
+	const char *const keys[] = {"connect_timeout", "application_name", "sslcert",
+				    "keepalives", "keepalives_idle", "keepalives_interval",
+				    "keepalives_count", "tcp_user_timeout", "dbname", NULL};
 	const char *const vals[] = {PG_CONNECT_TIMEOUT, "signetd",
-				    "/dev/null/no-client-certificate",
+				    "/dev/null/no-client-certificate", "1", "5", "2", "3", "15000",
 				    (const char *)st->conninfo->data, NULL};
 	st->conn = PQconnectdbParams(keys, vals, 1);
 	if (!st->conn) {
@@ -544,81 +553,83 @@ static void snap_install(pg_state *st, pg_snap *s, uint64_t writes)
 	pthread_mutex_unlock(&st->snap_mu);
 }
 
-/* A snapshot at most cache_ms old that holds every change this process
- * made; *out is the caller's reference under snap_mu, which the caller
- * holds on SIGNET_OK and must release. When the database does not answer,
- * the last snapshot stands (signing goes on with the keys it names);
- * SIGNET_EIO only when there is none. */
+/* Read the snapshot again if the shared generation moved since it was
+ * read (or it misses a change of this process): one reader at a time.
+ * When the database does not answer the last snapshot stands. */
+static signet_err snap_refresh(pg_state *st)
+{
+	pthread_mutex_lock(&st->refresh_mu);
+	pthread_mutex_lock(&st->snap_mu);
+	uint64_t writes = st->writes;
+	int64_t have = st->snap && st->snap_writes == writes ? st->snap->generation : -1;
+	pthread_mutex_unlock(&st->snap_mu);
+	pthread_mutex_lock(&st->mu);
+	signet_err ret = connect_db(st);
+	int64_t gen = -1;
+	if (ret == SIGNET_OK && have >= 0) {
+		PGresult *r = NULL;
+		ret = run(st, "SELECT value FROM meta WHERE name = 'generation'", NULL,
+			  "generation", &r);
+		if (ret == SIGNET_OK && PQntuples(r) == 1)
+			gen = g_i64(r, 0, 0);
+		PQclear(r);
+	}
+	pg_snap *fresh = NULL;
+	if (ret == SIGNET_OK && (have < 0 || gen != have))
+		ret = snap_read(st, &fresh);
+	pthread_mutex_unlock(&st->mu);
+	if (fresh)
+		snap_install(st, fresh, writes);
+	pthread_mutex_lock(&st->snap_mu);
+	if (ret == SIGNET_OK && writes > st->snap_writes)
+		st->snap_writes = writes;
+	st->snap_ms = mono_ms();
+	pthread_mutex_unlock(&st->snap_mu);
+	pthread_mutex_unlock(&st->refresh_mu);
+	return ret;
+}
+
+/* Every cache_ms, the snapshot is checked against the shared generation:
+ * on a thread of its own, so that no signing call ever waits for the
+ * database (a connect to an unreachable one takes connect_timeout). */
+static void *refresher(void *arg)
+{
+	pg_state *st = arg;
+	pthread_mutex_lock(&st->stop_mu);
+	while (!st->stop) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += st->cache_ms / 1000;
+		until.tv_nsec += (long)(st->cache_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&st->stop_cond, &st->stop_mu, &until);
+		if (st->stop)
+			break;
+		pthread_mutex_unlock(&st->stop_mu);
+		(void)snap_refresh(st);
+		pthread_mutex_lock(&st->stop_mu);
+	}
+	pthread_mutex_unlock(&st->stop_mu);
+	return NULL;
+}
+
+/* The current snapshot, under snap_mu, which the caller holds on SIGNET_OK
+ * and must release. It is at most about cache_ms old while the database
+ * answers, and holds this process's own changes once they returned; while
+ * the database is away the last one stands (signing goes on with the keys
+ * it names). */
 static signet_err snap_get(pg_state *st, pg_snap **out)
 {
-	for (;;) {
-		pthread_mutex_lock(&st->snap_mu);
-		uint64_t now = mono_ms();
-		bool mine = st->snap && st->snap_writes == st->writes;
-		if (mine && now - st->snap_ms < st->cache_ms) {
-			*out = st->snap;
-			return SIGNET_OK;
-		}
+	pthread_mutex_lock(&st->snap_mu);
+	if (!st->snap) {
 		pthread_mutex_unlock(&st->snap_mu);
-		/* One thread reads; the others use the snapshot they have unless
-		 * it misses their own change (or there is none). */
-		if (mine) {
-			if (pthread_mutex_trylock(&st->refresh_mu) != 0) {
-				pthread_mutex_lock(&st->snap_mu);
-				if (st->snap) {
-					*out = st->snap;
-					return SIGNET_OK;
-				}
-				pthread_mutex_unlock(&st->snap_mu);
-				continue;
-			}
-		} else {
-			pthread_mutex_lock(&st->refresh_mu);
-		}
-		pthread_mutex_lock(&st->snap_mu);
-		uint64_t writes = st->writes;
-		int64_t have = st->snap && st->snap_writes == writes ? st->snap->generation : -1;
-		bool fresh = have >= 0 && mono_ms() - st->snap_ms < st->cache_ms;
-		pthread_mutex_unlock(&st->snap_mu);
-		if (fresh) {
-			pthread_mutex_unlock(&st->refresh_mu);
-			continue;
-		}
-		pthread_mutex_lock(&st->mu);
-		signet_err ret = connect_db(st);
-		int64_t gen = -1;
-		if (ret == SIGNET_OK && have >= 0) {
-			PGresult *r = NULL;
-			ret = run(st, "SELECT value FROM meta WHERE name = 'generation'", NULL,
-				  "generation", &r);
-			if (ret == SIGNET_OK && PQntuples(r) == 1)
-				gen = g_i64(r, 0, 0);
-			PQclear(r);
-		}
-		pg_snap *fresh_snap = NULL;
-		if (ret == SIGNET_OK && (have < 0 || gen != have))
-			ret = snap_read(st, &fresh_snap);
-		pthread_mutex_unlock(&st->mu);
-		if (fresh_snap)
-			snap_install(st, fresh_snap, writes);
-		pthread_mutex_lock(&st->snap_mu);
-		if (ret == SIGNET_OK && writes > st->snap_writes)
-			st->snap_writes = writes;
-		/* Failed or not, ask again only after cache_ms: a database that
-		 * is down is not asked on every call. */
-		st->snap_ms = mono_ms();
-		bool have_any = st->snap != NULL;
-		pthread_mutex_unlock(&st->refresh_mu);
-		if (!have_any) {
-			pthread_mutex_unlock(&st->snap_mu);
-			return ret != SIGNET_OK ? ret : SIGNET_EIO;
-		}
-		/* The database is away: the last snapshot stands, even one from
-		 * before a change of ours (a consistent earlier state; the
-		 * changes that would build on it are refused meanwhile). */
-		*out = st->snap;
-		return SIGNET_OK;
+		return SIGNET_EIO;
 	}
+	*out = st->snap;
+	return SIGNET_OK;
 }
 
 static const pg_zone *snap_zone(const pg_snap *s, const dns_name *z)
@@ -1186,6 +1197,13 @@ static void pg_close(void *b)
 	pg_state *st = b;
 	if (!st)
 		return;
+	if (st->refreshing) {
+		pthread_mutex_lock(&st->stop_mu);
+		st->stop = true;
+		pthread_cond_signal(&st->stop_cond);
+		pthread_mutex_unlock(&st->stop_mu);
+		pthread_join(st->refresh_thread, NULL);
+	}
 	/* Closed while holding a zone's lock: the connection's end releases
 	 * the advisory lock, and ours goes with it. */
 	if (st->zone_held)
@@ -1198,6 +1216,8 @@ static void pg_close(void *b)
 	pthread_mutex_destroy(&st->snap_mu);
 	pthread_mutex_destroy(&st->refresh_mu);
 	pthread_mutex_destroy(&st->zone_mu);
+	pthread_mutex_destroy(&st->stop_mu);
+	pthread_cond_destroy(&st->stop_cond);
 	free(st);
 }
 
@@ -1237,6 +1257,8 @@ signet_err state_pg_open(const signer_state_options *o, const state_ops **ops, v
 	pthread_mutex_init(&st->snap_mu, NULL);
 	pthread_mutex_init(&st->refresh_mu, NULL);
 	pthread_mutex_init(&st->zone_mu, NULL);
+	pthread_mutex_init(&st->stop_mu, NULL);
+	pthread_cond_init(&st->stop_cond, NULL);
 	st->cache_ms = o->cache_ms ? o->cache_ms : 500;
 	st->lock_timeout_ms = o->lock_timeout_ms ? o->lock_timeout_ms : 5000;
 	st->up = true;
@@ -1260,11 +1282,14 @@ signet_err state_pg_open(const signer_state_options *o, const state_ops **ops, v
 		pthread_mutex_unlock(&st->mu);
 	}
 	/* The first snapshot now: a replica starts only with the state read. */
-	pg_snap *s = NULL;
 	if (ret == SIGNET_OK)
-		ret = snap_get(st, &s);
-	if (ret == SIGNET_OK)
-		pthread_mutex_unlock(&st->snap_mu);
+		ret = snap_refresh(st);
+	if (ret == SIGNET_OK) {
+		if (pthread_create(&st->refresh_thread, NULL, refresher, st) != 0)
+			ret = SIGNET_ENOMEM;
+		else
+			st->refreshing = true;
+	}
 	if (ret != SIGNET_OK) {
 		pg_close(st);
 		return ret;

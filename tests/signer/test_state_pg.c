@@ -7,6 +7,7 @@
  * connection only with TLS that verifies, a password from an owner-only
  * file, and never in a log. */
 #include <fcntl.h>
+#include <signal.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -329,6 +330,58 @@ static void test_database_down(void **state)
 	signer_state_close(a);
 }
 
+/* Every process of the cluster (the postmaster and its children) gets
+ * sig: SIGSTOP makes a server that accepts and never answers. */
+static void signal_cluster(int sig)
+{
+	char path[300], cmd[400];
+	snprintf(path, sizeof(path), "%s/data/postmaster.pid", pg.dir);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	long pm = 0;
+	assert_int_equal(fscanf(f, "%ld", &pm), 1);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "ps -o pid= --ppid %ld", pm);
+	FILE *ps = popen(cmd, "r");
+	assert_non_null(ps);
+	long child;
+	while (fscanf(ps, "%ld", &child) == 1)
+		kill((pid_t)child, sig);
+	pclose(ps);
+	kill((pid_t)pm, sig);
+}
+
+/* A database that stops answering without closing anything: reads (what
+ * signing does) never wait for it; the snapshot is refreshed on a thread
+ * of its own. */
+static void test_stalled_database(void **state)
+{
+	(void)state;
+	signer_state *a = open_pg();
+	add_zone(a, "stall.example.");
+	signer_key k = zsk("stall.example.", 3);
+	assert_int_equal(signer_state_add_key(a, &k), SIGNET_OK);
+	dns_name z;
+	signer_policy p;
+	assert_int_equal(dns_name_from_str(&z, "stall.example."), SIGNET_OK);
+	signal_cluster(SIGSTOP);
+	long worst = 0, end = signetd_now_ms() + 600; /* 12 refresh intervals */
+	while (signetd_now_ms() < end) {
+		long t0 = signetd_now_ms();
+		assert_int_equal(signer_state_zone_policy(a, &z, &p), SIGNET_OK);
+		assert_int_equal(nkeys(a, "stall.example."), 1);
+		long took = signetd_now_ms() - t0;
+		worst = took > worst ? took : worst;
+		signetd_sleep_ms(5);
+	}
+	signal_cluster(SIGCONT);
+	/* generous for a loaded machine; a read that waited for the database
+	 * would have waited the whole stall */
+	assert_true(worst < 400);
+	assert_int_equal(signer_state_ping(a), SIGNET_OK);
+	signer_state_close(a);
+}
+
 /* A schema newer than this build is refused, not used. */
 static void test_schema_newer(void **state)
 {
@@ -401,6 +454,7 @@ int main(void)
 		cmocka_unit_test_setup(test_zone_lock, setup),
 		cmocka_unit_test_setup(test_row_lock_bounded, setup),
 		cmocka_unit_test_setup(test_database_down, setup),
+		cmocka_unit_test_setup(test_stalled_database, setup),
 		cmocka_unit_test_setup(test_schema_newer, setup),
 		cmocka_unit_test_setup(test_connection_checks, setup),
 	};
