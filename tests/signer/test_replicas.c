@@ -84,7 +84,7 @@ static int group_setup(void **state)
 	pg_cluster_conninfo(&pg, "signet", conninfo, NULL);
 	snprintf(extra, sizeof(extra),
 		 "state = { backend = \"postgresql\"; conninfo-file = \"%s\"; cache-ms = 100;"
-		 " lock-timeout-ms = 3000; };\n", conninfo);
+		 " lock-timeout-ms = 20000; };\n", conninfo);
 	opts.extra = extra;
 	if (signetd_start(&r1, &opts) != 0)
 		return -1;
