@@ -149,7 +149,13 @@ static int group_teardown(void **state)
 		signetd_sh("rm -rf '%s'", r3.dir);
 	if (r2.dir[0] && !getenv("SIGNET_TEST_KEEP"))
 		signetd_sh("rm -rf '%s'", r2.dir);
+	/* The failover channel's round-robin subchannels to a killed replica
+	 * may still be in reconnect backoff: grpc_shutdown would leave their
+	 * clean-up to a thread the exit can outrun (LeakSanitizer). Hold a
+	 * reference over the teardown and end with the blocking shutdown. */
+	grpc_init();
 	signetd_teardown(&r1);
+	grpc_shutdown_blocking();
 	pg_cluster_destroy(&pg);
 	return 0;
 }
