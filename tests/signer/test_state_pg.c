@@ -401,7 +401,7 @@ static void test_schema_newer(void **state)
 	signer_state_close(a);
 	assert_true(pg_cluster_sql(&pg, db, "UPDATE meta SET value = 99 WHERE name ="
 				   " 'schema_version'", NULL, 0));
-	assert_int_equal(signer_state_open_options(NULL, &opts, &a), SIGNET_EUNSUPPORTED);
+	assert_int_equal(signer_state_open_options(NULL, &opts, &a), SIGNET_ESTATE);
 	assert_true(pg_cluster_sql(&pg, db, "UPDATE meta SET value = 1 WHERE name ="
 				   " 'schema_version'", NULL, 0));
 	a = open_pg();

@@ -173,6 +173,34 @@ static void state_cases(void)
 	free(zones);
 	assert_int_equal(signer_state_bundle(st, &other, &serial, &text), SIGNET_ENOTFOUND);
 	sg_buf_free(&text);
+	/* ZSK backups (schema version 1) */
+	signer_backup_row b;
+	memset(&b, 0, sizeof(b));
+	b.zone = z;
+	memcpy(b.id, z2.id, 16);
+	b.id_len = 16;
+	memset(b.domain_id, 7, HSM_ID_LEN);
+	b.text = (const uint8_t *)"backup text";
+	b.text_len = 11;
+	b.created = 5;
+	assert_int_equal(signer_state_put_backup(st, &b), SIGNET_OK);
+	assert_int_equal(signer_state_put_backup(st, &b), SIGNET_EEXIST);
+	assert_int_equal(signer_state_set_backup_proven(st, z2.id, 16, 99), SIGNET_OK);
+	assert_int_equal(signer_state_set_backup_proven(st, z1.id, 16, 99), SIGNET_ENOTFOUND);
+	signer_backup_row *rows = NULL;
+	assert_int_equal(signer_state_list_backups(st, z2.id, 16, &rows, &n), SIGNET_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].proven, 99);
+	assert_int_equal(rows[0].text_len, 11);
+	assert_memory_equal(rows[0].text, "backup text", 11);
+	assert_true(dns_name_equal(&rows[0].zone, &z));
+	signer_backup_rows_free(rows, n);
+	assert_int_equal(signer_state_list_backups(st, z1.id, 16, &rows, &n), SIGNET_OK);
+	assert_int_equal(n, 0);
+	signer_backup_rows_free(rows, n);
+	assert_int_equal(signer_state_list_backups(st, NULL, 0, &rows, &n), SIGNET_OK);
+	assert_int_equal(n, 1);
+	signer_backup_rows_free(rows, n);
 	signer_state_close(st);
 	assert_string_equal(signer_key_state_name(SIGNER_KEY_ACTIVE), "active");
 }
