@@ -407,12 +407,42 @@ static void test_silent_streams(void **state)
 }
 
 /* More connections from one address than max-open-connections-per-address
- * (and faster than connection-rate-per-address): the excess is shut down
+ * (connection-rate-per-address lifted for it): the excess is shut down
  * before its TLS handshake and counted; the well-behaved client, connected
  * already, is served. */
+/* How many times needle is in signetd's log. */
+static int log_count(const char *needle)
+{
+	sg_buf b = SG_BUF_INIT;
+	if (sg_file_read(D.log, 64 << 20, &b) != SIGNET_OK || sg_buf_put_u8(&b, 0) != SIGNET_OK) {
+		sg_buf_free(&b);
+		return -1;
+	}
+	int n = 0;
+	for (const char *p = (char *)b.data; (p = strstr(p, needle)); p++)
+		n++;
+	sg_buf_free(&b);
+	return n;
+}
+
 static void test_connections_per_address(void **state)
 {
 	(void)state;
+	/* This test is about the open-connection cap: connection-rate-per-
+	 * address (test_connection_rate's) is lifted by a reload first, or a
+	 * fast machine opens the connections faster than it allows and every
+	 * one, the well-behaved client's too, is refused by the rate. */
+	const char *reloaded = "SIGHUP: clients and limits reloaded";
+	int reloads = log_count(reloaded);
+	assert_true(reloads >= 0);
+	signetd_sh("sed -i 's/connection-rate-per-address = [0-9]*;/connection-rate-per-address = "
+		   "100000;/' '%s'", D.conf);
+	assert_int_equal(kill(D.pid, SIGHUP), 0);
+	for (long end = signetd_now_ms() + 30000; log_count(reloaded) <= reloads;
+	     signetd_sleep_ms(20))
+		if (signetd_now_ms() > end)
+			fail_msg("signetd did not reload its limits");
+	wait_connectable();
 	char ca[300], cert[300], key[300];
 	snprintf(ca, sizeof(ca), "%s/ca.pem", D.dir);
 	snprintf(cert, sizeof(cert), "%s/ns1.pem", D.dir);
