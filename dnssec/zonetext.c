@@ -413,6 +413,27 @@ static unsigned newlines(const char *text, size_t from, size_t to)
 	return n;
 }
 
+/* The line (1-based) of the first octet in text[off, len) that is neither
+ * blank nor in a comment, nl being the newlines before off: where an RR
+ * ldns read from off begins, whatever ldns counted past it. */
+static unsigned rr_first_line(const char *text, size_t off, size_t len, unsigned nl)
+{
+	unsigned line = nl + 1;
+	for (size_t i = off; i < len; i++) {
+		if (text[i] == ';') {
+			const char *e = memchr(text + i, '\n', len - i);
+			if (e == NULL)
+				break;
+			i = (size_t)(e - text);
+		}
+		if (text[i] == '\n')
+			line++;
+		else if (text[i] != ' ' && text[i] != '\t' && text[i] != '\r')
+			break;
+	}
+	return line;
+}
+
 /* The owner entry for owner: the last one when the spelling repeats. */
 static signet_err zread_owner(struct zread *zr, const dns_name *owner, uint32_t *index)
 {
@@ -574,6 +595,7 @@ static signet_err zone_read(const char *text, size_t len, FILE *fp, uint32_t def
 			break;
 		}
 		line = (int)nl;
+		unsigned first = rr_first_line(text, off, len, nl);
 		ldns_rr *rr = NULL;
 		ldns_status st = ldns_rr_new_frm_fp_l(&rr, fp, &ttl, &cur_origin, &prev, &line);
 		long at = ftell(fp);
@@ -605,6 +627,10 @@ static signet_err zone_read(const char *text, size_t len, FILE *fp, uint32_t def
 			err = SIGNET_EPARSE;
 			break;
 		}
+		/* From here on the RR itself is at fault, not its text: name
+		 * its own line, as the fast reader does, not the line ldns
+		 * read to (past blank lines after it). */
+		line = (int)first;
 		if (zr->n == zr->max_rrs) {
 			ldns_rr_free(rr);
 			err = SIGNET_ERANGE;
