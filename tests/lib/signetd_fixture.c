@@ -6,12 +6,15 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -278,8 +281,15 @@ pid_t signetd_spawn_env(const char *conf, const char *log, const char *const *en
 		envp[k++] = (char *)env[j];
 	envp[k] = NULL;
 	char *argv[] = {bin, "-c", (char *)conf, "-v", NULL};
+	/* A test that fails or is killed must not leave its signetd running:
+	 * the child dies with the test. The signal follows the thread that
+	 * forks, so it is asked for only when that is the main thread. */
+	bool main_thread = (pid_t)syscall(SYS_gettid) == getpid();
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid == 0) {
+		if (main_thread && (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent))
+			_exit(125);
 		if (!freopen(log, "w", stderr))
 			_exit(126);
 		execve(bin, argv, envp);
