@@ -510,11 +510,48 @@ typedef struct hsm_tls_key_params {
 signet_err hsm_tls_key_open(const hsm_tls_key_params *p, hsm_tls_key **out, char *errmsg,
 			    size_t errlen);
 
-/* The canonical URI to hand the engine (gRPC: "engine:pkcs11:" before it). */
+/* The canonical URI to hand the engine. */
 const char *hsm_tls_key_engine_uri(const hsm_tls_key *k);
 
-/* Log out of and close the token hsm_tls_key_open opened (not the caller's).
- * NULL is fine. */
+/* The private key as gRPC's TLS layer takes it, "engine:<engine id>:<URI>",
+ * naming the engine instance the key was last loaded through (changed by
+ * hsm_tls_key_check). Valid until the next check or close. */
+const char *hsm_tls_key_engine_key(const hsm_tls_key *k);
+
+/* Whether the key still signs through the engine as a handshake does, and
+ * a repair when not. libp11 0.4.12 keeps a session or object handle the
+ * token invalidated for ever (docs/HSM.md), so: 17 signatures through the
+ * current engine instance, each verified with the certificate's key (every
+ * session of libp11's pool), unless the module was re-initialised since
+ * the instance was made. When one fails: a signature through hsm/'s own
+ * session on the key's token (which logs the token in again with the PIN
+ * hsm/ keeps, or reconnects the module), then a fresh instance of the
+ * engine, the key loaded and checked through it; *renewed is then true and
+ * hsm_tls_key_engine_key names the new instance, which the caller hands to
+ * gRPC (the old instance stays loaded, never finished, its dead sessions
+ * with it: HSM_ENGINE_INSTANCES_MAX bounds them). Errors: the token's
+ * (SIGNET_EHSM_DOWN, SIGNET_EHSM_PIN, ...), SIGNET_ELIMIT past that bound,
+ * SIGNET_EHSM_KEY when the new instance does not sign with the key; errmsg
+ * names token and key. Costs about 17 token signatures when healthy. Not to
+ * be called by two threads at once (the caller's repair thread). */
+signet_err hsm_tls_key_check(hsm_tls_key *k, bool *renewed, char *errmsg, size_t errlen);
+
+/* SIGNET_OK when the first certificate of cert_pem holds k's public key;
+ * SIGNET_EVERIFY (errmsg names token and key) or SIGNET_EPARSE when not. */
+signet_err hsm_tls_key_matches(const hsm_tls_key *k, const uint8_t *cert_pem, size_t cert_len,
+			       char *errmsg, size_t errlen);
+
+/* Signatures libp11's engine failed in this process, any key and instance
+ * (TLS handshakes that could not sign in the token, checks included). */
+uint64_t hsm_tls_engine_failures(void);
+
+/* Have fn(arg) called (on the failing thread, which may be gRPC's) after
+ * each such failure, e.g. to wake a thread that runs hsm_tls_key_check;
+ * fn must not block. NULL stops it; once that returns, fn is not running. */
+void hsm_tls_engine_on_failure(void (*fn)(void *arg), void *arg);
+
+/* Close hsm/'s repair session, log out of and close the token
+ * hsm_tls_key_open opened (not the caller's). NULL is fine. */
 void hsm_tls_key_close(hsm_tls_key *k);
 
 #endif /* SIGNET_HSM_H */

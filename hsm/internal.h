@@ -198,11 +198,27 @@ signet_err hsm_domain_handle(hsm_token *t, CK_SESSION_HANDLE h, const uint8_t do
 
 /* ---- engine.c ---- */
 
-/* Make libp11's OpenSSL engine ("pkcs11") ready for keys of module_path in
- * this process (once; SIGNET_ESTATE for another module later). */
-signet_err hsm_engine_ready(const char *module_path);
-/* Load the private key uri names through the engine, as gRPC's TLS layer
- * does, and give its public half (free with EVP_PKEY_free). */
-signet_err hsm_engine_load_public(const char *uri, EVP_PKEY **pub);
+/* Instances of libp11's engine one process makes at most (each keeps the
+ * sessions it had when it was replaced; hsm_engine_fresh). */
+#define HSM_ENGINE_INSTANCES_MAX 64
+
+/* Make libp11's OpenSSL engine ("pkcs11", the first instance) ready for
+ * keys of ctx's module in this process (once; SIGNET_ESTATE for another
+ * module later). Its signatures and key loads take ctx->rw's read side. */
+signet_err hsm_engine_ready(hsm_ctx *ctx);
+/* A new instance of the engine with a libp11 context of its own, added to
+ * OpenSSL's engine list under a new id (into id, at least 32 octets), for
+ * the same module; SIGNET_ELIMIT past HSM_ENGINE_INSTANCES_MAX. */
+signet_err hsm_engine_fresh(hsm_ctx *ctx, char *id, size_t idlen);
+/* The id of the newest instance (into id, at least 32 octets). */
+signet_err hsm_engine_current(char *id, size_t idlen);
+/* Whether the instance id was made before ctx's module was last
+ * re-initialised (or is unknown): its handles are stale. */
+bool hsm_engine_stale(hsm_ctx *ctx, const char *id);
+/* Load the private key uri names through instance id, as gRPC's TLS layer
+ * does (free with EVP_PKEY_free: the instance stays initialised). */
+signet_err hsm_engine_load(const char *id, const char *uri, EVP_PKEY **key);
+/* Forget ctx as the module the engine's calls lock (it is being closed). */
+void hsm_engine_release(hsm_ctx *ctx);
 
 #endif /* SIGNET_HSM_INTERNAL_H */

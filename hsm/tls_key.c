@@ -1,6 +1,8 @@
 /* tls_key.c -- a TLS private key kept in a token: log the token in, check
  * that the URI names one safe private key matching the certificate, and load
- * it once through libp11's engine the way gRPC's TLS layer will. */
+ * it once through libp11's engine the way gRPC's TLS layer will; later,
+ * check that it still signs through the engine, and when it does not, log
+ * the token in again through hsm/ and load it through a fresh engine. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,13 +10,29 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include "hsm/internal.h"
 
+/* Signatures one check makes through the engine: libp11 0.4.12 keeps up to
+ * 16 sessions per slot in a first-in first-out pool, so 17 in a row take
+ * each pooled session at least once, dead or alive. */
+#define PROBES 17
+
 struct hsm_tls_key {
+	hsm_ctx *ctx;                     /* the module */
 	hsm_token *own;                   /* the token we logged in, NULL if the caller's */
+	hsm_token *tok;                   /* the token holding the key (own or the caller's) */
+	hsm_session *sess;                /* hsm/'s own session for repairs, or NULL */
+	uint8_t id[HSM_ID_MAX];           /* the key's CKA_ID */
+	size_t id_len;
+	char label[HSM_LABEL_MAX + 1];    /* its CKA_LABEL, for messages */
+	EVP_PKEY *pub;                    /* its public key (the certificate's) */
+	EVP_PKEY *loaded;                 /* the key as the current instance loaded it */
+	char engine_id[32];               /* that instance */
 	char engine_uri[HSM_URI_MAX + 1]; /* canonical URI for the engine */
+	char engine_key[HSM_URI_MAX + 48]; /* "engine:<engine_id>:<engine_uri>" */
 };
 
 static signet_err tk_fail(char *errmsg, size_t errlen, signet_err err, const char *fmt, ...)
@@ -122,6 +140,14 @@ static signet_err cert_public(const uint8_t *pem, size_t len, EVP_PKEY **out, ch
 	return SIGNET_OK;
 }
 
+/* engine_key from engine_id and engine_uri. */
+static signet_err set_engine_key(hsm_tls_key *k)
+{
+	int n = snprintf(k->engine_key, sizeof(k->engine_key), "engine:%s:%s", k->engine_id,
+			 k->engine_uri);
+	return n > 0 && (size_t)n < sizeof(k->engine_key) ? SIGNET_OK : SIGNET_ERANGE;
+}
+
 signet_err hsm_tls_key_open(const hsm_tls_key_params *p, hsm_tls_key **out, char *errmsg,
 			    size_t errlen)
 {
@@ -178,9 +204,11 @@ signet_err hsm_tls_key_open(const hsm_tls_key_params *p, hsm_tls_key **out, char
 			      tname, info.label);
 	ERR_clear_error();
 	if (ret == SIGNET_OK) {
-		ret = hsm_engine_ready(ctx->path);
+		ret = hsm_engine_ready(ctx);
 		if (ret == SIGNET_OK)
-			ret = hsm_engine_load_public(k->engine_uri, &loaded);
+			ret = hsm_engine_current(k->engine_id, sizeof(k->engine_id));
+		if (ret == SIGNET_OK)
+			ret = hsm_engine_load(k->engine_id, k->engine_uri, &loaded);
 		if (ret != SIGNET_OK)
 			tk_fail(errmsg, errlen, ret, "token '%s': %s", tname, hsm_last_error());
 	}
@@ -190,8 +218,18 @@ signet_err hsm_tls_key_open(const hsm_tls_key_params *p, hsm_tls_key **out, char
 			      info.label);
 	ERR_clear_error();
 	EVP_PKEY_free(want);
-	EVP_PKEY_free(have_pub);
-	EVP_PKEY_free(loaded);
+	k->ctx = ctx;
+	k->tok = t;
+	k->pub = have_pub;
+	k->loaded = loaded;
+	if (ret == SIGNET_OK) {
+		memcpy(k->id, info.id, info.id_len);
+		k->id_len = info.id_len;
+		snprintf(k->label, sizeof(k->label), "%s", info.label);
+		ret = set_engine_key(k);
+		if (ret != SIGNET_OK)
+			tk_fail(errmsg, errlen, ret, "PKCS#11 URI: too long for the engine");
+	}
 	if (ret != SIGNET_OK) {
 		hsm_tls_key_close(k);
 		return ret;
@@ -205,10 +243,116 @@ const char *hsm_tls_key_engine_uri(const hsm_tls_key *k)
 	return k ? k->engine_uri : "";
 }
 
+const char *hsm_tls_key_engine_key(const hsm_tls_key *k)
+{
+	return k ? k->engine_key : "";
+}
+
+/* One signature over random octets with key, as a TLS handshake makes it
+ * (SHA-256, through the key's engine), verified with pub. */
+static bool engine_signs(EVP_PKEY *key, EVP_PKEY *pub)
+{
+	uint8_t data[32], sig[HSM_SIG_MAX];
+	size_t siglen = sizeof(sig);
+	if (RAND_bytes(data, sizeof(data)) != 1)
+		return false;
+	EVP_MD_CTX *s = EVP_MD_CTX_new(), *v = EVP_MD_CTX_new();
+	bool ok = s && v && EVP_DigestSignInit(s, NULL, EVP_sha256(), NULL, key) == 1 &&
+		  EVP_DigestSign(s, sig, &siglen, data, sizeof(data)) == 1 &&
+		  EVP_DigestVerifyInit(v, NULL, EVP_sha256(), NULL, pub) == 1 &&
+		  EVP_DigestVerify(v, sig, siglen, data, sizeof(data)) == 1;
+	EVP_MD_CTX_free(s);
+	EVP_MD_CTX_free(v);
+	ERR_clear_error();
+	return ok;
+}
+
+static bool engine_healthy(hsm_tls_key *k)
+{
+	if (!k->loaded || hsm_engine_stale(k->ctx, k->engine_id))
+		return false;
+	for (int i = 0; i < PROBES; i++)
+		if (!engine_signs(k->loaded, k->pub))
+			return false;
+	return true;
+}
+
+signet_err hsm_tls_key_check(hsm_tls_key *k, bool *renewed, char *errmsg, size_t errlen)
+{
+	if (!k || !renewed)
+		return SIGNET_EINVAL;
+	*renewed = false;
+	if (engine_healthy(k))
+		return SIGNET_OK;
+	/* Through hsm/ first: a session of its own on the key's token, whose
+	 * signature logs the token in again (from the PIN hsm/ keeps) when the
+	 * token lost the login with its sessions, and reconnects the module
+	 * when the token was gone. The engine never sees the PIN. */
+	signet_err ret = SIGNET_OK;
+	if (!k->sess)
+		ret = hsm_session_open(k->tok, &k->sess);
+	if (ret == SIGNET_OK) {
+		uint8_t data[32], sig[HSM_SIG_MAX];
+		size_t siglen = 0;
+		ret = RAND_bytes(data, sizeof(data)) == 1 ? SIGNET_OK : SIGNET_ECRYPTO;
+		if (ret == SIGNET_OK)
+			ret = hsm_sign(k->sess, k->id, k->id_len, data, sizeof(data), sig, sizeof(sig),
+				       &siglen);
+	}
+	if (ret != SIGNET_OK)
+		return tk_fail(errmsg, errlen, ret, "token '%s': key '%s' does not sign: %s",
+			       k->tok->label, k->label, hsm_last_error());
+	char id[sizeof(k->engine_id)];
+	EVP_PKEY *loaded = NULL;
+	ret = hsm_engine_fresh(k->ctx, id, sizeof(id));
+	if (ret == SIGNET_OK)
+		ret = hsm_engine_load(id, k->engine_uri, &loaded);
+	if (ret != SIGNET_OK)
+		return tk_fail(errmsg, errlen, ret, "token '%s': %s", k->tok->label,
+			       hsm_last_error());
+	if (EVP_PKEY_eq(loaded, k->pub) != 1 || !engine_signs(loaded, k->pub)) {
+		ERR_clear_error();
+		EVP_PKEY_free(loaded);
+		return tk_fail(errmsg, errlen, SIGNET_EHSM_KEY,
+			       "token '%s': the engine's new instance %s does not sign with key "
+			       "'%s'",
+			       k->tok->label, id, k->label);
+	}
+	/* The old key's instance keeps its own reference: freeing the key
+	 * never finishes the engine. */
+	EVP_PKEY_free(k->loaded);
+	k->loaded = loaded;
+	memcpy(k->engine_id, id, sizeof(k->engine_id));
+	ret = set_engine_key(k);
+	if (ret == SIGNET_OK)
+		*renewed = true;
+	return ret;
+}
+
+signet_err hsm_tls_key_matches(const hsm_tls_key *k, const uint8_t *cert_pem, size_t cert_len,
+			       char *errmsg, size_t errlen)
+{
+	if (!k || !cert_pem)
+		return SIGNET_EINVAL;
+	EVP_PKEY *want = NULL;
+	signet_err ret = cert_public(cert_pem, cert_len, &want, errmsg, errlen);
+	if (ret == SIGNET_OK && EVP_PKEY_eq(want, k->pub) != 1)
+		ret = tk_fail(errmsg, errlen, SIGNET_EVERIFY,
+			      "token '%s': key '%s' does not match the certificate's public key",
+			      k->tok->label, k->label);
+	ERR_clear_error();
+	EVP_PKEY_free(want);
+	return ret;
+}
+
 void hsm_tls_key_close(hsm_tls_key *k)
 {
 	if (!k)
 		return;
+	hsm_session_close(k->sess);
+	EVP_PKEY_free(k->loaded);
+	EVP_PKEY_free(k->pub);
+	hsm_engine_release(k->ctx);
 	hsm_token_close(k->own);
 	free(k);
 }

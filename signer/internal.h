@@ -14,6 +14,7 @@
 #include "proto/signet.pb-c.h"
 #include "signer/call.h"
 #include "signer/signer.h"
+#include "signer/tls.h"
 
 #define SRV_CQ_THREADS 2 /* threads taking calls from gRPC (and doing its reads) */
 
@@ -67,7 +68,7 @@ struct signer_server {
 	pthread_rwlock_t acl_lock;      /* guards cfg.clients/nclients */
 	hsm_ctx *hsm;
 	hsm_token *token;
-	hsm_tls_key *tls_key; /* tls-key kept in a token, else NULL */
+	srv_tls *tls;                   /* TLS material gRPC fetches (tls.c) */
 	signer_backups *backups;        /* ZSK backups to the token's domain (backup.c) */
 	signer_state *state;
 	signer_audit *audit;

@@ -404,7 +404,7 @@ static signet_err open_token(signer_server *srv, const sg_secret *pin)
 static signet_err start_grpc(signer_server *srv)
 {
 	grpc_server_credentials *creds = NULL;
-	signet_err ret = srv_tls_credentials(&srv->cfg, srv->hsm, srv->token, &srv->tls_key,
+	signet_err ret = srv_tls_credentials(&srv->cfg, srv->hsm, srv->token, &srv->tls,
 					     &creds);
 	if (ret != SIGNET_OK)
 		return ret;
@@ -755,6 +755,9 @@ signet_err signer_server_reload(signer_server *srv, const signer_config *cfg)
 	/* What gRPC, the token, the listeners and the workers were started
 	 * with stays until a restart: say so instead of pretending. Only the
 	 * fields above changed in srv->cfg, so these keep warning until then. */
+	/* tls-cert, tls-ca and a PEM tls-key: new connections get them (a
+	 * failure is logged and keeps the old ones). */
+	srv_tls_reload(srv->tls, cfg);
 	const signer_config *was = &srv->cfg;
 	const signer_admission_limits *wl = &was->admission, *nl = &cfg->admission;
 	const struct {
@@ -762,11 +765,7 @@ signet_err signer_server_reload(signer_server *srv, const signer_config *cfg)
 		const char *key;
 	} fixed[] = {
 		{strcmp(was->listen, cfg->listen) != 0, "listen"},
-		{strcmp(was->tls_cert, cfg->tls_cert) != 0 ||
-			 strcmp(was->tls_key, cfg->tls_key) != 0 ||
-			 strcmp(was->tls_ca, cfg->tls_ca) != 0 || was->tls12 != cfg->tls12 ||
-			 strcmp(was->tls_key_pin_spec, cfg->tls_key_pin_spec) != 0,
-		 "tls-*"},
+		{was->tls12 != cfg->tls12, "tls12"},
 		{strcmp(was->pkcs11_module, cfg->pkcs11_module) != 0 ||
 			 strcmp(was->token_label, cfg->token_label) != 0 ||
 			 strcmp(was->pin_spec, cfg->pin_spec) != 0,
@@ -902,7 +901,7 @@ void signer_server_stop(signer_server *srv)
 	atomic_store(&log_metrics, NULL);
 	free(srv->workers);
 	/* After the server: its handshakes sign through this login. */
-	hsm_tls_key_close(srv->tls_key);
+	srv_tls_free(srv->tls);
 	signer_backups_free(srv->backups);
 	if (srv->token)
 		hsm_token_close(srv->token);

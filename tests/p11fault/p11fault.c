@@ -18,6 +18,13 @@
  *                                 untouched (a fault that starts mid-run)
  *   sleep_ms=N                    C_Sign sleeps N ms (at most 10 s) first
  *   corrupt                       C_Sign flips one bit of every signature
+ *   close_sessions                C_Sign first closes every session of every
+ *                                 slot this process has sessions on
+ *                                 (C_CloseAllSessions of the real module:
+ *                                 the token also logs the application
+ *                                 out), as a token reset does; the call
+ *                                 then goes on with its now invalid
+ *                                 handle. Use with count=1
  *   hold                          C_Sign waits, before it signs, until the
  *                                 file P11FAULT_CONTROL.release exists or
  *                                 the control file no longer says hold (at
@@ -62,6 +69,7 @@ typedef struct fault {
 	long sleep_ms;
 	bool corrupt;
 	bool hold;
+	bool close_sessions;
 } fault;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -99,6 +107,8 @@ static void parse(const char *text, fault *f)
 			f->corrupt = true;
 		else if (strcmp(w, "hold") == 0)
 			f->hold = true;
+		else if (strcmp(w, "close_sessions") == 0)
+			f->close_sessions = true;
 	}
 	if (f->sleep_ms < 0 || f->sleep_ms > SLEEP_MAX_MS)
 		f->sleep_ms = f->sleep_ms < 0 ? 0 : SLEEP_MAX_MS;
@@ -188,7 +198,8 @@ static void current(fault *f, bool (*wants)(const fault *))
 
 static bool wants_sign(const fault *f)
 {
-	return f->error != F_NONE || f->sleep_ms > 0 || f->corrupt || f->hold;
+	return f->error != F_NONE || f->sleep_ms > 0 || f->corrupt || f->hold ||
+	       f->close_sessions;
 }
 
 static bool wants_removed(const fault *f)
@@ -207,11 +218,32 @@ static CK_RV error_rv(fault_error e)
 	return CKR_OK;
 }
 
+/* Every session of every slot this process has sessions on, closed by the
+ * real module as a token reset would (they count as closed, not leaked). */
+static void close_every_session(void)
+{
+	pthread_mutex_lock(&lock);
+	while (nopen > 0) {
+		CK_SLOT_ID slot = open_sessions[0].slot;
+		real->C_CloseAllSessions(slot);
+		for (size_t i = 0; i < nopen;)
+			if (open_sessions[i].slot == slot) {
+				open_sessions[i] = open_sessions[--nopen];
+				closed++;
+			} else {
+				i++;
+			}
+	}
+	pthread_mutex_unlock(&lock);
+}
+
 static CK_RV w_sign(CK_SESSION_HANDLE h, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig,
 		    CK_ULONG_PTR siglen)
 {
 	fault f;
 	current(&f, wants_sign);
+	if (f.close_sessions)
+		close_every_session();
 	if (f.hold)
 		hold_here();
 	if (f.sleep_ms > 0) {
