@@ -30,6 +30,7 @@
  * come before the first OpenSSL header. */
 #define OPENSSL_API_COMPAT 10101
 
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -295,22 +296,33 @@ signet_err hsm_engine_fresh(hsm_ctx *ctx, char *id, size_t idlen)
 			       ninstances);
 		goto out;
 	}
-	/* What ENGINE_by_id does for an engine not in the list, without
-	 * adding it under libp11's id: a new ENGINE bound to the shared
-	 * object in OpenSSL's engines directory. */
+	/* OpenSSL's "dynamic" engine refuses to load a shared object whose
+	 * engine is loaded already (measured: "init failed"; OpenSSL 3 keeps
+	 * one ENGINE per bind function), so bind a new ENGINE the way it
+	 * would: libp11's exported bind_engine on the already loaded shared
+	 * object, with this libcrypto's static state (so it sets no memory
+	 * functions). */
 	const char *dir = getenv("OPENSSL_ENGINES");
 	if (!dir || !*dir)
 		dir = OPENSSL_info(OPENSSL_INFO_ENGINES_DIR);
-	ENGINE *e = ENGINE_by_id("dynamic");
-	if (!e || !dir || !ENGINE_ctrl_cmd_string(e, "ID", ENGINE_ID, 0) ||
-	    !ENGINE_ctrl_cmd_string(e, "DIR_LOAD", "2", 0) ||
-	    !ENGINE_ctrl_cmd_string(e, "DIR_ADD", dir, 0) ||
-	    !ENGINE_ctrl_cmd_string(e, "LOAD", NULL, 0)) {
+	char so_path[512];
+	int n = snprintf(so_path, sizeof(so_path), "%s/%s.so", dir ? dir : "", ENGINE_ID);
+	void *so = n > 0 && (size_t)n < sizeof(so_path) ? dlopen(so_path, RTLD_NOW | RTLD_LOCAL)
+							: NULL;
+	dynamic_bind_engine bind = NULL;
+	if (so)
+		*(void **)&bind = dlsym(so, "bind_engine");
+	ENGINE *e = bind ? ENGINE_new() : NULL;
+	dynamic_fns fns;
+	memset(&fns, 0, sizeof(fns));
+	fns.static_state = ENGINE_get_static_state();
+	if (!e || !bind(e, ENGINE_ID, &fns)) {
 		char why[256];
 		openssl_reason(why, sizeof(why));
 		ENGINE_free(e);
-		ret = hsm_fail(SIGNET_EHSM, "pkcs11 engine: cannot load another instance: %s",
-			       why);
+		/* so stays open: the first instance holds it loaded anyway */
+		ret = hsm_fail(SIGNET_EHSM, "pkcs11 engine: cannot bind another instance from %s: %s",
+			       so_path, so ? why : dlerror());
 		goto out;
 	}
 	char name[ENGINE_ID_MAX];

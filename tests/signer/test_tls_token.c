@@ -7,11 +7,22 @@
  * PIN is in no command line, log or configuration. Wrong PINs, missing
  * objects, public-key URIs, malformed URIs, a key that is not the
  * certificate's and a token libp11 cannot enumerate each stop signetd at start
- * with a message that names the problem. */
+ * with a message that names the problem.
+ *
+ * The module is tests/p11fault in front of SoftHSM2 (no fault unless a test
+ * sets one): with clients signing over a connection made before, every
+ * session of the tokens is closed as a token reset would (the login goes
+ * with them); the next new handshake fails cleanly, signetd loads its key
+ * through a fresh libp11 engine, new handshakes succeed again within a
+ * bound, and the open connection's calls never fail. A renewed certificate
+ * for the same key comes in by SIGHUP, and one for another key is refused
+ * while the old one stays served. */
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +36,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
+#include "tests/lib/p11fault_ctl.h"
 #include "tests/lib/signetd_fixture.h"
 
 static signetd_env D;
@@ -578,14 +590,240 @@ static void test_start_refusals(void **state)
 	restart_with(conf, log);
 }
 
+/* ---- the token's sessions invalidated under load --------------------------- */
+
+/* One new TLS handshake with signetd (openssl s_client, a fresh process and
+ * connection, as ns1.test): 1 when it completed and verified, 0 when it
+ * failed; a hang past 20 s fails the test. The served certificate's
+ * subject line into subject (may be NULL). */
+static int handshake(char *subject, size_t cap)
+{
+	char out[1024];
+	int rc = run(out, sizeof(out),
+		     "cd '%s' && timeout 20 openssl s_client -connect 127.0.0.1:%d -CAfile ca.pem"
+		     " -cert ns1.pem -key ns1.key -servername localhost -alpn h2"
+		     " -verify_return_error </dev/null >hs.out 2>&1; echo \"exit=$?\";"
+		     " grep -a -c '^Verification: OK' hs.out;"
+		     " openssl x509 -in hs.out -noout -subject 2>/dev/null; true",
+		     D.dir, D.port);
+	assert_int_equal(rc, 0);
+	if (strstr(out, "exit=124"))
+		fail_msg("a TLS handshake with signetd hung: %s", out);
+	if (subject) {
+		const char *sub = strstr(out, "subject=");
+		snprintf(subject, cap, "%s", sub ? sub : "");
+		subject[strcspn(subject, "\n")] = '\0';
+	}
+	return strncmp(out, "exit=0\n1\n", 9) == 0;
+}
+
+/* A client on a connection made before the fault, signing all along. */
+typedef struct loader {
+	rpc_conn *conn;
+	atomic_bool stop;
+	atomic_uint ok, failed;
+	atomic_uint ok_after;   /* successes since after is set */
+	atomic_bool after;
+	char why[256];          /* the first failure */
+} loader;
+
+static void *load_main(void *arg)
+{
+	loader *l = arg;
+	for (unsigned i = 0; !atomic_load(&l->stop); i++) {
+		grpc_status_code st = GRPC_STATUS_UNKNOWN;
+		Signet__V1__SignResponse *r =
+			signetd_sign_a(l->conn, "example.com", 50000 + i % 10000, 1, &st);
+		bool good = r && r->n_results == 1 && r->results[0]->n_rrsig == 1;
+		if (good) {
+			atomic_fetch_add(&l->ok, 1);
+			if (atomic_load(&l->after))
+				atomic_fetch_add(&l->ok_after, 1);
+		} else if (atomic_fetch_add(&l->failed, 1) == 0) {
+			snprintf(l->why, sizeof(l->why), "status %d, %s", (int)st,
+				 r ? "no RRSIG in the answer" : "no answer");
+		}
+		if (r)
+			signet__v1__sign_response__free_unpacked(r, NULL);
+	}
+	return NULL;
+}
+
+/* Wait (bounded) until at least n lines of signetd's log hold needle. */
+static bool wait_log_count(const char *log, const char *needle, int n, long ms)
+{
+	for (long end = signetd_now_ms() + ms;;) {
+		sg_buf b = SG_BUF_INIT;
+		int c = 0;
+		if (sg_file_read(log, 1 << 24, &b) == SIGNET_OK && sg_buf_put_u8(&b, 0) == SIGNET_OK)
+			for (const char *p = (char *)b.data; (p = strstr(p, needle)) != NULL; p++)
+				c++;
+		sg_buf_free(&b);
+		if (c >= n)
+			return true;
+		if (signetd_now_ms() > end)
+			return false;
+		signetd_sleep_ms(20);
+	}
+}
+
+static char reload_conf[400], reload_log[400], reload_cert[400];
+
+static void test_sessions_invalidated_under_load(void **state)
+{
+	(void)state;
+	assert_true(srv_uri[0] && cli_conf[0]);
+	ensure_zone();
+	snprintf(reload_cert, sizeof(reload_cert), "%s/srvsep.pem", D.dir);
+	snprintf(reload_conf, sizeof(reload_conf), "%s/reload.conf", D.dir);
+	snprintf(reload_log, sizeof(reload_log), "%s/reload.log", D.dir);
+	write_conf(reload_conf, reload_cert, srv_uri, srv_pin);
+	restart_with(reload_conf, reload_log);
+	/* Handshakes before the fault fill libp11's session pool. */
+	assert_int_equal(handshake(NULL, 0), 1);
+	assert_int_equal(handshake(NULL, 0), 1);
+
+	char ca[400], cert[400], key[400];
+	snprintf(ca, sizeof(ca), "%s/ca.pem", D.dir);
+	snprintf(cert, sizeof(cert), "%s/ns1.pem", D.dir);
+	snprintf(key, sizeof(key), "%s/ns1.key", D.dir);
+	loader l;
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(rpc_open(D.target, ca, cert, key, &l.conn), SIGNET_OK);
+	grpc_status_code st = GRPC_STATUS_UNKNOWN;
+	Signet__V1__SignResponse *r = signetd_sign_a(l.conn, "example.com", 1, 1, &st);
+	assert_non_null(r); /* connected: the connection exists before the fault */
+	signet__v1__sign_response__free_unpacked(r, NULL);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, load_main, &l), 0);
+	for (long end = signetd_now_ms() + 30000; atomic_load(&l.ok) < 20;) {
+		if (signetd_now_ms() > end)
+			fail_msg("the loading client signs nothing");
+		signetd_sleep_ms(5);
+	}
+
+	/* Every session of every token closed inside signetd, on its next
+	 * signature (the loading client's): the tokens log it out too. */
+	p11fault_set("close_sessions count=1");
+	for (long end = signetd_now_ms() + 30000; p11fault_count(".hits") < 1;) {
+		if (signetd_now_ms() > end)
+			fail_msg("the fault was never reached");
+		signetd_sleep_ms(5);
+	}
+	long fault_ms = signetd_now_ms();
+	/* The next handshake signs through libp11's dead sessions: it fails,
+	 * cleanly (handshake() fails the test on a hang). Then they succeed
+	 * again, within a bound, without a restart. Checked once the loading
+	 * client has stopped. */
+	int first = handshake(NULL, 0);
+	int attempts = 1, ok = first;
+	while (!ok && signetd_now_ms() - fault_ms < 60000) {
+		ok = handshake(NULL, 0);
+		attempts++;
+	}
+	long recovered_ms = signetd_now_ms() - fault_ms;
+	/* Calls on the connection made before went on throughout, and after. */
+	atomic_store(&l.after, true);
+	for (long end = signetd_now_ms() + 30000;
+	     atomic_load(&l.ok_after) < 20 && signetd_now_ms() < end;)
+		signetd_sleep_ms(5);
+	atomic_store(&l.stop, true);
+	pthread_join(th, NULL);
+	rpc_close(l.conn);
+	p11fault_set("");
+	fprintf(stderr, "tls reload: first handshake after the fault %s; %s after %d attempts, "
+			"%ld ms; %u calls on the open connection, %u failed\n",
+		first ? "succeeded" : "failed", ok ? "recovered" : "NOT recovered", attempts,
+		recovered_ms, atomic_load(&l.ok), atomic_load(&l.failed));
+	if (!ok || first) {
+		signetd_sh("tail -n 30 '%s' >&2", reload_log);
+		if (first)
+			fail_msg("the handshake after the fault did not fail");
+		fail_msg("handshakes did not recover within 60 s");
+	}
+	assert_true(signetd_log_has(reload_log, "TLS key reloaded through a new libp11 engine"));
+	if (atomic_load(&l.ok_after) < 20)
+		fail_msg("the loading client stopped signing");
+	if (atomic_load(&l.failed) != 0)
+		fail_msg("%u calls on the open connection failed (first: %s), %u succeeded",
+			 atomic_load(&l.failed), l.why, atomic_load(&l.ok));
+	/* A client with its key in a token signs over a new connection, and
+	 * more handshakes at once all succeed. */
+	char out[4096];
+	int rc = sign_with_token_client(D.target, out, sizeof(out));
+	if (rc != 0 || !strstr(out, "RRSIG\tA 13"))
+		fail_msg("after the reload: exit %d: %s", rc, out);
+	char n[64];
+	assert_int_equal(run(n, sizeof(n),
+			     "cd '%s' && rm -f hs.*; for i in 1 2 3 4 5 6; do timeout 20 openssl"
+			     " s_client -connect 127.0.0.1:%d -CAfile ca.pem -cert ns1.pem -key"
+			     " ns1.key -servername localhost -alpn h2 </dev/null >hs.$i 2>/dev/null &"
+			     " done; wait; grep -l '^Verification: OK' hs.* | wc -l",
+			     D.dir, D.port),
+			 0);
+	assert_int_equal(atoi(n), 6);
+	/* The PIN went nowhere in the repair either. */
+	pin_nowhere(srv_pin, reload_conf, reload_log);
+}
+
+/* A renewed certificate for the token's key by SIGHUP; one of another key
+ * is refused and the served one stays. */
+static void test_sighup_certificate(void **state)
+{
+	(void)state;
+	assert_true(reload_conf[0]);
+	char before[512], after[512];
+	assert_int_equal(handshake(before, sizeof(before)), 1);
+	/* A new request from the same key in the token, signed by the CA with
+	 * another subject, written aside and renamed over the served file. */
+	assert_int_equal(run(NULL, 0,
+			     "'%s' hsm tls-csr --module '%s' --pin file:%s --key '%s' --cn"
+			     " renewed.localhost --san DNS:localhost,IP:127.0.0.1 --csr '%s/renew.csr'"
+			     " >/dev/null",
+			     signet_bin, D.f->module, srv_pin, srv_uri, D.dir),
+			 0);
+	token_files_to_daemon();
+	signetd_sh("cd '%s' && printf 'extendedKeyUsage=serverAuth\\nsubjectAltName=DNS:localhost,"
+		   "IP:127.0.0.1\\n' > renew.ext && openssl x509 -req -in renew.csr -CA ca.pem"
+		   " -CAkey ca.key -CAcreateserial -days 2 -extfile renew.ext -out srvsep.new"
+		   " 2>/dev/null && chmod 644 srvsep.new && mv srvsep.new srvsep.pem",
+		   D.dir);
+	assert_int_equal(kill(D.pid, SIGHUP), 0);
+	if (!wait_log_count(reload_log, "reload: TLS certificate, key and CA from", 1, 30000))
+		fail_msg("no TLS reload in the log after SIGHUP");
+	assert_int_equal(handshake(after, sizeof(after)), 1);
+	if (!strstr(after, "renewed.localhost") || strstr(before, "renewed.localhost"))
+		fail_msg("served before: '%s', after: '%s'", before, after);
+
+	/* Another key's certificate: refused, naming the mismatch. */
+	signetd_sh("cd '%s' && cp srvsep.pem srvsep.keep && cp server.pem srvsep.new &&"
+		   " mv srvsep.new srvsep.pem",
+		   D.dir);
+	assert_int_equal(kill(D.pid, SIGHUP), 0);
+	if (!wait_log_count(reload_log, "reload: TLS certificate, key and CA not changed", 1, 30000))
+		fail_msg("no refusal in the log after SIGHUP");
+	assert_true(signetd_log_has(reload_log, "does not match the certificate"));
+	assert_int_equal(handshake(after, sizeof(after)), 1);
+	assert_non_null(strstr(after, "renewed.localhost"));
+	signetd_sh("cd '%s' && mv srvsep.keep srvsep.pem", D.dir);
+}
+
 int main(void)
 {
+	/* signetd, its clients and this process load p11fault, which forwards
+	 * to the real SoftHSM2 module. */
+	if (p11fault_setup("signet-tlstoken") != 0)
+		return 1;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tls_key_command_refuses),
 		cmocka_unit_test(test_client_key_in_token),
 		cmocka_unit_test(test_server_key_in_zsk_token),
 		cmocka_unit_test(test_server_key_in_own_token),
 		cmocka_unit_test(test_start_refusals),
+		cmocka_unit_test(test_sessions_invalidated_under_load),
+		cmocka_unit_test(test_sighup_certificate),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	int rc = cmocka_run_group_tests(tests, setup, teardown);
+	p11fault_cleanup();
+	return rc;
 }
