@@ -419,6 +419,8 @@ static void token_key(const char *label, const char *pin_path, const char *uri, 
 	token_files_to_daemon();
 }
 
+static char zsk_uri[HSM_URI_MAX + 1];
+
 static void test_server_key_in_zsk_token(void **state)
 {
 	(void)state;
@@ -461,6 +463,7 @@ static void test_server_key_in_zsk_token(void **state)
 	assert_int_not_equal(run(NULL, 0, "grep -rl 'PRIVATE KEY' '%s/state'", D.dir), 0);
 	token_key(D.f->label, D.pin_path, uri, held, sizeof(held));
 	assert_string_equal(served, held);
+	memcpy(zsk_uri, uri, sizeof(zsk_uri));
 }
 
 static void test_server_key_in_own_token(void **state)
@@ -669,16 +672,18 @@ static bool wait_log_count(const char *log, const char *needle, int n, long ms)
 
 static char reload_conf[400], reload_log[400], reload_cert[400];
 
-static void test_sessions_invalidated_under_load(void **state)
+
+/* signetd on conf (logging to log) with clients signing on a connection
+ * made before; then fault in the module inside signetd, reached by that
+ * client's next signature (after_ms: also wait until that call has come
+ * back, so that what the fault set off is over). The next new handshake
+ * must fail cleanly, handshakes must succeed again within 60 s without a
+ * restart, signetd must log its n-th reload of the key, and the open
+ * connection's calls must never fail. */
+static void invalidate_under_load(const char *conf, const char *log, const char *fault,
+				  bool wait_call, int n)
 {
-	(void)state;
-	assert_true(srv_uri[0] && cli_conf[0]);
-	ensure_zone();
-	snprintf(reload_cert, sizeof(reload_cert), "%s/srvsep.pem", D.dir);
-	snprintf(reload_conf, sizeof(reload_conf), "%s/reload.conf", D.dir);
-	snprintf(reload_log, sizeof(reload_log), "%s/reload.log", D.dir);
-	write_conf(reload_conf, reload_cert, srv_uri, srv_pin);
-	restart_with(reload_conf, reload_log);
+	restart_with(conf, log);
 	/* Handshakes before the fault fill libp11's session pool. */
 	assert_int_equal(handshake(NULL, 0), 1);
 	assert_int_equal(handshake(NULL, 0), 1);
@@ -696,26 +701,33 @@ static void test_sessions_invalidated_under_load(void **state)
 	signet__v1__sign_response__free_unpacked(r, NULL);
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, load_main, &l), 0);
-	for (long end = signetd_now_ms() + 30000; atomic_load(&l.ok) < 20;) {
+	bool loading = true, reached = true;
+	for (long end = signetd_now_ms() + 30000; loading && atomic_load(&l.ok) < 20;)
 		if (signetd_now_ms() > end)
-			fail_msg("the loading client signs nothing");
-		signetd_sleep_ms(5);
+			loading = false;
+		else
+			signetd_sleep_ms(5);
+	if (loading) {
+		p11fault_set(fault);
+		for (long end = signetd_now_ms() + 30000; reached && p11fault_count(".hits") < 1;)
+			if (signetd_now_ms() > end)
+				reached = false;
+			else
+				signetd_sleep_ms(5);
 	}
-
-	/* Every session of every token closed inside signetd, on its next
-	 * signature (the loading client's): the tokens log it out too. */
-	p11fault_set("close_sessions count=1");
-	for (long end = signetd_now_ms() + 30000; p11fault_count(".hits") < 1;) {
-		if (signetd_now_ms() > end)
-			fail_msg("the fault was never reached");
+	/* The loading client has one call in flight: two more answers mean
+	 * the one the fault hit has come back. */
+	unsigned seen = atomic_load(&l.ok) + atomic_load(&l.failed);
+	for (long end = signetd_now_ms() + 30000;
+	     wait_call && reached && atomic_load(&l.ok) + atomic_load(&l.failed) < seen + 2 &&
+	     signetd_now_ms() < end;)
 		signetd_sleep_ms(5);
-	}
 	long fault_ms = signetd_now_ms();
-	/* The next handshake signs through libp11's dead sessions: it fails,
-	 * cleanly (handshake() fails the test on a hang). Then they succeed
-	 * again, within a bound, without a restart. Checked once the loading
-	 * client has stopped. */
-	int first = handshake(NULL, 0);
+	/* The next handshake signs through libp11's dead or stale handles: it
+	 * fails, cleanly (handshake() fails the test on a hang). Then they
+	 * succeed again, within a bound, without a restart. Checked once the
+	 * loading client has stopped. */
+	int first = reached ? handshake(NULL, 0) : 1;
 	int attempts = 1, ok = first;
 	while (!ok && signetd_now_ms() - fault_ms < 60000) {
 		ok = handshake(NULL, 0);
@@ -731,17 +743,24 @@ static void test_sessions_invalidated_under_load(void **state)
 	pthread_join(th, NULL);
 	rpc_close(l.conn);
 	p11fault_set("");
-	fprintf(stderr, "tls reload: first handshake after the fault %s; %s after %d attempts, "
-			"%ld ms; %u calls on the open connection, %u failed\n",
-		first ? "succeeded" : "failed", ok ? "recovered" : "NOT recovered", attempts,
+	if (!loading)
+		fail_msg("the loading client signs nothing");
+	if (!reached)
+		fail_msg("the fault '%s' was never reached", fault);
+	fprintf(stderr, "tls reload (%s): first handshake after the fault %s; %s after %d "
+			"attempts, %ld ms; %u calls on the open connection, %u failed\n",
+		fault, first ? "succeeded" : "failed", ok ? "recovered" : "NOT recovered", attempts,
 		recovered_ms, atomic_load(&l.ok), atomic_load(&l.failed));
 	if (!ok || first) {
-		signetd_sh("tail -n 30 '%s' >&2", reload_log);
+		signetd_sh("tail -n 30 '%s' >&2", log);
 		if (first)
 			fail_msg("the handshake after the fault did not fail");
 		fail_msg("handshakes did not recover within 60 s");
 	}
-	assert_true(signetd_log_has(reload_log, "TLS key reloaded through a new libp11 engine"));
+	char needle[80];
+	snprintf(needle, sizeof(needle), "TLS key reloaded through a new libp11 engine instance "
+		 "(reload %d,", n);
+	assert_true(signetd_log_has(log, needle));
 	if (atomic_load(&l.ok_after) < 20)
 		fail_msg("the loading client stopped signing");
 	if (atomic_load(&l.failed) != 0)
@@ -753,17 +772,47 @@ static void test_sessions_invalidated_under_load(void **state)
 	int rc = sign_with_token_client(D.target, out, sizeof(out));
 	if (rc != 0 || !strstr(out, "RRSIG\tA 13"))
 		fail_msg("after the reload: exit %d: %s", rc, out);
-	char n[64];
-	assert_int_equal(run(n, sizeof(n),
+	char hs[64];
+	assert_int_equal(run(hs, sizeof(hs),
 			     "cd '%s' && rm -f hs.*; for i in 1 2 3 4 5 6; do timeout 20 openssl"
 			     " s_client -connect 127.0.0.1:%d -CAfile ca.pem -cert ns1.pem -key"
 			     " ns1.key -servername localhost -alpn h2 </dev/null >hs.$i 2>/dev/null &"
 			     " done; wait; grep -l '^Verification: OK' hs.* | wc -l",
 			     D.dir, D.port),
 			 0);
-	assert_int_equal(atoi(n), 6);
+	assert_int_equal(atoi(hs), 6);
+}
+
+/* Every session of both tokens closed, as a token reset would (the
+ * application logged out with them); signetd's TLS key in its own token. */
+static void test_sessions_invalidated_under_load(void **state)
+{
+	(void)state;
+	assert_true(srv_uri[0] && cli_conf[0]);
+	ensure_zone();
+	snprintf(reload_cert, sizeof(reload_cert), "%s/srvsep.pem", D.dir);
+	snprintf(reload_conf, sizeof(reload_conf), "%s/reload.conf", D.dir);
+	snprintf(reload_log, sizeof(reload_log), "%s/reload.log", D.dir);
+	write_conf(reload_conf, reload_cert, srv_uri, srv_pin);
+	invalidate_under_load(reload_conf, reload_log, "close_sessions count=1", false, 1);
 	/* The PIN went nowhere in the repair either. */
 	pin_nowhere(srv_pin, reload_conf, reload_log);
+}
+
+/* The device gone for one call: hsm/ finalizes and re-initialises the
+ * module (every handle of libp11's engine is stale then); signetd's TLS key
+ * in its ZSK token. */
+static void test_module_reinitialised_under_load(void **state)
+{
+	(void)state;
+	assert_true(zsk_uri[0]);
+	char conf[400], log[400], cert[400];
+	snprintf(cert, sizeof(cert), "%s/srvzsk.pem", D.dir);
+	snprintf(conf, sizeof(conf), "%s/reinit.conf", D.dir);
+	snprintf(log, sizeof(log), "%s/reinit.log", D.dir);
+	write_conf(conf, cert, zsk_uri, NULL);
+	invalidate_under_load(conf, log, "error=removed count=1", true, 1);
+	pin_nowhere(D.pin_path, conf, log);
 }
 
 /* A renewed certificate for the token's key by SIGHUP; one of another key
@@ -772,6 +821,7 @@ static void test_sighup_certificate(void **state)
 {
 	(void)state;
 	assert_true(reload_conf[0]);
+	restart_with(reload_conf, reload_log);
 	char before[512], after[512];
 	assert_int_equal(handshake(before, sizeof(before)), 1);
 	/* A new request from the same key in the token, signed by the CA with
@@ -821,6 +871,7 @@ int main(void)
 		cmocka_unit_test(test_server_key_in_own_token),
 		cmocka_unit_test(test_start_refusals),
 		cmocka_unit_test(test_sessions_invalidated_under_load),
+		cmocka_unit_test(test_module_reinitialised_under_load),
 		cmocka_unit_test(test_sighup_certificate),
 	};
 	int rc = cmocka_run_group_tests(tests, setup, teardown);
