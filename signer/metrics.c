@@ -442,6 +442,16 @@ signet_err signer_metrics_render(signer_metrics *m, const signer_metrics_snapsho
 		if (ret == SIGNET_OK)
 			ret = sg_buf_printf(out, "\"} %zu\n", snap->zones[i].zsk_unbacked);
 	}
+	if (ret == SIGNET_OK && snap->tls_key_in_token)
+		ret = sg_buf_printf(out,
+			"# HELP signet_tls_key_reloads_total Times the TLS key in a token was loaded through a new libp11 engine instance after signatures through it failed.\n"
+			"# TYPE signet_tls_key_reloads_total counter\n"
+			"signet_tls_key_reloads_total %llu\n"
+			"# HELP signet_tls_engine_sign_failures_total Signatures libp11's engine failed to make in the token (each a failed TLS handshake, or a check).\n"
+			"# TYPE signet_tls_engine_sign_failures_total counter\n"
+			"signet_tls_engine_sign_failures_total %llu\n",
+			(unsigned long long)snap->tls_key_reloads,
+			(unsigned long long)snap->tls_engine_failures);
 	if (ret == SIGNET_OK)
 		ret = sg_buf_printf(out,
 			"# HELP signet_rollover_ds_confirmed_total DS confirmations that moved a rollover on, by a parental agent or by hand.\n"

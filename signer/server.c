@@ -540,6 +540,9 @@ static signet_err metrics_body(void *arg, sg_buf *out)
 		mz[i].zsk_unbacked = signer_backups_zone_missing(srv->backups, &zones[i]);
 	}
 	snap.backup_domain = signer_backups_domain(srv->backups, NULL);
+	snap.tls_key_in_token = hsm_uri_is(srv->cfg.tls_key);
+	snap.tls_key_reloads = srv_tls_reloads(srv->tls);
+	snap.tls_engine_failures = snap.tls_key_in_token ? hsm_tls_engine_failures() : 0;
 	snap.zones = mz;
 	snap.nzones = nz;
 	ret = signer_metrics_render(srv->metrics, &snap, out);

@@ -494,6 +494,9 @@ typedef struct signer_metrics_snapshot {
 	unsigned workers;
 	const signer_metrics_zone *zones; /* nzones entries, borrowed */
 	size_t nzones;
+	bool tls_key_in_token;            /* tls-key is a PKCS#11 URI */
+	uint64_t tls_key_reloads;         /* its loads through a new engine instance */
+	uint64_t tls_engine_failures;     /* signatures the engine failed */
 } signer_metrics_snapshot;
 
 /* Append the Prometheus text exposition (format 0.0.4) of m and snap to out. */

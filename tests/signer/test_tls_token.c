@@ -286,9 +286,11 @@ static void test_client_key_in_token(void **state)
 
 /* signetd's configuration as the fixture writes it, with tls-cert and
  * tls-key replaced (and tls-key-pin added when key_pin is not NULL). */
+static int conf_metrics_port; /* a metrics endpoint for the next write_conf */
+
 static void write_conf(const char *path, const char *cert, const char *key, const char *key_pin)
 {
-	signetd_write_config(&D, path, D.port, 0, &D.opts);
+	signetd_write_config(&D, path, D.port, conf_metrics_port, &D.opts);
 	sg_buf b = SG_BUF_INIT;
 	assert_int_equal(sg_file_read(path, 1 << 20, &b), SIGNET_OK);
 	assert_int_equal(sg_buf_put_u8(&b, 0), SIGNET_OK);
@@ -761,6 +763,14 @@ static void invalidate_under_load(const char *conf, const char *log, const char 
 	snprintf(needle, sizeof(needle), "TLS key reloaded through a new libp11 engine instance "
 		 "(reload %d,", n);
 	assert_true(signetd_log_has(log, needle));
+	/* The metrics say so too. */
+	assert_true(conf_metrics_port > 0);
+	D.metrics_port = conf_metrics_port;
+	char scrape[1 << 16];
+	const char *body = signetd_scrape(&D, scrape, sizeof(scrape));
+	assert_true(signetd_metric(body, "signet_tls_key_reloads_total") == (double)n);
+	assert_true(signetd_metric(body, "signet_tls_engine_sign_failures_total") >= 1);
+	D.metrics_port = 0;
 	if (atomic_load(&l.ok_after) < 20)
 		fail_msg("the loading client stopped signing");
 	if (atomic_load(&l.failed) != 0)
@@ -793,8 +803,10 @@ static void test_sessions_invalidated_under_load(void **state)
 	snprintf(reload_cert, sizeof(reload_cert), "%s/srvsep.pem", D.dir);
 	snprintf(reload_conf, sizeof(reload_conf), "%s/reload.conf", D.dir);
 	snprintf(reload_log, sizeof(reload_log), "%s/reload.log", D.dir);
+	conf_metrics_port = signetd_free_port();
 	write_conf(reload_conf, reload_cert, srv_uri, srv_pin);
 	invalidate_under_load(reload_conf, reload_log, "close_sessions count=1", false, 1);
+	conf_metrics_port = 0;
 	/* The PIN went nowhere in the repair either. */
 	pin_nowhere(srv_pin, reload_conf, reload_log);
 }
@@ -810,8 +822,10 @@ static void test_module_reinitialised_under_load(void **state)
 	snprintf(cert, sizeof(cert), "%s/srvzsk.pem", D.dir);
 	snprintf(conf, sizeof(conf), "%s/reinit.conf", D.dir);
 	snprintf(log, sizeof(log), "%s/reinit.log", D.dir);
+	conf_metrics_port = signetd_free_port();
 	write_conf(conf, cert, zsk_uri, NULL);
 	invalidate_under_load(conf, log, "error=removed count=1", true, 1);
+	conf_metrics_port = 0;
 	pin_nowhere(D.pin_path, conf, log);
 }
 
