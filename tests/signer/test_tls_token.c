@@ -677,13 +677,13 @@ static char reload_conf[400], reload_log[400], reload_cert[400];
 
 /* signetd on conf (logging to log) with clients signing on a connection
  * made before; then fault in the module inside signetd, reached by that
- * client's next signature (after_ms: also wait until that call has come
- * back, so that what the fault set off is over). The next new handshake
+ * client's next signature, and the wait until that call has come back, so
+ * that what the fault set off is over (the module counts the hit before it
+ * acts). The next new handshake
  * must fail cleanly, handshakes must succeed again within 60 s without a
  * restart, signetd must log its n-th reload of the key, and the open
  * connection's calls must never fail. */
-static void invalidate_under_load(const char *conf, const char *log, const char *fault,
-				  bool wait_call, int n)
+static void invalidate_under_load(const char *conf, const char *log, const char *fault, int n)
 {
 	restart_with(conf, log);
 	/* Handshakes before the fault fill libp11's session pool. */
@@ -721,7 +721,7 @@ static void invalidate_under_load(const char *conf, const char *log, const char 
 	 * the one the fault hit has come back. */
 	unsigned seen = atomic_load(&l.ok) + atomic_load(&l.failed);
 	for (long end = signetd_now_ms() + 30000;
-	     wait_call && reached && atomic_load(&l.ok) + atomic_load(&l.failed) < seen + 2 &&
+	     reached && atomic_load(&l.ok) + atomic_load(&l.failed) < seen + 2 &&
 	     signetd_now_ms() < end;)
 		signetd_sleep_ms(5);
 	long fault_ms = signetd_now_ms();
@@ -805,7 +805,7 @@ static void test_sessions_invalidated_under_load(void **state)
 	snprintf(reload_log, sizeof(reload_log), "%s/reload.log", D.dir);
 	conf_metrics_port = signetd_free_port();
 	write_conf(reload_conf, reload_cert, srv_uri, srv_pin);
-	invalidate_under_load(reload_conf, reload_log, "close_sessions count=1", false, 1);
+	invalidate_under_load(reload_conf, reload_log, "close_sessions count=1", 1);
 	conf_metrics_port = 0;
 	/* The PIN went nowhere in the repair either. */
 	pin_nowhere(srv_pin, reload_conf, reload_log);
@@ -824,7 +824,7 @@ static void test_module_reinitialised_under_load(void **state)
 	snprintf(log, sizeof(log), "%s/reinit.log", D.dir);
 	conf_metrics_port = signetd_free_port();
 	write_conf(conf, cert, zsk_uri, NULL);
-	invalidate_under_load(conf, log, "error=removed count=1", true, 1);
+	invalidate_under_load(conf, log, "error=removed count=1", 1);
 	conf_metrics_port = 0;
 	pin_nowhere(D.pin_path, conf, log);
 }
