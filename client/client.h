@@ -131,7 +131,7 @@ signet_err client_open(const client_config *cfg, client_conn **out, char *errmsg
 void client_close(client_conn *c);
 
 /* The key of cfg (a PKCS#11 URI) made ready in its token, written as gRPC's
- * key string "engine:pkcs11:<URI>" into engine_key (keylen octets): the
+ * key string "engine:<engine id>:<URI>" into engine_key (keylen octets): the
  * first call reads the PIN file key-pin (owner-only, wiped after), opens
  * key-module and runs hsm_tls_key_open against the certificate cert; later
  * calls with the same key reuse it (another key: SIGNET_ESTATE). The token

@@ -80,8 +80,7 @@ out:
 	sg_secret_free(pin);
 done:
 	if (ret == SIGNET_OK) {
-		int n = snprintf(engine_key, keylen, "engine:pkcs11:%s",
-				 hsm_tls_key_engine_uri(tk_key));
+		int n = snprintf(engine_key, keylen, "%s", hsm_tls_key_engine_key(tk_key));
 		if (n < 0 || (size_t)n >= keylen)
 			ret = SIGNET_ERANGE;
 	}
