@@ -74,13 +74,55 @@ static pthread_mutex_t hook_lock = PTHREAD_MUTEX_INITIALIZER;
 static void (*failure_hook)(void *);
 static void *failure_arg;
 
-/* The instance an engine pointer is, or NULL. */
-static engine_inst *inst_of(const ENGINE *e)
+/* Which instance loaded which key. A signature cannot ask its key:
+ * EVP_PKEY_get0_engine gives NULL for a key libp11 loaded (measured; it
+ * names the engine of the key's encoding methods, and libp11's
+ * EVP_PKEY_set1_engine sets only that of its operations), so the loads
+ * are recorded here
+ * instead, by the key's legacy object (what EVP_PKEY_get0 gives: libp11's
+ * EC_KEY or RSA), newest first; a slot is reused after KEYS_SEEN loads. */
+#define KEYS_SEEN 256
+static struct {
+	const void *key;
+	engine_inst *in;
+} keys_seen[KEYS_SEEN];
+static unsigned keys_next;
+
+/* The instance an engine pointer is, or NULL. Caller holds engine_lock. */
+static engine_inst *inst_of_locked(const ENGINE *e)
 {
-	pthread_mutex_lock(&engine_lock);
 	engine_inst *in = instances;
 	while (in && in->e != e)
 		in = in->next;
+	return in;
+}
+
+static void key_loaded(const EVP_PKEY *k, const ENGINE *e)
+{
+	const void *obj = EVP_PKEY_get0((EVP_PKEY *)k);
+	pthread_mutex_lock(&engine_lock);
+	keys_seen[keys_next % KEYS_SEEN].key = obj;
+	keys_seen[keys_next % KEYS_SEEN].in = inst_of_locked(e);
+	keys_next++;
+	pthread_mutex_unlock(&engine_lock);
+}
+
+/* The instance that loaded k; one not recorded (never, or too long ago) is
+ * taken for the oldest instance, so that a module re-initialised since
+ * the newest was made refuses it too. */
+static engine_inst *inst_of_key(const EVP_PKEY *k)
+{
+	const void *obj = k ? EVP_PKEY_get0((EVP_PKEY *)k) : NULL;
+	pthread_mutex_lock(&engine_lock);
+	engine_inst *in = NULL;
+	for (unsigned i = 0; obj && i < KEYS_SEEN && i < keys_next && !in; i++) {
+		unsigned at = (keys_next - 1 - i) % KEYS_SEEN;
+		if (keys_seen[at].key == obj)
+			in = keys_seen[at].in;
+	}
+	for (engine_inst *old = instances; !in && old; old = old->next)
+		if (!old->next)
+			in = old;
 	pthread_mutex_unlock(&engine_lock);
 	return in;
 }
@@ -119,7 +161,7 @@ static int guarded_sign(EVP_PKEY_CTX *pctx, unsigned char *sig, size_t *siglen,
 	if (!sig) /* the size only: no token call */
 		return orig(pctx, sig, siglen, tbs, tbslen);
 	hsm_ctx *ctx = atomic_load(&engine_ctx);
-	engine_inst *in = pk ? inst_of(EVP_PKEY_get0_engine(pk)) : NULL;
+	engine_inst *in = inst_of_key(pk);
 	int ret = 0;
 	if (guard_enter(ctx, in))
 		ret = orig(pctx, sig, siglen, tbs, tbslen);
@@ -132,10 +174,15 @@ static int guarded_sign(EVP_PKEY_CTX *pctx, unsigned char *sig, size_t *siglen,
 static EVP_PKEY *guarded_load(ENGINE *e, const char *id, UI_METHOD *ui, void *cb)
 {
 	hsm_ctx *ctx = atomic_load(&engine_ctx);
+	pthread_mutex_lock(&engine_lock);
+	engine_inst *in = inst_of_locked(e);
+	pthread_mutex_unlock(&engine_lock);
 	EVP_PKEY *k = NULL;
-	if (guard_enter(ctx, inst_of(e)))
+	if (guard_enter(ctx, in))
 		k = libp11_load_privkey(e, id, ui, cb);
 	guard_leave(ctx);
+	if (k)
+		key_loaded(k, e);
 	return k;
 }
 
