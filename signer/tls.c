@@ -340,7 +340,9 @@ signet_err srv_tls_reload(srv_tls *t, const signer_config *cfg)
 	if (!t || !cfg)
 		return SIGNET_EINVAL;
 	bool uri = hsm_uri_is(cfg->tls_key);
-	if (strcmp(cfg->tls_key, t->key_spec) != 0 ||
+	/* Another PEM file is read like the same one; a key in a token stays
+	 * the one logged in at start. */
+	if (uri != hsm_uri_is(t->key_spec) || (uri && strcmp(cfg->tls_key, t->key_spec) != 0) ||
 	    strcmp(cfg->tls_key_pin_spec, t->key_pin_spec) != 0) {
 		sg_log(SG_LOG_WARNING, "reload: tls-key or tls-key-pin changed: the TLS "
 		       "certificate, key and CA keep their old values until a restart");
@@ -378,6 +380,7 @@ signet_err srv_tls_reload(srv_tls *t, const signer_config *cfg)
 				swap = t->key;
 				t->key = key;
 				key = swap;
+				snprintf(t->key_spec, sizeof(t->key_spec), "%s", cfg->tls_key);
 			}
 			t->gen++;
 		}

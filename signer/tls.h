@@ -37,11 +37,12 @@ typedef struct srv_tls srv_tls;
 signet_err srv_tls_credentials(const signer_config *cfg, hsm_ctx *hsm, hsm_token *token,
 			       srv_tls **tls, grpc_server_credentials **out);
 
-/* SIGHUP: read tls-cert, tls-ca and a PEM tls-key again and, when they
- * changed, hand them to gRPC for new connections; a key in a token stays
- * and must match the new certificate. The pair is checked first; on any
- * error (logged) nothing changes. A changed tls-key or tls-key-pin setting
- * keeps everything until a restart (logged). */
+/* SIGHUP: read tls-cert, tls-ca and a PEM tls-key again (at the same or
+ * new paths) and, when they changed, hand them to gRPC for new
+ * connections; a key in a token stays and must match the new certificate.
+ * The pair is checked first; on any error (logged) nothing changes. A
+ * tls-key URI or tls-key-pin that changed, or a switch between a file and a
+ * token, keeps everything until a restart (logged). */
 signet_err srv_tls_reload(srv_tls *t, const signer_config *cfg);
 
 /* Times the key in a token was loaded through a new engine instance. */

@@ -872,6 +872,56 @@ static void test_sighup_certificate(void **state)
 	signetd_sh("cd '%s' && mv srvsep.keep srvsep.pem", D.dir);
 }
 
+/* A PEM key and certificate at new paths by SIGHUP (what a certificate
+ * manager's renewal does), served to new connections; a key that is not
+ * the certificate's is refused and the served pair stays. */
+static void test_sighup_pem(void **state)
+{
+	(void)state;
+	char conf[400], log[400], cert[400], key[400];
+	snprintf(conf, sizeof(conf), "%s/pem.conf", D.dir);
+	snprintf(log, sizeof(log), "%s/pem.log", D.dir);
+	snprintf(cert, sizeof(cert), "%s/server.pem", D.dir);
+	snprintf(key, sizeof(key), "%s/server.key", D.dir);
+	write_conf(conf, cert, key, NULL);
+	restart_with(conf, log);
+	char before[512], after[512];
+	assert_int_equal(handshake(before, sizeof(before)), 1);
+	/* signetd reads them as nobody: readable by it, as the docs say. */
+	signetd_sh("cd '%s' && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+		   " -keyout pemnew.key -out pemnew.csr -subj /CN=pem-renewed.localhost 2>/dev/null"
+		   " && printf 'extendedKeyUsage=serverAuth\\nsubjectAltName=DNS:localhost,"
+		   "IP:127.0.0.1\\n' > pemnew.ext && openssl x509 -req -in pemnew.csr -CA ca.pem"
+		   " -CAkey ca.key -CAcreateserial -days 2 -extfile pemnew.ext -out pemnew.pem"
+		   " 2>/dev/null && chmod 644 pemnew.key pemnew.pem",
+		   D.dir);
+	/* First the new key with the old certificate: refused. */
+	snprintf(key, sizeof(key), "%s/pemnew.key", D.dir);
+	write_conf(conf, cert, key, NULL);
+	assert_int_equal(kill(D.pid, SIGHUP), 0);
+	if (!wait_log_count(log, "reload: TLS certificate, key and CA not changed", 1, 30000))
+		fail_msg("a key that is not the certificate's was not refused");
+	assert_true(signetd_log_has(log, "is not the key of tls-cert"));
+	assert_int_equal(handshake(after, sizeof(after)), 1);
+	assert_string_equal(before, after);
+	/* Then the pair. */
+	snprintf(cert, sizeof(cert), "%s/pemnew.pem", D.dir);
+	write_conf(conf, cert, key, NULL);
+	assert_int_equal(kill(D.pid, SIGHUP), 0);
+	if (!wait_log_count(log, "reload: TLS certificate, key and CA from", 1, 30000))
+		fail_msg("no TLS reload in the log after SIGHUP");
+	assert_int_equal(handshake(after, sizeof(after)), 1);
+	if (!strstr(after, "pem-renewed.localhost"))
+		fail_msg("served before: '%s', after: '%s'", before, after);
+	/* The token-key change of setting is a restart's. */
+	write_conf(conf, cert, srv_uri, srv_pin);
+	assert_int_equal(kill(D.pid, SIGHUP), 0);
+	if (!wait_log_count(log, "tls-key or tls-key-pin changed", 1, 30000))
+		fail_msg("a switch to a key in a token was not left for a restart");
+	assert_int_equal(handshake(after, sizeof(after)), 1);
+	assert_non_null(strstr(after, "pem-renewed.localhost"));
+}
+
 int main(void)
 {
 	/* signetd, its clients and this process load p11fault, which forwards
@@ -887,6 +937,7 @@ int main(void)
 		cmocka_unit_test(test_sessions_invalidated_under_load),
 		cmocka_unit_test(test_module_reinitialised_under_load),
 		cmocka_unit_test(test_sighup_certificate),
+		cmocka_unit_test(test_sighup_pem),
 	};
 	int rc = cmocka_run_group_tests(tests, setup, teardown);
 	p11fault_cleanup();
