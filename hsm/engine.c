@@ -52,17 +52,17 @@
 /* One instance of libp11's engine: its own libp11 context, slot list,
  * session pool and key handles. Never freed. */
 typedef struct engine_inst {
-	ENGINE *e;                 /* functional reference, kept for the process */
-	char id[ENGINE_ID_MAX];    /* OpenSSL keeps the pointer: lives as long */
-	uint64_t gen;              /* the hsm_ctx's gen when it was made */
-	struct engine_inst *next;  /* older */
+	ENGINE *e;                /* functional reference, kept for the process */
+	char id[ENGINE_ID_MAX];   /* OpenSSL keeps the pointer: lives as long */
+	uint64_t gen;             /* the hsm_ctx's gen when it was made */
+	struct engine_inst *next; /* older */
 } engine_inst;
 
 static pthread_mutex_t engine_lock = PTHREAD_MUTEX_INITIALIZER;
-static engine_inst *instances;          /* newest first */
+static engine_inst *instances; /* newest first */
 static unsigned ninstances;
-static char *engine_module;             /* the module they were pointed at */
-static hsm_ctx *_Atomic engine_ctx;     /* whose lock and gen guard their calls */
+static char *engine_module;                     /* the module they were pointed at */
+static hsm_ctx *_Atomic engine_ctx;             /* whose lock and gen guard their calls */
 static ENGINE_PKEY_METHS_PTR libp11_pkey_meths; /* the engine's own */
 static ENGINE_LOAD_KEY_PTR libp11_load_privkey;
 typedef int (*sign_fn)(EVP_PKEY_CTX *, unsigned char *, size_t *, const unsigned char *, size_t);
@@ -157,7 +157,7 @@ static int guarded_sign(EVP_PKEY_CTX *pctx, unsigned char *sig, size_t *siglen,
 {
 	EVP_PKEY *pk = EVP_PKEY_CTX_get0_pkey(pctx);
 	sign_fn orig = pk && EVP_PKEY_get_base_id(pk) == EVP_PKEY_RSA ? libp11_rsa_sign
-								       : libp11_ec_sign;
+								      : libp11_ec_sign;
 	if (!sig) /* the size only: no token call */
 		return orig(pctx, sig, siglen, tbs, tbslen);
 	hsm_ctx *ctx = atomic_load(&engine_ctx);
@@ -368,8 +368,9 @@ signet_err hsm_engine_fresh(hsm_ctx *ctx, char *id, size_t idlen)
 		openssl_reason(why, sizeof(why));
 		ENGINE_free(e);
 		/* so stays open: the first instance holds it loaded anyway */
-		ret = hsm_fail(SIGNET_EHSM, "pkcs11 engine: cannot bind another instance from %s: %s",
-			       so_path, so ? why : dlerror());
+		ret = hsm_fail(SIGNET_EHSM,
+			       "pkcs11 engine: cannot bind another instance from %s: %s", so_path,
+			       so ? why : dlerror());
 		goto out;
 	}
 	char name[ENGINE_ID_MAX];

@@ -296,8 +296,8 @@ signet_err hsm_tls_key_check(hsm_tls_key *k, bool *renewed, char *errmsg, size_t
 		size_t siglen = 0;
 		ret = RAND_bytes(data, sizeof(data)) == 1 ? SIGNET_OK : SIGNET_ECRYPTO;
 		if (ret == SIGNET_OK)
-			ret = hsm_sign(k->sess, k->id, k->id_len, data, sizeof(data), sig, sizeof(sig),
-				       &siglen);
+			ret = hsm_sign(k->sess, k->id, k->id_len, data, sizeof(data), sig,
+				       sizeof(sig), &siglen);
 	}
 	if (ret != SIGNET_OK)
 		return tk_fail(errmsg, errlen, ret, "token '%s': key '%s' does not sign: %s",

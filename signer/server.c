@@ -404,8 +404,7 @@ static signet_err open_token(signer_server *srv, const sg_secret *pin)
 static signet_err start_grpc(signer_server *srv)
 {
 	grpc_server_credentials *creds = NULL;
-	signet_err ret = srv_tls_credentials(&srv->cfg, srv->hsm, srv->token, &srv->tls,
-					     &creds);
+	signet_err ret = srv_tls_credentials(&srv->cfg, srv->hsm, srv->token, &srv->tls, &creds);
 	if (ret != SIGNET_OK)
 		return ret;
 	const signer_admission_limits *lim = &srv->cfg.admission;

@@ -58,17 +58,17 @@ signet_err srv_tls13_only(void)
 #define REPAIR_BACKOFF_MAX_MS 5000
 
 struct srv_tls {
-	pthread_mutex_t lock;   /* guards everything below but tkey */
-	sg_buf cert, ca;        /* PEM, NUL-terminated */
-	sg_buf key;             /* PEM key (wiped when dropped), or the engine key */
-	uint64_t gen;           /* version of cert, ca and key */
-	uint64_t served;        /* the version gRPC was last handed */
+	pthread_mutex_t lock;               /* guards everything below but tkey */
+	sg_buf cert, ca;                    /* PEM, NUL-terminated */
+	sg_buf key;                         /* PEM key (wiped when dropped), or the engine key */
+	uint64_t gen;                       /* version of cert, ca and key */
+	uint64_t served;                    /* the version gRPC was last handed */
 	char key_spec[SIGNER_PATH_MAX];     /* tls-key as started: file or URI */
 	char key_pin_spec[SIGNER_PATH_MAX]; /* tls-key-pin as started */
-	hsm_tls_key *tkey;      /* a key in a token, else NULL; the repair thread's */
-	pthread_t repairer;     /* runs hsm_tls_key_check when poked */
+	hsm_tls_key *tkey;                  /* a key in a token, else NULL; the repair thread's */
+	pthread_t repairer;                 /* runs hsm_tls_key_check when poked */
 	bool repairer_started;
-	pthread_cond_t cond;    /* poke or quit (monotonic clock) */
+	pthread_cond_t cond; /* poke or quit (monotonic clock) */
 	bool poke, quit;
 	atomic_uint_fast64_t reloads; /* the key loaded through a new engine */
 };
@@ -125,8 +125,8 @@ static signet_err token_key(const signer_config *cfg, hsm_ctx *hsm, hsm_token *t
 /* gRPC asks this at every new handshake (and once when the port is
  * added), under its own lock: hand it a new configuration only when ours
  * changed. It copies what it is given. */
-static grpc_ssl_certificate_config_reload_status fetch_config(
-	void *arg, grpc_ssl_server_certificate_config **config)
+static grpc_ssl_certificate_config_reload_status
+fetch_config(void *arg, grpc_ssl_server_certificate_config **config)
 {
 	srv_tls *t = arg;
 	grpc_ssl_certificate_config_reload_status st = GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_UNCHANGED;
@@ -294,8 +294,8 @@ signet_err srv_tls_credentials(const signer_config *cfg, hsm_ctx *hsm, hsm_token
 	if (ret == SIGNET_OK) {
 		grpc_ssl_server_credentials_options *o =
 			grpc_ssl_server_credentials_create_options_using_config_fetcher(
-				GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY, fetch_config,
-				t);
+				GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY,
+				fetch_config, t);
 		*out = o ? grpc_ssl_server_credentials_create_with_options(o) : NULL;
 		if (!*out)
 			ret = SIGNET_ECRYPTO;
@@ -344,7 +344,8 @@ signet_err srv_tls_reload(srv_tls *t, const signer_config *cfg)
 	 * the one logged in at start. */
 	if (uri != hsm_uri_is(t->key_spec) || (uri && strcmp(cfg->tls_key, t->key_spec) != 0) ||
 	    strcmp(cfg->tls_key_pin_spec, t->key_pin_spec) != 0) {
-		sg_log(SG_LOG_WARNING, "reload: tls-key or tls-key-pin changed: the TLS "
+		sg_log(SG_LOG_WARNING,
+		       "reload: tls-key or tls-key-pin changed: the TLS "
 		       "certificate, key and CA keep their old values until a restart");
 		return SIGNET_OK;
 	}
@@ -392,7 +393,9 @@ signet_err srv_tls_reload(srv_tls *t, const signer_config *cfg)
 	if (ret != SIGNET_OK)
 		sg_log(SG_LOG_ERROR, "reload: TLS certificate, key and CA not changed");
 	else if (changed)
-		sg_log(SG_LOG_NOTICE, "reload: TLS certificate, key and CA from %s, %s, %s for "
-		       "new connections", cfg->tls_cert, cfg->tls_key, cfg->tls_ca);
+		sg_log(SG_LOG_NOTICE,
+		       "reload: TLS certificate, key and CA from %s, %s, %s for "
+		       "new connections",
+		       cfg->tls_cert, cfg->tls_key, cfg->tls_ca);
 	return ret;
 }

@@ -198,8 +198,7 @@ static void current(fault *f, bool (*wants)(const fault *))
 
 static bool wants_sign(const fault *f)
 {
-	return f->error != F_NONE || f->sleep_ms > 0 || f->corrupt || f->hold ||
-	       f->close_sessions;
+	return f->error != F_NONE || f->sleep_ms > 0 || f->corrupt || f->hold || f->close_sessions;
 }
 
 static bool wants_removed(const fault *f)

@@ -627,9 +627,9 @@ typedef struct loader {
 	rpc_conn *conn;
 	atomic_bool stop;
 	atomic_uint ok, failed;
-	atomic_uint ok_after;   /* successes since after is set */
+	atomic_uint ok_after; /* successes since after is set */
 	atomic_bool after;
-	char why[256];          /* the first failure */
+	char why[256]; /* the first failure */
 } loader;
 
 static void *load_main(void *arg)
@@ -637,8 +637,8 @@ static void *load_main(void *arg)
 	loader *l = arg;
 	for (unsigned i = 0; !atomic_load(&l->stop); i++) {
 		grpc_status_code st = GRPC_STATUS_UNKNOWN;
-		Signet__V1__SignResponse *r =
-			signetd_sign_a(l->conn, "example.com", 50000 + i % 10000, 1, &st);
+		Signet__V1__SignResponse *r = signetd_sign_a(l->conn, "example.com",
+							     50000 + i % 10000, 1, &st);
 		bool good = r && r->n_results == 1 && r->results[0]->n_rrsig == 1;
 		if (good) {
 			atomic_fetch_add(&l->ok, 1);
@@ -660,7 +660,8 @@ static bool wait_log_count(const char *log, const char *needle, int n, long ms)
 	for (long end = signetd_now_ms() + ms;;) {
 		sg_buf b = SG_BUF_INIT;
 		int c = 0;
-		if (sg_file_read(log, 1 << 24, &b) == SIGNET_OK && sg_buf_put_u8(&b, 0) == SIGNET_OK)
+		if (sg_file_read(log, 1 << 24, &b) == SIGNET_OK &&
+		    sg_buf_put_u8(&b, 0) == SIGNET_OK)
 			for (const char *p = (char *)b.data; (p = strstr(p, needle)) != NULL; p++)
 				c++;
 		sg_buf_free(&b);
@@ -749,8 +750,9 @@ static void invalidate_under_load(const char *conf, const char *log, const char 
 		fail_msg("the loading client signs nothing");
 	if (!reached)
 		fail_msg("the fault '%s' was never reached", fault);
-	fprintf(stderr, "tls reload (%s): first handshake after the fault %s; %s after %d "
-			"attempts, %ld ms; %u calls on the open connection, %u failed\n",
+	fprintf(stderr,
+		"tls reload (%s): first handshake after the fault %s; %s after %d "
+		"attempts, %ld ms; %u calls on the open connection, %u failed\n",
 		fault, first ? "succeeded" : "failed", ok ? "recovered" : "NOT recovered", attempts,
 		recovered_ms, atomic_load(&l.ok), atomic_load(&l.failed));
 	if (!ok || first) {
@@ -760,8 +762,10 @@ static void invalidate_under_load(const char *conf, const char *log, const char 
 		fail_msg("handshakes did not recover within 60 s");
 	}
 	char needle[80];
-	snprintf(needle, sizeof(needle), "TLS key reloaded through a new libp11 engine instance "
-		 "(reload %d,", n);
+	snprintf(needle, sizeof(needle),
+		 "TLS key reloaded through a new libp11 engine instance "
+		 "(reload %d,",
+		 n);
 	assert_true(signetd_log_has(log, needle));
 	/* The metrics say so too. */
 	assert_true(conf_metrics_port > 0);
@@ -783,13 +787,14 @@ static void invalidate_under_load(const char *conf, const char *log, const char 
 	if (rc != 0 || !strstr(out, "RRSIG\tA 13"))
 		fail_msg("after the reload: exit %d: %s", rc, out);
 	char hs[64];
-	assert_int_equal(run(hs, sizeof(hs),
-			     "cd '%s' && rm -f hs.*; for i in 1 2 3 4 5 6; do timeout 20 openssl"
-			     " s_client -connect 127.0.0.1:%d -CAfile ca.pem -cert ns1.pem -key"
-			     " ns1.key -servername localhost -alpn h2 </dev/null >hs.$i 2>/dev/null &"
-			     " done; wait; grep -l '^Verification: OK' hs.* | wc -l",
-			     D.dir, D.port),
-			 0);
+	assert_int_equal(
+		run(hs, sizeof(hs),
+		    "cd '%s' && rm -f hs.*; for i in 1 2 3 4 5 6; do timeout 20 openssl"
+		    " s_client -connect 127.0.0.1:%d -CAfile ca.pem -cert ns1.pem -key"
+		    " ns1.key -servername localhost -alpn h2 </dev/null >hs.$i 2>/dev/null &"
+		    " done; wait; grep -l '^Verification: OK' hs.* | wc -l",
+		    D.dir, D.port),
+		0);
 	assert_int_equal(atoi(hs), 6);
 }
 
@@ -840,18 +845,20 @@ static void test_sighup_certificate(void **state)
 	assert_int_equal(handshake(before, sizeof(before)), 1);
 	/* A new request from the same key in the token, signed by the CA with
 	 * another subject, written aside and renamed over the served file. */
-	assert_int_equal(run(NULL, 0,
-			     "'%s' hsm tls-csr --module '%s' --pin file:%s --key '%s' --cn"
-			     " renewed.localhost --san DNS:localhost,IP:127.0.0.1 --csr '%s/renew.csr'"
-			     " >/dev/null",
-			     signet_bin, D.f->module, srv_pin, srv_uri, D.dir),
-			 0);
+	assert_int_equal(
+		run(NULL, 0,
+		    "'%s' hsm tls-csr --module '%s' --pin file:%s --key '%s' --cn"
+		    " renewed.localhost --san DNS:localhost,IP:127.0.0.1 --csr '%s/renew.csr'"
+		    " >/dev/null",
+		    signet_bin, D.f->module, srv_pin, srv_uri, D.dir),
+		0);
 	token_files_to_daemon();
-	signetd_sh("cd '%s' && printf 'extendedKeyUsage=serverAuth\\nsubjectAltName=DNS:localhost,"
-		   "IP:127.0.0.1\\n' > renew.ext && openssl x509 -req -in renew.csr -CA ca.pem"
-		   " -CAkey ca.key -CAcreateserial -days 2 -extfile renew.ext -out srvsep.new"
-		   " 2>/dev/null && chmod 644 srvsep.new && mv srvsep.new srvsep.pem",
-		   D.dir);
+	signetd_sh(
+		"cd '%s' && printf 'extendedKeyUsage=serverAuth\\nsubjectAltName=DNS:localhost,"
+		"IP:127.0.0.1\\n' > renew.ext && openssl x509 -req -in renew.csr -CA ca.pem"
+		" -CAkey ca.key -CAcreateserial -days 2 -extfile renew.ext -out srvsep.new"
+		" 2>/dev/null && chmod 644 srvsep.new && mv srvsep.new srvsep.pem",
+		D.dir);
 	assert_int_equal(kill(D.pid, SIGHUP), 0);
 	if (!wait_log_count(reload_log, "reload: TLS certificate, key and CA from", 1, 30000))
 		fail_msg("no TLS reload in the log after SIGHUP");
@@ -860,11 +867,13 @@ static void test_sighup_certificate(void **state)
 		fail_msg("served before: '%s', after: '%s'", before, after);
 
 	/* Another key's certificate: refused, naming the mismatch. */
-	signetd_sh("cd '%s' && cp srvsep.pem srvsep.keep && cp server.pem srvsep.new &&"
-		   " mv srvsep.new srvsep.pem",
-		   D.dir);
+	signetd_sh(
+		"cd '%s' && cp srvsep.pem srvsep.keep && cp server.pem srvsep.new &&"
+		" mv srvsep.new srvsep.pem",
+		D.dir);
 	assert_int_equal(kill(D.pid, SIGHUP), 0);
-	if (!wait_log_count(reload_log, "reload: TLS certificate, key and CA not changed", 1, 30000))
+	if (!wait_log_count(reload_log, "reload: TLS certificate, key and CA not changed", 1,
+			    30000))
 		fail_msg("no refusal in the log after SIGHUP");
 	assert_true(signetd_log_has(reload_log, "does not match the certificate"));
 	assert_int_equal(handshake(after, sizeof(after)), 1);
@@ -888,13 +897,14 @@ static void test_sighup_pem(void **state)
 	char before[512], after[512];
 	assert_int_equal(handshake(before, sizeof(before)), 1);
 	/* signetd reads them as nobody: readable by it, as the docs say. */
-	signetd_sh("cd '%s' && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
-		   " -keyout pemnew.key -out pemnew.csr -subj /CN=pem-renewed.localhost 2>/dev/null"
-		   " && printf 'extendedKeyUsage=serverAuth\\nsubjectAltName=DNS:localhost,"
-		   "IP:127.0.0.1\\n' > pemnew.ext && openssl x509 -req -in pemnew.csr -CA ca.pem"
-		   " -CAkey ca.key -CAcreateserial -days 2 -extfile pemnew.ext -out pemnew.pem"
-		   " 2>/dev/null && chmod 644 pemnew.key pemnew.pem",
-		   D.dir);
+	signetd_sh(
+		"cd '%s' && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+		" -keyout pemnew.key -out pemnew.csr -subj /CN=pem-renewed.localhost 2>/dev/null"
+		" && printf 'extendedKeyUsage=serverAuth\\nsubjectAltName=DNS:localhost,"
+		"IP:127.0.0.1\\n' > pemnew.ext && openssl x509 -req -in pemnew.csr -CA ca.pem"
+		" -CAkey ca.key -CAcreateserial -days 2 -extfile pemnew.ext -out pemnew.pem"
+		" 2>/dev/null && chmod 644 pemnew.key pemnew.pem",
+		D.dir);
 	/* First the new key with the old certificate: refused. */
 	snprintf(key, sizeof(key), "%s/pemnew.key", D.dir);
 	write_conf(conf, cert, key, NULL);
