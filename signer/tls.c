@@ -191,16 +191,21 @@ static void *repair_main(void *arg)
 		t->poke = false;
 		pthread_mutex_unlock(&t->lock);
 		bool renewed = false;
-		char msg[768];
+		char msg[768] = "";
 		signet_err ret = hsm_tls_key_check(t->tkey, &renewed, msg, sizeof(msg));
 		const char *k = hsm_tls_key_engine_key(t->tkey);
+		sg_buf key = SG_BUF_INIT;
+		if (ret == SIGNET_OK && renewed)
+			ret = sg_buf_append(&key, (const uint8_t *)k, strlen(k) + 1);
 		pthread_mutex_lock(&t->lock);
 		if (ret == SIGNET_OK && renewed) {
-			sg_buf_reset(&t->key);
-			ret = sg_buf_append(&t->key, (const uint8_t *)k, strlen(k) + 1);
+			sg_buf swap = t->key;
+			t->key = key;
+			key = swap;
 			t->gen++;
 		}
 		pthread_mutex_unlock(&t->lock);
+		sg_buf_free(&key);
 		if (ret == SIGNET_OK && renewed) {
 			uint64_t n = atomic_fetch_add(&t->reloads, 1) + 1;
 			sg_log(SG_LOG_NOTICE,
@@ -216,7 +221,7 @@ static void *repair_main(void *arg)
 			sg_log(SG_LOG_ERROR,
 			       "TLS key unusable, new handshakes fail until it signs again "
 			       "(next try on the next failure, %u ms from now at the earliest): %s",
-			       backoff, ret == SIGNET_ENOMEM ? "out of memory" : msg);
+			       backoff, msg[0] ? msg : signet_strerror(ret));
 		}
 		pthread_mutex_lock(&t->lock);
 		/* Failures of handshakes that started before the repair poke
