@@ -89,6 +89,19 @@ const char *hsm_rv_name(unsigned long rv);
  * context per module and process: finalizing is process-wide). */
 signet_err hsm_open(const char *module_path, hsm_ctx **out);
 
+/* Longest parameter string hsm_open_args hands a module. */
+#define HSM_INIT_ARGS_MAX 1024
+
+/* hsm_open, giving the module init_args (NULL for none) in the reserved
+ * field of C_Initialize's CK_C_INITIALIZE_ARGS, at every initialisation:
+ * the library parameters some modules need, such as NSS's softokn
+ * ("configdir='sql:<dir>' certPrefix='' keyPrefix='' secmod='secmod.db'
+ * flags=noModDB", docs/HSM.md). 1 to HSM_INIT_ARGS_MAX octets of printable
+ * ASCII (SIGNET_EINVAL, SIGNET_ERANGE otherwise). Configuration, never a
+ * secret: it may appear in logs. A module that expects no parameters
+ * answers CKR_ARGUMENTS_BAD (SIGNET_EHSM). */
+signet_err hsm_open_args(const char *module_path, const char *init_args, hsm_ctx **out);
+
 /* C_Finalize and dlclose. Every token and session must be closed first. */
 void hsm_close(hsm_ctx *ctx);
 

@@ -36,6 +36,7 @@ struct hsm_ctx {
 	void *dl;                         /* dlopen handle */
 	CK_FUNCTION_LIST *fn;             /* the module's function list */
 	char *path;                       /* module path, owned */
+	char *init_args;                  /* C_Initialize's library parameters, owned, or NULL */
 	pthread_rwlock_t rw;              /* see the top of this file */
 	bool live;                        /* C_Initialize succeeded, no finalize since */
 	uint64_t gen;                     /* bumped by every re-initialise */
@@ -127,8 +128,8 @@ uint64_t hsm_now_ms(void);
 
 /* ---- token.c ---- */
 
-/* Find the slot of the initialised token with this serial (or label when
- * serial is NULL). Called with ctx->rw held. */
+/* Find the slot of the initialised token with this serial and this label
+ * (either may be NULL, not both). Called with ctx->rw held. */
 signet_err hsm_find_slot(hsm_ctx *ctx, const char *label, const char *serial,
 			 CK_SLOT_ID *slot, CK_TOKEN_INFO *info);
 /* Open the admin session and log in with the stored PIN; caller holds the

@@ -17,11 +17,18 @@ uint64_t hsm_now_ms(void)
 CK_RV hsm_module_initialize(hsm_ctx *ctx)
 {
 	/* The module does its own locking with OS primitives: our threads call
-	 * it concurrently on their own sessions. */
-	CK_C_INITIALIZE_ARGS args;
-	memset(&args, 0, sizeof(args));
-	args.flags = CKF_OS_LOCKING_OK;
-	return ctx->fn->C_Initialize(&args);
+	 * it concurrently on their own sessions. NSS declares one more pointer
+	 * after the reserved field (its LibraryParameters sit where PKCS#11 has
+	 * pReserved, and a pReserved of its own follows, "must be NULL"): the
+	 * trailing NULL keeps a module that reads it inside our memory. */
+	struct {
+		CK_C_INITIALIZE_ARGS args;
+		void *nss_reserved;
+	} a;
+	memset(&a, 0, sizeof(a));
+	a.args.flags = CKF_OS_LOCKING_OK;
+	a.args.pReserved = ctx->init_args;
+	return ctx->fn->C_Initialize(&a.args);
 }
 
 static void ctx_free(hsm_ctx *ctx)
@@ -31,10 +38,37 @@ static void ctx_free(hsm_ctx *ctx)
 	pthread_rwlock_destroy(&ctx->rw);
 	pthread_mutex_destroy(&ctx->fail_lock);
 	free(ctx->path);
+	free(ctx->init_args);
 	free(ctx);
 }
 
 signet_err hsm_open(const char *module_path, hsm_ctx **out)
+{
+	return hsm_open_args(module_path, NULL, out);
+}
+
+/* What a module is handed as its library parameters is text we pass on
+ * uninterpreted, so it is held to what such parameters are: one line of
+ * printable ASCII, bounded. */
+static signet_err check_init_args(const char *init_args)
+{
+	size_t len = strnlen(init_args, HSM_INIT_ARGS_MAX + 1);
+	if (len == 0)
+		return hsm_fail(SIGNET_EINVAL, "hsm_open: empty module parameters "
+				"(give none instead)");
+	if (len > HSM_INIT_ARGS_MAX)
+		return hsm_fail(SIGNET_ERANGE, "hsm_open: module parameters longer than %u "
+				"octets", HSM_INIT_ARGS_MAX);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)init_args[i];
+		if (c < 0x20 || c > 0x7e)
+			return hsm_fail(SIGNET_EINVAL, "hsm_open: module parameters hold a "
+					"non-printable octet (0x%02x) at offset %zu", c, i);
+	}
+	return SIGNET_OK;
+}
+
+signet_err hsm_open_args(const char *module_path, const char *init_args, hsm_ctx **out)
 {
 	if (out == NULL)
 		return hsm_fail(SIGNET_EINVAL, "hsm_open: no output");
@@ -43,6 +77,11 @@ signet_err hsm_open(const char *module_path, hsm_ctx **out)
 		return hsm_fail(SIGNET_EINVAL, "hsm_open: no module path");
 	if (strlen(module_path) > 4096)
 		return hsm_fail(SIGNET_ERANGE, "hsm_open: module path too long");
+	if (init_args != NULL) {
+		signet_err aerr = check_init_args(init_args);
+		if (aerr != SIGNET_OK)
+			return aerr;
+	}
 
 	hsm_ctx *ctx = calloc(1, sizeof(*ctx));
 	if (ctx == NULL)
@@ -56,7 +95,9 @@ signet_err hsm_open(const char *module_path, hsm_ctx **out)
 	pthread_rwlockattr_destroy(&ra);
 	pthread_mutex_init(&ctx->fail_lock, NULL);
 	ctx->path = strdup(module_path);
-	if (ctx->path == NULL) {
+	if (init_args != NULL)
+		ctx->init_args = strdup(init_args);
+	if (ctx->path == NULL || (init_args != NULL && ctx->init_args == NULL)) {
 		ctx_free(ctx);
 		return hsm_fail(SIGNET_ENOMEM, "hsm_open: out of memory");
 	}

@@ -81,8 +81,10 @@ signet_err hsm_find_slot(hsm_ctx *ctx, const char *label, const char *serial,
 			continue;
 		hsm_token_desc d;
 		fill_desc(slots[i], &ti, &d);
-		bool hit = serial != NULL ? strcmp(d.serial, serial) == 0
-					  : strcmp(d.label, label) == 0;
+		/* Both when both are given: a serial need not be unique across
+		 * slots (NSS's softokn gives both of its tokens 0000000000000000). */
+		bool hit = (serial == NULL || strcmp(d.serial, serial) == 0) &&
+			   (label == NULL || strcmp(d.label, label) == 0);
 		if (!hit)
 			continue;
 		if (matches++ == 0) {
@@ -95,6 +97,9 @@ signet_err hsm_find_slot(hsm_ctx *ctx, const char *label, const char *serial,
 		return hsm_fail(SIGNET_ENOTFOUND, "no initialised token with %s '%s'",
 				serial != NULL ? "serial" : "label",
 				serial != NULL ? serial : label);
+	if (matches > 1 && serial != NULL)
+		return hsm_fail(SIGNET_EINVAL, "%zu tokens carry the serial '%s'%s", matches,
+				serial, label == NULL ? ": name the token by its label" : "");
 	if (matches > 1)
 		return hsm_fail(SIGNET_EINVAL, "%zu tokens carry the label '%s': name the "
 				"token by its serial", matches, label);
@@ -332,7 +337,7 @@ static signet_err attach(hsm_token *t, bool relogin)
 	hsm_ctx *ctx = t->ctx;
 	CK_TOKEN_INFO ti;
 	CK_SLOT_ID slot;
-	signet_err err = hsm_find_slot(ctx, NULL, t->serial, &slot, &ti);
+	signet_err err = hsm_find_slot(ctx, t->label, t->serial, &slot, &ti);
 	if (err == SIGNET_ENOTFOUND)
 		return hsm_fail(SIGNET_EHSM_DOWN, "token '%s' (serial %s) is not present",
 				t->label, t->serial);
@@ -465,13 +470,13 @@ signet_err hsm_token_open(hsm_ctx *ctx, const char *label, const char *serial,
 		err = hsm_fail(SIGNET_EHSM_DOWN, "hsm_token_open: module %s is not initialised",
 			       ctx->path);
 	else
-		err = hsm_find_slot(ctx, label, serial, &slot, &ti);
+		err = hsm_find_slot(ctx, serial != NULL ? NULL : label, serial, &slot, &ti);
 	if (err == SIGNET_OK) {
 		hsm_copy_padded(t->label, sizeof(t->label), ti.label, sizeof(ti.label));
 		hsm_copy_padded(t->serial, sizeof(t->serial), ti.serialNumber,
 				sizeof(ti.serialNumber));
 		for (hsm_token *o = ctx->tokens; o != NULL; o = o->next)
-			if (strcmp(o->serial, t->serial) == 0)
+			if (strcmp(o->serial, t->serial) == 0 && strcmp(o->label, t->label) == 0)
 				err = hsm_fail(SIGNET_ESTATE, "hsm_token_open: token '%s' is "
 					       "already open in this context", t->label);
 	}

@@ -14,8 +14,17 @@
  * (state becomes a softhsm_fixture * with the token open), or
  * softhsm_setup_closed for tests that open the token themselves.
  *
+ * The same fixture runs on a second PKCS#11 implementation when
+ * $SIGNET_TEST_PKCS11 is "softokn" (ctest's *_softokn entries set it and
+ * $SIGNET_SOFTOKN_MODULE): NSS's softokn with its database in <dir>/nssdb,
+ * handed to C_Initialize as library parameters (hsm_open_args), the token
+ * labelled by dbTokenDescription and its user PIN set the NSS way (an SO
+ * login with the empty PIN, then C_InitPIN: softokn has no SO PIN and
+ * ignores C_InitToken's label). Tests read f->impl and assert what softokn
+ * does differently (docs/HSM.md, "A second implementation").
+ *
  * Not thread safe while creating or destroying (it sets SOFTHSM2_CONF); one
- * fixture at a time per process, since the module is initialised once.
+ * fixture per module and process, since a module is initialised once.
  */
 #ifndef SIGNET_TEST_SOFTHSM_FIXTURE_H
 #define SIGNET_TEST_SOFTHSM_FIXTURE_H
@@ -30,15 +39,25 @@
  * so), for tests that inject faults; include that header to use it. */
 struct _CK_FUNCTION_LIST;
 
+/* The PKCS#11 implementation under the fixture. */
+typedef enum softhsm_impl {
+	SOFTHSM_IMPL_SOFTHSM2 = 0, /* SoftHSM2, $SIGNET_SOFTHSM_MODULE */
+	SOFTHSM_IMPL_SOFTOKN       /* NSS's softokn, $SIGNET_SOFTOKN_MODULE */
+} softhsm_impl;
+
 typedef struct softhsm_fixture {
+	softhsm_impl impl;            /* which module this is */
+	char init_args[1024];         /* library parameters given to C_Initialize, or "" */
 	char dir[256];                /* the temporary directory, removed at the end */
 	char conf[300];               /* <dir>/softhsm2.conf */
-	char tokendir[300];           /* <dir>/tokens: move it away to fake a lost token */
-	char module[4096];            /* module path from SIGNET_SOFTHSM_MODULE */
+	char tokendir[300];           /* <dir>/tokens (softokn: <dir>/nssdb): move it away
+	                               * to fake a lost token */
+	char module[4096];            /* module path from the environment */
 	char label[33];               /* the token's random label */
 	char serial[17];              /* the token's serial, as the module reports it */
 	unsigned long slot;           /* the token's slot ID after initialisation */
-	sg_secret *so_pin;            /* random security-officer PIN */
+	sg_secret *so_pin;            /* random security-officer PIN (softokn has none:
+	                               * its SO logs in with the empty PIN, once) */
 	sg_secret *user_pin;          /* random user PIN */
 	hsm_ctx *ctx;                 /* the loaded module */
 	hsm_token *tok;               /* the open, logged-in token, or NULL */
@@ -50,6 +69,16 @@ typedef struct softhsm_fixture {
  * log in (f->tok). Free with softhsm_fixture_destroy. On failure everything
  * made so far is removed and the reason printed to stderr. */
 signet_err softhsm_fixture_create(bool open_token, softhsm_fixture **out);
+
+/* The implementation $SIGNET_TEST_PKCS11 names: SoftHSM2 when it is unset or
+ * "softhsm2", softokn for "softokn"; anything else fails the test (stderr
+ * says why) by returning -1. */
+int softhsm_fixture_impl(softhsm_impl *out);
+
+/* softhsm_fixture_create on a given implementation, whatever the
+ * environment says: for tests that use both at once. */
+signet_err softhsm_fixture_create_impl(softhsm_impl impl, bool open_token,
+				       softhsm_fixture **out);
 
 /* Close the token (if open) and the module and remove the directory. NULL is
  * fine. Sessions must be closed first. */
