@@ -1,4 +1,5 @@
-/* test_token.c -- module loading, token lookup, login and PIN paths on a real SoftHSM2 token. */
+/* test_token.c -- module loading, token lookup, login and PIN paths on a real SoftHSM2 token
+ * (and on NSS's softokn, where the differences are asserted as such). */
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -51,14 +52,31 @@ static void test_open_by_label(void **state)
 	assert_true(d.initialized);
 	assert_true(d.user_pin_initialized);
 	assert_false(d.pin_locked);
-	assert_true(contains(d.manufacturer, "SoftHSM"));
+	assert_true(contains(d.manufacturer, f->impl == SOFTHSM_IMPL_SOFTOKN ? "Mozilla Foundation"
+							    : "SoftHSM"));
 	hsm_token_close(t);
+}
+
+/* softokn's two tokens (the generic crypto one and the database one) both
+ * carry the serial 0000000000000000, so a serial alone names neither. */
+static bool serial_is_ambiguous(const softhsm_fixture *f)
+{
+	return f->impl == SOFTHSM_IMPL_SOFTOKN;
 }
 
 static void test_open_by_serial(void **state)
 {
 	softhsm_fixture *f = *state;
 	hsm_token *t = NULL;
+	if (serial_is_ambiguous(f)) {
+		assert_string_equal(f->serial, "0000000000000000");
+		assert_int_equal(hsm_token_open(f->ctx, NULL, f->serial, f->user_pin, &t),
+				 SIGNET_EINVAL);
+		assert_null(t);
+		assert_true(contains(hsm_last_error(), "2 tokens carry the serial"));
+		assert_true(contains(hsm_last_error(), "label"));
+		return;
+	}
 	/* The label is ignored when a serial is given. */
 	assert_int_equal(hsm_token_open(f->ctx, "no-such-label", f->serial, f->user_pin, &t),
 			 SIGNET_OK);
@@ -77,7 +95,7 @@ static void test_unknown_token(void **state)
 			 SIGNET_ENOTFOUND);
 	assert_null(t);
 	assert_true(contains(hsm_last_error(), "no-such-label"));
-	assert_int_equal(hsm_token_open(f->ctx, NULL, "0000000000000000", f->user_pin, &t),
+	assert_int_equal(hsm_token_open(f->ctx, NULL, "nosuchserial0000", f->user_pin, &t),
 			 SIGNET_ENOTFOUND);
 	assert_true(contains(hsm_last_error(), "serial"));
 }
@@ -118,7 +136,7 @@ static void test_login_limit(void **state)
 	/* A fresh context (a restart) may try again. */
 	hsm_close(f->ctx);
 	f->ctx = NULL;
-	assert_int_equal(hsm_open(f->module, &f->ctx), SIGNET_OK);
+	assert_int_equal(softhsm_fixture_open_module(f, &f->ctx), SIGNET_OK);
 	assert_int_equal(hsm_token_open(f->ctx, f->label, NULL, f->user_pin, &t), SIGNET_OK);
 	hsm_token_close(t);
 	sg_secret_free(bad);
@@ -131,18 +149,31 @@ static void test_list_tokens(void **state)
 	size_t n = 0;
 	assert_int_equal(hsm_list_tokens(f->ctx, &d, &n), SIGNET_OK);
 	assert_true(n >= 2);  /* ours, and SoftHSM2's spare uninitialised slot */
-	size_t ours = 0, blank = 0;
+	size_t ours = 0, blank = 0, other = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (d[i].initialized && strcmp(d[i].label, f->label) == 0) {
 			ours++;
 			assert_string_equal(d[i].serial, f->serial);
 			assert_true(d[i].user_pin_initialized);
+		} else if (d[i].initialized) {
+			other++;
+			/* softokn: its crypto token, with our token's serial */
+			assert_string_equal(d[i].label, "NSS Generic Crypto Services");
+			assert_string_equal(d[i].serial, f->serial);
 		}
 		if (!d[i].initialized)
 			blank++;
 	}
 	assert_int_equal(ours, 1);
-	assert_true(blank >= 1);
+	if (f->impl == SOFTHSM_IMPL_SOFTOKN) {
+		/* softokn has no spare token: its two are fixed by its parameters */
+		assert_int_equal(n, 2);
+		assert_int_equal(other, 1);
+		assert_int_equal(blank, 0);
+	} else {
+		assert_int_equal(other, 0);
+		assert_true(blank >= 1);
+	}
 	free(d);
 	assert_int_equal(hsm_list_tokens(NULL, &d, &n), SIGNET_EINVAL);
 	assert_int_equal(hsm_list_tokens(f->ctx, NULL, &n), SIGNET_EINVAL);
@@ -164,7 +195,9 @@ static void test_pin_sources(void **state)
 	char spec[600];
 	snprintf(spec, sizeof(spec), "file:%s", path);
 	assert_int_equal(sg_secret_from_spec(spec, &pin), SIGNET_OK);
-	assert_int_equal(hsm_token_open(f->ctx, NULL, f->serial, pin, &t), SIGNET_OK);
+	assert_int_equal(hsm_token_open(f->ctx, serial_is_ambiguous(f) ? f->label : NULL,
+					serial_is_ambiguous(f) ? NULL : f->serial, pin, &t),
+			 SIGNET_OK);
 	hsm_token_close(t);
 	sg_secret_free(pin);
 
@@ -221,7 +254,9 @@ static void test_open_twice(void **state)
 	hsm_token *t = NULL, *t2 = NULL;
 	assert_int_equal(hsm_token_open(f->ctx, f->label, NULL, f->user_pin, &t), SIGNET_OK);
 	/* A second login would go unverified (the login is per process): refused. */
-	assert_int_equal(hsm_token_open(f->ctx, NULL, f->serial, f->user_pin, &t2), SIGNET_ESTATE);
+	assert_int_equal(hsm_token_open(f->ctx, serial_is_ambiguous(f) ? f->label : NULL,
+					serial_is_ambiguous(f) ? NULL : f->serial, f->user_pin, &t2),
+			 SIGNET_ESTATE);
 	assert_null(t2);
 	hsm_token_close(t);
 }
@@ -229,6 +264,15 @@ static void test_open_twice(void **state)
 static void test_duplicate_label(void **state)
 {
 	softhsm_fixture *f = *state;
+	if (f->impl == SOFTHSM_IMPL_SOFTOKN) {
+		/* softokn offers no blank token to initialise (its database token
+		 * is the only one that holds keys, and its label comes from the
+		 * module parameters); the label is unique by construction. */
+		assert_int_equal(hsm_token_initialize(f->ctx, f->label, f->so_pin, f->user_pin),
+				 SIGNET_ENOTFOUND);
+		assert_true(contains(hsm_last_error(), "no uninitialised token"));
+		return;
+	}
 	/* SoftHSM2 always offers one more blank token: give it our label. */
 	assert_int_equal(hsm_token_initialize(f->ctx, f->label, f->so_pin, f->user_pin), SIGNET_OK);
 	hsm_token *t = NULL;
@@ -277,6 +321,17 @@ static void test_module_errors(void **state)
 	assert_true(contains(hsm_last_error(), "C_GetFunctionList"));
 	assert_int_equal(hsm_open("", &c), SIGNET_EINVAL);
 	assert_int_equal(hsm_open(f->module, NULL), SIGNET_EINVAL);
+	/* Module parameters are bounded, printable, one line. */
+	char big[HSM_INIT_ARGS_MAX + 2];
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(hsm_open_args(f->module, big, &c), SIGNET_ERANGE);
+	big[HSM_INIT_ARGS_MAX] = '\0';
+	big[7] = '\n';
+	assert_int_equal(hsm_open_args(f->module, big, &c), SIGNET_EINVAL);
+	assert_true(contains(hsm_last_error(), "non-printable"));
+	assert_int_equal(hsm_open_args(f->module, "", &c), SIGNET_EINVAL);
+	assert_null(c);
 	/* The module is initialised by the fixture's context already: a second
 	 * context must not take it over (its finalize would end the first). */
 	assert_int_equal(hsm_open(f->module, &c), SIGNET_ESTATE);

@@ -252,6 +252,13 @@ void softhsm_fixture_destroy(softhsm_fixture *f)
 	free(f);
 }
 
+signet_err softhsm_fixture_open_module(const softhsm_fixture *f, hsm_ctx **out)
+{
+	if (f == NULL)
+		return SIGNET_EINVAL;
+	return hsm_open_args(f->module, f->init_args[0] != '\0' ? f->init_args : NULL, out);
+}
+
 signet_err softhsm_fixture_pin_file(softhsm_fixture *f, const char *name, char *path,
 				    size_t pathlen)
 {

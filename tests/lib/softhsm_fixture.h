@@ -84,6 +84,10 @@ signet_err softhsm_fixture_create_impl(softhsm_impl impl, bool open_token,
  * fine. Sessions must be closed first. */
 void softhsm_fixture_destroy(softhsm_fixture *f);
 
+/* Load f's module into a new context, with f's library parameters when it
+ * has any (softokn), as a restart of the process would. */
+signet_err softhsm_fixture_open_module(const softhsm_fixture *f, hsm_ctx **out);
+
 /* Write the user PIN to <dir>/<name> with mode 0600 and put its path in
  * path (pathlen octets), for tests of PIN sources. */
 signet_err softhsm_fixture_pin_file(softhsm_fixture *f, const char *name, char *path,
