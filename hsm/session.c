@@ -100,9 +100,23 @@ signet_err hsm_session_ready(hsm_session *s)
 	return SIGNET_OK;
 }
 
+/* Whether copy is protected as orig, the checked token key it was made
+ * from. NSS's softokn reports CKA_ALWAYS_SENSITIVE and CKA_NEVER_EXTRACTABLE
+ * false on every copy: history, which is the original's; what the copy
+ * itself must keep is sensitive, its extractability and sign only. */
+static bool copy_protected(const hsm_token *t, const hsm_key_info *orig, const hsm_key_info *c)
+{
+	if (hsm_key_usable(t, c))
+		return true;
+	return c->sensitive && c->extractable == orig->extractable &&
+	       c->wrap_with_trusted == orig->wrap_with_trusted && c->can_sign &&
+	       !c->can_decrypt && c->alg == orig->alg && c->bits == orig->bits;
+}
+
 /* Copy the token key into a session object and check the copy kept its
  * protection; CK_INVALID_HANDLE when the module will not copy it. */
-static signet_err copy_key(hsm_session *s, CK_OBJECT_HANDLE obj, CK_OBJECT_HANDLE *copy)
+static signet_err copy_key(hsm_session *s, CK_OBJECT_HANDLE obj, const hsm_key_info *orig,
+			   CK_OBJECT_HANDLE *copy)
 {
 	hsm_token *t = s->tok;
 	CK_FUNCTION_LIST *fn = t->ctx->fn;
@@ -127,7 +141,7 @@ static signet_err copy_key(hsm_session *s, CK_OBJECT_HANDLE obj, CK_OBJECT_HANDL
 	}
 	hsm_key_info ci;
 	signet_err err = hsm_describe_object(t, s->h, *copy, &ci);
-	if (err != SIGNET_OK || !hsm_key_usable(t, &ci)) {
+	if (err != SIGNET_OK || !copy_protected(t, orig, &ci)) {
 		(void)fn->C_DestroyObject(s->h, *copy);
 		*copy = CK_INVALID_HANDLE;
 		if (err != SIGNET_OK)
@@ -187,7 +201,7 @@ signet_err hsm_session_key(hsm_session *s, const uint8_t *id, size_t id_len,
 	k.handle = obj;
 	if (s->copies) {
 		CK_OBJECT_HANDLE copy;
-		err = copy_key(s, obj, &copy);
+		err = copy_key(s, obj, &info, &copy);
 		if (err != SIGNET_OK)
 			return err;
 		if (copy != CK_INVALID_HANDLE) {
