@@ -101,6 +101,18 @@ static signet_err sign_once(hsm_session *s, const struct hsm_cached_key *k, cons
 	return hsm_sign_object(s->tok, s->h, k->handle, k->alg, k->sig_len, data, len, out, outlen);
 }
 
+/* Whether the session lost its login: softokn answers C_SignInit on a token
+ * key with CKR_HOST_MEMORY, not CKR_USER_NOT_LOGGED_IN, after a C_Logout
+ * behind our back (it cannot decrypt the key any more). */
+static bool session_logged_out(const hsm_session *s)
+{
+	CK_SESSION_INFO si;
+	if (s->h == CK_INVALID_HANDLE ||
+	    s->tok->ctx->fn->C_GetSessionInfo(s->h, &si) != CKR_OK)
+		return false;
+	return si.state != CKS_RO_USER_FUNCTIONS && si.state != CKS_RW_USER_FUNCTIONS;
+}
+
 signet_err hsm_sign(hsm_session *s, const uint8_t *id, size_t id_len,
 		    const uint8_t *data, size_t len, uint8_t *sig, size_t sigmax,
 		    size_t *siglen)
@@ -138,6 +150,8 @@ signet_err hsm_sign(hsm_session *s, const uint8_t *id, size_t id_len,
 			err = sign_once(s, k, data, len, buf, &blen);
 		CK_RV rv = hsm_last_rv();
 		fault = err != SIGNET_OK && hsm_rv_is_fault(rv);
+		if (err != SIGNET_OK && !fault && rv != CKR_OK && session_logged_out(s))
+			fault = true;
 		bool gone = !ctx->live || !t->up || hsm_rv_is_gone(rv);
 		if (fault && !gone) {
 			/* SoftHSM2 reports a vanished token directory as an invalid
