@@ -54,6 +54,38 @@ static signet_err find_domains(hsm_ctx *ctx, CK_SESSION_HANDLE h, CK_OBJECT_HAND
 	return SIGNET_OK;
 }
 
+/* CKA_TRUSTED means something only where the user cannot set it: try to
+ * make a session key marked trusted on the user's session h (never the SO's,
+ * who may). SoftHSM2
+ * refuses (CKR_ATTRIBUTE_READ_ONLY); NSS's softokn makes it, and there any
+ * holder of the user PIN could make a "domain" of a value they know. */
+static signet_err check_trust_reserved(hsm_token *t, CK_SESSION_HANDLE h)
+{
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE kt = CKK_AES;
+	uint8_t value[HSM_DOMAIN_KEY_LEN] = {0}; /* a probe, never used */
+	CK_ATTRIBUTE tmpl[] = {
+		{CKA_CLASS, &cls, sizeof(cls)},
+		{CKA_KEY_TYPE, &kt, sizeof(kt)},
+		{CKA_TOKEN, &no, sizeof(no)},
+		{CKA_VALUE, value, sizeof(value)},
+		{CKA_WRAP, &yes, sizeof(yes)},
+		{CKA_TRUSTED, &yes, sizeof(yes)},
+	};
+	CK_OBJECT_HANDLE o = CK_INVALID_HANDLE;
+	CK_RV rv = t->ctx->fn->C_CreateObject(h, tmpl, 6, &o);
+	if (rv == CKR_OK) {
+		(void)t->ctx->fn->C_DestroyObject(h, o);
+		return hsm_fail(SIGNET_EHSM_KEY, "token '%s' lets its user mark a key CKA_TRUSTED: "
+				"a backup domain there protects nothing (docs/HSM.md)", t->label);
+	}
+	if (hsm_rv_is_fault(rv))
+		return hsm_fail_rv("C_CreateObject", rv, "checking who may set CKA_TRUSTED in "
+				   "token '%s'", t->label);
+	return SIGNET_OK;
+}
+
 /* What the domain key must be, attribute by attribute. */
 static signet_err check_domain(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
 			       uint8_t id[HSM_ID_LEN])
@@ -125,6 +157,8 @@ signet_err hsm_domain_handle(hsm_token *t, CK_SESSION_HANDLE h, const uint8_t do
 		return hsm_fail(SIGNET_ESTATE, "token '%s' holds several backup domains", t->label);
 	uint8_t id[HSM_ID_LEN];
 	err = check_domain(t, h, objs[0], id);
+	if (err == SIGNET_OK)
+		err = check_trust_reserved(t, h);
 	if (err != SIGNET_OK)
 		return err;
 	if (domain_id != NULL && memcmp(id, domain_id, HSM_ID_LEN) != 0)
@@ -150,7 +184,8 @@ static signet_err find_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
 		return hsm_fail(SIGNET_ENOTFOUND, "token '%s' holds no backup domain", t->label);
 	if (n > 1)
 		return hsm_fail(SIGNET_ESTATE, "token '%s' holds several backup domains", t->label);
-	return check_domain(t, h, objs[0], a->id);
+	err = check_domain(t, h, objs[0], a->id);
+	return err == SIGNET_OK ? check_trust_reserved(t, h) : err;
 }
 
 signet_err hsm_domain_find(hsm_token *t, uint8_t id[HSM_ID_LEN])

@@ -113,6 +113,50 @@ static const CK_BYTE params_p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 
 static const CK_BYTE params_p384[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
 static const CK_BYTE params_ed25519[] = {0x06, 0x03, 0x2b, 0x65, 0x70};
 
+/* A wrappable key is only as safe as the module's enforcement of
+ * CKA_WRAP_WITH_TRUSTED, so each one is tried once: wrapping it with a fresh
+ * untrusted session key must be refused because of the key. NSS's softokn
+ * wraps it all the same (and lets any user set CKA_TRUSTED): there no key is
+ * made wrappable (docs/HSM.md, "A second implementation"). */
+static signet_err check_wrap_refused(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE priv)
+{
+	CK_FUNCTION_LIST *fn = t->ctx->fn;
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_ULONG len = 32;
+	CK_ATTRIBUTE tmpl[] = {
+		{CKA_TOKEN, &no, sizeof(no)},
+		{CKA_VALUE_LEN, &len, sizeof(len)},
+		{CKA_WRAP, &yes, sizeof(yes)},
+	};
+	CK_MECHANISM gen = {CKM_AES_KEY_GEN, NULL, 0};
+	CK_OBJECT_HANDLE probe = CK_INVALID_HANDLE;
+	CK_RV rv = fn->C_GenerateKey(h, &gen, tmpl, 3, &probe);
+	if (rv != CKR_OK)
+		return hsm_fail_rv("C_GenerateKey", rv, "an untrusted AES key, to check that token "
+				   "'%s' enforces CKA_WRAP_WITH_TRUSTED", t->label);
+	uint8_t *buf = malloc(HSM_WRAPPED_MAX);
+	CK_ULONG olen = HSM_WRAPPED_MAX;
+	CK_MECHANISM wrap = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
+	if (buf != NULL)
+		rv = fn->C_WrapKey(h, &wrap, probe, priv, buf, &olen);
+	if (buf != NULL) {
+		sg_wipe(buf, HSM_WRAPPED_MAX);
+		free(buf);
+	}
+	(void)fn->C_DestroyObject(h, probe);
+	if (buf == NULL)
+		return hsm_fail(SIGNET_ENOMEM, "hsm_key_generate: out of memory");
+	if (rv == CKR_KEY_NOT_WRAPPABLE || rv == CKR_KEY_UNEXTRACTABLE)
+		return SIGNET_OK;
+	if (rv == CKR_OK)
+		return hsm_fail(SIGNET_EUNSUPPORTED, "C_WrapKey: token '%s' wrapped a key with "
+				"CKA_WRAP_WITH_TRUSTED to an untrusted key: it does not enforce the "
+				"attribute, so no key can be made wrappable in it", t->label);
+	return hsm_fail_rv("C_WrapKey", rv, "checking that token '%s' refuses to wrap a key "
+			   "with CKA_WRAP_WITH_TRUSTED to an untrusted key (expected "
+			   "CKR_KEY_NOT_WRAPPABLE)", t->label);
+}
+
 static signet_err gen_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
 {
 	struct gen_arg *a = arg;
@@ -197,6 +241,8 @@ static signet_err gen_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
 			       "the private key template (sensitive %d, extractable %d, "
 			       "decrypt %d)", t->label, a->info->sensitive,
 			       a->info->extractable, a->info->can_decrypt);
+	if (err == SIGNET_OK && t->wrappable_keys)
+		err = check_wrap_refused(t, h, hpriv);
 	if (err != SIGNET_OK) {
 		/* A key we cannot vouch for must not stay in the token. */
 		(void)fn->C_DestroyObject(h, hpriv);

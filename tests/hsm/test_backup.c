@@ -571,8 +571,162 @@ static void test_import_public(void **state)
 	hsm_token_close(other);
 }
 
+/* ---- softokn: no backup domain can be made or trusted there ----
+ *
+ * The whole domain rests on three things the module must enforce
+ * (docs/HSM.md): only the SO can mark a key CKA_TRUSTED, a key with
+ * CKA_WRAP_WITH_TRUSTED leaves only under a trusted key, and an unwrapping
+ * key's CKA_UNWRAP_TEMPLATE holds. NSS's softokn enforces none of them and
+ * has no SO that could make an object, so signet makes no domain and no
+ * wrappable key in it; these tests assert each part, on the module itself
+ * and through hsm/. (hsm_test_two_impls moves a SoftHSM2 backup towards
+ * softokn and shows the refusal there.) */
+
+/* A user of softokn makes an AES token key marked CKA_TRUSTED, with the
+ * domain's label and ID: the module lets it, hsm/ does not take it as a
+ * domain, and signet cannot install one either. */
+static void test_softokn_no_domain(void **state)
+{
+	softhsm_fixture *f = *state;
+	sg_secret *key = domain_key();
+	uint8_t did[HSM_ID_LEN], id[HSM_ID_LEN];
+	assert_int_equal(hsm_domain_id(key, did), SIGNET_OK);
+	CK_SESSION_HANDLE h = raw_session(f, f->tok);
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY, pcls = CKO_PRIVATE_KEY;
+	CK_KEY_TYPE kt = CKK_AES;
+	CK_ATTRIBUTE unwrap_tmpl[] = {{CKA_CLASS, &pcls, sizeof(pcls)},
+				      {CKA_PRIVATE, &yes, sizeof(yes)},
+				      {CKA_SENSITIVE, &yes, sizeof(yes)},
+				      {CKA_WRAP_WITH_TRUSTED, &yes, sizeof(yes)},
+				      {CKA_DECRYPT, &no, sizeof(no)},
+				      {CKA_UNWRAP, &no, sizeof(no)},
+				      {CKA_DERIVE, &no, sizeof(no)}};
+	CK_ATTRIBUTE wrap_tmpl[] = {{CKA_WRAP_WITH_TRUSTED, &yes, sizeof(yes)}};
+	CK_MECHANISM_TYPE allowed[] = {CKM_AES_KEY_WRAP_PAD};
+	CK_ATTRIBUTE tmpl[] = {
+		{CKA_CLASS, &cls, sizeof(cls)},
+		{CKA_KEY_TYPE, &kt, sizeof(kt)},
+		{CKA_TOKEN, &yes, sizeof(yes)},
+		{CKA_PRIVATE, &no, sizeof(no)},
+		{CKA_LABEL, HSM_DOMAIN_LABEL, strlen(HSM_DOMAIN_LABEL)},
+		{CKA_ID, did, HSM_ID_LEN},
+		{CKA_VALUE, key->data, key->len},
+		{CKA_SENSITIVE, &yes, sizeof(yes)},
+		{CKA_EXTRACTABLE, &no, sizeof(no)},
+		{CKA_WRAP, &yes, sizeof(yes)},
+		{CKA_UNWRAP, &yes, sizeof(yes)},
+		{CKA_ENCRYPT, &no, sizeof(no)},
+		{CKA_DECRYPT, &no, sizeof(no)},
+		{CKA_SIGN, &no, sizeof(no)},
+		{CKA_DERIVE, &no, sizeof(no)},
+		{CKA_MODIFIABLE, &no, sizeof(no)},
+		{CKA_UNWRAP_TEMPLATE, unwrap_tmpl, sizeof(unwrap_tmpl)},
+		{CKA_WRAP_TEMPLATE, wrap_tmpl, sizeof(wrap_tmpl)},
+		{CKA_TRUSTED, &yes, sizeof(yes)},
+		/* the last two: softokn cannot keep them */
+		{CKA_COPYABLE, &no, sizeof(no)},
+		{CKA_ALLOWED_MECHANISMS, allowed, sizeof(allowed)},
+	};
+	CK_OBJECT_HANDLE dom;
+	assert_int_equal(f->p11->C_CreateObject(h, tmpl, 21, &dom), CKR_GENERAL_ERROR);
+	assert_int_equal(f->p11->C_CreateObject(h, tmpl, 20, &dom), CKR_GENERAL_ERROR);
+	/* everything else, CKA_TRUSTED included, the user may set */
+	assert_int_equal(f->p11->C_CreateObject(h, tmpl, 19, &dom), CKR_OK);
+	CK_BBOOL trusted = CK_FALSE;
+	CK_ATTRIBUTE ta = {CKA_TRUSTED, &trusted, sizeof(trusted)};
+	assert_int_equal(f->p11->C_GetAttributeValue(h, dom, &ta, 1), CKR_OK);
+	assert_int_equal(trusted, CK_TRUE);
+	f->p11->C_CloseSession(h);
+	/* hsm/ does not take it for a domain: the module lets its user mark
+	 * keys trusted, so trust means nothing there; and it wraps nothing to
+	 * it */
+	assert_int_equal(hsm_domain_find(f->tok, id), SIGNET_EHSM_KEY);
+	assert_non_null(strstr(hsm_last_error(), "lets its user mark a key CKA_TRUSTED"));
+	hsm_key_info k;
+	gen(f->tok, HSM_ALG_ECDSAP256, &k);
+	sg_buf out = SG_BUF_INIT;
+	assert_int_equal(hsm_key_wrap(f->tok, k.id, k.id_len, did, &out), SIGNET_EHSM_KEY);
+	assert_int_equal(out.len, 0);
+	/* installing: the SO of softokn makes no objects, and a serial does
+	 * not even name its token (test_so_init_pin of hsm_test_objects) */
+	hsm_token_close(f->tok);
+	f->tok = NULL;
+	assert_int_equal(hsm_domain_install(f->ctx, f->serial, f->so_pin, key), SIGNET_EINVAL);
+	sg_buf_free(&out);
+	sg_secret_free(key);
+}
+
+/* softokn lets a CKA_WRAP_WITH_TRUSTED key out under any key and lets the
+ * attribute be cleared: hsm_key_generate makes no wrappable key there. */
+static void test_softokn_no_wrappable_keys(void **state)
+{
+	softhsm_fixture *f = *state;
+	size_t before = 0, after = 0;
+	assert_int_equal(hsm_object_count(f->tok, &before), SIGNET_OK);
+	hsm_token_set_wrappable_keys(f->tok, true);
+	static const hsm_alg algs[] = {HSM_ALG_RSASHA256, HSM_ALG_ECDSAP256, HSM_ALG_ECDSAP384};
+	for (size_t i = 0; i < 3; i++) {
+		char label[HSM_LABEL_MAX + 1];
+		hsm_key_info k;
+		assert_int_equal(hsm_key_label("zsk", "example.com.", algs[i], 1, label,
+					       sizeof(label)), SIGNET_OK);
+		assert_int_equal(hsm_key_generate(f->tok, algs[i], 0, label, &k),
+				 SIGNET_EUNSUPPORTED);
+		assert_non_null(strstr(hsm_last_error(), "does not enforce"));
+	}
+	assert_int_equal(hsm_object_count(f->tok, &after), SIGNET_OK);
+	assert_int_equal(after, before);
+	hsm_token_set_wrappable_keys(f->tok, false);
+
+	/* what hsm/ found, on the module itself */
+	static const CK_BYTE p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_ATTRIBUTE pub[] = {{CKA_TOKEN, &no, sizeof(no)},
+			      {CKA_EC_PARAMS, (void *)p256, sizeof(p256)}};
+	CK_ATTRIBUTE priv[] = {{CKA_TOKEN, &no, sizeof(no)},
+			       {CKA_SENSITIVE, &yes, sizeof(yes)},
+			       {CKA_EXTRACTABLE, &yes, sizeof(yes)},
+			       {CKA_WRAP_WITH_TRUSTED, &yes, sizeof(yes)},
+			       {CKA_SIGN, &yes, sizeof(yes)}};
+	CK_MECHANISM ecgen = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
+	CK_SESSION_HANDLE h = raw_session(f, f->tok);
+	CK_OBJECT_HANDLE hpub, hpriv, aes;
+	assert_int_equal(f->p11->C_GenerateKeyPair(h, &ecgen, pub, 2, priv, 5, &hpub, &hpriv),
+			 CKR_OK);
+	CK_ULONG len = 32;
+	CK_ATTRIBUTE at[] = {{CKA_TOKEN, &no, sizeof(no)},
+			     {CKA_VALUE_LEN, &len, sizeof(len)},
+			     {CKA_WRAP, &yes, sizeof(yes)}};
+	CK_MECHANISM aesgen = {CKM_AES_KEY_GEN, NULL, 0};
+	assert_int_equal(f->p11->C_GenerateKey(h, &aesgen, at, 3, &aes), CKR_OK);
+	CK_BBOOL trusted = 0x55;
+	CK_ATTRIBUTE ta = {CKA_TRUSTED, &trusted, sizeof(trusted)};
+	assert_int_not_equal(f->p11->C_GetAttributeValue(h, aes, &ta, 1), CKR_OK);
+	uint8_t wrapped[HSM_WRAPPED_MAX];
+	CK_ULONG wl = sizeof(wrapped);
+	CK_MECHANISM kwp = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
+	assert_int_equal(f->p11->C_WrapKey(h, &kwp, aes, hpriv, wrapped, &wl), CKR_OK);
+	assert_true(wl > 100);
+	CK_ATTRIBUTE wwt = {CKA_WRAP_WITH_TRUSTED, &no, sizeof(no)};
+	assert_int_equal(f->p11->C_SetAttributeValue(h, hpriv, &wwt, 1), CKR_OK);
+	f->p11->C_CloseSession(h);
+}
+
 int main(void)
 {
+	softhsm_impl impl;
+	if (softhsm_fixture_impl(&impl) != 0)
+		return 1;
+	if (impl == SOFTHSM_IMPL_SOFTOKN) {
+		const struct CMUnitTest softokn[] = {
+			cmocka_unit_test_setup_teardown(test_softokn_no_domain, softhsm_setup,
+							softhsm_teardown),
+			cmocka_unit_test_setup_teardown(test_softokn_no_wrappable_keys,
+							softhsm_setup, softhsm_teardown),
+		};
+		return cmocka_run_group_tests(softokn, NULL, NULL);
+	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_install_and_find, softhsm_setup,
 						softhsm_teardown),
