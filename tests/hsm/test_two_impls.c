@@ -1,0 +1,260 @@
+/* test_two_impls.c -- keys moved from SoftHSM2 towards NSS's softokn through the backup
+ * path: what signet refuses there, and why (the module would hand the key out).
+ *
+ * Runs once, with a SoftHSM2 token and a softokn token in one process (two
+ * modules, one context each); not repeated as a *_softokn entry. */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <p11-kit/pkcs11.h>
+
+#include "hsm/hsm.h"
+#include "tests/lib/hsm_verify.h"
+#include "tests/lib/softhsm_fixture.h"
+
+/* PKCS#11 3.0's name for RFC 5649; p11-kit's 2.40 header lacks it. */
+#ifndef CKM_AES_KEY_WRAP_KWP
+#define CKM_AES_KEY_WRAP_KWP 0x210bUL
+#endif
+
+static const uint8_t msg[] = "example.com. 3600 IN SOA moved between two implementations";
+
+struct env {
+	softhsm_fixture *hsm2; /* SoftHSM2: holds the domain and the keys */
+	softhsm_fixture *nss;  /* softokn: where they are to go */
+	sg_secret *domain;     /* the domain key (a test may hold it whole) */
+	uint8_t domain_id[HSM_ID_LEN];
+};
+
+static int setup(void **state)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return -1;
+	if (softhsm_fixture_create_impl(SOFTHSM_IMPL_SOFTHSM2, false, &e->hsm2) != SIGNET_OK ||
+	    softhsm_fixture_create_impl(SOFTHSM_IMPL_SOFTOKN, true, &e->nss) != SIGNET_OK ||
+	    sg_secret_new(HSM_DOMAIN_KEY_LEN, &e->domain) != SIGNET_OK ||
+	    RAND_priv_bytes(e->domain->data, HSM_DOMAIN_KEY_LEN) != 1)
+		goto fail;
+	e->domain->len = HSM_DOMAIN_KEY_LEN;
+	softhsm_fixture *f = e->hsm2;
+	if (hsm_domain_id(e->domain, e->domain_id) != SIGNET_OK ||
+	    hsm_domain_install(f->ctx, f->serial, f->so_pin, e->domain) != SIGNET_OK ||
+	    hsm_token_open(f->ctx, NULL, f->serial, f->user_pin, &f->tok) != SIGNET_OK)
+		goto fail;
+	hsm_token_set_wrappable_keys(f->tok, true);
+	*state = e;
+	return 0;
+fail:
+	fprintf(stderr, "two impls: set-up failed: %s\n", hsm_last_error());
+	softhsm_fixture_destroy(e->nss);
+	softhsm_fixture_destroy(e->hsm2);
+	sg_secret_free(e->domain);
+	free(e);
+	return -1;
+}
+
+static int teardown(void **state)
+{
+	struct env *e = *state;
+	softhsm_fixture_destroy(e->nss);
+	softhsm_fixture_destroy(e->hsm2);
+	sg_secret_free(e->domain);
+	free(e);
+	return 0;
+}
+
+/* A backup of a new key of alg made in SoftHSM2. */
+static void backup_of(struct env *e, hsm_alg alg, hsm_backup *b, EVP_PKEY **pub)
+{
+	char label[HSM_LABEL_MAX + 1];
+	hsm_key_info k;
+	assert_int_equal(hsm_key_label("zsk", "example.com.", alg, (int64_t)time(NULL), label,
+				       sizeof(label)), SIGNET_OK);
+	assert_int_equal(hsm_key_generate(e->hsm2->tok, alg, 0, label, &k), SIGNET_OK);
+	assert_int_equal(hsm_backup_make(e->hsm2->tok, e->domain_id, k.id, k.id_len, 1, b),
+			 SIGNET_OK);
+	assert_int_equal(hsm_backup_prove(e->hsm2->tok, b), SIGNET_OK);
+	assert_int_equal(hsm_key_public(e->hsm2->tok, k.id, k.id_len, pub), SIGNET_OK);
+}
+
+static CK_SESSION_HANDLE nss_session(softhsm_fixture *f)
+{
+	CK_SESSION_HANDLE h;
+	assert_int_equal(f->p11->C_OpenSession(f->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL,
+					       NULL, &h), CKR_OK);
+	return h;
+}
+
+/* The domain's value as an AES session key of softokn's user: what a
+ * domain there would amount to (any user can make one, and mark it
+ * trusted). */
+static CK_OBJECT_HANDLE nss_domain_copy(struct env *e, CK_SESSION_HANDLE h)
+{
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE kt = CKK_AES;
+	CK_ATTRIBUTE tmpl[] = {
+		{CKA_CLASS, &cls, sizeof(cls)},
+		{CKA_KEY_TYPE, &kt, sizeof(kt)},
+		{CKA_TOKEN, &no, sizeof(no)},
+		{CKA_VALUE, e->domain->data, e->domain->len},
+		{CKA_UNWRAP, &yes, sizeof(yes)},
+		{CKA_TRUSTED, &yes, sizeof(yes)},
+	};
+	CK_OBJECT_HANDLE o;
+	assert_int_equal(e->nss->p11->C_CreateObject(h, tmpl, 6, &o), CKR_OK);
+	return o;
+}
+
+/* Through signet: a SoftHSM2 backup does not go into softokn, and nothing
+ * there changes; the public halves do move. */
+static void test_signet_refuses(void **state)
+{
+	struct env *e = *state;
+	hsm_token *nss = e->nss->tok;
+	hsm_backup b;
+	EVP_PKEY *pub = NULL;
+	backup_of(e, HSM_ALG_ECDSAP256, &b, &pub);
+	size_t before = 0, after = 0;
+	assert_int_equal(hsm_object_count(nss, &before), SIGNET_OK);
+	uint8_t id[HSM_ID_LEN];
+	assert_int_equal(hsm_domain_find(nss, id), SIGNET_ENOTFOUND);
+	assert_int_not_equal(hsm_backup_prove(nss, &b), SIGNET_OK);
+	hsm_unwrap_spec spec = {b.alg, b.id, b.id_len, b.label};
+	hsm_key_info k;
+	assert_int_equal(hsm_key_unwrap(nss, e->domain_id, b.wrapped.data, b.wrapped.len, &spec,
+					&k), SIGNET_ENOTFOUND);
+	assert_int_equal(hsm_object_count(nss, &after), SIGNET_OK);
+	assert_int_equal(after, before);
+	/* the public half moves, unchanged */
+	EVP_PKEY *back = NULL;
+	assert_int_equal(hsm_key_import_public(nss, b.id, b.id_len, b.label, pub), SIGNET_OK);
+	assert_int_equal(hsm_key_public(nss, b.id, b.id_len, &back), SIGNET_OK);
+	assert_int_equal(EVP_PKEY_eq(pub, back), 1);
+	EVP_PKEY_free(back);
+	EVP_PKEY_free(pub);
+	hsm_backup_free(&b);
+}
+
+/* Why: the mechanism works across the two (RFC 5649 around PKCS#8, for
+ * RSA), so a softokn token holding the domain could restore SoftHSM2's
+ * backups; but softokn enforces no unwrap template, and the same unwrap
+ * hands the private key out in the clear to anyone with its user PIN. */
+static void test_mechanism_works_but_leaks(void **state)
+{
+	struct env *e = *state;
+	hsm_backup b;
+	EVP_PKEY *pub = NULL;
+	backup_of(e, HSM_ALG_RSASHA256, &b, &pub);
+	CK_FUNCTION_LIST *p11 = e->nss->p11;
+	CK_SESSION_HANDLE h = nss_session(e->nss);
+	CK_OBJECT_HANDLE dom = nss_domain_copy(e, h);
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_KEY_TYPE kt = CKK_RSA;
+	CK_MECHANISM kwp = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
+	CK_ATTRIBUTE restore[] = {
+		{CKA_CLASS, &cls, sizeof(cls)},
+		{CKA_KEY_TYPE, &kt, sizeof(kt)},
+		{CKA_TOKEN, &no, sizeof(no)},
+		{CKA_SENSITIVE, &yes, sizeof(yes)},
+		{CKA_SIGN, &yes, sizeof(yes)},
+	};
+	CK_OBJECT_HANDLE priv;
+	/* one mechanism number, two algorithms: SoftHSM2's CKM_AES_KEY_WRAP_PAD
+	 * is RFC 5649, softokn's is RFC 3394 with PKCS#7 padding (PKCS#11
+	 * 2.40's own definition); softokn's RFC 5649 is CKM_AES_KEY_WRAP_KWP */
+	assert_int_equal(p11->C_UnwrapKey(h, &kwp, dom, b.wrapped.data, b.wrapped.len, restore, 5,
+					  &priv), CKR_WRAPPED_KEY_INVALID);
+	kwp.mechanism = CKM_AES_KEY_WRAP_KWP;
+	assert_int_equal(p11->C_UnwrapKey(h, &kwp, dom, b.wrapped.data, b.wrapped.len, restore, 5,
+					  &priv), CKR_OK);
+	/* it signs in softokn, and the original public key verifies it */
+	CK_MECHANISM rsa = {CKM_SHA256_RSA_PKCS, NULL, 0};
+	uint8_t sig[HSM_SIG_MAX];
+	CK_ULONG siglen = sizeof(sig);
+	assert_int_equal(p11->C_SignInit(h, &rsa, priv), CKR_OK);
+	assert_int_equal(p11->C_Sign(h, (CK_BYTE *)msg, sizeof(msg), sig, &siglen), CKR_OK);
+	assert_int_equal(test_verify_raw(pub, HSM_ALG_RSASHA256, msg, sizeof(msg), sig, siglen), 1);
+	/* the same unwrap asked for a readable key: softokn obliges */
+	CK_ATTRIBUTE open[] = {
+		{CKA_CLASS, &cls, sizeof(cls)},
+		{CKA_KEY_TYPE, &kt, sizeof(kt)},
+		{CKA_TOKEN, &no, sizeof(no)},
+		{CKA_SENSITIVE, &no, sizeof(no)},
+		{CKA_EXTRACTABLE, &yes, sizeof(yes)},
+	};
+	CK_OBJECT_HANDLE leaked;
+	assert_int_equal(p11->C_UnwrapKey(h, &kwp, dom, b.wrapped.data, b.wrapped.len, open, 5,
+					  &leaked), CKR_OK);
+	uint8_t d[512];
+	CK_ATTRIBUTE exp = {CKA_PRIVATE_EXPONENT, d, sizeof(d)};
+	assert_int_equal(p11->C_GetAttributeValue(h, leaked, &exp, 1), CKR_OK);
+	assert_int_equal(exp.ulValueLen, 256);
+	sg_wipe(d, sizeof(d));
+	/* SoftHSM2 refuses that same request: its domain's unwrap template
+	 * holds (hsm_test_backup, test_clone_and_attacks) */
+	p11->C_CloseSession(h);
+	EVP_PKEY_free(pub);
+	hsm_backup_free(&b);
+}
+
+/* An EC backup of SoftHSM2 does not even unwrap in softokn 3.87, whatever
+ * the template (its own EC wraps neither): CKR_TEMPLATE_INCOMPLETE. */
+static void test_ec_does_not_unwrap(void **state)
+{
+	struct env *e = *state;
+	hsm_backup b;
+	EVP_PKEY *pub = NULL;
+	backup_of(e, HSM_ALG_ECDSAP256, &b, &pub);
+	CK_FUNCTION_LIST *p11 = e->nss->p11;
+	CK_SESSION_HANDLE h = nss_session(e->nss);
+	CK_OBJECT_HANDLE dom = nss_domain_copy(e, h);
+	static const CK_BYTE p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_KEY_TYPE kt = CKK_EC;
+	CK_MECHANISM kwp = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
+	CK_ATTRIBUTE restore[] = {
+		{CKA_CLASS, &cls, sizeof(cls)},
+		{CKA_KEY_TYPE, &kt, sizeof(kt)},
+		{CKA_TOKEN, &no, sizeof(no)},
+		{CKA_SENSITIVE, &yes, sizeof(yes)},
+		{CKA_SIGN, &yes, sizeof(yes)},
+		{CKA_ID, b.id, b.id_len},
+		{CKA_EC_PARAMS, (void *)p256, sizeof(p256)},
+	};
+	CK_OBJECT_HANDLE priv;
+	assert_int_equal(p11->C_UnwrapKey(h, &kwp, dom, b.wrapped.data, b.wrapped.len, restore, 5,
+					  &priv), CKR_WRAPPED_KEY_INVALID);
+	kwp.mechanism = CKM_AES_KEY_WRAP_KWP;
+	for (CK_ULONG n = 5; n <= 7; n++)
+		assert_int_equal(p11->C_UnwrapKey(h, &kwp, dom, b.wrapped.data, b.wrapped.len,
+						  restore, n, &priv), CKR_TEMPLATE_INCOMPLETE);
+	p11->C_CloseSession(h);
+	EVP_PKEY_free(pub);
+	hsm_backup_free(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_signet_refuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mechanism_works_but_leaks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ec_does_not_unwrap, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
