@@ -136,7 +136,9 @@ signet_err hsm_token_initialize(hsm_ctx *ctx, const char *label,
  * SIGNET_EINVAL if the label names several tokens, SIGNET_EHSM_PIN for a
  * wrong PIN, SIGNET_EHSM_LOCKED for a locked PIN or after
  * HSM_LOGIN_FAILURES_MAX failed logins, SIGNET_ESTATE if the token is open in
- * this context already (a second login would go unchecked). Free with
+ * this context already (a second login would go unchecked). A serial that
+ * several tokens share (NSS's softokn gives both of its tokens one) is
+ * SIGNET_EINVAL too: name such a token by its label. Free with
  * hsm_token_close. */
 signet_err hsm_token_open(hsm_ctx *ctx, const char *label, const char *serial,
 			  const sg_secret *pin, hsm_token **out);
@@ -204,7 +206,10 @@ signet_err hsm_key_label(const char *role, const char *owner, hsm_alg alg,
  * only. rsa_bits is used for RSA only (2048, 3072 or 4096; 0 for 2048). A
  * random CKA_ID is assigned. SIGNET_EINVAL if label does not follow the
  * convention for alg; SIGNET_EHSM_KEY (and the pair destroyed again) if the
- * token did not honour the template. *out describes the key. */
+ * token did not honour the template; SIGNET_EUNSUPPORTED (destroyed too) if a
+ * wrappable key could be wrapped to an untrusted session key, tried once
+ * (the module ignores CKA_WRAP_WITH_TRUSTED, as NSS's softokn does). *out
+ * describes the key. */
 signet_err hsm_key_generate(hsm_token *t, hsm_alg alg, unsigned rsa_bits,
 			    const char *label, hsm_key_info *out);
 
@@ -365,7 +370,9 @@ signet_err hsm_domain_install(hsm_ctx *ctx, const char *serial, const sg_secret 
 /* The ID of the one domain key of the open token, after checking every
  * attribute above. SIGNET_ENOTFOUND if there is none, SIGNET_ESTATE if there
  * are several, SIGNET_EHSM_KEY if it is not trusted or not protected as
- * described. */
+ * described, or if the token's user may mark keys CKA_TRUSTED (tried with a
+ * session key, destroyed again: NSS's softokn lets it, and trust means
+ * nothing there). */
 signet_err hsm_domain_find(hsm_token *t, uint8_t id[HSM_ID_LEN]);
 
 /* Wrap the private key with this CKA_ID to the domain key domain_id of the
