@@ -203,7 +203,8 @@ static void test_mechanism_works_but_leaks(void **state)
 	uint8_t d[512];
 	CK_ATTRIBUTE exp = {CKA_PRIVATE_EXPONENT, d, sizeof(d)};
 	assert_int_equal(p11->C_GetAttributeValue(h, leaked, &exp, 1), CKR_OK);
-	assert_int_equal(exp.ulValueLen, 256);
+	/* the exponent of a 2048-bit key, without leading zero octets */
+	assert_true(exp.ulValueLen > 128 && exp.ulValueLen <= 256);
 	sg_wipe(d, sizeof(d));
 	/* SoftHSM2 refuses that same request: its domain's unwrap template
 	 * holds (hsm_test_backup, test_clone_and_attacks) */
