@@ -56,9 +56,9 @@ static signet_err find_domains(hsm_ctx *ctx, CK_SESSION_HANDLE h, CK_OBJECT_HAND
 
 /* CKA_TRUSTED means something only where the user cannot set it: try to
  * make a session key marked trusted on the user's session h (never the SO's,
- * who may). SoftHSM2
- * refuses (CKR_ATTRIBUTE_READ_ONLY); NSS's softokn makes it, and there any
- * holder of the user PIN could make a "domain" of a value they know. */
+ * who may). SoftHSM2 refuses (CKR_ATTRIBUTE_READ_ONLY); NSS's softokn makes
+ * it, and there any holder of the user PIN could make a "domain" of a value
+ * they know. */
 static signet_err check_trust_reserved(hsm_token *t, CK_SESSION_HANDLE h)
 {
 	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
