@@ -66,23 +66,24 @@ static signet_err check_trust_reserved(hsm_token *t, CK_SESSION_HANDLE h)
 	CK_KEY_TYPE kt = CKK_AES;
 	uint8_t value[HSM_DOMAIN_KEY_LEN] = {0}; /* a probe, never used */
 	CK_ATTRIBUTE tmpl[] = {
-		{CKA_CLASS, &cls, sizeof(cls)},
-		{CKA_KEY_TYPE, &kt, sizeof(kt)},
-		{CKA_TOKEN, &no, sizeof(no)},
-		{CKA_VALUE, value, sizeof(value)},
-		{CKA_WRAP, &yes, sizeof(yes)},
-		{CKA_TRUSTED, &yes, sizeof(yes)},
+		{CKA_CLASS, &cls, sizeof(cls)}, {CKA_KEY_TYPE, &kt, sizeof(kt)},
+		{CKA_TOKEN, &no, sizeof(no)},   {CKA_VALUE, value, sizeof(value)},
+		{CKA_WRAP, &yes, sizeof(yes)},  {CKA_TRUSTED, &yes, sizeof(yes)},
 	};
 	CK_OBJECT_HANDLE o = CK_INVALID_HANDLE;
 	CK_RV rv = t->ctx->fn->C_CreateObject(h, tmpl, 6, &o);
 	if (rv == CKR_OK) {
 		(void)t->ctx->fn->C_DestroyObject(h, o);
-		return hsm_fail(SIGNET_EHSM_KEY, "token '%s' lets its user mark a key CKA_TRUSTED: "
-				"a backup domain there protects nothing (docs/HSM.md)", t->label);
+		return hsm_fail(SIGNET_EHSM_KEY,
+				"token '%s' lets its user mark a key CKA_TRUSTED: "
+				"a backup domain there protects nothing (docs/HSM.md)",
+				t->label);
 	}
 	if (hsm_rv_is_fault(rv))
-		return hsm_fail_rv("C_CreateObject", rv, "checking who may set CKA_TRUSTED in "
-				   "token '%s'", t->label);
+		return hsm_fail_rv("C_CreateObject", rv,
+				   "checking who may set CKA_TRUSTED in "
+				   "token '%s'",
+				   t->label);
 	return SIGNET_OK;
 }
 

@@ -132,8 +132,10 @@ static signet_err check_wrap_refused(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJEC
 	CK_OBJECT_HANDLE probe = CK_INVALID_HANDLE;
 	CK_RV rv = fn->C_GenerateKey(h, &gen, tmpl, 3, &probe);
 	if (rv != CKR_OK)
-		return hsm_fail_rv("C_GenerateKey", rv, "an untrusted AES key, to check that token "
-				   "'%s' enforces CKA_WRAP_WITH_TRUSTED", t->label);
+		return hsm_fail_rv("C_GenerateKey", rv,
+				   "an untrusted AES key, to check that token "
+				   "'%s' enforces CKA_WRAP_WITH_TRUSTED",
+				   t->label);
 	uint8_t *buf = malloc(HSM_WRAPPED_MAX);
 	CK_ULONG olen = HSM_WRAPPED_MAX;
 	CK_MECHANISM wrap = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
@@ -149,12 +151,17 @@ static signet_err check_wrap_refused(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJEC
 	if (rv == CKR_KEY_NOT_WRAPPABLE || rv == CKR_KEY_UNEXTRACTABLE)
 		return SIGNET_OK;
 	if (rv == CKR_OK)
-		return hsm_fail(SIGNET_EUNSUPPORTED, "C_WrapKey: token '%s' wrapped a key with "
-				"CKA_WRAP_WITH_TRUSTED to an untrusted key: it does not enforce the "
-				"attribute, so no key can be made wrappable in it", t->label);
-	return hsm_fail_rv("C_WrapKey", rv, "checking that token '%s' refuses to wrap a key "
+		return hsm_fail(
+			SIGNET_EUNSUPPORTED,
+			"C_WrapKey: token '%s' wrapped a key with "
+			"CKA_WRAP_WITH_TRUSTED to an untrusted key: it does not enforce the "
+			"attribute, so no key can be made wrappable in it",
+			t->label);
+	return hsm_fail_rv("C_WrapKey", rv,
+			   "checking that token '%s' refuses to wrap a key "
 			   "with CKA_WRAP_WITH_TRUSTED to an untrusted key (expected "
-			   "CKR_KEY_NOT_WRAPPABLE)", t->label);
+			   "CKR_KEY_NOT_WRAPPABLE)",
+			   t->label);
 }
 
 static signet_err gen_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)

@@ -54,16 +54,21 @@ static signet_err check_init_args(const char *init_args)
 {
 	size_t len = strnlen(init_args, HSM_INIT_ARGS_MAX + 1);
 	if (len == 0)
-		return hsm_fail(SIGNET_EINVAL, "hsm_open: empty module parameters "
+		return hsm_fail(SIGNET_EINVAL,
+				"hsm_open: empty module parameters "
 				"(give none instead)");
 	if (len > HSM_INIT_ARGS_MAX)
-		return hsm_fail(SIGNET_ERANGE, "hsm_open: module parameters longer than %u "
-				"octets", HSM_INIT_ARGS_MAX);
+		return hsm_fail(SIGNET_ERANGE,
+				"hsm_open: module parameters longer than %u "
+				"octets",
+				HSM_INIT_ARGS_MAX);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)init_args[i];
 		if (c < 0x20 || c > 0x7e)
-			return hsm_fail(SIGNET_EINVAL, "hsm_open: module parameters hold a "
-					"non-printable octet (0x%02x) at offset %zu", c, i);
+			return hsm_fail(SIGNET_EINVAL,
+					"hsm_open: module parameters hold a "
+					"non-printable octet (0x%02x) at offset %zu",
+					c, i);
 	}
 	return SIGNET_OK;
 }

@@ -109,8 +109,8 @@ static bool copy_protected(const hsm_token *t, const hsm_key_info *orig, const h
 	if (hsm_key_usable(t, c))
 		return true;
 	return c->sensitive && c->extractable == orig->extractable &&
-	       c->wrap_with_trusted == orig->wrap_with_trusted && c->can_sign &&
-	       !c->can_decrypt && c->alg == orig->alg && c->bits == orig->bits;
+	       c->wrap_with_trusted == orig->wrap_with_trusted && c->can_sign && !c->can_decrypt &&
+	       c->alg == orig->alg && c->bits == orig->bits;
 }
 
 /* Copy the token key into a session object and check the copy kept its

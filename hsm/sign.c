@@ -107,8 +107,7 @@ static signet_err sign_once(hsm_session *s, const struct hsm_cached_key *k, cons
 static bool session_logged_out(const hsm_session *s)
 {
 	CK_SESSION_INFO si;
-	if (s->h == CK_INVALID_HANDLE ||
-	    s->tok->ctx->fn->C_GetSessionInfo(s->h, &si) != CKR_OK)
+	if (s->h == CK_INVALID_HANDLE || s->tok->ctx->fn->C_GetSessionInfo(s->h, &si) != CKR_OK)
 		return false;
 	return si.state != CKS_RO_USER_FUNCTIONS && si.state != CKS_RW_USER_FUNCTIONS;
 }
