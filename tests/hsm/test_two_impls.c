@@ -90,6 +90,7 @@ static void backup_of(struct env *e, hsm_alg alg, hsm_backup *b, EVP_PKEY **pub)
 	assert_int_equal(hsm_key_public(e->hsm2->tok, k.id, k.id_len, pub), SIGNET_OK);
 }
 
+/* A read-write session of f's token (either module's), through its raw list. */
 static CK_SESSION_HANDLE nss_session(softhsm_fixture *f)
 {
 	CK_SESSION_HANDLE h;
@@ -250,12 +251,136 @@ static void test_ec_does_not_unwrap(void **state)
 	hsm_backup_free(&b);
 }
 
+/* OpenSSL's RFC 5649 wrap of in under kek: the judge of what each module's
+ * mechanisms compute. */
+static size_t rfc5649(const uint8_t kek[32], const uint8_t *in, size_t inlen, uint8_t *out)
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	assert_non_null(c);
+	EVP_CIPHER_CTX_set_flags(c, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+	int n = 0, m = 0;
+	assert_int_equal(EVP_EncryptInit_ex(c, EVP_aes_256_wrap_pad(), NULL, kek, NULL), 1);
+	assert_int_equal(EVP_EncryptUpdate(c, out, &n, in, (int)inlen), 1);
+	assert_int_equal(EVP_EncryptFinal_ex(c, out + n, &m), 1);
+	EVP_CIPHER_CTX_free(c);
+	return (size_t)(n + m);
+}
+
+/* A known secret wrapped under a known key by mechanism mech of f's module. */
+static CK_RV module_wrap(softhsm_fixture *f, CK_MECHANISM_TYPE mech, const uint8_t kek[32],
+			 const uint8_t *secret, size_t slen, uint8_t *out, CK_ULONG *outlen)
+{
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE aes = CKK_AES, gen = CKK_GENERIC_SECRET;
+	CK_ATTRIBUTE k[] = {
+		{CKA_CLASS, &cls, sizeof(cls)}, {CKA_KEY_TYPE, &aes, sizeof(aes)},
+		{CKA_TOKEN, &no, sizeof(no)},   {CKA_VALUE, (void *)kek, 32},
+		{CKA_WRAP, &yes, sizeof(yes)},
+	};
+	CK_ATTRIBUTE v[] = {
+		{CKA_CLASS, &cls, sizeof(cls)},	       {CKA_KEY_TYPE, &gen, sizeof(gen)},
+		{CKA_TOKEN, &no, sizeof(no)},	       {CKA_VALUE, (void *)secret, slen},
+		{CKA_EXTRACTABLE, &yes, sizeof(yes)}, {CKA_SENSITIVE, &no, sizeof(no)},
+	};
+	CK_SESSION_HANDLE h = nss_session(f);
+	CK_OBJECT_HANDLE hk, hv;
+	assert_int_equal(f->p11->C_CreateObject(h, k, 5, &hk), CKR_OK);
+	assert_int_equal(f->p11->C_CreateObject(h, v, 6, &hv), CKR_OK);
+	CK_MECHANISM m = {mech, NULL, 0};
+	CK_RV rv = f->p11->C_WrapKey(h, &m, hk, hv, out, outlen);
+	f->p11->C_CloseSession(h);
+	return rv;
+}
+
+/* OpenSSL's RFC 3394 wrap of in after PKCS#7 padding to a multiple of 8:
+ * PKCS#11 2.40's definition of CKM_AES_KEY_WRAP_PAD. */
+static size_t rfc3394_pkcs7(const uint8_t kek[32], const uint8_t *in, size_t inlen, uint8_t *out)
+{
+	uint8_t padded[64];
+	size_t pad = 8 - inlen % 8;
+	assert_true(inlen + pad <= sizeof(padded));
+	memcpy(padded, in, inlen);
+	memset(padded + inlen, (int)pad, pad);
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	assert_non_null(c);
+	EVP_CIPHER_CTX_set_flags(c, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+	int n = 0, m = 0;
+	assert_int_equal(EVP_EncryptInit_ex(c, EVP_aes_256_wrap(), NULL, kek, NULL), 1);
+	assert_int_equal(EVP_EncryptUpdate(c, out, &n, padded, (int)(inlen + pad)), 1);
+	assert_int_equal(EVP_EncryptFinal_ex(c, out + n, &m), 1);
+	EVP_CIPHER_CTX_free(c);
+	return (size_t)(n + m);
+}
+
+/* OpenSSL's RFC 5649 unwrap; the length of what came out. */
+static size_t rfc5649_open(const uint8_t kek[32], const uint8_t *in, size_t inlen, uint8_t *out)
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	assert_non_null(c);
+	EVP_CIPHER_CTX_set_flags(c, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+	int n = 0, m = 0;
+	assert_int_equal(EVP_DecryptInit_ex(c, EVP_aes_256_wrap_pad(), NULL, kek, NULL), 1);
+	assert_int_equal(EVP_DecryptUpdate(c, out, &n, in, (int)inlen), 1);
+	assert_int_equal(EVP_DecryptFinal_ex(c, out + n, &m), 1);
+	EVP_CIPHER_CTX_free(c);
+	return (size_t)(n + m);
+}
+
+/* What CKM_AES_KEY_WRAP_PAD computes in each module, judged by OpenSSL's RFC
+ * 5649. SoftHSM2 2.6.1: RFC 5649 of the input padded with zero octets to a
+ * multiple of 8 (its length field counts them), so an RFC 5649 unwrap
+ * elsewhere gives the key followed by up to 7 zero octets. softokn 3.87:
+ * PKCS#11 2.40's definition, RFC 3394 after PKCS#7 padding; its
+ * CKM_AES_KEY_WRAP_KWP is RFC 5649 exactly. */
+static void test_wrap_pad_is_which(void **state)
+{
+	struct env *e = *state;
+	uint8_t kek[32], secret[24], want[64], got[64], open[64];
+	assert_int_equal(RAND_bytes(kek, sizeof(kek)), 1);
+	assert_int_equal(RAND_bytes(secret, sizeof(secret)), 1);
+	/* 24 octets, a multiple of 8: SoftHSM2's output is RFC 5649's */
+	size_t wlen = rfc5649(kek, secret, 24, want);
+	assert_int_equal(wlen, 32);
+	CK_ULONG glen = sizeof(got);
+	assert_int_equal(module_wrap(e->hsm2, CKM_AES_KEY_WRAP_PAD, kek, secret, 24, got, &glen),
+			 CKR_OK);
+	assert_int_equal(glen, wlen);
+	assert_memory_equal(got, want, wlen);
+	/* 20 octets: SoftHSM2's unwraps to 24, the last 4 zero */
+	glen = sizeof(got);
+	assert_int_equal(module_wrap(e->hsm2, CKM_AES_KEY_WRAP_PAD, kek, secret, 20, got, &glen),
+			 CKR_OK);
+	assert_int_equal(rfc5649_open(kek, got, glen, open), 24);
+	assert_memory_equal(open, secret, 20);
+	static const uint8_t zeros[4];
+	assert_memory_equal(open + 20, zeros, 4);
+	/* softokn: CKM_AES_KEY_WRAP_PAD is not RFC 5649, CKM_AES_KEY_WRAP_KWP is */
+	for (size_t len = 20; len <= 24; len += 4) {
+		wlen = rfc5649(kek, secret, len, want);
+		glen = sizeof(got);
+		assert_int_equal(module_wrap(e->nss, CKM_AES_KEY_WRAP_PAD, kek, secret, len, got,
+					     &glen), CKR_OK);
+		assert_true(glen != wlen || memcmp(got, want, wlen) != 0);
+		uint8_t alt[64];
+		size_t alen = rfc3394_pkcs7(kek, secret, len, alt);
+		assert_int_equal(glen, alen);
+		assert_memory_equal(got, alt, alen);
+		glen = sizeof(got);
+		assert_int_equal(module_wrap(e->nss, CKM_AES_KEY_WRAP_KWP, kek, secret, len, got,
+					     &glen), CKR_OK);
+		assert_int_equal(glen, wlen);
+		assert_memory_equal(got, want, wlen);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_signet_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mechanism_works_but_leaks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ec_does_not_unwrap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrap_pad_is_which, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
