@@ -376,7 +376,8 @@ signet_err hsm_domain_install(hsm_ctx *ctx, const char *serial, const sg_secret 
 signet_err hsm_domain_find(hsm_token *t, uint8_t id[HSM_ID_LEN]);
 
 /* Wrap the private key with this CKA_ID to the domain key domain_id of the
- * same token with CKM_AES_KEY_WRAP_PAD (RFC 5649), appending the result to
+ * same token with CKM_AES_KEY_WRAP_PAD (RFC 5649 in SoftHSM2, of the key
+ * zero-padded to a multiple of 8; modules differ: docs/HSM.md), appending the result to
  * out (at most HSM_WRAPPED_MAX octets). Both keys are checked first: the
  * private key must pass hsm_key_is_safe (or be a restored key the token
  * allows, hsm_token_set_allow_restored) and have CKA_WRAP_WITH_TRUSTED
