@@ -133,6 +133,22 @@ signet_err srv_request_bytes(srv_call *c, uint8_t **out, size_t *len)
 	return SIGNET_OK;
 }
 
+ProtobufCMessage *srv_unpack_bytes(const ProtobufCMessageDescriptor *desc,
+				   ProtobufCAllocator *alloc, const uint8_t *p, size_t len,
+				   char *errmsg, size_t errlen)
+{
+	char field[160];
+	uint64_t v = 0;
+	if (srv_wire_check(desc, p, len, field, sizeof(field), &v) == SIGNET_ERANGE) {
+		snprintf(errmsg, errlen, "%s: %" PRIu64 " is out of range", field, v);
+		return NULL;
+	}
+	ProtobufCMessage *m = protobuf_c_message_unpack(desc, alloc, len, p);
+	if (!m)
+		snprintf(errmsg, errlen, "malformed %s", desc->short_name);
+	return m;
+}
+
 ProtobufCMessage *srv_unpack_with(srv_call *c, const ProtobufCMessageDescriptor *desc,
 				  ProtobufCAllocator *alloc)
 {
@@ -142,18 +158,11 @@ ProtobufCMessage *srv_unpack_with(srv_call *c, const ProtobufCMessageDescriptor 
 		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "no request message");
 		return NULL;
 	}
-	char field[160];
-	uint64_t v = 0;
-	if (srv_wire_check(desc, bytes, len, field, sizeof(field), &v) == SIGNET_ERANGE) {
-		free(bytes);
-		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "%s: %" PRIu64 " is out of range", field,
-			 v);
-		return NULL;
-	}
-	ProtobufCMessage *m = protobuf_c_message_unpack(desc, alloc, len, bytes);
+	char why[sizeof(c->details)];
+	ProtobufCMessage *m = srv_unpack_bytes(desc, alloc, bytes, len, why, sizeof(why));
 	free(bytes);
 	if (!m)
-		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "malformed %s", desc->short_name);
+		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "%s", why);
 	return m;
 }
 

@@ -97,6 +97,14 @@ ProtobufCMessage *srv_unpack(srv_call *c, const ProtobufCMessageDescriptor *desc
 ProtobufCMessage *srv_unpack_with(srv_call *c, const ProtobufCMessageDescriptor *desc,
 				  ProtobufCAllocator *alloc);
 
+/* The desc message of len octets at p, checked by srv_wire_check and
+ * unpacked with alloc (NULL: malloc); NULL with errmsg (errlen octets)
+ * saying why (INVALID_ARGUMENT's details) when it does not parse. The
+ * transport-free half of srv_unpack_with. */
+ProtobufCMessage *srv_unpack_bytes(const ProtobufCMessageDescriptor *desc,
+				   ProtobufCAllocator *alloc, const uint8_t *p, size_t len,
+				   char *errmsg, size_t errlen);
+
 /* The gRPC status for a failure e of the layers below. */
 grpc_status_code srv_status_of(signet_err e);
 

@@ -13,6 +13,27 @@ void rpc_health(srv_worker *w, srv_call *c);        /* rpc_keys.c */
 void rpc_confirm_ds(srv_worker *w, srv_call *c);    /* rpc_confirm.c */
 void rpc_report_ds(srv_worker *w, srv_call *c);     /* rpc_confirm.c */
 
+/* SignRRsets without its transport (rpc_sign.c; rpc_sign is this bound to
+ * a gRPC call). */
+typedef struct rpc_sign_caller {
+	const char *identity;         /* for the log and the audit line */
+	const signer_client *client;  /* its client line: zones, name and type rules */
+} rpc_sign_caller;
+
+/* The outcome of a SignRRsets call, told once, on whichever worker
+ * finishes it: resp (borrowed for the call) is the answer when status is
+ * OK, NULL otherwise, and details say why a call failed. */
+typedef void rpc_sign_done(void *arg, grpc_status_code status, const char *details,
+			   const ProtobufCMessage *resp);
+
+/* Admit, check and sign the SignRequest of len octets at req (NULL: no
+ * message came) for caller, on w and srv's other workers, write the call's
+ * audit line, then done(arg, ...). req is read before this returns;
+ * caller->identity must live until done is called, caller->client only
+ * until this returns. */
+void rpc_sign_request(srv_worker *w, const rpc_sign_caller *caller, const uint8_t *req,
+		      size_t len, rpc_sign_done *done, void *arg);
+
 /* An admin action: answers c with srv_reply or srv_fail (never
  * srv_finish), points *zone at the zone it acted on (thread-local storage;
  * left NULL when none) and writes what the audit line should say it did

@@ -1,6 +1,9 @@
 /* rpc_sign.c -- SignRRsets: admission of the batch, its RRsets spread
  * over the workers, each signing on its own HSM session, and the call's
- * audit line before the answer. */
+ * audit line before the answer. rpc_sign_request is all of it from the
+ * request's octets and the caller to the answer and its status; rpc_sign
+ * only binds it to the gRPC call, so a test can drive the same path
+ * without a transport. */
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -101,7 +104,12 @@ typedef struct chunk {
 } chunk;
 
 struct batch {
-	srv_call *c;
+	signer_server *srv;
+	const char *identity;             /* the caller's, borrowed until done */
+	rpc_sign_done *done;              /* told the outcome once */
+	void *done_arg;
+	grpc_status_code status;          /* the call's, with details */
+	char details[512];
 	Signet__V1__SignRequest *req;     /* in arena */
 	arena_block *arena;
 	dns_name apex;
@@ -119,6 +127,18 @@ struct batch {
 	atomic_size_t chunks_left;
 	char zone[DNS_NAME_STR_MAX];      /* for the audit line; "" until known */
 };
+
+/* Fail the whole call: set b's status with details. */
+static void batch_fail(batch *b, grpc_status_code code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void batch_fail(batch *b, grpc_status_code code, const char *fmt, ...)
+{
+	b->status = code;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(b->details, sizeof(b->details), fmt, ap);
+	va_end(ap);
+}
 
 static void batch_free(batch *b)
 {
@@ -297,7 +317,7 @@ static void sign_one(srv_worker *w, chunk *ch, size_t i)
 		 * like a device error: the client may try again later. */
 		uint32_t code = ret == SIGNET_EHSM_DOWN || ret == SIGNET_EVERIFY
 			? GRPC_STATUS_UNAVAILABLE : GRPC_STATUS_INTERNAL;
-		sg_log(SG_LOG_ERROR, "sign rrsets[%zu] for %s: %s (%s)", i, b->c->identity,
+		sg_log(SG_LOG_ERROR, "sign rrsets[%zu] for %s: %s (%s)", i, b->identity,
 		       signet_strerror(ret), hsm_last_error());
 		item_fail(r, code, "", "rrsets[%zu]: signing failed: %s", i, signet_strerror(ret));
 		return;
@@ -309,7 +329,7 @@ static void sign_one(srv_worker *w, chunk *ch, size_t i)
  * with which keys, and the call's result. Written before the answer goes
  * out; false (and c's status UNAVAILABLE) when it could not be, so nothing
  * signed leaves signetd unaudited. */
-static bool audit(srv_call *c, const batch *b)
+static bool audit(batch *b)
 {
 	size_t signed_n = 0, failed = 0, not_signed = 0;
 	for (size_t i = 0; b->res && i < b->n; i++) {
@@ -327,28 +347,33 @@ static bool audit(srv_call *c, const batch *b)
 		len += snprintf(detail + len, sizeof(detail) - (size_t)len, "%s%u",
 				k ? "," : "", b->zsk[k].key_tag);
 	char result[600];
-	if (c->status == GRPC_STATUS_OK)
+	if (b->status == GRPC_STATUS_OK)
 		snprintf(result, sizeof(result), "ok");
 	else
-		snprintf(result, sizeof(result), "status %d: %s", (int)c->status, c->details);
-	signet_err ret = signer_audit_append_grouped(c->srv->audit, c->identity, "SignRRsets",
+		snprintf(result, sizeof(result), "status %d: %s", (int)b->status, b->details);
+	signet_err ret = signer_audit_append_grouped(b->srv->audit, b->identity, "SignRRsets",
 						     b->zone[0] ? b->zone : NULL, detail, result);
 	if (ret == SIGNET_OK)
 		return true;
 	sg_log(SG_LOG_ERROR, "audit log write failed, signing refused: %s",
 	       signet_strerror(ret));
-	srv_fail(c, GRPC_STATUS_UNAVAILABLE, "audit log unavailable: %s", signet_strerror(ret));
+	batch_fail(b, GRPC_STATUS_UNAVAILABLE, "audit log unavailable: %s", signet_strerror(ret));
 	return false;
+}
+
+/* Tell the caller b's outcome (resp: the answer, when OK) and free b. */
+static void batch_done(batch *b, const ProtobufCMessage *resp)
+{
+	b->done(b->done_arg, b->status, b->details, resp);
+	batch_free(b);
 }
 
 /* The last chunk to finish answers the call. */
 static void answer(batch *b)
 {
-	srv_call *c = b->c;
-	c->status = GRPC_STATUS_OK;
-	if (!audit(c, b)) {
-		batch_free(b);
-		srv_finish(c);
+	b->status = GRPC_STATUS_OK;
+	if (!audit(b)) {
+		batch_done(b, NULL);
 		return;
 	}
 	Signet__V1__SignResponse resp = SIGNET__V1__SIGN_RESPONSE__INIT;
@@ -357,34 +382,32 @@ static void answer(batch *b)
 	Signet__V1__SignResult *all = malloc(b->n * (sizeof(*all) + sizeof(all)));
 	static char empty[1];
 	if (!all) {
-		srv_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
-	} else {
-		Signet__V1__SignResult **rp = (Signet__V1__SignResult **)(all + b->n);
-		for (size_t i = 0; i < b->n; i++) {
-			item_result *r = &b->res[i];
-			Signet__V1__SignResult *rs = &all[i];
-			signet__v1__sign_result__init(rs);
-			rs->index = (uint32_t)i;
-			rs->status = r->status;
-			rs->code = r->code;
-			rs->field = r->error ? r->error->field : empty;
-			rs->message = r->error ? r->error->errmsg : empty;
-			if (r->status == SIGNET__V1__ITEM_STATUS__ITEM_FAILED)
-				signer_metrics_item_error(c->srv->metrics, r->code);
-			if (r->status == SIGNET__V1__ITEM_STATUS__ITEM_SIGNED) {
-				rs->rrsig = r->sigs;
-				rs->n_rrsig = b->nzsk;
-			}
-			rp[i] = rs;
-		}
-		resp.n_results = b->n;
-		resp.results = rp;
-		if (srv_reply(c, &resp.base) != SIGNET_OK)
-			srv_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+		batch_fail(b, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+		batch_done(b, NULL);
+		return;
 	}
+	Signet__V1__SignResult **rp = (Signet__V1__SignResult **)(all + b->n);
+	for (size_t i = 0; i < b->n; i++) {
+		item_result *r = &b->res[i];
+		Signet__V1__SignResult *rs = &all[i];
+		signet__v1__sign_result__init(rs);
+		rs->index = (uint32_t)i;
+		rs->status = r->status;
+		rs->code = r->code;
+		rs->field = r->error ? r->error->field : empty;
+		rs->message = r->error ? r->error->errmsg : empty;
+		if (r->status == SIGNET__V1__ITEM_STATUS__ITEM_FAILED)
+			signer_metrics_item_error(b->srv->metrics, r->code);
+		if (r->status == SIGNET__V1__ITEM_STATUS__ITEM_SIGNED) {
+			rs->rrsig = r->sigs;
+			rs->n_rrsig = b->nzsk;
+		}
+		rp[i] = rs;
+	}
+	resp.n_results = b->n;
+	resp.results = rp;
+	batch_done(b, &resp.base);
 	free(all);
-	batch_free(b);
-	srv_finish(c);
 }
 
 static void run_chunk(srv_worker *w, void *arg)
@@ -403,9 +426,9 @@ static void run_chunk(srv_worker *w, void *arg)
  * An RRset whose owner or type is malformed is left to signer_item_check,
  * which refuses it (the same parse). Returns false after setting c's
  * status. */
-static bool names_and_types_allowed(srv_call *c, const batch *b)
+static bool names_and_types_allowed(batch *b, const signer_client *who)
 {
-	if (signer_acl_empty(c->who.acl))
+	if (signer_acl_empty(who->acl))
 		return true;
 	for (size_t i = 0; i < b->req->n_rrsets; i++) {
 		const Signet__V1__RRset *in = b->req->rrsets[i];
@@ -416,10 +439,10 @@ static bool names_and_types_allowed(srv_call *c, const batch *b)
 		    used != in->owner.len)
 			continue;
 		char why[400];
-		if (signer_acl_allows(c->who.acl, &b->apex, &owner, (uint16_t)in->type, why,
+		if (signer_acl_allows(who->acl, &b->apex, &owner, (uint16_t)in->type, why,
 				      sizeof(why)) != SIGNET_OK) {
-			srv_fail(c, GRPC_STATUS_PERMISSION_DENIED, "rrsets[%zu]: '%s' may not sign it: %s",
-				 i, c->identity, why);
+			batch_fail(b, GRPC_STATUS_PERMISSION_DENIED,
+				   "rrsets[%zu]: '%s' may not sign it: %s", i, b->identity, why);
 			return false;
 		}
 	}
@@ -427,44 +450,51 @@ static bool names_and_types_allowed(srv_call *c, const batch *b)
 }
 
 /* Request-level admission: everything that fails the whole call. Returns
- * false after setting c's status. */
-static bool admit(srv_call *c, batch *b)
+ * false after setting b's status. */
+static bool admit(batch *b, const signer_client *who, const uint8_t *req, size_t len)
 {
-	signer_server *srv = c->srv;
-	ProtobufCAllocator alloc = {arena_alloc, arena_free_one, &b->arena};
-	b->req = (Signet__V1__SignRequest *)srv_unpack_with(
-		c, &signet__v1__sign_request__descriptor, &alloc);
-	if (!b->req)
+	signer_server *srv = b->srv;
+	if (!req) {
+		batch_fail(b, GRPC_STATUS_INVALID_ARGUMENT, "no request message");
 		return false;
+	}
+	ProtobufCAllocator alloc = {arena_alloc, arena_free_one, &b->arena};
+	b->req = (Signet__V1__SignRequest *)srv_unpack_bytes(
+		&signet__v1__sign_request__descriptor, &alloc, req, len, b->details,
+		sizeof(b->details));
+	if (!b->req) {
+		b->status = GRPC_STATUS_INVALID_ARGUMENT;
+		return false;
+	}
 	if (!srv_zone(&b->req->zone, &b->apex)) {
-		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "zone: not a wire-form name");
+		batch_fail(b, GRPC_STATUS_INVALID_ARGUMENT, "zone: not a wire-form name");
 		return false;
 	}
 	char *zs = b->zone;
 	dns_name_to_str(&b->apex, zs, sizeof(b->zone));
-	if (!signer_client_has_zone(&c->who, &b->apex)) {
-		srv_fail(c, GRPC_STATUS_PERMISSION_DENIED, "'%s' may not sign zone %s",
-			 c->identity, zs);
+	if (!signer_client_has_zone(who, &b->apex)) {
+		batch_fail(b, GRPC_STATUS_PERMISSION_DENIED, "'%s' may not sign zone %s",
+			   b->identity, zs);
 		return false;
 	}
 	if (b->req->n_rrsets == 0) {
-		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "rrsets: empty request");
+		batch_fail(b, GRPC_STATUS_INVALID_ARGUMENT, "rrsets: empty request");
 		return false;
 	}
 	if (b->req->n_rrsets > srv->limits.max_rrsets) {
-		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "rrsets: %zu RRsets, more than %zu",
+		batch_fail(b, GRPC_STATUS_INVALID_ARGUMENT, "rrsets: %zu RRsets, more than %zu",
 			 b->req->n_rrsets, srv->limits.max_rrsets);
 		return false;
 	}
-	if (!names_and_types_allowed(c, b))
+	if (!names_and_types_allowed(b, who))
 		return false;
 	signet_err ret = signer_state_zone_policy(srv->state, &b->apex, &b->pol);
 	if (ret == SIGNET_ENOTFOUND) {
-		srv_fail(c, GRPC_STATUS_NOT_FOUND, "zone %s is not configured", zs);
+		batch_fail(b, GRPC_STATUS_NOT_FOUND, "zone %s is not configured", zs);
 		return false;
 	}
 	if (ret != SIGNET_OK) {
-		srv_fail(c, GRPC_STATUS_INTERNAL, "state: %s", signet_strerror(ret));
+		batch_fail(b, GRPC_STATUS_INTERNAL, "state: %s", signet_strerror(ret));
 		return false;
 	}
 	b->now = signer_clock_now();
@@ -474,7 +504,7 @@ static bool admit(srv_call *c, batch *b)
 		b->expiration = b->req->window->expiration;
 		if (signer_policy_check_window(&b->pol, b->now, b->inception, b->expiration,
 					       msg, sizeof(msg)) != SIGNET_OK) {
-			srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "%s", msg);
+			batch_fail(b, GRPC_STATUS_INVALID_ARGUMENT, "%s", msg);
 			return false;
 		}
 		b->explicit_window = true;
@@ -503,11 +533,11 @@ static bool admit(srv_call *c, batch *b)
 	}
 	free(keys);
 	if (ret != SIGNET_OK) {
-		srv_fail(c, GRPC_STATUS_INTERNAL, "keys: %s", signet_strerror(ret));
+		batch_fail(b, GRPC_STATUS_INTERNAL, "keys: %s", signet_strerror(ret));
 		return false;
 	}
 	if (b->nzsk == 0) {
-		srv_fail(c, GRPC_STATUS_FAILED_PRECONDITION, "zone %s has no active ZSK", zs);
+		batch_fail(b, GRPC_STATUS_FAILED_PRECONDITION, "zone %s has no active ZSK", zs);
 		return false;
 	}
 	b->n = b->req->n_rrsets;
@@ -525,33 +555,35 @@ static bool admit(srv_call *c, batch *b)
 		b->chunks[k].to = k * per + per > b->n ? b->n : k * per + per;
 	}
 	if (!b->res || !b->chunks) {
-		srv_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+		batch_fail(b, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
 		return false;
 	}
 	return true;
 }
 
-void rpc_sign(srv_worker *w, srv_call *c)
+void rpc_sign_request(srv_worker *w, const rpc_sign_caller *caller, const uint8_t *req,
+		      size_t len, rpc_sign_done *done, void *arg)
 {
 	batch *b = calloc(1, sizeof(*b));
 	if (!b) {
-		srv_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
-		srv_finish(c);
+		done(arg, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory", NULL);
 		return;
 	}
-	b->c = c;
-	if (!admit(c, b)) {
+	b->srv = w->srv;
+	b->identity = caller->identity;
+	b->done = done;
+	b->done_arg = arg;
+	if (!admit(b, caller->client, req, len)) {
 		/* Refused calls are recorded too; their status stands whatever
 		 * the log says. */
-		grpc_status_code st = c->status;
-		char det[sizeof(c->details)];
-		memcpy(det, c->details, sizeof(det));
-		if (!audit(c, b)) {
-			c->status = st;
-			memcpy(c->details, det, sizeof(det));
+		grpc_status_code st = b->status;
+		char det[sizeof(b->details)];
+		memcpy(det, b->details, sizeof(det));
+		if (!audit(b)) {
+			b->status = st;
+			memcpy(b->details, det, sizeof(det));
 		}
-		batch_free(b);
-		srv_finish(c);
+		batch_done(b, NULL);
 		return;
 	}
 	size_t nchunks = b->nchunks;
@@ -563,4 +595,32 @@ void rpc_sign(srv_worker *w, srv_call *c)
 		if (k + 1 == nchunks || srv_enqueue(w->srv, run_chunk, ch) != SIGNET_OK)
 			run_chunk(w, ch);
 	}
+}
+
+/* The gRPC side of rpc_sign_request's outcome: the call's answer. */
+static void sign_done(void *arg, grpc_status_code status, const char *details,
+		      const ProtobufCMessage *resp)
+{
+	srv_call *c = arg;
+	if (resp) {
+		if (srv_reply(c, resp) != SIGNET_OK)
+			srv_fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+	} else {
+		srv_fail(c, status, "%s", details);
+	}
+	srv_finish(c);
+}
+
+void rpc_sign(srv_worker *w, srv_call *c)
+{
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+	/* No message (or no memory to read it) is refused, and audited, by
+	 * rpc_sign_request like any other bad request. */
+	if (srv_request_bytes(c, &bytes, &len) != SIGNET_OK)
+		bytes = NULL;
+	rpc_sign_caller caller = {.identity = c->identity, .client = &c->who};
+	/* c may be answered and freed before this returns: only bytes is ours. */
+	rpc_sign_request(w, &caller, bytes, len, sign_done, c);
+	free(bytes);
 }

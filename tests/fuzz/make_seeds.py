@@ -25,7 +25,10 @@ def put(target, fname, content):
     os.makedirs(d, exist_ok=True)
     if isinstance(content, str):
         content = content.encode()
-    assert len(content) < 4096, (target, fname)
+    # scripts/fuzz's -max_len: 16384 for the file-like targets, else 4096
+    big = target in ('fuzz_zonetext', 'fuzz_keyset', 'fuzz_config', 'fuzz_client_config',
+                     'fuzz_parent_watch', 'fuzz_backup_file')
+    assert len(content) < (16384 if big else 4096), (target, fname)
     with open(os.path.join(d, fname), 'wb') as f:
         f.write(content)
 
@@ -195,10 +198,17 @@ ok = [rrset('www.example.com.', 1, [bytes([192, 0, 2, 1]), bytes([192, 0, 2, 2])
       rrset('sub.example.com.', 2, [wire('ns.sub.example.com.')]),
       rrset('*.w.example.com.', 16, [b'\x03abc']),
       rrset('sub.example.com.', 43, [struct.pack('>HBB', 1, 13, 2) + bytes(32)])]
-put('fuzz_sign_request', 'ok', request('example.com.', ok))
-put('fuzz_sign_request', 'window', request('example.com.', ok[:1],
-                                            (1700000000, 1700000000 + 7 * 86400)))
-put('fuzz_sign_request', 'refusals', request('example.com.', [
+# The input is one octet choosing the caller (0 full.test: example.com,
+# roll.example, nokeys.example, absent.example; 1 other.test: example.org;
+# 2 acme.test: TXT at _acme-challenge in example.com; 3 star.test: every
+# zone), then the request.
+def sign_seed(fname, caller, req):
+    put('fuzz_sign_request', fname, bytes([caller]) + req)
+
+
+sign_seed('ok', 0, request('example.com.', ok))
+sign_seed('window', 0, request('example.com.', ok[:1], (1700000000, 1700000000 + 7 * 86400)))
+sign_seed('refusals', 0, request('example.com.', [
     rrset('example.org.', 1, [bytes(4)]),
     rrset('example.com.', 48, [struct.pack('>HBB', 256, 3, 13) + P256_KEY]),
     rrset('example.com.', 70000, [b'']),
@@ -210,8 +220,29 @@ put('fuzz_sign_request', 'refusals', request('example.com.', [
     rrset('a.example.com.', 1, [bytes(3)]),
     rrset('a.example.com.', 1, []),
 ]))
-put('fuzz_sign_request', 'badzone', request('example.com.', ok[:1])[0:1] + b'\x03\x03ab')
-put('fuzz_sign_request', 'empty', request('example.com.', []))
+sign_seed('badzone', 0, request('example.com.', ok[:1])[0:1] + b'\x03\x03ab')
+sign_seed('empty', 0, request('example.com.', []))
+# another client's zone, and a zone granted to nobody
+sign_seed('denied-zone', 1, request('example.com.', ok))
+sign_seed('denied-ungranted', 0, request('example.net.', ok[:1]))
+# the name and type rules: allowed, then one RRset of a refused type
+acme = [rrset('_acme-challenge.example.com.', 16, [b'\x05token']),
+        rrset('_acme-challenge.www.Example.com.', 16, [b'\x05other'])]
+sign_seed('acme-ok', 2, request('example.com.', acme))
+sign_seed('acme-denied', 2, request('example.com.', acme + [ok[0]]))
+# two ZSKs (an algorithm rollover 13 -> 15), a zone without keys, one not configured
+sign_seed('roll', 3, request('roll.example.', [
+    rrset('roll.example.', 15, [struct.pack('>H', 10) + wire('mx.roll.example.')]),
+    rrset('a.roll.example.', 1, [bytes([192, 0, 2, 7])])]))
+sign_seed('nokeys', 0, request('nokeys.example.', ok[:1]))
+sign_seed('absent', 0, request('absent.example.', ok[:1]))
+sign_seed('ed25519', 1, request('example.org.', [rrset('www.example.org.', 28, [bytes(16)])]))
+# a batch big enough to be split over both workers
+sign_seed('batch', 0, request('example.com.', [
+    rrset('h%d.example.com.' % i, 1, [bytes([192, 0, 2, i])]) for i in range(40)]))
+# an out-of-range varint (type as a 64-bit value)
+sign_seed('range', 0, request('example.com.', [
+    ld(1, wire('www.example.com.')) + varint(2 << 3) + varint(1 << 40) + ld(5, bytes(4))]))
 
 # --- fuzz_ceremony: selector octet + file -------------------------------
 for sel, src in [(0, 'policy'), (1, 'request'), (2, 'approval'), (3, 'alice.share'),
