@@ -38,10 +38,13 @@
  *
  * Sessions are counted too, whatever the fault: at every C_Finalize and at
  * the process's exit a line "pid=P comm=NAME at=finalize|exit opened=N
- * closed=N open=N" is appended to P11FAULT_CONTROL.sessions, where closed
- * counts C_CloseSession and the sessions C_CloseAllSessions closed, and
- * open those neither closed (C_Finalize then closes them for the caller:
- * a test calls that a leak). */
+ * closed=N open=N swept=N sweeps=N" is appended to P11FAULT_CONTROL.sessions,
+ * where closed counts C_CloseSession and the sessions C_CloseAllSessions
+ * closed, open those neither closed (C_Finalize then closes them for the
+ * caller: a test calls that a leak), swept the sessions C_CloseAllSessions
+ * closed and sweeps its calls. A token's close sweeps its slot after the
+ * logout, which may close its own login session and nothing else: a sweep
+ * that closes more hides sessions the caller forgot. */
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -80,6 +83,7 @@ static char last_text[CONTROL_MAX];    /* control text the counter belongs to */
 static long used;                      /* faulted calls since it changed */
 /* Sessions open now (handle and slot), and the totals since C_Initialize. */
 static struct { CK_SESSION_HANDLE h; CK_SLOT_ID slot; } open_sessions[SESSIONS_MAX];
+static unsigned long swept, sweeps; /* C_CloseAllSessions: sessions it closed, calls */
 static size_t nopen;
 static unsigned long opened, closed;
 
@@ -322,10 +326,12 @@ static CK_RV w_close_all_sessions(CK_SLOT_ID slot)
 	CK_RV rv = real->C_CloseAllSessions(slot);
 	if (rv == CKR_OK) {
 		pthread_mutex_lock(&lock);
+		sweeps++;
 		for (size_t i = 0; i < nopen;)
 			if (open_sessions[i].slot == slot) {
 				open_sessions[i] = open_sessions[--nopen];
 				closed++;
+				swept++;
 			} else {
 				i++;
 			}
@@ -348,10 +354,11 @@ static void report_sessions(const char *at, bool reset)
 	}
 	char line[256];
 	pthread_mutex_lock(&lock);
-	snprintf(line, sizeof(line), "pid=%ld comm=%s at=%s opened=%lu closed=%lu open=%zu\n",
-		 (long)getpid(), comm, at, opened, closed, nopen);
+	snprintf(line, sizeof(line),
+		 "pid=%ld comm=%s at=%s opened=%lu closed=%lu open=%zu swept=%lu sweeps=%lu\n",
+		 (long)getpid(), comm, at, opened, closed, nopen, swept, sweeps);
 	if (reset)
-		opened = closed = nopen = 0;
+		opened = closed = nopen = swept = sweeps = 0;
 	pthread_mutex_unlock(&lock);
 	append(".sessions", line);
 }
