@@ -114,7 +114,8 @@ static void expect_policy(uint64_t serial, unsigned m, size_t n)
 }
 
 /* Changing the operators takes the old quorum: a new policy signed by the
- * newcomer alone, or by one old operator, is refused and changes nothing;
+ * newcomer alone, or by one old operator, or by a quorum of its own
+ * operators that is not the old quorum, is refused and changes nothing;
  * signed by the old quorum it is adopted; the old policy cannot come back;
  * and from then on the new threshold counts, before any reshare. */
 static void test_change_operators(void **state)
@@ -135,6 +136,14 @@ static void test_change_operators(void **state)
 	cfx_write_policy(&cf, weak, 2, 4, 3, algs, 1);
 	cfx_sign_policy(&cf, weak, a, 1);
 	assert_int_not_equal(cer_policy_adopt(cf.cdir, weak), SIGNET_OK);
+	expect_policy(1, 2, 3);
+	/* a quorum of its own (carol and dave, M 2 of 4) that is not the
+	 * current one (carol alone of alice, bob and carol) */
+	int cd[] = {2, 3};
+	fresh(weak, sizeof(weak), "policy-weak");
+	cfx_write_policy(&cf, weak, 2, 4, 2, algs, 1);
+	cfx_sign_policy(&cf, weak, cd, 2);
+	cfx_expect(cer_policy_adopt(cf.cdir, weak), SIGNET_EQUORUM, "current quorum");
 	expect_policy(1, 2, 3);
 
 	/* alice and bob are the old quorum, alice, bob and dave the new one */
