@@ -327,7 +327,7 @@ static void sign_one(srv_worker *w, chunk *ch, size_t i)
 
 /* The call's audit line: who, which zone, how many RRsets came out how,
  * with which keys, and the call's result. Written before the answer goes
- * out; false (and c's status UNAVAILABLE) when it could not be, so nothing
+ * out; false (and b's status UNAVAILABLE) when it could not be, so nothing
  * signed leaves signetd unaudited. */
 static bool audit(batch *b)
 {
