@@ -16,8 +16,8 @@ void rpc_report_ds(srv_worker *w, srv_call *c);     /* rpc_confirm.c */
 /* SignRRsets without its transport (rpc_sign.c; rpc_sign is this bound to
  * a gRPC call). */
 typedef struct rpc_sign_caller {
-	const char *identity;         /* for the log and the audit line */
-	const signer_client *client;  /* its client line: zones, name and type rules */
+	const char *identity;        /* for the log and the audit line */
+	const signer_client *client; /* its client line: zones, name and type rules */
 } rpc_sign_caller;
 
 /* The outcome of a SignRRsets call, told once, on whichever worker
@@ -31,8 +31,8 @@ typedef void rpc_sign_done(void *arg, grpc_status_code status, const char *detai
  * audit line, then done(arg, ...). req is read before this returns;
  * caller->identity must live until done is called, caller->client only
  * until this returns. */
-void rpc_sign_request(srv_worker *w, const rpc_sign_caller *caller, const uint8_t *req,
-		      size_t len, rpc_sign_done *done, void *arg);
+void rpc_sign_request(srv_worker *w, const rpc_sign_caller *caller, const uint8_t *req, size_t len,
+		      rpc_sign_done *done, void *arg);
 
 /* An admin action: answers c with srv_reply or srv_fail (never
  * srv_finish), points *zone at the zone it acted on (thread-local storage;

@@ -105,10 +105,10 @@ typedef struct chunk {
 
 struct batch {
 	signer_server *srv;
-	const char *identity;             /* the caller's, borrowed until done */
-	rpc_sign_done *done;              /* told the outcome once */
+	const char *identity; /* the caller's, borrowed until done */
+	rpc_sign_done *done;  /* told the outcome once */
 	void *done_arg;
-	grpc_status_code status;          /* the call's, with details */
+	grpc_status_code status; /* the call's, with details */
 	char details[512];
 	Signet__V1__SignRequest *req;     /* in arena */
 	arena_block *arena;
@@ -459,9 +459,9 @@ static bool admit(batch *b, const signer_client *who, const uint8_t *req, size_t
 		return false;
 	}
 	ProtobufCAllocator alloc = {arena_alloc, arena_free_one, &b->arena};
-	b->req = (Signet__V1__SignRequest *)srv_unpack_bytes(
-		&signet__v1__sign_request__descriptor, &alloc, req, len, b->details,
-		sizeof(b->details));
+	b->req = (Signet__V1__SignRequest *)srv_unpack_bytes(&signet__v1__sign_request__descriptor,
+							     &alloc, req, len, b->details,
+							     sizeof(b->details));
 	if (!b->req) {
 		b->status = GRPC_STATUS_INVALID_ARGUMENT;
 		return false;
@@ -483,7 +483,7 @@ static bool admit(batch *b, const signer_client *who, const uint8_t *req, size_t
 	}
 	if (b->req->n_rrsets > srv->limits.max_rrsets) {
 		batch_fail(b, GRPC_STATUS_INVALID_ARGUMENT, "rrsets: %zu RRsets, more than %zu",
-			 b->req->n_rrsets, srv->limits.max_rrsets);
+			   b->req->n_rrsets, srv->limits.max_rrsets);
 		return false;
 	}
 	if (!names_and_types_allowed(b, who))
@@ -561,8 +561,8 @@ static bool admit(batch *b, const signer_client *who, const uint8_t *req, size_t
 	return true;
 }
 
-void rpc_sign_request(srv_worker *w, const rpc_sign_caller *caller, const uint8_t *req,
-		      size_t len, rpc_sign_done *done, void *arg)
+void rpc_sign_request(srv_worker *w, const rpc_sign_caller *caller, const uint8_t *req, size_t len,
+		      rpc_sign_done *done, void *arg)
 {
 	batch *b = calloc(1, sizeof(*b));
 	if (!b) {
