@@ -28,6 +28,7 @@ struct signer_audit {
 	bool dirty;         /* lines written since the last fsync */
 	uint64_t synced_ns; /* monotonic time of the last fsync */
 	signet_err sync_err; /* the syncer's last fsync failed with this */
+	char replica[SIGNER_REPLICA_NAME_MAX + 1]; /* "" : lines without "replica" */
 };
 
 static uint64_t mono_ns(void)
@@ -183,6 +184,15 @@ void signer_audit_close(signer_audit *a)
 	free(a);
 }
 
+void signer_audit_set_replica(signer_audit *a, const char *name)
+{
+	if (!a)
+		return;
+	pthread_mutex_lock(&a->lock);
+	snprintf(a->replica, sizeof(a->replica), "%s", name ? name : "");
+	pthread_mutex_unlock(&a->lock);
+}
+
 /* Append s as a JSON string (quotes included). */
 static signet_err json_str(sg_buf *b, const char *s)
 {
@@ -217,8 +227,15 @@ static signet_err append(signer_audit *a, const char *client, const char *action
 	sg_buf b = SG_BUF_INIT;
 	b.limit = AUDIT_LINE_MAX;
 	pthread_mutex_lock(&a->lock);
-	signet_err ret = sg_buf_printf(&b, "{\"time\":\"%s\",\"prev\":\"%s\",\"client\":", ts,
-				       a->prev);
+	signet_err ret = sg_buf_printf(&b, "{\"time\":\"%s\",\"prev\":\"%s\",\"%s\":", ts,
+				       a->prev, a->replica[0] ? "replica" : "client");
+	/* After prev, which must stay where signer_audit_verify looks: each
+	 * replica's chain names its writer, so merged logs keep their origin. */
+	if (ret == SIGNET_OK && a->replica[0]) {
+		ret = json_str(&b, a->replica);
+		if (ret == SIGNET_OK)
+			ret = sg_buf_printf(&b, ",\"client\":");
+	}
 	if (ret == SIGNET_OK)
 		ret = json_str(&b, client);
 	if (ret == SIGNET_OK)

@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include "signer/signer.h"
@@ -466,6 +467,28 @@ static signet_err restore_collect(signer_backups *b, const signer_backup_file *f
 	return ret;
 }
 
+/* A signature of the token's key k over random octets, made on a session
+ * of its own, verified with k's DNSKEY. */
+static signet_err restored_signs(signer_backups *b, const signer_key *k)
+{
+	uint8_t msg[48], sig[HSM_SIG_MAX];
+	size_t siglen = 0;
+	if (RAND_bytes(msg, sizeof(msg)) != 1)
+		return SIGNET_ECRYPTO;
+	hsm_session *s = NULL;
+	EVP_PKEY *pk = NULL;
+	signet_err ret = hsm_session_open(b->tok, &s);
+	if (ret == SIGNET_OK)
+		ret = hsm_sign(s, k->id, k->id_len, msg, sizeof(msg), sig, sizeof(sig), &siglen);
+	hsm_session_close(s);
+	if (ret == SIGNET_OK)
+		ret = dns_dnskey_to_evp(k->dnskey, k->dnskey_len, &pk);
+	if (ret == SIGNET_OK)
+		ret = dns_signature_verify(k->alg, pk, msg, sizeof(msg), sig, siglen);
+	EVP_PKEY_free(pk);
+	return ret;
+}
+
 /* Unwrap it into the token with its public half; check the DNSKEY. */
 static signet_err restore_one(signer_backups *b, restore_item *it, char *errmsg, size_t errlen)
 {
@@ -504,12 +527,19 @@ static signet_err restore_one(signer_backups *b, restore_item *it, char *errmsg,
 	EVP_PKEY_free(back);
 	sg_buf_free(&pub);
 	sg_buf_free(&rd);
+	/* The token object itself must sign, and verify with the DNSKEY:
+	 * what signing will use is proven, not only the backup's copy. */
+	if (ret == SIGNET_OK && (ret = restored_signs(b, &it->key)) != SIGNET_OK) {
+		snprintf(errmsg, errlen, "%s: the restored key's signature does not verify "
+			 "with the state's DNSKEY (%s)", it->name, signet_strerror(ret));
+		(void)hsm_key_delete(b->tok, it->hb.id, it->hb.id_len);
+	}
 	return ret;
 }
 
 signet_err signer_backups_restore(signer_backups *b, const signer_backup_file *files, size_t n,
-				  signer_audit *audit, size_t *restored, char *errmsg,
-				  size_t errlen)
+				  signer_audit *audit, const char *who, size_t *restored,
+				  char *errmsg, size_t errlen)
 {
 	if (!b || (!files && n) || !restored || !errmsg || errlen == 0)
 		return SIGNET_EINVAL;
@@ -537,7 +567,8 @@ signet_err signer_backups_restore(signer_backups *b, const signer_backup_file *f
 		snprintf(detail, sizeof(detail), "zsk=%u/%u file=%.60s", it->key.alg,
 			 it->key.key_tag, it->name);
 		if (audit)
-			(void)signer_audit_append(audit, "local", "restore-zsk", zs, detail,
+			(void)signer_audit_append(audit, who ? who : "local", "restore-zsk", zs,
+						  detail,
 						  ret == SIGNET_OK ? "ok" : signet_errname(ret));
 		if (ret == SIGNET_OK) {
 			(*restored)++;
@@ -578,7 +609,7 @@ signet_err signer_backups_offline(const signer_config *cfg, const sg_secret *pin
 	signet_err ret;
 	if (export_dir) {
 		size_t n = 0;
-		ret = signer_state_open(cfg->state_dir, &st);
+		ret = signer_state_open_options(cfg->state_dir, &cfg->state, &st);
 		if (ret == SIGNET_OK)
 			ret = signer_backups_export(st, export_dir, &n);
 		if (ret == SIGNET_OK)
@@ -594,12 +625,15 @@ signet_err signer_backups_offline(const signer_config *cfg, const sg_secret *pin
 	signer_audit *audit = NULL;
 	signer_backups *b = NULL;
 	char path[SIGNER_PATH_MAX + 32];
-	ret = signer_state_open(cfg->state_dir, &st);
+	/* The configured store: with PostgreSQL, the replicas' shared state. */
+	ret = signer_state_open_options(cfg->state_dir, &cfg->state, &st);
 	if (ret == SIGNET_OK) {
 		snprintf(path, sizeof(path), "%s/audit.log", cfg->state_dir);
 		ret = signer_audit_open(path, &audit);
 		if (ret != SIGNET_OK)
 			sg_log(SG_LOG_ERROR, "audit log %s: %s", path, signet_strerror(ret));
+		else
+			signer_audit_set_replica(audit, cfg->replica_name);
 	}
 	/* Read as the operator who runs this: the files may be hers only. */
 	signer_backup_file *files = NULL;
@@ -624,7 +658,8 @@ signet_err signer_backups_offline(const signer_config *cfg, const sg_secret *pin
 		ret = signer_backups_new(tok, st, cfg->require_backup, &b);
 	if (ret == SIGNET_OK) {
 		size_t n = 0;
-		ret = signer_backups_restore(b, files, nfiles, audit, &n, msg, sizeof(msg));
+		ret = signer_backups_restore(b, files, nfiles, audit, "local", &n, msg,
+					     sizeof(msg));
 		if (ret == SIGNET_OK)
 			printf("restored %zu ZSK%s into token '%s'\n", n, n == 1 ? "" : "s",
 			       cfg->token_label);

@@ -27,6 +27,7 @@ static const char *const method_paths[M_COUNT + 1] = {
 	"/signet.v1.Signet/Rollover",
 	"/signet.v1.Signet/ConfirmDs",
 	"/signet.v1.Signet/ReportDsObservation",
+	"/signet.v1.Signet/RestoreZskBackups",
 	"(unknown method)",
 };
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libconfig.h>
 
@@ -485,8 +486,22 @@ enum {
 	K_KEY_PIN,
 	K_REQUIRE_BACKUP,
 	K_STATE_SECTION,
+	K_REPLICA_NAME,
 	K_COUNT
 };
+/* A replica's name goes into every audit line and Health: short, plain. */
+static bool replica_name_ok(const char *n)
+{
+	size_t len = strlen(n);
+	if (len == 0 || len > SIGNER_REPLICA_NAME_MAX)
+		return false;
+	for (const char *p = n; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-'))
+			return false;
+	return true;
+}
+
 static const char *const key_names[K_COUNT] = {"listen",
 					       "tls-cert",
 					       "tls-key",
@@ -526,7 +541,8 @@ static const char *const key_names[K_COUNT] = {"listen",
 					       "grpc-memory",
 					       "tls-key-pin",
 					       "require-backup",
-					       "state"};
+					       "state",
+					       "replica-name"};
 _Static_assert(K_COUNT <= 64, "check_all keeps the keys seen in a 64-bit mask");
 
 /* The numeric settings: their bounds and the field each fills, a size_t
@@ -706,6 +722,14 @@ static signet_err setting(checker *k, int key, const config_setting_t *s)
 	}
 	case K_CLIENTS: return read_clients(k, s);
 	case K_STATE_SECTION: return read_state(k, s);
+	case K_REPLICA_NAME:
+		ret = get_string(k, s, name, cfg->replica_name, sizeof(cfg->replica_name),
+				 false);
+		if (ret == SIGNET_OK && !replica_name_ok(cfg->replica_name))
+			return fail(k, SIGNET_EPARSE,
+				    "replica-name: 1..%d of [A-Za-z0-9._-], not %.70s",
+				    SIGNER_REPLICA_NAME_MAX, cfg->replica_name);
+		return ret;
 	}
 	return fail(k, SIGNET_EPARSE, "unknown key %.60s", name);
 }
@@ -713,6 +737,16 @@ static signet_err setting(checker *k, int key, const config_setting_t *s)
 static void set_defaults(signer_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
+	/* The host name, cut to what a replica name may hold. */
+	char host[256] = "";
+	if (gethostname(host, sizeof(host) - 1) != 0)
+		host[0] = '\0';
+	size_t j = 0;
+	for (size_t i = 0; host[i] && j < SIGNER_REPLICA_NAME_MAX; i++)
+		if (replica_name_ok((char[]){host[i], '\0'}))
+			cfg->replica_name[j++] = host[i];
+	if (j == 0)
+		snprintf(cfg->replica_name, sizeof(cfg->replica_name), "signetd");
 	cfg->workers = 2;
 	cfg->cache_size = 100000;
 	cfg->max_rrsets = 1000;

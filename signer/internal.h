@@ -70,6 +70,7 @@ struct signer_server {
 	hsm_token *token;
 	srv_tls *tls;                   /* TLS material gRPC fetches (tls.c) */
 	signer_backups *backups;        /* ZSK backups to the token's domain (backup.c) */
+	signer_replica_keys *replica_keys; /* keys made on other replicas (replica_keys.c) */
 	signer_state *state;
 	signer_audit *audit;
 	signer_cache *cache;

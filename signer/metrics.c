@@ -454,6 +454,29 @@ signet_err signer_metrics_render(signer_metrics *m, const signer_metrics_snapsho
 			(unsigned long long)snap->tls_engine_failures);
 	if (ret == SIGNET_OK)
 		ret = sg_buf_printf(out,
+			"# HELP signet_replica_zsk_lacking ZSKs of the zone this replica's token lacks and could not restore.\n"
+			"# TYPE signet_replica_zsk_lacking gauge\n");
+	for (size_t i = 0; i < snap->nzones && ret == SIGNET_OK; i++) {
+		ret = sg_buf_printf(out, "signet_replica_zsk_lacking{zone=\"");
+		if (ret == SIGNET_OK)
+			ret = put_zone(out, &snap->zones[i].zone);
+		if (ret == SIGNET_OK)
+			ret = sg_buf_printf(out, "\"} %zu\n", snap->zones[i].zsk_lacking);
+	}
+	if (ret == SIGNET_OK)
+		ret = sg_buf_printf(out,
+			"# HELP signet_replica_zsk_restored_total ZSKs made on other replicas restored into this token, and restores that failed.\n"
+			"# TYPE signet_replica_zsk_restored_total counter\n"
+			"signet_replica_zsk_restored_total{result=\"ok\"} %llu\n"
+			"signet_replica_zsk_restored_total{result=\"failed\"} %llu\n"
+			"# HELP signet_replica_lacking_key_refusals_total Signing calls refused (UNAVAILABLE) because this replica's token lacks a ZSK they need.\n"
+			"# TYPE signet_replica_lacking_key_refusals_total counter\n"
+			"signet_replica_lacking_key_refusals_total %llu\n",
+			(unsigned long long)snap->zsk_restored,
+			(unsigned long long)snap->zsk_restore_failed,
+			(unsigned long long)snap->lacking_refused);
+	if (ret == SIGNET_OK)
+		ret = sg_buf_printf(out,
 			"# HELP signet_rollover_ds_confirmed_total DS confirmations that moved a rollover on, by a parental agent or by hand.\n"
 			"# TYPE signet_rollover_ds_confirmed_total counter\n");
 	pthread_mutex_lock(&m->ds_lock);

@@ -57,5 +57,21 @@ rpc_admin_action rpc_export_request;  /* ExportKeySigningRequest (rpc_keyset.c) 
 rpc_admin_action rpc_import_bundle;   /* ImportKeyBundle (rpc_keyset.c) */
 rpc_admin_action rpc_list_keys;       /* ListKeys (rpc_keyset.c) */
 rpc_admin_action rpc_rollover;        /* Rollover (rpc_rollover.c) */
+rpc_admin_action rpc_restore_backups; /* RestoreZskBackups (rpc_backup.c) */
+
+/* ---- keys on every replica (rpc_backup.c) ---------------------------------- */
+
+/* Whether this replica's token holds every one of the n ZSKs of zone zs
+ * that a call would sign with: false after failing c with UNAVAILABLE
+ * naming the replica, the key and why (counted for the metrics), so that
+ * the client goes to another replica. */
+bool srv_keys_here(srv_call *c, const char *zs, const signer_zsk *zsk, size_t n);
+
+/* What Health says of zone's keys on this replica at now: *missing ZSKs
+ * the token lacks, *active whether one of them signs now, and a warning
+ * appended to *warnings (each malloc'd) when any is missing. */
+signet_err srv_zone_replica_health(signer_server *srv, const dns_name *zone, int64_t now,
+				   char ***warnings, size_t *nwarnings, uint32_t *missing,
+				   bool *active);
 
 #endif /* SIGNET_SIGNER_RPC_H */

@@ -114,6 +114,7 @@ static void health(srv_call *c)
 	resp.version = (char *)VERSION;
 	resp.state_backend = (char *)signer_state_backend_name(srv->state);
 	resp.state_unavailable = signer_state_ping(srv->state) != SIGNET_OK;
+	resp.replica = (char *)signer_replica_keys_name(srv->replica_keys);
 	dns_name *zones = NULL;
 	size_t nz = 0;
 	signet_err ret = signer_state_list_zones(srv->state, &zones, &nz);
@@ -155,6 +156,14 @@ static void health(srv_call *c)
 			zh[n].warnings = warn + first;
 			zh[n].n_warnings = nwarn - first;
 		}
+		bool lacking_active = false;
+		if (srv_zone_replica_health(srv, &zones[i], now, &warn, &nwarn,
+					    &zh[n].missing_zsks, &lacking_active) == SIGNET_OK &&
+		    lacking_active) {
+			zh[n].missing_active_zsk = true;
+			zh[n].active_zsk = false;
+		}
+		zh[n].n_warnings = nwarn - first;
 		if (srv_ds_wait(srv, &zones[i], now, &dw[n]) == SIGNET_OK)
 			zh[n].ds_wait = &dw[n];
 		zp[n] = &zh[n];

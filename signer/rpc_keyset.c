@@ -150,6 +150,21 @@ void rpc_export_request(srv_worker *w, srv_call *c, const char **zone_out, char 
 			 why[0] ? why : "the backups cannot be checked");
 		return;
 	}
+	/* Every ZSK in the request is proven by a signature of this token:
+	 * keys made on other replicas are restored first, and a key that
+	 * cannot be sends the export to a replica that holds it. */
+	size_t lacking = 0;
+	if (ret == SIGNET_OK &&
+	    (ret = signer_replica_keys_sync(srv->replica_keys, false, NULL, NULL)) == SIGNET_OK)
+		signer_replica_keys_zone(srv->replica_keys, &zone, now, &lacking, NULL, why,
+					 sizeof(why));
+	if (ret == SIGNET_OK && lacking) {
+		(void)signer_state_reset_plan(srv->state, &zone);
+		srv_fail(c, GRPC_STATUS_UNAVAILABLE,
+			 "export request for %s: replica %s lacks %s; export on a replica "
+			 "that holds it", zs, signer_replica_keys_name(srv->replica_keys), why);
+		return;
+	}
 	if (ret == SIGNET_OK)
 		ret = signer_keyset_build_request(srv->state, w->sess, &zone, days, now, serial,
 						  &ks);

@@ -107,6 +107,7 @@ static void run_call(srv_worker *w, void *arg)
 	case M_IMPORT: rpc_admin(w, c, rpc_import_bundle, true); return;
 	case M_LISTKEYS: rpc_admin(w, c, rpc_list_keys, false); return;
 	case M_ROLLOVER: rpc_admin(w, c, rpc_rollover, true); return;
+	case M_RESTORE: rpc_admin(w, c, rpc_restore_backups, true); return;
 	case M_UNKNOWN: break; /* answered on arrival */
 	}
 	srv_fail(c, GRPC_STATUS_UNIMPLEMENTED, "unknown method");
@@ -537,7 +538,14 @@ static signet_err metrics_body(void *arg, sg_buf *out)
 		mz[i].keyset_seconds = srv_keyset_left(srv, &zones[i], now, &mz[i].has_keyset);
 		mz[i].waiting_ds = srv_ds_wait(srv, &zones[i], now, NULL) == SIGNET_OK;
 		mz[i].zsk_unbacked = signer_backups_zone_missing(srv->backups, &zones[i]);
+		signer_replica_keys_zone(srv->replica_keys, &zones[i], now, &mz[i].zsk_lacking,
+					 NULL, NULL, 0);
 	}
+	signer_replica_keys_counts rc;
+	signer_replica_keys_get_counts(srv->replica_keys, &rc);
+	snap.zsk_restored = rc.restored;
+	snap.zsk_restore_failed = rc.failed;
+	snap.lacking_refused = rc.refused;
 	snap.backup_domain = signer_backups_domain(srv->backups, NULL);
 	snap.tls_key_in_token = hsm_uri_is(srv->cfg.tls_key);
 	snap.tls_key_reloads = srv_tls_reloads(srv->tls);
@@ -614,6 +622,8 @@ signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin,
 		ret = signer_audit_open(path, &srv->audit);
 		if (ret != SIGNET_OK)
 			sg_log(SG_LOG_ERROR, "audit log %s: %s", path, signet_strerror(ret));
+		else
+			signer_audit_set_replica(srv->audit, cfg->replica_name);
 	}
 	if (ret == SIGNET_OK)
 		ret = signer_cache_new(cfg->cache_size, &srv->cache);
@@ -641,6 +651,9 @@ signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin,
 	if (ret == SIGNET_OK)
 		ret = signer_backups_new(srv->token, srv->state, cfg->require_backup,
 					 &srv->backups);
+	if (ret == SIGNET_OK)
+		ret = signer_replica_keys_new(srv->backups, srv->state, srv->token, srv->audit,
+					      cfg->replica_name, &srv->replica_keys);
 	if (ret == SIGNET_OK) {
 		srv->workers = calloc(cfg->workers, sizeof(*srv->workers));
 		if (!srv->workers)
@@ -688,6 +701,21 @@ signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin,
 		} else
 			sg_log(SG_LOG_NOTICE, "running as %s (uid %u), no capabilities",
 			       cfg->user, (unsigned)getuid());
+	}
+	/* Keys made on other replicas, restored before the first call and as
+	 * signetd's user (the token objects it makes must be readable by it). */
+	if (ret == SIGNET_OK) {
+		size_t restored = 0, absent = 0;
+		ret = signer_replica_keys_sync(srv->replica_keys, true, &restored, &absent);
+		if (ret == SIGNET_OK && (restored || absent))
+			sg_log(absent ? SG_LOG_WARNING : SG_LOG_NOTICE,
+			       "replica %s: %zu ZSK%s restored from the state's backups, %zu "
+			       "lacking", cfg->replica_name, restored, restored == 1 ? "" : "s",
+			       absent);
+		if (ret == SIGNET_OK)
+			ret = signer_replica_keys_start(srv->replica_keys,
+							cfg->state.cache_ms ? cfg->state.cache_ms
+									    : 500);
 	}
 	if (ret == SIGNET_OK)
 		ret = serve_grpc(srv);
@@ -904,6 +932,7 @@ void signer_server_stop(signer_server *srv)
 	free(srv->workers);
 	/* After the server: its handshakes sign through this login. */
 	srv_tls_free(srv->tls);
+	signer_replica_keys_free(srv->replica_keys);
 	signer_backups_free(srv->backups);
 	if (srv->token)
 		hsm_token_close(srv->token);

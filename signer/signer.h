@@ -26,6 +26,7 @@
 #define SIGNER_CONFIG_MAX (1024 * 1024) /* bytes of a config file */
 #define SIGNER_WORKERS_MAX 64
 #define SIGNER_ERRMSG_MAX 256
+#define SIGNER_REPLICA_NAME_MAX 63  /* replica-name: [A-Za-z0-9._-], 1..63 octets */
 
 typedef enum signer_role {
 	SIGNER_ROLE_SIGNER = 1,      /* may sign and read key sets of its zones */
@@ -154,6 +155,8 @@ typedef struct signer_config {
 	char user[33];                       /* run as this user after start; "" = stay */
 	bool allow_root;                     /* run as root without user (refused otherwise) */
 	int require_backup;                  /* 1, 0, or -1 (default): on iff the token holds a backup domain */
+	char replica_name[SIGNER_REPLICA_NAME_MAX + 1]; /* replica-name: in every audit line
+					      * and Health; default the host name */
 	unsigned refusal_interval_s;         /* refusals are audited per this interval */
 	size_t grpc_memory_mib;              /* gRPC's resource quota, MiB */
 	bool verify_all;                     /* verify-after-sign for every algorithm */
@@ -483,6 +486,7 @@ typedef struct signer_metrics_zone {
 	int64_t keyset_seconds;    /* until its last period ends; negative: over */
 	bool waiting_ds;           /* a rollover waits for the parent's DS */
 	size_t zsk_unbacked;       /* ZSKs without a proven backup (backup.c) */
+	size_t zsk_lacking;        /* ZSKs this replica's token lacks (replica_keys.c) */
 } signer_metrics_zone;
 
 /* What the server reads at scrape time rather than counting. */
@@ -497,6 +501,9 @@ typedef struct signer_metrics_snapshot {
 	bool tls_key_in_token;            /* tls-key is a PKCS#11 URI */
 	uint64_t tls_key_reloads;         /* its loads through a new engine instance */
 	uint64_t tls_engine_failures;     /* signatures the engine failed */
+	uint64_t zsk_restored;            /* ZSKs restored from the state's backups */
+	uint64_t zsk_restore_failed;      /* restores of them that failed */
+	uint64_t lacking_refused;         /* signing calls refused: a ZSK lacking here */
 } signer_metrics_snapshot;
 
 /* Append the Prometheus text exposition (format 0.0.4) of m and snap to out. */
@@ -601,6 +608,11 @@ const char *signer_state_backend_name(const signer_state *st);
  * PostgreSQL replica then keeps signing with the zones and keys it read
  * last, and refuses changes). */
 signet_err signer_state_ping(signer_state *st);
+/* A number that changes whenever what the store reads may have changed: on
+ * PostgreSQL each new snapshot (another replica's change included), on
+ * SQLite each change made through st. Cheap (no round trip): for threads
+ * that poll for changes. */
+uint64_t signer_state_version(signer_state *st);
 /* Exclusive use of zone's multi-step changes (plan a rollover, then store
  * the request) among every signetd using the store; waits at most the
  * store's lock timeout, then SIGNET_ELIMIT. Release with
@@ -794,11 +806,15 @@ void signer_backup_files_free(signer_backup_file *files, size_t n);
  * SIGNET_EVERIFY, SIGNET_ENOTFOUND, SIGNET_EEXIST; errmsg names the file and
  * the reason). Then each key is unwrapped with its CKA_ID and label, its
  * public half made from the backup, and checked to give the state's
- * DNSKEY; an audit line (client "local", action "restore-zsk") per key
- * when audit is not NULL. *restored gets the count. */
+ * DNSKEY, and a signature of the restored token object over random octets
+ * checked with that DNSKEY (a key failing either is destroyed again); an
+ * audit line (client who, NULL: "local"; action "restore-zsk") per key when
+ * audit is not NULL. *restored gets the count. The one restore of signetd:
+ * --restore-backups, the RestoreZskBackups RPC and the replicas' own
+ * restore (replica_keys.c) all come here. */
 signet_err signer_backups_restore(signer_backups *b, const signer_backup_file *files, size_t n,
-				  signer_audit *audit, size_t *restored, char *errmsg,
-				  size_t errlen);
+				  signer_audit *audit, const char *who, size_t *restored,
+				  char *errmsg, size_t errlen);
 
 /* What `signetd -c CONFIG --export-backups DIR` and `--restore-backups DIR`
  * do, with signetd running or not: export reads cfg's state only; restore
@@ -808,6 +824,75 @@ signet_err signer_backups_restore(signer_backups *b, const signer_backup_file *f
  * signer_backups_restore. Exactly one of export_dir, restore_dir. */
 signet_err signer_backups_offline(const signer_config *cfg, const sg_secret *pin,
 				  const char *export_dir, const char *restore_dir);
+
+/* ---- keys on every replica (replica_keys.c) -------------------------------- *
+ *
+ * Replicas share their state, each with a token of its own holding the same
+ * backup domain: a ZSK made on one reaches the others only as its backup in
+ * the state. Each replica restores the ZSKs of the state (not foreign, not
+ * removed) that its token lacks, through signer_backups_restore, at start
+ * and whenever the state moves (signer_state_version); a key it cannot
+ * restore (no domain in its token, no backup stored, the backup does not
+ * unwrap or prove) is remembered with the reason. A key the token lacks is
+ * never used here: signing refuses the zone with UNAVAILABLE (another
+ * replica may have it), Health and the metrics name it. Thread safe. */
+
+typedef struct signer_replica_keys signer_replica_keys;
+
+/* For token tok (with backups b, state st; audit may be NULL; all borrowed,
+ * outliving r) of the replica called name. Nothing runs yet. Free with
+ * signer_replica_keys_free. */
+signet_err signer_replica_keys_new(signer_backups *b, signer_state *st, hsm_token *tok,
+				   signer_audit *audit, const char *name,
+				   signer_replica_keys **out);
+/* Stop the thread (if started) and free. NULL is fine. */
+void signer_replica_keys_free(signer_replica_keys *r);
+
+/* Restore now every ZSK of the state the token lacks, and renew what is
+ * known absent and why. *restored, *absent (may be NULL) get the counts of
+ * this round. A key whose restore failed is tried again only once the
+ * state moved (or with retry_failed), so a broken backup does not fill
+ * the audit log. SIGNET_OK even when keys stay absent; the state's or the
+ * token's errors otherwise. */
+signet_err signer_replica_keys_sync(signer_replica_keys *r, bool retry_failed, size_t *restored,
+				    size_t *absent);
+
+/* Start a thread that runs signer_replica_keys_sync whenever the state's
+ * version moved, checked every interval_ms (at least 20), and soon after a
+ * signing call met a key it did not know. */
+signet_err signer_replica_keys_start(signer_replica_keys *r, unsigned interval_ms);
+
+/* Restore backup files (the RestoreZskBackups RPC) as signer_backups_restore,
+ * one restore at a time with the replica's own, audited as who; restored
+ * keys count as present from then on. */
+signet_err signer_replica_keys_restore_files(signer_replica_keys *r,
+					     const signer_backup_file *files, size_t n,
+					     const char *who, size_t *restored, char *errmsg,
+					     size_t errlen);
+
+/* SIGNET_OK when the token holds the key with this CKA_ID (known, or found
+ * now). SIGNET_ENOTFOUND when it does not: why (whylen octets) says what is
+ * known (the last restore's failure, or that the restore is pending, in
+ * which case the thread is woken). */
+signet_err signer_replica_keys_have(signer_replica_keys *r, const uint8_t *id, size_t id_len,
+				    char *why, size_t whylen);
+
+/* The keys of zone the token lacks, as of the last sync: *absent of them
+ * (any state) and *active those that sign at now; why (may be NULL) gets
+ * the first one's key tag, state and reason. */
+void signer_replica_keys_zone(signer_replica_keys *r, const dns_name *zone, int64_t now,
+			      size_t *absent, size_t *active, char *why, size_t whylen);
+
+/* Totals since start: keys restored, restores that failed, signing calls
+ * refused for a key the token lacks (counted by signer_replica_keys_refused). */
+typedef struct signer_replica_keys_counts {
+	uint64_t restored, failed, refused;
+} signer_replica_keys_counts;
+void signer_replica_keys_get_counts(signer_replica_keys *r, signer_replica_keys_counts *out);
+void signer_replica_keys_refused(signer_replica_keys *r);
+
+/* The replica's name, as given. */
+const char *signer_replica_keys_name(const signer_replica_keys *r);
 
 /* ---- audit log ----------------------------------------------------------- */
 
@@ -824,8 +909,13 @@ void signer_audit_hash_hex(const uint8_t *p, size_t n, char out[65]);
 signet_err signer_audit_open(const char *path, signer_audit **out);
 void signer_audit_close(signer_audit *a);
 
-/* Append one JSON line {"time","prev","client","action","zone","detail",
- * "result"} where prev is the hex SHA-256 of the previous line (64 zeros for
+/* Name the replica that writes a's lines (replica-name): every line after
+ * this carries "replica":name right after "prev" (NULL or "": no such
+ * field, as before replicas). Call before a is shared by threads. */
+void signer_audit_set_replica(signer_audit *a, const char *name);
+
+/* Append one JSON line {"time","prev",["replica",]"client","action","zone",
+ * "detail","result"} where prev is the hex SHA-256 of the previous line (64 zeros for
  * the first), then fsync. Strings are JSON-escaped; zone and detail may be
  * NULL. Thread safe. */
 signet_err signer_audit_append(signer_audit *a, const char *client,

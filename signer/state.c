@@ -62,6 +62,11 @@ signet_err signer_state_ping(signer_state *st)
 	return st->ops->ping(st->b);
 }
 
+uint64_t signer_state_version(signer_state *st)
+{
+	return st ? st->ops->version(st->b) : 0;
+}
+
 static dns_name lower(const dns_name *n)
 {
 	dns_name l = *n;

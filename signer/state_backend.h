@@ -103,6 +103,8 @@ typedef struct state_ops {
 				   signer_backup_row **out, size_t *n);
 	/* Whether the store answers now (a cheap round trip, or nothing). */
 	signet_err (*ping)(void *b);
+	/* signer_state_version: no round trip. */
+	uint64_t (*version)(void *b);
 } state_ops;
 
 /* The engines. Each fills *ops and *b on success. */

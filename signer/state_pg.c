@@ -52,6 +52,7 @@ typedef struct pg_state {
 	uint64_t snap_ms;         /* monotonic ms of the last check of snap */
 	uint64_t snap_writes;     /* writes when snap was read */
 	uint64_t writes;          /* changes this process committed */
+	uint64_t installs;        /* snapshots installed (signer_state_version) */
 	pthread_mutex_t refresh_mu; /* one thread reads a new snapshot */
 	pthread_mutex_t zone_mu;  /* zone_lock within this process */
 	int64_t zone_key;         /* the advisory lock held under zone_mu */
@@ -544,6 +545,7 @@ static void snap_install(pg_state *st, pg_snap *s, uint64_t writes)
 	if (!st->snap || s->generation >= st->snap->generation) {
 		snap_free(st->snap);
 		st->snap = s;
+		st->installs++;
 		if (writes > st->snap_writes)
 			st->snap_writes = writes;
 		st->snap_ms = mono_ms();
@@ -1221,6 +1223,15 @@ static void pg_close(void *b)
 	free(st);
 }
 
+static uint64_t pg_version(void *b)
+{
+	pg_state *st = b;
+	pthread_mutex_lock(&st->snap_mu);
+	uint64_t v = st->installs;
+	pthread_mutex_unlock(&st->snap_mu);
+	return v;
+}
+
 static const state_ops pg_ops = {
 	.name = "postgresql",
 	.close = pg_close,
@@ -1244,6 +1255,7 @@ static const state_ops pg_ops = {
 	.set_backup_proven = pg_set_backup_proven,
 	.list_backups = pg_list_backups,
 	.ping = pg_ping,
+	.version = pg_version,
 };
 
 signet_err state_pg_open(const signer_state_options *o, const state_ops **ops, void **b)

@@ -705,6 +705,12 @@ static signet_err sq_ping(void *b)
 	return SIGNET_OK;
 }
 
+static uint64_t sq_version(void *b)
+{
+	sqlite_state *st = b;
+	return (uint64_t)sqlite3_total_changes64(st->db);
+}
+
 static signet_err sq_put_backup(void *b, const signer_backup_row *r)
 {
 	sqlite_state *st = b;
@@ -810,4 +816,5 @@ static const state_ops sqlite_ops = {
 	.set_backup_proven = sq_set_backup_proven,
 	.list_backups = sq_list_backups,
 	.ping = sq_ping,
+	.version = sq_version,
 };

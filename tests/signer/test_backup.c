@@ -310,7 +310,7 @@ static void test_no_domain(void **state)
 	size_t before = 0, after = 0, restored = 9;
 	char msg[400] = "";
 	assert_int_equal(hsm_object_count(bare, &before), SIGNET_OK);
-	assert_int_equal(signer_backups_restore(nd, &f, 1, NULL, &restored, msg, sizeof(msg)),
+	assert_int_equal(signer_backups_restore(nd, &f, 1, NULL, NULL, &restored, msg, sizeof(msg)),
 			 SIGNET_ESTATE);
 	assert_non_null(strstr(msg, "no backup domain"));
 	assert_int_equal(restored, 0);
@@ -329,7 +329,7 @@ static void refused(signer_backups *b, hsm_token *t, signer_backup_file *f, sign
 	size_t before = 0, after = 0, restored = 9;
 	char msg[400] = "";
 	assert_int_equal(hsm_object_count(t, &before), SIGNET_OK);
-	signet_err got = signer_backups_restore(b, f, 1, NULL, &restored, msg, sizeof(msg));
+	signet_err got = signer_backups_restore(b, f, 1, NULL, NULL, &restored, msg, sizeof(msg));
 	if (got != want || strstr(msg, words) == NULL)
 		fail_msg("restore gave %s \"%s\", wanted %s with \"%s\"", signet_errname(got), msg,
 			 signet_errname(want), words);
@@ -404,7 +404,7 @@ static void test_restore_attacks(void **state)
 	 * key's DNSKEY; a second restore is refused. */
 	size_t restored = 0;
 	char msg[400] = "";
-	assert_int_equal(signer_backups_restore(b2, &f, 1, NULL, &restored, msg, sizeof(msg)),
+	assert_int_equal(signer_backups_restore(b2, &f, 1, NULL, NULL, &restored, msg, sizeof(msg)),
 			 SIGNET_OK);
 	assert_int_equal(restored, 1);
 	hsm_key_info info;
