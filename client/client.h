@@ -289,6 +289,26 @@ signet_err client_list_keys(client_conn *c, const dns_name *zone, client_status 
 signet_err client_generate_zsk(client_conn *c, const dns_name *zone, client_status *st,
 			       client_key_list *out);
 
+/* One ZSK backup file as `signetd --export-backups` wrote it. */
+typedef struct client_backup_file {
+	const char *name; /* its name, for messages */
+	const uint8_t *text;
+	size_t len;
+} client_backup_file;
+
+/* What RestoreZskBackups did. Free messages with client_restore_result_free. */
+typedef struct client_restore_result {
+	uint32_t restored;  /* keys put into the token */
+	uint32_t missing;   /* ZSKs of the state the token still lacks */
+	char **messages;    /* why, one per zone */
+	size_t nmessages;
+} client_restore_result;
+
+/* RestoreZskBackups with n files (0: from the state's own backups). */
+signet_err client_restore_zsk(client_conn *c, const client_backup_file *files, size_t n,
+			      client_status *st, client_restore_result *out);
+void client_restore_result_free(client_restore_result *r);
+
 /* ExportKeySigningRequest for the next days days: the request's text is
  * appended to request, its serial put in *serial. SIGNET_ERANGE when the
  * text exceeds request's limit. */
@@ -653,6 +673,9 @@ int signet_cmd_add_zone(int argc, char **argv);
 int signet_cmd_generate_zsk(int argc, char **argv);
 int signet_cmd_export_ksr(int argc, char **argv);
 int signet_cmd_import_bundle(int argc, char **argv);
+/* `signet restore-zsk [DIR]`: RestoreZskBackups of DIR's zsk-*.backup, or
+ * without DIR of the state's own backups (admin). */
+int signet_cmd_restore_zsk(int argc, char **argv);
 /* `signet rollover ZONE show|add-ksk FILE|ds-seen [FILE]|add-foreign-zsk FILE|
  * remove-foreign-zsk TAG|FILE|go-insecure|stay-secure` (admin): the Rollover
  * RPC; exit codes as docs/CLIENT.md (5 also when no key fits a TAG or no

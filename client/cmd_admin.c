@@ -1,6 +1,7 @@
 /* cmd_admin.c -- the administration subcommands (admin role): add-zone,
  * generate-zsk, export-ksr, import-bundle and rollover, so operators need
  * no other tool between signetd and the ceremony. */
+#include <dirent.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -286,6 +287,116 @@ int signet_cmd_generate_zsk(int argc, char **argv)
 	for (size_t i = 0; rc == SIGNET_EXIT_OK && i < keys.count; i++)
 		client_print_key(stdout, &keys.keys[i], CLIENT_KEY_AS_LINE, "generated");
 	client_key_list_free(&keys);
+	return rc;
+}
+
+/* ---- restore-zsk -------------------------------------------------------- */
+
+#define RESTORE_FILES_MAX 4096      /* as signetd accepts in one call */
+#define RESTORE_FILE_MAX 65536      /* one backup file */
+#define RESTORE_TOTAL_MAX (900 * 1024) /* under signetd's default max-message */
+
+/* DIR's zsk-*.backup files, read whole; names and texts owned by the caller. */
+static int read_backups(const char *cmd, const char *dir, client_backup_file **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	DIR *d = opendir(dir);
+	if (!d) {
+		fprintf(stderr, "%s: cannot open %s\n", cmd, dir);
+		return SIGNET_EXIT_USAGE;
+	}
+	int rc = SIGNET_EXIT_OK;
+	size_t total = 0;
+	struct dirent *e;
+	while (rc == SIGNET_EXIT_OK && (e = readdir(d)) != NULL) {
+		size_t nl = strlen(e->d_name);
+		if (nl < 11 || nl > 255 || strncmp(e->d_name, "zsk-", 4) != 0 ||
+		    strcmp(e->d_name + nl - 7, ".backup") != 0)
+			continue;
+		client_backup_file *g = *n < RESTORE_FILES_MAX ? realloc(*out, (*n + 1) * sizeof(*g))
+							       : NULL;
+		if (!g) {
+			fprintf(stderr, "%s: %s: more than %d backup files\n", cmd, dir,
+				RESTORE_FILES_MAX);
+			rc = SIGNET_EXIT_DATA;
+			break;
+		}
+		*out = g;
+		sg_buf path = SG_BUF_INIT, text = SG_BUF_INIT;
+		signet_err ret = sg_buf_printf(&path, "%s/%s", dir, e->d_name);
+		if (ret == SIGNET_OK)
+			ret = sg_file_read((const char *)path.data, RESTORE_FILE_MAX, &text);
+		if (ret == SIGNET_OK && (total += text.len) > RESTORE_TOTAL_MAX)
+			ret = SIGNET_ERANGE;
+		char *name = ret == SIGNET_OK ? strdup(e->d_name) : NULL;
+		if (ret == SIGNET_OK && !name)
+			ret = SIGNET_ENOMEM;
+		if (ret != SIGNET_OK) {
+			fprintf(stderr, "%s: %s: %s%s\n", cmd, (const char *)path.data,
+				signet_strerror(ret),
+				ret == SIGNET_ERANGE ? " (more than one call carries: restore the "
+						       "directory in parts)" : "");
+			sg_buf_free(&text);
+			rc = SIGNET_EXIT_DATA;
+		} else {
+			g[*n].name = name;
+			g[*n].text = text.data; /* owned now */
+			g[*n].len = text.len;
+			(*n)++;
+		}
+		sg_buf_free(&path);
+	}
+	closedir(d);
+	if (rc == SIGNET_EXIT_OK && *n == 0) {
+		fprintf(stderr, "%s: %s holds no zsk-*.backup file\n", cmd, dir);
+		rc = SIGNET_EXIT_DATA;
+	}
+	return rc;
+}
+
+int signet_cmd_restore_zsk(int argc, char **argv)
+{
+	static const char usage[] =
+		"usage: signet restore-zsk [DIR]\n"
+		"Restores ZSK backups into signetd's token: DIR's zsk-*.backup files (as\n"
+		"signetd --export-backups writes them; every file is checked before any\n"
+		"is restored), or without DIR the backups in signetd's state of every ZSK\n"
+		"its token lacks. Prints what was restored and what is still lacking.\n";
+	admin_args a = {.cmd = "restore-zsk"};
+	int rc = parse(argc, argv, NULL, 0, 0, 1, usage, &a, NULL, NULL);
+	if (rc >= 0)
+		return rc;
+	client_backup_file *files = NULL;
+	size_t n = 0;
+	if (a.npos == 1)
+		rc = read_backups(a.cmd, a.pos[0], &files, &n);
+	else
+		rc = SIGNET_EXIT_OK;
+	client_conn *conn = NULL;
+	if (rc == SIGNET_EXIT_OK)
+		rc = client_connect(a.cmd, &a.flags, &conn);
+	if (rc == SIGNET_EXIT_OK) {
+		client_restore_result res;
+		client_status st;
+		signet_err ret = client_restore_zsk(conn, files, n, &st, &res);
+		client_close(conn);
+		rc = admin_result(&a, "RestoreZskBackups", ret, &st);
+		if (rc == SIGNET_EXIT_OK) {
+			printf("restored %u ZSK%s; %u still lacking\n", res.restored,
+			       res.restored == 1 ? "" : "s", res.missing);
+			for (size_t i = 0; i < res.nmessages; i++)
+				printf("  %s\n", res.messages[i]);
+			if (res.missing)
+				rc = SIGNET_EXIT_FAIL;
+		}
+		client_restore_result_free(&res);
+	}
+	for (size_t i = 0; i < n; i++) {
+		free((char *)files[i].name);
+		free((uint8_t *)files[i].text);
+	}
+	free(files);
 	return rc;
 }
 

@@ -19,6 +19,8 @@ static const struct subcommand subcommands[] = {
 	{"generate-zsk", signet_cmd_generate_zsk, "generate a ZSK in signetd's token (admin)"},
 	{"export-ksr", signet_cmd_export_ksr, "write the key-signing request (admin)"},
 	{"import-bundle", signet_cmd_import_bundle, "import the signed key bundle (admin)"},
+	{"restore-zsk", signet_cmd_restore_zsk,
+	 "restore ZSK backups into signetd's token (admin)"},
 	{"rollover", signet_cmd_rollover, "key schedule; KSK, foreign ZSK and DS steps (admin)"},
 	{"check", signet_cmd_check, "DNSSEC health of a served zone (Nagios exit codes)"},
 	{"parent-watch", signet_cmd_parent_watch,

@@ -288,6 +288,63 @@ signet_err client_generate_zsk(client_conn *c, const dns_name *zone, client_stat
 	return ret;
 }
 
+signet_err client_restore_zsk(client_conn *c, const client_backup_file *files, size_t n,
+			      client_status *st, client_restore_result *out)
+{
+	if (!c || (!files && n) || !st || !out)
+		return SIGNET_EINVAL;
+	memset(out, 0, sizeof(*out));
+	Signet__V1__RestoreZskBackupsRequest req = SIGNET__V1__RESTORE_ZSK_BACKUPS_REQUEST__INIT;
+	Signet__V1__BackupFile *bf = n ? calloc(n, sizeof(*bf)) : NULL;
+	Signet__V1__BackupFile **bp = n ? calloc(n, sizeof(*bp)) : NULL;
+	if (n && (!bf || !bp)) {
+		free(bf);
+		free(bp);
+		return SIGNET_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		signet__v1__backup_file__init(&bf[i]);
+		bf[i].name = (char *)files[i].name;
+		bf[i].text.data = (uint8_t *)files[i].text;
+		bf[i].text.len = files[i].len;
+		bp[i] = &bf[i];
+	}
+	req.n_backups = n;
+	req.backups = bp;
+	ProtobufCMessage *m = NULL;
+	signet_err ret = call(c, "RestoreZskBackups", &req.base,
+			      &signet__v1__restore_zsk_backups_response__descriptor, &m, st);
+	free(bf);
+	free(bp);
+	if (ret == SIGNET_OK && m) {
+		Signet__V1__RestoreZskBackupsResponse *r = (Signet__V1__RestoreZskBackupsResponse *)m;
+		out->restored = r->restored;
+		out->missing = r->missing;
+		if (r->n_messages && !(out->messages = calloc(r->n_messages, sizeof(char *))))
+			ret = SIGNET_ENOMEM;
+		for (size_t i = 0; ret == SIGNET_OK && i < r->n_messages; i++) {
+			if (!(out->messages[i] = strdup(r->messages[i] ? r->messages[i] : "")))
+				ret = SIGNET_ENOMEM;
+			else
+				out->nmessages++;
+		}
+	}
+	protobuf_c_message_free_unpacked(m, NULL);
+	if (ret != SIGNET_OK)
+		client_restore_result_free(out);
+	return ret;
+}
+
+void client_restore_result_free(client_restore_result *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nmessages; i++)
+		free(r->messages[i]);
+	free(r->messages);
+	memset(r, 0, sizeof(*r));
+}
+
 signet_err client_export_ksr(client_conn *c, const dns_name *zone, uint32_t days, client_status *st,
 			     sg_buf *request, uint64_t *serial)
 {

@@ -40,6 +40,9 @@ struct signer_replica_keys {
 	absent_key *absent;
 	size_t nabsent;
 	signer_replica_keys_counts counts;
+	unsigned restoring;       /* restores under way: their keys may be in the
+				   * token before they are proven */
+	uint64_t restores;        /* restores ever started */
 	uint64_t synced_version;  /* the state's version the last sync read */
 	bool synced;              /* a sync has run */
 	pthread_mutex_t wake_mu;  /* poke, quit */
@@ -159,6 +162,18 @@ static bool wanted(const signer_key *k)
 	       k->state != SIGNER_KEY_REMOVED;
 }
 
+/* A restore starts (+1) or ends (-1): meanwhile no key is taken as present
+ * by finding it in the token, since the one being restored is there before
+ * it is proven (and is destroyed again if the proof fails). */
+static void restoring(signer_replica_keys *r, int d)
+{
+	pthread_rwlock_wrlock(&r->lock);
+	r->restoring = (unsigned)((int)r->restoring + d);
+	if (d > 0)
+		r->restores++;
+	pthread_rwlock_unlock(&r->lock);
+}
+
 /* Restore k from its backup in the state; why gets the reason it cannot
  * be. Call with sync_mu held. */
 static signet_err restore_from_state(signer_replica_keys *r, const signer_key *k, char *why,
@@ -193,9 +208,12 @@ static signet_err restore_from_state(signer_replica_keys *r, const signer_key *k
 	signer_backup_rows_free(rows, n);
 	size_t restored = 0;
 	char msg[400] = "";
-	if (ret == SIGNET_OK)
+	if (ret == SIGNET_OK) {
+		restoring(r, 1);
 		ret = signer_backups_restore(r->b, &f, 1, r->audit, r->who, &restored, msg,
 					     sizeof(msg));
+		restoring(r, -1);
+	}
 	sg_buf_free(&f.text);
 	if (ret != SIGNET_OK)
 		snprintf(why, whylen, "its restore failed: %s", msg[0] ? msg : signet_strerror(ret));
@@ -361,8 +379,10 @@ signet_err signer_replica_keys_restore_files(signer_replica_keys *r,
 	if (!r || !restored || !errmsg || errlen == 0)
 		return SIGNET_EINVAL;
 	pthread_mutex_lock(&r->sync_mu);
+	restoring(r, 1);
 	signet_err ret = signer_backups_restore(r->b, files, n, r->audit, who, restored, errmsg,
 						errlen);
+	restoring(r, -1);
 	pthread_mutex_unlock(&r->sync_mu);
 	if (*restored) {
 		/* Absent keys it restored are found by the next round. */
@@ -395,13 +415,22 @@ signet_err signer_replica_keys_have(signer_replica_keys *r, const uint8_t *id, s
 	if (a)
 		return SIGNET_ENOTFOUND;
 	/* A key the last round did not know (the state moved since): the token
-	 * may have it (made here), else the thread restores it now. */
+	 * may have it (made here), else the thread restores it now. Found
+	 * while no restore runs, and still none after: not a key half
+	 * restored, unproven. */
 	hsm_key_info info;
-	if (hsm_key_find(r->tok, id, id_len, &info) == SIGNET_OK) {
+	pthread_rwlock_rdlock(&r->lock);
+	bool quiet = r->restoring == 0;
+	uint64_t started = r->restores;
+	pthread_rwlock_unlock(&r->lock);
+	if (quiet && hsm_key_find(r->tok, id, id_len, &info) == SIGNET_OK) {
 		pthread_rwlock_wrlock(&r->lock);
-		add_present(r, &k);
+		bool still = r->restoring == 0 && r->restores == started;
+		if (still)
+			add_present(r, &k);
 		pthread_rwlock_unlock(&r->lock);
-		return SIGNET_OK;
+		if (still)
+			return SIGNET_OK;
 	}
 	if (why)
 		snprintf(why, whylen, "not yet restored into this replica's token (its restore "
