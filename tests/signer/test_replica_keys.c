@@ -17,148 +17,36 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <openssl/rand.h>
 
-#include "tests/lib/signetd_fixture.h"
-#include "tests/lib/signetd_pg.h"
+#include "tests/lib/signetd_replicas.h"
 
 #define NREP 4 /* r[0] is the fixture's daemon; r[3]'s token has no domain */
 
-static pg_cluster pg;
-static signetd_env r[NREP];
-static softhsm_fixture tok[NREP]; /* r[1..]'s tokens as fixture shapes (label) */
-static char extra[NREP][700];
-static signetd_opts opts[NREP];
-
-/* A token of the fixture's module labelled label: its serial. */
-static void new_token(softhsm_fixture *f, const char *label, char serial[17])
-{
-	assert_int_equal(hsm_token_initialize(f->ctx, label, f->so_pin, f->user_pin), SIGNET_OK);
-	hsm_token_desc *d = NULL;
-	size_t n = 0;
-	serial[0] = '\0';
-	assert_int_equal(hsm_list_tokens(f->ctx, &d, &n), SIGNET_OK);
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(d[i].label, label) == 0)
-			memcpy(serial, d[i].serial, 17);
-	free(d);
-	assert_true(serial[0] != '\0');
-}
-
-static void wait_running(signetd_env *e)
-{
-	if (!signetd_wait_port(e->port, e->pid, 60000, NULL)) {
-		signetd_sh("cat '%s' >&2", e->log);
-		fail_msg("replica on port %d did not start", e->port);
-	}
-	long until = signetd_now_ms() + 60000;
-	while (!signetd_log_has(e->log, "running as")) {
-		assert_true(signetd_now_ms() < until);
-		signetd_sleep_ms(20);
-	}
-}
-
-/* Replica i on r[0]'s PKI and PIN, its own token, state-dir and ports. */
-static void replica_start(int i)
-{
-	signetd_env *e = &r[i];
-	*e = r[0];
-	e->pid = 0;
-	e->admin = e->signer = NULL;
-	e->grpc_up = false;
-	memset(&e->ksk, 0, sizeof(e->ksk));
-	e->ksk = r[0].ksk;
-	snprintf(e->dir, sizeof(e->dir), "/tmp/signet-rkeys%d-XXXXXX", i);
-	assert_non_null(mkdtemp(e->dir));
-	tok[i] = *r[0].f;
-	snprintf(tok[i].label, sizeof(tok[i].label), "signet-rk%d", i);
-	e->f = &tok[i];
-	snprintf(e->conf, sizeof(e->conf), "%s/signetd.conf", e->dir);
-	snprintf(e->log, sizeof(e->log), "%s/signetd.log", e->dir);
-	signetd_sh("cd '%s' && cp '%s'/*.pem '%s'/*.key . && mkdir -m 700 state &&"
-		   " chown nobody: state && chmod o+x .", e->dir, r[0].dir, r[0].dir);
-	e->port = signetd_free_port();
-	e->metrics_port = signetd_free_port();
-	snprintf(e->target, sizeof(e->target), "127.0.0.1:%d", e->port);
-	signetd_write_config(e, e->conf, e->port, e->metrics_port, &opts[i]);
-	e->pid = signetd_spawn(e->conf, e->log);
-	wait_running(e);
-	e->admin = signetd_connect(e, "admin");
-	e->signer = signetd_connect(e, "ns1");
-	assert_non_null(e->admin);
-	assert_non_null(e->signer);
-}
+static replica_set S;
+static signetd_env *const r = S.r;
 
 static int group_setup(void **state)
 {
 	(void)state;
-	if (pg_cluster_start(&pg) != 0)
-		return -1;
-	if (!pg_cluster_sql(&pg, "postgres", "CREATE DATABASE signet;", NULL, 0))
-		return -1;
-	char conninfo[300];
-	snprintf(conninfo, sizeof(conninfo), "%s/signetd.conninfo", pg.dir);
-	pg_cluster_conninfo(&pg, "signet", conninfo, NULL);
-	for (int i = 0; i < NREP; i++) {
-		snprintf(extra[i], sizeof(extra[i]),
-			 "state = { backend = \"postgresql\"; conninfo-file = \"%s\"; cache-ms = 100;"
-			 " lock-timeout-ms = 20000; };\nreplica-name = \"r%d\";\n", conninfo, i);
-		opts[i].extra = extra[i];
-	}
-	if (signetd_start(&r[0], &opts[0]) != 0)
-		return -1;
-	return 0;
+	return replicas_setup(&S, NULL);
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	for (int i = 1; i < NREP; i++) {
-		if (r[i].pid > 0) {
-			kill(r[i].pid, SIGKILL);
-			waitpid(r[i].pid, NULL, 0);
-		}
-		rpc_close(r[i].admin);
-		rpc_close(r[i].signer);
-		if (r[i].dir[0] && !getenv("SIGNET_TEST_KEEP"))
-			signetd_sh("rm -rf '%s'", r[i].dir);
-	}
-	grpc_init();
-	signetd_teardown(&r[0]);
-	grpc_shutdown_blocking();
-	pg_cluster_destroy(&pg);
+	replicas_teardown(&S);
 	return 0;
 }
 
-/* The backup domain in r[0]'s token and two new ones; a fourth token
- * without it; r[0] restarted to see its domain; replicas 1..3 started. */
+/* The backup domain in three tokens, a fourth without; every replica up. */
 static void test_replicas_start(void **state)
 {
 	(void)state;
-	softhsm_fixture *f = r[0].f;
-	sg_secret *key = NULL;
-	assert_int_equal(sg_secret_new(HSM_DOMAIN_KEY_LEN, &key), SIGNET_OK);
-	assert_int_equal(RAND_priv_bytes(key->data, HSM_DOMAIN_KEY_LEN), 1);
-	key->len = HSM_DOMAIN_KEY_LEN;
-	char serial[NREP][17];
-	memcpy(serial[0], f->serial, 17);
-	for (int i = 1; i < NREP; i++) {
-		char label[33];
-		snprintf(label, sizeof(label), "signet-rk%d", i);
-		new_token(f, label, serial[i]);
-	}
-	for (int i = 0; i < NREP - 1; i++)
-		assert_int_equal(hsm_domain_install(f->ctx, serial[i], f->so_pin, key), SIGNET_OK);
-	sg_secret_free(key);
-	signetd_sh("chown -R nobody: '%s'", f->tokendir);
-	signetd_stop_ok(&r[0]);
-	r[0].pid = signetd_spawn(r[0].conf, r[0].log);
-	signetd_wait_restarted(&r[0]);
-	for (int i = 1; i < NREP; i++)
-		replica_start(i);
+	replicas_start_all(&S, NREP, NREP - 1);
 }
 
 static ProtobufCBinaryData wire(dns_name *n)
@@ -468,6 +356,254 @@ static void test_restore_rpc(void **state)
 					   "\"action\":\"RestoreZskBackups\""));
 }
 
+#define HOUR 3600
+#define DAY 86400
+#define PUB_MAX 8
+
+static void set_clock_all(int64_t t)
+{
+	for (int i = 0; i < 3; i++) {
+		Signet__V1__RolloverRequest rq = SIGNET__V1__ROLLOVER_REQUEST__INIT;
+		rq.action = SIGNET__V1__ROLLOVER_REQUEST__ACTION__SET_CLOCK;
+		rq.time = t;
+		char det[256];
+		if (rpc_call_msg(r[i].admin, "Rollover", &rq.base, det, sizeof(det), NULL) !=
+		    GRPC_STATUS_OK)
+			fail_msg("SET_CLOCK on replica %d: %s", i, det);
+	}
+}
+
+/* The ZSKs of the DNSKEY RRset c publishes now (GetKeySet). */
+static size_t published(rpc_conn *c, const char *zone, signetd_zone *keys)
+{
+	dns_name apex;
+	assert_int_equal(dns_name_from_str(&apex, zone), SIGNET_OK);
+	Signet__V1__GetKeySetRequest gk = SIGNET__V1__GET_KEY_SET_REQUEST__INIT;
+	gk.zone = wire(&apex);
+	char det[256];
+	sg_buf resp = SG_BUF_INIT;
+	/* a replica reads the bundle imported elsewhere within its cache-ms */
+	long until = signetd_now_ms() + 30000;
+	while (rpc_call_msg(c, "GetKeySet", &gk.base, det, sizeof(det), &resp) != GRPC_STATUS_OK) {
+		if (signetd_now_ms() > until)
+			fail_msg("GetKeySet: %s", det);
+		sg_buf_reset(&resp);
+		signetd_sleep_ms(20);
+	}
+	Signet__V1__GetKeySetResponse *x =
+		signet__v1__get_key_set_response__unpack(NULL, resp.len, resp.data);
+	assert_non_null(x);
+	assert_non_null(x->dnskey);
+	size_t n = 0;
+	for (size_t i = 0; i < x->dnskey->n_rdata && n < PUB_MAX; i++) {
+		const ProtobufCBinaryData *d = &x->dnskey->rdata[i];
+		assert_true(d->len > 4 && d->len <= SIGNER_DNSKEY_MAX);
+		if (d->data[1] & 1)
+			continue; /* SEP: the KSK */
+		signetd_zone *k = &keys[n++];
+		k->apex = apex;
+		k->alg = d->data[3];
+		memcpy(k->dnskey, d->data, d->len);
+		k->dnskey_len = d->len;
+		assert_int_equal(dns_key_tag(d->data, d->len, &k->key_tag), SIGNET_OK);
+	}
+	signet__v1__get_key_set_response__free_unpacked(x, NULL);
+	sg_buf_free(&resp);
+	return n;
+}
+
+/* The RRSIG sig over signetd_sign_a's A RRset number i of zone verifies
+ * with key at the simulated time t. */
+static void check_at(const signetd_zone *key, const char *zone, unsigned i,
+		     const ProtobufCBinaryData *sig, int64_t t)
+{
+	char owner[DNS_NAME_STR_MAX + 16];
+	snprintf(owner, sizeof(owner), "h%u.%s", i, zone);
+	dns_name own;
+	assert_int_equal(dns_name_from_str(&own, owner), SIGNET_OK);
+	dns_rrset set;
+	dns_rrset_init(&set, &own, DNS_T_A, DNS_CLASS_IN, 300);
+	uint8_t a[4] = {192, 0, (uint8_t)(i >> 8), (uint8_t)i};
+	assert_int_equal(dns_rrset_add(&set, a, 4), SIGNET_OK);
+	dns_rrsig rs;
+	assert_int_equal(dns_rrsig_from_rdata(&rs, sig->data, sig->len), SIGNET_OK);
+	signet_err ret = dns_rrsig_verify(&rs, &set, key->dnskey, key->dnskey_len, &key->apex,
+					  (uint32_t)t);
+	dns_rrset_clear(&set);
+	if (ret != SIGNET_OK)
+		fail_msg("RRSIG by %u at t=%lld: %s", key->key_tag, (long long)t,
+			 signet_strerror(ret));
+}
+
+/* Export a request for days on replica 0, the KSK's bundle, import. */
+static void ceremony(const char *zone, uint32_t days)
+{
+	dns_name apex;
+	assert_int_equal(dns_name_from_str(&apex, zone), SIGNET_OK);
+	Signet__V1__ExportKeySigningRequestRequest er =
+		SIGNET__V1__EXPORT_KEY_SIGNING_REQUEST_REQUEST__INIT;
+	er.zone = wire(&apex);
+	er.days = days;
+	char det[512];
+	sg_buf resp = SG_BUF_INIT;
+	if (rpc_call_msg(r[0].admin, "ExportKeySigningRequest", &er.base, det, sizeof(det),
+			 &resp) != GRPC_STATUS_OK)
+		fail_msg("export: %s", det);
+	Signet__V1__ExportKeySigningRequestResponse *x =
+		signet__v1__export_key_signing_request_response__unpack(NULL, resp.len, resp.data);
+	assert_non_null(x);
+	sg_buf bundle = SG_BUF_INIT;
+	test_ksk_make_bundle(&r[0].ksk, x->request.data, x->request.len, &bundle);
+	signet__v1__export_key_signing_request_response__free_unpacked(x, NULL);
+	Signet__V1__ImportKeyBundleRequest ib = SIGNET__V1__IMPORT_KEY_BUNDLE_REQUEST__INIT;
+	ib.zone = wire(&apex);
+	ib.bundle.data = bundle.data;
+	ib.bundle.len = bundle.len;
+	if (rpc_call_msg(r[0].admin, "ImportKeyBundle", &ib.base, det, sizeof(det), NULL) !=
+	    GRPC_STATUS_OK)
+		fail_msg("import: %s", det);
+	sg_buf_free(&bundle);
+	sg_buf_free(&resp);
+}
+
+/* Every start and end of a key's schedule after t (Rollover SHOW), sorted
+ * into times (at most cap). */
+static size_t schedule_times(const char *zone, int64_t t, int64_t *times, size_t cap)
+{
+	dns_name apex;
+	assert_int_equal(dns_name_from_str(&apex, zone), SIGNET_OK);
+	Signet__V1__RolloverRequest rq = SIGNET__V1__ROLLOVER_REQUEST__INIT;
+	rq.zone = wire(&apex);
+	rq.action = SIGNET__V1__ROLLOVER_REQUEST__ACTION__SHOW;
+	char det[256];
+	sg_buf resp = SG_BUF_INIT;
+	assert_int_equal(rpc_call_msg(r[0].admin, "Rollover", &rq.base, det, sizeof(det), &resp),
+			 GRPC_STATUS_OK);
+	Signet__V1__RolloverResponse *x =
+		signet__v1__rollover_response__unpack(NULL, resp.len, resp.data);
+	assert_non_null(x);
+	size_t n = 0;
+	for (size_t i = 0; i < x->n_keys; i++) {
+		int64_t ts[4] = {x->keys[i]->publish, x->keys[i]->active, x->keys[i]->retire,
+				 x->keys[i]->remove};
+		for (int j = 0; j < 4 && n + 2 <= cap; j++)
+			if (ts[j] > t) {
+				times[n++] = ts[j] - 1;
+				times[n++] = ts[j];
+			}
+	}
+	signet__v1__rollover_response__free_unpacked(x, NULL);
+	sg_buf_free(&resp);
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && times[j - 1] > times[j]; j--) {
+			int64_t v = times[j];
+			times[j] = times[j - 1];
+			times[j - 1] = v;
+		}
+	return n;
+}
+
+/* A ZSK rollover driven by the test clock across replicas 0..2, each with
+ * its own token: replica 0 makes the successors (in the request's plan),
+ * replicas 1 and 2 have them only by restoring them. At every key state
+ * change (a second before and at it) and every 12 hours, each replica
+ * signs: every RRSIG is by a ZSK of the DNSKEY RRset published at that
+ * time and verifies, and all three sign with the same keys. Two rollovers
+ * pass. */
+static void test_rollover_across_replicas(void **state)
+{
+	(void)state;
+	const char *zone = "roll.example.";
+	int64_t t0 = (int64_t)time(NULL);
+	set_clock_all(t0);
+	dns_name apex;
+	assert_int_equal(dns_name_from_str(&apex, zone), SIGNET_OK);
+	Signet__V1__Policy pol = SIGNET__V1__POLICY__INIT;
+	pol.algorithm = 13;
+	pol.validity = 4 * DAY;
+	pol.keyset_period = DAY;
+	pol.dnskey_ttl = HOUR;
+	pol.max_zone_ttl = HOUR;
+	pol.ds_ttl = HOUR;
+	pol.propagation = 600;
+	pol.publish_margin = 600;
+	pol.retire_margin = 600;
+	pol.zsk_lifetime = 5 * DAY;
+	Signet__V1__AddZoneRequest az = SIGNET__V1__ADD_ZONE_REQUEST__INIT;
+	az.zone = wire(&apex);
+	az.policy = &pol;
+	ProtobufCBinaryData kd = {r[0].ksk.dnskey_len, r[0].ksk.dnskey};
+	az.n_ksk_dnskey = 1;
+	az.ksk_dnskey = &kd;
+	char det[512];
+	if (rpc_call_msg(r[0].admin, "AddZone", &az.base, det, sizeof(det), NULL) != GRPC_STATUS_OK)
+		fail_msg("AddZone: %s", det);
+	ceremony(zone, 14);
+	int64_t times[64];
+	size_t nt = schedule_times(zone, t0, times, 64);
+	int64_t until = t0 + 12 * DAY;
+	uint16_t seen[16];
+	size_t nseen = 0;
+	unsigned owner = 0, steps = 0;
+	size_t next = 0;
+	for (int64_t t = t0; t < until;) {
+		set_clock_all(t);
+		uint16_t tags0[4];
+		size_t ntags0 = 0;
+		for (int i = 0; i < 3; i++) {
+			signetd_zone pub[PUB_MAX];
+			size_t np = published(r[i].signer, zone, pub);
+			grpc_status_code st;
+			Signet__V1__SignResponse *resp = sign_when_ready(r[i].signer, zone, ++owner,
+									 &st);
+			if (!resp)
+				fail_msg("replica %d at t0+%llds: no signature (status %d)", i,
+					 (long long)(t - t0), st);
+			const Signet__V1__SignResult *res = resp->results[0];
+			assert_true(res->n_rrsig >= 1 && res->n_rrsig <= 4);
+			uint16_t tags[4];
+			for (size_t k = 0; k < res->n_rrsig; k++) {
+				const ProtobufCBinaryData *sig = &res->rrsig[k];
+				assert_true(sig->len > 18);
+				tags[k] = (uint16_t)(sig->data[16] << 8 | sig->data[17]);
+				const signetd_zone *key = NULL;
+				for (size_t p = 0; p < np && !key; p++)
+					if (pub[p].key_tag == tags[k])
+						key = &pub[p];
+				if (!key)
+					fail_msg("replica %d at t0+%llds signed with ZSK %u, not in the "
+						 "published DNSKEY RRset", i, (long long)(t - t0),
+						 tags[k]);
+				check_at(key, zone, owner, sig, t);
+				bool known = false;
+				for (size_t q = 0; q < nseen; q++)
+					known = known || seen[q] == tags[k];
+				if (!known && nseen < 16)
+					seen[nseen++] = tags[k];
+			}
+			if (i == 0) {
+				memcpy(tags0, tags, res->n_rrsig * sizeof(tags[0]));
+				ntags0 = res->n_rrsig;
+			} else if (ntags0 != res->n_rrsig ||
+				   memcmp(tags0, tags, ntags0 * sizeof(tags[0])) != 0) {
+				fail_msg("at t0+%llds replica %d signs with other keys than replica 0",
+					 (long long)(t - t0), i);
+			}
+			signet__v1__sign_response__free_unpacked(resp, NULL);
+		}
+		steps++;
+		int64_t nx = t + 12 * HOUR;
+		while (next < nt && times[next] <= t)
+			next++;
+		if (next < nt && times[next] < nx)
+			nx = times[next];
+		t = nx;
+	}
+	/* the first ZSK and two successors signed in turn */
+	if (nseen < 3)
+		fail_msg("%zu signing keys in %u steps: no rollover happened", nseen, steps);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -475,6 +611,7 @@ int main(void)
 		cmocka_unit_test(test_key_reaches_every_replica),
 		cmocka_unit_test(test_lacking_replica_refuses),
 		cmocka_unit_test(test_restore_rpc),
+		cmocka_unit_test(test_rollover_across_replicas),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
