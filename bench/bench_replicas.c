@@ -1,10 +1,11 @@
-/* bench_replicas.c -- what PostgreSQL state costs a signetd, and what a
- * second replica gives: single-RRset SignRRsets calls (fresh owners, no
- * cache hits) from THREADS client threads for SECONDS each, against
- * (1) one signetd on SQLite, (2) one signetd on PostgreSQL (TLS), (3) two
- * replicas on PostgreSQL sharing one token, through a client list. Prints
- * calls/s and signetd CPU microseconds per call (user + system of every
- * signetd, from /proc). Uses the test fixtures (a real SoftHSM2 token,
+/* bench_replicas.c -- what PostgreSQL state costs a signetd, and what
+ * more replicas give: SignRRsets calls (fresh owners, no cache hits) from
+ * THREADS client threads for SECONDS each, of single RRsets against one
+ * signetd on SQLite and one on PostgreSQL (TLS), and of batches of 100
+ * RRsets against one, two and three replicas on PostgreSQL through a
+ * client list. Prints RRSIGs/s and signetd CPU microseconds per RRSIG
+ * (user + system of every signetd, from /proc) and the machine's load
+ * average at the end of each row. Uses the test fixtures (a real SoftHSM2 token,
  * PostgreSQL started here, the software KSK), so it runs as a cmocka
  * program; not part of ctest.
  *
@@ -57,7 +58,7 @@ static double cpu_us(pid_t pid)
 
 typedef struct worker {
 	const char *target, *zone;
-	unsigned base;
+	unsigned base, batch;
 	long until_ms;
 	unsigned long calls, failed;
 } worker;
@@ -74,8 +75,8 @@ static void *run(void *arg)
 		return NULL;
 	while (signetd_now_ms() < w->until_ms) {
 		grpc_status_code st;
-		Signet__V1__SignResponse *r = signetd_sign_a(c, w->zone, w->base + (unsigned)w->calls,
-							     1, &st);
+		Signet__V1__SignResponse *r = signetd_sign_a(
+			c, w->zone, w->base + (unsigned)w->calls * w->batch, w->batch, &st);
 		if (r)
 			signet__v1__sign_response__free_unpacked(r, NULL);
 		else
@@ -86,8 +87,21 @@ static void *run(void *arg)
 	return NULL;
 }
 
+/* The 1-minute load average, as /proc/loadavg says. */
+static double load1(void)
+{
+	double l = -1;
+	FILE *f = fopen("/proc/loadavg", "r");
+	if (f) {
+		if (fscanf(f, "%lf", &l) != 1)
+			l = -1;
+		fclose(f);
+	}
+	return l;
+}
+
 static void measure(const char *what, const char *target, const char *zone, const pid_t *pids,
-		    size_t npids)
+		    size_t npids, unsigned batch)
 {
 	static unsigned base = 1000000;
 	worker w[THREADS_MAX];
@@ -97,7 +111,7 @@ static void measure(const char *what, const char *target, const char *zone, cons
 		cpu0 += cpu_us(pids[i]);
 	long t0 = signetd_now_ms();
 	for (int i = 0; i < threads; i++) {
-		w[i] = (worker){target, zone, base, t0 + (long)(seconds * 1000), 0, 0};
+		w[i] = (worker){target, zone, base, batch, t0 + (long)(seconds * 1000), 0, 0};
 		base += 10000000;
 		assert_int_equal(pthread_create(&t[i], NULL, run, &w[i]), 0);
 	}
@@ -110,8 +124,9 @@ static void measure(const char *what, const char *target, const char *zone, cons
 	double el = (double)(signetd_now_ms() - t0) / 1000.0;
 	for (size_t i = 0; i < npids; i++)
 		cpu1 += cpu_us(pids[i]);
-	printf("| %s | %.0f | %.0f | %lu |\n", what, (double)calls / el,
-	       calls ? (cpu1 - cpu0) / (double)calls : 0, failed);
+	double sigs = (double)(calls - failed) * batch;
+	printf("| %s | %u | %.0f | %.1f | %lu | %.1f |\n", what, batch, sigs / el,
+	       sigs > 0 ? (cpu1 - cpu0) / sigs : 0, failed, load1());
 	fflush(stdout);
 }
 
@@ -145,12 +160,13 @@ static pid_t spawn(const char *name, const char *extra, int *port)
 static void bench(void **state)
 {
 	(void)state;
-	printf("%d client threads, %.0f s per row, single-RRset SignRRsets, P-256 ZSK in "
-	       "SoftHSM2\n\n| state | calls/s | signetd CPU µs per call | failed |\n"
-	       "| --- | --- | --- | --- |\n", threads, seconds);
+	printf("%d client threads, %.0f s per row, SignRRsets of RRsets per call, P-256 ZSK "
+	       "in SoftHSM2; load: 1-minute average at the row's end\n\n"
+	       "| state | RRsets per call | RRSIGs/s | signetd CPU µs per RRSIG | failed calls |"
+	       " load |\n| --- | --- | --- | --- | --- | --- |\n", threads, seconds);
 	signetd_zone z;
 	signetd_add_zone(&d, "sqlite.example.", 13, &z);
-	measure("SQLite, one signetd", d.target, "sqlite.example.", &d.pid, 1);
+	measure("SQLite, one signetd", d.target, "sqlite.example.", &d.pid, 1, 1);
 	signetd_stop_ok(&d);
 
 	char conninfo[300], extra[600];
@@ -158,23 +174,28 @@ static void bench(void **state)
 	pg_cluster_conninfo(&pg, "signet", conninfo, NULL);
 	snprintf(extra, sizeof(extra), "state = { backend = \"postgresql\"; conninfo-file ="
 		 " \"%s\"; };\n", conninfo);
-	int p1 = 0, p2 = 0;
+	int p1 = 0, p2 = 0, p3 = 0;
 	pid_t a = spawn("pg1", extra, &p1);
 	rpc_close(d.admin);
 	snprintf(d.target, sizeof(d.target), "127.0.0.1:%d", p1);
 	d.port = p1;
 	d.admin = signetd_connect(&d, "admin");
 	signetd_add_zone(&d, "pg.example.", 13, &z);
-	measure("PostgreSQL, one signetd", d.target, "pg.example.", &a, 1);
+	measure("PostgreSQL, one signetd", d.target, "pg.example.", &a, 1, 1);
+	measure("PostgreSQL, one replica", d.target, "pg.example.", &a, 1, 100);
 	pid_t b = spawn("pg2", extra, &p2);
 	char list[128];
 	snprintf(list, sizeof(list), "127.0.0.1:%d,127.0.0.1:%d", p1, p2);
-	pid_t both[2] = {a, b};
-	measure("PostgreSQL, two replicas (one token), client list", list, "pg.example.", both, 2);
-	kill(a, SIGTERM);
-	kill(b, SIGTERM);
-	waitpid(a, NULL, 0);
-	waitpid(b, NULL, 0);
+	pid_t all[3] = {a, b, 0};
+	measure("PostgreSQL, two replicas, client list", list, "pg.example.", all, 2, 1);
+	measure("PostgreSQL, two replicas, client list", list, "pg.example.", all, 2, 100);
+	all[2] = spawn("pg3", extra, &p3);
+	snprintf(list, sizeof(list), "127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d", p1, p2, p3);
+	measure("PostgreSQL, three replicas, client list", list, "pg.example.", all, 3, 100);
+	for (int i = 0; i < 3; i++) {
+		kill(all[i], SIGTERM);
+		waitpid(all[i], NULL, 0);
+	}
 }
 
 static int setup(void **state)
