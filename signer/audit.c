@@ -321,6 +321,53 @@ signet_err signer_audit_append_grouped(signer_audit *a, const char *client,
 	return append(a, client, action, zone, detail, result, false);
 }
 
+signet_err signer_audit_replica(const char *path, char *name, size_t namelen, size_t *lines,
+				size_t *other_line)
+{
+	if (!path || !name || namelen == 0 || !other_line)
+		return SIGNET_EINVAL;
+	name[0] = '\0';
+	*other_line = 0;
+	if (lines)
+		*lines = 0;
+	sg_buf b = SG_BUF_INIT;
+	signet_err ret = sg_file_read(path, AUDIT_VERIFY_MAX, &b);
+	if (ret != SIGNET_OK)
+		return ret;
+	static const char key[] = "\"replica\":\"";
+	size_t pos = 0, n = 0;
+	while (pos < b.len && *other_line == 0) {
+		const uint8_t *nl = memchr(b.data + pos, '\n', b.len - pos);
+		size_t len = nl ? (size_t)(nl - (b.data + pos)) : b.len - pos;
+		const char *line = (const char *)b.data + pos;
+		n++;
+		/* Where the writer puts it: right after prev's 64 hex digits. */
+		const char *at = memmem(line, len, "\"prev\":\"", 8);
+		const char *r = NULL;
+		if (at && (size_t)(at - line) + 8 + 64 + 2 + strlen(key) < len &&
+		    memcmp(at + 8 + 64 + 2, key, strlen(key)) == 0)
+			r = at + 8 + 64 + 2 + strlen(key);
+		char here[SIGNER_REPLICA_NAME_MAX + 1] = "";
+		if (r) {
+			const char *end = memchr(r, '"', len - (size_t)(r - line));
+			size_t l = end ? (size_t)(end - r) : 0;
+			if (l > 0 && l <= SIGNER_REPLICA_NAME_MAX) {
+				memcpy(here, r, l);
+				here[l] = '\0';
+			}
+		}
+		if (here[0] && !name[0])
+			snprintf(name, namelen, "%s", here);
+		else if (here[0] && strcmp(here, name) != 0)
+			*other_line = n;
+		pos += len + 1;
+	}
+	if (lines)
+		*lines = n;
+	sg_buf_free(&b);
+	return SIGNET_OK;
+}
+
 signet_err signer_audit_verify(const char *path, size_t *lines, size_t *bad_line)
 {
 	if (!path)

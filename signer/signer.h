@@ -936,6 +936,13 @@ signet_err signer_audit_append_grouped(signer_audit *a, const char *client,
 				       const char *action, const char *zone,
 				       const char *detail, const char *result);
 
+/* The replica name the log at path's lines carry (name, namelen octets;
+ * "" when none does) and *other_line the first line naming another one (0:
+ * none): a replica's log holds its own lines only. *lines (may be NULL)
+ * gets the number of lines read. The file's read errors. */
+signet_err signer_audit_replica(const char *path, char *name, size_t namelen, size_t *lines,
+				size_t *other_line);
+
 /* Check the hash chain of the log at path; *lines (may be NULL) gets the
  * number of lines checked, *bad_line the first broken one. */
 signet_err signer_audit_verify(const char *path, size_t *lines, size_t *bad_line);

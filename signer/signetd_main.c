@@ -13,13 +13,49 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: signetd -c CONFIG [-v] [-t] [--export-backups DIR | --restore-backups DIR]\n"
+		   "       signetd --verify-audit LOG [--verify-audit LOG ...]\n"
 		   "  -c CONFIG  configuration file (see docs/SIGNETD.md)\n"
 		   "  -t         check the configuration and exit\n"
 		   "  -v         verbose logging (repeat for debug)\n"
 		   "  --export-backups DIR   write the stored ZSK backups to DIR and exit\n"
 		   "  --restore-backups DIR  restore the ZSK backups of DIR into the token "
 		   "and exit\n"
+		   "  --verify-audit LOG     check an audit log's hash chain and that its\n"
+		   "                         lines name one replica; exit 1 if not\n"
 		   "The token PIN comes from the config's 'pin' source, never argv.\n");
+}
+
+#define VERIFY_LOGS_MAX 64
+
+/* --verify-audit: each log's chain, and one replica per log
+ * (docs/REPLICAS.md, "Audit logs of several replicas"). */
+static int verify_audit(const char *const *logs, size_t n)
+{
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t lines = 0, bad = 0, other = 0;
+		char name[SIGNER_REPLICA_NAME_MAX + 1];
+		signet_err ret = signer_audit_verify(logs[i], &lines, &bad);
+		if (ret == SIGNET_EVERIFY) {
+			printf("%s: chain broken at line %zu\n", logs[i], bad);
+			rc = 1;
+			continue;
+		}
+		if (ret == SIGNET_OK)
+			ret = signer_audit_replica(logs[i], name, sizeof(name), NULL, &other);
+		if (ret != SIGNET_OK) {
+			printf("%s: %s\n", logs[i], signet_strerror(ret));
+			rc = 1;
+		} else if (other) {
+			printf("%s: line %zu names another replica than '%s'\n", logs[i], other,
+			       name);
+			rc = 1;
+		} else {
+			printf("%s: %zu lines, chain intact, replica %s\n", logs[i], lines,
+			       name[0] ? name : "(not named)");
+		}
+	}
+	return rc;
 }
 
 static signet_err load(const char *path, signer_config *cfg)
@@ -40,11 +76,14 @@ int main(int argc, char **argv)
 {
 	const char *path = NULL;
 	const char *export_dir = NULL, *restore_dir = NULL;
+	const char *logs[VERIFY_LOGS_MAX];
+	size_t nlogs = 0;
 	bool check_only = false;
 	int verbose = 0, opt;
 	static const struct option longopts[] = {
 		{"export-backups", required_argument, NULL, 'E'},
 		{"restore-backups", required_argument, NULL, 'R'},
+		{"verify-audit", required_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -53,13 +92,22 @@ int main(int argc, char **argv)
 		case 'c': path = optarg; break;
 		case 'E': export_dir = optarg; break;
 		case 'R': restore_dir = optarg; break;
+		case 'A':
+			if (nlogs == VERIFY_LOGS_MAX) {
+				fprintf(stderr, "signetd: at most %d logs\n", VERIFY_LOGS_MAX);
+				return 2;
+			}
+			logs[nlogs++] = optarg;
+			break;
 		case 't': check_only = true; break;
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!path || optind != argc || (export_dir && restore_dir)) {
+	if (nlogs && !path && optind == argc && !export_dir && !restore_dir)
+		return verify_audit(logs, nlogs);
+	if (!path || optind != argc || (export_dir && restore_dir) || nlogs) {
 		usage(stderr);
 		return 2;
 	}

@@ -138,6 +138,29 @@ static void test_key_reaches_every_replica(void **state)
 		size_t lines = 0, bad = 0;
 		assert_int_equal(signer_audit_verify(audit, &lines, &bad), SIGNET_OK);
 		assert_true(lines >= 2);
+		/* the operator's check: chain and one replica per log */
+		char want[64];
+		snprintf(want, sizeof(want), "chain intact, replica r%d", i);
+		signetd_sh("'%s/signer/signetd' --verify-audit '%s' | grep -q '%s'",
+			   getenv("SIGNET_BUILD_DIR"), audit, want);
+		if (i == 2) {
+			/* replica 1's line copied into replica 2's log, chain
+			 * continued: the chain holds, the replica check does not */
+			char mixed[400];
+			snprintf(mixed, sizeof(mixed), "%s/mixed.log", r[2].dir);
+			signetd_sh("cp '%s' '%s'", audit, mixed);
+			signer_audit *a = NULL;
+			assert_int_equal(signer_audit_open(mixed, &a), SIGNET_OK);
+			signer_audit_set_replica(a, "r1");
+			assert_int_equal(signer_audit_append(a, "x", "y", NULL, NULL, "ok"), SIGNET_OK);
+			signer_audit_close(a);
+			char cmd[1200], out[420];
+			snprintf(out, sizeof(out), "%s.out", mixed);
+			snprintf(cmd, sizeof(cmd), "'%s/signer/signetd' --verify-audit '%s' >'%s'",
+				 getenv("SIGNET_BUILD_DIR"), mixed, out);
+			assert_int_not_equal(system(cmd), 0);
+			assert_true(signetd_log_has(out, "names another replica than 'r2'"));
+		}
 		char det[300];
 		grpc_status_code es = export_request(r[i].admin, "rk.example.", det, sizeof(det));
 		if (es != GRPC_STATUS_OK)
