@@ -325,23 +325,28 @@ signet_err signer_replica_keys_sync(signer_replica_keys *r, bool retry_failed, s
 	return ret;
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* A round every interval at most: when the state moved, or when a caller
+ * asked (poke) since the last one. A flood of refused calls asks often;
+ * the rounds stay as rare as the timer's. */
 static void *sync_main(void *arg)
 {
 	signer_replica_keys *r = arg;
+	uint64_t last = mono_ms();
 	pthread_mutex_lock(&r->wake_mu);
 	while (!r->quit) {
-		struct timespec until;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += r->interval_ms / 1000;
-		until.tv_nsec += (long)(r->interval_ms % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		if (!r->poke)
+		uint64_t due = last + r->interval_ms;
+		if (mono_ms() < due) {
+			struct timespec until = {(time_t)(due / 1000), (long)(due % 1000) * 1000000L};
 			pthread_cond_timedwait(&r->wake, &r->wake_mu, &until);
-		if (r->quit)
-			break;
+			continue;
+		}
 		bool poked = r->poke;
 		r->poke = false;
 		pthread_mutex_unlock(&r->wake_mu);
@@ -354,6 +359,7 @@ static void *sync_main(void *arg)
 				sg_log(SG_LOG_WARNING, "replica %s: keys not checked: %s", r->name,
 				       signet_strerror(ret));
 		}
+		last = mono_ms();
 		pthread_mutex_lock(&r->wake_mu);
 	}
 	pthread_mutex_unlock(&r->wake_mu);
@@ -412,8 +418,14 @@ signet_err signer_replica_keys_have(signer_replica_keys *r, const uint8_t *id, s
 	pthread_rwlock_unlock(&r->lock);
 	if (have)
 		return SIGNET_OK;
-	if (a)
+	if (a) {
+		/* Looked at again by the next round: the token may answer now,
+		 * a backup may have been stored. */
+		pthread_mutex_lock(&r->wake_mu);
+		r->poke = true;
+		pthread_mutex_unlock(&r->wake_mu);
 		return SIGNET_ENOTFOUND;
+	}
 	/* A key the last round did not know (the state moved since): the token
 	 * may have it (made here), else the thread restores it now. Found
 	 * while no restore runs, and still none after: not a key half
