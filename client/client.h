@@ -385,6 +385,7 @@ typedef struct client_health_info {
 	int64_t now; /* signetd's clock; 0 from a signetd that does not say */
 	bool state_unavailable; /* its state database does not answer */
 	char state_backend[16]; /* "sqlite", "postgresql"; "" when not said */
+	char replica[64];       /* the answering replica's name; "" when not said */
 } client_health_info;
 
 /* Health. A DsWait whose DNSKEYs are empty or longer than 4096 octets, or

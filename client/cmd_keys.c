@@ -134,6 +134,12 @@ int signet_cmd_health(int argc, char **argv)
 		printf("signetd %s\ntoken: %s, %s\n", h.version,
 		       h.token_present ? "present" : "ABSENT",
 		       h.logged_in ? "logged in" : "NOT LOGGED IN");
+		/* Printable names only: the server's text goes to a terminal. */
+		bool plain = h.replica[0] != '\0';
+		for (const char *p = h.replica; *p; p++)
+			plain = plain && *p > 0x20 && *p < 0x7f;
+		if (plain)
+			printf("replica: %s\n", h.replica);
 		if (h.state_backend[0] || h.state_unavailable)
 			printf("state: %s, %s\n", h.state_backend[0] ? h.state_backend : "?",
 			       h.state_unavailable ? "UNAVAILABLE (changes refused; signing with "

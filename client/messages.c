@@ -552,6 +552,8 @@ signet_err client_health(client_conn *c, client_status *st, client_health_info *
 	out->token_present = h->token_present;
 	out->logged_in = h->logged_in;
 	out->state_unavailable = h->state_unavailable;
+	snprintf(out->replica, sizeof(out->replica), "%s",
+		 h->replica && strlen(h->replica) < sizeof(out->replica) ? h->replica : "");
 	snprintf(out->state_backend, sizeof(out->state_backend), "%s",
 		 h->state_backend && strlen(h->state_backend) < sizeof(out->state_backend)
 			 ? h->state_backend : "");
