@@ -817,9 +817,10 @@ signet_err signer_backups_restore(signer_backups *b, const signer_backup_file *f
 				  char *errmsg, size_t errlen);
 
 /* What `signetd -c CONFIG --export-backups DIR` and `--restore-backups DIR`
- * do, with signetd running or not: export reads cfg's state only; restore
- * opens the state and the audit log, reads the files, opens the token with
- * pin, becomes cfg->user
+ * do, with signetd running or not: export reads cfg's state (the store
+ * cfg names: SQLite in state-dir or the replicas' PostgreSQL) only; restore
+ * opens that state and the audit log (lines naming cfg->replica_name),
+ * reads the files, opens the token with pin, becomes cfg->user
  * (the token objects it makes must be signetd's), and runs
  * signer_backups_restore. Exactly one of export_dir, restore_dir. */
 signet_err signer_backups_offline(const signer_config *cfg, const sg_secret *pin,
