@@ -76,13 +76,15 @@ static void replica_start(replica_set *s, int i)
 	e->pid = 0;
 	e->admin = e->signer = NULL;
 	e->grpc_up = false;
-	snprintf(e->dir, sizeof(e->dir), "/tmp/signet-replica%d-XXXXXX", i);
-	assert_non_null(mkdtemp(e->dir));
+	char dir[sizeof(e->dir)];
+	snprintf(dir, sizeof(dir), "/tmp/signet-replica%d-XXXXXX", i);
+	assert_non_null(mkdtemp(dir));
+	memcpy(e->dir, dir, sizeof(dir));
 	s->tok[i] = *s->r[0].f;
 	snprintf(s->tok[i].label, sizeof(s->tok[i].label), "signet-r%d", i);
 	e->f = &s->tok[i];
-	snprintf(e->conf, sizeof(e->conf), "%s/signetd.conf", e->dir);
-	snprintf(e->log, sizeof(e->log), "%s/signetd.log", e->dir);
+	snprintf(e->conf, sizeof(e->conf), "%s/signetd.conf", dir);
+	snprintf(e->log, sizeof(e->log), "%s/signetd.log", dir);
 	signetd_sh("cd '%s' && cp '%s'/*.pem '%s'/*.key . && mkdir -m 700 state &&"
 		   " chown nobody: state && chmod o+x .", e->dir, s->r[0].dir, s->r[0].dir);
 	e->port = signetd_free_port();
