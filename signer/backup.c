@@ -559,6 +559,13 @@ signet_err signer_backups_restore(signer_backups *b, const signer_backup_file *f
 	if (!items)
 		return SIGNET_ENOMEM;
 	signet_err ret = restore_collect(b, files, n, items, errmsg, errlen);
+	if (ret != SIGNET_OK && audit) {
+		/* A refused restore is on record too: nothing was restored. */
+		char detail[360];
+		snprintf(detail, sizeof(detail), "files=%zu refused: %.300s", n, errmsg);
+		(void)signer_audit_append(audit, who ? who : "local", "restore-zsk", NULL, detail,
+					  signet_errname(ret));
+	}
 	for (size_t i = 0; ret == SIGNET_OK && i < n; i++) {
 		restore_item *it = &items[i];
 		ret = restore_one(b, it, errmsg, errlen);

@@ -809,7 +809,7 @@ void signer_backup_files_free(signer_backup_file *files, size_t n);
  * DNSKEY, and a signature of the restored token object over random octets
  * checked with that DNSKEY (a key failing either is destroyed again); an
  * audit line (client who, NULL: "local"; action "restore-zsk") per key when
- * audit is not NULL. *restored gets the count. The one restore of signetd:
+ * audit is not NULL, and one for a refusal of the files. *restored gets the count. The one restore of signetd:
  * --restore-backups, the RestoreZskBackups RPC and the replicas' own
  * restore (replica_keys.c) all come here. */
 signet_err signer_backups_restore(signer_backups *b, const signer_backup_file *files, size_t n,

@@ -625,6 +625,104 @@ static void test_rollover_across_replicas(void **state)
 	/* the first ZSK and two successors signed in turn */
 	if (nseen < 3)
 		fail_msg("%zu signing keys in %u steps: no rollover happened", nseen, steps);
+	set_clock_all(0); /* the system clock again, for the tests after */
+}
+
+/* SignRRsets of one A RRset at x.ZONE on c: its status, the details in det. */
+static grpc_status_code sign_detail(rpc_conn *c, const char *zone, char *det, size_t dlen)
+{
+	dns_name apex, own;
+	char owner[DNS_NAME_STR_MAX + 8];
+	snprintf(owner, sizeof(owner), "x.%s", zone);
+	assert_int_equal(dns_name_from_str(&apex, zone), SIGNET_OK);
+	assert_int_equal(dns_name_from_str(&own, owner), SIGNET_OK);
+	Signet__V1__RRset rs = SIGNET__V1__RRSET__INIT;
+	uint8_t a[4] = {192, 0, 2, 1};
+	ProtobufCBinaryData rd = {4, a};
+	rs.owner = wire(&own);
+	rs.type = 1;
+	rs.ttl = 300;
+	rs.n_rdata = 1;
+	rs.rdata = &rd;
+	Signet__V1__RRset *rsp = &rs;
+	Signet__V1__SignRequest sr = SIGNET__V1__SIGN_REQUEST__INIT;
+	sr.zone = wire(&apex);
+	sr.n_rrsets = 1;
+	sr.rrsets = &rsp;
+	return rpc_call_msg(c, "SignRRsets", &sr.base, det, dlen, NULL);
+}
+
+/* A backup damaged in the state while replica 2 is down: at its start the
+ * restore is refused (audited), the zone is refused UNAVAILABLE naming the
+ * failed restore, the failure is counted and not tried again while the
+ * state stays as it is; once the backup is whole again, RestoreZskBackups
+ * from the state restores the key and the zone signs there. */
+static void test_damaged_backup(void **state)
+{
+	(void)state;
+	signetd_stop_ok(&r[2]);
+	signetd_zone zb;
+	signetd_add_zone(&r[0], "bad.example.", 13, &zb);
+	char hex[2 * DNS_NAME_MAX + 1], sql[2048];
+	for (size_t i = 0; i < zb.apex.len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", zb.apex.wire[i]);
+	snprintf(sql, sizeof(sql),
+		 "CREATE TABLE kb_save AS SELECT * FROM key_backups WHERE zone = '\\x%s';"
+		 " UPDATE key_backups SET text = set_byte(text, 200, get_byte(text, 200) # 1)"
+		 " WHERE zone = '\\x%s';", hex, hex);
+	assert_true(pg_cluster_sql(&S.pg, "signet", sql, NULL, 0));
+	replica_respawn(&S, 2);
+	char det[600] = "";
+	grpc_status_code st = sign_detail(r[2].signer, "bad.example.", det, sizeof(det));
+	if (st != GRPC_STATUS_UNAVAILABLE || !strstr(det, "its restore failed"))
+		fail_msg("a damaged backup: %d %s", st, det);
+	char audit[400];
+	snprintf(audit, sizeof(audit), "%s/state/audit.log", r[2].dir);
+	assert_true(signetd_log_has(audit, "\"client\":\"replica:r2\",\"action\":\"restore-zsk\","
+					   "\"zone\":\"\",\"detail\":\"files=1 refused:"));
+	uint32_t missing = 0;
+	bool active = false, warned = false;
+	zone_health(r[2].signer, "bad.example.", "r2", &missing, &active, &warned);
+	assert_true(missing == 1 && active && warned);
+	char buf[65536];
+	const char *body = signetd_scrape(&r[2], buf, sizeof(buf));
+	assert_true(signetd_metric(body, "signet_replica_zsk_restored_total{result=\"failed\"}") >=
+		    1);
+	/* refused calls ask for another round; the same backup is not tried
+	 * again (one audit line) */
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(sign_detail(r[2].signer, "bad.example.", det, sizeof(det)),
+				 GRPC_STATUS_UNAVAILABLE);
+		signetd_sleep_ms(120);
+	}
+	sg_buf b = SG_BUF_INIT;
+	assert_int_equal(sg_file_read(audit, 1 << 24, &b), SIGNET_OK);
+	size_t tries = 0;
+	for (const uint8_t *p = b.data; (p = memmem(p, b.len - (size_t)(p - b.data),
+						   "files=1 refused:", 16)); p++)
+		tries++;
+	sg_buf_free(&b);
+	assert_int_equal(tries, 1);
+	assert_true(pg_cluster_sql(&S.pg, "signet",
+				   "UPDATE key_backups k SET text = s.text FROM kb_save s"
+				   " WHERE k.id = s.id; DROP TABLE kb_save;", NULL, 0));
+	Signet__V1__RestoreZskBackupsRequest rq = SIGNET__V1__RESTORE_ZSK_BACKUPS_REQUEST__INIT;
+	sg_buf resp = SG_BUF_INIT;
+	assert_int_equal(rpc_call_msg(r[2].admin, "RestoreZskBackups", &rq.base, det, sizeof(det),
+				      &resp),
+			 GRPC_STATUS_OK);
+	Signet__V1__RestoreZskBackupsResponse *x =
+		signet__v1__restore_zsk_backups_response__unpack(NULL, resp.len, resp.data);
+	assert_non_null(x);
+	assert_int_equal(x->restored, 1);
+	assert_int_equal(x->missing, 0);
+	signet__v1__restore_zsk_backups_response__free_unpacked(x, NULL);
+	sg_buf_free(&resp);
+	Signet__V1__SignResponse *sr = signetd_sign_a(r[2].signer, "bad.example.", 7, 1, &st);
+	assert_non_null(sr);
+	assert_int_equal(sr->results[0]->status, SIGNET__V1__ITEM_STATUS__ITEM_SIGNED);
+	signetd_check_rrsig(&zb, 7, sr->results[0]->rrsig[0].data, sr->results[0]->rrsig[0].len);
+	signet__v1__sign_response__free_unpacked(sr, NULL);
 }
 
 /* Replica 1, which restored keys, served restores and signed, stops
@@ -643,6 +741,7 @@ int main(void)
 		cmocka_unit_test(test_lacking_replica_refuses),
 		cmocka_unit_test(test_restore_rpc),
 		cmocka_unit_test(test_rollover_across_replicas),
+		cmocka_unit_test(test_damaged_backup),
 		cmocka_unit_test(test_replica_stops_clean),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
