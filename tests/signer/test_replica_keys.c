@@ -290,6 +290,18 @@ static void test_lacking_replica_refuses(void **state)
 	snprintf(key, sizeof(key), "%s/ns1.key", r[0].dir);
 	rpc_conn *c = NULL;
 	assert_int_equal(rpc_open(list, ca, cert, key, &c), SIGNET_OK);
+	/* until the channel has a connection to more than replica 3 (round
+	 * robin retries only over the connections it has) */
+	long ready = signetd_now_ms() + 30000;
+	for (;;) {
+		Signet__V1__SignResponse *resp = signetd_sign_a(c, "rk.example.", 900, 1, &st);
+		if (resp) {
+			signet__v1__sign_response__free_unpacked(resp, NULL);
+			break;
+		}
+		assert_true(signetd_now_ms() < ready);
+		signetd_sleep_ms(50);
+	}
 	for (unsigned b = 0; b < 12; b++) {
 		Signet__V1__SignResponse *resp = signetd_sign_a(c, "rk.example.", 1000 + b * 10, 10,
 								&st);
