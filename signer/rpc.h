@@ -62,10 +62,11 @@ rpc_admin_action rpc_restore_backups; /* RestoreZskBackups (rpc_backup.c) */
 /* ---- keys on every replica (rpc_backup.c) ---------------------------------- */
 
 /* Whether this replica's token holds every one of the n ZSKs of zone zs
- * that a call would sign with: false after failing c with UNAVAILABLE
- * naming the replica, the key and why (counted for the metrics), so that
- * the client goes to another replica. */
-bool srv_keys_here(srv_call *c, const char *zs, const signer_zsk *zsk, size_t n);
+ * that a call would sign with: false, counted for the metrics, with errmsg
+ * naming the replica, the key and why; the caller answers UNAVAILABLE so
+ * that the client goes to another replica. */
+bool srv_keys_here(signer_server *srv, const char *zs, const signer_zsk *zsk, size_t n,
+		   char *errmsg, size_t errlen);
 
 /* What Health says of zone's keys on this replica at now: *missing ZSKs
  * the token lacks, *active whether one of them signs now, and a warning

@@ -12,16 +12,17 @@
 #define RESTORE_NAME_MAX 255
 #define RESTORE_MESSAGES_MAX 64 /* reasons listed in one answer */
 
-bool srv_keys_here(srv_call *c, const char *zs, const signer_zsk *zsk, size_t n)
+bool srv_keys_here(signer_server *srv, const char *zs, const signer_zsk *zsk, size_t n,
+		   char *errmsg, size_t errlen)
 {
-	signer_replica_keys *r = c->srv->replica_keys;
+	signer_replica_keys *r = srv->replica_keys;
 	for (size_t i = 0; i < n; i++) {
 		char why[240] = "";
 		if (signer_replica_keys_have(r, zsk[i].id, zsk[i].id_len, why, sizeof(why)) ==
 		    SIGNET_OK)
 			continue;
 		signer_replica_keys_refused(r);
-		srv_fail(c, GRPC_STATUS_UNAVAILABLE,
+		snprintf(errmsg, errlen,
 			 "replica %s cannot sign zone %s: its token lacks ZSK %u: %s; another "
 			 "replica may sign it",
 			 signer_replica_keys_name(r), zs, zsk[i].key_tag, why);

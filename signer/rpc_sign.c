@@ -540,8 +540,10 @@ static bool admit(batch *b, const signer_client *who, const uint8_t *req, size_t
 		batch_fail(b, GRPC_STATUS_FAILED_PRECONDITION, "zone %s has no active ZSK", zs);
 		return false;
 	}
-	if (!srv_keys_here(c, zs, b->zsk, b->nzsk))
+	if (!srv_keys_here(srv, zs, b->zsk, b->nzsk, b->details, sizeof(b->details))) {
+		b->status = GRPC_STATUS_UNAVAILABLE;
 		return false;
+	}
 	b->n = b->req->n_rrsets;
 	b->res = calloc(b->n, sizeof(*b->res));
 	/* As many chunks as workers, none smaller than CHUNK_MIN RRsets. */

@@ -203,8 +203,21 @@ static void setup(void)
 	srv->token = E.f->tok;
 	if ((e = signer_state_open(E.dir, &srv->state)) != SIGNET_OK)
 		die("state", e);
+	/* As signetd starts: the token's backup domain looked for (none
+	 * here), then the keys of every replica, all in this token. */
+	if ((e = signer_backups_new(E.f->tok, srv->state, 0, &srv->backups)) != SIGNET_OK)
+		die("backups", e);
 	for (size_t i = 0; i < NZONES; i++)
 		add_zone(srv->state, &zones[i]);
+	if ((e = signer_replica_keys_new(srv->backups, srv->state, E.f->tok, NULL, "fuzz",
+					 &srv->replica_keys)) != SIGNET_OK)
+		die("replica keys", e);
+	size_t restored = 0, absent = 0;
+	if ((e = signer_replica_keys_sync(srv->replica_keys, true, &restored, &absent)) !=
+	    SIGNET_OK)
+		die("replica keys", e);
+	if (absent != 0)
+		die("replica keys: the token lacks a zone's ZSK", SIGNET_ESTATE);
 	snprintf(E.audit_path, sizeof(E.audit_path), "%s/audit.log", E.dir);
 	if ((e = signer_audit_open(E.audit_path, &srv->audit)) != SIGNET_OK)
 		die("audit log", e);
