@@ -834,10 +834,32 @@ static uint32_t min_exp(uint32_t min, bool *any, const dns_rrset *s)
 	return min;
 }
 
-static signet_err finish(ap *a, zone_sign_stats *st, bool anyn, uint32_t nmin, size_t items);
+/* The version's serials, counts and earliest expiry after a commit. */
+static void finish(const ap *a, version *v, zone_sign_stats *st, bool anyn, uint32_t nmin,
+		   size_t items)
+{
+	v->serial = a->serial;
+	v->serial_in = a->serial_in;
+	v->items = items;
+	v->rrs = a->rrs;
+	/* The earliest expiry stays a lower bound: a rescan when the RRSIG
+	 * that set it goes would cost a pass over the zone (after a whole
+	 * sign most RRSIGs share that expiry). A lower bound errs on the safe
+	 * side: the freshness check's whole sign makes it exact again. */
+	if (anyn) {
+		if (dns_serial_compare(nmin, v->earliest) == -1)
+			v->earliest = nmin;
+		if (dns_serial_compare(nmin, v->earliest_zsk) == -1)
+			v->earliest_zsk = nmin;
+	}
+	st->sets = items;
+	st->earliest_expiry = v->earliest;
+}
 
-/* Make the new version e's: one new entry array, the replaced entries
- * freed. Cannot fail once the array is there. */
+/* Make the new version e's: a new entry array that shares every entry
+ * not changed with the current version, which stays as it is for the
+ * snapshots that hold it (the entries it alone has are freed with it).
+ * Everything is allocated first: nothing can fail half-way. */
 static signet_err commit(ap *a, zone_sign_stats *st)
 {
 	version *v = a->cur;
@@ -852,48 +874,24 @@ static signet_err commit(ap *a, zone_sign_stats *st)
 	/* The earliest expiry of what comes in. */
 	bool anyn = false;
 	uint32_t nmin = 0;
-	/* No set or record comes or goes (RRs changed in place, the usual
-	 * IXFR): the new entries take the old ones' places, and nothing else
-	 * of the version is touched. */
-	bool same_places = a->ng == 0;
-	for (size_t i = 0; i < a->nt && same_places; i++)
-		same_places = (a->ch[i].old != NULL) == a->ch[i].has;
-	for (size_t i = 0; i < a->ns && same_places; i++)
-		same_places = a->s[i].old != NULL;
-	if (same_places) {
-		for (size_t i = 0; i < a->nt; i++) {
-			change *ch = &a->ch[i];
-			if (!ch->has)
-				continue;
-			nmin = min_exp(nmin, &anyn, &ch->neu.sigs);
-			dns_rrset_clear(&ch->old->set);
-			dns_rrset_clear(&ch->old->sigs);
-			*ch->old = ch->neu;
-			ch->has = false;
-		}
-		for (size_t i = 0; i < a->ns; i++) {
-			slot *s = &a->s[i];
-			if (s->nidx == NONE)
-				continue;
-			nmin = min_exp(nmin, &anyn, &a->cnew[s->nidx].sigs);
-			dns_rrset_clear(&s->old->set);
-			dns_rrset_clear(&s->old->sigs);
-			*s->old = a->cnew[s->nidx];
-			memset(&a->cnew[s->nidx], 0, sizeof(a->cnew[s->nidx]));
-		}
-		return finish(a, st, anyn, nmin, items);
+	size_t fresh = 0, ndead = a->ng;
+	for (size_t i = 0; i < a->nt; i++) {
+		fresh += a->ch[i].has;
+		ndead += a->ch[i].old != NULL;
 	}
-	/* Sets and records that come: an entry each, made before anything is
-	 * changed, so that nothing can fail half-way. */
-	size_t fresh = 0;
-	for (size_t i = 0; i < a->nt; i++)
-		fresh += a->ch[i].has && a->ch[i].old == NULL;
 	for (size_t i = 0; i < a->ns; i++)
-		fresh += a->s[i].old == NULL;
+		if (a->s[i].nidx != NONE) {
+			fresh++;
+			ndead += a->s[i].old != NULL;
+		}
+	version *nv = malloc(sizeof(*nv));
 	entry **pool = malloc((fresh ? fresh : 1) * sizeof(*pool));
 	entry **ne = malloc((n ? n : 1) * sizeof(*ne));
+	entry **dead = malloc((ndead ? ndead : 1) * sizeof(*dead));
+	dns_rrset ksk;
+	dns_rrset_init(&ksk, &v->ksk_sigs.owner, DNS_T_RRSIG, DNS_CLASS_IN, v->ksk_sigs.ttl);
 	size_t made = 0;
-	bool ok = pool && ne;
+	bool ok = nv && pool && ne && dead && dns_rrset_copy(&ksk, &v->ksk_sigs) == SIGNET_OK;
 	for (; ok && made < fresh; made++)
 		ok = (pool[made] = malloc(sizeof(**pool))) != NULL;
 	if (!ok) {
@@ -901,15 +899,26 @@ static signet_err commit(ap *a, zone_sign_stats *st)
 			free(pool[i]);
 		free(pool);
 		free(ne);
+		free(dead);
+		free(nv);
+		dns_rrset_clear(&ksk);
 		return SIGNET_ENOMEM;
 	}
-	size_t used = 0;
+	*nv = *v;
+	nv->e = ne;
+	nv->cap = n;
+	nv->ksk_sigs = ksk;
+	nv->refs = 0;
+	nv->owns_all = false;
+	nv->dead = NULL;
+	nv->ndead = 0;
+	nv->next = NULL;
+	size_t used = 0, nd = 0;
 	/* The version's entries are moved as pointers: a name added costs the
 	 * pointer array, not the zone. */
 	size_t o = 0, i = 0;
 	for (size_t j = 0; j < a->nt; j++) {
-		/* The entries before the change's place go as a block (searched
-		 * from i: those before it may be freed already). */
+		/* The entries before the change's place go as a block. */
 		size_t upto = i, hi = v->nzone;
 		while (upto < hi) {
 			size_t mid = upto + (hi - upto) / 2;
@@ -924,19 +933,13 @@ static signet_err commit(ap *a, zone_sign_stats *st)
 			i = upto;
 		}
 		change *ch = &a->ch[j];
-		if (ch->old)
+		if (ch->old) {
 			i++; /* ch->old is v->e[i] */
-		entry *place = ch->old;
-		if (place) {
-			dns_rrset_clear(&place->set);
-			dns_rrset_clear(&place->sigs);
+			dead[nd++] = ch->old;
 		}
-		if (!ch->has) {
-			free(place);
+		if (!ch->has)
 			continue;
-		}
-		if (place == NULL)
-			place = pool[used++];
+		entry *place = pool[used++];
 		nmin = min_exp(nmin, &anyn, &ch->neu.sigs);
 		*place = ch->neu;
 		ch->has = false; /* the version owns it now */
@@ -956,55 +959,25 @@ static signet_err commit(ap *a, zone_sign_stats *st)
 			ne[o++] = s->old;
 			continue;
 		}
-		entry *place = s->old;
-		if (place) {
-			dns_rrset_clear(&place->set);
-			dns_rrset_clear(&place->sigs);
-		} else {
-			place = pool[used++];
-		}
+		if (s->old)
+			dead[nd++] = s->old;
+		entry *place = pool[used++];
 		nmin = min_exp(nmin, &anyn, &a->cnew[s->nidx].sigs);
 		*place = a->cnew[s->nidx];
 		memset(&a->cnew[s->nidx], 0, sizeof(a->cnew[s->nidx]));
 		ne[o++] = place;
 	}
-	for (size_t k = 0; k < a->ng; k++) {
-		dns_rrset_clear(&a->g[k].old->set);
-		dns_rrset_clear(&a->g[k].old->sigs);
-		free(a->g[k].old);
-	}
+	for (size_t k = 0; k < a->ng; k++)
+		dead[nd++] = a->g[k].old;
 	free(pool);
-	free(v->e);
-	v->e = ne;
-	v->cap = n;
-	if (v->dnskey != NONE)
-		v->dnskey = v->dnskey - v->nzone + nzone;
-	v->nzone = nzone;
-	v->n = n;
-	v->soa = soa;
-	return finish(a, st, anyn, nmin, items);
-}
-
-/* The version's serials, counts and earliest expiry after a commit. */
-static signet_err finish(ap *a, zone_sign_stats *st, bool anyn, uint32_t nmin, size_t items)
-{
-	version *v = a->cur;
-	v->serial = a->serial;
-	v->serial_in = a->serial_in;
-	v->items = items;
-	v->rrs = a->rrs;
-	/* The earliest expiry stays a lower bound: a rescan when the RRSIG
-	 * that set it goes would cost a pass over the zone (after a whole
-	 * sign most RRSIGs share that expiry). A lower bound errs on the safe
-	 * side: the freshness check's whole sign makes it exact again. */
-	if (anyn) {
-		if (dns_serial_compare(nmin, v->earliest) == -1)
-			v->earliest = nmin;
-		if (dns_serial_compare(nmin, v->earliest_zsk) == -1)
-			v->earliest_zsk = nmin;
-	}
-	st->sets = items;
-	st->earliest_expiry = v->earliest;
+	if (nv->dnskey != NONE)
+		nv->dnskey = nv->dnskey - v->nzone + nzone;
+	nv->nzone = nzone;
+	nv->n = n;
+	nv->soa = soa;
+	finish(a, nv, st, anyn, nmin, items);
+	zi_install(a->e, nv, false, dead, nd);
+	a->cur = NULL; /* retired: a snapshot may hold it */
 	return SIGNET_OK;
 }
 

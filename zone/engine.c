@@ -55,18 +55,243 @@ signet_err zone_engine_new(const dns_name *apex, const zone_options *o, zone_eng
 	zone_engine *e = calloc(1, sizeof(*e));
 	if (e == NULL)
 		return SIGNET_ENOMEM;
+	if (pthread_mutex_init(&e->mu, NULL) != 0) {
+		free(e);
+		return SIGNET_ENOMEM;
+	}
 	e->apex = *apex;
 	e->o = *o;
 	*out = e;
 	return SIGNET_OK;
 }
 
+/* A retired version: its own entries freed, the shared ones left to the
+ * newer versions that have them. */
+static void retired_free(version *v)
+{
+	if (v->owns_all) {
+		free(v->dead);
+		zi_version_free(v);
+		return;
+	}
+	for (size_t i = 0; i < v->ndead; i++) {
+		dns_rrset_clear(&v->dead[i]->set);
+		dns_rrset_clear(&v->dead[i]->sigs);
+		free(v->dead[i]);
+	}
+	free(v->dead);
+	free(v->e);
+	dns_rrset_clear(&v->ksk_sigs);
+	free(v);
+}
+
+/* The retired versions no snapshot holds, oldest first, unlinked from e
+ * (under e->mu); the caller frees them after unlocking. */
+static version *retired_take(zone_engine *e)
+{
+	version *head = NULL, **tail = &head;
+	while (e->retired && e->retired->refs == 0) {
+		version *v = e->retired;
+		e->retired = v->next;
+		v->next = NULL;
+		*tail = v;
+		tail = &v->next;
+	}
+	if (e->retired == NULL)
+		e->retired_last = NULL;
+	return head;
+}
+
+static void retired_free_list(version *v)
+{
+	while (v) {
+		version *next = v->next;
+		retired_free(v);
+		v = next;
+	}
+}
+
+static void engine_destroy(zone_engine *e)
+{
+	/* No snapshot is left: every retired version goes, oldest first. */
+	version *v = e->retired;
+	e->retired = NULL;
+	retired_free_list(v);
+	zi_version_free(e->cur);
+	pthread_mutex_destroy(&e->mu);
+	free(e);
+}
+
 void zone_engine_free(zone_engine *e)
 {
 	if (e == NULL)
 		return;
-	zi_version_free(e->cur);
-	free(e);
+	pthread_mutex_lock(&e->mu);
+	e->freed = true;
+	bool held = e->snaps > 0;
+	pthread_mutex_unlock(&e->mu);
+	if (!held)
+		engine_destroy(e);
+}
+
+void zi_install(zone_engine *e, version *v, bool owns_all, entry **old_dead, size_t ndead)
+{
+	pthread_mutex_lock(&e->mu);
+	version *old = e->cur;
+	e->cur = v;
+	if (old) {
+		old->owns_all = owns_all;
+		old->dead = old_dead;
+		old->ndead = ndead;
+		old->next = NULL;
+		if (e->retired_last)
+			e->retired_last->next = old;
+		else
+			e->retired = old;
+		e->retired_last = old;
+	} else {
+		free(old_dead);
+	}
+	version *gone = retired_take(e);
+	pthread_mutex_unlock(&e->mu);
+	retired_free_list(gone);
+}
+
+/* ---- snapshots ------------------------------------------------------------ */
+
+struct zone_snap {
+	zone_engine *e;
+	version *v;
+};
+
+/* The current version held (NULL before one): it stays as it is until
+ * unpin, whatever the signing thread installs meanwhile. */
+static version *pin(zone_engine *e)
+{
+	pthread_mutex_lock(&e->mu);
+	version *v = e->cur;
+	if (v) {
+		v->refs++;
+		e->snaps++;
+	}
+	pthread_mutex_unlock(&e->mu);
+	return v;
+}
+
+static void unpin(zone_engine *e, version *v)
+{
+	pthread_mutex_lock(&e->mu);
+	v->refs--;
+	e->snaps--;
+	version *gone = retired_take(e);
+	bool destroy = e->freed && e->snaps == 0;
+	pthread_mutex_unlock(&e->mu);
+	retired_free_list(gone);
+	if (destroy)
+		engine_destroy(e);
+}
+
+signet_err zone_engine_snap(zone_engine *e, zone_snap **out)
+{
+	if (e == NULL || out == NULL)
+		return SIGNET_EINVAL;
+	*out = NULL;
+	zone_snap *s = malloc(sizeof(*s));
+	if (s == NULL)
+		return SIGNET_ENOMEM;
+	version *v = pin(e);
+	if (v == NULL) {
+		free(s);
+		return SIGNET_ENOTFOUND;
+	}
+	*s = (zone_snap){e, v};
+	*out = s;
+	return SIGNET_OK;
+}
+
+void zone_snap_release(zone_snap *s)
+{
+	if (s == NULL)
+		return;
+	zone_engine *e = s->e;
+	version *v = s->v;
+	free(s);
+	unpin(e, v);
+}
+
+signet_err zone_snap_serials(const zone_snap *s, uint32_t *out_serial, uint32_t *in_serial)
+{
+	if (s == NULL)
+		return SIGNET_EINVAL;
+	if (out_serial)
+		*out_serial = s->v->serial;
+	if (in_serial)
+		*in_serial = s->v->serial_in;
+	return SIGNET_OK;
+}
+
+/* The next set of v in the order of the text form (see zone_snap_next). */
+static const dns_rrset *next_set(const version *v, zone_cursor *c)
+{
+	for (;;) {
+		size_t idx;
+		if (c->stage == 0) {
+			if (v->soa == NONE) {
+				*c = (zone_cursor){1, 0, 0};
+				continue;
+			}
+			idx = v->soa;
+		} else if (c->stage == 1) {
+			if (c->i >= v->nzone + v->nextra) {
+				*c = (zone_cursor){2, v->nzone + v->nextra, 0};
+				continue;
+			}
+			if (c->i == v->soa) {
+				c->i++;
+				continue;
+			}
+			idx = c->i;
+		} else if (c->stage == 2 && c->i < v->n) {
+			idx = c->i;
+		} else {
+			return NULL;
+		}
+		const entry *en = v->e[idx];
+		const dns_rrset *out = NULL;
+		if (c->stage < 2 && en->role == DNS_SET_OUTSIDE && c->k < 3)
+			c->k = 3;
+		switch (c->k) {
+		case 0:
+			c->k = 1;
+			if (en->set.count || c->stage == 2)
+				out = &en->set;
+			break;
+		case 1:
+			c->k = 2;
+			if (en->sigs.count)
+				out = &en->sigs;
+			break;
+		case 2:
+			c->k = 3;
+			if (c->stage < 2 && idx == v->dnskey && v->ksk_sigs.count)
+				out = &v->ksk_sigs;
+			break;
+		default:
+			c->k = 0;
+			if (c->stage == 0)
+				c->stage = 1;
+			else
+				c->i++;
+			break;
+		}
+		if (out)
+			return out;
+	}
+}
+
+const dns_rrset *zone_snap_next(const zone_snap *s, zone_cursor *c)
+{
+	return s && c ? next_set(s->v, c) : NULL;
 }
 
 signet_err zone_engine_set_options(zone_engine *e, const zone_options *o)
@@ -77,30 +302,58 @@ signet_err zone_engine_set_options(zone_engine *e, const zone_options *o)
 	return SIGNET_OK;
 }
 
+/* The engine's lock, taken by readers of a const engine: the lock is not
+ * part of what const promises. */
+static pthread_mutex_t *mu_of(const zone_engine *e)
+{
+	return &((zone_engine *)e)->mu;
+}
+
 bool zone_engine_has_version(const zone_engine *e)
 {
-	return e != NULL && e->cur != NULL;
+	if (e == NULL)
+		return false;
+	pthread_mutex_lock(mu_of(e));
+	bool has = e->cur != NULL;
+	pthread_mutex_unlock(mu_of(e));
+	return has;
 }
 
 signet_err zone_engine_serials(const zone_engine *e, uint32_t *out_serial, uint32_t *in_serial)
 {
-	if (e == NULL || e->cur == NULL)
+	if (e == NULL)
 		return SIGNET_ENOTFOUND;
-	if (out_serial)
-		*out_serial = e->cur->serial;
-	if (in_serial)
-		*in_serial = e->cur->serial_in;
-	return SIGNET_OK;
+	signet_err ret = SIGNET_ENOTFOUND;
+	pthread_mutex_lock(mu_of(e));
+	if (e->cur) {
+		if (out_serial)
+			*out_serial = e->cur->serial;
+		if (in_serial)
+			*in_serial = e->cur->serial_in;
+		ret = SIGNET_OK;
+	}
+	pthread_mutex_unlock(mu_of(e));
+	return ret;
 }
 
 uint32_t zone_engine_earliest_expiry(const zone_engine *e)
 {
-	return e && e->cur ? e->cur->earliest : 0;
+	if (e == NULL)
+		return 0;
+	pthread_mutex_lock(mu_of(e));
+	uint32_t v = e->cur ? e->cur->earliest : 0;
+	pthread_mutex_unlock(mu_of(e));
+	return v;
 }
 
 uint32_t zone_engine_earliest_zsk_expiry(const zone_engine *e)
 {
-	return e && e->cur ? e->cur->earliest_zsk : 0;
+	if (e == NULL)
+		return 0;
+	pthread_mutex_lock(mu_of(e));
+	uint32_t v = e->cur ? e->cur->earliest_zsk : 0;
+	pthread_mutex_unlock(mu_of(e));
+	return v;
 }
 
 /* dns_name_equal, trying the exact octets first: versions spell their names
@@ -707,8 +960,7 @@ signet_err zone_engine_sign_diff(zone_engine *e, dns_zone *in, const zone_keys *
 	if (ret == SIGNET_OK) {
 		zi_set_earliest(w.v);
 		st->earliest_expiry = w.v->earliest;
-		zi_version_free(e->cur);
-		e->cur = w.v;
+		zi_install(e, w.v, true, NULL, 0);
 		w.v = NULL;
 	}
 	zi_work_free(&w);
@@ -864,8 +1116,7 @@ static signet_err load_version(zone_engine *e, dns_zone *in, uint32_t serial_in,
 		for (size_t i = 0; i < v->n; i++)
 			v->items += v->e[i]->item;
 		zi_set_earliest(v);
-		zi_version_free(e->cur);
-		e->cur = v;
+		zi_install(e, v, true, NULL, 0);
 		v = NULL;
 	}
 	zi_version_free(v);
@@ -877,11 +1128,11 @@ signet_err zone_engine_keys(const zone_engine *e, zone_keys *out)
 {
 	if (e == NULL || out == NULL)
 		return SIGNET_EINVAL;
-	if (e->cur == NULL)
+	version *v = pin((zone_engine *)e);
+	if (v == NULL)
 		return SIGNET_ENOTFOUND;
 	zone_keys k;
 	zone_keys_init(&k, &e->apex);
-	const version *v = e->cur;
 	signet_err ret = SIGNET_OK;
 	for (size_t i = v->nzone; ret == SIGNET_OK && i < v->nzone + v->nextra; i++) {
 		const dns_rrset *s = &v->e[i]->set;
@@ -896,6 +1147,7 @@ signet_err zone_engine_keys(const zone_engine *e, zone_keys *out)
 	}
 	if (ret == SIGNET_OK)
 		ret = dns_rrset_copy(&k.ksk_sigs, &v->ksk_sigs);
+	unpin((zone_engine *)e, v);
 	if (ret != SIGNET_OK) {
 		zone_keys_clear(&k);
 		return ret;
@@ -909,17 +1161,20 @@ signet_err zone_engine_unsigned(const zone_engine *e, dns_zone *out)
 	if (e == NULL || out == NULL)
 		return SIGNET_EINVAL;
 	memset(out, 0, sizeof(*out));
-	if (e->cur == NULL)
+	version *v = pin((zone_engine *)e);
+	if (v == NULL)
 		return SIGNET_ENOTFOUND;
-	const version *v = e->cur;
 	out->apex = e->apex;
 	out->sets = calloc(v->nzone ? v->nzone : 1, sizeof(*out->sets));
-	if (out->sets == NULL)
+	if (out->sets == NULL) {
+		unpin((zone_engine *)e, v);
 		return SIGNET_ENOMEM;
+	}
 	out->cap = v->nzone ? v->nzone : 1;
 	for (size_t i = 0; i < v->nzone; i++) {
 		signet_err ret = dns_rrset_copy(&out->sets[i], &v->e[i]->set);
 		if (ret != SIGNET_OK) {
+			unpin((zone_engine *)e, v);
 			dns_zone_free(out);
 			return ret;
 		}
@@ -933,6 +1188,7 @@ signet_err zone_engine_unsigned(const zone_engine *e, dns_zone *out)
 			p[3] = (uint8_t)v->serial_in;
 		}
 	}
+	unpin((zone_engine *)e, v);
 	return SIGNET_OK;
 }
 
@@ -940,24 +1196,10 @@ signet_err zone_engine_unsigned(const zone_engine *e, dns_zone *out)
 static signet_err walk(const version *v, signet_err (*fn)(void *arg, const dns_rrset *set),
 		       void *arg)
 {
+	zone_cursor c = {0, 0, 0};
 	signet_err ret = SIGNET_OK;
-	for (size_t pass = 0; pass < 2 && ret == SIGNET_OK; pass++)
-		for (size_t i = 0; i < v->nzone + v->nextra && ret == SIGNET_OK; i++) {
-			const entry *en = v->e[i];
-			if ((pass == 0) != (i == v->soa) || en->role == DNS_SET_OUTSIDE)
-				continue;
-			if (en->set.count)
-				ret = fn(arg, &en->set);
-			if (ret == SIGNET_OK && en->sigs.count)
-				ret = fn(arg, &en->sigs);
-			if (ret == SIGNET_OK && i == v->dnskey && v->ksk_sigs.count)
-				ret = fn(arg, &v->ksk_sigs);
-		}
-	for (size_t i = v->nzone + v->nextra; i < v->n && ret == SIGNET_OK; i++) {
-		ret = fn(arg, &v->e[i]->set);
-		if (ret == SIGNET_OK && v->e[i]->sigs.count)
-			ret = fn(arg, &v->e[i]->sigs);
-	}
+	for (const dns_rrset *s = next_set(v, &c); s && ret == SIGNET_OK; s = next_set(v, &c))
+		ret = fn(arg, s);
 	return ret;
 }
 
@@ -966,9 +1208,12 @@ signet_err zone_engine_walk(const zone_engine *e, signet_err (*fn)(void *arg, co
 {
 	if (e == NULL || fn == NULL)
 		return SIGNET_EINVAL;
-	if (e->cur == NULL)
+	version *v = pin((zone_engine *)e);
+	if (v == NULL)
 		return SIGNET_ENOTFOUND;
-	return walk(e->cur, fn, arg);
+	signet_err ret = walk(v, fn, arg);
+	unpin((zone_engine *)e, v);
+	return ret;
 }
 
 static signet_err add_size(void *arg, const dns_rrset *s)
@@ -988,13 +1233,15 @@ signet_err zone_engine_text(const zone_engine *e, sg_buf *out)
 {
 	if (e == NULL || out == NULL)
 		return SIGNET_EINVAL;
-	if (e->cur == NULL)
+	version *v = pin((zone_engine *)e);
+	if (v == NULL)
 		return SIGNET_ENOTFOUND;
 	/* One buffer, sized once: growing by doubling copies it again and again. */
 	size_t est = 0;
-	walk(e->cur, add_size, &est);
+	walk(v, add_size, &est);
 	signet_err ret = sg_buf_reserve(out, est);
 	if (ret == SIGNET_OK)
-		ret = walk(e->cur, add_text, out);
+		ret = walk(v, add_text, out);
+	unpin((zone_engine *)e, v);
 	return ret;
 }

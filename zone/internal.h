@@ -3,6 +3,7 @@
 #ifndef SIGNET_ZONE_INTERNAL_H
 #define SIGNET_ZONE_INTERNAL_H
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,7 +24,9 @@ typedef struct entry {
 
 /* A signed version: entries [0, nzone) are the zone's sets in canonical
  * order, [nzone, nzone + nextra) the key set and NSEC3PARAM, the rest the
- * chain in canonical order. */
+ * chain in canonical order. A version is never changed once it is the
+ * engine's: a change makes a new one that shares the entries it keeps
+ * (apply.c), and the one replaced lives on while snapshots hold it. */
 typedef struct version {
 	entry **e;   /* each allocated alone */
 	size_t n, nzone, nextra;
@@ -45,13 +48,33 @@ typedef struct version {
 	uint32_t neg_ttl; /* TTL of the chain */
 	bool nsec3;
 	dns_nsec3_params nsec3p;
+	/* Once replaced (retired): */
+	unsigned refs;       /* snapshots holding it (under the engine's mu) */
+	bool owns_all;       /* its entries are its own (a whole sign replaced it) */
+	entry **dead;        /* else: the entries the next version no longer has */
+	size_t ndead;
+	struct version *next; /* the next newer retired version */
 } version;
 
 struct zone_engine {
 	dns_name apex;
 	zone_options o;
+	/* cur is written by the signing thread under mu, read under mu by
+	 * others (the signing thread itself reads it freely). */
 	version *cur; /* NULL before the first version */
+	pthread_mutex_t mu;
+	/* Versions replaced, oldest first: one is freed only when it and every
+	 * older one are held by no snapshot, since a newer version's dead
+	 * entries may be shared with older versions. */
+	version *retired, *retired_last;
+	unsigned snaps; /* snapshots open */
+	bool freed;     /* zone_engine_free was called: the last snapshot frees */
 };
+
+/* Make v e's current version (the old one retired: owns_all when v
+ * shares no entry with it, else old_dead lists the entries of the old one
+ * v lacks, taken). Frees what no snapshot holds any more. */
+void zi_install(zone_engine *e, version *v, bool owns_all, entry **old_dead, size_t ndead);
 
 /* What an old RRSIG must be to be kept. */
 typedef struct reuse_rule {

@@ -16,7 +16,11 @@
  * starts batches, keeps up to `inflight` of them open, and collects them in
  * completion order. The engine knows no network, protobuf or HSM.
  *
- * Not thread safe: one thread drives an engine.
+ * Threads: one thread at a time signs (sign, apply, load, adopt,
+ * set_options, free); any number of others may read at the same time
+ * (serials, has_version, earliest expiries, keys, unsigned, text, walk,
+ * snapshots): a version is never changed once it is the engine's, a new
+ * one replaces it, and a reader sees one or the other whole.
  *
  * Uses dnssec/ only.
  */
@@ -215,6 +219,30 @@ signet_err zone_engine_text(const zone_engine *e, sg_buf *out);
  * after DNSKEY), stopping at the first error fn returns. For AXFR out. */
 signet_err zone_engine_walk(const zone_engine *e, signet_err (*fn)(void *arg, const dns_rrset *set),
 			    void *arg);
+
+/* ---- snapshots ------------------------------------------------------------ */
+
+/* The current version, held: it stays readable, unchanged, until
+ * zone_snap_release, whatever is signed meanwhile (what a transfer out
+ * sends over many writes). Holding an old version keeps what it does not
+ * share with the newer ones in memory. */
+typedef struct zone_snap zone_snap;
+
+/* A place in a snapshot's sets, zeroed to start. */
+typedef struct zone_cursor {
+	size_t stage, i, k;
+} zone_cursor;
+
+/* Hold e's current version: SIGNET_ENOTFOUND before the first one,
+ * SIGNET_ENOMEM. Release with zone_snap_release (from any thread; e may
+ * have been freed meanwhile: the last release then frees it). */
+signet_err zone_engine_snap(zone_engine *e, zone_snap **out);
+void zone_snap_release(zone_snap *s);
+/* The held version's serials (as zone_engine_serials). */
+signet_err zone_snap_serials(const zone_snap *s, uint32_t *out_serial, uint32_t *in_serial);
+/* The next RRset of the held version after c, in zone_engine_walk's order
+ * (each set, then its RRSIGs), NULL at the end. Valid until the release. */
+const dns_rrset *zone_snap_next(const zone_snap *s, zone_cursor *c);
 
 /* ---- differences -------------------------------------------------------- */
 

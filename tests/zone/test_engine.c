@@ -642,6 +642,17 @@ static char *diff_text(const zone_diff *d)
 	return (char *)b.data;
 }
 
+/* A held version in text form, read through zone_snap_next. */
+static char *snap_text(const zone_snap *sn)
+{
+	sg_buf b = SG_BUF_INIT;
+	zone_cursor c = {0, 0, 0};
+	for (const dns_rrset *s = zone_snap_next(sn, &c); s; s = zone_snap_next(sn, &c))
+		assert_int_equal(dns_rrset_to_text(s, &b), SIGNET_OK);
+	assert_int_equal(sg_buf_put_u8(&b, 0), SIGNET_OK);
+	return (char *)b.data;
+}
+
 /* Random steps, applied by zone_engine_apply to one engine and by the
  * whole way (unsigned copy, zone_diff_apply, zone_engine_sign_diff) to
  * another: the same signed zone and the same reported difference every
@@ -654,7 +665,38 @@ static void check_apply(fixture *f, bool nsec3, bool optout, uint32_t seed)
 	sign_text(f, inc, ZONE_V1, &st);
 	sign_text(f, whole, ZONE_V1, &st);
 	uint32_t serial = 100;
+	/* Snapshots held across the changes read the version they took,
+	 * unchanged, and are released out of order. */
+	zone_snap *held[3] = {NULL, NULL, NULL};
+	char *held_text[3] = {NULL, NULL, NULL};
 	for (int round = 0; round < 60; round++) {
+		size_t slot = (size_t)(round * 7) % 3;
+		if (held[slot]) {
+			char *again = snap_text(held[slot]);
+			assert_string_equal(again, held_text[slot]);
+			free(again);
+			free(held_text[slot]);
+			zone_snap_release(held[slot]);
+		}
+		assert_int_equal(zone_engine_snap(inc, &held[slot]), SIGNET_OK);
+		held_text[slot] = snap_text(held[slot]);
+		{
+			char *now_text = engine_text(inc);
+			assert_string_equal(now_text, held_text[slot]);
+			free(now_text);
+		}
+		if (round % 10 == 5) {
+			/* A whole sign between the changes, on both: the version a
+			 * snapshot holds is then replaced whole. */
+			zone_engine *both[2] = {inc, whole};
+			for (size_t k = 0; k < 2; k++) {
+				dns_zone w;
+				assert_int_equal(zone_engine_unsigned(both[k], &w), SIGNET_OK);
+				assert_int_equal(zone_engine_sign(both[k], &w, &f->keys, &f->zb,
+								  NOW, &st),
+						 SIGNET_OK);
+			}
+		}
 		dns_zone u;
 		assert_int_equal(zone_engine_unsigned(inc, &u), SIGNET_OK);
 		zone_diff step = {0};
@@ -697,7 +739,16 @@ static void check_apply(fixture *f, bool nsec3, bool optout, uint32_t seed)
 		zone_diff_free(&step);
 		serial++;
 	}
+	/* The engine freed while one snapshot is still held: the last release
+	 * frees it. */
 	zone_engine_free(inc);
+	for (size_t k = 0; k < 3; k++) {
+		char *again = snap_text(held[k]);
+		assert_string_equal(again, held_text[k]);
+		free(again);
+		free(held_text[k]);
+		zone_snap_release(held[k]);
+	}
 	zone_engine_free(whole);
 	zone_keys_clear(&f->keys);
 	keys_make(f, false, false);
