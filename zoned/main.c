@@ -1,5 +1,5 @@
 /* main.c -- signet-zoned: read the configuration, connect to signetd,
- * start every zone's refresh and serve until SIGTERM. */
+ * start the worker and every zone's refresh, and serve until SIGTERM. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -24,7 +24,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	zoned *d = arg;
 	if (sig == SIGHUP) {
-		zoned_reload(d);
+		zoned_reload_when_idle(d);
 		return;
 	}
 	sg_log(SG_LOG_NOTICE, "zoned: stopping");
@@ -37,7 +37,7 @@ static void on_keyset(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	zoned *d = arg;
 	for (size_t i = 0; i < d->nzones; i++)
-		zoned_keyset_check(d->zones[i]);
+		zoned_job(d->zones[i], ZONED_JOB_KEYSET);
 }
 
 int main(int argc, char **argv)
@@ -76,6 +76,7 @@ int main(int argc, char **argv)
 	zoned d;
 	memset(&d, 0, sizeof(d));
 	d.udp = d.notify_fd = -1;
+	d.done_pipe[0] = d.done_pipe[1] = -1;
 	char err[512] = "";
 	if (zoned_config_load(path, &d.cfg, err, sizeof(err)) != SIGNET_OK) {
 		fprintf(stderr, "signet-zoned: %s: %s\n", path, err);
@@ -110,7 +111,7 @@ int main(int argc, char **argv)
 	d.config_path = path;
 	d.zones = calloc(ZONED_ZONES_MAX, sizeof(*d.zones));
 	if (d.base == NULL || d.zones == NULL || zoned_serve_start(&d) != SIGNET_OK ||
-	    zoned_metrics_start(&d) != SIGNET_OK)
+	    zoned_metrics_start(&d) != SIGNET_OK || zoned_worker_start(&d) != SIGNET_OK)
 		goto out;
 	for (size_t i = 0; i < d.cfg.nzones; i++) {
 		zoned_zone *z = calloc(1, sizeof(*z));
@@ -136,6 +137,9 @@ int main(int argc, char **argv)
 	event_base_dispatch(d.base);
 	rc = 0;
 out:
+	/* The worker first: it uses the zones and the connection to signetd. */
+	if (d.base)
+		zoned_worker_stop(&d);
 	for (size_t i = 0; i < d.nzones; i++) {
 		zoned_zone_stop(d.zones[i]);
 		free(d.zones[i]);

@@ -12,10 +12,10 @@
 #define SOA_TIMEOUT 5
 #define RETRY_MIN 5
 
+/* On the worker: the loop arms the timer when the job is back. */
 static void arm(zoned_zone *z, uint32_t seconds)
 {
-	struct timeval tv = {(time_t)seconds, 0};
-	evtimer_add(z->refresh, &tv);
+	z->next_s = seconds;
 }
 
 #define STATE_HEAD "; signet-zoned serial-in "
@@ -151,14 +151,17 @@ static signet_err sign(zoned_zone *z, dns_zone *u, const zone_diff *steps, size_
 	       z->conf.name, st.serial, why, st.sets, st.reused, st.sent, st.calls);
 	uint32_t in = 0;
 	zone_engine_serials(z->eng, NULL, &in);
-	if (zoned_journal_add(&z->journal, &z->conf.apex, &changes, in) != SIGNET_OK)
+	pthread_mutex_lock(&z->jmu);
+	signet_err jret = zoned_journal_add(&z->journal, &z->conf.apex, &changes, in);
+	pthread_mutex_unlock(&z->jmu);
+	if (jret != SIGNET_OK)
 		sg_log(SG_LOG_WARNING,
 		       "zoned: %s: journal: the step to serial %u is not kept;"
 		       " secondaries behind it get the whole zone",
 		       z->conf.name, st.serial);
 	zone_diff_free(&changes);
 	store(z, st.sets);
-	zoned_notify_all(z);
+	z->notify_due = true;
 	return SIGNET_OK;
 }
 
@@ -186,8 +189,14 @@ static void take_timers(zoned_zone *z)
 		z->expire_s = z->refresh_s;
 }
 
+static void load_state(zoned_zone *z);
+
 void zoned_refresh_now(zoned_zone *z)
 {
+	if (!z->loaded) {
+		load_state(z);
+		z->loaded = true;
+	}
 	int64_t now = (int64_t)time(NULL);
 	uint32_t have = 0;
 	bool versioned = zone_engine_serials(z->eng, NULL, &have) == SIGNET_OK;
@@ -293,7 +302,7 @@ static void on_refresh(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	zoned_refresh_now(arg);
+	zoned_job(arg, ZONED_JOB_REFRESH);
 }
 
 /* The version stored before a restart, served at once. A missing file is
@@ -420,16 +429,22 @@ signet_err zoned_zone_start(zoned_zone *z)
 	zone_keys_init(&z->keys, &z->conf.apex);
 	/* A journal as deep as the zone is large: past that an AXFR is cheaper. */
 	zoned_journal_init(&z->journal, 64, z->conf.max_rrs);
-	load_state(z);
+	if (pthread_mutex_init(&z->jmu, NULL) != 0)
+		return SIGNET_ENOMEM;
+	/* The state directory is read by the first refresh, on the worker. */
+	z->loaded = false;
 	z->refresh = evtimer_new(z->d->base, on_refresh, z);
 	if (z->refresh == NULL)
 		return SIGNET_ENOMEM;
-	arm(z, 0);
+	struct timeval now = {0, 0};
+	evtimer_add(z->refresh, &now);
 	return SIGNET_OK;
 }
 
 void zoned_zone_stop(zoned_zone *z)
 {
+	if (z->d)
+		zoned_serve_forget(z->d, z);
 	if (z->refresh)
 		event_free(z->refresh);
 	for (size_t i = 0; i < ZONED_PEERS_MAX; i++)
@@ -438,6 +453,8 @@ void zoned_zone_stop(zoned_zone *z)
 	zone_engine_free(z->eng);
 	zone_keys_clear(&z->keys);
 	zoned_journal_free(&z->journal);
+	if (z->refresh)
+		pthread_mutex_destroy(&z->jmu);
 	memset(z, 0, sizeof(*z));
 }
 

@@ -1,7 +1,10 @@
-/* serve.c -- serving the signed zones: SOA over UDP and TCP, AXFR over TCP
- * (an IXFR is answered with the whole zone, RFC 1995 §4), NOTIFY in from
- * the primaries, NOTIFY out with retries and back-off; REFUSED for every
- * other question and every unknown peer. */
+/* serve.c -- serving the signed zones: SOA over UDP and TCP, AXFR and IXFR
+ * over TCP (IXFR from the journal, else the whole zone, RFC 1995 §4),
+ * NOTIFY in from the primaries, NOTIFY out with retries and back-off;
+ * REFUSED for every other question and every unknown peer. A transfer out
+ * is streamed: messages are made as the socket drains, from a snapshot of
+ * the version (AXFR) or the journal (IXFR), so memory per transfer is
+ * bounded and a sign running meanwhile changes nothing of it. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -27,6 +30,8 @@
 #define TCP_IDLE 10            /* seconds a TCP client may be silent */
 #define TCP_OUT_MAX (1u << 30) /* queued answer octets per connection */
 #define NOTIFY_TRIES 6
+#define XFR_OUT_MAX 32          /* transfers out streaming at once */
+#define XFR_HIGH (256u * 1024)  /* octets queued on a socket before waiting */
 
 zoned_zone *zoned_find(zoned *d, const dns_name *apex)
 {
@@ -36,13 +41,17 @@ zoned_zone *zoned_find(zoned *d, const dns_name *apex)
 	return NULL;
 }
 
+struct xfr_stream;
+
 /* An answer being built: messages appended to out (with 2-octet lengths
- * over TCP), each TSIG-signed when the query was. */
+ * over TCP), each TSIG-signed when the query was; or a transfer to stream
+ * (stream set, out empty). */
 typedef struct answer {
 	sg_buf out;
 	bool tcp;
 	zoned_tsig tsig;
 	bool sign;
+	struct xfr_stream *stream;
 } answer;
 
 static signet_err finish(answer *a, zoned_msg *m)
@@ -138,34 +147,68 @@ static signet_err axfr_rr(axfr_out *x, const dns_name *owner, uint16_t type, uin
 	return ret;
 }
 
-static signet_err axfr_set(void *arg, const dns_rrset *s)
+/* A transfer out in progress on a TCP connection. */
+typedef struct xfr_stream {
+	zoned_zone *z;
+	zoned_query q;
+	answer a;     /* TSIG state; out holds what is made, drained to the socket */
+	axfr_out x;   /* the message being filled */
+	bool ixfr;
+	int stage;    /* 0 the opening SOA, 1 the body, 2 the closing SOA, 3 done */
+	/* AXFR: the version sent, where in it. */
+	zone_snap *snap;
+	zone_cursor cur;
+	const dns_rrset *set;
+	size_t rr;
+	/* IXFR: the step being sent (by its first serial), the serial the
+	 * transfer ends at, the part of the step (old SOA, removed, new SOA,
+	 * added) and the RR in it. */
+	uint32_t from, target;
+	int part;
+	size_t k;
+	dns_rrset soa; /* AXFR: the closing SOA; IXFR: the newest SOA */
+} xfr_stream;
+
+static void stream_free(xfr_stream *s)
 {
-	axfr_out *x = arg;
-	if (s->type == DNS_T_SOA && x->soa.count == 0) {
-		signet_err ret = dns_rrset_copy(&x->soa, s);
-		if (ret != SIGNET_OK)
-			return ret;
-	}
-	for (size_t i = 0; i < s->count; i++) {
-		signet_err ret = axfr_rr(x, &s->owner, s->type, s->ttl, &s->rr[i]);
-		if (ret != SIGNET_OK)
-			return ret;
-	}
-	return SIGNET_OK;
+	if (s == NULL)
+		return;
+	zone_snap_release(s->snap);
+	if (s->x.open)
+		zoned_msg_free(&s->x.m);
+	dns_rrset_clear(&s->soa);
+	sg_buf_free(&s->a.out);
+	free(s);
 }
 
-static signet_err reply_axfr(answer *a, const zoned_query *q, zoned_zone *z)
+/* The next RRs of an AXFR into s->a.out, up to about XFR_HIGH octets. */
+static signet_err axfr_more(xfr_stream *s)
 {
-	axfr_out x = {.a = a, .q = q};
-	dns_rrset_init(&x.soa, NULL, 0, 0, 0);
-	signet_err ret = zone_engine_walk(z->eng, axfr_set, &x);
-	if (ret == SIGNET_OK && x.soa.count == 1)
-		ret = axfr_rr(&x, &x.soa.owner, DNS_T_SOA, x.soa.ttl, &x.soa.rr[0]);
-	if (ret == SIGNET_OK)
-		ret = axfr_flush(&x);
-	if (x.open)
-		zoned_msg_free(&x.m);
-	dns_rrset_clear(&x.soa);
+	signet_err ret = SIGNET_OK;
+	while (ret == SIGNET_OK && s->stage < 3 && s->a.out.len < XFR_HIGH) {
+		if (s->stage == 2) {
+			ret = axfr_rr(&s->x, &s->soa.owner, DNS_T_SOA, s->soa.ttl, &s->soa.rr[0]);
+			if (ret == SIGNET_OK)
+				ret = axfr_flush(&s->x);
+			s->stage = 3;
+			break;
+		}
+		if (s->set == NULL || s->rr == s->set->count) {
+			s->set = zone_snap_next(s->snap, &s->cur);
+			s->rr = 0;
+			if (s->set == NULL) {
+				s->stage = s->soa.count == 1 ? 2 : 3;
+				if (s->stage == 3)
+					ret = SIGNET_EPARSE; /* no SOA: cannot close */
+				continue;
+			}
+			if (s->set->type == DNS_T_SOA && s->soa.count == 0)
+				ret = dns_rrset_copy(&s->soa, s->set);
+			continue;
+		}
+		const dns_rrset *set = s->set;
+		ret = axfr_rr(&s->x, &set->owner, set->type, set->ttl, &set->rr[s->rr++]);
+	}
 	return ret;
 }
 
@@ -174,33 +217,98 @@ static signet_err ixfr_set(axfr_out *x, const dns_rrset *s)
 	return axfr_rr(x, &s->owner, DNS_T_SOA, s->ttl, &s->rr[0]);
 }
 
-/* IXFR (RFC 1995 §4): the newest SOA, each step as the old SOA, what went,
- * the new SOA, what came; the newest SOA again. */
-static signet_err reply_ixfr(answer *a, const zoned_query *q, zoned_zone *z, size_t first)
+/* The next RRs of an IXFR (RFC 1995 §4: the newest SOA, each step as the
+ * old SOA, what went, the new SOA, what came; the newest SOA again) into
+ * s->a.out. The journal is read under its lock; a step dropped from it
+ * meanwhile (the journal is bounded) ends the transfer with an error. */
+static signet_err ixfr_more(xfr_stream *s)
 {
-	const zoned_journal *j = &z->journal;
-	axfr_out x = {.a = a, .q = q};
-	const dns_rrset *newest = &j->steps[j->count - 1].soa_to;
-	signet_err ret = ixfr_set(&x, newest);
-	for (size_t i = first; ret == SIGNET_OK && i < j->count; i++) {
-		const zoned_step *s = &j->steps[i];
-		ret = ixfr_set(&x, &s->soa_from);
-		for (size_t k = 0; ret == SIGNET_OK && k < s->d.ndel; k++)
-			ret = axfr_rr(&x, &s->d.del[k].owner, s->d.del[k].type, s->d.del[k].ttl,
-				      &s->d.del[k].rdata);
-		if (ret == SIGNET_OK)
-			ret = ixfr_set(&x, &s->soa_to);
-		for (size_t k = 0; ret == SIGNET_OK && k < s->d.nadd; k++)
-			ret = axfr_rr(&x, &s->d.add[k].owner, s->d.add[k].type, s->d.add[k].ttl,
-				      &s->d.add[k].rdata);
+	signet_err ret = SIGNET_OK;
+	if (s->stage == 0) {
+		ret = ixfr_set(&s->x, &s->soa);
+		s->stage = 1;
 	}
-	if (ret == SIGNET_OK)
-		ret = ixfr_set(&x, newest);
-	if (ret == SIGNET_OK)
-		ret = axfr_flush(&x);
-	if (x.open)
-		zoned_msg_free(&x.m);
+	if (ret == SIGNET_OK && s->stage == 1) {
+		zoned_zone *z = s->z;
+		pthread_mutex_lock(&z->jmu);
+		const zoned_journal *j = &z->journal;
+		size_t idx = 0;
+		ret = zoned_journal_find(j, s->from, &idx);
+		while (ret == SIGNET_OK && s->stage == 1 && s->a.out.len < XFR_HIGH) {
+			const zoned_step *st = &j->steps[idx];
+			const zone_rr *r = NULL;
+			switch (s->part) {
+			case 0:
+				ret = ixfr_set(&s->x, &st->soa_from);
+				s->part = 1;
+				s->k = 0;
+				break;
+			case 1:
+				if (s->k < st->d.ndel)
+					r = &st->d.del[s->k++];
+				else
+					s->part = 2;
+				break;
+			case 2:
+				ret = ixfr_set(&s->x, &st->soa_to);
+				s->part = 3;
+				s->k = 0;
+				break;
+			default:
+				if (s->k < st->d.nadd) {
+					r = &st->d.add[s->k++];
+				} else if (st->to == s->target) {
+					s->stage = 2;
+				} else if (idx + 1 < j->count) {
+					s->from = st->to;
+					s->part = 0;
+					idx++;
+				} else {
+					ret = SIGNET_ENOTFOUND;
+				}
+				break;
+			}
+			if (r && ret == SIGNET_OK)
+				ret = axfr_rr(&s->x, &r->owner, r->type, r->ttl, &r->rdata);
+		}
+		pthread_mutex_unlock(&z->jmu);
+	}
+	if (ret == SIGNET_OK && s->stage == 2) {
+		ret = ixfr_set(&s->x, &s->soa);
+		if (ret == SIGNET_OK)
+			ret = axfr_flush(&s->x);
+		s->stage = 3;
+	}
 	return ret;
+}
+
+/* A stream for the transfer q asks of z (ixfr: from the journal, from
+ * serial `from` to `target`, whose SOA is newest), in a->stream. */
+static signet_err stream_start(zoned *d, answer *a, const zoned_query *q, zoned_zone *z,
+			       bool ixfr, uint32_t from, uint32_t target, zone_snap *snap,
+			       const dns_rrset *newest)
+{
+	xfr_stream *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return SIGNET_ENOMEM;
+	s->z = z;
+	s->q = *q;
+	s->a = (answer){.out = SG_BUF_INIT, .tcp = true, .tsig = a->tsig, .sign = a->sign};
+	s->x = (axfr_out){.a = &s->a, .q = &s->q};
+	s->ixfr = ixfr;
+	s->snap = snap;
+	s->from = from;
+	s->target = target;
+	dns_rrset_init(&s->soa, NULL, 0, 0, 0);
+	s->stage = ixfr ? 0 : 1;
+	if (newest && dns_rrset_copy(&s->soa, newest) != SIGNET_OK) {
+		s->snap = NULL;
+		stream_free(s);
+		return SIGNET_ENOMEM;
+	}
+	d->xfr_out++;
+	a->stream = s;
+	return SIGNET_OK;
 }
 
 /* The secondary entry of z that sa falls in, or NULL. */
@@ -302,35 +410,60 @@ static void handle(zoned *d, const uint8_t *msg, size_t len, const struct sockad
 		return;
 	}
 	if (xfr) {
+		if (d->xfr_out >= XFR_OUT_MAX) {
+			z->n.refused++;
+			sg_log(SG_LOG_NOTICE, "zoned: %s: refused %s: %u transfers out already",
+			       addr_str(sa, who, sizeof(who)), z->conf.name, d->xfr_out);
+			reply_rcode(a, &q, RCODE_REFUSED);
+			return;
+		}
 		z->n.xfr_out++;
 		z->n.last_xfr_out = (int64_t)time(NULL);
+		/* The version served now, held for the whole transfer. */
+		zone_snap *snap = NULL;
+		if (zone_engine_snap(z->eng, &snap) != SIGNET_OK) {
+			reply_rcode(a, &q, RCODE_SERVFAIL);
+			return;
+		}
 		uint32_t cur = 0;
-		zone_engine_serials(z->eng, &cur, NULL);
-		size_t first = 0;
+		zone_snap_serials(snap, &cur, NULL);
 		if (q.qtype == DNS_T_IXFR && q.ixfr_serial == cur) {
+			zone_snap_release(snap);
 			sg_log(SG_LOG_INFO, "zoned: %s: IXFR to %s: serial %u is current",
 			       z->conf.name, addr_str(sa, who, sizeof(who)), cur);
 			reply_soa(a, &q, z);
 			return;
 		}
-		if (q.qtype == DNS_T_IXFR &&
-		    zoned_journal_find(&z->journal, q.ixfr_serial, &first) == SIGNET_OK &&
-		    z->journal.steps[z->journal.count - 1].to == cur) {
+		size_t first = 0;
+		bool from_journal = false;
+		dns_rrset newest;
+		dns_rrset_init(&newest, NULL, 0, 0, 0);
+		if (q.qtype == DNS_T_IXFR) {
+			pthread_mutex_lock(&z->jmu);
+			const zoned_journal *j = &z->journal;
+			from_journal = zoned_journal_find(j, q.ixfr_serial, &first) == SIGNET_OK &&
+				       j->steps[j->count - 1].to == cur &&
+				       dns_rrset_copy(&newest, &j->steps[j->count - 1].soa_to) ==
+					       SIGNET_OK;
+			pthread_mutex_unlock(&z->jmu);
+		}
+		signet_err ret;
+		if (from_journal) {
+			zone_snap_release(snap);
 			sg_log(SG_LOG_NOTICE, "zoned: %s: IXFR to %s from serial %u to %u",
 			       z->conf.name, addr_str(sa, who, sizeof(who)), q.ixfr_serial, cur);
-			if (reply_ixfr(a, &q, z, first) != SIGNET_OK) {
-				sg_buf_reset(&a->out);
-				reply_rcode(a, &q, RCODE_SERVFAIL);
-			}
-			return;
+			ret = stream_start(d, a, &q, z, true, q.ixfr_serial, cur, NULL, &newest);
+		} else {
+			sg_log(SG_LOG_NOTICE, "zoned: %s: AXFR to %s%s", z->conf.name,
+			       addr_str(sa, who, sizeof(who)),
+			       q.qtype == DNS_T_IXFR ? " (IXFR asked)" : "");
+			ret = stream_start(d, a, &q, z, false, 0, cur, snap, NULL);
+			if (ret != SIGNET_OK)
+				zone_snap_release(snap);
 		}
-		sg_log(SG_LOG_NOTICE, "zoned: %s: AXFR to %s%s", z->conf.name,
-		       addr_str(sa, who, sizeof(who)),
-		       q.qtype == DNS_T_IXFR ? " (IXFR asked)" : "");
-		if (reply_axfr(a, &q, z) != SIGNET_OK) {
-			sg_buf_reset(&a->out);
+		dns_rrset_clear(&newest);
+		if (ret != SIGNET_OK)
 			reply_rcode(a, &q, RCODE_SERVFAIL);
-		}
 		return;
 	}
 	reply_soa(a, &q, z);
@@ -364,32 +497,90 @@ static void on_udp(evutil_socket_t fd, short what, void *arg)
 typedef struct tcp_conn {
 	zoned *d;
 	struct sockaddr_storage peer;
+	struct bufferevent *bev;
+	xfr_stream *xs; /* a transfer out being streamed: no query read meanwhile */
+	struct tcp_conn *prev, *next; /* d->conns */
 } tcp_conn;
 
-static void tcp_close(struct bufferevent *bev, tcp_conn *c)
+static void tcp_close(tcp_conn *c)
 {
-	c->d->tcp_open--;
-	bufferevent_free(bev);
+	zoned *d = c->d;
+	if (c->xs) {
+		stream_free(c->xs);
+		d->xfr_out--;
+	}
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		d->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	d->tcp_open--;
+	bufferevent_free(c->bev);
 	free(c);
+}
+
+static void on_tcp_read(struct bufferevent *bev, void *arg);
+
+/* More of c's transfer, while the socket takes it; at its end the queries
+ * that came meanwhile are read. False when c was closed. */
+static bool pump(tcp_conn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	while (c->xs && evbuffer_get_length(out) < XFR_HIGH) {
+		xfr_stream *s = c->xs;
+		signet_err ret = s->ixfr ? ixfr_more(s) : axfr_more(s);
+		if (ret == SIGNET_OK && s->a.out.len &&
+		    bufferevent_write(c->bev, s->a.out.data, s->a.out.len) != 0)
+			ret = SIGNET_ENOMEM;
+		sg_buf_reset(&s->a.out);
+		if (ret != SIGNET_OK) {
+			char who[96];
+			sg_log(SG_LOG_WARNING, "zoned: %s: %s to %s cut: %s", s->z->conf.name,
+			       s->ixfr ? "IXFR" : "AXFR",
+			       addr_str((struct sockaddr *)&c->peer, who, sizeof(who)),
+			       ret == SIGNET_ENOTFOUND ? "the journal moved past it"
+						       : signet_strerror(ret));
+			tcp_close(c);
+			return false;
+		}
+		if (s->stage == 3) {
+			stream_free(s);
+			c->xs = NULL;
+			c->d->xfr_out--;
+			bufferevent_enable(c->bev, EV_READ);
+			on_tcp_read(c->bev, c);
+			return false; /* on_tcp_read went on with c (or closed it) */
+		}
+	}
+	return true;
+}
+
+static void on_tcp_write(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	tcp_conn *c = arg;
+	if (c->xs)
+		pump(c);
 }
 
 static void on_tcp_read(struct bufferevent *bev, void *arg)
 {
 	tcp_conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	while (evbuffer_get_length(in) >= 2) {
+	while (c->xs == NULL && evbuffer_get_length(in) >= 2) {
 		uint8_t l[2];
 		evbuffer_copyout(in, l, 2);
 		size_t len = sg_get_u16(l);
 		if (evbuffer_get_length(in) < len + 2)
 			return;
 		if (evbuffer_get_length(bufferevent_get_output(bev)) > TCP_OUT_MAX) {
-			tcp_close(bev, c);
+			tcp_close(c);
 			return;
 		}
 		uint8_t *msg = malloc(len ? len : 1);
 		if (msg == NULL) {
-			tcp_close(bev, c);
+			tcp_close(c);
 			return;
 		}
 		evbuffer_drain(in, 2);
@@ -400,13 +591,32 @@ static void on_tcp_read(struct bufferevent *bev, void *arg)
 		if (a.out.len)
 			bufferevent_write(bev, a.out.data, a.out.len);
 		sg_buf_free(&a.out);
+		if (a.stream) {
+			/* The next query waits for the end of the transfer. */
+			c->xs = a.stream;
+			bufferevent_disable(bev, EV_READ);
+			pump(c);
+			return;
+		}
+	}
+}
+
+void zoned_serve_forget(zoned *d, zoned_zone *z)
+{
+	tcp_conn *c = d->conns;
+	while (c) {
+		tcp_conn *next = c->next;
+		if (c->xs && c->xs->z == z)
+			tcp_close(c);
+		c = next;
 	}
 }
 
 static void on_tcp_event(struct bufferevent *bev, short what, void *arg)
 {
+	(void)bev;
 	(void)what;
-	tcp_close(bev, arg);
+	tcp_close(arg);
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
@@ -427,11 +637,19 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		return;
 	}
 	c->d = d;
+	c->bev = bev;
 	memcpy(&c->peer, sa, (size_t)salen);
+	c->next = d->conns;
+	if (d->conns)
+		d->conns->prev = c;
+	d->conns = c;
 	d->tcp_open++;
+	/* A secondary that reads nothing of a transfer for this long is cut. */
 	struct timeval idle = {TCP_IDLE, 0};
 	bufferevent_set_timeouts(bev, &idle, &idle);
-	bufferevent_setcb(bev, on_tcp_read, NULL, on_tcp_event, c);
+	/* The transfer goes on when the queue drains to half. */
+	bufferevent_setwatermark(bev, EV_WRITE, XFR_HIGH / 2, 0);
+	bufferevent_setcb(bev, on_tcp_read, on_tcp_write, on_tcp_event, c);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
 
@@ -559,6 +777,8 @@ signet_err zoned_serve_start(zoned *d)
 
 void zoned_serve_stop(zoned *d)
 {
+	while (d->conns)
+		tcp_close(d->conns);
 	if (d->udp_ev)
 		event_free(d->udp_ev);
 	if (d->udp >= 0)

@@ -19,6 +19,8 @@ static signet_err be_start(void *ctx, const dns_name *apex, const dns_rrset *con
 			   dns_rrset *const *sigs, size_t n, void *tag)
 {
 	zoned_signetd *s = ctx;
+	if (atomic_load(&s->stop))
+		return SIGNET_EIO; /* zoned is stopping: the sign ends here */
 	job *j = calloc(1, sizeof(*j));
 	if (j == NULL)
 		return SIGNET_ENOMEM;

@@ -13,6 +13,7 @@
 #define SIGNET_ZONED_H
 
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -153,7 +154,8 @@ signet_err zoned_tsig_verify(zoned_tsig *t, const uint8_t *msg, size_t len);
 /* The zone engine's backend over a client connection (SignRRsets with
  * calls in flight). */
 typedef struct zoned_signetd {
-	client_conn *conn;
+	client_conn *conn; /* used by the worker thread only */
+	_Atomic bool stop; /* set to end a sign early (zoned stopping) */
 } zoned_signetd;
 
 void zoned_signetd_backend(zoned_signetd *s, zone_backend *out);
