@@ -74,7 +74,7 @@ static void ap_free(ap *a)
 		for (size_t i = 0; i < a->nt; i++)
 			if (a->ch[i].has) {
 				dns_rrset_clear(&a->ch[i].neu.set);
-				dns_rrset_clear(&a->ch[i].neu.sigs);
+				zi_sigs_clear(&a->ch[i].neu.sigs);
 			}
 	free(a->ch);
 	for (size_t i = 0; i < a->nr; i++)
@@ -84,7 +84,7 @@ static void ap_free(ap *a)
 	free(a->g);
 	for (size_t i = 0; i < a->ncnew; i++) {
 		dns_rrset_clear(&a->cnew[i].set);
-		dns_rrset_clear(&a->cnew[i].sigs);
+		zi_sigs_clear(&a->cnew[i].sigs);
 	}
 	free(a->cnew);
 	free(a->types);
@@ -340,7 +340,7 @@ static signet_err changes_make(ap *a, const reuse_rule *rule)
 		c->has = true;
 		n->role = a->mrole[mi];
 		n->item = n->role == DNS_SET_SIGN;
-		dns_rrset_init(&n->sigs, &n->set.owner, DNS_T_RRSIG, DNS_CLASS_IN, n->set.ttl);
+		n->sigs = (sigset){0, 0, NULL};
 		const entry *o = c->old;
 		if (!n->item || o == NULL || !o->item || o->sigs.count == 0 ||
 		    !zi_same_rrset(&o->set, &n->set))
@@ -349,7 +349,7 @@ static signet_err changes_make(ap *a, const reuse_rule *rule)
 			const dns_rdata *d = &o->sigs.rr[k];
 			if (!zi_old_sig_fits(rule, &n->set, d->data, d->len))
 				continue;
-			signet_err ret = dns_rrset_add(&n->sigs, d->data, d->len);
+			signet_err ret = zi_sigs_add(&n->sigs, d->data, d->len);
 			if (ret != SIGNET_OK)
 				return ret;
 		}
@@ -760,7 +760,7 @@ static signet_err chain_make(ap *a)
 		entry *n = &a->cnew[a->ncnew];
 		dns_rrset_init(&n->set, s->r ? &s->r->owner : &o->set.owner, type, DNS_CLASS_IN,
 			       a->cur->neg_ttl);
-		dns_rrset_init(&n->sigs, &n->set.owner, DNS_T_RRSIG, DNS_CLASS_IN, n->set.ttl);
+		n->sigs = (sigset){0, 0, NULL};
 		a->ncnew++;
 		n->role = DNS_SET_SIGN;
 		n->item = true;
@@ -821,7 +821,7 @@ static signet_err changes_list(const ap *a, zone_diff *d)
 	return ret;
 }
 
-static uint32_t min_exp(uint32_t min, bool *any, const dns_rrset *s)
+static uint32_t min_exp(uint32_t min, bool *any, const sigset *s)
 {
 	for (size_t k = 0; k < s->count; k++) {
 		if (s->rr[k].len < 12)

@@ -6,6 +6,50 @@
 
 #include "zone/internal.h"
 
+signet_err zi_sigs_add(sigset *s, const uint8_t *d, size_t len)
+{
+	if (d == NULL && len != 0)
+		return SIGNET_EINVAL;
+	if (len > DNS_RDATA_MAX)
+		return SIGNET_ERANGE;
+	if (s->count == s->cap) {
+		/* Most sets have one RRSIG: grow by one, then double. */
+		size_t ncap = s->cap ? 2 * s->cap : 1;
+		dns_rdata *n = realloc(s->rr, ncap * sizeof(*n));
+		if (n == NULL)
+			return SIGNET_ENOMEM;
+		s->rr = n;
+		s->cap = ncap;
+	}
+	dns_rdata *r = &s->rr[s->count];
+	r->len = (uint16_t)len;
+	r->data = NULL;
+	if (len) {
+		r->data = malloc(len);
+		if (r->data == NULL)
+			return SIGNET_ENOMEM;
+		memcpy(r->data, d, len);
+	}
+	s->count++;
+	return SIGNET_OK;
+}
+
+void zi_sigs_clear(sigset *s)
+{
+	for (size_t i = 0; i < s->count; i++)
+		free(s->rr[i].data);
+	free(s->rr);
+	*s = (sigset){0, 0, NULL};
+}
+
+void zi_sigs_view(const entry *en, dns_rrset *out)
+{
+	dns_rrset_init(out, &en->set.owner, DNS_T_RRSIG, DNS_CLASS_IN, en->set.ttl);
+	out->count = en->sigs.count;
+	out->cap = en->sigs.count;
+	out->rr = en->sigs.rr;
+}
+
 void zi_version_free(version *v)
 {
 	if (v == NULL)
@@ -15,7 +59,7 @@ void zi_version_free(version *v)
 		if (v->e[i] == NULL)
 			continue;
 		dns_rrset_clear(&v->e[i]->set);
-		dns_rrset_clear(&v->e[i]->sigs);
+		zi_sigs_clear(&v->e[i]->sigs);
 		free(v->e[i]);
 	}
 	free(v->e);
@@ -76,7 +120,7 @@ static void retired_free(version *v)
 	}
 	for (size_t i = 0; i < v->ndead; i++) {
 		dns_rrset_clear(&v->dead[i]->set);
-		dns_rrset_clear(&v->dead[i]->sigs);
+		zi_sigs_clear(&v->dead[i]->sigs);
 		free(v->dead[i]);
 	}
 	free(v->dead);
@@ -237,13 +281,16 @@ static const dns_rrset *next_set(const version *v, zone_cursor *c)
 		size_t idx;
 		if (c->stage == 0) {
 			if (v->soa == NONE) {
-				*c = (zone_cursor){1, 0, 0};
+				c->stage = 1;
+				c->i = c->k = 0;
 				continue;
 			}
 			idx = v->soa;
 		} else if (c->stage == 1) {
 			if (c->i >= v->nzone + v->nextra) {
-				*c = (zone_cursor){2, v->nzone + v->nextra, 0};
+				c->stage = 2;
+				c->i = v->nzone + v->nextra;
+				c->k = 0;
 				continue;
 			}
 			if (c->i == v->soa) {
@@ -268,8 +315,10 @@ static const dns_rrset *next_set(const version *v, zone_cursor *c)
 			break;
 		case 1:
 			c->k = 2;
-			if (en->sigs.count)
-				out = &en->sigs;
+			if (en->sigs.count) {
+				zi_sigs_view(en, &c->view);
+				out = &c->view;
+			}
 			break;
 		case 2:
 			c->k = 3;
@@ -641,7 +690,6 @@ static signet_err make_version(work *w)
 		uint16_t t = en->set.type;
 		en->item = en->role == DNS_SET_SIGN && t != DNS_T_DNSKEY && t != DNS_T_CDS &&
 			   t != DNS_T_CDNSKEY;
-		dns_rrset_init(&en->sigs, &en->set.owner, DNS_T_RRSIG, DNS_CLASS_IN, en->set.ttl);
 		if (v->soa == NONE && t == DNS_T_SOA && dns_name_equal(&en->set.owner, &z->apex))
 			v->soa = i;
 	}
@@ -651,7 +699,6 @@ static signet_err make_version(work *w)
 		en->set = w->chain.sets[i];
 		en->role = DNS_SET_SIGN;
 		en->item = true;
-		dns_rrset_init(&en->sigs, &en->set.owner, DNS_T_RRSIG, DNS_CLASS_IN, en->set.ttl);
 	}
 	w->chain.count = 0;
 	return SIGNET_OK;
@@ -695,7 +742,7 @@ static signet_err plan(work *w, uint32_t now)
 				const dns_rdata *d = &o->sigs.rr[k];
 				if (!zi_old_sig_fits(&r, &en->set, d->data, d->len))
 					continue;
-				signet_err ret = dns_rrset_add(&en->sigs, d->data, d->len);
+				signet_err ret = zi_sigs_add(&en->sigs, d->data, d->len);
 				if (ret != SIGNET_OK)
 					return ret;
 			}
@@ -729,13 +776,35 @@ signet_err zi_sign_all(work *w, const zone_backend *b, zone_sign_stats *st)
 	if (batch > o->batch)
 		batch = o->batch;
 	size_t njobs = (w->ntodo + batch - 1) / batch, next = 0, open = 0;
+	/* The backend fills RRSIG sets; a batch gets them only while it is
+	 * open (a few batches), and its RRs then move into the entries'
+	 * compact sets. */
+	dns_rrset **tmp = calloc(njobs, sizeof(*tmp));
+	dns_rrset ***args = calloc(njobs, sizeof(*args));
+	if (tmp == NULL || args == NULL) {
+		free(tmp);
+		free(args);
+		return SIGNET_ENOMEM;
+	}
 	signet_err ret = SIGNET_OK;
 	while (next < njobs || open) {
 		while (ret == SIGNET_OK && next < njobs && open < o->inflight) {
 			size_t first = next * batch;
 			size_t count = w->ntodo - first < batch ? w->ntodo - first : batch;
-			ret = b->start(b->ctx, &w->e->apex, w->sendsets + first,
-				       w->sendsigs + first, count, (void *)(uintptr_t)next);
+			tmp[next] = calloc(count, sizeof(**tmp));
+			args[next] = calloc(count, sizeof(**args));
+			if (tmp[next] == NULL || args[next] == NULL) {
+				ret = SIGNET_ENOMEM;
+				break;
+			}
+			for (size_t i = 0; i < count; i++) {
+				const dns_rrset *set = w->sendsets[first + i];
+				dns_rrset_init(&tmp[next][i], &set->owner, DNS_T_RRSIG, DNS_CLASS_IN,
+					       set->ttl);
+				args[next][i] = &tmp[next][i];
+			}
+			ret = b->start(b->ctx, &w->e->apex, w->sendsets + first, args[next], count,
+				       (void *)(uintptr_t)next);
 			if (ret != SIGNET_OK)
 				break;
 			st->calls++;
@@ -754,9 +823,42 @@ signet_err zi_sign_all(work *w, const zone_backend *b, zone_sign_stats *st)
 			break;
 		}
 		open--;
+		size_t done = (size_t)(uintptr_t)tag;
+		if (done < njobs && tmp[done]) {
+			size_t first = done * batch;
+			size_t count = w->ntodo - first < batch ? w->ntodo - first : batch;
+			for (size_t i = 0; i < count; i++) {
+				sigset *to = w->sendsigs[first + i];
+				dns_rrset *from = &tmp[done][i];
+				if (ret == SIGNET_OK && to->count == 0) {
+					*to = (sigset){from->count, from->cap, from->rr};
+					from->rr = NULL;
+					from->count = from->cap = 0;
+				}
+				dns_rrset_clear(from);
+			}
+			free(tmp[done]);
+			free(args[done]);
+			tmp[done] = NULL;
+			args[done] = NULL;
+		}
 		if (ret != SIGNET_OK)
 			continue; /* draining after an error */
 	}
+	/* Batches never answered (an error): nothing is open, what they got
+	 * goes. */
+	for (size_t j = 0; j < njobs; j++) {
+		if (tmp[j]) {
+			size_t first = j * batch;
+			size_t count = w->ntodo - first < batch ? w->ntodo - first : batch;
+			for (size_t i = 0; i < count; i++)
+				dns_rrset_clear(&tmp[j][i]);
+		}
+		free(tmp[j]);
+		free(args[j]);
+	}
+	free(tmp);
+	free(args);
 	if (ret != SIGNET_OK)
 		return ret;
 	for (size_t i = 0; i < w->ntodo; i++)
@@ -769,7 +871,7 @@ signet_err zi_sign_all(work *w, const zone_backend *b, zone_sign_stats *st)
 signet_err zi_check_answers(work *w, zone_sign_stats *st)
 {
 	for (size_t i = 0; i < w->ntodo; i++) {
-		dns_rrset *sigs = w->sendsigs[i];
+		const sigset *sigs = w->sendsigs[i];
 		for (size_t k = 0; k < sigs->count; k++) {
 			dns_rrsig sig;
 			if (dns_rrsig_from_rdata(&sig, sigs->rr[k].data, sigs->rr[k].len) !=
@@ -788,11 +890,12 @@ static uint32_t earliest_of(const version *v, bool with_ksk)
 	bool any = false;
 	uint32_t min = 0;
 	for (size_t i = 0; i < v->n + (with_ksk ? 1 : 0); i++) {
-		const dns_rrset *s = i < v->n ? &v->e[i]->sigs : &v->ksk_sigs;
-		for (size_t k = 0; k < s->count; k++) {
-			if (s->rr[k].len < 12)
+		size_t count = i < v->n ? v->e[i]->sigs.count : v->ksk_sigs.count;
+		const dns_rdata *rr = i < v->n ? v->e[i]->sigs.rr : v->ksk_sigs.rr;
+		for (size_t k = 0; k < count; k++) {
+			if (rr[k].len < 12)
 				continue;
-			uint32_t exp = sg_get_u32(s->rr[k].data + 8);
+			uint32_t exp = sg_get_u32(rr[k].data + 8);
 			if (!any || dns_serial_compare(exp, min) == -1)
 				min = exp;
 			any = true;
@@ -840,11 +943,16 @@ signet_err zi_diff_entry(zone_diff *d, const entry *o, const entry *n)
 		if (ret == SIGNET_OK && served_n)
 			ret = push_set(d, true, &n->set);
 	}
-	if (ret == SIGNET_OK && !(o && n && octets_equal(&o->sigs, &n->sigs))) {
+	dns_rrset os, ns;
+	if (o)
+		zi_sigs_view(o, &os);
+	if (n)
+		zi_sigs_view(n, &ns);
+	if (ret == SIGNET_OK && !(o && n && octets_equal(&os, &ns))) {
 		if (o)
-			ret = push_set(d, false, &o->sigs);
+			ret = push_set(d, false, &os);
 		if (ret == SIGNET_OK && n)
-			ret = push_set(d, true, &n->sigs);
+			ret = push_set(d, true, &ns);
 	}
 	return ret;
 }
@@ -1032,8 +1140,6 @@ static signet_err load_version(zone_engine *e, dns_zone *in, uint32_t serial_in,
 				en->role = DNS_SET_SIGN;
 				en->item = s->type != DNS_T_DNSKEY && s->type != DNS_T_CDS &&
 					   s->type != DNS_T_CDNSKEY;
-				dns_rrset_init(&en->sigs, &en->set.owner, DNS_T_RRSIG, DNS_CLASS_IN,
-					       en->set.ttl);
 				if (range == 0)
 					v->nzone++;
 				else if (range == 1)
@@ -1071,6 +1177,7 @@ static signet_err load_version(zone_engine *e, dns_zone *in, uint32_t serial_in,
 			}
 			uint16_t covered = sg_get_u16(d->data);
 			dns_rrset *to = NULL;
+			sigset *tos = NULL;
 			if (covered == DNS_T_DNSKEY || covered == DNS_T_CDS ||
 			    covered == DNS_T_CDNSKEY) {
 				to = &v->ksk_sigs;
@@ -1079,12 +1186,14 @@ static signet_err load_version(zone_engine *e, dns_zone *in, uint32_t serial_in,
 				to->ttl = sg_get_u32(d->data + 4);
 			} else {
 				entry *en = find_any(v, &s->owner, covered);
-				to = en && en->item ? &en->sigs : NULL;
+				tos = en && en->item ? &en->sigs : NULL;
 			}
-			if (to == NULL)
+			if (to == NULL && tos == NULL)
 				ret = strict ? SIGNET_EPARSE : SIGNET_OK; /* adopt: dropped */
-			else
+			else if (to)
 				ret = dns_rrset_add(to, d->data, d->len);
+			else
+				ret = zi_sigs_add(tos, d->data, d->len);
 		}
 	}
 	if (ret == SIGNET_OK) {
@@ -1196,7 +1305,8 @@ signet_err zone_engine_unsigned(const zone_engine *e, dns_zone *out)
 static signet_err walk(const version *v, signet_err (*fn)(void *arg, const dns_rrset *set),
 		       void *arg)
 {
-	zone_cursor c = {0, 0, 0};
+	zone_cursor c;
+	memset(&c, 0, sizeof(c));
 	signet_err ret = SIGNET_OK;
 	for (const dns_rrset *s = next_set(v, &c); s && ret == SIGNET_OK; s = next_set(v, &c))
 		ret = fn(arg, s);

@@ -14,13 +14,28 @@
 #define INFLIGHT_MAX 64
 #define NONE ((size_t)-1)
 
+/* The RRSIGs of an entry's set: their owner, class and TTL are the set's,
+ * kept once there (a dns_rrset holds its owner in full, 256 octets: per
+ * RRset of a large zone that was most of the engine's memory). */
+typedef struct sigset {
+	size_t count, cap;
+	dns_rdata *rr; /* owned */
+} sigset;
+
 /* One RRset of a signed version with its RRSIGs. */
 typedef struct entry {
 	dns_rrset set;     /* owned */
-	dns_rrset sigs;    /* owned; RRSIG set, owner and TTL the set's */
+	sigset sigs;       /* owned */
 	dns_set_role role; /* for the zone's own sets; SIGN for the rest */
 	bool item;         /* gets RRSIGs by a ZSK (not DNSKEY/CDS/CDNSKEY) */
 } entry;
+
+/* Append a copy of RRSIG RDATA d (len octets) to s. */
+signet_err zi_sigs_add(sigset *s, const uint8_t *d, size_t len);
+void zi_sigs_clear(sigset *s);
+/* en's RRSIGs as an RRSIG set (owner, TTL the set's) whose RRs are en's:
+ * valid while en is, not to be cleared. */
+void zi_sigs_view(const entry *en, dns_rrset *out);
 
 /* A signed version: entries [0, nzone) are the zone's sets in canonical
  * order, [nzone, nzone + nextra) the key set and NSEC3PARAM, the rest the
@@ -98,7 +113,7 @@ typedef struct work {
 	size_t *todo; /* entries of v to send */
 	size_t ntodo;
 	const dns_rrset **sendsets;
-	dns_rrset **sendsigs;
+	sigset **sendsigs;
 	uint32_t serial, serial_in, neg_ttl;
 } work;
 

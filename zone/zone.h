@@ -231,6 +231,7 @@ typedef struct zone_snap zone_snap;
 /* A place in a snapshot's sets, zeroed to start. */
 typedef struct zone_cursor {
 	size_t stage, i, k;
+	dns_rrset view; /* the RRSIG set last given (the engine keeps them compact) */
 } zone_cursor;
 
 /* Hold e's current version: SIGNET_ENOTFOUND before the first one,

@@ -646,7 +646,8 @@ static char *diff_text(const zone_diff *d)
 static char *snap_text(const zone_snap *sn)
 {
 	sg_buf b = SG_BUF_INIT;
-	zone_cursor c = {0, 0, 0};
+	zone_cursor c;
+	memset(&c, 0, sizeof(c));
 	for (const dns_rrset *s = zone_snap_next(sn, &c); s; s = zone_snap_next(sn, &c))
 		assert_int_equal(dns_rrset_to_text(s, &b), SIGNET_OK);
 	assert_int_equal(sg_buf_put_u8(&b, 0), SIGNET_OK);
