@@ -121,6 +121,10 @@ void zoned_worker_stop(zoned *d);
 void zoned_job(zoned_zone *z, unsigned job);
 /* SIGHUP: zoned_reload now if the worker is idle, else once it is. */
 void zoned_reload_when_idle(zoned *d);
+/* Write e's current version to path atomically (mode 0600), after the
+ * line(s) head, as zone_engine_text gives it, without holding the whole
+ * text in memory. SIGNET_ENOTFOUND before a version; file errors. */
+signet_err zoned_store_zone(zone_engine *e, const char *path, const char *head);
 /* Streams out of z are ended (z is being stopped). */
 void zoned_serve_forget(zoned *d, zoned_zone *z);
 /* Re-read the configuration (SIGHUP): zones added are started, zones gone

@@ -61,15 +61,11 @@ static void store(zoned_zone *z, size_t sets)
 	signet_err ret = SIGNET_OK;
 	if (!journal_enough(z, sets)) {
 		state_path(z, path, sizeof(path));
-		sg_buf text = SG_BUF_INIT;
 		uint32_t in = 0, out = 0;
 		zone_engine_serials(z->eng, &out, &in);
-		ret = sg_buf_printf(&text, STATE_HEAD "%u\n", in);
-		if (ret == SIGNET_OK)
-			ret = zone_engine_text(z->eng, &text);
-		if (ret == SIGNET_OK)
-			ret = sg_file_write_atomic(path, text.data, text.len, 0600);
-		sg_buf_free(&text);
+		char head[64];
+		snprintf(head, sizeof(head), STATE_HEAD "%u\n", in);
+		ret = zoned_store_zone(z->eng, path, head);
 		if (ret != SIGNET_OK) {
 			sg_log(SG_LOG_ERROR, "zoned: %s: storing %s: %s", z->conf.name, path,
 			       signet_strerror(ret));
