@@ -6,9 +6,12 @@
 # start to zoned serving the signed serial, then to NSD having it), and a
 # 1% change (knotc zone-reload, which NOTIFYs zoned, to zoned serving the
 # new serial and to NSD having it by IXFR), with zoned's CPU seconds and
-# peak RSS. Not run by ctest (minutes); results in docs/BENCHMARKS.md.
+# peak RSS. Side by side, Knot's own inline signing of the same zone and
+# change with its keys in a SoftHSM2 token (knot_run). Not run by ctest
+# (minutes); results in docs/BENCHMARKS.md.
 #
-# usage: bench/bench_zoned.sh [NAMES] (default 100000), from the source tree.
+# usage: bench/bench_zoned.sh [NAMES] (default 100000), from the source tree;
+# ZONED_ONLY=1 or KNOT_ONLY=1 runs one side.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -164,39 +167,200 @@ CONF
   for _ in $(seq 100); do [ -n "$(serial_at "$kport")" ] && break; sleep 0.1; done
   local t0 zpid
   t0=$(now)
-  "$zoned" -c "$stack/zoned.conf" 2> "$stack/zoned.log" &
+  "$zoned" -c "$stack/zoned.conf" -v 2> "$stack/zoned.log" &
   zpid=$!
   pids+=($zpid)
+  local sd0
+  sd0=$(cpu_of "$daemon_pid")
   wait_serial "$zport" 1001 900
-  local t_full c_full
+  local t_full c_full sd_full
   t_full=$(since "$t0")
   c_full=$(cpu_of "$zpid")
+  sd_full=$(minus "$(cpu_of "$daemon_pid")" "$sd0")
   nsd -d -c "$stack/nsd.conf" 2> "$stack/nsd.log" &
   pids+=($!)
   wait_serial "$nport" 1001 900
   local t_full_sec
   t_full_sec=$(since "$t0")
-  say "| $mode | first transfer and whole sign | $t_full | $t_full_sec | $c_full | $(hwm_of "$zpid") |"
+  say "| $mode | first transfer and whole sign | $t_full | $t_full_sec | $c_full (signetd $sd_full) | $(hwm_of "$zpid") |"
   # The 1% change: Knot loads the difference and NOTIFYs zoned.
   cp "$stack/v2.zone" "$stack/knot/$zone.zone"
-  local c0 t1
+  local c0 t1 sd1
   c0=$(cpu_of "$zpid")
+  sd1=$(cpu_of "$daemon_pid")
   t1=$(now)
   knotc -s "$stack/knot/knot.sock" zone-reload "$zone" >/dev/null
   wait_serial "$zport" 1002 ${WAIT:-900}
-  local t_inc c_inc
+  local t_inc c_inc at_zoned at_nsd
+  at_zoned=$(now)
   t_inc=$(since "$t1")
   c_inc=$(minus "$(cpu_of "$zpid")" "$c0")
   wait_serial "$nport" 1002 900
-  say "| $mode | 1% change (IXFR) | $t_inc | $(since "$t1") | $c_inc | $(hwm_of "$zpid") |"
+  at_nsd=$(now)
+  say "| $mode | 1% change (IXFR) | $t_inc | $(since "$t1") | $c_inc (signetd $(minus "$(cpu_of "$daemon_pid")" "$sd1")) | $(hwm_of "$zpid") |"
+  # Issue 14 times the change from the primary's NOTIFY (its arrival in
+  # zoned's log), leaving out Knot's reload of the zone file before it.
+  local notified
+  notified=$(awk '/NOTIFY from/ {print $1; exit}' "$stack/zoned.log")
+  if [ -n "$notified" ]; then
+    notified=$(date -d "$notified" +%s.%N)
+    awk -v n="$notified" -v z="$at_zoned" -v s="$at_nsd" -v f="$t_full" 'BEGIN {
+      printf "    from the primary'"'"'s NOTIFY: zoned'"'"'s new serial %.2f s, NSD'"'"'s %.2f s (%.3f of the whole sign)\n",
+        z - n, s - n, (s - n) / f }'
+  fi
   grep -E "signed \(|IXFR to" "$stack/zoned.log" | sed 's/^/    /' | tail -4
   grep -c "IXFR" "$stack/nsd.log" >/dev/null && say "    (NSD: $(grep -m1 -o 'IXFR[^,]*' "$stack/nsd.log" || true))"
   cleanup
 }
 
+# Knot's own inline signing of the same zone and change, as the closest peer:
+# a second knotd, secondary of the same kind of hidden primary, with
+# dnssec-signing on and its keys made and kept in a SoftHSM2 token through
+# its PKCS#11 keystore (ECDSA P-256, signing-threads 2 as signetd's 2
+# workers). $1 is nsec or nsec3. Times from the signer's start to its first
+# signed serial, and from knotc zone-reload at the primary to its next one;
+# the signer's CPU seconds and peak RSS.
+knot_run() {
+  local mode=$1
+  zone=$mode.bench
+  stack=$(mktemp -d /tmp/signet-bench-knot-XXXXXX)
+  stack_softhsm
+  newsecret "$stack/knot-token.so-pin"
+  newsecret "$stack/knot-token.pin"
+  "$signet" hsm init --token knot-signer --so-pin "file:$stack/knot-token.so-pin" \
+    --pin "file:$stack/knot-token.pin" > "$stack/setup.log" 2>&1 \
+    || { cat "$stack/setup.log"; exit 1; }
+  local kport sport n3=off
+  [ "$mode" = nsec3 ] && n3=on
+  kport=$(freeport); sport=$(freeport)
+  secret=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n' | xxd -r -p | base64)
+  mkdir -p "$stack/knot/db" "$stack/signer/db"
+  cat > "$stack/knot.conf" <<CONF
+server:
+  listen: 127.0.0.1@$kport
+  rundir: $stack/knot
+control:
+  listen: $stack/knot/knot.sock
+database:
+  storage: $stack/knot/db
+log:
+  - target: stderr
+    any: warning
+key:
+  - id: xfr
+    algorithm: hmac-sha256
+    secret: $secret
+remote:
+  - id: signer
+    address: 127.0.0.1@$sport
+    key: xfr
+acl:
+  - id: xfr
+    address: 127.0.0.1
+    key: xfr
+    action: transfer
+zone:
+  - domain: $zone
+    storage: $stack/knot
+    file: "$zone.zone"
+    zonefile-sync: -1
+    zonefile-load: difference
+    journal-content: changes
+    notify: signer
+    acl: xfr
+CONF
+  # The PIN is in the signer's configuration, a file only we can read.
+  ( umask 077
+    cat > "$stack/signer.conf" <<CONF
+server:
+  listen: 127.0.0.1@$sport
+  rundir: $stack/signer
+control:
+  listen: $stack/signer/knot.sock
+database:
+  storage: $stack/signer/db
+log:
+  - target: stderr
+    any: notice
+key:
+  - id: xfr
+    algorithm: hmac-sha256
+    secret: $secret
+remote:
+  - id: primary
+    address: 127.0.0.1@$kport
+    key: xfr
+acl:
+  - id: notify
+    address: 127.0.0.1
+    key: xfr
+    action: [notify, transfer]
+keystore:
+  - id: hsm
+    backend: pkcs11
+    config: "pkcs11:token=knot-signer;pin-value=$(cat "$stack/knot-token.pin") $module"
+policy:
+  - id: bench
+    keystore: hsm
+    algorithm: ecdsap256sha256
+    nsec3: $n3
+    nsec3-iterations: 0
+    nsec3-salt-length: 0
+    signing-threads: 2
+zone:
+  - domain: $zone
+    storage: $stack/signer
+    master: primary
+    acl: notify
+    zonefile-sync: -1
+    zonefile-load: none
+    journal-content: changes
+    dnssec-signing: on
+    dnssec-policy: bench
+CONF
+  )
+  "$build/bench/gen_zone" "$zone." "$names" | sed 's/ 2026112701 / 1000 /' > "$stack/knot/$zone.zone"
+  "$build/bench/gen_zone" --change 1 "$zone." "$names" | sed 's/ 2026112701 / 1001 /' \
+    > "$stack/v2.zone"
+  knotd -c "$stack/knot.conf" 2> "$stack/knot.log" &
+  pids+=($!)
+  for _ in $(seq 100); do [ -n "$(serial_at "$kport")" ] && break; sleep 0.1; done
+  local t0 spid s0
+  t0=$(now)
+  knotd -c "$stack/signer.conf" 2> "$stack/signer.log" &
+  spid=$!
+  pids+=($spid)
+  # Signed once its SOA comes with an RRSIG.
+  local end=$((SECONDS + 900))
+  until kdig -p "$sport" @127.0.0.1 "$zone" SOA +dnssec +timeout=2 +retry=0 2>/dev/null \
+      | grep -q 'RRSIG.*SOA'; do
+    [ $SECONDS -ge $end ] && { echo "bench_zoned: Knot never signed $zone" >&2; tail "$stack/signer.log" >&2; exit 1; }
+    sleep 0.05
+  done
+  s0=$(serial_at "$sport")
+  say "| $mode | Knot inline signing: first transfer and whole sign | $(since "$t0") | | $(cpu_of "$spid") | $(hwm_of "$spid") |"
+  cp "$stack/v2.zone" "$stack/knot/$zone.zone"
+  local c0 t1
+  c0=$(cpu_of "$spid")
+  t1=$(now)
+  knotc -s "$stack/knot/knot.sock" zone-reload "$zone" >/dev/null
+  end=$((SECONDS + 900))
+  while [ "$(serial_at "$sport")" = "$s0" ]; do
+    [ $SECONDS -ge $end ] && { echo "bench_zoned: Knot never re-signed $zone" >&2; exit 1; }
+    sleep 0.05
+  done
+  say "| $mode | Knot inline signing: 1% change (IXFR) | $(since "$t1") | | $(minus "$(cpu_of "$spid")" "$c0") | $(hwm_of "$spid") |"
+  grep -m2 -E "signing|DNSSEC" "$stack/signer.log" | sed 's/^/    /' || true
+  cleanup
+}
+
 say "# bench_zoned $(date -u +%Y-%m-%dT%H:%MZ), $names names, $(nproc) cores, load at start $(cut -d' ' -f1-3 /proc/loadavg)"
 say ""
-say "| chain | what | s to zoned's new serial | s to NSD's new serial | zoned CPU s | zoned peak RSS MiB |"
+say "| chain | what | s to the signer's new serial | s to NSD's new serial | signer CPU s | signer peak RSS MiB |"
 say "| --- | --- | --- | --- | --- | --- |"
-run nsec
-run nsec3
+for mode in nsec nsec3; do
+  [ -z "${KNOT_ONLY:-}" ] && run "$mode"
+  [ -z "${ZONED_ONLY:-}" ] && knot_run "$mode"
+done
+say ""
+say "load at the end $(cut -d' ' -f1-3 /proc/loadavg)"
