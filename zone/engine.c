@@ -701,6 +701,14 @@ static signet_err make_version(work *w)
 		en->item = true;
 	}
 	w->chain.count = 0;
+	/* The arrays the sets came from go now, not after the sign: on a
+	 * large zone they are tens of megabytes for as long as it lasts. */
+	dns_chain_free(&w->chain);
+	free(z->sets);
+	z->sets = NULL;
+	z->cap = 0;
+	free(w->roles);
+	w->roles = NULL;
 	return SIGNET_OK;
 }
 
