@@ -904,7 +904,10 @@ static signet_err commit(ap *a, zone_sign_stats *st)
 		dns_rrset_clear(&ksk);
 		return SIGNET_ENOMEM;
 	}
+	/* v's refs change under the lock as readers come and go. */
+	pthread_mutex_lock(&a->e->mu);
 	*nv = *v;
+	pthread_mutex_unlock(&a->e->mu);
 	nv->e = ne;
 	nv->cap = n;
 	nv->ksk_sigs = ksk;

@@ -151,18 +151,26 @@ static void write_big(unsigned s, unsigned min)
 	fclose(f);
 }
 
+/* small.example at the primary: serial s, extra lines. */
+static void write_small(unsigned s, const char *extra)
+{
+	char p[400];
+	snprintf(p, sizeof(p), "%s/small.example.zone", E.dir);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fprintf(f, "$ORIGIN small.example.\n$TTL 3600\n@ SOA ns1 h %u 3600 5 1209600 300\n"
+		   "@ NS ns1\nns1 A 192.0.2.1\nwww A 192.0.2.2\n%s", s, extra);
+	fclose(f);
+}
+
 static void write_configs(void)
 {
 	char p[400];
 	sh("printf '%%s' '%s' > %s/in.key && printf '%%s' '%s' > %s/out.key && chmod 600 %s/*.key",
 	   KEY_IN, E.dir, KEY_OUT, E.dir, E.dir);
 	write_big(1, 300);
-	snprintf(p, sizeof(p), "%s/small.example.zone", E.dir);
-	FILE *f = fopen(p, "w");
-	assert_non_null(f);
-	fprintf(f, "$ORIGIN small.example.\n$TTL 3600\n@ SOA ns1 h 7 3600 5 1209600 300\n"
-		   "@ NS ns1\nns1 A 192.0.2.1\nwww A 192.0.2.2\n");
-	fclose(f);
+	write_small(7, "");
+	FILE *f;
 	snprintf(p, sizeof(p), "%s/knot.conf", E.dir);
 	f = fopen(p, "w");
 	assert_non_null(f);
@@ -177,7 +185,7 @@ static void write_configs(void)
 		"template:\n  - id: default\n    storage: %s\n    file: \"%%s.zone\"\n"
 		"    zonefile-sync: -1\n    zonefile-load: difference\n    journal-content: changes\n"
 		"zone:\n  - domain: big.example\n    notify: zoned\n    acl: xfr\n"
-		"  - domain: small.example\n    acl: xfr\n",
+		"  - domain: small.example\n    notify: zoned\n    acl: xfr\n",
 		E.pport, E.dir, E.dir, E.dir, KEY_IN, E.zport, E.dir);
 	fclose(f);
 	/* zoned reaches signetd through the relay. */
@@ -331,6 +339,35 @@ static void test_serves_while_signing(void **state)
 	char buf[64];
 	out1(buf, sizeof(buf), "awk '$4 == \"NSEC\" {print $2; exit}' %s/big2.zone", E.dir);
 	assert_string_equal(buf, "600");
+	/* A change signed at its cost (IXFR, the version's entries shared
+	 * with the one before), the worker held again (at its first call to
+	 * signetd) while the loop answers queries of that zone: under
+	 * ThreadSanitizer, what the two threads share is checked. */
+	char ctl[400];
+	snprintf(ctl, sizeof(ctl), "%s/relay/resume", E.dir);
+	assert_int_equal(unlink(ctl), 0);
+	snprintf(ctl, sizeof(ctl), "%s/relay/paused", E.dir);
+	assert_int_equal(unlink(ctl), 0);
+	snprintf(ctl, sizeof(ctl), "%s/relay/arm", E.dir);
+	f = fopen(ctl, "w");
+	assert_non_null(f);
+	fprintf(f, "0\n");
+	fclose(f);
+	write_small(8, "new A 192.0.2.3\n");
+	sh("knotc -s %s/knot.sock zone-reload small.example >/dev/null", E.dir);
+	snprintf(ctl, sizeof(ctl), "%s/relay/paused", E.dir);
+	assert_true(wait_for(exists, ctl));
+	assert_int_equal(soa_serial("small.example", 5), 7);
+	assert_int_equal(axfr_serial("small.example", "small1.zone"), 7);
+	snprintf(ctl, sizeof(ctl), "%s/relay/resume", E.dir);
+	f = fopen(ctl, "w");
+	assert_non_null(f);
+	fclose(f);
+	want s2 = {"small.example", 8};
+	assert_true(wait_for(serial_is, &s2));
+	assert_true(signetd_log_has(log, "small.example.: serial 8 signed (IXFR)"));
+	assert_int_equal(axfr_serial("small.example", "small2.zone"), 8);
+	sh("ldns-verify-zone %s/small2.zone >/dev/null", E.dir);
 }
 
 int main(void)
