@@ -32,6 +32,7 @@
 #define NOTIFY_TRIES 6
 #define XFR_OUT_MAX 32          /* transfers out streaming at once */
 #define XFR_HIGH (256u * 1024)  /* octets queued on a socket before waiting */
+#define XFR_OUT_TIME 900        /* seconds a transfer out may take at most */
 
 zoned_zone *zoned_find(zoned *d, const dns_name *apex)
 {
@@ -499,6 +500,7 @@ typedef struct tcp_conn {
 	struct sockaddr_storage peer;
 	struct bufferevent *bev;
 	xfr_stream *xs; /* a transfer out being streamed: no query read meanwhile */
+	struct event *xfr_timer; /* cuts a transfer that takes too long */
 	struct tcp_conn *prev, *next; /* d->conns */
 } tcp_conn;
 
@@ -509,6 +511,8 @@ static void tcp_close(tcp_conn *c)
 		stream_free(c->xs);
 		d->xfr_out--;
 	}
+	if (c->xfr_timer)
+		event_free(c->xfr_timer);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -521,6 +525,21 @@ static void tcp_close(tcp_conn *c)
 }
 
 static void on_tcp_read(struct bufferevent *bev, void *arg);
+
+/* A secondary that keeps reading, slowly, would hold the version its
+ * transfer sends for ever: the transfer is cut after XFR_OUT_TIME. */
+static void on_xfr_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	tcp_conn *c = arg;
+	if (c->xs == NULL)
+		return;
+	char who[96];
+	sg_log(SG_LOG_WARNING, "zoned: %s: transfer to %s cut after %d s", c->xs->z->conf.name,
+	       addr_str((struct sockaddr *)&c->peer, who, sizeof(who)), XFR_OUT_TIME);
+	tcp_close(c);
+}
 
 /* More of c's transfer, while the socket takes it; at its end the queries
  * that came meanwhile are read. False when c was closed. */
@@ -548,6 +567,7 @@ static bool pump(tcp_conn *c)
 			stream_free(s);
 			c->xs = NULL;
 			c->d->xfr_out--;
+			evtimer_del(c->xfr_timer);
 			bufferevent_enable(c->bev, EV_READ);
 			on_tcp_read(c->bev, c);
 			return false; /* on_tcp_read went on with c (or closed it) */
@@ -594,6 +614,13 @@ static void on_tcp_read(struct bufferevent *bev, void *arg)
 		if (a.stream) {
 			/* The next query waits for the end of the transfer. */
 			c->xs = a.stream;
+			struct timeval most = {XFR_OUT_TIME, 0};
+			if (c->xfr_timer == NULL)
+				c->xfr_timer = evtimer_new(c->d->base, on_xfr_timer, c);
+			if (c->xfr_timer == NULL || evtimer_add(c->xfr_timer, &most) != 0) {
+				tcp_close(c);
+				return;
+			}
 			bufferevent_disable(bev, EV_READ);
 			pump(c);
 			return;
