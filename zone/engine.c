@@ -783,7 +783,29 @@ signet_err zi_sign_all(work *w, const zone_backend *b, zone_sign_stats *st)
 		batch = BATCH_MIN;
 	if (batch > o->batch)
 		batch = o->batch;
-	size_t njobs = (w->ntodo + batch - 1) / batch, next = 0, open = 0;
+	/* Batches end at `batch` sets or BATCH_OCTETS of sets, whichever comes
+	 * first: signetd takes messages of at most 1 MiB, and a batch of large
+	 * sets (TXT sets of many RRs) passed that by count alone. */
+	size_t *bound = malloc((w->ntodo + 1) * sizeof(*bound));
+	if (bound == NULL)
+		return SIGNET_ENOMEM;
+	size_t njobs = 0, in = 0, octets = 0;
+	bound[0] = 0;
+	for (size_t i = 0; i < w->ntodo; i++) {
+		const dns_rrset *set = w->sendsets[i];
+		size_t size = set->owner.len + 16;
+		for (size_t k = 0; k < set->count; k++)
+			size += set->rr[k].len + 8u;
+		if (in > 0 && (in == batch || octets + size > BATCH_OCTETS)) {
+			bound[++njobs] = i;
+			in = 0;
+			octets = 0;
+		}
+		in++;
+		octets += size;
+	}
+	bound[++njobs] = w->ntodo;
+	size_t next = 0, open = 0;
 	/* The backend fills RRSIG sets; a batch gets them only while it is
 	 * open (a few batches), and its RRs then move into the entries'
 	 * compact sets. */
@@ -792,13 +814,14 @@ signet_err zi_sign_all(work *w, const zone_backend *b, zone_sign_stats *st)
 	if (tmp == NULL || args == NULL) {
 		free(tmp);
 		free(args);
+		free(bound);
 		return SIGNET_ENOMEM;
 	}
 	signet_err ret = SIGNET_OK;
 	while (next < njobs || open) {
 		while (ret == SIGNET_OK && next < njobs && open < o->inflight) {
-			size_t first = next * batch;
-			size_t count = w->ntodo - first < batch ? w->ntodo - first : batch;
+			size_t first = bound[next];
+			size_t count = bound[next + 1] - first;
 			tmp[next] = calloc(count, sizeof(**tmp));
 			args[next] = calloc(count, sizeof(**args));
 			if (tmp[next] == NULL || args[next] == NULL) {
@@ -833,8 +856,8 @@ signet_err zi_sign_all(work *w, const zone_backend *b, zone_sign_stats *st)
 		open--;
 		size_t done = (size_t)(uintptr_t)tag;
 		if (done < njobs && tmp[done]) {
-			size_t first = done * batch;
-			size_t count = w->ntodo - first < batch ? w->ntodo - first : batch;
+			size_t first = bound[done];
+			size_t count = bound[done + 1] - first;
 			for (size_t i = 0; i < count; i++) {
 				sigset *to = w->sendsigs[first + i];
 				dns_rrset *from = &tmp[done][i];
@@ -857,8 +880,7 @@ signet_err zi_sign_all(work *w, const zone_backend *b, zone_sign_stats *st)
 	 * goes. */
 	for (size_t j = 0; j < njobs; j++) {
 		if (tmp[j]) {
-			size_t first = j * batch;
-			size_t count = w->ntodo - first < batch ? w->ntodo - first : batch;
+			size_t count = bound[j + 1] - bound[j];
 			for (size_t i = 0; i < count; i++)
 				dns_rrset_clear(&tmp[j][i]);
 		}
@@ -867,6 +889,7 @@ signet_err zi_sign_all(work *w, const zone_backend *b, zone_sign_stats *st)
 	}
 	free(tmp);
 	free(args);
+	free(bound);
 	if (ret != SIGNET_OK)
 		return ret;
 	for (size_t i = 0; i < w->ntodo; i++)

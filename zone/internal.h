@@ -12,6 +12,7 @@
 #define BATCH_MIN 16
 #define BATCH_MAX 10000
 #define INFLIGHT_MAX 64
+#define BATCH_OCTETS (512u * 1024) /* of RRsets per batch at most (one set may pass it) */
 #define NONE ((size_t)-1)
 
 /* The RRSIGs of an entry's set: their owner, class and TTL are the set's,

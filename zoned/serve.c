@@ -564,6 +564,10 @@ static bool pump(tcp_conn *c)
 			return false;
 		}
 		if (s->stage == 3) {
+			char who[96];
+			sg_log(SG_LOG_INFO, "zoned: %s: %s to %s sent whole", s->z->conf.name,
+			       s->ixfr ? "IXFR" : "AXFR",
+			       addr_str((struct sockaddr *)&c->peer, who, sizeof(who)));
 			stream_free(s);
 			c->xs = NULL;
 			c->d->xfr_out--;

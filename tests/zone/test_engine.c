@@ -40,6 +40,7 @@ typedef struct backend {
 	void *done[128];         /* tags of completed batches */
 	size_t ndone;
 	size_t signed_sets;
+	size_t max_octets;       /* the largest batch started, in octets of sets */
 	const char *fail_owner;  /* leave sets of this owner unsigned */
 	bool fail_wait;          /* wait fails */
 } backend;
@@ -51,6 +52,12 @@ static signet_err be_start(void *ctx, const dns_name *apex, const dns_rrset *con
 	dns_name fail;
 	if (b->fail_owner)
 		fail = dt_name(b->fail_owner);
+	size_t octets = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < sets[i]->count; k++)
+			octets += sets[i]->rr[k].len;
+	if (octets > b->max_octets)
+		b->max_octets = octets;
 	for (size_t i = 0; i < n; i++) {
 		assert_int_equal(sigs[i]->count, 0);
 		if (b->fail_owner && dns_name_equal(&sets[i]->owner, &fail))
@@ -755,6 +762,29 @@ static void check_apply(fixture *f, bool nsec3, bool optout, uint32_t seed)
 	keys_make(f, false, false);
 }
 
+/* Large sets go in smaller batches: signetd takes messages of at most
+ * 1 MiB, and 70 TXT sets of 20 KB each (the batch by count here) made
+ * 1.4 MB. */
+static void test_batches_bounded_in_octets(void **state)
+{
+	fixture *f = *state;
+	sg_buf z = SG_BUF_INIT;
+	assert_int_equal(sg_buf_printf(&z, "%s", ZONE_V1), SIGNET_OK);
+	for (int i = 0; i < 420; i++)
+		for (int k = 0; k < 100; k++)
+			assert_int_equal(sg_buf_printf(&z, "t%d TXT \"%03d%0196d\"\n", i, k, 0),
+					 SIGNET_OK);
+	assert_int_equal(sg_buf_put_u8(&z, 0), SIGNET_OK);
+	zone_engine *e = engine(ZONE_SERIAL_KEEP);
+	zone_sign_stats st;
+	f->be.max_octets = 0;
+	sign_text(f, e, (const char *)z.data, &st);
+	assert_true(st.sent > 840);
+	assert_true(f->be.max_octets > 0 && f->be.max_octets <= 512 * 1024);
+	zone_engine_free(e);
+	sg_buf_free(&z);
+}
+
 static void test_apply_nsec(void **state)
 {
 	fixture *f = *state;
@@ -841,6 +871,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_load_nsec, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_nsec3, setup, teardown),
 		cmocka_unit_test(test_diff_apply_errors),
+		cmocka_unit_test_setup_teardown(test_batches_bounded_in_octets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_nsec, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_nsec3, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_nsec3_optout, setup, teardown),

@@ -27,12 +27,14 @@
 #define KEY_IN "c2lnbmV0LXpvbmVkLXRlc3Qta2V5LWluLTAxMjM0NTY3"
 #define KEY_OUT "c2lnbmV0LXpvbmVkLXRlc3Qta2V5LW91dC0wMTIzNDU2"
 #define NAMES 3000 /* of big.example: its chain's requests are far past the relay's limit */
+#define TXT_NAMES 400
+#define TXT_RRS 100
 
 typedef struct env {
 	signetd_env sd;
 	char dir[300];
 	int pport, zport, rport;
-	pid_t knot, zoned, relay;
+	pid_t knot, zoned, relay, slow;
 } env;
 
 static env E;
@@ -148,6 +150,15 @@ static void write_big(unsigned s, unsigned min)
 		   "@ NS ns1\nns1 A 192.0.2.1\n", s, min);
 	for (int i = 0; i < NAMES; i++)
 		fprintf(f, "h%d A 192.0.2.%d\n", i, i % 250 + 1);
+	/* Large TXT sets, cheap to sign (a set is one RRSIG): an AXFR of
+	 * about 10 MB, more than a socket's buffers hold, so a slow reader's
+	 * transfer is still being made while the next version is signed. */
+	char pad[241];
+	memset(pad, 'x', sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = 0;
+	for (int i = 0; i < TXT_NAMES; i++)
+		for (int k = 0; k < TXT_RRS; k++)
+			fprintf(f, "t%d TXT \"%03d%s\"\n", i, k, pad);
 	fclose(f);
 }
 
@@ -270,6 +281,7 @@ static int teardown(void **state)
 	 * report would make the exit status non-zero). */
 	int st = stop(&E.zoned, SIGTERM);
 	stop(&E.relay, SIGTERM);
+	stop(&E.slow, SIGTERM);
 	stop(&E.knot, SIGTERM);
 	int ret = signetd_teardown(&E.sd) == 0 ? 0 : -1;
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
@@ -292,12 +304,43 @@ static unsigned axfr_serial(const char *zone, const char *file)
 	return (unsigned)strtoul(buf, NULL, 10);
 }
 
+static void system_tail(const char *file)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "tail -n 8 %s/%s >&2", E.dir, file);
+	if (system(cmd) != 0)
+		fprintf(stderr, "(no %s)\n", file);
+}
+
+/* 1 if, after the first line of log holding `after`, a line holds both
+ * a and b; 0 if not; -1 without such a first line. */
+static int log_has_after(const char *log, const char *after, const char *a, const char *b)
+{
+	FILE *f = fopen(log, "r");
+	if (f == NULL)
+		return -1;
+	char line[1024];
+	int state = -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (state < 0 && strstr(line, after))
+			state = 0;
+		else if (state == 0 && strstr(line, a) && strstr(line, b))
+			state = 1;
+	}
+	fclose(f);
+	return state;
+}
+
 static void test_serves_while_signing(void **state)
 {
 	(void)state;
 	want b = {"big.example", 1}, s = {"small.example", 7};
-	assert_true(wait_for(serial_is, &b));
-	assert_true(wait_for(serial_is, &s));
+	if (!wait_for(serial_is, &b) || !wait_for(serial_is, &s)) {
+		/* What the servers said, for a failed run's log. */
+		system_tail("knot.log");
+		system_tail("zoned.log");
+		fail_msg("the zones were not served");
+	}
 	/* The relay stalls after 64 KiB more from zoned: inside the requests
 	 * of the sign (every chain record of big.example, a new TTL). */
 	char p[400];
@@ -339,11 +382,56 @@ static void test_serves_while_signing(void **state)
 	char buf[64];
 	out1(buf, sizeof(buf), "awk '$4 == \"NSEC\" {print $2; exit}' %s/big2.zone", E.dir);
 	assert_string_equal(buf, "600");
+	/* A slow secondary's AXFR spread over a change: it gets the version
+	 * it asked for whole (serial 2 at both ends, every RR of it), while
+	 * serial 3 is signed and served meanwhile. */
+	char ctl[400];
+	snprintf(p, sizeof(p), "%s/slow.out", E.dir);
+	{
+		char port[16], script[400], zdir[400];
+		snprintf(port, sizeof(port), "%d", E.zport);
+		snprintf(script, sizeof(script), "%s/slow_axfr.py", getenv("SIGNET_ZONED_TESTS"));
+		snprintf(zdir, sizeof(zdir), "%s/relay", E.dir);
+		char *sargv[] = {"/usr/bin/python3", script, port, "xfr-out", KEY_OUT,
+				 "big.example", zdir, NULL};
+		E.slow = spawn(p, sargv);
+	}
+	snprintf(ctl, sizeof(ctl), "%s/relay/axfr-started", E.dir);
+	assert_true(wait_for(exists, ctl));
+	write_big(3, 600);
+	{
+		char extra[400];
+		snprintf(extra, sizeof(extra), "%s/big.example.zone", E.dir);
+		f = fopen(extra, "a");
+		assert_non_null(f);
+		fprintf(f, "late A 192.0.2.99\n");
+		fclose(f);
+	}
+	sh("knotc -s %s/knot.sock zone-reload big.example >/dev/null", E.dir);
+	want b3 = {"big.example", 3};
+	assert_true(wait_for(serial_is, &b3));
+	assert_true(signetd_log_has(log, "big.example.: serial 3 signed (IXFR)"));
+	snprintf(ctl, sizeof(ctl), "%s/relay/axfr-go", E.dir);
+	f = fopen(ctl, "w");
+	assert_non_null(f);
+	fclose(f);
+	int st = 0;
+	assert_true(waitpid(E.slow, &st, 0) == E.slow);
+	E.slow = 0;
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	out1(buf, sizeof(buf), "cat %s/slow.out", E.dir);
+	char want_line[64];
+	out1(want_line, sizeof(want_line), "echo \"2 2 $(grep -c . %s/big2.zone)\"", E.dir);
+	assert_string_equal(buf, want_line);
+	/* zoned finished sending it after serial 3 was signed. */
+	assert_int_equal(log_has_after(log, "serial 3 signed (IXFR)",
+				       "big.example.: AXFR to 127.0.0.1", "sent whole"),
+			 1);
+
 	/* A change signed at its cost (IXFR, the version's entries shared
 	 * with the one before), the worker held again (at its first call to
 	 * signetd) while the loop answers queries of that zone: under
 	 * ThreadSanitizer, what the two threads share is checked. */
-	char ctl[400];
 	snprintf(ctl, sizeof(ctl), "%s/relay/resume", E.dir);
 	assert_int_equal(unlink(ctl), 0);
 	snprintf(ctl, sizeof(ctl), "%s/relay/paused", E.dir);
