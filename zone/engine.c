@@ -830,8 +830,8 @@ signet_err zi_sign_all(work *w, const zone_backend *b, zone_sign_stats *st)
 			}
 			for (size_t i = 0; i < count; i++) {
 				const dns_rrset *set = w->sendsets[first + i];
-				dns_rrset_init(&tmp[next][i], &set->owner, DNS_T_RRSIG, DNS_CLASS_IN,
-					       set->ttl);
+				dns_rrset_init(&tmp[next][i], &set->owner, DNS_T_RRSIG,
+					       DNS_CLASS_IN, set->ttl);
 				args[next][i] = &tmp[next][i];
 			}
 			ret = b->start(b->ctx, &w->e->apex, w->sendsets + first, args[next], count,

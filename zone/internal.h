@@ -65,9 +65,9 @@ typedef struct version {
 	bool nsec3;
 	dns_nsec3_params nsec3p;
 	/* Once replaced (retired): */
-	unsigned refs;       /* snapshots holding it (under the engine's mu) */
-	bool owns_all;       /* its entries are its own (a whole sign replaced it) */
-	entry **dead;        /* else: the entries the next version no longer has */
+	unsigned refs; /* snapshots holding it (under the engine's mu) */
+	bool owns_all; /* its entries are its own (a whole sign replaced it) */
+	entry **dead;  /* else: the entries the next version no longer has */
 	size_t ndead;
 	struct version *next; /* the next newer retired version */
 } version;

@@ -54,12 +54,12 @@ typedef struct zoned_zone {
 	/* The worker (worker.c). The loop owns busy, job and again; the worker
 	 * writes loaded, next_s and notify_due during a job, which the loop
 	 * reads once the job is back. */
-	bool busy;           /* a job is queued or running */
-	unsigned job;        /* its kind */
-	unsigned again;      /* jobs asked for while busy */
-	bool loaded;         /* the state directory was read */
-	uint32_t next_s;     /* refresh: seconds to the next one */
-	bool notify_due;     /* a new serial: NOTIFY the secondaries */
+	bool busy;                /* a job is queued or running */
+	unsigned job;             /* its kind */
+	unsigned again;           /* jobs asked for while busy */
+	bool loaded;              /* the state directory was read */
+	uint32_t next_s;          /* refresh: seconds to the next one */
+	bool notify_due;          /* a new serial: NOTIFY the secondaries */
 	struct zoned_zone *qnext; /* in the worker's queue or done list */
 } zoned_zone;
 
@@ -89,8 +89,8 @@ typedef struct zoned {
 	bool stopping;
 	int done_pipe[2];
 	struct event *done_ev;
-	bool reload_pending; /* SIGHUP waits for the worker to be idle */
-	unsigned xfr_out;    /* transfers out streaming (serve.c) */
+	bool reload_pending;    /* SIGHUP waits for the worker to be idle */
+	unsigned xfr_out;       /* transfers out streaming (serve.c) */
 	struct tcp_conn *conns; /* TCP connections open (serve.c) */
 } zoned;
 

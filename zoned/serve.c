@@ -30,9 +30,9 @@
 #define TCP_IDLE 10            /* seconds a TCP client may be silent */
 #define TCP_OUT_MAX (1u << 30) /* queued answer octets per connection */
 #define NOTIFY_TRIES 6
-#define XFR_OUT_MAX 32          /* transfers out streaming at once */
-#define XFR_HIGH (256u * 1024)  /* octets queued on a socket before waiting */
-#define XFR_OUT_TIME 900        /* seconds a transfer out may take at most */
+#define XFR_OUT_MAX 32         /* transfers out streaming at once */
+#define XFR_HIGH (256u * 1024) /* octets queued on a socket before waiting */
+#define XFR_OUT_TIME 900       /* seconds a transfer out may take at most */
 
 zoned_zone *zoned_find(zoned *d, const dns_name *apex)
 {
@@ -152,10 +152,10 @@ static signet_err axfr_rr(axfr_out *x, const dns_name *owner, uint16_t type, uin
 typedef struct xfr_stream {
 	zoned_zone *z;
 	zoned_query q;
-	answer a;     /* TSIG state; out holds what is made, drained to the socket */
-	axfr_out x;   /* the message being filled */
+	answer a;   /* TSIG state; out holds what is made, drained to the socket */
+	axfr_out x; /* the message being filled */
 	bool ixfr;
-	int stage;    /* 0 the opening SOA, 1 the body, 2 the closing SOA, 3 done */
+	int stage; /* 0 the opening SOA, 1 the body, 2 the closing SOA, 3 done */
 	/* AXFR: the version sent, where in it. */
 	zone_snap *snap;
 	zone_cursor cur;
@@ -285,8 +285,8 @@ static signet_err ixfr_more(xfr_stream *s)
 
 /* A stream for the transfer q asks of z (ixfr: from the journal, from
  * serial `from` to `target`, whose SOA is newest), in a->stream. */
-static signet_err stream_start(zoned *d, answer *a, const zoned_query *q, zoned_zone *z,
-			       bool ixfr, uint32_t from, uint32_t target, zone_snap *snap,
+static signet_err stream_start(zoned *d, answer *a, const zoned_query *q, zoned_zone *z, bool ixfr,
+			       uint32_t from, uint32_t target, zone_snap *snap,
 			       const dns_rrset *newest)
 {
 	xfr_stream *s = calloc(1, sizeof(*s));
@@ -499,8 +499,8 @@ typedef struct tcp_conn {
 	zoned *d;
 	struct sockaddr_storage peer;
 	struct bufferevent *bev;
-	xfr_stream *xs; /* a transfer out being streamed: no query read meanwhile */
-	struct event *xfr_timer; /* cuts a transfer that takes too long */
+	xfr_stream *xs;               /* a transfer out being streamed: no query read meanwhile */
+	struct event *xfr_timer;      /* cuts a transfer that takes too long */
 	struct tcp_conn *prev, *next; /* d->conns */
 } tcp_conn;
 

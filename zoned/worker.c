@@ -57,7 +57,8 @@ static void run_again(zoned *d)
 		zoned_zone *z = d->zones[i];
 		if (z->busy || z->again == 0)
 			continue;
-		unsigned job = (z->again & ZONED_JOB_REFRESH) ? ZONED_JOB_REFRESH : ZONED_JOB_KEYSET;
+		unsigned job = (z->again & ZONED_JOB_REFRESH) ? ZONED_JOB_REFRESH
+							      : ZONED_JOB_KEYSET;
 		z->again &= ~job;
 		zoned_job(z, job);
 	}

@@ -525,7 +525,8 @@ signet_err zoned_ixfr_in(const zoned_peer *p, const zoned_zone_conf *zc, uint32_
 	} else if (ret == SIGNET_OK) {
 		ret = split_steps(&x, &zc->apex, steps, nsteps);
 		if (ret == SIGNET_OK)
-			sg_log(SG_LOG_INFO, "zoned: %s: IXFR in from serial %u to %u: %zu steps, %zu RRs",
+			sg_log(SG_LOG_INFO,
+			       "zoned: %s: IXFR in from serial %u to %u: %zu steps, %zu RRs",
 			       zc->name, have, x.newest, *nsteps, x.rrs.nadd);
 	}
 	zone_diff_free(&x.rrs);
