@@ -7,7 +7,9 @@ rest at once. Prints the serials of the opening and closing SOA and the
 number of answer RRs: a transfer spread over a change must still be one
 version whole.
 
-usage: slow_axfr.py PORT KEYNAME KEY_BASE64 ZONE CTLDIR
+usage: slow_axfr.py PORT KEYNAME KEY_BASE64 ZONE CTLDIR [TAG]
+(with TAG the file written is CTLDIR/axfr-started-TAG; an answer with an
+error rcode is printed as "rcode N", exit 1)
 """
 import base64
 import os
@@ -41,6 +43,7 @@ class Slow:
 def main():
     port, keyname, key, zone, ctl = (int(sys.argv[1]), sys.argv[2], base64.b64decode(sys.argv[3]),
                                      sys.argv[4], sys.argv[5])
+    started = "axfr-started" + ("-" + sys.argv[6] if len(sys.argv) > 6 else "")
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     s.connect(("127.0.0.1", port))
@@ -53,7 +56,7 @@ def main():
         msg = r.need(struct.unpack(">H", r.need(2))[0])
         rcode = msg[3] & 0xF
         if rcode:
-            print("rcode %d" % rcode)
+            print("rcode %d" % rcode, flush=True)
             return 1
         qd, an = struct.unpack(">HH", msg[4:8])
         pos = 12
@@ -70,7 +73,7 @@ def main():
             count += 1
         if first:
             first = False
-            open(os.path.join(ctl, "axfr-started"), "w").close()
+            open(os.path.join(ctl, started), "w").close()
     print("%d %d %d" % (serials[0], serials[1], count))
     return 0
 
