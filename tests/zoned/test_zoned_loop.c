@@ -35,7 +35,6 @@ typedef struct env {
 	char dir[300];
 	int pport, zport, rport;
 	pid_t knot, zoned, relay, slow;
-	pid_t held[33]; /* test_transfers_out_bounded's readers */
 } env;
 
 static env E;
@@ -283,8 +282,6 @@ static int teardown(void **state)
 	int st = stop(&E.zoned, SIGTERM);
 	stop(&E.relay, SIGTERM);
 	stop(&E.slow, SIGTERM);
-	for (size_t i = 0; i < sizeof(E.held) / sizeof(E.held[0]); i++)
-		stop(&E.held[i], SIGKILL);
 	stop(&E.knot, SIGTERM);
 	int ret = signetd_teardown(&E.sd) == 0 ? 0 : -1;
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
@@ -332,23 +329,6 @@ static int log_has_after(const char *log, const char *after, const char *a, cons
 	}
 	fclose(f);
 	return state;
-}
-
-typedef struct reaped {
-	pid_t pid;
-	int status;
-} reaped;
-
-static bool exited(void *arg)
-{
-	reaped *r = arg;
-	return waitpid(r->pid, &r->status, WNOHANG) == r->pid;
-}
-
-static bool axfr_is(void *arg)
-{
-	want *w = arg;
-	return axfr_serial(w->zone, "bound.zone") == w->serial;
 }
 
 static void test_serves_while_signing(void **state)
@@ -478,55 +458,10 @@ static void test_serves_while_signing(void **state)
 	sh("ldns-verify-zone %s/small2.zone >/dev/null", E.dir);
 }
 
-/* At most 32 transfers out at once: 32 slow secondaries hold theirs, the
- * 33rd is refused; once they hang up, their places are free again. */
-static void test_transfers_out_bounded(void **state)
-{
-	(void)state;
-	enum { HELD = 32 };
-	pid_t *slow = E.held; /* killed by the teardown if this fails */
-	char port[16], script[400], zdir[400], tag[16], out[400], ctl[480];
-	snprintf(port, sizeof(port), "%d", E.zport);
-	snprintf(script, sizeof(script), "%s/slow_axfr.py", getenv("SIGNET_ZONED_TESTS"));
-	snprintf(zdir, sizeof(zdir), "%s/relay", E.dir);
-	/* They read slowly until told otherwise. */
-	snprintf(ctl, sizeof(ctl), "%s/axfr-go", zdir);
-	unlink(ctl);
-	for (int i = 0; i <= HELD; i++) {
-		if (i == HELD)
-			for (int k = 0; k < HELD; k++) {
-				snprintf(ctl, sizeof(ctl), "%s/axfr-started-%d", zdir, k);
-				assert_true(wait_for(exists, ctl));
-			}
-		snprintf(tag, sizeof(tag), "%d", i);
-		snprintf(out, sizeof(out), "%s/slow-%d.out", E.dir, i);
-		char *argv[] = {"/usr/bin/python3", script, port, "xfr-out", KEY_OUT,
-				"big.example", zdir, tag, NULL};
-		slow[i] = spawn(out, argv);
-	}
-	reaped r = {slow[HELD], 0};
-	assert_true(wait_for(exited, &r));
-	slow[HELD] = 0;
-	assert_true(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 1);
-	char buf[64];
-	out1(buf, sizeof(buf), "cat %s/slow-%d.out", E.dir, HELD);
-	assert_string_equal(buf, "rcode 5");
-	char log[400];
-	snprintf(log, sizeof(log), "%s/zoned.log", E.dir);
-	assert_true(signetd_log_has(log, "32 transfers out already"));
-	for (int i = 0; i < HELD; i++)
-		stop(&slow[i], SIGKILL);
-	/* Their places are free: a transfer is answered again (zoned sees each
-	 * hang-up as its next write fails; kdig retries until then). */
-	want w = {"small.example", 8};
-	assert_true(wait_for(axfr_is, &w));
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_serves_while_signing),
-		cmocka_unit_test(test_transfers_out_bounded),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
