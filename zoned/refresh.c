@@ -12,6 +12,35 @@
 #define SOA_TIMEOUT 5
 #define RETRY_MIN 5
 
+/* The time signing decisions are made at (which RRSIGs are kept, when
+ * they near their refresh): the system clock, or, in a build with
+ * SIGNET_TEST_CLOCK (the test builds; never the package), the epoch
+ * seconds in the file SIGNET_ZONED_TEST_CLOCK names, read at every use, so
+ * a test moves zoned's time along with signetd's (Rollover SET_CLOCK).
+ * Timers, TSIG and the metrics keep the system clock. */
+static uint32_t sign_now(void)
+{
+#ifdef SIGNET_TEST_CLOCK
+	static bool warned;
+	const char *path = getenv("SIGNET_ZONED_TEST_CLOCK");
+	if (path && path[0]) {
+		if (!warned) {
+			warned = true;
+			sg_log(SG_LOG_WARNING, "zoned: SIGNET_ZONED_TEST_CLOCK: signing time read"
+			       " from %s; never run a production zoned like this", path);
+		}
+		FILE *f = fopen(path, "r");
+		unsigned long t = 0;
+		int got = f ? fscanf(f, "%lu", &t) : 0;
+		if (f)
+			fclose(f);
+		if (got == 1 && t > 0 && t <= 0xffffffffUL)
+			return (uint32_t)t;
+	}
+#endif
+	return (uint32_t)time(NULL);
+}
+
 /* On the worker: the loop arms the timer when the job is back. */
 static void arm(zoned_zone *z, uint32_t seconds)
 {
@@ -118,11 +147,11 @@ static signet_err sign(zoned_zone *z, dns_zone *u, const zone_diff *steps, size_
 	zone_sign_stats st;
 	zone_diff changes = {0};
 	if (u)
-		ret = zone_engine_sign_diff(z->eng, u, &k, &b, (uint32_t)time(NULL), &st,
+		ret = zone_engine_sign_diff(z->eng, u, &k, &b, sign_now(), &st,
 					    &changes);
 	else
 		ret = zone_engine_apply(z->eng, steps, nsteps, z->conf.max_rrs, &k, &b,
-					(uint32_t)time(NULL), &st, &changes);
+					sign_now(), &st, &changes);
 	if (ret != SIGNET_OK && u == NULL && not_applicable(ret)) {
 		zone_keys_clear(&k);
 		return ret;
@@ -483,7 +512,7 @@ void zoned_keyset_check(zoned_zone *z)
 	bool changed = !z->have_keys || !same_set(&k.dnskey, &z->keys.dnskey) ||
 		       !same_set(&k.cds, &z->keys.cds) || !same_set(&k.cdnskey, &z->keys.cdnskey) ||
 		       !same_set(&k.ksk_sigs, &z->keys.ksk_sigs) || k.nsec3 != z->keys.nsec3;
-	uint32_t now = (uint32_t)time(NULL);
+	uint32_t now = sign_now();
 	/* The KSK's RRSIGs come with the key set: signing again cannot renew
 	 * them, so they do not count here. */
 	uint32_t exp = zone_engine_earliest_zsk_expiry(z->eng);

@@ -495,14 +495,21 @@ static void call_ok(rpc_conn *c, const char *method, const ProtobufCMessage *m,
 
 void signetd_add_zone(signetd_env *d, const char *zone, uint8_t alg, signetd_zone *out)
 {
+	Signet__V1__Policy pol = SIGNET__V1__POLICY__INIT;
+	pol.algorithm = alg;
+	signetd_add_zone_policy(d, zone, &pol, out);
+}
+
+void signetd_add_zone_policy(signetd_env *d, const char *zone, const Signet__V1__Policy *pol,
+			     signetd_zone *out)
+{
+	uint8_t alg = (uint8_t)pol->algorithm;
 	memset(out, 0, sizeof(*out));
 	assert_int_equal(dns_name_from_str(&out->apex, zone), SIGNET_OK);
 	out->alg = alg;
 	Signet__V1__AddZoneRequest az = SIGNET__V1__ADD_ZONE_REQUEST__INIT;
-	Signet__V1__Policy pol = SIGNET__V1__POLICY__INIT;
-	pol.algorithm = alg;
 	az.zone = wire(&out->apex);
-	az.policy = &pol;
+	az.policy = (Signet__V1__Policy *)pol;
 	ProtobufCBinaryData kd = {d->ksk.dnskey_len, d->ksk.dnskey};
 	az.n_ksk_dnskey = 1;
 	az.ksk_dnskey = &kd;

@@ -141,6 +141,9 @@ bool signetd_log_has(const char *path, const char *needle);
  * ExportKeySigningRequest, the KSK's bundle, ImportKeyBundle: the zone's
  * ZSK is active afterwards. Asserts every step. */
 void signetd_add_zone(signetd_env *d, const char *zone, uint8_t alg, signetd_zone *out);
+/* The same with policy pol (its algorithm: the KSK's and the ZSK's). */
+void signetd_add_zone_policy(signetd_env *d, const char *zone, const Signet__V1__Policy *pol,
+			     signetd_zone *out);
 
 /* SignRRsets of n (1..100) A RRsets under zone, owners "h<first+i>.<zone>"
  * (so every call with new numbers misses the cache); the answer (free with

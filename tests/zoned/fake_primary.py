@@ -8,7 +8,11 @@ connection. SOA queries are always answered well, with a serial one higher
 each time, so zoned always finds something newer to transfer.
 
 usage: fake_primary.py PORT KEYNAME KEY_BASE64 MODEFILE
-modes: good, truncated, malformed, mismatch, badsig, nosig
+modes: good, truncated, malformed, mismatch, badsig (every message signed
+with another key), nosig (none signed), badsig2 (the first message signed
+well, the second with another key), nosiglast (the first signed, the last
+not), slow (the first message sent, "slow: first message sent" printed,
+then nothing until the peer closes: a transfer in progress)
 """
 import base64
 import hashlib
@@ -109,14 +113,25 @@ def serve(conn, keyname, key, mode, serial):
             body.append(rr("bad." + ZONE, 1, 3600, b"\x01\x02\x03"))
         closing = soa(serial + 7 if mode == "mismatch" else serial)
         msgs = [[soa(serial)] + body[:20], body[20:] + [closing]]
+    other = b"not the key at all, not at all!!"
     for i, m in enumerate(msgs):
         wire = answer(q, m)
-        if mode == "badsig" and qtype != 6:
-            wire, mac = tsig_sign(wire, keyname, b"not the key at all, not at all!!", mac, i > 0)
-        elif mode != "nosig" or qtype == 6:
+        if qtype == 6:
+            wire, mac = tsig_sign(wire, keyname, key, mac, i > 0)
+        elif mode == "badsig" or (mode == "badsig2" and i > 0):
+            wire, mac = tsig_sign(wire, keyname, other, mac, i > 0)
+        elif mode == "nosiglast" and i == len(msgs) - 1:
+            pass
+        elif mode != "nosig":
             wire, mac = tsig_sign(wire, keyname, key, mac, i > 0)
         if mode == "truncated" and i == 1:
             conn.sendall(struct.pack(">H", len(wire)) + wire[: len(wire) // 2])
+            return serial
+        if mode == "slow" and qtype != 6 and i == 1:
+            # The transfer stays open until the peer goes (a kill -9 of it
+            # closes its socket), or the 10 s timeout.
+            print("slow: first message sent", flush=True)
+            conn.recv(1)
             return serial
         conn.sendall(struct.pack(">H", len(wire)) + wire)
     return serial

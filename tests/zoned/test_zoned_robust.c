@@ -1,0 +1,471 @@
+/* test_zoned_robust.c -- signet-zoned under faults, in the environment of
+ * test_zoned.c (zoned_env.c: Knot as the hidden primary, a real signetd,
+ * NSD and Knot as secondaries, the fake primary of fake.example):
+ *
+ * - TSIG on the n-th message of a transfer in: a bad MAC on the second
+ *   message, no TSIG on the last: refused, nothing changes, logged and
+ *   counted;
+ * - kill -9 of zoned during a transfer in (the fake primary holds the
+ *   transfer open after its first message), during a re-sign (signetd's
+ *   token is tests/p11fault, which holds C_Sign until released), and
+ *   during a transfer out (a secondary that stops reading after the first
+ *   message): each waits for the event that puts the kill inside the
+ *   window, never a sleep; after the restart the serial continues, the
+ *   secondaries catch up by IXFR and the zone validates;
+ * - signetd stopped: zoned keeps serving, says so (log, metric) and catches
+ *   up when it is back;
+ * - time moves forward (signetd's SET_CLOCK and zoned's test clock): the
+ *   RRSIGs are signed again with no change at the primary, the
+ *   secondaries get the new serial by IXFR, and the zone validates at the
+ *   moved time (ldns-verify-zone, and Unbound with val-override-date).
+ *
+ * The tests run in order; each leaves example.com served. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tests/lib/p11fault_ctl.h"
+#include "tests/zoned/zoned_env.h"
+
+/* zoned's metric name{zone="zone"}, -1 when absent. */
+static double zmetric(const char *zone, const char *name)
+{
+	static char resp[65536];
+	const char req[] = "GET /metrics HTTP/1.0\r\n\r\n";
+	assert_true(signetd_http(E.mport, req, sizeof(req) - 1, resp, sizeof(resp)) > 0);
+	const char *body = strstr(resp, "\r\n\r\n");
+	assert_non_null(body);
+	char key[200];
+	snprintf(key, sizeof(key), "%s{zone=\"%s\"}", name, zone);
+	return signetd_metric(body, key);
+}
+
+static unsigned fake_serial(void)
+{
+	return soa_serial(E.zport, "fake.example");
+}
+
+/* Lines of the log file E.dir/name that contain needle. */
+static int file_count(const char *name, const char *needle)
+{
+	char buf[64];
+	out1(buf, sizeof(buf), "grep -c -F '%s' %s/%s 2>/dev/null", needle, E.dir, name);
+	return atoi(buf);
+}
+
+typedef struct in_file {
+	const char *name, *needle;
+	int than;
+} in_file;
+
+static bool file_grew(void *arg)
+{
+	in_file *f = arg;
+	return file_count(f->name, f->needle) > f->than;
+}
+
+static void notify_fake(void)
+{
+	sh("kdig -p %d @127.0.0.1 -y hmac-sha256:xfr-in:%s fake.example NOTIFY +timeout=2"
+	   " >/dev/null", E.zport, KEY_IN);
+}
+
+/* Both secondaries serve example.com at serial s. */
+static void secondaries_at(unsigned s)
+{
+	want n = {E.sport, s}, k = {E.kport, s};
+	if (!wait_for(serial_is, &n, 30))
+		fail_msg("NSD did not get serial %u (it has %u)", s, soa_serial(E.sport, "example.com"));
+	if (!wait_for(serial_is, &k, 30))
+		fail_msg("Knot did not get serial %u (it has %u)", s,
+			 soa_serial(E.kport, "example.com"));
+}
+
+/* Both secondaries took from..to by IXFR: zoned answered two IXFRs for
+ * it (one each: both ask from the same serial), and Knot says so in its
+ * own log. */
+static void secondaries_by_ixfr(unsigned from, unsigned to, int knot_ixfrs_before)
+{
+	char line[64];
+	snprintf(line, sizeof(line), "from serial %u to %u", from, to);
+	more m = {line, 1};
+	if (!wait_for(log_grew, &m, 10))
+		fail_msg("zoned did not answer both secondaries by IXFR %s (%d)", line,
+			 log_count(line));
+	assert_true(file_count("knot2.log", "IXFR, incoming") > knot_ixfrs_before);
+}
+
+static void restart_zoned(void)
+{
+	start_zoned();
+	if (!signetd_wait_port(E.zport, E.zoned, 30000, NULL))
+		fail_msg("signet-zoned did not start again");
+}
+
+static void test_first_transfer(void **state)
+{
+	(void)state;
+	want w = {E.zport, 101};
+	assert_true(wait_for(serial_is, &w, 20));
+	check_axfr_validates();
+	secondaries_at(101);
+	assert_true(wait_for(zoned_logged, "fake.example.: serial", 20));
+}
+
+/* A transfer in whose second message has a MAC of another key, or whose
+ * last message has no TSIG (RFC 8945 §5.3.1: the last must be signed):
+ * refused, the version served stays, the reason is logged and counted. */
+static void test_tsig_nth_message(void **state)
+{
+	(void)state;
+	static const char *const modes[] = {"badsig2", "nosiglast"};
+	for (size_t i = 0; i < 2; i++) {
+		unsigned served = fake_serial();
+		assert_true(served > 0);
+		double failed = zmetric("fake.example.", "signet_zoned_transfers_in_failed_total");
+		set_fake_mode(modes[i]);
+		more m = {"fake.example.: AXFR from primary 1 refused: TSIG does not verify", 0};
+		m.than = log_count(m.needle);
+		notify_fake();
+		if (!wait_for(log_grew, &m, 20))
+			fail_msg("%s: no refusal logged", modes[i]);
+		assert_int_equal(fake_serial(), served);
+		/* The IXFR tried first and the AXFR after it: both counted. */
+		assert_true(zmetric("fake.example.", "signet_zoned_transfers_in_failed_total") >=
+			    failed + 2);
+		assert_true(zmetric("fake.example.", "signet_zoned_last_transfer_in_ok") == 0);
+	}
+	set_fake_mode("good");
+}
+
+/* kill -9 while the fake primary holds a transfer open after its first
+ * message: the restart serves the stored version (the serial does not go
+ * back), and the next transfer is taken. */
+static void test_kill_during_transfer_in(void **state)
+{
+	(void)state;
+	set_fake_mode("good");
+	unsigned served = fake_serial();
+	assert_true(served > 0);
+	set_fake_mode("slow");
+	in_file f = {"fake.log", "slow: first message sent", 0};
+	f.than = file_count(f.name, f.needle);
+	notify_fake();
+	if (!wait_for(file_grew, &f, 20))
+		fail_msg("the fake primary never began the slow transfer");
+	stop(&E.zoned, SIGKILL);
+	set_fake_mode("good");
+	char line[128];
+	snprintf(line, sizeof(line), "fake.example.: serving serial %u from", served);
+	more m = {line, log_count(line)};
+	restart_zoned();
+	if (!wait_for(log_grew, &m, 10))
+		fail_msg("the restart did not serve serial %u of fake.example", served);
+	/* Then the fake primary's newer serial comes in whole. */
+	for (long end = signetd_now_ms() + 90000; dns_serial_compare(fake_serial(), served) != 1;
+	     signetd_sleep_ms(100))
+		if (signetd_now_ms() > end)
+			fail_msg("fake.example stayed at serial %u", fake_serial());
+	/* example.com was not touched. */
+	assert_int_equal(soa_serial(E.zport, "example.com"), 101);
+}
+
+/* kill -9 while a re-sign waits on signetd (its C_Sign held): the restart
+ * serves the version before, the change is signed again after it with
+ * the next serial, and both secondaries take it by IXFR. */
+static void test_kill_during_resign(void **state)
+{
+	(void)state;
+	assert_int_equal(soa_serial(E.zport, "example.com"), 101);
+	int knot_ixfrs = file_count("knot2.log", "IXFR, incoming");
+	p11fault_set("hold");
+	write_primary(101, "held A 192.0.2.20\n");
+	reload_primary();
+	if (!p11fault_wait_held(1, 90000))
+		fail_msg("zoned's re-sign never reached the HSM");
+	stop(&E.zoned, SIGKILL);
+	p11fault_set(""); /* the held call goes on; nobody waits for it */
+	more m = {"example.com.: serving serial 101 from", 0};
+	m.than = log_count(m.needle);
+	restart_zoned();
+	if (!wait_for(log_grew, &m, 10))
+		fail_msg("the restart did not serve serial 101");
+	want w = {E.zport, 102};
+	assert_true(wait_for(serial_is, &w, 30));
+	check_axfr_validates();
+	sh("awk '$1 == \"held.example.com.\" && $4 == \"A\"' %s/axfr.zone | grep -q 192.0.2.20",
+	   E.dir);
+	secondaries_at(102);
+	secondaries_by_ixfr(101, 102, knot_ixfrs);
+}
+
+/* kill -9 while a secondary is in the middle of an AXFR (it read the
+ * first message and stopped reading): the restart serves the same serial,
+ * a secondary behind gets it by IXFR, and the next change reaches both
+ * secondaries by IXFR. */
+static void test_kill_during_transfer_out(void **state)
+{
+	(void)state;
+	/* A zone large enough for an AXFR of many messages. */
+	size_t cap = 40 * 1600;
+	char *names = malloc(cap);
+	assert_non_null(names);
+	size_t n = 0;
+	for (int i = 0; i < 1500; i++)
+		n += (size_t)snprintf(names + n, cap - n, "n%d A 192.0.2.%d\n", i, i % 250 + 1);
+	int knot_ixfrs = file_count("knot2.log", "IXFR, incoming");
+	write_primary(102, names);
+	free(names);
+	reload_primary();
+	want w = {E.zport, 103};
+	assert_true(wait_for(serial_is, &w, 60));
+	secondaries_at(103);
+	secondaries_by_ixfr(102, 103, knot_ixfrs);
+	char script[400], log[400], port[16];
+	snprintf(script, sizeof(script), "%s/slow_secondary.py", getenv("SIGNET_ZONED_TESTS"));
+	snprintf(log, sizeof(log), "%s/slow.log", E.dir);
+	snprintf(port, sizeof(port), "%d", E.zport);
+	char *argv[] = {"/usr/bin/python3", script, port, "xfr-out", KEY_OUT, "example.com", NULL};
+	in_file f = {"slow.log", "slow: first message read", 0};
+	f.than = file_count(f.name, f.needle);
+	pid_t slow = spawn(log, argv);
+	if (!wait_for(file_grew, &f, 20)) {
+		stop(&slow, SIGKILL);
+		fail_msg("the slow secondary never read a first message");
+	}
+	stop(&E.zoned, SIGKILL);
+	stop(&slow, SIGKILL);
+	more m = {"example.com.: serving serial 103 from", 0};
+	m.than = log_count(m.needle);
+	restart_zoned();
+	if (!wait_for(log_grew, &m, 10))
+		fail_msg("the restart did not serve serial 103");
+	assert_int_equal(soa_serial(E.zport, "example.com"), 103);
+	check_axfr_validates();
+	/* A secondary behind asks from 102: the journal kept that step. */
+	sh("kdig -p %d @127.0.0.1 -y hmac-sha256:xfr-out:%s example.com IXFR=102 >/dev/null 2>&1",
+	   E.zport, KEY_OUT);
+	more x = {"from serial 102 to 103", 2};
+	assert_true(wait_for(log_grew, &x, 5));
+	knot_ixfrs = file_count("knot2.log", "IXFR, incoming");
+	write_primary(103, "after-kill A 192.0.2.21\n");
+	reload_primary();
+	w.serial = 104;
+	assert_true(wait_for(serial_is, &w, 60));
+	secondaries_at(104);
+	secondaries_by_ixfr(103, 104, knot_ixfrs);
+	check_axfr_validates();
+}
+
+/* signetd stopped: the change cannot be signed; zoned keeps serving the
+ * last version, says why in its log and metrics, retries, and signs the
+ * change once signetd is back. */
+static void test_signetd_down(void **state)
+{
+	(void)state;
+	double failed = zmetric("example.com.", "signet_zoned_sign_failed_total");
+	assert_int_equal(signetd_stop(&E.sd), 0);
+	write_primary(104, "while-down A 192.0.2.22\n");
+	reload_primary();
+	more m = {"example.com.: GetKeySet", 0};
+	m.than = log_count(m.needle);
+	assert_true(wait_for(log_grew, &m, 20));
+	assert_true(zoned_logged("the last signed version stays served"));
+	/* Retried at the SOA's retry interval (5 s): a second failure. */
+	for (long end = signetd_now_ms() + 90000;
+	     zmetric("example.com.", "signet_zoned_sign_failed_total") < failed + 2;
+	     signetd_sleep_ms(200))
+		if (signetd_now_ms() > end)
+			fail_msg("zoned did not retry the signing");
+	assert_int_equal(soa_serial(E.zport, "example.com"), 104);
+	assert_true(zmetric("example.com.", "signet_zoned_served") == 1);
+	check_axfr_validates();
+	int knot_ixfrs = file_count("knot2.log", "IXFR, incoming");
+	E.sd.pid = signetd_spawn(E.sd.conf, E.sd.log);
+	signetd_wait_restarted(&E.sd);
+	want w = {E.zport, 105};
+	assert_true(wait_for(serial_is, &w, 60));
+	secondaries_at(105);
+	secondaries_by_ixfr(104, 105, knot_ixfrs);
+	check_axfr_validates();
+}
+
+static void set_signetd_clock(int64_t t)
+{
+	Signet__V1__RolloverRequest r = SIGNET__V1__ROLLOVER_REQUEST__INIT;
+	r.action = SIGNET__V1__ROLLOVER_REQUEST__ACTION__SET_CLOCK;
+	r.time = t;
+	char det[512] = "";
+	sg_buf resp = SG_BUF_INIT;
+	grpc_status_code st = rpc_call_msg(E.sd.admin, "Rollover", &r.base, det, sizeof(det), &resp);
+	sg_buf_free(&resp);
+	if (st != GRPC_STATUS_OK)
+		fail_msg("SET_CLOCK: status %d (%s)", st, det);
+}
+
+/* Both clocks, zoned's and signetd's, at the system's time + ahead. */
+static void move_clocks(long ahead)
+{
+	int64_t t = (int64_t)time(NULL) + ahead;
+	set_signetd_clock(t);
+	sh("echo %lld > %s/clock.new && mv %s/clock.new %s/clock", (long long)t, E.dir,
+	   E.dir, E.dir);
+	E.ahead = ahead;
+}
+
+/* The status and whether AD is set, as Unbound answers name/type. */
+static void resolve(const char *qname, const char *type, char *buf, size_t len)
+{
+	out1(buf, len,
+	     "kdig -p %d @127.0.0.1 %s %s +dnssec +timeout=3 2>&1 | awk '/status:/ {s=$6; gsub(/[;,]/, \"\", s)}"
+	     " /^;; Flags:/ {f=$0} END {ad = (f ~ / ad/) ? \"AD\" : \"noAD\"; print s ad}'",
+	     E.uport, qname, type);
+}
+
+/* Unbound through NSD, trusting the DS of the zone's KSK alone, checking
+ * signatures at the test clocks' time. */
+static void start_unbound(void)
+{
+	sh("awk '$4 == \"DNSKEY\" && $5 == 257' %s/axfr.zone > %s/ksk.key && test -s %s/ksk.key"
+	   " && ldns-key2ds -n -2 %s/ksk.key > %s/trust.ds", E.dir, E.dir, E.dir, E.dir, E.dir);
+	char when[32];
+	time_t t = time(NULL) + E.ahead;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y%m%d%H%M%S", &tm);
+	char p[400], log[400];
+	snprintf(p, sizeof(p), "%s/unbound.conf", E.dir);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fprintf(f,
+		"server:\n  interface: 127.0.0.1@%d\n  port: %d\n  do-daemonize: no\n"
+		"  username: \"\"\n  chroot: \"\"\n  directory: \"%s\"\n  pidfile: \"%s/unbound.pid\"\n"
+		"  use-syslog: no\n  verbosity: 1\n  val-log-level: 2\n  do-not-query-localhost: no\n"
+		"  module-config: \"validator iterator\"\n  trust-anchor-file: \"%s/trust.ds\"\n"
+		"  val-override-date: \"%s\"\n  access-control: 127.0.0.0/8 allow\n"
+		"remote-control:\n  control-enable: no\n"
+		"stub-zone:\n  name: \"example.com\"\n  stub-addr: 127.0.0.1@%d\n",
+		E.uport, E.uport, E.dir, E.dir, E.dir, when, E.sport);
+	fclose(f);
+	snprintf(log, sizeof(log), "%s/unbound.log", E.dir);
+	char *argv[] = {"/usr/sbin/unbound", "-d", "-c", p, NULL};
+	E.unbound = spawn(log, argv);
+	assert_true(signetd_wait_port(E.uport, E.unbound, 10000, NULL));
+}
+
+static void check_resolver(void)
+{
+	char buf[128];
+	resolve("www.example.com", "A", buf, sizeof(buf));
+	assert_string_equal(buf, "NOERRORAD");
+	resolve("nothere.example.com", "A", buf, sizeof(buf));
+	assert_string_equal(buf, "NXDOMAINAD");
+}
+
+/* The earliest expiration of the RRSIGs by the ZSK in zone file f (of
+ * E.dir), as "YYYYMMDDhhmmss". */
+static void earliest_zsk_rrsig(const char *f, char *buf, size_t len)
+{
+	out1(buf, len, "awk '$4 == \"RRSIG\" && $5 != \"DNSKEY\" {print $9}' %s/%s | sort | head -1",
+	     E.dir, f);
+	assert_int_equal(strlen(buf), 14);
+}
+
+/* example.com's RRSIGs are valid for 4 days (its policy here), and so are
+ * its key-set periods (the KSK's RRSIGs). Three days and an hour on, every
+ * RRSIG by the ZSK expires within a quarter of the validity, in the same
+ * key-set period: without a change at the primary, zoned signs again (the
+ * key set is the same), with a new serial; both secondaries take it by
+ * IXFR, and it validates at the moved time, RRSIGs renewed. */
+static void test_time_moves_forward(void **state)
+{
+	(void)state;
+	E.ahead = 0;
+	start_unbound();
+	check_resolver();
+	stop(&E.unbound, SIGTERM);
+	sh("cp %s/axfr.zone %s/before.zone", E.dir, E.dir);
+	unsigned before = soa_serial(E.zport, "example.com");
+	int knot_ixfrs = file_count("knot2.log", "IXFR, incoming");
+	more m = {"example.com.: serial", 0};
+	m.than = log_count(m.needle);
+	move_clocks(3L * 86400 + 3600);
+	char refresh_at[32], old[32], now[32];
+	time_t t = time(NULL) + E.ahead + 86400;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(refresh_at, sizeof(refresh_at), "%Y%m%d%H%M%S", &tm);
+	earliest_zsk_rrsig("before.zone", old, sizeof(old));
+	assert_true(strcmp(old, refresh_at) < 0); /* stale at the moved time */
+	char line[128];
+	snprintf(line, sizeof(line), "example.com.: serial %u signed (RRSIGs near refresh)",
+		 before + 1);
+	if (!wait_for(log_grew, &m, 60) || !zoned_logged(line))
+		fail_msg("zoned did not sign again when its RRSIGs neared their refresh");
+	want w = {E.zport, before + 1};
+	assert_true(wait_for(serial_is, &w, 60));
+	assert_int_equal(E.serial, 104); /* the primary did not change */
+	secondaries_at(before + 1);
+	secondaries_by_ixfr(before, before + 1, knot_ixfrs);
+	check_axfr_validates();
+	earliest_zsk_rrsig("axfr.zone", now, sizeof(now));
+	if (strcmp(now, refresh_at) <= 0)
+		fail_msg("an RRSIG expiring at %s was not renewed", now);
+	/* What the secondaries serve validates at the moved time. */
+	start_unbound();
+	check_resolver();
+	stop(&E.unbound, SIGTERM);
+}
+
+/* zoned stops cleanly on SIGTERM: exit 0, which under ASan is also the
+ * leak check of everything it did. */
+static void test_clean_exit(void **state)
+{
+	(void)state;
+	int st = stop(&E.zoned, SIGTERM);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		char cmd[400];
+		snprintf(cmd, sizeof(cmd), "tail -40 %s/zoned.log >&2", E.dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "(no log)\n");
+		fail_msg("signet-zoned did not exit 0 on SIGTERM (wait status %d)", st);
+	}
+}
+
+static int teardown(void **state)
+{
+	int ret = zoned_env_teardown(state);
+	p11fault_cleanup();
+	return ret;
+}
+
+int main(void)
+{
+	/* signetd's token behind the fault module (held C_Sign calls), and
+	 * its clock settable (Rollover SET_CLOCK). */
+	if (p11fault_setup("signet-zoned-robust") != 0)
+		return 1;
+	setenv("SIGNETD_TEST_CLOCK", "1", 1);
+	E.validity = 4 * 86400;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_first_transfer),
+		cmocka_unit_test(test_tsig_nth_message),
+		cmocka_unit_test(test_kill_during_transfer_in),
+		cmocka_unit_test(test_kill_during_resign),
+		cmocka_unit_test(test_kill_during_transfer_out),
+		cmocka_unit_test(test_signetd_down),
+		cmocka_unit_test(test_time_moves_forward),
+		cmocka_unit_test(test_clean_exit),
+	};
+	return cmocka_run_group_tests(tests, zoned_env_setup, teardown);
+}
