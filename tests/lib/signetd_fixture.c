@@ -530,11 +530,20 @@ void signetd_add_zone_policy(signetd_env *d, const char *zone, const Signet__V1_
 	signet__v1__generate_zsk_response__free_unpacked(gr, NULL);
 	assert_int_equal(dns_key_tag(out->dnskey, out->dnskey_len, &out->key_tag), SIGNET_OK);
 
+	sg_buf_free(&resp);
+	signetd_renew_bundle(d, &out->apex, 14);
+}
+
+void signetd_renew_bundle(signetd_env *d, const dns_name *apex, uint32_t days)
+{
+	char zone[DNS_NAME_STR_MAX];
+	dns_name_to_str(apex, zone, sizeof(zone));
+	dns_name a = *apex;
+	sg_buf resp = SG_BUF_INIT;
 	Signet__V1__ExportKeySigningRequestRequest er =
 		SIGNET__V1__EXPORT_KEY_SIGNING_REQUEST_REQUEST__INIT;
-	er.zone = wire(&out->apex);
-	er.days = 14;
-	sg_buf_reset(&resp);
+	er.zone = wire(&a);
+	er.days = days;
 	call_ok(d->admin, "ExportKeySigningRequest", &er.base, zone, &resp);
 	Signet__V1__ExportKeySigningRequestResponse *ex =
 		signet__v1__export_key_signing_request_response__unpack(NULL, resp.len, resp.data);
@@ -544,7 +553,7 @@ void signetd_add_zone_policy(signetd_env *d, const char *zone, const Signet__V1_
 	signet__v1__export_key_signing_request_response__free_unpacked(ex, NULL);
 
 	Signet__V1__ImportKeyBundleRequest ib = SIGNET__V1__IMPORT_KEY_BUNDLE_REQUEST__INIT;
-	ib.zone = wire(&out->apex);
+	ib.zone = wire(&a);
 	ib.bundle.data = bundle.data;
 	ib.bundle.len = bundle.len;
 	call_ok(d->admin, "ImportKeyBundle", &ib.base, zone, NULL);

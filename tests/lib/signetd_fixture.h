@@ -141,6 +141,11 @@ bool signetd_log_has(const char *path, const char *needle);
  * ExportKeySigningRequest, the KSK's bundle, ImportKeyBundle: the zone's
  * ZSK is active afterwards. Asserts every step. */
 void signetd_add_zone(signetd_env *d, const char *zone, uint8_t alg, signetd_zone *out);
+/* ExportKeySigningRequest of days for apex, the KSK's bundle,
+ * ImportKeyBundle (a new bundle: what the ceremony does); asserts every
+ * step. */
+void signetd_renew_bundle(signetd_env *d, const dns_name *apex, uint32_t days);
+
 /* The same with policy pol (its algorithm: the KSK's and the ZSK's). */
 void signetd_add_zone_policy(signetd_env *d, const char *zone, const Signet__V1__Policy *pol,
 			     signetd_zone *out);

@@ -427,6 +427,116 @@ static void test_time_moves_forward(void **state)
 	stop(&E.unbound, SIGTERM);
 }
 
+/* Knot's copy of example.com (the secondary's, by AXFR) in E.dir/sec.zone,
+ * accepted by ldns-verify-zone at the test clocks' time. */
+static void secondary_copy_validates(void)
+{
+	sh("kdig -p %d @127.0.0.1 -y hmac-sha256:xfr-out:%s example.com AXFR +nocomments +nostats"
+	   " +noquestion 2>&1 | grep -v -E '^;|TSIG' > %s/sec.zone && ldns-verify-zone -t +%ld"
+	   " %s/sec.zone >/dev/null", E.kport, KEY_OUT, E.dir, E.ahead, E.dir);
+}
+
+/* The key tags of the ZSK DNSKEYs of sec.zone, and of the RRSIGs over
+ * everything but the key set, each sorted, blank-separated. */
+static void zsk_tags(char *dnskeys, char *sigs, size_t len)
+{
+	out1(dnskeys, len, "awk '$4 == \"DNSKEY\" && $5 == 256' %s/sec.zone > %s/zsk.zone &&"
+	     " ldns-read-zone %s/zsk.zone | grep -o 'id = [0-9]*' | awk '{print $3}' | sort -u"
+	     " | xargs echo", E.dir, E.dir, E.dir);
+	out1(sigs, len, "awk '$4 == \"RRSIG\" && $5 != \"DNSKEY\" {print $11}' %s/sec.zone"
+	     " | sort -u | xargs echo", E.dir);
+}
+
+/* Move the clocks to ahead, wait for zoned to sign for why, and for both
+ * secondaries to take the new serial by IXFR; their copy validates then. */
+static void step_to(long ahead, const char *why)
+{
+	unsigned before = soa_serial(E.zport, "example.com");
+	int knot_ixfrs = file_count("knot2.log", "IXFR, incoming");
+	move_clocks(ahead);
+	char line[128];
+	snprintf(line, sizeof(line), "example.com.: serial %u signed (%s)", before + 1, why);
+	if (!wait_for(zoned_logged, line, 60)) {
+		sh("grep example.com %s/zoned.log | tail -12 >&2; tail -5 %s >&2", E.dir, E.sd.log);
+		fail_msg("%ld s on: no \"%s\" in zoned's log", ahead, line);
+	}
+	secondaries_at(before + 1);
+	secondaries_by_ixfr(before, before + 1, knot_ixfrs);
+	secondary_copy_validates();
+}
+
+/* A ZSK rollover by pre-publication, as signetd plans it, reaches the
+ * secondaries in its order: the successor's DNSKEY first while the old
+ * key signs, then the successor signs while the old key stays published,
+ * then the old key leaves with no RRSIG of it left. On the way a new
+ * bundle (new KSK RRSIGs over the key set, GetKeySet polled) is taken up
+ * at once. */
+static void test_zsk_rollover(void **state)
+{
+	(void)state;
+	char keys[256], sigs[256], old[256];
+	secondary_copy_validates();
+	zsk_tags(keys, sigs, sizeof(keys));
+	if (strchr(keys, ' ') || strcmp(keys, sigs) != 0)
+		fail_msg("before: ZSKs \"%s\", RRSIGs by \"%s\"", keys, sigs);
+	snprintf(old, sizeof(old), "%s", keys);
+	/* The second key-set period: the successor is published. */
+	step_to(4L * 86400 + 3600, "key set changed");
+	zsk_tags(keys, sigs, sizeof(keys));
+	if (!strchr(keys, ' ') || strcmp(sigs, old) != 0)
+		fail_msg("published: ZSKs \"%s\", RRSIGs by \"%s\" (old %s)", keys, sigs, old);
+	/* Past the successor's activation, RRSIGs near their refresh are
+	 * made by the successor; the old key is still published. */
+	step_to(5L * 86400 + 6 * 3600, "RRSIGs near refresh");
+	zsk_tags(keys, sigs, sizeof(keys));
+	if (!strchr(keys, ' ') || strcmp(sigs, old) == 0)
+		fail_msg("active: ZSKs \"%s\", RRSIGs by \"%s\" (old %s)", keys, sigs, old);
+	/* The ceremony's new bundle: the key set's RRSIGs change, and zoned
+	 * takes them at its next poll. */
+	char before_ksk[64], after_ksk[64];
+	out1(before_ksk, sizeof(before_ksk), "awk '$4 == \"RRSIG\" && $5 == \"DNSKEY\" {print $10}'"
+	     " %s/sec.zone | sort -u | xargs echo", E.dir);
+	unsigned serial = soa_serial(E.zport, "example.com");
+	int knot_ixfrs = file_count("knot2.log", "IXFR, incoming");
+	dns_name apex;
+	assert_int_equal(dns_name_from_str(&apex, "example.com."), SIGNET_OK);
+	signetd_renew_bundle(&E.sd, &apex, 14);
+	char line[128];
+	snprintf(line, sizeof(line), "example.com.: serial %u signed (key set changed)", serial + 1);
+	assert_true(wait_for(zoned_logged, line, 20));
+	secondaries_at(serial + 1);
+	secondaries_by_ixfr(serial, serial + 1, knot_ixfrs);
+	secondary_copy_validates();
+	out1(after_ksk, sizeof(after_ksk), "awk '$4 == \"RRSIG\" && $5 == \"DNSKEY\" {print $10}'"
+	     " %s/sec.zone | sort -u | xargs echo", E.dir);
+	if (strcmp(before_ksk, after_ksk) == 0)
+		fail_msg("the key set's RRSIGs did not change with the new bundle (%s)", after_ksk);
+	/* The new bundle's third period: the old key is gone, and so is every
+	 * RRSIG of it. */
+	step_to(13L * 86400 + 7 * 3600, "key set changed");
+	zsk_tags(keys, sigs, sizeof(keys));
+	/* (With so short a lifetime the next successors are published by now.) */
+	bool sigs_published = true;
+	char copy[256];
+	snprintf(copy, sizeof(copy), "%s", sigs);
+	for (char *save = NULL, *tag = strtok_r(copy, " ", &save); tag;
+	     tag = strtok_r(NULL, " ", &save)) {
+		char padded[300], tagp[64];
+		snprintf(padded, sizeof(padded), " %s ", keys);
+		snprintf(tagp, sizeof(tagp), " %s ", tag);
+		sigs_published = sigs_published && strstr(padded, tagp) != NULL;
+	}
+	char oldp[300], keysp[300], sigsp[300];
+	snprintf(oldp, sizeof(oldp), " %s ", old);
+	snprintf(keysp, sizeof(keysp), " %s ", keys);
+	snprintf(sigsp, sizeof(sigsp), " %s ", sigs);
+	if (strstr(keysp, oldp) || strstr(sigsp, oldp) || !sigs_published || !sigs[0])
+		fail_msg("removed: ZSKs \"%s\", RRSIGs by \"%s\" (old %s)", keys, sigs, old);
+	start_unbound();
+	check_resolver();
+	stop(&E.unbound, SIGTERM);
+}
+
 /* zoned stops cleanly on SIGTERM: exit 0, which under ASan is also the
  * leak check of everything it did. */
 static void test_clean_exit(void **state)
@@ -456,7 +566,12 @@ int main(void)
 	if (p11fault_setup("signet-zoned-robust") != 0)
 		return 1;
 	setenv("SIGNETD_TEST_CLOCK", "1", 1);
+	/* Four days of validity: key-set periods of four days, a quarter of
+	 * them a day. The shortest ZSK lifetime that policy allows
+	 * (Ipub 3 h + Iret 5 d 2 h): the successor is published and active
+	 * inside the first bundle's 14 days. */
 	E.validity = 4 * 86400;
+	E.zsk_lifetime = 450000;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_first_transfer),
 		cmocka_unit_test(test_tsig_nth_message),
@@ -465,6 +580,7 @@ int main(void)
 		cmocka_unit_test(test_kill_during_transfer_out),
 		cmocka_unit_test(test_signetd_down),
 		cmocka_unit_test(test_time_moves_forward),
+		cmocka_unit_test(test_zsk_rollover),
 		cmocka_unit_test(test_clean_exit),
 	};
 	return cmocka_run_group_tests(tests, zoned_env_setup, teardown);

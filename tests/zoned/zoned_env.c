@@ -305,6 +305,7 @@ int zoned_env_setup(void **state)
 	Signet__V1__Policy pol = SIGNET__V1__POLICY__INIT;
 	pol.algorithm = DNS_ALG_ED25519;
 	pol.validity = E.validity;
+	pol.zsk_lifetime = E.zsk_lifetime;
 	signetd_add_zone_policy(&E.sd, "example.com", &pol, &z);
 	signetd_add_zone(&E.sd, "big.example", DNS_ALG_ECDSAP256SHA256, &z);
 	signetd_add_zone(&E.sd, "back.example", DNS_ALG_ED25519, &z);

@@ -31,8 +31,8 @@ typedef struct env {
 	long ahead;                /* seconds the test clocks of zoned and signetd are
 				    * ahead of the system's (validators check at that
 				    * time) */
-	unsigned validity;         /* example.com's RRSIG validity in signetd's
-				    * policy (seconds); 0: signetd's default */
+	unsigned validity;         /* example.com's RRSIG validity and ZSK lifetime */
+	unsigned zsk_lifetime;     /* in signetd's policy (seconds); 0: the defaults */
 } env;
 
 extern env E;
