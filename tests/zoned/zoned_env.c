@@ -214,12 +214,12 @@ static void write_configs(void)
 	char p[400];
 	sh("printf '%%s' '%s' > %s/in.key && printf '%%s' '%s' > %s/out.key && chmod 600 %s/*.key",
 	   KEY_IN, E.dir, KEY_OUT, E.dir, E.dir);
-	/* big.example: more RRs than zoned takes. */
+	/* big.example: more RRs (and octets) than zoned takes. */
 	snprintf(p, sizeof(p), "%s/big.example.zone", E.dir);
 	FILE *f = fopen(p, "w");
 	assert_non_null(f);
 	fprintf(f, "$ORIGIN big.example.\n$TTL 3600\n@ SOA ns1 h 1 3600 5 1209600 300\n@ NS ns1\n");
-	for (int i = 0; i < 20; i++)
+	for (int i = 0; i < 60; i++)
 		fprintf(f, "h%d A 192.0.2.%d\n", i, i + 1);
 	fclose(f);
 	write_back(10);
