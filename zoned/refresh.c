@@ -26,8 +26,10 @@ static uint32_t sign_now(void)
 	if (path && path[0]) {
 		if (!warned) {
 			warned = true;
-			sg_log(SG_LOG_WARNING, "zoned: SIGNET_ZONED_TEST_CLOCK: signing time read"
-			       " from %s; never run a production zoned like this", path);
+			sg_log(SG_LOG_WARNING,
+			       "zoned: SIGNET_ZONED_TEST_CLOCK: signing time read"
+			       " from %s; never run a production zoned like this",
+			       path);
 		}
 		FILE *f = fopen(path, "r");
 		unsigned long t = 0;
@@ -147,11 +149,10 @@ static signet_err sign(zoned_zone *z, dns_zone *u, const zone_diff *steps, size_
 	zone_sign_stats st;
 	zone_diff changes = {0};
 	if (u)
-		ret = zone_engine_sign_diff(z->eng, u, &k, &b, sign_now(), &st,
-					    &changes);
+		ret = zone_engine_sign_diff(z->eng, u, &k, &b, sign_now(), &st, &changes);
 	else
-		ret = zone_engine_apply(z->eng, steps, nsteps, z->conf.max_rrs, &k, &b,
-					sign_now(), &st, &changes);
+		ret = zone_engine_apply(z->eng, steps, nsteps, z->conf.max_rrs, &k, &b, sign_now(),
+					&st, &changes);
 	if (ret != SIGNET_OK && u == NULL && not_applicable(ret)) {
 		zone_keys_clear(&k);
 		return ret;
