@@ -478,8 +478,9 @@ static void zsk_tags(char *dnskeys, char *sigs, size_t len)
  * secondaries to take the new serial by IXFR; their copy validates then.
  * (Whether zoned's log says "key set changed" or "RRSIGs near refresh"
  * depends on where the move caught its poll; the content does not.) */
-static void step_to(long ahead)
+static void step_to(int64_t when)
 {
+	long ahead = (long)(when - (int64_t)time(NULL));
 	unsigned before = soa_serial(E.zport, "example.com");
 	int knot_ixfrs = file_count("knot2.log", "IXFR, incoming");
 	move_clocks(ahead);
@@ -509,14 +510,29 @@ static void test_zsk_rollover(void **state)
 	if (strchr(keys, ' ') || strcmp(keys, sigs) != 0)
 		fail_msg("before: ZSKs \"%s\", RRSIGs by \"%s\"", keys, sigs);
 	snprintf(old, sizeof(old), "%s", keys);
-	/* The second key-set period: the successor is published. */
-	step_to(4L * 86400 + 3600);
+	/* The second key-set period: the successor is published. (Times
+	 * are from the RRSIGs and the key-set periods, not the time of day:
+	 * signetd's validity windows start at whole quarters of the
+	 * validity.) */
+	int64_t t0 = (int64_t)time(NULL);
+	step_to(t0 + 4L * 86400 + 3600);
 	zsk_tags(keys, sigs, sizeof(keys));
 	if (!strchr(keys, ' ') || strcmp(sigs, old) != 0)
 		fail_msg("published: ZSKs \"%s\", RRSIGs by \"%s\" (old %s)", keys, sigs, old);
 	/* Past the successor's activation, RRSIGs near their refresh are
 	 * made by the successor; the old key is still published. */
-	step_to(5L * 86400 + 6 * 3600);
+	char exp[32];
+	earliest_zsk_rrsig("sec.zone", exp, sizeof(exp));
+	struct tm tm = {0};
+	assert_int_equal(sscanf(exp, "%4d%2d%2d%2d%2d%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+				&tm.tm_hour, &tm.tm_min, &tm.tm_sec), 6);
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	int64_t stale = (int64_t)timegm(&tm) - E.validity / 4 + 3600;
+	int64_t t2 = t0 + 5L * 86400 + 6 * 3600; /* past the successor's activation */
+	if (t2 < stale)
+		t2 = stale;
+	step_to(t2);
 	zsk_tags(keys, sigs, sizeof(keys));
 	if (!strchr(keys, ' ') || strcmp(sigs, old) == 0)
 		fail_msg("active: ZSKs \"%s\", RRSIGs by \"%s\" (old %s)", keys, sigs, old);
@@ -540,9 +556,9 @@ static void test_zsk_rollover(void **state)
 	     " %s/sec.zone | sort -u | xargs echo", E.dir);
 	if (strcmp(before_ksk, after_ksk) == 0)
 		fail_msg("the key set's RRSIGs did not change with the new bundle (%s)", after_ksk);
-	/* The new bundle's third period: the old key is gone, and so is every
-	 * RRSIG of it. */
-	step_to(13L * 86400 + 7 * 3600);
+	/* The new bundle (exported at t2) in its third period: the old key is
+	 * gone, and so is every RRSIG of it. */
+	step_to(t2 + 8L * 86400 + 3600);
 	zsk_tags(keys, sigs, sizeof(keys));
 	/* (With so short a lifetime the next successors are published by now.) */
 	bool sigs_published = true;
