@@ -23,8 +23,9 @@
  * file read is bounded by CER_FILE_MAX (keysets by CER_KEYSET_MAX) and parsed
  * strictly.
  *
- * Errors are signet_err; the reason of the last failure of the calling thread,
- * phrased for operators and never holding a secret, is cer_last_error().
+ * Errors are signet_err. A function that can fail with a detail takes
+ * `char *errmsg, size_t errlen` last and writes there, on failure, one line
+ * phrased for operators that never holds a secret (docs/CONTRIBUTING.md).
  */
 #ifndef SIGNET_CEREMONY_H
 #define SIGNET_CEREMONY_H
@@ -53,9 +54,7 @@
 #define CER_PUB_LEN 32               /* Ed25519 public key */
 #define CER_SIG_LEN 64               /* Ed25519 signature */
 #define CER_HASH_LEN 32              /* SHA-256 */
-
-/* The reason of the last failure in this thread; never NULL. */
-const char *cer_last_error(void);
+#define CER_ERRMSG_MAX 512           /* room for any errmsg the layer writes */
 
 /* ---- passphrase sealing (scrypt + AES-256-GCM) -------------------------- */
 
@@ -75,17 +74,16 @@ typedef struct cer_kdf {
 /* Derive a key from pass with kdf and salt, encrypt pt with AES-256-GCM under
  * a random nonce, authenticating aad too. Appends ciphertext||tag to ct and
  * fills salt (random) and nonce. SIGNET_EINVAL for an empty passphrase. */
-signet_err cer_seal(const sg_secret *pass, const cer_kdf *kdf, const uint8_t *aad,
-		    size_t aadlen, const uint8_t *pt, size_t ptlen,
-		    uint8_t salt[CER_SALT_LEN], uint8_t nonce[CER_NONCE_LEN], sg_buf *ct);
+signet_err cer_seal(const sg_secret *pass, const cer_kdf *kdf, const uint8_t *aad, size_t aadlen,
+		    const uint8_t *pt, size_t ptlen, uint8_t salt[CER_SALT_LEN],
+		    uint8_t nonce[CER_NONCE_LEN], sg_buf *ct, char *errmsg, size_t errlen);
 
 /* The reverse: *pt (caller frees with sg_secret_free) gets the plaintext.
  * SIGNET_EVERIFY for a wrong passphrase or anything altered (one cannot tell
  * them apart), SIGNET_ERANGE for kdf costs out of bounds. */
-signet_err cer_open(const sg_secret *pass, const cer_kdf *kdf,
-		    const uint8_t salt[CER_SALT_LEN], const uint8_t nonce[CER_NONCE_LEN],
-		    const uint8_t *aad, size_t aadlen, const uint8_t *ct, size_t ctlen,
-		    sg_secret **pt);
+signet_err cer_open(const sg_secret *pass, const cer_kdf *kdf, const uint8_t salt[CER_SALT_LEN],
+		    const uint8_t nonce[CER_NONCE_LEN], const uint8_t *aad, size_t aadlen,
+		    const uint8_t *ct, size_t ctlen, sg_secret **pt, char *errmsg, size_t errlen);
 
 /* ---- operators ---------------------------------------------------------- */
 
@@ -96,7 +94,7 @@ bool cer_name_ok(const char *name);
  * with pass into key_path (mode 0600, refused with SIGNET_EEXIST if the file
  * exists) and the public file at pub_path (name and key, for the policy). */
 signet_err cer_enroll(const char *name, const sg_secret *pass, const char *key_path,
-		      const char *pub_path);
+		      const char *pub_path, char *errmsg, size_t errlen);
 
 /* An operator's public identity. */
 typedef struct cer_operator {
@@ -105,13 +103,13 @@ typedef struct cer_operator {
 } cer_operator;
 
 /* Read an operator public file. */
-signet_err cer_operator_read(const char *pub_path, cer_operator *out);
+signet_err cer_operator_read(const char *pub_path, cer_operator *out, char *errmsg, size_t errlen);
 
 /* Sign msg with the key in key_path, opened with pass. who (may be NULL) gets
  * the key's operator. SIGNET_EVERIFY for a wrong passphrase or a damaged file. */
-signet_err cer_operator_sign(const char *key_path, const sg_secret *pass,
-			     const uint8_t *msg, size_t len, uint8_t sig[CER_SIG_LEN],
-			     cer_operator *who);
+signet_err cer_operator_sign(const char *key_path, const sg_secret *pass, const uint8_t *msg,
+			     size_t len, uint8_t sig[CER_SIG_LEN], cer_operator *who, char *errmsg,
+			     size_t errlen);
 
 /* Verify an Ed25519 signature; SIGNET_EVERIFY if wrong. */
 signet_err cer_signature_verify(const uint8_t pub[CER_PUB_LEN], const uint8_t *msg,
@@ -148,20 +146,21 @@ typedef struct cer_policy {
 /* Append the canonical text (body, "end", then signatures) and set p->hash.
  * SIGNET_EINVAL for a policy parse would refuse (M out of 1..N, duplicate
  * names or keys, bad algorithm, empty label or module). */
-signet_err cer_policy_write(cer_policy *p, sg_buf *out);
+signet_err cer_policy_write(cer_policy *p, sg_buf *out, char *errmsg, size_t errlen);
 
 /* Parse the text form strictly; sets out->hash. SIGNET_EPARSE with the line
- * in cer_last_error(). */
-signet_err cer_policy_parse(const char *text, size_t len, cer_policy *out);
+ * in errmsg. */
+signet_err cer_policy_parse(const char *text, size_t len, cer_policy *out, char *errmsg,
+			    size_t errlen);
 
 /* Read and parse a policy file. */
-signet_err cer_policy_read(const char *path, cer_policy *out);
+signet_err cer_policy_read(const char *path, cer_policy *out, char *errmsg, size_t errlen);
 
 /* Add the signature of the operator whose key is key_path to the policy file
  * at path (rewritten atomically). A second signature by the same key replaces
  * the first. */
-signet_err cer_policy_sign_file(const char *path, const char *key_path,
-				const sg_secret *pass);
+signet_err cer_policy_sign_file(const char *path, const char *key_path, const sg_secret *pass,
+				char *errmsg, size_t errlen);
 
 /* Distinct operators of by whose valid signatures p carries. */
 unsigned cer_policy_signers(const cer_policy *p, const cer_policy *by);
@@ -169,10 +168,10 @@ unsigned cer_policy_signers(const cer_policy *p, const cer_policy *by);
 /* Install the policy at new_path as <dir>/policy. The first policy needs a
  * quorum of its own operators; a later one also a quorum of the installed
  * policy's operators and a higher serial (SIGNET_EQUORUM, SIGNET_ESTATE). */
-signet_err cer_policy_adopt(const char *dir, const char *new_path);
+signet_err cer_policy_adopt(const char *dir, const char *new_path, char *errmsg, size_t errlen);
 
 /* Load <dir>/policy and check it carries its own quorum. */
-signet_err cer_policy_load(const char *dir, cer_policy *out);
+signet_err cer_policy_load(const char *dir, cer_policy *out, char *errmsg, size_t errlen);
 
 /* The operator named name, or NULL. */
 const cer_operator *cer_policy_find(const cer_policy *p, const char *name);
@@ -195,10 +194,11 @@ typedef struct cer_config {
  * root or to the effective user and not be writable by group or others
  * (SIGNET_EPERM otherwise); the module is hashed. SIGNET_ENOTFOUND when the
  * file is missing. */
-signet_err cer_config_load(const char *path, cer_config *out);
+signet_err cer_config_load(const char *path, cer_config *out, char *errmsg, size_t errlen);
 
 /* SHA-256 of the module file at path, with the same ownership rules. */
-signet_err cer_module_sha256(const char *path, uint8_t out[CER_HASH_LEN]);
+signet_err cer_module_sha256(const char *path, uint8_t out[CER_HASH_LEN], char *errmsg,
+			     size_t errlen);
 
 /* ---- requests and approvals --------------------------------------------- */
 
@@ -252,29 +252,30 @@ typedef struct cer_request_params {
  * request file whose dns_keyset_digest becomes the "keyset-sha256"
  * parameter. Writes the file at out_path and fills *out (may be NULL). */
 signet_err cer_request_create(const cer_request_params *rp, const cer_policy *policy,
-			      const char *out_path, cer_request *out);
+			      const char *out_path, cer_request *out, char *errmsg, size_t errlen);
 
 /* Append the canonical text of r and set r->hash. */
-signet_err cer_request_write(cer_request *r, sg_buf *out);
+signet_err cer_request_write(cer_request *r, sg_buf *out, char *errmsg, size_t errlen);
 /* Parse strictly (fields in canonical order, params sorted and unique, list
  * parameters with items sorted and unique, window no longer than
  * CER_REQUEST_LIFE_MAX); sets out->hash. */
-signet_err cer_request_parse(const char *text, size_t len, cer_request *out);
-signet_err cer_request_read(const char *path, cer_request *out);
+signet_err cer_request_parse(const char *text, size_t len, cer_request *out, char *errmsg,
+			     size_t errlen);
+signet_err cer_request_read(const char *path, cer_request *out, char *errmsg, size_t errlen);
 
 /* The value of parameter key, or NULL. */
 const char *cer_request_param(const cer_request *r, const char *key);
 
 /* The hash as 32 words to read aloud (one word per octet, from a fixed list
  * of 256), separated by blanks, appended to out. */
-signet_err cer_words(const uint8_t hash[CER_HASH_LEN], sg_buf *out);
+signet_err cer_words(const uint8_t hash[CER_HASH_LEN], sg_buf *out, char *errmsg, size_t errlen);
 /* The word for one octet. */
 const char *cer_word(uint8_t octet);
 
 /* Approve the request at request_path with the operator key: writes the
  * approval file (operator, request hash, signature) to out_path. */
-signet_err cer_approve(const char *request_path, const char *key_path,
-		       const sg_secret *pass, const char *out_path);
+signet_err cer_approve(const char *request_path, const char *key_path, const sg_secret *pass,
+		       const char *out_path, char *errmsg, size_t errlen);
 
 typedef struct cer_approval {
 	char operator[CER_NAME_MAX + 1];
@@ -282,15 +283,15 @@ typedef struct cer_approval {
 	uint8_t sig[CER_SIG_LEN];
 } cer_approval;
 
-signet_err cer_approval_read(const char *path, cer_approval *out);
+signet_err cer_approval_read(const char *path, cer_approval *out, char *errmsg, size_t errlen);
 
 /* Check approvals against request r under policy p: every one must name an
  * operator of p (SIGNET_EDENIED), be for r (SIGNET_EVERIFY) and verify
  * (SIGNET_EVERIFY); repeats by one operator count once; fewer than M distinct
  * operators give SIGNET_EQUORUM. names (may be NULL) gets the approvers,
  * blank-separated, in policy order. */
-signet_err cer_approvals_check(const cer_policy *p, const cer_request *r,
-			       const cer_approval *a, size_t n, sg_buf *names);
+signet_err cer_approvals_check(const cer_policy *p, const cer_request *r, const cer_approval *a,
+			       size_t n, sg_buf *names, char *errmsg, size_t errlen);
 
 /* ---- transcript --------------------------------------------------------- */
 
@@ -319,16 +320,18 @@ typedef struct cer_log_brief {
 /* Verify the chain at path and list its entries: *out (free()) gets n
  * briefs; *exists says whether the file is there at all (a missing file is
  * no entries). SIGNET_EVERIFY or SIGNET_EPARSE for a broken chain. */
-signet_err cer_log_load(const char *path, bool *exists, cer_log_brief **out, size_t *n);
+signet_err cer_log_load(const char *path, bool *exists, cer_log_brief **out, size_t *n,
+			char *errmsg, size_t errlen);
 
 /* Verify the chain at path, then append e (seq, previous hash filled in here)
  * and fsync. SIGNET_EVERIFY if the existing log is broken: nothing appended. */
-signet_err cer_log_append(const char *path, cer_log_entry *e);
+signet_err cer_log_append(const char *path, cer_log_entry *e, char *errmsg, size_t errlen);
 
 /* Verify the chain: *entries gets the count of good entries; on
  * SIGNET_EVERIFY (or SIGNET_EPARSE), *bad gets the number (1-based) of the
  * first broken entry. A missing file is an empty log. */
-signet_err cer_log_verify(const char *path, size_t *entries, size_t *bad);
+signet_err cer_log_verify(const char *path, size_t *entries, size_t *bad, char *errmsg,
+			  size_t errlen);
 
 /* ---- operations --------------------------------------------------------- */
 
@@ -380,36 +383,36 @@ typedef struct cer_exec {
  * then performs it, appends the transcript entry (refusals are logged too,
  * when the policy and request could be read) and writes the outputs.
  * Errors: SIGNET_EQUORUM, SIGNET_EDENIED, SIGNET_EVERIFY, SIGNET_ETIME,
- * SIGNET_EPARSE, SIGNET_ESTATE, SIGNET_EHSM*; the reason in cer_last_error(). */
-signet_err cer_execute(const cer_exec *x);
+ * SIGNET_EPARSE, SIGNET_ESTATE, SIGNET_EHSM*; the reason in errmsg. */
+signet_err cer_execute(const cer_exec *x, char *errmsg, size_t errlen);
 
 /* What cer_execute checks before it asks for any share, without the PIN:
  * the machine's configuration and module, the policy, the request (window,
  * policy), the public copy of the token anchor (the request not executed
  * yet, the policy and transcript as anchored). Changes nothing. For the tool,
  * so that a replay is refused before anyone types a passphrase. */
-signet_err cer_execute_precheck(const cer_exec *x);
+signet_err cer_execute_precheck(const cer_exec *x, char *errmsg, size_t errlen);
 
 /* Verify the transcript of dir against the public copy of the anchor in the
  * KSK token that the directory's policy names, through hsm (a loaded module,
  * or NULL: the one the machine's configuration at config names, NULL for
  * the default). entries gets the count. */
-signet_err cer_log_verify_token(const char *dir, const char *config, hsm_ctx *hsm,
-				size_t *entries);
+signet_err cer_log_verify_token(const char *dir, const char *config, hsm_ctx *hsm, size_t *entries,
+				char *errmsg, size_t errlen);
 
 /* Combine shares into the PIN without touching any HSM (what cer_execute does
  * first): for tests and for a dry run. *pin is freed by the caller; token
  * label and serial of the split are written to label/serial (33 and 17
  * octets, may be NULL). */
 signet_err cer_shares_combine(const cer_policy *p, const cer_share_in *shares, size_t n,
-			      const cer_pass *passes, size_t npasses, sg_secret **pin,
-			      char *label, char *serial);
+			      const cer_pass *passes, size_t npasses, sg_secret **pin, char *label,
+			      char *serial, char *errmsg, size_t errlen);
 
 /* The same for shares of the SO PIN (files NAME.so-share, whose check value
  * is tagged for the SO PIN, so the two kinds never mix). */
 signet_err cer_so_shares_combine(const cer_policy *p, const cer_share_in *shares, size_t n,
 				 const cer_pass *passes, size_t npasses, sg_secret **pin,
-				 char *label, char *serial);
+				 char *label, char *serial, char *errmsg, size_t errlen);
 
 /* The same for shares of the backup-domain key (files NAME.domain-share, made
  * by create-domain): *key gets the HSM_DOMAIN_KEY_LEN key octets in locked
@@ -417,10 +420,11 @@ signet_err cer_so_shares_combine(const cer_policy *p, const cer_share_in *shares
  * few shares, SIGNET_EVERIFY for shares of another kind or domain. */
 signet_err cer_domain_shares_combine(const cer_policy *p, const cer_share_in *shares, size_t n,
 				     const cer_pass *passes, size_t npasses, sg_secret **key,
-				     uint8_t id[HSM_ID_LEN]);
+				     uint8_t id[HSM_ID_LEN], char *errmsg, size_t errlen);
 
 /* Read a passphrase from the terminal without echo (prompt on /dev/tty).
  * SIGNET_EIO when there is no terminal. */
-signet_err cer_read_passphrase_tty(const char *prompt, sg_secret **out);
+signet_err cer_read_passphrase_tty(const char *prompt, sg_secret **out, char *errmsg,
+				   size_t errlen);
 
 #endif /* SIGNET_CEREMONY_H */

@@ -51,9 +51,9 @@ static void usage(void)
 	usage_to(stderr);
 }
 
-static int fail(signet_err err)
+static int fail(signet_err err, const char *errmsg)
 {
-	fprintf(stderr, "signet-ceremony: %s (%s)\n", cer_last_error(), signet_errname(err));
+	fprintf(stderr, "signet-ceremony: %s (%s)\n", errmsg, signet_errname(err));
 	return err == SIGNET_EQUORUM || err == SIGNET_EDENIED || err == SIGNET_EVERIFY ||
 	       err == SIGNET_ETIME || err == SIGNET_EPERM ? 3 : 1;
 }
@@ -151,9 +151,10 @@ static signet_err get_secret(const char *spec, const char *prompt, sg_secret **o
 		return SIGNET_EINVAL;
 	}
 	if (strcmp(spec, "tty") == 0) {
-		signet_err err = cer_read_passphrase_tty(prompt, out);
+		char errmsg[CER_ERRMSG_MAX] = "";
+		signet_err err = cer_read_passphrase_tty(prompt, out, errmsg, sizeof(errmsg));
 		if (err != SIGNET_OK)
-			fprintf(stderr, "signet-ceremony: %s\n", cer_last_error());
+			fprintf(stderr, "signet-ceremony: %s\n", errmsg);
 		return err;
 	}
 	signet_err err = sg_secret_from_spec(spec, out);
@@ -217,16 +218,17 @@ static void show_keyset_notes(const cer_request *r)
 
 static int show_request(const char *path)
 {
+	char errmsg[CER_ERRMSG_MAX] = "";
 	cer_request r;
-	signet_err err = cer_request_read(path, &r);
+	signet_err err = cer_request_read(path, &r, errmsg, sizeof(errmsg));
 	if (err != SIGNET_OK)
-		return fail(err);
+		return fail(err, errmsg);
 	sg_buf text = SG_BUF_INIT, hex = SG_BUF_INIT, words = SG_BUF_INIT;
-	err = cer_request_write(&r, &text);
+	err = cer_request_write(&r, &text, errmsg, sizeof(errmsg));
 	if (err == SIGNET_OK)
 		err = sg_hex_encode(r.hash, CER_HASH_LEN, &hex);
 	if (err == SIGNET_OK)
-		err = cer_words(r.hash, &words);
+		err = cer_words(r.hash, &words, errmsg, sizeof(errmsg));
 	if (err == SIGNET_OK) {
 		printf("%.*s\n", (int)text.len, (const char *)text.data);
 		show_keyset_notes(&r);
@@ -236,11 +238,12 @@ static int show_request(const char *path)
 	sg_buf_free(&text);
 	sg_buf_free(&hex);
 	sg_buf_free(&words);
-	return err == SIGNET_OK ? 0 : fail(err);
+	return err == SIGNET_OK ? 0 : fail(err, errmsg);
 }
 
 static int cmd_enroll(struct opts *o)
 {
+	char errmsg[CER_ERRMSG_MAX] = "";
 	sg_secret *pw = NULL, *again = NULL;
 	if (o->name == NULL || o->key == NULL || o->pub == NULL || o->passphrase == NULL) {
 		usage();
@@ -265,13 +268,14 @@ static int cmd_enroll(struct opts *o)
 			return 3;
 		}
 	}
-	err = cer_enroll(o->name, pw, o->key, o->pub);
+	err = cer_enroll(o->name, pw, o->key, o->pub, errmsg, sizeof(errmsg));
 	sg_secret_free(pw);
-	return err == SIGNET_OK ? 0 : fail(err);
+	return err == SIGNET_OK ? 0 : fail(err, errmsg);
 }
 
 static int cmd_policy_new(struct opts *o)
 {
+	char errmsg[CER_ERRMSG_MAX] = "";
 	cer_policy *p = calloc(1, sizeof(*p));
 	if (p == NULL || o->out == NULL || o->module == NULL || o->label == NULL ||
 	    strlen(o->module) >= sizeof(p->module) || strlen(o->label) >= sizeof(p->label) ||
@@ -284,11 +288,12 @@ static int cmd_policy_new(struct opts *o)
 	p->threshold = (unsigned)o->threshold;
 	signet_err err = SIGNET_OK;
 	for (size_t i = 0; i < o->noperators && err == SIGNET_OK; i++)
-		err = cer_operator_read(o->operators[i], &p->ops[p->count++]);
+		err = cer_operator_read(o->operators[i], &p->ops[p->count++], errmsg,
+					sizeof(errmsg));
 	memcpy(p->module, o->module, strlen(o->module) + 1);
 	/* So that a replaced module is noticed at every execution. */
-	if (err == SIGNET_OK && (err = cer_module_sha256(o->module, p->module_sha256)) ==
-	    SIGNET_OK)
+	if (err == SIGNET_OK && (err = cer_module_sha256(o->module, p->module_sha256, errmsg,
+							 sizeof(errmsg))) == SIGNET_OK)
 		p->has_module_sha256 = true;
 	memcpy(p->label, o->label, strlen(o->label) + 1);
 	for (size_t i = 0; i < o->nalgs; i++)
@@ -298,23 +303,24 @@ static int cmd_policy_new(struct opts *o)
 	p->require_zsk_backup = o->require_zsk_backup;
 	sg_buf b = SG_BUF_INIT;
 	if (err == SIGNET_OK)
-		err = cer_policy_write(p, &b);
+		err = cer_policy_write(p, &b, errmsg, sizeof(errmsg));
 	if (err == SIGNET_OK)
 		err = sg_file_write_atomic(o->out, b.data, b.len, 0644);
 	sg_buf_free(&b);
 	free(p);
-	return err == SIGNET_OK ? 0 : fail(err);
+	return err == SIGNET_OK ? 0 : fail(err, errmsg);
 }
 
 static int cmd_request(struct opts *o)
 {
+	char errmsg[CER_ERRMSG_MAX] = "";
 	cer_policy *p = calloc(1, sizeof(*p));
 	if (p == NULL || o->op == NULL || o->out == NULL) {
 		free(p);
 		usage();
 		return 2;
 	}
-	signet_err err = cer_policy_load(o->dir, p);
+	signet_err err = cer_policy_load(o->dir, p, errmsg, sizeof(errmsg));
 	int64_t now = (int64_t)time(NULL);
 	int64_t life = o->valid_for ? (int64_t)o->valid_for : 86400;
 	if (err == SIGNET_OK)
@@ -325,15 +331,16 @@ static int cmd_request(struct opts *o)
 							       .keyset = o->keyset,
 							       .not_before = now,
 							       .not_after = now + life},
-					 p, o->out, NULL);
+					 p, o->out, NULL, errmsg, sizeof(errmsg));
 	free(p);
 	if (err != SIGNET_OK)
-		return fail(err);
+		return fail(err, errmsg);
 	return show_request(o->out);
 }
 
 static int cmd_approve(struct opts *o)
 {
+	char errmsg[CER_ERRMSG_MAX] = "";
 	if (o->interactive) {
 		if (show_request(o->request) != 0)
 			return 1;
@@ -354,9 +361,9 @@ static int cmd_approve(struct opts *o)
 				    "Passphrase of your approval key: ", &pw);
 	if (err != SIGNET_OK)
 		return secret_status(err);
-	err = cer_approve(o->request, o->key, pw, o->out);
+	err = cer_approve(o->request, o->key, pw, o->out, errmsg, sizeof(errmsg));
 	sg_secret_free(pw);
-	return err == SIGNET_OK ? 0 : fail(err);
+	return err == SIGNET_OK ? 0 : fail(err, errmsg);
 }
 
 /* "NAME=FILE" options into share inputs; false for a malformed one. */
@@ -375,6 +382,7 @@ static bool share_list(const char **opt, size_t n, cer_share_in *out)
 
 static int cmd_execute(struct opts *o)
 {
+	char errmsg[CER_ERRMSG_MAX] = "";
 	cer_share_in shares[LIST_MAX], so_shares[LIST_MAX], domain_shares[LIST_MAX];
 	cer_pass passes[LIST_MAX];
 	sg_secret *owned[LIST_MAX + 2] = {NULL};
@@ -393,9 +401,9 @@ static int cmd_execute(struct opts *o)
 	/* A replay, a copied-in policy or a damaged transcript is refused
 	 * before anyone is asked for a passphrase. */
 	cer_exec pre = {.dir = o->dir, .request = o->request, .config = o->config};
-	signet_err perr = cer_execute_precheck(&pre);
+	signet_err perr = cer_execute_precheck(&pre, errmsg, sizeof(errmsg));
 	if (perr != SIGNET_OK)
-		return fail(perr);
+		return fail(perr, errmsg);
 	if (o->interactive && show_request(o->request) != 0)
 		return 1;
 	for (size_t i = 0; i < o->npasses && rc == 0; i++) {
@@ -458,8 +466,8 @@ static int cmd_execute(struct opts *o)
 			      .ndomain_shares = o->ndomain_shares,
 			      .config = o->config,
 			      .adopt_so_pin = so};
-		signet_err err = cer_execute(&x);
-		rc = err == SIGNET_OK ? 0 : fail(err);
+		signet_err err = cer_execute(&x, errmsg, sizeof(errmsg));
+		rc = err == SIGNET_OK ? 0 : fail(err, errmsg);
 		if (err == SIGNET_OK)
 			fprintf(stderr, "signet-ceremony: done; the transcript has the entry\n");
 	}
@@ -471,6 +479,7 @@ static int cmd_execute(struct opts *o)
 
 static int cmd_verify_log(struct opts *o)
 {
+	char errmsg[CER_ERRMSG_MAX] = "";
 	char path[4200];
 	if (o->log != NULL)
 		snprintf(path, sizeof(path), "%s", o->log);
@@ -485,18 +494,18 @@ static int cmd_verify_log(struct opts *o)
 		return 2;
 	}
 	size_t n = 0, bad = 0;
-	signet_err err = cer_log_verify(path, &n, &bad);
+	signet_err err = cer_log_verify(path, &n, &bad, errmsg, sizeof(errmsg));
 	if (err != SIGNET_OK) {
 		fprintf(stderr, "signet-ceremony: %s: first broken entry %zu (%zu good before "
 			"it)\n", path, bad, n);
-		return fail(err);
+		return fail(err, errmsg);
 	}
 	/* An intent with no outcome after it: the operation was interrupted
 	 * (a crash, or a transcript that could not be written). */
 	bool exists = false;
 	cer_log_brief *b = NULL;
 	size_t nb = 0;
-	if (cer_log_load(path, &exists, &b, &nb) == SIGNET_OK)
+	if (cer_log_load(path, &exists, &b, &nb, errmsg, sizeof(errmsg)) == SIGNET_OK)
 		for (size_t i = 0; i < nb; i++) {
 			if (strcmp(b[i].result, "started") != 0)
 				continue;
@@ -508,9 +517,9 @@ static int cmd_verify_log(struct opts *o)
 		}
 	free(b);
 	if (o->token) {
-		err = cer_log_verify_token(o->dir, o->config, NULL, &n);
+		err = cer_log_verify_token(o->dir, o->config, NULL, &n, errmsg, sizeof(errmsg));
 		if (err != SIGNET_OK)
-			return fail(err);
+			return fail(err, errmsg);
 		printf("%s: %zu entries, chain intact, matches the KSK token's anchor\n", path, n);
 		return 0;
 	}
@@ -541,6 +550,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	const char *c = argv[1];
+	char errmsg[CER_ERRMSG_MAX] = "";
 	if (strcmp(c, "enroll") == 0)
 		return cmd_enroll(&o);
 	if (strcmp(c, "policy-new") == 0)
@@ -551,13 +561,13 @@ int main(int argc, char **argv)
 					    "Passphrase of your approval key: ", &pw);
 		if (err != SIGNET_OK)
 			return secret_status(err);
-		err = cer_policy_sign_file(o.policy, o.key, pw);
+		err = cer_policy_sign_file(o.policy, o.key, pw, errmsg, sizeof(errmsg));
 		sg_secret_free(pw);
-		return err == SIGNET_OK ? 0 : fail(err);
+		return err == SIGNET_OK ? 0 : fail(err, errmsg);
 	}
 	if (strcmp(c, "policy-adopt") == 0) {
-		signet_err err = cer_policy_adopt(o.dir, o.policy);
-		return err == SIGNET_OK ? 0 : fail(err);
+		signet_err err = cer_policy_adopt(o.dir, o.policy, errmsg, sizeof(errmsg));
+		return err == SIGNET_OK ? 0 : fail(err, errmsg);
 	}
 	if (strcmp(c, "request") == 0)
 		return cmd_request(&o);

@@ -13,24 +13,28 @@ void cer_doc_free(cer_doc *d)
 	memset(d, 0, sizeof(*d));
 }
 
-signet_err cer_doc_parse(const char *text, size_t len, const char *magic,
-			 const char *what, cer_doc *out)
+signet_err cer_doc_parse(const char *text, size_t len, const char *magic, const char *what,
+			 cer_doc *out, char *errmsg, size_t errlen)
 {
 	if (text == NULL || magic == NULL || what == NULL || out == NULL)
-		return cer_fail(SIGNET_EINVAL, "cer_doc_parse: missing argument");
+		return cer_fail(errmsg, errlen, SIGNET_EINVAL, "cer_doc_parse: missing argument");
 	memset(out, 0, sizeof(*out));
 	if (len == 0 || text[len - 1] != '\n')
-		return cer_fail(SIGNET_EPARSE, "%s: empty or not ending with a newline "
-				"(truncated?)", what);
+		return cer_fail(errmsg, errlen, SIGNET_EPARSE,
+				"%s: empty or not ending with a newline "
+				"(truncated?)",
+				what);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)text[i];
 		if (c != '\n' && (c < 0x20 || c > 0x7e))
-			return cer_fail(SIGNET_EPARSE, "%s: byte 0x%02x at offset %zu is not "
-					"printable ASCII", what, c, i);
+			return cer_fail(errmsg, errlen, SIGNET_EPARSE,
+					"%s: byte 0x%02x at offset %zu is not "
+					"printable ASCII",
+					what, c, i);
 	}
 	out->mem = malloc(len + 1);
 	if (out->mem == NULL)
-		return cer_fail(SIGNET_ENOMEM, "%s: out of memory", what);
+		return cer_fail(errmsg, errlen, SIGNET_ENOMEM, "%s: out of memory", what);
 	memcpy(out->mem, text, len);
 	out->mem[len] = '\0';
 
@@ -43,31 +47,35 @@ signet_err cer_doc_parse(const char *text, size_t len, const char *magic,
 		lineno++;
 		size_t ll = (size_t)(nl - p);
 		if (ll > CER_LINE_MAX) {
-			err = cer_fail(SIGNET_ERANGE, "%s line %u: longer than %d octets", what,
-				       lineno, CER_LINE_MAX);
+			err = cer_fail(errmsg, errlen, SIGNET_ERANGE,
+				       "%s line %u: longer than %d octets", what, lineno,
+				       CER_LINE_MAX);
 			break;
 		}
 		if (lineno == 1) {
 			if (strcmp(p, magic) != 0)
-				err = cer_fail(SIGNET_EPARSE, "%s: first line is not \"%s\" "
-					       "(wrong file or version)", what, magic);
+				err = cer_fail(errmsg, errlen, SIGNET_EPARSE,
+					       "%s: first line is not \"%s\" "
+					       "(wrong file or version)",
+					       what, magic);
 			p = nl + 1;
 			continue;
 		}
 		if (ll == 0 || p[0] == ' ' || p[ll - 1] == ' ') {
-			err = cer_fail(SIGNET_EPARSE, "%s line %u: empty line or stray blank",
-				       what, lineno);
+			err = cer_fail(errmsg, errlen, SIGNET_EPARSE,
+				       "%s line %u: empty line or stray blank", what, lineno);
 			break;
 		}
 		if (out->n == CER_DOC_LINES_MAX) {
-			err = cer_fail(SIGNET_ERANGE, "%s: more than %d lines", what,
-				       CER_DOC_LINES_MAX);
+			err = cer_fail(errmsg, errlen, SIGNET_ERANGE, "%s: more than %d lines",
+				       what, CER_DOC_LINES_MAX);
 			break;
 		}
 		if (out->n % 64 == 0) {
 			cer_line *nlines = realloc(out->lines, (out->n + 64) * sizeof(*nlines));
 			if (nlines == NULL) {
-				err = cer_fail(SIGNET_ENOMEM, "%s: out of memory", what);
+				err = cer_fail(errmsg, errlen, SIGNET_ENOMEM, "%s: out of memory",
+					       what);
 				break;
 			}
 			out->lines = nlines;
@@ -82,8 +90,9 @@ signet_err cer_doc_parse(const char *text, size_t len, const char *magic,
 			*sp = '\0';
 			l->value = sp + 1;
 			if (sp[1] == ' ')
-				err = cer_fail(SIGNET_EPARSE, "%s line %u: two blanks after the key",
-					       what, lineno);
+				err = cer_fail(errmsg, errlen, SIGNET_EPARSE,
+					       "%s line %u: two blanks after the key", what,
+					       lineno);
 		}
 		p = nl + 1;
 	}
@@ -93,14 +102,16 @@ signet_err cer_doc_parse(const char *text, size_t len, const char *magic,
 }
 
 signet_err cer_doc_take(const cer_doc *d, size_t *i, const char *key, const char *what,
-			const char **value)
+			const char **value, char *errmsg, size_t errlen)
 {
 	if (*i >= d->n)
-		return cer_fail(SIGNET_EPARSE, "%s: missing \"%s\" line at the end", what, key);
+		return cer_fail(errmsg, errlen, SIGNET_EPARSE, "%s: missing \"%s\" line at the end",
+				what, key);
 	const cer_line *l = &d->lines[*i];
 	if (strcmp(l->key, key) != 0)
-		return cer_fail(SIGNET_EPARSE, "%s line %u: expected \"%s\", found \"%.40s\"",
-				what, l->lineno, key, l->key);
+		return cer_fail(errmsg, errlen, SIGNET_EPARSE,
+				"%s line %u: expected \"%s\", found \"%.40s\"", what, l->lineno,
+				key, l->key);
 	*value = l->value;
 	(*i)++;
 	return SIGNET_OK;

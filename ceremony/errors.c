@@ -1,21 +1,16 @@
-/* errors.c -- the reason of the last failure, per thread, for operators. */
+/* errors.c -- the reason of a failure, written into the caller's buffer. */
 #include <stdarg.h>
 #include <stdio.h>
 
 #include "ceremony/internal.h"
 
-static _Thread_local char last[512] = "no error";
-
-const char *cer_last_error(void)
+signet_err cer_fail(char *errmsg, size_t errlen, signet_err err, const char *fmt, ...)
 {
-	return last;
-}
-
-signet_err cer_fail(signet_err err, const char *fmt, ...)
-{
+	if (errmsg == NULL || errlen == 0)
+		return err;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(last, sizeof(last), fmt, ap);
+	vsnprintf(errmsg, errlen, fmt, ap);
 	va_end(ap);
 	return err;
 }

@@ -18,14 +18,14 @@ static int item_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-signet_err cer_list_canonical(char *value, size_t cap)
+signet_err cer_list_canonical(char *value, size_t cap, char *errmsg, size_t errlen)
 {
 	if (value == NULL || cap == 0)
-		return cer_fail(SIGNET_EINVAL, "cer_list_canonical: bad argument");
+		return cer_fail(errmsg, errlen, SIGNET_EINVAL, "cer_list_canonical: bad argument");
 	size_t len = strlen(value);
 	char *copy = malloc(len + 1);
 	if (copy == NULL)
-		return cer_fail(SIGNET_ENOMEM, "out of memory");
+		return cer_fail(errmsg, errlen, SIGNET_ENOMEM, "out of memory");
 	for (size_t i = 0; i <= len; i++)
 		copy[i] = (char)tolower((unsigned char)value[i]);
 	char *items[LIST_ITEMS_MAX];
@@ -36,12 +36,15 @@ signet_err cer_list_canonical(char *value, size_t cap)
 		if (comma != NULL)
 			*comma = '\0';
 		if (*p == '\0') {
-			err = cer_fail(SIGNET_EINVAL, "request: a list parameter has an empty item");
+			err = cer_fail(errmsg, errlen, SIGNET_EINVAL,
+				       "request: a list parameter has an empty item");
 			break;
 		}
 		if (n == LIST_ITEMS_MAX) {
-			err = cer_fail(SIGNET_ERANGE, "request: a list parameter has more than %d "
-				       "items", LIST_ITEMS_MAX);
+			err = cer_fail(errmsg, errlen, SIGNET_ERANGE,
+				       "request: a list parameter has more than %d "
+				       "items",
+				       LIST_ITEMS_MAX);
 			break;
 		}
 		items[n++] = p;
@@ -92,34 +95,39 @@ bool cer_list_is_canonical(const char *value)
 	}
 }
 
-signet_err cer_param_key_ids(const cer_request *r, cer_key_ids *out)
+signet_err cer_param_key_ids(const cer_request *r, cer_key_ids *out, char *errmsg, size_t errlen)
 {
 	if (r == NULL || out == NULL)
-		return cer_fail(SIGNET_EINVAL, "cer_param_key_ids: bad argument");
+		return cer_fail(errmsg, errlen, SIGNET_EINVAL, "cer_param_key_ids: bad argument");
 	memset(out, 0, sizeof(*out));
 	const char *v = cer_request_param(r, "key-id");
 	if (v == NULL)
-		return cer_fail(SIGNET_EINVAL, "request: parameter key-id (the KSKs' IDs in hex, "
+		return cer_fail(errmsg, errlen, SIGNET_EINVAL,
+				"request: parameter key-id (the KSKs' IDs in hex, "
 				"comma-separated) is missing");
 	for (const char *p = v;; ) {
 		const char *comma = strchr(p, ',');
 		size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
 		if (out->n == CER_KEYSET_KSKS_MAX)
-			return cer_fail(SIGNET_ERANGE, "request: more than %d KSKs in key-id",
+			return cer_fail(errmsg, errlen, SIGNET_ERANGE,
+					"request: more than %d KSKs in key-id",
 					CER_KEYSET_KSKS_MAX);
 		char hex[2 * HSM_ID_MAX + 1];
 		if (n == 0 || n % 2 != 0 || n / 2 > HSM_ID_MAX)
-			return cer_fail(SIGNET_EINVAL, "request: key-id item %zu is not 1..%d "
-					"octets of hex", out->n + 1, HSM_ID_MAX);
+			return cer_fail(errmsg, errlen, SIGNET_EINVAL,
+					"request: key-id item %zu is not 1..%d "
+					"octets of hex",
+					out->n + 1, HSM_ID_MAX);
 		memcpy(hex, p, n);
 		hex[n] = '\0';
 		if (cer_hex_exact(hex, out->id[out->n], n / 2) != SIGNET_OK)
-			return cer_fail(SIGNET_EINVAL, "request: key-id item %zu is not hex",
-					out->n + 1);
+			return cer_fail(errmsg, errlen, SIGNET_EINVAL,
+					"request: key-id item %zu is not hex", out->n + 1);
 		out->len[out->n] = n / 2;
 		for (size_t j = 0; j < out->n; j++)
 			if (out->len[j] == n / 2 && memcmp(out->id[j], out->id[out->n], n / 2) == 0)
-				return cer_fail(SIGNET_EINVAL, "request: key-id names one KSK twice");
+				return cer_fail(errmsg, errlen, SIGNET_EINVAL,
+						"request: key-id names one KSK twice");
 		out->n++;
 		if (comma == NULL)
 			return SIGNET_OK;
@@ -151,10 +159,12 @@ static signet_err foreign_item(const char *p, size_t n, cer_foreign_zsk *out)
 	return SIGNET_OK;
 }
 
-signet_err cer_param_foreign_zsks(const cer_request *r, cer_foreign_zsk *out, size_t *n)
+signet_err cer_param_foreign_zsks(const cer_request *r, cer_foreign_zsk *out, size_t *n,
+				  char *errmsg, size_t errlen)
 {
 	if (r == NULL || out == NULL || n == NULL)
-		return cer_fail(SIGNET_EINVAL, "cer_param_foreign_zsks: bad argument");
+		return cer_fail(errmsg, errlen, SIGNET_EINVAL,
+				"cer_param_foreign_zsks: bad argument");
 	*n = 0;
 	const char *v = cer_request_param(r, "foreign-zsk");
 	if (v == NULL)
@@ -163,14 +173,17 @@ signet_err cer_param_foreign_zsks(const cer_request *r, cer_foreign_zsk *out, si
 		const char *comma = strchr(p, ',');
 		size_t il = comma != NULL ? (size_t)(comma - p) : strlen(p);
 		if (*n == CER_FOREIGN_ZSKS_MAX)
-			return cer_fail(SIGNET_ERANGE, "request: more than %d foreign ZSKs",
-					CER_FOREIGN_ZSKS_MAX);
+			return cer_fail(errmsg, errlen, SIGNET_ERANGE,
+					"request: more than %d foreign ZSKs", CER_FOREIGN_ZSKS_MAX);
 		if (foreign_item(p, il, &out[*n]) != SIGNET_OK)
-			return cer_fail(SIGNET_EINVAL, "request: foreign-zsk item %zu is not "
-					"KEYTAG/ALGORITHM/SHA256-OF-DNSKEY-RDATA", *n + 1);
+			return cer_fail(errmsg, errlen, SIGNET_EINVAL,
+					"request: foreign-zsk item %zu is not "
+					"KEYTAG/ALGORITHM/SHA256-OF-DNSKEY-RDATA",
+					*n + 1);
 		for (size_t j = 0; j < *n; j++)
 			if (memcmp(out[j].sha256, out[*n].sha256, CER_HASH_LEN) == 0)
-				return cer_fail(SIGNET_EINVAL, "request: foreign-zsk names one key "
+				return cer_fail(errmsg, errlen, SIGNET_EINVAL,
+						"request: foreign-zsk names one key "
 						"twice");
 		(*n)++;
 		if (comma == NULL)

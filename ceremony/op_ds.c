@@ -5,26 +5,29 @@
 #include "ceremony/internal.h"
 
 /* The "digests" parameter: "2" (default), "4" or "2,4". */
-static signet_err param_digests(const cer_request *r, bool *sha256, bool *sha384)
+static signet_err param_digests(const cer_request *r, bool *sha256, bool *sha384, char *errmsg,
+				size_t errlen)
 {
 	const char *v = cer_request_param(r, "digests");
 	*sha256 = v == NULL || strcmp(v, "2") == 0 || strcmp(v, "2,4") == 0;
 	*sha384 = v != NULL && (strcmp(v, "4") == 0 || strcmp(v, "2,4") == 0);
 	if (!*sha256 && !*sha384)
-		return cer_fail(SIGNET_EINVAL, "export-ds: digests must be 2, 4 or 2,4");
+		return cer_fail(errmsg, errlen, SIGNET_EINVAL,
+				"export-ds: digests must be 2, 4 or 2,4");
 	return SIGNET_OK;
 }
 
-static signet_err ds_check(cer_run *run)
+static signet_err ds_check(cer_run *run, char *errmsg, size_t errlen)
 {
 	uint8_t id[HSM_ID_MAX];
 	size_t n;
 	bool a, b;
-	signet_err err = cer_param_key_id(run->r, id, &n);
+	signet_err err = cer_param_key_id(run->r, id, &n, errmsg, errlen);
 	if (err == SIGNET_OK)
-		err = param_digests(run->r, &a, &b);
+		err = param_digests(run->r, &a, &b, errmsg, errlen);
 	if (err == SIGNET_OK && run->x->out == NULL)
-		err = cer_fail(SIGNET_EINVAL, "export-ds: an output file is needed");
+		err = cer_fail(errmsg, errlen, SIGNET_EINVAL,
+			       "export-ds: an output file is needed");
 	return err;
 }
 
@@ -57,7 +60,7 @@ static signet_err attach_approvals(cer_run *run)
 	return err;
 }
 
-static signet_err ds_perform(cer_run *run)
+static signet_err ds_perform(cer_run *run, char *errmsg, size_t errlen)
 {
 	uint8_t id[HSM_ID_MAX];
 	size_t n;
@@ -66,14 +69,16 @@ static signet_err ds_perform(cer_run *run)
 	sg_buf dnskey = SG_BUF_INIT, ds2 = SG_BUF_INIT, ds4 = SG_BUF_INIT, words = SG_BUF_INIT;
 	uint32_t ttl = 3600;
 	uint64_t u;
+	/* Empty until a step gives its reason; the others get a generic one. */
+	errmsg[0] = '\0';
 	const char *t = cer_request_param(run->r, "ttl");
 	if (t != NULL && cer_uint(t, 0, 604800, &u) == SIGNET_OK)
 		ttl = (uint32_t)u;
-	signet_err err = cer_param_key_id(run->r, id, &n);
+	signet_err err = cer_param_key_id(run->r, id, &n, errmsg, errlen);
 	if (err == SIGNET_OK)
-		err = param_digests(run->r, &sha256, &sha384);
+		err = param_digests(run->r, &sha256, &sha384, errmsg, errlen);
 	if (err == SIGNET_OK)
-		err = cer_ksk_find(run, id, n, false, &info, &dnskey);
+		err = cer_ksk_find(run, id, n, false, &info, &dnskey, errmsg, errlen);
 	if (err == SIGNET_OK && sha256)
 		err = dns_ds_rdata(&run->r->zone, dnskey.data, dnskey.len, DNS_DIGEST_SHA256, &ds2);
 	if (err == SIGNET_OK && sha384)
@@ -82,7 +87,7 @@ static signet_err ds_perform(cer_run *run)
 	if (err == SIGNET_OK)
 		err = dns_key_tag(dnskey.data, dnskey.len, &tag);
 	if (err == SIGNET_OK)
-		err = cer_words(run->r->hash, &words);
+		err = cer_words(run->r->hash, &words, errmsg, errlen);
 	if (err == SIGNET_OK)
 		err = sg_buf_printf(&run->out, "; signet-ceremony export-ds %s\n; key-tag %u "
 				    "algorithm %u label %s\n; request ", run->zone, tag,
@@ -105,8 +110,8 @@ static signet_err ds_perform(cer_run *run)
 		err = one_rr(run, DNS_T_CDNSKEY, ttl, &dnskey);
 	if (err == SIGNET_OK)
 		err = attach_approvals(run);
-	if (err != SIGNET_OK && strcmp(cer_last_error(), "no error") == 0)
-		cer_fail(err, "export-ds: %s", signet_strerror(err));
+	if (err != SIGNET_OK && errmsg[0] == '\0')
+		cer_fail(errmsg, errlen, err, "export-ds: %s", signet_strerror(err));
 	sg_buf_free(&dnskey);
 	sg_buf_free(&ds2);
 	sg_buf_free(&ds4);
@@ -117,16 +122,16 @@ static signet_err ds_perform(cer_run *run)
 /* The KSK exists in the token for this zone and is not retired, and its
  * backup is proven when the token holds a backup domain: a DS is never
  * published for a key that could not be restored. */
-static signet_err ds_ready(cer_run *run)
+static signet_err ds_ready(cer_run *run, char *errmsg, size_t errlen)
 {
 	uint8_t id[HSM_ID_MAX];
 	size_t n;
 	hsm_key_info info;
-	signet_err err = cer_param_key_id(run->r, id, &n);
+	signet_err err = cer_param_key_id(run->r, id, &n, errmsg, errlen);
 	if (err == SIGNET_OK)
-		err = cer_ksk_find(run, id, n, false, &info, NULL);
+		err = cer_ksk_find(run, id, n, false, &info, NULL, errmsg, errlen);
 	if (err == SIGNET_OK)
-		err = cer_ksk_backup_proven(run, id, n);
+		err = cer_ksk_backup_proven(run, id, n, errmsg, errlen);
 	return err;
 }
 

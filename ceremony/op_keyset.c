@@ -23,19 +23,20 @@ static bool alg_allowed(const cer_policy *p, uint8_t alg)
  * unless foreign[k] says the operators admitted it by name (another
  * provider's ZSK, whose private key signetd never holds); every RRSIG there
  * must be such a proof. */
-static signet_err check_proofs(const dns_keyset *ks, size_t i, const bool *foreign)
+static signet_err check_proofs(const dns_keyset *ks, size_t i, const bool *foreign, char *errmsg,
+			       size_t errlen)
 {
 	const dns_keyset_period *per = &ks->periods[i];
 	bool *proved = calloc(per->dnskey.count ? per->dnskey.count : 1, sizeof(bool));
 	if (proved == NULL)
-		return cer_fail(SIGNET_ENOMEM, "out of memory");
+		return cer_fail(errmsg, errlen, SIGNET_ENOMEM, "out of memory");
 	signet_err err = SIGNET_OK;
 	for (size_t s = 0; s < per->sigs.count && err == SIGNET_OK; s++) {
 		dns_rrsig sig;
 		if (dns_rrsig_from_rdata(&sig, per->sigs.rr[s].data, per->sigs.rr[s].len) !=
 		    SIGNET_OK) {
-			err = cer_fail(SIGNET_EPARSE, "period %zu: RRSIG %zu is malformed", i + 1,
-				       s + 1);
+			err = cer_fail(errmsg, errlen, SIGNET_EPARSE,
+				       "period %zu: RRSIG %zu is malformed", i + 1, s + 1);
 			break;
 		}
 		bool ok = false;
@@ -51,8 +52,10 @@ static signet_err check_proofs(const dns_keyset *ks, size_t i, const bool *forei
 			}
 		}
 		if (!ok)
-			err = cer_fail(SIGNET_EVERIFY, "period %zu: proof RRSIG with key tag %u "
-				       "does not verify with a ZSK of the set", i + 1, sig.key_tag);
+			err = cer_fail(errmsg, errlen, SIGNET_EVERIFY,
+				       "period %zu: proof RRSIG with key tag %u "
+				       "does not verify with a ZSK of the set",
+				       i + 1, sig.key_tag);
 	}
 	for (size_t k = 0; k < per->dnskey.count && err == SIGNET_OK; k++) {
 		uint16_t flags = sg_get_u16(per->dnskey.rr[k].data);
@@ -61,7 +64,8 @@ static signet_err check_proofs(const dns_keyset *ks, size_t i, const bool *forei
 		if (!proved[k] && !foreign[k]) {
 			uint16_t tag = 0;
 			(void)dns_key_tag(per->dnskey.rr[k].data, per->dnskey.rr[k].len, &tag);
-			err = cer_fail(SIGNET_EVERIFY, "period %zu: ZSK with key tag %u has no valid "
+			err = cer_fail(errmsg, errlen, SIGNET_EVERIFY,
+				       "period %zu: ZSK with key tag %u has no valid "
 				       "proof of possession and no foreign-zsk parameter names it",
 				       i + 1, tag);
 		}
@@ -74,13 +78,13 @@ static signet_err check_proofs(const dns_keyset *ks, size_t i, const bool *forei
  * SHA-256 of its RDATA. A named key must be a ZSK (no SEP: it would ask for a
  * DS of a key the ceremony does not hold) whose tag and algorithm are the
  * ones the operators read. */
-static signet_err foreign_match(const dns_rdata *rd, size_t i, const cer_foreign_zsk *f,
-				size_t nf, bool *seen, bool *is_foreign)
+static signet_err foreign_match(const dns_rdata *rd, size_t i, const cer_foreign_zsk *f, size_t nf,
+				bool *seen, bool *is_foreign, char *errmsg, size_t errlen)
 {
 	uint8_t h[CER_HASH_LEN];
-	signet_err err = cer_sha256(rd->data, rd->len, h);
+	signet_err err = cer_sha256(rd->data, rd->len, h, errmsg, errlen);
 	if (err != SIGNET_OK)
-		return cer_fail(err, "cannot hash a DNSKEY");
+		return cer_fail(errmsg, errlen, err, "cannot hash a DNSKEY");
 	*is_foreign = false;
 	for (size_t j = 0; j < nf; j++) {
 		if (memcmp(h, f[j].sha256, CER_HASH_LEN) != 0)
@@ -88,12 +92,15 @@ static signet_err foreign_match(const dns_rdata *rd, size_t i, const cer_foreign
 		uint16_t tag = 0;
 		(void)dns_key_tag(rd->data, rd->len, &tag);
 		if (sg_get_u16(rd->data) & DNS_DNSKEY_FLAG_SEP)
-			return cer_fail(SIGNET_EDENIED, "period %zu: foreign key %u/%u has the SEP "
-					"flag: only a ZSK may be foreign", i + 1, tag, rd->data[3]);
+			return cer_fail(errmsg, errlen, SIGNET_EDENIED,
+					"period %zu: foreign key %u/%u has the SEP "
+					"flag: only a ZSK may be foreign",
+					i + 1, tag, rd->data[3]);
 		if (tag != f[j].tag || rd->data[3] != f[j].alg)
-			return cer_fail(SIGNET_EINVAL, "foreign-zsk %u/%u: the key with that hash "
-					"has key tag %u and algorithm %u", f[j].tag, f[j].alg, tag,
-					rd->data[3]);
+			return cer_fail(errmsg, errlen, SIGNET_EINVAL,
+					"foreign-zsk %u/%u: the key with that hash "
+					"has key tag %u and algorithm %u",
+					f[j].tag, f[j].alg, tag, rd->data[3]);
 		seen[j] = true;
 		*is_foreign = true;
 	}
@@ -103,84 +110,101 @@ static signet_err foreign_match(const dns_rdata *rd, size_t i, const cer_foreign
 /* Everything that needs no HSM: the keyset is the approved one, for this
  * zone, within the policy's limits, with allowed algorithms and valid proofs
  * or a foreign-zsk parameter for every ZSK, and every named foreign key in it. */
-static signet_err keyset_check(cer_run *run)
+static signet_err keyset_check(cer_run *run, char *errmsg, size_t errlen)
 {
 	const cer_exec *x = run->x;
 	cer_key_ids ids;
 	cer_foreign_zsk foreign[CER_FOREIGN_ZSKS_MAX];
 	bool foreign_seen[CER_FOREIGN_ZSKS_MAX] = {false};
 	size_t nforeign = 0;
-	signet_err err = cer_param_key_ids(run->r, &ids);
+	signet_err err = cer_param_key_ids(run->r, &ids, errmsg, errlen);
 	if (err == SIGNET_OK)
-		err = cer_param_foreign_zsks(run->r, foreign, &nforeign);
+		err = cer_param_foreign_zsks(run->r, foreign, &nforeign, errmsg, errlen);
 	if (err != SIGNET_OK)
 		return err;
 	if (x->keyset == NULL || x->out == NULL)
-		return cer_fail(SIGNET_EINVAL, "sign-keyset: the key-signing request and an "
+		return cer_fail(errmsg, errlen, SIGNET_EINVAL,
+				"sign-keyset: the key-signing request and an "
 				"output file are needed");
 	const char *want = cer_request_param(run->r, "keyset-sha256");
 	uint8_t wanted[CER_HASH_LEN], got[CER_HASH_LEN];
 	if (want == NULL || cer_hex_exact(want, wanted, sizeof(wanted)) != SIGNET_OK)
-		return cer_fail(SIGNET_EINVAL, "sign-keyset: parameter keyset-sha256 is missing");
-	err = cer_read_text(x->keyset, CER_KEYSET_MAX, "key-signing request", &run->keyset_text);
+		return cer_fail(errmsg, errlen, SIGNET_EINVAL,
+				"sign-keyset: parameter keyset-sha256 is missing");
+	err = cer_read_text(x->keyset, CER_KEYSET_MAX, "key-signing request", &run->keyset_text,
+			    errmsg, errlen);
 	if (err != SIGNET_OK)
 		return err;
 	unsigned line = 0;
 	err = dns_keyset_parse((const char *)run->keyset_text.data, run->keyset_text.len,
 			       &run->keyset, &line);
 	if (err != SIGNET_OK)
-		return cer_fail(err, "key-signing request %s: %s at line %u", x->keyset,
-				signet_strerror(err), line);
+		return cer_fail(errmsg, errlen, err, "key-signing request %s: %s at line %u",
+				x->keyset, signet_strerror(err), line);
 	const dns_keyset *ks = &run->keyset;
 	if (ks->kind != DNS_KEYSET_REQUEST)
-		return cer_fail(SIGNET_EPARSE, "%s is a bundle, not a request", x->keyset);
+		return cer_fail(errmsg, errlen, SIGNET_EPARSE, "%s is a bundle, not a request",
+				x->keyset);
 	if ((err = dns_keyset_digest(ks, got)) != SIGNET_OK)
-		return cer_fail(err, "key-signing request: cannot digest");
+		return cer_fail(errmsg, errlen, err, "key-signing request: cannot digest");
 	if (memcmp(got, wanted, CER_HASH_LEN) != 0)
-		return cer_fail(SIGNET_EVERIFY, "the key-signing request is not the one the "
+		return cer_fail(errmsg, errlen, SIGNET_EVERIFY,
+				"the key-signing request is not the one the "
 				"operators approved (keyset-sha256 differs)");
 	if (!dns_name_equal(&ks->zone, &run->r->zone))
-		return cer_fail(SIGNET_EDENIED, "the key-signing request is for another zone");
+		return cer_fail(errmsg, errlen, SIGNET_EDENIED,
+				"the key-signing request is for another zone");
 	for (size_t i = 0; i < ks->count; i++) {
 		const dns_keyset_period *per = &ks->periods[i];
 		if (per->expiration - per->inception > run->p->max_period)
-			return cer_fail(SIGNET_EDENIED, "period %zu lasts %lu s, the policy allows "
-					"%lu", i + 1, (unsigned long)(per->expiration -
-					per->inception), (unsigned long)run->p->max_period);
+			return cer_fail(errmsg, errlen, SIGNET_EDENIED,
+					"period %zu lasts %lu s, the policy allows "
+					"%lu",
+					i + 1, (unsigned long)(per->expiration - per->inception),
+					(unsigned long)run->p->max_period);
 		if ((int64_t)per->expiration <= run->now)
-			return cer_fail(SIGNET_ETIME, "period %zu has ended already", i + 1);
+			return cer_fail(errmsg, errlen, SIGNET_ETIME,
+					"period %zu has ended already", i + 1);
 		if ((int64_t)per->expiration > run->now + (int64_t)run->p->max_span)
-			return cer_fail(SIGNET_EDENIED, "period %zu ends more than %lu s from now, "
-					"beyond the policy", i + 1,
-					(unsigned long)run->p->max_span);
+			return cer_fail(errmsg, errlen, SIGNET_EDENIED,
+					"period %zu ends more than %lu s from now, "
+					"beyond the policy",
+					i + 1, (unsigned long)run->p->max_span);
 		bool is_foreign[DNS_KEYSET_RRS_MAX] = {false};
 		if (per->dnskey.count > DNS_KEYSET_RRS_MAX)
-			return cer_fail(SIGNET_ERANGE, "period %zu: too many DNSKEYs", i + 1);
+			return cer_fail(errmsg, errlen, SIGNET_ERANGE,
+					"period %zu: too many DNSKEYs", i + 1);
 		for (size_t k = 0; k < per->dnskey.count; k++) {
 			const dns_rdata *rd = &per->dnskey.rr[k];
 			if (rd->len < 4)
-				return cer_fail(SIGNET_EPARSE, "period %zu: short DNSKEY", i + 1);
+				return cer_fail(errmsg, errlen, SIGNET_EPARSE,
+						"period %zu: short DNSKEY", i + 1);
 			uint16_t flags = sg_get_u16(rd->data);
 			if (flags != DNS_DNSKEY_FLAG_ZONE &&
 			    flags != (DNS_DNSKEY_FLAG_ZONE | DNS_DNSKEY_FLAG_SEP))
-				return cer_fail(SIGNET_EDENIED, "period %zu: DNSKEY flags %u are "
-						"neither 256 nor 257", i + 1, flags);
+				return cer_fail(errmsg, errlen, SIGNET_EDENIED,
+						"period %zu: DNSKEY flags %u are "
+						"neither 256 nor 257",
+						i + 1, flags);
 			if (!alg_allowed(run->p, rd->data[3]))
-				return cer_fail(SIGNET_EDENIED, "period %zu: algorithm %u is not "
-						"allowed by the policy", i + 1, rd->data[3]);
-			if (nforeign > 0 && (err = foreign_match(rd, i, foreign, nforeign,
-							       foreign_seen, &is_foreign[k])) !=
-			    SIGNET_OK)
+				return cer_fail(errmsg, errlen, SIGNET_EDENIED,
+						"period %zu: algorithm %u is not "
+						"allowed by the policy",
+						i + 1, rd->data[3]);
+			if (nforeign > 0 &&
+			    (err = foreign_match(rd, i, foreign, nforeign, foreign_seen,
+						 &is_foreign[k], errmsg, errlen)) != SIGNET_OK)
 				return err;
 		}
-		if ((err = check_proofs(ks, i, is_foreign)) != SIGNET_OK)
+		if ((err = check_proofs(ks, i, is_foreign, errmsg, errlen)) != SIGNET_OK)
 			return err;
 	}
 	for (size_t f = 0; f < nforeign; f++)
 		if (!foreign_seen[f])
-			return cer_fail(SIGNET_EDENIED, "foreign-zsk %u/%u names a key that is in "
-					"no DNSKEY set of the request", foreign[f].tag,
-					foreign[f].alg);
+			return cer_fail(errmsg, errlen, SIGNET_EDENIED,
+					"foreign-zsk %u/%u names a key that is in "
+					"no DNSKEY set of the request",
+					foreign[f].tag, foreign[f].alg);
 	return SIGNET_OK;
 }
 
@@ -190,7 +214,7 @@ typedef struct token_ksk {
 	char owner[DNS_NAME_STR_MAX];
 } token_ksk;
 
-static signet_err list_ksks(cer_run *run, token_ksk **out, size_t *n)
+static signet_err list_ksks(cer_run *run, token_ksk **out, size_t *n, char *errmsg, size_t errlen)
 {
 	hsm_key_info *keys = NULL;
 	size_t nk = 0;
@@ -198,10 +222,11 @@ static signet_err list_ksks(cer_run *run, token_ksk **out, size_t *n)
 	*n = 0;
 	signet_err err = hsm_key_list(run->tok, &keys, &nk);
 	if (err != SIGNET_OK)
-		return cer_fail(err, "cannot list the token's keys: %s", hsm_last_error());
+		return cer_fail(errmsg, errlen, err, "cannot list the token's keys: %s",
+				hsm_last_error());
 	token_ksk *t = calloc(nk ? nk : 1, sizeof(*t));
 	if (t == NULL)
-		err = cer_fail(SIGNET_ENOMEM, "out of memory");
+		err = cer_fail(errmsg, errlen, SIGNET_ENOMEM, "out of memory");
 	for (size_t i = 0; i < nk && err == SIGNET_OK; i++) {
 		char role[16];
 		if (!keys[i].has_public ||
@@ -222,7 +247,7 @@ static signet_err list_ksks(cer_run *run, token_ksk **out, size_t *n)
 		if (err == SIGNET_OK)
 			(*n)++;
 		else
-			cer_fail(err, "cannot read key %s", keys[i].label);
+			cer_fail(errmsg, errlen, err, "cannot read key %s", keys[i].label);
 	}
 	free(keys);
 	*out = t;
@@ -266,11 +291,11 @@ static int named_index(const named_ksks *nk, const dns_rdata *rd)
  * RRSIG by each KSK of a DNSKEY set), each period holds a named KSK, each
  * named KSK is in some period, and CDS and CDNSKEY name only this zone's
  * KSKs (or the delete forms). */
-static signet_err check_keys(cer_run *run, const named_ksks *nk)
+static signet_err check_keys(cer_run *run, const named_ksks *nk, char *errmsg, size_t errlen)
 {
 	token_ksk *t = NULL;
 	size_t nt = 0;
-	signet_err err = list_ksks(run, &t, &nt);
+	signet_err err = list_ksks(run, &t, &nt, errmsg, errlen);
 	const dns_keyset *ks = &run->keyset;
 	bool present[CER_KEYSET_KSKS_MAX] = {false};
 	sg_buf cds0 = SG_BUF_INIT, cdnskey0 = SG_BUF_INIT, ds = SG_BUF_INIT;
@@ -289,14 +314,17 @@ static signet_err check_keys(cer_run *run, const named_ksks *nk)
 				if (!same_key(rd->data, rd->len, &t[j].dnskey))
 					continue;
 				if (strcasecmp(t[j].owner, run->zone) != 0)
-					err = cer_fail(SIGNET_EDENIED, "period %zu: the request holds "
-						       "a key of %s, a foreign zone", i + 1,
-						       t[j].owner);
+					err = cer_fail(errmsg, errlen, SIGNET_EDENIED,
+						       "period %zu: the request holds "
+						       "a key of %s, a foreign zone",
+						       i + 1, t[j].owner);
 				known_here = true;
 			}
 			if (err == SIGNET_OK && sep && !known_here)
-				err = cer_fail(SIGNET_EDENIED, "period %zu: a SEP key that is not a "
-					       "KSK of %s in the KSK token", i + 1, run->zone);
+				err = cer_fail(errmsg, errlen, SIGNET_EDENIED,
+					       "period %zu: a SEP key that is not a "
+					       "KSK of %s in the KSK token",
+					       i + 1, run->zone);
 			int j = named_index(nk, rd);
 			if (j >= 0) {
 				present[j] = true;
@@ -304,14 +332,18 @@ static signet_err check_keys(cer_run *run, const named_ksks *nk)
 			} else if (err == SIGNET_OK && sep) {
 				uint16_t tag = 0;
 				(void)dns_key_tag(rd->data, rd->len, &tag);
-				err = cer_fail(SIGNET_ESTATE, "period %zu: KSK with key tag %u is in "
+				err = cer_fail(errmsg, errlen, SIGNET_ESTATE,
+					       "period %zu: KSK with key tag %u is in "
 					       "the DNSKEY set but key-id does not name it (every "
-					       "KSK of a set must sign it)", i + 1, tag);
+					       "KSK of a set must sign it)",
+					       i + 1, tag);
 			}
 		}
 		if (err == SIGNET_OK && signers == 0)
-			err = cer_fail(SIGNET_ESTATE, "period %zu: the DNSKEY set holds none of the "
-				       "KSKs that are to sign it", i + 1);
+			err = cer_fail(errmsg, errlen, SIGNET_ESTATE,
+				       "period %zu: the DNSKEY set holds none of the "
+				       "KSKs that are to sign it",
+				       i + 1);
 		for (size_t c = 0; c < per->cds.count && err == SIGNET_OK; c++) {
 			const dns_rdata *rd = &per->cds.rr[c];
 			bool ok = rd->len == cds0.len && memcmp(rd->data, cds0.data, rd->len) == 0;
@@ -328,8 +360,10 @@ static signet_err check_keys(cer_run *run, const named_ksks *nk)
 				}
 			}
 			if (err == SIGNET_OK && !ok)
-				err = cer_fail(SIGNET_EDENIED, "period %zu: a CDS that names no KSK "
-					       "of the zone", i + 1);
+				err = cer_fail(errmsg, errlen, SIGNET_EDENIED,
+					       "period %zu: a CDS that names no KSK "
+					       "of the zone",
+					       i + 1);
 		}
 		for (size_t c = 0; c < per->cdnskey.count && err == SIGNET_OK; c++) {
 			const dns_rdata *rd = &per->cdnskey.rr[c];
@@ -340,14 +374,18 @@ static signet_err check_keys(cer_run *run, const named_ksks *nk)
 				     rd->len == t[j].dnskey.len &&
 				     memcmp(rd->data, t[j].dnskey.data, rd->len) == 0;
 			if (!ok)
-				err = cer_fail(SIGNET_EDENIED, "period %zu: a CDNSKEY that is no KSK "
-					       "of the zone", i + 1);
+				err = cer_fail(errmsg, errlen, SIGNET_EDENIED,
+					       "period %zu: a CDNSKEY that is no KSK "
+					       "of the zone",
+					       i + 1);
 		}
 	}
 	for (size_t j = 0; j < nk->n && err == SIGNET_OK; j++)
 		if (!present[j])
-			err = cer_fail(SIGNET_ESTATE, "KSK %s (key tag %u) is in no period's DNSKEY "
-				       "set: nothing for it to sign", nk->info[j].label, nk->tag[j]);
+			err = cer_fail(errmsg, errlen, SIGNET_ESTATE,
+				       "KSK %s (key tag %u) is in no period's DNSKEY "
+				       "set: nothing for it to sign",
+				       nk->info[j].label, nk->tag[j]);
 	free_ksks(t, nt);
 	sg_buf_free(&cds0);
 	sg_buf_free(&cdnskey0);
@@ -355,9 +393,9 @@ static signet_err check_keys(cer_run *run, const named_ksks *nk)
 	return err;
 }
 
-static signet_err sign_set(cer_run *run, hsm_session *s, const hsm_key_info *info,
-			   uint16_t tag, const dns_rrset *set, const dns_keyset_period *per,
-			   dns_rrset *sigs)
+static signet_err sign_set(cer_run *run, hsm_session *s, const hsm_key_info *info, uint16_t tag,
+			   const dns_rrset *set, const dns_keyset_period *per, dns_rrset *sigs,
+			   char *errmsg, size_t errlen)
 {
 	if (set->count == 0)
 		return SIGNET_OK;
@@ -372,7 +410,7 @@ static signet_err sign_set(cer_run *run, hsm_session *s, const hsm_key_info *inf
 		err = hsm_sign(s, info->id, info->id_len, data.data, data.len, sig.sig,
 			       sizeof(sig.sig), &len);
 		if (err != SIGNET_OK)
-			cer_fail(err, "signing failed: %s", hsm_last_error());
+			cer_fail(errmsg, errlen, err, "signing failed: %s", hsm_last_error());
 	}
 	if (err == SIGNET_OK) {
 		sig.sig_len = (uint16_t)len;
@@ -387,32 +425,35 @@ static signet_err sign_set(cer_run *run, hsm_session *s, const hsm_key_info *inf
 
 /* Find every named KSK in the token (this zone's, safe, not retired, of an
  * allowed algorithm) with its DNSKEY and tag. */
-static signet_err find_named(cer_run *run, named_ksks *nk)
+static signet_err find_named(cer_run *run, named_ksks *nk, char *errmsg, size_t errlen)
 {
 	cer_key_ids ids;
-	signet_err err = cer_param_key_ids(run->r, &ids);
+	signet_err err = cer_param_key_ids(run->r, &ids, errmsg, errlen);
 	for (size_t i = 0; i < ids.n && err == SIGNET_OK; i++) {
-		err = cer_ksk_find(run, ids.id[i], ids.len[i], false, &nk->info[i], &nk->dnskey[i]);
+		err = cer_ksk_find(run, ids.id[i], ids.len[i], false, &nk->info[i], &nk->dnskey[i],
+				   errmsg, errlen);
 		nk->n = i + 1;  /* dnskey[i] may hold memory even on failure */
 		if (err == SIGNET_OK && !alg_allowed(run->p, (uint8_t)nk->info[i].alg))
-			err = cer_fail(SIGNET_EDENIED, "KSK %s: algorithm %u is not allowed by the "
-				       "policy", nk->info[i].label, (unsigned)nk->info[i].alg);
+			err = cer_fail(errmsg, errlen, SIGNET_EDENIED,
+				       "KSK %s: algorithm %u is not allowed by the "
+				       "policy",
+				       nk->info[i].label, (unsigned)nk->info[i].alg);
 		if (err == SIGNET_OK)
 			err = dns_key_tag(nk->dnskey[i].data, nk->dnskey[i].len, &nk->tag[i]);
 	}
 	return err;
 }
 
-static signet_err keyset_perform(cer_run *run)
+static signet_err keyset_perform(cer_run *run, char *errmsg, size_t errlen)
 {
 	named_ksks nk;
 	memset(&nk, 0, sizeof(nk));  /* zeroed sg_bufs are empty ones */
-	signet_err err = find_named(run, &nk);
+	signet_err err = find_named(run, &nk, errmsg, errlen);
 	if (err == SIGNET_OK)
-		err = check_keys(run, &nk);
+		err = check_keys(run, &nk, errmsg, errlen);
 	hsm_session *s = NULL;
 	if (err == SIGNET_OK && (err = hsm_session_open(run->tok, &s)) != SIGNET_OK)
-		cer_fail(err, "cannot open a session: %s", hsm_last_error());
+		cer_fail(errmsg, errlen, err, "cannot open a session: %s", hsm_last_error());
 
 	dns_keyset *ks = &run->keyset;
 	dns_keyset bundle;
@@ -422,7 +463,7 @@ static signet_err keyset_perform(cer_run *run)
 	bundle.serial = ks->serial;
 	bundle.periods = calloc(ks->count ? ks->count : 1, sizeof(*bundle.periods));
 	if (err == SIGNET_OK && bundle.periods == NULL)
-		err = cer_fail(SIGNET_ENOMEM, "out of memory");
+		err = cer_fail(errmsg, errlen, SIGNET_ENOMEM, "out of memory");
 	for (size_t i = 0; i < ks->count && err == SIGNET_OK; i++) {
 		const dns_keyset_period *per = &ks->periods[i];
 		dns_keyset_period *bp = &bundle.periods[i];
@@ -442,18 +483,19 @@ static signet_err keyset_perform(cer_run *run)
 			if (j < 0 || done[j])
 				continue;
 			done[j] = true;
-			err = sign_set(run, s, &nk.info[j], nk.tag[j], &per->dnskey, per, &bp->sigs);
+			err = sign_set(run, s, &nk.info[j], nk.tag[j], &per->dnskey, per, &bp->sigs,
+				       errmsg, errlen);
 			if (err == SIGNET_OK)
 				err = sign_set(run, s, &nk.info[j], nk.tag[j], &per->cds, per,
-					       &bp->sigs);
+					       &bp->sigs, errmsg, errlen);
 			if (err == SIGNET_OK)
 				err = sign_set(run, s, &nk.info[j], nk.tag[j], &per->cdnskey, per,
-					       &bp->sigs);
+					       &bp->sigs, errmsg, errlen);
 		}
 	}
 	hsm_session_close(s);
 	if (err == SIGNET_OK && (err = dns_keyset_write(&bundle, &run->out)) != SIGNET_OK)
-		cer_fail(err, "cannot write the bundle");
+		cer_fail(errmsg, errlen, err, "cannot write the bundle");
 	dns_keyset_free(&bundle);
 	for (size_t j = 0; j < CER_KEYSET_KSKS_MAX; j++)
 		sg_buf_free(&nk.dnskey[j]);
@@ -494,15 +536,15 @@ static signet_err backup_dnskey(const hsm_backup *b, sg_buf *out)
 
 /* Every zsk-*.backup of dir that parses and is a ZSK backup of zone. */
 static signet_err read_zsk_backups(const char *dir, const char *zone, hsm_backup **out,
-				   sg_buf **dnskeys, size_t *n)
+				   sg_buf **dnskeys, size_t *n, char *errmsg, size_t errlen)
 {
 	*out = NULL;
 	*dnskeys = NULL;
 	*n = 0;
 	DIR *d = opendir(dir);
 	if (d == NULL)
-		return cer_fail(SIGNET_ENOTFOUND, "sign-keyset: cannot open the backup directory %s",
-				dir);
+		return cer_fail(errmsg, errlen, SIGNET_ENOTFOUND,
+				"sign-keyset: cannot open the backup directory %s", dir);
 	char owner[DNS_NAME_STR_MAX + 16];
 	snprintf(owner, sizeof(owner), "signet:zsk:%s:", zone);
 	signet_err err = SIGNET_OK;
@@ -514,8 +556,9 @@ static signet_err read_zsk_backups(const char *dir, const char *zone, hsm_backup
 		    strcmp(e->d_name + nl - 7, ".backup") != 0)
 			continue;
 		if (++seen > ZSK_BACKUPS_MAX) {
-			err = cer_fail(SIGNET_ERANGE, "sign-keyset: over %d backup files in %s",
-				       ZSK_BACKUPS_MAX, dir);
+			err = cer_fail(errmsg, errlen, SIGNET_ERANGE,
+				       "sign-keyset: over %d backup files in %s", ZSK_BACKUPS_MAX,
+				       dir);
 			break;
 		}
 		sg_buf path = SG_BUF_INIT, text = SG_BUF_INIT, rd = SG_BUF_INIT;
@@ -537,7 +580,7 @@ static signet_err read_zsk_backups(const char *dir, const char *zone, hsm_backup
 		if (gd)
 			*dnskeys = gd;
 		if (ok && (g == NULL || gd == NULL))
-			err = cer_fail(SIGNET_ENOMEM, "out of memory");
+			err = cer_fail(errmsg, errlen, SIGNET_ENOMEM, "out of memory");
 		if (!ok || err != SIGNET_OK) {
 			hsm_backup_free(&b);
 			sg_buf_free(&rd);
@@ -556,28 +599,28 @@ static signet_err read_zsk_backups(const char *dir, const char *zone, hsm_backup
  * backup in --backup-dir: of this zone, of that DNSKEY, wrapped to the KSK
  * token's domain, and proven here, in the KSK token -- the ceremony's own
  * proof, not signetd's word. */
-static signet_err check_zsk_backups(cer_run *run)
+static signet_err check_zsk_backups(cer_run *run, char *errmsg, size_t errlen)
 {
 	if (!run->p->require_zsk_backup)
 		return SIGNET_OK;
 	uint8_t domain[HSM_ID_LEN];
 	signet_err err = hsm_domain_find(run->tok, domain);
 	if (err != SIGNET_OK)
-		return cer_fail(err,
+		return cer_fail(errmsg, errlen, err,
 				"sign-keyset: the policy requires ZSK backups, but the KSK "
 				"token holds no usable backup domain: %s",
 				hsm_last_error());
 	if (run->x->backup_dir == NULL)
-		return cer_fail(SIGNET_EINVAL,
+		return cer_fail(errmsg, errlen, SIGNET_EINVAL,
 				"sign-keyset: the policy requires ZSK backups: "
 				"--backup-dir must hold signetd's exported ZSK backups");
 	hsm_backup *bs = NULL;
 	sg_buf *rds = NULL;
 	size_t nb = 0;
-	err = read_zsk_backups(run->x->backup_dir, run->zone, &bs, &rds, &nb);
+	err = read_zsk_backups(run->x->backup_dir, run->zone, &bs, &rds, &nb, errmsg, errlen);
 	bool *proven = calloc(nb ? nb : 1, sizeof(bool));
 	if (err == SIGNET_OK && proven == NULL)
-		err = cer_fail(SIGNET_ENOMEM, "out of memory");
+		err = cer_fail(errmsg, errlen, SIGNET_ENOMEM, "out of memory");
 	const dns_keyset *ks = &run->keyset;
 	for (size_t i = 0; err == SIGNET_OK && i < ks->count; i++) {
 		const dns_keyset_period *per = &ks->periods[i];
@@ -593,15 +636,17 @@ static signet_err check_zsk_backups(cer_run *run)
 			uint16_t tag = 0;
 			(void)dns_key_tag(rd->data, rd->len, &tag);
 			if (j == nb) {
-				err = cer_fail(SIGNET_ESTATE,
+				err = cer_fail(errmsg, errlen, SIGNET_ESTATE,
 					       "sign-keyset: ZSK %u of period %zu has no backup "
 					       "in %s wrapped to this domain; the policy requires "
 					       "a proven backup (signetd --export-backups)",
 					       tag, i + 1, run->x->backup_dir);
 			} else if (!proven[j]) {
 				if ((err = hsm_backup_prove(run->tok, &bs[j])) != SIGNET_OK)
-					cer_fail(err, "sign-keyset: the backup of ZSK %u does not "
-						 "prove: %s", tag, hsm_last_error());
+					cer_fail(errmsg, errlen, err,
+						 "sign-keyset: the backup of ZSK %u does not "
+						 "prove: %s",
+						 tag, hsm_last_error());
 				proven[j] = err == SIGNET_OK;
 			}
 		}
@@ -618,15 +663,15 @@ static signet_err check_zsk_backups(cer_run *run)
 
 /* The token's view of the keys, before the intent: a refusal here spends
  * nothing (perform checks again: it runs on the same token a moment later). */
-static signet_err keyset_ready(cer_run *run)
+static signet_err keyset_ready(cer_run *run, char *errmsg, size_t errlen)
 {
 	named_ksks nk;
 	memset(&nk, 0, sizeof(nk));
-	signet_err err = find_named(run, &nk);
+	signet_err err = find_named(run, &nk, errmsg, errlen);
 	if (err == SIGNET_OK)
-		err = check_keys(run, &nk);
+		err = check_keys(run, &nk, errmsg, errlen);
 	if (err == SIGNET_OK)
-		err = check_zsk_backups(run);
+		err = check_zsk_backups(run, errmsg, errlen);
 	for (size_t j = 0; j < CER_KEYSET_KSKS_MAX; j++)
 		sg_buf_free(&nk.dnskey[j]);
 	return err;

@@ -36,19 +36,21 @@ static signet_err key_aad(const char *name, const uint8_t pub[CER_PUB_LEN], sg_b
 }
 
 signet_err cer_enroll(const char *name, const sg_secret *pass, const char *key_path,
-		      const char *pub_path)
+		      const char *pub_path, char *errmsg, size_t errlen)
 {
 	if (!cer_name_ok(name))
-		return cer_fail(SIGNET_EINVAL, "operator name must be 1 to %d of a-z 0-9 - _",
-				CER_NAME_MAX);
+		return cer_fail(errmsg, errlen, SIGNET_EINVAL,
+				"operator name must be 1 to %d of a-z 0-9 - _", CER_NAME_MAX);
 	if (pass == NULL || pass->len < 8)
-		return cer_fail(SIGNET_EINVAL, "passphrase must have at least 8 characters");
+		return cer_fail(errmsg, errlen, SIGNET_EINVAL,
+				"passphrase must have at least 8 characters");
 	if (key_path == NULL || pub_path == NULL)
-		return cer_fail(SIGNET_EINVAL, "enroll: key and public file paths needed");
+		return cer_fail(errmsg, errlen, SIGNET_EINVAL,
+				"enroll: key and public file paths needed");
 
 	EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	if (pk == NULL)
-		return cer_fail(SIGNET_ECRYPTO, "Ed25519 key generation failed");
+		return cer_fail(errmsg, errlen, SIGNET_ECRYPTO, "Ed25519 key generation failed");
 	sg_secret *priv = NULL;
 	uint8_t pub[CER_PUB_LEN];
 	size_t plen = CER_PUB_LEN;
@@ -58,7 +60,8 @@ signet_err cer_enroll(const char *name, const sg_secret *pass, const char *key_p
 		size_t slen = priv->len;
 		if (EVP_PKEY_get_raw_private_key(pk, priv->data, &slen) != 1 || slen != 32 ||
 		    EVP_PKEY_get_raw_public_key(pk, pub, &plen) != 1 || plen != CER_PUB_LEN)
-			err = cer_fail(SIGNET_ECRYPTO, "cannot read the new Ed25519 key");
+			err = cer_fail(errmsg, errlen, SIGNET_ECRYPTO,
+				       "cannot read the new Ed25519 key");
 	}
 	EVP_PKEY_free(pk);
 
@@ -68,8 +71,8 @@ signet_err cer_enroll(const char *name, const sg_secret *pass, const char *key_p
 	if (err == SIGNET_OK)
 		err = key_aad(name, pub, &text);
 	if (err == SIGNET_OK)
-		err = cer_seal(pass, &kdf, text.data, text.len, priv->data, priv->len, salt,
-			       nonce, &ct);
+		err = cer_seal(pass, &kdf, text.data, text.len, priv->data, priv->len, salt, nonce,
+			       &ct, errmsg, errlen);
 	if (err == SIGNET_OK)
 		err = sg_buf_printf(&text, "kdf scrypt %llu %u %u\n",
 				    (unsigned long long)kdf.n, kdf.r, kdf.p);
@@ -85,11 +88,11 @@ signet_err cer_enroll(const char *name, const sg_secret *pass, const char *key_p
 		err = cer_put_b64(&pubtext, "public", pub, CER_PUB_LEN);
 	sg_secret_free(priv);
 	if (err == SIGNET_ENOMEM)
-		cer_fail(err, "out of memory");
+		cer_fail(errmsg, errlen, err, "out of memory");
 	if (err == SIGNET_OK)
-		err = cer_write_new(key_path, text.data, text.len, 0600);
+		err = cer_write_new(key_path, text.data, text.len, 0600, errmsg, errlen);
 	if (err == SIGNET_OK) {
-		err = cer_write_new(pub_path, pubtext.data, pubtext.len, 0644);
+		err = cer_write_new(pub_path, pubtext.data, pubtext.len, 0644, errmsg, errlen);
 		if (err != SIGNET_OK)
 			(void)unlink(key_path);
 	}
@@ -99,31 +102,33 @@ signet_err cer_enroll(const char *name, const sg_secret *pass, const char *key_p
 	return err;
 }
 
-signet_err cer_operator_read(const char *pub_path, cer_operator *out)
+signet_err cer_operator_read(const char *pub_path, cer_operator *out, char *errmsg, size_t errlen)
 {
 	if (out == NULL)
-		return cer_fail(SIGNET_EINVAL, "cer_operator_read: bad argument");
+		return cer_fail(errmsg, errlen, SIGNET_EINVAL, "cer_operator_read: bad argument");
 	memset(out, 0, sizeof(*out));
 	sg_buf b = SG_BUF_INIT;
-	signet_err err = cer_read_text(pub_path, CER_FILE_MAX, "operator file", &b);
+	signet_err err = cer_read_text(pub_path, CER_FILE_MAX, "operator file", &b, errmsg, errlen);
 	if (err != SIGNET_OK)
 		return err;
 	cer_doc d;
-	err = cer_doc_parse((const char *)b.data, b.len, PUB_MAGIC, "operator file", &d);
+	err = cer_doc_parse((const char *)b.data, b.len, PUB_MAGIC, "operator file", &d, errmsg,
+			    errlen);
 	sg_buf_free(&b);
 	if (err != SIGNET_OK)
 		return err;
 	size_t i = 0;
 	const char *name = NULL, *pub = NULL;
-	err = cer_doc_take(&d, &i, "name", "operator file", &name);
+	err = cer_doc_take(&d, &i, "name", "operator file", &name, errmsg, errlen);
 	if (err == SIGNET_OK)
-		err = cer_doc_take(&d, &i, "public", "operator file", &pub);
+		err = cer_doc_take(&d, &i, "public", "operator file", &pub, errmsg, errlen);
 	if (err == SIGNET_OK && i != d.n)
-		err = cer_fail(SIGNET_EPARSE, "operator file: trailing lines");
+		err = cer_fail(errmsg, errlen, SIGNET_EPARSE, "operator file: trailing lines");
 	if (err == SIGNET_OK && !cer_name_ok(name))
-		err = cer_fail(SIGNET_EPARSE, "operator file: bad operator name");
+		err = cer_fail(errmsg, errlen, SIGNET_EPARSE, "operator file: bad operator name");
 	if (err == SIGNET_OK && cer_b64_exact(pub, out->pub, CER_PUB_LEN) != SIGNET_OK)
-		err = cer_fail(SIGNET_EPARSE, "operator file: public key is not 32 octets "
+		err = cer_fail(errmsg, errlen, SIGNET_EPARSE,
+			       "operator file: public key is not 32 octets "
 			       "of base64");
 	if (err == SIGNET_OK)
 		memcpy(out->name, name, strlen(name) + 1);
@@ -133,56 +138,61 @@ signet_err cer_operator_read(const char *pub_path, cer_operator *out)
 
 /* Open the key file: the raw private key into *priv, the operator into who. */
 static signet_err key_open(const char *key_path, const sg_secret *pass, sg_secret **priv,
-			   cer_operator *who)
+			   cer_operator *who, char *errmsg, size_t errlen)
 {
 	sg_buf b = SG_BUF_INIT, aad = SG_BUF_INIT, ct = SG_BUF_INIT;
-	signet_err err = cer_read_text(key_path, CER_FILE_MAX, "operator key", &b);
+	signet_err err = cer_read_text(key_path, CER_FILE_MAX, "operator key", &b, errmsg, errlen);
 	if (err != SIGNET_OK)
 		return err;
 	cer_doc d;
-	err = cer_doc_parse((const char *)b.data, b.len, KEY_MAGIC, "operator key", &d);
+	err = cer_doc_parse((const char *)b.data, b.len, KEY_MAGIC, "operator key", &d, errmsg,
+			    errlen);
 	sg_buf_free(&b);
 	if (err != SIGNET_OK)
 		return err;
 	const char *name = NULL, *pub = NULL, *kdfs = NULL, *salts = NULL, *nonces = NULL,
 		   *sealed = NULL;
 	size_t i = 0;
-	err = cer_doc_take(&d, &i, "name", "operator key", &name);
+	err = cer_doc_take(&d, &i, "name", "operator key", &name, errmsg, errlen);
 	if (err == SIGNET_OK)
-		err = cer_doc_take(&d, &i, "public", "operator key", &pub);
+		err = cer_doc_take(&d, &i, "public", "operator key", &pub, errmsg, errlen);
 	if (err == SIGNET_OK)
-		err = cer_doc_take(&d, &i, "kdf", "operator key", &kdfs);
+		err = cer_doc_take(&d, &i, "kdf", "operator key", &kdfs, errmsg, errlen);
 	if (err == SIGNET_OK)
-		err = cer_doc_take(&d, &i, "salt", "operator key", &salts);
+		err = cer_doc_take(&d, &i, "salt", "operator key", &salts, errmsg, errlen);
 	if (err == SIGNET_OK)
-		err = cer_doc_take(&d, &i, "nonce", "operator key", &nonces);
+		err = cer_doc_take(&d, &i, "nonce", "operator key", &nonces, errmsg, errlen);
 	if (err == SIGNET_OK)
-		err = cer_doc_take(&d, &i, "sealed", "operator key", &sealed);
+		err = cer_doc_take(&d, &i, "sealed", "operator key", &sealed, errmsg, errlen);
 	if (err == SIGNET_OK && i != d.n)
-		err = cer_fail(SIGNET_EPARSE, "operator key: trailing lines");
+		err = cer_fail(errmsg, errlen, SIGNET_EPARSE, "operator key: trailing lines");
 	cer_kdf kdf;
 	uint8_t salt[CER_SALT_LEN], nonce[CER_NONCE_LEN];
 	if (err == SIGNET_OK && !cer_name_ok(name))
-		err = cer_fail(SIGNET_EPARSE, "operator key: bad operator name");
+		err = cer_fail(errmsg, errlen, SIGNET_EPARSE, "operator key: bad operator name");
 	if (err == SIGNET_OK && cer_b64_exact(pub, who->pub, CER_PUB_LEN) != SIGNET_OK)
-		err = cer_fail(SIGNET_EPARSE, "operator key: bad public key");
+		err = cer_fail(errmsg, errlen, SIGNET_EPARSE, "operator key: bad public key");
 	if (err == SIGNET_OK)
-		err = cer_kdf_parse(kdfs, &kdf);
+		err = cer_kdf_parse(kdfs, &kdf, errmsg, errlen);
 	if (err == SIGNET_OK && (cer_hex_exact(salts, salt, sizeof(salt)) != SIGNET_OK ||
 				 cer_hex_exact(nonces, nonce, sizeof(nonce)) != SIGNET_OK))
-		err = cer_fail(SIGNET_EPARSE, "operator key: bad salt or nonce");
+		err = cer_fail(errmsg, errlen, SIGNET_EPARSE, "operator key: bad salt or nonce");
 	if (err == SIGNET_OK && (sg_base64_decode(sealed, strlen(sealed), &ct) != SIGNET_OK ||
 				 ct.len != 32 + CER_TAG_LEN))
-		err = cer_fail(SIGNET_EPARSE, "operator key: sealed key is malformed");
+		err = cer_fail(errmsg, errlen, SIGNET_EPARSE,
+			       "operator key: sealed key is malformed");
 	if (err == SIGNET_OK) {
 		memcpy(who->name, name, strlen(name) + 1);
 		err = key_aad(name, who->pub, &aad);
 	}
 	if (err == SIGNET_OK) {
-		err = cer_open(pass, &kdf, salt, nonce, aad.data, aad.len, ct.data, ct.len, priv);
+		err = cer_open(pass, &kdf, salt, nonce, aad.data, aad.len, ct.data, ct.len, priv,
+			       errmsg, errlen);
 		if (err == SIGNET_EVERIFY)
-			cer_fail(err, "operator key of %s: wrong passphrase, or the file was "
-				 "altered", name);
+			cer_fail(errmsg, errlen, err,
+				 "operator key of %s: wrong passphrase, or the file was "
+				 "altered",
+				 name);
 	}
 	cer_doc_free(&d);
 	sg_buf_free(&aad);
@@ -190,36 +200,37 @@ static signet_err key_open(const char *key_path, const sg_secret *pass, sg_secre
 	return err;
 }
 
-signet_err cer_operator_sign(const char *key_path, const sg_secret *pass,
-			     const uint8_t *msg, size_t len, uint8_t sig[CER_SIG_LEN],
-			     cer_operator *who)
+signet_err cer_operator_sign(const char *key_path, const sg_secret *pass, const uint8_t *msg,
+			     size_t len, uint8_t sig[CER_SIG_LEN], cer_operator *who, char *errmsg,
+			     size_t errlen)
 {
 	if (key_path == NULL || (msg == NULL && len) || sig == NULL)
-		return cer_fail(SIGNET_EINVAL, "cer_operator_sign: bad argument");
+		return cer_fail(errmsg, errlen, SIGNET_EINVAL, "cer_operator_sign: bad argument");
 	cer_operator me;
 	memset(&me, 0, sizeof(me));
 	sg_secret *priv = NULL;
-	signet_err err = key_open(key_path, pass, &priv, &me);
+	signet_err err = key_open(key_path, pass, &priv, &me, errmsg, errlen);
 	if (err != SIGNET_OK)
 		return err;
 	EVP_PKEY *pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, priv->data,
 						    priv->len);
 	sg_secret_free(priv);
 	if (pk == NULL)
-		return cer_fail(SIGNET_ECRYPTO, "operator key: not an Ed25519 key");
+		return cer_fail(errmsg, errlen, SIGNET_ECRYPTO, "operator key: not an Ed25519 key");
 	uint8_t pub[CER_PUB_LEN];
 	size_t plen = sizeof(pub);
 	/* The header's public key is what verifiers will use: it must be ours. */
 	if (EVP_PKEY_get_raw_public_key(pk, pub, &plen) != 1 || plen != CER_PUB_LEN ||
 	    memcmp(pub, me.pub, CER_PUB_LEN) != 0) {
 		EVP_PKEY_free(pk);
-		return cer_fail(SIGNET_EVERIFY, "operator key: public key does not match");
+		return cer_fail(errmsg, errlen, SIGNET_EVERIFY,
+				"operator key: public key does not match");
 	}
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	size_t slen = CER_SIG_LEN;
 	if (md == NULL || EVP_DigestSignInit(md, NULL, NULL, NULL, pk) != 1 ||
 	    EVP_DigestSign(md, sig, &slen, msg, len) != 1 || slen != CER_SIG_LEN)
-		err = cer_fail(SIGNET_ECRYPTO, "Ed25519 signing failed");
+		err = cer_fail(errmsg, errlen, SIGNET_ECRYPTO, "Ed25519 signing failed");
 	EVP_MD_CTX_free(md);
 	EVP_PKEY_free(pk);
 	if (err == SIGNET_OK && who != NULL)

@@ -29,14 +29,14 @@ static void fill_rand(unsigned char *p, unsigned int n)
 	}
 }
 
-signet_err cer_pin_generate(sg_secret **out)
+signet_err cer_pin_generate(sg_secret **out, char *errmsg, size_t errlen)
 {
 	static const char hex[] = "0123456789abcdef";
 	uint8_t raw[CER_PIN_OCTETS];
 	if (out == NULL)
-		return cer_fail(SIGNET_EINVAL, "cer_pin_generate: bad argument");
+		return cer_fail(errmsg, errlen, SIGNET_EINVAL, "cer_pin_generate: bad argument");
 	if (RAND_priv_bytes(raw, sizeof(raw)) != 1)
-		return cer_fail(SIGNET_ECRYPTO, "no randomness for the PIN");
+		return cer_fail(errmsg, errlen, SIGNET_ECRYPTO, "no randomness for the PIN");
 	signet_err err = sg_secret_new(PIN_LEN, out);
 	if (err == SIGNET_OK) {
 		for (size_t i = 0; i < sizeof(raw); i++) {
@@ -91,7 +91,7 @@ const char *cer_share_suffix(int kind)
 /* The tags differ so that shares of one kind (user PIN, SO PIN, backup
  * domain) never pass for shares of another. */
 static signet_err pin_check(const uint8_t split[SPLIT_ID_LEN], const sg_secret *pin, int kind,
-			    uint8_t out[CER_HASH_LEN])
+			    uint8_t out[CER_HASH_LEN], char *errmsg, size_t errlen)
 {
 	sg_buf b = SG_BUF_INIT;
 	signet_err err = kind == CER_SECRET_DOMAIN
@@ -104,7 +104,7 @@ static signet_err pin_check(const uint8_t split[SPLIT_ID_LEN], const sg_secret *
 	if (err == SIGNET_OK)
 		err = sg_buf_append(&b, pin->data, pin->len);
 	if (err == SIGNET_OK)
-		err = cer_sha256(b.data, b.len, out);
+		err = cer_sha256(b.data, b.len, out, errmsg, errlen);
 	sg_buf_free_secure(&b);
 	return err;
 }
@@ -122,16 +122,18 @@ static bool token_field_ok(const char *s, size_t max)
 
 signet_err cer_shares_split(const cer_policy *p, const sg_secret *pin, const char *label,
 			    const char *serial, const cer_pass *passes, size_t npasses,
-			    const char *dir, int kind)
+			    const char *dir, int kind, char *errmsg, size_t errlen)
 {
 	const size_t slen = kind_len(kind);
 	if (p == NULL || pin == NULL || pin->len != slen || label == NULL || serial == NULL ||
 	    dir == NULL || !token_field_ok(label, 32) || !token_field_ok(serial, 16))
-		return cer_fail(SIGNET_EINVAL, "split: bad argument");
+		return cer_fail(errmsg, errlen, SIGNET_EINVAL, "split: bad argument");
 	for (size_t i = 0; i < p->count; i++)
 		if (cer_pass_find(passes, npasses, p->ops[i].name) == NULL)
-			return cer_fail(SIGNET_EQUORUM, "split: every operator must be present to "
-					"seal her share; no passphrase for %s", p->ops[i].name);
+			return cer_fail(errmsg, errlen, SIGNET_EQUORUM,
+					"split: every operator must be present to "
+					"seal her share; no passphrase for %s",
+					p->ops[i].name);
 	share_head h;
 	memset(&h, 0, sizeof(h));
 	h.threshold = p->threshold;
@@ -139,8 +141,8 @@ signet_err cer_shares_split(const cer_policy *p, const sg_secret *pin, const cha
 	memcpy(h.label, label, strlen(label) + 1);
 	memcpy(h.serial, serial, strlen(serial) + 1);
 	if (RAND_bytes(h.split, SPLIT_ID_LEN) != 1)
-		return cer_fail(SIGNET_ECRYPTO, "no randomness");
-	signet_err err = pin_check(h.split, pin, kind, h.check);
+		return cer_fail(errmsg, errlen, SIGNET_ECRYPTO, "no randomness");
+	signet_err err = pin_check(h.split, pin, kind, h.check, errmsg, errlen);
 	if (err != SIGNET_OK)
 		return err;
 
@@ -152,17 +154,18 @@ signet_err cer_shares_split(const cer_policy *p, const sg_secret *pin, const cha
 	gfshare_ctx *g = gfshare_ctx_init_enc(nrs, (unsigned)p->count, (unsigned char)p->threshold,
 					      (unsigned)slen);
 	if (g == NULL)
-		return cer_fail(SIGNET_ENOMEM, "libgfshare: cannot make a split context");
+		return cer_fail(errmsg, errlen, SIGNET_ENOMEM,
+				"libgfshare: cannot make a split context");
 	gfshare_ctx_enc_setsecret(g, pin->data);
 	if (rand_failed) {
 		gfshare_ctx_free(g);
-		return cer_fail(SIGNET_ECRYPTO, "no randomness for the split");
+		return cer_fail(errmsg, errlen, SIGNET_ECRYPTO, "no randomness for the split");
 	}
 	sg_secret *share = NULL;
 	err = sg_secret_new(slen, &share);
 	char (*paths)[4200] = calloc(p->count, sizeof(*paths));
 	if (err == SIGNET_OK && paths == NULL)
-		err = cer_fail(SIGNET_ENOMEM, "out of memory");
+		err = cer_fail(errmsg, errlen, SIGNET_ENOMEM, "out of memory");
 	size_t written = 0;
 	for (size_t i = 0; i < p->count && err == SIGNET_OK; i++) {
 		gfshare_ctx_enc_getshare(g, (unsigned char)i, share->data);  /* an index */
@@ -175,7 +178,8 @@ signet_err cer_shares_split(const cer_policy *p, const sg_secret *pin, const cha
 		err = head_text(&h, &text);
 		if (err == SIGNET_OK)
 			err = cer_seal(cer_pass_find(passes, npasses, h.operator), &kdf, text.data,
-				       text.len, share->data, share->len, salt, nonce, &ct);
+				       text.len, share->data, share->len, salt, nonce, &ct, errmsg,
+				       errlen);
 		if (err == SIGNET_OK)
 			err = sg_buf_printf(&text, "kdf scrypt %llu %u %u\n",
 					    (unsigned long long)kdf.n, kdf.r, kdf.p);
@@ -188,9 +192,10 @@ signet_err cer_shares_split(const cer_policy *p, const sg_secret *pin, const cha
 		if (err == SIGNET_OK &&
 		    (size_t)snprintf(paths[i], sizeof(paths[i]), "%s/%s.%s", dir, h.operator,
 				     cer_share_suffix(kind)) >= sizeof(paths[i]))
-			err = cer_fail(SIGNET_ERANGE, "share directory path too long");
+			err = cer_fail(errmsg, errlen, SIGNET_ERANGE,
+				       "share directory path too long");
 		if (err == SIGNET_OK)
-			err = cer_write_new(paths[i], text.data, text.len, 0600);
+			err = cer_write_new(paths[i], text.data, text.len, 0600, errmsg, errlen);
 		if (err == SIGNET_OK)
 			written++;
 		sg_buf_free(&text);
@@ -210,14 +215,14 @@ signet_err cer_shares_split(const cer_policy *p, const sg_secret *pin, const cha
  * the seal to aad. */
 static signet_err share_read(const char *path, size_t slen, share_head *h, cer_kdf *kdf,
 			     uint8_t salt[CER_SALT_LEN], uint8_t nonce[CER_NONCE_LEN], sg_buf *aad,
-			     sg_buf *ct)
+			     sg_buf *ct, char *errmsg, size_t errlen)
 {
 	sg_buf b = SG_BUF_INIT;
-	signet_err err = cer_read_text(path, CER_FILE_MAX, WHAT, &b);
+	signet_err err = cer_read_text(path, CER_FILE_MAX, WHAT, &b, errmsg, errlen);
 	if (err != SIGNET_OK)
 		return err;
 	cer_doc d;
-	err = cer_doc_parse((const char *)b.data, b.len, SHARE_MAGIC, WHAT, &d);
+	err = cer_doc_parse((const char *)b.data, b.len, SHARE_MAGIC, WHAT, &d, errmsg, errlen);
 	sg_buf_free(&b);
 	if (err != SIGNET_OK)
 		return err;
@@ -227,9 +232,9 @@ static signet_err share_read(const char *path, size_t slen, share_head *h, cer_k
 	const char *v[12];
 	size_t i = 0;
 	for (size_t k = 0; k < 12 && err == SIGNET_OK; k++)
-		err = cer_doc_take(&d, &i, keys[k], WHAT, &v[k]);
+		err = cer_doc_take(&d, &i, keys[k], WHAT, &v[k], errmsg, errlen);
 	if (err == SIGNET_OK && i != d.n)
-		err = cer_fail(SIGNET_EPARSE, "share %s: trailing lines", path);
+		err = cer_fail(errmsg, errlen, SIGNET_EPARSE, "share %s: trailing lines", path);
 	uint64_t num = 0, thr = 0, cnt = 0;
 	if (err == SIGNET_OK &&
 	    (!cer_name_ok(v[0]) || cer_uint(v[1], 1, 255, &num) != SIGNET_OK ||
@@ -242,9 +247,10 @@ static signet_err share_read(const char *path, size_t slen, share_head *h, cer_k
 	     cer_hex_exact(v[10], nonce, CER_NONCE_LEN) != SIGNET_OK ||
 	     sg_base64_decode(v[11], strlen(v[11]), ct) != SIGNET_OK ||
 	     ct->len != slen + CER_TAG_LEN))
-		err = cer_fail(SIGNET_EPARSE, "share %s: malformed header or sealed part", path);
+		err = cer_fail(errmsg, errlen, SIGNET_EPARSE,
+			       "share %s: malformed header or sealed part", path);
 	if (err == SIGNET_OK)
-		err = cer_kdf_parse(v[8], kdf);
+		err = cer_kdf_parse(v[8], kdf, errmsg, errlen);
 	if (err == SIGNET_OK) {
 		memcpy(h->operator, v[0], strlen(v[0]) + 1);
 		h->number = (unsigned)num;
@@ -267,34 +273,34 @@ static bool same_split(const share_head *a, const share_head *b)
 }
 
 signet_err cer_shares_combine(const cer_policy *p, const cer_share_in *shares, size_t n,
-			      const cer_pass *passes, size_t npasses, sg_secret **pin,
-			      char *label, char *serial)
+			      const cer_pass *passes, size_t npasses, sg_secret **pin, char *label,
+			      char *serial, char *errmsg, size_t errlen)
 {
 	return cer_shares_open(p, shares, n, passes, npasses, false, CER_SECRET_USER, pin, label,
-			       serial);
+			       serial, errmsg, errlen);
 }
 
 signet_err cer_so_shares_combine(const cer_policy *p, const cer_share_in *shares, size_t n,
 				 const cer_pass *passes, size_t npasses, sg_secret **pin,
-				 char *label, char *serial)
+				 char *label, char *serial, char *errmsg, size_t errlen)
 {
 	return cer_shares_open(p, shares, n, passes, npasses, false, CER_SECRET_SO, pin, label,
-			       serial);
+			       serial, errmsg, errlen);
 }
 
 signet_err cer_domain_shares_combine(const cer_policy *p, const cer_share_in *shares, size_t n,
 				     const cer_pass *passes, size_t npasses, sg_secret **key,
-				     uint8_t id[HSM_ID_LEN])
+				     uint8_t id[HSM_ID_LEN], char *errmsg, size_t errlen)
 {
 	if (key == NULL || id == NULL)
-		return cer_fail(SIGNET_EINVAL, "combine: bad argument");
+		return cer_fail(errmsg, errlen, SIGNET_EINVAL, "combine: bad argument");
 	*key = NULL;
 	sg_secret *hex = NULL;
 	char label[33] = "", serial[17] = "";
 	signet_err err = cer_shares_open(p, shares, n, passes, npasses, false, CER_SECRET_DOMAIN,
-					 &hex, label, serial);
+					 &hex, label, serial, errmsg, errlen);
 	if (err == SIGNET_OK)
-		err = cer_domain_key_from_hex(hex, key, id);
+		err = cer_domain_key_from_hex(hex, key, id, errmsg, errlen);
 	sg_secret_free(hex);
 	if (err == SIGNET_OK) {
 		char want[17];
@@ -302,7 +308,7 @@ signet_err cer_domain_shares_combine(const cer_policy *p, const cer_share_in *sh
 		if (strcmp(label, CER_DOMAIN_SPLIT_LABEL) != 0 || strcmp(serial, want) != 0) {
 			sg_secret_free(*key);
 			*key = NULL;
-			err = cer_fail(SIGNET_EVERIFY,
+			err = cer_fail(errmsg, errlen, SIGNET_EVERIFY,
 				       "the domain shares name domain %s, but combine "
 				       "to domain %s",
 				       serial, want);
@@ -313,25 +319,27 @@ signet_err cer_domain_shares_combine(const cer_policy *p, const cer_share_in *sh
 
 signet_err cer_shares_open(const cer_policy *p, const cer_share_in *shares, size_t n,
 			   const cer_pass *passes, size_t npasses, bool split_quorum, int kind,
-			   sg_secret **pin, char *label, char *serial)
+			   sg_secret **pin, char *label, char *serial, char *errmsg, size_t errlen)
 {
 	const size_t slen = kind_len(kind);
 	if (p == NULL || (shares == NULL && n) || pin == NULL)
-		return cer_fail(SIGNET_EINVAL, "combine: bad argument");
+		return cer_fail(errmsg, errlen, SIGNET_EINVAL, "combine: bad argument");
 	*pin = NULL;
 	if (n > CER_OPERATORS_MAX)
-		return cer_fail(SIGNET_ERANGE, "more than %d shares", CER_OPERATORS_MAX);
+		return cer_fail(errmsg, errlen, SIGNET_ERANGE, "more than %d shares",
+				CER_OPERATORS_MAX);
 	share_head *h = calloc(n ? n : 1, sizeof(*h));
 	unsigned char *nrs = calloc(n ? n : 1, 1);
 	sg_secret *all = NULL;
-	signet_err err = (h == NULL || nrs == NULL) ? cer_fail(SIGNET_ENOMEM, "out of memory")
-						    : sg_secret_new(slen * (n ? n : 1), &all);
+	signet_err err = (h == NULL || nrs == NULL)
+				 ? cer_fail(errmsg, errlen, SIGNET_ENOMEM, "out of memory")
+				 : sg_secret_new(slen * (n ? n : 1), &all);
 	size_t used = 0;
 	/* Every check that needs no HSM happens here, share by share. */
 	for (size_t i = 0; i < n && err == SIGNET_OK; i++) {
 		const cer_share_in *in = &shares[i];
 		if (in->operator == NULL || cer_policy_find(p, in->operator) == NULL) {
-			err = cer_fail(SIGNET_EDENIED, "share presented by \"%s\": not an operator "
+			err = cer_fail(errmsg, errlen, SIGNET_EDENIED, "share presented by \"%s\": not an operator "
 				       "of the policy", in->operator ? in->operator : "(nobody)");
 			break;
 		}
@@ -340,37 +348,44 @@ signet_err cer_shares_open(const cer_policy *p, const cer_share_in *shares, size
 		cer_kdf kdf;
 		uint8_t salt[CER_SALT_LEN], nonce[CER_NONCE_LEN];
 		sg_buf aad = SG_BUF_INIT, ct = SG_BUF_INIT;
-		err = share_read(in->path, slen, &cur, &kdf, salt, nonce, &aad, &ct);
+		err = share_read(in->path, slen, &cur, &kdf, salt, nonce, &aad, &ct, errmsg,
+				 errlen);
 		if (err == SIGNET_OK && strcmp(cur.operator, in->operator) != 0)
-			err = cer_fail(SIGNET_EVERIFY, "share %s belongs to %s, not to %s who "
-				       "presents it", in->path, cur.operator, in->operator);
+			err = cer_fail(errmsg, errlen, SIGNET_EVERIFY,
+				       "share %s belongs to %s, not to %s who "
+				       "presents it",
+				       in->path, cur.operator, in->operator);
 		bool dup = false;
 		for (size_t j = 0; err == SIGNET_OK && j < used; j++) {
 			if (strcmp(h[j].operator, cur.operator) == 0 || h[j].number == cur.number)
 				dup = true;
 			else if (!same_split(&h[j], &cur))
-				err = cer_fail(SIGNET_EVERIFY, "share %s is from another split or "
-					       "token than the others", in->path);
+				err = cer_fail(errmsg, errlen, SIGNET_EVERIFY,
+					       "share %s is from another split or "
+					       "token than the others",
+					       in->path);
 		}
 		const sg_secret *pass = NULL;
 		if (err == SIGNET_OK && !dup) {
 			pass = cer_pass_find(passes, npasses, cur.operator);
 			if (pass == NULL)
-				err = cer_fail(SIGNET_EINVAL, "no passphrase given for %s's share",
-					       cur.operator);
+				err = cer_fail(errmsg, errlen, SIGNET_EINVAL,
+					       "no passphrase given for %s's share", cur.operator);
 		}
 		sg_secret *piece = NULL;
 		if (err == SIGNET_OK && !dup) {
 			err = cer_open(pass, &kdf, salt, nonce, aad.data, aad.len, ct.data, ct.len,
-				       &piece);
+				       &piece, errmsg, errlen);
 			if (err == SIGNET_EVERIFY)
-				cer_fail(err, "share %s of %s: wrong passphrase, or the share was "
-					 "altered or moved to another operator", in->path,
-					 cur.operator);
+				cer_fail(errmsg, errlen, err,
+					 "share %s of %s: wrong passphrase, or the share was "
+					 "altered or moved to another operator",
+					 in->path, cur.operator);
 		}
 		if (err == SIGNET_OK && !dup) {
 			if (piece->len != slen) {
-				err = cer_fail(SIGNET_EVERIFY, "share %s: wrong length", in->path);
+				err = cer_fail(errmsg, errlen, SIGNET_EVERIFY,
+					       "share %s: wrong length", in->path);
 			} else {
 				memcpy(all->data + used * slen, piece->data, slen);
 				nrs[used] = (unsigned char)cur.number;
@@ -389,8 +404,10 @@ signet_err cer_shares_open(const cer_policy *p, const cer_share_in *shares, size
 	if (need < p->threshold && !(split_quorum && used))
 		need = p->threshold;
 	if (err == SIGNET_OK && used < need)
-		err = cer_fail(SIGNET_EQUORUM, "%zu valid share%s from distinct operators, %u "
-			       "needed", used, used == 1 ? "" : "s", need);
+		err = cer_fail(errmsg, errlen, SIGNET_EQUORUM,
+			       "%zu valid share%s from distinct operators, %u "
+			       "needed",
+			       used, used == 1 ? "" : "s", need);
 	sg_secret *out = NULL;
 	if (err == SIGNET_OK)
 		err = sg_secret_new(slen, &out);
@@ -401,7 +418,8 @@ signet_err cer_shares_open(const cer_policy *p, const cer_share_in *shares, size
 		gfshare_fill_rand = fill_rand;
 		gfshare_ctx *g = gfshare_ctx_init_dec(nrs, (unsigned)used, (unsigned)slen);
 		if (g == NULL) {
-			err = cer_fail(SIGNET_ENOMEM, "libgfshare: cannot make a context");
+			err = cer_fail(errmsg, errlen, SIGNET_ENOMEM,
+				       "libgfshare: cannot make a context");
 		} else {
 			for (size_t i = 0; i < used; i++)
 				gfshare_ctx_dec_giveshare(g, (unsigned char)i,
@@ -413,9 +431,10 @@ signet_err cer_shares_open(const cer_policy *p, const cer_share_in *shares, size
 		}
 	}
 	uint8_t check[CER_HASH_LEN];
-	if (err == SIGNET_OK && (err = pin_check(h[0].split, out, kind, check)) == SIGNET_OK &&
+	if (err == SIGNET_OK &&
+	    (err = pin_check(h[0].split, out, kind, check, errmsg, errlen)) == SIGNET_OK &&
 	    memcmp(check, h[0].check, CER_HASH_LEN) != 0)
-		err = cer_fail(SIGNET_EVERIFY,
+		err = cer_fail(errmsg, errlen, SIGNET_EVERIFY,
 			       "the shares do not combine to the %s of the "
 			       "split (%s): refusing to use it",
 			       kind == CER_SECRET_DOMAIN ? "backup domain"

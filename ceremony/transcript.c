@@ -43,7 +43,8 @@ static bool field_ok(const char *s)
 }
 
 /* Check one line against the chain so far; on success prev becomes its hash. */
-static bool line_ok(char *line, uint64_t seq, uint8_t prev[CER_HASH_LEN], cer_log_brief *brief)
+static bool line_ok(char *line, uint64_t seq, uint8_t prev[CER_HASH_LEN], cer_log_brief *brief,
+		    char *errmsg, size_t errlen)
 {
 	char *f[FIELDS];
 	size_t n = 0;
@@ -83,7 +84,7 @@ static bool line_ok(char *line, uint64_t seq, uint8_t prev[CER_HASH_LEN], cer_lo
 		return false;
 	sg_buf t = SG_BUF_INIT;
 	bool ok = entry_text(&e, p, &t) == SIGNET_OK &&
-		  cer_sha256(t.data, t.len, mine) == SIGNET_OK &&
+		  cer_sha256(t.data, t.len, mine, errmsg, errlen) == SIGNET_OK &&
 		  memcmp(mine, h, CER_HASH_LEN) == 0;
 	sg_buf_free(&t);
 	if (ok)
@@ -100,7 +101,8 @@ static bool line_ok(char *line, uint64_t seq, uint8_t prev[CER_HASH_LEN], cer_lo
 
 /* Walk the log text: entries good, the first bad one (0 if none), the last hash. */
 static signet_err chain_check(const sg_buf *text, size_t *entries, size_t *bad,
-			      uint8_t last[CER_HASH_LEN], sg_buf *briefs)
+			      uint8_t last[CER_HASH_LEN], sg_buf *briefs, char *errmsg,
+			      size_t errlen)
 {
 	memset(last, 0, CER_HASH_LEN);
 	*entries = 0;
@@ -112,22 +114,27 @@ static signet_err chain_check(const sg_buf *text, size_t *entries, size_t *bad,
 		*bad = *entries + 1;
 		if (nl == NULL || ll == 0 || ll > LOG_LINE_MAX ||
 		    memchr(text->data + pos, '\0', ll) != NULL)
-			return cer_fail(SIGNET_EVERIFY, "transcript entry %zu is malformed or "
-					"truncated", *bad);
+			return cer_fail(errmsg, errlen, SIGNET_EVERIFY,
+					"transcript entry %zu is malformed or "
+					"truncated",
+					*bad);
 		char *line = malloc(ll + 1);
 		if (line == NULL)
-			return cer_fail(SIGNET_ENOMEM, "out of memory");
+			return cer_fail(errmsg, errlen, SIGNET_ENOMEM, "out of memory");
 		memcpy(line, text->data + pos, ll);
 		line[ll] = '\0';
 		cer_log_brief b;
-		bool ok = line_ok(line, *entries + 1, last, briefs != NULL ? &b : NULL);
+		bool ok = line_ok(line, *entries + 1, last, briefs != NULL ? &b : NULL, errmsg,
+				  errlen);
 		free(line);
 		if (ok && briefs != NULL && sg_buf_append(briefs, &b, sizeof(b)) != SIGNET_OK)
-			return cer_fail(SIGNET_ENOMEM, "out of memory");
+			return cer_fail(errmsg, errlen, SIGNET_ENOMEM, "out of memory");
 		if (!ok)
-			return cer_fail(SIGNET_EVERIFY, "transcript entry %zu is broken: its "
+			return cer_fail(errmsg, errlen, SIGNET_EVERIFY,
+					"transcript entry %zu is broken: its "
 					"hash, its link to the entry before or its fields do not "
-					"check", *bad);
+					"check",
+					*bad);
 		(*entries)++;
 		pos += ll + 1;
 	}
@@ -135,28 +142,30 @@ static signet_err chain_check(const sg_buf *text, size_t *entries, size_t *bad,
 	return SIGNET_OK;
 }
 
-signet_err cer_log_verify(const char *path, size_t *entries, size_t *bad)
+signet_err cer_log_verify(const char *path, size_t *entries, size_t *bad, char *errmsg,
+			  size_t errlen)
 {
 	if (path == NULL || entries == NULL || bad == NULL)
-		return cer_fail(SIGNET_EINVAL, "cer_log_verify: bad argument");
+		return cer_fail(errmsg, errlen, SIGNET_EINVAL, "cer_log_verify: bad argument");
 	*entries = 0;
 	*bad = 0;
 	struct stat st;
 	if (stat(path, &st) != 0 && errno == ENOENT)
 		return SIGNET_OK;
 	sg_buf text = SG_BUF_INIT;
-	signet_err err = cer_read_text(path, CER_LOG_MAX, "transcript", &text);
+	signet_err err = cer_read_text(path, CER_LOG_MAX, "transcript", &text, errmsg, errlen);
 	uint8_t last[CER_HASH_LEN];
 	if (err == SIGNET_OK)
-		err = chain_check(&text, entries, bad, last, NULL);
+		err = chain_check(&text, entries, bad, last, NULL, errmsg, errlen);
 	sg_buf_free(&text);
 	return err;
 }
 
-signet_err cer_log_load(const char *path, bool *exists, cer_log_brief **out, size_t *n)
+signet_err cer_log_load(const char *path, bool *exists, cer_log_brief **out, size_t *n,
+			char *errmsg, size_t errlen)
 {
 	if (path == NULL || exists == NULL || out == NULL || n == NULL)
-		return cer_fail(SIGNET_EINVAL, "cer_log_load: bad argument");
+		return cer_fail(errmsg, errlen, SIGNET_EINVAL, "cer_log_load: bad argument");
 	*out = NULL;
 	*n = 0;
 	struct stat st;
@@ -166,9 +175,9 @@ signet_err cer_log_load(const char *path, bool *exists, cer_log_brief **out, siz
 	sg_buf text = SG_BUF_INIT, briefs = SG_BUF_INIT;
 	size_t bad = 0;
 	uint8_t last[CER_HASH_LEN];
-	signet_err err = cer_read_text(path, CER_LOG_MAX, "transcript", &text);
+	signet_err err = cer_read_text(path, CER_LOG_MAX, "transcript", &text, errmsg, errlen);
 	if (err == SIGNET_OK)
-		err = chain_check(&text, n, &bad, last, &briefs);
+		err = chain_check(&text, n, &bad, last, &briefs, errmsg, errlen);
 	sg_buf_free(&text);
 	if (err != SIGNET_OK) {
 		sg_buf_free(&briefs);
@@ -179,33 +188,35 @@ signet_err cer_log_load(const char *path, bool *exists, cer_log_brief **out, siz
 	return SIGNET_OK;
 }
 
-signet_err cer_log_append(const char *path, cer_log_entry *e)
+signet_err cer_log_append(const char *path, cer_log_entry *e, char *errmsg, size_t errlen)
 {
 	if (path == NULL || e == NULL)
-		return cer_fail(SIGNET_EINVAL, "cer_log_append: bad argument");
+		return cer_fail(errmsg, errlen, SIGNET_EINVAL, "cer_log_append: bad argument");
 	if (!field_ok(e->op) || !field_ok(e->zone) || !field_ok(e->approvers) ||
 	    !field_ok(e->result))
-		return cer_fail(SIGNET_EINVAL, "transcript: entry fields must be non-empty "
+		return cer_fail(errmsg, errlen, SIGNET_EINVAL,
+				"transcript: entry fields must be non-empty "
 				"and without blanks");
 	/* The directory is shared: a link there must not make us append
 	 * elsewhere on the ceremony machine. */
 	int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
-		return cer_fail(signet_err_from_errno(errno), "transcript %s: cannot open (%s)",
-				path, strerror(errno));
+		return cer_fail(errmsg, errlen, signet_err_from_errno(errno),
+				"transcript %s: cannot open (%s)", path, strerror(errno));
 	/* One writer at a time: the chain must not fork. */
 	if (flock(fd, LOCK_EX) != 0) {
 		close(fd);
-		return cer_fail(SIGNET_EIO, "transcript %s: cannot lock", path);
+		return cer_fail(errmsg, errlen, SIGNET_EIO, "transcript %s: cannot lock", path);
 	}
 	sg_buf text = SG_BUF_INIT, line = SG_BUF_INIT;
 	signet_err err = SIGNET_OK;
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-		err = cer_fail(SIGNET_EIO, "transcript %s: not a regular file", path);
+		err = cer_fail(errmsg, errlen, SIGNET_EIO, "transcript %s: not a regular file",
+			       path);
 	else if ((uint64_t)st.st_size > CER_LOG_MAX)
-		err = cer_fail(SIGNET_ERANGE, "transcript %s: larger than %u octets", path,
-			       CER_LOG_MAX);
+		err = cer_fail(errmsg, errlen, SIGNET_ERANGE,
+			       "transcript %s: larger than %u octets", path, CER_LOG_MAX);
 	if (err == SIGNET_OK)
 		err = sg_buf_reserve(&text, (size_t)st.st_size + 1);
 	while (err == SIGNET_OK && text.len < (size_t)st.st_size) {
@@ -214,24 +225,26 @@ signet_err cer_log_append(const char *path, cer_log_entry *e)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
-			err = cer_fail(SIGNET_EIO, "transcript %s: read failed", path);
+			err = cer_fail(errmsg, errlen, SIGNET_EIO, "transcript %s: read failed",
+				       path);
 		else
 			text.len += (size_t)r;
 	}
 	size_t entries = 0, bad = 0;
 	uint8_t prev[CER_HASH_LEN], h[CER_HASH_LEN];
 	if (err == SIGNET_OK) {
-		err = chain_check(&text, &entries, &bad, prev, NULL);
+		err = chain_check(&text, &entries, &bad, prev, NULL, errmsg, errlen);
 		if (err == SIGNET_EVERIFY)
-			cer_fail(err, "transcript %s is broken at entry %zu: refusing to append",
-				 path, bad);
+			cer_fail(errmsg, errlen, err,
+				 "transcript %s is broken at entry %zu: refusing to append", path,
+				 bad);
 	}
 	if (err == SIGNET_OK) {
 		e->seq = entries + 1;
 		err = entry_text(e, prev, &line);
 	}
 	if (err == SIGNET_OK)
-		err = cer_sha256(line.data, line.len, h);
+		err = cer_sha256(line.data, line.len, h, errmsg, errlen);
 	if (err == SIGNET_OK) {
 		memcpy(e->prev, prev, CER_HASH_LEN);
 		memcpy(e->hash, h, CER_HASH_LEN);
@@ -249,7 +262,8 @@ signet_err cer_log_append(const char *path, cer_log_entry *e)
 			if (ftruncate(fd, st.st_size) != 0)
 				sg_log(SG_LOG_ERROR, "transcript %s: could not undo a partial write",
 				       path);
-			err = cer_fail(SIGNET_EIO, "transcript %s: write or fsync failed", path);
+			err = cer_fail(errmsg, errlen, SIGNET_EIO,
+				       "transcript %s: write or fsync failed", path);
 		}
 	}
 	sg_buf_free(&text);

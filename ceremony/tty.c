@@ -9,19 +9,21 @@
 
 #include "ceremony/internal.h"
 
-signet_err cer_read_passphrase_tty(const char *prompt, sg_secret **out)
+signet_err cer_read_passphrase_tty(const char *prompt, sg_secret **out, char *errmsg, size_t errlen)
 {
 	if (prompt == NULL || out == NULL)
-		return cer_fail(SIGNET_EINVAL, "cer_read_passphrase_tty: bad argument");
+		return cer_fail(errmsg, errlen, SIGNET_EINVAL,
+				"cer_read_passphrase_tty: bad argument");
 	*out = NULL;
 	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
-		return cer_fail(SIGNET_EIO, "no terminal to read a passphrase from; use "
+		return cer_fail(errmsg, errlen, SIGNET_EIO,
+				"no terminal to read a passphrase from; use "
 				"file:, fd: or env:");
 	struct termios old, quiet;
 	if (tcgetattr(fd, &old) != 0) {
 		close(fd);
-		return cer_fail(SIGNET_EIO, "cannot read the terminal settings");
+		return cer_fail(errmsg, errlen, SIGNET_EIO, "cannot read the terminal settings");
 	}
 	quiet = old;
 	quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
@@ -31,7 +33,7 @@ signet_err cer_read_passphrase_tty(const char *prompt, sg_secret **out)
 	if (tcsetattr(fd, TCSAFLUSH, &quiet) != 0 || write(fd, prompt, strlen(prompt)) < 0) {
 		(void)tcsetattr(fd, TCSAFLUSH, &old);
 		close(fd);
-		return cer_fail(SIGNET_EIO, "cannot turn echo off");
+		return cer_fail(errmsg, errlen, SIGNET_EIO, "cannot turn echo off");
 	}
 	sg_secret *s = NULL;
 	signet_err err = sg_secret_new(SG_SECRET_MAX, &s);
@@ -44,8 +46,8 @@ signet_err cer_read_passphrase_tty(const char *prompt, sg_secret **out)
 		if (r <= 0 || c == '\n')
 			break;
 		if (n == SG_SECRET_MAX) {
-			err = cer_fail(SIGNET_ERANGE, "passphrase longer than %d octets",
-				       SG_SECRET_MAX);
+			err = cer_fail(errmsg, errlen, SIGNET_ERANGE,
+				       "passphrase longer than %d octets", SG_SECRET_MAX);
 			break;
 		}
 		s->data[n++] = (uint8_t)c;
@@ -55,7 +57,7 @@ signet_err cer_read_passphrase_tty(const char *prompt, sg_secret **out)
 		err = err == SIGNET_OK ? SIGNET_OK : err;
 	close(fd);
 	if (err == SIGNET_OK && n == 0)
-		err = cer_fail(SIGNET_EINVAL, "empty passphrase");
+		err = cer_fail(errmsg, errlen, SIGNET_EINVAL, "empty passphrase");
 	if (err != SIGNET_OK) {
 		sg_secret_free(s);
 		return err;

@@ -44,10 +44,10 @@ const char *cer_word(uint8_t octet)
 	return WORDS[octet];
 }
 
-signet_err cer_words(const uint8_t hash[CER_HASH_LEN], sg_buf *out)
+signet_err cer_words(const uint8_t hash[CER_HASH_LEN], sg_buf *out, char *errmsg, size_t errlen)
 {
 	if (hash == NULL || out == NULL)
-		return cer_fail(SIGNET_EINVAL, "cer_words: bad argument");
+		return cer_fail(errmsg, errlen, SIGNET_EINVAL, "cer_words: bad argument");
 	signet_err err = SIGNET_OK;
 	for (size_t i = 0; i < CER_HASH_LEN && err == SIGNET_OK; i++)
 		err = sg_buf_printf(out, "%s%s", i ? " " : "", WORDS[hash[i]]);

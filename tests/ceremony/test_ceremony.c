@@ -78,47 +78,47 @@ static void test_enroll_and_policy(void **state)
 {
 	(void)state;
 	for (int i = 0; i < 3; i++)
-		cfx_expect(cer_enroll(names[i], cf.pass[i], cf.keyfile[i], cf.pubfile[i]),
+		cfx_expect(cer_enroll(names[i], cf.pass[i], cf.keyfile[i], cf.pubfile[i], CFX_ERR),
 			   SIGNET_OK, NULL);
 	/* never overwritten, bad names and short passphrases refused */
-	cfx_expect(cer_enroll("alice", cf.pass[0], cf.keyfile[0], cf.pubfile[0]), SIGNET_EEXIST,
+	cfx_expect(cer_enroll("alice", cf.pass[0], cf.keyfile[0], cf.pubfile[0], CFX_ERR), SIGNET_EEXIST,
 		   NULL);
 	char k[700], pb[700];
 	path(k, sizeof(k), "x.key");
 	path(pb, sizeof(pb), "x.pub");
-	cfx_expect(cer_enroll("Bad Name", cf.pass[0], k, pb), SIGNET_EINVAL, "name");
+	cfx_expect(cer_enroll("Bad Name", cf.pass[0], k, pb, CFX_ERR), SIGNET_EINVAL, "name");
 	sg_secret *shortpw = cfx_secret("short");
-	cfx_expect(cer_enroll("dave", shortpw, k, pb), SIGNET_EINVAL, "passphrase");
+	cfx_expect(cer_enroll("dave", shortpw, k, pb, CFX_ERR), SIGNET_EINVAL, "passphrase");
 	sg_secret_free(shortpw);
 
 	char pol[700];
 	path(pol, sizeof(pol), "policy-1");
 	write_policy(pol, 1, 3, 2);
 	/* one signature is not a quorum */
-	cfx_expect(cer_policy_sign_file(pol, cf.keyfile[0], cf.pass[0]), SIGNET_OK, NULL);
-	cfx_expect(cer_policy_adopt(cf.cdir, pol), SIGNET_EQUORUM, "1 valid signatures");
+	cfx_expect(cer_policy_sign_file(pol, cf.keyfile[0], cf.pass[0], CFX_ERR), SIGNET_OK, NULL);
+	cfx_expect(cer_policy_adopt(cf.cdir, pol, CFX_ERR), SIGNET_EQUORUM, "1 valid signatures");
 	/* a wrong passphrase cannot sign */
 	sg_secret *wrong = cfx_secret("not bob's passphrase");
-	cfx_expect(cer_policy_sign_file(pol, cf.keyfile[1], wrong), SIGNET_EVERIFY,
+	cfx_expect(cer_policy_sign_file(pol, cf.keyfile[1], wrong, CFX_ERR), SIGNET_EVERIFY,
 		   "wrong passphrase");
 	sg_secret_free(wrong);
-	cfx_expect(cer_policy_sign_file(pol, cf.keyfile[1], cf.pass[1]), SIGNET_OK, NULL);
-	cfx_expect(cer_policy_adopt(cf.cdir, pol), SIGNET_OK, NULL);
+	cfx_expect(cer_policy_sign_file(pol, cf.keyfile[1], cf.pass[1], CFX_ERR), SIGNET_OK, NULL);
+	cfx_expect(cer_policy_adopt(cf.cdir, pol, CFX_ERR), SIGNET_OK, NULL);
 
 	/* a change needs the current quorum: carol alone re-signing a policy
 	 * with threshold 1 for herself is refused */
 	char pol2[700];
 	path(pol2, sizeof(pol2), "policy-evil");
 	write_policy(pol2, 2, 3, 1);
-	cfx_expect(cer_policy_sign_file(pol2, cf.keyfile[2], cf.pass[2]), SIGNET_OK, NULL);
-	cfx_expect(cer_policy_adopt(cf.cdir, pol2), SIGNET_EQUORUM, "current quorum");
+	cfx_expect(cer_policy_sign_file(pol2, cf.keyfile[2], cf.pass[2], CFX_ERR), SIGNET_OK, NULL);
+	cfx_expect(cer_policy_adopt(cf.cdir, pol2, CFX_ERR), SIGNET_EQUORUM, "current quorum");
 	/* not a higher serial */
 	char pol3[700];
 	path(pol3, sizeof(pol3), "policy-same-serial");
 	write_policy(pol3, 1, 3, 2);
-	cfx_expect(cer_policy_sign_file(pol3, cf.keyfile[0], cf.pass[0]), SIGNET_OK, NULL);
-	cfx_expect(cer_policy_sign_file(pol3, cf.keyfile[1], cf.pass[1]), SIGNET_OK, NULL);
-	cfx_expect(cer_policy_adopt(cf.cdir, pol3), SIGNET_ESTATE, "serial");
+	cfx_expect(cer_policy_sign_file(pol3, cf.keyfile[0], cf.pass[0], CFX_ERR), SIGNET_OK, NULL);
+	cfx_expect(cer_policy_sign_file(pol3, cf.keyfile[1], cf.pass[1], CFX_ERR), SIGNET_OK, NULL);
+	cfx_expect(cer_policy_adopt(cf.cdir, pol3, CFX_ERR), SIGNET_ESTATE, "serial");
 }
 
 static void test_init_token(void **state)
@@ -136,9 +136,9 @@ static void test_init_token(void **state)
 	/* carol is absent: nobody may seal her share for her */
 	cer_exec x = {.dir = cf.cdir, .request = req, .approvals = ap, .napprovals = 2,
 		      .passes = cf.passes, .npasses = 2, .hsm = cf.fx->ctx, .shares_out = shares};
-	cfx_expect(cer_execute(&x), SIGNET_EQUORUM, "carol");
+	cfx_expect(cer_execute(&x, CFX_ERR), SIGNET_EQUORUM, "carol");
 	x.npasses = 3;
-	cfx_expect(cer_execute(&x), SIGNET_OK, NULL);
+	cfx_expect(cer_execute(&x, CFX_ERR), SIGNET_OK, NULL);
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(access(cf.sharefile[i], R_OK), 0);
 		assert_int_equal(access(cf.sosharefile[i], R_OK), 0);
@@ -148,7 +148,7 @@ static void test_init_token(void **state)
 	path(other, sizeof(other), "shares-again");
 	assert_int_equal(mkdir(other, 0700), 0);
 	x.shares_out = other;
-	cfx_expect(cer_execute(&x), SIGNET_EEXIST, "exists already");
+	cfx_expect(cer_execute(&x, CFX_ERR), SIGNET_EEXIST, "exists already");
 	assert_int_equal(token_keys(), 0);
 }
 
@@ -213,19 +213,19 @@ static void test_create_refusals(void **state)
 	cer_exec x = {.dir = cf.cdir, .request = req, .approvals = ap, .napprovals = 2,
 		      .shares = in, .nshares = 2, .passes = cf.passes, .npasses = 3,
 		      .hsm = cf.fx->ctx, .out = out};
-	cfx_expect(cer_execute(&x), SIGNET_EVERIFY, "another request");
+	cfx_expect(cer_execute(&x, CFX_ERR), SIGNET_EVERIFY, "another request");
 
 	/* an unenrolled operator */
 	char dk[700], dp[700], ad[700];
 	path(dk, sizeof(dk), "dave.key");
 	path(dp, sizeof(dp), "dave.pub");
 	sg_secret *dpw = cfx_secret("dave passphrase 4444");
-	cfx_expect(cer_enroll("dave", dpw, dk, dp), SIGNET_OK, NULL);
+	cfx_expect(cer_enroll("dave", dpw, dk, dp, CFX_ERR), SIGNET_OK, NULL);
 	fresh(ad, sizeof(ad), "approval");
-	cfx_expect(cer_approve(req, dk, dpw, ad), SIGNET_OK, NULL);
+	cfx_expect(cer_approve(req, dk, dpw, ad, CFX_ERR), SIGNET_OK, NULL);
 	sg_secret_free(dpw);
 	ap[1] = ad;
-	cfx_expect(cer_execute(&x), SIGNET_EDENIED, "not an operator");
+	cfx_expect(cer_execute(&x, CFX_ERR), SIGNET_EDENIED, "not an operator");
 	/* an approval that names bob but was signed by dave */
 	sg_buf t = SG_BUF_INIT;
 	assert_int_equal(sg_file_read(ad, 1 << 16, &t), SIGNET_OK);
@@ -239,7 +239,7 @@ static void test_create_refusals(void **state)
 	assert_int_equal(sg_file_write_atomic(forged, t.data, t.len, 0644), SIGNET_OK);
 	sg_buf_free(&t);
 	ap[1] = forged;
-	cfx_expect(cer_execute(&x), SIGNET_EVERIFY, "does not verify");
+	cfx_expect(cer_execute(&x, CFX_ERR), SIGNET_EVERIFY, "does not verify");
 
 	/* an expired request and one not yet valid */
 	char old[700], later[700];
@@ -257,14 +257,14 @@ static void test_create_refusals(void **state)
 	sg_secret *wrong = cfx_secret("wrong passphrase!!");
 	cer_pass bad[3] = {{"alice", cf.pass[0]}, {"bob", wrong}, {"carol", cf.pass[2]}};
 	x.passes = bad;
-	cfx_expect(cer_execute(&x), SIGNET_EVERIFY, "wrong passphrase");
+	cfx_expect(cer_execute(&x, CFX_ERR), SIGNET_EVERIFY, "wrong passphrase");
 	x.passes = cf.passes;
 	sg_secret_free(wrong);
 
 	/* alice's share presented as bob's */
 	cer_share_in swapped[2] = {{"alice", cf.sharefile[2]}, {"bob", cf.sharefile[0]}};
 	x.shares = swapped;
-	cfx_expect(cer_execute(&x), SIGNET_EVERIFY, "belongs to");
+	cfx_expect(cer_execute(&x, CFX_ERR), SIGNET_EVERIFY, "belongs to");
 	/* ... and with its header edited to name bob */
 	assert_int_equal(sg_file_read(cf.sharefile[0], 1 << 16, &t), SIGNET_OK);
 	s = strstr((char *)t.data, "operator alice\nnumber 1");
@@ -278,7 +278,7 @@ static void test_create_refusals(void **state)
 	sg_buf_free(&t);
 	cer_share_in moved_in[2] = {{"alice", cf.sharefile[0]}, {"bob", moved}};
 	x.shares = moved_in;
-	cfx_expect(cer_execute(&x), SIGNET_EVERIFY, "altered or moved");
+	cfx_expect(cer_execute(&x, CFX_ERR), SIGNET_EVERIFY, "altered or moved");
 
 	/* one byte of a sealed share changed */
 	assert_int_equal(sg_file_read(cf.sharefile[1], 1 << 16, &t), SIGNET_OK);
@@ -291,7 +291,7 @@ static void test_create_refusals(void **state)
 	sg_buf_free(&t);
 	cer_share_in tin[2] = {{"alice", cf.sharefile[0]}, {"bob", tampered}};
 	x.shares = tin;
-	cfx_expect(cer_execute(&x), SIGNET_EVERIFY, "altered");
+	cfx_expect(cer_execute(&x, CFX_ERR), SIGNET_EVERIFY, "altered");
 
 	/* after all of that, the token holds the same keys and no output exists */
 	assert_int_equal(token_keys(), before);
@@ -508,7 +508,7 @@ static void test_transcript(void **state)
 	char log[700], copy[700];
 	snprintf(log, sizeof(log), "%s/transcript.log", cf.cdir);
 	size_t n = 0, bad = 0;
-	cfx_expect(cer_log_verify(log, &n, &bad), SIGNET_OK, NULL);
+	cfx_expect(cer_log_verify(log, &n, &bad, CFX_ERR), SIGNET_OK, NULL);
 	assert_true(n > 10);  /* adoption, operations and every refusal */
 	sg_buf t = SG_BUF_INIT;
 	assert_int_equal(sg_file_read(log, CER_LOG_MAX, &t), SIGNET_OK);
@@ -528,12 +528,12 @@ static void test_transcript(void **state)
 	res[2] = res[2] == 'X' ? 'Y' : 'X';
 	fresh(copy, sizeof(copy), "log");
 	assert_int_equal(sg_file_write_atomic(copy, t.data, t.len - 1, 0644), SIGNET_OK);
-	cfx_expect(cer_log_verify(copy, &n, &bad), SIGNET_EVERIFY, "entry 3");
+	cfx_expect(cer_log_verify(copy, &n, &bad, CFX_ERR), SIGNET_EVERIFY, "entry 3");
 	assert_int_equal(bad, 3);
 	assert_int_equal(n, 2);
 	/* appending to a broken log is refused */
 	cer_log_entry e = {.time = 1, .op = "x", .zone = "-", .approvers = "-", .result = "ok"};
-	cfx_expect(cer_log_append(copy, &e), SIGNET_EVERIFY, "broken");
+	cfx_expect(cer_log_append(copy, &e, CFX_ERR), SIGNET_EVERIFY, "broken");
 	/* a deleted entry breaks the chain where it was */
 	res[2] = res[2] == 'X' ? 'Y' : 'X';
 	char *next = strchr(line, '\n') + 1;
@@ -541,12 +541,12 @@ static void test_transcript(void **state)
 	fresh(copy, sizeof(copy), "log");
 	assert_int_equal(sg_file_write_atomic(copy, t.data, strlen((char *)t.data), 0644),
 			 SIGNET_OK);
-	cfx_expect(cer_log_verify(copy, &n, &bad), SIGNET_EVERIFY, "entry 3");
+	cfx_expect(cer_log_verify(copy, &n, &bad, CFX_ERR), SIGNET_EVERIFY, "entry 3");
 	/* a truncated last line */
 	fresh(copy, sizeof(copy), "log");
 	assert_int_equal(sg_file_write_atomic(copy, t.data, strlen((char *)t.data) - 5, 0644),
 			 SIGNET_OK);
-	assert_int_equal(cer_log_verify(copy, &n, &bad), SIGNET_EVERIFY);
+	assert_int_equal(cer_log_verify(copy, &n, &bad, CFX_ERR), SIGNET_EVERIFY);
 	sg_buf_free(&t);
 }
 
@@ -576,20 +576,20 @@ static void test_garbage(void **state)
 		assert_int_equal(sg_file_write_atomic(f, bodies[i], strlen(bodies[i]), 0644),
 				 SIGNET_OK);
 		cer_request r;
-		signet_err err = cer_request_read(f, &r);
+		signet_err err = cer_request_read(f, &r, CFX_ERR);
 		if (err == SIGNET_OK)
 			fail_msg("garbage %zu accepted", i);
-		assert_true(strlen(cer_last_error()) > 5);
+		assert_true(strlen(cfx_errmsg) > 5);
 		cer_approval a;
-		assert_int_not_equal(cer_approval_read(f, &a), SIGNET_OK);
+		assert_int_not_equal(cer_approval_read(f, &a, CFX_ERR), SIGNET_OK);
 		cer_policy *p = calloc(1, sizeof(*p));
-		assert_int_not_equal(cer_policy_read(f, p), SIGNET_OK);
+		assert_int_not_equal(cer_policy_read(f, p, CFX_ERR), SIGNET_OK);
 		free(p);
 		cer_operator o;
-		assert_int_not_equal(cer_operator_read(f, &o), SIGNET_OK);
+		assert_int_not_equal(cer_operator_read(f, &o, CFX_ERR), SIGNET_OK);
 		size_t n, bad;
 		if (i > 1)
-			assert_int_equal(cer_log_verify(f, &n, &bad), SIGNET_EVERIFY);
+			assert_int_equal(cer_log_verify(f, &n, &bad, CFX_ERR), SIGNET_EVERIFY);
 	}
 	/* an overlong file */
 	sg_buf big = SG_BUF_INIT;
@@ -600,9 +600,9 @@ static void test_garbage(void **state)
 	assert_int_equal(sg_file_write_atomic(f, big.data, big.len, 0644), SIGNET_OK);
 	sg_buf_free(&big);
 	cer_request r;
-	cfx_expect(cer_request_read(f, &r), SIGNET_ERANGE, "larger than");
+	cfx_expect(cer_request_read(f, &r, CFX_ERR), SIGNET_ERANGE, "larger than");
 	/* a missing file */
-	cfx_expect(cer_request_read("/nonexistent/request", &r), SIGNET_ENOTFOUND, "cannot read");
+	cfx_expect(cer_request_read("/nonexistent/request", &r, CFX_ERR), SIGNET_ENOTFOUND, "cannot read");
 	/* a share with an absurd scrypt cost is refused before any work */
 	sg_buf t = SG_BUF_INIT;
 	assert_int_equal(sg_file_read(cf.sharefile[0], 1 << 16, &t), SIGNET_OK);
@@ -614,10 +614,10 @@ static void test_garbage(void **state)
 	assert_int_equal(sg_file_write_atomic(f, t.data, t.len - 1, 0600), SIGNET_OK);
 	sg_buf_free(&t);
 	cer_policy *p = calloc(1, sizeof(*p));
-	assert_int_equal(cer_policy_load(cf.cdir, p), SIGNET_OK);
+	assert_int_equal(cer_policy_load(cf.cdir, p, CFX_ERR), SIGNET_OK);
 	cer_share_in in[2] = {{"alice", f}, {"bob", cf.sharefile[1]}};
 	sg_secret *pin = NULL;
-	cfx_expect(cer_shares_combine(p, in, 2, cf.passes, 3, &pin, NULL, NULL), SIGNET_ERANGE,
+	cfx_expect(cer_shares_combine(p, in, 2, cf.passes, 3, &pin, NULL, NULL, CFX_ERR), SIGNET_ERANGE,
 		   "scrypt");
 	free(p);
 }
@@ -664,14 +664,14 @@ static void test_pin_nowhere(void **state)
 {
 	(void)state;
 	cer_policy *p = calloc(1, sizeof(*p));
-	assert_int_equal(cer_policy_load(cf.cdir, p), SIGNET_OK);
+	assert_int_equal(cer_policy_load(cf.cdir, p, CFX_ERR), SIGNET_OK);
 	cer_share_in in[2] = {{"bob", cf.sharefile[1]}, {"carol", cf.sharefile[2]}};
 	sg_secret *pin = NULL;
-	assert_int_equal(cer_shares_combine(p, in, 2, cf.passes, 3, &pin, NULL, NULL), SIGNET_OK);
+	assert_int_equal(cer_shares_combine(p, in, 2, cf.passes, 3, &pin, NULL, NULL, CFX_ERR), SIGNET_OK);
 	free(p);
 	assert_int_equal(pin->len, 2 * CER_PIN_OCTETS);
 	assert_true(scan_dir(cf.fx->dir, pin) > 20);
-	assert_null(strstr(cer_last_error(), (const char *)pin->data));
+	assert_null(strstr(cfx_errmsg, (const char *)pin->data));
 	sg_secret_free(pin);
 }
 
@@ -682,7 +682,7 @@ static void test_words(void **state)
 	for (size_t i = 0; i < sizeof(h); i++)
 		h[i] = (uint8_t)(i * 8);
 	sg_buf w = SG_BUF_INIT;
-	assert_int_equal(cer_words(h, &w), SIGNET_OK);
+	assert_int_equal(cer_words(h, &w, CFX_ERR), SIGNET_OK);
 	assert_int_equal(strncmp((const char *)w.data, "acorn ", 6), 0);
 	for (unsigned i = 0; i < 256; i++)
 		for (unsigned j = 0; j < i; j++)

@@ -549,7 +549,7 @@ static void add_share(secrets *s, int who)
 	assert_int_equal(sg_base64_decode(se, strlen(se), &ct), SIGNET_OK);
 	sg_secret *piece = NULL;
 	assert_int_equal(cer_open(cf.pass[who], &k, salt.data, nonce.data, t.data, aadlen, ct.data,
-				  ct.len, &piece), SIGNET_OK);
+				  ct.len, &piece, CFX_ERR), SIGNET_OK);
 	add_secret(s, piece->data, piece->len);
 	sg_buf enc = SG_BUF_INIT;
 	assert_int_equal(sg_hex_encode(piece->data, piece->len, &enc), SIGNET_OK);
@@ -602,18 +602,18 @@ static void test_no_secret_anywhere(void **state)
 	secrets s = {.n = 0};
 	cer_policy *p = calloc(1, sizeof(*p));
 	assert_non_null(p);
-	assert_int_equal(cer_policy_load(cf.cdir, p), SIGNET_OK);
+	assert_int_equal(cer_policy_load(cf.cdir, p, CFX_ERR), SIGNET_OK);
 	for (int i = 0; i < 3; i++)
 		add_secret(&s, pws[i], strlen(pws[i]));
 	cer_share_in in[2] = {{"alice", cf.sharefile[0]}, {"bob", cf.sharefile[1]}};
 	sg_secret *pin = NULL;
-	assert_int_equal(cer_shares_combine(p, in, 2, cf.passes, 3, &pin, NULL, NULL), SIGNET_OK);
+	assert_int_equal(cer_shares_combine(p, in, 2, cf.passes, 3, &pin, NULL, NULL, CFX_ERR), SIGNET_OK);
 	assert_int_equal(pin->len, 2 * CER_PIN_OCTETS);
 	add_secret(&s, pin->data, pin->len);
 	sg_secret_free(pin);
 	/* the SO PIN, which nobody was ever given */
 	cer_share_in so_in[2] = {{"alice", cf.sosharefile[0]}, {"carol", cf.sosharefile[2]}};
-	assert_int_equal(cer_so_shares_combine(p, so_in, 2, cf.passes, 3, &pin, NULL, NULL),
+	assert_int_equal(cer_so_shares_combine(p, so_in, 2, cf.passes, 3, &pin, NULL, NULL, CFX_ERR),
 			 SIGNET_OK);
 	add_secret(&s, pin->data, pin->len);
 	sg_secret_free(pin);

@@ -85,10 +85,10 @@ static hsm_token *ksk_token(void)
 	}
 	cer_policy *p = calloc(1, sizeof(*p));
 	assert_non_null(p);
-	assert_int_equal(cer_policy_load(cf.cdir, p), SIGNET_OK);
+	assert_int_equal(cer_policy_load(cf.cdir, p, CFX_ERR), SIGNET_OK);
 	sg_secret *pin = NULL;
 	char label[33], serial[17];
-	assert_int_equal(cer_shares_combine(p, in, 2, cf.passes, OPS, &pin, label, serial),
+	assert_int_equal(cer_shares_combine(p, in, 2, cf.passes, OPS, &pin, label, serial, CFX_ERR),
 			 SIGNET_OK);
 	free(p);
 	hsm_token *t = NULL;
@@ -140,7 +140,7 @@ static void test_create_domain(void **state)
 
 	cer_policy *p = calloc(1, sizeof(*p));
 	assert_non_null(p);
-	assert_int_equal(cer_policy_load(cf.cdir, p), SIGNET_OK);
+	assert_int_equal(cer_policy_load(cf.cdir, p, CFX_ERR), SIGNET_OK);
 	cer_share_in in[3];
 	char paths[3][PATHLEN];
 	/* any two of three rebuild the key; its ID is the token's */
@@ -149,7 +149,7 @@ static void test_create_domain(void **state)
 		domain_shares(dir, pairs[k], 2, in, paths);
 		sg_secret *key = NULL;
 		uint8_t kid[HSM_ID_LEN];
-		assert_int_equal(cer_domain_shares_combine(p, in, 2, cf.passes, OPS, &key, kid),
+		assert_int_equal(cer_domain_shares_combine(p, in, 2, cf.passes, OPS, &key, kid, CFX_ERR),
 				 SIGNET_OK);
 		assert_int_equal(key->len, HSM_DOMAIN_KEY_LEN);
 		assert_memory_equal(kid, id, HSM_ID_LEN);
@@ -159,7 +159,7 @@ static void test_create_domain(void **state)
 	domain_shares(dir, two, 1, in, paths);
 	sg_secret *key = NULL;
 	uint8_t kid[HSM_ID_LEN];
-	cfx_expect(cer_domain_shares_combine(p, in, 1, cf.passes, OPS, &key, kid), SIGNET_EQUORUM,
+	cfx_expect(cer_domain_shares_combine(p, in, 1, cf.passes, OPS, &key, kid, CFX_ERR), SIGNET_EQUORUM,
 		   NULL);
 	assert_null(key);
 	/* shares of the user PIN are no domain shares, nor the other way round */
@@ -168,12 +168,12 @@ static void test_create_domain(void **state)
 		in[i].operator = names[i];
 		in[i].path = paths[i];
 	}
-	assert_int_not_equal(cer_domain_shares_combine(p, in, 2, cf.passes, OPS, &key, kid),
+	assert_int_not_equal(cer_domain_shares_combine(p, in, 2, cf.passes, OPS, &key, kid, CFX_ERR),
 			     SIGNET_OK);
 	assert_null(key);
 	domain_shares(dir, two, 2, in, paths);
 	sg_secret *pin = NULL;
-	assert_int_not_equal(cer_shares_combine(p, in, 2, cf.passes, OPS, &pin, NULL, NULL),
+	assert_int_not_equal(cer_shares_combine(p, in, 2, cf.passes, OPS, &pin, NULL, NULL, CFX_ERR),
 			     SIGNET_OK);
 	assert_null(pin);
 	/* a wrong passphrase */
@@ -181,13 +181,13 @@ static void test_create_domain(void **state)
 	memcpy(wrong, cf.passes, sizeof(wrong));
 	sg_secret *bad = cfx_secret("not alice's passphrase");
 	wrong[0].pass = bad;
-	cfx_expect(cer_domain_shares_combine(p, in, 2, wrong, OPS, &key, kid), SIGNET_EVERIFY,
+	cfx_expect(cer_domain_shares_combine(p, in, 2, wrong, OPS, &key, kid, CFX_ERR), SIGNET_EVERIFY,
 		   NULL);
 	sg_secret_free(bad);
 
 	/* A second token (a signetd's ZSK token) gets the same domain from two
 	 * recovery shares, installed by its own SO. */
-	assert_int_equal(cer_domain_shares_combine(p, in, 2, cf.passes, OPS, &key, kid),
+	assert_int_equal(cer_domain_shares_combine(p, in, 2, cf.passes, OPS, &key, kid, CFX_ERR),
 			 SIGNET_OK);
 	sg_secret *so = cfx_secret("zsk-token-so-pin"), *user = cfx_secret("zsk-token-pin");
 	assert_int_equal(hsm_token_initialize(cf.fx->ctx, "zsk-token", so, user), SIGNET_OK);
@@ -370,14 +370,14 @@ static void test_ksk_backup(void **state)
 	/* a token of the same domain, rebuilt from two recovery shares */
 	cer_policy *p = calloc(1, sizeof(*p));
 	assert_non_null(p);
-	assert_int_equal(cer_policy_load(cf.cdir, p), SIGNET_OK);
+	assert_int_equal(cer_policy_load(cf.cdir, p, CFX_ERR), SIGNET_OK);
 	cer_share_in in[2];
 	char paths[2][PATHLEN];
 	const int pair[] = {1, 2};
 	domain_shares(recovery_dir, pair, 2, in, paths);
 	sg_secret *key = NULL;
 	uint8_t kid[HSM_ID_LEN];
-	assert_int_equal(cer_domain_shares_combine(p, in, 2, cf.passes, OPS, &key, kid),
+	assert_int_equal(cer_domain_shares_combine(p, in, 2, cf.passes, OPS, &key, kid, CFX_ERR),
 			 SIGNET_OK);
 	assert_memory_equal(kid, b.domain_id, HSM_ID_LEN);
 	sg_secret *so = cfx_secret("clone-so-pin"), *user = cfx_secret("clone-user-pin");

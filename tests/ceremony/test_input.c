@@ -40,13 +40,13 @@ static void data_path(char *out, size_t len, const char *name)
 static signet_err use_key(const char *path)
 {
 	uint8_t sig[CER_SIG_LEN];
-	return cer_operator_sign(path, alice, (const uint8_t *)"m", 1, sig, NULL);
+	return cer_operator_sign(path, alice, (const uint8_t *)"m", 1, sig, NULL, CFX_ERR);
 }
 
 static signet_err use_pub(const char *path)
 {
 	cer_operator o;
-	return cer_operator_read(path, &o);
+	return cer_operator_read(path, &o, CFX_ERR);
 }
 
 /* A policy is adopted into an empty ceremony directory. */
@@ -54,7 +54,7 @@ static signet_err use_policy(const char *path)
 {
 	char d[300];
 	snprintf(d, sizeof(d), "%s/cdir", work);
-	return cer_policy_adopt(d, path);
+	return cer_policy_adopt(d, path, CFX_ERR);
 }
 
 /* A request is executed only with approvals for it: alice's approval of the
@@ -62,19 +62,19 @@ static signet_err use_policy(const char *path)
 static signet_err use_request(const char *path)
 {
 	cer_request r;
-	signet_err err = cer_request_read(path, &r);
+	signet_err err = cer_request_read(path, &r, CFX_ERR);
 	if (err != SIGNET_OK)
 		return err;
-	return cer_approvals_check(policy, &r, &approval, 1, NULL);
+	return cer_approvals_check(policy, &r, &approval, 1, NULL, CFX_ERR);
 }
 
 static signet_err use_approval(const char *path)
 {
 	cer_approval a;
-	signet_err err = cer_approval_read(path, &a);
+	signet_err err = cer_approval_read(path, &a, CFX_ERR);
 	if (err != SIGNET_OK)
 		return err;
-	return cer_approvals_check(policy, &request, &a, 1, NULL);
+	return cer_approvals_check(policy, &request, &a, 1, NULL, CFX_ERR);
 }
 
 /* A share is combined with bob's. */
@@ -85,7 +85,7 @@ static signet_err use_share(const char *path)
 	cer_share_in in[2] = {{"alice", path}, {"bob", b}};
 	cer_pass pw[2] = {{"alice", alice}, {"bob", bob}};
 	sg_secret *pin = NULL;
-	signet_err err = cer_shares_combine(policy, in, 2, pw, 2, &pin, NULL, NULL);
+	signet_err err = cer_shares_combine(policy, in, 2, pw, 2, &pin, NULL, NULL, CFX_ERR);
 	sg_secret_free(pin);
 	return err;
 }
@@ -93,7 +93,7 @@ static signet_err use_share(const char *path)
 static signet_err use_log(const char *path)
 {
 	size_t n = 0, bad = 0;
-	return cer_log_verify(path, &n, &bad);
+	return cer_log_verify(path, &n, &bad, CFX_ERR);
 }
 
 /* A key-signing request becomes a sign-keyset request. */
@@ -103,7 +103,7 @@ static signet_err use_keyset(const char *path)
 	snprintf(out, sizeof(out), "%s/sign-request", work);
 	const char *params[] = {"key-id=0102"};
 	cer_request_params rp = {CER_OP_SIGN_KEYSET, "example.com.", params, 1, path, 1, 2};
-	signet_err err = cer_request_create(&rp, policy, out, NULL);
+	signet_err err = cer_request_create(&rp, policy, out, NULL, CFX_ERR);
 	if (err == SIGNET_OK)
 		unlink(out);
 	return err;
@@ -172,7 +172,7 @@ static void refused(const kind *k, const char *label, const uint8_t *p, size_t n
 	signet_err err = k->use(f);
 	if (err == SIGNET_OK)
 		fail_msg("%s, %s: accepted", k->what, label);
-	const char *why = cer_last_error();
+	const char *why = cfx_errmsg;
 	if (strlen(why) < 10)
 		fail_msg("%s, %s: %s with no clear reason (\"%s\")", k->what, label,
 			 signet_errname(err), why);
@@ -215,7 +215,7 @@ static void mutate(const kind *k)
 	snprintf(f, sizeof(f), "%s/good", work);
 	assert_int_equal(sg_file_write_atomic(f, good.data, good.len, 0600), SIGNET_OK);
 	if (k->use(f) != SIGNET_OK)
-		fail_msg("%s: the good file is refused: %s", k->what, cer_last_error());
+		fail_msg("%s: the good file is refused: %s", k->what, cfx_errmsg);
 	unlink(f);
 	if (k->use == use_policy) {
 		char cd[300];
@@ -377,14 +377,14 @@ static int setup(void **state)
 	policy = calloc(1, sizeof(*policy));
 	char f[1200];
 	data_path(f, sizeof(f), "policy");
-	if (policy == NULL || cer_policy_read(f, policy) != SIGNET_OK)
+	if (policy == NULL || cer_policy_read(f, policy, CFX_ERR) != SIGNET_OK)
 		return -1;
 	policy->threshold = 1;  /* one approval is enough for what is tested here */
 	data_path(f, sizeof(f), "request");
-	if (cer_request_read(f, &request) != SIGNET_OK)
+	if (cer_request_read(f, &request, CFX_ERR) != SIGNET_OK)
 		return -1;
 	data_path(f, sizeof(f), "approval");
-	return cer_approval_read(f, &approval) == SIGNET_OK ? 0 : -1;
+	return cer_approval_read(f, &approval, CFX_ERR) == SIGNET_OK ? 0 : -1;
 }
 
 static int teardown(void **state)

@@ -78,14 +78,14 @@ static void snap(tstate *s)
 		cached_pin = NULL;
 		cer_policy *p = calloc(1, sizeof(*p));
 		assert_non_null(p);
-		assert_int_equal(cer_policy_load(cf.cdir, p), SIGNET_OK);
+		assert_int_equal(cer_policy_load(cf.cdir, p, CFX_ERR), SIGNET_OK);
 		p->threshold = 1;  /* the split's own quorum */
 		char sp[2][2 * CFX_PATH];
 		snprintf(sp[0], sizeof(sp[0]), "%s/alice.share", sdir);
 		snprintf(sp[1], sizeof(sp[1]), "%s/bob.share", sdir);
 		cer_share_in in[2] = {{"alice", sp[0]}, {"bob", sp[1]}};
 		assert_int_equal(cer_shares_combine(p, in, 2, cf.passes, 3, &cached_pin,
-						    cached_label, cached_serial), SIGNET_OK);
+						    cached_label, cached_serial, CFX_ERR), SIGNET_OK);
 		free(p);
 		snprintf(cached_dir, sizeof(cached_dir), "%s", sdir);
 	}
@@ -185,11 +185,11 @@ static void write_policy(const char *out, uint64_t ser, unsigned m, const char *
 		return;
 	cer_policy *p = calloc(1, sizeof(*p));
 	assert_non_null(p);
-	assert_int_equal(cer_policy_read(out, p), SIGNET_OK);
+	assert_int_equal(cer_policy_read(out, p, CFX_ERR), SIGNET_OK);
 	snprintf(p->module, sizeof(p->module), "%s", module);
-	p->has_module_sha256 = cer_module_sha256(module, p->module_sha256) == SIGNET_OK;
+	p->has_module_sha256 = cer_module_sha256(module, p->module_sha256, CFX_ERR) == SIGNET_OK;
 	sg_buf b = SG_BUF_INIT;
-	assert_int_equal(cer_policy_write(p, &b), SIGNET_OK);
+	assert_int_equal(cer_policy_write(p, &b, CFX_ERR), SIGNET_OK);
 	write_file(out, &b);
 	sg_buf_free(&b);
 	free(p);
@@ -220,7 +220,7 @@ static void test_copied_policy_lower_threshold(void **st)
 	write_policy(pol, serial + 1, 1, NULL);
 	static const int c[] = {2};
 	cfx_sign_policy(&cf, pol, c, 1);
-	cfx_expect(cer_policy_adopt(cf.cdir, pol), SIGNET_EQUORUM, "current quorum");
+	cfx_expect(cer_policy_adopt(cf.cdir, pol, CFX_ERR), SIGNET_EQUORUM, "current quorum");
 	/* a plain copy: the next honest 2-of-3 ceremony refuses it */
 	copy_in(pol);
 	honest_refused(SIGNET_EQUORUM, "policy mismatch");
@@ -297,7 +297,7 @@ static void test_copied_policy_other_module(void **st)
 	fresh(pol, sizeof(pol), "policy-module");
 	write_policy(pol, ++serial, 2, evil);
 	cfx_sign_policy(&cf, pol, ab, 2);
-	cfx_expect(cer_policy_adopt(cf.cdir, pol), SIGNET_OK, NULL);
+	cfx_expect(cer_policy_adopt(cf.cdir, pol, CFX_ERR), SIGNET_OK, NULL);
 	honest();  /* the module the machine names, with the digest the policy records */
 	snap(&before);
 	assert_int_equal(sg_buf_append(&m, "x", 1), SIGNET_OK);
@@ -316,16 +316,16 @@ static void test_copied_policy_other_module(void **st)
 	/* the configuration itself: others may not write it, nor may it be missing */
 	cer_config c;
 	assert_int_equal(chmod(cf.conf, 0666), 0);
-	cfx_expect(cer_config_load(NULL, &c), SIGNET_EPERM, "not be writable by group");
+	cfx_expect(cer_config_load(NULL, &c, CFX_ERR), SIGNET_EPERM, "not be writable by group");
 	honest_refused(SIGNET_EPERM, "configuration");
 	assert_int_equal(chmod(cf.conf, 0600), 0);
 	char link[CFX_PATH];
 	snprintf(link, sizeof(link), "%s/conf-link", cf.fx->dir);
 	assert_int_equal(symlink(cf.conf, link), 0);
-	assert_int_not_equal(cer_config_load(link, &c), SIGNET_OK);
-	cfx_expect(cer_config_load("/nonexistent/ceremony.conf", &c), SIGNET_ENOTFOUND,
+	assert_int_not_equal(cer_config_load(link, &c, CFX_ERR), SIGNET_OK);
+	cfx_expect(cer_config_load("/nonexistent/ceremony.conf", &c, CFX_ERR), SIGNET_ENOTFOUND,
 		   "cannot open");
-	cfx_expect(cer_config_load(NULL, &c), SIGNET_OK, NULL);
+	cfx_expect(cer_config_load(NULL, &c, CFX_ERR), SIGNET_OK, NULL);
 	assert_string_equal(c.module, cf.fx->module);
 	sg_buf_free(&keep);
 	sg_buf_free(&m);
@@ -350,7 +350,7 @@ static sg_secret *raw_piece(const char *file, int who)
 	assert_int_equal(sg_base64_decode(se, strlen(se), &ct), SIGNET_OK);
 	sg_secret *piece = NULL;
 	assert_int_equal(cer_open(cf.pass[who], &k, salt.data, nonce.data, t.data,
-				  (size_t)(kdf - text), ct.data, ct.len, &piece), SIGNET_OK);
+				  (size_t)(kdf - text), ct.data, ct.len, &piece, CFX_ERR), SIGNET_OK);
 	sg_buf_free(&t);
 	sg_buf_free(&salt);
 	sg_buf_free(&nonce);
@@ -365,28 +365,28 @@ static void test_so_pin_not_one_operators(void **st)
 	snap(&before);
 	cer_policy *p = calloc(1, sizeof(*p));
 	assert_non_null(p);
-	assert_int_equal(cer_policy_load(cf.cdir, p), SIGNET_OK);
+	assert_int_equal(cer_policy_load(cf.cdir, p, CFX_ERR), SIGNET_OK);
 	sg_secret *pin = NULL;
 	char serial_no[17];
 	/* alice's SO share alone, even under a policy claiming threshold 1 */
 	cer_share_in a[1] = {{"alice", cf.sosharefile[0]}};
-	cfx_expect(cer_so_shares_combine(p, a, 1, cf.passes, 3, &pin, NULL, serial_no),
+	cfx_expect(cer_so_shares_combine(p, a, 1, cf.passes, 3, &pin, NULL, serial_no, CFX_ERR),
 		   SIGNET_EQUORUM, "1 valid share");
 	p->threshold = 1;
-	cfx_expect(cer_so_shares_combine(p, a, 1, cf.passes, 3, &pin, NULL, serial_no),
+	cfx_expect(cer_so_shares_combine(p, a, 1, cf.passes, 3, &pin, NULL, serial_no, CFX_ERR),
 		   SIGNET_EQUORUM, "2 needed");
 	/* her user shares do not pass for SO shares, nor mix with them */
 	p->threshold = 2;
 	cer_share_in user[2] = {{"alice", cf.sharefile[0]}, {"bob", cf.sharefile[1]}};
-	cfx_expect(cer_so_shares_combine(p, user, 2, cf.passes, 3, &pin, NULL, serial_no),
+	cfx_expect(cer_so_shares_combine(p, user, 2, cf.passes, 3, &pin, NULL, serial_no, CFX_ERR),
 		   SIGNET_EVERIFY, "other PIN");
 	cer_share_in mixed[2] = {{"alice", cf.sharefile[0]}, {"bob", cf.sosharefile[1]}};
-	cfx_expect(cer_so_shares_combine(p, mixed, 2, cf.passes, 3, &pin, NULL, serial_no),
+	cfx_expect(cer_so_shares_combine(p, mixed, 2, cf.passes, 3, &pin, NULL, serial_no, CFX_ERR),
 		   SIGNET_EVERIFY, "another split");
 	/* the raw piece she can unseal is no SO PIN */
 	cer_share_in two[2] = {{"alice", cf.sosharefile[0]}, {"bob", cf.sosharefile[1]}};
 	sg_secret *so = NULL;
-	assert_int_equal(cer_so_shares_combine(p, two, 2, cf.passes, 3, &so, NULL, serial_no),
+	assert_int_equal(cer_so_shares_combine(p, two, 2, cf.passes, 3, &so, NULL, serial_no, CFX_ERR),
 			 SIGNET_OK);
 	sg_secret *piece = raw_piece(cf.sosharefile[0], 0);
 	sg_secret *newpin = cfx_secret("0123456789abcdef0123456789abcdef");
@@ -412,7 +412,7 @@ static void test_so_pin_not_one_operators(void **st)
 	cer_exec x = {.dir = cf.cdir, .request = req, .approvals = apv, .napprovals = 2,
 		      .passes = cf.passes, .npasses = 3, .hsm = cf.fx->ctx, .shares_out = out,
 		      .so_shares = a, .nso_shares = 1};
-	cfx_expect(cer_execute(&x), SIGNET_EQUORUM, "1 valid share");
+	cfx_expect(cer_execute(&x, CFX_ERR), SIGNET_EQUORUM, "1 valid share");
 	sg_secret_free(so);
 	sg_secret_free(newpin);
 	free(p);
@@ -428,7 +428,7 @@ static void replayed(const char *req, const int *sh, const char *keyset,
 	tstate before;
 	snap(&before);
 	cer_exec pre = {.dir = cf.cdir, .request = req, .hsm = cf.fx->ctx};
-	cfx_expect(cer_execute_precheck(&pre), SIGNET_ESTATE, "replay");
+	cfx_expect(cer_execute_precheck(&pre, CFX_ERR), SIGNET_ESTATE, "replay");
 	cfx_expect(run(req, ab, sh, 0, keyset, shares_out, out), SIGNET_ESTATE, "replay");
 	cfx_expect(run(req, bc, sh, 2, keyset, shares_out, out), SIGNET_ESTATE, "replay");
 	unchanged(&before);
@@ -448,15 +448,15 @@ static void fill_executed(int64_t until)
 			 SIGNET_OK);
 	cer_anchor *a = calloc(1, sizeof(*a));
 	assert_non_null(a);
-	assert_int_equal(cer_anchor_load(t, a), SIGNET_OK);
+	assert_int_equal(cer_anchor_load(t, a, CFX_ERR), SIGNET_OK);
 	int64_t now = time(NULL);
 	/* after the real requests' nonces, as later executions would add them */
 	for (uint32_t i = 0; a->nexecuted < CER_EXECUTED_MAX; i++) {
 		uint8_t nonce[16] = {0xfe, 0xed};
 		memcpy(nonce + 12, &i, sizeof(i));
-		assert_int_equal(cer_anchor_add_executed(a, nonce, until, now), SIGNET_OK);
+		assert_int_equal(cer_anchor_add_executed(a, nonce, until, now, CFX_ERR), SIGNET_OK);
 	}
-	assert_int_equal(cer_anchor_store(t, a), SIGNET_OK);
+	assert_int_equal(cer_anchor_store(t, a, CFX_ERR), SIGNET_OK);
 	free(a);
 	hsm_token_close(t);
 }
@@ -466,7 +466,7 @@ static void anchor_now(cer_anchor *a)
 	hsm_token *t = NULL;
 	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, cached_serial, cached_pin, &t),
 			 SIGNET_OK);
-	assert_int_equal(cer_anchor_load(t, a), SIGNET_OK);
+	assert_int_equal(cer_anchor_load(t, a, CFX_ERR), SIGNET_OK);
 	hsm_token_close(t);
 }
 
@@ -509,7 +509,7 @@ static void test_executed_list_full(void **st)
 	hsm_token *t = NULL;
 	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, cached_serial, cached_pin, &t),
 			 SIGNET_OK);
-	assert_int_equal(cer_anchor_store(t, a), SIGNET_OK);
+	assert_int_equal(cer_anchor_store(t, a, CFX_ERR), SIGNET_OK);
 	hsm_token_close(t);
 	request(CER_OP_EXPORT_DS, ZONE, params, 1, NULL, req1, sizeof(req1));
 	fresh(out, sizeof(out), "ds");
@@ -543,7 +543,7 @@ static void test_executed_list_full(void **st)
 	a->nexecuted = k;
 	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, cached_serial, cached_pin, &t),
 			 SIGNET_OK);
-	assert_int_equal(cer_anchor_store(t, a), SIGNET_OK);
+	assert_int_equal(cer_anchor_store(t, a, CFX_ERR), SIGNET_OK);
 	hsm_token_close(t);
 	free(a);
 	honest();
@@ -613,11 +613,11 @@ static void test_replay_every_operation(void **st)
 	 * to a PIN the token refuses */
 	cer_policy *p = calloc(1, sizeof(*p));
 	assert_non_null(p);
-	assert_int_equal(cer_policy_load(cf.cdir, p), SIGNET_OK);
+	assert_int_equal(cer_policy_load(cf.cdir, p, CFX_ERR), SIGNET_OK);
 	cer_share_in old_so[2] = {{"alice", cf.sosharefile[0]}, {"bob", cf.sosharefile[1]}};
 	sg_secret *so = NULL, *dummy = cfx_secret("0123456789abcdef0123456789abcdef");
 	char serial_no[17];
-	assert_int_equal(cer_so_shares_combine(p, old_so, 2, cf.passes, 3, &so, NULL, serial_no),
+	assert_int_equal(cer_so_shares_combine(p, old_so, 2, cf.passes, 3, &so, NULL, serial_no, CFX_ERR),
 			 SIGNET_OK);
 	assert_int_equal(hsm_so_init_pin(cf.fx->ctx, serial_no, so, NULL, dummy), SIGNET_EHSM_PIN);
 	sg_secret_free(so);
@@ -637,7 +637,7 @@ static void test_transcript_attacks(void **st)
 	tstate before;
 	snap(&before);
 	size_t entries = 0;
-	cfx_expect(cer_log_verify_token(cf.cdir, NULL, cf.fx->ctx, &entries), SIGNET_OK, NULL);
+	cfx_expect(cer_log_verify_token(cf.cdir, NULL, cf.fx->ctx, &entries, CFX_ERR), SIGNET_OK, NULL);
 
 	/* the last entry deleted: the chain alone is intact */
 	size_t cut = keep.len - 1;
@@ -646,9 +646,9 @@ static void test_transcript_attacks(void **st)
 	assert_int_equal(sg_buf_append(&t, keep.data, cut), SIGNET_OK);
 	write_file(log, &t);
 	size_t n = 0, bad = 0;
-	cfx_expect(cer_log_verify(log, &n, &bad), SIGNET_OK, NULL);
+	cfx_expect(cer_log_verify(log, &n, &bad, CFX_ERR), SIGNET_OK, NULL);
 	honest_refused(SIGNET_EVERIFY, "entries were cut");
-	cfx_expect(cer_log_verify_token(cf.cdir, NULL, cf.fx->ctx, &n), SIGNET_EVERIFY, "cut");
+	cfx_expect(cer_log_verify_token(cf.cdir, NULL, cf.fx->ctx, &n, CFX_ERR), SIGNET_EVERIFY, "cut");
 	read_file(log, &after);  /* refused: not even a refusal entry appended */
 	assert_int_equal(after.len, t.len);
 
@@ -665,17 +665,17 @@ static void test_transcript_attacks(void **st)
 	write_file(log, &keep);
 	cer_log_entry e = {.time = time(NULL), .op = "create-ksk", .zone = ZONE,
 			   .approvers = "alice,bob", .result = "ok"};
-	cfx_expect(cer_log_append(log, &e), SIGNET_OK, NULL);
-	cfx_expect(cer_log_verify(log, &n, &bad), SIGNET_OK, NULL);
+	cfx_expect(cer_log_append(log, &e, CFX_ERR), SIGNET_OK, NULL);
+	cfx_expect(cer_log_verify(log, &n, &bad, CFX_ERR), SIGNET_OK, NULL);
 	honest_refused(SIGNET_EVERIFY, "never anchored");
-	cfx_expect(cer_log_verify_token(cf.cdir, NULL, cf.fx->ctx, &n), SIGNET_EVERIFY, "never anchored");
+	cfx_expect(cer_log_verify_token(cf.cdir, NULL, cf.fx->ctx, &n, CFX_ERR), SIGNET_EVERIFY, "never anchored");
 
 	/* a whole new chain of the same length */
 	fresh(forged, sizeof(forged), "log-forged");
 	for (size_t i = 0; i < entries; i++) {
 		cer_log_entry f = {.time = 1, .op = "adopt-policy", .zone = "-", .approvers = "-",
 				   .result = "ok"};
-		cfx_expect(cer_log_append(forged, &f), SIGNET_OK, NULL);
+		cfx_expect(cer_log_append(forged, &f, CFX_ERR), SIGNET_OK, NULL);
 	}
 	read_file(forged, &t);
 	write_file(log, &t);
@@ -701,7 +701,7 @@ static void test_transcript_attacks(void **st)
 	fresh(out, sizeof(out), "ds");
 	signet_err err = run(req, ab, ab, 2, NULL, NULL, out);
 	assert_int_not_equal(err, SIGNET_OK);
-	assert_non_null(strstr(cer_last_error(), "cannot open"));
+	assert_non_null(strstr(cfx_errmsg, "cannot open"));
 	assert_int_not_equal(access(out, F_OK), 0);
 	read_file(elsewhere, &after);
 	assert_int_equal(after.len, keep.len);
@@ -791,7 +791,7 @@ static signet_err create_limited(rlim_t limit, const char *out)
 	lim = old;
 	lim.rlim_cur = limit;
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
-	signet_err err = cer_execute(&x);
+	signet_err err = cer_execute(&x, CFX_ERR);
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
 	return err;
 }
@@ -806,7 +806,7 @@ static void test_transcript_unwritable(void **st)
 	sg_buf t = SG_BUF_INIT;
 	read_file(log, &t);
 	size_t n = 0, bad = 0;
-	cfx_expect(cer_log_verify(log, &n, &bad), SIGNET_OK, NULL);
+	cfx_expect(cer_log_verify(log, &n, &bad, CFX_ERR), SIGNET_OK, NULL);
 	tstate before;
 	snap(&before);
 	/* the intent cannot be recorded: nothing is done */
@@ -818,7 +818,7 @@ static void test_transcript_unwritable(void **st)
 	 * and the transcript's last entry says the operation started */
 	snap(&before);
 	read_file(log, &t);
-	cfx_expect(cer_log_verify(log, &n, &bad), SIGNET_OK, NULL);
+	cfx_expect(cer_log_verify(log, &n, &bad, CFX_ERR), SIGNET_OK, NULL);
 	cfx_expect(create_limited(t.len + intent_len(n + 1), out), SIGNET_EIO,
 		   "output withheld");
 	assert_int_not_equal(access(out, F_OK), 0);
@@ -862,19 +862,19 @@ static void test_take_over_token(void **st)
 	cfx_write_policy(&cf, pol, 1, 3, 2, algs, 2);
 	cer_policy *p = calloc(1, sizeof(*p));
 	assert_non_null(p);
-	assert_int_equal(cer_policy_read(pol, p), SIGNET_OK);
+	assert_int_equal(cer_policy_read(pol, p, CFX_ERR), SIGNET_OK);
 	snprintf(p->label, sizeof(p->label), "%s", cf.fx->label);
 	sg_buf b = SG_BUF_INIT;
-	assert_int_equal(cer_policy_write(p, &b), SIGNET_OK);
+	assert_int_equal(cer_policy_write(p, &b, CFX_ERR), SIGNET_OK);
 	write_file(pol, &b);
 	sg_buf_free(&b);
 	cfx_sign_policy(&cf, pol, ab, 2);
-	cfx_expect(cer_policy_adopt(cdir2, pol), SIGNET_OK, NULL);
-	assert_int_equal(cer_policy_load(cdir2, p), SIGNET_OK);
+	cfx_expect(cer_policy_adopt(cdir2, pol, CFX_ERR), SIGNET_OK, NULL);
+	assert_int_equal(cer_policy_load(cdir2, p, CFX_ERR), SIGNET_OK);
 	fresh(req, sizeof(req), "request");
 	cfx_expect(cer_request_create(&(cer_request_params){CER_OP_INIT_TOKEN, NULL, NULL, 0, NULL,
 							    time(NULL) - 10, time(NULL) + 3600},
-				      p, req, NULL),
+				      p, req, NULL, CFX_ERR),
 		   SIGNET_OK, NULL);
 	cfx_approve(&cf, req, 0, ap[0], sizeof(ap[0]));
 	cfx_approve(&cf, req, 1, ap[1], sizeof(ap[1]));
@@ -885,9 +885,9 @@ static void test_take_over_token(void **st)
 		      .adopt_so_pin = wrong};
 	/* without the SO PIN it is not fresh; with a wrong one nothing changes */
 	x.adopt_so_pin = NULL;
-	cfx_expect(cer_execute(&x), SIGNET_EEXIST, "exists already");
+	cfx_expect(cer_execute(&x, CFX_ERR), SIGNET_EEXIST, "exists already");
 	x.adopt_so_pin = wrong;
-	cfx_expect(cer_execute(&x), SIGNET_EHSM_PIN, "taking over");
+	cfx_expect(cer_execute(&x, CFX_ERR), SIGNET_EHSM_PIN, "taking over");
 	char sf[2 * CFX_PATH];
 	snprintf(sf, sizeof(sf), "%s/alice.share", shares2);
 	assert_int_not_equal(access(sf, F_OK), 0);
@@ -897,7 +897,7 @@ static void test_take_over_token(void **st)
 	hsm_token_close(t);
 	/* with the right one: taken over */
 	x.adopt_so_pin = cf.fx->so_pin;
-	cfx_expect(cer_execute(&x), SIGNET_OK, NULL);
+	cfx_expect(cer_execute(&x, CFX_ERR), SIGNET_OK, NULL);
 	sg_secret *dummy = cfx_secret("0123456789abcdef0123456789abcdef");
 	assert_int_equal(hsm_so_init_pin(cf.fx->ctx, cf.fx->serial, cf.fx->so_pin, NULL, dummy),
 			 SIGNET_EHSM_PIN);
@@ -908,7 +908,7 @@ static void test_take_over_token(void **st)
 	snprintf(sp[1], sizeof(sp[1]), "%s/bob.share", shares2);
 	cer_share_in in[2] = {{"alice", sp[0]}, {"bob", sp[1]}};
 	sg_secret *pin = NULL;
-	assert_int_equal(cer_shares_combine(p, in, 2, cf.passes, 3, &pin, NULL, NULL), SIGNET_OK);
+	assert_int_equal(cer_shares_combine(p, in, 2, cf.passes, 3, &pin, NULL, NULL, CFX_ERR), SIGNET_OK);
 	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, cf.fx->serial, pin, &t), SIGNET_OK);
 	size_t objects = 0;
 	assert_int_equal(hsm_object_count(t, &objects), SIGNET_OK);
@@ -918,11 +918,11 @@ static void test_take_over_token(void **st)
 	fresh(req, sizeof(req), "request");
 	cfx_expect(cer_request_create(&(cer_request_params){CER_OP_INIT_TOKEN, NULL, NULL, 0, NULL,
 							    time(NULL) - 10, time(NULL) + 3600},
-				      p, req, NULL),
+				      p, req, NULL, CFX_ERR),
 		   SIGNET_OK, NULL);
 	cfx_approve(&cf, req, 0, ap[0], sizeof(ap[0]));
 	cfx_approve(&cf, req, 1, ap[1], sizeof(ap[1]));
-	cfx_expect(cer_execute(&x), SIGNET_EEXIST, "anchor already");
+	cfx_expect(cer_execute(&x, CFX_ERR), SIGNET_EEXIST, "anchor already");
 	sg_secret_free(pin);
 	sg_secret_free(dummy);
 	sg_secret_free(wrong);
@@ -950,7 +950,7 @@ static void test_reset_user_pin(void **st)
 	cer_exec x = {.dir = cf.cdir, .request = req, .approvals = apv, .napprovals = 2,
 		      .passes = cf.passes, .npasses = 3, .hsm = cf.fx->ctx, .shares_out = s2,
 		      .so_shares = so, .nso_shares = 2};
-	cfx_expect(cer_execute(&x), SIGNET_OK, NULL);
+	cfx_expect(cer_execute(&x, CFX_ERR), SIGNET_OK, NULL);
 	/* the old user shares open nothing any more; the new ones do */
 	size_t objects = 0;
 	assert_int_equal(cfx_token_state(&cf, sdir, ab, 2, &objects, NULL), SIGNET_EHSM_PIN);
@@ -960,10 +960,10 @@ static void test_reset_user_pin(void **st)
 	tstate before;
 	snap(&before);
 	x.shares_out = s3;
-	cfx_expect(cer_execute(&x), SIGNET_ESTATE, "replay");
+	cfx_expect(cer_execute(&x, CFX_ERR), SIGNET_ESTATE, "replay");
 	unchanged(&before);
 	size_t entries = 0;
-	cfx_expect(cer_log_verify_token(cf.cdir, NULL, cf.fx->ctx, &entries), SIGNET_OK, NULL);
+	cfx_expect(cer_log_verify_token(cf.cdir, NULL, cf.fx->ctx, &entries, CFX_ERR), SIGNET_OK, NULL);
 }
 
 int main(void)

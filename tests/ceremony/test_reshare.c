@@ -107,7 +107,7 @@ static void test_first_split(void **state)
 static void expect_policy(uint64_t serial, unsigned m, size_t n)
 {
 	cer_policy p;
-	assert_int_equal(cer_policy_load(cf.cdir, &p), SIGNET_OK);
+	assert_int_equal(cer_policy_load(cf.cdir, &p, CFX_ERR), SIGNET_OK);
 	assert_int_equal(p.serial, serial);
 	assert_int_equal(p.threshold, m);
 	assert_int_equal(p.count, n);
@@ -130,12 +130,12 @@ static void test_change_operators(void **state)
 	fresh(weak, sizeof(weak), "policy-weak");
 	cfx_write_policy(&cf, weak, 2, 4, 3, algs, 1);
 	cfx_sign_policy(&cf, weak, d, 1);
-	assert_int_not_equal(cer_policy_adopt(cf.cdir, weak), SIGNET_OK);
+	assert_int_not_equal(cer_policy_adopt(cf.cdir, weak, CFX_ERR), SIGNET_OK);
 	expect_policy(1, 2, 3);
 	fresh(weak, sizeof(weak), "policy-weak");
 	cfx_write_policy(&cf, weak, 2, 4, 3, algs, 1);
 	cfx_sign_policy(&cf, weak, a, 1);
-	assert_int_not_equal(cer_policy_adopt(cf.cdir, weak), SIGNET_OK);
+	assert_int_not_equal(cer_policy_adopt(cf.cdir, weak, CFX_ERR), SIGNET_OK);
 	expect_policy(1, 2, 3);
 	/* a quorum of its own (carol and dave, M 2 of 4) that is not the
 	 * current one (carol alone of alice, bob and carol) */
@@ -158,7 +158,7 @@ static void test_change_operators(void **state)
 	fresh(old, sizeof(old), "policy-old");
 	cfx_write_policy(&cf, old, 1, 3, 2, algs, 1);
 	cfx_sign_policy(&cf, old, abd, 3);
-	assert_int_not_equal(cer_policy_adopt(cf.cdir, old), SIGNET_OK);
+	assert_int_not_equal(cer_policy_adopt(cf.cdir, old, CFX_ERR), SIGNET_OK);
 	expect_policy(2, 3, 4);
 
 	/* two approvals were enough before; now they are not, and nothing is
@@ -247,7 +247,7 @@ static void test_reshare(void **state)
 	char log[700];
 	snprintf(log, sizeof(log), "%s/transcript.log", cf.cdir);
 	size_t n = 0, bad = 0;
-	cfx_expect(cer_log_verify(log, &n, &bad), SIGNET_OK, NULL);
+	cfx_expect(cer_log_verify(log, &n, &bad, CFX_ERR), SIGNET_OK, NULL);
 	sg_buf t = SG_BUF_INIT;
 	assert_int_equal(sg_file_read(log, CER_LOG_MAX, &t), SIGNET_OK);
 	assert_int_equal(sg_buf_put_u8(&t, 0), SIGNET_OK);

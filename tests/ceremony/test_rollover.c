@@ -74,7 +74,7 @@ static int setup(void **state)
 		make_request(CER_OP_CREATE_KSK, params, 1, NULL, req, sizeof(req));
 		fresh(out, sizeof(out), "ksk");
 		if (run(req, NULL, out) != SIGNET_OK) {
-			fprintf(stderr, "create-ksk: %s\n", cer_last_error());
+			fprintf(stderr, "create-ksk: %s\n", cfx_errmsg);
 			return -1;
 		}
 		cfx_key_id(out, ksk_id[k]);
@@ -273,8 +273,8 @@ static void test_double_ksk(void **state)
 	make_request(CER_OP_SIGN_KEYSET, a, 1, NULL, r1, sizeof(r1));
 	make_request(CER_OP_SIGN_KEYSET, b, 1, NULL, r2, sizeof(r2));
 	cer_request q1, q2;
-	assert_int_equal(cer_request_read(r1, &q1), SIGNET_OK);
-	assert_int_equal(cer_request_read(r2, &q2), SIGNET_OK);
+	assert_int_equal(cer_request_read(r1, &q1, CFX_ERR), SIGNET_OK);
+	assert_int_equal(cer_request_read(r2, &q2, CFX_ERR), SIGNET_OK);
 	assert_string_equal(cer_request_param(&q1, "key-id"), cer_request_param(&q2, "key-id"));
 	assert_string_equal(cer_request_param(&q1, "key-id"), (old_first ? one : two) + 7);
 
@@ -402,12 +402,12 @@ static void test_list_params(void **state)
 	cfx_expect(sign(spec, twice, 2, out, sizeof(out)), SIGNET_OK, NULL);  /* merged */
 	const char *empty[] = {"key-id=01,,02"};
 	cer_policy *p = calloc(1, sizeof(*p));
-	assert_int_equal(cer_policy_load(cf.cdir, p), SIGNET_OK);
+	assert_int_equal(cer_policy_load(cf.cdir, p, CFX_ERR), SIGNET_OK);
 	char req[700];
 	fresh(req, sizeof(req), "request");
 	cfx_expect(cer_request_create(&(cer_request_params){CER_OP_SIGN_KEYSET, ZONE, empty, 1,
 							    NULL, time(NULL), time(NULL) + 60},
-				      p, req, NULL),
+				      p, req, NULL, CFX_ERR),
 		   SIGNET_EINVAL, "empty item");
 	free(p);
 
@@ -418,13 +418,13 @@ static void test_list_params(void **state)
 	sg_buf b = SG_BUF_INIT;
 	assert_int_equal(sg_file_read(ok, 1 << 16, &b), SIGNET_OK);
 	cer_request r;
-	cfx_expect(cer_request_parse((const char *)b.data, b.len, &r), SIGNET_OK, NULL);
+	cfx_expect(cer_request_parse((const char *)b.data, b.len, &r, CFX_ERR), SIGNET_OK, NULL);
 	char *at = memmem(b.data, b.len, "key-id 0a,0b", 12);
 	assert_non_null(at);
 	memcpy(at, "key-id 0b,0a", 12);
-	cfx_expect(cer_request_parse((const char *)b.data, b.len, &r), SIGNET_EPARSE, "not sorted");
+	cfx_expect(cer_request_parse((const char *)b.data, b.len, &r, CFX_ERR), SIGNET_EPARSE, "not sorted");
 	memcpy(at, "key-id 0a,0a", 12);
-	cfx_expect(cer_request_parse((const char *)b.data, b.len, &r), SIGNET_EPARSE, "not sorted");
+	cfx_expect(cer_request_parse((const char *)b.data, b.len, &r, CFX_ERR), SIGNET_EPARSE, "not sorted");
 	sg_buf_free(&b);
 }
 

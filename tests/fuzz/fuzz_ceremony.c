@@ -27,6 +27,10 @@
 #include "ceremony/ceremony.h"
 #include "tests/fuzz/fuzz.h"
 
+/* The reason of a refusal; the fuzzer does not read it. */
+static char fuzz_errmsg[CER_ERRMSG_MAX];
+#define FUZZ_ERR fuzz_errmsg, sizeof(fuzz_errmsg)
+
 enum { SEL_POLICY, SEL_REQUEST, SEL_APPROVAL, SEL_SHARE, SEL_OPERATOR, SEL_KEY,
        SEL_TRANSCRIPT, SEL_COUNT };
 
@@ -118,24 +122,24 @@ static const cer_policy *real_policy(void)
 static void fuzz_approval(const char *path)
 {
 	cer_approval a;
-	if (cer_approval_read(path, &a) != SIGNET_OK)
+	if (cer_approval_read(path, &a, FUZZ_ERR) != SIGNET_OK)
 		return;
 	FUZZ_CHECK(cer_name_ok(a.operator));
 	/* the request it names, so only the signature can refuse it */
 	cer_request r;
 	memset(&r, 0, sizeof(r));
 	memcpy(r.hash, a.request, CER_HASH_LEN);
-	FUZZ_CHECK(cer_approvals_check(real_policy(), &r, &a, 1, NULL) != SIGNET_OK);
+	FUZZ_CHECK(cer_approvals_check(real_policy(), &r, &a, 1, NULL, FUZZ_ERR) != SIGNET_OK);
 }
 
 static void fuzz_policy(const uint8_t *p, size_t n)
 {
 	static cer_policy pol, again;
-	if (cer_policy_parse((const char *)p, n, &pol) != SIGNET_OK)
+	if (cer_policy_parse((const char *)p, n, &pol, FUZZ_ERR) != SIGNET_OK)
 		return;
 	sg_buf t = SG_BUF_INIT;
-	FUZZ_CHECK(cer_policy_write(&pol, &t) == SIGNET_OK);
-	FUZZ_CHECK(cer_policy_parse((const char *)t.data, t.len, &again) == SIGNET_OK);
+	FUZZ_CHECK(cer_policy_write(&pol, &t, FUZZ_ERR) == SIGNET_OK);
+	FUZZ_CHECK(cer_policy_parse((const char *)t.data, t.len, &again, FUZZ_ERR) == SIGNET_OK);
 	FUZZ_CHECK(memcmp(pol.hash, again.hash, CER_HASH_LEN) == 0);
 	FUZZ_CHECK(again.count == pol.count && again.nsigs == pol.nsigs);
 	(void)cer_policy_signers(&pol, &pol);
@@ -145,13 +149,13 @@ static void fuzz_policy(const uint8_t *p, size_t n)
 static void fuzz_request(const uint8_t *p, size_t n)
 {
 	cer_request r, again;
-	if (cer_request_parse((const char *)p, n, &r) != SIGNET_OK)
+	if (cer_request_parse((const char *)p, n, &r, FUZZ_ERR) != SIGNET_OK)
 		return;
 	sg_buf t = SG_BUF_INIT, words = SG_BUF_INIT;
-	FUZZ_CHECK(cer_request_write(&r, &t) == SIGNET_OK);
-	FUZZ_CHECK(cer_request_parse((const char *)t.data, t.len, &again) == SIGNET_OK);
+	FUZZ_CHECK(cer_request_write(&r, &t, FUZZ_ERR) == SIGNET_OK);
+	FUZZ_CHECK(cer_request_parse((const char *)t.data, t.len, &again, FUZZ_ERR) == SIGNET_OK);
 	FUZZ_CHECK(memcmp(r.hash, again.hash, CER_HASH_LEN) == 0);
-	FUZZ_CHECK(cer_words(r.hash, &words) == SIGNET_OK);
+	FUZZ_CHECK(cer_words(r.hash, &words, FUZZ_ERR) == SIGNET_OK);
 	for (size_t i = 0; i < r.nparams; i++)
 		FUZZ_CHECK(cer_request_param(&r, r.params[i].key) != NULL);
 	sg_buf_free(&t);
@@ -175,7 +179,7 @@ static void fuzz_share(const char *path)
 	cer_share_in in = {.operator = "bob", .path = path};
 	sg_secret *pin = NULL;
 	char label[33], serial[17];
-	FUZZ_CHECK(cer_shares_combine(&pol, &in, 1, NULL, 0, &pin, label, serial) != SIGNET_OK);
+	FUZZ_CHECK(cer_shares_combine(&pol, &in, 1, NULL, 0, &pin, label, serial, FUZZ_ERR) != SIGNET_OK);
 	FUZZ_CHECK(pin == NULL);
 }
 
@@ -201,7 +205,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case SEL_OPERATOR: {
 		cer_operator op;
-		if (cer_operator_read(as_file(p, n), &op) == SIGNET_OK)
+		if (cer_operator_read(as_file(p, n), &op, FUZZ_ERR) == SIGNET_OK)
 			FUZZ_CHECK(cer_name_ok(op.name));
 		break;
 	}
@@ -211,7 +215,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(sg_secret_new(8, &pass) == SIGNET_OK);
 		uint8_t sig[CER_SIG_LEN];
 		static const uint8_t msg[] = "fuzz";
-		FUZZ_CHECK(cer_operator_sign(as_file(p, n), pass, msg, sizeof(msg), sig, NULL) !=
+		FUZZ_CHECK(cer_operator_sign(as_file(p, n), pass, msg, sizeof(msg), sig, NULL, FUZZ_ERR) !=
 			   SIGNET_OK);
 		sg_secret_free(pass);
 		break;
@@ -219,7 +223,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case SEL_TRANSCRIPT: {
 		size_t entries = 0, bad = 0;
 		const char *path = as_file(p, n);
-		signet_err verr = cer_log_verify(path, &entries, &bad);
+		signet_err verr = cer_log_verify(path, &entries, &bad, FUZZ_ERR);
 		if (verr == SIGNET_OK)
 			FUZZ_CHECK(bad == 0);
 		else
@@ -228,7 +232,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		bool exists = false;
 		cer_log_brief *b = NULL;
 		size_t nb = 0;
-		signet_err lerr = cer_log_load(path, &exists, &b, &nb);
+		signet_err lerr = cer_log_load(path, &exists, &b, &nb, FUZZ_ERR);
 		FUZZ_CHECK((lerr == SIGNET_OK) == (verr == SIGNET_OK));
 		FUZZ_CHECK(lerr != SIGNET_OK || (exists && nb == entries));
 		for (size_t i = 0; i < nb; i++)

@@ -16,10 +16,12 @@
 
 #define LABEL "signet-ksk"
 
+char cfx_errmsg[CER_ERRMSG_MAX];
+
 static signet_err setup_fail(cer_fixture *c, signet_err err, const char *what)
 {
 	fprintf(stderr, "ceremony fixture: %s: %s (%s)\n", what, signet_errname(err),
-		cer_last_error());
+		cfx_errmsg);
 	cfx_destroy(c);
 	return err;
 }
@@ -63,7 +65,7 @@ signet_err cfx_create(cer_fixture *c, const cfx_opts *o)
 		snprintf(c->sharefile[i], CFX_PATH, "%s/%s.share", c->shares, o->names[i]);
 		snprintf(c->sosharefile[i], CFX_PATH, "%s/%s.so-share", c->shares, o->names[i]);
 		if (o->enroll) {
-			err = cer_enroll(o->names[i], c->pass[i], c->keyfile[i], c->pubfile[i]);
+			err = cer_enroll(o->names[i], c->pass[i], c->keyfile[i], c->pubfile[i], CFX_ERR);
 			if (err != SIGNET_OK)
 				return setup_fail(c, err, "enroll");
 		}
@@ -111,9 +113,9 @@ void cfx_fresh(cer_fixture *c, char *out, size_t len, const char *stem)
 
 void cfx_expect(signet_err got, signet_err want, const char *needle)
 {
-	if (got != want || (needle != NULL && strstr(cer_last_error(), needle) == NULL))
+	if (got != want || (needle != NULL && strstr(cfx_errmsg, needle) == NULL))
 		fail_msg("got %s (%s), wanted %s with \"%s\"", signet_errname(got),
-			 cer_last_error(), signet_errname(want), needle ? needle : "");
+			 cfx_errmsg, signet_errname(want), needle ? needle : "");
 }
 
 sg_secret *cfx_secret(const char *s)
@@ -135,10 +137,10 @@ void cfx_write_policy(const cer_fixture *c, const char *out, uint64_t serial, si
 	p->serial = serial;
 	p->threshold = m;
 	for (size_t i = 0; i < count; i++)
-		assert_int_equal(cer_operator_read(c->pubfile[i], &p->ops[p->count++]), SIGNET_OK);
+		assert_int_equal(cer_operator_read(c->pubfile[i], &p->ops[p->count++], CFX_ERR), SIGNET_OK);
 	assert_true(strlen(c->fx->module) < sizeof(p->module));
 	memcpy(p->module, c->fx->module, strlen(c->fx->module) + 1);
-	assert_int_equal(cer_module_sha256(p->module, p->module_sha256), SIGNET_OK);
+	assert_int_equal(cer_module_sha256(p->module, p->module_sha256, CFX_ERR), SIGNET_OK);
 	p->has_module_sha256 = true;
 	snprintf(p->label, sizeof(p->label), LABEL);
 	for (size_t i = 0; i < nalgs; i++)
@@ -147,7 +149,7 @@ void cfx_write_policy(const cer_fixture *c, const char *out, uint64_t serial, si
 	p->max_period = 30 * 86400;
 	p->max_span = 400 * 86400;
 	sg_buf b = SG_BUF_INIT;
-	assert_int_equal(cer_policy_write(p, &b), SIGNET_OK);
+	assert_int_equal(cer_policy_write(p, &b, CFX_ERR), SIGNET_OK);
 	assert_int_equal(sg_file_write_atomic(out, b.data, b.len, 0644), SIGNET_OK);
 	sg_buf_free(&b);
 	free(p);
@@ -156,7 +158,7 @@ void cfx_write_policy(const cer_fixture *c, const char *out, uint64_t serial, si
 void cfx_sign_policy(const cer_fixture *c, const char *file, const int *signers, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		cfx_expect(cer_policy_sign_file(file, c->keyfile[signers[i]], c->pass[signers[i]]),
+		cfx_expect(cer_policy_sign_file(file, c->keyfile[signers[i]], c->pass[signers[i]], CFX_ERR),
 			   SIGNET_OK, NULL);
 }
 
@@ -166,7 +168,7 @@ void cfx_adopt_policy(const cer_fixture *c, const char *file, uint64_t serial, s
 {
 	cfx_write_policy(c, file, serial, count, m, algs, nalgs);
 	cfx_sign_policy(c, file, signers, nsigners);
-	cfx_expect(cer_policy_adopt(c->cdir, file), SIGNET_OK, NULL);
+	cfx_expect(cer_policy_adopt(c->cdir, file, CFX_ERR), SIGNET_OK, NULL);
 }
 
 void cfx_request(cer_fixture *c, const char *op, const char *zone, const char *const *params,
@@ -174,10 +176,10 @@ void cfx_request(cer_fixture *c, const char *op, const char *zone, const char *c
 {
 	cer_policy *p = calloc(1, sizeof(*p));
 	assert_non_null(p);
-	assert_int_equal(cer_policy_load(c->cdir, p), SIGNET_OK);
+	assert_int_equal(cer_policy_load(c->cdir, p, CFX_ERR), SIGNET_OK);
 	cfx_fresh(c, out, outlen, "request");
 	cer_request_params rp = {op, zone, params, n, keyset, nb, na};
-	signet_err err = cer_request_create(&rp, p, out, NULL);
+	signet_err err = cer_request_create(&rp, p, out, NULL, CFX_ERR);
 	free(p);
 	cfx_expect(err, SIGNET_OK, NULL);
 }
@@ -185,7 +187,7 @@ void cfx_request(cer_fixture *c, const char *op, const char *zone, const char *c
 void cfx_approve(cer_fixture *c, const char *req, int who, char *out, size_t outlen)
 {
 	cfx_fresh(c, out, outlen, "approval");
-	cfx_expect(cer_approve(req, c->keyfile[who], c->pass[who], out), SIGNET_OK, NULL);
+	cfx_expect(cer_approve(req, c->keyfile[who], c->pass[who], out, CFX_ERR), SIGNET_OK, NULL);
 }
 
 /* The share files of the operators in sh, from share_dir, into in (paths
@@ -233,7 +235,7 @@ signet_err cfx_run(cer_fixture *c, const char *req, const int *who, size_t nwho,
 		      .backup_dir = c->backup_dir, .domain_shares = c->domain_shares,
 		      .ndomain_shares = c->ndomain_shares, .adopt_so_pin = c->so_pin,
 		      .so_shares = so, .nso_shares = nso};
-	return cer_execute(&x);
+	return cer_execute(&x, CFX_ERR);
 }
 
 void cfx_init_token(cer_fixture *c, size_t npasses, const char *shares_out)
@@ -248,7 +250,7 @@ void cfx_init_token(cer_fixture *c, size_t npasses, const char *shares_out)
 	cer_exec x = {.dir = c->cdir, .request = req, .approvals = ap, .napprovals = 2,
 		      .passes = c->passes, .npasses = npasses, .hsm = c->fx->ctx,
 		      .shares_out = shares_out};
-	cfx_expect(cer_execute(&x), SIGNET_OK, NULL);
+	cfx_expect(cer_execute(&x, CFX_ERR), SIGNET_OK, NULL);
 }
 
 signet_err cfx_token_keys(cer_fixture *c, const char *share_dir, const int *sh, size_t nsh,
@@ -257,7 +259,7 @@ signet_err cfx_token_keys(cer_fixture *c, const char *share_dir, const int *sh, 
 	assert_true(nsh <= CFX_OPS_MAX);
 	cer_policy *p = calloc(1, sizeof(*p));
 	assert_non_null(p);
-	assert_int_equal(cer_policy_load(c->cdir, p), SIGNET_OK);
+	assert_int_equal(cer_policy_load(c->cdir, p, CFX_ERR), SIGNET_OK);
 	char sp[CFX_OPS_MAX][CFX_PATH];
 	cer_share_in in[CFX_OPS_MAX];
 	share_list(c, share_dir, sh, nsh, sp, in);
@@ -266,7 +268,7 @@ signet_err cfx_token_keys(cer_fixture *c, const char *share_dir, const int *sh, 
 		p->threshold = 1;
 	sg_secret *pin = NULL;
 	char serial[17];
-	assert_int_equal(cer_shares_combine(p, in, nsh, c->passes, c->nops, &pin, NULL, serial),
+	assert_int_equal(cer_shares_combine(p, in, nsh, c->passes, c->nops, &pin, NULL, serial, CFX_ERR),
 			 SIGNET_OK);
 	free(p);
 	hsm_token *t = NULL;
@@ -287,14 +289,14 @@ signet_err cfx_token_state(cer_fixture *c, const char *share_dir, const int *sh,
 	assert_true(nsh <= CFX_OPS_MAX);
 	cer_policy *p = calloc(1, sizeof(*p));
 	assert_non_null(p);
-	assert_int_equal(cer_policy_load(c->cdir, p), SIGNET_OK);
+	assert_int_equal(cer_policy_load(c->cdir, p, CFX_ERR), SIGNET_OK);
 	char sp[CFX_OPS_MAX][CFX_PATH];
 	cer_share_in in[CFX_OPS_MAX];
 	share_list(c, share_dir, sh, nsh, sp, in);
 	p->threshold = 1;  /* the split's own quorum */
 	sg_secret *pin = NULL;
 	char serial[17], label[33];
-	assert_int_equal(cer_shares_combine(p, in, nsh, c->passes, c->nops, &pin, label, serial),
+	assert_int_equal(cer_shares_combine(p, in, nsh, c->passes, c->nops, &pin, label, serial, CFX_ERR),
 			 SIGNET_OK);
 	free(p);
 	if (anchor != NULL) {

@@ -86,7 +86,12 @@ void cfx_path(const cer_fixture *c, char *out, size_t len, const char *name);
  * overwritten. */
 void cfx_fresh(cer_fixture *c, char *out, size_t len, const char *stem);
 
-/* Fail unless got is want and, if needle is given, cer_last_error() holds it. */
+/* The buffer the tests pass as errmsg to the ceremony layer (CFX_ERR), so
+ * that cfx_expect and the tests read the reason of the last failure. */
+extern char cfx_errmsg[CER_ERRMSG_MAX];
+#define CFX_ERR cfx_errmsg, sizeof(cfx_errmsg)
+
+/* Fail unless got is want and, if needle is given, cfx_errmsg holds it. */
 void cfx_expect(signet_err got, signet_err want, const char *needle);
 
 /* A new sg_secret holding s; the caller frees it. */
