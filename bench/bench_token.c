@@ -43,6 +43,7 @@ static int remove_one(const char *path, const struct stat *st, int flag, struct 
 
 signet_err bench_token_create(bench_token **out)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	*out = NULL;
 	const char *module = getenv("SIGNET_SOFTHSM_MODULE");
 	const char *tmp = getenv("TMPDIR");
@@ -83,9 +84,11 @@ signet_err bench_token_create(bench_token **out)
 		goto fail;
 	snprintf(label, sizeof(label), "signet-bench-%ld", (long)getpid());
 	step = "module or token";
-	if ((ret = hsm_open(module, &t->ctx)) != SIGNET_OK ||
-	    (ret = hsm_token_initialize(t->ctx, label, so, user)) != SIGNET_OK ||
-	    (ret = hsm_token_open(t->ctx, label, NULL, user, &t->tok)) != SIGNET_OK)
+	if ((ret = hsm_open(module, &t->ctx, hsmerr, sizeof(hsmerr))) != SIGNET_OK ||
+	    (ret = hsm_token_initialize(t->ctx, label, so, user, hsmerr, sizeof(hsmerr))) !=
+		    SIGNET_OK ||
+	    (ret = hsm_token_open(t->ctx, label, NULL, user, &t->tok, hsmerr, sizeof(hsmerr))) !=
+		    SIGNET_OK)
 		goto fail;
 	/* The raw cells call the module's own function list on the token's
 	 * slot, where hsm/ has logged in already. */
@@ -96,7 +99,8 @@ signet_err bench_token_create(bench_token **out)
 	t->dl = dlopen(module, RTLD_NOW | RTLD_NOLOAD);
 	if (t->dl)
 		*(void **)&get = dlsym(t->dl, "C_GetFunctionList");
-	if (!get || get(&t->p11) != CKR_OK || hsm_token_describe(t->tok, &d) != SIGNET_OK)
+	if (!get || get(&t->p11) != CKR_OK ||
+	    hsm_token_describe(t->tok, &d, hsmerr, sizeof(hsmerr)) != SIGNET_OK)
 		goto fail;
 	t->slot = d.slot;
 	sg_secret_free(so);
@@ -105,8 +109,7 @@ signet_err bench_token_create(bench_token **out)
 	*out = t;
 	return SIGNET_OK;
 fail:
-	fprintf(stderr, "bench: token: %s: %s (%s)\n", step, signet_strerror(ret),
-		hsm_last_error());
+	fprintf(stderr, "bench: token: %s: %s (%s)\n", step, signet_strerror(ret), hsmerr);
 	sg_secret_free(so);
 	sg_secret_free(user);
 	sg_buf_free(&conf);

@@ -119,15 +119,16 @@ signet_err cer_anchor_parse(const char *text, size_t len, cer_anchor *a, char *e
 
 signet_err cer_anchor_load(hsm_token *t, cer_anchor *a, char *errmsg, size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	sg_buf b = SG_BUF_INIT;
-	signet_err err = hsm_data_read(t, CER_ANCHOR_LABEL, true, CER_FILE_MAX, &b);
+	signet_err err = hsm_data_read(t, CER_ANCHOR_LABEL, true, CER_FILE_MAX, &b, hsmerr,
+				       sizeof(hsmerr));
 	if (err == SIGNET_ENOTFOUND)
 		err = cer_fail(errmsg, errlen, SIGNET_ESTATE,
 			       "the KSK token holds no ceremony anchor: it was not "
 			       "initialised by this ceremony (init-token)");
 	else if (err != SIGNET_OK)
-		err = cer_fail(errmsg, errlen, err, "cannot read the token anchor: %s",
-			       hsm_last_error());
+		err = cer_fail(errmsg, errlen, err, "cannot read the token anchor: %s", hsmerr);
 	else
 		err = cer_anchor_parse((const char *)b.data, b.len, a, errmsg, errlen);
 	sg_buf_free(&b);
@@ -137,30 +138,31 @@ signet_err cer_anchor_load(hsm_token *t, cer_anchor *a, char *errmsg, size_t err
 signet_err cer_anchor_load_public(hsm_ctx *ctx, const char *label, cer_anchor *a, char serial[17],
 				  char *errmsg, size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	sg_buf b = SG_BUF_INIT;
 	signet_err err = hsm_data_read_public(ctx, label, CER_ANCHOR_LABEL, CER_FILE_MAX, &b,
-					      serial);
+					      serial, hsmerr, sizeof(hsmerr));
 	if (err == SIGNET_OK)
 		err = cer_anchor_parse((const char *)b.data, b.len, a, errmsg, errlen);
 	else
-		cer_fail(errmsg, errlen, err, "%s", hsm_last_error());
+		cer_fail(errmsg, errlen, err, "%s", hsmerr);
 	sg_buf_free(&b);
 	return err;
 }
 
 signet_err cer_anchor_store(hsm_token *t, const cer_anchor *a, char *errmsg, size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	sg_buf b = SG_BUF_INIT;
 	signet_err err = cer_anchor_write(a, &b, errmsg, errlen);
 	/* The private object is the truth; the public copy follows it. */
-	if (err == SIGNET_OK &&
-	    (err = hsm_data_write(t, CER_ANCHOR_LABEL, true, b.data, b.len)) != SIGNET_OK)
-		cer_fail(errmsg, errlen, err, "cannot write the token anchor: %s",
-			 hsm_last_error());
-	if (err == SIGNET_OK &&
-	    (err = hsm_data_write(t, CER_ANCHOR_LABEL, false, b.data, b.len)) != SIGNET_OK)
+	if (err == SIGNET_OK && (err = hsm_data_write(t, CER_ANCHOR_LABEL, true, b.data, b.len,
+						      hsmerr, sizeof(hsmerr))) != SIGNET_OK)
+		cer_fail(errmsg, errlen, err, "cannot write the token anchor: %s", hsmerr);
+	if (err == SIGNET_OK && (err = hsm_data_write(t, CER_ANCHOR_LABEL, false, b.data, b.len,
+						      hsmerr, sizeof(hsmerr))) != SIGNET_OK)
 		cer_fail(errmsg, errlen, err, "cannot write the token anchor's public copy: %s",
-			 hsm_last_error());
+			 hsmerr);
 	sg_buf_free(&b);
 	return err;
 }
@@ -375,6 +377,7 @@ signet_err cer_anchor_check_log(const cer_anchor *a, const char *path, const cer
 signet_err cer_log_verify_token(const char *dir, const char *config, hsm_ctx *hsm, size_t *entries,
 				char *errmsg, size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	if (dir == NULL || entries == NULL)
 		return cer_fail(errmsg, errlen, SIGNET_EINVAL,
 				"cer_log_verify_token: bad argument");
@@ -389,9 +392,10 @@ signet_err cer_log_verify_token(const char *dir, const char *config, hsm_ctx *hs
 				 : cer_config_load(config, cfg, errmsg, errlen);
 	if (err == SIGNET_OK)
 		err = cer_policy_load(dir, p, errmsg, errlen);
-	if (err == SIGNET_OK && hsm == NULL && (err = hsm_open(cfg->module, &ctx)) != SIGNET_OK)
+	if (err == SIGNET_OK && hsm == NULL &&
+	    (err = hsm_open(cfg->module, &ctx, hsmerr, sizeof(hsmerr))) != SIGNET_OK)
 		cer_fail(errmsg, errlen, err, "cannot load the PKCS#11 module %s: %s", cfg->module,
-			 hsm_last_error());
+			 hsmerr);
 	char why[CER_ERRMSG_MAX] = "";
 	if (err == SIGNET_OK &&
 	    (err = cer_anchor_load_public(ctx, p->label, a, serial, why, sizeof(why))) != SIGNET_OK)

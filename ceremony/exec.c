@@ -145,6 +145,7 @@ static signet_err module_check(const cer_policy *p, const cer_config *c, char *e
 /* Open the module and the KSK token with the PIN the shares give. */
 static signet_err open_token(cer_run *run, char *errmsg, size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	const cer_exec *x = run->x;
 	sg_secret *pin = NULL;
 	char label[33] = "", serial[17] = "";
@@ -160,7 +161,7 @@ static signet_err open_token(cer_run *run, char *errmsg, size_t errlen)
 				"names \"%s\"",
 				label, run->p->label);
 	}
-	err = hsm_token_open(run->ctx, NULL, serial, pin, &run->tok);
+	err = hsm_token_open(run->ctx, NULL, serial, pin, &run->tok, hsmerr, sizeof(hsmerr));
 	/* create-domain logs out for the SO and must log in again. */
 	if (err == SIGNET_OK && strcmp(run->r->op, CER_OP_CREATE_DOMAIN) == 0)
 		run->user_pin = pin;
@@ -168,9 +169,9 @@ static signet_err open_token(cer_run *run, char *errmsg, size_t errlen)
 		sg_secret_free(pin);
 	if (err != SIGNET_OK)
 		return cer_fail(errmsg, errlen, err, "cannot open the KSK token (serial %s): %s",
-				serial, hsm_last_error());
+				serial, hsmerr);
 	hsm_token_desc d;
-	err = hsm_token_describe(run->tok, &d);
+	err = hsm_token_describe(run->tok, &d, hsmerr, sizeof(hsmerr));
 	if (err == SIGNET_OK && strcmp(d.label, run->p->label) != 0)
 		err = cer_fail(errmsg, errlen, SIGNET_EVERIFY,
 			       "token serial %s has label \"%s\", the policy "
@@ -289,13 +290,14 @@ static signet_err prepare(cer_run *run, const cer_exec *x, cer_config *cfg, cer_
 static signet_err open_module(cer_run *run, const cer_config *cfg, bool *own, char *errmsg,
 			      size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	run->ctx = run->x->hsm;
 	if (run->ctx != NULL)
 		return SIGNET_OK;
-	signet_err err = hsm_open(cfg->module, &run->ctx);
+	signet_err err = hsm_open(cfg->module, &run->ctx, hsmerr, sizeof(hsmerr));
 	if (err != SIGNET_OK)
 		return cer_fail(errmsg, errlen, err, "cannot load the PKCS#11 module %s: %s",
-				cfg->module, hsm_last_error());
+				cfg->module, hsmerr);
 	*own = true;
 	return SIGNET_OK;
 }

@@ -31,6 +31,7 @@ static int hexval(uint8_t c)
 signet_err cer_domain_key_from_hex(const sg_secret *hex, sg_secret **key, uint8_t id[HSM_ID_LEN],
 				   char *errmsg, size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	*key = NULL;
 	if (hex == NULL || hex->len != 2 * HSM_DOMAIN_KEY_LEN)
 		return cer_fail(errmsg, errlen, SIGNET_EVERIFY,
@@ -49,10 +50,10 @@ signet_err cer_domain_key_from_hex(const sg_secret *hex, sg_secret **key, uint8_
 		k->data[i] = (uint8_t)(hi << 4 | lo);
 	}
 	k->len = HSM_DOMAIN_KEY_LEN;
-	err = hsm_domain_id(k, id);
+	err = hsm_domain_id(k, id, hsmerr, sizeof(hsmerr));
 	if (err != SIGNET_OK) {
 		sg_secret_free(k);
-		return cer_fail(errmsg, errlen, err, "%s", hsm_last_error());
+		return cer_fail(errmsg, errlen, err, "%s", hsmerr);
 	}
 	*key = k;
 	return SIGNET_OK;
@@ -133,20 +134,21 @@ static signet_err create_check(cer_run *run, char *errmsg, size_t errlen)
  * a refusal here spends nothing. */
 static signet_err create_ready(cer_run *run, char *errmsg, size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	const cer_exec *x = run->x;
 	char label[33] = "", serial[17] = "";
 	hsm_token_desc d;
-	signet_err err = hsm_token_describe(run->tok, &d);
+	signet_err err = hsm_token_describe(run->tok, &d, hsmerr, sizeof(hsmerr));
 	if (err != SIGNET_OK)
-		return cer_fail(errmsg, errlen, err, "create-domain: %s", hsm_last_error());
+		return cer_fail(errmsg, errlen, err, "create-domain: %s", hsmerr);
 	uint8_t have[HSM_ID_LEN];
-	err = hsm_domain_find(run->tok, have);
+	err = hsm_domain_find(run->tok, have, hsmerr, sizeof(hsmerr));
 	if (err == SIGNET_OK || err == SIGNET_ESTATE || err == SIGNET_EHSM_KEY)
 		return cer_fail(errmsg, errlen, SIGNET_EEXIST,
 				"create-domain: the KSK token holds a backup "
 				"domain already");
 	if (err != SIGNET_ENOTFOUND)
-		return cer_fail(errmsg, errlen, err, "create-domain: %s", hsm_last_error());
+		return cer_fail(errmsg, errlen, err, "create-domain: %s", hsmerr);
 	err = cer_shares_open(run->p, x->so_shares, x->nso_shares, x->passes, x->npasses, false,
 			      CER_SECRET_SO, &run->so_pin, label, serial, errmsg, errlen);
 	if (err == SIGNET_OK && strcmp(serial, d.serial) != 0)
@@ -168,11 +170,12 @@ static signet_err create_ready(cer_run *run, char *errmsg, size_t errlen)
  * taken again to record the outcome. */
 static signet_err create_perform(cer_run *run, char *errmsg, size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	const cer_exec *x = run->x;
 	hsm_token_desc d;
-	signet_err err = hsm_token_describe(run->tok, &d);
+	signet_err err = hsm_token_describe(run->tok, &d, hsmerr, sizeof(hsmerr));
 	if (err != SIGNET_OK)
-		return cer_fail(errmsg, errlen, err, "create-domain: %s", hsm_last_error());
+		return cer_fail(errmsg, errlen, err, "create-domain: %s", hsmerr);
 	if (run->user_pin == NULL)
 		return cer_fail(errmsg, errlen, SIGNET_ESTATE,
 				"create-domain: the user PIN was not kept");
@@ -183,7 +186,7 @@ static signet_err create_perform(cer_run *run, char *errmsg, size_t errlen)
 		/* Rebuilt in create_ready; the shares the operators hold stay. */
 		key = run->domain_key;
 		run->domain_key = NULL;
-		err = key != NULL ? hsm_domain_id(key, id)
+		err = key != NULL ? hsm_domain_id(key, id, hsmerr, sizeof(hsmerr))
 				  : cer_fail(errmsg, errlen, SIGNET_ESTATE,
 					     "create-domain: no recovered key");
 	} else {
@@ -199,29 +202,31 @@ static signet_err create_perform(cer_run *run, char *errmsg, size_t errlen)
 	if (err == SIGNET_OK) {
 		hsm_token_close(run->tok);
 		run->tok = NULL;
-		err = hsm_domain_install(run->ctx, d.serial, run->so_pin, key);
+		err = hsm_domain_install(run->ctx, d.serial, run->so_pin, key, hsmerr,
+					 sizeof(hsmerr));
 		if (err != SIGNET_OK) {
 			cer_fail(errmsg, errlen, err, "create-domain: installing the domain: %s",
-				 hsm_last_error());
+				 hsmerr);
 			if (!recovering(run))
 				domain_shares_remove(run);
 		}
-		signet_err oerr = hsm_token_open(run->ctx, NULL, d.serial, run->user_pin,
-						 &run->tok);
+		signet_err oerr = hsm_token_open(run->ctx, NULL, d.serial, run->user_pin, &run->tok,
+						 hsmerr, sizeof(hsmerr));
 		if (oerr != SIGNET_OK) {
 			run->anchored = false;
 			if (err == SIGNET_OK)
 				err = cer_fail(errmsg, errlen, oerr,
 					       "create-domain: the domain is installed but the "
 					       "token does not open again: %s",
-					       hsm_last_error());
+					       hsmerr);
 		}
 	}
 	sg_secret_free(key);
 	uint8_t found[HSM_ID_LEN];
-	if (err == SIGNET_OK && (err = hsm_domain_find(run->tok, found)) != SIGNET_OK)
+	if (err == SIGNET_OK &&
+	    (err = hsm_domain_find(run->tok, found, hsmerr, sizeof(hsmerr))) != SIGNET_OK)
 		cer_fail(errmsg, errlen, err,
-			 "create-domain: the installed domain is not usable: %s", hsm_last_error());
+			 "create-domain: the installed domain is not usable: %s", hsmerr);
 	if (err == SIGNET_OK && memcmp(found, id, HSM_ID_LEN) != 0)
 		err = cer_fail(errmsg, errlen, SIGNET_EHSM_KEY,
 			       "create-domain: the token holds another domain");
@@ -276,14 +281,15 @@ static signet_err install_check(cer_run *run, char *errmsg, size_t errlen)
 
 static signet_err install_ready(cer_run *run, char *errmsg, size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	const cer_exec *x = run->x;
 	uint8_t have[HSM_ID_LEN], id[HSM_ID_LEN];
-	signet_err err = hsm_domain_find(run->tok, have);
+	signet_err err = hsm_domain_find(run->tok, have, hsmerr, sizeof(hsmerr));
 	if (err != SIGNET_OK)
 		return cer_fail(errmsg, errlen, err,
 				"install-domain: the KSK token holds no usable backup domain: "
 				"%s",
-				hsm_last_error());
+				hsmerr);
 	err = cer_domain_shares_combine(run->p, x->domain_shares, x->ndomain_shares, x->passes,
 					x->npasses, &run->domain_key, id, errmsg, errlen);
 	if (err != SIGNET_OK)
@@ -297,13 +303,14 @@ static signet_err install_ready(cer_run *run, char *errmsg, size_t errlen)
 
 static signet_err install_perform(cer_run *run, char *errmsg, size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	const char *label = cer_request_param(run->r, "token-label");
 	hsm_token_desc *d = NULL;
 	size_t n = 0, found = 0;
 	char serial[17] = "";
-	signet_err err = hsm_list_tokens(run->ctx, &d, &n);
+	signet_err err = hsm_list_tokens(run->ctx, &d, &n, hsmerr, sizeof(hsmerr));
 	if (err != SIGNET_OK)
-		return cer_fail(errmsg, errlen, err, "install-domain: %s", hsm_last_error());
+		return cer_fail(errmsg, errlen, err, "install-domain: %s", hsmerr);
 	for (size_t i = 0; i < n; i++)
 		if (d[i].initialized && strcmp(d[i].label, label) == 0) {
 			memcpy(serial, d[i].serial, sizeof(serial));
@@ -315,12 +322,13 @@ static signet_err install_perform(cer_run *run, char *errmsg, size_t errlen)
 				"install-domain: %zu tokens labelled \"%s\", one "
 				"needed",
 				found, label);
-	err = hsm_domain_install(run->ctx, serial, run->x->adopt_so_pin, run->domain_key);
+	err = hsm_domain_install(run->ctx, serial, run->x->adopt_so_pin, run->domain_key, hsmerr,
+				 sizeof(hsmerr));
 	if (err != SIGNET_OK)
 		return cer_fail(errmsg, errlen, err, "install-domain: token \"%s\": %s", label,
-				hsm_last_error());
+				hsmerr);
 	uint8_t id[HSM_ID_LEN];
-	err = hsm_domain_id(run->domain_key, id);
+	err = hsm_domain_id(run->domain_key, id, hsmerr, sizeof(hsmerr));
 	if (err == SIGNET_OK)
 		err = sg_buf_printf(&run->out, "signet-backup-domain 1\n");
 	if (err == SIGNET_OK)

@@ -216,14 +216,14 @@ typedef struct token_ksk {
 
 static signet_err list_ksks(cer_run *run, token_ksk **out, size_t *n, char *errmsg, size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	hsm_key_info *keys = NULL;
 	size_t nk = 0;
 	*out = NULL;
 	*n = 0;
-	signet_err err = hsm_key_list(run->tok, &keys, &nk);
+	signet_err err = hsm_key_list(run->tok, &keys, &nk, hsmerr, sizeof(hsmerr));
 	if (err != SIGNET_OK)
-		return cer_fail(errmsg, errlen, err, "cannot list the token's keys: %s",
-				hsm_last_error());
+		return cer_fail(errmsg, errlen, err, "cannot list the token's keys: %s", hsmerr);
 	token_ksk *t = calloc(nk ? nk : 1, sizeof(*t));
 	if (t == NULL)
 		err = cer_fail(errmsg, errlen, SIGNET_ENOMEM, "out of memory");
@@ -235,7 +235,8 @@ static signet_err list_ksks(cer_run *run, token_ksk **out, size_t *n, char *errm
 			continue;
 		EVP_PKEY *pk = NULL;
 		sg_buf pub = SG_BUF_INIT;
-		err = hsm_key_public(run->tok, keys[i].id, keys[i].id_len, &pk);
+		err = hsm_key_public(run->tok, keys[i].id, keys[i].id_len, &pk, hsmerr,
+				     sizeof(hsmerr));
 		if (err == SIGNET_OK)
 			err = dns_dnskey_pubkey_from_evp((uint8_t)keys[i].alg, pk, &pub);
 		if (err == SIGNET_OK)
@@ -397,6 +398,7 @@ static signet_err sign_set(cer_run *run, hsm_session *s, const hsm_key_info *inf
 			   const dns_rrset *set, const dns_keyset_period *per, dns_rrset *sigs,
 			   char *errmsg, size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	if (set->count == 0)
 		return SIGNET_OK;
 	dns_rrsig sig;
@@ -408,9 +410,9 @@ static signet_err sign_set(cer_run *run, hsm_session *s, const hsm_key_info *inf
 	size_t len = 0;
 	if (err == SIGNET_OK) {
 		err = hsm_sign(s, info->id, info->id_len, data.data, data.len, sig.sig,
-			       sizeof(sig.sig), &len);
+			       sizeof(sig.sig), &len, hsmerr, sizeof(hsmerr));
 		if (err != SIGNET_OK)
-			cer_fail(errmsg, errlen, err, "signing failed: %s", hsm_last_error());
+			cer_fail(errmsg, errlen, err, "signing failed: %s", hsmerr);
 	}
 	if (err == SIGNET_OK) {
 		sig.sig_len = (uint16_t)len;
@@ -446,14 +448,16 @@ static signet_err find_named(cer_run *run, named_ksks *nk, char *errmsg, size_t 
 
 static signet_err keyset_perform(cer_run *run, char *errmsg, size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	named_ksks nk;
 	memset(&nk, 0, sizeof(nk));  /* zeroed sg_bufs are empty ones */
 	signet_err err = find_named(run, &nk, errmsg, errlen);
 	if (err == SIGNET_OK)
 		err = check_keys(run, &nk, errmsg, errlen);
 	hsm_session *s = NULL;
-	if (err == SIGNET_OK && (err = hsm_session_open(run->tok, &s)) != SIGNET_OK)
-		cer_fail(errmsg, errlen, err, "cannot open a session: %s", hsm_last_error());
+	if (err == SIGNET_OK &&
+	    (err = hsm_session_open(run->tok, &s, hsmerr, sizeof(hsmerr))) != SIGNET_OK)
+		cer_fail(errmsg, errlen, err, "cannot open a session: %s", hsmerr);
 
 	dns_keyset *ks = &run->keyset;
 	dns_keyset bundle;
@@ -568,7 +572,7 @@ static signet_err read_zsk_backups(const char *dir, const char *zone, hsm_backup
 		 * so that the key it should have been stays without a backup. */
 		bool ok = sg_buf_printf(&path, "%s/%s", dir, e->d_name) == SIGNET_OK &&
 			  sg_file_read((const char *)path.data, 65536, &text) == SIGNET_OK &&
-			  hsm_backup_decode(text.data, text.len, &b) == SIGNET_OK &&
+			  hsm_backup_decode(text.data, text.len, &b, NULL, 0) == SIGNET_OK &&
 			  strncasecmp(b.label, owner, strlen(owner)) == 0 &&
 			  backup_dnskey(&b, &rd) == SIGNET_OK;
 		sg_buf_free(&path);
@@ -601,15 +605,16 @@ static signet_err read_zsk_backups(const char *dir, const char *zone, hsm_backup
  * proof, not signetd's word. */
 static signet_err check_zsk_backups(cer_run *run, char *errmsg, size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	if (!run->p->require_zsk_backup)
 		return SIGNET_OK;
 	uint8_t domain[HSM_ID_LEN];
-	signet_err err = hsm_domain_find(run->tok, domain);
+	signet_err err = hsm_domain_find(run->tok, domain, hsmerr, sizeof(hsmerr));
 	if (err != SIGNET_OK)
 		return cer_fail(errmsg, errlen, err,
 				"sign-keyset: the policy requires ZSK backups, but the KSK "
 				"token holds no usable backup domain: %s",
-				hsm_last_error());
+				hsmerr);
 	if (run->x->backup_dir == NULL)
 		return cer_fail(errmsg, errlen, SIGNET_EINVAL,
 				"sign-keyset: the policy requires ZSK backups: "
@@ -642,11 +647,12 @@ static signet_err check_zsk_backups(cer_run *run, char *errmsg, size_t errlen)
 					       "a proven backup (signetd --export-backups)",
 					       tag, i + 1, run->x->backup_dir);
 			} else if (!proven[j]) {
-				if ((err = hsm_backup_prove(run->tok, &bs[j])) != SIGNET_OK)
+				if ((err = hsm_backup_prove(run->tok, &bs[j], hsmerr,
+							    sizeof(hsmerr))) != SIGNET_OK)
 					cer_fail(errmsg, errlen, err,
 						 "sign-keyset: the backup of ZSK %u does not "
 						 "prove: %s",
-						 tag, hsm_last_error());
+						 tag, hsmerr);
 				proven[j] = err == SIGNET_OK;
 			}
 		}

@@ -30,11 +30,12 @@ bool cer_label_parts(const char *label, char *role, size_t rolelen, char *owner,
 signet_err cer_ksk_find(cer_run *run, const uint8_t *id, size_t id_len, bool retired_ok,
 			hsm_key_info *info, sg_buf *dnskey, char *errmsg, size_t errlen)
 {
-	signet_err err = hsm_key_find(run->tok, id, id_len, info);
+	char hsmerr[HSM_ERRMSG_MAX] = "";
+	signet_err err = hsm_key_find(run->tok, id, id_len, info, hsmerr, sizeof(hsmerr));
 	if (err == SIGNET_ENOTFOUND)
 		return cer_fail(errmsg, errlen, err, "no key with that key-id in the KSK token");
 	if (err != SIGNET_OK)
-		return cer_fail(errmsg, errlen, err, "key lookup failed: %s", hsm_last_error());
+		return cer_fail(errmsg, errlen, err, "key lookup failed: %s", hsmerr);
 	char role[16], owner[DNS_NAME_STR_MAX];
 	if (!cer_label_parts(info->label, role, sizeof(role), owner, sizeof(owner)) ||
 	    strcmp(role, "ksk") != 0 || strcasecmp(owner, run->zone) != 0)
@@ -55,10 +56,9 @@ signet_err cer_ksk_find(cer_run *run, const uint8_t *id, size_t id_len, bool ret
 	if (dnskey == NULL)
 		return SIGNET_OK;
 	EVP_PKEY *pk = NULL;
-	err = hsm_key_public(run->tok, id, id_len, &pk);
+	err = hsm_key_public(run->tok, id, id_len, &pk, hsmerr, sizeof(hsmerr));
 	if (err != SIGNET_OK)
-		return cer_fail(errmsg, errlen, err, "cannot read the public key: %s",
-				hsm_last_error());
+		return cer_fail(errmsg, errlen, err, "cannot read the public key: %s", hsmerr);
 	sg_buf pub = SG_BUF_INIT;
 	err = dns_dnskey_pubkey_from_evp((uint8_t)info->alg, pk, &pub);
 	if (err == SIGNET_OK)
@@ -134,17 +134,18 @@ static signet_err backup_ksk(cer_run *run, const uint8_t domain[HSM_ID_LEN],
 			     const hsm_key_info *info, const sg_buf *dnskey, sg_buf *path,
 			     char *errmsg, size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	uint16_t tag = 0;
 	signet_err err = dns_key_tag(dnskey->data, dnskey->len, &tag);
 	hsm_backup b;
 	memset(&b, 0, sizeof(b));
 	if (err == SIGNET_OK &&
-	    (err = hsm_backup_make(run->tok, domain, info->id, info->id_len, tag, &b)) != SIGNET_OK)
-		cer_fail(errmsg, errlen, err, "create-ksk: backing up the key: %s",
-			 hsm_last_error());
+	    (err = hsm_backup_make(run->tok, domain, info->id, info->id_len, tag, &b, hsmerr,
+				   sizeof(hsmerr))) != SIGNET_OK)
+		cer_fail(errmsg, errlen, err, "create-ksk: backing up the key: %s", hsmerr);
 	sg_buf text = SG_BUF_INIT, disk = SG_BUF_INIT;
 	if (err == SIGNET_OK)
-		err = hsm_backup_encode(&b, &text);
+		err = hsm_backup_encode(&b, &text, hsmerr, sizeof(hsmerr));
 	hsm_backup_free(&b);
 	if (err == SIGNET_OK)
 		err = sg_buf_printf(path, "%s/ksk-", run->x->backup_dir);
@@ -159,10 +160,11 @@ static signet_err backup_ksk(cer_run *run, const uint8_t domain[HSM_ID_LEN],
 	/* What is proven is what the file holds, read back. */
 	if (err == SIGNET_OK)
 		err = sg_file_read((const char *)path->data, 65536, &disk);
-	if (err == SIGNET_OK && (err = hsm_backup_decode(disk.data, disk.len, &b)) == SIGNET_OK) {
-		if ((err = hsm_backup_prove(run->tok, &b)) != SIGNET_OK)
+	if (err == SIGNET_OK && (err = hsm_backup_decode(disk.data, disk.len, &b, hsmerr,
+							 sizeof(hsmerr))) == SIGNET_OK) {
+		if ((err = hsm_backup_prove(run->tok, &b, hsmerr, sizeof(hsmerr))) != SIGNET_OK)
 			cer_fail(errmsg, errlen, err, "create-ksk: the backup does not prove: %s",
-				 hsm_last_error());
+				 hsmerr);
 		hsm_backup_free(&b);
 	}
 	if (err != SIGNET_OK && path->len > 0)
@@ -175,13 +177,14 @@ static signet_err backup_ksk(cer_run *run, const uint8_t domain[HSM_ID_LEN],
 signet_err cer_ksk_backup_proven(cer_run *run, const uint8_t *id, size_t id_len, char *errmsg,
 				 size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	uint8_t domain[HSM_ID_LEN];
-	signet_err err = hsm_domain_find(run->tok, domain);
+	signet_err err = hsm_domain_find(run->tok, domain, hsmerr, sizeof(hsmerr));
 	if (err == SIGNET_ENOTFOUND)
 		return SIGNET_OK;
 	if (err != SIGNET_OK)
 		return cer_fail(errmsg, errlen, err,
-				"the KSK token's backup domain is unusable: %s", hsm_last_error());
+				"the KSK token's backup domain is unusable: %s", hsmerr);
 	if (run->x->backup_dir == NULL)
 		return cer_fail(errmsg, errlen, SIGNET_EINVAL,
 				"the KSK token holds a backup domain: the key's "
@@ -206,14 +209,15 @@ signet_err cer_ksk_backup_proven(cer_run *run, const uint8_t *id, size_t id_len,
 			 "no backup of key %s at %s: a key without a proven backup is not "
 			 "used",
 			 info.label, (const char *)path.data);
-	if (err == SIGNET_OK && (err = hsm_backup_decode(text.data, text.len, &b)) != SIGNET_OK)
-		cer_fail(errmsg, errlen, err, "backup %s: %s", (const char *)path.data,
-			 hsm_last_error());
+	if (err == SIGNET_OK &&
+	    (err = hsm_backup_decode(text.data, text.len, &b, hsmerr, sizeof(hsmerr))) != SIGNET_OK)
+		cer_fail(errmsg, errlen, err, "backup %s: %s", (const char *)path.data, hsmerr);
 	/* The file must be this key's: ID, label, key tag, domain and public key. */
 	EVP_PKEY *pk = NULL;
 	unsigned char *der = NULL;
 	int dlen = 0;
-	if (err == SIGNET_OK && (err = hsm_key_public(run->tok, id, id_len, &pk)) == SIGNET_OK)
+	if (err == SIGNET_OK &&
+	    (err = hsm_key_public(run->tok, id, id_len, &pk, hsmerr, sizeof(hsmerr))) == SIGNET_OK)
 		dlen = i2d_PUBKEY(pk, &der);
 	EVP_PKEY_free(pk);
 	if (err == SIGNET_OK &&
@@ -226,9 +230,10 @@ signet_err cer_ksk_backup_proven(cer_run *run, const uint8_t *id, size_t id_len,
 			       "domain",
 			       (const char *)path.data, info.label);
 	OPENSSL_free(der);
-	if (err == SIGNET_OK && (err = hsm_backup_prove(run->tok, &b)) != SIGNET_OK)
+	if (err == SIGNET_OK &&
+	    (err = hsm_backup_prove(run->tok, &b, hsmerr, sizeof(hsmerr))) != SIGNET_OK)
 		cer_fail(errmsg, errlen, err, "backup %s does not prove: %s",
-			 (const char *)path.data, hsm_last_error());
+			 (const char *)path.data, hsmerr);
 	hsm_backup_free(&b);
 	sg_buf_free(&dnskey);
 	sg_buf_free(&path);
@@ -238,22 +243,22 @@ signet_err cer_ksk_backup_proven(cer_run *run, const uint8_t *id, size_t id_len,
 
 static signet_err create_perform(cer_run *run, char *errmsg, size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	uint64_t alg = 0;
 	uint32_t ttl = 0;
 	(void)cer_uint(cer_request_param(run->r, "algorithm"), 1, 255, &alg);
 	(void)param_ttl(run->r, &ttl, errmsg, errlen);
 	char label[HSM_LABEL_MAX + 1];
 	signet_err err = hsm_key_label("ksk", run->zone, (hsm_alg)alg, run->now, label,
-				       sizeof(label));
+				       sizeof(label), hsmerr, sizeof(hsmerr));
 	if (err != SIGNET_OK)
 		return cer_fail(errmsg, errlen, err, "create-ksk: cannot label the key: %s",
-				hsm_last_error());
+				hsmerr);
 	uint8_t domain[HSM_ID_LEN];
-	signet_err derr = hsm_domain_find(run->tok, domain);
+	signet_err derr = hsm_domain_find(run->tok, domain, hsmerr, sizeof(hsmerr));
 	if (derr != SIGNET_OK && derr != SIGNET_ENOTFOUND)
 		return cer_fail(errmsg, errlen, derr,
-				"create-ksk: the token's backup domain is unusable: %s",
-				hsm_last_error());
+				"create-ksk: the token's backup domain is unusable: %s", hsmerr);
 	bool backup = derr == SIGNET_OK;
 	if (backup && run->x->backup_dir == NULL)
 		return cer_fail(errmsg, errlen, SIGNET_EINVAL,
@@ -261,16 +266,16 @@ static signet_err create_perform(cer_run *run, char *errmsg, size_t errlen)
 				"a backup directory (--backup-dir) is needed");
 	hsm_token_set_wrappable_keys(run->tok, backup);
 	hsm_key_info info;
-	err = hsm_key_generate(run->tok, (hsm_alg)alg, 0, label, &info);
+	err = hsm_key_generate(run->tok, (hsm_alg)alg, 0, label, &info, hsmerr, sizeof(hsmerr));
 	hsm_token_set_wrappable_keys(run->tok, false);
 	if (err != SIGNET_OK)
 		return cer_fail(errmsg, errlen, err, "create-ksk: key generation failed: %s",
-				hsm_last_error());
+				hsmerr);
 	sg_buf dnskey = SG_BUF_INIT, path = SG_BUF_INIT;
 	err = cer_ksk_find(run, info.id, info.id_len, false, &info, &dnskey, errmsg, errlen);
 	if (err == SIGNET_OK && backup &&
 	    (err = backup_ksk(run, domain, &info, &dnskey, &path, errmsg, errlen)) != SIGNET_OK)
-		(void)hsm_key_delete(run->tok, info.id, info.id_len);
+		(void)hsm_key_delete(run->tok, info.id, info.id_len, hsmerr, sizeof(hsmerr));
 	if (err == SIGNET_OK)
 		err = sg_buf_printf(&run->out, "; signet-ceremony create-ksk %s\n", run->zone);
 	if (err == SIGNET_OK)
@@ -303,6 +308,7 @@ static signet_err restore_check(cer_run *run, char *errmsg, size_t errlen)
 
 static signet_err restore_read(cer_run *run, hsm_backup *b, char *errmsg, size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	uint8_t id[HSM_ID_MAX];
 	size_t n;
 	sg_buf path = SG_BUF_INIT, text = SG_BUF_INIT;
@@ -317,9 +323,10 @@ static signet_err restore_read(cer_run *run, hsm_backup *b, char *errmsg, size_t
 	    (err = sg_file_read((const char *)path.data, 65536, &text)) != SIGNET_OK)
 		cer_fail(errmsg, errlen, err, "restore-ksk: cannot read %s",
 			 (const char *)path.data);
-	if (err == SIGNET_OK && (err = hsm_backup_decode(text.data, text.len, b)) != SIGNET_OK)
+	if (err == SIGNET_OK &&
+	    (err = hsm_backup_decode(text.data, text.len, b, hsmerr, sizeof(hsmerr))) != SIGNET_OK)
 		cer_fail(errmsg, errlen, err, "restore-ksk: %s: %s", (const char *)path.data,
-			 hsm_last_error());
+			 hsmerr);
 	char role[16], owner[DNS_NAME_STR_MAX];
 	if (err == SIGNET_OK &&
 	    (b->id_len != n || memcmp(b->id, id, n) != 0 ||
@@ -339,31 +346,32 @@ static signet_err restore_read(cer_run *run, hsm_backup *b, char *errmsg, size_t
 /* Everything but the unwrap, before the intent: a refusal spends nothing. */
 static signet_err restore_ready(cer_run *run, char *errmsg, size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	hsm_backup b;
 	signet_err err = restore_read(run, &b, errmsg, errlen);
 	if (err != SIGNET_OK)
 		return err;
 	hsm_key_info have;
 	uint8_t domain[HSM_ID_LEN];
-	if ((err = hsm_domain_find(run->tok, domain)) != SIGNET_OK)
+	if ((err = hsm_domain_find(run->tok, domain, hsmerr, sizeof(hsmerr))) != SIGNET_OK)
 		cer_fail(errmsg, errlen, err,
-			 "restore-ksk: the KSK token holds no usable backup domain: %s",
-			 hsm_last_error());
+			 "restore-ksk: the KSK token holds no usable backup domain: %s", hsmerr);
 	else if (memcmp(domain, b.domain_id, HSM_ID_LEN) != 0)
 		err = cer_fail(errmsg, errlen, SIGNET_EVERIFY,
 			       "restore-ksk: the backup is of another domain");
-	else if (hsm_key_find(run->tok, b.id, b.id_len, &have) != SIGNET_ENOTFOUND)
+	else if (hsm_key_find(run->tok, b.id, b.id_len, &have, hsmerr, sizeof(hsmerr)) !=
+		 SIGNET_ENOTFOUND)
 		err = cer_fail(errmsg, errlen, SIGNET_EEXIST,
 			       "restore-ksk: the token holds a key of this ID");
-	else if ((err = hsm_backup_prove(run->tok, &b)) != SIGNET_OK)
-		cer_fail(errmsg, errlen, err, "restore-ksk: the backup does not prove: %s",
-			 hsm_last_error());
+	else if ((err = hsm_backup_prove(run->tok, &b, hsmerr, sizeof(hsmerr))) != SIGNET_OK)
+		cer_fail(errmsg, errlen, err, "restore-ksk: the backup does not prove: %s", hsmerr);
 	hsm_backup_free(&b);
 	return err;
 }
 
 static signet_err restore_perform(cer_run *run, char *errmsg, size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	hsm_backup b;
 	signet_err err = restore_read(run, &b, errmsg, errlen);
 	if (err != SIGNET_OK)
@@ -375,13 +383,15 @@ static signet_err restore_perform(cer_run *run, char *errmsg, size_t errlen)
 	if (pk == NULL)
 		err = cer_fail(errmsg, errlen, SIGNET_EPARSE,
 			       "restore-ksk: the backup's public key");
-	if (err == SIGNET_OK && (err = hsm_key_unwrap(run->tok, b.domain_id, b.wrapped.data,
-						      b.wrapped.len, &spec, &info)) != SIGNET_OK)
-		cer_fail(errmsg, errlen, err, "restore-ksk: %s", hsm_last_error());
-	else if (err == SIGNET_OK && (err = hsm_key_import_public(run->tok, b.id, b.id_len, b.label,
-								  pk)) != SIGNET_OK) {
-		cer_fail(errmsg, errlen, err, "restore-ksk: the public key: %s", hsm_last_error());
-		(void)hsm_key_delete(run->tok, b.id, b.id_len);
+	if (err == SIGNET_OK &&
+	    (err = hsm_key_unwrap(run->tok, b.domain_id, b.wrapped.data, b.wrapped.len, &spec,
+				  &info, hsmerr, sizeof(hsmerr))) != SIGNET_OK)
+		cer_fail(errmsg, errlen, err, "restore-ksk: %s", hsmerr);
+	else if (err == SIGNET_OK &&
+		 (err = hsm_key_import_public(run->tok, b.id, b.id_len, b.label, pk, hsmerr,
+					      sizeof(hsmerr))) != SIGNET_OK) {
+		cer_fail(errmsg, errlen, err, "restore-ksk: the public key: %s", hsmerr);
+		(void)hsm_key_delete(run->tok, b.id, b.id_len, hsmerr, sizeof(hsmerr));
 	}
 	EVP_PKEY_free(pk);
 	sg_buf dnskey = SG_BUF_INIT;
@@ -461,14 +471,16 @@ const cer_op cer_op_retire_ksk = {CER_OP_RETIRE_KSK, true, id_check, retire_perf
 
 static signet_err delete_perform(cer_run *run, char *errmsg, size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	uint8_t id[HSM_ID_MAX];
 	size_t n;
 	hsm_key_info info;
 	signet_err err = cer_param_key_id(run->r, id, &n, errmsg, errlen);
 	if (err == SIGNET_OK)
 		err = cer_ksk_find(run, id, n, true, &info, NULL, errmsg, errlen);
-	if (err == SIGNET_OK && (err = hsm_key_delete(run->tok, id, n)) != SIGNET_OK)
-		cer_fail(errmsg, errlen, err, "delete-ksk: %s", hsm_last_error());
+	if (err == SIGNET_OK &&
+	    (err = hsm_key_delete(run->tok, id, n, hsmerr, sizeof(hsmerr))) != SIGNET_OK)
+		cer_fail(errmsg, errlen, err, "delete-ksk: %s", hsmerr);
 	if (err == SIGNET_OK)
 		err = cer_anchor_retire(run->anchor, id, n, false, errmsg, errlen);
 	return err;

@@ -51,11 +51,12 @@ static signet_err split_check(cer_run *run, char *errmsg, size_t errlen)
 static signet_err find_serial(hsm_ctx *ctx, const char *label, char serial[17], size_t *n,
 			      char *errmsg, size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	hsm_token_desc *d = NULL;
 	size_t count = 0;
-	signet_err err = hsm_list_tokens(ctx, &d, &count);
+	signet_err err = hsm_list_tokens(ctx, &d, &count, hsmerr, sizeof(hsmerr));
 	if (err != SIGNET_OK)
-		return cer_fail(errmsg, errlen, err, "cannot list tokens: %s", hsm_last_error());
+		return cer_fail(errmsg, errlen, err, "cannot list tokens: %s", hsmerr);
 	*n = 0;
 	for (size_t i = 0; i < count; i++)
 		if (d[i].initialized && strcmp(d[i].label, label) == 0) {
@@ -91,6 +92,7 @@ static signet_err first_anchor(cer_run *run, char *errmsg, size_t errlen)
 static signet_err adopt_perform(cer_run *run, const char *serial, size_t found, char *errmsg,
 				size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	const cer_exec *x = run->x;
 	if (found != 1)
 		return cer_fail(errmsg, errlen, SIGNET_ENOTFOUND,
@@ -121,23 +123,23 @@ static signet_err adopt_perform(cer_run *run, const char *serial, size_t found, 
 	    (err = cer_shares_split(run->p, so, run->p->label, serial, x->passes, x->npasses,
 				    x->shares_out, true, errmsg, errlen)) != SIGNET_OK)
 		shares_remove(run, false);
-	if (err == SIGNET_OK &&
-	    (err = hsm_so_init_pin(run->ctx, serial, x->adopt_so_pin, so, pin)) != SIGNET_OK) {
-		cer_fail(errmsg, errlen, err, "init-token: taking over the token: %s",
-			 hsm_last_error());
-		if (strstr(hsm_last_error(), "user PIN was set") == NULL)
+	if (err == SIGNET_OK && (err = hsm_so_init_pin(run->ctx, serial, x->adopt_so_pin, so, pin,
+						       hsmerr, sizeof(hsmerr))) != SIGNET_OK) {
+		cer_fail(errmsg, errlen, err, "init-token: taking over the token: %s", hsmerr);
+		if (strstr(hsmerr, "user PIN was set") == NULL)
 			shares_remove(run, false);
 		shares_remove(run, true);
 	}
-	if (err == SIGNET_OK && (err = hsm_token_open(run->ctx, NULL, serial, pin, &run->tok)) !=
-	    SIGNET_OK)
+	if (err == SIGNET_OK && (err = hsm_token_open(run->ctx, NULL, serial, pin, &run->tok,
+						      hsmerr, sizeof(hsmerr))) != SIGNET_OK)
 		cer_fail(errmsg, errlen, err, "init-token: cannot log in with the new PIN: %s",
-			 hsm_last_error());
+			 hsmerr);
 	sg_secret_free(pin);
 	sg_secret_free(so);
 	size_t objects = 0;
-	if (err == SIGNET_OK && (err = hsm_object_count(run->tok, &objects)) != SIGNET_OK)
-		cer_fail(errmsg, errlen, err, "init-token: %s", hsm_last_error());
+	if (err == SIGNET_OK &&
+	    (err = hsm_object_count(run->tok, &objects, hsmerr, sizeof(hsmerr))) != SIGNET_OK)
+		cer_fail(errmsg, errlen, err, "init-token: %s", hsmerr);
 	if (err == SIGNET_OK && objects != 0)
 		err = cer_fail(errmsg, errlen, SIGNET_ESTATE,
 			       "init-token: the token holds %zu objects: not an "
@@ -153,6 +155,7 @@ static signet_err adopt_perform(cer_run *run, const char *serial, size_t found, 
 
 static signet_err init_perform(cer_run *run, char *errmsg, size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	const cer_exec *x = run->x;
 	sg_secret *pin = NULL, *so = NULL;
 	char serial[17] = "";
@@ -175,9 +178,9 @@ static signet_err init_perform(cer_run *run, char *errmsg, size_t errlen)
 	 * the SO PIN, M operators can rebuild it. A fresh token gets its
 	 * serial only now; if the shares cannot be written after this, the
 	 * token holds nothing and must be deleted at the HSM (docs). */
-	if (err == SIGNET_OK && (err = hsm_token_initialize(run->ctx, run->p->label, so, pin)) !=
-	    SIGNET_OK)
-		cer_fail(errmsg, errlen, err, "init-token: %s", hsm_last_error());
+	if (err == SIGNET_OK && (err = hsm_token_initialize(run->ctx, run->p->label, so, pin,
+							    hsmerr, sizeof(hsmerr))) != SIGNET_OK)
+		cer_fail(errmsg, errlen, err, "init-token: %s", hsmerr);
 	if (err == SIGNET_OK)
 		err = find_serial(run->ctx, run->p->label, serial, &found, errmsg, errlen);
 	if (err == SIGNET_OK && found != 1)
@@ -192,10 +195,10 @@ static signet_err init_perform(cer_run *run, char *errmsg, size_t errlen)
 		if (err != SIGNET_OK)
 			shares_remove(run, false);
 	}
-	if (err == SIGNET_OK && (err = hsm_token_open(run->ctx, NULL, serial, pin, &run->tok)) !=
-	    SIGNET_OK)
+	if (err == SIGNET_OK && (err = hsm_token_open(run->ctx, NULL, serial, pin, &run->tok,
+						      hsmerr, sizeof(hsmerr))) != SIGNET_OK)
 		cer_fail(errmsg, errlen, err, "init-token: cannot log in to the new token: %s",
-			 hsm_last_error());
+			 hsmerr);
 	sg_secret_free(pin);
 	sg_secret_free(so);
 	if (err == SIGNET_OK)
@@ -215,11 +218,12 @@ const cer_op cer_op_init_token = {CER_OP_INIT_TOKEN, false, split_check, init_pe
  * new PIN to record the outcome. */
 static signet_err reshare_perform(cer_run *run, char *errmsg, size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	const cer_exec *x = run->x;
 	hsm_token_desc d;
-	signet_err err = hsm_token_describe(run->tok, &d);
+	signet_err err = hsm_token_describe(run->tok, &d, hsmerr, sizeof(hsmerr));
 	if (err != SIGNET_OK)
-		return cer_fail(errmsg, errlen, err, "reshare: %s", hsm_last_error());
+		return cer_fail(errmsg, errlen, err, "reshare: %s", hsmerr);
 	sg_secret *pin = NULL, *so = NULL;
 	err = cer_pin_generate(&pin, errmsg, errlen);
 	if (err == SIGNET_OK)
@@ -234,10 +238,11 @@ static signet_err reshare_perform(cer_run *run, char *errmsg, size_t errlen)
 	if (err == SIGNET_OK) {
 		hsm_token_close(run->tok);
 		run->tok = NULL;
-		err = hsm_so_init_pin(run->ctx, d.serial, run->so_pin, so, pin);
+		err = hsm_so_init_pin(run->ctx, d.serial, run->so_pin, so, pin, hsmerr,
+				      sizeof(hsmerr));
 		if (err != SIGNET_OK) {
-			bool user_set = strstr(hsm_last_error(), "user PIN was set") != NULL;
-			cer_fail(errmsg, errlen, err, "reshare: %s (%s)", hsm_last_error(),
+			bool user_set = strstr(hsmerr, "user PIN was set") != NULL;
+			cer_fail(errmsg, errlen, err, "reshare: %s (%s)", hsmerr,
 				 user_set ? "the new user shares hold, the old SO shares still hold"
 					  : "the old shares still hold");
 			shares_remove(run, true);
@@ -248,11 +253,12 @@ static signet_err reshare_perform(cer_run *run, char *errmsg, size_t errlen)
 		 * anchor; after a failure the outcome goes on record only
 		 * (the next execution anchors it). */
 		if (err == SIGNET_OK &&
-		    (err = hsm_token_open(run->ctx, NULL, d.serial, pin, &run->tok)) != SIGNET_OK)
+		    (err = hsm_token_open(run->ctx, NULL, d.serial, pin, &run->tok, hsmerr,
+					  sizeof(hsmerr))) != SIGNET_OK)
 			cer_fail(errmsg, errlen, err,
 				 "reshare: both PINs were replaced (the new shares hold) but "
 				 "the token does not open with the new one: %s",
-				 hsm_last_error());
+				 hsmerr);
 		if (err != SIGNET_OK)
 			run->anchored = false;
 	}
@@ -277,12 +283,13 @@ static signet_err reshare_check(cer_run *run, char *errmsg, size_t errlen)
  * itself was made with. */
 static signet_err reshare_ready(cer_run *run, char *errmsg, size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	const cer_exec *x = run->x;
 	char label[33] = "", serial[17] = "";
 	hsm_token_desc d;
-	signet_err err = hsm_token_describe(run->tok, &d);
+	signet_err err = hsm_token_describe(run->tok, &d, hsmerr, sizeof(hsmerr));
 	if (err != SIGNET_OK)
-		return cer_fail(errmsg, errlen, err, "reshare: %s", hsm_last_error());
+		return cer_fail(errmsg, errlen, err, "reshare: %s", hsmerr);
 	err = cer_shares_open(run->p, x->so_shares, x->nso_shares, x->passes, x->npasses, true,
 			      true, &run->so_pin, label, serial, errmsg, errlen);
 	if (err == SIGNET_OK && strcmp(serial, d.serial) != 0)
@@ -307,6 +314,7 @@ static signet_err reset_check(cer_run *run, char *errmsg, size_t errlen)
  * after; the public copy was checked before anything was asked. */
 static signet_err reset_perform(cer_run *run, char *errmsg, size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	const cer_exec *x = run->x;
 	sg_secret *so = NULL, *pin = NULL;
 	char label[33] = "", serial[17] = "";
@@ -324,16 +332,16 @@ static signet_err reset_perform(cer_run *run, char *errmsg, size_t errlen)
 	if (err == SIGNET_OK)
 		err = cer_shares_split(run->p, pin, run->p->label, serial, x->passes, x->npasses,
 				       x->shares_out, false, errmsg, errlen);
-	if (err == SIGNET_OK && (err = hsm_so_init_pin(run->ctx, serial, so, NULL, pin)) !=
-	    SIGNET_OK) {
-		cer_fail(errmsg, errlen, err, "reset-user-pin: %s", hsm_last_error());
+	if (err == SIGNET_OK && (err = hsm_so_init_pin(run->ctx, serial, so, NULL, pin, hsmerr,
+						       sizeof(hsmerr))) != SIGNET_OK) {
+		cer_fail(errmsg, errlen, err, "reset-user-pin: %s", hsmerr);
 		shares_remove(run, false);
 	}
 	sg_secret_free(so);
-	if (err == SIGNET_OK && (err = hsm_token_open(run->ctx, NULL, serial, pin, &run->tok)) !=
-	    SIGNET_OK)
+	if (err == SIGNET_OK && (err = hsm_token_open(run->ctx, NULL, serial, pin, &run->tok,
+						      hsmerr, sizeof(hsmerr))) != SIGNET_OK)
 		cer_fail(errmsg, errlen, err, "reset-user-pin: cannot log in with the new PIN: %s",
-			 hsm_last_error());
+			 hsmerr);
 	sg_secret_free(pin);
 	bool changed = false;
 	if (err == SIGNET_OK)

@@ -206,7 +206,7 @@ static signet_err bench_init(unsigned index, void *arg, void **state)
 		return SIGNET_ENOMEM;
 	t->key = &b->key;
 	memset(t->data, (int)index, sizeof(t->data));
-	signet_err ret = hsm_session_open(b->token, &t->session);
+	signet_err ret = hsm_session_open(b->token, &t->session, NULL, 0);
 	if (ret != SIGNET_OK) {
 		free(t);
 		return ret;
@@ -221,8 +221,8 @@ static signet_err bench_op(void *state)
 	uint8_t sig[HSM_SIG_MAX];
 	size_t siglen = 0;
 	t->data[0]++;
-	return hsm_sign(t->session, t->key->id, t->key->id_len, t->data,
-			sizeof(t->data), sig, sizeof(sig), &siglen);
+	return hsm_sign(t->session, t->key->id, t->key->id_len, t->data, sizeof(t->data), sig,
+			sizeof(sig), &siglen, NULL, 0);
 }
 
 static void bench_fini(void *state)
@@ -245,8 +245,8 @@ static signet_err measure(hsm_token *token, const hsm_key_info *key,
 	if (ret == SIGNET_OK)
 		ret = sg_bench_run(&sign_bench_ops, &b, o->sessions, o->seconds, &many);
 	if (ret != SIGNET_OK) {
-		printf("  bench              FAILED: %s (%s)\n", signet_strerror(ret),
-		       hsm_last_error());
+		/* The detail stayed with the bench thread that failed. */
+		printf("  bench              FAILED: %s\n", signet_strerror(ret));
 		return ret;
 	}
 	printf("  sign/s             %10.0f at 1 session, %10.0f at %u sessions (x%.2f)\n",
@@ -266,19 +266,20 @@ static bool check(bool ok, const char *what, const char *detail)
 static bool selftest_alg(hsm_token *token, hsm_alg alg, const struct hsm_opts *o,
 			 bool bench)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	bool ok = true;
 	char label[HSM_LABEL_MAX + 1];
 	hsm_key_info key;
 	printf("algorithm %d %s\n", (int)alg, alg_name(alg));
-	signet_err ret = hsm_key_label("selftest", "signet-hsm-test", alg, time(NULL),
-				       label, sizeof(label));
+	signet_err ret = hsm_key_label("selftest", "signet-hsm-test", alg, time(NULL), label,
+				       sizeof(label), hsmerr, sizeof(hsmerr));
 	if (ret == SIGNET_OK)
-		ret = hsm_key_generate(token, alg, 0, label, &key);
-	if (!check(ret == SIGNET_OK, "generate", ret ? hsm_last_error() : label))
+		ret = hsm_key_generate(token, alg, 0, label, &key, hsmerr, sizeof(hsmerr));
+	if (!check(ret == SIGNET_OK, "generate", ret ? hsmerr : label))
 		return false;
 
 	hsm_key_info found;
-	ret = hsm_key_find(token, key.id, key.id_len, &found);
+	ret = hsm_key_find(token, key.id, key.id_len, &found, hsmerr, sizeof(hsmerr));
 	ok &= check(ret == SIGNET_OK && found.alg == alg, "find by CKA_ID", NULL);
 	if (ret == SIGNET_OK) {
 		ok &= check(found.sensitive && found.always_sensitive, "sensitive", NULL);
@@ -287,7 +288,7 @@ static bool selftest_alg(hsm_token *token, hsm_alg alg, const struct hsm_opts *o
 		ok &= check(found.can_sign && !found.can_decrypt, "sign only", NULL);
 		ok &= check(hsm_key_is_safe(&found), "safe to use", NULL);
 	}
-	ret = hsm_key_value_hidden(token, key.id, key.id_len);
+	ret = hsm_key_value_hidden(token, key.id, key.id_len, hsmerr, sizeof(hsmerr));
 	ok &= check(ret == SIGNET_OK, "value unreadable",
 		    ret == SIGNET_OK ? NULL : "the private key value can be read");
 
@@ -296,14 +297,14 @@ static bool selftest_alg(hsm_token *token, hsm_alg alg, const struct hsm_opts *o
 	uint8_t data[200], sig[HSM_SIG_MAX];
 	size_t siglen = 0;
 	RAND_bytes(data, sizeof(data));
-	ret = hsm_key_public(token, key.id, key.id_len, &pub);
-	ok &= check(ret == SIGNET_OK, "export public", ret ? hsm_last_error() : NULL);
+	ret = hsm_key_public(token, key.id, key.id_len, &pub, hsmerr, sizeof(hsmerr));
+	ok &= check(ret == SIGNET_OK, "export public", ret ? hsmerr : NULL);
 	if (ret == SIGNET_OK)
-		ret = hsm_session_open(token, &session);
+		ret = hsm_session_open(token, &session, hsmerr, sizeof(hsmerr));
 	if (ret == SIGNET_OK)
-		ret = hsm_sign(session, key.id, key.id_len, data, sizeof(data), sig,
-			       sizeof(sig), &siglen);
-	ok &= check(ret == SIGNET_OK, "sign", ret ? hsm_last_error() : NULL);
+		ret = hsm_sign(session, key.id, key.id_len, data, sizeof(data), sig, sizeof(sig),
+			       &siglen, hsmerr, sizeof(hsmerr));
+	ok &= check(ret == SIGNET_OK, "sign", ret ? hsmerr : NULL);
 	if (ret == SIGNET_OK) {
 		ret = dns_signature_verify((uint8_t)alg, pub, data, sizeof(data), sig,
 					   siglen);
@@ -318,28 +319,29 @@ static bool selftest_alg(hsm_token *token, hsm_alg alg, const struct hsm_opts *o
 	hsm_session_close(session);
 	EVP_PKEY_free(pub);
 
-	ret = hsm_key_delete(token, key.id, key.id_len);
-	signet_err gone = hsm_key_find(token, key.id, key.id_len, &found);
+	ret = hsm_key_delete(token, key.id, key.id_len, hsmerr, sizeof(hsmerr));
+	signet_err gone = hsm_key_find(token, key.id, key.id_len, &found, hsmerr, sizeof(hsmerr));
 	ok &= check(ret == SIGNET_OK && gone == SIGNET_ENOTFOUND, "delete", NULL);
 	return ok;
 }
 
 static bool bench_alg(hsm_token *token, hsm_alg alg, const struct hsm_opts *o)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	char label[HSM_LABEL_MAX + 1];
 	hsm_key_info key;
 	printf("algorithm %d %s\n", (int)alg, alg_name(alg));
-	signet_err ret = hsm_key_label("bench", "signet-hsm-bench", alg, time(NULL),
-				       label, sizeof(label));
+	signet_err ret = hsm_key_label("bench", "signet-hsm-bench", alg, time(NULL), label,
+				       sizeof(label), hsmerr, sizeof(hsmerr));
 	if (ret == SIGNET_OK)
-		ret = hsm_key_generate(token, alg, 0, label, &key);
+		ret = hsm_key_generate(token, alg, 0, label, &key, hsmerr, sizeof(hsmerr));
 	if (ret != SIGNET_OK) {
-		printf("  generate           FAILED: %s\n", hsm_last_error());
+		printf("  generate           FAILED: %s\n", hsmerr);
 		return false;
 	}
 	bool ok = measure(token, &key, o) == SIGNET_OK;
-	if (hsm_key_delete(token, key.id, key.id_len) != SIGNET_OK) {
-		printf("  delete             FAILED: %s\n", hsm_last_error());
+	if (hsm_key_delete(token, key.id, key.id_len, hsmerr, sizeof(hsmerr)) != SIGNET_OK) {
+		printf("  delete             FAILED: %s\n", hsmerr);
 		ok = false;
 	}
 	return ok;
@@ -349,6 +351,7 @@ static bool bench_alg(hsm_token *token, hsm_alg alg, const struct hsm_opts *o)
  * on a command line (softhsm2-util and pkcs11-tool take them from argv). */
 static int hsm_init(int argc, char **argv)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	struct hsm_opts o;
 	if (parse_opts(argc, argv, &o) != 0)
 		return SIGNET_EXIT_USAGE;
@@ -369,14 +372,13 @@ static int hsm_init(int argc, char **argv)
 		return SIGNET_EXIT_USAGE;
 	}
 	hsm_ctx *ctx = NULL;
-	ret = hsm_open(o.module, &ctx);
+	ret = hsm_open(o.module, &ctx, hsmerr, sizeof(hsmerr));
 	if (ret == SIGNET_OK)
-		ret = hsm_token_initialize(ctx, o.label, so, user);
+		ret = hsm_token_initialize(ctx, o.label, so, user, hsmerr, sizeof(hsmerr));
 	sg_secret_free(so);
 	sg_secret_free(user);
 	if (ret != SIGNET_OK)
-		fprintf(stderr, "signet hsm init: %s (%s)\n", signet_strerror(ret),
-			hsm_last_error());
+		fprintf(stderr, "signet hsm init: %s (%s)\n", signet_strerror(ret), hsmerr);
 	else
 		printf("token '%s' initialised\n", o.label);
 	hsm_close(ctx);
@@ -385,6 +387,7 @@ static int hsm_init(int argc, char **argv)
 
 int signet_cmd_hsm(int argc, char **argv)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
 		hsm_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? SIGNET_EXIT_USAGE : SIGNET_EXIT_OK;
@@ -412,18 +415,19 @@ int signet_cmd_hsm(int argc, char **argv)
 	}
 	hsm_ctx *ctx = NULL;
 	hsm_token *token = NULL;
-	ret = hsm_open(o.module, &ctx);
+	ret = hsm_open(o.module, &ctx, hsmerr, sizeof(hsmerr));
 	if (ret == SIGNET_OK)
-		ret = hsm_token_open(ctx, o.label, o.serial, &pin[0], &token);
+		ret = hsm_token_open(ctx, o.label, o.serial, &pin[0], &token, hsmerr,
+				     sizeof(hsmerr));
 	sg_secret_free(pin);
 	if (ret != SIGNET_OK) {
-		fprintf(stderr, "signet hsm: %s: %s (%s)\n",
-			ctx ? "token" : "--module", signet_strerror(ret), hsm_last_error());
+		fprintf(stderr, "signet hsm: %s: %s (%s)\n", ctx ? "token" : "--module",
+			signet_strerror(ret), hsmerr);
 		hsm_close(ctx);
 		return SIGNET_EXIT_ERROR;
 	}
 	hsm_token_desc desc;
-	if (hsm_token_describe(token, &desc) == SIGNET_OK)
+	if (hsm_token_describe(token, &desc, hsmerr, sizeof(hsmerr)) == SIGNET_OK)
 		printf("token '%s' serial %s, %s %s, module %s\n", desc.label, desc.serial,
 		       desc.manufacturer, desc.model, o.module);
 

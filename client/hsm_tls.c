@@ -140,7 +140,8 @@ static int parse_tls_opts(int argc, char **argv, bool generate, struct tls_opts 
 
 /* The CSR's signature: SHA-256 and CKM_ECDSA in the token (hsm_sign gives
  * r||s), DER-encoded as X.509 wants it. */
-static signet_err sign_request(X509_REQ *req, hsm_token *t, const hsm_key_info *key)
+static signet_err sign_request(X509_REQ *req, hsm_token *t, const hsm_key_info *key, char *errmsg,
+			       size_t errlen)
 {
 	X509_ALGOR *alg = X509_ALGOR_new();
 	if (!alg)
@@ -157,10 +158,10 @@ static signet_err sign_request(X509_REQ *req, hsm_token *t, const hsm_key_info *
 	hsm_session *s = NULL;
 	uint8_t raw[HSM_SIG_MAX];
 	size_t rawlen = 0;
-	signet_err ret = hsm_session_open(t, &s);
+	signet_err ret = hsm_session_open(t, &s, errmsg, errlen);
 	if (ret == SIGNET_OK)
 		ret = hsm_sign(s, key->id, key->id_len, tbs, (size_t)tbslen, raw, sizeof(raw),
-			       &rawlen);
+			       &rawlen, errmsg, errlen);
 	hsm_session_close(s);
 	OPENSSL_free(tbs);
 	if (ret != SIGNET_OK)
@@ -195,10 +196,11 @@ static signet_err sign_request(X509_REQ *req, hsm_token *t, const hsm_key_info *
 /* Build, sign (in the token), check and write the request. */
 static signet_err write_csr(hsm_token *t, const hsm_key_info *key, const struct tls_opts *o)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	EVP_PKEY *pub = NULL;
-	signet_err ret = hsm_key_public(t, key->id, key->id_len, &pub);
+	signet_err ret = hsm_key_public(t, key->id, key->id_len, &pub, hsmerr, sizeof(hsmerr));
 	if (ret != SIGNET_OK) {
-		fprintf(stderr, "signet hsm: public key: %s\n", hsm_last_error());
+		fprintf(stderr, "signet hsm: public key: %s\n", hsmerr);
 		return ret;
 	}
 	X509_REQ *req = X509_REQ_new();
@@ -226,10 +228,10 @@ static signet_err write_csr(hsm_token *t, const hsm_key_info *key, const struct 
 			goto out;
 		}
 	}
-	ret = sign_request(req, t, key);
+	ret = sign_request(req, t, key, hsmerr, sizeof(hsmerr));
 	if (ret != SIGNET_OK) {
 		fprintf(stderr, "signet hsm: signing the request in the token: %s (%s)\n",
-			signet_strerror(ret), hsm_last_error());
+			signet_strerror(ret), hsmerr);
 		goto out;
 	}
 	/* The token's signature must verify with the key it names. */
@@ -259,6 +261,7 @@ out:
 static signet_err open_token(const struct tls_opts *o, const char *label, const char *serial,
 			     hsm_ctx **ctx, hsm_token **t)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	sg_secret *pin = NULL;
 	signet_err ret = sg_secret_from_spec(o->pin_spec, &pin);
 	if (ret != SIGNET_OK) {
@@ -266,13 +269,13 @@ static signet_err open_token(const struct tls_opts *o, const char *label, const 
 			signet_strerror(ret));
 		return ret;
 	}
-	ret = hsm_open(o->module, ctx);
+	ret = hsm_open(o->module, ctx, hsmerr, sizeof(hsmerr));
 	if (ret == SIGNET_OK)
-		ret = hsm_token_open(*ctx, label, serial, pin, t);
+		ret = hsm_token_open(*ctx, label, serial, pin, t, hsmerr, sizeof(hsmerr));
 	sg_secret_free(pin);
 	if (ret != SIGNET_OK) {
 		fprintf(stderr, "signet hsm: %s: %s (%s)\n", *ctx ? "token" : "--module",
-			signet_strerror(ret), hsm_last_error());
+			signet_strerror(ret), hsmerr);
 		hsm_close(*ctx);
 		*ctx = NULL;
 	}
@@ -284,7 +287,7 @@ static void print_uri(hsm_token *t, const hsm_key_info *key)
 	hsm_token_desc d;
 	hsm_uri u;
 	memset(&u, 0, sizeof(u));
-	if (hsm_token_describe(t, &d) == SIGNET_OK)
+	if (hsm_token_describe(t, &d, NULL, 0) == SIGNET_OK)
 		snprintf(u.token, sizeof(u.token), "%s", d.label);
 	memcpy(u.id, key->id, key->id_len);
 	u.id_len = key->id_len;
@@ -296,6 +299,7 @@ static void print_uri(hsm_token *t, const hsm_key_info *key)
 
 int signet_hsm_tls(int argc, char **argv)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	bool generate = strcmp(argv[0], "tls-key") == 0;
 	struct tls_opts o;
 	if (parse_tls_opts(argc, argv, generate, &o) != 0) {
@@ -322,7 +326,7 @@ int signet_hsm_tls(int argc, char **argv)
 	if (generate) {
 		char label[HSM_LABEL_MAX + 1];
 		ret = hsm_key_label("tls", o.name, HSM_ALG_ECDSAP256, time(NULL), label,
-				    sizeof(label));
+				    sizeof(label), hsmerr, sizeof(hsmerr));
 		if (ret != SIGNET_OK) {
 			fprintf(stderr,
 				"signet hsm tls-key: --name: no ':' and at most %d "
@@ -332,15 +336,16 @@ int signet_hsm_tls(int argc, char **argv)
 			hsm_close(ctx);
 			return SIGNET_EXIT_USAGE;
 		}
-		ret = hsm_key_generate(t, HSM_ALG_ECDSAP256, 0, label, &key);
+		ret = hsm_key_generate(t, HSM_ALG_ECDSAP256, 0, label, &key, hsmerr,
+				       sizeof(hsmerr));
 		if (ret != SIGNET_OK)
 			fprintf(stderr, "signet hsm tls-key: generate: %s (%s)\n",
-				signet_strerror(ret), hsm_last_error());
+				signet_strerror(ret), hsmerr);
 	} else {
 		/* The same rules signetd and the client apply when they use it. */
 		hsm_key_info *keys = NULL;
 		size_t n = 0, found = 0;
-		ret = hsm_key_list(t, &keys, &n);
+		ret = hsm_key_list(t, &keys, &n, hsmerr, sizeof(hsmerr));
 		for (size_t i = 0; ret == SIGNET_OK && i < n; i++) {
 			if (!keys[i].has_private ||
 			    (u.id_len && (keys[i].id_len != u.id_len ||
@@ -366,7 +371,7 @@ int signet_hsm_tls(int argc, char **argv)
 		ret = write_csr(t, &key, &o);
 		/* A key whose request could not be written is no use: remove it. */
 		if (ret != SIGNET_OK && generate)
-			hsm_key_delete(t, key.id, key.id_len);
+			hsm_key_delete(t, key.id, key.id_len, hsmerr, sizeof(hsmerr));
 	}
 	if (ret == SIGNET_OK)
 		print_uri(t, &key);

@@ -36,6 +36,7 @@ static signet_err tk_fail(char *errmsg, size_t errlen, signet_err err, const cha
 signet_err client_tls_key_acquire(const client_config *cfg, const uint8_t *cert, size_t certlen,
 				  char *engine_key, size_t keylen, char *errmsg, size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	if (!cfg || !cert || !engine_key)
 		return SIGNET_EINVAL;
 	signet_err ret = SIGNET_OK;
@@ -58,10 +59,10 @@ signet_err client_tls_key_acquire(const client_config *cfg, const uint8_t *cert,
 						  : "");
 		goto out;
 	}
-	ret = hsm_open(cfg->key_module, &tk_ctx);
+	ret = hsm_open(cfg->key_module, &tk_ctx, hsmerr, sizeof(hsmerr));
 	if (ret != SIGNET_OK) {
 		ret = tk_fail(errmsg, errlen, ret, "key-module %s: %s (%s)", cfg->key_module,
-			      signet_strerror(ret), hsm_last_error());
+			      signet_strerror(ret), hsmerr);
 		goto out;
 	}
 	char sub[768];

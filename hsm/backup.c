@@ -11,23 +11,23 @@
 
 /* The one private token object with this CKA_ID, described. */
 static signet_err one_private(hsm_token *t, CK_SESSION_HANDLE h, const uint8_t *id, size_t id_len,
-			      CK_OBJECT_HANDLE *obj, hsm_key_info *info)
+			      CK_OBJECT_HANDLE *obj, hsm_key_info *info, hsm_errbuf *eb)
 {
 	CK_OBJECT_HANDLE *objs = NULL;
 	size_t n = 0;
-	signet_err err = hsm_find_objects(t, h, CKO_PRIVATE_KEY, id, id_len, &objs, &n);
+	signet_err err = hsm_find_objects(t, h, CKO_PRIVATE_KEY, id, id_len, &objs, &n, eb);
 	if (err != SIGNET_OK)
 		return err;
 	if (n == 1)
 		*obj = objs[0];
 	free(objs);
 	if (n == 0)
-		return hsm_fail(SIGNET_ENOTFOUND, "no private key with this CKA_ID in token '%s'",
+		return hsm_fail(eb, SIGNET_ENOTFOUND, "no private key with this CKA_ID in token '%s'",
 				t->label);
 	if (n > 1)
-		return hsm_fail(SIGNET_EHSM_KEY, "%zu private keys share this CKA_ID in token '%s'",
+		return hsm_fail(eb, SIGNET_EHSM_KEY, "%zu private keys share this CKA_ID in token '%s'",
 				n, t->label);
-	return hsm_describe_object(t, h, *obj, info);
+	return hsm_describe_object(t, h, *obj, info, eb);
 }
 
 struct wrap_arg {
@@ -37,18 +37,18 @@ struct wrap_arg {
 	sg_buf *out;
 };
 
-static signet_err wrap_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
+static signet_err wrap_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg, hsm_errbuf *eb)
 {
 	struct wrap_arg *a = arg;
 	CK_OBJECT_HANDLE dom = CK_INVALID_HANDLE, key = CK_INVALID_HANDLE;
 	hsm_key_info info;
-	signet_err err = hsm_domain_handle(t, h, a->domain_id, &dom);
+	signet_err err = hsm_domain_handle(t, h, a->domain_id, &dom, eb);
 	if (err == SIGNET_OK)
-		err = one_private(t, h, a->id, a->id_len, &key, &info);
+		err = one_private(t, h, a->id, a->id_len, &key, &info, eb);
 	if (err != SIGNET_OK)
 		return err;
 	if (!hsm_key_usable(t, &info) || !info.wrap_with_trusted || !info.extractable)
-		return hsm_fail(SIGNET_EHSM_KEY,
+		return hsm_fail(eb, SIGNET_EHSM_KEY,
 				"key '%s' of token '%s' cannot be backed up: "
 				"sensitive %d, always sensitive %d, extractable %d, wrap with "
 				"trusted %d",
@@ -60,34 +60,35 @@ static signet_err wrap_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
 	if (rv == CKR_KEY_NOT_WRAPPABLE) {
 		/* The wrapping key is trusted (checked above), so the token cannot
 		 * wrap this kind of key at all: SoftHSM2 2.6 wraps no EdDSA key. */
-		(void)hsm_fail_rv("C_WrapKey", rv, "key '%s'", info.label);
-		return hsm_fail(SIGNET_EUNSUPPORTED,
+		(void)hsm_fail_rv(eb, "C_WrapKey", rv, "key '%s'", info.label);
+		return hsm_fail(eb, SIGNET_EUNSUPPORTED,
 				"token '%s' cannot wrap key '%s' of algorithm "
 				"%d (CKR_KEY_NOT_WRAPPABLE with a trusted wrapping key)",
 				t->label, info.label, (int)info.alg);
 	}
 	if (rv != CKR_OK)
-		return hsm_fail_rv("C_WrapKey", rv, "key '%s' of token '%s'", info.label, t->label);
+		return hsm_fail_rv(eb, "C_WrapKey", rv, "key '%s' of token '%s'", info.label, t->label);
 	if (len == 0 || len > HSM_WRAPPED_MAX)
-		return hsm_fail(SIGNET_ERANGE, "C_WrapKey: %lu octets", (unsigned long)len);
+		return hsm_fail(eb, SIGNET_ERANGE, "C_WrapKey: %lu octets", (unsigned long)len);
 	err = sg_buf_reserve(a->out, len);
 	if (err != SIGNET_OK)
-		return hsm_fail(err, "hsm_key_wrap: no room for %lu octets", (unsigned long)len);
+		return hsm_fail(eb, err, "hsm_key_wrap: no room for %lu octets", (unsigned long)len);
 	rv = t->ctx->fn->C_WrapKey(h, &mech, dom, key, a->out->data + a->out->len, &len);
 	if (rv != CKR_OK)
-		return hsm_fail_rv("C_WrapKey", rv, "key '%s' of token '%s'", info.label, t->label);
+		return hsm_fail_rv(eb, "C_WrapKey", rv, "key '%s' of token '%s'", info.label, t->label);
 	a->out->len += len;
 	return SIGNET_OK;
 }
 
 signet_err hsm_key_wrap(hsm_token *t, const uint8_t *id, size_t id_len,
-			const uint8_t domain_id[HSM_ID_LEN], sg_buf *out)
+			const uint8_t domain_id[HSM_ID_LEN], sg_buf *out, char *errmsg, size_t errlen)
 {
+	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (t == NULL || id == NULL || id_len == 0 || id_len > HSM_ID_MAX || domain_id == NULL ||
 	    out == NULL)
-		return hsm_fail(SIGNET_EINVAL, "hsm_key_wrap: bad argument");
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_key_wrap: bad argument");
 	struct wrap_arg a = {id, id_len, domain_id, out};
-	return hsm_admin_run(t, wrap_op, &a);
+	return hsm_admin_run(t, wrap_op, &a, eb);
 }
 
 struct unwrap_arg {
@@ -104,24 +105,24 @@ struct unwrap_arg {
 	size_t *siglen;
 };
 
-static signet_err unwrap_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
+static signet_err unwrap_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg, hsm_errbuf *eb)
 {
 	struct unwrap_arg *a = arg;
 	CK_FUNCTION_LIST *fn = t->ctx->fn;
 	CK_OBJECT_HANDLE dom;
-	signet_err err = hsm_domain_handle(t, h, a->domain_id, &dom);
+	signet_err err = hsm_domain_handle(t, h, a->domain_id, &dom, eb);
 	if (err != SIGNET_OK)
 		return err;
 	if (a->token) {
 		CK_OBJECT_HANDLE *objs = NULL;
 		size_t n = 0;
 		err = hsm_find_objects(t, h, (CK_OBJECT_CLASS)-1, a->spec->id, a->spec->id_len,
-				       &objs, &n);
+				       &objs, &n, eb);
 		free(objs);
 		if (err != SIGNET_OK)
 			return err;
 		if (n > 0)
-			return hsm_fail(SIGNET_EEXIST,
+			return hsm_fail(eb, SIGNET_EEXIST,
 					"token '%s' holds a key with this CKA_ID "
 					"already",
 					t->label);
@@ -163,25 +164,25 @@ static signet_err unwrap_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
 		bad_data = fn->C_GetTokenInfo(t->slot, &ti) == CKR_OK;
 	}
 	if (bad_data) {
-		(void)hsm_fail_rv("C_UnwrapKey", rv, "token '%s'", t->label);
-		return hsm_fail(SIGNET_EVERIFY,
+		(void)hsm_fail_rv(eb, "C_UnwrapKey", rv, "token '%s'", t->label);
+		return hsm_fail(eb, SIGNET_EVERIFY,
 				"the wrapped key does not unwrap with the backup "
 				"domain of token '%s' (%s)",
 				t->label, hsm_rv_name(rv));
 	}
 	if (rv != CKR_OK)
-		return hsm_fail_rv("C_UnwrapKey", rv, "token '%s'", t->label);
+		return hsm_fail_rv(eb, "C_UnwrapKey", rv, "token '%s'", t->label);
 	hsm_key_info info;
-	err = hsm_describe_object(t, h, obj, &info);
+	err = hsm_describe_object(t, h, obj, &info, eb);
 	if (err == SIGNET_OK && (info.alg != a->spec->alg || !info.sensitive ||
 				 !info.wrap_with_trusted || !info.can_sign || info.can_decrypt))
-		err = hsm_fail(SIGNET_EHSM_KEY,
+		err = hsm_fail(eb, SIGNET_EHSM_KEY,
 			       "the unwrapped key of token '%s' is not a "
 			       "protected key of algorithm %d",
 			       t->label, (int)a->spec->alg);
 	if (err == SIGNET_OK && a->sig != NULL)
 		err = hsm_sign_object(t, h, obj, info.alg, hsm_sig_len(&info), a->data, a->dlen,
-				      a->sig, a->siglen);
+				      a->sig, a->siglen, eb);
 	if (err != SIGNET_OK || !a->token) {
 		(void)fn->C_DestroyObject(h, obj);
 		return err;
@@ -191,33 +192,34 @@ static signet_err unwrap_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
 }
 
 static signet_err check_unwrap_args(const uint8_t *domain_id, const uint8_t *wrapped, size_t len,
-				    const hsm_unwrap_spec *spec)
+				    const hsm_unwrap_spec *spec, hsm_errbuf *eb)
 {
 	if (domain_id == NULL || wrapped == NULL || spec == NULL || spec->id == NULL ||
 	    spec->id_len == 0 || spec->id_len > HSM_ID_MAX)
-		return hsm_fail(SIGNET_EINVAL, "hsm_key_unwrap: bad argument");
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_key_unwrap: bad argument");
 	if (len == 0 || len > HSM_WRAPPED_MAX)
-		return hsm_fail(SIGNET_ERANGE, "hsm_key_unwrap: %zu octets of wrapped key", len);
+		return hsm_fail(eb, SIGNET_ERANGE, "hsm_key_unwrap: %zu octets of wrapped key", len);
 	if (spec->alg != HSM_ALG_RSASHA256 && spec->alg != HSM_ALG_ECDSAP256 &&
 	    spec->alg != HSM_ALG_ECDSAP384 && spec->alg != HSM_ALG_ED25519)
-		return hsm_fail(SIGNET_EUNSUPPORTED, "hsm_key_unwrap: algorithm %d",
+		return hsm_fail(eb, SIGNET_EUNSUPPORTED, "hsm_key_unwrap: algorithm %d",
 				(int)spec->alg);
 	if (spec->label != NULL && strlen(spec->label) > HSM_LABEL_MAX)
-		return hsm_fail(SIGNET_ERANGE, "hsm_key_unwrap: label too long");
+		return hsm_fail(eb, SIGNET_ERANGE, "hsm_key_unwrap: label too long");
 	return SIGNET_OK;
 }
 
 signet_err hsm_key_unwrap(hsm_token *t, const uint8_t domain_id[HSM_ID_LEN], const uint8_t *wrapped,
-			  size_t len, const hsm_unwrap_spec *spec, hsm_key_info *out)
+			  size_t len, const hsm_unwrap_spec *spec, hsm_key_info *out, char *errmsg, size_t errlen)
 {
+	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (t == NULL || out == NULL)
-		return hsm_fail(SIGNET_EINVAL, "hsm_key_unwrap: missing argument");
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_key_unwrap: missing argument");
 	memset(out, 0, sizeof(*out));
-	signet_err err = check_unwrap_args(domain_id, wrapped, len, spec);
+	signet_err err = check_unwrap_args(domain_id, wrapped, len, spec, eb);
 	if (err != SIGNET_OK)
 		return err;
 	struct unwrap_arg a = {domain_id, wrapped, len, spec, true, out, NULL, 0, NULL, NULL};
-	err = hsm_admin_run(t, unwrap_op, &a);
+	err = hsm_admin_run(t, unwrap_op, &a, eb);
 	if (err == SIGNET_OK)
 		atomic_fetch_add(&t->key_epoch, 1); /* sessions look keys up again */
 	return err;
@@ -225,27 +227,28 @@ signet_err hsm_key_unwrap(hsm_token *t, const uint8_t domain_id[HSM_ID_LEN], con
 
 signet_err hsm_backup_sign(hsm_token *t, const uint8_t domain_id[HSM_ID_LEN],
 			   const uint8_t *wrapped, size_t len, hsm_alg alg, const uint8_t *data,
-			   size_t dlen, uint8_t *sig, size_t sigmax, size_t *siglen)
+			   size_t dlen, uint8_t *sig, size_t sigmax, size_t *siglen, char *errmsg, size_t errlen)
 {
+	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (siglen != NULL)
 		*siglen = 0;
 	if (t == NULL || sig == NULL || siglen == NULL || (data == NULL && dlen > 0))
-		return hsm_fail(SIGNET_EINVAL, "hsm_backup_sign: missing argument");
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_backup_sign: missing argument");
 	if (dlen > HSM_DATA_MAX)
-		return hsm_fail(SIGNET_ERANGE, "hsm_backup_sign: %zu octets to sign", dlen);
+		return hsm_fail(eb, SIGNET_ERANGE, "hsm_backup_sign: %zu octets to sign", dlen);
 	static const uint8_t proof_id[] = "signet:backup-proof";
 	hsm_unwrap_spec spec = {alg, proof_id, sizeof(proof_id) - 1, "signet:backup-proof"};
-	signet_err err = check_unwrap_args(domain_id, wrapped, len, &spec);
+	signet_err err = check_unwrap_args(domain_id, wrapped, len, &spec, eb);
 	if (err != SIGNET_OK)
 		return err;
 	uint8_t buf[HSM_SIG_MAX];
 	size_t blen = 0;
 	struct unwrap_arg a = {domain_id, wrapped, len, &spec, false, NULL, data, dlen, buf, &blen};
-	err = hsm_admin_run(t, unwrap_op, &a);
+	err = hsm_admin_run(t, unwrap_op, &a, eb);
 	if (err != SIGNET_OK)
 		return err;
 	if (blen > sigmax)
-		return hsm_fail(SIGNET_ERANGE,
+		return hsm_fail(eb, SIGNET_ERANGE,
 				"hsm_backup_sign: signature of %zu octets, room "
 				"for %zu",
 				blen, sigmax);
@@ -269,17 +272,17 @@ struct pub_arg {
 	size_t n_len, e_len;
 };
 
-static signet_err pub_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
+static signet_err pub_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg, hsm_errbuf *eb)
 {
 	struct pub_arg *a = arg;
 	CK_OBJECT_HANDLE *objs = NULL;
 	size_t n = 0;
-	signet_err err = hsm_find_objects(t, h, CKO_PUBLIC_KEY, a->id, a->id_len, &objs, &n);
+	signet_err err = hsm_find_objects(t, h, CKO_PUBLIC_KEY, a->id, a->id_len, &objs, &n, eb);
 	free(objs);
 	if (err != SIGNET_OK)
 		return err;
 	if (n > 0)
-		return hsm_fail(SIGNET_EEXIST, "token '%s' holds a public key with this CKA_ID",
+		return hsm_fail(eb, SIGNET_EEXIST, "token '%s' holds a public key with this CKA_ID",
 				t->label);
 	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 	CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
@@ -308,7 +311,7 @@ static signet_err pub_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
 	CK_OBJECT_HANDLE obj;
 	CK_RV rv = t->ctx->fn->C_CreateObject(h, tmpl, k, &obj);
 	if (rv != CKR_OK)
-		return hsm_fail_rv("C_CreateObject", rv, "public key in token '%s'", t->label);
+		return hsm_fail_rv(eb, "C_CreateObject", rv, "public key in token '%s'", t->label);
 	return SIGNET_OK;
 }
 
@@ -318,25 +321,25 @@ static const uint8_t der_ed25519[] = {0x06, 0x03, 0x2b, 0x65, 0x70};
 
 /* The key's point (EC, Ed25519) wrapped as a DER OCTET STRING, or its RSA
  * modulus and exponent, and its algorithm, from pk. */
-static signet_err pub_parts(EVP_PKEY *pk, struct pub_arg *a)
+static signet_err pub_parts(EVP_PKEY *pk, struct pub_arg *a, hsm_errbuf *eb)
 {
 	uint8_t raw[133];
 	size_t rlen = 0;
 	if (EVP_PKEY_is_a(pk, "ED25519")) {
 		rlen = sizeof(raw);
 		if (EVP_PKEY_get_raw_public_key(pk, raw, &rlen) != 1 || rlen != 32)
-			return hsm_fail(SIGNET_ECRYPTO, "Ed25519 public key unreadable");
+			return hsm_fail(eb, SIGNET_ECRYPTO, "Ed25519 public key unreadable");
 		a->alg = HSM_ALG_ED25519;
 		a->params = der_ed25519;
 		a->params_len = sizeof(der_ed25519);
 	} else if (EVP_PKEY_is_a(pk, "EC")) {
 		int bits = EVP_PKEY_get_bits(pk);
 		if (bits != 256 && bits != 384)
-			return hsm_fail(SIGNET_EUNSUPPORTED, "EC key of %d bits", bits);
+			return hsm_fail(eb, SIGNET_EUNSUPPORTED, "EC key of %d bits", bits);
 		if (EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, raw,
 						    sizeof(raw), &rlen) != 1 ||
 		    rlen != (bits == 256 ? 65u : 97u))
-			return hsm_fail(SIGNET_ECRYPTO, "EC public point unreadable");
+			return hsm_fail(eb, SIGNET_ECRYPTO, "EC public point unreadable");
 		a->alg = bits == 256 ? HSM_ALG_ECDSAP256 : HSM_ALG_ECDSAP384;
 		a->params = bits == 256 ? der_p256 : der_p384;
 		a->params_len = bits == 256 ? sizeof(der_p256) : sizeof(der_p384);
@@ -353,11 +356,11 @@ static signet_err pub_parts(EVP_PKEY *pk, struct pub_arg *a)
 		BN_free(n);
 		BN_free(e);
 		if (!ok)
-			return hsm_fail(SIGNET_ECRYPTO, "RSA public key unreadable");
+			return hsm_fail(eb, SIGNET_ECRYPTO, "RSA public key unreadable");
 		a->alg = HSM_ALG_RSASHA256;
 		return SIGNET_OK;
 	} else {
-		return hsm_fail(SIGNET_EUNSUPPORTED, "public key of a type signet does not use");
+		return hsm_fail(eb, SIGNET_EUNSUPPORTED, "public key of a type signet does not use");
 	}
 	a->point[0] = 0x04; /* OCTET STRING, short length: the point is under 128 octets */
 	a->point[1] = (uint8_t)rlen;
@@ -367,26 +370,27 @@ static signet_err pub_parts(EVP_PKEY *pk, struct pub_arg *a)
 }
 
 signet_err hsm_key_import_public(hsm_token *t, const uint8_t *id, size_t id_len, const char *label,
-				 EVP_PKEY *pub)
+				 EVP_PKEY *pub, char *errmsg, size_t errlen)
 {
+	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (t == NULL || id == NULL || id_len == 0 || id_len > HSM_ID_MAX || label == NULL ||
 	    strlen(label) > HSM_LABEL_MAX || pub == NULL)
-		return hsm_fail(SIGNET_EINVAL, "hsm_key_import_public: bad argument");
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_key_import_public: bad argument");
 	struct pub_arg a;
 	memset(&a, 0, sizeof(a));
 	a.id = id;
 	a.id_len = id_len;
 	a.label = label;
-	signet_err err = pub_parts(pub, &a);
+	signet_err err = pub_parts(pub, &a, eb);
 	if (err == SIGNET_OK)
-		err = hsm_admin_run(t, pub_op, &a);
+		err = hsm_admin_run(t, pub_op, &a, eb);
 	if (err != SIGNET_OK)
 		return err;
 	/* What the token now gives back must be the very key. */
 	EVP_PKEY *back = NULL;
-	err = hsm_key_public(t, id, id_len, &back);
+	err = hsm_key_public(t, id, id_len, &back, eb->errmsg, eb->errlen);
 	if (err == SIGNET_OK && EVP_PKEY_eq(back, pub) != 1)
-		err = hsm_fail(SIGNET_EHSM_KEY,
+		err = hsm_fail(eb, SIGNET_EHSM_KEY,
 			       "hsm_key_import_public: token '%s' gives back "
 			       "another public key",
 			       t->label);

@@ -27,18 +27,19 @@ void hsm_backup_free(hsm_backup *b)
 }
 
 signet_err hsm_backup_make(hsm_token *t, const uint8_t domain_id[HSM_ID_LEN], const uint8_t *id,
-			   size_t id_len, uint16_t key_tag, hsm_backup *out)
+			   size_t id_len, uint16_t key_tag, hsm_backup *out, char *errmsg, size_t errlen)
 {
+	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (t == NULL || domain_id == NULL || id == NULL || id_len == 0 || id_len > HSM_ID_MAX ||
 	    out == NULL)
-		return hsm_fail(SIGNET_EINVAL, "hsm_backup_make: bad argument");
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_backup_make: bad argument");
 	memset(out, 0, sizeof(*out));
 	hsm_key_info info;
-	signet_err err = hsm_key_find(t, id, id_len, &info);
+	signet_err err = hsm_key_find(t, id, id_len, &info, eb->errmsg, eb->errlen);
 	if (err != SIGNET_OK)
 		return err;
 	EVP_PKEY *pk = NULL;
-	err = hsm_key_public(t, id, id_len, &pk);
+	err = hsm_key_public(t, id, id_len, &pk, eb->errmsg, eb->errlen);
 	if (err != SIGNET_OK)
 		return err;
 	unsigned char *der = NULL;
@@ -46,12 +47,12 @@ signet_err hsm_backup_make(hsm_token *t, const uint8_t domain_id[HSM_ID_LEN], co
 	EVP_PKEY_free(pk);
 	if (n <= 0 || n > PUB_MAX) {
 		OPENSSL_free(der);
-		return hsm_fail(SIGNET_ECRYPTO, "hsm_backup_make: cannot encode the public key");
+		return hsm_fail(eb, SIGNET_ECRYPTO, "hsm_backup_make: cannot encode the public key");
 	}
 	err = sg_buf_append(&out->pub, der, (size_t)n);
 	OPENSSL_free(der);
 	if (err == SIGNET_OK)
-		err = hsm_key_wrap(t, id, id_len, domain_id, &out->wrapped);
+		err = hsm_key_wrap(t, id, id_len, domain_id, &out->wrapped, eb->errmsg, eb->errlen);
 	if (err != SIGNET_OK) {
 		hsm_backup_free(out);
 		return err;
@@ -95,11 +96,12 @@ static bool label_printable(const char *s)
 	return true;
 }
 
-signet_err hsm_backup_encode(const hsm_backup *b, sg_buf *out)
+signet_err hsm_backup_encode(const hsm_backup *b, sg_buf *out, char *errmsg, size_t errlen)
 {
+	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (b == NULL || out == NULL || b->id_len == 0 || b->id_len > HSM_ID_MAX ||
 	    !label_printable(b->label) || b->pub.len == 0 || b->wrapped.len == 0)
-		return hsm_fail(SIGNET_EINVAL, "hsm_backup_encode: incomplete backup");
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_backup_encode: incomplete backup");
 	size_t start = out->len;
 	signet_err err = sg_buf_printf(out, "%s\n", MAGIC);
 	if (err == SIGNET_OK)
@@ -116,7 +118,7 @@ signet_err hsm_backup_encode(const hsm_backup *b, sg_buf *out)
 	uint8_t md[32];
 	if (err == SIGNET_OK &&
 	    EVP_Digest(out->data + start, out->len - start, md, NULL, EVP_sha256(), NULL) != 1)
-		err = hsm_fail(SIGNET_ECRYPTO, "hsm_backup_encode: SHA-256 failed");
+		err = hsm_fail(eb, SIGNET_ECRYPTO, "hsm_backup_encode: SHA-256 failed");
 	if (err == SIGNET_OK)
 		err = put_hex(out, "sha256", md, sizeof(md));
 	if (err != SIGNET_OK)
@@ -170,20 +172,21 @@ static bool uint_exact(const char *v, size_t vlen, unsigned max, unsigned *out)
 	return true;
 }
 
-signet_err hsm_backup_decode(const uint8_t *text, size_t len, hsm_backup *out)
+signet_err hsm_backup_decode(const uint8_t *text, size_t len, hsm_backup *out, char *errmsg, size_t errlen)
 {
+	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (text == NULL || out == NULL)
-		return hsm_fail(SIGNET_EINVAL, "hsm_backup_decode: bad argument");
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_backup_decode: bad argument");
 	memset(out, 0, sizeof(*out));
 	if (len > FILE_MAX)
-		return hsm_fail(SIGNET_ERANGE, "backup file of %zu octets", len);
+		return hsm_fail(eb, SIGNET_ERANGE, "backup file of %zu octets", len);
 	for (size_t i = 0; i < len; i++)
 		if ((text[i] < 0x20 || text[i] > 0x7e) && text[i] != '\n')
-			return hsm_fail(SIGNET_EPARSE, "backup file: not printable text");
+			return hsm_fail(eb, SIGNET_EPARSE, "backup file: not printable text");
 	const char *p = (const char *)text, *end = p + len;
 	const char *nl = memchr(p, '\n', len);
 	if (nl == NULL || (size_t)(nl - p) != strlen(MAGIC) || memcmp(p, MAGIC, strlen(MAGIC)) != 0)
-		return hsm_fail(SIGNET_EPARSE, "backup file: not a \"%s\" file", MAGIC);
+		return hsm_fail(eb, SIGNET_EPARSE, "backup file: not a \"%s\" file", MAGIC);
 	p = nl + 1;
 	size_t vl = 0;
 	const char *v;
@@ -224,11 +227,11 @@ signet_err hsm_backup_decode(const uint8_t *text, size_t len, hsm_backup *out)
 	    p != end)
 		goto bad;
 	if (EVP_Digest(text, covered, md, NULL, EVP_sha256(), NULL) != 1) {
-		err = hsm_fail(SIGNET_ECRYPTO, "backup file: SHA-256 failed");
+		err = hsm_fail(eb, SIGNET_ECRYPTO, "backup file: SHA-256 failed");
 		goto fail;
 	}
 	if (memcmp(md, want, sizeof(md)) != 0) {
-		err = hsm_fail(SIGNET_EVERIFY,
+		err = hsm_fail(eb, SIGNET_EVERIFY,
 			       "backup file: the digest does not match its content");
 		goto fail;
 	}
@@ -237,7 +240,7 @@ signet_err hsm_backup_decode(const uint8_t *text, size_t len, hsm_backup *out)
 	bool pub_ok = pk != NULL && dp == out->pub.data + out->pub.len;
 	EVP_PKEY_free(pk);
 	if (!pub_ok) {
-		err = hsm_fail(SIGNET_EPARSE, "backup file: the public key does not parse");
+		err = hsm_fail(eb, SIGNET_EPARSE, "backup file: the public key does not parse");
 		goto fail;
 	}
 	return SIGNET_OK;
@@ -248,7 +251,7 @@ bad:
 		unsigned line = 1;
 		for (const char *q = (const char *)text; q < p; q++)
 			line += *q == '\n';
-		err = hsm_fail(SIGNET_EPARSE, "backup file: malformed or missing line %u", line);
+		err = hsm_fail(eb, SIGNET_EPARSE, "backup file: malformed or missing line %u", line);
 	}
 fail:
 	hsm_backup_free(out);
@@ -294,24 +297,25 @@ static bool verify_raw(EVP_PKEY *pk, hsm_alg alg, const uint8_t *data, size_t le
 	return ok;
 }
 
-signet_err hsm_backup_prove(hsm_token *t, const hsm_backup *b)
+signet_err hsm_backup_prove(hsm_token *t, const hsm_backup *b, char *errmsg, size_t errlen)
 {
+	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (t == NULL || b == NULL || b->pub.len == 0 || b->wrapped.len == 0)
-		return hsm_fail(SIGNET_EINVAL, "hsm_backup_prove: bad argument");
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_backup_prove: bad argument");
 	const unsigned char *dp = b->pub.data;
 	EVP_PKEY *pk = d2i_PUBKEY(NULL, &dp, (long)b->pub.len);
 	if (pk == NULL)
-		return hsm_fail(SIGNET_EPARSE, "hsm_backup_prove: the public key does not parse");
+		return hsm_fail(eb, SIGNET_EPARSE, "hsm_backup_prove: the public key does not parse");
 	uint8_t msg[48], sig[HSM_SIG_MAX];
 	size_t siglen = 0;
 	signet_err err = RAND_bytes(msg, sizeof(msg)) == 1
 				 ? SIGNET_OK
-				 : hsm_fail(SIGNET_ECRYPTO, "hsm_backup_prove: no randomness");
+				 : hsm_fail(eb, SIGNET_ECRYPTO, "hsm_backup_prove: no randomness");
 	if (err == SIGNET_OK)
 		err = hsm_backup_sign(t, b->domain_id, b->wrapped.data, b->wrapped.len, b->alg, msg,
-				      sizeof(msg), sig, sizeof(sig), &siglen);
+				      sizeof(msg), sig, sizeof(sig), &siglen, eb->errmsg, eb->errlen);
 	if (err == SIGNET_OK && !verify_raw(pk, b->alg, msg, sizeof(msg), sig, siglen))
-		err = hsm_fail(SIGNET_EVERIFY,
+		err = hsm_fail(eb, SIGNET_EVERIFY,
 			       "backup of key '%s': the restored copy's signature "
 			       "does not verify with the key's public key",
 			       b->label);

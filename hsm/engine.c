@@ -237,11 +237,11 @@ static void openssl_reason(char *out, size_t outlen)
 /* Point a structural reference e at the module, initialise it (the
  * functional reference kept for the process), wrap its methods and record
  * it as the newest instance under id. Caller holds engine_lock. */
-static signet_err adopt(ENGINE *e, hsm_ctx *ctx, const char *id)
+static signet_err adopt(ENGINE *e, hsm_ctx *ctx, const char *id, hsm_errbuf *eb)
 {
 	engine_inst *in = calloc(1, sizeof(*in));
 	if (!in)
-		return hsm_fail(SIGNET_ENOMEM, "pkcs11 engine: out of memory");
+		return hsm_fail(eb, SIGNET_ENOMEM, "pkcs11 engine: out of memory");
 	snprintf(in->id, sizeof(in->id), "%s", id);
 	/* MODULE_PATH before init: the engine loads the module lazily, on the
 	 * first key, and would otherwise take PKCS11_MODULE_PATH or p11-kit's
@@ -252,7 +252,7 @@ static signet_err adopt(ENGINE *e, hsm_ctx *ctx, const char *id)
 		char why[256];
 		openssl_reason(why, sizeof(why));
 		free(in);
-		return hsm_fail(SIGNET_EHSM, "pkcs11 engine: cannot initialise: %s", why);
+		return hsm_fail(eb, SIGNET_EHSM, "pkcs11 engine: cannot initialise: %s", why);
 	}
 	ENGINE_PKEY_METHS_PTR meths = ENGINE_get_pkey_meths(e);
 	ENGINE_LOAD_KEY_PTR load = ENGINE_get_load_privkey_function(e);
@@ -266,7 +266,7 @@ static signet_err adopt(ENGINE *e, hsm_ctx *ctx, const char *id)
 	if (!libp11_pkey_meths || !wrapped_ec || !wrapped_rsa || !libp11_load_privkey) {
 		/* Not finished: that would finalize the module under hsm/. */
 		free(in);
-		return hsm_fail(SIGNET_EHSM, "pkcs11 engine: its key methods are not libp11's");
+		return hsm_fail(eb, SIGNET_EHSM, "pkcs11 engine: its key methods are not libp11's");
 	}
 	ENGINE_set_pkey_meths(e, pkey_meths_unlisted);
 	ENGINE_set_load_privkey_function(e, guarded_load);
@@ -281,15 +281,15 @@ static signet_err adopt(ENGINE *e, hsm_ctx *ctx, const char *id)
 	return SIGNET_OK;
 }
 
-signet_err hsm_engine_ready(hsm_ctx *ctx)
+signet_err hsm_engine_ready(hsm_ctx *ctx, hsm_errbuf *eb)
 {
 	if (!ctx || !ctx->path)
-		return hsm_fail(SIGNET_EINVAL, "pkcs11 engine: no module");
+		return hsm_fail(eb, SIGNET_EINVAL, "pkcs11 engine: no module");
 	signet_err ret = SIGNET_OK;
 	pthread_mutex_lock(&engine_lock);
 	if (instances) {
 		if (strcmp(engine_module, ctx->path) != 0)
-			ret = hsm_fail(SIGNET_ESTATE,
+			ret = hsm_fail(eb, SIGNET_ESTATE,
 				       "pkcs11 engine: already set up for module %s, not %s",
 				       engine_module, ctx->path);
 		else
@@ -304,17 +304,17 @@ signet_err hsm_engine_ready(hsm_ctx *ctx)
 	UI_set_default_method(UI_null());
 	engine_module = strdup(ctx->path);
 	if (!engine_module) {
-		ret = hsm_fail(SIGNET_ENOMEM, "pkcs11 engine: out of memory");
+		ret = hsm_fail(eb, SIGNET_ENOMEM, "pkcs11 engine: out of memory");
 		goto out;
 	}
 	ENGINE *e = ENGINE_by_id(ENGINE_ID);
 	if (!e) {
 		ERR_clear_error();
-		ret = hsm_fail(SIGNET_ENOTFOUND,
+		ret = hsm_fail(eb, SIGNET_ENOTFOUND,
 			       "pkcs11 engine not found in OpenSSL's engines directory "
 			       "(install libengine-pkcs11-openssl)");
 	} else {
-		ret = adopt(e, ctx, ENGINE_ID);
+		ret = adopt(e, ctx, ENGINE_ID, eb);
 		ENGINE_free(e); /* the structural reference; ENGINE_init's stays */
 	}
 	if (ret != SIGNET_OK) {
@@ -326,18 +326,18 @@ out:
 	return ret;
 }
 
-signet_err hsm_engine_fresh(hsm_ctx *ctx, char *id, size_t idlen)
+signet_err hsm_engine_fresh(hsm_ctx *ctx, char *id, size_t idlen, hsm_errbuf *eb)
 {
 	if (!ctx || !id || idlen < ENGINE_ID_MAX)
-		return hsm_fail(SIGNET_EINVAL, "pkcs11 engine: missing argument");
+		return hsm_fail(eb, SIGNET_EINVAL, "pkcs11 engine: missing argument");
 	pthread_mutex_lock(&engine_lock);
 	signet_err ret = SIGNET_OK;
 	if (!instances || strcmp(engine_module, ctx->path) != 0) {
-		ret = hsm_fail(SIGNET_ESTATE, "pkcs11 engine: not set up for module %s", ctx->path);
+		ret = hsm_fail(eb, SIGNET_ESTATE, "pkcs11 engine: not set up for module %s", ctx->path);
 		goto out;
 	}
 	if (ninstances >= HSM_ENGINE_INSTANCES_MAX) {
-		ret = hsm_fail(SIGNET_ELIMIT,
+		ret = hsm_fail(eb, SIGNET_ELIMIT,
 			       "pkcs11 engine: %u instances made already, the most this process "
 			       "makes (each keeps its dead sessions): restart it",
 			       ninstances);
@@ -368,20 +368,20 @@ signet_err hsm_engine_fresh(hsm_ctx *ctx, char *id, size_t idlen)
 		openssl_reason(why, sizeof(why));
 		ENGINE_free(e);
 		/* so stays open: the first instance holds it loaded anyway */
-		ret = hsm_fail(SIGNET_EHSM,
+		ret = hsm_fail(eb, SIGNET_EHSM,
 			       "pkcs11 engine: cannot bind another instance from %s: %s", so_path,
 			       so ? why : dlerror());
 		goto out;
 	}
 	char name[ENGINE_ID_MAX];
 	snprintf(name, sizeof(name), "%s-signet-%u", ENGINE_ID, ninstances);
-	ret = adopt(e, ctx, name);
+	ret = adopt(e, ctx, name, eb);
 	if (ret == SIGNET_OK) {
 		/* The id OpenSSL keeps must live as long as the engine. */
 		if (!ENGINE_set_id(e, instances->id) || !ENGINE_add(e)) {
 			char why[256];
 			openssl_reason(why, sizeof(why));
-			ret = hsm_fail(SIGNET_EHSM, "pkcs11 engine: cannot list instance %s: %s",
+			ret = hsm_fail(eb, SIGNET_EHSM, "pkcs11 engine: cannot list instance %s: %s",
 				       name, why);
 			/* Kept as an instance (initialised, never finished) but
 			 * not handed out. */
@@ -395,14 +395,14 @@ out:
 	return ret;
 }
 
-signet_err hsm_engine_current(char *id, size_t idlen)
+signet_err hsm_engine_current(char *id, size_t idlen, hsm_errbuf *eb)
 {
 	pthread_mutex_lock(&engine_lock);
 	signet_err ret = instances ? SIGNET_OK : SIGNET_ESTATE;
 	if (instances)
 		snprintf(id, idlen, "%s", instances->id);
 	pthread_mutex_unlock(&engine_lock);
-	return ret == SIGNET_OK ? ret : hsm_fail(ret, "pkcs11 engine: not set up");
+	return ret == SIGNET_OK ? ret : hsm_fail(eb, ret, "pkcs11 engine: not set up");
 }
 
 bool hsm_engine_stale(hsm_ctx *ctx, const char *id)
@@ -423,10 +423,10 @@ bool hsm_engine_stale(hsm_ctx *ctx, const char *id)
 	return stale;
 }
 
-signet_err hsm_engine_load(const char *id, const char *uri, EVP_PKEY **key)
+signet_err hsm_engine_load(const char *id, const char *uri, EVP_PKEY **key, hsm_errbuf *eb)
 {
 	if (!id || !uri || !key)
-		return hsm_fail(SIGNET_EINVAL, "pkcs11 engine: missing argument");
+		return hsm_fail(eb, SIGNET_EINVAL, "pkcs11 engine: missing argument");
 	*key = NULL;
 	ENGINE *e = NULL;
 	pthread_mutex_lock(&engine_lock);
@@ -435,13 +435,13 @@ signet_err hsm_engine_load(const char *id, const char *uri, EVP_PKEY **key)
 			e = in->e;
 	pthread_mutex_unlock(&engine_lock);
 	if (!e)
-		return hsm_fail(SIGNET_ESTATE, "pkcs11 engine: no instance %s", id);
+		return hsm_fail(eb, SIGNET_ESTATE, "pkcs11 engine: no instance %s", id);
 	ERR_clear_error();
 	*key = ENGINE_load_private_key(e, uri, NULL, NULL);
 	if (!*key) {
 		char why[256];
 		openssl_reason(why, sizeof(why));
-		return hsm_fail(SIGNET_EHSM_KEY, "pkcs11 engine could not load the key: %s", why);
+		return hsm_fail(eb, SIGNET_EHSM_KEY, "pkcs11 engine could not load the key: %s", why);
 	}
 	return SIGNET_OK;
 }

@@ -8,8 +8,10 @@
  * label, runs the SO operations signet needs (C_InitPIN, C_SetPIN of the SO,
  * installing the backup domain), and wraps and unwraps keys to that domain.
  * CK_RV codes are mapped to signet_err here and
- * never leak upward; the PKCS#11 detail of the last failure of the calling
- * thread is available from hsm_last_error() for logs.
+ * never leak upward. A function that can fail with a detail takes
+ * `char *errmsg, size_t errlen` last (docs/CONTRIBUTING.md) and writes there,
+ * on failure, the PKCS#11 detail for logs, e.g. "C_Login: CKR_PIN_INCORRECT
+ * (0xa0)"; it never holds a secret. errmsg may be NULL when errlen is 0.
  *
  * Knows nothing of DNS: algorithms are named by the DNSSEC numbers only because
  * they are convenient integers; what is signed is opaque bytes.
@@ -73,9 +75,8 @@ typedef struct hsm_ctx hsm_ctx;         /* a loaded, initialised module */
 typedef struct hsm_token hsm_token;     /* a logged-in token */
 typedef struct hsm_session hsm_session; /* one worker's session on a token */
 
-/* The message of the last failure in this thread, e.g.
- * "C_Login: CKR_PIN_INCORRECT (0xa0)"; never NULL, never holds a secret. */
-const char *hsm_last_error(void);
+/* Room for any errmsg the layer writes. */
+#define HSM_ERRMSG_MAX 512
 
 /* Name of a CK_RV value ("CKR_PIN_INCORRECT"), for logs and tests. */
 const char *hsm_rv_name(unsigned long rv);
@@ -87,7 +88,7 @@ const char *hsm_rv_name(unsigned long rv);
  * loaded, SIGNET_EHSM if it is not a PKCS#11 module or initialisation fails,
  * SIGNET_ESTATE if another hsm_ctx of this process has it initialised (one
  * context per module and process: finalizing is process-wide). */
-signet_err hsm_open(const char *module_path, hsm_ctx **out);
+signet_err hsm_open(const char *module_path, hsm_ctx **out, char *errmsg, size_t errlen);
 
 /* Longest parameter string hsm_open_args hands a module. */
 #define HSM_INIT_ARGS_MAX 1024
@@ -100,7 +101,7 @@ signet_err hsm_open(const char *module_path, hsm_ctx **out);
  * ASCII (SIGNET_EINVAL, SIGNET_ERANGE otherwise). Configuration, never a
  * secret: it may appear in logs. A module that expects no parameters
  * answers CKR_ARGUMENTS_BAD (SIGNET_EHSM). */
-signet_err hsm_open_args(const char *module_path, const char *init_args, hsm_ctx **out);
+signet_err hsm_open_args(const char *module_path, const char *init_args, hsm_ctx **out, char *errmsg, size_t errlen);
 
 /* C_Finalize and dlclose. Every token and session must be closed first. */
 void hsm_close(hsm_ctx *ctx);
@@ -119,13 +120,13 @@ typedef struct hsm_token_desc {
 } hsm_token_desc;
 
 /* List the tokens present. *out is allocated (free with free()). */
-signet_err hsm_list_tokens(hsm_ctx *ctx, hsm_token_desc **out, size_t *n);
+signet_err hsm_list_tokens(hsm_ctx *ctx, hsm_token_desc **out, size_t *n, char *errmsg, size_t errlen);
 
 /* Initialise the first uninitialised token (C_InitToken with so_pin and label,
  * then C_InitPIN with user_pin). For tests and ceremonies that own a whole
  * token; SIGNET_ENOTFOUND if no uninitialised token is present. */
 signet_err hsm_token_initialize(hsm_ctx *ctx, const char *label,
-				const sg_secret *so_pin, const sg_secret *user_pin);
+				const sg_secret *so_pin, const sg_secret *user_pin, char *errmsg, size_t errlen);
 
 /* ---- token -------------------------------------------------------------- */
 
@@ -141,7 +142,7 @@ signet_err hsm_token_initialize(hsm_ctx *ctx, const char *label,
  * SIGNET_EINVAL too: name such a token by its label. Free with
  * hsm_token_close. */
 signet_err hsm_token_open(hsm_ctx *ctx, const char *label, const char *serial,
-			  const sg_secret *pin, hsm_token **out);
+			  const sg_secret *pin, hsm_token **out, char *errmsg, size_t errlen);
 
 /* Log out, close every session and wipe the PIN. Every hsm_session of the
  * token must be closed first. NULL is fine. */
@@ -150,17 +151,17 @@ void hsm_token_close(hsm_token *t);
 /* Describe the open token, refreshing its flags (for health checks): a token
  * that is gone gives SIGNET_EHSM_DOWN. Recovers like hsm_sign: a token that
  * has come back is reconnected here. */
-signet_err hsm_token_describe(hsm_token *t, hsm_token_desc *out);
+signet_err hsm_token_describe(hsm_token *t, hsm_token_desc *out, char *errmsg, size_t errlen);
 
 /* Change the user PIN (C_SetPIN) from the current to new_pin; the token keeps
  * new_pin for later re-logins. */
-signet_err hsm_token_set_pin(hsm_token *t, const sg_secret *new_pin);
+signet_err hsm_token_set_pin(hsm_token *t, const sg_secret *new_pin, char *errmsg, size_t errlen);
 
 /* Tear the module down and bring it back (C_Finalize, C_Initialize, find the
  * token again, log in), invalidating every session's cached handles; sessions
  * reopen by themselves on their next use. Called by the layer itself after a
  * device fault; public for health checks and tests. */
-signet_err hsm_token_reconnect(hsm_token *t);
+signet_err hsm_token_reconnect(hsm_token *t, char *errmsg, size_t errlen);
 
 /* ---- keys --------------------------------------------------------------- */
 
@@ -196,7 +197,7 @@ bool hsm_key_is_restored(const hsm_key_info *info);
 /* Build the conventional label into out (HSM_LABEL_MAX + 1 octets).
  * SIGNET_EINVAL if role or owner holds ':' or the result is too long. */
 signet_err hsm_key_label(const char *role, const char *owner, hsm_alg alg,
-			 int64_t created, char *out, size_t outlen);
+			 int64_t created, char *out, size_t outlen, char *errmsg, size_t errlen);
 
 /* Generate a key pair inside the token with C_GenerateKeyPair: private object
  * CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE true, CKA_EXTRACTABLE false (or, when
@@ -211,30 +212,30 @@ signet_err hsm_key_label(const char *role, const char *owner, hsm_alg alg,
  * (the module ignores CKA_WRAP_WITH_TRUSTED, as NSS's softokn does). *out
  * describes the key. */
 signet_err hsm_key_generate(hsm_token *t, hsm_alg alg, unsigned rsa_bits,
-			    const char *label, hsm_key_info *out);
+			    const char *label, hsm_key_info *out, char *errmsg, size_t errlen);
 
 /* List every key pair of the token (grouped by CKA_ID; keys of other types
  * are skipped, not fatal). *out is allocated (free with free()). */
-signet_err hsm_key_list(hsm_token *t, hsm_key_info **out, size_t *n);
+signet_err hsm_key_list(hsm_token *t, hsm_key_info **out, size_t *n, char *errmsg, size_t errlen);
 
 /* Describe the key with this CKA_ID. SIGNET_ENOTFOUND if there is none. */
 signet_err hsm_key_find(hsm_token *t, const uint8_t *id, size_t id_len,
-			hsm_key_info *out);
+			hsm_key_info *out, char *errmsg, size_t errlen);
 
 /* The public key of the pair with this CKA_ID as an OpenSSL key (from the
  * public object's CKA_MODULUS/CKA_PUBLIC_EXPONENT or CKA_EC_POINT).
  * Free *out with EVP_PKEY_free. */
 signet_err hsm_key_public(hsm_token *t, const uint8_t *id, size_t id_len,
-			  EVP_PKEY **out);
+			  EVP_PKEY **out, char *errmsg, size_t errlen);
 
 /* Destroy both objects of the pair. */
-signet_err hsm_key_delete(hsm_token *t, const uint8_t *id, size_t id_len);
+signet_err hsm_key_delete(hsm_token *t, const uint8_t *id, size_t id_len, char *errmsg, size_t errlen);
 
 /* ---- sessions and signing ----------------------------------------------- */
 
 /* Open a session of the token for one worker's exclusive use (at most
  * HSM_SESSIONS_MAX per token). Free with hsm_session_close. */
-signet_err hsm_session_open(hsm_token *t, hsm_session **out);
+signet_err hsm_session_open(hsm_token *t, hsm_session **out, char *errmsg, size_t errlen);
 void hsm_session_close(hsm_session *s);
 
 /* The PKCS#11 session handle s uses now (0 while it has none), for logs and
@@ -260,7 +261,7 @@ unsigned long hsm_session_handle(const hsm_session *s);
  * SIGNET_EHSM_PIN once and SIGNET_EHSM_LOCKED after. */
 signet_err hsm_sign(hsm_session *s, const uint8_t *id, size_t id_len,
 		    const uint8_t *data, size_t len, uint8_t *sig, size_t sigmax,
-		    size_t *siglen);
+		    size_t *siglen, char *errmsg, size_t errlen);
 
 /* Whether hsm_sign copies a token key into a session object (C_CopyObject,
  * still sensitive and non-extractable, never leaving the token) on first use
@@ -295,7 +296,7 @@ void hsm_token_set_allow_restored(hsm_token *t, bool on);
  * (reading CKA_VALUE, CKA_PRIVATE_EXPONENT, CKA_PRIME_1 gives
  * CKR_ATTRIBUTE_SENSITIVE or no value); SIGNET_EHSM_KEY when any of them came
  * out; SIGNET_ENOTFOUND when there is no such private key. For self-tests. */
-signet_err hsm_key_value_hidden(hsm_token *t, const uint8_t *id, size_t id_len);
+signet_err hsm_key_value_hidden(hsm_token *t, const uint8_t *id, size_t id_len, char *errmsg, size_t errlen);
 
 /* ---- data objects and the security officer (objects.c) ------------------ */
 
@@ -304,7 +305,7 @@ signet_err hsm_key_value_hidden(hsm_token *t, const uint8_t *id, size_t id_len);
  * SIGNET_ENOTFOUND if there is none, SIGNET_ESTATE if there are several. A
  * private object needs the user's login, which t carries. */
 signet_err hsm_data_read(hsm_token *t, const char *label, bool private_obj, size_t max,
-			 sg_buf *out);
+			 sg_buf *out, char *errmsg, size_t errlen);
 
 /* Set the value of the data object with this label and privacy: a new
  * object (CKA_TOKEN, CKA_APPLICATION "signet") is created, then the old one
@@ -312,18 +313,18 @@ signet_err hsm_data_read(hsm_token *t, const char *label, bool private_obj, size
  * none; an interruption in between leaves two, which hsm_data_read refuses
  * (SIGNET_ESTATE). SIGNET_ESTATE too if several exist already. */
 signet_err hsm_data_write(hsm_token *t, const char *label, bool private_obj,
-			  const uint8_t *value, size_t len);
+			  const uint8_t *value, size_t len, char *errmsg, size_t errlen);
 
 /* Read the public data object with this label from the token labelled
  * token_label without logging in (a read-only public session), as
  * hsm_data_read; serial (may be NULL, 17 octets) gets the token's serial.
  * SIGNET_ENOTFOUND for no such token or object. */
 signet_err hsm_data_read_public(hsm_ctx *ctx, const char *token_label, const char *label,
-				size_t max, sg_buf *out, char serial[17]);
+				size_t max, sg_buf *out, char serial[17], char *errmsg, size_t errlen);
 
 /* Count every token object the logged-in user sees (keys, data, public and
  * private), for tests and audits that must show a token unchanged. */
-signet_err hsm_object_count(hsm_token *t, size_t *n);
+signet_err hsm_object_count(hsm_token *t, size_t *n, char *errmsg, size_t errlen);
 
 /* Log in to the token with this serial as the security officer with so_pin,
  * set the user PIN to user_pin (C_InitPIN), then, if new_so_pin is not NULL,
@@ -332,7 +333,7 @@ signet_err hsm_object_count(hsm_token *t, size_t *n);
  * (PKCS#11 allows one login type per application); a failing C_SetPIN
  * leaves the new user PIN set (the message says so). No object is touched. */
 signet_err hsm_so_init_pin(hsm_ctx *ctx, const char *serial, const sg_secret *so_pin,
-			   const sg_secret *new_so_pin, const sg_secret *user_pin);
+			   const sg_secret *new_so_pin, const sg_secret *user_pin, char *errmsg, size_t errlen);
 
 /* ---- the backup domain (domain.c, backup.c) ---------------------------- *
  *
@@ -355,7 +356,7 @@ signet_err hsm_so_init_pin(hsm_ctx *ctx, const char *serial, const sg_secret *so
 /* The domain's identity: the first HSM_ID_LEN octets of
  * SHA-256("signet backup domain v1" || key). Reveals nothing usable about
  * the key; lets a recovered key be matched to tokens and backup files. */
-signet_err hsm_domain_id(const sg_secret *key, uint8_t id[HSM_ID_LEN]);
+signet_err hsm_domain_id(const sg_secret *key, uint8_t id[HSM_ID_LEN], char *errmsg, size_t errlen);
 
 /* Log in as the SO of the token with this serial and create the domain key
  * (key: HSM_DOMAIN_KEY_LEN octets from locked memory) as described above,
@@ -365,7 +366,7 @@ signet_err hsm_domain_id(const sg_secret *key, uint8_t id[HSM_ID_LEN]);
  * SIGNET_EHSM_KEY if the token did not honour the template (the object is
  * destroyed again). */
 signet_err hsm_domain_install(hsm_ctx *ctx, const char *serial, const sg_secret *so_pin,
-			      const sg_secret *key);
+			      const sg_secret *key, char *errmsg, size_t errlen);
 
 /* The ID of the one domain key of the open token, after checking every
  * attribute above. SIGNET_ENOTFOUND if there is none, SIGNET_ESTATE if there
@@ -373,7 +374,7 @@ signet_err hsm_domain_install(hsm_ctx *ctx, const char *serial, const sg_secret 
  * described, or if the token's user may mark keys CKA_TRUSTED (tried with a
  * session key, destroyed again: NSS's softokn lets it, and trust means
  * nothing there). */
-signet_err hsm_domain_find(hsm_token *t, uint8_t id[HSM_ID_LEN]);
+signet_err hsm_domain_find(hsm_token *t, uint8_t id[HSM_ID_LEN], char *errmsg, size_t errlen);
 
 /* Wrap the private key with this CKA_ID to the domain key domain_id of the
  * same token with CKM_AES_KEY_WRAP_PAD (RFC 5649 in SoftHSM2, of the key
@@ -385,7 +386,7 @@ signet_err hsm_domain_find(hsm_token *t, uint8_t id[HSM_ID_LEN]);
  * as in hsm_domain_find. Nothing else can be wrapped to; nothing signet does
  * wraps to any other key. */
 signet_err hsm_key_wrap(hsm_token *t, const uint8_t *id, size_t id_len,
-			const uint8_t domain_id[HSM_ID_LEN], sg_buf *out);
+			const uint8_t domain_id[HSM_ID_LEN], sg_buf *out, char *errmsg, size_t errlen);
 
 /* What an unwrapped key becomes. */
 typedef struct hsm_unwrap_spec {
@@ -404,14 +405,14 @@ typedef struct hsm_unwrap_spec {
  * if it is not a key of spec->alg or not protected as asked. The public half
  * is not made here: a restore must bring it from the backup. */
 signet_err hsm_key_unwrap(hsm_token *t, const uint8_t domain_id[HSM_ID_LEN], const uint8_t *wrapped,
-			  size_t len, const hsm_unwrap_spec *spec, hsm_key_info *out);
+			  size_t len, const hsm_unwrap_spec *spec, hsm_key_info *out, char *errmsg, size_t errlen);
 
 /* Create the public object of a restored pair: CKA_TOKEN, not private,
  * CKA_VERIFY only, with this ID and label, from pub (P-256, P-384, Ed25519
  * or RSA). Read back and compared with pub. SIGNET_EEXIST if the token has a
  * public key with this ID already. */
 signet_err hsm_key_import_public(hsm_token *t, const uint8_t *id, size_t id_len, const char *label,
-				 EVP_PKEY *pub);
+				 EVP_PKEY *pub, char *errmsg, size_t errlen);
 
 /* The proof of a backup: unwrap it as hsm_key_unwrap does but into a session
  * object, sign data with it as hsm_sign would, and destroy it. The caller
@@ -419,7 +420,7 @@ signet_err hsm_key_import_public(hsm_token *t, const uint8_t *id, size_t id_len,
  * hsm_key_unwrap and hsm_sign. */
 signet_err hsm_backup_sign(hsm_token *t, const uint8_t domain_id[HSM_ID_LEN],
 			   const uint8_t *wrapped, size_t len, hsm_alg alg, const uint8_t *data,
-			   size_t dlen, uint8_t *sig, size_t sigmax, size_t *siglen);
+			   size_t dlen, uint8_t *sig, size_t sigmax, size_t *siglen, char *errmsg, size_t errlen);
 
 /* ---- backup files (backup_file.c) --------------------------------------- */
 
@@ -439,12 +440,12 @@ typedef struct hsm_backup {
  * the key wrapped to domain_id (errors as hsm_key_wrap). Free with
  * hsm_backup_free. */
 signet_err hsm_backup_make(hsm_token *t, const uint8_t domain_id[HSM_ID_LEN], const uint8_t *id,
-			   size_t id_len, uint16_t key_tag, hsm_backup *out);
+			   size_t id_len, uint16_t key_tag, hsm_backup *out, char *errmsg, size_t errlen);
 
 /* Append b as text ("signet-key-backup 1", one "key value" line per field,
  * binary fields in hex or base64, a last "sha256" line over everything
  * before it) to out. */
-signet_err hsm_backup_encode(const hsm_backup *b, sg_buf *out);
+signet_err hsm_backup_encode(const hsm_backup *b, sg_buf *out, char *errmsg, size_t errlen);
 
 /* Parse a file made by hsm_backup_encode, strictly: every line in order,
  * sizes bounded, printable text only. SIGNET_EPARSE for a malformed file,
@@ -453,12 +454,12 @@ signet_err hsm_backup_encode(const hsm_backup *b, sg_buf *out);
  * key must unwrap with the domain and sign for the public key
  * (hsm_backup_prove), and that the caller compares ID, label, public key
  * and key tag with what it expects. Free out with hsm_backup_free. */
-signet_err hsm_backup_decode(const uint8_t *text, size_t len, hsm_backup *out);
+signet_err hsm_backup_decode(const uint8_t *text, size_t len, hsm_backup *out, char *errmsg, size_t errlen);
 
 /* Prove b: unwrap it into a session object of t (which must hold b's
  * domain), sign random data, verify with b's public key, destroy the copy.
  * SIGNET_EVERIFY when it does not unwrap or the signature does not verify. */
-signet_err hsm_backup_prove(hsm_token *t, const hsm_backup *b);
+signet_err hsm_backup_prove(hsm_token *t, const hsm_backup *b, char *errmsg, size_t errlen);
 
 /* Free b's buffers; NULL is fine. */
 void hsm_backup_free(hsm_backup *b);

@@ -94,19 +94,26 @@ bool hsm_key_usable(const hsm_token *t, const hsm_key_info *info);
 
 /* ---- errors.c ---- */
 
-/* Record "fn: CKR_NAME (0x..)" plus an optional detail as this thread's last
- * error and return the mapped signet_err. */
-signet_err hsm_fail_rv(const char *fn, CK_RV rv, const char *detail_fmt, ...)
+/* Where a failure inside the layer is written: the caller's errmsg buffer
+ * (docs/CONTRIBUTING.md) and the CK_RV behind the failure, which the retry
+ * of hsm_session_open, hsm_sign and hsm_admin_run reads. A public function
+ * makes one of its errmsg, errlen (HSM_ERRBUF) and passes it down. */
+typedef struct hsm_errbuf {
+	char *errmsg; /* the caller's buffer; NULL when errlen is 0 */
+	size_t errlen;
+	CK_RV rv; /* of the last failure written; CKR_OK for none */
+} hsm_errbuf;
+#define HSM_ERRBUF(msg, len) ((hsm_errbuf){.errmsg = (msg), .errlen = (len), .rv = CKR_OK})
+
+/* Write "fn: CKR_NAME (0x..)" plus an optional detail into eb, keep rv there
+ * and return the mapped signet_err. */
+signet_err hsm_fail_rv(hsm_errbuf *eb, const char *fn, CK_RV rv, const char *detail_fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Write a message that has no CK_RV behind it into eb and return err. */
+signet_err hsm_fail(hsm_errbuf *eb, signet_err err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Record a message that has no CK_RV behind it and return err. */
-signet_err hsm_fail(signet_err err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 /* The CK_RV map alone. */
 signet_err hsm_err_from_rv(CK_RV rv);
-/* The CK_RV of this thread's last recorded failure (CKR_OK if it had none). */
-CK_RV hsm_last_rv(void);
-/* Forget the last rv, so that a later check sees only new failures. */
-void hsm_clear_rv(void);
 /* True for the return values after which reopening the session (or the
  * whole module) and trying once more is the right reaction. */
 bool hsm_rv_is_fault(CK_RV rv);
@@ -122,7 +129,7 @@ CK_RV hsm_module_initialize(hsm_ctx *ctx);
  * Skipped when another thread did it since the caller saw seen_gen (the
  * result is then whether mine is up); refused with SIGNET_EHSM_DOWN within
  * HSM_RECONNECT_BACKOFF_MS of the last attempt. */
-signet_err hsm_module_reconnect(hsm_ctx *ctx, hsm_token *mine, uint64_t seen_gen);
+signet_err hsm_module_reconnect(hsm_ctx *ctx, hsm_token *mine, uint64_t seen_gen, hsm_errbuf *eb);
 /* Monotonic milliseconds. */
 uint64_t hsm_now_ms(void);
 
@@ -131,32 +138,33 @@ uint64_t hsm_now_ms(void);
 /* Find the slot of the initialised token with this serial and this label
  * (either may be NULL, not both). Called with ctx->rw held. */
 signet_err hsm_find_slot(hsm_ctx *ctx, const char *label, const char *serial,
-			 CK_SLOT_ID *slot, CK_TOKEN_INFO *info);
+			 CK_SLOT_ID *slot, CK_TOKEN_INFO *info, hsm_errbuf *eb);
 /* Open the admin session and log in with the stored PIN; caller holds the
  * write side of ctx->rw. */
-signet_err hsm_token_attach(hsm_token *t);
+signet_err hsm_token_attach(hsm_token *t, hsm_errbuf *eb);
 /* Make sure the token is logged in and its admin session alive, repairing
  * either when it can. Caller holds the read side of ctx->rw and
  * t->admin_lock. */
-signet_err hsm_token_ensure_login(hsm_token *t);
+signet_err hsm_token_ensure_login(hsm_token *t, hsm_errbuf *eb);
 /* Copy a blank-padded PKCS#11 string field into a C string. */
 void hsm_copy_padded(char *dst, size_t dstlen, const CK_UTF8CHAR *src, size_t srclen);
 
 /* Run op on the token's admin session under the read lock and admin lock,
  * repairing the session or the module and retrying once after a fault. */
-typedef signet_err (*hsm_admin_op)(hsm_token *t, CK_SESSION_HANDLE h, void *arg);
-signet_err hsm_admin_run(hsm_token *t, hsm_admin_op op, void *arg);
+typedef signet_err (*hsm_admin_op)(hsm_token *t, CK_SESSION_HANDLE h, void *arg,
+				   hsm_errbuf *eb);
+signet_err hsm_admin_run(hsm_token *t, hsm_admin_op op, void *arg, hsm_errbuf *eb);
 
 /* ---- session.c ---- */
 
 /* Make s usable: reopen its session when it is closed or older than the
  * last re-initialise, and forget keys deleted since it last looked. Caller
  * holds the read side of ctx->rw. */
-signet_err hsm_session_ready(hsm_session *s);
+signet_err hsm_session_ready(hsm_session *s, hsm_errbuf *eb);
 /* The cached key with this CKA_ID, looked up, checked and (when s->copies)
  * copied into a session object on first use. Caller holds the read side. */
 signet_err hsm_session_key(hsm_session *s, const uint8_t *id, size_t id_len,
-			   const struct hsm_cached_key **out);
+			   const struct hsm_cached_key **out, hsm_errbuf *eb);
 /* Close s's PKCS#11 session (its key copies go with it) and forget its
  * keys; the next hsm_session_ready opens a new one. Caller holds the read side. */
 void hsm_session_drop(hsm_session *s);
@@ -167,17 +175,17 @@ void hsm_session_drop(hsm_session *s);
  * (CK_OBJECT_CLASS)-1 for any). *out is allocated (free()). */
 signet_err hsm_find_objects(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_CLASS cls,
 			    const uint8_t *id, size_t id_len,
-			    CK_OBJECT_HANDLE **out, size_t *n);
+			    CK_OBJECT_HANDLE **out, size_t *n, hsm_errbuf *eb);
 /* Fill info from the private object obj (or from a public one, which then
  * sets only the public facts). */
 signet_err hsm_describe_object(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
-			       hsm_key_info *info);
+			       hsm_key_info *info, hsm_errbuf *eb);
 /* A boolean attribute (absent counts as false) and an unsigned long one
  * (absent is SIGNET_EHSM_KEY) of obj. */
 signet_err hsm_attr_bool(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
-			 CK_ATTRIBUTE_TYPE type, bool *out);
+			 CK_ATTRIBUTE_TYPE type, bool *out, hsm_errbuf *eb);
 signet_err hsm_attr_ulong(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
-			  CK_ATTRIBUTE_TYPE type, CK_ULONG *out);
+			  CK_ATTRIBUTE_TYPE type, CK_ULONG *out, hsm_errbuf *eb);
 /* The signature size of a key described by info. */
 size_t hsm_sig_len(const hsm_key_info *info);
 
@@ -188,14 +196,14 @@ size_t hsm_sig_len(const hsm_key_info *info);
  * read side of ctx->rw. */
 signet_err hsm_sign_object(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj, hsm_alg alg,
 			   size_t sig_len, const uint8_t *data, size_t len, uint8_t *out,
-			   size_t *outlen);
+			   size_t *outlen, hsm_errbuf *eb);
 
 /* ---- domain.c ---- */
 
 /* The handle of the domain key domain_id on session h, every attribute
  * checked (see hsm_domain_find). */
 signet_err hsm_domain_handle(hsm_token *t, CK_SESSION_HANDLE h, const uint8_t domain_id[HSM_ID_LEN],
-			     CK_OBJECT_HANDLE *out);
+			     CK_OBJECT_HANDLE *out, hsm_errbuf *eb);
 
 /* ---- engine.c ---- */
 
@@ -206,19 +214,19 @@ signet_err hsm_domain_handle(hsm_token *t, CK_SESSION_HANDLE h, const uint8_t do
 /* Make libp11's OpenSSL engine ("pkcs11", the first instance) ready for
  * keys of ctx's module in this process (once; SIGNET_ESTATE for another
  * module later). Its signatures and key loads take ctx->rw's read side. */
-signet_err hsm_engine_ready(hsm_ctx *ctx);
+signet_err hsm_engine_ready(hsm_ctx *ctx, hsm_errbuf *eb);
 /* A new instance of the engine with a libp11 context of its own, added to
  * OpenSSL's engine list under a new id (into id, at least 32 octets), for
  * the same module; SIGNET_ELIMIT past HSM_ENGINE_INSTANCES_MAX. */
-signet_err hsm_engine_fresh(hsm_ctx *ctx, char *id, size_t idlen);
+signet_err hsm_engine_fresh(hsm_ctx *ctx, char *id, size_t idlen, hsm_errbuf *eb);
 /* The id of the newest instance (into id, at least 32 octets). */
-signet_err hsm_engine_current(char *id, size_t idlen);
+signet_err hsm_engine_current(char *id, size_t idlen, hsm_errbuf *eb);
 /* Whether the instance id was made before ctx's module was last
  * re-initialised (or is unknown): its handles are stale. */
 bool hsm_engine_stale(hsm_ctx *ctx, const char *id);
 /* Load the private key uri names through instance id, as gRPC's TLS layer
  * does (free with EVP_PKEY_free: the instance stays initialised). */
-signet_err hsm_engine_load(const char *id, const char *uri, EVP_PKEY **key);
+signet_err hsm_engine_load(const char *id, const char *uri, EVP_PKEY **key, hsm_errbuf *eb);
 /* Forget ctx as the module the engine's calls lock (it is being closed). */
 void hsm_engine_release(hsm_ctx *ctx);
 

@@ -29,17 +29,17 @@ struct hidden_arg {
 	size_t id_len;
 };
 
-static signet_err hidden_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
+static signet_err hidden_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg, hsm_errbuf *eb)
 {
 	struct hidden_arg *a = arg;
 	CK_OBJECT_HANDLE *priv = NULL;
 	size_t n = 0;
-	signet_err err = hsm_find_objects(t, h, CKO_PRIVATE_KEY, a->id, a->id_len, &priv, &n);
+	signet_err err = hsm_find_objects(t, h, CKO_PRIVATE_KEY, a->id, a->id_len, &priv, &n, eb);
 	if (err != SIGNET_OK)
 		return err;
 	if (n == 0) {
 		free(priv);
-		return hsm_fail(SIGNET_ENOTFOUND, "no private key with this CKA_ID in token '%s'",
+		return hsm_fail(eb, SIGNET_ENOTFOUND, "no private key with this CKA_ID in token '%s'",
 				t->label);
 	}
 	/* The secret parts of every key type we make; a token that hands any of
@@ -52,14 +52,14 @@ static signet_err hidden_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
 			CK_RV rv = t->ctx->fn->C_GetAttributeValue(h, priv[i], &attr, 1);
 			if (rv == CKR_OK && attr.ulValueLen != CK_UNAVAILABLE_INFORMATION &&
 			    attr.ulValueLen != 0) {
-				err = hsm_fail(SIGNET_EHSM_KEY, "token '%s' reveals attribute "
+				err = hsm_fail(eb, SIGNET_EHSM_KEY, "token '%s' reveals attribute "
 					       "0x%lx of a private key", t->label,
 					       (unsigned long)secret[k]);
 				break;
 			}
 			if (rv != CKR_OK && rv != CKR_ATTRIBUTE_SENSITIVE &&
 			    rv != CKR_ATTRIBUTE_TYPE_INVALID && hsm_rv_is_fault(rv)) {
-				err = hsm_fail_rv("C_GetAttributeValue", rv, "token '%s'", t->label);
+				err = hsm_fail_rv(eb, "C_GetAttributeValue", rv, "token '%s'", t->label);
 				break;
 			}
 		}
@@ -68,10 +68,11 @@ static signet_err hidden_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
 	return err;
 }
 
-signet_err hsm_key_value_hidden(hsm_token *t, const uint8_t *id, size_t id_len)
+signet_err hsm_key_value_hidden(hsm_token *t, const uint8_t *id, size_t id_len, char *errmsg, size_t errlen)
 {
+	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (t == NULL || id == NULL || id_len == 0 || id_len > HSM_ID_MAX)
-		return hsm_fail(SIGNET_EINVAL, "hsm_key_value_hidden: bad argument");
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_key_value_hidden: bad argument");
 	struct hidden_arg a = {id, id_len};
-	return hsm_admin_run(t, hidden_op, &a);
+	return hsm_admin_run(t, hidden_op, &a, eb);
 }

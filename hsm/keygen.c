@@ -40,32 +40,33 @@ static bool owner_ok(const char *s, size_t n)
 }
 
 signet_err hsm_key_label(const char *role, const char *owner, hsm_alg alg,
-			 int64_t created, char *out, size_t outlen)
+			 int64_t created, char *out, size_t outlen, char *errmsg, size_t errlen)
 {
+	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (out == NULL || outlen == 0)
-		return hsm_fail(SIGNET_EINVAL, "hsm_key_label: no output");
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_key_label: no output");
 	out[0] = '\0';
 	if (role == NULL || !role_ok(role, strlen(role)))
-		return hsm_fail(SIGNET_EINVAL, "hsm_key_label: role must be 1 to %d letters a-z",
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_key_label: role must be 1 to %d letters a-z",
 				ROLE_MAX);
 	if (owner == NULL || !owner_ok(owner, strlen(owner)))
-		return hsm_fail(SIGNET_EINVAL, "hsm_key_label: owner must be visible ASCII "
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_key_label: owner must be visible ASCII "
 				"without ':'");
 	if (!alg_known(alg))
-		return hsm_fail(SIGNET_EUNSUPPORTED, "hsm_key_label: algorithm %d", (int)alg);
+		return hsm_fail(eb, SIGNET_EUNSUPPORTED, "hsm_key_label: algorithm %d", (int)alg);
 	if (created < 0 || created > 253402300799)  /* 9999-12-31T23:59:59Z */
-		return hsm_fail(SIGNET_ERANGE, "hsm_key_label: creation time out of range");
+		return hsm_fail(eb, SIGNET_ERANGE, "hsm_key_label: creation time out of range");
 	time_t tt = (time_t)created;
 	struct tm tm;
 	if (gmtime_r(&tt, &tm) == NULL)
-		return hsm_fail(SIGNET_ERANGE, "hsm_key_label: creation time out of range");
+		return hsm_fail(eb, SIGNET_ERANGE, "hsm_key_label: creation time out of range");
 	char stamp[STAMP_LEN + 1];
 	if (strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm) != STAMP_LEN)
-		return hsm_fail(SIGNET_ERANGE, "hsm_key_label: creation time out of range");
+		return hsm_fail(eb, SIGNET_ERANGE, "hsm_key_label: creation time out of range");
 	int n = snprintf(out, outlen, "signet:%s:%s:%d:%s", role, owner, (int)alg, stamp);
 	if (n < 0 || (size_t)n >= outlen || n > HSM_LABEL_MAX) {
 		out[0] = '\0';
-		return hsm_fail(SIGNET_EINVAL, "hsm_key_label: label longer than %d octets",
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_key_label: label longer than %d octets",
 				HSM_LABEL_MAX);
 	}
 	return SIGNET_OK;
@@ -118,7 +119,7 @@ static const CK_BYTE params_ed25519[] = {0x06, 0x03, 0x2b, 0x65, 0x70};
  * untrusted session key must be refused because of the key. NSS's softokn
  * wraps it all the same (and lets any user set CKA_TRUSTED): there no key is
  * made wrappable (docs/HSM.md, "A second implementation"). */
-static signet_err check_wrap_refused(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE priv)
+static signet_err check_wrap_refused(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE priv, hsm_errbuf *eb)
 {
 	CK_FUNCTION_LIST *fn = t->ctx->fn;
 	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
@@ -132,7 +133,7 @@ static signet_err check_wrap_refused(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJEC
 	CK_OBJECT_HANDLE probe = CK_INVALID_HANDLE;
 	CK_RV rv = fn->C_GenerateKey(h, &gen, tmpl, 3, &probe);
 	if (rv != CKR_OK)
-		return hsm_fail_rv("C_GenerateKey", rv,
+		return hsm_fail_rv(eb, "C_GenerateKey", rv,
 				   "an untrusted AES key, to check that token "
 				   "'%s' enforces CKA_WRAP_WITH_TRUSTED",
 				   t->label);
@@ -147,24 +148,24 @@ static signet_err check_wrap_refused(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJEC
 	}
 	(void)fn->C_DestroyObject(h, probe);
 	if (buf == NULL)
-		return hsm_fail(SIGNET_ENOMEM, "hsm_key_generate: out of memory");
+		return hsm_fail(eb, SIGNET_ENOMEM, "hsm_key_generate: out of memory");
 	if (rv == CKR_KEY_NOT_WRAPPABLE || rv == CKR_KEY_UNEXTRACTABLE)
 		return SIGNET_OK;
 	if (rv == CKR_OK)
-		return hsm_fail(
+		return hsm_fail(eb, 
 			SIGNET_EUNSUPPORTED,
 			"C_WrapKey: token '%s' wrapped a key with "
 			"CKA_WRAP_WITH_TRUSTED to an untrusted key: it does not enforce the "
 			"attribute, so no key can be made wrappable in it",
 			t->label);
-	return hsm_fail_rv("C_WrapKey", rv,
+	return hsm_fail_rv(eb, "C_WrapKey", rv,
 			   "checking that token '%s' refuses to wrap a key "
 			   "with CKA_WRAP_WITH_TRUSTED to an untrusted key (expected "
 			   "CKR_KEY_NOT_WRAPPABLE)",
 			   t->label);
 }
 
-static signet_err gen_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
+static signet_err gen_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg, hsm_errbuf *eb)
 {
 	struct gen_arg *a = arg;
 	CK_FUNCTION_LIST *fn = t->ctx->fn;
@@ -173,13 +174,13 @@ static signet_err gen_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
 	 * key's identity: make sure. */
 	for (int tries = 0;; tries++) {
 		if (tries == 4)
-			return hsm_fail(SIGNET_ECRYPTO, "hsm_key_generate: no unused CKA_ID found");
+			return hsm_fail(eb, SIGNET_ECRYPTO, "hsm_key_generate: no unused CKA_ID found");
 		if (RAND_bytes(id, sizeof(id)) != 1)
-			return hsm_fail(SIGNET_ECRYPTO, "hsm_key_generate: RAND_bytes failed");
+			return hsm_fail(eb, SIGNET_ECRYPTO, "hsm_key_generate: RAND_bytes failed");
 		CK_OBJECT_HANDLE *objs = NULL;
 		size_t n = 0;
 		signet_err err = hsm_find_objects(t, h, (CK_OBJECT_CLASS)-1, id, sizeof(id),
-						  &objs, &n);
+						  &objs, &n, eb);
 		free(objs);
 		if (err != SIGNET_OK)
 			return err;
@@ -238,18 +239,18 @@ static signet_err gen_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
 	CK_OBJECT_HANDLE hpub = CK_INVALID_HANDLE, hpriv = CK_INVALID_HANDLE;
 	CK_RV rv = fn->C_GenerateKeyPair(h, &mech, pub, np, priv, nv, &hpub, &hpriv);
 	if (rv != CKR_OK)
-		return hsm_fail_rv("C_GenerateKeyPair", rv, "algorithm %d in token '%s'",
+		return hsm_fail_rv(eb, "C_GenerateKeyPair", rv, "algorithm %d in token '%s'",
 				   (int)a->alg, t->label);
-	signet_err err = hsm_describe_object(t, h, hpriv, a->info);
+	signet_err err = hsm_describe_object(t, h, hpriv, a->info, eb);
 	if (err == SIGNET_OK &&
 	    (!hsm_key_is_safe(a->info) || a->info->can_decrypt || a->info->alg != a->alg ||
 	     a->info->wrap_with_trusted != t->wrappable_keys))
-		err = hsm_fail(SIGNET_EHSM_KEY, "C_GenerateKeyPair: token '%s' did not honour "
+		err = hsm_fail(eb, SIGNET_EHSM_KEY, "C_GenerateKeyPair: token '%s' did not honour "
 			       "the private key template (sensitive %d, extractable %d, "
 			       "decrypt %d)", t->label, a->info->sensitive,
 			       a->info->extractable, a->info->can_decrypt);
 	if (err == SIGNET_OK && t->wrappable_keys)
-		err = check_wrap_refused(t, h, hpriv);
+		err = check_wrap_refused(t, h, hpriv, eb);
 	if (err != SIGNET_OK) {
 		/* A key we cannot vouch for must not stay in the token. */
 		(void)fn->C_DestroyObject(h, hpriv);
@@ -261,24 +262,25 @@ static signet_err gen_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
 }
 
 signet_err hsm_key_generate(hsm_token *t, hsm_alg alg, unsigned rsa_bits,
-			    const char *label, hsm_key_info *out)
+			    const char *label, hsm_key_info *out, char *errmsg, size_t errlen)
 {
+	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (t == NULL || out == NULL || label == NULL)
-		return hsm_fail(SIGNET_EINVAL, "hsm_key_generate: missing argument");
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_key_generate: missing argument");
 	memset(out, 0, sizeof(*out));
 	if (!alg_known(alg))
-		return hsm_fail(SIGNET_EUNSUPPORTED, "hsm_key_generate: algorithm %d", (int)alg);
+		return hsm_fail(eb, SIGNET_EUNSUPPORTED, "hsm_key_generate: algorithm %d", (int)alg);
 	if (alg == HSM_ALG_RSASHA256) {
 		if (rsa_bits == 0)
 			rsa_bits = 2048;
 		if (rsa_bits != 2048 && rsa_bits != 3072 && rsa_bits != 4096)
-			return hsm_fail(SIGNET_EINVAL, "hsm_key_generate: RSA keys are 2048, "
+			return hsm_fail(eb, SIGNET_EINVAL, "hsm_key_generate: RSA keys are 2048, "
 					"3072 or 4096 bits, not %u", rsa_bits);
 	}
 	if (!label_ok(label, alg))
-		return hsm_fail(SIGNET_EINVAL, "hsm_key_generate: label '%.*s' does not follow "
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_key_generate: label '%.*s' does not follow "
 				"signet:<role>:<owner>:%d:<YYYYMMDDTHHMMSSZ>",
 				64, label, (int)alg);
 	struct gen_arg a = {alg, rsa_bits, label, out};
-	return hsm_admin_run(t, gen_op, &a);
+	return hsm_admin_run(t, gen_op, &a, eb);
 }

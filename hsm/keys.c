@@ -48,7 +48,7 @@ size_t hsm_sig_len(const hsm_key_info *info)
 
 signet_err hsm_find_objects(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_CLASS cls,
 			    const uint8_t *id, size_t id_len,
-			    CK_OBJECT_HANDLE **out, size_t *n)
+			    CK_OBJECT_HANDLE **out, size_t *n, hsm_errbuf *eb)
 {
 	CK_FUNCTION_LIST *fn = t->ctx->fn;
 	CK_BBOOL yes = CK_TRUE;
@@ -64,14 +64,14 @@ signet_err hsm_find_objects(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_CLASS c
 	*n = 0;
 	CK_RV rv = fn->C_FindObjectsInit(h, tmpl, k);
 	if (rv != CKR_OK)
-		return hsm_fail_rv("C_FindObjectsInit", rv, "token '%s'", t->label);
+		return hsm_fail_rv(eb, "C_FindObjectsInit", rv, "token '%s'", t->label);
 	CK_OBJECT_HANDLE *all = NULL;
 	size_t len = 0, cap = 0;
 	signet_err err = SIGNET_OK;
 	for (;;) {
 		if (len == cap) {
 			if (cap >= HSM_FIND_MAX) {
-				err = hsm_fail(SIGNET_ERANGE, "C_FindObjects: more than %d "
+				err = hsm_fail(eb, SIGNET_ERANGE, "C_FindObjects: more than %d "
 					       "objects in token '%s'", HSM_FIND_MAX, t->label);
 				break;
 			}
@@ -80,7 +80,7 @@ signet_err hsm_find_objects(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_CLASS c
 				ncap = HSM_FIND_MAX;
 			CK_OBJECT_HANDLE *p = realloc(all, ncap * sizeof(*p));
 			if (p == NULL) {
-				err = hsm_fail(SIGNET_ENOMEM, "C_FindObjects: out of memory");
+				err = hsm_fail(eb, SIGNET_ENOMEM, "C_FindObjects: out of memory");
 				break;
 			}
 			all = p;
@@ -89,7 +89,7 @@ signet_err hsm_find_objects(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_CLASS c
 		CK_ULONG got = 0;
 		rv = fn->C_FindObjects(h, all + len, cap - len, &got);
 		if (rv != CKR_OK) {
-			err = hsm_fail_rv("C_FindObjects", rv, "token '%s'", t->label);
+			err = hsm_fail_rv(eb, "C_FindObjects", rv, "token '%s'", t->label);
 			break;
 		}
 		if (got == 0)
@@ -98,7 +98,7 @@ signet_err hsm_find_objects(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_CLASS c
 	}
 	CK_RV frv = fn->C_FindObjectsFinal(h);
 	if (err == SIGNET_OK && frv != CKR_OK)
-		err = hsm_fail_rv("C_FindObjectsFinal", frv, "token '%s'", t->label);
+		err = hsm_fail_rv(eb, "C_FindObjectsFinal", frv, "token '%s'", t->label);
 	if (err != SIGNET_OK) {
 		free(all);
 		return err;
@@ -109,18 +109,18 @@ signet_err hsm_find_objects(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_CLASS c
 }
 
 /* One attribute into buf; *len its size. CKR_ATTRIBUTE_TYPE_INVALID gives
- * SIGNET_ENOTFOUND without touching the last error. */
+ * SIGNET_ENOTFOUND without writing eb. */
 static signet_err get_attr(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
-			   CK_ATTRIBUTE_TYPE type, void *buf, size_t max, size_t *len)
+			   CK_ATTRIBUTE_TYPE type, void *buf, size_t max, size_t *len, hsm_errbuf *eb)
 {
 	CK_ATTRIBUTE a = {type, buf, max};
 	CK_RV rv = t->ctx->fn->C_GetAttributeValue(h, obj, &a, 1);
 	if (rv == CKR_ATTRIBUTE_TYPE_INVALID)
 		return SIGNET_ENOTFOUND;
 	if (rv != CKR_OK)
-		return hsm_fail_rv("C_GetAttributeValue", rv, "attribute 0x%lx", (unsigned long)type);
+		return hsm_fail_rv(eb, "C_GetAttributeValue", rv, "attribute 0x%lx", (unsigned long)type);
 	if (a.ulValueLen == CK_UNAVAILABLE_INFORMATION || a.ulValueLen > max)
-		return hsm_fail(SIGNET_ERANGE, "C_GetAttributeValue: attribute 0x%lx larger "
+		return hsm_fail(eb, SIGNET_ERANGE, "C_GetAttributeValue: attribute 0x%lx larger "
 				"than %zu octets", (unsigned long)type, max);
 	*len = a.ulValueLen;
 	return SIGNET_OK;
@@ -128,11 +128,11 @@ static signet_err get_attr(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o
 
 /* A boolean attribute; absent counts as false. */
 static signet_err get_bool(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
-			   CK_ATTRIBUTE_TYPE type, bool *out)
+			   CK_ATTRIBUTE_TYPE type, bool *out, hsm_errbuf *eb)
 {
 	CK_BBOOL v = CK_FALSE;
 	size_t len = 0;
-	signet_err err = get_attr(t, h, obj, type, &v, sizeof(v), &len);
+	signet_err err = get_attr(t, h, obj, type, &v, sizeof(v), &len, eb);
 	if (err == SIGNET_ENOTFOUND) {
 		*out = false;
 		return SIGNET_OK;
@@ -144,28 +144,28 @@ static signet_err get_bool(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o
 }
 
 signet_err hsm_attr_bool(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
-			 CK_ATTRIBUTE_TYPE type, bool *out)
+			 CK_ATTRIBUTE_TYPE type, bool *out, hsm_errbuf *eb)
 {
-	return get_bool(t, h, obj, type, out);
+	return get_bool(t, h, obj, type, out, eb);
 }
 
 static signet_err get_ulong(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
-			    CK_ATTRIBUTE_TYPE type, CK_ULONG *out)
+			    CK_ATTRIBUTE_TYPE type, CK_ULONG *out, hsm_errbuf *eb)
 {
 	size_t len = 0;
-	signet_err err = get_attr(t, h, obj, type, out, sizeof(*out), &len);
+	signet_err err = get_attr(t, h, obj, type, out, sizeof(*out), &len, eb);
 	if (err == SIGNET_ENOTFOUND)
-		return hsm_fail(SIGNET_EHSM_KEY, "object lacks attribute 0x%lx", (unsigned long)type);
+		return hsm_fail(eb, SIGNET_EHSM_KEY, "object lacks attribute 0x%lx", (unsigned long)type);
 	if (err == SIGNET_OK && len != sizeof(*out))
-		return hsm_fail(SIGNET_EHSM_KEY, "attribute 0x%lx has %zu octets",
+		return hsm_fail(eb, SIGNET_EHSM_KEY, "attribute 0x%lx has %zu octets",
 				(unsigned long)type, len);
 	return err;
 }
 
 signet_err hsm_attr_ulong(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
-			  CK_ATTRIBUTE_TYPE type, CK_ULONG *out)
+			  CK_ATTRIBUTE_TYPE type, CK_ULONG *out, hsm_errbuf *eb)
 {
-	return get_ulong(t, h, obj, type, out);
+	return get_ulong(t, h, obj, type, out, eb);
 }
 
 static bool same(const uint8_t *p, size_t n, const uint8_t *q, size_t m)
@@ -175,16 +175,16 @@ static bool same(const uint8_t *p, size_t n, const uint8_t *q, size_t m)
 
 /* Algorithm and size from key type and curve parameters. */
 static signet_err key_alg(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
-			  CK_KEY_TYPE kt, hsm_alg *alg, unsigned *bits)
+			  CK_KEY_TYPE kt, hsm_alg *alg, unsigned *bits, hsm_errbuf *eb)
 {
 	uint8_t buf[HSM_MODULUS_MAX];
 	size_t len = 0;
 	signet_err err;
 	switch (kt) {
 	case CKK_RSA:
-		err = get_attr(t, h, obj, CKA_MODULUS, buf, sizeof(buf), &len);
+		err = get_attr(t, h, obj, CKA_MODULUS, buf, sizeof(buf), &len, eb);
 		if (err == SIGNET_ENOTFOUND)
-			return hsm_fail(SIGNET_EHSM_KEY, "RSA key without CKA_MODULUS");
+			return hsm_fail(eb, SIGNET_EHSM_KEY, "RSA key without CKA_MODULUS");
 		if (err != SIGNET_OK)
 			return err;
 		size_t skip = 0;
@@ -195,9 +195,9 @@ static signet_err key_alg(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE ob
 		return SIGNET_OK;
 	case CKK_EC:
 	case CKK_EC_EDWARDS:
-		err = get_attr(t, h, obj, CKA_EC_PARAMS, buf, HSM_PARAMS_MAX, &len);
+		err = get_attr(t, h, obj, CKA_EC_PARAMS, buf, HSM_PARAMS_MAX, &len, eb);
 		if (err == SIGNET_ENOTFOUND)
-			return hsm_fail(SIGNET_EHSM_KEY, "EC key without CKA_EC_PARAMS");
+			return hsm_fail(eb, SIGNET_EHSM_KEY, "EC key without CKA_EC_PARAMS");
 		if (err != SIGNET_OK)
 			return err;
 		if (kt == CKK_EC && same(buf, len, oid_p256, sizeof(oid_p256))) {
@@ -212,39 +212,39 @@ static signet_err key_alg(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE ob
 			*alg = HSM_ALG_ED25519;
 			*bits = 256;
 		} else {
-			return hsm_fail(SIGNET_EUNSUPPORTED, "EC key on a curve signet does not use");
+			return hsm_fail(eb, SIGNET_EUNSUPPORTED, "EC key on a curve signet does not use");
 		}
 		return SIGNET_OK;
 	default:
-		return hsm_fail(SIGNET_EUNSUPPORTED, "key type 0x%lx is not one signet uses",
+		return hsm_fail(eb, SIGNET_EUNSUPPORTED, "key type 0x%lx is not one signet uses",
 				(unsigned long)kt);
 	}
 }
 
 signet_err hsm_describe_object(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
-			       hsm_key_info *info)
+			       hsm_key_info *info, hsm_errbuf *eb)
 {
 	memset(info, 0, sizeof(*info));
 	CK_ULONG cls, kt;
-	signet_err err = get_ulong(t, h, obj, CKA_CLASS, &cls);
+	signet_err err = get_ulong(t, h, obj, CKA_CLASS, &cls, eb);
 	if (err == SIGNET_OK)
-		err = get_ulong(t, h, obj, CKA_KEY_TYPE, &kt);
+		err = get_ulong(t, h, obj, CKA_KEY_TYPE, &kt, eb);
 	if (err != SIGNET_OK)
 		return err;
 	if (cls != CKO_PRIVATE_KEY && cls != CKO_PUBLIC_KEY)
-		return hsm_fail(SIGNET_EUNSUPPORTED, "object class 0x%lx is not a key pair half",
+		return hsm_fail(eb, SIGNET_EUNSUPPORTED, "object class 0x%lx is not a key pair half",
 				(unsigned long)cls);
-	err = key_alg(t, h, obj, kt, &info->alg, &info->bits);
+	err = key_alg(t, h, obj, kt, &info->alg, &info->bits, eb);
 	if (err != SIGNET_OK)
 		return err;
-	err = get_attr(t, h, obj, CKA_ID, info->id, sizeof(info->id), &info->id_len);
+	err = get_attr(t, h, obj, CKA_ID, info->id, sizeof(info->id), &info->id_len, eb);
 	if (err == SIGNET_ENOTFOUND || err == SIGNET_ERANGE ||
 	    (err == SIGNET_OK && info->id_len == 0))
-		return hsm_fail(SIGNET_EUNSUPPORTED, "key without a usable CKA_ID");
+		return hsm_fail(eb, SIGNET_EUNSUPPORTED, "key without a usable CKA_ID");
 	if (err != SIGNET_OK)
 		return err;
 	size_t llen = 0;
-	err = get_attr(t, h, obj, CKA_LABEL, info->label, HSM_LABEL_MAX, &llen);
+	err = get_attr(t, h, obj, CKA_LABEL, info->label, HSM_LABEL_MAX, &llen, eb);
 	if (err == SIGNET_ENOTFOUND || err == SIGNET_ERANGE)
 		llen = 0;  /* not one of ours; the key is still listed */
 	else if (err != SIGNET_OK)
@@ -270,7 +270,7 @@ signet_err hsm_describe_object(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HAND
 		{CKA_WRAP_WITH_TRUSTED, &info->wrap_with_trusted},
 	};
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
-		err = get_bool(t, h, obj, flags[i].type, flags[i].out);
+		err = get_bool(t, h, obj, flags[i].type, flags[i].out, eb);
 		if (err != SIGNET_OK)
 			return err;
 	}
@@ -280,12 +280,12 @@ signet_err hsm_describe_object(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HAND
 
 /* ---- admin operations ---- */
 
-static signet_err check_id(const char *fn, const uint8_t *id, size_t id_len)
+static signet_err check_id(const char *fn, const uint8_t *id, size_t id_len, hsm_errbuf *eb)
 {
 	if (id == NULL || id_len == 0)
-		return hsm_fail(SIGNET_EINVAL, "%s: no key ID", fn);
+		return hsm_fail(eb, SIGNET_EINVAL, "%s: no key ID", fn);
 	if (id_len > HSM_ID_MAX)
-		return hsm_fail(SIGNET_ERANGE, "%s: key ID longer than %d octets", fn, HSM_ID_MAX);
+		return hsm_fail(eb, SIGNET_ERANGE, "%s: key ID longer than %d octets", fn, HSM_ID_MAX);
 	return SIGNET_OK;
 }
 
@@ -295,26 +295,26 @@ struct find_arg {
 	hsm_key_info *info;
 };
 
-static signet_err find_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
+static signet_err find_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg, hsm_errbuf *eb)
 {
 	struct find_arg *a = arg;
 	CK_OBJECT_HANDLE *priv = NULL, *pub = NULL;
 	size_t npriv = 0, npub = 0;
-	signet_err err = hsm_find_objects(t, h, CKO_PRIVATE_KEY, a->id, a->id_len, &priv, &npriv);
+	signet_err err = hsm_find_objects(t, h, CKO_PRIVATE_KEY, a->id, a->id_len, &priv, &npriv, eb);
 	if (err == SIGNET_OK)
-		err = hsm_find_objects(t, h, CKO_PUBLIC_KEY, a->id, a->id_len, &pub, &npub);
+		err = hsm_find_objects(t, h, CKO_PUBLIC_KEY, a->id, a->id_len, &pub, &npub, eb);
 	if (err != SIGNET_OK)
 		goto out;
 	if (npriv > 1 || npub > 1) {
-		err = hsm_fail(SIGNET_EHSM_KEY, "token '%s' holds %zu private and %zu public "
+		err = hsm_fail(eb, SIGNET_EHSM_KEY, "token '%s' holds %zu private and %zu public "
 			       "objects with this CKA_ID", t->label, npriv, npub);
 	} else if (npriv == 1) {
-		err = hsm_describe_object(t, h, priv[0], a->info);
+		err = hsm_describe_object(t, h, priv[0], a->info, eb);
 		a->info->has_public = npub == 1;
 	} else if (npub == 1) {
-		err = hsm_describe_object(t, h, pub[0], a->info);
+		err = hsm_describe_object(t, h, pub[0], a->info, eb);
 	} else {
-		err = hsm_fail(SIGNET_ENOTFOUND, "no key with this CKA_ID in token '%s'", t->label);
+		err = hsm_fail(eb, SIGNET_ENOTFOUND, "no key with this CKA_ID in token '%s'", t->label);
 	}
 out:
 	free(priv);
@@ -322,15 +322,16 @@ out:
 	return err;
 }
 
-signet_err hsm_key_find(hsm_token *t, const uint8_t *id, size_t id_len, hsm_key_info *out)
+signet_err hsm_key_find(hsm_token *t, const uint8_t *id, size_t id_len, hsm_key_info *out, char *errmsg, size_t errlen)
 {
+	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (t == NULL || out == NULL)
-		return hsm_fail(SIGNET_EINVAL, "hsm_key_find: missing argument");
-	signet_err err = check_id("hsm_key_find", id, id_len);
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_key_find: missing argument");
+	signet_err err = check_id("hsm_key_find", id, id_len, eb);
 	if (err != SIGNET_OK)
 		return err;
 	struct find_arg a = {id, id_len, out};
-	return hsm_admin_run(t, find_op, &a);
+	return hsm_admin_run(t, find_op, &a, eb);
 }
 
 struct list_arg {
@@ -348,25 +349,25 @@ static int cmp_info(const void *x, const void *y)
 	return (a->id_len > b->id_len) - (a->id_len < b->id_len);
 }
 
-static signet_err list_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
+static signet_err list_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg, hsm_errbuf *eb)
 {
 	struct list_arg *a = arg;
 	CK_OBJECT_HANDLE *priv = NULL, *pub = NULL;
 	size_t npriv = 0, npub = 0;
 	hsm_key_info *keys = NULL;
 	size_t n = 0;
-	signet_err err = hsm_find_objects(t, h, CKO_PRIVATE_KEY, NULL, 0, &priv, &npriv);
+	signet_err err = hsm_find_objects(t, h, CKO_PRIVATE_KEY, NULL, 0, &priv, &npriv, eb);
 	if (err == SIGNET_OK)
-		err = hsm_find_objects(t, h, CKO_PUBLIC_KEY, NULL, 0, &pub, &npub);
+		err = hsm_find_objects(t, h, CKO_PUBLIC_KEY, NULL, 0, &pub, &npub, eb);
 	if (err != SIGNET_OK)
 		goto out;
 	keys = calloc(npriv + npub + 1, sizeof(*keys));
 	if (keys == NULL) {
-		err = hsm_fail(SIGNET_ENOMEM, "hsm_key_list: out of memory");
+		err = hsm_fail(eb, SIGNET_ENOMEM, "hsm_key_list: out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < npriv; i++) {
-		err = hsm_describe_object(t, h, priv[i], &keys[n]);
+		err = hsm_describe_object(t, h, priv[i], &keys[n], eb);
 		if (err == SIGNET_EUNSUPPORTED)
 			continue;  /* not ours to understand: skip it */
 		if (err != SIGNET_OK)
@@ -377,7 +378,7 @@ static signet_err list_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
 	size_t nprivate = n;
 	for (size_t i = 0; i < npub; i++) {
 		hsm_key_info pi;
-		err = hsm_describe_object(t, h, pub[i], &pi);
+		err = hsm_describe_object(t, h, pub[i], &pi, eb);
 		if (err == SIGNET_EUNSUPPORTED)
 			continue;
 		if (err != SIGNET_OK)
@@ -402,14 +403,15 @@ out:
 	return SIGNET_OK;
 }
 
-signet_err hsm_key_list(hsm_token *t, hsm_key_info **out, size_t *n)
+signet_err hsm_key_list(hsm_token *t, hsm_key_info **out, size_t *n, char *errmsg, size_t errlen)
 {
+	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (t == NULL || out == NULL || n == NULL)
-		return hsm_fail(SIGNET_EINVAL, "hsm_key_list: missing argument");
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_key_list: missing argument");
 	*out = NULL;
 	*n = 0;
 	struct list_arg a = {NULL, 0};
-	signet_err err = hsm_admin_run(t, list_op, &a);
+	signet_err err = hsm_admin_run(t, list_op, &a, eb);
 	if (err != SIGNET_OK)
 		return err;
 	*out = a.keys;
@@ -422,7 +424,7 @@ signet_err hsm_key_list(hsm_token *t, hsm_key_info **out, size_t *n)
 /* CKA_EC_POINT is a DER OCTET STRING around the point in PKCS#11 2.40, but
  * some modules give the bare point: accept either when the size is right. */
 static signet_err unwrap_point(const uint8_t *p, size_t len, size_t want,
-			       const uint8_t **pt)
+			       const uint8_t **pt, hsm_errbuf *eb)
 {
 	if (len == want) {
 		*pt = p;
@@ -437,19 +439,19 @@ static signet_err unwrap_point(const uint8_t *p, size_t len, size_t want,
 			hdr = 3;
 			inner = p[2];
 		} else {
-			return hsm_fail(SIGNET_EPARSE, "CKA_EC_POINT: unexpected DER length form");
+			return hsm_fail(eb, SIGNET_EPARSE, "CKA_EC_POINT: unexpected DER length form");
 		}
 		if (hdr + inner == len && inner == want) {
 			*pt = p + hdr;
 			return SIGNET_OK;
 		}
 	}
-	return hsm_fail(SIGNET_EPARSE, "CKA_EC_POINT: %zu octets, expected a %zu-octet point",
+	return hsm_fail(eb, SIGNET_EPARSE, "CKA_EC_POINT: %zu octets, expected a %zu-octet point",
 			len, want);
 }
 
 static signet_err rsa_pkey(const uint8_t *n, size_t nlen, const uint8_t *e, size_t elen,
-			   EVP_PKEY **out)
+			   EVP_PKEY **out, hsm_errbuf *eb)
 {
 	signet_err err = SIGNET_ECRYPTO;
 	BIGNUM *bn = BN_bin2bn(n, (int)nlen, NULL);
@@ -473,11 +475,11 @@ out:
 	BN_free(bn);
 	BN_free(be);
 	if (err != SIGNET_OK)
-		return hsm_fail(err, "hsm_key_public: OpenSSL refused the RSA public key");
+		return hsm_fail(eb, err, "hsm_key_public: OpenSSL refused the RSA public key");
 	return SIGNET_OK;
 }
 
-static signet_err ec_pkey(const char *group, const uint8_t *pt, size_t ptlen, EVP_PKEY **out)
+static signet_err ec_pkey(const char *group, const uint8_t *pt, size_t ptlen, EVP_PKEY **out, hsm_errbuf *eb)
 {
 	OSSL_PARAM params[] = {
 		OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0),
@@ -489,7 +491,7 @@ static signet_err ec_pkey(const char *group, const uint8_t *pt, size_t ptlen, EV
 		 EVP_PKEY_fromdata(pc, out, EVP_PKEY_PUBLIC_KEY, params) == 1;
 	EVP_PKEY_CTX_free(pc);
 	if (!ok)
-		return hsm_fail(SIGNET_ECRYPTO, "hsm_key_public: OpenSSL refused the %s point",
+		return hsm_fail(eb, SIGNET_ECRYPTO, "hsm_key_public: OpenSSL refused the %s point",
 				group);
 	return SIGNET_OK;
 }
@@ -500,20 +502,20 @@ struct public_arg {
 	EVP_PKEY *pkey;
 };
 
-static signet_err public_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
+static signet_err public_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg, hsm_errbuf *eb)
 {
 	struct public_arg *a = arg;
 	CK_OBJECT_HANDLE *pub = NULL;
 	size_t npub = 0;
-	signet_err err = hsm_find_objects(t, h, CKO_PUBLIC_KEY, a->id, a->id_len, &pub, &npub);
+	signet_err err = hsm_find_objects(t, h, CKO_PUBLIC_KEY, a->id, a->id_len, &pub, &npub, eb);
 	if (err != SIGNET_OK)
 		return err;
 	if (npub != 1) {
 		free(pub);
 		if (npub == 0)
-			return hsm_fail(SIGNET_ENOTFOUND, "no public key with this CKA_ID in "
+			return hsm_fail(eb, SIGNET_ENOTFOUND, "no public key with this CKA_ID in "
 					"token '%s'", t->label);
-		return hsm_fail(SIGNET_EHSM_KEY, "%zu public keys share this CKA_ID in token '%s'",
+		return hsm_fail(eb, SIGNET_EHSM_KEY, "%zu public keys share this CKA_ID in token '%s'",
 				npub, t->label);
 	}
 	CK_OBJECT_HANDLE obj = pub[0];
@@ -521,64 +523,65 @@ static signet_err public_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
 	CK_ULONG kt;
 	hsm_alg alg;
 	unsigned bits;
-	err = get_ulong(t, h, obj, CKA_KEY_TYPE, &kt);
+	err = get_ulong(t, h, obj, CKA_KEY_TYPE, &kt, eb);
 	if (err == SIGNET_OK)
-		err = key_alg(t, h, obj, kt, &alg, &bits);
+		err = key_alg(t, h, obj, kt, &alg, &bits, eb);
 	if (err != SIGNET_OK)
 		return err;
 	if (alg == HSM_ALG_RSASHA256) {
 		uint8_t n[HSM_MODULUS_MAX], e[16];
 		size_t nlen = 0, elen = 0;
-		err = get_attr(t, h, obj, CKA_MODULUS, n, sizeof(n), &nlen);
+		err = get_attr(t, h, obj, CKA_MODULUS, n, sizeof(n), &nlen, eb);
 		if (err == SIGNET_OK)
-			err = get_attr(t, h, obj, CKA_PUBLIC_EXPONENT, e, sizeof(e), &elen);
+			err = get_attr(t, h, obj, CKA_PUBLIC_EXPONENT, e, sizeof(e), &elen, eb);
 		if (err == SIGNET_ENOTFOUND)
-			return hsm_fail(SIGNET_EHSM_KEY, "RSA public key lacks modulus or exponent");
+			return hsm_fail(eb, SIGNET_EHSM_KEY, "RSA public key lacks modulus or exponent");
 		if (err != SIGNET_OK)
 			return err;
-		return rsa_pkey(n, nlen, e, elen, &a->pkey);
+		return rsa_pkey(n, nlen, e, elen, &a->pkey, eb);
 	}
 	uint8_t p[HSM_POINT_MAX];
 	size_t plen = 0;
-	err = get_attr(t, h, obj, CKA_EC_POINT, p, sizeof(p), &plen);
+	err = get_attr(t, h, obj, CKA_EC_POINT, p, sizeof(p), &plen, eb);
 	if (err == SIGNET_ENOTFOUND)
-		return hsm_fail(SIGNET_EHSM_KEY, "EC public key lacks CKA_EC_POINT");
+		return hsm_fail(eb, SIGNET_EHSM_KEY, "EC public key lacks CKA_EC_POINT");
 	if (err != SIGNET_OK)
 		return err;
 	const uint8_t *pt = NULL;
 	switch (alg) {
 	case HSM_ALG_ECDSAP256:
-		err = unwrap_point(p, plen, 65, &pt);
-		return err != SIGNET_OK ? err : ec_pkey("P-256", pt, 65, &a->pkey);
+		err = unwrap_point(p, plen, 65, &pt, eb);
+		return err != SIGNET_OK ? err : ec_pkey("P-256", pt, 65, &a->pkey, eb);
 	case HSM_ALG_ECDSAP384:
-		err = unwrap_point(p, plen, 97, &pt);
-		return err != SIGNET_OK ? err : ec_pkey("P-384", pt, 97, &a->pkey);
+		err = unwrap_point(p, plen, 97, &pt, eb);
+		return err != SIGNET_OK ? err : ec_pkey("P-384", pt, 97, &a->pkey, eb);
 	case HSM_ALG_ED25519:
-		err = unwrap_point(p, plen, 32, &pt);
+		err = unwrap_point(p, plen, 32, &pt, eb);
 		if (err != SIGNET_OK)
 			return err;
 		a->pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pt, 32);
 		if (a->pkey == NULL)
-			return hsm_fail(SIGNET_ECRYPTO, "hsm_key_public: OpenSSL refused the "
+			return hsm_fail(eb, SIGNET_ECRYPTO, "hsm_key_public: OpenSSL refused the "
 					"Ed25519 key");
 		return SIGNET_OK;
 	default:
-		return hsm_fail(SIGNET_EUNSUPPORTED, "hsm_key_public: algorithm %d", (int)alg);
+		return hsm_fail(eb, SIGNET_EUNSUPPORTED, "hsm_key_public: algorithm %d", (int)alg);
 	}
 }
 
-signet_err hsm_key_public(hsm_token *t, const uint8_t *id, size_t id_len, EVP_PKEY **out)
+signet_err hsm_key_public(hsm_token *t, const uint8_t *id, size_t id_len, EVP_PKEY **out, char *errmsg, size_t errlen)
 {
+	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (out == NULL)
-		return hsm_fail(SIGNET_EINVAL, "hsm_key_public: no output");
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_key_public: no output");
 	*out = NULL;
 	if (t == NULL)
-		return hsm_fail(SIGNET_EINVAL, "hsm_key_public: no token");
-	signet_err err = check_id("hsm_key_public", id, id_len);
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_key_public: no token");
+	signet_err err = check_id("hsm_key_public", id, id_len, eb);
 	if (err != SIGNET_OK)
 		return err;
 	struct public_arg a = {id, id_len, NULL};
-	err = hsm_admin_run(t, public_op, &a);
+	err = hsm_admin_run(t, public_op, &a, eb);
 	if (err != SIGNET_OK) {
 		EVP_PKEY_free(a.pkey);
 		return err;
@@ -595,36 +598,37 @@ struct delete_arg {
 	size_t destroyed;   /* across attempts: a retry may find fewer objects */
 };
 
-static signet_err delete_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
+static signet_err delete_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg, hsm_errbuf *eb)
 {
 	struct delete_arg *a = arg;
 	CK_OBJECT_HANDLE *objs = NULL;
 	size_t n = 0;
-	signet_err err = hsm_find_objects(t, h, (CK_OBJECT_CLASS)-1, a->id, a->id_len, &objs, &n);
+	signet_err err = hsm_find_objects(t, h, (CK_OBJECT_CLASS)-1, a->id, a->id_len, &objs, &n, eb);
 	if (err != SIGNET_OK)
 		return err;
 	for (size_t i = 0; i < n && err == SIGNET_OK; i++) {
 		CK_RV rv = t->ctx->fn->C_DestroyObject(h, objs[i]);
 		if (rv != CKR_OK)
-			err = hsm_fail_rv("C_DestroyObject", rv, "token '%s'", t->label);
+			err = hsm_fail_rv(eb, "C_DestroyObject", rv, "token '%s'", t->label);
 		else
 			a->destroyed++;
 	}
 	free(objs);
 	if (err == SIGNET_OK && a->destroyed == 0)
-		err = hsm_fail(SIGNET_ENOTFOUND, "no key with this CKA_ID in token '%s'", t->label);
+		err = hsm_fail(eb, SIGNET_ENOTFOUND, "no key with this CKA_ID in token '%s'", t->label);
 	return err;
 }
 
-signet_err hsm_key_delete(hsm_token *t, const uint8_t *id, size_t id_len)
+signet_err hsm_key_delete(hsm_token *t, const uint8_t *id, size_t id_len, char *errmsg, size_t errlen)
 {
+	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (t == NULL)
-		return hsm_fail(SIGNET_EINVAL, "hsm_key_delete: no token");
-	signet_err err = check_id("hsm_key_delete", id, id_len);
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_key_delete: no token");
+	signet_err err = check_id("hsm_key_delete", id, id_len, eb);
 	if (err != SIGNET_OK)
 		return err;
 	struct delete_arg a = {id, id_len, 0};
-	err = hsm_admin_run(t, delete_op, &a);
+	err = hsm_admin_run(t, delete_op, &a, eb);
 	/* Sessions drop their handles and copies of deleted keys on next use. */
 	if (a.destroyed > 0)
 		atomic_fetch_add(&t->key_epoch, 1);

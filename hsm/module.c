@@ -42,30 +42,31 @@ static void ctx_free(hsm_ctx *ctx)
 	free(ctx);
 }
 
-signet_err hsm_open(const char *module_path, hsm_ctx **out)
+signet_err hsm_open(const char *module_path, hsm_ctx **out, char *errmsg, size_t errlen)
 {
-	return hsm_open_args(module_path, NULL, out);
+	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
+	return hsm_open_args(module_path, NULL, out, eb->errmsg, eb->errlen);
 }
 
 /* What a module is handed as its library parameters is text we pass on
  * uninterpreted, so it is held to what such parameters are: one line of
  * printable ASCII, bounded. */
-static signet_err check_init_args(const char *init_args)
+static signet_err check_init_args(const char *init_args, hsm_errbuf *eb)
 {
 	size_t len = strnlen(init_args, HSM_INIT_ARGS_MAX + 1);
 	if (len == 0)
-		return hsm_fail(SIGNET_EINVAL,
+		return hsm_fail(eb, SIGNET_EINVAL,
 				"hsm_open: empty module parameters "
 				"(give none instead)");
 	if (len > HSM_INIT_ARGS_MAX)
-		return hsm_fail(SIGNET_ERANGE,
+		return hsm_fail(eb, SIGNET_ERANGE,
 				"hsm_open: module parameters longer than %u "
 				"octets",
 				HSM_INIT_ARGS_MAX);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)init_args[i];
 		if (c < 0x20 || c > 0x7e)
-			return hsm_fail(SIGNET_EINVAL,
+			return hsm_fail(eb, SIGNET_EINVAL,
 					"hsm_open: module parameters hold a "
 					"non-printable octet (0x%02x) at offset %zu",
 					c, i);
@@ -73,24 +74,25 @@ static signet_err check_init_args(const char *init_args)
 	return SIGNET_OK;
 }
 
-signet_err hsm_open_args(const char *module_path, const char *init_args, hsm_ctx **out)
+signet_err hsm_open_args(const char *module_path, const char *init_args, hsm_ctx **out, char *errmsg, size_t errlen)
 {
+	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (out == NULL)
-		return hsm_fail(SIGNET_EINVAL, "hsm_open: no output");
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_open: no output");
 	*out = NULL;
 	if (module_path == NULL || module_path[0] == '\0')
-		return hsm_fail(SIGNET_EINVAL, "hsm_open: no module path");
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_open: no module path");
 	if (strlen(module_path) > 4096)
-		return hsm_fail(SIGNET_ERANGE, "hsm_open: module path too long");
+		return hsm_fail(eb, SIGNET_ERANGE, "hsm_open: module path too long");
 	if (init_args != NULL) {
-		signet_err aerr = check_init_args(init_args);
+		signet_err aerr = check_init_args(init_args, eb);
 		if (aerr != SIGNET_OK)
 			return aerr;
 	}
 
 	hsm_ctx *ctx = calloc(1, sizeof(*ctx));
 	if (ctx == NULL)
-		return hsm_fail(SIGNET_ENOMEM, "hsm_open: out of memory");
+		return hsm_fail(eb, SIGNET_ENOMEM, "hsm_open: out of memory");
 	/* Writers first: a re-initialise must not starve behind a stream of
 	 * signing readers. Read locks are never taken recursively. */
 	pthread_rwlockattr_t ra;
@@ -104,7 +106,7 @@ signet_err hsm_open_args(const char *module_path, const char *init_args, hsm_ctx
 		ctx->init_args = strdup(init_args);
 	if (ctx->path == NULL || (init_args != NULL && ctx->init_args == NULL)) {
 		ctx_free(ctx);
-		return hsm_fail(SIGNET_ENOMEM, "hsm_open: out of memory");
+		return hsm_fail(eb, SIGNET_ENOMEM, "hsm_open: out of memory");
 	}
 
 	int flags = RTLD_NOW | RTLD_LOCAL;
@@ -116,7 +118,7 @@ signet_err hsm_open_args(const char *module_path, const char *init_args, hsm_ctx
 	ctx->dl = dlopen(module_path, flags);
 	if (ctx->dl == NULL) {
 		const char *why = dlerror();
-		signet_err err = hsm_fail(SIGNET_ENOTFOUND, "hsm_open: cannot load %s: %s",
+		signet_err err = hsm_fail(eb, SIGNET_ENOTFOUND, "hsm_open: cannot load %s: %s",
 					  module_path, why != NULL ? why : "unknown");
 		ctx_free(ctx);
 		return err;
@@ -125,7 +127,7 @@ signet_err hsm_open_args(const char *module_path, const char *init_args, hsm_ctx
 	/* POSIX guarantees the object-to-function pointer conversion for dlsym. */
 	*(void **)&get = dlsym(ctx->dl, "C_GetFunctionList");
 	if (get == NULL) {
-		signet_err err = hsm_fail(SIGNET_EHSM, "hsm_open: %s is not a PKCS#11 module "
+		signet_err err = hsm_fail(eb, SIGNET_EHSM, "hsm_open: %s is not a PKCS#11 module "
 					  "(no C_GetFunctionList)", module_path);
 		ctx_free(ctx);
 		return err;
@@ -133,13 +135,13 @@ signet_err hsm_open_args(const char *module_path, const char *init_args, hsm_ctx
 	CK_RV rv = get(&ctx->fn);
 	if (rv != CKR_OK || ctx->fn == NULL) {
 		signet_err err = rv != CKR_OK
-			? hsm_fail_rv("C_GetFunctionList", rv, "%s", module_path)
-			: hsm_fail(SIGNET_EHSM, "C_GetFunctionList: %s gave no list", module_path);
+			? hsm_fail_rv(eb, "C_GetFunctionList", rv, "%s", module_path)
+			: hsm_fail(eb, SIGNET_EHSM, "C_GetFunctionList: %s gave no list", module_path);
 		ctx_free(ctx);
 		return err == SIGNET_OK ? SIGNET_EHSM : err;
 	}
 	if (ctx->fn->version.major != 2) {
-		signet_err err = hsm_fail(SIGNET_EUNSUPPORTED, "hsm_open: %s speaks PKCS#11 %u.%u, "
+		signet_err err = hsm_fail(eb, SIGNET_EUNSUPPORTED, "hsm_open: %s speaks PKCS#11 %u.%u, "
 					  "not 2.x", module_path, ctx->fn->version.major,
 					  ctx->fn->version.minor);
 		ctx_free(ctx);
@@ -149,7 +151,7 @@ signet_err hsm_open_args(const char *module_path, const char *init_args, hsm_ctx
 	if (rv != CKR_OK) {
 		/* ALREADY_INITIALIZED means another hsm_ctx of this process owns the
 		 * module; finalizing it from here would pull it from under them. */
-		signet_err err = hsm_fail_rv("C_Initialize", rv, "%s", module_path);
+		signet_err err = hsm_fail_rv(eb, "C_Initialize", rv, "%s", module_path);
 		if (rv != CKR_CRYPTOKI_ALREADY_INITIALIZED)
 			err = SIGNET_EHSM;
 		ctx_free(ctx);
@@ -171,7 +173,7 @@ void hsm_close(hsm_ctx *ctx)
 	ctx_free(ctx);
 }
 
-signet_err hsm_module_reconnect(hsm_ctx *ctx, hsm_token *mine, uint64_t seen_gen)
+signet_err hsm_module_reconnect(hsm_ctx *ctx, hsm_token *mine, uint64_t seen_gen, hsm_errbuf *eb)
 {
 	pthread_rwlock_wrlock(&ctx->rw);
 	if (ctx->gen != seen_gen) {
@@ -179,7 +181,7 @@ signet_err hsm_module_reconnect(hsm_ctx *ctx, hsm_token *mine, uint64_t seen_gen
 		pthread_rwlock_unlock(&ctx->rw);
 		if (up)
 			return SIGNET_OK;
-		return hsm_fail(SIGNET_EHSM_DOWN, "reconnect: token '%s' is still not present",
+		return hsm_fail(eb, SIGNET_EHSM_DOWN, "reconnect: token '%s' is still not present",
 				mine != NULL ? mine->label : "");
 	}
 	uint64_t now = hsm_now_ms();
@@ -187,7 +189,7 @@ signet_err hsm_module_reconnect(hsm_ctx *ctx, hsm_token *mine, uint64_t seen_gen
 		/* read under the lock: another thread may re-initialise next */
 		unsigned long long ago = (unsigned long long)(now - ctx->last_reinit_ms);
 		pthread_rwlock_unlock(&ctx->rw);
-		return hsm_fail(SIGNET_EHSM_DOWN, "reconnect: %s was re-initialised %llu ms ago "
+		return hsm_fail(eb, SIGNET_EHSM_DOWN, "reconnect: %s was re-initialised %llu ms ago "
 				"and the token '%s' is still not usable; next attempt after %u ms",
 				ctx->path, ago,
 				mine != NULL ? mine->label : "", HSM_RECONNECT_BACKOFF_MS);
@@ -205,7 +207,7 @@ signet_err hsm_module_reconnect(hsm_ctx *ctx, hsm_token *mine, uint64_t seen_gen
 	ctx->live = false;
 	CK_RV rv = hsm_module_initialize(ctx);
 	if (rv != CKR_OK) {
-		signet_err err = hsm_fail_rv("C_Initialize", rv, "re-initialising %s for token '%s'",
+		signet_err err = hsm_fail_rv(eb, "C_Initialize", rv, "re-initialising %s for token '%s'",
 					     ctx->path, mine != NULL ? mine->label : "");
 		pthread_rwlock_unlock(&ctx->rw);
 		return err == SIGNET_EHSM ? SIGNET_EHSM_DOWN : err;
@@ -213,15 +215,21 @@ signet_err hsm_module_reconnect(hsm_ctx *ctx, hsm_token *mine, uint64_t seen_gen
 	ctx->live = true;
 	signet_err result = SIGNET_OK;
 	for (hsm_token *t = ctx->tokens; t != NULL; t = t->next) {
-		signet_err err = hsm_token_attach(t);
+		char why[HSM_ERRMSG_MAX] = "";
+		hsm_errbuf teb = HSM_ERRBUF(why, sizeof(why));
+		signet_err err = hsm_token_attach(t, &teb);
 		if (err == SIGNET_OK) {
 			sg_log(SG_LOG_NOTICE, "hsm: token '%s' reconnected", t->label);
 			continue;
 		}
 		sg_log(SG_LOG_WARNING, "hsm: token '%s' not back after re-initialise: %s",
-		       t->label, hsm_last_error());
-		if (t == mine)
+		       t->label, why);
+		if (t == mine) {
 			result = err;
+			eb->rv = teb.rv;
+			if (eb->errlen > 0)
+				snprintf(eb->errmsg, eb->errlen, "%s", why);
+		}
 	}
 	pthread_rwlock_unlock(&ctx->rw);
 	return result;

@@ -58,12 +58,12 @@ void hsm_session_drop(hsm_session *s)
 	s->next_evict = 0;
 }
 
-signet_err hsm_session_ready(hsm_session *s)
+signet_err hsm_session_ready(hsm_session *s, hsm_errbuf *eb)
 {
 	hsm_token *t = s->tok;
 	hsm_ctx *ctx = t->ctx;
 	if (!ctx->live || !t->up)
-		return hsm_fail_rv("hsm", CKR_TOKEN_NOT_PRESENT, "token '%s' is not connected",
+		return hsm_fail_rv(eb, "hsm", CKR_TOKEN_NOT_PRESENT, "token '%s' is not connected",
 				   t->label);
 	if (s->gen != ctx->gen) {
 		/* The module was re-initialised: the handles are from before. */
@@ -73,14 +73,14 @@ signet_err hsm_session_ready(hsm_session *s)
 	}
 	if (s->h == CK_INVALID_HANDLE) {
 		pthread_mutex_lock(&t->admin_lock);
-		signet_err err = hsm_token_ensure_login(t);
+		signet_err err = hsm_token_ensure_login(t, eb);
 		pthread_mutex_unlock(&t->admin_lock);
 		if (err != SIGNET_OK)
 			return err;
 		CK_SESSION_HANDLE h;
 		CK_RV rv = ctx->fn->C_OpenSession(t->slot, CKF_SERIAL_SESSION, NULL, NULL, &h);
 		if (rv != CKR_OK)
-			return hsm_fail_rv("C_OpenSession", rv, "token '%s'", t->label);
+			return hsm_fail_rv(eb, "C_OpenSession", rv, "token '%s'", t->label);
 		s->h = h;
 		s->gen = ctx->gen;
 		s->nkeys = 0;
@@ -116,7 +116,7 @@ static bool copy_protected(const hsm_token *t, const hsm_key_info *orig, const h
 /* Copy the token key into a session object and check the copy kept its
  * protection; CK_INVALID_HANDLE when the module will not copy it. */
 static signet_err copy_key(hsm_session *s, CK_OBJECT_HANDLE obj, const hsm_key_info *orig,
-			   CK_OBJECT_HANDLE *copy)
+			   CK_OBJECT_HANDLE *copy, hsm_errbuf *eb)
 {
 	hsm_token *t = s->tok;
 	CK_FUNCTION_LIST *fn = t->ctx->fn;
@@ -133,27 +133,27 @@ static signet_err copy_key(hsm_session *s, CK_OBJECT_HANDLE obj, const hsm_key_i
 	pthread_mutex_unlock(&t->admin_lock);
 	if (rv != CKR_OK) {
 		if (hsm_rv_is_fault(rv))
-			return hsm_fail_rv("C_CopyObject", rv, "token '%s'", t->label);
+			return hsm_fail_rv(eb, "C_CopyObject", rv, "token '%s'", t->label);
 		sg_log(SG_LOG_INFO, "hsm: token '%s' will not copy keys into sessions (%s); "
 		       "signing with the token object", t->label, hsm_rv_name(rv));
 		*copy = CK_INVALID_HANDLE;
 		return SIGNET_OK;
 	}
 	hsm_key_info ci;
-	signet_err err = hsm_describe_object(t, s->h, *copy, &ci);
+	signet_err err = hsm_describe_object(t, s->h, *copy, &ci, eb);
 	if (err != SIGNET_OK || !copy_protected(t, orig, &ci)) {
 		(void)fn->C_DestroyObject(s->h, *copy);
 		*copy = CK_INVALID_HANDLE;
 		if (err != SIGNET_OK)
 			return err;
-		return hsm_fail(SIGNET_EHSM_KEY, "C_CopyObject: the copy of a key in token '%s' "
+		return hsm_fail(eb, SIGNET_EHSM_KEY, "C_CopyObject: the copy of a key in token '%s' "
 				"lost its protection", t->label);
 	}
 	return SIGNET_OK;
 }
 
 signet_err hsm_session_key(hsm_session *s, const uint8_t *id, size_t id_len,
-			   const struct hsm_cached_key **out)
+			   const struct hsm_cached_key **out, hsm_errbuf *eb)
 {
 	for (size_t i = 0; i < s->nkeys; i++) {
 		const struct hsm_cached_key *k = &s->keys[i];
@@ -167,26 +167,29 @@ signet_err hsm_session_key(hsm_session *s, const uint8_t *id, size_t id_len,
 	size_t n = 0;
 	/* Not while another session copies a key: see copy_key. */
 	pthread_mutex_lock(&t->admin_lock);
-	signet_err err = hsm_find_objects(t, s->h, CKO_PRIVATE_KEY, id, id_len, &objs, &n);
+	signet_err err = hsm_find_objects(t, s->h, CKO_PRIVATE_KEY, id, id_len, &objs, &n, eb);
 	pthread_mutex_unlock(&t->admin_lock);
 	if (err != SIGNET_OK)
 		return err;
 	CK_OBJECT_HANDLE obj = n == 1 ? objs[0] : CK_INVALID_HANDLE;
 	free(objs);
 	if (n == 0)
-		return hsm_fail(SIGNET_ENOTFOUND, "hsm_sign: no private key with this CKA_ID in "
+		return hsm_fail(eb, SIGNET_ENOTFOUND, "hsm_sign: no private key with this CKA_ID in "
 				"token '%s'", t->label);
 	if (n > 1)
-		return hsm_fail(SIGNET_EHSM_KEY, "hsm_sign: %zu private keys share this CKA_ID in "
+		return hsm_fail(eb, SIGNET_EHSM_KEY, "hsm_sign: %zu private keys share this CKA_ID in "
 				"token '%s'", n, t->label);
 	hsm_key_info info;
-	err = hsm_describe_object(t, s->h, obj, &info);
-	if (err == SIGNET_EUNSUPPORTED)
-		return hsm_fail(SIGNET_EHSM_KEY, "hsm_sign: %s", hsm_last_error());
+	err = hsm_describe_object(t, s->h, obj, &info, eb);
+	if (err == SIGNET_EUNSUPPORTED) {
+		char why[HSM_ERRMSG_MAX];
+		snprintf(why, sizeof(why), "%s", eb->errlen > 0 ? eb->errmsg : "");
+		return hsm_fail(eb, SIGNET_EHSM_KEY, "hsm_sign: %s", why);
+	}
 	if (err != SIGNET_OK)
 		return err;
 	if (!hsm_key_usable(t, &info))
-		return hsm_fail(SIGNET_EHSM_KEY, "hsm_sign: refusing key '%s' of token '%s': "
+		return hsm_fail(eb, SIGNET_EHSM_KEY, "hsm_sign: refusing key '%s' of token '%s': "
 				"sensitive %d, extractable %d, always sensitive %d, never "
 				"extractable %d, sign %d", info.label, t->label, info.sensitive,
 				info.extractable, info.always_sensitive, info.never_extractable,
@@ -201,7 +204,7 @@ signet_err hsm_session_key(hsm_session *s, const uint8_t *id, size_t id_len,
 	k.handle = obj;
 	if (s->copies) {
 		CK_OBJECT_HANDLE copy;
-		err = copy_key(s, obj, &info, &copy);
+		err = copy_key(s, obj, &info, &copy, eb);
 		if (err != SIGNET_OK)
 			return err;
 		if (copy != CK_INVALID_HANDLE) {
@@ -222,22 +225,23 @@ signet_err hsm_session_key(hsm_session *s, const uint8_t *id, size_t id_len,
 	return SIGNET_OK;
 }
 
-signet_err hsm_session_open(hsm_token *t, hsm_session **out)
+signet_err hsm_session_open(hsm_token *t, hsm_session **out, char *errmsg, size_t errlen)
 {
+	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (out == NULL)
-		return hsm_fail(SIGNET_EINVAL, "hsm_session_open: no output");
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_session_open: no output");
 	*out = NULL;
 	if (t == NULL)
-		return hsm_fail(SIGNET_EINVAL, "hsm_session_open: no token");
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_session_open: no token");
 	if (atomic_fetch_add(&t->nsessions, 1) >= HSM_SESSIONS_MAX) {
 		atomic_fetch_sub(&t->nsessions, 1);
-		return hsm_fail(SIGNET_ELIMIT, "hsm_session_open: token '%s' has %d sessions "
+		return hsm_fail(eb, SIGNET_ELIMIT, "hsm_session_open: token '%s' has %d sessions "
 				"open already", t->label, HSM_SESSIONS_MAX);
 	}
 	hsm_session *s = calloc(1, sizeof(*s));
 	if (s == NULL) {
 		atomic_fetch_sub(&t->nsessions, 1);
-		return hsm_fail(SIGNET_ENOMEM, "hsm_session_open: out of memory");
+		return hsm_fail(eb, SIGNET_ENOMEM, "hsm_session_open: out of memory");
 	}
 	s->tok = t;
 	s->h = CK_INVALID_HANDLE;
@@ -250,12 +254,12 @@ signet_err hsm_session_open(hsm_token *t, hsm_session **out)
 	for (int attempt = 0; attempt < 2; attempt++) {
 		pthread_rwlock_rdlock(&ctx->rw);
 		uint64_t gen = ctx->gen;
-		hsm_clear_rv();
-		err = hsm_session_ready(s);
+		eb->rv = CKR_OK;
+		err = hsm_session_ready(s, eb);
 		pthread_rwlock_unlock(&ctx->rw);
-		if (err == SIGNET_OK || attempt == 1 || !hsm_rv_is_gone(hsm_last_rv()))
+		if (err == SIGNET_OK || attempt == 1 || !hsm_rv_is_gone(eb->rv))
 			break;
-		err = hsm_module_reconnect(ctx, t, gen);
+		err = hsm_module_reconnect(ctx, t, gen, eb);
 		if (err != SIGNET_OK)
 			break;
 	}

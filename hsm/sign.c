@@ -52,7 +52,7 @@ static bool ecdsa_digest(hsm_alg alg, const uint8_t *data, size_t len, uint8_t *
 
 signet_err hsm_sign_object(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj, hsm_alg alg,
 			   size_t sig_len, const uint8_t *data, size_t len, uint8_t *out,
-			   size_t *outlen)
+			   size_t *outlen, hsm_errbuf *eb)
 {
 	CK_FUNCTION_LIST *fn = t->ctx->fn;
 	CK_MECHANISM mech = {CKM_SHA256_RSA_PKCS, NULL, 0};
@@ -67,7 +67,7 @@ signet_err hsm_sign_object(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o
 	case HSM_ALG_ECDSAP384:
 		/* SoftHSM2 has no CKM_ECDSA_SHA256: hash here, sign the digest. */
 		if (!ecdsa_digest(alg, data, len, digest, &dlen))
-			return hsm_fail(SIGNET_ECRYPTO, "hsm_sign: digest failed");
+			return hsm_fail(eb, SIGNET_ECRYPTO, "hsm_sign: digest failed");
 		mech.mechanism = CKM_ECDSA;
 		in = digest;
 		inlen = dlen;
@@ -82,13 +82,13 @@ signet_err hsm_sign_object(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o
 		in = nothing;
 	CK_RV rv = fn->C_SignInit(h, &mech, obj);
 	if (rv != CKR_OK)
-		return hsm_fail_rv("C_SignInit", rv, "token '%s'", t->label);
+		return hsm_fail_rv(eb, "C_SignInit", rv, "token '%s'", t->label);
 	CK_ULONG olen = HSM_SIG_MAX;
 	rv = fn->C_Sign(h, (CK_BYTE *)in, inlen, out, &olen);
 	if (rv != CKR_OK)
-		return hsm_fail_rv("C_Sign", rv, "token '%s'", t->label);
+		return hsm_fail_rv(eb, "C_Sign", rv, "token '%s'", t->label);
 	if (olen != sig_len)
-		return hsm_fail(SIGNET_EHSM, "C_Sign: %lu octets from token '%s', expected %zu",
+		return hsm_fail(eb, SIGNET_EHSM, "C_Sign: %lu octets from token '%s', expected %zu",
 				(unsigned long)olen, t->label, sig_len);
 	*outlen = olen;
 	return SIGNET_OK;
@@ -96,9 +96,9 @@ signet_err hsm_sign_object(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o
 
 /* One signature on the session as it is now. Caller holds the read side. */
 static signet_err sign_once(hsm_session *s, const struct hsm_cached_key *k, const uint8_t *data,
-			    size_t len, uint8_t *out, size_t *outlen)
+			    size_t len, uint8_t *out, size_t *outlen, hsm_errbuf *eb)
 {
-	return hsm_sign_object(s->tok, s->h, k->handle, k->alg, k->sig_len, data, len, out, outlen);
+	return hsm_sign_object(s->tok, s->h, k->handle, k->alg, k->sig_len, data, len, out, outlen, eb);
 }
 
 /* Whether the session lost its login: softokn answers C_SignInit on a token
@@ -114,18 +114,19 @@ static bool session_logged_out(const hsm_session *s)
 
 signet_err hsm_sign(hsm_session *s, const uint8_t *id, size_t id_len,
 		    const uint8_t *data, size_t len, uint8_t *sig, size_t sigmax,
-		    size_t *siglen)
+		    size_t *siglen, char *errmsg, size_t errlen)
 {
+	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (siglen != NULL)
 		*siglen = 0;
 	if (s == NULL || sig == NULL || siglen == NULL || (data == NULL && len > 0))
-		return hsm_fail(SIGNET_EINVAL, "hsm_sign: missing argument");
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_sign: missing argument");
 	if (id == NULL || id_len == 0)
-		return hsm_fail(SIGNET_EINVAL, "hsm_sign: no key ID");
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_sign: no key ID");
 	if (id_len > HSM_ID_MAX)
-		return hsm_fail(SIGNET_ERANGE, "hsm_sign: key ID longer than %d octets", HSM_ID_MAX);
+		return hsm_fail(eb, SIGNET_ERANGE, "hsm_sign: key ID longer than %d octets", HSM_ID_MAX);
 	if (len > HSM_DATA_MAX)
-		return hsm_fail(SIGNET_ERANGE, "hsm_sign: %zu octets to sign, more than %u",
+		return hsm_fail(eb, SIGNET_ERANGE, "hsm_sign: %zu octets to sign, more than %u",
 				len, HSM_DATA_MAX);
 
 	hsm_token *t = s->tok;
@@ -137,17 +138,17 @@ signet_err hsm_sign(hsm_session *s, const uint8_t *id, size_t id_len,
 	for (int attempt = 0; attempt < 2; attempt++) {
 		pthread_rwlock_rdlock(&ctx->rw);
 		uint64_t gen = ctx->gen;
-		hsm_clear_rv();
+		eb->rv = CKR_OK;
 		const struct hsm_cached_key *k = NULL;
-		err = hsm_session_ready(s);
+		err = hsm_session_ready(s, eb);
 		if (err == SIGNET_OK)
-			err = hsm_session_key(s, id, id_len, &k);
+			err = hsm_session_key(s, id, id_len, &k, eb);
 		if (err == SIGNET_OK && k->sig_len > sigmax)
-			err = hsm_fail(SIGNET_ERANGE, "hsm_sign: the signature has %zu octets, "
+			err = hsm_fail(eb, SIGNET_ERANGE, "hsm_sign: the signature has %zu octets, "
 				       "room for %zu", k->sig_len, sigmax);
 		if (err == SIGNET_OK)
-			err = sign_once(s, k, data, len, buf, &blen);
-		CK_RV rv = hsm_last_rv();
+			err = sign_once(s, k, data, len, buf, &blen, eb);
+		CK_RV rv = eb->rv;
 		fault = err != SIGNET_OK && hsm_rv_is_fault(rv);
 		if (err != SIGNET_OK && !fault && rv != CKR_OK && session_logged_out(s))
 			fault = true;
@@ -164,21 +165,21 @@ signet_err hsm_sign(hsm_session *s, const uint8_t *id, size_t id_len,
 		if (!fault || attempt == 1)
 			break;
 		if (gone) {
-			err = hsm_module_reconnect(ctx, t, gen);
+			err = hsm_module_reconnect(ctx, t, gen, eb);
 			if (err != SIGNET_OK)
 				return err;
 		}
 	}
 	if (fault) {
 		char why[256];
-		snprintf(why, sizeof(why), "%s", hsm_last_error());
-		return hsm_fail(SIGNET_EHSM_DOWN, "hsm_sign: token '%s' still failing after "
+		snprintf(why, sizeof(why), "%s", eb->errlen > 0 ? eb->errmsg : "");
+		return hsm_fail(eb, SIGNET_EHSM_DOWN, "hsm_sign: token '%s' still failing after "
 				"reopening the session: %s", t->label, why);
 	}
 	if (err != SIGNET_OK)
 		return err;
 	if (blen > sigmax)
-		return hsm_fail(SIGNET_ERANGE, "hsm_sign: the signature has %zu octets, room "
+		return hsm_fail(eb, SIGNET_ERANGE, "hsm_sign: the signature has %zu octets, room "
 				"for %zu", blen, sigmax);
 	memcpy(sig, buf, blen);
 	*siglen = blen;

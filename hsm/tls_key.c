@@ -21,17 +21,17 @@
 #define PROBES 17
 
 struct hsm_tls_key {
-	hsm_ctx *ctx;                     /* the module */
-	hsm_token *own;                   /* the token we logged in, NULL if the caller's */
-	hsm_token *tok;                   /* the token holding the key (own or the caller's) */
-	hsm_session *sess;                /* hsm/'s own session for repairs, or NULL */
-	uint8_t id[HSM_ID_MAX];           /* the key's CKA_ID */
+	hsm_ctx *ctx;           /* the module */
+	hsm_token *own;         /* the token we logged in, NULL if the caller's */
+	hsm_token *tok;         /* the token holding the key (own or the caller's) */
+	hsm_session *sess;      /* hsm/'s own session for repairs, or NULL */
+	uint8_t id[HSM_ID_MAX]; /* the key's CKA_ID */
 	size_t id_len;
-	char label[HSM_LABEL_MAX + 1];    /* its CKA_LABEL, for messages */
-	EVP_PKEY *pub;                    /* its public key (the certificate's) */
-	EVP_PKEY *loaded;                 /* the key as the current instance loaded it */
-	char engine_id[32];               /* that instance */
-	char engine_uri[HSM_URI_MAX + 1]; /* canonical URI for the engine */
+	char label[HSM_LABEL_MAX + 1];     /* its CKA_LABEL, for messages */
+	EVP_PKEY *pub;                     /* its public key (the certificate's) */
+	EVP_PKEY *loaded;                  /* the key as the current instance loaded it */
+	char engine_id[32];                /* that instance */
+	char engine_uri[HSM_URI_MAX + 1];  /* canonical URI for the engine */
 	char engine_key[HSM_URI_MAX + 48]; /* "engine:<engine_id>:<engine_uri>" */
 };
 
@@ -53,7 +53,7 @@ static signet_err tk_fail(char *errmsg, size_t errlen, signet_err err, const cha
 static bool names_token(hsm_token *t, const hsm_uri *u)
 {
 	hsm_token_desc d;
-	if (!t || hsm_token_describe(t, &d) != SIGNET_OK)
+	if (!t || hsm_token_describe(t, &d, NULL, 0) != SIGNET_OK)
 		return false;
 	if (u->serial[0] && strcmp(u->serial, d.serial) != 0)
 		return false;
@@ -69,10 +69,10 @@ static signet_err find_key(hsm_token *t, const hsm_uri *u, const char *tname, hs
 {
 	hsm_key_info *keys = NULL;
 	size_t n = 0, found = 0;
-	signet_err ret = hsm_key_list(t, &keys, &n);
+	char why[HSM_ERRMSG_MAX] = "";
+	signet_err ret = hsm_key_list(t, &keys, &n, why, sizeof(why));
 	if (ret != SIGNET_OK)
-		return tk_fail(errmsg, errlen, ret, "token '%s': cannot list keys: %s", tname,
-			       hsm_last_error());
+		return tk_fail(errmsg, errlen, ret, "token '%s': cannot list keys: %s", tname, why);
 	bool eddsa = false, public_only = false;
 	for (size_t i = 0; i < n; i++) {
 		if (keys[i].has_private && keys[i].alg == HSM_ALG_ED25519)
@@ -171,6 +171,8 @@ signet_err hsm_tls_key_open(const hsm_tls_key_params *p, hsm_tls_key **out, char
 		return tk_fail(errmsg, errlen, ret, "PKCS#11 URI: too long once encoded");
 	}
 	const char *tname = u.token[0] ? u.token : u.serial;
+	char why[HSM_ERRMSG_MAX] = "";
+	hsm_errbuf eb = HSM_ERRBUF(why, sizeof(why));
 	hsm_token *t = have;
 	if (!names_token(have, &u)) {
 		if (!pin) {
@@ -179,11 +181,11 @@ signet_err hsm_tls_key_open(const hsm_tls_key_params *p, hsm_tls_key **out, char
 				       "token '%s': no PIN given for it", tname);
 		}
 		ret = hsm_token_open(ctx, u.token[0] ? u.token : NULL,
-				     u.serial[0] ? u.serial : NULL, pin, &k->own);
+				     u.serial[0] ? u.serial : NULL, pin, &k->own, why, sizeof(why));
 		if (ret != SIGNET_OK) {
 			free(k);
 			return tk_fail(errmsg, errlen, ret, "token '%s': %s (%s)", tname,
-				       signet_strerror(ret), hsm_last_error());
+				       signet_strerror(ret), why);
 		}
 		t = k->own;
 	}
@@ -193,10 +195,10 @@ signet_err hsm_tls_key_open(const hsm_tls_key_params *p, hsm_tls_key **out, char
 	if (ret == SIGNET_OK)
 		ret = cert_public(p->cert_pem, p->cert_len, &want, errmsg, errlen);
 	if (ret == SIGNET_OK) {
-		ret = hsm_key_public(t, info.id, info.id_len, &have_pub);
+		ret = hsm_key_public(t, info.id, info.id_len, &have_pub, why, sizeof(why));
 		if (ret != SIGNET_OK)
 			tk_fail(errmsg, errlen, ret, "token '%s': key '%s' has no public half: %s",
-				tname, info.label, hsm_last_error());
+				tname, info.label, why);
 	}
 	if (ret == SIGNET_OK && EVP_PKEY_eq(want, have_pub) != 1)
 		ret = tk_fail(errmsg, errlen, SIGNET_EVERIFY,
@@ -204,13 +206,13 @@ signet_err hsm_tls_key_open(const hsm_tls_key_params *p, hsm_tls_key **out, char
 			      tname, info.label);
 	ERR_clear_error();
 	if (ret == SIGNET_OK) {
-		ret = hsm_engine_ready(ctx);
+		ret = hsm_engine_ready(ctx, &eb);
 		if (ret == SIGNET_OK)
-			ret = hsm_engine_current(k->engine_id, sizeof(k->engine_id));
+			ret = hsm_engine_current(k->engine_id, sizeof(k->engine_id), &eb);
 		if (ret == SIGNET_OK)
-			ret = hsm_engine_load(k->engine_id, k->engine_uri, &loaded);
+			ret = hsm_engine_load(k->engine_id, k->engine_uri, &loaded, &eb);
 		if (ret != SIGNET_OK)
-			tk_fail(errmsg, errlen, ret, "token '%s': %s", tname, hsm_last_error());
+			tk_fail(errmsg, errlen, ret, "token '%s': %s", tname, why);
 	}
 	if (ret == SIGNET_OK && EVP_PKEY_eq(loaded, have_pub) != 1)
 		ret = tk_fail(errmsg, errlen, SIGNET_EVERIFY,
@@ -288,28 +290,29 @@ signet_err hsm_tls_key_check(hsm_tls_key *k, bool *renewed, char *errmsg, size_t
 	 * signature logs the token in again (from the PIN hsm/ keeps) when the
 	 * token lost the login with its sessions, and reconnects the module
 	 * when the token was gone. The engine never sees the PIN. */
+	char why[HSM_ERRMSG_MAX] = "";
+	hsm_errbuf eb = HSM_ERRBUF(why, sizeof(why));
 	signet_err ret = SIGNET_OK;
 	if (!k->sess)
-		ret = hsm_session_open(k->tok, &k->sess);
+		ret = hsm_session_open(k->tok, &k->sess, why, sizeof(why));
 	if (ret == SIGNET_OK) {
 		uint8_t data[32], sig[HSM_SIG_MAX];
 		size_t siglen = 0;
 		ret = RAND_bytes(data, sizeof(data)) == 1 ? SIGNET_OK : SIGNET_ECRYPTO;
 		if (ret == SIGNET_OK)
 			ret = hsm_sign(k->sess, k->id, k->id_len, data, sizeof(data), sig,
-				       sizeof(sig), &siglen);
+				       sizeof(sig), &siglen, why, sizeof(why));
 	}
 	if (ret != SIGNET_OK)
 		return tk_fail(errmsg, errlen, ret, "token '%s': key '%s' does not sign: %s",
-			       k->tok->label, k->label, hsm_last_error());
+			       k->tok->label, k->label, why);
 	char id[sizeof(k->engine_id)];
 	EVP_PKEY *loaded = NULL;
-	ret = hsm_engine_fresh(k->ctx, id, sizeof(id));
+	ret = hsm_engine_fresh(k->ctx, id, sizeof(id), &eb);
 	if (ret == SIGNET_OK)
-		ret = hsm_engine_load(id, k->engine_uri, &loaded);
+		ret = hsm_engine_load(id, k->engine_uri, &loaded, &eb);
 	if (ret != SIGNET_OK)
-		return tk_fail(errmsg, errlen, ret, "token '%s': %s", k->tok->label,
-			       hsm_last_error());
+		return tk_fail(errmsg, errlen, ret, "token '%s': %s", k->tok->label, why);
 	if (EVP_PKEY_eq(loaded, k->pub) != 1 || !engine_signs(loaded, k->pub)) {
 		ERR_clear_error();
 		EVP_PKEY_free(loaded);

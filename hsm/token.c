@@ -33,7 +33,7 @@ static void fill_desc(CK_SLOT_ID slot, const CK_TOKEN_INFO *ti, hsm_token_desc *
 }
 
 /* The slots with a token present; *out allocated. Caller holds ctx->rw. */
-static signet_err get_slots(hsm_ctx *ctx, CK_SLOT_ID **out, CK_ULONG *n)
+static signet_err get_slots(hsm_ctx *ctx, CK_SLOT_ID **out, CK_ULONG *n, hsm_errbuf *eb)
 {
 	*out = NULL;
 	*n = 0;
@@ -41,15 +41,15 @@ static signet_err get_slots(hsm_ctx *ctx, CK_SLOT_ID **out, CK_ULONG *n)
 		CK_ULONG count = 0;
 		CK_RV rv = ctx->fn->C_GetSlotList(CK_TRUE, NULL, &count);
 		if (rv != CKR_OK)
-			return hsm_fail_rv("C_GetSlotList", rv, NULL);
+			return hsm_fail_rv(eb, "C_GetSlotList", rv, NULL);
 		if (count == 0)
 			return SIGNET_OK;
 		if (count > HSM_SLOTS_MAX)
-			return hsm_fail(SIGNET_ERANGE, "C_GetSlotList: %lu slots, more than %d",
+			return hsm_fail(eb, SIGNET_ERANGE, "C_GetSlotList: %lu slots, more than %d",
 					(unsigned long)count, HSM_SLOTS_MAX);
 		CK_SLOT_ID *slots = calloc(count, sizeof(*slots));
 		if (slots == NULL)
-			return hsm_fail(SIGNET_ENOMEM, "C_GetSlotList: out of memory");
+			return hsm_fail(eb, SIGNET_ENOMEM, "C_GetSlotList: out of memory");
 		rv = ctx->fn->C_GetSlotList(CK_TRUE, slots, &count);
 		if (rv == CKR_OK) {
 			*out = slots;
@@ -59,17 +59,17 @@ static signet_err get_slots(hsm_ctx *ctx, CK_SLOT_ID **out, CK_ULONG *n)
 		free(slots);
 		/* A token appeared between the two calls: ask again. */
 		if (rv != CKR_BUFFER_TOO_SMALL)
-			return hsm_fail_rv("C_GetSlotList", rv, NULL);
+			return hsm_fail_rv(eb, "C_GetSlotList", rv, NULL);
 	}
-	return hsm_fail(SIGNET_EHSM, "C_GetSlotList: the slot list keeps changing");
+	return hsm_fail(eb, SIGNET_EHSM, "C_GetSlotList: the slot list keeps changing");
 }
 
 signet_err hsm_find_slot(hsm_ctx *ctx, const char *label, const char *serial,
-			 CK_SLOT_ID *slot, CK_TOKEN_INFO *info)
+			 CK_SLOT_ID *slot, CK_TOKEN_INFO *info, hsm_errbuf *eb)
 {
 	CK_SLOT_ID *slots;
 	CK_ULONG n;
-	signet_err err = get_slots(ctx, &slots, &n);
+	signet_err err = get_slots(ctx, &slots, &n, eb);
 	if (err != SIGNET_OK)
 		return err;
 	size_t matches = 0;
@@ -94,33 +94,34 @@ signet_err hsm_find_slot(hsm_ctx *ctx, const char *label, const char *serial,
 	}
 	free(slots);
 	if (matches == 0)
-		return hsm_fail(SIGNET_ENOTFOUND, "no initialised token with %s '%s'",
+		return hsm_fail(eb, SIGNET_ENOTFOUND, "no initialised token with %s '%s'",
 				serial != NULL ? "serial" : "label",
 				serial != NULL ? serial : label);
 	if (matches > 1 && serial != NULL)
-		return hsm_fail(SIGNET_EINVAL, "%zu tokens carry the serial '%s'%s", matches,
+		return hsm_fail(eb, SIGNET_EINVAL, "%zu tokens carry the serial '%s'%s", matches,
 				serial, label == NULL ? ": name the token by its label" : "");
 	if (matches > 1)
-		return hsm_fail(SIGNET_EINVAL, "%zu tokens carry the label '%s': name the "
+		return hsm_fail(eb, SIGNET_EINVAL, "%zu tokens carry the label '%s': name the "
 				"token by its serial", matches, label);
 	return SIGNET_OK;
 }
 
-signet_err hsm_list_tokens(hsm_ctx *ctx, hsm_token_desc **out, size_t *n)
+signet_err hsm_list_tokens(hsm_ctx *ctx, hsm_token_desc **out, size_t *n, char *errmsg, size_t errlen)
 {
+	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (ctx == NULL || out == NULL || n == NULL)
-		return hsm_fail(SIGNET_EINVAL, "hsm_list_tokens: missing argument");
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_list_tokens: missing argument");
 	*out = NULL;
 	*n = 0;
 	pthread_rwlock_rdlock(&ctx->rw);
 	if (!ctx->live) {
 		pthread_rwlock_unlock(&ctx->rw);
-		return hsm_fail(SIGNET_EHSM_DOWN, "hsm_list_tokens: module %s is not initialised",
+		return hsm_fail(eb, SIGNET_EHSM_DOWN, "hsm_list_tokens: module %s is not initialised",
 				ctx->path);
 	}
 	CK_SLOT_ID *slots;
 	CK_ULONG count;
-	signet_err err = get_slots(ctx, &slots, &count);
+	signet_err err = get_slots(ctx, &slots, &count, eb);
 	if (err != SIGNET_OK) {
 		pthread_rwlock_unlock(&ctx->rw);
 		return err;
@@ -129,7 +130,7 @@ signet_err hsm_list_tokens(hsm_ctx *ctx, hsm_token_desc **out, size_t *n)
 	if (d == NULL) {
 		free(slots);
 		pthread_rwlock_unlock(&ctx->rw);
-		return hsm_fail(SIGNET_ENOMEM, "hsm_list_tokens: out of memory");
+		return hsm_fail(eb, SIGNET_ENOMEM, "hsm_list_tokens: out of memory");
 	}
 	size_t k = 0;
 	for (CK_ULONG i = 0; i < count; i++) {
@@ -154,38 +155,39 @@ static bool printable(const char *s)
 	return true;
 }
 
-static signet_err check_pin(const char *what, const sg_secret *pin)
+static signet_err check_pin(const char *what, const sg_secret *pin, hsm_errbuf *eb)
 {
 	if (pin == NULL || pin->data == NULL || pin->len == 0)
-		return hsm_fail(SIGNET_EINVAL, "%s: empty PIN", what);
+		return hsm_fail(eb, SIGNET_EINVAL, "%s: empty PIN", what);
 	if (pin->len > HSM_PIN_MAX)
-		return hsm_fail(SIGNET_ERANGE, "%s: PIN longer than %d octets", what, HSM_PIN_MAX);
+		return hsm_fail(eb, SIGNET_ERANGE, "%s: PIN longer than %d octets", what, HSM_PIN_MAX);
 	return SIGNET_OK;
 }
 
 signet_err hsm_token_initialize(hsm_ctx *ctx, const char *label,
-				const sg_secret *so_pin, const sg_secret *user_pin)
+				const sg_secret *so_pin, const sg_secret *user_pin, char *errmsg, size_t errlen)
 {
+	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (ctx == NULL || label == NULL)
-		return hsm_fail(SIGNET_EINVAL, "hsm_token_initialize: missing argument");
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_token_initialize: missing argument");
 	size_t llen = strlen(label);
 	if (llen == 0 || llen > 32 || !printable(label))
-		return hsm_fail(SIGNET_EINVAL, "hsm_token_initialize: a label is 1 to 32 "
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_token_initialize: a label is 1 to 32 "
 				"printable ASCII characters");
-	signet_err err = check_pin("hsm_token_initialize", so_pin);
+	signet_err err = check_pin("hsm_token_initialize", so_pin, eb);
 	if (err == SIGNET_OK)
-		err = check_pin("hsm_token_initialize", user_pin);
+		err = check_pin("hsm_token_initialize", user_pin, eb);
 	if (err != SIGNET_OK)
 		return err;
 
 	pthread_rwlock_rdlock(&ctx->rw);
 	if (!ctx->live) {
 		pthread_rwlock_unlock(&ctx->rw);
-		return hsm_fail(SIGNET_EHSM_DOWN, "hsm_token_initialize: module not initialised");
+		return hsm_fail(eb, SIGNET_EHSM_DOWN, "hsm_token_initialize: module not initialised");
 	}
 	CK_SLOT_ID *slots;
 	CK_ULONG n;
-	err = get_slots(ctx, &slots, &n);
+	err = get_slots(ctx, &slots, &n, eb);
 	if (err != SIGNET_OK) {
 		pthread_rwlock_unlock(&ctx->rw);
 		return err;
@@ -203,7 +205,7 @@ signet_err hsm_token_initialize(hsm_ctx *ctx, const char *label,
 	free(slots);
 	if (!found) {
 		pthread_rwlock_unlock(&ctx->rw);
-		return hsm_fail(SIGNET_ENOTFOUND, "hsm_token_initialize: no uninitialised token");
+		return hsm_fail(eb, SIGNET_ENOTFOUND, "hsm_token_initialize: no uninitialised token");
 	}
 
 	CK_UTF8CHAR padded[32];
@@ -213,34 +215,34 @@ signet_err hsm_token_initialize(hsm_ctx *ctx, const char *label,
 	CK_TOKEN_INFO ti;
 	CK_RV rv = ctx->fn->C_InitToken(slot, so_pin->data, so_pin->len, padded);
 	if (rv != CKR_OK) {
-		err = hsm_fail_rv("C_InitToken", rv, "label '%s'", label);
+		err = hsm_fail_rv(eb, "C_InitToken", rv, "label '%s'", label);
 		goto out;
 	}
 	/* Some modules (SoftHSM2) move the fresh token to a new slot: find it
 	 * again by its serial. */
 	rv = ctx->fn->C_GetTokenInfo(slot, &ti);
 	if (rv != CKR_OK) {
-		err = hsm_fail_rv("C_GetTokenInfo", rv, "after C_InitToken");
+		err = hsm_fail_rv(eb, "C_GetTokenInfo", rv, "after C_InitToken");
 		goto out;
 	}
 	char serial[17];
 	hsm_copy_padded(serial, sizeof(serial), ti.serialNumber, sizeof(ti.serialNumber));
-	err = hsm_find_slot(ctx, NULL, serial, &slot, &ti);
+	err = hsm_find_slot(ctx, NULL, serial, &slot, &ti, eb);
 	if (err != SIGNET_OK)
 		goto out;
 	rv = ctx->fn->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &h);
 	if (rv != CKR_OK) {
-		err = hsm_fail_rv("C_OpenSession", rv, "token '%s'", label);
+		err = hsm_fail_rv(eb, "C_OpenSession", rv, "token '%s'", label);
 		goto out;
 	}
 	rv = ctx->fn->C_Login(h, CKU_SO, so_pin->data, so_pin->len);
 	if (rv != CKR_OK) {
-		err = hsm_fail_rv("C_Login", rv, "as security officer of token '%s'", label);
+		err = hsm_fail_rv(eb, "C_Login", rv, "as security officer of token '%s'", label);
 		goto out;
 	}
 	rv = ctx->fn->C_InitPIN(h, user_pin->data, user_pin->len);
 	if (rv != CKR_OK)
-		err = hsm_fail_rv("C_InitPIN", rv, "token '%s'", label);
+		err = hsm_fail_rv(eb, "C_InitPIN", rv, "token '%s'", label);
 	(void)ctx->fn->C_Logout(h);
 out:
 	if (h != CK_INVALID_HANDLE)
@@ -300,12 +302,12 @@ static unsigned fail_note(hsm_ctx *ctx, const char *serial, bool ok, bool give_u
 /* Log in on session h. relogin: the PIN is the stored one, already accepted
  * once; if the token now refuses it, it will refuse it every time, so stop
  * using it at once instead of spending the token's retry counter. */
-static signet_err login(hsm_token *t, CK_SESSION_HANDLE h, bool relogin)
+static signet_err login(hsm_token *t, CK_SESSION_HANDLE h, bool relogin, hsm_errbuf *eb)
 {
 	hsm_ctx *ctx = t->ctx;
 	unsigned failed = fail_count(ctx, t->serial);
 	if (failed >= HSM_LOGIN_FAILURES_MAX)
-		return hsm_fail(SIGNET_EHSM_LOCKED, "C_Login not attempted: %u failed logins to "
+		return hsm_fail(eb, SIGNET_EHSM_LOCKED, "C_Login not attempted: %u failed logins to "
 				"token '%s' (serial %s) in this process; restart with the right PIN",
 				failed, t->label, t->serial);
 	CK_RV rv = ctx->fn->C_Login(h, CKU_USER, t->pin->data, t->pin->len);
@@ -315,31 +317,31 @@ static signet_err login(hsm_token *t, CK_SESSION_HANDLE h, bool relogin)
 	}
 	if (rv == CKR_PIN_INCORRECT) {
 		unsigned c = fail_note(ctx, t->serial, false, relogin);
-		return hsm_fail_rv("C_Login", rv, "wrong user PIN for token '%s' (%s; %u of %d "
+		return hsm_fail_rv(eb, "C_Login", rv, "wrong user PIN for token '%s' (%s; %u of %d "
 				   "failed logins allowed before this process stops trying)",
 				   t->label, relogin ? "the PIN that worked before" : "as given",
 				   c, HSM_LOGIN_FAILURES_MAX);
 	}
 	if (rv == CKR_PIN_LOCKED)
-		return hsm_fail_rv("C_Login", rv, "the user PIN of token '%s' is locked",
+		return hsm_fail_rv(eb, "C_Login", rv, "the user PIN of token '%s' is locked",
 				   t->label);
 	if (rv == CKR_USER_ALREADY_LOGGED_IN) {
 		/* Someone else in this process holds the login, so the PIN was
 		 * not checked: refuse rather than accept it unverified. */
-		return hsm_fail(SIGNET_ESTATE, "C_Login: token '%s' is already logged in by "
+		return hsm_fail(eb, SIGNET_ESTATE, "C_Login: token '%s' is already logged in by "
 				"another user of this module in this process", t->label);
 	}
-	return hsm_fail_rv("C_Login", rv, "token '%s'", t->label);
+	return hsm_fail_rv(eb, "C_Login", rv, "token '%s'", t->label);
 }
 
-static signet_err attach(hsm_token *t, bool relogin)
+static signet_err attach(hsm_token *t, bool relogin, hsm_errbuf *eb)
 {
 	hsm_ctx *ctx = t->ctx;
 	CK_TOKEN_INFO ti;
 	CK_SLOT_ID slot;
-	signet_err err = hsm_find_slot(ctx, t->label, t->serial, &slot, &ti);
+	signet_err err = hsm_find_slot(ctx, t->label, t->serial, &slot, &ti, eb);
 	if (err == SIGNET_ENOTFOUND)
-		return hsm_fail(SIGNET_EHSM_DOWN, "token '%s' (serial %s) is not present",
+		return hsm_fail(eb, SIGNET_EHSM_DOWN, "token '%s' (serial %s) is not present",
 				t->label, t->serial);
 	if (err != SIGNET_OK)
 		return err;
@@ -347,8 +349,8 @@ static signet_err attach(hsm_token *t, bool relogin)
 	CK_RV rv = ctx->fn->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL,
 					  NULL, &h);
 	if (rv != CKR_OK)
-		return hsm_fail_rv("C_OpenSession", rv, "token '%s'", t->label);
-	err = login(t, h, relogin);
+		return hsm_fail_rv(eb, "C_OpenSession", rv, "token '%s'", t->label);
+	err = login(t, h, relogin, eb);
 	if (err != SIGNET_OK) {
 		(void)ctx->fn->C_CloseSession(h);
 		return err;
@@ -359,53 +361,53 @@ static signet_err attach(hsm_token *t, bool relogin)
 	return SIGNET_OK;
 }
 
-signet_err hsm_token_attach(hsm_token *t)
+signet_err hsm_token_attach(hsm_token *t, hsm_errbuf *eb)
 {
-	return attach(t, true);
+	return attach(t, true, eb);
 }
 
-signet_err hsm_token_ensure_login(hsm_token *t)
+signet_err hsm_token_ensure_login(hsm_token *t, hsm_errbuf *eb)
 {
 	hsm_ctx *ctx = t->ctx;
 	if (!ctx->live || !t->up)
-		return hsm_fail_rv("hsm", CKR_TOKEN_NOT_PRESENT, "token '%s' is not connected",
+		return hsm_fail_rv(eb, "hsm", CKR_TOKEN_NOT_PRESENT, "token '%s' is not connected",
 				   t->label);
 	CK_SESSION_INFO si;
 	CK_RV rv = ctx->fn->C_GetSessionInfo(t->admin, &si);
 	if (rv != CKR_OK) {
 		if (hsm_rv_is_gone(rv))
-			return hsm_fail_rv("C_GetSessionInfo", rv, "token '%s'", t->label);
+			return hsm_fail_rv(eb, "C_GetSessionInfo", rv, "token '%s'", t->label);
 		/* The admin session was closed behind our back: the login went
 		 * with it if it was the last session. Open a new one. */
 		CK_SESSION_HANDLE h;
 		rv = ctx->fn->C_OpenSession(t->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
 					    NULL, NULL, &h);
 		if (rv != CKR_OK)
-			return hsm_fail_rv("C_OpenSession", rv, "token '%s'", t->label);
+			return hsm_fail_rv(eb, "C_OpenSession", rv, "token '%s'", t->label);
 		t->admin = h;
 		rv = ctx->fn->C_GetSessionInfo(h, &si);
 		if (rv != CKR_OK)
-			return hsm_fail_rv("C_GetSessionInfo", rv, "token '%s'", t->label);
+			return hsm_fail_rv(eb, "C_GetSessionInfo", rv, "token '%s'", t->label);
 	}
 	if (si.state == CKS_RW_USER_FUNCTIONS || si.state == CKS_RO_USER_FUNCTIONS)
 		return SIGNET_OK;
-	return login(t, t->admin, true);
+	return login(t, t->admin, true, eb);
 }
 
-signet_err hsm_admin_run(hsm_token *t, hsm_admin_op op, void *arg)
+signet_err hsm_admin_run(hsm_token *t, hsm_admin_op op, void *arg, hsm_errbuf *eb)
 {
 	hsm_ctx *ctx = t->ctx;
 	signet_err err = SIGNET_OK;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		pthread_rwlock_rdlock(&ctx->rw);
 		uint64_t gen = ctx->gen;
-		hsm_clear_rv();
+		eb->rv = CKR_OK;
 		pthread_mutex_lock(&t->admin_lock);
-		err = hsm_token_ensure_login(t);
+		err = hsm_token_ensure_login(t, eb);
 		if (err == SIGNET_OK)
-			err = op(t, t->admin, arg);
+			err = op(t, t->admin, arg, eb);
 		pthread_mutex_unlock(&t->admin_lock);
-		CK_RV rv = hsm_last_rv();
+		CK_RV rv = eb->rv;
 		bool fault = err != SIGNET_OK && hsm_rv_is_fault(rv);
 		bool gone = !ctx->live || !t->up || hsm_rv_is_gone(rv);
 		if (fault && !gone) {
@@ -416,7 +418,7 @@ signet_err hsm_admin_run(hsm_token *t, hsm_admin_op op, void *arg)
 		if (!fault || attempt == 1)
 			break;
 		if (gone) {
-			signet_err rerr = hsm_module_reconnect(ctx, t, gen);
+			signet_err rerr = hsm_module_reconnect(ctx, t, gen, eb);
 			if (rerr != SIGNET_OK)
 				return rerr;
 		}
@@ -426,27 +428,28 @@ signet_err hsm_admin_run(hsm_token *t, hsm_admin_op op, void *arg)
 }
 
 signet_err hsm_token_open(hsm_ctx *ctx, const char *label, const char *serial,
-			  const sg_secret *pin, hsm_token **out)
+			  const sg_secret *pin, hsm_token **out, char *errmsg, size_t errlen)
 {
+	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (out == NULL)
-		return hsm_fail(SIGNET_EINVAL, "hsm_token_open: no output");
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_token_open: no output");
 	*out = NULL;
 	if (ctx == NULL || (label == NULL && serial == NULL))
-		return hsm_fail(SIGNET_EINVAL, "hsm_token_open: a module and a label or serial "
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_token_open: a module and a label or serial "
 				"are required");
 	if (serial != NULL && (serial[0] == '\0' || strlen(serial) > 16 || !printable(serial)))
-		return hsm_fail(SIGNET_EINVAL, "hsm_token_open: a serial is 1 to 16 printable "
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_token_open: a serial is 1 to 16 printable "
 				"characters");
 	if (serial == NULL && (label[0] == '\0' || strlen(label) > 32 || !printable(label)))
-		return hsm_fail(SIGNET_EINVAL, "hsm_token_open: a label is 1 to 32 printable "
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_token_open: a label is 1 to 32 printable "
 				"characters");
-	signet_err err = check_pin("hsm_token_open", pin);
+	signet_err err = check_pin("hsm_token_open", pin, eb);
 	if (err != SIGNET_OK)
 		return err;
 
 	hsm_token *t = calloc(1, sizeof(*t));
 	if (t == NULL)
-		return hsm_fail(SIGNET_ENOMEM, "hsm_token_open: out of memory");
+		return hsm_fail(eb, SIGNET_ENOMEM, "hsm_token_open: out of memory");
 	t->ctx = ctx;
 	t->admin = CK_INVALID_HANDLE;
 	t->session_copies = true;
@@ -457,7 +460,7 @@ signet_err hsm_token_open(hsm_ctx *ctx, const char *label, const char *serial,
 	if (err != SIGNET_OK) {
 		pthread_mutex_destroy(&t->admin_lock);
 		free(t);
-		return hsm_fail(err, "hsm_token_open: cannot allocate secret memory");
+		return hsm_fail(eb, err, "hsm_token_open: cannot allocate secret memory");
 	}
 	memcpy(t->pin->data, pin->data, pin->len);
 	t->pin->len = pin->len;
@@ -467,21 +470,21 @@ signet_err hsm_token_open(hsm_ctx *ctx, const char *label, const char *serial,
 	CK_SLOT_ID slot;
 	CK_TOKEN_INFO ti;
 	if (!ctx->live)
-		err = hsm_fail(SIGNET_EHSM_DOWN, "hsm_token_open: module %s is not initialised",
+		err = hsm_fail(eb, SIGNET_EHSM_DOWN, "hsm_token_open: module %s is not initialised",
 			       ctx->path);
 	else
-		err = hsm_find_slot(ctx, serial != NULL ? NULL : label, serial, &slot, &ti);
+		err = hsm_find_slot(ctx, serial != NULL ? NULL : label, serial, &slot, &ti, eb);
 	if (err == SIGNET_OK) {
 		hsm_copy_padded(t->label, sizeof(t->label), ti.label, sizeof(ti.label));
 		hsm_copy_padded(t->serial, sizeof(t->serial), ti.serialNumber,
 				sizeof(ti.serialNumber));
 		for (hsm_token *o = ctx->tokens; o != NULL; o = o->next)
 			if (strcmp(o->serial, t->serial) == 0 && strcmp(o->label, t->label) == 0)
-				err = hsm_fail(SIGNET_ESTATE, "hsm_token_open: token '%s' is "
+				err = hsm_fail(eb, SIGNET_ESTATE, "hsm_token_open: token '%s' is "
 					       "already open in this context", t->label);
 	}
 	if (err == SIGNET_OK)
-		err = attach(t, false);
+		err = attach(t, false, eb);
 	if (err != SIGNET_OK) {
 		pthread_rwlock_unlock(&ctx->rw);
 		sg_secret_free(t->pin);
@@ -521,24 +524,25 @@ void hsm_token_close(hsm_token *t)
 	free(t);
 }
 
-static signet_err describe_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
+static signet_err describe_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg, hsm_errbuf *eb)
 {
 	(void)h;
 	CK_TOKEN_INFO ti;
 	CK_RV rv = t->ctx->fn->C_GetTokenInfo(t->slot, &ti);
 	if (rv != CKR_OK)
-		return hsm_fail_rv("C_GetTokenInfo", rv, "token '%s'", t->label);
+		return hsm_fail_rv(eb, "C_GetTokenInfo", rv, "token '%s'", t->label);
 	fill_desc(t->slot, &ti, arg);
 	return SIGNET_OK;
 }
 
-signet_err hsm_token_describe(hsm_token *t, hsm_token_desc *out)
+signet_err hsm_token_describe(hsm_token *t, hsm_token_desc *out, char *errmsg, size_t errlen)
 {
+	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (t == NULL || out == NULL)
-		return hsm_fail(SIGNET_EINVAL, "hsm_token_describe: missing argument");
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_token_describe: missing argument");
 	/* Through the admin path, so a health check that finds the token gone
 	 * also brings it back once it has returned. */
-	signet_err err = hsm_admin_run(t, describe_op, out);
+	signet_err err = hsm_admin_run(t, describe_op, out, eb);
 	/* Whatever the module says, a token we cannot describe is one we
 	 * cannot use now: the caller may retry later. */
 	if (err == SIGNET_EHSM)
@@ -551,13 +555,13 @@ struct setpin_arg {
 	sg_secret *copy;
 };
 
-static signet_err setpin_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
+static signet_err setpin_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg, hsm_errbuf *eb)
 {
 	struct setpin_arg *a = arg;
 	CK_RV rv = t->ctx->fn->C_SetPIN(h, t->pin->data, t->pin->len, a->new_pin->data,
 					a->new_pin->len);
 	if (rv != CKR_OK)
-		return hsm_fail_rv("C_SetPIN", rv, "token '%s'", t->label);
+		return hsm_fail_rv(eb, "C_SetPIN", rv, "token '%s'", t->label);
 	/* t->pin is read only under admin_lock or the write lock. */
 	sg_secret *old = t->pin;
 	t->pin = a->copy;
@@ -565,31 +569,33 @@ static signet_err setpin_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg)
 	return SIGNET_OK;
 }
 
-signet_err hsm_token_set_pin(hsm_token *t, const sg_secret *new_pin)
+signet_err hsm_token_set_pin(hsm_token *t, const sg_secret *new_pin, char *errmsg, size_t errlen)
 {
+	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (t == NULL)
-		return hsm_fail(SIGNET_EINVAL, "hsm_token_set_pin: no token");
-	signet_err err = check_pin("hsm_token_set_pin", new_pin);
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_token_set_pin: no token");
+	signet_err err = check_pin("hsm_token_set_pin", new_pin, eb);
 	if (err != SIGNET_OK)
 		return err;
 	struct setpin_arg a = {new_pin, NULL};
 	err = sg_secret_new(new_pin->len, &a.copy);
 	if (err != SIGNET_OK)
-		return hsm_fail(err, "hsm_token_set_pin: cannot allocate secret memory");
+		return hsm_fail(eb, err, "hsm_token_set_pin: cannot allocate secret memory");
 	memcpy(a.copy->data, new_pin->data, new_pin->len);
 	a.copy->len = new_pin->len;
 	a.copy->data[new_pin->len] = '\0';
-	err = hsm_admin_run(t, setpin_op, &a);
+	err = hsm_admin_run(t, setpin_op, &a, eb);
 	sg_secret_free(a.copy);  /* the old PIN on success, the unused copy otherwise */
 	return err;
 }
 
-signet_err hsm_token_reconnect(hsm_token *t)
+signet_err hsm_token_reconnect(hsm_token *t, char *errmsg, size_t errlen)
 {
+	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (t == NULL)
-		return hsm_fail(SIGNET_EINVAL, "hsm_token_reconnect: no token");
+		return hsm_fail(eb, SIGNET_EINVAL, "hsm_token_reconnect: no token");
 	pthread_rwlock_rdlock(&t->ctx->rw);
 	uint64_t gen = t->ctx->gen;
 	pthread_rwlock_unlock(&t->ctx->rw);
-	return hsm_module_reconnect(t->ctx, t, gen);
+	return hsm_module_reconnect(t->ctx, t, gen, eb);
 }

@@ -37,6 +37,7 @@ const char *signer_backup_status_name(signer_backup_status s)
 signet_err signer_backups_new(hsm_token *tok, signer_state *st, int require,
 			      signer_backups **out)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	if (!tok || !st || !out || require < -1 || require > 1)
 		return SIGNET_EINVAL;
 	signer_backups *b = calloc(1, sizeof(*b));
@@ -44,14 +45,14 @@ signet_err signer_backups_new(hsm_token *tok, signer_state *st, int require,
 		return SIGNET_ENOMEM;
 	b->tok = tok;
 	b->st = st;
-	signet_err ret = hsm_domain_find(tok, b->domain_id);
+	signet_err ret = hsm_domain_find(tok, b->domain_id, hsmerr, sizeof(hsmerr));
 	if (ret == SIGNET_OK) {
 		b->has_domain = true;
 	} else if (ret == SIGNET_ENOTFOUND) {
 		ret = SIGNET_OK;
 	} else {
 		sg_log(SG_LOG_ERROR, "backup domain of the token: %s (%s)", signet_strerror(ret),
-		       hsm_last_error());
+		       hsmerr);
 	}
 	if (ret == SIGNET_OK && require == 1 && !b->has_domain) {
 		sg_log(SG_LOG_ERROR, "require-backup is on but the token holds no backup domain "
@@ -138,11 +139,12 @@ static bool backup_is_of(const hsm_backup *hb, const signer_key *k, const char *
 static signet_err prove_text(signer_backups *b, const signer_key *k, const uint8_t *text,
 			     size_t len, char *errmsg, size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	hsm_backup hb;
 	const char *why = NULL;
-	signet_err ret = hsm_backup_decode(text, len, &hb);
+	signet_err ret = hsm_backup_decode(text, len, &hb, hsmerr, sizeof(hsmerr));
 	if (ret != SIGNET_OK) {
-		snprintf(errmsg, errlen, "the stored backup does not parse: %s", hsm_last_error());
+		snprintf(errmsg, errlen, "the stored backup does not parse: %s", hsmerr);
 		return ret;
 	}
 	if (memcmp(hb.domain_id, b->domain_id, HSM_ID_LEN) != 0) {
@@ -151,8 +153,8 @@ static signet_err prove_text(signer_backups *b, const signer_key *k, const uint8
 	} else if (!backup_is_of(&hb, k, &why)) {
 		snprintf(errmsg, errlen, "the stored backup is not this key's: %s", why);
 		ret = SIGNET_EVERIFY;
-	} else if ((ret = hsm_backup_prove(b->tok, &hb)) != SIGNET_OK) {
-		snprintf(errmsg, errlen, "the backup does not prove: %s", hsm_last_error());
+	} else if ((ret = hsm_backup_prove(b->tok, &hb, hsmerr, sizeof(hsmerr))) != SIGNET_OK) {
+		snprintf(errmsg, errlen, "the backup does not prove: %s", hsmerr);
 	}
 	hsm_backup_free(&hb);
 	return ret;
@@ -160,6 +162,7 @@ static signet_err prove_text(signer_backups *b, const signer_key *k, const uint8
 
 signet_err signer_backups_zsk(signer_backups *b, const signer_key *k)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	if (!b || !k || k->id_len == 0)
 		return SIGNET_EINVAL;
 	if (!b->has_domain)
@@ -168,12 +171,12 @@ signet_err signer_backups_zsk(signer_backups *b, const signer_key *k)
 	(void)dns_name_to_str(&k->zone, zs, sizeof(zs));
 	hsm_backup hb;
 	sg_buf text = SG_BUF_INIT;
-	signet_err ret = hsm_backup_make(b->tok, b->domain_id, k->id, k->id_len, k->key_tag, &hb);
+	signet_err ret = hsm_backup_make(b->tok, b->domain_id, k->id, k->id_len, k->key_tag, &hb,
+					 hsmerr, sizeof(hsmerr));
 	if (ret != SIGNET_OK) {
-		snprintf(msg, sizeof(msg), "cannot wrap it to the backup domain: %s",
-			 hsm_last_error());
+		snprintf(msg, sizeof(msg), "cannot wrap it to the backup domain: %s", hsmerr);
 	} else {
-		ret = hsm_backup_encode(&hb, &text);
+		ret = hsm_backup_encode(&hb, &text, hsmerr, sizeof(hsmerr));
 		hsm_backup_free(&hb);
 	}
 	signer_backup_row row;
@@ -211,7 +214,7 @@ signet_err signer_backups_zsk(signer_backups *b, const signer_key *k)
 		       "ZSK %u of %s: backup failed: %s (%s); the key is destroyed "
 		       "(require-backup)",
 		       k->key_tag, zs, msg, signet_strerror(ret));
-		(void)hsm_key_delete(b->tok, k->id, k->id_len);
+		(void)hsm_key_delete(b->tok, k->id, k->id_len, hsmerr, sizeof(hsmerr));
 	} else {
 		sg_log(SG_LOG_WARNING, "ZSK %u of %s: backup failed: %s (%s); kept without one "
 		       "(require-backup is off)", k->key_tag, zs, msg, signet_strerror(ret));
@@ -408,6 +411,7 @@ signet_err signer_backup_files_read(const char *dir, signer_backup_file **out, s
 static signet_err restore_collect(signer_backups *b, const signer_backup_file *files, size_t n,
 				  restore_item *items, char *errmsg, size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	signer_key *keys = NULL;
 	size_t nk = 0;
 	signet_err ret = signer_state_list_keys(b->st, NULL, 0, &keys, &nk);
@@ -416,9 +420,9 @@ static signet_err restore_collect(signer_backups *b, const signer_backup_file *f
 	for (size_t j = 0; ret == SIGNET_OK && j < n; j++) {
 		restore_item *it = &items[j];
 		snprintf(it->name, sizeof(it->name), "%s", files[j].name);
-		if ((ret = hsm_backup_decode(files[j].text.data, files[j].text.len, &it->hb)) !=
-		    SIGNET_OK) {
-			snprintf(errmsg, errlen, "%s: %s", it->name, hsm_last_error());
+		if ((ret = hsm_backup_decode(files[j].text.data, files[j].text.len, &it->hb, hsmerr,
+					     sizeof(hsmerr))) != SIGNET_OK) {
+			snprintf(errmsg, errlen, "%s: %s", it->name, hsmerr);
 			break;
 		}
 		if (memcmp(it->hb.domain_id, b->domain_id, HSM_ID_LEN) != 0) {
@@ -448,7 +452,8 @@ static signet_err restore_collect(signer_backups *b, const signer_backup_file *f
 		}
 		it->key = *k;
 		hsm_key_info have;
-		signet_err f = hsm_key_find(b->tok, it->hb.id, it->hb.id_len, &have);
+		signet_err f = hsm_key_find(b->tok, it->hb.id, it->hb.id_len, &have, hsmerr,
+					    sizeof(hsmerr));
 		if (f != SIGNET_ENOTFOUND) {
 			snprintf(errmsg, errlen,
 				 "%s: the token holds a key with this ID already; nothing is "
@@ -457,9 +462,9 @@ static signet_err restore_collect(signer_backups *b, const signer_backup_file *f
 			ret = f == SIGNET_OK ? SIGNET_EEXIST : f;
 			break;
 		}
-		if ((ret = hsm_backup_prove(b->tok, &it->hb)) != SIGNET_OK) {
-			snprintf(errmsg, errlen, "%s: does not prove: %s", it->name,
-				 hsm_last_error());
+		if ((ret = hsm_backup_prove(b->tok, &it->hb, hsmerr, sizeof(hsmerr))) !=
+		    SIGNET_OK) {
+			snprintf(errmsg, errlen, "%s: does not prove: %s", it->name, hsmerr);
 			break;
 		}
 	}
@@ -492,6 +497,7 @@ static signet_err restored_signs(signer_backups *b, const signer_key *k)
 /* Unwrap it into the token with its public half; check the DNSKEY. */
 static signet_err restore_one(signer_backups *b, restore_item *it, char *errmsg, size_t errlen)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	hsm_unwrap_spec spec = {it->hb.alg, it->hb.id, it->hb.id_len, it->hb.label};
 	hsm_key_info info;
 	const unsigned char *p = it->hb.pub.data;
@@ -499,20 +505,21 @@ static signet_err restore_one(signer_backups *b, restore_item *it, char *errmsg,
 	signet_err ret = pk ? SIGNET_OK : SIGNET_EPARSE;
 	if (ret == SIGNET_OK &&
 	    (ret = hsm_key_unwrap(b->tok, b->domain_id, it->hb.wrapped.data, it->hb.wrapped.len,
-				  &spec, &info)) != SIGNET_OK) {
-		snprintf(errmsg, errlen, "%s: unwrap: %s", it->name, hsm_last_error());
+				  &spec, &info, hsmerr, sizeof(hsmerr))) != SIGNET_OK) {
+		snprintf(errmsg, errlen, "%s: unwrap: %s", it->name, hsmerr);
 	} else if (ret == SIGNET_OK &&
-		   (ret = hsm_key_import_public(b->tok, it->hb.id, it->hb.id_len, it->hb.label,
-						pk)) != SIGNET_OK) {
-		snprintf(errmsg, errlen, "%s: public key: %s", it->name, hsm_last_error());
-		(void)hsm_key_delete(b->tok, it->hb.id, it->hb.id_len);
+		   (ret = hsm_key_import_public(b->tok, it->hb.id, it->hb.id_len, it->hb.label, pk,
+						hsmerr, sizeof(hsmerr))) != SIGNET_OK) {
+		snprintf(errmsg, errlen, "%s: public key: %s", it->name, hsmerr);
+		(void)hsm_key_delete(b->tok, it->hb.id, it->hb.id_len, hsmerr, sizeof(hsmerr));
 	}
 	EVP_PKEY_free(pk);
 	/* What the token now says the key is must be the state's DNSKEY. */
 	EVP_PKEY *back = NULL;
 	sg_buf pub = SG_BUF_INIT, rd = SG_BUF_INIT;
 	if (ret == SIGNET_OK)
-		ret = hsm_key_public(b->tok, it->hb.id, it->hb.id_len, &back);
+		ret = hsm_key_public(b->tok, it->hb.id, it->hb.id_len, &back, hsmerr,
+				     sizeof(hsmerr));
 	if (ret == SIGNET_OK)
 		ret = dns_dnskey_pubkey_from_evp(it->key.alg, back, &pub);
 	if (ret == SIGNET_OK)
@@ -521,7 +528,7 @@ static signet_err restore_one(signer_backups *b, restore_item *it, char *errmsg,
 	    (rd.len != it->key.dnskey_len || memcmp(rd.data, it->key.dnskey, rd.len) != 0)) {
 		snprintf(errmsg, errlen, "%s: the restored key is not the state's DNSKEY",
 			 it->name);
-		(void)hsm_key_delete(b->tok, it->hb.id, it->hb.id_len);
+		(void)hsm_key_delete(b->tok, it->hb.id, it->hb.id_len, hsmerr, sizeof(hsmerr));
 		ret = SIGNET_EVERIFY;
 	}
 	EVP_PKEY_free(back);
@@ -593,23 +600,25 @@ signet_err signer_backups_restore(signer_backups *b, const signer_backup_file *f
 static signet_err open_token(hsm_ctx *ctx, const signer_config *cfg, const sg_secret *pin,
 			     hsm_token **tok)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	signet_err ret = SIGNET_EHSM;
 	for (int attempt = 0; attempt < 5; attempt++) {
-		ret = hsm_token_open(ctx, cfg->token_label, NULL, pin, tok);
+		ret = hsm_token_open(ctx, cfg->token_label, NULL, pin, tok, hsmerr, sizeof(hsmerr));
 		if (ret == SIGNET_OK || ret == SIGNET_EHSM_PIN || ret == SIGNET_EHSM_LOCKED)
 			break;
 		struct timespec ts = {0, 50000000L * (attempt + 1)};
 		nanosleep(&ts, NULL);
 	}
 	if (ret != SIGNET_OK)
-		sg_log(SG_LOG_ERROR, "token '%s': %s (%s)", cfg->token_label,
-		       signet_strerror(ret), hsm_last_error());
+		sg_log(SG_LOG_ERROR, "token '%s': %s (%s)", cfg->token_label, signet_strerror(ret),
+		       hsmerr);
 	return ret;
 }
 
 signet_err signer_backups_offline(const signer_config *cfg, const sg_secret *pin,
 				  const char *export_dir, const char *restore_dir)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	if (!cfg || (!export_dir) == (!restore_dir) || (restore_dir && !pin))
 		return SIGNET_EINVAL;
 	signer_state *st = NULL;
@@ -650,9 +659,10 @@ signet_err signer_backups_offline(const signer_config *cfg, const sg_secret *pin
 	    (ret = signer_backup_files_read(restore_dir, &files, &nfiles, msg, sizeof(msg))) !=
 		    SIGNET_OK)
 		sg_log(SG_LOG_ERROR, "restore refused: %s (%s)", msg, signet_strerror(ret));
-	if (ret == SIGNET_OK && (ret = hsm_open(cfg->pkcs11_module, &ctx)) != SIGNET_OK)
+	if (ret == SIGNET_OK &&
+	    (ret = hsm_open(cfg->pkcs11_module, &ctx, hsmerr, sizeof(hsmerr))) != SIGNET_OK)
 		sg_log(SG_LOG_ERROR, "PKCS#11 module %s: %s (%s)", cfg->pkcs11_module,
-		       signet_strerror(ret), hsm_last_error());
+		       signet_strerror(ret), hsmerr);
 	if (ret == SIGNET_OK)
 		ret = open_token(ctx, cfg, pin, &tok);
 	if (ret == SIGNET_OK && cfg->user[0]) {

@@ -181,9 +181,9 @@ typedef struct signer_signing {
  * answered. With zsk->pub the fresh signature is verified before it is
  * returned (SIGNET_EVERIFY if wrong, and nothing is cached); an RSA key
  * without zsk->pub is refused (SIGNET_EINVAL). HSM errors are passed
- * through. */
+ * through, their detail in errmsg (may be NULL when errlen is 0). */
 signet_err signer_sign_rrset(const signer_signing *how, const dns_rrset *set, sg_buf *out,
-			     bool *cached);
+			     bool *cached, char *errmsg, size_t errlen);
 
 /* What a signing thread keeps between RRsets so that the canonical form,
  * the signed data and the digests cost no allocation once warm. Start it
@@ -207,6 +207,7 @@ signet_err signer_canonical(dns_rrset *set, signer_scratch *sc, uint8_t policy_d
  * (may be NULL) gets the nanoseconds spent in hsm_sign (0 when the cache
  * answered or nothing reached the HSM). */
 signet_err signer_sign_canonical(signer_scratch *sc, const signer_signing *how,
-				 const dns_rrset *set, sg_buf *out, bool *cached, uint64_t *hsm_ns);
+				 const dns_rrset *set, sg_buf *out, bool *cached, uint64_t *hsm_ns,
+				 char *errmsg, size_t errlen);
 
 #endif /* SIGNET_SIGNER_INTERNAL_H */

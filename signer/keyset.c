@@ -20,7 +20,7 @@ static signet_err proof_rrsig(hsm_session *s, const signer_key *zsk,
 	sg_buf rdata = SG_BUF_INIT;
 	if (ret == SIGNET_OK)
 		ret = signer_sign_rrset(&(signer_signing){s, NULL, &k, zone, inception, expiration},
-					dnskey, &rdata, NULL);
+					dnskey, &rdata, NULL, NULL, 0);
 	if (ret == SIGNET_OK)
 		ret = dns_rrset_add(sigs, rdata.data, rdata.len);
 	sg_buf_free(&rdata);

@@ -106,7 +106,7 @@ static void health(srv_call *c)
 	signer_server *srv = c->srv;
 	Signet__V1__HealthResponse resp = SIGNET__V1__HEALTH_RESPONSE__INIT;
 	hsm_token_desc d;
-	bool present = hsm_token_describe(srv->token, &d) == SIGNET_OK;
+	bool present = hsm_token_describe(srv->token, &d, NULL, 0) == SIGNET_OK;
 	resp.token_present = present;
 	/* A present token we opened is logged in: the layer logs in again
 	 * after a fault before it reports success. */

@@ -20,6 +20,7 @@ typedef struct zsk_maker {
 /* A signer_zsk_maker: a key pair in the token, its DNSKEY, stored GENERATED. */
 static signet_err make_zsk(void *arg, const dns_name *zone, uint8_t alg, signer_key *k)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	zsk_maker *m = arg;
 	char zs[DNS_NAME_STR_MAX];
 	dns_name_to_str(zone, zs, sizeof(zs));
@@ -29,12 +30,15 @@ static signet_err make_zsk(void *arg, const dns_name *zone, uint8_t alg, signer_
 	EVP_PKEY *pk = NULL;
 	sg_buf pub = SG_BUF_INIT, rd = SG_BUF_INIT;
 	memset(k, 0, sizeof(*k));
-	signet_err ret = hsm_key_label("zsk", zs, (hsm_alg)alg, now, label, sizeof(label));
+	signet_err ret = hsm_key_label("zsk", zs, (hsm_alg)alg, now, label, sizeof(label), hsmerr,
+				       sizeof(hsmerr));
 	if (ret == SIGNET_OK)
 		ret = hsm_key_generate(m->srv->token, (hsm_alg)alg,
-				       alg == DNS_ALG_RSASHA256 ? m->rsa_bits : 0, label, &info);
+				       alg == DNS_ALG_RSASHA256 ? m->rsa_bits : 0, label, &info,
+				       hsmerr, sizeof(hsmerr));
 	if (ret == SIGNET_OK)
-		ret = hsm_key_public(m->srv->token, info.id, info.id_len, &pk);
+		ret = hsm_key_public(m->srv->token, info.id, info.id_len, &pk, hsmerr,
+				     sizeof(hsmerr));
 	if (ret == SIGNET_OK)
 		ret = dns_dnskey_pubkey_from_evp(alg, pk, &pub);
 	if (ret == SIGNET_OK)
@@ -62,7 +66,7 @@ static signet_err make_zsk(void *arg, const dns_name *zone, uint8_t alg, signer_
 	sg_buf_free(&rd);
 	if (ret != SIGNET_OK)
 		sg_log(SG_LOG_ERROR, "generate ZSK for %s: %s (%s)", zs, signet_strerror(ret),
-		       hsm_last_error());
+		       hsmerr);
 	else
 		m->made++;
 	return ret;

@@ -288,12 +288,15 @@ static void sign_one(srv_worker *w, chunk *ch, size_t i)
 			      .apex = &b->apex,
 			      .inception = inc,
 			      .expiration = exp};
+	char hsmerr[HSM_ERRMSG_MAX];
+	hsmerr[0] = '\0';
 	for (size_t k = 0; ret == SIGNET_OK && k < b->nzsk; k++) {
 		bool cached = false;
 		uint64_t ns = 0;
 		sg_buf_reset(&sc->rdata);
 		how.zsk = &b->zsk[k];
-		ret = signer_sign_canonical(sc, &how, &chk.set, &sc->rdata, &cached, &ns);
+		ret = signer_sign_canonical(sc, &how, &chk.set, &sc->rdata, &cached, &ns, hsmerr,
+					    sizeof(hsmerr));
 		/* A signature the HSM made but verify-after-sign refused is
 		 * still an HSM operation that completed. */
 		if (ns)
@@ -318,7 +321,7 @@ static void sign_one(srv_worker *w, chunk *ch, size_t i)
 		uint32_t code = ret == SIGNET_EHSM_DOWN || ret == SIGNET_EVERIFY
 			? GRPC_STATUS_UNAVAILABLE : GRPC_STATUS_INTERNAL;
 		sg_log(SG_LOG_ERROR, "sign rrsets[%zu] for %s: %s (%s)", i, b->identity,
-		       signet_strerror(ret), hsm_last_error());
+		       signet_strerror(ret), hsmerr);
 		item_fail(r, code, "", "rrsets[%zu]: signing failed: %s", i, signet_strerror(ret));
 		return;
 	}

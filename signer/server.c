@@ -388,9 +388,11 @@ static signet_err copy_clients(const signer_config *src, signer_client **out, si
  * SoftHSM2 token at the same instant fail now and then (HSM-NOTES.md). */
 static signet_err open_token(signer_server *srv, const sg_secret *pin)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	signet_err ret = SIGNET_EHSM;
 	for (int attempt = 0; attempt < 5; attempt++) {
-		ret = hsm_token_open(srv->hsm, srv->cfg.token_label, NULL, pin, &srv->token);
+		ret = hsm_token_open(srv->hsm, srv->cfg.token_label, NULL, pin, &srv->token, hsmerr,
+				     sizeof(hsmerr));
 		if (ret == SIGNET_OK || ret == SIGNET_EHSM_PIN || ret == SIGNET_EHSM_LOCKED)
 			break;
 		struct timespec ts = {0, 50000000L * (attempt + 1)};
@@ -398,7 +400,7 @@ static signet_err open_token(signer_server *srv, const sg_secret *pin)
 	}
 	if (ret != SIGNET_OK)
 		sg_log(SG_LOG_ERROR, "token '%s': %s (%s)", srv->cfg.token_label,
-		       signet_strerror(ret), hsm_last_error());
+		       signet_strerror(ret), hsmerr);
 	return ret;
 }
 
@@ -516,7 +518,7 @@ static signet_err metrics_body(void *arg, sg_buf *out)
 	signer_metrics_snapshot snap;
 	memset(&snap, 0, sizeof(snap));
 	hsm_token_desc d;
-	snap.token_up = hsm_token_describe(srv->token, &d) == SIGNET_OK;
+	snap.token_up = hsm_token_describe(srv->token, &d, NULL, 0) == SIGNET_OK;
 	signer_cache_get_stats(srv->cache, &snap.cache);
 	pthread_mutex_lock(&srv->lock);
 	snap.inflight = srv->inflight;
@@ -582,6 +584,7 @@ static signet_err start_metrics_http(signer_server *srv)
 signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin,
 			       signer_server **out)
 {
+	char hsmerr[HSM_ERRMSG_MAX] = "";
 	if (!cfg || !pin || !out)
 		return SIGNET_EINVAL;
 	*out = NULL;
@@ -640,10 +643,10 @@ signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin,
 	if (ret == SIGNET_OK)
 		ret = srv_conns_new(&cfg->admission, srv->refusals, srv->metrics, &srv->conns);
 	if (ret == SIGNET_OK) {
-		ret = hsm_open(cfg->pkcs11_module, &srv->hsm);
+		ret = hsm_open(cfg->pkcs11_module, &srv->hsm, hsmerr, sizeof(hsmerr));
 		if (ret != SIGNET_OK)
 			sg_log(SG_LOG_ERROR, "PKCS#11 module %s: %s (%s)", cfg->pkcs11_module,
-			       signet_strerror(ret), hsm_last_error());
+			       signet_strerror(ret), hsmerr);
 	}
 	if (ret == SIGNET_OK)
 		ret = open_token(srv, pin);
@@ -663,10 +666,10 @@ signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin,
 		srv_worker *w = &srv->workers[i];
 		w->srv = srv;
 		w->index = i;
-		ret = hsm_session_open(srv->token, &w->sess);
+		ret = hsm_session_open(srv->token, &w->sess, hsmerr, sizeof(hsmerr));
 		if (ret != SIGNET_OK) {
 			sg_log(SG_LOG_ERROR, "HSM session %u: %s (%s)", i, signet_strerror(ret),
-			       hsm_last_error());
+			       hsmerr);
 			break;
 		}
 		if (pthread_create(&w->thread, NULL, srv_worker_main, w) != 0) {

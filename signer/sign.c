@@ -69,7 +69,7 @@ static uint64_t now_ns(void)
 }
 
 signet_err signer_sign_rrset(const signer_signing *how, const dns_rrset *set, sg_buf *out,
-			     bool *cached)
+			     bool *cached, char *errmsg, size_t errlen)
 {
 	if (cached)
 		*cached = false;
@@ -82,14 +82,15 @@ signet_err signer_sign_rrset(const signer_signing *how, const dns_rrset *set, sg
 	signer_scratch sc = {.md = NULL};
 	ret = signer_canonical(&canon, &sc, NULL);
 	if (ret == SIGNET_OK)
-		ret = signer_sign_canonical(&sc, how, &canon, out, cached, NULL);
+		ret = signer_sign_canonical(&sc, how, &canon, out, cached, NULL, errmsg, errlen);
 	signer_scratch_free(&sc);
 	dns_rrset_clear(&canon);
 	return ret;
 }
 
 signet_err signer_sign_canonical(signer_scratch *sc, const signer_signing *how,
-				 const dns_rrset *set, sg_buf *out, bool *cached, uint64_t *hsm_ns)
+				 const dns_rrset *set, sg_buf *out, bool *cached, uint64_t *hsm_ns,
+				 char *errmsg, size_t errlen)
 {
 	if (hsm_ns)
 		*hsm_ns = 0;
@@ -150,7 +151,8 @@ signet_err signer_sign_canonical(signer_scratch *sc, const signer_signing *how,
 	}
 	size_t siglen = 0;
 	uint64_t t0 = now_ns();
-	ret = hsm_sign(s, zsk->id, zsk->id_len, data, len, sig.sig, sizeof(sig.sig), &siglen);
+	ret = hsm_sign(s, zsk->id, zsk->id_len, data, len, sig.sig, sizeof(sig.sig), &siglen,
+		       errmsg, errlen);
 	if (hsm_ns)
 		*hsm_ns = now_ns() - t0;
 	if (ret != SIGNET_OK)

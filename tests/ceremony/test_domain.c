@@ -92,7 +92,7 @@ static hsm_token *ksk_token(void)
 			 SIGNET_OK);
 	free(p);
 	hsm_token *t = NULL;
-	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, serial, pin, &t), SIGNET_OK);
+	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, serial, pin, &t, HSM_ERR), SIGNET_OK);
 	sg_secret_free(pin);
 	return t;
 }
@@ -101,7 +101,7 @@ static hsm_token *ksk_token(void)
 static signet_err token_domain(uint8_t id[HSM_ID_LEN])
 {
 	hsm_token *t = ksk_token();
-	signet_err err = hsm_domain_find(t, id);
+	signet_err err = hsm_domain_find(t, id, HSM_ERR);
 	hsm_token_close(t);
 	return err;
 }
@@ -111,7 +111,7 @@ static size_t ksk_token_keys(void)
 	hsm_token *t = ksk_token();
 	hsm_key_info *keys = NULL;
 	size_t n = 0;
-	assert_int_equal(hsm_key_list(t, &keys, &n), SIGNET_OK);
+	assert_int_equal(hsm_key_list(t, &keys, &n, HSM_ERR), SIGNET_OK);
 	free(keys);
 	hsm_token_close(t);
 	return n;
@@ -190,20 +190,20 @@ static void test_create_domain(void **state)
 	assert_int_equal(cer_domain_shares_combine(p, in, 2, cf.passes, OPS, &key, kid, CFX_ERR),
 			 SIGNET_OK);
 	sg_secret *so = cfx_secret("zsk-token-so-pin"), *user = cfx_secret("zsk-token-pin");
-	assert_int_equal(hsm_token_initialize(cf.fx->ctx, "zsk-token", so, user), SIGNET_OK);
+	assert_int_equal(hsm_token_initialize(cf.fx->ctx, "zsk-token", so, user, HSM_ERR), SIGNET_OK);
 	hsm_token_desc *d = NULL;
 	size_t n = 0;
 	char serial[17] = "";
-	assert_int_equal(hsm_list_tokens(cf.fx->ctx, &d, &n), SIGNET_OK);
+	assert_int_equal(hsm_list_tokens(cf.fx->ctx, &d, &n, HSM_ERR), SIGNET_OK);
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(d[i].label, "zsk-token") == 0)
 			memcpy(serial, d[i].serial, sizeof(serial));
 	free(d);
-	assert_int_equal(hsm_domain_install(cf.fx->ctx, serial, so, key), SIGNET_OK);
+	assert_int_equal(hsm_domain_install(cf.fx->ctx, serial, so, key, HSM_ERR), SIGNET_OK);
 	sg_secret_free(key);
 	hsm_token *t = NULL;
-	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, serial, user, &t), SIGNET_OK);
-	assert_int_equal(hsm_domain_find(t, kid), SIGNET_OK);
+	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, serial, user, &t, HSM_ERR), SIGNET_OK);
+	assert_int_equal(hsm_domain_find(t, kid, HSM_ERR), SIGNET_OK);
 	assert_memory_equal(kid, id, HSM_ID_LEN);
 	hsm_token_close(t);
 	sg_secret_free(so);
@@ -258,15 +258,15 @@ static void test_ksk_backup(void **state)
 	sg_buf text = SG_BUF_INIT;
 	assert_int_equal(sg_file_read(file, 65536, &text), SIGNET_OK);
 	hsm_backup b;
-	assert_int_equal(hsm_backup_decode(text.data, text.len, &b), SIGNET_OK);
+	assert_int_equal(hsm_backup_decode(text.data, text.len, &b, HSM_ERR), SIGNET_OK);
 	assert_int_equal(b.alg, HSM_ALG_ECDSAP256);
 	assert_non_null(strstr(b.label, "signet:ksk:example.com.:13:"));
 	hsm_token *t = ksk_token();
 	hsm_key_info k;
-	assert_int_equal(hsm_key_find(t, b.id, b.id_len, &k), SIGNET_OK);
+	assert_int_equal(hsm_key_find(t, b.id, b.id_len, &k, HSM_ERR), SIGNET_OK);
 	assert_true(k.extractable && k.wrap_with_trusted && k.sensitive && hsm_key_is_safe(&k));
-	assert_int_equal(hsm_key_value_hidden(t, b.id, b.id_len), SIGNET_OK);
-	assert_int_equal(hsm_backup_prove(t, &b), SIGNET_OK);
+	assert_int_equal(hsm_key_value_hidden(t, b.id, b.id_len, HSM_ERR), SIGNET_OK);
+	assert_int_equal(hsm_backup_prove(t, &b, HSM_ERR), SIGNET_OK);
 	hsm_token_close(t);
 
 	/* export-ds only with the key's backup proven */
@@ -283,7 +283,7 @@ static void test_ksk_backup(void **state)
 	/* one bit of the wrapped key flipped, the digest recomputed: still refused */
 	b.wrapped.data[b.wrapped.len / 2] ^= 1;
 	sg_buf forged = SG_BUF_INIT;
-	assert_int_equal(hsm_backup_encode(&b, &forged), SIGNET_OK);
+	assert_int_equal(hsm_backup_encode(&b, &forged, HSM_ERR), SIGNET_OK);
 	b.wrapped.data[b.wrapped.len / 2] ^= 1;
 	assert_int_equal(sg_file_write_atomic(badfile, forged.data, forged.len, 0600), SIGNET_OK);
 	sg_buf_free(&forged);
@@ -381,25 +381,25 @@ static void test_ksk_backup(void **state)
 			 SIGNET_OK);
 	assert_memory_equal(kid, b.domain_id, HSM_ID_LEN);
 	sg_secret *so = cfx_secret("clone-so-pin"), *user = cfx_secret("clone-user-pin");
-	assert_int_equal(hsm_token_initialize(cf.fx->ctx, "clone", so, user), SIGNET_OK);
+	assert_int_equal(hsm_token_initialize(cf.fx->ctx, "clone", so, user, HSM_ERR), SIGNET_OK);
 	hsm_token_desc *d = NULL;
 	size_t n = 0;
 	char serial[17] = "";
-	assert_int_equal(hsm_list_tokens(cf.fx->ctx, &d, &n), SIGNET_OK);
+	assert_int_equal(hsm_list_tokens(cf.fx->ctx, &d, &n, HSM_ERR), SIGNET_OK);
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(d[i].label, "clone") == 0)
 			memcpy(serial, d[i].serial, sizeof(serial));
 	free(d);
-	assert_int_equal(hsm_domain_install(cf.fx->ctx, serial, so, key), SIGNET_OK);
+	assert_int_equal(hsm_domain_install(cf.fx->ctx, serial, so, key, HSM_ERR), SIGNET_OK);
 	sg_secret_free(key);
-	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, serial, user, &t), SIGNET_OK);
-	assert_int_equal(hsm_backup_prove(t, &b), SIGNET_OK);
+	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, serial, user, &t, HSM_ERR), SIGNET_OK);
+	assert_int_equal(hsm_backup_prove(t, &b, HSM_ERR), SIGNET_OK);
 	hsm_unwrap_spec spec = {b.alg, b.id, b.id_len, b.label};
 	hsm_key_info r;
-	assert_int_equal(hsm_key_unwrap(t, b.domain_id, b.wrapped.data, b.wrapped.len, &spec, &r),
+	assert_int_equal(hsm_key_unwrap(t, b.domain_id, b.wrapped.data, b.wrapped.len, &spec, &r, HSM_ERR),
 			 SIGNET_OK);
 	assert_memory_equal(r.id, b.id, b.id_len);
-	assert_int_equal(hsm_key_value_hidden(t, r.id, r.id_len), SIGNET_OK);
+	assert_int_equal(hsm_key_value_hidden(t, r.id, r.id_len, HSM_ERR), SIGNET_OK);
 	hsm_token_close(t);
 	sg_secret_free(so);
 	sg_secret_free(user);
@@ -417,7 +417,7 @@ static void test_install_domain(void **state)
 	assert_int_equal(token_domain(id), SIGNET_OK);
 	sg_secret *so = cfx_secret("standby-so-pin"), *user = cfx_secret("standby-user-pin");
 	sg_secret *wrong = cfx_secret("not-the-so-pin");
-	assert_int_equal(hsm_token_initialize(cf.fx->ctx, "standby", so, user), SIGNET_OK);
+	assert_int_equal(hsm_token_initialize(cf.fx->ctx, "standby", so, user, HSM_ERR), SIGNET_OK);
 	static const char *const params[] = {"token-label=standby"};
 	const int two[] = {0, 1}, pair[] = {1, 2};
 	cer_share_in in[2];
@@ -454,13 +454,13 @@ static void test_install_domain(void **state)
 		char serial[17] = "";
 		hsm_token_desc *d = NULL;
 		size_t n = 0;
-		assert_int_equal(hsm_list_tokens(cf.fx->ctx, &d, &n), SIGNET_OK);
+		assert_int_equal(hsm_list_tokens(cf.fx->ctx, &d, &n, HSM_ERR), SIGNET_OK);
 		for (size_t k = 0; k < n; k++)
 			if (strcmp(d[k].label, "standby") == 0)
 				memcpy(serial, d[k].serial, sizeof(serial));
 		free(d);
-		assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, serial, user, &t), SIGNET_OK);
-		signet_err f = hsm_domain_find(t, got);
+		assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, serial, user, &t, HSM_ERR), SIGNET_OK);
+		signet_err f = hsm_domain_find(t, got, HSM_ERR);
 		hsm_token_close(t);
 		if (i < 3) {
 			assert_int_equal(f, SIGNET_ENOTFOUND);

@@ -90,12 +90,12 @@ static void snap(tstate *s)
 		snprintf(cached_dir, sizeof(cached_dir), "%s", sdir);
 	}
 	if (hsm_data_read_public(cf.fx->ctx, cached_label, "signet-ceremony-anchor", 1 << 20,
-				 &s->anchor, NULL) != SIGNET_OK)
-		fail_msg("no public anchor: %s", hsm_last_error());
+				 &s->anchor, NULL, HSM_ERR) != SIGNET_OK)
+		fail_msg("no public anchor: %s", shf_errmsg);
 	hsm_token *t = NULL;
-	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, cached_serial, cached_pin, &t),
+	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, cached_serial, cached_pin, &t, HSM_ERR),
 			 SIGNET_OK);
-	assert_int_equal(hsm_object_count(t, &s->objects), SIGNET_OK);
+	assert_int_equal(hsm_object_count(t, &s->objects, HSM_ERR), SIGNET_OK);
 	hsm_token_close(t);
 }
 
@@ -390,7 +390,7 @@ static void test_so_pin_not_one_operators(void **st)
 			 SIGNET_OK);
 	sg_secret *piece = raw_piece(cf.sosharefile[0], 0);
 	sg_secret *newpin = cfx_secret("0123456789abcdef0123456789abcdef");
-	assert_int_equal(hsm_so_init_pin(cf.fx->ctx, serial_no, piece, NULL, newpin), SIGNET_EHSM_PIN);
+	assert_int_equal(hsm_so_init_pin(cf.fx->ctx, serial_no, piece, NULL, newpin, HSM_ERR), SIGNET_EHSM_PIN);
 	sg_secret_free(piece);
 	/* no file anywhere holds the SO PIN the two shares give */
 	const char *dirs[] = {cf.dir, cf.cdir, sdir};
@@ -444,7 +444,7 @@ static void fill_executed(int64_t until)
 	snap(&s);  /* the PIN of the current shares */
 	sg_buf_free(&s.anchor);
 	hsm_token *t = NULL;
-	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, cached_serial, cached_pin, &t),
+	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, cached_serial, cached_pin, &t, HSM_ERR),
 			 SIGNET_OK);
 	cer_anchor *a = calloc(1, sizeof(*a));
 	assert_non_null(a);
@@ -464,7 +464,7 @@ static void fill_executed(int64_t until)
 static void anchor_now(cer_anchor *a)
 {
 	hsm_token *t = NULL;
-	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, cached_serial, cached_pin, &t),
+	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, cached_serial, cached_pin, &t, HSM_ERR),
 			 SIGNET_OK);
 	assert_int_equal(cer_anchor_load(t, a, CFX_ERR), SIGNET_OK);
 	hsm_token_close(t);
@@ -507,7 +507,7 @@ static void test_executed_list_full(void **st)
 		memcpy(gone[i], a->executed[first + i], 16);
 	memcpy(kept, a->executed[first + 3], 16);
 	hsm_token *t = NULL;
-	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, cached_serial, cached_pin, &t),
+	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, cached_serial, cached_pin, &t, HSM_ERR),
 			 SIGNET_OK);
 	assert_int_equal(cer_anchor_store(t, a, CFX_ERR), SIGNET_OK);
 	hsm_token_close(t);
@@ -541,7 +541,7 @@ static void test_executed_list_full(void **st)
 		a->executed_until[k++] = a->executed_until[i];
 	}
 	a->nexecuted = k;
-	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, cached_serial, cached_pin, &t),
+	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, cached_serial, cached_pin, &t, HSM_ERR),
 			 SIGNET_OK);
 	assert_int_equal(cer_anchor_store(t, a, CFX_ERR), SIGNET_OK);
 	hsm_token_close(t);
@@ -619,7 +619,7 @@ static void test_replay_every_operation(void **st)
 	char serial_no[17];
 	assert_int_equal(cer_so_shares_combine(p, old_so, 2, cf.passes, 3, &so, NULL, serial_no, CFX_ERR),
 			 SIGNET_OK);
-	assert_int_equal(hsm_so_init_pin(cf.fx->ctx, serial_no, so, NULL, dummy), SIGNET_EHSM_PIN);
+	assert_int_equal(hsm_so_init_pin(cf.fx->ctx, serial_no, so, NULL, dummy, HSM_ERR), SIGNET_EHSM_PIN);
 	sg_secret_free(so);
 	sg_secret_free(dummy);
 	free(p);
@@ -892,16 +892,16 @@ static void test_take_over_token(void **st)
 	snprintf(sf, sizeof(sf), "%s/alice.share", shares2);
 	assert_int_not_equal(access(sf, F_OK), 0);
 	hsm_token *t = NULL;
-	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, cf.fx->serial, cf.fx->user_pin, &t),
+	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, cf.fx->serial, cf.fx->user_pin, &t, HSM_ERR),
 			 SIGNET_OK);
 	hsm_token_close(t);
 	/* with the right one: taken over */
 	x.adopt_so_pin = cf.fx->so_pin;
 	cfx_expect(cer_execute(&x, CFX_ERR), SIGNET_OK, NULL);
 	sg_secret *dummy = cfx_secret("0123456789abcdef0123456789abcdef");
-	assert_int_equal(hsm_so_init_pin(cf.fx->ctx, cf.fx->serial, cf.fx->so_pin, NULL, dummy),
+	assert_int_equal(hsm_so_init_pin(cf.fx->ctx, cf.fx->serial, cf.fx->so_pin, NULL, dummy, HSM_ERR),
 			 SIGNET_EHSM_PIN);
-	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, cf.fx->serial, cf.fx->user_pin, &t),
+	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, cf.fx->serial, cf.fx->user_pin, &t, HSM_ERR),
 			 SIGNET_EHSM_PIN);
 	char sp[2][2 * CFX_PATH];
 	snprintf(sp[0], sizeof(sp[0]), "%s/alice.share", shares2);
@@ -909,9 +909,9 @@ static void test_take_over_token(void **st)
 	cer_share_in in[2] = {{"alice", sp[0]}, {"bob", sp[1]}};
 	sg_secret *pin = NULL;
 	assert_int_equal(cer_shares_combine(p, in, 2, cf.passes, 3, &pin, NULL, NULL, CFX_ERR), SIGNET_OK);
-	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, cf.fx->serial, pin, &t), SIGNET_OK);
+	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, cf.fx->serial, pin, &t, HSM_ERR), SIGNET_OK);
 	size_t objects = 0;
-	assert_int_equal(hsm_object_count(t, &objects), SIGNET_OK);
+	assert_int_equal(hsm_object_count(t, &objects, HSM_ERR), SIGNET_OK);
 	assert_int_equal(objects, 2);  /* the anchor and its public copy */
 	hsm_token_close(t);
 	/* and only once */

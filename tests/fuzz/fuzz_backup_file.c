@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	hsm_backup b, again;
 	memset(&b, 0, sizeof(b));
-	if (hsm_backup_decode(data, size, &b) != SIGNET_OK) {
+	if (hsm_backup_decode(data, size, &b, NULL, 0) != SIGNET_OK) {
 		FUZZ_CHECK(b.pub.data == NULL && b.wrapped.data == NULL);
 		return 0;
 	}
@@ -22,8 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(strlen(b.label) > 0 && strlen(b.label) <= HSM_LABEL_MAX);
 	FUZZ_CHECK(b.pub.len > 0 && b.wrapped.len > 0 && b.wrapped.len <= HSM_WRAPPED_MAX);
 	sg_buf text = SG_BUF_INIT;
-	FUZZ_CHECK(hsm_backup_encode(&b, &text) == SIGNET_OK);
-	FUZZ_CHECK(hsm_backup_decode(text.data, text.len, &again) == SIGNET_OK);
+	FUZZ_CHECK(hsm_backup_encode(&b, &text, NULL, 0) == SIGNET_OK);
+	FUZZ_CHECK(hsm_backup_decode(text.data, text.len, &again, NULL, 0) == SIGNET_OK);
 	FUZZ_CHECK(memcmp(b.domain_id, again.domain_id, HSM_ID_LEN) == 0);
 	FUZZ_CHECK(b.id_len == again.id_len && memcmp(b.id, again.id, b.id_len) == 0);
 	FUZZ_CHECK(strcmp(b.label, again.label) == 0 && b.alg == again.alg &&

@@ -45,6 +45,10 @@
 #include "tests/lib/softhsm_fixture.h"
 #include "tests/lib/tmpdir.h"
 
+/* The reason of a set-up step that failed, for die(). */
+static char setup_errmsg[HSM_ERRMSG_MAX];
+#define SETUP_ERR setup_errmsg, sizeof(setup_errmsg)
+
 #define FUZZ_NOW 1700000000
 #define FUZZ_WORKERS 2
 #define AUDIT_ROTATE (64u * 1024 * 1024) /* start a fresh log past this size */
@@ -112,7 +116,7 @@ static struct {
 static void die(const char *what, signet_err e)
 {
 	fprintf(stderr, "fuzz_sign_request: set-up failed: %s: %s (%s)\n", what,
-		signet_strerror(e), hsm_last_error());
+		signet_strerror(e), setup_errmsg);
 	abort();
 }
 
@@ -144,10 +148,10 @@ static void add_zone(signer_state *st, fz_zone *z)
 		signer_key key;
 		memset(&key, 0, sizeof(key));
 		if ((e = hsm_key_label("zsk", z->name, (hsm_alg)z->algs[k], FUZZ_NOW, label,
-				       sizeof(label))) != SIGNET_OK ||
-		    (e = hsm_key_generate(E.f->tok, (hsm_alg)z->algs[k], 0, label, &info)) !=
+				       sizeof(label), SETUP_ERR)) != SIGNET_OK ||
+		    (e = hsm_key_generate(E.f->tok, (hsm_alg)z->algs[k], 0, label, &info, SETUP_ERR)) !=
 			    SIGNET_OK ||
-		    (e = hsm_key_public(E.f->tok, info.id, info.id_len, &pub)) != SIGNET_OK ||
+		    (e = hsm_key_public(E.f->tok, info.id, info.id_len, &pub, SETUP_ERR)) != SIGNET_OK ||
 		    (e = dns_dnskey_pubkey_from_evp(z->algs[k], pub, &pk)) != SIGNET_OK ||
 		    (e = dns_dnskey_rdata(DNS_DNSKEY_FLAG_ZONE, z->algs[k], pk.data, pk.len,
 					  &rd)) != SIGNET_OK ||
@@ -235,7 +239,7 @@ static void setup(void)
 		srv_worker *w = &E.workers[i];
 		w->srv = srv;
 		w->index = i;
-		if ((e = hsm_session_open(E.f->tok, &w->sess)) != SIGNET_OK)
+		if ((e = hsm_session_open(E.f->tok, &w->sess, SETUP_ERR)) != SIGNET_OK)
 			die("HSM session", e);
 		if (pthread_create(&w->thread, NULL, srv_worker_main, w) != 0)
 			die("worker thread", SIGNET_ENOMEM);

@@ -46,8 +46,8 @@ static void install(softhsm_fixture *f, const sg_secret *key)
 {
 	hsm_token_close(f->tok);
 	f->tok = NULL;
-	assert_int_equal(hsm_domain_install(f->ctx, f->serial, f->so_pin, key), SIGNET_OK);
-	assert_int_equal(hsm_token_open(f->ctx, NULL, f->serial, f->user_pin, &f->tok),
+	assert_int_equal(hsm_domain_install(f->ctx, f->serial, f->so_pin, key, HSM_ERR), SIGNET_OK);
+	assert_int_equal(hsm_token_open(f->ctx, NULL, f->serial, f->user_pin, &f->tok, HSM_ERR),
 			 SIGNET_OK);
 }
 
@@ -56,10 +56,10 @@ static void install(softhsm_fixture *f, const sg_secret *key)
 static hsm_token *second_token(softhsm_fixture *f, const char *label, const sg_secret *key,
 			       char serial[17])
 {
-	assert_int_equal(hsm_token_initialize(f->ctx, label, f->so_pin, f->user_pin), SIGNET_OK);
+	assert_int_equal(hsm_token_initialize(f->ctx, label, f->so_pin, f->user_pin, HSM_ERR), SIGNET_OK);
 	hsm_token_desc *d = NULL;
 	size_t n = 0;
-	assert_int_equal(hsm_list_tokens(f->ctx, &d, &n), SIGNET_OK);
+	assert_int_equal(hsm_list_tokens(f->ctx, &d, &n, HSM_ERR), SIGNET_OK);
 	serial[0] = '\0';
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(d[i].label, label) == 0)
@@ -67,9 +67,9 @@ static hsm_token *second_token(softhsm_fixture *f, const char *label, const sg_s
 	free(d);
 	assert_true(serial[0] != '\0');
 	if (key != NULL)
-		assert_int_equal(hsm_domain_install(f->ctx, serial, f->so_pin, key), SIGNET_OK);
+		assert_int_equal(hsm_domain_install(f->ctx, serial, f->so_pin, key, HSM_ERR), SIGNET_OK);
 	hsm_token *t = NULL;
-	assert_int_equal(hsm_token_open(f->ctx, NULL, serial, f->user_pin, &t), SIGNET_OK);
+	assert_int_equal(hsm_token_open(f->ctx, NULL, serial, f->user_pin, &t, HSM_ERR), SIGNET_OK);
 	return t;
 }
 
@@ -77,14 +77,14 @@ static void gen(hsm_token *t, hsm_alg alg, hsm_key_info *k)
 {
 	char label[HSM_LABEL_MAX + 1];
 	assert_int_equal(hsm_key_label("zsk", "example.com.", alg, (int64_t)time(NULL), label,
-				       sizeof(label)), SIGNET_OK);
-	assert_int_equal(hsm_key_generate(t, alg, 0, label, k), SIGNET_OK);
+				       sizeof(label), HSM_ERR), SIGNET_OK);
+	assert_int_equal(hsm_key_generate(t, alg, 0, label, k, HSM_ERR), SIGNET_OK);
 }
 
 static CK_SESSION_HANDLE raw_session(softhsm_fixture *f, hsm_token *t)
 {
 	hsm_token_desc d;
-	assert_int_equal(hsm_token_describe(t, &d), SIGNET_OK);
+	assert_int_equal(hsm_token_describe(t, &d, HSM_ERR), SIGNET_OK);
 	CK_SESSION_HANDLE h;
 	assert_int_equal(f->p11->C_OpenSession(d.slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
 					       NULL, NULL, &h), CKR_OK);
@@ -114,24 +114,24 @@ static void test_install_and_find(void **state)
 {
 	softhsm_fixture *f = *state;
 	uint8_t id[HSM_ID_LEN], want[HSM_ID_LEN];
-	assert_int_equal(hsm_domain_find(f->tok, id), SIGNET_ENOTFOUND);
+	assert_int_equal(hsm_domain_find(f->tok, id, HSM_ERR), SIGNET_ENOTFOUND);
 	sg_secret *key = domain_key();
 	/* the user is logged in in this context: one login type at a time */
-	assert_int_equal(hsm_domain_install(f->ctx, f->serial, f->so_pin, key), SIGNET_ESTATE);
+	assert_int_equal(hsm_domain_install(f->ctx, f->serial, f->so_pin, key, HSM_ERR), SIGNET_ESTATE);
 	hsm_token_close(f->tok);
 	f->tok = NULL;
 	sg_secret *wrong = secret_of("not the SO PIN");
-	assert_int_equal(hsm_domain_install(f->ctx, f->serial, wrong, key), SIGNET_EHSM_PIN);
+	assert_int_equal(hsm_domain_install(f->ctx, f->serial, wrong, key, HSM_ERR), SIGNET_EHSM_PIN);
 	/* the user PIN is not the SO PIN */
-	assert_int_equal(hsm_domain_install(f->ctx, f->serial, f->user_pin, key), SIGNET_EHSM_PIN);
-	assert_int_equal(hsm_domain_install(f->ctx, f->serial, f->so_pin, key), SIGNET_OK);
-	assert_int_equal(hsm_domain_install(f->ctx, f->serial, f->so_pin, key), SIGNET_EEXIST);
+	assert_int_equal(hsm_domain_install(f->ctx, f->serial, f->user_pin, key, HSM_ERR), SIGNET_EHSM_PIN);
+	assert_int_equal(hsm_domain_install(f->ctx, f->serial, f->so_pin, key, HSM_ERR), SIGNET_OK);
+	assert_int_equal(hsm_domain_install(f->ctx, f->serial, f->so_pin, key, HSM_ERR), SIGNET_EEXIST);
 	sg_secret *other = domain_key();
-	assert_int_equal(hsm_domain_install(f->ctx, f->serial, f->so_pin, other), SIGNET_ESTATE);
-	assert_int_equal(hsm_token_open(f->ctx, NULL, f->serial, f->user_pin, &f->tok),
+	assert_int_equal(hsm_domain_install(f->ctx, f->serial, f->so_pin, other, HSM_ERR), SIGNET_ESTATE);
+	assert_int_equal(hsm_token_open(f->ctx, NULL, f->serial, f->user_pin, &f->tok, HSM_ERR),
 			 SIGNET_OK);
-	assert_int_equal(hsm_domain_find(f->tok, id), SIGNET_OK);
-	assert_int_equal(hsm_domain_id(key, want), SIGNET_OK);
+	assert_int_equal(hsm_domain_find(f->tok, id, HSM_ERR), SIGNET_OK);
+	assert_int_equal(hsm_domain_id(key, want, HSM_ERR), SIGNET_OK);
 	assert_memory_equal(id, want, HSM_ID_LEN);
 	sg_secret_free(key);
 	sg_secret_free(other);
@@ -145,7 +145,7 @@ static void test_domain_locked(void **state)
 	sg_secret *key = domain_key();
 	install(f, key);
 	uint8_t id[HSM_ID_LEN];
-	assert_int_equal(hsm_domain_find(f->tok, id), SIGNET_OK);
+	assert_int_equal(hsm_domain_find(f->tok, id, HSM_ERR), SIGNET_OK);
 	CK_SESSION_HANDLE h = raw_session(f, f->tok);
 	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
@@ -186,7 +186,7 @@ static void test_domain_locked(void **state)
 	/* only the one mechanism */
 	assert_int_not_equal(f->p11->C_WrapKey(h, &kw, dom, priv, NULL, &wl), CKR_OK);
 	f->p11->C_CloseSession(h);
-	assert_int_equal(hsm_domain_find(f->tok, id), SIGNET_OK);
+	assert_int_equal(hsm_domain_find(f->tok, id, HSM_ERR), SIGNET_OK);
 	sg_secret_free(key);
 }
 
@@ -208,7 +208,7 @@ static void test_wrappable_keys(void **state)
 		assert_true(k.sensitive && k.always_sensitive && k.extractable &&
 			    k.wrap_with_trusted && !k.never_extractable && !k.can_decrypt);
 		assert_true(hsm_key_is_safe(&k));
-		assert_int_equal(hsm_key_value_hidden(f->tok, k.id, k.id_len), SIGNET_OK);
+		assert_int_equal(hsm_key_value_hidden(f->tok, k.id, k.id_len, HSM_ERR), SIGNET_OK);
 		CK_OBJECT_HANDLE priv = raw_find(f, h, CKO_PRIVATE_KEY, k.id, k.id_len);
 		CK_BBOOL no = CK_FALSE;
 		CK_ATTRIBUTE wwt = {CKA_WRAP_WITH_TRUSTED, &no, sizeof(no)};
@@ -224,11 +224,11 @@ static void test_wrappable_keys(void **state)
 				 CKR_ATTRIBUTE_READ_ONLY);
 		/* it signs through hsm_sign like any key */
 		hsm_session *s = NULL;
-		assert_int_equal(hsm_session_open(f->tok, &s), SIGNET_OK);
+		assert_int_equal(hsm_session_open(f->tok, &s, HSM_ERR), SIGNET_OK);
 		uint8_t sig[HSM_SIG_MAX];
 		size_t siglen = 0;
 		assert_int_equal(hsm_sign(s, k.id, k.id_len, (const uint8_t *)"m", 1, sig,
-					  sizeof(sig), &siglen), SIGNET_OK);
+					  sizeof(sig), &siglen, HSM_ERR), SIGNET_OK);
 		hsm_session_close(s);
 	}
 	f->p11->C_CloseSession(h);
@@ -252,12 +252,12 @@ static void test_wrap_refusals(void **state)
 	uint8_t nodomain[HSM_ID_LEN] = {0};
 	sg_buf w = SG_BUF_INIT;
 	/* no domain in the token yet */
-	assert_int_equal(hsm_key_wrap(f->tok, k.id, k.id_len, nodomain, &w), SIGNET_ENOTFOUND);
+	assert_int_equal(hsm_key_wrap(f->tok, k.id, k.id_len, nodomain, &w, HSM_ERR), SIGNET_ENOTFOUND);
 	install(f, key);
 	uint8_t id[HSM_ID_LEN];
-	assert_int_equal(hsm_domain_find(f->tok, id), SIGNET_OK);
-	assert_int_equal(hsm_key_wrap(f->tok, k.id, k.id_len, nodomain, &w), SIGNET_ENOTFOUND);
-	assert_int_equal(hsm_key_wrap(f->tok, fixed.id, fixed.id_len, id, &w), SIGNET_EHSM_KEY);
+	assert_int_equal(hsm_domain_find(f->tok, id, HSM_ERR), SIGNET_OK);
+	assert_int_equal(hsm_key_wrap(f->tok, k.id, k.id_len, nodomain, &w, HSM_ERR), SIGNET_ENOTFOUND);
+	assert_int_equal(hsm_key_wrap(f->tok, fixed.id, fixed.id_len, id, &w, HSM_ERR), SIGNET_EHSM_KEY);
 	assert_int_equal(w.len, 0);
 
 	/* A key the user makes, not trusted: the token refuses it as a wrapper. */
@@ -293,7 +293,7 @@ static void test_wrap_refusals(void **state)
 	assert_int_equal(f->p11->C_GetAttributeValue(h, priv, &value, 1), CKR_ATTRIBUTE_SENSITIVE);
 	f->p11->C_CloseSession(h);
 
-	assert_int_equal(hsm_key_wrap(f->tok, k.id, k.id_len, id, &w), SIGNET_OK);
+	assert_int_equal(hsm_key_wrap(f->tok, k.id, k.id_len, id, &w, HSM_ERR), SIGNET_OK);
 	assert_true(w.len > 0 && w.len <= HSM_WRAPPED_MAX);
 	sg_buf_free(&w);
 	sg_secret_free(key);
@@ -308,7 +308,7 @@ static void test_wrap_and_prove(void **state)
 	install(f, key);
 	hsm_token_set_wrappable_keys(f->tok, true);
 	uint8_t id[HSM_ID_LEN];
-	assert_int_equal(hsm_domain_find(f->tok, id), SIGNET_OK);
+	assert_int_equal(hsm_domain_find(f->tok, id, HSM_ERR), SIGNET_OK);
 	static const hsm_alg algs[] = {HSM_ALG_RSASHA256, HSM_ALG_ECDSAP256, HSM_ALG_ECDSAP384,
 				       HSM_ALG_ED25519};
 	for (size_t i = 0; i < 4; i++) {
@@ -317,41 +317,41 @@ static void test_wrap_and_prove(void **state)
 		sg_buf w = SG_BUF_INIT;
 		if (algs[i] == HSM_ALG_ED25519) {
 			/* SoftHSM2 2.6.1 wraps no EdDSA key ("Not yet" in its source) */
-			assert_int_equal(hsm_key_wrap(f->tok, k.id, k.id_len, id, &w),
+			assert_int_equal(hsm_key_wrap(f->tok, k.id, k.id_len, id, &w, HSM_ERR),
 					 SIGNET_EUNSUPPORTED);
 			assert_int_equal(w.len, 0);
 			continue;
 		}
-		assert_int_equal(hsm_key_wrap(f->tok, k.id, k.id_len, id, &w), SIGNET_OK);
+		assert_int_equal(hsm_key_wrap(f->tok, k.id, k.id_len, id, &w, HSM_ERR), SIGNET_OK);
 		EVP_PKEY *pk = NULL;
-		assert_int_equal(hsm_key_public(f->tok, k.id, k.id_len, &pk), SIGNET_OK);
+		assert_int_equal(hsm_key_public(f->tok, k.id, k.id_len, &pk, HSM_ERR), SIGNET_OK);
 		uint8_t msg[32], sig[HSM_SIG_MAX];
 		size_t siglen = 0;
 		assert_int_equal(RAND_bytes(msg, sizeof(msg)), 1);
 		size_t before = 0, after = 0;
-		assert_int_equal(hsm_object_count(f->tok, &before), SIGNET_OK);
+		assert_int_equal(hsm_object_count(f->tok, &before, HSM_ERR), SIGNET_OK);
 		assert_int_equal(hsm_backup_sign(f->tok, id, w.data, w.len, algs[i], msg,
-						 sizeof(msg), sig, sizeof(sig), &siglen), SIGNET_OK);
+						 sizeof(msg), sig, sizeof(sig), &siglen, HSM_ERR), SIGNET_OK);
 		assert_int_equal(test_verify_raw(pk, algs[i], msg, sizeof(msg), sig, siglen), 1);
-		assert_int_equal(hsm_object_count(f->tok, &after), SIGNET_OK);
+		assert_int_equal(hsm_object_count(f->tok, &after, HSM_ERR), SIGNET_OK);
 		assert_int_equal(before, after);
 		/* a wrong algorithm claimed */
 		hsm_alg wrong = algs[i] == HSM_ALG_ED25519 ? HSM_ALG_ECDSAP256 : HSM_ALG_ED25519;
 		assert_int_not_equal(hsm_backup_sign(f->tok, id, w.data, w.len, wrong, msg,
-						     sizeof(msg), sig, sizeof(sig), &siglen),
+						     sizeof(msg), sig, sizeof(sig), &siglen, HSM_ERR),
 				     SIGNET_OK);
 		/* tampered: one bit anywhere */
 		for (size_t pos = 0; pos < w.len; pos += w.len / 7 + 1) {
 			w.data[pos] ^= 0x10;
 			assert_int_equal(hsm_backup_sign(f->tok, id, w.data, w.len, algs[i], msg,
-							 sizeof(msg), sig, sizeof(sig), &siglen),
+							 sizeof(msg), sig, sizeof(sig), &siglen, HSM_ERR),
 					 SIGNET_EVERIFY);
 			w.data[pos] ^= 0x10;
 		}
 		assert_int_equal(hsm_backup_sign(f->tok, id, w.data, w.len - 8, algs[i], msg,
-						 sizeof(msg), sig, sizeof(sig), &siglen),
+						 sizeof(msg), sig, sizeof(sig), &siglen, HSM_ERR),
 				 SIGNET_EVERIFY);
-		assert_int_equal(hsm_object_count(f->tok, &after), SIGNET_OK);
+		assert_int_equal(hsm_object_count(f->tok, &after, HSM_ERR), SIGNET_OK);
 		assert_int_equal(before, after);
 		EVP_PKEY_free(pk);
 		sg_buf_free(&w);
@@ -368,64 +368,64 @@ static void test_clone_and_attacks(void **state)
 	install(f, key);
 	hsm_token_set_wrappable_keys(f->tok, true);
 	uint8_t id[HSM_ID_LEN], oid[HSM_ID_LEN];
-	assert_int_equal(hsm_domain_find(f->tok, id), SIGNET_OK);
+	assert_int_equal(hsm_domain_find(f->tok, id, HSM_ERR), SIGNET_OK);
 	hsm_key_info k;
 	gen(f->tok, HSM_ALG_ECDSAP256, &k);
 	sg_buf w = SG_BUF_INIT;
-	assert_int_equal(hsm_key_wrap(f->tok, k.id, k.id_len, id, &w), SIGNET_OK);
+	assert_int_equal(hsm_key_wrap(f->tok, k.id, k.id_len, id, &w, HSM_ERR), SIGNET_OK);
 	EVP_PKEY *pk = NULL;
-	assert_int_equal(hsm_key_public(f->tok, k.id, k.id_len, &pk), SIGNET_OK);
+	assert_int_equal(hsm_key_public(f->tok, k.id, k.id_len, &pk, HSM_ERR), SIGNET_OK);
 
 	char s2[17], s3[17];
 	hsm_token *same = second_token(f, "same-domain", key, s2);
 	hsm_token *another = second_token(f, "other-domain", other, s3);
-	assert_int_equal(hsm_domain_find(another, oid), SIGNET_OK);
+	assert_int_equal(hsm_domain_find(another, oid, HSM_ERR), SIGNET_OK);
 	assert_memory_not_equal(id, oid, HSM_ID_LEN);
 
 	hsm_unwrap_spec spec = {HSM_ALG_ECDSAP256, k.id, k.id_len, k.label};
 	hsm_key_info r;
 	/* the other domain's token: the ID does not match, and neither does its key */
-	assert_int_equal(hsm_key_unwrap(another, id, w.data, w.len, &spec, &r), SIGNET_ENOTFOUND);
-	assert_int_equal(hsm_key_unwrap(another, oid, w.data, w.len, &spec, &r), SIGNET_EVERIFY);
+	assert_int_equal(hsm_key_unwrap(another, id, w.data, w.len, &spec, &r, HSM_ERR), SIGNET_ENOTFOUND);
+	assert_int_equal(hsm_key_unwrap(another, oid, w.data, w.len, &spec, &r, HSM_ERR), SIGNET_EVERIFY);
 	size_t n = 0;
-	assert_int_equal(hsm_object_count(another, &n), SIGNET_OK);
+	assert_int_equal(hsm_object_count(another, &n, HSM_ERR), SIGNET_OK);
 	assert_int_equal(n, 1);  /* the domain alone */
 
-	assert_int_equal(hsm_key_unwrap(same, id, w.data, w.len, &spec, &r), SIGNET_OK);
+	assert_int_equal(hsm_key_unwrap(same, id, w.data, w.len, &spec, &r, HSM_ERR), SIGNET_OK);
 	assert_memory_equal(r.id, k.id, k.id_len);
 	assert_string_equal(r.label, k.label);
 	assert_true(r.sensitive && r.wrap_with_trusted && r.can_sign && !r.can_decrypt);
-	assert_int_equal(hsm_key_value_hidden(same, r.id, r.id_len), SIGNET_OK);
-	assert_int_equal(hsm_key_unwrap(same, id, w.data, w.len, &spec, &r), SIGNET_EEXIST);
+	assert_int_equal(hsm_key_value_hidden(same, r.id, r.id_len, HSM_ERR), SIGNET_OK);
+	assert_int_equal(hsm_key_unwrap(same, id, w.data, w.len, &spec, &r, HSM_ERR), SIGNET_EEXIST);
 	/* unwrapped keys are not always sensitive: refused until the token is
 	 * told it holds restored keys */
 	sg_buf w2 = SG_BUF_INIT;
 	assert_false(r.always_sensitive);
 	assert_false(hsm_key_is_safe(&r));
-	assert_int_equal(hsm_key_wrap(same, k.id, k.id_len, id, &w2), SIGNET_EHSM_KEY);
+	assert_int_equal(hsm_key_wrap(same, k.id, k.id_len, id, &w2, HSM_ERR), SIGNET_EHSM_KEY);
 	hsm_session *s = NULL;
 	uint8_t sig[HSM_SIG_MAX];
 	size_t siglen = 0;
-	assert_int_equal(hsm_session_open(same, &s), SIGNET_OK);
+	assert_int_equal(hsm_session_open(same, &s, HSM_ERR), SIGNET_OK);
 	assert_int_equal(hsm_sign(s, k.id, k.id_len, (const uint8_t *)"m", 1, sig, sizeof(sig),
-				  &siglen), SIGNET_EHSM_KEY);
+				  &siglen, HSM_ERR), SIGNET_EHSM_KEY);
 	hsm_session_close(s);
 	/* the public half from the backup; a second one is refused */
-	assert_int_equal(hsm_key_import_public(same, k.id, k.id_len, k.label, pk), SIGNET_OK);
-	assert_int_equal(hsm_key_import_public(same, k.id, k.id_len, k.label, pk), SIGNET_EEXIST);
+	assert_int_equal(hsm_key_import_public(same, k.id, k.id_len, k.label, pk, HSM_ERR), SIGNET_OK);
+	assert_int_equal(hsm_key_import_public(same, k.id, k.id_len, k.label, pk, HSM_ERR), SIGNET_EEXIST);
 	hsm_token_set_allow_restored(same, true);
-	assert_int_equal(hsm_session_open(same, &s), SIGNET_OK);
+	assert_int_equal(hsm_session_open(same, &s, HSM_ERR), SIGNET_OK);
 	assert_int_equal(hsm_sign(s, k.id, k.id_len, (const uint8_t *)"m", 1, sig, sizeof(sig),
-				  &siglen), SIGNET_OK);
+				  &siglen, HSM_ERR), SIGNET_OK);
 	assert_int_equal(test_verify_raw(pk, HSM_ALG_ECDSAP256, (const uint8_t *)"m", 1, sig, siglen), 1);
 	hsm_session_close(s);
 	hsm_key_info listed;
-	assert_int_equal(hsm_key_find(same, k.id, k.id_len, &listed), SIGNET_OK);
+	assert_int_equal(hsm_key_find(same, k.id, k.id_len, &listed, HSM_ERR), SIGNET_OK);
 	assert_true(listed.has_public && listed.has_private);
 	/* and goes on to another token of the domain through the same path */
-	assert_int_equal(hsm_key_wrap(same, k.id, k.id_len, id, &w2), SIGNET_OK);
+	assert_int_equal(hsm_key_wrap(same, k.id, k.id_len, id, &w2, HSM_ERR), SIGNET_OK);
 	assert_int_equal(hsm_backup_sign(f->tok, id, w2.data, w2.len, HSM_ALG_ECDSAP256,
-					 (const uint8_t *)"m", 1, sig, sizeof(sig), &siglen),
+					 (const uint8_t *)"m", 1, sig, sizeof(sig), &siglen, HSM_ERR),
 			 SIGNET_OK);
 	assert_int_equal(test_verify_raw(pk, HSM_ALG_ECDSAP256, (const uint8_t *)"m", 1, sig, siglen), 1);
 	sg_buf_free(&w2);
@@ -493,23 +493,23 @@ static void test_backup_file(void **state)
 	install(f, key);
 	hsm_token_set_wrappable_keys(f->tok, true);
 	uint8_t id[HSM_ID_LEN];
-	assert_int_equal(hsm_domain_find(f->tok, id), SIGNET_OK);
+	assert_int_equal(hsm_domain_find(f->tok, id, HSM_ERR), SIGNET_OK);
 	hsm_key_info k, k2;
 	gen(f->tok, HSM_ALG_ECDSAP256, &k);
 	gen(f->tok, HSM_ALG_ECDSAP256, &k2);
 	hsm_backup b, b2, back;
-	assert_int_equal(hsm_backup_make(f->tok, id, k.id, k.id_len, 4711, &b), SIGNET_OK);
-	assert_int_equal(hsm_backup_make(f->tok, id, k2.id, k2.id_len, 4712, &b2), SIGNET_OK);
+	assert_int_equal(hsm_backup_make(f->tok, id, k.id, k.id_len, 4711, &b, HSM_ERR), SIGNET_OK);
+	assert_int_equal(hsm_backup_make(f->tok, id, k2.id, k2.id_len, 4712, &b2, HSM_ERR), SIGNET_OK);
 	assert_string_equal(b.label, k.label);
 	sg_buf text = SG_BUF_INIT;
-	assert_int_equal(hsm_backup_encode(&b, &text), SIGNET_OK);
-	assert_int_equal(hsm_backup_decode(text.data, text.len, &back), SIGNET_OK);
+	assert_int_equal(hsm_backup_encode(&b, &text, HSM_ERR), SIGNET_OK);
+	assert_int_equal(hsm_backup_decode(text.data, text.len, &back, HSM_ERR), SIGNET_OK);
 	assert_int_equal(back.key_tag, 4711);
 	assert_int_equal(back.alg, HSM_ALG_ECDSAP256);
 	assert_memory_equal(back.id, k.id, k.id_len);
 	assert_memory_equal(back.domain_id, id, HSM_ID_LEN);
 	assert_int_equal(back.wrapped.len, b.wrapped.len);
-	assert_int_equal(hsm_backup_prove(f->tok, &back), SIGNET_OK);
+	assert_int_equal(hsm_backup_prove(f->tok, &back, HSM_ERR), SIGNET_OK);
 	hsm_backup_free(&back);
 	/* any byte changed: refused by the parser (digest or syntax) */
 	for (size_t pos = 0; pos < text.len; pos++) {
@@ -518,25 +518,25 @@ static void test_backup_file(void **state)
 		text.data[pos] = was >= 'a' && was <= 'f' ? (uint8_t)(was - 32)
 				 : was == 'A'		 ? 'B'
 							 : 'A';
-		assert_int_not_equal(hsm_backup_decode(text.data, text.len, &back), SIGNET_OK);
+		assert_int_not_equal(hsm_backup_decode(text.data, text.len, &back, HSM_ERR), SIGNET_OK);
 		text.data[pos] = was;
 	}
-	assert_int_not_equal(hsm_backup_decode(text.data, text.len - 1, &back), SIGNET_OK);
-	assert_int_not_equal(hsm_backup_decode(text.data, 0, &back), SIGNET_OK);
+	assert_int_not_equal(hsm_backup_decode(text.data, text.len - 1, &back, HSM_ERR), SIGNET_OK);
+	assert_int_not_equal(hsm_backup_decode(text.data, 0, &back, HSM_ERR), SIGNET_OK);
 	/* a forger who recomputes the digest: another key's wrapped octets
 	 * under this key's public key do not prove */
 	sg_buf_reset(&b.wrapped);
 	assert_int_equal(sg_buf_append(&b.wrapped, b2.wrapped.data, b2.wrapped.len), SIGNET_OK);
 	sg_buf forged = SG_BUF_INIT;
-	assert_int_equal(hsm_backup_encode(&b, &forged), SIGNET_OK);
-	assert_int_equal(hsm_backup_decode(forged.data, forged.len, &back), SIGNET_OK);
-	assert_int_equal(hsm_backup_prove(f->tok, &back), SIGNET_EVERIFY);
+	assert_int_equal(hsm_backup_encode(&b, &forged, HSM_ERR), SIGNET_OK);
+	assert_int_equal(hsm_backup_decode(forged.data, forged.len, &back, HSM_ERR), SIGNET_OK);
+	assert_int_equal(hsm_backup_prove(f->tok, &back, HSM_ERR), SIGNET_EVERIFY);
 	hsm_backup_free(&back);
 	/* a never-extractable key has no backup */
 	hsm_token_set_wrappable_keys(f->tok, false);
 	hsm_key_info fixed;
 	gen(f->tok, HSM_ALG_ECDSAP256, &fixed);
-	assert_int_equal(hsm_backup_make(f->tok, id, fixed.id, fixed.id_len, 1, &back),
+	assert_int_equal(hsm_backup_make(f->tok, id, fixed.id, fixed.id_len, 1, &back, HSM_ERR),
 			 SIGNET_EHSM_KEY);
 	sg_buf_free(&forged);
 	sg_buf_free(&text);
@@ -557,12 +557,12 @@ static void test_import_public(void **state)
 		hsm_key_info k, got;
 		gen(f->tok, algs[i], &k);
 		EVP_PKEY *pk = NULL, *back = NULL;
-		assert_int_equal(hsm_key_public(f->tok, k.id, k.id_len, &pk), SIGNET_OK);
-		assert_int_equal(hsm_key_import_public(other, k.id, k.id_len, k.label, pk),
+		assert_int_equal(hsm_key_public(f->tok, k.id, k.id_len, &pk, HSM_ERR), SIGNET_OK);
+		assert_int_equal(hsm_key_import_public(other, k.id, k.id_len, k.label, pk, HSM_ERR),
 				 SIGNET_OK);
-		assert_int_equal(hsm_key_public(other, k.id, k.id_len, &back), SIGNET_OK);
+		assert_int_equal(hsm_key_public(other, k.id, k.id_len, &back, HSM_ERR), SIGNET_OK);
 		assert_int_equal(EVP_PKEY_eq(pk, back), 1);
-		assert_int_equal(hsm_key_find(other, k.id, k.id_len, &got), SIGNET_OK);
+		assert_int_equal(hsm_key_find(other, k.id, k.id_len, &got, HSM_ERR), SIGNET_OK);
 		assert_true(got.has_public && !got.has_private);
 		assert_int_equal(got.alg, algs[i]);
 		EVP_PKEY_free(pk);
@@ -590,7 +590,7 @@ static void test_softokn_no_domain(void **state)
 	softhsm_fixture *f = *state;
 	sg_secret *key = domain_key();
 	uint8_t did[HSM_ID_LEN], id[HSM_ID_LEN];
-	assert_int_equal(hsm_domain_id(key, did), SIGNET_OK);
+	assert_int_equal(hsm_domain_id(key, did, HSM_ERR), SIGNET_OK);
 	CK_SESSION_HANDLE h = raw_session(f, f->tok);
 	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 	CK_OBJECT_CLASS cls = CKO_SECRET_KEY, pcls = CKO_PRIVATE_KEY;
@@ -641,18 +641,18 @@ static void test_softokn_no_domain(void **state)
 	/* hsm/ does not take it for a domain: the module lets its user mark
 	 * keys trusted, so trust means nothing there; and it wraps nothing to
 	 * it */
-	assert_int_equal(hsm_domain_find(f->tok, id), SIGNET_EHSM_KEY);
-	assert_non_null(strstr(hsm_last_error(), "lets its user mark a key CKA_TRUSTED"));
+	assert_int_equal(hsm_domain_find(f->tok, id, HSM_ERR), SIGNET_EHSM_KEY);
+	assert_non_null(strstr(shf_errmsg, "lets its user mark a key CKA_TRUSTED"));
 	hsm_key_info k;
 	gen(f->tok, HSM_ALG_ECDSAP256, &k);
 	sg_buf out = SG_BUF_INIT;
-	assert_int_equal(hsm_key_wrap(f->tok, k.id, k.id_len, did, &out), SIGNET_EHSM_KEY);
+	assert_int_equal(hsm_key_wrap(f->tok, k.id, k.id_len, did, &out, HSM_ERR), SIGNET_EHSM_KEY);
 	assert_int_equal(out.len, 0);
 	/* installing: the SO of softokn makes no objects, and a serial does
 	 * not even name its token (test_so_init_pin of hsm_test_objects) */
 	hsm_token_close(f->tok);
 	f->tok = NULL;
-	assert_int_equal(hsm_domain_install(f->ctx, f->serial, f->so_pin, key), SIGNET_EINVAL);
+	assert_int_equal(hsm_domain_install(f->ctx, f->serial, f->so_pin, key, HSM_ERR), SIGNET_EINVAL);
 	sg_buf_free(&out);
 	sg_secret_free(key);
 }
@@ -663,19 +663,19 @@ static void test_softokn_no_wrappable_keys(void **state)
 {
 	softhsm_fixture *f = *state;
 	size_t before = 0, after = 0;
-	assert_int_equal(hsm_object_count(f->tok, &before), SIGNET_OK);
+	assert_int_equal(hsm_object_count(f->tok, &before, HSM_ERR), SIGNET_OK);
 	hsm_token_set_wrappable_keys(f->tok, true);
 	static const hsm_alg algs[] = {HSM_ALG_RSASHA256, HSM_ALG_ECDSAP256, HSM_ALG_ECDSAP384};
 	for (size_t i = 0; i < 3; i++) {
 		char label[HSM_LABEL_MAX + 1];
 		hsm_key_info k;
 		assert_int_equal(hsm_key_label("zsk", "example.com.", algs[i], 1, label,
-					       sizeof(label)), SIGNET_OK);
-		assert_int_equal(hsm_key_generate(f->tok, algs[i], 0, label, &k),
+					       sizeof(label), HSM_ERR), SIGNET_OK);
+		assert_int_equal(hsm_key_generate(f->tok, algs[i], 0, label, &k, HSM_ERR),
 				 SIGNET_EUNSUPPORTED);
-		assert_non_null(strstr(hsm_last_error(), "does not enforce"));
+		assert_non_null(strstr(shf_errmsg, "does not enforce"));
 	}
-	assert_int_equal(hsm_object_count(f->tok, &after), SIGNET_OK);
+	assert_int_equal(hsm_object_count(f->tok, &after, HSM_ERR), SIGNET_OK);
 	assert_int_equal(after, before);
 	hsm_token_set_wrappable_keys(f->tok, false);
 

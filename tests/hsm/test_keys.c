@@ -22,7 +22,7 @@
 static void make_label(hsm_alg alg, const char *owner, char *out)
 {
 	assert_int_equal(hsm_key_label("zsk", owner, alg, (int64_t)time(NULL), out,
-				       HSM_LABEL_MAX + 1), SIGNET_OK);
+				       HSM_LABEL_MAX + 1, HSM_ERR), SIGNET_OK);
 }
 
 /* A session of our own on the fixture's token, through the raw function
@@ -30,7 +30,7 @@ static void make_label(hsm_alg alg, const char *owner, char *out)
 static CK_SESSION_HANDLE raw_session(softhsm_fixture *f)
 {
 	hsm_token_desc d;
-	assert_int_equal(hsm_token_describe(f->tok, &d), SIGNET_OK);
+	assert_int_equal(hsm_token_describe(f->tok, &d, HSM_ERR), SIGNET_OK);
 	CK_SESSION_HANDLE h;
 	assert_int_equal(f->p11->C_OpenSession(d.slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
 					       NULL, NULL, &h), CKR_OK);
@@ -100,7 +100,7 @@ static void check_raw_attributes(softhsm_fixture *f, const hsm_key_info *k)
 static void check_public(softhsm_fixture *f, const hsm_key_info *k)
 {
 	EVP_PKEY *pk = NULL;
-	assert_int_equal(hsm_key_public(f->tok, k->id, k->id_len, &pk), SIGNET_OK);
+	assert_int_equal(hsm_key_public(f->tok, k->id, k->id_len, &pk, HSM_ERR), SIGNET_OK);
 	assert_non_null(pk);
 	char group[64] = "";
 	switch (k->alg) {
@@ -132,7 +132,7 @@ static void generate_and_check(softhsm_fixture *f, hsm_alg alg, unsigned rsa_bit
 	char label[HSM_LABEL_MAX + 1];
 	make_label(alg, "example.com.", label);
 	hsm_key_info k;
-	assert_int_equal(hsm_key_generate(f->tok, alg, rsa_bits, label, &k), SIGNET_OK);
+	assert_int_equal(hsm_key_generate(f->tok, alg, rsa_bits, label, &k, HSM_ERR), SIGNET_OK);
 	assert_int_equal(k.id_len, HSM_ID_LEN);
 	assert_string_equal(k.label, label);
 	assert_int_equal(k.alg, alg);
@@ -148,7 +148,7 @@ static void generate_and_check(softhsm_fixture *f, hsm_alg alg, unsigned rsa_bit
 	assert_true(hsm_key_is_safe(&k));
 
 	hsm_key_info found;
-	assert_int_equal(hsm_key_find(f->tok, k.id, k.id_len, &found), SIGNET_OK);
+	assert_int_equal(hsm_key_find(f->tok, k.id, k.id_len, &found, HSM_ERR), SIGNET_OK);
 	assert_memory_equal(&found, &k, sizeof(k));
 	check_raw_attributes(f, &k);
 	check_public(f, &k);
@@ -185,11 +185,11 @@ static void test_generate_ed25519(void **state)
 		char label[HSM_LABEL_MAX + 1];
 		make_label(HSM_ALG_ED25519, "example.com.", label);
 		hsm_key_info k;
-		assert_int_equal(hsm_key_generate(f->tok, HSM_ALG_ED25519, 0, label, &k),
+		assert_int_equal(hsm_key_generate(f->tok, HSM_ALG_ED25519, 0, label, &k, HSM_ERR),
 				 SIGNET_EUNSUPPORTED);
-		assert_non_null(strstr(hsm_last_error(), "CKR_MECHANISM_INVALID"));
+		assert_non_null(strstr(shf_errmsg, "CKR_MECHANISM_INVALID"));
 		size_t n = 99;
-		assert_int_equal(hsm_object_count(f->tok, &n), SIGNET_OK);
+		assert_int_equal(hsm_object_count(f->tok, &n, HSM_ERR), SIGNET_OK);
 		assert_int_equal(n, 0);
 		return;
 	}
@@ -242,7 +242,7 @@ static void test_list_find_delete(void **state)
 	softhsm_fixture *f = *state;
 	hsm_key_info *keys = NULL;
 	size_t n = 99;
-	assert_int_equal(hsm_key_list(f->tok, &keys, &n), SIGNET_OK);
+	assert_int_equal(hsm_key_list(f->tok, &keys, &n, HSM_ERR), SIGNET_OK);
 	assert_int_equal(n, 0);
 	free(keys);
 
@@ -255,7 +255,7 @@ static void test_list_find_delete(void **state)
 	generate_and_check(f, HSM_ALG_ECDSAP384, 0, 384, &b);
 	raw_p521(f);
 
-	assert_int_equal(hsm_key_list(f->tok, &keys, &n), SIGNET_OK);
+	assert_int_equal(hsm_key_list(f->tok, &keys, &n, HSM_ERR), SIGNET_OK);
 	assert_int_equal(n, 2);
 	const hsm_key_info *la = by_id(keys, n, a.id), *lb = by_id(keys, n, b.id);
 	assert_non_null(la);
@@ -264,19 +264,19 @@ static void test_list_find_delete(void **state)
 	assert_memory_equal(lb, &b, sizeof(b));
 	free(keys);
 
-	assert_int_equal(hsm_key_delete(f->tok, a.id, a.id_len), SIGNET_OK);
+	assert_int_equal(hsm_key_delete(f->tok, a.id, a.id_len, HSM_ERR), SIGNET_OK);
 	hsm_key_info x;
-	assert_int_equal(hsm_key_find(f->tok, a.id, a.id_len, &x), SIGNET_ENOTFOUND);
+	assert_int_equal(hsm_key_find(f->tok, a.id, a.id_len, &x, HSM_ERR), SIGNET_ENOTFOUND);
 	EVP_PKEY *pk = NULL;
-	assert_int_equal(hsm_key_public(f->tok, a.id, a.id_len, &pk), SIGNET_ENOTFOUND);
+	assert_int_equal(hsm_key_public(f->tok, a.id, a.id_len, &pk, HSM_ERR), SIGNET_ENOTFOUND);
 	assert_null(pk);
-	assert_int_equal(hsm_key_delete(f->tok, a.id, a.id_len), SIGNET_ENOTFOUND);
-	assert_int_equal(hsm_key_list(f->tok, &keys, &n), SIGNET_OK);
+	assert_int_equal(hsm_key_delete(f->tok, a.id, a.id_len, HSM_ERR), SIGNET_ENOTFOUND);
+	assert_int_equal(hsm_key_list(f->tok, &keys, &n, HSM_ERR), SIGNET_OK);
 	assert_int_equal(n, 1);
 	assert_memory_equal(keys[0].id, b.id, HSM_ID_LEN);
 	free(keys);
 	/* The other key is untouched. */
-	assert_int_equal(hsm_key_find(f->tok, b.id, b.id_len, &x), SIGNET_OK);
+	assert_int_equal(hsm_key_find(f->tok, b.id, b.id_len, &x, HSM_ERR), SIGNET_OK);
 }
 
 static void test_key_bad_args(void **state)
@@ -287,28 +287,28 @@ static void test_key_bad_args(void **state)
 	EVP_PKEY *pk = NULL;
 	hsm_key_info *keys = NULL;
 	size_t n;
-	assert_int_equal(hsm_key_find(f->tok, id, 16, &k), SIGNET_ENOTFOUND);
-	assert_int_equal(hsm_key_find(f->tok, NULL, 16, &k), SIGNET_EINVAL);
-	assert_int_equal(hsm_key_find(f->tok, id, 0, &k), SIGNET_EINVAL);
-	assert_int_equal(hsm_key_find(f->tok, id, sizeof(id), &k), SIGNET_ERANGE);
-	assert_int_equal(hsm_key_find(NULL, id, 16, &k), SIGNET_EINVAL);
-	assert_int_equal(hsm_key_find(f->tok, id, 16, NULL), SIGNET_EINVAL);
-	assert_int_equal(hsm_key_public(f->tok, id, sizeof(id), &pk), SIGNET_ERANGE);
-	assert_int_equal(hsm_key_public(f->tok, id, 16, NULL), SIGNET_EINVAL);
-	assert_int_equal(hsm_key_delete(f->tok, NULL, 0), SIGNET_EINVAL);
-	assert_int_equal(hsm_key_list(NULL, &keys, &n), SIGNET_EINVAL);
+	assert_int_equal(hsm_key_find(f->tok, id, 16, &k, HSM_ERR), SIGNET_ENOTFOUND);
+	assert_int_equal(hsm_key_find(f->tok, NULL, 16, &k, HSM_ERR), SIGNET_EINVAL);
+	assert_int_equal(hsm_key_find(f->tok, id, 0, &k, HSM_ERR), SIGNET_EINVAL);
+	assert_int_equal(hsm_key_find(f->tok, id, sizeof(id), &k, HSM_ERR), SIGNET_ERANGE);
+	assert_int_equal(hsm_key_find(NULL, id, 16, &k, HSM_ERR), SIGNET_EINVAL);
+	assert_int_equal(hsm_key_find(f->tok, id, 16, NULL, HSM_ERR), SIGNET_EINVAL);
+	assert_int_equal(hsm_key_public(f->tok, id, sizeof(id), &pk, HSM_ERR), SIGNET_ERANGE);
+	assert_int_equal(hsm_key_public(f->tok, id, 16, NULL, HSM_ERR), SIGNET_EINVAL);
+	assert_int_equal(hsm_key_delete(f->tok, NULL, 0, HSM_ERR), SIGNET_EINVAL);
+	assert_int_equal(hsm_key_list(NULL, &keys, &n, HSM_ERR), SIGNET_EINVAL);
 
 	char label[HSM_LABEL_MAX + 1];
 	make_label(HSM_ALG_ECDSAP256, "example.com.", label);
-	assert_int_equal(hsm_key_generate(NULL, HSM_ALG_ECDSAP256, 0, label, &k), SIGNET_EINVAL);
-	assert_int_equal(hsm_key_generate(f->tok, HSM_ALG_ECDSAP256, 0, NULL, &k), SIGNET_EINVAL);
-	assert_int_equal(hsm_key_generate(f->tok, (hsm_alg)7, 0, label, &k), SIGNET_EUNSUPPORTED);
+	assert_int_equal(hsm_key_generate(NULL, HSM_ALG_ECDSAP256, 0, label, &k, HSM_ERR), SIGNET_EINVAL);
+	assert_int_equal(hsm_key_generate(f->tok, HSM_ALG_ECDSAP256, 0, NULL, &k, HSM_ERR), SIGNET_EINVAL);
+	assert_int_equal(hsm_key_generate(f->tok, (hsm_alg)7, 0, label, &k, HSM_ERR), SIGNET_EUNSUPPORTED);
 	make_label(HSM_ALG_RSASHA256, "example.com.", label);
-	assert_int_equal(hsm_key_generate(f->tok, HSM_ALG_RSASHA256, 1024, label, &k),
+	assert_int_equal(hsm_key_generate(f->tok, HSM_ALG_RSASHA256, 1024, label, &k, HSM_ERR),
 			 SIGNET_EINVAL);
-	assert_int_equal(hsm_key_generate(f->tok, HSM_ALG_RSASHA256, 8192, label, &k),
+	assert_int_equal(hsm_key_generate(f->tok, HSM_ALG_RSASHA256, 8192, label, &k, HSM_ERR),
 			 SIGNET_EINVAL);
-	assert_int_equal(hsm_key_list(f->tok, &keys, &n), SIGNET_OK);
+	assert_int_equal(hsm_key_list(f->tok, &keys, &n, HSM_ERR), SIGNET_OK);
 	assert_int_equal(n, 0);
 	free(keys);
 }
@@ -321,30 +321,30 @@ static void test_label_convention(void **state)
 			.tm_hour = 23, .tm_min = 45, .tm_sec = 0};
 	int64_t when = (int64_t)timegm(&tm);
 	assert_int_equal(hsm_key_label("zsk", "example.com.", HSM_ALG_ECDSAP256, when, out,
-				       sizeof(out)), SIGNET_OK);
+				       sizeof(out), HSM_ERR), SIGNET_OK);
 	/* The example of hsm.h. */
 	assert_string_equal(out, "signet:zsk:example.com.:13:20261127T234500Z");
-	assert_int_equal(hsm_key_label("ksk", ".", HSM_ALG_RSASHA256, 0, out, sizeof(out)),
+	assert_int_equal(hsm_key_label("ksk", ".", HSM_ALG_RSASHA256, 0, out, sizeof(out), HSM_ERR),
 			 SIGNET_OK);
 	assert_string_equal(out, "signet:ksk:.:8:19700101T000000Z");
 
-	assert_int_equal(hsm_key_label("z:sk", "a.", 13, when, out, sizeof(out)), SIGNET_EINVAL);
-	assert_int_equal(hsm_key_label("ZSK", "a.", 13, when, out, sizeof(out)), SIGNET_EINVAL);
-	assert_int_equal(hsm_key_label("", "a.", 13, when, out, sizeof(out)), SIGNET_EINVAL);
-	assert_int_equal(hsm_key_label(NULL, "a.", 13, when, out, sizeof(out)), SIGNET_EINVAL);
-	assert_int_equal(hsm_key_label("zsk", "a:b.", 13, when, out, sizeof(out)), SIGNET_EINVAL);
-	assert_int_equal(hsm_key_label("zsk", "", 13, when, out, sizeof(out)), SIGNET_EINVAL);
-	assert_int_equal(hsm_key_label("zsk", "a b.", 13, when, out, sizeof(out)), SIGNET_EINVAL);
-	assert_int_equal(hsm_key_label("zsk", "a\n", 13, when, out, sizeof(out)), SIGNET_EINVAL);
-	assert_int_equal(hsm_key_label("zsk", "a.", (hsm_alg)5, when, out, sizeof(out)),
+	assert_int_equal(hsm_key_label("z:sk", "a.", 13, when, out, sizeof(out), HSM_ERR), SIGNET_EINVAL);
+	assert_int_equal(hsm_key_label("ZSK", "a.", 13, when, out, sizeof(out), HSM_ERR), SIGNET_EINVAL);
+	assert_int_equal(hsm_key_label("", "a.", 13, when, out, sizeof(out), HSM_ERR), SIGNET_EINVAL);
+	assert_int_equal(hsm_key_label(NULL, "a.", 13, when, out, sizeof(out), HSM_ERR), SIGNET_EINVAL);
+	assert_int_equal(hsm_key_label("zsk", "a:b.", 13, when, out, sizeof(out), HSM_ERR), SIGNET_EINVAL);
+	assert_int_equal(hsm_key_label("zsk", "", 13, when, out, sizeof(out), HSM_ERR), SIGNET_EINVAL);
+	assert_int_equal(hsm_key_label("zsk", "a b.", 13, when, out, sizeof(out), HSM_ERR), SIGNET_EINVAL);
+	assert_int_equal(hsm_key_label("zsk", "a\n", 13, when, out, sizeof(out), HSM_ERR), SIGNET_EINVAL);
+	assert_int_equal(hsm_key_label("zsk", "a.", (hsm_alg)5, when, out, sizeof(out), HSM_ERR),
 			 SIGNET_EUNSUPPORTED);
-	assert_int_equal(hsm_key_label("zsk", "a.", 13, -1, out, sizeof(out)), SIGNET_ERANGE);
-	assert_int_equal(hsm_key_label("zsk", "a.", 13, when, out, 10), SIGNET_EINVAL);
+	assert_int_equal(hsm_key_label("zsk", "a.", 13, -1, out, sizeof(out), HSM_ERR), SIGNET_ERANGE);
+	assert_int_equal(hsm_key_label("zsk", "a.", 13, when, out, 10, HSM_ERR), SIGNET_EINVAL);
 	assert_string_equal(out, "");
 	char owner[HSM_LABEL_MAX];
 	memset(owner, 'a', sizeof(owner) - 1);
 	owner[sizeof(owner) - 1] = '\0';
-	assert_int_equal(hsm_key_label("zsk", owner, 13, when, out, sizeof(out)), SIGNET_EINVAL);
+	assert_int_equal(hsm_key_label("zsk", owner, 13, when, out, sizeof(out), HSM_ERR), SIGNET_EINVAL);
 }
 
 static void test_generate_refuses_bad_labels(void **state)
@@ -367,18 +367,18 @@ static void test_generate_refuses_bad_labels(void **state)
 	};
 	hsm_key_info k;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(hsm_key_generate(f->tok, HSM_ALG_ECDSAP256, 0, bad[i], &k),
+		assert_int_equal(hsm_key_generate(f->tok, HSM_ALG_ECDSAP256, 0, bad[i], &k, HSM_ERR),
 				 SIGNET_EINVAL);
-		assert_non_null(strstr(hsm_last_error(), "label"));
+		assert_non_null(strstr(shf_errmsg, "label"));
 	}
 	hsm_key_info *keys = NULL;
 	size_t n = 99;
-	assert_int_equal(hsm_key_list(f->tok, &keys, &n), SIGNET_OK);
+	assert_int_equal(hsm_key_list(f->tok, &keys, &n, HSM_ERR), SIGNET_OK);
 	assert_int_equal(n, 0);
 	free(keys);
 	/* The good one passes. */
 	assert_int_equal(hsm_key_generate(f->tok, HSM_ALG_ECDSAP256, 0,
-					  "signet:zsk:example.com.:13:20261127T234500Z", &k),
+					  "signet:zsk:example.com.:13:20261127T234500Z", &k, HSM_ERR),
 			 SIGNET_OK);
 }
 
@@ -473,23 +473,23 @@ static void test_public_point_forms(void **state)
 	static const char *ids[] = {"ed-raw", "ed-der", "ec-raw", "ec-der"};
 	for (size_t i = edwards ? 0 : 2; i < 4; i++) {
 		EVP_PKEY *got = NULL;
-		assert_int_equal(hsm_key_public(f->tok, (const uint8_t *)ids[i], 6, &got), SIGNET_OK);
+		assert_int_equal(hsm_key_public(f->tok, (const uint8_t *)ids[i], 6, &got, HSM_ERR), SIGNET_OK);
 		assert_int_equal(EVP_PKEY_eq(got, i < 2 ? ed : ec), 1);
 		EVP_PKEY_free(got);
 	}
 	EVP_PKEY *got = NULL;
 	if (edwards) {
-		assert_int_equal(hsm_key_public(f->tok, (const uint8_t *)"ed-bad", 6, &got),
+		assert_int_equal(hsm_key_public(f->tok, (const uint8_t *)"ed-bad", 6, &got, HSM_ERR),
 				 SIGNET_EPARSE);
 		assert_null(got);
-		assert_non_null(strstr(hsm_last_error(), "CKA_EC_POINT"));
+		assert_non_null(strstr(shf_errmsg, "CKA_EC_POINT"));
 	}
-	assert_int_equal(hsm_key_public(f->tok, (const uint8_t *)"ec-off", 6, &got),
+	assert_int_equal(hsm_key_public(f->tok, (const uint8_t *)"ec-off", 6, &got, HSM_ERR),
 			 f->impl == SOFTHSM_IMPL_SOFTOKN ? SIGNET_ENOTFOUND : SIGNET_ECRYPTO);
 	assert_null(got);
 	/* Public halves alone are listed, without a private part. */
 	hsm_key_info k;
-	assert_int_equal(hsm_key_find(f->tok, (const uint8_t *)"ec-raw", 6, &k), SIGNET_OK);
+	assert_int_equal(hsm_key_find(f->tok, (const uint8_t *)"ec-raw", 6, &k, HSM_ERR), SIGNET_OK);
 	assert_true(k.has_public);
 	assert_false(k.has_private);
 	assert_false(hsm_key_is_safe(&k));

@@ -41,9 +41,9 @@ static int setup(void **state)
 	char label[HSM_LABEL_MAX + 1];
 	hsm_alg alg = e->f->impl == SOFTHSM_IMPL_SOFTOKN ? HSM_ALG_ECDSAP256 : HSM_ALG_ED25519;
 	if (hsm_key_label("zsk", "example.com.", alg, (int64_t)time(NULL), label,
-			  sizeof(label)) != SIGNET_OK ||
-	    hsm_key_generate(e->f->tok, alg, 0, label, &e->key) != SIGNET_OK ||
-	    hsm_key_public(e->f->tok, e->key.id, e->key.id_len, &e->pk) != SIGNET_OK) {
+			  sizeof(label), HSM_ERR) != SIGNET_OK ||
+	    hsm_key_generate(e->f->tok, alg, 0, label, &e->key, HSM_ERR) != SIGNET_OK ||
+	    hsm_key_public(e->f->tok, e->key.id, e->key.id_len, &e->pk, HSM_ERR) != SIGNET_OK) {
 		softhsm_fixture_destroy(e->f);
 		free(e);
 		return -1;
@@ -61,16 +61,22 @@ static int teardown(void **state)
 	return 0;
 }
 
-static signet_err sign(struct env *e, hsm_session *s)
+static signet_err sign_into(struct env *e, hsm_session *s, char *errmsg, size_t errlen)
 {
 	uint8_t sig[HSM_SIG_MAX];
 	size_t siglen = 0;
 	signet_err err = hsm_sign(s, e->key.id, e->key.id_len, msg, sizeof(msg), sig,
-				  sizeof(sig), &siglen);
+				  sizeof(sig), &siglen, errmsg, errlen);
 	if (err == SIGNET_OK &&
 	    test_verify_raw(e->pk, e->key.alg, msg, sizeof(msg), sig, siglen) != 1)
 		return SIGNET_EVERIFY;
 	return err;
+}
+
+/* From the main thread: the reason in shf_errmsg. */
+static signet_err sign(struct env *e, hsm_session *s)
+{
+	return sign_into(e, s, HSM_ERR);
 }
 
 static void sleep_ms(unsigned ms)
@@ -94,7 +100,7 @@ static void token_vanishes(struct env *e, bool copies)
 	softhsm_fixture *f = e->f;
 	hsm_token_set_session_copies(f->tok, copies);
 	hsm_session *s = NULL;
-	assert_int_equal(hsm_session_open(f->tok, &s), SIGNET_OK);
+	assert_int_equal(hsm_session_open(f->tok, &s, HSM_ERR), SIGNET_OK);
 	assert_int_equal(sign(e, s), SIGNET_OK);
 
 	if (f->impl == SOFTHSM_IMPL_SOFTOKN) {
@@ -104,10 +110,10 @@ static void token_vanishes(struct env *e, bool copies)
 		move_tokens(f, true);
 		assert_int_equal(sign(e, s), SIGNET_OK);
 		hsm_token_desc d;
-		assert_int_equal(hsm_token_describe(f->tok, &d), SIGNET_OK);
+		assert_int_equal(hsm_token_describe(f->tok, &d, HSM_ERR), SIGNET_OK);
 		hsm_key_info *keys = NULL;
 		size_t n = 0;
-		assert_int_equal(hsm_key_list(f->tok, &keys, &n), SIGNET_OK);
+		assert_int_equal(hsm_key_list(f->tok, &keys, &n, HSM_ERR), SIGNET_OK);
 		assert_int_equal(n, 1);
 		free(keys);
 		move_tokens(f, false);
@@ -118,29 +124,29 @@ static void token_vanishes(struct env *e, bool copies)
 	move_tokens(f, true);
 	signet_err err = sign(e, s);
 	print_message("token gone, copies %d: %s: %s\n", copies, signet_errname(err),
-		      hsm_last_error());
+		      shf_errmsg);
 	if (copies) {
 		/* The copy lives in the module's memory, not in the vanished
 		 * directory: SoftHSM2 keeps signing with it (HSM-NOTES). */
 		assert_int_equal(err, SIGNET_OK);
 	} else {
 		assert_int_equal(err, SIGNET_EHSM_DOWN);
-		assert_non_null(strstr(hsm_last_error(), f->label));
+		assert_non_null(strstr(shf_errmsg, f->label));
 	}
 	/* A health check sees it, and tears the module down trying to recover. */
 	hsm_token_desc d;
-	assert_int_equal(hsm_token_describe(f->tok, &d), SIGNET_EHSM_DOWN);
-	assert_non_null(strstr(hsm_last_error(), f->label));
+	assert_int_equal(hsm_token_describe(f->tok, &d, HSM_ERR), SIGNET_EHSM_DOWN);
+	assert_non_null(strstr(shf_errmsg, f->label));
 	assert_int_equal(sign(e, s), SIGNET_EHSM_DOWN);
 	/* Down it stays while the directory is away, after the back-off too. */
 	sleep_ms(HSM_RECONNECT_BACKOFF_MS + 50);
 	assert_int_equal(sign(e, s), SIGNET_EHSM_DOWN);
-	assert_non_null(strstr(hsm_last_error(), f->label));
+	assert_non_null(strstr(shf_errmsg, f->label));
 	hsm_key_info *keys = NULL;
 	size_t n = 0;
-	assert_int_equal(hsm_key_list(f->tok, &keys, &n), SIGNET_EHSM_DOWN);
+	assert_int_equal(hsm_key_list(f->tok, &keys, &n, HSM_ERR), SIGNET_EHSM_DOWN);
 	hsm_session *s2 = NULL;
-	assert_int_equal(hsm_session_open(f->tok, &s2), SIGNET_EHSM_DOWN);
+	assert_int_equal(hsm_session_open(f->tok, &s2, HSM_ERR), SIGNET_EHSM_DOWN);
 	assert_null(s2);
 
 	move_tokens(f, false);
@@ -148,11 +154,11 @@ static void token_vanishes(struct env *e, bool copies)
 	/* The very next call recovers by itself. */
 	err = sign(e, s);
 	if (err != SIGNET_OK)
-		print_message("after return: %s: %s\n", signet_errname(err), hsm_last_error());
+		print_message("after return: %s: %s\n", signet_errname(err), shf_errmsg);
 	assert_int_equal(err, SIGNET_OK);
 	assert_int_equal(sign(e, s), SIGNET_OK);
-	assert_int_equal(hsm_token_describe(f->tok, &d), SIGNET_OK);
-	assert_int_equal(hsm_key_list(f->tok, &keys, &n), SIGNET_OK);
+	assert_int_equal(hsm_token_describe(f->tok, &d, HSM_ERR), SIGNET_OK);
+	assert_int_equal(hsm_key_list(f->tok, &keys, &n, HSM_ERR), SIGNET_OK);
 	assert_int_equal(n, 1);
 	free(keys);
 	hsm_session_close(s);
@@ -173,7 +179,7 @@ static void session_closed_behind_back(struct env *e, bool copies)
 	softhsm_fixture *f = e->f;
 	hsm_token_set_session_copies(f->tok, copies);
 	hsm_session *s = NULL;
-	assert_int_equal(hsm_session_open(f->tok, &s), SIGNET_OK);
+	assert_int_equal(hsm_session_open(f->tok, &s, HSM_ERR), SIGNET_OK);
 	assert_int_equal(sign(e, s), SIGNET_OK);
 	unsigned long h = hsm_session_handle(s);
 	assert_true(h != 0);
@@ -201,17 +207,17 @@ static void test_all_sessions_closed(void **state)
 	struct env *e = *state;
 	softhsm_fixture *f = e->f;
 	hsm_session *s = NULL;
-	assert_int_equal(hsm_session_open(f->tok, &s), SIGNET_OK);
+	assert_int_equal(hsm_session_open(f->tok, &s, HSM_ERR), SIGNET_OK);
 	assert_int_equal(sign(e, s), SIGNET_OK);
 	hsm_token_desc d;
-	assert_int_equal(hsm_token_describe(f->tok, &d), SIGNET_OK);
+	assert_int_equal(hsm_token_describe(f->tok, &d, HSM_ERR), SIGNET_OK);
 	/* Closing every session ends the login too: it must come back. */
 	assert_int_equal(f->p11->C_CloseAllSessions(d.slot), CKR_OK);
 	assert_int_equal(sign(e, s), SIGNET_OK);
 	/* Admin operations recover the same way. */
 	assert_int_equal(f->p11->C_CloseAllSessions(d.slot), CKR_OK);
 	hsm_key_info k;
-	assert_int_equal(hsm_key_find(f->tok, e->key.id, e->key.id_len, &k), SIGNET_OK);
+	assert_int_equal(hsm_key_find(f->tok, e->key.id, e->key.id_len, &k, HSM_ERR), SIGNET_OK);
 	assert_true(k.has_private);
 	hsm_session_close(s);
 }
@@ -223,7 +229,7 @@ static void test_logged_out_behind_back(void **state)
 	for (int copies = 0; copies < 2; copies++) {
 		hsm_token_set_session_copies(f->tok, copies);
 		hsm_session *s = NULL;
-		assert_int_equal(hsm_session_open(f->tok, &s), SIGNET_OK);
+		assert_int_equal(hsm_session_open(f->tok, &s, HSM_ERR), SIGNET_OK);
 		assert_int_equal(sign(e, s), SIGNET_OK);
 		/* Logging out is per application: any session does it for all. */
 		assert_int_equal(f->p11->C_Logout(hsm_session_handle(s)), CKR_OK);
@@ -237,11 +243,11 @@ static void test_pin_changed_behind_back(void **state)
 	struct env *e = *state;
 	softhsm_fixture *f = e->f;
 	hsm_session *s = NULL;
-	assert_int_equal(hsm_session_open(f->tok, &s), SIGNET_OK);
+	assert_int_equal(hsm_session_open(f->tok, &s, HSM_ERR), SIGNET_OK);
 	assert_int_equal(sign(e, s), SIGNET_OK);
 	static const char newpin[] = "changed-elsewhere";
 	hsm_token_desc d;
-	assert_int_equal(hsm_token_describe(f->tok, &d), SIGNET_OK);
+	assert_int_equal(hsm_token_describe(f->tok, &d, HSM_ERR), SIGNET_OK);
 	CK_SESSION_HANDLE h;
 	assert_int_equal(f->p11->C_OpenSession(d.slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
 					       NULL, NULL, &h), CKR_OK);
@@ -250,9 +256,9 @@ static void test_pin_changed_behind_back(void **state)
 	assert_int_equal(f->p11->C_CloseAllSessions(d.slot), CKR_OK);
 	/* The stored PIN is refused once; from then on it is not tried again. */
 	assert_int_equal(sign(e, s), SIGNET_EHSM_PIN);
-	assert_non_null(strstr(hsm_last_error(), "CKR_PIN_INCORRECT"));
+	assert_non_null(strstr(shf_errmsg, "CKR_PIN_INCORRECT"));
 	assert_int_equal(sign(e, s), SIGNET_EHSM_LOCKED);
-	assert_non_null(strstr(hsm_last_error(), "not attempted"));
+	assert_non_null(strstr(shf_errmsg, "not attempted"));
 	assert_int_equal(sign(e, s), SIGNET_EHSM_LOCKED);
 	hsm_session_close(s);
 }
@@ -262,11 +268,11 @@ static void test_explicit_reconnect(void **state)
 	struct env *e = *state;
 	softhsm_fixture *f = e->f;
 	hsm_session *s = NULL;
-	assert_int_equal(hsm_session_open(f->tok, &s), SIGNET_OK);
+	assert_int_equal(hsm_session_open(f->tok, &s, HSM_ERR), SIGNET_OK);
 	assert_int_equal(sign(e, s), SIGNET_OK);
-	assert_int_equal(hsm_token_reconnect(f->tok), SIGNET_OK);
+	assert_int_equal(hsm_token_reconnect(f->tok, HSM_ERR), SIGNET_OK);
 	/* Within the back-off a second one is refused, quickly. */
-	assert_int_equal(hsm_token_reconnect(f->tok), SIGNET_EHSM_DOWN);
+	assert_int_equal(hsm_token_reconnect(f->tok, HSM_ERR), SIGNET_EHSM_DOWN);
 	assert_int_equal(sign(e, s), SIGNET_OK);
 	hsm_session_close(s);
 }
@@ -284,12 +290,12 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	hsm_session *s = NULL;
-	if (hsm_session_open(w->e->f->tok, &s) != SIGNET_OK) {
+	if (hsm_session_open(w->e->f->tok, &s, NULL, 0) != SIGNET_OK) {
 		atomic_fetch_add(w->bad, 1);
 		return NULL;
 	}
 	while (!atomic_load(w->stop)) {
-		if (sign(w->e, s) == SIGNET_OK)
+		if (sign_into(w->e, s, NULL, 0) == SIGNET_OK)
 			atomic_fetch_add(&w->ok, 1);
 		else
 			atomic_fetch_add(w->bad, 1);
@@ -325,11 +331,11 @@ static void test_reconnect_under_load(void **state)
 	/* both sign before, between and after the reconnects: wait for each
 	 * worker's count to move, not for a time */
 	wait_both_signed(w);
-	assert_int_equal(hsm_token_reconnect(e->f->tok), SIGNET_OK);
+	assert_int_equal(hsm_token_reconnect(e->f->tok, HSM_ERR), SIGNET_OK);
 	wait_both_signed(w);
 	/* the back-off is a time by design: sleeping past it is a lower bound */
 	sleep_ms(HSM_RECONNECT_BACKOFF_MS + 20);
-	assert_int_equal(hsm_token_reconnect(e->f->tok), SIGNET_OK);
+	assert_int_equal(hsm_token_reconnect(e->f->tok, HSM_ERR), SIGNET_OK);
 	wait_both_signed(w);
 	atomic_store(&stop, true);
 	for (int i = 0; i < 2; i++)

@@ -28,8 +28,8 @@ static void gen(softhsm_fixture *f, hsm_alg alg, hsm_key_info *k)
 {
 	char label[HSM_LABEL_MAX + 1];
 	assert_int_equal(hsm_key_label("zsk", "example.com.", alg, (int64_t)time(NULL), label,
-				       sizeof(label)), SIGNET_OK);
-	assert_int_equal(hsm_key_generate(f->tok, alg, 0, label, k), SIGNET_OK);
+				       sizeof(label), HSM_ERR), SIGNET_OK);
+	assert_int_equal(hsm_key_generate(f->tok, alg, 0, label, k, HSM_ERR), SIGNET_OK);
 }
 
 /* NSS 3.87's softokn has no Ed25519 (test_sign_ed25519 asserts the
@@ -57,13 +57,13 @@ static void sign_and_verify(softhsm_fixture *f, hsm_alg alg, bool copies)
 	hsm_key_info k;
 	gen(f, alg, &k);
 	EVP_PKEY *pk = NULL;
-	assert_int_equal(hsm_key_public(f->tok, k.id, k.id_len, &pk), SIGNET_OK);
+	assert_int_equal(hsm_key_public(f->tok, k.id, k.id_len, &pk, HSM_ERR), SIGNET_OK);
 	hsm_session *s = NULL;
-	assert_int_equal(hsm_session_open(f->tok, &s), SIGNET_OK);
+	assert_int_equal(hsm_session_open(f->tok, &s, HSM_ERR), SIGNET_OK);
 	assert_true(hsm_session_handle(s) != 0);
 	uint8_t sig[HSM_SIG_MAX], sig2[HSM_SIG_MAX];
 	size_t siglen = 0, siglen2 = 0;
-	assert_int_equal(hsm_sign(s, k.id, k.id_len, msg, sizeof(msg), sig, sizeof(sig), &siglen),
+	assert_int_equal(hsm_sign(s, k.id, k.id_len, msg, sizeof(msg), sig, sizeof(sig), &siglen, HSM_ERR),
 			 SIGNET_OK);
 	assert_int_equal(siglen, expected_len(&k));
 	assert_int_equal(test_verify_raw(pk, alg, msg, sizeof(msg), sig, siglen), 1);
@@ -74,10 +74,10 @@ static void sign_and_verify(softhsm_fixture *f, hsm_alg alg, bool copies)
 	assert_int_not_equal(test_verify_raw(pk, alg, other, sizeof(other), sig, siglen), 1);
 	/* The second signature uses the cached handle and verifies as well. */
 	assert_int_equal(hsm_sign(s, k.id, k.id_len, other, sizeof(other), sig2, sizeof(sig2),
-				  &siglen2), SIGNET_OK);
+				  &siglen2, HSM_ERR), SIGNET_OK);
 	assert_int_equal(test_verify_raw(pk, alg, other, sizeof(other), sig2, siglen2), 1);
 	/* An empty message is a message too. */
-	assert_int_equal(hsm_sign(s, k.id, k.id_len, NULL, 0, sig, sizeof(sig), &siglen),
+	assert_int_equal(hsm_sign(s, k.id, k.id_len, NULL, 0, sig, sizeof(sig), &siglen, HSM_ERR),
 			 SIGNET_OK);
 	assert_int_equal(test_verify_raw(pk, alg, (const uint8_t *)"", 0, sig, siglen), 1);
 	hsm_session_close(s);
@@ -94,10 +94,10 @@ static void test_sign_ed25519(void **state)
 		char label[HSM_LABEL_MAX + 1];
 		hsm_key_info k;
 		assert_int_equal(hsm_key_label("zsk", "example.com.", HSM_ALG_ED25519, 1, label,
-					       sizeof(label)), SIGNET_OK);
-		assert_int_equal(hsm_key_generate(f->tok, HSM_ALG_ED25519, 0, label, &k),
+					       sizeof(label), HSM_ERR), SIGNET_OK);
+		assert_int_equal(hsm_key_generate(f->tok, HSM_ALG_ED25519, 0, label, &k, HSM_ERR),
 				 SIGNET_EUNSUPPORTED);
-		assert_non_null(strstr(hsm_last_error(), "CKR_MECHANISM_INVALID"));
+		assert_non_null(strstr(shf_errmsg, "CKR_MECHANISM_INVALID"));
 		return;
 	}
 	sign_and_verify(f, HSM_ALG_ED25519, true);
@@ -136,7 +136,7 @@ static void raw_unsafe_key(softhsm_fixture *f, const uint8_t *id, size_t id_len,
 	};
 	CK_MECHANISM mech = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
 	hsm_token_desc d;
-	assert_int_equal(hsm_token_describe(f->tok, &d), SIGNET_OK);
+	assert_int_equal(hsm_token_describe(f->tok, &d, HSM_ERR), SIGNET_OK);
 	CK_SESSION_HANDLE h;
 	assert_int_equal(f->p11->C_OpenSession(d.slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
 					       NULL, NULL, &h), CKR_OK);
@@ -154,10 +154,10 @@ static void test_refuse_unsafe_keys(void **state)
 	raw_unsafe_key(f, open_id, sizeof(open_id), CK_FALSE, CK_FALSE);
 
 	hsm_key_info k;
-	assert_int_equal(hsm_key_find(f->tok, ext_id, sizeof(ext_id), &k), SIGNET_OK);
+	assert_int_equal(hsm_key_find(f->tok, ext_id, sizeof(ext_id), &k, HSM_ERR), SIGNET_OK);
 	assert_true(k.extractable);
 	assert_false(hsm_key_is_safe(&k));
-	assert_int_equal(hsm_key_find(f->tok, open_id, sizeof(open_id), &k), SIGNET_OK);
+	assert_int_equal(hsm_key_find(f->tok, open_id, sizeof(open_id), &k, HSM_ERR), SIGNET_OK);
 	/* softokn keeps no private key readable in its database: asked for
 	 * CKA_SENSITIVE false it makes the key sensitive all the same, so there
 	 * is no such key to refuse (nor, below, one that reveals its value). */
@@ -169,54 +169,54 @@ static void test_refuse_unsafe_keys(void **state)
 	for (int copies = 0; copies < 2; copies++) {
 		hsm_token_set_session_copies(f->tok, copies);
 		hsm_session *s = NULL;
-		assert_int_equal(hsm_session_open(f->tok, &s), SIGNET_OK);
+		assert_int_equal(hsm_session_open(f->tok, &s, HSM_ERR), SIGNET_OK);
 		uint8_t sig[HSM_SIG_MAX];
 		size_t siglen = 99;
 		assert_int_equal(hsm_sign(s, ext_id, sizeof(ext_id), msg, sizeof(msg), sig,
-					  sizeof(sig), &siglen), SIGNET_EHSM_KEY);
+					  sizeof(sig), &siglen, HSM_ERR), SIGNET_EHSM_KEY);
 		assert_int_equal(siglen, 0);
-		assert_non_null(strstr(hsm_last_error(), "extractable 1"));
+		assert_non_null(strstr(shf_errmsg, "extractable 1"));
 		if (keeps_open) {
 			assert_int_equal(hsm_sign(s, open_id, sizeof(open_id), msg, sizeof(msg),
-						  sig, sizeof(sig), &siglen), SIGNET_EHSM_KEY);
-			assert_non_null(strstr(hsm_last_error(), "sensitive 0"));
+						  sig, sizeof(sig), &siglen, HSM_ERR), SIGNET_EHSM_KEY);
+			assert_non_null(strstr(shf_errmsg, "sensitive 0"));
 		}
 		/* Refused every time, not only on first lookup. */
 		assert_int_equal(hsm_sign(s, ext_id, sizeof(ext_id), msg, sizeof(msg), sig,
-					  sizeof(sig), &siglen), SIGNET_EHSM_KEY);
+					  sizeof(sig), &siglen, HSM_ERR), SIGNET_EHSM_KEY);
 		hsm_session_close(s);
 	}
 	/* Allowing imported keys relaxes only always-sensitive/never-extractable:
 	 * an extractable or readable key stays refused. */
 	hsm_token_set_allow_imported(f->tok, true);
 	hsm_session *s = NULL;
-	assert_int_equal(hsm_session_open(f->tok, &s), SIGNET_OK);
+	assert_int_equal(hsm_session_open(f->tok, &s, HSM_ERR), SIGNET_OK);
 	uint8_t sig[HSM_SIG_MAX];
 	size_t siglen = 0;
 	assert_int_equal(hsm_sign(s, ext_id, sizeof(ext_id), msg, sizeof(msg), sig,
-				  sizeof(sig), &siglen), SIGNET_EHSM_KEY);
+				  sizeof(sig), &siglen, HSM_ERR), SIGNET_EHSM_KEY);
 	if (keeps_open)
 		assert_int_equal(hsm_sign(s, open_id, sizeof(open_id), msg, sizeof(msg), sig,
-					  sizeof(sig), &siglen), SIGNET_EHSM_KEY);
+					  sizeof(sig), &siglen, HSM_ERR), SIGNET_EHSM_KEY);
 	hsm_session_close(s);
 	hsm_token_set_allow_imported(f->tok, false);
 
 	/* The self-test's probe. PKCS#11 hides the value of a key that is
 	 * sensitive or unextractable, so only a key that is neither shows it. */
-	assert_int_equal(hsm_key_value_hidden(f->tok, open_id, sizeof(open_id)), SIGNET_OK);
-	assert_int_equal(hsm_key_value_hidden(f->tok, ext_id, sizeof(ext_id)), SIGNET_OK);
+	assert_int_equal(hsm_key_value_hidden(f->tok, open_id, sizeof(open_id), HSM_ERR), SIGNET_OK);
+	assert_int_equal(hsm_key_value_hidden(f->tok, ext_id, sizeof(ext_id), HSM_ERR), SIGNET_OK);
 	static const uint8_t bare_id[] = "readable";
 	raw_unsafe_key(f, bare_id, sizeof(bare_id), CK_FALSE, CK_TRUE);
 	if (keeps_open) {
-		assert_int_equal(hsm_key_value_hidden(f->tok, bare_id, sizeof(bare_id)),
+		assert_int_equal(hsm_key_value_hidden(f->tok, bare_id, sizeof(bare_id), HSM_ERR),
 				 SIGNET_EHSM_KEY);
-		assert_non_null(strstr(hsm_last_error(), "reveals"));
+		assert_non_null(strstr(shf_errmsg, "reveals"));
 	} else {
-		assert_int_equal(hsm_key_value_hidden(f->tok, bare_id, sizeof(bare_id)),
+		assert_int_equal(hsm_key_value_hidden(f->tok, bare_id, sizeof(bare_id), HSM_ERR),
 				 SIGNET_OK);
 	}
 	static const uint8_t none[] = "no-such-key";
-	assert_int_equal(hsm_key_value_hidden(f->tok, none, sizeof(none)), SIGNET_ENOTFOUND);
+	assert_int_equal(hsm_key_value_hidden(f->tok, none, sizeof(none), HSM_ERR), SIGNET_ENOTFOUND);
 }
 
 static void test_generated_keys_hidden(void **state)
@@ -230,9 +230,9 @@ static void test_generated_keys_hidden(void **state)
 		char label[HSM_LABEL_MAX + 1];
 		hsm_key_info k;
 		assert_int_equal(hsm_key_label("zsk", "hidden.test.", algs[i], 1, label,
-					       sizeof(label)), SIGNET_OK);
-		assert_int_equal(hsm_key_generate(f->tok, algs[i], 0, label, &k), SIGNET_OK);
-		assert_int_equal(hsm_key_value_hidden(f->tok, k.id, k.id_len), SIGNET_OK);
+					       sizeof(label), HSM_ERR), SIGNET_OK);
+		assert_int_equal(hsm_key_generate(f->tok, algs[i], 0, label, &k, HSM_ERR), SIGNET_OK);
+		assert_int_equal(hsm_key_value_hidden(f->tok, k.id, k.id_len, HSM_ERR), SIGNET_OK);
 	}
 }
 
@@ -242,37 +242,37 @@ static void test_sign_bad_args(void **state)
 	hsm_key_info k;
 	gen(f, HSM_ALG_RSASHA256, &k);
 	hsm_session *s = NULL;
-	assert_int_equal(hsm_session_open(NULL, &s), SIGNET_EINVAL);
-	assert_int_equal(hsm_session_open(f->tok, NULL), SIGNET_EINVAL);
-	assert_int_equal(hsm_session_open(f->tok, &s), SIGNET_OK);
+	assert_int_equal(hsm_session_open(NULL, &s, HSM_ERR), SIGNET_EINVAL);
+	assert_int_equal(hsm_session_open(f->tok, NULL, HSM_ERR), SIGNET_EINVAL);
+	assert_int_equal(hsm_session_open(f->tok, &s, HSM_ERR), SIGNET_OK);
 	uint8_t sig[HSM_SIG_MAX];
 	size_t siglen = 99;
 	uint8_t big_id[HSM_ID_MAX + 1] = {0};
-	assert_int_equal(hsm_sign(NULL, k.id, k.id_len, msg, sizeof(msg), sig, sizeof(sig), &siglen),
+	assert_int_equal(hsm_sign(NULL, k.id, k.id_len, msg, sizeof(msg), sig, sizeof(sig), &siglen, HSM_ERR),
 			 SIGNET_EINVAL);
 	assert_int_equal(siglen, 0);
-	assert_int_equal(hsm_sign(s, NULL, 16, msg, sizeof(msg), sig, sizeof(sig), &siglen),
+	assert_int_equal(hsm_sign(s, NULL, 16, msg, sizeof(msg), sig, sizeof(sig), &siglen, HSM_ERR),
 			 SIGNET_EINVAL);
-	assert_int_equal(hsm_sign(s, k.id, 0, msg, sizeof(msg), sig, sizeof(sig), &siglen),
+	assert_int_equal(hsm_sign(s, k.id, 0, msg, sizeof(msg), sig, sizeof(sig), &siglen, HSM_ERR),
 			 SIGNET_EINVAL);
 	assert_int_equal(hsm_sign(s, big_id, sizeof(big_id), msg, sizeof(msg), sig, sizeof(sig),
-				  &siglen), SIGNET_ERANGE);
-	assert_int_equal(hsm_sign(s, k.id, k.id_len, NULL, 5, sig, sizeof(sig), &siglen),
+				  &siglen, HSM_ERR), SIGNET_ERANGE);
+	assert_int_equal(hsm_sign(s, k.id, k.id_len, NULL, 5, sig, sizeof(sig), &siglen, HSM_ERR),
 			 SIGNET_EINVAL);
-	assert_int_equal(hsm_sign(s, k.id, k.id_len, msg, sizeof(msg), NULL, sizeof(sig), &siglen),
+	assert_int_equal(hsm_sign(s, k.id, k.id_len, msg, sizeof(msg), NULL, sizeof(sig), &siglen, HSM_ERR),
 			 SIGNET_EINVAL);
-	assert_int_equal(hsm_sign(s, k.id, k.id_len, msg, sizeof(msg), sig, sizeof(sig), NULL),
+	assert_int_equal(hsm_sign(s, k.id, k.id_len, msg, sizeof(msg), sig, sizeof(sig), NULL, HSM_ERR),
 			 SIGNET_EINVAL);
 	assert_int_equal(hsm_sign(s, k.id, k.id_len, msg, (size_t)HSM_DATA_MAX + 1, sig,
-				  sizeof(sig), &siglen), SIGNET_ERANGE);
+				  sizeof(sig), &siglen, HSM_ERR), SIGNET_ERANGE);
 	/* Unknown key. */
-	assert_int_equal(hsm_sign(s, big_id, 16, msg, sizeof(msg), sig, sizeof(sig), &siglen),
+	assert_int_equal(hsm_sign(s, big_id, 16, msg, sizeof(msg), sig, sizeof(sig), &siglen, HSM_ERR),
 			 SIGNET_ENOTFOUND);
 	/* Too little room: refused, and the session is still good afterwards. */
-	assert_int_equal(hsm_sign(s, k.id, k.id_len, msg, sizeof(msg), sig, 255, &siglen),
+	assert_int_equal(hsm_sign(s, k.id, k.id_len, msg, sizeof(msg), sig, 255, &siglen, HSM_ERR),
 			 SIGNET_ERANGE);
 	assert_int_equal(siglen, 0);
-	assert_int_equal(hsm_sign(s, k.id, k.id_len, msg, sizeof(msg), sig, 256, &siglen),
+	assert_int_equal(hsm_sign(s, k.id, k.id_len, msg, sizeof(msg), sig, 256, &siglen, HSM_ERR),
 			 SIGNET_OK);
 	assert_int_equal(siglen, 256);
 	hsm_session_close(s);
@@ -285,14 +285,14 @@ static void test_deleted_key_not_used(void **state)
 	hsm_key_info k;
 	gen(f, HSM_ALG_ECDSAP256, &k);
 	hsm_session *s = NULL;
-	assert_int_equal(hsm_session_open(f->tok, &s), SIGNET_OK);
+	assert_int_equal(hsm_session_open(f->tok, &s, HSM_ERR), SIGNET_OK);
 	uint8_t sig[HSM_SIG_MAX];
 	size_t siglen;
-	assert_int_equal(hsm_sign(s, k.id, k.id_len, msg, sizeof(msg), sig, sizeof(sig), &siglen),
+	assert_int_equal(hsm_sign(s, k.id, k.id_len, msg, sizeof(msg), sig, sizeof(sig), &siglen, HSM_ERR),
 			 SIGNET_OK);
 	/* The session holds a copy of the key; deleting the key ends it too. */
-	assert_int_equal(hsm_key_delete(f->tok, k.id, k.id_len), SIGNET_OK);
-	assert_int_equal(hsm_sign(s, k.id, k.id_len, msg, sizeof(msg), sig, sizeof(sig), &siglen),
+	assert_int_equal(hsm_key_delete(f->tok, k.id, k.id_len, HSM_ERR), SIGNET_OK);
+	assert_int_equal(hsm_sign(s, k.id, k.id_len, msg, sizeof(msg), sig, sizeof(sig), &siglen, HSM_ERR),
 			 SIGNET_ENOTFOUND);
 	hsm_session_close(s);
 }
@@ -303,12 +303,12 @@ static void test_session_limit(void **state)
 	hsm_session **all = calloc(HSM_SESSIONS_MAX, sizeof(*all));
 	assert_non_null(all);
 	for (int i = 0; i < HSM_SESSIONS_MAX; i++)
-		assert_int_equal(hsm_session_open(f->tok, &all[i]), SIGNET_OK);
+		assert_int_equal(hsm_session_open(f->tok, &all[i], HSM_ERR), SIGNET_OK);
 	hsm_session *extra = NULL;
-	assert_int_equal(hsm_session_open(f->tok, &extra), SIGNET_ELIMIT);
+	assert_int_equal(hsm_session_open(f->tok, &extra, HSM_ERR), SIGNET_ELIMIT);
 	assert_null(extra);
 	hsm_session_close(all[0]);
-	assert_int_equal(hsm_session_open(f->tok, &all[0]), SIGNET_OK);
+	assert_int_equal(hsm_session_open(f->tok, &all[0], HSM_ERR), SIGNET_OK);
 	for (int i = 0; i < HSM_SESSIONS_MAX; i++)
 		hsm_session_close(all[i]);
 	free(all);
@@ -328,19 +328,19 @@ static void test_duplicate_id(void **state)
 		 * same handles come back). One key, which signs; signet never
 		 * generates onto an ID in use (hsm_key_generate checks first). */
 		size_t n = 0;
-		assert_int_equal(hsm_object_count(f->tok, &n), SIGNET_OK);
+		assert_int_equal(hsm_object_count(f->tok, &n, HSM_ERR), SIGNET_OK);
 		assert_int_equal(n, 2);
-		assert_int_equal(hsm_key_find(f->tok, id, sizeof(id), &k), SIGNET_OK);
+		assert_int_equal(hsm_key_find(f->tok, id, sizeof(id), &k, HSM_ERR), SIGNET_OK);
 		return;
 	}
-	assert_int_equal(hsm_key_find(f->tok, id, sizeof(id), &k), SIGNET_EHSM_KEY);
+	assert_int_equal(hsm_key_find(f->tok, id, sizeof(id), &k, HSM_ERR), SIGNET_EHSM_KEY);
 	hsm_session *s = NULL;
-	assert_int_equal(hsm_session_open(f->tok, &s), SIGNET_OK);
+	assert_int_equal(hsm_session_open(f->tok, &s, HSM_ERR), SIGNET_OK);
 	uint8_t sig[HSM_SIG_MAX];
 	size_t siglen;
-	assert_int_equal(hsm_sign(s, id, sizeof(id), msg, sizeof(msg), sig, sizeof(sig), &siglen),
+	assert_int_equal(hsm_sign(s, id, sizeof(id), msg, sizeof(msg), sig, sizeof(sig), &siglen, HSM_ERR),
 			 SIGNET_EHSM_KEY);
-	assert_non_null(strstr(hsm_last_error(), "share this CKA_ID"));
+	assert_non_null(strstr(shf_errmsg, "share this CKA_ID"));
 	hsm_session_close(s);
 }
 
@@ -361,7 +361,7 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	hsm_session *s = NULL;
-	if (hsm_session_open(w->f->tok, &s) != SIGNET_OK) {
+	if (hsm_session_open(w->f->tok, &s, NULL, 0) != SIGNET_OK) {
 		atomic_fetch_add(w->bad, 1);
 		return NULL;
 	}
@@ -372,7 +372,8 @@ static void *worker_main(void *arg)
 		size_t len = strlen((char *)data);
 		uint8_t sig[HSM_SIG_MAX];
 		size_t siglen = 0;
-		if (hsm_sign(s, k->id, k->id_len, data, len, sig, sizeof(sig), &siglen) != SIGNET_OK ||
+		if (hsm_sign(s, k->id, k->id_len, data, len, sig, sizeof(sig), &siglen, NULL, 0) !=
+			    SIGNET_OK ||
 		    test_verify_raw(w->pks[i % 2], k->alg, data, len, sig, siglen) != 1)
 			atomic_fetch_add(w->bad, 1);
 		else
@@ -390,7 +391,7 @@ static void test_threads(void **state)
 	gen(f, has_ed25519(f) ? HSM_ALG_ED25519 : HSM_ALG_ECDSAP384, &keys[1]);
 	EVP_PKEY *pks[2];
 	for (int i = 0; i < 2; i++)
-		assert_int_equal(hsm_key_public(f->tok, keys[i].id, keys[i].id_len, &pks[i]),
+		assert_int_equal(hsm_key_public(f->tok, keys[i].id, keys[i].id_len, &pks[i], HSM_ERR),
 				 SIGNET_OK);
 	atomic_int bad = 0;
 	struct worker w[THREADS];
@@ -416,7 +417,7 @@ static void test_threads(void **state)
 static unsigned long session_copies(softhsm_fixture *f, const hsm_key_info *k)
 {
 	hsm_token_desc d;
-	assert_int_equal(hsm_token_describe(f->tok, &d), SIGNET_OK);
+	assert_int_equal(hsm_token_describe(f->tok, &d, HSM_ERR), SIGNET_OK);
 	CK_SESSION_HANDLE h;
 	assert_int_equal(f->p11->C_OpenSession(d.slot, CKF_SERIAL_SESSION, NULL, NULL, &h),
 			 CKR_OK);
@@ -474,15 +475,15 @@ static void test_session_copies(void **state)
 		hsm_key_info k;
 		gen(f, algs[i], &k);
 		EVP_PKEY *pk = NULL;
-		assert_int_equal(hsm_key_public(f->tok, k.id, k.id_len, &pk), SIGNET_OK);
+		assert_int_equal(hsm_key_public(f->tok, k.id, k.id_len, &pk, HSM_ERR), SIGNET_OK);
 
 		hsm_token_set_session_copies(f->tok, true);
 		hsm_session *s = NULL;
-		assert_int_equal(hsm_session_open(f->tok, &s), SIGNET_OK);
+		assert_int_equal(hsm_session_open(f->tok, &s, HSM_ERR), SIGNET_OK);
 		assert_int_equal(session_copies(f, &k), 0);
 		for (int round = 0; round < 3; round++) {
 			assert_int_equal(hsm_sign(s, k.id, k.id_len, msg, sizeof(msg), sig,
-						  sizeof(sig), &siglen), SIGNET_OK);
+						  sizeof(sig), &siglen, HSM_ERR), SIGNET_OK);
 			assert_int_equal(test_verify_raw(pk, algs[i], msg, sizeof(msg), sig, siglen), 1);
 			assert_int_equal(session_copies(f, &k), 1);
 		}
@@ -490,9 +491,9 @@ static void test_session_copies(void **state)
 		assert_int_equal(session_copies(f, &k), 0);
 
 		hsm_token_set_session_copies(f->tok, false);
-		assert_int_equal(hsm_session_open(f->tok, &s), SIGNET_OK);
+		assert_int_equal(hsm_session_open(f->tok, &s, HSM_ERR), SIGNET_OK);
 		assert_int_equal(hsm_sign(s, k.id, k.id_len, msg, sizeof(msg), sig, sizeof(sig),
-					  &siglen), SIGNET_OK);
+					  &siglen, HSM_ERR), SIGNET_OK);
 		assert_int_equal(test_verify_raw(pk, algs[i], msg, sizeof(msg), sig, siglen), 1);
 		assert_int_equal(session_copies(f, &k), 0);
 		hsm_session_close(s);

@@ -50,15 +50,15 @@ static int setup(void **state)
 		goto fail;
 	e->domain->len = HSM_DOMAIN_KEY_LEN;
 	softhsm_fixture *f = e->hsm2;
-	if (hsm_domain_id(e->domain, e->domain_id) != SIGNET_OK ||
-	    hsm_domain_install(f->ctx, f->serial, f->so_pin, e->domain) != SIGNET_OK ||
-	    hsm_token_open(f->ctx, NULL, f->serial, f->user_pin, &f->tok) != SIGNET_OK)
+	if (hsm_domain_id(e->domain, e->domain_id, HSM_ERR) != SIGNET_OK ||
+	    hsm_domain_install(f->ctx, f->serial, f->so_pin, e->domain, HSM_ERR) != SIGNET_OK ||
+	    hsm_token_open(f->ctx, NULL, f->serial, f->user_pin, &f->tok, HSM_ERR) != SIGNET_OK)
 		goto fail;
 	hsm_token_set_wrappable_keys(f->tok, true);
 	*state = e;
 	return 0;
 fail:
-	fprintf(stderr, "two impls: set-up failed: %s\n", hsm_last_error());
+	fprintf(stderr, "two impls: set-up failed: %s\n", shf_errmsg);
 	softhsm_fixture_destroy(e->nss);
 	softhsm_fixture_destroy(e->hsm2);
 	sg_secret_free(e->domain);
@@ -82,12 +82,12 @@ static void backup_of(struct env *e, hsm_alg alg, hsm_backup *b, EVP_PKEY **pub)
 	char label[HSM_LABEL_MAX + 1];
 	hsm_key_info k;
 	assert_int_equal(hsm_key_label("zsk", "example.com.", alg, (int64_t)time(NULL), label,
-				       sizeof(label)), SIGNET_OK);
-	assert_int_equal(hsm_key_generate(e->hsm2->tok, alg, 0, label, &k), SIGNET_OK);
-	assert_int_equal(hsm_backup_make(e->hsm2->tok, e->domain_id, k.id, k.id_len, 1, b),
+				       sizeof(label), HSM_ERR), SIGNET_OK);
+	assert_int_equal(hsm_key_generate(e->hsm2->tok, alg, 0, label, &k, HSM_ERR), SIGNET_OK);
+	assert_int_equal(hsm_backup_make(e->hsm2->tok, e->domain_id, k.id, k.id_len, 1, b, HSM_ERR),
 			 SIGNET_OK);
-	assert_int_equal(hsm_backup_prove(e->hsm2->tok, b), SIGNET_OK);
-	assert_int_equal(hsm_key_public(e->hsm2->tok, k.id, k.id_len, pub), SIGNET_OK);
+	assert_int_equal(hsm_backup_prove(e->hsm2->tok, b, HSM_ERR), SIGNET_OK);
+	assert_int_equal(hsm_key_public(e->hsm2->tok, k.id, k.id_len, pub, HSM_ERR), SIGNET_OK);
 }
 
 /* A read-write session of f's token (either module's), through its raw list. */
@@ -130,20 +130,20 @@ static void test_signet_refuses(void **state)
 	EVP_PKEY *pub = NULL;
 	backup_of(e, HSM_ALG_ECDSAP256, &b, &pub);
 	size_t before = 0, after = 0;
-	assert_int_equal(hsm_object_count(nss, &before), SIGNET_OK);
+	assert_int_equal(hsm_object_count(nss, &before, HSM_ERR), SIGNET_OK);
 	uint8_t id[HSM_ID_LEN];
-	assert_int_equal(hsm_domain_find(nss, id), SIGNET_ENOTFOUND);
-	assert_int_not_equal(hsm_backup_prove(nss, &b), SIGNET_OK);
+	assert_int_equal(hsm_domain_find(nss, id, HSM_ERR), SIGNET_ENOTFOUND);
+	assert_int_not_equal(hsm_backup_prove(nss, &b, HSM_ERR), SIGNET_OK);
 	hsm_unwrap_spec spec = {b.alg, b.id, b.id_len, b.label};
 	hsm_key_info k;
 	assert_int_equal(hsm_key_unwrap(nss, e->domain_id, b.wrapped.data, b.wrapped.len, &spec,
-					&k), SIGNET_ENOTFOUND);
-	assert_int_equal(hsm_object_count(nss, &after), SIGNET_OK);
+					&k, HSM_ERR), SIGNET_ENOTFOUND);
+	assert_int_equal(hsm_object_count(nss, &after, HSM_ERR), SIGNET_OK);
 	assert_int_equal(after, before);
 	/* the public half moves, unchanged */
 	EVP_PKEY *back = NULL;
-	assert_int_equal(hsm_key_import_public(nss, b.id, b.id_len, b.label, pub), SIGNET_OK);
-	assert_int_equal(hsm_key_public(nss, b.id, b.id_len, &back), SIGNET_OK);
+	assert_int_equal(hsm_key_import_public(nss, b.id, b.id_len, b.label, pub, HSM_ERR), SIGNET_OK);
+	assert_int_equal(hsm_key_public(nss, b.id, b.id_len, &back, HSM_ERR), SIGNET_OK);
 	assert_int_equal(EVP_PKEY_eq(pub, back), 1);
 	EVP_PKEY_free(back);
 	EVP_PKEY_free(pub);

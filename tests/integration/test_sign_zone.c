@@ -49,10 +49,10 @@ static void make_key(softhsm_fixture *f, uint8_t alg, const char *role, uint16_t
 {
 	char label[HSM_LABEL_MAX + 1];
 	assert_int_equal(hsm_key_label(role, "example.test.", (hsm_alg)alg, time(NULL),
-				       label, sizeof(label)), SIGNET_OK);
-	assert_int_equal(hsm_key_generate(f->tok, (hsm_alg)alg, 0, label, info), SIGNET_OK);
+				       label, sizeof(label), HSM_ERR), SIGNET_OK);
+	assert_int_equal(hsm_key_generate(f->tok, (hsm_alg)alg, 0, label, info, HSM_ERR), SIGNET_OK);
 	EVP_PKEY *pk = NULL;
-	assert_int_equal(hsm_key_public(f->tok, info->id, info->id_len, &pk), SIGNET_OK);
+	assert_int_equal(hsm_key_public(f->tok, info->id, info->id_len, &pk, HSM_ERR), SIGNET_OK);
 	sg_buf pub = SG_BUF_INIT;
 	assert_int_equal(dns_dnskey_pubkey_from_evp(alg, pk, &pub), SIGNET_OK);
 	assert_int_equal(dns_dnskey_rdata(flags, alg, pub.data, pub.len, rdata), SIGNET_OK);
@@ -98,7 +98,7 @@ static void sign_set(struct signed_zone *sz, hsm_session *session,
 	assert_int_equal(dns_rrsig_signed_data(&sig, set, &data), SIGNET_OK);
 	size_t siglen = 0;
 	assert_int_equal(hsm_sign(session, key->id, key->id_len, data.data, data.len,
-				  sig.sig, sizeof(sig.sig), &siglen), SIGNET_OK);
+				  sig.sig, sizeof(sig.sig), &siglen, HSM_ERR), SIGNET_OK);
 	sig.sig_len = (uint16_t)siglen;
 	assert_int_equal(dns_rrsig_verify(&sig, set, dnskey->data, dnskey->len, apex,
 					  (uint32_t)time(NULL)), SIGNET_OK);
@@ -177,7 +177,7 @@ static void sign_zone(softhsm_fixture *f, struct zone_keys *k, enum denial denia
 	uint32_t now = (uint32_t)time(NULL);
 	uint32_t inception = now - 3600, expiration = now + 14 * 86400;
 	hsm_session *session = NULL;
-	assert_int_equal(hsm_session_open(f->tok, &session), SIGNET_OK);
+	assert_int_equal(hsm_session_open(f->tok, &session, HSM_ERR), SIGNET_OK);
 	for (size_t i = 0; i < z->count; i++) {
 		if (sz->roles[i] != DNS_SET_SIGN)
 			continue;

@@ -272,12 +272,12 @@ signet_err cfx_token_keys(cer_fixture *c, const char *share_dir, const int *sh, 
 			 SIGNET_OK);
 	free(p);
 	hsm_token *t = NULL;
-	signet_err err = hsm_token_open(c->fx->ctx, NULL, serial, pin, &t);
+	signet_err err = hsm_token_open(c->fx->ctx, NULL, serial, pin, &t, HSM_ERR);
 	sg_secret_free(pin);
 	if (err != SIGNET_OK)
 		return err;
 	hsm_key_info *k = NULL;
-	assert_int_equal(hsm_key_list(t, &k, keys), SIGNET_OK);
+	assert_int_equal(hsm_key_list(t, &k, keys, HSM_ERR), SIGNET_OK);
 	free(k);
 	hsm_token_close(t);
 	return SIGNET_OK;
@@ -302,16 +302,16 @@ signet_err cfx_token_state(cer_fixture *c, const char *share_dir, const int *sh,
 	if (anchor != NULL) {
 		sg_buf_reset(anchor);
 		signet_err aerr = hsm_data_read_public(c->fx->ctx, label, "signet-ceremony-anchor",
-						       1 << 20, anchor, NULL);
+						       1 << 20, anchor, NULL, HSM_ERR);
 		if (aerr != SIGNET_OK)
-			fail_msg("the token has no public anchor: %s", hsm_last_error());
+			fail_msg("the token has no public anchor: %s", shf_errmsg);
 	}
 	hsm_token *t = NULL;
-	signet_err err = hsm_token_open(c->fx->ctx, NULL, serial, pin, &t);
+	signet_err err = hsm_token_open(c->fx->ctx, NULL, serial, pin, &t, HSM_ERR);
 	sg_secret_free(pin);
 	if (err != SIGNET_OK)
 		return err;
-	assert_int_equal(hsm_object_count(t, objects), SIGNET_OK);
+	assert_int_equal(hsm_object_count(t, objects, HSM_ERR), SIGNET_OK);
 	hsm_token_close(t);
 	return SIGNET_OK;
 }

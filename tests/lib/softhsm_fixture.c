@@ -14,6 +14,8 @@
 #include "tests/lib/softhsm_fixture.h"
 #include "tests/lib/tmpdir.h"
 
+char shf_errmsg[HSM_ERRMSG_MAX];
+
 #define PIN_OCTETS 12  /* random octets per PIN, hex encoded */
 
 
@@ -39,7 +41,7 @@ static signet_err random_pin(sg_secret **out)
 static signet_err fail(softhsm_fixture *f, signet_err err, const char *what)
 {
 	fprintf(stderr, "softhsm fixture: %s: %s (%s)\n", what, signet_errname(err),
-		hsm_last_error());
+		shf_errmsg);
 	softhsm_fixture_destroy(f);
 	return err;
 }
@@ -87,10 +89,10 @@ static signet_err softhsm2_prepare(softhsm_fixture *f)
 		return fail(f, err, "write softhsm2.conf");
 	if (setenv("SOFTHSM2_CONF", f->conf, 1) != 0)
 		return fail(f, SIGNET_EIO, "setenv SOFTHSM2_CONF");
-	err = hsm_open(f->module, &f->ctx);
+	err = hsm_open(f->module, &f->ctx, HSM_ERR);
 	if (err != SIGNET_OK)
 		return fail(f, err, "hsm_open");
-	err = hsm_token_initialize(f->ctx, f->label, f->so_pin, f->user_pin);
+	err = hsm_token_initialize(f->ctx, f->label, f->so_pin, f->user_pin, HSM_ERR);
 	if (err != SIGNET_OK)
 		return fail(f, err, "hsm_token_initialize");
 	return SIGNET_OK;
@@ -111,7 +113,7 @@ static signet_err softokn_prepare(softhsm_fixture *f)
 			     "flags=noModDB dbTokenDescription='%s'", f->tokendir, f->label) >=
 	    sizeof(f->init_args))
 		return fail(f, SIGNET_ERANGE, "softokn parameters");
-	signet_err err = hsm_open_args(f->module, f->init_args, &f->ctx);
+	signet_err err = hsm_open_args(f->module, f->init_args, &f->ctx, HSM_ERR);
 	if (err != SIGNET_OK)
 		return fail(f, err, "hsm_open_args");
 	void *dl = dlopen(f->module, RTLD_NOW | RTLD_NOLOAD);
@@ -216,7 +218,7 @@ signet_err softhsm_fixture_create_impl(softhsm_impl impl, bool open_token,
 
 	hsm_token_desc *d = NULL;
 	size_t n = 0;
-	err = hsm_list_tokens(f->ctx, &d, &n);
+	err = hsm_list_tokens(f->ctx, &d, &n, HSM_ERR);
 	if (err != SIGNET_OK)
 		return fail(f, err, "hsm_list_tokens");
 	for (size_t i = 0; i < n; i++) {
@@ -229,7 +231,7 @@ signet_err softhsm_fixture_create_impl(softhsm_impl impl, bool open_token,
 	if (f->serial[0] == '\0')
 		return fail(f, SIGNET_ENOTFOUND, "the new token is not listed");
 	if (open_token) {
-		err = hsm_token_open(f->ctx, f->label, NULL, f->user_pin, &f->tok);
+		err = hsm_token_open(f->ctx, f->label, NULL, f->user_pin, &f->tok, HSM_ERR);
 		if (err != SIGNET_OK)
 			return fail(f, err, "hsm_token_open");
 	}
@@ -256,7 +258,7 @@ signet_err softhsm_fixture_open_module(const softhsm_fixture *f, hsm_ctx **out)
 {
 	if (f == NULL)
 		return SIGNET_EINVAL;
-	return hsm_open_args(f->module, f->init_args[0] != '\0' ? f->init_args : NULL, out);
+	return hsm_open_args(f->module, f->init_args[0] != '\0' ? f->init_args : NULL, out, HSM_ERR);
 }
 
 signet_err softhsm_fixture_pin_file(softhsm_fixture *f, const char *name, char *path,

@@ -35,6 +35,12 @@
 #include "common/common.h"
 #include "hsm/hsm.h"
 
+/* The buffer the tests pass as errmsg to the hsm layer (HSM_ERR) from their
+ * main thread, so that a failed assertion can print the reason; a test's
+ * own threads pass buffers of their own. */
+extern char shf_errmsg[HSM_ERRMSG_MAX];
+#define HSM_ERR shf_errmsg, sizeof(shf_errmsg)
+
 /* CK_FUNCTION_LIST of <p11-kit/pkcs11.h> (whose compat macros name the tag
  * so), for tests that inject faults; include that header to use it. */
 struct _CK_FUNCTION_LIST;

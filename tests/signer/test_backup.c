@@ -46,20 +46,20 @@ static sg_secret *domain_key(void)
 static hsm_token *token(fx *x, const char *label, const sg_secret *key)
 {
 	softhsm_fixture *f = x->f;
-	assert_int_equal(hsm_token_initialize(f->ctx, label, f->so_pin, f->user_pin), SIGNET_OK);
+	assert_int_equal(hsm_token_initialize(f->ctx, label, f->so_pin, f->user_pin, HSM_ERR), SIGNET_OK);
 	hsm_token_desc *d = NULL;
 	size_t n = 0;
 	char serial[17] = "";
-	assert_int_equal(hsm_list_tokens(f->ctx, &d, &n), SIGNET_OK);
+	assert_int_equal(hsm_list_tokens(f->ctx, &d, &n, HSM_ERR), SIGNET_OK);
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(d[i].label, label) == 0)
 			memcpy(serial, d[i].serial, sizeof(serial));
 	free(d);
 	assert_true(serial[0] != '\0');
 	if (key)
-		assert_int_equal(hsm_domain_install(f->ctx, serial, f->so_pin, key), SIGNET_OK);
+		assert_int_equal(hsm_domain_install(f->ctx, serial, f->so_pin, key, HSM_ERR), SIGNET_OK);
 	hsm_token *t = NULL;
-	assert_int_equal(hsm_token_open(f->ctx, NULL, serial, f->user_pin, &t), SIGNET_OK);
+	assert_int_equal(hsm_token_open(f->ctx, NULL, serial, f->user_pin, &t, HSM_ERR), SIGNET_OK);
 	return t;
 }
 
@@ -72,9 +72,9 @@ static int setup(void **state)
 	if (mkdir(x->dir, 0700) != 0 || signer_state_open(x->dir, &x->st) != SIGNET_OK)
 		return -1;
 	x->key = domain_key();
-	if (hsm_domain_id(x->key, x->domain) != SIGNET_OK ||
-	    hsm_domain_install(x->f->ctx, x->f->serial, x->f->so_pin, x->key) != SIGNET_OK ||
-	    hsm_token_open(x->f->ctx, NULL, x->f->serial, x->f->user_pin, &x->f->tok) !=
+	if (hsm_domain_id(x->key, x->domain, HSM_ERR) != SIGNET_OK ||
+	    hsm_domain_install(x->f->ctx, x->f->serial, x->f->so_pin, x->key, HSM_ERR) != SIGNET_OK ||
+	    hsm_token_open(x->f->ctx, NULL, x->f->serial, x->f->user_pin, &x->f->tok, HSM_ERR) !=
 		    SIGNET_OK ||
 	    dns_name_from_str(&x->zone, "example.com.") != SIGNET_OK)
 		return -1;
@@ -100,13 +100,13 @@ static void make_zsk(fx *x, hsm_token *t, signer_key *k)
 	assert_int_equal(dns_name_to_str(&x->zone, zs, sizeof(zs)), SIGNET_OK);
 	static int64_t created = 1700000000;
 	assert_int_equal(hsm_key_label("zsk", zs, HSM_ALG_ECDSAP256, created++, label,
-				       sizeof(label)),
+				       sizeof(label), HSM_ERR),
 			 SIGNET_OK);
 	hsm_key_info info;
-	assert_int_equal(hsm_key_generate(t, HSM_ALG_ECDSAP256, 0, label, &info), SIGNET_OK);
+	assert_int_equal(hsm_key_generate(t, HSM_ALG_ECDSAP256, 0, label, &info, HSM_ERR), SIGNET_OK);
 	EVP_PKEY *pk = NULL;
 	sg_buf pub = SG_BUF_INIT, rd = SG_BUF_INIT;
-	assert_int_equal(hsm_key_public(t, info.id, info.id_len, &pk), SIGNET_OK);
+	assert_int_equal(hsm_key_public(t, info.id, info.id_len, &pk, HSM_ERR), SIGNET_OK);
 	assert_int_equal(dns_dnskey_pubkey_from_evp(13, pk, &pub), SIGNET_OK);
 	assert_int_equal(dns_dnskey_rdata(DNS_DNSKEY_FLAG_ZONE, 13, pub.data, pub.len, &rd),
 			 SIGNET_OK);
@@ -218,7 +218,7 @@ static void test_backup_proven(void **state)
 	assert_int_equal(signer_backups_status(b, &k), SIGNER_BACKUP_PROVEN);
 	assert_int_equal(signer_backups_check_zone(b, &x->zone, msg, sizeof(msg)), SIGNET_OK);
 	/* The key leaves the token only wrapped: its value stays hidden. */
-	assert_int_equal(hsm_key_value_hidden(x->f->tok, k.id, k.id_len), SIGNET_OK);
+	assert_int_equal(hsm_key_value_hidden(x->f->tok, k.id, k.id_len, HSM_ERR), SIGNET_OK);
 	size_t n = 0;
 	assert_int_equal(signer_backups_export(x->st, x->dir, &n), SIGNET_OK);
 	assert_int_equal(n, 1);
@@ -227,7 +227,7 @@ static void test_backup_proven(void **state)
 	assert_int_equal(signer_backup_files_read(x->dir, &files, &nf, msg, sizeof(msg)), SIGNET_OK);
 	assert_int_equal(nf, 1);
 	hsm_backup hb;
-	assert_int_equal(hsm_backup_decode(files[0].text.data, files[0].text.len, &hb), SIGNET_OK);
+	assert_int_equal(hsm_backup_decode(files[0].text.data, files[0].text.len, &hb, HSM_ERR), SIGNET_OK);
 	assert_memory_equal(hb.id, k.id, k.id_len);
 	assert_int_equal(hb.key_tag, k.key_tag);
 	hsm_backup_free(&hb);
@@ -255,7 +255,7 @@ static void test_require(void **state)
 	/* Kept, without a backup, when backups are not required. */
 	assert_int_equal(signer_backups_zsk(off, &old), SIGNET_OK);
 	hsm_key_info info;
-	assert_int_equal(hsm_key_find(x->f->tok, old.id, old.id_len, &info), SIGNET_OK);
+	assert_int_equal(hsm_key_find(x->f->tok, old.id, old.id_len, &info, HSM_ERR), SIGNET_OK);
 	assert_int_equal(signer_backups_status(off, &old), SIGNER_BACKUP_MISSING);
 	/* Destroyed when they are: it cannot be wrapped. */
 	signer_key k2;
@@ -263,7 +263,7 @@ static void test_require(void **state)
 	make_zsk(x, x->f->tok, &k2);
 	hsm_token_set_wrappable_keys(x->f->tok, true);
 	assert_int_not_equal(signer_backups_zsk(b, &k2), SIGNET_OK);
-	assert_int_equal(hsm_key_find(x->f->tok, k2.id, k2.id_len, &info), SIGNET_ENOTFOUND);
+	assert_int_equal(hsm_key_find(x->f->tok, k2.id, k2.id_len, &info, HSM_ERR), SIGNET_ENOTFOUND);
 	/* A stored backup that is another key's does not count. */
 	signer_key good;
 	make_zsk(x, x->f->tok, &good);
@@ -309,12 +309,12 @@ static void test_no_domain(void **state)
 	assert_int_equal(signer_backups_status(nd, &k), SIGNER_BACKUP_NONE);
 	size_t before = 0, after = 0, restored = 9;
 	char msg[400] = "";
-	assert_int_equal(hsm_object_count(bare, &before), SIGNET_OK);
+	assert_int_equal(hsm_object_count(bare, &before, HSM_ERR), SIGNET_OK);
 	assert_int_equal(signer_backups_restore(nd, &f, 1, NULL, NULL, &restored, msg, sizeof(msg)),
 			 SIGNET_ESTATE);
 	assert_non_null(strstr(msg, "no backup domain"));
 	assert_int_equal(restored, 0);
-	assert_int_equal(hsm_object_count(bare, &after), SIGNET_OK);
+	assert_int_equal(hsm_object_count(bare, &after, HSM_ERR), SIGNET_OK);
 	assert_int_equal(after, before);
 	sg_buf_free(&f.text);
 	signer_backups_free(nd);
@@ -328,13 +328,13 @@ static void refused(signer_backups *b, hsm_token *t, signer_backup_file *f, sign
 {
 	size_t before = 0, after = 0, restored = 9;
 	char msg[400] = "";
-	assert_int_equal(hsm_object_count(t, &before), SIGNET_OK);
+	assert_int_equal(hsm_object_count(t, &before, HSM_ERR), SIGNET_OK);
 	signet_err got = signer_backups_restore(b, f, 1, NULL, NULL, &restored, msg, sizeof(msg));
 	if (got != want || strstr(msg, words) == NULL)
 		fail_msg("restore gave %s \"%s\", wanted %s with \"%s\"", signet_errname(got), msg,
 			 signet_errname(want), words);
 	assert_int_equal(restored, 0);
-	assert_int_equal(hsm_object_count(t, &after), SIGNET_OK);
+	assert_int_equal(hsm_object_count(t, &after, HSM_ERR), SIGNET_OK);
 	assert_int_equal(after, before);
 }
 
@@ -408,21 +408,21 @@ static void test_restore_attacks(void **state)
 			 SIGNET_OK);
 	assert_int_equal(restored, 1);
 	hsm_key_info info;
-	assert_int_equal(hsm_key_find(clone, k.id, k.id_len, &info), SIGNET_OK);
+	assert_int_equal(hsm_key_find(clone, k.id, k.id_len, &info, HSM_ERR), SIGNET_OK);
 	assert_true(info.sensitive && info.wrap_with_trusted && !info.can_decrypt);
-	assert_int_equal(hsm_key_value_hidden(clone, k.id, k.id_len), SIGNET_OK);
+	assert_int_equal(hsm_key_value_hidden(clone, k.id, k.id_len, HSM_ERR), SIGNET_OK);
 	hsm_session *s = NULL;
 	uint8_t sig[HSM_SIG_MAX];
 	size_t siglen = 0;
-	assert_int_equal(hsm_session_open(clone, &s), SIGNET_OK);
+	assert_int_equal(hsm_session_open(clone, &s, HSM_ERR), SIGNET_OK);
 	assert_int_equal(hsm_sign(s, k.id, k.id_len, (const uint8_t *)"data", 4, sig, sizeof(sig),
-				  &siglen),
+				  &siglen, HSM_ERR),
 			 SIGNET_OK);
 	hsm_session_close(s);
 	assert_int_equal(siglen, 64);
 	EVP_PKEY *a = NULL, *c = NULL;
-	assert_int_equal(hsm_key_public(x->f->tok, k.id, k.id_len, &a), SIGNET_OK);
-	assert_int_equal(hsm_key_public(clone, k.id, k.id_len, &c), SIGNET_OK);
+	assert_int_equal(hsm_key_public(x->f->tok, k.id, k.id_len, &a, HSM_ERR), SIGNET_OK);
+	assert_int_equal(hsm_key_public(clone, k.id, k.id_len, &c, HSM_ERR), SIGNET_OK);
 	assert_int_equal(EVP_PKEY_eq(a, c), 1);
 	EVP_PKEY_free(a);
 	EVP_PKEY_free(c);

@@ -34,13 +34,13 @@ static int setup(void **state)
 	env *e = calloc(1, sizeof(*e));
 	if (!e || softhsm_fixture_create(true, &e->f) != SIGNET_OK)
 		return -1;
-	if (hsm_session_open(e->f->tok, &e->s) != SIGNET_OK)
+	if (hsm_session_open(e->f->tok, &e->s, HSM_ERR) != SIGNET_OK)
 		return -1;
 	char label[HSM_LABEL_MAX + 1];
 	hsm_key_info info;
-	if (hsm_key_label("zsk", "example.com.", HSM_ALG_ECDSAP256, 0, label, sizeof(label)) ||
-	    hsm_key_generate(e->f->tok, HSM_ALG_ECDSAP256, 0, label, &info) ||
-	    hsm_key_public(e->f->tok, info.id, info.id_len, &e->pub))
+	if (hsm_key_label("zsk", "example.com.", HSM_ALG_ECDSAP256, 0, label, sizeof(label), HSM_ERR) ||
+	    hsm_key_generate(e->f->tok, HSM_ALG_ECDSAP256, 0, label, &info, HSM_ERR) ||
+	    hsm_key_public(e->f->tok, info.id, info.id_len, &e->pub, HSM_ERR))
 		return -1;
 	sg_buf pub = SG_BUF_INIT, rd = SG_BUF_INIT;
 	if (dns_dnskey_pubkey_from_evp(13, e->pub, &pub) ||
@@ -97,7 +97,7 @@ static void test_sign_cache_verify(void **state)
 	z.pub = e->pub;  /* verify after sign */
 	assert_int_equal(
 		signer_sign_rrset(&(signer_signing){e->s, c, &z, &e->apex, now - 3600, now + 86400},
-				  &set, &r1, &cached),
+				  &set, &r1, &cached, NULL, 0),
 		SIGNET_OK);
 	assert_false(cached);
 	dns_rrsig sig;
@@ -112,7 +112,7 @@ static void test_sign_cache_verify(void **state)
 	 * (ECDSA would otherwise give a new signature) */
 	assert_int_equal(
 		signer_sign_rrset(&(signer_signing){e->s, c, &z, &e->apex, now - 3600, now + 86400},
-				  &set, &r2, &cached),
+				  &set, &r2, &cached, NULL, 0),
 		SIGNET_OK);
 	assert_true(cached);
 	assert_int_equal(r1.len, r2.len);
@@ -121,7 +121,7 @@ static void test_sign_cache_verify(void **state)
 	sg_buf_reset(&r2);
 	assert_int_equal(
 		signer_sign_rrset(&(signer_signing){e->s, c, &z, &e->apex, now - 3600, now + 86401},
-				  &set, &r2, &cached),
+				  &set, &r2, &cached, NULL, 0),
 		SIGNET_OK);
 	assert_false(cached);
 	/* without a cache ECDSA signatures differ: the cache is what makes
@@ -129,7 +129,7 @@ static void test_sign_cache_verify(void **state)
 	sg_buf r3 = SG_BUF_INIT;
 	assert_int_equal(signer_sign_rrset(&(signer_signing){e->s, NULL, &z, &e->apex, now - 3600,
 							     now + 86400},
-					   &set, &r3, &cached),
+					   &set, &r3, &cached, NULL, 0),
 			 SIGNET_OK);
 	assert_false(cached);
 	assert_memory_not_equal(r1.data, r3.data, r1.len);
@@ -150,7 +150,7 @@ static void test_sign_cache_verify(void **state)
 	sg_buf_reset(&r3);
 	assert_int_equal(signer_sign_rrset(&(signer_signing){e->s, NULL, &z, &e->apex, now - 3600,
 							     now + 86400},
-					   &set, &r3, NULL),
+					   &set, &r3, NULL, NULL, 0),
 			 SIGNET_EVERIFY);
 	assert_int_equal(r3.len, 0);
 	EVP_PKEY_free(other);
@@ -160,12 +160,12 @@ static void test_sign_cache_verify(void **state)
 	z.id[0] ^= 0xff;
 	assert_int_not_equal(signer_sign_rrset(&(signer_signing){e->s, NULL, &z, &e->apex,
 								 now - 3600, now + 86400},
-					       &set, &r3, NULL),
+					       &set, &r3, NULL, NULL, 0),
 			     SIGNET_OK);
 	/* a window ending before it starts */
 	assert_int_equal(
 		signer_sign_rrset(&(signer_signing){e->s, NULL, &e->zsk, &e->apex, now, now - 10},
-				  &set, &r3, NULL),
+				  &set, &r3, NULL, NULL, 0),
 		SIGNET_ETIME);
 	sg_buf_free(&r1);
 	sg_buf_free(&r2);
@@ -234,7 +234,7 @@ static void test_canonical_once(void **state)
 		assert_int_equal(signer_sign_canonical(&sc,
 						       &(signer_signing){e->s, c, &z, &e->apex,
 									 now - 3600, now + 86400},
-						       &canon, &r1, &cached, NULL),
+						       &canon, &r1, &cached, NULL, NULL, 0),
 				 SIGNET_OK);
 		assert_false(cached);
 		dns_rrsig sig;
@@ -246,7 +246,7 @@ static void test_canonical_once(void **state)
 		/* the public path finds what the canonical path stored */
 		assert_int_equal(signer_sign_rrset(&(signer_signing){e->s, c, &z, &e->apex,
 								     now - 3600, now + 86400},
-						   &set, &r2, &cached),
+						   &set, &r2, &cached, NULL, 0),
 				 SIGNET_OK);
 		assert_true(cached);
 		assert_int_equal(r2.len, r1.len);
@@ -279,12 +279,12 @@ static void test_canonical_errors(void **state)
 	assert_int_equal(signer_sign_canonical(
 				 NULL,
 				 &(signer_signing){e->s, NULL, &e->zsk, &e->apex, now, now + 3600},
-				 &set, &out, NULL, NULL),
+				 &set, &out, NULL, NULL, NULL, 0),
 			 SIGNET_EINVAL);
 	assert_int_equal(signer_sign_canonical(
 				 &sc,
 				 &(signer_signing){NULL, NULL, &e->zsk, &e->apex, now, now + 3600},
-				 &set, &out, NULL, NULL),
+				 &set, &out, NULL, NULL, NULL, 0),
 			 SIGNET_EINVAL);
 	signer_zsk rsa = e->zsk;
 	rsa.alg = DNS_ALG_RSASHA256;
@@ -292,7 +292,7 @@ static void test_canonical_errors(void **state)
 	assert_int_equal(signer_sign_canonical(
 				 &sc,
 				 &(signer_signing){e->s, NULL, &rsa, &e->apex, now, now + 3600},
-				 &set, &out, NULL, &ns),
+				 &set, &out, NULL, &ns, NULL, 0),
 			 SIGNET_EINVAL);
 	assert_int_equal(ns, 0);
 	assert_int_equal(out.len, 0);
@@ -306,7 +306,7 @@ static void test_canonical_errors(void **state)
 	assert_int_not_equal(signer_canonical(&bad, &sc, d), SIGNET_OK);
 	assert_int_not_equal(
 		signer_sign_rrset(&(signer_signing){e->s, NULL, &e->zsk, &e->apex, now, now + 3600},
-				  &bad, &out, NULL),
+				  &bad, &out, NULL, NULL, 0),
 		SIGNET_OK);
 	assert_int_equal(out.len, 0);
 	dns_rrset_clear(&bad);

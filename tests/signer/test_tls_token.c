@@ -147,7 +147,7 @@ static void new_token_here(const char *label, char *pin_path, size_t len)
 	sg_secret *so = NULL, *user = NULL;
 	assert_int_equal(sg_secret_from_file(so_path, &so), SIGNET_OK);
 	assert_int_equal(sg_secret_from_file(pin_path, &user), SIGNET_OK);
-	assert_int_equal(hsm_token_initialize(D.f->ctx, label, so, user), SIGNET_OK);
+	assert_int_equal(hsm_token_initialize(D.f->ctx, label, so, user, HSM_ERR), SIGNET_OK);
 	sg_secret_free(so);
 	sg_secret_free(user);
 	token_files_to_daemon();
@@ -400,13 +400,13 @@ static void token_key(const char *label, const char *pin_path, const char *uri, 
 	sg_secret *pin = NULL;
 	assert_int_equal(sg_secret_from_file(pin_path, &pin), SIGNET_OK);
 	hsm_token *t = NULL;
-	assert_int_equal(hsm_token_open(D.f->ctx, label, NULL, pin, &t), SIGNET_OK);
+	assert_int_equal(hsm_token_open(D.f->ctx, label, NULL, pin, &t, HSM_ERR), SIGNET_OK);
 	sg_secret_free(pin);
 	EVP_PKEY *pub = NULL;
-	assert_int_equal(hsm_key_public(t, u.id, u.id_len, &pub), SIGNET_OK);
-	assert_int_equal(hsm_key_value_hidden(t, u.id, u.id_len), SIGNET_OK);
+	assert_int_equal(hsm_key_public(t, u.id, u.id_len, &pub, HSM_ERR), SIGNET_OK);
+	assert_int_equal(hsm_key_value_hidden(t, u.id, u.id_len, HSM_ERR), SIGNET_OK);
 	hsm_key_info info;
-	assert_int_equal(hsm_key_find(t, u.id, u.id_len, &info), SIGNET_OK);
+	assert_int_equal(hsm_key_find(t, u.id, u.id_len, &info, HSM_ERR), SIGNET_OK);
 	assert_true(info.sensitive && info.never_extractable && !info.extractable);
 	BIO *b = BIO_new(BIO_s_mem());
 	assert_int_equal(PEM_write_bio_PUBKEY(b, pub), 1);
@@ -573,18 +573,18 @@ static void test_start_refusals(void **state)
 	sg_secret *pin = NULL;
 	assert_int_equal(sg_secret_from_file(srv_pin, &pin), SIGNET_OK);
 	hsm_token *t = NULL;
-	assert_int_equal(hsm_token_open(D.f->ctx, SRV_TOKEN, NULL, pin, &t), SIGNET_OK);
+	assert_int_equal(hsm_token_open(D.f->ctx, SRV_TOKEN, NULL, pin, &t, HSM_ERR), SIGNET_OK);
 	sg_secret_free(pin);
 	char label[HSM_LABEL_MAX + 1];
 	hsm_key_info ed;
 	assert_int_equal(hsm_key_label("zsk", "example.com.", HSM_ALG_ED25519, 1, label,
-				       sizeof(label)),
+				       sizeof(label), HSM_ERR),
 			 SIGNET_OK);
-	assert_int_equal(hsm_key_generate(t, HSM_ALG_ED25519, 0, label, &ed), SIGNET_OK);
+	assert_int_equal(hsm_key_generate(t, HSM_ALG_ED25519, 0, label, &ed, HSM_ERR), SIGNET_OK);
 	token_files_to_daemon();
 	write_conf(conf, cert, srv_uri, srv_pin);
 	refused_at_start("ed25519", conf, "Ed25519");
-	assert_int_equal(hsm_key_delete(t, ed.id, ed.id_len), SIGNET_OK);
+	assert_int_equal(hsm_key_delete(t, ed.id, ed.id_len, HSM_ERR), SIGNET_OK);
 	hsm_token_close(t);
 	token_files_to_daemon();
 

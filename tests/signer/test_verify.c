@@ -59,14 +59,14 @@ static int setup(void **state)
 {
 	env *e = calloc(1, sizeof(*e));
 	if (!e || softhsm_fixture_create(true, &e->f) != SIGNET_OK ||
-	    hsm_session_open(e->f->tok, &e->s) != SIGNET_OK)
+	    hsm_session_open(e->f->tok, &e->s, HSM_ERR) != SIGNET_OK)
 		return -1;
 	char label[HSM_LABEL_MAX + 1];
 	hsm_key_info info;
 	sg_buf pub = SG_BUF_INIT, rd = SG_BUF_INIT;
-	if (hsm_key_label("zsk", "example.com.", HSM_ALG_RSASHA256, 0, label, sizeof(label)) ||
-	    hsm_key_generate(e->f->tok, HSM_ALG_RSASHA256, 2048, label, &info) ||
-	    hsm_key_public(e->f->tok, info.id, info.id_len, &e->pub) ||
+	if (hsm_key_label("zsk", "example.com.", HSM_ALG_RSASHA256, 0, label, sizeof(label), HSM_ERR) ||
+	    hsm_key_generate(e->f->tok, HSM_ALG_RSASHA256, 2048, label, &info, HSM_ERR) ||
+	    hsm_key_public(e->f->tok, info.id, info.id_len, &e->pub, HSM_ERR) ||
 	    dns_dnskey_pubkey_from_evp(DNS_ALG_RSASHA256, e->pub, &pub) ||
 	    dns_dnskey_rdata(DNS_DNSKEY_FLAG_ZONE, DNS_ALG_RSASHA256, pub.data, pub.len, &rd) ||
 	    dns_key_tag(rd.data, rd.len, &e->zsk.key_tag) ||
@@ -115,7 +115,7 @@ static signet_err sign_timed(hsm_session *s, signer_cache *c, const signer_zsk *
 	if (ret == SIGNET_OK)
 		ret = signer_sign_canonical(&sc,
 					    &(signer_signing){s, c, z, apex, inception, expiration},
-					    &canon, out, cached, hsm_ns);
+					    &canon, out, cached, hsm_ns, NULL, 0);
 	signer_scratch_free(&sc);
 	dns_rrset_clear(&canon);
 	return ret;
@@ -143,7 +143,7 @@ static void test_rsa_never_unverified(void **state)
 	assert_int_equal(ns, 0);
 	assert_int_equal(signer_sign_rrset(&(signer_signing){e->s, NULL, &z, &e->apex, now - 3600,
 							     now + 86400},
-					   &set, &out, NULL),
+					   &set, &out, NULL, NULL, 0),
 			 SIGNET_EINVAL);
 	assert_int_equal(out.len, 0);
 
@@ -196,7 +196,7 @@ static void test_rsa_never_unverified(void **state)
 			sg_buf_reset(&again);
 			signer_signing how = {e->s,     NULL,       &z,
 					      &e->apex, now - 3600, now + 86400 + (uint32_t)i};
-			signet_err r = signer_sign_rrset(&how, &set, &again, NULL);
+			signet_err r = signer_sign_rrset(&how, &set, &again, NULL, NULL, 0);
 			/* with alg 0 the RDATA carries a bogus algorithm but the
 			 * HSM still signs with the RSA key: same HSM work */
 			assert_int_equal(r, SIGNET_OK);
