@@ -240,3 +240,33 @@ bool srv_admin_zone(srv_call *c, const ProtobufCBinaryData *b, dns_name *zone, c
 	}
 	return true;
 }
+
+ProtobufCMessage *srv_unpack_zone(srv_call *c, const ProtobufCMessageDescriptor *desc,
+				  dns_name *zone, char *zs, size_t zslen)
+{
+	const ProtobufCFieldDescriptor *f =
+		protobuf_c_message_descriptor_get_field_by_name(desc, "zone");
+	if (!f || f->type != PROTOBUF_C_TYPE_BYTES || f->label == PROTOBUF_C_LABEL_REPEATED) {
+		srv_fail(c, GRPC_STATUS_INTERNAL, "%s has no zone field", desc->name);
+		return NULL;
+	}
+	ProtobufCMessage *m = srv_unpack(c, desc);
+	if (!m)
+		return NULL;
+	const ProtobufCBinaryData *b = (const ProtobufCBinaryData *)((const char *)m + f->offset);
+	if (!srv_admin_zone(c, b, zone, zs, zslen)) {
+		protobuf_c_message_free_unpacked(m, NULL);
+		return NULL;
+	}
+	return m;
+}
+
+bool srv_zone_policy(srv_call *c, const dns_name *zone, const char *zs, signer_policy *pol)
+{
+	signet_err ret = signer_state_zone_policy(c->srv->state, zone, pol);
+	if (ret != SIGNET_OK) {
+		srv_fail(c, srv_status_of(ret), "zone %s: %s", zs, signet_strerror(ret));
+		return false;
+	}
+	return true;
+}

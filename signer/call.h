@@ -114,6 +114,17 @@ grpc_status_code srv_status_of(signet_err e);
 bool srv_admin_zone(srv_call *c, const ProtobufCBinaryData *b, dns_name *zone, char *zs,
 		    size_t zslen);
 
+/* c's admin request unpacked with desc (free with
+ * protobuf_c_message_free_unpacked), its bytes field "zone" checked by
+ * srv_admin_zone into *zone and zs: NULL after failing c. */
+ProtobufCMessage *srv_unpack_zone(srv_call *c, const ProtobufCMessageDescriptor *desc,
+				  dns_name *zone, char *zs, size_t zslen);
+
+/* The signing policy of zone (zs: its text, for the message) into *pol:
+ * true when the state has it; otherwise false with c failed with the
+ * status of the state's error ("zone ZS: why"). */
+bool srv_zone_policy(srv_call *c, const dns_name *zone, const char *zs, signer_policy *pol);
+
 /* Check the wire form of a desc message (len octets at p) before protobuf-c
  * narrows it: SIGNET_ERANGE when a varint does not fit its 32-bit field
  * (field gets its path, "rrsets[0].type", *value the value), SIGNET_EPARSE

@@ -77,26 +77,20 @@ void rpc_generate_zsk(srv_worker *w, srv_call *c, const char **zone_out, char *d
 {
 	(void)w;
 	signer_server *srv = c->srv;
-	Signet__V1__GenerateZskRequest *req = (Signet__V1__GenerateZskRequest *)srv_unpack(
-		c, &signet__v1__generate_zsk_request__descriptor);
-	if (!req)
-		return;
 	static __thread char zs[DNS_NAME_STR_MAX];
 	dns_name zone;
-	bool ok = srv_admin_zone(c, &req->zone, &zone, zs, sizeof(zs));
-	protobuf_c_message_free_unpacked(&req->base, NULL);
-	if (!ok)
+	ProtobufCMessage *req = srv_unpack_zone(c, &signet__v1__generate_zsk_request__descriptor,
+						&zone, zs, sizeof(zs));
+	if (!req)
 		return;
+	protobuf_c_message_free_unpacked(req, NULL);
 	*zone_out = zs;
 	signer_policy pol;
-	signet_err ret = signer_state_zone_policy(srv->state, &zone, &pol);
-	if (ret != SIGNET_OK) {
-		srv_fail(c, srv_status_of(ret), "zone %s: %s", zs, signet_strerror(ret));
+	if (!srv_zone_policy(c, &zone, zs, &pol))
 		return;
-	}
 	zsk_maker m = {.srv = srv, .rsa_bits = pol.rsa_bits};
 	signer_key k;
-	ret = make_zsk(&m, &zone, pol.algorithm, &k);
+	signet_err ret = make_zsk(&m, &zone, pol.algorithm, &k);
 	if (ret != SIGNET_OK) {
 		srv_fail(c, srv_status_of(ret), "generate ZSK: %s", signet_strerror(ret));
 		return;
@@ -113,18 +107,16 @@ void rpc_export_request(srv_worker *w, srv_call *c, const char **zone_out, char 
 			size_t dlen)
 {
 	signer_server *srv = c->srv;
-	Signet__V1__ExportKeySigningRequestRequest *req =
-		(Signet__V1__ExportKeySigningRequestRequest *)srv_unpack(
-			c, &signet__v1__export_key_signing_request_request__descriptor);
-	if (!req)
-		return;
 	static __thread char zs[DNS_NAME_STR_MAX];
 	dns_name zone;
-	uint32_t days = req->days;
-	bool ok = srv_admin_zone(c, &req->zone, &zone, zs, sizeof(zs));
-	protobuf_c_message_free_unpacked(&req->base, NULL);
-	if (!ok)
+	Signet__V1__ExportKeySigningRequestRequest *req =
+		(Signet__V1__ExportKeySigningRequestRequest *)srv_unpack_zone(
+			c, &signet__v1__export_key_signing_request_request__descriptor, &zone, zs,
+			sizeof(zs));
+	if (!req)
 		return;
+	uint32_t days = req->days;
+	protobuf_c_message_free_unpacked(&req->base, NULL);
 	*zone_out = zs;
 	if (days < 1 || days > 366) {
 		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "days: %u is outside 1..366", days);
@@ -203,13 +195,14 @@ void rpc_import_bundle(srv_worker *w, srv_call *c, const char **zone_out, char *
 {
 	(void)w;
 	signer_server *srv = c->srv;
-	Signet__V1__ImportKeyBundleRequest *req = (Signet__V1__ImportKeyBundleRequest *)srv_unpack(
-		c, &signet__v1__import_key_bundle_request__descriptor);
-	if (!req)
-		return;
 	static __thread char zs[DNS_NAME_STR_MAX];
 	dns_name zone;
-	memset(&zone, 0, sizeof(zone));
+	Signet__V1__ImportKeyBundleRequest *req =
+		(Signet__V1__ImportKeyBundleRequest *)srv_unpack_zone(
+			c, &signet__v1__import_key_bundle_request__descriptor, &zone, zs, sizeof(zs));
+	if (!req)
+		return;
+	*zone_out = zs;
 	dns_keyset bundle, request;
 	memset(&bundle, 0, sizeof(bundle));
 	memset(&request, 0, sizeof(request));
@@ -222,9 +215,6 @@ void rpc_import_bundle(srv_worker *w, srv_call *c, const char **zone_out, char *
 	unsigned line = 0;
 	uint64_t rserial = 0;
 	signet_err ret;
-	if (!srv_admin_zone(c, &req->zone, &zone, zs, sizeof(zs)))
-		goto out;
-	*zone_out = zs;
 	if (req->bundle.len == 0 || req->bundle.len > BUNDLE_MAX) {
 		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "bundle: empty or larger than %u octets",
 			 BUNDLE_MAX);

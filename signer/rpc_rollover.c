@@ -75,11 +75,8 @@ void rpc_rollover(srv_worker *w, srv_call *c, const char **zone_out, char *detai
 		goto out;
 	*zone_out = zs;
 	signer_policy pol;
-	ret = signer_state_zone_policy(srv->state, &zone, &pol);
-	if (ret != SIGNET_OK) {
-		srv_fail(c, srv_status_of(ret), "zone %s: %s", zs, signet_strerror(ret));
+	if (!srv_zone_policy(c, &zone, zs, &pol))
 		goto out;
-	}
 	int64_t now = signer_clock_now();
 	const uint8_t *dk = req->dnskey.data;
 	size_t dkl = req->dnskey.len;

@@ -12,19 +12,17 @@ void rpc_add_zone(srv_worker *w, srv_call *c, const char **zone_out, char *detai
 {
 	(void)w;
 	signer_server *srv = c->srv;
-	Signet__V1__AddZoneRequest *req = (Signet__V1__AddZoneRequest *)srv_unpack(
-		c, &signet__v1__add_zone_request__descriptor);
-	if (!req)
-		return;
 	static __thread char zs[DNS_NAME_STR_MAX];
 	dns_name zone;
+	Signet__V1__AddZoneRequest *req = (Signet__V1__AddZoneRequest *)srv_unpack_zone(
+		c, &signet__v1__add_zone_request__descriptor, &zone, zs, sizeof(zs));
+	if (!req)
+		return;
+	*zone_out = zs;
 	signer_policy pol;
 	char msg[256] = "";
 	signer_key *ksks = NULL;
 	signet_err ret;
-	if (!srv_admin_zone(c, &req->zone, &zone, zs, sizeof(zs)))
-		goto out;
-	*zone_out = zs;
 	if (srv_policy_from_proto(req->policy, &pol, msg, sizeof(msg)) != SIGNET_OK) {
 		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "%s", msg);
 		goto out;
