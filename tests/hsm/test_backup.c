@@ -19,9 +19,9 @@
 #include <openssl/rand.h>
 #include <p11-kit/pkcs11.h>
 
+#include "dnssec/dnssec.h"
 #include "hsm/hsm.h"
 #include "tests/lib/softhsm_fixture.h"
-#include "tests/lib/hsm_verify.h"
 
 static sg_secret *domain_key(void)
 {
@@ -332,7 +332,7 @@ static void test_wrap_and_prove(void **state)
 		assert_int_equal(hsm_object_count(f->tok, &before, HSM_ERR), SIGNET_OK);
 		assert_int_equal(hsm_backup_sign(f->tok, id, w.data, w.len, algs[i], msg,
 						 sizeof(msg), sig, sizeof(sig), &siglen, HSM_ERR), SIGNET_OK);
-		assert_int_equal(test_verify_raw(pk, algs[i], msg, sizeof(msg), sig, siglen), 1);
+		assert_int_equal(dns_signature_verify(algs[i], pk, msg, sizeof(msg), sig, siglen), SIGNET_OK);
 		assert_int_equal(hsm_object_count(f->tok, &after, HSM_ERR), SIGNET_OK);
 		assert_int_equal(before, after);
 		/* a wrong algorithm claimed */
@@ -417,7 +417,7 @@ static void test_clone_and_attacks(void **state)
 	assert_int_equal(hsm_session_open(same, &s, HSM_ERR), SIGNET_OK);
 	assert_int_equal(hsm_sign(s, k.id, k.id_len, (const uint8_t *)"m", 1, sig, sizeof(sig),
 				  &siglen, HSM_ERR), SIGNET_OK);
-	assert_int_equal(test_verify_raw(pk, HSM_ALG_ECDSAP256, (const uint8_t *)"m", 1, sig, siglen), 1);
+	assert_int_equal(dns_signature_verify(HSM_ALG_ECDSAP256, pk, (const uint8_t *)"m", 1, sig, siglen), SIGNET_OK);
 	hsm_session_close(s);
 	hsm_key_info listed;
 	assert_int_equal(hsm_key_find(same, k.id, k.id_len, &listed, HSM_ERR), SIGNET_OK);
@@ -427,7 +427,7 @@ static void test_clone_and_attacks(void **state)
 	assert_int_equal(hsm_backup_sign(f->tok, id, w2.data, w2.len, HSM_ALG_ECDSAP256,
 					 (const uint8_t *)"m", 1, sig, sizeof(sig), &siglen, HSM_ERR),
 			 SIGNET_OK);
-	assert_int_equal(test_verify_raw(pk, HSM_ALG_ECDSAP256, (const uint8_t *)"m", 1, sig, siglen), 1);
+	assert_int_equal(dns_signature_verify(HSM_ALG_ECDSAP256, pk, (const uint8_t *)"m", 1, sig, siglen), SIGNET_OK);
 	sg_buf_free(&w2);
 
 	/* The attacker holds the user PIN of a domain token and the backup: the

@@ -18,9 +18,9 @@
 #include <openssl/evp.h>
 #include <p11-kit/pkcs11.h>
 
+#include "dnssec/dnssec.h"
 #include "hsm/hsm.h"
 #include "tests/lib/softhsm_fixture.h"
-#include "tests/lib/hsm_verify.h"
 
 static const uint8_t msg[] = "example.com. 3600 IN A 192.0.2.1, in canonical form";
 
@@ -66,20 +66,20 @@ static void sign_and_verify(softhsm_fixture *f, hsm_alg alg, bool copies)
 	assert_int_equal(hsm_sign(s, k.id, k.id_len, msg, sizeof(msg), sig, sizeof(sig), &siglen, HSM_ERR),
 			 SIGNET_OK);
 	assert_int_equal(siglen, expected_len(&k));
-	assert_int_equal(test_verify_raw(pk, alg, msg, sizeof(msg), sig, siglen), 1);
+	assert_int_equal(dns_signature_verify(alg, pk, msg, sizeof(msg), sig, siglen), SIGNET_OK);
 	/* Another message does not verify with this signature. */
 	uint8_t other[sizeof(msg)];
 	memcpy(other, msg, sizeof(msg));
 	other[0] ^= 1;
-	assert_int_not_equal(test_verify_raw(pk, alg, other, sizeof(other), sig, siglen), 1);
+	assert_int_not_equal(dns_signature_verify(alg, pk, other, sizeof(other), sig, siglen), SIGNET_OK);
 	/* The second signature uses the cached handle and verifies as well. */
 	assert_int_equal(hsm_sign(s, k.id, k.id_len, other, sizeof(other), sig2, sizeof(sig2),
 				  &siglen2, HSM_ERR), SIGNET_OK);
-	assert_int_equal(test_verify_raw(pk, alg, other, sizeof(other), sig2, siglen2), 1);
+	assert_int_equal(dns_signature_verify(alg, pk, other, sizeof(other), sig2, siglen2), SIGNET_OK);
 	/* An empty message is a message too. */
 	assert_int_equal(hsm_sign(s, k.id, k.id_len, NULL, 0, sig, sizeof(sig), &siglen, HSM_ERR),
 			 SIGNET_OK);
-	assert_int_equal(test_verify_raw(pk, alg, (const uint8_t *)"", 0, sig, siglen), 1);
+	assert_int_equal(dns_signature_verify(alg, pk, (const uint8_t *)"", 0, sig, siglen), SIGNET_OK);
 	hsm_session_close(s);
 	EVP_PKEY_free(pk);
 }
@@ -374,7 +374,7 @@ static void *worker_main(void *arg)
 		size_t siglen = 0;
 		if (hsm_sign(s, k->id, k->id_len, data, len, sig, sizeof(sig), &siglen, NULL, 0) !=
 			    SIGNET_OK ||
-		    test_verify_raw(w->pks[i % 2], k->alg, data, len, sig, siglen) != 1)
+		    dns_signature_verify(k->alg, w->pks[i % 2], data, len, sig, siglen) != SIGNET_OK)
 			atomic_fetch_add(w->bad, 1);
 		else
 			w->signed_ok++;
@@ -484,7 +484,7 @@ static void test_session_copies(void **state)
 		for (int round = 0; round < 3; round++) {
 			assert_int_equal(hsm_sign(s, k.id, k.id_len, msg, sizeof(msg), sig,
 						  sizeof(sig), &siglen, HSM_ERR), SIGNET_OK);
-			assert_int_equal(test_verify_raw(pk, algs[i], msg, sizeof(msg), sig, siglen), 1);
+			assert_int_equal(dns_signature_verify(algs[i], pk, msg, sizeof(msg), sig, siglen), SIGNET_OK);
 			assert_int_equal(session_copies(f, &k), 1);
 		}
 		hsm_session_close(s);
@@ -494,7 +494,7 @@ static void test_session_copies(void **state)
 		assert_int_equal(hsm_session_open(f->tok, &s, HSM_ERR), SIGNET_OK);
 		assert_int_equal(hsm_sign(s, k.id, k.id_len, msg, sizeof(msg), sig, sizeof(sig),
 					  &siglen, HSM_ERR), SIGNET_OK);
-		assert_int_equal(test_verify_raw(pk, algs[i], msg, sizeof(msg), sig, siglen), 1);
+		assert_int_equal(dns_signature_verify(algs[i], pk, msg, sizeof(msg), sig, siglen), SIGNET_OK);
 		assert_int_equal(session_copies(f, &k), 0);
 		hsm_session_close(s);
 		EVP_PKEY_free(pk);
