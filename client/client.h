@@ -660,6 +660,15 @@ signet_err check_zone(const check_options *o, check_report *r);
 int signet_cmd_hsm(int argc, char **argv);
 /* `signet hsm tls-key|tls-csr` (hsm_tls.c); argv[0] is the action. */
 int signet_hsm_tls(int argc, char **argv);
+/* For `signet hsm ...`: the PIN read from pin_spec (file:, fd:, env:),
+ * module loaded and the token with this label or serial opened into *ctx
+ * and *tok (close with hsm_token_close, then hsm_close). 0, or after the
+ * reason went to stderr: SIGNET_EXIT_USAGE for a bad PIN source,
+ * SIGNET_EXIT_ERROR when the module or token fails (*ctx, *tok NULL). */
+struct hsm_ctx;
+struct hsm_token;
+int client_hsm_token_open(const char *module, const char *label, const char *serial,
+			  const char *pin_spec, struct hsm_ctx **ctx, struct hsm_token **tok);
 
 /* `signet sign-zone`: sign a zone file through signetd. */
 int signet_cmd_sign_zone(int argc, char **argv);

@@ -385,6 +385,33 @@ static int hsm_init(int argc, char **argv)
 	return ret == SIGNET_OK ? SIGNET_EXIT_OK : SIGNET_EXIT_ERROR;
 }
 
+int client_hsm_token_open(const char *module, const char *label, const char *serial,
+			  const char *pin_spec, hsm_ctx **ctx, hsm_token **tok)
+{
+	char hsmerr[HSM_ERRMSG_MAX] = "";
+	*ctx = NULL;
+	*tok = NULL;
+	sg_secret *pin = NULL;
+	signet_err ret = sg_secret_from_spec(pin_spec, &pin);
+	if (ret != SIGNET_OK) {
+		pin_source_error("signet hsm: --pin", ret);
+		return SIGNET_EXIT_USAGE;
+	}
+	ret = hsm_open(module, ctx, hsmerr, sizeof(hsmerr));
+	if (ret == SIGNET_OK)
+		ret = hsm_token_open(*ctx, label, serial, pin, tok, hsmerr, sizeof(hsmerr));
+	sg_secret_free(pin);
+	if (ret != SIGNET_OK) {
+		fprintf(stderr, "signet hsm: %s: %s (%s)\n", *ctx ? "token" : "--module",
+			signet_strerror(ret), hsmerr);
+		hsm_close(*ctx);
+		*ctx = NULL;
+		*tok = NULL;
+		return SIGNET_EXIT_ERROR;
+	}
+	return 0;
+}
+
 int signet_cmd_hsm(int argc, char **argv)
 {
 	char hsmerr[HSM_ERRMSG_MAX] = "";
@@ -407,25 +434,11 @@ int signet_cmd_hsm(int argc, char **argv)
 		return SIGNET_EXIT_USAGE;
 	sg_harden_process();
 
-	sg_secret *pin = NULL;
-	signet_err ret = sg_secret_from_spec(o.pin_spec, &pin);
-	if (ret != SIGNET_OK) {
-		pin_source_error("signet hsm: --pin", ret);
-		return SIGNET_EXIT_USAGE;
-	}
 	hsm_ctx *ctx = NULL;
 	hsm_token *token = NULL;
-	ret = hsm_open(o.module, &ctx, hsmerr, sizeof(hsmerr));
-	if (ret == SIGNET_OK)
-		ret = hsm_token_open(ctx, o.label, o.serial, &pin[0], &token, hsmerr,
-				     sizeof(hsmerr));
-	sg_secret_free(pin);
-	if (ret != SIGNET_OK) {
-		fprintf(stderr, "signet hsm: %s: %s (%s)\n", ctx ? "token" : "--module",
-			signet_strerror(ret), hsmerr);
-		hsm_close(ctx);
-		return SIGNET_EXIT_ERROR;
-	}
+	int rc = client_hsm_token_open(o.module, o.label, o.serial, o.pin_spec, &ctx, &token);
+	if (rc != 0)
+		return rc;
 	hsm_token_desc desc;
 	if (hsm_token_describe(token, &desc, hsmerr, sizeof(hsmerr)) == SIGNET_OK)
 		printf("token '%s' serial %s, %s %s, module %s\n", desc.label, desc.serial,

@@ -258,30 +258,6 @@ out:
 }
 
 /* Open the module and log in; the PIN is wiped before this returns. */
-static signet_err open_token(const struct tls_opts *o, const char *label, const char *serial,
-			     hsm_ctx **ctx, hsm_token **t)
-{
-	char hsmerr[HSM_ERRMSG_MAX] = "";
-	sg_secret *pin = NULL;
-	signet_err ret = sg_secret_from_spec(o->pin_spec, &pin);
-	if (ret != SIGNET_OK) {
-		fprintf(stderr, "signet hsm: --pin: %s (file:PATH owner-only, fd:N or env:NAME)\n",
-			signet_strerror(ret));
-		return ret;
-	}
-	ret = hsm_open(o->module, ctx, hsmerr, sizeof(hsmerr));
-	if (ret == SIGNET_OK)
-		ret = hsm_token_open(*ctx, label, serial, pin, t, hsmerr, sizeof(hsmerr));
-	sg_secret_free(pin);
-	if (ret != SIGNET_OK) {
-		fprintf(stderr, "signet hsm: %s: %s (%s)\n", *ctx ? "token" : "--module",
-			signet_strerror(ret), hsmerr);
-		hsm_close(*ctx);
-		*ctx = NULL;
-	}
-	return ret;
-}
-
 static void print_uri(hsm_token *t, const hsm_key_info *key)
 {
 	hsm_token_desc d;
@@ -317,11 +293,12 @@ int signet_hsm_tls(int argc, char **argv)
 	}
 	hsm_ctx *ctx = NULL;
 	hsm_token *t = NULL;
-	signet_err ret = generate ? open_token(&o, o.label, o.serial, &ctx, &t)
-				  : open_token(&o, u.token[0] ? u.token : NULL,
-					       u.serial[0] ? u.serial : NULL, &ctx, &t);
-	if (ret != SIGNET_OK)
+	/* A bad PIN source is an error here, as it always was for tls-key. */
+	if (generate ? client_hsm_token_open(o.module, o.label, o.serial, o.pin_spec, &ctx, &t)
+		     : client_hsm_token_open(o.module, u.token[0] ? u.token : NULL,
+					     u.serial[0] ? u.serial : NULL, o.pin_spec, &ctx, &t))
 		return SIGNET_EXIT_ERROR;
+	signet_err ret;
 	hsm_key_info key;
 	if (generate) {
 		char label[HSM_LABEL_MAX + 1];
