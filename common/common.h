@@ -159,6 +159,10 @@ signet_err sg_harden_process(void);
 
 /* ---- measuring ---------------------------------------------------------- */
 
+/* Nanoseconds of CLOCK_MONOTONIC: for latencies, deadlines and rates, never
+ * for what a person reads as a date. */
+uint64_t sg_mono_ns(void);
+
 /* One thread of a throughput measurement: init makes the thread's state
  * from (index, arg), op performs one operation on it, fini frees it. */
 typedef struct sg_bench_ops {

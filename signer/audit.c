@@ -31,13 +31,6 @@ struct signer_audit {
 	char replica[SIGNER_REPLICA_NAME_MAX + 1]; /* "" : lines without "replica" */
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 void signer_audit_hash_hex(const uint8_t *p, size_t n, char out[65])
 {
 	uint8_t d[32];
@@ -100,7 +93,7 @@ static void *syncer_main(void *arg)
 			continue;
 		}
 		uint64_t due = a->synced_ns + (uint64_t)SIGNER_AUDIT_SYNC_MS * 1000000u;
-		uint64_t t = mono_ns();
+		uint64_t t = sg_mono_ns();
 		if (t < due) {
 			struct timespec until = {(time_t)(due / 1000000000u),
 						 (long)(due % 1000000000u)};
@@ -114,7 +107,7 @@ static void *syncer_main(void *arg)
 		int rc = fsync(a->fd);
 		signet_err err = rc == 0 ? SIGNET_OK : signet_err_from_errno(errno);
 		pthread_mutex_lock(&a->lock);
-		a->synced_ns = mono_ns();
+		a->synced_ns = sg_mono_ns();
 		a->sync_err = err;
 		if (err != SIGNET_OK) {
 			a->dirty = true;
@@ -289,7 +282,7 @@ static signet_err append(signer_audit *a, const char *client, const char *action
 			pthread_cond_signal(&a->wake);
 		} else {
 			a->dirty = false;
-			a->synced_ns = mono_ns();
+			a->synced_ns = sg_mono_ns();
 			a->sync_err = SIGNET_OK;
 		}
 	} else if (ret == SIGNET_OK) {

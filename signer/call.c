@@ -44,19 +44,12 @@ const char *srv_method_name(srv_method m)
 	return slash ? slash + 1 : method_paths[m];
 }
 
-uint64_t srv_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 void srv_call_free(srv_call *c)
 {
 	if (!c)
 		return;
 	if (c->admitted)
-		signer_admission_leave(c->srv->admission, c->identity, c->peer, srv_now_ns());
+		signer_admission_leave(c->srv->admission, c->identity, c->peer, sg_mono_ns());
 	if (c->conn_counted)
 		srv_conns_wait_leave(c->srv->conns, c->peer);
 	if (c->held)
@@ -197,7 +190,7 @@ void srv_finish(srv_call *c)
 		sg_log(SG_LOG_INFO, "%s %s from %s: status %d: %s", srv_method_path(c->method),
 		       c->identity, c->peer, (int)c->status, c->details);
 	signer_metrics_call(c->srv->metrics, (size_t)c->method, (unsigned)c->status,
-			    srv_now_ns() - c->arrived_ns);
+			    sg_mono_ns() - c->arrived_ns);
 	/* Once the batch starts the queue thread may free c: read it first. */
 	grpc_call *call = c->call;
 	SG_TSAN_RELEASE(&c->tag_sent);

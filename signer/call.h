@@ -68,9 +68,6 @@ const char *srv_method_path(srv_method m);
  * and the audit log name it. */
 const char *srv_method_name(srv_method m);
 
-/* Monotonic nanoseconds, for latencies. */
-uint64_t srv_now_ns(void);
-
 /* Give back everything c holds (its places in the server's counts, the
  * gRPC call, buffers) and free it. NULL is ignored. */
 void srv_call_free(srv_call *c);

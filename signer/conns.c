@@ -203,13 +203,6 @@ static size_t per_addr(const srv_conns *t, const char *addr, size_t *total)
 	return k;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Count a new connection of addr; false if over conn_rate this second. A
  * client shut down for a flood comes back with a new TLS handshake each
  * time: this bounds how often. */
@@ -253,7 +246,7 @@ static bool on_accept(srv_conns *t, int fd)
 	size_t total = 0;
 	/* Over the rate stays refused: sweeping closed connections frees
 	 * slots, not this second's count. */
-	bool too_fast = !rate_ok(t, c.addr, mono_ns());
+	bool too_fast = !rate_ok(t, c.addr, sg_mono_ns());
 	bool full = too_fast ||
 		    per_addr(t, c.addr, &total) >= t->max_per_addr || total >= t->max_total;
 	if (full && !too_fast && t->n < t->cap / 2) {

@@ -81,12 +81,12 @@ static void watch_queue_thread(signer_server *srv, uint64_t tick_start, uint64_t
 void *srv_reaper_main(void *arg)
 {
 	signer_server *srv = arg;
-	uint64_t start = srv_now_ns();
+	uint64_t start = sg_mono_ns();
 	uint64_t next_sweep = start + REAPER_TICK_MS * 1000000ull;
 	uint64_t tick_start = start, next_tick = start + WATCH_TICK_MS * 1000000ull;
 	pthread_mutex_lock(&srv->lock);
 	while (!srv->reaper_quit) {
-		uint64_t now = srv_now_ns();
+		uint64_t now = sg_mono_ns();
 		while (srv->wait_head && srv->wait_head->msg_deadline_ns <= now) {
 			srv_call *c = srv->wait_head;
 			srv_wait_unlink(srv, c);

@@ -130,7 +130,7 @@ static void refuse(signer_server *srv, srv_call *c, signer_refusal why, grpc_sta
 	/* A refused stream costs the client one frame and us a call: a
 	 * connection that makes them faster than max-resets-per-second,
 	 * abandoned or refused alike, is closed. */
-	if (srv_conns_reset(srv->conns, c->peer, srv_now_ns())) {
+	if (srv_conns_reset(srv->conns, c->peer, sg_mono_ns())) {
 		signer_refusals_note(srv->refusals, SIGNER_REFUSAL_RESET_FLOOD, c->peer,
 				     c->identity);
 		signer_metrics_refusal(srv->metrics, SIGNER_REFUSAL_RESET_FLOOD);
@@ -148,7 +148,7 @@ static void await_message(signer_server *srv, srv_call *c)
 	op.op = GRPC_OP_RECV_MESSAGE;
 	op.data.recv_message.recv_message = &c->payload;
 	pthread_mutex_lock(&srv->lock);
-	uint64_t now = srv_now_ns(), grace = STOP_MESSAGE_GRACE_MS * 1000000ull;
+	uint64_t now = sg_mono_ns(), grace = STOP_MESSAGE_GRACE_MS * 1000000ull;
 	c->msg_deadline_ns = now + atomic_load(&srv->msg_timeout_ns);
 	/* A call gRPC matched before the stop and a queue thread takes only
 	 * now is drained too: it gets the stop's grace for its message, not
@@ -200,7 +200,7 @@ static void on_new_call(signer_server *srv, srv_call *c, bool ok)
 		srv_call_free(c);
 		return;
 	}
-	c->arrived_ns = srv_now_ns();
+	c->arrived_ns = sg_mono_ns();
 	if (!atomic_load(&srv->stopping) && request_call(srv, c->method) != SIGNET_OK)
 		sg_log(SG_LOG_ERROR, "cannot request more %s calls", srv_method_path(c->method));
 	srv_identify(srv, c);
@@ -291,7 +291,7 @@ static void *cq_main(void *arg)
 	for (;;) {
 		grpc_event ev = grpc_completion_queue_next(
 			srv->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-		atomic_store(&srv->cq_return_ns, srv_now_ns());
+		atomic_store(&srv->cq_return_ns, sg_mono_ns());
 		if (ev.type == GRPC_QUEUE_SHUTDOWN)
 			break;
 		if (ev.type != GRPC_OP_COMPLETE)
@@ -751,7 +751,7 @@ signet_err signer_server_reload(signer_server *srv, const signer_config *cfg)
 	 * neither: a client added with a new limit never runs under the old
 	 * one, and a failed reload leaves the running set whole. */
 	pthread_rwlock_wrlock(&srv->acl_lock);
-	ret = signer_admission_set_limits(srv->admission, &cfg->admission, srv_now_ns());
+	ret = signer_admission_set_limits(srv->admission, &cfg->admission, sg_mono_ns());
 	signer_config drop;  /* whichever client list lost */
 	memset(&drop, 0, sizeof(drop));
 	drop.clients = cl;
@@ -872,7 +872,7 @@ void signer_server_stop(signer_server *srv)
 		 * hold the drain. The list stays ordered: a capped deadline is
 		 * never later than the ones behind it. */
 		pthread_mutex_lock(&srv->lock);
-		uint64_t cap = srv_now_ns() + STOP_MESSAGE_GRACE_MS * 1000000ull;
+		uint64_t cap = sg_mono_ns() + STOP_MESSAGE_GRACE_MS * 1000000ull;
 		for (srv_call *c = srv->wait_head; c; c = c->wnext)
 			if (c->msg_deadline_ns > cap)
 				c->msg_deadline_ns = cap;

@@ -61,13 +61,6 @@ signet_err signer_canonical(dns_rrset *set, signer_scratch *sc, uint8_t policy_d
 	return ret;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 signet_err signer_sign_rrset(const signer_signing *how, const dns_rrset *set, sg_buf *out,
 			     bool *cached, char *errmsg, size_t errlen)
 {
@@ -150,11 +143,11 @@ signet_err signer_sign_canonical(signer_scratch *sc, const signer_signing *how,
 		out->len = before;
 	}
 	size_t siglen = 0;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = sg_mono_ns();
 	ret = hsm_sign(s, zsk->id, zsk->id_len, data, len, sig.sig, sizeof(sig.sig), &siglen,
 		       errmsg, errlen);
 	if (hsm_ns)
-		*hsm_ns = now_ns() - t0;
+		*hsm_ns = sg_mono_ns() - t0;
 	if (ret != SIGNET_OK)
 		return ret;
 	sig.sig_len = (uint16_t)siglen;
