@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "client/client.h"
+#include "tests/lib/cli_run.h"
 #include "tests/lib/p11fault_ctl.h"
 #include "tests/lib/signetd_fixture.h"
 
@@ -51,32 +52,8 @@ static int cli(sg_buf *err, const char *const *args)
 /* cli, and the child's pid in *child. */
 static int cli_pid(sg_buf *err, const char *const *args, pid_t *child)
 {
-	char epath[300];
-	snprintf(epath, sizeof(epath), "%s/cli.err", D.dir);
-	const char *argv[32];
-	size_t n = 0;
-	argv[n++] = SIGNET_CLI;
-	for (; args[n - 1] != NULL && n < 31; n++)
-		argv[n] = args[n - 1];
-	argv[n] = NULL;
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, epath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	pid_t pid;
-	assert_int_equal(posix_spawn(&pid, SIGNET_CLI, &fa, NULL, (char *const *)argv, environ),
-			 0);
-	posix_spawn_file_actions_destroy(&fa);
-	*child = pid;
-	int st = 0;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	sg_buf_reset(err);
-	assert_int_equal(sg_file_read(epath, 1 << 20, err), SIGNET_OK);
-	assert_int_equal(sg_buf_put_u8(err, 0), SIGNET_OK);
-	if (!WIFEXITED(st))
-		fail_msg("signet died: %s", (char *)err->data);
-	return WEXITSTATUS(st);
+	cli_run_io io = {.dir = D.dir, .err = err, .pid = child};
+	return cli_run(&io, SIGNET_CLI, args);
 }
 
 static void client_conf(const char *path, const char *timeout)

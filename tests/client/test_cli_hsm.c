@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "client/client.h"
+#include "tests/lib/cli_run.h"
 #include "tests/lib/softhsm_fixture.h"
 
 extern char **environ;
@@ -23,28 +24,8 @@ extern char **environ;
 /* Run the CLI with args (NULL-terminated); its stdout+stderr into out. */
 static int run_cli(softhsm_fixture *f, sg_buf *out, const char *const *args)
 {
-	char log[512];
-	snprintf(log, sizeof(log), "%s/cli.log", f->dir);
-	const char *argv[32];
-	size_t n = 0;
-	argv[n++] = SIGNET_CLI;
-	for (; args[n - 1] != NULL && n < 31; n++)
-		argv[n] = args[n - 1];
-	argv[n] = NULL;
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	posix_spawn_file_actions_adddup2(&fa, 1, 2);
-	pid_t pid;
-	assert_int_equal(posix_spawn(&pid, SIGNET_CLI, &fa, NULL, (char *const *)argv,
-				     environ), 0);
-	posix_spawn_file_actions_destroy(&fa);
-	int st = 0;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	sg_buf_reset(out);
-	assert_int_equal(sg_file_read(log, 1 << 20, out), SIGNET_OK);
-	assert_true(WIFEXITED(st));
-	return WEXITSTATUS(st);
+	cli_run_io io = {.dir = f->dir, .out = out, .err = out};
+	return cli_run(&io, SIGNET_CLI, args);
 }
 
 static int setup(void **state)

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "client/parent_watch.h"
+#include "tests/lib/cli_run.h"
 #include "tests/lib/signetd_fixture.h"
 
 #define HOUR 3600
@@ -312,23 +313,8 @@ static void ceremony(void)
 /* Run the CLI with argv; exit status, output in out. */
 static int run(const char *const *argv)
 {
-	char log[400];
-	snprintf(log, sizeof(log), "%s/watch.log", D.dir);
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	posix_spawn_file_actions_adddup2(&fa, 1, 2);
-	pid_t pid;
-	assert_int_equal(posix_spawn(&pid, SIGNET_CLI, &fa, NULL, (char *const *)argv, environ),
-			 0);
-	posix_spawn_file_actions_destroy(&fa);
-	int st = 0;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	sg_buf_reset(&out);
-	assert_int_equal(sg_file_read(log, 1 << 20, &out), SIGNET_OK);
-	assert_int_equal(sg_buf_put_u8(&out, 0), SIGNET_OK);
-	assert_true(WIFEXITED(st));
-	return WEXITSTATUS(st);
+	cli_run_io io = {.dir = D.dir, .out = &out, .err = &out};
+	return cli_run(&io, argv[0], argv + 1);
 }
 
 /* Run `signet parent-watch` with conf. */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "client/client.h"
+#include "tests/lib/cli_run.h"
 #include "tests/lib/signetd_fixture.h"
 
 #define HOUR 3600
@@ -32,11 +33,8 @@ static sg_buf out;  /* the last run's stdout and stderr */
 /* Run `signet ARGS... --config CONF`; its exit status, its output in out. */
 static int cli(const char *conf, const char *const *args)
 {
-	char log[400];
-	snprintf(log, sizeof(log), "%s/cli.log", D.dir);
 	const char *argv[24];
 	size_t n = 0;
-	argv[n++] = SIGNET_CLI;
 	for (size_t i = 0; args[i] && n < 20; i++)
 		argv[n++] = args[i];
 	if (conf) {
@@ -44,21 +42,8 @@ static int cli(const char *conf, const char *const *args)
 		argv[n++] = conf;
 	}
 	argv[n] = NULL;
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	posix_spawn_file_actions_adddup2(&fa, 1, 2);
-	pid_t pid;
-	assert_int_equal(posix_spawn(&pid, SIGNET_CLI, &fa, NULL, (char *const *)argv, environ),
-			 0);
-	posix_spawn_file_actions_destroy(&fa);
-	int st = 0;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	sg_buf_reset(&out);
-	assert_int_equal(sg_file_read(log, 1 << 20, &out), SIGNET_OK);
-	assert_int_equal(sg_buf_put_u8(&out, 0), SIGNET_OK);
-	assert_true(WIFEXITED(st));
-	return WEXITSTATUS(st);
+	cli_run_io io = {.dir = D.dir, .out = &out, .err = &out};
+	return cli_run(&io, SIGNET_CLI, argv);
 }
 
 /* cli() and insist on status want and (when not NULL) needle in the output. */

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "client/client.h"
+#include "tests/lib/cli_run.h"
 #include "tests/lib/signetd_fixture.h"
 
 extern char **environ;
@@ -43,46 +44,8 @@ static const char *data_dir(void)
  * status. */
 static int cli(const char *in, sg_buf *out, sg_buf *err, const char *const *args)
 {
-	char opath[300], epath[300];
-	snprintf(opath, sizeof(opath), "%s/cli.out", D.dir);
-	snprintf(epath, sizeof(epath), "%s/cli.err", D.dir);
-	const char *argv[48];
-	size_t n = 0;
-	argv[n++] = SIGNET_CLI;
-	for (; args[n - 1] != NULL && n < 47; n++)
-		argv[n] = args[n - 1];
-	argv[n] = NULL;
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, in ? in : "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, opath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	posix_spawn_file_actions_addopen(&fa, 2, epath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	pid_t pid;
-	assert_int_equal(posix_spawn(&pid, SIGNET_CLI, &fa, NULL, (char *const *)argv, environ),
-			 0);
-	posix_spawn_file_actions_destroy(&fa);
-	int st = 0;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	sg_buf o = SG_BUF_INIT, e = SG_BUF_INIT;
-	assert_int_equal(sg_file_read(opath, 1 << 24, &o), SIGNET_OK);
-	assert_int_equal(sg_buf_put_u8(&o, 0), SIGNET_OK);
-	assert_int_equal(sg_file_read(epath, 1 << 20, &e), SIGNET_OK);
-	assert_int_equal(sg_buf_put_u8(&e, 0), SIGNET_OK);
-	if (!WIFEXITED(st))
-		fail_msg("signet died: %s", (char *)e.data);
-	if (out) {
-		sg_buf_free(out);
-		*out = o;
-	} else {
-		sg_buf_free(&o);
-	}
-	if (err) {
-		sg_buf_free(err);
-		*err = e;
-	} else {
-		sg_buf_free(&e);
-	}
-	return WEXITSTATUS(st);
+	cli_run_io io = {.dir = D.dir, .in = in, .out = out, .err = err};
+	return cli_run(&io, SIGNET_CLI, args);
 }
 
 /* cli() that must succeed; prints stderr when it does not. */
