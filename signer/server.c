@@ -1,7 +1,7 @@
 /* server.c -- signetd's transport and life cycle: the gRPC C core server
  * and its completion-queue threads, each call from arrival through
  * admission to its message and the one dispatch on its method, gRPC's log,
- * the metrics endpoint's body, and start, reload and stop. Near 900 lines
+ * the metrics endpoint's body, and start, reload and stop. Over 900 lines
  * because start and stop must be read together: each step of one undoes a
  * step of the other. The call itself is call.c, TLS tls.c, identity
  * identity.c, the reaper reaper.c, the workers workers.c. */
