@@ -1,7 +1,9 @@
 /* state_pg.c -- the state in PostgreSQL (libpq), shared by signetd replicas:
  * each change one transaction under the zone's row lock, multi-step
  * changes under an advisory lock, reads of zones and keys from a snapshot
- * refreshed when the shared generation moves. */
+ * refreshed when the shared generation moves. Over 1,000 lines for one
+ * job: every query of the state API (signer.h) for this engine, under one
+ * locking and snapshot model that must be read together. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>

@@ -2,7 +2,9 @@
  * the cost of the change: the sets it names, the sets below a delegation
  * that appears or goes, their NSEC or NSEC3 records (empty non-terminals
  * above them included) and the neighbours whose next field moves. Every
- * other set keeps its entry and RRSIGs untouched. */
+ * other set keeps its entry and RRSIGs untouched. Over 1,100 lines for one
+ * job: which sets a change touches and how their chains move is one
+ * argument, read in one place. */
 #include "zone/internal.h"
 
 /* A set the difference names (or a delegation's change drags in). */
