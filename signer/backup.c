@@ -174,7 +174,7 @@ signet_err signer_backups_zsk(signer_backups *b, const signer_key *k)
 	signet_err ret = hsm_backup_make(b->tok, b->domain_id, k->id, k->id_len, k->key_tag, &hb,
 					 hsmerr, sizeof(hsmerr));
 	if (ret != SIGNET_OK) {
-		snprintf(msg, sizeof(msg), "cannot wrap it to the backup domain: %s", hsmerr);
+		snprintf(msg, sizeof(msg), "cannot wrap it to the backup domain: %.262s", hsmerr);
 	} else {
 		ret = hsm_backup_encode(&hb, &text, hsmerr, sizeof(hsmerr));
 		hsm_backup_free(&hb);
