@@ -19,8 +19,8 @@
 #include <openssl/evp.h>
 #include <p11-kit/pkcs11.h>
 
+#include "dnssec/dnssec.h"
 #include "hsm/hsm.h"
-#include "tests/lib/hsm_verify.h"
 #include "tests/lib/softhsm_fixture.h"
 
 static const uint8_t msg[] = "www.example.com. 300 IN AAAA 2001:db8::1";
@@ -68,7 +68,7 @@ static signet_err sign_into(struct env *e, hsm_session *s, char *errmsg, size_t 
 	signet_err err = hsm_sign(s, e->key.id, e->key.id_len, msg, sizeof(msg), sig,
 				  sizeof(sig), &siglen, errmsg, errlen);
 	if (err == SIGNET_OK &&
-	    test_verify_raw(e->pk, e->key.alg, msg, sizeof(msg), sig, siglen) != 1)
+	    dns_signature_verify(e->key.alg, e->pk, msg, sizeof(msg), sig, siglen) != SIGNET_OK)
 		return SIGNET_EVERIFY;
 	return err;
 }
