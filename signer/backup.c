@@ -473,8 +473,9 @@ static signet_err restore_collect(signer_backups *b, const signer_backup_file *f
 }
 
 /* A signature of the token's key k over random octets, made on a session
- * of its own, verified with k's DNSKEY. */
-static signet_err restored_signs(signer_backups *b, const signer_key *k)
+ * of its own, verified with k's DNSKEY; the token's reason in errmsg. */
+static signet_err restored_signs(signer_backups *b, const signer_key *k, char *errmsg,
+				 size_t errlen)
 {
 	uint8_t msg[48], sig[HSM_SIG_MAX];
 	size_t siglen = 0;
@@ -482,9 +483,10 @@ static signet_err restored_signs(signer_backups *b, const signer_key *k)
 		return SIGNET_ECRYPTO;
 	hsm_session *s = NULL;
 	EVP_PKEY *pk = NULL;
-	signet_err ret = hsm_session_open(b->tok, &s);
+	signet_err ret = hsm_session_open(b->tok, &s, errmsg, errlen);
 	if (ret == SIGNET_OK)
-		ret = hsm_sign(s, k->id, k->id_len, msg, sizeof(msg), sig, sizeof(sig), &siglen);
+		ret = hsm_sign(s, k->id, k->id_len, msg, sizeof(msg), sig, sizeof(sig), &siglen,
+			       errmsg, errlen);
 	hsm_session_close(s);
 	if (ret == SIGNET_OK)
 		ret = dns_dnskey_to_evp(k->dnskey, k->dnskey_len, &pk);
@@ -536,10 +538,13 @@ static signet_err restore_one(signer_backups *b, restore_item *it, char *errmsg,
 	sg_buf_free(&rd);
 	/* The token object itself must sign, and verify with the DNSKEY:
 	 * what signing will use is proven, not only the backup's copy. */
-	if (ret == SIGNET_OK && (ret = restored_signs(b, &it->key)) != SIGNET_OK) {
+	hsmerr[0] = '\0';
+	if (ret == SIGNET_OK &&
+	    (ret = restored_signs(b, &it->key, hsmerr, sizeof(hsmerr))) != SIGNET_OK) {
 		snprintf(errmsg, errlen, "%s: the restored key's signature does not verify "
-			 "with the state's DNSKEY (%s)", it->name, signet_strerror(ret));
-		(void)hsm_key_delete(b->tok, it->hb.id, it->hb.id_len);
+			 "with the state's DNSKEY (%s%s%s)", it->name, signet_strerror(ret),
+			 hsmerr[0] ? ": " : "", hsmerr);
+		(void)hsm_key_delete(b->tok, it->hb.id, it->hb.id_len, NULL, 0);
 	}
 	return ret;
 }

@@ -386,10 +386,10 @@ static signet_err setting(cfg_checker *k, int key, const config_setting_t *s)
 	case K_CLIENTS: return cfg_read_clients(k, s);
 	case K_STATE_SECTION: return read_state(k, s);
 	case K_REPLICA_NAME:
-		ret = get_string(k, s, name, cfg->replica_name, sizeof(cfg->replica_name),
+		ret = cfg_string(k, s, name, cfg->replica_name, sizeof(cfg->replica_name),
 				 false);
 		if (ret == SIGNET_OK && !replica_name_ok(cfg->replica_name))
-			return fail(k, SIGNET_EPARSE,
+			return cfg_fail(k, SIGNET_EPARSE,
 				    "replica-name: 1..%d of [A-Za-z0-9._-], not %.70s",
 				    SIGNER_REPLICA_NAME_MAX, cfg->replica_name);
 		return ret;

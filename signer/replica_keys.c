@@ -252,7 +252,7 @@ signet_err signer_replica_keys_sync(signer_replica_keys *r, bool retry_failed, s
 			continue;
 		char why[240] = "";
 		hsm_key_info info;
-		signet_err f = hsm_key_find(r->tok, k->id, k->id_len, &info);
+		signet_err f = hsm_key_find(r->tok, k->id, k->id_len, &info, NULL, 0);
 		bool tried = false;
 		if (f == SIGNET_OK) {
 			pthread_rwlock_wrlock(&r->lock);
@@ -435,7 +435,7 @@ signet_err signer_replica_keys_have(signer_replica_keys *r, const uint8_t *id, s
 	bool quiet = r->restoring == 0;
 	uint64_t started = r->restores;
 	pthread_rwlock_unlock(&r->lock);
-	if (quiet && hsm_key_find(r->tok, id, id_len, &info) == SIGNET_OK) {
+	if (quiet && hsm_key_find(r->tok, id, id_len, &info, NULL, 0) == SIGNET_OK) {
 		pthread_rwlock_wrlock(&r->lock);
 		bool still = r->restoring == 0 && r->restores == started;
 		if (still)

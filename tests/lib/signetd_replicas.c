@@ -43,11 +43,11 @@ int replicas_setup(replica_set *s, const char *extra)
 /* A token of the fixture's module labelled label: its serial. */
 static void new_token(softhsm_fixture *f, const char *label, char serial[17])
 {
-	assert_int_equal(hsm_token_initialize(f->ctx, label, f->so_pin, f->user_pin), SIGNET_OK);
+	assert_int_equal(hsm_token_initialize(f->ctx, label, f->so_pin, f->user_pin, HSM_ERR), SIGNET_OK);
 	hsm_token_desc *d = NULL;
 	size_t n = 0;
 	serial[0] = '\0';
-	assert_int_equal(hsm_list_tokens(f->ctx, &d, &n), SIGNET_OK);
+	assert_int_equal(hsm_list_tokens(f->ctx, &d, &n, HSM_ERR), SIGNET_OK);
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(d[i].label, label) == 0)
 			memcpy(serial, d[i].serial, 17);
@@ -117,7 +117,7 @@ void replicas_start_all(replica_set *s, int n, int ndomain)
 		new_token(f, label, serial[i]);
 	}
 	for (int i = 0; i < ndomain; i++)
-		assert_int_equal(hsm_domain_install(f->ctx, serial[i], f->so_pin, key), SIGNET_OK);
+		assert_int_equal(hsm_domain_install(f->ctx, serial[i], f->so_pin, key, HSM_ERR), SIGNET_OK);
 	sg_secret_free(key);
 	signetd_sh("chown -R nobody: '%s'", f->tokendir);
 	signetd_stop_ok(&s->r[0]);
