@@ -51,8 +51,8 @@ static double cpu_us(pid_t pid)
 	unsigned long ut = 0, st = 0;
 	/* fields after the name: state ppid pgrp session tty tpgid flags minflt
 	 * cminflt majflt cmajflt utime stime */
-	assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-				&ut, &st), 2);
+	assert_int_equal(
+		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st), 2);
 	return (double)(ut + st) * 1e6 / (double)sysconf(_SC_CLK_TCK);
 }
 
@@ -136,8 +136,10 @@ static pid_t spawn(const char *name, const char *extra, int *port)
 {
 	char dir[300], conf[400], log[400];
 	snprintf(dir, sizeof(dir), "%s/%s", d.dir, name);
-	signetd_sh("mkdir -m 700 '%s' && mkdir -m 700 '%s/state' && chown -R nobody: '%s' &&"
-		   " chmod o+x '%s'", dir, dir, dir, dir);
+	signetd_sh(
+		"mkdir -m 700 '%s' && mkdir -m 700 '%s/state' && chown -R nobody: '%s' &&"
+		" chmod o+x '%s'",
+		dir, dir, dir, dir);
 	signetd_env e = d;
 	snprintf(e.dir, sizeof(e.dir), "%s", d.dir);
 	signetd_opts o = {.extra = extra};
@@ -163,7 +165,8 @@ static void bench(void **state)
 	printf("%d client threads, %.0f s per row, SignRRsets of RRsets per call, P-256 ZSK "
 	       "in SoftHSM2; load: 1-minute average at the row's end\n\n"
 	       "| state | RRsets per call | RRSIGs/s | signetd CPU µs per RRSIG | failed calls |"
-	       " load |\n| --- | --- | --- | --- | --- | --- |\n", threads, seconds);
+	       " load |\n| --- | --- | --- | --- | --- | --- |\n",
+	       threads, seconds);
 	signetd_zone z;
 	signetd_add_zone(&d, "sqlite.example.", 13, &z);
 	measure("SQLite, one signetd", d.target, "sqlite.example.", &d.pid, 1, 1);
@@ -172,8 +175,10 @@ static void bench(void **state)
 	char conninfo[300], extra[600];
 	snprintf(conninfo, sizeof(conninfo), "%s/bench.conninfo", pg.dir);
 	pg_cluster_conninfo(&pg, "signet", conninfo, NULL);
-	snprintf(extra, sizeof(extra), "state = { backend = \"postgresql\"; conninfo-file ="
-		 " \"%s\"; };\n", conninfo);
+	snprintf(extra, sizeof(extra),
+		 "state = { backend = \"postgresql\"; conninfo-file ="
+		 " \"%s\"; };\n",
+		 conninfo);
 	int p1 = 0, p2 = 0, p3 = 0;
 	pid_t a = spawn("pg1", extra, &p1);
 	rpc_close(d.admin);

@@ -42,7 +42,7 @@
 #define BATCH_MAX 100000
 #define INFLIGHT_MAX 256
 #define LIST_MAX 16
-#define ASYNC_INFLIGHT_MAX 48  /* signetd admits 64 calls in flight per client */
+#define ASYNC_INFLIGHT_MAX 48 /* signetd admits 64 calls in flight per client */
 
 static double now_s(void)
 {
@@ -55,8 +55,8 @@ static double now_s(void)
 
 struct gen {
 	dns_name zone;
-	pthread_mutex_t lock;   /* the counter, when threads share it */
-	uint64_t next;          /* owner number of the next RRset */
+	pthread_mutex_t lock; /* the counter, when threads share it */
+	uint64_t next;        /* owner number of the next RRset */
 };
 
 static uint64_t gen_take(struct gen *g, size_t n)
@@ -151,11 +151,11 @@ static long count_rrsigs(const sg_buf *ans, size_t n)
 /* ---- pipelined load -------------------------------------------------------- */
 
 struct pipe_result {
-	double seconds;     /* timed phase */
-	uint64_t calls;     /* completed in the timed phase */
+	double seconds; /* timed phase */
+	uint64_t calls; /* completed in the timed phase */
 	uint64_t rrsigs;
-	double cpu;         /* this process's user+system seconds in it */
-	double server_cpu;  /* signetd's, when its PID was given (timed runs) */
+	double cpu;        /* this process's user+system seconds in it */
+	double server_cpu; /* signetd's, when its PID was given (timed runs) */
 };
 
 /* User plus system CPU seconds of process pid (from /proc/PID/stat); -1
@@ -173,8 +173,8 @@ static double proc_cpu_s(long pid)
 	/* The command name may hold spaces: the fields start after its ')'. */
 	char *p = strrchr(line, ')');
 	unsigned long long ut = 0, st = 0;
-	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-			 &ut, &st) != 2)
+	if (!p ||
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
 		return -1;
 	long tck = sysconf(_SC_CLK_TCK);
 	return tck > 0 ? (double)(ut + st) / (double)tck : -1;
@@ -196,8 +196,8 @@ static double cpu_s(void)
  * of a timed run warms up and is not counted; the rate is that of the calls
  * completed from then on, over the time they took. pid > 0: print signetd's RSS
  * after every tenth of rrsets. */
-static int pipe_run(client_conn *c, struct gen *g, size_t batch, unsigned inflight,
-		    double seconds, uint64_t rrsets, long pid, struct pipe_result *res)
+static int pipe_run(client_conn *c, struct gen *g, size_t batch, unsigned inflight, double seconds,
+		    uint64_t rrsets, long pid, struct pipe_result *res)
 {
 	memset(res, 0, sizeof(*res));
 	double start = now_s(), warm = start + (seconds > 0 ? seconds / 10 : 0);
@@ -263,7 +263,7 @@ static int pipe_run(client_conn *c, struct gen *g, size_t batch, unsigned inflig
 			cpu0 = cpu_s();
 			if (timed_server)
 				scpu0 = proc_cpu_s(pid);
-			continue;   /* this one finished in the warm-up */
+			continue; /* this one finished in the warm-up */
 		}
 		if (counting && !draining) {
 			res->calls++;
@@ -307,17 +307,17 @@ out:
 struct lat_shared {
 	client_conn *c;
 	struct gen *g;
-	double t0;          /* when slot 0 is due */
-	double rate;        /* calls per second over all threads */
+	double t0;   /* when slot 0 is due */
+	double rate; /* calls per second over all threads */
 	unsigned threads;
-	uint64_t slots;     /* calls in the run */
-	atomic_int failed;  /* set by the first thread whose call fails */
+	uint64_t slots;    /* calls in the run */
+	atomic_int failed; /* set by the first thread whose call fails */
 };
 
 struct lat_thread {
 	struct lat_shared *s;
 	unsigned index;
-	double *lat;        /* seconds, one per call this thread made */
+	double *lat; /* seconds, one per call this thread made */
 	size_t n;
 };
 
@@ -362,8 +362,7 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static int latency_run(client_conn *c, struct gen *g, double seconds, double rate,
-		       unsigned threads)
+static int latency_run(client_conn *c, struct gen *g, double seconds, double rate, unsigned threads)
 {
 	struct lat_shared s;
 	memset(&s, 0, sizeof(s));
@@ -480,7 +479,8 @@ static int latency_async(client_conn *c, struct gen *g, double seconds, double r
 		double end = now_s();
 		if (err != SIGNET_OK || st.code != 0 || count_rrsigs(&ans, 1) < 1) {
 			fprintf(stderr, "bench_rpc: call failed: %s %s\n",
-				err != SIGNET_OK ? signet_errname(err) : client_status_name(st.code),
+				err != SIGNET_OK ? signet_errname(err)
+						 : client_status_name(st.code),
 				st.details);
 			rc = 1;
 			break;
@@ -509,7 +509,8 @@ static size_t parse_list(const char *s, unsigned long max, unsigned long out[LIS
 	char buf[256];
 	snprintf(buf, sizeof(buf), "%s", s);
 	char *save = NULL;
-	for (char *p = strtok_r(buf, ",", &save); p && n < LIST_MAX; p = strtok_r(NULL, ",", &save)) {
+	for (char *p = strtok_r(buf, ",", &save); p && n < LIST_MAX;
+	     p = strtok_r(NULL, ",", &save)) {
 		char *end;
 		unsigned long v = strtoul(p, &end, 10);
 		if (*end != '\0' || v < 1 || v > max)
@@ -521,10 +522,11 @@ static size_t parse_list(const char *s, unsigned long max, unsigned long out[LIS
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: bench_rpc CONFIG ZONE peak SECONDS BATCH,... INFLIGHT,... [PID]\n"
-			"       bench_rpc CONFIG ZONE latency SECONDS RATE THREADS\n"
-			"       bench_rpc CONFIG ZONE latency-async SECONDS RATE\n"
-			"       bench_rpc CONFIG ZONE count RRSETS BATCH INFLIGHT [PID]\n");
+	fprintf(stderr,
+		"usage: bench_rpc CONFIG ZONE peak SECONDS BATCH,... INFLIGHT,... [PID]\n"
+		"       bench_rpc CONFIG ZONE latency SECONDS RATE THREADS\n"
+		"       bench_rpc CONFIG ZONE latency-async SECONDS RATE\n"
+		"       bench_rpc CONFIG ZONE count RRSETS BATCH INFLIGHT [PID]\n");
 	return 2;
 }
 
@@ -581,8 +583,9 @@ int main(int argc, char **argv)
 					       r.seconds > 0 ? (double)r.calls / r.seconds : 0,
 					       r.seconds > 0 ? r.cpu / r.seconds : 0);
 				if (!rc && pid > 0)
-					printf(" %.1f |", r.rrsigs ? r.server_cpu * 1e6 / (double)r.rrsigs
-								   : 0);
+					printf(" %.1f |",
+					       r.rrsigs ? r.server_cpu * 1e6 / (double)r.rrsigs
+							: 0);
 				if (!rc)
 					printf("\n");
 				fflush(stdout);

@@ -28,13 +28,13 @@
 #include "hsm/hsm.h"
 #include "bench/bench_token.h"
 
-#define DATA_LEN 128   /* about the size of a small RRset's signed data */
+#define DATA_LEN 128 /* about the size of a small RRset's signed data */
 
 /* ---- OpenSSL in process -------------------------------------------------- */
 
 struct ossl_bench {
 	EVP_PKEY *key;
-	const EVP_MD *md;   /* NULL for Ed25519 */
+	const EVP_MD *md; /* NULL for Ed25519 */
 };
 
 struct ossl_thread {
@@ -93,7 +93,7 @@ struct raw_bench {
 	hsm_alg alg;
 	const uint8_t *id;
 	size_t id_len;
-	bool session_copy;   /* sign with a C_CopyObject session-object copy */
+	bool session_copy; /* sign with a C_CopyObject session-object copy */
 };
 
 struct raw_thread {
@@ -289,8 +289,7 @@ static int bench_alg(bench_token *f, hsm_alg alg, double seconds)
 		ob.md = EVP_sha256();
 	else if (alg == HSM_ALG_ECDSAP384)
 		ob.md = EVP_sha384();
-	struct raw_bench rt = {(CK_FUNCTION_LIST *)f->p11, f->slot, alg, key.id,
-			       key.id_len, false};
+	struct raw_bench rt = {(CK_FUNCTION_LIST *)f->p11, f->slot, alg, key.id, key.id_len, false};
 	struct raw_bench rs = rt;
 	rs.session_copy = true;
 	struct layer_bench lb = {f->tok, &key};
@@ -344,8 +343,12 @@ static int raw_only(double seconds, unsigned threads)
 		    SIGNET_OK) {
 		fprintf(stderr, "bench_sign: keygen: %s\n", hsmerr);
 	} else {
-		struct raw_bench rs = {(CK_FUNCTION_LIST *)f->p11, f->slot, HSM_ALG_ECDSAP256,
-				       key.id, key.id_len, true};
+		struct raw_bench rs = {(CK_FUNCTION_LIST *)f->p11,
+				       f->slot,
+				       HSM_ALG_ECDSAP256,
+				       key.id,
+				       key.id_len,
+				       true};
 		struct rusage u0, u1;
 		sg_bench_result r;
 		getrusage(RUSAGE_SELF, &u0);
@@ -354,8 +357,8 @@ static int raw_only(double seconds, unsigned threads)
 		if (ret != SIGNET_OK || r.ops == 0 || !(r.seconds > 0)) {
 			fprintf(stderr, "bench_sign: run failed: %s\n", signet_strerror(ret));
 		} else {
-			double cpu = tv_s(&u1.ru_utime) + tv_s(&u1.ru_stime) -
-				     tv_s(&u0.ru_utime) - tv_s(&u0.ru_stime);
+			double cpu = tv_s(&u1.ru_utime) + tv_s(&u1.ru_stime) - tv_s(&u0.ru_utime) -
+				     tv_s(&u0.ru_stime);
 			/* The CPU covers sg_bench_run's warm-up too (a tenth of the
 			 * time, at most 0.2 s), at about the same rate. */
 			double warm = seconds / 10 < 0.2 ? seconds / 10 : 0.2;
@@ -390,7 +393,8 @@ int main(int argc, char **argv)
 	if (bench_token_create(&f) != SIGNET_OK)
 		return 1;
 	printf("signatures/s, median of %d interleaved rounds of %.1f s, %d-octet messages; raw = C_SignInit+C_Sign "
-	       "(plus the SHA digest for ECDSA, as hsm/ does)\n\n", ROUNDS, seconds, DATA_LEN);
+	       "(plus the SHA digest for ECDSA, as hsm/ does)\n\n",
+	       ROUNDS, seconds, DATA_LEN);
 	printf("| alg | threads | OpenSSL | raw C_Sign token obj | raw C_Sign session obj "
 	       "| hsm/ token obj | hsm/ session copy | hsm/raw (token) | hsm/raw (session) "
 	       "| hsm/OpenSSL |\n");

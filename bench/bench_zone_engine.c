@@ -214,8 +214,8 @@ int main(int argc, char **argv)
 	       " signed difference)\n",
 	       inc, st.sent, st.reused, inc / full);
 	printf("journal step   %8.3f s  %zu RRs\n", jstep, j.count ? j.steps[0].rrs : 0);
-	printf("apply (IXFR)   %8.3f s  %zu RRsets signed, %zu sets (%.3f of full)\n", app,
-	       sa.sent, sa.sets, app / full);
+	printf("apply (IXFR)   %8.3f s  %zu RRsets signed, %zu sets (%.3f of full)\n", app, sa.sent,
+	       sa.sets, app / full);
 	printf("apply 1 RR     %8.3f s  %zu RRsets signed (%.4f of full)\n", app1, s1.sent,
 	       app1 / full);
 	printf("apply 1 name   %8.3f s  %zu RRsets signed (%.4f of full)\n", app2, s2.sent,

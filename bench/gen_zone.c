@@ -64,8 +64,8 @@ int main(int argc, char **argv)
 			printf("d%ld IN NS ns.d%ld\nns.d%ld IN A 198.51.%u.%u\n", i, i, i,
 			       (host >> 8) & 255, host & 255);
 			if (i % 3 == 0)
-				printf("d%ld IN DS %u 13 2 %016llx%016llx%016llx%016llx\n", i,
-				       a, (unsigned long long)rng(), (unsigned long long)rng(),
+				printf("d%ld IN DS %u 13 2 %016llx%016llx%016llx%016llx\n", i, a,
+				       (unsigned long long)rng(), (unsigned long long)rng(),
 				       (unsigned long long)rng(), (unsigned long long)rng());
 			continue;
 		}
@@ -77,7 +77,8 @@ int main(int argc, char **argv)
 		}
 		printf("h%ld IN A 192.0.%u.%u\n", i, (host >> 8) & 255, host & 255);
 		if (kind < 40)
-			printf("h%ld IN AAAA 2001:db8:%x::%x\n", i, a, (unsigned)(r >> 24) & 0xffff);
+			printf("h%ld IN AAAA 2001:db8:%x::%x\n", i, a,
+			       (unsigned)(r >> 24) & 0xffff);
 		if (kind >= 40 && kind < 50)
 			printf("h%ld IN MX 10 mail\n", i);
 		if (kind >= 50 && kind < 60)

@@ -269,7 +269,7 @@ signet_err cer_anchor_check_policy(const cer_anchor *a, const cer_policy *p, boo
 			"%s...), and its serial is not higher: an older or copied-in policy",
 			(unsigned long long)p->serial, have, (unsigned long long)a->policy_serial,
 			want);
-	static cer_policy by;  /* large; the tool is single-threaded */
+	static cer_policy by; /* large; the tool is single-threaded */
 	memset(&by, 0, sizeof(by));
 	by.count = a->nops;
 	for (size_t i = 0; i < a->nops; i++)

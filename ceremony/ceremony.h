@@ -38,32 +38,32 @@
 #include "dnssec/dnssec.h"
 #include "hsm/hsm.h"
 
-#define CER_NAME_MAX 32              /* operator name: [a-z0-9_-], 1..32 */
-#define CER_OPERATORS_MAX 255        /* N; libgfshare numbers shares 1..255 */
+#define CER_NAME_MAX 32       /* operator name: [a-z0-9_-], 1..32 */
+#define CER_OPERATORS_MAX 255 /* N; libgfshare numbers shares 1..255 */
 #define CER_ALGS_MAX 4
 #define CER_PARAMS_MAX 8
 #define CER_PARAM_KEY_MAX 32
-#define CER_PARAM_VALUE_MAX 1024   /* room for lists: key-id and foreign-zsk */
-#define CER_KEYSET_KSKS_MAX 4       /* KSKs one sign-keyset may sign with */
-#define CER_FOREIGN_ZSKS_MAX 8      /* foreign ZSKs one sign-keyset may admit */
-#define CER_FILE_MAX (64u * 1024)     /* policy, request, approval, share, key */
-#define CER_KEYSET_MAX (16u << 20)    /* a key-signing request */
-#define CER_LOG_MAX (64u << 20)       /* a transcript */
+#define CER_PARAM_VALUE_MAX 1024         /* room for lists: key-id and foreign-zsk */
+#define CER_KEYSET_KSKS_MAX 4            /* KSKs one sign-keyset may sign with */
+#define CER_FOREIGN_ZSKS_MAX 8           /* foreign ZSKs one sign-keyset may admit */
+#define CER_FILE_MAX (64u * 1024)        /* policy, request, approval, share, key */
+#define CER_KEYSET_MAX (16u << 20)       /* a key-signing request */
+#define CER_LOG_MAX (64u << 20)          /* a transcript */
 #define CER_REQUEST_LIFE_MAX (7 * 86400) /* longest validity window of a request */
-#define CER_PIN_OCTETS 16            /* random octets of the KSK PIN (hex: 32 chars) */
-#define CER_PUB_LEN 32               /* Ed25519 public key */
-#define CER_SIG_LEN 64               /* Ed25519 signature */
-#define CER_HASH_LEN 32              /* SHA-256 */
-#define CER_ERRMSG_MAX 512           /* room for any errmsg the layer writes */
+#define CER_PIN_OCTETS 16                /* random octets of the KSK PIN (hex: 32 chars) */
+#define CER_PUB_LEN 32                   /* Ed25519 public key */
+#define CER_SIG_LEN 64                   /* Ed25519 signature */
+#define CER_HASH_LEN 32                  /* SHA-256 */
+#define CER_ERRMSG_MAX 512               /* room for any errmsg the layer writes */
 
 /* ---- passphrase sealing (scrypt + AES-256-GCM) -------------------------- */
 
 /* scrypt cost. Files record it; opening refuses N below 2^14 or above 2^20,
  * r above 32 and p above 16, so a hostile file cannot make us spin. */
 typedef struct cer_kdf {
-	uint64_t n;   /* CPU/memory cost, a power of two */
-	uint32_t r;   /* block size */
-	uint32_t p;   /* parallelism */
+	uint64_t n; /* CPU/memory cost, a power of two */
+	uint32_t r; /* block size */
+	uint32_t p; /* parallelism */
 } cer_kdf;
 
 #define CER_KDF_DEFAULT ((cer_kdf){32768, 8, 1})
@@ -112,8 +112,8 @@ signet_err cer_operator_sign(const char *key_path, const sg_secret *pass, const 
 			     size_t errlen);
 
 /* Verify an Ed25519 signature; SIGNET_EVERIFY if wrong. */
-signet_err cer_signature_verify(const uint8_t pub[CER_PUB_LEN], const uint8_t *msg,
-				size_t len, const uint8_t sig[CER_SIG_LEN]);
+signet_err cer_signature_verify(const uint8_t pub[CER_PUB_LEN], const uint8_t *msg, size_t len,
+				const uint8_t sig[CER_SIG_LEN]);
 
 /* ---- policy ------------------------------------------------------------- */
 
@@ -124,21 +124,21 @@ typedef struct cer_policy_sig {
 } cer_policy_sig;
 
 typedef struct cer_policy {
-	uint64_t serial;                 /* grows with every change */
-	unsigned threshold;              /* M */
-	size_t count;                    /* N */
+	uint64_t serial;    /* grows with every change */
+	unsigned threshold; /* M */
+	size_t count;       /* N */
 	cer_operator ops[CER_OPERATORS_MAX];
-	char module[1024];               /* PKCS#11 module the policy was written for: must be
+	char module[1024];                   /* PKCS#11 module the policy was written for: must be
 					  * the one the machine's configuration names */
-	bool has_module_sha256;          /* the policy records the module's digest */
+	bool has_module_sha256;              /* the policy records the module's digest */
 	uint8_t module_sha256[CER_HASH_LEN]; /* SHA-256 of the module file */
-	char label[33];                  /* the KSK token's label */
-	uint8_t algs[CER_ALGS_MAX];      /* DNSSEC algorithms a KSK may use */
+	char label[33];                      /* the KSK token's label */
+	uint8_t algs[CER_ALGS_MAX];          /* DNSSEC algorithms a KSK may use */
 	size_t nalgs;
-	uint32_t max_period;             /* longest keyset period, seconds */
-	uint32_t max_span;               /* latest keyset expiration, seconds from now */
-	bool require_zsk_backup;         /* sign-keyset wants each ZSK's proven backup */
-	uint8_t hash[CER_HASH_LEN];      /* SHA-256 of the body text (set by parse/write) */
+	uint32_t max_period;                    /* longest keyset period, seconds */
+	uint32_t max_span;                      /* latest keyset expiration, seconds from now */
+	bool require_zsk_backup;                /* sign-keyset wants each ZSK's proven backup */
+	uint8_t hash[CER_HASH_LEN];             /* SHA-256 of the body text (set by parse/write) */
 	cer_policy_sig sigs[CER_OPERATORS_MAX]; /* signatures over hash */
 	size_t nsigs;
 } cer_policy;
@@ -183,8 +183,8 @@ const cer_operator *cer_policy_find(const cer_policy *p, const char *name);
 
 /* What the ceremony machine itself says, never the ceremony directory. */
 typedef struct cer_config {
-	char path[1024];                 /* the file it came from */
-	char module[1024];               /* the PKCS#11 module of the KSK token */
+	char path[1024];                     /* the file it came from */
+	char module[1024];                   /* the PKCS#11 module of the KSK token */
 	uint8_t module_sha256[CER_HASH_LEN]; /* SHA-256 of that module file */
 } cer_config;
 
@@ -203,8 +203,8 @@ signet_err cer_module_sha256(const char *path, uint8_t out[CER_HASH_LEN], char *
 /* ---- requests and approvals --------------------------------------------- */
 
 typedef struct cer_param {
-	char key[CER_PARAM_KEY_MAX + 1];      /* [a-z0-9-] */
-	char value[CER_PARAM_VALUE_MAX + 1];  /* printable, no blanks */
+	char key[CER_PARAM_KEY_MAX + 1];     /* [a-z0-9-] */
+	char value[CER_PARAM_VALUE_MAX + 1]; /* printable, no blanks */
 } cer_param;
 
 /* Operations, as named in requests. */
@@ -221,9 +221,9 @@ typedef struct cer_param {
 #define CER_OP_INSTALL_DOMAIN "install-domain"
 
 typedef struct cer_request {
-	char op[32];                  /* one of CER_OP_* */
-	bool has_zone;                /* token operations name no zone */
-	dns_name zone;                /* lower case */
+	char op[32];                      /* one of CER_OP_* */
+	bool has_zone;                    /* token operations name no zone */
+	dns_name zone;                    /* lower case */
 	cer_param params[CER_PARAMS_MAX]; /* sorted by key, keys unique */
 	size_t nparams;
 	int64_t not_before;           /* validity window, epoch seconds */
@@ -297,22 +297,22 @@ signet_err cer_approvals_check(const cer_policy *p, const cer_request *r, const 
 
 /* One entry of the hash-chained log. */
 typedef struct cer_log_entry {
-	uint64_t seq;                    /* 1, 2, ... */
-	int64_t time;                    /* epoch seconds */
+	uint64_t seq; /* 1, 2, ... */
+	int64_t time; /* epoch seconds */
 	char op[32];
-	char zone[DNS_NAME_STR_MAX];     /* "-" for none */
+	char zone[DNS_NAME_STR_MAX]; /* "-" for none */
 	uint8_t request[CER_HASH_LEN];
 	char approvers[CER_OPERATORS_MAX * (CER_NAME_MAX + 1) + 2]; /* comma-separated, "-" */
-	char result[64];                 /* "ok" or the error name */
-	uint8_t outputs[CER_HASH_LEN];   /* SHA-256 of the outputs released */
-	uint8_t prev[CER_HASH_LEN];      /* set by cer_log_append: the entry before's hash */
-	uint8_t hash[CER_HASH_LEN];      /* set by cer_log_append: this entry's hash */
+	char result[64];                                            /* "ok" or the error name */
+	uint8_t outputs[CER_HASH_LEN]; /* SHA-256 of the outputs released */
+	uint8_t prev[CER_HASH_LEN];    /* set by cer_log_append: the entry before's hash */
+	uint8_t hash[CER_HASH_LEN];    /* set by cer_log_append: this entry's hash */
 } cer_log_entry;
 
 /* What the anchor needs of each entry. */
 typedef struct cer_log_brief {
 	char op[32];
-	char result[64];                 /* "ok", "started" or an error name */
+	char result[64]; /* "ok", "started" or an error name */
 	uint8_t request[CER_HASH_LEN];
 	uint8_t hash[CER_HASH_LEN];
 } cer_log_brief;
@@ -343,29 +343,29 @@ typedef struct cer_pass {
 
 /* A share file presented for one operator. */
 typedef struct cer_share_in {
-	const char *operator;   /* who presents it */
+	const char *operator; /* who presents it */
 	const char *path;
 } cer_share_in;
 
 /* Everything an execution takes. Outputs are written only after the
  * transcript entry is on disk. */
 typedef struct cer_exec {
-	const char *dir;                /* ceremony directory: policy, transcript.log, retired */
-	const char *request;            /* request file */
-	const char *const *approvals;   /* approval files */
+	const char *dir;              /* ceremony directory: policy, transcript.log, retired */
+	const char *request;          /* request file */
+	const char *const *approvals; /* approval files */
 	size_t napprovals;
-	const cer_share_in *shares;     /* share files of the current split */
+	const cer_share_in *shares; /* share files of the current split */
 	size_t nshares;
-	const cer_pass *passes;         /* operators' passphrases */
+	const cer_pass *passes; /* operators' passphrases */
 	size_t npasses;
-	hsm_ctx *hsm;                   /* a loaded module to use (tests), or NULL: load the
+	hsm_ctx *hsm;                  /* a loaded module to use (tests), or NULL: load the
 					 * one the machine's configuration names */
-	const char *config;             /* the machine's configuration, NULL for the default */
-	int64_t now;                    /* 0 for the clock */
-	const char *keyset;             /* sign-keyset: signetd's request */
-	const char *out;                /* create-ksk, sign-keyset, export-ds: output file */
-	const char *shares_out;         /* init-token, reshare, reset-user-pin: new shares */
-	const cer_share_in *so_shares;  /* reshare, reset-user-pin: shares of the SO PIN */
+	const char *config;            /* the machine's configuration, NULL for the default */
+	int64_t now;                   /* 0 for the clock */
+	const char *keyset;            /* sign-keyset: signetd's request */
+	const char *out;               /* create-ksk, sign-keyset, export-ds: output file */
+	const char *shares_out;        /* init-token, reshare, reset-user-pin: new shares */
+	const cer_share_in *so_shares; /* reshare, reset-user-pin: shares of the SO PIN */
 	size_t nso_shares;
 	const sg_secret *adopt_so_pin;     /* install-domain: the SO PIN of the receiving token;
 					 * init-token on a token initialised elsewhere: its

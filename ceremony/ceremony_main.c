@@ -55,7 +55,9 @@ static int fail(signet_err err, const char *errmsg)
 {
 	fprintf(stderr, "signet-ceremony: %s (%s)\n", errmsg, signet_errname(err));
 	return err == SIGNET_EQUORUM || err == SIGNET_EDENIED || err == SIGNET_EVERIFY ||
-	       err == SIGNET_ETIME || err == SIGNET_EPERM ? 3 : 1;
+			       err == SIGNET_ETIME || err == SIGNET_EPERM
+		       ? 3
+		       : 1;
 }
 
 static bool add(const char **list, size_t *n, const char *v)
@@ -105,10 +107,19 @@ static bool parse(int argc, char **argv, struct opts *o)
 #define NUM(flag, field) else if (strcmp(a, flag) == 0) ok = number(v, &o->field)
 		if (0) {
 		}
-		STR("--name", name); STR("--key", key); STR("--pub", pub);
-		STR("--passphrase", passphrase); STR("--out", out); STR("--policy", policy);
-		STR("--dir", dir); STR("--op", op); STR("--zone", zone); STR("--keyset", keyset);
-		STR("--request", request); STR("--log", log); STR("--module", module);
+		STR("--name", name);
+		STR("--key", key);
+		STR("--pub", pub);
+		STR("--passphrase", passphrase);
+		STR("--out", out);
+		STR("--policy", policy);
+		STR("--dir", dir);
+		STR("--op", op);
+		STR("--zone", zone);
+		STR("--keyset", keyset);
+		STR("--request", request);
+		STR("--log", log);
+		STR("--module", module);
 		STR("--label", label);
 		STR("--shares-out", shares_out);
 		STR("--backup-dir", backup_dir);
@@ -116,13 +127,18 @@ static bool parse(int argc, char **argv, struct opts *o)
 		STR("--so-pin", so_pin);
 		LST("--so-share", so_shares);
 		LST("--domain-share", domain_shares);
-		LST("--param", params); LST("--operator", operators); LST("--approval", approvals);
-		LST("--share", shares); LST("--pass", passes); LST("--alg", algs);
-		NUM("--serial", serial); NUM("--threshold", threshold);
-		NUM("--valid-for", valid_for); NUM("--max-period", max_period);
+		LST("--param", params);
+		LST("--operator", operators);
+		LST("--approval", approvals);
+		LST("--share", shares);
+		LST("--pass", passes);
+		LST("--alg", algs);
+		NUM("--serial", serial);
+		NUM("--threshold", threshold);
+		NUM("--valid-for", valid_for);
+		NUM("--max-period", max_period);
 		NUM("--max-span", max_span);
-		else
-			ok = false;
+		else ok = false;
 		if (!ok) {
 			fprintf(stderr, "signet-ceremony: bad option %s\n", a);
 			return false;
@@ -146,7 +162,8 @@ static signet_err get_secret(const char *spec, const char *prompt, sg_secret **o
 	if (spec == NULL)
 		return SIGNET_EINVAL;
 	if (!spec_form_ok(spec)) {
-		fprintf(stderr, "signet-ceremony: passphrases and PINs are never taken from the "
+		fprintf(stderr,
+			"signet-ceremony: passphrases and PINs are never taken from the "
 			"command line; give file:PATH, fd:N, env:NAME or tty\n");
 		return SIGNET_EINVAL;
 	}
@@ -159,8 +176,10 @@ static signet_err get_secret(const char *spec, const char *prompt, sg_secret **o
 	}
 	signet_err err = sg_secret_from_spec(spec, out);
 	if (err == SIGNET_EPERM)
-		fprintf(stderr, "signet-ceremony: %s: group or others may read it, or it is "
-			"not yours; chmod 600 it\n", spec);
+		fprintf(stderr,
+			"signet-ceremony: %s: group or others may read it, or it is "
+			"not yours; chmod 600 it\n",
+			spec);
 	else if (err != SIGNET_OK)
 		fprintf(stderr, "signet-ceremony: cannot read the secret from %s: %s\n", spec,
 			signet_strerror(err));
@@ -194,7 +213,8 @@ static void show_keyset_notes(const cer_request *r)
 		for (const char *p = ids; p != NULL; p = next_item(p))
 			n++;
 		printf("signs with %zu KSKs (each signs the periods whose DNSKEY set holds it):"
-		       "\n", n);
+		       "\n",
+		       n);
 		for (const char *p = ids; p != NULL; p = next_item(p))
 			printf("  KSK key-id %.*s\n", (int)strcspn(p, ","), p);
 	}
@@ -210,8 +230,8 @@ static void show_keyset_notes(const cer_request *r)
 		int alen = (int)strcspn(alg, "/,");
 		const char *hash = alg[alen] == '/' ? alg + alen + 1 : alg + alen;
 		printf("!!! foreign ZSK: key tag %.*s, algorithm %.*s, SHA-256 of its DNSKEY "
-		       "RDATA %.*s\n", tag < len ? tag : len, p, alen, alg,
-		       (int)strcspn(hash, ","), hash);
+		       "RDATA %.*s\n",
+		       tag < len ? tag : len, p, alen, alg, (int)strcspn(hash, ","), hash);
 	}
 	printf("!!! compare each with the other provider's DNSKEY before you approve !!!\n");
 }
@@ -263,7 +283,8 @@ static int cmd_enroll(struct opts *o)
 		sg_secret_free(again);
 		if (!same) {
 			sg_secret_free(pw);
-			fprintf(stderr, "signet-ceremony: the two passphrases differ; nothing "
+			fprintf(stderr,
+				"signet-ceremony: the two passphrases differ; nothing "
 				"written\n");
 			return 3;
 		}
@@ -344,7 +365,8 @@ static int cmd_approve(struct opts *o)
 	if (o->interactive) {
 		if (show_request(o->request) != 0)
 			return 1;
-		fprintf(stderr, "Approve this request? Compare the words with the other "
+		fprintf(stderr,
+			"Approve this request? Compare the words with the other "
 			"operators first. Type yes: ");
 		char line[16];
 		if (fgets(line, sizeof(line), stdin) == NULL || strcmp(line, "yes\n") != 0) {
@@ -374,7 +396,7 @@ static bool share_list(const char **opt, size_t n, cer_share_in *out)
 		if (eq == NULL)
 			return false;
 		*eq = '\0';
-		out[i].operator = opt[i];
+		out[i].operator= opt[i];
 		out[i].path = eq + 1;
 	}
 	return true;
@@ -413,7 +435,7 @@ static int cmd_execute(struct opts *o)
 			break;
 		}
 		*eq = '\0';
-		passes[npasses].operator = o->passes[i];
+		passes[npasses].operator= o->passes[i];
 		char prompt[96];
 		snprintf(prompt, sizeof(prompt), "%.40s, your passphrase: ", o->passes[i]);
 		signet_err err = get_secret(eq + 1, prompt, &owned[nowned]);
@@ -437,7 +459,7 @@ static int cmd_execute(struct opts *o)
 			rc = secret_status(err);
 			break;
 		}
-		passes[npasses].operator = shares[i].operator;
+		passes[npasses].operator= shares[i].operator;
 		passes[npasses++].pass = owned[nowned++];
 	}
 	/* init-token taking over a token initialised elsewhere: its SO PIN,
@@ -496,8 +518,10 @@ static int cmd_verify_log(struct opts *o)
 	size_t n = 0, bad = 0;
 	signet_err err = cer_log_verify(path, &n, &bad, errmsg, sizeof(errmsg));
 	if (err != SIGNET_OK) {
-		fprintf(stderr, "signet-ceremony: %s: first broken entry %zu (%zu good before "
-			"it)\n", path, bad, n);
+		fprintf(stderr,
+			"signet-ceremony: %s: first broken entry %zu (%zu good before "
+			"it)\n",
+			path, bad, n);
 		return fail(err, errmsg);
 	}
 	/* An intent with no outcome after it: the operation was interrupted
@@ -513,7 +537,8 @@ static int cmd_verify_log(struct opts *o)
 				    memcmp(b[i + 1].request, b[i].request, CER_HASH_LEN) == 0;
 			if (!done)
 				printf("%s: entry %zu: %s started, no outcome recorded "
-				       "(interrupted)\n", path, i + 1, b[i].op);
+				       "(interrupted)\n",
+				       path, i + 1, b[i].op);
 		}
 	free(b);
 	if (o->token) {

@@ -13,7 +13,7 @@
 #include "ceremony/internal.h"
 
 #define CONFIG_MAGIC "signet-ceremony-config 1"
-#define MODULE_MAX (256u << 20)   /* a module larger than this is not hashed */
+#define MODULE_MAX (256u << 20) /* a module larger than this is not hashed */
 
 /* Owned by root or by us, and no one else may change it. */
 static bool owner_ok(const struct stat *st)
@@ -133,8 +133,8 @@ signet_err cer_config_load(const char *path, cer_config *out, char *errmsg, size
 			       "ceremony machine configuration line %u: unexpected "
 			       "\"%.32s\"",
 			       d.lines[i].lineno, d.lines[i].key);
-	if (err == SIGNET_OK && (v[0] != '/' || strlen(v) >= sizeof(out->module) ||
-				 strchr(v, ' ') != NULL))
+	if (err == SIGNET_OK &&
+	    (v[0] != '/' || strlen(v) >= sizeof(out->module) || strchr(v, ' ') != NULL))
 		err = cer_fail(errmsg, errlen, SIGNET_EPARSE,
 			       "ceremony machine configuration: module must be an "
 			       "absolute path without blanks");

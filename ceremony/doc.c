@@ -85,7 +85,7 @@ signet_err cer_doc_parse(const char *text, size_t len, const char *magic, const 
 		l->lineno = lineno;
 		char *sp = strchr(p, ' ');
 		if (sp == NULL) {
-			l->value = nl;  /* the empty string at the line's end */
+			l->value = nl; /* the empty string at the line's end */
 		} else {
 			*sp = '\0';
 			l->value = sp + 1;

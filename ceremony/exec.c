@@ -97,7 +97,7 @@ signet_err cer_run_intent(cer_run *run, char *errmsg, size_t errlen)
 	run->intent_seq = e.seq;
 	memcpy(run->intent_hash, e.hash, CER_HASH_LEN);
 	if (run->tok == NULL)
-		return SIGNET_OK;  /* init-token anchors once the token exists */
+		return SIGNET_OK; /* init-token anchors once the token exists */
 	err = cer_anchor_add_executed(run->anchor, run->r->nonce, run->r->not_after, run->now,
 				      errmsg, errlen);
 	if (err == SIGNET_OK)
@@ -382,9 +382,9 @@ static signet_err outcome(cer_run *run, signet_err result, char *errmsg, size_t 
 
 signet_err cer_execute(const cer_exec *x, char *errmsg, size_t errlen)
 {
-	if (x == NULL || x->dir == NULL || x->request == NULL || (x->approvals == NULL &&
-	    x->napprovals) || (x->shares == NULL && x->nshares) || (x->passes == NULL &&
-	    x->npasses) || (x->so_shares == NULL && x->nso_shares))
+	if (x == NULL || x->dir == NULL || x->request == NULL ||
+	    (x->approvals == NULL && x->napprovals) || (x->shares == NULL && x->nshares) ||
+	    (x->passes == NULL && x->npasses) || (x->so_shares == NULL && x->nso_shares))
 		return cer_fail(errmsg, errlen, SIGNET_EINVAL,
 				"execute: ceremony directory and request needed");
 	cer_config *cfg = calloc(1, sizeof(*cfg));

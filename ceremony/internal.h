@@ -13,13 +13,13 @@ signet_err cer_fail(char *errmsg, size_t errlen, signet_err err, const char *fmt
  * comment lines. Lines point into mem, which the document owns. */
 typedef struct cer_line {
 	const char *key;
-	const char *value;   /* "" when the line is a key alone */
-	unsigned lineno;     /* 1-based line in the file */
+	const char *value; /* "" when the line is a key alone */
+	unsigned lineno;   /* 1-based line in the file */
 } cer_line;
 
 typedef struct cer_doc {
-	char *mem;           /* a copy of the text, split in place */
-	cer_line *lines;     /* lines after the magic */
+	char *mem;       /* a copy of the text, split in place */
+	cer_line *lines; /* lines after the magic */
 	size_t n;
 } cer_doc;
 
@@ -114,26 +114,26 @@ signet_err cer_policy_message(const uint8_t hash[CER_HASH_LEN], sg_buf *out);
 /* ---- the token anchor (anchor.c) ---- */
 
 #define CER_ANCHOR_LABEL "signet-ceremony-anchor"
-#define CER_RETIRED_MAX 64     /* retired, not yet deleted KSKs */
-#define CER_EXECUTED_MAX 512   /* executed requests not yet expired */
+#define CER_RETIRED_MAX 64   /* retired, not yet deleted KSKs */
+#define CER_EXECUTED_MAX 512 /* executed requests not yet expired */
 
 /* The ceremony state the KSK token holds: a private data object (the
  * truth, readable only with the quorum's PIN) and a public copy of it
  * (for verify-log and early refusals; anyone at the token could write it). */
 typedef struct cer_anchor {
-	uint64_t policy_serial;                       /* the adopted policy */
+	uint64_t policy_serial; /* the adopted policy */
 	uint8_t policy[CER_HASH_LEN];
-	unsigned threshold;                           /* its M and operators' keys, */
-	size_t nops;                                  /* to check a policy change */
+	unsigned threshold; /* its M and operators' keys, */
+	size_t nops;        /* to check a policy change */
 	uint8_t ops[CER_OPERATORS_MAX][CER_PUB_LEN];
-	uint64_t entries;                             /* transcript entries anchored */
-	uint8_t head[CER_HASH_LEN];                   /* hash of the last of them */
-	size_t nretired;                              /* retired KSKs by CKA_ID */
+	uint64_t entries;           /* transcript entries anchored */
+	uint8_t head[CER_HASH_LEN]; /* hash of the last of them */
+	size_t nretired;            /* retired KSKs by CKA_ID */
 	uint8_t retired[CER_RETIRED_MAX][HSM_ID_MAX];
 	size_t retired_len[CER_RETIRED_MAX];
-	size_t nexecuted;                             /* nonces of executed requests */
+	size_t nexecuted; /* nonces of executed requests */
 	uint8_t executed[CER_EXECUTED_MAX][16];
-	int64_t executed_until[CER_EXECUTED_MAX];     /* and when each expires */
+	int64_t executed_until[CER_EXECUTED_MAX]; /* and when each expires */
 } cer_anchor;
 
 signet_err cer_anchor_write(const cer_anchor *a, sg_buf *out, char *errmsg, size_t errlen);
@@ -172,28 +172,28 @@ signet_err cer_anchor_check_log(const cer_anchor *a, const char *path, const cer
 
 /* What an operation works with while it runs. */
 typedef struct cer_run {
-	const cer_exec *x;          /* the caller's inputs */
-	const cer_policy *p;        /* the installed policy */
-	const cer_request *r;       /* the approved request */
-	int64_t now;                /* the time the checks use */
+	const cer_exec *x;           /* the caller's inputs */
+	const cer_policy *p;         /* the installed policy */
+	const cer_request *r;        /* the approved request */
+	int64_t now;                 /* the time the checks use */
 	char zone[DNS_NAME_STR_MAX]; /* r->zone in presentation form, or "-" */
-	hsm_ctx *ctx;               /* the module */
-	hsm_token *tok;             /* the KSK token, logged in (not for init-token) */
-	cer_anchor *anchor;         /* the token's anchor, as it will be written next */
-	bool anchored;              /* anchor holds what the token holds */
-	char log[4200];             /* <dir>/transcript.log */
-	const char *approvers;      /* for the transcript */
-	bool started;               /* the intent is on record: an outcome must follow */
-	uint64_t log_entries;       /* transcript entries when the anchor was checked */
-	sg_secret *so_pin;          /* reshare: the current SO PIN, from its shares */
-	sg_secret *user_pin;        /* create-domain: the user PIN, to log in again */
-	sg_secret *domain_key;      /* install-domain: the key from its recovery shares */
-	uint64_t intent_seq;        /* its entry number and hash */
+	hsm_ctx *ctx;                /* the module */
+	hsm_token *tok;              /* the KSK token, logged in (not for init-token) */
+	cer_anchor *anchor;          /* the token's anchor, as it will be written next */
+	bool anchored;               /* anchor holds what the token holds */
+	char log[4200];              /* <dir>/transcript.log */
+	const char *approvers;       /* for the transcript */
+	bool started;                /* the intent is on record: an outcome must follow */
+	uint64_t log_entries;        /* transcript entries when the anchor was checked */
+	sg_secret *so_pin;           /* reshare: the current SO PIN, from its shares */
+	sg_secret *user_pin;         /* create-domain: the user PIN, to log in again */
+	sg_secret *domain_key;       /* install-domain: the key from its recovery shares */
+	uint64_t intent_seq;         /* its entry number and hash */
 	uint8_t intent_hash[CER_HASH_LEN];
-	sg_buf out;                 /* the output file's content, if any */
+	sg_buf out;                    /* the output file's content, if any */
 	uint8_t outputs[CER_HASH_LEN]; /* hash of everything released, for the log */
-	sg_buf keyset_text;         /* sign-keyset: the request text */
-	dns_keyset keyset;          /* sign-keyset: the parsed request */
+	sg_buf keyset_text;            /* sign-keyset: the request text */
+	dns_keyset keyset;             /* sign-keyset: the parsed request */
 } cer_run;
 
 /* An operation: check runs before shares are opened and any HSM call,
@@ -202,7 +202,7 @@ typedef struct cer_run {
  * gets the module only and records its intent (cer_run_intent) itself. */
 typedef struct cer_op {
 	const char *name;
-	bool needs_shares;          /* the user PIN's shares open the token */
+	bool needs_shares; /* the user PIN's shares open the token */
 	signet_err (*check)(cer_run *run, char *errmsg, size_t errlen);
 	signet_err (*perform)(cer_run *run, char *errmsg, size_t errlen);
 	/* Checks that need the token, after its anchor matched and before the
@@ -237,7 +237,7 @@ bool cer_list_is_canonical(const char *value);
 typedef struct cer_key_ids {
 	uint8_t id[CER_KEYSET_KSKS_MAX][HSM_ID_MAX];
 	size_t len[CER_KEYSET_KSKS_MAX];
-	size_t n;                         /* 1..CER_KEYSET_KSKS_MAX */
+	size_t n; /* 1..CER_KEYSET_KSKS_MAX */
 } cer_key_ids;
 
 /* Parse the key-id list: 1..CER_KEYSET_KSKS_MAX distinct IDs of hex.
@@ -276,7 +276,6 @@ signet_err cer_run_intent(cer_run *run, char *errmsg, size_t errlen);
 
 /* The owner part of a conventional label "signet:ROLE:OWNER:ALG:TIME" into
  * owner (DNS_NAME_STR_MAX), and whether the role is ksk. */
-bool cer_label_parts(const char *label, char *role, size_t rolelen, char *owner,
-		     size_t ownerlen);
+bool cer_label_parts(const char *label, char *role, size_t rolelen, char *owner, size_t ownerlen);
 
 #endif /* SIGNET_CEREMONY_INTERNAL_H */

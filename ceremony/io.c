@@ -68,7 +68,7 @@ signet_err cer_write_new(const char *path, const void *data, size_t len, mode_t 
 const sg_secret *cer_pass_find(const cer_pass *passes, size_t n, const char *name)
 {
 	for (size_t i = 0; i < n; i++)
-		if (passes[i].operator != NULL && strcmp(passes[i].operator, name) == 0)
+		if (passes[i].operator!= NULL && strcmp(passes[i].operator, name) == 0)
 			return passes[i].pass;
 	return NULL;
 }

@@ -31,7 +31,7 @@ signet_err cer_list_canonical(char *value, size_t cap, char *errmsg, size_t errl
 	char *items[LIST_ITEMS_MAX];
 	size_t n = 0;
 	signet_err err = SIGNET_OK;
-	for (char *p = copy;; ) {
+	for (char *p = copy;;) {
 		char *comma = strchr(p, ',');
 		if (comma != NULL)
 			*comma = '\0';
@@ -75,7 +75,7 @@ bool cer_list_is_canonical(const char *value)
 {
 	const char *prev = NULL;
 	size_t prevlen = 0;
-	for (const char *p = value;; ) {
+	for (const char *p = value;;) {
 		const char *comma = strchr(p, ',');
 		size_t il = comma != NULL ? (size_t)(comma - p) : strlen(p);
 		if (il == 0)
@@ -105,7 +105,7 @@ signet_err cer_param_key_ids(const cer_request *r, cer_key_ids *out, char *errms
 		return cer_fail(errmsg, errlen, SIGNET_EINVAL,
 				"request: parameter key-id (the KSKs' IDs in hex, "
 				"comma-separated) is missing");
-	for (const char *p = v;; ) {
+	for (const char *p = v;;) {
 		const char *comma = strchr(p, ',');
 		size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
 		if (out->n == CER_KEYSET_KSKS_MAX)
@@ -150,8 +150,8 @@ static signet_err foreign_item(const char *p, size_t n, cer_foreign_zsk *out)
 	*s1 = '\0';
 	*s2 = '\0';
 	uint64_t tag, alg;
-	if (cer_uint(item, 0, 65535, &tag) != SIGNET_OK || cer_uint(s1 + 1, 1, 255, &alg) !=
-	    SIGNET_OK || strlen(s2 + 1) != 2 * CER_HASH_LEN ||
+	if (cer_uint(item, 0, 65535, &tag) != SIGNET_OK ||
+	    cer_uint(s1 + 1, 1, 255, &alg) != SIGNET_OK || strlen(s2 + 1) != 2 * CER_HASH_LEN ||
 	    cer_hex_exact(s2 + 1, out->sha256, CER_HASH_LEN) != SIGNET_OK)
 		return SIGNET_EINVAL;
 	out->tag = (uint16_t)tag;
@@ -169,7 +169,7 @@ signet_err cer_param_foreign_zsks(const cer_request *r, cer_foreign_zsk *out, si
 	const char *v = cer_request_param(r, "foreign-zsk");
 	if (v == NULL)
 		return SIGNET_OK;
-	for (const char *p = v;; ) {
+	for (const char *p = v;;) {
 		const char *comma = strchr(p, ',');
 		size_t il = comma != NULL ? (size_t)(comma - p) : strlen(p);
 		if (*n == CER_FOREIGN_ZSKS_MAX)

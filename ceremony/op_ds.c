@@ -89,9 +89,10 @@ static signet_err ds_perform(cer_run *run, char *errmsg, size_t errlen)
 	if (err == SIGNET_OK)
 		err = cer_words(run->r->hash, &words, errmsg, errlen);
 	if (err == SIGNET_OK)
-		err = sg_buf_printf(&run->out, "; signet-ceremony export-ds %s\n; key-tag %u "
-				    "algorithm %u label %s\n; request ", run->zone, tag,
-				    (unsigned)info.alg, info.label);
+		err = sg_buf_printf(&run->out,
+				    "; signet-ceremony export-ds %s\n; key-tag %u "
+				    "algorithm %u label %s\n; request ",
+				    run->zone, tag, (unsigned)info.alg, info.label);
 	if (err == SIGNET_OK)
 		err = sg_hex_encode(run->r->hash, CER_HASH_LEN, &run->out);
 	if (err == SIGNET_OK)

@@ -44,7 +44,7 @@ static signet_err check_proofs(const dns_keyset *ks, size_t i, const bool *forei
 			const dns_rdata *rd = &per->dnskey.rr[k];
 			uint16_t flags = sg_get_u16(rd->data);
 			if (flags & DNS_DNSKEY_FLAG_SEP)
-				continue;  /* a proof is by a ZSK */
+				continue; /* a proof is by a ZSK */
 			if (dns_rrsig_verify(&sig, &per->dnskey, rd->data, rd->len, &ks->zone, 0) ==
 			    SIGNET_OK) {
 				ok = true;
@@ -229,9 +229,8 @@ static signet_err list_ksks(cer_run *run, token_ksk **out, size_t *n, char *errm
 		err = cer_fail(errmsg, errlen, SIGNET_ENOMEM, "out of memory");
 	for (size_t i = 0; i < nk && err == SIGNET_OK; i++) {
 		char role[16];
-		if (!keys[i].has_public ||
-		    !cer_label_parts(keys[i].label, role, sizeof(role), t[*n].owner,
-				     sizeof(t[*n].owner)))
+		if (!keys[i].has_public || !cer_label_parts(keys[i].label, role, sizeof(role),
+							    t[*n].owner, sizeof(t[*n].owner)))
 			continue;
 		EVP_PKEY *pk = NULL;
 		sg_buf pub = SG_BUF_INIT;
@@ -272,7 +271,7 @@ static bool same_key(const uint8_t *a, size_t alen, const sg_buf *b)
 /* The KSKs a request names, as the token holds them. */
 typedef struct named_ksks {
 	hsm_key_info info[CER_KEYSET_KSKS_MAX];
-	sg_buf dnskey[CER_KEYSET_KSKS_MAX];    /* RDATA with flags 257 */
+	sg_buf dnskey[CER_KEYSET_KSKS_MAX]; /* RDATA with flags 257 */
 	uint16_t tag[CER_KEYSET_KSKS_MAX];
 	size_t n;
 } named_ksks;
@@ -281,8 +280,8 @@ typedef struct named_ksks {
 static int named_index(const named_ksks *nk, const dns_rdata *rd)
 {
 	for (size_t j = 0; j < nk->n; j++)
-		if (rd->len == nk->dnskey[j].len && memcmp(rd->data, nk->dnskey[j].data,
-							   rd->len) == 0)
+		if (rd->len == nk->dnskey[j].len &&
+		    memcmp(rd->data, nk->dnskey[j].data, rd->len) == 0)
 			return (int)j;
 	return -1;
 }
@@ -353,9 +352,9 @@ static signet_err check_keys(cer_run *run, const named_ksks *nk, char *errmsg, s
 					continue;
 				for (int d = 0; d < 2 && !ok; d++) {
 					sg_buf_reset(&ds);
-					err = dns_ds_rdata(&ks->zone, t[j].dnskey.data, t[j].dnskey.len,
-							   d ? DNS_DIGEST_SHA384 : DNS_DIGEST_SHA256,
-							   &ds);
+					err = dns_ds_rdata(
+						&ks->zone, t[j].dnskey.data, t[j].dnskey.len,
+						d ? DNS_DIGEST_SHA384 : DNS_DIGEST_SHA256, &ds);
 					ok = err == SIGNET_OK && ds.len == rd->len &&
 					     memcmp(ds.data, rd->data, rd->len) == 0;
 				}
@@ -403,8 +402,8 @@ static signet_err sign_set(cer_run *run, hsm_session *s, const hsm_key_info *inf
 		return SIGNET_OK;
 	dns_rrsig sig;
 	sg_buf data = SG_BUF_INIT, rdata = SG_BUF_INIT;
-	signet_err err = dns_rrsig_prepare(&sig, set, (uint8_t)info->alg, tag,
-					   &run->keyset.zone, per->inception, per->expiration);
+	signet_err err = dns_rrsig_prepare(&sig, set, (uint8_t)info->alg, tag, &run->keyset.zone,
+					   per->inception, per->expiration);
 	if (err == SIGNET_OK)
 		err = dns_rrsig_signed_data(&sig, set, &data);
 	size_t len = 0;
@@ -434,7 +433,7 @@ static signet_err find_named(cer_run *run, named_ksks *nk, char *errmsg, size_t 
 	for (size_t i = 0; i < ids.n && err == SIGNET_OK; i++) {
 		err = cer_ksk_find(run, ids.id[i], ids.len[i], false, &nk->info[i], &nk->dnskey[i],
 				   errmsg, errlen);
-		nk->n = i + 1;  /* dnskey[i] may hold memory even on failure */
+		nk->n = i + 1; /* dnskey[i] may hold memory even on failure */
 		if (err == SIGNET_OK && !alg_allowed(run->p, (uint8_t)nk->info[i].alg))
 			err = cer_fail(errmsg, errlen, SIGNET_EDENIED,
 				       "KSK %s: algorithm %u is not allowed by the "
@@ -450,7 +449,7 @@ static signet_err keyset_perform(cer_run *run, char *errmsg, size_t errlen)
 {
 	char hsmerr[HSM_ERRMSG_MAX] = "";
 	named_ksks nk;
-	memset(&nk, 0, sizeof(nk));  /* zeroed sg_bufs are empty ones */
+	memset(&nk, 0, sizeof(nk)); /* zeroed sg_bufs are empty ones */
 	signet_err err = find_named(run, &nk, errmsg, errlen);
 	if (err == SIGNET_OK)
 		err = check_keys(run, &nk, errmsg, errlen);
@@ -631,7 +630,8 @@ static signet_err check_zsk_backups(cer_run *run, char *errmsg, size_t errlen)
 		const dns_keyset_period *per = &ks->periods[i];
 		for (size_t k = 0; err == SIGNET_OK && k < per->dnskey.count; k++) {
 			const dns_rdata *rd = &per->dnskey.rr[k];
-			if ((sg_get_u16(rd->data) & DNS_DNSKEY_FLAG_SEP) || !proven_own(ks, per, rd))
+			if ((sg_get_u16(rd->data) & DNS_DNSKEY_FLAG_SEP) ||
+			    !proven_own(ks, per, rd))
 				continue;
 			size_t j = 0;
 			while (j < nb && (rds[j].len != rd->len ||

@@ -8,8 +8,7 @@
 
 #include "ceremony/internal.h"
 
-bool cer_label_parts(const char *label, char *role, size_t rolelen, char *owner,
-		     size_t ownerlen)
+bool cer_label_parts(const char *label, char *role, size_t rolelen, char *owner, size_t ownerlen)
 {
 	if (strncmp(label, "signet:", 7) != 0)
 		return false;
@@ -96,8 +95,8 @@ static signet_err key_text(cer_run *run, const hsm_key_info *info, const sg_buf 
 		err = sg_buf_printf(out, "\n; label %s\n; key-tag %u algorithm %u\n", info->label,
 				    tag, (unsigned)info->alg);
 	if (err == SIGNET_OK)
-		err = dns_rr_to_text(&run->r->zone, DNS_T_DNSKEY, DNS_CLASS_IN, ttl,
-				     dnskey->data, dnskey->len, out);
+		err = dns_rr_to_text(&run->r->zone, DNS_T_DNSKEY, DNS_CLASS_IN, ttl, dnskey->data,
+				     dnskey->len, out);
 	if (err == SIGNET_OK)
 		err = sg_buf_put_u8(out, '\n');
 	return err;
@@ -417,8 +416,7 @@ static signet_err restore_perform(cer_run *run, char *errmsg, size_t errlen)
 const cer_op cer_op_restore_ksk = {CER_OP_RESTORE_KSK, true, restore_check, restore_perform,
 				   restore_ready};
 
-const cer_op cer_op_create_ksk = {CER_OP_CREATE_KSK, true, create_check, create_perform,
-				  NULL};
+const cer_op cer_op_create_ksk = {CER_OP_CREATE_KSK, true, create_check, create_perform, NULL};
 
 static signet_err id_check(cer_run *run, char *errmsg, size_t errlen)
 {
@@ -466,8 +464,7 @@ static signet_err delete_ready(cer_run *run, char *errmsg, size_t errlen)
 	return id_ready(run, true, errmsg, errlen);
 }
 
-const cer_op cer_op_retire_ksk = {CER_OP_RETIRE_KSK, true, id_check, retire_perform,
-				  retire_ready};
+const cer_op cer_op_retire_ksk = {CER_OP_RETIRE_KSK, true, id_check, retire_perform, retire_ready};
 
 static signet_err delete_perform(cer_run *run, char *errmsg, size_t errlen)
 {
@@ -486,5 +483,4 @@ static signet_err delete_perform(cer_run *run, char *errmsg, size_t errlen)
 	return err;
 }
 
-const cer_op cer_op_delete_ksk = {CER_OP_DELETE_KSK, true, id_check, delete_perform,
-				  delete_ready};
+const cer_op cer_op_delete_ksk = {CER_OP_DELETE_KSK, true, id_check, delete_perform, delete_ready};

@@ -208,8 +208,7 @@ static signet_err init_perform(cer_run *run, char *errmsg, size_t errlen)
 	return err;
 }
 
-const cer_op cer_op_init_token = {CER_OP_INIT_TOKEN, false, split_check, init_perform,
-				  NULL};
+const cer_op cer_op_init_token = {CER_OP_INIT_TOKEN, false, split_check, init_perform, NULL};
 
 /* Both PINs anew: the user PIN under the old split's shares, the SO PIN
  * under the old SO split's, so that operators who leave keep nothing that
@@ -298,8 +297,7 @@ static signet_err reshare_ready(cer_run *run, char *errmsg, size_t errlen)
 	return err;
 }
 
-const cer_op cer_op_reshare = {CER_OP_RESHARE, true, reshare_check, reshare_perform,
-			       reshare_ready};
+const cer_op cer_op_reshare = {CER_OP_RESHARE, true, reshare_check, reshare_perform, reshare_ready};
 
 static signet_err reset_check(cer_run *run, char *errmsg, size_t errlen)
 {

@@ -74,8 +74,8 @@ signet_err cer_enroll(const char *name, const sg_secret *pass, const char *key_p
 		err = cer_seal(pass, &kdf, text.data, text.len, priv->data, priv->len, salt, nonce,
 			       &ct, errmsg, errlen);
 	if (err == SIGNET_OK)
-		err = sg_buf_printf(&text, "kdf scrypt %llu %u %u\n",
-				    (unsigned long long)kdf.n, kdf.r, kdf.p);
+		err = sg_buf_printf(&text, "kdf scrypt %llu %u %u\n", (unsigned long long)kdf.n,
+				    kdf.r, kdf.p);
 	if (err == SIGNET_OK)
 		err = cer_put_hex(&text, "salt", salt, CER_SALT_LEN);
 	if (err == SIGNET_OK)
@@ -212,8 +212,7 @@ signet_err cer_operator_sign(const char *key_path, const sg_secret *pass, const 
 	signet_err err = key_open(key_path, pass, &priv, &me, errmsg, errlen);
 	if (err != SIGNET_OK)
 		return err;
-	EVP_PKEY *pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, priv->data,
-						    priv->len);
+	EVP_PKEY *pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, priv->data, priv->len);
 	sg_secret_free(priv);
 	if (pk == NULL)
 		return cer_fail(errmsg, errlen, SIGNET_ECRYPTO, "operator key: not an Ed25519 key");
@@ -238,8 +237,8 @@ signet_err cer_operator_sign(const char *key_path, const sg_secret *pass, const 
 	return err;
 }
 
-signet_err cer_signature_verify(const uint8_t pub[CER_PUB_LEN], const uint8_t *msg,
-				size_t len, const uint8_t sig[CER_SIG_LEN])
+signet_err cer_signature_verify(const uint8_t pub[CER_PUB_LEN], const uint8_t *msg, size_t len,
+				const uint8_t sig[CER_SIG_LEN])
 {
 	EVP_PKEY *pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, CER_PUB_LEN);
 	if (pk == NULL)

@@ -334,7 +334,7 @@ unsigned cer_policy_signers(const cer_policy *p, const cer_policy *by)
 signet_err cer_policy_sign_file(const char *path, const char *key_path, const sg_secret *pass,
 				char *errmsg, size_t errlen)
 {
-	static cer_policy p;  /* large; the tool is single-threaded */
+	static cer_policy p; /* large; the tool is single-threaded */
 	signet_err err = cer_policy_read(path, &p, errmsg, errlen);
 	if (err != SIGNET_OK)
 		return err;
@@ -393,7 +393,7 @@ signet_err cer_policy_load(const char *dir, cer_policy *out, char *errmsg, size_
 
 signet_err cer_policy_adopt(const char *dir, const char *new_path, char *errmsg, size_t errlen)
 {
-	static cer_policy np, op;  /* large; the tool is single-threaded */
+	static cer_policy np, op; /* large; the tool is single-threaded */
 	char path[4096];
 	signet_err err = policy_path(dir, path, sizeof(path), errmsg, errlen);
 	if (err == SIGNET_OK)
@@ -450,8 +450,8 @@ signet_err cer_policy_adopt(const char *dir, const char *new_path, char *errmsg,
 	err = cer_policy_write(&np, &text, errmsg, errlen);
 	if (err == SIGNET_OK)
 		err = cer_log_append(log, &e, errmsg, errlen);
-	if (err == SIGNET_OK && (err = sg_file_write_atomic(path, text.data, text.len, 0644)) !=
-	    SIGNET_OK)
+	if (err == SIGNET_OK &&
+	    (err = sg_file_write_atomic(path, text.data, text.len, 0644)) != SIGNET_OK)
 		cer_fail(errmsg, errlen, err, "%s: cannot write", path);
 	sg_buf_free(&text);
 	return err;

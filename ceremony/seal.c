@@ -45,14 +45,12 @@ static signet_err derive(const sg_secret *pass, const cer_kdf *kdf,
 	uint64_t maxmem = KDF_MEM_MAX + (1u << 20);
 	OSSL_PARAM params[] = {
 		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, pass->data, pass->len),
-		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt,
-						  CER_SALT_LEN),
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, CER_SALT_LEN),
 		OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &n),
 		OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_R, &r),
 		OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_P, &p),
 		OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_MAXMEM, &maxmem),
-		OSSL_PARAM_construct_end()
-	};
+		OSSL_PARAM_construct_end()};
 	int ok = EVP_KDF_derive(ctx, key, KEY_LEN, params);
 	EVP_KDF_CTX_free(ctx);
 	if (ok != 1)
@@ -108,8 +106,8 @@ signet_err cer_open(const sg_secret *pass, const cer_kdf *kdf, const uint8_t sal
 	*pt = NULL;
 	if (pass == NULL || pass->data == NULL || pass->len == 0)
 		return cer_fail(errmsg, errlen, SIGNET_EINVAL, "empty passphrase");
-	if (kdf == NULL || salt == NULL || nonce == NULL || (aad == NULL && aadlen) ||
-	    ct == NULL || ctlen <= CER_TAG_LEN || ctlen - CER_TAG_LEN > SG_SECRET_MAX)
+	if (kdf == NULL || salt == NULL || nonce == NULL || (aad == NULL && aadlen) || ct == NULL ||
+	    ctlen <= CER_TAG_LEN || ctlen - CER_TAG_LEN > SG_SECRET_MAX)
 		return cer_fail(errmsg, errlen, SIGNET_EINVAL, "sealed data is empty or too long");
 	signet_err err = kdf_check(kdf, errmsg, errlen);
 	if (err != SIGNET_OK)
@@ -129,8 +127,7 @@ signet_err cer_open(const sg_secret *pass, const cer_kdf *kdf, const uint8_t sal
 	    (EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce) != 1 ||
 	     (aadlen && EVP_DecryptUpdate(c, NULL, &len, aad, (int)aadlen) != 1) ||
 	     EVP_DecryptUpdate(c, s->data, &len, ct, (int)n) != 1 ||
-	     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, CER_TAG_LEN,
-				 (void *)(ct + n)) != 1))
+	     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, CER_TAG_LEN, (void *)(ct + n)) != 1))
 		err = SIGNET_ECRYPTO;
 	if (err == SIGNET_OK && EVP_DecryptFinal_ex(c, s->data + len, &len) != 1)
 		err = SIGNET_EVERIFY;

@@ -13,7 +13,7 @@
 #define SO_CHECK_TAG "signet-ceremony so pin check v1"
 #define DOMAIN_CHECK_TAG "signet-ceremony backup domain check v1"
 #define DOMAIN_LEN (2 * HSM_DOMAIN_KEY_LEN) /* the domain key as hex text */
-#define PIN_LEN (2 * CER_PIN_OCTETS)   /* the PIN is hex text; shares are as long */
+#define PIN_LEN (2 * CER_PIN_OCTETS)        /* the PIN is hex text; shares are as long */
 #define SPLIT_ID_LEN 16
 #define WHAT "share"
 
@@ -53,21 +53,22 @@ signet_err cer_pin_generate(sg_secret **out, char *errmsg, size_t errlen)
 /* The share header: what a share claims to be, authenticated by its seal. */
 typedef struct share_head {
 	char operator[CER_NAME_MAX + 1];
-	unsigned number;              /* libgfshare share number, 1..255 */
+	unsigned number; /* libgfshare share number, 1..255 */
 	unsigned threshold;
 	unsigned count;
 	char label[33];
 	char serial[17];
-	uint8_t split[SPLIT_ID_LEN];  /* random per split: shares of two splits never mix */
-	uint8_t check[CER_HASH_LEN];  /* SHA-256(tag || split || PIN) */
+	uint8_t split[SPLIT_ID_LEN]; /* random per split: shares of two splits never mix */
+	uint8_t check[CER_HASH_LEN]; /* SHA-256(tag || split || PIN) */
 } share_head;
 
 static signet_err head_text(const share_head *h, sg_buf *out)
 {
-	signet_err err = sg_buf_printf(out, "%s\noperator %s\nnumber %u\nthreshold %u\n"
+	signet_err err = sg_buf_printf(out,
+				       "%s\noperator %s\nnumber %u\nthreshold %u\n"
 				       "count %u\ntoken-label %s\ntoken-serial %s\n",
-				       SHARE_MAGIC, h->operator, h->number, h->threshold,
-				       h->count, h->label, h->serial);
+				       SHARE_MAGIC, h->operator, h->number, h->threshold, h->count,
+				       h->label, h->serial);
 	if (err == SIGNET_OK)
 		err = cer_put_hex(out, "split", h->split, SPLIT_ID_LEN);
 	if (err == SIGNET_OK)
@@ -163,12 +164,12 @@ signet_err cer_shares_split(const cer_policy *p, const sg_secret *pin, const cha
 	}
 	sg_secret *share = NULL;
 	err = sg_secret_new(slen, &share);
-	char (*paths)[4200] = calloc(p->count, sizeof(*paths));
+	char(*paths)[4200] = calloc(p->count, sizeof(*paths));
 	if (err == SIGNET_OK && paths == NULL)
 		err = cer_fail(errmsg, errlen, SIGNET_ENOMEM, "out of memory");
 	size_t written = 0;
 	for (size_t i = 0; i < p->count && err == SIGNET_OK; i++) {
-		gfshare_ctx_enc_getshare(g, (unsigned char)i, share->data);  /* an index */
+		gfshare_ctx_enc_getshare(g, (unsigned char)i, share->data); /* an index */
 		share->len = slen;
 		memcpy(h.operator, p->ops[i].name, sizeof(h.operator));
 		h.number = nrs[i];
@@ -226,9 +227,9 @@ static signet_err share_read(const char *path, size_t slen, share_head *h, cer_k
 	sg_buf_free(&b);
 	if (err != SIGNET_OK)
 		return err;
-	static const char *const keys[] = {"operator", "number", "threshold", "count",
-					   "token-label", "token-serial", "split", "check",
-					   "kdf", "salt", "nonce", "sealed"};
+	static const char *const keys[] = {"operator",    "number",       "threshold", "count",
+					   "token-label", "token-serial", "split",     "check",
+					   "kdf",         "salt",         "nonce",     "sealed"};
 	const char *v[12];
 	size_t i = 0;
 	for (size_t k = 0; k < 12 && err == SIGNET_OK; k++)
@@ -338,7 +339,7 @@ signet_err cer_shares_open(const cer_policy *p, const cer_share_in *shares, size
 	/* Every check that needs no HSM happens here, share by share. */
 	for (size_t i = 0; i < n && err == SIGNET_OK; i++) {
 		const cer_share_in *in = &shares[i];
-		if (in->operator == NULL || cer_policy_find(p, in->operator) == NULL) {
+		if (in->operator== NULL || cer_policy_find(p, in->operator) == NULL) {
 			err = cer_fail(errmsg, errlen, SIGNET_EDENIED, "share presented by \"%s\": not an operator "
 				       "of the policy", in->operator ? in->operator : "(nobody)");
 			break;

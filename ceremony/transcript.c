@@ -14,8 +14,7 @@
 #define LOG_LINE_MAX (sizeof(((cer_log_entry *)0)->approvers) + DNS_NAME_STR_MAX + 512)
 
 /* The chained part of an entry: every field but its own hash. */
-static signet_err entry_text(const cer_log_entry *e, const uint8_t prev[CER_HASH_LEN],
-			     sg_buf *out)
+static signet_err entry_text(const cer_log_entry *e, const uint8_t prev[CER_HASH_LEN], sg_buf *out)
 {
 	signet_err err = sg_buf_printf(out, "%llu %lld %s %s ", (unsigned long long)e->seq,
 				       (long long)e->time, e->op, e->zone);
@@ -184,7 +183,7 @@ signet_err cer_log_load(const char *path, bool *exists, cer_log_brief **out, siz
 		*n = 0;
 		return err;
 	}
-	*out = (cer_log_brief *)briefs.data;  /* sg_buf storage is malloc'ed */
+	*out = (cer_log_brief *)briefs.data; /* sg_buf storage is malloc'ed */
 	return SIGNET_OK;
 }
 
@@ -260,8 +259,8 @@ signet_err cer_log_append(const char *path, cer_log_entry *e, char *errmsg, size
 		if (w != (ssize_t)line.len || fsync(fd) != 0) {
 			/* A partial line would break the chain for every later entry. */
 			if (ftruncate(fd, st.st_size) != 0)
-				sg_log(SG_LOG_ERROR, "transcript %s: could not undo a partial write",
-				       path);
+				sg_log(SG_LOG_ERROR,
+				       "transcript %s: could not undo a partial write", path);
 			err = cer_fail(errmsg, errlen, SIGNET_EIO,
 				       "transcript %s: write or fsync failed", path);
 		}

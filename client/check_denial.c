@@ -14,9 +14,9 @@
 
 #include "client/check_internal.h"
 
-#define SAMPLE_MAX 16       /* names from the NSEC walk whose data is asked */
-#define CUT_FINDINGS_MAX 8  /* failed delegations listed before they are counted */
-#define PROOF_MAX 64        /* NSEC or NSEC3 records of one answer judged */
+#define SAMPLE_MAX 16      /* names from the NSEC walk whose data is asked */
+#define CUT_FINDINGS_MAX 8 /* failed delegations listed before they are counted */
+#define PROOF_MAX 64       /* NSEC or NSEC3 records of one answer judged */
 
 /* The NSEC and NSEC3 records of an answer's authority section, read back;
  * records that do not read are skipped (dns_rdata_check passed them, so
@@ -40,8 +40,8 @@ static void proof_read(const check_answer *a, proof_set *out)
 			    SIGNET_OK)
 			out->nnsec++;
 		else if (rr->type == DNS_T_NSEC3 && out->nnsec3 < PROOF_MAX &&
-			 dns_nsec3_read(&rr->owner, rr->rdata, rr->len,
-					&out->nsec3[out->nnsec3]) == SIGNET_OK)
+			 dns_nsec3_read(&rr->owner, rr->rdata, rr->len, &out->nsec3[out->nnsec3]) ==
+				 SIGNET_OK)
 			out->nnsec3++;
 	}
 }
@@ -53,18 +53,16 @@ static void judge_name_error(check_ctx *c, const proof_set *ps, const dns_name *
 	dns_denial d;
 	char cn[DNS_NAME_STR_MAX], wn[DNS_NAME_STR_MAX];
 	if (ps->nnsec) {
-		if (dns_nsec_deny_name(&c->o->zone, ps->nsec, ps->nnsec, qname, 0, &d) !=
-		    SIGNET_OK)
+		if (dns_nsec_deny_name(&c->o->zone, ps->nsec, ps->nnsec, qname, 0, &d) != SIGNET_OK)
 			return;
 		chk_name_text(&d.wildcard, wn, sizeof(wn));
 		if (d.result == DNS_PROOF_OK)
 			check_report_add(c->r, CHECK_OK, "nsec",
-					 "NXDOMAIN for %s proven: NSEC covers the name and %s",
-					 qn, wn);
+					 "NXDOMAIN for %s proven: NSEC covers the name and %s", qn,
+					 wn);
 		else if (d.result == DNS_PROOF_WILDCARD)
 			check_report_add(c->r, CHECK_CRITICAL, "nsec",
-					 "NXDOMAIN for %s: no NSEC denies the wildcard %s", qn,
-					 wn);
+					 "NXDOMAIN for %s: no NSEC denies the wildcard %s", qn, wn);
 		else if (d.result == DNS_PROOF_CUT)
 			check_report_add(c->r, CHECK_CRITICAL, "nsec",
 					 "NXDOMAIN for %s: only the NSEC of a zone cut or DNAME "
@@ -73,13 +71,15 @@ static void judge_name_error(check_ctx *c, const proof_set *ps, const dns_name *
 		else
 			check_report_add(c->r, CHECK_CRITICAL, "nsec",
 					 "NXDOMAIN for %s: no NSEC covers the name (broken "
-					 "chain?): validators reject the proof", qn);
+					 "chain?): validators reject the proof",
+					 qn);
 		return;
 	}
 	if (ps->nnsec3 == 0) {
 		check_report_add(c->r, CHECK_CRITICAL, "nsec",
 				 "NXDOMAIN for %s without NSEC or NSEC3: validators cannot "
-				 "accept it", qn);
+				 "accept it",
+				 qn);
 		return;
 	}
 	if (ps->nsec3[0].p.iterations > 0)
@@ -93,14 +93,16 @@ static void judge_name_error(check_ctx *c, const proof_set *ps, const dns_name *
 	if (d.result == DNS_PROOF_OK)
 		check_report_add(c->r, CHECK_OK, "nsec3",
 				 "NXDOMAIN for %s proven: closest encloser %s, next closer and "
-				 "wildcard covered", qn, cn);
+				 "wildcard covered",
+				 qn, cn);
 	else if (d.result == DNS_PROOF_ENCLOSER || d.result == DNS_PROOF_PARAMS)
 		check_report_add(c->r, CHECK_CRITICAL, "nsec3", "NXDOMAIN for %s: %s", qn,
 				 dns_proof_text(d.result));
 	else
 		check_report_add(c->r, CHECK_CRITICAL, "nsec3",
 				 "NXDOMAIN for %s: no NSEC3 covers %s (closest encloser %s): "
-				 "validators reject the proof", qn,
+				 "validators reject the proof",
+				 qn,
 				 d.result == DNS_PROOF_WILDCARD
 					 ? "the wildcard at the closest encloser"
 					 : "the next closer name",
@@ -123,16 +125,15 @@ static dns_proof deny_type(const check_ctx *c, const proof_set *ps, const dns_na
 	}
 	*how = "NSEC3";
 	if (ps->nnsec3 == 0 || !dns_name_is_at_or_below(qname, &c->o->zone) ||
-	    dns_nsec3_deny_type(&c->o->zone, ps->nsec3, ps->nnsec3, qname, qtype, &d) !=
-		    SIGNET_OK)
+	    dns_nsec3_deny_type(&c->o->zone, ps->nsec3, ps->nnsec3, qname, qtype, &d) != SIGNET_OK)
 		return DNS_PROOF_NONE;
 	*optout = d.opt_out;
 	return d.result;
 }
 
 /* No data (RFC 4035 §5.4, RFC 5155 §8.5). */
-static void judge_nodata(check_ctx *c, const proof_set *ps, const dns_name *qname,
-			 uint16_t qtype, const char *what)
+static void judge_nodata(check_ctx *c, const proof_set *ps, const dns_name *qname, uint16_t qtype,
+			 const char *what)
 {
 	bool optout;
 	const char *how;
@@ -142,7 +143,8 @@ static void judge_nodata(check_ctx *c, const proof_set *ps, const dns_name *qnam
 	else
 		check_report_add(c->r, CHECK_CRITICAL, "nsec",
 				 "%s: empty answer whose denial does not hold (%s: %s): "
-				 "validators answer SERVFAIL", what, how, dns_proof_text(p));
+				 "validators answer SERVFAIL",
+				 what, how, dns_proof_text(p));
 }
 
 /* The delegations met, for one line at the end. */
@@ -152,8 +154,8 @@ typedef struct cut_tally {
 
 /* A referral at the cut (RFC 4035 §3.1.4): the DS RRset with its RRSIG
  * (chk_verify_answer has judged them), or the proof that there is none. */
-static void judge_cut(check_ctx *c, const check_answer *a, const proof_set *ps,
-		      const dns_name *cut, cut_tally *t)
+static void judge_cut(check_ctx *c, const check_answer *a, const proof_set *ps, const dns_name *cut,
+		      cut_tally *t)
 {
 	char cn[DNS_NAME_STR_MAX];
 	chk_name_text(cut, cn, sizeof(cn));
@@ -174,7 +176,8 @@ static void judge_cut(check_ctx *c, const check_answer *a, const proof_set *ps,
 	if (t->failed++ < CUT_FINDINGS_MAX)
 		check_report_add(c->r, CHECK_CRITICAL, "nsec",
 				 "referral to %s without DS and without a proof that there is "
-				 "none (%s: %s): validators reject the delegation", cn, how,
+				 "none (%s: %s): validators reject the delegation",
+				 cn, how,
 				 p == DNS_PROOF_NONE ? "nothing in the authority section"
 						     : dns_proof_text(p));
 }
@@ -192,8 +195,8 @@ static enum shape shape_of(const check_ctx *c, const check_answer *a, const dns_
 		return S_OTHER;
 	for (size_t i = 0; i < a->count; i++) {
 		const check_rr *rr = &a->rrs[i];
-		if (rr->section == 1 && (rr->type == qtype || rr->type == DNS_T_CNAME ||
-					 rr->type == DNS_T_DNAME))
+		if (rr->section == 1 &&
+		    (rr->type == qtype || rr->type == DNS_T_CNAME || rr->type == DNS_T_DNAME))
 			return S_ANSWER;
 	}
 	for (size_t i = 0; i < a->count; i++) {
@@ -236,8 +239,7 @@ static void judge_expansion(check_ctx *c, const proof_set *ps, const dns_name *q
 	dns_denial d;
 	d.result = DNS_PROOF_NONE;
 	const char *how = ps->nnsec ? "NSEC" : "NSEC3";
-	if (labels < dns_name_labels(&c->o->zone) ||
-	    !dns_name_is_at_or_below(qname, &c->o->zone))
+	if (labels < dns_name_labels(&c->o->zone) || !dns_name_is_at_or_below(qname, &c->o->zone))
 		d.result = DNS_PROOF_NAME;
 	else if (ps->nnsec)
 		(void)dns_nsec_deny_name(&c->o->zone, ps->nsec, ps->nnsec, qname, labels, &d);
@@ -246,11 +248,13 @@ static void judge_expansion(check_ctx *c, const proof_set *ps, const dns_name *q
 	if (d.result == DNS_PROOF_OK)
 		check_report_add(c->r, CHECK_OK, "nsec",
 				 "%s: wildcard expansion (RRSIG Labels %u), the name's "
-				 "absence proven by %s", what, labels, how);
+				 "absence proven by %s",
+				 what, labels, how);
 	else
 		check_report_add(c->r, CHECK_CRITICAL, "nsec",
 				 "%s: RRSIG Labels %u make it a wildcard expansion, but %s: "
-				 "validators answer SERVFAIL", what, labels,
+				 "validators answer SERVFAIL",
+				 what, labels,
 				 d.result == DNS_PROOF_NONE
 					 ? "no NSEC or NSEC3 proves the name does not exist"
 					 : "the proof that the name does not exist fails");
@@ -281,8 +285,8 @@ static dns_name chain_end(const check_answer *a, const dns_name *qname)
 
 /* Judge an answer to (qname, qtype) as a validator would: the RRSIGs of
  * every set, then the proof its shape needs. */
-static void judge_answer(check_ctx *c, const check_answer *a, const dns_name *qname,
-			 uint16_t qtype, cut_tally *t)
+static void judge_answer(check_ctx *c, const check_answer *a, const dns_name *qname, uint16_t qtype,
+			 cut_tally *t)
 {
 	char qn[DNS_NAME_STR_MAX], tn[16], what[DNS_NAME_STR_MAX + 24];
 	chk_name_text(qname, qn, sizeof(qn));
@@ -325,8 +329,7 @@ static void judge_answer(check_ctx *c, const check_answer *a, const dns_name *qn
 		judge_nodata(c, ps, qname, qtype, what);
 		break;
 	case S_OTHER:
-		check_report_add(c->r, CHECK_CRITICAL, "server", "%s: rcode %d", what,
-				 a->rcode);
+		check_report_add(c->r, CHECK_CRITICAL, "server", "%s: rcode %d", what, a->rcode);
 		break;
 	}
 	free(ps);
@@ -340,8 +343,8 @@ static uint16_t probe(check_ctx *c, unsigned i, cut_tally *t)
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		memset(rnd, (int)i, sizeof(rnd));
 	char label[40];
-	snprintf(label, sizeof(label), "signet-check-%02x%02x%02x%02x%02x%02x%02x%02x",
-		 rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+	snprintf(label, sizeof(label), "signet-check-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0],
+		 rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
 	dns_name q;
 	size_t ll = strlen(label);
 	if (c->o->zone.len + ll + 1 > DNS_NAME_MAX)
@@ -414,7 +417,8 @@ static const check_rr *nsec_after_cut(check_ctx *c, const dns_name *cut, const c
 	if (dns_name_sibling_after(cut, &after) != SIGNET_OK) {
 		check_report_add(c->r, CHECK_WARNING, "nsec",
 				 "NSEC chain: no name after %s can be asked for to fetch its "
-				 "NSEC; the walk stops there", cn);
+				 "NSEC; the walk stops there",
+				 cn);
 		return NULL;
 	}
 	if (!chk_ask(c, &after, DNS_T_A, out))
@@ -424,7 +428,8 @@ static const check_rr *nsec_after_cut(check_ctx *c, const dns_name *cut, const c
 		check_answer_free(out);
 		check_report_add(c->r, CHECK_CRITICAL, "nsec",
 				 "broken NSEC chain: no NSEC at the secure delegation %s (asked "
-				 "for through the name just after it)", cn);
+				 "for through the name just after it)",
+				 cn);
 	}
 	return rr;
 }
@@ -459,7 +464,8 @@ static void walk_nsec(check_ctx *c, cut_tally *t)
 				check_report_add(c->r, CHECK_WARNING, "nsec",
 						 "the NSEC at %s points to %s, below the zone cut "
 						 "at %s: glue and occluded names have no NSEC; the "
-						 "walk stops there", pn, cn, xn);
+						 "walk stops there",
+						 pn, cn, xn);
 				check_answer_free(&a);
 				break;
 			}
@@ -486,7 +492,8 @@ static void walk_nsec(check_ctx *c, cut_tally *t)
 		if (!rr) {
 			check_report_add(c->r, CHECK_CRITICAL, "nsec",
 					 "broken NSEC chain: no NSEC at %s (the next name of the "
-					 "NSEC at %s): denials around it fail to validate", cn, pn);
+					 "NSEC at %s): denials around it fail to validate",
+					 cn, pn);
 			check_answer_free(&a);
 			break;
 		}
@@ -506,14 +513,16 @@ static void walk_nsec(check_ctx *c, cut_tally *t)
 		if (at_cut && (!ns || ds != secure))
 			check_report_add(c->r, CHECK_CRITICAL, "nsec",
 					 "the NSEC at the delegation %s %s: validators reject "
-					 "the delegation's proofs", cn,
-					 !ns ? "lacks the NS bit"
-					     : secure ? "lacks the DS bit although DS is served"
-						      : "has the DS bit although no DS is served");
+					 "the delegation's proofs",
+					 cn,
+					 !ns      ? "lacks the NS bit"
+					 : secure ? "lacks the DS bit although DS is served"
+						  : "has the DS bit although no DS is served");
 		else if (!at_cut && ns && !dns_name_equal(&cur, &c->o->zone))
 			check_report_add(c->r, CHECK_CRITICAL, "nsec",
 					 "the NSEC at %s has the NS bit, but the server answers "
-					 "there with authority, not a referral", cn);
+					 "there with authority, not a referral",
+					 cn);
 		uint16_t pick = bitmap_pick(&nsec);
 		if (!dns_name_equal(&cur, &c->o->zone) && !at_cut && pick &&
 		    nsamples < SAMPLE_MAX) {
@@ -528,14 +537,16 @@ static void walk_nsec(check_ctx *c, cut_tally *t)
 		if (dns_name_equal(&next, &c->o->zone)) {
 			check_report_add(c->r, CHECK_OK, "nsec",
 					 "NSEC chain complete: %u names from the apex round to "
-					 "the apex", steps);
+					 "the apex",
+					 steps);
 			break;
 		}
 		if (!dns_name_is_at_or_below(&next, &c->o->zone) ||
 		    dns_name_compare(&next, &cur) <= 0) {
 			check_report_add(c->r, CHECK_CRITICAL, "nsec",
 					 "broken NSEC chain: the NSEC at %s points to %s, which is "
-					 "%s", cn, nn,
+					 "%s",
+					 cn, nn,
 					 dns_name_is_at_or_below(&next, &c->o->zone)
 						 ? "not after it in canonical order"
 						 : "outside the zone");
@@ -544,7 +555,8 @@ static void walk_nsec(check_ctx *c, cut_tally *t)
 		if (steps >= c->o->walk_limit) {
 			check_report_add(c->r, CHECK_OK, "nsec",
 					 "NSEC chain followed for %u names (--walk-limit), all "
-					 "linked", steps);
+					 "linked",
+					 steps);
 			break;
 		}
 		prev = cur;
@@ -574,6 +586,7 @@ void chk_denial(check_ctx *c)
 	if (t.secure + t.insecure)
 		check_report_add(c->r, CHECK_OK, "nsec",
 				 "%u referrals judged: %u secure (DS signed), %u insecure (no DS "
-				 "proven%s)", t.secure + t.insecure, t.secure, t.insecure,
+				 "proven%s)",
+				 t.secure + t.insecure, t.secure, t.insecure,
 				 t.optout ? ", some by opt-out" : "");
 }

@@ -37,7 +37,7 @@ signet_err check_server_parse(const char *text, check_server *out)
 	} else {
 		const char *colon = strchr(text, ':');
 		if (colon && strchr(colon + 1, ':'))
-			colon = NULL;   /* a bare IPv6 address */
+			colon = NULL; /* a bare IPv6 address */
 		size_t hl = colon ? (size_t)(colon - text) : len;
 		memcpy(host, text, hl);
 		host[hl] = '\0';
@@ -73,8 +73,7 @@ void check_answer_free(check_answer *a)
 
 /* One exchange over UDP or TCP; *ans is NULL when nothing usable came, and
  * *st says why. */
-static void exchange(const check_server *s, ldns_pkt *q, bool tcp, ldns_pkt **ans,
-		     ldns_status *st)
+static void exchange(const check_server *s, ldns_pkt *q, bool tcp, ldns_pkt **ans, ldns_status *st)
 {
 	*ans = NULL;
 	*st = LDNS_STATUS_MEM_ERR;

@@ -10,9 +10,9 @@
 
 #include "client/check_internal.h"
 
-#define DSFILE_MAX (1024 * 1024)   /* octets read from the file */
-#define RECORD_MAX 8192            /* octets of one record, lines joined */
-#define BAD_LINES_MAX 5            /* unreadable records listed */
+#define DSFILE_MAX (1024 * 1024) /* octets read from the file */
+#define RECORD_MAX 8192          /* octets of one record, lines joined */
+#define BAD_LINES_MAX 5          /* unreadable records listed */
 
 /* What was ignored, by kind, for the one summary line. */
 struct ignored {
@@ -36,8 +36,8 @@ struct reader {
 static void bad(struct reader *rd, unsigned line, const char *why)
 {
 	if (rd->bad++ < BAD_LINES_MAX)
-		check_report_add(rd->c->r, CHECK_UNKNOWN, "ds", "%s line %u: %s",
-				 rd->c->o->ds_file, line, why);
+		check_report_add(rd->c->r, CHECK_UNKNOWN, "ds", "%s line %u: %s", rd->c->o->ds_file,
+				 line, why);
 }
 
 /* Append one physical line to the record, comments (outside quotes) and
@@ -132,7 +132,7 @@ static void take_record(struct reader *rd)
 	else if (type == DNS_T_DNSKEY)
 		rd->ign.dnskey++;
 	else if (type == DNS_T_CDS)
-		rd->ign.cds++;   /* the child's wish, not the parent's DS */
+		rd->ign.cds++; /* the child's wish, not the parent's DS */
 	else if (type == DNS_T_CDNSKEY)
 		rd->ign.cdnskey++;
 	else if (type == DNS_T_RRSIG)
@@ -148,9 +148,12 @@ static void ignored_text(const struct ignored *g, sg_buf *out)
 	const struct {
 		unsigned n;
 		const char *what;
-	} parts[] = {{g->dnskey, "DNSKEY"},    {g->cds, "CDS"},
-		     {g->cdnskey, "CDNSKEY"},  {g->rrsig, "RRSIG"},
-		     {g->other_owner, "DS of another owner"}, {g->other, "other"}};
+	} parts[] = {{g->dnskey, "DNSKEY"},
+		     {g->cds, "CDS"},
+		     {g->cdnskey, "CDNSKEY"},
+		     {g->rrsig, "RRSIG"},
+		     {g->other_owner, "DS of another owner"},
+		     {g->other, "other"}};
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
 		if (parts[i].n)
 			(void)sg_buf_printf(out, "%s%u %s", out->len ? ", " : "", parts[i].n,
@@ -163,8 +166,7 @@ void chk_ds_file(check_ctx *c, dns_rrset *out)
 	signet_err ret = sg_file_read(c->o->ds_file, DSFILE_MAX, &text);
 	if (ret != SIGNET_OK) {
 		check_report_add(c->r, CHECK_UNKNOWN, "ds", "cannot read %s: %s%s", c->o->ds_file,
-				 signet_strerror(ret),
-				 ret == SIGNET_ERANGE ? " (over 1 MiB)" : "");
+				 signet_strerror(ret), ret == SIGNET_ERANGE ? " (over 1 MiB)" : "");
 		sg_buf_free(&text);
 		return;
 	}
@@ -221,9 +223,8 @@ void chk_ds_file(check_ctx *c, dns_rrset *out)
 	sg_buf ign = SG_BUF_INIT;
 	ignored_text(&rd->ign, &ign);
 	if (ign.len)
-		check_report_add(c->r, CHECK_OK, "ds",
-				 "%s: only DS RRs of %s count; ignored %s", c->o->ds_file,
-				 c->zone, (const char *)ign.data);
+		check_report_add(c->r, CHECK_OK, "ds", "%s: only DS RRs of %s count; ignored %s",
+				 c->o->ds_file, c->zone, (const char *)ign.data);
 	sg_buf_free(&ign);
 	free(rd);
 	sg_buf_free(&text);

@@ -51,7 +51,8 @@ bool chk_dnskey(check_ctx *c)
 		if (!dns_alg_supported(alg))
 			check_report_add(c->r, CHECK_WARNING, "dnskey",
 					 "key %u has algorithm %u, which signet does not support "
-					 "(8, 13, 14, 15)", tag, alg);
+					 "(8, 13, 14, 15)",
+					 tag, alg);
 		if (flags & DNS_DNSKEY_FLAG_REVOKE)
 			continue;
 		if (flags & DNS_DNSKEY_FLAG_SEP)
@@ -63,15 +64,15 @@ bool chk_dnskey(check_ctx *c)
 	}
 	if (c->dnskey.count > CHK_KEYS_MAX)
 		check_report_add(c->r, CHECK_WARNING, "dnskey",
-				 "%zu DNSKEYs: only the first %d were looked at",
-				 c->dnskey.count, CHK_KEYS_MAX);
+				 "%zu DNSKEYs: only the first %d were looked at", c->dnskey.count,
+				 CHK_KEYS_MAX);
 	check_report_add(c->r, CHECK_OK, "dnskey", "%zu keys: %s", c->dnskey.count,
 			 list.len ? (const char *)list.data : "none usable");
 	sg_buf_free(&list);
 
 	/* The keys whose RRSIG over DNSKEY verifies are the KSKs in use. */
 	if (chk_verify_set(c, &a, 1, &c->o->zone, DNS_T_DNSKEY, &c->dnskey, &c->o->zone,
-		       c->ksk_tags, c->ksk_algs, &c->nksk)) {
+			   c->ksk_tags, c->ksk_algs, &c->nksk)) {
 		sg_buf ksks = SG_BUF_INIT;
 		for (size_t i = 0; i < c->nksk; i++)
 			(void)sg_buf_printf(&ksks, "%s%u", i ? ", " : "", c->ksk_tags[i]);
@@ -99,8 +100,8 @@ bool chk_dnskey(check_ctx *c)
 const dns_rdata *chk_ds_key(const check_ctx *c, const uint8_t *ds, size_t len)
 {
 	for (size_t i = 0; i < c->dnskey.count; i++)
-		if (dns_ds_match(&c->o->zone, ds, len, c->dnskey.rr[i].data,
-				 c->dnskey.rr[i].len) == SIGNET_OK)
+		if (dns_ds_match(&c->o->zone, ds, len, c->dnskey.rr[i].data, c->dnskey.rr[i].len) ==
+		    SIGNET_OK)
 			return &c->dnskey.rr[i];
 	return NULL;
 }
@@ -110,8 +111,8 @@ static void judge_ds(check_ctx *c, const dns_rrset *ds, const char *source)
 {
 	if (ds->count == 0) {
 		check_report_add(c->r, CHECK_WARNING, "ds",
-				 "no DS for %s %s: validators treat the zone as insecure",
-				 c->zone, source);
+				 "no DS for %s %s: validators treat the zone as insecure", c->zone,
+				 source);
 		return;
 	}
 	size_t good = 0;
@@ -126,7 +127,8 @@ static void judge_ds(check_ctx *c, const dns_rrset *ds, const char *source)
 		if (dt != 1 && dt != DNS_DIGEST_SHA256 && dt != DNS_DIGEST_SHA384) {
 			check_report_add(c->r, CHECK_WARNING, "ds",
 					 "DS %u alg %u digest type %u %s: digest type not "
-					 "checked", tag, alg, dt, source);
+					 "checked",
+					 tag, alg, dt, source);
 			continue;
 		}
 		const dns_rdata *k = chk_ds_key(c, d->data, d->len);
@@ -151,18 +153,21 @@ static void judge_ds(check_ctx *c, const dns_rrset *ds, const char *source)
 		if (!chk_is_ksk(c, tag, alg)) {
 			check_report_add(c->r, CHECK_WARNING, "ds",
 					 "DS %u alg %u %s matches a DNSKEY that does not sign the "
-					 "DNSKEY RRset", tag, alg, source);
+					 "DNSKEY RRset",
+					 tag, alg, source);
 			continue;
 		}
 		good++;
 		check_report_add(c->r, CHECK_OK, "ds",
 				 "DS %u alg %u digest type %u %s matches KSK %u, which signs "
-				 "the DNSKEY RRset", tag, alg, dt, source, tag);
+				 "the DNSKEY RRset",
+				 tag, alg, dt, source, tag);
 	}
 	if (good == 0)
 		check_report_add(c->r, CHECK_CRITICAL, "ds",
 				 "no DS %s matches a KSK that signs the DNSKEY RRset: the chain "
-				 "of trust is broken, validators answer SERVFAIL", source);
+				 "of trust is broken, validators answer SERVFAIL",
+				 source);
 }
 
 void chk_ds(check_ctx *c)
@@ -178,7 +183,8 @@ void chk_ds(check_ctx *c)
 		if (ds.count == 0)
 			check_report_add(c->r, CHECK_UNKNOWN, "ds",
 					 "%s holds no DS RR of %s (CDS and other records are "
-					 "not taken for DS)", c->o->ds_file, c->zone);
+					 "not taken for DS)",
+					 c->o->ds_file, c->zone);
 		else
 			judge_ds(c, &ds, source);
 	} else if (c->o->have_parent) {
@@ -204,7 +210,8 @@ void chk_ds(check_ctx *c)
 				dns_rrsig sig;
 				if (a.rrs[i].type != DNS_T_RRSIG || a.rrs[i].section != 1 ||
 				    dns_rrsig_from_rdata(&sig, a.rrs[i].rdata, a.rrs[i].len) !=
-					    SIGNET_OK || sig.type_covered != DNS_T_DS)
+					    SIGNET_OK ||
+				    sig.type_covered != DNS_T_DS)
 					continue;
 				signer = sig.signer;
 				check_answer pk;
@@ -212,9 +219,10 @@ void chk_ds(check_ctx *c)
 						sizeof(err)) != SIGNET_OK)
 					break;
 				dns_rrset keys;
-				if (chk_collect(&pk, 1, &signer, DNS_T_DNSKEY, &keys) == SIGNET_OK &&
+				if (chk_collect(&pk, 1, &signer, DNS_T_DNSKEY, &keys) ==
+					    SIGNET_OK &&
 				    chk_verify_set(c, &a, 1, &c->o->zone, DNS_T_DS, &keys, &signer,
-					       NULL, NULL, NULL))
+						   NULL, NULL, NULL))
 					check_report_add(c->r, CHECK_OK, "ds",
 							 "the DS RRset verifies with the parent's "
 							 "DNSKEY");
@@ -277,9 +285,11 @@ void chk_cds(check_ctx *c)
 			const dns_rdata *k = chk_ds_key(c, cds.rr[i].data, cds.rr[i].len);
 			uint16_t tag = cds.rr[i].len >= 2 ? sg_get_u16(cds.rr[i].data) : 0;
 			if (!k || !chk_is_ksk(c, tag, k->data[3])) {
-				check_report_add(c->r, CHECK_CRITICAL, "cds",
-						 "CDS %u names no KSK that signs the DNSKEY RRset: a "
-						 "parent that follows it breaks the zone", tag);
+				check_report_add(
+					c->r, CHECK_CRITICAL, "cds",
+					"CDS %u names no KSK that signs the DNSKEY RRset: a "
+					"parent that follows it breaks the zone",
+					tag);
 				bad = true;
 			} else if (ncds < CHK_KEYS_MAX) {
 				cds_tags[ncds++] = tag;

@@ -10,10 +10,14 @@
 const char *check_status_name(check_status st)
 {
 	switch (st) {
-	case CHECK_OK: return "OK";
-	case CHECK_WARNING: return "WARNING";
-	case CHECK_CRITICAL: return "CRITICAL";
-	default: return "UNKNOWN";
+	case CHECK_OK:
+		return "OK";
+	case CHECK_WARNING:
+		return "WARNING";
+	case CHECK_CRITICAL:
+		return "CRITICAL";
+	default:
+		return "UNKNOWN";
 	}
 }
 
@@ -22,15 +26,18 @@ const char *check_status_name(check_status st)
 static int severity(check_status st)
 {
 	switch (st) {
-	case CHECK_OK: return 0;
-	case CHECK_WARNING: return 1;
-	case CHECK_UNKNOWN: return 2;
-	default: return 3;
+	case CHECK_OK:
+		return 0;
+	case CHECK_WARNING:
+		return 1;
+	case CHECK_UNKNOWN:
+		return 2;
+	default:
+		return 3;
 	}
 }
 
-void check_report_add(check_report *r, check_status st, const char *check,
-		      const char *fmt, ...)
+void check_report_add(check_report *r, check_status st, const char *check, const char *fmt, ...)
 {
 	if (!r || !check || !fmt)
 		return;
@@ -85,19 +92,19 @@ static void count_by_status(const check_report *r, size_t n[4])
 		n[r->items[i].status & 3]++;
 }
 
-signet_err check_report_text(const check_report *r, const char *zone,
-			     const char *server, sg_buf *out)
+signet_err check_report_text(const check_report *r, const char *zone, const char *server,
+			     sg_buf *out)
 {
 	if (!r || !zone || !server || !out)
 		return SIGNET_EINVAL;
 	size_t n[4];
 	count_by_status(r, n);
-	signet_err ret = sg_buf_printf(out,
-		"SIGNET CHECK %s - %s at %s: %zu critical, %zu warning, %zu unknown, %zu ok\n",
-		check_status_name(r->worst), zone, server, n[CHECK_CRITICAL],
-		n[CHECK_WARNING], n[CHECK_UNKNOWN], n[CHECK_OK]);
+	signet_err ret = sg_buf_printf(
+		out, "SIGNET CHECK %s - %s at %s: %zu critical, %zu warning, %zu unknown, %zu ok\n",
+		check_status_name(r->worst), zone, server, n[CHECK_CRITICAL], n[CHECK_WARNING],
+		n[CHECK_UNKNOWN], n[CHECK_OK]);
 	static const check_status order[4] = {CHECK_CRITICAL, CHECK_UNKNOWN, CHECK_WARNING,
-					       CHECK_OK};
+					      CHECK_OK};
 	for (size_t o = 0; o < 4 && ret == SIGNET_OK; o++)
 		for (size_t i = 0; i < r->count && ret == SIGNET_OK; i++) {
 			const check_finding *f = &r->items[i];
@@ -129,8 +136,8 @@ static signet_err json_str(sg_buf *out, const char *s)
 	return ret;
 }
 
-signet_err check_report_json(const check_report *r, const char *zone,
-			     const char *server, int64_t now, sg_buf *out)
+signet_err check_report_json(const check_report *r, const char *zone, const char *server,
+			     int64_t now, sg_buf *out)
 {
 	if (!r || !zone || !server || !out)
 		return SIGNET_EINVAL;
@@ -145,12 +152,12 @@ signet_err check_report_json(const check_report *r, const char *zone,
 		ret = json_str(out, server);
 	if (ret == SIGNET_OK)
 		ret = sg_buf_printf(out,
-			",\"time\":%lld,\"status\":\"%s\",\"exit\":%d,"
-			"\"counts\":{\"ok\":%zu,\"warning\":%zu,\"critical\":%zu,"
-			"\"unknown\":%zu},\"dropped\":%zu,\"findings\":[",
-			(long long)now, check_status_name(r->worst), check_report_exit(r),
-			n[CHECK_OK], n[CHECK_WARNING], n[CHECK_CRITICAL], n[CHECK_UNKNOWN],
-			r->dropped);
+				    ",\"time\":%lld,\"status\":\"%s\",\"exit\":%d,"
+				    "\"counts\":{\"ok\":%zu,\"warning\":%zu,\"critical\":%zu,"
+				    "\"unknown\":%zu},\"dropped\":%zu,\"findings\":[",
+				    (long long)now, check_status_name(r->worst),
+				    check_report_exit(r), n[CHECK_OK], n[CHECK_WARNING],
+				    n[CHECK_CRITICAL], n[CHECK_UNKNOWN], r->dropped);
 	for (size_t i = 0; i < r->count && ret == SIGNET_OK; i++) {
 		const check_finding *f = &r->items[i];
 		ret = sg_buf_printf(out, "%s{\"status\":\"%s\",\"check\":", i ? "," : "",

@@ -41,8 +41,8 @@ bool chk_repeat_ok(check_ctx *c, enum chk_kind k)
 /* ---- answers ------------------------------------------------------------- */
 
 /* The RRset (owner, type) of one section of a as a dns_rrset (empty if none). */
-signet_err chk_collect(const check_answer *a, uint8_t section, const dns_name *owner,
-			  uint16_t type, dns_rrset *out)
+signet_err chk_collect(const check_answer *a, uint8_t section, const dns_name *owner, uint16_t type,
+		       dns_rrset *out)
 {
 	dns_rrset_init(out, owner, type, DNS_CLASS_IN, 0);
 	bool first = true;
@@ -63,13 +63,13 @@ signet_err chk_collect(const check_answer *a, uint8_t section, const dns_name *o
 
 /* The DNSKEY RDATA in keys matching (tag, alg) with the zone flag, from
  * *from on; *from moves past it. NULL when no more. */
-static const dns_rdata *key_for(const dns_rrset *keys, uint16_t tag, uint8_t alg,
-				size_t *from)
+static const dns_rdata *key_for(const dns_rrset *keys, uint16_t tag, uint8_t alg, size_t *from)
 {
 	for (; *from < keys->count; (*from)++) {
 		const dns_rdata *k = &keys->rr[*from];
 		uint16_t t;
-		if (k->len < 4 || k->data[3] != alg || !(sg_get_u16(k->data) & DNS_DNSKEY_FLAG_ZONE))
+		if (k->len < 4 || k->data[3] != alg ||
+		    !(sg_get_u16(k->data) & DNS_DNSKEY_FLAG_ZONE))
 			continue;
 		if (dns_key_tag(k->data, k->len, &t) == SIGNET_OK && t == tag)
 			return &keys->rr[(*from)++];
@@ -121,10 +121,9 @@ static void judge_window(check_ctx *c, const dns_rrsig *sig, const char *what)
  * at least one RRSIG verifies. tags_out and algs_out (may be NULL, with room
  * for CHK_KEYS_MAX) get the key tag and algorithm of each RRSIG that verifies,
  * *ntags their count. */
-bool chk_verify_set(check_ctx *c, const check_answer *a, uint8_t section,
-		       const dns_name *owner, uint16_t type, const dns_rrset *keys,
-		       const dns_name *signer, uint16_t *tags_out, uint8_t *algs_out,
-		       size_t *ntags)
+bool chk_verify_set(check_ctx *c, const check_answer *a, uint8_t section, const dns_name *owner,
+		    uint16_t type, const dns_rrset *keys, const dns_name *signer,
+		    uint16_t *tags_out, uint8_t *algs_out, size_t *ntags)
 {
 	char on[DNS_NAME_STR_MAX], tn[16], what[DNS_NAME_STR_MAX + 32];
 	chk_name_text(owner, on, sizeof(on));
@@ -148,7 +147,8 @@ bool chk_verify_set(check_ctx *c, const check_answer *a, uint8_t section,
 			continue;
 		dns_rrsig sig;
 		if (dns_rrsig_from_rdata(&sig, rr->rdata, rr->len) != SIGNET_OK) {
-			check_report_add(c->r, CHECK_CRITICAL, "rrsig", "%s: malformed RRSIG", what);
+			check_report_add(c->r, CHECK_CRITICAL, "rrsig", "%s: malformed RRSIG",
+					 what);
 			continue;
 		}
 		nsig++;
@@ -182,8 +182,8 @@ bool chk_verify_set(check_ctx *c, const check_answer *a, uint8_t section,
 			if (chk_repeat_ok(c, CHK_BADSIG))
 				check_report_add(c->r, CHECK_WARNING, "rrsig",
 						 "%s: RRSIG by key %u (algorithm %u) names no key "
-						 "of the DNSKEY RRset", what, sig.key_tag,
-						 sig.algorithm);
+						 "of the DNSKEY RRset",
+						 what, sig.key_tag, sig.algorithm);
 		} else if (vr == SIGNET_EUNSUPPORTED) {
 			if (chk_repeat_ok(c, CHK_BADSIG))
 				check_report_add(c->r, CHECK_WARNING, "rrsig",
@@ -223,7 +223,8 @@ bool chk_verify_set(check_ctx *c, const check_answer *a, uint8_t section,
 				if (chk_repeat_ok(c, CHK_ALGS))
 					check_report_add(c->r, CHECK_WARNING, "algorithm",
 							 "%s: not signed with algorithm %u of the "
-							 "DNSKEY RRset (RFC 4035 2.2)", what, alg);
+							 "DNSKEY RRset (RFC 4035 2.2)",
+							 what, alg);
 				algs[alg / 8] |= (uint8_t)(1u << (alg % 8));
 			}
 		}
@@ -254,7 +255,7 @@ void chk_verify_answer(check_ctx *c, const check_answer *a)
 			       dns_name_equal(&a->rrs[j].owner, &rr->owner);
 		if (!seen)
 			(void)chk_verify_set(c, a, rr->section, &rr->owner, rr->type, &c->dnskey,
-					 &c->o->zone, NULL, NULL, NULL);
+					     &c->o->zone, NULL, NULL, NULL);
 	}
 }
 
@@ -270,8 +271,8 @@ bool chk_ask(check_ctx *c, const dns_name *qname, uint16_t qtype, check_answer *
 	if (ret == SIGNET_ENOMEM)
 		c->nomem = true;
 	else
-		check_report_add(c->r, ret == SIGNET_EIO ? CHECK_UNKNOWN : CHECK_CRITICAL,
-				 "server", "%s %s: %s", qn, tn, err);
+		check_report_add(c->r, ret == SIGNET_EIO ? CHECK_UNKNOWN : CHECK_CRITICAL, "server",
+				 "%s %s: %s", qn, tn, err);
 	return false;
 }
 
@@ -281,13 +282,13 @@ void chk_judge_size(check_ctx *c, const check_answer *a, const char *what)
 	if (a->udp_tc)
 		check_report_add(c->r, CHECK_WARNING, "size",
 				 "%s: answer of %zu octets does not fit the %d-octet EDNS "
-				 "buffer: truncated (TC) over UDP, needs TCP", what, a->size,
-				 CHECK_EDNS_SIZE);
+				 "buffer: truncated (TC) over UDP, needs TCP",
+				 what, a->size, CHECK_EDNS_SIZE);
 	else if (a->udp_size > CHECK_EDNS_SIZE)
 		check_report_add(c->r, CHECK_WARNING, "size",
 				 "%s: %zu-octet answer over UDP exceeds the %d-octet EDNS "
-				 "buffer (fragments get dropped)", what, a->udp_size,
-				 CHECK_EDNS_SIZE);
+				 "buffer (fragments get dropped)",
+				 what, a->udp_size, CHECK_EDNS_SIZE);
 	else
 		check_report_add(c->r, CHECK_OK, "size", "%s: %zu octets over UDP", what,
 				 a->udp_size);

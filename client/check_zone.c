@@ -56,10 +56,13 @@ signet_err check_zone(const check_options *o, check_report *r)
 
 	chk_denial(c);
 
-	static const char *const kind_names[CHK_COUNT] = {
-		"RRsets without a valid RRSIG", "RRSIGs that do not verify",
-		"expired RRSIGs", "RRSIGs not yet valid", "RRSIGs within the refresh time",
-		"RRsets missing an algorithm", "RRSIGs with another Original TTL"};
+	static const char *const kind_names[CHK_COUNT] = {"RRsets without a valid RRSIG",
+							  "RRSIGs that do not verify",
+							  "expired RRSIGs",
+							  "RRSIGs not yet valid",
+							  "RRSIGs within the refresh time",
+							  "RRsets missing an algorithm",
+							  "RRSIGs with another Original TTL"};
 	for (int k = 0; k < CHK_COUNT; k++)
 		if (c->repeats[k] > CHK_REPEAT_MAX)
 			check_report_add(r,
@@ -73,7 +76,8 @@ signet_err check_zone(const check_options *o, check_report *r)
 		client_span_text(c->min_left, span, sizeof(span));
 		check_report_add(r, CHECK_OK, "rrsig",
 				 "%zu RRSIGs verify over %zu RRsets; the first to expire is "
-				 "on %s in %s", c->sigs_ok, c->sets_ok, c->min_what, span);
+				 "on %s in %s",
+				 c->sigs_ok, c->sets_ok, c->min_what, span);
 	}
 out:;
 	signet_err ret = c->nomem ? SIGNET_ENOMEM : SIGNET_OK;

@@ -5,8 +5,7 @@
 
 #include "client/client.h"
 
-static const char *const flag_keys[6] = {"server", "server-name", "ca", "cert", "key",
-					 "timeout"};
+static const char *const flag_keys[6] = {"server", "server-name", "ca", "cert", "key", "timeout"};
 
 bool client_flags_take(client_flags *f, int opt, const char *arg)
 {
@@ -57,7 +56,9 @@ int client_report(const char *cmd, const char *method, const client_status *st)
 		st->details[0] ? st->details : "(no details)");
 	int rc = client_exit_for_status(st->code);
 	if (rc == SIGNET_EXIT_CONNECT)
-		fprintf(stderr, "%s: cannot reach signetd (refused connection, TLS handshake"
-			" failed or no answer in time)\n", cmd);
+		fprintf(stderr,
+			"%s: cannot reach signetd (refused connection, TLS handshake"
+			" failed or no answer in time)\n",
+			cmd);
 	return rc;
 }

@@ -24,14 +24,14 @@
 /* Exit statuses shared by every subcommand (docs/CLIENT.md lists them). */
 enum signet_exit {
 	SIGNET_EXIT_OK = 0,
-	SIGNET_EXIT_FAIL = 1,      /* a check failed (self-test, health) */
-	SIGNET_EXIT_USAGE = 2,     /* bad command line (hsm: also bad input) */
-	SIGNET_EXIT_ERROR = 3,     /* an operational failure (HSM, files, internal) */
-	SIGNET_EXIT_CONNECT = 4,   /* signetd unreachable: connection refused, TLS
+	SIGNET_EXIT_FAIL = 1,    /* a check failed (self-test, health) */
+	SIGNET_EXIT_USAGE = 2,   /* bad command line (hsm: also bad input) */
+	SIGNET_EXIT_ERROR = 3,   /* an operational failure (HSM, files, internal) */
+	SIGNET_EXIT_CONNECT = 4, /* signetd unreachable: connection refused, TLS
 	                            * handshake failed, deadline exceeded */
-	SIGNET_EXIT_REFUSED = 5,   /* signetd refused: permission denied, unknown
+	SIGNET_EXIT_REFUSED = 5, /* signetd refused: permission denied, unknown
 	                            * zone, no active key, state conflict */
-	SIGNET_EXIT_DATA = 6       /* invalid input data: a zone file or RRset
+	SIGNET_EXIT_DATA = 6     /* invalid input data: a zone file or RRset
 	                            * line, or RRsets signetd found invalid */
 };
 
@@ -47,17 +47,17 @@ enum signet_exit {
 /* Where and how to reach signetd. Strings are NUL-terminated; empty means
  * not set. */
 typedef struct client_config {
-	char server[CLIENT_SERVER_MAX];       /* HOST:PORT (gRPC target) */
-	char server_name[CLIENT_SERVER_MAX];  /* name to check in the server's
+	char server[CLIENT_SERVER_MAX];      /* HOST:PORT (gRPC target) */
+	char server_name[CLIENT_SERVER_MAX]; /* name to check in the server's
 	                                       * certificate; empty: the host */
-	char ca[CLIENT_PATH_MAX];             /* CA certificate(s) of the server, PEM */
-	char cert[CLIENT_PATH_MAX];           /* client certificate chain, PEM */
-	char key[CLIENT_PATH_MAX];            /* its private key: a PEM file, or a
+	char ca[CLIENT_PATH_MAX];            /* CA certificate(s) of the server, PEM */
+	char cert[CLIENT_PATH_MAX];          /* client certificate chain, PEM */
+	char key[CLIENT_PATH_MAX];           /* its private key: a PEM file, or a
 	                                       * PKCS#11 URI (pkcs11:...) of a key
 	                                       * in a token */
-	char key_module[CLIENT_PATH_MAX];     /* PKCS#11 module of that token */
-	char key_pin[CLIENT_PATH_MAX];        /* file holding the token's PIN */
-	unsigned timeout_ms;                  /* deadline of one call */
+	char key_module[CLIENT_PATH_MAX];    /* PKCS#11 module of that token */
+	char key_pin[CLIENT_PATH_MAX];       /* file holding the token's PIN */
+	unsigned timeout_ms;                 /* deadline of one call */
 } client_config;
 
 /* Empty configuration with the default timeout. */
@@ -70,13 +70,12 @@ void client_config_init(client_config *cfg);
  * unknown or repeated keys, NUL or control octets and relative paths are
  * refused with SIGNET_EPARSE (or the error reading the file) and a message
  * naming the line in errmsg. */
-signet_err client_config_load(const char *path, client_config *cfg, char *errmsg,
-			      size_t errlen);
+signet_err client_config_load(const char *path, client_config *cfg, char *errmsg, size_t errlen);
 
 /* Set one key (as in the file) from a command-line flag; the same checks.
  * SIGNET_EINVAL for an unknown key. */
-signet_err client_config_set(client_config *cfg, const char *key, const char *value,
-			     char *errmsg, size_t errlen);
+signet_err client_config_set(client_config *cfg, const char *key, const char *value, char *errmsg,
+			     size_t errlen);
 
 /* SIGNET_EINVAL with a message when server, ca, cert or key is missing, or
  * key is a PKCS#11 URI without key-module and key-pin. */
@@ -99,17 +98,16 @@ typedef struct client_conn client_conn;
 /* The gRPC target for a server setting (client/target.c). */
 typedef struct client_target_info {
 	char target[CLIENT_SERVER_MAX + 8]; /* as gRPC takes it */
-	char host[64];     /* a list: its first address, the name TLS checks
+	char host[64];                      /* a list: its first address, the name TLS checks
 			    * unless server-name is given; else empty */
-	bool several;      /* a list, or a dns: name: balance and retry */
+	bool several;                       /* a list, or a dns: name: balance and retry */
 } client_target_info;
 
 /* server as HOST:PORT, a gRPC target (dns:///NAME:PORT), or a list of
  * replicas "ADDR:PORT,ADDR:PORT" (numeric, one family, at most 16),
  * which becomes one ipv4:/ipv6: target. SIGNET_EPARSE (errmsg says why)
  * for a list that is not that, SIGNET_EINVAL for an empty one. */
-signet_err client_target(const char *server, client_target_info *out, char *errmsg,
-			 size_t errlen);
+signet_err client_target(const char *server, client_target_info *out, char *errmsg, size_t errlen);
 
 /* Open a channel to cfg->server with mutual TLS: the CA, certificate and key
  * files are read (bounded) before any credentials are made; the key's buffer
@@ -124,8 +122,7 @@ signet_err client_target(const char *server, client_target_info *out, char *errm
  * SIGNET_EINVAL for a configuration missing a part, the read error of a file
  * (errmsg names it), SIGNET_ECRYPTO if gRPC refuses the credentials. Free
  * with client_close. */
-signet_err client_open(const client_config *cfg, client_conn **out, char *errmsg,
-		       size_t errlen);
+signet_err client_open(const client_config *cfg, client_conn **out, char *errmsg, size_t errlen);
 
 /* Cancel calls in flight, destroy the channel, release gRPC. NULL is fine. */
 void client_close(client_conn *c);
@@ -146,8 +143,8 @@ signet_err client_tls_key_acquire(const client_config *cfg, const uint8_t *cert,
  * status: read st. SIGNET_EIO if gRPC would not start it, SIGNET_ERANGE for
  * an answer over CLIENT_RECV_MAX. Thread safe: several threads may call on
  * one connection. */
-signet_err client_call(client_conn *c, const char *method, const uint8_t *req,
-		       size_t len, client_status *st, sg_buf *resp);
+signet_err client_call(client_conn *c, const char *method, const uint8_t *req, size_t len,
+		       client_status *st, sg_buf *resp);
 
 struct ProtobufCMessage;
 struct ProtobufCMessageDescriptor;
@@ -156,8 +153,7 @@ struct ProtobufCMessageDescriptor;
  * rdesc into *resp (the caller frees it with protobuf_c_message_free_unpacked;
  * NULL unless the status is OK). SIGNET_EPARSE for an OK answer that does not
  * unpack. */
-signet_err client_call_msg(client_conn *c, const char *method,
-			   const struct ProtobufCMessage *req,
+signet_err client_call_msg(client_conn *c, const char *method, const struct ProtobufCMessage *req,
 			   const struct ProtobufCMessageDescriptor *rdesc,
 			   struct ProtobufCMessage **resp, client_status *st);
 
@@ -167,8 +163,7 @@ signet_err client_call_msg(client_conn *c, const char *method,
  * client_start takes ownership of req (malloc'ed, len octets), which is sent
  * without a copy and freed by gRPC; tag comes back from client_next. On
  * failure req is freed too. */
-signet_err client_start(client_conn *c, const char *method, uint8_t *req, size_t len,
-			void *tag);
+signet_err client_start(client_conn *c, const char *method, uint8_t *req, size_t len, void *tag);
 
 /* Wait for the next started call to complete: its tag, status and answer
  * (appended to resp). SIGNET_ENOTFOUND when no call is in flight, SIGNET_EIO
@@ -298,9 +293,9 @@ typedef struct client_backup_file {
 
 /* What RestoreZskBackups did. Free messages with client_restore_result_free. */
 typedef struct client_restore_result {
-	uint32_t restored;  /* keys put into the token */
-	uint32_t missing;   /* ZSKs of the state the token still lacks */
-	char **messages;    /* why, one per zone */
+	uint32_t restored; /* keys put into the token */
+	uint32_t missing;  /* ZSKs of the state the token still lacks */
+	char **messages;   /* why, one per zone */
 	size_t nmessages;
 } client_restore_result;
 
@@ -382,7 +377,7 @@ typedef struct client_health_info {
 	char version[64]; /* "?" when absent or longer */
 	client_zone_health *zones;
 	size_t nzones;
-	int64_t now; /* signetd's clock; 0 from a signetd that does not say */
+	int64_t now;            /* signetd's clock; 0 from a signetd that does not say */
 	bool state_unavailable; /* its state database does not answer */
 	char state_backend[16]; /* "sqlite", "postgresql"; "" when not said */
 	char replica[64];       /* the answering replica's name; "" when not said */
@@ -479,20 +474,19 @@ enum {
 	CLIENT_OPT_CERT,
 	CLIENT_OPT_KEY,
 	CLIENT_OPT_TIMEOUT,
-	CLIENT_OPT_FIRST_FREE   /* subcommands number their own options from here */
+	CLIENT_OPT_FIRST_FREE /* subcommands number their own options from here */
 };
 
-#define CLIENT_CONN_LONGOPTS                                         \
-	{"config", 1, NULL, CLIENT_OPT_CONFIG},                      \
-	{"server", 1, NULL, CLIENT_OPT_SERVER},                      \
-	{"server-name", 1, NULL, CLIENT_OPT_SERVER_NAME},            \
-	{"ca", 1, NULL, CLIENT_OPT_CA},                              \
-	{"cert", 1, NULL, CLIENT_OPT_CERT},                          \
-	{"key", 1, NULL, CLIENT_OPT_KEY},                            \
-	{"timeout", 1, NULL, CLIENT_OPT_TIMEOUT}
+#define CLIENT_CONN_LONGOPTS                                                                      \
+	{"config", 1, NULL, CLIENT_OPT_CONFIG}, {"server", 1, NULL, CLIENT_OPT_SERVER},           \
+		{"server-name", 1, NULL, CLIENT_OPT_SERVER_NAME}, {"ca", 1, NULL, CLIENT_OPT_CA}, \
+		{"cert", 1, NULL, CLIENT_OPT_CERT}, {"key", 1, NULL, CLIENT_OPT_KEY},             \
+	{                                                                                         \
+		"timeout", 1, NULL, CLIENT_OPT_TIMEOUT                                            \
+	}
 
 /* The usage text of those flags, for subcommands' --help. */
-#define CLIENT_CONN_USAGE                                                        \
+#define CLIENT_CONN_USAGE                                                         \
 	"connection: [--config FILE] [--server HOST:PORT] [--server-name NAME]\n" \
 	"            [--ca FILE] [--cert FILE] [--key FILE] [--timeout SECONDS]\n"
 
@@ -517,10 +511,10 @@ int client_report(const char *cmd, const char *method, const client_status *st);
 
 /* How to derive the SOA serial of the signed zone. */
 typedef enum client_serial {
-	CLIENT_SERIAL_KEEP = 0,      /* as in the input */
-	CLIENT_SERIAL_INCREMENT,     /* previous + 1 */
-	CLIENT_SERIAL_UNIXTIME,      /* now, or previous + 1 if that is not newer */
-	CLIENT_SERIAL_DATECOUNTER    /* YYYYMMDDnn, or previous + 1 */
+	CLIENT_SERIAL_KEEP = 0,   /* as in the input */
+	CLIENT_SERIAL_INCREMENT,  /* previous + 1 */
+	CLIENT_SERIAL_UNIXTIME,   /* now, or previous + 1 if that is not newer */
+	CLIENT_SERIAL_DATECOUNTER /* YYYYMMDDnn, or previous + 1 */
 } client_serial;
 
 /* Compute the new serial from the input's (in), the last published one
@@ -547,27 +541,27 @@ const char *check_status_name(check_status st);
 
 /* One line of a report. */
 typedef struct check_finding {
-	check_status status;        /* how bad */
-	char check[16];             /* which check: "rrsig", "dnskey", "ds", ... */
-	char text[CHECK_TEXT_MAX];  /* what was found, printable ASCII */
+	check_status status;       /* how bad */
+	char check[16];            /* which check: "rrsig", "dnskey", "ds", ... */
+	char text[CHECK_TEXT_MAX]; /* what was found, printable ASCII */
 } check_finding;
 
 /* Every finding of a run. Zero-initialise; free with check_report_free. */
 typedef struct check_report {
-	check_finding *items;  /* owned, in the order found */
+	check_finding *items; /* owned, in the order found */
 	size_t count;
 	size_t cap;
-	size_t dropped;        /* findings past CHECK_FINDINGS_MAX: counted in
+	size_t dropped;     /* findings past CHECK_FINDINGS_MAX: counted in
 	                        * worst, not kept */
-	check_status worst;    /* the worst status added (UNKNOWN only when
+	check_status worst; /* the worst status added (UNKNOWN only when
 	                        * nothing is CRITICAL) */
 } check_report;
 
 /* Add a finding; the text is cut at CHECK_TEXT_MAX and non-printable octets
  * become '?'. Never fails: when memory runs out the finding is counted as
  * dropped. */
-void check_report_add(check_report *r, check_status st, const char *check,
-		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void check_report_add(check_report *r, check_status st, const char *check, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 void check_report_free(check_report *r);
 
 /* The exit status of a report: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. */
@@ -575,18 +569,18 @@ int check_report_exit(const check_report *r);
 
 /* Append the human form (a Nagios summary line, then one line per finding,
  * worst first) or the JSON form of r to out. */
-signet_err check_report_text(const check_report *r, const char *zone,
-			     const char *server, sg_buf *out);
-signet_err check_report_json(const check_report *r, const char *zone,
-			     const char *server, int64_t now, sg_buf *out);
+signet_err check_report_text(const check_report *r, const char *zone, const char *server,
+			     sg_buf *out);
+signet_err check_report_json(const check_report *r, const char *zone, const char *server,
+			     int64_t now, sg_buf *out);
 
 /* A name server to ask: an IPv4 or IPv6 address and a port. */
 typedef struct check_server {
-	char addr[64];          /* numeric address, no brackets */
-	uint16_t port;          /* 53 unless given */
-	unsigned timeout_ms;    /* per try, 100..30000 */
-	unsigned tries;         /* 1..5 */
-	bool recurse;           /* ask for recursion (RD): a resolver */
+	char addr[64];       /* numeric address, no brackets */
+	uint16_t port;       /* 53 unless given */
+	unsigned timeout_ms; /* per try, 100..30000 */
+	unsigned tries;      /* 1..5 */
+	bool recurse;        /* ask for recursion (RD): a resolver */
 } check_server;
 
 /* Parse "ADDR", "ADDR:PORT", "[V6]" or "[V6]:PORT" (a bare IPv6 address has
@@ -601,23 +595,23 @@ typedef struct check_rr {
 	uint16_t type;
 	uint16_t rclass;
 	uint32_t ttl;
-	uint8_t section;        /* 1 answer, 2 authority */
+	uint8_t section; /* 1 answer, 2 authority */
 	uint16_t len;
-	uint8_t *rdata;         /* owned by the answer */
+	uint8_t *rdata; /* owned by the answer */
 } check_rr;
 
-#define CHECK_EDNS_SIZE 1232   /* the buffer we announce (DNS flag day 2020) */
-#define CHECK_RRS_MAX 4096     /* RRs kept from one answer */
+#define CHECK_EDNS_SIZE 1232 /* the buffer we announce (DNS flag day 2020) */
+#define CHECK_RRS_MAX 4096   /* RRs kept from one answer */
 
 /* What one query got. */
 typedef struct check_answer {
-	int rcode;              /* RCODE */
-	bool aa;                /* authoritative answer */
-	bool ad;                /* authentic data: a validating resolver's word */
-	bool udp_tc;            /* the UDP answer had TC set (then over TCP) */
-	size_t udp_size;        /* octets of the UDP answer */
-	size_t size;            /* octets of the answer used (TCP after TC) */
-	check_rr *rrs;          /* answer and authority RRs, owned */
+	int rcode;       /* RCODE */
+	bool aa;         /* authoritative answer */
+	bool ad;         /* authentic data: a validating resolver's word */
+	bool udp_tc;     /* the UDP answer had TC set (then over TCP) */
+	size_t udp_size; /* octets of the UDP answer */
+	size_t size;     /* octets of the answer used (TCP after TC) */
+	check_rr *rrs;   /* answer and authority RRs, owned */
 	size_t count;
 } check_answer;
 
@@ -635,17 +629,17 @@ void check_answer_free(check_answer *a);
 
 /* What to check and how. */
 typedef struct check_options {
-	dns_name zone;                     /* the apex */
-	check_server server;               /* an authoritative server of zone */
-	bool have_parent;                  /* ask parent for the DS */
+	dns_name zone;       /* the apex */
+	check_server server; /* an authoritative server of zone */
+	bool have_parent;    /* ask parent for the DS */
 	check_server parent;
-	const char *ds_file;               /* or read DS RRs from here; NULL: none */
-	uint32_t refresh;                  /* warn for RRSIGs expiring sooner */
-	uint32_t now;                      /* epoch seconds the windows are judged at */
-	dns_name names[CHECK_NAMES_MAX];   /* extra names to sample (--name) */
+	const char *ds_file;             /* or read DS RRs from here; NULL: none */
+	uint32_t refresh;                /* warn for RRSIGs expiring sooner */
+	uint32_t now;                    /* epoch seconds the windows are judged at */
+	dns_name names[CHECK_NAMES_MAX]; /* extra names to sample (--name) */
 	size_t nnames;
-	unsigned walk_limit;               /* NSEC names to follow at most */
-	unsigned probes;                   /* random non-existent names to ask */
+	unsigned walk_limit; /* NSEC names to follow at most */
+	unsigned probes;     /* random non-existent names to ask */
 } check_options;
 
 /* Run every check of docs/CLIENT.md against o->server and add the findings to

@@ -15,8 +15,16 @@
 #define KEYSET_FILE_MAX (16 * 1024 * 1024)
 
 enum {
-	OPT_KSK = CLIENT_OPT_FIRST_FREE, OPT_ALGORITHM, OPT_RSA_BITS, OPT_VALIDITY,
-	OPT_NSEC3, OPT_OPT_OUT, OPT_SALT, OPT_ITERATIONS, OPT_DNSKEY_TTL, OPT_KEYSET_PERIOD,
+	OPT_KSK = CLIENT_OPT_FIRST_FREE,
+	OPT_ALGORITHM,
+	OPT_RSA_BITS,
+	OPT_VALIDITY,
+	OPT_NSEC3,
+	OPT_OPT_OUT,
+	OPT_SALT,
+	OPT_ITERATIONS,
+	OPT_DNSKEY_TTL,
+	OPT_KEYSET_PERIOD,
 	OPT_DAYS
 };
 
@@ -31,12 +39,13 @@ typedef struct admin_args {
 /* Parse argv with the connection flags plus extra (handled by take, which
  * returns false for an option it does not know) and want_pos..max_pos
  * positional arguments (at most 3). Returns an exit status or -1 to go on. */
-static int parse(int argc, char **argv, const struct option *extra, size_t nextra,
-		 int want_pos, int max_pos, const char *usage, admin_args *a,
+static int parse(int argc, char **argv, const struct option *extra, size_t nextra, int want_pos,
+		 int max_pos, const char *usage, admin_args *a,
 		 bool (*take)(void *ctx, int opt, const char *arg), void *ctx)
 {
 	struct option longopts[32] = {
-		{"help", 0, NULL, 'h'}, CLIENT_CONN_LONGOPTS,
+		{"help", 0, NULL, 'h'},
+		CLIENT_CONN_LONGOPTS,
 	};
 	size_t n = 8;
 	for (size_t i = 0; i < nextra && n < 31; i++)
@@ -119,21 +128,42 @@ static bool take_add_zone(void *ctx, int opt, const char *arg)
 	uint32_t v = 0;
 	bool ok = true;
 	switch (opt) {
-	case OPT_KSK: o->ksk_file = arg; break;
-	case OPT_ALGORITHM: ok = number(arg, 1, 255, &p->algorithm); break;
-	case OPT_RSA_BITS: ok = number(arg, 1, 16384, &p->rsa_bits); break;
-	case OPT_VALIDITY: ok = number(arg, 1, 0xffffffffUL, &p->validity); break;
-	case OPT_DNSKEY_TTL: ok = number(arg, 1, 0x7fffffffUL, &p->dnskey_ttl); break;
-	case OPT_KEYSET_PERIOD: ok = number(arg, 1, 0xffffffffUL, &p->keyset_period); break;
-	case OPT_NSEC3: o->nsec3_given = true; break;
-	case OPT_OPT_OUT: o->nsec3.opt_out = true; o->nsec3_given = true; break;
-	case OPT_SALT: o->salt = arg; o->nsec3_given = true; break;
+	case OPT_KSK:
+		o->ksk_file = arg;
+		break;
+	case OPT_ALGORITHM:
+		ok = number(arg, 1, 255, &p->algorithm);
+		break;
+	case OPT_RSA_BITS:
+		ok = number(arg, 1, 16384, &p->rsa_bits);
+		break;
+	case OPT_VALIDITY:
+		ok = number(arg, 1, 0xffffffffUL, &p->validity);
+		break;
+	case OPT_DNSKEY_TTL:
+		ok = number(arg, 1, 0x7fffffffUL, &p->dnskey_ttl);
+		break;
+	case OPT_KEYSET_PERIOD:
+		ok = number(arg, 1, 0xffffffffUL, &p->keyset_period);
+		break;
+	case OPT_NSEC3:
+		o->nsec3_given = true;
+		break;
+	case OPT_OPT_OUT:
+		o->nsec3.opt_out = true;
+		o->nsec3_given = true;
+		break;
+	case OPT_SALT:
+		o->salt = arg;
+		o->nsec3_given = true;
+		break;
 	case OPT_ITERATIONS:
 		ok = number(arg, 0, 65535, &v);
 		o->nsec3.iterations = v;
 		o->nsec3_given = true;
 		break;
-	default: return false;
+	default:
+		return false;
 	}
 	if (!ok)
 		fprintf(stderr, "add-zone: bad number '%s'\n", arg);
@@ -174,7 +204,8 @@ static int read_ksks(const char *cmd, const char *path, const dns_name *zone, sg
 			uint32_t ttl = 0;
 			size_t before = rdata->len;
 			ret = dns_rr_from_text(line, zone, &owner, &type, &rclass, &ttl, rdata);
-			if (ret != SIGNET_OK || type != DNS_T_DNSKEY || !dns_name_equal(&owner, zone)) {
+			if (ret != SIGNET_OK || type != DNS_T_DNSKEY ||
+			    !dns_name_equal(&owner, zone)) {
 				fprintf(stderr, "%s: %s:%u: %s\n", cmd, path, lineno,
 					ret != SIGNET_OK ? signet_strerror(ret)
 							 : "not a DNSKEY RR of the zone");
@@ -210,11 +241,15 @@ int signet_cmd_add_zone(int argc, char **argv)
 		"FILE holds the KSK DNSKEY RR(s) from the ceremony, one per line.\n"
 		"0 or absent means the policy default (see docs/SIGNETD.md).\n";
 	static const struct option extra[] = {
-		{"ksk", 1, NULL, OPT_KSK}, {"algorithm", 1, NULL, OPT_ALGORITHM},
-		{"rsa-bits", 1, NULL, OPT_RSA_BITS}, {"validity", 1, NULL, OPT_VALIDITY},
+		{"ksk", 1, NULL, OPT_KSK},
+		{"algorithm", 1, NULL, OPT_ALGORITHM},
+		{"rsa-bits", 1, NULL, OPT_RSA_BITS},
+		{"validity", 1, NULL, OPT_VALIDITY},
 		{"dnskey-ttl", 1, NULL, OPT_DNSKEY_TTL},
-		{"keyset-period", 1, NULL, OPT_KEYSET_PERIOD}, {"nsec3", 0, NULL, OPT_NSEC3},
-		{"opt-out", 0, NULL, OPT_OPT_OUT}, {"salt", 1, NULL, OPT_SALT},
+		{"keyset-period", 1, NULL, OPT_KEYSET_PERIOD},
+		{"nsec3", 0, NULL, OPT_NSEC3},
+		{"opt-out", 0, NULL, OPT_OPT_OUT},
+		{"salt", 1, NULL, OPT_SALT},
 		{"iterations", 1, NULL, OPT_ITERATIONS},
 	};
 	admin_args a = {.cmd = "add-zone"};
@@ -267,8 +302,9 @@ int signet_cmd_add_zone(int argc, char **argv)
 
 int signet_cmd_generate_zsk(int argc, char **argv)
 {
-	static const char usage[] = "usage: signet generate-zsk ZONE\n"
-				    "Generates a ZSK in signetd's token (state generated).\n";
+	static const char usage[] =
+		"usage: signet generate-zsk ZONE\n"
+		"Generates a ZSK in signetd's token (state generated).\n";
 	admin_args a = {.cmd = "generate-zsk"};
 	int rc = parse(argc, argv, NULL, 0, 1, 1, usage, &a, NULL, NULL);
 	if (rc >= 0)
@@ -292,8 +328,8 @@ int signet_cmd_generate_zsk(int argc, char **argv)
 
 /* ---- restore-zsk -------------------------------------------------------- */
 
-#define RESTORE_FILES_MAX 4096      /* as signetd accepts in one call */
-#define RESTORE_FILE_MAX 65536      /* one backup file */
+#define RESTORE_FILES_MAX 4096         /* as signetd accepts in one call */
+#define RESTORE_FILE_MAX 65536         /* one backup file */
 #define RESTORE_TOTAL_MAX (900 * 1024) /* under signetd's default max-message */
 
 /* DIR's zsk-*.backup files, read whole; names and texts owned by the caller. */
@@ -314,8 +350,9 @@ static int read_backups(const char *cmd, const char *dir, client_backup_file **o
 		if (nl < 11 || nl > 255 || strncmp(e->d_name, "zsk-", 4) != 0 ||
 		    strcmp(e->d_name + nl - 7, ".backup") != 0)
 			continue;
-		client_backup_file *g = *n < RESTORE_FILES_MAX ? realloc(*out, (*n + 1) * sizeof(*g))
-							       : NULL;
+		client_backup_file *g = *n < RESTORE_FILES_MAX
+						? realloc(*out, (*n + 1) * sizeof(*g))
+						: NULL;
 		if (!g) {
 			fprintf(stderr, "%s: %s: more than %d backup files\n", cmd, dir,
 				RESTORE_FILES_MAX);
@@ -336,7 +373,8 @@ static int read_backups(const char *cmd, const char *dir, client_backup_file **o
 			fprintf(stderr, "%s: %s: %s%s\n", cmd, (const char *)path.data,
 				signet_strerror(ret),
 				ret == SIGNET_ERANGE ? " (more than one call carries: restore the "
-						       "directory in parts)" : "");
+						       "directory in parts)"
+						     : "");
 			sg_buf_free(&text);
 			rc = SIGNET_EXIT_DATA;
 		} else {
@@ -449,8 +487,10 @@ int signet_cmd_export_ksr(int argc, char **argv)
 		if (ret == SIGNET_OK)
 			dns_keyset_free(&ks);
 		if (ret != SIGNET_OK) {
-			fprintf(stderr, "export-ksr: the answer is not a key-signing request"
-				" (line %u: %s)\n", line, signet_strerror(ret));
+			fprintf(stderr,
+				"export-ksr: the answer is not a key-signing request"
+				" (line %u: %s)\n",
+				line, signet_strerror(ret));
 			rc = SIGNET_EXIT_ERROR;
 		} else if ((ret = sg_file_write_atomic(a.pos[1], request.data, request.len,
 						       0644)) != SIGNET_OK) {
@@ -583,7 +623,8 @@ static const client_key *rollover_ksk(const client_key_list *r)
 		staying++;
 		/* The newest wants its DS last; one not yet planned is newest. */
 		int64_t ka = k->active ? k->active : k->planned_active;
-		int64_t na = newest ? (newest->active ? newest->active : newest->planned_active) : 0;
+		int64_t na = newest ? (newest->active ? newest->active : newest->planned_active)
+				    : 0;
 		if (!newest || (ka == 0 && na != 0) || (ka && na && ka > na) ||
 		    ((ka == 0) == (na == 0) && ka == na && k->created > newest->created))
 			newest = k;
@@ -621,7 +662,8 @@ static void print_schedule(const char *zone, const client_key_list *r, int64_t n
 		printf("%-4s %3u %5u %-9s  %-20s %-20s %-20s %-20s %s\n", k->role, k->algorithm,
 		       k->key_tag, client_key_state_name(k->state), a, b, c, d, nc);
 		if (k->foreign)
-			printf("%25s another signer's ZSK (RFC 8901): published, never signs here\n", "");
+			printf("%25s another signer's ZSK (RFC 8901): published, never signs here\n",
+			       "");
 		if (k->ds_seen) {
 			client_time_text(k->ds_seen, when, sizeof(when));
 			printf("%25s DS seen at the parent %s\n", "", when);
@@ -659,14 +701,17 @@ static void print_schedule(const char *zone, const client_key_list *r, int64_t n
 	if (nk && !nk->ds_seen) {
 		if (nk->active && nk->active <= now)
 			printf("warning: KSK %u waits for its DS at the parent: publish it, then"
-			       " `signet rollover %s ds-seen`\n", nk->key_tag, zone);
+			       " `signet rollover %s ds-seen`\n",
+			       nk->key_tag, zone);
 		else if (nk->active) {
 			client_time_text(nk->active, when, sizeof(when));
 			printf("warning: KSK rollover running: the DS of KSK %u may go to the parent"
-			       " from %s, not before\n", nk->key_tag, when);
+			       " from %s, not before\n",
+			       nk->key_tag, when);
 		} else {
 			printf("warning: KSK %u is not in force yet: export-ksr, the ceremony (with"
-			       " every KSK), import-bundle\n", nk->key_tag);
+			       " every KSK), import-bundle\n",
+			       nk->key_tag);
 		}
 		nwarn++;
 	}
@@ -743,8 +788,8 @@ static int pick_key(const char *zone, const client_key_list *r, bool foreign, ui
 struct rollover_action {
 	const char *name;
 	client_rollover_action action;
-	int args;           /* 0: none, 1: FILE, 2: FILE optional, 3: TAG or FILE */
-	const char *done;   /* what to tell the operator afterwards */
+	int args;         /* 0: none, 1: FILE, 2: FILE optional, 3: TAG or FILE */
+	const char *done; /* what to tell the operator afterwards */
 };
 
 static const struct rollover_action actions[] = {
@@ -811,7 +856,8 @@ int signet_cmd_rollover(int argc, char **argv)
 		size_t nkeys = 0;
 		rc = read_ksks("rollover", a.pos[2], &zone, &rdata, keys, &nkeys);
 		if (rc == SIGNET_EXIT_OK && nkeys != 1) {
-			fprintf(stderr, "rollover: %s: %zu DNSKEY RRs; give one\n", a.pos[2], nkeys);
+			fprintf(stderr, "rollover: %s: %zu DNSKEY RRs; give one\n", a.pos[2],
+				nkeys);
 			rc = SIGNET_EXIT_DATA;
 		}
 		if (rc != SIGNET_EXIT_OK) {

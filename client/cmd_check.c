@@ -40,8 +40,9 @@ static const char usage_text[] =
 static void on_deadline(int sig)
 {
 	(void)sig;
-	static const char msg[] = "SIGNET CHECK UNKNOWN - the check did not finish before "
-				  "its --deadline\n";
+	static const char msg[] =
+		"SIGNET CHECK UNKNOWN - the check did not finish before "
+		"its --deadline\n";
 	ssize_t w = write(STDOUT_FILENO, msg, sizeof(msg) - 1);
 	(void)w;
 	_exit(CHECK_UNKNOWN);
@@ -76,13 +77,13 @@ static int bad_usage(const char *fmt, ...)
 int signet_cmd_check(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"server", 1, NULL, OPT_SERVER},   {"parent", 1, NULL, OPT_PARENT},
-		{"ds", 1, NULL, OPT_DS},           {"refresh", 1, NULL, OPT_REFRESH},
-		{"json", 0, NULL, OPT_JSON},       {"time", 1, NULL, OPT_TIME},
-		{"name", 1, NULL, OPT_NAME},       {"timeout", 1, NULL, OPT_TIMEOUT},
-		{"tries", 1, NULL, OPT_TRIES},     {"walk-limit", 1, NULL, OPT_WALK},
-		{"probes", 1, NULL, OPT_PROBES},   {"deadline", 1, NULL, OPT_DEADLINE},
-		{"help", 0, NULL, 'h'},            {NULL, 0, NULL, 0},
+		{"server", 1, NULL, OPT_SERVER}, {"parent", 1, NULL, OPT_PARENT},
+		{"ds", 1, NULL, OPT_DS},         {"refresh", 1, NULL, OPT_REFRESH},
+		{"json", 0, NULL, OPT_JSON},     {"time", 1, NULL, OPT_TIME},
+		{"name", 1, NULL, OPT_NAME},     {"timeout", 1, NULL, OPT_TIMEOUT},
+		{"tries", 1, NULL, OPT_TRIES},   {"walk-limit", 1, NULL, OPT_WALK},
+		{"probes", 1, NULL, OPT_PROBES}, {"deadline", 1, NULL, OPT_DEADLINE},
+		{"help", 0, NULL, 'h'},          {NULL, 0, NULL, 0},
 	};
 	check_options *o = calloc(1, sizeof(*o));
 	if (!o) {
@@ -101,13 +102,22 @@ int signet_cmd_check(int argc, char **argv)
 	int ch;
 	while (rc < 0 && (ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
-		case OPT_SERVER: server = optarg; break;
-		case OPT_PARENT: parent = optarg; break;
-		case OPT_DS: o->ds_file = optarg; break;
-		case OPT_JSON: json = true; break;
+		case OPT_SERVER:
+			server = optarg;
+			break;
+		case OPT_PARENT:
+			parent = optarg;
+			break;
+		case OPT_DS:
+			o->ds_file = optarg;
+			break;
+		case OPT_JSON:
+			json = true;
+			break;
 		case OPT_REFRESH:
 			if (!number(optarg, 0, 365 * 86400ULL, &v))
-				rc = bad_usage("--refresh wants seconds, 0..31536000: '%s'", optarg);
+				rc = bad_usage("--refresh wants seconds, 0..31536000: '%s'",
+					       optarg);
 			else
 				o->refresh = (uint32_t)v;
 			break;

@@ -22,7 +22,9 @@ static void name_text(const dns_name *n, bool ok, char *out, size_t len)
 int signet_cmd_keys(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"dnskey", 0, NULL, OPT_DNSKEY}, {"help", 0, NULL, 'h'}, CLIENT_CONN_LONGOPTS,
+		{"dnskey", 0, NULL, OPT_DNSKEY},
+		{"help", 0, NULL, 'h'},
+		CLIENT_CONN_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
 	client_flags flags;
@@ -86,7 +88,9 @@ int signet_cmd_keys(int argc, char **argv)
 int signet_cmd_health(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"warn", 1, NULL, OPT_WARN}, {"help", 0, NULL, 'h'}, CLIENT_CONN_LONGOPTS,
+		{"warn", 1, NULL, OPT_WARN},
+		{"help", 0, NULL, 'h'},
+		CLIENT_CONN_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
 	client_flags flags;
@@ -143,7 +147,8 @@ int signet_cmd_health(int argc, char **argv)
 		if (h.state_backend[0] || h.state_unavailable)
 			printf("state: %s, %s\n", h.state_backend[0] ? h.state_backend : "?",
 			       h.state_unavailable ? "UNAVAILABLE (changes refused; signing with "
-			       "the keys read last)" : "available");
+						     "the keys read last)"
+						   : "available");
 		for (size_t i = 0; i < h.nzones; i++) {
 			const client_zone_health *z = &h.zones[i];
 			char name[DNS_NAME_STR_MAX];

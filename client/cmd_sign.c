@@ -22,19 +22,18 @@ typedef struct in_rr {
 	dns_name owner;
 	uint16_t type;
 	uint32_t ttl;
-	size_t off, len;   /* RDATA in the buffer */
-	size_t seq;        /* input order, to keep sorting stable */
+	size_t off, len; /* RDATA in the buffer */
+	size_t seq;      /* input order, to keep sorting stable */
 	unsigned line;
 } in_rr;
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: signet sign --zone ZONE [--batch N] < RRs\n" CLIENT_CONN_USAGE
-		"Reads RRs in presentation form, one per line (names relative to ZONE\n"
-		"unless they end with a dot; ';' starts a comment), groups them into\n"
-		"RRsets and prints one RRSIG line per signature on standard output.\n"
-		"Exit: 0 ok, 2 usage, 3 error, 4 connection, 5 refused, 6 invalid data.\n");
+	fprintf(f, "usage: signet sign --zone ZONE [--batch N] < RRs\n" CLIENT_CONN_USAGE
+		   "Reads RRs in presentation form, one per line (names relative to ZONE\n"
+		   "unless they end with a dot; ';' starts a comment), groups them into\n"
+		   "RRsets and prints one RRSIG line per signature on standard output.\n"
+		   "Exit: 0 ok, 2 usage, 3 error, 4 connection, 5 refused, 6 invalid data.\n");
 }
 
 static int cmp_rr(const void *pa, const void *pb)
@@ -131,8 +130,7 @@ static int parse_input(const sg_buf *in, const dns_name *origin, in_rr **out, si
 }
 
 /* Group sorted RRs into sets: sets[k] covers RRs [start[k], start[k+1]). */
-static int make_sets(in_rr *rrs, size_t n, const sg_buf *rdata, dns_rrset **out,
-		     size_t *nsets)
+static int make_sets(in_rr *rrs, size_t n, const sg_buf *rdata, dns_rrset **out, size_t *nsets)
 {
 	qsort(rrs, n, sizeof(*rrs), cmp_rr);
 	dns_rrset *sets = calloc(n ? n : 1, sizeof(*sets));
@@ -236,7 +234,8 @@ int signet_cmd_sign(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"zone", 1, NULL, OPT_ZONE}, {"batch", 1, NULL, OPT_BATCH},
-		{"help", 0, NULL, 'h'}, CLIENT_CONN_LONGOPTS, {NULL, 0, NULL, 0},
+		{"help", 0, NULL, 'h'},      CLIENT_CONN_LONGOPTS,
+		{NULL, 0, NULL, 0},
 	};
 	client_flags flags;
 	memset(&flags, 0, sizeof(flags));

@@ -31,8 +31,8 @@ void client_config_init(client_config *cfg)
 	cfg->timeout_ms = CLIENT_TIMEOUT_DEFAULT_MS;
 }
 
-static signet_err set_str(char *dst, size_t dstlen, const char *key, const char *value,
-			  bool path, char *errmsg, size_t errlen)
+static signet_err set_str(char *dst, size_t dstlen, const char *key, const char *value, bool path,
+			  char *errmsg, size_t errlen)
 {
 	size_t n = strlen(value);
 	if (n == 0 || n >= dstlen)
@@ -49,8 +49,8 @@ static signet_err set_str(char *dst, size_t dstlen, const char *key, const char 
 	return SIGNET_OK;
 }
 
-signet_err client_config_set(client_config *cfg, const char *key, const char *value,
-			     char *errmsg, size_t errlen)
+signet_err client_config_set(client_config *cfg, const char *key, const char *value, char *errmsg,
+			     size_t errlen)
 {
 	if (!cfg || !key || !value)
 		return SIGNET_EINVAL;
@@ -87,8 +87,8 @@ signet_err client_config_set(client_config *cfg, const char *key, const char *va
 		double s = strtod(value, &end);
 		if (end == value || *end || !(s >= 0.001 && s <= TIMEOUT_MAX_S))
 			return fail(errmsg, errlen, SIGNET_EPARSE,
-				    "timeout: '%s' is not a number of seconds in 0.001..%d",
-				    value, TIMEOUT_MAX_S);
+				    "timeout: '%s' is not a number of seconds in 0.001..%d", value,
+				    TIMEOUT_MAX_S);
 		/* Rounded, not truncated: 1.005 is 1.00499... as a double, and
 		 * truncating would turn it into 1004 ms. */
 		cfg->timeout_ms = (unsigned)(s * 1000.0 + 0.5);
@@ -118,8 +118,7 @@ static bool split(char *line, char **key, char **value)
 	return **value != '\0';
 }
 
-signet_err client_config_load(const char *path, client_config *cfg, char *errmsg,
-			      size_t errlen)
+signet_err client_config_load(const char *path, client_config *cfg, char *errmsg, size_t errlen)
 {
 	if (!path || !cfg)
 		return SIGNET_EINVAL;
@@ -142,8 +141,9 @@ signet_err client_config_load(const char *path, client_config *cfg, char *errmsg
 		if (n && start[n - 1] == '\r')
 			n--;
 		if (n > CONFIG_LINE_MAX) {
-			ret = fail(errmsg, errlen, SIGNET_EPARSE, "%s:%u: line longer than %d octets",
-				   path, lineno, CONFIG_LINE_MAX);
+			ret = fail(errmsg, errlen, SIGNET_EPARSE,
+				   "%s:%u: line longer than %d octets", path, lineno,
+				   CONFIG_LINE_MAX);
 			break;
 		}
 		for (size_t i = 0; i < n; i++)

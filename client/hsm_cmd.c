@@ -16,15 +16,15 @@
 #define HSM_CMD_ALGS_MAX 4
 
 struct hsm_opts {
-	const char *module;        /* PKCS#11 module path */
-	const char *label;         /* token label, or NULL with serial */
-	const char *serial;        /* token serial, or NULL */
-	const char *pin_spec;      /* file:PATH, fd:N or env:NAME */
-	const char *so_pin_spec;   /* the same, for init */
+	const char *module;      /* PKCS#11 module path */
+	const char *label;       /* token label, or NULL with serial */
+	const char *serial;      /* token serial, or NULL */
+	const char *pin_spec;    /* file:PATH, fd:N or env:NAME */
+	const char *so_pin_spec; /* the same, for init */
 	hsm_alg algs[HSM_CMD_ALGS_MAX];
 	size_t nalgs;
-	unsigned sessions;         /* the N of "1 and N sessions" */
-	double seconds;            /* per measurement */
+	unsigned sessions; /* the N of "1 and N sessions" */
+	double seconds;    /* per measurement */
 };
 
 static const char *alg_name(hsm_alg alg)
@@ -73,8 +73,8 @@ static int parse_algs(const char *text, struct hsm_opts *o)
 		long v = strtol(tok, &end, 10);
 		if (*end != 0 || o->nalgs == HSM_CMD_ALGS_MAX)
 			return -1;
-		if (v != HSM_ALG_RSASHA256 && v != HSM_ALG_ECDSAP256 &&
-		    v != HSM_ALG_ECDSAP384 && v != HSM_ALG_ED25519)
+		if (v != HSM_ALG_RSASHA256 && v != HSM_ALG_ECDSAP256 && v != HSM_ALG_ECDSAP384 &&
+		    v != HSM_ALG_ED25519)
 			return -1;
 		o->algs[o->nalgs++] = (hsm_alg)v;
 	}
@@ -127,7 +127,8 @@ static int parse_opts(int argc, char **argv, struct hsm_opts *o)
 			break;
 		case 'a':
 			if (parse_algs(optarg, o) != 0) {
-				fprintf(stderr, "signet hsm: --alg: expected a list of 8, 13, 14, 15\n");
+				fprintf(stderr,
+					"signet hsm: --alg: expected a list of 8, 13, 14, 15\n");
 				return -1;
 			}
 			break;
@@ -156,8 +157,9 @@ static int parse_opts(int argc, char **argv, struct hsm_opts *o)
 		}
 	}
 	if (o->module == NULL) {
-		fprintf(stderr, "signet hsm: --module: no PKCS#11 module given "
-				"(or set SIGNET_PKCS11_MODULE)\n");
+		fprintf(stderr,
+			"signet hsm: --module: no PKCS#11 module given "
+			"(or set SIGNET_PKCS11_MODULE)\n");
 		return -1;
 	}
 	if (o->label == NULL && o->serial == NULL) {
@@ -236,8 +238,7 @@ static void bench_fini(void *state)
 
 static const sg_bench_ops sign_bench_ops = {bench_init, bench_op, bench_fini};
 
-static signet_err measure(hsm_token *token, const hsm_key_info *key,
-			  const struct hsm_opts *o)
+static signet_err measure(hsm_token *token, const hsm_key_info *key, const struct hsm_opts *o)
 {
 	struct sign_bench b = {.token = token, .key = *key};
 	sg_bench_result one, many;
@@ -263,8 +264,7 @@ static bool check(bool ok, const char *what, const char *detail)
 }
 
 /* The self-test of one algorithm; returns false when any check failed. */
-static bool selftest_alg(hsm_token *token, hsm_alg alg, const struct hsm_opts *o,
-			 bool bench)
+static bool selftest_alg(hsm_token *token, hsm_alg alg, const struct hsm_opts *o, bool bench)
 {
 	char hsmerr[HSM_ERRMSG_MAX] = "";
 	bool ok = true;
@@ -283,8 +283,8 @@ static bool selftest_alg(hsm_token *token, hsm_alg alg, const struct hsm_opts *o
 	ok &= check(ret == SIGNET_OK && found.alg == alg, "find by CKA_ID", NULL);
 	if (ret == SIGNET_OK) {
 		ok &= check(found.sensitive && found.always_sensitive, "sensitive", NULL);
-		ok &= check(!found.extractable && found.never_extractable,
-			    "never extractable", NULL);
+		ok &= check(!found.extractable && found.never_extractable, "never extractable",
+			    NULL);
 		ok &= check(found.can_sign && !found.can_decrypt, "sign only", NULL);
 		ok &= check(hsm_key_is_safe(&found), "safe to use", NULL);
 	}
@@ -306,12 +306,10 @@ static bool selftest_alg(hsm_token *token, hsm_alg alg, const struct hsm_opts *o
 			       &siglen, hsmerr, sizeof(hsmerr));
 	ok &= check(ret == SIGNET_OK, "sign", ret ? hsmerr : NULL);
 	if (ret == SIGNET_OK) {
-		ret = dns_signature_verify((uint8_t)alg, pub, data, sizeof(data), sig,
-					   siglen);
+		ret = dns_signature_verify((uint8_t)alg, pub, data, sizeof(data), sig, siglen);
 		ok &= check(ret == SIGNET_OK, "verify", ret ? signet_strerror(ret) : NULL);
 		sig[siglen / 2] ^= 0x01;
-		ret = dns_signature_verify((uint8_t)alg, pub, data, sizeof(data), sig,
-					   siglen);
+		ret = dns_signature_verify((uint8_t)alg, pub, data, sizeof(data), sig, siglen);
 		ok &= check(ret == SIGNET_EVERIFY, "tamper detected", NULL);
 	}
 	if (ok && bench)

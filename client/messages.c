@@ -204,7 +204,8 @@ static signet_err key_from(const Signet__V1__KeyInfo *k, client_key *out)
 	out->planned_active = k->planned_active;
 	out->planned_retire = k->planned_retire;
 	out->planned_remove = k->planned_remove;
-	out->backup = k->backup <= SIGNET__V1__BACKUP_STATE__BACKUP_PROVEN ? (unsigned)k->backup : 0;
+	out->backup = k->backup <= SIGNET__V1__BACKUP_STATE__BACKUP_PROVEN ? (unsigned)k->backup
+									   : 0;
 	return SIGNET_OK;
 }
 
@@ -317,7 +318,8 @@ signet_err client_restore_zsk(client_conn *c, const client_backup_file *files, s
 	free(bf);
 	free(bp);
 	if (ret == SIGNET_OK && m) {
-		Signet__V1__RestoreZskBackupsResponse *r = (Signet__V1__RestoreZskBackupsResponse *)m;
+		Signet__V1__RestoreZskBackupsResponse *r = (Signet__V1__RestoreZskBackupsResponse *)
+			m;
 		out->restored = r->restored;
 		out->missing = r->missing;
 		if (r->n_messages && !(out->messages = calloc(r->n_messages, sizeof(char *))))
@@ -556,7 +558,8 @@ signet_err client_health(client_conn *c, client_status *st, client_health_info *
 		 h->replica && strlen(h->replica) < sizeof(out->replica) ? h->replica : "");
 	snprintf(out->state_backend, sizeof(out->state_backend), "%s",
 		 h->state_backend && strlen(h->state_backend) < sizeof(out->state_backend)
-			 ? h->state_backend : "");
+			 ? h->state_backend
+			 : "");
 	snprintf(out->version, sizeof(out->version), "%s",
 		 h->version && strlen(h->version) < sizeof(out->version) ? h->version : "?");
 	out->zones = calloc(h->n_zones ? h->n_zones : 1, sizeof(*out->zones));

@@ -19,30 +19,30 @@
 
 /* Round robin over the replicas; UNAVAILABLE is retried on another, at
  * most 4 attempts in all, 0.1 s backoff doubling to 1 s. */
-#define CLIENT_REPLICAS_SERVICE_CONFIG                                               \
-	"{\"loadBalancingConfig\":[{\"round_robin\":{}}],"                           \
-	"\"methodConfig\":[{\"name\":[{\"service\":\"signet.v1.Signet\"}],"        \
-	"\"retryPolicy\":{\"maxAttempts\":4,\"initialBackoff\":\"0.1s\","          \
-	"\"maxBackoff\":\"1s\",\"backoffMultiplier\":2,"                             \
+#define CLIENT_REPLICAS_SERVICE_CONFIG                                      \
+	"{\"loadBalancingConfig\":[{\"round_robin\":{}}],"                  \
+	"\"methodConfig\":[{\"name\":[{\"service\":\"signet.v1.Signet\"}]," \
+	"\"retryPolicy\":{\"maxAttempts\":4,\"initialBackoff\":\"0.1s\","   \
+	"\"maxBackoff\":\"1s\",\"backoffMultiplier\":2,"                    \
 	"\"retryableStatusCodes\":[\"UNAVAILABLE\"]}}]}"
 
 /* One call in flight: everything its batch of operations writes into. */
 typedef struct pending {
 	grpc_call *call;
-	grpc_metadata_array md_init;    /* initial metadata received */
-	grpc_metadata_array md_trail;   /* trailing metadata received */
-	grpc_byte_buffer *send;         /* request, consumed by the send */
-	grpc_byte_buffer *recv;         /* answer, NULL when none came */
+	grpc_metadata_array md_init;  /* initial metadata received */
+	grpc_metadata_array md_trail; /* trailing metadata received */
+	grpc_byte_buffer *send;       /* request, consumed by the send */
+	grpc_byte_buffer *recv;       /* answer, NULL when none came */
 	grpc_status_code status;
 	grpc_slice details;
-	void *tag;                      /* the caller's */
-	struct pending *next;           /* list of calls in flight */
+	void *tag;            /* the caller's */
+	struct pending *next; /* list of calls in flight */
 } pending;
 
 struct client_conn {
 	grpc_channel *ch;
-	grpc_completion_queue *cq;      /* the pipeline's queue (next-type) */
-	pending *inflight;              /* started, not yet collected */
+	grpc_completion_queue *cq; /* the pipeline's queue (next-type) */
+	pending *inflight;         /* started, not yet collected */
 	size_t ninflight;
 	unsigned timeout_ms;
 };
@@ -79,8 +79,7 @@ static signet_err read_pem(const char *what, const char *path, sg_buf *out, char
 	return SIGNET_OK;
 }
 
-signet_err client_open(const client_config *cfg, client_conn **out, char *errmsg,
-		       size_t errlen)
+signet_err client_open(const client_config *cfg, client_conn **out, char *errmsg, size_t errlen)
 {
 	if (!cfg || !out)
 		return SIGNET_EINVAL;
@@ -205,8 +204,8 @@ void client_close(client_conn *c)
 	}
 	grpc_completion_queue_shutdown(c->cq);
 	for (;;) {
-		grpc_event ev = grpc_completion_queue_next(c->cq, gpr_inf_future(GPR_CLOCK_REALTIME),
-							   NULL);
+		grpc_event ev = grpc_completion_queue_next(
+			c->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
 		if (ev.type == GRPC_QUEUE_SHUTDOWN)
 			break;
 	}
@@ -295,8 +294,8 @@ static signet_err pending_finish(pending *p, client_status *st, sg_buf *resp)
 	return ret;
 }
 
-signet_err client_call(client_conn *c, const char *method, const uint8_t *req,
-		       size_t len, client_status *st, sg_buf *resp)
+signet_err client_call(client_conn *c, const char *method, const uint8_t *req, size_t len,
+		       client_status *st, sg_buf *resp)
 {
 	if (!c || !method || !st || (!req && len))
 		return SIGNET_EINVAL;
@@ -308,8 +307,8 @@ signet_err client_call(client_conn *c, const char *method, const uint8_t *req,
 	pending *p = NULL;
 	signet_err ret = pending_start(c, cq, method, body, NULL, &p);
 	if (ret == SIGNET_OK) {
-		grpc_event ev = grpc_completion_queue_pluck(cq, p, gpr_inf_future(GPR_CLOCK_REALTIME),
-							    NULL);
+		grpc_event ev = grpc_completion_queue_pluck(
+			cq, p, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
 		SG_TSAN_ACQUIRE(p);
 		/* success is 1 for failed RPCs too: the status says how it went. */
 		ret = ev.type == GRPC_OP_COMPLETE ? pending_finish(p, st, resp) : SIGNET_EIO;
@@ -320,8 +319,7 @@ signet_err client_call(client_conn *c, const char *method, const uint8_t *req,
 	return ret;
 }
 
-signet_err client_call_msg(client_conn *c, const char *method,
-			   const struct ProtobufCMessage *req,
+signet_err client_call_msg(client_conn *c, const char *method, const struct ProtobufCMessage *req,
 			   const struct ProtobufCMessageDescriptor *rdesc,
 			   struct ProtobufCMessage **resp, client_status *st)
 {
@@ -345,8 +343,7 @@ signet_err client_call_msg(client_conn *c, const char *method,
 	return ret;
 }
 
-signet_err client_start(client_conn *c, const char *method, uint8_t *req, size_t len,
-			void *tag)
+signet_err client_start(client_conn *c, const char *method, uint8_t *req, size_t len, void *tag)
 {
 	if (!c || !method || !req) {
 		free(req);
@@ -365,8 +362,8 @@ signet_err client_start(client_conn *c, const char *method, uint8_t *req, size_t
 }
 
 /* client_next until deadline. */
-static signet_err next_until(client_conn *c, gpr_timespec deadline, void **tag,
-			     client_status *st, sg_buf *resp)
+static signet_err next_until(client_conn *c, gpr_timespec deadline, void **tag, client_status *st,
+			     sg_buf *resp)
 {
 	if (!c || !tag || !st)
 		return SIGNET_EINVAL;
@@ -439,10 +436,23 @@ int client_exit_for_status(int code)
 const char *client_status_name(int code)
 {
 	static const char *const names[] = {
-		"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-		"NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-		"FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
-		"INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+		"OK",
+		"CANCELLED",
+		"UNKNOWN",
+		"INVALID_ARGUMENT",
+		"DEADLINE_EXCEEDED",
+		"NOT_FOUND",
+		"ALREADY_EXISTS",
+		"PERMISSION_DENIED",
+		"RESOURCE_EXHAUSTED",
+		"FAILED_PRECONDITION",
+		"ABORTED",
+		"OUT_OF_RANGE",
+		"UNIMPLEMENTED",
+		"INTERNAL",
+		"UNAVAILABLE",
+		"DATA_LOSS",
+		"UNAUTHENTICATED",
 	};
 	if (code < 0 || (size_t)code >= sizeof(names) / sizeof(names[0]))
 		return "UNKNOWN_STATUS";

@@ -81,8 +81,8 @@ void client_print_key(FILE *f, const client_key *k, client_key_style style, cons
 		if (!k->zone_ok || dns_name_to_str(&k->zone, zone, sizeof(zone)) != SIGNET_OK)
 			snprintf(zone, sizeof(zone), "?");
 		client_time_text(k->created, created, sizeof(created));
-		fprintf(f, "%-24s %-4s %3u %5u %-9s %-20s %-32s %s\n", zone, k->role,
-			k->algorithm, k->key_tag, client_key_state_name(k->state), created, idtext,
+		fprintf(f, "%-24s %-4s %3u %5u %-9s %-20s %-32s %s\n", zone, k->role, k->algorithm,
+			k->key_tag, client_key_state_name(k->state), created, idtext,
 			client_backup_name(k->backup));
 	}
 	sg_buf_free(&id);

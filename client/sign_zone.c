@@ -29,21 +29,33 @@
 enum denial_choice { DENIAL_POLICY = 0, DENIAL_USE_NSEC, DENIAL_USE_NSEC3 };
 
 enum {
-	OPT_ZONE = CLIENT_OPT_FIRST_FREE, OPT_IN, OPT_OUT, OPT_NSEC, OPT_NSEC3, OPT_OPT_OUT,
-	OPT_SALT, OPT_ITERATIONS, OPT_SERIAL, OPT_BATCH, OPT_INFLIGHT, OPT_INCREMENTAL,
-	OPT_REFRESH, OPT_MAX_RRS, OPT_QUIET
+	OPT_ZONE = CLIENT_OPT_FIRST_FREE,
+	OPT_IN,
+	OPT_OUT,
+	OPT_NSEC,
+	OPT_NSEC3,
+	OPT_OPT_OUT,
+	OPT_SALT,
+	OPT_ITERATIONS,
+	OPT_SERIAL,
+	OPT_BATCH,
+	OPT_INFLIGHT,
+	OPT_INCREMENTAL,
+	OPT_REFRESH,
+	OPT_MAX_RRS,
+	OPT_QUIET
 };
 
 struct opts {
 	const char *zone, *in, *out, *incremental;
 	enum denial_choice denial;
 	bool opt_out;
-	const char *salt;          /* hex, "-" for empty; NULL: the policy's */
-	long iterations;           /* -1: the policy's */
+	const char *salt; /* hex, "-" for empty; NULL: the policy's */
+	long iterations;  /* -1: the policy's */
 	client_serial serial;
 	size_t batch;
 	unsigned inflight;
-	long refresh;              /* seconds; -1: a quarter of the validity */
+	long refresh; /* seconds; -1: a quarter of the validity */
 	size_t max_rrs;
 	bool quiet;
 	client_flags conn;
@@ -97,14 +109,24 @@ static bool parse_size(const char *s, size_t lo, size_t hi, size_t *out)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
-		{"zone", 1, NULL, OPT_ZONE}, {"in", 1, NULL, OPT_IN}, {"out", 1, NULL, OPT_OUT},
-		{"nsec", 0, NULL, OPT_NSEC}, {"nsec3", 0, NULL, OPT_NSEC3},
-		{"opt-out", 0, NULL, OPT_OPT_OUT}, {"salt", 1, NULL, OPT_SALT},
-		{"iterations", 1, NULL, OPT_ITERATIONS}, {"serial", 1, NULL, OPT_SERIAL},
-		{"batch", 1, NULL, OPT_BATCH}, {"inflight", 1, NULL, OPT_INFLIGHT},
-		{"incremental", 1, NULL, OPT_INCREMENTAL}, {"refresh", 1, NULL, OPT_REFRESH},
-		{"max-rrs", 1, NULL, OPT_MAX_RRS}, {"quiet", 0, NULL, OPT_QUIET},
-		{"help", 0, NULL, 'h'}, CLIENT_CONN_LONGOPTS, {NULL, 0, NULL, 0},
+		{"zone", 1, NULL, OPT_ZONE},
+		{"in", 1, NULL, OPT_IN},
+		{"out", 1, NULL, OPT_OUT},
+		{"nsec", 0, NULL, OPT_NSEC},
+		{"nsec3", 0, NULL, OPT_NSEC3},
+		{"opt-out", 0, NULL, OPT_OPT_OUT},
+		{"salt", 1, NULL, OPT_SALT},
+		{"iterations", 1, NULL, OPT_ITERATIONS},
+		{"serial", 1, NULL, OPT_SERIAL},
+		{"batch", 1, NULL, OPT_BATCH},
+		{"inflight", 1, NULL, OPT_INFLIGHT},
+		{"incremental", 1, NULL, OPT_INCREMENTAL},
+		{"refresh", 1, NULL, OPT_REFRESH},
+		{"max-rrs", 1, NULL, OPT_MAX_RRS},
+		{"quiet", 0, NULL, OPT_QUIET},
+		{"help", 0, NULL, 'h'},
+		CLIENT_CONN_LONGOPTS,
+		{NULL, 0, NULL, 0},
 	};
 	memset(o, 0, sizeof(*o));
 	o->iterations = -1;
@@ -118,16 +140,33 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		size_t v = 0;
 		switch (c) {
-		case OPT_ZONE: o->zone = optarg; break;
-		case OPT_IN: o->in = optarg; break;
-		case OPT_OUT: o->out = optarg; break;
-		case OPT_NSEC: o->denial = DENIAL_USE_NSEC; break;
-		case OPT_NSEC3: o->denial = DENIAL_USE_NSEC3; break;
-		case OPT_OPT_OUT: o->opt_out = true; nsec3_detail = true; break;
-		case OPT_SALT: o->salt = optarg; nsec3_detail = true; break;
+		case OPT_ZONE:
+			o->zone = optarg;
+			break;
+		case OPT_IN:
+			o->in = optarg;
+			break;
+		case OPT_OUT:
+			o->out = optarg;
+			break;
+		case OPT_NSEC:
+			o->denial = DENIAL_USE_NSEC;
+			break;
+		case OPT_NSEC3:
+			o->denial = DENIAL_USE_NSEC3;
+			break;
+		case OPT_OPT_OUT:
+			o->opt_out = true;
+			nsec3_detail = true;
+			break;
+		case OPT_SALT:
+			o->salt = optarg;
+			nsec3_detail = true;
+			break;
 		case OPT_ITERATIONS:
 			if (!parse_size(optarg, 0, NSEC3_ITERATIONS_MAX, &v)) {
-				fprintf(stderr, "sign-zone: --iterations: 0..%d\n", NSEC3_ITERATIONS_MAX);
+				fprintf(stderr, "sign-zone: --iterations: 0..%d\n",
+					NSEC3_ITERATIONS_MAX);
 				return -1;
 			}
 			o->iterations = (long)v;
@@ -143,7 +182,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			else if (strcmp(optarg, "datecounter") == 0)
 				o->serial = CLIENT_SERIAL_DATECOUNTER;
 			else {
-				fprintf(stderr, "sign-zone: --serial: keep, increment, unixtime"
+				fprintf(stderr,
+					"sign-zone: --serial: keep, increment, unixtime"
 					" or datecounter\n");
 				return -1;
 			}
@@ -161,7 +201,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			}
 			o->inflight = (unsigned)v;
 			break;
-		case OPT_INCREMENTAL: o->incremental = optarg; break;
+		case OPT_INCREMENTAL:
+			o->incremental = optarg;
+			break;
 		case OPT_REFRESH:
 			if (!parse_size(optarg, 0, 365u * 86400, &v)) {
 				fprintf(stderr, "sign-zone: --refresh: seconds, 0..31536000\n");
@@ -175,8 +217,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				return -1;
 			}
 			break;
-		case OPT_QUIET: o->quiet = true; break;
-		case 'h': usage(stdout); return 1;
+		case OPT_QUIET:
+			o->quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
 		default:
 			if (client_flags_take(&o->conn, c, optarg))
 				break;
@@ -194,7 +240,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		return -1;
 	}
 	if (nsec3_detail && o->denial == DENIAL_USE_NSEC) {
-		fprintf(stderr, "sign-zone: --opt-out, --salt and --iterations are NSEC3 options"
+		fprintf(stderr,
+			"sign-zone: --opt-out, --salt and --iterations are NSEC3 options"
 			" and conflict with --nsec\n");
 		return -1;
 	}
@@ -269,8 +316,10 @@ static void strip_dnssec(dns_zone *z, bool quiet)
 	}
 	z->count = kept;
 	if (dropped && !quiet)
-		fprintf(stderr, "sign-zone: note: %zu DNSKEY/CDS/CDNSKEY/RRSIG/NSEC/NSEC3/"
-			"NSEC3PARAM RRsets of the input replaced\n", dropped);
+		fprintf(stderr,
+			"sign-zone: note: %zu DNSKEY/CDS/CDNSKEY/RRSIG/NSEC/NSEC3/"
+			"NSEC3PARAM RRsets of the input replaced\n",
+			dropped);
 }
 
 /* The key set and the policy from signetd, with the command line's denial

@@ -50,8 +50,7 @@ static int one_address(const char *s, size_t len, char *host, size_t hlen)
 	return family;
 }
 
-signet_err client_target(const char *server, client_target_info *out, char *errmsg,
-			 size_t errlen)
+signet_err client_target(const char *server, client_target_info *out, char *errmsg, size_t errlen)
 {
 	if (!server || !out)
 		return SIGNET_EINVAL;
@@ -77,11 +76,12 @@ signet_err client_target(const char *server, client_target_info *out, char *errm
 		int f = one_address(p, len, host, sizeof(host));
 		if (f == 0 || (family && f != family) || ++count > TARGET_ADDRS_MAX) {
 			if (errmsg && errlen)
-				snprintf(errmsg, errlen, "server: a list takes 1..%d numeric "
+				snprintf(errmsg, errlen,
+					 "server: a list takes 1..%d numeric "
 					 "addresses of one family, ADDR:PORT or [ADDR6]:PORT, "
 					 "comma-separated (a name with several addresses: "
-					 "dns:///NAME:PORT); not '%.*s'", TARGET_ADDRS_MAX,
-					 (int)(len > 60 ? 60 : len), p);
+					 "dns:///NAME:PORT); not '%.*s'",
+					 TARGET_ADDRS_MAX, (int)(len > 60 ? 60 : len), p);
 			return SIGNET_EPARSE;
 		}
 		if (!family) {

@@ -10,8 +10,8 @@
 struct bench_thread {
 	const sg_bench_ops *ops;
 	void *state;
-	atomic_int *phase;       /* 0 warm-up, 1 timed, 2 stop */
-	uint64_t ops_timed;      /* operations completed while phase was 1 */
+	atomic_int *phase;  /* 0 warm-up, 1 timed, 2 stop */
+	uint64_t ops_timed; /* operations completed while phase was 1 */
 	signet_err err;
 	atomic_int *failed;
 	pthread_t tid;
@@ -51,11 +51,11 @@ static void sleep_seconds(double s)
 		;
 }
 
-signet_err sg_bench_run(const sg_bench_ops *ops, void *arg, unsigned threads,
-			double seconds, sg_bench_result *out)
+signet_err sg_bench_run(const sg_bench_ops *ops, void *arg, unsigned threads, double seconds,
+			sg_bench_result *out)
 {
-	if (ops == NULL || ops->op == NULL || out == NULL || threads == 0 ||
-	    threads > 256 || !(seconds > 0.0) || seconds > 3600.0)
+	if (ops == NULL || ops->op == NULL || out == NULL || threads == 0 || threads > 256 ||
+	    !(seconds > 0.0) || seconds > 3600.0)
 		return SIGNET_EINVAL;
 	struct bench_thread *t = calloc(threads, sizeof(*t));
 	if (t == NULL)
@@ -75,8 +75,8 @@ signet_err sg_bench_run(const sg_bench_ops *ops, void *arg, unsigned threads,
 	}
 	if (ret == SIGNET_OK) {
 		for (; started < threads; started++)
-			if (pthread_create(&t[started].tid, NULL, bench_thread_main,
-					   &t[started]) != 0) {
+			if (pthread_create(&t[started].tid, NULL, bench_thread_main, &t[started]) !=
+			    0) {
 				ret = SIGNET_ELIMIT;
 				atomic_store(&phase, 2);
 				break;

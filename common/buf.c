@@ -58,8 +58,7 @@ signet_err sg_buf_put_u16(sg_buf *b, uint16_t v)
 
 signet_err sg_buf_put_u32(sg_buf *b, uint32_t v)
 {
-	uint8_t w[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8),
-			(uint8_t)v};
+	uint8_t w[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
 	return sg_buf_append(b, w, sizeof(w));
 }
 

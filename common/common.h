@@ -19,30 +19,30 @@
  * their boundary; the detail goes into the message the caller may log. */
 typedef enum signet_err {
 	SIGNET_OK = 0,
-	SIGNET_EINVAL,        /* an argument is out of its contract */
-	SIGNET_ENOMEM,        /* allocation failed */
-	SIGNET_ERANGE,        /* a size, count or value exceeds its bound */
-	SIGNET_EPARSE,        /* malformed input (wire form, text, file) */
-	SIGNET_ENOTFOUND,     /* the named thing does not exist */
-	SIGNET_EEXIST,        /* the thing to create exists already */
-	SIGNET_EIO,           /* a file or socket operation failed */
-	SIGNET_EPERM,         /* refused by a permission check (file mode, ACL) */
-	SIGNET_EUNSUPPORTED,  /* algorithm, type or feature not supported */
-	SIGNET_ECRYPTO,       /* a cryptographic library call failed */
-	SIGNET_EVERIFY,       /* a signature, digest or MAC does not verify */
-	SIGNET_ETIME,         /* outside a validity window, or clock trouble */
-	SIGNET_EHSM,          /* the HSM failed in a way not listed below */
-	SIGNET_EHSM_PIN,      /* wrong PIN */
-	SIGNET_EHSM_LOCKED,   /* PIN locked or login refused for good */
-	SIGNET_EHSM_DOWN,     /* token absent, device removed or session lost:
+	SIGNET_EINVAL,       /* an argument is out of its contract */
+	SIGNET_ENOMEM,       /* allocation failed */
+	SIGNET_ERANGE,       /* a size, count or value exceeds its bound */
+	SIGNET_EPARSE,       /* malformed input (wire form, text, file) */
+	SIGNET_ENOTFOUND,    /* the named thing does not exist */
+	SIGNET_EEXIST,       /* the thing to create exists already */
+	SIGNET_EIO,          /* a file or socket operation failed */
+	SIGNET_EPERM,        /* refused by a permission check (file mode, ACL) */
+	SIGNET_EUNSUPPORTED, /* algorithm, type or feature not supported */
+	SIGNET_ECRYPTO,      /* a cryptographic library call failed */
+	SIGNET_EVERIFY,      /* a signature, digest or MAC does not verify */
+	SIGNET_ETIME,        /* outside a validity window, or clock trouble */
+	SIGNET_EHSM,         /* the HSM failed in a way not listed below */
+	SIGNET_EHSM_PIN,     /* wrong PIN */
+	SIGNET_EHSM_LOCKED,  /* PIN locked or login refused for good */
+	SIGNET_EHSM_DOWN,    /* token absent, device removed or session lost:
 	                       * retrying later may succeed */
-	SIGNET_EHSM_KEY,      /* key unusable: extractable, not sensitive, wrong
+	SIGNET_EHSM_KEY,     /* key unusable: extractable, not sensitive, wrong
 	                       * type or missing attribute */
-	SIGNET_EDENIED,       /* authenticated but not authorised */
-	SIGNET_EQUORUM,       /* fewer valid approvals or shares than required */
-	SIGNET_ELIMIT,        /* a rate, connection or resource limit was hit */
-	SIGNET_ESTATE,        /* the operation does not fit the current state */
-	SIGNET_ERR_COUNT      /* number of codes; not an error */
+	SIGNET_EDENIED,      /* authenticated but not authorised */
+	SIGNET_EQUORUM,      /* fewer valid approvals or shares than required */
+	SIGNET_ELIMIT,       /* a rate, connection or resource limit was hit */
+	SIGNET_ESTATE,       /* the operation does not fit the current state */
+	SIGNET_ERR_COUNT     /* number of codes; not an error */
 } signet_err;
 
 /* A static, human-readable description of err; never NULL. */
@@ -60,25 +60,27 @@ signet_err signet_err_from_errno(int e);
  * free it with sg_buf_free(); a buffer with limit != 0 refuses to grow past
  * limit bytes (SIGNET_ERANGE), which bounds what hostile input can allocate. */
 typedef struct sg_buf {
-	uint8_t *data;  /* storage, owned; NULL until the first append */
-	size_t len;     /* bytes in use */
-	size_t cap;     /* bytes allocated */
-	size_t limit;   /* maximum len, 0 for none */
+	uint8_t *data; /* storage, owned; NULL until the first append */
+	size_t len;    /* bytes in use */
+	size_t cap;    /* bytes allocated */
+	size_t limit;  /* maximum len, 0 for none */
 } sg_buf;
 
-#define SG_BUF_INIT {NULL, 0, 0, 0}
+#define SG_BUF_INIT           \
+	{                     \
+		NULL, 0, 0, 0 \
+	}
 
 /* Ensure room for extra more bytes. */
 signet_err sg_buf_reserve(sg_buf *b, size_t extra);
 /* Append n bytes from p. */
 signet_err sg_buf_append(sg_buf *b, const void *p, size_t n);
 signet_err sg_buf_put_u8(sg_buf *b, uint8_t v);
-signet_err sg_buf_put_u16(sg_buf *b, uint16_t v);   /* network order */
-signet_err sg_buf_put_u32(sg_buf *b, uint32_t v);   /* network order */
+signet_err sg_buf_put_u16(sg_buf *b, uint16_t v); /* network order */
+signet_err sg_buf_put_u32(sg_buf *b, uint32_t v); /* network order */
 /* Append formatted text (no terminating NUL counted in len, but one is kept
  * after the data so b->data may be used as a C string). */
-signet_err sg_buf_printf(sg_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+signet_err sg_buf_printf(sg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Forget the contents, keep the storage. */
 void sg_buf_reset(sg_buf *b);
 /* Free the storage and zero the struct. */
@@ -93,13 +95,13 @@ static inline uint16_t sg_get_u16(const uint8_t *p)
 }
 static inline uint32_t sg_get_u32(const uint8_t *p)
 {
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-	       ((uint32_t)p[2] << 8) | (uint32_t)p[3];
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) |
+	       (uint32_t)p[3];
 }
 
 /* Hex and base64 helpers used by tests, config and presentation output. */
-signet_err sg_hex_encode(const uint8_t *p, size_t n, sg_buf *out);  /* lower case */
-signet_err sg_hex_decode(const char *s, size_t slen, sg_buf *out);  /* whitespace ignored */
+signet_err sg_hex_encode(const uint8_t *p, size_t n, sg_buf *out); /* lower case */
+signet_err sg_hex_decode(const char *s, size_t slen, sg_buf *out); /* whitespace ignored */
 signet_err sg_base64_encode(const uint8_t *p, size_t n, sg_buf *out);
 signet_err sg_base64_decode(const char *s, size_t slen, sg_buf *out); /* whitespace ignored */
 
@@ -113,9 +115,9 @@ void sg_wipe(void *p, size_t n);
  * (MADV_DONTDUMP) and wiped on free. len bytes are valid; data is always
  * NUL-terminated after len so it may be passed as a C string. */
 typedef struct sg_secret {
-	uint8_t *data;  /* page-aligned storage, owned */
-	size_t len;     /* bytes of secret */
-	size_t cap;     /* bytes allocated (a multiple of the page size) */
+	uint8_t *data; /* page-aligned storage, owned */
+	size_t len;    /* bytes of secret */
+	size_t cap;    /* bytes allocated (a multiple of the page size) */
 } sg_secret;
 
 #define SG_SECRET_MAX 4096
@@ -135,8 +137,7 @@ signet_err sg_file_read(const char *path, size_t max, sg_buf *out);
 /* Write data to path atomically: a temporary file in the same directory,
  * fsync, rename over path, fsync of the directory. On any failure path is
  * unchanged and the temporary file is removed. mode is the new file's mode. */
-signet_err sg_file_write_atomic(const char *path, const void *data, size_t len,
-				mode_t mode);
+signet_err sg_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
 /* Read a secret from a file that only its owner may read or write: refused with
  * SIGNET_EPERM if group or others have any permission, or the owner is neither
@@ -173,16 +174,16 @@ typedef struct sg_bench_ops {
 
 /* What a measurement saw. */
 typedef struct sg_bench_result {
-	uint64_t ops;          /* operations completed by all threads */
-	double seconds;        /* wall time of the timed phase */
-	double per_second;     /* ops / seconds */
+	uint64_t ops;      /* operations completed by all threads */
+	double seconds;    /* wall time of the timed phase */
+	double per_second; /* ops / seconds */
 } sg_bench_result;
 
 /* Run threads threads (1..256), each calling ops->op in a loop for about
  * seconds of wall time after a short warm-up, and report the total rate. The
  * first failing op stops the run and its error is returned. */
-signet_err sg_bench_run(const sg_bench_ops *ops, void *arg, unsigned threads,
-			double seconds, sg_bench_result *out);
+signet_err sg_bench_run(const sg_bench_ops *ops, void *arg, unsigned threads, double seconds,
+			sg_bench_result *out);
 
 /* ---- logging ------------------------------------------------------------ */
 
@@ -198,8 +199,7 @@ typedef enum sg_log_level {
 void sg_log_set_level(sg_log_level level);
 /* Log one line to stderr with an ISO 8601 UTC timestamp and the level.
  * Thread safe. Never pass a secret. */
-void sg_log(sg_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void sg_log(sg_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- ThreadSanitizer hand-offs ------------------------------------------ */
 

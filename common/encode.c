@@ -64,8 +64,7 @@ bad:
 	return SIGNET_EPARSE;
 }
 
-static const char b64[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 signet_err sg_base64_encode(const uint8_t *p, size_t n, sg_buf *out)
 {

@@ -81,8 +81,7 @@ static signet_err write_all(int fd, const uint8_t *p, size_t len)
 	return SIGNET_OK;
 }
 
-signet_err sg_file_write_atomic(const char *path, const void *data, size_t len,
-				mode_t mode)
+signet_err sg_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
 	if (path == NULL || (data == NULL && len != 0))
 		return SIGNET_EINVAL;

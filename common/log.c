@@ -36,7 +36,6 @@ void sg_log(sg_log_level level, const char *fmt, ...)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
 	pthread_mutex_lock(&log_lock);
-	fprintf(stderr, "%s.%03ldZ %s: %s\n", stamp, ts.tv_nsec / 1000000,
-		names[level], line);
+	fprintf(stderr, "%s.%03ldZ %s: %s\n", stamp, ts.tv_nsec / 1000000, names[level], line);
 	pthread_mutex_unlock(&log_lock);
 }

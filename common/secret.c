@@ -28,8 +28,7 @@ signet_err sg_secret_new(size_t cap, sg_secret **out)
 	sg_secret *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return SIGNET_ENOMEM;
-	void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED) {
 		free(s);
 		return SIGNET_ENOMEM;

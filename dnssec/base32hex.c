@@ -43,8 +43,8 @@ static int b32hex_value(char c)
 	return -1;
 }
 
-signet_err dns_base32hex_decode(const char *s, size_t slen, uint8_t *out,
-				size_t outmax, size_t *outlen)
+signet_err dns_base32hex_decode(const char *s, size_t slen, uint8_t *out, size_t outmax,
+				size_t *outlen)
 {
 	if ((s == NULL && slen > 0) || out == NULL || outlen == NULL)
 		return SIGNET_EINVAL;

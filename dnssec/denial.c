@@ -23,8 +23,7 @@ bool dns_bitmap_has(const uint8_t *bitmap, size_t len, uint16_t type)
 	return false;
 }
 
-signet_err dns_nsec_read(const dns_name *owner, const uint8_t *rdata, size_t len,
-			 dns_nsec_rec *out)
+signet_err dns_nsec_read(const dns_name *owner, const uint8_t *rdata, size_t len, dns_nsec_rec *out)
 {
 	if (!owner || !rdata || !out)
 		return SIGNET_EINVAL;
@@ -163,7 +162,7 @@ bool dns_nsec3_covers(const dns_nsec3_rec *n, const uint8_t *hash, size_t len)
 	    hn = memcmp(hash, n->next, len);
 	if (on < 0)
 		return oh < 0 && hn < 0;
-	return oh < 0 || hn < 0;   /* the last NSEC3 wraps around */
+	return oh < 0 || hn < 0; /* the last NSEC3 wraps around */
 }
 
 /* True if the NSEC at a proper ancestor of name cannot speak for name: a
@@ -214,7 +213,7 @@ signet_err dns_nsec_deny_name(const dns_name *apex, const dns_nsec_rec *set, siz
 	if (k < zl)
 		k = zl;
 	if (expanded)
-		k = expanded;   /* RFC 4035 §5.3.4: the RRSIG's Labels name it */
+		k = expanded; /* RFC 4035 §5.3.4: the RRSIG's Labels name it */
 	if (k >= dns_name_labels(qname)) {
 		out->result = DNS_PROOF_NAME;
 		return SIGNET_OK;
@@ -300,8 +299,7 @@ signet_err dns_nsec_deny_type(const dns_name *apex, const dns_nsec_rec *set, siz
 }
 
 /* The records of set that share the first one's parameters; the count. */
-static size_t same_params(const dns_nsec3_rec *set, size_t n, const dns_nsec3_rec **use,
-			  size_t max)
+static size_t same_params(const dns_nsec3_rec *set, size_t n, const dns_nsec3_rec **use, size_t max)
 {
 	size_t k = 0;
 	for (size_t i = 0; i < n && k < max; i++) {
@@ -318,8 +316,8 @@ static size_t same_params(const dns_nsec3_rec *set, size_t n, const dns_nsec3_re
 /* RFC 5155 §8.3: the closest encloser proof. result OK with the names
  * filled, ENCLOSER or NAME otherwise; *optout when the NSEC3 covering the
  * next closer has the opt-out flag. */
-static signet_err closest_encloser(const dns_name *apex, const dns_nsec3_rec *const *use,
-				   size_t k, const dns_name *qname, dns_denial *out)
+static signet_err closest_encloser(const dns_name *apex, const dns_nsec3_rec *const *use, size_t k,
+				   const dns_name *qname, dns_denial *out)
 {
 	const dns_nsec3_params *p = &use[0]->p;
 	unsigned zl = dns_name_labels(apex), ql = dns_name_labels(qname);
@@ -478,13 +476,20 @@ signet_err dns_nsec3_deny_type(const dns_name *apex, const dns_nsec3_rec *set, s
 const char *dns_proof_text(dns_proof p)
 {
 	switch (p) {
-	case DNS_PROOF_OK: return "proven";
-	case DNS_PROOF_NONE: return "no NSEC or NSEC3 to prove it";
-	case DNS_PROOF_NAME: return "the name is not covered";
-	case DNS_PROOF_ENCLOSER: return "no NSEC3 matches a closest encloser";
-	case DNS_PROOF_WILDCARD: return "the wildcard at the closest encloser is not denied";
-	case DNS_PROOF_TYPE: return "the record at the name lists the type or a CNAME";
-	case DNS_PROOF_CUT: return "the record belongs to the wrong side of a zone cut";
+	case DNS_PROOF_OK:
+		return "proven";
+	case DNS_PROOF_NONE:
+		return "no NSEC or NSEC3 to prove it";
+	case DNS_PROOF_NAME:
+		return "the name is not covered";
+	case DNS_PROOF_ENCLOSER:
+		return "no NSEC3 matches a closest encloser";
+	case DNS_PROOF_WILDCARD:
+		return "the wildcard at the closest encloser is not denied";
+	case DNS_PROOF_TYPE:
+		return "the record at the name lists the type or a CNAME";
+	case DNS_PROOF_CUT:
+		return "the record belongs to the wrong side of a zone cut";
 	case DNS_PROOF_PARAMS:
 		return "NSEC3 with a hash other than SHA-1 or over 150 iterations, which "
 		       "validators do not use";

@@ -85,8 +85,8 @@ static signet_err ec_pub(uint8_t alg, const EVP_PKEY *pk, sg_buf *out)
 
 	if (!EVP_PKEY_is_a(pk, "EC"))
 		return SIGNET_EUNSUPPORTED;
-	if (EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, group,
-					   sizeof(group), &glen) != 1)
+	if (EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+					   &glen) != 1)
 		return SIGNET_EUNSUPPORTED;
 	if (strcmp(group, want) != 0)
 		return SIGNET_EUNSUPPORTED;
@@ -113,8 +113,9 @@ static signet_err ed25519_pub(const EVP_PKEY *pk, sg_buf *out)
 
 	if (!EVP_PKEY_is_a(pk, "ED25519"))
 		return SIGNET_EUNSUPPORTED;
-	if (EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_PUB_KEY, raw,
-					    sizeof(raw), &rlen) != 1 || rlen != 32)
+	if (EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_PUB_KEY, raw, sizeof(raw), &rlen) !=
+		    1 ||
+	    rlen != 32)
 		return SIGNET_ECRYPTO;
 	return sg_buf_append(out, raw, rlen);
 }
@@ -147,8 +148,8 @@ signet_err dns_dnskey_pubkey_from_evp(uint8_t alg, const EVP_PKEY *pk, sg_buf *o
 	return err;
 }
 
-signet_err dns_dnskey_rdata(uint16_t flags, uint8_t alg, const uint8_t *pub,
-			    size_t publen, sg_buf *out)
+signet_err dns_dnskey_rdata(uint16_t flags, uint8_t alg, const uint8_t *pub, size_t publen,
+			    sg_buf *out)
 {
 	signet_err err;
 
@@ -226,8 +227,7 @@ out:
 	return err;
 }
 
-static signet_err ec_from_dnskey(uint8_t alg, const uint8_t *k, size_t len,
-				 EVP_PKEY **out)
+static signet_err ec_from_dnskey(uint8_t alg, const uint8_t *k, size_t len, EVP_PKEY **out)
 {
 	uint8_t point[1 + 2 * 48];
 	size_t coord = 0;
@@ -239,10 +239,8 @@ static signet_err ec_from_dnskey(uint8_t alg, const uint8_t *k, size_t len,
 	/* The uncompressed SEC1 point: 0x04, then x||y as DNSSEC has it. */
 	point[0] = 0x04;
 	memcpy(point + 1, k, len);
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-						     (char *)group, 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
-						      point, 1 + len);
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, 1 + len);
 	params[2] = OSSL_PARAM_construct_end();
 	return evp_fromdata("EC", params, out);
 }

@@ -24,27 +24,61 @@
 
 /* ---- constants ---------------------------------------------------------- */
 
-#define DNS_NAME_MAX 255          /* octets of a wire-form name, root included */
+#define DNS_NAME_MAX 255 /* octets of a wire-form name, root included */
 #define DNS_LABEL_MAX 63
-#define DNS_NAME_STR_MAX 1010     /* presentation form: 4*253 escapes + dots + NUL */
+#define DNS_NAME_STR_MAX 1010 /* presentation form: 4*253 escapes + dots + NUL */
 #define DNS_RDATA_MAX 65535
-#define DNS_SIG_MAX 512           /* RSA-4096 */
-#define DNS_NSEC3_HASH_MAX 64     /* SHA-1 uses 20 */
+#define DNS_SIG_MAX 512       /* RSA-4096 */
+#define DNS_NSEC3_HASH_MAX 64 /* SHA-1 uses 20 */
 
 enum dns_class { DNS_CLASS_IN = 1, DNS_CLASS_ANY = 255 };
 
 enum dns_type {
-	DNS_T_A = 1, DNS_T_NS = 2, DNS_T_MD = 3, DNS_T_MF = 4, DNS_T_CNAME = 5,
-	DNS_T_SOA = 6, DNS_T_MB = 7, DNS_T_MG = 8, DNS_T_MR = 9, DNS_T_NULL = 10,
-	DNS_T_PTR = 12, DNS_T_HINFO = 13, DNS_T_MINFO = 14, DNS_T_MX = 15,
-	DNS_T_TXT = 16, DNS_T_RP = 17, DNS_T_AFSDB = 18, DNS_T_RT = 21,
-	DNS_T_SIG = 24, DNS_T_PX = 26, DNS_T_AAAA = 28, DNS_T_NXT = 30,
-	DNS_T_SRV = 33, DNS_T_NAPTR = 35, DNS_T_KX = 36, DNS_T_A6 = 38,
-	DNS_T_DNAME = 39, DNS_T_OPT = 41, DNS_T_DS = 43, DNS_T_SSHFP = 44,
-	DNS_T_RRSIG = 46, DNS_T_NSEC = 47, DNS_T_DNSKEY = 48, DNS_T_NSEC3 = 50,
-	DNS_T_NSEC3PARAM = 51, DNS_T_TLSA = 52, DNS_T_CDS = 59, DNS_T_CDNSKEY = 60,
-	DNS_T_SVCB = 64, DNS_T_HTTPS = 65, DNS_T_CAA = 257,
-	DNS_T_TKEY = 249, DNS_T_TSIG = 250, DNS_T_IXFR = 251, DNS_T_AXFR = 252,
+	DNS_T_A = 1,
+	DNS_T_NS = 2,
+	DNS_T_MD = 3,
+	DNS_T_MF = 4,
+	DNS_T_CNAME = 5,
+	DNS_T_SOA = 6,
+	DNS_T_MB = 7,
+	DNS_T_MG = 8,
+	DNS_T_MR = 9,
+	DNS_T_NULL = 10,
+	DNS_T_PTR = 12,
+	DNS_T_HINFO = 13,
+	DNS_T_MINFO = 14,
+	DNS_T_MX = 15,
+	DNS_T_TXT = 16,
+	DNS_T_RP = 17,
+	DNS_T_AFSDB = 18,
+	DNS_T_RT = 21,
+	DNS_T_SIG = 24,
+	DNS_T_PX = 26,
+	DNS_T_AAAA = 28,
+	DNS_T_NXT = 30,
+	DNS_T_SRV = 33,
+	DNS_T_NAPTR = 35,
+	DNS_T_KX = 36,
+	DNS_T_A6 = 38,
+	DNS_T_DNAME = 39,
+	DNS_T_OPT = 41,
+	DNS_T_DS = 43,
+	DNS_T_SSHFP = 44,
+	DNS_T_RRSIG = 46,
+	DNS_T_NSEC = 47,
+	DNS_T_DNSKEY = 48,
+	DNS_T_NSEC3 = 50,
+	DNS_T_NSEC3PARAM = 51,
+	DNS_T_TLSA = 52,
+	DNS_T_CDS = 59,
+	DNS_T_CDNSKEY = 60,
+	DNS_T_SVCB = 64,
+	DNS_T_HTTPS = 65,
+	DNS_T_CAA = 257,
+	DNS_T_TKEY = 249,
+	DNS_T_TSIG = 250,
+	DNS_T_IXFR = 251,
+	DNS_T_AXFR = 252,
 	DNS_T_ANY = 255
 };
 
@@ -72,15 +106,14 @@ bool dns_alg_supported(uint8_t alg);
 /* An uncompressed wire-form domain name, always absolute (ends with the root
  * label). Fixed size, so names need no allocation. */
 typedef struct dns_name {
-	uint8_t len;                  /* octets used in wire, 1 for the root */
-	uint8_t wire[DNS_NAME_MAX];   /* length-prefixed labels, ending with 0 */
+	uint8_t len;                /* octets used in wire, 1 for the root */
+	uint8_t wire[DNS_NAME_MAX]; /* length-prefixed labels, ending with 0 */
 } dns_name;
 
 /* Parse an uncompressed name at buf (at most buflen bytes). consumed (may be
  * NULL) receives the octets read. SIGNET_EPARSE for compression pointers,
  * labels over 63 octets, names over 255 octets or a name running past buflen. */
-signet_err dns_name_from_wire(dns_name *out, const uint8_t *buf, size_t buflen,
-			      size_t *consumed);
+signet_err dns_name_from_wire(dns_name *out, const uint8_t *buf, size_t buflen, size_t *consumed);
 
 /* Parse presentation form: labels separated by dots, "\X" and "\DDD" escapes,
  * "." or "@"-free absolute names; a missing final dot is accepted and the name
@@ -132,7 +165,7 @@ signet_err dns_name_suffix(const dns_name *n, unsigned labels, dns_name *out);
 
 /* ---- RR types ----------------------------------------------------------- */
 
-#define DNS_TYPE_STR_MAX 16  /* "TYPE65535" and every mnemonic, with the NUL */
+#define DNS_TYPE_STR_MAX 16 /* "TYPE65535" and every mnemonic, with the NUL */
 
 /* An RR type from presentation form: a mnemonic in any case ("TXT",
  * "aaaa") or RFC 3597's TYPEnnn (1..65535, no leading zeros).
@@ -157,29 +190,28 @@ signet_err dns_rdata_check(uint16_t type, const uint8_t *rdata, size_t len);
  * RFC 6840 §5.1 and RFC 4034 errata: names inside NS, MD, MF, CNAME, SOA, MB,
  * MG, MR, PTR, MINFO, MX, RP, AFSDB, RT, SIG, PX, NXT, NAPTR, KX, SRV, DNAME,
  * A6 and RRSIG are lower-cased; NSEC and HINFO are left as they are) to out. */
-signet_err dns_rdata_canonical(uint16_t type, const uint8_t *rdata, size_t len,
-			       sg_buf *out);
+signet_err dns_rdata_canonical(uint16_t type, const uint8_t *rdata, size_t len, sg_buf *out);
 
 /* One RR's RDATA, owned by its RRset. */
 typedef struct dns_rdata {
-	uint16_t len;   /* octets in data */
-	uint8_t *data;  /* owned; NULL when len is 0 */
+	uint16_t len;  /* octets in data */
+	uint8_t *data; /* owned; NULL when len is 0 */
 } dns_rdata;
 
 /* An RRset: RRs sharing owner, type and class (the TTL is the set's). */
 typedef struct dns_rrset {
-	dns_name owner;    /* owner name as given; canonicalize to lower */
-	uint16_t type;     /* RR type */
-	uint16_t rclass;   /* class, DNS_CLASS_IN for signing */
-	uint32_t ttl;      /* TTL of every RR in the set */
-	size_t count;      /* RRs in rr */
-	size_t cap;        /* slots allocated in rr */
-	dns_rdata *rr;     /* owned array of RDATA */
+	dns_name owner;  /* owner name as given; canonicalize to lower */
+	uint16_t type;   /* RR type */
+	uint16_t rclass; /* class, DNS_CLASS_IN for signing */
+	uint32_t ttl;    /* TTL of every RR in the set */
+	size_t count;    /* RRs in rr */
+	size_t cap;      /* slots allocated in rr */
+	dns_rdata *rr;   /* owned array of RDATA */
 } dns_rrset;
 
 /* Initialise an empty set; it owns nothing yet. */
-void dns_rrset_init(dns_rrset *s, const dns_name *owner, uint16_t type,
-		    uint16_t rclass, uint32_t ttl);
+void dns_rrset_init(dns_rrset *s, const dns_name *owner, uint16_t type, uint16_t rclass,
+		    uint32_t ttl);
 /* Append a copy of rdata. */
 signet_err dns_rrset_add(dns_rrset *s, const uint8_t *rdata, size_t len);
 /* Free every RDATA; the set stays initialised and empty. */
@@ -210,12 +242,12 @@ typedef struct dns_rrsig {
 	uint8_t algorithm;
 	uint8_t labels;
 	uint32_t original_ttl;
-	uint32_t expiration;        /* serial-number seconds since the epoch */
+	uint32_t expiration; /* serial-number seconds since the epoch */
 	uint32_t inception;
 	uint16_t key_tag;
-	dns_name signer;            /* lower case in the RDATA we emit */
+	dns_name signer; /* lower case in the RDATA we emit */
 	uint16_t sig_len;
-	uint8_t sig[DNS_SIG_MAX];   /* DNSSEC encoding: RSA raw, ECDSA r||s, Ed25519 */
+	uint8_t sig[DNS_SIG_MAX]; /* DNSSEC encoding: RSA raw, ECDSA r||s, Ed25519 */
 } dns_rrsig;
 
 /* Fill sig's header for signing set: type covered, labels from the owner
@@ -223,17 +255,15 @@ typedef struct dns_rrsig {
  * signer (lower-cased) and window. sig_len becomes 0. SIGNET_ETIME if
  * expiration is not after inception in serial arithmetic, SIGNET_EINVAL if
  * the owner is not at or below signer. */
-signet_err dns_rrsig_prepare(dns_rrsig *sig, const dns_rrset *set, uint8_t alg,
-			     uint16_t key_tag, const dns_name *signer,
-			     uint32_t inception, uint32_t expiration);
+signet_err dns_rrsig_prepare(dns_rrsig *sig, const dns_rrset *set, uint8_t alg, uint16_t key_tag,
+			     const dns_name *signer, uint32_t inception, uint32_t expiration);
 
 /* Append the data that is signed (RFC 4034 §3.1.8.1): the RRSIG RDATA without
  * the signature, then every RR of set in canonical form and order with the
  * original TTL; when sig->labels is less than the owner's label count the owner
  * is replaced by "*." plus its rightmost labels (RFC 4035 §5.3.2). set need not
  * be canonical: a canonical copy is made unless it already is. */
-signet_err dns_rrsig_signed_data(const dns_rrsig *sig, const dns_rrset *set,
-				 sg_buf *out);
+signet_err dns_rrsig_signed_data(const dns_rrsig *sig, const dns_rrset *set, sg_buf *out);
 
 /* Append the full RRSIG RDATA (header, signer, signature) to out. */
 signet_err dns_rrsig_to_rdata(const dns_rrsig *sig, sg_buf *out);
@@ -248,8 +278,8 @@ signet_err dns_rrsig_from_rdata(dns_rrsig *sig, const uint8_t *rdata, size_t len
 signet_err dns_dnskey_pubkey_from_evp(uint8_t alg, const EVP_PKEY *pk, sg_buf *out);
 
 /* Append DNSKEY RDATA: flags, protocol 3, algorithm, public key. */
-signet_err dns_dnskey_rdata(uint16_t flags, uint8_t alg, const uint8_t *pub,
-			    size_t publen, sg_buf *out);
+signet_err dns_dnskey_rdata(uint16_t flags, uint8_t alg, const uint8_t *pub, size_t publen,
+			    sg_buf *out);
 
 /* Build an OpenSSL public key from DNSKEY RDATA. *out must be freed with
  * EVP_PKEY_free by the caller. SIGNET_EPARSE for malformed keys (wrong
@@ -288,8 +318,8 @@ signet_err dns_cdnskey_delete_rdata(sg_buf *out);
 /* Verify a DNSSEC signature (DNSSEC encoding) over data with pk for alg.
  * SIGNET_EVERIFY for a wrong signature or one of the wrong length for alg,
  * SIGNET_EINVAL when pk is not a key of alg's kind. */
-signet_err dns_signature_verify(uint8_t alg, EVP_PKEY *pk, const uint8_t *data,
-				size_t len, const uint8_t *sig, size_t siglen);
+signet_err dns_signature_verify(uint8_t alg, EVP_PKEY *pk, const uint8_t *data, size_t len,
+				const uint8_t *sig, size_t siglen);
 
 /* Verify sig over set with the DNSKEY RDATA: algorithm and key tag must match
  * the key, signer must equal signer_zone (may be NULL to skip), and when now
@@ -298,9 +328,8 @@ signet_err dns_signature_verify(uint8_t alg, EVP_PKEY *pk, const uint8_t *data,
  * the RRset or the key (type covered, labels, owner not below the signer,
  * algorithm, key tag, zone flag clear); SIGNET_EUNSUPPORTED for algorithms
  * other than 8/13/14/15; SIGNET_EPARSE for malformed DNSKEY RDATA. */
-signet_err dns_rrsig_verify(const dns_rrsig *sig, const dns_rrset *set,
-			    const uint8_t *dnskey, size_t dnskey_len,
-			    const dns_name *signer_zone, uint32_t now);
+signet_err dns_rrsig_verify(const dns_rrsig *sig, const dns_rrset *set, const uint8_t *dnskey,
+			    size_t dnskey_len, const dns_name *signer_zone, uint32_t now);
 
 /* ---- NSEC and NSEC3 ----------------------------------------------------- */
 
@@ -310,15 +339,14 @@ signet_err dns_type_bitmap(const uint16_t *types, size_t n, sg_buf *out);
 
 /* Append NSEC RDATA: next owner name (as given, not lower-cased: RFC 6840
  * §5.1) and the type bitmap. */
-signet_err dns_nsec_rdata(const dns_name *next, const uint16_t *types, size_t n,
-			  sg_buf *out);
+signet_err dns_nsec_rdata(const dns_name *next, const uint16_t *types, size_t n, sg_buf *out);
 
 /* NSEC3 parameters (RFC 5155 §3, RFC 9276 defaults: SHA-1, 0 iterations,
  * empty salt). */
 typedef struct dns_nsec3_params {
-	uint8_t algorithm;     /* 1 = SHA-1, the only one defined */
-	uint8_t flags;         /* bit 0 = opt-out (NSEC3 only; NSEC3PARAM has 0) */
-	uint16_t iterations;   /* extra iterations, RFC 9276: 0 */
+	uint8_t algorithm;   /* 1 = SHA-1, the only one defined */
+	uint8_t flags;       /* bit 0 = opt-out (NSEC3 only; NSEC3PARAM has 0) */
+	uint16_t iterations; /* extra iterations, RFC 9276: 0 */
 	uint8_t salt_len;
 	uint8_t salt[255];
 } dns_nsec3_params;
@@ -331,18 +359,18 @@ signet_err dns_nsec3_hash(const dns_name *name, const dns_nsec3_params *p,
 
 /* Base32hex without padding (RFC 4648 §7), lower case, as NSEC3 owner labels. */
 signet_err dns_base32hex_encode(const uint8_t *p, size_t n, char *out, size_t outlen);
-signet_err dns_base32hex_decode(const char *s, size_t slen, uint8_t *out,
-				size_t outmax, size_t *outlen);
+signet_err dns_base32hex_decode(const char *s, size_t slen, uint8_t *out, size_t outmax,
+				size_t *outlen);
 
 /* Append NSEC3 RDATA and NSEC3PARAM RDATA. */
-signet_err dns_nsec3_rdata(const dns_nsec3_params *p, const uint8_t *next_hash,
-			   size_t hashlen, const uint16_t *types, size_t n, sg_buf *out);
+signet_err dns_nsec3_rdata(const dns_nsec3_params *p, const uint8_t *next_hash, size_t hashlen,
+			   const uint16_t *types, size_t n, sg_buf *out);
 signet_err dns_nsec3param_rdata(const dns_nsec3_params *p, sg_buf *out);
 
 /* One owner name of a zone with the types present there. */
 typedef struct dns_owner {
-	dns_name name;      /* owner */
-	uint16_t *types;    /* types present at name, owned by the caller */
+	dns_name name;   /* owner */
+	uint16_t *types; /* types present at name, owned by the caller */
 	size_t ntypes;
 } dns_owner;
 
@@ -354,12 +382,12 @@ bool dns_owner_has_type(const dns_owner *o, uint16_t type);
  * given is kept), names below a delegation point (an NS owner other than the
  * apex) dropped. *out gets *nout owners with newly allocated types; free it
  * with dns_owners_free. SIGNET_EINVAL for an owner with ntypes but no types. */
-signet_err dns_owners_authoritative(const dns_name *apex, const dns_owner *owners,
-				    size_t n, dns_owner **out, size_t *nout);
+signet_err dns_owners_authoritative(const dns_name *apex, const dns_owner *owners, size_t n,
+				    dns_owner **out, size_t *nout);
 
 /* A denial-of-existence chain built by the two functions below. */
 typedef struct dns_chain {
-	dns_rrset *sets;    /* NSEC or NSEC3 RRsets, owned, in canonical order */
+	dns_rrset *sets; /* NSEC or NSEC3 RRsets, owned, in canonical order */
 	size_t count;
 } dns_chain;
 
@@ -374,8 +402,8 @@ void dns_chain_free(dns_chain *c);
  * class IN and the TTL ttl (RFC 9077: min(SOA MINIMUM, SOA TTL), the caller's
  * to compute). SIGNET_EINVAL if the apex is not among the owners. Free *out
  * with dns_chain_free. */
-signet_err dns_nsec_chain(const dns_name *apex, const dns_owner *owners, size_t n,
-			  uint32_t ttl, dns_chain *out);
+signet_err dns_nsec_chain(const dns_name *apex, const dns_owner *owners, size_t n, uint32_t ttl,
+			  dns_chain *out);
 
 /* Build the NSEC3 chain (RFC 5155 §7.1): every authoritative owner and every
  * empty non-terminal between the apex and an owner is hashed; with the opt-out
@@ -388,8 +416,8 @@ signet_err dns_nsec_chain(const dns_name *apex, const dns_owner *owners, size_t 
  * SIGNET_EINVAL if the apex is not among the owners, SIGNET_EUNSUPPORTED for
  * an algorithm other than SHA-1, SIGNET_EEXIST on a hash collision. Free *out
  * with dns_chain_free. */
-signet_err dns_nsec3_chain(const dns_name *apex, const dns_owner *owners, size_t n,
-			   uint32_t ttl, const dns_nsec3_params *p, dns_chain *out);
+signet_err dns_nsec3_chain(const dns_name *apex, const dns_owner *owners, size_t n, uint32_t ttl,
+			   const dns_nsec3_params *p, dns_chain *out);
 
 /* ---- denial of existence: NSEC and NSEC3 read back, what they prove ----- */
 
@@ -399,9 +427,9 @@ bool dns_bitmap_has(const uint8_t *bitmap, size_t len, uint16_t type);
 
 /* An NSEC record read back (RFC 4034 §4.1). */
 typedef struct dns_nsec_rec {
-	dns_name owner;          /* the record's owner */
-	dns_name next;           /* next owner name */
-	const uint8_t *bitmap;   /* type bitmap, inside the caller's RDATA */
+	dns_name owner;        /* the record's owner */
+	dns_name next;         /* next owner name */
+	const uint8_t *bitmap; /* type bitmap, inside the caller's RDATA */
 	size_t bitmap_len;
 } dns_nsec_rec;
 
@@ -413,13 +441,13 @@ signet_err dns_nsec_read(const dns_name *owner, const uint8_t *rdata, size_t len
 
 /* An NSEC3 record read back (RFC 5155 §3). */
 typedef struct dns_nsec3_rec {
-	dns_name owner;                     /* base32hex(hash).zone */
-	dns_nsec3_params p;                 /* flags carry opt-out */
-	uint8_t hash[DNS_NSEC3_HASH_MAX];   /* the owner's hash, from its first label */
+	dns_name owner;                   /* base32hex(hash).zone */
+	dns_nsec3_params p;               /* flags carry opt-out */
+	uint8_t hash[DNS_NSEC3_HASH_MAX]; /* the owner's hash, from its first label */
 	size_t hash_len;
-	uint8_t next[DNS_NSEC3_HASH_MAX];   /* next hashed owner */
+	uint8_t next[DNS_NSEC3_HASH_MAX]; /* next hashed owner */
 	size_t next_len;
-	const uint8_t *bitmap;              /* inside the caller's RDATA */
+	const uint8_t *bitmap; /* inside the caller's RDATA */
 	size_t bitmap_len;
 } dns_nsec3_rec;
 
@@ -461,27 +489,27 @@ signet_err dns_name_sibling_after(const dns_name *n, dns_name *out);
 
 /* What a set of NSEC or NSEC3 records proves about a question. */
 typedef enum dns_proof {
-	DNS_PROOF_OK = 0,       /* proven as a validator wants it */
-	DNS_PROOF_NONE,         /* no record to judge */
-	DNS_PROOF_NAME,         /* the name (NSEC3: the next closer) is not covered,
+	DNS_PROOF_OK = 0,   /* proven as a validator wants it */
+	DNS_PROOF_NONE,     /* no record to judge */
+	DNS_PROOF_NAME,     /* the name (NSEC3: the next closer) is not covered,
 				 * or exists */
-	DNS_PROOF_ENCLOSER,     /* NSEC3: no record matches a closest encloser */
-	DNS_PROOF_WILDCARD,     /* the wildcard at the closest encloser is not denied */
-	DNS_PROOF_TYPE,         /* the record at the name lists the type or CNAME */
-	DNS_PROOF_CUT,          /* the record is from the wrong side of a zone cut:
+	DNS_PROOF_ENCLOSER, /* NSEC3: no record matches a closest encloser */
+	DNS_PROOF_WILDCARD, /* the wildcard at the closest encloser is not denied */
+	DNS_PROOF_TYPE,     /* the record at the name lists the type or CNAME */
+	DNS_PROOF_CUT,      /* the record is from the wrong side of a zone cut:
 				 * a delegation's (or DNAME's) NSEC for a name or type
 				 * below it, or no NS (or an SOA) where no DS is proven */
-	DNS_PROOF_PARAMS        /* NSEC3 hash algorithm not SHA-1, or more than
+	DNS_PROOF_PARAMS    /* NSEC3 hash algorithm not SHA-1, or more than
 				 * DNS_NSEC3_ITERATIONS_JUDGED iterations */
 } dns_proof;
 
 /* A judgement, with the names it rests on. */
 typedef struct dns_denial {
 	dns_proof result;
-	dns_name closest_encloser;  /* when found */
-	dns_name next_closer;       /* the child of the encloser towards qname */
-	dns_name wildcard;          /* "*." + closest encloser */
-	bool opt_out;               /* NSEC3: the next closer lies in an opt-out span:
+	dns_name closest_encloser; /* when found */
+	dns_name next_closer;      /* the child of the encloser towards qname */
+	dns_name wildcard;         /* "*." + closest encloser */
+	bool opt_out;              /* NSEC3: the next closer lies in an opt-out span:
 				     * an unsigned delegation may be there */
 } dns_denial;
 
@@ -526,8 +554,8 @@ const char *dns_proof_text(dns_proof p);
 
 /* A zone read from text: RRsets grouped by owner, type and class. */
 typedef struct dns_zone {
-	dns_name apex;      /* origin of the zone (owner of the SOA) */
-	dns_rrset *sets;    /* owned */
+	dns_name apex;   /* origin of the zone (owner of the SOA) */
+	dns_rrset *sets; /* owned */
 	size_t count;
 	size_t cap;
 } dns_zone;
@@ -544,8 +572,7 @@ typedef struct dns_zone {
  * SIGNET_EINVAL. Errors name the line through errline (may be NULL; 0 when not
  * known). Free *out with dns_zone_free. */
 signet_err dns_zone_parse(const char *text, size_t len, const dns_name *origin,
-			  uint32_t default_ttl, size_t max_rrs, dns_zone *out,
-			  unsigned *errline);
+			  uint32_t default_ttl, size_t max_rrs, dns_zone *out, unsigned *errline);
 /* Free every set and zero the zone. */
 void dns_zone_free(dns_zone *z);
 
@@ -555,27 +582,26 @@ signet_err dns_rrset_to_text(const dns_rrset *s, sg_buf *out);
 
 /* Append presentation form of a single RR (no newline) to out; out->data
  * stays NUL-terminated. SIGNET_EPARSE if rdata is malformed for type. */
-signet_err dns_rr_to_text(const dns_name *owner, uint16_t type, uint16_t rclass,
-			  uint32_t ttl, const uint8_t *rdata, size_t len, sg_buf *out);
+signet_err dns_rr_to_text(const dns_name *owner, uint16_t type, uint16_t rclass, uint32_t ttl,
+			  const uint8_t *rdata, size_t len, sg_buf *out);
 
 /* Parse one RR in presentation form (absolute owner or relative to origin,
  * origin may be NULL: then names without a final dot are taken as absolute)
  * into its parts; rdata is appended to out_rdata (nothing on failure). A
  * missing TTL is 3600. Directives, blank lines and malformed RRs give
  * SIGNET_EPARSE. */
-signet_err dns_rr_from_text(const char *line, const dns_name *origin,
-			    dns_name *owner, uint16_t *type, uint16_t *rclass,
-			    uint32_t *ttl, sg_buf *out_rdata);
+signet_err dns_rr_from_text(const char *line, const dns_name *origin, dns_name *owner,
+			    uint16_t *type, uint16_t *rclass, uint32_t *ttl, sg_buf *out_rdata);
 
 
 /* ---- zone structure ----------------------------------------------------- */
 
 /* What a zone's RRset is to a signer. */
 typedef enum dns_set_role {
-	DNS_SET_SIGN = 1,        /* authoritative data: sign it, it is in the chain */
-	DNS_SET_DELEGATION = 2,  /* NS of a zone cut: in the chain, not signed */
-	DNS_SET_GLUE = 3,        /* below a zone cut (glue or occluded): neither */
-	DNS_SET_OUTSIDE = 4      /* not at or below the apex: neither */
+	DNS_SET_SIGN = 1,       /* authoritative data: sign it, it is in the chain */
+	DNS_SET_DELEGATION = 2, /* NS of a zone cut: in the chain, not signed */
+	DNS_SET_GLUE = 3,       /* below a zone cut (glue or occluded): neither */
+	DNS_SET_OUTSIDE = 4     /* not at or below the apex: neither */
 } dns_set_role;
 
 /* Classify every set of z into roles (an array of z->count entries the caller
@@ -587,8 +613,8 @@ signet_err dns_zone_roles(const dns_zone *z, dns_set_role *roles);
  * dns_nsec3_chain: every owner whose sets include a DNS_SET_SIGN or
  * DNS_SET_DELEGATION set, with those sets' types. *out is allocated; free it
  * with dns_owners_free. */
-signet_err dns_zone_owners(const dns_zone *z, const dns_set_role *roles,
-			   dns_owner **out, size_t *n);
+signet_err dns_zone_owners(const dns_zone *z, const dns_set_role *roles, dns_owner **out,
+			   size_t *n);
 void dns_owners_free(dns_owner *owners, size_t n);
 
 /* ---- key-signing request and signed key bundle -------------------------- */
@@ -623,29 +649,26 @@ void dns_owners_free(dns_owner *owners, size_t n);
  * order, fixed spacing), so equal content gives equal bytes and a hash of
  * the text identifies the request. The RR lines are ldns's presentation
  * form, so the bytes are stable for one ldns version. */
-typedef enum dns_keyset_kind {
-	DNS_KEYSET_REQUEST = 1,
-	DNS_KEYSET_BUNDLE = 2
-} dns_keyset_kind;
+typedef enum dns_keyset_kind { DNS_KEYSET_REQUEST = 1, DNS_KEYSET_BUNDLE = 2 } dns_keyset_kind;
 
 #define DNS_KEYSET_PERIODS_MAX 512
-#define DNS_KEYSET_RRS_MAX 64      /* per RRset of a period */
+#define DNS_KEYSET_RRS_MAX 64 /* per RRset of a period */
 
 /* One period: the RRsets to publish from inception to expiration. */
 typedef struct dns_keyset_period {
-	uint32_t inception;   /* start of the period, epoch seconds */
-	uint32_t expiration;  /* end of the period */
-	dns_rrset dnskey;     /* owner = zone apex, type DNSKEY */
-	dns_rrset cds;        /* type CDS, may be empty */
-	dns_rrset cdnskey;    /* type CDNSKEY, may be empty */
-	dns_rrset sigs;       /* type RRSIG: proofs (request) or KSK RRSIGs (bundle) */
+	uint32_t inception;  /* start of the period, epoch seconds */
+	uint32_t expiration; /* end of the period */
+	dns_rrset dnskey;    /* owner = zone apex, type DNSKEY */
+	dns_rrset cds;       /* type CDS, may be empty */
+	dns_rrset cdnskey;   /* type CDNSKEY, may be empty */
+	dns_rrset sigs;      /* type RRSIG: proofs (request) or KSK RRSIGs (bundle) */
 } dns_keyset_period;
 
 typedef struct dns_keyset {
 	dns_keyset_kind kind;
-	dns_name zone;               /* the apex; every owner must equal it */
-	uint64_t serial;             /* increases with every request of a zone */
-	dns_keyset_period *periods;  /* owned, ordered by inception, not overlapping */
+	dns_name zone;              /* the apex; every owner must equal it */
+	uint64_t serial;            /* increases with every request of a zone */
+	dns_keyset_period *periods; /* owned, ordered by inception, not overlapping */
 	size_t count;
 } dns_keyset;
 
@@ -656,8 +679,7 @@ typedef struct dns_keyset {
  * misplaced directives, a missing $END, anything after it and malformed RRs
  * (SIGNET_EPARSE). errline (may be NULL) gets the failing line (for a missing
  * $END, the last). Free *out with dns_keyset_free; on error it is empty. */
-signet_err dns_keyset_parse(const char *text, size_t len, dns_keyset *out,
-			    unsigned *errline);
+signet_err dns_keyset_parse(const char *text, size_t len, dns_keyset *out, unsigned *errline);
 
 /* Append the canonical text form of ks to out. SIGNET_EINVAL (nothing
  * appended) for a keyset that dns_keyset_parse would refuse. */
@@ -693,7 +715,7 @@ signet_err dns_keyset_digest(const dns_keyset *ks, uint8_t out[32]);
  * nothing appended, for every other line, which the caller reads with ldns:
  * for the lines it takes the result is ldns's (checked by fuzz_zonetext).
  * SIGNET_EINVAL for NULL arguments. */
-signet_err dns_rr_from_text_fast(const char *line, size_t len, dns_name *owner,
-				 uint16_t *type, uint32_t *ttl, sg_buf *rdata);
+signet_err dns_rr_from_text_fast(const char *line, size_t len, dns_name *owner, uint16_t *type,
+				 uint32_t *ttl, sg_buf *rdata);
 
 #endif /* SIGNET_DNSSEC_H */

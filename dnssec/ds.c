@@ -45,8 +45,7 @@ static signet_err ds_build(const dns_name *owner, const uint8_t *dnskey, size_t 
 		return SIGNET_ENOMEM;
 	if (EVP_DigestInit_ex(ctx, md, NULL) != 1 ||
 	    EVP_DigestUpdate(ctx, lower.wire, lower.len) != 1 ||
-	    EVP_DigestUpdate(ctx, dnskey, len) != 1 ||
-	    EVP_DigestFinal_ex(ctx, digest, &dlen) != 1)
+	    EVP_DigestUpdate(ctx, dnskey, len) != 1 || EVP_DigestFinal_ex(ctx, digest, &dlen) != 1)
 		err = SIGNET_ECRYPTO;
 	EVP_MD_CTX_free(ctx);
 	ERR_clear_error();

@@ -13,8 +13,8 @@ signet_err dns_rsa_key_split(const uint8_t *k, size_t len, const uint8_t **exp, 
 
 /* What a zone file carries from line to line that the fast reader needs. */
 typedef struct dns_fast_ctx {
-	const dns_name *origin;   /* $ORIGIN for relative names and "@"; NULL: none taken */
-	uint32_t ttl;             /* TTL of an RR that names none; 0: a TTL is required */
+	const dns_name *origin; /* $ORIGIN for relative names and "@"; NULL: none taken */
+	uint32_t ttl;           /* TTL of an RR that names none; 0: a TTL is required */
 } dns_fast_ctx;
 
 /* dns_rr_from_text_fast in the context of a zone file: relative names and

@@ -25,10 +25,10 @@ void dns_keyset_free(dns_keyset *ks)
 
 /* Where the parser is in the document. */
 enum ks_state {
-	KS_START,    /* before $SIGNET-KEYSET */
-	KS_HEADER,   /* $ZONE and $SERIAL, before the first $PERIOD */
-	KS_PERIOD,   /* inside a period: RR lines */
-	KS_DONE      /* after $END: only comments */
+	KS_START,  /* before $SIGNET-KEYSET */
+	KS_HEADER, /* $ZONE and $SERIAL, before the first $PERIOD */
+	KS_PERIOD, /* inside a period: RR lines */
+	KS_DONE    /* after $END: only comments */
 };
 
 struct ks_parser {
@@ -36,7 +36,7 @@ struct ks_parser {
 	enum ks_state state;
 	bool have_zone;
 	bool have_serial;
-	size_t cap;          /* periods allocated */
+	size_t cap; /* periods allocated */
 };
 
 /* Strict unsigned decimal: digits only, no sign, no overflow past max. */
@@ -96,7 +96,7 @@ static signet_err start_period(struct ks_parser *ps, uint32_t inc, uint32_t exp)
 	if (exp <= inc)
 		return SIGNET_EPARSE;
 	if (ks->count > 0 && inc < ks->periods[ks->count - 1].expiration)
-		return SIGNET_EPARSE;    /* overlapping or out of order */
+		return SIGNET_EPARSE; /* overlapping or out of order */
 	if (ks->count == DNS_KEYSET_PERIODS_MAX)
 		return SIGNET_ERANGE;
 	if (ks->count == ps->cap) {
@@ -158,9 +158,8 @@ static signet_err parse_directive(struct ks_parser *ps, char *line)
 		return SIGNET_OK;
 	}
 	if (strcmp(tok[0], "$PERIOD") == 0) {
-		if ((ps->state != KS_HEADER && ps->state != KS_PERIOD) ||
-		    !ps->have_zone || !ps->have_serial || n != 3 ||
-		    !parse_uint(tok[1], UINT32_MAX, &v1) ||
+		if ((ps->state != KS_HEADER && ps->state != KS_PERIOD) || !ps->have_zone ||
+		    !ps->have_serial || n != 3 || !parse_uint(tok[1], UINT32_MAX, &v1) ||
 		    !parse_uint(tok[2], UINT32_MAX, &v2))
 			return SIGNET_EPARSE;
 		signet_err err = finish_period(ps);
@@ -250,8 +249,7 @@ static signet_err parse_rr(struct ks_parser *ps, const char *line)
 	return err;
 }
 
-signet_err dns_keyset_parse(const char *text, size_t len, dns_keyset *out,
-			    unsigned *errline)
+signet_err dns_keyset_parse(const char *text, size_t len, dns_keyset *out, unsigned *errline)
 {
 	if (errline != NULL)
 		*errline = 0;
@@ -291,7 +289,7 @@ signet_err dns_keyset_parse(const char *text, size_t len, dns_keyset *out,
 		if (*p == '\0' || *p == ';')
 			continue;
 		if (ps.state == KS_DONE)
-			err = SIGNET_EPARSE;         /* content after $END */
+			err = SIGNET_EPARSE; /* content after $END */
 		else if (*p == '$')
 			err = parse_directive(&ps, p);
 		else
@@ -314,8 +312,8 @@ signet_err dns_keyset_parse(const char *text, size_t len, dns_keyset *out,
 /* The checks parse makes, so that whatever write emits parses again. */
 static bool set_ok(const dns_rrset *s, const dns_name *zone, uint16_t type)
 {
-	return s->type == type && s->rclass == DNS_CLASS_IN &&
-	       s->count <= DNS_KEYSET_RRS_MAX && (s->count == 0 || s->rr != NULL) &&
+	return s->type == type && s->rclass == DNS_CLASS_IN && s->count <= DNS_KEYSET_RRS_MAX &&
+	       (s->count == 0 || s->rr != NULL) &&
 	       (s->count == 0 || dns_name_equal(&s->owner, zone));
 }
 
@@ -333,8 +331,7 @@ static signet_err keyset_check(const dns_keyset *ks)
 			return SIGNET_EINVAL;
 		if (i > 0 && p->inception < ks->periods[i - 1].expiration)
 			return SIGNET_EINVAL;
-		if (p->dnskey.count == 0 ||
-		    !set_ok(&p->dnskey, &ks->zone, DNS_T_DNSKEY) ||
+		if (p->dnskey.count == 0 || !set_ok(&p->dnskey, &ks->zone, DNS_T_DNSKEY) ||
 		    !set_ok(&p->cds, &ks->zone, DNS_T_CDS) ||
 		    !set_ok(&p->cdnskey, &ks->zone, DNS_T_CDNSKEY) ||
 		    !set_ok(&p->sigs, &ks->zone, DNS_T_RRSIG))
@@ -377,10 +374,9 @@ signet_err dns_keyset_write(const dns_keyset *ks, sg_buf *out)
 	if (err != SIGNET_OK)
 		return err;
 	size_t mark = out->len;
-	err = sg_buf_printf(out, "$SIGNET-KEYSET %s %s\n$ZONE %s\n$SERIAL %llu\n",
-			    KEYSET_VERSION,
-			    ks->kind == DNS_KEYSET_REQUEST ? "request" : "bundle",
-			    zs, (unsigned long long)ks->serial);
+	err = sg_buf_printf(out, "$SIGNET-KEYSET %s %s\n$ZONE %s\n$SERIAL %llu\n", KEYSET_VERSION,
+			    ks->kind == DNS_KEYSET_REQUEST ? "request" : "bundle", zs,
+			    (unsigned long long)ks->serial);
 	for (size_t i = 0; i < ks->count && err == SIGNET_OK; i++) {
 		const dns_keyset_period *p = &ks->periods[i];
 		err = sg_buf_printf(out, "$PERIOD %lu %lu\n", (unsigned long)p->inception,

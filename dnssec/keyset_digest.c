@@ -58,7 +58,7 @@ signet_err dns_keyset_digest(const dns_keyset *ks, uint8_t out[32])
 		return SIGNET_ENOMEM;
 	sg_buf b = SG_BUF_INIT;
 	signet_err err = EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 ? SIGNET_OK
-									 : SIGNET_ECRYPTO;
+									: SIGNET_ECRYPTO;
 	dns_name zone = ks->zone;
 	dns_name_lower(&zone);
 	if (err == SIGNET_OK)

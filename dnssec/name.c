@@ -8,8 +8,7 @@
 
 /* Offset in n of the suffix made of its rightmost `keep` labels (keep <=
  * count); the root label alone when keep is 0. */
-static unsigned suffix_offset(const dns_name *n, const uint8_t *offs,
-			      unsigned count, unsigned keep)
+static unsigned suffix_offset(const dns_name *n, const uint8_t *offs, unsigned count, unsigned keep)
 {
 	if (keep == 0)
 		return (unsigned)n->len - 1;
@@ -24,8 +23,7 @@ static uint8_t lower_octet(uint8_t c)
 /* Offsets of the labels of n from the left, root excluded. The struct is
  * public, so a hand-filled one may be malformed: refuse it rather than read
  * past the wire array. */
-static bool name_label_offsets(const dns_name *n, uint8_t offs[NAME_LABELS_MAX],
-			       unsigned *count)
+static bool name_label_offsets(const dns_name *n, uint8_t offs[NAME_LABELS_MAX], unsigned *count)
 {
 	unsigned off = 0;
 	unsigned k = 0;
@@ -44,8 +42,7 @@ static bool name_label_offsets(const dns_name *n, uint8_t offs[NAME_LABELS_MAX],
 	return true;
 }
 
-signet_err dns_name_from_wire(dns_name *out, const uint8_t *buf, size_t buflen,
-			      size_t *consumed)
+signet_err dns_name_from_wire(dns_name *out, const uint8_t *buf, size_t buflen, size_t *consumed)
 {
 	size_t off = 0;
 
@@ -82,8 +79,8 @@ static bool is_digit(char c)
 signet_err dns_name_from_str(dns_name *out, const char *text)
 {
 	uint8_t wire[DNS_NAME_MAX];
-	size_t pos = 0;       /* next free octet in wire */
-	size_t lab = 0;       /* offset of the current label's length octet */
+	size_t pos = 0; /* next free octet in wire */
+	size_t lab = 0; /* offset of the current label's length octet */
 	const char *p = text;
 
 	if (out == NULL || text == NULL)
@@ -103,10 +100,10 @@ signet_err dns_name_from_str(dns_name *out, const char *text)
 
 		if (*p == '.') {
 			if (wire[lab] == 0)
-				return SIGNET_EPARSE;   /* empty label */
+				return SIGNET_EPARSE; /* empty label */
 			p++;
 			if (*p == '\0')
-				break;                  /* final dot */
+				break; /* final dot */
 			if (pos >= DNS_NAME_MAX - 1)
 				return SIGNET_EPARSE;
 			lab = pos;
@@ -119,14 +116,13 @@ signet_err dns_name_from_str(dns_name *out, const char *text)
 				if (!is_digit(p[1]) || !is_digit(p[2]))
 					return SIGNET_EPARSE;
 				unsigned v = (unsigned)(p[0] - '0') * 100 +
-					     (unsigned)(p[1] - '0') * 10 +
-					     (unsigned)(p[2] - '0');
+					     (unsigned)(p[1] - '0') * 10 + (unsigned)(p[2] - '0');
 				if (v > 255)
 					return SIGNET_EPARSE;
 				c = (uint8_t)v;
 				p += 3;
 			} else if (*p == '\0') {
-				return SIGNET_EPARSE;   /* lone backslash */
+				return SIGNET_EPARSE; /* lone backslash */
 			} else {
 				c = (uint8_t)*p++;
 			}
@@ -144,7 +140,7 @@ signet_err dns_name_from_str(dns_name *out, const char *text)
 	}
 	if (wire[lab] == 0)
 		return SIGNET_EPARSE;
-	wire[pos++] = 0;   /* root label; the checks above leave room for it */
+	wire[pos++] = 0; /* root label; the checks above leave room for it */
 	memcpy(out->wire, wire, pos);
 	out->len = (uint8_t)pos;
 	return SIGNET_OK;
@@ -152,8 +148,8 @@ signet_err dns_name_from_str(dns_name *out, const char *text)
 
 static bool plain_octet(uint8_t c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '*';
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '_' || c == '*';
 }
 
 signet_err dns_name_to_str(const dns_name *n, char *out, size_t outlen)
@@ -348,8 +344,7 @@ signet_err dns_name_parent(const dns_name *n, dns_name *out)
 	uint8_t offs[NAME_LABELS_MAX];
 	unsigned count;
 
-	if (n == NULL || out == NULL || !name_label_offsets(n, offs, &count) ||
-	    count == 0)
+	if (n == NULL || out == NULL || !name_label_offsets(n, offs, &count) || count == 0)
 		return SIGNET_EINVAL;
 	return dns_name_suffix(n, count - 1, out);
 }
@@ -359,8 +354,7 @@ signet_err dns_name_suffix(const dns_name *n, unsigned labels, dns_name *out)
 	uint8_t offs[NAME_LABELS_MAX];
 	unsigned count;
 
-	if (n == NULL || out == NULL || !name_label_offsets(n, offs, &count) ||
-	    labels > count)
+	if (n == NULL || out == NULL || !name_label_offsets(n, offs, &count) || labels > count)
 		return SIGNET_EINVAL;
 	unsigned start = suffix_offset(n, offs, count, labels);
 	uint8_t len = (uint8_t)(n->len - start);

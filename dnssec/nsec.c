@@ -96,8 +96,8 @@ static signet_err merge_types(const struct owner_ref *refs, size_t k, dns_owner 
 	return SIGNET_OK;
 }
 
-signet_err dns_owners_authoritative(const dns_name *apex, const dns_owner *owners,
-				    size_t n, dns_owner **out, size_t *nout)
+signet_err dns_owners_authoritative(const dns_name *apex, const dns_owner *owners, size_t n,
+				    dns_owner **out, size_t *nout)
 {
 	if (apex == NULL || out == NULL || nout == NULL || (n > 0 && owners == NULL))
 		return SIGNET_EINVAL;
@@ -129,7 +129,7 @@ signet_err dns_owners_authoritative(const dns_name *apex, const dns_owner *owner
 		uint8_t buf[DNS_NAME_KEY_MAX];
 		size_t kl = dns_name_canonical_key(name, buf);
 		if (kl > 2u * name->len)
-			kl = 0;  /* cannot happen; keeps the arena bound obvious */
+			kl = 0; /* cannot happen; keeps the arena bound obvious */
 		memcpy(arena + used, buf, kl);
 		refs[nref] = (struct owner_ref){&owners[i], i, arena + used, kl};
 		used += kl;
@@ -186,8 +186,7 @@ signet_err dns_owners_authoritative(const dns_name *apex, const dns_owner *owner
 	return SIGNET_OK;
 }
 
-signet_err dns_nsec_rdata(const dns_name *next, const uint16_t *types, size_t n,
-			  sg_buf *out)
+signet_err dns_nsec_rdata(const dns_name *next, const uint16_t *types, size_t n, sg_buf *out)
 {
 	if (next == NULL || out == NULL || (n > 0 && types == NULL))
 		return SIGNET_EINVAL;
@@ -216,8 +215,8 @@ static size_t nsec_types(const dns_owner *o, bool delegation, uint16_t *t)
 	return m;
 }
 
-signet_err dns_nsec_chain(const dns_name *apex, const dns_owner *owners, size_t n,
-			  uint32_t ttl, dns_chain *out)
+signet_err dns_nsec_chain(const dns_name *apex, const dns_owner *owners, size_t n, uint32_t ttl,
+			  dns_chain *out)
 {
 	if (apex == NULL || out == NULL || (n > 0 && owners == NULL))
 		return SIGNET_EINVAL;

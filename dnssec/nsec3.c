@@ -67,8 +67,8 @@ signet_err dns_nsec3_hash(const dns_name *name, const dns_nsec3_params *p,
 	return err;
 }
 
-signet_err dns_nsec3_rdata(const dns_nsec3_params *p, const uint8_t *next_hash,
-			   size_t hashlen, const uint16_t *types, size_t n, sg_buf *out)
+signet_err dns_nsec3_rdata(const dns_nsec3_params *p, const uint8_t *next_hash, size_t hashlen,
+			   const uint16_t *types, size_t n, sg_buf *out)
 {
 	signet_err err = check_params(p);
 	if (err != SIGNET_OK)
@@ -107,9 +107,9 @@ signet_err dns_nsec3param_rdata(const dns_nsec3_params *p, sg_buf *out)
 
 /* One name of the hashed chain. */
 struct nsec3_entry {
-	uint8_t hash[SHA1_LEN];     /* the name's hash */
-	const dns_owner *owner;     /* its data, NULL for an empty non-terminal */
-	bool delegation;            /* NS below the apex: list NS and DS only */
+	uint8_t hash[SHA1_LEN]; /* the name's hash */
+	const dns_owner *owner; /* its data, NULL for an empty non-terminal */
+	bool delegation;        /* NS below the apex: list NS and DS only */
 };
 
 static int entry_cmp(const void *pa, const void *pb)
@@ -170,8 +170,8 @@ struct hasher {
 };
 
 static signet_err add_entry(struct nsec3_entry **arr, size_t *count, size_t *cap,
-			    const dns_name *name, const dns_owner *owner,
-			    bool delegation, const dns_nsec3_params *p, const struct hasher *hs)
+			    const dns_name *name, const dns_owner *owner, bool delegation,
+			    const dns_nsec3_params *p, const struct hasher *hs)
 {
 	if (*count == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 64;
@@ -200,17 +200,17 @@ static signet_err add_entry(struct nsec3_entry **arr, size_t *count, size_t *cap
 
 /* Hash every name the chain covers: the authoritative owners (without
  * insecure delegations under opt-out) and the empty non-terminals above them. */
-static signet_err collect_entries(const dns_name *apex, const dns_owner *auth,
-				  size_t nauth, const dns_nsec3_params *p,
-				  struct nsec3_entry **out, size_t *nout)
+static signet_err collect_entries(const dns_name *apex, const dns_owner *auth, size_t nauth,
+				  const dns_nsec3_params *p, struct nsec3_entry **out, size_t *nout)
 {
 	struct nsec3_entry *arr = NULL;
 	size_t count = 0, cap = 0;
 	const dns_name *prev = NULL;
 	bool optout = (p->flags & DNS_NSEC3_FLAG_OPTOUT) != 0;
 	struct hasher hs = {EVP_MD_CTX_new(), EVP_MD_fetch(NULL, "SHA1", NULL)};
-	signet_err err = hs.ctx == NULL ? SIGNET_ENOMEM : hs.md == NULL ? SIGNET_ECRYPTO
-									   : SIGNET_OK;
+	signet_err err = hs.ctx == NULL  ? SIGNET_ENOMEM
+			 : hs.md == NULL ? SIGNET_ECRYPTO
+					 : SIGNET_OK;
 
 	for (size_t i = 0; i < nauth && err == SIGNET_OK; i++) {
 		const dns_owner *o = &auth[i];
@@ -250,8 +250,8 @@ static signet_err collect_entries(const dns_name *apex, const dns_owner *auth,
 	return SIGNET_OK;
 }
 
-signet_err dns_nsec3_chain(const dns_name *apex, const dns_owner *owners, size_t n,
-			   uint32_t ttl, const dns_nsec3_params *p, dns_chain *out)
+signet_err dns_nsec3_chain(const dns_name *apex, const dns_owner *owners, size_t n, uint32_t ttl,
+			   const dns_nsec3_params *p, dns_chain *out)
 {
 	if (apex == NULL || out == NULL || (n > 0 && owners == NULL))
 		return SIGNET_EINVAL;

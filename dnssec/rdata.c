@@ -7,27 +7,27 @@
 /* The pieces RDATA is made of, enough to walk every type whose layout
  * matters for checking or for RFC 4034 §6.2 canonical form. */
 enum field {
-	F_END = 0,    /* no more fields: the RDATA must end here */
-	F_NAME_LC,    /* domain name, lower-cased in canonical form */
-	F_NAME,       /* domain name kept as is (NSEC, RFC 6840 §5.1; newer types) */
-	F_U8,         /* one octet */
-	F_U16,        /* two octets */
-	F_U32,        /* four octets */
-	F_A,          /* four octets of IPv4 address */
-	F_AAAA,       /* sixteen octets of IPv6 address */
-	F_STR,        /* <character-string>: length octet and up to 255 octets */
-	F_STRS,       /* one or more <character-string>s up to the end */
-	F_HEX8,       /* length octet (at least 1) and that many octets */
-	F_BITMAP,     /* NSEC/NSEC3 type bitmap up to the end, may be empty */
-	F_REST,       /* any octets up to the end, possibly none */
-	F_REST1       /* one or more octets up to the end */
+	F_END = 0, /* no more fields: the RDATA must end here */
+	F_NAME_LC, /* domain name, lower-cased in canonical form */
+	F_NAME,    /* domain name kept as is (NSEC, RFC 6840 §5.1; newer types) */
+	F_U8,      /* one octet */
+	F_U16,     /* two octets */
+	F_U32,     /* four octets */
+	F_A,       /* four octets of IPv4 address */
+	F_AAAA,    /* sixteen octets of IPv6 address */
+	F_STR,     /* <character-string>: length octet and up to 255 octets */
+	F_STRS,    /* one or more <character-string>s up to the end */
+	F_HEX8,    /* length octet (at least 1) and that many octets */
+	F_BITMAP,  /* NSEC/NSEC3 type bitmap up to the end, may be empty */
+	F_REST,    /* any octets up to the end, possibly none */
+	F_REST1    /* one or more octets up to the end */
 };
 
 #define FIELDS_MAX 10
 
 struct layout {
 	uint16_t type;
-	uint8_t f[FIELDS_MAX];   /* enum field, F_END terminated */
+	uint8_t f[FIELDS_MAX]; /* enum field, F_END terminated */
 };
 
 /* Types with a known layout. RFC 4034 §6.2 item 3, as corrected by RFC 6840
@@ -108,8 +108,7 @@ static signet_err bitmap_check(const uint8_t *p, size_t len)
 }
 
 /* Append the name at p (checked, uncompressed) to out, lower-cased if asked. */
-static signet_err name_field(const uint8_t *p, size_t avail, bool lower,
-			     size_t *used, sg_buf *out)
+static signet_err name_field(const uint8_t *p, size_t avail, bool lower, size_t *used, sg_buf *out)
 {
 	dns_name n;
 	signet_err err = dns_name_from_wire(&n, p, avail, used);
@@ -160,7 +159,7 @@ static signet_err rsa_key_check(const uint8_t *k, size_t len)
 /* DS and DNSKEY details the generic layout cannot express. */
 static signet_err extra_check(uint16_t type, const uint8_t *r, size_t len)
 {
-	size_t klen = len - 4;   /* both layouts have 4 fixed octets first */
+	size_t klen = len - 4; /* both layouts have 4 fixed octets first */
 
 	switch (type) {
 	case DNS_T_DNSKEY:
@@ -170,7 +169,10 @@ static signet_err extra_check(uint16_t type, const uint8_t *r, size_t len)
 		/* Public key sizes of the algorithms signet knows (RFC 3110,
 		 * 5702, 6605, 8080); others stay opaque. */
 		switch (r[3]) {
-		case 5: case 7: case DNS_ALG_RSASHA256: case 10:
+		case 5:
+		case 7:
+		case DNS_ALG_RSASHA256:
+		case 10:
 			return rsa_key_check(r + 4, klen);
 		case DNS_ALG_ECDSAP256SHA256:
 			return klen == 64 ? SIGNET_OK : SIGNET_EPARSE;
@@ -178,7 +180,7 @@ static signet_err extra_check(uint16_t type, const uint8_t *r, size_t len)
 			return klen == 96 ? SIGNET_OK : SIGNET_EPARSE;
 		case DNS_ALG_ED25519:
 			return klen == 32 ? SIGNET_OK : SIGNET_EPARSE;
-		case 16:   /* Ed448 */
+		case 16: /* Ed448 */
 			return klen == 57 ? SIGNET_OK : SIGNET_EPARSE;
 		default:
 			return SIGNET_OK;
@@ -246,7 +248,7 @@ static signet_err rdata_walk(uint16_t type, const uint8_t *r, size_t len, sg_buf
 		return walk_a6(r, len, out);
 
 	lo = layout_of(type);
-	if (lo == NULL)   /* unknown: opaque (RFC 3597) */
+	if (lo == NULL) /* unknown: opaque (RFC 3597) */
 		return out != NULL && len > 0 ? sg_buf_append(out, r, len) : SIGNET_OK;
 
 	for (size_t i = 0; i < FIELDS_MAX && lo->f[i] != F_END; i++) {
@@ -320,7 +322,7 @@ static signet_err rdata_walk(uint16_t type, const uint8_t *r, size_t len, sg_buf
 		off += used;
 	}
 	if (off != len)
-		return SIGNET_EPARSE;   /* trailing octets */
+		return SIGNET_EPARSE; /* trailing octets */
 	return extra_check(type, r, len);
 }
 
@@ -329,14 +331,13 @@ signet_err dns_rdata_check(uint16_t type, const uint8_t *rdata, size_t len)
 	return rdata_walk(type, rdata, len, NULL);
 }
 
-signet_err dns_rdata_canonical(uint16_t type, const uint8_t *rdata, size_t len,
-			       sg_buf *out)
+signet_err dns_rdata_canonical(uint16_t type, const uint8_t *rdata, size_t len, sg_buf *out)
 {
 	if (out == NULL)
 		return SIGNET_EINVAL;
 	size_t mark = out->len;
 	signet_err err = rdata_walk(type, rdata, len, out);
 	if (err != SIGNET_OK)
-		out->len = mark;   /* leave no half-written RDATA behind */
+		out->len = mark; /* leave no half-written RDATA behind */
 	return err;
 }

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-void dns_rrset_init(dns_rrset *s, const dns_name *owner, uint16_t type,
-		    uint16_t rclass, uint32_t ttl)
+void dns_rrset_init(dns_rrset *s, const dns_name *owner, uint16_t type, uint16_t rclass,
+		    uint32_t ttl)
 {
 	if (s == NULL)
 		return;
@@ -13,7 +13,7 @@ void dns_rrset_init(dns_rrset *s, const dns_name *owner, uint16_t type,
 	if (owner != NULL)
 		s->owner = *owner;
 	else
-		s->owner.len = 1;   /* the root: never leave an invalid name */
+		s->owner.len = 1; /* the root: never leave an invalid name */
 	s->type = type;
 	s->rclass = rclass;
 	s->ttl = ttl;
@@ -134,8 +134,7 @@ signet_err dns_rrset_to_wire(const dns_rrset *s, uint32_t ttl, sg_buf *out)
 {
 	signet_err err = SIGNET_OK;
 
-	if (s == NULL || out == NULL || (s->rr == NULL && s->count != 0) ||
-	    s->owner.len == 0)
+	if (s == NULL || out == NULL || (s->rr == NULL && s->count != 0) || s->owner.len == 0)
 		return SIGNET_EINVAL;
 	size_t mark = out->len;
 	for (size_t i = 0; i < s->count && err == SIGNET_OK; i++) {

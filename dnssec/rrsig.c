@@ -6,9 +6,8 @@
 /* Octets of the RRSIG RDATA before the signer's name. */
 #define RRSIG_FIXED 18
 
-signet_err dns_rrsig_prepare(dns_rrsig *sig, const dns_rrset *set, uint8_t alg,
-			     uint16_t key_tag, const dns_name *signer,
-			     uint32_t inception, uint32_t expiration)
+signet_err dns_rrsig_prepare(dns_rrsig *sig, const dns_rrset *set, uint8_t alg, uint16_t key_tag,
+			     const dns_name *signer, uint32_t inception, uint32_t expiration)
 {
 	if (sig == NULL || set == NULL || signer == NULL)
 		return SIGNET_EINVAL;
@@ -39,7 +38,7 @@ static signet_err rrsig_header(const dns_rrsig *sig, sg_buf *out)
 	signet_err err;
 
 	if (dns_name_labels(&signer) == 0 && (signer.len != 1 || signer.wire[0] != 0))
-		return SIGNET_EINVAL;   /* malformed name in a hand-filled struct */
+		return SIGNET_EINVAL; /* malformed name in a hand-filled struct */
 	dns_name_lower(&signer);
 	if ((err = sg_buf_put_u16(out, sig->type_covered)) != SIGNET_OK ||
 	    (err = sg_buf_put_u8(out, sig->algorithm)) != SIGNET_OK ||
@@ -52,8 +51,7 @@ static signet_err rrsig_header(const dns_rrsig *sig, sg_buf *out)
 	return sg_buf_append(out, signer.wire, signer.len);
 }
 
-signet_err dns_rrsig_signed_data(const dns_rrsig *sig, const dns_rrset *set,
-				 sg_buf *out)
+signet_err dns_rrsig_signed_data(const dns_rrsig *sig, const dns_rrset *set, sg_buf *out)
 {
 	dns_rrset canon;
 	signet_err err;

@@ -7,8 +7,7 @@
 /* The common case, every type below 256: one window, without clearing the
  * table of all 65536 types (a signed zone's chain makes one bitmap per name).
  * False when a type needs another window. */
-static bool first_window_only(const uint16_t *types, size_t n, sg_buf *out,
-			      signet_err *err)
+static bool first_window_only(const uint16_t *types, size_t n, sg_buf *out, signet_err *err)
 {
 	uint8_t win[32] = {0};
 	for (size_t i = 0; i < n; i++) {

@@ -10,8 +10,7 @@
 
 /* ECDSA signatures are r||s in DNSSEC (RFC 6605 §4) and DER in OpenSSL.
  * *der must be freed with OPENSSL_free. */
-static signet_err ecdsa_to_der(const uint8_t *sig, size_t siglen, uint8_t **der,
-			       size_t *derlen)
+static signet_err ecdsa_to_der(const uint8_t *sig, size_t siglen, uint8_t **der, size_t *derlen)
 {
 	ECDSA_SIG *es = ECDSA_SIG_new();
 	BIGNUM *r = BN_bin2bn(sig, (int)(siglen / 2), NULL);
@@ -22,7 +21,7 @@ static signet_err ecdsa_to_der(const uint8_t *sig, size_t siglen, uint8_t **der,
 		goto fail;
 	if (ECDSA_SIG_set0(es, r, s) != 1)
 		goto fail;
-	r = s = NULL;   /* owned by es now */
+	r = s = NULL; /* owned by es now */
 	*der = NULL;
 	int n = i2d_ECDSA_SIG(es, der);
 	ECDSA_SIG_free(es);
@@ -53,8 +52,8 @@ static bool key_fits(uint8_t alg, EVP_PKEY *pk)
 		    EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, group,
 						   sizeof(group), &glen) != 1)
 			return false;
-		return strcmp(group, alg == DNS_ALG_ECDSAP256SHA256 ? "prime256v1"
-								    : "secp384r1") == 0;
+		return strcmp(group, alg == DNS_ALG_ECDSAP256SHA256 ? "prime256v1" : "secp384r1") ==
+		       0;
 	case DNS_ALG_ED25519:
 		return EVP_PKEY_is_a(pk, "ED25519");
 	default:
@@ -62,8 +61,8 @@ static bool key_fits(uint8_t alg, EVP_PKEY *pk)
 	}
 }
 
-signet_err dns_signature_verify(uint8_t alg, EVP_PKEY *pk, const uint8_t *data,
-				size_t len, const uint8_t *sig, size_t siglen)
+signet_err dns_signature_verify(uint8_t alg, EVP_PKEY *pk, const uint8_t *data, size_t len,
+				const uint8_t *sig, size_t siglen)
 {
 	const EVP_MD *md = NULL;
 	uint8_t *der = NULL;
@@ -100,7 +99,7 @@ signet_err dns_signature_verify(uint8_t alg, EVP_PKEY *pk, const uint8_t *data,
 		vlen = derlen;
 		break;
 	case DNS_ALG_ED25519:
-		md = NULL;   /* pure EdDSA: no separate digest */
+		md = NULL; /* pure EdDSA: no separate digest */
 		if (siglen != 64)
 			return SIGNET_EVERIFY;
 		break;
@@ -127,9 +126,8 @@ signet_err dns_signature_verify(uint8_t alg, EVP_PKEY *pk, const uint8_t *data,
 	return err;
 }
 
-signet_err dns_rrsig_verify(const dns_rrsig *sig, const dns_rrset *set,
-			    const uint8_t *dnskey, size_t dnskey_len,
-			    const dns_name *signer_zone, uint32_t now)
+signet_err dns_rrsig_verify(const dns_rrsig *sig, const dns_rrset *set, const uint8_t *dnskey,
+			    size_t dnskey_len, const dns_name *signer_zone, uint32_t now)
 {
 	EVP_PKEY *pk = NULL;
 	sg_buf data = SG_BUF_INIT;
@@ -154,8 +152,7 @@ signet_err dns_rrsig_verify(const dns_rrsig *sig, const dns_rrset *set,
 		return SIGNET_EVERIFY;
 	if (signer_zone != NULL && !dns_name_equal(&sig->signer, signer_zone))
 		return SIGNET_EVERIFY;
-	if (sig->type_covered != set->type ||
-	    sig->labels > dns_name_labels(&set->owner) ||
+	if (sig->type_covered != set->type || sig->labels > dns_name_labels(&set->owner) ||
 	    !dns_name_is_at_or_below(&set->owner, &sig->signer))
 		return SIGNET_EVERIFY;
 	if (sig->sig_len == 0 || sig->sig_len > DNS_SIG_MAX)
@@ -163,8 +160,7 @@ signet_err dns_rrsig_verify(const dns_rrsig *sig, const dns_rrset *set,
 	if (now != 0) {
 		int after_start = dns_serial_compare(now, sig->inception);
 		int before_end = dns_serial_compare(now, sig->expiration);
-		if ((after_start != 0 && after_start != 1) ||
-		    (before_end != 0 && before_end != -1))
+		if ((after_start != 0 && after_start != 1) || (before_end != 0 && before_end != -1))
 			return SIGNET_ETIME;
 	}
 
@@ -172,8 +168,8 @@ signet_err dns_rrsig_verify(const dns_rrsig *sig, const dns_rrset *set,
 	if (err == SIGNET_OK)
 		err = dns_dnskey_to_evp(dnskey, dnskey_len, &pk);
 	if (err == SIGNET_OK)
-		err = dns_signature_verify(sig->algorithm, pk, data.data, data.len,
-					   sig->sig, sig->sig_len);
+		err = dns_signature_verify(sig->algorithm, pk, data.data, data.len, sig->sig,
+					   sig->sig_len);
 	EVP_PKEY_free(pk);
 	sg_buf_free(&data);
 	return err;

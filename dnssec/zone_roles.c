@@ -10,8 +10,8 @@
  * so each is looked up in place. A sorted list searched by dns_name_compare
  * for every ancestor of every set was a large part of building a chain. */
 typedef struct cut_set {
-	const dns_name **slot;   /* NULL: empty */
-	size_t mask;             /* slots - 1, a power of two minus one */
+	const dns_name **slot; /* NULL: empty */
+	size_t mask;           /* slots - 1, a power of two minus one */
 } cut_set;
 
 static uint8_t lower(uint8_t c)
@@ -21,7 +21,7 @@ static uint8_t lower(uint8_t c)
 
 static uint32_t hash_lower(const uint8_t *w, size_t n)
 {
-	uint32_t h = 2166136261u;  /* FNV-1a */
+	uint32_t h = 2166136261u; /* FNV-1a */
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ lower(w[i])) * 16777619u;
 	return h;
@@ -180,7 +180,7 @@ static void sort_keys(set_key *keys, size_t n)
 	size_t t = n - p;
 	set_key *tail = malloc(t * sizeof(*tail));
 	if (tail == NULL) {
-		qsort(keys, n, sizeof(*keys), set_key_cmp);  /* slower, same order */
+		qsort(keys, n, sizeof(*keys), set_key_cmp); /* slower, same order */
 		return;
 	}
 	qsort(keys + p, t, sizeof(*keys), set_key_cmp);
@@ -196,8 +196,7 @@ static void sort_keys(set_key *keys, size_t n)
 	free(tail);
 }
 
-signet_err dns_zone_owners(const dns_zone *z, const dns_set_role *roles,
-			   dns_owner **out, size_t *n)
+signet_err dns_zone_owners(const dns_zone *z, const dns_set_role *roles, dns_owner **out, size_t *n)
 {
 	if (z == NULL || out == NULL || n == NULL || (roles == NULL && z->count))
 		return SIGNET_EINVAL;
@@ -227,9 +226,10 @@ signet_err dns_zone_owners(const dns_zone *z, const dns_set_role *roles,
 		uint8_t buf[DNS_NAME_KEY_MAX];
 		size_t kl = dns_name_canonical_key(o, buf);
 		if (kl > 2u * o->len)
-			kl = 0;  /* cannot happen; keeps the arena bound obvious */
+			kl = 0; /* cannot happen; keeps the arena bound obvious */
 		memcpy(arena + used, buf, kl);
-		keys[k] = (set_key){arena + used, kl, i, kl > 0 || (o->len == 1 && o->wire[0] == 0)};
+		keys[k] = (set_key){arena + used, kl, i,
+				    kl > 0 || (o->len == 1 && o->wire[0] == 0)};
 		used += kl;
 		k++;
 	}
@@ -242,8 +242,8 @@ signet_err dns_zone_owners(const dns_zone *z, const dns_set_role *roles,
 		size_t b = a + 1;
 		while (b < m && keys[b].good == keys[a].good && keys[b].klen == keys[a].klen &&
 		       memcmp(keys[b].key, keys[a].key, keys[a].klen) == 0 &&
-		       (keys[a].good || dns_name_equal(&z->sets[keys[a].idx].owner,
-						       &z->sets[keys[b].idx].owner)))
+		       (keys[a].good ||
+			dns_name_equal(&z->sets[keys[a].idx].owner, &z->sets[keys[b].idx].owner)))
 			b++;
 		dns_owner *o = &owners[count];
 		o->types = malloc((b - a) * sizeof(*o->types));

@@ -20,7 +20,7 @@
 
 struct cursor {
 	const char *p, *end;
-	const dns_name *origin;   /* for relative names and "@"; NULL: none */
+	const dns_name *origin; /* for relative names and "@"; NULL: none */
 };
 
 static bool is_digit(char c)
@@ -89,22 +89,20 @@ static bool take_uint(struct cursor *c, unsigned maxdigits, uint32_t max, uint32
  * other octet (0) sends the line to ldns. */
 enum { NAME_CH = 1, NAME_DOT = 2, NAME_END = 3 };
 static const uint8_t name_class[256] = {
-	[' '] = NAME_END, ['\t'] = NAME_END, ['.'] = NAME_DOT, ['-'] = NAME_CH,
-	['_'] = NAME_CH, ['*'] = NAME_CH,
-	['0'] = NAME_CH, ['1'] = NAME_CH, ['2'] = NAME_CH, ['3'] = NAME_CH, ['4'] = NAME_CH,
-	['5'] = NAME_CH, ['6'] = NAME_CH, ['7'] = NAME_CH, ['8'] = NAME_CH, ['9'] = NAME_CH,
-	['a'] = NAME_CH, ['b'] = NAME_CH, ['c'] = NAME_CH, ['d'] = NAME_CH, ['e'] = NAME_CH,
-	['f'] = NAME_CH, ['g'] = NAME_CH, ['h'] = NAME_CH, ['i'] = NAME_CH, ['j'] = NAME_CH,
-	['k'] = NAME_CH, ['l'] = NAME_CH, ['m'] = NAME_CH, ['n'] = NAME_CH, ['o'] = NAME_CH,
-	['p'] = NAME_CH, ['q'] = NAME_CH, ['r'] = NAME_CH, ['s'] = NAME_CH, ['t'] = NAME_CH,
-	['u'] = NAME_CH, ['v'] = NAME_CH, ['w'] = NAME_CH, ['x'] = NAME_CH, ['y'] = NAME_CH,
-	['z'] = NAME_CH,
-	['A'] = NAME_CH, ['B'] = NAME_CH, ['C'] = NAME_CH, ['D'] = NAME_CH, ['E'] = NAME_CH,
-	['F'] = NAME_CH, ['G'] = NAME_CH, ['H'] = NAME_CH, ['I'] = NAME_CH, ['J'] = NAME_CH,
-	['K'] = NAME_CH, ['L'] = NAME_CH, ['M'] = NAME_CH, ['N'] = NAME_CH, ['O'] = NAME_CH,
-	['P'] = NAME_CH, ['Q'] = NAME_CH, ['R'] = NAME_CH, ['S'] = NAME_CH, ['T'] = NAME_CH,
-	['U'] = NAME_CH, ['V'] = NAME_CH, ['W'] = NAME_CH, ['X'] = NAME_CH, ['Y'] = NAME_CH,
-	['Z'] = NAME_CH,
+	[' '] = NAME_END, ['\t'] = NAME_END, ['.'] = NAME_DOT, ['-'] = NAME_CH, ['_'] = NAME_CH,
+	['*'] = NAME_CH,  ['0'] = NAME_CH,   ['1'] = NAME_CH,  ['2'] = NAME_CH, ['3'] = NAME_CH,
+	['4'] = NAME_CH,  ['5'] = NAME_CH,   ['6'] = NAME_CH,  ['7'] = NAME_CH, ['8'] = NAME_CH,
+	['9'] = NAME_CH,  ['a'] = NAME_CH,   ['b'] = NAME_CH,  ['c'] = NAME_CH, ['d'] = NAME_CH,
+	['e'] = NAME_CH,  ['f'] = NAME_CH,   ['g'] = NAME_CH,  ['h'] = NAME_CH, ['i'] = NAME_CH,
+	['j'] = NAME_CH,  ['k'] = NAME_CH,   ['l'] = NAME_CH,  ['m'] = NAME_CH, ['n'] = NAME_CH,
+	['o'] = NAME_CH,  ['p'] = NAME_CH,   ['q'] = NAME_CH,  ['r'] = NAME_CH, ['s'] = NAME_CH,
+	['t'] = NAME_CH,  ['u'] = NAME_CH,   ['v'] = NAME_CH,  ['w'] = NAME_CH, ['x'] = NAME_CH,
+	['y'] = NAME_CH,  ['z'] = NAME_CH,   ['A'] = NAME_CH,  ['B'] = NAME_CH, ['C'] = NAME_CH,
+	['D'] = NAME_CH,  ['E'] = NAME_CH,   ['F'] = NAME_CH,  ['G'] = NAME_CH, ['H'] = NAME_CH,
+	['I'] = NAME_CH,  ['J'] = NAME_CH,   ['K'] = NAME_CH,  ['L'] = NAME_CH, ['M'] = NAME_CH,
+	['N'] = NAME_CH,  ['O'] = NAME_CH,   ['P'] = NAME_CH,  ['Q'] = NAME_CH, ['R'] = NAME_CH,
+	['S'] = NAME_CH,  ['T'] = NAME_CH,   ['U'] = NAME_CH,  ['V'] = NAME_CH, ['W'] = NAME_CH,
+	['X'] = NAME_CH,  ['Y'] = NAME_CH,   ['Z'] = NAME_CH,
 };
 
 /* A name without escapes, as wire form in out: absolute, or, with an
@@ -129,7 +127,7 @@ static bool take_name(struct cursor *c, dns_name *out)
 		c->p += 1;
 		return true;
 	}
-	size_t lenpos = 0, pos = 1;     /* the label's length octet; the next octet */
+	size_t lenpos = 0, pos = 1; /* the label's length octet; the next octet */
 	const char *q = s;
 	bool absolute = false;
 	for (; q < end; q++) {
@@ -180,15 +178,16 @@ static const struct {
 	uint16_t type;
 } type_names[] = {
 	/* The most frequent in a signed zone first: the search is linear. */
-	{"A", 1, 1}, {"RRSIG", 5, 46}, {"NSEC", 4, 47}, {"AAAA", 4, 28}, {"NSEC3", 5, 50},
-	{"NS", 2, 2}, {"MX", 2, 15}, {"TXT", 3, 16}, {"SRV", 3, 33}, {"DS", 2, 43},
-	{"CNAME", 5, 5}, {"SOA", 3, 6}, {"DNSKEY", 6, 48}, {"PTR", 3, 12},
-	{"HINFO", 5, 13}, {"RP", 2, 17}, {"AFSDB", 5, 18}, {"LOC", 3, 29},
-	{"NAPTR", 5, 35}, {"KX", 2, 36}, {"CERT", 4, 37}, {"DNAME", 5, 39},
-	{"SSHFP", 5, 44}, {"IPSECKEY", 8, 45}, {"DHCID", 5, 49}, {"NSEC3PARAM", 10, 51},
-	{"TLSA", 4, 52}, {"SMIMEA", 6, 53}, {"CDS", 3, 59}, {"CDNSKEY", 7, 60},
-	{"OPENPGPKEY", 10, 61}, {"CSYNC", 5, 62}, {"ZONEMD", 6, 63}, {"SVCB", 4, 64},
-	{"HTTPS", 5, 65}, {"URI", 3, 256}, {"CAA", 3, 257},
+	{"A", 1, 1},       {"RRSIG", 5, 46},       {"NSEC", 4, 47},        {"AAAA", 4, 28},
+	{"NSEC3", 5, 50},  {"NS", 2, 2},           {"MX", 2, 15},          {"TXT", 3, 16},
+	{"SRV", 3, 33},    {"DS", 2, 43},          {"CNAME", 5, 5},        {"SOA", 3, 6},
+	{"DNSKEY", 6, 48}, {"PTR", 3, 12},         {"HINFO", 5, 13},       {"RP", 2, 17},
+	{"AFSDB", 5, 18},  {"LOC", 3, 29},         {"NAPTR", 5, 35},       {"KX", 2, 36},
+	{"CERT", 4, 37},   {"DNAME", 5, 39},       {"SSHFP", 5, 44},       {"IPSECKEY", 8, 45},
+	{"DHCID", 5, 49},  {"NSEC3PARAM", 10, 51}, {"TLSA", 4, 52},        {"SMIMEA", 6, 53},
+	{"CDS", 3, 59},    {"CDNSKEY", 7, 60},     {"OPENPGPKEY", 10, 61}, {"CSYNC", 5, 62},
+	{"ZONEMD", 6, 63}, {"SVCB", 4, 64},        {"HTTPS", 5, 65},       {"URI", 3, 256},
+	{"CAA", 3, 257},
 };
 
 static bool take_type(struct cursor *c, uint16_t *out)
@@ -208,8 +207,7 @@ static bool take_type(struct cursor *c, uint16_t *out)
 }
 
 /* Seconds since the epoch of a valid UTC calendar time. */
-static uint32_t epoch_of(unsigned y, unsigned mo, unsigned d, unsigned h, unsigned mi,
-			 unsigned s)
+static uint32_t epoch_of(unsigned y, unsigned mo, unsigned d, unsigned h, unsigned mi, unsigned s)
 {
 	static const unsigned before[12] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
 	uint64_t days = 365ull * (y - 1970) + (y - 1969) / 4 - (y - 1901) / 100 + (y - 1601) / 400;
@@ -232,8 +230,11 @@ static bool take_time(struct cursor *c, uint32_t *out)
 			return false;
 		dg[i] = (unsigned)(s[i] - '0');
 	}
-	const unsigned v[6] = {dg[0] * 1000 + dg[1] * 100 + dg[2] * 10 + dg[3], dg[4] * 10 + dg[5],
-			       dg[6] * 10 + dg[7], dg[8] * 10 + dg[9], dg[10] * 10 + dg[11],
+	const unsigned v[6] = {dg[0] * 1000 + dg[1] * 100 + dg[2] * 10 + dg[3],
+			       dg[4] * 10 + dg[5],
+			       dg[6] * 10 + dg[7],
+			       dg[8] * 10 + dg[9],
+			       dg[10] * 10 + dg[11],
 			       dg[12] * 10 + dg[13]};
 	static const unsigned mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	unsigned y = v[0], mo = v[1], d = v[2];
@@ -248,8 +249,8 @@ static bool take_time(struct cursor *c, uint32_t *out)
 
 /* Base64 digit values plus one; 0 for every other octet. */
 static const uint8_t b64_digit[256] = {
-	['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6, ['G'] = 7,
-	['H'] = 8, ['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14,
+	['A'] = 1,  ['B'] = 2,  ['C'] = 3,  ['D'] = 4,  ['E'] = 5,  ['F'] = 6,  ['G'] = 7,
+	['H'] = 8,  ['I'] = 9,  ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14,
 	['O'] = 15, ['P'] = 16, ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21,
 	['V'] = 22, ['W'] = 23, ['X'] = 24, ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28,
 	['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35,
@@ -331,7 +332,7 @@ static bool take_bitmap(struct cursor *c, size_t min, sg_buf *rd)
 	memset(bits, 0, sizeof(bits));
 	while (!at_end(c)) {
 		if (!take_sep(c))
-			break;     /* trailing blanks */
+			break; /* trailing blanks */
 		uint16_t t;
 		if (n == FAST_TYPES_MAX || !take_type(c, &t) || t >= 512)
 			return false;
@@ -362,17 +363,29 @@ static bool rrsig_rdata(struct cursor *c, sg_buf *rd)
 	if (!take_type(c, &covered) || !take_sep(c) || !take_uint(c, 3, 255, &alg) ||
 	    !take_sep(c) || !take_uint(c, 3, 255, &labels) || !take_sep(c) ||
 	    !take_uint(c, 9, 999999999, &ottl) || !take_sep(c) || !take_time(c, &exp) ||
-	    !take_sep(c) || !take_time(c, &inc) || !take_sep(c) ||
-	    !take_uint(c, 5, 65535, &tag) || !take_sep(c) || !take_name(c, &signer) ||
-	    !take_sep(c))
+	    !take_sep(c) || !take_time(c, &inc) || !take_sep(c) || !take_uint(c, 5, 65535, &tag) ||
+	    !take_sep(c) || !take_name(c, &signer) || !take_sep(c))
 		return false;
 	/* The fixed fields (RFC 4034 §3.1) in one append. */
 	const uint8_t fixed[18] = {
-		(uint8_t)(covered >> 8), (uint8_t)covered, (uint8_t)alg, (uint8_t)labels,
-		(uint8_t)(ottl >> 24), (uint8_t)(ottl >> 16), (uint8_t)(ottl >> 8), (uint8_t)ottl,
-		(uint8_t)(exp >> 24), (uint8_t)(exp >> 16), (uint8_t)(exp >> 8), (uint8_t)exp,
-		(uint8_t)(inc >> 24), (uint8_t)(inc >> 16), (uint8_t)(inc >> 8), (uint8_t)inc,
-		(uint8_t)(tag >> 8), (uint8_t)tag,
+		(uint8_t)(covered >> 8),
+		(uint8_t)covered,
+		(uint8_t)alg,
+		(uint8_t)labels,
+		(uint8_t)(ottl >> 24),
+		(uint8_t)(ottl >> 16),
+		(uint8_t)(ottl >> 8),
+		(uint8_t)ottl,
+		(uint8_t)(exp >> 24),
+		(uint8_t)(exp >> 16),
+		(uint8_t)(exp >> 8),
+		(uint8_t)exp,
+		(uint8_t)(inc >> 24),
+		(uint8_t)(inc >> 16),
+		(uint8_t)(inc >> 8),
+		(uint8_t)inc,
+		(uint8_t)(tag >> 8),
+		(uint8_t)tag,
 	};
 	if (sg_buf_append(rd, fixed, sizeof(fixed)) != SIGNET_OK ||
 	    sg_buf_append(rd, signer.wire, signer.len) != SIGNET_OK)
@@ -534,8 +547,7 @@ static bool hex_rdata(struct cursor *c, sg_buf *rd)
 /* DS and CDS: key tag, algorithm and digest type as numbers, one hex field. */
 static bool ds_rdata(struct cursor *c, sg_buf *rd)
 {
-	return take_u16_sep(c, rd) && take_u8_sep(c, rd) && take_u8_sep(c, rd) &&
-	       hex_rdata(c, rd);
+	return take_u16_sep(c, rd) && take_u8_sep(c, rd) && take_u8_sep(c, rd) && hex_rdata(c, rd);
 }
 
 /* DNSKEY and CDNSKEY: flags, protocol and algorithm as numbers, one base64
@@ -570,7 +582,8 @@ static bool txt_rdata(struct cursor *c, sg_buf *rd)
 		}
 		if (s + l == c->end || l > 255)
 			return false;
-		if (sg_buf_put_u8(rd, (uint8_t)l) != SIGNET_OK || sg_buf_append(rd, s, l) != SIGNET_OK)
+		if (sg_buf_put_u8(rd, (uint8_t)l) != SIGNET_OK ||
+		    sg_buf_append(rd, s, l) != SIGNET_OK)
 			return false;
 		c->p = s + l + 1;
 		count++;
@@ -616,33 +629,58 @@ signet_err dns_rr_from_text_ctx(const dns_fast_ctx *ctx, const char *line, size_
 	size_t mark = rdata->len;
 	bool ok;
 	switch (ty) {
-	case DNS_T_A: ok = addr_rdata(&c, AF_INET, rdata); break;
-	case DNS_T_AAAA: ok = addr_rdata(&c, AF_INET6, rdata); break;
-	case DNS_T_RRSIG: ok = rrsig_rdata(&c, rdata); break;
-	case DNS_T_NSEC: ok = nsec_rdata(&c, rdata); break;
-	case DNS_T_NSEC3: ok = nsec3_rdata(&c, rdata); break;
+	case DNS_T_A:
+		ok = addr_rdata(&c, AF_INET, rdata);
+		break;
+	case DNS_T_AAAA:
+		ok = addr_rdata(&c, AF_INET6, rdata);
+		break;
+	case DNS_T_RRSIG:
+		ok = rrsig_rdata(&c, rdata);
+		break;
+	case DNS_T_NSEC:
+		ok = nsec_rdata(&c, rdata);
+		break;
+	case DNS_T_NSEC3:
+		ok = nsec3_rdata(&c, rdata);
+		break;
 	case DNS_T_NS:
 	case DNS_T_CNAME:
 	case DNS_T_PTR:
-	case DNS_T_DNAME: ok = name_rdata(&c, rdata); break;
-	case DNS_T_MX: ok = mx_rdata(&c, rdata); break;
-	case DNS_T_SRV: ok = srv_rdata(&c, rdata); break;
-	case DNS_T_SOA: ok = soa_rdata(&c, rdata); break;
+	case DNS_T_DNAME:
+		ok = name_rdata(&c, rdata);
+		break;
+	case DNS_T_MX:
+		ok = mx_rdata(&c, rdata);
+		break;
+	case DNS_T_SRV:
+		ok = srv_rdata(&c, rdata);
+		break;
+	case DNS_T_SOA:
+		ok = soa_rdata(&c, rdata);
+		break;
 	case DNS_T_DS:
-	case DNS_T_CDS: ok = ds_rdata(&c, rdata); break;
+	case DNS_T_CDS:
+		ok = ds_rdata(&c, rdata);
+		break;
 	case DNS_T_DNSKEY:
-	case DNS_T_CDNSKEY: ok = dnskey_rdata(&c, rdata); break;
-	case DNS_T_TXT: ok = txt_rdata(&c, rdata); break;
-	default: ok = false; break;
+	case DNS_T_CDNSKEY:
+		ok = dnskey_rdata(&c, rdata);
+		break;
+	case DNS_T_TXT:
+		ok = txt_rdata(&c, rdata);
+		break;
+	default:
+		ok = false;
+		break;
 	}
 	/* The RDATA of the other types is well formed as built; keys and
 	 * digests have lengths that dns_rdata_check knows (and that ldns's
 	 * reading gets checked against too). */
-	bool check = ty == DNS_T_DNSKEY || ty == DNS_T_CDNSKEY || ty == DNS_T_DS ||
-		     ty == DNS_T_CDS;
-	if (ok && (rdata->len - mark > DNS_RDATA_MAX ||
-		   (check &&
-		    dns_rdata_check(ty, rdata->data + mark, rdata->len - mark) != SIGNET_OK)))
+	bool check = ty == DNS_T_DNSKEY || ty == DNS_T_CDNSKEY || ty == DNS_T_DS || ty == DNS_T_CDS;
+	if (ok &&
+	    (rdata->len - mark > DNS_RDATA_MAX ||
+	     (check && dns_rdata_check(ty, rdata->data + mark, rdata->len - mark) != SIGNET_OK)))
 		ok = false;
 	if (!ok) {
 		rdata->len = mark;
@@ -654,8 +692,8 @@ signet_err dns_rr_from_text_ctx(const dns_fast_ctx *ctx, const char *line, size_
 	return SIGNET_OK;
 }
 
-signet_err dns_rr_from_text_fast(const char *line, size_t len, dns_name *owner,
-				 uint16_t *type, uint32_t *ttl, sg_buf *rdata)
+signet_err dns_rr_from_text_fast(const char *line, size_t len, dns_name *owner, uint16_t *type,
+				 uint32_t *ttl, sg_buf *rdata)
 {
 	/* No origin and no default TTL: absolute names, a TTL and the class. */
 	const dns_fast_ctx ctx = {NULL, 0};

@@ -54,12 +54,12 @@ static size_t rrsig_time(uint32_t t, time_t now, char out[16])
 		 * the usual shift to years starting on 1 March, so that the leap
 		 * day is the last of its year; gmtime_r and strftime cost more
 		 * than the rest of the line. */
-		int64_t z = days + 719468;                 /* days since 0000-03-01 */
-		int64_t era = z / 146097;                  /* 400-year cycles */
-		int64_t doe = z - era * 146097;            /* day of the cycle */
+		int64_t z = days + 719468;      /* days since 0000-03-01 */
+		int64_t era = z / 146097;       /* 400-year cycles */
+		int64_t doe = z - era * 146097; /* day of the cycle */
 		int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
 		int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-		int64_t mp = (5 * doy + 2) / 153;          /* month from March = 0 */
+		int64_t mp = (5 * doy + 2) / 153; /* month from March = 0 */
 		int64_t d = doy - (153 * mp + 2) / 5 + 1;
 		int64_t m = mp < 10 ? mp + 3 : mp - 9;
 		int64_t y = yoe + era * 400 + (m <= 2);
@@ -102,7 +102,7 @@ static signet_err rrsig_to_text(const dns_name *owner, uint16_t rclass, uint32_t
 	if (len < 18 + 1 || dns_name_from_wire(&signer, r + 18, len - 18, &used) != SIGNET_OK)
 		return SIGNET_EPARSE;
 	if (len - 18 - used == 0)
-		return SIGNET_ENOTFOUND;  /* no text form reads back; ldns prints one */
+		return SIGNET_ENOTFOUND; /* no text form reads back; ldns prints one */
 	const ldns_rr_descriptor *d = ldns_rr_descript(sg_get_u16(r));
 	char covered_buf[16], cls_buf[16];
 	const char *covered = covered_buf, *cls = cls_buf;
@@ -125,8 +125,9 @@ static signet_err rrsig_to_text(const dns_name *owner, uint16_t rclass, uint32_t
 	if (err != SIGNET_OK)
 		return err;
 	/* Appended field by field: a printf per RRSIG was a third of the cost. */
-	const char *text[] = {on, "\t", NULL, "\t", cls, "\tRRSIG\t", covered, " ", NULL, " ",
-			      NULL, " ", NULL, " ", exp, " ", inc, " ", NULL, " ", sn, " "};
+	const char *text[] = {on,   "\t", NULL, "\t", cls,  "\tRRSIG\t", covered, " ",
+			      NULL, " ",  NULL, " ",  NULL, " ",         exp,     " ",
+			      inc,  " ",  NULL, " ",  sn,   " "};
 	uint32_t num[] = {ttl, r[2], r[3], sg_get_u32(r + 4), sg_get_u16(r + 16)};
 	size_t k = 0;
 	for (size_t i = 0; i < sizeof(text) / sizeof(text[0]) && err == SIGNET_OK; i++)
@@ -218,20 +219,34 @@ static char *w_type(char *p, uint16_t type)
 	/* The types of nearly every line, without a look-up and a strlen;
 	 * the spellings are ldns's (the tests compare). */
 	switch (type) {
-	case DNS_T_A: return w_str(p, "A", 1);
-	case DNS_T_NS: return w_str(p, "NS", 2);
-	case DNS_T_CNAME: return w_str(p, "CNAME", 5);
-	case DNS_T_SOA: return w_str(p, "SOA", 3);
-	case DNS_T_MX: return w_str(p, "MX", 2);
-	case DNS_T_TXT: return w_str(p, "TXT", 3);
-	case DNS_T_AAAA: return w_str(p, "AAAA", 4);
-	case DNS_T_SRV: return w_str(p, "SRV", 3);
-	case DNS_T_DS: return w_str(p, "DS", 2);
-	case DNS_T_RRSIG: return w_str(p, "RRSIG", 5);
-	case DNS_T_NSEC: return w_str(p, "NSEC", 4);
-	case DNS_T_DNSKEY: return w_str(p, "DNSKEY", 6);
-	case DNS_T_NSEC3: return w_str(p, "NSEC3", 5);
-	default: break;
+	case DNS_T_A:
+		return w_str(p, "A", 1);
+	case DNS_T_NS:
+		return w_str(p, "NS", 2);
+	case DNS_T_CNAME:
+		return w_str(p, "CNAME", 5);
+	case DNS_T_SOA:
+		return w_str(p, "SOA", 3);
+	case DNS_T_MX:
+		return w_str(p, "MX", 2);
+	case DNS_T_TXT:
+		return w_str(p, "TXT", 3);
+	case DNS_T_AAAA:
+		return w_str(p, "AAAA", 4);
+	case DNS_T_SRV:
+		return w_str(p, "SRV", 3);
+	case DNS_T_DS:
+		return w_str(p, "DS", 2);
+	case DNS_T_RRSIG:
+		return w_str(p, "RRSIG", 5);
+	case DNS_T_NSEC:
+		return w_str(p, "NSEC", 4);
+	case DNS_T_DNSKEY:
+		return w_str(p, "DNSKEY", 6);
+	case DNS_T_NSEC3:
+		return w_str(p, "NSEC3", 5);
+	default:
+		break;
 	}
 	const ldns_rr_descriptor *d = ldns_rr_descript(type);
 	if (d != NULL && d->_name != NULL)
@@ -340,7 +355,7 @@ static char *w_rrsig(sg_buf *out, char *p, const uint8_t *r, size_t len, time_t 
 	size_t used = 0;
 	p = w_name(p, r + 18, len - 18, &used);
 	if (p == NULL || len - 18 - used == 0)
-		return NULL;  /* no signature: ldns's text for it, see rrsig_to_text */
+		return NULL; /* no signature: ldns's text for it, see rrsig_to_text */
 	*p++ = ' ';
 	return w_base64(out, p, r + 18 + used, len - 18 - used);
 }
@@ -348,8 +363,7 @@ static char *w_rrsig(sg_buf *out, char *p, const uint8_t *r, size_t len, time_t 
 /* The RDATA of the types a signed zone mostly holds, printed as ldns prints
  * them (the tests compare the two octet for octet, for many inputs); NULL
  * for any other type or form. now reads RRSIG times. */
-static char *w_rdata(sg_buf *out, char *p, uint16_t type, const uint8_t *r, size_t len,
-		     time_t now)
+static char *w_rdata(sg_buf *out, char *p, uint16_t type, const uint8_t *r, size_t len, time_t now)
 {
 	size_t used = 0, u2 = 0;
 	switch (type) {
@@ -368,7 +382,10 @@ static char *w_rdata(sg_buf *out, char *p, uint16_t type, const uint8_t *r, size
 			return NULL;
 		return w_str(p, a, strlen(a));
 	}
-	case DNS_T_NS: case DNS_T_CNAME: case DNS_T_PTR: case DNS_T_DNAME:
+	case DNS_T_NS:
+	case DNS_T_CNAME:
+	case DNS_T_PTR:
+	case DNS_T_DNAME:
 		p = w_name(p, r, len, &used);
 		return p != NULL && used == len ? p : NULL;
 	case DNS_T_MX:
@@ -402,7 +419,8 @@ static char *w_rdata(sg_buf *out, char *p, uint16_t type, const uint8_t *r, size
 		return p;
 	case DNS_T_TXT:
 		return w_txt(p, r, len);
-	case DNS_T_DS: case DNS_T_CDS:
+	case DNS_T_DS:
+	case DNS_T_CDS:
 		if (len < 5)
 			return NULL;
 		p = w_uint(p, sg_get_u16(r));
@@ -412,7 +430,8 @@ static char *w_rdata(sg_buf *out, char *p, uint16_t type, const uint8_t *r, size
 		p = w_uint(p, r[3]);
 		*p++ = ' ';
 		return w_hex(out, p, r + 4, len - 4);
-	case DNS_T_DNSKEY: case DNS_T_CDNSKEY:
+	case DNS_T_DNSKEY:
+	case DNS_T_CDNSKEY:
 		if (len < 5)
 			return NULL;
 		p = w_uint(p, sg_get_u16(r));
@@ -501,10 +520,24 @@ static signet_err fast_line(const char *head, size_t hl, uint16_t type, const ui
 static bool text_trusted(uint16_t type)
 {
 	switch (type) {
-	case DNS_T_A: case DNS_T_NS: case DNS_T_CNAME: case DNS_T_SOA: case DNS_T_PTR:
-	case DNS_T_MX: case DNS_T_TXT: case DNS_T_AAAA: case DNS_T_SRV: case DNS_T_DNAME:
-	case DNS_T_DS: case DNS_T_RRSIG: case DNS_T_NSEC: case DNS_T_DNSKEY:
-	case DNS_T_NSEC3: case DNS_T_NSEC3PARAM: case DNS_T_CDS: case DNS_T_CDNSKEY:
+	case DNS_T_A:
+	case DNS_T_NS:
+	case DNS_T_CNAME:
+	case DNS_T_SOA:
+	case DNS_T_PTR:
+	case DNS_T_MX:
+	case DNS_T_TXT:
+	case DNS_T_AAAA:
+	case DNS_T_SRV:
+	case DNS_T_DNAME:
+	case DNS_T_DS:
+	case DNS_T_RRSIG:
+	case DNS_T_NSEC:
+	case DNS_T_DNSKEY:
+	case DNS_T_NSEC3:
+	case DNS_T_NSEC3PARAM:
+	case DNS_T_CDS:
+	case DNS_T_CDNSKEY:
 		return true;
 	default:
 		return false;
@@ -549,8 +582,8 @@ static signet_err rr_generic_text(const dns_name *owner, uint16_t type, uint16_t
 	return err;
 }
 
-signet_err dns_rr_to_text(const dns_name *owner, uint16_t type, uint16_t rclass,
-			  uint32_t ttl, const uint8_t *rdata, size_t len, sg_buf *out)
+signet_err dns_rr_to_text(const dns_name *owner, uint16_t type, uint16_t rclass, uint32_t ttl,
+			  const uint8_t *rdata, size_t len, sg_buf *out)
 {
 	if (owner == NULL || out == NULL || (rdata == NULL && len > 0))
 		return SIGNET_EINVAL;
@@ -635,8 +668,8 @@ signet_err dns_rrset_to_text(const dns_rrset *s, sg_buf *out)
 		const dns_rdata *rd = &s->rr[i];
 		if (rd->len > 0 && rd->data == NULL)
 			return SIGNET_EINVAL;
-		signet_err err = hl > 0 ? fast_line(head, hl, s->type, rd->data, rd->len, now,
-						    true, out)
+		signet_err err = hl > 0 ? fast_line(head, hl, s->type, rd->data, rd->len, now, true,
+						    out)
 					: SIGNET_ENOTFOUND;
 		if (err == SIGNET_OK)
 			continue;

@@ -24,8 +24,8 @@ static signet_err name_to_rdf(const dns_name *n, ldns_rdf **out)
 }
 
 /* Split an ldns RR into our parts; the RDATA is appended to rdata. */
-static signet_err rr_from_ldns(const ldns_rr *rr, dns_name *owner, uint16_t *type,
-			       uint16_t *rclass, uint32_t *ttl, sg_buf *rdata)
+static signet_err rr_from_ldns(const ldns_rr *rr, dns_name *owner, uint16_t *type, uint16_t *rclass,
+			       uint32_t *ttl, sg_buf *rdata)
 {
 	const ldns_rdf *o = ldns_rr_owner(rr);
 	if (o == NULL || ldns_rdf_get_type(o) != LDNS_RDF_TYPE_DNAME)
@@ -40,8 +40,7 @@ static signet_err rr_from_ldns(const ldns_rr *rr, dns_name *owner, uint16_t *typ
 	ldns_buffer *b = ldns_buffer_new(256);
 	if (b == NULL)
 		return SIGNET_ENOMEM;
-	if (ldns_rr_rdata2buffer_wire(b, rr) != LDNS_STATUS_OK ||
-	    !ldns_buffer_status_ok(b)) {
+	if (ldns_rr_rdata2buffer_wire(b, rr) != LDNS_STATUS_OK || !ldns_buffer_status_ok(b)) {
 		ldns_buffer_free(b);
 		return SIGNET_EPARSE;
 	}
@@ -73,14 +72,14 @@ static signet_err rr_from_ldns(const ldns_rr *rr, dns_name *owner, uint16_t *typ
 /* One RR as read, before RRsets are formed: 24 octets, since a signed zone
  * has half a million of them. The class is IN (zrr_push refuses others). */
 struct zrr {
-	uint32_t owner;     /* index in zread.owners */
-	uint32_t seq;       /* position in the text */
+	uint32_t owner; /* index in zread.owners */
+	uint32_t seq;   /* position in the text */
 	uint32_t ttl;
 	uint16_t type;
 	uint16_t rdlen;
 	union {
-		size_t off;          /* while reading: offset in zread.rdata */
-		const uint8_t *p;    /* once read: the RDATA itself */
+		size_t off;       /* while reading: offset in zread.rdata */
+		const uint8_t *p; /* once read: the RDATA itself */
 	} rd;
 };
 
@@ -88,11 +87,11 @@ struct zrr {
  * other with it; several may have equal keys (other case, or not next to
  * each other). */
 struct zowner {
-	size_t off;         /* wire form in zread.names */
-	size_t key;         /* sort key in zread.names, see owner_key */
+	size_t off; /* wire form in zread.names */
+	size_t key; /* sort key in zread.names, see owner_key */
 	uint16_t keylen;
-	uint8_t len;        /* octets of the wire form */
-	uint32_t rank;      /* position of the key among all keys, equal for equal keys */
+	uint8_t len;   /* octets of the wire form */
+	uint32_t rank; /* position of the key among all keys, equal for equal keys */
 };
 
 /* What zone_read builds. */
@@ -101,11 +100,11 @@ struct zread {
 	size_t n, cap;
 	struct zowner *owners;
 	size_t nowners, owners_cap;
-	sg_buf names;       /* owners' wire forms and sort keys */
-	sg_buf rdata;       /* every RR's RDATA, back to back */
-	size_t nsoa;        /* SOA RRs seen */
+	sg_buf names; /* owners' wire forms and sort keys */
+	sg_buf rdata; /* every RR's RDATA, back to back */
+	size_t nsoa;  /* SOA RRs seen */
 	size_t max_rrs;
-	const dns_name *origin;   /* the zone's apex */
+	const dns_name *origin; /* the zone's apex */
 };
 
 static void zread_free(struct zread *zr)
@@ -205,7 +204,8 @@ static signet_err zone_group(const struct zread *zr, dns_zone *z)
 	const struct zrr *r = zr->rrs;
 	size_t n = zr->n, nsets = 0;
 	for (size_t i = 0; i < n; i++)
-		if (i == 0 || r[i - 1].type != r[i].type || zrr_rank(zr, &r[i - 1]) != zrr_rank(zr, &r[i]))
+		if (i == 0 || r[i - 1].type != r[i].type ||
+		    zrr_rank(zr, &r[i - 1]) != zrr_rank(zr, &r[i]))
 			nsets++;
 	if (nsets == 0)
 		return SIGNET_OK;
@@ -275,7 +275,7 @@ static signet_err owner_refs_sort(struct owner_ref *ref, size_t n)
 {
 	if (n < 2)
 		return SIGNET_OK;
-	size_t *run = malloc((n + 1) * sizeof(*run));   /* where each run starts */
+	size_t *run = malloc((n + 1) * sizeof(*run)); /* where each run starts */
 	if (run == NULL)
 		return SIGNET_ENOMEM;
 	size_t k = 0;
@@ -300,7 +300,8 @@ static signet_err owner_refs_sort(struct owner_ref *ref, size_t n)
 			size_t lo = run[r], mid = run[r + 1], hi = r + 1 < k ? run[r + 2] : mid;
 			size_t a = lo, b = mid, o = lo;
 			while (a < mid && b < hi)
-				dst[o++] = owner_ref_cmp(&src[a], &src[b]) <= 0 ? src[a++] : src[b++];
+				dst[o++] = owner_ref_cmp(&src[a], &src[b]) <= 0 ? src[a++]
+										: src[b++];
 			while (a < mid)
 				dst[o++] = src[a++];
 			while (b < hi)
@@ -491,8 +492,8 @@ static bool owner_in_zone(const dns_name *owner, const dns_name *origin)
 
 /* Append one RR, whose RDATA is zr->rdata from rdoff on, after the checks
  * every RR gets. */
-static signet_err zrr_push(struct zread *zr, const dns_name *owner, uint16_t type,
-			   uint16_t rclass, uint32_t ttl, size_t rdoff)
+static signet_err zrr_push(struct zread *zr, const dns_name *owner, uint16_t type, uint16_t rclass,
+			   uint32_t ttl, size_t rdoff)
 {
 	if (zr->n == zr->max_rrs || zr->n == UINT32_MAX)
 		return SIGNET_ERANGE;
@@ -501,7 +502,7 @@ static signet_err zrr_push(struct zread *zr, const dns_name *owner, uint16_t typ
 	bool same = last != NULL && last->len == owner->len &&
 		    memcmp(zr->names.data + last->off, owner->wire, owner->len) == 0;
 	if (!same && !owner_in_zone(owner, zr->origin))
-		return SIGNET_EPARSE;     /* out-of-zone data */
+		return SIGNET_EPARSE; /* out-of-zone data */
 	if (rclass != DNS_CLASS_IN)
 		return SIGNET_EUNSUPPORTED;
 	if (type == DNS_T_SOA && (++zr->nsoa > 1 || !dns_name_equal(owner, zr->origin)))
@@ -550,19 +551,19 @@ static bool origin_from_rdf(const ldns_rdf *r, dns_name *out)
  * ldns, positioned at that line, with the owner of the line before as its
  * previous owner. Directives $TTL and $ORIGIN are ldns's, $INCLUDE is
  * refused because this layer reads no files. */
-static signet_err zone_read(const char *text, size_t len, FILE *fp, uint32_t default_ttl,
-			    bool fast, struct zread *zr, unsigned *errline)
+static signet_err zone_read(const char *text, size_t len, FILE *fp, uint32_t default_ttl, bool fast,
+			    struct zread *zr, unsigned *errline)
 {
 	ldns_rdf *cur_origin = NULL, *prev = NULL;
 	uint32_t ttl = default_ttl;
 	int line = 0;
 	signet_err err = name_to_rdf(zr->origin, &cur_origin);
-	size_t off = 0;            /* start of the next line */
-	long fp_at = 0;            /* where fp stands */
-	unsigned nl = 0;           /* newlines before off */
-	dns_name last;             /* owner of the last RR read without ldns */
-	bool prev_stale = false;   /* prev is older than last */
-	dns_name origin = *zr->origin;   /* ldns's cur_origin, for the fast reader */
+	size_t off = 0;                /* start of the next line */
+	long fp_at = 0;                /* where fp stands */
+	unsigned nl = 0;               /* newlines before off */
+	dns_name last;                 /* owner of the last RR read without ldns */
+	bool prev_stale = false;       /* prev is older than last */
+	dns_name origin = *zr->origin; /* ldns's cur_origin, for the fast reader */
 	bool have_origin = true;
 
 	while (err == SIGNET_OK && off < len) {
@@ -618,7 +619,7 @@ static signet_err zone_read(const char *text, size_t len, FILE *fp, uint32_t def
 		    st == LDNS_STATUS_SYNTAX_ORIGIN) {
 			ldns_rr_free(rr);
 			if (!moved)
-				break;     /* the end of the text */
+				break; /* the end of the text */
 			continue;
 		}
 		if (st == LDNS_STATUS_SYNTAX_INCLUDE) {
@@ -696,7 +697,7 @@ static signet_err check_structure(const char *text, size_t len, unsigned *line)
 			return SIGNET_EPARSE;
 		if (c == '\n') {
 			if (quoted)
-				return SIGNET_EPARSE;    /* a string does not span lines */
+				return SIGNET_EPARSE; /* a string does not span lines */
 			comment = false;
 			bol = true;
 			(*line)++;
@@ -738,8 +739,7 @@ static signet_err check_structure(const char *text, size_t len, unsigned *line)
 }
 
 signet_err dns_zone_parse(const char *text, size_t len, const dns_name *origin,
-			  uint32_t default_ttl, size_t max_rrs, dns_zone *out,
-			  unsigned *errline)
+			  uint32_t default_ttl, size_t max_rrs, dns_zone *out, unsigned *errline)
 {
 	return dns_zone_parse_how(text, len, origin, default_ttl, max_rrs, true, out, errline);
 }
@@ -803,12 +803,11 @@ signet_err dns_zone_parse_how(const char *text, size_t len, const dns_name *orig
 	return err;
 }
 
-signet_err dns_rr_from_text(const char *line, const dns_name *origin,
-			    dns_name *owner, uint16_t *type, uint16_t *rclass,
-			    uint32_t *ttl, sg_buf *out_rdata)
+signet_err dns_rr_from_text(const char *line, const dns_name *origin, dns_name *owner,
+			    uint16_t *type, uint16_t *rclass, uint32_t *ttl, sg_buf *out_rdata)
 {
-	if (line == NULL || owner == NULL || type == NULL || rclass == NULL ||
-	    ttl == NULL || out_rdata == NULL)
+	if (line == NULL || owner == NULL || type == NULL || rclass == NULL || ttl == NULL ||
+	    out_rdata == NULL)
 		return SIGNET_EINVAL;
 	/* Directives change parser state that a single line cannot carry. */
 	const char *p = line;

@@ -22,11 +22,11 @@ static signet_err one_private(hsm_token *t, CK_SESSION_HANDLE h, const uint8_t *
 		*obj = objs[0];
 	free(objs);
 	if (n == 0)
-		return hsm_fail(eb, SIGNET_ENOTFOUND, "no private key with this CKA_ID in token '%s'",
-				t->label);
+		return hsm_fail(eb, SIGNET_ENOTFOUND,
+				"no private key with this CKA_ID in token '%s'", t->label);
 	if (n > 1)
-		return hsm_fail(eb, SIGNET_EHSM_KEY, "%zu private keys share this CKA_ID in token '%s'",
-				n, t->label);
+		return hsm_fail(eb, SIGNET_EHSM_KEY,
+				"%zu private keys share this CKA_ID in token '%s'", n, t->label);
 	return hsm_describe_object(t, h, *obj, info, eb);
 }
 
@@ -67,21 +67,25 @@ static signet_err wrap_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg, hsm_errb
 				t->label, info.label, (int)info.alg);
 	}
 	if (rv != CKR_OK)
-		return hsm_fail_rv(eb, "C_WrapKey", rv, "key '%s' of token '%s'", info.label, t->label);
+		return hsm_fail_rv(eb, "C_WrapKey", rv, "key '%s' of token '%s'", info.label,
+				   t->label);
 	if (len == 0 || len > HSM_WRAPPED_MAX)
 		return hsm_fail(eb, SIGNET_ERANGE, "C_WrapKey: %lu octets", (unsigned long)len);
 	err = sg_buf_reserve(a->out, len);
 	if (err != SIGNET_OK)
-		return hsm_fail(eb, err, "hsm_key_wrap: no room for %lu octets", (unsigned long)len);
+		return hsm_fail(eb, err, "hsm_key_wrap: no room for %lu octets",
+				(unsigned long)len);
 	rv = t->ctx->fn->C_WrapKey(h, &mech, dom, key, a->out->data + a->out->len, &len);
 	if (rv != CKR_OK)
-		return hsm_fail_rv(eb, "C_WrapKey", rv, "key '%s' of token '%s'", info.label, t->label);
+		return hsm_fail_rv(eb, "C_WrapKey", rv, "key '%s' of token '%s'", info.label,
+				   t->label);
 	a->out->len += len;
 	return SIGNET_OK;
 }
 
 signet_err hsm_key_wrap(hsm_token *t, const uint8_t *id, size_t id_len,
-			const uint8_t domain_id[HSM_ID_LEN], sg_buf *out, char *errmsg, size_t errlen)
+			const uint8_t domain_id[HSM_ID_LEN], sg_buf *out, char *errmsg,
+			size_t errlen)
 {
 	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (t == NULL || id == NULL || id_len == 0 || id_len > HSM_ID_MAX || domain_id == NULL ||
@@ -198,7 +202,8 @@ static signet_err check_unwrap_args(const uint8_t *domain_id, const uint8_t *wra
 	    spec->id_len == 0 || spec->id_len > HSM_ID_MAX)
 		return hsm_fail(eb, SIGNET_EINVAL, "hsm_key_unwrap: bad argument");
 	if (len == 0 || len > HSM_WRAPPED_MAX)
-		return hsm_fail(eb, SIGNET_ERANGE, "hsm_key_unwrap: %zu octets of wrapped key", len);
+		return hsm_fail(eb, SIGNET_ERANGE, "hsm_key_unwrap: %zu octets of wrapped key",
+				len);
 	if (spec->alg != HSM_ALG_RSASHA256 && spec->alg != HSM_ALG_ECDSAP256 &&
 	    spec->alg != HSM_ALG_ECDSAP384 && spec->alg != HSM_ALG_ED25519)
 		return hsm_fail(eb, SIGNET_EUNSUPPORTED, "hsm_key_unwrap: algorithm %d",
@@ -209,7 +214,8 @@ static signet_err check_unwrap_args(const uint8_t *domain_id, const uint8_t *wra
 }
 
 signet_err hsm_key_unwrap(hsm_token *t, const uint8_t domain_id[HSM_ID_LEN], const uint8_t *wrapped,
-			  size_t len, const hsm_unwrap_spec *spec, hsm_key_info *out, char *errmsg, size_t errlen)
+			  size_t len, const hsm_unwrap_spec *spec, hsm_key_info *out, char *errmsg,
+			  size_t errlen)
 {
 	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (t == NULL || out == NULL)
@@ -227,7 +233,8 @@ signet_err hsm_key_unwrap(hsm_token *t, const uint8_t domain_id[HSM_ID_LEN], con
 
 signet_err hsm_backup_sign(hsm_token *t, const uint8_t domain_id[HSM_ID_LEN],
 			   const uint8_t *wrapped, size_t len, hsm_alg alg, const uint8_t *data,
-			   size_t dlen, uint8_t *sig, size_t sigmax, size_t *siglen, char *errmsg, size_t errlen)
+			   size_t dlen, uint8_t *sig, size_t sigmax, size_t *siglen, char *errmsg,
+			   size_t errlen)
 {
 	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (siglen != NULL)
@@ -360,7 +367,8 @@ static signet_err pub_parts(EVP_PKEY *pk, struct pub_arg *a, hsm_errbuf *eb)
 		a->alg = HSM_ALG_RSASHA256;
 		return SIGNET_OK;
 	} else {
-		return hsm_fail(eb, SIGNET_EUNSUPPORTED, "public key of a type signet does not use");
+		return hsm_fail(eb, SIGNET_EUNSUPPORTED,
+				"public key of a type signet does not use");
 	}
 	a->point[0] = 0x04; /* OCTET STRING, short length: the point is under 128 octets */
 	a->point[1] = (uint8_t)rlen;

@@ -27,7 +27,8 @@ void hsm_backup_free(hsm_backup *b)
 }
 
 signet_err hsm_backup_make(hsm_token *t, const uint8_t domain_id[HSM_ID_LEN], const uint8_t *id,
-			   size_t id_len, uint16_t key_tag, hsm_backup *out, char *errmsg, size_t errlen)
+			   size_t id_len, uint16_t key_tag, hsm_backup *out, char *errmsg,
+			   size_t errlen)
 {
 	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (t == NULL || domain_id == NULL || id == NULL || id_len == 0 || id_len > HSM_ID_MAX ||
@@ -47,7 +48,8 @@ signet_err hsm_backup_make(hsm_token *t, const uint8_t domain_id[HSM_ID_LEN], co
 	EVP_PKEY_free(pk);
 	if (n <= 0 || n > PUB_MAX) {
 		OPENSSL_free(der);
-		return hsm_fail(eb, SIGNET_ECRYPTO, "hsm_backup_make: cannot encode the public key");
+		return hsm_fail(eb, SIGNET_ECRYPTO,
+				"hsm_backup_make: cannot encode the public key");
 	}
 	err = sg_buf_append(&out->pub, der, (size_t)n);
 	OPENSSL_free(der);
@@ -172,7 +174,8 @@ static bool uint_exact(const char *v, size_t vlen, unsigned max, unsigned *out)
 	return true;
 }
 
-signet_err hsm_backup_decode(const uint8_t *text, size_t len, hsm_backup *out, char *errmsg, size_t errlen)
+signet_err hsm_backup_decode(const uint8_t *text, size_t len, hsm_backup *out, char *errmsg,
+			     size_t errlen)
 {
 	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (text == NULL || out == NULL)
@@ -251,7 +254,8 @@ bad:
 		unsigned line = 1;
 		for (const char *q = (const char *)text; q < p; q++)
 			line += *q == '\n';
-		err = hsm_fail(eb, SIGNET_EPARSE, "backup file: malformed or missing line %u", line);
+		err = hsm_fail(eb, SIGNET_EPARSE, "backup file: malformed or missing line %u",
+			       line);
 	}
 fail:
 	hsm_backup_free(out);
@@ -305,7 +309,8 @@ signet_err hsm_backup_prove(hsm_token *t, const hsm_backup *b, char *errmsg, siz
 	const unsigned char *dp = b->pub.data;
 	EVP_PKEY *pk = d2i_PUBKEY(NULL, &dp, (long)b->pub.len);
 	if (pk == NULL)
-		return hsm_fail(eb, SIGNET_EPARSE, "hsm_backup_prove: the public key does not parse");
+		return hsm_fail(eb, SIGNET_EPARSE,
+				"hsm_backup_prove: the public key does not parse");
 	uint8_t msg[48], sig[HSM_SIG_MAX];
 	size_t siglen = 0;
 	signet_err err = RAND_bytes(msg, sizeof(msg)) == 1
@@ -313,7 +318,8 @@ signet_err hsm_backup_prove(hsm_token *t, const hsm_backup *b, char *errmsg, siz
 				 : hsm_fail(eb, SIGNET_ECRYPTO, "hsm_backup_prove: no randomness");
 	if (err == SIGNET_OK)
 		err = hsm_backup_sign(t, b->domain_id, b->wrapped.data, b->wrapped.len, b->alg, msg,
-				      sizeof(msg), sig, sizeof(sig), &siglen, eb->errmsg, eb->errlen);
+				      sizeof(msg), sig, sizeof(sig), &siglen, eb->errmsg,
+				      eb->errlen);
 	if (err == SIGNET_OK && !verify_raw(pk, b->alg, msg, sizeof(msg), sig, siglen))
 		err = hsm_fail(eb, SIGNET_EVERIFY,
 			       "backup of key '%s': the restored copy's signature "

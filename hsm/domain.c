@@ -154,9 +154,11 @@ signet_err hsm_domain_handle(hsm_token *t, CK_SESSION_HANDLE h, const uint8_t do
 	if (err != SIGNET_OK)
 		return err;
 	if (n == 0)
-		return hsm_fail(eb, SIGNET_ENOTFOUND, "token '%s' holds no backup domain", t->label);
+		return hsm_fail(eb, SIGNET_ENOTFOUND, "token '%s' holds no backup domain",
+				t->label);
 	if (n > 1)
-		return hsm_fail(eb, SIGNET_ESTATE, "token '%s' holds several backup domains", t->label);
+		return hsm_fail(eb, SIGNET_ESTATE, "token '%s' holds several backup domains",
+				t->label);
 	uint8_t id[HSM_ID_LEN];
 	err = check_domain(t, h, objs[0], id, eb);
 	if (err == SIGNET_OK)
@@ -183,9 +185,11 @@ static signet_err find_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg, hsm_errb
 	if (err != SIGNET_OK)
 		return err;
 	if (n == 0)
-		return hsm_fail(eb, SIGNET_ENOTFOUND, "token '%s' holds no backup domain", t->label);
+		return hsm_fail(eb, SIGNET_ENOTFOUND, "token '%s' holds no backup domain",
+				t->label);
 	if (n > 1)
-		return hsm_fail(eb, SIGNET_ESTATE, "token '%s' holds several backup domains", t->label);
+		return hsm_fail(eb, SIGNET_ESTATE, "token '%s' holds several backup domains",
+				t->label);
 	err = check_domain(t, h, objs[0], a->id, eb);
 	return err == SIGNET_OK ? check_trust_reserved(t, h, eb) : err;
 }
@@ -298,7 +302,8 @@ signet_err hsm_domain_install(hsm_ctx *ctx, const char *serial, const sg_secret 
 	if (err == SIGNET_OK) {
 		CK_RV rv = ctx->fn->C_Login(h, CKU_SO, so_pin->data, so_pin->len);
 		if (rv != CKR_OK) {
-			err = hsm_fail_rv(eb, "C_Login", rv, "as security officer of token %s", serial);
+			err = hsm_fail_rv(eb, "C_Login", rv, "as security officer of token %s",
+					  serial);
 		} else {
 			CK_OBJECT_HANDLE objs[2];
 			size_t n = 0;

@@ -333,7 +333,8 @@ signet_err hsm_engine_fresh(hsm_ctx *ctx, char *id, size_t idlen, hsm_errbuf *eb
 	pthread_mutex_lock(&engine_lock);
 	signet_err ret = SIGNET_OK;
 	if (!instances || strcmp(engine_module, ctx->path) != 0) {
-		ret = hsm_fail(eb, SIGNET_ESTATE, "pkcs11 engine: not set up for module %s", ctx->path);
+		ret = hsm_fail(eb, SIGNET_ESTATE, "pkcs11 engine: not set up for module %s",
+			       ctx->path);
 		goto out;
 	}
 	if (ninstances >= HSM_ENGINE_INSTANCES_MAX) {
@@ -381,8 +382,8 @@ signet_err hsm_engine_fresh(hsm_ctx *ctx, char *id, size_t idlen, hsm_errbuf *eb
 		if (!ENGINE_set_id(e, instances->id) || !ENGINE_add(e)) {
 			char why[256];
 			openssl_reason(why, sizeof(why));
-			ret = hsm_fail(eb, SIGNET_EHSM, "pkcs11 engine: cannot list instance %s: %s",
-				       name, why);
+			ret = hsm_fail(eb, SIGNET_EHSM,
+				       "pkcs11 engine: cannot list instance %s: %s", name, why);
 			/* Kept as an instance (initialised, never finished) but
 			 * not handed out. */
 		} else {
@@ -441,7 +442,8 @@ signet_err hsm_engine_load(const char *id, const char *uri, EVP_PKEY **key, hsm_
 	if (!*key) {
 		char why[256];
 		openssl_reason(why, sizeof(why));
-		return hsm_fail(eb, SIGNET_EHSM_KEY, "pkcs11 engine could not load the key: %s", why);
+		return hsm_fail(eb, SIGNET_EHSM_KEY, "pkcs11 engine could not load the key: %s",
+				why);
 	}
 	return SIGNET_OK;
 }

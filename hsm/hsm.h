@@ -49,11 +49,11 @@
 
 #include "common/common.h"
 
-#define HSM_ID_LEN 16          /* octets of the CKA_ID we generate */
-#define HSM_ID_MAX 64          /* longest CKA_ID accepted from a token */
-#define HSM_LABEL_MAX 200      /* longest CKA_LABEL we write or read */
-#define HSM_SIG_MAX 512        /* largest signature (RSA-4096) */
-#define HSM_SESSIONS_MAX 256   /* bound on a token's session pool */
+#define HSM_ID_LEN 16           /* octets of the CKA_ID we generate */
+#define HSM_ID_MAX 64           /* longest CKA_ID accepted from a token */
+#define HSM_LABEL_MAX 200       /* longest CKA_LABEL we write or read */
+#define HSM_SIG_MAX 512         /* largest signature (RSA-4096) */
+#define HSM_SESSIONS_MAX 256    /* bound on a token's session pool */
 #define HSM_DATA_MAX (4u << 20) /* largest input hsm_sign accepts */
 /* Failed logins to one token (by serial) after which this process refuses to
  * try again (SIGNET_EHSM_LOCKED) until a new hsm_ctx: real HSMs lock the PIN
@@ -65,10 +65,10 @@
 
 /* Key algorithms, numbered as DNSSEC numbers them. */
 typedef enum hsm_alg {
-	HSM_ALG_RSASHA256 = 8,     /* RSA, CKM_SHA256_RSA_PKCS */
-	HSM_ALG_ECDSAP256 = 13,    /* P-256, SHA-256 digest then CKM_ECDSA */
-	HSM_ALG_ECDSAP384 = 14,    /* P-384, SHA-384 digest then CKM_ECDSA */
-	HSM_ALG_ED25519 = 15       /* Ed25519, CKM_EDDSA (pure) */
+	HSM_ALG_RSASHA256 = 8,  /* RSA, CKM_SHA256_RSA_PKCS */
+	HSM_ALG_ECDSAP256 = 13, /* P-256, SHA-256 digest then CKM_ECDSA */
+	HSM_ALG_ECDSAP384 = 14, /* P-384, SHA-384 digest then CKM_ECDSA */
+	HSM_ALG_ED25519 = 15    /* Ed25519, CKM_EDDSA (pure) */
 } hsm_alg;
 
 typedef struct hsm_ctx hsm_ctx;         /* a loaded, initialised module */
@@ -101,32 +101,34 @@ signet_err hsm_open(const char *module_path, hsm_ctx **out, char *errmsg, size_t
  * ASCII (SIGNET_EINVAL, SIGNET_ERANGE otherwise). Configuration, never a
  * secret: it may appear in logs. A module that expects no parameters
  * answers CKR_ARGUMENTS_BAD (SIGNET_EHSM). */
-signet_err hsm_open_args(const char *module_path, const char *init_args, hsm_ctx **out, char *errmsg, size_t errlen);
+signet_err hsm_open_args(const char *module_path, const char *init_args, hsm_ctx **out,
+			 char *errmsg, size_t errlen);
 
 /* C_Finalize and dlclose. Every token and session must be closed first. */
 void hsm_close(hsm_ctx *ctx);
 
 /* A token as the module reports it. */
 typedef struct hsm_token_desc {
-	unsigned long slot;         /* slot ID */
-	char label[33];             /* CKA label, trailing blanks removed */
+	unsigned long slot; /* slot ID */
+	char label[33];     /* CKA label, trailing blanks removed */
 	char serial[17];
 	char manufacturer[33];
 	char model[17];
-	bool initialized;           /* CKF_TOKEN_INITIALIZED */
-	bool user_pin_initialized;  /* CKF_USER_PIN_INITIALIZED */
-	bool pin_count_low;         /* a failed login was seen (CKF_USER_PIN_COUNT_LOW) */
-	bool pin_locked;            /* CKF_USER_PIN_LOCKED */
+	bool initialized;          /* CKF_TOKEN_INITIALIZED */
+	bool user_pin_initialized; /* CKF_USER_PIN_INITIALIZED */
+	bool pin_count_low;        /* a failed login was seen (CKF_USER_PIN_COUNT_LOW) */
+	bool pin_locked;           /* CKF_USER_PIN_LOCKED */
 } hsm_token_desc;
 
 /* List the tokens present. *out is allocated (free with free()). */
-signet_err hsm_list_tokens(hsm_ctx *ctx, hsm_token_desc **out, size_t *n, char *errmsg, size_t errlen);
+signet_err hsm_list_tokens(hsm_ctx *ctx, hsm_token_desc **out, size_t *n, char *errmsg,
+			   size_t errlen);
 
 /* Initialise the first uninitialised token (C_InitToken with so_pin and label,
  * then C_InitPIN with user_pin). For tests and ceremonies that own a whole
  * token; SIGNET_ENOTFOUND if no uninitialised token is present. */
-signet_err hsm_token_initialize(hsm_ctx *ctx, const char *label,
-				const sg_secret *so_pin, const sg_secret *user_pin, char *errmsg, size_t errlen);
+signet_err hsm_token_initialize(hsm_ctx *ctx, const char *label, const sg_secret *so_pin,
+				const sg_secret *user_pin, char *errmsg, size_t errlen);
 
 /* ---- token -------------------------------------------------------------- */
 
@@ -141,8 +143,8 @@ signet_err hsm_token_initialize(hsm_ctx *ctx, const char *label,
  * several tokens share (NSS's softokn gives both of its tokens one) is
  * SIGNET_EINVAL too: name such a token by its label. Free with
  * hsm_token_close. */
-signet_err hsm_token_open(hsm_ctx *ctx, const char *label, const char *serial,
-			  const sg_secret *pin, hsm_token **out, char *errmsg, size_t errlen);
+signet_err hsm_token_open(hsm_ctx *ctx, const char *label, const char *serial, const sg_secret *pin,
+			  hsm_token **out, char *errmsg, size_t errlen);
 
 /* Log out, close every session and wipe the PIN. Every hsm_session of the
  * token must be closed first. NULL is fine. */
@@ -167,7 +169,7 @@ signet_err hsm_token_reconnect(hsm_token *t, char *errmsg, size_t errlen);
 
 /* What the token says about a key pair (attributes of the private object). */
 typedef struct hsm_key_info {
-	uint8_t id[HSM_ID_MAX];        /* CKA_ID */
+	uint8_t id[HSM_ID_MAX]; /* CKA_ID */
 	size_t id_len;
 	char label[HSM_LABEL_MAX + 1]; /* CKA_LABEL */
 	hsm_alg alg;                   /* derived from key type, curve and size */
@@ -196,8 +198,8 @@ bool hsm_key_is_restored(const hsm_key_info *info);
 
 /* Build the conventional label into out (HSM_LABEL_MAX + 1 octets).
  * SIGNET_EINVAL if role or owner holds ':' or the result is too long. */
-signet_err hsm_key_label(const char *role, const char *owner, hsm_alg alg,
-			 int64_t created, char *out, size_t outlen, char *errmsg, size_t errlen);
+signet_err hsm_key_label(const char *role, const char *owner, hsm_alg alg, int64_t created,
+			 char *out, size_t outlen, char *errmsg, size_t errlen);
 
 /* Generate a key pair inside the token with C_GenerateKeyPair: private object
  * CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE true, CKA_EXTRACTABLE false (or, when
@@ -211,25 +213,26 @@ signet_err hsm_key_label(const char *role, const char *owner, hsm_alg alg,
  * wrappable key could be wrapped to an untrusted session key, tried once
  * (the module ignores CKA_WRAP_WITH_TRUSTED, as NSS's softokn does). *out
  * describes the key. */
-signet_err hsm_key_generate(hsm_token *t, hsm_alg alg, unsigned rsa_bits,
-			    const char *label, hsm_key_info *out, char *errmsg, size_t errlen);
+signet_err hsm_key_generate(hsm_token *t, hsm_alg alg, unsigned rsa_bits, const char *label,
+			    hsm_key_info *out, char *errmsg, size_t errlen);
 
 /* List every key pair of the token (grouped by CKA_ID; keys of other types
  * are skipped, not fatal). *out is allocated (free with free()). */
 signet_err hsm_key_list(hsm_token *t, hsm_key_info **out, size_t *n, char *errmsg, size_t errlen);
 
 /* Describe the key with this CKA_ID. SIGNET_ENOTFOUND if there is none. */
-signet_err hsm_key_find(hsm_token *t, const uint8_t *id, size_t id_len,
-			hsm_key_info *out, char *errmsg, size_t errlen);
+signet_err hsm_key_find(hsm_token *t, const uint8_t *id, size_t id_len, hsm_key_info *out,
+			char *errmsg, size_t errlen);
 
 /* The public key of the pair with this CKA_ID as an OpenSSL key (from the
  * public object's CKA_MODULUS/CKA_PUBLIC_EXPONENT or CKA_EC_POINT).
  * Free *out with EVP_PKEY_free. */
-signet_err hsm_key_public(hsm_token *t, const uint8_t *id, size_t id_len,
-			  EVP_PKEY **out, char *errmsg, size_t errlen);
+signet_err hsm_key_public(hsm_token *t, const uint8_t *id, size_t id_len, EVP_PKEY **out,
+			  char *errmsg, size_t errlen);
 
 /* Destroy both objects of the pair. */
-signet_err hsm_key_delete(hsm_token *t, const uint8_t *id, size_t id_len, char *errmsg, size_t errlen);
+signet_err hsm_key_delete(hsm_token *t, const uint8_t *id, size_t id_len, char *errmsg,
+			  size_t errlen);
 
 /* ---- sessions and signing ----------------------------------------------- */
 
@@ -259,9 +262,9 @@ unsigned long hsm_session_handle(const hsm_session *s);
  * HSM_RECONNECT_BACKOFF_MS). Still failing gives SIGNET_EHSM_DOWN, and a
  * later call tries again by itself. A PIN the token stopped accepting gives
  * SIGNET_EHSM_PIN once and SIGNET_EHSM_LOCKED after. */
-signet_err hsm_sign(hsm_session *s, const uint8_t *id, size_t id_len,
-		    const uint8_t *data, size_t len, uint8_t *sig, size_t sigmax,
-		    size_t *siglen, char *errmsg, size_t errlen);
+signet_err hsm_sign(hsm_session *s, const uint8_t *id, size_t id_len, const uint8_t *data,
+		    size_t len, uint8_t *sig, size_t sigmax, size_t *siglen, char *errmsg,
+		    size_t errlen);
 
 /* Whether hsm_sign copies a token key into a session object (C_CopyObject,
  * still sensitive and non-extractable, never leaving the token) on first use
@@ -296,7 +299,8 @@ void hsm_token_set_allow_restored(hsm_token *t, bool on);
  * (reading CKA_VALUE, CKA_PRIVATE_EXPONENT, CKA_PRIME_1 gives
  * CKR_ATTRIBUTE_SENSITIVE or no value); SIGNET_EHSM_KEY when any of them came
  * out; SIGNET_ENOTFOUND when there is no such private key. For self-tests. */
-signet_err hsm_key_value_hidden(hsm_token *t, const uint8_t *id, size_t id_len, char *errmsg, size_t errlen);
+signet_err hsm_key_value_hidden(hsm_token *t, const uint8_t *id, size_t id_len, char *errmsg,
+				size_t errlen);
 
 /* ---- data objects and the security officer (objects.c) ------------------ */
 
@@ -304,23 +308,24 @@ signet_err hsm_key_value_hidden(hsm_token *t, const uint8_t *id, size_t id_len, 
  * and CKA_PRIVATE, appended to out (at most max octets, else SIGNET_ERANGE).
  * SIGNET_ENOTFOUND if there is none, SIGNET_ESTATE if there are several. A
  * private object needs the user's login, which t carries. */
-signet_err hsm_data_read(hsm_token *t, const char *label, bool private_obj, size_t max,
-			 sg_buf *out, char *errmsg, size_t errlen);
+signet_err hsm_data_read(hsm_token *t, const char *label, bool private_obj, size_t max, sg_buf *out,
+			 char *errmsg, size_t errlen);
 
 /* Set the value of the data object with this label and privacy: a new
  * object (CKA_TOKEN, CKA_APPLICATION "signet") is created, then the old one
  * destroyed (modules need not let CKA_VALUE change), so the token never holds
  * none; an interruption in between leaves two, which hsm_data_read refuses
  * (SIGNET_ESTATE). SIGNET_ESTATE too if several exist already. */
-signet_err hsm_data_write(hsm_token *t, const char *label, bool private_obj,
-			  const uint8_t *value, size_t len, char *errmsg, size_t errlen);
+signet_err hsm_data_write(hsm_token *t, const char *label, bool private_obj, const uint8_t *value,
+			  size_t len, char *errmsg, size_t errlen);
 
 /* Read the public data object with this label from the token labelled
  * token_label without logging in (a read-only public session), as
  * hsm_data_read; serial (may be NULL, 17 octets) gets the token's serial.
  * SIGNET_ENOTFOUND for no such token or object. */
 signet_err hsm_data_read_public(hsm_ctx *ctx, const char *token_label, const char *label,
-				size_t max, sg_buf *out, char serial[17], char *errmsg, size_t errlen);
+				size_t max, sg_buf *out, char serial[17], char *errmsg,
+				size_t errlen);
 
 /* Count every token object the logged-in user sees (keys, data, public and
  * private), for tests and audits that must show a token unchanged. */
@@ -333,7 +338,8 @@ signet_err hsm_object_count(hsm_token *t, size_t *n, char *errmsg, size_t errlen
  * (PKCS#11 allows one login type per application); a failing C_SetPIN
  * leaves the new user PIN set (the message says so). No object is touched. */
 signet_err hsm_so_init_pin(hsm_ctx *ctx, const char *serial, const sg_secret *so_pin,
-			   const sg_secret *new_so_pin, const sg_secret *user_pin, char *errmsg, size_t errlen);
+			   const sg_secret *new_so_pin, const sg_secret *user_pin, char *errmsg,
+			   size_t errlen);
 
 /* ---- the backup domain (domain.c, backup.c) ---------------------------- *
  *
@@ -386,7 +392,8 @@ signet_err hsm_domain_find(hsm_token *t, uint8_t id[HSM_ID_LEN], char *errmsg, s
  * as in hsm_domain_find. Nothing else can be wrapped to; nothing signet does
  * wraps to any other key. */
 signet_err hsm_key_wrap(hsm_token *t, const uint8_t *id, size_t id_len,
-			const uint8_t domain_id[HSM_ID_LEN], sg_buf *out, char *errmsg, size_t errlen);
+			const uint8_t domain_id[HSM_ID_LEN], sg_buf *out, char *errmsg,
+			size_t errlen);
 
 /* What an unwrapped key becomes. */
 typedef struct hsm_unwrap_spec {
@@ -405,7 +412,8 @@ typedef struct hsm_unwrap_spec {
  * if it is not a key of spec->alg or not protected as asked. The public half
  * is not made here: a restore must bring it from the backup. */
 signet_err hsm_key_unwrap(hsm_token *t, const uint8_t domain_id[HSM_ID_LEN], const uint8_t *wrapped,
-			  size_t len, const hsm_unwrap_spec *spec, hsm_key_info *out, char *errmsg, size_t errlen);
+			  size_t len, const hsm_unwrap_spec *spec, hsm_key_info *out, char *errmsg,
+			  size_t errlen);
 
 /* Create the public object of a restored pair: CKA_TOKEN, not private,
  * CKA_VERIFY only, with this ID and label, from pub (P-256, P-384, Ed25519
@@ -420,7 +428,8 @@ signet_err hsm_key_import_public(hsm_token *t, const uint8_t *id, size_t id_len,
  * hsm_key_unwrap and hsm_sign. */
 signet_err hsm_backup_sign(hsm_token *t, const uint8_t domain_id[HSM_ID_LEN],
 			   const uint8_t *wrapped, size_t len, hsm_alg alg, const uint8_t *data,
-			   size_t dlen, uint8_t *sig, size_t sigmax, size_t *siglen, char *errmsg, size_t errlen);
+			   size_t dlen, uint8_t *sig, size_t sigmax, size_t *siglen, char *errmsg,
+			   size_t errlen);
 
 /* ---- backup files (backup_file.c) --------------------------------------- */
 
@@ -440,7 +449,8 @@ typedef struct hsm_backup {
  * the key wrapped to domain_id (errors as hsm_key_wrap). Free with
  * hsm_backup_free. */
 signet_err hsm_backup_make(hsm_token *t, const uint8_t domain_id[HSM_ID_LEN], const uint8_t *id,
-			   size_t id_len, uint16_t key_tag, hsm_backup *out, char *errmsg, size_t errlen);
+			   size_t id_len, uint16_t key_tag, hsm_backup *out, char *errmsg,
+			   size_t errlen);
 
 /* Append b as text ("signet-key-backup 1", one "key value" line per field,
  * binary fields in hex or base64, a last "sha256" line over everything
@@ -454,7 +464,8 @@ signet_err hsm_backup_encode(const hsm_backup *b, sg_buf *out, char *errmsg, siz
  * key must unwrap with the domain and sign for the public key
  * (hsm_backup_prove), and that the caller compares ID, label, public key
  * and key tag with what it expects. Free out with hsm_backup_free. */
-signet_err hsm_backup_decode(const uint8_t *text, size_t len, hsm_backup *out, char *errmsg, size_t errlen);
+signet_err hsm_backup_decode(const uint8_t *text, size_t len, hsm_backup *out, char *errmsg,
+			     size_t errlen);
 
 /* Prove b: unwrap it into a session object of t (which must hold b's
  * domain), sign random data, verify with b's public key, destroy the copy.

@@ -28,60 +28,60 @@
 #define HSM_FIND_MAX 100000
 
 struct hsm_login_fail {
-	char serial[17];        /* token serial, "" for a free entry */
-	unsigned count;         /* consecutive failed logins */
+	char serial[17]; /* token serial, "" for a free entry */
+	unsigned count;  /* consecutive failed logins */
 };
 
 struct hsm_ctx {
-	void *dl;                         /* dlopen handle */
-	CK_FUNCTION_LIST *fn;             /* the module's function list */
-	char *path;                       /* module path, owned */
-	char *init_args;                  /* C_Initialize's library parameters, owned, or NULL */
-	pthread_rwlock_t rw;              /* see the top of this file */
-	bool live;                        /* C_Initialize succeeded, no finalize since */
-	uint64_t gen;                     /* bumped by every re-initialise */
-	uint64_t last_reinit_ms;          /* monotonic time of the last re-initialise */
-	struct hsm_token *tokens;         /* open tokens, linked by next */
-	pthread_mutex_t fail_lock;        /* guards fails */
+	void *dl;                  /* dlopen handle */
+	CK_FUNCTION_LIST *fn;      /* the module's function list */
+	char *path;                /* module path, owned */
+	char *init_args;           /* C_Initialize's library parameters, owned, or NULL */
+	pthread_rwlock_t rw;       /* see the top of this file */
+	bool live;                 /* C_Initialize succeeded, no finalize since */
+	uint64_t gen;              /* bumped by every re-initialise */
+	uint64_t last_reinit_ms;   /* monotonic time of the last re-initialise */
+	struct hsm_token *tokens;  /* open tokens, linked by next */
+	pthread_mutex_t fail_lock; /* guards fails */
 	struct hsm_login_fail fails[HSM_FAIL_SLOTS];
 };
 
 struct hsm_token {
-	hsm_ctx *ctx;                     /* the module this token belongs to */
-	struct hsm_token *next;           /* next in ctx->tokens */
-	char label[33];                   /* label as found, blanks trimmed */
-	char serial[17];                  /* serial: the identity used to find it again */
-	CK_SLOT_ID slot;                  /* valid while up */
-	bool up;                          /* found and logged in at ctx->gen */
-	CK_SESSION_HANDLE admin;          /* RW session that carries the login */
-	pthread_mutex_t admin_lock;       /* serialises admin and login */
-	sg_secret *pin;                   /* user PIN for re-logins, owned */
-	bool session_copies;              /* copy keys into session objects */
-	bool allow_imported;              /* accept keys not always sensitive */
-	bool wrappable_keys;              /* generate keys with CKA_WRAP_WITH_TRUSTED */
-	bool allow_restored;              /* accept keys unwrapped from the domain */
-	atomic_uint nsessions;            /* open hsm_sessions */
-	atomic_uint_fast64_t key_epoch;   /* bumped when a key is deleted */
+	hsm_ctx *ctx;                   /* the module this token belongs to */
+	struct hsm_token *next;         /* next in ctx->tokens */
+	char label[33];                 /* label as found, blanks trimmed */
+	char serial[17];                /* serial: the identity used to find it again */
+	CK_SLOT_ID slot;                /* valid while up */
+	bool up;                        /* found and logged in at ctx->gen */
+	CK_SESSION_HANDLE admin;        /* RW session that carries the login */
+	pthread_mutex_t admin_lock;     /* serialises admin and login */
+	sg_secret *pin;                 /* user PIN for re-logins, owned */
+	bool session_copies;            /* copy keys into session objects */
+	bool allow_imported;            /* accept keys not always sensitive */
+	bool wrappable_keys;            /* generate keys with CKA_WRAP_WITH_TRUSTED */
+	bool allow_restored;            /* accept keys unwrapped from the domain */
+	atomic_uint nsessions;          /* open hsm_sessions */
+	atomic_uint_fast64_t key_epoch; /* bumped when a key is deleted */
 };
 
 /* A key as one session uses it. */
 struct hsm_cached_key {
-	uint8_t id[HSM_ID_MAX];           /* CKA_ID */
+	uint8_t id[HSM_ID_MAX]; /* CKA_ID */
 	size_t id_len;
 	hsm_alg alg;
-	size_t sig_len;                   /* signature octets */
-	CK_OBJECT_HANDLE handle;          /* what C_SignInit gets */
-	bool is_copy;                     /* handle is our session object */
+	size_t sig_len;          /* signature octets */
+	CK_OBJECT_HANDLE handle; /* what C_SignInit gets */
+	bool is_copy;            /* handle is our session object */
 };
 
 struct hsm_session {
-	hsm_token *tok;                   /* owner */
-	CK_SESSION_HANDLE h;              /* CK_INVALID_HANDLE when closed */
-	uint64_t gen;                     /* ctx->gen when h was opened */
-	uint_fast64_t key_epoch;          /* tok->key_epoch when keys[] was filled */
-	bool copies;                      /* tok->session_copies at open */
+	hsm_token *tok;          /* owner */
+	CK_SESSION_HANDLE h;     /* CK_INVALID_HANDLE when closed */
+	uint64_t gen;            /* ctx->gen when h was opened */
+	uint_fast64_t key_epoch; /* tok->key_epoch when keys[] was filled */
+	bool copies;             /* tok->session_copies at open */
 	size_t nkeys;
-	size_t next_evict;                /* round robin once keys[] is full */
+	size_t next_evict; /* round robin once keys[] is full */
 	struct hsm_cached_key keys[HSM_SESSION_KEYS];
 };
 
@@ -137,8 +137,8 @@ uint64_t hsm_now_ms(void);
 
 /* Find the slot of the initialised token with this serial and this label
  * (either may be NULL, not both). Called with ctx->rw held. */
-signet_err hsm_find_slot(hsm_ctx *ctx, const char *label, const char *serial,
-			 CK_SLOT_ID *slot, CK_TOKEN_INFO *info, hsm_errbuf *eb);
+signet_err hsm_find_slot(hsm_ctx *ctx, const char *label, const char *serial, CK_SLOT_ID *slot,
+			 CK_TOKEN_INFO *info, hsm_errbuf *eb);
 /* Open the admin session and log in with the stored PIN; caller holds the
  * write side of ctx->rw. */
 signet_err hsm_token_attach(hsm_token *t, hsm_errbuf *eb);
@@ -151,8 +151,7 @@ void hsm_copy_padded(char *dst, size_t dstlen, const CK_UTF8CHAR *src, size_t sr
 
 /* Run op on the token's admin session under the read lock and admin lock,
  * repairing the session or the module and retrying once after a fault. */
-typedef signet_err (*hsm_admin_op)(hsm_token *t, CK_SESSION_HANDLE h, void *arg,
-				   hsm_errbuf *eb);
+typedef signet_err (*hsm_admin_op)(hsm_token *t, CK_SESSION_HANDLE h, void *arg, hsm_errbuf *eb);
 signet_err hsm_admin_run(hsm_token *t, hsm_admin_op op, void *arg, hsm_errbuf *eb);
 
 /* ---- session.c ---- */
@@ -174,8 +173,8 @@ void hsm_session_drop(hsm_session *s);
 /* Handles of the token objects with this class and CKA_ID (class may be
  * (CK_OBJECT_CLASS)-1 for any). *out is allocated (free()). */
 signet_err hsm_find_objects(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_CLASS cls,
-			    const uint8_t *id, size_t id_len,
-			    CK_OBJECT_HANDLE **out, size_t *n, hsm_errbuf *eb);
+			    const uint8_t *id, size_t id_len, CK_OBJECT_HANDLE **out, size_t *n,
+			    hsm_errbuf *eb);
 /* Fill info from the private object obj (or from a public one, which then
  * sets only the public facts). */
 signet_err hsm_describe_object(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,

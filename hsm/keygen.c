@@ -10,12 +10,12 @@
 #include "hsm/internal.h"
 
 #define ROLE_MAX 32
-#define STAMP_LEN 16   /* 20261127T234500Z */
+#define STAMP_LEN 16 /* 20261127T234500Z */
 
 static bool alg_known(hsm_alg alg)
 {
-	return alg == HSM_ALG_RSASHA256 || alg == HSM_ALG_ECDSAP256 ||
-	       alg == HSM_ALG_ECDSAP384 || alg == HSM_ALG_ED25519;
+	return alg == HSM_ALG_RSASHA256 || alg == HSM_ALG_ECDSAP256 || alg == HSM_ALG_ECDSAP384 ||
+	       alg == HSM_ALG_ED25519;
 }
 
 static bool role_ok(const char *s, size_t n)
@@ -39,22 +39,23 @@ static bool owner_ok(const char *s, size_t n)
 	return true;
 }
 
-signet_err hsm_key_label(const char *role, const char *owner, hsm_alg alg,
-			 int64_t created, char *out, size_t outlen, char *errmsg, size_t errlen)
+signet_err hsm_key_label(const char *role, const char *owner, hsm_alg alg, int64_t created,
+			 char *out, size_t outlen, char *errmsg, size_t errlen)
 {
 	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (out == NULL || outlen == 0)
 		return hsm_fail(eb, SIGNET_EINVAL, "hsm_key_label: no output");
 	out[0] = '\0';
 	if (role == NULL || !role_ok(role, strlen(role)))
-		return hsm_fail(eb, SIGNET_EINVAL, "hsm_key_label: role must be 1 to %d letters a-z",
-				ROLE_MAX);
+		return hsm_fail(eb, SIGNET_EINVAL,
+				"hsm_key_label: role must be 1 to %d letters a-z", ROLE_MAX);
 	if (owner == NULL || !owner_ok(owner, strlen(owner)))
-		return hsm_fail(eb, SIGNET_EINVAL, "hsm_key_label: owner must be visible ASCII "
+		return hsm_fail(eb, SIGNET_EINVAL,
+				"hsm_key_label: owner must be visible ASCII "
 				"without ':'");
 	if (!alg_known(alg))
 		return hsm_fail(eb, SIGNET_EUNSUPPORTED, "hsm_key_label: algorithm %d", (int)alg);
-	if (created < 0 || created > 253402300799)  /* 9999-12-31T23:59:59Z */
+	if (created < 0 || created > 253402300799) /* 9999-12-31T23:59:59Z */
 		return hsm_fail(eb, SIGNET_ERANGE, "hsm_key_label: creation time out of range");
 	time_t tt = (time_t)created;
 	struct tm tm;
@@ -119,7 +120,8 @@ static const CK_BYTE params_ed25519[] = {0x06, 0x03, 0x2b, 0x65, 0x70};
  * untrusted session key must be refused because of the key. NSS's softokn
  * wraps it all the same (and lets any user set CKA_TRUSTED): there no key is
  * made wrappable (docs/HSM.md, "A second implementation"). */
-static signet_err check_wrap_refused(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE priv, hsm_errbuf *eb)
+static signet_err check_wrap_refused(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE priv,
+				     hsm_errbuf *eb)
 {
 	CK_FUNCTION_LIST *fn = t->ctx->fn;
 	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
@@ -152,8 +154,8 @@ static signet_err check_wrap_refused(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJEC
 	if (rv == CKR_KEY_NOT_WRAPPABLE || rv == CKR_KEY_UNEXTRACTABLE)
 		return SIGNET_OK;
 	if (rv == CKR_OK)
-		return hsm_fail(eb, 
-			SIGNET_EUNSUPPORTED,
+		return hsm_fail(
+			eb, SIGNET_EUNSUPPORTED,
 			"C_WrapKey: token '%s' wrapped a key with "
 			"CKA_WRAP_WITH_TRUSTED to an untrusted key: it does not enforce the "
 			"attribute, so no key can be made wrappable in it",
@@ -174,13 +176,14 @@ static signet_err gen_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg, hsm_errbu
 	 * key's identity: make sure. */
 	for (int tries = 0;; tries++) {
 		if (tries == 4)
-			return hsm_fail(eb, SIGNET_ECRYPTO, "hsm_key_generate: no unused CKA_ID found");
+			return hsm_fail(eb, SIGNET_ECRYPTO,
+					"hsm_key_generate: no unused CKA_ID found");
 		if (RAND_bytes(id, sizeof(id)) != 1)
 			return hsm_fail(eb, SIGNET_ECRYPTO, "hsm_key_generate: RAND_bytes failed");
 		CK_OBJECT_HANDLE *objs = NULL;
 		size_t n = 0;
-		signet_err err = hsm_find_objects(t, h, (CK_OBJECT_CLASS)-1, id, sizeof(id),
-						  &objs, &n, eb);
+		signet_err err = hsm_find_objects(t, h, (CK_OBJECT_CLASS)-1, id, sizeof(id), &objs,
+						  &n, eb);
 		free(objs);
 		if (err != SIGNET_OK)
 			return err;
@@ -245,10 +248,12 @@ static signet_err gen_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg, hsm_errbu
 	if (err == SIGNET_OK &&
 	    (!hsm_key_is_safe(a->info) || a->info->can_decrypt || a->info->alg != a->alg ||
 	     a->info->wrap_with_trusted != t->wrappable_keys))
-		err = hsm_fail(eb, SIGNET_EHSM_KEY, "C_GenerateKeyPair: token '%s' did not honour "
+		err = hsm_fail(eb, SIGNET_EHSM_KEY,
+			       "C_GenerateKeyPair: token '%s' did not honour "
 			       "the private key template (sensitive %d, extractable %d, "
-			       "decrypt %d)", t->label, a->info->sensitive,
-			       a->info->extractable, a->info->can_decrypt);
+			       "decrypt %d)",
+			       t->label, a->info->sensitive, a->info->extractable,
+			       a->info->can_decrypt);
 	if (err == SIGNET_OK && t->wrappable_keys)
 		err = check_wrap_refused(t, h, hpriv, eb);
 	if (err != SIGNET_OK) {
@@ -261,24 +266,28 @@ static signet_err gen_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg, hsm_errbu
 	return SIGNET_OK;
 }
 
-signet_err hsm_key_generate(hsm_token *t, hsm_alg alg, unsigned rsa_bits,
-			    const char *label, hsm_key_info *out, char *errmsg, size_t errlen)
+signet_err hsm_key_generate(hsm_token *t, hsm_alg alg, unsigned rsa_bits, const char *label,
+			    hsm_key_info *out, char *errmsg, size_t errlen)
 {
 	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (t == NULL || out == NULL || label == NULL)
 		return hsm_fail(eb, SIGNET_EINVAL, "hsm_key_generate: missing argument");
 	memset(out, 0, sizeof(*out));
 	if (!alg_known(alg))
-		return hsm_fail(eb, SIGNET_EUNSUPPORTED, "hsm_key_generate: algorithm %d", (int)alg);
+		return hsm_fail(eb, SIGNET_EUNSUPPORTED, "hsm_key_generate: algorithm %d",
+				(int)alg);
 	if (alg == HSM_ALG_RSASHA256) {
 		if (rsa_bits == 0)
 			rsa_bits = 2048;
 		if (rsa_bits != 2048 && rsa_bits != 3072 && rsa_bits != 4096)
-			return hsm_fail(eb, SIGNET_EINVAL, "hsm_key_generate: RSA keys are 2048, "
-					"3072 or 4096 bits, not %u", rsa_bits);
+			return hsm_fail(eb, SIGNET_EINVAL,
+					"hsm_key_generate: RSA keys are 2048, "
+					"3072 or 4096 bits, not %u",
+					rsa_bits);
 	}
 	if (!label_ok(label, alg))
-		return hsm_fail(eb, SIGNET_EINVAL, "hsm_key_generate: label '%.*s' does not follow "
+		return hsm_fail(eb, SIGNET_EINVAL,
+				"hsm_key_generate: label '%.*s' does not follow "
 				"signet:<role>:<owner>:%d:<YYYYMMDDTHHMMSSZ>",
 				64, label, (int)alg);
 	struct gen_arg a = {alg, rsa_bits, label, out};

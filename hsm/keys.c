@@ -9,17 +9,17 @@
 
 #include "hsm/internal.h"
 
-#define HSM_MODULUS_MAX 1024   /* octets: RSA-8192, more than we ever make */
-#define HSM_PARAMS_MAX 64      /* octets of CKA_EC_PARAMS */
-#define HSM_POINT_MAX 160      /* octets of CKA_EC_POINT, wrapped */
+#define HSM_MODULUS_MAX 1024 /* octets: RSA-8192, more than we ever make */
+#define HSM_PARAMS_MAX 64    /* octets of CKA_EC_PARAMS */
+#define HSM_POINT_MAX 160    /* octets of CKA_EC_POINT, wrapped */
 
 /* DER of the curves we know (RFC 5480, RFC 8410). */
 static const uint8_t oid_p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
 static const uint8_t oid_p384[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
 static const uint8_t oid_ed25519[] = {0x06, 0x03, 0x2b, 0x65, 0x70};
 /* PKCS#11 3.0 also allows the curve name as a PrintableString. */
-static const uint8_t name_ed25519[] = {0x13, 0x0c, 'e', 'd', 'w', 'a', 'r', 'd', 's',
-				       '2', '5', '5', '1', '9'};
+static const uint8_t name_ed25519[] = {0x13, 0x0c, 'e', 'd', 'w', 'a', 'r',
+				       'd',  's',  '2', '5', '5', '1', '9'};
 
 bool hsm_key_is_safe(const hsm_key_info *info)
 {
@@ -47,8 +47,8 @@ size_t hsm_sig_len(const hsm_key_info *info)
 }
 
 signet_err hsm_find_objects(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_CLASS cls,
-			    const uint8_t *id, size_t id_len,
-			    CK_OBJECT_HANDLE **out, size_t *n, hsm_errbuf *eb)
+			    const uint8_t *id, size_t id_len, CK_OBJECT_HANDLE **out, size_t *n,
+			    hsm_errbuf *eb)
 {
 	CK_FUNCTION_LIST *fn = t->ctx->fn;
 	CK_BBOOL yes = CK_TRUE;
@@ -71,8 +71,10 @@ signet_err hsm_find_objects(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_CLASS c
 	for (;;) {
 		if (len == cap) {
 			if (cap >= HSM_FIND_MAX) {
-				err = hsm_fail(eb, SIGNET_ERANGE, "C_FindObjects: more than %d "
-					       "objects in token '%s'", HSM_FIND_MAX, t->label);
+				err = hsm_fail(eb, SIGNET_ERANGE,
+					       "C_FindObjects: more than %d "
+					       "objects in token '%s'",
+					       HSM_FIND_MAX, t->label);
 				break;
 			}
 			size_t ncap = cap == 0 ? 16 : cap * 2;
@@ -111,17 +113,21 @@ signet_err hsm_find_objects(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_CLASS c
 /* One attribute into buf; *len its size. CKR_ATTRIBUTE_TYPE_INVALID gives
  * SIGNET_ENOTFOUND without writing eb. */
 static signet_err get_attr(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
-			   CK_ATTRIBUTE_TYPE type, void *buf, size_t max, size_t *len, hsm_errbuf *eb)
+			   CK_ATTRIBUTE_TYPE type, void *buf, size_t max, size_t *len,
+			   hsm_errbuf *eb)
 {
 	CK_ATTRIBUTE a = {type, buf, max};
 	CK_RV rv = t->ctx->fn->C_GetAttributeValue(h, obj, &a, 1);
 	if (rv == CKR_ATTRIBUTE_TYPE_INVALID)
 		return SIGNET_ENOTFOUND;
 	if (rv != CKR_OK)
-		return hsm_fail_rv(eb, "C_GetAttributeValue", rv, "attribute 0x%lx", (unsigned long)type);
+		return hsm_fail_rv(eb, "C_GetAttributeValue", rv, "attribute 0x%lx",
+				   (unsigned long)type);
 	if (a.ulValueLen == CK_UNAVAILABLE_INFORMATION || a.ulValueLen > max)
-		return hsm_fail(eb, SIGNET_ERANGE, "C_GetAttributeValue: attribute 0x%lx larger "
-				"than %zu octets", (unsigned long)type, max);
+		return hsm_fail(eb, SIGNET_ERANGE,
+				"C_GetAttributeValue: attribute 0x%lx larger "
+				"than %zu octets",
+				(unsigned long)type, max);
 	*len = a.ulValueLen;
 	return SIGNET_OK;
 }
@@ -155,7 +161,8 @@ static signet_err get_ulong(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE 
 	size_t len = 0;
 	signet_err err = get_attr(t, h, obj, type, out, sizeof(*out), &len, eb);
 	if (err == SIGNET_ENOTFOUND)
-		return hsm_fail(eb, SIGNET_EHSM_KEY, "object lacks attribute 0x%lx", (unsigned long)type);
+		return hsm_fail(eb, SIGNET_EHSM_KEY, "object lacks attribute 0x%lx",
+				(unsigned long)type);
 	if (err == SIGNET_OK && len != sizeof(*out))
 		return hsm_fail(eb, SIGNET_EHSM_KEY, "attribute 0x%lx has %zu octets",
 				(unsigned long)type, len);
@@ -174,8 +181,8 @@ static bool same(const uint8_t *p, size_t n, const uint8_t *q, size_t m)
 }
 
 /* Algorithm and size from key type and curve parameters. */
-static signet_err key_alg(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
-			  CK_KEY_TYPE kt, hsm_alg *alg, unsigned *bits, hsm_errbuf *eb)
+static signet_err key_alg(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj, CK_KEY_TYPE kt,
+			  hsm_alg *alg, unsigned *bits, hsm_errbuf *eb)
 {
 	uint8_t buf[HSM_MODULUS_MAX];
 	size_t len = 0;
@@ -212,7 +219,8 @@ static signet_err key_alg(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE ob
 			*alg = HSM_ALG_ED25519;
 			*bits = 256;
 		} else {
-			return hsm_fail(eb, SIGNET_EUNSUPPORTED, "EC key on a curve signet does not use");
+			return hsm_fail(eb, SIGNET_EUNSUPPORTED,
+					"EC key on a curve signet does not use");
 		}
 		return SIGNET_OK;
 	default:
@@ -232,8 +240,8 @@ signet_err hsm_describe_object(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HAND
 	if (err != SIGNET_OK)
 		return err;
 	if (cls != CKO_PRIVATE_KEY && cls != CKO_PUBLIC_KEY)
-		return hsm_fail(eb, SIGNET_EUNSUPPORTED, "object class 0x%lx is not a key pair half",
-				(unsigned long)cls);
+		return hsm_fail(eb, SIGNET_EUNSUPPORTED,
+				"object class 0x%lx is not a key pair half", (unsigned long)cls);
 	err = key_alg(t, h, obj, kt, &info->alg, &info->bits, eb);
 	if (err != SIGNET_OK)
 		return err;
@@ -246,7 +254,7 @@ signet_err hsm_describe_object(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HAND
 	size_t llen = 0;
 	err = get_attr(t, h, obj, CKA_LABEL, info->label, HSM_LABEL_MAX, &llen, eb);
 	if (err == SIGNET_ENOTFOUND || err == SIGNET_ERANGE)
-		llen = 0;  /* not one of ours; the key is still listed */
+		llen = 0; /* not one of ours; the key is still listed */
 	else if (err != SIGNET_OK)
 		return err;
 	info->label[llen] = '\0';
@@ -285,7 +293,8 @@ static signet_err check_id(const char *fn, const uint8_t *id, size_t id_len, hsm
 	if (id == NULL || id_len == 0)
 		return hsm_fail(eb, SIGNET_EINVAL, "%s: no key ID", fn);
 	if (id_len > HSM_ID_MAX)
-		return hsm_fail(eb, SIGNET_ERANGE, "%s: key ID longer than %d octets", fn, HSM_ID_MAX);
+		return hsm_fail(eb, SIGNET_ERANGE, "%s: key ID longer than %d octets", fn,
+				HSM_ID_MAX);
 	return SIGNET_OK;
 }
 
@@ -300,21 +309,25 @@ static signet_err find_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg, hsm_errb
 	struct find_arg *a = arg;
 	CK_OBJECT_HANDLE *priv = NULL, *pub = NULL;
 	size_t npriv = 0, npub = 0;
-	signet_err err = hsm_find_objects(t, h, CKO_PRIVATE_KEY, a->id, a->id_len, &priv, &npriv, eb);
+	signet_err err = hsm_find_objects(t, h, CKO_PRIVATE_KEY, a->id, a->id_len, &priv, &npriv,
+					  eb);
 	if (err == SIGNET_OK)
 		err = hsm_find_objects(t, h, CKO_PUBLIC_KEY, a->id, a->id_len, &pub, &npub, eb);
 	if (err != SIGNET_OK)
 		goto out;
 	if (npriv > 1 || npub > 1) {
-		err = hsm_fail(eb, SIGNET_EHSM_KEY, "token '%s' holds %zu private and %zu public "
-			       "objects with this CKA_ID", t->label, npriv, npub);
+		err = hsm_fail(eb, SIGNET_EHSM_KEY,
+			       "token '%s' holds %zu private and %zu public "
+			       "objects with this CKA_ID",
+			       t->label, npriv, npub);
 	} else if (npriv == 1) {
 		err = hsm_describe_object(t, h, priv[0], a->info, eb);
 		a->info->has_public = npub == 1;
 	} else if (npub == 1) {
 		err = hsm_describe_object(t, h, pub[0], a->info, eb);
 	} else {
-		err = hsm_fail(eb, SIGNET_ENOTFOUND, "no key with this CKA_ID in token '%s'", t->label);
+		err = hsm_fail(eb, SIGNET_ENOTFOUND, "no key with this CKA_ID in token '%s'",
+			       t->label);
 	}
 out:
 	free(priv);
@@ -322,7 +335,8 @@ out:
 	return err;
 }
 
-signet_err hsm_key_find(hsm_token *t, const uint8_t *id, size_t id_len, hsm_key_info *out, char *errmsg, size_t errlen)
+signet_err hsm_key_find(hsm_token *t, const uint8_t *id, size_t id_len, hsm_key_info *out,
+			char *errmsg, size_t errlen)
 {
 	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (t == NULL || out == NULL)
@@ -369,7 +383,7 @@ static signet_err list_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg, hsm_errb
 	for (size_t i = 0; i < npriv; i++) {
 		err = hsm_describe_object(t, h, priv[i], &keys[n], eb);
 		if (err == SIGNET_EUNSUPPORTED)
-			continue;  /* not ours to understand: skip it */
+			continue; /* not ours to understand: skip it */
 		if (err != SIGNET_OK)
 			goto out;
 		n++;
@@ -423,8 +437,8 @@ signet_err hsm_key_list(hsm_token *t, hsm_key_info **out, size_t *n, char *errms
 
 /* CKA_EC_POINT is a DER OCTET STRING around the point in PKCS#11 2.40, but
  * some modules give the bare point: accept either when the size is right. */
-static signet_err unwrap_point(const uint8_t *p, size_t len, size_t want,
-			       const uint8_t **pt, hsm_errbuf *eb)
+static signet_err unwrap_point(const uint8_t *p, size_t len, size_t want, const uint8_t **pt,
+			       hsm_errbuf *eb)
 {
 	if (len == want) {
 		*pt = p;
@@ -439,7 +453,8 @@ static signet_err unwrap_point(const uint8_t *p, size_t len, size_t want,
 			hdr = 3;
 			inner = p[2];
 		} else {
-			return hsm_fail(eb, SIGNET_EPARSE, "CKA_EC_POINT: unexpected DER length form");
+			return hsm_fail(eb, SIGNET_EPARSE,
+					"CKA_EC_POINT: unexpected DER length form");
 		}
 		if (hdr + inner == len && inner == want) {
 			*pt = p + hdr;
@@ -479,7 +494,8 @@ out:
 	return SIGNET_OK;
 }
 
-static signet_err ec_pkey(const char *group, const uint8_t *pt, size_t ptlen, EVP_PKEY **out, hsm_errbuf *eb)
+static signet_err ec_pkey(const char *group, const uint8_t *pt, size_t ptlen, EVP_PKEY **out,
+			  hsm_errbuf *eb)
 {
 	OSSL_PARAM params[] = {
 		OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0),
@@ -513,10 +529,12 @@ static signet_err public_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg, hsm_er
 	if (npub != 1) {
 		free(pub);
 		if (npub == 0)
-			return hsm_fail(eb, SIGNET_ENOTFOUND, "no public key with this CKA_ID in "
-					"token '%s'", t->label);
-		return hsm_fail(eb, SIGNET_EHSM_KEY, "%zu public keys share this CKA_ID in token '%s'",
-				npub, t->label);
+			return hsm_fail(eb, SIGNET_ENOTFOUND,
+					"no public key with this CKA_ID in "
+					"token '%s'",
+					t->label);
+		return hsm_fail(eb, SIGNET_EHSM_KEY,
+				"%zu public keys share this CKA_ID in token '%s'", npub, t->label);
 	}
 	CK_OBJECT_HANDLE obj = pub[0];
 	free(pub);
@@ -535,7 +553,8 @@ static signet_err public_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg, hsm_er
 		if (err == SIGNET_OK)
 			err = get_attr(t, h, obj, CKA_PUBLIC_EXPONENT, e, sizeof(e), &elen, eb);
 		if (err == SIGNET_ENOTFOUND)
-			return hsm_fail(eb, SIGNET_EHSM_KEY, "RSA public key lacks modulus or exponent");
+			return hsm_fail(eb, SIGNET_EHSM_KEY,
+					"RSA public key lacks modulus or exponent");
 		if (err != SIGNET_OK)
 			return err;
 		return rsa_pkey(n, nlen, e, elen, &a->pkey, eb);
@@ -561,7 +580,8 @@ static signet_err public_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg, hsm_er
 			return err;
 		a->pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pt, 32);
 		if (a->pkey == NULL)
-			return hsm_fail(eb, SIGNET_ECRYPTO, "hsm_key_public: OpenSSL refused the "
+			return hsm_fail(eb, SIGNET_ECRYPTO,
+					"hsm_key_public: OpenSSL refused the "
 					"Ed25519 key");
 		return SIGNET_OK;
 	default:
@@ -569,7 +589,8 @@ static signet_err public_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg, hsm_er
 	}
 }
 
-signet_err hsm_key_public(hsm_token *t, const uint8_t *id, size_t id_len, EVP_PKEY **out, char *errmsg, size_t errlen)
+signet_err hsm_key_public(hsm_token *t, const uint8_t *id, size_t id_len, EVP_PKEY **out,
+			  char *errmsg, size_t errlen)
 {
 	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (out == NULL)
@@ -595,7 +616,7 @@ signet_err hsm_key_public(hsm_token *t, const uint8_t *id, size_t id_len, EVP_PK
 struct delete_arg {
 	const uint8_t *id;
 	size_t id_len;
-	size_t destroyed;   /* across attempts: a retry may find fewer objects */
+	size_t destroyed; /* across attempts: a retry may find fewer objects */
 };
 
 static signet_err delete_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg, hsm_errbuf *eb)
@@ -603,7 +624,8 @@ static signet_err delete_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg, hsm_er
 	struct delete_arg *a = arg;
 	CK_OBJECT_HANDLE *objs = NULL;
 	size_t n = 0;
-	signet_err err = hsm_find_objects(t, h, (CK_OBJECT_CLASS)-1, a->id, a->id_len, &objs, &n, eb);
+	signet_err err = hsm_find_objects(t, h, (CK_OBJECT_CLASS)-1, a->id, a->id_len, &objs, &n,
+					  eb);
 	if (err != SIGNET_OK)
 		return err;
 	for (size_t i = 0; i < n && err == SIGNET_OK; i++) {
@@ -615,11 +637,13 @@ static signet_err delete_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg, hsm_er
 	}
 	free(objs);
 	if (err == SIGNET_OK && a->destroyed == 0)
-		err = hsm_fail(eb, SIGNET_ENOTFOUND, "no key with this CKA_ID in token '%s'", t->label);
+		err = hsm_fail(eb, SIGNET_ENOTFOUND, "no key with this CKA_ID in token '%s'",
+			       t->label);
 	return err;
 }
 
-signet_err hsm_key_delete(hsm_token *t, const uint8_t *id, size_t id_len, char *errmsg, size_t errlen)
+signet_err hsm_key_delete(hsm_token *t, const uint8_t *id, size_t id_len, char *errmsg,
+			  size_t errlen)
 {
 	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (t == NULL)

@@ -74,7 +74,8 @@ static signet_err check_init_args(const char *init_args, hsm_errbuf *eb)
 	return SIGNET_OK;
 }
 
-signet_err hsm_open_args(const char *module_path, const char *init_args, hsm_ctx **out, char *errmsg, size_t errlen)
+signet_err hsm_open_args(const char *module_path, const char *init_args, hsm_ctx **out,
+			 char *errmsg, size_t errlen)
 {
 	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (out == NULL)
@@ -127,22 +128,28 @@ signet_err hsm_open_args(const char *module_path, const char *init_args, hsm_ctx
 	/* POSIX guarantees the object-to-function pointer conversion for dlsym. */
 	*(void **)&get = dlsym(ctx->dl, "C_GetFunctionList");
 	if (get == NULL) {
-		signet_err err = hsm_fail(eb, SIGNET_EHSM, "hsm_open: %s is not a PKCS#11 module "
-					  "(no C_GetFunctionList)", module_path);
+		signet_err err = hsm_fail(eb, SIGNET_EHSM,
+					  "hsm_open: %s is not a PKCS#11 module "
+					  "(no C_GetFunctionList)",
+					  module_path);
 		ctx_free(ctx);
 		return err;
 	}
 	CK_RV rv = get(&ctx->fn);
 	if (rv != CKR_OK || ctx->fn == NULL) {
-		signet_err err = rv != CKR_OK
-			? hsm_fail_rv(eb, "C_GetFunctionList", rv, "%s", module_path)
-			: hsm_fail(eb, SIGNET_EHSM, "C_GetFunctionList: %s gave no list", module_path);
+		signet_err err = rv != CKR_OK ? hsm_fail_rv(eb, "C_GetFunctionList", rv, "%s",
+							    module_path)
+					      : hsm_fail(eb, SIGNET_EHSM,
+							 "C_GetFunctionList: %s gave no list",
+							 module_path);
 		ctx_free(ctx);
 		return err == SIGNET_OK ? SIGNET_EHSM : err;
 	}
 	if (ctx->fn->version.major != 2) {
-		signet_err err = hsm_fail(eb, SIGNET_EUNSUPPORTED, "hsm_open: %s speaks PKCS#11 %u.%u, "
-					  "not 2.x", module_path, ctx->fn->version.major,
+		signet_err err = hsm_fail(eb, SIGNET_EUNSUPPORTED,
+					  "hsm_open: %s speaks PKCS#11 %u.%u, "
+					  "not 2.x",
+					  module_path, ctx->fn->version.major,
 					  ctx->fn->version.minor);
 		ctx_free(ctx);
 		return err;
@@ -189,10 +196,11 @@ signet_err hsm_module_reconnect(hsm_ctx *ctx, hsm_token *mine, uint64_t seen_gen
 		/* read under the lock: another thread may re-initialise next */
 		unsigned long long ago = (unsigned long long)(now - ctx->last_reinit_ms);
 		pthread_rwlock_unlock(&ctx->rw);
-		return hsm_fail(eb, SIGNET_EHSM_DOWN, "reconnect: %s was re-initialised %llu ms ago "
+		return hsm_fail(eb, SIGNET_EHSM_DOWN,
+				"reconnect: %s was re-initialised %llu ms ago "
 				"and the token '%s' is still not usable; next attempt after %u ms",
-				ctx->path, ago,
-				mine != NULL ? mine->label : "", HSM_RECONNECT_BACKOFF_MS);
+				ctx->path, ago, mine != NULL ? mine->label : "",
+				HSM_RECONNECT_BACKOFF_MS);
 	}
 	ctx->last_reinit_ms = now;
 	ctx->gen++;
@@ -207,8 +215,9 @@ signet_err hsm_module_reconnect(hsm_ctx *ctx, hsm_token *mine, uint64_t seen_gen
 	ctx->live = false;
 	CK_RV rv = hsm_module_initialize(ctx);
 	if (rv != CKR_OK) {
-		signet_err err = hsm_fail_rv(eb, "C_Initialize", rv, "re-initialising %s for token '%s'",
-					     ctx->path, mine != NULL ? mine->label : "");
+		signet_err err = hsm_fail_rv(eb, "C_Initialize", rv,
+					     "re-initialising %s for token '%s'", ctx->path,
+					     mine != NULL ? mine->label : "");
 		pthread_rwlock_unlock(&ctx->rw);
 		return err == SIGNET_EHSM ? SIGNET_EHSM_DOWN : err;
 	}
@@ -222,8 +231,8 @@ signet_err hsm_module_reconnect(hsm_ctx *ctx, hsm_token *mine, uint64_t seen_gen
 			sg_log(SG_LOG_NOTICE, "hsm: token '%s' reconnected", t->label);
 			continue;
 		}
-		sg_log(SG_LOG_WARNING, "hsm: token '%s' not back after re-initialise: %s",
-		       t->label, why);
+		sg_log(SG_LOG_WARNING, "hsm: token '%s' not back after re-initialise: %s", t->label,
+		       why);
 		if (t == mine) {
 			result = err;
 			eb->rv = teb.rv;

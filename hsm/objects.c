@@ -19,8 +19,8 @@ static bool label_ok(const char *label)
 }
 
 /* Token data objects with this label and privacy, searched in session h. */
-static signet_err find_data(hsm_ctx *ctx, CK_SESSION_HANDLE h, const char *label,
-			    bool private_obj, CK_OBJECT_HANDLE *found, size_t *n, hsm_errbuf *eb)
+static signet_err find_data(hsm_ctx *ctx, CK_SESSION_HANDLE h, const char *label, bool private_obj,
+			    CK_OBJECT_HANDLE *found, size_t *n, hsm_errbuf *eb)
 {
 	CK_OBJECT_CLASS cls = CKO_DATA;
 	CK_BBOOL yes = CK_TRUE, priv = private_obj ? CK_TRUE : CK_FALSE;
@@ -44,8 +44,10 @@ static signet_err find_data(hsm_ctx *ctx, CK_SESSION_HANDLE h, const char *label
 	if (frv != CKR_OK)
 		return hsm_fail_rv(eb, "C_FindObjectsFinal", frv, "data object '%s'", label);
 	if (got > 1)
-		return hsm_fail(eb, SIGNET_ESTATE, "the token holds more than one %s data object "
-				"labelled '%s'", private_obj ? "private" : "public", label);
+		return hsm_fail(eb, SIGNET_ESTATE,
+				"the token holds more than one %s data object "
+				"labelled '%s'",
+				private_obj ? "private" : "public", label);
 	*n = got;
 	if (got == 1)
 		*found = objs[0];
@@ -79,10 +81,10 @@ struct data_arg {
 	const char *label;
 	bool private_obj;
 	size_t max;
-	sg_buf *out;            /* read */
-	const uint8_t *value;   /* write */
+	sg_buf *out;          /* read */
+	const uint8_t *value; /* write */
 	size_t len;
-	size_t count;           /* count */
+	size_t count; /* count */
 };
 
 static signet_err data_read_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg, hsm_errbuf *eb)
@@ -99,8 +101,8 @@ static signet_err data_read_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg, hsm
 	return read_value(t->ctx, h, obj, a->label, a->max, a->out, eb);
 }
 
-signet_err hsm_data_read(hsm_token *t, const char *label, bool private_obj, size_t max,
-			 sg_buf *out, char *errmsg, size_t errlen)
+signet_err hsm_data_read(hsm_token *t, const char *label, bool private_obj, size_t max, sg_buf *out,
+			 char *errmsg, size_t errlen)
 {
 	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (t == NULL || !label_ok(label) || out == NULL)
@@ -143,19 +145,20 @@ static signet_err data_write_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg, hs
 	return SIGNET_OK;
 }
 
-signet_err hsm_data_write(hsm_token *t, const char *label, bool private_obj,
-			  const uint8_t *value, size_t len, char *errmsg, size_t errlen)
+signet_err hsm_data_write(hsm_token *t, const char *label, bool private_obj, const uint8_t *value,
+			  size_t len, char *errmsg, size_t errlen)
 {
 	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (t == NULL || !label_ok(label) || (value == NULL && len) || len > HSM_DATA_MAX)
 		return hsm_fail(eb, SIGNET_EINVAL, "hsm_data_write: bad argument");
-	struct data_arg a = {.label = label, .private_obj = private_obj, .value = value,
-			     .len = len};
+	struct data_arg a = {
+		.label = label, .private_obj = private_obj, .value = value, .len = len};
 	return hsm_admin_run(t, data_write_op, &a, eb);
 }
 
 signet_err hsm_data_read_public(hsm_ctx *ctx, const char *token_label, const char *label,
-				size_t max, sg_buf *out, char serial[17], char *errmsg, size_t errlen)
+				size_t max, sg_buf *out, char serial[17], char *errmsg,
+				size_t errlen)
 {
 	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (ctx == NULL || token_label == NULL || !label_ok(label) || out == NULL)
@@ -209,7 +212,8 @@ signet_err hsm_object_count(hsm_token *t, size_t *n, char *errmsg, size_t errlen
 }
 
 signet_err hsm_so_init_pin(hsm_ctx *ctx, const char *serial, const sg_secret *so_pin,
-			   const sg_secret *new_so_pin, const sg_secret *user_pin, char *errmsg, size_t errlen)
+			   const sg_secret *new_so_pin, const sg_secret *user_pin, char *errmsg,
+			   size_t errlen)
 {
 	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (ctx == NULL || serial == NULL || so_pin == NULL || so_pin->len == 0 ||
@@ -224,8 +228,10 @@ signet_err hsm_so_init_pin(hsm_ctx *ctx, const char *serial, const sg_secret *so
 				   : hsm_fail(eb, SIGNET_EHSM_DOWN, "module not initialised");
 	for (hsm_token *o = ctx->tokens; err == SIGNET_OK && o != NULL; o = o->next)
 		if (strcmp(o->serial, serial) == 0)
-			err = hsm_fail(eb, SIGNET_ESTATE, "hsm_so_init_pin: token %s is open for its "
-				       "user in this context", serial);
+			err = hsm_fail(eb, SIGNET_ESTATE,
+				       "hsm_so_init_pin: token %s is open for its "
+				       "user in this context",
+				       serial);
 	if (err == SIGNET_OK) {
 		CK_RV rv = ctx->fn->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL,
 						  NULL, &h);
@@ -235,7 +241,8 @@ signet_err hsm_so_init_pin(hsm_ctx *ctx, const char *serial, const sg_secret *so
 	if (err == SIGNET_OK) {
 		CK_RV rv = ctx->fn->C_Login(h, CKU_SO, so_pin->data, so_pin->len);
 		if (rv != CKR_OK) {
-			err = hsm_fail_rv(eb, "C_Login", rv, "as security officer of token %s", serial);
+			err = hsm_fail_rv(eb, "C_Login", rv, "as security officer of token %s",
+					  serial);
 		} else {
 			/* The user PIN first: should the SO PIN change fail, the
 			 * old SO PIN still holds and the caller knows which did. */
@@ -246,8 +253,10 @@ signet_err hsm_so_init_pin(hsm_ctx *ctx, const char *serial, const sg_secret *so
 				rv = ctx->fn->C_SetPIN(h, so_pin->data, so_pin->len,
 						       new_so_pin->data, new_so_pin->len);
 				if (rv != CKR_OK)
-					err = hsm_fail_rv(eb, "C_SetPIN", rv, "SO PIN of token %s "
-							  "(the user PIN was set)", serial);
+					err = hsm_fail_rv(eb, "C_SetPIN", rv,
+							  "SO PIN of token %s "
+							  "(the user PIN was set)",
+							  serial);
 			}
 			(void)ctx->fn->C_Logout(h);
 		}

@@ -134,8 +134,10 @@ static signet_err copy_key(hsm_session *s, CK_OBJECT_HANDLE obj, const hsm_key_i
 	if (rv != CKR_OK) {
 		if (hsm_rv_is_fault(rv))
 			return hsm_fail_rv(eb, "C_CopyObject", rv, "token '%s'", t->label);
-		sg_log(SG_LOG_INFO, "hsm: token '%s' will not copy keys into sessions (%s); "
-		       "signing with the token object", t->label, hsm_rv_name(rv));
+		sg_log(SG_LOG_INFO,
+		       "hsm: token '%s' will not copy keys into sessions (%s); "
+		       "signing with the token object",
+		       t->label, hsm_rv_name(rv));
 		*copy = CK_INVALID_HANDLE;
 		return SIGNET_OK;
 	}
@@ -146,8 +148,10 @@ static signet_err copy_key(hsm_session *s, CK_OBJECT_HANDLE obj, const hsm_key_i
 		*copy = CK_INVALID_HANDLE;
 		if (err != SIGNET_OK)
 			return err;
-		return hsm_fail(eb, SIGNET_EHSM_KEY, "C_CopyObject: the copy of a key in token '%s' "
-				"lost its protection", t->label);
+		return hsm_fail(eb, SIGNET_EHSM_KEY,
+				"C_CopyObject: the copy of a key in token '%s' "
+				"lost its protection",
+				t->label);
 	}
 	return SIGNET_OK;
 }
@@ -174,11 +178,15 @@ signet_err hsm_session_key(hsm_session *s, const uint8_t *id, size_t id_len,
 	CK_OBJECT_HANDLE obj = n == 1 ? objs[0] : CK_INVALID_HANDLE;
 	free(objs);
 	if (n == 0)
-		return hsm_fail(eb, SIGNET_ENOTFOUND, "hsm_sign: no private key with this CKA_ID in "
-				"token '%s'", t->label);
+		return hsm_fail(eb, SIGNET_ENOTFOUND,
+				"hsm_sign: no private key with this CKA_ID in "
+				"token '%s'",
+				t->label);
 	if (n > 1)
-		return hsm_fail(eb, SIGNET_EHSM_KEY, "hsm_sign: %zu private keys share this CKA_ID in "
-				"token '%s'", n, t->label);
+		return hsm_fail(eb, SIGNET_EHSM_KEY,
+				"hsm_sign: %zu private keys share this CKA_ID in "
+				"token '%s'",
+				n, t->label);
 	hsm_key_info info;
 	err = hsm_describe_object(t, s->h, obj, &info, eb);
 	if (err == SIGNET_EUNSUPPORTED) {
@@ -189,11 +197,12 @@ signet_err hsm_session_key(hsm_session *s, const uint8_t *id, size_t id_len,
 	if (err != SIGNET_OK)
 		return err;
 	if (!hsm_key_usable(t, &info))
-		return hsm_fail(eb, SIGNET_EHSM_KEY, "hsm_sign: refusing key '%s' of token '%s': "
+		return hsm_fail(eb, SIGNET_EHSM_KEY,
+				"hsm_sign: refusing key '%s' of token '%s': "
 				"sensitive %d, extractable %d, always sensitive %d, never "
-				"extractable %d, sign %d", info.label, t->label, info.sensitive,
-				info.extractable, info.always_sensitive, info.never_extractable,
-				info.can_sign);
+				"extractable %d, sign %d",
+				info.label, t->label, info.sensitive, info.extractable,
+				info.always_sensitive, info.never_extractable, info.can_sign);
 
 	struct hsm_cached_key k;
 	memset(&k, 0, sizeof(k));
@@ -235,8 +244,10 @@ signet_err hsm_session_open(hsm_token *t, hsm_session **out, char *errmsg, size_
 		return hsm_fail(eb, SIGNET_EINVAL, "hsm_session_open: no token");
 	if (atomic_fetch_add(&t->nsessions, 1) >= HSM_SESSIONS_MAX) {
 		atomic_fetch_sub(&t->nsessions, 1);
-		return hsm_fail(eb, SIGNET_ELIMIT, "hsm_session_open: token '%s' has %d sessions "
-				"open already", t->label, HSM_SESSIONS_MAX);
+		return hsm_fail(eb, SIGNET_ELIMIT,
+				"hsm_session_open: token '%s' has %d sessions "
+				"open already",
+				t->label, HSM_SESSIONS_MAX);
 	}
 	hsm_session *s = calloc(1, sizeof(*s));
 	if (s == NULL) {

@@ -35,9 +35,8 @@ static bool ecdsa_digest(hsm_alg alg, const uint8_t *data, size_t len, uint8_t *
 			 unsigned *outlen)
 {
 	pthread_once(&md_once, md_fetch);
-	const EVP_MD *md = alg == HSM_ALG_ECDSAP256
-		? (md_sha256 ? md_sha256 : EVP_sha256())
-		: (md_sha384 ? md_sha384 : EVP_sha384());
+	const EVP_MD *md = alg == HSM_ALG_ECDSAP256 ? (md_sha256 ? md_sha256 : EVP_sha256())
+						    : (md_sha384 ? md_sha384 : EVP_sha384());
 	EVP_MD_CTX *ctx = md_key_ok ? pthread_getspecific(md_key) : NULL;
 	if (!ctx && md_key_ok && (ctx = EVP_MD_CTX_new()) &&
 	    pthread_setspecific(md_key, ctx) != 0) {
@@ -98,7 +97,8 @@ signet_err hsm_sign_object(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o
 static signet_err sign_once(hsm_session *s, const struct hsm_cached_key *k, const uint8_t *data,
 			    size_t len, uint8_t *out, size_t *outlen, hsm_errbuf *eb)
 {
-	return hsm_sign_object(s->tok, s->h, k->handle, k->alg, k->sig_len, data, len, out, outlen, eb);
+	return hsm_sign_object(s->tok, s->h, k->handle, k->alg, k->sig_len, data, len, out, outlen,
+			       eb);
 }
 
 /* Whether the session lost its login: softokn answers C_SignInit on a token
@@ -112,9 +112,9 @@ static bool session_logged_out(const hsm_session *s)
 	return si.state != CKS_RO_USER_FUNCTIONS && si.state != CKS_RW_USER_FUNCTIONS;
 }
 
-signet_err hsm_sign(hsm_session *s, const uint8_t *id, size_t id_len,
-		    const uint8_t *data, size_t len, uint8_t *sig, size_t sigmax,
-		    size_t *siglen, char *errmsg, size_t errlen)
+signet_err hsm_sign(hsm_session *s, const uint8_t *id, size_t id_len, const uint8_t *data,
+		    size_t len, uint8_t *sig, size_t sigmax, size_t *siglen, char *errmsg,
+		    size_t errlen)
 {
 	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (siglen != NULL)
@@ -124,7 +124,8 @@ signet_err hsm_sign(hsm_session *s, const uint8_t *id, size_t id_len,
 	if (id == NULL || id_len == 0)
 		return hsm_fail(eb, SIGNET_EINVAL, "hsm_sign: no key ID");
 	if (id_len > HSM_ID_MAX)
-		return hsm_fail(eb, SIGNET_ERANGE, "hsm_sign: key ID longer than %d octets", HSM_ID_MAX);
+		return hsm_fail(eb, SIGNET_ERANGE, "hsm_sign: key ID longer than %d octets",
+				HSM_ID_MAX);
 	if (len > HSM_DATA_MAX)
 		return hsm_fail(eb, SIGNET_ERANGE, "hsm_sign: %zu octets to sign, more than %u",
 				len, HSM_DATA_MAX);
@@ -144,8 +145,10 @@ signet_err hsm_sign(hsm_session *s, const uint8_t *id, size_t id_len,
 		if (err == SIGNET_OK)
 			err = hsm_session_key(s, id, id_len, &k, eb);
 		if (err == SIGNET_OK && k->sig_len > sigmax)
-			err = hsm_fail(eb, SIGNET_ERANGE, "hsm_sign: the signature has %zu octets, "
-				       "room for %zu", k->sig_len, sigmax);
+			err = hsm_fail(eb, SIGNET_ERANGE,
+				       "hsm_sign: the signature has %zu octets, "
+				       "room for %zu",
+				       k->sig_len, sigmax);
 		if (err == SIGNET_OK)
 			err = sign_once(s, k, data, len, buf, &blen, eb);
 		CK_RV rv = eb->rv;
@@ -173,14 +176,18 @@ signet_err hsm_sign(hsm_session *s, const uint8_t *id, size_t id_len,
 	if (fault) {
 		char why[256];
 		snprintf(why, sizeof(why), "%s", eb->errlen > 0 ? eb->errmsg : "");
-		return hsm_fail(eb, SIGNET_EHSM_DOWN, "hsm_sign: token '%s' still failing after "
-				"reopening the session: %s", t->label, why);
+		return hsm_fail(eb, SIGNET_EHSM_DOWN,
+				"hsm_sign: token '%s' still failing after "
+				"reopening the session: %s",
+				t->label, why);
 	}
 	if (err != SIGNET_OK)
 		return err;
 	if (blen > sigmax)
-		return hsm_fail(eb, SIGNET_ERANGE, "hsm_sign: the signature has %zu octets, room "
-				"for %zu", blen, sigmax);
+		return hsm_fail(eb, SIGNET_ERANGE,
+				"hsm_sign: the signature has %zu octets, room "
+				"for %zu",
+				blen, sigmax);
 	memcpy(sig, buf, blen);
 	*siglen = blen;
 	return SIGNET_OK;

@@ -5,8 +5,8 @@
 
 #include "hsm/internal.h"
 
-#define HSM_SLOTS_MAX 1024   /* slots we are willing to look at */
-#define HSM_PIN_MAX 255      /* longest PIN handed to a module */
+#define HSM_SLOTS_MAX 1024 /* slots we are willing to look at */
+#define HSM_PIN_MAX 255    /* longest PIN handed to a module */
 
 void hsm_copy_padded(char *dst, size_t dstlen, const CK_UTF8CHAR *src, size_t srclen)
 {
@@ -64,8 +64,8 @@ static signet_err get_slots(hsm_ctx *ctx, CK_SLOT_ID **out, CK_ULONG *n, hsm_err
 	return hsm_fail(eb, SIGNET_EHSM, "C_GetSlotList: the slot list keeps changing");
 }
 
-signet_err hsm_find_slot(hsm_ctx *ctx, const char *label, const char *serial,
-			 CK_SLOT_ID *slot, CK_TOKEN_INFO *info, hsm_errbuf *eb)
+signet_err hsm_find_slot(hsm_ctx *ctx, const char *label, const char *serial, CK_SLOT_ID *slot,
+			 CK_TOKEN_INFO *info, hsm_errbuf *eb)
 {
 	CK_SLOT_ID *slots;
 	CK_ULONG n;
@@ -101,12 +101,15 @@ signet_err hsm_find_slot(hsm_ctx *ctx, const char *label, const char *serial,
 		return hsm_fail(eb, SIGNET_EINVAL, "%zu tokens carry the serial '%s'%s", matches,
 				serial, label == NULL ? ": name the token by its label" : "");
 	if (matches > 1)
-		return hsm_fail(eb, SIGNET_EINVAL, "%zu tokens carry the label '%s': name the "
-				"token by its serial", matches, label);
+		return hsm_fail(eb, SIGNET_EINVAL,
+				"%zu tokens carry the label '%s': name the "
+				"token by its serial",
+				matches, label);
 	return SIGNET_OK;
 }
 
-signet_err hsm_list_tokens(hsm_ctx *ctx, hsm_token_desc **out, size_t *n, char *errmsg, size_t errlen)
+signet_err hsm_list_tokens(hsm_ctx *ctx, hsm_token_desc **out, size_t *n, char *errmsg,
+			   size_t errlen)
 {
 	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (ctx == NULL || out == NULL || n == NULL)
@@ -116,8 +119,8 @@ signet_err hsm_list_tokens(hsm_ctx *ctx, hsm_token_desc **out, size_t *n, char *
 	pthread_rwlock_rdlock(&ctx->rw);
 	if (!ctx->live) {
 		pthread_rwlock_unlock(&ctx->rw);
-		return hsm_fail(eb, SIGNET_EHSM_DOWN, "hsm_list_tokens: module %s is not initialised",
-				ctx->path);
+		return hsm_fail(eb, SIGNET_EHSM_DOWN,
+				"hsm_list_tokens: module %s is not initialised", ctx->path);
 	}
 	CK_SLOT_ID *slots;
 	CK_ULONG count;
@@ -160,19 +163,21 @@ static signet_err check_pin(const char *what, const sg_secret *pin, hsm_errbuf *
 	if (pin == NULL || pin->data == NULL || pin->len == 0)
 		return hsm_fail(eb, SIGNET_EINVAL, "%s: empty PIN", what);
 	if (pin->len > HSM_PIN_MAX)
-		return hsm_fail(eb, SIGNET_ERANGE, "%s: PIN longer than %d octets", what, HSM_PIN_MAX);
+		return hsm_fail(eb, SIGNET_ERANGE, "%s: PIN longer than %d octets", what,
+				HSM_PIN_MAX);
 	return SIGNET_OK;
 }
 
-signet_err hsm_token_initialize(hsm_ctx *ctx, const char *label,
-				const sg_secret *so_pin, const sg_secret *user_pin, char *errmsg, size_t errlen)
+signet_err hsm_token_initialize(hsm_ctx *ctx, const char *label, const sg_secret *so_pin,
+				const sg_secret *user_pin, char *errmsg, size_t errlen)
 {
 	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (ctx == NULL || label == NULL)
 		return hsm_fail(eb, SIGNET_EINVAL, "hsm_token_initialize: missing argument");
 	size_t llen = strlen(label);
 	if (llen == 0 || llen > 32 || !printable(label))
-		return hsm_fail(eb, SIGNET_EINVAL, "hsm_token_initialize: a label is 1 to 32 "
+		return hsm_fail(eb, SIGNET_EINVAL,
+				"hsm_token_initialize: a label is 1 to 32 "
 				"printable ASCII characters");
 	signet_err err = check_pin("hsm_token_initialize", so_pin, eb);
 	if (err == SIGNET_OK)
@@ -183,7 +188,8 @@ signet_err hsm_token_initialize(hsm_ctx *ctx, const char *label,
 	pthread_rwlock_rdlock(&ctx->rw);
 	if (!ctx->live) {
 		pthread_rwlock_unlock(&ctx->rw);
-		return hsm_fail(eb, SIGNET_EHSM_DOWN, "hsm_token_initialize: module not initialised");
+		return hsm_fail(eb, SIGNET_EHSM_DOWN,
+				"hsm_token_initialize: module not initialised");
 	}
 	CK_SLOT_ID *slots;
 	CK_ULONG n;
@@ -205,7 +211,8 @@ signet_err hsm_token_initialize(hsm_ctx *ctx, const char *label,
 	free(slots);
 	if (!found) {
 		pthread_rwlock_unlock(&ctx->rw);
-		return hsm_fail(eb, SIGNET_ENOTFOUND, "hsm_token_initialize: no uninitialised token");
+		return hsm_fail(eb, SIGNET_ENOTFOUND,
+				"hsm_token_initialize: no uninitialised token");
 	}
 
 	CK_UTF8CHAR padded[32];
@@ -307,9 +314,11 @@ static signet_err login(hsm_token *t, CK_SESSION_HANDLE h, bool relogin, hsm_err
 	hsm_ctx *ctx = t->ctx;
 	unsigned failed = fail_count(ctx, t->serial);
 	if (failed >= HSM_LOGIN_FAILURES_MAX)
-		return hsm_fail(eb, SIGNET_EHSM_LOCKED, "C_Login not attempted: %u failed logins to "
-				"token '%s' (serial %s) in this process; restart with the right PIN",
-				failed, t->label, t->serial);
+		return hsm_fail(
+			eb, SIGNET_EHSM_LOCKED,
+			"C_Login not attempted: %u failed logins to "
+			"token '%s' (serial %s) in this process; restart with the right PIN",
+			failed, t->label, t->serial);
 	CK_RV rv = ctx->fn->C_Login(h, CKU_USER, t->pin->data, t->pin->len);
 	if (rv == CKR_OK || (relogin && rv == CKR_USER_ALREADY_LOGGED_IN)) {
 		fail_note(ctx, t->serial, true, false);
@@ -317,10 +326,11 @@ static signet_err login(hsm_token *t, CK_SESSION_HANDLE h, bool relogin, hsm_err
 	}
 	if (rv == CKR_PIN_INCORRECT) {
 		unsigned c = fail_note(ctx, t->serial, false, relogin);
-		return hsm_fail_rv(eb, "C_Login", rv, "wrong user PIN for token '%s' (%s; %u of %d "
+		return hsm_fail_rv(eb, "C_Login", rv,
+				   "wrong user PIN for token '%s' (%s; %u of %d "
 				   "failed logins allowed before this process stops trying)",
-				   t->label, relogin ? "the PIN that worked before" : "as given",
-				   c, HSM_LOGIN_FAILURES_MAX);
+				   t->label, relogin ? "the PIN that worked before" : "as given", c,
+				   HSM_LOGIN_FAILURES_MAX);
 	}
 	if (rv == CKR_PIN_LOCKED)
 		return hsm_fail_rv(eb, "C_Login", rv, "the user PIN of token '%s' is locked",
@@ -328,8 +338,10 @@ static signet_err login(hsm_token *t, CK_SESSION_HANDLE h, bool relogin, hsm_err
 	if (rv == CKR_USER_ALREADY_LOGGED_IN) {
 		/* Someone else in this process holds the login, so the PIN was
 		 * not checked: refuse rather than accept it unverified. */
-		return hsm_fail(eb, SIGNET_ESTATE, "C_Login: token '%s' is already logged in by "
-				"another user of this module in this process", t->label);
+		return hsm_fail(eb, SIGNET_ESTATE,
+				"C_Login: token '%s' is already logged in by "
+				"another user of this module in this process",
+				t->label);
 	}
 	return hsm_fail_rv(eb, "C_Login", rv, "token '%s'", t->label);
 }
@@ -346,8 +358,8 @@ static signet_err attach(hsm_token *t, bool relogin, hsm_errbuf *eb)
 	if (err != SIGNET_OK)
 		return err;
 	CK_SESSION_HANDLE h;
-	CK_RV rv = ctx->fn->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL,
-					  NULL, &h);
+	CK_RV rv = ctx->fn->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+					  &h);
 	if (rv != CKR_OK)
 		return hsm_fail_rv(eb, "C_OpenSession", rv, "token '%s'", t->label);
 	err = login(t, h, relogin, eb);
@@ -380,8 +392,8 @@ signet_err hsm_token_ensure_login(hsm_token *t, hsm_errbuf *eb)
 		/* The admin session was closed behind our back: the login went
 		 * with it if it was the last session. Open a new one. */
 		CK_SESSION_HANDLE h;
-		rv = ctx->fn->C_OpenSession(t->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
-					    NULL, NULL, &h);
+		rv = ctx->fn->C_OpenSession(t->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL,
+					    NULL, &h);
 		if (rv != CKR_OK)
 			return hsm_fail_rv(eb, "C_OpenSession", rv, "token '%s'", t->label);
 		t->admin = h;
@@ -427,21 +439,24 @@ signet_err hsm_admin_run(hsm_token *t, hsm_admin_op op, void *arg, hsm_errbuf *e
 	return err;
 }
 
-signet_err hsm_token_open(hsm_ctx *ctx, const char *label, const char *serial,
-			  const sg_secret *pin, hsm_token **out, char *errmsg, size_t errlen)
+signet_err hsm_token_open(hsm_ctx *ctx, const char *label, const char *serial, const sg_secret *pin,
+			  hsm_token **out, char *errmsg, size_t errlen)
 {
 	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
 	if (out == NULL)
 		return hsm_fail(eb, SIGNET_EINVAL, "hsm_token_open: no output");
 	*out = NULL;
 	if (ctx == NULL || (label == NULL && serial == NULL))
-		return hsm_fail(eb, SIGNET_EINVAL, "hsm_token_open: a module and a label or serial "
+		return hsm_fail(eb, SIGNET_EINVAL,
+				"hsm_token_open: a module and a label or serial "
 				"are required");
 	if (serial != NULL && (serial[0] == '\0' || strlen(serial) > 16 || !printable(serial)))
-		return hsm_fail(eb, SIGNET_EINVAL, "hsm_token_open: a serial is 1 to 16 printable "
+		return hsm_fail(eb, SIGNET_EINVAL,
+				"hsm_token_open: a serial is 1 to 16 printable "
 				"characters");
 	if (serial == NULL && (label[0] == '\0' || strlen(label) > 32 || !printable(label)))
-		return hsm_fail(eb, SIGNET_EINVAL, "hsm_token_open: a label is 1 to 32 printable "
+		return hsm_fail(eb, SIGNET_EINVAL,
+				"hsm_token_open: a label is 1 to 32 printable "
 				"characters");
 	signet_err err = check_pin("hsm_token_open", pin, eb);
 	if (err != SIGNET_OK)
@@ -480,8 +495,10 @@ signet_err hsm_token_open(hsm_ctx *ctx, const char *label, const char *serial,
 				sizeof(ti.serialNumber));
 		for (hsm_token *o = ctx->tokens; o != NULL; o = o->next)
 			if (strcmp(o->serial, t->serial) == 0 && strcmp(o->label, t->label) == 0)
-				err = hsm_fail(eb, SIGNET_ESTATE, "hsm_token_open: token '%s' is "
-					       "already open in this context", t->label);
+				err = hsm_fail(eb, SIGNET_ESTATE,
+					       "hsm_token_open: token '%s' is "
+					       "already open in this context",
+					       t->label);
 	}
 	if (err == SIGNET_OK)
 		err = attach(t, false, eb);
@@ -585,7 +602,7 @@ signet_err hsm_token_set_pin(hsm_token *t, const sg_secret *new_pin, char *errms
 	a.copy->len = new_pin->len;
 	a.copy->data[new_pin->len] = '\0';
 	err = hsm_admin_run(t, setpin_op, &a, eb);
-	sg_secret_free(a.copy);  /* the old PIN on success, the unused copy otherwise */
+	sg_secret_free(a.copy); /* the old PIN on success, the unused copy otherwise */
 	return err;
 }
 

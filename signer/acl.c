@@ -9,20 +9,20 @@
 
 #include "signer/signer.h"
 
-#define LABELS_MAX 128  /* a 255-octet name has at most 127 labels and the root */
+#define LABELS_MAX 128 /* a 255-octet name has at most 127 labels and the root */
 
 /* One owner-name rule. */
 typedef struct acl_rule {
-	bool apex;          /* "@": the apex of the zone of the request */
-	int star;           /* index (from the left) of the "*" label; -1: none */
-	unsigned nlabels;   /* labels, the root not counted */
-	dns_name name;      /* lower-cased; its "*" label stands for the pattern */
+	bool apex;        /* "@": the apex of the zone of the request */
+	int star;         /* index (from the left) of the "*" label; -1: none */
+	unsigned nlabels; /* labels, the root not counted */
+	dns_name name;    /* lower-cased; its "*" label stands for the pattern */
 } acl_rule;
 
 struct signer_acl {
 	atomic_uint refs;
 	size_t nnames;
-	acl_rule *names;    /* nnames rules; none: every owner */
+	acl_rule *names; /* nnames rules; none: every owner */
 	size_t ntypes;
 	uint16_t types[SIGNER_ACL_TYPES_MAX]; /* none: every type */
 };
@@ -205,7 +205,8 @@ static bool rule_matches(const acl_rule *r, const dns_name *apex, const dns_name
 	if (r->apex)
 		return dns_name_equal(owner, apex);
 	if (r->star < 0)
-		return owner->len == r->name.len && memcmp(owner->wire, r->name.wire, owner->len) == 0;
+		return owner->len == r->name.len &&
+		       memcmp(owner->wire, r->name.wire, owner->len) == 0;
 	if (on < r->nlabels)
 		return false;
 	uint8_t roff[LABELS_MAX];
@@ -239,8 +240,8 @@ signet_err signer_acl_allows(const signer_acl *a, const dns_name *apex, const dn
 			char ts[DNS_TYPE_STR_MAX], list[200];
 			size_t used = 0;
 			list[0] = '\0';
-			for (size_t i = 0; i < a->ntypes && used + DNS_TYPE_STR_MAX + 2 < sizeof(list);
-			     i++) {
+			for (size_t i = 0;
+			     i < a->ntypes && used + DNS_TYPE_STR_MAX + 2 < sizeof(list); i++) {
 				dns_type_to_str(a->types[i], ts, sizeof(ts));
 				used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
 							 i ? " " : "", ts);
@@ -264,7 +265,8 @@ signet_err signer_acl_allows(const signer_acl *a, const dns_name *apex, const dn
 		list[0] = '\0';
 		for (size_t i = 0; i < a->nnames && used < sizeof(list); i++) {
 			rule_text(&a->names[i], rs, sizeof(rs));
-			int n = snprintf(list + used, sizeof(list) - used, "%s%s", i ? " " : "", rs);
+			int n = snprintf(list + used, sizeof(list) - used, "%s%s", i ? " " : "",
+					 rs);
 			if (n < 0 || (size_t)n >= sizeof(list) - used) {
 				/* cut at a rule's end, and say more follow */
 				snprintf(list + used, sizeof(list) - used, " ...");

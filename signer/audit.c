@@ -20,14 +20,14 @@
 
 struct signer_audit {
 	pthread_mutex_t lock;
-	pthread_cond_t wake;  /* the syncer: a line is dirty, or quit */
+	pthread_cond_t wake; /* the syncer: a line is dirty, or quit */
 	pthread_t syncer;
 	bool quit;
 	int fd;
-	char prev[65];      /* hex SHA-256 of the last line */
-	bool dirty;         /* lines written since the last fsync */
-	uint64_t synced_ns; /* monotonic time of the last fsync */
-	signet_err sync_err; /* the syncer's last fsync failed with this */
+	char prev[65];                             /* hex SHA-256 of the last line */
+	bool dirty;                                /* lines written since the last fsync */
+	uint64_t synced_ns;                        /* monotonic time of the last fsync */
+	signet_err sync_err;                       /* the syncer's last fsync failed with this */
 	char replica[SIGNER_REPLICA_NAME_MAX + 1]; /* "" : lines without "replica" */
 };
 
@@ -190,8 +190,8 @@ void signer_audit_set_replica(signer_audit *a, const char *name)
 static signet_err json_str(sg_buf *b, const char *s)
 {
 	signet_err ret = sg_buf_put_u8(b, '"');
-	for (const unsigned char *p = (const unsigned char *)(s ? s : "");
-	     ret == SIGNET_OK && *p; p++) {
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); ret == SIGNET_OK && *p;
+	     p++) {
 		if (*p == '"' || *p == '\\')
 			ret = sg_buf_printf(b, "\\%c", *p);
 		else if (*p < 0x20 || *p == 0x7f)
@@ -206,8 +206,8 @@ static signet_err json_str(sg_buf *b, const char *s)
 
 /* One line; sync says whether it must be on disk before this returns, or
  * may wait for the next fsync (at most SIGNER_AUDIT_SYNC_MS later). */
-static signet_err append(signer_audit *a, const char *client, const char *action,
-			 const char *zone, const char *detail, const char *result, bool sync)
+static signet_err append(signer_audit *a, const char *client, const char *action, const char *zone,
+			 const char *detail, const char *result, bool sync)
 {
 	if (!a || !client || !action || !result)
 		return SIGNET_EINVAL;
@@ -220,8 +220,8 @@ static signet_err append(signer_audit *a, const char *client, const char *action
 	sg_buf b = SG_BUF_INIT;
 	b.limit = AUDIT_LINE_MAX;
 	pthread_mutex_lock(&a->lock);
-	signet_err ret = sg_buf_printf(&b, "{\"time\":\"%s\",\"prev\":\"%s\",\"%s\":", ts,
-				       a->prev, a->replica[0] ? "replica" : "client");
+	signet_err ret = sg_buf_printf(&b, "{\"time\":\"%s\",\"prev\":\"%s\",\"%s\":", ts, a->prev,
+				       a->replica[0] ? "replica" : "client");
 	/* After prev, which must stay where signer_audit_verify looks: each
 	 * replica's chain names its writer, so merged logs keep their origin. */
 	if (ret == SIGNET_OK && a->replica[0]) {
@@ -300,16 +300,14 @@ static signet_err append(signer_audit *a, const char *client, const char *action
 	return ret;
 }
 
-signet_err signer_audit_append(signer_audit *a, const char *client,
-			       const char *action, const char *zone,
-			       const char *detail, const char *result)
+signet_err signer_audit_append(signer_audit *a, const char *client, const char *action,
+			       const char *zone, const char *detail, const char *result)
 {
 	return append(a, client, action, zone, detail, result, true);
 }
 
-signet_err signer_audit_append_grouped(signer_audit *a, const char *client,
-				       const char *action, const char *zone,
-				       const char *detail, const char *result)
+signet_err signer_audit_append_grouped(signer_audit *a, const char *client, const char *action,
+				       const char *zone, const char *detail, const char *result)
 {
 	return append(a, client, action, zone, detail, result, false);
 }

@@ -26,16 +26,19 @@ struct signer_backups {
 const char *signer_backup_status_name(signer_backup_status s)
 {
 	switch (s) {
-	case SIGNER_BACKUP_NONE: return "none";
-	case SIGNER_BACKUP_MISSING: return "missing";
-	case SIGNER_BACKUP_UNPROVEN: return "unproven";
-	case SIGNER_BACKUP_PROVEN: return "proven";
+	case SIGNER_BACKUP_NONE:
+		return "none";
+	case SIGNER_BACKUP_MISSING:
+		return "missing";
+	case SIGNER_BACKUP_UNPROVEN:
+		return "unproven";
+	case SIGNER_BACKUP_PROVEN:
+		return "proven";
 	}
 	return "unknown";
 }
 
-signet_err signer_backups_new(hsm_token *tok, signer_state *st, int require,
-			      signer_backups **out)
+signet_err signer_backups_new(hsm_token *tok, signer_state *st, int require, signer_backups **out)
 {
 	char hsmerr[HSM_ERRMSG_MAX] = "";
 	if (!tok || !st || !out || require < -1 || require > 1)
@@ -55,8 +58,9 @@ signet_err signer_backups_new(hsm_token *tok, signer_state *st, int require,
 		       hsmerr);
 	}
 	if (ret == SIGNET_OK && require == 1 && !b->has_domain) {
-		sg_log(SG_LOG_ERROR, "require-backup is on but the token holds no backup domain "
-				     "(signet-ceremony install-domain puts it there)");
+		sg_log(SG_LOG_ERROR,
+		       "require-backup is on but the token holds no backup domain "
+		       "(signet-ceremony install-domain puts it there)");
 		ret = SIGNET_ESTATE;
 	}
 	if (ret != SIGNET_OK) {
@@ -216,8 +220,10 @@ signet_err signer_backups_zsk(signer_backups *b, const signer_key *k)
 		       k->key_tag, zs, msg, signet_strerror(ret));
 		(void)hsm_key_delete(b->tok, k->id, k->id_len, hsmerr, sizeof(hsmerr));
 	} else {
-		sg_log(SG_LOG_WARNING, "ZSK %u of %s: backup failed: %s (%s); kept without one "
-		       "(require-backup is off)", k->key_tag, zs, msg, signet_strerror(ret));
+		sg_log(SG_LOG_WARNING,
+		       "ZSK %u of %s: backup failed: %s (%s); kept without one "
+		       "(require-backup is off)",
+		       k->key_tag, zs, msg, signet_strerror(ret));
 		ret = SIGNET_OK;
 	}
 	return ret;
@@ -233,8 +239,7 @@ signer_backup_status signer_backups_status(signer_backups *b, const signer_key *
 	size_t n = 0;
 	signer_backup_status s = SIGNER_BACKUP_MISSING;
 	if (signer_state_list_backups(b->st, k->id, k->id_len, &rows, &n) == SIGNET_OK && n == 1)
-		s = rows[0].proven > 0 &&
-				    memcmp(rows[0].domain_id, b->domain_id, HSM_ID_LEN) == 0
+		s = rows[0].proven > 0 && memcmp(rows[0].domain_id, b->domain_id, HSM_ID_LEN) == 0
 			    ? SIGNER_BACKUP_PROVEN
 			    : SIGNER_BACKUP_UNPROVEN;
 	signer_backup_rows_free(rows, n);
@@ -541,9 +546,10 @@ static signet_err restore_one(signer_backups *b, restore_item *it, char *errmsg,
 	hsmerr[0] = '\0';
 	if (ret == SIGNET_OK &&
 	    (ret = restored_signs(b, &it->key, hsmerr, sizeof(hsmerr))) != SIGNET_OK) {
-		snprintf(errmsg, errlen, "%s: the restored key's signature does not verify "
-			 "with the state's DNSKEY (%s%s%s)", it->name, signet_strerror(ret),
-			 hsmerr[0] ? ": " : "", hsmerr);
+		snprintf(errmsg, errlen,
+			 "%s: the restored key's signature does not verify "
+			 "with the state's DNSKEY (%s%s%s)",
+			 it->name, signet_strerror(ret), hsmerr[0] ? ": " : "", hsmerr);
 		(void)hsm_key_delete(b->tok, it->hb.id, it->hb.id_len, NULL, 0);
 	}
 	return ret;
@@ -660,9 +666,8 @@ signet_err signer_backups_offline(const signer_config *cfg, const sg_secret *pin
 	signer_backup_file *files = NULL;
 	size_t nfiles = 0;
 	char msg[400] = "";
-	if (ret == SIGNET_OK &&
-	    (ret = signer_backup_files_read(restore_dir, &files, &nfiles, msg, sizeof(msg))) !=
-		    SIGNET_OK)
+	if (ret == SIGNET_OK && (ret = signer_backup_files_read(restore_dir, &files, &nfiles, msg,
+								sizeof(msg))) != SIGNET_OK)
 		sg_log(SG_LOG_ERROR, "restore refused: %s (%s)", msg, signet_strerror(ret));
 	if (ret == SIGNET_OK &&
 	    (ret = hsm_open(cfg->pkcs11_module, &ctx, hsmerr, sizeof(hsmerr))) != SIGNET_OK)
@@ -686,8 +691,7 @@ signet_err signer_backups_offline(const signer_config *cfg, const sg_secret *pin
 			printf("restored %zu ZSK%s into token '%s'\n", n, n == 1 ? "" : "s",
 			       cfg->token_label);
 		else
-			sg_log(SG_LOG_ERROR, "restore refused: %s (%s)", msg,
-			       signet_strerror(ret));
+			sg_log(SG_LOG_ERROR, "restore refused: %s (%s)", msg, signet_strerror(ret));
 	}
 	signer_backup_files_free(files, nfiles);
 	signer_backups_free(b);

@@ -18,8 +18,8 @@
 typedef struct entry {
 	uint8_t key[32];
 	size_t len;
-	size_t room;              /* octets allocated for rdata */
-	struct entry *hnext;      /* next in the hash bucket */
+	size_t room;               /* octets allocated for rdata */
+	struct entry *hnext;       /* next in the hash bucket */
 	struct entry *prev, *next; /* LRU list: head is the most recent */
 	uint8_t rdata[];
 } entry;
@@ -28,7 +28,7 @@ struct signer_cache {
 	pthread_mutex_t lock;
 	size_t capacity;
 	size_t count;
-	size_t nbuckets;          /* a power of two */
+	size_t nbuckets; /* a power of two */
 	entry **buckets;
 	entry *head, *tail;
 	signer_cache_stats stats;
@@ -130,8 +130,8 @@ signet_err signer_cache_get(signer_cache *c, const uint8_t key[32], sg_buf *out)
 	return ret;
 }
 
-signet_err signer_cache_put(signer_cache *c, const uint8_t key[32],
-			    const uint8_t *rdata, size_t len)
+signet_err signer_cache_put(signer_cache *c, const uint8_t key[32], const uint8_t *rdata,
+			    size_t len)
 {
 	if (!c || !key || (!rdata && len))
 		return SIGNET_EINVAL;
@@ -149,7 +149,7 @@ signet_err signer_cache_put(signer_cache *c, const uint8_t key[32],
 		entry **op = find_slot(c, e->key);
 		*op = e->hnext;
 		c->stats.evictions++;
-		slot = find_slot(c, key);  /* the bucket chain may have changed */
+		slot = find_slot(c, key); /* the bucket chain may have changed */
 		memcpy(e->key, key, 32);
 		e->len = len;
 		if (len)
@@ -187,7 +187,7 @@ signet_err signer_cache_put(signer_cache *c, const uint8_t key[32],
 		*op = gone->hnext;
 		c->count--;
 		c->stats.evictions++;
-		slot = find_slot(c, key);  /* the bucket chain may have changed */
+		slot = find_slot(c, key); /* the bucket chain may have changed */
 	}
 	e->hnext = *slot;
 	*slot = e;

@@ -204,16 +204,29 @@ void srv_finish(srv_call *c)
 grpc_status_code srv_status_of(signet_err e)
 {
 	switch (e) {
-	case SIGNET_OK: return GRPC_STATUS_OK;
-	case SIGNET_EINVAL: case SIGNET_EPARSE: case SIGNET_ERANGE:
-	case SIGNET_EUNSUPPORTED: return GRPC_STATUS_INVALID_ARGUMENT;
-	case SIGNET_ENOTFOUND: return GRPC_STATUS_NOT_FOUND;
-	case SIGNET_EEXIST: return GRPC_STATUS_ALREADY_EXISTS;
-	case SIGNET_EDENIED: case SIGNET_EPERM: return GRPC_STATUS_PERMISSION_DENIED;
-	case SIGNET_ESTATE: case SIGNET_EVERIFY: return GRPC_STATUS_FAILED_PRECONDITION;
-	case SIGNET_EHSM_DOWN: return GRPC_STATUS_UNAVAILABLE;
-	case SIGNET_ELIMIT: return GRPC_STATUS_RESOURCE_EXHAUSTED;
-	default: return GRPC_STATUS_INTERNAL;
+	case SIGNET_OK:
+		return GRPC_STATUS_OK;
+	case SIGNET_EINVAL:
+	case SIGNET_EPARSE:
+	case SIGNET_ERANGE:
+	case SIGNET_EUNSUPPORTED:
+		return GRPC_STATUS_INVALID_ARGUMENT;
+	case SIGNET_ENOTFOUND:
+		return GRPC_STATUS_NOT_FOUND;
+	case SIGNET_EEXIST:
+		return GRPC_STATUS_ALREADY_EXISTS;
+	case SIGNET_EDENIED:
+	case SIGNET_EPERM:
+		return GRPC_STATUS_PERMISSION_DENIED;
+	case SIGNET_ESTATE:
+	case SIGNET_EVERIFY:
+		return GRPC_STATUS_FAILED_PRECONDITION;
+	case SIGNET_EHSM_DOWN:
+		return GRPC_STATUS_UNAVAILABLE;
+	case SIGNET_ELIMIT:
+		return GRPC_STATUS_RESOURCE_EXHAUSTED;
+	default:
+		return GRPC_STATUS_INTERNAL;
 	}
 }
 
@@ -237,8 +250,8 @@ bool srv_admin_zone(srv_call *c, const ProtobufCBinaryData *b, dns_name *zone, c
 ProtobufCMessage *srv_unpack_zone(srv_call *c, const ProtobufCMessageDescriptor *desc,
 				  dns_name *zone, char *zs, size_t zslen)
 {
-	const ProtobufCFieldDescriptor *f =
-		protobuf_c_message_descriptor_get_field_by_name(desc, "zone");
+	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(desc,
+											    "zone");
 	if (!f || f->type != PROTOBUF_C_TYPE_BYTES || f->label == PROTOBUF_C_LABEL_REPEATED) {
 		srv_fail(c, GRPC_STATUS_INTERNAL, "%s has no zone field", desc->name);
 		return NULL;

@@ -10,9 +10,20 @@
 #include "signer/signer.h"
 
 typedef enum srv_method {
-	M_SIGN, M_KEYSET, M_HEALTH, M_ADDZONE, M_GENZSK, M_EXPORT, M_IMPORT,
-	M_LISTKEYS, M_ROLLOVER, M_CONFIRMDS, M_REPORTDS, M_RESTORE, M_COUNT,
-	M_UNKNOWN = M_COUNT   /* any other path: answered UNIMPLEMENTED */
+	M_SIGN,
+	M_KEYSET,
+	M_HEALTH,
+	M_ADDZONE,
+	M_GENZSK,
+	M_EXPORT,
+	M_IMPORT,
+	M_LISTKEYS,
+	M_ROLLOVER,
+	M_CONFIRMDS,
+	M_REPORTDS,
+	M_RESTORE,
+	M_COUNT,
+	M_UNKNOWN = M_COUNT /* any other path: answered UNIMPLEMENTED */
 } srv_method;
 
 typedef struct signer_server signer_server;
@@ -21,7 +32,7 @@ typedef struct signer_server signer_server;
 
 /* A completion-queue tag: what finished, and for which object. */
 typedef struct srv_tag {
-	int what;    /* TAG_* in server.c */
+	int what; /* TAG_* in server.c */
 	void *obj;
 } srv_tag;
 
@@ -42,22 +53,22 @@ typedef struct srv_call {
 	grpc_call *call;
 	gpr_timespec deadline;
 	grpc_metadata_array md;
-	grpc_call_details call_details; /* M_UNKNOWN only */
-	grpc_byte_buffer *payload;      /* the request message, may be NULL */
-	char peer[SRV_PEER_MAX];        /* peer address, for logs */
+	grpc_call_details call_details;         /* M_UNKNOWN only */
+	grpc_byte_buffer *payload;              /* the request message, may be NULL */
+	char peer[SRV_PEER_MAX];                /* peer address, for logs */
 	char identity[SIGNER_IDENTITY_MAX + 1]; /* matched identity, or the first seen */
-	bool known;                     /* identity matched a client line */
-	signer_client who;              /* deep copy of that line (zones owned) */
+	bool known;                             /* identity matched a client line */
+	signer_client who;                      /* deep copy of that line (zones owned) */
 	/* the answer */
 	grpc_status_code status;
 	char details[512];
 	grpc_slice details_slice;
 	grpc_byte_buffer *reply;
 	int cancelled;
-	bool counted;                   /* in signer_server.inflight */
-	bool admitted;                  /* holds a place in signer_server.admission */
-	uint64_t arrived_ns;            /* monotonic time of arrival, for metrics */
-	void *batch;                    /* SignRRsets state, owned by rpc_sign.c */
+	bool counted;        /* in signer_server.inflight */
+	bool admitted;       /* holds a place in signer_server.admission */
+	uint64_t arrived_ns; /* monotonic time of arrival, for metrics */
+	void *batch;         /* SignRRsets state, owned by rpc_sign.c */
 } srv_call;
 
 /* The gRPC path of m ("/signet.v1.Signet/SignRRsets"); M_UNKNOWN has a

@@ -28,16 +28,28 @@ static signet_err refuse(signer_item_result *out, const char *suffix, size_t ind
 static const char *forbidden_type(uint16_t t)
 {
 	switch (t) {
-	case DNS_T_DNSKEY: return "DNSKEY comes only from the key set";
-	case DNS_T_CDS: return "CDS comes only from the key set";
-	case DNS_T_CDNSKEY: return "CDNSKEY comes only from the key set";
-	case DNS_T_RRSIG: return "RRSIG is never signed";
-	case DNS_T_SIG: return "SIG is not signed with DNSSEC keys";
-	case DNS_T_OPT: case DNS_T_TKEY: case DNS_T_TSIG:
+	case DNS_T_DNSKEY:
+		return "DNSKEY comes only from the key set";
+	case DNS_T_CDS:
+		return "CDS comes only from the key set";
+	case DNS_T_CDNSKEY:
+		return "CDNSKEY comes only from the key set";
+	case DNS_T_RRSIG:
+		return "RRSIG is never signed";
+	case DNS_T_SIG:
+		return "SIG is not signed with DNSSEC keys";
+	case DNS_T_OPT:
+	case DNS_T_TKEY:
+	case DNS_T_TSIG:
 		return "meta type, not zone data";
-	case DNS_T_IXFR: case DNS_T_AXFR: case 253: case 254: case DNS_T_ANY:
+	case DNS_T_IXFR:
+	case DNS_T_AXFR:
+	case 253:
+	case 254:
+	case DNS_T_ANY:
 		return "query type, not zone data";
-	default: return NULL;
+	default:
+		return NULL;
 	}
 }
 
@@ -80,8 +92,7 @@ signet_err signer_item_check(const dns_name *apex, const signer_limits *lim, siz
 		return REFUSE(".rdata", "empty RRset");
 	if (item->nrdata > lim->max_rrs)
 		return REFUSE(".rdata", "%zu RRs, more than %zu", item->nrdata, lim->max_rrs);
-	if ((type == DNS_T_CNAME || type == DNS_T_SOA || type == DNS_T_DNAME) &&
-	    item->nrdata > 1)
+	if ((type == DNS_T_CNAME || type == DNS_T_SOA || type == DNS_T_DNAME) && item->nrdata > 1)
 		return REFUSE(".rdata", "type %u allows one RR per RRset", type);
 
 	size_t total = 0;

@@ -13,7 +13,7 @@
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static atomic_bool settable;
-static _Atomic int64_t frozen;  /* 0: follow the system clock */
+static _Atomic int64_t frozen; /* 0: follow the system clock */
 
 /* The environment is read once: a production start never has the variable,
  * and a process that has it says so in its log. */
@@ -22,7 +22,8 @@ static void init(void)
 	const char *e = getenv("SIGNETD_TEST_CLOCK");
 	if (e && strcmp(e, "1") == 0) {
 		atomic_store(&settable, true);
-		sg_log(SG_LOG_WARNING, "SIGNETD_TEST_CLOCK=1: the clock may be set by an admin;"
+		sg_log(SG_LOG_WARNING,
+		       "SIGNETD_TEST_CLOCK=1: the clock may be set by an admin;"
 		       " never run a production signetd like this");
 	}
 }

@@ -36,8 +36,8 @@ static signet_err address_ok(cfg_checker *k, const char *key, const char *v)
 	return SIGNET_OK;
 }
 
-signet_err signer_address_split(const char *addr, char *host, size_t hostlen,
-				uint16_t *port, bool *loopback)
+signet_err signer_address_split(const char *addr, char *host, size_t hostlen, uint16_t *port,
+				bool *loopback)
 {
 	if (!addr || !host || hostlen == 0 || !port || !loopback)
 		return SIGNET_EINVAL;
@@ -75,9 +75,9 @@ signet_err signer_address_split(const char *addr, char *host, size_t hostlen,
 
 static signet_err pin_ok(cfg_checker *k, const char *v)
 {
-	if (strncmp(v, "file:/", 6) != 0 && strncmp(v, "fd:", 3) != 0 &&
-	    strncmp(v, "env:", 4) != 0)
-		return cfg_fail(k, SIGNET_EPARSE, "pin: expected file:/ABSOLUTE/PATH, fd:N or env:NAME");
+	if (strncmp(v, "file:/", 6) != 0 && strncmp(v, "fd:", 3) != 0 && strncmp(v, "env:", 4) != 0)
+		return cfg_fail(k, SIGNET_EPARSE,
+				"pin: expected file:/ABSOLUTE/PATH, fd:N or env:NAME");
 	if (strncmp(v, "fd:", 3) == 0) {
 		if (!isdigit((unsigned char)v[3]))
 			return cfg_fail(k, SIGNET_EPARSE, "pin: fd: not a number");
@@ -280,8 +280,10 @@ static signet_err read_state(cfg_checker *k, const config_setting_t *s)
 			else if (ret == SIGNET_OK && strcmp(v, "postgresql") == 0)
 				o->backend = SIGNER_STATE_POSTGRESQL;
 			else if (ret == SIGNET_OK)
-				return cfg_fail(k, SIGNET_EPARSE, "state.backend: expected \"sqlite\" or "
-					    "\"postgresql\", not %.15s", v);
+				return cfg_fail(k, SIGNET_EPARSE,
+						"state.backend: expected \"sqlite\" or "
+						"\"postgresql\", not %.15s",
+						v);
 			backend = true;
 		} else if (strcmp(name, "conninfo-file") == 0) {
 			ret = cfg_string(k, e, "state.conninfo-file", o->conninfo_file,
@@ -293,8 +295,10 @@ static signet_err read_state(cfg_checker *k, const config_setting_t *s)
 			ret = cfg_number(k, e, "lock-timeout-ms", 10, 600000, &n);
 			o->lock_timeout_ms = (unsigned)n;
 		} else {
-			return cfg_fail(k, SIGNET_EPARSE, "state: unknown key %.60s (the connection "
-				    "goes in conninfo-file)", name);
+			return cfg_fail(k, SIGNET_EPARSE,
+					"state: unknown key %.60s (the connection "
+					"goes in conninfo-file)",
+					name);
 		}
 		if (ret != SIGNET_OK)
 			return ret;
@@ -321,7 +325,8 @@ static signet_err setting(cfg_checker *k, int key, const config_setting_t *s)
 	case K_LISTEN:
 		ret = cfg_string(k, s, name, cfg->listen, sizeof(cfg->listen), false);
 		return ret == SIGNET_OK ? address_ok(k, name, cfg->listen) : ret;
-	case K_CERT: return cfg_string(k, s, name, cfg->tls_cert, sizeof(cfg->tls_cert), true);
+	case K_CERT:
+		return cfg_string(k, s, name, cfg->tls_cert, sizeof(cfg->tls_cert), true);
 	case K_KEY: {
 		/* A key in a token: its URI is checked here, with the line. */
 		const char *v = config_setting_type(s) == CONFIG_TYPE_STRING
@@ -341,8 +346,10 @@ static signet_err setting(cfg_checker *k, int key, const config_setting_t *s)
 		ret = cfg_string(k, s, name, cfg->tls_key_pin_spec, sizeof(cfg->tls_key_pin_spec),
 				 false);
 		return ret == SIGNET_OK ? pin_ok(k, cfg->tls_key_pin_spec) : ret;
-	case K_CA: return cfg_string(k, s, name, cfg->tls_ca, sizeof(cfg->tls_ca), true);
-	case K_TLS12: return cfg_bool(k, s, name, &cfg->tls12);
+	case K_CA:
+		return cfg_string(k, s, name, cfg->tls_ca, sizeof(cfg->tls_ca), true);
+	case K_TLS12:
+		return cfg_bool(k, s, name, &cfg->tls12);
 	case K_MODULE:
 		return cfg_string(k, s, name, cfg->pkcs11_module, sizeof(cfg->pkcs11_module), true);
 	case K_LABEL:
@@ -355,7 +362,8 @@ static signet_err setting(cfg_checker *k, int key, const config_setting_t *s)
 	case K_METRICS:
 		ret = cfg_string(k, s, name, cfg->metrics, sizeof(cfg->metrics), false);
 		return ret == SIGNET_OK ? address_ok(k, name, cfg->metrics) : ret;
-	case K_METRICS_REMOTE: return cfg_bool(k, s, name, &cfg->metrics_allow_remote);
+	case K_METRICS_REMOTE:
+		return cfg_bool(k, s, name, &cfg->metrics_allow_remote);
 	case K_ALLOW_ROOT:
 		return cfg_bool(k, s, name, &cfg->allow_root);
 	case K_REQUIRE_BACKUP: {
@@ -367,7 +375,8 @@ static signet_err setting(cfg_checker *k, int key, const config_setting_t *s)
 	case K_USER:
 		ret = cfg_string(k, s, name, cfg->user, sizeof(cfg->user), false);
 		if (ret == SIGNET_OK && !user_ok(cfg->user))
-			return cfg_fail(k, SIGNET_EPARSE, "user: not a user name: %.40s", cfg->user);
+			return cfg_fail(k, SIGNET_EPARSE, "user: not a user name: %.40s",
+					cfg->user);
 		return ret;
 	case K_VERIFY: {
 		char v[16];
@@ -379,19 +388,20 @@ static signet_err setting(cfg_checker *k, int key, const config_setting_t *s)
 		else if (strcmp(v, "all") == 0)
 			cfg->verify_all = true;
 		else
-			return cfg_fail(k, SIGNET_EPARSE, "%s: expected \"rsa\" or \"all\", not %.15s",
-				    name, v);
+			return cfg_fail(k, SIGNET_EPARSE,
+					"%s: expected \"rsa\" or \"all\", not %.15s", name, v);
 		return SIGNET_OK;
 	}
-	case K_CLIENTS: return cfg_read_clients(k, s);
-	case K_STATE_SECTION: return read_state(k, s);
+	case K_CLIENTS:
+		return cfg_read_clients(k, s);
+	case K_STATE_SECTION:
+		return read_state(k, s);
 	case K_REPLICA_NAME:
-		ret = cfg_string(k, s, name, cfg->replica_name, sizeof(cfg->replica_name),
-				 false);
+		ret = cfg_string(k, s, name, cfg->replica_name, sizeof(cfg->replica_name), false);
 		if (ret == SIGNET_OK && !replica_name_ok(cfg->replica_name))
 			return cfg_fail(k, SIGNET_EPARSE,
-				    "replica-name: 1..%d of [A-Za-z0-9._-], not %.70s",
-				    SIGNER_REPLICA_NAME_MAX, cfg->replica_name);
+					"replica-name: 1..%d of [A-Za-z0-9._-], not %.70s",
+					SIGNER_REPLICA_NAME_MAX, cfg->replica_name);
 		return ret;
 	}
 	return cfg_fail(k, SIGNET_EPARSE, "unknown key %.60s", name);
@@ -449,8 +459,8 @@ static signet_err tls_key_pin_check(cfg_checker *k)
 	bool uri = hsm_uri_is(cfg->tls_key);
 	if (!uri)
 		return cfg->tls_key_pin_spec[0] ? cfg_fail(k, SIGNET_EPARSE,
-						       "tls-key-pin is only for a tls-key in a "
-						       "token (a pkcs11: URI)")
+							   "tls-key-pin is only for a tls-key in a "
+							   "token (a pkcs11: URI)")
 						: SIGNET_OK;
 	hsm_uri u;
 	if (hsm_uri_parse(cfg->tls_key, &u, NULL, 0) != SIGNET_OK)
@@ -458,14 +468,14 @@ static signet_err tls_key_pin_check(cfg_checker *k)
 	bool same = !u.serial[0] && strcmp(u.token, cfg->token_label) == 0;
 	if (same && cfg->tls_key_pin_spec[0])
 		return cfg_fail(k, SIGNET_EPARSE,
-			    "tls-key-pin: the key is in token-label's token "
-			    "'%s', which pin logs in to; remove tls-key-pin",
-			    cfg->token_label);
+				"tls-key-pin: the key is in token-label's token "
+				"'%s', which pin logs in to; remove tls-key-pin",
+				cfg->token_label);
 	if (!same && !cfg->tls_key_pin_spec[0])
 		return cfg_fail(k, SIGNET_EPARSE,
-			    "tls-key names token '%s', not token-label '%s': "
-			    "give that token's PIN source in tls-key-pin",
-			    u.token[0] ? u.token : u.serial, cfg->token_label);
+				"tls-key names token '%s', not token-label '%s': "
+				"give that token's PIN source in tls-key-pin",
+				u.token[0] ? u.token : u.serial, cfg->token_label);
 	return SIGNET_OK;
 }
 
@@ -494,12 +504,12 @@ static signet_err check_all(cfg_checker *k, config_t *lc)
 			return ret;
 	}
 	k->line = 0;
-	static const int required[] = {K_LISTEN, K_CERT, K_KEY, K_CA, K_MODULE,
-				       K_LABEL, K_PIN, K_STATE};
+	static const int required[] = {K_LISTEN, K_CERT,  K_KEY, K_CA,
+				       K_MODULE, K_LABEL, K_PIN, K_STATE};
 	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
 		if (!(seen & (1ull << required[i])))
 			return cfg_fail(k, SIGNET_EPARSE, "missing required key %s",
-				    key_names[required[i]]);
+					key_names[required[i]]);
 	if (k->cfg->nclients == 0)
 		return cfg_fail(k, SIGNET_EPARSE, "no clients: nobody could use the service");
 	signet_err kret = tls_key_pin_check(k);
@@ -511,21 +521,22 @@ static signet_err check_all(cfg_checker *k, config_t *lc)
 		bool loopback = false;
 		const config_setting_t *m = config_setting_get_member(root, "metrics");
 		cfg_at(k, m);
-		if (signer_address_split(k->cfg->metrics, host, sizeof(host), &port,
-					 &loopback) != SIGNET_OK)
+		if (signer_address_split(k->cfg->metrics, host, sizeof(host), &port, &loopback) !=
+		    SIGNET_OK)
 			return cfg_fail(k, SIGNET_EPARSE,
-				    "metrics: expected a numeric IP address and port");
+					"metrics: expected a numeric IP address and port");
 		if (!loopback && !k->cfg->metrics_allow_remote)
 			return cfg_fail(k, SIGNET_EPERM,
-				    "metrics: %s is not a loopback address (set "
-				    "metrics-allow-remote = true to allow it)", host);
+					"metrics: %s is not a loopback address (set "
+					"metrics-allow-remote = true to allow it)",
+					host);
 	}
 	k->line = 0;
 	return SIGNET_OK;
 }
 
-signet_err signer_config_parse(const char *text, size_t len, signer_config *out,
-			       unsigned *errline, char *errmsg, size_t errlen)
+signet_err signer_config_parse(const char *text, size_t len, signer_config *out, unsigned *errline,
+			       char *errmsg, size_t errlen)
 {
 	if (!out)
 		return SIGNET_EINVAL;
@@ -538,7 +549,8 @@ signet_err signer_config_parse(const char *text, size_t len, signer_config *out,
 	if (!text)
 		return cfg_fail(&k, SIGNET_EINVAL, "no text");
 	if (len > SIGNER_CONFIG_MAX)
-		return cfg_fail(&k, SIGNET_ERANGE, "config larger than %d octets", SIGNER_CONFIG_MAX);
+		return cfg_fail(&k, SIGNET_ERANGE, "config larger than %d octets",
+				SIGNER_CONFIG_MAX);
 	signet_err ret = cfg_screen(&k, text, len);
 	if (ret != SIGNET_OK) {
 		if (errline)
@@ -567,8 +579,8 @@ signet_err signer_config_parse(const char *text, size_t len, signer_config *out,
 	return ret;
 }
 
-signet_err signer_config_load(const char *path, signer_config *out,
-			      unsigned *errline, char *errmsg, size_t errlen)
+signet_err signer_config_load(const char *path, signer_config *out, unsigned *errline, char *errmsg,
+			      size_t errlen)
 {
 	if (!path || !out)
 		return SIGNET_EINVAL;

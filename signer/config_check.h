@@ -14,8 +14,8 @@
 /* One run of the checks: where errors go and the text, for number literals. */
 typedef struct cfg_checker {
 	signer_config *cfg;
-	const char *text;  /* NUL-terminated copy of the file */
-	unsigned line;     /* line of the setting being checked; 0: whole file */
+	const char *text; /* NUL-terminated copy of the file */
+	unsigned line;    /* line of the setting being checked; 0: whole file */
 	char *errmsg;
 	size_t errlen;
 } cfg_checker;

@@ -25,13 +25,14 @@ static signet_err add_zones(cfg_checker *k, signer_client *c, const config_setti
 {
 	cfg_at(k, zs);
 	if (!config_setting_is_array(zs) && !config_setting_is_list(zs))
-		return cfg_fail(k, SIGNET_EPARSE, "clients[%zu].zones: expected [ \"zone\", ... ]", idx);
+		return cfg_fail(k, SIGNET_EPARSE, "clients[%zu].zones: expected [ \"zone\", ... ]",
+				idx);
 	int nz = config_setting_length(zs);
 	if (nz < 1)
 		return cfg_fail(k, SIGNET_EPARSE, "clients[%zu].zones: empty", idx);
 	if (nz > SIGNER_CLIENT_ZONES_MAX)
 		return cfg_fail(k, SIGNET_ERANGE, "clients[%zu].zones: more than %d zones", idx,
-			    SIGNER_CLIENT_ZONES_MAX);
+				SIGNER_CLIENT_ZONES_MAX);
 	c->zones = calloc((size_t)nz, sizeof(*c->zones));
 	if (!c->zones)
 		return SIGNET_ENOMEM;
@@ -39,22 +40,23 @@ static signet_err add_zones(cfg_checker *k, signer_client *c, const config_setti
 		const config_setting_t *e = config_setting_get_elem(zs, (unsigned)i);
 		cfg_at(k, e);
 		const char *z = config_setting_type(e) == CONFIG_TYPE_STRING
-			? config_setting_get_string(e) : NULL;
+					? config_setting_get_string(e)
+					: NULL;
 		if (!z)
-			return cfg_fail(k, SIGNET_EPARSE, "clients[%zu].zones[%d]: expected a string",
-				    idx, i);
+			return cfg_fail(k, SIGNET_EPARSE,
+					"clients[%zu].zones[%d]: expected a string", idx, i);
 		if (strcmp(z, "*") == 0) {
 			if (nz != 1)
-				return cfg_fail(k, SIGNET_EPARSE, "clients[%zu].zones: '*' must stand alone",
-					    idx);
+				return cfg_fail(k, SIGNET_EPARSE,
+						"clients[%zu].zones: '*' must stand alone", idx);
 			c->all_zones = true;
 			free(c->zones);
 			c->zones = NULL;
 			return SIGNET_OK;
 		}
 		if (dns_name_from_str(&c->zones[i], z) != SIGNET_OK)
-			return cfg_fail(k, SIGNET_EPARSE, "clients[%zu].zones[%d]: bad zone name %.80s",
-				    idx, i, z);
+			return cfg_fail(k, SIGNET_EPARSE,
+					"clients[%zu].zones[%d]: bad zone name %.80s", idx, i, z);
 		dns_name_lower(&c->zones[i]);
 		c->nzones++;
 	}
@@ -68,25 +70,27 @@ static signet_err add_rules(cfg_checker *k, signer_client *c, const config_setti
 {
 	cfg_at(k, list);
 	if (!config_setting_is_array(list) && !config_setting_is_list(list))
-		return cfg_fail(k, SIGNET_EPARSE, "clients[%zu].%s: expected [ \"...\", ... ]", idx, key);
+		return cfg_fail(k, SIGNET_EPARSE, "clients[%zu].%s: expected [ \"...\", ... ]", idx,
+				key);
 	int n = config_setting_length(list);
 	if (n < 1)
-		return cfg_fail(k, SIGNET_EPARSE, "clients[%zu].%s: empty (leave it out to allow all)",
-			    idx, key);
+		return cfg_fail(k, SIGNET_EPARSE,
+				"clients[%zu].%s: empty (leave it out to allow all)", idx, key);
 	if (!c->acl && signer_acl_new(&c->acl) != SIGNET_OK)
 		return SIGNET_ENOMEM;
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
 		cfg_at(k, e);
 		const char *v = config_setting_type(e) == CONFIG_TYPE_STRING
-			? config_setting_get_string(e) : NULL;
+					? config_setting_get_string(e)
+					: NULL;
 		if (!v)
-			return cfg_fail(k, SIGNET_EPARSE, "clients[%zu].%s[%d]: expected a string", idx,
-				    key, i);
+			return cfg_fail(k, SIGNET_EPARSE, "clients[%zu].%s[%d]: expected a string",
+					idx, key, i);
 		char why[160];
-		signet_err ret = key[0] == 'n'
-			? signer_acl_add_name(c->acl, v, c->zones, c->nzones, why, sizeof(why))
-			: signer_acl_add_type(c->acl, v, why, sizeof(why));
+		signet_err ret = key[0] == 'n' ? signer_acl_add_name(c->acl, v, c->zones, c->nzones,
+								     why, sizeof(why))
+					       : signer_acl_add_type(c->acl, v, why, sizeof(why));
 		if (ret == SIGNET_ENOMEM)
 			return ret;
 		if (ret != SIGNET_OK)
@@ -100,44 +104,51 @@ static signet_err add_client(cfg_checker *k, const config_setting_t *g, size_t i
 	signer_config *cfg = k->cfg;
 	cfg_at(k, g);
 	if (!config_setting_is_group(g))
-		return cfg_fail(k, SIGNET_EPARSE,
-			    "clients[%zu]: expected { identity = ...; role = ...; zones = [...]; }",
-			    idx);
+		return cfg_fail(
+			k, SIGNET_EPARSE,
+			"clients[%zu]: expected { identity = ...; role = ...; zones = [...]; }",
+			idx);
 	for (int i = 0; i < config_setting_length(g); i++) {
 		const config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
 		const char *name = config_setting_name(m);
 		if (strcmp(name, "identity") && strcmp(name, "role") && strcmp(name, "zones") &&
 		    strcmp(name, "names") && strcmp(name, "types") && strcmp(name, "allow-cn")) {
 			cfg_at(k, m);
-			return cfg_fail(k, SIGNET_EPARSE, "clients[%zu]: unknown key %.60s", idx, name);
+			return cfg_fail(k, SIGNET_EPARSE, "clients[%zu]: unknown key %.60s", idx,
+					name);
 		}
 	}
 	const config_setting_t *id = config_setting_get_member(g, "identity");
 	const config_setting_t *role = config_setting_get_member(g, "role");
 	const config_setting_t *zones = config_setting_get_member(g, "zones");
 	if (!id || !role || !zones)
-		return cfg_fail(k, SIGNET_EPARSE, "clients[%zu]: needs identity, role and zones", idx);
+		return cfg_fail(k, SIGNET_EPARSE, "clients[%zu]: needs identity, role and zones",
+				idx);
 
 	signer_client *c = &cfg->clients[cfg->nclients];
 	memset(c, 0, sizeof(*c));
-	cfg->nclients++;  /* from here c is owned by cfg, freed with it */
+	cfg->nclients++; /* from here c is owned by cfg, freed with it */
 	char field[32];
 	snprintf(field, sizeof(field), "clients[%zu].identity", idx);
 	signet_err ret = cfg_string(k, id, field, c->identity, sizeof(c->identity), false);
 	if (ret != SIGNET_OK)
 		return ret;
 	if (!identity_ok(c->identity))
-		return cfg_fail(k, SIGNET_EPARSE, "%s: must be 1..%d printable octets without blanks",
-			    field, SIGNER_IDENTITY_MAX);
+		return cfg_fail(k, SIGNET_EPARSE,
+				"%s: must be 1..%d printable octets without blanks", field,
+				SIGNER_IDENTITY_MAX);
 	for (size_t i = 0; i + 1 < cfg->nclients; i++)
 		if (strcmp(cfg->clients[i].identity, c->identity) == 0)
-			return cfg_fail(k, SIGNET_EPARSE, "%s: %s is listed twice", field, c->identity);
+			return cfg_fail(k, SIGNET_EPARSE, "%s: %s is listed twice", field,
+					c->identity);
 	char rs[16];
 	snprintf(field, sizeof(field), "clients[%zu].role", idx);
 	cfg_at(k, role);
 	if (config_setting_type(role) != CONFIG_TYPE_STRING)
-		return cfg_fail(k, SIGNET_EPARSE, "%s: must be \"signer\", \"admin\" or"
-			    " \"parent-agent\"", field);
+		return cfg_fail(k, SIGNET_EPARSE,
+				"%s: must be \"signer\", \"admin\" or"
+				" \"parent-agent\"",
+				field);
 	snprintf(rs, sizeof(rs), "%s", config_setting_get_string(role));
 	if (strcmp(rs, "signer") == 0)
 		c->role = SIGNER_ROLE_SIGNER;
@@ -146,9 +157,10 @@ static signet_err add_client(cfg_checker *k, const config_setting_t *g, size_t i
 	else if (strcmp(rs, "parent-agent") == 0)
 		c->role = SIGNER_ROLE_PARENT_AGENT;
 	else
-		return cfg_fail(k, SIGNET_EPARSE, "%s: must be \"signer\", \"admin\" or"
-			    " \"parent-agent\", not %.40s",
-			    field, config_setting_get_string(role));
+		return cfg_fail(k, SIGNET_EPARSE,
+				"%s: must be \"signer\", \"admin\" or"
+				" \"parent-agent\", not %.40s",
+				field, config_setting_get_string(role));
 	const config_setting_t *cn = config_setting_get_member(g, "allow-cn");
 	if (cn) {
 		snprintf(field, sizeof(field), "clients[%zu].allow-cn", idx);
@@ -173,7 +185,8 @@ signet_err cfg_read_clients(cfg_checker *k, const config_setting_t *list)
 		return cfg_fail(k, SIGNET_EPARSE, "clients: expected ( { ... }, { ... } )");
 	int n = config_setting_length(list);
 	if (n > SIGNER_CLIENTS_MAX)
-		return cfg_fail(k, SIGNET_ERANGE, "clients: more than %d clients", SIGNER_CLIENTS_MAX);
+		return cfg_fail(k, SIGNET_ERANGE, "clients: more than %d clients",
+				SIGNER_CLIENTS_MAX);
 	if (n == 0)
 		return SIGNET_OK;
 	k->cfg->clients = calloc((size_t)n, sizeof(*k->cfg->clients));

@@ -12,7 +12,7 @@
 #include "signer/config_check.h"
 
 #define LINE_MAX_OCTETS 4096
-#define LINES_MAX 65535  /* libconfig keeps source lines in an unsigned short */
+#define LINES_MAX 65535 /* libconfig keeps source lines in an unsigned short */
 
 signet_err cfg_fail(cfg_checker *k, signet_err err, const char *fmt, ...)
 {
@@ -51,7 +51,8 @@ signet_err cfg_screen(cfg_checker *k, const char *text, size_t len)
 		if (body > 0 && text[pos + body - 1] == '\r')
 			body--;
 		if (body > LINE_MAX_OCTETS)
-			return cfg_fail(k, SIGNET_ERANGE, "line longer than %d octets", LINE_MAX_OCTETS);
+			return cfg_fail(k, SIGNET_ERANGE, "line longer than %d octets",
+					LINE_MAX_OCTETS);
 		size_t first = 0;
 		while (first < body && (text[pos + first] == ' ' || text[pos + first] == '\t'))
 			first++;
@@ -73,8 +74,8 @@ signet_err cfg_screen(cfg_checker *k, const char *text, size_t len)
 /* ---- values -------------------------------------------------------------- */
 
 /* A string value without control characters, 1..dstlen-1 octets. */
-signet_err cfg_string(cfg_checker *k, const config_setting_t *s, const char *key,
-			     char *dst, size_t dstlen, bool absolute_path)
+signet_err cfg_string(cfg_checker *k, const config_setting_t *s, const char *key, char *dst,
+		      size_t dstlen, bool absolute_path)
 {
 	cfg_at(k, s);
 	if (config_setting_type(s) != CONFIG_TYPE_STRING)
@@ -82,11 +83,12 @@ signet_err cfg_string(cfg_checker *k, const config_setting_t *s, const char *key
 	const char *val = config_setting_get_string(s);
 	size_t n = val ? strlen(val) : 0;
 	if (n == 0 || n >= dstlen)
-		return cfg_fail(k, SIGNET_ERANGE, "%s: value must be 1..%zu octets", key, dstlen - 1);
+		return cfg_fail(k, SIGNET_ERANGE, "%s: value must be 1..%zu octets", key,
+				dstlen - 1);
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)val[i] < 0x20 || (unsigned char)val[i] == 0x7f)
 			return cfg_fail(k, SIGNET_EPARSE, "%s: control character 0x%02x", key,
-				    (unsigned char)val[i]);
+					(unsigned char)val[i]);
 	if (absolute_path && val[0] != '/')
 		return cfg_fail(k, SIGNET_EPARSE, "%s: path must be absolute", key);
 	memcpy(dst, val, n + 1);
@@ -131,8 +133,8 @@ static bool literal_agrees(cfg_checker *k, const char *key, long long v)
 }
 
 /* An integer in [lo, hi]. */
-signet_err cfg_number(cfg_checker *k, const config_setting_t *s, const char *key,
-			     long long lo, long long hi, long long *out)
+signet_err cfg_number(cfg_checker *k, const config_setting_t *s, const char *key, long long lo,
+		      long long hi, long long *out)
 {
 	cfg_at(k, s);
 	int t = config_setting_type(s);

@@ -247,8 +247,8 @@ static bool on_accept(srv_conns *t, int fd)
 	/* Over the rate stays refused: sweeping closed connections frees
 	 * slots, not this second's count. */
 	bool too_fast = !rate_ok(t, c.addr, sg_mono_ns());
-	bool full = too_fast ||
-		    per_addr(t, c.addr, &total) >= t->max_per_addr || total >= t->max_total;
+	bool full = too_fast || per_addr(t, c.addr, &total) >= t->max_per_addr ||
+		    total >= t->max_total;
 	if (full && !too_fast && t->n < t->cap / 2) {
 		sweep_locked(t);
 		full = per_addr(t, c.addr, &total) >= t->max_per_addr || total >= t->max_total;

@@ -30,7 +30,7 @@ void srv_policy_to_proto(const signer_policy *p, Signet__V1__Policy *out,
 	out->min_validity = p->min_validity;
 	out->max_validity = p->max_validity;
 	out->denial = p->denial == SIGNER_DENIAL_NSEC3 ? SIGNET__V1__DENIAL__DENIAL_NSEC3
-		: SIGNET__V1__DENIAL__DENIAL_NSEC;
+						       : SIGNET__V1__DENIAL__DENIAL_NSEC;
 	n3->iterations = p->nsec3_iterations;
 	n3->salt.data = (uint8_t *)p->nsec3_salt;
 	n3->salt.len = p->nsec3_salt_len;
@@ -48,8 +48,8 @@ void srv_policy_to_proto(const signer_policy *p, Signet__V1__Policy *out,
 	out->retire_margin = p->retire_margin;
 	out->refresh = p->refresh;
 	out->ksk_rollover = p->ksk_roll == SIGNER_KSK_DOUBLE_DS
-		? SIGNET__V1__POLICY__KSK_ROLLOVER__DOUBLE_DS
-		: SIGNET__V1__POLICY__KSK_ROLLOVER__DOUBLE_KSK;
+				    ? SIGNET__V1__POLICY__KSK_ROLLOVER__DOUBLE_DS
+				    : SIGNET__V1__POLICY__KSK_ROLLOVER__DOUBLE_KSK;
 }
 
 signet_err srv_policy_from_proto(const Signet__V1__Policy *in, signer_policy *p, char *msg,
@@ -137,7 +137,8 @@ signet_err srv_policy_from_proto(const Signet__V1__Policy *in, signer_policy *p,
 		p->ksk_roll = SIGNER_KSK_DOUBLE_DS;
 	else if (in->ksk_rollover != SIGNET__V1__POLICY__KSK_ROLLOVER__DOUBLE_KSK &&
 		 in->ksk_rollover != SIGNET__V1__POLICY__KSK_ROLLOVER__KSK_ROLLOVER_UNSPECIFIED) {
-		snprintf(msg, msglen, "policy.ksk_rollover: unknown value %d", (int)in->ksk_rollover);
+		snprintf(msg, msglen, "policy.ksk_rollover: unknown value %d",
+			 (int)in->ksk_rollover);
 		return SIGNET_EINVAL;
 	}
 	return signer_policy_check(p, msg, msglen);

@@ -64,44 +64,44 @@ typedef struct srv_job {
 } srv_job;
 
 struct signer_server {
-	signer_config cfg;              /* copy; clients swapped on reload */
-	pthread_rwlock_t acl_lock;      /* guards cfg.clients/nclients */
+	signer_config cfg;         /* copy; clients swapped on reload */
+	pthread_rwlock_t acl_lock; /* guards cfg.clients/nclients */
 	hsm_ctx *hsm;
 	hsm_token *token;
-	srv_tls *tls;                   /* TLS material gRPC fetches (tls.c) */
-	signer_backups *backups;        /* ZSK backups to the token's domain (backup.c) */
+	srv_tls *tls;                      /* TLS material gRPC fetches (tls.c) */
+	signer_backups *backups;           /* ZSK backups to the token's domain (backup.c) */
 	signer_replica_keys *replica_keys; /* keys made on other replicas (replica_keys.c) */
 	signer_state *state;
 	signer_audit *audit;
 	signer_cache *cache;
 	signer_limits limits;
-	signer_admission *admission;    /* per-client limits (limits.c) */
+	signer_admission *admission; /* per-client limits (limits.c) */
 	grpc_server *server;
 	grpc_completion_queue *cq;
 	void *methods[M_COUNT];
 	pthread_t cq_threads[SRV_CQ_THREADS]; /* read the completion queue */
 	unsigned ncq_threads;                 /* started */
 	bool cq_started;
-	bool grpc_inited;               /* grpc_init was called */
-	bool grpc_started;              /* grpc_server_start was called */
+	bool grpc_inited;  /* grpc_init was called */
+	bool grpc_started; /* grpc_server_start was called */
 	srv_tag tag_shutdown;
 	atomic_bool stopping;
-	pthread_mutex_t lock;           /* job queue and shutdown flags */
-	pthread_cond_t cond;            /* a job was queued, or quit */
-	pthread_cond_t done_cond;       /* shutdown_done or inflight changed */
+	pthread_mutex_t lock;     /* job queue and shutdown flags */
+	pthread_cond_t cond;      /* a job was queued, or quit */
+	pthread_cond_t done_cond; /* shutdown_done or inflight changed */
 	srv_job *head, *tail;
 	bool workers_quit;
 	bool shutdown_done;
-	size_t inflight;                /* calls arrived and not yet answered */
-	size_t requested;               /* call slots asked of gRPC whose TAG_NEW is
+	size_t inflight;                 /* calls arrived and not yet answered */
+	size_t requested;                /* call slots asked of gRPC whose TAG_NEW is
 					 * not handled yet: a call gRPC matched to
 					 * one is in flight before it is counted */
-	signer_metrics *metrics;        /* counters for the metrics endpoint */
-	signer_http *http;              /* the metrics endpoint, or NULL */
-	signer_ds_reports *ds_reports;  /* parent-watch's last reports */
-	signer_refusals *refusals;      /* refusals, audited in aggregate */
-	srv_conns *conns;               /* TCP connections (conns.c) */
-	grpc_resource_quota *quota;     /* gRPC's memory, grpc-memory */
+	signer_metrics *metrics;         /* counters for the metrics endpoint */
+	signer_http *http;               /* the metrics endpoint, or NULL */
+	signer_ds_reports *ds_reports;   /* parent-watch's last reports */
+	signer_refusals *refusals;       /* refusals, audited in aggregate */
+	srv_conns *conns;                /* TCP connections (conns.c) */
+	grpc_resource_quota *quota;      /* gRPC's memory, grpc-memory */
 	srv_call *wait_head, *wait_tail; /* calls waiting for their message (lock) */
 	pthread_t reaper;                /* expires them, sweeps conns */
 	pthread_cond_t reaper_cond;      /* reaper_quit (monotonic clock) */
@@ -189,10 +189,10 @@ signet_err signer_sign_rrset(const signer_signing *how, const dns_rrset *set, sg
  * the signed data and the digests cost no allocation once warm. Start it
  * zeroed ({.md = NULL}); free with signer_scratch_free. */
 typedef struct signer_scratch {
-	sg_buf wire;        /* the canonical RRset in wire form (signer_canonical) */
-	sg_buf data;        /* key identity, then the signed data */
-	EVP_MD_CTX *md;     /* reused for SHA-256 */
-	sg_buf rdata;       /* the caller's: an RRSIG on its way out (rpc_sign.c) */
+	sg_buf wire;    /* the canonical RRset in wire form (signer_canonical) */
+	sg_buf data;    /* key identity, then the signed data */
+	EVP_MD_CTX *md; /* reused for SHA-256 */
+	sg_buf rdata;   /* the caller's: an RRSIG on its way out (rpc_sign.c) */
 } signer_scratch;
 void signer_scratch_free(signer_scratch *sc);
 

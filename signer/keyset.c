@@ -8,9 +8,9 @@
 
 #define DAY 86400u
 
-static signet_err proof_rrsig(hsm_session *s, const signer_key *zsk,
-			      const dns_name *zone, const dns_rrset *dnskey,
-			      uint32_t inception, uint32_t expiration, dns_rrset *sigs)
+static signet_err proof_rrsig(hsm_session *s, const signer_key *zsk, const dns_name *zone,
+			      const dns_rrset *dnskey, uint32_t inception, uint32_t expiration,
+			      dns_rrset *sigs)
 {
 	signer_zsk k = {.id_len = zsk->id_len, .alg = zsk->alg, .key_tag = zsk->key_tag};
 	memcpy(k.id, zsk->id, zsk->id_len);
@@ -37,9 +37,9 @@ static bool in_set(const dns_rrset *set, const signer_key *k)
 	return false;
 }
 
-signet_err signer_keyset_build_request(signer_state *st, hsm_session *s,
-				       const dns_name *zone, uint32_t days,
-				       int64_t start, uint64_t serial, dns_keyset *out)
+signet_err signer_keyset_build_request(signer_state *st, hsm_session *s, const dns_name *zone,
+				       uint32_t days, int64_t start, uint64_t serial,
+				       dns_keyset *out)
 {
 	if (!st || !s || !zone || !out || days == 0 || days > 366 || start <= 0)
 		return SIGNET_EINVAL;
@@ -81,8 +81,8 @@ signet_err signer_keyset_build_request(signer_state *st, hsm_session *s,
 	ret = signer_state_zone_insecure(st, zone, &insecure);
 	for (size_t i = 0; ret == SIGNET_OK && i < n; i++) {
 		dns_keyset_period *per = &out->periods[i];
-		ret = signer_rollover_period(keys, nkeys, per->inception, per->expiration,
-					     insecure, &per->dnskey, &per->cds, &per->cdnskey);
+		ret = signer_rollover_period(keys, nkeys, per->inception, per->expiration, insecure,
+					     &per->dnskey, &per->cds, &per->cdnskey);
 		/* Every period needs a KSK and a ZSK of ours, or nothing a
 		 * resolver could use. Foreign ZSKs (RFC 8901) are not ours
 		 * to prove. */
@@ -94,8 +94,8 @@ signet_err signer_keyset_build_request(signer_state *st, hsm_session *s,
 				nksk++;
 			} else if (!keys[k].foreign && keys[k].id_len > 0) {
 				nzsk++;
-				ret = proof_rrsig(s, &keys[k], &apex, &per->dnskey,
-						  per->inception, per->expiration, &per->sigs);
+				ret = proof_rrsig(s, &keys[k], &apex, &per->dnskey, per->inception,
+						  per->expiration, &per->sigs);
 			}
 		}
 		if (ret == SIGNET_OK && (nzsk == 0 || nksk == 0))
@@ -125,7 +125,7 @@ static signet_err same_rrset(const dns_rrset *a, const dns_rrset *b, bool *same)
 {
 	*same = a->count == 0 && b->count == 0;
 	if (*same)
-		return SIGNET_OK;  /* an empty set has no TTL or owner to compare */
+		return SIGNET_OK; /* an empty set has no TTL or owner to compare */
 	if (a->type != b->type || a->ttl != b->ttl || a->count != b->count ||
 	    !dns_name_equal(&a->owner, &b->owner))
 		return SIGNET_OK;
@@ -164,9 +164,8 @@ static bool is_ksk(const uint8_t *rdata, size_t len, const signer_key *ksks, siz
 
 /* The index in the period's DNSKEY RRset of the KSK whose signature sig
  * is (it verifies over set), or -1. */
-static long ksk_verifies(const dns_rrsig *sig, const dns_rrset *set,
-			 const dns_rrset *dnskey, const dns_name *zone,
-			 const signer_key *ksks, size_t nksk)
+static long ksk_verifies(const dns_rrsig *sig, const dns_rrset *set, const dns_rrset *dnskey,
+			 const dns_name *zone, const signer_key *ksks, size_t nksk)
 {
 	for (size_t k = 0; k < dnskey->count; k++) {
 		const dns_rdata *r = &dnskey->rr[k];
@@ -226,9 +225,10 @@ signet_err signer_keyset_check_bundle(const dns_keyset *request, const dns_keyse
 			    SIGNET_OK)
 				return fail(errmsg, errlen, SIGNET_EPARSE,
 					    "period %zu: RRSIG %zu is malformed", i, j);
-			int t = sig.type_covered == DNS_T_DNSKEY ? 0
-				: sig.type_covered == DNS_T_CDS ? 1
-				: sig.type_covered == DNS_T_CDNSKEY ? 2 : -1;
+			int t = sig.type_covered == DNS_T_DNSKEY    ? 0
+				: sig.type_covered == DNS_T_CDS     ? 1
+				: sig.type_covered == DNS_T_CDNSKEY ? 2
+								    : -1;
 			if (t < 0 || bsets[t]->count == 0)
 				return fail(
 					errmsg, errlen, SIGNET_EVERIFY,

@@ -23,18 +23,18 @@ typedef struct adm_client {
 /* One connection, known by its peer address ("ipv4:127.0.0.1:40000"). */
 typedef struct adm_conn {
 	char peer[PEER_MAX];
-	size_t client;        /* index into clients */
-	size_t calls;         /* in flight on it */
-	uint64_t last_ns;     /* its last call ended or began */
+	size_t client;    /* index into clients */
+	size_t calls;     /* in flight on it */
+	uint64_t last_ns; /* its last call ended or began */
 } adm_conn;
 
 struct signer_admission {
 	pthread_mutex_t lock;
 	signer_admission_limits lim;
-	uint64_t recent_ns;   /* a connection idle longer is not counted */
+	uint64_t recent_ns; /* a connection idle longer is not counted */
 	adm_client *clients;
 	size_t nclients;
-	adm_conn *conns;      /* cap slots, cap >= lim.max_connections */
+	adm_conn *conns; /* cap slots, cap >= lim.max_connections */
 	size_t cap;
 	size_t nconns;
 };
@@ -123,8 +123,7 @@ static adm_client *unused_client(signer_admission *a, uint64_t now_ns)
 	return NULL;
 }
 
-static adm_client *find_client(signer_admission *a, const char *identity, bool add,
-			       uint64_t now_ns)
+static adm_client *find_client(signer_admission *a, const char *identity, bool add, uint64_t now_ns)
 {
 	for (size_t i = 0; i < a->nclients; i++)
 		if (strcmp(a->clients[i].identity, identity) == 0)
@@ -132,7 +131,7 @@ static adm_client *find_client(signer_admission *a, const char *identity, bool a
 	if (!add)
 		return NULL;
 	adm_client *c = a->nclients < SIGNER_CLIENTS_MAX ? &a->clients[a->nclients++]
-							  : unused_client(a, now_ns);
+							 : unused_client(a, now_ns);
 	if (!c)
 		return NULL;
 	memset(c, 0, sizeof(*c));

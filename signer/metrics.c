@@ -16,26 +16,39 @@
 
 /* Bucket bounds in nanoseconds. */
 static const uint64_t request_bounds[] = {
-	100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000, 25000000,
-	50000000, 100000000, 250000000, 500000000, 1000000000, 2500000000ull,
-	5000000000ull, 10000000000ull,
+	100000,     250000,        500000,        1000000,        2500000,   5000000,
+	10000000,   25000000,      50000000,      100000000,      250000000, 500000000,
+	1000000000, 2500000000ull, 5000000000ull, 10000000000ull,
 };
 static const uint64_t hsm_bounds[] = {
-	25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
-	25000000, 50000000, 100000000, 250000000, 1000000000,
+	25000,   50000,    100000,   250000,   500000,    1000000,   2500000,
+	5000000, 10000000, 25000000, 50000000, 100000000, 250000000, 1000000000,
 };
 #define REQ_BUCKETS (sizeof(request_bounds) / sizeof(request_bounds[0]))
 #define HSM_BUCKETS (sizeof(hsm_bounds) / sizeof(hsm_bounds[0]))
 #define MAX_BUCKETS 16
 
-#define DS_ZONES 256  /* zones whose DS confirmations are counted */
+#define DS_ZONES 256 /* zones whose DS confirmations are counted */
 
-#define GRPC_CODES 17  /* OK .. UNAUTHENTICATED */
+#define GRPC_CODES 17 /* OK .. UNAUTHENTICATED */
 static const char *const code_names[GRPC_CODES] = {
-	"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-	"NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-	"FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
-	"INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+	"OK",
+	"CANCELLED",
+	"UNKNOWN",
+	"INVALID_ARGUMENT",
+	"DEADLINE_EXCEEDED",
+	"NOT_FOUND",
+	"ALREADY_EXISTS",
+	"PERMISSION_DENIED",
+	"RESOURCE_EXHAUSTED",
+	"FAILED_PRECONDITION",
+	"ABORTED",
+	"OUT_OF_RANGE",
+	"UNIMPLEMENTED",
+	"INTERNAL",
+	"UNAVAILABLE",
+	"DATA_LOSS",
+	"UNAUTHENTICATED",
 };
 
 /* A histogram: per-bucket counts (not cumulative), total count and sum. */
@@ -46,35 +59,34 @@ typedef struct histogram {
 } histogram;
 
 struct signer_sig_series {
-	dns_name zone;                 /* lower-cased apex; root for the overflow */
+	dns_name zone; /* lower-cased apex; root for the overflow */
 	uint16_t key_tag;
 	uint8_t alg;
-	bool overflow;                 /* the series for everything past the table */
-	atomic_uint_fast64_t hsm;      /* signatures made by the HSM */
-	atomic_uint_fast64_t cache;    /* signatures answered by the cache */
+	bool overflow;              /* the series for everything past the table */
+	atomic_uint_fast64_t hsm;   /* signatures made by the HSM */
+	atomic_uint_fast64_t cache; /* signatures answered by the cache */
 };
 
 struct signer_metrics {
 	size_t nmethods;
-	char (*methods)[48];                         /* method names, for labels */
-	atomic_uint_fast64_t *calls;                 /* [method][code] */
-	histogram *latency;                          /* [method] */
+	char (*methods)[48];         /* method names, for labels */
+	atomic_uint_fast64_t *calls; /* [method][code] */
+	histogram *latency;          /* [method] */
 	atomic_uint_fast64_t item_errors[GRPC_CODES];
 	atomic_uint_fast64_t refusals[SIGNER_REFUSAL_COUNT]; /* by signer_refusal */
 	histogram hsm;
 	atomic_uint_fast64_t hsm_errors;
 	_Atomic(signer_sig_series *) slots[SERIES_SLOTS];
 	signer_sig_series overflow;
-	pthread_mutex_t ds_lock;       /* guards the DS confirmation counts */
+	pthread_mutex_t ds_lock; /* guards the DS confirmation counts */
 	size_t nds;
 	struct {
 		dns_name zone;
-		uint64_t count[2];     /* by hand, by agent */
+		uint64_t count[2]; /* by hand, by agent */
 	} ds[DS_ZONES];
 };
 
-signet_err signer_metrics_new(const char *const *methods, size_t nmethods,
-			      signer_metrics **out)
+signet_err signer_metrics_new(const char *const *methods, size_t nmethods, signer_metrics **out)
 {
 	if (!methods || nmethods == 0 || nmethods > 64 || !out)
 		return SIGNET_EINVAL;
@@ -145,9 +157,8 @@ void signer_metrics_call(signer_metrics *m, size_t method, unsigned code, uint64
 	if (!m || method >= m->nmethods)
 		return;
 	if (code >= GRPC_CODES)
-		code = 2;  /* UNKNOWN */
-	atomic_fetch_add_explicit(&m->calls[method * GRPC_CODES + code], 1,
-				  memory_order_relaxed);
+		code = 2; /* UNKNOWN */
+	atomic_fetch_add_explicit(&m->calls[method * GRPC_CODES + code], 1, memory_order_relaxed);
 	observe(&m->latency[method], request_bounds, REQ_BUCKETS, ns);
 }
 
@@ -190,8 +201,7 @@ static size_t series_hash(const dns_name *zone, uint16_t tag, uint8_t alg)
 	return (size_t)(h % SERIES_SLOTS);
 }
 
-static bool series_is(const signer_sig_series *s, const dns_name *zone, uint16_t tag,
-		      uint8_t alg)
+static bool series_is(const signer_sig_series *s, const dns_name *zone, uint16_t tag, uint8_t alg)
 {
 	return s->key_tag == tag && s->alg == alg && dns_name_equal(&s->zone, zone);
 }
@@ -220,7 +230,7 @@ signer_sig_series *signer_metrics_sig_series(signer_metrics *m, const dns_name *
 								    memory_order_acq_rel,
 								    memory_order_acquire))
 				return fresh;
-			s = expected;  /* another thread filled the slot first */
+			s = expected; /* another thread filled the slot first */
 		}
 		if (series_is(s, zone, key_tag, alg)) {
 			free(fresh);
@@ -272,8 +282,8 @@ static signet_err put_histogram(sg_buf *out, const char *name, const char *label
 	for (size_t b = 0; b <= nb && ret == SIGNET_OK; b++) {
 		cum += atomic_load_explicit(&h->bucket[b], memory_order_relaxed);
 		if (b < nb)
-			ret = sg_buf_printf(out, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep,
-					    (double)bounds[b] / 1e9, (unsigned long long)cum);
+			ret = sg_buf_printf(out, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels,
+					    sep, (double)bounds[b] / 1e9, (unsigned long long)cum);
 		else
 			ret = sg_buf_printf(out, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels,
 					    sep, (unsigned long long)cum);
@@ -304,9 +314,10 @@ static signet_err put_series(sg_buf *out, const signer_sig_series *s)
 		else if (ret == SIGNET_OK)
 			ret = put_zone(out, &s->zone);
 		if (ret == SIGNET_OK)
-			ret = sg_buf_printf(out, "\",key_tag=\"%u\",algorithm=\"%u\",source=\"%s\"} %llu\n",
-					    s->overflow ? 0u : s->key_tag, s->overflow ? 0u : s->alg,
-					    src[i], (unsigned long long)v);
+			ret = sg_buf_printf(
+				out, "\",key_tag=\"%u\",algorithm=\"%u\",source=\"%s\"} %llu\n",
+				s->overflow ? 0u : s->key_tag, s->overflow ? 0u : s->alg, src[i],
+				(unsigned long long)v);
 	}
 	return ret;
 }
@@ -316,11 +327,13 @@ signet_err signer_metrics_render(signer_metrics *m, const signer_metrics_snapsho
 {
 	if (!m || !snap || !out)
 		return SIGNET_EINVAL;
-	signet_err ret = sg_buf_printf(out,
+	signet_err ret = sg_buf_printf(
+		out,
 		"# HELP signet_signatures_total RRSIGs returned, by zone, key and where they came from.\n"
 		"# TYPE signet_signatures_total counter\n");
 	for (size_t i = 0; i < SERIES_SLOTS && ret == SIGNET_OK; i++) {
-		const signer_sig_series *s = atomic_load_explicit(&m->slots[i], memory_order_acquire);
+		const signer_sig_series *s = atomic_load_explicit(&m->slots[i],
+								  memory_order_acquire);
 		if (s)
 			ret = put_series(out, s);
 	}
@@ -328,7 +341,8 @@ signet_err signer_metrics_render(signer_metrics *m, const signer_metrics_snapsho
 		ret = put_series(out, &m->overflow);
 
 	if (ret == SIGNET_OK)
-		ret = sg_buf_printf(out,
+		ret = sg_buf_printf(
+			out,
 			"# HELP signet_requests_total Calls answered, by method and gRPC status.\n"
 			"# TYPE signet_requests_total counter\n");
 	for (size_t k = 0; k < m->nmethods && ret == SIGNET_OK; k++)
@@ -336,12 +350,14 @@ signet_err signer_metrics_render(signer_metrics *m, const signer_metrics_snapsho
 			uint64_t v = atomic_load_explicit(&m->calls[k * GRPC_CODES + c],
 							  memory_order_relaxed);
 			if (v)
-				ret = sg_buf_printf(out, "signet_requests_total{method=\"%s\",code=\"%s\"} %llu\n",
-						    m->methods[k], code_names[c],
-						    (unsigned long long)v);
+				ret = sg_buf_printf(
+					out,
+					"signet_requests_total{method=\"%s\",code=\"%s\"} %llu\n",
+					m->methods[k], code_names[c], (unsigned long long)v);
 		}
 	if (ret == SIGNET_OK)
-		ret = sg_buf_printf(out,
+		ret = sg_buf_printf(
+			out,
 			"# HELP signet_item_errors_total RRsets of a batch that failed, by gRPC status.\n"
 			"# TYPE signet_item_errors_total counter\n");
 	for (unsigned c = 0; c < GRPC_CODES && ret == SIGNET_OK; c++) {
@@ -361,7 +377,8 @@ signet_err signer_metrics_render(signer_metrics *m, const signer_metrics_snapsho
 				    (unsigned long long)atomic_load_explicit(&m->refusals[r],
 									     memory_order_relaxed));
 	if (ret == SIGNET_OK)
-		ret = sg_buf_printf(out,
+		ret = sg_buf_printf(
+			out,
 			"# HELP signet_request_duration_seconds Time from a call's arrival to its answer.\n"
 			"# TYPE signet_request_duration_seconds histogram\n");
 	for (size_t k = 0; k < m->nmethods && ret == SIGNET_OK; k++) {
@@ -373,14 +390,16 @@ signet_err signer_metrics_render(signer_metrics *m, const signer_metrics_snapsho
 				    request_bounds, REQ_BUCKETS);
 	}
 	if (ret == SIGNET_OK)
-		ret = sg_buf_printf(out,
+		ret = sg_buf_printf(
+			out,
 			"# HELP signet_hsm_sign_duration_seconds Time of one signature in the HSM.\n"
 			"# TYPE signet_hsm_sign_duration_seconds histogram\n");
 	if (ret == SIGNET_OK)
 		ret = put_histogram(out, "signet_hsm_sign_duration_seconds", "", &m->hsm,
 				    hsm_bounds, HSM_BUCKETS);
 	if (ret == SIGNET_OK)
-		ret = sg_buf_printf(out,
+		ret = sg_buf_printf(
+			out,
 			"# HELP signet_hsm_sign_errors_total Signatures the HSM failed to make.\n"
 			"# TYPE signet_hsm_sign_errors_total counter\n"
 			"signet_hsm_sign_errors_total %llu\n"
@@ -408,7 +427,8 @@ signet_err signer_metrics_render(signer_metrics *m, const signer_metrics_snapsho
 			"# HELP signet_keyset_expiry_seconds Seconds until the last imported KSK RRSIGs of the zone expire.\n"
 			"# TYPE signet_keyset_expiry_seconds gauge\n",
 			(unsigned long long)atomic_load(&m->hsm_errors),
-			(unsigned long long)snap->cache.hits, (unsigned long long)snap->cache.misses,
+			(unsigned long long)snap->cache.hits,
+			(unsigned long long)snap->cache.misses,
 			(unsigned long long)snap->cache.evictions, snap->cache.entries,
 			snap->token_up ? 1 : 0, snap->inflight, snap->workers);
 	for (size_t i = 0; i < snap->nzones && ret == SIGNET_OK; i++) {
@@ -418,10 +438,12 @@ signet_err signer_metrics_render(signer_metrics *m, const signer_metrics_snapsho
 		if (ret == SIGNET_OK)
 			ret = put_zone(out, &snap->zones[i].zone);
 		if (ret == SIGNET_OK)
-			ret = sg_buf_printf(out, "\"} %lld\n", (long long)snap->zones[i].keyset_seconds);
+			ret = sg_buf_printf(out, "\"} %lld\n",
+					    (long long)snap->zones[i].keyset_seconds);
 	}
 	if (ret == SIGNET_OK)
-		ret = sg_buf_printf(out,
+		ret = sg_buf_printf(
+			out,
 			"# HELP signet_rollover_waiting_ds Whether a KSK or algorithm rollover of the zone waits for the parent's DS (1) or not (0).\n"
 			"# TYPE signet_rollover_waiting_ds gauge\n");
 	for (size_t i = 0; i < snap->nzones && ret == SIGNET_OK; i++) {
@@ -432,7 +454,8 @@ signet_err signer_metrics_render(signer_metrics *m, const signer_metrics_snapsho
 			ret = sg_buf_printf(out, "\"} %d\n", snap->zones[i].waiting_ds ? 1 : 0);
 	}
 	if (ret == SIGNET_OK && snap->backup_domain)
-		ret = sg_buf_printf(out,
+		ret = sg_buf_printf(
+			out,
 			"# HELP signet_zsk_backup_missing ZSKs of the zone without a proven backup to the backup domain.\n"
 			"# TYPE signet_zsk_backup_missing gauge\n");
 	for (size_t i = 0; snap->backup_domain && i < snap->nzones && ret == SIGNET_OK; i++) {
@@ -443,7 +466,8 @@ signet_err signer_metrics_render(signer_metrics *m, const signer_metrics_snapsho
 			ret = sg_buf_printf(out, "\"} %zu\n", snap->zones[i].zsk_unbacked);
 	}
 	if (ret == SIGNET_OK && snap->tls_key_in_token)
-		ret = sg_buf_printf(out,
+		ret = sg_buf_printf(
+			out,
 			"# HELP signet_tls_key_reloads_total Times the TLS key in a token was loaded through a new libp11 engine instance after signatures through it failed.\n"
 			"# TYPE signet_tls_key_reloads_total counter\n"
 			"signet_tls_key_reloads_total %llu\n"
@@ -453,7 +477,8 @@ signet_err signer_metrics_render(signer_metrics *m, const signer_metrics_snapsho
 			(unsigned long long)snap->tls_key_reloads,
 			(unsigned long long)snap->tls_engine_failures);
 	if (ret == SIGNET_OK)
-		ret = sg_buf_printf(out,
+		ret = sg_buf_printf(
+			out,
 			"# HELP signet_replica_zsk_lacking ZSKs of the zone this replica's token lacks and could not restore.\n"
 			"# TYPE signet_replica_zsk_lacking gauge\n");
 	for (size_t i = 0; i < snap->nzones && ret == SIGNET_OK; i++) {
@@ -464,7 +489,8 @@ signet_err signer_metrics_render(signer_metrics *m, const signer_metrics_snapsho
 			ret = sg_buf_printf(out, "\"} %zu\n", snap->zones[i].zsk_lacking);
 	}
 	if (ret == SIGNET_OK)
-		ret = sg_buf_printf(out,
+		ret = sg_buf_printf(
+			out,
 			"# HELP signet_replica_zsk_restored_total ZSKs made on other replicas restored into this token, and restores that failed.\n"
 			"# TYPE signet_replica_zsk_restored_total counter\n"
 			"signet_replica_zsk_restored_total{result=\"ok\"} %llu\n"
@@ -476,7 +502,8 @@ signet_err signer_metrics_render(signer_metrics *m, const signer_metrics_snapsho
 			(unsigned long long)snap->zsk_restore_failed,
 			(unsigned long long)snap->lacking_refused);
 	if (ret == SIGNET_OK)
-		ret = sg_buf_printf(out,
+		ret = sg_buf_printf(
+			out,
 			"# HELP signet_rollover_ds_confirmed_total DS confirmations that moved a rollover on, by a parental agent or by hand.\n"
 			"# TYPE signet_rollover_ds_confirmed_total counter\n");
 	pthread_mutex_lock(&m->ds_lock);

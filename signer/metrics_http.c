@@ -16,10 +16,10 @@
 #include "signer/signer.h"
 
 struct signer_http {
-	struct MHD_Daemon *daemon;   /* owns the listening socket once started */
+	struct MHD_Daemon *daemon; /* owns the listening socket once started */
 	signer_http_body_fn body;
 	void *arg;
-	unsigned open;               /* connections open; only the daemon's thread */
+	unsigned open; /* connections open; only the daemon's thread */
 };
 
 /* libmicrohttpd's own messages (a refused connection, a malformed request)
@@ -39,8 +39,8 @@ static void http_log(void *cls, const char *fmt, va_list ap)
 static enum MHD_Result answer(struct MHD_Connection *conn, unsigned status, const char *ctype,
 			      const void *data, size_t len, bool allow_get)
 {
-	struct MHD_Response *r =
-		MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)data,
+								 MHD_RESPMEM_MUST_COPY);
 	if (!r)
 		return MHD_NO;
 	/* One request per connection: a scraper holds no connection between
@@ -197,14 +197,12 @@ signet_err signer_http_start(const char *addr, signer_http_body_fn body, void *a
 	if (v6)
 		flags |= MHD_USE_IPv6;
 	h->daemon = MHD_start_daemon(
-		flags, 0, accept_policy, h, handle, h,
-		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-		MHD_OPTION_NOTIFY_CONNECTION, count_connection, h,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)SIGNER_HTTP_CONNECTIONS_MAX + 8,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)SIGNER_HTTP_PER_IP_MAX,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SIGNER_HTTP_TIMEOUT_S,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SIGNER_HTTP_MEMORY_MAX,
-		MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,
+		flags, 0, accept_policy, h, handle, h, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+		MHD_OPTION_NOTIFY_CONNECTION, count_connection, h, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)SIGNER_HTTP_CONNECTIONS_MAX + 8, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned)SIGNER_HTTP_PER_IP_MAX, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)SIGNER_HTTP_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)SIGNER_HTTP_MEMORY_MAX, MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,
 		MHD_OPTION_END);
 	if (!h->daemon) {
 		sg_log(SG_LOG_ERROR, "metrics: libmicrohttpd did not start on %s", addr);

@@ -123,13 +123,12 @@ signet_err signer_policy_check(const signer_policy *p, char *errmsg, size_t errl
 		return bad(errmsg, errlen, "keyset_period", "must not be longer than the validity");
 	/* Three ZSKs at most at any time: the successor of a successor must
 	 * not be due before the first one is gone. */
-	if ((uint64_t)p->zsk_lifetime <
-	    (uint64_t)signer_policy_ipub(p) + signer_policy_iret(p))
+	if ((uint64_t)p->zsk_lifetime < (uint64_t)signer_policy_ipub(p) + signer_policy_iret(p))
 		return bad(errmsg, errlen, "zsk_lifetime",
 			   "shorter than publication + retirement (dnskey_ttl + validity +"
 			   " max_zone_ttl + propagation + margins): cannot roll safely");
-	if (p->refresh == 0 || (uint64_t)p->refresh + p->jitter + signer_policy_bucket(p) >
-	    p->validity)
+	if (p->refresh == 0 ||
+	    (uint64_t)p->refresh + p->jitter + signer_policy_bucket(p) > p->validity)
 		return bad(errmsg, errlen, "refresh",
 			   "must be 1 second..validity - jitter - validity/4: fresh RRSIGs"
 			   " would be due for refresh at once");
@@ -165,8 +164,8 @@ uint32_t signer_policy_bucket(const signer_policy *p)
 	return b < HOUR ? HOUR : b;
 }
 
-void signer_policy_window(const signer_policy *p, const uint8_t digest[32],
-			  int64_t now, uint32_t *inception, uint32_t *expiration)
+void signer_policy_window(const signer_policy *p, const uint8_t digest[32], int64_t now,
+			  uint32_t *inception, uint32_t *expiration)
 {
 	uint32_t bucket = signer_policy_bucket(p);
 	uint64_t start = now > 0 ? ((uint64_t)now / bucket) * bucket : 0;

@@ -54,7 +54,7 @@ signet_err signer_drop_privileges(const char *user, char *errmsg, size_t errlen)
 	gid_t groups[GROUPS_MAX];
 	int ngroups = GROUPS_MAX;
 	if (getgrouplist(user, pw.pw_gid, groups, &ngroups) < 0)
-		ngroups = 0;  /* more than we keep: only the primary group */
+		ngroups = 0; /* more than we keep: only the primary group */
 
 	/* The bounding set can only shrink while CAP_SETPCAP is held, so it
 	 * goes first; the ambient set would otherwise survive an exec. */
@@ -63,8 +63,7 @@ signet_err signer_drop_privileges(const char *user, char *errmsg, size_t errlen)
 			return step_failed(errmsg, errlen, "PR_CAPBSET_DROP");
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
 		return step_failed(errmsg, errlen, "PR_CAP_AMBIENT_CLEAR_ALL");
-	if (setgroups((size_t)(ngroups > 0 ? ngroups : 1),
-		      ngroups > 0 ? groups : &pw.pw_gid) != 0)
+	if (setgroups((size_t)(ngroups > 0 ? ngroups : 1), ngroups > 0 ? groups : &pw.pw_gid) != 0)
 		return step_failed(errmsg, errlen, "setgroups");
 	if (setresgid(pw.pw_gid, pw.pw_gid, pw.pw_gid) != 0)
 		return step_failed(errmsg, errlen, "setresgid");

@@ -99,8 +99,7 @@ void *srv_reaper_main(void *arg)
 				grpc_call_cancel_with_status(c->call, GRPC_STATUS_UNAVAILABLE,
 							     "server is stopping", NULL);
 			else
-				grpc_call_cancel_with_status(c->call,
-							     GRPC_STATUS_DEADLINE_EXCEEDED,
+				grpc_call_cancel_with_status(c->call, GRPC_STATUS_DEADLINE_EXCEEDED,
 							     "no request message in time", NULL);
 		}
 		if (now >= next_tick) {

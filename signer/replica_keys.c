@@ -15,10 +15,10 @@
 
 /* A ZSK of the state the token lacks, and why it stays so. */
 typedef struct absent_key {
-	signer_key key;      /* as the state had it at the sync (its schedule) */
+	signer_key key; /* as the state had it at the sync (its schedule) */
 	char why[240];
-	bool tried;          /* a restore was tried and failed */
-	uint64_t version;    /* the state's version it was tried at */
+	bool tried;       /* a restore was tried and failed */
+	uint64_t version; /* the state's version it was tried at */
 } absent_key;
 
 typedef struct key_id {
@@ -33,19 +33,19 @@ struct signer_replica_keys {
 	signer_audit *audit;
 	char name[SIGNER_REPLICA_NAME_MAX + 1];
 	char who[SIGNER_REPLICA_NAME_MAX + 16]; /* the audit client of its own restores */
-	pthread_mutex_t sync_mu;  /* one restore at a time (sync, RPC) */
-	pthread_rwlock_t lock;    /* present, absent, counts */
-	key_id *present;          /* sorted; in the token */
+	pthread_mutex_t sync_mu;                /* one restore at a time (sync, RPC) */
+	pthread_rwlock_t lock;                  /* present, absent, counts */
+	key_id *present;                        /* sorted; in the token */
 	size_t npresent;
 	absent_key *absent;
 	size_t nabsent;
 	signer_replica_keys_counts counts;
-	unsigned restoring;       /* restores under way: their keys may be in the
+	unsigned restoring;      /* restores under way: their keys may be in the
 				   * token before they are proven */
-	uint64_t restores;        /* restores ever started */
-	uint64_t synced_version;  /* the state's version the last sync read */
-	bool synced;              /* a sync has run */
-	pthread_mutex_t wake_mu;  /* poke, quit */
+	uint64_t restores;       /* restores ever started */
+	uint64_t synced_version; /* the state's version the last sync read */
+	bool synced;             /* a sync has run */
+	pthread_mutex_t wake_mu; /* poke, quit */
 	pthread_cond_t wake;
 	bool poke, quit, started;
 	unsigned interval_ms;
@@ -72,8 +72,7 @@ static key_id make_id(const uint8_t *id, size_t len)
 /* Call with lock held (either way). */
 static bool is_present(const signer_replica_keys *r, const key_id *k)
 {
-	return r->npresent &&
-	       bsearch(k, r->present, r->npresent, sizeof(*k), id_cmp) != NULL;
+	return r->npresent && bsearch(k, r->present, r->npresent, sizeof(*k), id_cmp) != NULL;
 }
 
 /* Call with lock held for writing. */
@@ -103,8 +102,7 @@ static const absent_key *find_absent(const signer_replica_keys *r, const key_id 
 }
 
 signet_err signer_replica_keys_new(signer_backups *b, signer_state *st, hsm_token *tok,
-				   signer_audit *audit, const char *name,
-				   signer_replica_keys **out)
+				   signer_audit *audit, const char *name, signer_replica_keys **out)
 {
 	if (!b || !st || !tok || !name || !out)
 		return SIGNET_EINVAL;
@@ -195,8 +193,9 @@ static signet_err restore_from_state(signer_replica_keys *r, const signer_key *k
 	}
 	if (n == 0) {
 		signer_backup_rows_free(rows, n);
-		snprintf(why, whylen, "no backup of it is stored in the state (made on a "
-				      "replica without the backup domain?)");
+		snprintf(why, whylen,
+			 "no backup of it is stored in the state (made on a "
+			 "replica without the backup domain?)");
 		return SIGNET_ENOTFOUND;
 	}
 	signer_backup_file f;
@@ -216,7 +215,8 @@ static signet_err restore_from_state(signer_replica_keys *r, const signer_key *k
 	}
 	sg_buf_free(&f.text);
 	if (ret != SIGNET_OK)
-		snprintf(why, whylen, "its restore failed: %s", msg[0] ? msg : signet_strerror(ret));
+		snprintf(why, whylen, "its restore failed: %s",
+			 msg[0] ? msg : signet_strerror(ret));
 	return ret;
 }
 
@@ -343,7 +343,8 @@ static void *sync_main(void *arg)
 	while (!r->quit) {
 		uint64_t due = last + r->interval_ms;
 		if (mono_ms() < due) {
-			struct timespec until = {(time_t)(due / 1000), (long)(due % 1000) * 1000000L};
+			struct timespec until = {(time_t)(due / 1000),
+						 (long)(due % 1000) * 1000000L};
 			pthread_cond_timedwait(&r->wake, &r->wake_mu, &until);
 			continue;
 		}
@@ -445,8 +446,9 @@ signet_err signer_replica_keys_have(signer_replica_keys *r, const uint8_t *id, s
 			return SIGNET_OK;
 	}
 	if (why)
-		snprintf(why, whylen, "not yet restored into this replica's token (its restore "
-				      "is under way)");
+		snprintf(why, whylen,
+			 "not yet restored into this replica's token (its restore "
+			 "is under way)");
 	pthread_mutex_lock(&r->wake_mu);
 	r->poke = true;
 	pthread_cond_signal(&r->wake);

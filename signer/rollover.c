@@ -8,7 +8,7 @@
 #include "signer/signer.h"
 
 #define HOUR 3600
-#define MAX_SUCCESSORS 64  /* keys one plan may make: bounds a runaway loop */
+#define MAX_SUCCESSORS 64 /* keys one plan may make: bounds a runaway loop */
 
 static bool is_zsk(const signer_key *k)
 {
@@ -62,7 +62,7 @@ static signet_err plan_chain(signer_key **keysp, size_t *np, const signer_policy
 			     int64_t horizon, signer_zsk_maker make, void *arg)
 {
 	uint32_t ipub = signer_policy_ipub(p), iret = signer_policy_iret(p);
-	for (int made = 0;; ) {
+	for (int made = 0;;) {
 		signer_key *keys = *keysp;
 		size_t n = *np;
 		/* The last key of the chain that has a start, and the first after
@@ -100,7 +100,7 @@ static signet_err plan_chain(signer_key **keysp, size_t *np, const signer_policy
 			g[n] = nk;
 			*keysp = g;
 			*np = n + 1;
-			continue;  /* pointers moved: look again */
+			continue; /* pointers moved: look again */
 		}
 		if (!last) {
 			/* The first key of its algorithm. In a new zone it signs at
@@ -108,12 +108,13 @@ static signet_err plan_chain(signer_key **keysp, size_t *np, const signer_policy
 			 * rollover its signatures come first and its DNSKEY only
 			 * once they are in every cache. */
 			spare->p_active = now;
-			spare->p_publish = alg_roll ? now + signer_policy_isig(p) : now / HOUR * HOUR;
+			spare->p_publish = alg_roll ? now + signer_policy_isig(p)
+						    : now / HOUR * HOUR;
 			continue;
 		}
 		int64_t act = last->p_active + (int64_t)p->zsk_lifetime;
 		if (act < now + (int64_t)ipub)
-			act = now + ipub;  /* late: keep the old key until the new is known */
+			act = now + ipub; /* late: keep the old key until the new is known */
 		spare->p_publish = act - ipub;
 		spare->p_active = act;
 		last->p_retire = act;
@@ -154,8 +155,8 @@ signet_err signer_rollover_plan(signer_state *st, const dns_name *zone, int64_t 
 		    (!k->p_retire || k->p_retire > now))
 			old_alg_signing = true;
 	}
-	ret = plan_chain(&keys, &n, &p, zone, p.algorithm, old_alg_signing, now, horizon,
-			 make, arg);
+	ret = plan_chain(&keys, &n, &p, zone, p.algorithm, old_alg_signing, now, horizon, make,
+			 arg);
 
 	/* When the first ZSK of the policy's algorithm is published: the new
 	 * KSK of an algorithm rollover appears with it. */
@@ -176,7 +177,7 @@ signet_err signer_rollover_plan(signer_state *st, const dns_name *zone, int64_t 
 				nk->p_publish = alg_pub ? alg_pub : now;
 				nk->p_active = nk->p_publish + ipub;
 			} else if (p.ksk_roll == SIGNER_KSK_DOUBLE_DS) {
-				nk->p_active = now;  /* CDS first; DNSKEY after ds-seen */
+				nk->p_active = now; /* CDS first; DNSKEY after ds-seen */
 			} else {
 				nk->p_publish = now;
 				nk->p_active = now + ipub;
@@ -202,7 +203,8 @@ signet_err signer_rollover_plan(signer_state *st, const dns_name *zone, int64_t 
 			if (j == i || o->state == SIGNER_KEY_REMOVED)
 				continue;
 			if (is_ksk(o) && o->p_active && o->p_active < nk->p_active) {
-				set_if_unset(&o->p_remove, gone > nk->p_publish ? gone : nk->p_publish);
+				set_if_unset(&o->p_remove,
+					     gone > nk->p_publish ? gone : nk->p_publish);
 				set_if_unset(&o->p_retire, o->p_remove + ipub);
 			}
 			/* Algorithm rollover: the old algorithm's ZSKs leave the
@@ -214,7 +216,8 @@ signet_err signer_rollover_plan(signer_state *st, const dns_name *zone, int64_t 
 				set_min(&o->p_remove, gone > nk->p_publish ? gone : nk->p_publish);
 				/* The DNSKEY leaves at the end of the period holding
 				 * p_remove: sign a period longer. */
-				set_min(&o->p_retire, o->p_remove + (int64_t)p.keyset_period + ipub);
+				set_min(&o->p_retire,
+					o->p_remove + (int64_t)p.keyset_period + ipub);
 			}
 		}
 	}
@@ -244,14 +247,14 @@ signet_err signer_dnskey_check(const uint8_t *d, size_t len, bool sep, uint16_t 
 	if (!d || len < 4 || len > SIGNER_DNSKEY_MAX ||
 	    dns_rdata_check(DNS_T_DNSKEY, d, len) != SIGNET_OK ||
 	    !(sg_get_u16(d) & DNS_DNSKEY_FLAG_ZONE) ||
-	    ((sg_get_u16(d) & DNS_DNSKEY_FLAG_SEP) != 0) != sep ||
-	    !dns_alg_supported(d[3]) || dns_key_tag(d, len, tag) != SIGNET_OK)
+	    ((sg_get_u16(d) & DNS_DNSKEY_FLAG_SEP) != 0) != sep || !dns_alg_supported(d[3]) ||
+	    dns_key_tag(d, len, tag) != SIGNET_OK)
 		return SIGNET_EINVAL;
 	return SIGNET_OK;
 }
 
-signet_err signer_rollover_add_ksk(signer_state *st, const dns_name *zone,
-				   const uint8_t *dnskey, size_t len, int64_t now)
+signet_err signer_rollover_add_ksk(signer_state *st, const dns_name *zone, const uint8_t *dnskey,
+				   size_t len, int64_t now)
 {
 	if (!st || !zone || now <= 0)
 		return SIGNET_EINVAL;
@@ -341,8 +344,8 @@ signet_err signer_rollover_ds_wait(const signer_key *keys, size_t n, int64_t now
 	return SIGNET_ENOTFOUND;
 }
 
-signet_err signer_rollover_ds_seen(signer_state *st, const dns_name *zone,
-				   const uint8_t *dnskey, size_t len, int64_t now)
+signet_err signer_rollover_ds_seen(signer_state *st, const dns_name *zone, const uint8_t *dnskey,
+				   size_t len, int64_t now)
 {
 	if (!st || !zone || !dnskey || now <= 0)
 		return SIGNET_EINVAL;
@@ -366,8 +369,7 @@ signet_err signer_rollover_ds_seen(signer_state *st, const dns_name *zone,
 }
 
 signet_err signer_rollover_foreign_zsk(signer_state *st, const dns_name *zone,
-				       const uint8_t *dnskey, size_t len, bool remove,
-				       int64_t now)
+				       const uint8_t *dnskey, size_t len, bool remove, int64_t now)
 {
 	if (!st || !zone || now <= 0)
 		return SIGNET_EINVAL;
@@ -402,7 +404,7 @@ signet_err signer_rollover_foreign_zsk(signer_state *st, const dns_name *zone,
 	memcpy(k.dnskey, dnskey, len);
 	k.dnskey_len = len;
 	k.created = now;
-	k.p_publish = now;  /* never active: the other signer signs with it */
+	k.p_publish = now; /* never active: the other signer signs with it */
 	return signer_state_add_key(st, &k);
 }
 
@@ -425,9 +427,9 @@ static bool overlaps(int64_t from, int64_t until, int64_t start, int64_t end)
 	return from && from < end && (!until || until > start);
 }
 
-signet_err signer_rollover_period(const signer_key *keys, size_t nkeys, int64_t start,
-				  int64_t end, bool insecure, dns_rrset *dnskey,
-				  dns_rrset *cds, dns_rrset *cdnskey)
+signet_err signer_rollover_period(const signer_key *keys, size_t nkeys, int64_t start, int64_t end,
+				  bool insecure, dns_rrset *dnskey, dns_rrset *cds,
+				  dns_rrset *cdnskey)
 {
 	if ((nkeys && !keys) || !dnskey || !cds || !cdnskey || end <= start)
 		return SIGNET_EINVAL;
@@ -443,7 +445,7 @@ signet_err signer_rollover_period(const signer_key *keys, size_t nkeys, int64_t 
 	for (size_t i = 0; ret == SIGNET_OK && i < nkeys; i++) {
 		const signer_key *k = &keys[i];
 		bool shown = planned(k) ? overlaps(k->p_publish, k->p_remove, start, end)
-			: k->state != SIGNER_KEY_REMOVED;
+					: k->state != SIGNER_KEY_REMOVED;
 		/* Publishing early is safe for a successor of the same algorithm;
 		 * a key of a new algorithm appears only once its signatures are
 		 * in every cache (RFC 6781 4.1.4), so from the first period that

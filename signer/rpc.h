@@ -7,11 +7,11 @@
 #include "signer/call.h"
 #include "signer/internal.h"
 
-void rpc_sign(srv_worker *w, srv_call *c);          /* rpc_sign.c */
-void rpc_get_keyset(srv_worker *w, srv_call *c);    /* rpc_keys.c */
-void rpc_health(srv_worker *w, srv_call *c);        /* rpc_keys.c */
-void rpc_confirm_ds(srv_worker *w, srv_call *c);    /* rpc_confirm.c */
-void rpc_report_ds(srv_worker *w, srv_call *c);     /* rpc_confirm.c */
+void rpc_sign(srv_worker *w, srv_call *c);       /* rpc_sign.c */
+void rpc_get_keyset(srv_worker *w, srv_call *c); /* rpc_keys.c */
+void rpc_health(srv_worker *w, srv_call *c);     /* rpc_keys.c */
+void rpc_confirm_ds(srv_worker *w, srv_call *c); /* rpc_confirm.c */
+void rpc_report_ds(srv_worker *w, srv_call *c);  /* rpc_confirm.c */
 
 /* SignRRsets without its transport (rpc_sign.c; rpc_sign is this bound to
  * a gRPC call). */

@@ -18,7 +18,7 @@ static signet_err audit_begin(srv_call *c)
 	uint8_t *bytes = NULL;
 	size_t len = 0;
 	if (srv_request_bytes(c, &bytes, &len) != SIGNET_OK)
-		return SIGNET_OK;  /* nothing to do: the action refuses it */
+		return SIGNET_OK; /* nothing to do: the action refuses it */
 	char detail[16 + 65] = "request sha256=";
 	signer_audit_hash_hex(bytes, len, detail + strlen(detail));
 	free(bytes);
@@ -43,8 +43,10 @@ static bool admin_lock(srv_call *c, bool take)
 	}
 	signet_err ret = signer_state_zone_lock(c->srv->state, &root);
 	if (ret == SIGNET_ELIMIT)
-		srv_fail(c, GRPC_STATUS_ABORTED, "another signetd is making an administrative "
-			 "change: %s not done, try again", srv_method_name(c->method));
+		srv_fail(c, GRPC_STATUS_ABORTED,
+			 "another signetd is making an administrative "
+			 "change: %s not done, try again",
+			 srv_method_name(c->method));
 	else if (ret != SIGNET_OK)
 		srv_fail(c, GRPC_STATUS_UNAVAILABLE, "state database (%s): %s: %s not done",
 			 signer_state_backend_name(c->srv->state), signet_strerror(ret),
@@ -60,8 +62,8 @@ void rpc_audited(srv_worker *w, srv_call *c, rpc_admin_action *action, bool chan
 		signet_err ret = audit_begin(c);
 		if (ret != SIGNET_OK) {
 			sg_log(SG_LOG_ERROR, "audit log write failed: %s", signet_strerror(ret));
-			srv_fail(c, GRPC_STATUS_UNAVAILABLE,
-				 "audit log unavailable: %s not done", srv_method_name(c->method));
+			srv_fail(c, GRPC_STATUS_UNAVAILABLE, "audit log unavailable: %s not done",
+				 srv_method_name(c->method));
 			srv_finish(c);
 			return;
 		}

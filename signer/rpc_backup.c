@@ -114,12 +114,16 @@ static bool request_files(srv_call *c, const Signet__V1__RestoreZskBackupsReques
 static grpc_status_code restore_status(signet_err e)
 {
 	switch (e) {
-	case SIGNET_EEXIST: return GRPC_STATUS_ALREADY_EXISTS;
-	case SIGNET_ENOTFOUND: return GRPC_STATUS_NOT_FOUND;
+	case SIGNET_EEXIST:
+		return GRPC_STATUS_ALREADY_EXISTS;
+	case SIGNET_ENOTFOUND:
+		return GRPC_STATUS_NOT_FOUND;
 	case SIGNET_EPARSE:
 	case SIGNET_EVERIFY:
-	case SIGNET_ESTATE: return GRPC_STATUS_FAILED_PRECONDITION;
-	default: return srv_status_of(e);
+	case SIGNET_ESTATE:
+		return GRPC_STATUS_FAILED_PRECONDITION;
+	default:
+		return srv_status_of(e);
 	}
 }
 
@@ -129,9 +133,8 @@ void rpc_restore_backups(srv_worker *w, srv_call *c, const char **zone_out, char
 	(void)w;
 	(void)zone_out;
 	signer_server *srv = c->srv;
-	Signet__V1__RestoreZskBackupsRequest *req =
-		(Signet__V1__RestoreZskBackupsRequest *)srv_unpack(
-			c, &signet__v1__restore_zsk_backups_request__descriptor);
+	Signet__V1__RestoreZskBackupsRequest *req = (Signet__V1__RestoreZskBackupsRequest *)
+		srv_unpack(c, &signet__v1__restore_zsk_backups_request__descriptor);
 	if (!req)
 		return;
 	signer_backup_file *files = NULL;
@@ -144,8 +147,8 @@ void rpc_restore_backups(srv_worker *w, srv_call *c, const char **zone_out, char
 	char msg[400] = "";
 	signet_err ret;
 	if (nfiles) {
-		ret = signer_replica_keys_restore_files(srv->replica_keys, files, nfiles, c->identity,
-							&restored, msg, sizeof(msg));
+		ret = signer_replica_keys_restore_files(srv->replica_keys, files, nfiles,
+							c->identity, &restored, msg, sizeof(msg));
 	} else {
 		/* From the state, tried again even where it failed before. */
 		ret = signer_replica_keys_sync(srv->replica_keys, true, &restored, &absent);
@@ -180,7 +183,8 @@ void rpc_restore_backups(srv_worker *w, srv_call *c, const char **zone_out, char
 			if (!a || !(lines[nl] = malloc(DNS_NAME_STR_MAX + 400)))
 				continue;
 			(void)dns_name_to_str(&zones[i], zs, sizeof(zs));
-			snprintf(lines[nl++], DNS_NAME_STR_MAX + 400, "%s: %zu lacking, first %s", zs, a, why);
+			snprintf(lines[nl++], DNS_NAME_STR_MAX + 400, "%s: %zu lacking, first %s",
+				 zs, a, why);
 		}
 	}
 	free(zones);

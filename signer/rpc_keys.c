@@ -26,8 +26,8 @@ static void get_keyset(srv_call *c)
 	char zs[DNS_NAME_STR_MAX];
 	dns_name_to_str(&zone, zs, sizeof(zs));
 	if (!signer_client_has_zone(&c->who, &zone)) {
-		srv_fail(c, GRPC_STATUS_PERMISSION_DENIED, "'%s' may not read zone %s",
-			 c->identity, zs);
+		srv_fail(c, GRPC_STATUS_PERMISSION_DENIED, "'%s' may not read zone %s", c->identity,
+			 zs);
 		return;
 	}
 	signer_policy pol;
@@ -41,7 +41,8 @@ static void get_keyset(srv_call *c)
 	if (ret == SIGNET_OK)
 		ret = signer_state_bundle(srv->state, &zone, &serial, &text);
 	if (ret == SIGNET_ENOTFOUND) {
-		srv_fail(c, GRPC_STATUS_FAILED_PRECONDITION, "zone %s has no imported key bundle", zs);
+		srv_fail(c, GRPC_STATUS_FAILED_PRECONDITION, "zone %s has no imported key bundle",
+			 zs);
 		sg_buf_free(&text);
 		return;
 	}
@@ -157,8 +158,8 @@ static void health(srv_call *c)
 			zh[n].n_warnings = nwarn - first;
 		}
 		bool lacking_active = false;
-		if (srv_zone_replica_health(srv, &zones[i], now, &warn, &nwarn,
-					    &zh[n].missing_zsks, &lacking_active) == SIGNET_OK &&
+		if (srv_zone_replica_health(srv, &zones[i], now, &warn, &nwarn, &zh[n].missing_zsks,
+					    &lacking_active) == SIGNET_OK &&
 		    lacking_active) {
 			zh[n].missing_active_zsk = true;
 			zh[n].active_zsk = false;

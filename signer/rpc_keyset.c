@@ -14,7 +14,7 @@
 typedef struct zsk_maker {
 	signer_server *srv;
 	unsigned rsa_bits;
-	unsigned made;        /* keys made */
+	unsigned made; /* keys made */
 } zsk_maker;
 
 /* A signer_zsk_maker: a key pair in the token, its DNSKEY, stored GENERATED. */
@@ -72,8 +72,7 @@ static signet_err make_zsk(void *arg, const dns_name *zone, uint8_t alg, signer_
 	return ret;
 }
 
-void rpc_generate_zsk(srv_worker *w, srv_call *c, const char **zone_out, char *detail,
-		      size_t dlen)
+void rpc_generate_zsk(srv_worker *w, srv_call *c, const char **zone_out, char *detail, size_t dlen)
 {
 	(void)w;
 	signer_server *srv = c->srv;
@@ -158,7 +157,8 @@ void rpc_export_request(srv_worker *w, srv_call *c, const char **zone_out, char 
 		(void)signer_state_reset_plan(srv->state, &zone);
 		srv_fail(c, GRPC_STATUS_UNAVAILABLE,
 			 "export request for %s: replica %s lacks %s; export on a replica "
-			 "that holds it", zs, signer_replica_keys_name(srv->replica_keys), why);
+			 "that holds it",
+			 zs, signer_replica_keys_name(srv->replica_keys), why);
 		return;
 	}
 	if (ret == SIGNET_OK)
@@ -171,7 +171,7 @@ void rpc_export_request(srv_worker *w, srv_call *c, const char **zone_out, char 
 	size_t periods = ks.count;
 	dns_keyset_free(&ks);
 	if (ret != SIGNET_OK)
-		(void)signer_state_reset_plan(srv->state, &zone);  /* no request: no plan */
+		(void)signer_state_reset_plan(srv->state, &zone); /* no request: no plan */
 	if (ret != SIGNET_OK) {
 		srv_fail(c, srv_status_of(ret), "export request for %s: %s%s", zs,
 			 signet_strerror(ret),
@@ -190,16 +190,15 @@ void rpc_export_request(srv_worker *w, srv_call *c, const char **zone_out, char 
 	sg_buf_free(&text);
 }
 
-void rpc_import_bundle(srv_worker *w, srv_call *c, const char **zone_out, char *detail,
-		       size_t dlen)
+void rpc_import_bundle(srv_worker *w, srv_call *c, const char **zone_out, char *detail, size_t dlen)
 {
 	(void)w;
 	signer_server *srv = c->srv;
 	static __thread char zs[DNS_NAME_STR_MAX];
 	dns_name zone;
-	Signet__V1__ImportKeyBundleRequest *req =
-		(Signet__V1__ImportKeyBundleRequest *)srv_unpack_zone(
-			c, &signet__v1__import_key_bundle_request__descriptor, &zone, zs, sizeof(zs));
+	Signet__V1__ImportKeyBundleRequest *req = (Signet__V1__ImportKeyBundleRequest *)
+		srv_unpack_zone(c, &signet__v1__import_key_bundle_request__descriptor, &zone, zs,
+				sizeof(zs));
 	if (!req)
 		return;
 	*zone_out = zs;
@@ -232,7 +231,8 @@ void rpc_import_bundle(srv_worker *w, srv_call *c, const char **zone_out, char *
 	}
 	ret = signer_state_last_request(srv->state, &zone, &rserial, &rtext);
 	if (ret == SIGNET_ENOTFOUND) {
-		srv_fail(c, GRPC_STATUS_FAILED_PRECONDITION, "zone %s: no request was exported", zs);
+		srv_fail(c, GRPC_STATUS_FAILED_PRECONDITION, "zone %s: no request was exported",
+			 zs);
 		goto out;
 	}
 	if (ret == SIGNET_OK)
@@ -327,8 +327,7 @@ static void reply_keys(srv_call *c, const signer_key *keys, size_t n)
 	free(kp);
 }
 
-void rpc_list_keys(srv_worker *w, srv_call *c, const char **zone_out, char *detail,
-		   size_t dlen)
+void rpc_list_keys(srv_worker *w, srv_call *c, const char **zone_out, char *detail, size_t dlen)
 {
 	(void)w;
 	(void)detail;

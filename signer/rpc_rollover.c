@@ -11,20 +11,28 @@
 static const char *rollover_action(Signet__V1__RolloverRequest__Action a)
 {
 	switch (a) {
-	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__SHOW: return "show";
-	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__ADD_KSK: return "add-ksk";
-	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__DS_SEEN: return "ds-seen";
-	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__ADD_FOREIGN_ZSK: return "add-foreign-zsk";
-	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__REMOVE_FOREIGN_ZSK: return "remove-foreign-zsk";
-	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__GO_INSECURE: return "go-insecure";
-	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__STAY_SECURE: return "stay-secure";
-	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__SET_CLOCK: return "set-clock";
-	default: return NULL;
+	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__SHOW:
+		return "show";
+	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__ADD_KSK:
+		return "add-ksk";
+	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__DS_SEEN:
+		return "ds-seen";
+	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__ADD_FOREIGN_ZSK:
+		return "add-foreign-zsk";
+	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__REMOVE_FOREIGN_ZSK:
+		return "remove-foreign-zsk";
+	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__GO_INSECURE:
+		return "go-insecure";
+	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__STAY_SECURE:
+		return "stay-secure";
+	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__SET_CLOCK:
+		return "set-clock";
+	default:
+		return NULL;
 	}
 }
 
-void rpc_rollover(srv_worker *w, srv_call *c, const char **zone_out, char *detail,
-		  size_t dlen)
+void rpc_rollover(srv_worker *w, srv_call *c, const char **zone_out, char *detail, size_t dlen)
 {
 	(void)w;
 	signer_server *srv = c->srv;
@@ -47,7 +55,8 @@ void rpc_rollover(srv_worker *w, srv_call *c, const char **zone_out, char *detai
 	if (req->action == SIGNET__V1__ROLLOVER_REQUEST__ACTION__SET_CLOCK) {
 		/* One clock for every zone: only an admin of every zone moves it. */
 		if (!c->who.all_zones) {
-			srv_fail(c, GRPC_STATUS_PERMISSION_DENIED, "set-clock needs an admin of \"*\"");
+			srv_fail(c, GRPC_STATUS_PERMISSION_DENIED,
+				 "set-clock needs an admin of \"*\"");
 			goto out;
 		}
 		ret = signer_clock_set(req->time);
@@ -81,12 +90,12 @@ void rpc_rollover(srv_worker *w, srv_call *c, const char **zone_out, char *detai
 	const uint8_t *dk = req->dnskey.data;
 	size_t dkl = req->dnskey.len;
 	bool needs_key = req->action == SIGNET__V1__ROLLOVER_REQUEST__ACTION__ADD_KSK ||
-		req->action == SIGNET__V1__ROLLOVER_REQUEST__ACTION__DS_SEEN ||
-		req->action == SIGNET__V1__ROLLOVER_REQUEST__ACTION__ADD_FOREIGN_ZSK ||
-		req->action == SIGNET__V1__ROLLOVER_REQUEST__ACTION__REMOVE_FOREIGN_ZSK;
+			 req->action == SIGNET__V1__ROLLOVER_REQUEST__ACTION__DS_SEEN ||
+			 req->action == SIGNET__V1__ROLLOVER_REQUEST__ACTION__ADD_FOREIGN_ZSK ||
+			 req->action == SIGNET__V1__ROLLOVER_REQUEST__ACTION__REMOVE_FOREIGN_ZSK;
 	if (needs_key && (dkl < 4 || dkl > SIGNER_DNSKEY_MAX)) {
-		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "dnskey: missing or longer than %d octets",
-			 SIGNER_DNSKEY_MAX);
+		srv_fail(c, GRPC_STATUS_INVALID_ARGUMENT,
+			 "dnskey: missing or longer than %d octets", SIGNER_DNSKEY_MAX);
 		goto out;
 	}
 	uint16_t tag = 0;
@@ -108,7 +117,8 @@ void rpc_rollover(srv_worker *w, srv_call *c, const char **zone_out, char *detai
 	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__REMOVE_FOREIGN_ZSK:
 		ret = signer_rollover_foreign_zsk(
 			srv->state, &zone, dk, dkl,
-			req->action == SIGNET__V1__ROLLOVER_REQUEST__ACTION__REMOVE_FOREIGN_ZSK, now);
+			req->action == SIGNET__V1__ROLLOVER_REQUEST__ACTION__REMOVE_FOREIGN_ZSK,
+			now);
 		break;
 	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__GO_INSECURE:
 	case SIGNET__V1__ROLLOVER_REQUEST__ACTION__STAY_SECURE:
@@ -120,16 +130,20 @@ void rpc_rollover(srv_worker *w, srv_call *c, const char **zone_out, char *detai
 		break;
 	}
 	if (ret != SIGNET_OK) {
-		const char *why = ret == SIGNET_EINVAL ? " (not a DNSKEY of the right kind:"
-			" SEP flag for a KSK, none for a ZSK, zone flag, a supported algorithm)"
-			: ret == SIGNET_ESTATE && req->action ==
-			  SIGNET__V1__ROLLOVER_REQUEST__ACTION__ADD_KSK
-			? " (a KSK rollover is in progress: finish it, and export a request"
-			  " after ds-seen)"
+		const char *why =
+			ret == SIGNET_EINVAL
+				? " (not a DNSKEY of the right kind:"
+				  " SEP flag for a KSK, none for a ZSK, zone flag, a supported algorithm)"
+			: ret == SIGNET_ESTATE &&
+					req->action == SIGNET__V1__ROLLOVER_REQUEST__ACTION__ADD_KSK
+				? " (a KSK rollover is in progress: finish it, and export a request"
+				  " after ds-seen)"
 			: ret == SIGNET_ESTATE
-			? " (no rollover waits for this DS, or the new KSK is not yet in force"
-			  " and in every cache: import its bundle and wait)" : "";
-		srv_fail(c, srv_status_of(ret), "%s for %s: %s%s", what, zs, signet_strerror(ret), why);
+				? " (no rollover waits for this DS, or the new KSK is not yet in force"
+				  " and in every cache: import its bundle and wait)"
+				: "";
+		srv_fail(c, srv_status_of(ret), "%s for %s: %s%s", what, zs, signet_strerror(ret),
+			 why);
 		goto out;
 	}
 	ret = signer_state_list_keys(srv->state, &zone, 0, &keys, &n);

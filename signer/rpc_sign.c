@@ -15,9 +15,9 @@
 #include "signer/convert.h"
 #include "signer/rpc.h"
 
-#define ZSK_MAX 4          /* active ZSKs signing at once (rollovers) */
-#define CHUNK_MIN 8        /* RRsets per job: smaller is not worth a hand-off */
-#define RDATA_STACK 16     /* RRs per RRset whose pointers need no allocation */
+#define ZSK_MAX 4                /* active ZSKs signing at once (rollovers) */
+#define CHUNK_MIN 8              /* RRsets per job: smaller is not worth a hand-off */
+#define RDATA_STACK 16           /* RRs per RRset whose pointers need no allocation */
 #define ARENA_BLOCK (32u * 1024) /* under glibc's 64 KiB free that consolidates */
 
 /* A batch's many small pieces -- the unpacked request (several per RRset)
@@ -66,7 +66,7 @@ static void *arena_alloc(void *ad, size_t n)
 static void arena_free_one(void *ad, void *p)
 {
 	(void)ad;
-	(void)p;   /* freed with the whole arena */
+	(void)p; /* freed with the whole arena */
 }
 
 static void arena_destroy(arena_block *b)
@@ -88,8 +88,8 @@ typedef struct item_error {
 
 typedef struct item_result {
 	Signet__V1__ItemStatus status;
-	uint32_t code;             /* gRPC status code of a failed item */
-	item_error *error;         /* owned; NULL if signed, or if out of memory */
+	uint32_t code;                     /* gRPC status code of a failed item */
+	item_error *error;                 /* owned; NULL if signed, or if out of memory */
 	ProtobufCBinaryData sigs[ZSK_MAX]; /* one RRSIG RDATA per ZSK, in its chunk's arena */
 } item_result;
 
@@ -110,12 +110,12 @@ struct batch {
 	void *done_arg;
 	grpc_status_code status; /* the call's, with details */
 	char details[512];
-	Signet__V1__SignRequest *req;     /* in arena */
+	Signet__V1__SignRequest *req; /* in arena */
 	arena_block *arena;
 	dns_name apex;
 	signer_policy pol;
 	bool explicit_window;
-	uint32_t inception, expiration;   /* explicit window */
+	uint32_t inception, expiration; /* explicit window */
 	int64_t now;
 	signer_zsk zsk[ZSK_MAX];
 	signer_sig_series *series[ZSK_MAX]; /* signature counters of each ZSK */
@@ -125,7 +125,7 @@ struct batch {
 	chunk *chunks;
 	size_t nchunks;
 	atomic_size_t chunks_left;
-	char zone[DNS_NAME_STR_MAX];      /* for the audit line; "" until known */
+	char zone[DNS_NAME_STR_MAX]; /* for the audit line; "" until known */
 };
 
 /* Fail the whole call: set b's status with details. */
@@ -217,8 +217,12 @@ static void sign_one(srv_worker *w, chunk *ch, size_t i)
 		return;
 	}
 	signer_item item = {
-		.owner = in->owner.data, .owner_len = in->owner.len, .type = in->type,
-		.rclass = in->rclass, .ttl = in->ttl, .nrdata = in->n_rdata,
+		.owner = in->owner.data,
+		.owner_len = in->owner.len,
+		.type = in->type,
+		.rclass = in->rclass,
+		.ttl = in->ttl,
+		.nrdata = in->n_rdata,
 	};
 	/* Past the bound the check refuses on the count alone, before it looks
 	 * at any RDATA, so no arrays are built for a hostile count. */
@@ -235,7 +239,8 @@ static void sign_one(srv_worker *w, chunk *ch, size_t i)
 		if (!ptrs || !lens) {
 			free(ptrs);
 			free(lens);
-			item_fail(r, GRPC_STATUS_RESOURCE_EXHAUSTED, "", "rrsets[%zu]: out of memory", i);
+			item_fail(r, GRPC_STATUS_RESOURCE_EXHAUSTED, "",
+				  "rrsets[%zu]: out of memory", i);
 			return;
 		}
 	}
@@ -319,7 +324,8 @@ static void sign_one(srv_worker *w, chunk *ch, size_t i)
 		/* A signature that failed verify-after-sign is a fault of the HSM
 		 * like a device error: the client may try again later. */
 		uint32_t code = ret == SIGNET_EHSM_DOWN || ret == SIGNET_EVERIFY
-			? GRPC_STATUS_UNAVAILABLE : GRPC_STATUS_INTERNAL;
+					? GRPC_STATUS_UNAVAILABLE
+					: GRPC_STATUS_INTERNAL;
 		sg_log(SG_LOG_ERROR, "sign rrsets[%zu] for %s: %s (%s)", i, b->identity,
 		       signet_strerror(ret), hsmerr);
 		item_fail(r, code, "", "rrsets[%zu]: signing failed: %s", i, signet_strerror(ret));
@@ -344,11 +350,13 @@ static bool audit(batch *b)
 			not_signed++;
 	}
 	char detail[200];
-	int len = snprintf(detail, sizeof(detail), "rrsets=%zu signed=%zu failed=%zu "
-			   "not_signed=%zu keys=", b->n, signed_n, failed, not_signed);
+	int len = snprintf(detail, sizeof(detail),
+			   "rrsets=%zu signed=%zu failed=%zu "
+			   "not_signed=%zu keys=",
+			   b->n, signed_n, failed, not_signed);
 	for (size_t k = 0; k < b->nzsk && len > 0 && (size_t)len < sizeof(detail); k++)
-		len += snprintf(detail + len, sizeof(detail) - (size_t)len, "%s%u",
-				k ? "," : "", b->zsk[k].key_tag);
+		len += snprintf(detail + len, sizeof(detail) - (size_t)len, "%s%u", k ? "," : "",
+				b->zsk[k].key_tag);
 	char result[600];
 	if (b->status == GRPC_STATUS_OK)
 		snprintf(result, sizeof(result), "ok");
@@ -358,8 +366,7 @@ static bool audit(batch *b)
 						     b->zone[0] ? b->zone : NULL, detail, result);
 	if (ret == SIGNET_OK)
 		return true;
-	sg_log(SG_LOG_ERROR, "audit log write failed, signing refused: %s",
-	       signet_strerror(ret));
+	sg_log(SG_LOG_ERROR, "audit log write failed, signing refused: %s", signet_strerror(ret));
 	batch_fail(b, GRPC_STATUS_UNAVAILABLE, "audit log unavailable: %s", signet_strerror(ret));
 	return false;
 }
@@ -505,8 +512,8 @@ static bool admit(batch *b, const signer_client *who, const uint8_t *req, size_t
 		char msg[200];
 		b->inception = b->req->window->inception;
 		b->expiration = b->req->window->expiration;
-		if (signer_policy_check_window(&b->pol, b->now, b->inception, b->expiration,
-					       msg, sizeof(msg)) != SIGNET_OK) {
+		if (signer_policy_check_window(&b->pol, b->now, b->inception, b->expiration, msg,
+					       sizeof(msg)) != SIGNET_OK) {
 			batch_fail(b, GRPC_STATUS_INVALID_ARGUMENT, "%s", msg);
 			return false;
 		}

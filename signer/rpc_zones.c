@@ -7,8 +7,7 @@
 #include "signer/convert.h"
 #include "signer/rpc.h"
 
-void rpc_add_zone(srv_worker *w, srv_call *c, const char **zone_out, char *detail,
-		  size_t dlen)
+void rpc_add_zone(srv_worker *w, srv_call *c, const char **zone_out, char *detail, size_t dlen)
 {
 	(void)w;
 	signer_server *srv = c->srv;

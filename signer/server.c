@@ -26,8 +26,8 @@ enum { TAG_NEW = 1, TAG_SENT, TAG_SHUTDOWN, TAG_MSG };
 #define DRAIN_SECONDS 30
 /* How long a stopping server still waits for a call's request message. */
 #define STOP_MESSAGE_GRACE_MS 2000
-#define REQUESTED_PER_METHOD 16      /* calls asked of gRPC ahead, per method */
-#define READ_CHUNK (16 * 1024)       /* most octets gRPC reads from a socket at once */
+#define REQUESTED_PER_METHOD 16 /* calls asked of gRPC ahead, per method */
+#define READ_CHUNK (16 * 1024)  /* most octets gRPC reads from a socket at once */
 
 /* ---- calls --------------------------------------------------------------- */
 
@@ -80,9 +80,6 @@ static signet_err request_call(signer_server *srv, srv_method m)
 }
 
 
-
-
-
 static void run_call(srv_worker *w, void *arg)
 {
 	srv_call *c = arg;
@@ -96,19 +93,44 @@ static void run_call(srv_worker *w, void *arg)
 		return;
 	}
 	switch (c->method) {
-	case M_SIGN: rpc_sign(w, c); return;
-	case M_CONFIRMDS: rpc_confirm_ds(w, c); return;
-	case M_REPORTDS: rpc_report_ds(w, c); return;
-	case M_KEYSET: rpc_get_keyset(w, c); return;
-	case M_HEALTH: rpc_health(w, c); return;
-	case M_ADDZONE: rpc_admin(w, c, rpc_add_zone, true); return;
-	case M_GENZSK: rpc_admin(w, c, rpc_generate_zsk, true); return;
-	case M_EXPORT: rpc_admin(w, c, rpc_export_request, true); return;
-	case M_IMPORT: rpc_admin(w, c, rpc_import_bundle, true); return;
-	case M_LISTKEYS: rpc_admin(w, c, rpc_list_keys, false); return;
-	case M_ROLLOVER: rpc_admin(w, c, rpc_rollover, true); return;
-	case M_RESTORE: rpc_admin(w, c, rpc_restore_backups, true); return;
-	case M_UNKNOWN: break; /* answered on arrival */
+	case M_SIGN:
+		rpc_sign(w, c);
+		return;
+	case M_CONFIRMDS:
+		rpc_confirm_ds(w, c);
+		return;
+	case M_REPORTDS:
+		rpc_report_ds(w, c);
+		return;
+	case M_KEYSET:
+		rpc_get_keyset(w, c);
+		return;
+	case M_HEALTH:
+		rpc_health(w, c);
+		return;
+	case M_ADDZONE:
+		rpc_admin(w, c, rpc_add_zone, true);
+		return;
+	case M_GENZSK:
+		rpc_admin(w, c, rpc_generate_zsk, true);
+		return;
+	case M_EXPORT:
+		rpc_admin(w, c, rpc_export_request, true);
+		return;
+	case M_IMPORT:
+		rpc_admin(w, c, rpc_import_bundle, true);
+		return;
+	case M_LISTKEYS:
+		rpc_admin(w, c, rpc_list_keys, false);
+		return;
+	case M_ROLLOVER:
+		rpc_admin(w, c, rpc_rollover, true);
+		return;
+	case M_RESTORE:
+		rpc_admin(w, c, rpc_restore_backups, true);
+		return;
+	case M_UNKNOWN:
+		break; /* answered on arrival */
 	}
 	srv_fail(c, GRPC_STATUS_UNIMPLEMENTED, "unknown method");
 	srv_finish(c);
@@ -469,7 +491,8 @@ static signet_err start_grpc(signer_server *srv)
 		if (!srv->methods[m])
 			ret = SIGNET_EIO;
 	}
-	if (ret == SIGNET_OK && grpc_server_add_http2_port(srv->server, srv->cfg.listen, creds) == 0) {
+	if (ret == SIGNET_OK &&
+	    grpc_server_add_http2_port(srv->server, srv->cfg.listen, creds) == 0) {
 		sg_log(SG_LOG_ERROR, "cannot listen on %s", srv->cfg.listen);
 		ret = SIGNET_EIO;
 	}
@@ -581,8 +604,7 @@ static signet_err start_metrics_http(signer_server *srv)
 
 /* ---- start and stop ------------------------------------------------------ */
 
-signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin,
-			       signer_server **out)
+signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin, signer_server **out)
 {
 	char hsmerr[HSM_ERRMSG_MAX] = "";
 	if (!cfg || !pin || !out)
@@ -702,8 +724,8 @@ signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin,
 			grpc_server_start(srv->server);
 			srv->grpc_started = true;
 		} else
-			sg_log(SG_LOG_NOTICE, "running as %s (uid %u), no capabilities",
-			       cfg->user, (unsigned)getuid());
+			sg_log(SG_LOG_NOTICE, "running as %s (uid %u), no capabilities", cfg->user,
+			       (unsigned)getuid());
 	}
 	/* Keys made on other replicas, restored before the first call and as
 	 * signetd's user (the token objects it makes must be readable by it). */
@@ -713,12 +735,11 @@ signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin,
 		if (ret == SIGNET_OK && (restored || absent))
 			sg_log(absent ? SG_LOG_WARNING : SG_LOG_NOTICE,
 			       "replica %s: %zu ZSK%s restored from the state's backups, %zu "
-			       "lacking", cfg->replica_name, restored, restored == 1 ? "" : "s",
-			       absent);
+			       "lacking",
+			       cfg->replica_name, restored, restored == 1 ? "" : "s", absent);
 		if (ret == SIGNET_OK)
-			ret = signer_replica_keys_start(srv->replica_keys,
-							cfg->state.cache_ms ? cfg->state.cache_ms
-									    : 500);
+			ret = signer_replica_keys_start(
+				srv->replica_keys, cfg->state.cache_ms ? cfg->state.cache_ms : 500);
 	}
 	if (ret == SIGNET_OK)
 		ret = serve_grpc(srv);
@@ -732,8 +753,8 @@ signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin,
 		signer_server_stop(srv);
 		return ret;
 	}
-	sg_log(SG_LOG_NOTICE, "signetd listening on %s with %u workers (TLS 1.2 %s)",
-	       cfg->listen, srv->nworkers, cfg->tls12 ? "allowed" : "refused");
+	sg_log(SG_LOG_NOTICE, "signetd listening on %s with %u workers (TLS 1.2 %s)", cfg->listen,
+	       srv->nworkers, cfg->tls12 ? "allowed" : "refused");
 	*out = srv;
 	return SIGNET_OK;
 }
@@ -752,7 +773,7 @@ signet_err signer_server_reload(signer_server *srv, const signer_config *cfg)
 	 * one, and a failed reload leaves the running set whole. */
 	pthread_rwlock_wrlock(&srv->acl_lock);
 	ret = signer_admission_set_limits(srv->admission, &cfg->admission, sg_mono_ns());
-	signer_config drop;  /* whichever client list lost */
+	signer_config drop; /* whichever client list lost */
 	memset(&drop, 0, sizeof(drop));
 	drop.clients = cl;
 	drop.nclients = n;
@@ -781,8 +802,10 @@ signet_err signer_server_reload(signer_server *srv, const signer_config *cfg)
 	pthread_rwlock_unlock(&srv->acl_lock);
 	signer_config_free(&drop);
 	if (ret != SIGNET_OK) {
-		sg_log(SG_LOG_ERROR, "reload: limits not applied (%s), keeping the old clients "
-		       "and limits", signet_strerror(ret));
+		sg_log(SG_LOG_ERROR,
+		       "reload: limits not applied (%s), keeping the old clients "
+		       "and limits",
+		       signet_strerror(ret));
 		return ret;
 	}
 	/* What gRPC, the token, the listeners and the workers were started
@@ -833,11 +856,14 @@ signet_err signer_server_reload(signer_server *srv, const signer_config *cfg)
 		used += w > 0 ? (size_t)w : 0;
 	}
 	if (keys[0])
-		sg_log(SG_LOG_WARNING, "reload: changed keys keep their old values until a "
-		       "restart: %s", keys);
-	sg_log(SG_LOG_NOTICE, "reloaded: %zu clients; per client %zu calls, %u calls/s "
-	       "(burst %u), %zu connections; %zu connections in all", n,
-	       cfg->admission.max_calls_client, cfg->admission.rate, cfg->admission.burst,
+		sg_log(SG_LOG_WARNING,
+		       "reload: changed keys keep their old values until a "
+		       "restart: %s",
+		       keys);
+	sg_log(SG_LOG_NOTICE,
+	       "reloaded: %zu clients; per client %zu calls, %u calls/s "
+	       "(burst %u), %zu connections; %zu connections in all",
+	       n, cfg->admission.max_calls_client, cfg->admission.rate, cfg->admission.burst,
 	       cfg->admission.max_connections_client, cfg->admission.max_connections);
 	return SIGNET_OK;
 }
@@ -853,8 +879,8 @@ void signer_server_stop(signer_server *srv)
 	if (srv->server && !srv->grpc_started) {
 		/* Start failed before serving: nothing is in flight. */
 		grpc_completion_queue_shutdown(srv->cq);
-		while (grpc_completion_queue_next(srv->cq, gpr_inf_future(GPR_CLOCK_REALTIME),
-						  NULL).type != GRPC_QUEUE_SHUTDOWN) {
+		while (grpc_completion_queue_next(srv->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
+			       .type != GRPC_QUEUE_SHUTDOWN) {
 		}
 	} else if (srv->server) {
 		SG_TSAN_RELEASE(&srv->tag_shutdown);
@@ -887,13 +913,14 @@ void signer_server_stop(signer_server *srv)
 			until.tv_sec += DRAIN_SECONDS;
 			pthread_mutex_lock(&srv->lock);
 			while (srv->inflight > 0 || srv->requested > 0)
-				if (pthread_cond_timedwait(&srv->done_cond, &srv->lock,
-							   &until) != 0)
+				if (pthread_cond_timedwait(&srv->done_cond, &srv->lock, &until) !=
+				    0)
 					break;
 			size_t left = srv->inflight;
 			pthread_mutex_unlock(&srv->lock);
 			if (left)
-				sg_log(SG_LOG_WARNING, "drain timed out: cancelling %zu calls", left);
+				sg_log(SG_LOG_WARNING, "drain timed out: cancelling %zu calls",
+				       left);
 			grpc_server_cancel_all_calls(srv->server);
 			pthread_mutex_lock(&srv->lock);
 			while (!srv->shutdown_done)
@@ -905,8 +932,9 @@ void signer_server_stop(signer_server *srv)
 			/* No call was ever requested: only the shutdown tag comes. */
 			grpc_server_cancel_all_calls(srv->server);
 			grpc_completion_queue_shutdown(srv->cq);
-			while (grpc_completion_queue_next(srv->cq, gpr_inf_future(GPR_CLOCK_REALTIME),
-							  NULL).type != GRPC_QUEUE_SHUTDOWN) {
+			while (grpc_completion_queue_next(srv->cq,
+							  gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
+				       .type != GRPC_QUEUE_SHUTDOWN) {
 			}
 		}
 	}

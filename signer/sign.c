@@ -41,8 +41,8 @@ static signet_err digest(signer_scratch *sc, const uint8_t *p, size_t len, uint8
 		return SIGNET_ENOMEM;
 	unsigned int n = 0;
 	if (EVP_DigestInit_ex(sc->md, sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(sc->md, p, len) != 1 ||
-	    EVP_DigestFinal_ex(sc->md, out, &n) != 1 || n != 32)
+	    EVP_DigestUpdate(sc->md, p, len) != 1 || EVP_DigestFinal_ex(sc->md, out, &n) != 1 ||
+	    n != 32)
 		return SIGNET_ECRYPTO;
 	return SIGNET_OK;
 }

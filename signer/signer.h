@@ -24,9 +24,9 @@
 
 /* Bounds on what a request may carry. */
 typedef struct signer_limits {
-	size_t max_rrsets;        /* RRsets per request */
-	size_t max_rrs;           /* RRs per RRset */
-	size_t max_rrset_octets;  /* RDATA octets per RRset */
+	size_t max_rrsets;       /* RRsets per request */
+	size_t max_rrs;          /* RRs per RRset */
+	size_t max_rrset_octets; /* RDATA octets per RRset */
 } signer_limits;
 
 typedef enum signer_verdict {
@@ -37,14 +37,14 @@ typedef enum signer_verdict {
 
 /* One RRset as it came off the wire, before any check. */
 typedef struct signer_item {
-	const uint8_t *owner;         /* wire-form owner */
+	const uint8_t *owner; /* wire-form owner */
 	size_t owner_len;
-	uint32_t type;                /* unchecked: may exceed 16 bits */
-	uint32_t rclass;              /* 0 means IN */
+	uint32_t type;   /* unchecked: may exceed 16 bits */
+	uint32_t rclass; /* 0 means IN */
 	uint32_t ttl;
 	size_t nrdata;
-	const uint8_t *const *rdata;  /* nrdata pointers */
-	const size_t *rdata_len;      /* nrdata lengths */
+	const uint8_t *const *rdata; /* nrdata pointers */
+	const size_t *rdata_len;     /* nrdata lengths */
 } signer_item;
 
 /* What signer_item_check finds of one item. */
@@ -68,21 +68,23 @@ signet_err signer_item_check(const dns_name *apex, const signer_limits *lim, siz
 
 typedef enum signer_denial { SIGNER_DENIAL_NSEC = 1, SIGNER_DENIAL_NSEC3 = 2 } signer_denial;
 typedef enum signer_ksk_roll {
-	SIGNER_KSK_DOUBLE_KSK = 1,  /* RFC 7583 3.3.1: new DNSKEY first, then DS */
-	SIGNER_KSK_DOUBLE_DS = 2    /* RFC 7583 3.3.2: new DS first, then DNSKEY */
+	SIGNER_KSK_DOUBLE_KSK = 1, /* RFC 7583 3.3.1: new DNSKEY first, then DS */
+	SIGNER_KSK_DOUBLE_DS = 2   /* RFC 7583 3.3.2: new DS first, then DNSKEY */
 } signer_ksk_roll;
 typedef enum signer_verify {
-	SIGNER_VERIFY_DEFAULT = 0, SIGNER_VERIFY_ON = 1, SIGNER_VERIFY_OFF = 2
+	SIGNER_VERIFY_DEFAULT = 0,
+	SIGNER_VERIFY_ON = 1,
+	SIGNER_VERIFY_OFF = 2
 } signer_verify;
 
 /* A zone's signing policy; every duration in seconds. */
 typedef struct signer_policy {
-	uint8_t algorithm;        /* DNSSEC algorithm of new ZSKs */
-	unsigned rsa_bits;        /* RSA only */
-	uint32_t validity;        /* RRSIG lifetime from inception + backdate */
-	uint32_t backdate;        /* inception this far before the time bucket */
-	uint32_t jitter;          /* expirations spread over [0, jitter) */
-	uint32_t min_validity;    /* bounds of an explicit window */
+	uint8_t algorithm;     /* DNSSEC algorithm of new ZSKs */
+	unsigned rsa_bits;     /* RSA only */
+	uint32_t validity;     /* RRSIG lifetime from inception + backdate */
+	uint32_t backdate;     /* inception this far before the time bucket */
+	uint32_t jitter;       /* expirations spread over [0, jitter) */
+	uint32_t min_validity; /* bounds of an explicit window */
 	uint32_t max_validity;
 	signer_denial denial;
 	uint16_t nsec3_iterations;
@@ -90,8 +92,8 @@ typedef struct signer_policy {
 	uint8_t nsec3_salt[255];
 	bool nsec3_opt_out;
 	uint32_t dnskey_ttl;
-	uint32_t keyset_period;   /* length of a key-set period */
-	signer_verify verify;     /* verify-after-sign */
+	uint32_t keyset_period; /* length of a key-set period */
+	signer_verify verify;   /* verify-after-sign */
 	/* Rollover timing (RFC 7583); see docs/ROLLOVER.md. */
 	uint32_t zsk_lifetime;    /* a ZSK signs this long before its successor */
 	uint32_t ksk_lifetime;    /* Health asks for a KSK rollover after this */
@@ -138,8 +140,8 @@ uint32_t signer_policy_bucket(const signer_policy *p);
 /* The window for an RRset whose canonical wire form hashes to digest (32
  * octets of SHA-256): inception = start of now's bucket - backdate,
  * expiration = inception + backdate + validity - (digest mod jitter). */
-void signer_policy_window(const signer_policy *p, const uint8_t digest[32],
-			  int64_t now, uint32_t *inception, uint32_t *expiration);
+void signer_policy_window(const signer_policy *p, const uint8_t digest[32], int64_t now,
+			  uint32_t *inception, uint32_t *expiration);
 
 /* Check a window a client asked for: expiration after now, length within
  * [min_validity, max_validity], expiration at most now + max_validity,
@@ -166,8 +168,8 @@ signet_err signer_cache_get(signer_cache *c, const uint8_t key[32], sg_buf *out)
 
 /* Store a copy of rdata under key, evicting the least recently used entry
  * when full; an existing entry is replaced. */
-signet_err signer_cache_put(signer_cache *c, const uint8_t key[32],
-			    const uint8_t *rdata, size_t len);
+signet_err signer_cache_put(signer_cache *c, const uint8_t key[32], const uint8_t *rdata,
+			    size_t len);
 
 typedef struct signer_cache_stats {
 	size_t entries;
@@ -177,7 +179,7 @@ void signer_cache_get_stats(signer_cache *c, signer_cache_stats *out);
 
 /* ---- signing ------------------------------------------------------------- */
 
-#define SIGNER_DNSKEY_MAX 1100  /* DNSKEY RDATA of RSA-4096 with room */
+#define SIGNER_DNSKEY_MAX 1100 /* DNSKEY RDATA of RSA-4096 with room */
 
 /* One ZSK ready to sign: its token ID, DNSKEY and, for verify-after-sign,
  * its public key. */
@@ -186,7 +188,7 @@ typedef struct signer_zsk {
 	size_t id_len;
 	uint8_t alg;
 	uint16_t key_tag;
-	EVP_PKEY *pub;       /* borrowed; NULL when not verifying */
+	EVP_PKEY *pub; /* borrowed; NULL when not verifying */
 } signer_zsk;
 
 /* Whether fresh signatures of a key of algorithm alg in a zone with policy
@@ -243,8 +245,7 @@ typedef struct signer_sig_series signer_sig_series;
 /* Counters and histograms for the Prometheus endpoint; methods names the
  * nmethods (1..64) call kinds for labels (copied). Every update is a relaxed
  * atomic add: the hot path takes no lock. Free with signer_metrics_free. */
-signet_err signer_metrics_new(const char *const *methods, size_t nmethods,
-			      signer_metrics **out);
+signet_err signer_metrics_new(const char *const *methods, size_t nmethods, signer_metrics **out);
 void signer_metrics_free(signer_metrics *m);
 
 /* One answered call of method (index into methods) with gRPC status code,
@@ -273,28 +274,28 @@ void signer_metrics_ds_confirmed(signer_metrics *m, const dns_name *zone, bool a
 /* Key-set state of one zone, read at scrape time. */
 typedef struct signer_metrics_zone {
 	dns_name zone;
-	bool has_keyset;           /* a bundle was imported */
-	int64_t keyset_seconds;    /* until its last period ends; negative: over */
-	bool waiting_ds;           /* a rollover waits for the parent's DS */
-	size_t zsk_unbacked;       /* ZSKs without a proven backup (backup.c) */
-	size_t zsk_lacking;        /* ZSKs this replica's token lacks (replica_keys.c) */
+	bool has_keyset;        /* a bundle was imported */
+	int64_t keyset_seconds; /* until its last period ends; negative: over */
+	bool waiting_ds;        /* a rollover waits for the parent's DS */
+	size_t zsk_unbacked;    /* ZSKs without a proven backup (backup.c) */
+	size_t zsk_lacking;     /* ZSKs this replica's token lacks (replica_keys.c) */
 } signer_metrics_zone;
 
 /* What the server reads at scrape time rather than counting. */
 typedef struct signer_metrics_snapshot {
-	bool token_up;                    /* the token answered a describe */
-	bool backup_domain;               /* the token holds a backup domain */
+	bool token_up;      /* the token answered a describe */
+	bool backup_domain; /* the token holds a backup domain */
 	signer_cache_stats cache;
-	size_t inflight;                  /* calls arrived and not answered */
+	size_t inflight; /* calls arrived and not answered */
 	unsigned workers;
 	const signer_metrics_zone *zones; /* nzones entries, borrowed */
 	size_t nzones;
-	bool tls_key_in_token;            /* tls-key is a PKCS#11 URI */
-	uint64_t tls_key_reloads;         /* its loads through a new engine instance */
-	uint64_t tls_engine_failures;     /* signatures the engine failed */
-	uint64_t zsk_restored;            /* ZSKs restored from the state's backups */
-	uint64_t zsk_restore_failed;      /* restores of them that failed */
-	uint64_t lacking_refused;         /* signing calls refused: a ZSK lacking here */
+	bool tls_key_in_token;        /* tls-key is a PKCS#11 URI */
+	uint64_t tls_key_reloads;     /* its loads through a new engine instance */
+	uint64_t tls_engine_failures; /* signatures the engine failed */
+	uint64_t zsk_restored;        /* ZSKs restored from the state's backups */
+	uint64_t zsk_restore_failed;  /* restores of them that failed */
+	uint64_t lacking_refused;     /* signing calls refused: a ZSK lacking here */
 } signer_metrics_snapshot;
 
 /* Append the Prometheus text exposition (format 0.0.4) of m and snap to out. */
@@ -357,8 +358,8 @@ typedef enum signer_key_state {
  * stored. */
 typedef struct signer_key {
 	dns_name zone;
-	char role[4];                      /* "zsk" or "ksk" */
-	uint8_t id[HSM_ID_MAX];            /* CKA_ID; empty for KSKs */
+	char role[4];           /* "zsk" or "ksk" */
+	uint8_t id[HSM_ID_MAX]; /* CKA_ID; empty for KSKs */
 	size_t id_len;
 	uint8_t alg;
 	uint16_t key_tag;
@@ -366,17 +367,17 @@ typedef struct signer_key {
 	uint8_t dnskey[SIGNER_DNSKEY_MAX]; /* DNSKEY RDATA */
 	size_t dnskey_len;
 	int64_t created;
-	int64_t t_publish;                 /* schedule in force, epoch s; 0 unset */
+	int64_t t_publish; /* schedule in force, epoch s; 0 unset */
 	int64_t t_active;
 	int64_t t_retire;
 	int64_t t_remove;
-	int64_t p_publish;                 /* schedule of the last request, in */
-	int64_t p_active;                  /* force once its bundle is imported */
+	int64_t p_publish; /* schedule of the last request, in */
+	int64_t p_active;  /* force once its bundle is imported */
 	int64_t p_retire;
 	int64_t p_remove;
-	int64_t ds_seen;                   /* KSK: the parent publishes its DS */
-	bool committed;                    /* the schedule is in an imported bundle */
-	bool foreign;                      /* another signer's ZSK (RFC 8901) */
+	int64_t ds_seen; /* KSK: the parent publishes its DS */
+	bool committed;  /* the schedule is in an imported bundle */
+	bool foreign;    /* another signer's ZSK (RFC 8901) */
 } signer_key;
 
 typedef struct signer_state signer_state;
@@ -414,12 +415,10 @@ void signer_state_zone_unlock(signer_state *st, const dns_name *zone);
 
 /* Add a zone with its policy and KSK DNSKEYs (stored as keys of role "ksk",
  * state PUBLISHED). SIGNET_EEXIST if the zone is there already. */
-signet_err signer_state_add_zone(signer_state *st, const dns_name *zone,
-				 const signer_policy *p, const signer_key *ksks,
-				 size_t nksk);
+signet_err signer_state_add_zone(signer_state *st, const dns_name *zone, const signer_policy *p,
+				 const signer_key *ksks, size_t nksk);
 /* The policy of zone; SIGNET_ENOTFOUND for an unknown zone. */
-signet_err signer_state_zone_policy(signer_state *st, const dns_name *zone,
-				    signer_policy *out);
+signet_err signer_state_zone_policy(signer_state *st, const dns_name *zone, signer_policy *out);
 /* Every zone (malloc'd array; free()). */
 signet_err signer_state_list_zones(signer_state *st, dns_name **out, size_t *n);
 
@@ -427,33 +426,29 @@ signet_err signer_state_add_key(signer_state *st, const signer_key *k);
 /* Keys of zone (NULL: all zones), optionally only those in state (0: any),
  * states as of signer_clock_now() (see signer_key). *out is malloc'd
  * (free()). */
-signet_err signer_state_list_keys(signer_state *st, const dns_name *zone,
-				  signer_key_state state, signer_key **out,
-				  size_t *n);
-signet_err signer_state_set_key_state(signer_state *st, const dns_name *zone,
-				      const uint8_t *dnskey, size_t dnskey_len,
-				      signer_key_state state);
+signet_err signer_state_list_keys(signer_state *st, const dns_name *zone, signer_key_state state,
+				  signer_key **out, size_t *n);
+signet_err signer_state_set_key_state(signer_state *st, const dns_name *zone, const uint8_t *dnskey,
+				      size_t dnskey_len, signer_key_state state);
 
 /* The next request serial of zone (last + 1, from 1). */
-signet_err signer_state_next_serial(signer_state *st, const dns_name *zone,
-				    uint64_t *serial);
+signet_err signer_state_next_serial(signer_state *st, const dns_name *zone, uint64_t *serial);
 /* Record the key-signing request text of zone under serial. */
-signet_err signer_state_save_request(signer_state *st, const dns_name *zone,
-				     uint64_t serial, const uint8_t *text, size_t len);
+signet_err signer_state_save_request(signer_state *st, const dns_name *zone, uint64_t serial,
+				     const uint8_t *text, size_t len);
 /* The text of the last request of zone; SIGNET_ENOTFOUND if none. */
-signet_err signer_state_last_request(signer_state *st, const dns_name *zone,
-				     uint64_t *serial, sg_buf *text);
+signet_err signer_state_last_request(signer_state *st, const dns_name *zone, uint64_t *serial,
+				     sg_buf *text);
 /* Store an imported bundle and move keys: in one transaction. Every key of
  * zone with a planned schedule gets it in force and becomes committed (its
  * state follows the clock from now on); every unscheduled ZSK whose DNSKEY appears in publish and is
  * GENERATED becomes PUBLISHED; then, if no ZSK is ACTIVE, the first
  * PUBLISHED unscheduled one becomes ACTIVE. */
-signet_err signer_state_save_bundle(signer_state *st, const dns_name *zone,
-				    uint64_t serial, const uint8_t *text, size_t len,
-				    const dns_rrset *publish);
+signet_err signer_state_save_bundle(signer_state *st, const dns_name *zone, uint64_t serial,
+				    const uint8_t *text, size_t len, const dns_rrset *publish);
 /* The text of the last imported bundle of zone; SIGNET_ENOTFOUND if none. */
-signet_err signer_state_bundle(signer_state *st, const dns_name *zone,
-			       uint64_t *serial, sg_buf *text);
+signet_err signer_state_bundle(signer_state *st, const dns_name *zone, uint64_t *serial,
+			       sg_buf *text);
 
 /* Store k's planned schedule (p_publish, p_active, p_retire, p_remove) and
  * ds_seen for the key of k->zone with k's DNSKEY; the schedule in force
@@ -467,8 +462,7 @@ signet_err signer_state_reset_plan(signer_state *st, const dns_name *zone);
 
 /* Set a zone's policy (after signer_policy_check). SIGNET_ENOTFOUND for an
  * unknown zone. */
-signet_err signer_state_set_policy(signer_state *st, const dns_name *zone,
-				   const signer_policy *p);
+signet_err signer_state_set_policy(signer_state *st, const dns_name *zone, const signer_policy *p);
 
 /* Whether the zone publishes the RFC 8078 delete form (going insecure). */
 signet_err signer_state_zone_insecure(signer_state *st, const dns_name *zone, bool *on);
@@ -540,8 +534,7 @@ typedef struct signer_backups signer_backups;
  * here: call before sessions open). SIGNET_ESTATE when require is 1 and the
  * token holds no domain; SIGNET_EHSM_KEY when the domain is unusable. tok
  * and st are borrowed. Free with signer_backups_free. */
-signet_err signer_backups_new(hsm_token *tok, signer_state *st, int require,
-			      signer_backups **out);
+signet_err signer_backups_new(hsm_token *tok, signer_state *st, int require, signer_backups **out);
 void signer_backups_free(signer_backups *b);
 /* Whether the token holds a domain (its ID into id, may be NULL). */
 bool signer_backups_domain(const signer_backups *b, uint8_t id[HSM_ID_LEN]);
@@ -710,9 +703,8 @@ void signer_audit_set_replica(signer_audit *a, const char *name);
  * "detail","result"} where prev is the hex SHA-256 of the previous line (64 zeros for
  * the first), then fsync. Strings are JSON-escaped; zone and detail may be
  * NULL. Thread safe. */
-signet_err signer_audit_append(signer_audit *a, const char *client,
-			       const char *action, const char *zone,
-			       const char *detail, const char *result);
+signet_err signer_audit_append(signer_audit *a, const char *client, const char *action,
+			       const char *zone, const char *detail, const char *result);
 
 /* Signing lines may wait this long for their fsync. */
 #define SIGNER_AUDIT_SYNC_MS 100
@@ -724,9 +716,8 @@ signet_err signer_audit_append(signer_audit *a, const char *client,
  * was and gives the errno's error (SIGNET_EIO for a short write); a failed
  * fsync of the background thread is returned by the grouped appends after
  * it, until an fsync succeeds. */
-signet_err signer_audit_append_grouped(signer_audit *a, const char *client,
-				       const char *action, const char *zone,
-				       const char *detail, const char *result);
+signet_err signer_audit_append_grouped(signer_audit *a, const char *client, const char *action,
+				       const char *zone, const char *detail, const char *result);
 
 /* The replica name the log at path's lines carry (name, namelen octets;
  * "" when none does) and *other_line the first line naming another one (0:
@@ -791,15 +782,15 @@ signet_err signer_rollover_plan(signer_state *st, const dns_name *zone, int64_t 
  * current ones starts an algorithm rollover: the policy's algorithm becomes
  * the new KSK's. SIGNET_EEXIST if the key is there, SIGNET_ESTATE if a KSK
  * rollover is in progress already, SIGNET_EINVAL for a bad DNSKEY. */
-signet_err signer_rollover_add_ksk(signer_state *st, const dns_name *zone,
-				   const uint8_t *dnskey, size_t len, int64_t now);
+signet_err signer_rollover_add_ksk(signer_state *st, const dns_name *zone, const uint8_t *dnskey,
+				   size_t len, int64_t now);
 
 /* The parent publishes the DS of the KSK with this DNSKEY (the operator, or
  * a check at the parent, saw it) at now: the rollover proceeds, and the old
  * KSK leaves after the DS TTL and margins. SIGNET_ENOTFOUND for an unknown
  * KSK, SIGNET_ESTATE when no rollover waits for it. */
-signet_err signer_rollover_ds_seen(signer_state *st, const dns_name *zone,
-				   const uint8_t *dnskey, size_t len, int64_t now);
+signet_err signer_rollover_ds_seen(signer_state *st, const dns_name *zone, const uint8_t *dnskey,
+				   size_t len, int64_t now);
 
 /* ---- what parental agents served (ds_reports.c) ---------------------------- */
 
@@ -836,17 +827,16 @@ signet_err signer_rollover_ds_wait(const signer_key *keys, size_t n, int64_t now
  * DNSKEY RRset of every period from now on (never signs here), or with
  * remove, take it out from now on. SIGNET_EEXIST / SIGNET_ENOTFOUND. */
 signet_err signer_rollover_foreign_zsk(signer_state *st, const dns_name *zone,
-				       const uint8_t *dnskey, size_t len, bool remove,
-				       int64_t now);
+				       const uint8_t *dnskey, size_t len, bool remove, int64_t now);
 
 /* What one key-set period of [start, end) publishes: the DNSKEY RRset
  * (every key of keys whose publication overlaps the period, or, for keys
  * without a schedule, that is not REMOVED) and the CDS and CDNSKEY RRsets
  * (the KSKs whose DS is wanted at start, or the RFC 8078 delete forms when
  * insecure). The RRsets must be initialised by the caller. */
-signet_err signer_rollover_period(const signer_key *keys, size_t nkeys, int64_t start,
-				  int64_t end, bool insecure, dns_rrset *dnskey,
-				  dns_rrset *cds, dns_rrset *cdnskey);
+signet_err signer_rollover_period(const signer_key *keys, size_t nkeys, int64_t start, int64_t end,
+				  bool insecure, dns_rrset *dnskey, dns_rrset *cds,
+				  dns_rrset *cdnskey);
 
 /* ---- key-set request and bundle ------------------------------------------ */
 
@@ -856,10 +846,9 @@ signet_err signer_rollover_period(const signer_key *keys, size_t nkeys, int64_t 
  * signer_rollover_plan), and one RRSIG over the DNSKEY RRset per ZSK of
  * the token in it, made on s as proof of possession.
  * Free *out with dns_keyset_free. */
-signet_err signer_keyset_build_request(signer_state *st, hsm_session *s,
-				       const dns_name *zone,
-				       uint32_t days, int64_t start,
-				       uint64_t serial, dns_keyset *out);
+signet_err signer_keyset_build_request(signer_state *st, hsm_session *s, const dns_name *zone,
+				       uint32_t days, int64_t start, uint64_t serial,
+				       dns_keyset *out);
 
 /* Check a bundle against the request it answers: kind, zone and serial equal,
  * the same periods with the same DNSKEY/CDS/CDNSKEY RRsets, and in every
@@ -882,8 +871,7 @@ typedef struct signer_server signer_server;
  * it): opens the state, the token and one HSM session per worker, binds the
  * gRPC and metrics listeners, drops to cfg->user when it is set, and only
  * then starts serving calls. Free with signer_server_stop. */
-signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin,
-			       signer_server **out);
+signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin, signer_server **out);
 
 /* Swap in a new client list (the ACL) and the admission limits that can
  * change at run time (calls in flight, rate and burst, connections per

@@ -12,17 +12,18 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: signetd -c CONFIG [-v] [-t] [--export-backups DIR | --restore-backups DIR]\n"
-		   "       signetd --verify-audit LOG [--verify-audit LOG ...]\n"
-		   "  -c CONFIG  configuration file (see docs/SIGNETD.md)\n"
-		   "  -t         check the configuration and exit\n"
-		   "  -v         verbose logging (repeat for debug)\n"
-		   "  --export-backups DIR   write the stored ZSK backups to DIR and exit\n"
-		   "  --restore-backups DIR  restore the ZSK backups of DIR into the token "
-		   "and exit\n"
-		   "  --verify-audit LOG     check an audit log's hash chain and that its\n"
-		   "                         lines name one replica; exit 1 if not\n"
-		   "The token PIN comes from the config's 'pin' source, never argv.\n");
+	fprintf(f,
+		"usage: signetd -c CONFIG [-v] [-t] [--export-backups DIR | --restore-backups DIR]\n"
+		"       signetd --verify-audit LOG [--verify-audit LOG ...]\n"
+		"  -c CONFIG  configuration file (see docs/SIGNETD.md)\n"
+		"  -t         check the configuration and exit\n"
+		"  -v         verbose logging (repeat for debug)\n"
+		"  --export-backups DIR   write the stored ZSK backups to DIR and exit\n"
+		"  --restore-backups DIR  restore the ZSK backups of DIR into the token "
+		"and exit\n"
+		"  --verify-audit LOG     check an audit log's hash chain and that its\n"
+		"                         lines name one replica; exit 1 if not\n"
+		"The token PIN comes from the config's 'pin' source, never argv.\n");
 }
 
 #define VERIFY_LOGS_MAX 64
@@ -89,9 +90,15 @@ int main(int argc, char **argv)
 	};
 	while ((opt = getopt_long(argc, argv, "c:tvh", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'c': path = optarg; break;
-		case 'E': export_dir = optarg; break;
-		case 'R': restore_dir = optarg; break;
+		case 'c':
+			path = optarg;
+			break;
+		case 'E':
+			export_dir = optarg;
+			break;
+		case 'R':
+			restore_dir = optarg;
+			break;
 		case 'A':
 			if (nlogs == VERIFY_LOGS_MAX) {
 				fprintf(stderr, "signetd: at most %d logs\n", VERIFY_LOGS_MAX);
@@ -99,10 +106,18 @@ int main(int argc, char **argv)
 			}
 			logs[nlogs++] = optarg;
 			break;
-		case 't': check_only = true; break;
-		case 'v': verbose++; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 't':
+			check_only = true;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (nlogs && !path && optind == argc && !export_dir && !restore_dir)
@@ -184,8 +199,10 @@ int main(int argc, char **argv)
 				sg_log(SG_LOG_NOTICE, "SIGHUP: clients and limits reloaded from %s",
 				       path);
 			else
-				sg_log(SG_LOG_ERROR, "SIGHUP: reload of %s failed, keeping the old "
-				       "clients and limits", path);
+				sg_log(SG_LOG_ERROR,
+				       "SIGHUP: reload of %s failed, keeping the old "
+				       "clients and limits",
+				       path);
 			signer_config_free(&next);
 			continue;
 		}

@@ -92,13 +92,12 @@ void signer_state_zone_unlock(signer_state *st, const dns_name *zone)
 
 static bool key_ok(const signer_key *k)
 {
-	return k->dnskey_len > 0 && k->dnskey_len <= SIGNER_DNSKEY_MAX &&
-	       k->id_len <= HSM_ID_MAX && k->role[0] && memchr(k->role, 0, sizeof(k->role));
+	return k->dnskey_len > 0 && k->dnskey_len <= SIGNER_DNSKEY_MAX && k->id_len <= HSM_ID_MAX &&
+	       k->role[0] && memchr(k->role, 0, sizeof(k->role));
 }
 
-signet_err signer_state_add_zone(signer_state *st, const dns_name *zone,
-				 const signer_policy *p, const signer_key *ksks,
-				 size_t nksk)
+signet_err signer_state_add_zone(signer_state *st, const dns_name *zone, const signer_policy *p,
+				 const signer_key *ksks, size_t nksk)
 {
 	if (!st || !zone || !p || (nksk && !ksks))
 		return SIGNET_EINVAL;
@@ -122,8 +121,7 @@ signet_err signer_state_add_zone(signer_state *st, const dns_name *zone,
 	return ret;
 }
 
-signet_err signer_state_zone_policy(signer_state *st, const dns_name *zone,
-				    signer_policy *out)
+signet_err signer_state_zone_policy(signer_state *st, const dns_name *zone, signer_policy *out)
 {
 	if (!st || !zone || !out)
 		return SIGNET_EINVAL;
@@ -149,9 +147,8 @@ signet_err signer_state_add_key(signer_state *st, const signer_key *k)
 	return st->ops->add_key(st->b, &lk);
 }
 
-signet_err signer_state_list_keys(signer_state *st, const dns_name *zone,
-				  signer_key_state state, signer_key **out,
-				  size_t *n)
+signet_err signer_state_list_keys(signer_state *st, const dns_name *zone, signer_key_state state,
+				  signer_key **out, size_t *n)
 {
 	if (!st || !out || !n)
 		return SIGNET_EINVAL;
@@ -181,9 +178,8 @@ signet_err signer_state_list_keys(signer_state *st, const dns_name *zone,
 	return SIGNET_OK;
 }
 
-signet_err signer_state_set_key_state(signer_state *st, const dns_name *zone,
-				      const uint8_t *dnskey, size_t dnskey_len,
-				      signer_key_state state)
+signet_err signer_state_set_key_state(signer_state *st, const dns_name *zone, const uint8_t *dnskey,
+				      size_t dnskey_len, signer_key_state state)
 {
 	if (!st || !zone || !dnskey || dnskey_len == 0 || dnskey_len > SIGNER_DNSKEY_MAX ||
 	    state < SIGNER_KEY_GENERATED || state > SIGNER_KEY_REMOVED)
@@ -203,7 +199,7 @@ signer_key_state signer_key_state_at(const signer_key *k, int64_t now)
 		 * DNSKEY RRset, retired there once its DS is no longer wanted. */
 		if (shown)
 			return k->t_retire && now >= k->t_retire ? SIGNER_KEY_RETIRED
-				: SIGNER_KEY_PUBLISHED;
+								 : SIGNER_KEY_PUBLISHED;
 		if (k->t_remove && now >= k->t_remove)
 			return SIGNER_KEY_REMOVED;
 		return SIGNER_KEY_GENERATED;
@@ -211,7 +207,8 @@ signer_key_state signer_key_state_at(const signer_key *k, int64_t now)
 	if (acts)
 		return SIGNER_KEY_ACTIVE;
 	if (shown)
-		return k->t_active && now >= k->t_active ? SIGNER_KEY_RETIRED : SIGNER_KEY_PUBLISHED;
+		return k->t_active && now >= k->t_active ? SIGNER_KEY_RETIRED
+							 : SIGNER_KEY_PUBLISHED;
 	if ((k->t_remove && now >= k->t_remove) || (k->t_retire && now >= k->t_retire))
 		return SIGNER_KEY_REMOVED;
 	return SIGNER_KEY_GENERATED;
@@ -234,8 +231,7 @@ signet_err signer_state_reset_plan(signer_state *st, const dns_name *zone)
 	return st->ops->reset_plan(st->b, &z);
 }
 
-signet_err signer_state_set_policy(signer_state *st, const dns_name *zone,
-				   const signer_policy *p)
+signet_err signer_state_set_policy(signer_state *st, const dns_name *zone, const signer_policy *p)
 {
 	if (!st || !zone || !p)
 		return SIGNET_EINVAL;
@@ -259,8 +255,7 @@ signet_err signer_state_set_zone_insecure(signer_state *st, const dns_name *zone
 	return st->ops->set_zone_insecure(st->b, &z, on);
 }
 
-signet_err signer_state_next_serial(signer_state *st, const dns_name *zone,
-				    uint64_t *serial)
+signet_err signer_state_next_serial(signer_state *st, const dns_name *zone, uint64_t *serial)
 {
 	if (!st || !zone || !serial)
 		return SIGNET_EINVAL;
@@ -273,8 +268,8 @@ signet_err signer_state_next_serial(signer_state *st, const dns_name *zone,
 	return ret;
 }
 
-signet_err signer_state_save_request(signer_state *st, const dns_name *zone,
-				     uint64_t serial, const uint8_t *text, size_t len)
+signet_err signer_state_save_request(signer_state *st, const dns_name *zone, uint64_t serial,
+				     const uint8_t *text, size_t len)
 {
 	if (!st || !zone || !text || len > INT32_MAX || serial > INT64_MAX)
 		return SIGNET_EINVAL;
@@ -282,8 +277,8 @@ signet_err signer_state_save_request(signer_state *st, const dns_name *zone,
 	return st->ops->save_request(st->b, &z, serial, text, len);
 }
 
-signet_err signer_state_last_request(signer_state *st, const dns_name *zone,
-				     uint64_t *serial, sg_buf *text)
+signet_err signer_state_last_request(signer_state *st, const dns_name *zone, uint64_t *serial,
+				     sg_buf *text)
 {
 	if (!st || !zone || !serial || !text)
 		return SIGNET_EINVAL;
@@ -291,9 +286,8 @@ signet_err signer_state_last_request(signer_state *st, const dns_name *zone,
 	return st->ops->last_text(st->b, false, &z, serial, text);
 }
 
-signet_err signer_state_save_bundle(signer_state *st, const dns_name *zone,
-				    uint64_t serial, const uint8_t *text, size_t len,
-				    const dns_rrset *publish)
+signet_err signer_state_save_bundle(signer_state *st, const dns_name *zone, uint64_t serial,
+				    const uint8_t *text, size_t len, const dns_rrset *publish)
 {
 	if (!st || !zone || !text || !publish || len > INT32_MAX || serial > INT64_MAX)
 		return SIGNET_EINVAL;
@@ -301,8 +295,8 @@ signet_err signer_state_save_bundle(signer_state *st, const dns_name *zone,
 	return st->ops->save_bundle(st->b, &z, serial, text, len, publish);
 }
 
-signet_err signer_state_bundle(signer_state *st, const dns_name *zone,
-			       uint64_t *serial, sg_buf *text)
+signet_err signer_state_bundle(signer_state *st, const dns_name *zone, uint64_t *serial,
+			       sg_buf *text)
 {
 	if (!st || !zone || !serial || !text)
 		return SIGNET_EINVAL;
@@ -314,8 +308,8 @@ signet_err signer_state_bundle(signer_state *st, const dns_name *zone,
 
 signet_err signer_state_put_backup(signer_state *st, const signer_backup_row *b)
 {
-	if (!st || !b || b->id_len == 0 || b->id_len > HSM_ID_MAX || !b->text ||
-	    b->text_len == 0 || b->text_len > SIGNER_BACKUP_TEXT_MAX)
+	if (!st || !b || b->id_len == 0 || b->id_len > HSM_ID_MAX || !b->text || b->text_len == 0 ||
+	    b->text_len > SIGNER_BACKUP_TEXT_MAX)
 		return SIGNET_EINVAL;
 	signer_backup_row r = *b;
 	r.zone = lower(&b->zone);
@@ -375,11 +369,16 @@ signet_err state_backup_decode(const uint8_t *id, size_t il, const uint8_t *zone
 const char *signer_key_state_name(signer_key_state s)
 {
 	switch (s) {
-	case SIGNER_KEY_GENERATED: return "generated";
-	case SIGNER_KEY_PUBLISHED: return "published";
-	case SIGNER_KEY_ACTIVE: return "active";
-	case SIGNER_KEY_RETIRED: return "retired";
-	case SIGNER_KEY_REMOVED: return "removed";
+	case SIGNER_KEY_GENERATED:
+		return "generated";
+	case SIGNER_KEY_PUBLISHED:
+		return "published";
+	case SIGNER_KEY_ACTIVE:
+		return "active";
+	case SIGNER_KEY_RETIRED:
+		return "retired";
+	case SIGNER_KEY_REMOVED:
+		return "removed";
 	}
 	return "unknown";
 }
@@ -388,18 +387,23 @@ const char *signer_key_state_name(signer_key_state s)
 
 void state_policy_encode(const signer_policy *p, int64_t v[STATE_POLICY_NCOL])
 {
-	const int64_t cols[STATE_POLICY_NCOL] = {
-		p->algorithm, p->rsa_bits, p->validity, p->backdate, p->jitter,
-		p->min_validity, p->max_validity, p->denial, p->nsec3_iterations, 0,
-		p->nsec3_opt_out, p->dnskey_ttl, p->keyset_period, p->verify,
-		p->zsk_lifetime, p->ksk_lifetime, p->ds_ttl, p->max_zone_ttl,
-		p->propagation, p->publish_margin, p->retire_margin, p->refresh,
-		p->ksk_roll};
+	const int64_t cols[STATE_POLICY_NCOL] = {p->algorithm,        p->rsa_bits,
+						 p->validity,         p->backdate,
+						 p->jitter,           p->min_validity,
+						 p->max_validity,     p->denial,
+						 p->nsec3_iterations, 0,
+						 p->nsec3_opt_out,    p->dnskey_ttl,
+						 p->keyset_period,    p->verify,
+						 p->zsk_lifetime,     p->ksk_lifetime,
+						 p->ds_ttl,           p->max_zone_ttl,
+						 p->propagation,      p->publish_margin,
+						 p->retire_margin,    p->refresh,
+						 p->ksk_roll};
 	memcpy(v, cols, sizeof(cols));
 }
 
-void state_policy_decode(const int64_t v[STATE_POLICY_NCOL], const uint8_t *salt,
-			 size_t salt_len, signer_policy *out)
+void state_policy_decode(const int64_t v[STATE_POLICY_NCOL], const uint8_t *salt, size_t salt_len,
+			 signer_policy *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->algorithm = (uint8_t)v[0];
@@ -422,26 +426,41 @@ void state_policy_decode(const int64_t v[STATE_POLICY_NCOL], const uint8_t *salt
 	/* Zones stored before these fields existed read 0: the default. */
 	signer_policy d;
 	signer_policy_defaults(&d);
-	uint32_t *f[] = {&out->zsk_lifetime, &out->ksk_lifetime, &out->ds_ttl,
-			 &out->max_zone_ttl, &out->propagation, &out->publish_margin,
+	uint32_t *f[] = {&out->zsk_lifetime,  &out->ksk_lifetime, &out->ds_ttl,
+			 &out->max_zone_ttl,  &out->propagation,  &out->publish_margin,
 			 &out->retire_margin, &out->refresh};
-	const uint32_t dv[] = {d.zsk_lifetime, d.ksk_lifetime, d.ds_ttl, d.max_zone_ttl,
-			       d.propagation, d.publish_margin, d.retire_margin,
-			       out->validity / 4};
+	const uint32_t dv[] = {d.zsk_lifetime,  d.ksk_lifetime,   d.ds_ttl,
+			       d.max_zone_ttl,  d.propagation,    d.publish_margin,
+			       d.retire_margin, out->validity / 4};
 	for (int i = 0; i < 8; i++) {
 		int64_t x = v[14 + i];
 		*f[i] = x > 0 && x <= UINT32_MAX ? (uint32_t)x : dv[i];
 	}
 	out->ksk_roll = v[22] == SIGNER_KSK_DOUBLE_DS ? SIGNER_KSK_DOUBLE_DS
-		: SIGNER_KSK_DOUBLE_KSK;
+						      : SIGNER_KSK_DOUBLE_KSK;
 }
 
 void state_key_encode(const signer_key *k, int64_t v[STATE_KEY_NCOL])
 {
-	const int64_t cols[STATE_KEY_NCOL] = {
-		0, 0, 0, k->alg, k->key_tag, k->state, 0, k->created, k->t_publish,
-		k->t_active, k->t_retire, k->t_remove, k->ds_seen, k->committed,
-		k->foreign, k->p_publish, k->p_active, k->p_retire, k->p_remove};
+	const int64_t cols[STATE_KEY_NCOL] = {0,
+					      0,
+					      0,
+					      k->alg,
+					      k->key_tag,
+					      k->state,
+					      0,
+					      k->created,
+					      k->t_publish,
+					      k->t_active,
+					      k->t_retire,
+					      k->t_remove,
+					      k->ds_seen,
+					      k->committed,
+					      k->foreign,
+					      k->p_publish,
+					      k->p_active,
+					      k->p_retire,
+					      k->p_remove};
 	memcpy(v, cols, sizeof(cols));
 }
 
@@ -450,8 +469,8 @@ signet_err state_key_decode(const state_key_row *r, signer_key *k)
 	memset(k, 0, sizeof(*k));
 	if (!r->zone || !r->role || !r->dnskey ||
 	    dns_name_from_wire(&k->zone, r->zone, r->zone_len, NULL) != SIGNET_OK ||
-	    r->id_len > HSM_ID_MAX || r->dnskey_len == 0 ||
-	    r->dnskey_len > SIGNER_DNSKEY_MAX || strlen(r->role) >= sizeof(k->role))
+	    r->id_len > HSM_ID_MAX || r->dnskey_len == 0 || r->dnskey_len > SIGNER_DNSKEY_MAX ||
+	    strlen(r->role) >= sizeof(k->role))
 		return SIGNET_EPARSE;
 	memcpy(k->role, r->role, strlen(r->role) + 1);
 	if (r->id_len)

@@ -19,9 +19,9 @@
 
 /* The policy columns in the order every engine reads and writes them;
  * nsec3_salt (index STATE_POL_SALT) is a blob, the others integers. */
-#define STATE_POLICY_COLUMNS \
-	"algorithm, rsa_bits, validity, backdate, jitter, min_validity," \
-	" max_validity, denial, nsec3_iterations, nsec3_salt, nsec3_opt_out," \
+#define STATE_POLICY_COLUMNS                                                      \
+	"algorithm, rsa_bits, validity, backdate, jitter, min_validity,"          \
+	" max_validity, denial, nsec3_iterations, nsec3_salt, nsec3_opt_out,"     \
 	" dnskey_ttl, keyset_period, verify, zsk_lifetime, ksk_lifetime, ds_ttl," \
 	" max_zone_ttl, propagation, publish_margin, retire_margin, refresh, ksk_roll"
 #define STATE_POLICY_NCOL 23
@@ -29,8 +29,8 @@
 
 /* The key columns in the order every engine reads and writes them; zone,
  * id and dnskey are blobs, role text, the others integers. */
-#define STATE_KEY_COLUMNS \
-	"zone, role, id, alg, tag, state, dnskey, created, t_publish, t_active," \
+#define STATE_KEY_COLUMNS                                                           \
+	"zone, role, id, alg, tag, state, dnskey, created, t_publish, t_active,"    \
 	" t_retire, t_remove, ds_seen, committed, is_foreign, p_publish, p_active," \
 	" p_retire, p_remove"
 #define STATE_KEY_NCOL 19
@@ -41,8 +41,8 @@ void state_policy_encode(const signer_policy *p, int64_t v[STATE_POLICY_NCOL]);
 /* The policy the columns v and salt (salt_len octets, at most 255) hold;
  * fields a store written before they existed holds as 0 read as their
  * defaults. */
-void state_policy_decode(const int64_t v[STATE_POLICY_NCOL], const uint8_t *salt,
-			 size_t salt_len, signer_policy *out);
+void state_policy_decode(const int64_t v[STATE_POLICY_NCOL], const uint8_t *salt, size_t salt_len,
+			 signer_policy *out);
 
 /* A key read back from a store: k with the columns of STATE_KEY_COLUMNS
  * (blobs and their lengths as stored). SIGNET_EPARSE when a stored value
@@ -76,8 +76,8 @@ typedef struct state_ops {
 	/* Every key of z (NULL: all), their stored state, in the order zone,
 	 * created, insertion. */
 	signet_err (*list_keys)(void *b, const dns_name *z, signer_key **out, size_t *n);
-	signet_err (*set_key_state)(void *b, const dns_name *z, const uint8_t *dnskey,
-				    size_t len, signer_key_state state);
+	signet_err (*set_key_state)(void *b, const dns_name *z, const uint8_t *dnskey, size_t len,
+				    signer_key_state state);
 	signet_err (*set_schedule)(void *b, const signer_key *k);
 	signet_err (*reset_plan)(void *b, const dns_name *z);
 	signet_err (*set_policy)(void *b, const dns_name *z, const signer_policy *p);
@@ -87,10 +87,10 @@ typedef struct state_ops {
 	 * text may be NULL (the serial alone). */
 	signet_err (*last_text)(void *b, bool bundles, const dns_name *z, uint64_t *serial,
 				sg_buf *text);
-	signet_err (*save_request)(void *b, const dns_name *z, uint64_t serial,
-				   const uint8_t *text, size_t len);
-	signet_err (*save_bundle)(void *b, const dns_name *z, uint64_t serial,
-				  const uint8_t *text, size_t len, const dns_rrset *publish);
+	signet_err (*save_request)(void *b, const dns_name *z, uint64_t serial, const uint8_t *text,
+				   size_t len);
+	signet_err (*save_bundle)(void *b, const dns_name *z, uint64_t serial, const uint8_t *text,
+				  size_t len, const dns_rrset *publish);
 	/* Exclusive use of z's multi-step changes among every user of the
 	 * store (replicas); SIGNET_ELIMIT when another holds it past the
 	 * engine's bound. */

@@ -25,12 +25,12 @@
 
 /* A zone as the snapshot holds it. */
 typedef struct pg_zone {
-	dns_name name;            /* lower case */
+	dns_name name; /* lower case */
 	signer_policy policy;
 	bool insecure;
 	bool has_bundle;
-	uint64_t bundle_serial;   /* the last imported bundle */
-	uint8_t *bundle;          /* its text, owned */
+	uint64_t bundle_serial; /* the last imported bundle */
+	uint8_t *bundle;        /* its text, owned */
 	size_t bundle_len;
 } pg_zone;
 
@@ -38,32 +38,32 @@ typedef struct pg_zone {
 typedef struct pg_snap {
 	pg_zone *zones;
 	size_t nzones;
-	signer_key *keys;         /* ordered by zone, created, insertion */
+	signer_key *keys; /* ordered by zone, created, insertion */
 	size_t nkeys;
-	int64_t generation;       /* meta's generation when read */
+	int64_t generation; /* meta's generation when read */
 } pg_snap;
 
 typedef struct pg_state {
-	pthread_mutex_t mu;       /* conn: one statement sequence at a time */
+	pthread_mutex_t mu; /* conn: one statement sequence at a time */
 	PGconn *conn;
-	sg_secret *conninfo;      /* kept for reconnects, in locked memory */
+	sg_secret *conninfo; /* kept for reconnects, in locked memory */
 	unsigned cache_ms, lock_timeout_ms;
-	bool up;                  /* the last round trip worked (logged on change) */
-	pthread_mutex_t snap_mu;  /* snap, snap_ms, snap_writes, writes */
+	bool up;                 /* the last round trip worked (logged on change) */
+	pthread_mutex_t snap_mu; /* snap, snap_ms, snap_writes, writes */
 	pg_snap *snap;
-	uint64_t snap_ms;         /* monotonic ms of the last check of snap */
-	uint64_t snap_writes;     /* writes when snap was read */
-	uint64_t writes;          /* changes this process committed */
-	uint64_t installs;        /* snapshots installed (signer_state_version) */
+	uint64_t snap_ms;           /* monotonic ms of the last check of snap */
+	uint64_t snap_writes;       /* writes when snap was read */
+	uint64_t writes;            /* changes this process committed */
+	uint64_t installs;          /* snapshots installed (signer_state_version) */
 	pthread_mutex_t refresh_mu; /* one thread reads a new snapshot */
-	pthread_mutex_t zone_mu;  /* zone_lock within this process */
-	int64_t zone_key;         /* the advisory lock held under zone_mu */
-	bool zone_held;           /* zone_mu is held (by the closing thread, if at all) */
-	char sqlstate[6];         /* of the last failed statement, under mu */
-	pthread_mutex_t stop_mu;  /* stop, for the refresher */
+	pthread_mutex_t zone_mu;    /* zone_lock within this process */
+	int64_t zone_key;           /* the advisory lock held under zone_mu */
+	bool zone_held;             /* zone_mu is held (by the closing thread, if at all) */
+	char sqlstate[6];           /* of the last failed statement, under mu */
+	pthread_mutex_t stop_mu;    /* stop, for the refresher */
 	pthread_cond_t stop_cond;
 	bool stop;
-	bool refreshing;          /* the refresher thread runs */
+	bool refreshing; /* the refresher thread runs */
 	pthread_t refresh_thread;
 } pg_state;
 
@@ -170,8 +170,8 @@ static signet_err pg_err(pg_state *st, const PGresult *r, const char *what)
 	if (code && strcmp(code, "23505") == 0)
 		return SIGNET_EEXIST;
 	if (code && strcmp(code, "55P03") == 0) {
-		sg_log(SG_LOG_WARNING, "state: %s: waited %u ms for another replica's change",
-		       what, st->lock_timeout_ms);
+		sg_log(SG_LOG_WARNING, "state: %s: waited %u ms for another replica's change", what,
+		       st->lock_timeout_ms);
 		return SIGNET_ELIMIT;
 	}
 	const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(st->conn);
@@ -185,8 +185,7 @@ static signet_err pg_err(pg_state *st, const PGresult *r, const char *what)
 
 /* Run sql with p (may be NULL); *res (may be NULL: discarded) gets the
  * result of a successful command. Call with mu held. */
-static signet_err run(pg_state *st, const char *sql, const pgp *p, const char *what,
-		      PGresult **res)
+static signet_err run(pg_state *st, const char *sql, const pgp *p, const char *what, PGresult **res)
 {
 	if (res)
 		*res = NULL;
@@ -207,8 +206,7 @@ static signet_err run(pg_state *st, const char *sql, const pgp *p, const char *w
 }
 
 /* Run sql and report the rows it changed in *changed. */
-static signet_err run_n(pg_state *st, const char *sql, const pgp *p, const char *what,
-			int *changed)
+static signet_err run_n(pg_state *st, const char *sql, const pgp *p, const char *what, int *changed)
 {
 	PGresult *r = NULL;
 	signet_err ret = run(st, sql, p, what, &r);
@@ -233,12 +231,21 @@ static signet_err connect_db(pg_state *st)
 	/* A server that stops answering (host gone, process stalled) must
 	 * not hold a connection for ever: TCP keepalives and a user timeout
 	 * end it within about 15 s. */
-	const char *const keys[] = {"connect_timeout", "application_name", "sslcert",
-				    "keepalives", "keepalives_idle", "keepalives_interval",
-				    "keepalives_count", "tcp_user_timeout", "dbname", NULL};
-	const char *const vals[] = {PG_CONNECT_TIMEOUT, "signetd",
-				    "/dev/null/no-client-certificate", "1", "5", "2", "3", "15000",
-				    (const char *)st->conninfo->data, NULL};
+	const char *const keys[] = {"connect_timeout",  "application_name",
+				    "sslcert",          "keepalives",
+				    "keepalives_idle",  "keepalives_interval",
+				    "keepalives_count", "tcp_user_timeout",
+				    "dbname",           NULL};
+	const char *const vals[] = {PG_CONNECT_TIMEOUT,
+				    "signetd",
+				    "/dev/null/no-client-certificate",
+				    "1",
+				    "5",
+				    "2",
+				    "3",
+				    "15000",
+				    (const char *)st->conninfo->data,
+				    NULL};
 	st->conn = PQconnectdbParams(keys, vals, 1);
 	if (!st->conn) {
 		mark(st, false, "out of memory");
@@ -256,7 +263,7 @@ static signet_err connect_db(pg_state *st)
 		 st->lock_timeout_ms, stmt_ms);
 	PGresult *r = PQexec(st->conn, sql);
 	signet_err ret = PQresultStatus(r) == PGRES_COMMAND_OK ? SIGNET_OK
-		: pg_err(st, r, "session settings");
+							       : pg_err(st, r, "session settings");
 	PQclear(r);
 	if (ret == SIGNET_OK)
 		mark(st, true, NULL);
@@ -400,8 +407,10 @@ static signet_err pg_schema_up(pg_state *st)
 		PQclear(r);
 	}
 	if (ret == SIGNET_OK && v > STATE_SCHEMA_VERSION) {
-		sg_log(SG_LOG_ERROR, "state: schema version %lld is newer than this signetd's "
-		       "(%d): refusing to use it", (long long)v, STATE_SCHEMA_VERSION);
+		sg_log(SG_LOG_ERROR,
+		       "state: schema version %lld is newer than this signetd's "
+		       "(%d): refusing to use it",
+		       (long long)v, STATE_SCHEMA_VERSION);
 		ret = SIGNET_ESTATE;
 	}
 	/* Version 1 is the first PostgreSQL schema: later versions add their
@@ -414,7 +423,8 @@ static signet_err pg_schema_up(pg_state *st)
 		pgp q = {0};
 		p_i64(&q, STATE_SCHEMA_VERSION);
 		if (ret == SIGNET_OK)
-			ret = run(st, "INSERT INTO meta(name, value) VALUES('schema_version', $1)"
+			ret = run(st,
+				  "INSERT INTO meta(name, value) VALUES('schema_version', $1)"
 				  " ON CONFLICT(name) DO UPDATE SET value = excluded.value",
 				  &q, "schema version", NULL);
 		if (ret == SIGNET_OK)
@@ -438,8 +448,8 @@ static signet_err snap_read(pg_state *st, pg_snap **out)
 	if (!s)
 		return SIGNET_ENOMEM;
 	PGresult *r = NULL;
-	signet_err ret = run(st, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL,
-			     "begin", NULL);
+	signet_err ret = run(st, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL, "begin",
+			     NULL);
 	if (ret == SIGNET_OK)
 		ret = run(st, "SELECT value FROM meta WHERE name = 'generation'", NULL,
 			  "generation", &r);
@@ -448,8 +458,10 @@ static signet_err snap_read(pg_state *st, pg_snap **out)
 	PQclear(r);
 	r = NULL;
 	if (ret == SIGNET_OK)
-		ret = run(st, "SELECT name, insecure, " STATE_POLICY_COLUMNS
-			  " FROM zones ORDER BY name", NULL, "zones", &r);
+		ret = run(st,
+			  "SELECT name, insecure, " STATE_POLICY_COLUMNS
+			  " FROM zones ORDER BY name",
+			  NULL, "zones", &r);
 	if (ret == SIGNET_OK && PQntuples(r) > 0) {
 		s->nzones = (size_t)PQntuples(r);
 		s->zones = calloc(s->nzones, sizeof(*s->zones));
@@ -501,8 +513,10 @@ static signet_err snap_read(pg_state *st, pg_snap **out)
 	PQclear(r);
 	r = NULL;
 	if (ret == SIGNET_OK)
-		ret = run(st, "SELECT DISTINCT ON (zone) zone, serial, text FROM bundles"
-			  " ORDER BY zone, serial DESC", NULL, "bundles", &r);
+		ret = run(st,
+			  "SELECT DISTINCT ON (zone) zone, serial, text FROM bundles"
+			  " ORDER BY zone, serial DESC",
+			  NULL, "bundles", &r);
 	for (int row = 0; ret == SIGNET_OK && row < PQntuples(r); row++) {
 		dns_name n;
 		if (dns_name_from_wire(&n, (const uint8_t *)PQgetvalue(r, row, 0),
@@ -751,14 +765,17 @@ static signet_err pg_last_text(void *b, bool bundles, const dns_name *z, uint64_
 	pthread_mutex_lock(&st->mu);
 	signet_err ret = connect_db(st);
 	if (ret == SIGNET_OK)
-		ret = run(st, "SELECT serial, text FROM requests WHERE zone = $1"
-			  " ORDER BY serial DESC LIMIT 1", &p, "last request", &r);
+		ret = run(st,
+			  "SELECT serial, text FROM requests WHERE zone = $1"
+			  " ORDER BY serial DESC LIMIT 1",
+			  &p, "last request", &r);
 	if (ret == SIGNET_OK && PQntuples(r) == 0)
 		ret = SIGNET_ENOTFOUND;
 	if (ret == SIGNET_OK) {
 		*serial = (uint64_t)g_i64(r, 0, 0);
 		if (text)
-			ret = sg_buf_append(text, PQgetvalue(r, 0, 1), (size_t)PQgetlength(r, 0, 1));
+			ret = sg_buf_append(text, PQgetvalue(r, 0, 1),
+					    (size_t)PQgetlength(r, 0, 1));
 	}
 	PQclear(r);
 	pthread_mutex_unlock(&st->mu);
@@ -795,8 +812,11 @@ static signet_err insert_key(pg_state *st, const signer_key *k)
 		else
 			p_i64(&p, v[i]);
 	}
-	return run(st, "INSERT INTO keys(" STATE_KEY_COLUMNS ") VALUES($1,$2,$3,$4,$5,$6,$7,"
-		   "$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)", &p, "key insert", NULL);
+	return run(st,
+		   "INSERT INTO keys(" STATE_KEY_COLUMNS
+		   ") VALUES($1,$2,$3,$4,$5,$6,$7,"
+		   "$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)",
+		   &p, "key insert", NULL);
 }
 
 typedef struct add_zone_arg {
@@ -813,9 +833,12 @@ static signet_err do_add_zone(pg_state *st, void *arg)
 	p_name(&p, a->z);
 	p_policy(&p, a->p);
 	p_i64(&p, signer_clock_now());
-	signet_err ret = run(st, "INSERT INTO zones(name, " STATE_POLICY_COLUMNS ", created)"
+	signet_err ret = run(st,
+			     "INSERT INTO zones(name, " STATE_POLICY_COLUMNS
+			     ", created)"
 			     " VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,"
-			     "$17,$18,$19,$20,$21,$22,$23,$24,$25)", &p, "zone insert", NULL);
+			     "$17,$18,$19,$20,$21,$22,$23,$24,$25)",
+			     &p, "zone insert", NULL);
 	for (size_t i = 0; ret == SIGNET_OK && i < a->nksk; i++)
 		ret = insert_key(st, &a->ksks[i]);
 	return ret;
@@ -853,13 +876,13 @@ static signet_err do_set_key_state(pg_state *st, void *arg)
 	p_name(&p, a->z);
 	p_blob(&p, a->dnskey, a->len);
 	int changed = 0;
-	signet_err ret = run_n(st, "UPDATE keys SET state = $1 WHERE zone = $2 AND dnskey = $3",
-			       &p, "key update", &changed);
+	signet_err ret = run_n(st, "UPDATE keys SET state = $1 WHERE zone = $2 AND dnskey = $3", &p,
+			       "key update", &changed);
 	return ret == SIGNET_OK && changed == 0 ? SIGNET_ENOTFOUND : ret;
 }
 
-static signet_err pg_set_key_state(void *b, const dns_name *z, const uint8_t *dnskey,
-				   size_t len, signer_key_state state)
+static signet_err pg_set_key_state(void *b, const dns_name *z, const uint8_t *dnskey, size_t len,
+				   signer_key_state state)
 {
 	key_state_arg a = {z, dnskey, len, state};
 	return in_txn(b, z, do_set_key_state, &a);
@@ -877,9 +900,11 @@ static signet_err do_set_schedule(pg_state *st, void *arg)
 	p_name(&p, &k->zone);
 	p_blob(&p, k->dnskey, k->dnskey_len);
 	int changed = 0;
-	signet_err ret = run_n(st, "UPDATE keys SET p_publish = $1, p_active = $2,"
+	signet_err ret = run_n(st,
+			       "UPDATE keys SET p_publish = $1, p_active = $2,"
 			       " p_retire = $3, p_remove = $4, ds_seen = $5"
-			       " WHERE zone = $6 AND dnskey = $7", &p, "schedule", &changed);
+			       " WHERE zone = $6 AND dnskey = $7",
+			       &p, "schedule", &changed);
 	return ret == SIGNET_OK && changed == 0 ? SIGNET_ENOTFOUND : ret;
 }
 
@@ -894,12 +919,14 @@ static signet_err do_reset_plan(pg_state *st, void *arg)
 	p_name(&p, arg);
 	/* As in state_sqlite.c: a foreign ZSK's publication and removal are
 	 * the operator's decisions and survive. */
-	return run(st, "UPDATE keys SET"
+	return run(st,
+		   "UPDATE keys SET"
 		   " p_publish = CASE WHEN is_foreign = 1 AND t_publish = 0"
 		   "   THEN p_publish ELSE t_publish END,"
 		   " p_active = t_active, p_retire = t_retire,"
 		   " p_remove = CASE WHEN is_foreign = 1 AND t_remove = 0"
-		   "   THEN p_remove ELSE t_remove END WHERE zone = $1", &p, "reset plan", NULL);
+		   "   THEN p_remove ELSE t_remove END WHERE zone = $1",
+		   &p, "reset plan", NULL);
 }
 
 static signet_err pg_reset_plan(void *b, const dns_name *z)
@@ -920,9 +947,12 @@ static signet_err do_set_policy(pg_state *st, void *arg)
 	pgp p = {0};
 	p_policy(&p, a->p);
 	p_name(&p, a->z);
-	return run(st, "UPDATE zones SET (" STATE_POLICY_COLUMNS ") = ($1,$2,$3,$4,$5,$6,$7,"
+	return run(st,
+		   "UPDATE zones SET (" STATE_POLICY_COLUMNS
+		   ") = ($1,$2,$3,$4,$5,$6,$7,"
 		   "$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)"
-		   " WHERE name = $24", &p, "policy", NULL);
+		   " WHERE name = $24",
+		   &p, "policy", NULL);
 }
 
 static signet_err pg_set_policy(void *b, const dns_name *z, const signer_policy *p)
@@ -971,12 +1001,14 @@ static signet_err insert_text(pg_state *st, const char *sql, const text_arg *a)
 
 static signet_err do_save_request(pg_state *st, void *arg)
 {
-	return insert_text(st, "INSERT INTO requests(zone, serial, text, created)"
-			   " VALUES($1,$2,$3,$4)", arg);
+	return insert_text(st,
+			   "INSERT INTO requests(zone, serial, text, created)"
+			   " VALUES($1,$2,$3,$4)",
+			   arg);
 }
 
-static signet_err pg_save_request(void *b, const dns_name *z, uint64_t serial,
-				  const uint8_t *text, size_t len)
+static signet_err pg_save_request(void *b, const dns_name *z, uint64_t serial, const uint8_t *text,
+				  size_t len)
 {
 	text_arg a = {z, serial, text, len, NULL};
 	return in_txn(b, z, do_save_request, &a);
@@ -985,42 +1017,49 @@ static signet_err pg_save_request(void *b, const dns_name *z, uint64_t serial,
 static signet_err do_save_bundle(pg_state *st, void *arg)
 {
 	text_arg *a = arg;
-	signet_err ret = insert_text(st, "INSERT INTO bundles(zone, serial, text, imported)"
-				     " VALUES($1,$2,$3,$4)", a);
+	signet_err ret = insert_text(st,
+				     "INSERT INTO bundles(zone, serial, text, imported)"
+				     " VALUES($1,$2,$3,$4)",
+				     a);
 	pgp p = {0};
 	p_name(&p, a->z);
 	/* The same steps as state_sqlite.c's: schedules in force, published
 	 * ZSKs, the first signing one. */
 	if (ret == SIGNET_OK)
-		ret = run(st, "UPDATE keys SET committed = 1, t_publish = p_publish,"
+		ret = run(st,
+			  "UPDATE keys SET committed = 1, t_publish = p_publish,"
 			  " t_active = p_active, t_retire = p_retire, t_remove = p_remove"
-			  " WHERE zone = $1 AND (p_publish != 0 OR p_active != 0)", &p, "commit",
-			  NULL);
+			  " WHERE zone = $1 AND (p_publish != 0 OR p_active != 0)",
+			  &p, "commit", NULL);
 	for (size_t i = 0; ret == SIGNET_OK && i < a->publish->count; i++) {
 		pgp q = {0};
 		p_i64(&q, SIGNER_KEY_PUBLISHED);
 		p_name(&q, a->z);
 		p_blob(&q, a->publish->rr[i].data, a->publish->rr[i].len);
 		p_i64(&q, SIGNER_KEY_GENERATED);
-		ret = run(st, "UPDATE keys SET state = $1 WHERE zone = $2 AND dnskey = $3"
-			  " AND role = 'zsk' AND state = $4 AND committed = 0", &q, "publish", NULL);
+		ret = run(st,
+			  "UPDATE keys SET state = $1 WHERE zone = $2 AND dnskey = $3"
+			  " AND role = 'zsk' AND state = $4 AND committed = 0",
+			  &q, "publish", NULL);
 	}
 	if (ret == SIGNET_OK) {
 		pgp q = {0};
 		p_i64(&q, SIGNER_KEY_ACTIVE);
 		p_name(&q, a->z);
 		p_i64(&q, SIGNER_KEY_PUBLISHED);
-		ret = run(st, "UPDATE keys SET state = $1 WHERE seq = (SELECT seq FROM keys"
+		ret = run(st,
+			  "UPDATE keys SET state = $1 WHERE seq = (SELECT seq FROM keys"
 			  " WHERE zone = $2 AND role = 'zsk' AND state = $3 AND committed = 0"
 			  " AND is_foreign = 0 ORDER BY created, seq LIMIT 1) AND NOT EXISTS"
 			  " (SELECT 1 FROM keys WHERE zone = $2 AND role = 'zsk' AND"
-			  " (state = $1 OR committed = 1) AND is_foreign = 0)", &q, "activate", NULL);
+			  " (state = $1 OR committed = 1) AND is_foreign = 0)",
+			  &q, "activate", NULL);
 	}
 	return ret;
 }
 
-static signet_err pg_save_bundle(void *b, const dns_name *z, uint64_t serial,
-				 const uint8_t *text, size_t len, const dns_rrset *publish)
+static signet_err pg_save_bundle(void *b, const dns_name *z, uint64_t serial, const uint8_t *text,
+				 size_t len, const dns_rrset *publish)
 {
 	text_arg a = {z, serial, text, len, publish};
 	return in_txn(b, z, do_save_bundle, &a);
@@ -1038,8 +1077,10 @@ static signet_err do_put_backup(pg_state *st, void *arg)
 	p_blob(&p, r->text, r->text_len);
 	p_i64(&p, r->created);
 	p_i64(&p, r->proven);
-	return run(st, "INSERT INTO key_backups(id, zone, domain, text, created, proven)"
-		   " VALUES($1,$2,$3,$4,$5,$6)", &p, "backup insert", NULL);
+	return run(st,
+		   "INSERT INTO key_backups(id, zone, domain, text, created, proven)"
+		   " VALUES($1,$2,$3,$4,$5,$6)",
+		   &p, "backup insert", NULL);
 }
 
 static signet_err pg_put_backup(void *b, const signer_backup_row *r)
@@ -1084,10 +1125,12 @@ static signet_err pg_list_backups(void *b, const uint8_t *id, size_t id_len,
 	pthread_mutex_lock(&st->mu);
 	signet_err ret = connect_db(st);
 	if (ret == SIGNET_OK)
-		ret = run(st, id ? "SELECT id, zone, domain, text, created, proven FROM key_backups"
-				   " WHERE id = $1 ORDER BY zone, created, id"
-				 : "SELECT id, zone, domain, text, created, proven FROM key_backups"
-				   " ORDER BY zone, created, id", id ? &p : NULL, "backups", &r);
+		ret = run(st,
+			  id ? "SELECT id, zone, domain, text, created, proven FROM key_backups"
+			       " WHERE id = $1 ORDER BY zone, created, id"
+			     : "SELECT id, zone, domain, text, created, proven FROM key_backups"
+			       " ORDER BY zone, created, id",
+			  id ? &p : NULL, "backups", &r);
 	int rows = ret == SIGNET_OK ? PQntuples(r) : 0;
 	if (rows > 0) {
 		*out = calloc((size_t)rows, sizeof(**out));
@@ -1095,15 +1138,12 @@ static signet_err pg_list_backups(void *b, const uint8_t *id, size_t id_len,
 			ret = SIGNET_ENOMEM;
 	}
 	for (int i = 0; ret == SIGNET_OK && i < rows; i++) {
-		ret = state_backup_decode((const uint8_t *)PQgetvalue(r, i, 0),
-					  (size_t)PQgetlength(r, i, 0),
-					  (const uint8_t *)PQgetvalue(r, i, 1),
-					  (size_t)PQgetlength(r, i, 1),
-					  (const uint8_t *)PQgetvalue(r, i, 2),
-					  (size_t)PQgetlength(r, i, 2),
-					  (const uint8_t *)PQgetvalue(r, i, 3),
-					  (size_t)PQgetlength(r, i, 3), g_i64(r, i, 4), g_i64(r, i, 5),
-					  &(*out)[i]);
+		ret = state_backup_decode(
+			(const uint8_t *)PQgetvalue(r, i, 0), (size_t)PQgetlength(r, i, 0),
+			(const uint8_t *)PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1),
+			(const uint8_t *)PQgetvalue(r, i, 2), (size_t)PQgetlength(r, i, 2),
+			(const uint8_t *)PQgetvalue(r, i, 3), (size_t)PQgetlength(r, i, 3),
+			g_i64(r, i, 4), g_i64(r, i, 5), &(*out)[i]);
 		if (ret == SIGNET_OK)
 			(*n)++;
 	}
@@ -1159,8 +1199,10 @@ static signet_err pg_zone_lock(void *b, const dns_name *z)
 		if (mono_ms() >= until) {
 			char zs[DNS_NAME_STR_MAX];
 			dns_name_to_str(z, zs, sizeof(zs));
-			sg_log(SG_LOG_WARNING, "state: zone %s: another replica kept its change "
-			       "lock for %u ms", zs, st->lock_timeout_ms);
+			sg_log(SG_LOG_WARNING,
+			       "state: zone %s: another replica kept its change "
+			       "lock for %u ms",
+			       zs, st->lock_timeout_ms);
 			ret = SIGNET_ELIMIT;
 			break;
 		}
@@ -1282,8 +1324,8 @@ signet_err state_pg_open(const signer_state_options *o, const state_ops **ops, v
 	if (ret != SIGNET_OK)
 		sg_log(SG_LOG_ERROR, "state: conninfo-file %s: %s", o->conninfo_file,
 		       signet_strerror(ret));
-	if (ret == SIGNET_OK && (st->conninfo->len == 0 ||
-				 memchr(st->conninfo->data, '\0', st->conninfo->len))) {
+	if (ret == SIGNET_OK &&
+	    (st->conninfo->len == 0 || memchr(st->conninfo->data, '\0', st->conninfo->len))) {
 		sg_log(SG_LOG_ERROR, "state: conninfo-file %s: empty or not text",
 		       o->conninfo_file);
 		ret = SIGNET_EPARSE;

@@ -14,7 +14,7 @@
 
 typedef struct sqlite_state {
 	sqlite3 *db;
-	pthread_mutex_t lock;  /* one change (transaction) at a time */
+	pthread_mutex_t lock; /* one change (transaction) at a time */
 	/* The two reads every SignRRsets call makes, prepared once: parsing
 	 * the SQL each time cost more than the rest of the call (bar C_Sign).
 	 * A statement is used by one thread at a time, under hot_lock. */
@@ -56,14 +56,13 @@ static const char schema[] =
 static const struct {
 	const char *table, *column;
 } added[] = {
-	{"zones", "zsk_lifetime"}, {"zones", "ksk_lifetime"}, {"zones", "ds_ttl"},
-	{"zones", "max_zone_ttl"}, {"zones", "propagation"}, {"zones", "publish_margin"},
-	{"zones", "retire_margin"}, {"zones", "refresh"}, {"zones", "ksk_roll"},
-	{"zones", "insecure"},
-	{"keys", "t_publish"}, {"keys", "t_active"}, {"keys", "t_retire"},
-	{"keys", "t_remove"}, {"keys", "ds_seen"}, {"keys", "committed"},
-	{"keys", "is_foreign"}, {"keys", "p_publish"}, {"keys", "p_active"},
-	{"keys", "p_retire"}, {"keys", "p_remove"},
+	{"zones", "zsk_lifetime"},  {"zones", "ksk_lifetime"}, {"zones", "ds_ttl"},
+	{"zones", "max_zone_ttl"},  {"zones", "propagation"},  {"zones", "publish_margin"},
+	{"zones", "retire_margin"}, {"zones", "refresh"},      {"zones", "ksk_roll"},
+	{"zones", "insecure"},      {"keys", "t_publish"},     {"keys", "t_active"},
+	{"keys", "t_retire"},       {"keys", "t_remove"},      {"keys", "ds_seen"},
+	{"keys", "committed"},      {"keys", "is_foreign"},    {"keys", "p_publish"},
+	{"keys", "p_active"},       {"keys", "p_retire"},      {"keys", "p_remove"},
 };
 
 static signet_err db_err(sqlite3 *db, const char *what)
@@ -102,8 +101,8 @@ static signet_err change(sqlite3 *db, sqlite3_stmt *s, const char *what, int *ch
 static signet_err add_column(sqlite3 *db, const char *table, const char *column)
 {
 	char sql[160];
-	snprintf(sql, sizeof(sql), "SELECT 1 FROM pragma_table_info('%s') WHERE name = '%s'",
-		 table, column);
+	snprintf(sql, sizeof(sql), "SELECT 1 FROM pragma_table_info('%s') WHERE name = '%s'", table,
+		 column);
 	sqlite3_stmt *s = NULL;
 	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
 		return db_err(db, "table info");
@@ -113,8 +112,8 @@ static signet_err add_column(sqlite3 *db, const char *table, const char *column)
 		return SIGNET_OK;
 	if (rc != SQLITE_DONE)
 		return db_err(db, "table info");
-	snprintf(sql, sizeof(sql), "ALTER TABLE %s ADD COLUMN %s INTEGER NOT NULL DEFAULT 0",
-		 table, column);
+	snprintf(sql, sizeof(sql), "ALTER TABLE %s ADD COLUMN %s INTEGER NOT NULL DEFAULT 0", table,
+		 column);
 	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		return db_err(db, sql);
 	return SIGNET_OK;
@@ -133,12 +132,13 @@ static signet_err schema_version(sqlite3 *db)
 	if (v < 0)
 		return db_err(db, "user_version");
 	if (v > STATE_SCHEMA_VERSION) {
-		sg_log(SG_LOG_ERROR, "state: schema version %d is newer than this signetd's %d",
-		       v, STATE_SCHEMA_VERSION);
+		sg_log(SG_LOG_ERROR, "state: schema version %d is newer than this signetd's %d", v,
+		       STATE_SCHEMA_VERSION);
 		return SIGNET_ESTATE;
 	}
 	/* Version 1: key_backups (ZSK backups, backup.c). */
-	if (sqlite3_exec(db, "CREATE TABLE IF NOT EXISTS key_backups("
+	if (sqlite3_exec(db,
+			 "CREATE TABLE IF NOT EXISTS key_backups("
 			 " id BLOB PRIMARY KEY, zone BLOB NOT NULL, domain BLOB NOT NULL,"
 			 " text BLOB NOT NULL, created INTEGER NOT NULL, proven INTEGER NOT NULL);",
 			 NULL, NULL, NULL) != SQLITE_OK)
@@ -164,29 +164,33 @@ signet_err state_sqlite_open(const char *dir, const state_ops **ops, void **b)
 	if (!st)
 		return SIGNET_ENOMEM;
 	int rc = sqlite3_open_v2(path, &st->db,
-				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				 SQLITE_OPEN_FULLMUTEX, NULL);
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+				 NULL);
 	signet_err ret = SIGNET_OK;
 	if (rc != SQLITE_OK)
 		ret = db_err(st->db, path);
 	/* SQLite opens a file it cannot write read-only without a word; every
 	 * administrative change would then fail later. Refuse now. */
 	if (ret == SIGNET_OK && sqlite3_db_readonly(st->db, "main") == 1) {
-		sg_log(SG_LOG_ERROR, "state: %s is read-only (read-only file system or file "
-		       "mode); signetd must be able to write it", path);
+		sg_log(SG_LOG_ERROR,
+		       "state: %s is read-only (read-only file system or file "
+		       "mode); signetd must be able to write it",
+		       path);
 		ret = SIGNET_EPERM;
 	}
 	/* WAL with synchronous FULL: a change the client saw acknowledged
 	 * survives a crash or power loss. */
-	if (ret == SIGNET_OK &&
-	    sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-			 "PRAGMA foreign_keys=ON;", NULL, NULL, NULL) != SQLITE_OK)
+	if (ret == SIGNET_OK && sqlite3_exec(st->db,
+					     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+					     "PRAGMA foreign_keys=ON;",
+					     NULL, NULL, NULL) != SQLITE_OK)
 		ret = db_err(st->db, "pragmas");
 	if (ret == SIGNET_OK)
 		sqlite3_busy_timeout(st->db, 5000);
 	/* Create or upgrade in one transaction: a crash half-way leaves the
 	 * file as it was. */
-	if (ret == SIGNET_OK && sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+	if (ret == SIGNET_OK &&
+	    sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		ret = db_err(st->db, "begin");
 	else if (ret == SIGNET_OK) {
 		if (sqlite3_exec(st->db, schema, NULL, NULL, NULL) != SQLITE_OK)
@@ -195,7 +199,8 @@ signet_err state_sqlite_open(const char *dir, const state_ops **ops, void **b)
 			ret = add_column(st->db, added[i].table, added[i].column);
 		if (ret == SIGNET_OK)
 			ret = schema_version(st->db);
-		if (ret == SIGNET_OK && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		if (ret == SIGNET_OK &&
+		    sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 			ret = db_err(st->db, "commit");
 		if (ret != SIGNET_OK)
 			(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
@@ -263,8 +268,10 @@ static signet_err insert_key(sqlite_state *st, const signer_key *k)
 {
 	sqlite3_stmt *s = NULL;
 	signet_err ret = prepare(st->db,
-				 "INSERT INTO keys(" STATE_KEY_COLUMNS ")"
-				 " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", "key insert", &s);
+				 "INSERT INTO keys(" STATE_KEY_COLUMNS
+				 ")"
+				 " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+				 "key insert", &s);
 	if (ret != SIGNET_OK)
 		return ret;
 	int64_t v[STATE_KEY_NCOL];
@@ -301,7 +308,8 @@ static signet_err sq_add_zone(void *b, const dns_name *z, const signer_policy *p
 		return ret;
 	sqlite3_stmt *s = NULL;
 	ret = prepare(st->db,
-		      "INSERT INTO zones(name, " STATE_POLICY_COLUMNS ", created)"
+		      "INSERT INTO zones(name, " STATE_POLICY_COLUMNS
+		      ", created)"
 		      " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 		      "zone insert", &s);
 	if (ret == SIGNET_OK) {
@@ -363,8 +371,8 @@ static signet_err sq_list_zones(void *b, dns_name **out, size_t *n)
 		}
 		*out = g;
 		int len = sqlite3_column_bytes(s, 0);
-		if (dns_name_from_wire(&g[*n], sqlite3_column_blob(s, 0), (size_t)len,
-				       NULL) != SIGNET_OK) {
+		if (dns_name_from_wire(&g[*n], sqlite3_column_blob(s, 0), (size_t)len, NULL) !=
+		    SIGNET_OK) {
 			ret = SIGNET_EPARSE;
 			break;
 		}
@@ -444,8 +452,8 @@ static signet_err sq_list_keys(void *b, const dns_name *z, signer_key **out, siz
 	return ret;
 }
 
-static signet_err sq_set_key_state(void *b, const dns_name *z, const uint8_t *dnskey,
-				   size_t len, signer_key_state state)
+static signet_err sq_set_key_state(void *b, const dns_name *z, const uint8_t *dnskey, size_t len,
+				   signer_key_state state)
 {
 	sqlite_state *st = b;
 	sqlite3_stmt *s = NULL;
@@ -522,7 +530,8 @@ static signet_err sq_set_policy(void *b, const dns_name *z, const signer_policy 
 	sqlite3_stmt *s = NULL;
 	int changed = 0;
 	ret = prepare(st->db,
-		      "UPDATE zones SET (" STATE_POLICY_COLUMNS ") ="
+		      "UPDATE zones SET (" STATE_POLICY_COLUMNS
+		      ") ="
 		      " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) WHERE name = ?",
 		      "policy", &s);
 	if (ret == SIGNET_OK) {
@@ -561,8 +570,8 @@ static signet_err sq_set_zone_insecure(void *b, const dns_name *z, bool on)
 	sqlite3_stmt *s = NULL;
 	pthread_mutex_lock(&st->lock);
 	int changed = 0;
-	signet_err ret = prepare(st->db, "UPDATE zones SET insecure = ? WHERE name = ?",
-				 "insecure", &s);
+	signet_err ret = prepare(st->db, "UPDATE zones SET insecure = ? WHERE name = ?", "insecure",
+				 &s);
 	if (ret == SIGNET_OK) {
 		sqlite3_bind_int(s, 1, on);
 		sqlite3_bind_blob(s, 2, z->wire, z->len, SQLITE_TRANSIENT);
@@ -578,9 +587,9 @@ static signet_err sq_last_text(void *b, bool bundles, const dns_name *z, uint64_
 			       sg_buf *text)
 {
 	sqlite_state *st = b;
-	const char *sql = bundles
-		? "SELECT serial, text FROM bundles WHERE zone = ? ORDER BY serial DESC LIMIT 1"
-		: "SELECT serial, text FROM requests WHERE zone = ? ORDER BY serial DESC LIMIT 1";
+	const char *sql =
+		bundles ? "SELECT serial, text FROM bundles WHERE zone = ? ORDER BY serial DESC LIMIT 1"
+			: "SELECT serial, text FROM requests WHERE zone = ? ORDER BY serial DESC LIMIT 1";
 	sqlite3_stmt *s = NULL;
 	signet_err ret = prepare(st->db, sql, "last row", &s);
 	if (ret != SIGNET_OK)
@@ -602,8 +611,8 @@ static signet_err sq_last_text(void *b, bool bundles, const dns_name *z, uint64_
 	return ret;
 }
 
-static signet_err insert_text(sqlite_state *st, const char *sql, const dns_name *z,
-			      uint64_t serial, const uint8_t *text, size_t len)
+static signet_err insert_text(sqlite_state *st, const char *sql, const dns_name *z, uint64_t serial,
+			      const uint8_t *text, size_t len)
 {
 	sqlite3_stmt *s = NULL;
 	signet_err ret = prepare(st->db, sql, "text insert", &s);
@@ -616,19 +625,19 @@ static signet_err insert_text(sqlite_state *st, const char *sql, const dns_name 
 	return change(st->db, s, "text insert", NULL);
 }
 
-static signet_err sq_save_request(void *b, const dns_name *z, uint64_t serial,
-				  const uint8_t *text, size_t len)
+static signet_err sq_save_request(void *b, const dns_name *z, uint64_t serial, const uint8_t *text,
+				  size_t len)
 {
 	sqlite_state *st = b;
 	pthread_mutex_lock(&st->lock);
-	signet_err ret = insert_text(st, "INSERT INTO requests VALUES(?,?,?,?)", z, serial,
-				     text, len);
+	signet_err ret = insert_text(st, "INSERT INTO requests VALUES(?,?,?,?)", z, serial, text,
+				     len);
 	pthread_mutex_unlock(&st->lock);
 	return ret;
 }
 
-static signet_err sq_save_bundle(void *b, const dns_name *z, uint64_t serial,
-				 const uint8_t *text, size_t len, const dns_rrset *publish)
+static signet_err sq_save_bundle(void *b, const dns_name *z, uint64_t serial, const uint8_t *text,
+				 size_t len, const dns_rrset *publish)
 {
 	sqlite_state *st = b;
 	signet_err ret = txn_begin(st);
@@ -642,7 +651,8 @@ static signet_err sq_save_bundle(void *b, const dns_name *z, uint64_t serial,
 		ret = prepare(st->db,
 			      "UPDATE keys SET committed = 1, t_publish = p_publish,"
 			      " t_active = p_active, t_retire = p_retire, t_remove = p_remove"
-			      " WHERE zone = ? AND (p_publish != 0 OR p_active != 0)", "commit", &s);
+			      " WHERE zone = ? AND (p_publish != 0 OR p_active != 0)",
+			      "commit", &s);
 		if (ret == SIGNET_OK) {
 			sqlite3_bind_blob(s, 1, z->wire, z->len, SQLITE_TRANSIENT);
 			ret = change(st->db, s, "commit", NULL);
@@ -652,13 +662,13 @@ static signet_err sq_save_bundle(void *b, const dns_name *z, uint64_t serial,
 		sqlite3_stmt *s = NULL;
 		ret = prepare(st->db,
 			      "UPDATE keys SET state = ? WHERE zone = ? AND dnskey = ?"
-			      " AND role = 'zsk' AND state = ? AND committed = 0", "publish", &s);
+			      " AND role = 'zsk' AND state = ? AND committed = 0",
+			      "publish", &s);
 		if (ret != SIGNET_OK)
 			break;
 		sqlite3_bind_int(s, 1, SIGNER_KEY_PUBLISHED);
 		sqlite3_bind_blob(s, 2, z->wire, z->len, SQLITE_TRANSIENT);
-		sqlite3_bind_blob(s, 3, publish->rr[i].data, publish->rr[i].len,
-				  SQLITE_TRANSIENT);
+		sqlite3_bind_blob(s, 3, publish->rr[i].data, publish->rr[i].len, SQLITE_TRANSIENT);
 		sqlite3_bind_int(s, 4, SIGNER_KEY_GENERATED);
 		ret = change(st->db, s, "publish", NULL);
 	}
@@ -670,7 +680,8 @@ static signet_err sq_save_bundle(void *b, const dns_name *z, uint64_t serial,
 			      " WHERE zone = ?2 AND role = 'zsk' AND state = ?3 AND committed = 0"
 			      " AND is_foreign = 0 ORDER BY created LIMIT 1) AND NOT EXISTS"
 			      " (SELECT 1 FROM keys WHERE zone = ?2 AND role = 'zsk' AND"
-			      " (state = ?1 OR committed = 1) AND is_foreign = 0)", "activate", &s);
+			      " (state = ?1 OR committed = 1) AND is_foreign = 0)",
+			      "activate", &s);
 		if (ret == SIGNET_OK) {
 			sqlite3_bind_int(s, 1, SIGNER_KEY_ACTIVE);
 			sqlite3_bind_blob(s, 2, z->wire, z->len, SQLITE_TRANSIENT);
@@ -772,13 +783,12 @@ static signet_err sq_list_backups(void *b, const uint8_t *id, size_t id_len,
 			break;
 		}
 		*out = g;
-		ret = state_backup_decode(sqlite3_column_blob(s, 0),
-					  (size_t)sqlite3_column_bytes(s, 0),
-					  sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1),
-					  sqlite3_column_blob(s, 2), (size_t)sqlite3_column_bytes(s, 2),
-					  sqlite3_column_blob(s, 3), (size_t)sqlite3_column_bytes(s, 3),
-					  sqlite3_column_int64(s, 4), sqlite3_column_int64(s, 5),
-					  &g[*n]);
+		ret = state_backup_decode(
+			sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0),
+			sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1),
+			sqlite3_column_blob(s, 2), (size_t)sqlite3_column_bytes(s, 2),
+			sqlite3_column_blob(s, 3), (size_t)sqlite3_column_bytes(s, 3),
+			sqlite3_column_int64(s, 4), sqlite3_column_int64(s, 5), &g[*n]);
 		if (ret != SIGNET_OK)
 			break;
 		(*n)++;

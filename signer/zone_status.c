@@ -168,11 +168,14 @@ signet_err srv_zone_rollover_health(signer_server *srv, const dns_name *zone, in
 	/* A ceremony takes days to gather a quorum: warn a key-set period
 	 * ahead, as the metric alert (signet_keyset_expiry_seconds) does. */
 	if (!has)
-		ret = warn(warnings, nwarnings, "no key bundle imported: export a request for"
+		ret = warn(warnings, nwarnings,
+			   "no key bundle imported: export a request for"
 			   " the ceremony");
 	else if (left < (int64_t)p.keyset_period)
-		ret = warn(warnings, nwarnings, "key bundle runs out in %lld s: export a request"
-			   " and hold a ceremony", (long long)left);
+		ret = warn(warnings, nwarnings,
+			   "key bundle runs out in %lld s: export a request"
+			   " and hold a ceremony",
+			   (long long)left);
 	size_t unbacked = signer_backups_zone_missing(srv->backups, zone);
 	if (ret == SIGNET_OK && unbacked > 0)
 		ret = warn(warnings, nwarnings, "%zu ZSK(s) without a proven backup%s", unbacked,
@@ -199,15 +202,19 @@ signet_err srv_zone_rollover_health(signer_server *srv, const dns_name *zone, in
 			else if (!keys[j].t_remove)
 				older = true;
 		}
-		if (k->state == SIGNER_KEY_PUBLISHED && !newer && p.ksk_lifetime &&
-		    k->t_active && now - k->t_active > (int64_t)p.ksk_lifetime)
-			ret = warn(warnings, nwarnings, "KSK %u is older than ksk_lifetime: start a"
-				   " KSK rollover (create-ksk, add-ksk)", k->key_tag);
+		if (k->state == SIGNER_KEY_PUBLISHED && !newer && p.ksk_lifetime && k->t_active &&
+		    now - k->t_active > (int64_t)p.ksk_lifetime)
+			ret = warn(warnings, nwarnings,
+				   "KSK %u is older than ksk_lifetime: start a"
+				   " KSK rollover (create-ksk, add-ksk)",
+				   k->key_tag);
 		else if (older && !k->ds_seen && k->committed && k->t_active && now >= k->t_active)
 			ret = ds_wait_warnings(srv, zone, k->key_tag, warnings, nwarnings);
 		else if (older && k->ds_seen)
-			ret = warn(warnings, nwarnings, "KSK %u: DS seen; export a request and hold"
-				   " a ceremony to retire the old KSK", k->key_tag);
+			ret = warn(warnings, nwarnings,
+				   "KSK %u: DS seen; export a request and hold"
+				   " a ceremony to retire the old KSK",
+				   k->key_tag);
 	}
 	free(keys);
 	return ret;

@@ -22,19 +22,19 @@ typedef struct change {
 
 /* A chain record that may change: one name looked at again. */
 typedef struct rec {
-	dns_name owner;           /* NSEC: the name as spelled; NSEC3: hash.apex */
+	dns_name owner;                   /* NSEC: the name as spelled; NSEC3: hash.apex */
 	uint8_t hash[DNS_NSEC3_HASH_MAX]; /* NSEC3: the name's hash (20 octets used) */
-	bool in;                  /* in the new chain */
-	uint16_t *types;          /* the bitmap's types, owned */
+	bool in;                          /* in the new chain */
+	uint16_t *types;                  /* the bitmap's types, owned */
 	size_t ntypes;
 } rec;
 
 /* A place in the new chain. */
 typedef struct slot {
-	entry *old;   /* the current record there, NULL for a new one */
-	rec *r;       /* recomputed, NULL when only its neighbours moved */
-	bool dirty;   /* its RDATA may change */
-	size_t nidx;  /* its new entry in ap.cnew, NONE when it keeps the old */
+	entry *old;  /* the current record there, NULL for a new one */
+	rec *r;      /* recomputed, NULL when only its neighbours moved */
+	bool dirty;  /* its RDATA may change */
+	size_t nidx; /* its new entry in ap.cnew, NONE when it keeps the old */
 } slot;
 
 /* A record that leaves the chain, before slot pos. */
@@ -331,9 +331,11 @@ static signet_err changes_make(ap *a, const reuse_rule *rule)
 	for (size_t i = 0; i < a->nt; i++) {
 		change *c = &a->ch[i];
 		c->old = old_find(a->cur, a->t[i].owner, a->t[i].type);
-		while (mi < a->m.count && zi_set_cmp(&a->m.sets[mi], a->t[i].owner, a->t[i].type) < 0)
+		while (mi < a->m.count &&
+		       zi_set_cmp(&a->m.sets[mi], a->t[i].owner, a->t[i].type) < 0)
 			mi++;
-		if (mi == a->m.count || zi_set_cmp(&a->m.sets[mi], a->t[i].owner, a->t[i].type) != 0)
+		if (mi == a->m.count ||
+		    zi_set_cmp(&a->m.sets[mi], a->t[i].owner, a->t[i].type) != 0)
 			continue;
 		/* The set moves from m into the entry. */
 		entry *n = &c->neu;
@@ -381,7 +383,8 @@ static const entry *cursor_next(const ap *a, cursor *c)
 			return NULL;
 		int cmp = !ho   ? 1
 			  : !hc ? -1
-				: zi_set_cmp(&v->e[c->oi]->set, a->t[c->ci].owner, a->t[c->ci].type);
+				: zi_set_cmp(&v->e[c->oi]->set, a->t[c->ci].owner,
+					     a->t[c->ci].type);
 		if (cmp < 0)
 			return v->e[c->oi++];
 		if (cmp == 0)
@@ -658,7 +661,8 @@ static signet_err slots(ap *a)
 			a->s[a->ns++] = (slot){v->e[i++], NULL, false, NONE};
 		if (j == a->nr)
 			break;
-		int c = i < v->n && dns_name_compare(&v->e[i]->set.owner, &a->r[j].owner) == 0 ? 0 : 1;
+		int c = i < v->n && dns_name_compare(&v->e[i]->set.owner, &a->r[j].owner) == 0 ? 0
+											       : 1;
 		rec *r = &a->r[j++];
 		entry *old = c == 0 ? v->e[i++] : NULL;
 		if (!r->in && old == NULL)
@@ -1025,9 +1029,9 @@ static bool same_keys(const version *v, const zone_keys *k)
 }
 
 /* The whole way: the unsigned version, the steps applied, a full sign. */
-static signet_err apply_whole(zone_engine *e, const zone_diff *steps, size_t nsteps,
-			      size_t max_rrs, const zone_keys *k, const zone_backend *b,
-			      uint32_t now, zone_sign_stats *st, zone_diff *changes)
+static signet_err apply_whole(zone_engine *e, const zone_diff *steps, size_t nsteps, size_t max_rrs,
+			      const zone_keys *k, const zone_backend *b, uint32_t now,
+			      zone_sign_stats *st, zone_diff *changes)
 {
 	dns_zone u;
 	signet_err ret = zone_engine_unsigned(e, &u);
@@ -1040,16 +1044,16 @@ static signet_err apply_whole(zone_engine *e, const zone_diff *steps, size_t nst
 	return zone_engine_sign_diff(e, &u, k, b, now, st, changes);
 }
 
-signet_err zone_engine_apply(zone_engine *e, const zone_diff *steps, size_t nsteps,
-			     size_t max_rrs, const zone_keys *k, const zone_backend *b,
-			     uint32_t now, zone_sign_stats *st, zone_diff *changes)
+signet_err zone_engine_apply(zone_engine *e, const zone_diff *steps, size_t nsteps, size_t max_rrs,
+			     const zone_keys *k, const zone_backend *b, uint32_t now,
+			     zone_sign_stats *st, zone_diff *changes)
 {
 	zone_sign_stats dummy;
 	if (st == NULL)
 		st = &dummy;
 	memset(st, 0, sizeof(*st));
-	if (e == NULL || (steps == NULL && nsteps) || k == NULL || b == NULL ||
-	    b->start == NULL || b->wait == NULL)
+	if (e == NULL || (steps == NULL && nsteps) || k == NULL || b == NULL || b->start == NULL ||
+	    b->wait == NULL)
 		return SIGNET_EINVAL;
 	if (e->cur == NULL)
 		return SIGNET_ENOTFOUND;

@@ -426,7 +426,7 @@ int zi_set_cmp(const dns_rrset *s, const dns_name *owner, uint16_t type)
 /* The entry of owner/type among e[lo, hi), sorted; *hint (the entry after
  * the one found last) is tried first, as both versions come in order. */
 entry *zi_find_sorted(entry *const *e, size_t lo, size_t hi, const dns_name *owner, uint16_t type,
-			  size_t *hint)
+		      size_t *hint)
 {
 	for (size_t i = *hint < lo ? lo : *hint; i < hi && i < *hint + 4; i++)
 		if (e[i]->set.type == type && zi_name_eq(&e[i]->set.owner, owner)) {
@@ -456,7 +456,8 @@ static entry *find_old(version *v, int range, const dns_rrset *s, size_t *hint)
 		return NULL;
 	if (range == 1) {
 		for (size_t i = v->nzone; i < v->nzone + v->nextra; i++)
-			if (v->e[i]->set.type == s->type && zi_name_eq(&v->e[i]->set.owner, &s->owner))
+			if (v->e[i]->set.type == s->type &&
+			    zi_name_eq(&v->e[i]->set.owner, &s->owner))
 				return v->e[i];
 		return NULL;
 	}
@@ -1192,7 +1193,7 @@ static signet_err load_version(zone_engine *e, dns_zone *in, uint32_t serial_in,
 			uint16_t t = v->e[i]->set.type;
 			v->e[i]->role = roles[i];
 			v->e[i]->item = roles[i] == DNS_SET_SIGN && t != DNS_T_DNSKEY &&
-				       t != DNS_T_CDS && t != DNS_T_CDNSKEY;
+					t != DNS_T_CDS && t != DNS_T_CDNSKEY;
 		}
 		free(roles);
 		free(view.sets);

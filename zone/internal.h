@@ -44,9 +44,9 @@ void zi_sigs_view(const entry *en, dns_rrset *out);
  * engine's: a change makes a new one that shares the entries it keeps
  * (apply.c), and the one replaced lives on while snapshots hold it. */
 typedef struct version {
-	entry **e;   /* each allocated alone */
+	entry **e; /* each allocated alone */
 	size_t n, nzone, nextra;
-	size_t cap;  /* entries e owns: n, or more while a version is built */
+	size_t cap;            /* entries e owns: n, or more while a version is built */
 	size_t soa;            /* index of the apex SOA */
 	size_t dnskey;         /* index of the DNSKEY set, NONE if absent */
 	dns_rrset ksk_sigs;    /* the key set's RRSIGs, written after DNSKEY */

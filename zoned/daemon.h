@@ -48,7 +48,7 @@ typedef struct zoned_zone {
 	zoned_journal journal; /* signed differences for IXFR out; written by
 	                        * the worker under jmu, read by the loop under it */
 	pthread_mutex_t jmu;
-	bool stored;           /* a zone file is in the state directory */
+	bool stored;            /* a zone file is in the state directory */
 	uint32_t stored_serial; /* its serial: the journal leads on from it */
 	zone_counters n;
 	/* The worker (worker.c). The loop owns busy, job and again; the worker

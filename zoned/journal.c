@@ -266,8 +266,7 @@ signet_err zoned_journal_read(zoned_journal *j, const dns_name *apex, const char
 	return ret;
 }
 
-signet_err zoned_journal_replay(const zoned_journal *j, size_t first, dns_zone *z,
-				size_t max_rrs)
+signet_err zoned_journal_replay(const zoned_journal *j, size_t first, dns_zone *z, size_t max_rrs)
 {
 	signet_err ret = SIGNET_OK;
 	for (size_t i = first; ret == SIGNET_OK && i < j->count; i++) {

@@ -238,8 +238,7 @@ signet_err zoned_journal_read(zoned_journal *j, const dns_name *apex, const char
  * directory keeps it (RRSIGs, NSEC/NSEC3 and the key set included): z
  * then is the version the newest step leads to. The errors of
  * zone_diff_apply (z partly changed then: apply to a copy). */
-signet_err zoned_journal_replay(const zoned_journal *j, size_t first, dns_zone *z,
-				size_t max_rrs);
+signet_err zoned_journal_replay(const zoned_journal *j, size_t first, dns_zone *z, size_t max_rrs);
 
 /* The steps from serial `from` to the newest, in order: *first is the
  * index of the first, SIGNET_ENOTFOUND when the journal does not reach
