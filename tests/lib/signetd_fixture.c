@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "tests/lib/signetd_fixture.h"
+#include "tests/lib/signetd_pg.h"
 #include "tests/lib/tmpdir.h"
 
 /* A sanitizer build under a loaded machine takes seconds to start. */
@@ -241,6 +242,10 @@ void signetd_write_config(const signetd_env *d, const char *path, int port, int 
 		o->clients ? o->clients
 			   : "  { identity = \"admin.test\"; role = \"admin\"; zones = [ \"*\" ]; },\n"
 			     "  { identity = \"ns1.test\"; role = \"signer\"; zones = [ \"*\" ]; }\n");
+	/* A test that configures its own state (test_replicas) keeps it. */
+	if (d->state_conninfo[0] && !(o->extra && strstr(o->extra, "state =")))
+		fprintf(c, "state = { backend = \"postgresql\"; conninfo-file = \"%s\"; };\n",
+			d->state_conninfo);
 	if (o->extra)
 		fputs(o->extra, c);
 	assert_int_equal(fclose(c), 0);
@@ -335,6 +340,64 @@ static bool gone(pid_t pid)
 	return r == pid || (r < 0 && errno == ECHILD);
 }
 
+/* SIGNET_TEST_STATE=postgresql: one cluster for the test program, started
+ * by the first signetd_start (seconds) and removed at exit, so that a
+ * failed test does not leave it running either. */
+static pg_cluster state_pg;
+static unsigned state_pg_dbs;
+static bool state_pg_atexit;
+
+static void state_pg_destroy(void)
+{
+	pg_cluster_destroy(&state_pg);
+}
+
+/* d's own fresh database and its conninfo file in d->dir, when the
+ * environment asks for PostgreSQL; 0, or -1 with the reason on stderr. */
+static int state_pg_prepare(signetd_env *d)
+{
+	const char *mode = getenv("SIGNET_TEST_STATE");
+	if (!mode || !mode[0] || strcmp(mode, "sqlite") == 0)
+		return 0;
+	if (strcmp(mode, "postgresql") != 0) {
+		fprintf(stderr, "SIGNET_TEST_STATE=%s: \"sqlite\" or \"postgresql\"\n", mode);
+		return -1;
+	}
+	if (!state_pg.running) {
+		if (!state_pg_atexit && atexit(state_pg_destroy) != 0)
+			return -1;
+		state_pg_atexit = true;
+		pg_cluster_destroy(&state_pg);
+		if (pg_cluster_start(&state_pg) != 0) {
+			fprintf(stderr, "SIGNET_TEST_STATE=postgresql: the cluster did not start\n");
+			return -1;
+		}
+	}
+	char db[64], sql[128];
+	snprintf(db, sizeof(db), "signetd_%u", ++state_pg_dbs);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s;", db);
+	if (!pg_cluster_sql(&state_pg, "postgres", sql, NULL, 0))
+		return -1;
+	/* Read by signetd before it drops privileges: root's, 0600. */
+	snprintf(d->state_conninfo, sizeof(d->state_conninfo), "%s/state.conninfo", d->dir);
+	pg_cluster_conninfo(&state_pg, db, d->state_conninfo, NULL);
+	return 0;
+}
+
+/* Whether a Health answer names the backend d was configured with (so a
+ * PostgreSQL run cannot pass on SQLite unnoticed). */
+static bool state_backend_is(const signetd_env *d, const sg_buf *resp)
+{
+	Signet__V1__HealthResponse *h =
+		signet__v1__health_response__unpack(NULL, resp->len, resp->data);
+	if (!h)
+		return false;
+	bool ok = h->state_backend &&
+		  strcmp(h->state_backend, d->state_conninfo[0] ? "postgresql" : "sqlite") == 0;
+	signet__v1__health_response__free_unpacked(h, NULL);
+	return ok;
+}
+
 /* One start on fresh ports: 0 when Health answers OK, 1 when the daemon
  * lost a port to another process (try again), -1 otherwise. */
 static int start_once(signetd_env *d)
@@ -357,7 +420,15 @@ static int start_once(signetd_env *d)
 	grpc_status_code st = GRPC_STATUS_UNKNOWN;
 	while (d->admin && d->signer) {
 		Signet__V1__HealthRequest h = SIGNET__V1__HEALTH_REQUEST__INIT;
-		st = rpc_call_msg(d->admin, "Health", &h.base, det, sizeof(det), NULL);
+		sg_buf resp = SG_BUF_INIT;
+		st = rpc_call_msg(d->admin, "Health", &h.base, det, sizeof(det), &resp);
+		bool backend_ok = st == GRPC_STATUS_OK && state_backend_is(d, &resp);
+		sg_buf_free(&resp);
+		if (st == GRPC_STATUS_OK && !backend_ok) {
+			snprintf(det, sizeof(det), "Health names another state backend than %s",
+				 d->state_conninfo[0] ? "postgresql" : "sqlite");
+			break;
+		}
 		/* signetd serves calls before it drops privileges (the drop
 		 * comes after the listeners), so with a user it is ready once
 		 * it says it runs as that user. */
@@ -405,6 +476,8 @@ int signetd_start(signetd_env *d, const signetd_opts *o)
 	if (system(cmd) != 0 || softhsm_fixture_create(false, &d->f) != SIGNET_OK)
 		return -1;
 	if (softhsm_fixture_pin_file(d->f, "pin", d->pin_path, sizeof(d->pin_path)) != SIGNET_OK)
+		return -1;
+	if (state_pg_prepare(d) != 0)
 		return -1;
 	if (d->opts.user) {
 		/* What an operator does: the state and the token's files belong

@@ -13,6 +13,11 @@
  * (DNS:stranger.test), evil (SAN DNS:evil.test, CN admin.test), all from
  * ca, and foreign (DNS:ns1.test) from ca2.
  *
+ * The state is SQLite in dir/state, or with SIGNET_TEST_STATE=postgresql
+ * a fresh database (TLS, verify-full) in one real PostgreSQL that the
+ * fixture starts for the whole test program (tests/lib/signetd_pg.h) and
+ * removes when the program exits; the audit log stays in dir/state.
+ *
  * Failures fail the cmocka test (fail_msg/assert_*), except in
  * signetd_start, which returns -1 so that a group setup can fail cleanly.
  * Needs SIGNET_BUILD_DIR (ctest sets it) to find signetd.
@@ -62,6 +67,10 @@ typedef struct signetd_env {
 	signetd_opts opts;           /* as started (the strings are the caller's) */
 	test_ksk ksk;                /* the software KSK in the ceremony's place */
 	rpc_conn *admin, *signer;    /* channels as admin.test and ns1.test */
+	char state_conninfo[300];    /* SIGNET_TEST_STATE=postgresql: the
+				      * conninfo file of d's own database
+				      * (written into every config); "" for
+				      * SQLite in dir/state */
 } signetd_env;
 
 /* A zone as signetd_add_zone sets it up: its active ZSK. */
