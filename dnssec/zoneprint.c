@@ -451,7 +451,10 @@ static char *w_rdata(sg_buf *out, char *p, uint16_t type, const uint8_t *r, size
 		if (len < 5 || len < 5u + r[4] + 1u)
 			return NULL;
 		size_t salt = r[4], hl = r[5 + salt];
-		if (len < 6 + salt + hl || hl == 0 || hl > DNS_NSEC3_HASH_MAX)
+		/* A hash whose length is not a multiple of 5 octets (real ones
+		 * are 20) needs base32 padding, which does not read back to
+		 * the same octets: ldns's path below decides. */
+		if (len < 6 + salt + hl || hl == 0 || hl > DNS_NSEC3_HASH_MAX || hl % 5 != 0)
 			return NULL;
 		p = w_uint(p, r[0]);
 		*p++ = ' ';
@@ -582,6 +585,14 @@ static signet_err rr_generic_text(const dns_name *owner, uint16_t type, uint16_t
 	return err;
 }
 
+/* Whether rdata is an NSEC3 whose hash needs base32 padding in text. */
+static bool nsec3_padded_hash(uint16_t type, const uint8_t *r, size_t len)
+{
+	if (type != DNS_T_NSEC3 || len < 6 || len < 6u + r[4])
+		return false;
+	return r[5 + r[4]] % 5 != 0;
+}
+
 signet_err dns_rr_to_text(const dns_name *owner, uint16_t type, uint16_t rclass, uint32_t ttl,
 			  const uint8_t *rdata, size_t len, sg_buf *out)
 {
@@ -629,7 +640,8 @@ signet_err dns_rr_to_text(const dns_name *owner, uint16_t type, uint16_t rclass,
 		return SIGNET_EPARSE;
 	}
 	char *s = ldns_rr2str_fmt(ldns_output_format_nocomments, rr);
-	if (s != NULL && !text_trusted(type) && !text_reads_back(s, rr)) {
+	if (s != NULL && (!text_trusted(type) || nsec3_padded_hash(type, rdata, len)) &&
+	    !text_reads_back(s, rr)) {
 		/* ldns's text for this type does not read back to the same RDATA
 		 * (WKS, for one): a signed zone written so would not validate, so
 		 * write the RFC 3597 form, which every parser reads exactly. */
