@@ -123,12 +123,16 @@ static signet_err adopt_perform(cer_run *run, const char *serial, size_t found, 
 	    (err = cer_shares_split(run->p, so, run->p->label, serial, x->passes, x->npasses,
 				    x->shares_out, true, errmsg, errlen)) != SIGNET_OK)
 		shares_remove(run, false);
-	if (err == SIGNET_OK && (err = hsm_so_init_pin(run->ctx, serial, x->adopt_so_pin, so, pin,
-						       hsmerr, sizeof(hsmerr))) != SIGNET_OK) {
+	unsigned changed = 0;
+	if (err == SIGNET_OK &&
+	    (err = hsm_so_init_pin(run->ctx, serial, x->adopt_so_pin, so, pin, &changed, hsmerr,
+				   sizeof(hsmerr))) != SIGNET_OK) {
 		cer_fail(errmsg, errlen, err, "init-token: taking over the token: %s", hsmerr);
-		if (strstr(hsmerr, "user PIN was set") == NULL)
+		/* The shares of a PIN the token took are the only way to it. */
+		if ((changed & HSM_PIN_USER) == 0)
 			shares_remove(run, false);
-		shares_remove(run, true);
+		if ((changed & HSM_PIN_SO) == 0)
+			shares_remove(run, true);
 	}
 	if (err == SIGNET_OK && (err = hsm_token_open(run->ctx, NULL, serial, pin, &run->tok,
 						      hsmerr, sizeof(hsmerr))) != SIGNET_OK)
@@ -237,14 +241,17 @@ static signet_err reshare_perform(cer_run *run, char *errmsg, size_t errlen)
 	if (err == SIGNET_OK) {
 		hsm_token_close(run->tok);
 		run->tok = NULL;
-		err = hsm_so_init_pin(run->ctx, d.serial, run->so_pin, so, pin, hsmerr,
+		unsigned changed = 0;
+		err = hsm_so_init_pin(run->ctx, d.serial, run->so_pin, so, pin, &changed, hsmerr,
 				      sizeof(hsmerr));
 		if (err != SIGNET_OK) {
-			bool user_set = strstr(hsmerr, "user PIN was set") != NULL;
+			bool user_set = (changed & HSM_PIN_USER) != 0;
 			cer_fail(errmsg, errlen, err, "reshare: %s (%s)", hsmerr,
 				 user_set ? "the new user shares hold, the old SO shares still hold"
 					  : "the old shares still hold");
-			shares_remove(run, true);
+			/* The shares of a PIN the token took are the only way to it. */
+			if ((changed & HSM_PIN_SO) == 0)
+				shares_remove(run, true);
 			if (!user_set)
 				shares_remove(run, false);
 		}
@@ -330,10 +337,12 @@ static signet_err reset_perform(cer_run *run, char *errmsg, size_t errlen)
 	if (err == SIGNET_OK)
 		err = cer_shares_split(run->p, pin, run->p->label, serial, x->passes, x->npasses,
 				       x->shares_out, false, errmsg, errlen);
-	if (err == SIGNET_OK && (err = hsm_so_init_pin(run->ctx, serial, so, NULL, pin, hsmerr,
-						       sizeof(hsmerr))) != SIGNET_OK) {
+	unsigned pins = 0;
+	if (err == SIGNET_OK && (err = hsm_so_init_pin(run->ctx, serial, so, NULL, pin, &pins,
+						       hsmerr, sizeof(hsmerr))) != SIGNET_OK) {
 		cer_fail(errmsg, errlen, err, "reset-user-pin: %s", hsmerr);
-		shares_remove(run, false);
+		if ((pins & HSM_PIN_USER) == 0)
+			shares_remove(run, false);
 	}
 	sg_secret_free(so);
 	if (err == SIGNET_OK && (err = hsm_token_open(run->ctx, NULL, serial, pin, &run->tok,

@@ -331,15 +331,21 @@ signet_err hsm_data_read_public(hsm_ctx *ctx, const char *token_label, const cha
  * private), for tests and audits that must show a token unchanged. */
 signet_err hsm_object_count(hsm_token *t, size_t *n, char *errmsg, size_t errlen);
 
+/* The PINs hsm_so_init_pin changed: bits of its *changed. */
+enum { HSM_PIN_USER = 1u, HSM_PIN_SO = 2u };
+
 /* Log in to the token with this serial as the security officer with so_pin,
  * set the user PIN to user_pin (C_InitPIN), then, if new_so_pin is not NULL,
  * the SO PIN to new_so_pin (C_SetPIN), and log out. SIGNET_EHSM_PIN for a
  * wrong SO PIN, SIGNET_ESTATE if the token is open for its user in ctx
- * (PKCS#11 allows one login type per application); a failing C_SetPIN
- * leaves the new user PIN set (the message says so). No object is touched. */
+ * (PKCS#11 allows one login type per application). changed (may be NULL)
+ * gets the HSM_PIN_* bits of the PINs that were set, on success and on
+ * failure alike: a failing C_SetPIN leaves the new user PIN set, and a
+ * caller keeping the secrets of each PIN decides on these bits which to
+ * keep. No object is touched. */
 signet_err hsm_so_init_pin(hsm_ctx *ctx, const char *serial, const sg_secret *so_pin,
-			   const sg_secret *new_so_pin, const sg_secret *user_pin, char *errmsg,
-			   size_t errlen);
+			   const sg_secret *new_so_pin, const sg_secret *user_pin,
+			   unsigned *changed, char *errmsg, size_t errlen);
 
 /* ---- the backup domain (domain.c, backup.c) ---------------------------- *
  *

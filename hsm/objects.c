@@ -212,10 +212,13 @@ signet_err hsm_object_count(hsm_token *t, size_t *n, char *errmsg, size_t errlen
 }
 
 signet_err hsm_so_init_pin(hsm_ctx *ctx, const char *serial, const sg_secret *so_pin,
-			   const sg_secret *new_so_pin, const sg_secret *user_pin, char *errmsg,
-			   size_t errlen)
+			   const sg_secret *new_so_pin, const sg_secret *user_pin,
+			   unsigned *changed, char *errmsg, size_t errlen)
 {
 	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
+	unsigned set = 0;
+	if (changed != NULL)
+		*changed = 0;
 	if (ctx == NULL || serial == NULL || so_pin == NULL || so_pin->len == 0 ||
 	    user_pin == NULL || user_pin->len == 0 || so_pin->len > 255 || user_pin->len > 255 ||
 	    (new_so_pin != NULL && (new_so_pin->len == 0 || new_so_pin->len > 255)))
@@ -249,6 +252,8 @@ signet_err hsm_so_init_pin(hsm_ctx *ctx, const char *serial, const sg_secret *so
 			rv = ctx->fn->C_InitPIN(h, user_pin->data, user_pin->len);
 			if (rv != CKR_OK)
 				err = hsm_fail_rv(eb, "C_InitPIN", rv, "token %s", serial);
+			else
+				set |= HSM_PIN_USER;
 			if (err == SIGNET_OK && new_so_pin != NULL) {
 				rv = ctx->fn->C_SetPIN(h, so_pin->data, so_pin->len,
 						       new_so_pin->data, new_so_pin->len);
@@ -257,6 +262,8 @@ signet_err hsm_so_init_pin(hsm_ctx *ctx, const char *serial, const sg_secret *so
 							  "SO PIN of token %s "
 							  "(the user PIN was set)",
 							  serial);
+				else
+					set |= HSM_PIN_SO;
 			}
 			(void)ctx->fn->C_Logout(h);
 		}
@@ -264,5 +271,7 @@ signet_err hsm_so_init_pin(hsm_ctx *ctx, const char *serial, const sg_secret *so
 	if (h != CK_INVALID_HANDLE)
 		(void)ctx->fn->C_CloseSession(h);
 	pthread_rwlock_unlock(&ctx->rw);
+	if (changed != NULL)
+		*changed = set;
 	return err;
 }

@@ -390,7 +390,7 @@ static void test_so_pin_not_one_operators(void **st)
 			 SIGNET_OK);
 	sg_secret *piece = raw_piece(cf.sosharefile[0], 0);
 	sg_secret *newpin = cfx_secret("0123456789abcdef0123456789abcdef");
-	assert_int_equal(hsm_so_init_pin(cf.fx->ctx, serial_no, piece, NULL, newpin, HSM_ERR), SIGNET_EHSM_PIN);
+	assert_int_equal(hsm_so_init_pin(cf.fx->ctx, serial_no, piece, NULL, newpin, NULL, HSM_ERR), SIGNET_EHSM_PIN);
 	sg_secret_free(piece);
 	/* no file anywhere holds the SO PIN the two shares give */
 	const char *dirs[] = {cf.dir, cf.cdir, sdir};
@@ -619,7 +619,7 @@ static void test_replay_every_operation(void **st)
 	char serial_no[17];
 	assert_int_equal(cer_so_shares_combine(p, old_so, 2, cf.passes, 3, &so, NULL, serial_no, CFX_ERR),
 			 SIGNET_OK);
-	assert_int_equal(hsm_so_init_pin(cf.fx->ctx, serial_no, so, NULL, dummy, HSM_ERR), SIGNET_EHSM_PIN);
+	assert_int_equal(hsm_so_init_pin(cf.fx->ctx, serial_no, so, NULL, dummy, NULL, HSM_ERR), SIGNET_EHSM_PIN);
 	sg_secret_free(so);
 	sg_secret_free(dummy);
 	free(p);
@@ -899,7 +899,7 @@ static void test_take_over_token(void **st)
 	x.adopt_so_pin = cf.fx->so_pin;
 	cfx_expect(cer_execute(&x, CFX_ERR), SIGNET_OK, NULL);
 	sg_secret *dummy = cfx_secret("0123456789abcdef0123456789abcdef");
-	assert_int_equal(hsm_so_init_pin(cf.fx->ctx, cf.fx->serial, cf.fx->so_pin, NULL, dummy, HSM_ERR),
+	assert_int_equal(hsm_so_init_pin(cf.fx->ctx, cf.fx->serial, cf.fx->so_pin, NULL, dummy, NULL, HSM_ERR),
 			 SIGNET_EHSM_PIN);
 	assert_int_equal(hsm_token_open(cf.fx->ctx, NULL, cf.fx->serial, cf.fx->user_pin, &t, HSM_ERR),
 			 SIGNET_EHSM_PIN);

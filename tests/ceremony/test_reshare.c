@@ -14,6 +14,7 @@
 
 #include "ceremony/ceremony.h"
 #include "tests/lib/ceremony_fixture.h"
+#include "tests/lib/p11fault_ctl.h"
 
 #define ZONE "example.com."
 #define OPS 4
@@ -22,7 +23,7 @@ static const char *const names[OPS] = {"alice", "bob", "carol", "dave"};
 static const char *const pws[OPS] = {"alice's long passphrase", "bob's long passphrase",
 				     "carol's long passphrase", "dave's long passphrase"};
 static cer_fixture cf;
-static char old_shares[600], new_shares[600];
+static char old_shares[600], new_shares[600], third_shares[600], fourth_shares[600];
 
 static void fresh(char *out, size_t len, const char *stem)
 {
@@ -74,7 +75,12 @@ static int setup(void **state)
 		return -1;
 	snprintf(old_shares, sizeof(old_shares), "%s/old", cf.dir);
 	snprintf(new_shares, sizeof(new_shares), "%s/new", cf.dir);
-	return mkdir(old_shares, 0700) == 0 && mkdir(new_shares, 0700) == 0 ? 0 : -1;
+	snprintf(third_shares, sizeof(third_shares), "%s/third", cf.dir);
+	snprintf(fourth_shares, sizeof(fourth_shares), "%s/fourth", cf.dir);
+	return mkdir(old_shares, 0700) == 0 && mkdir(new_shares, 0700) == 0 &&
+			       mkdir(third_shares, 0700) == 0 && mkdir(fourth_shares, 0700) == 0
+		       ? 0
+		       : -1;
 }
 
 static int teardown(void **state)
@@ -256,6 +262,71 @@ static void test_reshare(void **state)
 	sg_buf_free(&t);
 }
 
+/* Whether every operator of the policy has a share of the user PIN (so:
+ * of the SO PIN) in d: all true or all false, else the test fails. */
+static bool shares_there(const char *d, bool so)
+{
+	size_t n = 0;
+	for (int i = 0; i < OPS; i++) {
+		char f[700];
+		snprintf(f, sizeof(f), "%s/%s.%s", d, names[i], so ? "so-share" : "share");
+		n += access(f, F_OK) == 0;
+	}
+	assert_true(n == 0 || n == OPS);
+	return n == OPS;
+}
+
+/* A reshare whose SO PIN change fails at the token (C_SetPIN) has set the
+ * user PIN already: the new user shares are the only way to it and stay,
+ * the new SO shares go and the old SO split still opens the token. One
+ * whose user PIN change (C_InitPIN) fails changed nothing: both new splits
+ * go. The ceremony knows which from hsm_so_init_pin's result, not from
+ * the wording of the token's error. */
+static void test_reshare_pin_fails(void **state)
+{
+	(void)state;
+	char req[700];
+	int abd[] = {0, 1, 3}, bcd[] = {1, 2, 3};
+	size_t keys = 0;
+	request(CER_OP_RESHARE, NULL, NULL, req, sizeof(req));
+	p11fault_set("on=setpin error=device count=1");
+	cfx_expect(run(req, abd, 3, bcd, 3, new_shares, third_shares, NULL), SIGNET_EHSM_DOWN,
+		   "the new user shares hold, the old SO shares still hold");
+	assert_int_equal(p11fault_count(".hits"), 1);
+	assert_true(shares_there(third_shares, false));
+	assert_false(shares_there(third_shares, true));
+	assert_int_equal(login_with(third_shares, bcd, 3, &keys), SIGNET_OK);
+	assert_int_equal(login_with(new_shares, bcd, 3, &keys), SIGNET_EHSM_PIN);
+
+	/* the old SO split (new_shares) beside the user split that holds */
+	for (int i = 0; i < OPS; i++) {
+		char from[700], to[700];
+		snprintf(from, sizeof(from), "%s/%s.so-share", new_shares, names[i]);
+		snprintf(to, sizeof(to), "%s/%s.so-share", third_shares, names[i]);
+		sg_buf b = SG_BUF_INIT;
+		assert_int_equal(sg_file_read(from, CER_FILE_MAX, &b), SIGNET_OK);
+		assert_int_equal(sg_file_write_atomic(to, b.data, b.len, 0600), SIGNET_OK);
+		sg_buf_free(&b);
+	}
+	request(CER_OP_RESHARE, NULL, NULL, req, sizeof(req));
+	p11fault_set("on=initpin error=device count=1");
+	cfx_expect(run(req, abd, 3, bcd, 3, third_shares, fourth_shares, NULL), SIGNET_EHSM_DOWN,
+		   "the old shares still hold");
+	assert_int_equal(p11fault_count(".hits"), 1);
+	assert_false(shares_there(fourth_shares, false));
+	assert_false(shares_there(fourth_shares, true));
+	assert_int_equal(login_with(third_shares, bcd, 3, &keys), SIGNET_OK);
+
+	/* and with no fault both splits of third_shares do their work */
+	p11fault_set("");
+	request(CER_OP_RESHARE, NULL, NULL, req, sizeof(req));
+	cfx_expect(run(req, abd, 3, bcd, 3, third_shares, fourth_shares, NULL), SIGNET_OK, NULL);
+	assert_true(shares_there(fourth_shares, false));
+	assert_true(shares_there(fourth_shares, true));
+	assert_int_equal(login_with(fourth_shares, bcd, 3, &keys), SIGNET_OK);
+	assert_int_equal(keys, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +334,12 @@ int main(void)
 		cmocka_unit_test(test_change_operators),
 		cmocka_unit_test(test_reshare_refusals),
 		cmocka_unit_test(test_reshare),
+		cmocka_unit_test(test_reshare_pin_fails),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	/* The token is behind tests/p11fault, to fail a PIN change at will. */
+	if (p11fault_setup("reshare") != 0)
+		return 1;
+	int rc = cmocka_run_group_tests(tests, setup, teardown);
+	p11fault_cleanup();
+	return rc;
 }

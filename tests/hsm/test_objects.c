@@ -141,7 +141,7 @@ static void test_so_init_pin(void **state)
 		assert_int_equal(hsm_token_describe(f->tok, &d, HSM_ERR), SIGNET_OK);
 		hsm_token_close(f->tok);
 		f->tok = NULL;
-		assert_int_equal(hsm_so_init_pin(f->ctx, f->serial, f->so_pin, NULL, next, HSM_ERR),
+		assert_int_equal(hsm_so_init_pin(f->ctx, f->serial, f->so_pin, NULL, next, NULL, HSM_ERR),
 				 SIGNET_EINVAL);
 		assert_non_null(strstr(shf_errmsg, "2 tokens carry the serial"));
 		CK_SESSION_HANDLE h;
@@ -159,23 +159,30 @@ static void test_so_init_pin(void **state)
 		return;
 	}
 	/* the user is logged in in this context: one login type at a time */
-	assert_int_equal(hsm_so_init_pin(f->ctx, f->serial, f->so_pin, NULL, next, HSM_ERR), SIGNET_ESTATE);
+	assert_int_equal(hsm_so_init_pin(f->ctx, f->serial, f->so_pin, NULL, next, NULL, HSM_ERR), SIGNET_ESTATE);
 	hsm_token_close(f->tok);
 	f->tok = NULL;
-	assert_int_equal(hsm_so_init_pin(f->ctx, f->serial, wrong, NULL, next, HSM_ERR), SIGNET_EHSM_PIN);
-	assert_int_equal(hsm_so_init_pin(f->ctx, "nosuchserial", f->so_pin, NULL, next, HSM_ERR),
+	unsigned changed = 99;
+	assert_int_equal(hsm_so_init_pin(f->ctx, f->serial, wrong, NULL, next, &changed, HSM_ERR),
+			 SIGNET_EHSM_PIN);
+	assert_int_equal(changed, 0);
+	assert_int_equal(hsm_so_init_pin(f->ctx, "nosuchserial", f->so_pin, NULL, next, NULL, HSM_ERR),
 			 SIGNET_ENOTFOUND);
 	/* the SO sets a new user PIN and a new SO PIN */
 	sg_secret *so2 = secret_of("a-new-so-pin-5678");
-	assert_int_equal(hsm_so_init_pin(f->ctx, f->serial, f->so_pin, so2, next, HSM_ERR), SIGNET_OK);
+	assert_int_equal(hsm_so_init_pin(f->ctx, f->serial, f->so_pin, so2, next, &changed, HSM_ERR),
+			 SIGNET_OK);
+	assert_int_equal(changed, HSM_PIN_USER | HSM_PIN_SO);
 	hsm_token *t = NULL;
 	assert_int_equal(hsm_token_open(f->ctx, NULL, f->serial, f->user_pin, &t, HSM_ERR),
 			 SIGNET_EHSM_PIN);
 	assert_int_equal(hsm_token_open(f->ctx, NULL, f->serial, next, &t, HSM_ERR), SIGNET_OK);
 	hsm_token_close(t);
-	assert_int_equal(hsm_so_init_pin(f->ctx, f->serial, f->so_pin, NULL, next, HSM_ERR),
+	assert_int_equal(hsm_so_init_pin(f->ctx, f->serial, f->so_pin, NULL, next, NULL, HSM_ERR),
 			 SIGNET_EHSM_PIN);
-	assert_int_equal(hsm_so_init_pin(f->ctx, f->serial, so2, NULL, f->user_pin, HSM_ERR), SIGNET_OK);
+	assert_int_equal(hsm_so_init_pin(f->ctx, f->serial, so2, NULL, f->user_pin, &changed, HSM_ERR),
+			 SIGNET_OK);
+	assert_int_equal(changed, HSM_PIN_USER);
 	assert_int_equal(hsm_token_open(f->ctx, NULL, f->serial, f->user_pin, &f->tok, HSM_ERR),
 			 SIGNET_OK);
 	sg_secret_free(wrong);

@@ -11,6 +11,19 @@
  *                                 return CKR_DEVICE_ERROR,
  *                                 CKR_SESSION_HANDLE_INVALID or
  *                                 CKR_DEVICE_REMOVED
+ *   on=initpin|setpin             the error is C_InitPIN's or C_SetPIN's
+ *                                 instead (C_Sign and the others then go
+ *                                 through): the PIN is not changed
+ *   absent=0xTYPE                 C_GetAttributeValue says the module
+ *                                 does not know attribute TYPE
+ *                                 (CKR_ATTRIBUTE_TYPE_INVALID, its length
+ *                                 CK_UNAVAILABLE_INFORMATION) on every
+ *                                 object; up to 4 such words
+ *   wrap_pad=pkcs7                C_WrapKey with CKM_AES_KEY_WRAP_PAD does
+ *                                 what PKCS#11 2.40 (and NSS's softokn)
+ *                                 call that: RFC 3394 (the real module's
+ *                                 CKM_AES_KEY_WRAP) after PKCS#7 padding,
+ *                                 for a key whose CKA_VALUE reads out
  *   count=N                       only the first N faulted calls after the
  *                                 file changed fail (default: all of them)
  *   skip=N                        the first N calls the fault would apply
@@ -64,9 +77,16 @@
 #define SESSIONS_MAX 4096
 
 typedef enum fault_error { F_NONE, F_DEVICE, F_SESSION, F_REMOVED } fault_error;
+/* The call an error= applies to: C_Sign (and its kin for removed) or a
+ * PIN change. */
+typedef enum fault_on { ON_SIGN, ON_INITPIN, ON_SETPIN } fault_on;
 
 typedef struct fault {
 	fault_error error;
+	fault_on on;
+	CK_ATTRIBUTE_TYPE absent[4]; /* attributes C_GetAttributeValue hides */
+	size_t nabsent;
+	bool wrap_pkcs7;
 	long count;        /* faulted calls allowed after a change; -1: unbounded */
 	long skip;         /* calls let through first */
 	long sleep_ms;
@@ -101,6 +121,14 @@ static void parse(const char *text, fault *f)
 			f->error = F_SESSION;
 		else if (strcmp(w, "error=removed") == 0)
 			f->error = F_REMOVED;
+		else if (strcmp(w, "on=initpin") == 0)
+			f->on = ON_INITPIN;
+		else if (strcmp(w, "on=setpin") == 0)
+			f->on = ON_SETPIN;
+		else if (strncmp(w, "absent=", 7) == 0 && f->nabsent < 4)
+			f->absent[f->nabsent++] = strtoul(w + 7, NULL, 0);
+		else if (strcmp(w, "wrap_pad=pkcs7") == 0)
+			f->wrap_pkcs7 = true;
 		else if (strncmp(w, "count=", 6) == 0)
 			f->count = strtol(w + 6, NULL, 10);
 		else if (strncmp(w, "skip=", 5) == 0)
@@ -183,8 +211,11 @@ static void current(fault *f, bool (*wants)(const fault *))
 		close(fd);
 	}
 	parse(text, f);
-	if (!wants(f))
+	if (!wants(f)) {
+		/* a fault for other calls is none for this one */
+		memset(f, 0, sizeof(*f));
 		return;
+	}
 	pthread_mutex_lock(&lock);
 	if (strcmp(text, last_text) != 0) {
 		snprintf(last_text, sizeof(last_text), "%s", text);
@@ -202,12 +233,33 @@ static void current(fault *f, bool (*wants)(const fault *))
 
 static bool wants_sign(const fault *f)
 {
-	return f->error != F_NONE || f->sleep_ms > 0 || f->corrupt || f->hold || f->close_sessions;
+	return (f->on == ON_SIGN && f->error != F_NONE) || f->sleep_ms > 0 || f->corrupt ||
+	       f->hold || f->close_sessions;
 }
 
 static bool wants_removed(const fault *f)
 {
-	return f->error == F_REMOVED;
+	return f->on == ON_SIGN && f->error == F_REMOVED;
+}
+
+static bool wants_absent(const fault *f)
+{
+	return f->nabsent > 0;
+}
+
+static bool wants_wrap(const fault *f)
+{
+	return f->wrap_pkcs7;
+}
+
+static bool wants_initpin(const fault *f)
+{
+	return f->on == ON_INITPIN && f->error != F_NONE;
+}
+
+static bool wants_setpin(const fault *f)
+{
+	return f->on == ON_SETPIN && f->error != F_NONE;
 }
 
 static CK_RV error_rv(fault_error e)
@@ -253,7 +305,7 @@ static CK_RV w_sign(CK_SESSION_HANDLE h, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE
 		struct timespec ts = {f.sleep_ms / 1000, (f.sleep_ms % 1000) * 1000000L};
 		nanosleep(&ts, NULL);
 	}
-	if (f.error != F_NONE) {
+	if (f.error != F_NONE && f.on == ON_SIGN) {
 		/* The operation ends with the error, as a real token's would. */
 		CK_BYTE scratch[1024];
 		CK_ULONG n = sizeof(scratch);
@@ -385,6 +437,79 @@ static CK_RV w_login(CK_SESSION_HANDLE h, CK_USER_TYPE type, CK_UTF8CHAR_PTR pin
 	return real->C_Login(h, type, pin, len);
 }
 
+static CK_RV w_get_attribute_value(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o,
+				    CK_ATTRIBUTE_PTR tmpl, CK_ULONG n)
+{
+	CK_RV rv = real->C_GetAttributeValue(h, o, tmpl, n);
+	fault f;
+	current(&f, wants_absent);
+	for (CK_ULONG i = 0; tmpl && i < n; i++)
+		for (size_t k = 0; k < f.nabsent; k++)
+			if (tmpl[i].type == f.absent[k]) {
+				tmpl[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+				if (rv == CKR_OK)
+					rv = CKR_ATTRIBUTE_TYPE_INVALID;
+			}
+	return rv;
+}
+
+/* CKM_AES_KEY_WRAP_PAD as RFC 3394 of the PKCS#7-padded value: the value is
+ * read, padded, made a session generic secret (public, so an SO session may
+ * too) and wrapped with the real CKM_AES_KEY_WRAP. */
+static CK_RV w_wrap_key(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE kek,
+			CK_OBJECT_HANDLE key, CK_BYTE_PTR out, CK_ULONG_PTR outlen)
+{
+	fault f;
+	if (!m || m->mechanism != CKM_AES_KEY_WRAP_PAD)
+		return real->C_WrapKey(h, m, kek, key, out, outlen);
+	current(&f, wants_wrap);
+	if (!f.wrap_pkcs7)
+		return real->C_WrapKey(h, m, kek, key, out, outlen);
+	CK_BYTE value[512];
+	CK_ATTRIBUTE a = {CKA_VALUE, value, sizeof(value) - 8};
+	CK_RV rv = real->C_GetAttributeValue(h, key, &a, 1);
+	if (rv != CKR_OK)
+		return rv;
+	CK_ULONG pad = 8 - a.ulValueLen % 8;
+	memset(value + a.ulValueLen, (int)pad, pad);
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE kt = CKK_GENERIC_SECRET;
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_ATTRIBUTE tmpl[] = {
+		{CKA_CLASS, &cls, sizeof(cls)},     {CKA_KEY_TYPE, &kt, sizeof(kt)},
+		{CKA_TOKEN, &no, sizeof(no)},       {CKA_PRIVATE, &no, sizeof(no)},
+		{CKA_SENSITIVE, &no, sizeof(no)},   {CKA_EXTRACTABLE, &yes, sizeof(yes)},
+		{CKA_VALUE, value, a.ulValueLen + pad},
+	};
+	CK_OBJECT_HANDLE padded = CK_INVALID_HANDLE;
+	rv = real->C_CreateObject(h, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &padded);
+	if (rv != CKR_OK)
+		return rv;
+	CK_MECHANISM plain = {CKM_AES_KEY_WRAP, NULL, 0};
+	rv = real->C_WrapKey(h, &plain, kek, padded, out, outlen);
+	real->C_DestroyObject(h, padded);
+	return rv;
+}
+
+static CK_RV w_init_pin(CK_SESSION_HANDLE h, CK_UTF8CHAR_PTR pin, CK_ULONG len)
+{
+	fault f;
+	current(&f, wants_initpin);
+	if (f.error != F_NONE)
+		return error_rv(f.error);
+	return real->C_InitPIN(h, pin, len);
+}
+
+static CK_RV w_set_pin(CK_SESSION_HANDLE h, CK_UTF8CHAR_PTR old, CK_ULONG oldlen,
+		       CK_UTF8CHAR_PTR pin, CK_ULONG len)
+{
+	fault f;
+	current(&f, wants_setpin);
+	if (f.error != F_NONE)
+		return error_rv(f.error);
+	return real->C_SetPIN(h, old, oldlen, pin, len);
+}
+
 /* Load the real module once; its list is copied and our entries put in. */
 static CK_RV load_real(void)
 {
@@ -409,6 +534,10 @@ static CK_RV load_real(void)
 			wrapped.C_CloseSession = w_close_session;
 			wrapped.C_CloseAllSessions = w_close_all_sessions;
 			wrapped.C_Finalize = w_finalize;
+			wrapped.C_InitPIN = w_init_pin;
+			wrapped.C_WrapKey = w_wrap_key;
+			wrapped.C_GetAttributeValue = w_get_attribute_value;
+			wrapped.C_SetPIN = w_set_pin;
 		}
 	}
 	pthread_mutex_unlock(&lock);
