@@ -115,10 +115,18 @@ static signet_err check_domain(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HAND
 		{CKA_COPYABLE, false, "copyable"},
 	};
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
-		bool v = false;
-		err = hsm_attr_bool(t, h, obj, rules[i].type, &v, eb);
+		hsm_flag f = HSM_FLAG_ABSENT;
+		err = hsm_attr_flag(t, h, obj, rules[i].type, &f, eb);
 		if (err != SIGNET_OK)
 			return err;
+		/* Every rule wants the attribute said: a module that does not
+		 * report one cannot show the domain key is what it must be. */
+		if (f == HSM_FLAG_ABSENT)
+			return hsm_fail(eb, SIGNET_EHSM_KEY,
+					"domain key of token '%s': the module does not report "
+					"%s",
+					t->label, rules[i].name);
+		bool v = f == HSM_FLAG_TRUE;
 		if (v != rules[i].want)
 			return hsm_fail(eb, SIGNET_EHSM_KEY, "domain key of token '%s': %s is %s",
 					t->label, rules[i].name, v ? "true" : "false");

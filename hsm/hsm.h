@@ -183,7 +183,22 @@ typedef struct hsm_key_info {
 	bool can_sign;                 /* CKA_SIGN */
 	bool can_decrypt;              /* CKA_DECRYPT or CKA_UNWRAP */
 	bool wrap_with_trusted;        /* CKA_WRAP_WITH_TRUSTED */
+	uint32_t absent;               /* HSM_KEY_ABSENT_* of the flags above the
+					* token did not report: each reads as the
+					* value that fails the checks below */
 } hsm_key_info;
+
+/* The bits of hsm_key_info.absent. */
+enum {
+	HSM_KEY_ABSENT_SENSITIVE = 1u << 0,         /* read as false */
+	HSM_KEY_ABSENT_EXTRACTABLE = 1u << 1,       /* read as true */
+	HSM_KEY_ABSENT_ALWAYS_SENSITIVE = 1u << 2,  /* read as false */
+	HSM_KEY_ABSENT_NEVER_EXTRACTABLE = 1u << 3, /* read as false */
+	HSM_KEY_ABSENT_SIGN = 1u << 4,              /* read as false */
+	HSM_KEY_ABSENT_DECRYPT = 1u << 5,           /* can_decrypt reads true */
+	HSM_KEY_ABSENT_UNWRAP = 1u << 6,            /* can_decrypt reads true */
+	HSM_KEY_ABSENT_WRAP_WITH_TRUSTED = 1u << 7, /* read as false */
+};
 
 /* True when info describes a private key signet may sign with: sensitive and
  * always sensitive, able to sign, and either not extractable and never

@@ -179,10 +179,18 @@ signet_err hsm_find_objects(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_CLASS c
  * sets only the public facts). */
 signet_err hsm_describe_object(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
 			       hsm_key_info *info, hsm_errbuf *eb);
-/* A boolean attribute (absent counts as false) and an unsigned long one
+/* A boolean attribute of obj as the token reports it. */
+typedef enum hsm_flag {
+	HSM_FLAG_FALSE,
+	HSM_FLAG_TRUE,
+	HSM_FLAG_ABSENT, /* not reported: CKR_ATTRIBUTE_TYPE_INVALID or
+			  * _SENSITIVE, or no one-octet CK_TRUE/CK_FALSE */
+} hsm_flag;
+/* A boolean attribute (an absent one is HSM_FLAG_ABSENT, never false: each
+ * caller decides what it means for its check) and an unsigned long one
  * (absent is SIGNET_EHSM_KEY) of obj. */
-signet_err hsm_attr_bool(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
-			 CK_ATTRIBUTE_TYPE type, bool *out, hsm_errbuf *eb);
+signet_err hsm_attr_flag(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
+			 CK_ATTRIBUTE_TYPE type, hsm_flag *out, hsm_errbuf *eb);
 signet_err hsm_attr_ulong(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
 			  CK_ATTRIBUTE_TYPE type, CK_ULONG *out, hsm_errbuf *eb);
 /* The signature size of a key described by info. */

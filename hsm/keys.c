@@ -132,27 +132,25 @@ static signet_err get_attr(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o
 	return SIGNET_OK;
 }
 
-/* A boolean attribute; absent counts as false. */
-static signet_err get_bool(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
-			   CK_ATTRIBUTE_TYPE type, bool *out, hsm_errbuf *eb)
+signet_err hsm_attr_flag(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
+			 CK_ATTRIBUTE_TYPE type, hsm_flag *out, hsm_errbuf *eb)
 {
 	CK_BBOOL v = CK_FALSE;
-	size_t len = 0;
-	signet_err err = get_attr(t, h, obj, type, &v, sizeof(v), &len, eb);
-	if (err == SIGNET_ENOTFOUND) {
-		*out = false;
+	CK_ATTRIBUTE a = {type, &v, sizeof(v)};
+	CK_RV rv = t->ctx->fn->C_GetAttributeValue(h, obj, &a, 1);
+	/* A module that does not know the attribute, will not tell it or
+	 * gives no one-octet CK_TRUE or CK_FALSE has not said either: the
+	 * caller decides per attribute what that means for its check. */
+	if (rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_ATTRIBUTE_SENSITIVE ||
+	    (rv == CKR_OK && (a.ulValueLen != sizeof(v) || (v != CK_TRUE && v != CK_FALSE)))) {
+		*out = HSM_FLAG_ABSENT;
 		return SIGNET_OK;
 	}
-	if (err != SIGNET_OK)
-		return err;
-	*out = len == sizeof(v) && v == CK_TRUE;
+	if (rv != CKR_OK)
+		return hsm_fail_rv(eb, "C_GetAttributeValue", rv, "attribute 0x%lx",
+				   (unsigned long)type);
+	*out = v == CK_TRUE ? HSM_FLAG_TRUE : HSM_FLAG_FALSE;
 	return SIGNET_OK;
-}
-
-signet_err hsm_attr_bool(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
-			 CK_ATTRIBUTE_TYPE type, bool *out, hsm_errbuf *eb)
-{
-	return get_bool(t, h, obj, type, out, eb);
 }
 
 static signet_err get_ulong(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
@@ -264,23 +262,36 @@ signet_err hsm_describe_object(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HAND
 	}
 	info->has_private = true;
 	bool decrypt = false, unwrap = false;
+	/* absent: the value an attribute the token does not report reads as,
+	 * the one that fails the checks (hsm_key_is_safe, hsm_key_usable,
+	 * hsm_key_is_restored), so that no key passes for want of a fact. */
 	struct {
 		CK_ATTRIBUTE_TYPE type;
 		bool *out;
+		bool absent;
+		uint32_t bit;
 	} flags[] = {
-		{CKA_SENSITIVE, &info->sensitive},
-		{CKA_EXTRACTABLE, &info->extractable},
-		{CKA_ALWAYS_SENSITIVE, &info->always_sensitive},
-		{CKA_NEVER_EXTRACTABLE, &info->never_extractable},
-		{CKA_SIGN, &info->can_sign},
-		{CKA_DECRYPT, &decrypt},
-		{CKA_UNWRAP, &unwrap},
-		{CKA_WRAP_WITH_TRUSTED, &info->wrap_with_trusted},
+		{CKA_SENSITIVE, &info->sensitive, false, HSM_KEY_ABSENT_SENSITIVE},
+		{CKA_EXTRACTABLE, &info->extractable, true, HSM_KEY_ABSENT_EXTRACTABLE},
+		{CKA_ALWAYS_SENSITIVE, &info->always_sensitive, false,
+		 HSM_KEY_ABSENT_ALWAYS_SENSITIVE},
+		{CKA_NEVER_EXTRACTABLE, &info->never_extractable, false,
+		 HSM_KEY_ABSENT_NEVER_EXTRACTABLE},
+		{CKA_SIGN, &info->can_sign, false, HSM_KEY_ABSENT_SIGN},
+		{CKA_DECRYPT, &decrypt, true, HSM_KEY_ABSENT_DECRYPT},
+		{CKA_UNWRAP, &unwrap, true, HSM_KEY_ABSENT_UNWRAP},
+		{CKA_WRAP_WITH_TRUSTED, &info->wrap_with_trusted, false,
+		 HSM_KEY_ABSENT_WRAP_WITH_TRUSTED},
 	};
+	info->absent = 0;
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
-		err = get_bool(t, h, obj, flags[i].type, flags[i].out, eb);
+		hsm_flag f = HSM_FLAG_ABSENT;
+		err = hsm_attr_flag(t, h, obj, flags[i].type, &f, eb);
 		if (err != SIGNET_OK)
 			return err;
+		if (f == HSM_FLAG_ABSENT)
+			info->absent |= flags[i].bit;
+		*flags[i].out = f == HSM_FLAG_ABSENT ? flags[i].absent : f == HSM_FLAG_TRUE;
 	}
 	info->can_decrypt = decrypt || unwrap;
 	return SIGNET_OK;
