@@ -330,7 +330,9 @@ signet_err hsm_data_read(hsm_token *t, const char *label, bool private_obj, size
  * object (CKA_TOKEN, CKA_APPLICATION "signet") is created, then the old one
  * destroyed (modules need not let CKA_VALUE change), so the token never holds
  * none; an interruption in between leaves two, which hsm_data_read refuses
- * (SIGNET_ESTATE). SIGNET_ESTATE too if several exist already. */
+ * (SIGNET_ESTATE). SIGNET_ESTATE too if several exist already.
+ * SIGNET_EUNSUPPORTED for a module that keeps no token data objects (it
+ * refuses the object's template: NSS's softokn), nothing written. */
 signet_err hsm_data_write(hsm_token *t, const char *label, bool private_obj, const uint8_t *value,
 			  size_t len, char *errmsg, size_t errlen);
 

@@ -133,6 +133,15 @@ static signet_err data_write_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg, hs
 		{CKA_VALUE, (void *)a->value, a->len},
 	};
 	rv = t->ctx->fn->C_CreateObject(h, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &obj);
+	/* The label and value were checked before: a module refusing this
+	 * plain template keeps no token data objects at all (NSS's softokn),
+	 * which is what it lacks, not a bad argument of the caller's. */
+	if (rv == CKR_ATTRIBUTE_VALUE_INVALID || rv == CKR_ATTRIBUTE_TYPE_INVALID ||
+	    rv == CKR_TEMPLATE_INCONSISTENT)
+		return hsm_fail(eb, SIGNET_EUNSUPPORTED,
+				"token '%s' keeps no data objects (C_CreateObject of a %s "
+				"CKO_DATA token object: %s): nothing written",
+				t->label, a->private_obj ? "private" : "public", hsm_rv_name(rv));
 	if (rv != CKR_OK)
 		return hsm_fail_rv(eb, "C_CreateObject", rv, "data object '%s'", a->label);
 	/* Not every module lets CKA_VALUE change (SoftHSM2 does not): the new
