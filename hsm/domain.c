@@ -331,6 +331,10 @@ signet_err hsm_domain_install(hsm_ctx *ctx, const char *serial, const sg_secret 
 							 "backup domain",
 							 serial);
 			}
+			/* A token whose wrap is another variant gets no domain:
+			 * its backups would be read by no other token. */
+			if (err == SIGNET_OK)
+				err = hsm_wrap_pad_kat(ctx, h, serial, eb);
 			if (err == SIGNET_OK)
 				err = create_domain(ctx, h, serial, key, id, eb);
 			(void)ctx->fn->C_Logout(h);

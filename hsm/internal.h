@@ -193,6 +193,11 @@ signet_err hsm_attr_flag(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj
 			 CK_ATTRIBUTE_TYPE type, hsm_flag *out, hsm_errbuf *eb);
 signet_err hsm_attr_ulong(hsm_token *t, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
 			  CK_ATTRIBUTE_TYPE type, CK_ULONG *out, hsm_errbuf *eb);
+/* Wrap a fixed key with a fixed KEK (session objects made on the SO's or
+ * user's session h, destroyed again) with CKM_AES_KEY_WRAP_PAD and compare
+ * with the known answer of the variant signet's backups use (wrap_kat.c).
+ * SIGNET_EUNSUPPORTED for a module that computes another or cannot. */
+signet_err hsm_wrap_pad_kat(hsm_ctx *ctx, CK_SESSION_HANDLE h, const char *serial, hsm_errbuf *eb);
 /* The signature size of a key described by info. */
 size_t hsm_sig_len(const hsm_key_info *info);
 

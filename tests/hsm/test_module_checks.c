@@ -1,8 +1,9 @@
 /* test_module_checks.c -- what signet checks of a module itself, shown with
  * a module that lacks it: tests/p11fault in front of the real one hides a
- * key's boolean attributes (a key must not pass a check for want of a fact).
- * On SoftHSM2 and on softokn; the domain's checks on SoftHSM2 only (softokn
- * holds none: test_backup). */
+ * key's boolean attributes (a key must not pass a check for want of a fact)
+ * and computes CKM_AES_KEY_WRAP_PAD as PKCS#11 2.40 and NSS's softokn do (no
+ * backup domain goes into such a token). On SoftHSM2 and on softokn; the
+ * domain's checks on SoftHSM2 only (softokn holds none: test_backup). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <p11-kit/pkcs11.h>
 
@@ -134,6 +136,80 @@ static void test_absent_domain_flag(void **state)
 	sg_secret_free(key);
 }
 
+/* The known answer wrap_kat.c holds, computed here with OpenSSL: RFC 5649
+ * of RFC 5649's 20-octet example key followed by 4 zero octets, under the
+ * AES-256 KEK 0x00..0x1f (what SoftHSM2 computes); RFC 5649 proper and
+ * RFC 3394 after PKCS#7 padding give other octets. */
+static size_t wrap(const EVP_CIPHER *c, const uint8_t *in, size_t len, uint8_t out[64])
+{
+	uint8_t kek[32];
+	for (int i = 0; i < 32; i++)
+		kek[i] = (uint8_t)i;
+	EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+	assert_non_null(x);
+	EVP_CIPHER_CTX_set_flags(x, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+	int n = 0, m = 0;
+	assert_int_equal(EVP_EncryptInit_ex(x, c, NULL, kek, NULL), 1);
+	assert_int_equal(EVP_EncryptUpdate(x, out, &n, in, (int)len), 1);
+	assert_int_equal(EVP_EncryptFinal_ex(x, out + n, &m), 1);
+	EVP_CIPHER_CTX_free(x);
+	return (size_t)(n + m);
+}
+
+static void test_wrap_variants(void **state)
+{
+	(void)state;
+	static const uint8_t key[24] = {0xc3, 0x7b, 0x7e, 0x64, 0x92, 0x58, 0x43, 0x40,
+					0xbe, 0xd1, 0x22, 0x07, 0x80, 0x89, 0x41, 0x15,
+					0x50, 0x68, 0xf7, 0x38}; /* 20 octets, 4 zeros */
+	static const uint8_t softhsm2[32] = {
+		0x43, 0x16, 0x32, 0xe1, 0x7c, 0x16, 0x51, 0x3f, 0xdc, 0xea, 0x0a,
+		0x3a, 0xf7, 0xb1, 0x46, 0x1d, 0x1e, 0x80, 0xcd, 0x87, 0x05, 0xc1,
+		0x01, 0x21, 0x86, 0x20, 0x1d, 0xc7, 0x23, 0x1c, 0x44, 0x92};
+	uint8_t out[64], pkcs7[24];
+	assert_int_equal(wrap(EVP_aes_256_wrap_pad(), key, 24, out), 32);
+	assert_memory_equal(out, softhsm2, 32);
+	assert_int_equal(wrap(EVP_aes_256_wrap_pad(), key, 20, out), 32);
+	assert_memory_not_equal(out, softhsm2, 32);
+	memcpy(pkcs7, key, 20);
+	memset(pkcs7 + 20, 4, 4);
+	assert_int_equal(wrap(EVP_aes_256_wrap(), pkcs7, 24, out), 32);
+	assert_memory_not_equal(out, softhsm2, 32);
+}
+
+/* A module whose CKM_AES_KEY_WRAP_PAD is RFC 3394 after PKCS#7 padding
+ * gets no domain, and nothing is left in its token; the same token takes
+ * one once the module computes SoftHSM2's variant. */
+static void test_wrap_pad_variant_refused(void **state)
+{
+	softhsm_fixture *f = *state;
+	sg_secret *key = domain_key();
+	size_t before = 0, after = 0;
+	assert_int_equal(hsm_object_count(f->tok, &before, HSM_ERR), SIGNET_OK);
+	hsm_token_close(f->tok);
+	f->tok = NULL;
+	p11fault_set("wrap_pad=pkcs7");
+	assert_int_equal(hsm_domain_install(f->ctx, f->serial, f->so_pin, key, HSM_ERR),
+			 SIGNET_EUNSUPPORTED);
+	assert_non_null(strstr(shf_errmsg, "not the variant"));
+	assert_int_equal(p11fault_count(".hits"), 1);
+	p11fault_set("");
+	assert_int_equal(hsm_token_open(f->ctx, NULL, f->serial, f->user_pin, &f->tok, HSM_ERR),
+			 SIGNET_OK);
+	uint8_t id[HSM_ID_LEN];
+	assert_int_equal(hsm_domain_find(f->tok, id, HSM_ERR), SIGNET_ENOTFOUND);
+	assert_int_equal(hsm_object_count(f->tok, &after, HSM_ERR), SIGNET_OK);
+	assert_int_equal(after, before);
+	hsm_token_close(f->tok);
+	f->tok = NULL;
+	assert_int_equal(hsm_domain_install(f->ctx, f->serial, f->so_pin, key, HSM_ERR),
+			 SIGNET_OK);
+	assert_int_equal(hsm_token_open(f->ctx, NULL, f->serial, f->user_pin, &f->tok, HSM_ERR),
+			 SIGNET_OK);
+	assert_int_equal(hsm_domain_find(f->tok, id, HSM_ERR), SIGNET_OK);
+	sg_secret_free(key);
+}
+
 /* A fresh token with no fault in force (a failed test may leave one). */
 static int setup(void **state)
 {
@@ -161,12 +237,16 @@ int main(void)
 	if (impl == SOFTHSM_IMPL_SOFTOKN)
 		setenv("SIGNET_SOFTOKN_MODULE", getenv("SIGNET_SOFTHSM_MODULE"), 1);
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_wrap_variants),
 		cmocka_unit_test_setup_teardown(test_absent_key_flags, setup,
 						softhsm_teardown),
 		cmocka_unit_test_setup_teardown(test_absent_domain_flag, setup,
 						softhsm_teardown),
+		cmocka_unit_test_setup_teardown(test_wrap_pad_variant_refused, setup,
+						softhsm_teardown),
 	};
 	const struct CMUnitTest softokn_tests[] = {
+		cmocka_unit_test(test_wrap_variants),
 		cmocka_unit_test_setup_teardown(test_absent_key_flags, setup,
 						softhsm_teardown),
 	};
