@@ -435,26 +435,5 @@ int client_exit_for_status(int code)
 
 const char *client_status_name(int code)
 {
-	static const char *const names[] = {
-		"OK",
-		"CANCELLED",
-		"UNKNOWN",
-		"INVALID_ARGUMENT",
-		"DEADLINE_EXCEEDED",
-		"NOT_FOUND",
-		"ALREADY_EXISTS",
-		"PERMISSION_DENIED",
-		"RESOURCE_EXHAUSTED",
-		"FAILED_PRECONDITION",
-		"ABORTED",
-		"OUT_OF_RANGE",
-		"UNIMPLEMENTED",
-		"INTERNAL",
-		"UNAVAILABLE",
-		"DATA_LOSS",
-		"UNAUTHENTICATED",
-	};
-	if (code < 0 || (size_t)code >= sizeof(names) / sizeof(names[0]))
-		return "UNKNOWN_STATUS";
-	return names[code];
+	return sg_grpc_status_name(code);
 }

@@ -2,7 +2,8 @@
  * secret memory, bounded and atomic file access, process hardening, logging.
  *
  * This is the lowest layer: it uses libc and OpenSSL only, and knows nothing of
- * DNS, PKCS#11 or gRPC.
+ * DNS, PKCS#11 or gRPC (but the names of gRPC's status codes, which the
+ * client and signetd both print).
  */
 #ifndef SIGNET_COMMON_H
 #define SIGNET_COMMON_H
@@ -184,6 +185,16 @@ typedef struct sg_bench_result {
  * first failing op stops the run and its error is returned. */
 signet_err sg_bench_run(const sg_bench_ops *ops, void *arg, unsigned threads, double seconds,
 			sg_bench_result *out);
+
+/* ---- gRPC status names -------------------------------------------------- */
+
+/* Status codes 0 (OK) to 16 (UNAUTHENTICATED), as gRPC numbers them. */
+#define SG_GRPC_STATUS_COUNT 17
+
+/* The name of gRPC status code ("UNAVAILABLE" for 14), for messages and
+ * metrics labels; "UNKNOWN_STATUS" for a number outside 0..16. Static,
+ * never NULL. */
+const char *sg_grpc_status_name(int code);
 
 /* ---- logging ------------------------------------------------------------ */
 

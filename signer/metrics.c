@@ -30,27 +30,6 @@ static const uint64_t hsm_bounds[] = {
 
 #define DS_ZONES 256 /* zones whose DS confirmations are counted */
 
-#define GRPC_CODES 17 /* OK .. UNAUTHENTICATED */
-static const char *const code_names[GRPC_CODES] = {
-	"OK",
-	"CANCELLED",
-	"UNKNOWN",
-	"INVALID_ARGUMENT",
-	"DEADLINE_EXCEEDED",
-	"NOT_FOUND",
-	"ALREADY_EXISTS",
-	"PERMISSION_DENIED",
-	"RESOURCE_EXHAUSTED",
-	"FAILED_PRECONDITION",
-	"ABORTED",
-	"OUT_OF_RANGE",
-	"UNIMPLEMENTED",
-	"INTERNAL",
-	"UNAVAILABLE",
-	"DATA_LOSS",
-	"UNAUTHENTICATED",
-};
-
 /* A histogram: per-bucket counts (not cumulative), total count and sum. */
 typedef struct histogram {
 	atomic_uint_fast64_t bucket[MAX_BUCKETS + 1]; /* last: above every bound */
@@ -72,7 +51,7 @@ struct signer_metrics {
 	char (*methods)[48];         /* method names, for labels */
 	atomic_uint_fast64_t *calls; /* [method][code] */
 	histogram *latency;          /* [method] */
-	atomic_uint_fast64_t item_errors[GRPC_CODES];
+	atomic_uint_fast64_t item_errors[SG_GRPC_STATUS_COUNT];
 	atomic_uint_fast64_t refusals[SIGNER_REFUSAL_COUNT]; /* by signer_refusal */
 	histogram hsm;
 	atomic_uint_fast64_t hsm_errors;
@@ -96,7 +75,7 @@ signet_err signer_metrics_new(const char *const *methods, size_t nmethods, signe
 		return SIGNET_ENOMEM;
 	m->nmethods = nmethods;
 	m->methods = calloc(nmethods, sizeof(*m->methods));
-	m->calls = calloc(nmethods * GRPC_CODES, sizeof(*m->calls));
+	m->calls = calloc(nmethods * SG_GRPC_STATUS_COUNT, sizeof(*m->calls));
 	m->latency = calloc(nmethods, sizeof(*m->latency));
 	if (!m->methods || !m->calls || !m->latency) {
 		signer_metrics_free(m);
@@ -156,9 +135,10 @@ void signer_metrics_call(signer_metrics *m, size_t method, unsigned code, uint64
 {
 	if (!m || method >= m->nmethods)
 		return;
-	if (code >= GRPC_CODES)
+	if (code >= SG_GRPC_STATUS_COUNT)
 		code = 2; /* UNKNOWN */
-	atomic_fetch_add_explicit(&m->calls[method * GRPC_CODES + code], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->calls[method * SG_GRPC_STATUS_COUNT + code], 1,
+				  memory_order_relaxed);
 	observe(&m->latency[method], request_bounds, REQ_BUCKETS, ns);
 }
 
@@ -166,7 +146,7 @@ void signer_metrics_item_error(signer_metrics *m, unsigned code)
 {
 	if (!m)
 		return;
-	if (code >= GRPC_CODES)
+	if (code >= SG_GRPC_STATUS_COUNT)
 		code = 2;
 	atomic_fetch_add_explicit(&m->item_errors[code], 1, memory_order_relaxed);
 }
@@ -346,25 +326,26 @@ signet_err signer_metrics_render(signer_metrics *m, const signer_metrics_snapsho
 			"# HELP signet_requests_total Calls answered, by method and gRPC status.\n"
 			"# TYPE signet_requests_total counter\n");
 	for (size_t k = 0; k < m->nmethods && ret == SIGNET_OK; k++)
-		for (unsigned c = 0; c < GRPC_CODES && ret == SIGNET_OK; c++) {
-			uint64_t v = atomic_load_explicit(&m->calls[k * GRPC_CODES + c],
+		for (unsigned c = 0; c < SG_GRPC_STATUS_COUNT && ret == SIGNET_OK; c++) {
+			uint64_t v = atomic_load_explicit(&m->calls[k * SG_GRPC_STATUS_COUNT + c],
 							  memory_order_relaxed);
 			if (v)
 				ret = sg_buf_printf(
 					out,
 					"signet_requests_total{method=\"%s\",code=\"%s\"} %llu\n",
-					m->methods[k], code_names[c], (unsigned long long)v);
+					m->methods[k], sg_grpc_status_name((int)c),
+					(unsigned long long)v);
 		}
 	if (ret == SIGNET_OK)
 		ret = sg_buf_printf(
 			out,
 			"# HELP signet_item_errors_total RRsets of a batch that failed, by gRPC status.\n"
 			"# TYPE signet_item_errors_total counter\n");
-	for (unsigned c = 0; c < GRPC_CODES && ret == SIGNET_OK; c++) {
+	for (unsigned c = 0; c < SG_GRPC_STATUS_COUNT && ret == SIGNET_OK; c++) {
 		uint64_t v = atomic_load_explicit(&m->item_errors[c], memory_order_relaxed);
 		if (v)
 			ret = sg_buf_printf(out, "signet_item_errors_total{code=\"%s\"} %llu\n",
-					    code_names[c], (unsigned long long)v);
+					    sg_grpc_status_name((int)c), (unsigned long long)v);
 	}
 	if (ret == SIGNET_OK)
 		ret = sg_buf_printf(
