@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -45,9 +47,52 @@ static int start_server(pg_cluster *c)
 	return 0;
 }
 
+/* The watcher: sh with one end of a socket pair as its input. A line from
+ * pg_cluster_destroy (which cleaned up itself) ends it quietly; the end of
+ * the input without one means the test process died, and it cleans up. It
+ * is forked and exec'd at once (the test may have threads), in a session
+ * of its own so that a kill of the test's process group spares it, with
+ * no descriptor of the test but stderr. */
+static const char watch_script[] =
+	"read -r done && exit 0;"
+	" runuser -u nobody -- " PG_BIN "/pg_ctl -D \"$1/data\" -m immediate -w -t 60 stop"
+	" >/dev/null 2>&1;"
+	" [ -n \"$SIGNET_TEST_KEEP\" ] || rm -rf \"$1\"";
+
+static int start_watcher(pg_cluster *c)
+{
+	/* A socket pair rather than a pipe: the farewell is sent with
+	 * MSG_NOSIGNAL, so a watcher gone already cannot kill the test with
+	 * SIGPIPE. */
+	int p[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		/* dup2 onto itself would keep close-on-exec. */
+		if (p[0] == 0 ? fcntl(0, F_SETFD, 0) != 0 : dup2(p[0], 0) != 0)
+			_exit(127);
+		int null = open("/dev/null", O_RDWR);
+		if (setsid() < 0 || null < 0 || dup2(null, 1) != 1 || close_range(3, ~0u, 0) != 0)
+			_exit(127);
+		execl("/bin/sh", "sh", "-c", watch_script, "sh", c->dir, (char *)NULL);
+		_exit(127);
+	}
+	close(p[0]);
+	c->watch_fd = p[1];
+	c->watcher = (int)pid;
+	return 0;
+}
+
 int pg_cluster_start(pg_cluster *c)
 {
 	memset(c, 0, sizeof(*c));
+	c->watch_fd = -1;
 	const char *need[] = {PG_BIN "/initdb", PG_BIN "/pg_ctl", PG_BIN "/psql",
 			      "/usr/sbin/runuser"};
 	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
@@ -57,7 +102,7 @@ int pg_cluster_start(pg_cluster *c)
 			return -1;
 		}
 	snprintf(c->dir, sizeof(c->dir), "/tmp/signet-pg-XXXXXX");
-	if (!mkdtemp(c->dir) || chmod(c->dir, 0755) != 0)
+	if (!mkdtemp(c->dir) || chmod(c->dir, 0755) != 0 || start_watcher(c) != 0)
 		return -1;
 	snprintf(c->pki, sizeof(c->pki), "%s/pki", c->dir);
 	snprintf(c->sock, sizeof(c->sock), "%s/sock", c->dir);
@@ -137,6 +182,14 @@ void pg_cluster_destroy(pg_cluster *c)
 	if (!getenv("SIGNET_TEST_KEEP"))
 		(void)sh("rm -rf '%s'", c->dir);
 	c->dir[0] = '\0';
+	if (c->watcher > 0) {
+		/* Done: the watcher leaves without touching anything. */
+		(void)send(c->watch_fd, "done\n", 5, MSG_NOSIGNAL);
+		close(c->watch_fd);
+		(void)waitpid(c->watcher, NULL, 0);
+	}
+	c->watch_fd = -1;
+	c->watcher = 0;
 }
 
 bool pg_cluster_sql(const pg_cluster *c, const char *db, const char *sql, char *out,

@@ -5,6 +5,12 @@
  * and a Unix socket (trust, directory owned by nobody) for the test's own
  * SQL. One cluster per test program: starting one costs seconds.
  *
+ * A watcher process reads one end of a socket pair whose other end only
+ * the test process holds: when the test dies without pg_cluster_destroy (a
+ * crash, ctest's timeout killing it with SIGKILL, where atexit does not
+ * run), the end of its input makes the watcher stop the server (pg_ctl
+ * stop -m immediate) and remove the directory (kept with SIGNET_TEST_KEEP).
+ *
  * Needs /usr/lib/postgresql/15/bin (postgresql-15) and runuser; a missing
  * one fails the test naming it. Failures fail the cmocka test, except in
  * pg_cluster_start, which returns -1 so that a group setup fails cleanly.
@@ -21,10 +27,13 @@ typedef struct pg_cluster {
 	char password[40];   /* the role signet's password (random) */
 	int port;            /* 127.0.0.1:port, TLS only */
 	bool running;
+	int watch_fd;        /* the test's end of the watcher's socket pair, or -1 */
+	int watcher;         /* the watcher's pid, or 0 */
 } pg_cluster;
 
 /* initdb, configure and start; 0 when it accepts connections, -1 (with
- * the reason on stderr) otherwise. Call pg_cluster_destroy in either case. */
+ * the reason on stderr) otherwise. Call pg_cluster_destroy in either case
+ * (or die: the watcher does it then). */
 int pg_cluster_start(pg_cluster *c);
 /* pg_ctl stop -m fast (clients are cut off at once); start again on the
  * same data and port. Both wait until done. */
