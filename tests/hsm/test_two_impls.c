@@ -120,6 +120,59 @@ static CK_OBJECT_HANDLE nss_domain_copy(struct env *e, CK_SESSION_HANDLE h)
 	return o;
 }
 
+/* A SoftHSM2 backup of a new key, and what softokn needs to try its
+ * unwrap: a session, the domain's value as a key there, and the template
+ * signet restores a key with. Points into itself: not to be copied. */
+#define RESTORE_N 5
+typedef struct moved {
+	hsm_backup b;
+	EVP_PKEY *pub;
+	CK_SESSION_HANDLE h;
+	CK_OBJECT_HANDLE dom;
+	CK_BBOOL yes, no;
+	CK_OBJECT_CLASS cls; /* CKO_PRIVATE_KEY */
+	CK_KEY_TYPE kt;
+	/* a session object, sensitive, for signing: RESTORE_N attributes
+	 * set, room for two more */
+	CK_ATTRIBUTE restore[RESTORE_N + 2];
+} moved;
+
+static void moved_begin(struct env *e, hsm_alg alg, CK_KEY_TYPE kt, moved *m)
+{
+	backup_of(e, alg, &m->b, &m->pub);
+	m->h = nss_session(e->nss);
+	m->dom = nss_domain_copy(e, m->h);
+	m->yes = CK_TRUE;
+	m->no = CK_FALSE;
+	m->cls = CKO_PRIVATE_KEY;
+	m->kt = kt;
+	const CK_ATTRIBUTE restore[RESTORE_N] = {
+		{CKA_CLASS, &m->cls, sizeof(m->cls)},
+		{CKA_KEY_TYPE, &m->kt, sizeof(m->kt)},
+		{CKA_TOKEN, &m->no, sizeof(m->no)},
+		{CKA_SENSITIVE, &m->yes, sizeof(m->yes)},
+		{CKA_SIGN, &m->yes, sizeof(m->yes)},
+	};
+	memcpy(m->restore, restore, sizeof(restore));
+}
+
+static void moved_end(struct env *e, moved *m)
+{
+	e->nss->p11->C_CloseSession(m->h);
+	EVP_PKEY_free(m->pub);
+	hsm_backup_free(&m->b);
+}
+
+/* softokn's C_UnwrapKey of m's backup by mechanism mech into a key of the
+ * first n attributes of tmpl. */
+static CK_RV nss_unwrap(struct env *e, moved *m, CK_MECHANISM_TYPE mech, CK_ATTRIBUTE *tmpl,
+			CK_ULONG n, CK_OBJECT_HANDLE *key)
+{
+	CK_MECHANISM mm = {mech, NULL, 0};
+	return e->nss->p11->C_UnwrapKey(m->h, &mm, m->dom, m->b.wrapped.data, m->b.wrapped.len,
+					tmpl, n, key);
+}
+
 /* Through signet: a SoftHSM2 backup does not go into softokn, and nothing
  * there changes; the public halves do move. */
 static void test_signet_refuses(void **state)
@@ -157,50 +210,35 @@ static void test_signet_refuses(void **state)
 static void test_mechanism_works_but_leaks(void **state)
 {
 	struct env *e = *state;
-	hsm_backup b;
-	EVP_PKEY *pub = NULL;
-	backup_of(e, HSM_ALG_RSASHA256, &b, &pub);
+	moved m;
+	moved_begin(e, HSM_ALG_RSASHA256, CKK_RSA, &m);
 	CK_FUNCTION_LIST *p11 = e->nss->p11;
-	CK_SESSION_HANDLE h = nss_session(e->nss);
-	CK_OBJECT_HANDLE dom = nss_domain_copy(e, h);
-	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-	CK_KEY_TYPE kt = CKK_RSA;
-	CK_MECHANISM kwp = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
-	CK_ATTRIBUTE restore[] = {
-		{CKA_CLASS, &cls, sizeof(cls)},
-		{CKA_KEY_TYPE, &kt, sizeof(kt)},
-		{CKA_TOKEN, &no, sizeof(no)},
-		{CKA_SENSITIVE, &yes, sizeof(yes)},
-		{CKA_SIGN, &yes, sizeof(yes)},
-	};
+	CK_SESSION_HANDLE h = m.h;
 	CK_OBJECT_HANDLE priv;
 	/* one mechanism number, two algorithms: SoftHSM2's CKM_AES_KEY_WRAP_PAD
 	 * is RFC 5649, softokn's is RFC 3394 with PKCS#7 padding (PKCS#11
 	 * 2.40's own definition); softokn's RFC 5649 is CKM_AES_KEY_WRAP_KWP */
-	assert_int_equal(p11->C_UnwrapKey(h, &kwp, dom, b.wrapped.data, b.wrapped.len, restore, 5,
-					  &priv), CKR_WRAPPED_KEY_INVALID);
-	kwp.mechanism = CKM_AES_KEY_WRAP_KWP;
-	assert_int_equal(p11->C_UnwrapKey(h, &kwp, dom, b.wrapped.data, b.wrapped.len, restore, 5,
-					  &priv), CKR_OK);
+	assert_int_equal(nss_unwrap(e, &m, CKM_AES_KEY_WRAP_PAD, m.restore, RESTORE_N, &priv),
+			 CKR_WRAPPED_KEY_INVALID);
+	assert_int_equal(nss_unwrap(e, &m, CKM_AES_KEY_WRAP_KWP, m.restore, RESTORE_N, &priv),
+			 CKR_OK);
 	/* it signs in softokn, and the original public key verifies it */
 	CK_MECHANISM rsa = {CKM_SHA256_RSA_PKCS, NULL, 0};
 	uint8_t sig[HSM_SIG_MAX];
 	CK_ULONG siglen = sizeof(sig);
 	assert_int_equal(p11->C_SignInit(h, &rsa, priv), CKR_OK);
 	assert_int_equal(p11->C_Sign(h, (CK_BYTE *)msg, sizeof(msg), sig, &siglen), CKR_OK);
-	assert_int_equal(dns_signature_verify(HSM_ALG_RSASHA256, pub, msg, sizeof(msg), sig, siglen), SIGNET_OK);
+	assert_int_equal(dns_signature_verify(HSM_ALG_RSASHA256, m.pub, msg, sizeof(msg), sig, siglen), SIGNET_OK);
 	/* the same unwrap asked for a readable key: softokn obliges */
 	CK_ATTRIBUTE open[] = {
-		{CKA_CLASS, &cls, sizeof(cls)},
-		{CKA_KEY_TYPE, &kt, sizeof(kt)},
-		{CKA_TOKEN, &no, sizeof(no)},
-		{CKA_SENSITIVE, &no, sizeof(no)},
-		{CKA_EXTRACTABLE, &yes, sizeof(yes)},
+		m.restore[0],
+		m.restore[1],
+		m.restore[2],
+		{CKA_SENSITIVE, &m.no, sizeof(m.no)},
+		{CKA_EXTRACTABLE, &m.yes, sizeof(m.yes)},
 	};
 	CK_OBJECT_HANDLE leaked;
-	assert_int_equal(p11->C_UnwrapKey(h, &kwp, dom, b.wrapped.data, b.wrapped.len, open, 5,
-					  &leaked), CKR_OK);
+	assert_int_equal(nss_unwrap(e, &m, CKM_AES_KEY_WRAP_KWP, open, 5, &leaked), CKR_OK);
 	uint8_t d[512];
 	CK_ATTRIBUTE exp = {CKA_PRIVATE_EXPONENT, d, sizeof(d)};
 	assert_int_equal(p11->C_GetAttributeValue(h, leaked, &exp, 1), CKR_OK);
@@ -209,9 +247,7 @@ static void test_mechanism_works_but_leaks(void **state)
 	sg_wipe(d, sizeof(d));
 	/* SoftHSM2 refuses that same request: its domain's unwrap template
 	 * holds (hsm_test_backup, test_clone_and_attacks) */
-	p11->C_CloseSession(h);
-	EVP_PKEY_free(pub);
-	hsm_backup_free(&b);
+	moved_end(e, &m);
 }
 
 /* An EC backup of SoftHSM2 does not even unwrap in softokn 3.87, whatever
@@ -219,51 +255,41 @@ static void test_mechanism_works_but_leaks(void **state)
 static void test_ec_does_not_unwrap(void **state)
 {
 	struct env *e = *state;
-	hsm_backup b;
-	EVP_PKEY *pub = NULL;
-	backup_of(e, HSM_ALG_ECDSAP256, &b, &pub);
-	CK_FUNCTION_LIST *p11 = e->nss->p11;
-	CK_SESSION_HANDLE h = nss_session(e->nss);
-	CK_OBJECT_HANDLE dom = nss_domain_copy(e, h);
+	moved m;
+	moved_begin(e, HSM_ALG_ECDSAP256, CKK_EC, &m);
 	static const CK_BYTE p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
-	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-	CK_KEY_TYPE kt = CKK_EC;
-	CK_MECHANISM kwp = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
-	CK_ATTRIBUTE restore[] = {
-		{CKA_CLASS, &cls, sizeof(cls)},
-		{CKA_KEY_TYPE, &kt, sizeof(kt)},
-		{CKA_TOKEN, &no, sizeof(no)},
-		{CKA_SENSITIVE, &yes, sizeof(yes)},
-		{CKA_SIGN, &yes, sizeof(yes)},
-		{CKA_ID, b.id, b.id_len},
-		{CKA_EC_PARAMS, (void *)p256, sizeof(p256)},
-	};
+	m.restore[RESTORE_N] = (CK_ATTRIBUTE){CKA_ID, m.b.id, m.b.id_len};
+	m.restore[RESTORE_N + 1] = (CK_ATTRIBUTE){CKA_EC_PARAMS, (void *)p256, sizeof(p256)};
 	CK_OBJECT_HANDLE priv;
-	assert_int_equal(p11->C_UnwrapKey(h, &kwp, dom, b.wrapped.data, b.wrapped.len, restore, 5,
-					  &priv), CKR_WRAPPED_KEY_INVALID);
-	kwp.mechanism = CKM_AES_KEY_WRAP_KWP;
-	for (CK_ULONG n = 5; n <= 7; n++)
-		assert_int_equal(p11->C_UnwrapKey(h, &kwp, dom, b.wrapped.data, b.wrapped.len,
-						  restore, n, &priv), CKR_TEMPLATE_INCOMPLETE);
-	p11->C_CloseSession(h);
-	EVP_PKEY_free(pub);
-	hsm_backup_free(&b);
+	assert_int_equal(nss_unwrap(e, &m, CKM_AES_KEY_WRAP_PAD, m.restore, RESTORE_N, &priv),
+			 CKR_WRAPPED_KEY_INVALID);
+	for (CK_ULONG n = RESTORE_N; n <= RESTORE_N + 2; n++)
+		assert_int_equal(nss_unwrap(e, &m, CKM_AES_KEY_WRAP_KWP, m.restore, n, &priv),
+				 CKR_TEMPLATE_INCOMPLETE);
+	moved_end(e, &m);
 }
 
-/* OpenSSL's RFC 5649 wrap of in under kek: the judge of what each module's
- * mechanisms compute. */
-static size_t rfc5649(const uint8_t kek[32], const uint8_t *in, size_t inlen, uint8_t *out)
+/* OpenSSL's key wrap (enc 1) or unwrap (enc 0) by cipher of in under
+ * kek: the judge of what each module's mechanisms compute. The length of
+ * what came out. */
+static size_t evp_wrap(const EVP_CIPHER *cipher, int enc, const uint8_t kek[32], const uint8_t *in,
+		       size_t inlen, uint8_t *out)
 {
 	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
 	assert_non_null(c);
 	EVP_CIPHER_CTX_set_flags(c, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
 	int n = 0, m = 0;
-	assert_int_equal(EVP_EncryptInit_ex(c, EVP_aes_256_wrap_pad(), NULL, kek, NULL), 1);
-	assert_int_equal(EVP_EncryptUpdate(c, out, &n, in, (int)inlen), 1);
-	assert_int_equal(EVP_EncryptFinal_ex(c, out + n, &m), 1);
+	assert_int_equal(EVP_CipherInit_ex(c, cipher, NULL, kek, NULL, enc), 1);
+	assert_int_equal(EVP_CipherUpdate(c, out, &n, in, (int)inlen), 1);
+	assert_int_equal(EVP_CipherFinal_ex(c, out + n, &m), 1);
 	EVP_CIPHER_CTX_free(c);
 	return (size_t)(n + m);
+}
+
+/* OpenSSL's RFC 5649 wrap of in under kek. */
+static size_t rfc5649(const uint8_t kek[32], const uint8_t *in, size_t inlen, uint8_t *out)
+{
+	return evp_wrap(EVP_aes_256_wrap_pad(), 1, kek, in, inlen, out);
 }
 
 /* A known secret wrapped under a known key by mechanism mech of f's module. */
@@ -302,29 +328,7 @@ static size_t rfc3394_pkcs7(const uint8_t kek[32], const uint8_t *in, size_t inl
 	assert_true(inlen + pad <= sizeof(padded));
 	memcpy(padded, in, inlen);
 	memset(padded + inlen, (int)pad, pad);
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	assert_non_null(c);
-	EVP_CIPHER_CTX_set_flags(c, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
-	int n = 0, m = 0;
-	assert_int_equal(EVP_EncryptInit_ex(c, EVP_aes_256_wrap(), NULL, kek, NULL), 1);
-	assert_int_equal(EVP_EncryptUpdate(c, out, &n, padded, (int)(inlen + pad)), 1);
-	assert_int_equal(EVP_EncryptFinal_ex(c, out + n, &m), 1);
-	EVP_CIPHER_CTX_free(c);
-	return (size_t)(n + m);
-}
-
-/* OpenSSL's RFC 5649 unwrap; the length of what came out. */
-static size_t rfc5649_open(const uint8_t kek[32], const uint8_t *in, size_t inlen, uint8_t *out)
-{
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	assert_non_null(c);
-	EVP_CIPHER_CTX_set_flags(c, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
-	int n = 0, m = 0;
-	assert_int_equal(EVP_DecryptInit_ex(c, EVP_aes_256_wrap_pad(), NULL, kek, NULL), 1);
-	assert_int_equal(EVP_DecryptUpdate(c, out, &n, in, (int)inlen), 1);
-	assert_int_equal(EVP_DecryptFinal_ex(c, out + n, &m), 1);
-	EVP_CIPHER_CTX_free(c);
-	return (size_t)(n + m);
+	return evp_wrap(EVP_aes_256_wrap(), 1, kek, padded, inlen + pad, out);
 }
 
 /* What CKM_AES_KEY_WRAP_PAD computes in each module, judged by OpenSSL's RFC
@@ -351,7 +355,7 @@ static void test_wrap_pad_is_which(void **state)
 	glen = sizeof(got);
 	assert_int_equal(module_wrap(e->hsm2, CKM_AES_KEY_WRAP_PAD, kek, secret, 20, got, &glen),
 			 CKR_OK);
-	assert_int_equal(rfc5649_open(kek, got, glen, open), 24);
+	assert_int_equal(evp_wrap(EVP_aes_256_wrap_pad(), 0, kek, got, glen, open), 24);
 	assert_memory_equal(open, secret, 20);
 	static const uint8_t zeros[4];
 	assert_memory_equal(open + 20, zeros, 4);
