@@ -140,6 +140,24 @@ signet_err sg_file_read(const char *path, size_t max, sg_buf *out);
  * unchanged and the temporary file is removed. mode is the new file's mode. */
 signet_err sg_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
+/* The steps of sg_file_write_atomic for a writer that streams its own
+ * content. sg_file_tmp_open makes a temporary file next to path (its name
+ * into tmp, at least strlen(path) + 10 octets; PATH_MAX fits any) with
+ * mode, open for writing in *fd. The writer then either gives it to
+ * sg_file_commit, which fsyncs and closes fd and renames tmp over path,
+ * then fsyncs the directory; or, after a failure of its own, to
+ * sg_file_tmp_discard, which closes fd and removes tmp. sg_file_commit
+ * always takes fd: on failure tmp is removed and path is unchanged (but
+ * for a failed fsync of the directory after the rename, which is
+ * reported: the new content is in place, its entry may not be durable). */
+signet_err sg_file_tmp_open(const char *path, mode_t mode, char *tmp, size_t tmplen, int *fd);
+signet_err sg_file_commit(int fd, const char *tmp, const char *path);
+void sg_file_tmp_discard(int fd, const char *tmp);
+
+/* fsync the directory holding path (a rename or a new file in it is
+ * durable once this returns). */
+signet_err sg_file_dir_sync(const char *path);
+
 /* Read a secret from a file that only its owner may read or write: refused with
  * SIGNET_EPERM if group or others have any permission, or the owner is neither
  * the caller's uid nor root. One trailing newline is stripped. */

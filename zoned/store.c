@@ -1,15 +1,12 @@
 /* store.c -- the signed zone written to the state directory as it is
  * turned into text, a mebibyte at a time, rather than whole in memory
- * first (the 100k-name zone is 65 MB of text); atomically, as
- * sg_file_write_atomic does: a temporary file, fsync, rename, the
- * directory synced. */
+ * first (the 100k-name zone is 65 MB of text); atomically, through
+ * common/'s sg_file_tmp_open and sg_file_commit (a temporary file, fsync,
+ * rename, the directory synced). */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "zoned/daemon.h"
@@ -53,41 +50,20 @@ static signet_err write_text(int fd, const char *head, const zone_snap *snap)
 
 signet_err zoned_store_zone(zone_engine *e, const char *path, const char *head)
 {
-	if (strlen(path) > PATH_MAX - 16)
-		return SIGNET_ERANGE;
-	zone_snap *snap = NULL;
-	signet_err ret = zone_engine_snap(e, &snap);
+	char tmp[PATH_MAX];
+	int fd = -1;
+	signet_err ret = sg_file_tmp_open(path, 0600, tmp, sizeof(tmp), &fd);
 	if (ret != SIGNET_OK)
 		return ret;
-	char tmp[PATH_MAX];
-	snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path);
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		zone_snap_release(snap);
-		return signet_err_from_errno(errno);
-	}
-	if (fchmod(fd, 0600) != 0)
-		ret = signet_err_from_errno(errno);
-	if (ret == SIGNET_OK)
+	zone_snap *snap = NULL;
+	ret = zone_engine_snap(e, &snap);
+	if (ret == SIGNET_OK) {
 		ret = write_text(fd, head, snap);
-	zone_snap_release(snap);
-	if (ret == SIGNET_OK && fsync(fd) != 0)
-		ret = signet_err_from_errno(errno);
-	if (close(fd) != 0 && ret == SIGNET_OK)
-		ret = signet_err_from_errno(errno);
-	if (ret == SIGNET_OK && rename(tmp, path) != 0)
-		ret = signet_err_from_errno(errno);
+		zone_snap_release(snap);
+	}
 	if (ret != SIGNET_OK) {
-		unlink(tmp);
+		sg_file_tmp_discard(fd, tmp);
 		return ret;
 	}
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s", path);
-	int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		if (fsync(dfd) != 0)
-			ret = signet_err_from_errno(errno);
-		close(dfd);
-	}
-	return ret;
+	return sg_file_commit(fd, tmp, path);
 }

@@ -5,6 +5,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,6 +213,77 @@ static void test_atomic_write(void **state)
 	sg_buf_free(&b);
 }
 
+/* Temporary files named PATH.tmp* left in tmpdir. */
+static int tmp_files_left(void)
+{
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "ls '%s' | grep -c tmp", tmpdir);
+	FILE *f = popen(cmd, "r");
+	int count = -1;
+	assert_int_equal(fscanf(f, "%d", &count), 1);
+	pclose(f);
+	return count;
+}
+
+/* The streaming writer's steps: open a temporary, write, commit or discard. */
+static void test_file_commit(void **state)
+{
+	(void)state;
+	char p[256], tmp[PATH_MAX];
+	path_in_tmp(p, sizeof(p), "streamed");
+	write_file(p, "old", 0600);
+	int fd = -1;
+	assert_int_equal(sg_file_tmp_open(p, 0640, tmp, sizeof(tmp), &fd), SIGNET_OK);
+	assert_int_equal(write(fd, "new one", 7), 7);
+	assert_int_equal(sg_file_commit(fd, tmp, p), SIGNET_OK);
+	sg_buf b = SG_BUF_INIT;
+	assert_int_equal(sg_file_read(p, 100, &b), SIGNET_OK);
+	assert_string_equal((char *)b.data, "new one");
+	struct stat st;
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	assert_int_equal(access(tmp, F_OK), -1);
+
+	/* A writer's own failure: discard removes the temporary. */
+	assert_int_equal(sg_file_tmp_open(p, 0600, tmp, sizeof(tmp), &fd), SIGNET_OK);
+	assert_int_equal(access(tmp, F_OK), 0);
+	sg_file_tmp_discard(fd, tmp);
+	assert_int_equal(access(tmp, F_OK), -1);
+
+	/* fsync fails (a descriptor already closed): nothing renamed, the
+	 * temporary gone, the old content kept. */
+	assert_int_equal(sg_file_tmp_open(p, 0600, tmp, sizeof(tmp), &fd), SIGNET_OK);
+	assert_int_equal(write(fd, "lost", 4), 4);
+	close(fd);
+	assert_int_not_equal(sg_file_commit(fd, tmp, p), SIGNET_OK);
+	assert_int_equal(access(tmp, F_OK), -1);
+	sg_buf_reset(&b);
+	assert_int_equal(sg_file_read(p, 100, &b), SIGNET_OK);
+	assert_string_equal((char *)b.data, "new one");
+
+	/* The rename fails (the target is a directory that is not empty). */
+	char d[256], inside[300];
+	path_in_tmp(d, sizeof(d), "adir");
+	assert_int_equal(mkdir(d, 0700), 0);
+	snprintf(inside, sizeof(inside), "%s/x", d);
+	write_file(inside, "x", 0600);
+	assert_int_equal(sg_file_tmp_open(d, 0600, tmp, sizeof(tmp), &fd), SIGNET_OK);
+	assert_int_not_equal(sg_file_commit(fd, tmp, d), SIGNET_OK);
+	assert_int_equal(access(tmp, F_OK), -1);
+	assert_int_equal(access(inside, F_OK), 0);
+
+	/* A name buffer too small, a directory that does not exist, no name. */
+	char small[8];
+	assert_int_equal(sg_file_tmp_open(p, 0600, small, sizeof(small), &fd), SIGNET_ERANGE);
+	assert_int_equal(fd, -1);
+	char nodir[300];
+	snprintf(nodir, sizeof(nodir), "%s/nodir/file", tmpdir);
+	assert_int_equal(sg_file_tmp_open(nodir, 0600, tmp, sizeof(tmp), &fd), SIGNET_ENOTFOUND);
+	assert_int_equal(sg_file_commit(-1, NULL, p), SIGNET_EINVAL);
+	assert_int_equal(tmp_files_left(), 0);
+	sg_buf_free(&b);
+}
+
 static void test_secret_file(void **state)
 {
 	(void)state;
@@ -387,6 +459,7 @@ int main(void)
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_file_read_bounds),
 		cmocka_unit_test(test_atomic_write),
+		cmocka_unit_test(test_file_commit),
 		cmocka_unit_test(test_secret_file),
 		cmocka_unit_test(test_secret_fd_env),
 		cmocka_unit_test(test_secret_wiped),
