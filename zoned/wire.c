@@ -1,6 +1,7 @@
-/* wire.c -- DNS messages in wire form: answers written uncompressed, and
+/* wire.c -- DNS messages in wire form: answers written uncompressed,
  * queries read (header, the question, an IXFR's SOA, whether a TSIG is
- * there). Every read is bounded by the message; fuzzed by fuzz_zoned_query. */
+ * there), and the TSIG RR of any message found and read. Every read is
+ * bounded by the message; fuzzed by fuzz_zoned_query and fuzz_zoned_tsig. */
 #include <string.h>
 
 #include "zoned/zoned.h"
@@ -151,5 +152,84 @@ signet_err zoned_query_parse(const uint8_t *msg, size_t len, zoned_query *out)
 		return SIGNET_EPARSE;
 	if (out->qtype == DNS_T_IXFR && !out->has_ixfr_serial)
 		return SIGNET_EPARSE;
+	return SIGNET_OK;
+}
+
+/* The RRs of a section: *pos moves past n of them; *last is where the last
+ * one began, *type its type. */
+static signet_err skip_rrs(const uint8_t *msg, size_t len, size_t *pos, unsigned n, size_t *last,
+			   uint16_t *type)
+{
+	for (unsigned i = 0; i < n; i++) {
+		dns_name owner;
+		*last = *pos;
+		if (read_name(msg, len, pos, &owner) != SIGNET_OK || *pos + 10 > len)
+			return SIGNET_EPARSE;
+		*type = sg_get_u16(msg + *pos);
+		size_t rdlen = sg_get_u16(msg + *pos + 8);
+		*pos += 10;
+		if (rdlen > len - *pos)
+			return SIGNET_EPARSE;
+		*pos += rdlen;
+	}
+	return SIGNET_OK;
+}
+
+signet_err zoned_tsig_rr_find(const uint8_t *msg, size_t len, zoned_tsig_rr *out)
+{
+	if (msg == NULL || out == NULL)
+		return SIGNET_EINVAL;
+	memset(out, 0, sizeof(*out));
+	if (len < HDR || len > ZONED_MSG_MAX)
+		return SIGNET_EPARSE;
+	unsigned qd = sg_get_u16(msg + 4), an = sg_get_u16(msg + 6);
+	unsigned ns = sg_get_u16(msg + 8), ar = sg_get_u16(msg + 10);
+	size_t pos = HDR, last = 0;
+	for (unsigned i = 0; i < qd; i++) {
+		dns_name q;
+		if (read_name(msg, len, &pos, &q) != SIGNET_OK || pos + 4 > len)
+			return SIGNET_EPARSE;
+		pos += 4;
+	}
+	uint16_t type = 0;
+	if (skip_rrs(msg, len, &pos, an + ns, &last, &type) != SIGNET_OK)
+		return SIGNET_EPARSE;
+	/* A TSIG may only be the last RR of the additional section, and
+	 * nothing may follow the RRs the header counts. */
+	type = 0;
+	if (skip_rrs(msg, len, &pos, ar, &last, &type) != SIGNET_OK || pos != len)
+		return SIGNET_EPARSE;
+	if (ar == 0 || type != DNS_T_TSIG)
+		return SIGNET_ENOTFOUND;
+	/* The TSIG RR (RFC 8945 §4.2): owner the key's name, class ANY, TTL 0;
+	 * RDATA the algorithm's name, time signed (48 bits), fudge, MAC
+	 * size and MAC, original ID, error, other length and other data. */
+	out->pos = last;
+	size_t p = last;
+	if (read_name(msg, len, &p, &out->key) != SIGNET_OK)
+		return SIGNET_EPARSE;
+	if (sg_get_u16(msg + p + 2) != 255 || sg_get_u32(msg + p + 4) != 0)
+		return SIGNET_EPARSE;
+	size_t end = p + 10 + sg_get_u16(msg + p + 8);
+	p += 10;
+	if (read_name(msg, end, &p, &out->algorithm) != SIGNET_OK || p + 10 > end)
+		return SIGNET_EPARSE;
+	out->time_signed = ((uint64_t)sg_get_u16(msg + p) << 32) | sg_get_u32(msg + p + 2);
+	out->fudge = sg_get_u16(msg + p + 6);
+	out->mac_len = sg_get_u16(msg + p + 8);
+	p += 10;
+	if (out->mac_len > end - p)
+		return SIGNET_EPARSE;
+	out->mac = msg + p;
+	p += out->mac_len;
+	if (p + 6 > end)
+		return SIGNET_EPARSE;
+	out->orig_id = sg_get_u16(msg + p);
+	out->error = sg_get_u16(msg + p + 2);
+	out->other_len = sg_get_u16(msg + p + 4);
+	p += 6;
+	if (out->other_len != end - p)
+		return SIGNET_EPARSE;
+	out->other = msg + p;
 	return SIGNET_OK;
 }

@@ -97,12 +97,34 @@ static signet_err recv_all(int fd, uint8_t *p, size_t n, int64_t deadline)
 }
 
 /* One exchange over TCP: the query (signed if the peer has a key), then
- * messages read one by one into cb until it says done. */
+ * messages read one by one into cb until it says done. With a key, every
+ * message's TSIG is verified, up to 99 in a row may have none (RFC 8945
+ * §5.3.1), and the last must have one; a TSIG failure is said in errmsg. */
 typedef signet_err (*msg_cb)(void *arg, const uint8_t *msg, size_t len, bool *done);
+
+/* Why message n (from 1) of an exchange failed its TSIG. */
+static void tsig_why(const uint8_t *msg, size_t len, size_t n, char *errmsg, size_t errlen)
+{
+	zoned_tsig_rr rr;
+	signet_err ret = zoned_tsig_rr_find(msg, len, &rr);
+	int64_t off = ret == SIGNET_OK ? (int64_t)rr.time_signed - (int64_t)time(NULL) : 0;
+	if (off < -300 || off > 300)
+		snprintf(errmsg, errlen,
+			 "TSIG does not verify (message %zu: its time is %lld s off)", n,
+			 (long long)(off < 0 ? -off : off));
+	else if (ret != SIGNET_ENOTFOUND)
+		snprintf(errmsg, errlen, "TSIG does not verify (message %zu)", n);
+	else if (n == 1)
+		snprintf(errmsg, errlen, "TSIG does not verify (the first message has none)");
+	else
+		snprintf(errmsg, errlen,
+			 "TSIG does not verify (message %zu: more than %u in a row without TSIG)",
+			 n, ZONED_TSIG_UNSIGNED_MAX);
+}
 
 static signet_err exchange(const zoned_peer *p, const dns_name *apex, uint16_t qtype,
 			   uint32_t ixfr_serial, int64_t deadline, size_t max_octets, msg_cb cb,
-			   void *arg)
+			   void *arg, char *errmsg, size_t errlen)
 {
 	uint8_t id[2];
 	if (RAND_bytes(id, sizeof(id)) != 1)
@@ -123,7 +145,7 @@ static signet_err exchange(const zoned_peer *p, const dns_name *apex, uint16_t q
 			m.b.data[9] = 1;
 		}
 	}
-	zoned_tsig t = {.key = p->key, .first = true};
+	zoned_tsig t = {.key = p->key, .first = true, .sparse = true};
 	uint8_t *q = NULL;
 	size_t qlen = 0;
 	if (ret == SIGNET_OK) {
@@ -151,7 +173,7 @@ static signet_err exchange(const zoned_peer *p, const dns_name *apex, uint16_t q
 	uint8_t *buf = ret == SIGNET_OK ? malloc(ZONED_MSG_MAX) : NULL;
 	if (ret == SIGNET_OK && buf == NULL)
 		ret = SIGNET_ENOMEM;
-	size_t total = 0;
+	size_t total = 0, nmsg = 0;
 	bool done = false;
 	uint16_t qid = sg_get_u16(id);
 	while (ret == SIGNET_OK && !done) {
@@ -166,10 +188,22 @@ static signet_err exchange(const zoned_peer *p, const dns_name *apex, uint16_t q
 			ret = recv_all(fd, buf, len, deadline);
 		if (ret == SIGNET_OK && (sg_get_u16(buf) != qid || !(buf[2] & 0x80)))
 			ret = SIGNET_EPARSE;
-		if (ret == SIGNET_OK && p->key)
+		nmsg++;
+		if (ret == SIGNET_OK && p->key) {
 			ret = zoned_tsig_verify(&t, buf, len);
+			if (ret == SIGNET_EVERIFY)
+				tsig_why(buf, len, nmsg, errmsg, errlen);
+		}
 		if (ret == SIGNET_OK)
 			ret = cb(arg, buf, len, &done);
+	}
+	/* The last message must be signed: what follows the last MAC is
+	 * otherwise anyone's. */
+	signet_err tret = zoned_tsig_done(&t);
+	if (ret == SIGNET_OK && p->key && tret != SIGNET_OK) {
+		snprintf(errmsg, errlen, "TSIG does not verify (the last message, %zu, has none)",
+			 nmsg);
+		ret = tret;
 	}
 	free(buf);
 	if (fd >= 0)
@@ -269,7 +303,7 @@ signet_err zoned_axfr_in(const zoned_peer *p, const zoned_zone_conf *zc, dns_zon
 	memset(out, 0, sizeof(*out));
 	int64_t deadline = now_ms() + (int64_t)zc->xfr_timeout * 1000;
 	signet_err ret = exchange(p, &zc->apex, DNS_T_AXFR, 0, deadline, zc->max_octets, axfr_msg,
-				  &x);
+				  &x, errmsg, errlen);
 	if (ret == SIGNET_OK)
 		ret = zone_from_rrs(&zc->apex, &x.rrs, zc->max_rrs, out);
 	if (ret != SIGNET_OK && !errmsg[0])
@@ -319,8 +353,9 @@ signet_err zoned_soa_query(const zoned_peer *p, const dns_name *apex, unsigned t
 			   uint32_t *serial)
 {
 	soa_ans s = {.apex = apex};
+	char why[128];
 	signet_err ret = exchange(p, apex, DNS_T_SOA, 0, now_ms() + (int64_t)timeout * 1000, 65535,
-				  soa_msg, &s);
+				  soa_msg, &s, why, sizeof(why));
 	if (ret == SIGNET_OK)
 		*serial = s.serial;
 	return ret;
@@ -506,7 +541,7 @@ signet_err zoned_ixfr_in(const zoned_peer *p, const zoned_zone_conf *zc, uint32_
 	memset(out, 0, sizeof(*out));
 	int64_t deadline = now_ms() + (int64_t)zc->xfr_timeout * 1000;
 	signet_err ret = exchange(p, &zc->apex, DNS_T_IXFR, have, deadline, zc->max_octets,
-				  ixfr_msg, &x);
+				  ixfr_msg, &x, errmsg, errlen);
 	if (ret != SIGNET_OK && x.rcode_refused) {
 		zone_diff_free(&x.rrs);
 		sg_log(SG_LOG_INFO, "zoned: %s: IXFR refused by the primary; AXFR", zc->name);

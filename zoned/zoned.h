@@ -130,12 +130,39 @@ signet_err zoned_query_parse(const uint8_t *msg, size_t len, zoned_query *out);
 
 /* ---- TSIG --------------------------------------------------------------- */
 
-/* A TSIG context of one exchange: the MAC of the last message. */
+/* The TSIG RR of a message (RFC 8945 §4.2), pointing into the message. */
+typedef struct zoned_tsig_rr {
+	size_t pos;           /* where the RR begins: the message it signs ends here */
+	dns_name key;         /* the owner: the key's name */
+	dns_name algorithm;   /* the algorithm's name */
+	uint64_t time_signed; /* 48 bits, seconds since the epoch */
+	uint16_t fudge, orig_id, error;
+	const uint8_t *mac, *other;
+	size_t mac_len, other_len;
+} zoned_tsig_rr;
+
+/* Find and read the TSIG RR of message msg: SIGNET_ENOTFOUND when the
+ * message (well formed) has none, SIGNET_EPARSE for a malformed message or
+ * TSIG RR (a TSIG anywhere but last, class not ANY, TTL not 0, RDATA that
+ * does not add up). Every RR of the message is walked, bounded by len;
+ * fuzzed (fuzz_zoned_tsig). */
+signet_err zoned_tsig_rr_find(const uint8_t *msg, size_t len, zoned_tsig_rr *out);
+
+/* The most messages of a transfer in a row without TSIG (RFC 8945 §5.3.1:
+ * a client accepts up to 99 between signed ones). */
+#define ZONED_TSIG_UNSIGNED_MAX 99
+
+/* A TSIG context of one exchange: the MAC of the last message, and, for a
+ * transfer in, the running MAC over the unsigned messages since. */
 typedef struct zoned_tsig {
 	const zoned_key *key;
 	uint8_t mac[64];
 	size_t maclen;
-	bool first; /* no message signed or verified yet */
+	bool first;    /* no message signed or verified yet */
+	bool sparse;   /* accept messages without TSIG after the first signed
+			* (a transfer in); zoned_tsig_done then frees */
+	unsigned gap;  /* messages without TSIG since the last signed one */
+	void *running; /* the HMAC over them (an EVP_MAC_CTX), while gap > 0 */
 } zoned_tsig;
 
 /* Sign wire message *msg (len octets, in a buffer of at least len + 512)
@@ -143,11 +170,21 @@ typedef struct zoned_tsig {
  * ones the previous MAC and timers only. *len grows by the TSIG RR. */
 signet_err zoned_tsig_sign(zoned_tsig *t, uint8_t *msg, size_t *len, size_t cap);
 
-/* Verify the TSIG of message msg with t->key (first: against t's request
- * MAC if any; later: previous MAC, timers only) and the time within fudge.
- * SIGNET_EVERIFY for a missing, wrong or stale TSIG or another key,
+/* Verify the TSIG of message msg with t->key: the first message against
+ * t's request MAC if any, with all the TSIG variables; later ones the
+ * previous MAC, the messages without TSIG since (t->sparse only, at most
+ * ZONED_TSIG_UNSIGNED_MAX of them) and the timers (RFC 8945 §4.3, §5.3.1);
+ * the key's name and algorithm, no TSIG error, the whole MAC, and the time
+ * within the fudge (at most 300 s). A message without TSIG is taken into
+ * the running MAC (SIGNET_OK) when t->sparse allows it; whether the last
+ * message was signed is zoned_tsig_done's to say. SIGNET_EVERIFY for a
+ * missing, wrong or stale TSIG, another key or too many unsigned,
  * SIGNET_EPARSE for a message that does not parse. */
 signet_err zoned_tsig_verify(zoned_tsig *t, const uint8_t *msg, size_t len);
+
+/* The end of an exchange verified with t: SIGNET_OK if its last message
+ * was signed, else SIGNET_EVERIFY. Frees what t holds either way. */
+signet_err zoned_tsig_done(zoned_tsig *t);
 
 /* ---- signetd ------------------------------------------------------------ */
 

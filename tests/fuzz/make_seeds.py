@@ -254,4 +254,24 @@ put('fuzz_ceremony', '6-broken-chain', bytes([6]) + b'1 0 op - ' + b'00' * 32
     + b' a ok ' + b'00' * 32 + b' ' + b'11' * 32 + b' ' + b'22' * 32 + b'\n')
 put('fuzz_ceremony', '0-bad-threshold', bytes([0]) + b'signet-ceremony-policy 1\n'
     b'serial 1\nthreshold 9\nend\n')
+
+# --- fuzz_zoned_tsig: messages with a 2-octet length each -------------------
+sys.path.insert(0, os.path.join(here, '..', 'zoned'))
+from fake_primary import answer as fp_answer, name as fp_name, rr as fp_rr, soa as fp_soa, tsig_sign  # noqa: E402
+
+
+def framed(msgs):
+    return b''.join(struct.pack('>H', len(m)) + m for m in msgs)
+
+
+fp_q = bytes([0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]) + fp_name('fake.example.') + struct.pack('>HH', 252, 1)
+fp_msgs = [fp_answer(fp_q, [fp_soa(1)])] + [
+    fp_answer(fp_q, [fp_rr('s%d.fake.example.' % i, 1, 3600, bytes([192, 0, 2, i]))]) for i in range(4)]
+# unsigned: the target signs the first itself, the rest stay unsigned
+put('fuzz_zoned_tsig', 'unsigned', framed(fp_msgs))
+# signed at fixed times by the fuzz target's key (stale: refused on time)
+fp_key = b'signet zoned fuzz tsig key 32 octets!'
+signed, mac = tsig_sign(fp_msgs[0], 'xfr-in.', fp_key, None, when=1700000000)
+last, _ = tsig_sign(fp_msgs[3], 'xfr-in.', fp_key, mac, True, fp_msgs[1] + fp_msgs[2], when=1700000000)
+put('fuzz_zoned_tsig', 'sparse', framed([signed, fp_msgs[1], fp_msgs[2], last]))
 print('seeds written to', out)

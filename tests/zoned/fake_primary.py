@@ -12,7 +12,13 @@ modes: good, truncated, malformed, mismatch, badsig (every message signed
 with another key), nosig (none signed), badsig2 (the first message signed
 well, the second with another key), nosiglast (the first signed, the last
 not), slow (the first message sent, "slow: first message sent" printed,
-then nothing until the peer closes: a transfer in progress)
+then nothing until the peer closes: a transfer in progress);
+"sparse N [VARIANT]": the zone in about 300 messages of one RR each, only
+every N-th signed (and the first and the last), the MAC of a signed one
+covering the unsigned ones since the last (RFC 8945 §5.3.1: N - 1
+unsigned in a row); VARIANT "last" leaves the last message unsigned,
+"mac" computes each MAC as if no unsigned message came before it, "time"
+signs the N-th message 1000 s in the past (outside the 300 s fudge).
 """
 import base64
 import hashlib
@@ -52,15 +58,17 @@ def soa(serial):
     return rr(ZONE, 6, 3600, rd)
 
 
-def tsig_sign(msg, keyname, key, prior_mac, timers_only=False):
-    """Append a TSIG RR to msg (whose ARCOUNT it raises) and return (msg, mac)."""
-    now = int(time.time())
+def tsig_sign(msg, keyname, key, prior_mac, timers_only=False, covered=b"", when=None):
+    """Append a TSIG RR to msg (whose ARCOUNT it raises) and return (msg, mac).
+    covered: the unsigned messages since the prior MAC, which this MAC
+    covers after it (RFC 8945 §5.3.1); when: the time signed (now)."""
+    now = int(time.time()) if when is None else when
     alg = name("hmac-sha256")
     timers = struct.pack(">HIH", now >> 32, now & 0xFFFFFFFF, 300)
     data = b""
     if prior_mac is not None:
         data += struct.pack(">H", len(prior_mac)) + prior_mac
-    data += msg
+    data += covered + msg
     if timers_only:
         data += timers
     else:
@@ -103,9 +111,17 @@ def serve(conn, keyname, key, mode, serial):
     q = conn.recv(struct.unpack(">H", hdr)[0], socket.MSG_WAITALL)
     qtype = struct.unpack(">H", q[skip_name(q, 12):skip_name(q, 12) + 2])[0]
     mac = request_mac(q)
+    words = mode.split()
+    sparse = words[0] == "sparse" if words else False
     if qtype == 6:
         serial += 1
         msgs = [[soa(serial)]]
+    elif sparse:
+        body = [rr("ns1." + ZONE, 1, 3600, bytes([192, 0, 2, 1])), rr(ZONE, 2, 3600, name("ns1." + ZONE))]
+        body += [rr("s%d.%s" % (i, ZONE), 1, 3600, bytes([192, 0, 2, i % 250 + 1])) for i in range(300)]
+        msgs = [[soa(serial)] + body[:2]] + [[r] for r in body[2:]] + [[soa(serial)]]
+        return send_sparse(conn, q, msgs, keyname, key, mac, int(words[1]),
+                           words[2] if len(words) > 2 else "", serial)
     else:
         body = [rr("ns1." + ZONE, 1, 3600, bytes([192, 0, 2, 1])), rr(ZONE, 2, 3600, name("ns1." + ZONE))]
         body += [rr("h%d.%s" % (i, ZONE), 1, 3600, bytes([192, 0, 2, i % 250 + 1])) for i in range(40)]
@@ -133,6 +149,24 @@ def serve(conn, keyname, key, mode, serial):
             print("slow: first message sent", flush=True)
             conn.recv(1)
             return serial
+        conn.sendall(struct.pack(">H", len(wire)) + wire)
+    return serial
+
+
+def send_sparse(conn, q, msgs, keyname, key, mac, every, variant, serial):
+    """msgs with only every every-th message signed (and the first and,
+    unless variant is "last", the last); see the modes above."""
+    covered = b""
+    for i, m in enumerate(msgs):
+        wire = answer(q, m)
+        last = i == len(msgs) - 1
+        if i % every == 0 or (last and variant != "last"):
+            when = int(time.time()) - 1000 if variant == "time" and i == every else None
+            cov = b"" if variant == "mac" else covered
+            wire, mac = tsig_sign(wire, keyname, key, mac, i > 0, cov, when)
+            covered = b""
+        else:
+            covered += wire
         conn.sendall(struct.pack(">H", len(wire)) + wire)
     return serial
 

@@ -4,7 +4,10 @@
  *
  * - TSIG on the n-th message of a transfer in: a bad MAC on the second
  *   message, no TSIG on the last: refused, nothing changes, logged and
- *   counted; a transfer over max-size (octets) likewise;
+ *   counted; sparse TSIG (every 100th message signed) taken, and its
+ *   faults (100 unsigned in a row, the last unsigned, a MAC that leaves out
+ *   the unsigned messages, a stale time) refused; a transfer over max-size
+ *   (octets) likewise;
  * - kill -9 of zoned during a transfer in (the fake primary holds the
  *   transfer open after its first message), during a re-sign (signetd's
  *   token is tests/p11fault, which holds C_Sign until released), and
@@ -141,6 +144,55 @@ static void test_tsig_nth_message(void **state)
 			fail_msg("%s: no refusal logged", modes[i]);
 		assert_int_equal(fake_serial(), served);
 		/* The IXFR tried first and the AXFR after it: both counted. */
+		assert_true(zmetric("fake.example.", "signet_zoned_transfers_in_failed_total") >=
+			    failed + 2);
+		assert_true(zmetric("fake.example.", "signet_zoned_last_transfer_in_ok") == 0);
+	}
+	set_fake_mode("good");
+}
+
+/* Sparse TSIG (RFC 8945 §5.3.1): a primary may leave up to 99 messages in
+ * a row unsigned, the next MAC covering them. The fake primary sends the
+ * zone in about 300 messages. Every 100th signed (99 unsigned between):
+ * taken. Each fault refused with its reason logged and counted, the
+ * version served unchanged: 100 unsigned in a row, the last message
+ * unsigned, MACs that do not cover the unsigned messages before them, and
+ * a signed message whose time is outside the fudge. */
+static void test_tsig_sparse(void **state)
+{
+	(void)state;
+	set_fake_mode("good");
+	unsigned served = fake_serial();
+	assert_true(served > 0);
+	set_fake_mode("sparse 100");
+	notify_fake();
+	for (long end = signetd_now_ms() + 60000; dns_serial_compare(fake_serial(), served) != 1;
+	     signetd_sleep_ms(100))
+		if (signetd_now_ms() > end)
+			fail_msg("a transfer signed every 100th message was not taken (serial %u)",
+				 fake_serial());
+	assert_true(zmetric("fake.example.", "signet_zoned_last_transfer_in_ok") == 1);
+
+	static const struct {
+		const char *mode, *why;
+	} bad[] = {
+	    {"sparse 101", "more than 99 in a row without TSIG"},
+	    {"sparse 100 last", "the last message, 302, has none"},
+	    {"sparse 100 mac", "TSIG does not verify (message 101)"},
+	    {"sparse 100 time", "TSIG does not verify (message 101: its time is 100"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		served = fake_serial();
+		double failed = zmetric("fake.example.", "signet_zoned_transfers_in_failed_total");
+		set_fake_mode(bad[i].mode);
+		more m = {bad[i].why, log_count(bad[i].why)};
+		more refused = {"fake.example.: AXFR from primary 1 refused: TSIG does not verify",
+				0};
+		refused.than = log_count(refused.needle);
+		notify_fake();
+		if (!wait_for(log_grew, &refused, 30) || !wait_for(log_grew, &m, 5))
+			fail_msg("%s: not refused with \"%s\"", bad[i].mode, bad[i].why);
+		assert_int_equal(fake_serial(), served);
 		assert_true(zmetric("fake.example.", "signet_zoned_transfers_in_failed_total") >=
 			    failed + 2);
 		assert_true(zmetric("fake.example.", "signet_zoned_last_transfer_in_ok") == 0);
@@ -620,6 +672,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_first_transfer),
 		cmocka_unit_test(test_tsig_nth_message),
+		cmocka_unit_test(test_tsig_sparse),
 		cmocka_unit_test(test_octet_bound),
 		cmocka_unit_test(test_kill_during_transfer_in),
 		cmocka_unit_test(test_kill_during_resign),
