@@ -12,7 +12,9 @@ modes: good, truncated, malformed, mismatch, badsig (every message signed
 with another key), nosig (none signed), badsig2 (the first message signed
 well, the second with another key), nosiglast (the first signed, the last
 not), slow (the first message sent, "slow: first message sent" printed,
-then nothing until the peer closes: a transfer in progress);
+then nothing until the peer closes: a transfer in progress), trickle (the
+first message sent, then the second one octet every 0.5 s until the peer
+closes: a transfer that outlasts any transfer-timeout);
 "sparse N [VARIANT]": the zone in about 300 messages of one RR each, only
 every N-th signed (and the first and the last), the MAC of a signed one
 covering the unsigned ones since the last (RFC 8945 §5.3.1: N - 1
@@ -142,6 +144,12 @@ def serve(conn, keyname, key, mode, serial):
             wire, mac = tsig_sign(wire, keyname, key, mac, i > 0)
         if mode == "truncated" and i == 1:
             conn.sendall(struct.pack(">H", len(wire)) + wire[: len(wire) // 2])
+            return serial
+        if mode == "trickle" and qtype != 6 and i == 1:
+            print("trickle: first message sent", flush=True)
+            for octet in struct.pack(">H", len(wire)) + wire:
+                conn.sendall(bytes([octet]))
+                time.sleep(0.5)
             return serial
         if mode == "slow" and qtype != 6 and i == 1:
             # The transfer stays open until the peer goes (a kill -9 of it

@@ -7,7 +7,8 @@
  *   counted; sparse TSIG (every 100th message signed) taken, and its
  *   faults (100 unsigned in a row, the last unsigned, a MAC that leaves out
  *   the unsigned messages, a stale time) refused; a transfer over max-size
- *   (octets) likewise;
+ *   (octets) likewise; a transfer trickled past transfer-timeout is cut,
+ *   and the next one taken;
  * - kill -9 of zoned during a transfer in (the fake primary holds the
  *   transfer open after its first message), during a re-sign (signetd's
  *   token is tests/p11fault, which holds C_Sign until released), and
@@ -198,6 +199,51 @@ static void test_tsig_sparse(void **state)
 		assert_true(zmetric("fake.example.", "signet_zoned_last_transfer_in_ok") == 0);
 	}
 	set_fake_mode("good");
+}
+
+/* A primary that trickles a transfer (the fake primary sends one octet
+ * every 0.5 s after its first message) past the zone's transfer-timeout
+ * (4 s here): each attempt is cut at the bound ("took longer than the
+ * bound"), counted, the version served unchanged; the next transfer, at a
+ * normal pace, is taken. */
+static void test_transfer_timeout(void **state)
+{
+	(void)state;
+	set_fake_mode("good");
+	unsigned served = fake_serial();
+	assert_true(served > 0);
+	E.fake_limits = "transfer-timeout = 4;";
+	write_zoned_conf("big.example", "max-rrs = 10;");
+	more hup = {"zoned: SIGHUP:", log_count("zoned: SIGHUP:")};
+	kill(E.zoned, SIGHUP);
+	assert_true(wait_for(log_grew, &hup, 20));
+	double failed = zmetric("fake.example.", "signet_zoned_transfers_in_failed_total");
+	set_fake_mode("trickle");
+	more m = {"fake.example.: AXFR from primary 1 refused: took longer than the bound", 0};
+	m.than = log_count(m.needle);
+	long began = signetd_now_ms();
+	notify_fake();
+	if (!wait_for(log_grew, &m, 60))
+		fail_msg("a trickled transfer was not cut at transfer-timeout");
+	/* Cut at the bound, not at the end of the trickle (minutes). */
+	assert_true(signetd_now_ms() - began >= 4000);
+	assert_int_equal(fake_serial(), served);
+	assert_true(zmetric("fake.example.", "signet_zoned_transfers_in_failed_total") >=
+		    failed + 2);
+	assert_true(zmetric("fake.example.", "signet_zoned_last_transfer_in_ok") == 0);
+	set_fake_mode("good");
+	notify_fake();
+	for (long end = signetd_now_ms() + 60000; dns_serial_compare(fake_serial(), served) != 1;
+	     signetd_sleep_ms(100))
+		if (signetd_now_ms() > end)
+			fail_msg("after a cut transfer the next one was not taken (serial %u)",
+				 fake_serial());
+	assert_true(zmetric("fake.example.", "signet_zoned_last_transfer_in_ok") == 1);
+	E.fake_limits = NULL;
+	write_zoned_conf("big.example", "max-rrs = 10;");
+	hup.than = log_count(hup.needle);
+	kill(E.zoned, SIGHUP);
+	assert_true(wait_for(log_grew, &hup, 20));
 }
 
 /* A transfer in larger than the zone's max-size (octets, the messages
@@ -673,6 +719,7 @@ int main(void)
 		cmocka_unit_test(test_first_transfer),
 		cmocka_unit_test(test_tsig_nth_message),
 		cmocka_unit_test(test_tsig_sparse),
+		cmocka_unit_test(test_transfer_timeout),
 		cmocka_unit_test(test_octet_bound),
 		cmocka_unit_test(test_kill_during_transfer_in),
 		cmocka_unit_test(test_kill_during_resign),

@@ -198,14 +198,14 @@ void write_zoned_conf(const char *third, const char *limits)
 		"  { name = \"back.example\";\n"
 		"    primaries = ( { address = \"127.0.0.1:%d\"; key = \"xfr-in\"; } );\n"
 		"    secondaries = ( { range = \"127.0.0.1/32\"; key = \"xfr-out\"; } ); },\n"
-		"  { name = \"fake.example\";\n"
+		"  { name = \"fake.example\"; %s\n"
 		"    primaries = ( { address = \"127.0.0.1:%d\"; key = \"xfr-in\"; } );\n"
 		"    secondaries = ( { range = \"127.0.0.1/32\"; key = \"xfr-out\"; } ); },\n"
 		"  { name = \"%s\"; %s\n"
 		"    primaries = ( { address = \"127.0.0.1:%d\"; key = \"xfr-in\"; } );\n"
 		"    secondaries = ( { range = \"127.0.0.1/32\"; key = \"xfr-out\"; } ); } );\n",
 		E.zport, E.mport, E.dir, E.dir, E.dir, E.dir, E.pport, E.sport, E.kport, E.pport,
-		E.fport, third, limits, E.pport);
+		E.fake_limits ? E.fake_limits : "", E.fport, third, limits, E.pport);
 	fclose(f);
 }
 

@@ -23,6 +23,7 @@ typedef struct env {
 	int pport, zport, sport, kport;  /* primary (Knot), zoned, secondaries NSD and Knot */
 	int mport;                 /* zoned's metrics */
 	int fport;                 /* the fake primary of fake.example */
+	const char *fake_limits;   /* more keys of fake.example's zone (NULL: none) */
 	pid_t fake;
 	int uport;                 /* Unbound, validating through NSD */
 	pid_t unbound;
