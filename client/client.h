@@ -137,6 +137,22 @@ void client_close(client_conn *c);
 signet_err client_tls_key_acquire(const client_config *cfg, const uint8_t *cert, size_t certlen,
 				  char *engine_key, size_t keylen, char *errmsg, size_t errlen);
 
+/* After a handshake may have failed in the token: when a signature through
+ * libp11's engine failed since the last look (hsm_tls_engine_failures),
+ * check the process's key in its token with hsm_tls_key_check (logged in
+ * again through hsm/ with the PIN it keeps, loaded through a fresh engine
+ * instance when the one in use can no longer sign; about 17 token
+ * signatures); then write the key's current engine key, which names a new
+ * instance after a repair, into engine_key (keylen octets). Nothing failed
+ * since the last look: the current key at no cost. SIGNET_ESTATE when no
+ * key was acquired, the check's error (errmsg names token and key) when the
+ * key still does not sign. Thread safe. */
+signet_err client_tls_key_repair(char *engine_key, size_t keylen, char *errmsg, size_t errlen);
+
+/* How often client_tls_key_repair loaded the key through a new engine
+ * instance in this process. */
+uint64_t client_tls_key_reloads(void);
+
 /* One unary call of method (a full path, CLIENT_SVC "Health") with the
  * packed request req (len octets; copied). The answer's octets are appended
  * to resp (may be NULL). SIGNET_OK means the call completed, whatever its

@@ -1,6 +1,7 @@
 /* rpc.c -- the gRPC channel to signetd: mutual TLS from files (or a key in a
  * token, tls_key.c), unary calls
  * with deadlines, pipelined calls on one completion queue, statuses. */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,12 +40,25 @@ typedef struct pending {
 	struct pending *next; /* list of calls in flight */
 } pending;
 
+/* The engine key string "engine:<id>:<URI>" (URI at most CLIENT_PATH_MAX). */
+#define ENGINE_KEY_MAX (CLIENT_PATH_MAX * 3 + 32)
+
 struct client_conn {
+	pthread_mutex_t lock; /* guards ch: a renewal swaps it */
 	grpc_channel *ch;
 	grpc_completion_queue *cq; /* the pipeline's queue (next-type) */
 	pending *inflight;         /* started, not yet collected */
 	size_t ninflight;
 	unsigned timeout_ms;
+	/* What another channel is made from when the key in the token is
+	 * loaded anew (renew). */
+	client_target_info ti;
+	char name[CLIENT_SERVER_MAX]; /* the TLS name, empty when none */
+	sg_buf ca, cert;              /* PEM, NUL-terminated */
+	bool anonymous;
+	bool token_key;                  /* the key is in a token (tls_key.c) */
+	char engine_key[ENGINE_KEY_MAX]; /* the engine key ch was made with */
+	uint64_t failures_seen;          /* hsm_tls_engine_failures() then */
 };
 
 static void set_msg(char *errmsg, size_t errlen, const char *fmt, ...)
@@ -79,76 +93,33 @@ static signet_err read_pem(const char *what, const char *path, sg_buf *out, char
 	return SIGNET_OK;
 }
 
-signet_err client_open(const client_config *cfg, client_conn **out, char *errmsg, size_t errlen)
+/* A channel to c's target with key (PEM, or an engine key string) and
+ * c's certificate and CA. NULL when gRPC refuses the credentials. */
+static grpc_channel *channel_make(const client_conn *c, const char *key)
 {
-	if (!cfg || !out)
-		return SIGNET_EINVAL;
-	*out = NULL;
-	/* Without a certificate signetd refuses the handshake; only tests of
-	 * that refusal leave both out. */
-	bool anonymous = !cfg->cert[0] && !cfg->key[0];
-	if (!cfg->server[0] || !cfg->ca[0] || (!anonymous && (!cfg->cert[0] || !cfg->key[0])))
-		return client_config_check(cfg, errmsg, errlen);
-	/* The target first: a bad server list is refused before any file or
-	 * token is touched. */
-	client_target_info ti;
-	signet_err ret = client_target(cfg->server, &ti, errmsg, errlen);
-	if (ret != SIGNET_OK)
-		return ret;
-	sg_buf ca = SG_BUF_INIT, cert = SG_BUF_INIT, key = SG_BUF_INIT;
-	ret = read_pem("CA", cfg->ca, &ca, errmsg, errlen);
-	if (ret == SIGNET_OK && !anonymous)
-		ret = read_pem("certificate", cfg->cert, &cert, errmsg, errlen);
-	if (ret == SIGNET_OK && !anonymous && hsm_uri_is(cfg->key)) {
-		char engine_key[CLIENT_PATH_MAX * 3 + 32];
-		ret = client_config_check(cfg, errmsg, errlen);
-		if (ret == SIGNET_OK)
-			ret = client_tls_key_acquire(cfg, cert.data, cert.len, engine_key,
-						     sizeof(engine_key), errmsg, errlen);
-		if (ret == SIGNET_OK)
-			ret = sg_buf_append(&key, (const uint8_t *)engine_key,
-					    strlen(engine_key) + 1);
-	} else if (ret == SIGNET_OK && !anonymous) {
-		ret = read_pem("key", cfg->key, &key, errmsg, errlen);
-	}
-	if (ret != SIGNET_OK)
-		goto out;
-	client_conn *c = calloc(1, sizeof(*c));
-	if (!c) {
-		ret = SIGNET_ENOMEM;
-		goto out;
-	}
-	grpc_init();
-	/* Both PEMs were read and checked above: a NULL key would abort. */
-	grpc_ssl_pem_key_cert_pair pair = {(const char *)key.data, (const char *)cert.data};
+	/* Both PEMs were read and checked: a NULL key would abort. */
+	grpc_ssl_pem_key_cert_pair pair = {key, (const char *)c->cert.data};
 	grpc_channel_credentials *creds = grpc_ssl_credentials_create(
-		(const char *)ca.data, anonymous ? NULL : &pair, NULL, NULL);
-	if (!creds) {
-		set_msg(errmsg, errlen, "gRPC refused the TLS credentials");
-		free(c);
-		grpc_shutdown();
-		ret = SIGNET_ECRYPTO;
-		goto out;
-	}
+		(const char *)c->ca.data, c->anonymous ? NULL : &pair, NULL, NULL);
+	if (!creds)
+		return NULL;
 	grpc_arg args[6];
 	size_t nargs = 0;
 	memset(args, 0, sizeof(args));
 	args[nargs].type = GRPC_ARG_INTEGER;
 	args[nargs].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
 	args[nargs++].value.integer = CLIENT_RECV_MAX;
-	/* A list's TLS name is its first address unless server-name says. */
-	const char *name = cfg->server_name[0] ? cfg->server_name : ti.host[0] ? ti.host : NULL;
-	if (name) {
+	if (c->name[0]) {
 		args[nargs].type = GRPC_ARG_STRING;
 		args[nargs].key = (char *)GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
-		args[nargs++].value.string = (char *)name;
+		args[nargs++].value.string = (char *)c->name;
 	}
-	if (ti.host[0]) {
+	if (c->ti.host[0]) {
 		args[nargs].type = GRPC_ARG_STRING;
 		args[nargs].key = (char *)GRPC_ARG_DEFAULT_AUTHORITY;
-		args[nargs++].value.string = (char *)name;
+		args[nargs++].value.string = (char *)c->name;
 	}
-	if (ti.several) {
+	if (c->ti.several) {
 		/* Replicas: calls spread over those that answer, and a call a
 		 * replica could not take (it died, or refused it UNAVAILABLE) is
 		 * made again on another. Signing twice is harmless; a change
@@ -162,16 +133,125 @@ signet_err client_open(const client_config *cfg, client_conn **out, char *errmsg
 		args[nargs++].value.integer = 8 * 1024 * 1024;
 	}
 	grpc_channel_args chargs = {nargs, args};
-	c->ch = grpc_channel_create(ti.target, creds, &chargs);
+	grpc_channel *ch = grpc_channel_create(c->ti.target, creds, &chargs);
 	grpc_channel_credentials_release(creds);
+	return ch;
+}
+
+static void conn_free(client_conn *c)
+{
+	sg_buf_free(&c->ca);
+	sg_buf_free(&c->cert);
+	explicit_bzero(c->engine_key, sizeof(c->engine_key));
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+signet_err client_open(const client_config *cfg, client_conn **out, char *errmsg, size_t errlen)
+{
+	if (!cfg || !out)
+		return SIGNET_EINVAL;
+	*out = NULL;
+	/* Without a certificate signetd refuses the handshake; only tests of
+	 * that refusal leave both out. */
+	bool anonymous = !cfg->cert[0] && !cfg->key[0];
+	if (!cfg->server[0] || !cfg->ca[0] || (!anonymous && (!cfg->cert[0] || !cfg->key[0])))
+		return client_config_check(cfg, errmsg, errlen);
+	client_conn *c = calloc(1, sizeof(*c));
+	if (!c)
+		return SIGNET_ENOMEM;
+	pthread_mutex_init(&c->lock, NULL);
+	/* calloc: ca and cert are empty buffers (SG_BUF_INIT is all zero). */
+	c->anonymous = anonymous;
+	/* The target first: a bad server list is refused before any file or
+	 * token is touched. */
+	signet_err ret = client_target(cfg->server, &c->ti, errmsg, errlen);
+	if (ret != SIGNET_OK) {
+		conn_free(c);
+		return ret;
+	}
+	/* A list's TLS name is its first address unless server-name says. */
+	snprintf(c->name, sizeof(c->name), "%s",
+		 cfg->server_name[0] ? cfg->server_name : c->ti.host);
+	sg_buf key = SG_BUF_INIT;
+	ret = read_pem("CA", cfg->ca, &c->ca, errmsg, errlen);
+	if (ret == SIGNET_OK && !anonymous)
+		ret = read_pem("certificate", cfg->cert, &c->cert, errmsg, errlen);
+	if (ret == SIGNET_OK && !anonymous && hsm_uri_is(cfg->key)) {
+		ret = client_config_check(cfg, errmsg, errlen);
+		if (ret == SIGNET_OK)
+			ret = client_tls_key_acquire(cfg, c->cert.data, c->cert.len, c->engine_key,
+						     sizeof(c->engine_key), errmsg, errlen);
+		if (ret == SIGNET_OK) {
+			c->token_key = true;
+			c->failures_seen = hsm_tls_engine_failures();
+			ret = sg_buf_append(&key, (const uint8_t *)c->engine_key,
+					    strlen(c->engine_key) + 1);
+		}
+	} else if (ret == SIGNET_OK && !anonymous) {
+		ret = read_pem("key", cfg->key, &key, errmsg, errlen);
+	}
+	if (ret != SIGNET_OK) {
+		sg_buf_free_secure(&key);
+		conn_free(c);
+		return ret;
+	}
+	grpc_init();
+	c->ch = channel_make(c, anonymous ? NULL : (const char *)key.data);
+	sg_buf_free_secure(&key);
+	if (!c->ch) {
+		set_msg(errmsg, errlen, "gRPC refused the TLS credentials");
+		conn_free(c);
+		grpc_shutdown();
+		return SIGNET_ECRYPTO;
+	}
 	c->cq = grpc_completion_queue_create_for_next(NULL);
 	c->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : CLIENT_TIMEOUT_DEFAULT_MS;
 	*out = c;
-out:
-	sg_buf_free(&ca);
-	sg_buf_free(&cert);
-	sg_buf_free_secure(&key);
-	return ret;
+	return SIGNET_OK;
+}
+
+/* A connection whose key is in a token, after a signature through libp11's
+ * engine failed (a handshake to signetd, probably this connection's): the
+ * key is checked and, when its token lost its sessions, loaded anew
+ * through a fresh engine instance (client_tls_key_repair); a channel made
+ * with the engine instance no longer in use is replaced by one made with
+ * the new. Handshakes through the old instance fail for good (libp11 keeps
+ * dead sessions, docs/HSM.md), so the old channel could never connect
+ * again; calls still on it (another thread's) end as gRPC ends them when
+ * it is destroyed. The pipeline's own calls are never in flight here (the
+ * callers check). True when the channel was replaced. */
+static bool renew(client_conn *c)
+{
+	if (!c->token_key)
+		return false;
+	uint64_t failures = hsm_tls_engine_failures();
+	pthread_mutex_lock(&c->lock);
+	bool news = failures != c->failures_seen;
+	c->failures_seen = failures;
+	pthread_mutex_unlock(&c->lock);
+	if (!news)
+		return false;
+	char key[ENGINE_KEY_MAX];
+	if (client_tls_key_repair(key, sizeof(key), NULL, 0) != SIGNET_OK)
+		return false; /* still broken: the next failure tries again */
+	pthread_mutex_lock(&c->lock);
+	/* The repair's own probes are no news either. */
+	c->failures_seen = hsm_tls_engine_failures();
+	grpc_channel *old = NULL;
+	if (strcmp(key, c->engine_key) != 0) {
+		grpc_channel *ch = channel_make(c, key);
+		if (ch) {
+			old = c->ch;
+			c->ch = ch;
+			snprintf(c->engine_key, sizeof(c->engine_key), "%s", key);
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	explicit_bzero(key, sizeof(key));
+	if (old)
+		grpc_channel_destroy(old);
+	return old != NULL;
 }
 
 static void pending_free(pending *p)
@@ -211,7 +291,7 @@ void client_close(client_conn *c)
 	}
 	grpc_completion_queue_destroy(c->cq);
 	grpc_channel_destroy(c->ch);
-	free(c);
+	conn_free(c);
 	grpc_shutdown();
 }
 
@@ -234,8 +314,11 @@ static signet_err pending_start(client_conn *c, grpc_completion_queue *cq, const
 	gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_REALTIME),
 					     gpr_time_from_millis(c->timeout_ms, GPR_TIMESPAN));
 	grpc_slice m = grpc_slice_from_copied_string(method);
+	/* The call holds its channel: a renewal may swap c->ch after this. */
+	pthread_mutex_lock(&c->lock);
 	p->call = grpc_channel_create_call(c->ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq, m, NULL,
 					   deadline, NULL);
+	pthread_mutex_unlock(&c->lock);
 	grpc_slice_unref(m);
 	if (!p->call) {
 		pending_free(p);
@@ -294,11 +377,10 @@ static signet_err pending_finish(pending *p, client_status *st, sg_buf *resp)
 	return ret;
 }
 
-signet_err client_call(client_conn *c, const char *method, const uint8_t *req, size_t len,
-		       client_status *st, sg_buf *resp)
+/* One unary call on c's channel as it is now. */
+static signet_err call_once(client_conn *c, const char *method, const uint8_t *req, size_t len,
+			    client_status *st, sg_buf *resp)
 {
-	if (!c || !method || !st || (!req && len))
-		return SIGNET_EINVAL;
 	memset(st, 0, sizeof(*st));
 	/* A queue per call keeps concurrent callers apart. */
 	grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
@@ -316,6 +398,23 @@ signet_err client_call(client_conn *c, const char *method, const uint8_t *req, s
 	}
 	grpc_completion_queue_shutdown(cq);
 	grpc_completion_queue_destroy(cq);
+	return ret;
+}
+
+signet_err client_call(client_conn *c, const char *method, const uint8_t *req, size_t len,
+		       client_status *st, sg_buf *resp)
+{
+	if (!c || !method || !st || (!req && len))
+		return SIGNET_EINVAL;
+	/* A handshake that failed in the token since the last call (a
+	 * pipelined one's): a new channel first. */
+	renew(c);
+	signet_err ret = call_once(c, method, req, len, st, resp);
+	/* This call's own handshake failed in the token: once more on a
+	 * channel with the key loaded anew (nothing was appended: an answer
+	 * comes only with OK). */
+	if (ret == SIGNET_OK && st->code == GRPC_STATUS_UNAVAILABLE && renew(c))
+		ret = call_once(c, method, req, len, st, resp);
 	return ret;
 }
 
@@ -349,6 +448,10 @@ signet_err client_start(client_conn *c, const char *method, uint8_t *req, size_t
 		free(req);
 		return SIGNET_EINVAL;
 	}
+	/* With the pipeline empty, a channel whose handshakes failed in the
+	 * token is replaced before the next batch goes out. */
+	if (c->ninflight == 0)
+		renew(c);
 	/* The slice takes req over: no copy of a batch on its way out. */
 	grpc_slice body = grpc_slice_new(req, len, free);
 	pending *p = NULL;

@@ -107,6 +107,21 @@ static signet_err be_wait(void *ctx, void **tag)
 	return ret;
 }
 
+/* A client key in a token whose sessions died is loaded again by the
+ * client library when a handshake failed in it (client_tls_key_repair):
+ * said once per reload. The worker thread's alone. */
+static void note_key_reload(void)
+{
+	static uint64_t seen;
+	uint64_t n = client_tls_key_reloads();
+	if (n != seen)
+		sg_log(SG_LOG_NOTICE,
+		       "zoned: TLS client key loaded again through a new libp11 engine instance "
+		       "(its token lost its sessions; reload %llu)",
+		       (unsigned long long)n);
+	seen = n;
+}
+
 void zoned_signetd_backend(zoned_signetd *s, zone_backend *out)
 {
 	*out = (zone_backend){s, be_start, be_wait};
@@ -119,6 +134,7 @@ signet_err zoned_signetd_keyset(zoned_signetd *s, const dns_name *apex, zone_key
 	client_status st;
 	char why[256] = "";
 	signet_err ret = client_get_keyset(s->conn, apex, &st, &ks, why, sizeof(why));
+	note_key_reload();
 	if (ret == SIGNET_OK && st.code != 0) {
 		snprintf(errmsg, errlen, "GetKeySet: %s", client_status_name(st.code));
 		client_keyset_free(&ks);
