@@ -824,6 +824,8 @@ static signet_err changes_list(const ap *a, zone_diff *d)
 		if (i < a->ns && a->s[i].nidx != NONE && ret == SIGNET_OK)
 			ret = zi_diff_entry(d, a->s[i].old, &a->cnew[a->s[i].nidx]);
 	}
+	if (ret == SIGNET_OK)
+		ret = zi_diff_ksk(d, &a->cur->ksk_sigs, &a->k->ksk_sigs);
 	return ret;
 }
 
@@ -852,12 +854,23 @@ static void finish(const ap *a, version *v, zone_sign_stats *st, bool anyn, uint
 	 * that set it goes would cost a pass over the zone (after a whole
 	 * sign most RRSIGs share that expiry). A lower bound errs on the safe
 	 * side: the freshness check's whole sign makes it exact again. */
-	if (anyn) {
-		if (dns_serial_compare(nmin, v->earliest) == -1)
-			v->earliest = nmin;
-		if (dns_serial_compare(nmin, v->earliest_zsk) == -1)
-			v->earliest_zsk = nmin;
+	if (anyn && dns_serial_compare(nmin, v->earliest_zsk) == -1)
+		v->earliest_zsk = nmin;
+	/* The KSK's RRSIGs may be new: the earliest of all is theirs or the
+	 * ZSKs' (the invariant a whole sign sets up). */
+	bool anyk = false;
+	uint32_t kmin = 0;
+	for (size_t k = 0; k < v->ksk_sigs.count; k++) {
+		if (v->ksk_sigs.rr[k].len < 12)
+			continue;
+		uint32_t exp = sg_get_u32(v->ksk_sigs.rr[k].data + 8);
+		if (!anyk || dns_serial_compare(exp, kmin) == -1)
+			kmin = exp;
+		anyk = true;
 	}
+	v->earliest = v->earliest_zsk;
+	if (anyk && dns_serial_compare(kmin, v->earliest_zsk) == -1)
+		v->earliest = kmin;
 	st->sets = items;
 	st->earliest_expiry = v->earliest;
 }
@@ -895,9 +908,10 @@ static signet_err commit(ap *a, zone_sign_stats *st)
 	entry **ne = malloc((n ? n : 1) * sizeof(*ne));
 	entry **dead = malloc((ndead ? ndead : 1) * sizeof(*dead));
 	dns_rrset ksk;
-	dns_rrset_init(&ksk, &v->ksk_sigs.owner, DNS_T_RRSIG, DNS_CLASS_IN, v->ksk_sigs.ttl);
+	dns_rrset_init(&ksk, &a->e->apex, DNS_T_RRSIG, DNS_CLASS_IN, 0);
 	size_t made = 0;
-	bool ok = nv && pool && ne && dead && dns_rrset_copy(&ksk, &v->ksk_sigs) == SIGNET_OK;
+	bool ok = nv && pool && ne && dead && dns_rrset_copy(&ksk, &a->k->ksk_sigs) == SIGNET_OK;
+	ksk.owner = a->e->apex; /* as make_version spells it */
 	for (; ok && made < fresh; made++)
 		ok = (pool[made] = malloc(sizeof(**pool))) != NULL;
 	if (!ok) {
@@ -1025,7 +1039,9 @@ static bool same_keys(const version *v, const zone_keys *k)
 		if (have ? !same_octets(have, want[t]) : want[t]->count != 0)
 			return false;
 	}
-	return same_octets(&v->ksk_sigs, &k->ksk_sigs);
+	/* The KSK's RRSIGs may differ (a new period of the ceremony's bundle):
+	 * they sign nothing else, and commit takes k's. */
+	return true;
 }
 
 /* The whole way: the unsigned version, the steps applied, a full sign. */
@@ -1131,6 +1147,7 @@ signet_err zone_engine_apply(zone_engine *e, const zone_diff *steps, size_t nste
 	}
 	if (ret == SIGNET_OK)
 		ret = commit(&a, st);
+	st->looked = a.nt + a.nr;
 	if (ret == SIGNET_OK)
 		st->reused = st->sets - st->sent;
 	else if (changes)

@@ -991,6 +991,14 @@ signet_err zi_diff_entry(zone_diff *d, const entry *o, const entry *n)
 	return ret;
 }
 
+signet_err zi_diff_ksk(zone_diff *d, const dns_rrset *o, const dns_rrset *n)
+{
+	if (octets_equal(o, n))
+		return SIGNET_OK;
+	signet_err ret = push_set(d, false, o);
+	return ret == SIGNET_OK ? push_set(d, true, n) : ret;
+}
+
 /* Merge two sorted ranges of entries. */
 static signet_err diff_range(zone_diff *d, entry *const *a, size_t na, entry *const *b, size_t nb,
 			     bool sorted)
@@ -1037,11 +1045,8 @@ static signet_err version_diff(const version *a, const version *b, zone_diff *d)
 	if (ret == SIGNET_OK)
 		ret = diff_range(d, a->e + a->nzone + a->nextra, a->n - a->nzone - a->nextra,
 				 b->e + b->nzone + b->nextra, b->n - b->nzone - b->nextra, true);
-	if (ret == SIGNET_OK && !octets_equal(&a->ksk_sigs, &b->ksk_sigs)) {
-		ret = push_set(d, false, &a->ksk_sigs);
-		if (ret == SIGNET_OK)
-			ret = push_set(d, true, &b->ksk_sigs);
-	}
+	if (ret == SIGNET_OK)
+		ret = zi_diff_ksk(d, &a->ksk_sigs, &b->ksk_sigs);
 	return ret;
 }
 
@@ -1091,6 +1096,7 @@ signet_err zone_engine_sign_diff(zone_engine *e, dns_zone *in, const zone_keys *
 		for (size_t i = 0; i < w.v->n; i++)
 			st->sets += w.v->e[i]->item;
 		st->reused = st->sets - w.ntodo;
+		st->looked = w.v->n;
 		w.v->items = st->sets;
 	}
 	st->serial = w.serial;

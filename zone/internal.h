@@ -140,5 +140,8 @@ void zi_set_earliest(version *v);
 /* What differs between entry o and n (either may be NULL), as an IXFR
  * sends it. */
 signet_err zi_diff_entry(zone_diff *d, const entry *o, const entry *n);
+/* The key set's RRSIGs o replaced by n, if they differ, as version_diff
+ * lists them: after the chain. */
+signet_err zi_diff_ksk(zone_diff *d, const dns_rrset *o, const dns_rrset *n);
 
 #endif /* SIGNET_ZONE_INTERNAL_H */

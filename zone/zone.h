@@ -111,6 +111,11 @@ typedef struct zone_sign_stats {
 	size_t sent;              /* sent to the backend */
 	size_t calls;             /* batches */
 	size_t failed;            /* sets the backend did not sign */
+	size_t looked;            /* sets compared with the old version or made
+	                           * afresh: every set for a whole sign, the
+	                           * named ones and their chain records for
+	                           * zone_engine_apply; the rest were shared
+	                           * untouched */
 	uint32_t serial;          /* outbound serial of the new version */
 	uint32_t earliest_expiry; /* the earliest RRSIG expiration in it */
 } zone_sign_stats;
@@ -156,7 +161,11 @@ signet_err zone_engine_sign_diff(zone_engine *e, dns_zone *in, const zone_keys *
  * next field moves are looked at and, if their content changed, signed,
  * with the SOA. RRSIGs of the other sets are kept as they are (renewing
  * them is a whole sign's work: zone_engine_sign_diff from
- * zone_engine_unsigned). When k is not what the current version was
+ * zone_engine_unsigned). k's KSK RRSIGs may differ from the version's
+ * (a new period of the key set, DNSKEY, CDS and CDNSKEY the same): the new
+ * version takes them and shares every other entry, so nsteps 0 with such
+ * a k costs the SOA's RRSIG (none under ZONE_SERIAL_KEEP, which leaves the
+ * SOA as it is). When k is not what the current version was
  * signed with (key set, algorithm, validity, chain parameters), when the
  * SOA's TTL or minimum moves the chain's TTL, and for a version read back
  * by zone_engine_load, the steps are applied to the whole unsigned zone

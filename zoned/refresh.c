@@ -510,9 +510,10 @@ void zoned_keyset_check(zoned_zone *z)
 	}
 	if (!z->have_keys && zone_engine_keys(z->eng, &z->keys) == SIGNET_OK)
 		z->have_keys = true; /* the version read back at start */
-	bool changed = !z->have_keys || !same_set(&k.dnskey, &z->keys.dnskey) ||
-		       !same_set(&k.cds, &z->keys.cds) || !same_set(&k.cdnskey, &z->keys.cdnskey) ||
-		       !same_set(&k.ksk_sigs, &z->keys.ksk_sigs) || k.nsec3 != z->keys.nsec3;
+	bool keys_same = z->have_keys && same_set(&k.dnskey, &z->keys.dnskey) &&
+			 same_set(&k.cds, &z->keys.cds) && same_set(&k.cdnskey, &z->keys.cdnskey) &&
+			 k.nsec3 == z->keys.nsec3;
+	bool changed = !keys_same || !same_set(&k.ksk_sigs, &z->keys.ksk_sigs);
 	uint32_t now = sign_now();
 	/* The KSK's RRSIGs come with the key set: signing again cannot renew
 	 * them, so they do not count here. */
@@ -521,6 +522,13 @@ void zoned_keyset_check(zoned_zone *z)
 	zone_keys_clear(&k);
 	if (!changed && !stale)
 		return;
+	/* Only the KSK's RRSIGs are new (the bundle's next period): the
+	 * version in memory takes them and keeps every other set as it is. */
+	if (keys_same && !stale) {
+		signet_err r = sign(z, NULL, NULL, 0, "new KSK RRSIGs");
+		if (r == SIGNET_OK || !not_applicable(r))
+			return;
+	}
 	dns_zone u;
 	if (zone_engine_unsigned(z->eng, &u) != SIGNET_OK)
 		return;

@@ -810,6 +810,81 @@ static void test_apply_nsec3_optout(void **state)
 	check_apply(f, true, true, 1234);
 }
 
+/* A new period of the key set: the same DNSKEY, CDS and CDNSKEY with new
+ * KSK RRSIGs. zone_engine_apply of no steps takes them at the cost of the
+ * SOA's RRSIG (none when the serial stays), and gives what a whole sign
+ * with the new key set gives. */
+static void check_new_ksk_sigs(fixture *f, bool nsec3)
+{
+	zone_keys_clear(&f->keys);
+	keys_make(f, nsec3, false);
+	zone_engine *e = engine(ZONE_SERIAL_INCREMENT), *whole = engine(ZONE_SERIAL_INCREMENT);
+	zone_engine *keep = engine(ZONE_SERIAL_KEEP);
+	zone_sign_stats st;
+	sign_text(f, e, ZONE_V1, &st);
+	sign_text(f, whole, ZONE_V1, &st);
+	sign_text(f, keep, ZONE_V1, &st);
+	size_t sets = st.sets;
+	char *before = engine_text(e);
+	dns_rrset_clear(&f->keys.ksk_sigs);
+	test_ksk_sign(&f->ksk, &f->apex, &f->keys.dnskey, NOW - 1800, NOW + 40 * 86400,
+		      &f->keys.ksk_sigs);
+	size_t signed_before = f->be.signed_sets;
+	zone_diff changes = {0};
+	assert_int_equal(zone_engine_apply(e, NULL, 0, 1000, &f->keys, &f->zb, NOW, &st, &changes),
+			 SIGNET_OK);
+	assert_int_equal(st.sent, 1); /* the SOA: its serial moved on */
+	assert_true(st.looked <= 2);  /* the SOA and the apex's chain record */
+	assert_int_equal(f->be.signed_sets - signed_before, 1);
+	assert_int_equal(st.sets, sets);
+	assert_int_equal(st.serial, 102);
+	/* Out: the SOA, its RRSIG and the key set's RRSIG, each replaced. */
+	assert_int_equal(changes.ndel, 3);
+	assert_int_equal(changes.nadd, 3);
+	assert_int_equal(changes.del[2].type, DNS_T_RRSIG);
+	assert_int_equal(sg_get_u16(changes.add[2].rdata.data), DNS_T_DNSKEY);
+	assert_int_equal(sg_get_u32(changes.add[2].rdata.data + 8), NOW + 40 * 86400);
+	zone_diff_free(&changes);
+	assert_int_equal(zone_engine_earliest_expiry(e), NOW + VALIDITY);
+	dns_zone u;
+	assert_int_equal(zone_engine_unsigned(whole, &u), SIGNET_OK);
+	assert_int_equal(zone_engine_sign(whole, &u, &f->keys, &f->zb, NOW, &st), SIGNET_OK);
+	char *a = engine_text(e), *b = engine_text(whole);
+	assert_string_equal(a, b);
+	assert_string_not_equal(a, before);
+	verify_with_ldns(a);
+	zone_keys got;
+	assert_int_equal(zone_engine_keys(e, &got), SIGNET_OK);
+	assert_int_equal(got.ksk_sigs.count, 1);
+	assert_int_equal(sg_get_u32(got.ksk_sigs.rr[0].data + 8), NOW + 40 * 86400);
+	zone_keys_clear(&got);
+	/* The serial kept: nothing at all is signed. */
+	signed_before = f->be.signed_sets;
+	assert_int_equal(
+		zone_engine_apply(keep, NULL, 0, 1000, &f->keys, &f->zb, NOW, &st, &changes),
+		SIGNET_OK);
+	assert_int_equal(st.sent, 0);
+	assert_int_equal(f->be.signed_sets, signed_before);
+	assert_int_equal(changes.ndel, 1);
+	assert_int_equal(changes.nadd, 1);
+	zone_diff_free(&changes);
+	free(a);
+	free(b);
+	free(before);
+	zone_engine_free(e);
+	zone_engine_free(whole);
+	zone_engine_free(keep);
+}
+
+static void test_new_ksk_sigs(void **state)
+{
+	fixture *f = *state;
+	check_new_ksk_sigs(f, false);
+	check_new_ksk_sigs(f, true);
+	zone_keys_clear(&f->keys);
+	keys_make(f, false, false);
+}
+
 /* A step that does not apply changes nothing; one under other keys, or on
  * a version read back, is signed the whole way with the same result. */
 static void test_apply_errors_and_whole(void **state)
@@ -876,6 +951,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_apply_nsec3, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_nsec3_optout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_errors_and_whole, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_new_ksk_sigs, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
