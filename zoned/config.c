@@ -343,9 +343,9 @@ static signet_err load_zone(zoned_config *c, const config_setting_t *s, char *er
 static signet_err check(zoned_config *c, config_t *cf, char *errmsg, size_t errlen)
 {
 	const config_setting_t *root = config_root_setting(cf);
-	static const char *const known[] = {"listen",  "metrics",     "state-dir",
-					    "signetd", "keyset-poll", "tcp-clients",
-					    "keys",    "zones",       NULL};
+	static const char *const known[] = {"listen",      "metrics",     "state-dir", "signetd",
+					    "keyset-poll", "tcp-clients", "workers",   "keys",
+					    "zones",       NULL};
 	for (int i = 0; i < config_setting_length(root); i++) {
 		const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
 		bool ok = false;
@@ -381,6 +381,11 @@ static signet_err check(zoned_config *c, config_t *cf, char *errmsg, size_t errl
 	if (ret == SIGNET_OK &&
 	    (ret = get_uint(root, "tcp-clients", 1, 10000, 64, &v, errmsg, errlen)) == SIGNET_OK)
 		c->tcp_clients = (unsigned)v;
+	/* Each worker signs one zone at a time over a connection of its own:
+	 * a few let a small zone's change pass a large zone's whole sign. */
+	if (ret == SIGNET_OK && (ret = get_uint(root, "workers", 1, ZONED_WORKERS_MAX, 2, &v,
+						errmsg, errlen)) == SIGNET_OK)
+		c->workers = (unsigned)v;
 	const config_setting_t *keys = config_setting_get_member(root, "keys");
 	if (ret == SIGNET_OK && keys && config_setting_type(keys) != CONFIG_TYPE_LIST)
 		ret = fail(errmsg, errlen, keys, SIGNET_EPARSE, "keys: a list ( { ... }, ... )");
@@ -442,4 +447,40 @@ void zoned_config_free(zoned_config *c)
 	free(c->zones);
 	sg_wipe(c->keys, sizeof(c->keys));
 	memset(c, 0, sizeof(*c));
+}
+
+signet_err zoned_zone_conf_own(zoned_zone_conf *c, zoned_key **keys, size_t *nkeys)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->nprimaries; i++)
+		n += c->primaries[i].key != NULL;
+	for (size_t i = 0; i < c->nsecondaries; i++)
+		n += c->secondaries[i].key != NULL;
+	zoned_key *k = calloc(n ? n : 1, sizeof(*k));
+	if (k == NULL)
+		return SIGNET_ENOMEM;
+	/* One copy per peer: at most 2 * ZONED_PEERS_MAX, and no peer's key
+	 * is shared with anything that may change. */
+	size_t at = 0;
+	for (size_t i = 0; i < c->nprimaries; i++)
+		if (c->primaries[i].key) {
+			k[at] = *c->primaries[i].key;
+			c->primaries[i].key = &k[at++];
+		}
+	for (size_t i = 0; i < c->nsecondaries; i++)
+		if (c->secondaries[i].key) {
+			k[at] = *c->secondaries[i].key;
+			c->secondaries[i].key = &k[at++];
+		}
+	*keys = k;
+	*nkeys = n;
+	return SIGNET_OK;
+}
+
+void zoned_keys_free(zoned_key *keys, size_t nkeys)
+{
+	if (keys == NULL)
+		return;
+	sg_wipe(keys, (nkeys ? nkeys : 1) * sizeof(*keys));
+	free(keys);
 }

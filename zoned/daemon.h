@@ -30,13 +30,23 @@ typedef struct zone_counters {
 	_Atomic bool last_xfr_in_ok;
 } zone_counters;
 
-/* What the worker does for a zone (worker.c); bits of zoned_zone.again. */
+/* What a worker does for a zone (worker.c); bits of zoned_zone.again. */
 #define ZONED_JOB_REFRESH 1u
 #define ZONED_JOB_KEYSET 2u
+#define ZONED_JOB_LOAD 4u /* read the state directory: the zone's first job */
 
 typedef struct zoned_zone {
 	struct zoned *d;
-	zoned_zone_conf conf;
+	zoned_zone_conf conf; /* its peers' keys are the zone's own (keys) */
+	zoned_key *keys_own;
+	size_t nkeys_own;
+	/* Settings a SIGHUP gave while a job ran, taken when it is back (the
+	 * worker reads conf meanwhile); NULL: none. */
+	zoned_zone_conf *next_conf;
+	zoned_key *next_keys;
+	size_t next_nkeys;
+	bool gone;                /* removed by a SIGHUP while busy: freed when the job is back */
+	struct zoned_zone *lnext; /* in d->adding or d->retired */
 	zone_engine *eng;
 	zone_keys keys; /* the key set the current version has */
 	bool have_keys;
@@ -51,17 +61,25 @@ typedef struct zoned_zone {
 	bool stored;            /* a zone file is in the state directory */
 	uint32_t stored_serial; /* its serial: the journal leads on from it */
 	zone_counters n;
-	/* The worker (worker.c). The loop owns busy, job and again; the worker
-	 * writes loaded, next_s and notify_due during a job, which the loop
-	 * reads once the job is back. */
+	/* The workers (worker.c). The loop owns busy, job and again; the
+	 * worker running the zone's job writes next_s and notify_due, which
+	 * the loop reads once the job is back. */
 	bool busy;                /* a job is queued or running */
 	unsigned job;             /* its kind */
 	unsigned again;           /* jobs asked for while busy */
-	bool loaded;              /* the state directory was read */
 	uint32_t next_s;          /* refresh: seconds to the next one */
 	bool notify_due;          /* a new serial: NOTIFY the secondaries */
-	struct zoned_zone *qnext; /* in the worker's queue or done list */
+	struct zoned_zone *qnext; /* in the workers' queue or done list */
+	zoned_signetd *sd;        /* the connection of the worker running its job */
 } zoned_zone;
+
+/* One thread of the pool and its connection to signetd. */
+typedef struct zoned_worker {
+	struct zoned *d;
+	pthread_t thread;
+	bool on;          /* the thread runs (joined at stop) */
+	zoned_signetd sd; /* its own: a pipeline of calls is one thread's */
+} zoned_worker;
 
 typedef struct zoned {
 	zoned_config cfg;
@@ -74,22 +92,30 @@ typedef struct zoned {
 	struct event *notify_ev;
 	struct event *keyset_ev; /* GetKeySet poll */
 	struct event *sig_ev[3]; /* SIGHUP, SIGTERM, SIGINT */
-	zoned_signetd sd;
+	zoned_reach reach;       /* whether signetd answers, told by every worker */
 	struct evhttp *http; /* metrics, NULL when not configured */
-	zoned_zone **zones;  /* each allocated alone: timers point at them */
+	zoned_zone **zones;  /* the zones served; each allocated alone: timers
+	                      * point at them */
 	size_t nzones;
+	zoned_zone *adding;  /* zones whose state directory is being read:
+	                      * served once it is (a list by lnext) */
+	zoned_zone *retired; /* zones a SIGHUP removed while busy, not served:
+	                      * freed when their job is back */
+	bool ready;          /* every zone of the start was read: the
+	                      * listeners answer */
 	const char *config_path;
-	/* The worker thread: jobs queued by the loop, done ones handed back
-	 * through done_pipe (all under wmu). */
-	pthread_t worker;
-	bool worker_on;
+	/* The worker pool: jobs queued by the loop, taken by the first idle
+	 * worker, done ones handed back through done_pipe (all under wmu). */
+	zoned_worker workers[ZONED_WORKERS_MAX];
+	unsigned nworkers;
+	bool workers_on; /* the threads run: jobs may be queued */
+	bool wsync;      /* wmu and wcv are made */
 	pthread_mutex_t wmu;
 	pthread_cond_t wcv;
 	zoned_zone *queue, *queue_last, *done;
 	bool stopping;
 	int done_pipe[2];
 	struct event *done_ev;
-	bool reload_pending;    /* SIGHUP waits for the worker to be idle */
 	unsigned xfr_out;       /* transfers out streaming (serve.c) */
 	struct tcp_conn *conns; /* TCP connections open (serve.c) */
 } zoned;
@@ -108,33 +134,55 @@ void zoned_serve_stop(zoned *d);
 /* NOTIFY every secondary of z that wants one. */
 void zoned_notify_all(zoned_zone *z);
 
-/* Refresh z now: SOA, AXFR if newer, sign, store; on the worker (the
- * state directory read first, once). Sets z->next_s and z->notify_due. */
+/* Refresh z now: SOA, AXFR if newer, sign, store; on a worker (the
+ * state directory read first, once), signing over z->sd. Sets z->next_s
+ * and z->notify_due. */
 void zoned_refresh_now(zoned_zone *z);
 
-/* The worker thread (worker.c). */
-signet_err zoned_worker_start(zoned *d);
-/* Ask the running job to end early, wait for it, end the thread. */
-void zoned_worker_stop(zoned *d);
+/* The worker pool (worker.c): cfg.workers threads, each with a
+ * connection to signetd opened with cc (its error in errmsg). */
+signet_err zoned_workers_start(zoned *d, const client_config *cc, char *errmsg, size_t errlen);
+/* Ask the running jobs to end early, wait for them, end the threads and
+ * close their connections. */
+void zoned_workers_stop(zoned *d);
 /* Queue job (ZONED_JOB_*) for z, on the loop; while z has one queued or
- * running, or a SIGHUP waits, it is remembered and run after. */
+ * running it is remembered and queued after. */
 void zoned_job(zoned_zone *z, unsigned job);
-/* SIGHUP: zoned_reload now if the worker is idle, else once it is. */
-void zoned_reload_when_idle(zoned *d);
+/* Whether the listeners answer: off at start until every zone's stored
+ * version is read (queries wait in the sockets meanwhile), so that none
+ * gets SERVFAIL for a zone that has one (main.c). */
+void zoned_listen(zoned *d, bool on);
 /* Write e's current version to path atomically (mode 0600), after the
  * line(s) head, as zone_engine_text gives it, without holding the whole
  * text in memory. SIGNET_ENOTFOUND before a version; file errors. */
 signet_err zoned_store_zone(zone_engine *e, const char *path, const char *head);
 /* Streams out of z are ended (z is being stopped). */
 void zoned_serve_forget(zoned *d, zoned_zone *z);
-/* Re-read the configuration (SIGHUP): zones added are started, zones gone
- * are stopped, zones kept take their new primaries, secondaries, keys and
- * serial policy. A file that does not load changes nothing. */
+/* Re-read the configuration (SIGHUP), at once: zones added are read
+ * from the state directory and then served, zones gone are no longer
+ * served, zones kept take their new primaries, secondaries, keys and
+ * serial policy; a zone whose job is running takes its part when the job
+ * is back. Transfers out of zones kept go on. A file that does not load
+ * changes nothing (reload.c). */
 void zoned_reload(zoned *d);
+/* A zone of settings c (copied, with keys of its own) on d->adding, its
+ * state directory read by a worker first (reload.c). NULL on failure
+ * (logged). */
+zoned_zone *zoned_zone_add(zoned *d, const zoned_zone_conf *c);
+/* z's job is back on the loop (worker.c calls it): a zone removed
+ * meanwhile is freed, settings a SIGHUP gave are taken, a zone read from
+ * the state directory is served (reload.c). False when z was freed. */
+bool zoned_zone_back(zoned_zone *z);
+/* Free z (stopped first), wherever it is listed. */
+void zoned_zone_free(zoned_zone *z);
 
-/* Arm z's timers (refresh now). */
+/* z's engine, journal and refresh timer (not armed: the refresh follows
+ * the state directory's read). */
 signet_err zoned_zone_start(zoned_zone *z);
 void zoned_zone_stop(zoned_zone *z);
+/* Read z's stored version and journal (STATE-DIR), on a worker: served
+ * at once without signing. */
+void zoned_load_now(zoned_zone *z);
 /* Sign z again if the key set changed or RRSIGs near their refresh time. */
 void zoned_keyset_check(zoned_zone *z);
 

@@ -1,5 +1,6 @@
-/* main.c -- signet-zoned: read the configuration, connect to signetd,
- * start the worker and every zone's refresh, and serve until SIGTERM. */
+/* main.c -- signet-zoned: read the configuration, start the workers (each
+ * connected to signetd) and every zone's refresh, and serve until
+ * SIGTERM. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -24,11 +25,22 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	zoned *d = arg;
 	if (sig == SIGHUP) {
-		zoned_reload_when_idle(d);
+		zoned_reload(d);
 		return;
 	}
 	sg_log(SG_LOG_NOTICE, "zoned: stopping");
 	event_base_loopbreak(d->base);
+}
+
+void zoned_listen(zoned *d, bool on)
+{
+	if (on) {
+		event_add(d->udp_ev, NULL);
+		evconnlistener_enable(d->tcp);
+	} else {
+		event_del(d->udp_ev);
+		evconnlistener_disable(d->tcp);
+	}
 }
 
 static void on_keyset(evutil_socket_t fd, short what, void *arg)
@@ -103,26 +115,24 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	int rc = 3;
-	if (client_open(&cc, &d.sd.conn, err, sizeof(err)) != SIGNET_OK) {
-		fprintf(stderr, "signet-zoned: signetd: %s\n", err);
-		goto out;
-	}
 	d.base = event_base_new();
 	d.config_path = path;
 	d.zones = calloc(ZONED_ZONES_MAX, sizeof(*d.zones));
-	if (d.base == NULL || d.zones == NULL || zoned_serve_start(&d) != SIGNET_OK ||
-	    zoned_metrics_start(&d) != SIGNET_OK || zoned_worker_start(&d) != SIGNET_OK)
+	if (d.base == NULL || d.zones == NULL)
 		goto out;
-	for (size_t i = 0; i < d.cfg.nzones; i++) {
-		zoned_zone *z = calloc(1, sizeof(*z));
-		if (z == NULL)
-			goto out;
-		d.zones[d.nzones++] = z;
-		z->d = &d;
-		z->conf = d.cfg.zones[i];
-		if (zoned_zone_start(z) != SIGNET_OK)
-			goto out;
+	if (zoned_workers_start(&d, &cc, err, sizeof(err)) != SIGNET_OK) {
+		fprintf(stderr, "signet-zoned: signetd: %s\n", err);
+		goto out;
 	}
+	if (zoned_serve_start(&d) != SIGNET_OK || zoned_metrics_start(&d) != SIGNET_OK)
+		goto out;
+	/* The ports are bound (a query waits in them), but not answered until
+	 * every zone's stored version is read: a restart serves at once what
+	 * it had, never SERVFAIL for a zone it has (zoned_zone_back). */
+	zoned_listen(&d, false);
+	for (size_t i = 0; i < d.cfg.nzones; i++)
+		if (zoned_zone_add(&d, &d.cfg.zones[i]) == NULL)
+			goto out;
 	static const int sigs[3] = {SIGHUP, SIGTERM, SIGINT};
 	for (int i = 0; i < 3; i++) {
 		d.sig_ev[i] = evsignal_new(d.base, sigs[i], on_signal, &d);
@@ -133,17 +143,26 @@ int main(int argc, char **argv)
 	struct timeval poll = {(time_t)d.cfg.keyset_poll, 0};
 	if (d.keyset_ev == NULL || event_add(d.keyset_ev, &poll) != 0)
 		goto out;
-	sg_log(SG_LOG_NOTICE, "zoned: serving %zu zones on %s", d.nzones, d.cfg.listen);
+	if (d.adding == NULL) {
+		d.ready = true;
+		zoned_listen(&d, true);
+		sg_log(SG_LOG_NOTICE, "zoned: ready: serving no zones on %s", d.cfg.listen);
+	} else {
+		sg_log(SG_LOG_NOTICE, "zoned: reading %zu zones from %s", d.cfg.nzones,
+		       d.cfg.state_dir);
+	}
 	event_base_dispatch(d.base);
 	rc = 0;
 out:
-	/* The worker first: it uses the zones and the connection to signetd. */
+	/* The workers first: they use the zones. */
 	if (d.base)
-		zoned_worker_stop(&d);
-	for (size_t i = 0; i < d.nzones; i++) {
-		zoned_zone_stop(d.zones[i]);
-		free(d.zones[i]);
-	}
+		zoned_workers_stop(&d);
+	while (d.nzones)
+		zoned_zone_free(d.zones[d.nzones - 1]);
+	while (d.adding)
+		zoned_zone_free(d.adding);
+	while (d.retired)
+		zoned_zone_free(d.retired);
 	free(d.zones);
 	for (int i = 0; i < 3; i++)
 		if (d.sig_ev[i])
@@ -154,7 +173,6 @@ out:
 	zoned_serve_stop(&d);
 	if (d.base)
 		event_base_free(d.base);
-	client_close(d.sd.conn);
 	zoned_config_free(&d.cfg);
 	return rc;
 }

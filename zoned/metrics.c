@@ -1,6 +1,7 @@
 /* metrics.c -- Prometheus metrics over HTTP (GET /metrics), per zone:
  * serials in and out, transfers in and out and their results, RRSIGs made
- * and reused, the earliest RRSIG expiry, NOTIFY failures, refusals. One
+ * and reused, the earliest RRSIG expiry, NOTIFY failures, refusals; and
+ * whether signetd answers (signet_zoned_signetd_up). One
  * evhttp server on the loop, bounded in header and body size and time. */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -91,6 +92,16 @@ static void on_metrics(struct evhttp_request *req, void *arg)
 			line(b, names[m], z, v[m]);
 		}
 	}
+	/* Not per zone: whether signetd answered the last call any worker
+	 * made (before the first call: 1 if none failed yet), and when it
+	 * last answered one. */
+	int up = atomic_load(&d->reach.up);
+	evbuffer_add_printf(b,
+			    "# TYPE signet_zoned_signetd_up gauge\n"
+			    "signet_zoned_signetd_up %d\n"
+			    "# TYPE signet_zoned_signetd_last_ok_seconds gauge\n"
+			    "signet_zoned_signetd_last_ok_seconds %lld\n",
+			    up != 0 ? 1 : 0, (long long)atomic_load(&d->reach.last_ok));
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 			  "text/plain; version=0.0.4");
 	evhttp_send_reply(req, HTTP_OK, "OK", b);

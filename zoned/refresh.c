@@ -21,11 +21,11 @@
 static uint32_t sign_now(void)
 {
 #ifdef SIGNET_TEST_CLOCK
-	static bool warned;
+	/* Read by every worker: warned once by whichever comes first. */
+	static _Atomic bool warned;
 	const char *path = getenv("SIGNET_ZONED_TEST_CLOCK");
 	if (path && path[0]) {
-		if (!warned) {
-			warned = true;
+		if (!atomic_exchange(&warned, true)) {
 			sg_log(SG_LOG_WARNING,
 			       "zoned: SIGNET_ZONED_TEST_CLOCK: signing time read"
 			       " from %s; never run a production zoned like this",
@@ -134,7 +134,7 @@ static signet_err sign(zoned_zone *z, dns_zone *u, const zone_diff *steps, size_
 	char err[256] = "";
 	zone_keys k;
 	zone_keys_init(&k, &z->conf.apex);
-	signet_err ret = zoned_signetd_keyset(&z->d->sd, &z->conf.apex, &k, err, sizeof(err));
+	signet_err ret = zoned_signetd_keyset(z->sd, &z->conf.apex, &k, err, sizeof(err));
 	if (ret != SIGNET_OK) {
 		sg_log(SG_LOG_ERROR, "zoned: %s: %s; the last signed version stays served",
 		       z->conf.name, err);
@@ -145,7 +145,7 @@ static signet_err sign(zoned_zone *z, dns_zone *u, const zone_diff *steps, size_
 		return ret;
 	}
 	zone_backend b;
-	zoned_signetd_backend(&z->d->sd, &b);
+	zoned_signetd_backend(z->sd, &b);
 	zone_sign_stats st;
 	zone_diff changes = {0};
 	if (u)
@@ -215,14 +215,8 @@ static void take_timers(zoned_zone *z)
 		z->expire_s = z->refresh_s;
 }
 
-static void load_state(zoned_zone *z);
-
 void zoned_refresh_now(zoned_zone *z)
 {
-	if (!z->loaded) {
-		load_state(z);
-		z->loaded = true;
-	}
 	int64_t now = (int64_t)time(NULL);
 	uint32_t have = 0;
 	bool versioned = zone_engine_serials(z->eng, NULL, &have) == SIGNET_OK;
@@ -333,7 +327,7 @@ static void on_refresh(evutil_socket_t fd, short what, void *arg)
 
 /* The version stored before a restart, served at once. A missing file is
  * a first start; a broken one is logged and left for the next transfer. */
-static void load_state(zoned_zone *z)
+void zoned_load_now(zoned_zone *z)
 {
 	char path[ZONED_PATH_MAX + DNS_NAME_STR_MAX + 16];
 	state_path(z, path, sizeof(path));
@@ -457,13 +451,10 @@ signet_err zoned_zone_start(zoned_zone *z)
 	zoned_journal_init(&z->journal, 64, z->conf.max_rrs);
 	if (pthread_mutex_init(&z->jmu, NULL) != 0)
 		return SIGNET_ENOMEM;
-	/* The state directory is read by the first refresh, on the worker. */
-	z->loaded = false;
+	/* Armed once the state directory is read (a job of its own). */
 	z->refresh = evtimer_new(z->d->base, on_refresh, z);
 	if (z->refresh == NULL)
 		return SIGNET_ENOMEM;
-	struct timeval now = {0, 0};
-	evtimer_add(z->refresh, &now);
 	return SIGNET_OK;
 }
 
@@ -481,6 +472,9 @@ void zoned_zone_stop(zoned_zone *z)
 	zoned_journal_free(&z->journal);
 	if (z->refresh)
 		pthread_mutex_destroy(&z->jmu);
+	zoned_keys_free(z->keys_own, z->nkeys_own);
+	zoned_keys_free(z->next_keys, z->next_nkeys);
+	free(z->next_conf);
 	memset(z, 0, sizeof(*z));
 }
 
@@ -502,9 +496,12 @@ void zoned_keyset_check(zoned_zone *z)
 	char err[256] = "";
 	zone_keys k;
 	zone_keys_init(&k, &z->conf.apex);
-	if (zoned_signetd_keyset(&z->d->sd, &z->conf.apex, &k, err, sizeof(err)) != SIGNET_OK) {
-		sg_log(SG_LOG_WARNING, "zoned: %s: %s; retrying at the next poll", z->conf.name,
-		       err);
+	signet_err kret = zoned_signetd_keyset(z->sd, &z->conf.apex, &k, err, sizeof(err));
+	if (kret != SIGNET_OK) {
+		/* signetd gone is warned of once for all zones (signetd.c); a
+		 * refusal of this zone's key set is its own. */
+		sg_log(kret == SIGNET_EIO ? SG_LOG_INFO : SG_LOG_WARNING,
+		       "zoned: %s: %s; retrying at the next poll", z->conf.name, err);
 		zone_keys_clear(&k);
 		return;
 	}

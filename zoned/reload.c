@@ -1,30 +1,121 @@
-/* reload.c -- SIGHUP: the configuration read again and applied to the
- * running zones. Transfers run to completion inside one event, so none is
- * in progress when this runs; answers already queued on TCP connections
- * are sent as they are. */
+/* reload.c -- zones coming and going: started at start and by SIGHUP
+ * (their state directory read on a worker before they are served), the
+ * configuration read again and applied at once to the zones not busy, and
+ * to a busy zone when its job is back, since its worker reads its
+ * settings meanwhile. Transfers out stream on the loop from a version or
+ * journal of their own, with a copy of their TSIG key: a SIGHUP drops
+ * none of a zone it keeps. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "zoned/daemon.h"
 
-/* The zone's new settings. Its peers point into the new keys; the NOTIFYs
+/* Take settings c with their own keys (owned from now on). The NOTIFYs
  * pending for the old secondaries are dropped. */
-static void update(zoned_zone *z, const zoned_zone_conf *c)
+static void take(zoned_zone *z, const zoned_zone_conf *c, zoned_key *keys, size_t nkeys)
 {
 	for (size_t i = 0; i < ZONED_PEERS_MAX; i++) {
 		if (z->notify[i].timer)
 			evtimer_del(z->notify[i].timer);
 		z->notify[i].pending = false;
 	}
+	zoned_keys_free(z->keys_own, z->nkeys_own);
 	z->conf = *c;
+	z->keys_own = keys;
+	z->nkeys_own = nkeys;
 	zone_options o;
 	zone_options_init(&o);
 	o.serial = c->serial;
 	zone_engine_set_options(z->eng, &o);
 }
 
-/* Peers point at keys inside a zoned_config: when the config is copied
- * into place they must point into the copy. */
+/* Remove z from list *head (linked by lnext); false if it is not there. */
+static bool unlink_from(zoned_zone **head, zoned_zone *z)
+{
+	for (zoned_zone **p = head; *p; p = &(*p)->lnext)
+		if (*p == z) {
+			*p = z->lnext;
+			z->lnext = NULL;
+			return true;
+		}
+	return false;
+}
+
+static bool unlist(zoned *d, zoned_zone *z)
+{
+	for (size_t i = 0; i < d->nzones; i++)
+		if (d->zones[i] == z) {
+			d->zones[i] = d->zones[--d->nzones];
+			return true;
+		}
+	return false;
+}
+
+void zoned_zone_free(zoned_zone *z)
+{
+	zoned *d = z->d;
+	if (d && !unlist(d, z) && !unlink_from(&d->adding, z))
+		unlink_from(&d->retired, z);
+	zoned_zone_stop(z);
+	free(z);
+}
+
+zoned_zone *zoned_zone_add(zoned *d, const zoned_zone_conf *c)
+{
+	zoned_zone *z = calloc(1, sizeof(*z));
+	if (z == NULL) {
+		sg_log(SG_LOG_ERROR, "zoned: %s: out of memory", c->name);
+		return NULL;
+	}
+	z->d = d;
+	z->conf = *c;
+	signet_err ret = zoned_zone_conf_own(&z->conf, &z->keys_own, &z->nkeys_own);
+	if (ret == SIGNET_OK)
+		ret = zoned_zone_start(z);
+	if (ret != SIGNET_OK) {
+		sg_log(SG_LOG_ERROR, "zoned: %s: cannot start: %s", c->name, signet_strerror(ret));
+		zoned_zone_stop(z);
+		free(z);
+		return NULL;
+	}
+	z->lnext = d->adding;
+	d->adding = z;
+	zoned_job(z, ZONED_JOB_LOAD);
+	return z;
+}
+
+bool zoned_zone_back(zoned_zone *z)
+{
+	zoned *d = z->d;
+	if (z->gone) {
+		zoned_zone_free(z);
+		return false;
+	}
+	if (z->next_conf) {
+		take(z, z->next_conf, z->next_keys, z->next_nkeys);
+		free(z->next_conf);
+		z->next_conf = NULL;
+		z->next_keys = NULL;
+		z->next_nkeys = 0;
+	}
+	if (z->job == ZONED_JOB_LOAD && unlink_from(&d->adding, z)) {
+		/* Served from now on (its stored version, if any); the first
+		 * refresh at once. */
+		d->zones[d->nzones++] = z;
+		struct timeval now = {0, 0};
+		evtimer_add(z->refresh, &now);
+		if (!d->ready && d->adding == NULL) {
+			d->ready = true;
+			zoned_listen(d, true);
+			sg_log(SG_LOG_NOTICE, "zoned: ready: serving %zu zones on %s", d->nzones,
+			       d->cfg.listen);
+		}
+	}
+	return true;
+}
+
+/* Peers point at keys inside a zoned_config: when its keys are copied
+ * into another they must point into the copy. */
 static void rebase(zoned_zone_conf *c, const zoned_key *from, const zoned_key *to)
 {
 	for (size_t i = 0; i < c->nprimaries; i++)
@@ -33,6 +124,79 @@ static void rebase(zoned_zone_conf *c, const zoned_key *from, const zoned_key *t
 	for (size_t i = 0; i < c->nsecondaries; i++)
 		if (c->secondaries[i].key)
 			c->secondaries[i].key = to + (c->secondaries[i].key - from);
+}
+
+/* Where a zone of apex is: served, being read, or NULL. */
+static zoned_zone *find_any(zoned *d, const dns_name *apex)
+{
+	for (size_t i = 0; i < d->nzones; i++)
+		if (dns_name_equal(&d->zones[i]->conf.apex, apex))
+			return d->zones[i];
+	for (zoned_zone *z = d->adding; z; z = z->lnext)
+		if (!z->gone && dns_name_equal(&z->conf.apex, apex))
+			return z;
+	return NULL;
+}
+
+static bool in_config(const zoned_config *c, const dns_name *apex)
+{
+	for (size_t k = 0; k < c->nzones; k++)
+		if (dns_name_equal(&c->zones[k].apex, apex))
+			return true;
+	return false;
+}
+
+/* z is no longer in the configuration: not served from now on, its
+ * timers and transfers out ended; freed now, or when its job is back. */
+static void drop(zoned *d, zoned_zone *z)
+{
+	sg_log(SG_LOG_NOTICE, "zoned: SIGHUP: %s removed", z->conf.name);
+	if (!z->busy) {
+		zoned_zone_free(z);
+		return;
+	}
+	if (unlist(d, z)) {
+		z->lnext = d->retired;
+		d->retired = z;
+	}
+	z->gone = true;
+	z->again = 0;
+	zoned_serve_forget(d, z);
+	evtimer_del(z->refresh);
+	for (size_t i = 0; i < ZONED_PEERS_MAX; i++)
+		if (z->notify[i].timer)
+			evtimer_del(z->notify[i].timer);
+}
+
+/* New settings c for z: now, or when its job is back. */
+static void change(zoned_zone *z, const zoned_zone_conf *c)
+{
+	zoned_zone_conf own = *c;
+	zoned_key *keys = NULL;
+	size_t nkeys = 0;
+	if (zoned_zone_conf_own(&own, &keys, &nkeys) != SIGNET_OK) {
+		sg_log(SG_LOG_ERROR, "zoned: SIGHUP: %s: out of memory; its settings stay",
+		       c->name);
+		return;
+	}
+	if (!z->busy) {
+		take(z, &own, keys, nkeys);
+		return;
+	}
+	zoned_zone_conf *next = z->next_conf ? z->next_conf : malloc(sizeof(*next));
+	if (next == NULL) {
+		zoned_keys_free(keys, nkeys);
+		sg_log(SG_LOG_ERROR, "zoned: SIGHUP: %s: out of memory; its settings stay",
+		       c->name);
+		return;
+	}
+	*next = own;
+	zoned_keys_free(z->next_keys, z->next_nkeys);
+	z->next_conf = next;
+	z->next_keys = keys;
+	z->next_nkeys = nkeys;
+	sg_log(SG_LOG_NOTICE, "zoned: SIGHUP: %s: its new settings apply when its running job ends",
+	       c->name);
 }
 
 void zoned_reload(zoned *d)
@@ -46,65 +210,52 @@ void zoned_reload(zoned *d)
 	}
 	if (strcmp(nc.listen, d->cfg.listen) != 0 || strcmp(nc.state_dir, d->cfg.state_dir) != 0 ||
 	    strcmp(nc.client_config, d->cfg.client_config) != 0 ||
-	    nc.tcp_clients != d->cfg.tcp_clients)
+	    strcmp(nc.metrics, d->cfg.metrics) != 0 || nc.tcp_clients != d->cfg.tcp_clients ||
+	    nc.workers != d->cfg.workers)
 		sg_log(SG_LOG_WARNING,
-		       "zoned: SIGHUP: listen, state-dir, signetd and tcp-clients"
-		       " keep their old values until a restart");
-	/* Gone: stopped. */
-	size_t kept = 0;
-	for (size_t i = 0; i < d->nzones; i++) {
-		zoned_zone *z = d->zones[i];
-		bool found = false;
-		for (size_t k = 0; k < nc.nzones && !found; k++)
-			found = dns_name_equal(&nc.zones[k].apex, &z->conf.apex);
-		if (!found) {
+		       "zoned: SIGHUP: listen, metrics, state-dir, signetd, tcp-clients and"
+		       " workers keep their old values until a restart");
+	/* Gone: no longer served. */
+	for (size_t i = d->nzones; i-- > 0;)
+		if (!in_config(&nc, &d->zones[i]->conf.apex))
+			drop(d, d->zones[i]);
+	for (zoned_zone *z = d->adding, *next; z; z = next) {
+		next = z->lnext;
+		if (!z->gone && !in_config(&nc, &z->conf.apex)) {
 			sg_log(SG_LOG_NOTICE, "zoned: SIGHUP: %s removed", z->conf.name);
-			zoned_zone_stop(z);
-			free(z);
-			continue;
+			z->gone = true; /* its read runs: freed when it is back */
 		}
-		d->zones[kept++] = z;
 	}
-	d->nzones = kept;
-	/* Kept: updated; new: started. */
+	/* Kept: changed; new: read, then served. */
+	size_t added = 0;
 	for (size_t k = 0; k < nc.nzones; k++) {
-		zoned_zone *z = zoned_find(d, &nc.zones[k].apex);
+		zoned_zone *z = find_any(d, &nc.zones[k].apex);
 		if (z) {
-			update(z, &nc.zones[k]);
+			change(z, &nc.zones[k]);
 			continue;
 		}
-		z = calloc(1, sizeof(*z));
-		if (z == NULL)
-			break;
-		z->d = d;
-		z->conf = nc.zones[k];
-		d->zones[d->nzones++] = z;
-		if (zoned_zone_start(z) != SIGNET_OK) {
-			sg_log(SG_LOG_ERROR, "zoned: SIGHUP: %s cannot start", z->conf.name);
-			zoned_zone_stop(z);
-			free(z);
-			d->nzones--;
-			continue;
+		if (zoned_zone_add(d, &nc.zones[k]) != NULL) {
+			added++;
+			sg_log(SG_LOG_NOTICE, "zoned: SIGHUP: %s added", nc.zones[k].name);
 		}
-		sg_log(SG_LOG_NOTICE, "zoned: SIGHUP: %s added", z->conf.name);
 	}
-	/* The keys move to the new configuration, which every zone points into. */
-	char listen[sizeof(nc.listen)], state[sizeof(nc.state_dir)],
-		client[sizeof(nc.client_config)];
-	memcpy(listen, d->cfg.listen, sizeof(listen));
-	memcpy(state, d->cfg.state_dir, sizeof(state));
-	memcpy(client, d->cfg.client_config, sizeof(client));
-	unsigned tcp = d->cfg.tcp_clients;
-	zoned_config_free(&d->cfg);
-	d->cfg = nc;
+	if (nc.keyset_poll != d->cfg.keyset_poll && d->keyset_ev) {
+		struct timeval poll = {(time_t)nc.keyset_poll, 0};
+		event_add(d->keyset_ev, &poll);
+		d->cfg.keyset_poll = nc.keyset_poll;
+	}
+	/* The zones and keys read now replace the old ones in d->cfg (no zone
+	 * points into either: each has keys of its own); the values that
+	 * wait for a restart stay. */
+	zoned_zone_conf *old = d->cfg.zones;
+	d->cfg.zones = nc.zones;
+	d->cfg.nzones = nc.nzones;
+	nc.zones = old;
+	sg_wipe(d->cfg.keys, sizeof(d->cfg.keys));
+	memcpy(d->cfg.keys, nc.keys, sizeof(nc.keys));
+	d->cfg.nkeys = nc.nkeys;
 	for (size_t i = 0; i < d->cfg.nzones; i++)
 		rebase(&d->cfg.zones[i], nc.keys, d->cfg.keys);
-	for (size_t i = 0; i < d->nzones; i++)
-		rebase(&d->zones[i]->conf, nc.keys, d->cfg.keys);
-	sg_wipe(nc.keys, sizeof(nc.keys));
-	memcpy(d->cfg.listen, listen, sizeof(listen));
-	memcpy(d->cfg.state_dir, state, sizeof(state));
-	memcpy(d->cfg.client_config, client, sizeof(client));
-	d->cfg.tcp_clients = tcp;
-	sg_log(SG_LOG_NOTICE, "zoned: SIGHUP: %zu zones", d->nzones);
+	zoned_config_free(&nc);
+	sg_log(SG_LOG_NOTICE, "zoned: SIGHUP: %zu zones served, %zu being added", d->nzones, added);
 }

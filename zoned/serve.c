@@ -168,6 +168,8 @@ typedef struct xfr_stream {
 	int part;
 	size_t k;
 	dns_rrset soa; /* AXFR: the closing SOA; IXFR: the newest SOA */
+	zoned_key key; /* the TSIG key a.tsig signs with: a copy, since a
+	                * SIGHUP may change the zone's keys meanwhile */
 } xfr_stream;
 
 static void stream_free(xfr_stream *s)
@@ -179,6 +181,7 @@ static void stream_free(xfr_stream *s)
 		zoned_msg_free(&s->x.m);
 	dns_rrset_clear(&s->soa);
 	sg_buf_free(&s->a.out);
+	sg_wipe(&s->key, sizeof(s->key));
 	free(s);
 }
 
@@ -295,6 +298,10 @@ static signet_err stream_start(zoned *d, answer *a, const zoned_query *q, zoned_
 	s->z = z;
 	s->q = *q;
 	s->a = (answer){.out = SG_BUF_INIT, .tcp = true, .tsig = a->tsig, .sign = a->sign};
+	if (s->a.tsig.key) {
+		s->key = *s->a.tsig.key;
+		s->a.tsig.key = &s->key;
+	}
 	s->x = (axfr_out){.a = &s->a, .q = &s->q};
 	s->ixfr = ixfr;
 	s->snap = snap;

@@ -2,10 +2,51 @@
  * pipelined) and the source of the key set (GetKeySet), through the client
  * library's typed calls: zoned builds no protobuf. */
 #include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "zoned/zoned.h"
+
+/* A call that does not reach signetd while another reached it this
+ * recently does not count: each worker's connection reconnects on its
+ * own (gRPC's back-off), so one may still fail for a while after another
+ * found signetd back. */
+#define REACH_GRACE 10
+
+/* What a call found of signetd, told to the shared reach: a change is
+ * logged once, whichever worker or zone sees it first, so that a signetd
+ * gone away is one warning and its return one line, not one per zone and
+ * call. answered: the call reached signetd, whatever its status. */
+static void tell(zoned_signetd *s, bool answered, const char *why)
+{
+	if (s->reach == NULL)
+		return;
+	int64_t now = (int64_t)time(NULL);
+	if (answered) {
+		atomic_store(&s->reach->last_ok, now);
+	} else {
+		int64_t ok = atomic_load(&s->reach->last_ok);
+		if (ok && now - ok < REACH_GRACE)
+			return;
+	}
+	int was = atomic_exchange(&s->reach->up, answered ? 1 : 0);
+	if (answered && was == 0)
+		sg_log(SG_LOG_NOTICE, "zoned: signetd answers again");
+	else if (!answered && was != 0)
+		sg_log(SG_LOG_WARNING,
+		       "zoned: signetd unreachable (%s); the last signed versions stay"
+		       " served, and each zone tries again at its retry or key-set poll",
+		       why);
+}
+
+/* A status that says the call did not reach signetd (UNAVAILABLE, a
+ * deadline, cancelled), as opposed to an answer, even a refusal. */
+static bool unreached(int code)
+{
+	return client_exit_for_status(code) == SIGNET_EXIT_CONNECT;
+}
 
 /* A batch in flight. */
 typedef struct job {
@@ -81,6 +122,10 @@ static signet_err be_wait(void *ctx, void **tag)
 	client_status st;
 	sg_buf resp = SG_BUF_INIT;
 	signet_err ret = client_next(s->conn, &t, &st, &resp);
+	if (ret == SIGNET_OK)
+		tell(s, !unreached(st.code), client_status_name(st.code));
+	else
+		tell(s, false, "SignRRsets: no completion");
 	if (ret == SIGNET_OK) {
 		job *j = t;
 		*tag = j->tag;
@@ -109,17 +154,16 @@ static signet_err be_wait(void *ctx, void **tag)
 
 /* A client key in a token whose sessions died is loaded again by the
  * client library when a handshake failed in it (client_tls_key_repair):
- * said once per reload. The worker thread's alone. */
+ * said once per reload, by whichever worker sees it first. */
 static void note_key_reload(void)
 {
-	static uint64_t seen;
+	static _Atomic uint64_t seen;
 	uint64_t n = client_tls_key_reloads();
-	if (n != seen)
+	if (atomic_exchange(&seen, n) != n)
 		sg_log(SG_LOG_NOTICE,
 		       "zoned: TLS client key loaded again through a new libp11 engine instance "
 		       "(its token lost its sessions; reload %llu)",
 		       (unsigned long long)n);
-	seen = n;
 }
 
 void zoned_signetd_backend(zoned_signetd *s, zone_backend *out)
@@ -135,10 +179,14 @@ signet_err zoned_signetd_keyset(zoned_signetd *s, const dns_name *apex, zone_key
 	char why[256] = "";
 	signet_err ret = client_get_keyset(s->conn, apex, &st, &ks, why, sizeof(why));
 	note_key_reload();
+	if (ret == SIGNET_OK)
+		tell(s, !unreached(st.code), client_status_name(st.code));
+	else
+		tell(s, ret == SIGNET_EPARSE, why[0] ? why : signet_strerror(ret));
 	if (ret == SIGNET_OK && st.code != 0) {
 		snprintf(errmsg, errlen, "GetKeySet: %s", client_status_name(st.code));
 		client_keyset_free(&ks);
-		return SIGNET_EIO;
+		return unreached(st.code) ? SIGNET_EIO : SIGNET_EDENIED;
 	}
 	if (ret != SIGNET_OK) {
 		snprintf(errmsg, errlen, "GetKeySet: %s", why[0] ? why : signet_strerror(ret));

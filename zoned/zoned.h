@@ -2,9 +2,10 @@
  * polling, AXFR with TSIG), kept signed through signetd with the zone
  * engine, served out (SOA, AXFR with TSIG, NOTIFY) to the secondaries.
  *
- * One thread and one libevent loop. The parts: the configuration
- * (config.c), TSIG keys and message signing (tsig.c), DNS messages in wire
- * form (wire.c), transfers in (xfr_in.c), signetd as the engine's signing
+ * One libevent loop serves; a bounded pool of worker threads runs the
+ * zones' slow jobs (worker.c). The parts: the configuration (config.c),
+ * TSIG keys and message signing (tsig.c), DNS messages in wire form
+ * (wire.c), transfers in (xfr_in.c), signetd as the engine's signing
  * backend (signetd.c), serving and NOTIFY out (serve.c), and the daemon
  * (main.c). Functions return signet_err; messages that concern a peer go to
  * the log.
@@ -29,6 +30,7 @@
 #define ZONED_ZONES_MAX 1024
 #define ZONED_PEERS_MAX 16
 #define ZONED_MSG_MAX 65535
+#define ZONED_WORKERS_MAX 16 /* worker threads, each with a connection to signetd */
 
 /* ---- configuration ------------------------------------------------------ */
 
@@ -75,6 +77,7 @@ typedef struct zoned_config {
 	char client_config[ZONED_PATH_MAX]; /* signetd: the client config file */
 	unsigned keyset_poll;               /* seconds between GetKeySet calls */
 	unsigned tcp_clients;               /* TCP connections at once */
+	unsigned workers;                   /* worker threads (1..ZONED_WORKERS_MAX) */
 	zoned_key keys[ZONED_KEYS_MAX];
 	size_t nkeys;
 	zoned_zone_conf *zones; /* owned */
@@ -86,6 +89,14 @@ typedef struct zoned_config {
  * file's read error otherwise. Free with zoned_config_free. */
 signet_err zoned_config_load(const char *path, zoned_config *out, char *errmsg, size_t errlen);
 void zoned_config_free(zoned_config *c);
+
+/* Give zone settings c keys of their own: the keys its peers name are
+ * copied into *keys (allocated, *nkeys of them) and the peers point
+ * there, so that a zone keeps its keys whatever becomes of the
+ * configuration they were read with. SIGNET_ENOMEM (c unchanged). Free
+ * with zoned_keys_free, which wipes them. */
+signet_err zoned_zone_conf_own(zoned_zone_conf *c, zoned_key **keys, size_t *nkeys);
+void zoned_keys_free(zoned_key *keys, size_t nkeys);
 
 /* Parse "ADDR", "ADDR:PORT", "[V6]:PORT" (port default def) or, with
  * allow_prefix, "ADDR/BITS". */
@@ -188,18 +199,28 @@ signet_err zoned_tsig_done(zoned_tsig *t);
 
 /* ---- signetd ------------------------------------------------------------ */
 
+/* Whether signetd answers, as the workers' calls find it: shared by every
+ * connection, so that a signetd going away is logged once, not once per
+ * zone and call. */
+typedef struct zoned_reach {
+	_Atomic int up;          /* 1 answering, 0 unreachable, -1 not asked yet */
+	_Atomic int64_t last_ok; /* epoch seconds of the last call it answered, 0: none */
+} zoned_reach;
+
 /* The zone engine's backend over a client connection (SignRRsets with
  * calls in flight). */
 typedef struct zoned_signetd {
-	client_conn *conn; /* used by the worker thread only */
+	client_conn *conn; /* one worker's: a pipeline is driven by one thread */
 	_Atomic bool stop; /* set to end a sign early (zoned stopping) */
+	zoned_reach *reach; /* where each call's outcome is told; NULL: nowhere */
 } zoned_signetd;
 
 void zoned_signetd_backend(zoned_signetd *s, zone_backend *out);
 
 /* GetKeySet for apex into keys (initialised by the caller). SIGNET_EIO when
- * signetd cannot be reached or refuses, SIGNET_EPARSE for an answer that
- * does not check. */
+ * signetd cannot be reached, SIGNET_EDENIED when it answers with an error
+ * (the zone not allowed, not found), SIGNET_EPARSE for an answer that does
+ * not check. Tells s->reach whether signetd answered. */
 signet_err zoned_signetd_keyset(zoned_signetd *s, const dns_name *apex, zone_keys *keys,
 				char *errmsg, size_t errlen);
 

@@ -264,9 +264,32 @@ static void test_kill9_restart(void **state)
 	check_axfr_validates();
 }
 
+/* zoned's metric without a label, -1 when it is not there. */
+static double global_metric(const char *name)
+{
+	static char resp[65536];
+	const char req[] = "GET /metrics HTTP/1.0\r\n\r\n";
+	assert_true(signetd_http(E.mport, req, sizeof(req) - 1, resp, sizeof(resp)) > 0);
+	const char *body = strstr(resp, "\r\n\r\n");
+	assert_non_null(body);
+	return signetd_metric(body, name);
+}
+
+static bool signetd_up_is(void *arg)
+{
+	return global_metric("signet_zoned_signetd_up") == *(double *)arg;
+}
+
+/* signetd stopped: the last versions stay served, the metrics say signetd
+ * is down, and the log says so once, not once per zone and key-set poll
+ * (every 2 s here); back, once more, and the change is signed. */
 static void test_signetd_down(void **state)
 {
 	(void)state;
+	double up = 1, down = 0;
+	assert_true(signetd_up_is(&up));
+	assert_true(global_metric("signet_zoned_signetd_last_ok_seconds") > 0);
+	int warned = log_count("warning: zoned: example.com.: GetKeySet");
 	int st = signetd_stop(&E.sd);
 	assert_int_equal(st, 0);
 	write_primary(103, "while-down A 192.0.2.11\n");
@@ -274,12 +297,25 @@ static void test_signetd_down(void **state)
 	assert_true(wait_for(zoned_logged, "the last signed version stays served", 20));
 	assert_int_equal(soa_serial(E.zport, "example.com"), 103);
 	check_axfr_validates();
+	assert_true(wait_for(signetd_up_is, &down, 10));
+	/* Key-set polls of the three zones served fail meanwhile (logged at
+	 * info): two rounds of them at least. */
+	more m = {"GetKeySet: UNAVAILABLE; retrying at the next poll",
+		  log_count("GetKeySet: UNAVAILABLE; retrying at the next poll") + 6};
+	assert_true(wait_for(log_grew, &m, 20));
+	assert_int_equal(log_count("zoned: signetd unreachable"), 1);
+	assert_int_equal(log_count("warning: zoned: example.com.: GetKeySet"), warned);
+	long back = (long)time(NULL);
 	E.sd.pid = signetd_spawn(E.sd.conf, E.sd.log);
 	assert_true(signetd_wait_port(E.sd.port, E.sd.pid, 10000, NULL));
 	/* The retry (the SOA's 5 s) transfers and signs again. */
 	want w = {E.zport, 104};
 	assert_true(wait_for(serial_is, &w, 30));
 	check_axfr_validates();
+	assert_true(signetd_up_is(&up));
+	assert_true(global_metric("signet_zoned_signetd_last_ok_seconds") >= (double)back);
+	assert_int_equal(log_count("zoned: signetd answers again"), 1);
+	assert_int_equal(log_count("zoned: signetd unreachable"), 1);
 }
 
 /* SIGHUP: a zone removed is no longer answered, one added is transferred

@@ -3,7 +3,9 @@
  * example.com (and of big., back., late.example), the fake primary of
  * fake.example (fake_primary.py), signet-zoned, and NSD and Knot as
  * secondaries of example.com. One environment per test program (E); the
- * helpers fail the cmocka test on error. */
+ * helpers fail the cmocka test on error. test_zoned_loop.c sets up an
+ * environment of its own (a relay to signetd, other zones) with the same
+ * helpers and E. */
 #ifndef SIGNET_TEST_ZONED_ENV_H
 #define SIGNET_TEST_ZONED_ENV_H
 
@@ -34,6 +36,10 @@ typedef struct env {
 				    * time) */
 	unsigned validity;         /* example.com's RRSIG validity and ZSK lifetime */
 	unsigned zsk_lifetime;     /* in signetd's policy (seconds); 0: the defaults */
+	/* test_zoned_loop's own parts: the relay between zoned and signetd,
+	 * and a slow secondary. */
+	int rport;
+	pid_t relay, slow;
 } env;
 
 extern env E;
