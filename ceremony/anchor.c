@@ -393,7 +393,8 @@ signet_err cer_log_verify_token(const char *dir, const char *config, hsm_ctx *hs
 	if (err == SIGNET_OK)
 		err = cer_policy_load(dir, p, errmsg, errlen);
 	if (err == SIGNET_OK && hsm == NULL &&
-	    (err = hsm_open(cfg->module, &ctx, hsmerr, sizeof(hsmerr))) != SIGNET_OK)
+	    (err = hsm_open_args(cfg->module, cfg->module_args[0] ? cfg->module_args : NULL, &ctx,
+				 hsmerr, sizeof(hsmerr))) != SIGNET_OK)
 		cer_fail(errmsg, errlen, err, "cannot load the PKCS#11 module %s: %s", cfg->module,
 			 hsmerr);
 	char why[CER_ERRMSG_MAX] = "";

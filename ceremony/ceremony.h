@@ -183,13 +183,16 @@ const cer_operator *cer_policy_find(const cer_policy *p, const char *name);
 
 /* What the ceremony machine itself says, never the ceremony directory. */
 typedef struct cer_config {
-	char path[1024];                     /* the file it came from */
-	char module[1024];                   /* the PKCS#11 module of the KSK token */
-	uint8_t module_sha256[CER_HASH_LEN]; /* SHA-256 of that module file */
+	char path[1024];                         /* the file it came from */
+	char module[1024];                       /* the PKCS#11 module of the KSK token */
+	uint8_t module_sha256[CER_HASH_LEN];     /* SHA-256 of that module file */
+	char module_args[HSM_INIT_ARGS_MAX + 1]; /* its library parameters
+					      * (hsm_open_args), "" for none */
 } cer_config;
 
 /* Read the configuration at path (NULL: $SIGNET_CEREMONY_CONF, else
- * CER_CONFIG_DEFAULT): "signet-ceremony-config 1", then "module PATH". The
+ * CER_CONFIG_DEFAULT): "signet-ceremony-config 1", then "module PATH" and
+ * optionally "module-args PARAMETERS" (hsm_init_args_check's rules). The
  * file (not a symbolic link), its directory and the module must belong to
  * root or to the effective user and not be writable by group or others
  * (SIGNET_EPERM otherwise); the module is hashed. SIGNET_ENOTFOUND when the

@@ -128,6 +128,19 @@ signet_err cer_config_load(const char *path, cer_config *out, char *errmsg, size
 	size_t i = 0;
 	const char *v = NULL;
 	err = cer_doc_take(&d, &i, "module", "ceremony machine configuration", &v, errmsg, errlen);
+	const char *args = NULL;
+	/* Optional: the module's library parameters (NSS's softokn needs its
+	 * database's place), never a secret; checked as hsm_open_args will. */
+	if (err == SIGNET_OK && i < d.n && strcmp(d.lines[i].key, "module-args") == 0) {
+		char why[HSM_ERRMSG_MAX];
+		args = d.lines[i].value;
+		signet_err aerr = hsm_init_args_check(args, why, sizeof(why));
+		if (aerr != SIGNET_OK)
+			err = cer_fail(errmsg, errlen, aerr,
+				       "ceremony machine configuration line %u: module-args: %s",
+				       d.lines[i].lineno, why);
+		i++;
+	}
 	if (err == SIGNET_OK && i != d.n)
 		err = cer_fail(errmsg, errlen, SIGNET_EPARSE,
 			       "ceremony machine configuration line %u: unexpected "
@@ -140,6 +153,8 @@ signet_err cer_config_load(const char *path, cer_config *out, char *errmsg, size
 			       "absolute path without blanks");
 	if (err == SIGNET_OK)
 		memcpy(out->module, v, strlen(v) + 1);
+	if (err == SIGNET_OK && args != NULL)
+		memcpy(out->module_args, args, strlen(args) + 1);
 	cer_doc_free(&d);
 	if (err == SIGNET_OK)
 		err = hash_module(out->module, out->module_sha256, errmsg, errlen);

@@ -294,7 +294,8 @@ static signet_err open_module(cer_run *run, const cer_config *cfg, bool *own, ch
 	run->ctx = run->x->hsm;
 	if (run->ctx != NULL)
 		return SIGNET_OK;
-	signet_err err = hsm_open(cfg->module, &run->ctx, hsmerr, sizeof(hsmerr));
+	signet_err err = hsm_open_args(cfg->module, cfg->module_args[0] ? cfg->module_args : NULL,
+				       &run->ctx, hsmerr, sizeof(hsmerr));
 	if (err != SIGNET_OK)
 		return cer_fail(errmsg, errlen, err, "cannot load the PKCS#11 module %s: %s",
 				cfg->module, hsmerr);

@@ -38,6 +38,7 @@ enum signet_exit {
 /* ---- client configuration ---------------------------------------------- */
 
 #define CLIENT_PATH_MAX 1024
+#define CLIENT_MODULE_ARGS_MAX 1024 /* longest key-module-args (hsm: HSM_INIT_ARGS_MAX) */
 #define CLIENT_SERVER_MAX 256
 #define CLIENT_TIMEOUT_DEFAULT_MS 30000
 /* What the client accepts in one answer: a SignRRsets answer of a few
@@ -47,17 +48,19 @@ enum signet_exit {
 /* Where and how to reach signetd. Strings are NUL-terminated; empty means
  * not set. */
 typedef struct client_config {
-	char server[CLIENT_SERVER_MAX];      /* HOST:PORT (gRPC target) */
-	char server_name[CLIENT_SERVER_MAX]; /* name to check in the server's
+	char server[CLIENT_SERVER_MAX];                   /* HOST:PORT (gRPC target) */
+	char server_name[CLIENT_SERVER_MAX];              /* name to check in the server's
 	                                       * certificate; empty: the host */
-	char ca[CLIENT_PATH_MAX];            /* CA certificate(s) of the server, PEM */
-	char cert[CLIENT_PATH_MAX];          /* client certificate chain, PEM */
-	char key[CLIENT_PATH_MAX];           /* its private key: a PEM file, or a
+	char ca[CLIENT_PATH_MAX];                         /* CA certificate(s) of the server, PEM */
+	char cert[CLIENT_PATH_MAX];                       /* client certificate chain, PEM */
+	char key[CLIENT_PATH_MAX];                        /* its private key: a PEM file, or a
 	                                       * PKCS#11 URI (pkcs11:...) of a key
 	                                       * in a token */
-	char key_module[CLIENT_PATH_MAX];    /* PKCS#11 module of that token */
-	char key_pin[CLIENT_PATH_MAX];       /* file holding the token's PIN */
-	unsigned timeout_ms;                 /* deadline of one call */
+	char key_module[CLIENT_PATH_MAX];                 /* PKCS#11 module of that token */
+	char key_module_args[CLIENT_MODULE_ARGS_MAX + 1]; /* its library parameters
+	                                       * (hsm_open_args), "" for none */
+	char key_pin[CLIENT_PATH_MAX];                    /* file holding the token's PIN */
+	unsigned timeout_ms;                              /* deadline of one call */
 } client_config;
 
 /* Empty configuration with the default timeout. */

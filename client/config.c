@@ -31,6 +31,9 @@ void client_config_init(client_config *cfg)
 	cfg->timeout_ms = CLIENT_TIMEOUT_DEFAULT_MS;
 }
 
+_Static_assert(CLIENT_MODULE_ARGS_MAX == HSM_INIT_ARGS_MAX,
+	       "key-module-args holds what hsm_open_args takes");
+
 static signet_err set_str(char *dst, size_t dstlen, const char *key, const char *value, bool path,
 			  char *errmsg, size_t errlen)
 {
@@ -79,6 +82,20 @@ signet_err client_config_set(client_config *cfg, const char *key, const char *va
 	if (strcmp(key, "key-module") == 0)
 		return set_str(cfg->key_module, sizeof(cfg->key_module), key, value, true, errmsg,
 			       errlen);
+	if (strcmp(key, "key-module-args") == 0) {
+		/* Blanks allowed (library parameters are words); bounded,
+		 * printable and no PIN, as hsm_open_args will check. */
+		char why[HSM_ERRMSG_MAX];
+		signet_err ret = hsm_init_args_check(value, why, sizeof(why));
+		if (ret != SIGNET_OK)
+			return fail(errmsg, errlen,
+				    ret == SIGNET_ERANGE ? SIGNET_ERANGE : SIGNET_EPARSE,
+				    "key-module-args: %s", why);
+		if (strlen(value) >= sizeof(cfg->key_module_args))
+			return fail(errmsg, errlen, SIGNET_ERANGE, "key-module-args: too long");
+		memcpy(cfg->key_module_args, value, strlen(value) + 1);
+		return SIGNET_OK;
+	}
 	if (strcmp(key, "key-pin") == 0)
 		return set_str(cfg->key_pin, sizeof(cfg->key_pin), key, value, true, errmsg,
 			       errlen);
@@ -127,7 +144,8 @@ signet_err client_config_load(const char *path, client_config *cfg, char *errmsg
 	if (ret != SIGNET_OK)
 		return fail(errmsg, errlen, ret, "%s: %s", path, signet_strerror(ret));
 	static const char *const keys[] = {"server", "server-name", "ca",      "cert",
-					   "key",    "key-module",  "key-pin", "timeout"};
+					   "key",    "key-module",  "key-pin", "key-module-args",
+					   "timeout"};
 	bool seen[sizeof(keys) / sizeof(keys[0])] = {false};
 	char line[CONFIG_LINE_MAX + 1];
 	unsigned lineno = 0;

@@ -64,7 +64,8 @@ signet_err client_tls_key_acquire(const client_config *cfg, const uint8_t *cert,
 						  : "");
 		goto out;
 	}
-	ret = hsm_open(cfg->key_module, &tk_ctx, hsmerr, sizeof(hsmerr));
+	ret = hsm_open_args(cfg->key_module, cfg->key_module_args[0] ? cfg->key_module_args : NULL,
+			    &tk_ctx, hsmerr, sizeof(hsmerr));
 	if (ret != SIGNET_OK) {
 		ret = tk_fail(errmsg, errlen, ret, "key-module %s: %s (%s)", cfg->key_module,
 			      signet_strerror(ret), hsmerr);

@@ -104,6 +104,13 @@ signet_err hsm_open(const char *module_path, hsm_ctx **out, char *errmsg, size_t
 signet_err hsm_open_args(const char *module_path, const char *init_args, hsm_ctx **out,
 			 char *errmsg, size_t errlen);
 
+/* Whether init_args may be given to hsm_open_args: 1 to HSM_INIT_ARGS_MAX
+ * octets of printable ASCII (SIGNET_EINVAL, SIGNET_ERANGE) that set no
+ * "pin", "password", "passwd", "passphrase" or "secret" (a word followed by
+ * '=' or ':', case aside: SIGNET_EINVAL), since the parameters are logged.
+ * For the configuration readers, which check before any module loads. */
+signet_err hsm_init_args_check(const char *init_args, char *errmsg, size_t errlen);
+
 /* C_Finalize and dlclose. Every token and session must be closed first. */
 void hsm_close(hsm_ctx *ctx);
 

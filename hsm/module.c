@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "hsm/internal.h"
@@ -48,29 +49,55 @@ signet_err hsm_open(const char *module_path, hsm_ctx **out, char *errmsg, size_t
 	return hsm_open_args(module_path, NULL, out, eb->errmsg, eb->errlen);
 }
 
+/* Whether the text at p, case aside, is word followed by blanks and then
+ * '=' or ':' (a setting named word). */
+static bool names_setting(const char *p, const char *word)
+{
+	size_t n = strlen(word);
+	if (strncasecmp(p, word, n) != 0)
+		return false;
+	p += n;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return *p == '=' || *p == ':';
+}
+
 /* What a module is handed as its library parameters is text we pass on
  * uninterpreted, so it is held to what such parameters are: one line of
  * printable ASCII, bounded. */
-static signet_err check_init_args(const char *init_args, hsm_errbuf *eb)
+signet_err hsm_init_args_check(const char *init_args, char *errmsg, size_t errlen)
 {
+	hsm_errbuf e = HSM_ERRBUF(errmsg, errlen), *eb = &e;
+	if (init_args == NULL)
+		return hsm_fail(eb, SIGNET_EINVAL, "module parameters: none given");
 	size_t len = strnlen(init_args, HSM_INIT_ARGS_MAX + 1);
 	if (len == 0)
 		return hsm_fail(eb, SIGNET_EINVAL,
-				"hsm_open: empty module parameters "
-				"(give none instead)");
+				"module parameters are empty (give none instead)");
 	if (len > HSM_INIT_ARGS_MAX)
-		return hsm_fail(eb, SIGNET_ERANGE,
-				"hsm_open: module parameters longer than %u "
-				"octets",
+		return hsm_fail(eb, SIGNET_ERANGE, "module parameters longer than %u octets",
 				HSM_INIT_ARGS_MAX);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)init_args[i];
 		if (c < 0x20 || c > 0x7e)
 			return hsm_fail(eb, SIGNET_EINVAL,
-					"hsm_open: module parameters hold a "
-					"non-printable octet (0x%02x) at offset %zu",
+					"module parameters hold a non-printable octet (0x%02x) "
+					"at offset %zu",
 					c, i);
 	}
+	/* They are configuration and go into logs: a module that would take
+	 * its PIN here must get it from signet's PIN source instead. The value
+	 * itself is never repeated in the message. */
+	static const char *const secret_words[] = {"pin", "password", "passwd", "passphrase",
+						   "secret"};
+	for (size_t i = 0; i < len; i++)
+		for (size_t w = 0; w < sizeof(secret_words) / sizeof(secret_words[0]); w++)
+			if (names_setting(init_args + i, secret_words[w]))
+				return hsm_fail(eb, SIGNET_EINVAL,
+						"module parameters set a '%s' at offset %zu: "
+						"never a PIN or password here (they are "
+						"logged); give the PIN through the PIN source",
+						secret_words[w], i);
 	return SIGNET_OK;
 }
 
@@ -86,7 +113,7 @@ signet_err hsm_open_args(const char *module_path, const char *init_args, hsm_ctx
 	if (strlen(module_path) > 4096)
 		return hsm_fail(eb, SIGNET_ERANGE, "hsm_open: module path too long");
 	if (init_args != NULL) {
-		signet_err aerr = check_init_args(init_args, eb);
+		signet_err aerr = hsm_init_args_check(init_args, eb->errmsg, eb->errlen);
 		if (aerr != SIGNET_OK)
 			return aerr;
 	}

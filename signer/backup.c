@@ -670,7 +670,9 @@ signet_err signer_backups_offline(const signer_config *cfg, const sg_secret *pin
 								sizeof(msg))) != SIGNET_OK)
 		sg_log(SG_LOG_ERROR, "restore refused: %s (%s)", msg, signet_strerror(ret));
 	if (ret == SIGNET_OK &&
-	    (ret = hsm_open(cfg->pkcs11_module, &ctx, hsmerr, sizeof(hsmerr))) != SIGNET_OK)
+	    (ret = hsm_open_args(cfg->pkcs11_module,
+				 cfg->pkcs11_module_args[0] ? cfg->pkcs11_module_args : NULL, &ctx,
+				 hsmerr, sizeof(hsmerr))) != SIGNET_OK)
 		sg_log(SG_LOG_ERROR, "PKCS#11 module %s: %s (%s)", cfg->pkcs11_module,
 		       signet_strerror(ret), hsmerr);
 	if (ret == SIGNET_OK)

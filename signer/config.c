@@ -150,6 +150,7 @@ enum {
 	K_REQUIRE_BACKUP,
 	K_STATE_SECTION,
 	K_REPLICA_NAME,
+	K_MODULE_ARGS,
 	K_COUNT
 };
 /* A replica's name goes into every audit line and Health: short, plain. */
@@ -205,8 +206,11 @@ static const char *const key_names[K_COUNT] = {"listen",
 					       "tls-key-pin",
 					       "require-backup",
 					       "state",
-					       "replica-name"};
+					       "replica-name",
+					       "pkcs11-module-args"};
 _Static_assert(K_COUNT <= 64, "check_all keeps the keys seen in a 64-bit mask");
+_Static_assert(SIGNER_MODULE_ARGS_MAX == HSM_INIT_ARGS_MAX,
+	       "pkcs11-module-args holds what hsm_open_args takes");
 
 /* The numeric settings: their bounds and the field each fills, a size_t
  * or an unsigned one. */
@@ -352,6 +356,16 @@ static signet_err setting(cfg_checker *k, int key, const config_setting_t *s)
 		return cfg_bool(k, s, name, &cfg->tls12);
 	case K_MODULE:
 		return cfg_string(k, s, name, cfg->pkcs11_module, sizeof(cfg->pkcs11_module), true);
+	case K_MODULE_ARGS: {
+		ret = cfg_string(k, s, name, cfg->pkcs11_module_args,
+				 sizeof(cfg->pkcs11_module_args), false);
+		char why[HSM_ERRMSG_MAX];
+		if (ret == SIGNET_OK && (ret = hsm_init_args_check(cfg->pkcs11_module_args, why,
+								   sizeof(why))) != SIGNET_OK)
+			return cfg_fail(k, ret == SIGNET_ERANGE ? SIGNET_ERANGE : SIGNET_EPARSE,
+					"%s: %s", name, why);
+		return ret;
+	}
 	case K_LABEL:
 		return cfg_string(k, s, name, cfg->token_label, sizeof(cfg->token_label), false);
 	case K_PIN:

@@ -16,6 +16,7 @@
 /* ---- configuration ------------------------------------------------------- */
 
 #define SIGNER_PATH_MAX 1024            /* longest path value */
+#define SIGNER_MODULE_ARGS_MAX 1024     /* longest pkcs11-module-args (hsm: HSM_INIT_ARGS_MAX) */
 #define SIGNER_IDENTITY_MAX 255         /* longest client identity (SAN or CN) */
 #define SIGNER_CLIENTS_MAX 1024         /* client lines in a config */
 #define SIGNER_CLIENT_ZONES_MAX 256     /* zones on one client line */
@@ -136,20 +137,23 @@ typedef struct signer_config {
 	char tls_ca[SIGNER_PATH_MAX];           /* CA that issues client certificates */
 	bool tls12;                             /* also allow TLS 1.2 (default no) */
 	char pkcs11_module[SIGNER_PATH_MAX];    /* PKCS#11 module path */
-	char token_label[33];                   /* token label (PKCS#11: 32 octets) */
-	char pin_spec[SIGNER_PATH_MAX];         /* file:PATH, fd:N or env:NAME */
-	char state_dir[SIGNER_PATH_MAX];        /* SQLite state and audit log */
-	signer_state_options state;             /* the state section: which store */
-	unsigned workers;                       /* signing threads, 1..64, default 2 */
-	size_t cache_size;                      /* RRSIGs kept, 0..10^7, default 100000 */
-	size_t max_rrsets;                      /* RRsets per request, default 1000 */
-	size_t max_rrs;                         /* RRs per RRset, default 512 */
-	size_t max_rrset_octets;                /* RDATA octets per RRset, default 65535 */
-	size_t max_message;                     /* gRPC receive limit, default 1 MiB */
-	char metrics[64];                       /* Prometheus endpoint IP:PORT; "" = off */
-	bool metrics_allow_remote;              /* allow a non-loopback metrics address */
-	char user[33];                          /* run as this user after start; "" = stay */
-	bool allow_root;                        /* run as root without user (refused otherwise) */
+	char pkcs11_module_args[SIGNER_MODULE_ARGS_MAX + 1]; /* its library parameters
+	                                      * (C_Initialize's pReserved), or
+	                                      * empty for none; never a secret */
+	char token_label[33];                                /* token label (PKCS#11: 32 octets) */
+	char pin_spec[SIGNER_PATH_MAX];                      /* file:PATH, fd:N or env:NAME */
+	char state_dir[SIGNER_PATH_MAX];                     /* SQLite state and audit log */
+	signer_state_options state;                          /* the state section: which store */
+	unsigned workers;                                    /* signing threads, 1..64, default 2 */
+	size_t cache_size;         /* RRSIGs kept, 0..10^7, default 100000 */
+	size_t max_rrsets;         /* RRsets per request, default 1000 */
+	size_t max_rrs;            /* RRs per RRset, default 512 */
+	size_t max_rrset_octets;   /* RDATA octets per RRset, default 65535 */
+	size_t max_message;        /* gRPC receive limit, default 1 MiB */
+	char metrics[64];          /* Prometheus endpoint IP:PORT; "" = off */
+	bool metrics_allow_remote; /* allow a non-loopback metrics address */
+	char user[33];             /* run as this user after start; "" = stay */
+	bool allow_root;           /* run as root without user (refused otherwise) */
 	int require_backup; /* 1, 0, or -1 (default): on iff the token holds a backup domain */
 	char replica_name[SIGNER_REPLICA_NAME_MAX + 1]; /* replica-name: in every audit line
 					      * and Health; default the host name */

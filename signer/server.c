@@ -665,7 +665,9 @@ signet_err signer_server_start(const signer_config *cfg, const sg_secret *pin, s
 	if (ret == SIGNET_OK)
 		ret = srv_conns_new(&cfg->admission, srv->refusals, srv->metrics, &srv->conns);
 	if (ret == SIGNET_OK) {
-		ret = hsm_open(cfg->pkcs11_module, &srv->hsm, hsmerr, sizeof(hsmerr));
+		ret = hsm_open_args(cfg->pkcs11_module,
+				    cfg->pkcs11_module_args[0] ? cfg->pkcs11_module_args : NULL,
+				    &srv->hsm, hsmerr, sizeof(hsmerr));
 		if (ret != SIGNET_OK)
 			sg_log(SG_LOG_ERROR, "PKCS#11 module %s: %s (%s)", cfg->pkcs11_module,
 			       signet_strerror(ret), hsmerr);
@@ -823,9 +825,10 @@ signet_err signer_server_reload(signer_server *srv, const signer_config *cfg)
 		{strcmp(was->listen, cfg->listen) != 0, "listen"},
 		{was->tls12 != cfg->tls12, "tls12"},
 		{strcmp(was->pkcs11_module, cfg->pkcs11_module) != 0 ||
+			 strcmp(was->pkcs11_module_args, cfg->pkcs11_module_args) != 0 ||
 			 strcmp(was->token_label, cfg->token_label) != 0 ||
 			 strcmp(was->pin_spec, cfg->pin_spec) != 0,
-		 "pkcs11-module/token-label/pin"},
+		 "pkcs11-module/pkcs11-module-args/token-label/pin"},
 		{strcmp(was->state_dir, cfg->state_dir) != 0, "state-dir"},
 		{was->workers != cfg->workers, "workers"},
 		{was->cache_size != cfg->cache_size, "cache-size"},

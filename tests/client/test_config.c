@@ -142,6 +142,13 @@ static void test_key_in_a_token(void **state)
 	refused("key-pin pin.txt\n", "1:", "absolute");
 	refused("key-module softhsm.so\n", "1:", "absolute");
 	refused("key-pin /a\nkey-pin /b\n", "2:", "key-pin");
+	/* library parameters, blanks and all; never a PIN */
+	assert_int_equal(load("key-module-args configdir='sql:/etc/ns1 nss' flags=noModDB\n", &c,
+			      msg, sizeof(msg)),
+			 SIGNET_OK);
+	assert_string_equal(c.key_module_args, "configdir='sql:/etc/ns1 nss' flags=noModDB");
+	refused("key-module-args configdir='sql:/x' userPin=1234\n", "1:", "never a PIN");
+	refused("key-module-args a\nkey-module-args b\n", "2:", "key-module-args");
 }
 
 static void test_bounds_on_the_file(void **state)

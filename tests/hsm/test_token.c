@@ -332,6 +332,21 @@ static void test_module_errors(void **state)
 	assert_true(contains(shf_errmsg, "non-printable"));
 	assert_int_equal(hsm_open_args(f->module, "", &c, HSM_ERR), SIGNET_EINVAL);
 	assert_null(c);
+	/* never a PIN or password: the parameters are logged */
+	static const char *const secret[] = {"configdir='sql:/x' userPin=1234",
+					     "Password : hunter2", "so_passphrase=x",
+					     "secret=abc"};
+	for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++) {
+		assert_int_equal(hsm_init_args_check(secret[i], HSM_ERR), SIGNET_EINVAL);
+		assert_true(contains(shf_errmsg, "never a PIN"));
+		assert_false(contains(shf_errmsg, "1234") || contains(shf_errmsg, "hunter2"));
+		assert_int_equal(hsm_open_args(f->module, secret[i], &c, HSM_ERR), SIGNET_EINVAL);
+		assert_null(c);
+	}
+	/* a word that only holds "pin" sets nothing */
+	assert_int_equal(hsm_init_args_check("configdir='sql:/var/lib/spinner' flags=noModDB",
+					     HSM_ERR),
+			 SIGNET_OK);
 	/* The module is initialised by the fixture's context already: a second
 	 * context must not take it over (its finalize would end the first). */
 	assert_int_equal(hsm_open(f->module, &c, HSM_ERR), SIGNET_ESTATE);

@@ -44,6 +44,10 @@ signet_err cfx_create(cer_fixture *c, const cfx_opts *o)
 	snprintf(c->conf, sizeof(c->conf), "%s/ceremony.conf", c->fx->dir);
 	sg_buf conf = SG_BUF_INIT;
 	err = sg_buf_printf(&conf, "signet-ceremony-config 1\nmodule %s\n", c->fx->module);
+	/* softokn (SIGNET_TEST_PKCS11=softokn) finds its database only through
+	 * its library parameters. */
+	if (err == SIGNET_OK && c->fx->init_args[0])
+		err = sg_buf_printf(&conf, "module-args %s\n", c->fx->init_args);
 	if (err == SIGNET_OK)
 		err = sg_file_write_atomic(c->conf, conf.data, conf.len, 0600);
 	sg_buf_free(&conf);

@@ -230,6 +230,10 @@ void signetd_write_config(const signetd_env *d, const char *path, int port, int 
 		   "state-dir = \"%s/state\";\nworkers = 2;\n",
 		port, d->dir, d->dir, d->dir, o->tls12 ? "true" : "false", d->f->module,
 		d->f->label, d->pin_path, d->dir);
+	/* softokn (SIGNET_TEST_PKCS11=softokn) finds its database only
+	 * through its library parameters. */
+	if (d->f->init_args[0])
+		fprintf(c, "pkcs11-module-args = \"%s\";\n", d->f->init_args);
 	if (metrics_port)
 		fprintf(c, "metrics = \"127.0.0.1:%d\";\n", metrics_port);
 	/* signetd refuses to stay root unless told to. */

@@ -40,6 +40,7 @@ static void test_good(void **state)
 		"metrics = \"[::1]:9153\";\n"
 		"user = \"signet\";\n"
 		"verify-after-sign = \"all\";\n"
+		"pkcs11-module-args = \"configdir='sql:/var/lib/signet/nssdb' flags=noModDB\";\n"
 		"\n"
 		"clients = (\n"
 		"  { identity = \"ns1.example.net\"; role = \"signer\";\n"
@@ -58,6 +59,8 @@ static void test_good(void **state)
 	assert_string_equal(cfg.pin_spec, "file:/etc/signet/pin");
 	assert_string_equal(cfg.token_label, "signet");
 	assert_true(cfg.tls12);
+	assert_string_equal(cfg.pkcs11_module_args,
+			    "configdir='sql:/var/lib/signet/nssdb' flags=noModDB");
 	assert_int_equal(cfg.workers, 4);
 	assert_int_equal(cfg.cache_size, 0);
 	assert_int_equal(cfg.max_rrsets, 10);
@@ -246,6 +249,9 @@ static const bad_case bad[] = {
 	{"token-label = \"012345678901234567890123456789012\";\n", false, SIGNET_ERANGE, 1,
 	 "1..32 octets"},
 	{"pin = \"1234\";\n", false, SIGNET_EPARSE, 1, "file:/"},
+	{"pkcs11-module-args = \"configdir='sql:/x' userPin=1234\";\n", false, SIGNET_EPARSE, 1,
+	 "never a PIN"},
+	{"pkcs11-module-args = \"\";\n", false, SIGNET_ERANGE, 1, "1..1024"},
 	{"pin = \"file:relative\";\n", false, SIGNET_EPARSE, 1, "file:/"},
 	{"pin = \"fd:abc\";\n", false, SIGNET_EPARSE, 1, "not a number"},
 	{"pin = \"fd:5000\";\n", false, SIGNET_ERANGE, 1, "outside"},
