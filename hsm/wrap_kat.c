@@ -17,16 +17,14 @@
  * output is RFC 5649 of the input followed by four zero octets under that
  * KEK, computed with OpenSSL's EVP_aes_256_wrap_pad (tests/hsm/test_absent.c
  * computes it again, and the other two variants, which differ). */
-static const uint8_t kat_input[20] = {0xc3, 0x7b, 0x7e, 0x64, 0x92, 0x58, 0x43,
-				      0x40, 0xbe, 0xd1, 0x22, 0x07, 0x80, 0x89,
-				      0x41, 0x15, 0x50, 0x68, 0xf7, 0x38};
-static const uint8_t kat_expected[32] = {
-	0x43, 0x16, 0x32, 0xe1, 0x7c, 0x16, 0x51, 0x3f, 0xdc, 0xea, 0x0a,
-	0x3a, 0xf7, 0xb1, 0x46, 0x1d, 0x1e, 0x80, 0xcd, 0x87, 0x05, 0xc1,
-	0x01, 0x21, 0x86, 0x20, 0x1d, 0xc7, 0x23, 0x1c, 0x44, 0x92};
+static const uint8_t kat_input[20] = {0xc3, 0x7b, 0x7e, 0x64, 0x92, 0x58, 0x43, 0x40, 0xbe, 0xd1,
+				      0x22, 0x07, 0x80, 0x89, 0x41, 0x15, 0x50, 0x68, 0xf7, 0x38};
+static const uint8_t kat_expected[32] = {0x43, 0x16, 0x32, 0xe1, 0x7c, 0x16, 0x51, 0x3f,
+					 0xdc, 0xea, 0x0a, 0x3a, 0xf7, 0xb1, 0x46, 0x1d,
+					 0x1e, 0x80, 0xcd, 0x87, 0x05, 0xc1, 0x01, 0x21,
+					 0x86, 0x20, 0x1d, 0xc7, 0x23, 0x1c, 0x44, 0x92};
 
-signet_err hsm_wrap_pad_kat(hsm_ctx *ctx, CK_SESSION_HANDLE h, const char *serial,
-			    hsm_errbuf *eb)
+signet_err hsm_wrap_pad_kat(hsm_ctx *ctx, CK_SESSION_HANDLE h, const char *serial, hsm_errbuf *eb)
 {
 	CK_FUNCTION_LIST *fn = ctx->fn;
 	uint8_t kek_value[32];
@@ -38,12 +36,9 @@ signet_err hsm_wrap_pad_kat(hsm_ctx *ctx, CK_SESSION_HANDLE h, const char *seria
 	/* Session objects, public (an SO session makes no other), known to
 	 * everyone: nothing of the token's is used or left behind. */
 	CK_ATTRIBUTE kek_tmpl[] = {
-		{CKA_CLASS, &cls, sizeof(cls)},
-		{CKA_KEY_TYPE, &aes, sizeof(aes)},
-		{CKA_TOKEN, &no, sizeof(no)},
-		{CKA_PRIVATE, &no, sizeof(no)},
-		{CKA_WRAP, &yes, sizeof(yes)},
-		{CKA_VALUE, kek_value, sizeof(kek_value)},
+		{CKA_CLASS, &cls, sizeof(cls)}, {CKA_KEY_TYPE, &aes, sizeof(aes)},
+		{CKA_TOKEN, &no, sizeof(no)},   {CKA_PRIVATE, &no, sizeof(no)},
+		{CKA_WRAP, &yes, sizeof(yes)},  {CKA_VALUE, kek_value, sizeof(kek_value)},
 	};
 	CK_ATTRIBUTE in_tmpl[] = {
 		{CKA_CLASS, &cls, sizeof(cls)},
