@@ -295,6 +295,7 @@ static void sign_one(srv_worker *w, chunk *ch, size_t i)
 			      .expiration = exp};
 	char hsmerr[HSM_ERRMSG_MAX];
 	hsmerr[0] = '\0';
+	bool from_cache[ZSK_MAX] = {false};
 	for (size_t k = 0; ret == SIGNET_OK && k < b->nzsk; k++) {
 		bool cached = false;
 		uint64_t ns = 0;
@@ -316,10 +317,13 @@ static void sign_one(srv_worker *w, chunk *ch, size_t i)
 				ret = SIGNET_ENOMEM;
 			}
 		}
-		if (ret == SIGNET_OK)
-			signer_metrics_sig(b->series[k], cached);
+		from_cache[k] = cached;
 	}
 	dns_rrset_clear(&chk.set);
+	/* An RRset's signatures count once all of them are made: one whose
+	 * second ZSK failed returns none, and the first ZSK's counts nothing. */
+	for (size_t k = 0; ret == SIGNET_OK && k < b->nzsk; k++)
+		signer_metrics_sig(b->series[k], from_cache[k]);
 	if (ret != SIGNET_OK) {
 		/* A signature that failed verify-after-sign is a fault of the HSM
 		 * like a device error: the client may try again later. */
