@@ -167,10 +167,12 @@ signet_err hsm_domain_handle(hsm_token *t, CK_SESSION_HANDLE h, const uint8_t do
 	if (n > 1)
 		return hsm_fail(eb, SIGNET_ESTATE, "token '%s' holds several backup domains",
 				t->label);
+	/* The module's rule first: where the user can set CKA_TRUSTED, no key's
+	 * attributes can make it a domain, and that is the reason to give. */
 	uint8_t id[HSM_ID_LEN];
-	err = check_domain(t, h, objs[0], id, eb);
+	err = check_trust_reserved(t, h, eb);
 	if (err == SIGNET_OK)
-		err = check_trust_reserved(t, h, eb);
+		err = check_domain(t, h, objs[0], id, eb);
 	if (err != SIGNET_OK)
 		return err;
 	if (domain_id != NULL && memcmp(id, domain_id, HSM_ID_LEN) != 0)
@@ -198,8 +200,8 @@ static signet_err find_op(hsm_token *t, CK_SESSION_HANDLE h, void *arg, hsm_errb
 	if (n > 1)
 		return hsm_fail(eb, SIGNET_ESTATE, "token '%s' holds several backup domains",
 				t->label);
-	err = check_domain(t, h, objs[0], a->id, eb);
-	return err == SIGNET_OK ? check_trust_reserved(t, h, eb) : err;
+	err = check_trust_reserved(t, h, eb);
+	return err == SIGNET_OK ? check_domain(t, h, objs[0], a->id, eb) : err;
 }
 
 signet_err hsm_domain_find(hsm_token *t, uint8_t id[HSM_ID_LEN], char *errmsg, size_t errlen)
