@@ -84,11 +84,23 @@ zoned_zone *zoned_zone_add(zoned *d, const zoned_zone_conf *c)
 	return z;
 }
 
+/* Every zone of the start read (or removed meanwhile): the listeners
+ * answer from now on. */
+static void check_ready(zoned *d)
+{
+	if (d->ready || d->adding != NULL)
+		return;
+	d->ready = true;
+	zoned_listen(d, true);
+	sg_log(SG_LOG_NOTICE, "zoned: ready: serving %zu zones on %s", d->nzones, d->cfg.listen);
+}
+
 bool zoned_zone_back(zoned_zone *z)
 {
 	zoned *d = z->d;
 	if (z->gone) {
 		zoned_zone_free(z);
+		check_ready(d);
 		return false;
 	}
 	if (z->next_conf) {
@@ -104,12 +116,7 @@ bool zoned_zone_back(zoned_zone *z)
 		d->zones[d->nzones++] = z;
 		struct timeval now = {0, 0};
 		evtimer_add(z->refresh, &now);
-		if (!d->ready && d->adding == NULL) {
-			d->ready = true;
-			zoned_listen(d, true);
-			sg_log(SG_LOG_NOTICE, "zoned: ready: serving %zu zones on %s", d->nzones,
-			       d->cfg.listen);
-		}
+		check_ready(d);
 	}
 	return true;
 }

@@ -216,7 +216,7 @@ static void write_configs(void)
 		"    zonefile-sync: -1\n    zonefile-load: difference\n    journal-content: changes\n"
 		"zone:\n  - domain: big.example\n    notify: zoned\n    acl: xfr\n"
 		"  - domain: small.example\n    notify: zoned\n    acl: xfr\n"
-		"  - domain: other.example\n    notify: zoned\n    acl: xfr\n",
+		"  - domain: other.example\n    acl: xfr\n",
 		E.pport, E.dir, E.dir, E.dir, KEY_IN, E.zport, E.dir);
 	fclose(f);
 	/* zoned reaches signetd through the relay. */
