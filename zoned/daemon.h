@@ -93,9 +93,9 @@ typedef struct zoned {
 	struct event *keyset_ev; /* GetKeySet poll */
 	struct event *sig_ev[3]; /* SIGHUP, SIGTERM, SIGINT */
 	zoned_reach reach;       /* whether signetd answers, told by every worker */
-	struct evhttp *http; /* metrics, NULL when not configured */
-	zoned_zone **zones;  /* the zones served; each allocated alone: timers
-	                      * point at them */
+	struct evhttp *http;     /* metrics, NULL when not configured */
+	zoned_zone **zones;      /* the zones served; each allocated alone:
+	                          * timers point at them */
 	size_t nzones;
 	zoned_zone *adding;  /* zones whose state directory is being read:
 	                      * served once it is (a list by lnext) */

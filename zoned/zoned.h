@@ -210,8 +210,8 @@ typedef struct zoned_reach {
 /* The zone engine's backend over a client connection (SignRRsets with
  * calls in flight). */
 typedef struct zoned_signetd {
-	client_conn *conn; /* one worker's: a pipeline is driven by one thread */
-	_Atomic bool stop; /* set to end a sign early (zoned stopping) */
+	client_conn *conn;  /* one worker's: a pipeline is driven by one thread */
+	_Atomic bool stop;  /* set to end a sign early (zoned stopping) */
 	zoned_reach *reach; /* where each call's outcome is told; NULL: nowhere */
 } zoned_signetd;
 
