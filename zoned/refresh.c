@@ -90,7 +90,8 @@ static void store(zoned_zone *z, size_t sets)
 {
 	char path[ZONED_PATH_MAX + DNS_NAME_STR_MAX + 16];
 	signet_err ret = SIGNET_OK;
-	if (!journal_enough(z, sets)) {
+	bool whole = !journal_enough(z, sets);
+	if (whole) {
 		state_path(z, path, sizeof(path));
 		uint32_t in = 0, out = 0;
 		zone_engine_serials(z->eng, &out, &in);
@@ -106,13 +107,12 @@ static void store(zoned_zone *z, size_t sets)
 		z->stored_serial = out;
 	}
 	/* The journal after the zone: a crash between the two leaves a journal
-	 * that ends before the stored serial, which a restart discards. */
+	 * that ends before the stored serial, which a restart discards. A
+	 * change is one record appended; the file is rewritten with a whole
+	 * zone, or past twice the journal's bounds. */
 	journal_path(z, path, sizeof(path));
-	sg_buf j = SG_BUF_INIT;
-	ret = zoned_journal_write(&z->journal, &j);
-	if (ret == SIGNET_OK)
-		ret = sg_file_write_atomic(path, j.data, j.len, 0600);
-	sg_buf_free(&j);
+	size_t octets = 0;
+	ret = zoned_journal_store(&z->journal, path, whole, &octets);
 	if (ret != SIGNET_OK)
 		sg_log(SG_LOG_WARNING, "zoned: %s: storing %s: %s", z->conf.name, path,
 		       signet_strerror(ret));
@@ -382,7 +382,11 @@ void zoned_load_now(zoned_zone *z)
 	uint32_t in_now = (uint32_t)in;
 	if (sg_file_read(jpath, z->conf.max_octets * 4, &jt) == SIGNET_OK) {
 		zoned_journal *j = &z->journal;
-		ret = zoned_journal_read(j, &z->conf.apex, (const char *)jt.data, jt.len, stored);
+		char note[160];
+		ret = zoned_journal_load(j, &z->conf.apex, (const char *)jt.data, jt.len, stored,
+					 note, sizeof(note));
+		if (note[0])
+			sg_log(SG_LOG_WARNING, "zoned: %s: %s: %s", z->conf.name, jpath, note);
 		size_t first = 0;
 		if (ret == SIGNET_OK && j->count && j->steps[j->count - 1].to != stored) {
 			touched = true;

@@ -267,6 +267,12 @@ typedef struct zoned_journal {
 	zoned_step *steps;
 	size_t count, cap;
 	size_t rrs, max_rrs, max_steps;
+	/* The file (zoned_journal_store): whether it holds the steps up to
+	 * file_to as whole records and nothing after them, and how many
+	 * steps and RRs it holds (dropped from memory or not). */
+	bool file_ok;
+	uint32_t file_to;
+	size_t file_steps, file_rrs;
 } zoned_journal;
 
 void zoned_journal_init(zoned_journal *j, size_t max_steps, size_t max_rrs);
@@ -284,13 +290,39 @@ signet_err zoned_journal_add(zoned_journal *j, const dns_name *apex, const zone_
 signet_err zoned_journal_write(const zoned_journal *j, sg_buf *out);
 
 /* Read back what zoned_journal_write wrote into an empty journal (its
- * bounds set), keeping it only if its newest step ends at serial `newest`
+ * bounds set; the oldest steps past them are dropped), keeping it only if its newest step ends at serial `newest`
  * (the stored zone's) or one of its steps starts there (the journal leads
  * on from the stored zone: zoned_journal_replay). SIGNET_EPARSE for
  * anything else, with j left empty: secondaries behind then get the whole
  * zone, nothing worse. */
 signet_err zoned_journal_read(zoned_journal *j, const dns_name *apex, const char *text, size_t len,
 			      uint32_t newest);
+
+/* The journal file, STATE-DIR/ZONE.journal: a first line
+ * "; signet-zoned journal 2", then one record per step, appended as each
+ * step is made: "$REC OCTETS SUM" (decimal; SUM the first 8 octets of the
+ * SHA-256 of the payload, in hex) and a newline, then OCTETS octets of
+ * payload, the step as zoned_journal_write writes it. A record that is cut
+ * short (a kill -9 in the middle of an append) or whose sum does not
+ * match is dropped with everything after it. */
+
+/* Bring path in step with j after a new version: append the steps j has
+ * after the file's last (one record each, written and fsynced once), or
+ * rewrite the file atomically with j's steps (compaction) when rewrite is
+ * set (a whole zone was just stored), when the file is not known to be
+ * whole, or when it would hold more than twice j's bounds of steps or
+ * RRs. *octets: what was written. On failure the file is rewritten next
+ * time. */
+signet_err zoned_journal_store(zoned_journal *j, const char *path, bool rewrite, size_t *octets);
+
+/* Read a journal file's text into an empty j (bounds set), as
+ * zoned_journal_read does (the oldest steps past the bounds dropped),
+ * records checked: a torn or damaged record and everything after it are
+ * left out, and note says so (else note is ""); the file is then rewritten
+ * at the next store. A file of the older form (steps without records) is
+ * read as it is. SIGNET_EPARSE as zoned_journal_read. */
+signet_err zoned_journal_load(zoned_journal *j, const dns_name *apex, const char *text, size_t len,
+			      uint32_t newest, char *note, size_t notelen);
 
 /* Apply steps [first, count) of j to z, a signed zone as the state
  * directory keeps it (RRSIGs, NSEC/NSEC3 and the key set included): z

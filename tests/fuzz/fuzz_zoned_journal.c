@@ -1,5 +1,7 @@
 /* fuzz_zoned_journal.c -- fuzz target for signet-zoned's journal file
- * (zoned_journal_read over the state directory's text form).
+ * (zoned_journal_load: its records, length and checksum, then
+ * zoned_journal_read over their payloads; or a file of the older form
+ * without records).
  *
  * Properties: a refused journal is left empty; an accepted one has steps
  * that follow on (each from the previous one's to), SOAs whose serials are
@@ -20,7 +22,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint32_t newest = 102;
 	zoned_journal j;
 	zoned_journal_init(&j, 8, 1000);
-	signet_err ret = zoned_journal_read(&j, &apex, (const char *)data, size, newest);
+	char note[160];
+	signet_err ret =
+		zoned_journal_load(&j, &apex, (const char *)data, size, newest, note, sizeof(note));
 	if (ret != SIGNET_OK) {
 		FUZZ_CHECK(j.count == 0 && j.rrs == 0);
 		zoned_journal_free(&j);

@@ -274,4 +274,26 @@ fp_key = b'signet zoned fuzz tsig key 32 octets!'
 signed, mac = tsig_sign(fp_msgs[0], 'xfr-in.', fp_key, None, when=1700000000)
 last, _ = tsig_sign(fp_msgs[3], 'xfr-in.', fp_key, mac, True, fp_msgs[1] + fp_msgs[2], when=1700000000)
 put('fuzz_zoned_tsig', 'sparse', framed([signed, fp_msgs[1], fp_msgs[2], last]))
+
+# --- fuzz_zoned_journal: the record form (length, checksum) of the seeds ---
+import hashlib  # noqa: E402
+
+
+def journal_records(text, cut=0, flip=None):
+    recs = b''
+    for step in text.split(b'$STEP ')[1:]:
+        payload = b'$STEP ' + step
+        recs += b'$REC %d %s\n' % (len(payload), hashlib.sha256(payload).hexdigest()[:16].encode()) + payload
+    out = bytearray(b'; signet-zoned journal 2\n' + recs)
+    if flip is not None:
+        out[flip] ^= 0x20
+    return bytes(out[:len(out) - cut])
+
+
+for seed in ('one_step', 'leads_on', 'with_in'):
+    with open(os.path.join(out, 'fuzz_zoned_journal', seed), 'rb') as f:
+        old = f.read()
+    put('fuzz_zoned_journal', seed + '_records', journal_records(old))
+    put('fuzz_zoned_journal', seed + '_torn', journal_records(old, cut=40))
+    put('fuzz_zoned_journal', seed + '_flipped', journal_records(old, flip=60))
 print('seeds written to', out)
