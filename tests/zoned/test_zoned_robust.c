@@ -8,7 +8,8 @@
  *   faults (100 unsigned in a row, the last unsigned, a MAC that leaves out
  *   the unsigned messages, a stale time) refused; a transfer over max-size
  *   (octets) likewise; a transfer trickled past transfer-timeout is cut,
- *   and the next one taken;
+ *   and the next one taken; a journal file torn in its last record is
+ *   reported at the restart, the records before it read;
  * - kill -9 of zoned during a transfer in (the fake primary holds the
  *   transfer open after its first message), during a re-sign (signetd's
  *   token is tests/p11fault, which holds C_Sign until released), and
@@ -244,6 +245,51 @@ static void test_transfer_timeout(void **state)
 	hup.than = log_count(hup.needle);
 	kill(E.zoned, SIGHUP);
 	assert_true(wait_for(log_grew, &hup, 20));
+}
+
+/* The journal file torn in its last record (a kill -9 during an append):
+ * the restart says so, reads the records before it, serves, and the next
+ * transfer is taken (and the file written whole again). */
+static void test_journal_torn_tail(void **state)
+{
+	(void)state;
+	set_fake_mode("good");
+	unsigned served = fake_serial();
+	assert_true(served > 0);
+	char jpath[400];
+	snprintf(jpath, sizeof(jpath), "%s/state/fake.example.journal", E.dir);
+	for (int i = 0; i < 2; i++) {
+		unsigned was = fake_serial();
+		notify_fake();
+		for (long end = signetd_now_ms() + 60000; dns_serial_compare(fake_serial(), was) != 1;
+		     signetd_sleep_ms(100))
+			if (signetd_now_ms() > end)
+				fail_msg("fake.example stayed at serial %u", fake_serial());
+	}
+	stop(&E.zoned, SIGKILL);
+	sh("truncate -s -10 %s", jpath);
+	more torn = {"fake.example.journal: a torn or damaged record at octet", 0};
+	torn.than = log_count(torn.needle);
+	more serving = {"fake.example.: serving serial", 0};
+	serving.than = log_count(serving.needle);
+	restart_zoned();
+	if (!wait_for(log_grew, &torn, 20))
+		fail_msg("the torn journal was not reported at start");
+	if (!wait_for(log_grew, &serving, 20))
+		fail_msg("fake.example was not served after the torn journal");
+	unsigned now = fake_serial();
+	assert_true(dns_serial_compare(now, served) == 1);
+	notify_fake();
+	for (long end = signetd_now_ms() + 60000; dns_serial_compare(fake_serial(), now) != 1;
+	     signetd_sleep_ms(100))
+		if (signetd_now_ms() > end)
+			fail_msg("after the torn journal fake.example stayed at serial %u",
+				 fake_serial());
+	/* Written whole again: a start reads it without a word. */
+	sg_buf b = SG_BUF_INIT;
+	assert_int_equal(sg_file_read(jpath, 1 << 24, &b), SIGNET_OK);
+	assert_true(b.len > 0 && b.data[b.len - 1] == '\n');
+	sg_buf_free(&b);
 }
 
 /* A transfer in larger than the zone's max-size (octets, the messages
@@ -726,6 +772,7 @@ int main(void)
 		cmocka_unit_test(test_tsig_nth_message),
 		cmocka_unit_test(test_tsig_sparse),
 		cmocka_unit_test(test_transfer_timeout),
+		cmocka_unit_test(test_journal_torn_tail),
 		cmocka_unit_test(test_octet_bound),
 		cmocka_unit_test(test_kill_during_transfer_in),
 		cmocka_unit_test(test_kill_during_resign),
