@@ -49,9 +49,8 @@ typedef struct pg_state {
 	sg_secret *conninfo; /* kept for reconnects, in locked memory */
 	unsigned cache_ms, lock_timeout_ms;
 	bool up;                 /* the last round trip worked (logged on change) */
-	pthread_mutex_t snap_mu; /* snap, snap_ms, snap_writes, writes */
+	pthread_mutex_t snap_mu; /* snap, snap_writes, writes */
 	pg_snap *snap;
-	uint64_t snap_ms;           /* monotonic ms of the last check of snap */
 	uint64_t snap_writes;       /* writes when snap was read */
 	uint64_t writes;            /* changes this process committed */
 	uint64_t installs;          /* snapshots installed (signer_state_version) */
@@ -66,13 +65,6 @@ typedef struct pg_state {
 	bool refreshing; /* the refresher thread runs */
 	pthread_t refresh_thread;
 } pg_state;
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void sleep_ms(unsigned ms)
 {
@@ -183,35 +175,215 @@ static signet_err pg_err(pg_state *st, const PGresult *r, const char *what)
 	return SIGNET_EIO;
 }
 
-/* Run sql with p (may be NULL); *res (may be NULL: discarded) gets the
- * result of a successful command. Call with mu held. */
-static signet_err run(pg_state *st, const char *sql, const pgp *p, const char *what, PGresult **res)
+/* Every statement but a transaction's end and the schema: its name
+ * in the log, its SQL and how many parameters it takes. A statement
+ * marked need_row that returns or changes no row fails with
+ * SIGNET_ENOTFOUND (the zone, key or backup it names is not there). */
+typedef enum pg_stmt_id {
+	Q_BEGIN_CHANGE,
+	Q_BEGIN_SCHEMA,
+	Q_BEGIN_READ,
+	Q_ZONE_ROW_LOCK,
+	Q_GENERATION_BUMP,
+	Q_SCHEMA_LOCK,
+	Q_HAS_META,
+	Q_SCHEMA_VERSION,
+	Q_SET_SCHEMA_VERSION,
+	Q_GENERATION,
+	Q_ZONES,
+	Q_KEYS,
+	Q_BUNDLES,
+	Q_LAST_REQUEST,
+	Q_KEY_INSERT,
+	Q_ZONE_INSERT,
+	Q_KEY_STATE,
+	Q_SCHEDULE,
+	Q_RESET_PLAN,
+	Q_POLICY,
+	Q_INSECURE,
+	Q_REQUEST_INSERT,
+	Q_BUNDLE_INSERT,
+	Q_COMMIT_KEYS,
+	Q_PUBLISH,
+	Q_ACTIVATE,
+	Q_BACKUP_INSERT,
+	Q_BACKUP_PROVEN,
+	Q_BACKUPS,
+	Q_BACKUP,
+	Q_TRY_LOCK,
+	Q_UNLOCK,
+	Q_PING,
+	Q_COUNT
+} pg_stmt_id;
+
+typedef struct pg_stmt {
+	const char *what; /* for the log */
+	const char *sql;
+	int nparams;   /* the $n it uses */
+	bool need_row; /* no row returned or changed: SIGNET_ENOTFOUND */
+} pg_stmt;
+
+static const pg_stmt pg_stmts[Q_COUNT] = {
+	[Q_BEGIN_CHANGE] = {"begin", "BEGIN ISOLATION LEVEL READ COMMITTED", 0, false},
+	[Q_BEGIN_SCHEMA] = {"begin", "BEGIN", 0, false},
+	[Q_BEGIN_READ] = {"begin", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, false},
+	[Q_ZONE_ROW_LOCK] = {"zone lock", "SELECT 1 FROM zones WHERE name = $1 FOR UPDATE", 1,
+			     true},
+	[Q_GENERATION_BUMP] = {"generation",
+			       "UPDATE meta SET value = value + 1 WHERE name = 'generation'", 0,
+			       false},
+	[Q_SCHEMA_LOCK] = {"schema lock", "SELECT pg_advisory_xact_lock($1)", 1, false},
+	[Q_HAS_META] = {"schema", "SELECT to_regclass('meta') IS NOT NULL", 0, false},
+	[Q_SCHEMA_VERSION] = {"schema version",
+			      "SELECT value FROM meta WHERE name = 'schema_version'", 0, false},
+	[Q_SET_SCHEMA_VERSION] = {"schema version",
+				  "INSERT INTO meta(name, value) VALUES('schema_version', $1)"
+				  " ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+				  1, false},
+	[Q_GENERATION] = {"generation", "SELECT value FROM meta WHERE name = 'generation'", 0,
+			  false},
+	[Q_ZONES] = {"zones",
+		     "SELECT name, insecure, " STATE_POLICY_COLUMNS " FROM zones ORDER BY name", 0,
+		     false},
+	[Q_KEYS] = {"keys", "SELECT " STATE_KEY_COLUMNS " FROM keys ORDER BY zone, created, seq", 0,
+		    false},
+	[Q_BUNDLES] = {"bundles",
+		       "SELECT DISTINCT ON (zone) zone, serial, text FROM bundles"
+		       " ORDER BY zone, serial DESC",
+		       0, false},
+	[Q_LAST_REQUEST] = {"last request",
+			    "SELECT serial, text FROM requests WHERE zone = $1"
+			    " ORDER BY serial DESC LIMIT 1",
+			    1, true},
+	[Q_KEY_INSERT] = {"key insert",
+			  "INSERT INTO keys(" STATE_KEY_COLUMNS ") VALUES($1,$2,$3,$4,$5,$6,$7,"
+			  "$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)",
+			  STATE_KEY_NCOL, false},
+	[Q_ZONE_INSERT] = {"zone insert",
+			   "INSERT INTO zones(name, " STATE_POLICY_COLUMNS ", created)"
+			   " VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,"
+			   "$17,$18,$19,$20,$21,$22,$23,$24,$25)",
+			   STATE_POLICY_NCOL + 2, false},
+	[Q_KEY_STATE] = {"key update", "UPDATE keys SET state = $1 WHERE zone = $2 AND dnskey = $3",
+			 3, true},
+	[Q_SCHEDULE] = {"schedule",
+			"UPDATE keys SET p_publish = $1, p_active = $2,"
+			" p_retire = $3, p_remove = $4, ds_seen = $5"
+			" WHERE zone = $6 AND dnskey = $7",
+			7, true},
+	/* As in state_sqlite.c: a foreign ZSK's publication and removal are
+	 * the operator's decisions and survive. */
+	[Q_RESET_PLAN] = {"reset plan",
+			  "UPDATE keys SET"
+			  " p_publish = CASE WHEN is_foreign = 1 AND t_publish = 0"
+			  "   THEN p_publish ELSE t_publish END,"
+			  " p_active = t_active, p_retire = t_retire,"
+			  " p_remove = CASE WHEN is_foreign = 1 AND t_remove = 0"
+			  "   THEN p_remove ELSE t_remove END WHERE zone = $1",
+			  1, false},
+	[Q_POLICY] = {"policy",
+		      "UPDATE zones SET (" STATE_POLICY_COLUMNS ") = ($1,$2,$3,$4,$5,$6,$7,"
+		      "$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)"
+		      " WHERE name = $24",
+		      STATE_POLICY_NCOL + 1, false},
+	[Q_INSECURE] = {"insecure", "UPDATE zones SET insecure = $1 WHERE name = $2", 2, false},
+	[Q_REQUEST_INSERT] = {"text insert",
+			      "INSERT INTO requests(zone, serial, text, created)"
+			      " VALUES($1,$2,$3,$4)",
+			      4, false},
+	[Q_BUNDLE_INSERT] = {"text insert",
+			     "INSERT INTO bundles(zone, serial, text, imported)"
+			     " VALUES($1,$2,$3,$4)",
+			     4, false},
+	/* The same steps as state_sqlite.c's at a bundle's import: schedules
+	 * in force, published ZSKs, the first signing one. */
+	[Q_COMMIT_KEYS] = {"commit",
+			   "UPDATE keys SET committed = 1, t_publish = p_publish,"
+			   " t_active = p_active, t_retire = p_retire, t_remove = p_remove"
+			   " WHERE zone = $1 AND (p_publish != 0 OR p_active != 0)",
+			   1, false},
+	[Q_PUBLISH] = {"publish",
+		       "UPDATE keys SET state = $1 WHERE zone = $2 AND dnskey = $3"
+		       " AND role = 'zsk' AND state = $4 AND committed = 0",
+		       4, false},
+	[Q_ACTIVATE] = {"activate",
+			"UPDATE keys SET state = $1 WHERE seq = (SELECT seq FROM keys"
+			" WHERE zone = $2 AND role = 'zsk' AND state = $3 AND committed = 0"
+			" AND is_foreign = 0 ORDER BY created, seq LIMIT 1) AND NOT EXISTS"
+			" (SELECT 1 FROM keys WHERE zone = $2 AND role = 'zsk' AND"
+			" (state = $1 OR committed = 1) AND is_foreign = 0)",
+			3, false},
+	[Q_BACKUP_INSERT] = {"backup insert",
+			     "INSERT INTO key_backups(id, zone, domain, text, created, proven)"
+			     " VALUES($1,$2,$3,$4,$5,$6)",
+			     6, false},
+	[Q_BACKUP_PROVEN] = {"backup proven", "UPDATE key_backups SET proven = $1 WHERE id = $2", 2,
+			     true},
+	[Q_BACKUPS] = {"backups",
+		       "SELECT id, zone, domain, text, created, proven FROM key_backups"
+		       " ORDER BY zone, created, id",
+		       0, false},
+	[Q_BACKUP] = {"backups",
+		      "SELECT id, zone, domain, text, created, proven FROM key_backups"
+		      " WHERE id = $1 ORDER BY zone, created, id",
+		      1, false},
+	[Q_TRY_LOCK] = {"zone lock", "SELECT pg_try_advisory_lock($1)", 1, false},
+	[Q_UNLOCK] = {"zone unlock", "SELECT pg_advisory_unlock($1)", 1, false},
+	[Q_PING] = {"ping", "SELECT 1", 0, false},
+};
+
+/* Run statement id with p (NULL: no parameters); *res (may be NULL:
+ * discarded) gets the result of a successful one. Call with mu held. */
+static signet_err stmt(pg_state *st, pg_stmt_id id, const pgp *p, PGresult **res)
 {
+	const pg_stmt *q = &pg_stmts[id];
 	if (res)
 		*res = NULL;
-	PGresult *r = PQexecParams(st->conn, sql, p ? p->n : 0, p ? p->type : NULL,
+	if ((p ? p->n : 0) != q->nparams) {
+		/* A mistake of this file, caught before the server sees it. */
+		sg_log(SG_LOG_ERROR, "state: %s: %d parameters for %d", q->what, p ? p->n : 0,
+		       q->nparams);
+		return SIGNET_EINVAL;
+	}
+	PGresult *r = PQexecParams(st->conn, q->sql, q->nparams, p ? p->type : NULL,
 				   p ? p->val : NULL, p ? p->len : NULL, p ? p->fmt : NULL, 1);
 	ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
-		signet_err ret = pg_err(st, r, what);
+		signet_err ret = pg_err(st, r, q->what);
 		PQclear(r);
 		return ret;
 	}
 	mark(st, true, NULL);
-	if (res)
+	signet_err ret = SIGNET_OK;
+	if (q->need_row && (s == PGRES_TUPLES_OK ? PQntuples(r) == 0 : atoi(PQcmdTuples(r)) == 0))
+		ret = SIGNET_ENOTFOUND;
+	if (ret == SIGNET_OK && res)
 		*res = r;
 	else
 		PQclear(r);
-	return SIGNET_OK;
+	return ret;
 }
 
-/* Run sql and report the rows it changed in *changed. */
-static signet_err run_n(pg_state *st, const char *sql, const pgp *p, const char *what, int *changed)
+/* Run statement id, whose one row's first column is a boolean, into *yes
+ * (false when no row). */
+static signet_err stmt_bool(pg_state *st, pg_stmt_id id, const pgp *p, bool *yes)
 {
 	PGresult *r = NULL;
-	signet_err ret = run(st, sql, p, what, &r);
-	if (ret == SIGNET_OK && changed)
-		*changed = atoi(PQcmdTuples(r));
+	signet_err ret = stmt(st, id, p, &r);
+	*yes = ret == SIGNET_OK && PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 1 &&
+	       PQgetvalue(r, 0, 0)[0] == 1;
+	PQclear(r);
+	return ret;
+}
+
+/* Run statement id, whose first column is an int8, into *v (left as it
+ * is when no row). */
+static signet_err stmt_i64(pg_state *st, pg_stmt_id id, const pgp *p, int64_t *v)
+{
+	PGresult *r = NULL;
+	signet_err ret = stmt(st, id, p, &r);
+	if (ret == SIGNET_OK && PQntuples(r) == 1)
+		*v = g_i64(r, 0, 0);
 	PQclear(r);
 	return ret;
 }
@@ -294,24 +466,18 @@ static signet_err in_txn(pg_state *st, const dns_name *z, pg_change_fn fn, void 
 	signet_err ret = connect_db(st);
 	for (int attempt = 0; ret == SIGNET_OK && attempt < PG_RETRIES; attempt++) {
 		st->sqlstate[0] = '\0';
-		ret = run(st, "BEGIN ISOLATION LEVEL READ COMMITTED", NULL, "begin", NULL);
+		ret = stmt(st, Q_BEGIN_CHANGE, NULL, NULL);
 		if (ret != SIGNET_OK)
 			break;
 		if (z) {
 			pgp p = {0};
 			p_name(&p, z);
-			PGresult *r = NULL;
-			ret = run(st, "SELECT 1 FROM zones WHERE name = $1 FOR UPDATE", &p,
-				  "zone lock", &r);
-			if (ret == SIGNET_OK && PQntuples(r) != 1)
-				ret = SIGNET_ENOTFOUND;
-			PQclear(r);
+			ret = stmt(st, Q_ZONE_ROW_LOCK, &p, NULL);
 		}
 		if (ret == SIGNET_OK)
 			ret = fn(st, arg);
 		if (ret == SIGNET_OK)
-			ret = run(st, "UPDATE meta SET value = value + 1 WHERE name = 'generation'",
-				  NULL, "generation", NULL);
+			ret = stmt(st, Q_GENERATION_BUMP, NULL, NULL);
 		PGresult *cr = NULL;
 		if (ret == SIGNET_OK) {
 			cr = PQexec(st->conn, "COMMIT");
@@ -339,6 +505,26 @@ static signet_err in_txn(pg_state *st, const dns_name *z, pg_change_fn fn, void 
 	}
 	pthread_mutex_unlock(&st->mu);
 	return ret;
+}
+
+/* A change of one statement: id with p, in_txn's fn for it. */
+typedef struct one_stmt {
+	pg_stmt_id id;
+	const pgp *p;
+} one_stmt;
+
+static signet_err do_one_stmt(pg_state *st, void *arg)
+{
+	const one_stmt *o = arg;
+	return stmt(st, o->id, o->p, NULL);
+}
+
+/* Statement id with p as one change, under zone z's row lock (z may be
+ * NULL: no zone row to lock). */
+static signet_err change(pg_state *st, const dns_name *z, pg_stmt_id id, const pgp *p)
+{
+	one_stmt o = {id, p};
+	return in_txn(st, z, do_one_stmt, &o);
 }
 
 /* ---- schema -------------------------------------------------------------- */
@@ -387,25 +573,16 @@ static signet_err pg_schema_up(pg_state *st)
 {
 	pgp p = {0};
 	p_i64(&p, PG_SCHEMA_LOCK);
-	signet_err ret = run(st, "BEGIN", NULL, "begin", NULL);
+	signet_err ret = stmt(st, Q_BEGIN_SCHEMA, NULL, NULL);
 	if (ret != SIGNET_OK)
 		return ret;
-	ret = run(st, "SELECT pg_advisory_xact_lock($1)", &p, "schema lock", NULL);
-	PGresult *r = NULL;
+	ret = stmt(st, Q_SCHEMA_LOCK, &p, NULL);
 	int64_t v = 0;
+	bool has_meta = false;
 	if (ret == SIGNET_OK)
-		ret = run(st, "SELECT to_regclass('meta') IS NOT NULL", NULL, "schema", &r);
-	bool has_meta = ret == SIGNET_OK && PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 1 &&
-			PQgetvalue(r, 0, 0)[0] == 1;
-	PQclear(r);
-	r = NULL;
-	if (ret == SIGNET_OK && has_meta) {
-		ret = run(st, "SELECT value FROM meta WHERE name = 'schema_version'", NULL,
-			  "schema version", &r);
-		if (ret == SIGNET_OK && PQntuples(r) == 1)
-			v = g_i64(r, 0, 0);
-		PQclear(r);
-	}
+		ret = stmt_bool(st, Q_HAS_META, NULL, &has_meta);
+	if (ret == SIGNET_OK && has_meta)
+		ret = stmt_i64(st, Q_SCHEMA_VERSION, NULL, &v);
 	if (ret == SIGNET_OK && v > STATE_SCHEMA_VERSION) {
 		sg_log(SG_LOG_ERROR,
 		       "state: schema version %lld is newer than this signetd's "
@@ -423,10 +600,7 @@ static signet_err pg_schema_up(pg_state *st)
 		pgp q = {0};
 		p_i64(&q, STATE_SCHEMA_VERSION);
 		if (ret == SIGNET_OK)
-			ret = run(st,
-				  "INSERT INTO meta(name, value) VALUES('schema_version', $1)"
-				  " ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-				  &q, "schema version", NULL);
+			ret = stmt(st, Q_SET_SCHEMA_VERSION, &q, NULL);
 		if (ret == SIGNET_OK)
 			sg_log(SG_LOG_NOTICE, "state: PostgreSQL schema at version %d (was %lld)",
 			       STATE_SCHEMA_VERSION, (long long)v);
@@ -448,20 +622,11 @@ static signet_err snap_read(pg_state *st, pg_snap **out)
 	if (!s)
 		return SIGNET_ENOMEM;
 	PGresult *r = NULL;
-	signet_err ret = run(st, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL, "begin",
-			     NULL);
+	signet_err ret = stmt(st, Q_BEGIN_READ, NULL, NULL);
 	if (ret == SIGNET_OK)
-		ret = run(st, "SELECT value FROM meta WHERE name = 'generation'", NULL,
-			  "generation", &r);
-	if (ret == SIGNET_OK && PQntuples(r) == 1)
-		s->generation = g_i64(r, 0, 0);
-	PQclear(r);
-	r = NULL;
+		ret = stmt_i64(st, Q_GENERATION, NULL, &s->generation);
 	if (ret == SIGNET_OK)
-		ret = run(st,
-			  "SELECT name, insecure, " STATE_POLICY_COLUMNS
-			  " FROM zones ORDER BY name",
-			  NULL, "zones", &r);
+		ret = stmt(st, Q_ZONES, NULL, &r);
 	if (ret == SIGNET_OK && PQntuples(r) > 0) {
 		s->nzones = (size_t)PQntuples(r);
 		s->zones = calloc(s->nzones, sizeof(*s->zones));
@@ -487,8 +652,7 @@ static signet_err snap_read(pg_state *st, pg_snap **out)
 	PQclear(r);
 	r = NULL;
 	if (ret == SIGNET_OK)
-		ret = run(st, "SELECT " STATE_KEY_COLUMNS " FROM keys ORDER BY zone, created, seq",
-			  NULL, "keys", &r);
+		ret = stmt(st, Q_KEYS, NULL, &r);
 	if (ret == SIGNET_OK && PQntuples(r) > 0) {
 		s->nkeys = (size_t)PQntuples(r);
 		s->keys = calloc(s->nkeys, sizeof(*s->keys));
@@ -513,10 +677,7 @@ static signet_err snap_read(pg_state *st, pg_snap **out)
 	PQclear(r);
 	r = NULL;
 	if (ret == SIGNET_OK)
-		ret = run(st,
-			  "SELECT DISTINCT ON (zone) zone, serial, text FROM bundles"
-			  " ORDER BY zone, serial DESC",
-			  NULL, "bundles", &r);
+		ret = stmt(st, Q_BUNDLES, NULL, &r);
 	for (int row = 0; ret == SIGNET_OK && row < PQntuples(r); row++) {
 		dns_name n;
 		if (dns_name_from_wire(&n, (const uint8_t *)PQgetvalue(r, row, 0),
@@ -564,7 +725,6 @@ static void snap_install(pg_state *st, pg_snap *s, uint64_t writes)
 		st->installs++;
 		if (writes > st->snap_writes)
 			st->snap_writes = writes;
-		st->snap_ms = mono_ms();
 	} else {
 		snap_free(s);
 	}
@@ -584,14 +744,8 @@ static signet_err snap_refresh(pg_state *st)
 	pthread_mutex_lock(&st->mu);
 	signet_err ret = connect_db(st);
 	int64_t gen = -1;
-	if (ret == SIGNET_OK && have >= 0) {
-		PGresult *r = NULL;
-		ret = run(st, "SELECT value FROM meta WHERE name = 'generation'", NULL,
-			  "generation", &r);
-		if (ret == SIGNET_OK && PQntuples(r) == 1)
-			gen = g_i64(r, 0, 0);
-		PQclear(r);
-	}
+	if (ret == SIGNET_OK && have >= 0)
+		ret = stmt_i64(st, Q_GENERATION, NULL, &gen);
 	pg_snap *fresh = NULL;
 	if (ret == SIGNET_OK && (have < 0 || gen != have))
 		ret = snap_read(st, &fresh);
@@ -601,7 +755,6 @@ static signet_err snap_refresh(pg_state *st)
 	pthread_mutex_lock(&st->snap_mu);
 	if (ret == SIGNET_OK && writes > st->snap_writes)
 		st->snap_writes = writes;
-	st->snap_ms = mono_ms();
 	pthread_mutex_unlock(&st->snap_mu);
 	pthread_mutex_unlock(&st->refresh_mu);
 	return ret;
@@ -661,32 +814,32 @@ static const pg_zone *snap_zone(const pg_snap *s, const dns_name *z)
 
 /* ---- reads --------------------------------------------------------------- */
 
-static signet_err pg_zone_policy(void *b, const dns_name *z, signer_policy *out)
+/* Zone z's policy and insecure flag (either may be NULL) from the
+ * snapshot. */
+static signet_err snap_zone_read(pg_state *st, const dns_name *z, signer_policy *policy,
+				 bool *insecure)
 {
-	pg_state *st = b;
 	pg_snap *s = NULL;
 	signet_err ret = snap_get(st, &s);
 	if (ret != SIGNET_OK)
 		return ret;
 	const pg_zone *pz = snap_zone(s, z);
-	if (pz)
-		*out = pz->policy;
+	if (pz && policy)
+		*policy = pz->policy;
+	if (pz && insecure)
+		*insecure = pz->insecure;
 	pthread_mutex_unlock(&st->snap_mu);
 	return pz ? SIGNET_OK : SIGNET_ENOTFOUND;
 }
 
+static signet_err pg_zone_policy(void *b, const dns_name *z, signer_policy *out)
+{
+	return snap_zone_read(b, z, out, NULL);
+}
+
 static signet_err pg_zone_insecure(void *b, const dns_name *z, bool *on)
 {
-	pg_state *st = b;
-	pg_snap *s = NULL;
-	signet_err ret = snap_get(st, &s);
-	if (ret != SIGNET_OK)
-		return ret;
-	const pg_zone *pz = snap_zone(s, z);
-	if (pz)
-		*on = pz->insecure;
-	pthread_mutex_unlock(&st->snap_mu);
-	return pz ? SIGNET_OK : SIGNET_ENOTFOUND;
+	return snap_zone_read(b, z, NULL, on);
 }
 
 static signet_err pg_list_zones(void *b, dns_name **out, size_t *n)
@@ -765,12 +918,7 @@ static signet_err pg_last_text(void *b, bool bundles, const dns_name *z, uint64_
 	pthread_mutex_lock(&st->mu);
 	signet_err ret = connect_db(st);
 	if (ret == SIGNET_OK)
-		ret = run(st,
-			  "SELECT serial, text FROM requests WHERE zone = $1"
-			  " ORDER BY serial DESC LIMIT 1",
-			  &p, "last request", &r);
-	if (ret == SIGNET_OK && PQntuples(r) == 0)
-		ret = SIGNET_ENOTFOUND;
+		ret = stmt(st, Q_LAST_REQUEST, &p, &r);
 	if (ret == SIGNET_OK) {
 		*serial = (uint64_t)g_i64(r, 0, 0);
 		if (text)
@@ -812,11 +960,7 @@ static signet_err insert_key(pg_state *st, const signer_key *k)
 		else
 			p_i64(&p, v[i]);
 	}
-	return run(st,
-		   "INSERT INTO keys(" STATE_KEY_COLUMNS
-		   ") VALUES($1,$2,$3,$4,$5,$6,$7,"
-		   "$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)",
-		   &p, "key insert", NULL);
+	return stmt(st, Q_KEY_INSERT, &p, NULL);
 }
 
 typedef struct add_zone_arg {
@@ -833,12 +977,7 @@ static signet_err do_add_zone(pg_state *st, void *arg)
 	p_name(&p, a->z);
 	p_policy(&p, a->p);
 	p_i64(&p, signer_clock_now());
-	signet_err ret = run(st,
-			     "INSERT INTO zones(name, " STATE_POLICY_COLUMNS
-			     ", created)"
-			     " VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,"
-			     "$17,$18,$19,$20,$21,$22,$23,$24,$25)",
-			     &p, "zone insert", NULL);
+	signet_err ret = stmt(st, Q_ZONE_INSERT, &p, NULL);
 	for (size_t i = 0; ret == SIGNET_OK && i < a->nksk; i++)
 		ret = insert_key(st, &a->ksks[i]);
 	return ret;
@@ -861,36 +1000,18 @@ static signet_err pg_add_key(void *b, const signer_key *k)
 	return in_txn(b, &k->zone, do_add_key, (void *)k);
 }
 
-typedef struct key_state_arg {
-	const dns_name *z;
-	const uint8_t *dnskey;
-	size_t len;
-	signer_key_state state;
-} key_state_arg;
-
-static signet_err do_set_key_state(pg_state *st, void *arg)
-{
-	key_state_arg *a = arg;
-	pgp p = {0};
-	p_i64(&p, a->state);
-	p_name(&p, a->z);
-	p_blob(&p, a->dnskey, a->len);
-	int changed = 0;
-	signet_err ret = run_n(st, "UPDATE keys SET state = $1 WHERE zone = $2 AND dnskey = $3", &p,
-			       "key update", &changed);
-	return ret == SIGNET_OK && changed == 0 ? SIGNET_ENOTFOUND : ret;
-}
-
 static signet_err pg_set_key_state(void *b, const dns_name *z, const uint8_t *dnskey, size_t len,
 				   signer_key_state state)
 {
-	key_state_arg a = {z, dnskey, len, state};
-	return in_txn(b, z, do_set_key_state, &a);
+	pgp p = {0};
+	p_i64(&p, state);
+	p_name(&p, z);
+	p_blob(&p, dnskey, len);
+	return change(b, z, Q_KEY_STATE, &p);
 }
 
-static signet_err do_set_schedule(pg_state *st, void *arg)
+static signet_err pg_set_schedule(void *b, const signer_key *k)
 {
-	const signer_key *k = arg;
 	pgp p = {0};
 	p_i64(&p, k->p_publish);
 	p_i64(&p, k->p_active);
@@ -899,161 +1020,79 @@ static signet_err do_set_schedule(pg_state *st, void *arg)
 	p_i64(&p, k->ds_seen);
 	p_name(&p, &k->zone);
 	p_blob(&p, k->dnskey, k->dnskey_len);
-	int changed = 0;
-	signet_err ret = run_n(st,
-			       "UPDATE keys SET p_publish = $1, p_active = $2,"
-			       " p_retire = $3, p_remove = $4, ds_seen = $5"
-			       " WHERE zone = $6 AND dnskey = $7",
-			       &p, "schedule", &changed);
-	return ret == SIGNET_OK && changed == 0 ? SIGNET_ENOTFOUND : ret;
-}
-
-static signet_err pg_set_schedule(void *b, const signer_key *k)
-{
-	return in_txn(b, &k->zone, do_set_schedule, (void *)k);
-}
-
-static signet_err do_reset_plan(pg_state *st, void *arg)
-{
-	pgp p = {0};
-	p_name(&p, arg);
-	/* As in state_sqlite.c: a foreign ZSK's publication and removal are
-	 * the operator's decisions and survive. */
-	return run(st,
-		   "UPDATE keys SET"
-		   " p_publish = CASE WHEN is_foreign = 1 AND t_publish = 0"
-		   "   THEN p_publish ELSE t_publish END,"
-		   " p_active = t_active, p_retire = t_retire,"
-		   " p_remove = CASE WHEN is_foreign = 1 AND t_remove = 0"
-		   "   THEN p_remove ELSE t_remove END WHERE zone = $1",
-		   &p, "reset plan", NULL);
+	return change(b, &k->zone, Q_SCHEDULE, &p);
 }
 
 static signet_err pg_reset_plan(void *b, const dns_name *z)
 {
-	signet_err ret = in_txn(b, z, do_reset_plan, (void *)z);
+	pgp p = {0};
+	p_name(&p, z);
+	signet_err ret = change(b, z, Q_RESET_PLAN, &p);
 	/* A zone without a row has no keys to reset, as with SQLite. */
 	return ret == SIGNET_ENOTFOUND ? SIGNET_OK : ret;
 }
 
-typedef struct policy_arg {
-	const dns_name *z;
-	const signer_policy *p;
-} policy_arg;
-
-static signet_err do_set_policy(pg_state *st, void *arg)
+static signet_err pg_set_policy(void *b, const dns_name *z, const signer_policy *pol)
 {
-	policy_arg *a = arg;
 	pgp p = {0};
-	p_policy(&p, a->p);
-	p_name(&p, a->z);
-	return run(st,
-		   "UPDATE zones SET (" STATE_POLICY_COLUMNS
-		   ") = ($1,$2,$3,$4,$5,$6,$7,"
-		   "$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)"
-		   " WHERE name = $24",
-		   &p, "policy", NULL);
-}
-
-static signet_err pg_set_policy(void *b, const dns_name *z, const signer_policy *p)
-{
-	policy_arg a = {z, p};
-	return in_txn(b, z, do_set_policy, &a);
-}
-
-typedef struct insecure_arg {
-	const dns_name *z;
-	bool on;
-} insecure_arg;
-
-static signet_err do_set_insecure(pg_state *st, void *arg)
-{
-	insecure_arg *a = arg;
-	pgp p = {0};
-	p_i64(&p, a->on);
-	p_name(&p, a->z);
-	return run(st, "UPDATE zones SET insecure = $1 WHERE name = $2", &p, "insecure", NULL);
+	p_policy(&p, pol);
+	p_name(&p, z);
+	return change(b, z, Q_POLICY, &p);
 }
 
 static signet_err pg_set_zone_insecure(void *b, const dns_name *z, bool on)
 {
-	insecure_arg a = {z, on};
-	return in_txn(b, z, do_set_insecure, &a);
-}
-
-typedef struct text_arg {
-	const dns_name *z;
-	uint64_t serial;
-	const uint8_t *text;
-	size_t len;
-	const dns_rrset *publish;
-} text_arg;
-
-static signet_err insert_text(pg_state *st, const char *sql, const text_arg *a)
-{
 	pgp p = {0};
-	p_name(&p, a->z);
-	p_i64(&p, (int64_t)a->serial);
-	p_blob(&p, a->text, a->len);
-	p_i64(&p, signer_clock_now());
-	return run(st, sql, &p, "text insert", NULL);
+	p_i64(&p, on);
+	p_name(&p, z);
+	return change(b, z, Q_INSECURE, &p);
 }
 
-static signet_err do_save_request(pg_state *st, void *arg)
+/* The parameters of a request's or a bundle's row. */
+static void p_text_row(pgp *p, const dns_name *z, uint64_t serial, const uint8_t *text, size_t len)
 {
-	return insert_text(st,
-			   "INSERT INTO requests(zone, serial, text, created)"
-			   " VALUES($1,$2,$3,$4)",
-			   arg);
+	p_name(p, z);
+	p_i64(p, (int64_t)serial);
+	p_blob(p, text, len);
+	p_i64(p, signer_clock_now());
 }
 
 static signet_err pg_save_request(void *b, const dns_name *z, uint64_t serial, const uint8_t *text,
 				  size_t len)
 {
-	text_arg a = {z, serial, text, len, NULL};
-	return in_txn(b, z, do_save_request, &a);
+	pgp p = {0};
+	p_text_row(&p, z, serial, text, len);
+	return change(b, z, Q_REQUEST_INSERT, &p);
 }
+
+typedef struct bundle_arg {
+	const dns_name *z;
+	const pgp *row; /* of Q_BUNDLE_INSERT */
+	const dns_rrset *publish;
+} bundle_arg;
 
 static signet_err do_save_bundle(pg_state *st, void *arg)
 {
-	text_arg *a = arg;
-	signet_err ret = insert_text(st,
-				     "INSERT INTO bundles(zone, serial, text, imported)"
-				     " VALUES($1,$2,$3,$4)",
-				     a);
+	bundle_arg *a = arg;
+	signet_err ret = stmt(st, Q_BUNDLE_INSERT, a->row, NULL);
 	pgp p = {0};
 	p_name(&p, a->z);
-	/* The same steps as state_sqlite.c's: schedules in force, published
-	 * ZSKs, the first signing one. */
 	if (ret == SIGNET_OK)
-		ret = run(st,
-			  "UPDATE keys SET committed = 1, t_publish = p_publish,"
-			  " t_active = p_active, t_retire = p_retire, t_remove = p_remove"
-			  " WHERE zone = $1 AND (p_publish != 0 OR p_active != 0)",
-			  &p, "commit", NULL);
+		ret = stmt(st, Q_COMMIT_KEYS, &p, NULL);
 	for (size_t i = 0; ret == SIGNET_OK && i < a->publish->count; i++) {
 		pgp q = {0};
 		p_i64(&q, SIGNER_KEY_PUBLISHED);
 		p_name(&q, a->z);
 		p_blob(&q, a->publish->rr[i].data, a->publish->rr[i].len);
 		p_i64(&q, SIGNER_KEY_GENERATED);
-		ret = run(st,
-			  "UPDATE keys SET state = $1 WHERE zone = $2 AND dnskey = $3"
-			  " AND role = 'zsk' AND state = $4 AND committed = 0",
-			  &q, "publish", NULL);
+		ret = stmt(st, Q_PUBLISH, &q, NULL);
 	}
 	if (ret == SIGNET_OK) {
 		pgp q = {0};
 		p_i64(&q, SIGNER_KEY_ACTIVE);
 		p_name(&q, a->z);
 		p_i64(&q, SIGNER_KEY_PUBLISHED);
-		ret = run(st,
-			  "UPDATE keys SET state = $1 WHERE seq = (SELECT seq FROM keys"
-			  " WHERE zone = $2 AND role = 'zsk' AND state = $3 AND committed = 0"
-			  " AND is_foreign = 0 ORDER BY created, seq LIMIT 1) AND NOT EXISTS"
-			  " (SELECT 1 FROM keys WHERE zone = $2 AND role = 'zsk' AND"
-			  " (state = $1 OR committed = 1) AND is_foreign = 0)",
-			  &q, "activate", NULL);
+		ret = stmt(st, Q_ACTIVATE, &q, NULL);
 	}
 	return ret;
 }
@@ -1061,15 +1100,16 @@ static signet_err do_save_bundle(pg_state *st, void *arg)
 static signet_err pg_save_bundle(void *b, const dns_name *z, uint64_t serial, const uint8_t *text,
 				 size_t len, const dns_rrset *publish)
 {
-	text_arg a = {z, serial, text, len, publish};
+	pgp row = {0};
+	p_text_row(&row, z, serial, text, len);
+	bundle_arg a = {z, &row, publish};
 	return in_txn(b, z, do_save_bundle, &a);
 }
 
 /* ---- ZSK backups ---------------------------------------------------------- */
 
-static signet_err do_put_backup(pg_state *st, void *arg)
+static signet_err pg_put_backup(void *b, const signer_backup_row *r)
 {
-	const signer_backup_row *r = arg;
 	pgp p = {0};
 	p_blob(&p, r->id, r->id_len);
 	p_name(&p, &r->zone);
@@ -1077,39 +1117,15 @@ static signet_err do_put_backup(pg_state *st, void *arg)
 	p_blob(&p, r->text, r->text_len);
 	p_i64(&p, r->created);
 	p_i64(&p, r->proven);
-	return run(st,
-		   "INSERT INTO key_backups(id, zone, domain, text, created, proven)"
-		   " VALUES($1,$2,$3,$4,$5,$6)",
-		   &p, "backup insert", NULL);
-}
-
-static signet_err pg_put_backup(void *b, const signer_backup_row *r)
-{
-	return in_txn(b, NULL, do_put_backup, (void *)r);
-}
-
-typedef struct proven_arg {
-	const uint8_t *id;
-	size_t id_len;
-	int64_t when;
-} proven_arg;
-
-static signet_err do_backup_proven(pg_state *st, void *arg)
-{
-	proven_arg *a = arg;
-	pgp p = {0};
-	p_i64(&p, a->when);
-	p_blob(&p, a->id, a->id_len);
-	int changed = 0;
-	signet_err ret = run_n(st, "UPDATE key_backups SET proven = $1 WHERE id = $2", &p,
-			       "backup proven", &changed);
-	return ret == SIGNET_OK && changed == 0 ? SIGNET_ENOTFOUND : ret;
+	return change(b, NULL, Q_BACKUP_INSERT, &p);
 }
 
 static signet_err pg_set_backup_proven(void *b, const uint8_t *id, size_t id_len, int64_t when)
 {
-	proven_arg a = {id, id_len, when};
-	return in_txn(b, NULL, do_backup_proven, &a);
+	pgp p = {0};
+	p_i64(&p, when);
+	p_blob(&p, id, id_len);
+	return change(b, NULL, Q_BACKUP_PROVEN, &p);
 }
 
 /* Backups are read from the database itself, not the snapshot: their
@@ -1125,12 +1141,7 @@ static signet_err pg_list_backups(void *b, const uint8_t *id, size_t id_len,
 	pthread_mutex_lock(&st->mu);
 	signet_err ret = connect_db(st);
 	if (ret == SIGNET_OK)
-		ret = run(st,
-			  id ? "SELECT id, zone, domain, text, created, proven FROM key_backups"
-			       " WHERE id = $1 ORDER BY zone, created, id"
-			     : "SELECT id, zone, domain, text, created, proven FROM key_backups"
-			       " ORDER BY zone, created, id",
-			  id ? &p : NULL, "backups", &r);
+		ret = stmt(st, id ? Q_BACKUP : Q_BACKUPS, id ? &p : NULL, &r);
 	int rows = ret == SIGNET_OK ? PQntuples(r) : 0;
 	if (rows > 0) {
 		*out = calloc((size_t)rows, sizeof(**out));
@@ -1175,19 +1186,16 @@ static signet_err pg_zone_lock(void *b, const dns_name *z)
 	pg_state *st = b;
 	pthread_mutex_lock(&st->zone_mu);
 	int64_t key = zone_lock_key(z);
-	uint64_t until = mono_ms() + st->lock_timeout_ms;
+	uint64_t until = sg_mono_ns() + (uint64_t)st->lock_timeout_ms * 1000000u;
 	signet_err ret;
 	for (;;) {
 		pgp p = {0};
 		p_i64(&p, key);
-		PGresult *r = NULL;
+		bool got = false;
 		pthread_mutex_lock(&st->mu);
 		ret = connect_db(st);
 		if (ret == SIGNET_OK)
-			ret = run(st, "SELECT pg_try_advisory_lock($1)", &p, "zone lock", &r);
-		bool got = ret == SIGNET_OK && PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 1 &&
-			   PQgetvalue(r, 0, 0)[0] == 1;
-		PQclear(r);
+			ret = stmt_bool(st, Q_TRY_LOCK, &p, &got);
 		pthread_mutex_unlock(&st->mu);
 		if (ret != SIGNET_OK)
 			break;
@@ -1196,7 +1204,7 @@ static signet_err pg_zone_lock(void *b, const dns_name *z)
 			st->zone_held = true;
 			return SIGNET_OK;
 		}
-		if (mono_ms() >= until) {
+		if (sg_mono_ns() >= until) {
 			char zs[DNS_NAME_STR_MAX];
 			dns_name_to_str(z, zs, sizeof(zs));
 			sg_log(SG_LOG_WARNING,
@@ -1221,7 +1229,7 @@ static void pg_zone_unlock(void *b, const dns_name *z)
 	pthread_mutex_lock(&st->mu);
 	/* A connection lost meanwhile took the lock with it. */
 	if (st->conn && PQstatus(st->conn) == CONNECTION_OK)
-		(void)run(st, "SELECT pg_advisory_unlock($1)", &p, "zone unlock", NULL);
+		(void)stmt(st, Q_UNLOCK, &p, NULL);
 	pthread_mutex_unlock(&st->mu);
 	st->zone_held = false;
 	pthread_mutex_unlock(&st->zone_mu);
@@ -1233,7 +1241,7 @@ static signet_err pg_ping(void *b)
 	pthread_mutex_lock(&st->mu);
 	signet_err ret = connect_db(st);
 	if (ret == SIGNET_OK)
-		ret = run(st, "SELECT 1", NULL, "ping", NULL);
+		ret = stmt(st, Q_PING, NULL, NULL);
 	pthread_mutex_unlock(&st->mu);
 	return ret;
 }
