@@ -28,6 +28,8 @@ for tool in knotd knotc nsd kdig; do
 done
 # shellcheck source=../scripts/lib/stack.sh
 . "$root/scripts/lib/stack.sh"
+# shellcheck source=../scripts/lib/xfr.sh
+. "$root/scripts/lib/xfr.sh"
 
 say() { printf '%s\n' "$*"; }
 now() { date +%s.%N; }
@@ -64,6 +66,18 @@ cleanup() {
 trap cleanup EXIT
 stack_module
 
+# Knot as the hidden primary of $zone on port $1 at 127.0.0.1, NOTIFYing
+# port $2, serving serial 1000 of the bench zone, and $stack/v2.zone (1001,
+# 1% changed) written for the change; returns once it answers.
+primary() {
+  mkdir -p "$stack/knot"
+  "$build/bench/gen_zone" "$zone." "$names" | sed 's/ 2026112701 / 1000 /' > "$stack/knot/$zone.zone"
+  "$build/bench/gen_zone" --change 1 "$zone." "$names" | sed 's/ 2026112701 / 1001 /' \
+    > "$stack/v2.zone"
+  xfr_knot_primary "$stack/knot" "$1" xfr "$secret" "$2"
+  for _ in $(seq 100); do [ -n "$(serial_at "$1")" ] && break; sleep 0.1; done
+}
+
 # One run: $1 is nsec or nsec3.
 run() {
   local mode=$1
@@ -88,46 +102,8 @@ run() {
   kport=$(freeport); zport=$(freeport); zmport=$(freeport); nport=$(freeport)
   secret=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n' | xxd -r -p | base64)
   printf '%s' "$secret" > "$stack/xfr.key"
-  mkdir -p "$stack/knot/db" "$stack/zstate" "$stack/nsd"
-  cat > "$stack/knot.conf" <<CONF
-server:
-  listen: 127.0.0.1@$kport
-  rundir: $stack/knot
-control:
-  listen: $stack/knot/knot.sock
-database:
-  storage: $stack/knot/db
-log:
-  - target: stderr
-    any: warning
-key:
-  - id: xfr
-    algorithm: hmac-sha256
-    secret: $secret
-remote:
-  - id: zoned
-    address: 127.0.0.1@$zport
-    key: xfr
-acl:
-  - id: xfr
-    address: 127.0.0.1
-    key: xfr
-    action: transfer
-zone:
-  - domain: $zone
-    storage: $stack/knot
-    file: "$zone.zone"
-    zonefile-sync: -1
-    zonefile-load: difference
-    journal-content: changes
-    notify: zoned
-    acl: xfr
-CONF
-  "$build/bench/gen_zone" "$zone." "$names" | sed 's/ 2026112701 / 1000 /' > "$stack/knot/$zone.zone"
-  "$build/bench/gen_zone" --change 1 "$zone." "$names" | sed 's/ 2026112701 / 1001 /' \
-    > "$stack/v2.zone"
-  knotd -c "$stack/knot.conf" 2> "$stack/knot.log" &
-  pids+=($!)
+  mkdir -p "$stack/zstate"
+  primary "$kport" "$zport"
   cat > "$stack/zoned.conf" <<CONF
 listen = "127.0.0.1:$zport";
 metrics = "127.0.0.1:$zmport";
@@ -140,31 +116,6 @@ zones = (
     secondaries = ( { range = "127.0.0.0/8"; key = "xfr"; notify = "127.0.0.1:$nport"; } ); }
 );
 CONF
-  cat > "$stack/nsd.conf" <<CONF
-server:
-  ip-address: 127.0.0.1@$nport
-  zonesdir: "$stack/nsd"
-  pidfile: "$stack/nsd/nsd.pid"
-  username: ""
-  chroot: ""
-  database: ""
-  xfrdfile: "$stack/nsd/xfrd.state"
-  xfrdir: "$stack/nsd"
-  zonelistfile: "$stack/nsd/zone.list"
-  verbosity: 1
-remote-control:
-  control-enable: no
-key:
-  name: xfr
-  algorithm: hmac-sha256
-  secret: "$secret"
-zone:
-  name: $zone
-  zonefile: "$stack/nsd/$zone.zone"
-  request-xfr: 127.0.0.1@$zport xfr
-  allow-notify: 127.0.0.1 xfr
-CONF
-  for _ in $(seq 100); do [ -n "$(serial_at "$kport")" ] && break; sleep 0.1; done
   local t0 zpid
   t0=$(now)
   "$zoned" -c "$stack/zoned.conf" -v 2> "$stack/zoned.log" &
@@ -177,8 +128,7 @@ CONF
   t_full=$(since "$t0")
   c_full=$(cpu_of "$zpid")
   sd_full=$(minus "$(cpu_of "$daemon_pid")" "$sd0")
-  nsd -d -c "$stack/nsd.conf" 2> "$stack/nsd.log" &
-  pids+=($!)
+  xfr_nsd_secondary "$stack/nsd" "$nport" xfr "$secret" "$zport"
   wait_serial "$nport" 1001 900
   local t_full_sec
   t_full_sec=$(since "$t0")
@@ -234,41 +184,7 @@ knot_run() {
   [ "$mode" = nsec3 ] && n3=on
   kport=$(freeport); sport=$(freeport)
   secret=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n' | xxd -r -p | base64)
-  mkdir -p "$stack/knot/db" "$stack/signer/db"
-  cat > "$stack/knot.conf" <<CONF
-server:
-  listen: 127.0.0.1@$kport
-  rundir: $stack/knot
-control:
-  listen: $stack/knot/knot.sock
-database:
-  storage: $stack/knot/db
-log:
-  - target: stderr
-    any: warning
-key:
-  - id: xfr
-    algorithm: hmac-sha256
-    secret: $secret
-remote:
-  - id: signer
-    address: 127.0.0.1@$sport
-    key: xfr
-acl:
-  - id: xfr
-    address: 127.0.0.1
-    key: xfr
-    action: transfer
-zone:
-  - domain: $zone
-    storage: $stack/knot
-    file: "$zone.zone"
-    zonefile-sync: -1
-    zonefile-load: difference
-    journal-content: changes
-    notify: signer
-    acl: xfr
-CONF
+  mkdir -p "$stack/signer/db"
   # The PIN is in the signer's configuration, a file only we can read.
   ( umask 077
     cat > "$stack/signer.conf" <<CONF
@@ -319,12 +235,7 @@ zone:
     dnssec-policy: bench
 CONF
   )
-  "$build/bench/gen_zone" "$zone." "$names" | sed 's/ 2026112701 / 1000 /' > "$stack/knot/$zone.zone"
-  "$build/bench/gen_zone" --change 1 "$zone." "$names" | sed 's/ 2026112701 / 1001 /' \
-    > "$stack/v2.zone"
-  knotd -c "$stack/knot.conf" 2> "$stack/knot.log" &
-  pids+=($!)
-  for _ in $(seq 100); do [ -n "$(serial_at "$kport")" ] && break; sleep 0.1; done
+  primary "$kport" "$sport"
   local t0 spid s0
   t0=$(now)
   knotd -c "$stack/signer.conf" 2> "$stack/signer.log" &

@@ -18,6 +18,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 . "$root/scripts/lib/stack.sh"
+. "$root/scripts/lib/xfr.sh"
 
 stack=${SIGNET_STACK:?SIGNET_STACK must name the stack directory of the demo}
 out=${SIGNET_OUT:?SIGNET_OUT must name a directory}
@@ -40,7 +41,7 @@ trap cleanup EXIT
 stack_module
 export SOFTHSM2_CONF=$stack/softhsm2.conf
 umask 077
-mkdir -p "$dir/state" "$dir/knot/db" "$dir/nsd"
+mkdir -p "$dir/state" "$dir/knot"
 
 echo "== 13. signetd again, with a client certificate for signet-zoned (signer of $zone)"
 stack_cert zoned.demo "DNS:zoned.demo"
@@ -70,42 +71,7 @@ newkey "$dir/xfr-out.key"
 serial=$(awk '$3 == "SOA" {print $6; exit}' "$root/demo/example.com.zone")
 [ "$serial" -gt 0 ] || fail "no serial in demo/example.com.zone"
 cp "$root/demo/example.com.zone" "$dir/knot/$zone.zone"
-cat > "$dir/knot.conf" <<CONF
-server:
-  listen: 127.0.0.1@$pport
-  rundir: $dir/knot
-control:
-  listen: $dir/knot/knot.sock
-database:
-  storage: $dir/knot/db
-log:
-  - target: stderr
-    any: info
-key:
-  - id: xfr-in
-    algorithm: hmac-sha256
-    secret: $(cat "$dir/xfr-in.key")
-remote:
-  - id: zoned
-    address: 127.0.0.1@$zport
-    key: xfr-in
-acl:
-  - id: zoned
-    address: 127.0.0.1
-    key: xfr-in
-    action: transfer
-zone:
-  - domain: $zone
-    storage: $dir/knot
-    file: "%s.zone"
-    notify: zoned
-    acl: zoned
-    zonefile-sync: -1
-    zonefile-load: difference
-    journal-content: changes
-CONF
-knotd -c "$dir/knot.conf" 2> "$dir/knot.log" &
-pids+=($!)
+xfr_knot_primary "$dir/knot" "$pport" xfr-in "$(cat "$dir/xfr-in.key")" "$zport" info
 
 echo "== 15. signet-zoned: $zone in from Knot, signed through signetd, out to NSD"
 cat > "$dir/zoned.conf" <<CONF
@@ -128,58 +94,10 @@ CONF
 pids+=($!)
 
 echo "== 16. NSD as a secondary of zoned; Unbound validating through it from the exported DS"
-cat > "$dir/nsd.conf" <<CONF
-server:
-  ip-address: 127.0.0.1@$sport
-  port: $sport
-  username: ""
-  chroot: ""
-  zonesdir: "$dir/nsd"
-  database: ""
-  zonelistfile: "$dir/nsd/zone.list"
-  pidfile: "$dir/nsd/nsd.pid"
-  xfrdfile: "$dir/nsd/xfrd.state"
-  xfrdir: "$dir/nsd"
-  verbosity: 2
-remote-control:
-  control-enable: no
-key:
-  name: xfr-out
-  algorithm: hmac-sha256
-  secret: "$(cat "$dir/xfr-out.key")"
-zone:
-  name: $zone
-  zonefile: "$dir/nsd/$zone.zone"
-  request-xfr: 127.0.0.1@$zport xfr-out
-  allow-notify: 127.0.0.1 xfr-out
-CONF
-nsd -c "$dir/nsd.conf" -d 2> "$dir/nsd.log" &
-pids+=($!)
+xfr_nsd_secondary "$dir/nsd" "$sport" xfr-out "$(cat "$dir/xfr-out.key")" "$zport" 2
 grep -E '^[^;]*[[:space:]]DS[[:space:]]' "$out/example.com.ds" > "$dir/trust.ds"
-cat > "$dir/unbound.conf" <<CONF
-server:
-  interface: 127.0.0.1@$rport
-  port: $rport
-  do-daemonize: no
-  username: ""
-  chroot: ""
-  directory: "$dir"
-  pidfile: "$dir/unbound.pid"
-  use-syslog: no
-  verbosity: 1
-  do-not-query-localhost: no
-  module-config: "validator iterator"
-  trust-anchor-file: "$dir/trust.ds"
-  access-control: 127.0.0.0/8 allow
-  so-reuseport: no
-  aggressive-nsec: no
-remote-control:
-  control-enable: no
-stub-zone:
-  name: "$zone"
-  stub-addr: 127.0.0.1@$sport
-CONF
-unbound -c "$dir/unbound.conf" 2> "$dir/unbound.log" &
+stack_unbound_conf "$dir" "$rport" "$sport"
+unbound -c "$dir/unbound.conf" 2>> "$dir/unbound.log" &
 pids+=($!)
 resolver_port=$rport
 
@@ -201,14 +119,7 @@ wait_serial "$zport" "$first"
 wait_serial "$sport" "$first"
 echo "zoned signed serial $first from Knot's $serial; NSD transferred it from zoned"
 grep -E "zoned: $zone\.: serial|AXFR to|IXFR to" "$dir/zoned.log" | sed 's/^/  zoned: /'
-for q in "$zone SOA" "www.$zone A" "no-such-name.$zone A"; do
-  got=$(stack_ask $q)
-  echo "  Unbound: $q: $got"
-  case "$q" in
-    no-such-name*) [ "$got" = "NXDOMAIN AD" ] || fail "$q: expected NXDOMAIN with AD, got $got";;
-    *) [ "$got" = "NOERROR AD" ] || fail "$q: expected NOERROR with AD, got $got";;
-  esac
-done
+stack_expect_ad "Unbound: " "$zone SOA" "www.$zone A" "no-such-name.$zone A"
 
 echo "== 17. one change at the primary travels: NOTIFY, IXFR in, re-sign, NOTIFY, IXFR out"
 # (Asked of NSD, not of Unbound: Unbound would keep the NSEC proof.)

@@ -266,6 +266,59 @@ stack_bundle() {
   admin import-bundle "$zone" "$stack/bundle.txt"
 }
 
+# The server section of an NSD of our own on 127.0.0.1@$2, its files in $1,
+# running as the caller without chroot; the caller writes what follows
+# (logging, the zone).
+stack_nsd_server() {
+  cat <<CONF
+server:
+  ip-address: 127.0.0.1@$2
+  port: $2
+  username: ""
+  chroot: ""
+  zonesdir: "$1"
+  database: ""
+  zonelistfile: "$1/zone.list"
+  pidfile: "$1/nsd.pid"
+  xfrdfile: "$1/xfrd.state"
+  xfrdir: "$1"
+CONF
+}
+
+# A validating Unbound's configuration, $1/unbound.conf: on 127.0.0.1@$2,
+# its files and log in $1, the DS records in $1/trust.ds its only trust
+# anchor, $zone asked of 127.0.0.1@$3. No aggressive use of NSEC: a name
+# added to the zone is asked of the server, not denied from the cache.
+stack_unbound_conf() {
+  cat > "$1/unbound.conf" <<CONF
+server:
+  interface: 127.0.0.1@$2
+  port: $2
+  do-daemonize: no
+  username: ""
+  chroot: ""
+  directory: "$1"
+  pidfile: "$1/unbound.pid"
+  use-syslog: no
+  logfile: "$1/unbound.log"
+  verbosity: 1
+  val-log-level: 2
+  do-not-query-localhost: no
+  module-config: "validator iterator"
+  trust-anchor-file: "$1/trust.ds"
+  access-control: 127.0.0.0/8 allow
+  # Alone on its port: with SO_REUSEPORT another test's Unbound on the same
+  # port would answer some of our queries (without AD).
+  so-reuseport: no
+  aggressive-nsec: no
+remote-control:
+  control-enable: no
+stub-zone:
+  name: "$zone"
+  stub-addr: 127.0.0.1@$3
+CONF
+}
+
 # Serve the signed zone file $1 with NSD on loopback and resolve through a
 # validating Unbound whose only trust anchor is the DS file $2. Sets nsd_port,
 # resolver_port, nsd_pid, unbound_pid; stack_resolver_stop ends both.
@@ -276,18 +329,7 @@ stack_resolver() {
   grep -E '^[^;]*[[:space:]]DS[[:space:]]' "$ds" > "$dir/trust.ds"
   nsd_port=$(freeport)
   resolver_port=$(freeport)
-  cat > "$dir/nsd.conf" <<CONF
-server:
-  ip-address: 127.0.0.1@$nsd_port
-  port: $nsd_port
-  username: ""
-  chroot: ""
-  zonesdir: "$dir"
-  database: ""
-  zonelistfile: "$dir/zone.list"
-  pidfile: "$dir/nsd.pid"
-  xfrdfile: "$dir/xfrd.state"
-  xfrdir: "$dir"
+  { stack_nsd_server "$dir" "$nsd_port"; cat <<CONF
   logfile: "$dir/nsd.log"
 remote-control:
   control-enable: no
@@ -295,32 +337,8 @@ zone:
   name: $zone
   zonefile: $dir/zone
 CONF
-  cat > "$dir/unbound.conf" <<CONF
-server:
-  interface: 127.0.0.1@$resolver_port
-  port: $resolver_port
-  do-daemonize: no
-  username: ""
-  chroot: ""
-  directory: "$dir"
-  pidfile: "$dir/unbound.pid"
-  use-syslog: no
-  logfile: "$dir/unbound.log"
-  verbosity: 1
-  val-log-level: 2
-  do-not-query-localhost: no
-  module-config: "validator iterator"
-  trust-anchor-file: "$dir/trust.ds"
-  access-control: 127.0.0.0/8 allow
-  # Alone on its port: with SO_REUSEPORT another test's Unbound on the same
-  # port would answer some of our queries (without AD).
-  so-reuseport: no
-remote-control:
-  control-enable: no
-stub-zone:
-  name: "$zone"
-  stub-addr: 127.0.0.1@$nsd_port
-CONF
+  } > "$dir/nsd.conf"
+  stack_unbound_conf "$dir" "$resolver_port" "$nsd_port"
   nsd-checkconf "$dir/nsd.conf"
   unbound-checkconf "$dir/unbound.conf" >/dev/null
   nsd -c "$dir/nsd.conf" -d 2>> "$dir/nsd.log" &
@@ -342,6 +360,23 @@ stack_resolver_stop() {
   [ -n "${nsd_pid:-}" ] && kill "$nsd_pid" 2>/dev/null && wait "$nsd_pid" 2>/dev/null
   unbound_pid= nsd_pid=
   true
+}
+
+# Ask the resolver each "NAME TYPE" given; each answer, printed after $1,
+# must be NOERROR with AD, or NXDOMAIN with AD for a name starting
+# no-such-name. The caller's fail() reports the first that is not.
+stack_expect_ad() {
+  local prefix=$1 q got
+  shift
+  for q in "$@"; do
+    # shellcheck disable=SC2086 # "NAME TYPE": two words
+    got=$(stack_ask $q)
+    echo "  $prefix$q: $got"
+    case "$q" in
+      no-such-name*) [ "$got" = "NXDOMAIN AD" ] || fail "$q: expected NXDOMAIN with AD, got $got";;
+      *) [ "$got" = "NOERROR AD" ] || fail "$q: expected NOERROR with AD, got $got";;
+    esac
+  done
 }
 
 # Ask the resolver for NAME TYPE with DO; prints "RCODE AD" or "RCODE -".
