@@ -17,6 +17,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 . "$root/scripts/lib/stack.sh"
+. "$here/ceremony.sh"
 
 stack=${SIGNET_STACK:?SIGNET_STACK must name a directory}
 bin=${SIGNET_BIN:?SIGNET_BIN must name the build directory}
@@ -41,39 +42,6 @@ for t in nsd unbound drill ldns-signzone dnssec-keygen ldns-verify-zone dnssec-v
   command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || fail "$t not found (scripts/deps)"
 done
 PATH=$PATH:/usr/sbin
-
-# ---- signetd's clock ------------------------------------------------------
-clock() { now=$1; "$setclock" "$stack/admin.demo.client.conf" "$now"; }
-advance() { clock $((now + $1)); }
-
-# ---- the ceremony: KSKs, key-signing requests, DS --------------------------
-# new_ksk NAME ALG: a KSK made in a ceremony (alice and carol); sets
-# NAME_id, NAME.dnskey in $stack.
-new_ksk() {
-  step "ksk-$1" create-ksk "alice carol" "alice carol" --zone "$zone" --param "algorithm=$2" \
-    --out "$cer/work/$1.txt"
-  printf -v "${1}_id" '%s' "$(awk '$1 == ";" && $2 == "key-id" {print $3}' "$cer/work/$1.txt")"
-  grep -E '^[^;]*[[:space:]]DNSKEY[[:space:]]' "$cer/work/$1.txt" > "$stack/$1.dnskey"
-}
-n_req=0
-# ksr DAYS KEY-ID...: signetd exports a request, bob and carol sign it with
-# the named KSKs, signetd imports the bundle.
-ksr() {
-  local days=$1; shift
-  n_req=$((n_req + 1))
-  admin export-ksr "$zone" "$stack/ksr$n_req.txt" --days "$days" >/dev/null
-  local p=() k
-  for k in "$@"; do p+=(--param "key-id=$k"); done
-  step "sign$n_req" sign-keyset "bob carol" "bob carol" --zone "$zone" "${p[@]}" \
-    --keyset "$stack/ksr$n_req.txt" --out "$stack/bundle$n_req.txt" >/dev/null
-  admin import-bundle "$zone" "$stack/bundle$n_req.txt" >/dev/null
-}
-# export_ds NAME KEY-ID: the DS of a KSK with quorum (alice and bob) to $stack/NAME.ds
-export_ds() {
-  step "ds-$1" export-ds "alice bob" "alice bob" --zone "$zone" --param "key-id=$2" \
-    --param digests=2 --out "$stack/$1.ds.txt" >/dev/null
-  grep -E '^[^;]*[[:space:]]DS[[:space:]]' "$stack/$1.ds.txt" > "$stack/$1.ds"
-}
 
 # ---- the parent, NSD and Unbound -------------------------------------------
 resdir=$stack/resolver
