@@ -16,7 +16,7 @@ typedef struct tkey {
 /* One named set: what it was and what it becomes. */
 typedef struct change {
 	entry *old; /* in the current version's zone range, NULL if none */
-	entry neu;  /* valid when has */
+	entry *neu; /* owned while has */
 	bool has;   /* the set exists in the new version */
 } change;
 
@@ -59,8 +59,10 @@ typedef struct ap {
 	size_t ns;
 	gone *g;
 	size_t ng;
-	entry *cnew; /* new chain records */
+	entry **cnew; /* new chain records, owned until commit */
 	size_t ncnew;
+	dns_name **names; /* owners of sets cuts named, which t points at */
+	size_t nnames, capnames;
 	uint16_t *types; /* scratch for one owner's types */
 	size_t captypes;
 	uint32_t serial, serial_in;
@@ -74,21 +76,20 @@ static void ap_free(ap *a)
 	free(a->mrole);
 	if (a->ch)
 		for (size_t i = 0; i < a->nt; i++)
-			if (a->ch[i].has) {
-				dns_rrset_clear(&a->ch[i].neu.set);
-				zi_sigs_clear(&a->ch[i].neu.sigs);
-			}
+			if (a->ch[i].has)
+				zi_entry_free(a->ch[i].neu);
 	free(a->ch);
 	for (size_t i = 0; i < a->nr; i++)
 		free(a->r[i].types);
 	free(a->r);
 	free(a->s);
 	free(a->g);
-	for (size_t i = 0; i < a->ncnew; i++) {
-		dns_rrset_clear(&a->cnew[i].set);
-		zi_sigs_clear(&a->cnew[i].sigs);
-	}
+	for (size_t i = 0; i < a->ncnew; i++)
+		zi_entry_free(a->cnew[i]);
 	free(a->cnew);
+	for (size_t i = 0; i < a->nnames; i++)
+		free(a->names[i]);
+	free(a->names);
 	free(a->types);
 }
 
@@ -150,7 +151,7 @@ static size_t old_lower(const version *v, const dns_name *owner, uint16_t type)
 	size_t lo = 0, hi = v->nzone;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (zi_set_cmp(&v->e[mid]->set, owner, type) < 0)
+		if (zi_entry_cmp(v->e[mid], owner, type) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -161,7 +162,7 @@ static size_t old_lower(const version *v, const dns_name *owner, uint16_t type)
 static entry *old_find(const version *v, const dns_name *owner, uint16_t type)
 {
 	size_t i = old_lower(v, owner, type);
-	if (i < v->nzone && v->e[i]->set.type == type && zi_name_eq(&v->e[i]->set.owner, owner))
+	if (i < v->nzone && v->e[i]->type == type && zi_owner_eq(v->e[i], owner))
 		return v->e[i];
 	return NULL;
 }
@@ -249,12 +250,35 @@ static void put_serial(dns_rrset *soa, uint32_t serial)
 	p[3] = (uint8_t)serial;
 }
 
+/* A copy of en's owner that lives as long as a (t points at it). */
+static signet_err name_keep(ap *a, const entry *en, const dns_name **out)
+{
+	if (a->nnames == a->capnames) {
+		size_t c = a->capnames ? 2 * a->capnames : 16;
+		dns_name **p = realloc(a->names, c * sizeof(*p));
+		if (p == NULL)
+			return SIGNET_ENOMEM;
+		a->names = p;
+		a->capnames = c;
+	}
+	dns_name *n = malloc(sizeof(*n));
+	if (n == NULL)
+		return SIGNET_ENOMEM;
+	zi_owner(en, n);
+	a->names[a->nnames++] = n;
+	*out = n;
+	return SIGNET_OK;
+}
+
 /* The named sets and their current content (the SOA with the inbound
  * serial, as the difference removes it). */
 static signet_err gather(ap *a, const zone_diff *steps, size_t nsteps)
 {
 	const version *v = a->cur;
-	signet_err ret = tkey_push(a, &v->e[v->soa]->set.owner, DNS_T_SOA);
+	const dns_name *soa_owner = NULL;
+	signet_err ret = name_keep(a, v->e[v->soa], &soa_owner);
+	if (ret == SIGNET_OK)
+		ret = tkey_push(a, soa_owner, DNS_T_SOA);
 	for (size_t s = 0; s < nsteps && ret == SIGNET_OK; s++) {
 		for (size_t i = 0; i < steps[s].ndel && ret == SIGNET_OK; i++)
 			ret = tkey_push(a, &steps[s].del[i].owner, steps[s].del[i].type);
@@ -269,7 +293,9 @@ static signet_err gather(ap *a, const zone_diff *steps, size_t nsteps)
 		const entry *o = old_find(v, a->t[i].owner, a->t[i].type);
 		if (o == NULL)
 			continue;
-		ret = m_append(&a->m, &o->set);
+		dns_rrset view;
+		zi_view(o, &view);
+		ret = m_append(&a->m, &view);
 		if (ret == SIGNET_OK && o == v->e[v->soa])
 			put_serial(&a->m.sets[a->m.count - 1], v->serial_in);
 	}
@@ -293,11 +319,12 @@ static signet_err cuts(ap *a)
 		if (was == is)
 			continue;
 		const dns_name *cut = t->owner;
-		for (size_t k = old_lower(v, cut, 0);
-		     k < v->nzone && dns_name_is_at_or_below(&v->e[k]->set.owner, cut) &&
-		     ret == SIGNET_OK;
-		     k++) {
-			const dns_rrset *s = &v->e[k]->set;
+		for (size_t k = old_lower(v, cut, 0); k < v->nzone && ret == SIGNET_OK; k++) {
+			dns_rrset view;
+			zi_view(v->e[k], &view);
+			if (!dns_name_is_at_or_below(&view.owner, cut))
+				break;
+			const dns_rrset *s = &view;
 			/* The first nt keys are still sorted: look there. */
 			size_t keep = a->nt;
 			a->nt = nt;
@@ -305,7 +332,10 @@ static signet_err cuts(ap *a)
 			a->nt = keep;
 			if (named)
 				continue;
-			ret = tkey_push(a, &s->owner, s->type);
+			const dns_name *owner = NULL;
+			ret = name_keep(a, v->e[k], &owner);
+			if (ret == SIGNET_OK)
+				ret = tkey_push(a, owner, s->type);
 			if (ret == SIGNET_OK)
 				ret = m_append(&a->m, s);
 			added = true;
@@ -337,21 +367,25 @@ static signet_err changes_make(ap *a, const reuse_rule *rule)
 		if (mi == a->m.count ||
 		    zi_set_cmp(&a->m.sets[mi], a->t[i].owner, a->t[i].type) != 0)
 			continue;
-		/* The set moves from m into the entry. */
-		entry *n = &c->neu;
-		n->set = a->m.sets[mi];
-		memset(&a->m.sets[mi], 0, sizeof(a->m.sets[mi]));
+		/* The set goes from m into the entry. */
+		dns_set_role role = a->mrole[mi];
+		entry *n = zi_entry_new(&a->m.sets[mi], role, role == DNS_SET_SIGN);
+		if (n == NULL)
+			return SIGNET_ENOMEM;
+		dns_rrset_clear(&a->m.sets[mi]);
+		c->neu = n;
 		c->has = true;
-		n->role = a->mrole[mi];
-		n->item = n->role == DNS_SET_SIGN;
-		n->sigs = (sigset){0, 0, NULL};
 		const entry *o = c->old;
+		dns_rrset nv, ov;
+		if (o)
+			zi_view(o, &ov);
+		zi_view(n, &nv);
 		if (!n->item || o == NULL || !o->item || o->sigs.count == 0 ||
-		    !zi_same_rrset(&o->set, &n->set))
+		    !zi_same_rrset(&ov, &nv))
 			continue;
 		for (size_t k = 0; k < o->sigs.count; k++) {
 			const dns_rdata *d = &o->sigs.rr[k];
-			if (!zi_old_sig_fits(rule, &n->set, d->data, d->len))
+			if (!zi_old_sig_fits(rule, &nv, d->data, d->len))
 				continue;
 			signet_err ret = zi_sigs_add(&n->sigs, d->data, d->len);
 			if (ret != SIGNET_OK)
@@ -383,23 +417,23 @@ static const entry *cursor_next(const ap *a, cursor *c)
 			return NULL;
 		int cmp = !ho   ? 1
 			  : !hc ? -1
-				: zi_set_cmp(&v->e[c->oi]->set, a->t[c->ci].owner,
-					     a->t[c->ci].type);
+				: zi_entry_cmp(v->e[c->oi], a->t[c->ci].owner, a->t[c->ci].type);
 		if (cmp < 0)
 			return v->e[c->oi++];
 		if (cmp == 0)
 			c->oi++;
 		const change *ch = &a->ch[c->ci++];
 		if (ch->has)
-			return &ch->neu;
+			return ch->neu;
 	}
 }
 
 /* One owner of the new version as the chains see it. */
 typedef struct owner_view {
-	const dns_name *name; /* spelled as its first set */
-	size_t ntypes;        /* of sets signed or delegating; types in ap.types */
-	bool ns, ds;          /* among them */
+	const dns_name *name; /* spelled as its first set: own, or the caller's */
+	dns_name own;
+	size_t ntypes; /* of sets signed or delegating; types in ap.types */
+	bool ns, ds;   /* among them */
 } owner_view;
 
 static signet_err types_push(ap *a, size_t *n, uint16_t t)
@@ -425,17 +459,18 @@ static signet_err owner_next(ap *a, cursor *c, owner_view *ov)
 	const entry *en = cursor_next(a, c);
 	if (en == NULL)
 		return SIGNET_OK;
-	ov->name = &en->set.owner;
+	zi_owner(en, &ov->own);
+	ov->name = &ov->own;
 	signet_err ret = SIGNET_OK;
 	while (en != NULL && ret == SIGNET_OK) {
 		if (en->role == DNS_SET_SIGN || en->role == DNS_SET_DELEGATION) {
-			ret = types_push(a, &ov->ntypes, en->set.type);
-			ov->ns |= en->set.type == DNS_T_NS;
-			ov->ds |= en->set.type == DNS_T_DS;
+			ret = types_push(a, &ov->ntypes, en->type);
+			ov->ns |= en->type == DNS_T_NS;
+			ov->ds |= en->type == DNS_T_DS;
 		}
 		save = *c;
 		en = cursor_next(a, c);
-		if (en != NULL && !dns_name_equal(&en->set.owner, ov->name))
+		if (en != NULL && !zi_owner_eq(en, ov->name))
 			break;
 	}
 	if (en != NULL)
@@ -444,7 +479,7 @@ static signet_err owner_next(ap *a, cursor *c, owner_view *ov)
 	const version *v = a->cur;
 	if (ov->name->len == a->e->apex.len && dns_name_equal(ov->name, &a->e->apex))
 		for (size_t i = v->nzone; i < v->nzone + v->nextra && ret == SIGNET_OK; i++)
-			ret = types_push(a, &ov->ntypes, v->e[i]->set.type);
+			ret = types_push(a, &ov->ntypes, v->e[i]->type);
 	return ret;
 }
 
@@ -650,7 +685,7 @@ static signet_err slots(ap *a)
 			size_t lo = i, hi = v->n;
 			while (lo < hi) {
 				size_t mid = lo + (hi - lo) / 2;
-				if (dns_name_compare(&v->e[mid]->set.owner, &a->r[j].owner) < 0)
+				if (zi_entry_cmp(v->e[mid], &a->r[j].owner, 0) < 0)
 					lo = mid + 1;
 				else
 					hi = mid;
@@ -661,8 +696,7 @@ static signet_err slots(ap *a)
 			a->s[a->ns++] = (slot){v->e[i++], NULL, false, NONE};
 		if (j == a->nr)
 			break;
-		int c = i < v->n && dns_name_compare(&v->e[i]->set.owner, &a->r[j].owner) == 0 ? 0
-											       : 1;
+		int c = i < v->n && zi_owner_eq(v->e[i], &a->r[j].owner) ? 0 : 1;
 		rec *r = &a->r[j++];
 		entry *old = c == 0 ? v->e[i++] : NULL;
 		if (!r->in && old == NULL)
@@ -703,10 +737,13 @@ static signet_err slot_rdata(ap *a, size_t i, sg_buf *out)
 {
 	const slot *s = &a->s[i], *nx = &a->s[(i + 1) % a->ns];
 	if (!a->k->nsec3) {
-		const dns_name *next = nx->r ? &nx->r->owner : &nx->old->set.owner;
+		dns_name old_next;
+		if (nx->r == NULL)
+			zi_owner(nx->old, &old_next);
+		const dns_name *next = nx->r ? &nx->r->owner : &old_next;
 		if (s->r)
 			return dns_nsec_rdata(next, s->r->types, s->r->ntypes, out);
-		const dns_rdata *o = &s->old->set.rr[0];
+		const dns_rdata *o = &s->old->rr[0];
 		size_t nl = name_len(o->data, o->len);
 		if (nl == 0)
 			return SIGNET_EPARSE;
@@ -718,8 +755,10 @@ static signet_err slot_rdata(ap *a, size_t i, sg_buf *out)
 		memcpy(hash, nx->r->hash, 20);
 	} else {
 		dns_nsec3_rec rr;
-		const dns_rdata *o = &nx->old->set.rr[0];
-		signet_err ret = dns_nsec3_read(&nx->old->set.owner, o->data, o->len, &rr);
+		const dns_rdata *o = &nx->old->rr[0];
+		dns_name owner;
+		zi_owner(nx->old, &owner);
+		signet_err ret = dns_nsec3_read(&owner, o->data, o->len, &rr);
 		if (ret != SIGNET_OK || rr.hash_len != 20)
 			return ret != SIGNET_OK ? ret : SIGNET_EPARSE;
 		memcpy(hash, rr.hash, 20);
@@ -728,7 +767,7 @@ static signet_err slot_rdata(ap *a, size_t i, sg_buf *out)
 		return dns_nsec3_rdata(&a->k->nsec3p, hash, 20, s->r->types, s->r->ntypes, out);
 	/* Only the next hash moves: algorithm, flags, iterations, salt, the
 	 * hash length, then the bitmap stay. */
-	const dns_rdata *o = &s->old->set.rr[0];
+	const dns_rdata *o = &s->old->rr[0];
 	size_t pre = o->len >= 5 ? 5u + o->data[4] : 0;
 	if (pre == 0 || o->len < pre + 1 || o->data[pre] != 20 || o->len < pre + 21)
 		return SIGNET_EPARSE;
@@ -760,17 +799,31 @@ static signet_err chain_make(ap *a)
 		if ((ret = slot_rdata(a, i, &rd)) != SIGNET_OK)
 			break;
 		const entry *o = s->old;
-		if (o && o->set.count == 1 && o->set.ttl == a->cur->neg_ttl &&
-		    o->set.rr[0].len == rd.len && memcmp(o->set.rr[0].data, rd.data, rd.len) == 0)
+		if (o && o->count == 1 && o->ttl == a->cur->neg_ttl && o->rr[0].len == rd.len &&
+		    memcmp(o->rr[0].data, rd.data, rd.len) == 0)
 			continue;
-		entry *n = &a->cnew[a->ncnew];
-		dns_rrset_init(&n->set, s->r ? &s->r->owner : &o->set.owner, type, DNS_CLASS_IN,
-			       a->cur->neg_ttl);
-		n->sigs = (sigset){0, 0, NULL};
-		a->ncnew++;
-		n->role = DNS_SET_SIGN;
-		n->item = true;
-		ret = dns_rrset_add(&n->set, rd.data, rd.len);
+		/* One RR, lent to the new entry, which copies it. */
+		dns_rrset set;
+		if (s->r)
+			set.owner = s->r->owner;
+		else
+			zi_owner(o, &set.owner);
+		dns_rdata rr = {(uint16_t)rd.len, rd.data};
+		set.type = type;
+		set.rclass = DNS_CLASS_IN;
+		set.ttl = a->cur->neg_ttl;
+		set.count = set.cap = 1;
+		set.rr = &rr;
+		if (rd.len > DNS_RDATA_MAX) {
+			ret = SIGNET_ERANGE;
+			break;
+		}
+		entry *n = zi_entry_new(&set, DNS_SET_SIGN, true);
+		if (n == NULL) {
+			ret = SIGNET_ENOMEM;
+			break;
+		}
+		a->cnew[a->ncnew++] = n;
 		s->nidx = a->ncnew - 1;
 	}
 	sg_buf_free(&rd);
@@ -787,21 +840,16 @@ static signet_err sign_new(ap *a, const zone_backend *b, zone_sign_stats *st)
 	w.k = a->k;
 	size_t n = a->ncnew;
 	for (size_t i = 0; i < a->nt; i++)
-		n += a->ch[i].has && a->ch[i].neu.item && a->ch[i].neu.sigs.count == 0;
-	w.sendsets = malloc((n ? n : 1) * sizeof(*w.sendsets));
-	w.sendsigs = malloc((n ? n : 1) * sizeof(*w.sendsigs));
-	signet_err ret = w.sendsets && w.sendsigs ? SIGNET_OK : SIGNET_ENOMEM;
+		n += a->ch[i].has && a->ch[i].neu->item && a->ch[i].neu->sigs.count == 0;
+	w.send = malloc((n ? n : 1) * sizeof(*w.send));
+	signet_err ret = w.send ? SIGNET_OK : SIGNET_ENOMEM;
 	for (size_t i = 0; i < a->nt && ret == SIGNET_OK; i++) {
-		entry *en = &a->ch[i].neu;
-		if (a->ch[i].has && en->item && en->sigs.count == 0) {
-			w.sendsets[w.ntodo] = &en->set;
-			w.sendsigs[w.ntodo++] = &en->sigs;
-		}
+		entry *en = a->ch[i].neu;
+		if (a->ch[i].has && en->item && en->sigs.count == 0)
+			w.send[w.ntodo++] = en;
 	}
-	for (size_t i = 0; i < a->ncnew && ret == SIGNET_OK; i++) {
-		w.sendsets[w.ntodo] = &a->cnew[i].set;
-		w.sendsigs[w.ntodo++] = &a->cnew[i].sigs;
-	}
+	for (size_t i = 0; i < a->ncnew && ret == SIGNET_OK; i++)
+		w.send[w.ntodo++] = a->cnew[i];
 	if (ret == SIGNET_OK)
 		ret = zi_sign_all(&w, b, st);
 	if (ret == SIGNET_OK)
@@ -816,13 +864,13 @@ static signet_err changes_list(const ap *a, zone_diff *d)
 {
 	signet_err ret = SIGNET_OK;
 	for (size_t i = 0; i < a->nt && ret == SIGNET_OK; i++)
-		ret = zi_diff_entry(d, a->ch[i].old, a->ch[i].has ? &a->ch[i].neu : NULL);
+		ret = zi_diff_entry(d, a->ch[i].old, a->ch[i].has ? a->ch[i].neu : NULL);
 	size_t g = 0;
 	for (size_t i = 0; i <= a->ns && ret == SIGNET_OK; i++) {
 		while (g < a->ng && a->g[g].pos == i && ret == SIGNET_OK)
 			ret = zi_diff_entry(d, a->g[g++].old, NULL);
 		if (i < a->ns && a->s[i].nidx != NONE && ret == SIGNET_OK)
-			ret = zi_diff_entry(d, a->s[i].old, &a->cnew[a->s[i].nidx]);
+			ret = zi_diff_entry(d, a->s[i].old, a->cnew[a->s[i].nidx]);
 	}
 	if (ret == SIGNET_OK)
 		ret = zi_diff_ksk(d, &a->cur->ksk_sigs, &a->k->ksk_sigs);
@@ -885,7 +933,7 @@ static signet_err commit(ap *a, zone_sign_stats *st)
 	size_t nzone = v->nzone, items = v->items;
 	for (size_t i = 0; i < a->nt; i++) {
 		nzone += (size_t)a->ch[i].has - (a->ch[i].old != NULL);
-		items += (size_t)(a->ch[i].has && a->ch[i].neu.item) -
+		items += (size_t)(a->ch[i].has && a->ch[i].neu->item) -
 			 (size_t)(a->ch[i].old && a->ch[i].old->item);
 	}
 	items = items + a->ns - (v->n - v->nzone - v->nextra);
@@ -893,31 +941,19 @@ static signet_err commit(ap *a, zone_sign_stats *st)
 	/* The earliest expiry of what comes in. */
 	bool anyn = false;
 	uint32_t nmin = 0;
-	size_t fresh = 0, ndead = a->ng;
-	for (size_t i = 0; i < a->nt; i++) {
-		fresh += a->ch[i].has;
+	size_t ndead = a->ng;
+	for (size_t i = 0; i < a->nt; i++)
 		ndead += a->ch[i].old != NULL;
-	}
 	for (size_t i = 0; i < a->ns; i++)
-		if (a->s[i].nidx != NONE) {
-			fresh++;
-			ndead += a->s[i].old != NULL;
-		}
+		ndead += a->s[i].nidx != NONE && a->s[i].old != NULL;
 	version *nv = malloc(sizeof(*nv));
-	entry **pool = malloc((fresh ? fresh : 1) * sizeof(*pool));
 	entry **ne = malloc((n ? n : 1) * sizeof(*ne));
 	entry **dead = malloc((ndead ? ndead : 1) * sizeof(*dead));
 	dns_rrset ksk;
 	dns_rrset_init(&ksk, &a->e->apex, DNS_T_RRSIG, DNS_CLASS_IN, 0);
-	size_t made = 0;
-	bool ok = nv && pool && ne && dead && dns_rrset_copy(&ksk, &a->k->ksk_sigs) == SIGNET_OK;
+	bool ok = nv && ne && dead && dns_rrset_copy(&ksk, &a->k->ksk_sigs) == SIGNET_OK;
 	ksk.owner = a->e->apex; /* as make_version spells it */
-	for (; ok && made < fresh; made++)
-		ok = (pool[made] = malloc(sizeof(**pool))) != NULL;
 	if (!ok) {
-		for (size_t i = 0; pool && i < made; i++)
-			free(pool[i]);
-		free(pool);
 		free(ne);
 		free(dead);
 		free(nv);
@@ -936,7 +972,7 @@ static signet_err commit(ap *a, zone_sign_stats *st)
 	nv->dead = NULL;
 	nv->ndead = 0;
 	nv->next = NULL;
-	size_t used = 0, nd = 0;
+	size_t nd = 0;
 	/* The version's entries are moved as pointers: a name added costs the
 	 * pointer array, not the zone. */
 	size_t o = 0, i = 0;
@@ -945,7 +981,7 @@ static signet_err commit(ap *a, zone_sign_stats *st)
 		size_t upto = i, hi = v->nzone;
 		while (upto < hi) {
 			size_t mid = upto + (hi - upto) / 2;
-			if (zi_set_cmp(&v->e[mid]->set, a->t[j].owner, a->t[j].type) < 0)
+			if (zi_entry_cmp(v->e[mid], a->t[j].owner, a->t[j].type) < 0)
 				upto = mid + 1;
 			else
 				hi = mid;
@@ -962,17 +998,16 @@ static signet_err commit(ap *a, zone_sign_stats *st)
 		}
 		if (!ch->has)
 			continue;
-		entry *place = pool[used++];
-		nmin = min_exp(nmin, &anyn, &ch->neu.sigs);
-		*place = ch->neu;
+		nmin = min_exp(nmin, &anyn, &ch->neu->sigs);
+		ne[o++] = ch->neu;
 		ch->has = false; /* the version owns it now */
-		ne[o++] = place;
+		ch->neu = NULL;
 	}
 	memcpy(ne + o, v->e + i, (v->nzone - i) * sizeof(*ne));
 	o += v->nzone - i;
 	size_t soa = NONE;
-	for (size_t k = 0; k < o && soa == NONE && zi_name_eq(&ne[k]->set.owner, &a->e->apex); k++)
-		if (ne[k]->set.type == DNS_T_SOA)
+	for (size_t k = 0; k < o && soa == NONE && zi_owner_eq(ne[k], &a->e->apex); k++)
+		if (ne[k]->type == DNS_T_SOA)
 			soa = k;
 	for (size_t k = 0; k < v->nextra; k++)
 		ne[o++] = v->e[v->nzone + k];
@@ -984,15 +1019,12 @@ static signet_err commit(ap *a, zone_sign_stats *st)
 		}
 		if (s->old)
 			dead[nd++] = s->old;
-		entry *place = pool[used++];
-		nmin = min_exp(nmin, &anyn, &a->cnew[s->nidx].sigs);
-		*place = a->cnew[s->nidx];
-		memset(&a->cnew[s->nidx], 0, sizeof(a->cnew[s->nidx]));
-		ne[o++] = place;
+		nmin = min_exp(nmin, &anyn, &a->cnew[s->nidx]->sigs);
+		ne[o++] = a->cnew[s->nidx];
+		a->cnew[s->nidx] = NULL; /* the version owns it now */
 	}
 	for (size_t k = 0; k < a->ng; k++)
 		dead[nd++] = a->g[k].old;
-	free(pool);
 	if (nv->dnskey != NONE)
 		nv->dnskey = nv->dnskey - v->nzone + nzone;
 	nv->nzone = nzone;
@@ -1032,11 +1064,14 @@ static bool same_keys(const version *v, const zone_keys *k)
 	const dns_rrset *want[3] = {&k->dnskey, &k->cds, &k->cdnskey};
 	const uint16_t types[3] = {DNS_T_DNSKEY, DNS_T_CDS, DNS_T_CDNSKEY};
 	for (size_t t = 0; t < 3; t++) {
-		const dns_rrset *have = NULL;
+		const entry *have = NULL;
 		for (size_t i = v->nzone; i < v->nzone + v->nextra && !have; i++)
-			if (v->e[i]->set.type == types[t])
-				have = &v->e[i]->set;
-		if (have ? !same_octets(have, want[t]) : want[t]->count != 0)
+			if (v->e[i]->type == types[t])
+				have = v->e[i];
+		dns_rrset hv;
+		if (have)
+			zi_view(have, &hv);
+		if (have ? !same_octets(&hv, want[t]) : want[t]->count != 0)
 			return false;
 	}
 	/* The KSK's RRSIGs may differ (a new period of the ceremony's bundle):
@@ -1091,7 +1126,7 @@ signet_err zone_engine_apply(zone_engine *e, const zone_diff *steps, size_t nste
 	size_t rrs = a.cur->rrs;
 	for (size_t i = 0; i < a.nt && ret == SIGNET_OK; i++) {
 		const entry *o = old_find(a.cur, a.t[i].owner, a.t[i].type);
-		rrs -= o ? o->set.count : 0;
+		rrs -= o ? o->count : 0;
 	}
 	size_t kept = 0;
 	for (size_t i = 0; i < a.m.count && ret == SIGNET_OK; i++) {

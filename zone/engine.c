@@ -8,48 +8,158 @@
 
 #include "zone/internal.h"
 
+/* A sigset's block of n RRs whose octets total octets. */
+static dns_rdata *sigs_block(size_t n, size_t octets)
+{
+	return malloc(n * sizeof(dns_rdata) + (octets ? octets : 1));
+}
+
 signet_err zi_sigs_add(sigset *s, const uint8_t *d, size_t len)
 {
 	if (d == NULL && len != 0)
 		return SIGNET_EINVAL;
 	if (len > DNS_RDATA_MAX)
 		return SIGNET_ERANGE;
-	if (s->count == s->cap) {
-		/* Most sets have one RRSIG: grow by one, then double. */
-		size_t ncap = s->cap ? 2 * s->cap : 1;
-		dns_rdata *n = realloc(s->rr, ncap * sizeof(*n));
-		if (n == NULL)
-			return SIGNET_ENOMEM;
-		s->rr = n;
-		s->cap = ncap;
+	/* Sets have an RRSIG or two: the block is made again for each. */
+	size_t octets = len;
+	for (size_t i = 0; i < s->count; i++)
+		octets += s->rr[i].len;
+	dns_rdata *b = sigs_block(s->count + 1, octets);
+	if (b == NULL)
+		return SIGNET_ENOMEM;
+	uint8_t *p = (uint8_t *)(b + s->count + 1);
+	for (size_t i = 0; i <= s->count; i++) {
+		const uint8_t *from = i < s->count ? s->rr[i].data : d;
+		size_t n = i < s->count ? s->rr[i].len : len;
+		b[i].len = (uint16_t)n;
+		b[i].data = n ? p : NULL;
+		if (n)
+			memcpy(p, from, n);
+		p += n;
 	}
-	dns_rdata *r = &s->rr[s->count];
-	r->len = (uint16_t)len;
-	r->data = NULL;
-	if (len) {
-		r->data = malloc(len);
-		if (r->data == NULL)
-			return SIGNET_ENOMEM;
-		memcpy(r->data, d, len);
-	}
+	free(s->rr);
+	s->rr = b;
 	s->count++;
+	return SIGNET_OK;
+}
+
+signet_err zi_sigs_take(sigset *s, dns_rrset *from)
+{
+	size_t octets = 0;
+	for (size_t i = 0; i < from->count; i++)
+		octets += from->rr[i].len;
+	dns_rdata *b = sigs_block(from->count ? from->count : 1, octets);
+	if (b == NULL) {
+		dns_rrset_clear(from);
+		return SIGNET_ENOMEM;
+	}
+	uint8_t *p = (uint8_t *)(b + (from->count ? from->count : 1));
+	for (size_t i = 0; i < from->count; i++) {
+		b[i].len = from->rr[i].len;
+		b[i].data = b[i].len ? p : NULL;
+		if (b[i].len)
+			memcpy(p, from->rr[i].data, b[i].len);
+		p += b[i].len;
+	}
+	zi_sigs_clear(s);
+	s->rr = b;
+	s->count = from->count;
+	dns_rrset_clear(from);
 	return SIGNET_OK;
 }
 
 void zi_sigs_clear(sigset *s)
 {
-	for (size_t i = 0; i < s->count; i++)
-		free(s->rr[i].data);
 	free(s->rr);
-	*s = (sigset){0, 0, NULL};
+	*s = (sigset){0, NULL};
 }
 
 void zi_sigs_view(const entry *en, dns_rrset *out)
 {
-	dns_rrset_init(out, &en->set.owner, DNS_T_RRSIG, DNS_CLASS_IN, en->set.ttl);
+	out->type = DNS_T_RRSIG;
+	out->rclass = DNS_CLASS_IN;
+	out->ttl = en->ttl;
+	zi_owner(en, &out->owner);
 	out->count = en->sigs.count;
 	out->cap = en->sigs.count;
 	out->rr = en->sigs.rr;
+}
+
+entry *zi_entry_new(const dns_rrset *s, dns_set_role role, bool item)
+{
+	if (s->count > UINT32_MAX || s->owner.len == 0)
+		return NULL;
+	size_t octets = 0;
+	for (size_t i = 0; i < s->count; i++)
+		octets += s->rr[i].len;
+	/* The descriptors right after the header keep their alignment. */
+	entry *en = malloc(sizeof(*en) + s->count * sizeof(dns_rdata) + s->owner.len + octets);
+	if (en == NULL)
+		return NULL;
+	en->sigs = (sigset){0, NULL};
+	en->rr = (dns_rdata *)(en + 1);
+	en->count = (uint32_t)s->count;
+	en->ttl = s->ttl;
+	en->type = s->type;
+	en->olen = s->owner.len;
+	en->role = (uint8_t)role;
+	en->item = item;
+	uint8_t *p = (uint8_t *)(en->rr + en->count);
+	memcpy(p, s->owner.wire, s->owner.len);
+	p += s->owner.len;
+	for (size_t i = 0; i < s->count; i++) {
+		en->rr[i].len = s->rr[i].len;
+		en->rr[i].data = s->rr[i].len ? p : NULL;
+		if (s->rr[i].len)
+			memcpy(p, s->rr[i].data, s->rr[i].len);
+		p += s->rr[i].len;
+	}
+	return en;
+}
+
+void zi_entry_free(entry *en)
+{
+	if (en == NULL)
+		return;
+	zi_sigs_clear(&en->sigs);
+	free(en);
+}
+
+void zi_view(const entry *en, dns_rrset *out)
+{
+	out->type = en->type;
+	out->rclass = DNS_CLASS_IN;
+	out->ttl = en->ttl;
+	zi_owner(en, &out->owner);
+	out->count = en->count;
+	out->cap = en->count;
+	out->rr = en->rr;
+}
+
+bool zi_owner_eq(const entry *en, const dns_name *n)
+{
+	if (en->olen != n->len)
+		return false;
+	if (memcmp(zi_owner_wire(en), n->wire, n->len) == 0)
+		return true;
+	dns_name o;
+	zi_owner(en, &o);
+	return dns_name_equal(&o, n);
+}
+
+int zi_entry_cmp(const entry *en, const dns_name *owner, uint16_t type)
+{
+	int c;
+	if (en->olen == owner->len && memcmp(zi_owner_wire(en), owner->wire, owner->len) == 0) {
+		c = 0;
+	} else {
+		dns_name o;
+		zi_owner(en, &o);
+		c = dns_name_compare(&o, owner);
+	}
+	if (c == 0)
+		c = en->type < type ? -1 : en->type > type ? 1 : 0;
+	return c;
 }
 
 void zi_version_free(version *v)
@@ -57,31 +167,21 @@ void zi_version_free(version *v)
 	if (v == NULL)
 		return;
 	/* Entries past n: made for a version being built, or left by a load. */
-	for (size_t i = 0; v->e && i < v->cap; i++) {
-		if (v->e[i] == NULL)
-			continue;
-		dns_rrset_clear(&v->e[i]->set);
-		zi_sigs_clear(&v->e[i]->sigs);
-		free(v->e[i]);
-	}
+	for (size_t i = 0; v->e && i < v->cap; i++)
+		zi_entry_free(v->e[i]);
 	free(v->e);
 	dns_rrset_clear(&v->ksk_sigs);
 	free(v);
 }
 
-/* n entries for v, each allocated alone (so a change moves pointers, not
- * entries): v->e[0..n) zeroed, v->cap n. */
+/* Room for n entries in v, each allocated alone as it is made (so a
+ * change moves pointers, not entries): v->e[0..n) NULL, v->cap n. */
 static signet_err entries_alloc(version *v, size_t n)
 {
 	v->e = calloc(n ? n : 1, sizeof(*v->e));
 	if (v->e == NULL)
 		return SIGNET_ENOMEM;
 	v->cap = n;
-	for (size_t i = 0; i < n; i++) {
-		v->e[i] = calloc(1, sizeof(*v->e[i]));
-		if (v->e[i] == NULL)
-			return SIGNET_ENOMEM; /* zi_version_free frees the rest */
-	}
 	return SIGNET_OK;
 }
 
@@ -120,11 +220,8 @@ static void retired_free(version *v)
 		zi_version_free(v);
 		return;
 	}
-	for (size_t i = 0; i < v->ndead; i++) {
-		dns_rrset_clear(&v->dead[i]->set);
-		zi_sigs_clear(&v->dead[i]->sigs);
-		free(v->dead[i]);
-	}
+	for (size_t i = 0; i < v->ndead; i++)
+		zi_entry_free(v->dead[i]);
 	free(v->dead);
 	free(v->e);
 	dns_rrset_clear(&v->ksk_sigs);
@@ -312,8 +409,10 @@ static const dns_rrset *next_set(const version *v, zone_cursor *c)
 		switch (c->k) {
 		case 0:
 			c->k = 1;
-			if (en->set.count || c->stage == 2)
-				out = &en->set;
+			if (en->count || c->stage == 2) {
+				zi_view(en, &c->view);
+				out = &c->view;
+			}
 			break;
 		case 1:
 			c->k = 2;
@@ -429,13 +528,13 @@ entry *zi_find_sorted(entry *const *e, size_t lo, size_t hi, const dns_name *own
 		      size_t *hint)
 {
 	for (size_t i = *hint < lo ? lo : *hint; i < hi && i < *hint + 4; i++)
-		if (e[i]->set.type == type && zi_name_eq(&e[i]->set.owner, owner)) {
+		if (e[i]->type == type && zi_owner_eq(e[i], owner)) {
 			*hint = i + 1;
 			return e[i];
 		}
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = zi_set_cmp(&e[mid]->set, owner, type);
+		int c = zi_entry_cmp(e[mid], owner, type);
 		if (c == 0) {
 			*hint = mid + 1;
 			return e[mid];
@@ -448,22 +547,21 @@ entry *zi_find_sorted(entry *const *e, size_t lo, size_t hi, const dns_name *own
 	return NULL;
 }
 
-/* The entry of v for a set of the same owner and type as s, which sits in
- * range `range` (0 zone, 1 extra, 2 chain) of its own version. */
-static entry *find_old(version *v, int range, const dns_rrset *s, size_t *hint)
+/* The entry of v for owner/type, which sits in range `range` (0 zone, 1
+ * extra, 2 chain) of its own version. */
+static entry *find_old(version *v, int range, const dns_name *owner, uint16_t type, size_t *hint)
 {
 	if (v == NULL)
 		return NULL;
 	if (range == 1) {
 		for (size_t i = v->nzone; i < v->nzone + v->nextra; i++)
-			if (v->e[i]->set.type == s->type &&
-			    zi_name_eq(&v->e[i]->set.owner, &s->owner))
+			if (v->e[i]->type == type && zi_owner_eq(v->e[i], owner))
 				return v->e[i];
 		return NULL;
 	}
 	if (range == 0)
-		return zi_find_sorted(v->e, 0, v->nzone, &s->owner, s->type, &hint[0]);
-	return zi_find_sorted(v->e, v->nzone + v->nextra, v->n, &s->owner, s->type, &hint[1]);
+		return zi_find_sorted(v->e, 0, v->nzone, owner, type, &hint[0]);
+	return zi_find_sorted(v->e, v->nzone + v->nextra, v->n, owner, type, &hint[1]);
 }
 
 /* True if the RRs of a and b are the same set (TTL included). */
@@ -561,8 +659,7 @@ void zi_work_free(work *w)
 	dns_chain_free(&w->chain);
 	zi_version_free(w->v);
 	free(w->todo);
-	free(w->sendsets);
-	free(w->sendsigs);
+	free(w->send);
 }
 
 /* Drop the DNSSEC sets of the input, check its apex and SOA, apply the
@@ -655,7 +752,7 @@ static signet_err build(work *w)
 	return ret;
 }
 
-/* Move the sets of the work into a new version's entries. */
+/* The sets of the work into a new version's entries, each freed as it is copied. */
 static signet_err make_version(work *w)
 {
 	dns_zone *z = &w->z;
@@ -686,30 +783,33 @@ static signet_err make_version(work *w)
 	v->nsec3p = w->k->nsec3p;
 	for (size_t i = 0; i < w->nzone; i++)
 		v->rrs += z->sets[i].count;
+	/* Each set is copied into its entry and freed at once: the input
+	 * shrinks as the version grows. */
 	for (size_t i = 0; i < z->count; i++) {
-		entry *en = v->e[v->n++];
-		en->set = z->sets[i];
-		en->role = w->roles[i];
-		uint16_t t = en->set.type;
-		en->item = en->role == DNS_SET_SIGN && t != DNS_T_DNSKEY && t != DNS_T_CDS &&
-			   t != DNS_T_CDNSKEY;
-		if (v->soa == NONE && t == DNS_T_SOA && dns_name_equal(&en->set.owner, &z->apex))
+		uint16_t t = z->sets[i].type;
+		dns_set_role role = w->roles[i];
+		bool item = role == DNS_SET_SIGN && t != DNS_T_DNSKEY && t != DNS_T_CDS &&
+			    t != DNS_T_CDNSKEY;
+		entry *en = zi_entry_new(&z->sets[i], role, item);
+		if (en == NULL)
+			return SIGNET_ENOMEM; /* zi_work_free frees the rest */
+		v->e[v->n++] = en;
+		if (v->soa == NONE && t == DNS_T_SOA && dns_name_equal(&z->sets[i].owner, &z->apex))
 			v->soa = i;
+		dns_rrset_clear(&z->sets[i]);
 	}
-	z->count = 0; /* the version owns the sets now */
 	for (size_t i = 0; i < w->chain.count; i++) {
-		entry *en = v->e[v->n++];
-		en->set = w->chain.sets[i];
-		en->role = DNS_SET_SIGN;
-		en->item = true;
+		entry *en = zi_entry_new(&w->chain.sets[i], DNS_SET_SIGN, true);
+		if (en == NULL)
+			return SIGNET_ENOMEM;
+		v->e[v->n++] = en;
+		dns_rrset_clear(&w->chain.sets[i]);
 	}
-	w->chain.count = 0;
 	/* The arrays the sets came from go now, not after the sign: on a
 	 * large zone they are tens of megabytes for as long as it lasts. */
 	dns_chain_free(&w->chain);
-	free(z->sets);
-	z->sets = NULL;
-	z->cap = 0;
+	dns_zone_free(z);
+	z->apex = w->e->apex;
 	free(w->roles);
 	w->roles = NULL;
 	return SIGNET_OK;
@@ -747,11 +847,15 @@ static signet_err plan(work *w, uint32_t now)
 		if (!en->item)
 			continue;
 		int range = i < v->nzone ? 0 : i < v->nzone + v->nextra ? 1 : 2;
-		entry *o = find_old(old, range, &en->set, hint);
-		if (o && o->sigs.count && zi_same_rrset(&o->set, &en->set)) {
+		dns_rrset set, os;
+		zi_view(en, &set);
+		entry *o = find_old(old, range, &set.owner, set.type, hint);
+		if (o)
+			zi_view(o, &os);
+		if (o && o->sigs.count && zi_same_rrset(&os, &set)) {
 			for (size_t k = 0; k < o->sigs.count; k++) {
 				const dns_rdata *d = &o->sigs.rr[k];
-				if (!zi_old_sig_fits(&r, &en->set, d->data, d->len))
+				if (!zi_old_sig_fits(&r, &set, d->data, d->len))
 					continue;
 				signet_err ret = zi_sigs_add(&en->sigs, d->data, d->len);
 				if (ret != SIGNET_OK)
@@ -769,15 +873,15 @@ signet_err zi_sign_all(work *w, const zone_backend *b, zone_sign_stats *st)
 {
 	if (w->ntodo == 0)
 		return SIGNET_OK;
-	if (w->sendsets == NULL) { /* apply.c fills them itself */
-		w->sendsets = malloc(w->ntodo * sizeof(*w->sendsets));
-		w->sendsigs = malloc(w->ntodo * sizeof(*w->sendsigs));
-		if (!w->sendsets || !w->sendsigs)
+	if (w->send == NULL) { /* apply.c fills it itself */
+		w->send = malloc(w->ntodo * sizeof(*w->send));
+		if (!w->send)
 			return SIGNET_ENOMEM;
-		for (size_t i = 0; i < w->ntodo; i++) {
-			w->sendsets[i] = &w->v->e[w->todo[i]]->set;
-			w->sendsigs[i] = &w->v->e[w->todo[i]]->sigs;
-		}
+		for (size_t i = 0; i < w->ntodo; i++)
+			w->send[i] = w->v->e[w->todo[i]];
+		/* todo served its turn. */
+		free(w->todo);
+		w->todo = NULL;
 	}
 	const zone_options *o = &w->e->o;
 	/* Small zones: smaller batches, so every call in flight has work. */
@@ -795,8 +899,8 @@ signet_err zi_sign_all(work *w, const zone_backend *b, zone_sign_stats *st)
 	size_t njobs = 0, in = 0, octets = 0;
 	bound[0] = 0;
 	for (size_t i = 0; i < w->ntodo; i++) {
-		const dns_rrset *set = w->sendsets[i];
-		size_t size = set->owner.len + 16;
+		const entry *set = w->send[i];
+		size_t size = set->olen + 16u;
 		for (size_t k = 0; k < set->count; k++)
 			size += set->rr[k].len + 8u;
 		if (in > 0 && (in == batch || octets + size > BATCH_OCTETS)) {
@@ -825,20 +929,26 @@ signet_err zi_sign_all(work *w, const zone_backend *b, zone_sign_stats *st)
 		while (ret == SIGNET_OK && next < njobs && open < o->inflight) {
 			size_t first = bound[next];
 			size_t count = bound[next + 1] - first;
-			tmp[next] = calloc(count, sizeof(**tmp));
-			args[next] = calloc(count, sizeof(**args));
+			/* The RRSIG sets the backend fills, then views of the
+			 * sets it signs: made for the batch, gone with it. */
+			tmp[next] = calloc(2 * count, sizeof(**tmp));
+			args[next] = calloc(2 * count, sizeof(**args));
 			if (tmp[next] == NULL || args[next] == NULL) {
 				ret = SIGNET_ENOMEM;
 				break;
 			}
 			for (size_t i = 0; i < count; i++) {
-				const dns_rrset *set = w->sendsets[first + i];
-				dns_rrset_init(&tmp[next][i], &set->owner, DNS_T_RRSIG,
+				const entry *set = w->send[first + i];
+				dns_rrset *view = &tmp[next][count + i];
+				zi_view(set, view);
+				dns_rrset_init(&tmp[next][i], &view->owner, DNS_T_RRSIG,
 					       DNS_CLASS_IN, set->ttl);
 				args[next][i] = &tmp[next][i];
+				args[next][count + i] = view;
 			}
-			ret = b->start(b->ctx, &w->e->apex, w->sendsets + first, args[next], count,
-				       (void *)(uintptr_t)next);
+			ret = b->start(b->ctx, &w->e->apex,
+				       (const dns_rrset *const *)(args[next] + count), args[next],
+				       count, (void *)(uintptr_t)next);
 			if (ret != SIGNET_OK)
 				break;
 			st->calls++;
@@ -862,12 +972,12 @@ signet_err zi_sign_all(work *w, const zone_backend *b, zone_sign_stats *st)
 			size_t first = bound[done];
 			size_t count = bound[done + 1] - first;
 			for (size_t i = 0; i < count; i++) {
-				sigset *to = w->sendsigs[first + i];
+				sigset *to = &w->send[first + i]->sigs;
 				dns_rrset *from = &tmp[done][i];
-				if (ret == SIGNET_OK && to->count == 0) {
-					*to = (sigset){from->count, from->cap, from->rr};
-					from->rr = NULL;
-					from->count = from->cap = 0;
+				if (ret == SIGNET_OK && to->count == 0 && from->count) {
+					signet_err r2 = zi_sigs_take(to, from);
+					if (r2 != SIGNET_OK)
+						ret = r2;
 				}
 				dns_rrset_clear(from);
 			}
@@ -896,7 +1006,7 @@ signet_err zi_sign_all(work *w, const zone_backend *b, zone_sign_stats *st)
 	if (ret != SIGNET_OK)
 		return ret;
 	for (size_t i = 0; i < w->ntodo; i++)
-		if (w->sendsigs[i]->count == 0)
+		if (w->send[i]->sigs.count == 0)
 			st->failed++;
 	return st->failed ? SIGNET_EVERIFY : SIGNET_OK;
 }
@@ -905,12 +1015,12 @@ signet_err zi_sign_all(work *w, const zone_backend *b, zone_sign_stats *st)
 signet_err zi_check_answers(work *w, zone_sign_stats *st)
 {
 	for (size_t i = 0; i < w->ntodo; i++) {
-		const sigset *sigs = w->sendsigs[i];
+		const sigset *sigs = &w->send[i]->sigs;
 		for (size_t k = 0; k < sigs->count; k++) {
 			dns_rrsig sig;
 			if (dns_rrsig_from_rdata(&sig, sigs->rr[k].data, sigs->rr[k].len) !=
 				    SIGNET_OK ||
-			    sig.type_covered != w->sendsets[i]->type) {
+			    sig.type_covered != w->send[i]->type) {
 				st->failed++;
 				break;
 			}
@@ -970,12 +1080,17 @@ signet_err zi_diff_entry(zone_diff *d, const entry *o, const entry *n)
 {
 	signet_err ret = SIGNET_OK;
 	bool served_o = o && o->role != DNS_SET_OUTSIDE, served_n = n && n->role != DNS_SET_OUTSIDE;
-	bool same_set = served_o && served_n && octets_equal(&o->set, &n->set);
+	dns_rrset ov, nv;
+	if (o)
+		zi_view(o, &ov);
+	if (n)
+		zi_view(n, &nv);
+	bool same_set = served_o && served_n && octets_equal(&ov, &nv);
 	if (!same_set) {
 		if (served_o)
-			ret = push_set(d, false, &o->set);
+			ret = push_set(d, false, &ov);
 		if (ret == SIGNET_OK && served_n)
-			ret = push_set(d, true, &n->set);
+			ret = push_set(d, true, &nv);
 	}
 	dns_rrset os, ns;
 	if (o)
@@ -1009,14 +1124,14 @@ static signet_err diff_range(zone_diff *d, entry *const *a, size_t na, entry *co
 		for (size_t i = 0; i < na && ret == SIGNET_OK; i++) {
 			const entry *m = NULL;
 			for (size_t k = 0; k < nb && !m; k++)
-				if (b[k]->set.type == a[i]->set.type)
+				if (b[k]->type == a[i]->type)
 					m = b[k];
 			ret = zi_diff_entry(d, a[i], m);
 		}
 		for (size_t k = 0; k < nb && ret == SIGNET_OK; k++) {
 			bool found = false;
 			for (size_t i = 0; i < na && !found; i++)
-				found = a[i]->set.type == b[k]->set.type;
+				found = a[i]->type == b[k]->type;
 			if (!found)
 				ret = zi_diff_entry(d, NULL, b[k]);
 		}
@@ -1024,9 +1139,10 @@ static signet_err diff_range(zone_diff *d, entry *const *a, size_t na, entry *co
 	}
 	size_t i = 0, k = 0;
 	while (ret == SIGNET_OK && (i < na || k < nb)) {
-		int c = i == na   ? 1
-			: k == nb ? -1
-				  : zi_set_cmp(&a[i]->set, &b[k]->set.owner, b[k]->set.type);
+		dns_name bo;
+		if (k < nb)
+			zi_owner(b[k], &bo);
+		int c = i == na ? 1 : k == nb ? -1 : zi_entry_cmp(a[i], &bo, b[k]->type);
 		if (c < 0)
 			ret = zi_diff_entry(d, a[i++], NULL);
 		else if (c > 0)
@@ -1128,9 +1244,7 @@ static int load_range(uint16_t t)
 static entry *find_any(version *v, const dns_name *owner, uint16_t type)
 {
 	size_t hint[2] = {0, v->nzone + v->nextra};
-	dns_rrset probe;
-	dns_rrset_init(&probe, owner, type, DNS_CLASS_IN, 0);
-	return find_old(v, load_range(type), &probe, hint);
+	return find_old(v, load_range(type), owner, type, hint);
 }
 
 static signet_err load_version(zone_engine *e, dns_zone *in, uint32_t serial_in, bool strict);
@@ -1161,49 +1275,50 @@ static signet_err load_version(zone_engine *e, dns_zone *in, uint32_t serial_in,
 		dns_rrset_init(&v->ksk_sigs, &z.apex, DNS_T_RRSIG, DNS_CLASS_IN, 0);
 		ret = entries_alloc(v, z.count);
 	}
+	/* Roles of the zone's own sets, as a sign gives them, from a view of
+	 * them in the input (canonical order). */
+	dns_set_role *roles = NULL;
+	if (ret == SIGNET_OK) {
+		dns_zone view = {.apex = z.apex};
+		roles = calloc(z.count ? z.count : 1, sizeof(*roles));
+		view.sets = calloc(z.count ? z.count : 1, sizeof(*view.sets));
+		ret = roles && view.sets ? SIGNET_OK : SIGNET_ENOMEM;
+		for (size_t i = 0; ret == SIGNET_OK && i < z.count; i++)
+			if (z.sets[i].type != DNS_T_RRSIG && z.sets[i].count &&
+			    load_range(z.sets[i].type) == 0)
+				view.sets[view.count++] = z.sets[i];
+		if (ret == SIGNET_OK)
+			ret = dns_zone_roles(&view, roles);
+		free(view.sets);
+	}
 	/* Three passes keep the ranges in the order a sign makes them: the
-	 * zone's sets, the key set and NSEC3PARAM in that order, the chain. */
+	 * zone's sets, the key set and NSEC3PARAM in that order, the chain.
+	 * Each set is freed once its entry has a copy. */
 	static const uint16_t extra[4] = {DNS_T_DNSKEY, DNS_T_CDS, DNS_T_CDNSKEY, DNS_T_NSEC3PARAM};
 	for (int range = 0; range < 3 && ret == SIGNET_OK; range++)
 		for (size_t x = 0; x < (range == 1 ? 4u : 1u) && ret == SIGNET_OK; x++)
-			for (size_t i = 0; i < z.count; i++) {
+			for (size_t i = 0; i < z.count && ret == SIGNET_OK; i++) {
 				dns_rrset *s = &z.sets[i];
 				if (s->type == DNS_T_RRSIG || s->count == 0 ||
 				    load_range(s->type) != range ||
 				    (range == 1 && s->type != extra[x]))
 					continue;
-				entry *en = v->e[v->n++];
-				en->set = *s;
-				s->count = 0;
-				s->rr = NULL;
-				s->cap = 0;
-				en->role = DNS_SET_SIGN;
-				en->item = s->type != DNS_T_DNSKEY && s->type != DNS_T_CDS &&
-					   s->type != DNS_T_CDNSKEY;
+				bool keyset = s->type == DNS_T_DNSKEY || s->type == DNS_T_CDS ||
+					      s->type == DNS_T_CDNSKEY;
+				dns_set_role role = range == 0 ? roles[v->nzone] : DNS_SET_SIGN;
+				entry *en = zi_entry_new(s, role, role == DNS_SET_SIGN && !keyset);
+				if (en == NULL) {
+					ret = SIGNET_ENOMEM;
+					break;
+				}
+				v->e[v->n++] = en;
+				dns_rrset_clear(s);
 				if (range == 0)
 					v->nzone++;
 				else if (range == 1)
 					v->nextra++;
 			}
-	/* Roles of the zone's own sets, as a sign gives them. */
-	if (ret == SIGNET_OK) {
-		dns_zone view = {.apex = z.apex, .count = v->nzone};
-		dns_set_role *roles = calloc(v->nzone ? v->nzone : 1, sizeof(*roles));
-		view.sets = calloc(v->nzone ? v->nzone : 1, sizeof(*view.sets));
-		ret = roles && view.sets ? SIGNET_OK : SIGNET_ENOMEM;
-		for (size_t i = 0; ret == SIGNET_OK && i < v->nzone; i++)
-			view.sets[i] = v->e[i]->set;
-		if (ret == SIGNET_OK)
-			ret = dns_zone_roles(&view, roles);
-		for (size_t i = 0; ret == SIGNET_OK && i < v->nzone; i++) {
-			uint16_t t = v->e[i]->set.type;
-			v->e[i]->role = roles[i];
-			v->e[i]->item = roles[i] == DNS_SET_SIGN && t != DNS_T_DNSKEY &&
-					t != DNS_T_CDS && t != DNS_T_CDNSKEY;
-		}
-		free(roles);
-		free(view.sets);
-	}
+	free(roles);
 	/* Every RRSIG back to the set it covers. */
 	for (size_t i = 0; ret == SIGNET_OK && i < z.count; i++) {
 		dns_rrset *s = &z.sets[i];
@@ -1240,28 +1355,23 @@ static signet_err load_version(zone_engine *e, dns_zone *in, uint32_t serial_in,
 		v->soa = NONE;
 		v->dnskey = NONE;
 		for (size_t i = 0; i < v->nzone + v->nextra; i++) {
-			const dns_rrset *s = &v->e[i]->set;
-			if (s->type == DNS_T_SOA && v->soa == NONE &&
-			    dns_name_equal(&s->owner, &z.apex))
+			const entry *s = v->e[i];
+			if (s->type == DNS_T_SOA && v->soa == NONE && zi_owner_eq(s, &z.apex))
 				v->soa = i;
-			if (s->type == DNS_T_DNSKEY && dns_name_equal(&s->owner, &z.apex))
+			if (s->type == DNS_T_DNSKEY && zi_owner_eq(s, &z.apex))
 				v->dnskey = i;
 		}
-		if (v->soa == NONE || v->e[v->soa]->set.count != 1 ||
-		    v->e[v->soa]->set.rr[0].len < 22 ||
+		if (v->soa == NONE || v->e[v->soa]->count != 1 || v->e[v->soa]->rr[0].len < 22 ||
 		    (strict && (v->dnskey == NONE || v->ksk_sigs.count == 0)))
 			ret = SIGNET_EPARSE;
 	}
 	if (ret == SIGNET_OK) {
-		const dns_rdata *soa = &v->e[v->soa]->set.rr[0];
+		const dns_rdata *soa = &v->e[v->soa]->rr[0];
 		v->serial = sg_get_u32(soa->data + soa->len - 20);
 		v->serial_in = strict ? serial_in : v->serial;
-		/* The RRSIG sets took no entry: those go. */
-		for (size_t i = v->n; i < v->cap; i++)
-			free(v->e[i]);
-		v->cap = v->n;
+		v->cap = v->n; /* the RRSIG sets took no entry */
 		for (size_t i = 0; i < v->nzone; i++)
-			v->rrs += v->e[i]->set.count;
+			v->rrs += v->e[i]->count;
 		for (size_t i = 0; i < v->n; i++)
 			v->items += v->e[i]->item;
 		zi_set_earliest(v);
@@ -1284,7 +1394,9 @@ signet_err zone_engine_keys(const zone_engine *e, zone_keys *out)
 	zone_keys_init(&k, &e->apex);
 	signet_err ret = SIGNET_OK;
 	for (size_t i = v->nzone; ret == SIGNET_OK && i < v->nzone + v->nextra; i++) {
-		const dns_rrset *s = &v->e[i]->set;
+		dns_rrset view;
+		zi_view(v->e[i], &view);
+		const dns_rrset *s = &view;
 		dns_rrset *to = s->type == DNS_T_DNSKEY    ? &k.dnskey
 				: s->type == DNS_T_CDS     ? &k.cds
 				: s->type == DNS_T_CDNSKEY ? &k.cdnskey
@@ -1321,7 +1433,9 @@ signet_err zone_engine_unsigned(const zone_engine *e, dns_zone *out)
 	}
 	out->cap = v->nzone ? v->nzone : 1;
 	for (size_t i = 0; i < v->nzone; i++) {
-		signet_err ret = dns_rrset_copy(&out->sets[i], &v->e[i]->set);
+		dns_rrset view;
+		zi_view(v->e[i], &view);
+		signet_err ret = dns_rrset_copy(&out->sets[i], &view);
 		if (ret != SIGNET_OK) {
 			unpin((zone_engine *)e, v);
 			dns_zone_free(out);

@@ -16,23 +16,57 @@
 #define NONE ((size_t)-1)
 
 /* The RRSIGs of an entry's set: their owner, class and TTL are the set's,
- * kept once there (a dns_rrset holds its owner in full, 256 octets: per
- * RRset of a large zone that was most of the engine's memory). */
+ * kept once there. One block: the count dns_rdata, then their octets
+ * (most sets have one RRSIG: one allocation). */
 typedef struct sigset {
-	size_t count, cap;
-	dns_rdata *rr; /* owned */
+	size_t count;
+	dns_rdata *rr; /* owned, the block */
 } sigset;
 
-/* One RRset of a signed version with its RRSIGs. */
+/* One RRset of a signed version with its RRSIGs, in one block: the header,
+ * the RDATA descriptors, the owner's wire form, the RDATA octets. The set
+ * never changes once the entry is made (versions share entries); only a
+ * new entry's sigs are filled before its version is installed. A whole
+ * dns_rrset (256 octets of owner name, an allocation per RDATA) per entry
+ * was most of the engine's memory: where a dns_rrset is wanted, zi_view
+ * lends one. */
 typedef struct entry {
-	dns_rrset set;     /* owned */
-	sigset sigs;       /* owned */
-	dns_set_role role; /* for the zone's own sets; SIGN for the rest */
-	bool item;         /* gets RRSIGs by a ZSK (not DNSKEY/CDS/CDNSKEY) */
+	sigset sigs;   /* owned */
+	dns_rdata *rr; /* count, into this block */
+	uint32_t count;
+	uint32_t ttl;
+	uint16_t type;
+	uint8_t olen; /* octets of the owner, after rr[count] */
+	uint8_t role; /* dns_set_role: for the zone's own sets; SIGN for the rest */
+	bool item;    /* gets RRSIGs by a ZSK (not DNSKEY/CDS/CDNSKEY) */
 } entry;
+
+/* A new entry holding a copy of s (class IN), no RRSIGs; NULL for want of
+ * memory or a set of more RRs than a count holds. */
+entry *zi_entry_new(const dns_rrset *s, dns_set_role role, bool item);
+void zi_entry_free(entry *en);
+static inline const uint8_t *zi_owner_wire(const entry *en)
+{
+	return (const uint8_t *)(en->rr + en->count);
+}
+/* en's owner into out. */
+static inline void zi_owner(const entry *en, dns_name *out)
+{
+	out->len = en->olen;
+	memcpy(out->wire, zi_owner_wire(en), en->olen);
+}
+/* en's set as a dns_rrset whose RRs are en's: valid while en is, not to be
+ * cleared. */
+void zi_view(const entry *en, dns_rrset *out);
+/* en's owner equals n (dns_name_equal, exact octets tried first). */
+bool zi_owner_eq(const entry *en, const dns_name *n);
+/* Canonical order of en against owner/type. */
+int zi_entry_cmp(const entry *en, const dns_name *owner, uint16_t type);
 
 /* Append a copy of RRSIG RDATA d (len octets) to s. */
 signet_err zi_sigs_add(sigset *s, const uint8_t *d, size_t len);
+/* s (empty) gets the RRs of from, which is cleared. */
+signet_err zi_sigs_take(sigset *s, dns_rrset *from);
 void zi_sigs_clear(sigset *s);
 /* en's RRSIGs as an RRSIG set (owner, TTL the set's) whose RRs are en's:
  * valid while en is, not to be cleared. */
@@ -113,8 +147,7 @@ typedef struct work {
 	version *v;   /* being built */
 	size_t *todo; /* entries of v to send */
 	size_t ntodo;
-	const dns_rrset **sendsets;
-	sigset **sendsigs;
+	entry **send; /* the entries to sign, ntodo of them */
 	uint32_t serial, serial_in, neg_ttl;
 } work;
 
@@ -133,7 +166,7 @@ void zi_reuse_rule(reuse_rule *r, const zone_engine *e, const zone_keys *k, uint
 bool zi_old_sig_fits(const reuse_rule *r, const dns_rrset *s, const uint8_t *d, size_t len);
 /* Types the engine makes itself and drops from an input. */
 bool zi_dnssec_type(uint16_t t);
-/* Send w->sendsets/sendsigs (w->ntodo of them) in batches; then check. */
+/* Send w->send (w->ntodo of them) in batches; then check. */
 signet_err zi_sign_all(work *w, const zone_backend *b, zone_sign_stats *st);
 signet_err zi_check_answers(work *w, zone_sign_stats *st);
 void zi_set_earliest(version *v);
