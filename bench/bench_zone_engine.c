@@ -71,6 +71,26 @@ static double heap_mib(void)
 	return (double)(m.uordblks + m.hblkhd) / (1024.0 * 1024.0);
 }
 
+/* The peak RSS since the last call (MiB): VmHWM, then reset (Linux's
+ * clear_refs 5), so each step's own peak shows. */
+static double hwm_mib(void)
+{
+	double kib = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, "VmHWM:", 6) == 0)
+			kib = strtod(line + 6, NULL);
+	if (f)
+		fclose(f);
+	f = fopen("/proc/self/clear_refs", "w");
+	if (f) {
+		fputs("5", f);
+		fclose(f);
+	}
+	return kib / 1024.0;
+}
+
 static double now_s(void)
 {
 	struct timespec t;
@@ -133,10 +153,12 @@ int main(int argc, char **argv)
 	if (zone_engine_new(&origin, &o, &e) != SIGNET_OK)
 		return 3;
 	zone_sign_stats st;
+	double hwm_load = hwm_mib();
 	double t0 = now_s();
 	if (zone_engine_sign(e, &v1, &k, &b, NOW, &st) != SIGNET_OK)
 		return 3;
 	double full = now_s() - t0;
+	double hwm_full = hwm_mib();
 	printf("full sign      %8.3f s  %zu RRsets signed\n", full, st.sent);
 	/* v2 is loaded and the same size as v1 was. */
 	double hv = heap_mib() - (h1 - h0);
@@ -166,6 +188,7 @@ int main(int argc, char **argv)
 	if (zone_engine_sign_diff(e, &cur, &k, &b, NOW, &st, &changes) != SIGNET_OK)
 		return 3;
 	double inc = now_s() - t0;
+	double hwm_inc = hwm_mib();
 	t0 = now_s();
 	zoned_journal_add(&j, &origin, &changes, 0);
 	double jstep = now_s() - t0;
@@ -188,6 +211,7 @@ int main(int argc, char **argv)
 		return 3;
 	}
 	double app = now_s() - t0;
+	double hwm_app = hwm_mib();
 	zone_diff_free(&changes);
 	/* One RR changed. */
 	zone_diff one = {0};
@@ -223,6 +247,9 @@ int main(int argc, char **argv)
 	zone_diff_free(&name);
 	zone_diff_free(&back);
 	zone_diff_free(&one);
+	printf("peak RSS MiB: loading %.1f, full sign %.1f, change sign (unsigned copy"
+	       " and diff included) %.1f, apply %.1f\n",
+	       hwm_load, hwm_full, hwm_inc, hwm_app);
 	printf("unsigned copy  %8.3f s\n", copy);
 	printf("diff apply     %8.3f s  %zu RRs\n", apply, nd);
 	printf("change sign    %8.3f s  %zu RRsets signed, %zu reused (%.3f of full; with the"

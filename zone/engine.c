@@ -654,6 +654,11 @@ static dns_rrset *find_apex_soa(dns_zone *z)
 
 void zi_work_free(work *w)
 {
+	/* The entries shared with the current version are not the work's. */
+	for (size_t i = 0; w->v && w->shared && i < w->v->n; i++)
+		if (w->shared[i])
+			w->v->e[i] = NULL;
+	free(w->shared);
 	dns_zone_free(&w->z);
 	free(w->roles);
 	dns_chain_free(&w->chain);
@@ -752,8 +757,34 @@ static signet_err build(work *w)
 	return ret;
 }
 
-/* The sets of the work into a new version's entries, each freed as it is copied. */
-static signet_err make_version(work *w)
+/* The entry of the current version that the new version can take as it
+ * is for set s (role, item), or NULL: the same octets (owner spelled alike,
+ * TTL, RRs in the same order) and every RRSIG still kept by rule r. */
+static entry *shareable(const work *w, const reuse_rule *r, int range, const dns_rrset *s,
+			dns_set_role role, bool item, size_t *hint)
+{
+	entry *o = find_old(w->e->cur, range, &s->owner, s->type, hint);
+	if (o == NULL || o->role != (uint8_t)role || o->item != item || o->ttl != s->ttl ||
+	    o->count != s->count || o->olen != s->owner.len ||
+	    memcmp(zi_owner_wire(o), s->owner.wire, s->owner.len) != 0 ||
+	    (item && o->sigs.count == 0))
+		return NULL;
+	for (size_t i = 0; i < s->count; i++)
+		if (o->rr[i].len != s->rr[i].len ||
+		    (s->rr[i].len && memcmp(o->rr[i].data, s->rr[i].data, s->rr[i].len) != 0))
+			return NULL;
+	for (size_t k = 0; k < o->sigs.count; k++)
+		if (!zi_old_sig_fits(r, s, o->sigs.rr[k].data, o->sigs.rr[k].len))
+			return NULL;
+	return o;
+}
+
+/* The sets of the work into a new version's entries, each freed as it is
+ * copied: the input shrinks as the version grows. A set the current
+ * version has as it is, with RRSIGs that are all kept, is not copied: the
+ * new version shares its entry (w->shared), so a whole sign that changes
+ * little holds little more than one version. */
+static signet_err make_version(work *w, uint32_t now)
 {
 	dns_zone *z = &w->z;
 	size_t n = z->count + w->chain.count;
@@ -763,7 +794,8 @@ static signet_err make_version(work *w)
 	w->v = v;
 	dns_rrset_init(&v->ksk_sigs, &z->apex, DNS_T_RRSIG, DNS_CLASS_IN, 0);
 	w->todo = malloc((n ? n : 1) * sizeof(*w->todo));
-	if (!w->todo || entries_alloc(v, n) != SIGNET_OK)
+	w->shared = calloc(n ? n : 1, sizeof(*w->shared));
+	if (!w->todo || !w->shared || entries_alloc(v, n) != SIGNET_OK)
 		return SIGNET_ENOMEM;
 	signet_err ret = dns_rrset_copy(&v->ksk_sigs, &w->k->ksk_sigs);
 	if (ret != SIGNET_OK)
@@ -783,27 +815,29 @@ static signet_err make_version(work *w)
 	v->nsec3p = w->k->nsec3p;
 	for (size_t i = 0; i < w->nzone; i++)
 		v->rrs += z->sets[i].count;
-	/* Each set is copied into its entry and freed at once: the input
-	 * shrinks as the version grows. */
-	for (size_t i = 0; i < z->count; i++) {
-		uint16_t t = z->sets[i].type;
-		dns_set_role role = w->roles[i];
+	reuse_rule r;
+	zi_reuse_rule(&r, w->e, w->k, now);
+	version *old = w->e->cur;
+	size_t hint[2] = {0, old ? old->nzone + old->nextra : 0};
+	for (size_t i = 0; i < n; i++) {
+		bool chain = i >= z->count;
+		dns_rrset *s = chain ? &w->chain.sets[i - z->count] : &z->sets[i];
+		uint16_t t = s->type;
+		dns_set_role role = chain ? DNS_SET_SIGN : w->roles[i];
 		bool item = role == DNS_SET_SIGN && t != DNS_T_DNSKEY && t != DNS_T_CDS &&
 			    t != DNS_T_CDNSKEY;
-		entry *en = zi_entry_new(&z->sets[i], role, item);
+		int range = i < w->nzone ? 0 : chain ? 2 : 1;
+		entry *en = old ? shareable(w, &r, range, s, role, item, hint) : NULL;
+		w->shared[i] = en != NULL;
+		if (en == NULL)
+			en = zi_entry_new(s, role, item);
 		if (en == NULL)
 			return SIGNET_ENOMEM; /* zi_work_free frees the rest */
 		v->e[v->n++] = en;
-		if (v->soa == NONE && t == DNS_T_SOA && dns_name_equal(&z->sets[i].owner, &z->apex))
+		if (!chain && v->soa == NONE && t == DNS_T_SOA &&
+		    dns_name_equal(&s->owner, &z->apex))
 			v->soa = i;
-		dns_rrset_clear(&z->sets[i]);
-	}
-	for (size_t i = 0; i < w->chain.count; i++) {
-		entry *en = zi_entry_new(&w->chain.sets[i], DNS_SET_SIGN, true);
-		if (en == NULL)
-			return SIGNET_ENOMEM;
-		v->e[v->n++] = en;
-		dns_rrset_clear(&w->chain.sets[i]);
+		dns_rrset_clear(s);
 	}
 	/* The arrays the sets came from go now, not after the sign: on a
 	 * large zone they are tens of megabytes for as long as it lasts. */
@@ -844,7 +878,7 @@ static signet_err plan(work *w, uint32_t now)
 	size_t hint[2] = {0, old ? old->nzone + old->nextra : 0};
 	for (size_t i = 0; i < v->n; i++) {
 		entry *en = v->e[i];
-		if (!en->item)
+		if (!en->item || w->shared[i])
 			continue;
 		int range = i < v->nzone ? 0 : i < v->nzone + v->nextra ? 1 : 2;
 		dns_rrset set, os;
@@ -1166,6 +1200,42 @@ static signet_err version_diff(const version *a, const version *b, zone_diff *d)
 	return ret;
 }
 
+static int ptr_cmp(const void *pa, const void *pb)
+{
+	uintptr_t a = (uintptr_t) * (entry *const *)pa, b = (uintptr_t) * (entry *const *)pb;
+	return (a > b) - (a < b);
+}
+
+/* The entries of old that w's version does not share: they go with old
+ * once it is retired. */
+static signet_err dead_list(const version *old, const work *w, entry ***out, size_t *nout)
+{
+	const version *v = w->v;
+	size_t ns = 0;
+	for (size_t i = 0; i < v->n; i++)
+		ns += w->shared[i];
+	entry **kept = malloc((ns ? ns : 1) * sizeof(*kept));
+	entry **dead = malloc((old->n ? old->n : 1) * sizeof(*dead));
+	if (kept == NULL || dead == NULL) {
+		free(kept);
+		free(dead);
+		return SIGNET_ENOMEM;
+	}
+	ns = 0;
+	for (size_t i = 0; i < v->n; i++)
+		if (w->shared[i])
+			kept[ns++] = v->e[i];
+	qsort(kept, ns, sizeof(*kept), ptr_cmp);
+	size_t nd = 0;
+	for (size_t i = 0; i < old->n; i++)
+		if (bsearch(&old->e[i], kept, ns, sizeof(*kept), ptr_cmp) == NULL)
+			dead[nd++] = old->e[i];
+	free(kept);
+	*out = dead;
+	*nout = nd;
+	return SIGNET_OK;
+}
+
 signet_err zone_engine_sign(zone_engine *e, dns_zone *in, const zone_keys *k, const zone_backend *b,
 			    uint32_t now, zone_sign_stats *st)
 {
@@ -1201,7 +1271,7 @@ signet_err zone_engine_sign_diff(zone_engine *e, dns_zone *in, const zone_keys *
 	if (ret == SIGNET_OK)
 		ret = build(&w);
 	if (ret == SIGNET_OK)
-		ret = make_version(&w);
+		ret = make_version(&w, now);
 	if (ret == SIGNET_OK)
 		ret = plan(&w, now);
 	if (ret == SIGNET_OK)
@@ -1221,10 +1291,17 @@ signet_err zone_engine_sign_diff(zone_engine *e, dns_zone *in, const zone_keys *
 		if (ret != SIGNET_OK)
 			zone_diff_free(changes);
 	}
+	entry **dead = NULL;
+	size_t ndead = 0;
+	bool shares = false;
+	for (size_t i = 0; ret == SIGNET_OK && i < w.v->n && !shares; i++)
+		shares = w.shared[i];
+	if (ret == SIGNET_OK && shares)
+		ret = dead_list(e->cur, &w, &dead, &ndead);
 	if (ret == SIGNET_OK) {
 		zi_set_earliest(w.v);
 		st->earliest_expiry = w.v->earliest;
-		zi_install(e, w.v, true, NULL, 0);
+		zi_install(e, w.v, !shares, dead, ndead);
 		w.v = NULL;
 	}
 	zi_work_free(&w);

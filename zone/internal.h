@@ -148,6 +148,7 @@ typedef struct work {
 	size_t *todo; /* entries of v to send */
 	size_t ntodo;
 	entry **send; /* the entries to sign, ntodo of them */
+	bool *shared; /* v->e[i] is the current version's, taken as it is */
 	uint32_t serial, serial_in, neg_ttl;
 } work;
 
