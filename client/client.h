@@ -44,6 +44,8 @@ enum signet_exit {
 /* What the client accepts in one answer: a SignRRsets answer of a few
  * thousand RRsets is well under this. */
 #define CLIENT_RECV_MAX (32 * 1024 * 1024)
+/* Longest wait between two attempts to reach signetd (gRPC's own is 120 s). */
+#define CLIENT_RECONNECT_BACKOFF_MAX_MS 5000
 
 /* Where and how to reach signetd. Strings are NUL-terminated; empty means
  * not set. */

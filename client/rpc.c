@@ -103,12 +103,18 @@ static grpc_channel *channel_make(const client_conn *c, const char *key)
 		(const char *)c->ca.data, c->anonymous ? NULL : &pair, NULL, NULL);
 	if (!creds)
 		return NULL;
-	grpc_arg args[6];
+	grpc_arg args[7];
 	size_t nargs = 0;
 	memset(args, 0, sizeof(args));
 	args[nargs].type = GRPC_ARG_INTEGER;
 	args[nargs].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
 	args[nargs++].value.integer = CLIENT_RECV_MAX;
+	/* gRPC's reconnect back-off grows to 120 s by default: a long-lived
+	 * client (signet-zoned) would then wait up to two minutes after signetd
+	 * is back before its next sign could go through. */
+	args[nargs].type = GRPC_ARG_INTEGER;
+	args[nargs].key = (char *)GRPC_ARG_MAX_RECONNECT_BACKOFF_MS;
+	args[nargs++].value.integer = CLIENT_RECONNECT_BACKOFF_MAX_MS;
 	if (c->name[0]) {
 		args[nargs].type = GRPC_ARG_STRING;
 		args[nargs].key = (char *)GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
