@@ -155,14 +155,14 @@ static void write_little(const char *zone, unsigned s, const char *extra)
 /* zoned's configuration: big.example and, as the second zone, small or
  * other.example. With other (the SIGHUP's), the keys come in the other
  * order: a key moving in the file moves nothing of a transfer in
- * progress. The workers: SIGNET_TEST_ZONED_WORKERS, else zoned's default
- * (to see the tests of the pool fail with 1). */
+ * progress. The workers: SIGNET_TEST_ZONED_WORKERS, else 2 (zoned's default
+ * is 1; SIGNET_TEST_ZONED_WORKERS=1 shows the tests of the pool fail). */
 static void write_zoned(const char *second)
 {
 	const char *workers = getenv("SIGNET_TEST_ZONED_WORKERS");
-	char wline[64] = "";
-	if (workers && workers[0])
-		snprintf(wline, sizeof(wline), "workers = %d;\n", atoi(workers));
+	char wline[64];
+	snprintf(wline, sizeof(wline), "workers = %d;\n",
+		 workers && workers[0] ? atoi(workers) : 2);
 	char kin[400], kout[400];
 	snprintf(kin, sizeof(kin),
 		 "{ name = \"xfr-in\"; algorithm = \"hmac-sha256\"; secret-file = \"%s/in.key\"; }",

@@ -459,7 +459,10 @@ static void test_signetd_down(void **state)
 	E.sd.pid = signetd_spawn(E.sd.conf, E.sd.log);
 	signetd_wait_restarted(&E.sd);
 	want w = {E.zport, 105};
-	assert_true(wait_for(serial_is, &w, 60));
+	if (!wait_for(serial_is, &w, 60)) {
+		sh("tail -40 %s/zoned.log >&2; tail -20 %s >&2", E.dir, E.sd.log);
+		fail_msg("serial 105 not served 60 s after signetd came back");
+	}
 	secondaries_at(105);
 	secondaries_by_ixfr(104, 105, knot_ixfrs);
 	check_axfr_validates();
