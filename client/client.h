@@ -46,6 +46,11 @@ enum signet_exit {
 #define CLIENT_RECV_MAX (32 * 1024 * 1024)
 /* Longest wait between two attempts to reach signetd (gRPC's own is 120 s). */
 #define CLIENT_RECONNECT_BACKOFF_MAX_MS 5000
+/* How often gRPC's backup poller drives connections no call is waiting on
+ * (gRPC's own is 5000), set by the first client_open of a process unless
+ * GRPC_CLIENT_CHANNEL_BACKUP_POLL_INTERVAL_MS is already in the
+ * environment. */
+#define CLIENT_BACKUP_POLL_MS "100"
 
 /* Where and how to reach signetd. Strings are NUL-terminated; empty means
  * not set. */
@@ -128,6 +133,12 @@ signet_err client_target(const char *server, client_target_info *out, char *errm
  * (errmsg names it), SIGNET_ECRYPTO if gRPC refuses the credentials. Free
  * with client_close. */
 signet_err client_open(const client_config *cfg, client_conn **out, char *errmsg, size_t errlen);
+
+/* grpc_init, with what a process that reaches signetd needs set before
+ * gRPC's first initialisation (CLIENT_BACKUP_POLL_MS); client_open calls
+ * it, and so should a process's own grpc_init that may come first. Pair
+ * each call with grpc_shutdown. */
+void client_grpc_init(void);
 
 /* Cancel calls in flight, destroy the channel, release gRPC. NULL is fine. */
 void client_close(client_conn *c);

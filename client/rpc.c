@@ -144,6 +144,28 @@ static grpc_channel *channel_make(const client_conn *c, const char *key)
 	return ch;
 }
 
+/* gRPC advances a connection only while some thread polls it. A call
+ * made while the channel is in TRANSIENT_FAILURE fails at once and polls
+ * nothing, so a long-lived client that calls now and then (signet-zoned)
+ * left the reconnect after signetd came back to gRPC's backup poller
+ * alone: with its 5 s, a refused connect was seen up to 5 s late and each
+ * round trip of the TLS handshake took one more tick, so the attempt
+ * often ran past gRPC's 20 s connect deadline and the client stayed
+ * UNAVAILABLE for minutes (docs/CLIENT.md, Reconnecting). gRPC reads the
+ * interval at its first initialisation, hence before grpc_init; an
+ * operator's own value is kept. */
+static void backup_poll_set(void)
+{
+	setenv("GRPC_CLIENT_CHANNEL_BACKUP_POLL_INTERVAL_MS", CLIENT_BACKUP_POLL_MS, 0);
+}
+
+void client_grpc_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, backup_poll_set);
+	grpc_init();
+}
+
 static void conn_free(client_conn *c)
 {
 	sg_buf_free(&c->ca);
@@ -202,7 +224,7 @@ signet_err client_open(const client_config *cfg, client_conn **out, char *errmsg
 		conn_free(c);
 		return ret;
 	}
-	grpc_init();
+	client_grpc_init();
 	c->ch = channel_make(c, anonymous ? NULL : (const char *)key.data);
 	sg_buf_free_secure(&key);
 	if (!c->ch) {

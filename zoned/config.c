@@ -383,7 +383,7 @@ static signet_err check(zoned_config *c, config_t *cf, char *errmsg, size_t errl
 		c->tcp_clients = (unsigned)v;
 	/* Each worker signs one zone at a time over a connection of its own:
 	 * a few let a small zone's change pass a large zone's whole sign. */
-	if (ret == SIGNET_OK && (ret = get_uint(root, "workers", 1, ZONED_WORKERS_MAX, 1, &v,
+	if (ret == SIGNET_OK && (ret = get_uint(root, "workers", 1, ZONED_WORKERS_MAX, 2, &v,
 						errmsg, errlen)) == SIGNET_OK)
 		c->workers = (unsigned)v;
 	const config_setting_t *keys = config_setting_get_member(root, "keys");

@@ -22,6 +22,7 @@
 
 #include <cmocka.h>
 
+#include "client/client.h"
 #include "tests/lib/signetd_fixture.h"
 #include "tests/lib/signetd_pg.h"
 #include "tests/lib/tmpdir.h"
@@ -498,7 +499,7 @@ int signetd_start(signetd_env *d, const signetd_opts *o)
 			return -1;
 	}
 	test_ksk_new(&d->ksk);
-	grpc_init();
+	client_grpc_init();
 	d->grpc_up = true;
 	/* Ports are chosen free, but another process may bind one before
 	 * signetd does: then signetd says "cannot listen" and exits. */

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <openssl/rand.h>
 
+#include "client/client.h"
 #include "tests/lib/signetd_replicas.h"
 
 int replicas_setup(replica_set *s, const char *extra)
@@ -152,7 +153,7 @@ void replicas_teardown(replica_set *s)
 	/* Round-robin subchannels to a killed replica may still be in
 	 * reconnect backoff: hold a reference over the teardown and end
 	 * with the blocking shutdown (test_replicas.c says why). */
-	grpc_init();
+	client_grpc_init();
 	signetd_teardown(&s->r[0]);
 	grpc_shutdown_blocking();
 	pg_cluster_destroy(&s->pg);

@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "client/client.h"
 #include "tests/lib/signetd_fixture.h"
 #include "tests/lib/signetd_pg.h"
 
@@ -153,7 +154,7 @@ static int group_teardown(void **state)
 	 * may still be in reconnect backoff: grpc_shutdown would leave their
 	 * clean-up to a thread the exit can outrun (LeakSanitizer). Hold a
 	 * reference over the teardown and end with the blocking shutdown. */
-	grpc_init();
+	client_grpc_init();
 	signetd_teardown(&r1);
 	grpc_shutdown_blocking();
 	pg_cluster_destroy(&pg);

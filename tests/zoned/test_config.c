@@ -79,7 +79,7 @@ static void test_good(void **state)
 	assert_int_equal(c.nkeys, 1);
 	assert_string_equal(c.keys[0].algorithm, "hmac-sha512.");
 	assert_string_equal(c.keys[0].name, "k1.");
-	assert_int_equal(c.workers, 1); /* the default */
+	assert_int_equal(c.workers, 2); /* the default */
 	zoned_zone_conf *z = &c.zones[0];
 	assert_string_equal(z->name, "Example.COM.");  /* as spelled; compared without case */
 	assert_int_equal(z->serial, ZONE_SERIAL_UNIXTIME);

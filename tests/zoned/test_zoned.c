@@ -315,7 +315,10 @@ static void test_signetd_down(void **state)
 	assert_true(signetd_wait_port(E.sd.port, E.sd.pid, 10000, NULL));
 	/* The retry (the SOA's 5 s) transfers and signs again. */
 	want w = {E.zport, 104};
-	assert_true(wait_for(serial_is, &w, 30));
+	if (!wait_for(serial_is, &w, 30)) {
+		sh("tail -40 %s/zoned.log >&2; tail -20 %s >&2", E.dir, E.sd.log);
+		fail_msg("serial 104 not served after signetd came back");
+	}
 	check_axfr_validates();
 	assert_true(signetd_up_is(&up));
 	assert_true(global_metric("signet_zoned_signetd_last_ok_seconds") >= (double)back);

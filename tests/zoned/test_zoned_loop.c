@@ -155,8 +155,8 @@ static void write_little(const char *zone, unsigned s, const char *extra)
 /* zoned's configuration: big.example and, as the second zone, small or
  * other.example. With other (the SIGHUP's), the keys come in the other
  * order: a key moving in the file moves nothing of a transfer in
- * progress. The workers: SIGNET_TEST_ZONED_WORKERS, else 2 (zoned's default
- * is 1; SIGNET_TEST_ZONED_WORKERS=1 shows the tests of the pool fail). */
+ * progress. The workers: SIGNET_TEST_ZONED_WORKERS, else 2 (zoned's default;
+ * SIGNET_TEST_ZONED_WORKERS=1 shows the tests of the pool fail). */
 static void write_zoned(const char *second)
 {
 	const char *workers = getenv("SIGNET_TEST_ZONED_WORKERS");
