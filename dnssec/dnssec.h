@@ -369,7 +369,9 @@ signet_err dns_nsec3param_rdata(const dns_nsec3_params *p, sg_buf *out);
 
 /* One owner name of a zone with the types present there. */
 typedef struct dns_owner {
-	dns_name name;   /* owner */
+	/* The owner, not copied (a copy is 256 octets, most of an owner list
+	 * of a large zone): the caller's, which must outlive the owners. */
+	const dns_name *name;
 	uint16_t *types; /* types present at name, owned by the caller */
 	size_t ntypes;
 } dns_owner;
@@ -380,8 +382,8 @@ bool dns_owner_has_type(const dns_owner *o, uint16_t type);
 /* The names a chain covers: owners at or below apex, in canonical order,
  * duplicates merged (types united, sorted, without repeats; the first spelling
  * given is kept), names below a delegation point (an NS owner other than the
- * apex) dropped. *out gets *nout owners with newly allocated types; free it
- * with dns_owners_free. SIGNET_EINVAL for an owner with ntypes but no types. */
+ * apex) dropped. *out gets *nout owners with newly allocated types and the
+ * names of owners (which must outlive them); free it with dns_owners_free. SIGNET_EINVAL for an owner with ntypes but no types. */
 signet_err dns_owners_authoritative(const dns_name *apex, const dns_owner *owners, size_t n,
 				    dns_owner **out, size_t *nout);
 
@@ -611,8 +613,8 @@ signet_err dns_zone_roles(const dns_zone *z, dns_set_role *roles);
 
 /* The owners of z with the types present at each, for dns_nsec_chain and
  * dns_nsec3_chain: every owner whose sets include a DNS_SET_SIGN or
- * DNS_SET_DELEGATION set, with those sets' types. *out is allocated; free it
- * with dns_owners_free. */
+ * DNS_SET_DELEGATION set, with those sets' types; their names are z's (z
+ * must outlive them). *out is allocated; free it with dns_owners_free. */
 signet_err dns_zone_owners(const dns_zone *z, const dns_set_role *roles, dns_owner **out,
 			   size_t *n);
 void dns_owners_free(dns_owner *owners, size_t n);

@@ -114,7 +114,7 @@ signet_err dns_owners_authoritative(const dns_name *apex, const dns_owner *owner
 	/* Keys are at most twice the wire length (name.c); one block holds all. */
 	size_t room = 0;
 	for (size_t i = 0; i < n; i++)
-		room += 2u * owners[i].name.len;
+		room += 2u * owners[i].name->len;
 	uint8_t *arena = malloc(room ? room : 1);
 	if (arena == NULL) {
 		free(refs);
@@ -123,7 +123,7 @@ signet_err dns_owners_authoritative(const dns_name *apex, const dns_owner *owner
 	size_t nref = 0, used = 0;
 	bool sorted = true;
 	for (size_t i = 0; i < n; i++) {
-		const dns_name *name = &owners[i].name;
+		const dns_name *name = owners[i].name;
 		if (!dns_name_is_at_or_below(name, apex))
 			continue;
 		uint8_t buf[DNS_NAME_KEY_MAX];
@@ -158,13 +158,13 @@ signet_err dns_owners_authoritative(const dns_name *apex, const dns_owner *owner
 		while (i + k < nref && refs[i + k].klen == refs[i].klen &&
 		       key_at_or_below(&refs[i + k], &refs[i]))
 			k++;
-		const dns_name *name = &refs[i].o->name;
+		const dns_name *name = refs[i].o->name;
 		/* Canonical order keeps a subtree together right after its root,
 		 * so one remembered cut is enough to drop glue and occluded names. */
 		if (cut != NULL && !key_at_or_below(&refs[i], cut))
 			cut = NULL;
 		if (cut == NULL) {
-			res[m].name = *name;
+			res[m].name = name;
 			err = merge_types(&refs[i], k, &res[m]);
 			if (err != SIGNET_OK)
 				break;
@@ -239,7 +239,7 @@ signet_err dns_nsec_chain(const dns_name *apex, const dns_owner *owners, size_t 
 		auth[m++] = auth[i];
 	}
 	nauth = m;
-	if (nauth == 0 || !dns_name_equal(&auth[0].name, apex)) {
+	if (nauth == 0 || !dns_name_equal(auth[0].name, apex)) {
 		dns_owners_free(auth, nauth);
 		return SIGNET_EINVAL;
 	}
@@ -268,10 +268,10 @@ signet_err dns_nsec_chain(const dns_name *apex, const dns_owner *owners, size_t 
 		bool deleg = done > 0 && dns_owner_has_type(o, DNS_T_NS);
 		size_t ntypes = nsec_types(o, deleg, types);
 		sg_buf_reset(&rdata);
-		err = dns_nsec_rdata(&next->name, types, ntypes, &rdata);
+		err = dns_nsec_rdata(next->name, types, ntypes, &rdata);
 		if (err != SIGNET_OK)
 			break;
-		dns_rrset_init(&sets[done], &o->name, DNS_T_NSEC, DNS_CLASS_IN, ttl);
+		dns_rrset_init(&sets[done], o->name, DNS_T_NSEC, DNS_CLASS_IN, ttl);
 		err = dns_rrset_add(&sets[done], rdata.data, rdata.len);
 		if (err != SIGNET_OK) {
 			dns_rrset_clear(&sets[done]);

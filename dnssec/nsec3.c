@@ -214,7 +214,7 @@ static signet_err collect_entries(const dns_name *apex, const dns_owner *auth, s
 
 	for (size_t i = 0; i < nauth && err == SIGNET_OK; i++) {
 		const dns_owner *o = &auth[i];
-		bool apex_here = dns_name_equal(&o->name, apex);
+		bool apex_here = dns_name_equal(o->name, apex);
 		bool deleg = !apex_here && dns_owner_has_type(o, DNS_T_NS);
 		if (deleg && optout && !dns_owner_has_type(o, DNS_T_DS))
 			continue;
@@ -222,7 +222,7 @@ static signet_err collect_entries(const dns_name *apex, const dns_owner *auth, s
 		/* Ancestors come before descendants in canonical order, so an
 		 * ancestor that is not one of prev's (or prev itself) was never
 		 * seen and is not an owner: it is a new empty non-terminal. */
-		dns_name anc = o->name;
+		dns_name anc = *o->name;
 		while (!apex_here && err == SIGNET_OK) {
 			dns_name up;
 			err = dns_name_parent(&anc, &up);
@@ -236,8 +236,8 @@ static signet_err collect_entries(const dns_name *apex, const dns_owner *auth, s
 			err = add_entry(&arr, &count, &cap, &anc, NULL, false, p, &hs);
 		}
 		if (err == SIGNET_OK)
-			err = add_entry(&arr, &count, &cap, &o->name, o, deleg, p, &hs);
-		prev = &o->name;
+			err = add_entry(&arr, &count, &cap, o->name, o, deleg, p, &hs);
+		prev = o->name;
 	}
 	EVP_MD_CTX_free(hs.ctx);
 	EVP_MD_free(hs.md);
@@ -266,7 +266,7 @@ signet_err dns_nsec3_chain(const dns_name *apex, const dns_owner *owners, size_t
 	err = dns_owners_authoritative(apex, owners, n, &auth, &nauth);
 	if (err != SIGNET_OK)
 		return err;
-	if (nauth == 0 || !dns_name_equal(&auth[0].name, apex) || auth[0].ntypes == 0) {
+	if (nauth == 0 || !dns_name_equal(auth[0].name, apex) || auth[0].ntypes == 0) {
 		dns_owners_free(auth, nauth);
 		return SIGNET_EINVAL;
 	}

@@ -252,7 +252,7 @@ signet_err dns_zone_owners(const dns_zone *z, const dns_set_role *roles, dns_own
 			break;
 		}
 		count++;
-		o->name = z->sets[keys[a].idx].owner;
+		o->name = &z->sets[keys[a].idx].owner;
 		for (size_t j = a; j < b; j++)
 			o->types[o->ntypes++] = z->sets[keys[j].idx].type;
 		a = b;

@@ -190,15 +190,15 @@ static void test_nsec_chain_rules(void **state)
 	uint16_t deleg_t[] = {DNS_T_NS, DNS_T_DS, DNS_T_A};   /* A here is occluded */
 	uint16_t none_t[] = {0};
 	dns_owner o[] = {
-		{dt_name("b.Example."), a_t, 1},
-		{dt_name("sub.example."), deleg_t, 3},
-		{dt_name("ns.sub.example."), a_t, 1},            /* glue */
-		{dt_name("deep.ns.sub.example."), a_t, 1},       /* occluded */
-		{dt_name("example."), apex_t, 3},
-		{dt_name("B.example."), a_dup_t, 2},             /* merged into b */
-		{dt_name("other.test."), a_t, 1},                /* outside */
-		{dt_name("empty.example."), none_t, 0},          /* no data */
-		{dt_name("z.example."), a_t, 1},
+		{dt_namep("b.Example."), a_t, 1},
+		{dt_namep("sub.example."), deleg_t, 3},
+		{dt_namep("ns.sub.example."), a_t, 1},            /* glue */
+		{dt_namep("deep.ns.sub.example."), a_t, 1},       /* occluded */
+		{dt_namep("example."), apex_t, 3},
+		{dt_namep("B.example."), a_dup_t, 2},             /* merged into b */
+		{dt_namep("other.test."), a_t, 1},                /* outside */
+		{dt_namep("empty.example."), none_t, 0},          /* no data */
+		{dt_namep("z.example."), a_t, 1},
 	};
 	dns_name apex = dt_name("example.");
 	dns_chain c = {NULL, 0};
@@ -251,8 +251,8 @@ static void test_nsec_chain_errors(void **state)
 {
 	(void)state;
 	uint16_t a_t[] = {DNS_T_A};
-	dns_owner o[] = {{dt_name("www.example."), a_t, 1}};
-	dns_owner broken[] = {{dt_name("example."), NULL, 2}};
+	dns_owner o[] = {{dt_namep("www.example."), a_t, 1}};
+	dns_owner broken[] = {{dt_namep("example."), NULL, 2}};
 	dns_name apex = dt_name("example.");
 	dns_chain c = {NULL, 0};
 	/* Without the apex there is no chain to close. */
@@ -266,7 +266,7 @@ static void test_nsec_chain_errors(void **state)
 
 	/* The apex alone points at itself. */
 	uint16_t soa_t[] = {DNS_T_SOA};
-	dns_owner only[] = {{apex, soa_t, 1}};
+	dns_owner only[] = {{&apex, soa_t, 1}};
 	assert_int_equal(dns_nsec_chain(&apex, only, 1, 60, &c), SIGNET_OK);
 	assert_int_equal(c.count, 1);
 	assert_memory_equal(c.sets[0].rr[0].data, apex.wire, apex.len);
@@ -345,17 +345,17 @@ static void test_owners_authoritative(void **state)
 	uint16_t ns_t[] = {DNS_T_NS, DNS_T_NS};
 	uint16_t a_t[] = {DNS_T_AAAA, DNS_T_A, DNS_T_A};
 	dns_owner o[] = {
-		{dt_name("x.example."), a_t, 3},
-		{dt_name("example."), ns_t, 2},      /* NS at the apex is no cut */
-		{dt_name("X.example."), ns_t, 1},    /* x becomes a cut */
-		{dt_name("a.x.example."), a_t, 1},
+		{dt_namep("x.example."), a_t, 3},
+		{dt_namep("example."), ns_t, 2},      /* NS at the apex is no cut */
+		{dt_namep("X.example."), ns_t, 1},    /* x becomes a cut */
+		{dt_namep("a.x.example."), a_t, 1},
 	};
 	dns_name apex = dt_name("example.");
 	dns_owner *out = NULL;
 	size_t n = 0;
 	assert_int_equal(dns_owners_authoritative(&apex, o, 4, &out, &n), SIGNET_OK);
 	assert_int_equal(n, 2);
-	assert_true(dns_name_equal(&out[0].name, &apex));
+	assert_true(dns_name_equal(out[0].name, &apex));
 	assert_int_equal(out[0].ntypes, 1);
 	assert_int_equal(out[1].ntypes, 3);
 	assert_int_equal(out[1].types[0], DNS_T_A);

@@ -341,12 +341,12 @@ static void test_chain_rules_and_optout(void **state)
 	uint16_t ins_t[] = {DNS_T_NS, DNS_T_A};
 	uint16_t sec_t[] = {DNS_T_NS, DNS_T_DS};
 	dns_owner o[] = {
-		{dt_name("example."), apex_t, 4},
-		{dt_name("www.example."), a_t, 1},
-		{dt_name("a.b.c.example."), a_t, 1},          /* b.c and c are ENTs */
-		{dt_name("ins.x.example."), ins_t, 2},        /* x: ENT of an insecure cut */
-		{dt_name("ns.ins.x.example."), a_t, 1},       /* glue */
-		{dt_name("sec.example."), sec_t, 2},
+		{dt_namep("example."), apex_t, 4},
+		{dt_namep("www.example."), a_t, 1},
+		{dt_namep("a.b.c.example."), a_t, 1},          /* b.c and c are ENTs */
+		{dt_namep("ins.x.example."), ins_t, 2},        /* x: ENT of an insecure cut */
+		{dt_namep("ns.ins.x.example."), a_t, 1},       /* glue */
+		{dt_namep("sec.example."), sec_t, 2},
 	};
 	dns_name apex = dt_name("example.");
 
@@ -403,8 +403,8 @@ static void test_chain_errors(void **state)
 	(void)state;
 	uint16_t a_t[] = {DNS_T_A};
 	dns_name apex = dt_name("example.");
-	dns_owner no_apex[] = {{dt_name("www.example."), a_t, 1}};
-	dns_owner ok[] = {{apex, a_t, 1}};
+	dns_owner no_apex[] = {{dt_namep("www.example."), a_t, 1}};
+	dns_owner ok[] = {{&apex, a_t, 1}};
 	dns_nsec3_params p = mkparams(0, 0, "");
 	dns_chain c = {NULL, 0};
 	assert_int_equal(dns_nsec3_chain(&apex, no_apex, 1, 60, &p, &c), SIGNET_EINVAL);
@@ -422,7 +422,7 @@ static void test_chain_errors(void **state)
 	strcat(longname, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.");
 	dns_name big = dt_name(longname);
 	assert_true(big.len > 255 - 33);
-	dns_owner bo[] = {{big, a_t, 1}};
+	dns_owner bo[] = {{&big, a_t, 1}};
 	assert_int_equal(dns_nsec3_chain(&big, bo, 1, 60, &p, &c), SIGNET_ERANGE);
 	assert_null(c.sets);
 

@@ -176,8 +176,8 @@ static void test_owners_match_reference(void **state)
 			assert_true(o < n);
 			if (t == 0) {
 				/* the first spelling, octet for octet */
-				assert_int_equal(owners[o].name.len, s->owner.len);
-				assert_memory_equal(owners[o].name.wire, s->owner.wire, s->owner.len);
+				assert_int_equal(owners[o].name->len, s->owner.len);
+				assert_memory_equal(owners[o].name->wire, s->owner.wire, s->owner.len);
 			}
 			assert_true(t < owners[o].ntypes);
 			assert_int_equal(owners[o].types[t], s->type);

@@ -21,6 +21,15 @@ dns_name dt_name(const char *s)
 	return n;
 }
 
+const dns_name *dt_namep(const char *s)
+{
+	static dns_name ring[256];
+	static size_t next;
+	dns_name *n = &ring[next++ % 256];
+	*n = dt_name(s);
+	return n;
+}
+
 void dt_load_file(const char *rel, sg_buf *out)
 {
 	const char *dir = getenv("SIGNET_TEST_DATA");
@@ -37,10 +46,10 @@ void dt_zone_owners(const dns_zone *z, dns_owner **out, size_t *n)
 	size_t m = 0;
 	for (size_t i = 0; i < z->count; i++) {
 		size_t j = 0;
-		while (j < m && !dns_name_equal(&o[j].name, &z->sets[i].owner))
+		while (j < m && !dns_name_equal(o[j].name, &z->sets[i].owner))
 			j++;
 		if (j == m) {
-			o[m].name = z->sets[i].owner;
+			o[m].name = &z->sets[i].owner;
 			o[m].types = calloc(z->count, sizeof(uint16_t));
 			assert_non_null(o[m].types);
 			m++;

@@ -13,6 +13,9 @@
 
 /* The name s in wire form. */
 dns_name dt_name(const char *s);
+/* The same, kept in a ring of 256 for the rest of the test (a dns_owner's
+ * name is a pointer). */
+const dns_name *dt_namep(const char *s);
 
 /* Append the file rel under $SIGNET_TEST_DATA (1 MiB at most) to out. */
 void dt_load_file(const char *rel, sg_buf *out);
