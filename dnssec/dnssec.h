@@ -391,7 +391,15 @@ signet_err dns_owners_authoritative(const dns_name *apex, const dns_owner *owner
 typedef struct dns_chain {
 	dns_rrset *sets; /* NSEC or NSEC3 RRsets, owned, in canonical order */
 	size_t count;
+	size_t cap; /* sets allocated */
 } dns_chain;
+
+/* What the _each forms call with every set of a chain, in canonical order,
+ * as it is made: fn may take set's RRs (leaving it empty, count and rr
+ * zero); what it leaves is cleared after it returns. An error from fn
+ * ends the chain and is returned. A signer that keeps the sets in a form
+ * of its own need not hold them all as dns_rrsets first. */
+typedef signet_err (*dns_chain_fn)(void *arg, dns_rrset *set);
 
 /* Free every set of the chain and zero it. */
 void dns_chain_free(dns_chain *c);
@@ -406,6 +414,9 @@ void dns_chain_free(dns_chain *c);
  * with dns_chain_free. */
 signet_err dns_nsec_chain(const dns_name *apex, const dns_owner *owners, size_t n, uint32_t ttl,
 			  dns_chain *out);
+/* The same chain, each set given to fn (dns_chain_fn) instead of kept. */
+signet_err dns_nsec_chain_each(const dns_name *apex, const dns_owner *owners, size_t n,
+			       uint32_t ttl, dns_chain_fn fn, void *arg);
 
 /* Build the NSEC3 chain (RFC 5155 §7.1): every authoritative owner and every
  * empty non-terminal between the apex and an owner is hashed; with the opt-out
@@ -420,6 +431,10 @@ signet_err dns_nsec_chain(const dns_name *apex, const dns_owner *owners, size_t 
  * with dns_chain_free. */
 signet_err dns_nsec3_chain(const dns_name *apex, const dns_owner *owners, size_t n, uint32_t ttl,
 			   const dns_nsec3_params *p, dns_chain *out);
+/* The same chain, each set given to fn (dns_chain_fn) instead of kept. */
+signet_err dns_nsec3_chain_each(const dns_name *apex, const dns_owner *owners, size_t n,
+				uint32_t ttl, const dns_nsec3_params *p, dns_chain_fn fn,
+				void *arg);
 
 /* ---- denial of existence: NSEC and NSEC3 read back, what they prove ----- */
 

@@ -30,4 +30,8 @@ signet_err dns_zone_parse_how(const char *text, size_t len, const dns_name *orig
 			      uint32_t default_ttl, size_t max_rrs, bool fast, dns_zone *out,
 			      unsigned *errline);
 
+/* A dns_chain_fn that appends the set to the dns_chain arg, taking its
+ * RRs: the array forms of the chain builders. */
+signet_err dns_chain_take(void *arg, dns_rrset *set);
+
 #endif

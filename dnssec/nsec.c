@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "dnssec/dnssec.h"
+#include "dnssec/internal.h"
 
 void dns_chain_free(dns_chain *c)
 {
@@ -12,7 +13,7 @@ void dns_chain_free(dns_chain *c)
 		dns_rrset_clear(&c->sets[i]);
 	free(c->sets);
 	c->sets = NULL;
-	c->count = 0;
+	c->count = c->cap = 0;
 }
 
 bool dns_owner_has_type(const dns_owner *o, uint16_t type)
@@ -215,14 +216,11 @@ static size_t nsec_types(const dns_owner *o, bool delegation, uint16_t *t)
 	return m;
 }
 
-signet_err dns_nsec_chain(const dns_name *apex, const dns_owner *owners, size_t n, uint32_t ttl,
-			  dns_chain *out)
+signet_err dns_nsec_chain_each(const dns_name *apex, const dns_owner *owners, size_t n,
+			       uint32_t ttl, dns_chain_fn fn, void *arg)
 {
-	if (apex == NULL || out == NULL || (n > 0 && owners == NULL))
+	if (apex == NULL || fn == NULL || (n > 0 && owners == NULL))
 		return SIGNET_EINVAL;
-	out->sets = NULL;
-	out->count = 0;
-
 	dns_owner *auth = NULL;
 	size_t nauth = 0;
 	signet_err err = dns_owners_authoritative(apex, owners, n, &auth, &nauth);
@@ -243,12 +241,6 @@ signet_err dns_nsec_chain(const dns_name *apex, const dns_owner *owners, size_t 
 		dns_owners_free(auth, nauth);
 		return SIGNET_EINVAL;
 	}
-
-	dns_rrset *sets = calloc(nauth, sizeof(*sets));
-	if (sets == NULL) {
-		dns_owners_free(auth, nauth);
-		return SIGNET_ENOMEM;
-	}
 	/* One buffer for the types of every NSEC, as long as the longest. */
 	size_t most = 0;
 	for (size_t i = 0; i < nauth; i++)
@@ -256,37 +248,58 @@ signet_err dns_nsec_chain(const dns_name *apex, const dns_owner *owners, size_t 
 			most = auth[i].ntypes;
 	uint16_t *types = malloc((most + 2) * sizeof(*types));
 	if (types == NULL) {
-		free(sets);
 		dns_owners_free(auth, nauth);
 		return SIGNET_ENOMEM;
 	}
 	sg_buf rdata = SG_BUF_INIT;
-	size_t done = 0;
-	for (; done < nauth; done++) {
-		const dns_owner *o = &auth[done];
-		const dns_owner *next = &auth[(done + 1) % nauth];
-		bool deleg = done > 0 && dns_owner_has_type(o, DNS_T_NS);
+	for (size_t i = 0; i < nauth && err == SIGNET_OK; i++) {
+		const dns_owner *o = &auth[i];
+		const dns_owner *next = &auth[(i + 1) % nauth];
+		bool deleg = i > 0 && dns_owner_has_type(o, DNS_T_NS);
 		size_t ntypes = nsec_types(o, deleg, types);
 		sg_buf_reset(&rdata);
 		err = dns_nsec_rdata(next->name, types, ntypes, &rdata);
 		if (err != SIGNET_OK)
 			break;
-		dns_rrset_init(&sets[done], o->name, DNS_T_NSEC, DNS_CLASS_IN, ttl);
-		err = dns_rrset_add(&sets[done], rdata.data, rdata.len);
-		if (err != SIGNET_OK) {
-			dns_rrset_clear(&sets[done]);
-			break;
-		}
+		dns_rrset set;
+		dns_rrset_init(&set, o->name, DNS_T_NSEC, DNS_CLASS_IN, ttl);
+		err = dns_rrset_add(&set, rdata.data, rdata.len);
+		if (err == SIGNET_OK)
+			err = fn(arg, &set);
+		dns_rrset_clear(&set);
 	}
 	sg_buf_free(&rdata);
 	free(types);
 	dns_owners_free(auth, nauth);
-	if (err != SIGNET_OK) {
-		dns_chain c = {sets, done};
-		dns_chain_free(&c);
-		return err;
+	return err;
+}
+
+signet_err dns_chain_take(void *arg, dns_rrset *set)
+{
+	dns_chain *c = arg;
+	if (c->count == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 64;
+		dns_rrset *p = realloc(c->sets, cap * sizeof(*p));
+		if (p == NULL)
+			return SIGNET_ENOMEM;
+		c->sets = p;
+		c->cap = cap;
 	}
-	out->sets = sets;
-	out->count = nauth;
+	c->sets[c->count++] = *set;
+	/* The RRs are the chain's now: what the caller clears is empty. */
+	set->rr = NULL;
+	set->count = set->cap = 0;
 	return SIGNET_OK;
+}
+
+signet_err dns_nsec_chain(const dns_name *apex, const dns_owner *owners, size_t n, uint32_t ttl,
+			  dns_chain *out)
+{
+	if (out == NULL)
+		return SIGNET_EINVAL;
+	memset(out, 0, sizeof(*out));
+	signet_err err = dns_nsec_chain_each(apex, owners, n, ttl, dns_chain_take, out);
+	if (err != SIGNET_OK)
+		dns_chain_free(out);
+	return err;
 }

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 
 #include "dnssec/dnssec.h"
+#include "dnssec/internal.h"
 
 #define NSEC3_SHA1 1
 #define SHA1_LEN 20
@@ -250,16 +251,14 @@ static signet_err collect_entries(const dns_name *apex, const dns_owner *auth, s
 	return SIGNET_OK;
 }
 
-signet_err dns_nsec3_chain(const dns_name *apex, const dns_owner *owners, size_t n, uint32_t ttl,
-			   const dns_nsec3_params *p, dns_chain *out)
+signet_err dns_nsec3_chain_each(const dns_name *apex, const dns_owner *owners, size_t n,
+				uint32_t ttl, const dns_nsec3_params *p, dns_chain_fn fn, void *arg)
 {
-	if (apex == NULL || out == NULL || (n > 0 && owners == NULL))
+	if (apex == NULL || fn == NULL || (n > 0 && owners == NULL))
 		return SIGNET_EINVAL;
 	signet_err err = check_params(p);
 	if (err != SIGNET_OK)
 		return err;
-	out->sets = NULL;
-	out->count = 0;
 
 	dns_owner *auth = NULL;
 	size_t nauth = 0;
@@ -288,17 +287,10 @@ signet_err dns_nsec3_chain(const dns_name *apex, const dns_owner *owners, size_t
 		}
 	}
 
-	dns_rrset *sets = calloc(nent, sizeof(*sets));
-	if (sets == NULL) {
-		free(ent);
-		dns_owners_free(auth, nauth);
-		return SIGNET_ENOMEM;
-	}
 	sg_buf rdata = SG_BUF_INIT;
-	size_t done = 0;
-	for (; done < nent; done++) {
-		const struct nsec3_entry *e = &ent[done];
-		const struct nsec3_entry *next = &ent[(done + 1) % nent];
+	for (size_t i = 0; i < nent && err == SIGNET_OK; i++) {
+		const struct nsec3_entry *e = &ent[i];
+		const struct nsec3_entry *next = &ent[(i + 1) % nent];
 		dns_name owner;
 		uint16_t *types = NULL;
 		size_t ntypes = 0;
@@ -314,22 +306,27 @@ signet_err dns_nsec3_chain(const dns_name *apex, const dns_owner *owners, size_t
 		free(types);
 		if (err != SIGNET_OK)
 			break;
-		dns_rrset_init(&sets[done], &owner, DNS_T_NSEC3, DNS_CLASS_IN, ttl);
-		err = dns_rrset_add(&sets[done], rdata.data, rdata.len);
-		if (err != SIGNET_OK) {
-			dns_rrset_clear(&sets[done]);
-			break;
-		}
+		dns_rrset set;
+		dns_rrset_init(&set, &owner, DNS_T_NSEC3, DNS_CLASS_IN, ttl);
+		err = dns_rrset_add(&set, rdata.data, rdata.len);
+		if (err == SIGNET_OK)
+			err = fn(arg, &set);
+		dns_rrset_clear(&set);
 	}
 	sg_buf_free(&rdata);
 	free(ent);
 	dns_owners_free(auth, nauth);
-	if (err != SIGNET_OK) {
-		dns_chain c = {sets, done};
-		dns_chain_free(&c);
-		return err;
-	}
-	out->sets = sets;
-	out->count = nent;
-	return SIGNET_OK;
+	return err;
+}
+
+signet_err dns_nsec3_chain(const dns_name *apex, const dns_owner *owners, size_t n, uint32_t ttl,
+			   const dns_nsec3_params *p, dns_chain *out)
+{
+	if (out == NULL)
+		return SIGNET_EINVAL;
+	memset(out, 0, sizeof(*out));
+	signet_err err = dns_nsec3_chain_each(apex, owners, n, ttl, p, dns_chain_take, out);
+	if (err != SIGNET_OK)
+		dns_chain_free(out);
+	return err;
 }

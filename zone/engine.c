@@ -661,7 +661,9 @@ void zi_work_free(work *w)
 	free(w->shared);
 	dns_zone_free(&w->z);
 	free(w->roles);
-	dns_chain_free(&w->chain);
+	for (size_t i = 0; i < w->nchain; i++)
+		zi_entry_free(w->chain[i]);
+	free(w->chain);
 	zi_version_free(w->v);
 	free(w->todo);
 	free(w->send);
@@ -698,6 +700,25 @@ static signet_err prepare(work *w, uint32_t now)
 	rd[len - 17] = (uint8_t)w->serial;
 	uint32_t minimum = sg_get_u32(rd + len - 4);
 	w->neg_ttl = minimum < soa->ttl ? minimum : soa->ttl;
+	return SIGNET_OK;
+}
+
+/* A set of the chain into an entry of the work's (dns_chain_fn). */
+static signet_err chain_take(void *arg, dns_rrset *set)
+{
+	work *w = arg;
+	if (w->nchain == w->capchain) {
+		size_t cap = w->capchain ? 2 * w->capchain : 1024;
+		entry **p = realloc(w->chain, cap * sizeof(*p));
+		if (p == NULL)
+			return SIGNET_ENOMEM;
+		w->chain = p;
+		w->capchain = cap;
+	}
+	entry *en = zi_entry_new(set, DNS_SET_SIGN, true);
+	if (en == NULL)
+		return SIGNET_ENOMEM;
+	w->chain[w->nchain++] = en;
 	return SIGNET_OK;
 }
 
@@ -750,9 +771,10 @@ static signet_err build(work *w)
 	if (ret == SIGNET_OK)
 		ret = dns_zone_owners(z, w->roles, &owners, &nowners);
 	if (ret == SIGNET_OK)
-		ret = k->nsec3 ? dns_nsec3_chain(&z->apex, owners, nowners, w->neg_ttl, &k->nsec3p,
-						 &w->chain)
-			       : dns_nsec_chain(&z->apex, owners, nowners, w->neg_ttl, &w->chain);
+		ret = k->nsec3 ? dns_nsec3_chain_each(&z->apex, owners, nowners, w->neg_ttl,
+						      &k->nsec3p, chain_take, w)
+			       : dns_nsec_chain_each(&z->apex, owners, nowners, w->neg_ttl,
+						     chain_take, w);
 	dns_owners_free(owners, nowners);
 	return ret;
 }
@@ -787,7 +809,7 @@ static entry *shareable(const work *w, const reuse_rule *r, int range, const dns
 static signet_err make_version(work *w, uint32_t now)
 {
 	dns_zone *z = &w->z;
-	size_t n = z->count + w->chain.count;
+	size_t n = z->count + w->nchain;
 	version *v = calloc(1, sizeof(*v));
 	if (!v)
 		return SIGNET_ENOMEM;
@@ -821,7 +843,10 @@ static signet_err make_version(work *w, uint32_t now)
 	size_t hint[2] = {0, old ? old->nzone + old->nextra : 0};
 	for (size_t i = 0; i < n; i++) {
 		bool chain = i >= z->count;
-		dns_rrset *s = chain ? &w->chain.sets[i - z->count] : &z->sets[i];
+		dns_rrset view;
+		if (chain)
+			zi_view(w->chain[i - z->count], &view);
+		dns_rrset *s = chain ? &view : &z->sets[i];
 		uint16_t t = s->type;
 		dns_set_role role = chain ? DNS_SET_SIGN : w->roles[i];
 		bool item = role == DNS_SET_SIGN && t != DNS_T_DNSKEY && t != DNS_T_CDS &&
@@ -829,19 +854,31 @@ static signet_err make_version(work *w, uint32_t now)
 		int range = i < w->nzone ? 0 : chain ? 2 : 1;
 		entry *en = old ? shareable(w, &r, range, s, role, item, hint) : NULL;
 		w->shared[i] = en != NULL;
-		if (en == NULL)
+		if (chain) {
+			/* Already an entry: the work's, or replaced by the shared one. */
+			entry **mine = &w->chain[i - z->count];
+			if (en == NULL)
+				en = *mine;
+			else
+				zi_entry_free(*mine);
+			*mine = NULL;
+		} else if (en == NULL) {
 			en = zi_entry_new(s, role, item);
+		}
 		if (en == NULL)
 			return SIGNET_ENOMEM; /* zi_work_free frees the rest */
 		v->e[v->n++] = en;
 		if (!chain && v->soa == NONE && t == DNS_T_SOA &&
 		    dns_name_equal(&s->owner, &z->apex))
 			v->soa = i;
-		dns_rrset_clear(s);
+		if (!chain)
+			dns_rrset_clear(s);
 	}
 	/* The arrays the sets came from go now, not after the sign: on a
 	 * large zone they are tens of megabytes for as long as it lasts. */
-	dns_chain_free(&w->chain);
+	free(w->chain);
+	w->chain = NULL;
+	w->nchain = w->capchain = 0;
 	dns_zone_free(z);
 	z->apex = w->e->apex;
 	free(w->roles);

@@ -143,7 +143,11 @@ typedef struct work {
 	size_t nzone;  /* input sets in z */
 	size_t dnskey; /* z index of DNSKEY, NONE */
 	dns_set_role *roles;
-	dns_chain chain;
+	/* The NSEC or NSEC3 chain, made into entries as the chain builder
+	 * gives its sets: as dns_rrsets it was a fifth of a large zone's
+	 * peak. */
+	entry **chain;
+	size_t nchain, capchain;
 	version *v;   /* being built */
 	size_t *todo; /* entries of v to send */
 	size_t ntodo;

@@ -201,7 +201,7 @@ static void test_nsec_chain_rules(void **state)
 		{dt_namep("z.example."), a_t, 1},
 	};
 	dns_name apex = dt_name("example.");
-	dns_chain c = {NULL, 0};
+	dns_chain c = {NULL, 0, 0};
 	assert_int_equal(dns_nsec_chain(&apex, o, 9, 300, &c), SIGNET_OK);
 	assert_int_equal(c.count, 4);
 
@@ -254,7 +254,7 @@ static void test_nsec_chain_errors(void **state)
 	dns_owner o[] = {{dt_namep("www.example."), a_t, 1}};
 	dns_owner broken[] = {{dt_namep("example."), NULL, 2}};
 	dns_name apex = dt_name("example.");
-	dns_chain c = {NULL, 0};
+	dns_chain c = {NULL, 0, 0};
 	/* Without the apex there is no chain to close. */
 	assert_int_equal(dns_nsec_chain(&apex, o, 1, 300, &c), SIGNET_EINVAL);
 	assert_int_equal(dns_nsec_chain(&apex, o, 0, 300, &c), SIGNET_EINVAL);
@@ -283,8 +283,16 @@ static void test_nsec_chain_vs_ldns(void **state)
 	dns_owner *o = NULL;
 	size_t n = 0;
 	dt_zone_owners(&z, &o, &n);
-	dns_chain c = {NULL, 0};
+	dns_chain c = {NULL, 0, 0};
 	assert_int_equal(dns_nsec_chain(&z.apex, o, n, 300, &c), SIGNET_OK);
+	/* The each form gives the same sets, and stops at its callback's error. */
+	dt_each e = {&c, 0, 0};
+	assert_int_equal(dns_nsec_chain_each(&z.apex, o, n, 300, dt_each_fn, &e), SIGNET_OK);
+	assert_int_equal(e.seen, c.count);
+	e = (dt_each){&c, 0, 3};
+	assert_int_equal(dns_nsec_chain_each(&z.apex, o, n, 300, dt_each_fn, &e), SIGNET_EIO);
+	assert_int_equal(e.seen, 3);
+	assert_int_equal(dns_nsec_chain_each(&z.apex, o, n, 300, NULL, &e), SIGNET_EINVAL);
 
 	sg_buf text = SG_BUF_INIT;
 	dt_load_file("zones/example.com.zone", &text);

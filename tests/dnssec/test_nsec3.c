@@ -251,8 +251,16 @@ static void chain_vs_ldns(uint16_t iter, const char *salt_hex)
 	size_t n = 0;
 	dt_zone_owners(&z, &o, &n);
 	dns_nsec3_params p = mkparams(0, iter, salt_hex);
-	dns_chain c = {NULL, 0};
+	dns_chain c = {NULL, 0, 0};
 	assert_int_equal(dns_nsec3_chain(&z.apex, o, n, 300, &p, &c), SIGNET_OK);
+	/* The each form gives the same sets, and stops at its callback's error. */
+	dt_each e = {&c, 0, 0};
+	assert_int_equal(dns_nsec3_chain_each(&z.apex, o, n, 300, &p, dt_each_fn, &e), SIGNET_OK);
+	assert_int_equal(e.seen, c.count);
+	e = (dt_each){&c, 0, 2};
+	assert_int_equal(dns_nsec3_chain_each(&z.apex, o, n, 300, &p, dt_each_fn, &e), SIGNET_EIO);
+	assert_int_equal(e.seen, 2);
+	assert_int_equal(dns_nsec3_chain_each(&z.apex, o, n, 300, &p, NULL, &e), SIGNET_EINVAL);
 
 	FILE *fp = fmemopen(text.data, text.len, "r");
 	assert_non_null(fp);
@@ -352,7 +360,7 @@ static void test_chain_rules_and_optout(void **state)
 
 	/* Without opt-out every name is there, ENTs included. */
 	dns_nsec3_params p = mkparams(0, 0, "");
-	dns_chain c = {NULL, 0};
+	dns_chain c = {NULL, 0, 0};
 	assert_int_equal(dns_nsec3_chain(&apex, o, 6, 60, &p, &c), SIGNET_OK);
 	assert_int_equal(c.count, 8);
 	assert_null(find_hashed(&c, "ns.ins.x.example.", &p));
@@ -406,7 +414,7 @@ static void test_chain_errors(void **state)
 	dns_owner no_apex[] = {{dt_namep("www.example."), a_t, 1}};
 	dns_owner ok[] = {{&apex, a_t, 1}};
 	dns_nsec3_params p = mkparams(0, 0, "");
-	dns_chain c = {NULL, 0};
+	dns_chain c = {NULL, 0, 0};
 	assert_int_equal(dns_nsec3_chain(&apex, no_apex, 1, 60, &p, &c), SIGNET_EINVAL);
 	assert_int_equal(dns_nsec3_chain(&apex, ok, 1, 60, NULL, &c), SIGNET_EINVAL);
 	assert_int_equal(dns_nsec3_chain(NULL, ok, 1, 60, &p, &c), SIGNET_EINVAL);

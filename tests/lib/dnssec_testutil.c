@@ -30,6 +30,30 @@ const dns_name *dt_namep(const char *s)
 	return n;
 }
 
+signet_err dt_each_fn(void *arg, dns_rrset *set)
+{
+	dt_each *e = arg;
+	assert_true(e->seen < e->want->count);
+	const dns_rrset *w = &e->want->sets[e->seen];
+	assert_true(dns_name_equal(&set->owner, &w->owner));
+	assert_int_equal(set->type, w->type);
+	assert_int_equal(set->ttl, w->ttl);
+	assert_int_equal(set->count, w->count);
+	for (size_t i = 0; i < set->count; i++) {
+		assert_int_equal(set->rr[i].len, w->rr[i].len);
+		assert_memory_equal(set->rr[i].data, w->rr[i].data, w->rr[i].len);
+	}
+	if (e->seen % 2 == 0) {
+		for (size_t i = 0; i < set->count; i++)
+			free(set->rr[i].data);
+		free(set->rr);
+		set->rr = NULL;
+		set->count = set->cap = 0;
+	}
+	e->seen++;
+	return e->seen == e->stop_at ? SIGNET_EIO : SIGNET_OK;
+}
+
 void dt_load_file(const char *rel, sg_buf *out)
 {
 	const char *dir = getenv("SIGNET_TEST_DATA");

@@ -17,6 +17,16 @@ dns_name dt_name(const char *s);
  * name is a pointer). */
 const dns_name *dt_namep(const char *s);
 
+/* A dns_chain_fn that checks an _each chain builder against the array form
+ * want: the same sets in the same order (seen counts them); every other
+ * set's RRs are taken, the rest left to be cleared; at the stop_at-th set
+ * (0: never) it returns SIGNET_EIO. */
+typedef struct dt_each {
+	const dns_chain *want;
+	size_t seen, stop_at;
+} dt_each;
+signet_err dt_each_fn(void *arg, dns_rrset *set);
+
 /* Append the file rel under $SIGNET_TEST_DATA (1 MiB at most) to out. */
 void dt_load_file(const char *rel, sg_buf *out);
 
