@@ -23,6 +23,7 @@
 
 #include "client/client.h"
 #include "tests/lib/signetd_fixture.h"
+#include "tests/lib/signetd_rpc.h"
 
 /* How soon after signetd listens again a call must go through: gRPC's
  * back-off after the one failed attempt (1 s, 20% jitter) and a handshake
@@ -42,26 +43,6 @@ static int teardown(void **state)
 {
 	(void)state;
 	return signetd_teardown(&D);
-}
-
-static client_conn *open_ns1(void)
-{
-	client_config cfg;
-	client_config_init(&cfg);
-	char path[3][300], msg[256];
-	snprintf(path[0], sizeof(path[0]), "%s/ca.pem", D.dir);
-	snprintf(path[1], sizeof(path[1]), "%s/ns1.pem", D.dir);
-	snprintf(path[2], sizeof(path[2]), "%s/ns1.key", D.dir);
-	assert_int_equal(client_config_set(&cfg, "server", D.target, msg, sizeof(msg)), SIGNET_OK);
-	assert_int_equal(client_config_set(&cfg, "server-name", "localhost", msg, sizeof(msg)),
-			 SIGNET_OK);
-	assert_int_equal(client_config_set(&cfg, "ca", path[0], msg, sizeof(msg)), SIGNET_OK);
-	assert_int_equal(client_config_set(&cfg, "cert", path[1], msg, sizeof(msg)), SIGNET_OK);
-	assert_int_equal(client_config_set(&cfg, "key", path[2], msg, sizeof(msg)), SIGNET_OK);
-	assert_int_equal(client_config_set(&cfg, "timeout", "5", msg, sizeof(msg)), SIGNET_OK);
-	client_conn *c = NULL;
-	assert_int_equal(client_open(&cfg, &c, msg, sizeof(msg)), SIGNET_OK);
-	return c;
 }
 
 /* One Health call; its gRPC status. */
@@ -117,22 +98,26 @@ static long restart_and_time(client_conn *c, int (*call)(client_conn *))
 static void test_unary_after_restart(void **state)
 {
 	(void)state;
-	client_conn *c = open_ns1();
+	rpc_conn *r = signetd_connect(&D, "ns1");
+	assert_non_null(r);
+	client_conn *c = rpc_client(r);
 	long took = restart_and_time(c, health);
 	fprintf(stderr, "unary: through %ld ms after signetd listened again\n", took);
 	assert_true(took <= RECOVERY_BOUND_MS);
-	client_close(c);
+	rpc_close(r);
 }
 
 static void test_pipelined_after_restart(void **state)
 {
 	(void)state;
-	client_conn *c = open_ns1();
+	rpc_conn *r = signetd_connect(&D, "ns1");
+	assert_non_null(r);
+	client_conn *c = rpc_client(r);
 	long took = restart_and_time(c, health_pipelined);
 	fprintf(stderr, "pipelined: through %ld ms after signetd listened again\n", took);
 	assert_true(took <= RECOVERY_BOUND_MS);
 	assert_int_equal(client_inflight(c), 0);
-	client_close(c);
+	rpc_close(r);
 }
 
 int main(void)

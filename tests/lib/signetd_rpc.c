@@ -47,6 +47,11 @@ signet_err rpc_open(const char *target, const char *ca_path, const char *cert_pa
 	return SIGNET_OK;
 }
 
+client_conn *rpc_client(rpc_conn *c)
+{
+	return c ? c->c : NULL;
+}
+
 void rpc_close(rpc_conn *c)
 {
 	if (!c)

@@ -21,6 +21,9 @@ typedef struct rpc_conn rpc_conn;
 signet_err rpc_open(const char *target, const char *ca_path, const char *cert_path,
 		    const char *key_path, rpc_conn **out);
 void rpc_close(rpc_conn *c);
+/* The client library's connection under c (for its pipelined calls),
+ * c's to close. */
+client_conn *rpc_client(rpc_conn *c);
 
 /* Call method (a full path) with req (len octets, sent as is); the status,
  * its details (detailslen octets) and the answer of an OK call (appended to

@@ -466,20 +466,9 @@ static void test_sign(void **state)
 static void test_pipeline_wait(void **state)
 {
 	(void)state;
-	client_config cfg;
-	client_config_init(&cfg);
-	char path[3][300], msg[256];
-	snprintf(path[0], sizeof(path[0]), "%s/ca.pem", D.dir);
-	snprintf(path[1], sizeof(path[1]), "%s/ns1.pem", D.dir);
-	snprintf(path[2], sizeof(path[2]), "%s/ns1.key", D.dir);
-	assert_int_equal(client_config_set(&cfg, "server", D.target, msg, sizeof(msg)), SIGNET_OK);
-	assert_int_equal(client_config_set(&cfg, "server-name", "localhost", msg, sizeof(msg)),
-			 SIGNET_OK);
-	assert_int_equal(client_config_set(&cfg, "ca", path[0], msg, sizeof(msg)), SIGNET_OK);
-	assert_int_equal(client_config_set(&cfg, "cert", path[1], msg, sizeof(msg)), SIGNET_OK);
-	assert_int_equal(client_config_set(&cfg, "key", path[2], msg, sizeof(msg)), SIGNET_OK);
-	client_conn *c = NULL;
-	assert_int_equal(client_open(&cfg, &c, msg, sizeof(msg)), SIGNET_OK);
+	rpc_conn *r = signetd_connect(&D, "ns1");
+	assert_non_null(r);
+	client_conn *c = rpc_client(r);
 
 	void *tag = NULL;
 	client_status st;
@@ -507,7 +496,7 @@ static void test_pipeline_wait(void **state)
 	}
 	assert_int_equal(seen, 0xeu);
 	sg_buf_free(&resp);
-	client_close(c);
+	rpc_close(r);
 }
 
 static void test_keyset_health(void **state)
