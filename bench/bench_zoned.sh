@@ -11,7 +11,9 @@
 # (minutes); results in docs/BENCHMARKS.md.
 #
 # usage: bench/bench_zoned.sh [NAMES] (default 100000), from the source tree;
-# ZONED_ONLY=1 or KNOT_ONLY=1 runs one side.
+# ZONED_ONLY=1 or KNOT_ONLY=1 runs one side; MODES="nsec" runs one chain;
+# ZONED_WRAP="heaptrack -o /tmp/ht-zoned" runs zoned under a profiler (its
+# RSS column is then the wrapper's, not zoned's).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -118,7 +120,8 @@ zones = (
 CONF
   local t0 zpid
   t0=$(now)
-  "$zoned" -c "$stack/zoned.conf" -v 2> "$stack/zoned.log" &
+  # shellcheck disable=SC2086 # ZONED_WRAP is a command and its words
+  ${ZONED_WRAP:-} "$zoned" -c "$stack/zoned.conf" -v 2> "$stack/zoned.log" &
   zpid=$!
   pids+=($zpid)
   local sd0
@@ -269,7 +272,7 @@ say "# bench_zoned $(date -u +%Y-%m-%dT%H:%MZ), $names names, $(nproc) cores, lo
 say ""
 say "| chain | what | s to the signer's new serial | s to NSD's new serial | signer CPU s | signer peak RSS MiB |"
 say "| --- | --- | --- | --- | --- | --- |"
-for mode in nsec nsec3; do
+for mode in ${MODES:-nsec nsec3}; do
   [ -z "${KNOT_ONLY:-}" ] && run "$mode"
   [ -z "${ZONED_ONLY:-}" ] && knot_run "$mode"
 done
