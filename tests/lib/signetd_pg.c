@@ -1,6 +1,7 @@
 /* signetd_pg.c -- a real PostgreSQL cluster for tests (see signetd_pg.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -59,33 +60,75 @@ static const char watch_script[] =
 	" >/dev/null 2>&1;"
 	" [ -n \"$SIGNET_TEST_KEEP\" ] || rm -rf \"$1\"";
 
+bool pg_pid_running(int pid)
+{
+	char path[64], stat[256];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	size_t n = fread(stat, 1, sizeof(stat) - 1, f);
+	fclose(f);
+	stat[n] = '\0';
+	const char *paren = strrchr(stat, ')');
+	return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
+}
+
 static int start_watcher(pg_cluster *c)
 {
 	/* A socket pair rather than a pipe: the farewell is sent with
 	 * MSG_NOSIGNAL, so a watcher gone already cannot kill the test with
 	 * SIGPIPE. */
-	int p[2];
+	int p[2], q[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) != 0)
 		return -1;
-	pid_t pid = fork();
-	if (pid < 0) {
+	if (pipe2(q, O_CLOEXEC) != 0) {
 		close(p[0]);
 		close(p[1]);
 		return -1;
 	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		close(q[0]);
+		close(q[1]);
+		return -1;
+	}
 	if (pid == 0) {
+		/* Forked twice: ctest's timeout kills the test's whole tree of
+		 * children (it follows parent pids), and the watcher must outlive
+		 * exactly that. The middle process tells the watcher's pid and
+		 * leaves it to init. */
+		if (setsid() < 0)
+			_exit(127);
+		pid_t w = fork();
+		if (w != 0) {
+			(void)!write(q[1], &w, sizeof(w));
+			_exit(w > 0 ? 0 : 127);
+		}
 		/* dup2 onto itself would keep close-on-exec. */
 		if (p[0] == 0 ? fcntl(0, F_SETFD, 0) != 0 : dup2(p[0], 0) != 0)
 			_exit(127);
 		int null = open("/dev/null", O_RDWR);
-		if (setsid() < 0 || null < 0 || dup2(null, 1) != 1 || close_range(3, ~0u, 0) != 0)
+		if (null < 0 || dup2(null, 1) != 1 || close_range(3, ~0u, 0) != 0)
 			_exit(127);
 		execl("/bin/sh", "sh", "-c", watch_script, "sh", c->dir, (char *)NULL);
 		_exit(127);
 	}
 	close(p[0]);
+	close(q[1]);
+	pid_t w = -1;
+	ssize_t got = read(q[0], &w, sizeof(w));
+	close(q[0]);
+	int status = 0;
+	(void)waitpid(pid, &status, 0);
+	if (got != (ssize_t)sizeof(w) || w <= 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		close(p[1]);
+		return -1;
+	}
 	c->watch_fd = p[1];
-	c->watcher = (int)pid;
+	c->watcher = (int)w;
 	return 0;
 }
 
@@ -186,7 +229,9 @@ void pg_cluster_destroy(pg_cluster *c)
 		/* Done: the watcher leaves without touching anything. */
 		(void)send(c->watch_fd, "done\n", 5, MSG_NOSIGNAL);
 		close(c->watch_fd);
-		(void)waitpid(c->watcher, NULL, 0);
+		/* Not a child of this process (init reaps it): seen gone. */
+		for (int i = 0; i < 1000 && pg_pid_running(c->watcher); i++)
+			usleep(10000);
 	}
 	c->watch_fd = -1;
 	c->watcher = 0;

@@ -10,6 +10,9 @@
  * crash, ctest's timeout killing it with SIGKILL, where atexit does not
  * run), the end of its input makes the watcher stop the server (pg_ctl
  * stop -m immediate) and remove the directory (kept with SIGNET_TEST_KEEP).
+ * It is forked twice, in a session of its own, so that neither a kill of
+ * the test's process group nor ctest's kill of the test's process tree
+ * reaches it.
  *
  * Needs /usr/lib/postgresql/15/bin (postgresql-15) and runuser; a missing
  * one fails the test naming it. Failures fail the cmocka test, except in
@@ -28,13 +31,16 @@ typedef struct pg_cluster {
 	int port;            /* 127.0.0.1:port, TLS only */
 	bool running;
 	int watch_fd;        /* the test's end of the watcher's socket pair, or -1 */
-	int watcher;         /* the watcher's pid, or 0 */
+	int watcher;         /* the watcher's pid (not a child: forked twice), or 0 */
 } pg_cluster;
 
 /* initdb, configure and start; 0 when it accepts connections, -1 (with
  * the reason on stderr) otherwise. Call pg_cluster_destroy in either case
  * (or die: the watcher does it then). */
 int pg_cluster_start(pg_cluster *c);
+/* pid names a process that has not ended; a zombie has (an orphan may
+ * stay one where PID 1 reaps nothing). */
+bool pg_pid_running(int pid);
 /* pg_ctl stop -m fast (clients are cut off at once); start again on the
  * same data and port. Both wait until done. */
 void pg_cluster_stop(pg_cluster *c);

@@ -1,7 +1,9 @@
 /* test_pg_fixture.c -- the PostgreSQL test fixture (tests/lib/signetd_pg.c)
- * leaves nothing behind: a test process killed with SIGKILL (as ctest's
- * timeout does; atexit does not run) takes its cluster with it, and one
+ * leaves nothing behind: a test process killed with SIGKILL together with
+ * every process below it (as ctest's timeout does; atexit does not run)
+ * takes its cluster with it, and one
  * that calls pg_cluster_destroy leaves no watcher running. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <setjmp.h>
@@ -43,20 +45,45 @@ static int postmaster_pid(const char *dir)
 	return pid;
 }
 
-/* pid names a process that has not ended (a zombie has: nobody may reap
- * an orphan here when PID 1 does not). */
-static int alive(int pid)
+#define alive pg_pid_running
+
+/* The pids whose parent is pid, into out (at most cap); how many. */
+static size_t children_of(int pid, int *out, size_t cap)
 {
-	char path[64], stat[256];
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return 0;
-	size_t n = fread(stat, 1, sizeof(stat) - 1, f);
-	fclose(f);
-	stat[n] = '\0';
-	const char *paren = strrchr(stat, ')');
-	return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
+	size_t n = 0;
+	DIR *d = opendir("/proc");
+	assert_non_null(d);
+	for (struct dirent *e; (e = readdir(d)) != NULL && n < cap;) {
+		int p = atoi(e->d_name);
+		if (p <= 0)
+			continue;
+		char path[64], stat[512];
+		snprintf(path, sizeof(path), "/proc/%d/stat", p);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		size_t len = fread(stat, 1, sizeof(stat) - 1, f);
+		fclose(f);
+		stat[len] = '\0';
+		const char *paren = strrchr(stat, ')');
+		int ppid = 0;
+		if (paren && sscanf(paren + 2, "%*c %d", &ppid) == 1 && ppid == pid)
+			out[n++] = p;
+	}
+	closedir(d);
+	return n;
+}
+
+/* SIGKILL to pid and every process below it, as ctest's timeout does (it
+ * follows parent pids, not process groups or sessions). */
+static void kill_tree(int pid)
+{
+	int kids[64];
+	size_t n = children_of(pid, kids, 64);
+	kill(pid, SIGSTOP); /* no new children meanwhile */
+	for (size_t i = 0; i < n; i++)
+		kill_tree(kids[i]);
+	kill(pid, SIGKILL);
 }
 
 static int exists(const char *path)
@@ -104,7 +131,7 @@ static void test_killed_test_takes_its_cluster(void **state)
 	assert_true(alive(s.postmaster));
 	assert_true(exists(s.dir));
 
-	assert_int_equal(kill(child, SIGKILL), 0);
+	kill_tree(child);
 	assert_int_equal(waitpid(child, NULL, 0), child);
 	/* A generous bound: pg_ctl stop -m immediate on a loaded machine. */
 	time_t until = time(NULL) + 90;
