@@ -52,6 +52,20 @@ static signet_err take_soa(const zone_rr *v, size_t n, const dns_name *apex, dns
 	return SIGNET_ENOTFOUND;
 }
 
+/* The bounds: the oldest steps go first. */
+static void trim(zoned_journal *j)
+{
+	size_t drop = 0;
+	while (drop < j->count && (j->count - drop > j->max_steps || j->rrs > j->max_rrs)) {
+		j->rrs -= j->steps[drop].rrs;
+		step_free(&j->steps[drop++]);
+	}
+	if (drop) {
+		memmove(j->steps, j->steps + drop, (j->count - drop) * sizeof(*j->steps));
+		j->count -= drop;
+	}
+}
+
 signet_err zoned_journal_add(zoned_journal *j, const dns_name *apex, const zone_diff *changes,
 			     uint32_t serial_in)
 {
@@ -93,17 +107,14 @@ signet_err zoned_journal_add(zoned_journal *j, const dns_name *apex, const zone_
 	}
 	j->steps[j->count++] = s;
 	j->rrs += s.rrs;
-	/* The bounds: the oldest steps go first. */
-	size_t drop = 0;
-	while (drop < j->count && (j->count - drop > j->max_steps || j->rrs > j->max_rrs)) {
-		j->rrs -= j->steps[drop].rrs;
-		step_free(&j->steps[drop++]);
-	}
-	if (drop) {
-		memmove(j->steps, j->steps + drop, (j->count - drop) * sizeof(*j->steps));
-		j->count -= drop;
-	}
+	trim(j);
 	return SIGNET_OK;
+}
+
+void zoned_journal_bound(zoned_journal *j, size_t max_rrs)
+{
+	j->max_rrs = max_rrs;
+	trim(j);
 }
 
 signet_err zoned_journal_find(const zoned_journal *j, uint32_t from, size_t *first)

@@ -20,6 +20,12 @@ static void take(zoned_zone *z, const zoned_zone_conf *c, zoned_key *keys, size_
 		z->notify[i].pending = false;
 	}
 	zoned_keys_free(z->keys_own, z->nkeys_own);
+	/* A journal as deep as the zone is large (zoned_zone_start). */
+	if (c->max_rrs != z->conf.max_rrs) {
+		pthread_mutex_lock(&z->jmu);
+		zoned_journal_bound(&z->journal, c->max_rrs);
+		pthread_mutex_unlock(&z->jmu);
+	}
 	z->conf = *c;
 	z->keys_own = keys;
 	z->nkeys_own = nkeys;

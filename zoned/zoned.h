@@ -277,6 +277,9 @@ typedef struct zoned_journal {
 
 void zoned_journal_init(zoned_journal *j, size_t max_steps, size_t max_rrs);
 void zoned_journal_free(zoned_journal *j);
+/* A new bound of RRs (a SIGHUP's max-rrs): the oldest steps past it go
+ * now; the file follows at the next store. */
+void zoned_journal_bound(zoned_journal *j, size_t max_rrs);
 
 /* Record the step zone_engine_sign_diff reported (changes; nothing for an
  * empty one), then drop the oldest steps past the bounds. SIGNET_ENOTFOUND

@@ -262,12 +262,41 @@ static void test_bounded_and_restart(void **state)
 	zoned_journal_free(&j);
 }
 
+/* A SIGHUP's smaller max-rrs drops the oldest steps at once; the newest
+ * stay findable, and a larger bound keeps what is left. */
+static void test_new_bound(void **state)
+{
+	(void)state;
+	zoned_journal j;
+	zoned_journal_init(&j, 64, 100000);
+	for (uint32_t s = 1000; s < 1010; s++)
+		change(&j, s); /* 16 RRs a step besides the SOA */
+	assert_int_equal(j.count, 10);
+	assert_int_equal(j.rrs, 160);
+	zoned_journal_bound(&j, 50);
+	assert_int_equal(j.count, 3);
+	assert_int_equal(j.rrs, 48);
+	size_t first = 99;
+	assert_int_equal(zoned_journal_find(&j, 1007, &first), SIGNET_OK);
+	assert_int_equal(first, 0);
+	assert_int_equal(zoned_journal_find(&j, 1006, &first), SIGNET_ENOTFOUND);
+	zoned_journal_bound(&j, 100000);
+	assert_int_equal(j.count, 3);
+	change(&j, 1010);
+	assert_int_equal(j.count, 4);
+	zoned_journal_bound(&j, 0);
+	assert_int_equal(j.count, 0);
+	assert_int_equal(j.rrs, 0);
+	zoned_journal_free(&j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_append_cost),
 		cmocka_unit_test(test_torn_and_flipped),
 		cmocka_unit_test(test_bounded_and_restart),
+		cmocka_unit_test(test_new_bound),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
