@@ -163,6 +163,18 @@ CONF
   fi
   grep -E "signed \(|IXFR to" "$stack/zoned.log" | sed 's/^/    /' | tail -4
   grep -c "IXFR" "$stack/nsd.log" >/dev/null && say "    (NSD: $(grep -m1 -o 'IXFR[^,]*' "$stack/nsd.log" || true))"
+  # A restart: zoned reads the stored version and its journal back and
+  # serves them without signing anything.
+  kill "$zpid"
+  wait "$zpid" 2>/dev/null || true
+  local t2
+  t2=$(now)
+  # shellcheck disable=SC2086 # ZONED_WRAP is a command and its words
+  ${ZONED_WRAP:-} "$zoned" -c "$stack/zoned.conf" -v 2>> "$stack/zoned.log" &
+  zpid=$!
+  pids+=($zpid)
+  wait_serial "$zport" 1002 900
+  say "| $mode | restart, serving the stored version | $(since "$t2") | | $(cpu_of "$zpid") | $(hwm_of "$zpid") |"
   cleanup
 }
 

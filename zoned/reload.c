@@ -151,6 +151,30 @@ static zoned_zone *find_any(zoned *d, const dns_name *apex)
 	return NULL;
 }
 
+/* A zone of apex a SIGHUP removed while its job ran, or NULL. */
+static zoned_zone *find_gone(zoned *d, const dns_name *apex)
+{
+	for (zoned_zone *z = d->retired; z; z = z->lnext)
+		if (z->gone && dns_name_equal(&z->conf.apex, apex))
+			return z;
+	for (zoned_zone *z = d->adding; z; z = z->lnext)
+		if (z->gone && dns_name_equal(&z->conf.apex, apex))
+			return z;
+	return NULL;
+}
+
+/* z, removed while its job ran, is in the configuration again: taken
+ * back rather than started anew beside it (the two would write the same
+ * state files). Its timers were stopped: a refresh follows its job. */
+static void revive(zoned *d, zoned_zone *z)
+{
+	z->gone = false;
+	if (unlink_from(&d->retired, z))
+		d->zones[d->nzones++] = z;
+	z->again |= ZONED_JOB_REFRESH;
+	sg_log(SG_LOG_NOTICE, "zoned: SIGHUP: %s back (its running job ends first)", z->conf.name);
+}
+
 static bool in_config(const zoned_config *c, const dns_name *apex)
 {
 	for (size_t k = 0; k < c->nzones; k++)
@@ -243,6 +267,8 @@ void zoned_reload(zoned *d)
 	size_t added = 0;
 	for (size_t k = 0; k < nc.nzones; k++) {
 		zoned_zone *z = find_any(d, &nc.zones[k].apex);
+		if (z == NULL && (z = find_gone(d, &nc.zones[k].apex)) != NULL)
+			revive(d, z);
 		if (z) {
 			change(z, &nc.zones[k]);
 			continue;

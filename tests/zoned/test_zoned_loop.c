@@ -152,12 +152,13 @@ static void write_little(const char *zone, unsigned s, const char *extra)
 	fclose(f);
 }
 
-/* zoned's configuration: big.example and, as the second zone, small or
- * other.example. With other (the SIGHUP's), the keys come in the other
- * order: a key moving in the file moves nothing of a transfer in
- * progress. The workers: SIGNET_TEST_ZONED_WORKERS, else 2 (zoned's default;
- * SIGNET_TEST_ZONED_WORKERS=1 shows the tests of the pool fail). */
-static void write_zoned(const char *second)
+/* zoned's configuration: big.example (unless big is false) and, as the
+ * second zone, small or other.example. With other (the SIGHUP's), the keys
+ * come in the other order: a key moving in the file moves nothing of a
+ * transfer in progress. The workers: SIGNET_TEST_ZONED_WORKERS, else 2
+ * (zoned's default; SIGNET_TEST_ZONED_WORKERS=1 shows the tests of the pool
+ * fail). */
+static void write_zoned_with(bool big, const char *second)
 {
 	const char *workers = getenv("SIGNET_TEST_ZONED_WORKERS");
 	char wline[64];
@@ -171,6 +172,12 @@ static void write_zoned(const char *second)
 		 "{ name = \"xfr-out\"; algorithm = \"hmac-sha256\"; secret-file = \"%s/out.key\"; }",
 		 E.dir);
 	bool swap = strcmp(second, "small.example") != 0;
+	char bigzone[300];
+	snprintf(bigzone, sizeof(bigzone),
+		 "  { name = \"big.example\"; serial = \"keep\";\n"
+		 "    primaries = ( { address = \"127.0.0.1:%d\"; key = \"xfr-in\"; } );\n"
+		 "    secondaries = ( { range = \"127.0.0.1/32\"; key = \"xfr-out\"; } ); },\n",
+		 E.pport);
 	char p[400];
 	snprintf(p, sizeof(p), "%s/zoned.conf.tmp", E.dir);
 	FILE *f = fopen(p, "w");
@@ -179,17 +186,19 @@ static void write_zoned(const char *second)
 		"listen = \"127.0.0.1:%d\";\nmetrics = \"127.0.0.1:%d\";\nstate-dir = \"%s/state\";\n"
 		"signetd = \"%s/client.conf\";\nkeyset-poll = 3600;\n%s"
 		"keys = ( %s,\n %s );\n"
-		"zones = (\n"
-		"  { name = \"big.example\"; serial = \"keep\";\n"
-		"    primaries = ( { address = \"127.0.0.1:%d\"; key = \"xfr-in\"; } );\n"
-		"    secondaries = ( { range = \"127.0.0.1/32\"; key = \"xfr-out\"; } ); },\n"
+		"zones = (\n%s"
 		"  { name = \"%s\"; serial = \"keep\";\n"
 		"    primaries = ( { address = \"127.0.0.1:%d\"; key = \"xfr-in\"; } );\n"
 		"    secondaries = ( { range = \"127.0.0.1/32\"; key = \"xfr-out\"; } ); } );\n",
-		E.zport, E.mport, E.dir, E.dir, wline, swap ? kout : kin, swap ? kin : kout, E.pport,
-		second, E.pport);
+		E.zport, E.mport, E.dir, E.dir, wline, swap ? kout : kin, swap ? kin : kout,
+		big ? bigzone : "", second, E.pport);
 	fclose(f);
 	sh("mv %s/zoned.conf.tmp %s/zoned.conf", E.dir, E.dir);
+}
+
+static void write_zoned(const char *second)
+{
+	write_zoned_with(true, second);
 }
 
 static void write_configs(void)
@@ -566,6 +575,36 @@ static void test_sighup_while_busy(void **state)
 	assert_string_equal(buf, want_line);
 }
 
+/* big.example removed by a SIGHUP while its sign is held, and put back by
+ * the next before the sign ends: the same zone goes on (its sign ends and
+ * is served, a refresh follows), where a second zone was started beside
+ * it, both writing big.example's state files. */
+static void test_sighup_back_while_busy(void **state)
+{
+	(void)state;
+	more gone = {"SIGHUP: big.example. removed", log_count("SIGHUP: big.example. removed")};
+	relay_ctl("arm", "65536\n");
+	write_big(6, 300); /* the SOA minimum moves: a whole sign */
+	knot_reload("big.example");
+	relay_wait_paused();
+	write_zoned_with(false, "other.example");
+	kill(E.zoned, SIGHUP);
+	assert_true(wait_for(log_grew, &gone, 30));
+	assert_int_equal(zsoa("big.example", 5), 0); /* REFUSED */
+	write_zoned("other.example");
+	kill(E.zoned, SIGHUP);
+	assert_true(wait_for(zoned_logged, "SIGHUP: big.example. back", 30));
+	assert_int_equal(log_count("SIGHUP: big.example. added"), 0);
+	relay_resume();
+	zwant b6 = {"big.example", 6};
+	if (!wait_for(zserial_is, &b6, 60)) {
+		system_tail("zoned.log");
+		fail_msg("big.example, put back, did not serve serial 6");
+	}
+	assert_int_equal(log_count("big.example.: serial 6 signed"), 1);
+	assert_int_equal(zsoa("other.example", 5), 1);
+}
+
 /* A restart serves the stored versions at once: the first SOA query and
  * AXFR after the port opens are answered with the stored serials, never
  * SERVFAIL (before, the zone answered SERVFAIL until a worker had read
@@ -575,6 +614,8 @@ static void test_restart_serves_stored(void **state)
 	(void)state;
 	char log[400];
 	snprintf(log, sizeof(log), "%s/zoned.log", E.dir);
+	unsigned big = zsoa("big.example", 5);
+	assert_true(big > 0);
 	int st = stop(&E.zoned, SIGTERM);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	start_loop_zoned();
@@ -590,8 +631,8 @@ static void test_restart_serves_stored(void **state)
 		system_tail("zoned.log");
 		fail_msg("the first SOA query after the restart: %s", buf);
 	}
-	assert_int_equal(zsoa("big.example", 60), 5);
-	assert_int_equal(axfr_serial("big.example", "big5.zone"), 5);
+	assert_int_equal(zsoa("big.example", 60), big);
+	assert_int_equal(axfr_serial("big.example", "big-restart.zone"), big);
 	assert_int_equal(zsoa("other.example", 60), 1);
 	assert_true(signetd_log_has(log, "zoned: ready: serving 2 zones"));
 }
@@ -616,6 +657,7 @@ int main(void)
 		cmocka_unit_test(test_serves_while_signing),
 		cmocka_unit_test(test_small_passes_big),
 		cmocka_unit_test(test_sighup_while_busy),
+		cmocka_unit_test(test_sighup_back_while_busy),
 		cmocka_unit_test(test_restart_serves_stored),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
