@@ -1,5 +1,6 @@
 /* diff.c -- differences between versions of an unsigned zone: applying one
- * (an IXFR sequence) and computing one (two files). */
+ * (an IXFR sequence), computing one (two files), and the zone a whole
+ * transfer's RRs make (gathered as they come). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,12 +99,20 @@ static signet_err find_rr(const dns_rrset *s, const uint8_t *rdata, size_t len, 
 	return ret;
 }
 
-static signet_err check_rr(const dns_name *apex, const zone_rr *r)
+/* An RR a zone may hold: its owner in the zone, a TTL of RFC 2181 §8 and
+ * well-formed RDATA. */
+static signet_err check_rr(const dns_name *apex, const dns_name *owner, uint16_t type, uint32_t ttl,
+			   const uint8_t *rdata, size_t len)
 {
-	if (!dns_name_is_at_or_below(&r->owner, apex) || r->ttl > 0x7fffffffu)
+	if (!dns_name_is_at_or_below(owner, apex) || ttl > 0x7fffffffu)
 		return SIGNET_EPARSE;
-	signet_err ret = dns_rdata_check(r->type, r->rdata.data, r->rdata.len);
+	signet_err ret = dns_rdata_check(type, rdata, len);
 	return ret == SIGNET_OK ? SIGNET_OK : SIGNET_EPARSE;
+}
+
+static signet_err check_zone_rr(const dns_name *apex, const zone_rr *r)
+{
+	return check_rr(apex, &r->owner, r->type, r->ttl, r->rdata.data, r->rdata.len);
 }
 
 static int sort_cmp(const void *pa, const void *pb)
@@ -119,7 +128,7 @@ signet_err zone_diff_apply(dns_zone *z, const zone_diff *d, size_t max_rrs)
 	signet_err ret = SIGNET_OK;
 	for (size_t i = 0; i < d->ndel && ret == SIGNET_OK; i++) {
 		const zone_rr *r = &d->del[i];
-		if ((ret = check_rr(&z->apex, r)) != SIGNET_OK)
+		if ((ret = check_zone_rr(&z->apex, r)) != SIGNET_OK)
 			break;
 		dns_rrset *s = find(z->sets, z->count, &r->owner, r->type);
 		long idx = -1;
@@ -138,7 +147,7 @@ signet_err zone_diff_apply(dns_zone *z, const zone_diff *d, size_t max_rrs)
 	dns_zone fresh = {.apex = z->apex};
 	for (size_t i = 0; i < d->nadd && ret == SIGNET_OK; i++) {
 		const zone_rr *r = &d->add[i];
-		if ((ret = check_rr(&z->apex, r)) != SIGNET_OK)
+		if ((ret = check_zone_rr(&z->apex, r)) != SIGNET_OK)
 			break;
 		dns_rrset *s = find(z->sets, z->count, &r->owner, r->type);
 		if (s == NULL)
@@ -211,17 +220,215 @@ signet_err zone_diff_apply(dns_zone *z, const zone_diff *d, size_t max_rrs)
 	return ret;
 }
 
-static int rr_cmp(const void *pa, const void *pb, void *arg)
+/* ---- a whole zone gathered as its RRs come ------------------------------- */
+
+void zone_gather_init(zone_gather *g, const dns_name *apex, size_t max_rrs)
 {
-	const zone_rr *base = arg;
-	const zone_rr *a = &base[*(const size_t *)pa], *b = &base[*(const size_t *)pb];
-	int c = dns_name_compare(&a->owner, &b->owner);
-	if (c == 0)
-		c = a->type < b->type ? -1 : a->type > b->type ? 1 : 0;
-	if (c == 0)
-		c = (*(const size_t *)pa > *(const size_t *)pb) -
-		    (*(const size_t *)pa < *(const size_t *)pb);
-	return c;
+	memset(g, 0, sizeof(*g));
+	g->z.apex = *apex;
+	g->max_rrs = max_rrs;
+	g->sorted = true;
+	g->types_sorted = true;
+}
+
+/* A new empty set at the end of g's sets. */
+static signet_err gather_new_set(zone_gather *g, const dns_name *owner, uint16_t type, uint32_t ttl)
+{
+	dns_zone *z = &g->z;
+	if (z->count == z->cap) {
+		/* Half again, not double: the array is the zone's largest block
+		 * and stays the zone's, so less slack is worth a few more
+		 * reallocs. */
+		size_t c = z->cap ? z->cap + z->cap / 2 : 64;
+		if (c > SIZE_MAX / sizeof(*z->sets))
+			return SIGNET_ENOMEM;
+		dns_rrset *p = realloc(z->sets, c * sizeof(*p));
+		if (p == NULL)
+			return SIGNET_ENOMEM;
+		z->sets = p;
+		z->cap = c;
+	}
+	/* A transfer begins with the SOA, before the apex's other sets, so the
+	 * types of a node may come in any order; the nodes rarely do. */
+	const dns_rrset *last = z->count ? &z->sets[z->count - 1] : NULL;
+	if (last != NULL && g->sorted) {
+		int c = dns_name_compare(&last->owner, owner);
+		if (c > 0)
+			g->sorted = false;
+		else if (c == 0 && last->type > type)
+			g->types_sorted = false;
+	}
+	dns_rrset_init(&z->sets[z->count++], owner, type, DNS_CLASS_IN, ttl);
+	return SIGNET_OK;
+}
+
+/* Add one RR's RDATA to s unless s holds it already; the lower TTL wins. */
+static signet_err gather_into(dns_rrset *s, uint32_t ttl, const uint8_t *rdata, size_t len)
+{
+	long dup = -1;
+	signet_err ret = find_rr(s, rdata, len, &dup);
+	if (ret == SIGNET_OK && dup < 0)
+		ret = dns_rrset_add(s, rdata, len);
+	if (ret == SIGNET_OK && ttl < s->ttl)
+		s->ttl = ttl;
+	return ret;
+}
+
+signet_err zone_gather_add(zone_gather *g, const dns_name *owner, uint16_t type, uint32_t ttl,
+			   const uint8_t *rdata, size_t len)
+{
+	if (g == NULL || owner == NULL || (rdata == NULL && len) || g->finished)
+		return SIGNET_EINVAL;
+	if (g->err != SIGNET_OK)
+		return g->err;
+	signet_err ret = g->rrs >= g->max_rrs ? SIGNET_ERANGE : SIGNET_OK;
+	if (ret == SIGNET_OK)
+		ret = check_rr(&g->z.apex, owner, type, ttl, rdata, len);
+	dns_rrset *last = g->z.count ? &g->z.sets[g->z.count - 1] : NULL;
+	if (ret == SIGNET_OK &&
+	    (last == NULL || last->type != type || !dns_name_equal(&last->owner, owner))) {
+		ret = gather_new_set(g, owner, type, ttl);
+		last = &g->z.sets[g->z.count - 1];
+	}
+	if (ret == SIGNET_OK)
+		ret = gather_into(last, ttl, rdata, len);
+	if (ret == SIGNET_OK)
+		g->rrs++;
+	else
+		g->err = ret;
+	return ret;
+}
+
+static int gather_cmp(const void *pa, const void *pb, void *arg)
+{
+	const dns_rrset *sets = arg;
+	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+	int c = set_cmp(&sets[a], &sets[b].owner, sets[b].type);
+	/* Stable: of two sets of one owner and type, the earlier stays first,
+	 * so the owner keeps the spelling it came with first. */
+	return c ? c : (a > b) - (a < b);
+}
+
+/* Sort z's sets [lo, hi) into canonical order, stably. The sets are moved
+ * in place along the cycles of the permutation: a sorted copy would double
+ * the zone's largest block for a moment. */
+static signet_err sort_sets(dns_zone *z, size_t lo, size_t hi)
+{
+	size_t n = hi - lo;
+	dns_rrset *sets = &z->sets[lo];
+	size_t *to = malloc((n ? n : 1) * sizeof(*to));
+	if (to == NULL)
+		return SIGNET_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		to[i] = i;
+	qsort_r(to, n, sizeof(*to), gather_cmp, sets);
+	/* to[i] is the set that belongs at i. */
+	for (size_t i = 0; i < n; i++) {
+		if (to[i] == i)
+			continue;
+		dns_rrset first = sets[i];
+		size_t j = i;
+		while (to[j] != i) {
+			size_t from = to[j];
+			sets[j] = sets[from];
+			to[j] = j;
+			j = from;
+		}
+		sets[j] = first;
+		to[j] = j;
+	}
+	free(to);
+	return SIGNET_OK;
+}
+
+/* Sort z's sets, which came node by node, within each node. */
+static signet_err sort_nodes(dns_zone *z)
+{
+	signet_err ret = SIGNET_OK;
+	size_t lo = 0;
+	while (lo < z->count && ret == SIGNET_OK) {
+		size_t hi = lo + 1;
+		bool ascending = true;
+		for (; hi < z->count && dns_name_equal(&z->sets[lo].owner, &z->sets[hi].owner);
+		     hi++)
+			if (z->sets[hi - 1].type > z->sets[hi].type)
+				ascending = false;
+		if (!ascending)
+			ret = sort_sets(z, lo, hi);
+		lo = hi;
+	}
+	return ret;
+}
+
+/* Merge the sets of one owner and type of sorted z (parts of a set that
+ * came apart) into the first of them. */
+static signet_err merge_apart(dns_zone *z)
+{
+	signet_err ret = SIGNET_OK;
+	size_t kept = 0, i = 1;
+	for (; z->count && i < z->count && ret == SIGNET_OK; i++) {
+		dns_rrset *k = &z->sets[kept], *s = &z->sets[i];
+		if (s->type != k->type || !dns_name_equal(&s->owner, &k->owner)) {
+			z->sets[++kept] = *s;
+			continue;
+		}
+		for (size_t r = 0; r < s->count && ret == SIGNET_OK; r++)
+			ret = gather_into(k, s->ttl, s->rr[r].data, s->rr[r].len);
+		dns_rrset_clear(s);
+	}
+	if (ret != SIGNET_OK) {
+		/* Sets kept+1 .. i-1 were moved down or merged: forget them, and
+		 * close the gap so the zone frees each set once. */
+		memmove(&z->sets[kept + 1], &z->sets[i], (z->count - i) * sizeof(*z->sets));
+		z->count = kept + 1 + (z->count - i);
+		return ret;
+	}
+	if (z->count)
+		z->count = kept + 1;
+	return SIGNET_OK;
+}
+
+signet_err zone_gather_finish(zone_gather *g, dns_zone *out)
+{
+	if (g == NULL || out == NULL)
+		return SIGNET_EINVAL;
+	memset(out, 0, sizeof(*out));
+	out->apex = g->z.apex;
+	if (g->finished)
+		return SIGNET_EINVAL;
+	g->finished = true;
+	signet_err ret = g->err;
+	if (ret == SIGNET_OK && (!g->sorted || !g->types_sorted)) {
+		/* Sets that came apart come together only here: while the
+		 * sets are in canonical order, none did. */
+		ret = g->sorted ? sort_nodes(&g->z) : sort_sets(&g->z, 0, g->z.count);
+		if (ret == SIGNET_OK)
+			ret = merge_apart(&g->z);
+	}
+	if (ret != SIGNET_OK)
+		return ret;
+	/* The spare room of the last growth goes back: the array is the new
+	 * version's for as long as the version lives. */
+	if (g->z.count && g->z.count < g->z.cap) {
+		dns_rrset *p = realloc(g->z.sets, g->z.count * sizeof(*p));
+		if (p != NULL) {
+			g->z.sets = p;
+			g->z.cap = g->z.count;
+		}
+	}
+	*out = g->z;
+	g->z.sets = NULL;
+	g->z.count = g->z.cap = 0;
+	return SIGNET_OK;
+}
+
+void zone_gather_free(zone_gather *g)
+{
+	if (g == NULL)
+		return;
+	dns_name apex = g->z.apex;
+	dns_zone_free(&g->z);
+	g->z.apex = apex;
 }
 
 signet_err zone_from_rrs(const dns_name *apex, const zone_diff *d, size_t max_rrs, dns_zone *out)
@@ -230,40 +437,20 @@ signet_err zone_from_rrs(const dns_name *apex, const zone_diff *d, size_t max_rr
 		return SIGNET_EINVAL;
 	memset(out, 0, sizeof(*out));
 	out->apex = *apex;
+	/* The whole is known here: an oversized difference is refused before
+	 * any RR is looked at, as it always was. */
 	if (d->nadd > max_rrs)
 		return SIGNET_ERANGE;
-	for (size_t i = 0; i < d->nadd; i++)
-		if (check_rr(apex, &d->add[i]) != SIGNET_OK)
-			return SIGNET_EPARSE;
-	size_t *idx = malloc((d->nadd ? d->nadd : 1) * sizeof(*idx));
-	out->sets = calloc(d->nadd ? d->nadd : 1, sizeof(*out->sets));
-	if (idx == NULL || out->sets == NULL) {
-		free(idx);
-		dns_zone_free(out);
-		return SIGNET_ENOMEM;
-	}
-	out->cap = d->nadd ? d->nadd : 1;
-	for (size_t i = 0; i < d->nadd; i++)
-		idx[i] = i;
-	qsort_r(idx, d->nadd, sizeof(*idx), rr_cmp, d->add);
+	zone_gather g;
+	zone_gather_init(&g, apex, max_rrs);
 	signet_err ret = SIGNET_OK;
 	for (size_t i = 0; i < d->nadd && ret == SIGNET_OK; i++) {
-		const zone_rr *r = &d->add[idx[i]];
-		dns_rrset *s = out->count ? &out->sets[out->count - 1] : NULL;
-		if (s == NULL || s->type != r->type || !dns_name_equal(&s->owner, &r->owner)) {
-			s = &out->sets[out->count++];
-			dns_rrset_init(s, &r->owner, r->type, DNS_CLASS_IN, r->ttl);
-		}
-		long dup = -1;
-		ret = find_rr(s, r->rdata.data, r->rdata.len, &dup);
-		if (ret == SIGNET_OK && dup < 0)
-			ret = dns_rrset_add(s, r->rdata.data, r->rdata.len);
-		if (r->ttl < s->ttl)
-			s->ttl = r->ttl;
+		const zone_rr *r = &d->add[i];
+		ret = zone_gather_add(&g, &r->owner, r->type, r->ttl, r->rdata.data, r->rdata.len);
 	}
-	free(idx);
-	if (ret != SIGNET_OK)
-		dns_zone_free(out);
+	if (ret == SIGNET_OK)
+		ret = zone_gather_finish(&g, out);
+	zone_gather_free(&g);
 	return ret;
 }
 

@@ -295,6 +295,46 @@ signet_err zone_diff_apply(dns_zone *z, const zone_diff *d, size_t max_rrs);
  * SIGNET_ERANGE over max_rrs RRs. Free *out with dns_zone_free. */
 signet_err zone_from_rrs(const dns_name *apex, const zone_diff *d, size_t max_rrs, dns_zone *out);
 
+/* A whole zone's RRs gathered into a dns_zone as they come (an AXFR), so
+ * the RRs are never held twice: an RR joins the set before it when owner
+ * and type match, else begins a set. zone_gather_finish gives the zone
+ * zone_from_rrs gives for the same RRs in the same order. One thread at a
+ * time; the fields are the gatherer's own. */
+typedef struct zone_gather {
+	dns_zone z;        /* the sets so far, in the order they began */
+	size_t max_rrs;    /* RRs allowed, duplicates included */
+	size_t rrs;        /* RRs taken so far */
+	bool sorted;       /* z's owners are in canonical order, each node's
+	                    * sets together */
+	bool types_sorted; /* and each node's types ascending */
+	bool finished;     /* zone_gather_finish was called */
+	signet_err err;    /* the first failure of an add, returned from then on */
+} zone_gather;
+
+/* Start gathering the zone of apex, refusing more than max_rrs RRs.
+ * Allocates nothing; call zone_gather_free in every case. */
+void zone_gather_init(zone_gather *g, const dns_name *apex, size_t max_rrs);
+
+/* Take a copy of one RR. SIGNET_ERANGE for an RR past max_rrs (checked
+ * here, so an oversized transfer stops at once), SIGNET_EPARSE for an owner
+ * outside the apex, a TTL over 2^31-1 or malformed RDATA, SIGNET_ENOMEM.
+ * After a failure g takes nothing more: every later add and the finish
+ * return the same error. SIGNET_EINVAL after zone_gather_finish. */
+signet_err zone_gather_add(zone_gather *g, const dns_name *owner, uint16_t type, uint32_t ttl,
+			   const uint8_t *rdata, size_t len);
+
+/* The zone of the RRs taken: sets in canonical order (sorted only when they
+ * did not come so; the first spelling of an owner and type stays), sets of
+ * one owner and type that came apart merged, exact duplicates dropped (RDATA
+ * compared in canonical form), each set with the lowest TTL of its RRs (RFC
+ * 2181 §5.2). *out takes g's zone (free it with dns_zone_free); on error it
+ * is empty. The error of a failed add, SIGNET_ENOMEM, or SIGNET_EINVAL
+ * when called twice. No RRs give an empty zone. */
+signet_err zone_gather_finish(zone_gather *g, dns_zone *out);
+
+/* Free what g still holds (everything, unless zone_gather_finish took it). */
+void zone_gather_free(zone_gather *g);
+
 /* The difference that turns zone a into zone b (both in canonical order,
  * as dns_zone_parse gives them), RDATA compared in canonical form. */
 signet_err zone_diff_between(const dns_zone *a, const dns_zone *b, zone_diff *out);
