@@ -214,7 +214,7 @@ static signet_err exchange(const zoned_peer *p, const dns_name *apex, uint16_t q
 /* What one AXFR collects. */
 typedef struct axfr {
 	const zoned_zone_conf *zc;
-	zone_diff rrs; /* the zone's RRs in rrs.add */
+	zone_gather g; /* the zone, as its RRs come */
 	uint32_t serial;
 	size_t soas; /* SOAs seen: 2 ends the transfer */
 	char *errmsg;
@@ -255,10 +255,10 @@ static signet_err take_rr(axfr *x, ldns_rr *rr, bool *done)
 	} else if (ret == SIGNET_OK && x->soas == 0) {
 		ret = SIGNET_EPARSE; /* must begin with the SOA */
 	}
-	if (ret == SIGNET_OK && x->rrs.nadd >= x->zc->max_rrs)
-		ret = SIGNET_ERANGE;
+	/* The gatherer refuses the RR past max-rrs, and one outside the zone,
+	 * as it comes. */
 	if (ret == SIGNET_OK)
-		ret = zone_diff_push(&x->rrs, true, &owner, type, ldns_rr_ttl(rr), rd, rdlen);
+		ret = zone_gather_add(&x->g, &owner, type, ldns_rr_ttl(rr), rd, rdlen);
 	ldns_buffer_free(b);
 	return ret;
 }
@@ -299,13 +299,14 @@ signet_err zoned_axfr_in(const zoned_peer *p, const zoned_zone_conf *zc, dns_zon
 			 char *errmsg, size_t errlen)
 {
 	axfr x = {.zc = zc, .errmsg = errmsg, .errlen = errlen};
+	zone_gather_init(&x.g, &zc->apex, zc->max_rrs);
 	errmsg[0] = 0;
 	memset(out, 0, sizeof(*out));
 	int64_t deadline = now_ms() + (int64_t)zc->xfr_timeout * 1000;
 	signet_err ret = exchange(p, &zc->apex, DNS_T_AXFR, 0, deadline, zc->max_octets, axfr_msg,
 				  &x, errmsg, errlen);
 	if (ret == SIGNET_OK)
-		ret = zone_from_rrs(&zc->apex, &x.rrs, zc->max_rrs, out);
+		ret = zone_gather_finish(&x.g, out);
 	if (ret != SIGNET_OK && !errmsg[0])
 		snprintf(errmsg, errlen, "%s",
 			 ret == SIGNET_ETIME     ? "took longer than the bound"
@@ -314,7 +315,7 @@ signet_err zoned_axfr_in(const zoned_peer *p, const zoned_zone_conf *zc, dns_zon
 			 : ret == SIGNET_EIO     ? "connection failed"
 			 : ret == SIGNET_EPARSE  ? "malformed or cut short"
 						 : signet_strerror(ret));
-	zone_diff_free(&x.rrs);
+	zone_gather_free(&x.g);
 	return ret;
 }
 
@@ -361,11 +362,14 @@ signet_err zoned_soa_query(const zoned_peer *p, const dns_name *apex, unsigned t
 	return ret;
 }
 
-/* What one IXFR collects: every RR in order (SOAs included), and where
- * the stream stands (RFC 1995 §4). */
+/* What one IXFR collects: an incremental answer's RRs in order (SOAs
+ * included) or, once the answer shows itself a whole zone, that zone as
+ * its RRs come; and where the stream stands (RFC 1995 §4). */
 typedef struct ixfr {
 	const zoned_zone_conf *zc;
-	zone_diff rrs;      /* all RRs in order, in rrs.add */
+	zone_diff rrs;      /* an incremental answer's RRs, in rrs.add */
+	zone_gather g;      /* a whole zone's (state 4), the closing SOA left out */
+	size_t n;           /* RRs taken into either */
 	uint32_t have;      /* the serial asked from */
 	uint32_t newest;    /* serial of the first SOA */
 	uint32_t step_to;   /* serial of the last "new" SOA seen */
@@ -432,10 +436,22 @@ static signet_err ixfr_rr(ixfr *x, ldns_rr *rr, bool *done)
 			break;
 		}
 	}
-	if (ret == SIGNET_OK && x->rrs.nadd >= 2 * x->zc->max_rrs + 4)
+	if (ret == SIGNET_OK && x->n >= 2 * x->zc->max_rrs + 4)
 		ret = SIGNET_ERANGE;
-	if (ret == SIGNET_OK)
+	if (ret == SIGNET_OK && x->state == 4 && x->rrs.nadd) {
+		/* The second RR is not a SOA: a whole zone. It is gathered from
+		 * here on, beginning with the first SOA, held until now. */
+		const zone_rr *r = &x->rrs.add[0];
+		ret = zone_gather_add(&x->g, &r->owner, r->type, r->ttl, r->rdata.data,
+				      r->rdata.len);
+		zone_diff_free(&x->rrs);
+	}
+	if (ret == SIGNET_OK && x->state == 4 && !*done)
+		ret = zone_gather_add(&x->g, &owner, type, ldns_rr_ttl(rr), rd, rdlen);
+	else if (ret == SIGNET_OK && x->state != 4)
 		ret = zone_diff_push(&x->rrs, true, &owner, type, ldns_rr_ttl(rr), rd, rdlen);
+	if (ret == SIGNET_OK)
+		x->n++;
 	ldns_buffer_free(b);
 	return ret;
 }
@@ -466,7 +482,7 @@ static signet_err ixfr_msg(void *arg, const uint8_t *msg, size_t len, bool *done
 		ret = ixfr_rr(x, ldns_rr_list_rr(an, i), done);
 	}
 	/* One SOA alone: the primary has nothing newer than we asked for. */
-	if (ret == SIGNET_OK && x->state == 1 && n == 1 && x->rrs.nadd == 1 &&
+	if (ret == SIGNET_OK && x->state == 1 && n == 1 && x->n == 1 &&
 	    dns_serial_compare(x->newest, x->have) != 1)
 		*done = true;
 	if (ret == SIGNET_OK && n == 0)
@@ -535,6 +551,7 @@ signet_err zoned_ixfr_in(const zoned_peer *p, const zoned_zone_conf *zc, uint32_
 			 size_t errlen)
 {
 	ixfr x = {.zc = zc, .have = have, .errmsg = errmsg, .errlen = errlen};
+	zone_gather_init(&x.g, &zc->apex, zc->max_rrs);
 	errmsg[0] = 0;
 	*steps = NULL;
 	*nsteps = 0;
@@ -544,19 +561,18 @@ signet_err zoned_ixfr_in(const zoned_peer *p, const zoned_zone_conf *zc, uint32_
 				  ixfr_msg, &x, errmsg, errlen);
 	if (ret != SIGNET_OK && x.rcode_refused) {
 		zone_diff_free(&x.rrs);
+		zone_gather_free(&x.g);
 		sg_log(SG_LOG_INFO, "zoned: %s: IXFR refused by the primary; AXFR", zc->name);
 		return zoned_axfr_in(p, zc, out, errmsg, errlen);
 	}
-	if (ret == SIGNET_OK && x.rrs.nadd == 1)
+	if (ret == SIGNET_OK && x.n == 1)
 		ret = SIGNET_ENOTFOUND; /* nothing newer */
-	else if (ret == SIGNET_OK && (x.state < 2 || (x.state == 2 && x.rrs.nadd > 2) ||
+	else if (ret == SIGNET_OK && (x.state < 2 || (x.state == 2 && x.n > 2) ||
 				      dns_serial_compare(x.newest, have) != 1))
 		ret = SIGNET_EPARSE; /* torn, or not newer than what we have */
 	if (ret == SIGNET_OK && x.state == 4) {
 		/* A whole zone in AXFR form: every RR but the closing SOA. */
-		x.rrs.nadd--;
-		free(x.rrs.add[x.rrs.nadd].rdata.data);
-		ret = zone_from_rrs(&zc->apex, &x.rrs, zc->max_rrs, out);
+		ret = zone_gather_finish(&x.g, out);
 	} else if (ret == SIGNET_OK) {
 		ret = split_steps(&x, &zc->apex, steps, nsteps);
 		if (ret == SIGNET_OK)
@@ -565,6 +581,7 @@ signet_err zoned_ixfr_in(const zoned_peer *p, const zoned_zone_conf *zc, uint32_
 			       zc->name, have, x.newest, *nsteps, x.rrs.nadd);
 	}
 	zone_diff_free(&x.rrs);
+	zone_gather_free(&x.g);
 	if (ret != SIGNET_OK && ret != SIGNET_ENOTFOUND)
 		dns_zone_free(out);
 	if (ret != SIGNET_OK && !errmsg[0])
