@@ -222,6 +222,9 @@ signet_err zone_diff_apply(dns_zone *z, const zone_diff *d, size_t max_rrs)
 
 /* ---- a whole zone gathered as its RRs come ------------------------------- */
 
+/* Free slots a finished zone keeps (zone_gather_finish). */
+#define ZONE_GATHER_SPARE 8
+
 void zone_gather_init(zone_gather *g, const dns_name *apex, size_t max_rrs)
 {
 	memset(g, 0, sizeof(*g));
@@ -408,12 +411,15 @@ signet_err zone_gather_finish(zone_gather *g, dns_zone *out)
 	if (ret != SIGNET_OK)
 		return ret;
 	/* The spare room of the last growth goes back: the array is the new
-	 * version's for as long as the version lives. */
-	if (g->z.count && g->z.count < g->z.cap) {
-		dns_rrset *p = realloc(g->z.sets, g->z.count * sizeof(*p));
+	 * version's for as long as the version lives. A few slots stay, for
+	 * the sets a sign adds to an unsigned zone (the key set, NSEC3PARAM):
+	 * an exact fit would have its first append double the array. */
+	size_t want = g->z.count + ZONE_GATHER_SPARE;
+	if (g->z.count && g->z.cap != want) {
+		dns_rrset *p = realloc(g->z.sets, want * sizeof(*p));
 		if (p != NULL) {
 			g->z.sets = p;
-			g->z.cap = g->z.count;
+			g->z.cap = want;
 		}
 	}
 	*out = g->z;

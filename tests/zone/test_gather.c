@@ -131,7 +131,8 @@ static void test_in_order(void **state)
 	assert_int_equal(zone_gather_finish(&g, &z), SIGNET_OK);
 	zone_gather_free(&g);
 	assert_int_equal(z.count, 6);
-	assert_int_equal(z.cap, 6); /* the spare room went back */
+	/* The spare room went back but for a few sets a sign adds. */
+	assert_true(z.cap >= 6 && z.cap <= 6 + 16);
 	assert_int_equal(z.sets[0].type, DNS_T_NS);
 	assert_int_equal(z.sets[0].count, 2);
 	assert_int_equal(z.sets[1].type, DNS_T_SOA);
