@@ -234,6 +234,21 @@ void zone_gather_init(zone_gather *g, const dns_name *apex, size_t max_rrs)
 	g->types_sorted = true;
 }
 
+/* Cut the RR slots of a set that is complete to its RRs: dns_rrset_add
+ * makes room for four, and most sets of a zone hold one, so a whole zone
+ * would carry three empty slots per set. A set that comes apart later
+ * grows again. */
+static void trim_set(dns_rrset *s)
+{
+	if (s->count && s->count < s->cap) {
+		dns_rdata *p = realloc(s->rr, s->count * sizeof(*p));
+		if (p != NULL) {
+			s->rr = p;
+			s->cap = s->count;
+		}
+	}
+}
+
 /* A new empty set at the end of g's sets. */
 static signet_err gather_new_set(zone_gather *g, const dns_name *owner, uint16_t type, uint32_t ttl)
 {
@@ -254,6 +269,8 @@ static signet_err gather_new_set(zone_gather *g, const dns_name *owner, uint16_t
 	/* A transfer begins with the SOA, before the apex's other sets, so the
 	 * types of a node may come in any order; the nodes rarely do. */
 	const dns_rrset *last = z->count ? &z->sets[z->count - 1] : NULL;
+	if (last != NULL)
+		trim_set(&z->sets[z->count - 1]);
 	if (last != NULL && g->sorted) {
 		int c = dns_name_compare(&last->owner, owner);
 		if (c > 0)
@@ -410,6 +427,8 @@ signet_err zone_gather_finish(zone_gather *g, dns_zone *out)
 	}
 	if (ret != SIGNET_OK)
 		return ret;
+	if (g->z.count)
+		trim_set(&g->z.sets[g->z.count - 1]);
 	/* The spare room of the last growth goes back: the array is the new
 	 * version's for as long as the version lives. A few slots stay, for
 	 * the sets a sign adds to an unsigned zone (the key set, NSEC3PARAM):
