@@ -296,4 +296,26 @@ for seed in ('one_step', 'leads_on', 'with_in'):
     put('fuzz_zoned_journal', seed + '_records', journal_records(old))
     put('fuzz_zoned_journal', seed + '_torn', journal_records(old, cut=40))
     put('fuzz_zoned_journal', seed + '_flipped', journal_records(old, flip=60))
+# --- fuzz_zone_gather: max-rrs (0: 64), then RRs of four octets each --------
+# (owner of the pool, type of the pool, TTL / 60, RDATA choice) and raw
+# RDATA octets where the choice asks for them: see fuzz_zone_gather.c.
+# Pool: 0 example.com. 1 a. 2 A. 3 b.a. 4 *. 5 z.EXAMPLE. 6 ns. 7 example.net.
+# Types: 0 A, 1 NS, 2 MX, 3 TXT, 4 AAAA, 5 TYPE65280.
+def gather_rr(owner, t, ttl, sel, raw=b''):
+    return bytes([owner, t, ttl, sel]) + raw
+
+
+A = lambda o, ttl, last: gather_rr(o, 0, ttl, 4, bytes([192, 0, 2, last]))
+put('fuzz_zone_gather', 'in_order',
+    b'\0' + gather_rr(0, 1, 60, 6) + A(1, 60, 1) + A(3, 60, 2) + A(6, 60, 3))
+put('fuzz_zone_gather', 'apart_and_out_of_order',
+    b'\0' + gather_rr(0, 1, 60, 6) + A(3, 60, 2) + A(1, 60, 1) + gather_rr(1, 3, 5, 3, b'\x02hi')
+    + A(2, 10, 9) + A(5, 60, 4) + A(1, 30, 1))
+put('fuzz_zone_gather', 'duplicates_in_case',
+    b'\0' + gather_rr(0, 1, 60, 1) + gather_rr(0, 1, 60, 2) + gather_rr(4, 2, 60, 5)
+    + gather_rr(4, 2, 20, 5) + gather_rr(0, 1, 1, 9))
+put('fuzz_zone_gather', 'oversized', b'\x02' + A(1, 60, 1) + A(1, 60, 2) + A(1, 60, 3))
+put('fuzz_zone_gather', 'outside', b'\0' + A(1, 60, 1) + A(7, 60, 2) + A(1, 60, 3))
+put('fuzz_zone_gather', 'malformed', b'\0' + A(1, 60, 1) + gather_rr(1, 0, 60, 3, b'abc')
+    + gather_rr(1, 0, 255, 4, b'abcd'))
 print('seeds written to', out)
