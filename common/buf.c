@@ -5,6 +5,32 @@
 
 #include "common/common.h"
 
+signet_err sg_array_room(void *arrp, size_t *cap, size_t n, size_t size, size_t first)
+{
+	if (arrp == NULL || cap == NULL || size == 0 || first == 0)
+		return SIGNET_EINVAL;
+	if (n < *cap)
+		return SIGNET_OK;
+	size_t c = *cap ? *cap : first;
+	while (c <= n) {
+		if (c > SIZE_MAX / 2)
+			return SIGNET_ERANGE;
+		c *= 2;
+	}
+	if (c > SIZE_MAX / size)
+		return SIGNET_ERANGE;
+	/* The array's pointer through memcpy: arrp may point at any pointer
+	 * type. */
+	void *old;
+	memcpy(&old, arrp, sizeof(old));
+	void *p = realloc(old, c * size);
+	if (p == NULL)
+		return SIGNET_ENOMEM;
+	memcpy(arrp, &p, sizeof(p));
+	*cap = c;
+	return SIGNET_OK;
+}
+
 signet_err sg_buf_reserve(sg_buf *b, size_t extra)
 {
 	if (b == NULL)

@@ -74,6 +74,13 @@ typedef struct sg_buf {
 
 /* Ensure room for extra more bytes. */
 signet_err sg_buf_reserve(sg_buf *b, size_t extra);
+
+/* Room for element n in the array *arrp (a pointer to the array's pointer)
+ * of *cap elements of size octets: when n >= *cap the array is grown by
+ * doubling (from first when empty) with realloc, *arrp and *cap updated.
+ * SIGNET_ERANGE when the size would overflow, SIGNET_ENOMEM (the array as
+ * it was). */
+signet_err sg_array_room(void *arrp, size_t *cap, size_t n, size_t size, size_t first);
 /* Append n bytes from p. */
 signet_err sg_buf_append(sg_buf *b, const void *p, size_t n);
 signet_err sg_buf_put_u8(sg_buf *b, uint8_t v);

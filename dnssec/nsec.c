@@ -277,14 +277,9 @@ signet_err dns_nsec_chain_each(const dns_name *apex, const dns_owner *owners, si
 signet_err dns_chain_take(void *arg, dns_rrset *set)
 {
 	dns_chain *c = arg;
-	if (c->count == c->cap) {
-		size_t cap = c->cap ? 2 * c->cap : 64;
-		dns_rrset *p = realloc(c->sets, cap * sizeof(*p));
-		if (p == NULL)
-			return SIGNET_ENOMEM;
-		c->sets = p;
-		c->cap = cap;
-	}
+	signet_err err = sg_array_room(&c->sets, &c->cap, c->count, sizeof(*c->sets), 64);
+	if (err != SIGNET_OK)
+		return err;
 	c->sets[c->count++] = *set;
 	/* The RRs are the chain's now: what the caller clears is empty. */
 	set->rr = NULL;

@@ -102,14 +102,9 @@ static int tkey_cmp(const void *pa, const void *pb)
 
 static signet_err tkey_push(ap *a, const dns_name *owner, uint16_t type)
 {
-	if (a->nt == a->capt) {
-		size_t c = a->capt ? 2 * a->capt : 64;
-		tkey *p = realloc(a->t, c * sizeof(*p));
-		if (p == NULL)
-			return SIGNET_ENOMEM;
-		a->t = p;
-		a->capt = c;
-	}
+	signet_err ret = sg_array_room(&a->t, &a->capt, a->nt, sizeof(*a->t), 64);
+	if (ret != SIGNET_OK)
+		return ret;
 	a->t[a->nt++] = (tkey){owner, type};
 	return SIGNET_OK;
 }
@@ -253,14 +248,9 @@ static void put_serial(dns_rrset *soa, uint32_t serial)
 /* A copy of en's owner that lives as long as a (t points at it). */
 static signet_err name_keep(ap *a, const entry *en, const dns_name **out)
 {
-	if (a->nnames == a->capnames) {
-		size_t c = a->capnames ? 2 * a->capnames : 16;
-		dns_name **p = realloc(a->names, c * sizeof(*p));
-		if (p == NULL)
-			return SIGNET_ENOMEM;
-		a->names = p;
-		a->capnames = c;
-	}
+	signet_err ret = sg_array_room(&a->names, &a->capnames, a->nnames, sizeof(*a->names), 16);
+	if (ret != SIGNET_OK)
+		return ret;
 	dns_name *n = malloc(sizeof(*n));
 	if (n == NULL)
 		return SIGNET_ENOMEM;

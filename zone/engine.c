@@ -707,14 +707,9 @@ static signet_err prepare(work *w, uint32_t now)
 static signet_err chain_take(void *arg, dns_rrset *set)
 {
 	work *w = arg;
-	if (w->nchain == w->capchain) {
-		size_t cap = w->capchain ? 2 * w->capchain : 1024;
-		entry **p = realloc(w->chain, cap * sizeof(*p));
-		if (p == NULL)
-			return SIGNET_ENOMEM;
-		w->chain = p;
-		w->capchain = cap;
-	}
+	signet_err ret = sg_array_room(&w->chain, &w->capchain, w->nchain, sizeof(*w->chain), 1024);
+	if (ret != SIGNET_OK)
+		return ret;
 	entry *en = zi_entry_new(set, DNS_SET_SIGN, true);
 	if (en == NULL)
 		return SIGNET_ENOMEM;

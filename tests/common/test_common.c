@@ -60,6 +60,37 @@ static void test_errors_named(void **state)
 	assert_string_equal(signet_strerror((signet_err)999), "unknown error");
 }
 
+/* sg_array_room: room for element n, doubled from first; nothing moves
+ * while there is room; an overflowing size is refused and the array kept. */
+static void test_array_room(void **state)
+{
+	(void)state;
+	uint32_t *a = NULL;
+	size_t cap = 0;
+	assert_int_equal(sg_array_room(&a, &cap, 0, sizeof(*a), 4), SIGNET_OK);
+	assert_non_null(a);
+	assert_int_equal(cap, 4);
+	for (uint32_t i = 0; i < 4; i++)
+		a[i] = i;
+	uint32_t *before = a;
+	assert_int_equal(sg_array_room(&a, &cap, 3, sizeof(*a), 4), SIGNET_OK);
+	assert_ptr_equal(a, before);
+	assert_int_equal(sg_array_room(&a, &cap, 9, sizeof(*a), 4), SIGNET_OK);
+	assert_int_equal(cap, 16);
+	for (uint32_t i = 0; i < 4; i++)
+		assert_int_equal(a[i], i);
+	a[9] = 9;
+	size_t big = cap;
+	assert_int_equal(sg_array_room(&a, &big, SIZE_MAX / 2, sizeof(*a), 4), SIGNET_ERANGE);
+	assert_int_equal(sg_array_room(&a, &big, 16, SIZE_MAX / 8, 4), SIGNET_ERANGE);
+	assert_int_equal(big, 16);
+	assert_int_equal(a[9], 9);
+	assert_int_equal(sg_array_room(NULL, &cap, 0, 4, 4), SIGNET_EINVAL);
+	assert_int_equal(sg_array_room(&a, &cap, 0, 0, 4), SIGNET_EINVAL);
+	assert_int_equal(sg_array_room(&a, &cap, 0, 4, 0), SIGNET_EINVAL);
+	free(a);
+}
+
 static void test_buf_limit(void **state)
 {
 	(void)state;
@@ -455,6 +486,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_errors_named),
 		cmocka_unit_test(test_buf_limit),
+		cmocka_unit_test(test_array_room),
 		cmocka_unit_test(test_base64_vectors),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_file_read_bounds),
