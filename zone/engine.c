@@ -1340,8 +1340,7 @@ signet_err zone_engine_sign_diff(zone_engine *e, dns_zone *in, const zone_keys *
 	return ret;
 }
 
-/* Where a set of a signed zone goes back to. */
-static int load_range(uint16_t t)
+int zi_load_range(uint16_t t)
 {
 	if (t == DNS_T_DNSKEY || t == DNS_T_CDS || t == DNS_T_CDNSKEY || t == DNS_T_NSEC3PARAM)
 		return 1;
@@ -1353,7 +1352,7 @@ static int load_range(uint16_t t)
 static entry *find_any(version *v, const dns_name *owner, uint16_t type)
 {
 	size_t hint[2] = {0, v->nzone + v->nextra};
-	return find_old(v, load_range(type), owner, type, hint);
+	return find_old(v, zi_load_range(type), owner, type, hint);
 }
 
 static signet_err load_version(zone_engine *e, dns_zone *in, uint32_t serial_in, bool strict);
@@ -1394,7 +1393,7 @@ static signet_err load_version(zone_engine *e, dns_zone *in, uint32_t serial_in,
 		ret = roles && view.sets ? SIGNET_OK : SIGNET_ENOMEM;
 		for (size_t i = 0; ret == SIGNET_OK && i < z.count; i++)
 			if (z.sets[i].type != DNS_T_RRSIG && z.sets[i].count &&
-			    load_range(z.sets[i].type) == 0)
+			    zi_load_range(z.sets[i].type) == 0)
 				view.sets[view.count++] = z.sets[i];
 		if (ret == SIGNET_OK)
 			ret = dns_zone_roles(&view, roles);
@@ -1409,7 +1408,7 @@ static signet_err load_version(zone_engine *e, dns_zone *in, uint32_t serial_in,
 			for (size_t i = 0; i < z.count && ret == SIGNET_OK; i++) {
 				dns_rrset *s = &z.sets[i];
 				if (s->type == DNS_T_RRSIG || s->count == 0 ||
-				    load_range(s->type) != range ||
+				    zi_load_range(s->type) != range ||
 				    (range == 1 && s->type != extra[x]))
 					continue;
 				bool keyset = s->type == DNS_T_DNSKEY || s->type == DNS_T_CDS ||
@@ -1461,35 +1460,44 @@ static signet_err load_version(zone_engine *e, dns_zone *in, uint32_t serial_in,
 		}
 	}
 	if (ret == SIGNET_OK) {
-		v->soa = NONE;
-		v->dnskey = NONE;
-		for (size_t i = 0; i < v->nzone + v->nextra; i++) {
-			const entry *s = v->e[i];
-			if (s->type == DNS_T_SOA && v->soa == NONE && zi_owner_eq(s, &z.apex))
-				v->soa = i;
-			if (s->type == DNS_T_DNSKEY && zi_owner_eq(s, &z.apex))
-				v->dnskey = i;
-		}
-		if (v->soa == NONE || v->e[v->soa]->count != 1 || v->e[v->soa]->rr[0].len < 22 ||
-		    (strict && (v->dnskey == NONE || v->ksk_sigs.count == 0)))
-			ret = SIGNET_EPARSE;
-	}
-	if (ret == SIGNET_OK) {
-		const dns_rdata *soa = &v->e[v->soa]->rr[0];
-		v->serial = sg_get_u32(soa->data + soa->len - 20);
-		v->serial_in = strict ? serial_in : v->serial;
-		v->cap = v->n; /* the RRSIG sets took no entry */
-		for (size_t i = 0; i < v->nzone; i++)
-			v->rrs += v->e[i]->count;
-		for (size_t i = 0; i < v->n; i++)
-			v->items += v->e[i]->item;
-		zi_set_earliest(v);
-		zi_install(e, v, true, NULL, 0);
+		ret = zi_load_install(e, v, serial_in, strict);
 		v = NULL;
 	}
 	zi_version_free(v);
 	dns_zone_free(&z);
 	return ret;
+}
+
+signet_err zi_load_install(zone_engine *e, version *v, uint32_t serial_in, bool strict)
+{
+	signet_err ret = SIGNET_OK;
+	v->soa = NONE;
+	v->dnskey = NONE;
+	for (size_t i = 0; i < v->nzone + v->nextra; i++) {
+		const entry *s = v->e[i];
+		if (s->type == DNS_T_SOA && v->soa == NONE && zi_owner_eq(s, &e->apex))
+			v->soa = i;
+		if (s->type == DNS_T_DNSKEY && zi_owner_eq(s, &e->apex))
+			v->dnskey = i;
+	}
+	if (v->soa == NONE || v->e[v->soa]->count != 1 || v->e[v->soa]->rr[0].len < 22 ||
+	    (strict && (v->dnskey == NONE || v->ksk_sigs.count == 0)))
+		ret = SIGNET_EPARSE;
+	if (ret != SIGNET_OK) {
+		zi_version_free(v);
+		return ret;
+	}
+	const dns_rdata *soa = &v->e[v->soa]->rr[0];
+	v->serial = sg_get_u32(soa->data + soa->len - 20);
+	v->serial_in = strict ? serial_in : v->serial;
+	v->cap = v->n; /* the RRSIG sets took no entry */
+	for (size_t i = 0; i < v->nzone; i++)
+		v->rrs += v->e[i]->count;
+	for (size_t i = 0; i < v->n; i++)
+		v->items += v->e[i]->item;
+	zi_set_earliest(v);
+	zi_install(e, v, true, NULL, 0);
+	return SIGNET_OK;
 }
 
 signet_err zone_engine_keys(const zone_engine *e, zone_keys *out)

@@ -182,4 +182,13 @@ signet_err zi_diff_entry(zone_diff *d, const entry *o, const entry *n);
  * lists them: after the chain. */
 signet_err zi_diff_ksk(zone_diff *d, const dns_rrset *o, const dns_rrset *n);
 
+/* Where a set of a signed zone goes back to: 0 the zone's sets, 1 the key
+ * set and NSEC3PARAM, 2 the chain. */
+int zi_load_range(uint16_t t);
+/* A version read back (its entries in place, their RRSIGs attached, the
+ * key set's in ksk_sigs): its SOA and DNSKEY found, counted and made e's
+ * current version. v is taken in every case; SIGNET_EPARSE without one
+ * apex SOA, or (strict) without DNSKEY and its RRSIGs. */
+signet_err zi_load_install(zone_engine *e, version *v, uint32_t serial_in, bool strict);
+
 #endif /* SIGNET_ZONE_INTERNAL_H */

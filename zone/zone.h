@@ -209,6 +209,34 @@ signet_err zone_engine_load(zone_engine *e, dns_zone *in, uint32_t serial_in);
  * serial policy counts from. */
 signet_err zone_engine_adopt(zone_engine *e, dns_zone *in);
 
+/* zone_engine_load for a signed zone that comes set by set (a stored file
+ * read a piece at a time), so that it is never held whole beside the
+ * version made of it: each set becomes an entry as it comes, and RRSIGs
+ * join the set they cover. Sets come best in zone_engine_walk's order
+ * (each set, then its RRSIGs); others are put in order at the finish. */
+typedef struct zone_loader zone_loader;
+/* A loader for e's next version of at most max_rrs RRs (zone_loader_text
+ * counts them: SIGNET_ERANGE past it). */
+signet_err zone_loader_new(zone_engine *e, size_t max_rrs, zone_loader **out);
+/* One set, taken (cleared in every case). SIGNET_EPARSE for an RRSIG too
+ * short to say what it covers. */
+signet_err zone_loader_add(zone_loader *l, dns_rrset *set);
+/* Zone text as zone_engine_text writes it, in pieces of whole lines (a
+ * file read a block at a time; *line counts the lines for messages): one
+ * RR a line with its owner, TTL and class, comment lines and blank lines
+ * skipped; the RRs of one owner and type that follow each other make a
+ * set. SIGNET_EPARSE for a line that is not such an RR (a directive, a
+ * line starting with a blank, another class), SIGNET_ERANGE past
+ * max_rrs. */
+signet_err zone_loader_text(zone_loader *l, const char *text, size_t len, unsigned *line);
+/* What came made e's current version, with zone_engine_load's checks
+ * (SIGNET_EPARSE: no apex SOA, no DNSKEY or its RRSIGs, RRSIGs covering
+ * nothing there or what is not signed, a set that came twice). l is freed
+ * in every case. */
+signet_err zone_loader_finish(zone_loader *l, uint32_t serial_in);
+/* Drop what came (an error while reading). */
+void zone_loader_free(zone_loader *l);
+
 /* A copy of the key set of the current version (its DNSKEY, CDS, CDNSKEY
  * and KSK RRSIGs; alg, validity and NSEC3 parameters are not kept).
  * SIGNET_ENOTFOUND before the first version. Free with zone_keys_clear. */

@@ -495,6 +495,174 @@ static void check_load(fixture *f, bool nsec3)
 	keys_make(f, false, false);
 }
 
+/* text loaded with a zone_loader into a new engine, in pieces of whole
+ * lines (at most piece octets each); the finish's result. */
+static signet_err stream_load(const char *text, size_t piece, size_t max_rrs, zone_engine **out)
+{
+	*out = engine(ZONE_SERIAL_INCREMENT);
+	zone_loader *l = NULL;
+	assert_int_equal(zone_loader_new(*out, max_rrs, &l), SIGNET_OK);
+	unsigned line = 0;
+	size_t len = strlen(text);
+	signet_err ret = SIGNET_OK;
+	for (size_t at = 0; at < len && ret == SIGNET_OK;) {
+		size_t n = len - at < piece ? len - at : piece;
+		while (at + n < len && n > 0 && text[at + n - 1] != '\n')
+			n--;
+		if (n == 0)
+			n = len - at; /* a line longer than a piece: whole */
+		ret = zone_loader_text(l, text + at, n, &line);
+		at += n;
+	}
+	if (ret != SIGNET_OK) {
+		zone_loader_free(l);
+		return ret;
+	}
+	return zone_loader_finish(l, 100);
+}
+
+static int line_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The lines of text in reverse order: each RRSIG before its set, the
+ * apex last. */
+static char *reversed(const char *text)
+{
+	char *copy = strdup(text), *out = malloc(strlen(text) + 2);
+	assert_non_null(copy);
+	assert_non_null(out);
+	char *lines[4096];
+	size_t n = 0;
+	for (char *save = NULL, *t = strtok_r(copy, "\n", &save); t; t = strtok_r(NULL, "\n", &save))
+		lines[n++] = t;
+	out[0] = 0;
+	while (n-- > 0) {
+		strcat(out, lines[n]);
+		strcat(out, "\n");
+	}
+	free(copy);
+	return out;
+}
+
+/* The same lines, whatever their order. */
+static void same_lines(const char *a, const char *b)
+{
+	char *x = strdup(a), *y = strdup(b);
+	char *la[4096], *lb[4096];
+	size_t na = 0, nb = 0;
+	for (char *save = NULL, *t = strtok_r(x, "\n", &save); t; t = strtok_r(NULL, "\n", &save))
+		la[na++] = t;
+	for (char *save = NULL, *t = strtok_r(y, "\n", &save); t; t = strtok_r(NULL, "\n", &save))
+		lb[nb++] = t;
+	assert_int_equal(na, nb);
+	qsort(la, na, sizeof(*la), line_cmp);
+	qsort(lb, nb, sizeof(*lb), line_cmp);
+	for (size_t i = 0; i < na; i++)
+		assert_string_equal(la[i], lb[i]);
+	free(x);
+	free(y);
+}
+
+/* The stored text read back set by set (zone_loader) is the version
+ * zone_engine_load makes of it, whatever the pieces; out of order it is
+ * put in order; what zone_engine_load refuses it refuses. */
+static void check_stream_load(fixture *f, bool nsec3)
+{
+	keys_make(f, nsec3, nsec3);
+	zone_engine *e = engine(ZONE_SERIAL_INCREMENT);
+	zone_sign_stats st;
+	sign_text(f, e, ZONE_V1, &st);
+	char *text = engine_text(e);
+	char *head = malloc(strlen(text) + 64);
+	assert_non_null(head);
+	sprintf(head, "; signet-zoned 100\n\n%s", text);
+	const size_t pieces[] = {1, 100, 4096, 1 << 20};
+	for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+		zone_engine *back = NULL;
+		assert_int_equal(stream_load(head, pieces[i], 100000, &back), SIGNET_OK);
+		char *again = engine_text(back);
+		assert_string_equal(text, again);
+		uint32_t out = 0, in = 0;
+		assert_int_equal(zone_engine_serials(back, &out, &in), SIGNET_OK);
+		assert_int_equal(out, 101);
+		assert_int_equal(in, 100);
+		assert_int_equal(zone_engine_earliest_expiry(back), zone_engine_earliest_expiry(e));
+		/* The next sign of the same input: only the SOA. */
+		dns_zone u;
+		assert_int_equal(zone_engine_unsigned(back, &u), SIGNET_OK);
+		assert_int_equal(zone_engine_sign(back, &u, &f->keys, &f->zb, NOW, &st), SIGNET_OK);
+		assert_int_equal(st.sent, 1);
+		free(again);
+		zone_engine_free(back);
+	}
+	/* Every line in reverse: RRSIGs before their sets, the order made. */
+	char *rev = reversed(text);
+	zone_engine *back = NULL;
+	assert_int_equal(stream_load(rev, 4096, 100000, &back), SIGNET_OK);
+	char *again = engine_text(back);
+	same_lines(text, again);
+	free(again);
+	zone_engine_free(back);
+	free(rev);
+	/* Refused: an RRSIG covering nothing there, a zone without its key
+	 * set, a set twice, a directive, an indented line, past max_rrs, an
+	 * RRSIG too short to say what it covers. */
+	char *bad = malloc(strlen(text) + 400);
+	assert_non_null(bad);
+	sprintf(bad, "%sghost.example.com. 3600 IN RRSIG A 15 3 3600 20260115000000 "
+		"20251231230000 1 example.com. AAAA\n", text);
+	assert_int_equal(stream_load(bad, 4096, 100000, &back), SIGNET_EPARSE);
+	zone_engine_free(back);
+	assert_int_equal(stream_load(ZONE_V1, 4096, 100000, &back), SIGNET_EPARSE);
+	zone_engine_free(back);
+	const char *soa = strstr(text, " SOA ");
+	assert_non_null(soa);
+	const char *bol = soa;
+	while (bol > text && bol[-1] != '\n')
+		bol--;
+	const char *eol = strchr(soa, '\n');
+	sprintf(bad, "%s%.*s\n", text, (int)(eol - bol), bol);
+	assert_int_equal(stream_load(bad, 4096, 100000, &back), SIGNET_EPARSE);
+	zone_engine_free(back);
+	sprintf(bad, "$TTL 300\n%s", text);
+	assert_int_equal(stream_load(bad, 4096, 100000, &back), SIGNET_EPARSE);
+	zone_engine_free(back);
+	sprintf(bad, "%s  www.example.com. 3600 IN A 192.0.2.1\n", text);
+	assert_int_equal(stream_load(bad, 4096, 100000, &back), SIGNET_EPARSE);
+	zone_engine_free(back);
+	assert_int_equal(stream_load(text, 4096, 5, &back), SIGNET_ERANGE);
+	zone_engine_free(back);
+	sprintf(bad, "%sexample.com. 3600 IN TYPE46 \\# 4 00010203\n", text);
+	assert_int_equal(stream_load(bad, 4096, 100000, &back), SIGNET_EPARSE);
+	zone_engine_free(back);
+	assert_int_equal(zone_loader_new(NULL, 1, NULL), SIGNET_EINVAL);
+	assert_int_equal(zone_loader_add(NULL, NULL), SIGNET_EINVAL);
+	assert_int_equal(zone_loader_finish(NULL, 0), SIGNET_EINVAL);
+	zone_loader_free(NULL);
+	free(bad);
+	free(head);
+	free(text);
+	zone_engine_free(e);
+	zone_keys_clear(&f->keys);
+	keys_make(f, false, false);
+}
+
+static void test_stream_load_nsec(void **state)
+{
+	fixture *f = *state;
+	zone_keys_clear(&f->keys);
+	check_stream_load(f, false);
+}
+
+static void test_stream_load_nsec3(void **state)
+{
+	fixture *f = *state;
+	zone_keys_clear(&f->keys);
+	check_stream_load(f, true);
+}
+
 static void test_load_nsec(void **state)
 {
 	fixture *f = *state;
@@ -979,6 +1147,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refresh_and_new_zsk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_nsec, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_nsec3, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_load_nsec, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_load_nsec3, setup, teardown),
 		cmocka_unit_test(test_diff_apply_errors),
 		cmocka_unit_test_setup_teardown(test_batches_bounded_in_octets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_nsec, setup, teardown),
