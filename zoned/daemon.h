@@ -156,6 +156,22 @@ void zoned_listen(zoned *d, bool on);
  * line(s) head, as zone_engine_text gives it, without holding the whole
  * text in memory. SIGNET_ENOTFOUND before a version; file errors. */
 signet_err zoned_store_zone(zone_engine *e, const char *path, const char *head);
+/* The stored version at path: its first line (head, then the serial of
+ * the unsigned version: *in) and the serial of its SOA, the first RR
+ * (*stored), from its first MiB. SIGNET_ENOTFOUND without a file,
+ * SIGNET_EPARSE for another head or no SOA first (restore.c). */
+signet_err zoned_restore_head(const char *path, const char *head, const dns_name *apex,
+			      uint32_t *in, uint32_t *stored);
+/* The stored version at path made eng's current version (zone_loader), a
+ * MiB of the file at a time: at most max_octets octets and max_rrs RRs
+ * (SIGNET_ERANGE); *line is the line an error is on. zone_loader_finish's
+ * errors; file errors. */
+signet_err zoned_restore_stream(const char *path, zone_engine *eng, size_t max_octets,
+				size_t max_rrs, uint32_t in, unsigned *line);
+/* The current version of z written whole to the state directory, the
+ * journal after it, if the stored one is older (a clean stop: the next
+ * start reads it back set by set, with nothing to replay). */
+void zoned_store_final(zoned_zone *z);
 /* Streams out of z are ended (z is being stopped). */
 void zoned_serve_forget(zoned *d, zoned_zone *z);
 /* Re-read the configuration (SIGHUP), at once: zones added are read

@@ -157,6 +157,11 @@ out:
 	/* The workers first: they use the zones. */
 	if (d.base)
 		zoned_workers_stop(&d);
+	/* A clean stop writes each version whole that only the journal held:
+	 * the next start reads it a block at a time, with nothing to replay
+	 * onto it (restore.c). */
+	for (size_t i = 0; rc == 0 && i < d.nzones; i++)
+		zoned_store_final(d.zones[i]);
 	while (d.nzones)
 		zoned_zone_free(d.zones[d.nzones - 1]);
 	while (d.adding)

@@ -325,12 +325,11 @@ static void on_refresh(evutil_socket_t fd, short what, void *arg)
 	zoned_job(arg, ZONED_JOB_REFRESH);
 }
 
-/* The version stored before a restart, served at once. A missing file is
- * a first start; a broken one is logged and left for the next transfer. */
-void zoned_load_now(zoned_zone *z)
+/* The stored version and the journal's steps after it replayed onto it:
+ * the whole zone parsed first (the steps are differences of the signed
+ * zone). */
+static void load_whole(zoned_zone *z, const char *path)
 {
-	char path[ZONED_PATH_MAX + DNS_NAME_STR_MAX + 16];
-	state_path(z, path, sizeof(path));
 	sg_buf text = SG_BUF_INIT;
 	signet_err ret = sg_file_read(path, z->conf.max_octets * 4, &text);
 	if (ret == SIGNET_ENOTFOUND)
@@ -440,6 +439,110 @@ void zoned_load_now(zoned_zone *z)
 	z->last_ok = (int64_t)time(NULL);
 	sg_log(SG_LOG_NOTICE, "zoned: %s: serving serial %u from %s and %zu journal steps after it",
 	       z->conf.name, out, path, replayed);
+}
+
+/* The journal of z read, as a start finds it: true when its steps lead on
+ * from the stored serial (they must be replayed), false when it ends at
+ * it (kept for IXFR out) or is left out (logged). */
+static bool journal_after(zoned_zone *z, uint32_t stored)
+{
+	char jpath[ZONED_PATH_MAX + DNS_NAME_STR_MAX + 16];
+	journal_path(z, jpath, sizeof(jpath));
+	sg_buf jt = SG_BUF_INIT;
+	bool after = false;
+	if (sg_file_read(jpath, z->conf.max_octets * 4, &jt) == SIGNET_OK) {
+		zoned_journal *j = &z->journal;
+		char note[160];
+		signet_err ret = zoned_journal_load(j, &z->conf.apex, (const char *)jt.data, jt.len,
+						    stored, note, sizeof(note));
+		if (note[0])
+			sg_log(SG_LOG_WARNING, "zoned: %s: %s: %s", z->conf.name, jpath, note);
+		if (ret == SIGNET_OK && j->count && j->steps[j->count - 1].to != stored) {
+			after = true;
+		} else if (ret == SIGNET_OK) {
+			sg_log(SG_LOG_NOTICE, "zoned: %s: journal of %zu steps read", z->conf.name,
+			       j->count);
+		} else {
+			sg_log(SG_LOG_WARNING,
+			       "zoned: %s: %s does not lead to or on from serial %u (%s);"
+			       " secondaries behind it get the whole zone",
+			       z->conf.name, jpath, stored, signet_strerror(ret));
+		}
+		if (ret != SIGNET_OK || after) {
+			/* Read again by load_whole, or left out. */
+			zoned_journal_free(j);
+			zoned_journal_init(j, 64, z->conf.max_rrs);
+		}
+	}
+	sg_buf_free(&jt);
+	return after;
+}
+
+/* The version stored before a restart, served at once. A missing file is
+ * a first start; a broken one is logged and left for the next transfer.
+ * With no journal steps after it (a clean stop wrote it whole), it is read
+ * a block at a time and made into the version as it comes; else it is
+ * parsed whole and the steps replayed onto it (load_whole). */
+void zoned_load_now(zoned_zone *z)
+{
+	char path[ZONED_PATH_MAX + DNS_NAME_STR_MAX + 16];
+	state_path(z, path, sizeof(path));
+	uint32_t in = 0, stored = 0;
+	signet_err ret = zoned_restore_head(path, STATE_HEAD, &z->conf.apex, &in, &stored);
+	if (ret == SIGNET_ENOTFOUND)
+		return;
+	if (ret != SIGNET_OK || journal_after(z, stored)) {
+		load_whole(z, path);
+		return;
+	}
+	unsigned line = 0;
+	ret = zoned_restore_stream(path, z->eng, z->conf.max_octets * 4, z->conf.max_rrs * 4, in,
+				   &line);
+	if (ret != SIGNET_OK) {
+		zoned_journal_free(&z->journal);
+		zoned_journal_init(&z->journal, 64, z->conf.max_rrs);
+		sg_log(SG_LOG_ERROR, "zoned: %s: %s (line %u): %s; starting without it",
+		       z->conf.name, path, line, signet_strerror(ret));
+		return;
+	}
+	z->stored = true;
+	z->stored_serial = stored;
+	uint32_t out = 0;
+	zone_engine_serials(z->eng, &out, NULL);
+	take_timers(z);
+	z->last_ok = (int64_t)time(NULL);
+	sg_log(SG_LOG_NOTICE, "zoned: %s: serving serial %u from %s, read a block at a time",
+	       z->conf.name, out, path);
+}
+
+void zoned_store_final(zoned_zone *z)
+{
+	uint32_t out = 0;
+	if (!zone_engine_has_version(z->eng) ||
+	    zone_engine_serials(z->eng, &out, NULL) != SIGNET_OK ||
+	    (z->stored && z->stored_serial == out))
+		return;
+	char path[ZONED_PATH_MAX + DNS_NAME_STR_MAX + 16];
+	state_path(z, path, sizeof(path));
+	uint32_t in = 0;
+	zone_engine_serials(z->eng, NULL, &in);
+	char head[64];
+	snprintf(head, sizeof(head), STATE_HEAD "%u\n", in);
+	signet_err ret = zoned_store_zone(z->eng, path, head);
+	if (ret != SIGNET_OK) {
+		sg_log(SG_LOG_ERROR, "zoned: %s: storing %s at the stop: %s", z->conf.name, path,
+		       signet_strerror(ret));
+		return;
+	}
+	z->stored = true;
+	z->stored_serial = out;
+	journal_path(z, path, sizeof(path));
+	size_t octets = 0;
+	ret = zoned_journal_store(&z->journal, path, true, &octets);
+	if (ret != SIGNET_OK)
+		sg_log(SG_LOG_WARNING, "zoned: %s: storing %s at the stop: %s", z->conf.name, path,
+		       signet_strerror(ret));
+	sg_log(SG_LOG_NOTICE, "zoned: %s: serial %u stored whole at the stop", z->conf.name, out);
 }
 
 signet_err zoned_zone_start(zoned_zone *z)

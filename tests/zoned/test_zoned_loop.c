@@ -225,7 +225,7 @@ static void write_configs(void)
 		"    zonefile-sync: -1\n    zonefile-load: difference\n    journal-content: changes\n"
 		"zone:\n  - domain: big.example\n    notify: zoned\n    acl: xfr\n"
 		"  - domain: small.example\n    notify: zoned\n    acl: xfr\n"
-		"  - domain: other.example\n    acl: xfr\n",
+		"  - domain: other.example\n    notify: zoned\n    acl: xfr\n",
 		E.pport, E.dir, E.dir, E.dir, KEY_IN, E.zport, E.dir);
 	fclose(f);
 	/* zoned reaches signetd through the relay. */
@@ -616,6 +616,11 @@ static void test_restart_serves_stored(void **state)
 	snprintf(log, sizeof(log), "%s/zoned.log", E.dir);
 	unsigned big = zsoa("big.example", 5);
 	assert_true(big > 0);
+	/* A small change of other.example: a journal step only. */
+	write_little("other.example", 2, "added A 192.0.2.9\n");
+	knot_reload("other.example");
+	zwant o2 = {"other.example", 2};
+	assert_true(wait_for(zserial_is, &o2, 30));
 	int st = stop(&E.zoned, SIGTERM);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	start_loop_zoned();
@@ -633,8 +638,25 @@ static void test_restart_serves_stored(void **state)
 	}
 	assert_int_equal(zsoa("big.example", 60), big);
 	assert_int_equal(axfr_serial("big.example", "big-restart.zone"), big);
-	assert_int_equal(zsoa("other.example", 60), 1);
+	assert_int_equal(zsoa("other.example", 60), 2);
 	assert_true(signetd_log_has(log, "zoned: ready: serving 2 zones"));
+	/* The stop wrote other.example's version whole (its last change was a
+	 * journal step only): the start read both back a block at a time,
+	 * with nothing to replay, and kept the journal for IXFR out. */
+	assert_true(zoned_logged("other.example.: serial 2 stored whole at the stop"));
+	char line[600];
+	snprintf(line, sizeof(line),
+		 "big.example.: serving serial %u from %s/state/big.example.zone.signed, read a"
+		 " block at a time",
+		 big, E.dir);
+	assert_true(zoned_logged(line));
+	assert_true(zoned_logged("other.example.: serving serial 2 from"));
+	assert_int_equal(log_count("journal steps after it"), 0);
+	out1(buf, sizeof(buf),
+	     "kdig -p %d @127.0.0.1 -y hmac-sha256:xfr-out:%s other.example IXFR=1 +nocomments"
+	     " 2>&1 | grep -c 'IN.SOA'",
+	     E.zport, KEY_OUT);
+	assert_int_equal(atoi(buf), 4); /* 2, 1, 2, 2: the step, not the zone */
 }
 
 /* The filter of kdig's output keeps an RRSIG whose signature spells TSIG
