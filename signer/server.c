@@ -26,6 +26,8 @@ enum { TAG_NEW = 1, TAG_SENT, TAG_SHUTDOWN, TAG_MSG };
 #define DRAIN_SECONDS 30
 /* How long a stopping server still waits for a call's request message. */
 #define STOP_MESSAGE_GRACE_MS 2000
+/* After the drain, how long the cancelled calls get to be freed. */
+#define CALLS_GONE_SECONDS 10
 #define REQUESTED_PER_METHOD 16 /* calls asked of gRPC ahead, per method */
 #define READ_CHUNK (16 * 1024)  /* most octets gRPC reads from a socket at once */
 
@@ -332,11 +334,14 @@ static void *cq_main(void *arg)
 			on_message(srv, t->obj);
 			break;
 		case TAG_SHUTDOWN:
+			/* The queue is shut down by signer_server_stop once no call
+			 * is left: another queue thread may still be finishing one
+			 * (a call the reaper cancelled sends its status after this
+			 * tag), and a batch started on a shut queue aborts in gRPC. */
 			pthread_mutex_lock(&srv->lock);
 			srv->shutdown_done = true;
 			pthread_cond_broadcast(&srv->done_cond);
 			pthread_mutex_unlock(&srv->lock);
-			grpc_completion_queue_shutdown(srv->cq);
 			break;
 		}
 	}
@@ -928,7 +933,17 @@ void signer_server_stop(signer_server *srv)
 			pthread_mutex_lock(&srv->lock);
 			while (!srv->shutdown_done)
 				pthread_cond_wait(&srv->done_cond, &srv->lock);
+			/* Every call cancelled above sends its status and is freed
+			 * on a queue thread: the queue stays open until then (a
+			 * bound for a call gRPC never hands back). */
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += CALLS_GONE_SECONDS;
+			while (srv->inflight > 0 || srv->requested > 0)
+				if (pthread_cond_timedwait(&srv->done_cond, &srv->lock, &until) !=
+				    0)
+					break;
 			pthread_mutex_unlock(&srv->lock);
+			grpc_completion_queue_shutdown(srv->cq);
 			for (unsigned i = 0; i < srv->ncq_threads; i++)
 				pthread_join(srv->cq_threads[i], NULL);
 		} else {

@@ -111,6 +111,20 @@ static int bound_socket(int *port)
 	return s;
 }
 
+/* A port this process was handed lately: a test takes several in a row
+ * before anything binds them, and the kernel may hand out a port just
+ * freed again (zoned's DNS and metrics ports once came out the same). */
+static bool handed_lately(int port)
+{
+	static int ring[64];
+	static size_t next;
+	for (size_t i = 0; i < 64; i++)
+		if (ring[i] == port)
+			return true;
+	ring[next++ % 64] = port;
+	return false;
+}
+
 int signetd_free_port(void)
 {
 	/* Free for UDP as well: NSD and Unbound bind both, and resolvers'
@@ -120,6 +134,10 @@ int signetd_free_port(void)
 		int s = bound_socket(&port);
 		if (s < 0)
 			return -1;
+		if (handed_lately(port)) {
+			close(s);
+			continue;
+		}
 		int u = socket(AF_INET, SOCK_DGRAM, 0);
 		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
 					.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
