@@ -307,8 +307,8 @@ signet_err zone_loader_text(zone_loader *l, const char *text, size_t len, unsign
 			if (ret == SIGNET_OK)
 				ret = sg_buf_put_u8(&l->one, 0);
 			if (ret == SIGNET_OK)
-				ret = dns_rr_from_text((const char *)l->one.data, &l->e->apex, &owner,
-						       &type, &rclass, &ttl, &l->rd);
+				ret = dns_rr_from_text((const char *)l->one.data, &l->e->apex,
+						       &owner, &type, &rclass, &ttl, &l->rd);
 		}
 		if (ret == SIGNET_OK && rclass != DNS_CLASS_IN)
 			ret = SIGNET_EPARSE;
