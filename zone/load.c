@@ -26,6 +26,8 @@ struct zone_loader {
 	dns_rrset cur;
 	size_t rrs, max_rrs;
 	sg_buf rd, one;
+	signet_err (*filter)(void *arg, dns_rrset *set);
+	void *filter_arg;
 };
 
 static bool keyset_type(uint16_t t)
@@ -107,10 +109,10 @@ signet_err zone_loader_add(zone_loader *l, dns_rrset *set)
 {
 	if (l == NULL || set == NULL)
 		return SIGNET_EINVAL;
-	signet_err ret = SIGNET_OK;
-	if (set->count == 0) {
+	signet_err ret = l->filter ? l->filter(l->filter_arg, set) : SIGNET_OK;
+	if (ret != SIGNET_OK || set->count == 0) {
 		dns_rrset_clear(set);
-		return SIGNET_OK;
+		return ret;
 	}
 	if (set->type == DNS_T_RRSIG) {
 		dns_rrset rest;
@@ -318,11 +320,26 @@ signet_err zone_loader_text(zone_loader *l, const char *text, size_t len, unsign
 	return ret;
 }
 
+void zone_loader_filter(zone_loader *l, signet_err (*fn)(void *arg, dns_rrset *set), void *arg)
+{
+	if (l == NULL)
+		return;
+	l->filter = fn;
+	l->filter_arg = arg;
+}
+
+signet_err zone_loader_flush(zone_loader *l)
+{
+	if (l == NULL)
+		return SIGNET_EINVAL;
+	return l->cur.count ? zone_loader_add(l, &l->cur) : SIGNET_OK;
+}
+
 signet_err zone_loader_finish(zone_loader *l, uint32_t serial_in)
 {
 	if (l == NULL)
 		return SIGNET_EINVAL;
-	signet_err ret = l->cur.count ? zone_loader_add(l, &l->cur) : SIGNET_OK;
+	signet_err ret = zone_loader_flush(l);
 	if (ret == SIGNET_OK)
 		ret = settle(l->r[0], l->n[0]);
 	if (ret == SIGNET_OK)

@@ -229,6 +229,14 @@ signet_err zone_loader_add(zone_loader *l, dns_rrset *set);
  * line starting with a blank, another class), SIGNET_ERANGE past
  * max_rrs. */
 signet_err zone_loader_text(zone_loader *l, const char *text, size_t len, unsigned *line);
+/* fn sees every set before it becomes part of the version (those of
+ * zone_loader_text and of zone_loader_add): it may change its RRs and TTL
+ * (a set left empty is dropped); its error ends the load. A replay of
+ * changes onto the sets as they stream past. */
+void zone_loader_filter(zone_loader *l, signet_err (*fn)(void *arg, dns_rrset *set), void *arg);
+/* The set zone_loader_text has open goes in now: the filter has seen
+ * every set of the text, and sets of the caller's own may follow. */
+signet_err zone_loader_flush(zone_loader *l);
 /* What came made e's current version, with zone_engine_load's checks
  * (SIGNET_EPARSE: no apex SOA, no DNSKEY or its RRSIGs, RRSIGs covering
  * nothing there or what is not signed, a set that came twice). l is freed

@@ -156,6 +156,7 @@ void zoned_listen(zoned *d, bool on);
  * line(s) head, as zone_engine_text gives it, without holding the whole
  * text in memory. SIGNET_ENOTFOUND before a version; file errors. */
 signet_err zoned_store_zone(zone_engine *e, const char *path, const char *head);
+typedef struct zoned_replay zoned_replay;
 /* The stored version at path: its first line (head, then the serial of
  * the unsigned version: *in) and the serial of its SOA, the first RR
  * (*stored), from its first MiB. SIGNET_ENOTFOUND without a file,
@@ -163,11 +164,26 @@ signet_err zoned_store_zone(zone_engine *e, const char *path, const char *head);
 signet_err zoned_restore_head(const char *path, const char *head, const dns_name *apex,
 			      uint32_t *in, uint32_t *stored);
 /* The stored version at path made eng's current version (zone_loader), a
- * MiB of the file at a time: at most max_octets octets and max_rrs RRs
+ * MiB of the file at a time, with replay's steps (NULL: none) applied to
+ * its sets as they come: at most max_octets octets and max_rrs RRs
  * (SIGNET_ERANGE); *line is the line an error is on. zone_loader_finish's
- * errors; file errors. */
+ * and the replay's errors; file errors. */
 signet_err zoned_restore_stream(const char *path, zone_engine *eng, size_t max_octets,
-				size_t max_rrs, uint32_t in, unsigned *line);
+				size_t max_rrs, uint32_t in, zoned_replay *replay, unsigned *line);
+/* Steps [first, count) of a journal as one net difference to replay onto
+ * the stored version as it is read back (replay.c): the journal must
+ * outlive it. SIGNET_ENOTFOUND or SIGNET_EEXIST when the steps do not
+ * follow one another (an RR removed twice, added twice). */
+signet_err zoned_replay_new(const zoned_journal *j, size_t first, zoned_replay **out);
+void zoned_replay_free(zoned_replay *r);
+/* A zone_loader_filter: the steps' removals taken out of the set, their
+ * additions put in. SIGNET_EEXIST for an addition of an RR the set has,
+ * SIGNET_EPARSE for an RR a step removes that the set holds twice. */
+signet_err zoned_replay_filter(void *arg, dns_rrset *set);
+/* After the stored version's text: SIGNET_ENOTFOUND when an RR a step
+ * removes was not there; the sets the steps add that were not there go to
+ * l (unfiltered from now on). */
+signet_err zoned_replay_rest(zoned_replay *r, zone_loader *l);
 /* The current version of z written whole to the state directory, the
  * journal after it, if the stored one is older (a clean stop: the next
  * start reads it back set by set, with nothing to replay). */

@@ -457,9 +457,8 @@ static bool journal_after(zoned_zone *z, uint32_t stored)
 						    stored, note, sizeof(note));
 		if (note[0])
 			sg_log(SG_LOG_WARNING, "zoned: %s: %s: %s", z->conf.name, jpath, note);
-		if (ret == SIGNET_OK && j->count && j->steps[j->count - 1].to != stored) {
-			after = true;
-		} else if (ret == SIGNET_OK) {
+		if (ret == SIGNET_OK) {
+			after = j->count && j->steps[j->count - 1].to != stored;
 			sg_log(SG_LOG_NOTICE, "zoned: %s: journal of %zu steps read", z->conf.name,
 			       j->count);
 		} else {
@@ -468,8 +467,7 @@ static bool journal_after(zoned_zone *z, uint32_t stored)
 			       " secondaries behind it get the whole zone",
 			       z->conf.name, jpath, stored, signet_strerror(ret));
 		}
-		if (ret != SIGNET_OK || after) {
-			/* Read again by load_whole, or left out. */
+		if (ret != SIGNET_OK) {
 			zoned_journal_free(j);
 			zoned_journal_init(j, 64, z->conf.max_rrs);
 		}
@@ -478,11 +476,18 @@ static bool journal_after(zoned_zone *z, uint32_t stored)
 	return after;
 }
 
+static void journal_reset(zoned_zone *z)
+{
+	zoned_journal_free(&z->journal);
+	zoned_journal_init(&z->journal, 64, z->conf.max_rrs);
+}
+
 /* The version stored before a restart, served at once. A missing file is
  * a first start; a broken one is logged and left for the next transfer.
- * With no journal steps after it (a clean stop wrote it whole), it is read
- * a block at a time and made into the version as it comes; else it is
- * parsed whole and the steps replayed onto it (load_whole). */
+ * It is read a block at a time and made into the version as it comes,
+ * the journal's steps after it (a kill -9 left them) applied to its sets
+ * as they pass; steps that do not fit it that way are left to load_whole,
+ * which parses the stored zone whole and replays them onto it. */
 void zoned_load_now(zoned_zone *z)
 {
 	char path[ZONED_PATH_MAX + DNS_NAME_STR_MAX + 16];
@@ -491,16 +496,40 @@ void zoned_load_now(zoned_zone *z)
 	signet_err ret = zoned_restore_head(path, STATE_HEAD, &z->conf.apex, &in, &stored);
 	if (ret == SIGNET_ENOTFOUND)
 		return;
-	if (ret != SIGNET_OK || journal_after(z, stored)) {
+	if (ret != SIGNET_OK) {
 		load_whole(z, path);
 		return;
 	}
+	zoned_replay *replay = NULL;
+	size_t first = 0, steps = 0;
+	if (journal_after(z, stored)) {
+		const zoned_journal *j = &z->journal;
+		const zoned_step *last = &j->steps[j->count - 1];
+		if (!last->has_in || zoned_journal_find(j, stored, &first) != SIGNET_OK ||
+		    zoned_replay_new(j, first, &replay) != SIGNET_OK) {
+			journal_reset(z);
+			load_whole(z, path);
+			return;
+		}
+		steps = j->count - first;
+		in = last->in;
+	}
 	unsigned line = 0;
 	ret = zoned_restore_stream(path, z->eng, z->conf.max_octets * 4, z->conf.max_rrs * 4, in,
-				   &line);
+				   replay, &line);
+	bool replayed = replay != NULL;
+	zoned_replay_free(replay);
+	if (ret != SIGNET_OK && replayed) {
+		sg_log(SG_LOG_WARNING,
+		       "zoned: %s: the journal's steps do not replay onto %s as it is read"
+		       " (%s); reading it whole",
+		       z->conf.name, path, signet_strerror(ret));
+		journal_reset(z);
+		load_whole(z, path);
+		return;
+	}
 	if (ret != SIGNET_OK) {
-		zoned_journal_free(&z->journal);
-		zoned_journal_init(&z->journal, 64, z->conf.max_rrs);
+		journal_reset(z);
 		sg_log(SG_LOG_ERROR, "zoned: %s: %s (line %u): %s; starting without it",
 		       z->conf.name, path, line, signet_strerror(ret));
 		return;
@@ -511,8 +540,10 @@ void zoned_load_now(zoned_zone *z)
 	zone_engine_serials(z->eng, &out, NULL);
 	take_timers(z);
 	z->last_ok = (int64_t)time(NULL);
-	sg_log(SG_LOG_NOTICE, "zoned: %s: serving serial %u from %s, read a block at a time",
-	       z->conf.name, out, path);
+	sg_log(SG_LOG_NOTICE,
+	       "zoned: %s: serving serial %u from %s and %zu journal steps after it, read a"
+	       " block at a time",
+	       z->conf.name, out, path, steps);
 }
 
 void zoned_store_final(zoned_zone *z)

@@ -84,7 +84,7 @@ signet_err zoned_restore_head(const char *path, const char *head, const dns_name
 }
 
 signet_err zoned_restore_stream(const char *path, zone_engine *eng, size_t max_octets,
-				size_t max_rrs, uint32_t in, unsigned *line)
+				size_t max_rrs, uint32_t in, zoned_replay *replay, unsigned *line)
 {
 	*line = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -92,6 +92,8 @@ signet_err zoned_restore_stream(const char *path, zone_engine *eng, size_t max_o
 		return signet_err_from_errno(errno);
 	zone_loader *l = NULL;
 	signet_err ret = zone_loader_new(eng, max_rrs, &l);
+	if (ret == SIGNET_OK && replay)
+		zone_loader_filter(l, zoned_replay_filter, replay);
 	sg_buf b = SG_BUF_INIT;
 	size_t total = 0;
 	bool eof = false;
@@ -116,6 +118,8 @@ signet_err zoned_restore_stream(const char *path, zone_engine *eng, size_t max_o
 	}
 	close(fd);
 	sg_buf_free(&b);
+	if (ret == SIGNET_OK && replay)
+		ret = zoned_replay_rest(replay, l);
 	if (ret != SIGNET_OK) {
 		zone_loader_free(l);
 		return ret;

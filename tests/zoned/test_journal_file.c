@@ -3,7 +3,9 @@
  * grow with the journal; a torn tail (a kill -9 during an append) and a
  * flipped octet are dropped with the records after them, the rest read;
  * the file is rewritten past twice the bounds, and read back it holds the
- * oldest serial kept, from which an IXFR is answered. */
+ * oldest serial kept, from which an IXFR is answered. And the steps replayed
+ * as one net difference onto a stored version's sets as they stream past
+ * (zoned_replay). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +18,7 @@
 #include <cmocka.h>
 
 #include "tests/lib/tmpdir.h"
+#include "zoned/daemon.h"
 #include "zoned/zoned.h"
 
 static char dir[64];
@@ -290,6 +293,106 @@ static void test_new_bound(void **state)
 	zoned_journal_free(&j);
 }
 
+/* The set of owner (relative to apex) and type, one RR of rdata. */
+static void one_rr(dns_rrset *s, const char *owner, uint16_t type, const uint8_t *rd, size_t len)
+{
+	dns_name o;
+	assert_int_equal(dns_name_from_str(&o, owner), SIGNET_OK);
+	dns_rrset_init(s, &o, type, DNS_CLASS_IN, 3600);
+	assert_int_equal(dns_rrset_add(s, rd, len), SIGNET_OK);
+}
+
+/* change()'s TXT RR k of serial s. */
+static void txt_rr(dns_rrset *s, uint32_t serial, int k)
+{
+	char owner[64];
+	snprintf(owner, sizeof(owner), "h%u-%d.example.com.", serial, k);
+	uint8_t rd[100];
+	memset(rd, 'a' + k, 100);
+	rd[0] = 99;
+	one_rr(s, owner, DNS_T_TXT, rd, 100);
+}
+
+/* Two steps, 1000 -> 1001 -> 1002, as one difference: the stored SOA and
+ * h1000-* go, SOA 1002 and h1002-* come, h1001-* came and went. A set the
+ * stored version holds twice, an addition of what is there, a removal of
+ * what is not: refused (the start then reads the zone whole). */
+static void test_replay_net(void **state)
+{
+	(void)state;
+	zoned_journal j;
+	zoned_journal_init(&j, 64, 100000);
+	change(&j, 1000);
+	change(&j, 1001);
+	zoned_replay *r = NULL;
+	assert_int_equal(zoned_replay_new(&j, 0, &r), SIGNET_OK);
+	uint8_t rd[512];
+	size_t len = 0;
+	dns_rrset s;
+	/* The SOA of 1000 becomes 1002's. */
+	soa_rdata(1000, rd, &len);
+	one_rr(&s, "example.com.", DNS_T_SOA, rd, len);
+	assert_int_equal(zoned_replay_filter(r, &s), SIGNET_OK);
+	assert_int_equal(s.count, 1);
+	soa_rdata(1002, rd, &len);
+	assert_int_equal(s.rr[0].len, len);
+	assert_memory_equal(s.rr[0].data, rd, len);
+	dns_rrset_clear(&s);
+	/* h1000-0 goes; an untouched set passes as it is. */
+	txt_rr(&s, 1000, 0);
+	assert_int_equal(zoned_replay_filter(r, &s), SIGNET_OK);
+	assert_int_equal(s.count, 0);
+	dns_rrset_clear(&s);
+	txt_rr(&s, 7, 0);
+	assert_int_equal(zoned_replay_filter(r, &s), SIGNET_OK);
+	assert_int_equal(s.count, 1);
+	dns_rrset_clear(&s);
+	/* h1000-0 again: the stored version held it twice. */
+	txt_rr(&s, 1000, 0);
+	assert_int_equal(zoned_replay_filter(r, &s), SIGNET_EPARSE);
+	dns_rrset_clear(&s);
+	/* h1002-0 is added: a stored version that has it already is refused. */
+	txt_rr(&s, 1002, 0);
+	assert_int_equal(zoned_replay_filter(r, &s), SIGNET_EEXIST);
+	dns_rrset_clear(&s);
+	/* h1000-1..7 never came: their removal does not fit. */
+	zone_engine *e = NULL;
+	zone_options o;
+	zone_options_init(&o);
+	assert_int_equal(zone_engine_new(&apex, &o, &e), SIGNET_OK);
+	zone_loader *l = NULL;
+	assert_int_equal(zone_loader_new(e, 1000, &l), SIGNET_OK);
+	assert_int_equal(zoned_replay_rest(r, l), SIGNET_ENOTFOUND);
+	zone_loader_free(l);
+	zoned_replay_free(r);
+	/* Every removal there: the sets the steps add go to the loader. */
+	assert_int_equal(zoned_replay_new(&j, 0, &r), SIGNET_OK);
+	soa_rdata(1000, rd, &len);
+	one_rr(&s, "example.com.", DNS_T_SOA, rd, len);
+	assert_int_equal(zoned_replay_filter(r, &s), SIGNET_OK);
+	dns_rrset_clear(&s);
+	for (int k = 0; k < 8; k++) {
+		txt_rr(&s, 1000, k);
+		assert_int_equal(zoned_replay_filter(r, &s), SIGNET_OK);
+		assert_int_equal(s.count, 0);
+		dns_rrset_clear(&s);
+	}
+	assert_int_equal(zone_loader_new(e, 1000, &l), SIGNET_OK);
+	assert_int_equal(zoned_replay_rest(r, l), SIGNET_OK);
+	zone_loader_free(l);
+	zoned_replay_free(r);
+	/* From the second step only: the stored version is 1001's. */
+	assert_int_equal(zoned_replay_new(&j, 1, &r), SIGNET_OK);
+	soa_rdata(1000, rd, &len);
+	one_rr(&s, "example.com.", DNS_T_SOA, rd, len);
+	assert_int_equal(zoned_replay_filter(r, &s), SIGNET_OK);
+	assert_int_equal(s.count, 2); /* 1000 is not 1001's: kept, 1002 added */
+	dns_rrset_clear(&s);
+	zoned_replay_free(r);
+	zone_engine_free(e);
+	zoned_journal_free(&j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -297,6 +400,7 @@ int main(void)
 		cmocka_unit_test(test_torn_and_flipped),
 		cmocka_unit_test(test_bounded_and_restart),
 		cmocka_unit_test(test_new_bound),
+		cmocka_unit_test(test_replay_net),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

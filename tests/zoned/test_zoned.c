@@ -246,11 +246,21 @@ static void test_kill9_restart(void **state)
 {
 	(void)state;
 	assert_int_equal(soa_serial(E.zport, "example.com"), 102);
+	static const char axfr[] =
+		"kdig -p %d @127.0.0.1 -y hmac-sha256:xfr-out:%s example.com AXFR +nocomments"
+		" +nostats +noquestion 2>&1 | grep -v -E '^;|\\sTSIG\\s' | sort > %s/%s";
+	sh(axfr, E.zport, KEY_OUT, E.dir, "kill9-before.zone");
 	stop(&E.zoned, SIGKILL);
 	start_zoned();
 	assert_true(signetd_wait_port(E.zport, E.zoned, 10000, NULL));
 	want w = {E.zport, 102};
 	assert_true(wait_for(serial_is, &w, 2));
+	/* The step replayed as the stored zone streamed past: the version
+	 * served is the one served before, RR for RR. */
+	sh(axfr, E.zport, KEY_OUT, E.dir, "kill9-after.zone");
+	sh("grep -q RRSIG %s/kill9-after.zone && cmp -s %s/kill9-before.zone %s/kill9-after.zone",
+	   E.dir, E.dir, E.dir);
+	assert_true(zoned_logged("and 1 journal steps after it, read a block at a time"));
 	assert_true(zoned_logged("example.com.: serving serial 102 from"));
 	/* The change to 102 was stored as a journal step only (its cost is
 	 * the change's): the restart replays it onto the zone file of 101. */
