@@ -204,13 +204,15 @@ signet_err zoned_replay_new(const zoned_journal *j, size_t first, zoned_replay *
 			      s->soa_from.rr[0].data, s->soa_from.rr[0].len);
 		for (size_t k = 0; ret == SIGNET_OK && k < s->d.ndel; k++)
 			ret = step_rr(r, false, &s->d.del[k].owner, s->d.del[k].type,
-				      s->d.del[k].ttl, s->d.del[k].rdata.data, s->d.del[k].rdata.len);
+				      s->d.del[k].ttl, s->d.del[k].rdata.data,
+				      s->d.del[k].rdata.len);
 		if (ret == SIGNET_OK)
 			ret = step_rr(r, true, &s->soa_to.owner, DNS_T_SOA, s->soa_to.ttl,
 				      s->soa_to.rr[0].data, s->soa_to.rr[0].len);
 		for (size_t k = 0; ret == SIGNET_OK && k < s->d.nadd; k++)
 			ret = step_rr(r, true, &s->d.add[k].owner, s->d.add[k].type,
-				      s->d.add[k].ttl, s->d.add[k].rdata.data, s->d.add[k].rdata.len);
+				      s->d.add[k].ttl, s->d.add[k].rdata.data,
+				      s->d.add[k].rdata.len);
 	}
 	if (ret != SIGNET_OK) {
 		zoned_replay_free(r);
