@@ -352,6 +352,21 @@ signet_err zone_engine_snap(zone_engine *e, zone_snap **out)
 	return SIGNET_OK;
 }
 
+signet_err zone_snap_hold(zone_snap *s, zone_snap **out)
+{
+	if (s == NULL || out == NULL)
+		return SIGNET_EINVAL;
+	*out = malloc(sizeof(**out));
+	if (*out == NULL)
+		return SIGNET_ENOMEM;
+	pthread_mutex_lock(&s->e->mu);
+	s->v->refs++;
+	s->e->snaps++;
+	pthread_mutex_unlock(&s->e->mu);
+	**out = *s;
+	return SIGNET_OK;
+}
+
 void zone_snap_release(zone_snap *s)
 {
 	if (s == NULL)

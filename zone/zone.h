@@ -284,6 +284,8 @@ typedef struct zone_cursor {
  * have been freed meanwhile: the last release then frees it). */
 signet_err zone_engine_snap(zone_engine *e, zone_snap **out);
 void zone_snap_release(zone_snap *s);
+/* Another hold on s's version (released on its own). */
+signet_err zone_snap_hold(zone_snap *s, zone_snap **out);
 /* The held version's serials (as zone_engine_serials). */
 signet_err zone_snap_serials(const zone_snap *s, uint32_t *out_serial, uint32_t *in_serial);
 /* The next RRset of the held version after c, in zone_engine_walk's order

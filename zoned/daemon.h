@@ -58,6 +58,12 @@ typedef struct zoned_zone {
 	zoned_journal journal; /* signed differences for IXFR out; written by
 	                        * the worker under jmu, read by the loop under it */
 	pthread_mutex_t jmu;
+	/* The version served (SOA, AXFR, IXFR): the last one stored, so that a
+	 * kill -9 loses nothing a secondary may have. Swapped by the worker
+	 * under jmu once the store is done; NULL before one. */
+	zone_snap *pub;
+	bool unstored;          /* the engine's version failed to store: not served,
+	                         * stored again at the next refresh */
 	bool stored;            /* a zone file is in the state directory */
 	uint32_t stored_serial; /* its serial: the journal leads on from it */
 	zone_counters n;

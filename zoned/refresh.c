@@ -86,7 +86,7 @@ static bool journal_enough(const zoned_zone *z, size_t sets)
  * zone is written when the journal since the stored zone grows past a
  * quarter of it, or no longer leads on from it. The zone file's first
  * line, a comment, keeps the serial of the unsigned version. */
-static void store(zoned_zone *z, size_t sets)
+static signet_err store(zoned_zone *z, size_t sets)
 {
 	char path[ZONED_PATH_MAX + DNS_NAME_STR_MAX + 16];
 	signet_err ret = SIGNET_OK;
@@ -101,7 +101,7 @@ static void store(zoned_zone *z, size_t sets)
 		if (ret != SIGNET_OK) {
 			sg_log(SG_LOG_ERROR, "zoned: %s: storing %s: %s", z->conf.name, path,
 			       signet_strerror(ret));
-			return;
+			return ret;
 		}
 		z->stored = true;
 		z->stored_serial = out;
@@ -112,10 +112,44 @@ static void store(zoned_zone *z, size_t sets)
 	 * zone, or past twice the journal's bounds. */
 	journal_path(z, path, sizeof(path));
 	size_t octets = 0;
-	ret = zoned_journal_store(&z->journal, path, whole, &octets);
-	if (ret != SIGNET_OK)
-		sg_log(SG_LOG_WARNING, "zoned: %s: storing %s: %s", z->conf.name, path,
-		       signet_strerror(ret));
+	signet_err jret = zoned_journal_store(&z->journal, path, whole, &octets);
+	if (jret != SIGNET_OK)
+		sg_log(whole ? SG_LOG_WARNING : SG_LOG_ERROR, "zoned: %s: storing %s: %s",
+		       z->conf.name, path, signet_strerror(jret));
+	/* With the zone written whole the version is stored whatever the
+	 * journal did; otherwise the journal's record is all there is. */
+	return whole ? SIGNET_OK : jret;
+}
+
+/* The engine's current version, stored, is the one served from now on
+ * (on the worker, after the store). */
+static void publish(zoned_zone *z)
+{
+	zone_snap *s = NULL;
+	if (zone_engine_snap(z->eng, &s) != SIGNET_OK)
+		return;
+	pthread_mutex_lock(&z->jmu);
+	zone_snap *old = z->pub;
+	z->pub = s;
+	pthread_mutex_unlock(&z->jmu);
+	zone_snap_release(old);
+	z->unstored = false;
+}
+
+/* The engine's version stored and served, or (unstored) kept from the
+ * secondaries until a later store works. */
+static void store_publish(zoned_zone *z, size_t sets)
+{
+	if (store(z, sets) == SIGNET_OK) {
+		publish(z);
+		return;
+	}
+	if (!z->unstored)
+		sg_log(SG_LOG_ERROR,
+		       "zoned: %s: the new version is not served until it is stored"
+		       " (tried again at the next refresh)",
+		       z->conf.name);
+	z->unstored = true;
 }
 
 /* Errors of zone_engine_apply that mean the steps do not fit the version
@@ -186,8 +220,9 @@ static signet_err sign(zoned_zone *z, dns_zone *u, const zone_diff *steps, size_
 		       " secondaries behind it get the whole zone",
 		       z->conf.name, st.serial);
 	zone_diff_free(&changes);
-	store(z, st.sets);
-	z->notify_due = true;
+	store_publish(z, st.sets);
+	/* Told only once it is served. */
+	z->notify_due = !z->unstored;
 	return SIGNET_OK;
 }
 
@@ -217,6 +252,11 @@ static void take_timers(zoned_zone *z)
 
 void zoned_refresh_now(zoned_zone *z)
 {
+	if (z->unstored) {
+		/* The last version still waits for its store. */
+		store_publish(z, SIZE_MAX);
+		z->notify_due = !z->unstored;
+	}
 	int64_t now = (int64_t)time(NULL);
 	uint32_t have = 0;
 	bool versioned = zone_engine_serials(z->eng, NULL, &have) == SIGNET_OK;
@@ -305,7 +345,9 @@ void zoned_refresh_now(zoned_zone *z)
 	if (ret == SIGNET_OK) {
 		z->last_ok = now;
 		z->expired = false;
-		arm(z, z->refresh_s ? z->refresh_s : 3600);
+		/* A version not stored yet is tried again at the retry. */
+		arm(z, z->unstored ? (z->retry_s ? z->retry_s : RETRY_MIN)
+				   : (z->refresh_s ? z->refresh_s : 3600));
 		return;
 	}
 	if (err[0])
@@ -433,6 +475,7 @@ static void load_whole(zoned_zone *z, const char *path)
 	}
 	z->stored = true;
 	z->stored_serial = stored;
+	publish(z);
 	uint32_t out = 0;
 	zone_engine_serials(z->eng, &out, NULL);
 	take_timers(z);
@@ -536,6 +579,7 @@ void zoned_load_now(zoned_zone *z)
 	}
 	z->stored = true;
 	z->stored_serial = stored;
+	publish(z);
 	uint32_t out = 0;
 	zone_engine_serials(z->eng, &out, NULL);
 	take_timers(z);
@@ -605,6 +649,7 @@ void zoned_zone_stop(zoned_zone *z)
 	for (size_t i = 0; i < ZONED_PEERS_MAX; i++)
 		if (z->notify[i].timer)
 			event_free(z->notify[i].timer);
+	zone_snap_release(z->pub);
 	zone_engine_free(z->eng);
 	zone_keys_clear(&z->keys);
 	zoned_journal_free(&z->journal);
@@ -629,6 +674,10 @@ static bool same_set(const dns_rrset *a, const dns_rrset *b)
 
 void zoned_keyset_check(zoned_zone *z)
 {
+	if (z->unstored) {
+		store_publish(z, SIZE_MAX);
+		z->notify_due = !z->unstored;
+	}
 	if (!zone_engine_has_version(z->eng) || z->expired)
 		return;
 	char err[256] = "";

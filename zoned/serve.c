@@ -95,10 +95,30 @@ static signet_err take_soa(void *arg, const dns_rrset *s)
 	return SIGNET_ENOTFOUND; /* stop: the SOA comes first */
 }
 
+/* A hold on the version z serves, the last one stored; NULL before one. */
+static zone_snap *served(zoned_zone *z)
+{
+	zone_snap *s = NULL;
+	pthread_mutex_lock(&z->jmu);
+	if (z->pub && zone_snap_hold(z->pub, &s) != SIGNET_OK)
+		s = NULL;
+	pthread_mutex_unlock(&z->jmu);
+	return s;
+}
+
 static signet_err reply_soa(answer *a, const zoned_query *q, zoned_zone *z)
 {
 	soa_find f = {0};
-	zone_engine_walk(z->eng, take_soa, &f);
+	zone_snap *s = served(z);
+	if (s) {
+		/* The SOA comes first in a version's order. */
+		zone_cursor c;
+		memset(&c, 0, sizeof(c));
+		const dns_rrset *first = zone_snap_next(s, &c);
+		if (first)
+			(void)take_soa(&f, first); /* f.found says */
+		zone_snap_release(s);
+	}
 	if (!f.found)
 		return reply_rcode(a, q, RCODE_SERVFAIL);
 	zoned_msg m;
@@ -413,7 +433,9 @@ static void handle(zoned *d, const uint8_t *msg, size_t len, const struct sockad
 		evtimer_add(z->refresh, &now);
 		return;
 	}
-	if (z->expired || !zone_engine_has_version(z->eng)) {
+	zone_snap *snap = served(z);
+	if (z->expired || snap == NULL) {
+		zone_snap_release(snap);
 		reply_rcode(a, &q, RCODE_SERVFAIL);
 		return;
 	}
@@ -423,16 +445,12 @@ static void handle(zoned *d, const uint8_t *msg, size_t len, const struct sockad
 			sg_log(SG_LOG_NOTICE, "zoned: %s: refused %s: %u transfers out already",
 			       addr_str(sa, who, sizeof(who)), z->conf.name, d->xfr_out);
 			reply_rcode(a, &q, RCODE_REFUSED);
+			zone_snap_release(snap);
 			return;
 		}
 		z->n.xfr_out++;
 		z->n.last_xfr_out = (int64_t)time(NULL);
 		/* The version served now, held for the whole transfer. */
-		zone_snap *snap = NULL;
-		if (zone_engine_snap(z->eng, &snap) != SIGNET_OK) {
-			reply_rcode(a, &q, RCODE_SERVFAIL);
-			return;
-		}
 		uint32_t cur = 0;
 		zone_snap_serials(snap, &cur, NULL);
 		if (q.qtype == DNS_T_IXFR && q.ixfr_serial == cur) {
@@ -474,6 +492,7 @@ static void handle(zoned *d, const uint8_t *msg, size_t len, const struct sockad
 			reply_rcode(a, &q, RCODE_SERVFAIL);
 		return;
 	}
+	zone_snap_release(snap);
 	reply_soa(a, &q, z);
 }
 

@@ -449,6 +449,45 @@ static void test_change_cost(void **state)
 	free(changed);
 }
 
+/* A version that cannot be stored is not served: a secondary must never
+ * get what a kill -9 could lose. With the journal's and the zone's files
+ * turned into directories the change is signed and its store fails: the
+ * SOA served and the AXFR stay the last stored version, and no NOTIFY goes
+ * out. Once the
+ * files are back, the next key-set poll stores it (the journal written
+ * whole) and it is served. */
+static void test_unstored_not_served(void **state)
+{
+	(void)state;
+	char jp[400], zp[400];
+	snprintf(jp, sizeof(jp), "%s/state/example.com.journal", E.dir);
+	snprintf(zp, sizeof(zp), "%s/state/example.com.zone.signed", E.dir);
+	unsigned before = soa_serial(E.zport, "example.com");
+	assert_true(before > 0);
+	/* Neither the journal nor the zone file can be written. */
+	sh("mv %s %s.keep && mkdir -p %s/x && rm -f %s && mkdir -p %s/x", zp, zp, zp, jp, jp);
+	more m = {"example.com.: the new version is not served until it is stored", 0};
+	m.than = log_count(m.needle);
+	write_primary(E.serial + 1, "unstored A 192.0.2.33\n");
+	reload_primary();
+	if (!wait_for(log_grew, &m, 20)) {
+		sh("tail -20 %s/zoned.log >&2", E.dir);
+		fail_msg("the failed store was not reported");
+	}
+	char line[200];
+	snprintf(line, sizeof(line), "example.com.: serial %u signed", before + 1);
+	assert_true(zoned_logged(line));
+	signetd_sleep_ms(2500); /* a key-set poll or more, still failing */
+	assert_int_equal(soa_serial(E.zport, "example.com"), before);
+	check_axfr_validates();
+	sh("grep -q 'unstored' %s/axfr.zone && exit 1 || exit 0", E.dir);
+	sh("rm -rf %s %s && mv %s.keep %s", jp, zp, zp, zp);
+	want w = {E.zport, before + 1};
+	assert_true(wait_for(serial_is, &w, 20));
+	check_axfr_validates();
+	sh("grep -q 'unstored' %s/axfr.zone", E.dir);
+}
+
 /* zoned stops cleanly on SIGTERM: exit 0, which under ASan is also the
  * leak check of everything it did (a group teardown's failure does not
  * fail the program, so this is a test). */
@@ -480,6 +519,7 @@ int main(void)
 		cmocka_unit_test(test_signetd_down),
 		cmocka_unit_test(test_sighup),
 		cmocka_unit_test(test_change_cost),
+		cmocka_unit_test(test_unstored_not_served),
 		cmocka_unit_test(test_clean_exit),
 	};
 	return cmocka_run_group_tests(tests, zoned_env_setup, zoned_env_teardown);
