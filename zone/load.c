@@ -235,15 +235,19 @@ static signet_err roles(zone_loader *l)
 	for (size_t i = 0; i < n; i++)
 		nns += z[i]->type == DNS_T_NS;
 	dns_zone view = {.apex = l->e->apex};
-	view.sets = malloc((nns + ROLE_SLICE) * sizeof(*view.sets));
-	dns_set_role *role = malloc((nns + ROLE_SLICE) * sizeof(*role));
+	/* A slice at least as large as the NS sets: a zone of mostly
+	 * delegations (a TLD) then takes two or three passes, not one per
+	 * ROLE_SLICE sets each over all its NS sets. */
+	size_t slice = nns > ROLE_SLICE ? nns : ROLE_SLICE;
+	view.sets = malloc((nns + slice) * sizeof(*view.sets));
+	dns_set_role *role = malloc((nns + slice) * sizeof(*role));
 	signet_err ret = view.sets && role ? SIGNET_OK : SIGNET_ENOMEM;
 	size_t k = 0;
 	for (size_t i = 0; ret == SIGNET_OK && i < n; i++)
 		if (z[i]->type == DNS_T_NS)
 			zi_view(z[i], &view.sets[k++]);
-	for (size_t at = 0; ret == SIGNET_OK && at < n; at += ROLE_SLICE) {
-		size_t m = n - at < ROLE_SLICE ? n - at : ROLE_SLICE;
+	for (size_t at = 0; ret == SIGNET_OK && at < n; at += slice) {
+		size_t m = n - at < slice ? n - at : slice;
 		for (size_t i = 0; i < m; i++)
 			zi_view(z[at + i], &view.sets[nns + i]);
 		view.count = nns + m;
