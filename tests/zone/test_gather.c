@@ -215,7 +215,7 @@ static void test_shuffled_zone(void **state)
 	size_t nl = 0;
 	char **lines = NULL;
 	for (int i = 0; i < 400; i++) {
-		char l[5][160];
+		char l[6][160]; /* the SOA and NS, two A, a TXT and an MX at i 0 */
 		int n = 0;
 		if (i == 0) {
 			snprintf(l[n++], sizeof(l[0]), "%s", SOA);
