@@ -367,6 +367,22 @@ static void on_refresh(evutil_socket_t fd, short what, void *arg)
 	zoned_job(arg, ZONED_JOB_REFRESH);
 }
 
+/* A version read back from path (its zone file at serial stored, steps
+ * journal steps after it) is e's: served from now on, its timers taken. */
+static void loaded(zoned_zone *z, uint32_t stored, const char *path, size_t steps, const char *how)
+{
+	z->stored = true;
+	z->stored_serial = stored;
+	publish(z);
+	uint32_t out = 0;
+	zone_engine_serials(z->eng, &out, NULL);
+	take_timers(z);
+	z->last_ok = (int64_t)time(NULL);
+	sg_log(SG_LOG_NOTICE,
+	       "zoned: %s: serving serial %u from %s and %zu journal steps after it%s",
+	       z->conf.name, out, path, steps, how);
+}
+
 /* The stored version and the journal's steps after it replayed onto it:
  * the whole zone parsed first (the steps are differences of the signed
  * zone). */
@@ -473,15 +489,7 @@ static void load_whole(zoned_zone *z, const char *path)
 		       signet_strerror(ret));
 		return;
 	}
-	z->stored = true;
-	z->stored_serial = stored;
-	publish(z);
-	uint32_t out = 0;
-	zone_engine_serials(z->eng, &out, NULL);
-	take_timers(z);
-	z->last_ok = (int64_t)time(NULL);
-	sg_log(SG_LOG_NOTICE, "zoned: %s: serving serial %u from %s and %zu journal steps after it",
-	       z->conf.name, out, path, replayed);
+	loaded(z, stored, path, replayed, "");
 }
 
 /* The journal of z read, as a start finds it: true when its steps lead on
@@ -577,17 +585,7 @@ void zoned_load_now(zoned_zone *z)
 		       z->conf.name, path, line, signet_strerror(ret));
 		return;
 	}
-	z->stored = true;
-	z->stored_serial = stored;
-	publish(z);
-	uint32_t out = 0;
-	zone_engine_serials(z->eng, &out, NULL);
-	take_timers(z);
-	z->last_ok = (int64_t)time(NULL);
-	sg_log(SG_LOG_NOTICE,
-	       "zoned: %s: serving serial %u from %s and %zu journal steps after it, read a"
-	       " block at a time",
-	       z->conf.name, out, path, steps);
+	loaded(z, stored, path, steps, ", read a block at a time");
 }
 
 void zoned_store_final(zoned_zone *z)
